@@ -1,0 +1,236 @@
+// Package authz is the Gatehouse decision engine: given compiled policies and
+// each org's access data it answers checks, explains them, and answers
+// lookups. It is pure: no I/O, no database, no network.
+//
+// Invariants (DESIGN §1.1, normative):
+//   - Deny by default. Unknown org, principal, namespace, type, action,
+//     role or condition denies; nothing here returns an error a caller could
+//     mistake for allow.
+//   - Org isolation: data of one org never influences a decision, lookup or
+//     explanation of another.
+//   - Allow-only and monotonic: adding a binding, member or team membership
+//     never removes access.
+//   - Readers never block and never see a half-applied change: each Apply
+//     builds a new immutable snapshot and swaps it in atomically.
+//   - Revisions only grow; every answer says the revision it was made at.
+package authz
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// Sentinel errors.
+var (
+	// ErrNotFound: the org (or, for lookups, the principal or resource) is
+	// unknown to the engine.
+	ErrNotFound = errors.New("not found")
+	// ErrStaleRevision: Apply or LoadOrg was given a revision not greater
+	// than the engine's current one.
+	ErrStaleRevision = errors.New("revision is not newer than the engine's")
+	// ErrInvalid: a change or request is malformed (missing org, unknown op,
+	// binding with neither role nor actions, bad page token...).
+	ErrInvalid = errors.New("invalid")
+)
+
+// Request asks: may Principal do Action on ResourceType/ResourceID in
+// Namespace of Org, in this Context, optionally on behalf of a user?
+type Request struct {
+	Org          string
+	Principal    string // "user:alice", "agent:Triage", "service:ci"
+	Namespace    string // "" means "default"
+	ResourceType string // "chains"
+	ResourceID   string // "" asks about the type in the namespace (e.g. chains:create)
+	Action       string // "run"
+	Context      map[string]any
+	// OnBehalfOf, when set, must be a "user:" principal; the request is
+	// allowed iff Principal (an agent or service) and OnBehalfOf are both
+	// allowed (DESIGN §1.1.5). Any other combination denies.
+	OnBehalfOf string
+	// Now is the time used for principal expiry; zero means time.Now().
+	Now time.Time
+}
+
+// Decision is the answer to a Request.
+type Decision struct {
+	Allowed  bool
+	Revision uint64 // the engine revision the decision was made at
+	// Obligations (must) and Advice (should) of the acting agent whose
+	// conditions hold; only on allowed decisions for agents.
+	Obligations []*policy.Rule
+	Advice      []*policy.Rule
+}
+
+// Trace is one step of an explanation: a binding, the role or action list
+// it grants, the pattern that matched and the condition that gated it.
+type Trace struct {
+	Binding       Binding
+	Via           string            // "team:<slug>" when the binding reached the principal through a team
+	Role          string            // role named by the binding ("" for action lists)
+	Pattern       policy.Permission // the permission pattern that matched (or came closest)
+	Condition     string            // the gating condition, if any
+	ConditionHeld bool
+	ConditionErr  string // why the condition could not be evaluated, if so
+	// Note says, for a deny, why this trace came close but did not grant:
+	// "role viewer has chains but not run", "binding is in namespace prod",
+	// "condition business_hours is false", "agent ceiling role X lacks it"...
+	Note string
+}
+
+// Explanation says why a decision came out as it did.
+type Explanation struct {
+	Decision Decision
+	Grants   []Trace // allow: every grant that matched
+	Near     []Trace // deny: what came closest, best first
+	// Summary answers "why can (not) alice run this chain?" in a few
+	// sentences for a person, naming bindings, roles and conditions.
+	Summary string
+}
+
+// ResourceRef names a resource.
+type ResourceRef struct {
+	Namespace string `json:"namespace"`
+	Type      string `json:"type"`
+	ID        string `json:"id"`
+}
+
+// LookupResourcesRequest asks: which resources of Type may Principal do
+// Action on (in Namespace, or in every namespace when empty)?
+type LookupResourcesRequest struct {
+	Org, Principal, Type, Action, Namespace string
+	Context                                 map[string]any
+	OnBehalfOf                              string
+	Now                                     time.Time
+	PageSize                                int    // 0 means 100; at most 10,000
+	PageToken                               string // from the previous page's NextPageToken
+}
+
+// LookupResourcesPage is one page of a resource lookup, ordered by
+// (namespace, type, id). The lookup is complete: following NextPageToken to
+// the end yields every resource for which Check allows, at Revision.
+type LookupResourcesPage struct {
+	Resources     []ResourceRef
+	NextPageToken string // "" on the last page
+	Revision      uint64
+}
+
+// LookupSubjectsRequest asks: which principals may do Action on the
+// resource (or on the type in the namespace when ID is empty)?
+type LookupSubjectsRequest struct {
+	Org, Namespace, Type, ID, Action string
+	Context                          map[string]any
+	Now                              time.Time
+}
+
+// Subject is a principal that may act, with the teams it got there through.
+type Subject struct {
+	Principal string   `json:"principal"`
+	Via       []string `json:"via,omitempty"` // teams, if the grant came through one
+}
+
+// ChangeOp is the kind of a Change.
+type ChangeOp int
+
+const (
+	OpPutBinding      ChangeOp = iota + 1 // Binding (replace by ID)
+	OpDeleteBinding                       // ID = binding id
+	OpPutPrincipal                        // Principal (membership in the org)
+	OpDeletePrincipal                     // ID = principal id
+	OpPutTeam                             // Team (replace by slug, with members)
+	OpDeleteTeam                          // ID = team slug
+	OpPutResource                         // Resource
+	OpDeleteResource                      // Resource (its namespace, type, id)
+	OpPutNamespace                        // ID = namespace
+	OpDeleteNamespace                     // ID = namespace
+	OpSetPolicy                           // Policy
+	OpPutOrg                              // Data (replace the org whole)
+	OpDeleteOrg                           // the org itself
+)
+
+// Change is one mutation of one org.
+type Change struct {
+	Org       string
+	Op        ChangeOp
+	ID        string
+	Binding   Binding
+	Principal Principal
+	Team      Team
+	Resource  Resource
+	Policy    *policy.Model
+	Data      *OrgData
+}
+
+// Engine answers decisions over immutable snapshots. The zero value is not
+// usable; call New. All methods are safe for concurrent use.
+type Engine struct {
+	impl
+}
+
+// New returns an empty engine at revision 0.
+func New() *Engine { return &Engine{impl: newImpl()} }
+
+// Revision is the revision of the current snapshot.
+func (e *Engine) Revision() uint64 { return e.revision() }
+
+// WaitFor blocks until the engine is at revision ≥ rev or ctx is done
+// (returning ctx.Err()). It is how a caller asks for "at least as fresh as".
+func (e *Engine) WaitFor(ctx context.Context, rev uint64) error { return e.waitFor(ctx, rev) }
+
+// LoadOrg replaces (or adds) one org whole, at revision rev.
+func (e *Engine) LoadOrg(rev uint64, d OrgData) error {
+	return e.Apply(rev, Change{Org: d.Org, Op: OpPutOrg, Data: &d})
+}
+
+// Apply applies changes atomically at revision rev (> Revision()): either
+// all apply and readers see them together, or none does and the error says
+// which change is wrong (wrapping ErrInvalid or ErrStaleRevision).
+func (e *Engine) Apply(rev uint64, changes ...Change) error { return e.apply(rev, changes) }
+
+// Check decides a request. It never errors: anything unknown denies. On the
+// common path (no conditions, no agent rules) it allocates nothing.
+func (e *Engine) Check(req *Request) Decision { return e.check(req) }
+
+// Explain decides a request and says why.
+func (e *Engine) Explain(req *Request) Explanation { return e.explain(req) }
+
+// LookupResources lists the resources the principal may act on.
+func (e *Engine) LookupResources(q LookupResourcesRequest) (LookupResourcesPage, error) {
+	return e.lookupResources(q)
+}
+
+// LookupSubjects lists the principals (users, agents, services; teams
+// expanded) that may act on a resource, sorted by principal id.
+func (e *Engine) LookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, error) {
+	return e.lookupSubjects(q)
+}
+
+// Permissions lists the concrete and wildcard patterns a principal holds
+// in a namespace through org- and namespace-scoped grants (not per-resource
+// shares), sorted; conditional grants are included with their condition.
+func (e *Engine) Permissions(org, principal, namespace string) ([]Grant, uint64, error) {
+	return e.permissions(org, principal, namespace)
+}
+
+// Grant is one effective permission pattern of a principal.
+type Grant struct {
+	Permission policy.Permission `json:"permission"`
+	Conditions []string          `json:"conditions,omitempty"` // any one must hold; empty = unconditional
+}
+
+// HighestLevel is the highest role level the principal holds at scope,
+// counting grants at the scope and every enclosing scope (org ⊃ namespace ⊃
+// resource), directly or through teams; -1 when it holds no role there.
+func (e *Engine) HighestLevel(org, principal string, scope Scope) int {
+	return e.highestLevel(org, principal, scope)
+}
+
+// Missing returns the patterns of want that the principal's grants at scope
+// (including enclosing scopes and teams; unconditional grants only) do not
+// cover, in the order given. Empty means the principal could grant all of
+// want without escalating (DESIGN §1.2).
+func (e *Engine) Missing(org, principal string, scope Scope, want []policy.Permission) []policy.Permission {
+	return e.missing(org, principal, scope, want)
+}

@@ -1,0 +1,157 @@
+package policy
+
+import (
+	"github.com/gatehouse-dev/gatehouse/policy/ast"
+	"github.com/gatehouse-dev/gatehouse/policy/token"
+)
+
+// Model is a compiled policy: the immutable input of the decision engine.
+//
+// A Model is never modified after Compile returns it; every slice and map it
+// exposes is shared and must be treated as read-only. Names are unique per
+// kind (roles, agents, conditions, resources, enums, workflows).
+type Model struct {
+	Roles      []*Role         // declaration order
+	Agents     []*Agent        // declaration order
+	Conditions []*Condition    // declaration order
+	Resources  []*ResourceType // declared `resource` schemas, declaration order
+	Enums      []*Enum
+	Workflows  []*Workflow
+
+	roles      map[string]*Role
+	agents     map[string]*Agent
+	conditions map[string]*Condition
+	resources  map[string]*ResourceType
+}
+
+// Role returns the named role.
+func (m *Model) Role(name string) (*Role, bool) { r, ok := m.roles[name]; return r, ok }
+
+// Agent returns the named agent.
+func (m *Model) Agent(name string) (*Agent, bool) { a, ok := m.agents[name]; return a, ok }
+
+// Condition returns the named condition.
+func (m *Model) Condition(name string) (*Condition, bool) {
+	c, ok := m.conditions[name]
+	return c, ok
+}
+
+// ResourceType returns the declared schema of a resource type.
+func (m *Model) ResourceType(name string) (*ResourceType, bool) {
+	r, ok := m.resources[name]
+	return r, ok
+}
+
+// TopLevel returns the highest level any role has (0 for no roles).
+func (m *Model) TopLevel() int {
+	top := 0
+	for _, r := range m.Roles {
+		if r.Level > top {
+			top = r.Level
+		}
+	}
+	return top
+}
+
+// Role is a named set of permission patterns with a level.
+type Role struct {
+	Name string
+	// Level is 0–100. When the source gives none it is the highest level
+	// among the parents, or 0.
+	Level    int
+	HasLevel bool     // the source gave `level N`
+	Parents  []string // direct parents, as written
+	// Own is what the role's body declares, deduplicated, in source order.
+	Own []Permission
+	// Permissions is Own plus every ancestor's, deduplicated and sorted by
+	// (resource, action). Patterns covered by a broader pattern are kept:
+	// they still document intent and the matrix shows them.
+	Permissions []Permission
+	Pos         token.Pos
+}
+
+// Grants reports whether the role's flattened permissions grant
+// resource:action.
+func (r *Role) Grants(resource, action string) bool {
+	for _, p := range r.Permissions {
+		if p.Matches(resource, action) {
+			return true
+		}
+	}
+	return false
+}
+
+// Agent is an AI agent identity: a role (its ceiling) plus rules.
+type Agent struct {
+	Name  string
+	Role  string // the ceiling role; always names a role of the Model
+	Rules []*Rule
+	// Conditional lists the permissions this agent holds only under
+	// conditions: a permission appears here iff at least one `can` rule the
+	// role grants names it with when/if and no unconditional granted `can`
+	// rule names it. Any one listed condition holding suffices.
+	Conditional []ConditionalPermission
+	Obligations []*Rule // the `must` rules, in order
+	Advice      []*Rule // the `should` rules, in order
+	Pos         token.Pos
+}
+
+// ConditionalPermission is a concrete permission an agent may use only when
+// one of Conditions holds.
+type ConditionalPermission struct {
+	Permission Permission
+	Conditions []string // condition names, deduplicated, in source order
+}
+
+// Rule is a compiled agent rule.
+type Rule struct {
+	Kind  ast.RuleKind
+	Words []string // as written: action, object, more words
+	// Action is the first word. Resource is the second word resolved against
+	// the role (a singular word maps to the role's plural resource:
+	// "product" → "products"), or the word itself when the role has no such
+	// resource, or "" for one-word rules.
+	Action    string
+	Resource  string
+	Condition string // "" when unconditional
+	Keyword   string // "when" or "if" or ""
+	// Granted is set for `can` rules whose Resource:Action the role grants.
+	Granted bool
+	Pos     token.Pos
+}
+
+// Text renders the rule as written, without its condition.
+func (r *Rule) Text() string {
+	s := r.Kind.String()
+	for _, w := range r.Words {
+		s += " " + w
+	}
+	return s
+}
+
+// ResourceType is a `resource` declaration: the schema of a resource type.
+// When declared, a permission naming an undeclared action of it is a
+// compile error.
+type ResourceType struct {
+	Name    string
+	Actions []string // deduplicated, source order
+	Pos     token.Pos
+}
+
+// Enum is an `enum` declaration.
+type Enum struct {
+	Name   string
+	Values []string
+	Pos    token.Pos
+}
+
+// Workflow is a state machine.
+type Workflow struct {
+	Name        string
+	States      []string     // every state named, first appearance order
+	Transitions []Transition // source order
+	Pos         token.Pos
+}
+
+// Transition is one edge of a workflow.
+type Transition struct{ From, To string }
