@@ -1,0 +1,111 @@
+//go:build wip
+
+// Package cli is the gatehouse command tree (spf13/cobra). Commands parse
+// flags, call the domain packages and render; they hold no logic of their
+// own.
+//
+// Exit codes are part of the interface: 0 success (or allow), 1 deny (for
+// decision commands), 2 bad input or a policy with errors, 3 internal
+// failure.
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	ExitOK       = 0
+	ExitDeny     = 1
+	ExitBadInput = 2
+	ExitInternal = 3
+)
+
+// exitError carries an exit code through cobra. A nil err means the
+// command already printed what it had to say.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// badInput reports a usage or input error (exit 2).
+func badInput(format string, args ...any) error {
+	return &exitError{code: ExitBadInput, err: fmt.Errorf(format, args...)}
+}
+
+// silentExit ends the command with a code after it printed its own output.
+func silentExit(code int) error { return &exitError{code: code} }
+
+// Main runs the CLI with the given arguments and streams and returns the
+// process exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRoot(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "gatehouse:", ee.err)
+		}
+		return ee.code
+	}
+	// Cobra's own errors (unknown command or flag) are usage errors.
+	fmt.Fprintln(stderr, "gatehouse:", err)
+	return ExitBadInput
+}
+
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "gatehouse",
+		Short:         "Gatehouse decides who can run what on AI agent platforms",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.AddCommand(newPolicyCmd(e))
+	return root
+}
+
+// output is the --output flag's value.
+type output string
+
+func (o output) check(allowed ...string) error {
+	for _, a := range allowed {
+		if string(o) == a {
+			return nil
+		}
+	}
+	return badInput("--output %q: want one of %v", string(o), allowed)
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

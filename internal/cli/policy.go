@@ -1,0 +1,497 @@
+//go:build wip
+
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/policy/format"
+	"github.com/gatehouse-dev/gatehouse/policy/token"
+	"github.com/gatehouse-dev/gatehouse/templates"
+	"github.com/spf13/cobra"
+)
+
+func newPolicyCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Lint, format, test and tabulate policy files",
+	}
+	cmd.AddCommand(newLintCmd(e), newFmtCmd(e), newCheckCmd(e), newMatrixCmd(e))
+	return cmd
+}
+
+// readPolicy reads FILE, "-" (stdin) or "template:NAME" and returns the
+// name to use in positions and the source.
+func readPolicy(e *env, arg string) (string, []byte, error) {
+	if name, ok := strings.CutPrefix(arg, "template:"); ok {
+		src, err := templates.Source(name)
+		if err != nil {
+			return "", nil, badInput("%v", err)
+		}
+		return templates.FileName(name), src, nil
+	}
+	if arg == "-" {
+		src, err := io.ReadAll(io.LimitReader(e.stdin, policyMaxRead))
+		if err != nil {
+			return "", nil, badInput("reading stdin: %v", err)
+		}
+		return "<stdin>", src, nil
+	}
+	src, err := readFileLimited(arg)
+	if err != nil {
+		return "", nil, badInput("%v", err)
+	}
+	return arg, src, nil
+}
+
+// policyMaxRead reads one byte past the parser's limit so the parser, not
+// the reader, reports an oversized file with its own error.
+const policyMaxRead = 1<<20 + 1
+
+func readFileLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, policyMaxRead))
+}
+
+// loadModel reads and compiles a policy, printing its diagnostics to
+// stderr; it fails with exit 2 when the policy has errors.
+func loadModel(e *env, arg string, opts policy.LintOptions) (*policy.Model, error) {
+	name, src, err := readPolicy(e, arg)
+	if err != nil {
+		return nil, err
+	}
+	m, diags := policy.Load(name, src, opts)
+	if diags.HasErrors() {
+		for _, d := range diags.Errors() {
+			fmt.Fprintln(e.stderr, d.Error())
+		}
+		return nil, badInput("%s: policy has %d error(s)", name, len(diags.Errors()))
+	}
+	return m, nil
+}
+
+func newLintCmd(e *env) *cobra.Command {
+	var out output
+	var lopts lintFlags
+	cmd := &cobra.Command{
+		Use:   "lint FILE|template:NAME...",
+		Short: "Report errors and warnings as file:line:col: severity: message",
+		Long: `Lint parses and compiles each policy and prints every error and warning.
+Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check("text", "json"); err != nil {
+				return err
+			}
+			opts, err := lopts.options()
+			if err != nil {
+				return err
+			}
+			var all token.List
+			for _, arg := range args {
+				name, src, err := readPolicy(e, arg)
+				if err != nil {
+					return err
+				}
+				_, diags := policy.Load(name, src, opts)
+				all = append(all, diags...)
+			}
+			if out == "json" {
+				if all == nil {
+					all = token.List{}
+				}
+				if err := writeJSON(e.stdout, all); err != nil {
+					return err
+				}
+			} else {
+				for _, d := range all {
+					fmt.Fprintln(e.stdout, d.Error())
+				}
+			}
+			if all.HasErrors() {
+				return silentExit(ExitBadInput)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().VarP(newOutputValue(&out, "text"), "output", "o", "text or json")
+	lopts.register(cmd)
+	return cmd
+}
+
+func newFmtCmd(e *env) *cobra.Command {
+	var write, diff bool
+	cmd := &cobra.Command{
+		Use:   "fmt [-w] [-d] FILE...",
+		Short: "Print policies in canonical layout (like gofmt)",
+		Long: `Fmt prints each policy in its canonical layout. With -w it rewrites
+files whose layout differs; with -d it prints a unified diff instead.
+Exit status is 2 when a file does not parse (nothing is written then).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			failed := false
+			for _, arg := range args {
+				name, src, err := readPolicy(e, arg)
+				if err != nil {
+					return err
+				}
+				out, diags := format.Source(name, src)
+				if diags.HasErrors() {
+					for _, d := range diags.Errors() {
+						fmt.Fprintln(e.stderr, d.Error())
+					}
+					failed = true
+					continue
+				}
+				switch {
+				case diff:
+					if !bytes.Equal(src, out) {
+						fmt.Fprint(e.stdout, unifiedDiff(name, string(src), string(out)))
+					}
+				case write:
+					if strings.HasPrefix(arg, "template:") || arg == "-" {
+						return badInput("-w needs a file, not %s", arg)
+					}
+					if !bytes.Equal(src, out) {
+						if err := writeFileKeepMode(arg, out); err != nil {
+							return &exitError{code: ExitInternal, err: err}
+						}
+					}
+				default:
+					if _, err := e.stdout.Write(out); err != nil {
+						return err
+					}
+				}
+			}
+			if failed {
+				return silentExit(ExitBadInput)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVarP(&write, "write", "w", false, "write the result to the file instead of stdout")
+	cmd.Flags().BoolVarP(&diff, "diff", "d", false, "print a diff instead of the formatted source")
+	return cmd
+}
+
+func writeFileKeepMode(path string, data []byte) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".gatehouse-fmt.tmp"
+	if err := os.WriteFile(tmp, data, st.Mode().Perm()); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func newCheckCmd(e *env) *cobra.Command {
+	var subject, perm string
+	var ctxFlags []string
+	var out output
+	cmd := &cobra.Command{
+		Use:   "check FILE|template:NAME --subject role:ROLE|agent:AGENT --permission RESOURCE:ACTION",
+		Short: "Decide one permission for a role or an agent, with no other data",
+		Long: `Check answers whether a role or an agent of the policy holds a permission,
+as if bound to it org-wide, and explains the answer.
+Exit status: 0 allow, 1 deny, 2 bad input (unparseable policy, unknown role
+or agent, malformed permission or context).`,
+		Example: `  gatehouse policy check template:mentiko --subject role:operator --permission chains:run
+  gatehouse policy check examples/agents.policy --subject agent:Triage --permission chains:run --context business_hours=true`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check("text", "json"); err != nil {
+				return err
+			}
+			p, err := policy.ParsePermission(perm)
+			if err != nil {
+				return badInput("--permission: %v", err)
+			}
+			if p.IsWildcard() {
+				return badInput("--permission %q: a check asks about one concrete permission, not a pattern", perm)
+			}
+			ctx, err := parseContext(ctxFlags)
+			if err != nil {
+				return err
+			}
+			m, err := loadModel(e, args[0], policy.LintOptions{})
+			if err != nil {
+				return err
+			}
+			res, err := checkSubject(m, subject, p, ctx)
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				if err := writeJSON(e.stdout, res); err != nil {
+					return err
+				}
+			} else {
+				verdict := "deny"
+				if res.Allowed {
+					verdict = "allow"
+				}
+				fmt.Fprintln(e.stdout, verdict)
+				fmt.Fprintln(e.stdout, res.Reason)
+				for _, o := range res.Obligations {
+					fmt.Fprintln(e.stdout, "obligation:", o)
+				}
+				for _, a := range res.Advice {
+					fmt.Fprintln(e.stdout, "advice:", a)
+				}
+			}
+			if !res.Allowed {
+				return silentExit(ExitDeny)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&subject, "subject", "", "role:ROLE or agent:AGENT (required)")
+	cmd.Flags().StringVar(&perm, "permission", "", "RESOURCE:ACTION, e.g. chains:run (required)")
+	cmd.Flags().StringArrayVar(&ctxFlags, "context", nil, "KEY=VALUE (repeatable); true/false and numbers are typed, the rest strings")
+	cmd.Flags().VarP(newOutputValue(&out, "text"), "output", "o", "text or json")
+	_ = cmd.MarkFlagRequired("subject")
+	_ = cmd.MarkFlagRequired("permission")
+	return cmd
+}
+
+// checkResult is `policy check`'s answer.
+type checkResult struct {
+	Allowed     bool     `json:"allowed"`
+	Subject     string   `json:"subject"`
+	Permission  string   `json:"permission"`
+	Reason      string   `json:"reason"`
+	Obligations []string `json:"obligations"`
+	Advice      []string `json:"advice"`
+}
+
+// checkSubject decides for a role or an agent by building a one-principal
+// org in which the subject holds its role org-wide, and asking the engine.
+func checkSubject(m *policy.Model, subject string, p policy.Permission, ctx map[string]any) (checkResult, error) {
+	kind, name, ok := strings.Cut(subject, ":")
+	if !ok || name == "" {
+		return checkResult{}, badInput("--subject %q: want role:ROLE or agent:AGENT", subject)
+	}
+	var principal, role string
+	switch kind {
+	case "role":
+		if _, ok := m.Role(name); !ok {
+			return checkResult{}, badInput("--subject %q: no role %q in the policy (roles: %s)", subject, name, roleNames(m))
+		}
+		principal, role = "user:"+"holder-of-"+name, name
+	case "agent":
+		a, ok := m.Agent(name)
+		if !ok {
+			return checkResult{}, badInput("--subject %q: no agent %q in the policy", subject, name)
+		}
+		principal, role = "agent:"+name, a.Role
+	default:
+		return checkResult{}, badInput("--subject %q: want role:ROLE or agent:AGENT", subject)
+	}
+	eng := authz.New()
+	err := eng.LoadOrg(1, authz.OrgData{
+		Org:        "policy-check",
+		Policy:     m,
+		Principals: []authz.Principal{{ID: principal}},
+		Bindings:   []authz.Binding{{ID: "subject", Principal: principal, Role: role}},
+	})
+	if err != nil {
+		return checkResult{}, &exitError{code: ExitInternal, err: err}
+	}
+	ex := eng.Explain(&authz.Request{
+		Org: "policy-check", Principal: principal,
+		ResourceType: p.Resource, Action: p.Action, Context: ctx,
+	})
+	res := checkResult{
+		Allowed: ex.Decision.Allowed, Subject: subject, Permission: p.String(),
+		Reason: ex.Summary, Obligations: []string{}, Advice: []string{},
+	}
+	for _, r := range ex.Decision.Obligations {
+		res.Obligations = append(res.Obligations, r.Text())
+	}
+	for _, r := range ex.Decision.Advice {
+		res.Advice = append(res.Advice, r.Text())
+	}
+	return res, nil
+}
+
+func roleNames(m *policy.Model) string {
+	var names []string
+	for _, r := range m.Roles {
+		names = append(names, r.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// parseContext turns KEY=VALUE flags into a typed context: true/false are
+// booleans, integers and decimals numbers, everything else strings.
+func parseContext(flags []string) (map[string]any, error) {
+	ctx := map[string]any{}
+	for _, f := range flags {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || k == "" {
+			return nil, badInput("--context %q: want KEY=VALUE", f)
+		}
+		if _, dup := ctx[k]; dup {
+			return nil, badInput("--context: key %q given twice", k)
+		}
+		switch {
+		case v == "true":
+			ctx[k] = true
+		case v == "false":
+			ctx[k] = false
+		default:
+			if i, err := strconv.ParseInt(v, 10, 64); err == nil {
+				ctx[k] = i
+			} else if x, err := strconv.ParseFloat(v, 64); err == nil && !strings.ContainsAny(v, "xXpPnNiI_") {
+				ctx[k] = x
+			} else {
+				ctx[k] = v
+			}
+		}
+	}
+	return ctx, nil
+}
+
+func newMatrixCmd(e *env) *cobra.Command {
+	var out output
+	cmd := &cobra.Command{
+		Use:   "matrix FILE|template:NAME",
+		Short: "Print the role × permission table (print it, tape it to the wall)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check("table", "markdown", "json"); err != nil {
+				return err
+			}
+			m, err := loadModel(e, args[0], policy.LintOptions{})
+			if err != nil {
+				return err
+			}
+			mx := policy.BuildMatrix(m)
+			switch out {
+			case "json":
+				return writeJSON(e.stdout, mx)
+			case "markdown":
+				return renderMatrixMarkdown(e.stdout, mx)
+			default:
+				return renderMatrixTable(e.stdout, mx)
+			}
+		},
+	}
+	cmd.Flags().VarP(newOutputValue(&out, "table"), "output", "o", "table, markdown or json")
+	return cmd
+}
+
+func cellMark(c string) string {
+	switch c {
+	case policy.CellGranted:
+		return "✓"
+	case policy.CellConditional:
+		return "✓*"
+	}
+	return "-"
+}
+
+func renderMatrixTable(w io.Writer, mx policy.Matrix) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "RESOURCE\tACTION")
+	for _, c := range mx.Columns {
+		fmt.Fprintf(tw, "\t%s", columnTitle(c))
+	}
+	fmt.Fprintln(tw)
+	prev := ""
+	for _, r := range mx.Rows {
+		res := r.Permission.Resource
+		if res == prev {
+			res = ""
+		} else {
+			prev = res
+		}
+		fmt.Fprintf(tw, "%s\t%s", res, r.Permission.Action)
+		for _, c := range r.Cells {
+			fmt.Fprintf(tw, "\t%s", cellMark(c))
+		}
+		fmt.Fprintln(tw)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return matrixLegend(w, mx)
+}
+
+func renderMatrixMarkdown(w io.Writer, mx policy.Matrix) error {
+	fmt.Fprint(w, "| permission |")
+	for _, c := range mx.Columns {
+		fmt.Fprintf(w, " %s |", columnTitle(c))
+	}
+	fmt.Fprint(w, "\n|---|")
+	for range mx.Columns {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w)
+	for _, r := range mx.Rows {
+		fmt.Fprintf(w, "| `%s` |", r.Permission)
+		for _, c := range r.Cells {
+			m := cellMark(c)
+			if m == "-" {
+				m = " "
+			}
+			fmt.Fprintf(w, " %s |", m)
+		}
+		fmt.Fprintln(w)
+	}
+	return matrixLegend(w, mx)
+}
+
+func columnTitle(c policy.MatrixColumn) string {
+	if c.Kind == "agent" {
+		return fmt.Sprintf("%s (agent: %s)", c.Name, c.Role)
+	}
+	return fmt.Sprintf("%s (%d)", c.Name, c.Level)
+}
+
+// matrixLegend explains conditional cells, naming their conditions.
+func matrixLegend(w io.Writer, mx policy.Matrix) error {
+	var notes []string
+	for _, r := range mx.Rows {
+		for i, cs := range r.Conditions {
+			if len(cs) > 0 {
+				notes = append(notes, fmt.Sprintf("  %s %s: when %s", mx.Columns[i].Name, r.Permission, strings.Join(cs, " or ")))
+			}
+		}
+	}
+	if len(notes) == 0 {
+		return nil
+	}
+	sort.Strings(notes)
+	_, err := fmt.Fprintf(w, "\n✓* conditional:\n%s\n", strings.Join(notes, "\n"))
+	return err
+}
+
+// outputValue is a pflag.Value for --output with a default.
+type outputValue struct{ p *output }
+
+func newOutputValue(p *output, def string) *outputValue {
+	*p = output(def)
+	return &outputValue{p: p}
+}
+func (v *outputValue) String() string     { return string(*v.p) }
+func (v *outputValue) Set(s string) error { *v.p = output(s); return nil }
+func (v *outputValue) Type() string       { return "format" }
+
+var _ = errors.New
