@@ -18,7 +18,9 @@ package policy
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/policy/ast"
@@ -102,13 +104,31 @@ type agentDecl struct {
 
 // at returns a usable position for a node that may be nil.
 func (c *compiler) at(n ast.Node, fallback token.Pos) token.Pos {
-	if n == nil {
+	if isNil(n) {
 		return c.orFile(fallback)
 	}
 	if p := n.Pos(); p.IsValid() {
 		return p
 	}
 	return c.orFile(fallback)
+}
+
+// isNil reports whether n is nil or a typed nil pointer of the node types
+// the compiler positions diagnostics at.
+func isNil(n ast.Node) bool {
+	switch n := n.(type) {
+	case nil:
+		return true
+	case *ast.Ident:
+		return n == nil
+	case *ast.IntLit:
+		return n == nil
+	case *ast.StringLit:
+		return n == nil
+	case *ast.Rule:
+		return n == nil
+	}
+	return false
 }
 
 func (c *compiler) orFile(p token.Pos) token.Pos {
@@ -485,9 +505,10 @@ func (c *compiler) condition(d *ast.ConditionDecl, seen map[string]token.Pos) {
 	cond := &Condition{Name: name, Expr: d.Expr.Value, Pos: c.orFile(d.Condition)}
 	prg, err := compileCEL(d.Expr.Value)
 	if err != nil {
-		c.diags.Errorf(c.at(d.Expr, d.Condition), CodeCEL,
+		pos, msg := celDiagnostic(c.at(d.Expr, d.Condition), d.Expr, err.Error())
+		c.diags.Errorf(pos, CodeCEL,
 			"conditions are CEL over the maps principal, resource and context, and must be bool",
-			"condition %s: %v", name, err)
+			"condition %s: %s", name, msg)
 	}
 	cond.prg = prg
 	if name == "" || !c.unique(seen, name, "condition", CodeDuplicateCondition, c.at(d.Name, d.Condition)) {
@@ -495,6 +516,31 @@ func (c *compiler) condition(d *ast.ConditionDecl, seen map[string]token.Pos) {
 	}
 	c.m.conditions[name] = cond
 	c.m.Conditions = append(c.m.Conditions, cond)
+}
+
+// celLocation matches the location prefix of a CEL issue:
+// "ERROR: <input>:1:16: Syntax error: ...".
+var celLocation = regexp.MustCompile(`^ERROR: <input>:(\d+):(\d+): `)
+
+// celDiagnostic strips CEL's own location from msg and, when the string
+// literal is one line written without escapes (so byte offsets in the
+// value are offsets in the source), moves pos onto the offending byte.
+func celDiagnostic(pos token.Pos, lit *ast.StringLit, msg string) (token.Pos, string) {
+	m := celLocation.FindStringSubmatch(msg)
+	if m == nil {
+		return pos, msg
+	}
+	msg = strings.TrimSpace(strings.ReplaceAll(msg[len(m[0]):], " (in container '')", ""))
+	line, _ := strconv.Atoi(m[1])
+	col, _ := strconv.Atoi(m[2])
+	v := lit.Value
+	simple := len(lit.Raw) == len(v)+2 && lit.Raw[1:len(lit.Raw)-1] == v && !strings.Contains(v, "\n")
+	if line == 1 && simple && pos.IsValid() {
+		off := max(0, min(col-1, len(v)))
+		pos.Offset += 1 + off
+		pos.Col += 1 + off
+	}
+	return pos, msg
 }
 
 func (c *compiler) agent(d *ast.AgentDecl, seen map[string]token.Pos) {

@@ -189,10 +189,6 @@ func (l *linter) duplicates() {
 				} else {
 					blocks[res] = b.Resource.NamePos
 				}
-				if len(b.Actions) == 0 {
-					l.diags.Warnf(b.Resource.NamePos, CodeEmptyPermission, "list the actions, e.g. `{ read }`, or remove the block",
-						"role %s: permission block for %s grants nothing", d.Name.Name, res)
-				}
 				for _, a := range b.Actions {
 					if a == nil {
 						continue
