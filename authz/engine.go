@@ -1,31 +1,536 @@
 package authz
 
-// STUB: replaced by the real engine implementation.
-
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
-type impl struct{}
+func (s *state) revision() uint64 { return s.cur.Load().rev }
 
-func newImpl() impl                                        { return impl{} }
-func (impl) revision() uint64                              { return 0 }
-func (impl) waitFor(ctx context.Context, rev uint64) error { return ctx.Err() }
-func (impl) apply(rev uint64, changes []Change) error      { return ErrInvalid }
-func (impl) check(req *Request) Decision                   { return Decision{} }
-func (impl) explain(req *Request) Explanation              { return Explanation{} }
-func (impl) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, error) {
-	return LookupResourcesPage{}, ErrNotFound
+// waitFor blocks until the snapshot revision reaches rev. Each snapshot's
+// done channel is closed when the next one is published, so a waiter wakes
+// once per swap and re-checks.
+func (s *state) waitFor(ctx context.Context, rev uint64) error {
+	for {
+		snap := s.cur.Load()
+		if snap.rev >= rev {
+			return nil
+		}
+		select {
+		case <-snap.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
-func (impl) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, error) {
-	return nil, 0, ErrNotFound
+
+func (op ChangeOp) String() string {
+	switch op {
+	case OpPutBinding:
+		return "put-binding"
+	case OpDeleteBinding:
+		return "delete-binding"
+	case OpPutPrincipal:
+		return "put-principal"
+	case OpDeletePrincipal:
+		return "delete-principal"
+	case OpPutTeam:
+		return "put-team"
+	case OpDeleteTeam:
+		return "delete-team"
+	case OpPutResource:
+		return "put-resource"
+	case OpDeleteResource:
+		return "delete-resource"
+	case OpPutNamespace:
+		return "put-namespace"
+	case OpDeleteNamespace:
+		return "delete-namespace"
+	case OpSetPolicy:
+		return "set-policy"
+	case OpPutOrg:
+		return "put-org"
+	case OpDeleteOrg:
+		return "delete-org"
+	}
+	return fmt.Sprintf("ChangeOp(%d)", int(op))
 }
-func (impl) permissions(org, principal, namespace string) ([]Grant, uint64, error) {
-	return nil, 0, ErrNotFound
+
+// apply validates every change, applies them in order to private copies of
+// the orgs they touch, and publishes the result with one atomic store.
+// Nothing is published if any change fails.
+func (s *state) apply(rev uint64, changes []Change) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur := s.cur.Load()
+	if rev <= cur.rev {
+		return fmt.Errorf("%w: revision %d, engine is at %d", ErrStaleRevision, rev, cur.rev)
+	}
+	for i := range changes {
+		if err := validateChange(&changes[i]); err != nil {
+			return fmt.Errorf("change %d (%s): %w: %s", i, changes[i].Op, ErrInvalid, err)
+		}
+	}
+	orgs := cur.orgs
+	orgs.thaw()
+	working := map[string]*orgSnap{} // orgs copied by this Apply, still thawed
+	for i := range changes {
+		ch := &changes[i]
+		org := changeOrg(ch)
+		switch ch.Op {
+		case OpPutOrg:
+			o := buildOrg(org, ch.Data, s.compiled(ch.Data.Policy))
+			o.thaw()
+			working[org] = o
+			orgs.set(skey(org), o)
+			continue
+		case OpDeleteOrg:
+			orgs.del(skey(org))
+			delete(working, org)
+			continue
+		}
+		w := working[org]
+		if w == nil {
+			old, ok := orgs.get(skey(org))
+			if !ok {
+				if isDelete(ch.Op) {
+					continue // deleting from an absent org: nothing to do
+				}
+				return fmt.Errorf("change %d (%s): %w: org %q: %w", i, ch.Op, ErrInvalid, org, ErrNotFound)
+			}
+			w = old.writable()
+			working[org] = w
+			orgs.set(skey(org), w)
+		}
+		s.applyOne(w, ch)
+	}
+	for _, w := range working {
+		w.freeze()
+	}
+	orgs.freeze()
+	next := &snapshot{rev: rev, orgs: orgs, done: make(chan struct{})}
+	s.cur.Store(next)
+	close(cur.done)
+	// Forget compiled policies no org uses any more.
+	if len(s.polCache) > 64 {
+		clear(s.polCache)
+	}
+	return nil
 }
-func (impl) highestLevel(org, principal string, scope Scope) int { return -1 }
-func (impl) missing(org, principal string, scope Scope, want []policy.Permission) []policy.Permission {
-	return want
+
+// changeOrg is the org a change is for (OpPutOrg may name it in Data only).
+func changeOrg(ch *Change) string {
+	if ch.Org == "" && ch.Op == OpPutOrg && ch.Data != nil {
+		return ch.Data.Org
+	}
+	return ch.Org
+}
+
+func isDelete(op ChangeOp) bool {
+	switch op {
+	case OpDeleteBinding, OpDeletePrincipal, OpDeleteTeam, OpDeleteResource, OpDeleteNamespace:
+		return true
+	}
+	return false
+}
+
+// compiled returns the compiled form of m, reusing earlier compilations of
+// the same model (orgs created from one template share it).
+func (s *state) compiled(m *policy.Model) *cpolicy {
+	if c, ok := s.polCache[m]; ok {
+		return c
+	}
+	c := compilePolicy(m)
+	s.polCache[m] = c
+	return c
+}
+
+// writable returns a private, thawed shallow copy of o.
+func (o *orgSnap) writable() *orgSnap {
+	w := *o
+	w.thaw()
+	return &w
+}
+
+func (o *orgSnap) thaw() {
+	o.holders.thaw()
+	o.bindings.thaw()
+	o.resources.thaw()
+	o.index.thaw()
+}
+
+// applyOne applies one validated change to the writable org w.
+func (s *state) applyOne(w *orgSnap, ch *Change) {
+	switch ch.Op {
+	case OpPutBinding:
+		w.putBinding(&ch.Binding)
+	case OpDeleteBinding:
+		w.deleteBinding(ch.ID)
+	case OpPutPrincipal:
+		p := ch.Principal
+		w.holderW(p.ID).member = &p
+	case OpDeletePrincipal:
+		if _, ok := w.holders.get(skey(ch.ID)); ok {
+			h := w.holderW(ch.ID)
+			h.member = nil
+			w.dropIfEmpty(h)
+		}
+	case OpPutTeam:
+		w.putTeam(ch.Team)
+	case OpDeleteTeam:
+		w.deleteTeam(ch.ID)
+	case OpPutResource:
+		w.putResource(ch.Resource)
+	case OpDeleteResource:
+		w.deleteResource(resKey{ch.Resource.Namespace, ch.Resource.Type, ch.Resource.ID})
+	case OpPutNamespace:
+		if _, ok := w.namespaces[ch.ID]; !ok {
+			ns := make(map[string]struct{}, len(w.namespaces)+1)
+			for n := range w.namespaces {
+				ns[n] = struct{}{}
+			}
+			ns[ch.ID] = struct{}{}
+			w.namespaces = ns
+			w.sortNamespaces()
+		}
+	case OpDeleteNamespace:
+		w.deleteNamespace(ch.ID)
+	case OpSetPolicy:
+		w.setPolicy(s.compiled(ch.Policy))
+	}
+}
+
+func (o *orgSnap) dropIfEmpty(h *holder) {
+	if h.empty() {
+		o.holders.del(skey(h.id))
+	}
+}
+
+func (o *orgSnap) putBinding(b *Binding) {
+	o.deleteBinding(b.ID)
+	h := o.holderW(b.Principal)
+	g := compileGrant(b, o.pol)
+	switch {
+	case b.Scope.IsOrg():
+		h.org = insertSorted(h.org, g, cmpGrant)
+	case b.Scope.IsResource():
+		h.res = insertSorted(h.res, resGrant{key: resKey{b.Scope.Namespace, b.Scope.Type, b.Scope.ID}, grant: g}, cmpRes)
+	default:
+		h.ns = insertSorted(h.ns, nsGrant{ns: b.Scope.Namespace, grant: g}, cmpNS)
+	}
+	o.bindings.set(skey(b.ID), h.id)
+}
+
+// insertSorted returns a new slice: s with v inserted in order. s itself
+// may be shared with a published snapshot and is never modified.
+func insertSorted[T any](s []T, v T, cmp func(a, b T) int) []T {
+	i, _ := slices.BinarySearchFunc(s, v, cmp)
+	out := make([]T, 0, len(s)+1)
+	out = append(out, s[:i]...)
+	out = append(out, v)
+	return append(out, s[i:]...)
+}
+
+// removeAt returns a new slice without s[i]; s is never modified.
+func removeAt[T any](s []T, i int) []T {
+	if len(s) == 1 {
+		return nil
+	}
+	out := make([]T, 0, len(s)-1)
+	out = append(out, s[:i]...)
+	return append(out, s[i+1:]...)
+}
+
+func (o *orgSnap) deleteBinding(id string) {
+	hid, ok := o.bindings.get(skey(id))
+	if !ok {
+		return
+	}
+	o.bindings.del(skey(id))
+	if _, ok := o.holders.get(skey(hid)); !ok {
+		return
+	}
+	h := o.holderW(hid)
+	if i := slices.IndexFunc(h.org, func(g grant) bool { return g.id == id }); i >= 0 {
+		h.org = removeAt(h.org, i)
+	} else if i := slices.IndexFunc(h.ns, func(g nsGrant) bool { return g.id == id }); i >= 0 {
+		h.ns = removeAt(h.ns, i)
+	} else if i := slices.IndexFunc(h.res, func(g resGrant) bool { return g.id == id }); i >= 0 {
+		h.res = removeAt(h.res, i)
+	}
+	o.dropIfEmpty(h)
+}
+
+func (o *orgSnap) putTeam(t Team) {
+	tid := KindTeam + ":" + t.Slug
+	members := slices.Clone(t.Members)
+	slices.Sort(members)
+	members = shrink(slices.Compact(members))
+	h := o.holderW(tid)
+	var old []string
+	if h.teamExists {
+		old = h.members
+	}
+	for _, m := range old {
+		if _, keep := slices.BinarySearch(members, m); !keep {
+			o.leaveTeam(m, tid)
+		}
+	}
+	for _, m := range members {
+		if _, had := slices.BinarySearch(old, m); !had {
+			mh := o.holderW(m)
+			if _, found := slices.BinarySearch(mh.teams, tid); !found {
+				mh.teams = insertSorted(mh.teams, tid, strings.Compare)
+			}
+		}
+	}
+	h.teamExists = true
+	h.members = members
+}
+
+func (o *orgSnap) leaveTeam(member, tid string) {
+	if _, ok := o.holders.get(skey(member)); !ok {
+		return
+	}
+	mh := o.holderW(member)
+	if i, found := slices.BinarySearch(mh.teams, tid); found {
+		mh.teams = removeAt(mh.teams, i)
+	}
+	o.dropIfEmpty(mh)
+}
+
+func (o *orgSnap) deleteTeam(slug string) {
+	tid := KindTeam + ":" + slug
+	h0, ok := o.holders.get(skey(tid))
+	if !ok || !h0.teamExists {
+		return
+	}
+	for _, m := range h0.members {
+		o.leaveTeam(m, tid)
+	}
+	h := o.holderW(tid)
+	h.teamExists = false
+	h.members = nil
+	o.dropIfEmpty(h)
+}
+
+func (o *orgSnap) putResource(r Resource) {
+	k := resKey{r.Namespace, r.Type, r.ID}
+	if _, ok := o.resources.get(k); !ok {
+		bk := nsType{k.ns, k.typ}
+		l, _ := o.index.get(bk)
+		o.index.set(bk, l.with(k.id))
+	}
+	o.resources.set(k, &r)
+}
+
+func (o *orgSnap) deleteResource(k resKey) {
+	if _, ok := o.resources.get(k); !ok {
+		return
+	}
+	o.resources.del(k)
+	bk := nsType{k.ns, k.typ}
+	l, _ := o.index.get(bk)
+	if l = l.without(k.id); l == nil {
+		o.index.del(bk)
+	} else {
+		o.index.set(bk, l)
+	}
+}
+
+// deleteNamespace drops the namespace, its resources and the bindings
+// scoped in it. (The directory refuses to delete a namespace that still
+// holds resources; the engine just follows.) It costs O(org).
+func (o *orgSnap) deleteNamespace(ns string) {
+	if _, ok := o.namespaces[ns]; ok {
+		m := make(map[string]struct{}, len(o.namespaces))
+		for n := range o.namespaces {
+			if n != ns {
+				m[n] = struct{}{}
+			}
+		}
+		o.namespaces = m
+		o.sortNamespaces()
+	}
+	var buckets []nsType
+	for k := range o.index.all() {
+		if k.ns == ns {
+			buckets = append(buckets, k)
+		}
+	}
+	for _, bk := range buckets {
+		l, _ := o.index.get(bk)
+		l.after("", func(id string) bool {
+			o.resources.del(resKey{bk.ns, bk.typ, id})
+			return true
+		})
+		o.index.del(bk)
+	}
+	var affected []string
+	for id, h := range o.holders.all() {
+		if len(h.nsRange(ns)) > 0 || slices.ContainsFunc(h.res, func(g resGrant) bool { return g.key.ns == ns }) {
+			affected = append(affected, string(id))
+		}
+	}
+	for _, id := range affected {
+		h := o.holderW(id)
+		var keepNS []nsGrant
+		for _, g := range h.ns {
+			if g.ns == ns {
+				o.bindings.del(skey(g.id))
+			} else {
+				keepNS = append(keepNS, g)
+			}
+		}
+		var keepRes []resGrant
+		for _, g := range h.res {
+			if g.key.ns == ns {
+				o.bindings.del(skey(g.id))
+			} else {
+				keepRes = append(keepRes, g)
+			}
+		}
+		h.ns, h.res = keepNS, keepRes
+		o.dropIfEmpty(h)
+	}
+}
+
+// setPolicy recompiles every grant of the org against p (role indexes
+// change). It costs O(org bindings).
+func (o *orgSnap) setPolicy(p *cpolicy) {
+	old := o.pol
+	o.pol = p
+	var ids []string
+	for id, h := range o.holders.all() {
+		if h.nGrants() > 0 {
+			ids = append(ids, string(id))
+		}
+	}
+	for _, id := range ids {
+		h := o.holderW(id)
+		org := make([]grant, len(h.org))
+		for i := range h.org {
+			b := h.org[i].binding(h.id, Scope{}, old)
+			org[i] = compileGrant(&b, p)
+		}
+		ns := make([]nsGrant, len(h.ns))
+		for i := range h.ns {
+			b := h.ns[i].binding(h.id, Scope{Namespace: h.ns[i].ns}, old)
+			ns[i] = nsGrant{ns: h.ns[i].ns, grant: compileGrant(&b, p)}
+		}
+		res := make([]resGrant, len(h.res))
+		for i := range h.res {
+			k := h.res[i].key
+			b := h.res[i].binding(h.id, Scope{Namespace: k.ns, Type: k.typ, ID: k.id}, old)
+			res[i] = resGrant{key: k, grant: compileGrant(&b, p)}
+		}
+		h.org, h.ns, h.res = shrink(org), shrink(ns), shrink(res)
+	}
+}
+
+// validateChange checks the shape of one change. Single changes are
+// validated strictly (a malformed binding is refused); whole-org data
+// (OpPutOrg) is taken as is, and whatever in it cannot grant stays inert.
+func validateChange(ch *Change) error {
+	if ch.Org == "" && !(ch.Op == OpPutOrg && ch.Data != nil && ch.Data.Org != "") {
+		return fmt.Errorf("missing org")
+	}
+	switch ch.Op {
+	case OpPutBinding:
+		return validateBinding(&ch.Binding)
+	case OpDeleteBinding, OpDeletePrincipal, OpDeleteTeam:
+		if ch.ID == "" {
+			return fmt.Errorf("missing id")
+		}
+	case OpPutPrincipal:
+		kind, _, ok := parsePrincipal(ch.Principal.ID)
+		if !ok || kind == KindTeam {
+			return fmt.Errorf("principal id %q: want user:<id>, agent:<name> or service:<name>", ch.Principal.ID)
+		}
+		if ch.Principal.Role != "" && !isIdent(ch.Principal.Role) {
+			return fmt.Errorf("principal %q: role %q is not an identifier", ch.Principal.ID, ch.Principal.Role)
+		}
+	case OpPutTeam:
+		if ch.Team.Slug == "" {
+			return fmt.Errorf("missing team slug")
+		}
+		for _, m := range ch.Team.Members {
+			if kind, _, ok := parsePrincipal(m); !ok || kind == KindTeam {
+				return fmt.Errorf("team %q: member %q is not a user, agent or service id", ch.Team.Slug, m)
+			}
+		}
+	case OpPutResource, OpDeleteResource:
+		r := &ch.Resource
+		if !isIdent(r.Namespace) || !isIdent(r.Type) || r.ID == "" {
+			return fmt.Errorf("resource %q/%q/%q: want an identifier namespace and type and a non-empty id", r.Namespace, r.Type, r.ID)
+		}
+	case OpPutNamespace:
+		if !isIdent(ch.ID) {
+			return fmt.Errorf("namespace %q is not an identifier", ch.ID)
+		}
+	case OpDeleteNamespace:
+		if ch.ID == "" || ch.ID == DefaultNamespace {
+			return fmt.Errorf("namespace %q cannot be deleted", ch.ID)
+		}
+	case OpSetPolicy:
+		if ch.Policy == nil {
+			return fmt.Errorf("missing policy")
+		}
+	case OpPutOrg:
+		if ch.Data == nil {
+			return fmt.Errorf("missing org data")
+		}
+		if ch.Org != "" && ch.Data.Org != "" && ch.Data.Org != ch.Org {
+			return fmt.Errorf("org data is for %q, change is for %q", ch.Data.Org, ch.Org)
+		}
+	case OpDeleteOrg:
+	default:
+		return fmt.Errorf("unknown op %d", int(ch.Op))
+	}
+	return nil
+}
+
+func validateBinding(b *Binding) error {
+	if b.ID == "" {
+		return fmt.Errorf("binding has no id")
+	}
+	if _, _, ok := parsePrincipal(b.Principal); !ok {
+		return fmt.Errorf("binding %s: principal %q: want user:, team:, agent: or service:<name>", b.ID, b.Principal)
+	}
+	switch {
+	case b.Role != "" && len(b.Actions) > 0:
+		return fmt.Errorf("binding %s: has both a role and actions", b.ID)
+	case b.Role == "" && len(b.Actions) == 0:
+		return fmt.Errorf("binding %s: has neither a role nor actions", b.ID)
+	case b.Role != "" && !isIdent(b.Role):
+		return fmt.Errorf("binding %s: role %q is not an identifier", b.ID, b.Role)
+	}
+	for _, a := range b.Actions {
+		if a != policy.Wildcard && !isIdent(a) {
+			return fmt.Errorf("binding %s: action %q is not an identifier or *", b.ID, a)
+		}
+	}
+	sc := b.Scope
+	switch {
+	case sc.IsOrg():
+	case sc.IsResource():
+		if !isIdent(sc.Namespace) || !isIdent(sc.Type) {
+			return fmt.Errorf("binding %s: resource scope %q needs an identifier namespace and type", b.ID, sc)
+		}
+	default:
+		if !isIdent(sc.Namespace) || sc.Type != "" {
+			return fmt.Errorf("binding %s: namespace scope needs an identifier namespace and no type (got %q/%q)", b.ID, sc.Namespace, sc.Type)
+		}
+	}
+	if len(b.Actions) > 0 && !sc.IsResource() {
+		return fmt.Errorf("binding %s: an action list can only be bound to one resource", b.ID)
+	}
+	if b.Condition != "" && !isIdent(b.Condition) {
+		return fmt.Errorf("binding %s: condition %q is not an identifier", b.ID, b.Condition)
+	}
+	return nil
 }

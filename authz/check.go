@@ -1,0 +1,365 @@
+package authz
+
+import (
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// eval decides one subject (the acting principal, or the user it acts for)
+// against one request in one org snapshot. It lives on the stack; the
+// condition variables are built only when a condition must be evaluated.
+type eval struct {
+	o   *orgSnap
+	p   *cpolicy
+	req *Request
+	ns  string // request namespace, "default" for ""
+	tid int32  // interned type, -1 if the policy never names it
+	aid int32  // interned action, -1 likewise
+
+	// the subject
+	pid        string
+	kind, name string
+	h          *holder
+
+	res       *Resource // the resource, if known (see resource)
+	resLooked bool
+	vars      policy.Vars
+	varsBuilt bool
+}
+
+// reqOK validates the request fields every subject shares and resolves the
+// org. It returns false for anything malformed or unknown.
+func (s *snapshot) resolve(req *Request) (o *orgSnap, ns string, ok bool) {
+	if req == nil {
+		return nil, "", false
+	}
+	o, ok = s.orgs.get(skey(req.Org))
+	if !ok || o == nil {
+		return nil, "", false
+	}
+	ns = req.Namespace
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	if !isIdent(ns) || !isIdent(req.ResourceType) || !isIdent(req.Action) {
+		return nil, "", false
+	}
+	if _, ok := o.namespaces[ns]; !ok {
+		return nil, "", false
+	}
+	return o, ns, true
+}
+
+func newEval(o *orgSnap, ns string, req *Request) eval {
+	return eval{
+		o:   o,
+		p:   o.pol,
+		req: req,
+		ns:  ns,
+		tid: o.pol.typeID(req.ResourceType),
+		aid: o.pol.actionID(req.Action),
+	}
+}
+
+// subject binds e to principal pid and applies rule 1 (membership, kind,
+// expiry). It returns false when pid may do nothing at all.
+func (e *eval) subject(pid string) bool {
+	kind, name, ok := parsePrincipal(pid)
+	if !ok || kind == KindTeam {
+		return false
+	}
+	h, ok := e.o.holders.get(skey(pid))
+	if !ok || h.member == nil {
+		return false
+	}
+	if exp := h.member.ExpiresAt; !exp.IsZero() {
+		now := e.req.Now
+		if now.IsZero() {
+			now = time.Now()
+		}
+		if !now.Before(exp) {
+			return false
+		}
+	}
+	e.pid, e.kind, e.name, e.h = pid, kind, name, h
+	e.resLooked, e.varsBuilt, e.res = false, false, nil
+	return true
+}
+
+// ceiling returns, for an agent subject, its policy declaration (nil for an
+// undeclared agent) and ceiling role (nil: no usable ceiling, deny all).
+// For other kinds it returns nil, nil.
+func (e *eval) ceiling() (*cagent, *crole) {
+	if e.kind != KindAgent {
+		return nil, nil
+	}
+	ri := int32(-1)
+	ag := e.p.agents[e.name]
+	if ag != nil {
+		ri = ag.ceiling
+	} else if e.h.member.Role != "" {
+		ri = e.p.roleIdx(e.h.member.Role)
+	}
+	if ri < 0 {
+		return ag, nil
+	}
+	return ag, &e.p.role[ri]
+}
+
+// resource returns the requested resource if it is known.
+func (e *eval) resource() *Resource {
+	if !e.resLooked {
+		e.resLooked = true
+		if e.req.ResourceID != "" {
+			e.res, _ = e.o.resources.get(resKey{e.ns, e.req.ResourceType, e.req.ResourceID})
+		}
+	}
+	return e.res
+}
+
+// matches reports whether grant g (ignoring its condition) grants the
+// request's type:action. scopeType is the pattern type of a share.
+func (e *eval) matches(g *grant, scopeType string) bool {
+	if g.role >= 0 {
+		return e.p.role[g.role].grants(e.tid, e.aid)
+	}
+	x := g.x
+	if x == nil || !x.share {
+		return false // unknown role, or neither/both role and actions
+	}
+	if scopeType != policy.Wildcard && scopeType != e.req.ResourceType {
+		return false
+	}
+	for _, a := range x.actions {
+		if a == policy.Wildcard || a == e.req.Action {
+			return true
+		}
+	}
+	return false
+}
+
+func shareType(g *grant) string {
+	if g.x == nil {
+		return ""
+	}
+	return g.x.scopeType
+}
+
+// scan looks through the grants of h that apply to the request. With
+// conds false it reports whether an unconditional grant matches, and
+// whether some conditional one would (pending); with conds true it
+// evaluates the conditions of matching conditional grants.
+func (e *eval) scan(h *holder, conds bool) (allowed, pending bool) {
+	for i := range h.org {
+		g := &h.org[i]
+		if e.matches(g, shareType(g)) {
+			if a, p := e.gate(g, conds); a {
+				return true, false
+			} else if p {
+				pending = true
+			}
+		}
+	}
+	nsr := h.nsRange(e.ns)
+	for i := range nsr {
+		g := &nsr[i].grant
+		if e.matches(g, shareType(g)) {
+			if a, p := e.gate(g, conds); a {
+				return true, false
+			} else if p {
+				pending = true
+			}
+		}
+	}
+	if e.req.ResourceID != "" && len(h.res) > 0 {
+		rr := h.resRange(resKey{e.ns, e.req.ResourceType, e.req.ResourceID})
+		for i := range rr {
+			g := &rr[i].grant
+			if !e.matches(g, rr[i].key.typ) || e.resource() == nil {
+				continue
+			}
+			if a, p := e.gate(g, conds); a {
+				return true, false
+			} else if p {
+				pending = true
+			}
+		}
+	}
+	return false, pending
+}
+
+// gate applies a matching grant's condition.
+func (e *eval) gate(g *grant, conds bool) (allowed, pending bool) {
+	c := g.cond()
+	if c == "" {
+		return true, false
+	}
+	if !conds {
+		return false, true
+	}
+	ok, _ := e.evalCond(c)
+	return ok, false
+}
+
+// granted applies rules 3–4 for the bound subject: a grant from the
+// subject or one of its teams matches and its condition holds.
+func (e *eval) granted() bool {
+	h := e.h
+	a, pending := e.scan(h, false)
+	if a {
+		return true
+	}
+	for _, tid := range h.teams {
+		if th, ok := e.o.holders.get(skey(tid)); ok && th.teamExists {
+			a, p := e.scan(th, false)
+			if a {
+				return true
+			}
+			pending = pending || p
+		}
+	}
+	if !pending {
+		return false
+	}
+	if a, _ := e.scan(h, true); a {
+		return true
+	}
+	for _, tid := range h.teams {
+		if th, ok := e.o.holders.get(skey(tid)); ok && th.teamExists {
+			if a, _ := e.scan(th, true); a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// allowsThrough reports whether the grants of h alone (a team of the bound
+// subject) grant the request, conditions included.
+func (e *eval) allowsThrough(h *holder) bool {
+	a, pending := e.scan(h, false)
+	if !a && pending {
+		a, _ = e.scan(h, true)
+	}
+	return a
+}
+
+// decide applies rules 1–5 to principal pid; e must be fresh from newEval.
+func (e *eval) decide(pid string) (bool, *cagent) {
+	if !e.subject(pid) {
+		return false, nil
+	}
+	ag, ceil := e.ceiling()
+	if e.kind == KindAgent {
+		if ceil == nil || !ceil.grants(e.tid, e.aid) {
+			return false, nil
+		}
+	}
+	if !e.granted() {
+		return false, nil
+	}
+	if conds, ok := ag.conditional(e.tid, e.aid); ok && !e.anyCond(conds) {
+		return false, nil
+	}
+	return true, ag
+}
+
+func (e *eval) anyCond(names []string) bool {
+	for _, c := range names {
+		if ok, _ := e.evalCond(c); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// evalCond evaluates a named condition for the bound subject; errors fail
+// closed.
+func (e *eval) evalCond(name string) (bool, error) {
+	if !e.varsBuilt {
+		e.vars = e.buildVars()
+		e.varsBuilt = true
+	}
+	return e.p.m.EvalCondition(name, e.vars)
+}
+
+func (e *eval) buildVars() policy.Vars {
+	attrs := e.h.member.Attributes
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	pv := map[string]any{"id": e.pid, "kind": e.kind, "name": e.name, "attributes": attrs}
+	rv := map[string]any{"namespace": e.ns, "type": e.req.ResourceType, "id": e.req.ResourceID}
+	labels := map[string]any{}
+	rattrs := map[string]any{}
+	if r := e.resource(); r != nil {
+		for k, v := range r.Labels {
+			labels[k] = v
+		}
+		if r.Attributes != nil {
+			rattrs = r.Attributes
+		}
+	}
+	rv["labels"] = labels
+	rv["attributes"] = rattrs
+	return policy.Vars{Principal: pv, Resource: rv, Context: e.req.Context}
+}
+
+// rulesHolding returns the rules whose condition is empty or holds.
+func (e *eval) rulesHolding(rs []*policy.Rule) []*policy.Rule {
+	var out []*policy.Rule
+	for _, r := range rs {
+		if r == nil {
+			continue
+		}
+		if r.Condition == "" {
+			out = append(out, r)
+		} else if ok, _ := e.evalCond(r.Condition); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (s *state) check(req *Request) Decision {
+	snap := s.cur.Load()
+	d, _ := snap.decide(req)
+	return d
+}
+
+// decide is Check on one snapshot. It also returns the org (nil if the
+// request did not resolve).
+func (snap *snapshot) decide(req *Request) (Decision, *orgSnap) {
+	d := Decision{Revision: snap.rev}
+	o, ns, ok := snap.resolve(req)
+	if !ok {
+		return d, nil
+	}
+	e := newEval(o, ns, req)
+	if req.OnBehalfOf != "" {
+		pk, _, _ := parsePrincipal(req.Principal)
+		uk, _, _ := parsePrincipal(req.OnBehalfOf)
+		if (pk != KindAgent && pk != KindService) || uk != KindUser {
+			return d, o
+		}
+		u := newEval(o, ns, req)
+		if ok, _ := u.decide(req.OnBehalfOf); !ok {
+			return d, o
+		}
+	}
+	allowed, ag := e.decide(req.Principal)
+	if !allowed {
+		return d, o
+	}
+	d.Allowed = true
+	if ag != nil {
+		if ag.hasCondRules {
+			d.Obligations = e.rulesHolding(ag.a.Obligations)
+			d.Advice = e.rulesHolding(ag.a.Advice)
+		} else {
+			d.Obligations, d.Advice = ag.staticOblig, ag.staticAdvice
+		}
+	}
+	return d, o
+}

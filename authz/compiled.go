@@ -1,0 +1,242 @@
+package authz
+
+import (
+	"slices"
+
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// cpolicy is a policy.Model compiled for fast matching: every resource type
+// and action that a role pattern or an agent's conditional permission names
+// is interned to a small int, and each role becomes a crole.
+//
+// A type or action the policy never names interns to -1; it can still be
+// matched by wildcards (`*:*`, `*:a`, `t:*`) and by nothing else, which is
+// exactly policy.Permission.Matches.
+type cpolicy struct {
+	m       *policy.Model // never nil (an org without a policy gets an empty model)
+	types   map[string]int32
+	actions map[string]int32
+	roles   map[string]int32 // role name → index in role
+	role    []crole
+	agents  map[string]*cagent
+}
+
+// crole is a role's flattened permissions in matching form.
+type crole struct {
+	r       *policy.Role
+	all     bool     // *:*
+	types   []int32  // t:* (sorted)
+	actions []int32  // *:a (sorted)
+	pairs   []uint64 // t:a as t<<32|a (sorted)
+}
+
+// cagent is a policy-declared agent.
+type cagent struct {
+	a       *policy.Agent
+	ceiling int32 // index of the ceiling role, -1 if the policy lacks it
+	// cond lists the agent's conditional permissions on concrete types and
+	// actions (a conditional permission with a wildcard can never equal a
+	// request and is dropped).
+	cond []ccond
+	// obligations / advice when every rule is unconditional: returned
+	// as is (capacity-capped so appends copy). nil when some rule has a
+	// condition (then they are evaluated per decision).
+	staticOblig, staticAdvice []*policy.Rule
+	hasCondRules              bool
+}
+
+type ccond struct {
+	t, a  int32
+	conds []string
+}
+
+func pair(t, a int32) uint64 { return uint64(uint32(t))<<32 | uint64(uint32(a)) }
+
+// compilePolicy compiles m (nil means an empty policy).
+func compilePolicy(m *policy.Model) *cpolicy {
+	if m == nil {
+		m = &policy.Model{}
+	}
+	c := &cpolicy{
+		m:       m,
+		types:   map[string]int32{},
+		actions: map[string]int32{},
+		roles:   make(map[string]int32, len(m.Roles)),
+		role:    make([]crole, 0, len(m.Roles)),
+		agents:  make(map[string]*cagent, len(m.Agents)),
+	}
+	for _, r := range m.Roles {
+		if r == nil {
+			continue
+		}
+		if _, dup := c.roles[r.Name]; dup {
+			continue // the compiler guarantees unique names; be safe
+		}
+		cr := crole{r: r}
+		for _, p := range r.Permissions {
+			switch {
+			case p.Resource == policy.Wildcard && p.Action == policy.Wildcard:
+				cr.all = true
+			case p.Resource == policy.Wildcard:
+				cr.actions = append(cr.actions, intern(c.actions, p.Action))
+			case p.Action == policy.Wildcard:
+				cr.types = append(cr.types, intern(c.types, p.Resource))
+			default:
+				cr.pairs = append(cr.pairs, pair(intern(c.types, p.Resource), intern(c.actions, p.Action)))
+			}
+		}
+		slices.Sort(cr.types)
+		cr.types = slices.Compact(cr.types)
+		slices.Sort(cr.actions)
+		cr.actions = slices.Compact(cr.actions)
+		slices.Sort(cr.pairs)
+		cr.pairs = slices.Compact(cr.pairs)
+		c.roles[r.Name] = int32(len(c.role))
+		c.role = append(c.role, cr)
+	}
+	for _, a := range m.Agents {
+		if a == nil {
+			continue
+		}
+		ca := &cagent{a: a, ceiling: -1}
+		if i, ok := c.roles[a.Role]; ok {
+			ca.ceiling = i
+		}
+		for _, cp := range a.Conditional {
+			if cp.Permission.IsWildcard() {
+				continue
+			}
+			ca.cond = append(ca.cond, ccond{
+				t:     intern(c.types, cp.Permission.Resource),
+				a:     intern(c.actions, cp.Permission.Action),
+				conds: cp.Conditions,
+			})
+		}
+		for _, r := range a.Obligations {
+			if r != nil && r.Condition != "" {
+				ca.hasCondRules = true
+			}
+		}
+		for _, r := range a.Advice {
+			if r != nil && r.Condition != "" {
+				ca.hasCondRules = true
+			}
+		}
+		if !ca.hasCondRules {
+			ca.staticOblig = nonNilRules(a.Obligations)
+			ca.staticAdvice = nonNilRules(a.Advice)
+		}
+		c.agents[a.Name] = ca
+	}
+	return c
+}
+
+func nonNilRules(rs []*policy.Rule) []*policy.Rule {
+	var out []*policy.Rule
+	for _, r := range rs {
+		if r != nil {
+			out = append(out, r)
+		}
+	}
+	return out[:len(out):len(out)]
+}
+
+func intern(m map[string]int32, s string) int32 {
+	if i, ok := m[s]; ok {
+		return i
+	}
+	i := int32(len(m))
+	m[s] = i
+	return i
+}
+
+// typeID and actionID intern request strings; -1 when the policy never
+// names them.
+func (c *cpolicy) typeID(s string) int32 {
+	if i, ok := c.types[s]; ok {
+		return i
+	}
+	return -1
+}
+
+func (c *cpolicy) actionID(s string) int32 {
+	if i, ok := c.actions[s]; ok {
+		return i
+	}
+	return -1
+}
+
+// roleIdx returns the index of the named role, -1 if the policy lacks it.
+func (c *cpolicy) roleIdx(name string) int32 {
+	if i, ok := c.roles[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// grants is policy.Role.Grants on interned ids.
+func (r *crole) grants(t, a int32) bool {
+	if r.all {
+		return true
+	}
+	if t >= 0 && hasInt32(r.types, t) {
+		return true
+	}
+	if a >= 0 && hasInt32(r.actions, a) {
+		return true
+	}
+	if t >= 0 && a >= 0 && len(r.pairs) > 0 {
+		_, ok := slices.BinarySearch(r.pairs, pair(t, a))
+		return ok
+	}
+	return false
+}
+
+// grantsType reports whether the role has any pattern on resource type t
+// (including wildcards); used by explanations ("has chains but not run").
+func (r *crole) grantsType(t int32) bool {
+	if r.all || len(r.actions) > 0 {
+		return true
+	}
+	if t < 0 {
+		return false
+	}
+	if hasInt32(r.types, t) {
+		return true
+	}
+	for _, p := range r.pairs {
+		if int32(p>>32) == t {
+			return true
+		}
+	}
+	return false
+}
+
+func hasInt32(s []int32, v int32) bool {
+	if len(s) < 8 {
+		for _, x := range s {
+			if x == v {
+				return true
+			}
+		}
+		return false
+	}
+	_, ok := slices.BinarySearch(s, v)
+	return ok
+}
+
+// conditional returns the conditions of the agent's conditional permission
+// for exactly (t, a); ok is false when there is none. (With ok true and no
+// conditions, nothing can hold: the permission is unusable.)
+func (a *cagent) conditional(t, at int32) (conds []string, ok bool) {
+	if a == nil || t < 0 || at < 0 {
+		return nil, false
+	}
+	for i := range a.cond {
+		if a.cond[i].t == t && a.cond[i].a == at {
+			return a.cond[i].conds, true
+		}
+	}
+	return nil, false
+}

@@ -1,0 +1,405 @@
+package authz
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// Near-miss kinds, best (closest to granting) first.
+const (
+	nearCondition   = iota // the grant matched but its condition failed
+	nearCeiling            // the grant matched but the agent's ceiling lacks it
+	nearAgentCond          // the grant matched but the agent's conditional rule failed
+	nearNamespace          // the grant would match in another namespace
+	nearResource           // the grant would match on another resource
+	nearNoResource         // a share of a resource that does not exist
+	nearAction             // the role has the resource type but not the action
+	nearUnknownRole        // the bound role is not in the policy
+	nearInert              // the binding has both or neither role and actions
+)
+
+type nearTrace struct {
+	rank int
+	t    Trace
+}
+
+// subjectExplanation is what explain found for one subject.
+type subjectExplanation struct {
+	pid     string
+	allowed bool
+	grants  []Trace
+	near    []nearTrace
+	reason  string // a subject-level reason (not a member, expired, no ceiling...)
+}
+
+func (s *state) explain(req *Request) Explanation {
+	snap := s.cur.Load()
+	d, o := snap.decide(req)
+	ex := Explanation{Decision: d}
+	if req == nil {
+		ex.Summary = "denied: no request"
+		return ex
+	}
+	if o == nil {
+		ex.Summary = "denied: " + unresolved(snap, req)
+		return ex
+	}
+	ns := req.Namespace
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	what := describeRequest(req, ns)
+	if req.OnBehalfOf != "" {
+		pk, _, _ := parsePrincipal(req.Principal)
+		uk, _, _ := parsePrincipal(req.OnBehalfOf)
+		if (pk != KindAgent && pk != KindService) || uk != KindUser {
+			ex.Summary = req.Principal + " cannot " + what + " on behalf of " + req.OnBehalfOf +
+				": only an agent or a service may act on behalf of someone, and only of a user."
+			return ex
+		}
+	}
+	subjects := []subjectExplanation{explainSubject(o, ns, req, req.Principal)}
+	if req.OnBehalfOf != "" {
+		subjects = append(subjects, explainSubject(o, ns, req, req.OnBehalfOf))
+	}
+	var sum []string
+	for _, se := range subjects {
+		slices.SortStableFunc(se.near, func(a, b nearTrace) int { return a.rank - b.rank })
+		if d.Allowed {
+			ex.Grants = append(ex.Grants, se.grants...)
+		} else if !se.allowed {
+			for _, n := range se.near {
+				ex.Near = append(ex.Near, n.t)
+			}
+		}
+		sum = append(sum, summarize(se, what, d.Allowed))
+	}
+	if req.OnBehalfOf != "" {
+		verdict := "allowed"
+		if !d.Allowed {
+			verdict = "denied"
+		}
+		ex.Summary = verdict + ": " + req.Principal + " acts on behalf of " + req.OnBehalfOf +
+			", so both must be allowed. " + strings.Join(sum, " ")
+	} else {
+		ex.Summary = sum[0]
+	}
+	return ex
+}
+
+// unresolved says why a request did not reach any principal's grants.
+func unresolved(snap *snapshot, req *Request) string {
+	o, ok := snap.orgs.get(skey(req.Org))
+	if !ok || o == nil {
+		return "org " + quote(req.Org) + " is unknown."
+	}
+	ns := req.Namespace
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	switch {
+	case !isIdent(req.ResourceType):
+		return "resource type " + quote(req.ResourceType) + " is not an identifier."
+	case !isIdent(req.Action):
+		return "action " + quote(req.Action) + " is not an identifier."
+	case !isIdent(ns):
+		return "namespace " + quote(ns) + " is not an identifier."
+	}
+	return "namespace " + quote(ns) + " does not exist in org " + quote(req.Org) + "."
+}
+
+func quote(s string) string { return "\"" + s + "\"" }
+
+func describeRequest(req *Request, ns string) string {
+	target := req.ResourceType
+	if req.ResourceID != "" {
+		target += "/" + req.ResourceID
+	}
+	return req.Action + " " + target + " in " + ns
+}
+
+// describeScope renders a binding's scope for a person.
+func describeScope(b Binding) string {
+	switch {
+	case b.Scope.IsOrg():
+		return "org-wide"
+	case b.Scope.IsResource():
+		return "on " + b.Scope.String()
+	default:
+		return "in namespace " + b.Scope.Namespace
+	}
+}
+
+func shortName(pid string) string {
+	if _, name, ok := parsePrincipal(pid); ok {
+		return name
+	}
+	return pid
+}
+
+// explainSubject traces every binding of pid and its teams against the
+// request.
+func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExplanation {
+	se := subjectExplanation{pid: pid}
+	e := newEval(o, ns, req)
+	kind, _, ok := parsePrincipal(pid)
+	switch {
+	case !ok:
+		se.reason = quote(pid) + " is not a principal id (want user:, agent: or service:<name>)"
+		return se
+	case kind == KindTeam:
+		se.reason = "a team cannot act; its members do"
+		return se
+	}
+	h, found := o.holders.get(skey(pid))
+	if !found || h.member == nil {
+		se.reason = pid + " is not a member of org " + quote(o.name)
+		return se
+	}
+	if !e.subject(pid) {
+		se.reason = pid + " expired at " + h.member.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z07:00")
+		return se
+	}
+	ag, ceil := e.ceiling()
+	if kind == KindAgent && ceil == nil {
+		if ag != nil {
+			se.reason = "agent " + shortName(pid) + "'s ceiling role " + quote(ag.a.Role) + " is not in the policy"
+		} else if h.member.Role == "" {
+			se.reason = "agent " + shortName(pid) + " is not declared in the policy and has no role: an agent without a ceiling role can do nothing"
+		} else {
+			se.reason = "agent " + shortName(pid) + "'s role " + quote(h.member.Role) + " is not in the policy"
+		}
+		return se
+	}
+	ceilingOK := ceil == nil || ceil.grants(e.tid, e.aid)
+	agentConds, hasAgentCond := ag.conditional(e.tid, e.aid)
+	agentCondOK := !hasAgentCond || e.anyCond(agentConds)
+
+	visit := func(from *holder) {
+		via := ""
+		if from != h {
+			via = from.id
+		}
+		for i := range from.org {
+			g := &from.org[i]
+			explainGrant(&se, &e, g, g.binding(from.id, Scope{}, o.pol), via, shareType(g), true, ceil, ceilingOK, agentCondOK, agentConds)
+		}
+		for i := range from.ns {
+			g := &from.ns[i]
+			explainGrant(&se, &e, &g.grant, g.binding(from.id, Scope{Namespace: g.ns}, o.pol), via, shareType(&g.grant), g.ns == ns, ceil, ceilingOK, agentCondOK, agentConds)
+		}
+		for i := range from.res {
+			g := &from.res[i]
+			k := g.key
+			b := g.binding(from.id, Scope{Namespace: k.ns, Type: k.typ, ID: k.id}, o.pol)
+			inScope := req.ResourceID != "" && k == resKey{ns, req.ResourceType, req.ResourceID}
+			if inScope {
+				if _, exists := o.resources.get(k); !exists {
+					if e.matches(&g.grant, k.typ) {
+						se.near = append(se.near, nearTrace{nearNoResource, Trace{Binding: b, Via: via, Role: b.Role,
+							Note: "resource " + k.ns + "/" + k.typ + "/" + k.id + " does not exist; a binding on a resource applies only while it exists"}})
+					}
+					continue
+				}
+			}
+			explainGrant(&se, &e, &g.grant, b, via, k.typ, inScope, ceil, ceilingOK, agentCondOK, agentConds)
+		}
+	}
+	visit(h)
+	for _, tid := range h.teams {
+		if th, ok := o.holders.get(skey(tid)); ok && th.teamExists {
+			visit(th)
+		}
+	}
+	se.allowed = len(se.grants) > 0
+	return se
+}
+
+// explainGrant classifies one grant: a trace of what granted, or a near
+// miss, or nothing worth saying.
+func explainGrant(se *subjectExplanation, e *eval, g *grant, b Binding, via, shareTyp string, inScope bool,
+	ceil *crole, ceilingOK, agentCondOK bool, agentConds []string) {
+	t := Trace{Binding: b, Via: via, Role: b.Role, Condition: g.cond()}
+	p := e.p
+	req := e.req
+	if !e.matches(g, shareTyp) {
+		if !inScope {
+			return
+		}
+		switch {
+		case g.x != nil && g.x.inert:
+			t.Note = "binding " + b.ID + " has both a role and actions, or neither: it grants nothing"
+			se.near = append(se.near, nearTrace{nearInert, t})
+		case g.role < 0 && (g.x == nil || !g.x.share):
+			t.Note = "role " + quote(b.Role) + " is not defined in the policy: binding " + b.ID + " grants nothing"
+			se.near = append(se.near, nearTrace{nearUnknownRole, t})
+		case g.role >= 0:
+			cr := &p.role[g.role]
+			if !cr.grantsType(e.tid) {
+				return
+			}
+			t.Pattern = closestPattern(cr.r, req.ResourceType)
+			t.Note = "role " + b.Role + " has " + req.ResourceType + " but not " + req.Action
+			se.near = append(se.near, nearTrace{nearAction, t})
+		default: // a share with other actions or another type
+			if shareTyp != req.ResourceType && shareTyp != policy.Wildcard {
+				return
+			}
+			t.Pattern = policy.Permission{Resource: shareTyp, Action: strings.Join(b.Actions, ",")}
+			t.Note = "shared for " + strings.Join(b.Actions, ", ") + ", not " + req.Action
+			se.near = append(se.near, nearTrace{nearAction, t})
+		}
+		return
+	}
+	t.Pattern = matchedPattern(g, p, shareTyp, req)
+	if !inScope {
+		switch {
+		case b.Scope.IsResource():
+			if b.Scope.Namespace == e.ns && b.Scope.Type == req.ResourceType {
+				t.Note = "binding " + b.ID + " is for " + b.Scope.String() + ", not this " + req.ResourceType
+			} else {
+				t.Note = "binding " + b.ID + " is for " + b.Scope.String()
+			}
+			se.near = append(se.near, nearTrace{nearResource, t})
+		default:
+			t.Note = "binding " + b.ID + " is in namespace " + b.Scope.Namespace + ", but this request is in " + e.ns
+			se.near = append(se.near, nearTrace{nearNamespace, t})
+		}
+		return
+	}
+	if c := t.Condition; c != "" {
+		ok, err := e.evalCond(c)
+		t.ConditionHeld = ok
+		if err != nil {
+			t.ConditionErr = err.Error()
+		}
+		if !ok {
+			if err != nil {
+				t.Note = "condition " + c + " could not be evaluated: " + err.Error()
+			} else {
+				t.Note = "condition " + c + " is false"
+			}
+			se.near = append(se.near, nearTrace{nearCondition, t})
+			return
+		}
+	}
+	if !ceilingOK {
+		t.Note = "agent ceiling role " + ceil.r.Name + " lacks " + req.ResourceType + ":" + req.Action
+		se.near = append(se.near, nearTrace{nearCeiling, t})
+		return
+	}
+	if !agentCondOK {
+		t.Note = "agent may " + req.Action + " " + req.ResourceType + " only when " + strings.Join(agentConds, " or ") + ", and none holds"
+		se.near = append(se.near, nearTrace{nearAgentCond, t})
+		return
+	}
+	se.grants = append(se.grants, t)
+}
+
+// matchedPattern is the first pattern of the grant that matches.
+func matchedPattern(g *grant, p *cpolicy, shareTyp string, req *Request) policy.Permission {
+	if g.role >= 0 {
+		for _, pp := range p.role[g.role].r.Permissions {
+			if pp.Matches(req.ResourceType, req.Action) {
+				return pp
+			}
+		}
+		return policy.Permission{}
+	}
+	if g.x != nil {
+		for _, a := range g.x.actions {
+			pp := policy.Permission{Resource: shareTyp, Action: a}
+			if pp.Matches(req.ResourceType, req.Action) {
+				return pp
+			}
+		}
+	}
+	return policy.Permission{}
+}
+
+// closestPattern is a pattern of r on typ (or on every type).
+func closestPattern(r *policy.Role, typ string) policy.Permission {
+	var wild policy.Permission
+	for _, pp := range r.Permissions {
+		if pp.Resource == typ {
+			return pp
+		}
+		if pp.Resource == policy.Wildcard && wild == (policy.Permission{}) {
+			wild = pp
+		}
+	}
+	return wild
+}
+
+// summarize renders one subject's part of the summary.
+func summarize(se subjectExplanation, what string, allowed bool) string {
+	who := shortName(se.pid)
+	if se.reason != "" {
+		return who + " cannot " + what + ": " + se.reason + "."
+	}
+	if se.allowed {
+		var parts []string
+		for _, t := range se.grants {
+			parts = append(parts, describeTrace(t))
+			if len(parts) == 3 {
+				break
+			}
+		}
+		more := ""
+		if n := len(se.grants) - len(parts); n > 0 {
+			more = " (and " + itoa(n) + " more)"
+		}
+		return who + " can " + what + ": " + strings.Join(parts, "; ") + more + "."
+	}
+	if len(se.near) == 0 {
+		return who + " cannot " + what + ": no binding of " + se.pid + " or its teams grants anything on " +
+			strings.SplitN(what, " ", 3)[1] + " here."
+	}
+	var parts []string
+	for _, n := range se.near {
+		parts = append(parts, describeTrace(n.t)+": "+n.t.Note)
+		if len(parts) == 3 {
+			break
+		}
+	}
+	return who + " cannot " + what + ": " + strings.Join(parts, "; ") + "."
+}
+
+// describeTrace renders "role viewer (binding b1, org-wide, through
+// team:support) grants chains:read".
+func describeTrace(t Trace) string {
+	var sb strings.Builder
+	if t.Role != "" {
+		sb.WriteString("role " + t.Role)
+	} else {
+		sb.WriteString("share")
+	}
+	sb.WriteString(" (binding " + t.Binding.ID + ", " + describeScope(t.Binding))
+	if t.Via != "" {
+		sb.WriteString(", through " + t.Via)
+	}
+	if t.Condition != "" {
+		sb.WriteString(", when " + t.Condition)
+	}
+	sb.WriteString(")")
+	if t.Pattern != (policy.Permission{}) {
+		sb.WriteString(" grants " + t.Pattern.String())
+	}
+	return sb.String()
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}

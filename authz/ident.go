@@ -1,0 +1,35 @@
+package authz
+
+import "strings"
+
+// isIdent is policy.CheckIdent without building an error: a letter, then
+// letters, digits, '_' or '-' (ASCII only). It never allocates.
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// parsePrincipal splits "kind:name". ok is false for a missing ':', an
+// unknown kind or an empty name.
+func parsePrincipal(id string) (kind, name string, ok bool) {
+	kind, name, found := strings.Cut(id, ":")
+	if !found || name == "" {
+		return "", "", false
+	}
+	switch kind {
+	case KindUser, KindTeam, KindAgent, KindService:
+		return kind, name, true
+	}
+	return "", "", false
+}

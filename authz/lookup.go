@@ -1,0 +1,340 @@
+package authz
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"strings"
+)
+
+const (
+	defaultPageSize = 100
+	maxPageSize     = 10000
+)
+
+// nsMode is how a subject's grants decide a (namespace, type) bucket.
+type nsMode int
+
+const (
+	modeNone   nsMode = iota // no grant can apply: nothing in the bucket
+	modeShares               // only resource-scoped grants: check those ids
+	modeCheck                // a conditional org/namespace grant: check every id
+	modeAll                  // an unconditional org/namespace grant: every id
+)
+
+// lookupSubject is one subject of a resource lookup (the principal, or the
+// user it acts for) resolved once.
+type lookupSubject struct {
+	e     eval
+	ok    bool // member, not expired, ceiling allows type:action
+	exact bool // an agent whose conditional permission names type:action
+}
+
+func (snap *snapshot) lookupSubject(o *orgSnap, req *Request, pid string) lookupSubject {
+	ls := lookupSubject{e: newEval(o, DefaultNamespace, req)}
+	e := &ls.e
+	if !e.subject(pid) {
+		return ls
+	}
+	if e.kind == KindAgent {
+		ag, ceil := e.ceiling()
+		if ceil == nil || !ceil.grants(e.tid, e.aid) {
+			return ls
+		}
+		_, ls.exact = ag.conditional(e.tid, e.aid)
+	}
+	ls.ok = true
+	return ls
+}
+
+// mode classifies namespace ns for the subject and, for modeShares, returns
+// the ids of resources shared with it there (unsorted, may repeat).
+func (ls *lookupSubject) mode(ns string) (nsMode, []string) {
+	if !ls.ok {
+		return modeNone, nil
+	}
+	e := &ls.e
+	e.ns = ns
+	// With no resource id, scan looks at org and namespace grants only.
+	e.resLooked, e.res, e.varsBuilt = true, nil, false
+	allowed, pending := e.scan(e.h, false)
+	for _, tid := range e.h.teams {
+		if allowed {
+			break
+		}
+		if th, ok := e.o.holders.get(skey(tid)); ok && th.teamExists {
+			a, p := e.scan(th, false)
+			allowed, pending = allowed || a, pending || p
+		}
+	}
+	switch {
+	case allowed && !ls.exact:
+		return modeAll, nil
+	case allowed || pending:
+		return modeCheck, nil
+	}
+	var ids []string
+	typ := e.req.ResourceType
+	for _, g := range e.h.resTypeRange(ns, typ) {
+		ids = append(ids, g.key.id)
+	}
+	for _, tid := range e.h.teams {
+		if th, ok := e.o.holders.get(skey(tid)); ok && th.teamExists {
+			for _, g := range th.resTypeRange(ns, typ) {
+				ids = append(ids, g.key.id)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return modeNone, nil
+	}
+	return modeShares, ids
+}
+
+// pageToken is the position after which the next page starts.
+type pageToken struct{ ns, id string }
+
+// queryFingerprint ties a page token to the query it continues, so a token
+// cannot be replayed against another principal, type or action.
+func queryFingerprint(q *LookupResourcesRequest) uint64 {
+	h := fnv.New64a()
+	for _, s := range []string{q.Org, q.Principal, q.Type, q.Action, q.Namespace, q.OnBehalfOf} {
+		var n [binary.MaxVarintLen64]byte
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	return h.Sum64()
+}
+
+const tokenVersion = 1
+
+func encodeToken(q *LookupResourcesRequest, t pageToken) string {
+	b := []byte{tokenVersion}
+	b = binary.BigEndian.AppendUint64(b, queryFingerprint(q))
+	b = binary.AppendUvarint(b, uint64(len(t.ns)))
+	b = append(b, t.ns...)
+	b = binary.AppendUvarint(b, uint64(len(t.id)))
+	b = append(b, t.id...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeToken(q *LookupResourcesRequest, s string) (pageToken, error) {
+	bad := func(why string) (pageToken, error) {
+		return pageToken{}, fmt.Errorf("%w: page token: %s", ErrInvalid, why)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) < 9 || b[0] != tokenVersion {
+		return bad("malformed")
+	}
+	if binary.BigEndian.Uint64(b[1:9]) != queryFingerprint(q) {
+		return bad("it belongs to another query")
+	}
+	b = b[9:]
+	var parts [2]string
+	for i := range parts {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return bad("malformed")
+		}
+		parts[i] = string(b[k : k+int(n)])
+		b = b[k+int(n):]
+	}
+	if len(b) != 0 || !isIdent(parts[0]) || parts[1] == "" {
+		return bad("malformed")
+	}
+	return pageToken{ns: parts[0], id: parts[1]}, nil
+}
+
+func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, error) {
+	snap := s.cur.Load()
+	page := LookupResourcesPage{Revision: snap.rev}
+	o, ok := snap.orgs.get(skey(q.Org))
+	if !ok {
+		return page, fmt.Errorf("org %q: %w", q.Org, ErrNotFound)
+	}
+	if !isIdent(q.Type) || !isIdent(q.Action) || (q.Namespace != "" && !isIdent(q.Namespace)) {
+		return page, fmt.Errorf("%w: lookup needs identifier type, action and namespace (got %q, %q, %q)", ErrInvalid, q.Type, q.Action, q.Namespace)
+	}
+	size := q.PageSize
+	switch {
+	case size < 0:
+		return page, fmt.Errorf("%w: negative page size %d", ErrInvalid, size)
+	case size == 0:
+		size = defaultPageSize
+	case size > maxPageSize:
+		size = maxPageSize
+	}
+	var from pageToken
+	if q.PageToken != "" {
+		t, err := decodeToken(&q, q.PageToken)
+		if err != nil {
+			return page, err
+		}
+		from = t
+	}
+	kind, _, ok := parsePrincipal(q.Principal)
+	if !ok || kind == KindTeam {
+		return page, fmt.Errorf("%w: principal %q is not a user, agent or service id", ErrInvalid, q.Principal)
+	}
+	if h, ok := o.holders.get(skey(q.Principal)); !ok || h.member == nil {
+		return page, fmt.Errorf("principal %q: %w", q.Principal, ErrNotFound)
+	}
+
+	req := Request{
+		Org: q.Org, Principal: q.Principal, ResourceType: q.Type, Action: q.Action,
+		Context: q.Context, OnBehalfOf: q.OnBehalfOf, Now: q.Now,
+	}
+	subj := []lookupSubject{snap.lookupSubject(o, &req, q.Principal)}
+	if q.OnBehalfOf != "" {
+		uk, _, _ := parsePrincipal(q.OnBehalfOf)
+		if (kind != KindAgent && kind != KindService) || uk != KindUser {
+			return page, nil // Check denies every such request
+		}
+		subj = append(subj, snap.lookupSubject(o, &req, q.OnBehalfOf))
+	}
+
+	namespaces := o.nsSorted
+	if q.Namespace != "" {
+		namespaces = nil
+		if _, ok := o.namespaces[q.Namespace]; ok {
+			namespaces = []string{q.Namespace}
+		}
+	}
+	var last pageToken
+	full := false // the page is full; looking for one more to decide on a token
+	more := false
+	emit := func(ns, id string) bool {
+		if full {
+			more = true
+			return false
+		}
+		page.Resources = append(page.Resources, ResourceRef{Namespace: ns, Type: q.Type, ID: id})
+		last = pageToken{ns, id}
+		full = len(page.Resources) == size
+		return true
+	}
+	check := func(ns, id string) bool {
+		r := req
+		r.Namespace, r.ResourceID = ns, id
+		d, _ := snap.decide(&r)
+		return d.Allowed
+	}
+	for _, ns := range namespaces {
+		if from.ns != "" && ns < from.ns {
+			continue
+		}
+		after := ""
+		if ns == from.ns {
+			after = from.id
+		}
+		bucket, _ := o.index.get(nsType{ns, q.Type})
+		if bucket.len() == 0 {
+			continue
+		}
+		mode, ids := modeAll, []string(nil)
+		for i := range subj {
+			m, sh := subj[i].mode(ns)
+			if m < mode || (m == modeShares && mode == modeShares && len(sh) < len(ids)) {
+				mode, ids = m, sh
+			}
+		}
+		stop := false
+		switch mode {
+		case modeNone:
+			continue
+		case modeAll:
+			bucket.after(after, func(id string) bool {
+				stop = !emit(ns, id)
+				return !stop
+			})
+		case modeCheck:
+			bucket.after(after, func(id string) bool {
+				if check(ns, id) {
+					stop = !emit(ns, id)
+				}
+				return !stop
+			})
+		case modeShares:
+			slices.Sort(ids)
+			ids = slices.Compact(ids)
+			start, _ := slices.BinarySearch(ids, after)
+			for _, id := range ids[start:] {
+				if id == after || !bucket.has(id) || !check(ns, id) {
+					continue
+				}
+				if !emit(ns, id) {
+					stop = true
+					break
+				}
+			}
+		}
+		if stop {
+			break
+		}
+	}
+	if more {
+		page.NextPageToken = encodeToken(&q, last)
+	}
+	return page, nil
+}
+
+func (s *state) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, error) {
+	snap := s.cur.Load()
+	o, ok := snap.orgs.get(skey(q.Org))
+	if !ok {
+		return nil, snap.rev, fmt.Errorf("org %q: %w", q.Org, ErrNotFound)
+	}
+	ns := q.Namespace
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	if !isIdent(q.Type) || !isIdent(q.Action) || !isIdent(ns) {
+		return nil, snap.rev, fmt.Errorf("%w: lookup needs identifier type, action and namespace (got %q, %q, %q)", ErrInvalid, q.Type, q.Action, q.Namespace)
+	}
+	if _, ok := o.namespaces[ns]; !ok {
+		return nil, snap.rev, nil
+	}
+	req := Request{Org: q.Org, Namespace: ns, ResourceType: q.Type, ResourceID: q.ID, Action: q.Action, Context: q.Context, Now: q.Now}
+	key := resKey{ns, q.Type, q.ID}
+	inScope := func(h *holder) bool {
+		return len(h.org) > 0 || len(h.nsRange(ns)) > 0 || (q.ID != "" && len(h.resRange(key)) > 0)
+	}
+	// Candidates: principals with a grant in scope, directly or through a
+	// team with one. Everyone else cannot be allowed.
+	cand := map[string]bool{}
+	for id, h := range o.holders.all() {
+		if !inScope(h) {
+			continue
+		}
+		if h.teamExists {
+			for _, m := range h.members {
+				cand[m] = true
+			}
+		}
+		if h.member != nil {
+			cand[string(id)] = true
+		}
+	}
+	var out []Subject
+	for pid := range cand {
+		e := newEval(o, ns, &req)
+		if ok, _ := e.decide(pid); !ok {
+			continue
+		}
+		sub := Subject{Principal: pid}
+		for _, tid := range e.h.teams {
+			th, ok := o.holders.get(skey(tid))
+			if !ok || !th.teamExists || !inScope(th) {
+				continue
+			}
+			if e.allowsThrough(th) {
+				sub.Via = append(sub.Via, tid)
+			}
+		}
+		out = append(out, sub)
+	}
+	slices.SortFunc(out, func(a, b Subject) int { return strings.Compare(a.Principal, b.Principal) })
+	return out, snap.rev, nil
+}
