@@ -153,9 +153,11 @@ type parser struct {
 	sc       scanner.Scanner
 	file     *ast.File
 	ahead    []tok // lookahead, ahead[0] is the current token
+	prev     tok   // the last token consumed
 	lastLine int   // line of the last token scanned (for tok.first)
 	errs     token.List
-	errLines map[int]bool // lines with a parser error already
+	errLines map[int]bool // lines with an error already
+	scanSeen int          // scanner errors already entered in errLines
 	dropped  bool         // errors beyond MaxErrors were dropped
 }
 
@@ -193,18 +195,56 @@ func (p *parser) next() tok {
 	t := p.peek(0)
 	if t.kind != scanner.EOF {
 		p.ahead = p.ahead[1:]
+		p.prev = t
 	}
 	return t
+}
+
+// endOfPrev is the position just after the last token consumed.
+func (p *parser) endOfPrev() token.Pos {
+	t := p.prev
+	pos := t.pos
+	if i := lastIndexNL(t.lit); i >= 0 {
+		pos.Line += countNL(t.lit)
+		pos.Col = len(t.lit) - i
+	} else {
+		pos.Col += len(t.lit)
+	}
+	pos.Offset += len(t.lit)
+	return pos
+}
+
+func lastIndexNL(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
+// missingAt is where to report that something is missing before t: at t
+// when it is on the line of the previous token, otherwise at the end of
+// that line (as Go reports a missing token before a newline).
+func (p *parser) missingAt(t tok) token.Pos {
+	if (t.first || t.kind == scanner.EOF) && p.prev.pos.IsValid() {
+		return p.endOfPrev()
+	}
+	return t.pos
 }
 
 func (p *parser) is(k scanner.Token) bool { return p.peek(0).kind == k }
 
 func isKw(t tok, kw string) bool { return t.kind == scanner.IDENT && t.lit == kw }
 
-// errorf records a parse error, at most one per line.
+// errorf records a parse error, unless its line has an error already
+// (from the scanner or the parser): one broken line, one message.
 func (p *parser) errorf(pos token.Pos, code, hint, format string, args ...any) {
 	if p.errLines == nil {
 		p.errLines = map[int]bool{}
+	}
+	for ; p.scanSeen < len(p.sc.Errors); p.scanSeen++ {
+		p.errLines[p.sc.Errors[p.scanSeen].Pos.Line] = true
 	}
 	if p.errLines[pos.Line] {
 		return
@@ -280,13 +320,17 @@ func (p *parser) atDeclStart() bool {
 
 // atLineItem reports whether the current token starts a line with keyword
 // kw followed by a name on the same line (and, when brace is set, by '{').
+// With star, the name may be '*'; "state" may also be followed by '->'.
 func (p *parser) atLineItem(kw string, star, brace bool) bool {
 	t := p.peek(0)
 	if !t.first || !isKw(t, kw) {
 		return false
 	}
 	name := p.peek(1)
-	if name.pos.Line != t.pos.Line || !(isNameTok(name) || star && name.kind == scanner.STAR) {
+	if name.pos.Line != t.pos.Line {
+		return false
+	}
+	if !isNameTok(name) && !(star && name.kind == scanner.STAR) && !(kw == "state" && name.kind == scanner.ARROW) {
 		return false
 	}
 	return !brace || p.peek(2).kind == scanner.LBRACE
@@ -347,8 +391,9 @@ func (p *parser) parseFile() {
 	}
 }
 
-// skipTopLevel consumes at least one token, then skips to the next
-// declaration keyword that starts a line outside any braces, or EOF.
+// skipTopLevel consumes at least one token, then skips to the next token
+// that starts a line outside any braces, or EOF: top-level errors are
+// reported once per line, and a broken block is skipped whole.
 func (p *parser) skipTopLevel() {
 	depth := 0
 	for {
@@ -364,7 +409,7 @@ func (p *parser) skipTopLevel() {
 			}
 		}
 		n := p.peek(0)
-		if n.kind == scanner.EOF || depth == 0 && n.first && n.kind == scanner.IDENT && declKeywords[n.lit] {
+		if n.kind == scanner.EOF || depth == 0 && n.first {
 			return
 		}
 	}
@@ -463,8 +508,10 @@ func (p *parser) expectLbrace(what string) (token.Pos, bool) {
 		p.next()
 		return t.pos, true
 	}
-	p.unexpected(t, "", "expected '{' after %s, found %s", what, describe(t))
-	if t.kind != scanner.EOF && !p.atDeclStart() {
+	if t.kind != scanner.ILLEGAL {
+		p.errorf(p.missingAt(t), CodeSyntax, "", "expected '{' after %s, found %s", what, describe(t))
+	}
+	if t.kind != scanner.EOF && !t.first {
 		p.skipTopLevel()
 	}
 	return token.Pos{}, false
@@ -537,10 +584,14 @@ func (p *parser) parseLevel() *ast.IntLit {
 	if t.kind != scanner.INT {
 		switch t.kind {
 		case scanner.IDENT, scanner.STRING, scanner.STAR, scanner.ELLIPSIS, scanner.ILLEGAL:
-			p.next()
+			if !t.first {
+				p.next()
+			}
 		}
-		p.unexpected(t, "write the level as a whole number, e.g. level 30",
-			"level must be a decimal integer, found %s", describe(t))
+		if t.kind != scanner.ILLEGAL {
+			p.errorf(p.missingAt(t), CodeSyntax, "write the level as a whole number, e.g. level 30",
+				"level must be a decimal integer, found %s", describe(t))
+		}
 		return nil
 	}
 	p.next()
@@ -559,12 +610,21 @@ func (p *parser) parsePermission() *ast.PermissionBlock {
 	if pb.Resource != nil {
 		what += " " + scanner.Shorten(pb.Resource.Name)
 	}
-	if !p.is(scanner.LBRACE) {
-		p.unexpected(p.peek(0), "", "expected '{' after %s, found %s", what, describe(p.peek(0)))
-		p.skipBlockItem(func() bool { return isKw(p.peek(0), "permission") })
-		return nil
+	if t := p.peek(0); t.kind != scanner.LBRACE {
+		if t.kind != scanner.ILLEGAL {
+			p.errorf(p.missingAt(t), CodeSyntax, "", "expected '{' after %s, found %s", what, describe(t))
+		}
+		if t.first || t.kind == scanner.EOF {
+			return nil // the next line is the next item
+		}
+		if t.kind != scanner.IDENT && t.kind != scanner.STAR {
+			p.skipBlockItem(func() bool { return isKw(p.peek(0), "permission") })
+			return nil
+		}
+		// "permission docs read }": read on as if the '{' were there.
+	} else {
+		pb.Lbrace = p.next().pos
 	}
-	pb.Lbrace = p.next().pos
 	if t := p.peek(0); t.kind == scanner.ELLIPSIS {
 		p.next()
 		p.errorf(t.pos, CodePlaceholder, "list the actions, e.g. { read, update }",
@@ -579,6 +639,7 @@ func (p *parser) parsePermission() *ast.PermissionBlock {
 		}
 		return nil
 	}
+list:
 	for {
 		t := p.peek(0)
 		if t.kind == scanner.RBRACE {
@@ -586,7 +647,9 @@ func (p *parser) parsePermission() *ast.PermissionBlock {
 			break
 		}
 		if t.kind == scanner.EOF || p.atDeclStart() || p.atLineItem("permission", true, true) {
-			p.unclosed(pb.Lbrace, what)
+			if pb.Lbrace.IsValid() {
+				p.unclosed(pb.Lbrace, what)
+			}
 			break
 		}
 		id := p.parseName("an action name or '*'", true)
@@ -605,6 +668,12 @@ func (p *parser) parsePermission() *ast.PermissionBlock {
 			p.next()
 		case s.kind == scanner.RBRACE:
 		case s.kind == scanner.EOF || p.atDeclStart() || p.atLineItem("permission", true, true):
+		case isKw(s, "permission") && (isNameTok(p.peek(1)) || p.peek(1).kind == scanner.STAR) && p.peek(2).kind == scanner.LBRACE:
+			// "permission x {" where a ',' could be: the next block.
+			if pb.Lbrace.IsValid() {
+				p.unclosed(pb.Lbrace, what)
+			}
+			break list
 		case s.kind == scanner.IDENT || s.kind == scanner.STAR:
 			if id != nil {
 				p.errorf(endOf(id), CodeSyntax, "separate actions with commas: read, update",
@@ -834,21 +903,29 @@ func (p *parser) parseCondition() *ast.ConditionDecl {
 	d.Name = p.parseName("a condition name", false)
 	what := nameOr(d.Name, "condition")
 	hint := fmt.Sprintf(`write: condition %s = "context.hour >= 9"`, nameText(d.Name, "name"))
-	if !p.is(scanner.ASSIGN) {
-		t := p.peek(0)
-		p.unexpected(t, hint, "expected '=' after %s, found %s", what, describe(t))
-		if t.kind != scanner.EOF && !p.atDeclStart() {
+	resync := func(t tok) {
+		if t.kind != scanner.EOF && !t.first {
 			p.skipTopLevel()
 		}
+	}
+	if t := p.peek(0); t.kind != scanner.ASSIGN {
+		if t.kind != scanner.ILLEGAL {
+			p.errorf(p.missingAt(t), CodeSyntax, hint, "expected '=' after %s, found %s", what, describe(t))
+		}
+		resync(t)
 		return nil
 	}
 	p.next()
 	t := p.peek(0)
 	if t.kind != scanner.STRING {
-		p.unexpected(t, hint, "the expression of %s must be a quoted string, found %s", what, describe(t))
-		if t.kind != scanner.EOF && !p.atDeclStart() {
-			p.skipTopLevel()
+		switch {
+		case t.kind == scanner.ILLEGAL:
+		case t.first || t.kind == scanner.EOF:
+			p.errorf(p.missingAt(t), CodeSyntax, hint, "%s has no expression: expected a quoted string after '='", what)
+		default:
+			p.errorf(t.pos, CodeSyntax, hint, "the expression of %s must be a quoted string, found %s", what, describe(t))
 		}
+		resync(t)
 		return nil
 	}
 	p.next()
@@ -909,6 +986,7 @@ func (p *parser) parseActionsClause() *ast.ActionsClause {
 		t := p.peek(0)
 		return t.kind == scanner.RBRACE || t.kind == scanner.EOF || p.atDeclStart() || p.atLineItem("actions", false, false)
 	}
+clauses:
 	for !end() {
 		t := p.peek(0)
 		id := p.parseName("an action name", false)
@@ -923,6 +1001,9 @@ func (p *parser) parseActionsClause() *ast.ActionsClause {
 		case s.kind == scanner.COMMA:
 			p.next()
 		case end():
+		case isKw(s, "actions") || s.first:
+			// Where a ',' could be, "actions" or a new line ends the clause.
+			break clauses
 		case s.kind == scanner.IDENT || s.kind == scanner.STAR:
 			if id != nil {
 				p.errorf(endOf(id), CodeSyntax, "separate actions with commas: create, read",
@@ -1029,6 +1110,7 @@ func (p *parser) parseState() *ast.StateDecl {
 	}
 	if p.is(scanner.ARROW) {
 		p.next()
+	targets:
 		for !end() {
 			t := p.peek(0)
 			id := p.parseName("a target state name", false)
@@ -1046,6 +1128,9 @@ func (p *parser) parseState() *ast.StateDecl {
 			case n.kind == scanner.COMMA:
 				p.next()
 			case end():
+			case isKw(n, "state") || n.first:
+				// Where a ',' could be, "state" or a new line ends the item.
+				break targets
 			case n.kind == scanner.IDENT:
 				if id != nil {
 					p.errorf(endOf(id), CodeSyntax, "separate target states with commas: state review -> approved, rejected",
