@@ -1,0 +1,363 @@
+package bench
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/gatehouse-dev/gatehouse/authz"
+)
+
+// Run with (see docs/benchmarks.md):
+//
+//	go test -run '^$' -bench . -benchmem -count 6 -timeout 60m
+
+// Datasets of BenchmarkCheck and BenchmarkColdBuild, in run order.
+var checkDatasets = []string{"small", "large", "orgs1m", "wildcard"}
+
+// Fixed seeds: every run compares the same data.
+var generators = map[string]func() (*Dataset, error){
+	"small":    func() (*Dataset, error) { return CasbinShape("small", 100, 10, 1000, 1) },
+	"large":    func() (*Dataset, error) { return CasbinShape("large", 10000, 1000, 100000, 2) },
+	"orgs1m":   func() (*Dataset, error) { return Orgs("orgs1m", 1000, 3) },
+	"wildcard": func() (*Dataset, error) { return Wildcard("wildcard", 100, 1000, 20, 4) },
+	"lookup":   func() (*Dataset, error) { return LookupDataset("10k_of_1m", 100, 10000, 5) },
+}
+
+// lazy computes a value once per process; errors are remembered, so every
+// benchmark that needs a broken fixture fails with the same message.
+type lazy[T any] struct {
+	once sync.Once
+	v    T
+	err  error
+}
+
+func (l *lazy[T]) get(f func() (T, error)) (T, error) {
+	l.once.Do(func() { l.v, l.err = f() })
+	return l.v, l.err
+}
+
+// Process-wide caches, one entry per dataset name (fixed keys, filled at
+// init so no lock is needed around the maps).
+var (
+	datasets      = map[string]*lazy[*Dataset]{}
+	checkFixtures = map[string]*lazy[*checkFixture]{}
+	changeEngine  lazy[*authz.Engine]
+	lookupEngine  lazy[*authz.Engine]
+)
+
+func init() {
+	for name := range generators {
+		datasets[name] = &lazy[*Dataset]{}
+		checkFixtures[name] = &lazy[*checkFixture]{}
+	}
+}
+
+// dataset returns the named dataset, generating it on first use.
+func dataset(b testing.TB, name string) *Dataset {
+	b.Helper()
+	l, ok := datasets[name]
+	if !ok {
+		b.Fatalf("no dataset %q", name)
+	}
+	d, err := l.get(generators[name])
+	if err != nil {
+		b.Fatalf("dataset %s: %v", name, err)
+	}
+	return d
+}
+
+// checkFixture is a dataset with both engines built and verified.
+type checkFixture struct {
+	d  *Dataset
+	gh *authz.Engine
+	cb *casbin.Enforcer
+}
+
+// fixture builds both engines for the named dataset once and verifies,
+// before anything is timed, that each answers every request of the mix as
+// the reference does (hence as each other).
+func fixture(b *testing.B, name string) *checkFixture {
+	b.Helper()
+	d := dataset(b, name)
+	f, err := checkFixtures[name].get(func() (*checkFixture, error) {
+		gh, err := BuildGatehouse(d.Orgs)
+		if err != nil {
+			return nil, err
+		}
+		cb, err := BuildCasbin(d)
+		if err != nil {
+			return nil, err
+		}
+		if err := VerifyGatehouse(gh, d.Requests); err != nil {
+			return nil, err
+		}
+		if err := VerifyCasbin(cb, d.Requests); err != nil {
+			return nil, err
+		}
+		return &checkFixture{d: d, gh: gh, cb: cb}, nil
+	})
+	if err != nil {
+		b.Fatalf("%s: %v", name, err)
+	}
+	return f
+}
+
+// wantAllowed is how many of the first n requests of the cyclic mix are
+// allowed: the timed loops count their allows and compare, so a loop whose
+// answers drift fails and no call can be optimised away.
+func wantAllowed(reqs []Request, n int) int {
+	per := 0
+	for i := range reqs {
+		if reqs[i].Want {
+			per++
+		}
+	}
+	got := n / len(reqs) * per
+	for i := range n % len(reqs) {
+		if reqs[i].Want {
+			got++
+		}
+	}
+	return got
+}
+
+// BenchmarkCheck times one decision, cycling through the dataset's fixed
+// mix (half allowed, half denied), for Gatehouse and Casbin on the same data.
+func BenchmarkCheck(b *testing.B) {
+	for _, name := range checkDatasets {
+		b.Run(name, func(b *testing.B) {
+			b.Run("gatehouse", func(b *testing.B) {
+				f := fixture(b, name)
+				e, reqs := f.gh, f.d.Requests
+				b.ReportAllocs()
+				b.ResetTimer()
+				allowed := 0
+				for i := 0; i < b.N; i++ {
+					if e.Check(&reqs[i%len(reqs)].Gatehouse).Allowed {
+						allowed++
+					}
+				}
+				b.StopTimer()
+				if want := wantAllowed(reqs, b.N); allowed != want {
+					b.Fatalf("gatehouse allowed %d of %d requests, want %d", allowed, b.N, want)
+				}
+			})
+			b.Run("casbin", func(b *testing.B) {
+				f := fixture(b, name)
+				e, reqs := f.cb, f.d.Requests
+				b.ReportAllocs()
+				b.ResetTimer()
+				allowed := 0
+				for i := 0; i < b.N; i++ {
+					ok, err := e.Enforce(reqs[i%len(reqs)].Casbin...)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if ok {
+						allowed++
+					}
+				}
+				b.StopTimer()
+				if want := wantAllowed(reqs, b.N); allowed != want {
+					b.Fatalf("casbin allowed %d of %d requests, want %d", allowed, b.N, want)
+				}
+			})
+		})
+	}
+}
+
+// sink keeps built engines reachable so that building is not dead code.
+var sink any
+
+// BenchmarkColdBuild times building an engine from prepared data: for
+// Gatehouse New + LoadOrg per org (goal for orgs1m: ≤ 2 s); for Casbin
+// NewEnforcer + AddPolicies + AddGroupingPolicies. After the timer stops,
+// the last engine built is verified against the request mix.
+func BenchmarkColdBuild(b *testing.B) {
+	for _, name := range checkDatasets {
+		b.Run(name, func(b *testing.B) {
+			b.Run("gatehouse", func(b *testing.B) {
+				d := dataset(b, name)
+				b.ReportAllocs()
+				b.ResetTimer()
+				var e *authz.Engine
+				for i := 0; i < b.N; i++ {
+					var err error
+					if e, err = BuildGatehouse(d.Orgs); err != nil {
+						b.Fatal(err)
+					}
+					sink = e
+				}
+				b.StopTimer()
+				if err := VerifyGatehouse(e, d.Requests); err != nil {
+					b.Fatal(err)
+				}
+				sink = nil
+			})
+			b.Run("casbin", func(b *testing.B) {
+				d := dataset(b, name)
+				b.ReportAllocs()
+				b.ResetTimer()
+				var e *casbin.Enforcer
+				for i := 0; i < b.N; i++ {
+					var err error
+					if e, err = BuildCasbin(d); err != nil {
+						b.Fatal(err)
+					}
+					sink = e
+				}
+				b.StopTimer()
+				if err := VerifyCasbin(e, d.Requests); err != nil {
+					b.Fatal(err)
+				}
+				sink = nil
+			})
+		})
+	}
+}
+
+// heapAlloc is the live heap after two full collections.
+func heapAlloc() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkHeapPerBinding reports the live heap a Gatehouse engine holding
+// orgs1m adds, per binding (goal ≤ 128 bytes/binding). The input OrgData is
+// alive before and after, so only what the engine itself retains counts —
+// including its indexes of principals and resources, which are part of the
+// price of a binding. ns/op is the build time and is not the point here.
+func BenchmarkHeapPerBinding(b *testing.B) {
+	b.Run("orgs1m", func(b *testing.B) {
+		d := dataset(b, "orgs1m")
+		var perBinding, total float64
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			before := heapAlloc()
+			b.StartTimer()
+			e, err := BuildGatehouse(d.Orgs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			after := heapAlloc()
+			runtime.KeepAlive(e)
+			total = float64(int64(after) - int64(before))
+			perBinding = total / float64(d.Bindings())
+			b.StartTimer()
+		}
+		b.StopTimer()
+		b.ReportMetric(perBinding, "bytes/binding")
+		b.ReportMetric(total/(1<<20), "heap-MiB")
+	})
+}
+
+// BenchmarkBindingChange times, on an engine holding orgs1m, Apply of one
+// binding put followed by the Check that sees it (goal ≤ 10 ms). Between
+// iterations, with the timer stopped, the binding is deleted again and the
+// Check must deny, so every iteration starts from the same state.
+func BenchmarkBindingChange(b *testing.B) {
+	b.Run("orgs1m", func(b *testing.B) {
+		d := dataset(b, "orgs1m")
+		e, err := changeEngine.get(func() (*authz.Engine, error) { return BuildGatehouse(d.Orgs) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		o := len(d.Orgs) / 2
+		lurker := OrgUser(o, orgsUsers) // a member without bindings
+		req := NewRequest(OrgName(o), lurker, "prod", "chains", "c3", "read").Gatehouse
+		put := authz.Change{Org: OrgName(o), Op: authz.OpPutBinding, Binding: authz.Binding{
+			ID: "bench-change", Principal: lurker, Role: "viewer", Scope: authz.Scope{Namespace: "prod"},
+		}}
+		del := authz.Change{Org: OrgName(o), Op: authz.OpDeleteBinding, ID: "bench-change"}
+		if e.Check(&req).Allowed {
+			b.Fatalf("%s may already read chains/c3 in prod before the change", lurker)
+		}
+		rev := e.Revision()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			rev++
+			if err := e.Apply(rev, put); err != nil {
+				b.Fatal(err)
+			}
+			if !e.Check(&req).Allowed {
+				b.Fatalf("revision %d: the new binding is not visible to Check", rev)
+			}
+			b.StopTimer()
+			rev++
+			if err := e.Apply(rev, del); err != nil {
+				b.Fatal(err)
+			}
+			if e.Check(&req).Allowed {
+				b.Fatalf("revision %d: the deleted binding still allows", rev)
+			}
+			b.StartTimer()
+		}
+	})
+}
+
+// lookupAll pages through a resource lookup and returns every resource.
+func lookupAll(e *authz.Engine, q authz.LookupResourcesRequest, dst []authz.ResourceRef) ([]authz.ResourceRef, error) {
+	q.PageToken = ""
+	for pages := 0; ; pages++ {
+		if pages > 1_000_000 {
+			return dst, fmt.Errorf("lookup did not end after %d pages", pages)
+		}
+		p, err := e.LookupResources(q)
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, p.Resources...)
+		if p.NextPageToken == "" {
+			return dst, nil
+		}
+		q.PageToken = p.NextPageToken
+	}
+}
+
+// lookupQuery is the lookup of BenchmarkLookupResources: every chain the
+// reader may read, in all namespaces, 10,000 per page.
+var lookupQuery = authz.LookupResourcesRequest{
+	Org: LookupOrg, Principal: LookupReader, Type: "chains", Action: "read", PageSize: 10_000,
+}
+
+// BenchmarkLookupResources times paging through every resource the reader
+// may read: 10,000 chains of the 1,000,000 of one org (goal ≤ 10 ms). The
+// result is verified (exactly the chains of LookupNamespace, in order) before
+// timing, and its size in every iteration.
+func BenchmarkLookupResources(b *testing.B) {
+	b.Run("10k_of_1m", func(b *testing.B) {
+		d := dataset(b, "lookup")
+		e, err := lookupEngine.get(func() (*authz.Engine, error) {
+			e, err := BuildGatehouse(d.Orgs)
+			if err != nil {
+				return nil, err
+			}
+			return e, CheckLookup(e, d, lookupQuery)
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		want := len(WantLookup(d))
+		buf := make([]authz.ResourceRef, 0, want)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			got, err := lookupAll(e, lookupQuery, buf[:0])
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(got) != want {
+				b.Fatalf("lookup returned %d resources, want %d", len(got), want)
+			}
+		}
+	})
+}

@@ -1,0 +1,25 @@
+module github.com/gatehouse-dev/gatehouse/bench
+
+go 1.26.8
+
+replace github.com/gatehouse-dev/gatehouse => ../
+
+require (
+	github.com/casbin/casbin/v2 v2.135.0
+	github.com/gatehouse-dev/gatehouse v0.0.0-00010101000000-000000000000
+	github.com/google/go-cmp v0.7.0
+)
+
+require (
+	cel.dev/expr v0.25.1 // indirect
+	github.com/antlr4-go/antlr/v4 v4.13.1 // indirect
+	github.com/bmatcuk/doublestar/v4 v4.6.1 // indirect
+	github.com/casbin/govaluate v1.3.0 // indirect
+	github.com/google/cel-go v0.31.0 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/exp v0.0.0-20261109185158-a52e3aef5920 // indirect
+	google.golang.org/genproto/googleapis/api v0.0.0-20261110000943-09e21b237f2c // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20261110000943-09e21b237f2c // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
