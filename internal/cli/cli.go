@@ -1,5 +1,3 @@
-//go:build wip
-
 // Package cli is the gatehouse command tree (spf13/cobra). Commands parse
 // flags, call the domain packages and render; they hold no logic of their
 // own.

@@ -1,10 +1,7 @@
-//go:build wip
-
 package cli
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -293,7 +290,7 @@ func checkSubject(m *policy.Model, subject string, p policy.Permission, ctx map[
 		if _, ok := m.Role(name); !ok {
 			return checkResult{}, badInput("--subject %q: no role %q in the policy (roles: %s)", subject, name, roleNames(m))
 		}
-		principal, role = "user:"+"holder-of-"+name, name
+		principal, role = "user:"+name, name
 	case "agent":
 		a, ok := m.Agent(name)
 		if !ok {
@@ -308,7 +305,7 @@ func checkSubject(m *policy.Model, subject string, p policy.Permission, ctx map[
 		Org:        "policy-check",
 		Policy:     m,
 		Principals: []authz.Principal{{ID: principal}},
-		Bindings:   []authz.Binding{{ID: "subject", Principal: principal, Role: role}},
+		Bindings:   []authz.Binding{{ID: "policy-check", Principal: principal, Role: role}},
 	})
 	if err != nil {
 		return checkResult{}, &exitError{code: ExitInternal, err: err}
@@ -494,4 +491,3 @@ func (v *outputValue) String() string     { return string(*v.p) }
 func (v *outputValue) Set(s string) error { *v.p = output(s); return nil }
 func (v *outputValue) Type() string       { return "format" }
 
-var _ = errors.New
