@@ -331,15 +331,12 @@ func (s *Scanner) badWord(pos token.Pos, w []byte) {
 		s.error(pos, CodePartialWildcard,
 			`use "*" alone to mean every resource or action, or list the names`,
 			fmt.Sprintf("partial wildcard %s: '*' must stand alone", q))
-	case onlyIdentChars && isDigit(w[0]):
-		s.error(pos, CodeBadIdent, identHint,
-			fmt.Sprintf("bad identifier %s: an identifier must start with a letter", q))
-	case onlyIdentChars: // starts with '_' or '-'
-		s.error(pos, CodeBadIdent, identHint,
-			fmt.Sprintf("bad identifier %s: an identifier must start with a letter", q))
 	case utf8.RuneCount(w) == 1:
 		r, _ := utf8.DecodeRune(w)
 		s.error(pos, CodeSyntax, "", fmt.Sprintf("illegal character %s", describeRune(r)))
+	case onlyIdentChars: // starts with a digit, '_' or '-'
+		s.error(pos, CodeBadIdent, identHint,
+			fmt.Sprintf("bad identifier %s: an identifier must start with a letter", q))
 	default:
 		var bad rune
 		for i := 0; i < len(w); {

@@ -1,0 +1,231 @@
+package format_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/gatehouse-dev/gatehouse/policy/ast"
+	"github.com/gatehouse-dev/gatehouse/policy/format"
+	"github.com/gatehouse-dev/gatehouse/policy/parser"
+	"github.com/gatehouse-dev/gatehouse/policy/token"
+)
+
+var update = flag.Bool("update", false, "rewrite the .golden files of testdata/format")
+
+// TestGolden formats every testdata/format/NAME.policy and compares the
+// result with NAME.golden (rewrite with -update).
+func TestGolden(t *testing.T) {
+	files, err := filepath.Glob("../testdata/format/*.policy")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no files in ../testdata/format (err %v)", err)
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, errs := format.Source(path, src)
+			if len(errs) > 0 {
+				t.Fatalf("parse errors:\n%v", errs)
+			}
+			checkFormatted(t, src, got)
+			golden := strings.TrimSuffix(path, ".policy") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./policy/format -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("format differs from %s (-want +got):\n%s", golden, diff)
+			}
+		})
+	}
+}
+
+// TestParseCorpus formats every file of the parser's corpus that parses
+// without errors.
+func TestParseCorpus(t *testing.T) {
+	files, err := filepath.Glob("../testdata/parse/*.policy")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no files in ../testdata/parse (err %v)", err)
+	}
+	n := 0
+	for _, path := range files {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, errs := format.Source(path, src)
+		if errs.HasErrors() {
+			continue
+		}
+		n++
+		t.Run(filepath.Base(path), func(t *testing.T) { checkFormatted(t, src, got) })
+	}
+	if n < 15 {
+		t.Errorf("only %d corpus files parse; expected the seed examples at least", n)
+	}
+}
+
+// checkFormatted asserts the formatter's contract for src and its
+// formatted form out: same tree, same comments, idempotent, tidy text.
+func checkFormatted(t *testing.T, src, out []byte) {
+	t.Helper()
+	f1, errs := parser.ParseFile("in", src)
+	if errs.HasErrors() {
+		t.Fatalf("input does not parse: %v", errs)
+	}
+	f2, errs := parser.ParseFile("out", out)
+	if errs.HasErrors() {
+		t.Fatalf("formatted output does not parse: %v\n%s", errs, out)
+	}
+	if diff := DiffTrees(f1, f2); diff != "" {
+		t.Errorf("formatting changed the tree (-in +out):\n%s\noutput:\n%s", diff, out)
+	}
+	if again := format.File(f2); string(again) != string(out) {
+		t.Errorf("not idempotent (-once +twice):\n%s", cmp.Diff(string(out), string(again)))
+	}
+	for i, l := range strings.Split(string(out), "\n") {
+		if strings.TrimRight(l, " \t") != l && !insideRawString(f2, i+1) {
+			t.Errorf("line %d has trailing white space: %q", i+1, l)
+		}
+	}
+	if len(out) > 0 && (out[len(out)-1] != '\n' || strings.HasSuffix(string(out), "\n\n")) {
+		t.Errorf("output must end with exactly one newline: %q", out[max(0, len(out)-20):])
+	}
+}
+
+func insideRawString(f *ast.File, line int) bool {
+	for _, d := range f.Decls {
+		if c, ok := d.(*ast.ConditionDecl); ok && c.Expr != nil {
+			start := c.Expr.ValuePos.Line
+			if line > start && line <= start+strings.Count(c.Expr.Raw, "\n") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// DiffTrees compares two parses ignoring positions: the declarations, and
+// the comments' texts in order (trailing white space aside, which the
+// formatter trims).
+func DiffTrees(a, b *ast.File) string {
+	if d := cmp.Diff(a.Decls, b.Decls, cmpopts.IgnoreTypes(token.Pos{})); d != "" {
+		return d
+	}
+	return cmp.Diff(commentTexts(a), commentTexts(b))
+}
+
+func commentTexts(f *ast.File) []string {
+	var out []string
+	for _, c := range f.Comments {
+		out = append(out, strings.TrimRight(c.Text, " \t\r\f\v"))
+	}
+	return out
+}
+
+// The seed's examples are written in the canonical layout already, so the
+// formatter leaves them alone, byte for byte; the one the page indents
+// loses its indentation only.
+func TestSeedExamplesAreCanonical(t *testing.T) {
+	files, _ := filepath.Glob("../testdata/parse/seed003_*.policy")
+	n := 0
+	for _, path := range files {
+		if strings.Contains(path, "_invalid") {
+			continue
+		}
+		n++
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, errs := format.Source(path, src)
+		if len(errs) > 0 {
+			t.Errorf("%s: %v", path, errs)
+			continue
+		}
+		want := string(src)
+		if strings.HasPrefix(want, "    ") { // indented on the page
+			var lines []string
+			for _, l := range strings.Split(strings.TrimRight(want, " \n"), "\n") {
+				lines = append(lines, strings.TrimPrefix(l, "    "))
+			}
+			want = strings.Join(lines, "\n") + "\n"
+		}
+		if diff := cmp.Diff(want, string(got)); diff != "" {
+			t.Errorf("%s is not canonical (-seed +formatted):\n%s", path, diff)
+		}
+	}
+	if n != 15 {
+		t.Errorf("checked %d seed examples, want 15", n)
+	}
+}
+
+func TestSourceReportsErrors(t *testing.T) {
+	out, errs := format.Source("bad.policy", []byte("role r { permission p { ... } }"))
+	if out != nil {
+		t.Errorf("got output %q for a file with errors", out)
+	}
+	if len(errs) != 1 || errs[0].Code != "placeholder" {
+		t.Errorf("got %v, want the placeholder error", errs)
+	}
+}
+
+// File prints trees that did not come from the parser (no positions, no
+// Raw text) and never panics on missing parts.
+func TestFileOnBuiltTrees(t *testing.T) {
+	id := func(s string) *ast.Ident { return &ast.Ident{Name: s} }
+	tests := []struct {
+		name string
+		file *ast.File
+		want string
+	}{
+		{"nil file", nil, ""},
+		{"empty file", &ast.File{}, ""},
+		{
+			"built role and agent",
+			&ast.File{Decls: []ast.Decl{
+				&ast.RoleDecl{Name: id("viewer"), Level: &ast.IntLit{Value: 10},
+					Permissions: []*ast.PermissionBlock{{Resource: id("chains"), Actions: []*ast.Ident{id("read"), nil, id("list")}}}},
+				&ast.AgentDecl{Name: id("Bot"), Role: id("viewer"), Rules: []*ast.Rule{
+					{Kind: ast.Must, Words: []*ast.Ident{id("log")}, Keyword: "if", Condition: id("c")},
+					{Kind: ast.Should, Words: []*ast.Ident{id("ask")}, Condition: id("d")},
+					nil,
+				}},
+				&ast.ConditionDecl{Name: id("c"), Expr: &ast.StringLit{Value: "a == \"b\"\n"}},
+			}},
+			"role viewer level 10 {\n    permission chains {\n        read,\n        list\n    }\n}\n\n" +
+				"agent Bot: viewer {\n    must log if c\n    should ask when d\n}\n\n" +
+				"condition c = \"a == \\\"b\\\"\\n\"\n",
+		},
+		{
+			"missing parts",
+			&ast.File{Decls: []ast.Decl{
+				&ast.RoleDecl{}, &ast.AgentDecl{}, &ast.ConditionDecl{}, &ast.ResourceDecl{Clauses: []*ast.ActionsClause{nil}},
+				&ast.EnumDecl{Values: []*ast.Ident{nil}}, &ast.WorkflowDecl{States: []*ast.StateDecl{{}, nil}}, nil,
+			}, Comments: []*ast.Comment{nil, {Text: "# c"}}},
+			"role  {\n}\n\nagent  {\n}\n\ncondition  = \n\nresource  {\n}\n\nenum  {\n}\n\nworkflow  {\n    state \n}\n\n# c\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(format.File(tt.file))
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
