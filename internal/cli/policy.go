@@ -490,4 +490,3 @@ func newOutputValue(p *output, def string) *outputValue {
 func (v *outputValue) String() string     { return string(*v.p) }
 func (v *outputValue) Set(s string) error { *v.p = output(s); return nil }
 func (v *outputValue) Type() string       { return "format" }
-
