@@ -90,6 +90,15 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
+// unknownSubcommand is the RunE of command groups: cobra would otherwise
+// print help and succeed for `gatehouse policy frobnicate`.
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	return badInput("unknown command %q for %q; see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
+}
+
 // output is the --output flag's value.
 type output string
 

@@ -22,6 +22,8 @@ func newPolicyCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
 		Short: "Lint, format, test and tabulate policy files",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  unknownSubcommand,
 	}
 	cmd.AddCommand(newLintCmd(e), newFmtCmd(e), newCheckCmd(e), newMatrixCmd(e))
 	return cmd
