@@ -1,0 +1,201 @@
+package policy
+
+import (
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/policy/parser"
+	"github.com/gatehouse-dev/gatehouse/policy/token"
+	"github.com/google/go-cmp/cmp"
+)
+
+// The lints themselves are specified by testdata/lint/*.policy (see
+// TestLint in compile_test.go); these tests cover the API around them.
+
+func TestParseNameStyle(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    NameStyle
+		wantErr bool
+	}{
+		{"", StyleAuto, false},
+		{"auto", StyleAuto, false},
+		{"off", StyleOff, false},
+		{"lower", StyleLower, false},
+		{"pascal", StylePascal, false},
+		{"pascal-role", StylePascalRole, false},
+		{"plural", StylePlural, false},
+		{"Pascal", "", true},
+		{"camel", "", true},
+	}
+	for _, tt := range tests {
+		got, err := ParseNameStyle(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("ParseNameStyle(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func codes(l token.List) []string {
+	var out []string
+	for _, d := range l {
+		out = append(out, d.Code)
+	}
+	return out
+}
+
+// TestLintOptionsMisuse: a style that does not exist, or does not apply to
+// that kind of name, is reported once and treated as auto.
+func TestLintOptionsMisuse(t *testing.T) {
+	src := "role Viewer { permission chains { read } }\nrole admin { }\n"
+	f, _ := parser.ParseFile("t.policy", []byte(src))
+	m, _ := Compile(f)
+	got := Lint(f, m, LintOptions{RoleNames: "plural", ResourceNames: "pascal", ActionNames: "bogus"})
+	want := []string{CodeLintOptions, CodeLintOptions, CodeLintOptions, CodeNamingRole}
+	if diff := cmp.Diff(want, codes(got)); diff != "" {
+		t.Errorf("codes (-want +got):\n%s\n%v", diff, got)
+	}
+	for _, d := range got {
+		if d.Severity != token.Warning {
+			t.Errorf("Lint returned a non-warning: %v", d)
+		}
+	}
+}
+
+func TestLintWithoutModelOrFile(t *testing.T) {
+	src := `
+condition unused = "true"
+role r { permission chains { read, read } }
+agent A: r { can run chains }
+`
+	f, _ := parser.ParseFile("t.policy", []byte(src))
+	m, _ := Compile(f)
+	if got := Lint(f, nil, LintOptions{}); got != nil {
+		t.Errorf("Lint with a nil model = %v, want nil", got)
+	}
+	// Without the file, the source-position lints (duplicates, naming)
+	// are skipped and the model-based ones still run.
+	got := codes(Lint(nil, m, LintOptions{}))
+	want := []string{CodeUnusedCondition, CodeAgentRuleNotGranted}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("codes (-want +got):\n%s", diff)
+	}
+	// With it, the duplicate action is found too.
+	got = codes(Lint(f, m, LintOptions{}))
+	want = []string{CodeUnusedCondition, CodeDuplicateAction, CodeAgentRuleNotGranted}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("codes (-want +got):\n%s", diff)
+	}
+}
+
+// TestLintNeverChangesTheModel: linting is read-only.
+func TestLintNeverChangesTheModel(t *testing.T) {
+	src := `
+role r { permission products { read } }
+agent A: r {
+    can read product when c
+    can read product
+    can write product
+}
+`
+	f, _ := parser.ParseFile("t.policy", []byte(src))
+	m, _ := Compile(f)
+	before := dumpModel(m)
+	_ = Lint(f, m, LintOptions{RoleNames: StylePascalRole, ResourceNames: StylePlural})
+	if diff := cmp.Diff(before, dumpModel(m)); diff != "" {
+		t.Errorf("Lint changed the model (-before +after):\n%s", diff)
+	}
+}
+
+func TestFamily(t *testing.T) {
+	tests := []struct{ name, want string }{
+		{"DocumentFlow", "document"},
+		{"DocumentStatus", "document"},
+		{"DocumentState", "document"},
+		{"DocumentWorkflow", "document"},
+		{"document_status", "document"},
+		{"document-flow", "document"},
+		{"ORDERSTATUS", "order"},
+		{"Status", ""},
+		{"Workflow", ""},
+		{"Document", ""},
+		{"Overflow", "over"}, // a suffix is a suffix: documented
+	}
+	for _, tt := range tests {
+		if got := family(tt.name); got != tt.want {
+			t.Errorf("family(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestLooksPlural(t *testing.T) {
+	tests := []struct {
+		name string
+		want bool
+	}{
+		{"products", true},
+		{"categories", true},
+		{"statuses", true},
+		{"analytics", true},
+		{"data_sources", true},
+		{"data", true},
+		{"media", true},
+		{"people", true},
+		{"product", false},
+		{"status", false},
+		{"access", false},
+		{"analysis", false},
+		{"inventory", false},
+		{"system", false},
+		{"data_source", false},
+	}
+	for _, tt := range tests {
+		if got := looksPlural(tt.name); got != tt.want {
+			t.Errorf("looksPlural(%q) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestNameClasses(t *testing.T) {
+	tests := []struct {
+		name          string
+		lower, pascal bool
+		snake         string
+	}{
+		{"viewer", true, false, "viewer"},
+		{"data_sources", true, false, "data_sources"},
+		{"export-csv", true, false, "export-csv"},
+		{"v2", true, false, "v2"},
+		{"Admin", false, true, "admin"},
+		{"DataAnalyst", false, true, "data_analyst"},
+		{"AdminRole2", false, true, "admin_role2"},
+		{"adminRole", false, false, "admin_role"},
+		{"Power_User", false, false, "power_user"},
+		{"HTTPRoutes", false, true, "httproutes"},
+	}
+	for _, tt := range tests {
+		if got := isLowerName(tt.name); got != tt.lower {
+			t.Errorf("isLowerName(%q) = %v, want %v", tt.name, got, tt.lower)
+		}
+		if got := isPascalName(tt.name); got != tt.pascal {
+			t.Errorf("isPascalName(%q) = %v, want %v", tt.name, got, tt.pascal)
+		}
+		if got := lowerSnake(tt.name); got != tt.snake {
+			t.Errorf("lowerSnake(%q) = %q, want %q", tt.name, got, tt.snake)
+		}
+	}
+}
+
+// TestLintSeed003NamingAuto: under the default options, no complete seed
+// 003 example draws a naming warning except the syntax template's
+// camelCase `resourceName` (the seed's own rule says lower case).
+func TestLintSeed003NamingAuto(t *testing.T) {
+	for _, name := range seed003Files(t) {
+		_, diags := loadFile(t, name, LintOptions{})
+		for _, d := range diags {
+			if d.Code == CodeNamingRole || d.Code == CodeNamingAction ||
+				(d.Code == CodeNamingResource && d.Message != "resource name resourceName is not lower case") {
+				t.Errorf("%v", d)
+			}
+		}
+	}
+}
