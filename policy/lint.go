@@ -29,6 +29,7 @@ const (
 	CodeDuplicateTransition       = "duplicate-transition"        // a workflow transition listed twice
 	CodeEmptyPermission           = "empty-permission"            // a permission block with no actions
 	CodeUnusedCondition           = "unused-condition"            // a condition no rule refers to
+	CodeConditionTypo             = "condition-typo"              // an undeclared condition name close to a declared one
 	CodeLintOptions               = "lint-options"                // an unknown LintOptions value (ignored)
 )
 
@@ -477,6 +478,19 @@ func (l *linter) agents() {
 }
 
 func (l *linter) rule(a *Agent, role *Role, r *Rule, unconditional map[Permission]*Rule) {
+	if r.Condition != "" {
+		if _, ok := l.m.Condition(r.Condition); !ok {
+			names := make([]string, 0, len(l.m.Conditions))
+			for _, c := range l.m.Conditions {
+				names = append(names, c.Name)
+			}
+			if s := closest(r.Condition, names); s != "" {
+				l.diags.Warnf(r.Pos, CodeConditionTypo,
+					fmt.Sprintf("did you mean %s? An undeclared name is read from the request context and fails closed when absent", s),
+					"agent %s: %s is not a declared condition, so it is a context flag", a.Name, r.Condition)
+			}
+		}
+	}
 	if r.Kind == ast.Should {
 		return // advice is free text for the caller
 	}
