@@ -41,9 +41,15 @@
 //     the tree. Nodes are never invented.
 //   - Every error is a token.Diagnostic with Severity Error, a Code, a
 //     position inside the file (except "too-large", which has none), and
-//     the list is sorted. The parser reports at most one error per line on
-//     top of the scanner's, and at most MaxErrors in all, so a broken line
-//     does not produce a cascade.
+//     the list is sorted. The scanner's errors are all kept; a parser error
+//     is dropped when its line has an error already, and after recovery the
+//     parser is silent about tokens the scanner rejected, so a broken line
+//     does not produce a cascade. At most MaxErrors are returned, the first
+//     ones by position, followed by a "too-many-errors" note.
+//   - Recovery: at top level, skip to the next line that is outside any
+//     braces; inside a block, skip to the next item of the block (its
+//     keyword, or the next line for agent rules), to its '}', or to a line
+//     that starts a declaration.
 //   - Input is bounded: files over MaxFileSize, files that are not UTF-8
 //     and files with NUL bytes are rejected before parsing. The parser has
 //     no recursion at all: declarations and blocks are parsed by loops, and
@@ -100,10 +106,11 @@ func ParseFile(filename string, src []byte) (*ast.File, token.List) {
 	errs := append(token.List(nil), p.sc.Errors...)
 	errs = append(errs, p.errs...)
 	errs.Sort()
+	// Each source keeps its first MaxErrors errors, so when one overflowed
+	// it holds MaxErrors errors before anything it dropped, and the first
+	// MaxErrors of the merge are the first MaxErrors of the file.
 	if len(errs) > MaxErrors || p.sc.ErrorCount > len(p.sc.Errors) || p.dropped {
-		if len(errs) > MaxErrors {
-			errs = errs[:MaxErrors]
-		}
+		errs = errs[:min(len(errs), MaxErrors)]
 		last := errs[len(errs)-1].Pos
 		errs = append(errs, token.Diagnostic{Pos: last, Severity: token.Error, Code: CodeTooMany,
 			Message: "too many errors; the rest are not shown"})

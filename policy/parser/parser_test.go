@@ -375,3 +375,25 @@ func TestErrorsCarryHints(t *testing.T) {
 		}
 	}
 }
+
+// When scanner and parser errors together overflow, the kept ones are
+// exactly the first MaxErrors by position.
+func TestTooManyErrorsKeepsAPrefix(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 300; i++ {
+		if i%2 == 0 {
+			b.WriteString("}\n") // a parser error
+		} else {
+			b.WriteString("a$\n") // a scanner error
+		}
+	}
+	_, errs := parser.ParseFile("x.policy", []byte(b.String()))
+	if len(errs) != parser.MaxErrors+1 {
+		t.Fatalf("got %d diagnostics, want %d", len(errs), parser.MaxErrors+1)
+	}
+	for i, d := range errs[:parser.MaxErrors] {
+		if d.Pos.Line != i+1 {
+			t.Fatalf("diagnostic %d is on line %d, want %d: the kept errors must be a prefix", i, d.Pos.Line, i+1)
+		}
+	}
+}
