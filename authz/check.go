@@ -13,8 +13,9 @@ type eval struct {
 	o   *orgSnap
 	p   *cpolicy
 	req *Request
-	ns  string // request namespace, "default" for ""
-	tid int32  // interned type, -1 if the policy never names it
+	ns   string // request namespace, "default" for ""
+	nsID int32  // its id in the org
+	tid  int32  // interned type, -1 if the policy never names it
 	aid int32  // interned action, -1 likewise
 
 	// the subject
@@ -24,18 +25,21 @@ type eval struct {
 
 	res       *Resource // the resource, if known (see resource)
 	resLooked bool
+	hk        uint64 // resHash of the requested resource, if hkSet
+	hkSet     bool
 	vars      policy.Vars
 	varsBuilt bool
 }
 
-// reqOK validates the request fields every subject shares and resolves the
-// org. It returns false for anything malformed or unknown.
+// resolve validates the request fields every subject shares and resolves
+// the org and namespace. It returns false for anything malformed or
+// unknown.
 func (s *snapshot) resolve(req *Request) (o *orgSnap, ns string, ok bool) {
 	if req == nil {
 		return nil, "", false
 	}
 	o, ok = s.orgs.get(skey(req.Org))
-	if !ok || o == nil {
+	if !ok || o == nil || o.pol.none {
 		return nil, "", false
 	}
 	ns = req.Namespace
@@ -45,21 +49,30 @@ func (s *snapshot) resolve(req *Request) (o *orgSnap, ns string, ok bool) {
 	if !isIdent(ns) || !isIdent(req.ResourceType) || !isIdent(req.Action) {
 		return nil, "", false
 	}
-	if _, ok := o.namespaces[ns]; !ok {
+	if _, exists := o.nsID(ns); !exists {
 		return nil, "", false
 	}
 	return o, ns, true
 }
 
 func newEval(o *orgSnap, ns string, req *Request) eval {
+	nsID, _ := o.nsID(ns)
 	return eval{
-		o:   o,
-		p:   o.pol,
-		req: req,
-		ns:  ns,
-		tid: o.pol.typeID(req.ResourceType),
-		aid: o.pol.actionID(req.Action),
+		o:    o,
+		p:    o.pol,
+		req:  req,
+		ns:   ns,
+		nsID: nsID,
+		tid:  o.pol.typeID(req.ResourceType),
+		aid:  o.pol.actionID(req.Action),
 	}
+}
+
+// setNS points e at another namespace of the same org (lookups).
+func (e *eval) setNS(ns string) {
+	e.ns = ns
+	e.nsID, _ = e.o.nsID(ns)
+	e.hkSet, e.resLooked, e.res, e.varsBuilt = false, false, nil, false
 }
 
 // subject binds e to principal pid and applies rule 1 (membership, kind,
@@ -73,7 +86,7 @@ func (e *eval) subject(pid string) bool {
 	if !ok || h.member == nil {
 		return false
 	}
-	if exp := h.member.ExpiresAt; !exp.IsZero() {
+	if exp := h.expires; !exp.IsZero() {
 		now := e.req.Now
 		if now.IsZero() {
 			now = time.Now()
@@ -119,8 +132,9 @@ func (e *eval) resource() *Resource {
 }
 
 // matches reports whether grant g (ignoring its condition) grants the
-// request's type:action. scopeType is the pattern type of a share.
-func (e *eval) matches(g *grant, scopeType string) bool {
+// request's type:action. typ is the resource type of a resource grant ("" for
+// other scopes), the pattern type of a share.
+func (e *eval) matches(g *grant, typ string) bool {
 	if g.role >= 0 {
 		return e.p.role[g.role].grants(e.tid, e.aid)
 	}
@@ -128,7 +142,7 @@ func (e *eval) matches(g *grant, scopeType string) bool {
 	if x == nil || !x.share {
 		return false // unknown role, or neither/both role and actions
 	}
-	if scopeType != policy.Wildcard && scopeType != e.req.ResourceType {
+	if typ != e.req.ResourceType {
 		return false
 	}
 	for _, a := range x.actions {
@@ -139,13 +153,6 @@ func (e *eval) matches(g *grant, scopeType string) bool {
 	return false
 }
 
-func shareType(g *grant) string {
-	if g.x == nil {
-		return ""
-	}
-	return g.x.scopeType
-}
-
 // scan looks through the grants of h that apply to the request. With
 // conds false it reports whether an unconditional grant matches, and
 // whether some conditional one would (pending); with conds true it
@@ -153,7 +160,7 @@ func shareType(g *grant) string {
 func (e *eval) scan(h *holder, conds bool) (allowed, pending bool) {
 	for i := range h.org {
 		g := &h.org[i]
-		if e.matches(g, shareType(g)) {
+		if e.matches(g, "") {
 			if a, p := e.gate(g, conds); a {
 				return true, false
 			} else if p {
@@ -161,10 +168,10 @@ func (e *eval) scan(h *holder, conds bool) (allowed, pending bool) {
 			}
 		}
 	}
-	nsr := h.nsRange(e.ns)
+	nsr := h.nsRange(e.nsID)
 	for i := range nsr {
-		g := &nsr[i].grant
-		if e.matches(g, shareType(g)) {
+		g := &nsr[i]
+		if e.matches(g, "") {
 			if a, p := e.gate(g, conds); a {
 				return true, false
 			} else if p {
@@ -173,10 +180,17 @@ func (e *eval) scan(h *holder, conds bool) (allowed, pending bool) {
 		}
 	}
 	if e.req.ResourceID != "" && len(h.res) > 0 {
-		rr := h.resRange(resKey{e.ns, e.req.ResourceType, e.req.ResourceID})
+		if !e.hkSet {
+			e.hk, e.hkSet = resHash(e.nsID, e.req.ResourceType, e.req.ResourceID), true
+		}
+		rr := h.resRange(e.hk)
 		for i := range rr {
-			g := &rr[i].grant
-			if !e.matches(g, rr[i].key.typ) || e.resource() == nil {
+			rg := &rr[i]
+			g := &rg.grant
+			if rg.ns != e.nsID || rg.typ != e.req.ResourceType || rg.rid != e.req.ResourceID {
+				continue // a hash collision
+			}
+			if !e.matches(g, rg.typ) || e.resource() == nil {
 				continue
 			}
 			if a, p := e.gate(g, conds); a {

@@ -265,7 +265,8 @@ func TestNilRequestAndNoPolicy(t *testing.T) {
 	if d := e.Check(nil); d.Allowed {
 		t.Fatal("nil request allowed")
 	}
-	// An org without a policy: roles grant nothing, shares still work.
+	// An org without a policy denies everything, shares included: there
+	// is nothing to decide with, so the engine fails closed.
 	d := OrgData{Org: "np", Principals: []Principal{{ID: "user:a"}},
 		Bindings:  []Binding{roleB("b1", "user:a", "owner", orgScope()), shareB("b2", "user:a", resScope("default", "docs", "d"), "read")},
 		Resources: []Resource{{Namespace: "default", Type: "docs", ID: "d"}}}
@@ -274,6 +275,6 @@ func TestNilRequestAndNoPolicy(t *testing.T) {
 	}
 	runChecks(t, e, []checkCase{
 		deny("user:a", "docs:write", "docs/d", inOrg("np")),
-		allow("user:a", "docs:read", "docs/d", inOrg("np")),
+		deny("user:a", "docs:read", "docs/d", inOrg("np")),
 	})
 }

@@ -14,6 +14,8 @@ import (
 // matched by wildcards (`*:*`, `*:a`, `t:*`) and by nothing else, which is
 // exactly policy.Permission.Matches.
 type cpolicy struct {
+	// none marks an org without a policy: it denies everything.
+	none    bool
 	m       *policy.Model // never nil (an org without a policy gets an empty model)
 	types   map[string]int32
 	actions map[string]int32
@@ -55,10 +57,12 @@ func pair(t, a int32) uint64 { return uint64(uint32(t))<<32 | uint64(uint32(a)) 
 
 // compilePolicy compiles m (nil means an empty policy).
 func compilePolicy(m *policy.Model) *cpolicy {
-	if m == nil {
+	none := m == nil
+	if none {
 		m = &policy.Model{}
 	}
 	c := &cpolicy{
+		none:    none,
 		m:       m,
 		types:   map[string]int32{},
 		actions: map[string]int32{},

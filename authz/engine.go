@@ -172,11 +172,11 @@ func (s *state) applyOne(w *orgSnap, ch *Change) {
 		w.deleteBinding(ch.ID)
 	case OpPutPrincipal:
 		p := ch.Principal
-		w.holderW(p.ID).member = &p
+		w.holderW(p.ID).setMember(&p)
 	case OpDeletePrincipal:
 		if _, ok := w.holders.get(skey(ch.ID)); ok {
 			h := w.holderW(ch.ID)
-			h.member = nil
+			h.setMember(nil)
 			w.dropIfEmpty(h)
 		}
 	case OpPutTeam:
@@ -188,15 +188,7 @@ func (s *state) applyOne(w *orgSnap, ch *Change) {
 	case OpDeleteResource:
 		w.deleteResource(resKey{ch.Resource.Namespace, ch.Resource.Type, ch.Resource.ID})
 	case OpPutNamespace:
-		if _, ok := w.namespaces[ch.ID]; !ok {
-			ns := make(map[string]struct{}, len(w.namespaces)+1)
-			for n := range w.namespaces {
-				ns[n] = struct{}{}
-			}
-			ns[ch.ID] = struct{}{}
-			w.namespaces = ns
-			w.sortNamespaces()
-		}
+		w.setNSExists(ch.ID, true)
 	case OpDeleteNamespace:
 		w.deleteNamespace(ch.ID)
 	case OpSetPolicy:
@@ -212,17 +204,7 @@ func (o *orgSnap) dropIfEmpty(h *holder) {
 
 func (o *orgSnap) putBinding(b *Binding) {
 	o.deleteBinding(b.ID)
-	h := o.holderW(b.Principal)
-	g := compileGrant(b, o.pol)
-	switch {
-	case b.Scope.IsOrg():
-		h.org = insertSorted(h.org, g, cmpGrant)
-	case b.Scope.IsResource():
-		h.res = insertSorted(h.res, resGrant{key: resKey{b.Scope.Namespace, b.Scope.Type, b.Scope.ID}, grant: g}, cmpRes)
-	default:
-		h.ns = insertSorted(h.ns, nsGrant{ns: b.Scope.Namespace, grant: g}, cmpNS)
-	}
-	o.bindings.set(skey(b.ID), h.id)
+	o.addGrant(o.holderW(b.Principal), b, nil, true)
 }
 
 // insertSorted returns a new slice: s with v inserted in order. s itself
@@ -257,7 +239,7 @@ func (o *orgSnap) deleteBinding(id string) {
 	h := o.holderW(hid)
 	if i := slices.IndexFunc(h.org, func(g grant) bool { return g.id == id }); i >= 0 {
 		h.org = removeAt(h.org, i)
-	} else if i := slices.IndexFunc(h.ns, func(g nsGrant) bool { return g.id == id }); i >= 0 {
+	} else if i := slices.IndexFunc(h.ns, func(g grant) bool { return g.id == id }); i >= 0 {
 		h.ns = removeAt(h.ns, i)
 	} else if i := slices.IndexFunc(h.res, func(g resGrant) bool { return g.id == id }); i >= 0 {
 		h.res = removeAt(h.res, i)
@@ -346,16 +328,11 @@ func (o *orgSnap) deleteResource(k resKey) {
 // scoped in it. (The directory refuses to delete a namespace that still
 // holds resources; the engine just follows.) It costs O(org).
 func (o *orgSnap) deleteNamespace(ns string) {
-	if _, ok := o.namespaces[ns]; ok {
-		m := make(map[string]struct{}, len(o.namespaces))
-		for n := range o.namespaces {
-			if n != ns {
-				m[n] = struct{}{}
-			}
-		}
-		o.namespaces = m
-		o.sortNamespaces()
+	id, _ := o.nsID(ns)
+	if id < 0 {
+		return // never heard of: nothing is scoped in it
 	}
+	o.setNSExists(ns, false)
 	var buckets []nsType
 	for k := range o.index.all() {
 		if k.ns == ns {
@@ -364,23 +341,23 @@ func (o *orgSnap) deleteNamespace(ns string) {
 	}
 	for _, bk := range buckets {
 		l, _ := o.index.get(bk)
-		l.after("", func(id string) bool {
-			o.resources.del(resKey{bk.ns, bk.typ, id})
+		l.after("", func(rid string) bool {
+			o.resources.del(resKey{bk.ns, bk.typ, rid})
 			return true
 		})
 		o.index.del(bk)
 	}
 	var affected []string
-	for id, h := range o.holders.all() {
-		if len(h.nsRange(ns)) > 0 || slices.ContainsFunc(h.res, func(g resGrant) bool { return g.key.ns == ns }) {
-			affected = append(affected, string(id))
+	for hid, h := range o.holders.all() {
+		if len(h.nsRange(id)) > 0 || slices.ContainsFunc(h.res, func(g resGrant) bool { return g.ns == id }) {
+			affected = append(affected, string(hid))
 		}
 	}
-	for _, id := range affected {
-		h := o.holderW(id)
-		var keepNS []nsGrant
+	for _, hid := range affected {
+		h := o.holderW(hid)
+		var keepNS []grant
 		for _, g := range h.ns {
-			if g.ns == ns {
+			if g.ns == id {
 				o.bindings.del(skey(g.id))
 			} else {
 				keepNS = append(keepNS, g)
@@ -388,7 +365,7 @@ func (o *orgSnap) deleteNamespace(ns string) {
 		}
 		var keepRes []resGrant
 		for _, g := range h.res {
-			if g.key.ns == ns {
+			if g.ns == id {
 				o.bindings.del(skey(g.id))
 			} else {
 				keepRes = append(keepRes, g)
@@ -402,33 +379,42 @@ func (o *orgSnap) deleteNamespace(ns string) {
 // setPolicy recompiles every grant of the org against p (role indexes
 // change). It costs O(org bindings).
 func (o *orgSnap) setPolicy(p *cpolicy) {
-	old := o.pol
-	o.pol = p
 	var ids []string
 	for id, h := range o.holders.all() {
 		if h.nGrants() > 0 {
 			ids = append(ids, string(id))
 		}
 	}
+	type rebound struct {
+		h *holder
+		b []Binding
+	}
+	var all []rebound
 	for _, id := range ids {
 		h := o.holderW(id)
-		org := make([]grant, len(h.org))
+		var bs []Binding
 		for i := range h.org {
-			b := h.org[i].binding(h.id, Scope{}, old)
-			org[i] = compileGrant(&b, p)
+			bs = append(bs, o.binding(h.id, &h.org[i], "", ""))
 		}
-		ns := make([]nsGrant, len(h.ns))
 		for i := range h.ns {
-			b := h.ns[i].binding(h.id, Scope{Namespace: h.ns[i].ns}, old)
-			ns[i] = nsGrant{ns: h.ns[i].ns, grant: compileGrant(&b, p)}
+			bs = append(bs, o.binding(h.id, &h.ns[i], "", ""))
 		}
-		res := make([]resGrant, len(h.res))
 		for i := range h.res {
-			k := h.res[i].key
-			b := h.res[i].binding(h.id, Scope{Namespace: k.ns, Type: k.typ, ID: k.id}, old)
-			res[i] = resGrant{key: k, grant: compileGrant(&b, p)}
+			bs = append(bs, o.binding(h.id, &h.res[i].grant, h.res[i].typ, h.res[i].rid))
 		}
-		h.org, h.ns, h.res = shrink(org), shrink(ns), shrink(res)
+		all = append(all, rebound{h, bs})
+	}
+	o.pol = p
+	for _, rb := range all {
+		h := rb.h
+		h.org, h.ns, h.res = nil, nil, nil
+		for i := range rb.b {
+			o.addGrant(h, &rb.b[i], nil, false)
+		}
+		slices.SortFunc(h.org, cmpGrant)
+		slices.SortFunc(h.ns, cmpNS)
+		slices.SortFunc(h.res, cmpRes)
+		h.org, h.ns, h.res = shrink(h.org), shrink(h.ns), shrink(h.res)
 	}
 }
 

@@ -95,6 +95,9 @@ func unresolved(snap *snapshot, req *Request) string {
 	if !ok || o == nil {
 		return "org " + quote(req.Org) + " is unknown."
 	}
+	if o.pol.none {
+		return "org " + quote(req.Org) + " has no policy, so nothing is allowed."
+	}
 	ns := req.Namespace
 	if ns == "" {
 		ns = DefaultNamespace
@@ -184,27 +187,26 @@ func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExpl
 		}
 		for i := range from.org {
 			g := &from.org[i]
-			explainGrant(&se, &e, g, g.binding(from.id, Scope{}, o.pol), via, shareType(g), true, ceil, ceilingOK, agentCondOK, agentConds)
+			explainGrant(&se, &e, g, o.binding(from.id, g, "", ""), via, "", true, ceil, ceilingOK, agentCondOK, agentConds)
 		}
 		for i := range from.ns {
 			g := &from.ns[i]
-			explainGrant(&se, &e, &g.grant, g.binding(from.id, Scope{Namespace: g.ns}, o.pol), via, shareType(&g.grant), g.ns == ns, ceil, ceilingOK, agentCondOK, agentConds)
+			explainGrant(&se, &e, g, o.binding(from.id, g, "", ""), via, "", g.ns == e.nsID, ceil, ceilingOK, agentCondOK, agentConds)
 		}
 		for i := range from.res {
-			g := &from.res[i]
-			k := g.key
-			b := g.binding(from.id, Scope{Namespace: k.ns, Type: k.typ, ID: k.id}, o.pol)
-			inScope := req.ResourceID != "" && k == resKey{ns, req.ResourceType, req.ResourceID}
+			rg := &from.res[i]
+			b := o.binding(from.id, &rg.grant, rg.typ, rg.rid)
+			inScope := req.ResourceID != "" && rg.ns == e.nsID && rg.typ == req.ResourceType && rg.rid == req.ResourceID
 			if inScope {
-				if _, exists := o.resources.get(k); !exists {
-					if e.matches(&g.grant, k.typ) {
+				if _, exists := o.resources.get(resKey{ns, rg.typ, rg.rid}); !exists {
+					if e.matches(&rg.grant, rg.typ) {
 						se.near = append(se.near, nearTrace{nearNoResource, Trace{Binding: b, Via: via, Role: b.Role,
-							Note: "resource " + k.ns + "/" + k.typ + "/" + k.id + " does not exist; a binding on a resource applies only while it exists"}})
+							Note: "resource " + b.Scope.String() + " does not exist; a binding on a resource applies only while it exists"}})
 					}
 					continue
 				}
 			}
-			explainGrant(&se, &e, &g.grant, b, via, k.typ, inScope, ceil, ceilingOK, agentCondOK, agentConds)
+			explainGrant(&se, &e, &rg.grant, b, via, rg.typ, inScope, ceil, ceilingOK, agentCondOK, agentConds)
 		}
 	}
 	visit(h)
@@ -230,7 +232,7 @@ func explainGrant(se *subjectExplanation, e *eval, g *grant, b Binding, via, sha
 		}
 		switch {
 		case g.x != nil && g.x.inert:
-			t.Note = "binding " + b.ID + " has both a role and actions, or neither: it grants nothing"
+			t.Note = "binding " + b.ID + " grants nothing: it needs a role or an action list (not both), and an action list only on one resource"
 			se.near = append(se.near, nearTrace{nearInert, t})
 		case g.role < 0 && (g.x == nil || !g.x.share):
 			t.Note = "role " + quote(b.Role) + " is not defined in the policy: binding " + b.ID + " grants nothing"

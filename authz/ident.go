@@ -21,10 +21,10 @@ func isIdent(s string) bool {
 }
 
 // parsePrincipal splits "kind:name". ok is false for a missing ':', an
-// unknown kind or an empty name.
+// unknown kind or a name that is not an identifier.
 func parsePrincipal(id string) (kind, name string, ok bool) {
 	kind, name, found := strings.Cut(id, ":")
-	if !found || name == "" {
+	if !found || !isIdent(name) {
 		return "", "", false
 	}
 	switch kind {

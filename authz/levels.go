@@ -52,7 +52,7 @@ func (o *orgSnap) actor(principal string, now time.Time) (actor, bool) {
 	if !ok || h.member == nil {
 		return actor{}, false
 	}
-	if exp := h.member.ExpiresAt; !exp.IsZero() {
+	if exp := h.expires; !exp.IsZero() {
 		if now.IsZero() {
 			now = time.Now()
 		}
@@ -84,25 +84,27 @@ func (o *orgSnap) grantsAt(h *holder, sc Scope, withResources bool) []heldGrant 
 	var out []heldGrant
 	add := func(from *holder) {
 		for i := range from.org {
-			out = append(out, heldGrant{from, &from.org[i], shareType(&from.org[i])})
+			out = append(out, heldGrant{from, &from.org[i], ""})
 		}
 		if sc.IsOrg() {
 			return
 		}
-		nsr := from.nsRange(sc.Namespace)
+		nsID, _ := o.nsID(sc.Namespace)
+		nsr := from.nsRange(nsID)
 		for i := range nsr {
-			out = append(out, heldGrant{from, &nsr[i].grant, shareType(&nsr[i].grant)})
+			out = append(out, heldGrant{from, &nsr[i], ""})
 		}
-		if !withResources || !sc.IsResource() {
+		if !withResources || !sc.IsResource() || nsID < 0 {
 			return
 		}
-		k := resKey{sc.Namespace, sc.Type, sc.ID}
-		if _, ok := o.resources.get(k); !ok {
+		if _, ok := o.resources.get(resKey{sc.Namespace, sc.Type, sc.ID}); !ok {
 			return
 		}
-		rr := from.resRange(k)
+		rr := from.resRange(resHash(nsID, sc.Type, sc.ID))
 		for i := range rr {
-			out = append(out, heldGrant{from, &rr[i].grant, rr[i].key.typ})
+			if rr[i].ns == nsID && rr[i].typ == sc.Type && rr[i].rid == sc.ID {
+				out = append(out, heldGrant{from, &rr[i].grant, rr[i].typ})
+			}
 		}
 	}
 	add(h)
@@ -175,7 +177,7 @@ func (s *state) permissions(org, principal, namespace string) ([]Grant, uint64, 
 	if h, ok := o.holders.get(skey(principal)); !ok || h.member == nil {
 		return nil, snap.rev, fmt.Errorf("principal %q: %w", principal, ErrNotFound)
 	}
-	if _, ok := o.namespaces[namespace]; !ok {
+	if _, exists := o.nsID(namespace); !exists || o.pol.none {
 		return nil, snap.rev, nil
 	}
 	a, ok := o.actor(principal, time.Time{})
@@ -286,7 +288,7 @@ func (o *orgSnap) levelHolder(principal string) (actor, bool) {
 func (s *state) highestLevel(org, principal string, scope Scope) int {
 	snap := s.cur.Load()
 	o, ok := snap.orgs.get(skey(org))
-	if !ok {
+	if !ok || o.pol.none {
 		return -1
 	}
 	a, ok := o.levelHolder(principal)
@@ -311,7 +313,7 @@ func (s *state) highestLevel(org, principal string, scope Scope) int {
 func (s *state) missing(org, principal string, scope Scope, want []policy.Permission) []policy.Permission {
 	snap := s.cur.Load()
 	o, ok := snap.orgs.get(skey(org))
-	if !ok {
+	if !ok || o.pol.none {
 		return slices.Clone(want)
 	}
 	a, ok := o.levelHolder(principal)

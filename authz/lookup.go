@@ -56,9 +56,8 @@ func (ls *lookupSubject) mode(ns string) (nsMode, []string) {
 		return modeNone, nil
 	}
 	e := &ls.e
-	e.ns = ns
 	// With no resource id, scan looks at org and namespace grants only.
-	e.resLooked, e.res, e.varsBuilt = true, nil, false
+	e.setNS(ns)
 	allowed, pending := e.scan(e.h, false)
 	for _, tid := range e.h.teams {
 		if allowed {
@@ -77,13 +76,17 @@ func (ls *lookupSubject) mode(ns string) (nsMode, []string) {
 	}
 	var ids []string
 	typ := e.req.ResourceType
-	for _, g := range e.h.resTypeRange(ns, typ) {
-		ids = append(ids, g.key.id)
+	for _, g := range e.h.res {
+		if g.ns == e.nsID && g.typ == typ {
+			ids = append(ids, g.rid)
+		}
 	}
 	for _, tid := range e.h.teams {
 		if th, ok := e.o.holders.get(skey(tid)); ok && th.teamExists {
-			for _, g := range th.resTypeRange(ns, typ) {
-				ids = append(ids, g.key.id)
+			for _, g := range th.res {
+				if g.ns == e.nsID && g.typ == typ {
+					ids = append(ids, g.rid)
+				}
 			}
 		}
 	}
@@ -181,6 +184,9 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 	if h, ok := o.holders.get(skey(q.Principal)); !ok || h.member == nil {
 		return page, fmt.Errorf("principal %q: %w", q.Principal, ErrNotFound)
 	}
+	if o.pol.none {
+		return page, nil // an org without a policy allows nothing
+	}
 
 	req := Request{
 		Org: q.Org, Principal: q.Principal, ResourceType: q.Type, Action: q.Action,
@@ -198,7 +204,7 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 	namespaces := o.nsSorted
 	if q.Namespace != "" {
 		namespaces = nil
-		if _, ok := o.namespaces[q.Namespace]; ok {
+		if _, exists := o.nsID(q.Namespace); exists {
 			namespaces = []string{q.Namespace}
 		}
 	}
@@ -293,13 +299,14 @@ func (s *state) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, erro
 	if !isIdent(q.Type) || !isIdent(q.Action) || !isIdent(ns) {
 		return nil, snap.rev, fmt.Errorf("%w: lookup needs identifier type, action and namespace (got %q, %q, %q)", ErrInvalid, q.Type, q.Action, q.Namespace)
 	}
-	if _, ok := o.namespaces[ns]; !ok {
+	nsID, exists := o.nsID(ns)
+	if !exists || o.pol.none {
 		return nil, snap.rev, nil
 	}
 	req := Request{Org: q.Org, Namespace: ns, ResourceType: q.Type, ResourceID: q.ID, Action: q.Action, Context: q.Context, Now: q.Now}
-	key := resKey{ns, q.Type, q.ID}
+	hk := resHash(nsID, q.Type, q.ID)
 	inScope := func(h *holder) bool {
-		return len(h.org) > 0 || len(h.nsRange(ns)) > 0 || (q.ID != "" && len(h.resRange(key)) > 0)
+		return len(h.org) > 0 || len(h.nsRange(nsID)) > 0 || (q.ID != "" && h.hasRes(hk, nsID, q.Type, q.ID))
 	}
 	// Candidates: principals with a grant in scope, directly or through a
 	// team with one. Everyone else cannot be allowed.

@@ -1,10 +1,12 @@
 package authz
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -48,15 +50,85 @@ type snapshot struct {
 type orgSnap struct {
 	name string
 	pol  *cpolicy
-	// namespaces always holds "default"; nsSorted is its sorted key list.
-	namespaces map[string]struct{}
-	nsSorted   []string
-	holders    cowMap[skey, *holder]     // principal or team id → holder
-	bindings   cowMap[skey, string]      // binding id → holder id
-	resources  cowMap[resKey, *Resource] // known resources
-	index      cowMap[nsType, *idList]   // (namespace, type) → ids
+	// Namespaces are interned to small ints per org: nsIDs holds every
+	// namespace name the org has or a binding names (exists tells which),
+	// nsNames maps ids back. Ids are never reused while the org lives.
+	nsIDs    map[string]nsInfo
+	nsNames  []string
+	nsSorted []string // the existing namespaces, sorted; always has "default"
 
-	priv []*holder // writer only: holders created or copied by this writer
+	holders   cowMap[skey, *holder]     // principal or team id → holder
+	bindings  cowMap[skey, string]      // binding id → holder id
+	resources cowMap[resKey, *Resource] // known resources
+	index     cowMap[nsType, *idList]   // (namespace, type) → ids
+
+	// writer only
+	nsOwned bool      // nsIDs / nsNames are private copies
+	priv    []*holder // holders created or copied by this writer
+}
+
+type nsInfo struct {
+	id     int32
+	exists bool
+}
+
+// nsID returns the id of namespace name (-1 if no namespace or binding
+// names it) and whether the namespace exists.
+func (o *orgSnap) nsID(name string) (int32, bool) {
+	if i, ok := o.nsIDs[name]; ok {
+		return i.id, i.exists
+	}
+	return -1, false
+}
+
+func (o *orgSnap) nsName(id int32) string {
+	if id < 0 || int(id) >= len(o.nsNames) {
+		return ""
+	}
+	return o.nsNames[id]
+}
+
+func (o *orgSnap) ownNS() {
+	if o.nsOwned {
+		return
+	}
+	ids := make(map[string]nsInfo, len(o.nsIDs)+1)
+	for k, v := range o.nsIDs {
+		ids[k] = v
+	}
+	o.nsIDs = ids
+	o.nsNames = slices.Clip(slices.Clone(o.nsNames))
+	o.nsOwned = true
+}
+
+// internNS returns the id of namespace name, assigning one if needed
+// (writer only).
+func (o *orgSnap) internNS(name string) int32 {
+	if i, ok := o.nsIDs[name]; ok {
+		return i.id
+	}
+	o.ownNS()
+	id := int32(len(o.nsNames))
+	o.nsIDs[name] = nsInfo{id: id}
+	o.nsNames = append(o.nsNames, name)
+	return id
+}
+
+// setNSExists marks a namespace present or absent (writer only).
+func (o *orgSnap) setNSExists(name string, exists bool) {
+	id := o.internNS(name)
+	if o.nsIDs[name].exists == exists {
+		return
+	}
+	o.ownNS()
+	o.nsIDs[name] = nsInfo{id: id, exists: exists}
+	o.nsSorted = o.nsSorted[:0:0]
+	for n, i := range o.nsIDs {
+		if i.exists {
+			o.nsSorted = append(o.nsSorted, n)
+		}
+	}
+	slices.Sort(o.nsSorted)
 }
 
 // holder is everything keyed by one principal id ("user:alice") or team id
@@ -67,21 +139,32 @@ type holder struct {
 	// member is the org membership of a user, agent or service (nil: not a
 	// member, though bindings or team lists may still name the id).
 	member *Principal
+	// expires is member.ExpiresAt, kept here so a check need not load the
+	// Principal.
+	expires time.Time
 	// teamExists is set for a team present in the org's teams; members is
 	// then its sorted, deduplicated member list.
 	teamExists bool
-	members    []string
-	// teams are the ids ("team:<slug>") of the teams listing this id,
-	// sorted.
-	teams []string
 	// private is set only while the writer that created this copy is
 	// still building the snapshot (see orgSnap.holderW).
 	private bool
+	members []string
+	// teams are the ids ("team:<slug>") of the teams listing this id,
+	// sorted.
+	teams []string
 	// The bindings naming this id, by scope. org is sorted by binding id,
-	// ns by (namespace, id), res by (namespace, type, resource id, id).
+	// ns by (namespace id, binding id), res by (key hash, binding id).
 	org []grant
-	ns  []nsGrant
+	ns  []grant
 	res []resGrant
+}
+
+func (h *holder) setMember(p *Principal) {
+	h.member = p
+	h.expires = time.Time{}
+	if p != nil {
+		h.expires = p.ExpiresAt
+	}
 }
 
 func (h *holder) empty() bool {
@@ -96,6 +179,7 @@ func (h *holder) nGrants() int { return len(h.org) + len(h.ns) + len(h.res) }
 type grant struct {
 	id   string // binding id
 	role int32  // index of the bound role in the org's cpolicy, -1 if none
+	ns   int32  // namespace id (namespace and resource scopes), -1 for org scope
 	x    *grantX
 }
 
@@ -103,20 +187,24 @@ type grant struct {
 type grantX struct {
 	role      string   // role name as bound (kept even when the policy lacks it)
 	actions   []string // sharing: the action list
-	share     bool     // the binding is an action list (pattern type = scopeType)
-	inert     bool     // both or neither of role/actions: grants nothing
-	cond      string   // gating condition
-	scopeType string   // Scope.Type of a non-resource binding (tolerated input)
+	share   bool     // an action list on the resource's type (resource scope only)
+	inert   bool     // grants nothing: both or neither of role/actions, or a malformed scope
+	cond    string   // gating condition
+	scope   *Scope   // the scope of an inert binding, as given
 }
 
-type nsGrant struct {
-	ns string
-	grant
-}
-
+// resGrant is a resource-scoped grant. h is resHash of its key, so that
+// finding the grants of a resource is a binary search over integers.
 type resGrant struct {
-	key resKey
+	h   uint64
+	typ string
+	rid string
 	grant
+}
+
+// resHash hashes a resource key (namespace id, type, id).
+func resHash(ns int32, typ, id string) uint64 {
+	return maphash.String(shardSeed, id) ^ maphash.String(shardSeed, typ)*0x9E3779B97F4A7C15 ^ uint64(uint32(ns))*0xBF58476D1CE4E5B9
 }
 
 // roleName is the role the binding names ("" for shares).
@@ -137,99 +225,98 @@ func (g *grant) cond() string {
 	return g.x.cond
 }
 
-// compileGrant turns a binding into a grant under policy p.
-func compileGrant(b *Binding, p *cpolicy) grant {
-	g := grant{id: b.ID, role: -1}
-	hasRole, hasActions := b.Role != "", len(b.Actions) > 0
+// Scope kinds. A scope is the whole org (all fields empty), a namespace
+// (only Namespace set) or a resource (all three set); anything else is
+// malformed and applies nowhere.
+const (
+	scopeOrg = iota
+	scopeNS
+	scopeRes
+	scopeBad
+)
+
+func scopeKind(s Scope) int {
 	switch {
-	case hasRole && !hasActions:
-		g.role = p.roleIdx(b.Role)
-	case hasActions && !hasRole:
-		g.x = &grantX{share: true, actions: slices.Clone(b.Actions)}
-	default:
-		g.x = &grantX{inert: true, role: b.Role, actions: slices.Clone(b.Actions)}
+	case s == Scope{}:
+		return scopeOrg
+	case s.Namespace != "" && s.Type == "" && s.ID == "":
+		return scopeNS
+	case s.Namespace != "" && s.Type != "" && s.ID != "":
+		return scopeRes
 	}
-	if g.role < 0 || b.Condition != "" || (!b.Scope.IsOrg() && !b.Scope.IsResource() && b.Scope.Type != "") {
-		if g.x == nil {
-			g.x = &grantX{}
+	return scopeBad
+}
+
+// compileGrant turns a binding into a grant under policy p; ns is the
+// namespace id of its scope (-1 for org scope).
+func compileGrant(b *Binding, p *cpolicy, ns int32) grant {
+	g := grant{id: b.ID, role: -1, ns: ns}
+	hasRole, hasActions := b.Role != "", len(b.Actions) > 0
+	kind := scopeKind(b.Scope)
+	switch {
+	case kind == scopeBad || hasRole == hasActions || (hasActions && kind != scopeRes):
+		sc := b.Scope
+		g.x = &grantX{inert: true, role: b.Role, actions: slices.Clone(b.Actions), scope: &sc}
+	case hasRole:
+		g.role = p.roleIdx(b.Role)
+		if g.role < 0 {
+			g.x = &grantX{role: b.Role}
 		}
-		if !g.x.share && !g.x.inert {
-			g.x.role = b.Role
+	default:
+		g.x = &grantX{share: true, actions: slices.Clone(b.Actions)}
+	}
+	if b.Condition != "" {
+		if g.x == nil {
+			g.x = &grantX{role: b.Role}
 		}
 		g.x.cond = b.Condition
-		if !b.Scope.IsResource() {
-			g.x.scopeType = b.Scope.Type
-		}
 	}
 	return g
 }
 
-// binding reconstructs the Binding a grant came from.
-func (g *grant) binding(holderID string, scope Scope, p *cpolicy) Binding {
-	b := Binding{ID: g.id, Principal: holderID, Scope: scope, Role: g.roleName(p)}
+// binding reconstructs the Binding a grant came from; typ and rid are set
+// for resource grants.
+func (o *orgSnap) binding(holderID string, g *grant, typ, rid string) Binding {
+	var sc Scope
+	if g.ns >= 0 {
+		sc = Scope{Namespace: o.nsName(g.ns), Type: typ, ID: rid}
+	}
+	b := Binding{ID: g.id, Principal: holderID, Scope: sc, Role: g.roleName(o.pol)}
 	if g.x != nil {
 		b.Condition = g.x.cond
 		if g.x.share || g.x.inert {
 			b.Actions = slices.Clone(g.x.actions)
 		}
-		if g.x.scopeType != "" {
-			b.Scope.Type = g.x.scopeType
+		if g.x.scope != nil {
+			b.Scope = *g.x.scope
 		}
 	}
 	return b
 }
 
-// bindingOf reconstructs the binding with the given id from a holder.
-func (h *holder) binding(id string, p *cpolicy) (Binding, bool) {
-	for i := range h.org {
-		if h.org[i].id == id {
-			return h.org[i].binding(h.id, Scope{}, p), true
-		}
-	}
-	for i := range h.ns {
-		if h.ns[i].id == id {
-			return h.ns[i].binding(h.id, Scope{Namespace: h.ns[i].ns}, p), true
-		}
-	}
-	for i := range h.res {
-		if h.res[i].id == id {
-			k := h.res[i].key
-			return h.res[i].binding(h.id, Scope{Namespace: k.ns, Type: k.typ, ID: k.id}, p), true
-		}
-	}
-	return Binding{}, false
-}
-
-func cmpNS(a, b nsGrant) int {
-	if c := strings.Compare(a.ns, b.ns); c != 0 {
-		return c
+func cmpNS(a, b grant) int {
+	if a.ns != b.ns {
+		return int(a.ns - b.ns)
 	}
 	return strings.Compare(a.id, b.id)
 }
 
 func cmpRes(a, b resGrant) int {
-	if c := cmpKey(a.key, b.key); c != 0 {
-		return c
-	}
-	return strings.Compare(a.id, b.id)
-}
-
-func cmpKey(a, b resKey) int {
-	if c := strings.Compare(a.ns, b.ns); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.typ, b.typ); c != 0 {
-		return c
+	if a.h != b.h {
+		if a.h < b.h {
+			return -1
+		}
+		return 1
 	}
 	return strings.Compare(a.id, b.id)
 }
 
 func cmpGrant(a, b grant) int { return strings.Compare(a.id, b.id) }
 
-// nsRange returns the ns grants for namespace ns.
-func (h *holder) nsRange(ns string) []nsGrant {
+// nsRange returns the namespace grants for namespace id ns.
+func (h *holder) nsRange(ns int32) []grant {
 	s := h.ns
-	if len(s) == 0 {
+	if len(s) == 0 || ns < 0 {
 		return nil
 	}
 	lo, hi := 0, len(s)
@@ -248,60 +335,61 @@ func (h *holder) nsRange(ns string) []nsGrant {
 	return s[lo:end]
 }
 
-// resRange returns the resource grants for key k.
-func (h *holder) resRange(k resKey) []resGrant {
+// resRange returns the resource grants whose key hash is hk; callers
+// compare the key itself (ns, typ, rid).
+func (h *holder) resRange(hk uint64) []resGrant {
 	s := h.res
-	if len(s) == 0 {
-		return nil
-	}
 	lo, hi := 0, len(s)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if cmpKey(s[m].key, k) < 0 {
+		if s[m].h < hk {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
 	end := lo
-	for end < len(s) && s[end].key == k {
+	for end < len(s) && s[end].h == hk {
 		end++
 	}
 	return s[lo:end]
 }
 
-// resTypeRange returns the resource grants in namespace ns on type typ.
-func (h *holder) resTypeRange(ns, typ string) []resGrant {
-	s := h.res
-	lo := 0
-	hi := len(s)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if c := strings.Compare(s[m].key.ns, ns); c < 0 || (c == 0 && s[m].key.typ < typ) {
-			lo = m + 1
-		} else {
-			hi = m
+// hasRes reports whether h has a grant on exactly (ns, typ, rid).
+func (h *holder) hasRes(hk uint64, ns int32, typ, rid string) bool {
+	for _, g := range h.resRange(hk) {
+		if g.ns == ns && g.typ == typ && g.rid == rid {
+			return true
 		}
 	}
-	end := lo
-	for end < len(s) && s[end].key.ns == ns && s[end].key.typ == typ {
-		end++
-	}
-	return s[lo:end]
+	return false
 }
 
 // ---- building an org from OrgData ----
 
-// buildOrg compiles d into a fresh org snapshot (frozen).
+// buildOrg compiles d into a fresh org snapshot (thawed: the caller
+// freezes it).
 func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
-	o := &orgSnap{name: name, pol: p}
-	o.setNamespaces(d.Namespaces)
+	o := &orgSnap{name: name, pol: p, nsIDs: map[string]nsInfo{}, nsOwned: true}
+	o.setNSExists(DefaultNamespace, true)
+	for _, n := range d.Namespaces {
+		if n != "" {
+			o.internNS(n)
+			o.nsIDs[n] = nsInfo{id: o.nsIDs[n].id, exists: true}
+		}
+	}
+	o.nsSorted = o.nsSorted[:0]
+	for n, i := range o.nsIDs {
+		if i.exists {
+			o.nsSorted = append(o.nsSorted, n)
+		}
+	}
+	slices.Sort(o.nsSorted)
 
 	o.holders = newCowMap[skey, *holder](len(d.Principals) + len(d.Teams))
 	for i := range d.Principals {
 		pr := d.Principals[i]
-		h := o.holderW(pr.ID)
-		h.member = &pr
+		o.holderW(pr.ID).setMember(&pr)
 	}
 	// Teams: duplicates of a slug are merged (a principal is in a team if
 	// any entry lists it).
@@ -337,18 +425,7 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 		if last[b.ID] != i {
 			continue
 		}
-		h := o.holderW(b.Principal)
-		g := compileGrant(b, p)
-		switch {
-		case b.Scope.IsOrg():
-			h.org = append(h.org, g)
-		case b.Scope.IsResource():
-			k := resKey{canonStr(canon, b.Scope.Namespace), canonStr(canon, b.Scope.Type), b.Scope.ID}
-			h.res = append(h.res, resGrant{key: k, grant: g})
-		default:
-			h.ns = append(h.ns, nsGrant{ns: canonStr(canon, b.Scope.Namespace), grant: g})
-		}
-		o.bindings.set(skey(b.ID), h.id)
+		o.addGrant(o.holderW(b.Principal), b, canon, false)
 	}
 	for _, h := range o.holders.all() {
 		slices.SortFunc(h.org, cmpGrant)
@@ -380,8 +457,41 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 	for k, ids := range byBucket {
 		o.index.set(k, newIDList(ids))
 	}
-	o.freeze()
 	return o
+}
+
+// addGrant compiles b and adds it to h (which the writer owns), keeping
+// h's lists sorted when sorted is set (else the caller sorts them).
+func (o *orgSnap) addGrant(h *holder, b *Binding, canon map[string]string, sorted bool) {
+	switch scopeKind(b.Scope) {
+	case scopeOrg, scopeBad: // a malformed scope is kept, inert, with the org grants
+		g := compileGrant(b, o.pol, -1)
+		if sorted {
+			h.org = insertSorted(h.org, g, cmpGrant)
+		} else {
+			h.org = append(h.org, g)
+		}
+	case scopeRes:
+		ns := o.internNS(b.Scope.Namespace)
+		typ := b.Scope.Type
+		if canon != nil {
+			typ = canonStr(canon, typ)
+		}
+		rg := resGrant{h: resHash(ns, typ, b.Scope.ID), typ: typ, rid: b.Scope.ID, grant: compileGrant(b, o.pol, ns)}
+		if sorted {
+			h.res = insertSorted(h.res, rg, cmpRes)
+		} else {
+			h.res = append(h.res, rg)
+		}
+	default:
+		g := compileGrant(b, o.pol, o.internNS(b.Scope.Namespace))
+		if sorted {
+			h.ns = insertSorted(h.ns, g, cmpNS)
+		} else {
+			h.ns = append(h.ns, g)
+		}
+	}
+	o.bindings.set(skey(b.ID), h.id)
 }
 
 func canonStr(m map[string]string, s string) string {
@@ -401,25 +511,6 @@ func shrink[T any](s []T) []T {
 		return s
 	}
 	return slices.Clone(s)
-}
-
-func (o *orgSnap) setNamespaces(ns []string) {
-	o.namespaces = make(map[string]struct{}, len(ns)+1)
-	o.namespaces[DefaultNamespace] = struct{}{}
-	for _, n := range ns {
-		if n != "" {
-			o.namespaces[n] = struct{}{}
-		}
-	}
-	o.sortNamespaces()
-}
-
-func (o *orgSnap) sortNamespaces() {
-	o.nsSorted = make([]string, 0, len(o.namespaces))
-	for n := range o.namespaces {
-		o.nsSorted = append(o.nsSorted, n)
-	}
-	slices.Sort(o.nsSorted)
 }
 
 // holderW returns a holder the current writer may modify: a new one, or
@@ -449,6 +540,7 @@ func (o *orgSnap) freeze() {
 		h.private = false
 	}
 	o.priv = nil
+	o.nsOwned = false
 	o.holders.freeze()
 	o.bindings.freeze()
 	o.resources.freeze()

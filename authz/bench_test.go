@@ -1,0 +1,209 @@
+package authz
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// TestCheckAllocatesNothing is the behaviour behind the "0 allocs/op"
+// goal: a check that evaluates no condition allocates nothing, allowed or
+// denied, directly or through teams, for users, agents and shares.
+func TestCheckAllocatesNothing(t *testing.T) {
+	e, _ := newFixture(t)
+	cases := []checkCase{
+		allow("user:alice", "chains:read", "prod/chains/x"),
+		deny("user:alice", "chains:run", "prod/chains/x"),
+		allow("user:bob", "chains:run", "prod/chains/x"),
+		allow("user:sam", "chains:run", "prod/chains/shared"),
+		deny("user:uma", "chains:read", "prod/chains/gone"),
+		allow("user:root", "spaceships:launch", "prod/spaceships/s1"),
+		allow("agent:Auditor", "chains:read", "prod/chains/x"),
+		deny("agent:Triage", "chains:delete", "prod/chains/x"),
+		allow("agent:Loose", "chains:create", "prod/chains"),
+		allow("user:dora", "chains:read", "prod/chains/x"),
+		deny("user:ghost", "chains:read", "prod/chains/x"),
+		deny("user:root", "chains:read", "staging/chains/x"),
+		allow("service:ci", "chains:create", "dev/chains", obo("user:alice")),
+	}
+	for _, c := range cases {
+		req := c.req
+		if got := e.Check(&req).Allowed; got != c.want {
+			t.Fatalf("%s: got %v", c, got)
+		}
+		if n := testing.AllocsPerRun(100, func() { e.Check(&req) }); n != 0 {
+			t.Errorf("%s: %v allocs per Check, want 0", c, n)
+		}
+	}
+}
+
+// synth describes a synthetic dataset for benchmarks.
+type synth struct {
+	orgs, namespaces, users, roles, types, resources, bindingsPerOrg int
+}
+
+// synthPolicy writes a policy of n roles over types t0..t(types-1) with
+// actions read/write/run, plus a few wildcard roles.
+func synthPolicy(tb testing.TB, roles, types int) *policy.Model {
+	tb.Helper()
+	var sb strings.Builder
+	sb.WriteString("role super level 100 { permission * { * } }\n")
+	sb.WriteString("role allread level 10 { permission * { read } }\n")
+	for i := 0; i < roles; i++ {
+		fmt.Fprintf(&sb, "role r%d level %d {\n", i, i%100)
+		for j := 0; j < 3; j++ {
+			t := (i*7 + j*13) % types
+			fmt.Fprintf(&sb, "  permission t%d { read, run }\n", t)
+		}
+		if i%10 == 0 {
+			fmt.Fprintf(&sb, "  permission t%d { * }\n", (i*3)%types)
+		}
+		sb.WriteString("}\n")
+	}
+	return mustPolicy(tb, sb.String())
+}
+
+// buildSynth returns org datasets following s.
+func buildSynth(tb testing.TB, s synth) []OrgData {
+	tb.Helper()
+	m := synthPolicy(tb, s.roles, s.types)
+	r := rand.New(rand.NewPCG(1, 2))
+	out := make([]OrgData, s.orgs)
+	for o := range out {
+		d := OrgData{Org: "org" + strconv.Itoa(o), Policy: m}
+		for n := 0; n < s.namespaces; n++ {
+			d.Namespaces = append(d.Namespaces, "ns"+strconv.Itoa(n))
+		}
+		for u := 0; u < s.users; u++ {
+			d.Principals = append(d.Principals, Principal{ID: "user:u" + strconv.Itoa(u)})
+		}
+		for i := 0; i < s.resources; i++ {
+			d.Resources = append(d.Resources, Resource{
+				Namespace: d.Namespaces[i%len(d.Namespaces)], Type: "t" + strconv.Itoa(i%s.types), ID: "res" + strconv.Itoa(i)})
+		}
+		for b := 0; b < s.bindingsPerOrg; b++ {
+			u := "user:u" + strconv.Itoa(r.IntN(s.users))
+			role := "r" + strconv.Itoa(r.IntN(s.roles))
+			var sc Scope
+			switch r.IntN(10) {
+			case 0:
+			case 1, 2:
+				res := d.Resources[r.IntN(len(d.Resources))]
+				sc = Scope{Namespace: res.Namespace, Type: res.Type, ID: res.ID}
+			default:
+				sc = Scope{Namespace: d.Namespaces[r.IntN(len(d.Namespaces))]}
+			}
+			d.Bindings = append(d.Bindings, Binding{ID: "b" + strconv.Itoa(b), Principal: u, Role: role, Scope: sc})
+		}
+		out[o] = d
+	}
+	return out
+}
+
+func loadSynth(tb testing.TB, data []OrgData) *Engine {
+	tb.Helper()
+	e := New()
+	for i := range data {
+		if err := e.LoadOrg(uint64(i+1), data[i]); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return e
+}
+
+// benchRequests makes n requests against data, about half allowed.
+func benchRequests(tb testing.TB, e *Engine, data []OrgData, n int) []Request {
+	tb.Helper()
+	r := rand.New(rand.NewPCG(3, 4))
+	var reqs []Request
+	allowed := 0
+	for len(reqs) < n {
+		d := &data[r.IntN(len(data))]
+		b := d.Bindings[r.IntN(len(d.Bindings))]
+		req := Request{Org: d.Org, Principal: b.Principal, Namespace: b.Scope.Namespace, ResourceID: b.Scope.ID}
+		if req.Namespace == "" {
+			req.Namespace = d.Namespaces[r.IntN(len(d.Namespaces))]
+		}
+		res := d.Resources[r.IntN(len(d.Resources))]
+		req.ResourceType = res.Type
+		if b.Scope.Type != "" {
+			req.ResourceType = b.Scope.Type
+		}
+		if req.ResourceID == "" {
+			req.ResourceID = res.ID
+		}
+		req.Action = [...]string{"read", "run", "write"}[r.IntN(3)]
+		ok := e.Check(&req).Allowed
+		if ok {
+			allowed++
+		} else if allowed*2 < len(reqs) {
+			continue // keep the mix near half and half
+		}
+		reqs = append(reqs, req)
+	}
+	return reqs
+}
+
+type benchWorld struct {
+	data []OrgData
+	e    *Engine
+	reqs []Request
+}
+
+var benchWorlds = map[synth]*benchWorld{}
+
+// world builds (once per process) the dataset, engine and requests for s.
+func world(b *testing.B, s synth) *benchWorld {
+	if w := benchWorlds[s]; w != nil {
+		return w
+	}
+	data := buildSynth(b, s)
+	e := loadSynth(b, data)
+	w := &benchWorld{data: data, e: e, reqs: benchRequests(b, e, data, 4096)}
+	benchWorlds[s] = w
+	return w
+}
+
+func benchCheck(b *testing.B, s synth) {
+	w := world(b, s)
+	e, reqs := w.e, w.reqs
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		e.Check(&reqs[i%len(reqs)])
+	}
+}
+
+func BenchmarkCheckSmall(b *testing.B) {
+	benchCheck(b, synth{orgs: 1, namespaces: 2, users: 1000, roles: 100, types: 10, resources: 10, bindingsPerOrg: 1000})
+}
+
+func BenchmarkCheckLarge(b *testing.B) {
+	benchCheck(b, synth{orgs: 1, namespaces: 2, users: 100000, roles: 10000, types: 1000, resources: 1000, bindingsPerOrg: 100000})
+}
+
+func BenchmarkCheckManyOrgs(b *testing.B) {
+	benchCheck(b, synth{orgs: 1000, namespaces: 5, users: 100, roles: 20, types: 10, resources: 50, bindingsPerOrg: 1000})
+}
+
+func BenchmarkCheckFixture(b *testing.B) {
+	e, _ := newFixture(b)
+	req := mkReq("user:bob", "chains:run", "prod/chains/x")
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Check(&req)
+	}
+}
+
+func BenchmarkCheckCondition(b *testing.B) {
+	e, _ := newFixture(b)
+	req := mkReq("user:hank", "members:invite", "prod/members/m", ctx("hour", 10))
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Check(&req)
+	}
+}
