@@ -10,13 +10,13 @@ import (
 // against one request in one org snapshot. It lives on the stack; the
 // condition variables are built only when a condition must be evaluated.
 type eval struct {
-	o   *orgSnap
-	p   *cpolicy
-	req *Request
+	o    *orgSnap
+	p    *cpolicy
+	req  *Request
 	ns   string // request namespace, "default" for ""
 	nsID int32  // its id in the org
 	tid  int32  // interned type, -1 if the policy never names it
-	aid int32  // interned action, -1 likewise
+	aid  int32  // interned action, -1 likewise
 
 	// the subject
 	pid        string

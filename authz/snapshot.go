@@ -185,8 +185,8 @@ type grant struct {
 
 // grantX holds the rarer parts of a binding.
 type grantX struct {
-	role      string   // role name as bound (kept even when the policy lacks it)
-	actions   []string // sharing: the action list
+	role    string   // role name as bound (kept even when the policy lacks it)
+	actions []string // sharing: the action list
 	share   bool     // an action list on the resource's type (resource scope only)
 	inert   bool     // grants nothing: both or neither of role/actions, or a malformed scope
 	cond    string   // gating condition
