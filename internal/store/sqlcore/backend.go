@@ -1,0 +1,101 @@
+// Package sqlcore implements store.Store once, in SQL that both SQLite and
+// PostgreSQL accept ($N placeholders, row-value comparisons, ON CONFLICT,
+// RETURNING), over a small Backend interface that each dialect package
+// (internal/store/sqlite, internal/store/postgres) provides.
+//
+// Invariants:
+//   - Every org-scoped statement has `org = $N` in its WHERE clause (or
+//     inserts the org the call named); org comes from the call, never from a
+//     cursor or a stored row.
+//   - Writes run only inside Store.Write, under Backend.BeginWrite's
+//     deployment-wide write lock. Each Tx write method validates its input
+//     and checks existence and uniqueness with reads first (race-free under
+//     the lock), and only then mutates; so the expected errors
+//     (ErrInvalid, ErrNotFound, ErrConflict, ErrRefused) leave the
+//     transaction untouched, while any error during a mutation poisons the
+//     transaction: every later call and the Write itself fail, and the
+//     Write rolls back even if the callback ignored the error.
+//   - A Write commits its changelog rows, the revision counter and (on
+//     PostgreSQL) the notification in the same transaction as its changes.
+//   - Driver errors never reach a message; they are kept as the cause.
+package sqlcore
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Querier runs statements. SQL uses $1.. placeholders.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (int64, error)
+	Query(ctx context.Context, sql string, args ...any) (Rows, error)
+}
+
+// Rows is a result set; Close is idempotent.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// Conn is an open transaction.
+type Conn interface {
+	Querier
+	Commit(ctx context.Context) error
+	Rollback(ctx context.Context) error
+}
+
+// Backend is what a dialect provides.
+type Backend interface {
+	// Querier runs single statements outside transactions (reads).
+	Querier
+	// BeginWrite starts a transaction holding the deployment-wide write
+	// lock (held until Commit or Rollback), so that write transactions
+	// commit one at a time, in revision order, across every process.
+	BeginWrite(ctx context.Context) (Conn, error)
+	// BeginRead starts a read-only transaction that sees one consistent
+	// snapshot.
+	BeginRead(ctx context.Context) (Conn, error)
+	// NotifyInTx wakes other processes' watchers when the transaction
+	// commits (PostgreSQL: pg_notify); a no-op where there are none.
+	NotifyInTx(ctx context.Context, q Querier, rev uint64) error
+	// TimeArg converts a time for a statement argument.
+	TimeArg(t time.Time) any
+	// Classify maps a driver error to store.ErrConflict (unique
+	// violation), store.ErrRefused (foreign key violation), or nil.
+	Classify(err error) error
+	// Close releases the backend's connections.
+	Close() error
+}
+
+// Options tune the core.
+type Options struct {
+	// PollInterval is how often Watch polls the revision as a safety net
+	// (and, on SQLite, to see other processes' writes). 0 means 1s.
+	PollInterval time.Duration
+}
+
+var errNoRows = errors.New("no rows")
+
+// queryRow runs a query expected to return at most one row and scans it;
+// errNoRows if none.
+func queryRow(ctx context.Context, q Querier, sql string, args []any, dest ...any) error {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return errNoRows
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}

@@ -1,0 +1,114 @@
+package sqlcore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// LoadOrg implements store.Store: one read transaction, one streaming query
+// per table, no per-row queries.
+func (s *Store) LoadOrg(ctx context.Context, org string) (*store.OrgSnapshot, error) {
+	const op = "load org"
+	detail := "org " + q(org)
+	if unstorable([]any{org}) {
+		return nil, notFound(op, detail)
+	}
+	c, err := s.b.BeginRead(ctx)
+	if err != nil {
+		return nil, s.dbErr(ctx, op, detail, err)
+	}
+	defer func() { _ = c.Rollback(context.WithoutCancel(ctx)) }()
+	r := reader{q: c, s: s}
+
+	snap := &store.OrgSnapshot{}
+	var rev int64
+	if err := queryRow(ctx, c, `SELECT revision FROM store_revision WHERE id = 1`, nil, &rev); err != nil {
+		return nil, s.dbErr(ctx, op, "read revision", err)
+	}
+	snap.Revision = uint64(rev)
+	if snap.Org, err = r.GetOrg(ctx, org); err != nil {
+		return nil, err
+	}
+	if snap.Policy, err = r.GetPolicy(ctx, org); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if snap.Namespaces, err = all(ctx, r, op, detail, scanString,
+		`SELECT name FROM namespaces WHERE org = $1 ORDER BY name`, org); err != nil {
+		return nil, err
+	}
+
+	members, err := all(ctx, r, op, detail, scanMember, `SELECT `+memberCols+` FROM members WHERE org = $1 ORDER BY user_id`, org)
+	if err != nil {
+		return nil, err
+	}
+	agents, err := all(ctx, r, op, detail, scanAgent, `SELECT `+agentCols+` FROM agents WHERE org = $1 ORDER BY name`, org)
+	if err != nil {
+		return nil, err
+	}
+	services, err := all(ctx, r, op, detail, scanService, `SELECT `+serviceCols+` FROM services WHERE org = $1 ORDER BY name`, org)
+	if err != nil {
+		return nil, err
+	}
+	snap.Principals = make([]authz.Principal, 0, len(members)+len(agents)+len(services))
+	for _, m := range members {
+		snap.Principals = append(snap.Principals, m.Principal())
+	}
+	for _, a := range agents {
+		snap.Principals = append(snap.Principals, a.Principal())
+	}
+	for _, sv := range services {
+		snap.Principals = append(snap.Principals, sv.Principal())
+	}
+
+	teams, err := all(ctx, r, op, detail, scanString, `SELECT slug FROM teams WHERE org = $1 ORDER BY slug`, org)
+	if err != nil {
+		return nil, err
+	}
+	type pair struct{ team, principal string }
+	tms, err := all(ctx, r, op, detail, func(rows Rows) (p pair, err error) {
+		err = rows.Scan(&p.team, &p.principal)
+		return p, err
+	}, `SELECT team, principal FROM team_members WHERE org = $1 ORDER BY team, principal`, org)
+	if err != nil {
+		return nil, err
+	}
+	snap.Teams = make([]authz.Team, len(teams))
+	j := 0
+	for i, slug := range teams {
+		snap.Teams[i] = authz.Team{Slug: slug, Members: []string{}}
+		for ; j < len(tms) && tms[j].team == slug; j++ {
+			snap.Teams[i].Members = append(snap.Teams[i].Members, tms[j].principal)
+		}
+	}
+
+	if snap.Bindings, err = all(ctx, r, op, detail, func(rows Rows) (b authz.Binding, err error) {
+		var actions []byte
+		if err = rows.Scan(&b.ID, &b.Principal, &b.Role, &actions, &b.Scope.Namespace, &b.Scope.Type, &b.Scope.ID, &b.Condition); err != nil {
+			return b, err
+		}
+		if actions != nil {
+			b.Actions, err = decodeStrings(actions)
+		}
+		return b, err
+	}, `SELECT id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name FROM bindings WHERE org = $1 ORDER BY id`, org); err != nil {
+		return nil, err
+	}
+
+	if snap.Resources, err = all(ctx, r, op, detail, func(rows Rows) (x authz.Resource, err error) {
+		var labels, attrs []byte
+		if err = rows.Scan(&x.Namespace, &x.Type, &x.ID, &labels, &attrs); err != nil {
+			return x, err
+		}
+		if x.Labels, err = decodeObject[string](labels); err != nil {
+			return x, err
+		}
+		x.Attributes, err = decodeObject[any](attrs)
+		return x, err
+	}, `SELECT namespace, type, id, labels, attributes FROM resources WHERE org = $1 ORDER BY namespace, type, id`, org); err != nil {
+		return nil, err
+	}
+	return snap, nil
+}

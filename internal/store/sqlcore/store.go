@@ -1,0 +1,439 @@
+package sqlcore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Store implements store.Store over a Backend.
+type Store struct {
+	reader
+	b      Backend
+	opts   Options
+	bc     *broadcaster
+	poke   chan struct{}
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	closed atomic.Bool
+	once   sync.Once
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store over b, which must be migrated. It reads the current
+// revision and starts the Watch poller. On error b is not closed.
+func New(ctx context.Context, b Backend, opts Options) (*Store, error) {
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	s := &Store{b: b, opts: opts, poke: make(chan struct{}, 1), stop: make(chan struct{})}
+	s.reader = reader{q: b, s: s}
+	rev, err := s.CurrentRevision(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.bc = newBroadcaster(rev)
+	s.wg.Add(1)
+	go s.pollLoop()
+	return s, nil
+}
+
+// Wake makes the poller read the revision now (a notification arrived, or
+// a listener reconnected and may have missed some). It never blocks.
+func (s *Store) Wake() {
+	select {
+	case s.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops the poller, closes every Watch channel and the backend.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		s.closed.Store(true)
+		close(s.stop)
+		s.wg.Wait()
+		s.bc.close()
+		err = s.b.Close()
+	})
+	return err
+}
+
+func (s *Store) pollLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.opts.PollInterval)
+	defer t.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.stop
+		cancel()
+	}()
+	for {
+		poked := false
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		case <-s.poke:
+			poked = true
+		}
+		if !poked && s.bc.count() == 0 {
+			continue
+		}
+		qctx, qcancel := context.WithTimeout(ctx, 30*time.Second)
+		rev, err := s.CurrentRevision(qctx)
+		qcancel()
+		if err == nil {
+			s.bc.publish(rev)
+		}
+	}
+}
+
+// Watch implements store.ChangelogReader.
+func (s *Store) Watch(ctx context.Context) <-chan uint64 { return s.bc.subscribe(ctx) }
+
+// CurrentRevision implements store.ChangelogReader.
+func (s *Store) CurrentRevision(ctx context.Context) (uint64, error) {
+	var rev int64
+	if err := queryRow(ctx, s.b, `SELECT revision FROM store_revision WHERE id = 1`, nil, &rev); err != nil {
+		if errors.Is(err, errNoRows) {
+			return 0, store.Errorf(store.ErrBackend, "current revision", "store_revision row is missing", nil)
+		}
+		return 0, s.dbErr(ctx, "current revision", "", err)
+	}
+	return uint64(rev), nil
+}
+
+const changeCols = `revision, seq, org, kind, change_key, payload, created_at`
+
+// ChangesSince implements store.ChangelogReader.
+func (s *Store) ChangesSince(ctx context.Context, after uint64, limit int) ([]store.Change, error) {
+	const op = "changes since"
+	switch {
+	case limit == 0:
+		limit = store.DefaultChangesLimit
+	case limit < 0 || limit > store.MaxChangesLimit:
+		return nil, invalid(op, "limit %d is outside 1..%d", limit, store.MaxChangesLimit)
+	}
+	if after > math.MaxInt64 {
+		return nil, invalid(op, "revision %d is out of range", after)
+	}
+	out, err := s.readChanges(ctx, `SELECT `+changeCols+` FROM changelog WHERE revision > $1 ORDER BY revision, seq LIMIT $2`, int64(after), limit)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == limit {
+		// Never split a revision: finish the last one.
+		last := out[len(out)-1]
+		rest, err := s.readChanges(ctx, `SELECT `+changeCols+` FROM changelog WHERE revision = $1 AND seq > $2 ORDER BY seq`, int64(last.Revision), last.Seq)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rest...)
+	}
+	return out, nil
+}
+
+func (s *Store) readChanges(ctx context.Context, sql string, args ...any) ([]store.Change, error) {
+	const op = "changes since"
+	rows, err := s.b.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, s.dbErr(ctx, op, "", err)
+	}
+	defer rows.Close()
+	var out []store.Change
+	for rows.Next() {
+		var (
+			c        store.Change
+			rev, seq int64
+			kind     string
+			payload  []byte
+		)
+		if err := rows.Scan(&rev, &seq, &c.Org, &kind, &c.Key, &payload, scanTime(&c.CreatedAt)); err != nil {
+			return nil, s.dbErr(ctx, op, "", err)
+		}
+		c.Revision, c.Seq, c.Kind, c.Payload = uint64(rev), int(seq), store.Kind(kind), rawJSON(payload)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.dbErr(ctx, op, "", err)
+	}
+	return out, nil
+}
+
+// Write implements store.Store.
+func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, error) {
+	const op = "write"
+	if fn == nil {
+		return 0, invalid(op, "nil callback")
+	}
+	if s.closed.Load() {
+		return 0, store.Errorf(store.ErrBackend, op, "store is closed", nil)
+	}
+	c, err := s.b.BeginWrite(ctx)
+	if err != nil {
+		return 0, s.dbErr(ctx, op, "begin", err)
+	}
+	finished := false
+	defer func() {
+		if !finished { // error, no change, or a panic in fn
+			_ = c.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	var cur int64
+	if err := queryRow(ctx, c, `SELECT revision FROM store_revision WHERE id = 1`, nil, &cur); err != nil {
+		return 0, s.dbErr(ctx, op, "read revision", err)
+	}
+	t := &txn{s: s, c: c, rev: uint64(cur) + 1, now: time.Now().UTC().Truncate(time.Microsecond)}
+	t.reader = reader{q: txQuerier{t}, s: s}
+	ferr := fn(t)
+	t.done = true
+	if ferr != nil {
+		return 0, ferr
+	}
+	if t.poison != nil {
+		return 0, t.poison
+	}
+	if len(t.changes) == 0 {
+		return uint64(cur), nil
+	}
+	n, err := c.Exec(ctx, `UPDATE store_revision SET revision = $1 WHERE id = 1 AND revision = $2`, int64(t.rev), cur)
+	if err != nil {
+		return 0, s.dbErr(ctx, op, "bump revision", err)
+	}
+	if n != 1 {
+		return 0, store.Errorf(store.ErrBackend, op, "revision moved while the write lock was held", nil)
+	}
+	if err := s.insertChanges(ctx, c, t.changes); err != nil {
+		return 0, err
+	}
+	if err := s.b.NotifyInTx(ctx, c, t.rev); err != nil {
+		return 0, s.dbErr(ctx, op, "notify", err)
+	}
+	finished = true // a failed COMMIT rolls back by itself
+	if err := c.Commit(ctx); err != nil {
+		return 0, s.dbErr(ctx, op, fmt.Sprintf("commit revision %d", t.rev), err)
+	}
+	s.bc.publish(t.rev)
+	return t.rev, nil
+}
+
+const changeBatch = 100
+
+func (s *Store) insertChanges(ctx context.Context, c Conn, changes []store.Change) error {
+	for start := 0; start < len(changes); start += changeBatch {
+		batch := changes[start:min(start+changeBatch, len(changes))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO changelog (` + changeCols + `) VALUES `)
+		args := make([]any, 0, len(batch)*7)
+		for i, ch := range batch {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			n := len(args)
+			b.WriteString("(")
+			for j := 1; j <= 7; j++ {
+				if j > 1 {
+					b.WriteString(", ")
+				}
+				b.WriteString("$" + strconv.Itoa(n+j))
+			}
+			b.WriteString(")")
+			args = append(args, int64(ch.Revision), ch.Seq, ch.Org, string(ch.Kind), ch.Key, string(ch.Payload), s.b.TimeArg(ch.CreatedAt))
+		}
+		if _, err := c.Exec(ctx, b.String(), args...); err != nil {
+			return s.dbErr(ctx, "write", "append changelog", err)
+		}
+	}
+	return nil
+}
+
+// dbErr wraps a database error: context errors stay context errors,
+// unique and foreign-key violations become ErrConflict and ErrRefused,
+// anything else ErrBackend. Store errors pass through.
+func (s *Store) dbErr(ctx context.Context, op, detail string, err error) error {
+	var se *store.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	if ce := ctx.Err(); ce != nil {
+		return store.Errorf(ce, op, detail, err)
+	}
+	for _, ce := range []error{context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, ce) {
+			return store.Errorf(ce, op, detail, err)
+		}
+	}
+	if k := s.b.Classify(err); k != nil {
+		return store.Errorf(k, op, detail, err)
+	}
+	return store.Errorf(store.ErrBackend, op, detail, err)
+}
+
+// txn is the store.Tx of one Write.
+type txn struct {
+	reader
+	s       *Store
+	c       Conn
+	rev     uint64
+	now     time.Time
+	changes []store.Change
+	done    bool
+	poison  error
+}
+
+func (t *txn) Revision() uint64 { return t.rev }
+func (t *txn) Now() time.Time   { return t.now }
+func (t *txn) Changes() []store.Change {
+	return append([]store.Change(nil), t.changes...)
+}
+
+// begin checks that the transaction can take another write.
+func (t *txn) begin(op string) error {
+	if t.done {
+		return invalid(op, "the transaction is finished (a Tx must not outlive its Write callback)")
+	}
+	return t.poison
+}
+
+// fail poisons the transaction after an error during a mutation.
+func (t *txn) fail(ctx context.Context, op, detail string, err error) error {
+	err = t.s.dbErr(ctx, op, detail, err)
+	if t.poison == nil {
+		t.poison = err
+	}
+	return err
+}
+
+// exec runs a mutation, poisoning the transaction on error.
+func (t *txn) exec(ctx context.Context, op, detail, sql string, args ...any) (int64, error) {
+	n, err := t.c.Exec(ctx, sql, args...)
+	if err != nil {
+		return 0, t.fail(ctx, op, detail, err)
+	}
+	return n, nil
+}
+
+// record appends a changelog entry.
+func (t *txn) record(ctx context.Context, op string, kind store.Kind, org, key string, payload any) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return t.fail(ctx, op, "encode changelog payload", err)
+	}
+	t.changes = append(t.changes, store.Change{
+		Revision: t.rev, Seq: len(t.changes), Org: org, Kind: kind, Key: key, Payload: b, CreatedAt: t.now,
+	})
+	return nil
+}
+
+// txQuerier refuses statements once the Write is over.
+type txQuerier struct{ t *txn }
+
+var errFinished = store.Errorf(store.ErrInvalid, "read", "the transaction is finished (a Tx must not outlive its Write callback)", nil)
+
+func (q txQuerier) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	if q.t.done {
+		return 0, errFinished
+	}
+	return q.t.c.Exec(ctx, sql, args...)
+}
+
+func (q txQuerier) Query(ctx context.Context, sql string, args ...any) (Rows, error) {
+	if q.t.done {
+		return nil, errFinished
+	}
+	return q.t.c.Query(ctx, sql, args...)
+}
+
+// broadcaster fans revisions out to Watch channels, coalescing: each
+// channel holds at most the newest unread revision.
+type broadcaster struct {
+	mu     sync.Mutex
+	latest uint64
+	subs   map[chan uint64]struct{}
+	closed bool
+	done   chan struct{}
+}
+
+func newBroadcaster(rev uint64) *broadcaster {
+	return &broadcaster{latest: rev, subs: map[chan uint64]struct{}{}, done: make(chan struct{})}
+}
+
+func (b *broadcaster) count() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs)
+}
+
+func (b *broadcaster) publish(rev uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if rev <= b.latest || b.closed {
+		return
+	}
+	b.latest = rev
+	for ch := range b.subs {
+		select {
+		case ch <- rev:
+		default:
+			select { // replace the unread older value
+			case <-ch:
+			default:
+			}
+			select {
+			case ch <- rev:
+			default:
+			}
+		}
+	}
+}
+
+func (b *broadcaster) subscribe(ctx context.Context) <-chan uint64 {
+	ch := make(chan uint64, 1)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || ctx.Err() != nil {
+		close(ch)
+		return ch
+	}
+	b.subs[ch] = struct{}{}
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-b.done:
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if _, ok := b.subs[ch]; ok {
+			delete(b.subs, ch)
+			close(ch)
+		}
+	}()
+	return ch
+}
+
+func (b *broadcaster) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	b.closed = true
+	close(b.done)
+	for ch := range b.subs {
+		delete(b.subs, ch)
+		close(ch)
+	}
+}

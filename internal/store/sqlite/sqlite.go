@@ -1,0 +1,242 @@
+// Package sqlite is the embedded store backend: one SQLite file, opened
+// with modernc.org/sqlite (no cgo), migrated with goose at Open.
+//
+// Invariants:
+//   - WAL journal, foreign keys on, a busy timeout, synchronous=FULL by
+//     default (a committed write survives power loss).
+//   - Writes go through one writer connection per handle and start with
+//     BEGIN IMMEDIATE, which takes SQLite's single write lock before the
+//     transaction reads anything; so write transactions commit one at a
+//     time, in revision order, even across processes sharing the file.
+//   - Reads use a separate pool of query-only connections; WAL lets them
+//     run while a write is in progress, each seeing a committed snapshot.
+//   - Another process's writes are seen by polling (Options.PollInterval);
+//     this handle's own writes wake its watchers at once.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	sqlite "modernc.org/sqlite"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/migrations"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqlcore"
+)
+
+// Options tune a SQLite store. The zero value is fine.
+type Options struct {
+	// PollInterval is how often watchers poll for other processes' writes;
+	// 0 means 1s.
+	PollInterval time.Duration
+	// BusyTimeout is how long a statement waits for another process's lock;
+	// 0 means 10s.
+	BusyTimeout time.Duration
+	// Synchronous is "FULL" (default) or "NORMAL" (faster; a power loss may
+	// lose the last commits but never corrupts).
+	Synchronous string
+	// Readers is the size of the read pool; 0 means 4.
+	Readers int
+}
+
+// Store is a store.Store on one SQLite file.
+type Store struct {
+	*sqlcore.Store
+	path string
+	opts Options
+}
+
+// Open opens (creating if needed) and migrates the database file at path.
+// Errors wrap store.ErrInvalid (bad path or options) or store.ErrBackend.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	const op = "open sqlite"
+	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		return nil, store.Errorf(store.ErrInvalid, op, fmt.Sprintf("path %q must be a plain file path", path), nil)
+	}
+	if opts.BusyTimeout <= 0 {
+		opts.BusyTimeout = 10 * time.Second
+	}
+	switch strings.ToUpper(opts.Synchronous) {
+	case "":
+		opts.Synchronous = "FULL"
+	case "FULL", "NORMAL":
+		opts.Synchronous = strings.ToUpper(opts.Synchronous)
+	default:
+		return nil, store.Errorf(store.ErrInvalid, op, fmt.Sprintf("synchronous %q is not FULL or NORMAL", opts.Synchronous), nil)
+	}
+	if opts.Readers <= 0 {
+		opts.Readers = 4
+	}
+	b, err := openBackend(ctx, path, opts)
+	if err != nil {
+		return nil, store.Errorf(store.ErrBackend, op, fmt.Sprintf("database %q", path), err)
+	}
+	core, err := sqlcore.New(ctx, b, sqlcore.Options{PollInterval: opts.PollInterval})
+	if err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	return &Store{Store: core, path: path, opts: opts}, nil
+}
+
+// Reopen opens another, independent handle on the same file, as another
+// process would.
+func (s *Store) Reopen(ctx context.Context) (store.Store, error) { return Open(ctx, s.path, s.opts) }
+
+func dsn(path string, opts Options, reader bool) string {
+	v := url.Values{}
+	v.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	v.Add("_pragma", "foreign_keys(1)")
+	v.Add("_pragma", "synchronous("+opts.Synchronous+")")
+	if reader {
+		v.Add("_pragma", "query_only(1)")
+	} else {
+		v.Add("_pragma", "journal_mode(WAL)")
+		v.Set("_txlock", "immediate")
+	}
+	return path + "?" + v.Encode()
+}
+
+func openBackend(ctx context.Context, path string, opts Options) (*backend, error) {
+	w, err := sql.Open("sqlite", dsn(path, opts, false))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, w); err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", dsn(path, opts, true))
+	if err != nil {
+		_ = w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(opts.Readers)
+	r.SetMaxIdleConns(opts.Readers)
+	if err := r.PingContext(ctx); err != nil {
+		_ = w.Close()
+		_ = r.Close()
+		return nil, err
+	}
+	return &backend{sqlQ: sqlQ{r}, w: w, r: r}, nil
+}
+
+// migrate applies the embedded migrations. Two processes opening a new
+// file at once may race on goose's version table; the loser retries and
+// finds nothing pending.
+func migrate(ctx context.Context, db *sql.DB) error {
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, migrations.SQLite(), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		_, err = p.Up(ctx)
+		if err == nil || attempt == 3 || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// backend implements sqlcore.Backend.
+type backend struct {
+	sqlQ         // reads on the reader pool
+	w    *sql.DB // the single writer connection
+	r    *sql.DB
+}
+
+func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
+	tx, err := b.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
+	if err != nil {
+		return nil, err
+	}
+	return sqlTx{sqlQ{tx}, tx}, nil
+}
+
+func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
+	tx, err := b.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	return sqlTx{sqlQ{tx}, tx}, nil
+}
+
+func (b *backend) NotifyInTx(context.Context, sqlcore.Querier, uint64) error { return nil }
+
+func (b *backend) TimeArg(t time.Time) any { return t.UnixMicro() }
+
+// SQLite extended result codes.
+const (
+	constraintForeignKey = 787
+	constraintPrimaryKey = 1555
+	constraintUnique     = 2067
+)
+
+func (b *backend) Classify(err error) error {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return nil
+	}
+	switch e.Code() {
+	case constraintUnique, constraintPrimaryKey:
+		return store.ErrConflict
+	case constraintForeignKey:
+		return store.ErrRefused
+	}
+	return nil
+}
+
+func (b *backend) Close() error {
+	return errors.Join(b.w.Close(), b.r.Close())
+}
+
+type execQuerier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// sqlQ adapts database/sql to sqlcore.Querier.
+type sqlQ struct{ db execQuerier }
+
+func (q sqlQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q sqlQ) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	rows, err := q.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { _ = r.Rows.Close() }
+
+type sqlTx struct {
+	sqlQ
+	tx *sql.Tx
+}
+
+func (t sqlTx) Commit(context.Context) error   { return t.tx.Commit() }
+func (t sqlTx) Rollback(context.Context) error { return t.tx.Rollback() }

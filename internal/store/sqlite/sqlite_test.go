@@ -1,0 +1,145 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	_ "modernc.org/sqlite"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
+)
+
+func open(t *testing.T) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{
+		PollInterval: 20 * time.Millisecond, // other handles on the file are seen by polling
+		Synchronous:  "NORMAL",              // tests need no power-loss durability
+	})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) { storetest.RunConformance(t, open) }
+
+// TestSchema migrates an empty file and checks the tables, their key
+// columns, the pragmas and goose's recorded version.
+func TestSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "schema.db")
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	want := map[string][]string{
+		"store_revision":    {"id", "revision"},
+		"changelog":         {"revision", "seq", "org", "kind", "change_key", "payload", "created_at"},
+		"orgs":              {"id", "name", "template", "created_at"},
+		"namespaces":        {"org", "name", "created_at"},
+		"users":             {"id", "email", "display_name", "created_at"},
+		"members":           {"org", "user_id", "attributes", "created_at"},
+		"agents":            {"org", "name", "role", "sponsor", "expires_at", "attributes", "created_at"},
+		"services":          {"org", "name", "attributes", "created_at"},
+		"teams":             {"org", "slug", "name", "created_at"},
+		"team_members":      {"org", "team", "principal", "created_at"},
+		"bindings":          {"org", "id", "principal", "role", "actions", "scope_namespace", "scope_type", "scope_id", "condition_name", "created_by", "created_at"},
+		"resources":         {"org", "namespace", "type", "id", "labels", "attributes", "version", "updated_by", "created_at", "updated_at"},
+		"resource_versions": {"org", "namespace", "type", "id", "version", "spec", "labels", "attributes", "author", "created_at"},
+		"policies":          {"org", "version", "body", "author", "created_at"},
+		"goose_db_version":  {"id", "version_id", "is_applied", "tstamp"},
+	}
+	got := map[string][]string{}
+	rows, err := db.Query(`SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var table, col string
+		if err := rows.Scan(&table, &col); err != nil {
+			t.Fatal(err)
+		}
+		got[table] = append(got[table], col)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("schema mismatch (-want +got):\n%s", d)
+	}
+
+	// Every org-scoped table's primary key starts with org.
+	for table := range want {
+		switch table {
+		case "store_revision", "changelog", "orgs", "users", "goose_db_version":
+			continue
+		}
+		var first string
+		if err := db.QueryRow(`SELECT name FROM pragma_table_info(?) WHERE pk = 1`, table).Scan(&first); err != nil || first != "org" {
+			t.Errorf("primary key of %s starts with %q (err %v), want org", table, first, err)
+		}
+	}
+
+	var version int64
+	if err := db.QueryRow(`SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != 1 {
+		t.Errorf("goose version = %d (err %v), want 1", version, err)
+	}
+	var mode string
+	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q (err %v), want wal", mode, err)
+	}
+
+	// Re-opening a migrated file applies nothing and keeps the data.
+	s, err = sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatalf("re-open: %v", err)
+	}
+	defer s.Close()
+	if rev, err := s.CurrentRevision(context.Background()); err != nil || rev != 0 {
+		t.Errorf("revision after re-open = %d, %v", rev, err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		path string
+		opts sqlite.Options
+		want error
+	}{
+		{"empty path", "", sqlite.Options{}, store.ErrInvalid},
+		{"memory database", ":memory:", sqlite.Options{}, store.ErrInvalid},
+		{"URI", "file:x.db", sqlite.Options{}, store.ErrInvalid},
+		{"query in the path", filepath.Join(dir, "x.db?mode=ro"), sqlite.Options{}, store.ErrInvalid},
+		{"bad synchronous", filepath.Join(dir, "x.db"), sqlite.Options{Synchronous: "OFF"}, store.ErrInvalid},
+		{"directory that does not exist", filepath.Join(dir, "nope", "x.db"), sqlite.Options{}, store.ErrBackend},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := sqlite.Open(context.Background(), tc.path, tc.opts)
+			if err == nil {
+				s.Close()
+			}
+			if !errors.Is(err, tc.want) {
+				t.Errorf("Open(%q) = %v, want %v", tc.path, err, tc.want)
+			}
+		})
+	}
+}
