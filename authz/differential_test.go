@@ -1,0 +1,1724 @@
+package authz_test
+
+// The differential test: random policies (as text, compiled with
+// policy.Load), random orgs and random requests, and random incremental
+// changes; the engine must answer exactly as the reference model
+// (reference_test.go) over the same data.
+//
+// Replay and scale:
+//
+//	GATEHOUSE_DIFF_SEED=N     (or -diff.seed=N) replays a run
+//	GATEHOUSE_DIFF_WORLD=i    (or -diff.world=i) runs only world i of that seed
+//	GATEHOUSE_DIFF_CHECKS=N   total number of compared checks (default 100,000; -short: 20,000)
+//
+// Each world has its own generator, seeded (seed, world index), so one world
+// replays alone. Worlds run in parallel, one per CPU.
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/google/go-cmp/cmp"
+)
+
+var (
+	flagDiffSeed  = flag.Uint64("diff.seed", 0, "differential test: master seed (0 = random; or GATEHOUSE_DIFF_SEED)")
+	flagDiffWorld = flag.Int("diff.world", -1, "differential test: run only this world of the seed (or GATEHOUSE_DIFF_WORLD)")
+)
+
+const (
+	defaultDiffChecks = 100_000
+	checksPerWorld    = 2_000
+)
+
+// diffConfig says what to run.
+type diffConfig struct {
+	seed   uint64
+	worlds []int
+	checks int // compared checks per world
+}
+
+func diffConfigFromEnv(t *testing.T) diffConfig {
+	t.Helper()
+	total := defaultDiffChecks
+	if s := os.Getenv("GATEHOUSE_DIFF_CHECKS"); s != "" {
+		n, err := strconv.Atoi(strings.ReplaceAll(s, "_", ""))
+		if err != nil || n <= 0 {
+			t.Fatalf("GATEHOUSE_DIFF_CHECKS=%q: want a positive integer", s)
+		}
+		total = n
+	}
+	seed := *flagDiffSeed
+	if s := os.Getenv("GATEHOUSE_DIFF_SEED"); s != "" && seed == 0 {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("GATEHOUSE_DIFF_SEED=%q: %v", s, err)
+		}
+		seed = n
+	}
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	if testing.Short() && os.Getenv("GATEHOUSE_DIFF_CHECKS") == "" {
+		total /= 5
+	}
+	cfg := diffConfig{seed: seed, checks: min(total, checksPerWorld)}
+	one := *flagDiffWorld
+	if s := os.Getenv("GATEHOUSE_DIFF_WORLD"); s != "" && one < 0 {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			t.Fatalf("GATEHOUSE_DIFF_WORLD=%q: want a world index", s)
+		}
+		one = n
+	}
+	if one >= 0 {
+		cfg.worlds = []int{one}
+		return cfg
+	}
+	for i := range (total + cfg.checks - 1) / cfg.checks {
+		cfg.worlds = append(cfg.worlds, i)
+	}
+	return cfg
+}
+
+// TestDifferential compares the engine with the reference model.
+func TestDifferential(t *testing.T) {
+	cfg := diffConfigFromEnv(t)
+	t.Logf("seed %d: %d world(s) × %d checks; replay with GATEHOUSE_DIFF_SEED=%d (one world: GATEHOUSE_DIFF_WORLD=i)",
+		cfg.seed, len(cfg.worlds), cfg.checks, cfg.seed)
+	start := time.Now()
+	res := runWorlds(cfg, func() decider { return authz.New() }, reference{})
+	t.Logf("%s in %v", res.stats, time.Since(start).Round(time.Millisecond))
+	for _, e := range res.setup {
+		t.Error(e)
+	}
+	for i, m := range res.mismatches {
+		if i == 3 {
+			t.Errorf("... and %d more world(s) with mismatches", len(res.mismatches)-3)
+			break
+		}
+		t.Error(m)
+	}
+	if len(res.mismatches) > 0 {
+		t.Errorf("%d of %d world(s) disagree with the reference (seed %d)", len(res.mismatches), len(cfg.worlds), cfg.seed)
+	}
+	// The generator must reach every interesting corner, or a passing run
+	// proves little. (Only meaningful with enough checks.)
+	if res.stats.checks >= 20_000 && len(cfg.worlds) > 1 {
+		if missing := res.stats.uncovered(); len(missing) > 0 {
+			t.Errorf("the generator never produced: %s", strings.Join(missing, ", "))
+		}
+	}
+}
+
+// TestDifferentialDetects proves the differential can fail: against a
+// reference with one deliberate mistake, it must find mismatches; against
+// the correct reference standing in for the engine, it must find none.
+func TestDifferentialDetects(t *testing.T) {
+	const seed = 20240601
+	cfg := diffConfig{seed: seed, worlds: []int{0, 1, 2, 3, 4, 5}, checks: 1_500}
+	if testing.Short() {
+		cfg.worlds = cfg.worlds[:3]
+	}
+	t.Run("harness-agrees-with-itself", func(t *testing.T) {
+		res := runWorlds(cfg, func() decider { return newRefDecider(refOK) }, reference{})
+		for _, e := range res.setup {
+			t.Error(e)
+		}
+		for _, m := range res.mismatches {
+			t.Errorf("reference vs reference disagree:\n%s", m)
+		}
+	})
+	for _, m := range slices.Sorted(maps.Keys(mutationNames)) {
+		if m == refOK {
+			continue
+		}
+		for _, sut := range []struct {
+			name string
+			new  func() decider
+		}{
+			{"reference", func() decider { return newRefDecider(refOK) }},
+			{"engine", func() decider { return authz.New() }},
+		} {
+			t.Run(m.String()+"/vs-"+sut.name, func(t *testing.T) {
+				res := runWorlds(cfg, sut.new, reference{mut: m})
+				if len(res.mismatches) == 0 {
+					t.Fatalf("a reference with mutation %q went unnoticed over %d checks", m, res.stats.checks)
+				}
+				t.Logf("%d of %d worlds caught it; first report:\n%s", len(res.mismatches), len(cfg.worlds), firstLines(res.mismatches[0], 12))
+			})
+		}
+	}
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = append(lines[:n], "...")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ---------------------------------------------------------------------------
+// Running worlds.
+
+type runResult struct {
+	stats      stats
+	mismatches []string // one report per failing world, in world order
+	setup      []string // generator or compiler failures
+}
+
+func runWorlds(cfg diffConfig, newSUT func() decider, ref reference) runResult {
+	type out struct {
+		stats    stats
+		mismatch string
+		setup    string
+	}
+	outs := make([]out, len(cfg.worlds))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(cfg.worlds)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(cfg.worlds) {
+					return
+				}
+				h := newHarness(cfg.seed, cfg.worlds[i], newSUT, ref)
+				h.run(cfg.checks)
+				outs[i] = out{stats: h.stats, setup: h.setupErr}
+				if h.mismatch != nil {
+					outs[i].mismatch = h.report(h.mismatch)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var res runResult
+	for _, o := range outs {
+		res.stats.add(&o.stats)
+		if o.mismatch != "" {
+			res.mismatches = append(res.mismatches, o.mismatch)
+		}
+		if o.setup != "" {
+			res.setup = append(res.setup, o.setup)
+		}
+	}
+	return res
+}
+
+// stats counts what a run exercised.
+type stats struct {
+	checks, allowed, explains, lookupsR, lookupsS, perms, levels, missings int
+	viaTeam, viaShare, viaCondition, agentAllowed, obligations, onBehalf   int
+	wildcardUnknown, typeLevel, changes, rejected, mayAccepted, stale      int
+}
+
+func (s *stats) add(o *stats) {
+	s.checks += o.checks
+	s.allowed += o.allowed
+	s.explains += o.explains
+	s.lookupsR += o.lookupsR
+	s.lookupsS += o.lookupsS
+	s.perms += o.perms
+	s.levels += o.levels
+	s.missings += o.missings
+	s.viaTeam += o.viaTeam
+	s.viaShare += o.viaShare
+	s.viaCondition += o.viaCondition
+	s.agentAllowed += o.agentAllowed
+	s.obligations += o.obligations
+	s.onBehalf += o.onBehalf
+	s.wildcardUnknown += o.wildcardUnknown
+	s.typeLevel += o.typeLevel
+	s.changes += o.changes
+	s.rejected += o.rejected
+	s.mayAccepted += o.mayAccepted
+	s.stale += o.stale
+}
+
+func (s stats) String() string {
+	return fmt.Sprintf("%d checks (%d allowed: %d via team, %d via share, %d conditional, %d agents, %d with obligations, "+
+		"%d on behalf, %d unknown type/action via wildcard, %d type-level), %d explains, %d resource lookups, "+
+		"%d subject lookups, %d permissions, %d levels, %d missing; %d changes applied (%d odd ones accepted), "+
+		"%d batches rejected, %d stale revisions refused",
+		s.checks, s.allowed, s.viaTeam, s.viaShare, s.viaCondition, s.agentAllowed, s.obligations,
+		s.onBehalf, s.wildcardUnknown, s.typeLevel, s.explains, s.lookupsR, s.lookupsS, s.perms, s.levels,
+		s.missings, s.changes, s.mayAccepted, s.rejected, s.stale)
+}
+
+func (s stats) uncovered() []string {
+	var missing []string
+	for name, n := range map[string]int{
+		"allow via team": s.viaTeam, "allow via share": s.viaShare, "allow via condition": s.viaCondition,
+		"agent allow": s.agentAllowed, "obligations": s.obligations, "on-behalf-of allow": s.onBehalf,
+		"wildcard allow of an unknown type or action": s.wildcardUnknown, "type-level allow": s.typeLevel,
+		"rejected batch": s.rejected, "stale revision": s.stale,
+	} {
+		if n == 0 {
+			missing = append(missing, name)
+		}
+	}
+	slices.Sort(missing)
+	return missing
+}
+
+// ---------------------------------------------------------------------------
+// The harness: one world, one engine, one reference.
+
+type harness struct {
+	r        *rand.Rand
+	seed     uint64
+	idx      int
+	sut      decider
+	newSUT   func() decider
+	ref      reference
+	w        world
+	rev      uint64
+	src      map[*policy.Model]string // policy source text, for reports
+	history  []string                 // recent changes, for reports
+	stats    stats
+	mismatch *mismatch
+	setupErr string
+}
+
+// mismatch is the first disagreement in a world.
+type mismatch struct {
+	what   string // which operation
+	detail string // what differs
+	req    *authz.Request
+	w      world // the reference's world at the time
+}
+
+// t0 is the fixed "now" of most requests; expiries sit around it, or far
+// from the real clock so that requests with a zero Now are unambiguous.
+var t0 = time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+
+func newHarness(seed uint64, idx int, newSUT func() decider, ref reference) *harness {
+	return &harness{
+		r:    rand.New(rand.NewPCG(seed, uint64(idx))),
+		seed: seed, idx: idx, newSUT: newSUT, sut: newSUT(), ref: ref,
+		w: world{}, src: map[*policy.Model]string{},
+	}
+}
+
+func (h *harness) fail(what string, req *authz.Request, format string, args ...any) {
+	if h.mismatch == nil {
+		h.mismatch = &mismatch{what: what, detail: fmt.Sprintf(format, args...), req: req, w: h.w}
+	}
+}
+
+func (h *harness) run(checks int) {
+	n := 2 + h.r.IntN(2)
+	orgs := slices.Clone(orgPool)
+	h.r.Shuffle(len(orgs), func(i, j int) { orgs[i], orgs[j] = orgs[j], orgs[i] })
+	for _, org := range orgs[:n] {
+		d, ok := h.genOrg(org)
+		if !ok {
+			return
+		}
+		h.applyBatch([]authz.Change{{Org: org, Op: authz.OpPutOrg, Data: d}})
+	}
+	changeEvery := 15 + h.r.IntN(30)
+	for step := 0; h.stats.checks < checks && h.mismatch == nil && h.setupErr == ""; step++ {
+		if step > 0 && step%changeEvery == 0 {
+			h.mutate()
+			continue
+		}
+		req := h.genRequest()
+		h.compareCheck(req)
+		switch {
+		case step%3 == 0:
+			h.compareExplain(req)
+		case step%16 == 1:
+			h.compareLookupResources(req)
+		case step%16 == 5:
+			h.compareLookupSubjects(req)
+		case step%24 == 7:
+			h.compareAdmin(req)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Vocabulary. Ids are shared across orgs on purpose, to catch leaks.
+
+var (
+	orgPool      = []string{"acme", "globex", "initech"}
+	polTypes     = []string{"chains", "tools", "kb", "secrets"}
+	singularOf   = map[string]string{"chains": "chain", "tools": "tool", "kb": "kb", "secrets": "secret"}
+	polActions   = []string{"read", "run", "create", "delete", "update"}
+	ghostTypes   = []string{"ghosts", "Chains", "x-1"} // in no policy
+	ghostActions = []string{"zap", "Read"}             // in no policy
+	badParts     = []string{"*", "", "chains:run", "bad type"}
+	roleNames    = []string{"viewer", "operator", "builder", "admin", "owner", "auditor", "guest"}
+	agentNames   = []string{"Bot1", "Bot2", "Triage"}
+	condDefs     = []struct{ name, expr string }{
+		{"cx1", `context.x == 1`},
+		{"cprod", `resource.namespace == 'prod'`},
+		{"clabel", `resource.labels.env == 'prod'`}, // an error, so false, without the label
+		{"cuser", `principal.kind == 'user'`},
+		{"cgold", `principal.attributes.tier == 'gold'`},
+		{"cowner", `resource.attributes.owner == principal.id`},
+		{"cr1", `resource.id == 'r1' && resource.type == 'chains'`},
+		{"calice", `principal.name == 'alice'`},
+		{"cy", `context.y > 2`},
+	}
+	flagConds    = []string{"f1", "f2", "critical"} // never defined: context booleans
+	nsPool       = []string{"dev", "prod", "staging", "ops", "data-pipelines"}
+	userPool     = []string{"user:alice", "user:bob", "user:carol", "user:dave", "user:erin"}
+	agentPool    = []string{"agent:Bot1", "agent:Bot2", "agent:Triage", "agent:Ghost", "agent:Stray"}
+	servicePool  = []string{"service:ci", "service:deploy"}
+	teamSlugs    = []string{"support", "eng", "ops-team"}
+	idPool       = []string{"r1", "r2", "r3", "escalation-triage", "x9"}
+	oddPrincipal = []string{"team:eng", "user:", "alice", "bot:alice", "user:al ice", "", "user:alice:x", ":alice"}
+)
+
+func allPrincipals() []string {
+	return slices.Concat(userPool, agentPool, servicePool)
+}
+
+func pick[T any](r *rand.Rand, s []T) T { return s[r.IntN(len(s))] }
+
+func (h *harness) chance(p float64) bool { return h.r.Float64() < p }
+
+func allConds() []string {
+	var names []string
+	for _, c := range condDefs {
+		names = append(names, c.name)
+	}
+	return append(names, flagConds...)
+}
+
+// ---------------------------------------------------------------------------
+// Generating policies as text.
+
+func (h *harness) genPolicy() (*policy.Model, bool) {
+	r := h.r
+	var b strings.Builder
+	fmt.Fprintf(&b, "# generated by the differential test, seed %d world %d\n", h.seed, h.idx)
+	for _, c := range condDefs {
+		if h.chance(0.7) { // the others are used as context flags
+			fmt.Fprintf(&b, "condition %s = %q\n", c.name, c.expr)
+		}
+	}
+	roles := slices.Clone(roleNames)
+	r.Shuffle(len(roles), func(i, j int) { roles[i], roles[j] = roles[j], roles[i] })
+	roles = roles[:2+r.IntN(4)]
+	for i, name := range roles {
+		fmt.Fprintf(&b, "\nrole %s", name)
+		if i > 0 && h.chance(0.4) { // parents come earlier: a DAG
+			ps := slices.Clone(roles[:i])
+			r.Shuffle(len(ps), func(i, j int) { ps[i], ps[j] = ps[j], ps[i] })
+			fmt.Fprintf(&b, ": %s", strings.Join(ps[:1+r.IntN(min(2, len(ps)))], ", "))
+		}
+		if h.chance(0.7) {
+			fmt.Fprintf(&b, " level %d", r.IntN(101))
+		}
+		b.WriteString(" {\n")
+		for range r.IntN(5) {
+			res := pick(r, polTypes)
+			if h.chance(0.15) {
+				res = "*"
+			}
+			var acts []string
+			for range 1 + r.IntN(4) {
+				acts = append(acts, pick(r, polActions))
+			}
+			if h.chance(0.2) {
+				acts = []string{"*"}
+			}
+			fmt.Fprintf(&b, "    permission %s { %s }\n", res, strings.Join(acts, ", "))
+		}
+		b.WriteString("}\n")
+	}
+	agents := slices.Clone(agentNames)
+	r.Shuffle(len(agents), func(i, j int) { agents[i], agents[j] = agents[j], agents[i] })
+	for _, name := range agents[:1+r.IntN(len(agents))] {
+		fmt.Fprintf(&b, "\nagent %s: %s {\n", name, pick(r, roles))
+		for range r.IntN(6) {
+			cond := ""
+			if h.chance(0.45) {
+				cond = fmt.Sprintf(" %s %s", pick(r, []string{"when", "if"}), pick(r, allConds()))
+			}
+			switch k := r.IntN(10); {
+			case k < 6:
+				act := pick(r, polActions)
+				if h.chance(0.1) {
+					act = pick(r, ghostActions)
+				}
+				typ := pick(r, polTypes)
+				word := typ
+				switch {
+				case h.chance(0.3):
+					word = singularOf[typ]
+				case h.chance(0.05):
+					word = "widgets"
+				}
+				fmt.Fprintf(&b, "    can %s %s%s\n", act, word, cond)
+			case k < 8:
+				fmt.Fprintf(&b, "    must %s%s\n", pick(r, []string{"escalate ticket", "log run", "notify humans"}), cond)
+			default:
+				fmt.Fprintf(&b, "    should %s%s\n", pick(r, []string{"report issues", "ask first"}), cond)
+			}
+		}
+		b.WriteString("}\n")
+	}
+	src := b.String()
+	m, diags := policy.Load("generated.policy", []byte(src), policy.LintOptions{})
+	if m == nil || diags.HasErrors() {
+		h.setupErr = fmt.Sprintf("seed %d world %d: the compiler rejected a generated policy:\n%v\n--- policy ---\n%s",
+			h.seed, h.idx, diags.Errors(), src)
+		return nil, false
+	}
+	h.src[m] = src
+	return m, true
+}
+
+// ---------------------------------------------------------------------------
+// Generating org data.
+
+func (h *harness) genOrg(org string) (*authz.OrgData, bool) {
+	pol, ok := h.genPolicy()
+	if !ok {
+		return nil, false
+	}
+	r := h.r
+	d := &authz.OrgData{Org: org, Policy: pol}
+	for _, ns := range nsPool[:4] {
+		if h.chance(0.5) {
+			d.Namespaces = append(d.Namespaces, ns)
+		}
+	}
+	for _, id := range allPrincipals() {
+		if h.chance(0.65) {
+			d.Principals = append(d.Principals, h.genPrincipal(id, pol))
+		}
+	}
+	for _, slug := range teamSlugs {
+		if h.chance(0.6) {
+			d.Teams = append(d.Teams, h.genTeam(slug, d))
+		}
+	}
+	nsAll := append([]string{authz.DefaultNamespace}, d.Namespaces...)
+	for range 4 + r.IntN(7) {
+		res := h.genResource(pick(r, nsAll))
+		if findResource(d, res.Namespace, res.Type, res.ID) == nil {
+			d.Resources = append(d.Resources, res)
+		}
+	}
+	for i := range 8 + r.IntN(20) {
+		d.Bindings = append(d.Bindings, h.genBinding(d, fmt.Sprintf("b%d", i+1)))
+	}
+	return d, true
+}
+
+func (h *harness) genPrincipal(id string, pol *policy.Model) authz.Principal {
+	r := h.r
+	p := authz.Principal{ID: id}
+	switch r.IntN(4) {
+	case 0:
+		p.Attributes = map[string]any{"tier": "gold"}
+	case 1:
+		p.Attributes = map[string]any{"tier": "silver", "n": 1}
+	}
+	if strings.HasPrefix(id, "agent:") && id != "agent:Stray" {
+		switch k := r.IntN(10); {
+		case k < 7 && len(pol.Roles) > 0:
+			p.Role = pick(r, pol.Roles).Name
+		case k < 9:
+			p.Role = pick(r, roleNames) // maybe not in the policy
+		default:
+			p.Role = "nosuchrole"
+		}
+	}
+	if h.chance(0.2) {
+		p.ExpiresAt = pick(r, []time.Time{
+			t0.Add(-time.Hour), t0, t0.Add(time.Hour),
+			time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), // expired whatever the clock says
+			time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+		})
+	}
+	return p
+}
+
+// genTeam makes a team of mostly members of d (some not: a team may list
+// principals the org does not have).
+func (h *harness) genTeam(slug string, d *authz.OrgData) authz.Team {
+	t := authz.Team{Slug: slug}
+	for _, id := range allPrincipals() {
+		p := 0.1
+		if d != nil && slices.ContainsFunc(d.Principals, func(p authz.Principal) bool { return p.ID == id }) {
+			p = 0.4
+		}
+		if h.chance(p) {
+			t.Members = append(t.Members, id)
+		}
+	}
+	return t
+}
+
+func (h *harness) genResource(ns string) authz.Resource {
+	r := h.r
+	typ := pick(r, polTypes)
+	if h.chance(0.15) {
+		typ = "ghosts"
+	}
+	res := authz.Resource{Namespace: ns, Type: typ, ID: pick(r, idPool)}
+	if h.chance(0.6) {
+		res.Labels = map[string]string{"env": pick(r, []string{"prod", "dev"})}
+	}
+	if h.chance(0.5) {
+		res.Attributes = map[string]any{"owner": pick(r, allPrincipals())}
+	}
+	return res
+}
+
+func (h *harness) genBinding(d *authz.OrgData, id string) authz.Binding {
+	r := h.r
+	b := authz.Binding{ID: id}
+	switch k := r.IntN(20); {
+	case k < 9 && len(d.Principals) > 0:
+		b.Principal = pick(r, d.Principals).ID
+	case k < 10:
+		b.Principal = pick(r, allPrincipals())
+	case k < 17:
+		b.Principal = "team:" + pick(r, teamSlugs)
+	case k < 18:
+		b.Principal = "team:nobody"
+	default:
+		b.Principal = "user:zed" // never a member
+	}
+	switch k := r.IntN(20); {
+	case k < 7:
+		// org scope
+	case k < 13:
+		ns := authz.DefaultNamespace
+		switch {
+		case h.chance(0.7) && len(d.Namespaces) > 0:
+			ns = pick(r, d.Namespaces)
+		case h.chance(0.5):
+			ns = pick(r, nsPool) // maybe another org's namespace
+		}
+		b.Scope = authz.Scope{Namespace: ns}
+	default:
+		if len(d.Resources) > 0 && h.chance(0.8) {
+			res := pick(r, d.Resources)
+			b.Scope = authz.Scope{Namespace: res.Namespace, Type: res.Type, ID: res.ID}
+		} else {
+			b.Scope = authz.Scope{Namespace: pick(r, append(nsPool, "default")), Type: pick(r, polTypes), ID: pick(r, idPool)}
+		}
+	}
+	if b.Scope.ID != "" && h.chance(0.45) {
+		for range 1 + r.IntN(2) {
+			a := pick(r, polActions)
+			switch {
+			case h.chance(0.12):
+				a = "*"
+			case h.chance(0.08):
+				a = pick(r, ghostActions)
+			}
+			b.Actions = append(b.Actions, a)
+		}
+	} else {
+		b.Role = pick(r, roleNames)
+		if len(d.Policy.Roles) > 0 && h.chance(0.8) {
+			b.Role = pick(r, d.Policy.Roles).Name
+		}
+		if h.chance(0.03) {
+			b.Role = "nosuchrole"
+		}
+	}
+	if h.chance(0.25) {
+		b.Condition = pick(r, allConds())
+	}
+	return b
+}
+
+// ---------------------------------------------------------------------------
+// Generating requests.
+
+func (h *harness) randomOrg() string {
+	switch k := h.r.IntN(50); {
+	case k == 0:
+		return ""
+	case k == 1:
+		return "umbrella"
+	case k < 4:
+		return pick(h.r, orgPool) // maybe deleted or never created
+	}
+	if len(h.w) == 0 {
+		return pick(h.r, orgPool)
+	}
+	return pick(h.r, sortedKeys(h.w))
+}
+
+func (h *harness) randomPrincipal(d *authz.OrgData) string {
+	r := h.r
+	switch k := r.IntN(20); {
+	case k < 15 && d != nil && len(d.Principals) > 0:
+		return pick(r, d.Principals).ID
+	case k < 18:
+		return pick(r, allPrincipals())
+	}
+	return pick(r, oddPrincipal)
+}
+
+func (h *harness) randomContext() map[string]any {
+	r := h.r
+	if h.chance(0.2) {
+		return nil
+	}
+	ctx := map[string]any{}
+	for _, k := range allConds() {
+		switch r.IntN(6) {
+		case 0:
+			ctx[k] = true
+		case 1:
+			ctx[k] = "true" // not a boolean: does not hold
+		case 2:
+			ctx[k] = false
+		}
+	}
+	switch r.IntN(4) {
+	case 0:
+		ctx["x"] = 1
+	case 1:
+		ctx["x"] = 2
+	case 2:
+		ctx["x"] = "1"
+	}
+	switch r.IntN(3) {
+	case 0:
+		ctx["y"] = 3
+	case 1:
+		ctx["y"] = 1
+	}
+	return ctx
+}
+
+func (h *harness) genRequest() *authz.Request {
+	r := h.r
+	req := &authz.Request{Org: h.randomOrg(), Now: t0, Context: h.randomContext()}
+	d := h.w[req.Org]
+	req.Principal = h.randomPrincipal(d)
+	if d != nil && len(d.Bindings) > 0 && h.chance(0.7) {
+		h.aimRequest(req, d, h.usefulBinding(d))
+	} else if d != nil && len(d.Resources) > 0 && h.chance(0.5) {
+		res := pick(r, d.Resources)
+		req.Namespace, req.ResourceType, req.ResourceID = res.Namespace, res.Type, res.ID
+		if req.Namespace == authz.DefaultNamespace && h.chance(0.5) {
+			req.Namespace = ""
+		}
+		if h.chance(0.15) {
+			req.ResourceID = ""
+		}
+	} else {
+		switch k := r.IntN(20); {
+		case k < 14:
+			req.ResourceType = pick(r, polTypes)
+		case k < 18:
+			req.ResourceType = pick(r, ghostTypes)
+		default:
+			req.ResourceType = pick(r, badParts)
+		}
+		switch k := r.IntN(10); {
+		case k < 3:
+			req.Namespace = ""
+		case k < 4:
+			req.Namespace = authz.DefaultNamespace
+		case k < 9:
+			req.Namespace = pick(r, nsPool)
+		default:
+			req.Namespace = pick(r, []string{"nope", "Prod", "*"})
+		}
+		if h.chance(0.6) {
+			req.ResourceID = pick(r, idPool)
+		}
+	}
+	if req.Action == "" {
+		switch k := r.IntN(40); {
+		case k < 33:
+			req.Action = pick(r, polActions)
+		case k < 37:
+			req.Action = pick(r, ghostActions)
+		default:
+			req.Action = pick(r, badParts)
+		}
+	}
+	if req.OnBehalfOf == "" && h.chance(0.12) {
+		if h.chance(0.8) {
+			req.OnBehalfOf = pick(r, userPool)
+		} else {
+			req.OnBehalfOf = pick(r, []string{"team:eng", "agent:Bot1", "service:ci", "user:", "user:zed"})
+		}
+		if h.chance(0.6) && d != nil { // make on-behalf-of requests come from agents and services
+			var actors []string
+			for _, p := range d.Principals {
+				if !strings.HasPrefix(p.ID, "user:") {
+					actors = append(actors, p.ID)
+				}
+			}
+			if len(actors) > 0 {
+				req.Principal = pick(r, actors)
+			}
+		}
+	}
+	if h.chance(0.1) {
+		req.Now = time.Time{} // the engine's clock
+	}
+	return req
+}
+
+// usefulBinding picks a binding, preferring one that reaches a member.
+func (h *harness) usefulBinding(d *authz.OrgData) authz.Binding {
+	var b authz.Binding
+	for range 4 {
+		b = pick(h.r, d.Bindings)
+		if _, _, _, ok := member(d, b.Principal); ok {
+			return b
+		}
+		if slug, ok := strings.CutPrefix(b.Principal, "team:"); ok {
+			for _, t := range d.Teams {
+				if t.Slug == slug && slices.ContainsFunc(t.Members, func(id string) bool { _, _, _, ok := member(d, id); return ok }) {
+					return b
+				}
+			}
+		}
+	}
+	return b
+}
+
+// aimRequest points a request at what binding b could grant: its principal
+// (or a member of its team), a resource in its scope, and a permission of its
+// role or action list, so that a good share of requests is allowed and the
+// rest are near misses.
+func (h *harness) aimRequest(req *authz.Request, d *authz.OrgData, b authz.Binding) {
+	r := h.r
+	req.Principal = b.Principal
+	if slug, ok := strings.CutPrefix(b.Principal, "team:"); ok {
+		for _, t := range d.Teams {
+			if t.Slug == slug && len(t.Members) > 0 {
+				req.Principal = pick(r, t.Members)
+				for range 3 { // prefer a member of the org
+					if _, _, _, ok := member(d, req.Principal); ok {
+						break
+					}
+					req.Principal = pick(r, t.Members)
+				}
+			}
+		}
+	}
+	if req.OnBehalfOf == "" && strings.HasPrefix(req.Principal, "user:") && h.chance(0.3) {
+		// act for this user through an agent or service of the org
+		var actors []string
+		for _, p := range d.Principals {
+			if !strings.HasPrefix(p.ID, "user:") {
+				actors = append(actors, p.ID)
+			}
+		}
+		if len(actors) > 0 {
+			req.Principal, req.OnBehalfOf = pick(r, actors), req.Principal
+		}
+	}
+	var inScope []authz.Resource
+	for _, res := range d.Resources {
+		if scopeWithin(b.Scope, authz.Scope{Namespace: res.Namespace, Type: res.Type, ID: res.ID}) {
+			inScope = append(inScope, res)
+		}
+	}
+	switch {
+	case b.Scope.ID != "":
+		req.Namespace, req.ResourceType, req.ResourceID = b.Scope.Namespace, b.Scope.Type, b.Scope.ID
+	case len(inScope) > 0 && h.chance(0.7):
+		res := pick(r, inScope)
+		req.Namespace, req.ResourceType, req.ResourceID = res.Namespace, res.Type, res.ID
+	default:
+		req.Namespace, req.ResourceType, req.ResourceID = b.Scope.Namespace, pick(r, polTypes), ""
+		if req.Namespace == "" {
+			req.Namespace = pick(r, append([]string{""}, d.Namespaces...))
+		}
+		if h.chance(0.5) {
+			req.ResourceID = pick(r, idPool)
+		}
+	}
+	var pats []policy.Permission
+	if role, ok := d.Policy.Role(b.Role); ok {
+		pats = role.Permissions
+	}
+	for _, a := range b.Actions {
+		pats = append(pats, policy.Permission{Resource: b.Scope.Type, Action: a})
+	}
+	if len(pats) > 0 && h.chance(0.8) {
+		p := pick(r, pats)
+		if p.Resource != policy.Wildcard && b.Scope.ID == "" && h.chance(0.7) {
+			req.ResourceType = p.Resource
+		}
+		if p.Action == policy.Wildcard {
+			req.Action = pick(r, polActions)
+			if h.chance(0.1) {
+				req.Action = pick(r, ghostActions)
+			}
+		} else {
+			req.Action = p.Action
+		}
+		if p.Resource == policy.Wildcard && h.chance(0.1) {
+			req.ResourceType = pick(r, ghostTypes)
+		}
+	}
+	if b.Condition != "" && h.chance(0.5) && req.Context != nil { // help the condition hold
+		req.Context[b.Condition] = true
+		req.Context["x"], req.Context["y"] = 1, 3
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Generating and applying changes.
+
+func (h *harness) mutate() {
+	if h.chance(0.04) && h.rev > 0 { // a stale revision is refused and changes nothing
+		c := authz.Change{Org: pick(h.r, orgPool), Op: authz.OpDeleteBinding, ID: "b1"}
+		if err := h.sut.Apply(h.rev, c); !errors.Is(err, authz.ErrStaleRevision) {
+			h.fail("Apply", nil, "Apply at the current revision %d: got error %v, want ErrStaleRevision", h.rev, err)
+		}
+		if got := h.sut.Revision(); got != h.rev {
+			h.fail("Apply", nil, "after a refused stale Apply the revision is %d, want %d", got, h.rev)
+		}
+		h.stats.stale++
+		return
+	}
+	n := 1 + h.r.IntN(3)
+	w := h.w
+	var batch []authz.Change
+	for range n {
+		c := h.genChange(w)
+		if next, err := applyChange(w, c); err == nil {
+			w = next // later changes of the batch see the earlier ones
+		}
+		batch = append(batch, c)
+	}
+	h.applyBatch(batch)
+}
+
+// applyBatch applies changes to the engine and, if it accepts them, to the
+// reference's world; it checks the engine's verdict against classify.
+func (h *harness) applyBatch(batch []authz.Change) {
+	w := h.w
+	worst, odd := mustAccept, 0
+	var problem error
+	for _, c := range batch {
+		class := classify(w, c)
+		worst = max(worst, class)
+		if class == mayReject {
+			odd++
+		}
+		next, err := applyChange(w, c)
+		if err != nil && problem == nil {
+			problem = err
+		}
+		if err == nil {
+			w = next
+		}
+	}
+	rev := h.rev + 1
+	err := h.sut.Apply(rev, batch...)
+	desc := describeBatch(batch)
+	h.history = append(h.history, fmt.Sprintf("rev %d: %s → %v", rev, desc, errString(err)))
+	if len(h.history) > 12 {
+		h.history = h.history[1:]
+	}
+	switch {
+	case err != nil && worst == mustAccept:
+		h.fail("Apply", nil, "Apply rejected well-formed changes:\n  %s\nerror: %v", desc, err)
+		return
+	case err != nil && !errors.Is(err, authz.ErrInvalid):
+		h.fail("Apply", nil, "Apply rejected changes with an error that does not wrap ErrInvalid:\n  %s\nerror: %v", desc, err)
+		return
+	case err != nil:
+		h.stats.rejected++
+		if got := h.sut.Revision(); got != h.rev {
+			h.fail("Apply", nil, "after a rejected Apply the revision is %d, want %d", got, h.rev)
+		}
+		return
+	case worst == mustReject:
+		h.fail("Apply", nil, "Apply accepted a change the contract calls invalid:\n  %s", desc)
+		return
+	case problem != nil:
+		h.fail("Apply", nil, "Apply accepted a change the reference cannot apply (%v):\n  %s", problem, desc)
+		return
+	}
+	h.w, h.rev = w, rev
+	h.stats.changes += len(batch)
+	h.stats.mayAccepted += odd
+	if got := h.sut.Revision(); got != rev {
+		h.fail("Apply", nil, "after Apply(%d) the revision is %d", rev, got)
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}
+
+func (h *harness) genChange(w world) authz.Change {
+	r := h.r
+	orgs := sortedKeys(w)
+	if len(orgs) == 0 {
+		org := pick(r, orgPool)
+		d, ok := h.genOrg(org)
+		if !ok {
+			return authz.Change{Org: org, Op: authz.OpDeleteOrg}
+		}
+		return authz.Change{Org: org, Op: authz.OpPutOrg, Data: d}
+	}
+	org := pick(r, orgs)
+	d := w[org]
+	c := authz.Change{Org: org}
+	switch k := r.IntN(100); {
+	case k < 22:
+		c.Op = authz.OpPutBinding
+		id := fmt.Sprintf("b%d", 1+r.IntN(len(d.Bindings)+4))
+		c.Binding = h.genBinding(d, id)
+	case k < 32:
+		c.Op, c.ID = authz.OpDeleteBinding, fmt.Sprintf("b%d", 1+r.IntN(len(d.Bindings)+2))
+	case k < 40:
+		c.Op, c.Principal = authz.OpPutPrincipal, h.genPrincipal(pick(r, allPrincipals()), d.Policy)
+	case k < 45:
+		c.Op, c.ID = authz.OpDeletePrincipal, pick(r, allPrincipals())
+	case k < 51:
+		c.Op, c.Team = authz.OpPutTeam, h.genTeam(pick(r, teamSlugs), d)
+	case k < 54:
+		c.Op, c.ID = authz.OpDeleteTeam, pick(r, teamSlugs)
+	case k < 62:
+		c.Op, c.Resource = authz.OpPutResource, h.genResource(pick(r, append([]string{authz.DefaultNamespace}, d.Namespaces...)))
+	case k < 68:
+		c.Op = authz.OpDeleteResource
+		if len(d.Resources) > 0 && h.chance(0.8) {
+			c.Resource = pick(r, d.Resources)
+		} else {
+			c.Resource = h.genResource(pick(r, nsPool))
+		}
+	case k < 72:
+		c.Op, c.ID = authz.OpPutNamespace, pick(r, nsPool)
+	case k < 74:
+		c.Op, c.ID = authz.OpDeleteNamespace, pick(r, nsPool)
+	case k < 78:
+		pol, ok := h.genPolicy()
+		if !ok {
+			pol = d.Policy
+		}
+		c.Op, c.Policy = authz.OpSetPolicy, pol
+	case k < 80:
+		if nd, ok := h.genOrg(org); ok {
+			c.Op, c.Data = authz.OpPutOrg, nd
+		} else {
+			c.Op, c.ID = authz.OpDeleteTeam, "eng"
+		}
+	case k < 81 && len(orgs) > 1:
+		c.Op = authz.OpDeleteOrg
+	case k < 83:
+		absent := slices.DeleteFunc(slices.Clone(orgPool), func(o string) bool { return w[o] != nil })
+		if len(absent) == 0 {
+			c.Op, c.ID = authz.OpDeleteTeam, "support"
+			break
+		}
+		c.Org = pick(r, absent)
+		if nd, ok := h.genOrg(c.Org); ok {
+			c.Op, c.Data = authz.OpPutOrg, nd
+		} else {
+			c.Op = authz.OpDeleteOrg
+		}
+	case k < 96:
+		return h.genOddChange(c, d)
+	default:
+		return h.genInvalidChange(c, d)
+	}
+	return c
+}
+
+// genOddChange makes a change that an engine may accept or reject.
+func (h *harness) genOddChange(c authz.Change, d *authz.OrgData) authz.Change {
+	r := h.r
+	b := h.genBinding(d, fmt.Sprintf("b%d", 1+r.IntN(len(d.Bindings)+3)))
+	switch r.IntN(9) {
+	case 0: // both a role and actions
+		c.Op, b.Role, b.Actions = authz.OpPutBinding, pick(r, roleNames), []string{"read"}
+		c.Binding = b
+	case 1: // actions at org or namespace scope
+		c.Op, b.Role, b.Actions = authz.OpPutBinding, "", []string{pick(r, polActions)}
+		b.Scope = pick(r, []authz.Scope{{}, {Namespace: authz.DefaultNamespace}})
+		c.Binding = b
+	case 2:
+		c.Op, b.ID = authz.OpPutBinding, ""
+		c.Binding = b
+	case 3:
+		c.Op, b.Principal = authz.OpPutBinding, pick(r, oddPrincipal[1:])
+		c.Binding = b
+	case 4:
+		c.Op, c.Principal = authz.OpPutPrincipal, authz.Principal{ID: pick(r, oddPrincipal)}
+	case 5:
+		c.Op, c.Team = authz.OpPutTeam, authz.Team{Slug: pick(r, []string{"", "bad slug"}), Members: []string{pick(r, userPool)}}
+	case 6: // a resource in a namespace the org does not have
+		ns := "data-pipelines"
+		if hasNamespace(d, ns) {
+			ns = "nowhere"
+		}
+		c.Op, c.Resource = authz.OpPutResource, h.genResource(ns)
+	case 7:
+		c.Op, c.ID = authz.OpPutNamespace, pick(r, []string{"default", "Bad ns", ""})
+	default:
+		c.Op, b.Actions, b.Role = authz.OpPutBinding, []string{"ru*"}, ""
+		b.Scope = authz.Scope{Namespace: authz.DefaultNamespace, Type: "chains", ID: "r1"}
+		c.Binding = b
+	}
+	return c
+}
+
+// genInvalidChange makes a change api.go calls invalid.
+func (h *harness) genInvalidChange(c authz.Change, d *authz.OrgData) authz.Change {
+	r := h.r
+	switch r.IntN(3) {
+	case 0:
+		c.Org, c.Op, c.ID = "", authz.OpDeleteBinding, "b1"
+	case 1:
+		c.Op = authz.ChangeOp(99)
+	default:
+		b := h.genBinding(d, "b1")
+		b.Role, b.Actions = "", nil
+		c.Op, c.Binding = authz.OpPutBinding, b
+	}
+	return c
+}
+
+// ---------------------------------------------------------------------------
+// Comparisons.
+
+// decisionView is what Check answers, in comparable form.
+type decisionView struct {
+	Allowed     bool
+	Obligations []string
+	Advice      []string
+}
+
+func viewOf(d authz.Decision) decisionView {
+	v := decisionView{Allowed: d.Allowed}
+	for _, r := range d.Obligations {
+		v.Obligations = append(v.Obligations, ruleKey(r))
+	}
+	for _, r := range d.Advice {
+		v.Advice = append(v.Advice, ruleKey(r))
+	}
+	return v
+}
+
+func refView(d refDecision) decisionView {
+	return decisionView{Allowed: d.Allowed, Obligations: d.Obligations, Advice: d.Advice}
+}
+
+func (h *harness) compareCheck(req *authz.Request) {
+	h.stats.checks++
+	want := h.ref.Check(h.w, req)
+	got := h.sut.Check(req)
+	if diff := cmp.Diff(refView(want), viewOf(got)); diff != "" {
+		h.fail("Check", req, "Check differs from the reference (-reference +engine):\n%s", diff)
+		return
+	}
+	if got.Revision != h.rev {
+		h.fail("Check", req, "Decision.Revision = %d, want %d", got.Revision, h.rev)
+	}
+	if want.Allowed {
+		h.countAllow(req, want)
+	}
+}
+
+// countAllow records which corners of the semantics an allow exercised.
+func (h *harness) countAllow(req *authz.Request, d refDecision) {
+	s := &h.stats
+	s.allowed++
+	if req.ResourceID == "" {
+		s.typeLevel++
+	}
+	if req.OnBehalfOf != "" {
+		s.onBehalf++
+	}
+	if strings.HasPrefix(req.Principal, "agent:") {
+		s.agentAllowed++
+	}
+	if len(d.Obligations) > 0 {
+		s.obligations++
+	}
+	if slices.Contains(ghostTypes, req.ResourceType) || slices.Contains(ghostActions, req.Action) {
+		s.wildcardUnknown++
+	}
+	for _, b := range d.Grants {
+		if strings.HasPrefix(b.Principal, "team:") {
+			s.viaTeam++
+		}
+		if len(b.Actions) > 0 {
+			s.viaShare++
+		}
+		if b.Condition != "" {
+			s.viaCondition++
+		}
+	}
+}
+
+func (h *harness) compareExplain(req *authz.Request) {
+	h.stats.explains++
+	want := h.ref.Check(h.w, req)
+	x := h.sut.Explain(req)
+	switch {
+	case x.Decision.Allowed != want.Allowed:
+		h.fail("Explain", req, "Explain says allowed=%v, the reference %v (summary: %q)", x.Decision.Allowed, want.Allowed, x.Summary)
+		return
+	case x.Decision.Revision != h.rev:
+		h.fail("Explain", req, "Explain's Decision.Revision = %d, want %d", x.Decision.Revision, h.rev)
+		return
+	case x.Summary == "":
+		h.fail("Explain", req, "Explain has an empty Summary")
+		return
+	case want.Allowed && len(x.Grants) == 0:
+		h.fail("Explain", req, "an allow is explained by no grant (summary: %q)", x.Summary)
+		return
+	case !want.Allowed && len(x.Grants) > 0:
+		h.fail("Explain", req, "a deny is explained by %d grant(s): %+v", len(x.Grants), x.Grants)
+		return
+	}
+	// Every grant an allow is explained by is a real binding of the org
+	// that reaches the acting principal (or the user it acts for).
+	d := h.w[req.Org]
+	for _, g := range x.Grants {
+		i := slices.IndexFunc(d.Bindings, func(b authz.Binding) bool { return b.ID == g.Binding.ID })
+		if i < 0 {
+			h.fail("Explain", req, "explained by binding %q, which the org does not have", g.Binding.ID)
+			return
+		}
+		if diff := cmp.Diff(d.Bindings[i], g.Binding); diff != "" {
+			h.fail("Explain", req, "explained by binding %q but not as the org has it (-org +explain):\n%s", g.Binding.ID, diff)
+			return
+		}
+		reaches := slices.Contains(subjectsOf(d, req.Principal), g.Binding.Principal) ||
+			req.OnBehalfOf != "" && slices.Contains(subjectsOf(d, req.OnBehalfOf), g.Binding.Principal)
+		if !reaches {
+			h.fail("Explain", req, "explained by binding %q of %s, which does not reach %s", g.Binding.ID, g.Binding.Principal, req.Principal)
+			return
+		}
+	}
+}
+
+// lookupIsClear reports whether a lookup has no excuse for an error: the
+// org, principal (unexpired) and namespace exist and the type and action are
+// identifiers.
+func (h *harness) lookupIsClear(org, principal, ns, typ, action string, now time.Time) bool {
+	d := h.w[org]
+	if d == nil || !policy.IsIdent(typ) || !policy.IsIdent(action) || ns != "" && !hasNamespace(d, ns) {
+		return false
+	}
+	if principal == "-" { // a subject lookup names no principal
+		return true
+	}
+	p, _, _, ok := member(d, principal)
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return ok && (p.ExpiresAt.IsZero() || p.ExpiresAt.After(now))
+}
+
+func (h *harness) compareLookupResources(req *authz.Request) {
+	h.stats.lookupsR++
+	r := h.r
+	q := authz.LookupResourcesRequest{
+		Org: req.Org, Principal: req.Principal, Type: req.ResourceType, Action: req.Action,
+		Namespace: req.Namespace, Context: req.Context, OnBehalfOf: req.OnBehalfOf, Now: req.Now,
+		PageSize: r.IntN(5),
+	}
+	if h.chance(0.4) {
+		q.Namespace = "" // every namespace
+	}
+	if h.chance(0.05) {
+		bad := q
+		bad.PageToken = "\x00not a page token\xff"
+		if _, err := h.sut.LookupResources(bad); !errors.Is(err, authz.ErrInvalid) && !errors.Is(err, authz.ErrNotFound) {
+			h.fail("LookupResources", req, "a garbage page token gave error %v, want ErrInvalid", err)
+			return
+		}
+	}
+	want := h.ref.LookupResources(h.w, q)
+	d := h.w[q.Org]
+	var got []authz.ResourceRef
+	maxPages := 3
+	if d != nil {
+		maxPages += len(d.Resources)
+	}
+	for page := 0; ; page++ {
+		if page == maxPages {
+			h.fail("LookupResources", req, "paging did not end after %d pages (query %+v)", page, q)
+			return
+		}
+		p, err := h.sut.LookupResources(q)
+		if err != nil {
+			switch {
+			case !errors.Is(err, authz.ErrNotFound) && !errors.Is(err, authz.ErrInvalid):
+				h.fail("LookupResources", req, "error %v wraps neither ErrNotFound nor ErrInvalid", err)
+			case len(want) > 0 || h.lookupIsClear(q.Org, q.Principal, q.Namespace, q.Type, q.Action, q.Now) && q.OnBehalfOf == "":
+				h.fail("LookupResources", req, "error %v for query %+v; the reference finds %v", err, q, want)
+			}
+			return
+		}
+		size := q.PageSize
+		if size == 0 {
+			size = 100
+		}
+		if len(p.Resources) > size {
+			h.fail("LookupResources", req, "a page of %d resources for page size %d", len(p.Resources), size)
+			return
+		}
+		if p.Revision != h.rev {
+			h.fail("LookupResources", req, "page at revision %d, want %d", p.Revision, h.rev)
+			return
+		}
+		got = append(got, p.Resources...)
+		if p.NextPageToken == "" {
+			break
+		}
+		q.PageToken = p.NextPageToken
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		q.PageToken = ""
+		h.fail("LookupResources", req, "LookupResources(%+v) differs from the reference (-reference +engine):\n%s", q, diff)
+		return
+	}
+	// And the lookup agrees with the engine's own Check.
+	if d == nil {
+		return
+	}
+	for _, res := range d.Resources {
+		if res.Type != q.Type || q.Namespace != "" && res.Namespace != q.Namespace {
+			continue
+		}
+		creq := &authz.Request{Org: q.Org, Principal: q.Principal, Namespace: res.Namespace, ResourceType: res.Type,
+			ResourceID: res.ID, Action: q.Action, Context: q.Context, OnBehalfOf: q.OnBehalfOf, Now: q.Now}
+		in := slices.Contains(got, authz.ResourceRef{Namespace: res.Namespace, Type: res.Type, ID: res.ID})
+		if allowed := h.sut.Check(creq).Allowed; allowed != in {
+			h.fail("LookupResources", creq, "the engine's Check says %v for a resource its lookup %s", allowed,
+				map[bool]string{true: "returns", false: "omits"}[in])
+			return
+		}
+	}
+}
+
+func (h *harness) compareLookupSubjects(req *authz.Request) {
+	h.stats.lookupsS++
+	q := authz.LookupSubjectsRequest{Org: req.Org, Namespace: req.Namespace, Type: req.ResourceType, ID: req.ResourceID,
+		Action: req.Action, Context: req.Context, Now: req.Now}
+	want := h.ref.LookupSubjects(h.w, q)
+	subs, rev, err := h.sut.LookupSubjects(q)
+	d := h.w[q.Org]
+	if err != nil {
+		ns := q.Namespace
+		if ns == "" {
+			ns = authz.DefaultNamespace
+		}
+		unknownResource := d != nil && q.ID != "" && findResource(d, ns, q.Type, q.ID) == nil
+		switch {
+		case !errors.Is(err, authz.ErrNotFound) && !errors.Is(err, authz.ErrInvalid):
+			h.fail("LookupSubjects", req, "error %v wraps neither ErrNotFound nor ErrInvalid", err)
+		case unknownResource:
+		case len(want) > 0 || h.lookupIsClear(q.Org, "-", ns, q.Type, q.Action, q.Now):
+			h.fail("LookupSubjects", req, "error %v for query %+v; the reference finds %v", err, q, want)
+		}
+		return
+	}
+	if rev != h.rev {
+		h.fail("LookupSubjects", req, "answered at revision %d, want %d", rev, h.rev)
+		return
+	}
+	var got []string
+	for _, s := range subs {
+		got = append(got, s.Principal)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		h.fail("LookupSubjects", req, "LookupSubjects(%+v) differs from the reference (-reference +engine):\n%s", q, diff)
+		return
+	}
+	for _, s := range subs {
+		creq := &authz.Request{Org: q.Org, Principal: s.Principal, Namespace: q.Namespace, ResourceType: q.Type,
+			ResourceID: q.ID, Action: q.Action, Context: q.Context, Now: q.Now}
+		if !h.sut.Check(creq).Allowed {
+			h.fail("LookupSubjects", creq, "subject %s is listed but the engine's Check denies it", s.Principal)
+			return
+		}
+		teams := subjectsOf(d, s.Principal)[1:]
+		for _, v := range s.Via {
+			if !slices.Contains(teams, v) && !slices.Contains(teams, "team:"+v) {
+				h.fail("LookupSubjects", creq, "subject %s is listed via %q, a team it is not in (%v)", s.Principal, v, teams)
+				return
+			}
+		}
+	}
+}
+
+// compareAdmin compares Permissions, HighestLevel and Missing for the
+// request's principal (DESIGN §1.2 inputs).
+func (h *harness) compareAdmin(req *authz.Request) {
+	r := h.r
+	org, principal := req.Org, req.Principal
+	d := h.w[org]
+
+	h.stats.perms++
+	ns := req.Namespace
+	want, isMember := h.ref.Permissions(h.w, org, principal, ns)
+	grants, rev, err := h.sut.Permissions(org, principal, ns)
+	switch {
+	case err != nil && (isMember || !errors.Is(err, authz.ErrNotFound) && !errors.Is(err, authz.ErrInvalid)):
+		h.fail("Permissions", req, "Permissions(%q, %q, %q): error %v", org, principal, ns, err)
+		return
+	case err != nil:
+	case rev != h.rev:
+		h.fail("Permissions", req, "Permissions answered at revision %d, want %d", rev, h.rev)
+		return
+	case !slices.IsSortedFunc(grants, func(a, b authz.Grant) int { return comparePerms(a.Permission, b.Permission) }):
+		h.fail("Permissions", req, "Permissions(%q, %q, %q) is not sorted: %v", org, principal, ns, grants)
+		return
+	default:
+		got := normalizeGrants(grants)
+		if !isMember {
+			want = map[policy.Permission]refGrant{}
+		}
+		if agentHasConditional(d, principal) {
+			// The conditions listed for an agent's conditional permission
+			// combine binding and rule conditions: compare patterns only.
+			got, want = patternsOnly(got), patternsOnly(want)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			h.fail("Permissions", req, "Permissions(%q, %q, %q) differs from the reference (-reference +engine):\n%s", org, principal, ns, diff)
+			return
+		}
+	}
+
+	scopes := []authz.Scope{{}}
+	if d != nil {
+		for _, ns := range append([]string{authz.DefaultNamespace, "nope"}, d.Namespaces...) {
+			scopes = append(scopes, authz.Scope{Namespace: ns})
+		}
+		for _, res := range d.Resources {
+			scopes = append(scopes, authz.Scope{Namespace: res.Namespace, Type: res.Type, ID: res.ID})
+		}
+		for _, b := range d.Bindings { // including resources that no longer exist
+			if b.Scope.ID != "" {
+				scopes = append(scopes, b.Scope)
+			}
+		}
+	}
+	s := pick(r, scopes)
+	subject := principal
+	if d != nil && len(d.Teams) > 0 && h.chance(0.15) {
+		subject = "team:" + pick(r, d.Teams).Slug // the target of a team binding
+	}
+	h.stats.levels++
+	if want, got := h.ref.HighestLevel(h.w, org, subject, s), h.sut.HighestLevel(org, subject, s); got != want {
+		h.fail("HighestLevel", req, "HighestLevel(%q, %q, %s) = %d, the reference says %d", org, subject, s, got, want)
+		return
+	}
+
+	h.stats.missings++
+	var wantPerms []policy.Permission
+	for range 1 + r.IntN(4) {
+		p := policy.Permission{Resource: pick(r, polTypes), Action: pick(r, polActions)}
+		switch r.IntN(8) {
+		case 0:
+			p.Resource = "*"
+		case 1:
+			p.Action = "*"
+		case 2:
+			p.Resource = pick(r, ghostTypes)
+		}
+		wantPerms = append(wantPerms, p)
+	}
+	wantMissing := h.ref.Missing(h.w, org, subject, s, wantPerms)
+	gotMissing := h.sut.Missing(org, subject, s, wantPerms)
+	if len(wantMissing) == 0 {
+		wantMissing = nil
+	}
+	if len(gotMissing) == 0 {
+		gotMissing = nil
+	}
+	if diff := cmp.Diff(wantMissing, gotMissing); diff != "" {
+		h.fail("Missing", req, "Missing(%q, %q, %s, %v) differs from the reference (-reference +engine):\n%s", org, subject, s, wantPerms, diff)
+	}
+}
+
+func agentHasConditional(d *authz.OrgData, principal string) bool {
+	name, ok := strings.CutPrefix(principal, "agent:")
+	if d == nil || !ok {
+		return false
+	}
+	a, ok := d.Policy.Agent(name)
+	return ok && len(a.Conditional) > 0
+}
+
+func patternsOnly(m map[policy.Permission]refGrant) map[policy.Permission]refGrant {
+	out := map[policy.Permission]refGrant{}
+	for p := range m {
+		out[p] = refGrant{}
+	}
+	return out
+}
+
+// ---------------------------------------------------------------------------
+// Reports.
+
+func (h *harness) report(m *mismatch) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "MISMATCH in %s — seed %d world %d (replay: GATEHOUSE_DIFF_SEED=%d GATEHOUSE_DIFF_WORLD=%d go test ./authz -run 'TestDifferential$')\n",
+		m.what, h.seed, h.idx, h.seed, h.idx)
+	if h.ref.mut != refOK {
+		fmt.Fprintf(&b, "(against a reference with the deliberate mistake %q)\n", h.ref.mut)
+	}
+	if m.req != nil {
+		fmt.Fprintf(&b, "request: %s\n", describeRequest(m.req))
+	}
+	b.WriteString(m.detail)
+	b.WriteString("\n")
+	w := m.w
+	if m.req != nil && (m.what == "Check" || m.what == "Explain") {
+		if small, ok := h.shrink(m.w, m.req); ok {
+			w = small
+			b.WriteString("(shrunk: the data below is a minimal world that still disagrees on a fresh engine)\n")
+		} else {
+			b.WriteString("(does NOT reproduce on a fresh engine loaded with this data: suspect incremental Apply; recent changes below)\n")
+		}
+		want := h.ref.Check(w, m.req)
+		fmt.Fprintf(&b, "reference: allowed=%v obligations=%v advice=%v via bindings %v\n", want.Allowed, want.Obligations, want.Advice, bindingIDs(want.Grants))
+		if sut, err := h.load(w); err == nil {
+			got := sut.Check(m.req)
+			fmt.Fprintf(&b, "engine:    %+v\n", viewOf(got))
+			fmt.Fprintf(&b, "engine explains: %s\n", sut.Explain(m.req).Summary)
+		}
+	}
+	if len(h.history) > 0 {
+		fmt.Fprintf(&b, "recent changes:\n  %s\n", strings.Join(h.history, "\n  "))
+	}
+	b.WriteString(h.describeWorld(w, m.req))
+	return b.String()
+}
+
+func bindingIDs(bs []authz.Binding) []string {
+	var ids []string
+	for _, b := range bs {
+		ids = append(ids, b.ID)
+	}
+	return ids
+}
+
+// load builds a fresh decider holding exactly w.
+func (h *harness) load(w world) (decider, error) {
+	sut := h.newSUT()
+	var rev uint64
+	for _, org := range sortedKeys(w) {
+		rev++
+		if err := sut.Apply(rev, authz.Change{Org: org, Op: authz.OpPutOrg, Data: w[org]}); err != nil {
+			return nil, err
+		}
+	}
+	return sut, nil
+}
+
+func (h *harness) disagrees(w world, req *authz.Request) bool {
+	sut, err := h.load(w)
+	if err != nil {
+		return false
+	}
+	want := refView(h.ref.Check(w, req))
+	x := sut.Explain(req)
+	return !cmp.Equal(want, viewOf(sut.Check(req))) || x.Decision.Allowed != want.Allowed
+}
+
+// shrink removes orgs, bindings, teams, members, principals, resources and
+// namespaces one at a time while the disagreement persists on a fresh engine.
+func (h *harness) shrink(w world, req *authz.Request) (world, bool) {
+	if !h.disagrees(w, req) {
+		return w, false
+	}
+	for progress := true; progress; {
+		progress = false
+		for _, cand := range shrinkCandidates(w) {
+			if h.disagrees(cand, req) {
+				w, progress = cand, true
+				break
+			}
+		}
+	}
+	return w, true
+}
+
+func shrinkCandidates(w world) []world {
+	var out []world
+	with := func(org string, d authz.OrgData) {
+		nw := maps.Clone(w)
+		nw[org] = &d
+		out = append(out, nw)
+	}
+	for _, org := range sortedKeys(w) {
+		nw := maps.Clone(w)
+		delete(nw, org)
+		out = append(out, nw)
+	}
+	for _, org := range sortedKeys(w) {
+		d := *w[org]
+		for i := range d.Bindings {
+			c := d
+			c.Bindings = slices.Delete(slices.Clone(d.Bindings), i, i+1)
+			with(org, c)
+		}
+		for i, t := range d.Teams {
+			c := d
+			c.Teams = slices.Delete(slices.Clone(d.Teams), i, i+1)
+			with(org, c)
+			for j := range t.Members {
+				c := d
+				c.Teams = slices.Clone(d.Teams)
+				c.Teams[i].Members = slices.Delete(slices.Clone(t.Members), j, j+1)
+				with(org, c)
+			}
+		}
+		for i := range d.Principals {
+			c := d
+			c.Principals = slices.Delete(slices.Clone(d.Principals), i, i+1)
+			with(org, c)
+		}
+		for i := range d.Resources {
+			c := d
+			c.Resources = slices.Delete(slices.Clone(d.Resources), i, i+1)
+			with(org, c)
+		}
+		for i := range d.Namespaces {
+			c := d
+			c.Namespaces = slices.Delete(slices.Clone(d.Namespaces), i, i+1)
+			with(org, c)
+		}
+	}
+	return out
+}
+
+func describeRequest(r *authz.Request) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "org=%q principal=%q %s:%s on ns=%q id=%q", r.Org, r.Principal, r.ResourceType, r.Action, r.Namespace, r.ResourceID)
+	if r.OnBehalfOf != "" {
+		fmt.Fprintf(&b, " on-behalf-of=%q", r.OnBehalfOf)
+	}
+	if r.Now.IsZero() {
+		b.WriteString(" now=<clock>")
+	} else {
+		fmt.Fprintf(&b, " now=%s", r.Now.Format(time.RFC3339))
+	}
+	fmt.Fprintf(&b, " context=%v", r.Context)
+	return b.String()
+}
+
+func describeBinding(b authz.Binding) string {
+	s := b.ID + " " + b.Principal
+	if b.Role != "" {
+		s += " role=" + b.Role
+	}
+	if len(b.Actions) > 0 {
+		s += " actions=" + strings.Join(b.Actions, ",")
+	}
+	s += " @" + b.Scope.String()
+	if b.Condition != "" {
+		s += " when " + b.Condition
+	}
+	return s
+}
+
+func describeBatch(batch []authz.Change) string {
+	var parts []string
+	for _, c := range batch {
+		var s string
+		switch c.Op {
+		case authz.OpPutBinding:
+			s = "put binding " + describeBinding(c.Binding)
+		case authz.OpDeleteBinding:
+			s = "delete binding " + c.ID
+		case authz.OpPutPrincipal:
+			s = fmt.Sprintf("put principal %q role=%q expires=%v attrs=%v", c.Principal.ID, c.Principal.Role, c.Principal.ExpiresAt, c.Principal.Attributes)
+		case authz.OpDeletePrincipal:
+			s = "delete principal " + c.ID
+		case authz.OpPutTeam:
+			s = fmt.Sprintf("put team %q %v", c.Team.Slug, c.Team.Members)
+		case authz.OpDeleteTeam:
+			s = "delete team " + c.ID
+		case authz.OpPutResource:
+			s = fmt.Sprintf("put resource %s/%s/%s labels=%v attrs=%v", c.Resource.Namespace, c.Resource.Type, c.Resource.ID, c.Resource.Labels, c.Resource.Attributes)
+		case authz.OpDeleteResource:
+			s = fmt.Sprintf("delete resource %s/%s/%s", c.Resource.Namespace, c.Resource.Type, c.Resource.ID)
+		case authz.OpPutNamespace:
+			s = fmt.Sprintf("put namespace %q", c.ID)
+		case authz.OpDeleteNamespace:
+			s = fmt.Sprintf("delete namespace %q", c.ID)
+		case authz.OpSetPolicy:
+			s = "set policy"
+		case authz.OpPutOrg:
+			s = "put org"
+		case authz.OpDeleteOrg:
+			s = "delete org"
+		default:
+			s = fmt.Sprintf("op %d", c.Op)
+		}
+		parts = append(parts, fmt.Sprintf("[%q] %s", c.Org, s))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (h *harness) describeWorld(w world, req *authz.Request) string {
+	var b strings.Builder
+	for _, org := range sortedKeys(w) {
+		d := w[org]
+		fmt.Fprintf(&b, "org %q: namespaces default %s\n", org, strings.Join(d.Namespaces, " "))
+		for _, p := range d.Principals {
+			fmt.Fprintf(&b, "  principal %s", p.ID)
+			if p.Role != "" {
+				fmt.Fprintf(&b, " role=%s", p.Role)
+			}
+			if !p.ExpiresAt.IsZero() {
+				fmt.Fprintf(&b, " expires=%s", p.ExpiresAt.Format(time.RFC3339))
+			}
+			if len(p.Attributes) > 0 {
+				fmt.Fprintf(&b, " attrs=%v", p.Attributes)
+			}
+			b.WriteString("\n")
+		}
+		for _, t := range d.Teams {
+			fmt.Fprintf(&b, "  team %s = %v\n", t.Slug, t.Members)
+		}
+		for _, bd := range d.Bindings {
+			fmt.Fprintf(&b, "  binding %s\n", describeBinding(bd))
+		}
+		for _, r := range d.Resources {
+			fmt.Fprintf(&b, "  resource %s/%s/%s labels=%v attrs=%v\n", r.Namespace, r.Type, r.ID, r.Labels, r.Attributes)
+		}
+		if req == nil || req.Org == org {
+			src := h.src[d.Policy]
+			fmt.Fprintf(&b, "  policy:\n    | %s\n", strings.ReplaceAll(strings.TrimSpace(src), "\n", "\n    | "))
+		}
+	}
+	return b.String()
+}
