@@ -3,6 +3,7 @@ package format_test
 import (
 	"flag"
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/policy/ast"
 	"github.com/gatehouse-dev/gatehouse/policy/format"
 	"github.com/gatehouse-dev/gatehouse/policy/parser"
+	"github.com/gatehouse-dev/gatehouse/policy/scanner"
 	"github.com/gatehouse-dev/gatehouse/policy/token"
 )
 
@@ -275,5 +277,53 @@ func TestCommentsEverywhere(t *testing.T) {
 				checkFormatted(t, edited, out)
 			})
 		}
+	}
+}
+
+// Comments and blank lines inserted at random token boundaries (with a
+// fixed seed, so failures reproduce) never break the formatter's contract.
+func TestRandomCommentPlacement(t *testing.T) {
+	var files []string
+	for _, pattern := range []string{"../testdata/parse/valid_*.policy", "../testdata/format/*.policy"} {
+		m, _ := filepath.Glob(pattern)
+		files = append(files, m...)
+	}
+	r := rand.New(rand.NewSource(1))
+	inserts := []string{"\n# c\n", " # c\n", "\n\n# c\n\n", "# c\n", "\n//x\n\n", "\n\n"}
+	tried := 0
+	for _, path := range files {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var offs []int // token starts and ends
+		var s scanner.Scanner
+		s.Init(path, src, nil)
+		for {
+			pos, tok, lit := s.Scan()
+			if tok == scanner.EOF {
+				break
+			}
+			offs = append(offs, pos.Offset, pos.Offset+len(lit))
+		}
+		for k := 0; k < 300; k++ {
+			b := append([]byte(nil), src...)
+			for j := 0; j < 1+r.Intn(4); j++ {
+				o := min(offs[r.Intn(len(offs))], len(b))
+				b = append(b[:o:o], append([]byte(inserts[r.Intn(len(inserts))]), b[o:]...)...)
+			}
+			out, errs := format.Source(path, b)
+			if errs.HasErrors() {
+				continue // e.g. a line break inside an agent rule
+			}
+			tried++
+			checkFormatted(t, b, out)
+			if t.Failed() {
+				t.Fatalf("input:\n%s", b)
+			}
+		}
+	}
+	if tried < 1000 {
+		t.Errorf("only %d variants parsed", tried)
 	}
 }

@@ -16,7 +16,8 @@ import (
 )
 
 // FuzzParse: any bytes → ParseFile never panics and keeps its diagnostic
-// contract; when there are no errors, the formatted file parses without
+// contract, and format.File does not panic on the (partial) tree; when
+// there are no errors, the formatted file parses without
 // errors to the same tree with the same comments, and formatting it again
 // changes nothing. Crashers found by `go test -fuzz` are kept in
 // testdata/fuzz/FuzzParse and replayed by every `go test`.
@@ -47,6 +48,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%d diagnostics", len(errs))
 		}
 		if errs.HasErrors() {
+			_ = format.File(file) // partial trees must not crash the printer either
 			return
 		}
 		out := format.File(file)

@@ -106,9 +106,11 @@ func ParseFile(filename string, src []byte) (*ast.File, token.List) {
 	errs := append(token.List(nil), p.sc.Errors...)
 	errs = append(errs, p.errs...)
 	errs.Sort()
-	// Each source keeps its first MaxErrors errors, so when one overflowed
-	// it holds MaxErrors errors before anything it dropped, and the first
-	// MaxErrors of the merge are the first MaxErrors of the file.
+	// Each source keeps the first MaxErrors errors it finds, so when one
+	// overflowed it holds MaxErrors errors before (nearly) anything it
+	// dropped, and the first MaxErrors of the merge are the first of the
+	// file; only an unclosed block reported after the cap, at its earlier
+	// '{', can be missing.
 	if len(errs) > MaxErrors || p.sc.ErrorCount > len(p.sc.Errors) || p.dropped {
 		errs = errs[:min(len(errs), MaxErrors)]
 		last := errs[len(errs)-1].Pos
