@@ -1,0 +1,284 @@
+// Package postgres is the scale-out store backend: PostgreSQL through a
+// pgx connection pool, shared by any number of Gatehouse processes,
+// migrated with goose at Open.
+//
+// Invariants:
+//   - Every write transaction starts with pg_advisory_xact_lock on a key
+//     fixed per schema, before it reads anything; so write transactions
+//     commit one at a time across every process, and the revision counter
+//     (bumped under that lock) commits in order: a reader that sees
+//     revision R has seen every revision below it.
+//   - The write transaction calls pg_notify(channel, revision); PostgreSQL
+//     delivers it only if and when the transaction commits. A dedicated
+//     listening connection (reconnecting with backoff, and catching up by
+//     polling after every reconnect) wakes Watch; a periodic poll is the
+//     safety net. The changelog, not the notification, is the truth.
+//   - Snapshot reads (LoadOrg) run in one REPEATABLE READ READ ONLY
+//     transaction.
+//   - Migrations run under a session advisory lock, so processes starting
+//     together migrate once.
+//   - The store uses the first schema of the connection's search_path;
+//     several Gatehouse deployments can share a database in different
+//     schemas (the tests do).
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/migrations"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqlcore"
+)
+
+// Options tune a PostgreSQL store. The zero value is fine.
+type Options struct {
+	// PollInterval is how often watchers poll the revision as a safety net
+	// for lost notifications; 0 means 1s.
+	PollInterval time.Duration
+	// Channel is the LISTEN/NOTIFY channel; "" means "gatehouse_changes".
+	Channel string
+	// MaxConns bounds the pool; 0 keeps pgx's default (or the DSN's
+	// pool_max_conns).
+	MaxConns int32
+}
+
+// DefaultChannel is the notification channel unless Options.Channel is set.
+const DefaultChannel = "gatehouse_changes"
+
+// lockClass is the first key of the store's advisory locks ("GH"); the
+// second is a hash of the schema, so deployments in different schemas of
+// one database do not serialize on each other.
+const lockClass = 0x4748
+
+// Store is a store.Store on PostgreSQL.
+type Store struct {
+	*sqlcore.Store
+	dsn  string
+	opts Options
+	b    *backend
+}
+
+// Open connects to dsn (a libpq URL or key=value string; runtime
+// parameters such as search_path are honoured), migrates the schema and
+// starts listening for other processes' writes. Errors wrap
+// store.ErrInvalid (malformed DSN or options) or store.ErrBackend.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	const op = "open postgres"
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, store.Errorf(store.ErrInvalid, op, "malformed DSN", err)
+	}
+	if opts.Channel == "" {
+		opts.Channel = DefaultChannel
+	}
+	if opts.MaxConns < 0 {
+		return nil, store.Errorf(store.ErrInvalid, op, fmt.Sprintf("MaxConns %d is negative", opts.MaxConns), nil)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, store.Errorf(store.ErrBackend, op, "connect", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, store.Errorf(store.ErrBackend, op, "connect", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, store.Errorf(store.ErrBackend, op, "migrate", err)
+	}
+	lctx, cancel := context.WithCancel(context.Background())
+	b := &backend{pool: pool, channel: opts.Channel, cancel: cancel}
+	core, err := sqlcore.New(ctx, b, sqlcore.Options{PollInterval: opts.PollInterval})
+	if err != nil {
+		cancel()
+		pool.Close()
+		return nil, err
+	}
+	b.wg.Add(1)
+	go b.listen(lctx, core.Wake)
+	return &Store{Store: core, dsn: dsn, opts: opts, b: b}, nil
+}
+
+// Reopen opens another, independent handle (pool and listener) on the same
+// database, as another process would.
+func (s *Store) Reopen(ctx context.Context) (store.Store, error) { return Open(ctx, s.dsn, s.opts) }
+
+// migrate applies the embedded migrations under a session advisory lock.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	db := stdlib.OpenDBFromPool(pool)
+	defer db.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.Postgres(),
+		goose.WithDisableGlobalRegistry(true), goose.WithSessionLocker(migrationLocker{}))
+	if err != nil {
+		return err
+	}
+	_, err = p.Up(ctx)
+	return err
+}
+
+// migrationLocker is goose's session locker: a blocking advisory lock per
+// schema, so concurrent Opens wait for each other instead of polling.
+type migrationLocker struct{}
+
+func (migrationLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	_, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, hashtext('migrate:' || current_schema()))`, lockClass)
+	return err
+}
+
+func (migrationLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	_, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1, hashtext('migrate:' || current_schema()))`, lockClass)
+	return err
+}
+
+// backend implements sqlcore.Backend.
+type backend struct {
+	pool      *pgxpool.Pool
+	channel   string
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	listenPID atomic.Uint32 // backend pid of the listening connection, 0 while disconnected
+	closeOnce sync.Once
+}
+
+func (b *backend) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	tag, err := b.pool.Exec(ctx, sql, args...)
+	return tag.RowsAffected(), err
+}
+
+func (b *backend) Query(ctx context.Context, sql string, args ...any) (sqlcore.Rows, error) {
+	rows, err := b.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
+	tx, err := b.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return nil, err
+	}
+	// Taken before anything is read: under READ COMMITTED every later
+	// statement sees every write committed before the lock was granted.
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, lockClass); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return pgTx{tx}, nil
+}
+
+func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
+	tx, err := b.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	return pgTx{tx}, nil
+}
+
+func (b *backend) NotifyInTx(ctx context.Context, q sqlcore.Querier, rev uint64) error {
+	_, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, b.channel, fmt.Sprint(rev))
+	return err
+}
+
+func (b *backend) TimeArg(t time.Time) any { return t }
+
+func (b *backend) Classify(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return nil
+	}
+	switch pe.Code {
+	case "23505": // unique_violation
+		return store.ErrConflict
+	case "23503": // foreign_key_violation
+		return store.ErrRefused
+	}
+	return nil
+}
+
+func (b *backend) Close() error {
+	b.closeOnce.Do(func() {
+		b.cancel()
+		b.wg.Wait()
+		b.pool.Close()
+	})
+	return nil
+}
+
+// listen keeps one connection LISTENing on the channel and calls wake on
+// every notification, and after every (re)connect to catch up on what it
+// may have missed. It returns when ctx ends.
+func (b *backend) listen(ctx context.Context, wake func()) {
+	defer b.wg.Done()
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		err := b.listenOnce(ctx, wake, func() { backoff = 50 * time.Millisecond })
+		b.listenPID.Store(0)
+		if ctx.Err() != nil {
+			return
+		}
+		_ = err // the poller covers the gap; the next connect catches up
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (b *backend) listenOnce(ctx context.Context, wake, connected func()) error {
+	cfg := b.pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["application_name"] = "gatehouse-listener"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{b.channel}.Sanitize()); err != nil {
+		return err
+	}
+	b.listenPID.Store(conn.PgConn().PID())
+	connected()
+	wake()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		wake()
+	}
+}
+
+// pgTx adapts pgx.Tx to sqlcore.Conn.
+type pgTx struct{ tx pgx.Tx }
+
+func (t pgTx) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	tag, err := t.tx.Exec(ctx, sql, args...)
+	return tag.RowsAffected(), err
+}
+
+func (t pgTx) Query(ctx context.Context, sql string, args ...any) (sqlcore.Rows, error) {
+	rows, err := t.tx.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (t pgTx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
+func (t pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }

@@ -1,0 +1,315 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/postgres"
+	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
+)
+
+// baseDSN is the server the tests use. Without it the PostgreSQL tests
+// skip, saying so; CI sets it, so there they run.
+func baseDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("GATEHOUSE_TEST_POSTGRES is not set: PostgreSQL tests skipped " +
+			"(e.g. GATEHOUSE_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/test?sslmode=disable')")
+	}
+	return dsn
+}
+
+// withSearchPath adds search_path=schema to a URL or key=value DSN.
+func withSearchPath(t *testing.T, dsn, schema string) string {
+	t.Helper()
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatalf("GATEHOUSE_TEST_POSTGRES: %v", err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+// freshSchema creates a schema with a random name, dropped when the test
+// ends, and returns a DSN whose search_path is that schema.
+func freshSchema(t *testing.T) string {
+	t.Helper()
+	base := baseDSN(t)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "gh_test_" + hex.EncodeToString(b[:])
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect to GATEHOUSE_TEST_POSTGRES: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withSearchPath(t, base, schema)
+}
+
+func openOpts(t *testing.T, opts postgres.Options) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), freshSchema(t), opts)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func open(t *testing.T) store.Store {
+	return openOpts(t, postgres.Options{PollInterval: 50 * time.Millisecond, MaxConns: 8})
+}
+
+func TestConformance(t *testing.T) { storetest.RunConformance(t, open) }
+
+// TestSchema migrates an empty schema and checks tables, key columns, the
+// "C" collation of keys and goose's recorded version.
+func TestSchema(t *testing.T) {
+	dsn := freshSchema(t)
+	s, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+
+	want := map[string][]string{
+		"store_revision":    {"id", "revision"},
+		"changelog":         {"revision", "seq", "org", "kind", "change_key", "payload", "created_at"},
+		"orgs":              {"id", "name", "template", "created_at"},
+		"namespaces":        {"org", "name", "created_at"},
+		"users":             {"id", "email", "display_name", "created_at"},
+		"members":           {"org", "user_id", "attributes", "created_at"},
+		"agents":            {"org", "name", "role", "sponsor", "expires_at", "attributes", "created_at"},
+		"services":          {"org", "name", "attributes", "created_at"},
+		"teams":             {"org", "slug", "name", "created_at"},
+		"team_members":      {"org", "team", "principal", "created_at"},
+		"bindings":          {"org", "id", "principal", "role", "actions", "scope_namespace", "scope_type", "scope_id", "condition_name", "created_by", "created_at"},
+		"resources":         {"org", "namespace", "type", "id", "labels", "attributes", "version", "updated_by", "created_at", "updated_at"},
+		"resource_versions": {"org", "namespace", "type", "id", "version", "spec", "labels", "attributes", "author", "created_at"},
+		"policies":          {"org", "version", "body", "author", "created_at"},
+		"goose_db_version":  {"id", "version_id", "is_applied", "tstamp"},
+	}
+	rows, err := conn.Query(ctx, `SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]string{}
+	for rows.Next() {
+		var table, col string
+		if err := rows.Scan(&table, &col); err != nil {
+			t.Fatal(err)
+		}
+		got[table] = append(got[table], col)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("schema mismatch (-want +got):\n%s", d)
+	}
+
+	// Keys compare bytes, as on SQLite, so both backends page alike.
+	for _, c := range [][2]string{{"bindings", "id"}, {"resources", "id"}, {"orgs", "id"}, {"team_members", "principal"}} {
+		var coll *string
+		if err := conn.QueryRow(ctx, `SELECT collation_name FROM information_schema.columns
+			WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`, c[0], c[1]).Scan(&coll); err != nil {
+			t.Fatal(err)
+		}
+		if coll == nil || *coll != "C" {
+			t.Errorf("collation of %s.%s = %v, want C", c[0], c[1], coll)
+		}
+	}
+	// Every org-scoped table's primary key starts with org.
+	rows, err = conn.Query(ctx, `SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc
+		JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema
+		WHERE tc.table_schema = current_schema() AND tc.constraint_type = 'PRIMARY KEY' AND kcu.ordinal_position = 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := map[string]string{}
+	for rows.Next() {
+		var table, col string
+		if err := rows.Scan(&table, &col); err != nil {
+			t.Fatal(err)
+		}
+		first[table] = col
+	}
+	for table := range want {
+		switch table {
+		case "store_revision", "changelog", "orgs", "users", "goose_db_version":
+			continue
+		}
+		if first[table] != "org" {
+			t.Errorf("primary key of %s starts with %q, want org", table, first[table])
+		}
+	}
+
+	var version int64
+	if err := conn.QueryRow(ctx, `SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != 1 {
+		t.Errorf("goose version = %d (err %v), want 1", version, err)
+	}
+
+	// Re-opening applies nothing and keeps the data.
+	s, err = postgres.Open(ctx, dsn, postgres.Options{})
+	if err != nil {
+		t.Fatalf("re-open: %v", err)
+	}
+	defer s.Close()
+	if rev, err := s.CurrentRevision(ctx); err != nil || rev != 0 {
+		t.Errorf("revision after re-open = %d, %v", rev, err)
+	}
+}
+
+// recv waits (bounded by a hang guard) for a revision ≥ rev on ch.
+func recv(t *testing.T, ch <-chan uint64, rev uint64) {
+	t.Helper()
+	guard := time.After(60 * time.Second)
+	for {
+		select {
+		case got, ok := <-ch:
+			if !ok {
+				t.Fatalf("watch channel closed before revision %d", rev)
+			}
+			if got >= rev {
+				return
+			}
+		case <-guard:
+			t.Fatalf("no wake-up for revision %d", rev)
+		}
+	}
+}
+
+// TestNotifyWakesOtherProcess: with polling effectively off, only
+// LISTEN/NOTIFY can wake the second handle.
+func TestNotifyWakesOtherProcess(t *testing.T) {
+	ctx := context.Background()
+	a := openOpts(t, postgres.Options{PollInterval: time.Hour})
+	b2, err := a.Reopen(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	b := b2.(*postgres.Store)
+	waitListening(t, b)
+	ch := b.Watch(ctx)
+	for i := range 3 {
+		rev, err := a.Write(ctx, func(tx store.Tx) error {
+			_, err := tx.CreateOrg(ctx, store.Org{ID: "o" + string(rune('a'+i))})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recv(t, ch, rev)
+	}
+}
+
+func waitListening(t *testing.T, s *postgres.Store) uint32 {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if pid := s.ListenerPID(); pid != 0 {
+			return pid
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("listener never connected")
+	return 0
+}
+
+// TestListenerReconnects: the listening connection is killed; the handle
+// reconnects on its own and is woken again by the other's writes.
+func TestListenerReconnects(t *testing.T) {
+	ctx := context.Background()
+	a := openOpts(t, postgres.Options{PollInterval: time.Hour})
+	b2, err := a.Reopen(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	b := b2.(*postgres.Store)
+	old := waitListening(t, b)
+
+	conn, err := pgx.Connect(ctx, baseDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var killed bool
+	if err := conn.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, int32(old)).Scan(&killed); err != nil || !killed {
+		t.Fatalf("pg_terminate_backend(%d) = %v, %v", old, killed, err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if pid := b.ListenerPID(); pid != 0 && pid != old {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("listener did not reconnect")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ch := b.Watch(ctx)
+	rev, err := a.Write(ctx, func(tx store.Tx) error {
+		_, err := tx.CreateOrg(ctx, store.Org{ID: "after"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recv(t, ch, rev)
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx := context.Background()
+	if _, err := postgres.Open(ctx, "postgres://%zz", postgres.Options{}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("malformed DSN: %v, want ErrInvalid", err)
+	}
+	if _, err := postgres.Open(ctx, freshSchema(t), postgres.Options{MaxConns: -1}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("negative MaxConns: %v, want ErrInvalid", err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := postgres.Open(tctx, "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", postgres.Options{}); !errors.Is(err, store.ErrBackend) {
+		t.Errorf("unreachable server: %v, want ErrBackend", err)
+	}
+}
