@@ -21,7 +21,7 @@ import (
 
 // baseDSN is the server the tests use. Without it the PostgreSQL tests
 // skip, saying so; CI sets it, so there they run.
-func baseDSN(t *testing.T) string {
+func baseDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
 	if dsn == "" {
@@ -32,7 +32,7 @@ func baseDSN(t *testing.T) string {
 }
 
 // withSearchPath adds search_path=schema to a URL or key=value DSN.
-func withSearchPath(t *testing.T, dsn, schema string) string {
+func withSearchPath(t testing.TB, dsn, schema string) string {
 	t.Helper()
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
@@ -49,7 +49,7 @@ func withSearchPath(t *testing.T, dsn, schema string) string {
 
 // freshSchema creates a schema with a random name, dropped when the test
 // ends, and returns a DSN whose search_path is that schema.
-func freshSchema(t *testing.T) string {
+func freshSchema(t testing.TB) string {
 	t.Helper()
 	base := baseDSN(t)
 	var b [6]byte

@@ -84,16 +84,7 @@ func (s *Store) LoadOrg(ctx context.Context, org string) (*store.OrgSnapshot, er
 		}
 	}
 
-	if snap.Bindings, err = all(ctx, r, op, detail, func(rows Rows) (b authz.Binding, err error) {
-		var actions []byte
-		if err = rows.Scan(&b.ID, &b.Principal, &b.Role, &actions, &b.Scope.Namespace, &b.Scope.Type, &b.Scope.ID, &b.Condition); err != nil {
-			return b, err
-		}
-		if actions != nil {
-			b.Actions, err = decodeStrings(actions)
-		}
-		return b, err
-	}, `SELECT id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name FROM bindings WHERE org = $1 ORDER BY id`, org); err != nil {
+	if snap.Bindings, err = loadBindings(ctx, r, org); err != nil {
 		return nil, err
 	}
 
@@ -111,4 +102,46 @@ func (s *Store) LoadOrg(ctx context.Context, org string) (*store.OrgSnapshot, er
 		return nil, err
 	}
 	return snap, nil
+}
+
+// loadBindings streams an org's bindings into a slice sized by a count
+// taken in the same snapshot, scanning into reused variables so that the
+// only per-row allocations are the strings themselves.
+func loadBindings(ctx context.Context, r reader, org string) ([]authz.Binding, error) {
+	const op = "load org"
+	detail := "bindings of org " + q(org)
+	var n int64
+	if err := queryRow(ctx, r.q, `SELECT COUNT(*) FROM bindings WHERE org = $1`, []any{org}, &n); err != nil {
+		return nil, r.s.dbErr(ctx, op, detail, err)
+	}
+	out := make([]authz.Binding, 0, n)
+	rows, err := r.q.Query(ctx, `SELECT id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name
+		FROM bindings WHERE org = $1 ORDER BY id`, org)
+	if err != nil {
+		return nil, r.s.dbErr(ctx, op, detail, err)
+	}
+	defer rows.Close()
+	var (
+		b       authz.Binding
+		actions []byte
+	)
+	dest := []any{&b.ID, &b.Principal, &b.Role, &actions, &b.Scope.Namespace, &b.Scope.Type, &b.Scope.ID, &b.Condition}
+	for rows.Next() {
+		actions = nil
+		if err := rows.Scan(dest...); err != nil {
+			return nil, r.s.dbErr(ctx, op, detail, err)
+		}
+		x := b
+		x.Actions = nil
+		if actions != nil {
+			if x.Actions, err = decodeStrings(actions); err != nil {
+				return nil, r.s.dbErr(ctx, op, detail, err)
+			}
+		}
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, r.s.dbErr(ctx, op, detail, err)
+	}
+	return out, nil
 }

@@ -113,7 +113,7 @@ CREATE TABLE bindings (
     created_at      INTEGER NOT NULL,
     PRIMARY KEY (org, id),
     CHECK ((role = '') = (actions IS NOT NULL))
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE INDEX bindings_principal ON bindings (org, principal);
 CREATE INDEX bindings_scope ON bindings (org, scope_namespace, scope_type, scope_id);
 
