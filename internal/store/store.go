@@ -76,10 +76,17 @@ type Store interface {
 }
 
 // Tx is an open write transaction. Its readers see the transaction's own
-// writes. A Tx must only be used inside the Write callback that received
-// it, from one goroutine; using it afterwards is ErrInvalid. An error from
-// any Tx method leaves the transaction usable (the failed call changed
-// nothing), but callers normally return it, rolling everything back.
+// writes; nobody else sees them before commit. A Tx must only be used
+// inside the Write callback that received it, from one goroutine; using it
+// afterwards is ErrInvalid.
+//
+// Each write method is all-or-nothing. ErrInvalid, ErrNotFound,
+// ErrConflict and ErrRefused are found before anything is changed, so after
+// them the transaction is intact and the callback may go on (for example,
+// create-if-absent). Any other error (ErrBackend, a context error) may
+// leave the method half done; it poisons the transaction: every later call
+// and Write itself fail with it, and nothing commits, even if the callback
+// ignores the error.
 type Tx interface {
 	Reader
 	OrgWriter

@@ -12,9 +12,10 @@
 //     and checks existence and uniqueness with reads first (race-free under
 //     the lock), and only then mutates; so the expected errors
 //     (ErrInvalid, ErrNotFound, ErrConflict, ErrRefused) leave the
-//     transaction untouched, while any error during a mutation poisons the
-//     transaction: every later call and the Write itself fail, and the
-//     Write rolls back even if the callback ignored the error.
+//     transaction untouched, while any failed statement (a read or a
+//     mutation) poisons the transaction: every later call and the Write
+//     itself fail, and the Write rolls back even if the callback ignored
+//     the error.
 //   - A Write commits its changelog rows, the revision counter and (on
 //     PostgreSQL) the notification in the same transaction as its changes.
 //   - Driver errors never reach a message; they are kept as the cause.

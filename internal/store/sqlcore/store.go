@@ -338,24 +338,46 @@ func (t *txn) record(ctx context.Context, op string, kind store.Kind, org, key s
 	return nil
 }
 
-// txQuerier refuses statements once the Write is over.
+// txQuerier runs the transaction's reads: it refuses statements once the
+// Write is over, and poisons the transaction when a statement fails (on
+// PostgreSQL a failed statement aborts the transaction anyway).
 type txQuerier struct{ t *txn }
 
 var errFinished = store.Errorf(store.ErrInvalid, "read", "the transaction is finished (a Tx must not outlive its Write callback)", nil)
+
+func (q txQuerier) poison(ctx context.Context, err error) error {
+	if err != nil && q.t.poison == nil {
+		q.t.poison = q.t.s.dbErr(ctx, "write", "a statement of the transaction failed", err)
+	}
+	return err
+}
 
 func (q txQuerier) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
 	if q.t.done {
 		return 0, errFinished
 	}
-	return q.t.c.Exec(ctx, sql, args...)
+	n, err := q.t.c.Exec(ctx, sql, args...)
+	return n, q.poison(ctx, err)
 }
 
 func (q txQuerier) Query(ctx context.Context, sql string, args ...any) (Rows, error) {
 	if q.t.done {
 		return nil, errFinished
 	}
-	return q.t.c.Query(ctx, sql, args...)
+	rows, err := q.t.c.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, q.poison(ctx, err)
+	}
+	return txRows{Rows: rows, q: q, ctx: ctx}, nil
 }
+
+type txRows struct {
+	Rows
+	q   txQuerier
+	ctx context.Context
+}
+
+func (r txRows) Err() error { return r.q.poison(r.ctx, r.Rows.Err()) }
 
 // broadcaster fans revisions out to Watch channels, coalescing: each
 // channel holds at most the newest unread revision.

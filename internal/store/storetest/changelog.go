@@ -229,6 +229,39 @@ func testRollback(t *testing.T, s store.Store) {
 	nothingChanged("no-op write")
 	wantErr(t, "nil callback", second(s.Write(ctx, nil)), store.ErrInvalid)
 
+	// A context that ends inside the callback fails the Write even if the
+	// callback ignores every error: nothing commits.
+	cctx, cancel := context.WithCancel(ctx)
+	_, err = s.Write(cctx, func(tx store.Tx) error {
+		if _, err := tx.CreateOrg(cctx, store.Org{ID: "c"}); err != nil {
+			return err
+		}
+		cancel()
+		_, _ = tx.CreateOrg(cctx, store.Org{ID: "d"})
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Write whose context ended = %v, want context.Canceled", err)
+	}
+	nothingChanged("context ended inside the callback")
+	wantErr(t, "org of a cancelled write", second(s.GetOrg(ctx, "c")), store.ErrNotFound)
+
+	// The same when only one call's context ends and the Write's lives on:
+	// the failed statement poisons the transaction.
+	_, err = s.Write(ctx, func(tx store.Tx) error {
+		if _, err := tx.CreateOrg(ctx, store.Org{ID: "c"}); err != nil {
+			return err
+		}
+		callCtx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, _ = tx.CreateOrg(callCtx, store.Org{ID: "d"})
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Write after a failed statement = %v, want the statement's error", err)
+	}
+	nothingChanged("a statement failed inside the callback")
+
 	// A Tx method's expected error changes nothing; the callback may go on.
 	rev = write(t, s, func(ctx context.Context, tx store.Tx) error {
 		if _, err := tx.CreateOrg(ctx, store.Org{ID: "a"}); !errors.Is(err, store.ErrConflict) {
