@@ -304,7 +304,14 @@ type mismatch struct {
 	detail string // what differs
 	req    *authz.Request
 	w      world // the reference's world at the time
+	probe  probe // re-runs the comparison (nil for Apply and revision checks)
 }
+
+// probe compares one operation of an engine holding world w with the
+// reference over w. It returns "" when they agree, else what differs. The
+// same probe runs on the live engine and, to shrink a mismatch, on fresh
+// engines loaded with smaller worlds.
+type probe func(w world, sut decider) string
 
 // t0 is the fixed "now" of most requests; expiries sit around it, or far
 // from the real clock so that requests with a zero Now are unambiguous.
@@ -322,6 +329,15 @@ func (h *harness) fail(what string, req *authz.Request, format string, args ...a
 	if h.mismatch == nil {
 		h.mismatch = &mismatch{what: what, detail: fmt.Sprintf(format, args...), req: req, w: h.w}
 	}
+}
+
+// try runs p on the live engine and records a mismatch if it disagrees.
+func (h *harness) try(what string, req *authz.Request, p probe) bool {
+	d := p(h.w, h.sut)
+	if d != "" && h.mismatch == nil {
+		h.mismatch = &mismatch{what: what, detail: d, req: req, w: h.w, probe: p}
+	}
+	return d == ""
 }
 
 func (h *harness) run(checks int) {
@@ -1137,15 +1153,25 @@ func (h *harness) compareCheck(req *authz.Request) {
 	h.stats.checks++
 	want := h.ref.Check(h.w, req)
 	got := h.sut.Check(req)
-	if diff := cmp.Diff(refView(want), viewOf(got)); diff != "" {
-		h.fail("Check", req, "Check differs from the reference (-reference +engine):\n%s", diff)
+	if !cmp.Equal(refView(want), viewOf(got)) || got.Revision != h.rev {
+		h.try("Check", req, h.checkProbe(req))
 		return
-	}
-	if got.Revision != h.rev {
-		h.fail("Check", req, "Decision.Revision = %d, want %d", got.Revision, h.rev)
 	}
 	if want.Allowed {
 		h.countAllow(req, want)
+	}
+}
+
+func (h *harness) checkProbe(req *authz.Request) probe {
+	return func(w world, sut decider) string {
+		got := sut.Check(req)
+		if diff := cmp.Diff(refView(h.ref.Check(w, req)), viewOf(got)); diff != "" {
+			return "Check differs from the reference (-reference +engine):\n" + diff
+		}
+		if got.Revision != sut.Revision() {
+			return fmt.Sprintf("Decision.Revision = %d, want %d", got.Revision, sut.Revision())
+		}
+		return ""
 	}
 }
 
@@ -1183,56 +1209,56 @@ func (h *harness) countAllow(req *authz.Request, d refDecision) {
 
 func (h *harness) compareExplain(req *authz.Request) {
 	h.stats.explains++
-	want := h.ref.Check(h.w, req)
-	x := h.sut.Explain(req)
-	switch {
-	case x.Decision.Allowed != want.Allowed:
-		h.fail("Explain", req, "Explain says allowed=%v, the reference %v (summary: %q)", x.Decision.Allowed, want.Allowed, x.Summary)
-		return
-	case x.Decision.Revision != h.rev:
-		h.fail("Explain", req, "Explain's Decision.Revision = %d, want %d", x.Decision.Revision, h.rev)
-		return
-	case x.Summary == "":
-		h.fail("Explain", req, "Explain has an empty Summary")
-		return
-	case want.Allowed && len(x.Grants) == 0:
-		h.fail("Explain", req, "an allow is explained by no grant (summary: %q)", x.Summary)
-		return
-	case !want.Allowed && len(x.Grants) > 0:
-		h.fail("Explain", req, "a deny is explained by %d grant(s): %+v", len(x.Grants), x.Grants)
-		return
-	}
-	// Every grant an allow is explained by is a real binding of the org
-	// that reaches the acting principal (or the user it acts for).
-	d := h.w[req.Org]
-	for _, g := range x.Grants {
-		i := slices.IndexFunc(d.Bindings, func(b authz.Binding) bool { return b.ID == g.Binding.ID })
-		if i < 0 {
-			h.fail("Explain", req, "explained by binding %q, which the org does not have", g.Binding.ID)
-			return
+	h.try("Explain", req, h.explainProbe(req))
+}
+
+// explainProbe: Explain decides as Check does, says something, and
+// explains an allow (only an allow) by real bindings of the org that reach
+// the acting principal or the user it acts for.
+func (h *harness) explainProbe(req *authz.Request) probe {
+	return func(w world, sut decider) string {
+		want := h.ref.Check(w, req)
+		x := sut.Explain(req)
+		switch {
+		case x.Decision.Allowed != want.Allowed:
+			return fmt.Sprintf("Explain says allowed=%v, the reference %v (summary: %q)", x.Decision.Allowed, want.Allowed, x.Summary)
+		case x.Decision.Revision != sut.Revision():
+			return fmt.Sprintf("Explain's Decision.Revision = %d, want %d", x.Decision.Revision, sut.Revision())
+		case x.Summary == "":
+			return "Explain has an empty Summary"
+		case want.Allowed && len(x.Grants) == 0:
+			return fmt.Sprintf("an allow is explained by no grant (summary: %q)", x.Summary)
+		case !want.Allowed && len(x.Grants) > 0:
+			return fmt.Sprintf("a deny is explained by %d grant(s): %+v", len(x.Grants), x.Grants)
 		}
-		if diff := cmp.Diff(d.Bindings[i], g.Binding); diff != "" {
-			h.fail("Explain", req, "explained by binding %q but not as the org has it (-org +explain):\n%s", g.Binding.ID, diff)
-			return
+		d := w[req.Org]
+		for _, g := range x.Grants {
+			i := slices.IndexFunc(d.Bindings, func(b authz.Binding) bool { return b.ID == g.Binding.ID })
+			if i < 0 {
+				return fmt.Sprintf("explained by binding %q, which the org does not have", g.Binding.ID)
+			}
+			if diff := cmp.Diff(d.Bindings[i], g.Binding); diff != "" {
+				return fmt.Sprintf("explained by binding %q but not as the org has it (-org +explain):\n%s", g.Binding.ID, diff)
+			}
+			reaches := slices.Contains(subjectsOf(d, req.Principal), g.Binding.Principal) ||
+				req.OnBehalfOf != "" && slices.Contains(subjectsOf(d, req.OnBehalfOf), g.Binding.Principal)
+			if !reaches {
+				return fmt.Sprintf("explained by binding %q of %s, which does not reach %s", g.Binding.ID, g.Binding.Principal, req.Principal)
+			}
 		}
-		reaches := slices.Contains(subjectsOf(d, req.Principal), g.Binding.Principal) ||
-			req.OnBehalfOf != "" && slices.Contains(subjectsOf(d, req.OnBehalfOf), g.Binding.Principal)
-		if !reaches {
-			h.fail("Explain", req, "explained by binding %q of %s, which does not reach %s", g.Binding.ID, g.Binding.Principal, req.Principal)
-			return
-		}
+		return ""
 	}
 }
 
 // lookupIsClear reports whether a lookup has no excuse for an error: the
 // org, principal (unexpired) and namespace exist and the type and action are
-// identifiers.
-func (h *harness) lookupIsClear(org, principal, ns, typ, action string, now time.Time) bool {
-	d := h.w[org]
+// identifiers. principal "-" stands for a subject lookup, which names none.
+func lookupIsClear(w world, org, principal, ns, typ, action string, now time.Time) bool {
+	d := w[org]
 	if d == nil || !policy.IsIdent(typ) || !policy.IsIdent(action) || ns != "" && !hasNamespace(d, ns) {
 		return false
 	}
-	if principal == "-" { // a subject lookup names no principal
+	if principal == "-" {
 		return true
 	}
 	p, _, _, ok := member(d, principal)
@@ -1261,67 +1287,70 @@ func (h *harness) compareLookupResources(req *authz.Request) {
 			return
 		}
 	}
-	want := h.ref.LookupResources(h.w, q)
-	d := h.w[q.Org]
-	var got []authz.ResourceRef
-	maxPages := 3
-	if d != nil {
-		maxPages += len(d.Resources)
-	}
-	for page := 0; ; page++ {
-		if page == maxPages {
-			h.fail("LookupResources", req, "paging did not end after %d pages (query %+v)", page, q)
-			return
-		}
-		p, err := h.sut.LookupResources(q)
-		if err != nil {
-			switch {
-			case !errors.Is(err, authz.ErrNotFound) && !errors.Is(err, authz.ErrInvalid):
-				h.fail("LookupResources", req, "error %v wraps neither ErrNotFound nor ErrInvalid", err)
-			case len(want) > 0 || h.lookupIsClear(q.Org, q.Principal, q.Namespace, q.Type, q.Action, q.Now) && q.OnBehalfOf == "":
-				h.fail("LookupResources", req, "error %v for query %+v; the reference finds %v", err, q, want)
-			}
-			return
+	h.try("LookupResources", req, h.lookupResourcesProbe(q))
+}
+
+// lookupResourcesProbe pages through a resource lookup and compares it with
+// the reference and with the engine's own Check of every candidate.
+func (h *harness) lookupResourcesProbe(q authz.LookupResourcesRequest) probe {
+	return func(w world, sut decider) string {
+		want := h.ref.LookupResources(w, q)
+		d := w[q.Org]
+		var got []authz.ResourceRef
+		maxPages := 3
+		if d != nil {
+			maxPages += len(d.Resources)
 		}
 		size := q.PageSize
 		if size == 0 {
 			size = 100
 		}
-		if len(p.Resources) > size {
-			h.fail("LookupResources", req, "a page of %d resources for page size %d", len(p.Resources), size)
-			return
+		pq := q
+		for page := 0; ; page++ {
+			if page == maxPages {
+				return fmt.Sprintf("paging did not end after %d pages (query %+v)", page, q)
+			}
+			p, err := sut.LookupResources(pq)
+			if err != nil {
+				switch {
+				case !errors.Is(err, authz.ErrNotFound) && !errors.Is(err, authz.ErrInvalid):
+					return fmt.Sprintf("LookupResources error %v wraps neither ErrNotFound nor ErrInvalid", err)
+				case len(want) > 0 || lookupIsClear(w, q.Org, q.Principal, q.Namespace, q.Type, q.Action, q.Now) && q.OnBehalfOf == "":
+					return fmt.Sprintf("LookupResources error %v for query %+v; the reference finds %v", err, q, want)
+				}
+				return ""
+			}
+			if len(p.Resources) > size {
+				return fmt.Sprintf("a page of %d resources for page size %d", len(p.Resources), size)
+			}
+			if p.Revision != sut.Revision() {
+				return fmt.Sprintf("lookup page at revision %d, want %d", p.Revision, sut.Revision())
+			}
+			got = append(got, p.Resources...)
+			if p.NextPageToken == "" {
+				break
+			}
+			pq.PageToken = p.NextPageToken
 		}
-		if p.Revision != h.rev {
-			h.fail("LookupResources", req, "page at revision %d, want %d", p.Revision, h.rev)
-			return
+		if diff := cmp.Diff(want, got); diff != "" {
+			return fmt.Sprintf("LookupResources(%+v) differs from the reference (-reference +engine):\n%s", q, diff)
 		}
-		got = append(got, p.Resources...)
-		if p.NextPageToken == "" {
-			break
+		if d == nil {
+			return ""
 		}
-		q.PageToken = p.NextPageToken
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		q.PageToken = ""
-		h.fail("LookupResources", req, "LookupResources(%+v) differs from the reference (-reference +engine):\n%s", q, diff)
-		return
-	}
-	// And the lookup agrees with the engine's own Check.
-	if d == nil {
-		return
-	}
-	for _, res := range d.Resources {
-		if res.Type != q.Type || q.Namespace != "" && res.Namespace != q.Namespace {
-			continue
+		for _, res := range d.Resources { // and the lookup agrees with the engine's own Check
+			if res.Type != q.Type || q.Namespace != "" && res.Namespace != q.Namespace {
+				continue
+			}
+			creq := &authz.Request{Org: q.Org, Principal: q.Principal, Namespace: res.Namespace, ResourceType: res.Type,
+				ResourceID: res.ID, Action: q.Action, Context: q.Context, OnBehalfOf: q.OnBehalfOf, Now: q.Now}
+			in := slices.Contains(got, authz.ResourceRef{Namespace: res.Namespace, Type: res.Type, ID: res.ID})
+			if allowed := sut.Check(creq).Allowed; allowed != in {
+				return fmt.Sprintf("the engine's Check says %v for %s/%s/%s, which its lookup %s", allowed,
+					res.Namespace, res.Type, res.ID, map[bool]string{true: "returns", false: "omits"}[in])
+			}
 		}
-		creq := &authz.Request{Org: q.Org, Principal: q.Principal, Namespace: res.Namespace, ResourceType: res.Type,
-			ResourceID: res.ID, Action: q.Action, Context: q.Context, OnBehalfOf: q.OnBehalfOf, Now: q.Now}
-		in := slices.Contains(got, authz.ResourceRef{Namespace: res.Namespace, Type: res.Type, ID: res.ID})
-		if allowed := h.sut.Check(creq).Allowed; allowed != in {
-			h.fail("LookupResources", creq, "the engine's Check says %v for a resource its lookup %s", allowed,
-				map[bool]string{true: "returns", false: "omits"}[in])
-			return
-		}
+		return ""
 	}
 }
 
@@ -1329,50 +1358,55 @@ func (h *harness) compareLookupSubjects(req *authz.Request) {
 	h.stats.lookupsS++
 	q := authz.LookupSubjectsRequest{Org: req.Org, Namespace: req.Namespace, Type: req.ResourceType, ID: req.ResourceID,
 		Action: req.Action, Context: req.Context, Now: req.Now}
-	want := h.ref.LookupSubjects(h.w, q)
-	subs, rev, err := h.sut.LookupSubjects(q)
-	d := h.w[q.Org]
-	if err != nil {
-		ns := q.Namespace
-		if ns == "" {
-			ns = authz.DefaultNamespace
+	h.try("LookupSubjects", req, h.lookupSubjectsProbe(q))
+}
+
+// lookupSubjectsProbe compares a subject lookup with the reference and with
+// the engine's own Check, and checks each Via team holds the subject.
+func (h *harness) lookupSubjectsProbe(q authz.LookupSubjectsRequest) probe {
+	return func(w world, sut decider) string {
+		want := h.ref.LookupSubjects(w, q)
+		subs, rev, err := sut.LookupSubjects(q)
+		d := w[q.Org]
+		if err != nil {
+			ns := q.Namespace
+			if ns == "" {
+				ns = authz.DefaultNamespace
+			}
+			unknownResource := d != nil && q.ID != "" && findResource(d, ns, q.Type, q.ID) == nil
+			switch {
+			case !errors.Is(err, authz.ErrNotFound) && !errors.Is(err, authz.ErrInvalid):
+				return fmt.Sprintf("LookupSubjects error %v wraps neither ErrNotFound nor ErrInvalid", err)
+			case unknownResource:
+			case len(want) > 0 || lookupIsClear(w, q.Org, "-", ns, q.Type, q.Action, q.Now):
+				return fmt.Sprintf("LookupSubjects error %v for query %+v; the reference finds %v", err, q, want)
+			}
+			return ""
 		}
-		unknownResource := d != nil && q.ID != "" && findResource(d, ns, q.Type, q.ID) == nil
-		switch {
-		case !errors.Is(err, authz.ErrNotFound) && !errors.Is(err, authz.ErrInvalid):
-			h.fail("LookupSubjects", req, "error %v wraps neither ErrNotFound nor ErrInvalid", err)
-		case unknownResource:
-		case len(want) > 0 || h.lookupIsClear(q.Org, "-", ns, q.Type, q.Action, q.Now):
-			h.fail("LookupSubjects", req, "error %v for query %+v; the reference finds %v", err, q, want)
+		if rev != sut.Revision() {
+			return fmt.Sprintf("LookupSubjects answered at revision %d, want %d", rev, sut.Revision())
 		}
-		return
-	}
-	if rev != h.rev {
-		h.fail("LookupSubjects", req, "answered at revision %d, want %d", rev, h.rev)
-		return
-	}
-	var got []string
-	for _, s := range subs {
-		got = append(got, s.Principal)
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		h.fail("LookupSubjects", req, "LookupSubjects(%+v) differs from the reference (-reference +engine):\n%s", q, diff)
-		return
-	}
-	for _, s := range subs {
-		creq := &authz.Request{Org: q.Org, Principal: s.Principal, Namespace: q.Namespace, ResourceType: q.Type,
-			ResourceID: q.ID, Action: q.Action, Context: q.Context, Now: q.Now}
-		if !h.sut.Check(creq).Allowed {
-			h.fail("LookupSubjects", creq, "subject %s is listed but the engine's Check denies it", s.Principal)
-			return
+		var got []string
+		for _, s := range subs {
+			got = append(got, s.Principal)
 		}
-		teams := subjectsOf(d, s.Principal)[1:]
-		for _, v := range s.Via {
-			if !slices.Contains(teams, v) && !slices.Contains(teams, "team:"+v) {
-				h.fail("LookupSubjects", creq, "subject %s is listed via %q, a team it is not in (%v)", s.Principal, v, teams)
-				return
+		if diff := cmp.Diff(want, got); diff != "" {
+			return fmt.Sprintf("LookupSubjects(%+v) differs from the reference (-reference +engine):\n%s", q, diff)
+		}
+		for _, s := range subs {
+			creq := &authz.Request{Org: q.Org, Principal: s.Principal, Namespace: q.Namespace, ResourceType: q.Type,
+				ResourceID: q.ID, Action: q.Action, Context: q.Context, Now: q.Now}
+			if !sut.Check(creq).Allowed {
+				return fmt.Sprintf("subject %s is listed but the engine's Check denies it", s.Principal)
+			}
+			teams := subjectsOf(d, s.Principal)[1:]
+			for _, v := range s.Via {
+				if !slices.Contains(teams, v) && !slices.Contains(teams, "team:"+v) {
+					return fmt.Sprintf("subject %s is listed via %q, a team it is not in (%v)", s.Principal, v, teams)
+				}
 			}
 		}
+		return ""
 	}
 }
 
@@ -1382,36 +1416,9 @@ func (h *harness) compareAdmin(req *authz.Request) {
 	r := h.r
 	org, principal := req.Org, req.Principal
 	d := h.w[org]
-
 	h.stats.perms++
-	ns := req.Namespace
-	want, isMember := h.ref.Permissions(h.w, org, principal, ns)
-	grants, rev, err := h.sut.Permissions(org, principal, ns)
-	switch {
-	case err != nil && (isMember || !errors.Is(err, authz.ErrNotFound) && !errors.Is(err, authz.ErrInvalid)):
-		h.fail("Permissions", req, "Permissions(%q, %q, %q): error %v", org, principal, ns, err)
+	if !h.try("Permissions", req, h.permissionsProbe(org, principal, req.Namespace)) {
 		return
-	case err != nil:
-	case rev != h.rev:
-		h.fail("Permissions", req, "Permissions answered at revision %d, want %d", rev, h.rev)
-		return
-	case !slices.IsSortedFunc(grants, func(a, b authz.Grant) int { return comparePerms(a.Permission, b.Permission) }):
-		h.fail("Permissions", req, "Permissions(%q, %q, %q) is not sorted: %v", org, principal, ns, grants)
-		return
-	default:
-		got := normalizeGrants(grants)
-		if !isMember {
-			want = map[policy.Permission]refGrant{}
-		}
-		if agentHasConditional(d, principal) {
-			// The conditions listed for an agent's conditional permission
-			// combine binding and rule conditions: compare patterns only.
-			got, want = patternsOnly(got), patternsOnly(want)
-		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			h.fail("Permissions", req, "Permissions(%q, %q, %q) differs from the reference (-reference +engine):\n%s", org, principal, ns, diff)
-			return
-		}
 	}
 
 	scopes := []authz.Scope{{}}
@@ -1434,8 +1441,12 @@ func (h *harness) compareAdmin(req *authz.Request) {
 		subject = "team:" + pick(r, d.Teams).Slug // the target of a team binding
 	}
 	h.stats.levels++
-	if want, got := h.ref.HighestLevel(h.w, org, subject, s), h.sut.HighestLevel(org, subject, s); got != want {
-		h.fail("HighestLevel", req, "HighestLevel(%q, %q, %s) = %d, the reference says %d", org, subject, s, got, want)
+	if !h.try("HighestLevel", req, func(w world, sut decider) string {
+		if want, got := h.ref.HighestLevel(w, org, subject, s), sut.HighestLevel(org, subject, s); got != want {
+			return fmt.Sprintf("HighestLevel(%q, %q, %s) = %d, the reference says %d", org, subject, s, got, want)
+		}
+		return ""
+	}) {
 		return
 	}
 
@@ -1453,16 +1464,49 @@ func (h *harness) compareAdmin(req *authz.Request) {
 		}
 		wantPerms = append(wantPerms, p)
 	}
-	wantMissing := h.ref.Missing(h.w, org, subject, s, wantPerms)
-	gotMissing := h.sut.Missing(org, subject, s, wantPerms)
-	if len(wantMissing) == 0 {
-		wantMissing = nil
-	}
-	if len(gotMissing) == 0 {
-		gotMissing = nil
-	}
-	if diff := cmp.Diff(wantMissing, gotMissing); diff != "" {
-		h.fail("Missing", req, "Missing(%q, %q, %s, %v) differs from the reference (-reference +engine):\n%s", org, subject, s, wantPerms, diff)
+	h.try("Missing", req, func(w world, sut decider) string {
+		want := h.ref.Missing(w, org, subject, s, wantPerms)
+		got := sut.Missing(org, subject, s, wantPerms)
+		if len(want) == 0 {
+			want = nil
+		}
+		if len(got) == 0 {
+			got = nil
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			return fmt.Sprintf("Missing(%q, %q, %s, %v) differs from the reference (-reference +engine):\n%s", org, subject, s, wantPerms, diff)
+		}
+		return ""
+	})
+}
+
+func (h *harness) permissionsProbe(org, principal, ns string) probe {
+	return func(w world, sut decider) string {
+		want, isMember := h.ref.Permissions(w, org, principal, ns)
+		grants, rev, err := sut.Permissions(org, principal, ns)
+		switch {
+		case err != nil && (isMember || !errors.Is(err, authz.ErrNotFound) && !errors.Is(err, authz.ErrInvalid)):
+			return fmt.Sprintf("Permissions(%q, %q, %q): error %v", org, principal, ns, err)
+		case err != nil:
+			return ""
+		case rev != sut.Revision():
+			return fmt.Sprintf("Permissions answered at revision %d, want %d", rev, sut.Revision())
+		case !slices.IsSortedFunc(grants, func(a, b authz.Grant) int { return comparePerms(a.Permission, b.Permission) }):
+			return fmt.Sprintf("Permissions(%q, %q, %q) is not sorted: %v", org, principal, ns, grants)
+		}
+		got := normalizeGrants(grants)
+		if !isMember {
+			want = map[policy.Permission]refGrant{}
+		}
+		if agentHasConditional(w[org], principal) {
+			// The conditions listed for an agent's conditional permission
+			// combine binding and rule conditions: compare patterns only.
+			got, want = patternsOnly(got), patternsOnly(want)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			return fmt.Sprintf("Permissions(%q, %q, %q) differs from the reference (-reference +engine):\n%s", org, principal, ns, diff)
+		}
+		return ""
 	}
 }
 
@@ -1499,18 +1543,19 @@ func (h *harness) report(m *mismatch) string {
 	b.WriteString(m.detail)
 	b.WriteString("\n")
 	w := m.w
-	if m.req != nil && (m.what == "Check" || m.what == "Explain") {
-		if small, ok := h.shrink(m.w, m.req); ok {
+	if m.probe != nil {
+		if small, detail, ok := h.shrink(m.w, m.probe); ok {
 			w = small
-			b.WriteString("(shrunk: the data below is a minimal world that still disagrees on a fresh engine)\n")
+			fmt.Fprintf(&b, "shrunk to the minimal world below, which still disagrees on a fresh engine:\n%s\n", detail)
 		} else {
-			b.WriteString("(does NOT reproduce on a fresh engine loaded with this data: suspect incremental Apply; recent changes below)\n")
+			b.WriteString("does NOT reproduce on a fresh engine loaded with this data: suspect incremental Apply (recent changes below)\n")
 		}
+	}
+	if m.req != nil && m.req.Principal != "" {
 		want := h.ref.Check(w, m.req)
-		fmt.Fprintf(&b, "reference: allowed=%v obligations=%v advice=%v via bindings %v\n", want.Allowed, want.Obligations, want.Advice, bindingIDs(want.Grants))
+		fmt.Fprintf(&b, "reference Check: allowed=%v obligations=%v advice=%v via bindings %v\n", want.Allowed, want.Obligations, want.Advice, bindingIDs(want.Grants))
 		if sut, err := h.load(w); err == nil {
-			got := sut.Check(m.req)
-			fmt.Fprintf(&b, "engine:    %+v\n", viewOf(got))
+			fmt.Fprintf(&b, "engine Check:    %+v\n", viewOf(sut.Check(m.req)))
 			fmt.Fprintf(&b, "engine explains: %s\n", sut.Explain(m.req).Summary)
 		}
 	}
@@ -1542,32 +1587,34 @@ func (h *harness) load(w world) (decider, error) {
 	return sut, nil
 }
 
-func (h *harness) disagrees(w world, req *authz.Request) bool {
+// disagreement re-runs p on a fresh engine holding w ("" if they agree or
+// the engine will not load w).
+func (h *harness) disagreement(w world, p probe) string {
 	sut, err := h.load(w)
 	if err != nil {
-		return false
+		return ""
 	}
-	want := refView(h.ref.Check(w, req))
-	x := sut.Explain(req)
-	return !cmp.Equal(want, viewOf(sut.Check(req))) || x.Decision.Allowed != want.Allowed
+	return p(w, sut)
 }
 
 // shrink removes orgs, bindings, teams, members, principals, resources and
-// namespaces one at a time while the disagreement persists on a fresh engine.
-func (h *harness) shrink(w world, req *authz.Request) (world, bool) {
-	if !h.disagrees(w, req) {
-		return w, false
+// namespaces one at a time while the disagreement persists on a fresh
+// engine; ok is false if it does not reproduce on a fresh engine at all.
+func (h *harness) shrink(w world, p probe) (small world, detail string, ok bool) {
+	detail = h.disagreement(w, p)
+	if detail == "" {
+		return w, "", false
 	}
 	for progress := true; progress; {
 		progress = false
 		for _, cand := range shrinkCandidates(w) {
-			if h.disagrees(cand, req) {
-				w, progress = cand, true
+			if d := h.disagreement(cand, p); d != "" {
+				w, detail, progress = cand, d, true
 				break
 			}
 		}
 	}
-	return w, true
+	return w, detail, true
 }
 
 func shrinkCandidates(w world) []world {
