@@ -329,10 +329,11 @@ func (o *orgSnap) deleteResource(k resKey) {
 // holds resources; the engine just follows.) It costs O(org).
 func (o *orgSnap) deleteNamespace(ns string) {
 	id, _ := o.nsID(ns)
-	if id < 0 {
-		return // never heard of: nothing is scoped in it
+	if id >= 0 {
+		o.setNSExists(ns, false)
 	}
-	o.setNSExists(ns, false)
+	// Resources may have been put in a namespace that was never created:
+	// they go too.
 	var buckets []nsType
 	for k := range o.index.all() {
 		if k.ns == ns {
@@ -346,6 +347,9 @@ func (o *orgSnap) deleteNamespace(ns string) {
 			return true
 		})
 		o.index.del(bk)
+	}
+	if id < 0 {
+		return // no binding names the namespace
 	}
 	var affected []string
 	for hid, h := range o.holders.all() {

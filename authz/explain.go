@@ -12,13 +12,17 @@ const (
 	nearCondition   = iota // the grant matched but its condition failed
 	nearCeiling            // the grant matched but the agent's ceiling lacks it
 	nearAgentCond          // the grant matched but the agent's conditional rule failed
-	nearNamespace          // the grant would match in another namespace
-	nearResource           // the grant would match on another resource
-	nearNoResource         // a share of a resource that does not exist
+	nearNoResource         // a grant on this resource, which does not exist
 	nearAction             // the role has the resource type but not the action
+	nearNamespace          // the grant would match in another namespace
+	nearResource           // the grant would match on another resource of the type
 	nearUnknownRole        // the bound role is not in the policy
-	nearInert              // the binding has both or neither role and actions
+	nearInert              // the binding cannot grant (both/neither role and actions...)
 )
+
+// maxNear bounds an explanation's near misses (a principal may hold
+// thousands of shares of other resources).
+const maxNear = 20
 
 type nearTrace struct {
 	rank int
@@ -71,6 +75,9 @@ func (s *state) explain(req *Request) Explanation {
 			ex.Grants = append(ex.Grants, se.grants...)
 		} else if !se.allowed {
 			for _, n := range se.near {
+				if len(ex.Near) == maxNear {
+					break
+				}
 				ex.Near = append(ex.Near, n.t)
 			}
 		}
@@ -243,27 +250,26 @@ func explainGrant(se *subjectExplanation, e *eval, g *grant, b Binding, via, sha
 				return
 			}
 			t.Pattern = closestPattern(cr.r, req.ResourceType)
-			t.Note = "role " + b.Role + " has " + req.ResourceType + " but not " + req.Action
+			t.Note = "role " + b.Role + " has " + req.ResourceType + " but not " + req.ResourceType + ":" + req.Action
 			se.near = append(se.near, nearTrace{nearAction, t})
 		default: // a share with other actions or another type
 			if shareTyp != req.ResourceType && shareTyp != policy.Wildcard {
 				return
 			}
-			t.Pattern = policy.Permission{Resource: shareTyp, Action: strings.Join(b.Actions, ",")}
 			t.Note = "shared for " + strings.Join(b.Actions, ", ") + ", not " + req.Action
 			se.near = append(se.near, nearTrace{nearAction, t})
 		}
 		return
 	}
 	t.Pattern = matchedPattern(g, p, shareTyp, req)
+	t.Note = ""
 	if !inScope {
 		switch {
 		case b.Scope.IsResource():
-			if b.Scope.Namespace == e.ns && b.Scope.Type == req.ResourceType {
-				t.Note = "binding " + b.ID + " is for " + b.Scope.String() + ", not this " + req.ResourceType
-			} else {
-				t.Note = "binding " + b.ID + " is for " + b.Scope.String()
+			if b.Scope.Type != req.ResourceType {
+				return // a grant on another type of resource is not close
 			}
+			t.Note = "binding " + b.ID + " is on " + b.Scope.String() + " only"
 			se.near = append(se.near, nearTrace{nearResource, t})
 		default:
 			t.Note = "binding " + b.ID + " is in namespace " + b.Scope.Namespace + ", but this request is in " + e.ns
@@ -288,12 +294,12 @@ func explainGrant(se *subjectExplanation, e *eval, g *grant, b Binding, via, sha
 		}
 	}
 	if !ceilingOK {
-		t.Note = "agent ceiling role " + ceil.r.Name + " lacks " + req.ResourceType + ":" + req.Action
+		t.Note = "the agent's ceiling role " + ceil.r.Name + " lacks " + req.ResourceType + ":" + req.Action
 		se.near = append(se.near, nearTrace{nearCeiling, t})
 		return
 	}
 	if !agentCondOK {
-		t.Note = "agent may " + req.Action + " " + req.ResourceType + " only when " + strings.Join(agentConds, " or ") + ", and none holds"
+		t.Note = "the agent may " + req.Action + " " + req.ResourceType + " only when " + strings.Join(agentConds, " or ") + ", which does not hold"
 		se.near = append(se.near, nearTrace{nearAgentCond, t})
 		return
 	}
@@ -344,7 +350,7 @@ func summarize(se subjectExplanation, what string, allowed bool) string {
 	if se.allowed {
 		var parts []string
 		for _, t := range se.grants {
-			parts = append(parts, describeTrace(t))
+			parts = append(parts, describeTrace(t)+" grants "+t.Pattern.String())
 			if len(parts) == 3 {
 				break
 			}
@@ -356,27 +362,59 @@ func summarize(se subjectExplanation, what string, allowed bool) string {
 		return who + " can " + what + ": " + strings.Join(parts, "; ") + more + "."
 	}
 	if len(se.near) == 0 {
-		return who + " cannot " + what + ": no binding of " + se.pid + " or its teams grants anything on " +
-			strings.SplitN(what, " ", 3)[1] + " here."
+		return who + " cannot " + what + ": no binding of " + se.pid + " or of its teams grants anything close."
 	}
 	var parts []string
 	for _, n := range se.near {
-		parts = append(parts, describeTrace(n.t)+": "+n.t.Note)
+		parts = append(parts, describeNear(n, what))
 		if len(parts) == 3 {
 			break
 		}
 	}
-	return who + " cannot " + what + ": " + strings.Join(parts, "; ") + "."
+	more := ""
+	if n := len(se.near) - len(parts); n > 0 {
+		more = " (" + itoa(n) + " more in the explanation)"
+	}
+	return who + " cannot " + what + ": " + strings.Join(parts, "; ") + more + "."
+}
+
+// describeNear renders one near miss for a person.
+func describeNear(n nearTrace, what string) string {
+	t := n.t
+	d := describeTrace(t)
+	switch n.rank {
+	case nearAction:
+		if t.Pattern != (policy.Permission{}) {
+			return d + " grants " + t.Pattern.String() + " but not " + wantedPerm(what)
+		}
+		return d + " does not grant " + wantedPerm(what)
+	case nearNamespace:
+		return d + " would, but only in namespace " + t.Binding.Scope.Namespace
+	case nearResource:
+		return d + " would, but only on " + t.Binding.Scope.String()
+	case nearCondition, nearCeiling, nearAgentCond:
+		return d + " would, but " + t.Note
+	}
+	return d + ": " + t.Note
+}
+
+// wantedPerm recovers "type:action" from describeRequest's "action
+// type[/id] in ns".
+func wantedPerm(what string) string {
+	action, rest, _ := strings.Cut(what, " ")
+	target, _, _ := strings.Cut(rest, " in ")
+	typ, _, _ := strings.Cut(target, "/")
+	return typ + ":" + action
 }
 
 // describeTrace renders "role viewer (binding b1, org-wide, through
-// team:support) grants chains:read".
+// team:support, when cond)".
 func describeTrace(t Trace) string {
 	var sb strings.Builder
 	if t.Role != "" {
 		sb.WriteString("role " + t.Role)
 	} else {
-		sb.WriteString("share")
+		sb.WriteString("share of " + strings.Join(t.Binding.Actions, ", "))
 	}
 	sb.WriteString(" (binding " + t.Binding.ID + ", " + describeScope(t.Binding))
 	if t.Via != "" {
@@ -386,9 +424,6 @@ func describeTrace(t Trace) string {
 		sb.WriteString(", when " + t.Condition)
 	}
 	sb.WriteString(")")
-	if t.Pattern != (policy.Permission{}) {
-		sb.WriteString(" grants " + t.Pattern.String())
-	}
 	return sb.String()
 }
 

@@ -219,21 +219,27 @@ func (s *state) permissions(org, principal, namespace string) ([]Grant, uint64, 
 		var cps []cpEntry
 		for _, cp := range a.agent.a.Conditional {
 			var conds []string
-			covered := false
+			covered, uncond := false, false
 			for _, p := range order {
 				if !p.Covers(cp.Permission) {
 					continue
 				}
 				covered = true
 				x := held[p]
-				if x.uncond {
-					conds = append(conds, cp.Conditions...)
-				}
+				uncond = uncond || x.uncond
 				for _, gc := range x.conds {
 					for _, c := range cp.Conditions {
-						conds = append(conds, gc+" && "+c)
+						if gc == c {
+							conds = append(conds, c)
+						} else {
+							conds = append(conds, gc+" && "+c)
+						}
 					}
 				}
+			}
+			if uncond {
+				// c ∨ (g ∧ c) is c: the conjunctions add nothing.
+				conds = slices.Clone(cp.Conditions)
 			}
 			if covered {
 				cps = append(cps, cpEntry{cp.Permission, conds})
