@@ -1,0 +1,256 @@
+package directory
+
+import (
+	"context"
+	"slices"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// BindingSpec asks to bind a principal to a role at a scope.
+type BindingSpec struct {
+	Principal string      `json:"principal"` // user:, team:, agent: or service:
+	Role      string      `json:"role"`
+	Scope     authz.Scope `json:"scope"`               // zero: the whole org
+	Condition string      `json:"condition,omitempty"` // optional named condition
+}
+
+// checkScope validates a scope's shape.
+func checkScope(sc authz.Scope) error {
+	switch {
+	case sc.IsOrg():
+		return nil
+	case sc.Type == "" && sc.ID == "":
+		return checkSlugIdent("scope.namespace", sc.Namespace)
+	case sc.Type != "" && sc.ID != "":
+		if err := checkSlugIdent("scope.namespace", sc.Namespace); err != nil {
+			return err
+		}
+		if err := checkName("scope.type", sc.Type); err != nil {
+			return err
+		}
+		return checkResourceID("scope.id", sc.ID)
+	default:
+		return invalid("scope", "a resource scope needs a namespace, a type and an id")
+	}
+}
+
+// CreateBinding binds a principal to a role at a scope. Needs
+// bindings:create at the scope, and DESIGN §1.2: the role's level ≤ the
+// actor's highest level there, every permission of the role held by the
+// actor there, and the principal's current level there ≤ the actor's. An
+// identical binding (principal, role, scope, condition) is ErrConflict.
+func (d *Directory) CreateBinding(ctx context.Context, actor Actor, org string, spec BindingSpec) (store.Binding, uint64, error) {
+	if err := checkPrincipal("principal", spec.Principal, true); err != nil {
+		return store.Binding{}, 0, err
+	}
+	if err := checkScope(spec.Scope); err != nil {
+		return store.Binding{}, 0, err
+	}
+	if spec.Condition != "" {
+		if err := checkName("condition", spec.Condition); err != nil {
+			return store.Binding{}, 0, err
+		}
+	}
+	var out store.Binding
+	rev, err := d.write(ctx, "create binding", org, actor, func(o *op) error {
+		var err error
+		out, err = o.bind(spec.Principal, spec.Role, spec.Scope, spec.Condition)
+		return err
+	})
+	return out, rev, err
+}
+
+// bind authorizes and creates a role binding inside a write.
+func (o *op) bind(principal, roleName string, sc authz.Scope, cond string) (store.Binding, error) {
+	if err := o.need("bindings:create", sc); err != nil {
+		return store.Binding{}, err
+	}
+	r, err := o.role("role", roleName)
+	if err != nil {
+		return store.Binding{}, err
+	}
+	if err := o.mayChange(roleGrant(r), sc, principal); err != nil {
+		return store.Binding{}, err
+	}
+	return o.createBinding(authz.Binding{Principal: principal, Role: r.Name, Scope: sc, Condition: cond})
+}
+
+// createBinding creates b unless an identical binding exists.
+func (o *op) createBinding(b authz.Binding) (store.Binding, error) {
+	sc := b.Scope
+	existing, err := allPages(func(p store.Page) ([]store.Binding, string, error) {
+		return o.tx.ListBindings(o.ctx, o.org, store.BindingFilter{Principal: b.Principal, Scope: &sc, OrgScopeOnly: sc.IsOrg()}, p)
+	})
+	if err != nil {
+		return store.Binding{}, err
+	}
+	for _, x := range existing {
+		if x.Role == b.Role && x.Condition == b.Condition && slices.Equal(x.Actions, b.Actions) && x.Scope == b.Scope {
+			return store.Binding{}, errorf(ErrConflict, o.name, "%s already has this binding (%s)", b.Principal, x.ID)
+		}
+	}
+	return o.tx.CreateBinding(o.ctx, store.Binding{Org: o.org, Binding: b, CreatedBy: o.actor.Principal})
+}
+
+// DeleteBinding removes a binding. Needs bindings:delete at its scope and
+// DESIGN §1.2 for what it hands out (its role's level and permissions, or
+// its action list) and for its principal's level; the org must keep a
+// holder of its top-level role.
+func (d *Directory) DeleteBinding(ctx context.Context, actor Actor, org, id string) (uint64, error) {
+	return d.write(ctx, "delete binding", org, actor, func(o *op) error {
+		b, err := o.tx.GetBinding(ctx, org, id)
+		if err != nil {
+			return err
+		}
+		if err := o.unbind(b.Binding); err != nil {
+			return err
+		}
+		return o.keepsOwner(o.model)
+	})
+}
+
+// unbind authorizes and deletes one binding inside a write.
+func (o *op) unbind(b authz.Binding) error {
+	if err := o.need("bindings:delete", b.Scope); err != nil {
+		return err
+	}
+	if err := o.mayChange(o.bindingGrant(b), b.Scope, b.Principal); err != nil {
+		return err
+	}
+	return o.tx.DeleteBinding(o.ctx, o.org, b.ID)
+}
+
+// mayRemoveBindings checks DESIGN §1.2 for every binding in bs, as their
+// removal by a cascade (a member, team, agent or service going) would take
+// them away. No extra permission on bindings is needed: the operation's
+// own permission covers its cascade.
+func (o *op) mayRemoveBindings(bs []store.Binding) error {
+	for _, b := range bs {
+		if err := o.mayChange(o.bindingGrant(b.Binding), b.Scope, b.Principal); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetBinding returns a binding: the actor's own, or with bindings:read at
+// its scope.
+func (d *Directory) GetBinding(ctx context.Context, actor Actor, org, id string) (store.Binding, error) {
+	var out store.Binding
+	err := d.read(ctx, "get binding", org, actor, func(o *op) error {
+		b, err := o.r.GetBinding(ctx, org, id)
+		if err != nil {
+			return err
+		}
+		if !o.self(b.Principal) {
+			if err := o.need("bindings:read", b.Scope); err != nil {
+				return err
+			}
+		}
+		out = b
+		return nil
+	})
+	return out, err
+}
+
+// BindingFilter narrows ListBindings.
+type BindingFilter struct {
+	Principal string // exact principal
+	Role      string // exact role
+	Namespace string // namespace- and resource-scoped bindings in it
+}
+
+// ListBindings lists bindings. The actor may always list its own
+// (Principal = the actor); otherwise it needs bindings:list at org scope,
+// or in the namespace when Namespace is set.
+func (d *Directory) ListBindings(ctx context.Context, actor Actor, org string, f BindingFilter, p store.Page) ([]store.Binding, string, error) {
+	var out []store.Binding
+	var next string
+	err := d.read(ctx, "list bindings", org, actor, func(o *op) error {
+		if f.Namespace != "" {
+			if err := checkSlugIdent("namespace", f.Namespace); err != nil {
+				return err
+			}
+		}
+		if !o.self(f.Principal) {
+			if err := o.need("bindings:list", authz.Scope{Namespace: f.Namespace}); err != nil {
+				return err
+			}
+		}
+		var err error
+		out, next, err = o.r.ListBindings(ctx, org, store.BindingFilter{Principal: f.Principal, Role: f.Role, Namespace: f.Namespace}, p)
+		return err
+	})
+	return out, next, err
+}
+
+// Share grants a principal an action list on one resource ("share
+// chains/escalation-triage with team:support for run,read"). Needs
+// bindings:create at the resource and, for each action, <type>:<action>
+// held by the actor on that resource (DESIGN §1.2); the principal's level
+// there must not exceed the actor's. When the policy declares the type's
+// actions, each action must be one of them.
+func (d *Directory) Share(ctx context.Context, actor Actor, org string, ref authz.ResourceRef, principal string, actions []string) (store.Binding, uint64, error) {
+	if err := checkPrincipal("principal", principal, true); err != nil {
+		return store.Binding{}, 0, err
+	}
+	sc := resourceScope(ref)
+	if err := checkScope(sc); err != nil {
+		return store.Binding{}, 0, err
+	}
+	if len(actions) == 0 || len(actions) > 64 {
+		return store.Binding{}, 0, invalid("actions", "share 1 to 64 actions")
+	}
+	acts := slices.Clone(actions)
+	slices.Sort(acts)
+	acts = slices.Compact(acts)
+	for _, a := range acts {
+		if a != policy.Wildcard && policy.CheckIdent(a) != nil {
+			return store.Binding{}, 0, invalid("actions", "%q is not an action or *", a)
+		}
+	}
+	var out store.Binding
+	rev, err := d.write(ctx, "share", org, actor, func(o *op) error {
+		if _, err := o.tx.GetResource(ctx, org, ref); err != nil {
+			return err
+		}
+		if rt, ok := o.model.ResourceType(ref.Type); ok {
+			for _, a := range acts {
+				if a != policy.Wildcard && !slices.Contains(rt.Actions, a) {
+					return invalid("actions", "%s has no action %q (declared: %v)", ref.Type, a, rt.Actions)
+				}
+			}
+		}
+		if err := o.need("bindings:create", sc); err != nil {
+			return err
+		}
+		b := authz.Binding{Principal: principal, Actions: acts, Scope: sc}
+		if err := o.mayChange(o.bindingGrant(b), sc, principal); err != nil {
+			return err
+		}
+		var err error
+		out, err = o.createBinding(b)
+		return err
+	})
+	return out, rev, err
+}
+
+// checkResourceID validates a resource id: 1–256 printable bytes without
+// '/' and without surrounding spaces (the store's rule).
+func checkResourceID(field, id string) error {
+	if id == "" || len(id) > 256 {
+		return invalid(field, "a resource id is 1 to 256 bytes")
+	}
+	for _, r := range id {
+		if r == '/' || r < 0x20 || r == 0x7f || r == '\uFFFD' {
+			return invalid(field, "%q contains %q", id, r)
+		}
+	}
+	if id[0] == ' ' || id[len(id)-1] == ' ' {
+		return invalid(field, "%q has surrounding spaces", id)
+	}
+	return nil
+}

@@ -1,0 +1,535 @@
+// Package directory is Gatehouse's domain layer: every interface (HTTP
+// server, CLI, console) administers orgs, namespaces, members, teams, roles,
+// bindings, agents, services and resources, and asks for decisions, through
+// it. It owns a store.Store and an *authz.Engine and keeps the engine in
+// step with the store's changelog.
+//
+// Invariants:
+//
+//   - Org isolation. A principal that is not a member of an org gets
+//     ErrNotFound for everything about that org, exactly as for an org that
+//     does not exist; ids are always resolved inside the org the call
+//     names, so another org's id is ErrNotFound too. Error messages carry
+//     only the org and keys the caller supplied.
+//   - Deny by default, fail closed. Every operation is authorized with the
+//     engine on Gatehouse's system types (see docs/directory.md for the
+//     table) before it changes anything; administrative permissions count
+//     only when held unconditionally. Anything unknown, expired, not yet
+//     caught up or not compiling denies.
+//   - Escalation prevention (DESIGN §1.2). Creating, changing or removing a
+//     binding or a role — directly, or through a member, team, agent,
+//     policy or role operation — requires the role's level ≤ the actor's
+//     highest level at the scope, every permission it grants held by the
+//     actor at the scope, and the target's level ≤ the actor's; and the org
+//     always keeps a user holding its top-level role at org scope.
+//   - Race-free authorization. A write is authorized inside its store
+//     transaction, against an engine that has caught up to the
+//     transaction's base revision (writers are serialized by the store), so
+//     a concurrent revocation of the actor's access either committed before
+//     (and is seen) or commits after (and cannot have been relied on).
+//   - The engine follows the store. Its revision is the store's revision:
+//     at revision N it holds every change ≤ N and nothing newer. A write
+//     returns its revision after the engine has applied it (bounded wait);
+//     WaitFor(rev) waits (bounded) or fails with ErrNotCaughtUp, never
+//     answering from older data.
+//   - Nothing panics on any input.
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// Actor is the authenticated principal an operation is done by, with the
+// request details a later audit log records.
+type Actor struct {
+	Principal  string // "user:alice", "agent:Triage", "service:ci"
+	KeyID      string // API key used, if any
+	SessionID  string // console session, if any
+	ClientAddr string
+	RequestID  string
+}
+
+// Options tune a Directory. The zero value is fine.
+type Options struct {
+	// CatchUpTimeout bounds every wait for the engine to reach a revision
+	// (WaitFor, a write's authorization and its read-your-writes wait);
+	// 0 means 5s.
+	CatchUpTimeout time.Duration
+	// Logger receives follower warnings; nil discards them.
+	Logger *slog.Logger
+}
+
+// Directory is the domain layer. All methods are safe for concurrent use.
+type Directory struct {
+	st   store.Store
+	eng  *authz.Engine
+	comp *compiler
+	fol  *follower
+	opts Options
+
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+
+	// disabled switches off escalation rules; only tests set it (to show
+	// the property tests can fail).
+	disabled map[rule]bool
+}
+
+type rule int
+
+const (
+	ruleLevel rule = iota + 1
+	ruleSubset
+	ruleTarget
+	ruleLastOwner
+)
+
+// Open loads every org of st into eng (which must be new: revision 0, fed
+// by nothing else) and starts following st's changelog. Close stops it.
+func Open(ctx context.Context, st store.Store, eng *authz.Engine, opts Options) (*Directory, error) {
+	if st == nil || eng == nil {
+		return nil, errorf(ErrInvalid, "open", "a store and an engine are required")
+	}
+	if eng.Revision() != 0 {
+		return nil, errorf(ErrInvalid, "open", "the engine must be new (it is at revision %d)", eng.Revision())
+	}
+	if opts.CatchUpTimeout <= 0 {
+		opts.CatchUpTimeout = 5 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	d := &Directory{st: st, eng: eng, comp: &compiler{}, opts: opts, done: make(chan struct{})}
+	d.fol = newFollower(st, eng, d.comp, opts.Logger)
+	runCtx, cancel := context.WithCancel(context.Background())
+	// Watch before the initial load so that nothing committed during it
+	// goes unnoticed.
+	watch := st.Watch(runCtx)
+	if err := d.fol.bootstrap(ctx); err != nil {
+		cancel()
+		return nil, mapErr("open", err)
+	}
+	d.cancel = cancel
+	go func() {
+		defer close(d.done)
+		d.fol.run(runCtx, watch)
+	}()
+	return d, nil
+}
+
+// Close stops following the store. It does not close the store.
+func (d *Directory) Close() error {
+	d.once.Do(func() {
+		d.cancel()
+		<-d.done
+	})
+	return nil
+}
+
+// Engine is the engine the directory feeds (for the server's hot path).
+func (d *Directory) Engine() *authz.Engine { return d.eng }
+
+// Revision is the revision the engine is at.
+func (d *Directory) Revision() uint64 { return d.eng.Revision() }
+
+// SyncError is the last error the follower met (nil if none); the
+// follower retries on its own.
+func (d *Directory) SyncError() error {
+	if e := d.fol.lastErr.Load(); e != nil {
+		return e.err
+	}
+	return nil
+}
+
+// WaitFor waits until the engine is at revision ≥ rev: "at least as fresh
+// as R" (DESIGN §1.3). It waits at most Options.CatchUpTimeout, then fails
+// with ErrNotCaughtUp; a ctx that ends first returns ctx's error.
+func (d *Directory) WaitFor(ctx context.Context, rev uint64) error {
+	if d.eng.Revision() >= rev {
+		return nil
+	}
+	d.fol.poke()
+	wctx, cancel := context.WithTimeout(ctx, d.opts.CatchUpTimeout)
+	defer cancel()
+	if err := d.eng.WaitFor(wctx, rev); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &Error{Op: "wait for revision", Msg: fmt.Sprintf("revision %d (engine is at %d)", rev, d.eng.Revision()), Kind: ErrNotCaughtUp}
+	}
+	return nil
+}
+
+// splitPrincipal splits "kind:name" for the four kinds.
+func splitPrincipal(p string) (kind, name string, ok bool) {
+	kind, name, found := strings.Cut(p, ":")
+	if !found || name == "" {
+		return "", "", false
+	}
+	switch kind {
+	case authz.KindUser, authz.KindTeam, authz.KindAgent, authz.KindService:
+		return kind, name, true
+	}
+	return "", "", false
+}
+
+// checkPrincipal validates a principal id as the directory writes them:
+// a known kind and an identifier name (what both the store and the engine
+// accept). teamOK allows "team:<slug>".
+func checkPrincipal(field, p string, teamOK bool) error {
+	kind, name, ok := splitPrincipal(p)
+	if !ok {
+		return invalid(field, "%q is not user:<id>, team:<slug>, agent:<name> or service:<name>", p)
+	}
+	if kind == authz.KindTeam && !teamOK {
+		return invalid(field, "%q: a team cannot act", p)
+	}
+	if kind == authz.KindTeam {
+		return checkSlugIdent(field, name)
+	}
+	return checkName(field, name)
+}
+
+// checkSlugIdent validates org ids, namespaces and team slugs:
+// lower-case identifiers (a letter, then a-z, 0-9, '-', '_'; ≤ 63 bytes).
+func checkSlugIdent(field, s string) error {
+	if len(s) == 0 || len(s) > 63 {
+		return invalid(field, "%q must be 1 to 63 bytes", s)
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '_'):
+		default:
+			return invalid(field, "%q must be a lower-case identifier (a letter, then a-z, 0-9, '-' or '_')", s)
+		}
+	}
+	return nil
+}
+
+// checkName validates user ids, agent and service names, role names and
+// resource types: identifiers of at most 128 bytes (what both the store and
+// the engine accept).
+func checkName(field, s string) error {
+	if len(s) > 128 {
+		return invalid(field, "%q is longer than 128 bytes", s)
+	}
+	if err := policy.CheckIdent(s); err != nil {
+		return invalid(field, "%v", err)
+	}
+	return nil
+}
+
+// systemTypes are Gatehouse's own administrative types (DESIGN §1.2): no
+// resource may be created with one of these types.
+var systemTypes = map[string]bool{
+	"org": true, "namespaces": true, "members": true, "teams": true, "roles": true,
+	"bindings": true, "agents": true, "services": true, "apikeys": true, "secrets": true,
+	"audit": true, "policy": true, "resources": true, "billing": true, "integrations": true,
+}
+
+// --- operation context
+
+// op is one operation by an actor on an org: in a write transaction (tx
+// set) or a read.
+type op struct {
+	d     *Directory
+	ctx   context.Context
+	name  string
+	r     store.Reader
+	tx    store.Tx // nil for reads
+	org   string
+	actor Actor
+	model *policy.Model // the org's policy at the operation's base revision
+	text  string        // its text
+	tmpl  string        // the org's template
+}
+
+// write runs fn as one store write by actor on org: the engine is caught up
+// to the transaction's base revision, the actor is checked to be a member,
+// and fn authorizes and performs the change. After commit it waits
+// (bounded, best effort) for the engine to apply the new revision, so the
+// caller reads its own write.
+func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn func(o *op) error) (uint64, error) {
+	if err := checkOrgID(org); err != nil {
+		return 0, orgNotFound(name, org)
+	}
+	rev, err := d.st.Write(ctx, func(tx store.Tx) error {
+		if err := d.WaitFor(ctx, tx.Revision()-1); err != nil {
+			return err
+		}
+		o := &op{d: d, ctx: ctx, name: name, r: tx, tx: tx, org: org, actor: actor}
+		if err := o.enter(); err != nil {
+			return err
+		}
+		return fn(o)
+	})
+	if err != nil {
+		return 0, mapErr(name, err)
+	}
+	d.settle(ctx, rev)
+	return rev, nil
+}
+
+// settle waits (bounded) for the engine to apply rev, for read-your-writes.
+// The write is committed either way.
+func (d *Directory) settle(ctx context.Context, rev uint64) {
+	_ = d.WaitFor(ctx, rev)
+}
+
+// read runs fn as a read by actor on org, outside any transaction.
+func (d *Directory) read(ctx context.Context, name, org string, actor Actor, fn func(o *op) error) error {
+	if err := checkOrgID(org); err != nil {
+		return orgNotFound(name, org)
+	}
+	o := &op{d: d, ctx: ctx, name: name, r: d.st, org: org, actor: actor}
+	if err := o.enter(); err != nil {
+		return mapErr(name, err)
+	}
+	return mapErr(name, fn(o))
+}
+
+func checkOrgID(org string) error { return checkSlugIdent("org", org) }
+
+// enter checks that the actor is a current member of the org (else
+// ErrNotFound, as for an org that does not exist) and loads the org's
+// policy.
+func (o *op) enter() error {
+	if !o.isMember(o.actor.Principal) {
+		return orgNotFound(o.name, o.org)
+	}
+	org, err := o.r.GetOrg(o.ctx, o.org)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return orgNotFound(o.name, o.org)
+		}
+		return err
+	}
+	o.tmpl = org.Template
+	pol, err := o.r.GetPolicy(o.ctx, o.org)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		o.model = denyAll
+	case err != nil:
+		return err
+	default:
+		o.text = pol.Text
+		o.model = o.d.comp.engineModel(pol.Text)
+	}
+	return nil
+}
+
+// isMember reports whether p is a user member, an agent that has not
+// expired, or a service of the org. Store errors count as "no".
+func (o *op) isMember(p string) bool {
+	kind, name, ok := splitPrincipal(p)
+	if !ok {
+		return false
+	}
+	var err error
+	switch kind {
+	case authz.KindUser:
+		_, err = o.r.GetMember(o.ctx, o.org, name)
+	case authz.KindAgent:
+		var a store.Agent
+		a, err = o.r.GetAgent(o.ctx, o.org, name)
+		if err == nil && !a.ExpiresAt.IsZero() && !time.Now().Before(a.ExpiresAt) {
+			return false
+		}
+	case authz.KindService:
+		_, err = o.r.GetService(o.ctx, o.org, name)
+	default:
+		return false
+	}
+	return err == nil
+}
+
+func (o *op) off(r rule) bool { return o.d.disabled[r] }
+
+// holds reports whether the actor holds every permission unconditionally
+// at sc.
+func (o *op) holds(sc authz.Scope, perms ...policy.Permission) bool {
+	return len(o.d.eng.Missing(o.org, o.actor.Principal, sc, perms)) == 0
+}
+
+// need requires the actor to hold perm ("bindings:create") at sc.
+func (o *op) need(perm string, sc authz.Scope) error {
+	p, err := policy.ParsePermission(perm)
+	if err != nil {
+		return err
+	}
+	if !o.holds(sc, p) {
+		return &ForbiddenError{Permission: perm, Scope: sc}
+	}
+	return nil
+}
+
+// needAny requires one of perms at sc; the error names the first.
+func (o *op) needAny(sc authz.Scope, perms ...string) error {
+	for _, perm := range perms {
+		p, err := policy.ParsePermission(perm)
+		if err == nil && o.holds(sc, p) {
+			return nil
+		}
+	}
+	return &ForbiddenError{Permission: perms[0], Scope: sc}
+}
+
+// self reports whether principal is the actor.
+func (o *op) self(principal string) bool { return principal == o.actor.Principal }
+
+// role resolves a role name in the org's policy.
+func (o *op) role(field, name string) (*policy.Role, error) {
+	if err := checkName(field, name); err != nil {
+		return nil, err
+	}
+	r, ok := o.model.Role(name)
+	if !ok {
+		return nil, invalid(field, "the org's policy has no role %q", name)
+	}
+	return r, nil
+}
+
+// grant is what a binding hands out: a role, or an action list on a
+// resource's type.
+type grant struct {
+	role  *policy.Role // nil for an action list (or a role the policy lost)
+	name  string       // role name as bound ("" for an action list)
+	perms []policy.Permission
+}
+
+func roleGrant(r *policy.Role) grant {
+	return grant{role: r, name: r.Name, perms: r.Permissions}
+}
+
+// bindingGrant is what an existing binding hands out under the current
+// policy (a binding whose role the policy no longer has hands out nothing).
+func (o *op) bindingGrant(b authz.Binding) grant {
+	if b.Role != "" {
+		if r, ok := o.model.Role(b.Role); ok {
+			return roleGrant(r)
+		}
+		return grant{name: b.Role}
+	}
+	g := grant{}
+	for _, a := range b.Actions {
+		g.perms = append(g.perms, policy.Permission{Resource: b.Scope.Type, Action: a})
+	}
+	return g
+}
+
+// mayChange enforces DESIGN §1.2 for creating or removing a binding of g
+// for target at sc (target "" when there is none yet, e.g. a new agent):
+// the role's level ≤ the actor's highest level at sc; every permission g
+// grants held by the actor at sc; the target's level at sc ≤ the actor's.
+func (o *op) mayChange(g grant, sc authz.Scope, target string) error {
+	eng := o.d.eng
+	actorLvl := eng.HighestLevel(o.org, o.actor.Principal, sc)
+	if g.role != nil && !o.off(ruleLevel) && g.role.Level > actorLvl {
+		return &EscalationError{Reason: ReasonLevel, Scope: sc, Role: g.name, RoleLevel: g.role.Level, ActorLevel: actorLvl}
+	}
+	if !o.off(ruleSubset) && len(g.perms) > 0 {
+		if missing := eng.Missing(o.org, o.actor.Principal, sc, g.perms); len(missing) > 0 {
+			return &EscalationError{Reason: ReasonPermissions, Scope: sc, Role: g.name, ActorLevel: actorLvl, Missing: missing}
+		}
+	}
+	if target != "" && !o.off(ruleTarget) {
+		if tl := eng.HighestLevel(o.org, target, sc); tl > actorLvl {
+			return &EscalationError{Reason: ReasonTarget, Scope: sc, Role: g.name, ActorLevel: actorLvl, Target: target, TargetLevel: tl}
+		}
+	}
+	return nil
+}
+
+// mayRoleChange enforces the role rules for defining, changing or
+// removing a role (roles are org-wide, so the scope is the org): the
+// role's level ≤ the actor's org level and its permissions held at org
+// scope.
+func (o *op) mayRoleChange(r *policy.Role) error {
+	return o.mayChange(roleGrant(r), authz.Scope{}, "")
+}
+
+// keepsOwner checks, inside the write, that the org still has a user
+// holding a top-level role of model at org scope, unconditionally, directly
+// or through a team.
+func (o *op) keepsOwner(model *policy.Model) error {
+	if o.off(ruleLastOwner) {
+		return nil
+	}
+	ok, err := hasOwner(o.ctx, o.r, o.org, model)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errorf(ErrLastOwner, o.name, "org %q would have no user holding its top-level role (%s)", o.org, strings.Join(topRoles(model), ", "))
+	}
+	return nil
+}
+
+func hasOwner(ctx context.Context, r store.Reader, org string, model *policy.Model) (bool, error) {
+	for _, role := range topRoles(model) {
+		cursor := ""
+		for {
+			bs, next, err := r.ListBindings(ctx, org, store.BindingFilter{Role: role, OrgScopeOnly: true}, store.Page{Size: store.MaxPageSize, Cursor: cursor})
+			if err != nil {
+				return false, err
+			}
+			for _, b := range bs {
+				if b.Condition != "" {
+					continue
+				}
+				kind, name, _ := splitPrincipal(b.Principal)
+				switch kind {
+				case authz.KindUser:
+					return true, nil
+				case authz.KindTeam:
+					members, _, err := r.ListTeamMembers(ctx, org, name, store.Page{Size: store.MaxPageSize})
+					if err != nil && !errors.Is(err, store.ErrNotFound) {
+						return false, err
+					}
+					for _, m := range members {
+						if strings.HasPrefix(m, authz.KindUser+":") {
+							return true, nil
+						}
+					}
+				}
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+	}
+	return false, nil
+}
+
+// allPages collects every row of a paged store list (bounded by what the
+// org holds).
+func allPages[T any](list func(p store.Page) ([]T, string, error)) ([]T, error) {
+	var out []T
+	cursor := ""
+	for {
+		rows, next, err := list(store.Page{Size: store.MaxPageSize, Cursor: cursor})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rows...)
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
+}

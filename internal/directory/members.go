@@ -1,0 +1,192 @@
+package directory
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// AddMember makes an existing user a member of the org bound to role at
+// org scope. Needs members:create and DESIGN §1.2 for the role.
+func (d *Directory) AddMember(ctx context.Context, actor Actor, org, userID, role string) (store.Member, uint64, error) {
+	if err := checkName("user", userID); err != nil {
+		return store.Member{}, 0, err
+	}
+	var out store.Member
+	rev, err := d.write(ctx, "add member", org, actor, func(o *op) error {
+		if err := o.need("members:create", authz.Scope{}); err != nil {
+			return err
+		}
+		r, err := o.role("role", role)
+		if err != nil {
+			return err
+		}
+		target := authz.KindUser + ":" + userID
+		if err := o.mayChange(roleGrant(r), authz.Scope{}, target); err != nil {
+			return err
+		}
+		if out, err = o.tx.AddMember(ctx, store.Member{Org: org, UserID: userID}); err != nil {
+			return err
+		}
+		_, err = o.createBinding(authz.Binding{Principal: target, Role: r.Name})
+		return err
+	})
+	return out, rev, err
+}
+
+// Invitation is an invitation to join an org with a role. The checks are
+// those of AddMember; accepting it (creating the user if needed, then
+// AddMember as the inviter) is the server's job.
+type Invitation struct {
+	Org       string    `json:"org"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	InvitedBy string    `json:"invited_by"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Invite authorizes inviting email to the org with role (members:create and
+// DESIGN §1.2 for the role) and returns the invitation. The store has no
+// invitations yet, so nothing is persisted; the server keeps it until the
+// store gains an invitations table.
+func (d *Directory) Invite(ctx context.Context, actor Actor, org, email, role string) (Invitation, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	at := strings.IndexByte(email, '@')
+	if at <= 0 || at == len(email)-1 || len(email) > 254 || strings.ContainsAny(email, " \t\r\n") {
+		return Invitation{}, invalid("email", "%q is not an email address", email)
+	}
+	var out Invitation
+	_, err := d.write(ctx, "invite", org, actor, func(o *op) error {
+		if err := o.need("members:create", authz.Scope{}); err != nil {
+			return err
+		}
+		r, err := o.role("role", role)
+		if err != nil {
+			return err
+		}
+		if err := o.mayChange(roleGrant(r), authz.Scope{}, ""); err != nil {
+			return err
+		}
+		out = Invitation{Org: org, Email: email, Role: r.Name, InvitedBy: actor.Principal, CreatedAt: o.tx.Now()}
+		return nil
+	})
+	return out, err
+}
+
+// RemoveMember removes a user from the org with every binding and team
+// membership it has there. A member may always leave; removing another
+// needs members:delete, the target's org level ≤ the actor's, and DESIGN
+// §1.2 for each binding the removal takes away. The org must keep a holder
+// of its top-level role.
+func (d *Directory) RemoveMember(ctx context.Context, actor Actor, org, userID string) (uint64, error) {
+	return d.write(ctx, "remove member", org, actor, func(o *op) error {
+		target := authz.KindUser + ":" + userID
+		if _, err := o.tx.GetMember(ctx, org, userID); err != nil {
+			return err
+		}
+		if !o.self(target) {
+			if err := o.need("members:delete", authz.Scope{}); err != nil {
+				return err
+			}
+			if err := o.mayChange(grant{}, authz.Scope{}, target); err != nil {
+				return err
+			}
+			bs, err := o.bindingsOf(target)
+			if err != nil {
+				return err
+			}
+			if err := o.mayRemoveBindings(bs); err != nil {
+				return err
+			}
+		}
+		if err := o.tx.RemoveMember(ctx, org, userID); err != nil {
+			return err
+		}
+		return o.keepsOwner(o.model)
+	})
+}
+
+// bindingsOf lists every binding naming principal in the org.
+func (o *op) bindingsOf(principal string) ([]store.Binding, error) {
+	return allPages(func(p store.Page) ([]store.Binding, string, error) {
+		return o.r.ListBindings(o.ctx, o.org, store.BindingFilter{Principal: principal}, p)
+	})
+}
+
+// ChangeMemberRole replaces a member's org-scope role bindings with one
+// binding to role. Needs members:update and DESIGN §1.2 both for every
+// binding it removes and for the one it creates (so an admin can neither
+// promote anyone above itself nor demote an owner). The org must keep a
+// holder of its top-level role.
+func (d *Directory) ChangeMemberRole(ctx context.Context, actor Actor, org, userID, role string) (store.Binding, uint64, error) {
+	var out store.Binding
+	rev, err := d.write(ctx, "change member role", org, actor, func(o *op) error {
+		target := authz.KindUser + ":" + userID
+		if _, err := o.tx.GetMember(ctx, org, userID); err != nil {
+			return err
+		}
+		if err := o.need("members:update", authz.Scope{}); err != nil {
+			return err
+		}
+		r, err := o.role("role", role)
+		if err != nil {
+			return err
+		}
+		old, err := allPages(func(p store.Page) ([]store.Binding, string, error) {
+			return o.tx.ListBindings(ctx, org, store.BindingFilter{Principal: target, OrgScopeOnly: true}, p)
+		})
+		if err != nil {
+			return err
+		}
+		if err := o.mayRemoveBindings(old); err != nil {
+			return err
+		}
+		if err := o.mayChange(roleGrant(r), authz.Scope{}, target); err != nil {
+			return err
+		}
+		for _, b := range old {
+			if err := o.tx.DeleteBinding(ctx, org, b.ID); err != nil {
+				return err
+			}
+		}
+		if out, err = o.createBinding(authz.Binding{Principal: target, Role: r.Name}); err != nil {
+			return err
+		}
+		return o.keepsOwner(o.model)
+	})
+	return out, rev, err
+}
+
+// GetMember returns a membership: the actor's own, or with members:read.
+func (d *Directory) GetMember(ctx context.Context, actor Actor, org, userID string) (store.Member, error) {
+	var out store.Member
+	err := d.read(ctx, "get member", org, actor, func(o *op) error {
+		if !o.self(authz.KindUser + ":" + userID) {
+			if err := o.need("members:read", authz.Scope{}); err != nil {
+				return err
+			}
+		}
+		var err error
+		out, err = o.r.GetMember(ctx, org, userID)
+		return err
+	})
+	return out, err
+}
+
+// ListMembers lists the org's members. Needs members:list.
+func (d *Directory) ListMembers(ctx context.Context, actor Actor, org string, p store.Page) ([]store.Member, string, error) {
+	var out []store.Member
+	var next string
+	err := d.read(ctx, "list members", org, actor, func(o *op) error {
+		if err := o.need("members:list", authz.Scope{}); err != nil {
+			return err
+		}
+		var err error
+		out, next, err = o.r.ListMembers(ctx, org, p)
+		return err
+	})
+	return out, next, err
+}

@@ -1,0 +1,359 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// AgentSpec describes a new agent.
+type AgentSpec struct {
+	Name string `json:"name"`
+	// Role is the agent's role: its ceiling, and the role it is bound to at
+	// Namespace (or the org when empty). An agent the policy declares must
+	// use the declared role (empty means that one).
+	Role      string `json:"role"`
+	Namespace string `json:"namespace,omitempty"`
+	// Sponsor is the user id of the member responsible for the agent;
+	// empty means the actor, who must then be a user.
+	Sponsor    string         `json:"sponsor,omitempty"`
+	ExpiresAt  time.Time      `json:"expires_at,omitzero"` // zero: never; else in the future
+	Attributes map[string]any `json:"attributes,omitempty"`
+}
+
+// CreateAgent creates an agent and binds it to its role. Needs
+// agents:create and DESIGN §1.2 for the binding (the role's level and
+// permissions, at the binding's scope).
+func (d *Directory) CreateAgent(ctx context.Context, actor Actor, org string, spec AgentSpec) (store.Agent, uint64, error) {
+	if err := checkName("name", spec.Name); err != nil {
+		return store.Agent{}, 0, err
+	}
+	sc := authz.Scope{Namespace: spec.Namespace}
+	if spec.Namespace != "" {
+		if err := checkSlugIdent("namespace", spec.Namespace); err != nil {
+			return store.Agent{}, 0, err
+		}
+	}
+	if spec.Sponsor == "" {
+		kind, id, _ := splitPrincipal(actor.Principal)
+		if kind != authz.KindUser {
+			return store.Agent{}, 0, invalid("sponsor", "an agent created by %s needs a sponsoring user", actor.Principal)
+		}
+		spec.Sponsor = id
+	}
+	if err := checkName("sponsor", spec.Sponsor); err != nil {
+		return store.Agent{}, 0, err
+	}
+	var out store.Agent
+	rev, err := d.write(ctx, "create agent", org, actor, func(o *op) error {
+		if err := o.need("agents:create", authz.Scope{}); err != nil {
+			return err
+		}
+		if decl, ok := o.model.Agent(spec.Name); ok {
+			if spec.Role == "" {
+				spec.Role = decl.Role
+			}
+			if spec.Role != decl.Role {
+				return invalid("role", "the policy declares agent %s with role %s", spec.Name, decl.Role)
+			}
+		}
+		r, err := o.role("role", spec.Role)
+		if err != nil {
+			return err
+		}
+		if !spec.ExpiresAt.IsZero() && !spec.ExpiresAt.After(o.tx.Now()) {
+			return invalid("expires_at", "%s is not in the future", spec.ExpiresAt.Format(time.RFC3339))
+		}
+		if _, err := o.tx.GetMember(ctx, org, spec.Sponsor); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return invalid("sponsor", "user %q is not a member of the org", spec.Sponsor)
+			}
+			return err
+		}
+		if err := o.mayChange(roleGrant(r), sc, ""); err != nil {
+			return err
+		}
+		out, err = o.tx.CreateAgent(ctx, store.Agent{Org: org, Name: spec.Name, Role: r.Name, Sponsor: spec.Sponsor, ExpiresAt: spec.ExpiresAt, Attributes: spec.Attributes})
+		if err != nil {
+			return err
+		}
+		_, err = o.createBinding(authz.Binding{Principal: out.PrincipalID(), Role: r.Name, Scope: sc})
+		return err
+	})
+	return out, rev, err
+}
+
+// AgentUpdate changes an agent; nil fields keep their value.
+type AgentUpdate struct {
+	Role       *string
+	Sponsor    *string
+	ExpiresAt  *time.Time // zero time: never expires
+	Attributes *map[string]any
+}
+
+// UpdateAgent changes an agent. Needs agents:update, the agent's org level
+// ≤ the actor's, and — since any update may re-enable it (a new expiry) or
+// change what it can do — DESIGN §1.2 for its (new) role at org scope. A
+// new role also moves the agent's bindings of the old role to the new one,
+// each under DESIGN §1.2 at its scope.
+func (d *Directory) UpdateAgent(ctx context.Context, actor Actor, org, name string, u AgentUpdate) (store.Agent, uint64, error) {
+	var out store.Agent
+	rev, err := d.write(ctx, "update agent", org, actor, func(o *op) error {
+		if err := o.need("agents:update", authz.Scope{}); err != nil {
+			return err
+		}
+		cur, err := o.tx.GetAgent(ctx, org, name)
+		if err != nil {
+			return err
+		}
+		target := cur.PrincipalID()
+		if err := o.mayChange(grant{}, authz.Scope{}, target); err != nil {
+			return err
+		}
+		next := cur
+		if u.Role != nil {
+			if decl, ok := o.model.Agent(name); ok && *u.Role != decl.Role {
+				return invalid("role", "the policy declares agent %s with role %s", name, decl.Role)
+			}
+			next.Role = *u.Role
+		}
+		r, err := o.role("role", next.Role)
+		if err != nil {
+			return err
+		}
+		if err := o.mayRoleChange(r); err != nil {
+			return err
+		}
+		if u.Sponsor != nil {
+			if _, err := o.tx.GetMember(ctx, org, *u.Sponsor); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return invalid("sponsor", "user %q is not a member of the org", *u.Sponsor)
+				}
+				return err
+			}
+			next.Sponsor = *u.Sponsor
+		}
+		if u.ExpiresAt != nil {
+			next.ExpiresAt = *u.ExpiresAt
+		}
+		if u.Attributes != nil {
+			next.Attributes = *u.Attributes
+		}
+		if next.Role != cur.Role {
+			bs, err := o.bindingsOf(target)
+			if err != nil {
+				return err
+			}
+			for _, b := range bs {
+				if b.Role != cur.Role {
+					continue
+				}
+				if err := o.mayChange(o.bindingGrant(b.Binding), b.Scope, target); err != nil {
+					return err
+				}
+				if err := o.mayChange(roleGrant(r), b.Scope, target); err != nil {
+					return err
+				}
+				if err := o.tx.DeleteBinding(ctx, org, b.ID); err != nil {
+					return err
+				}
+				nb := b.Binding
+				nb.ID, nb.Role = "", r.Name
+				if _, err := o.tx.CreateBinding(ctx, store.Binding{Org: org, Binding: nb, CreatedBy: actor.Principal}); err != nil {
+					return err
+				}
+			}
+		}
+		out, err = o.tx.UpdateAgent(ctx, next)
+		return err
+	})
+	return out, rev, err
+}
+
+// DeleteAgent deletes an agent with its bindings and team memberships.
+// Needs agents:delete, the agent's org level ≤ the actor's, and DESIGN §1.2
+// for each binding it loses.
+func (d *Directory) DeleteAgent(ctx context.Context, actor Actor, org, name string) (uint64, error) {
+	return d.write(ctx, "delete agent", org, actor, func(o *op) error {
+		if err := o.need("agents:delete", authz.Scope{}); err != nil {
+			return err
+		}
+		a, err := o.tx.GetAgent(ctx, org, name)
+		if err != nil {
+			return err
+		}
+		if err := o.mayRemovePrincipal(a.PrincipalID()); err != nil {
+			return err
+		}
+		return o.tx.DeleteAgent(ctx, org, name)
+	})
+}
+
+// mayRemovePrincipal checks the target rule for a principal being deleted
+// and DESIGN §1.2 for each binding it loses.
+func (o *op) mayRemovePrincipal(p string) error {
+	if err := o.mayChange(grant{}, authz.Scope{}, p); err != nil {
+		return err
+	}
+	bs, err := o.bindingsOf(p)
+	if err != nil {
+		return err
+	}
+	return o.mayRemoveBindings(bs)
+}
+
+// GetAgent returns an agent: to itself, or with agents:read.
+func (d *Directory) GetAgent(ctx context.Context, actor Actor, org, name string) (store.Agent, error) {
+	var out store.Agent
+	err := d.read(ctx, "get agent", org, actor, func(o *op) error {
+		if !o.self(authz.KindAgent + ":" + name) {
+			if err := o.need("agents:read", authz.Scope{}); err != nil {
+				return err
+			}
+		}
+		var err error
+		out, err = o.r.GetAgent(ctx, org, name)
+		return err
+	})
+	return out, err
+}
+
+// ListAgents lists the org's agents. Needs agents:list.
+func (d *Directory) ListAgents(ctx context.Context, actor Actor, org string, p store.Page) ([]store.Agent, string, error) {
+	var out []store.Agent
+	var next string
+	err := d.read(ctx, "list agents", org, actor, func(o *op) error {
+		if err := o.need("agents:list", authz.Scope{}); err != nil {
+			return err
+		}
+		var err error
+		out, next, err = o.r.ListAgents(ctx, org, p)
+		return err
+	})
+	return out, next, err
+}
+
+// ServiceSpec describes a new service (a runtime or CI account).
+type ServiceSpec struct {
+	Name       string         `json:"name"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+	// Role, when set, binds the service to it at Namespace (or the org),
+	// under DESIGN §1.2.
+	Role      string `json:"role,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// CreateService creates a service, optionally bound to a role. Needs
+// services:create (and DESIGN §1.2 for the role).
+func (d *Directory) CreateService(ctx context.Context, actor Actor, org string, spec ServiceSpec) (store.Service, uint64, error) {
+	if err := checkName("name", spec.Name); err != nil {
+		return store.Service{}, 0, err
+	}
+	sc := authz.Scope{Namespace: spec.Namespace}
+	if spec.Namespace != "" {
+		if err := checkSlugIdent("namespace", spec.Namespace); err != nil {
+			return store.Service{}, 0, err
+		}
+	}
+	var out store.Service
+	rev, err := d.write(ctx, "create service", org, actor, func(o *op) error {
+		if err := o.need("services:create", authz.Scope{}); err != nil {
+			return err
+		}
+		var g grant
+		if spec.Role != "" {
+			r, err := o.role("role", spec.Role)
+			if err != nil {
+				return err
+			}
+			if err := o.mayChange(roleGrant(r), sc, ""); err != nil {
+				return err
+			}
+			g = roleGrant(r)
+		}
+		var err error
+		if out, err = o.tx.CreateService(ctx, store.Service{Org: org, Name: spec.Name, Attributes: spec.Attributes}); err != nil {
+			return err
+		}
+		if g.role != nil {
+			_, err = o.createBinding(authz.Binding{Principal: out.PrincipalID(), Role: g.name, Scope: sc})
+		}
+		return err
+	})
+	return out, rev, err
+}
+
+// UpdateService replaces a service's attributes. Needs services:update and
+// the service's org level ≤ the actor's (attributes feed conditions).
+func (d *Directory) UpdateService(ctx context.Context, actor Actor, org, name string, attrs map[string]any) (store.Service, uint64, error) {
+	var out store.Service
+	rev, err := d.write(ctx, "update service", org, actor, func(o *op) error {
+		if err := o.need("services:update", authz.Scope{}); err != nil {
+			return err
+		}
+		cur, err := o.tx.GetService(ctx, org, name)
+		if err != nil {
+			return err
+		}
+		if err := o.mayChange(grant{}, authz.Scope{}, cur.PrincipalID()); err != nil {
+			return err
+		}
+		cur.Attributes = attrs
+		out, err = o.tx.UpdateService(ctx, cur)
+		return err
+	})
+	return out, rev, err
+}
+
+// DeleteService deletes a service with its bindings and team memberships.
+// Needs services:delete, the service's org level ≤ the actor's, and DESIGN
+// §1.2 for each binding it loses.
+func (d *Directory) DeleteService(ctx context.Context, actor Actor, org, name string) (uint64, error) {
+	return d.write(ctx, "delete service", org, actor, func(o *op) error {
+		if err := o.need("services:delete", authz.Scope{}); err != nil {
+			return err
+		}
+		s, err := o.tx.GetService(ctx, org, name)
+		if err != nil {
+			return err
+		}
+		if err := o.mayRemovePrincipal(s.PrincipalID()); err != nil {
+			return err
+		}
+		return o.tx.DeleteService(ctx, org, name)
+	})
+}
+
+// GetService returns a service: to itself, or with services:read.
+func (d *Directory) GetService(ctx context.Context, actor Actor, org, name string) (store.Service, error) {
+	var out store.Service
+	err := d.read(ctx, "get service", org, actor, func(o *op) error {
+		if !o.self(authz.KindService + ":" + name) {
+			if err := o.need("services:read", authz.Scope{}); err != nil {
+				return err
+			}
+		}
+		var err error
+		out, err = o.r.GetService(ctx, org, name)
+		return err
+	})
+	return out, err
+}
+
+// ListServices lists the org's services. Needs services:list.
+func (d *Directory) ListServices(ctx context.Context, actor Actor, org string, p store.Page) ([]store.Service, string, error) {
+	var out []store.Service
+	var next string
+	err := d.read(ctx, "list services", org, actor, func(o *op) error {
+		if err := o.need("services:list", authz.Scope{}); err != nil {
+			return err
+		}
+		var err error
+		out, next, err = o.r.ListServices(ctx, org, p)
+		return err
+	})
+	return out, next, err
+}

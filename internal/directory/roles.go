@@ -1,0 +1,240 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// The org's policy text in the store is the single source of its roles:
+// it starts as the template's text, and custom-role operations edit it
+// through the compiler (render the role, splice it into the text, compile
+// the whole policy, store the new version). So a custom role is exactly a
+// role declaration of the org's policy whose name is not one of its
+// template's roles.
+
+// RoleInfo describes a role of an org's policy.
+type RoleInfo struct {
+	Name        string   `json:"name"`
+	Level       int      `json:"level"`
+	Parents     []string `json:"parents,omitempty"`
+	Permissions []string `json:"permissions"` // flattened, sorted
+	Custom      bool     `json:"custom"`      // not one of the template's roles
+}
+
+// ListRoles lists the roles of the org's policy. Needs roles:list.
+func (d *Directory) ListRoles(ctx context.Context, actor Actor, org string) ([]RoleInfo, error) {
+	var out []RoleInfo
+	err := d.read(ctx, "list roles", org, actor, func(o *op) error {
+		if err := o.need("roles:list", authz.Scope{}); err != nil {
+			return err
+		}
+		tmpl := templateRoleNames(o.tmpl)
+		for _, r := range o.model.Roles {
+			ri := RoleInfo{Name: r.Name, Level: r.Level, Parents: r.Parents, Custom: !tmpl[strings.ToLower(r.Name)]}
+			for _, p := range r.Permissions {
+				ri.Permissions = append(ri.Permissions, p.String())
+			}
+			out = append(out, ri)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// GetPolicy returns the org's current policy text and version. Needs
+// policy:read.
+func (d *Directory) GetPolicy(ctx context.Context, actor Actor, org string) (store.Policy, error) {
+	var out store.Policy
+	err := d.read(ctx, "get policy", org, actor, func(o *op) error {
+		if err := o.need("policy:read", authz.Scope{}); err != nil {
+			return err
+		}
+		var err error
+		out, err = o.r.GetPolicy(ctx, org)
+		return err
+	})
+	return out, err
+}
+
+// CreateRole adds a custom role to the org's policy. Needs roles:create;
+// the name may not be taken nor reuse (in any case) a role name of the
+// org's template; the policy must still compile (*PolicyError); the role's
+// level must be ≤ the actor's org level and its permissions (with its
+// parents') held by the actor at org scope.
+func (d *Directory) CreateRole(ctx context.Context, actor Actor, org string, spec RoleSpec) (uint64, error) {
+	decl, err := spec.render()
+	if err != nil {
+		return 0, err
+	}
+	return d.write(ctx, "create role", org, actor, func(o *op) error {
+		if err := o.need("roles:create", authz.Scope{}); err != nil {
+			return err
+		}
+		if templateRoleNames(o.tmpl)[strings.ToLower(spec.Name)] {
+			return invalid("name", "%q is a role of the org's template %q; custom roles cannot shadow it", spec.Name, o.tmpl)
+		}
+		if _, exists := o.model.Role(spec.Name); exists {
+			return errorf(ErrConflict, o.name, "role %q already exists", spec.Name)
+		}
+		text, _ := withRole(o.text, spec.Name, decl)
+		return o.changePolicy(text, false)
+	})
+}
+
+// customRole resolves a role that role operations may change: declared in
+// the policy and not a template role.
+func (o *op) customRole(name string) error {
+	if err := checkName("name", name); err != nil {
+		return err
+	}
+	if _, ok := o.model.Role(name); !ok {
+		return errorf(ErrNotFound, o.name, "role %q", name)
+	}
+	if templateRoleNames(o.tmpl)[strings.ToLower(name)] {
+		return invalid("name", "%q is a role of the org's template %q; change template roles by replacing the policy", name, o.tmpl)
+	}
+	return nil
+}
+
+// UpdateRole redefines a custom role. Needs roles:update; the escalation
+// rules apply to the role before and after the change, and to every role
+// whose effect the change alters (roles inheriting from it).
+func (d *Directory) UpdateRole(ctx context.Context, actor Actor, org string, spec RoleSpec) (uint64, error) {
+	decl, err := spec.render()
+	if err != nil {
+		return 0, err
+	}
+	return d.write(ctx, "update role", org, actor, func(o *op) error {
+		if err := o.need("roles:update", authz.Scope{}); err != nil {
+			return err
+		}
+		if err := o.customRole(spec.Name); err != nil {
+			return err
+		}
+		text, _ := withRole(o.text, spec.Name, decl)
+		return o.changePolicy(text, false)
+	})
+}
+
+// DeleteRole removes a custom role. Needs roles:delete and the escalation
+// rules for the role; a role still bound (or an agent's role) is refused
+// with *InUseError, and a role another role inherits from with
+// *PolicyError.
+func (d *Directory) DeleteRole(ctx context.Context, actor Actor, org, name string) (uint64, error) {
+	return d.write(ctx, "delete role", org, actor, func(o *op) error {
+		if err := o.need("roles:delete", authz.Scope{}); err != nil {
+			return err
+		}
+		if err := o.customRole(name); err != nil {
+			return err
+		}
+		text, _ := withRole(o.text, name, "")
+		return o.changePolicy(text, false)
+	})
+}
+
+// ReplacePolicy replaces the org's policy text. Needs policy:update. The
+// text must compile (*PolicyError with positioned diagnostics otherwise).
+// The actor must be at or above the level of, and hold every permission
+// of, every role the new text adds, removes or changes (before and after).
+// Dropping a role that is still bound, or that an agent has, is refused
+// (*InUseError) unless force, which deletes those bindings — each under
+// the target rule of DESIGN §1.2. The org must keep a user holding its
+// (new) top-level role.
+func (d *Directory) ReplacePolicy(ctx context.Context, actor Actor, org, text string, force bool) (uint64, error) {
+	if len(text) > store.MaxPolicyBytes {
+		return 0, invalid("policy", "larger than %d bytes", store.MaxPolicyBytes)
+	}
+	return d.write(ctx, "replace policy", org, actor, func(o *op) error {
+		if err := o.need("policy:update", authz.Scope{}); err != nil {
+			return err
+		}
+		return o.changePolicy(text, force)
+	})
+}
+
+// changePolicy validates and stores a new policy text inside a write.
+func (o *op) changePolicy(text string, force bool) error {
+	m1, diags := o.d.comp.load(text)
+	if m1 == nil {
+		return &PolicyError{Diagnostics: diags}
+	}
+	m0 := o.model
+	// Every role whose effect changes, before and after.
+	for _, r1 := range m1.Roles {
+		r0, existed := m0.Role(r1.Name)
+		if existed && !roleChanged(r0, r1) {
+			continue
+		}
+		if err := o.mayRoleChange(r1); err != nil {
+			return err
+		}
+		if existed {
+			if err := o.mayRoleChange(r0); err != nil {
+				return err
+			}
+		}
+	}
+	var dropped []*policy.Role
+	for _, r0 := range m0.Roles {
+		if _, kept := m1.Role(r0.Name); !kept {
+			if err := o.mayRoleChange(r0); err != nil {
+				return err
+			}
+			dropped = append(dropped, r0)
+		}
+	}
+	for _, r0 := range dropped {
+		bs, err := allPages(func(p store.Page) ([]store.Binding, string, error) {
+			return o.tx.ListBindings(o.ctx, o.org, store.BindingFilter{Role: r0.Name}, p)
+		})
+		if err != nil {
+			return err
+		}
+		agents, err := allPages(func(p store.Page) ([]store.Agent, string, error) {
+			return o.tx.ListAgents(o.ctx, o.org, p)
+		})
+		if err != nil {
+			return err
+		}
+		var used []string
+		for _, a := range agents {
+			if a.Role == r0.Name {
+				used = append(used, a.PrincipalID())
+			}
+		}
+		if !force || len(used) > 0 {
+			for _, b := range bs {
+				used = append(used, "binding "+b.ID)
+			}
+			if len(used) > 0 {
+				more := 0
+				if len(used) > 5 {
+					more, used = len(used)-5, used[:5]
+				}
+				hint := "rebind them first, or replace the policy with force"
+				if force {
+					hint = "change the agents' role first"
+				}
+				return &InUseError{What: fmt.Sprintf("role %q", r0.Name), UsedBy: used, MoreThan: more, Hint: hint}
+			}
+		}
+		for _, b := range bs {
+			if err := o.mayChange(grant{name: r0.Name}, b.Scope, b.Principal); err != nil {
+				return err
+			}
+			if err := o.tx.DeleteBinding(o.ctx, o.org, b.ID); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := o.tx.SetPolicy(o.ctx, o.org, text, o.actor.Principal); err != nil {
+		return err
+	}
+	return o.keepsOwner(m1)
+}

@@ -1,0 +1,527 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// follower keeps an engine in step with a store: it loads every org at
+// start, then applies the changelog in revision order.
+//
+// The engine's revision is the store's revision: after the follower applies
+// a batch ending at revision N, every change of every revision ≤ N is in the
+// engine and nothing newer is. A batch is applied with one engine.Apply, so
+// readers see it whole.
+//
+// Orgs are (re)loaded whole from store snapshots ("pending" orgs): a
+// snapshot taken at revision r already contains every change ≤ r of its
+// org, so while merging it the follower drops that org's changelog entries
+// ≤ r and applies the ones after. This is how the initial load (one
+// snapshot per org, each at its own revision) and a reload after an
+// undecodable entry join the changelog without a gap and without applying
+// anything twice. A reload is merged in the same Apply as the revisions it
+// spans, so there is no moment at which the engine claims a revision while
+// answering for that org from older data.
+type follower struct {
+	st   store.Store
+	eng  *authz.Engine
+	comp *compiler
+	log  *slog.Logger
+
+	mu      sync.Mutex // serializes steps
+	cursor  uint64     // every revision ≤ cursor is applied (or the engine is at cursor)
+	known   map[string]bool
+	pending map[string]pendingOrg
+
+	kick    chan struct{}
+	lastErr atomic.Pointer[syncError]
+	reloads atomic.Uint64 // orgs reloaded after the initial load (for tests and metrics)
+}
+
+type pendingOrg struct {
+	rev  uint64
+	snap *store.OrgSnapshot // nil: the org does not exist as of rev
+}
+
+type syncError struct {
+	at  time.Time
+	err error
+}
+
+// changesPage is how many changelog entries one read fetches.
+const changesPage = 2000
+
+func newFollower(st store.Store, eng *authz.Engine, comp *compiler, log *slog.Logger) *follower {
+	return &follower{
+		st: st, eng: eng, comp: comp, log: log,
+		known:   map[string]bool{},
+		pending: map[string]pendingOrg{},
+		kick:    make(chan struct{}, 1),
+	}
+}
+
+// bootstrap loads every org of the store and catches up with the changelog.
+func (f *follower) bootstrap(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// Everything committed after h0 is in the changelog after h0; every org
+	// that exists at h0 is listed below and loaded at a revision ≥ h0.
+	h0, err := f.st.CurrentRevision(ctx)
+	if err != nil {
+		return err
+	}
+	f.cursor = h0
+	cursor := ""
+	for {
+		orgs, next, err := f.st.ListOrgs(ctx, store.Page{Size: store.MaxPageSize, Cursor: cursor})
+		if err != nil {
+			return err
+		}
+		for _, o := range orgs {
+			if err := f.loadPending(ctx, o.ID); err != nil {
+				return err
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	for {
+		progressed, err := f.stepLocked(ctx)
+		if err != nil {
+			return err
+		}
+		if !progressed {
+			return nil
+		}
+	}
+}
+
+// loadPending takes a snapshot of org to merge in the next step.
+func (f *follower) loadPending(ctx context.Context, org string) error {
+	snap, err := f.st.LoadOrg(ctx, org)
+	if errors.Is(err, store.ErrNotFound) {
+		// Gone: its deletion is committed at or before the current revision.
+		rev, err := f.st.CurrentRevision(ctx)
+		if err != nil {
+			return err
+		}
+		f.pending[org] = pendingOrg{rev: rev}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	f.pending[org] = pendingOrg{rev: snap.Revision, snap: snap}
+	return nil
+}
+
+// run follows the store until ctx ends: it wakes on the store's Watch, on
+// kicks (a caller waiting for a revision) and, after a failure, on a retry
+// timer.
+func (f *follower) run(ctx context.Context, watch <-chan uint64) {
+	retry := time.Duration(0)
+	for {
+		var timer <-chan time.Time
+		if retry > 0 {
+			timer = time.After(retry)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-watch:
+			if !ok {
+				return // the store was closed
+			}
+		case <-f.kick:
+		case <-timer:
+		}
+		if err := f.catchUp(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			f.lastErr.Store(&syncError{time.Now(), err})
+			f.log.Warn("directory: following the store failed; retrying", "err", err)
+			retry = min(max(2*retry, 50*time.Millisecond), 2*time.Second)
+			continue
+		}
+		retry = 0
+	}
+}
+
+// poke asks the follower to read the changelog now (another process may
+// have committed; SQLite handles only see that by polling).
+func (f *follower) poke() {
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+// catchUp applies batches until the changelog has nothing newer.
+func (f *follower) catchUp(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for {
+		progressed, err := f.stepLocked(ctx)
+		if err != nil {
+			return err
+		}
+		if !progressed {
+			return nil
+		}
+	}
+}
+
+// stepLocked reads one batch of the changelog after the cursor, merges
+// pending org snapshots, and applies it all at the batch's last revision.
+// It reports whether it applied anything.
+func (f *follower) stepLocked(ctx context.Context) (bool, error) {
+	for attempt := 0; ; attempt++ {
+		changes, err := f.st.ChangesSince(ctx, f.cursor, changesPage)
+		if err != nil {
+			return false, err
+		}
+		n := f.cursor
+		if len(changes) > 0 {
+			n = changes[len(changes)-1].Revision
+		}
+		// A pending snapshot is merged only into a batch that reaches its
+		// revision.
+		for f.maxPending() > n {
+			more, err := f.st.ChangesSince(ctx, n, changesPage)
+			if err != nil {
+				return false, err
+			}
+			if len(more) == 0 {
+				n = f.maxPending() // cannot happen with a gapless changelog
+				break
+			}
+			changes = append(changes, more...)
+			n = more[len(more)-1].Revision
+		}
+		if n <= f.eng.Revision() && len(f.pending) == 0 {
+			return false, nil
+		}
+		if n <= f.eng.Revision() {
+			// Pending reloads at the engine's own revision (possible only
+			// at start) must wait for the next revision to be applied.
+			return false, nil
+		}
+
+		out, known, bad, err := f.build(changes)
+		if err != nil {
+			return false, err
+		}
+		if len(bad) > 0 && attempt < 3 {
+			// Undecodable entries: reload those orgs whole and rebuild.
+			for _, org := range bad {
+				f.log.Warn("directory: reloading org after an undecodable changelog entry", "org", org)
+				f.reloads.Add(1)
+				if err := f.loadPending(ctx, org); err != nil {
+					return false, err
+				}
+			}
+			continue
+		}
+		if err := f.eng.Apply(n, out...); err != nil {
+			if attempt < 3 {
+				// The engine refused something: reload every org the batch
+				// touches (their snapshots are taken as is) and rebuild.
+				f.log.Warn("directory: engine refused a batch; reloading its orgs", "revision", n, "err", err)
+				for _, org := range touched(out, changes) {
+					f.reloads.Add(1)
+					if err := f.loadPending(ctx, org); err != nil {
+						return false, err
+					}
+				}
+				continue
+			}
+			// Fail closed: drop the orgs of the batch from the engine (their
+			// checks deny) rather than answer from stale data.
+			var drop []authz.Change
+			for _, org := range touched(out, changes) {
+				drop = append(drop, authz.Change{Org: org, Op: authz.OpDeleteOrg})
+				known[org] = false
+			}
+			if err2 := f.eng.Apply(n, drop...); err2 != nil {
+				return false, fmt.Errorf("apply revision %d: %w (and dropping its orgs: %v)", n, err, err2)
+			}
+			f.lastErr.Store(&syncError{time.Now(), fmt.Errorf("apply revision %d: %w; its orgs were unloaded", n, err)})
+		}
+		for org, k := range known {
+			if k {
+				f.known[org] = true
+			} else {
+				delete(f.known, org)
+			}
+		}
+		clear(f.pending)
+		f.cursor = n
+		return true, nil
+	}
+}
+
+func (f *follower) maxPending() uint64 {
+	var m uint64
+	for _, p := range f.pending {
+		m = max(m, p.rev)
+	}
+	return m
+}
+
+// build translates a batch: pending snapshots first (as whole-org puts),
+// then each change not already in its org's snapshot. known is the set of
+// orgs the engine will hold after the batch (true) or not (false), for
+// orgs whose state the batch changes. bad lists orgs with entries that do
+// not decode.
+func (f *follower) build(changes []store.Change) (out []authz.Change, known map[string]bool, bad []string, err error) {
+	known = map[string]bool{}
+	isKnown := func(org string) bool {
+		if k, ok := known[org]; ok {
+			return k
+		}
+		return f.known[org]
+	}
+	orgs := make([]string, 0, len(f.pending))
+	for org := range f.pending {
+		orgs = append(orgs, org)
+	}
+	slices.Sort(orgs)
+	for _, org := range orgs {
+		p := f.pending[org]
+		if p.snap == nil {
+			if isKnown(org) {
+				out = append(out, authz.Change{Org: org, Op: authz.OpDeleteOrg})
+			}
+			known[org] = false
+			continue
+		}
+		var m *policy.Model
+		if p.snap.Policy.Version > 0 {
+			m = f.comp.engineModel(p.snap.Policy.Text)
+		}
+		d := p.snap.OrgData(m)
+		out = append(out, authz.Change{Org: org, Op: authz.OpPutOrg, Data: &d})
+		known[org] = true
+	}
+	badSet := map[string]bool{}
+	for _, c := range changes {
+		if p, ok := f.pending[c.Org]; ok && c.Revision <= p.rev {
+			continue // already in the snapshot
+		}
+		if badSet[c.Org] {
+			continue
+		}
+		chs, err := f.translate(c, isKnown, known)
+		if err != nil {
+			badSet[c.Org] = true
+			bad = append(bad, c.Org)
+			continue
+		}
+		out = append(out, chs...)
+	}
+	return out, known, bad, nil
+}
+
+// touched lists the orgs a batch changes.
+func touched(out []authz.Change, changes []store.Change) []string {
+	set := map[string]bool{}
+	for _, c := range out {
+		org := c.Org
+		if org == "" && c.Data != nil {
+			org = c.Data.Org
+		}
+		if org != "" {
+			set[org] = true
+		}
+	}
+	for _, c := range changes {
+		if c.Org != "" {
+			set[c.Org] = true
+		}
+	}
+	orgs := make([]string, 0, len(set))
+	for org := range set {
+		orgs = append(orgs, org)
+	}
+	slices.Sort(orgs)
+	return orgs
+}
+
+// translate turns one changelog entry into engine changes. Entries for orgs
+// the engine does not hold (deleted ones) are dropped; an entry the engine
+// could only hold inertly (an id that is not an identifier, which the
+// directory never writes) is dropped too, so that one odd row cannot make
+// the engine refuse a whole batch.
+func (f *follower) translate(c store.Change, isKnown func(string) bool, known map[string]bool) ([]authz.Change, error) {
+	org := c.Org
+	if org == "" {
+		return nil, nil // users are deployment-wide; memberships carry them into orgs
+	}
+	v, err := c.Decode()
+	if err != nil {
+		return nil, err
+	}
+	if po, ok := payloadOrg(v); ok && po != org {
+		return nil, fmt.Errorf("changelog entry %d/%d of org %q carries a payload of org %q", c.Revision, c.Seq, org, po)
+	}
+	switch c.Kind {
+	case store.KindOrgPut:
+		if isKnown(org) {
+			return nil, nil // a rename; the engine holds no org metadata
+		}
+		known[org] = true
+		return []authz.Change{{Org: org, Op: authz.OpPutOrg, Data: &authz.OrgData{Org: org}}}, nil
+	case store.KindOrgDelete:
+		if !isKnown(org) {
+			return nil, nil
+		}
+		known[org] = false
+		return []authz.Change{{Org: org, Op: authz.OpDeleteOrg}}, nil
+	}
+	if !isKnown(org) {
+		return nil, nil
+	}
+	one := func(ch authz.Change) ([]authz.Change, error) {
+		ch.Org = org
+		return []authz.Change{ch}, nil
+	}
+	switch x := v.(type) {
+	case store.Namespace:
+		if !policy.IsIdent(x.Name) {
+			return nil, nil
+		}
+		if c.Kind == store.KindNamespaceDelete {
+			if x.Name == authz.DefaultNamespace {
+				return nil, nil
+			}
+			return one(authz.Change{Op: authz.OpDeleteNamespace, ID: x.Name})
+		}
+		return one(authz.Change{Op: authz.OpPutNamespace, ID: x.Name})
+	case store.Member:
+		return principalChange(org, c.Kind == store.KindMemberDelete, x.Principal())
+	case store.Agent:
+		return principalChange(org, c.Kind == store.KindAgentDelete, x.Principal())
+	case store.Service:
+		return principalChange(org, c.Kind == store.KindServiceDelete, x.Principal())
+	case store.Team:
+		if c.Kind == store.KindTeamDelete {
+			return one(authz.Change{Op: authz.OpDeleteTeam, ID: x.Slug})
+		}
+		if !policy.IsIdent(x.Slug) {
+			return nil, nil
+		}
+		members := make([]string, 0, len(x.Members))
+		for _, m := range x.Members {
+			if engineActor(m) {
+				members = append(members, m)
+			}
+		}
+		return one(authz.Change{Op: authz.OpPutTeam, Team: authz.Team{Slug: x.Slug, Members: members}})
+	case store.Binding:
+		if c.Kind == store.KindBindingDelete {
+			if x.ID == "" {
+				return nil, nil
+			}
+			return one(authz.Change{Op: authz.OpDeleteBinding, ID: x.ID})
+		}
+		if !engineBinding(x.Binding) {
+			return nil, nil
+		}
+		return one(authz.Change{Op: authz.OpPutBinding, Binding: x.Binding})
+	case store.Resource:
+		r := x.Resource
+		if !policy.IsIdent(r.Namespace) || !policy.IsIdent(r.Type) || r.ID == "" {
+			return nil, nil
+		}
+		if c.Kind == store.KindResourceDelete {
+			return one(authz.Change{Op: authz.OpDeleteResource, Resource: authz.Resource{Namespace: r.Namespace, Type: r.Type, ID: r.ID}})
+		}
+		return one(authz.Change{Op: authz.OpPutResource, Resource: r})
+	case store.Policy:
+		return one(authz.Change{Op: authz.OpSetPolicy, Policy: f.comp.engineModel(x.Text)})
+	}
+	return nil, nil
+}
+
+func principalChange(org string, del bool, p authz.Principal) ([]authz.Change, error) {
+	if del {
+		return []authz.Change{{Org: org, Op: authz.OpDeletePrincipal, ID: p.ID}}, nil
+	}
+	if !engineActor(p.ID) || (p.Role != "" && !policy.IsIdent(p.Role)) {
+		return nil, nil
+	}
+	return []authz.Change{{Org: org, Op: authz.OpPutPrincipal, Principal: p}}, nil
+}
+
+// payloadOrg is the org a decoded payload names, if it names one.
+func payloadOrg(v any) (string, bool) {
+	switch x := v.(type) {
+	case store.Org:
+		return x.ID, true
+	case store.Namespace:
+		return x.Org, true
+	case store.Member:
+		return x.Org, true
+	case store.Agent:
+		return x.Org, true
+	case store.Service:
+		return x.Org, true
+	case store.Team:
+		return x.Org, true
+	case store.Binding:
+		return x.Org, true
+	case store.Resource:
+		return x.Org, true
+	case store.Policy:
+		return x.Org, true
+	}
+	return "", false
+}
+
+// engineActor reports whether p is a principal id the engine accepts for
+// a user, agent or service.
+func engineActor(p string) bool {
+	kind, name, ok := splitPrincipal(p)
+	return ok && kind != authz.KindTeam && policy.IsIdent(name)
+}
+
+// engineBinding reports whether the engine accepts b's shape.
+func engineBinding(b authz.Binding) bool {
+	kind, name, ok := splitPrincipal(b.Principal)
+	if !ok || !policy.IsIdent(name) || kind == "" || b.ID == "" {
+		return false
+	}
+	if (b.Role == "") == (len(b.Actions) == 0) || (b.Role != "" && !policy.IsIdent(b.Role)) {
+		return false
+	}
+	for _, a := range b.Actions {
+		if a != policy.Wildcard && !policy.IsIdent(a) {
+			return false
+		}
+	}
+	if b.Condition != "" && !policy.IsIdent(b.Condition) {
+		return false
+	}
+	sc := b.Scope
+	switch {
+	case sc.IsOrg():
+		return len(b.Actions) == 0
+	case sc.IsResource():
+		return policy.IsIdent(sc.Namespace) && policy.IsIdent(sc.Type)
+	default:
+		return policy.IsIdent(sc.Namespace) && sc.Type == "" && len(b.Actions) == 0
+	}
+}

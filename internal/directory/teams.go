@@ -1,0 +1,195 @@
+package directory
+
+import (
+	"context"
+	"slices"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// CreateTeam creates a team with initial members (users, agents or
+// services of the org). Needs teams:create. A new team has no bindings,
+// so its members gain nothing by joining it.
+func (d *Directory) CreateTeam(ctx context.Context, actor Actor, org, slug, name string, members []string) (store.Team, uint64, error) {
+	if err := checkSlugIdent("slug", slug); err != nil {
+		return store.Team{}, 0, err
+	}
+	for _, m := range members {
+		if err := checkPrincipal("members", m, false); err != nil {
+			return store.Team{}, 0, err
+		}
+	}
+	var out store.Team
+	rev, err := d.write(ctx, "create team", org, actor, func(o *op) error {
+		if err := o.need("teams:create", authz.Scope{}); err != nil {
+			return err
+		}
+		var err error
+		out, err = o.tx.CreateTeam(ctx, store.Team{Org: org, Slug: slug, Name: name, Members: slices.Clone(members)})
+		return err
+	})
+	return out, rev, err
+}
+
+// RenameTeam changes a team's display name. Needs teams:update.
+func (d *Directory) RenameTeam(ctx context.Context, actor Actor, org, slug, name string) (uint64, error) {
+	return d.write(ctx, "rename team", org, actor, func(o *op) error {
+		if err := o.need("teams:update", authz.Scope{}); err != nil {
+			return err
+		}
+		t, err := o.tx.GetTeam(ctx, org, slug)
+		if err != nil {
+			return err
+		}
+		t.Name = name
+		_, err = o.tx.UpdateTeam(ctx, t)
+		return err
+	})
+}
+
+// teamBindings lists the bindings naming the team.
+func (o *op) teamBindings(slug string) ([]store.Binding, error) {
+	return o.bindingsOf(authz.KindTeam + ":" + slug)
+}
+
+// DeleteTeam deletes a team and every binding naming it. Needs
+// teams:delete and DESIGN §1.2 for each of those bindings; the org must
+// keep a holder of its top-level role.
+func (d *Directory) DeleteTeam(ctx context.Context, actor Actor, org, slug string) (uint64, error) {
+	return d.write(ctx, "delete team", org, actor, func(o *op) error {
+		if err := o.need("teams:delete", authz.Scope{}); err != nil {
+			return err
+		}
+		if _, err := o.tx.GetTeam(ctx, org, slug); err != nil {
+			return err
+		}
+		bs, err := o.teamBindings(slug)
+		if err != nil {
+			return err
+		}
+		if err := o.mayRemoveBindings(bs); err != nil {
+			return err
+		}
+		// Members lose what the team's bindings gave them.
+		members, err := allPages(func(p store.Page) ([]string, string, error) {
+			return o.tx.ListTeamMembers(ctx, org, slug, p)
+		})
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			if err := o.mayMembership(bs, m); err != nil {
+				return err
+			}
+		}
+		if err := o.tx.DeleteTeam(ctx, org, slug); err != nil {
+			return err
+		}
+		return o.keepsOwner(o.model)
+	})
+}
+
+// mayMembership checks DESIGN §1.2 for a principal joining or leaving a
+// team with bindings bs: for the principal it is as if each binding were
+// created or removed for it directly.
+func (o *op) mayMembership(bs []store.Binding, principal string) error {
+	for _, b := range bs {
+		if err := o.mayChange(o.bindingGrant(b.Binding), b.Scope, principal); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddTeamMember adds a user, agent or service to a team. Needs
+// teams:update and, since the principal gains every binding of the team,
+// DESIGN §1.2 for each of them with the principal as target.
+func (d *Directory) AddTeamMember(ctx context.Context, actor Actor, org, slug, principal string) (uint64, error) {
+	if err := checkPrincipal("principal", principal, false); err != nil {
+		return 0, err
+	}
+	return d.write(ctx, "add team member", org, actor, func(o *op) error {
+		if err := o.need("teams:update", authz.Scope{}); err != nil {
+			return err
+		}
+		if _, err := o.tx.GetTeam(ctx, org, slug); err != nil {
+			return err
+		}
+		bs, err := o.teamBindings(slug)
+		if err != nil {
+			return err
+		}
+		if err := o.mayMembership(bs, principal); err != nil {
+			return err
+		}
+		_, err = o.tx.AddTeamMember(ctx, org, slug, principal)
+		return err
+	})
+}
+
+// RemoveTeamMember removes a principal from a team. A principal may always
+// leave a team; removing another needs teams:update and DESIGN §1.2 for
+// each binding of the team it loses. The org must keep a holder of its
+// top-level role.
+func (d *Directory) RemoveTeamMember(ctx context.Context, actor Actor, org, slug, principal string) (uint64, error) {
+	if err := checkPrincipal("principal", principal, false); err != nil {
+		return 0, err
+	}
+	return d.write(ctx, "remove team member", org, actor, func(o *op) error {
+		if !o.self(principal) {
+			if err := o.need("teams:update", authz.Scope{}); err != nil {
+				return err
+			}
+			if _, err := o.tx.GetTeam(ctx, org, slug); err != nil {
+				return err
+			}
+			bs, err := o.teamBindings(slug)
+			if err != nil {
+				return err
+			}
+			if err := o.mayMembership(bs, principal); err != nil {
+				return err
+			}
+		}
+		if _, err := o.tx.RemoveTeamMember(ctx, org, slug, principal); err != nil {
+			return err
+		}
+		return o.keepsOwner(o.model)
+	})
+}
+
+// GetTeam returns a team with its members: to its members, or with
+// teams:read.
+func (d *Directory) GetTeam(ctx context.Context, actor Actor, org, slug string) (store.Team, error) {
+	var out store.Team
+	err := d.read(ctx, "get team", org, actor, func(o *op) error {
+		t, err := o.r.GetTeam(ctx, org, slug)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(t.Members, actor.Principal) {
+			if err := o.need("teams:read", authz.Scope{}); err != nil {
+				return err
+			}
+		}
+		out = t
+		return nil
+	})
+	return out, err
+}
+
+// ListTeams lists the org's teams (without members). Needs teams:list.
+func (d *Directory) ListTeams(ctx context.Context, actor Actor, org string, p store.Page) ([]store.Team, string, error) {
+	var out []store.Team
+	var next string
+	err := d.read(ctx, "list teams", org, actor, func(o *op) error {
+		if err := o.need("teams:list", authz.Scope{}); err != nil {
+			return err
+		}
+		var err error
+		out, next, err = o.r.ListTeams(ctx, org, p)
+		return err
+	})
+	return out, next, err
+}
