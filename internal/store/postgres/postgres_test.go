@@ -20,10 +20,14 @@ import (
 )
 
 // baseDSN is the server the tests use. Without it the PostgreSQL tests
-// skip, saying so; CI sets it, so there they run.
+// skip, saying so, unless GATEHOUSE_REQUIRE_POSTGRES is set (CI sets
+// both), in which case they fail: in CI they must run, not skip.
 func baseDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
+	if dsn == "" && os.Getenv("GATEHOUSE_REQUIRE_POSTGRES") != "" {
+		t.Fatal("GATEHOUSE_REQUIRE_POSTGRES is set but GATEHOUSE_TEST_POSTGRES is not: the PostgreSQL suite must run")
+	}
 	if dsn == "" {
 		t.Skip("GATEHOUSE_TEST_POSTGRES is not set: PostgreSQL tests skipped " +
 			"(e.g. GATEHOUSE_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/test?sslmode=disable')")
