@@ -83,6 +83,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Channel == "" {
 		opts.Channel = DefaultChannel
 	}
+	if len(opts.Channel) > 63 {
+		return nil, store.Errorf(store.ErrInvalid, op, "channel name is longer than 63 bytes", nil)
+	}
 	if opts.MaxConns < 0 {
 		return nil, store.Errorf(store.ErrInvalid, op, fmt.Sprintf("MaxConns %d is negative", opts.MaxConns), nil)
 	}

@@ -185,7 +185,7 @@ func (c *checks) spec(raw json.RawMessage) (s string, null bool) {
 		return "", true
 	}
 	c.need(len(raw) <= store.MaxSpecBytes, "spec is larger than %d bytes", store.MaxSpecBytes)
-	if !json.Valid(trimmed) {
+	if !utf8.Valid(trimmed) || !json.Valid(trimmed) {
 		c.need(false, "spec is not valid JSON")
 		return "", true
 	}

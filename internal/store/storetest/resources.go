@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -47,6 +48,9 @@ func testResources(t *testing.T, s store.Store) {
 		{"empty id", store.Resource{Org: f.org, Resource: authz.Resource{Namespace: "prod", Type: "chains"}}, store.ErrInvalid},
 		{"malformed type", store.Resource{Org: f.org, Resource: authz.Resource{Namespace: "prod", Type: "ch ains", ID: "x"}}, store.ErrInvalid},
 		{"spec that is not JSON", store.Resource{Org: f.org, Resource: authz.Resource{Namespace: "prod", Type: "chains", ID: "x"}, Spec: []byte("{")}, store.ErrInvalid},
+		{"spec that is not UTF-8", store.Resource{Org: f.org, Resource: authz.Resource{Namespace: "prod", Type: "chains", ID: "x"}, Spec: []byte("{\"a\":\"\xff\"}")}, store.ErrInvalid},
+		{"spec too large", store.Resource{Org: f.org, Resource: authz.Resource{Namespace: "prod", Type: "chains", ID: "x"},
+			Spec: []byte(`"` + strings.Repeat("a", store.MaxSpecBytes) + `"`)}, store.ErrInvalid},
 		{"attribute with U+0000", store.Resource{Org: f.org, Resource: authz.Resource{Namespace: "prod", Type: "chains", ID: "x",
 			Attributes: map[string]any{"a": "\x00"}}}, store.ErrInvalid},
 		{"empty label key", store.Resource{Org: f.org, Resource: authz.Resource{Namespace: "prod", Type: "chains", ID: "x",
