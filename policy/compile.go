@@ -46,7 +46,14 @@ const (
 	CodeUnknownRole        = "unknown-role"        // an agent whose role is undeclared
 	CodeDuplicateEnum      = "duplicate-enum"      // an enum name declared twice
 	CodeDuplicateWorkflow  = "duplicate-workflow"  // a workflow name declared twice
+	CodeTooComplex         = "too-complex"         // flattened inheritance exceeds maxFlatPermissions
 )
+
+// maxFlatPermissions bounds the sum, over all roles, of flattened
+// permissions. A chain of n roles with one permission each flattens to
+// n²/2 entries, so without a bound a 1 MiB file could take minutes and
+// gigabytes to compile; real policies stay orders of magnitude below it.
+const maxFlatPermissions = 1 << 20
 
 // Compile turns a parsed file into a Model. It returns every error it finds
 // as a sorted token.List; the Model is nil iff the list has an error.
@@ -64,7 +71,9 @@ func Compile(f *ast.File) (*Model, token.List) {
 			conditions: map[string]*Condition{},
 			resources:  map[string]*ResourceType{},
 		},
-		roleDecls: map[string]*ast.RoleDecl{},
+		roleDecls:  map[string]*ast.RoleDecl{},
+		actionSets: map[string]map[string]bool{},
+		indexes:    map[string]*roleIndex{},
 	}
 	if f == nil {
 		c.diags.Errorf(token.Pos{}, CodeMalformed, "", "no syntax tree to compile")
@@ -88,6 +97,11 @@ type compiler struct {
 	m     *Model
 
 	roleDecls   map[string]*ast.RoleDecl // first declaration of each role
+	actionSets  map[string]map[string]bool
+	indexes     map[string]*roleIndex
+	names       []string // roleNames cache
+	flatCount   int      // permissions flattened so far, against maxFlatPermissions
+	tooComplex  bool     // the budget ran out (reported once)
 	agentDecls  []*agentDecl
 	enumNames   map[string]token.Pos
 	flowNames   map[string]token.Pos
@@ -305,11 +319,17 @@ func (c *compiler) resolveRoles() {
 	}
 }
 
+// roleNames lists the declared roles, in order; computed once, after
+// collect (every caller runs later).
 func (c *compiler) roleNames() []string {
+	if c.names != nil {
+		return c.names
+	}
 	names := make([]string, 0, len(c.m.Roles))
 	for _, r := range c.m.Roles {
 		names = append(names, r.Name)
 	}
+	c.names = names
 	return names
 }
 
@@ -396,6 +416,10 @@ func (c *compiler) flatten(r *Role, path map[string]bool) {
 	if c.flattenDone[r.Name] || path[r.Name] {
 		return
 	}
+	if c.tooComplex { // reported; the model will be nil, stop working
+		c.flattenDone[r.Name] = true
+		return
+	}
 	path[r.Name] = true
 	defer delete(path, r.Name)
 
@@ -421,6 +445,16 @@ func (c *compiler) flatten(r *Role, path map[string]bool) {
 		if p.Level > level {
 			level = p.Level
 		}
+	}
+	c.flatCount += len(all)
+	if c.flatCount > maxFlatPermissions {
+		if !c.tooComplex {
+			c.tooComplex = true
+			c.diags.Errorf(r.Pos, CodeTooComplex,
+				"inheritance repeats every ancestor's permissions in each role; use fewer levels or broader patterns",
+				"role %s: the roles' inherited permissions add up to more than %d", r.Name, maxFlatPermissions)
+		}
+		all = nil
 	}
 	sort.Slice(all, func(i, j int) bool {
 		if all[i].Resource != all[j].Resource {
@@ -467,6 +501,20 @@ func (c *compiler) resource(d *ast.ResourceDecl, seen map[string]token.Pos) {
 	c.m.Resources = append(c.m.Resources, rt)
 }
 
+// declaredAction reports whether rt declares action, through a set built
+// once per resource type (schemas may be large).
+func (c *compiler) declaredAction(rt *ResourceType, action string) bool {
+	set, ok := c.actionSets[rt.Name]
+	if !ok {
+		set = make(map[string]bool, len(rt.Actions))
+		for _, a := range rt.Actions {
+			set[a] = true
+		}
+		c.actionSets[rt.Name] = set
+	}
+	return set[action]
+}
+
 // checkDeclaredActions rejects a permission naming an action its declared
 // resource type does not list: with a schema, a typo is an error, not a
 // silently useless grant.
@@ -482,7 +530,7 @@ func (c *compiler) checkDeclaredActions() {
 				continue
 			}
 			for _, a := range b.Actions {
-				if a == nil || a.Name == Wildcard || !IsIdent(a.Name) || contains(rt.Actions, a.Name) {
+				if a == nil || a.Name == Wildcard || !IsIdent(a.Name) || c.declaredAction(rt, a.Name) {
 					continue
 				}
 				hint := fmt.Sprintf("resource %s declares %s", rt.Name, listOrNone(rt.Actions))
@@ -650,11 +698,20 @@ func (c *compiler) compileAgents() {
 				"agent %s: unknown role %s", a.Name, a.Role)
 			continue
 		}
+		idx, ok := c.indexes[role.Name]
+		if !ok {
+			idx = newRoleIndex(role)
+			c.indexes[role.Name] = idx
+		}
+		known := func(res string) bool {
+			_, declared := c.m.resources[res]
+			return declared || idx.resources[res]
+		}
 		for _, r := range a.Rules {
 			if len(r.Words) > 1 {
-				r.Resource = resolveResource(r.Words[1], role, c.m.resources)
+				r.Resource = resolveResource(r.Words[1], known)
 			}
-			r.Granted = r.Kind == ast.Can && r.Resource != "" && role.Grants(r.Resource, r.Action)
+			r.Granted = r.Kind == ast.Can && r.Resource != "" && idx.grants(r.Resource, r.Action)
 		}
 		a.Conditional = conditional(a.Rules)
 	}
@@ -690,16 +747,10 @@ func conditional(rules []*Rule) []ConditionalPermission {
 }
 
 // resolveResource maps the object word of a rule to a resource type: the
-// word itself when the role names it or it is declared, else the first of
-// its plural spellings the role names or is declared ("product" →
+// word itself when it is known (the role names it or it is declared), else
+// the first of its plural spellings that is known ("product" →
 // "products"), else the word itself.
-func resolveResource(word string, role *Role, declared map[string]*ResourceType) string {
-	known := func(res string) bool {
-		if _, ok := declared[res]; ok {
-			return true
-		}
-		return role != nil && roleNamesResource(role, res)
-	}
+func resolveResource(word string, known func(string) bool) string {
 	if known(word) {
 		return word
 	}
@@ -711,15 +762,63 @@ func resolveResource(word string, role *Role, declared map[string]*ResourceType)
 	return word
 }
 
-// roleNamesResource reports whether one of the role's flattened patterns
-// names res exactly (a "*" resource names nothing in particular).
-func roleNamesResource(r *Role, res string) bool {
+// roleIndex answers questions about one role's flattened permissions in
+// constant time; the compiler and the linter build one per role that
+// agents use, so large policies stay linear.
+type roleIndex struct {
+	perms     map[Permission]bool
+	resources map[string]bool     // resources the role names exactly (not "*")
+	names     []string            // those, sorted
+	byRes     map[string][]string // resource (or "*") → actions, as flattened
+
+	actionsCache map[string][]string // actionsOn results
+}
+
+func newRoleIndex(r *Role) *roleIndex {
+	x := &roleIndex{
+		perms:     make(map[Permission]bool, len(r.Permissions)),
+		resources: map[string]bool{},
+		byRes:     map[string][]string{},
+
+		actionsCache: map[string][]string{},
+	}
 	for _, p := range r.Permissions {
-		if p.Resource == res {
-			return true
+		x.perms[p] = true
+		x.byRes[p.Resource] = append(x.byRes[p.Resource], p.Action)
+		if p.Resource != Wildcard && !x.resources[p.Resource] {
+			x.resources[p.Resource] = true
+			x.names = append(x.names, p.Resource)
 		}
 	}
-	return false
+	sort.Strings(x.names)
+	return x
+}
+
+// grants is Role.Grants: exact, or through a wildcard in either part.
+func (x *roleIndex) grants(res, act string) bool {
+	return x.perms[Permission{res, act}] || x.perms[Permission{res, Wildcard}] ||
+		x.perms[Permission{Wildcard, act}] || x.perms[Permission{Wildcard, Wildcard}]
+}
+
+// actionsOn lists, sorted and once each, the actions the role's patterns
+// grant on res, including through a "*" resource.
+func (x *roleIndex) actionsOn(res string) []string {
+	if out, ok := x.actionsCache[res]; ok {
+		return out
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, list := range [][]string{x.byRes[res], x.byRes[Wildcard]} {
+		for _, a := range list {
+			if !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+	}
+	sort.Strings(out)
+	x.actionsCache[res] = out
+	return out
 }
 
 // irregularPlurals are English plurals the suffix rules cannot make.
@@ -869,6 +968,9 @@ func suggest(name string, known []string, kind string) string {
 // is near enough to be a plausible typo; "" otherwise. Ties go to the
 // earlier candidate.
 func closest(name string, candidates []string) string {
+	if len(candidates) > maxSuggestCandidates {
+		return "" // a hint is not worth quadratic work on huge policies
+	}
 	best, bestD := "", -1
 	limit := len(name)/3 + 1
 	if limit > 3 {
@@ -888,6 +990,9 @@ func closest(name string, candidates []string) string {
 	}
 	return best
 }
+
+// maxSuggestCandidates bounds the names closest compares against.
+const maxSuggestCandidates = 500
 
 // editDistance is the Levenshtein distance between a and b, in bytes.
 func editDistance(a, b string) int {
@@ -923,5 +1028,15 @@ func listOrNone(list []string) string {
 	if len(list) == 0 {
 		return "no actions"
 	}
-	return strings.Join(list, ", ")
+	return shortList(list)
+}
+
+// shortList joins at most maxListed items, then says how many it left out,
+// so a diagnostic stays one readable line however large the policy.
+func shortList(list []string) string {
+	const maxListed = 12
+	if len(list) <= maxListed {
+		return strings.Join(list, ", ")
+	}
+	return strings.Join(list[:maxListed], ", ") + fmt.Sprintf(" and %d more", len(list)-maxListed)
 }

@@ -348,7 +348,8 @@ func TestResolveResource(t *testing.T) {
 		{Resource: "statuses", Action: "read"},
 		{Resource: "*", Action: "list"},
 	}}
-	declared := map[string]*ResourceType{"chains": {Name: "chains"}}
+	idx := newRoleIndex(role)
+	known := func(res string) bool { return res == "chains" || idx.resources[res] } // chains is declared
 	tests := []struct {
 		word, want string
 	}{
@@ -364,8 +365,66 @@ func TestResolveResource(t *testing.T) {
 		{"Machine", "Machine"},     // case matters
 	}
 	for _, tt := range tests {
-		if got := resolveResource(tt.word, role, declared); got != tt.want {
+		if got := resolveResource(tt.word, known); got != tt.want {
 			t.Errorf("resolveResource(%q) = %q, want %q", tt.word, got, tt.want)
+		}
+	}
+}
+
+// TestRoleIndexAgreesWithRole: the compiler's constant-time index answers
+// exactly as Role.Grants, the engine's contract, for every combination of
+// patterns and queries drawn from a small alphabet.
+func TestRoleIndexAgreesWithRole(t *testing.T) {
+	parts := []string{"a", "b", Wildcard}
+	var all []Permission
+	for _, r := range parts {
+		for _, a := range parts {
+			all = append(all, Permission{Resource: r, Action: a})
+		}
+	}
+	// Every subset of the 9 patterns.
+	for mask := 0; mask < 1<<len(all); mask++ {
+		role := &Role{Name: "r"}
+		for i, p := range all {
+			if mask&(1<<i) != 0 {
+				role.Permissions = append(role.Permissions, p)
+			}
+		}
+		idx := newRoleIndex(role)
+		for _, res := range []string{"a", "b", "c"} {
+			for _, act := range []string{"a", "b", "c"} {
+				if got, want := idx.grants(res, act), role.Grants(res, act); got != want {
+					t.Fatalf("patterns %v: index grants(%s, %s) = %v, Role.Grants = %v", role.Permissions, res, act, got, want)
+				}
+			}
+		}
+	}
+	idx := newRoleIndex(&Role{Permissions: []Permission{{"m", "run"}, {"m", "read"}, {"*", "list"}, {"m", "read"}, {"n", "x"}}})
+	if diff := cmp.Diff([]string{"list", "read", "run"}, idx.actionsOn("m")); diff != "" {
+		t.Errorf("actionsOn(m) (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"m", "n"}, idx.names); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
+	}
+}
+
+func TestShortList(t *testing.T) {
+	var long []string
+	for i := 0; i < 15; i++ {
+		long = append(long, string(rune('a'+i)))
+	}
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"read"}, "read"},
+		{long[:12], "a, b, c, d, e, f, g, h, i, j, k, l"},
+		{long, "a, b, c, d, e, f, g, h, i, j, k, l and 3 more"},
+	}
+	for _, tt := range tests {
+		if got := shortList(tt.in); got != tt.want {
+			t.Errorf("shortList(%v) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -477,4 +536,72 @@ func sortedCopy(s []string) []string {
 		return nil
 	}
 	return out
+}
+
+// TestCompileTooComplex: inheritance that would flatten to more than
+// maxFlatPermissions entries is an error, not minutes of work and
+// gigabytes of memory (a chain of n roles flattens to n²/2 entries).
+func TestCompileTooComplex(t *testing.T) {
+	chain := func(n int) []byte {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			parent := ""
+			if i+1 < n {
+				parent = fmt.Sprintf(": r%d", i+1)
+			}
+			fmt.Fprintf(&b, "role r%d%s { permission p%d { a } }\n", i, parent, i)
+		}
+		return []byte(b.String())
+	}
+	// 1400 roles flatten to 980,700 entries: under the bound.
+	if m, diags := Load("ok.policy", chain(1400), LintOptions{}); m == nil {
+		t.Fatalf("1400-role chain: %v", diags)
+	}
+	// 1500 roles flatten to 1,125,750: over it.
+	m, diags := Load("big.policy", chain(1500), LintOptions{})
+	if m != nil {
+		t.Fatal("1500-role chain compiled")
+	}
+	if diff := cmp.Diff([]string{CodeTooComplex}, codes(diags)); diff != "" {
+		t.Errorf("codes (-want +got):\n%s", diff)
+	}
+}
+
+// BenchmarkLoad measures Load on a realistic policy and on large inputs
+// that would be quadratic without the compiler's indexes.
+func BenchmarkLoad(b *testing.B) {
+	design, err := os.ReadFile("testdata/compile/design.policy")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var rules strings.Builder
+	rules.WriteString("role r { permission p { ")
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&rules, "a%d, ", i)
+	}
+	rules.WriteString("} }\nagent A: r {\n")
+	for i := 0; i < 10000; i++ {
+		fmt.Fprintf(&rules, "can x%d p\n", i)
+	}
+	rules.WriteString("}\n")
+	var flow strings.Builder
+	flow.WriteString("workflow W {\n")
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&flow, "state s%d -> s%d\n", i, i+1)
+	}
+	flow.WriteString("}\n")
+	for _, bc := range []struct {
+		name string
+		src  []byte
+	}{
+		{"design", design},
+		{"10k-ungranted-rules", []byte(rules.String())},
+		{"20k-state-workflow", []byte(flow.String())},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				Load("b.policy", bc.src, LintOptions{})
+			}
+		})
+	}
 }

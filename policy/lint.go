@@ -121,10 +121,11 @@ func Lint(f *ast.File, m *Model, opts LintOptions) token.List {
 }
 
 type linter struct {
-	f     *ast.File
-	m     *Model
-	opts  LintOptions
-	diags token.List
+	f       *ast.File
+	m       *Model
+	opts    LintOptions
+	diags   token.List
+	indexes map[*Role]*roleIndex
 }
 
 func (l *linter) fileName() string {
@@ -501,22 +502,23 @@ func (l *linter) rule(a *Agent, role *Role, r *Rule, unconditional map[Permissio
 		}
 		return
 	}
+	idx := l.index(role)
 	_, declared := l.m.ResourceType(r.Resource)
-	named := declared || roleNamesResource(role, r.Resource)
+	named := declared || idx.resources[r.Resource]
 	perm := Permission{Resource: r.Resource, Action: r.Action}
 	switch {
 	case !named && r.Kind == ast.Must:
-		l.diags.Warnf(r.Pos, CodeAgentRuleUnknownResource, l.resourceHint(role, r.Resource),
+		l.diags.Warnf(r.Pos, CodeAgentRuleUnknownResource, l.resourceHint(role, idx, r.Resource),
 			"agent %s: `%s` names %s, which role %s never mentions", a.Name, r.Text(), r.Resource, role.Name)
 	case !named && r.Granted:
 		l.diags.Warnf(r.Pos, CodeAgentRuleUnknownResource,
 			fmt.Sprintf("check the spelling (a singular word resolves only to a plural the policy names); declare `resource %s { actions ... }` to confirm it", r.Resource),
 			"agent %s: role %s grants %s only through a wildcard, and nothing declares resource %s", a.Name, role.Name, perm, r.Resource)
 	case !named && r.Kind == ast.Can:
-		l.diags.Warnf(r.Pos, CodeAgentRuleUnknownResource, l.resourceHint(role, r.Resource),
+		l.diags.Warnf(r.Pos, CodeAgentRuleUnknownResource, l.resourceHint(role, idx, r.Resource),
 			"agent %s: role %s never mentions %s, so `%s` grants nothing", a.Name, role.Name, r.Resource, r.Text())
 	case r.Kind == ast.Can && !r.Granted:
-		acts := grantedActions(role, r.Resource)
+		acts := idx.actionsOn(r.Resource)
 		hint := fmt.Sprintf("the role is the agent's ceiling: grant %s to role %s, or remove the rule", perm, role.Name)
 		if s := closest(r.Action, acts); s != "" {
 			hint = fmt.Sprintf("did you mean %s? ", s) + hint
@@ -526,7 +528,7 @@ func (l *linter) rule(a *Agent, role *Role, r *Rule, unconditional map[Permissio
 				"agent %s: role %s grants nothing on %s, so `%s` grants nothing", a.Name, role.Name, r.Resource, r.Text())
 		} else {
 			l.diags.Warnf(r.Pos, CodeAgentRuleNotGranted, hint,
-				"agent %s: role %s grants %s on %s, not %s", a.Name, role.Name, strings.Join(acts, ", "), r.Resource, r.Action)
+				"agent %s: role %s grants %s on %s, not %s", a.Name, role.Name, shortList(acts), r.Resource, r.Action)
 		}
 	}
 	if r.Kind == ast.Can && r.Granted && r.Condition != "" {
@@ -538,19 +540,24 @@ func (l *linter) rule(a *Agent, role *Role, r *Rule, unconditional map[Permissio
 	}
 }
 
-// resourceHint suggests a resource the role does name.
-func (l *linter) resourceHint(role *Role, res string) string {
-	var names []string
-	seen := map[string]bool{}
-	for _, p := range role.Permissions {
-		if p.Resource != Wildcard && !seen[p.Resource] {
-			seen[p.Resource] = true
-			names = append(names, p.Resource)
-		}
+// index returns the role's roleIndex, built once per Lint.
+func (l *linter) index(role *Role) *roleIndex {
+	if l.indexes == nil {
+		l.indexes = map[*Role]*roleIndex{}
 	}
+	x, ok := l.indexes[role]
+	if !ok {
+		x = newRoleIndex(role)
+		l.indexes[role] = x
+	}
+	return x
+}
+
+// resourceHint suggests a resource the role names or the policy declares.
+func (l *linter) resourceHint(role *Role, idx *roleIndex, res string) string {
+	names := append([]string(nil), idx.names...)
 	for _, rt := range l.m.Resources {
-		if !seen[rt.Name] {
-			seen[rt.Name] = true
+		if !idx.resources[rt.Name] {
 			names = append(names, rt.Name)
 		}
 	}
@@ -561,22 +568,7 @@ func (l *linter) resourceHint(role *Role, res string) string {
 		return fmt.Sprintf("role %s names no resource", role.Name)
 	}
 	sort.Strings(names)
-	return fmt.Sprintf("role %s has permissions on %s", role.Name, strings.Join(names, ", "))
-}
-
-// grantedActions lists, sorted, the actions role's patterns grant on res
-// (including through a "*" resource).
-func grantedActions(role *Role, res string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, p := range role.Permissions {
-		if (p.Resource == res || p.Resource == Wildcard) && !seen[p.Action] {
-			seen[p.Action] = true
-			out = append(out, p.Action)
-		}
-	}
-	sort.Strings(out)
-	return out
+	return fmt.Sprintf("role %s has permissions on %s", role.Name, shortList(names))
 }
 
 func (l *linter) unusedConditions() {
@@ -634,6 +626,13 @@ func (l *linter) workflows() {
 			}
 		}
 	}
+	// Enums by family, once: name order within a family is source order.
+	famEnums := map[string][]*Enum{}
+	for _, e := range l.m.Enums {
+		if fam := family(e.Name); fam != "" {
+			famEnums[fam] = append(famEnums[fam], e)
+		}
+	}
 	for _, w := range l.m.Workflows {
 		at := func(state string) token.Pos {
 			if p, ok := statePos[w.Name][state]; ok {
@@ -645,12 +644,10 @@ func (l *linter) workflows() {
 		if fam := family(w.Name); fam != "" {
 			var enums []string
 			values := map[string]bool{}
-			for _, e := range l.m.Enums {
-				if family(e.Name) == fam {
-					enums = append(enums, e.Name)
-					for _, v := range e.Values {
-						values[v] = true
-					}
+			for _, e := range famEnums[fam] {
+				enums = append(enums, e.Name)
+				for _, v := range e.Values {
+					values[v] = true
 				}
 			}
 			if len(enums) > 0 {
@@ -667,16 +664,20 @@ func (l *linter) workflows() {
 		if len(w.States) == 0 {
 			continue
 		}
+		next := map[string][]string{}
+		for _, t := range w.Transitions {
+			next[t.From] = append(next[t.From], t.To)
+		}
 		start := w.States[0]
 		reached := map[string]bool{start: true}
 		queue := []string{start}
 		for len(queue) > 0 {
 			s := queue[0]
 			queue = queue[1:]
-			for _, t := range w.Transitions {
-				if t.From == s && !reached[t.To] {
-					reached[t.To] = true
-					queue = append(queue, t.To)
+			for _, to := range next[s] {
+				if !reached[to] {
+					reached[to] = true
+					queue = append(queue, to)
 				}
 			}
 		}
