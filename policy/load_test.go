@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/policy/ast"
+	"github.com/gatehouse-dev/gatehouse/policy/format"
 	"github.com/gatehouse-dev/gatehouse/policy/parser"
 	"github.com/gatehouse-dev/gatehouse/policy/token"
 	"github.com/google/go-cmp/cmp"
@@ -327,6 +329,36 @@ func FuzzLoad(f *testing.F) {
 		if m2 != nil {
 			_ = Lint(file, m2, LintOptions{RoleNames: StylePascalRole, ResourceNames: StylePlural})
 			_ = BuildMatrix(m2)
+
+			// Compiled → formatted → parsed again: still compiles, means
+			// the same, and formatting is idempotent.
+			out := format.File(file)
+			m3, diags3 := Load("f.policy", out, LintOptions{})
+			if diags3.HasErrors() {
+				t.Fatalf("formatted policy does not compile: %v\n%s", diags3.Errors(), out)
+			}
+			if a, b := fuzzMeaning(m2), fuzzMeaning(m3); a != b {
+				t.Fatalf("formatting changed the meaning:\n%s\nvs\n%s", a, b)
+			}
+			if again, _ := format.Source("f.policy", out); !bytes.Equal(again, out) {
+				t.Fatalf("format is not idempotent:\n%s\nvs\n%s", out, again)
+			}
 		}
 	})
+}
+
+// fuzzMeaning renders what a model decides: roles with levels and
+// flattened permissions, agents with their ceiling and conditional rules.
+func fuzzMeaning(m *Model) string {
+	var b strings.Builder
+	for _, r := range m.Roles {
+		fmt.Fprintf(&b, "role %s %d %v\n", r.Name, r.Level, r.Permissions)
+	}
+	for _, a := range m.Agents {
+		fmt.Fprintf(&b, "agent %s %s %v %d %d\n", a.Name, a.Role, a.Conditional, len(a.Obligations), len(a.Advice))
+	}
+	for _, c := range m.Conditions {
+		fmt.Fprintf(&b, "condition %s %q\n", c.Name, c.Expr)
+	}
+	return b.String()
 }
