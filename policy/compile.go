@@ -678,9 +678,7 @@ func (c *compiler) rule(agent string, rd *ast.Rule, agentPos token.Pos) *Rule {
 		return nil
 	}
 	r.Action = r.Words[0]
-	if len(r.Words) > 1 {
-		r.Resource = r.Words[1] // resolved against the role in compileAgents
-	}
+	r.Resource = objectWord(r.Words) // resolved against the role in compileAgents
 	return r
 }
 
@@ -708,8 +706,8 @@ func (c *compiler) compileAgents() {
 			return declared || idx.resources[res]
 		}
 		for _, r := range a.Rules {
-			if len(r.Words) > 1 {
-				r.Resource = resolveResource(r.Words[1], known)
+			if obj := objectWord(r.Words); obj != "" {
+				r.Resource = resolveResource(obj, known)
 			}
 			r.Granted = r.Kind == ast.Can && r.Resource != "" && idx.grants(r.Resource, r.Action)
 		}
@@ -744,6 +742,25 @@ func conditional(rules []*Rule) []ConditionalPermission {
 		}
 	}
 	return out
+}
+
+// objectWord is the word of a rule that names its resource: the first word
+// after the action that is not a preposition or article, so that
+// `can assist with issues` is about issues and `can assign tasks to
+// members` about tasks. "" when there is none.
+func objectWord(words []string) string {
+	for _, w := range words[min(1, len(words)):] {
+		if !fillerWords[strings.ToLower(w)] {
+			return w
+		}
+	}
+	return ""
+}
+
+var fillerWords = map[string]bool{
+	"a": true, "an": true, "the": true, "all": true, "any": true, "every": true,
+	"with": true, "to": true, "for": true, "on": true, "in": true, "into": true,
+	"from": true, "of": true, "at": true, "by": true, "about": true, "over": true,
 }
 
 // resolveResource maps the object word of a rule to a resource type: the

@@ -605,3 +605,24 @@ func BenchmarkLoad(b *testing.B) {
 		})
 	}
 }
+
+func TestObjectWord(t *testing.T) {
+	tests := []struct {
+		words []string
+		want  string
+	}{
+		{[]string{"run", "chains"}, "chains"},
+		{[]string{"assist", "with", "issues"}, "issues"},
+		{[]string{"assign", "tasks", "to", "members"}, "tasks"},
+		{[]string{"view", "user", "accounts"}, "user"},
+		{[]string{"report", "on", "the", "incidents"}, "incidents"},
+		{[]string{"escalate"}, ""},
+		{[]string{"escalate", "to", "the"}, ""},
+		{nil, ""},
+	}
+	for _, tt := range tests {
+		if got := objectWord(tt.words); got != tt.want {
+			t.Errorf("objectWord(%q) = %q, want %q", tt.words, got, tt.want)
+		}
+	}
+}
