@@ -23,8 +23,9 @@ type eval struct {
 	kind, name string
 	h          *holder
 
-	res       *Resource // the resource, if known (see resource)
+	resOK     bool // the resource is known (see resource); res is it
 	resLooked bool
+	res       resVal
 	hk        uint64 // resHash of the requested resource, if hkSet
 	hkSet     bool
 	vars      policy.Vars
@@ -72,7 +73,7 @@ func newEval(o *orgSnap, ns string, req *Request) eval {
 func (e *eval) setNS(ns string) {
 	e.ns = ns
 	e.nsID, _ = e.o.nsID(ns)
-	e.hkSet, e.resLooked, e.res, e.varsBuilt = false, false, nil, false
+	e.hkSet, e.resLooked, e.varsBuilt = false, false, false
 }
 
 // subject binds e to principal pid and applies rule 1 (membership, kind,
@@ -83,10 +84,11 @@ func (e *eval) subject(pid string) bool {
 		return false
 	}
 	h, ok := e.o.holders.get(skey(pid))
-	if !ok || h.member == nil {
+	if !ok || !h.isMember() {
 		return false
 	}
-	if exp := h.expires; !exp.IsZero() {
+	if h.x != nil && !h.x.expires.IsZero() {
+		exp := h.x.expires
 		now := e.req.Now
 		if now.IsZero() {
 			now = time.Now()
@@ -96,7 +98,7 @@ func (e *eval) subject(pid string) bool {
 		}
 	}
 	e.pid, e.kind, e.name, e.h = pid, kind, name, h
-	e.resLooked, e.varsBuilt, e.res = false, false, nil
+	e.resLooked, e.varsBuilt = false, false
 	return true
 }
 
@@ -111,8 +113,8 @@ func (e *eval) ceiling() (*cagent, *crole) {
 	ag := e.p.agents[e.name]
 	if ag != nil {
 		ri = ag.ceiling
-	} else if e.h.member.Role != "" {
-		ri = e.p.roleIdx(e.h.member.Role)
+	} else if r := e.h.role(); r != "" {
+		ri = e.p.roleIdx(r)
 	}
 	if ri < 0 {
 		return ag, nil
@@ -121,14 +123,17 @@ func (e *eval) ceiling() (*cagent, *crole) {
 }
 
 // resource returns the requested resource if it is known.
-func (e *eval) resource() *Resource {
+// resource reports whether the requested resource is known (then e.res is
+// it).
+func (e *eval) resource() bool {
 	if !e.resLooked {
 		e.resLooked = true
+		e.resOK = false
 		if e.req.ResourceID != "" {
-			e.res, _ = e.o.resources.get(resKey{e.ns, e.req.ResourceType, e.req.ResourceID})
+			e.res, e.resOK = e.o.resources.get(resKey{e.ns, e.req.ResourceType, e.req.ResourceID})
 		}
 	}
-	return e.res
+	return e.resOK
 }
 
 // matches reports whether grant g (ignoring its condition) grants the
@@ -158,8 +163,9 @@ func (e *eval) matches(g *grant, typ string) bool {
 // whether some conditional one would (pending); with conds true it
 // evaluates the conditions of matching conditional grants.
 func (e *eval) scan(h *holder, conds bool) (allowed, pending bool) {
-	for i := range h.org {
-		g := &h.org[i]
+	org := h.orgGrants()
+	for i := range org {
+		g := &org[i]
 		if e.matches(g, "") {
 			if a, p := e.gate(g, conds); a {
 				return true, false
@@ -190,7 +196,7 @@ func (e *eval) scan(h *holder, conds bool) (allowed, pending bool) {
 			if rg.ns != e.nsID || rg.typ != e.req.ResourceType || rg.rid != e.req.ResourceID {
 				continue // a hash collision
 			}
-			if !e.matches(g, rg.typ) || e.resource() == nil {
+			if !e.matches(g, rg.typ) || !e.resource() {
 				continue
 			}
 			if a, p := e.gate(g, conds); a {
@@ -224,8 +230,8 @@ func (e *eval) granted() bool {
 	if a {
 		return true
 	}
-	for _, tid := range h.teams {
-		if th, ok := e.o.holders.get(skey(tid)); ok && th.teamExists {
+	for _, tid := range h.teams() {
+		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() {
 			a, p := e.scan(th, false)
 			if a {
 				return true
@@ -239,8 +245,8 @@ func (e *eval) granted() bool {
 	if a, _ := e.scan(h, true); a {
 		return true
 	}
-	for _, tid := range h.teams {
-		if th, ok := e.o.holders.get(skey(tid)); ok && th.teamExists {
+	for _, tid := range h.teams() {
+		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() {
 			if a, _ := e.scan(th, true); a {
 				return true
 			}
@@ -299,7 +305,7 @@ func (e *eval) evalCond(name string) (bool, error) {
 }
 
 func (e *eval) buildVars() policy.Vars {
-	attrs := e.h.member.Attributes
+	attrs := e.h.attrs()
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
@@ -307,12 +313,13 @@ func (e *eval) buildVars() policy.Vars {
 	rv := map[string]any{"namespace": e.ns, "type": e.req.ResourceType, "id": e.req.ResourceID}
 	labels := map[string]any{}
 	rattrs := map[string]any{}
-	if r := e.resource(); r != nil {
-		for k, v := range r.Labels {
+	if e.resource() {
+		r := &e.res
+		for k, v := range r.labels {
 			labels[k] = v
 		}
-		if r.Attributes != nil {
-			rattrs = r.Attributes
+		if r.attrs != nil {
+			rattrs = r.attrs
 		}
 	}
 	rv["labels"] = labels

@@ -204,7 +204,13 @@ func (o *orgSnap) dropIfEmpty(h *holder) {
 
 func (o *orgSnap) putBinding(b *Binding) {
 	o.deleteBinding(b.ID)
-	o.addGrant(o.holderW(b.Principal), b, nil, true)
+	h := o.holderW(b.Principal)
+	o.addGrant(h, b, nil, true)
+	o.nBindings++
+	o.bindings.add(b.ID, h.id)
+	if !o.bindings.enabled && o.nBindings >= 2*bindexMin {
+		o.indexBindings()
+	}
 }
 
 // insertSorted returns a new slice: s with v inserted in order. s itself
@@ -227,20 +233,48 @@ func removeAt[T any](s []T, i int) []T {
 	return append(out, s[i+1:]...)
 }
 
+// indexBindings builds the org's bindex once it has grown big.
+func (o *orgSnap) indexBindings() {
+	es := make([]bentry, 0, o.nBindings)
+	for _, h := range o.holders.all() {
+		for i := range h.grants {
+			es = append(es, bentry{bindingHash(h.grants[i].id), h.id})
+		}
+		for i := range h.res {
+			es = append(es, bentry{bindingHash(h.res[i].id), h.id})
+		}
+	}
+	o.bindings = newBindex(es)
+}
+
+// bindingHolder finds the id of the holder the binding names.
+func (o *orgSnap) bindingHolder(id string) (string, bool) {
+	if o.bindings.enabled {
+		for _, e := range o.bindings.holders(id) {
+			if h, ok := o.holders.get(skey(e.hid)); ok && h.hasBinding(id) {
+				return e.hid, true
+			}
+		}
+		return "", false // (other candidates: hash collisions)
+	}
+	for hid, h := range o.holders.all() {
+		if h.hasBinding(id) {
+			return string(hid), true
+		}
+	}
+	return "", false
+}
+
 func (o *orgSnap) deleteBinding(id string) {
-	hid, ok := o.bindings.get(skey(id))
+	hid, ok := o.bindingHolder(id)
 	if !ok {
 		return
 	}
-	o.bindings.del(skey(id))
-	if _, ok := o.holders.get(skey(hid)); !ok {
-		return
-	}
+	o.bindings.remove(id, hid)
+	o.nBindings--
 	h := o.holderW(hid)
-	if i := slices.IndexFunc(h.org, func(g grant) bool { return g.id == id }); i >= 0 {
-		h.org = removeAt(h.org, i)
-	} else if i := slices.IndexFunc(h.ns, func(g grant) bool { return g.id == id }); i >= 0 {
-		h.ns = removeAt(h.ns, i)
+	if i := slices.IndexFunc(h.grants, func(g grant) bool { return g.id == id }); i >= 0 {
+		h.grants = removeAt(h.grants, i)
 	} else if i := slices.IndexFunc(h.res, func(g resGrant) bool { return g.id == id }); i >= 0 {
 		h.res = removeAt(h.res, i)
 	}
@@ -252,10 +286,10 @@ func (o *orgSnap) putTeam(t Team) {
 	members := slices.Clone(t.Members)
 	slices.Sort(members)
 	members = shrink(slices.Compact(members))
-	h := o.holderW(tid)
+	h0, _ := o.holders.get(skey(tid))
 	var old []string
-	if h.teamExists {
-		old = h.members
+	if h0 != nil {
+		old = h0.members()
 	}
 	for _, m := range old {
 		if _, keep := slices.BinarySearch(members, m); !keep {
@@ -265,13 +299,12 @@ func (o *orgSnap) putTeam(t Team) {
 	for _, m := range members {
 		if _, had := slices.BinarySearch(old, m); !had {
 			mh := o.holderW(m)
-			if _, found := slices.BinarySearch(mh.teams, tid); !found {
-				mh.teams = insertSorted(mh.teams, tid, strings.Compare)
+			if _, found := slices.BinarySearch(mh.teams(), tid); !found {
+				mh.setTeams(insertSorted(mh.teams(), tid, strings.Compare))
 			}
 		}
 	}
-	h.teamExists = true
-	h.members = members
+	o.holderW(tid).setTeam(true, members)
 }
 
 func (o *orgSnap) leaveTeam(member, tid string) {
@@ -279,8 +312,8 @@ func (o *orgSnap) leaveTeam(member, tid string) {
 		return
 	}
 	mh := o.holderW(member)
-	if i, found := slices.BinarySearch(mh.teams, tid); found {
-		mh.teams = removeAt(mh.teams, i)
+	if i, found := slices.BinarySearch(mh.teams(), tid); found {
+		mh.setTeams(removeAt(mh.teams(), i))
 	}
 	o.dropIfEmpty(mh)
 }
@@ -288,15 +321,14 @@ func (o *orgSnap) leaveTeam(member, tid string) {
 func (o *orgSnap) deleteTeam(slug string) {
 	tid := KindTeam + ":" + slug
 	h0, ok := o.holders.get(skey(tid))
-	if !ok || !h0.teamExists {
+	if !ok || !h0.isTeam() {
 		return
 	}
-	for _, m := range h0.members {
+	for _, m := range h0.members() {
 		o.leaveTeam(m, tid)
 	}
 	h := o.holderW(tid)
-	h.teamExists = false
-	h.members = nil
+	h.setTeam(false, nil)
 	o.dropIfEmpty(h)
 }
 
@@ -307,7 +339,7 @@ func (o *orgSnap) putResource(r Resource) {
 		l, _ := o.index.get(bk)
 		o.index.set(bk, l.with(k.id))
 	}
-	o.resources.set(k, &r)
+	o.resources.set(k, resVal{labels: r.Labels, attrs: r.Attributes})
 }
 
 func (o *orgSnap) deleteResource(k resKey) {
@@ -360,9 +392,10 @@ func (o *orgSnap) deleteNamespace(ns string) {
 	for _, hid := range affected {
 		h := o.holderW(hid)
 		var keepNS []grant
-		for _, g := range h.ns {
+		for _, g := range h.grants {
 			if g.ns == id {
-				o.bindings.del(skey(g.id))
+				o.bindings.remove(g.id, h.id)
+				o.nBindings--
 			} else {
 				keepNS = append(keepNS, g)
 			}
@@ -370,12 +403,13 @@ func (o *orgSnap) deleteNamespace(ns string) {
 		var keepRes []resGrant
 		for _, g := range h.res {
 			if g.ns == id {
-				o.bindings.del(skey(g.id))
+				o.bindings.remove(g.id, h.id)
+				o.nBindings--
 			} else {
 				keepRes = append(keepRes, g)
 			}
 		}
-		h.ns, h.res = keepNS, keepRes
+		h.grants, h.res = keepNS, keepRes
 		o.dropIfEmpty(h)
 	}
 }
@@ -397,11 +431,8 @@ func (o *orgSnap) setPolicy(p *cpolicy) {
 	for _, id := range ids {
 		h := o.holderW(id)
 		var bs []Binding
-		for i := range h.org {
-			bs = append(bs, o.binding(h.id, &h.org[i], "", ""))
-		}
-		for i := range h.ns {
-			bs = append(bs, o.binding(h.id, &h.ns[i], "", ""))
+		for i := range h.grants {
+			bs = append(bs, o.binding(h.id, &h.grants[i], "", ""))
 		}
 		for i := range h.res {
 			bs = append(bs, o.binding(h.id, &h.res[i].grant, h.res[i].typ, h.res[i].rid))
@@ -409,16 +440,16 @@ func (o *orgSnap) setPolicy(p *cpolicy) {
 		all = append(all, rebound{h, bs})
 	}
 	o.pol = p
+	bc := newBuildCache()
 	for _, rb := range all {
 		h := rb.h
-		h.org, h.ns, h.res = nil, nil, nil
+		h.grants, h.res = nil, nil
 		for i := range rb.b {
-			o.addGrant(h, &rb.b[i], nil, false)
+			o.addGrant(h, &rb.b[i], bc, false)
 		}
-		slices.SortFunc(h.org, cmpGrant)
-		slices.SortFunc(h.ns, cmpNS)
+		slices.SortFunc(h.grants, cmpNS)
 		slices.SortFunc(h.res, cmpRes)
-		h.org, h.ns, h.res = shrink(h.org), shrink(h.ns), shrink(h.res)
+		h.grants, h.res = shrink(h.grants), shrink(h.res)
 	}
 }
 

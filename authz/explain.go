@@ -164,22 +164,22 @@ func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExpl
 		return se
 	}
 	h, found := o.holders.get(skey(pid))
-	if !found || h.member == nil {
+	if !found || !h.isMember() {
 		se.reason = pid + " is not a member of org " + quote(o.name)
 		return se
 	}
 	if !e.subject(pid) {
-		se.reason = pid + " expired at " + h.member.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z07:00")
+		se.reason = pid + " expired at " + h.expires().UTC().Format("2006-01-02T15:04:05Z07:00")
 		return se
 	}
 	ag, ceil := e.ceiling()
 	if kind == KindAgent && ceil == nil {
 		if ag != nil {
 			se.reason = "agent " + shortName(pid) + "'s ceiling role " + quote(ag.a.Role) + " is not in the policy"
-		} else if h.member.Role == "" {
+		} else if h.role() == "" {
 			se.reason = "agent " + shortName(pid) + " is not declared in the policy and has no role: an agent without a ceiling role can do nothing"
 		} else {
-			se.reason = "agent " + shortName(pid) + "'s role " + quote(h.member.Role) + " is not in the policy"
+			se.reason = "agent " + shortName(pid) + "'s role " + quote(h.role()) + " is not in the policy"
 		}
 		return se
 	}
@@ -192,13 +192,9 @@ func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExpl
 		if from != h {
 			via = from.id
 		}
-		for i := range from.org {
-			g := &from.org[i]
-			explainGrant(&se, &e, g, o.binding(from.id, g, "", ""), via, "", true, ceil, ceilingOK, agentCondOK, agentConds)
-		}
-		for i := range from.ns {
-			g := &from.ns[i]
-			explainGrant(&se, &e, g, o.binding(from.id, g, "", ""), via, "", g.ns == e.nsID, ceil, ceilingOK, agentCondOK, agentConds)
+		for i := range from.grants {
+			g := &from.grants[i]
+			explainGrant(&se, &e, g, o.binding(from.id, g, "", ""), via, "", g.ns < 0 || g.ns == e.nsID, ceil, ceilingOK, agentCondOK, agentConds)
 		}
 		for i := range from.res {
 			rg := &from.res[i]
@@ -217,8 +213,8 @@ func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExpl
 		}
 	}
 	visit(h)
-	for _, tid := range h.teams {
-		if th, ok := o.holders.get(skey(tid)); ok && th.teamExists {
+	for _, tid := range h.teams() {
+		if th, ok := o.holders.get(skey(tid)); ok && th.isTeam() {
 			visit(th)
 		}
 	}

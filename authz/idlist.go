@@ -24,7 +24,7 @@ type idList struct {
 // place.
 func newIDList(ids []string) *idList {
 	slices.Sort(ids)
-	ids = slices.Compact(ids)
+	ids = slices.Clone(slices.Compact(ids)) // exact size: no spare capacity kept alive
 	l := &idList{n: len(ids)}
 	for len(ids) > 0 {
 		k := min(len(ids), idChunkMax/2)

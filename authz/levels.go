@@ -49,10 +49,10 @@ func (o *orgSnap) actor(principal string, now time.Time) (actor, bool) {
 		return actor{}, false
 	}
 	h, ok := o.holders.get(skey(principal))
-	if !ok || h.member == nil {
+	if !ok || !h.isMember() {
 		return actor{}, false
 	}
-	if exp := h.expires; !exp.IsZero() {
+	if exp := h.expires(); !exp.IsZero() {
 		if now.IsZero() {
 			now = time.Now()
 		}
@@ -66,8 +66,8 @@ func (o *orgSnap) actor(principal string, now time.Time) (actor, bool) {
 		a.agent = o.pol.agents[name]
 		if a.agent != nil {
 			ri = a.agent.ceiling
-		} else if h.member.Role != "" {
-			ri = o.pol.roleIdx(h.member.Role)
+		} else if r := h.role(); r != "" {
+			ri = o.pol.roleIdx(r)
 		}
 		if ri < 0 {
 			return actor{}, false
@@ -83,18 +83,22 @@ func (o *orgSnap) actor(principal string, now time.Time) (actor, bool) {
 func (o *orgSnap) grantsAt(h *holder, sc Scope, withResources bool) []heldGrant {
 	var out []heldGrant
 	add := func(from *holder) {
-		for i := range from.org {
-			out = append(out, heldGrant{from, &from.org[i], ""})
+		org := from.orgGrants()
+		for i := range org {
+			out = append(out, heldGrant{from, &org[i], ""})
 		}
 		if sc.IsOrg() {
 			return
 		}
 		nsID, _ := o.nsID(sc.Namespace)
+		if nsID < 0 {
+			return // nothing is bound in a namespace no binding names
+		}
 		nsr := from.nsRange(nsID)
 		for i := range nsr {
 			out = append(out, heldGrant{from, &nsr[i], ""})
 		}
-		if !withResources || !sc.IsResource() || nsID < 0 {
+		if !withResources || !sc.IsResource() {
 			return
 		}
 		if _, ok := o.resources.get(resKey{sc.Namespace, sc.Type, sc.ID}); !ok {
@@ -111,8 +115,8 @@ func (o *orgSnap) grantsAt(h *holder, sc Scope, withResources bool) []heldGrant 
 	if strings.HasPrefix(h.id, KindTeam+":") {
 		return out
 	}
-	for _, tid := range h.teams {
-		if th, ok := o.holders.get(skey(tid)); ok && th.teamExists {
+	for _, tid := range h.teams() {
+		if th, ok := o.holders.get(skey(tid)); ok && th.isTeam() {
 			add(th)
 		}
 	}
@@ -174,7 +178,7 @@ func (s *state) permissions(org, principal, namespace string) ([]Grant, uint64, 
 	if kind, _, ok := parsePrincipal(principal); !ok || kind == KindTeam {
 		return nil, snap.rev, fmt.Errorf("%w: principal %q is not a user, agent or service id", ErrInvalid, principal)
 	}
-	if h, ok := o.holders.get(skey(principal)); !ok || h.member == nil {
+	if h, ok := o.holders.get(skey(principal)); !ok || !h.isMember() {
 		return nil, snap.rev, fmt.Errorf("principal %q: %w", principal, ErrNotFound)
 	}
 	if _, exists := o.nsID(namespace); !exists || o.pol.none {

@@ -59,11 +59,11 @@ func (ls *lookupSubject) mode(ns string) (nsMode, []string) {
 	// With no resource id, scan looks at org and namespace grants only.
 	e.setNS(ns)
 	allowed, pending := e.scan(e.h, false)
-	for _, tid := range e.h.teams {
+	for _, tid := range e.h.teams() {
 		if allowed {
 			break
 		}
-		if th, ok := e.o.holders.get(skey(tid)); ok && th.teamExists {
+		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() {
 			a, p := e.scan(th, false)
 			allowed, pending = allowed || a, pending || p
 		}
@@ -81,8 +81,8 @@ func (ls *lookupSubject) mode(ns string) (nsMode, []string) {
 			ids = append(ids, g.rid)
 		}
 	}
-	for _, tid := range e.h.teams {
-		if th, ok := e.o.holders.get(skey(tid)); ok && th.teamExists {
+	for _, tid := range e.h.teams() {
+		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() {
 			for _, g := range th.res {
 				if g.ns == e.nsID && g.typ == typ {
 					ids = append(ids, g.rid)
@@ -181,7 +181,7 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 	if !ok || kind == KindTeam {
 		return page, fmt.Errorf("%w: principal %q is not a user, agent or service id", ErrInvalid, q.Principal)
 	}
-	if h, ok := o.holders.get(skey(q.Principal)); !ok || h.member == nil {
+	if h, ok := o.holders.get(skey(q.Principal)); !ok || !h.isMember() {
 		return page, fmt.Errorf("principal %q: %w", q.Principal, ErrNotFound)
 	}
 	if o.pol.none {
@@ -306,7 +306,7 @@ func (s *state) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, erro
 	req := Request{Org: q.Org, Namespace: ns, ResourceType: q.Type, ResourceID: q.ID, Action: q.Action, Context: q.Context, Now: q.Now}
 	hk := resHash(nsID, q.Type, q.ID)
 	inScope := func(h *holder) bool {
-		return len(h.org) > 0 || len(h.nsRange(nsID)) > 0 || (q.ID != "" && h.hasRes(hk, nsID, q.Type, q.ID))
+		return len(h.orgGrants()) > 0 || len(h.nsRange(nsID)) > 0 || (q.ID != "" && h.hasRes(hk, nsID, q.Type, q.ID))
 	}
 	// Candidates: principals with a grant in scope, directly or through a
 	// team with one. Everyone else cannot be allowed.
@@ -315,12 +315,12 @@ func (s *state) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, erro
 		if !inScope(h) {
 			continue
 		}
-		if h.teamExists {
-			for _, m := range h.members {
+		if h.isTeam() {
+			for _, m := range h.members() {
 				cand[m] = true
 			}
 		}
-		if h.member != nil {
+		if h.isMember() {
 			cand[string(id)] = true
 		}
 	}
@@ -331,9 +331,9 @@ func (s *state) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, erro
 			continue
 		}
 		sub := Subject{Principal: pid}
-		for _, tid := range e.h.teams {
+		for _, tid := range e.h.teams() {
 			th, ok := o.holders.get(skey(tid))
-			if !ok || !th.teamExists || !inScope(th) {
+			if !ok || !th.isTeam() || !inScope(th) {
 				continue
 			}
 			if e.allowsThrough(th) {

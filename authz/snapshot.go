@@ -57,14 +57,22 @@ type orgSnap struct {
 	nsNames  []string
 	nsSorted []string // the existing namespaces, sorted; always has "default"
 
-	holders   cowMap[skey, *holder]     // principal or team id → holder
-	bindings  cowMap[skey, string]      // binding id → holder id
-	resources cowMap[resKey, *Resource] // known resources
-	index     cowMap[nsType, *idList]   // (namespace, type) → ids
+	holders   cowMap[skey, *holder]   // principal or team id → holder
+	bindings  bindex                  // binding id → holder id (big orgs only)
+	nBindings int                     // number of bindings
+	resources cowMap[resKey, resVal]  // known resources
+	index     cowMap[nsType, *idList] // (namespace, type) → ids
 
 	// writer only
 	nsOwned bool      // nsIDs / nsNames are private copies
 	priv    []*holder // holders created or copied by this writer
+}
+
+// resVal is what the engine keeps of a resource beyond its key: what
+// conditions see.
+type resVal struct {
+	labels map[string]string
+	attrs  map[string]any
 }
 
 type nsInfo struct {
@@ -133,46 +141,160 @@ func (o *orgSnap) setNSExists(name string, exists bool) {
 
 // holder is everything keyed by one principal id ("user:alice") or team id
 // ("team:support"): membership, team relations and the bindings naming it.
-// Immutable once published.
+// Immutable once published. It is kept small (80 bytes) because an org has
+// a holder per member: the rarer parts live in x.
 type holder struct {
 	id string
-	// member is the org membership of a user, agent or service (nil: not a
-	// member, though bindings or team lists may still name the id).
-	member *Principal
-	// expires is member.ExpiresAt, kept here so a check need not load the
-	// Principal.
-	expires time.Time
-	// teamExists is set for a team present in the org's teams; members is
-	// then its sorted, deduplicated member list.
-	teamExists bool
-	// private is set only while the writer that created this copy is
-	// still building the snapshot (see orgSnap.holderW).
-	private bool
-	members []string
-	// teams are the ids ("team:<slug>") of the teams listing this id,
-	// sorted.
-	teams []string
-	// The bindings naming this id, by scope. org is sorted by binding id,
-	// ns by (namespace id, binding id), res by (key hash, binding id).
-	org []grant
-	ns  []grant
-	res []resGrant
+	// grants are the org-scoped (ns -1) and namespace-scoped bindings
+	// naming this id, sorted by (namespace id, binding id): org grants
+	// first.
+	grants []grant
+	// res are the resource-scoped bindings, sorted by (key hash, binding
+	// id).
+	res   []resGrant
+	x     *holderX // nil: no attributes, role, expiry, team relations
+	flags uint8    // hMember, hTeam, hPrivate
 }
 
-func (h *holder) setMember(p *Principal) {
-	h.member = p
-	h.expires = time.Time{}
-	if p != nil {
-		h.expires = p.ExpiresAt
+const (
+	hMember  uint8 = 1 << iota // a user, agent or service that is an org member
+	hTeam                      // a team present in the org's teams
+	hPrivate                   // only while the writer that created this copy builds (see holderW)
+)
+
+// holderX is the rarer part of a holder. Like the holder it is immutable
+// once published; writers replace it (see holder.xw).
+type holderX struct {
+	attrs   map[string]any // the member's attributes
+	role    string         // the member's Role (undeclared agents' ceiling)
+	expires time.Time      // the member's ExpiresAt
+	teams   []string       // ids ("team:<slug>") of the teams listing this id, sorted
+	members []string       // a team's members, sorted and deduplicated
+}
+
+func (h *holder) isMember() bool { return h.flags&hMember != 0 }
+func (h *holder) isTeam() bool   { return h.flags&hTeam != 0 }
+
+func (h *holder) teams() []string {
+	if h.x == nil {
+		return nil
+	}
+	return h.x.teams
+}
+
+func (h *holder) members() []string {
+	if h.x == nil || !h.isTeam() {
+		return nil
+	}
+	return h.x.members
+}
+
+func (h *holder) expires() time.Time {
+	if h.x == nil {
+		return time.Time{}
+	}
+	return h.x.expires
+}
+
+func (h *holder) role() string {
+	if h.x == nil {
+		return ""
+	}
+	return h.x.role
+}
+
+func (h *holder) attrs() map[string]any {
+	if h.x == nil {
+		return nil
+	}
+	return h.x.attrs
+}
+
+// xw gives the writer a private holderX to modify (h must be writable).
+// Call tidy when done.
+func (h *holder) xw() *holderX {
+	x := &holderX{}
+	if h.x != nil {
+		*x = *h.x
+	}
+	h.x = x
+	return x
+}
+
+// tidy drops an empty holderX.
+func (h *holder) tidy() {
+	if x := h.x; x != nil && x.attrs == nil && x.role == "" && x.expires.IsZero() && len(x.teams) == 0 && len(x.members) == 0 {
+		h.x = nil
 	}
 }
 
-func (h *holder) empty() bool {
-	return h.member == nil && !h.teamExists && len(h.teams) == 0 &&
-		len(h.org) == 0 && len(h.ns) == 0 && len(h.res) == 0
+// setMember records (p != nil) or removes org membership (h writable).
+func (h *holder) setMember(p *Principal) {
+	if h.x == nil && (p == nil || p.Attributes == nil && p.Role == "" && p.ExpiresAt.IsZero()) {
+		h.flags &^= hMember
+		if p != nil {
+			h.flags |= hMember
+		}
+		return
+	}
+	x := h.xw()
+	x.attrs, x.role, x.expires = nil, "", time.Time{}
+	h.flags &^= hMember
+	if p != nil {
+		h.flags |= hMember
+		x.attrs, x.role, x.expires = p.Attributes, p.Role, p.ExpiresAt
+	}
+	h.tidy()
 }
 
-func (h *holder) nGrants() int { return len(h.org) + len(h.ns) + len(h.res) }
+// setTeam records the team's member list (members != nil) or its absence
+// (h writable).
+func (h *holder) setTeam(exists bool, members []string) {
+	x := h.xw()
+	h.flags &^= hTeam
+	x.members = nil
+	if exists {
+		h.flags |= hTeam
+		x.members = members
+	}
+	h.tidy()
+}
+
+// setTeams replaces the list of teams listing h (h writable).
+func (h *holder) setTeams(teams []string) {
+	h.xw().teams = teams
+	h.tidy()
+}
+
+func (h *holder) empty() bool {
+	return h.flags&(hMember|hTeam) == 0 && len(h.teams()) == 0 && len(h.grants) == 0 && len(h.res) == 0
+}
+
+func (h *holder) nGrants() int { return len(h.grants) + len(h.res) }
+
+// orgGrants returns the org-scoped grants (a prefix of grants).
+func (h *holder) orgGrants() []grant {
+	n := 0
+	for n < len(h.grants) && h.grants[n].ns < 0 {
+		n++
+	}
+	return h.grants[:n]
+}
+
+// hasBinding reports whether the binding with this id names h.
+func (h *holder) hasBinding(id string) bool {
+	for i := range h.grants {
+		if h.grants[i].id == id {
+			return true
+		}
+	}
+	for i := range h.res {
+		if h.res[i].id == id {
+			return true
+		}
+	}
+	return false
+}
 
 // grant is a compiled binding. The common case (a role binding, no
 // condition) is 32 bytes; everything else hangs off x.
@@ -296,7 +418,10 @@ func (o *orgSnap) binding(holderID string, g *grant, typ, rid string) Binding {
 
 func cmpNS(a, b grant) int {
 	if a.ns != b.ns {
-		return int(a.ns - b.ns)
+		if a.ns < b.ns {
+			return -1
+		}
+		return 1
 	}
 	return strings.Compare(a.id, b.id)
 }
@@ -311,12 +436,10 @@ func cmpRes(a, b resGrant) int {
 	return strings.Compare(a.id, b.id)
 }
 
-func cmpGrant(a, b grant) int { return strings.Compare(a.id, b.id) }
-
-// nsRange returns the namespace grants for namespace id ns.
+// nsRange returns the grants of namespace id ns (-1: the org grants).
 func (h *holder) nsRange(ns int32) []grant {
-	s := h.ns
-	if len(s) == 0 || ns < 0 {
+	s := h.grants
+	if len(s) == 0 {
 		return nil
 	}
 	lo, hi := 0, len(s)
@@ -388,57 +511,63 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 
 	o.holders = newCowMap[skey, *holder](len(d.Principals) + len(d.Teams))
 	for i := range d.Principals {
-		pr := d.Principals[i]
-		o.holderW(pr.ID).setMember(&pr)
+		o.holderW(d.Principals[i].ID).setMember(&d.Principals[i])
 	}
 	// Teams: duplicates of a slug are merged (a principal is in a team if
 	// any entry lists it).
+	teamMembers := map[string][]string{}
+	var teamOrder []string
 	for _, t := range d.Teams {
-		h := o.holderW(KindTeam + ":" + t.Slug)
-		h.teamExists = true
-		h.members = append(h.members, t.Members...)
+		tid := KindTeam + ":" + t.Slug
+		if _, seen := teamMembers[tid]; !seen {
+			teamOrder = append(teamOrder, tid)
+		}
+		teamMembers[tid] = append(teamMembers[tid], t.Members...)
 	}
-	var teamHolders []*holder
-	for _, h := range o.holders.all() {
-		if h.teamExists {
-			slices.Sort(h.members)
-			h.members = shrink(slices.Compact(h.members))
-			teamHolders = append(teamHolders, h)
+	memberTeams := map[string][]string{}
+	for _, tid := range teamOrder {
+		ms := teamMembers[tid]
+		slices.Sort(ms)
+		ms = shrink(slices.Compact(ms))
+		o.holderW(tid).setTeam(true, ms)
+		for _, m := range ms {
+			memberTeams[m] = append(memberTeams[m], tid)
 		}
 	}
-	for _, t := range teamHolders {
-		for _, m := range t.members {
-			mh := o.holderW(m)
-			mh.teams = append(mh.teams, t.id)
-		}
+	for m, ts := range memberTeams {
+		slices.Sort(ts)
+		o.holderW(m).setTeams(shrink(slices.Compact(ts)))
 	}
 
 	// Bindings: the last of duplicate ids wins.
-	o.bindings = newCowMap[skey, string](len(d.Bindings))
+	entries := make([]bentry, 0, len(d.Bindings))
 	last := make(map[string]int, len(d.Bindings))
 	for i := range d.Bindings {
 		last[d.Bindings[i].ID] = i
 	}
-	canon := map[string]string{}
+	bc := newBuildCache()
+	canon := bc.strs
 	for i := range d.Bindings {
 		b := &d.Bindings[i]
 		if last[b.ID] != i {
 			continue
 		}
-		o.addGrant(o.holderW(b.Principal), b, canon, false)
+		h := o.holderW(b.Principal)
+		o.addGrant(h, b, bc, false)
+		entries = append(entries, bentry{bindingHash(b.ID), h.id})
+	}
+	o.nBindings = len(entries)
+	if len(entries) >= bindexMin {
+		o.bindings = newBindex(entries)
 	}
 	for _, h := range o.holders.all() {
-		slices.SortFunc(h.org, cmpGrant)
-		slices.SortFunc(h.ns, cmpNS)
+		slices.SortFunc(h.grants, cmpNS)
 		slices.SortFunc(h.res, cmpRes)
-		h.org = shrink(h.org)
-		h.ns = shrink(h.ns)
+		h.grants = shrink(h.grants)
 		h.res = shrink(h.res)
-		slices.Sort(h.teams)
-		h.teams = shrink(slices.Compact(h.teams))
 	}
 
-	o.resources = newCowMap[resKey, *Resource](len(d.Resources))
+	o.resources = newCowMap[resKey, resVal](len(d.Resources))
 	byBucket := map[nsType][]string{}
 	for i := range d.Resources {
 		r := d.Resources[i]
@@ -450,8 +579,7 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 			bk := nsType{k.ns, k.typ}
 			byBucket[bk] = append(byBucket[bk], k.id)
 		}
-		r.Namespace, r.Type = k.ns, k.typ
-		o.resources.set(k, &r)
+		o.resources.set(k, resVal{labels: r.Labels, attrs: r.Attributes})
 	}
 	o.index = newCowMap[nsType, *idList](len(byBucket))
 	for k, ids := range byBucket {
@@ -462,36 +590,77 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 
 // addGrant compiles b and adds it to h (which the writer owns), keeping
 // h's lists sorted when sorted is set (else the caller sorts them).
-func (o *orgSnap) addGrant(h *holder, b *Binding, canon map[string]string, sorted bool) {
-	switch scopeKind(b.Scope) {
+func (o *orgSnap) addGrant(h *holder, b *Binding, bc *buildCache, sorted bool) {
+	var g grant
+	kind := scopeKind(b.Scope)
+	switch kind {
 	case scopeOrg, scopeBad: // a malformed scope is kept, inert, with the org grants
-		g := compileGrant(b, o.pol, -1)
-		if sorted {
-			h.org = insertSorted(h.org, g, cmpGrant)
-		} else {
-			h.org = append(h.org, g)
-		}
-	case scopeRes:
-		ns := o.internNS(b.Scope.Namespace)
-		typ := b.Scope.Type
-		if canon != nil {
-			typ = canonStr(canon, typ)
-		}
-		rg := resGrant{h: resHash(ns, typ, b.Scope.ID), typ: typ, rid: b.Scope.ID, grant: compileGrant(b, o.pol, ns)}
-		if sorted {
-			h.res = insertSorted(h.res, rg, cmpRes)
-		} else {
-			h.res = append(h.res, rg)
-		}
+		g = compileGrant(b, o.pol, -1)
 	default:
-		g := compileGrant(b, o.pol, o.internNS(b.Scope.Namespace))
-		if sorted {
-			h.ns = insertSorted(h.ns, g, cmpNS)
-		} else {
-			h.ns = append(h.ns, g)
-		}
+		g = compileGrant(b, o.pol, o.internNS(b.Scope.Namespace))
 	}
-	o.bindings.set(skey(b.ID), h.id)
+	if bc != nil {
+		g.x = bc.grantX(g.x)
+	}
+	if kind != scopeRes {
+		if sorted {
+			h.grants = insertSorted(h.grants, g, cmpNS)
+		} else {
+			h.grants = append(h.grants, g)
+		}
+		return
+	}
+	typ := b.Scope.Type
+	if bc != nil {
+		typ = bc.str(typ)
+	}
+	rg := resGrant{h: resHash(g.ns, typ, b.Scope.ID), typ: typ, rid: b.Scope.ID, grant: g}
+	if sorted {
+		h.res = insertSorted(h.res, rg, cmpRes)
+	} else {
+		h.res = append(h.res, rg)
+	}
+}
+
+// buildCache shares equal strings and equal grantX values while an org is
+// built: grantX is immutable, so the thousands of shares "run, read" of an
+// org can all point to one.
+type buildCache struct {
+	strs map[string]string
+	xs   map[string]*grantX
+}
+
+func newBuildCache() *buildCache {
+	return &buildCache{strs: map[string]string{}, xs: map[string]*grantX{}}
+}
+
+func (bc *buildCache) str(s string) string { return canonStr(bc.strs, s) }
+
+func (bc *buildCache) grantX(x *grantX) *grantX {
+	if x == nil || x.scope != nil {
+		return x
+	}
+	var sb strings.Builder
+	sb.WriteString(x.role)
+	sb.WriteByte(0)
+	sb.WriteString(x.cond)
+	sb.WriteByte(0)
+	if x.share {
+		sb.WriteByte('s')
+	}
+	if x.inert {
+		sb.WriteByte('i')
+	}
+	for _, a := range x.actions {
+		sb.WriteByte(0)
+		sb.WriteString(a)
+	}
+	k := sb.String()
+	if c, ok := bc.xs[k]; ok {
+		return c
+	}
+	bc.xs[k] = x
+	return x
 }
 
 func canonStr(m map[string]string, s string) string {
@@ -518,16 +687,16 @@ func shrink[T any](s []T) []T {
 // one, stored back in place. o.holders must be thawed.
 func (o *orgSnap) holderW(id string) *holder {
 	if h, ok := o.holders.get(skey(id)); ok {
-		if h.private {
+		if h.flags&hPrivate != 0 {
 			return h
 		}
 		c := *h
-		c.private = true
+		c.flags |= hPrivate
 		o.holders.set(skey(id), &c)
 		o.priv = append(o.priv, &c)
 		return &c
 	}
-	h := &holder{id: id, private: true}
+	h := &holder{id: id, flags: hPrivate}
 	o.holders.set(skey(id), h)
 	o.priv = append(o.priv, h)
 	return h
@@ -537,7 +706,7 @@ func (o *orgSnap) holderW(id string) *holder {
 // touched becomes shared. o must not be modified afterwards.
 func (o *orgSnap) freeze() {
 	for _, h := range o.priv {
-		h.private = false
+		h.flags &^= hPrivate
 	}
 	o.priv = nil
 	o.nsOwned = false
