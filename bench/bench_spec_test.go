@@ -352,7 +352,13 @@ func TestVerifyCatchesDisagreement(t *testing.T) {
 	if err := VerifyCasbin(cb, reqs); err == nil {
 		t.Error("VerifyCasbin accepted a flipped label")
 	}
-	if got, want := wantAllowed(d.Requests, 2*MixSize+3), MixSize+2; got != want {
-		t.Errorf("wantAllowed(2 cycles + 3) = %d, want %d", got, want)
+	for _, c := range []struct{ start, n, want int }{
+		{0, 2*MixSize + 3, MixSize + 2}, // allowed at 0 and 2 of the partial cycle
+		{1, 3, 1},                       // 1 denied, 2 allowed, 3 denied
+		{MixSize - 1, 2, 1},             // wraps: 63 denied, 0 allowed
+	} {
+		if got := wantAllowed(d.Requests, c.start, c.n); got != c.want {
+			t.Errorf("wantAllowed(start %d, n %d) = %d, want %d", c.start, c.n, got, c.want)
+		}
 	}
 }
