@@ -82,7 +82,7 @@ func (o *op) bind(principal, roleName string, sc authz.Scope, cond string) (stor
 func (o *op) createBinding(b authz.Binding) (store.Binding, error) {
 	sc := b.Scope
 	existing, err := allPages(func(p store.Page) ([]store.Binding, string, error) {
-		return o.tx.ListBindings(o.ctx, o.org, store.BindingFilter{Principal: b.Principal, Scope: &sc, OrgScopeOnly: sc.IsOrg()}, p)
+		return o.tx.ListBindings(o.ctx, o.org, store.BindingFilter{Principal: b.Principal, Scope: &sc}, p)
 	})
 	if err != nil {
 		return store.Binding{}, err
@@ -108,7 +108,7 @@ func (d *Directory) DeleteBinding(ctx context.Context, actor Actor, org, id stri
 		if err := o.unbind(b.Binding); err != nil {
 			return err
 		}
-		return o.keepsOwner(o.model)
+		return o.keepsOwner(o.pol())
 	})
 }
 
@@ -217,7 +217,7 @@ func (d *Directory) Share(ctx context.Context, actor Actor, org string, ref auth
 		if _, err := o.tx.GetResource(ctx, org, ref); err != nil {
 			return err
 		}
-		if rt, ok := o.model.ResourceType(ref.Type); ok {
+		if rt, ok := o.pol().ResourceType(ref.Type); ok {
 			for _, a := range acts {
 				if a != policy.Wildcard && !slices.Contains(rt.Actions, a) {
 					return invalid("actions", "%s has no action %q (declared: %v)", ref.Type, a, rt.Actions)

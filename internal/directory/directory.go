@@ -253,9 +253,13 @@ type op struct {
 	tx    store.Tx // nil for reads
 	org   string
 	actor Actor
-	model *policy.Model // the org's policy at the operation's base revision
-	text  string        // its text
-	tmpl  string        // the org's template
+	// The org's policy at the operation's base revision, loaded on first
+	// use (pol, polText); a load error is kept in polErr and returned by the
+	// operation in preference to whatever it caused.
+	model   *policy.Model
+	text    string
+	polErr  error
+	polDone bool
 }
 
 // write runs fn as one store write by actor on org: the engine is caught up
@@ -275,7 +279,7 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 		if err := o.enter(); err != nil {
 			return err
 		}
-		return fn(o)
+		return o.finish(fn(o))
 	})
 	if err != nil {
 		return 0, mapErr(name, err)
@@ -299,61 +303,78 @@ func (d *Directory) read(ctx context.Context, name, org string, actor Actor, fn 
 	if err := o.enter(); err != nil {
 		return mapErr(name, err)
 	}
-	return mapErr(name, fn(o))
+	return mapErr(name, o.finish(fn(o)))
 }
 
 func checkOrgID(org string) error { return checkSlugIdent("org", org) }
 
 // enter checks that the actor is a current member of the org (else
-// ErrNotFound, as for an org that does not exist) and loads the org's
-// policy.
+// ErrNotFound, as for an org that does not exist).
 func (o *op) enter() error {
 	if !o.isMember(o.actor.Principal) {
 		return orgNotFound(o.name, o.org)
 	}
-	org, err := o.r.GetOrg(o.ctx, o.org)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return orgNotFound(o.name, o.org)
-		}
-		return err
-	}
-	o.tmpl = org.Template
-	pol, err := o.r.GetPolicy(o.ctx, o.org)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		o.model = denyAll
-	case err != nil:
-		return err
-	default:
-		o.text = pol.Text
-		o.model = o.d.comp.engineModel(pol.Text)
-	}
 	return nil
 }
 
-// isMember reports whether p is a user member, an agent that has not
-// expired, or a service of the org. Store errors count as "no".
+// pol is the org's compiled policy (denyAll when it has none, or when it
+// could not be read: see polErr).
+func (o *op) pol() *policy.Model {
+	if !o.polDone {
+		o.polDone = true
+		o.model = denyAll
+		p, err := o.r.GetPolicy(o.ctx, o.org)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			o.polErr = err
+		default:
+			o.text = p.Text
+			o.model = o.d.comp.engineModel(p.Text)
+		}
+	}
+	return o.model
+}
+
+// polText is the org's policy text.
+func (o *op) polText() string {
+	o.pol()
+	return o.text
+}
+
+// finish returns the operation's error, preferring a policy load error.
+func (o *op) finish(err error) error {
+	if o.polErr != nil {
+		return o.polErr
+	}
+	return err
+}
+
+// template returns the org's template name.
+func (o *op) template() (string, error) {
+	org, err := o.r.GetOrg(o.ctx, o.org)
+	if err != nil {
+		return "", err
+	}
+	return org.Template, nil
+}
+
+// isMember reports whether p is a member of the org: a user or service the
+// engine holds as a member, or an agent of the store that has not expired.
+// Inside a write the engine is at the transaction's base revision, so its
+// answer is the store's; for a read it is the engine's current revision.
 func (o *op) isMember(p string) bool {
 	kind, name, ok := splitPrincipal(p)
-	if !ok {
+	if !ok || !engineActor(p) {
 		return false
 	}
-	var err error
-	switch kind {
-	case authz.KindUser:
-		_, err = o.r.GetMember(o.ctx, o.org, name)
-	case authz.KindAgent:
-		var a store.Agent
-		a, err = o.r.GetAgent(o.ctx, o.org, name)
-		if err == nil && !a.ExpiresAt.IsZero() && !time.Now().Before(a.ExpiresAt) {
+	if kind == authz.KindAgent {
+		a, err := o.r.GetAgent(o.ctx, o.org, name)
+		if err != nil || (!a.ExpiresAt.IsZero() && !time.Now().Before(a.ExpiresAt)) {
 			return false
 		}
-	case authz.KindService:
-		_, err = o.r.GetService(o.ctx, o.org, name)
-	default:
-		return false
 	}
+	_, _, err := o.d.eng.Permissions(o.org, p, authz.DefaultNamespace)
 	return err == nil
 }
 
@@ -396,7 +417,7 @@ func (o *op) role(field, name string) (*policy.Role, error) {
 	if err := checkName(field, name); err != nil {
 		return nil, err
 	}
-	r, ok := o.model.Role(name)
+	r, ok := o.pol().Role(name)
 	if !ok {
 		return nil, invalid(field, "the org's policy has no role %q", name)
 	}
@@ -419,7 +440,7 @@ func roleGrant(r *policy.Role) grant {
 // policy (a binding whose role the policy no longer has hands out nothing).
 func (o *op) bindingGrant(b authz.Binding) grant {
 	if b.Role != "" {
-		if r, ok := o.model.Role(b.Role); ok {
+		if r, ok := o.pol().Role(b.Role); ok {
 			return roleGrant(r)
 		}
 		return grant{name: b.Role}
@@ -483,12 +504,12 @@ func hasOwner(ctx context.Context, r store.Reader, org string, model *policy.Mod
 	for _, role := range topRoles(model) {
 		cursor := ""
 		for {
-			bs, next, err := r.ListBindings(ctx, org, store.BindingFilter{Role: role, OrgScopeOnly: true}, store.Page{Size: store.MaxPageSize, Cursor: cursor})
+			bs, next, err := r.ListBindings(ctx, org, orgScope(store.BindingFilter{Role: role}), store.Page{Size: store.MaxPageSize, Cursor: cursor})
 			if err != nil {
 				return false, err
 			}
 			for _, b := range bs {
-				if b.Condition != "" {
+				if b.Condition != "" || !b.Scope.IsOrg() {
 					continue
 				}
 				kind, name, _ := splitPrincipal(b.Principal)
@@ -514,6 +535,15 @@ func hasOwner(ctx context.Context, r store.Reader, org string, model *policy.Mod
 		}
 	}
 	return false, nil
+}
+
+// orgScope narrows a binding filter to org-scoped bindings. (It names the
+// zero scope explicitly: the store's OrgScopeOnly flag is not honoured by
+// every backend, and callers re-check Scope.IsOrg() on what comes back.)
+func orgScope(f store.BindingFilter) store.BindingFilter {
+	f.Scope = &authz.Scope{}
+	f.OrgScopeOnly = true
+	return f
 }
 
 // allPages collects every row of a paged store list (bounded by what the

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,7 +106,7 @@ func (d *Directory) RemoveMember(ctx context.Context, actor Actor, org, userID s
 		if err := o.tx.RemoveMember(ctx, org, userID); err != nil {
 			return err
 		}
-		return o.keepsOwner(o.model)
+		return o.keepsOwner(o.pol())
 	})
 }
 
@@ -136,11 +137,12 @@ func (d *Directory) ChangeMemberRole(ctx context.Context, actor Actor, org, user
 			return err
 		}
 		old, err := allPages(func(p store.Page) ([]store.Binding, string, error) {
-			return o.tx.ListBindings(ctx, org, store.BindingFilter{Principal: target, OrgScopeOnly: true}, p)
+			return o.tx.ListBindings(ctx, org, orgScope(store.BindingFilter{Principal: target}), p)
 		})
 		if err != nil {
 			return err
 		}
+		old = slices.DeleteFunc(old, func(b store.Binding) bool { return !b.Scope.IsOrg() })
 		if err := o.mayRemoveBindings(old); err != nil {
 			return err
 		}
@@ -155,7 +157,7 @@ func (d *Directory) ChangeMemberRole(ctx context.Context, actor Actor, org, user
 		if out, err = o.createBinding(authz.Binding{Principal: target, Role: r.Name}); err != nil {
 			return err
 		}
-		return o.keepsOwner(o.model)
+		return o.keepsOwner(o.pol())
 	})
 	return out, rev, err
 }

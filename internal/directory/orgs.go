@@ -204,7 +204,7 @@ func (d *Directory) DeleteOrg(ctx context.Context, actor Actor, org string) (uin
 		if err := o.need("org:delete", authz.Scope{}); err != nil {
 			return err
 		}
-		if lvl, top := d.eng.HighestLevel(org, actor.Principal, authz.Scope{}), o.model.TopLevel(); lvl < top && !o.off(ruleTarget) {
+		if lvl, top := d.eng.HighestLevel(org, actor.Principal, authz.Scope{}), o.pol().TopLevel(); lvl < top && !o.off(ruleTarget) {
 			return &EscalationError{Reason: ReasonTarget, Scope: authz.Scope{}, ActorLevel: lvl, Target: "the org's owners", TargetLevel: top}
 		}
 		return o.tx.DeleteOrg(ctx, org)

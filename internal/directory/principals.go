@@ -52,7 +52,7 @@ func (d *Directory) CreateAgent(ctx context.Context, actor Actor, org string, sp
 		if err := o.need("agents:create", authz.Scope{}); err != nil {
 			return err
 		}
-		if decl, ok := o.model.Agent(spec.Name); ok {
+		if decl, ok := o.pol().Agent(spec.Name); ok {
 			if spec.Role == "" {
 				spec.Role = decl.Role
 			}
@@ -115,7 +115,7 @@ func (d *Directory) UpdateAgent(ctx context.Context, actor Actor, org, name stri
 		}
 		next := cur
 		if u.Role != nil {
-			if decl, ok := o.model.Agent(name); ok && *u.Role != decl.Role {
+			if decl, ok := o.pol().Agent(name); ok && *u.Role != decl.Role {
 				return invalid("role", "the policy declares agent %s with role %s", name, decl.Role)
 			}
 			next.Role = *u.Role

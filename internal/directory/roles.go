@@ -33,8 +33,12 @@ func (d *Directory) ListRoles(ctx context.Context, actor Actor, org string) ([]R
 		if err := o.need("roles:list", authz.Scope{}); err != nil {
 			return err
 		}
-		tmpl := templateRoleNames(o.tmpl)
-		for _, r := range o.model.Roles {
+		name, err := o.template()
+		if err != nil {
+			return err
+		}
+		tmpl := templateRoleNames(name)
+		for _, r := range o.pol().Roles {
 			ri := RoleInfo{Name: r.Name, Level: r.Level, Parents: r.Parents, Custom: !tmpl[strings.ToLower(r.Name)]}
 			for _, p := range r.Permissions {
 				ri.Permissions = append(ri.Permissions, p.String())
@@ -63,7 +67,8 @@ func (d *Directory) GetPolicy(ctx context.Context, actor Actor, org string) (sto
 
 // CreateRole adds a custom role to the org's policy. Needs roles:create;
 // the name may not be taken nor reuse (in any case) a role name of the
-// org's template; the policy must still compile (*PolicyError); the role's
+// org's template; its level must be below the policy's top level; the
+// policy must still compile (*PolicyError); the role's
 // level must be ≤ the actor's org level and its permissions (with its
 // parents') held by the actor at org scope.
 func (d *Directory) CreateRole(ctx context.Context, actor Actor, org string, spec RoleSpec) (uint64, error) {
@@ -75,13 +80,20 @@ func (d *Directory) CreateRole(ctx context.Context, actor Actor, org string, spe
 		if err := o.need("roles:create", authz.Scope{}); err != nil {
 			return err
 		}
-		if templateRoleNames(o.tmpl)[strings.ToLower(spec.Name)] {
-			return invalid("name", "%q is a role of the org's template %q; custom roles cannot shadow it", spec.Name, o.tmpl)
+		tmpl, err := o.template()
+		if err != nil {
+			return err
 		}
-		if _, exists := o.model.Role(spec.Name); exists {
+		if templateRoleNames(tmpl)[strings.ToLower(spec.Name)] {
+			return invalid("name", "%q is a role of the org's template %q; custom roles cannot shadow it", spec.Name, tmpl)
+		}
+		if _, exists := o.pol().Role(spec.Name); exists {
 			return errorf(ErrConflict, o.name, "role %q already exists", spec.Name)
 		}
-		text, _ := withRole(o.text, spec.Name, decl)
+		if err := o.belowTop(spec); err != nil {
+			return err
+		}
+		text, _ := withRole(o.polText(), spec.Name, decl)
 		return o.changePolicy(text, false)
 	})
 }
@@ -92,11 +104,26 @@ func (o *op) customRole(name string) error {
 	if err := checkName("name", name); err != nil {
 		return err
 	}
-	if _, ok := o.model.Role(name); !ok {
+	if _, ok := o.pol().Role(name); !ok {
 		return errorf(ErrNotFound, o.name, "role %q", name)
 	}
-	if templateRoleNames(o.tmpl)[strings.ToLower(name)] {
-		return invalid("name", "%q is a role of the org's template %q; change template roles by replacing the policy", name, o.tmpl)
+	tmpl, err := o.template()
+	if err != nil {
+		return err
+	}
+	if templateRoleNames(tmpl)[strings.ToLower(name)] {
+		return invalid("name", "%q is a role of the org's template %q; change template roles by replacing the policy", name, tmpl)
+	}
+	return nil
+}
+
+// belowTop keeps custom roles below the policy's top level: the top level
+// is the owner's, so "a holder of the top-level role" (the last-owner rule)
+// always means a real owner, never a custom role that happens to share its
+// level.
+func (o *op) belowTop(spec RoleSpec) error {
+	if top := o.pol().TopLevel(); spec.Level >= top {
+		return invalid("level", "a custom role's level must be below the policy's top level %d", top)
 	}
 	return nil
 }
@@ -116,7 +143,10 @@ func (d *Directory) UpdateRole(ctx context.Context, actor Actor, org string, spe
 		if err := o.customRole(spec.Name); err != nil {
 			return err
 		}
-		text, _ := withRole(o.text, spec.Name, decl)
+		if err := o.belowTop(spec); err != nil {
+			return err
+		}
+		text, _ := withRole(o.polText(), spec.Name, decl)
 		return o.changePolicy(text, false)
 	})
 }
@@ -133,7 +163,7 @@ func (d *Directory) DeleteRole(ctx context.Context, actor Actor, org, name strin
 		if err := o.customRole(name); err != nil {
 			return err
 		}
-		text, _ := withRole(o.text, name, "")
+		text, _ := withRole(o.polText(), name, "")
 		return o.changePolicy(text, false)
 	})
 }
@@ -164,7 +194,7 @@ func (o *op) changePolicy(text string, force bool) error {
 	if m1 == nil {
 		return &PolicyError{Diagnostics: diags}
 	}
-	m0 := o.model
+	m0 := o.pol()
 	// Every role whose effect changes, before and after.
 	for _, r1 := range m1.Roles {
 		r0, existed := m0.Role(r1.Name)

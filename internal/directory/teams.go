@@ -86,7 +86,7 @@ func (d *Directory) DeleteTeam(ctx context.Context, actor Actor, org, slug strin
 		if err := o.tx.DeleteTeam(ctx, org, slug); err != nil {
 			return err
 		}
-		return o.keepsOwner(o.model)
+		return o.keepsOwner(o.pol())
 	})
 }
 
@@ -155,7 +155,7 @@ func (d *Directory) RemoveTeamMember(ctx context.Context, actor Actor, org, slug
 		if _, err := o.tx.RemoveTeamMember(ctx, org, slug, principal); err != nil {
 			return err
 		}
-		return o.keepsOwner(o.model)
+		return o.keepsOwner(o.pol())
 	})
 }
 
