@@ -99,6 +99,7 @@ type Tx interface {
 	BindingWriter
 	ResourceWriter
 	PolicyWriter
+	AuditWriter
 	// Revision is the revision this transaction commits as, if it commits.
 	Revision() uint64
 	// Now is the transaction's timestamp (UTC, microsecond precision),
@@ -120,6 +121,7 @@ type Reader interface {
 	BindingReader
 	ResourceReader
 	PolicyReader
+	AuditReader
 }
 
 // OrgReader reads orgs.

@@ -130,6 +130,12 @@ func TestSchema(t *testing.T) {
 		"resource_versions": {"org", "namespace", "type", "id", "version", "spec", "labels", "attributes", "author", "created_at"},
 		"policies":          {"org", "version", "body", "author", "created_at"},
 		"goose_db_version":  {"id", "version_id", "is_applied", "tstamp"},
+		// 00004_audit.sql
+		"audit_entries":        {"org", "seq", "at", "actor", "action", "target", "result", "body", "hash"},
+		"audit_checkpoints":    {"org", "seq", "head", "at", "key_id", "signature"},
+		"audit_prunes":         {"org", "through_seq", "at"},
+		"audit_export_cursors": {"org", "name", "seq", "updated_at"},
+		"audit_settings":       {"org", "settings", "updated_at"},
 	}
 	rows, err := conn.Query(ctx, `SELECT table_name, column_name FROM information_schema.columns
 		WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`)
@@ -188,8 +194,8 @@ func TestSchema(t *testing.T) {
 	}
 
 	var version int64
-	if err := conn.QueryRow(ctx, `SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != 1 {
-		t.Errorf("goose version = %d (err %v), want 1", version, err)
+	if err := conn.QueryRow(ctx, `SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != 4 {
+		t.Errorf("goose version = %d (err %v), want 4", version, err)
 	}
 
 	// Re-opening applies nothing and keeps the data.

@@ -207,6 +207,15 @@ func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, 
 		return 0, t.poison
 	}
 	if len(t.changes) == 0 {
+		if !t.unlogged {
+			return uint64(cur), nil
+		}
+		// Only audit rows: they commit without a new revision (see
+		// store/audit.go).
+		finished = true
+		if err := c.Commit(ctx); err != nil {
+			return 0, s.dbErr(ctx, op, "commit audit rows", err)
+		}
 		return uint64(cur), nil
 	}
 	n, err := c.Exec(ctx, `UPDATE store_revision SET revision = $1 WHERE id = 1 AND revision = $2`, int64(t.rev), cur)
@@ -292,6 +301,9 @@ type txn struct {
 	changes []store.Change
 	done    bool
 	poison  error
+	// unlogged: the transaction wrote rows that have no changelog entry
+	// (audit rows), so it commits even if changes is empty.
+	unlogged bool
 }
 
 func (t *txn) Revision() uint64 { return t.rev }

@@ -64,6 +64,12 @@ func TestSchema(t *testing.T) {
 		"resource_versions": {"org", "namespace", "type", "id", "version", "spec", "labels", "attributes", "author", "created_at"},
 		"policies":          {"org", "version", "body", "author", "created_at"},
 		"goose_db_version":  {"id", "version_id", "is_applied", "tstamp"},
+		// 00004_audit.sql
+		"audit_entries":        {"org", "seq", "at", "actor", "action", "target", "result", "body", "hash"},
+		"audit_checkpoints":    {"org", "seq", "head", "at", "key_id", "signature"},
+		"audit_prunes":         {"org", "through_seq", "at"},
+		"audit_export_cursors": {"org", "name", "seq", "updated_at"},
+		"audit_settings":       {"org", "settings", "updated_at"},
 	}
 	got := map[string][]string{}
 	rows, err := db.Query(`SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid`)
@@ -97,8 +103,8 @@ func TestSchema(t *testing.T) {
 	}
 
 	var version int64
-	if err := db.QueryRow(`SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != 1 {
-		t.Errorf("goose version = %d (err %v), want 1", version, err)
+	if err := db.QueryRow(`SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != 4 {
+		t.Errorf("goose version = %d (err %v), want 4", version, err)
 	}
 	var mode string
 	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {

@@ -1,0 +1,189 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// KeyEnv is the environment variable a server reads its checkpoint signing
+// key from when no key file is given.
+const KeyEnv = "GATEHOUSE_AUDIT_KEY"
+
+// Signer signs checkpoints with an Ed25519 key that is not in the database.
+type Signer struct {
+	priv ed25519.PrivateKey
+	pub  PublicKey
+}
+
+// PublicKey verifies checkpoints. Its ID is the first 8 bytes of the
+// SHA-256 of the raw 32-byte key, in hex; checkpoints name it.
+type PublicKey struct {
+	Key ed25519.PublicKey
+	ID  string
+}
+
+func newPublicKey(k ed25519.PublicKey) PublicKey {
+	sum := sha256.Sum256(k)
+	return PublicKey{Key: k, ID: hex.EncodeToString(sum[:8])}
+}
+
+// NewSigner wraps an Ed25519 private key.
+func NewSigner(priv ed25519.PrivateKey) (*Signer, error) {
+	if len(priv) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("%w: Ed25519 private key is %d bytes, want %d", ErrInvalid, len(priv), ed25519.PrivateKeySize)
+	}
+	pub, _ := priv.Public().(ed25519.PublicKey)
+	return &Signer{priv: priv, pub: newPublicKey(pub)}, nil
+}
+
+// GenerateSigner makes a new random key (for --dev and `audit keygen`).
+func GenerateSigner() (*Signer, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return NewSigner(priv)
+}
+
+// Public returns the key that verifies this signer's checkpoints.
+func (s *Signer) Public() PublicKey { return s.pub }
+
+// Sign signs a checkpoint message.
+func (s *Signer) sign(msg []byte) []byte { return ed25519.Sign(s.priv, msg) }
+
+// MarshalPEM encodes the private key as a PKCS#8 "PRIVATE KEY" PEM block.
+func (s *Signer) MarshalPEM() []byte {
+	der, err := x509.MarshalPKCS8PrivateKey(s.priv)
+	if err != nil { // cannot happen for a valid Ed25519 key
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+// MarshalPEM encodes the public key as a PKIX "PUBLIC KEY" PEM block.
+func (k PublicKey) MarshalPEM() []byte {
+	der, err := x509.MarshalPKIXPublicKey(k.Key)
+	if err != nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// ParseSigner reads a private key: a PKCS#8 PEM block, or the base64 of
+// the 32-byte seed (what GATEHOUSE_AUDIT_KEY usually holds).
+func ParseSigner(data []byte) (*Signer, error) {
+	data = bytes.TrimSpace(data)
+	if block, _ := pem.Decode(data); block != nil {
+		if block.Type != "PRIVATE KEY" {
+			return nil, fmt.Errorf("%w: PEM block %q is not a PRIVATE KEY", ErrInvalid, block.Type)
+		}
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: audit key: %v", ErrInvalid, err)
+		}
+		priv, ok := k.(ed25519.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("%w: audit key is not Ed25519", ErrInvalid)
+		}
+		return NewSigner(priv)
+	}
+	seed, err := base64.StdEncoding.DecodeString(string(data))
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, fmt.Errorf("%w: audit key is neither a PKCS#8 PEM block nor the base64 of a 32-byte Ed25519 seed", ErrInvalid)
+	}
+	return NewSigner(ed25519.NewKeyFromSeed(seed))
+}
+
+// LoadSigner reads the signing key from the file at path, or, if path is
+// empty, from the environment variable KeyEnv. ErrNoKey if neither is set.
+func LoadSigner(path string) (*Signer, error) {
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("audit key: %w", err)
+		}
+		return ParseSigner(b)
+	}
+	if v := os.Getenv(KeyEnv); v != "" {
+		return ParseSigner([]byte(v))
+	}
+	return nil, fmt.Errorf("%w: give a key file or set %s", ErrNoKey, KeyEnv)
+}
+
+// WriteNewKey generates a key and writes it to path (mode 0600, refusing
+// to overwrite), returning the signer; for `serve --dev` and `audit keygen`.
+func WriteNewKey(path string) (*Signer, error) {
+	s, err := GenerateSigner()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	if _, err := f.Write(s.MarshalPEM()); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	return s, nil
+}
+
+// ParsePublicKeys reads verification keys: PEM blocks ("PUBLIC KEY", or
+// "PRIVATE KEY" whose public half is used), or lines holding the base64 of
+// a raw 32-byte public key. Several keys (after a rotation) may be given.
+func ParsePublicKeys(data []byte) ([]PublicKey, error) {
+	var out []PublicKey
+	rest := bytes.TrimSpace(data)
+	for len(rest) > 0 {
+		block, r := pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		rest = bytes.TrimSpace(r)
+		switch block.Type {
+		case "PUBLIC KEY":
+			k, err := x509.ParsePKIXPublicKey(block.Bytes)
+			if err != nil {
+				return nil, fmt.Errorf("%w: public key: %v", ErrInvalid, err)
+			}
+			pub, ok := k.(ed25519.PublicKey)
+			if !ok {
+				return nil, fmt.Errorf("%w: public key is not Ed25519", ErrInvalid)
+			}
+			out = append(out, newPublicKey(pub))
+		case "PRIVATE KEY":
+			s, err := ParseSigner(pem.EncodeToMemory(block))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s.Public())
+		default:
+			return nil, fmt.Errorf("%w: PEM block %q is not a key", ErrInvalid, block.Type)
+		}
+	}
+	for _, line := range strings.Fields(string(rest)) {
+		raw, err := base64.StdEncoding.DecodeString(line)
+		switch {
+		case err == nil && len(raw) == ed25519.PublicKeySize:
+			out = append(out, newPublicKey(ed25519.PublicKey(raw)))
+		default:
+			return nil, fmt.Errorf("%w: %q is not a PEM key or the base64 of a 32-byte Ed25519 public key", ErrInvalid, line)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no key found", ErrInvalid)
+	}
+	return out, nil
+}

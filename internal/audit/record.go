@@ -1,0 +1,65 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Recorder records entries inside the caller's write transaction. An error
+// means the entry is not written; the caller must return it from its
+// store.Write callback so that the action fails and nothing it changed is
+// kept. *Log implements it (with checkpoints); so does Append.
+type Recorder interface {
+	Record(ctx context.Context, tx store.Tx, e Entry) error
+}
+
+// Append is the plain Recorder: it appends entries without ever writing a
+// checkpoint (tests, tools). Servers use a *Log.
+var Append Recorder = appender{}
+
+type appender struct{}
+
+func (appender) Record(ctx context.Context, tx store.Tx, e Entry) error {
+	_, _, err := appendEntry(ctx, tx, e)
+	return err
+}
+
+// Record appends e to its org's chain in tx, without a checkpoint. It sets
+// the entry's sequence number, time (tx.Now()) and hash; e's own Seq, Time
+// and Hash are ignored. Errors: ErrInvalid for a malformed entry, else the
+// store's error (which, when it is not ErrInvalid or ErrConflict, has
+// poisoned tx).
+func Record(ctx context.Context, tx store.Tx, e Entry) error { return Append.Record(ctx, tx, e) }
+
+// appendEntry appends e and returns it as written, with the chain's head
+// as it stood before (its checkpoint is the newest).
+func appendEntry(ctx context.Context, tx store.Tx, e Entry) (Entry, store.AuditHead, error) {
+	if tx == nil {
+		return Entry{}, store.AuditHead{}, fmt.Errorf("%w: no transaction", ErrInvalid)
+	}
+	if err := checkEntry(&e); err != nil {
+		return Entry{}, store.AuditHead{}, err
+	}
+	head, err := tx.AuditHead(ctx, e.Org)
+	if err != nil {
+		return Entry{}, store.AuditHead{}, fmt.Errorf("audit: record %s: %w", e.Action, err)
+	}
+	e.Seq = head.Seq + 1
+	e.Time = tx.Now().UTC().Truncate(time.Microsecond)
+	rec, err := toRecord(&e)
+	if err != nil {
+		return Entry{}, store.AuditHead{}, err
+	}
+	var prev Hash
+	copy(prev[:], head.Hash)
+	var enc encoder
+	e.Hash = enc.entryHash(prev, &rec)
+	rec.Hash = e.Hash[:]
+	if err := tx.AppendAudit(ctx, rec); err != nil {
+		return Entry{}, store.AuditHead{}, fmt.Errorf("audit: record %s: %w", e.Action, err)
+	}
+	return e, head, nil
+}

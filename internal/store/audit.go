@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// The audit log as the store keeps it. The store stores rows verbatim and
+// keeps three invariants of its own; everything about their meaning (the
+// canonical encoding, the hash chain, checkpoint signatures) belongs to
+// internal/audit, which computes and verifies them.
+//
+//   - Append-only. AppendAudit and AppendAuditCheckpoint only insert; the
+//     database itself refuses UPDATE and DELETE of audit entries,
+//     checkpoints and prune records (triggers in both dialects), except the
+//     DELETE that PruneAudit does of entries a prune record covers.
+//   - Dense, ordered sequence numbers per org: an entry's Seq is exactly one
+//     more than the org's newest entry's (the first is 1), checked in the
+//     same statement that inserts it, under the write lock.
+//   - Same transaction. Audit rows are written through Tx and commit or
+//     roll back with the change they record. A Write whose callback wrote
+//     only audit rows (a denied attempt, an authentication failure, an
+//     exporter cursor) commits them without a new revision or changelog
+//     entry, and returns the current revision.
+//
+// Audit rows are kept per org and have no foreign key to orgs: deleting an
+// org keeps its audit log, and an org created again with the same id goes
+// on with the same chain.
+
+// AuditRecord is one audit-log entry as stored.
+type AuditRecord struct {
+	Org    string // the chain the entry belongs to
+	Seq    uint64 // 1, 2, 3... per org
+	At     int64  // microseconds since the Unix epoch, UTC
+	Actor  string // principal, for filtering
+	Action string
+	Target string
+	Result string
+	Body   []byte // a JSON object: everything else about the entry
+	Hash   []byte // the chain hash after this entry (32 bytes)
+}
+
+// AuditCheckpoint is a signed statement "org's chain had head Head at Seq,
+// at time At".
+type AuditCheckpoint struct {
+	Org       string
+	Seq       uint64
+	Head      []byte // the chain hash of entry Seq
+	At        int64  // microseconds since the Unix epoch, UTC
+	KeyID     string // which signing key
+	Signature []byte
+}
+
+// AuditPrune records that the org's entries up to and including Through
+// were deleted (after export); Through is always a checkpointed sequence
+// number.
+type AuditPrune struct {
+	Org     string
+	Through uint64
+	At      int64 // microseconds since the Unix epoch, UTC
+}
+
+// AuditHead is where an org's chain stands.
+type AuditHead struct {
+	Seq        uint64          // newest entry's Seq; 0 if the org has none
+	Hash       []byte          // newest entry's Hash
+	At         int64           // newest entry's At
+	Checkpoint AuditCheckpoint // newest checkpoint; Seq 0 if none
+}
+
+// AuditFilter narrows ListAudit. Zero fields do not filter.
+type AuditFilter struct {
+	Actor  string
+	Action string // exact, or a prefix when it ends in '*' ("bindings.*")
+	Target string
+	Result string
+	Since  time.Time // At ≥ Since
+	Until  time.Time // At < Until
+	// Newest lists newest first (for tail); the default is oldest first.
+	Newest bool
+}
+
+// AuditReader reads the audit log.
+type AuditReader interface {
+	// AuditHead returns where the org's chain stands (zero values for an
+	// org without entries; no error for an org that does not exist).
+	AuditHead(ctx context.Context, org string) (AuditHead, error)
+	// ListAudit lists the org's entries matching f, by Seq (ascending, or
+	// descending with f.Newest), with cursor pagination. ErrInvalid for a
+	// bad page or filter.
+	ListAudit(ctx context.Context, org string, f AuditFilter, p Page) ([]AuditRecord, string, error)
+	// ReadAudit returns up to limit of the org's entries with Seq > after,
+	// in Seq order (for verification and export). ErrInvalid for a limit
+	// outside 1..MaxAuditBatch.
+	ReadAudit(ctx context.Context, org string, after uint64, limit int) ([]AuditRecord, error)
+	// ListAuditCheckpoints returns up to limit of the org's checkpoints
+	// with Seq > after, in Seq order. ErrInvalid for a bad limit.
+	ListAuditCheckpoints(ctx context.Context, org string, after uint64, limit int) ([]AuditCheckpoint, error)
+	// ListAuditPrunes returns the org's prune records in order.
+	ListAuditPrunes(ctx context.Context, org string) ([]AuditPrune, error)
+	// AuditOrgs lists every org that has audit entries or checkpoints
+	// (including deleted orgs), sorted.
+	AuditOrgs(ctx context.Context) ([]string, error)
+	// AuditCursor returns exporter name's stored position in the org's
+	// log: the Seq of the last entry it delivered; 0 if it has none.
+	AuditCursor(ctx context.Context, org, name string) (uint64, error)
+	// AuditSettings returns the org's audit settings (a JSON object that
+	// internal/audit defines); nil if none were set.
+	AuditSettings(ctx context.Context, org string) ([]byte, error)
+}
+
+// AuditWriter appends to the audit log.
+type AuditWriter interface {
+	// AppendAudit appends r to its org's log. ErrInvalid for a malformed
+	// record (empty or unstorable org or strings, Seq 0, a Hash that is
+	// not 32 bytes, a Body that is not a JSON object of at most
+	// MaxAuditBody bytes); ErrConflict if r.Seq is not exactly one more
+	// than the org's newest entry's.
+	AppendAudit(ctx context.Context, r AuditRecord) error
+	// AppendAuditCheckpoint stores a checkpoint. ErrInvalid for a malformed
+	// one; ErrNotFound if the org has no entry c.Seq; ErrConflict if the
+	// entry's Hash is not c.Head or a checkpoint at c.Seq exists. The
+	// signature is not checked here (the store has no key).
+	AppendAuditCheckpoint(ctx context.Context, c AuditCheckpoint) error
+	// PruneAudit deletes the org's entries with Seq ≤ through, recording an
+	// AuditPrune first. ErrRefused unless a checkpoint at exactly through
+	// exists and at least one entry after it remains (the caller records
+	// the prune as an entry first). Returns how many entries it deleted.
+	PruneAudit(ctx context.Context, org string, through uint64) (int64, error)
+	// SetAuditCursor stores exporter name's position in the org's log.
+	// ErrInvalid for malformed names.
+	SetAuditCursor(ctx context.Context, org, name string, seq uint64) error
+	// SetAuditSettings replaces the org's audit settings. ErrInvalid
+	// unless settings is a JSON object of at most MaxJSONBytes.
+	SetAuditSettings(ctx context.Context, org string, settings []byte) error
+}
+
+// Audit limits.
+const (
+	MaxAuditBatch = 10000   // ReadAudit, ListAuditCheckpoints
+	MaxAuditBody  = 1 << 20 // one entry's Body
+	MaxAuditField = 4096    // Org, Actor, Action, Target, Result, KeyID, exporter names
+)

@@ -1,0 +1,403 @@
+package sqlcore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// The audit log's rows (store/audit.go has the contract). The store keeps
+// rows verbatim: it checks shapes, sequence density and checkpoint heads,
+// never hashes or signatures (internal/audit does).
+
+const (
+	auditCols      = `org, seq, at, actor, action, target, result, body, hash`
+	checkpointCols = `org, seq, head, at, key_id, signature`
+)
+
+func scanAudit(r Rows) (a store.AuditRecord, err error) {
+	var seq int64
+	var body []byte
+	if err = r.Scan(&a.Org, &seq, &a.At, &a.Actor, &a.Action, &a.Target, &a.Result, &body, &a.Hash); err != nil {
+		return a, err
+	}
+	a.Seq, a.Body = uint64(seq), body
+	return a, nil
+}
+
+func scanCheckpoint(r Rows) (c store.AuditCheckpoint, err error) {
+	var seq int64
+	if err = r.Scan(&c.Org, &seq, &c.Head, &c.At, &c.KeyID, &c.Signature); err != nil {
+		return c, err
+	}
+	c.Seq = uint64(seq)
+	return c, nil
+}
+
+// auditField reports whether s can be an audit key or label: non-empty,
+// UTF-8 without NUL, at most MaxAuditField bytes.
+func auditField(s string, empty bool) bool {
+	if s == "" {
+		return empty
+	}
+	return len(s) <= store.MaxAuditField && utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+func auditLimit(op string, limit int) error {
+	if limit < 1 || limit > store.MaxAuditBatch {
+		return invalid(op, "limit %d is outside 1..%d", limit, store.MaxAuditBatch)
+	}
+	return nil
+}
+
+// AuditHead implements store.AuditReader.
+func (r reader) AuditHead(ctx context.Context, org string) (store.AuditHead, error) {
+	const op = "audit head"
+	var h store.AuditHead
+	if !auditField(org, false) {
+		return h, nil
+	}
+	var seq int64
+	err := queryRow(ctx, r.q, `SELECT seq, hash, at FROM audit_entries WHERE org = $1 ORDER BY seq DESC LIMIT 1`, []any{org}, &seq, &h.Hash, &h.At)
+	switch {
+	case errors.Is(err, errNoRows):
+	case err != nil:
+		return store.AuditHead{}, r.s.dbErr(ctx, op, "org "+q(org), err)
+	default:
+		h.Seq = uint64(seq)
+	}
+	cps, err := all(ctx, r, op, "org "+q(org), scanCheckpoint,
+		`SELECT `+checkpointCols+` FROM audit_checkpoints WHERE org = $1 ORDER BY seq DESC LIMIT 1`, org)
+	if err != nil {
+		return store.AuditHead{}, err
+	}
+	if len(cps) == 1 {
+		h.Checkpoint = cps[0]
+	}
+	return h, nil
+}
+
+// ListAudit implements store.AuditReader.
+func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, p store.Page) ([]store.AuditRecord, string, error) {
+	const op = "list audit"
+	for _, s := range []string{f.Actor, f.Action, f.Target, f.Result} {
+		if !auditField(s, true) {
+			return nil, "", invalid(op, "filter value is not UTF-8 text of at most %d bytes", store.MaxAuditField)
+		}
+	}
+	var b strings.Builder
+	b.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1`)
+	args := []any{org}
+	cond := func(sql string, v any) {
+		args = append(args, v)
+		b.WriteString(" AND " + sql + " $" + strconv.Itoa(len(args)))
+	}
+	if f.Actor != "" {
+		cond("actor =", f.Actor)
+	}
+	if f.Target != "" {
+		cond("target =", f.Target)
+	}
+	if f.Result != "" {
+		cond("result =", f.Result)
+	}
+	if prefix, ok := strings.CutSuffix(f.Action, "*"); ok {
+		if prefix != "" {
+			cond("action >=", prefix)
+			if upper, ok := prefixUpper(prefix); ok {
+				cond("action <", upper)
+			}
+		}
+	} else if f.Action != "" {
+		cond("action =", f.Action)
+	}
+	if !f.Since.IsZero() {
+		cond("at >=", f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		cond("at <", f.Until.UnixMicro())
+	}
+	name := "audit"
+	if f.Newest {
+		name = "audit-newest"
+	}
+	return list(ctx, r, listSpec[store.AuditRecord]{
+		op: op, list: name, scope: org, sql: b.String(), args: args,
+		keyCols: []string{"seq"}, intKeys: true, desc: f.Newest,
+		keys: func(a store.AuditRecord) []string { return []string{u64s(a.Seq)} },
+		scan: scanAudit,
+	}, p)
+}
+
+// prefixUpper is the smallest string greater than every string with the
+// prefix (byte order), if there is one.
+func prefixUpper(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0x7f { // keep it valid UTF-8: only bump ASCII bytes
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+// ReadAudit implements store.AuditReader.
+func (r reader) ReadAudit(ctx context.Context, org string, after uint64, limit int) ([]store.AuditRecord, error) {
+	const op = "read audit"
+	if err := auditLimit(op, limit); err != nil {
+		return nil, err
+	}
+	if after >= math.MaxInt64 {
+		return nil, nil
+	}
+	return all(ctx, r, op, "org "+q(org), scanAudit,
+		`SELECT `+auditCols+` FROM audit_entries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3`, org, int64(after), limit)
+}
+
+// ListAuditCheckpoints implements store.AuditReader.
+func (r reader) ListAuditCheckpoints(ctx context.Context, org string, after uint64, limit int) ([]store.AuditCheckpoint, error) {
+	const op = "list audit checkpoints"
+	if err := auditLimit(op, limit); err != nil {
+		return nil, err
+	}
+	if after >= math.MaxInt64 {
+		return nil, nil
+	}
+	return all(ctx, r, op, "org "+q(org), scanCheckpoint,
+		`SELECT `+checkpointCols+` FROM audit_checkpoints WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3`, org, int64(after), limit)
+}
+
+// ListAuditPrunes implements store.AuditReader.
+func (r reader) ListAuditPrunes(ctx context.Context, org string) ([]store.AuditPrune, error) {
+	const op = "list audit prunes"
+	return all(ctx, r, op, "org "+q(org), func(rs Rows) (p store.AuditPrune, err error) {
+		var through int64
+		err = rs.Scan(&p.Org, &through, &p.At)
+		p.Through = uint64(through)
+		return p, err
+	}, `SELECT org, through_seq, at FROM audit_prunes WHERE org = $1 ORDER BY through_seq`, org)
+}
+
+// AuditOrgs implements store.AuditReader. It walks the primary key's
+// distinct orgs (one index seek per org), not every entry.
+func (r reader) AuditOrgs(ctx context.Context) ([]string, error) {
+	const op = "list audit orgs"
+	return all(ctx, r, op, "", scanString, `WITH RECURSIVE o(org) AS (
+		SELECT MIN(org) FROM audit_entries
+		UNION ALL
+		SELECT (SELECT MIN(e.org) FROM audit_entries e WHERE e.org > o.org) FROM o WHERE o.org IS NOT NULL
+	) SELECT org FROM o WHERE org IS NOT NULL`)
+}
+
+// AuditCursor implements store.AuditReader.
+func (r reader) AuditCursor(ctx context.Context, org, name string) (uint64, error) {
+	const op = "audit cursor"
+	var seq int64
+	err := queryRow(ctx, r.q, `SELECT seq FROM audit_export_cursors WHERE org = $1 AND name = $2`, []any{org, name}, &seq)
+	switch {
+	case errors.Is(err, errNoRows):
+		return 0, nil
+	case err != nil:
+		if unstorable([]any{org, name}) {
+			return 0, nil
+		}
+		return 0, r.s.dbErr(ctx, op, "exporter "+q(name)+" in org "+q(org), err)
+	}
+	return uint64(seq), nil
+}
+
+// AppendAudit implements store.AuditWriter.
+func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
+	const op = "append audit entry"
+	if err := t.begin(op); err != nil {
+		return err
+	}
+	c := checks{op: op}
+	c.need(auditField(a.Org, false), "org is not UTF-8 text of 1 to %d bytes", store.MaxAuditField)
+	c.need(a.Seq >= 1 && a.Seq < math.MaxInt64, "sequence number %d is out of range", a.Seq)
+	for _, s := range []string{a.Actor, a.Action, a.Target, a.Result} {
+		c.need(auditField(s, true), "actor, action, target and result must be UTF-8 text of at most %d bytes", store.MaxAuditField)
+	}
+	c.need(len(a.Hash) == 32, "hash is %d bytes, want 32", len(a.Hash))
+	c.need(len(a.Body) <= store.MaxAuditBody && isJSONObject(a.Body), "body is not a JSON object of at most %d bytes", store.MaxAuditBody)
+	if c.err != nil {
+		return c.err
+	}
+	detail := "entry " + u64s(a.Seq) + " of org " + q(a.Org)
+	var last int64
+	if err := queryRow(ctx, t.q, `SELECT COALESCE(MAX(seq), 0) FROM audit_entries WHERE org = $1`, []any{a.Org}, &last); err != nil {
+		return t.s.dbErr(ctx, op, detail, err)
+	}
+	if uint64(last)+1 != a.Seq {
+		return store.Errorf(store.ErrConflict, op, detail+": the org's log ends at "+strconv.FormatInt(last, 10), nil)
+	}
+	if _, err := t.exec(ctx, op, detail, `INSERT INTO audit_entries (`+auditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		a.Org, int64(a.Seq), a.At, a.Actor, a.Action, a.Target, a.Result, string(a.Body), a.Hash); err != nil {
+		return err
+	}
+	t.unlogged = true
+	return nil
+}
+
+func isJSONObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{' && json.Valid(b) && utf8.Valid(b) && bytes.IndexByte(b, 0) < 0
+}
+
+// AppendAuditCheckpoint implements store.AuditWriter.
+func (t *txn) AppendAuditCheckpoint(ctx context.Context, cp store.AuditCheckpoint) error {
+	const op = "append audit checkpoint"
+	if err := t.begin(op); err != nil {
+		return err
+	}
+	c := checks{op: op}
+	c.need(auditField(cp.Org, false), "org is not UTF-8 text of 1 to %d bytes", store.MaxAuditField)
+	c.need(cp.Seq >= 1 && cp.Seq < math.MaxInt64, "sequence number %d is out of range", cp.Seq)
+	c.need(len(cp.Head) == 32, "head is %d bytes, want 32", len(cp.Head))
+	c.need(auditField(cp.KeyID, false), "key id is not UTF-8 text of 1 to %d bytes", store.MaxAuditField)
+	c.need(len(cp.Signature) > 0 && len(cp.Signature) <= 1024, "signature is empty or longer than 1024 bytes")
+	if c.err != nil {
+		return c.err
+	}
+	detail := "checkpoint " + u64s(cp.Seq) + " of org " + q(cp.Org)
+	var hash []byte
+	err := queryRow(ctx, t.q, `SELECT hash FROM audit_entries WHERE org = $1 AND seq = $2`, []any{cp.Org, int64(cp.Seq)}, &hash)
+	switch {
+	case errors.Is(err, errNoRows):
+		return store.Errorf(store.ErrNotFound, op, detail+": no such entry", nil)
+	case err != nil:
+		return t.s.dbErr(ctx, op, detail, err)
+	}
+	if !bytes.Equal(hash, cp.Head) {
+		return store.Errorf(store.ErrConflict, op, detail+": head is not the entry's hash", nil)
+	}
+	dup, err := t.exists(ctx, op, detail, `SELECT 1 FROM audit_checkpoints WHERE org = $1 AND seq = $2`, cp.Org, int64(cp.Seq))
+	if err != nil {
+		return err
+	}
+	if dup {
+		return store.Errorf(store.ErrConflict, op, detail+": exists", nil)
+	}
+	if _, err := t.exec(ctx, op, detail, `INSERT INTO audit_checkpoints (`+checkpointCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+		cp.Org, int64(cp.Seq), cp.Head, cp.At, cp.KeyID, cp.Signature); err != nil {
+		return err
+	}
+	t.unlogged = true
+	return nil
+}
+
+// PruneAudit implements store.AuditWriter.
+func (t *txn) PruneAudit(ctx context.Context, org string, through uint64) (int64, error) {
+	const op = "prune audit"
+	if err := t.begin(op); err != nil {
+		return 0, err
+	}
+	c := checks{op: op}
+	c.need(auditField(org, false), "org is not UTF-8 text of 1 to %d bytes", store.MaxAuditField)
+	c.need(through >= 1 && through < math.MaxInt64, "sequence number %d is out of range", through)
+	if c.err != nil {
+		return 0, c.err
+	}
+	detail := "org " + q(org) + " through " + u64s(through)
+	ok, err := t.exists(ctx, op, detail, `SELECT 1 FROM audit_checkpoints WHERE org = $1 AND seq = $2`, org, int64(through))
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, store.Errorf(store.ErrRefused, op, detail+": only whole checkpointed segments are pruned, and there is no checkpoint at "+u64s(through), nil)
+	}
+	ok, err = t.exists(ctx, op, detail, `SELECT 1 FROM audit_entries WHERE org = $1 AND seq > $2`, org, int64(through))
+	if err != nil {
+		return 0, err
+	}
+	if !ok {
+		return 0, store.Errorf(store.ErrRefused, op, detail+": the prune must itself be an entry after the pruned segment", nil)
+	}
+	done, err := t.exists(ctx, op, detail, `SELECT 1 FROM audit_prunes WHERE org = $1 AND through_seq = $2`, org, int64(through))
+	if err != nil {
+		return 0, err
+	}
+	if done {
+		return 0, store.Errorf(store.ErrConflict, op, detail+": already pruned", nil)
+	}
+	if _, err := t.exec(ctx, op, detail, `INSERT INTO audit_prunes (org, through_seq, at) VALUES ($1, $2, $3)`,
+		org, int64(through), t.now.UnixMicro()); err != nil {
+		return 0, err
+	}
+	n, err := t.exec(ctx, op, detail, `DELETE FROM audit_entries WHERE org = $1 AND seq <= $2`, org, int64(through))
+	if err != nil {
+		return 0, err
+	}
+	t.unlogged = true
+	return n, nil
+}
+
+// SetAuditCursor implements store.AuditWriter.
+func (t *txn) SetAuditCursor(ctx context.Context, org, name string, seq uint64) error {
+	const op = "set audit cursor"
+	if err := t.begin(op); err != nil {
+		return err
+	}
+	c := checks{op: op}
+	c.need(auditField(org, false), "org is not UTF-8 text of 1 to %d bytes", store.MaxAuditField)
+	c.need(auditField(name, false), "exporter name is not UTF-8 text of 1 to %d bytes", store.MaxAuditField)
+	c.need(seq < math.MaxInt64, "sequence number %d is out of range", seq)
+	if c.err != nil {
+		return c.err
+	}
+	if _, err := t.exec(ctx, op, "exporter "+q(name)+" in org "+q(org),
+		`INSERT INTO audit_export_cursors (org, name, seq, updated_at) VALUES ($1, $2, $3, $4)
+		 ON CONFLICT (org, name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`,
+		org, name, int64(seq), t.now.UnixMicro()); err != nil {
+		return err
+	}
+	t.unlogged = true
+	return nil
+}
+
+// AuditSettings implements store.AuditReader.
+func (r reader) AuditSettings(ctx context.Context, org string) ([]byte, error) {
+	const op = "audit settings"
+	var raw []byte
+	err := queryRow(ctx, r.q, `SELECT settings FROM audit_settings WHERE org = $1`, []any{org}, &raw)
+	switch {
+	case errors.Is(err, errNoRows):
+		return nil, nil
+	case err != nil:
+		if unstorable([]any{org}) {
+			return nil, nil
+		}
+		return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
+	}
+	return raw, nil
+}
+
+// SetAuditSettings implements store.AuditWriter.
+func (t *txn) SetAuditSettings(ctx context.Context, org string, settings []byte) error {
+	const op = "set audit settings"
+	if err := t.begin(op); err != nil {
+		return err
+	}
+	c := checks{op: op}
+	c.need(auditField(org, false), "org is not UTF-8 text of 1 to %d bytes", store.MaxAuditField)
+	c.need(len(settings) <= store.MaxJSONBytes && isJSONObject(settings), "settings are not a JSON object of at most %d bytes", store.MaxJSONBytes)
+	if c.err != nil {
+		return c.err
+	}
+	if _, err := t.exec(ctx, op, "org "+q(org),
+		`INSERT INTO audit_settings (org, settings, updated_at) VALUES ($1, $2, $3)
+		 ON CONFLICT (org) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
+		org, string(settings), t.now.UnixMicro()); err != nil {
+		return err
+	}
+	t.unlogged = true
+	return nil
+}
