@@ -13,6 +13,28 @@
 //   - Readers never block and never see a half-applied change: each Apply
 //     builds a new immutable snapshot and swaps it in atomically.
 //   - Revisions only grow; every answer says the revision it was made at.
+//   - Fail closed: an org without a policy allows nothing; a condition that
+//     errors is false; a malformed scope, or a binding with both or neither
+//     of role and actions, grants nothing; no input panics.
+//
+// Design (docs/engine.md has the details): the engine holds one immutable
+// snapshot behind an atomic pointer. Orgs, and inside an org its holders
+// (a principal or team with its membership, team relations and the
+// bindings naming it) and resources, live in sharded copy-on-write maps,
+// so an Apply copies only the shards and holders it touches. Policies are
+// compiled per org: resource types and actions interned to small ints and
+// each role reduced to a `*:*` flag and sorted sets of types, actions and
+// (type, action) pairs. A check resolves the org, namespace and principal
+// with a few map lookups, then scans the principal's and its teams' grants
+// for that scope; without conditions it allocates nothing.
+//
+// Identifiers: a principal id is "<kind>:<name>" with kind user, team,
+// agent or service and name an identifier (policy.CheckIdent); namespaces,
+// resource types and actions in requests are identifiers; resource ids are
+// any non-empty string.
+//
+// Ownership: the engine keeps references to the maps (attributes, labels)
+// and strings it is given; callers must not modify them afterwards.
 package authz
 
 import (
@@ -196,13 +218,22 @@ func (e *Engine) Check(req *Request) Decision { return e.check(req) }
 // Explain decides a request and says why.
 func (e *Engine) Explain(req *Request) Explanation { return e.explain(req) }
 
-// LookupResources lists the resources the principal may act on.
+// LookupResources lists the resources the principal may act on. Errors:
+// ErrNotFound for an unknown org or a principal that is not a member;
+// ErrInvalid for a malformed principal id (or a team), type, action,
+// namespace, page size or page token (a token is bound to its query). An
+// expired principal, an unknown namespace or an on-behalf-of pair Check
+// would refuse yield an empty page, not an error.
 func (e *Engine) LookupResources(q LookupResourcesRequest) (LookupResourcesPage, error) {
 	return e.lookupResources(q)
 }
 
 // LookupSubjects lists the principals (users, agents, services; teams
-// expanded) that may act on a resource, sorted by principal id.
+// expanded) that may act on a resource, sorted by principal id. Via lists,
+// sorted, every team of the principal whose own grants would allow. The
+// resource need not exist (org and namespace grants apply to any id, as in
+// Check). Errors: ErrNotFound for an unknown org, ErrInvalid for a
+// malformed type, action or namespace; an unknown namespace yields none.
 func (e *Engine) LookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, error) {
 	return e.lookupSubjects(q)
 }
@@ -210,6 +241,14 @@ func (e *Engine) LookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, err
 // Permissions lists the concrete and wildcard patterns a principal holds
 // in a namespace through org- and namespace-scoped grants (not per-resource
 // shares), sorted; conditional grants are included with their condition.
+// An agent's patterns are each binding pattern intersected with each
+// pattern of its ceiling role (`*:*` ∩ `chains:run` = `chains:run`); an
+// agent's conditional permission covered by a held pattern is listed on
+// its own with its conditions — when only conditional grants cover it, an
+// entry is the conjunction "grant-condition && rule-condition". Errors:
+// ErrNotFound for an unknown org or a non-member, ErrInvalid for a
+// malformed principal or namespace; an expired principal or an unknown
+// namespace yields none.
 func (e *Engine) Permissions(org, principal, namespace string) ([]Grant, uint64, error) {
 	return e.permissions(org, principal, namespace)
 }
@@ -223,6 +262,11 @@ type Grant struct {
 // HighestLevel is the highest role level the principal holds at scope,
 // counting grants at the scope and every enclosing scope (org ⊃ namespace ⊃
 // resource), directly or through teams; -1 when it holds no role there.
+// Only unconditional role bindings count (a level held under a condition
+// is not one to administer with); an agent's levels are capped at its
+// ceiling role's; a resource scope counts only while the resource exists.
+// A "team:" id stands for the team's own bindings (the target of a team
+// binding). Non-members, the expired and unknown orgs give -1.
 func (e *Engine) HighestLevel(org, principal string, scope Scope) int {
 	return e.highestLevel(org, principal, scope)
 }
