@@ -183,9 +183,58 @@ func BenchmarkCheckSmall(b *testing.B) {
 	benchCheck(b, synth{orgs: 1, namespaces: 2, users: 1000, roles: 100, types: 10, resources: 10, bindingsPerOrg: 1000})
 }
 
-func BenchmarkCheckLarge(b *testing.B) {
-	benchCheck(b, synth{orgs: 1, namespaces: 2, users: 100000, roles: 10000, types: 1000, resources: 1000, bindingsPerOrg: 100000})
+// casbinShape is Casbin's RBAC benchmark shape (model_b_test.go): role i
+// reads resource data<i/10>, user j holds role j/10 on resource j/100.
+func casbinShape(tb testing.TB, roles, resources, users int) (*Engine, []Request) {
+	tb.Helper()
+	var src strings.Builder
+	for i := 0; i < roles; i++ {
+		fmt.Fprintf(&src, "role group%d level 10 {\n    permission data { read }\n}\n", i)
+	}
+	m := mustPolicy(tb, src.String())
+	d := OrgData{Org: "acme", Policy: m}
+	for k := 0; k < resources; k++ {
+		d.Resources = append(d.Resources, Resource{Namespace: "default", Type: "data", ID: "data" + strconv.Itoa(k)})
+	}
+	for j := 0; j < users; j++ {
+		u := "user:u" + strconv.Itoa(j)
+		d.Principals = append(d.Principals, Principal{ID: u})
+		d.Bindings = append(d.Bindings, Binding{ID: "b" + strconv.Itoa(j), Principal: u, Role: "group" + strconv.Itoa(j/10),
+			Scope: Scope{Namespace: "default", Type: "data", ID: "data" + strconv.Itoa(j/100)}})
+	}
+	e := New()
+	if err := e.LoadOrg(1, d); err != nil {
+		tb.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	var reqs []Request
+	for len(reqs) < 4096 {
+		j := r.IntN(users)
+		req := Request{Org: "acme", Principal: "user:u" + strconv.Itoa(j), ResourceType: "data", ResourceID: "data" + strconv.Itoa(j/100), Action: "read"}
+		switch r.IntN(6) {
+		case 3:
+			req.ResourceID = "data" + strconv.Itoa((j/100+1)%resources)
+		case 4:
+			req.Action = "write"
+		case 5:
+			req.Principal = "user:u" + strconv.Itoa(users+j)
+		}
+		reqs = append(reqs, req)
+	}
+	return e, reqs
 }
+
+func benchCasbinShape(b *testing.B, roles, resources, users int) {
+	e, reqs := casbinShape(b, roles, resources, users)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		e.Check(&reqs[i%len(reqs)])
+	}
+}
+
+func BenchmarkCheckCasbinSmall(b *testing.B) { benchCasbinShape(b, 100, 10, 1000) }
+func BenchmarkCheckCasbinLarge(b *testing.B) { benchCasbinShape(b, 10000, 1000, 100000) }
 
 func BenchmarkCheckManyOrgs(b *testing.B) {
 	benchCheck(b, synth{orgs: 1000, namespaces: 5, users: 100, roles: 20, types: 10, resources: 50, bindingsPerOrg: 1000})

@@ -118,10 +118,17 @@ func (x *bindex) add(id, hid string) {
 	i := x.shard(e.h)
 	s := x.shards[i]
 	j := sort.Search(len(s), func(k int) bool { return s[k].h >= e.h })
-	ns := make([]bentry, 0, len(s)+1)
-	ns = append(ns, s[:j]...)
-	ns = append(ns, e)
-	ns = append(ns, s[j:]...)
+	var ns []bentry
+	if x.own[i] {
+		ns = append(s, bentry{}) // this writer's own array: insert in place
+		copy(ns[j+1:], ns[j:])
+		ns[j] = e
+	} else {
+		ns = make([]bentry, 0, len(s)+1)
+		ns = append(ns, s[:j]...)
+		ns = append(ns, e)
+		ns = append(ns, s[j:]...)
+	}
 	x.shards[i], x.own[i] = ns, true
 	x.n++
 	if len(ns) > 2*bindexShardTarget && x.bits < 16 {
@@ -140,9 +147,13 @@ func (x *bindex) remove(id, hid string) {
 	s := x.shards[i]
 	for j := sort.Search(len(s), func(k int) bool { return s[k].h >= h }); j < len(s) && s[j].h == h; j++ {
 		if s[j].hid == hid {
-			ns := make([]bentry, 0, len(s)-1)
-			ns = append(ns, s[:j]...)
-			x.shards[i], x.own[i] = append(ns, s[j+1:]...), true
+			if x.own[i] {
+				x.shards[i] = append(s[:j], s[j+1:]...)
+			} else {
+				ns := make([]bentry, 0, len(s)-1)
+				ns = append(ns, s[:j]...)
+				x.shards[i], x.own[i] = append(ns, s[j+1:]...), true
+			}
 			x.n--
 			return
 		}

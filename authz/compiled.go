@@ -31,6 +31,10 @@ type crole struct {
 	types   []int32  // t:* (sorted)
 	actions []int32  // *:a (sorted)
 	pairs   []uint64 // t:a as t<<32|a (sorted)
+	// inline holds pairs when there are at most len(inline) of them (most
+	// roles), so matching reads no other memory; npairs says how many.
+	inline [3]uint64
+	npairs uint8
 }
 
 // cagent is a policy-declared agent.
@@ -96,6 +100,10 @@ func compilePolicy(m *policy.Model) *cpolicy {
 		cr.actions = slices.Compact(cr.actions)
 		slices.Sort(cr.pairs)
 		cr.pairs = slices.Compact(cr.pairs)
+		if len(cr.pairs) <= len(cr.inline) {
+			cr.npairs = uint8(copy(cr.inline[:], cr.pairs))
+			cr.pairs = nil
+		}
 		c.roles[r.Name] = int32(len(c.role))
 		c.role = append(c.role, cr)
 	}
@@ -190,7 +198,19 @@ func (r *crole) grants(t, a int32) bool {
 	if a >= 0 && hasInt32(r.actions, a) {
 		return true
 	}
-	if t >= 0 && a >= 0 && len(r.pairs) > 0 {
+	if t < 0 || a < 0 {
+		return false
+	}
+	if r.npairs > 0 {
+		p := pair(t, a)
+		for _, x := range r.inline[:r.npairs] {
+			if x == p {
+				return true
+			}
+		}
+		return false
+	}
+	if len(r.pairs) > 0 {
 		_, ok := slices.BinarySearch(r.pairs, pair(t, a))
 		return ok
 	}
@@ -208,6 +228,11 @@ func (r *crole) grantsType(t int32) bool {
 	}
 	if hasInt32(r.types, t) {
 		return true
+	}
+	for _, p := range r.inline[:r.npairs] {
+		if int32(p>>32) == t {
+			return true
+		}
 	}
 	for _, p := range r.pairs {
 		if int32(p>>32) == t {

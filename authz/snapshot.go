@@ -707,6 +707,11 @@ func (o *orgSnap) holderW(id string) *holder {
 func (o *orgSnap) freeze() {
 	for _, h := range o.priv {
 		h.flags &^= hPrivate
+		if ph := packHolder(h); ph != h {
+			if cur, ok := o.holders.get(skey(h.id)); ok && cur == h {
+				o.holders.set(skey(h.id), ph)
+			}
+		}
 	}
 	o.priv = nil
 	o.nsOwned = false
@@ -714,4 +719,37 @@ func (o *orgSnap) freeze() {
 	o.bindings.freeze()
 	o.resources.freeze()
 	o.index.freeze()
+}
+
+// packHolder returns h with its only grant in the same allocation (the
+// common case: a member with one binding), so a check reads one block of
+// memory instead of two; h itself if it has more or none.
+func packHolder(h *holder) *holder {
+	switch {
+	case len(h.grants) == 1 && len(h.res) == 0:
+		p := &struct {
+			h holder
+			g [1]grant
+		}{h: *h}
+		p.g[0] = h.grants[0]
+		p.h.grants = p.g[:]
+		return &p.h
+	case len(h.grants) == 0 && len(h.res) == 1:
+		p := &struct {
+			h holder
+			r [1]resGrant
+		}{h: *h}
+		p.r[0] = h.res[0]
+		p.h.res = p.r[:]
+		return &p.h
+	case len(h.grants) == 2 && len(h.res) == 0:
+		p := &struct {
+			h holder
+			g [2]grant
+		}{h: *h}
+		copy(p.g[:], h.grants)
+		p.h.grants = p.g[:]
+		return &p.h
+	}
+	return h
 }
