@@ -100,6 +100,7 @@ type Tx interface {
 	ResourceWriter
 	PolicyWriter
 	AuditWriter
+	SecretWriter
 	// Revision is the revision this transaction commits as, if it commits.
 	Revision() uint64
 	// Now is the transaction's timestamp (UTC, microsecond precision),
@@ -122,6 +123,7 @@ type Reader interface {
 	ResourceReader
 	PolicyReader
 	AuditReader
+	SecretReader
 }
 
 // OrgReader reads orgs.

@@ -308,6 +308,8 @@ func (c Change) Decode() (any, error) {
 		v = &Resource{}
 	case KindPolicyPut:
 		v = &Policy{}
+	case KindSecretPut, KindSecretDelete:
+		v = &Secret{}
 	default:
 		return nil, Errorf(ErrInvalid, "decode change", fmt.Sprintf("unknown kind %q", c.Kind), nil)
 	}
@@ -332,6 +334,8 @@ func (c Change) Decode() (any, error) {
 	case *Binding:
 		return *x, nil
 	case *Resource:
+		return *x, nil
+	case *Secret:
 		return *x, nil
 	default:
 		return *(v.(*Policy)), nil

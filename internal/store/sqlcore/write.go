@@ -192,6 +192,7 @@ func (t *txn) UpdateOrg(ctx context.Context, o store.Org) (store.Org, error) {
 // orgTables are deleted in this order when an org is deleted (children
 // before parents). A migration that adds an org-scoped table adds it here.
 var orgTables = []string{
+	"secret_versions", "secrets", "run_tokens",
 	"resource_versions", "resources", "bindings", "team_members", "teams",
 	"agents", "services", "members", "policies", "namespaces",
 }
@@ -267,6 +268,9 @@ func (t *txn) DeleteNamespace(ctx context.Context, org, name string, opts store.
 	rs, err := all(ctx, t.reader, op, detail, func(r Rows) (store.Resource, error) { return scanResource(r, false) },
 		`SELECT `+resourceCols+` FROM resources WHERE org = $1 AND namespace = $2 ORDER BY type, id`, org, name)
 	if err != nil {
+		return err
+	}
+	if err := t.refuseSecretsIn(ctx, op, org, name, detail); err != nil {
 		return err
 	}
 	if (len(bs) > 0 || len(rs) > 0) && !opts.Cascade {

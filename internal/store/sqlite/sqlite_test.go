@@ -64,6 +64,11 @@ func TestSchema(t *testing.T) {
 		"resource_versions": {"org", "namespace", "type", "id", "version", "spec", "labels", "attributes", "author", "created_at"},
 		"policies":          {"org", "version", "body", "author", "created_at"},
 		"goose_db_version":  {"id", "version_id", "is_applied", "tstamp"},
+		// 00003_secrets.sql
+		"secrets":         {"org", "namespace", "name", "description", "version", "expires_at", "referable_by", "created_by", "created_at", "updated_by", "updated_at", "rotated_at", "last_used_at"},
+		"secret_versions": {"org", "namespace", "name", "version", "key_id", "wrapped_key", "ciphertext", "created_by", "created_at"},
+		"run_tokens":      {"org", "id", "namespace", "type", "resource_id", "resource_version", "secrets", "issued_by", "runtime", "created_at", "expires_at", "used_at", "used_by"},
+		"vault_keys":      {"id", "key_check", "created_at", "retired_at"},
 		// 00004_audit.sql
 		"audit_entries":        {"org", "seq", "at", "actor", "action", "target", "result", "body", "hash"},
 		"audit_checkpoints":    {"org", "seq", "head", "at", "key_id", "signature"},
@@ -93,7 +98,7 @@ func TestSchema(t *testing.T) {
 	// Every org-scoped table's primary key starts with org.
 	for table := range want {
 		switch table {
-		case "store_revision", "changelog", "orgs", "users", "goose_db_version":
+		case "store_revision", "changelog", "orgs", "users", "goose_db_version", "vault_keys":
 			continue
 		}
 		var first string

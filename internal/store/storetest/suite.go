@@ -67,6 +67,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Watch", testWatch},
 		{"SecondInstance", testSecondInstance},
 		{"HostileInput", testHostileInput},
+		{"Secrets", testSecrets},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
