@@ -56,6 +56,7 @@ import (
 type Store interface {
 	Reader
 	ChangelogReader
+	APIKeyUsage
 	// Write runs fn in one write transaction and commits it as one new
 	// revision, returned. If fn returns an error (or panics), the
 	// transaction is rolled back, Write returns fn's error unchanged (or
@@ -101,6 +102,8 @@ type Tx interface {
 	PolicyWriter
 	AuditWriter
 	SecretWriter
+	APIKeyWriter
+	InvitationWriter
 	// Revision is the revision this transaction commits as, if it commits.
 	Revision() uint64
 	// Now is the transaction's timestamp (UTC, microsecond precision),
@@ -124,6 +127,8 @@ type Reader interface {
 	PolicyReader
 	AuditReader
 	SecretReader
+	APIKeyReader
+	InvitationReader
 }
 
 // OrgReader reads orgs.

@@ -308,6 +308,10 @@ func (c Change) Decode() (any, error) {
 		v = &Resource{}
 	case KindPolicyPut:
 		v = &Policy{}
+	case KindAPIKeyPut:
+		v = &APIKey{}
+	case KindInvitationPut:
+		v = &Invitation{}
 	case KindSecretPut, KindSecretDelete:
 		v = &Secret{}
 	default:
@@ -334,6 +338,10 @@ func (c Change) Decode() (any, error) {
 	case *Binding:
 		return *x, nil
 	case *Resource:
+		return *x, nil
+	case *APIKey:
+		return *x, nil
+	case *Invitation:
 		return *x, nil
 	case *Secret:
 		return *x, nil

@@ -1,0 +1,232 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Invitations. Inviting is authorized by the directory (members:create and
+// DESIGN §1.2 for the role, at invite time); the token (gti_...) is
+// returned once and stored hashed. Accepting it — without credentials: the
+// token is the credential — claims the invitation under the write lock
+// (single use), creates the user if no user has the invited email, and
+// adds the membership as the inviter (so the rules are checked again: an
+// inviter who lost the right to grant the role cannot have it granted
+// later). If that fails the claim is released. Replaying a used, revoked
+// or expired token is ErrGone (HTTP 410); an unknown or wrong token is
+// ErrUnauthenticated (401) and counts against the address's rate limit.
+
+// Invite invites email to org with role and returns the invitation, its
+// token (shown once) and the revision.
+func (s *Service) Invite(ctx context.Context, c Caller, org, email, role string) (store.Invitation, string, uint64, error) {
+	const op = "invite"
+	if err := s.enter(c, op, org); err != nil {
+		return store.Invitation{}, "", 0, err
+	}
+	inv, err := s.dir.Invite(ctx, c.Actor(), org, email, role)
+	if err != nil {
+		return store.Invitation{}, "", 0, err
+	}
+	token, id, hash := NewInvitationToken()
+	var out store.Invitation
+	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
+		o, err := tx.GetOrg(ctx, org)
+		if err != nil {
+			return err
+		}
+		out, err = tx.CreateInvitation(ctx, store.Invitation{
+			ID: id, Org: org, Email: inv.Email, Role: inv.Role, InvitedBy: c.Principal, Hash: hash,
+			OrgCreatedAt: o.CreatedAt, ExpiresAt: tx.Now().Add(s.opts.InvitationTTL),
+		})
+		return err
+	})
+	if err != nil {
+		return store.Invitation{}, "", 0, storeErr(op, err)
+	}
+	out.Hash = nil
+	return out, token, rev, nil
+}
+
+// ListInvitations lists the org's invitations (members:list).
+func (s *Service) ListInvitations(ctx context.Context, c Caller, org string, p store.Page) ([]store.Invitation, string, error) {
+	const op = "list invitations"
+	if err := s.enter(c, op, org); err != nil {
+		return nil, "", err
+	}
+	if err := s.need(org, c.Principal, "members:list"); err != nil {
+		return nil, "", err
+	}
+	vs, next, err := s.st.ListInvitations(ctx, org, p)
+	return vs, next, storeErr(op, err)
+}
+
+// RevokeInvitation revokes a pending invitation (members:create).
+func (s *Service) RevokeInvitation(ctx context.Context, c Caller, org, id string) (uint64, error) {
+	const op = "revoke invitation"
+	if err := s.enter(c, op, org); err != nil {
+		return 0, err
+	}
+	if err := s.need(org, c.Principal, "members:create"); err != nil {
+		return 0, err
+	}
+	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
+		v, err := tx.GetInvitation(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && v.Org != org) {
+			return notFound(op, "invitation %q", id)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.RevokeInvitation(ctx, id)
+		return err
+	})
+	return rev, storeErr(op, err)
+}
+
+// Acceptance is what accepting an invitation produced.
+type Acceptance struct {
+	User       store.User
+	Invitation store.Invitation
+	Revision   uint64
+	Session    string
+	Identity   Identity
+}
+
+// AcceptInvitation redeems an invitation token from clientAddr. userID
+// names the user to create when no user has the invited email ("" derives
+// one from the email); displayName is its display name.
+func (s *Service) AcceptInvitation(ctx context.Context, token, userID, displayName, clientAddr, requestID string) (Acceptance, error) {
+	const op = "accept invitation"
+	if wait, ok := s.limiter.Allow(clientAddr); !ok {
+		return Acceptance{}, &RateLimitError{RetryAfter: wait}
+	}
+	id, ok := ParseToken(InvitationPrefix, token)
+	if !ok {
+		s.limiter.Fail(clientAddr)
+		return Acceptance{}, ErrUnauthenticated
+	}
+	var inv store.Invitation
+	var existing bool
+	_, err := s.st.Write(ctx, func(tx store.Tx) error {
+		v, err := tx.GetInvitation(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !Matches(token, v.Hash)) {
+			return ErrUnauthenticated
+		}
+		if err != nil {
+			return err
+		}
+		if !v.AcceptedAt.IsZero() || !v.RevokedAt.IsZero() || !tx.Now().Before(v.ExpiresAt) {
+			return ErrGone
+		}
+		o, err := tx.GetOrg(ctx, v.Org)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && !o.CreatedAt.Equal(v.OrgCreatedAt)) {
+			return ErrGone
+		}
+		if err != nil {
+			return err
+		}
+		u, err := tx.GetUserByEmail(ctx, v.Email)
+		switch {
+		case err == nil:
+			userID, existing = u.ID, true
+		case errors.Is(err, store.ErrNotFound):
+			if userID == "" {
+				userID = userIDFromEmail(v.Email)
+			}
+			if err := checkUserID(userID); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+		inv, err = tx.AcceptInvitation(ctx, id, userID)
+		return err
+	})
+	if errors.Is(err, ErrUnauthenticated) {
+		s.limiter.Fail(clientAddr)
+		return Acceptance{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Acceptance{}, storeErr(op, err)
+	}
+	acc, err := s.completeAcceptance(ctx, inv, userID, displayName, existing, requestID, clientAddr)
+	if err != nil && !errors.Is(err, directory.ErrConflict) {
+		// Give the token back: nothing was granted.
+		rctx := context.WithoutCancel(ctx)
+		if _, rerr := s.st.Write(rctx, func(tx store.Tx) error {
+			_, err := tx.ReleaseInvitation(rctx, id)
+			return err
+		}); rerr != nil {
+			s.opts.Logger.Warn("auth: releasing an invitation after a failed acceptance failed", "invitation", id, "err", rerr)
+		}
+	}
+	return acc, err
+}
+
+func (s *Service) completeAcceptance(ctx context.Context, inv store.Invitation, userID, displayName string, existing bool, requestID, addr string) (Acceptance, error) {
+	if !existing {
+		if _, _, err := s.dir.CreateUser(ctx, store.User{ID: userID, Email: inv.Email, DisplayName: displayName}); err != nil {
+			if errors.Is(err, directory.ErrConflict) {
+				return Acceptance{}, invalid("user_id", "user id %q is taken; choose another user_id", userID)
+			}
+			return Acceptance{}, err
+		}
+	}
+	inviter := directory.Actor{Principal: inv.InvitedBy, RequestID: requestID, ClientAddr: addr}
+	_, rev, err := s.dir.AddMember(ctx, inviter, inv.Org, userID, inv.Role)
+	switch {
+	case errors.Is(err, directory.ErrConflict):
+		return Acceptance{}, &directory.Error{Op: "accept invitation", Msg: "user " + userID + " is already a member of org " + inv.Org, Kind: directory.ErrConflict}
+	case errors.Is(err, directory.ErrForbidden), errors.Is(err, directory.ErrEscalation), errors.Is(err, directory.ErrNotFound), errors.Is(err, directory.ErrInvalid):
+		// The inviter can no longer grant this role (or the role is gone).
+		return Acceptance{}, ErrGone
+	case err != nil:
+		return Acceptance{}, err
+	}
+	u, err := s.User(ctx, userID)
+	if err != nil {
+		return Acceptance{}, err
+	}
+	tok, sid, exp, err := s.keys.Issue(Identity{Principal: authz.KindUser + ":" + userID}, s.opts.SessionTTL, s.opts.Now())
+	if err != nil {
+		return Acceptance{}, err
+	}
+	inv.Hash = nil
+	return Acceptance{User: u, Invitation: inv, Revision: rev, Session: tok,
+		Identity: Identity{Principal: authz.KindUser + ":" + userID, SessionID: sid, Expires: exp}}, nil
+}
+
+// userIDFromEmail derives an identifier from an email's local part.
+func userIDFromEmail(email string) string {
+	local, _, _ := strings.Cut(email, "@")
+	var b strings.Builder
+	for i := 0; i < len(local) && b.Len() < 64; i++ {
+		c := local[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+			b.WriteByte(c)
+		case (c >= '0' && c <= '9' || c == '_' || c == '-') && b.Len() > 0:
+			b.WriteByte(c)
+		case c == '.' || c == '+':
+			if b.Len() > 0 {
+				b.WriteByte('-')
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return "user"
+	}
+	return b.String()
+}
+
+func checkUserID(id string) error {
+	if _, _, ok := cutPrincipal("user:" + id); !ok || len(id) > 128 {
+		return invalid("user_id", "%q is not an identifier (a letter, then letters, digits, '_' or '-')", id)
+	}
+	return nil
+}

@@ -1,0 +1,279 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// API key management. Rules (DESIGN §1.2 applied to credentials, since a
+// key for P lets its holder act as P):
+//
+//   - Anyone may create, list and revoke their own keys: personal keys
+//     (org "", users only, from a credential not confined to an org) or
+//     keys confined to an org they are a member of.
+//   - A key for another principal of the org (a member user or a service)
+//     needs apikeys:create at org scope, and the target's level must not
+//     be above the caller's — at org scope and in every namespace — and
+//     every permission the target holds in any namespace must be held by
+//     the caller there too. Checked inside the write, against an engine
+//     caught up to it, like the directory's own writes.
+//   - Reading others' keys needs apikeys:read; revoking them apikeys:delete.
+//   - The secret is returned once, at creation; only its hash is stored.
+
+// KeySpec asks for a new API key.
+type KeySpec struct {
+	// Principal is "user:<id>" or "service:<name>"; empty means the caller.
+	Principal string    `json:"principal,omitempty"`
+	Name      string    `json:"name,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"` // zero: never
+}
+
+// CreateKey creates an API key in org ("" for a personal key of the
+// caller) and returns it with its token (shown once) and the revision.
+func (s *Service) CreateKey(ctx context.Context, c Caller, org string, spec KeySpec) (store.APIKey, string, uint64, error) {
+	const op = "create api key"
+	if spec.Principal == "" {
+		spec.Principal = c.Principal
+	}
+	if kind, _, ok := cutPrincipal(spec.Principal); !ok || (kind != authz.KindUser && kind != authz.KindService) {
+		return store.APIKey{}, "", 0, invalid("principal", "%q is not user:<id> or service:<name>", spec.Principal)
+	}
+	if !spec.ExpiresAt.IsZero() && !spec.ExpiresAt.After(s.opts.Now()) {
+		return store.APIKey{}, "", 0, invalid("expires_at", "expires_at must be in the future")
+	}
+	if len(spec.Name) > 200 {
+		return store.APIKey{}, "", 0, invalid("name", "name is longer than 200 bytes")
+	}
+	if org == "" {
+		if c.Org != "" || !isUser(c.Principal) {
+			return store.APIKey{}, "", 0, &directory.ForbiddenError{Permission: "apikeys:create"}
+		}
+		if spec.Principal != c.Principal {
+			return store.APIKey{}, "", 0, invalid("principal", "a personal key is always the caller's own")
+		}
+	} else if err := s.enter(c, op, org); err != nil {
+		return store.APIKey{}, "", 0, err
+	}
+	token, kid, hash := NewAPIKey()
+	var out store.APIKey
+	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
+		if err := s.dir.WaitFor(ctx, tx.Revision()-1); err != nil {
+			return err
+		}
+		live, err := incarnationOf(ctx, tx, org, spec.Principal)
+		if err != nil {
+			return err
+		}
+		if live.principal.IsZero() || (org != "" && live.org.IsZero()) {
+			return notFound(op, "principal %q", spec.Principal)
+		}
+		if org != "" {
+			if !s.member(org, c.Principal) {
+				return notFound(op, "org %q", org)
+			}
+			if !s.member(org, spec.Principal) {
+				return notFound(op, "principal %q", spec.Principal)
+			}
+			if spec.Principal != c.Principal {
+				if err := s.mayActAs(ctx, tx, org, c.Principal, spec.Principal); err != nil {
+					return err
+				}
+			}
+		}
+		out, err = tx.CreateAPIKey(ctx, store.APIKey{
+			ID: kid, Org: org, Principal: spec.Principal, Name: spec.Name, Hash: hash,
+			PrincipalCreatedAt: live.principal, OrgCreatedAt: live.org,
+			CreatedBy: c.Principal, ExpiresAt: spec.ExpiresAt,
+		})
+		return err
+	})
+	if err != nil {
+		return store.APIKey{}, "", 0, storeErr(op, err)
+	}
+	out.Hash = nil
+	return out, token, rev, nil
+}
+
+// mayActAs enforces the escalation rules for minting a key for target.
+func (s *Service) mayActAs(ctx context.Context, tx store.Tx, org, actor, target string) error {
+	if err := s.need(org, actor, "apikeys:create"); err != nil {
+		return err
+	}
+	eng := s.dir.Engine()
+	scopes := []authz.Scope{{}}
+	cursor := ""
+	for {
+		ns, next, err := tx.ListNamespaces(ctx, org, store.Page{Size: store.MaxPageSize, Cursor: cursor})
+		if err != nil {
+			return err
+		}
+		for _, n := range ns {
+			scopes = append(scopes, authz.Scope{Namespace: n.Name})
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	for _, sc := range scopes {
+		al, tl := eng.HighestLevel(org, actor, sc), eng.HighestLevel(org, target, sc)
+		if tl > al {
+			return &directory.EscalationError{Reason: directory.ReasonTarget, Scope: sc, ActorLevel: al, Target: target, TargetLevel: tl}
+		}
+		if sc.IsOrg() {
+			continue
+		}
+		gs, _, err := eng.Permissions(org, target, sc.Namespace)
+		if err != nil {
+			continue
+		}
+		want := make([]policy.Permission, 0, len(gs))
+		for _, g := range gs {
+			want = append(want, g.Permission)
+		}
+		if missing := eng.Missing(org, actor, sc, want); len(missing) > 0 {
+			return &directory.EscalationError{Reason: directory.ReasonPermissions, Scope: sc, ActorLevel: al, Missing: missing, Target: target}
+		}
+	}
+	return nil
+}
+
+// ListKeys lists keys of org ("" for the caller's personal keys), of one
+// principal when principal is set.
+func (s *Service) ListKeys(ctx context.Context, c Caller, org, principal string, p store.Page) ([]store.APIKey, string, error) {
+	const op = "list api keys"
+	if org == "" {
+		if c.Org != "" || !isUser(c.Principal) {
+			return nil, "", &directory.ForbiddenError{Permission: "apikeys:read"}
+		}
+		ks, next, err := s.st.ListAPIKeys(ctx, store.APIKeyFilter{Principal: c.Principal}, p)
+		return ks, next, storeErr(op, err)
+	}
+	if err := s.enter(c, op, org); err != nil {
+		return nil, "", err
+	}
+	if principal != c.Principal {
+		if err := s.need(org, c.Principal, "apikeys:read"); err != nil {
+			return nil, "", err
+		}
+	}
+	ks, next, err := s.st.ListAPIKeys(ctx, store.APIKeyFilter{Org: org, Principal: principal}, p)
+	return ks, next, storeErr(op, err)
+}
+
+// GetKey returns a key of org ("" for a personal key of the caller).
+func (s *Service) GetKey(ctx context.Context, c Caller, org, kid string) (store.APIKey, error) {
+	k, err := s.visibleKey(ctx, c, "get api key", org, kid, "apikeys:read")
+	k.Hash = nil
+	return k, err
+}
+
+// RevokeKey revokes a key of org ("" for a personal key of the caller).
+// The key stops working at once in this process.
+func (s *Service) RevokeKey(ctx context.Context, c Caller, org, kid string) (uint64, error) {
+	const op = "revoke api key"
+	if _, err := s.visibleKey(ctx, c, op, org, kid, "apikeys:delete"); err != nil {
+		return 0, err
+	}
+	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
+		_, err := tx.RevokeAPIKey(ctx, kid)
+		return err
+	})
+	s.Forget(kid)
+	if err != nil {
+		return 0, storeErr(op, err)
+	}
+	return rev, nil
+}
+
+// visibleKey reads a key the caller may see (its own, or with perm in
+// the key's org); anything else is not found.
+func (s *Service) visibleKey(ctx context.Context, c Caller, op, org, kid, perm string) (store.APIKey, error) {
+	if org == "" {
+		if c.Org != "" || !isUser(c.Principal) {
+			return store.APIKey{}, notFound(op, "api key %q", kid)
+		}
+	} else if err := s.enter(c, op, org); err != nil {
+		return store.APIKey{}, err
+	}
+	k, err := s.st.GetAPIKey(ctx, kid)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && k.Org != org) {
+		return store.APIKey{}, notFound(op, "api key %q", kid)
+	}
+	if err != nil {
+		return store.APIKey{}, storeErr(op, err)
+	}
+	if k.Principal != c.Principal {
+		if org == "" {
+			return store.APIKey{}, notFound(op, "api key %q", kid)
+		}
+		if err := s.need(org, c.Principal, perm); err != nil {
+			return store.APIKey{}, err
+		}
+	}
+	return k, nil
+}
+
+// Session exchanges the caller's API key for a session token. Only a
+// user's API key can be exchanged (not a session, not a service key); the
+// session keeps the key's org confinement and never outlives the key.
+func (s *Service) Session(c Caller) (token string, id Identity, err error) {
+	if c.KeyID == "" || !isUser(c.Principal) {
+		return "", Identity{}, &directory.ForbiddenError{Permission: "sessions:create"}
+	}
+	tok, sid, exp, err := s.keys.Issue(c.Identity, s.opts.SessionTTL, s.opts.Now())
+	if err != nil {
+		return "", Identity{}, err
+	}
+	return tok, Identity{Principal: c.Principal, Org: c.Org, SessionID: sid, Expires: exp}, nil
+}
+
+// User reads a user.
+func (s *Service) User(ctx context.Context, id string) (store.User, error) {
+	u, err := s.st.GetUser(ctx, id)
+	return u, storeErr("get user", err)
+}
+
+// Bootstrap creates a user (if absent) with a personal API key, for
+// `gatehouse init` and the quickstart.
+func (s *Service) Bootstrap(ctx context.Context, u store.User, keyName string) (store.User, string, error) {
+	if _, err := s.st.GetUser(ctx, u.ID); errors.Is(err, store.ErrNotFound) {
+		if u, _, err = s.dir.CreateUser(ctx, u); err != nil {
+			return store.User{}, "", err
+		}
+	} else if err != nil {
+		return store.User{}, "", storeErr("bootstrap", err)
+	}
+	c := Caller{Identity: Identity{Principal: authz.KindUser + ":" + u.ID}}
+	_, token, _, err := s.CreateKey(ctx, c, "", KeySpec{Name: keyName})
+	if err != nil {
+		return store.User{}, "", err
+	}
+	out, err := s.User(ctx, u.ID)
+	return out, token, err
+}
+
+func cutPrincipal(p string) (kind, name string, ok bool) {
+	kind, name, found := cut(p, ':')
+	return kind, name, found && name != "" && policy.IsIdent(name)
+}
+
+func cut(s string, sep byte) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func isUser(p string) bool {
+	kind, _, ok := cutPrincipal(p)
+	return ok && kind == authz.KindUser
+}

@@ -1,0 +1,391 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// Options tune a Service. The zero value is fine.
+type Options struct {
+	// KeyCacheTTL is how long a looked-up API key is trusted before it is
+	// read again (default 5s): the bound on how long a key revoked through
+	// another process keeps working here.
+	KeyCacheTTL time.Duration
+	// SessionTTL is a session's lifetime (default 15m).
+	SessionTTL time.Duration
+	// InvitationTTL is an invitation's lifetime (default 7 days).
+	InvitationTTL time.Duration
+	// FailureRate and FailureBurst tune the per-address limit on failed
+	// authentications (default: 10 in a row, then one every 2s).
+	FailureRate, FailureBurst float64
+	// UsageFlush is how often last-used times are written (default 30s).
+	UsageFlush time.Duration
+	// StoreTimeout bounds each store call made while authenticating
+	// (default 5s).
+	StoreTimeout time.Duration
+	Logger       *slog.Logger
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// Service authenticates callers and manages API keys, sessions and
+// invitations over a store and the directory that authorizes them.
+type Service struct {
+	st      store.Store
+	dir     *directory.Directory
+	keys    *KeySet
+	opts    Options
+	limiter *Limiter
+
+	cache sync.Map // key id → *cachedKey
+
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+// cachedKey is a verified key record.
+type cachedKey struct {
+	hash     []byte
+	identity Identity
+	expires  time.Time
+	fetched  time.Time
+	lastUsed atomic.Int64 // unix micro of the last use not yet flushed
+	flushed  atomic.Int64
+}
+
+// New returns a service. Close it to flush last-used times.
+func New(st store.Store, dir *directory.Directory, keys *KeySet, opts Options) *Service {
+	if opts.KeyCacheTTL <= 0 {
+		opts.KeyCacheTTL = 5 * time.Second
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = DefaultSessionTTL
+	}
+	if opts.InvitationTTL <= 0 {
+		opts.InvitationTTL = 7 * 24 * time.Hour
+	}
+	if opts.FailureRate <= 0 {
+		opts.FailureRate = 0.5
+	}
+	if opts.FailureBurst <= 0 {
+		opts.FailureBurst = 10
+	}
+	if opts.UsageFlush <= 0 {
+		opts.UsageFlush = 30 * time.Second
+	}
+	if opts.StoreTimeout <= 0 {
+		opts.StoreTimeout = 5 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	l := NewLimiter(opts.FailureRate, opts.FailureBurst)
+	l.Now = opts.Now
+	s := &Service{st: st, dir: dir, keys: keys, opts: opts, limiter: l, stop: make(chan struct{}), done: make(chan struct{})}
+	go s.flushLoop()
+	return s
+}
+
+// Close stops the usage flusher after a last flush.
+func (s *Service) Close() error {
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+	})
+	return nil
+}
+
+// Keys is the session key set.
+func (s *Service) Keys() *KeySet { return s.keys }
+
+// SessionTTL is the lifetime of issued sessions.
+func (s *Service) SessionTTL() time.Duration { return s.opts.SessionTTL }
+
+// Caller is an authenticated caller with request details.
+type Caller struct {
+	Identity
+	ClientAddr string
+	RequestID  string
+}
+
+// Actor is the directory's view of the caller.
+func (c Caller) Actor() directory.Actor {
+	return directory.Actor{Principal: c.Principal, KeyID: c.KeyID, SessionID: c.SessionID, ClientAddr: c.ClientAddr, RequestID: c.RequestID}
+}
+
+// --- authentication
+
+// Authenticate resolves a bearer credential presented from clientAddr.
+// Errors: *RateLimitError (ErrRateLimited) while the address is limited,
+// ErrUnauthenticated for any bad credential, or an ErrUnavailable-kind
+// directory error when the store cannot be read (not counted as a
+// failure).
+func (s *Service) Authenticate(ctx context.Context, credential, clientAddr string) (Identity, error) {
+	if wait, ok := s.limiter.Allow(clientAddr); !ok {
+		return Identity{}, &RateLimitError{RetryAfter: wait}
+	}
+	var (
+		id  Identity
+		err error
+	)
+	switch {
+	case strings.HasPrefix(credential, APIKeyPrefix):
+		id, err = s.authKey(ctx, credential)
+	case strings.Count(credential, ".") == 2:
+		id, err = s.keys.Verify(credential, s.opts.Now())
+	default:
+		err = ErrUnauthenticated
+	}
+	if errors.Is(err, ErrUnauthenticated) {
+		s.limiter.Fail(clientAddr)
+		return Identity{}, ErrUnauthenticated
+	}
+	return id, err
+}
+
+// authKey verifies an API key against the cache or the store.
+func (s *Service) authKey(ctx context.Context, token string) (Identity, error) {
+	kid, ok := ParseToken(APIKeyPrefix, token)
+	if !ok {
+		return Identity{}, ErrUnauthenticated
+	}
+	now := s.opts.Now()
+	var ck *cachedKey
+	if v, ok := s.cache.Load(kid); ok {
+		if c := v.(*cachedKey); now.Sub(c.fetched) < s.opts.KeyCacheTTL {
+			ck = c
+		}
+	}
+	if ck == nil {
+		var err error
+		if ck, err = s.loadKey(ctx, kid, now); err != nil {
+			return Identity{}, err
+		}
+	}
+	if !Matches(token, ck.hash) {
+		return Identity{}, ErrUnauthenticated
+	}
+	if !ck.expires.IsZero() && !now.Before(ck.expires) {
+		return Identity{}, ErrUnauthenticated
+	}
+	ck.lastUsed.Store(now.UnixMicro())
+	return ck.identity, nil
+}
+
+// loadKey reads a key and checks that it still stands for a live
+// principal of a live org (same incarnation); it caches good keys.
+func (s *Service) loadKey(ctx context.Context, kid string, now time.Time) (*cachedKey, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.StoreTimeout)
+	defer cancel()
+	k, err := s.st.GetAPIKey(ctx, kid)
+	if errors.Is(err, store.ErrNotFound) {
+		s.cache.Delete(kid)
+		return nil, ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, unavailable("authenticate", err)
+	}
+	if !k.RevokedAt.IsZero() {
+		s.cache.Delete(kid)
+		return nil, ErrUnauthenticated
+	}
+	live, err := s.incarnation(ctx, k.Org, k.Principal)
+	if err != nil {
+		return nil, unavailable("authenticate", err)
+	}
+	if !live.principal.Equal(k.PrincipalCreatedAt) || (k.Org != "" && !live.org.Equal(k.OrgCreatedAt)) {
+		s.cache.Delete(kid)
+		return nil, ErrUnauthenticated
+	}
+	ck := &cachedKey{
+		hash:     k.Hash,
+		identity: Identity{Principal: k.Principal, Org: k.Org, KeyID: k.ID, Expires: k.ExpiresAt},
+		expires:  k.ExpiresAt,
+		fetched:  now,
+	}
+	if old, ok := s.cache.Load(kid); ok { // keep unflushed usage
+		ck.lastUsed.Store(old.(*cachedKey).lastUsed.Load())
+		ck.flushed.Store(old.(*cachedKey).flushed.Load())
+	}
+	s.cache.Store(kid, ck)
+	return ck, nil
+}
+
+// incarnationTimes are the creation times of a principal and its org
+// (zero when they do not exist).
+type incarnationTimes struct {
+	principal, org time.Time
+}
+
+func (s *Service) incarnation(ctx context.Context, org, principal string) (incarnationTimes, error) {
+	return incarnationOf(ctx, s.st, org, principal)
+}
+
+func incarnationOf(ctx context.Context, r store.Reader, org, principal string) (incarnationTimes, error) {
+	var out incarnationTimes
+	kind, name, _ := strings.Cut(principal, ":")
+	switch kind {
+	case authz.KindUser:
+		u, err := r.GetUser(ctx, name)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return out, err
+		}
+		out.principal = u.CreatedAt
+	case authz.KindService:
+		sv, err := r.GetService(ctx, org, name)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return out, err
+		}
+		out.principal = sv.CreatedAt
+	}
+	if org != "" {
+		o, err := r.GetOrg(ctx, org)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return out, err
+		}
+		out.org = o.CreatedAt
+	}
+	return out, nil
+}
+
+// Forget drops a key from the cache (after it was revoked here).
+func (s *Service) Forget(kid string) { s.cache.Delete(kid) }
+
+// flushLoop writes last-used times every UsageFlush, and once at Close.
+func (s *Service) flushLoop() {
+	defer close(s.done)
+	t := time.NewTicker(s.opts.UsageFlush)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			s.flush()
+			return
+		case <-t.C:
+			s.flush()
+		}
+	}
+}
+
+func (s *Service) flush() {
+	uses := map[string]time.Time{}
+	marks := map[*cachedKey]int64{}
+	s.cache.Range(func(k, v any) bool {
+		ck := v.(*cachedKey)
+		if u := ck.lastUsed.Load(); u > ck.flushed.Load() {
+			uses[k.(string)] = time.UnixMicro(u)
+			marks[ck] = u
+		}
+		return true
+	})
+	if len(uses) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.StoreTimeout)
+	defer cancel()
+	if err := s.st.RecordAPIKeyUse(ctx, uses); err != nil {
+		s.opts.Logger.Warn("auth: recording API key use failed; will retry", "keys", len(uses), "err", err)
+		return
+	}
+	for ck, u := range marks {
+		ck.flushed.Store(u)
+	}
+}
+
+// FlushUsage writes pending last-used times now (tests, shutdown).
+func (s *Service) FlushUsage() { s.flush() }
+
+// --- errors in the directory's vocabulary, so interfaces map them alike
+
+func unavailable(op string, err error) error {
+	return &directory.Error{Op: op, Kind: directory.ErrUnavailable, Cause: err}
+}
+
+func notFound(op, format string, args ...any) error {
+	return &directory.Error{Op: op, Msg: fmt.Sprintf(format, args...), Kind: directory.ErrNotFound}
+}
+
+func invalid(field, format string, args ...any) error {
+	return &directory.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// storeErr maps a store error into the directory's sentinels.
+func storeErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *directory.Error
+	var fe *directory.ForbiddenError
+	var ee *directory.EscalationError
+	var ie *directory.InvalidError
+	if errors.As(err, &de) || errors.As(err, &fe) || errors.As(err, &ee) || errors.As(err, &ie) ||
+		errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrGone) {
+		return err
+	}
+	var se *store.Error
+	msg := ""
+	if errors.As(err, &se) {
+		msg = se.Detail
+	}
+	kind := directory.ErrUnavailable
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		kind = directory.ErrNotFound
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRefused):
+		kind = directory.ErrConflict
+	case errors.Is(err, store.ErrInvalid):
+		kind = directory.ErrInvalid
+	case errors.Is(err, directory.ErrNotCaughtUp):
+		kind = directory.ErrNotCaughtUp
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return err
+	}
+	return &directory.Error{Op: op, Msg: msg, Kind: kind, Cause: err}
+}
+
+// --- authorization helpers over the engine the directory feeds (the
+// same checks the directory makes: unconditional grants only)
+
+// member reports whether principal is a member of org in the engine.
+func (s *Service) member(org, principal string) bool {
+	_, _, err := s.dir.Engine().Permissions(org, principal, authz.DefaultNamespace)
+	return err == nil
+}
+
+// need requires principal to hold perm at org scope.
+func (s *Service) need(org, principal, perm string) error {
+	p, err := policy.ParsePermission(perm)
+	if err != nil {
+		return err
+	}
+	if len(s.dir.Engine().Missing(org, principal, authz.Scope{}, []policy.Permission{p})) > 0 {
+		return &directory.ForbiddenError{Permission: perm, Scope: authz.Scope{}}
+	}
+	return nil
+}
+
+// enter checks that the caller may act in org: its credential allows the
+// org and it is a member (else not found, as for an org that does not
+// exist).
+func (s *Service) enter(c Caller, op, org string) error {
+	if org == "" || !c.AllowsOrg(org) || !s.member(org, c.Principal) {
+		return notFound(op, "org %q", org)
+	}
+	return nil
+}

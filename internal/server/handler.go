@@ -1,0 +1,506 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Access says who may call a route.
+type Access int
+
+const (
+	// Public routes take no credentials (health, metrics, the OpenAPI
+	// document, accepting an invitation).
+	Public Access = iota
+	// Authenticated routes need a valid credential.
+	Authenticated
+	// OrgMember routes are about the org in the path: they need a valid
+	// credential of a member of that org (a non-member, or a credential
+	// confined to another org, gets 404 as if the org did not exist).
+	OrgMember
+)
+
+func (a Access) String() string {
+	switch a {
+	case Public:
+		return "public"
+	case Authenticated:
+		return "authenticated"
+	default:
+		return "org-member"
+	}
+}
+
+// Route is one entry of the route table: an HTTP pattern, what it needs,
+// what it takes and returns, and its handler. The table is the single
+// source of the mux, the OpenAPI document and the route-driven tests.
+type Route struct {
+	Method  string // "POST"
+	Path    string // "/v1/orgs/{org}/check"
+	Summary string
+	Tag     string
+	Access  Access
+	// Perm documents the administrative permission the route needs beyond
+	// membership ("members:create"); "" when any member (or any caller with
+	// the route's Access) may call it. Routes whose permission depends on
+	// the target (yourself or another) say so in Summary and leave it "".
+	Perm string
+	// Status is the success status (200, or 201 for creations).
+	Status int
+	// Query documents the query parameters.
+	Query []Param
+	// MaxBody overrides the request body limit (bytes).
+	MaxBody int64
+	// OptionalBody lets a POST without a body decode as the zero request.
+	OptionalBody bool
+
+	// ContentType is the success media type of raw routes.
+	ContentType string
+
+	reqType, respType reflect.Type
+	hasBody           bool
+	run               func(c *call) (any, error)
+	raw               http.Handler // a non-JSON route (metrics, openapi)
+}
+
+// Param is a documented query parameter.
+type Param struct {
+	Name, Type, Doc string
+}
+
+// Pattern is the ServeMux pattern.
+func (rt *Route) Pattern() string { return rt.Method + " " + rt.Path }
+
+// rawRoute declares a public route that writes its own answer.
+func rawRoute(method, path, tag, summary, contentType string, h http.Handler) *Route {
+	return &Route{Method: method, Path: path, Tag: tag, Summary: summary, Access: Public, Status: http.StatusOK,
+		ContentType: contentType, raw: h}
+}
+
+// noBody is the request type of routes without a body.
+type noBody struct{}
+
+// route declares a JSON route: fn receives the decoded request (for POST,
+// PUT and PATCH) and returns the response value.
+func route[Req, Resp any](method, path, tag, summary string, fn func(c *call, req *Req) (Resp, error)) *Route {
+	rt := &Route{
+		Method: method, Path: path, Tag: tag, Summary: summary,
+		Access: OrgMember, Status: http.StatusOK,
+		reqType: reflect.TypeFor[Req](), respType: reflect.TypeFor[Resp](),
+	}
+	if !strings.Contains(path, "{org}") {
+		rt.Access = Authenticated
+	}
+	rt.hasBody = rt.reqType != reflect.TypeFor[noBody]() && (method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch)
+	rt.run = func(c *call) (any, error) {
+		var req Req
+		if rt.hasBody {
+			if err := c.decode(&req); err != nil {
+				return nil, err
+			}
+		}
+		return fn(c, &req)
+	}
+	return rt
+}
+
+func (rt *Route) perm(p string) *Route     { rt.Perm = p; return rt }
+func (rt *Route) created() *Route          { rt.Status = http.StatusCreated; return rt }
+func (rt *Route) public() *Route           { rt.Access = Public; return rt }
+func (rt *Route) maxBody(n int64) *Route   { rt.MaxBody = n; return rt }
+func (rt *Route) optionalBody() *Route     { rt.OptionalBody = true; return rt }
+func (rt *Route) query(ps ...Param) *Route { rt.Query = append(rt.Query, ps...); return rt }
+
+// pageParams are the query parameters of every list.
+var pageParams = []Param{
+	{"page_size", "integer", "rows per page, 1 to 1000 (default 100)"},
+	{"cursor", "string", "next_cursor of the previous page"},
+}
+
+// call is one request being served.
+type call struct {
+	s     *Server
+	w     http.ResponseWriter
+	r     *http.Request
+	ctx   context.Context
+	rt    *Route
+	reqID string
+	addr  string
+	id    auth.Identity
+	// status overrides the route's success status.
+	status int
+	// hdr is set on a successful response.
+	hdr http.Header
+}
+
+// actor is the directory's view of the caller.
+func (c *call) actor() directory.Actor {
+	return directory.Actor{Principal: c.id.Principal, KeyID: c.id.KeyID, SessionID: c.id.SessionID, ClientAddr: c.addr, RequestID: c.reqID}
+}
+
+// org is the {org} path value.
+func (c *call) org() string { return c.r.PathValue("org") }
+
+// path is a path value.
+func (c *call) path(name string) string { return c.r.PathValue(name) }
+
+// page reads page_size and cursor.
+func (c *call) page() (store.Page, error) {
+	p := store.Page{Cursor: c.r.URL.Query().Get("cursor")}
+	if s := c.r.URL.Query().Get("page_size"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > store.MaxPageSize {
+			return p, invalidField("page_size", "page_size must be an integer from 1 to %d", store.MaxPageSize)
+		}
+		p.Size = n
+	}
+	return p, nil
+}
+
+// queryUint reads an unsigned integer query parameter (0 when absent).
+func (c *call) queryUint(name string) (uint64, error) {
+	s := c.r.URL.Query().Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, invalidField(name, "%s must be a non-negative integer", name)
+	}
+	return n, nil
+}
+
+// queryBool reads a boolean query parameter.
+func (c *call) queryBool(name string) (bool, error) {
+	s := c.r.URL.Query().Get(name)
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, invalidField(name, "%s must be true or false", name)
+	}
+	return b, nil
+}
+
+// DefaultMaxBody is the request body limit of most routes.
+const DefaultMaxBody = 1 << 20
+
+// decode reads the JSON body into v: Content-Type application/json, at most
+// the route's limit, no unknown fields, nothing after the value.
+func (c *call) decode(v any) error {
+	r := c.r
+	if c.rt.OptionalBody && r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		return nil
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return problem(ProblemMediaType, "the request body must be application/json (got %q)", ct)
+	}
+	limit := c.rt.MaxBody
+	if limit <= 0 {
+		limit = c.s.maxBody
+	}
+	body := http.MaxBytesReader(c.w, r.Body, limit)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeProblem(err, limit)
+	}
+	// Exactly one JSON value: anything but whitespace after it is an error.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return decodeProblem(err, limit)
+		}
+		return invalidField("", "the request body has data after the JSON value")
+	}
+	return nil
+}
+
+// decodeProblem turns a JSON decoding error into a 400 (naming the field
+// where possible) or a 413.
+func decodeProblem(err error, limit int64) *Problem {
+	var (
+		mbe *http.MaxBytesError
+		se  *json.SyntaxError
+		te  *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return problem(ProblemTooLarge, "the request body is larger than %d bytes", limit)
+	case errors.Is(err, io.EOF):
+		return invalidField("", "the request body is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalidField("", "the request body is truncated JSON")
+	case errors.As(err, &se):
+		return invalidField("", "malformed JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		field := te.Field
+		if field == "" {
+			return invalidField("", "the request body must be a JSON object, not %s", te.Value)
+		}
+		return invalidField(field, "field %q must be %s, not %s", field, jsonKind(te.Type), te.Value)
+	}
+	const unknown = "json: unknown field "
+	if msg := err.Error(); strings.HasPrefix(msg, unknown) {
+		field, _ := strconv.Unquote(strings.TrimPrefix(msg, unknown))
+		return invalidField(field, "unknown field %q", field)
+	}
+	// Other decoder errors (invalid UTF-8 in a string, a value the type
+	// rejects) are the client's: say so without echoing internals.
+	return invalidField("", "the request body is not valid for this operation")
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		if t == reflect.TypeFor[time.Time]() {
+			return "an RFC 3339 time string"
+		}
+		return "an object"
+	}
+	return "a different type"
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) error {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			bufPool.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// writeProblem answers with an application/problem+json document.
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, reqID string, p *Problem) {
+	out := *p
+	out.RequestID = reqID
+	if out.Status == http.StatusInternalServerError {
+		out.Detail = "internal error (request " + reqID + ")"
+	}
+	h := w.Header()
+	if ra := retryAfterHeader(&out); ra != "" {
+		h.Set("Retry-After", ra)
+	}
+	if out.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	}
+	if err := writeJSON(w, out.Status, "application/problem+json", &out); err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+	}
+}
+
+// handler is the generic JSON handler of a route: request id, then
+// authentication, then org confinement, then decoding, then the route's
+// function under a deadline, then the answer — a JSON value or a problem.
+func (s *Server) handler(rt *Route) http.Handler {
+	m := s.metrics.forRoute(rt.Pattern())
+	if rt.raw != nil {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			w.Header().Set("X-Request-Id", s.requestID(r))
+			sw := &statusWriter{ResponseWriter: w}
+			rt.raw.ServeHTTP(sw, r)
+			if sw.status == 0 {
+				sw.status = http.StatusOK
+			}
+			m.observe(sw.status, time.Since(start))
+		})
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		c := &call{s: s, w: w, r: r, rt: rt, reqID: s.requestID(r), addr: clientAddr(r)}
+		w.Header().Set("X-Request-Id", c.reqID)
+		ctx, cancel := context.WithTimeout(r.Context(), s.requestTimeout)
+		defer cancel()
+		c.ctx = ctx
+
+		resp, err := s.runCall(c)
+		status := c.status
+		if status == 0 {
+			status = rt.Status
+		}
+		var p *Problem
+		if err != nil {
+			p = toProblem(err)
+			status = p.Status
+			s.writeProblem(w, r, c.reqID, p)
+		} else {
+			for k, vs := range c.hdr {
+				w.Header()[k] = vs
+			}
+			if werr := writeJSON(w, status, "application/json", resp); werr != nil {
+				p = toProblem(werr)
+				status = p.Status
+				s.writeProblem(w, r, c.reqID, p)
+			}
+		}
+		d := time.Since(start)
+		m.observe(status, d)
+		s.logCall(c, status, d, p)
+	})
+}
+
+// runCall authenticates and runs the route's function.
+func (s *Server) runCall(c *call) (any, error) {
+	if c.rt.Access != Public {
+		id, err := s.authenticate(c)
+		if err != nil {
+			return nil, err
+		}
+		c.id = id
+		if c.rt.Access == OrgMember && !id.AllowsOrg(c.org()) {
+			// A credential confined to another org: as for a non-member.
+			return nil, problem(ProblemNotFound, "org %q: not found", c.org())
+		}
+	}
+	return c.rt.run(c)
+}
+
+// authenticate resolves the Authorization header.
+func (s *Server) authenticate(c *call) (auth.Identity, error) {
+	h := c.r.Header.Get("Authorization")
+	scheme, cred, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
+		return auth.Identity{}, problem(ProblemUnauthenticated, "an Authorization: Bearer <API key or session token> header is required")
+	}
+	id, err := s.auth.Authenticate(c.ctx, strings.TrimSpace(cred), c.addr)
+	switch {
+	case errors.Is(err, auth.ErrRateLimited):
+		s.metrics.authFails.WithLabelValues("rate_limited").Inc()
+	case errors.Is(err, auth.ErrUnauthenticated):
+		s.metrics.authFails.WithLabelValues("unauthenticated").Inc()
+	}
+	return id, err
+}
+
+func (s *Server) logCall(c *call, status int, d time.Duration, p *Problem) {
+	level := slog.LevelDebug
+	switch {
+	case status >= 500:
+		level = slog.LevelError
+	case status >= 400:
+		level = slog.LevelInfo
+	}
+	if !s.log.Enabled(c.r.Context(), level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", c.reqID),
+		slog.String("route", c.rt.Pattern()),
+		slog.String("path", c.r.URL.Path),
+		slog.Int("status", status),
+		slog.Duration("duration", d),
+		slog.String("client", c.addr),
+	}
+	if c.id.Principal != "" {
+		attrs = append(attrs, slog.String("principal", c.id.Principal))
+	}
+	if p != nil {
+		attrs = append(attrs, slog.String("problem", p.Type))
+		if p.cause != nil {
+			attrs = append(attrs, slog.String("error", p.cause.Error()))
+		}
+	}
+	s.log.LogAttrs(c.r.Context(), level, "request", attrs...)
+}
+
+// clientAddr is the client's IP address (the port dropped), the key of
+// authentication rate limiting. Proxies are not trusted: behind one, every
+// client shares the proxy's address.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// requestID is the client's X-Request-Id when it is short and plain, else
+// a fresh one.
+func (s *Server) requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && plainID(id) {
+		return id
+	}
+	n := s.reqSeq.Add(1)
+	return s.reqPrefix + strconv.FormatUint(n, 36)
+}
+
+func plainID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// statusWriter remembers the status a raw handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Health is the answer of /healthz and /readyz.
+type Health struct {
+	Status          string `json:"status"` // "ok" or "unavailable"
+	Version         string `json:"version,omitempty"`
+	EngineRevision  uint64 `json:"engine_revision"`
+	StoreRevision   uint64 `json:"store_revision,omitempty"`
+	Detail          string `json:"detail,omitempty"`
+	RevisionLagMax  uint64 `json:"revision_lag_max,omitempty"`
+	FollowerHealthy bool   `json:"follower_healthy"`
+}
+
+func (s *Server) healthz(c *call, _ *noBody) (Health, error) {
+	return Health{Status: "ok", Version: s.version, EngineRevision: s.dir.Revision(), FollowerHealthy: s.dir.SyncError() == nil}, nil
+}
+
+// readyz is ready when the store answers and the engine has caught up
+// with the store's revision as of the probe (waiting up to the consistency
+// timeout for it).
+func (s *Server) readyz(c *call, _ *noBody) (Health, error) {
+	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+	defer cancel()
+	h := Health{Status: "ok", Version: s.version, FollowerHealthy: s.dir.SyncError() == nil}
+	rev, err := s.store.CurrentRevision(ctx)
+	if err != nil {
+		h.Status, h.Detail = "unavailable", "the store is not reachable"
+		h.EngineRevision = s.dir.Revision()
+		c.status = http.StatusServiceUnavailable
+		s.log.Warn("readyz: store unreachable", "request_id", c.reqID, "err", err)
+		return h, nil
+	}
+	h.StoreRevision = rev
+	wctx, wcancel := context.WithTimeout(c.ctx, s.consistency)
+	defer wcancel()
+	if err := s.dir.WaitFor(wctx, rev); err != nil {
+		h.Status, h.Detail = "unavailable", "the engine has not caught up with the store"
+		c.status = http.StatusServiceUnavailable
+	}
+	h.EngineRevision = s.dir.Revision()
+	return h, nil
+}
+
+// Me describes the caller.
+type Me struct {
+	Principal string `json:"principal"`
+	// Org is set when the credential is confined to one org.
+	Org string `json:"org,omitempty"`
+	// Via says how the caller authenticated: "api_key" or "session".
+	Via     string      `json:"via"`
+	KeyID   string      `json:"key_id,omitempty"`
+	Expires string      `json:"expires_at,omitempty"`
+	User    *store.User `json:"user,omitempty"`
+	Orgs    []MeOrg     `json:"orgs"`
+}
+
+// MeOrg is an org of the caller with what it may do there.
+type MeOrg struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Namespace   string     `json:"namespace"`
+	Permissions []GrantOut `json:"permissions"`
+}
+
+func (s *Server) identityRoutes() []*Route {
+	return []*Route{
+		route("GET", "/v1/me", "identity", "Who am I: the caller, its orgs and its permissions in each (in ?namespace=, default \"default\").", s.me).
+			query(Param{"namespace", "string", "the namespace permissions are listed for (default \"default\")"}),
+	}
+}
+
+func (s *Server) me(c *call, _ *noBody) (Me, error) {
+	ns := c.r.URL.Query().Get("namespace")
+	if ns == "" {
+		ns = authz.DefaultNamespace
+	}
+	m := Me{Principal: c.id.Principal, Org: c.id.Org, KeyID: c.id.KeyID, Via: "api_key", Orgs: []MeOrg{}}
+	if c.id.SessionID != "" {
+		m.Via = "session"
+	}
+	if !c.id.Expires.IsZero() {
+		m.Expires = c.id.Expires.UTC().Format(time.RFC3339)
+	}
+	var orgs []store.Org
+	if c.id.Org != "" {
+		if o, err := s.dir.GetOrg(c.ctx, c.actor(), c.id.Org); err == nil {
+			orgs = append(orgs, o)
+		}
+	} else {
+		var err error
+		if orgs, err = s.dir.ListOrgs(c.ctx, c.actor()); err != nil {
+			return Me{}, err
+		}
+	}
+	for _, o := range orgs {
+		gs, _, err := s.dir.Permissions(c.ctx, c.actor(), o.ID, c.id.Principal, ns, 0)
+		if err != nil {
+			continue // left meanwhile, or no such namespace there
+		}
+		m.Orgs = append(m.Orgs, MeOrg{ID: o.ID, Name: o.Name, Namespace: ns, Permissions: grantsOut(gs)})
+	}
+	return m, nil
+}

@@ -1,0 +1,244 @@
+// Package server is Gatehouse's HTTP API (`gatehouse serve`): JSON over
+// net/http pattern routing, authentication by API key or session token,
+// RFC 9457 problem documents for every error, an OpenAPI 3.1 document
+// built from the route table, health and readiness probes, and Prometheus
+// metrics.
+//
+// Invariants:
+//
+//   - One route table (Server.Routes) is the single source of the mux, the
+//     OpenAPI document and the route-driven tests; every route goes through
+//     one generic handler (request id → authentication → org confinement →
+//     bounded, strict JSON decoding → the route's function under a
+//     deadline → JSON or a problem document).
+//   - Domain operations go through internal/directory only; the server adds
+//     authentication (internal/auth) and wire shapes, never authorization
+//     rules of its own, except for the API-key and invitation operations it
+//     owns, which apply the same rules (DESIGN §1.2) through the engine the
+//     directory feeds.
+//   - Fail closed: no credential → 401; a member without the permission →
+//     403 naming it; anything about an org the caller is not a member of,
+//     or another org's ids → 404, indistinguishable from absence.
+//   - Errors never leak internals: a 500 says "internal error" and the
+//     request id; the cause goes to the log under the same id.
+//   - Every write answers with the revision it committed; every decision
+//     endpoint honours consistency.at_least (bounded wait, then 503, never
+//     an answer from older data).
+//   - Nothing panics on any input; a panic in a handler would be a bug and
+//     is answered as a 500 by net/http's recovery, never as an allow.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Config configures a Server.
+type Config struct {
+	Directory *directory.Directory
+	// Store is the store the directory runs on; the server reads only its
+	// revision (readiness, lag) and the authentication tables through Auth.
+	Store store.Store
+	// Auth authenticates callers and owns API keys, sessions and
+	// invitations.
+	Auth *auth.Service
+	// Logger receives structured request and error logs; nil discards.
+	Logger *slog.Logger
+	// ConsistencyTimeout bounds a decision's wait for consistency.at_least
+	// (default 2s); past it the answer is 503 not-caught-up.
+	ConsistencyTimeout time.Duration
+	// RequestTimeout bounds each request's work, store calls included
+	// (default 15s).
+	RequestTimeout time.Duration
+	// MaxBodyBytes is the default request body limit (default 1 MiB).
+	MaxBodyBytes int64
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Server serves the API. Create it with New; it is an http.Handler.
+type Server struct {
+	dir            *directory.Directory
+	store          store.Store
+	auth           *auth.Service
+	log            *slog.Logger
+	consistency    time.Duration
+	requestTimeout time.Duration
+	maxBody        int64
+	version        string
+
+	mux     *http.ServeMux
+	routes  []*Route
+	metrics *metrics
+	dm      map[string]decisionMetrics
+	asks    askCache
+
+	reqPrefix string
+	reqSeq    atomic.Uint64
+
+	openapi []byte
+}
+
+// New builds a server from cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Directory == nil || cfg.Store == nil || cfg.Auth == nil {
+		return nil, errors.New("server: a directory, a store and an auth service are required")
+	}
+	s := &Server{
+		dir: cfg.Directory, store: cfg.Store, auth: cfg.Auth, log: cfg.Logger,
+		consistency: cfg.ConsistencyTimeout, requestTimeout: cfg.RequestTimeout,
+		maxBody: cfg.MaxBodyBytes, version: cfg.Version,
+		mux: http.NewServeMux(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.consistency <= 0 {
+		s.consistency = 2 * time.Second
+	}
+	if s.requestTimeout <= 0 {
+		s.requestTimeout = 15 * time.Second
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBody
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	s.reqPrefix = hex.EncodeToString(b[:]) + "-"
+	s.metrics = newMetrics(s)
+	s.dm = map[string]decisionMetrics{}
+	for _, e := range []string{"check", "checks", "explain", "lookup_resources", "lookup_subjects", "permissions"} {
+		s.dm[e] = s.metrics.forDecisions(e)
+	}
+	s.routes = s.routeTable()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.Pattern(), s.handler(rt))
+	}
+	doc, err := s.buildOpenAPI()
+	if err != nil {
+		return nil, fmt.Errorf("server: openapi: %w", err)
+	}
+	s.openapi = doc
+	return s, nil
+}
+
+// Routes returns the route table (for documentation and tests).
+func (s *Server) Routes() []*Route { return s.routes }
+
+// ServeHTTP dispatches to the route table; unknown paths and methods are
+// answered with problem documents (404, 405).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern != "" {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
+	// No route: let the mux decide between 404 and 405 (and its Allow
+	// header), then answer with a problem.
+	rec := &statusRecorder{header: http.Header{}}
+	h, _ := s.mux.Handler(r)
+	h.ServeHTTP(rec, r)
+	reqID := s.requestID(r)
+	w.Header().Set("X-Request-Id", reqID)
+	if rec.status == http.StatusMethodNotAllowed {
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		s.writeProblem(w, r, reqID, problem(ProblemMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+		return
+	}
+	if rec.status >= 300 && rec.status < 400 { // path cleaning redirect
+		if loc := rec.header.Get("Location"); loc != "" {
+			w.Header().Set("Location", loc)
+		}
+		w.WriteHeader(rec.status)
+		return
+	}
+	s.writeProblem(w, r, reqID, problem(ProblemNotFound, "no route for %s %s", r.Method, r.URL.Path))
+}
+
+type statusRecorder struct {
+	header http.Header
+	status int
+}
+
+func (r *statusRecorder) Header() http.Header { return r.header }
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return len(b), nil
+}
+
+// ServeOptions tune Serve.
+type ServeOptions struct {
+	// ShutdownTimeout bounds draining in-flight requests (default 20s).
+	ShutdownTimeout time.Duration
+}
+
+// HTTPServer returns an http.Server for s with conservative timeouts.
+func (s *Server) HTTPServer() *http.Server {
+	return &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      s.requestTimeout + 15*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Serve serves on ln until ctx ends, then stops accepting and drains
+// in-flight requests (bounded by opts.ShutdownTimeout). It returns nil
+// after a clean shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, opts ServeOptions) error {
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 20 * time.Second
+	}
+	hs := s.HTTPServer()
+	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: draining requests", "timeout", opts.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		_ = hs.Close()
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	return nil
+}
+
+// metricsHandler serves /metrics.
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+}
