@@ -14,6 +14,55 @@ import (
 // (its namespace for create and list; the resource itself, shares
 // included, for the others). Reading versions and diffs is T:read.
 
+// ResourceHook lets another domain package take part in resource writes
+// and reads: the vault authorizes the secret references of a spec when it
+// is written, and hides them from principals who may not see secret
+// names when it is read.
+type ResourceHook interface {
+	// CheckSpec vets spec, written by actor to ref, inside the write that
+	// stores it (r reads that transaction). An error fails the write; it
+	// should wrap one of this package's sentinels (anything else is
+	// reported as ErrUnavailable).
+	CheckSpec(ctx context.Context, r store.Reader, actor Actor, org string, ref authz.ResourceRef, spec json.RawMessage) error
+	// RedactSpec returns spec as actor may see it.
+	RedactSpec(actor Actor, org string, ref authz.ResourceRef, spec json.RawMessage) json.RawMessage
+	// RedactDiff returns a version diff as actor may see it.
+	RedactDiff(actor Actor, org string, ref authz.ResourceRef, d []store.DiffEntry) []store.DiffEntry
+}
+
+// SetResourceHook installs h (nil removes it). It may be called while the
+// directory serves.
+func (d *Directory) SetResourceHook(h ResourceHook) {
+	if h == nil {
+		d.hook.Store(nil)
+		return
+	}
+	d.hook.Store(&h)
+}
+
+func (d *Directory) resourceHook() ResourceHook {
+	if h := d.hook.Load(); h != nil {
+		return *h
+	}
+	return nil
+}
+
+// checkSpec runs the hook's CheckSpec on a spec being written.
+func (o *op) checkSpec(ref authz.ResourceRef, spec json.RawMessage) error {
+	if h := o.d.resourceHook(); h != nil && spec != nil {
+		return h.CheckSpec(o.ctx, o.r, o.actor, o.org, ref, spec)
+	}
+	return nil
+}
+
+// redactSpec runs the hook's RedactSpec on a spec being read.
+func (o *op) redactSpec(ref authz.ResourceRef, spec json.RawMessage) json.RawMessage {
+	if h := o.d.resourceHook(); h != nil && spec != nil {
+		return h.RedactSpec(o.actor, o.org, ref, spec)
+	}
+	return spec
+}
+
 // ResourceSpec describes a new resource.
 type ResourceSpec struct {
 	Namespace  string            `json:"namespace"`
@@ -55,6 +104,9 @@ func (d *Directory) CreateResource(ctx context.Context, actor Actor, org string,
 		if err := o.needResource(spec.Type, "create", authz.Scope{Namespace: spec.Namespace}); err != nil {
 			return err
 		}
+		if err := o.checkSpec(ref, spec.Spec); err != nil {
+			return err
+		}
 		var err error
 		out, err = o.tx.CreateResource(ctx, store.Resource{
 			Resource: authz.Resource{Namespace: spec.Namespace, Type: spec.Type, ID: spec.ID, Labels: spec.Labels, Attributes: spec.Attributes},
@@ -87,6 +139,9 @@ func (d *Directory) UpdateResource(ctx context.Context, actor Actor, org string,
 			return err
 		}
 		if err := o.needResource(ref.Type, "update", resourceScope(ref)); err != nil {
+			return err
+		}
+		if err := o.checkSpec(ref, c.Spec); err != nil {
 			return err
 		}
 		var err error
@@ -138,6 +193,7 @@ func (d *Directory) GetResource(ctx context.Context, actor Actor, org string, re
 	err := d.read(ctx, "get resource", org, actor, func(o *op) error {
 		var err error
 		out, err = o.readable(ref)
+		out.Spec = o.redactSpec(ref, out.Spec)
 		return err
 	})
 	return out, err
@@ -208,6 +264,7 @@ func (d *Directory) GetResourceVersion(ctx context.Context, actor Actor, org str
 		}
 		var err error
 		out, err = o.r.GetResourceVersion(ctx, org, ref, version)
+		out.Spec = o.redactSpec(ref, out.Spec)
 		return err
 	})
 	return out, err
@@ -224,6 +281,9 @@ func (d *Directory) DiffResourceVersions(ctx context.Context, actor Actor, org s
 		}
 		var err error
 		out, err = o.r.DiffResourceVersions(ctx, org, ref, from, to)
+		if h := o.d.resourceHook(); h != nil && err == nil {
+			out = h.RedactDiff(o.actor, org, ref, out)
+		}
 		return err
 	})
 	return out, err
