@@ -130,6 +130,9 @@ func TestSchema(t *testing.T) {
 		"resource_versions": {"org", "namespace", "type", "id", "version", "spec", "labels", "attributes", "author", "created_at"},
 		"policies":          {"org", "version", "body", "author", "created_at"},
 		"goose_db_version":  {"id", "version_id", "is_applied", "tstamp"},
+		// 00002_auth.sql
+		"api_keys":    {"id", "org", "principal", "name", "hash", "principal_created_at", "org_created_at", "created_by", "created_at", "expires_at", "revoked_at", "last_used_at"},
+		"invitations": {"id", "org", "email", "role", "invited_by", "hash", "org_created_at", "created_at", "expires_at", "accepted_at", "accepted_by", "revoked_at"},
 		// 00003_secrets.sql
 		"secrets":         {"org", "namespace", "name", "description", "version", "expires_at", "referable_by", "created_by", "created_at", "updated_by", "updated_at", "rotated_at", "last_used_at"},
 		"secret_versions": {"org", "namespace", "name", "version", "key_id", "wrapped_key", "ciphertext", "created_by", "created_at"},
@@ -190,7 +193,8 @@ func TestSchema(t *testing.T) {
 	}
 	for table := range want {
 		switch table {
-		case "store_revision", "changelog", "orgs", "users", "goose_db_version", "vault_keys":
+		case "store_revision", "changelog", "orgs", "users", "goose_db_version", "vault_keys",
+			"api_keys", "invitations": // deployment-wide, found by id alone
 			continue
 		}
 		if first[table] != "org" {

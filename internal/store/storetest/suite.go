@@ -67,6 +67,8 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Watch", testWatch},
 		{"SecondInstance", testSecondInstance},
 		{"HostileInput", testHostileInput},
+		{"APIKeys", testAPIKeys},
+		{"Invitations", testInvitations},
 		{"Secrets", testSecrets},
 	}
 	for _, tc := range tests {
