@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 )
 
 // KeyEnv is the environment variable a server reads its checkpoint signing
@@ -57,8 +58,11 @@ func GenerateSigner() (*Signer, error) {
 // Public returns the key that verifies this signer's checkpoints.
 func (s *Signer) Public() PublicKey { return s.pub }
 
-// Sign signs a checkpoint message.
-func (s *Signer) sign(msg []byte) []byte { return ed25519.Sign(s.priv, msg) }
+// SignCheckpoint signs (org, seq, head, at) and returns the checkpoint.
+func (s *Signer) SignCheckpoint(org string, seq uint64, head Hash, at int64) Checkpoint {
+	sig := ed25519.Sign(s.priv, CheckpointMessage(org, seq, head, at))
+	return Checkpoint{Org: org, Seq: seq, Head: head, At: at, Time: time.UnixMicro(at).UTC(), KeyID: s.pub.ID, Signature: sig}
+}
 
 // MarshalPEM encodes the private key as a PKCS#8 "PRIVATE KEY" PEM block.
 func (s *Signer) MarshalPEM() []byte {

@@ -98,8 +98,8 @@ type AuditReader interface {
 	ListAuditCheckpoints(ctx context.Context, org string, after uint64, limit int) ([]AuditCheckpoint, error)
 	// ListAuditPrunes returns the org's prune records in order.
 	ListAuditPrunes(ctx context.Context, org string) ([]AuditPrune, error)
-	// AuditOrgs lists every org that has audit entries or checkpoints
-	// (including deleted orgs), sorted.
+	// AuditOrgs lists every org that has audit entries, checkpoints or
+	// prune records (including deleted orgs), sorted.
 	AuditOrgs(ctx context.Context) ([]string, error)
 	// AuditCursor returns exporter name's stored position in the org's
 	// log: the Seq of the last entry it delivered; 0 if it has none.

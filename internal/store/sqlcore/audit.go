@@ -186,15 +186,19 @@ func (r reader) ListAuditPrunes(ctx context.Context, org string) ([]store.AuditP
 	}, `SELECT org, through_seq, at FROM audit_prunes WHERE org = $1 ORDER BY through_seq`, org)
 }
 
-// AuditOrgs implements store.AuditReader. It walks the primary key's
-// distinct orgs (one index seek per org), not every entry.
+// AuditOrgs implements store.AuditReader. It walks each table's primary
+// key's distinct orgs (one index seek per org), not every row.
 func (r reader) AuditOrgs(ctx context.Context) ([]string, error) {
 	const op = "list audit orgs"
-	return all(ctx, r, op, "", scanString, `WITH RECURSIVE o(org) AS (
-		SELECT MIN(org) FROM audit_entries
-		UNION ALL
-		SELECT (SELECT MIN(e.org) FROM audit_entries e WHERE e.org > o.org) FROM o WHERE o.org IS NOT NULL
-	) SELECT org FROM o WHERE org IS NOT NULL`)
+	walk := func(name, table string) string {
+		return name + `(org) AS (SELECT MIN(org) FROM ` + table + ` UNION ALL
+			SELECT (SELECT MIN(x.org) FROM ` + table + ` x WHERE x.org > ` + name + `.org) FROM ` + name + ` WHERE ` + name + `.org IS NOT NULL)`
+	}
+	return all(ctx, r, op, "", scanString, `WITH RECURSIVE `+walk("e", "audit_entries")+`, `+walk("c", "audit_checkpoints")+`, `+walk("p", "audit_prunes")+`
+		SELECT org FROM e WHERE org IS NOT NULL
+		UNION SELECT org FROM c WHERE org IS NOT NULL
+		UNION SELECT org FROM p WHERE org IS NOT NULL
+		ORDER BY 1`)
 }
 
 // AuditCursor implements store.AuditReader.

@@ -67,6 +67,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Watch", testWatch},
 		{"SecondInstance", testSecondInstance},
 		{"HostileInput", testHostileInput},
+		{"Audit", testAudit},
 		{"APIKeys", testAPIKeys},
 		{"Invitations", testInvitations},
 		{"Secrets", testSecrets},

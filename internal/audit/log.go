@@ -1,0 +1,251 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Options tune a Log. The zero value records without checkpoints.
+type Options struct {
+	// Signer signs checkpoints; nil writes none (Verify then proves only
+	// the chain, and reports every entry as unanchored).
+	Signer *Signer
+	// CheckpointEvery writes a checkpoint when this many entries follow
+	// the org's last one; 0 means 1000.
+	CheckpointEvery uint64
+	// CheckpointInterval writes a checkpoint when the org's last one is
+	// this old and entries follow it (on the next entry, or from Run for
+	// an idle org); 0 means 60s.
+	CheckpointInterval time.Duration
+	// Logger receives Run's errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultCheckpointEvery    = 1000
+	DefaultCheckpointInterval = 60 * time.Second
+)
+
+// Log is an org-partitioned audit log over a store, with checkpoints. It
+// implements Recorder. All methods are safe for concurrent use.
+type Log struct {
+	st   store.Store
+	opts Options
+}
+
+// New returns a Log over st.
+func New(st store.Store, opts Options) (*Log, error) {
+	if st == nil {
+		return nil, fmt.Errorf("%w: no store", ErrInvalid)
+	}
+	if opts.CheckpointEvery == 0 {
+		opts.CheckpointEvery = DefaultCheckpointEvery
+	}
+	if opts.CheckpointInterval <= 0 {
+		opts.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return &Log{st: st, opts: opts}, nil
+}
+
+// Store is the store the log is kept in.
+func (l *Log) Store() store.Store { return l.st }
+
+// PublicKey is the key that verifies this log's checkpoints (false if it
+// signs none).
+func (l *Log) PublicKey() (PublicKey, bool) {
+	if l.opts.Signer == nil {
+		return PublicKey{}, false
+	}
+	return l.opts.Signer.Public(), true
+}
+
+// Record appends e in tx (see the package-level Record) and, when one is
+// due, a checkpoint of the new head in the same transaction.
+func (l *Log) Record(ctx context.Context, tx store.Tx, e Entry) error {
+	_, err := l.Append(ctx, tx, e)
+	return err
+}
+
+// Append is Record returning the entry as written.
+func (l *Log) Append(ctx context.Context, tx store.Tx, e Entry) (Entry, error) {
+	out, head, err := appendEntry(ctx, tx, e)
+	if err != nil {
+		return Entry{}, err
+	}
+	if l.opts.Signer == nil {
+		return out, nil
+	}
+	cp := head.Checkpoint
+	due := cp.Seq == 0 || out.Seq-cp.Seq >= l.opts.CheckpointEvery ||
+		tx.Now().UnixMicro()-cp.At >= l.opts.CheckpointInterval.Microseconds()
+	if due {
+		if err := l.sign(ctx, tx, out.Org, out.Seq, out.Hash); err != nil {
+			return Entry{}, err
+		}
+	}
+	return out, nil
+}
+
+// RecordAlone records e in a transaction of its own: for events that
+// change nothing else (a denied attempt, an authentication failure). The
+// caller must not report success for the event's action if it fails.
+func (l *Log) RecordAlone(ctx context.Context, e Entry) (Entry, error) {
+	var out Entry
+	_, err := l.st.Write(ctx, func(tx store.Tx) error {
+		var err error
+		out, err = l.Append(ctx, tx, e)
+		return err
+	})
+	return out, err
+}
+
+func (l *Log) sign(ctx context.Context, tx store.Tx, org string, seq uint64, head Hash) error {
+	cp := l.opts.Signer.SignCheckpoint(org, seq, head, tx.Now().UnixMicro())
+	err := tx.AppendAuditCheckpoint(ctx, store.AuditCheckpoint{
+		Org: org, Seq: seq, Head: head[:], At: cp.At, KeyID: cp.KeyID, Signature: cp.Signature,
+	})
+	if err != nil {
+		return fmt.Errorf("audit: checkpoint %d of org %q: %w", seq, org, err)
+	}
+	return nil
+}
+
+// Checkpoint signs the org's current head now, if entries follow its last
+// checkpoint (force) or the last checkpoint is older than the interval.
+// It reports whether it wrote one. ErrNoKey without a signer.
+func (l *Log) Checkpoint(ctx context.Context, org string, force bool) (bool, error) {
+	if l.opts.Signer == nil {
+		return false, ErrNoKey
+	}
+	wrote := false
+	_, err := l.st.Write(ctx, func(tx store.Tx) error {
+		head, err := tx.AuditHead(ctx, org)
+		if err != nil {
+			return err
+		}
+		cp := head.Checkpoint
+		if head.Seq == 0 || head.Seq == cp.Seq {
+			return nil
+		}
+		if !force && tx.Now().UnixMicro()-cp.At < l.opts.CheckpointInterval.Microseconds() {
+			return nil
+		}
+		var h Hash
+		copy(h[:], head.Hash)
+		wrote = true
+		return l.sign(ctx, tx, org, head.Seq, h)
+	})
+	return wrote, err
+}
+
+// CheckpointDue checkpoints every org whose last checkpoint is older than
+// the interval and has entries after it.
+func (l *Log) CheckpointDue(ctx context.Context) error {
+	orgs, err := l.st.AuditOrgs(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, org := range orgs {
+		if _, err := l.Checkpoint(ctx, org, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run checkpoints idle orgs (CheckpointDue) every quarter interval until
+// ctx ends. Without a signer it returns at once.
+func (l *Log) Run(ctx context.Context) {
+	if l.opts.Signer == nil {
+		return
+	}
+	t := time.NewTicker(max(l.opts.CheckpointInterval/4, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := l.CheckpointDue(ctx); err != nil && ctx.Err() == nil {
+				l.opts.Logger.Warn("audit checkpoint failed", "err", err)
+			}
+		}
+	}
+}
+
+// PruneAction is the action of the entry that records a prune.
+const PruneAction = "audit.prune"
+
+// ErrNotExported: a prune asked to delete entries the named exporter has
+// not delivered yet.
+var ErrNotExported = errors.New("entries are not exported yet")
+
+// Prune deletes the org's entries up to and including through, which must
+// be a checkpointed sequence number that exporter has delivered (its
+// stored cursor is at or past through): retention is export, then prune.
+// The prune is recorded as an entry by actor and checkpointed at once, in
+// the same transaction. It returns how many entries were deleted.
+// Errors: ErrNoKey without a signer; ErrNotExported; the store's
+// ErrRefused when through is not a checkpoint.
+func (l *Log) Prune(ctx context.Context, org string, through uint64, exporter string, actor Actor) (int64, error) {
+	if l.opts.Signer == nil {
+		return 0, ErrNoKey
+	}
+	var n int64
+	_, err := l.st.Write(ctx, func(tx store.Tx) error {
+		cur, err := tx.AuditCursor(ctx, org, exporter)
+		if err != nil {
+			return err
+		}
+		if cur < through {
+			return fmt.Errorf("audit: prune org %q through %d: exporter %q is at %d: %w", org, through, exporter, cur, ErrNotExported)
+		}
+		e, err := l.Append(ctx, tx, Entry{
+			Org: org, Actor: actor, Action: PruneAction, Target: "audit/" + org, Result: Success,
+			Details: mustJSON(pruneDetails{Through: through, Exporter: exporter}),
+		})
+		if err != nil {
+			return err
+		}
+		if n, err = tx.PruneAudit(ctx, org, through); err != nil {
+			return err
+		}
+		head, err := tx.AuditHead(ctx, org)
+		if err != nil {
+			return err
+		}
+		if head.Checkpoint.Seq == e.Seq {
+			return nil
+		}
+		return l.sign(ctx, tx, org, e.Seq, e.Hash)
+	})
+	return n, err
+}
+
+// pruneDetails are the details of a prune entry; Verify reads them.
+type pruneDetails struct {
+	Through  uint64 `json:"through"`
+	Exporter string `json:"exporter,omitempty"`
+}
+
+// mustJSON marshals values that cannot fail to marshal (plain structs of
+// strings and numbers).
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(`{}`)
+	}
+	return b
+}
