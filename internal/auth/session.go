@@ -151,7 +151,7 @@ func (ks *KeySet) Marshal() []byte {
 func LoadKeyFile(path string) (*KeySet, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKeyFile, err)
+		return nil, fmt.Errorf("%w: %w", ErrKeyFile, err)
 	}
 	return ParseKeySet(data)
 }

@@ -87,6 +87,8 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newPolicyCmd(e))
+	root.AddCommand(newServeCmd(e))
+	root.AddCommand(newInitCmd(e))
 	return root
 }
 

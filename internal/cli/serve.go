@@ -1,0 +1,338 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/postgres"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-dev/gatehouse/templates"
+)
+
+// Version is reported by the server's /healthz.
+var Version = "dev"
+
+// storeFlags select the store: SQLite in --data (the default), or
+// PostgreSQL with --database / GATEHOUSE_DATABASE_URL.
+type storeFlags struct {
+	data     string
+	database string
+}
+
+func (f *storeFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.data, "data", "gatehouse-data", "data directory (SQLite database, session keys)")
+	cmd.Flags().StringVar(&f.database, "database", "", "PostgreSQL URL (default $GATEHOUSE_DATABASE_URL; empty: SQLite in --data)")
+}
+
+func (f *storeFlags) postgresURL() string {
+	if f.database != "" {
+		return f.database
+	}
+	return os.Getenv("GATEHOUSE_DATABASE_URL")
+}
+
+// open opens the store (creating the data directory for SQLite).
+func (f *storeFlags) open(ctx context.Context) (store.Store, string, error) {
+	if err := os.MkdirAll(f.data, 0o700); err != nil {
+		return nil, "", fmt.Errorf("data directory: %w", err)
+	}
+	if url := f.postgresURL(); url != "" {
+		st, err := postgres.Open(ctx, url, postgres.Options{})
+		return st, "postgres", err
+	}
+	path := filepath.Join(f.data, "gatehouse.db")
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	return st, "sqlite:" + path, err
+}
+
+// fresh reports whether the store has never been written.
+func fresh(ctx context.Context, st store.Store) (bool, error) {
+	rev, err := st.CurrentRevision(ctx)
+	return rev == 0, err
+}
+
+// sessionKeys loads the session signing keys: $GATEHOUSE_SESSION_KEYS (the
+// key file's JSON), else the key file, else — when allowed — a new key
+// set written to the key file.
+func sessionKeys(path string, mayCreate bool, log *slog.Logger) (*auth.KeySet, error) {
+	if v := os.Getenv("GATEHOUSE_SESSION_KEYS"); v != "" {
+		return auth.ParseKeySet([]byte(v))
+	}
+	ks, err := auth.LoadKeyFile(path)
+	if err == nil {
+		return ks, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if !mayCreate {
+		return nil, fmt.Errorf("no session key file at %s: create one with `gatehouse init` (or pass --dev), or set GATEHOUSE_SESSION_KEYS; every replica must share it", path)
+	}
+	ks = auth.NewKeySet()
+	if err := ks.WriteKeyFile(path); err != nil {
+		return nil, err
+	}
+	log.Info("created a session signing key", "file", path)
+	return ks, nil
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, badInput("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, badInput("--log-format %q: want text or json", format)
+}
+
+func newServeCmd(e *env) *cobra.Command {
+	var (
+		sf          storeFlags
+		addr        string
+		dev, noDemo bool
+		keyFile     string
+		logLevel    string
+		logFormat   string
+		drain       time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Gatehouse HTTP API",
+		Long: `Run the Gatehouse HTTP API (docs/api.md).
+
+With no flags it keeps its data in ./gatehouse-data (SQLite) and listens on
+127.0.0.1:8080. On a fresh SQLite database, or with --dev, it first creates
+the demo org of the quickstart and prints the owner's API key; --dev also
+writes every demo user's key to <data>/demo-keys.env.
+
+For PostgreSQL pass --database (or GATEHOUSE_DATABASE_URL); replicas share
+the database and the session key file (--session-keys or
+GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log, err := newLogger(e.stderr, logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			octx, ocancel := context.WithTimeout(ctx, 60*time.Second)
+			defer ocancel()
+			st, where, err := sf.open(octx)
+			if err != nil {
+				return &exitError{code: ExitInternal, err: fmt.Errorf("open store: %w", err)}
+			}
+			defer st.Close()
+			isFresh, err := fresh(octx, st)
+			if err != nil {
+				return &exitError{code: ExitInternal, err: fmt.Errorf("read store: %w", err)}
+			}
+			sqliteStore := sf.postgresURL() == ""
+			if keyFile == "" {
+				keyFile = filepath.Join(sf.data, "session-keys.json")
+			}
+			keys, err := sessionKeys(keyFile, dev || sqliteStore, log)
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			dir, err := directory.Open(octx, st, authz.New(), directory.Options{Logger: log})
+			if err != nil {
+				return &exitError{code: ExitInternal, err: fmt.Errorf("load directory: %w", err)}
+			}
+			defer dir.Close()
+			as := auth.New(st, dir, keys, auth.Options{Logger: log})
+			defer as.Close()
+
+			var demo *server.Demo
+			if isFresh && (dev || sqliteStore) && !noDemo {
+				d, err := server.SeedDemo(octx, dir, as)
+				if err != nil {
+					return &exitError{code: ExitInternal, err: err}
+				}
+				demo = &d
+				if dev {
+					if err := writeDemoKeys(filepath.Join(sf.data, "demo-keys.env"), d); err != nil {
+						return &exitError{code: ExitInternal, err: err}
+					}
+				}
+			}
+			srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Logger: log, Version: Version})
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return &exitError{code: ExitInternal, err: fmt.Errorf("listen: %w", err)}
+			}
+			base := "http://" + ln.Addr().String()
+			fmt.Fprintf(e.stdout, "gatehouse: serving %s on %s (store %s)\n", "the API", base, where)
+			if demo != nil {
+				printQuickstart(e.stdout, base, sf.data, dev, *demo)
+			}
+			log.Info("serving", "addr", base, "store", where)
+			if err := srv.Serve(ctx, ln, server.ServeOptions{ShutdownTimeout: drain}); err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			fmt.Fprintln(e.stdout, "gatehouse: stopped")
+			return nil
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
+	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: create the demo org (on a fresh store) and its keys file; create a session key if missing")
+	cmd.Flags().BoolVar(&noDemo, "no-demo", false, "never create the demo org")
+	cmd.Flags().StringVar(&keyFile, "session-keys", "", "session signing key file (default <data>/session-keys.json)")
+	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug (every request), info, warn or error")
+	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text or json")
+	cmd.Flags().DurationVar(&drain, "shutdown-timeout", 20*time.Second, "how long to drain in-flight requests on SIGINT/SIGTERM")
+	return cmd
+}
+
+func writeDemoKeys(path string, d server.Demo) error {
+	var b strings.Builder
+	b.WriteString("# Gatehouse quickstart API keys (development only; delete this file for anything real).\n")
+	ids := make([]string, 0, len(d.Keys))
+	for id := range d.Keys {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Fprintf(&b, "export %s_KEY=%s\n", strings.ToUpper(id), d.Keys[id])
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+func printQuickstart(w io.Writer, base, data string, dev bool, d server.Demo) {
+	fmt.Fprintf(w, `
+Created the demo org %q (template agent-platform): alice owner; bob builder
+in dev and operator in prod; carol viewer in team support, which may run
+chains/escalation-triage; agent Triage operator in prod.
+
+The owner's API key (shown once, stored only as a hash):
+
+    export GATEHOUSE_TOKEN=%s
+`, d.Org, d.Keys["alice"])
+	if dev {
+		fmt.Fprintf(w, "\nEvery demo user's key is in %s (source it for $ALICE_KEY, $BOB_KEY, $CAROL_KEY).\n",
+			filepath.Join(data, "demo-keys.env"))
+	}
+	fmt.Fprintf(w, `
+Try:
+
+    curl -s %[1]s/v1/me -H "Authorization: Bearer $GATEHOUSE_TOKEN"
+
+    curl -s %[1]s/v1/orgs/demo/check -H "Authorization: Bearer $GATEHOUSE_TOKEN" \
+      -H 'Content-Type: application/json' \
+      -d '{"principal":"user:bob","action":"chains:run","resource":"chains/database-migration","namespace":"prod"}'
+
+    curl -s %[1]s/v1/orgs/demo/lookup/subjects -H "Authorization: Bearer $GATEHOUSE_TOKEN" \
+      -H 'Content-Type: application/json' \
+      -d '{"action":"chains:run","resource":"chains/escalation-triage","namespace":"prod"}'
+
+`, base)
+}
+
+func newInitCmd(e *env) *cobra.Command {
+	var (
+		sf       storeFlags
+		userID   string
+		email    string
+		org      string
+		template string
+		keyFile  string
+	)
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create the first user, its API key and the session key file",
+		Long: `Create the deployment's first user with a personal API key (printed once),
+optionally an org owned by it, and the session signing key file. It refuses
+a store that already has data.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
+			defer cancel()
+			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			if org != "" {
+				if _, err := templates.Source(template); err != nil {
+					return badInput("--template: %v", err)
+				}
+			}
+			st, where, err := sf.open(ctx)
+			if err != nil {
+				return &exitError{code: ExitInternal, err: fmt.Errorf("open store: %w", err)}
+			}
+			defer st.Close()
+			isFresh, err := fresh(ctx, st)
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			if !isFresh {
+				return badInput("the store %s already has data; init only sets up an empty one", where)
+			}
+			if keyFile == "" {
+				keyFile = filepath.Join(sf.data, "session-keys.json")
+			}
+			keys, err := sessionKeys(keyFile, true, log)
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			dir, err := directory.Open(ctx, st, authz.New(), directory.Options{Logger: log})
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			defer dir.Close()
+			as := auth.New(st, dir, keys, auth.Options{Logger: log})
+			defer as.Close()
+			u, key, err := as.Bootstrap(ctx, store.User{ID: userID, Email: email}, "init")
+			if err != nil {
+				if errors.Is(err, directory.ErrInvalid) {
+					return badInput("%v", err)
+				}
+				return &exitError{code: ExitInternal, err: err}
+			}
+			if org != "" {
+				actor := directory.Actor{Principal: authz.KindUser + ":" + u.ID}
+				if _, _, err := dir.CreateOrg(ctx, actor, directory.OrgSpec{ID: org, Template: template}); err != nil {
+					return badInput("create org: %v", err)
+				}
+			}
+			fmt.Fprintf(e.stdout, "Created user %q in %s", u.ID, where)
+			if org != "" {
+				fmt.Fprintf(e.stdout, " as owner of org %q (template %s)", org, template)
+			}
+			fmt.Fprintf(e.stdout, ".\nIts API key (shown once, stored only as a hash):\n\n    export GATEHOUSE_TOKEN=%s\n", key)
+			return nil
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().StringVar(&userID, "user", "admin", "the first user's id")
+	cmd.Flags().StringVar(&email, "email", "", "the first user's email")
+	cmd.Flags().StringVar(&org, "org", "", "also create this org, owned by the user")
+	cmd.Flags().StringVar(&template, "template", templates.Default, "template of --org")
+	cmd.Flags().StringVar(&keyFile, "session-keys", "", "session signing key file to create (default <data>/session-keys.json)")
+	return cmd
+}
