@@ -1,0 +1,396 @@
+package audit_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// appendN records n fixture entries of org in one write each batch of 10.
+func appendN(t *testing.T, s store.Store, org string, from, n int) {
+	t.Helper()
+	ctx := ctxT(t)
+	for i := from; i < from+n; i += 10 {
+		if _, err := s.Write(ctx, func(tx store.Tx) error {
+			for j := i; j < min(i+10, from+n); j++ {
+				if err := audit.Record(ctx, tx, fixtureEntry(org, j)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// seqSet collects delivered sequence numbers (with duplicates counted).
+type seqSet struct {
+	mu   sync.Mutex
+	seen map[uint64]int
+}
+
+func (s *seqSet) add(seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.seen == nil {
+		s.seen = map[uint64]int{}
+	}
+	s.seen[seq]++
+}
+
+// complete reports whether 1..n were all seen.
+func (s *seqSet) complete(n uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := uint64(1); i <= n; i++ {
+		if s.seen[i] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *seqSet) missing(n uint64) []uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []uint64
+	for i := uint64(1); i <= n; i++ {
+		if s.seen[i] == 0 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// waitFor polls cond until it holds or the hang guard expires.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("hang guard: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestJSONLinesResumesFromItsCursor(t *testing.T) {
+	s := openStore(t, fixturePath(t))
+	ctx := ctxT(t)
+	appendN(t, s, "acme", 0, 25)
+	var out bytes.Buffer
+	x := &audit.Exporter{Store: s, Org: "acme", Name: "file", Sink: audit.JSONLines{W: &out}, Batch: 10}
+	for i := 0; i < 2; i++ {
+		if _, err := x.RunOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A new exporter with the same name (after a crash) goes on at 21.
+	appendN(t, s, "acme", 25, 5)
+	y := &audit.Exporter{Store: s, Org: "acme", Name: "file", Sink: audit.JSONLines{W: &out}, Batch: 100}
+	if n, err := y.RunOnce(ctx); err != nil || n != 10 {
+		t.Fatalf("resumed exporter delivered %d, %v; want 10", n, err)
+	}
+	if n, err := y.RunOnce(ctx); err != nil || n != 0 {
+		t.Fatalf("caught-up exporter delivered %d, %v", n, err)
+	}
+	var seqs []uint64
+	var prev audit.Hash
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var e audit.Entry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, e.Seq)
+		prev = e.Hash
+	}
+	if len(seqs) != 30 || seqs[0] != 1 || seqs[29] != 30 {
+		t.Errorf("delivered %v, want 1..30 once each", seqs)
+	}
+	if h := must(t, s, "acme").Hash; !bytes.Equal(h, prev[:]) {
+		t.Errorf("the last exported hash is not the chain head")
+	}
+	// Another exporter name has its own cursor.
+	var other bytes.Buffer
+	z := &audit.Exporter{Store: s, Org: "acme", Name: "other", Sink: audit.JSONLines{W: &other}}
+	if n, err := z.RunOnce(ctx); err != nil || n != 30 {
+		t.Errorf("second exporter delivered %d, %v", n, err)
+	}
+}
+
+func must(t *testing.T, s store.Store, org string) store.AuditHead {
+	t.Helper()
+	h, err := s.AuditHead(ctxT(t), org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestCEFFormat(t *testing.T) {
+	e := audit.Entry{
+		Org: "acme", Seq: 7, Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		Actor:  audit.Actor{Principal: "user:alice", ClientAddr: "10.0.0.1:5555", RequestID: "r=1", Roles: []string{"admin", "owner"}},
+		Action: "bindings.create", Target: `b|1\x`, Result: audit.Denied, Message: "line1\nline2",
+	}
+	got := audit.FormatCEF(&e)
+	want := `CEF:0|Gatehouse|Gatehouse|1|bindings.create|bindings.create denied|5|rt=1767323045000 suser=user:alice src=10.0.0.1 act=bindings.create outcome=denied msg=line1\nline2 cs1Label=org cs1=acme cs2Label=target cs2=b|1\\x cs3Label=requestId cs3=r\=1 cs4Label=roles cs4=admin,owner cs5Label=hash cs5=0000000000000000000000000000000000000000000000000000000000000000 cn1Label=seq cn1=7`
+	if got != want {
+		t.Errorf("CEF:\n got %s\nwant %s", got, want)
+	}
+}
+
+// syslogReceiver is a TCP syslog listener (octet-counting framing) that
+// can go down and come back on the same address.
+type syslogReceiver struct {
+	t    *testing.T
+	addr string
+	seqs seqSet
+	mu   sync.Mutex
+	ln   net.Listener
+	// dieAfter, when > 0, makes the receiver drop the connection and stop
+	// listening after reading that many messages in total.
+	dieAfter int
+	read     int
+	down     chan struct{}
+}
+
+func (r *syslogReceiver) start() {
+	ln, err := net.Listen("tcp", r.addr)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.mu.Lock()
+	r.ln, r.addr = ln, ln.Addr().String()
+	r.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go r.serve(c)
+		}
+	}()
+}
+
+func (r *syslogReceiver) serve(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for {
+		lenStr, err := br.ReadString(' ')
+		if err != nil {
+			return
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(lenStr))
+		if err != nil || n <= 0 || n > 1<<20 {
+			r.t.Errorf("bad syslog frame length %q", lenStr)
+			return
+		}
+		msg := make([]byte, n)
+		if _, err := io.ReadFull(br, msg); err != nil {
+			return
+		}
+		if !bytes.HasPrefix(msg, []byte("<")) || !bytes.Contains(msg, []byte(">1 ")) {
+			r.t.Errorf("not an RFC 5424 message: %q", msg)
+		}
+		i := bytes.Index(msg, []byte(`seq="`))
+		j := bytes.IndexByte(msg[i+5:], '"')
+		seq, _ := strconv.ParseUint(string(msg[i+5:i+5+j]), 10, 64)
+		r.seqs.add(seq)
+		r.mu.Lock()
+		r.read++
+		die := r.dieAfter > 0 && r.read == r.dieAfter
+		r.mu.Unlock()
+		if die {
+			r.ln.Close()
+			close(r.down)
+			return // drops the connection with unread data
+		}
+	}
+}
+
+func TestSyslogReceiverGoesDownMidStream(t *testing.T) {
+	s := openStore(t, fixturePath(t))
+	appendN(t, s, "acme", 0, 120)
+	rcv := &syslogReceiver{t: t, addr: "127.0.0.1:0", dieAfter: 37, down: make(chan struct{})}
+	rcv.start()
+	sink := &audit.Syslog{Addr: rcv.addr, Hostname: "gh-test", ProbeTime: 200 * time.Millisecond}
+	defer sink.Close()
+	var mu sync.Mutex
+	var errs []error
+	x := &audit.Exporter{Store: s, Org: "acme", Name: "syslog", Sink: sink, Batch: 10, Poll: 10 * time.Millisecond,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+		OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- x.Run(ctx) }()
+	<-rcv.down
+	// The receiver is down (mid-batch: it read 7 of the batch 31..40);
+	// entries keep coming; then it comes back on the same address.
+	appendN(t, s, "acme", 120, 30)
+	time.Sleep(100 * time.Millisecond)
+	rcv.dieAfter = 0
+	rcv.start()
+	waitFor(t, "all 150 entries delivered and acknowledged", func() bool {
+		cur, err := s.AuditCursor(ctxT(t), "acme", "syslog")
+		return err == nil && cur == 150 && rcv.seqs.complete(150)
+	})
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v", err)
+	}
+	if m := rcv.seqs.missing(150); len(m) > 0 {
+		t.Errorf("missing %v", m)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(errs) == 0 {
+		t.Errorf("the outage caused no failed delivery: the test did not test it")
+	}
+	if cur, err := s.AuditCursor(ctxT(t), "acme", "syslog"); err != nil || cur != 150 {
+		t.Errorf("cursor = %d, %v; want 150", cur, err)
+	}
+}
+
+// webhookReceiver checks signatures and can fail or be down.
+type webhookReceiver struct {
+	t      *testing.T
+	secret []byte
+	seqs   seqSet
+	mu     sync.Mutex
+	calls  int
+	failAt map[int]int // call number -> status to answer
+}
+
+func (r *webhookReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	if !audit.VerifyWebhook(r.secret, req.Header.Get("X-Gatehouse-Timestamp"), req.Header.Get("X-Gatehouse-Signature"), body) {
+		r.t.Errorf("webhook signature does not verify")
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	r.mu.Lock()
+	r.calls++
+	status := r.failAt[r.calls]
+	r.mu.Unlock()
+	if status != 0 {
+		http.Error(w, "nope", status)
+		return
+	}
+	var b audit.WebhookBody
+	if err := json.Unmarshal(body, &b); err != nil || b.Org != "acme" {
+		r.t.Errorf("webhook body: %v (org %q)", err, b.Org)
+	}
+	for _, e := range b.Entries {
+		r.seqs.add(e.Seq)
+	}
+}
+
+func TestWebhookRetriesThroughFailuresAndAnOutage(t *testing.T) {
+	s := openStore(t, fixturePath(t))
+	appendN(t, s, "acme", 0, 100)
+	rcv := &webhookReceiver{t: t, secret: []byte("s3cret"), failAt: map[int]int{2: 503, 3: 500, 6: 429}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	srv := &http.Server{Handler: rcv}
+	go srv.Serve(ln)
+	var mu sync.Mutex
+	failures := 0
+	x := &audit.Exporter{Store: s, Org: "acme", Name: "hook", Batch: 10, Poll: 10 * time.Millisecond,
+		Sink:       &audit.Webhook{URL: "http://" + addr + "/audit", Secret: []byte("s3cret")},
+		MinBackoff: 5 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
+		OnError:    func(error) { mu.Lock(); failures++; mu.Unlock() }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- x.Run(ctx) }()
+	waitFor(t, "the first 50 delivered", func() bool { return rcv.seqs.complete(50) })
+	// The receiver goes down mid-stream.
+	srv.Close()
+	appendN(t, s, "acme", 100, 20)
+	time.Sleep(100 * time.Millisecond)
+	ln2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv2 := &http.Server{Handler: rcv}
+	go srv2.Serve(ln2)
+	defer srv2.Close()
+	waitFor(t, "all 120 delivered and acknowledged", func() bool {
+		cur, err := s.AuditCursor(ctxT(t), "acme", "hook")
+		return err == nil && cur == 120 && rcv.seqs.complete(120)
+	})
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if failures < 3 {
+		t.Errorf("failures = %d, want at least the 3 refused calls", failures)
+	}
+	if cur, err := s.AuditCursor(ctxT(t), "acme", "hook"); err != nil || cur != 120 {
+		t.Errorf("cursor = %d, %v; want 120", cur, err)
+	}
+	// Nothing was delivered more than once except batches that failed.
+	rcv.seqs.mu.Lock()
+	defer rcv.seqs.mu.Unlock()
+	for seq, n := range rcv.seqs.seen {
+		if n > 2 {
+			t.Errorf("entry %d delivered %d times", seq, n)
+		}
+	}
+}
+
+func TestExporterRefusesToSkipPrunedEntries(t *testing.T) {
+	s := openStore(t, fixturePath(t))
+	ctx := ctxT(t)
+	l := newTestLog(t, s, audit.Options{Signer: testSigner(t), CheckpointEvery: 10})
+	for i := 0; i < 25; i++ {
+		if _, err := l.RecordAlone(ctx, fixtureEntry("acme", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	first := &audit.Exporter{Store: s, Org: "acme", Name: "archive", Sink: audit.JSONLines{W: &out}, Batch: 15}
+	if _, err := first.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Pruning past what "archive" delivered is refused.
+	if _, err := l.Prune(ctx, "acme", 21, "archive", audit.Actor{Principal: "user:root"}); !errors.Is(err, audit.ErrNotExported) {
+		t.Fatalf("prune past the export = %v, want ErrNotExported", err)
+	}
+	if _, err := l.Prune(ctx, "acme", 11, "archive", audit.Actor{Principal: "user:root"}); err != nil {
+		t.Fatal(err)
+	}
+	// A lagging exporter stops instead of skipping 1..11.
+	lag := &audit.Exporter{Store: s, Org: "acme", Name: "lagging", Sink: audit.JSONLines{W: io.Discard}}
+	if _, err := lag.RunOnce(ctx); !errors.Is(err, audit.ErrSkipped) {
+		t.Errorf("lagging exporter after a prune = %v, want ErrSkipped", err)
+	}
+	// The pruned log still verifies: anchored by the checkpoint at 11 and
+	// recorded by the prune entry.
+	rep, err := audit.Verify(ctx, s, "acme", audit.VerifyOptions{Keys: []audit.PublicKey{testSigner(t).Public()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.First != 12 || rep.Pruned != 11 || rep.Last != 26 {
+		t.Errorf("report after prune = %+v", rep)
+	}
+}
