@@ -318,7 +318,7 @@ func TestWebhookRetriesThroughFailuresAndAnOutage(t *testing.T) {
 	x := &audit.Exporter{Store: s, Org: "acme", Name: "hook", Batch: 10, Poll: 10 * time.Millisecond,
 		Sink:       &audit.Webhook{URL: "http://" + addr + "/audit", Secret: []byte("s3cret")},
 		MinBackoff: 5 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
-		OnError:    func(error) { mu.Lock(); failures++; mu.Unlock() }}
+		OnError: func(error) { mu.Lock(); failures++; mu.Unlock() }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- x.Run(ctx) }()

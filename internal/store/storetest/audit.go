@@ -192,8 +192,12 @@ func testAudit(t *testing.T, s store.Store) {
 	} {
 		wantErr(t, tc.name, writeErr(t, s, func(ctx context.Context, tx store.Tx) error { return tx.AppendAuditCheckpoint(ctx, tc.c) }), tc.want)
 	}
-	write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.AppendAuditCheckpoint(ctx, cp("acme", 10, h10)) })
-	write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.AppendAuditCheckpoint(ctx, cp("acme", 20, h20)) })
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		return tx.AppendAuditCheckpoint(ctx, cp("acme", 10, h10))
+	})
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		return tx.AppendAuditCheckpoint(ctx, cp("acme", 20, h20))
+	})
 	wantErr(t, "duplicate checkpoint", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
 		return tx.AppendAuditCheckpoint(ctx, cp("acme", 20, h20))
 	}), store.ErrConflict)
