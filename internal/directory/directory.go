@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -69,6 +70,9 @@ type Options struct {
 	CatchUpTimeout time.Duration
 	// Logger receives follower warnings; nil discards them.
 	Logger *slog.Logger
+	// Audit records every write (see audit.go); nil means audit.Append
+	// (entries without checkpoints). Auditing cannot be switched off.
+	Audit audit.Recorder
 }
 
 // Directory is the domain layer. All methods are safe for concurrent use.
@@ -78,6 +82,7 @@ type Directory struct {
 	comp *compiler
 	fol  *follower
 	opts Options
+	rec  audit.Recorder
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -115,7 +120,10 @@ func Open(ctx context.Context, st store.Store, eng *authz.Engine, opts Options) 
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	d := &Directory{st: st, eng: eng, comp: &compiler{}, opts: opts, done: make(chan struct{})}
+	if opts.Audit == nil {
+		opts.Audit = audit.Append
+	}
+	d := &Directory{st: st, eng: eng, comp: &compiler{}, opts: opts, rec: opts.Audit, done: make(chan struct{})}
 	d.fol = newFollower(st, eng, d.comp, opts.Logger)
 	runCtx, cancel := context.WithCancel(context.Background())
 	// Watch before the initial load so that nothing committed during it
@@ -283,10 +291,13 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 		if err := o.enter(); err != nil {
 			return err
 		}
-		return o.finish(fn(o))
+		if err := o.finish(fn(o)); err != nil {
+			return err
+		}
+		return d.recordSuccess(ctx, tx, name, org, actor)
 	})
 	if err != nil {
-		return 0, mapErr(name, err)
+		return 0, mapErr(name, d.recordDenied(ctx, name, org, actor, err))
 	}
 	d.settle(ctx, rev)
 	return rev, nil

@@ -21,8 +21,10 @@ func (d *Directory) CreateUser(ctx context.Context, u store.User) (store.User, u
 	var out store.User
 	rev, err := d.st.Write(ctx, func(tx store.Tx) error {
 		var err error
-		out, err = tx.CreateUser(ctx, u)
-		return err
+		if out, err = tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		return d.recordSuccess(ctx, tx, name, "", Actor{Principal: authz.KindUser + ":" + u.ID})
 	})
 	if err != nil {
 		return store.User{}, 0, mapErr(name, err)
@@ -63,8 +65,11 @@ func (d *Directory) DeleteUser(ctx context.Context, actor Actor, userID string) 
 			if err := o.keepsOwner(d.comp.engineModel(pol.Text)); err != nil {
 				return err
 			}
+			if err := d.recordSuccess(ctx, tx, name, m.Org, actor); err != nil {
+				return err
+			}
 		}
-		return nil
+		return d.recordSuccess(ctx, tx, name, "", actor)
 	})
 	if err != nil {
 		return 0, mapErr(name, err)
@@ -127,12 +132,14 @@ func (d *Directory) CreateOrg(ctx context.Context, actor Actor, spec OrgSpec) (s
 		if _, err := tx.AddMember(ctx, store.Member{Org: spec.ID, UserID: userID}); err != nil {
 			return err
 		}
-		_, err = tx.CreateBinding(ctx, store.Binding{
+		if _, err = tx.CreateBinding(ctx, store.Binding{
 			Org:       spec.ID,
 			Binding:   authz.Binding{Principal: actor.Principal, Role: top.Name},
 			CreatedBy: actor.Principal,
-		})
-		return err
+		}); err != nil {
+			return err
+		}
+		return d.recordSuccess(ctx, tx, name, spec.ID, actor)
 	})
 	if err != nil {
 		return store.Org{}, 0, mapErr(name, err)

@@ -1,0 +1,183 @@
+package directory
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Audit (issue 7). Every write operation records one audit entry in its
+// own store transaction, after the change and before commit: if the entry
+// cannot be written the operation fails and nothing it changed is kept.
+// The entry names the actor (principal, the roles it is bound to, key,
+// session, client address, request id), the action (the operation's name,
+// "create binding" → "binding.create"), the target (the first changelog
+// entry's kind and key, "binding/b1"), and for changes to something that
+// existed the before and after objects (read from the committed state and
+// from the changelog payload). An operation refused for lack of
+// permission, as an escalation or to keep an owner is recorded as denied
+// in a transaction of its own; if that fails, the caller gets the audit
+// error instead of the denial.
+
+// auditAction turns an operation name into an action: the first word is
+// the verb, the rest the noun ("add team member" → "team_member.add").
+func auditAction(name string) string {
+	words := strings.Fields(name)
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[1:], "_") + "." + words[0]
+}
+
+// auditTarget names what a change touched: "binding/b1".
+func auditTarget(c store.Change) string {
+	noun, _, _ := strings.Cut(string(c.Kind), ".")
+	return noun + "/" + c.Key
+}
+
+// maxAuditObject bounds before/after objects kept verbatim; larger ones
+// (a policy text, a big spec) are kept as their SHA-256 and size.
+const maxAuditObject = 32 << 10
+
+func auditObject(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	if len(b) <= maxAuditObject {
+		return b
+	}
+	sum := sha256.Sum256(b)
+	out, _ := json.Marshal(map[string]any{"sha256": hex.EncodeToString(sum[:]), "bytes": len(b)})
+	return out
+}
+
+// committed returns what a put replaced, from the committed state (writers
+// are serialized, so outside the transaction the store shows the state
+// before it); nil for a creation.
+func (d *Directory) committed(ctx context.Context, c store.Change) any {
+	v, err := c.Decode()
+	if err != nil {
+		return nil
+	}
+	var (
+		before any
+		gerr   error
+	)
+	switch x := v.(type) {
+	case store.Org:
+		before, gerr = d.st.GetOrg(ctx, x.ID)
+	case store.Member:
+		before, gerr = d.st.GetMember(ctx, x.Org, x.UserID)
+	case store.Agent:
+		before, gerr = d.st.GetAgent(ctx, x.Org, x.Name)
+	case store.Service:
+		before, gerr = d.st.GetService(ctx, x.Org, x.Name)
+	case store.Team:
+		before, gerr = d.st.GetTeam(ctx, x.Org, x.Slug)
+	case store.Resource:
+		before, gerr = d.st.GetResource(ctx, x.Org, x.Ref())
+	case store.Policy:
+		before, gerr = d.st.GetPolicy(ctx, x.Org)
+	default:
+		return nil
+	}
+	if gerr != nil {
+		return nil
+	}
+	return before
+}
+
+// auditActor describes the actor with the roles it is bound to in org
+// (directly; "role@namespace" or "role@namespace/type/id" below org
+// scope).
+func (d *Directory) auditActor(ctx context.Context, r store.Reader, org string, a Actor) audit.Actor {
+	out := audit.Actor{Principal: a.Principal, KeyID: a.KeyID, SessionID: a.SessionID, ClientAddr: a.ClientAddr, RequestID: a.RequestID}
+	if org == "" || a.Principal == "" {
+		return out
+	}
+	bs, _, err := r.ListBindings(ctx, org, store.BindingFilter{Principal: a.Principal}, store.Page{Size: 100})
+	if err != nil {
+		return out
+	}
+	for _, b := range bs {
+		role := b.Role
+		if role == "" {
+			role = strings.Join(b.Actions, ",")
+		}
+		if !b.Scope.IsOrg() {
+			role += "@" + b.Scope.Namespace
+			if b.Scope.Type != "" {
+				role += "/" + b.Scope.Type + "/" + b.Scope.ID
+			}
+		}
+		out.Roles = append(out.Roles, role)
+	}
+	sort.Strings(out.Roles)
+	return out
+}
+
+// recordSuccess records a successful write in tx (the op's own
+// transaction). Operations that changed nothing are recorded too.
+func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor) error {
+	e := audit.Entry{Org: org, Actor: d.auditActor(ctx, tx, org, actor), Action: auditAction(name), Result: audit.Success}
+	if org == "" {
+		e.Org = audit.SystemOrg
+	}
+	changes := tx.Changes()
+	if len(changes) > 0 {
+		first := changes[0]
+		e.Target = auditTarget(first)
+		if strings.HasSuffix(string(first.Kind), ".delete") {
+			e.Before = auditObject(first.Payload)
+		} else {
+			if before := d.committed(ctx, first); before != nil {
+				e.Before = auditObject(before)
+			}
+			e.After = auditObject(first.Payload)
+		}
+	}
+	if len(changes) > 1 {
+		type ch struct {
+			Kind string `json:"kind"`
+			Key  string `json:"key"`
+		}
+		list := make([]ch, 0, len(changes))
+		for _, c := range changes {
+			list = append(list, ch{Kind: string(c.Kind), Key: c.Key})
+		}
+		e.Details = auditObject(map[string]any{"changes": list})
+	}
+	return d.rec.Record(ctx, tx, e)
+}
+
+// recordDenied records a refused write in a transaction of its own, for
+// refusals a member earned (forbidden, escalation, last owner). It
+// returns err, or the audit error if the record could not be written.
+func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Actor, err error) error {
+	if !errors.Is(err, ErrForbidden) && !errors.Is(err, ErrEscalation) && !errors.Is(err, ErrLastOwner) {
+		return err
+	}
+	e := audit.Entry{Org: org, Actor: d.auditActor(ctx, d.st, org, actor), Action: auditAction(name), Result: audit.Denied, Message: err.Error()}
+	var fe *ForbiddenError
+	var ee *EscalationError
+	switch {
+	case errors.As(err, &fe):
+		e.Target = "scope/" + fe.Scope.String()
+		e.Details = auditObject(map[string]any{"permission": fe.Permission})
+	case errors.As(err, &ee):
+		e.Target = "scope/" + ee.Scope.String()
+		e.Details = auditObject(ee)
+	}
+	if _, werr := d.st.Write(ctx, func(tx store.Tx) error { return d.rec.Record(ctx, tx, e) }); werr != nil {
+		return &Error{Op: name, Msg: "recording the denied attempt in the audit log failed", Kind: ErrUnavailable, Cause: werr}
+	}
+	return err
+}

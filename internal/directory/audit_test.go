@@ -1,0 +1,153 @@
+package directory_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// auditLog reads acme's log as (action, target, result, actor) rows.
+func auditLog(t *testing.T, st store.Store, org string, after uint64) []audit.Entry {
+	t.Helper()
+	recs, err := st.ReadAudit(ctxT(t), org, after, store.MaxAuditBatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]audit.Entry, len(recs))
+	for i, r := range recs {
+		if out[i], err = audit.FromRecord(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+func TestEveryWriteIsAudited(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	// The fixture's own writes are all in acme's log, in order.
+	var got []string
+	for _, e := range auditLog(t, f.st, "acme", 0) {
+		got = append(got, e.Action+" "+e.Target+" "+string(e.Result)+" "+e.Actor.Principal)
+	}
+	want := []string{
+		"org.create org/acme success user:alice",
+		"member.add member/user:bob success user:alice",
+		"member.add member/user:carol success user:alice",
+		"member.add member/user:dave success user:alice",
+		"member.add member/user:frank success user:alice",
+		"namespace.create namespace/prod success user:alice",
+		"team.create team/team:support success user:alice",
+		"resource.create resource/default/chains/triage success user:carol",
+	}
+	// Member order follows a map in the fixture; compare as sets there.
+	if len(got) != len(want) || got[0] != want[0] || got[5] != want[5] || got[6] != want[6] || got[7] != want[7] {
+		t.Errorf("acme's log:\n%s", cmp.Diff(want, got))
+	}
+	users := auditLog(t, f.st, audit.SystemOrg, 0)
+	if len(users) != 6 || users[0].Action != "user.create" || users[0].Target != "user/alice" {
+		t.Errorf("deployment log = %+v", users)
+	}
+	if e := auditLog(t, f.st, "globex", 0); len(e) != 1 || e[0].Actor.Principal != "user:erin" {
+		t.Errorf("globex's log = %+v", e)
+	}
+	head := auditLog(t, f.st, "acme", 0)
+	mark := head[len(head)-1].Seq
+
+	// An edit records before and after, the actor's roles and request.
+	actor := directory.Actor{Principal: "user:carol", KeyID: "key1", ClientAddr: "10.1.2.3:4444", RequestID: "req-9"}
+	spec := json.RawMessage(`{"steps":["a","b"]}`)
+	ok(t, "update", second3(f.d.UpdateResource(f.ctx, actor, "acme", triage, directory.ResourceChange{Spec: spec})))
+	es := auditLog(t, f.st, "acme", mark)
+	if len(es) != 1 {
+		t.Fatalf("entries after the update = %d, want 1", len(es))
+	}
+	e := es[0]
+	if e.Action != "resource.update" || e.Target != "resource/default/chains/triage" || e.Result != audit.Success ||
+		e.Actor.KeyID != "key1" || e.Actor.ClientAddr != "10.1.2.3:4444" || e.Actor.RequestID != "req-9" ||
+		!cmp.Equal(e.Actor.Roles, []string{"builder"}) {
+		t.Errorf("update entry = %+v", e)
+	}
+	var before, after struct {
+		Version uint64          `json:"version"`
+		Spec    json.RawMessage `json:"spec"`
+	}
+	if err := json.Unmarshal(e.Before, &before); err != nil || before.Version != 1 || string(before.Spec) != `{"steps":["a"]}` {
+		t.Errorf("before = %s (%v)", e.Before, err)
+	}
+	if err := json.Unmarshal(e.After, &after); err != nil || after.Version != 2 || string(after.Spec) != `{"steps":["a","b"]}` {
+		t.Errorf("after = %s (%v)", e.After, err)
+	}
+	if e.Time.IsZero() || e.Time.Location() != time.UTC {
+		t.Errorf("time = %v", e.Time)
+	}
+
+	// A denied attempt is recorded, in its own transaction; the revision
+	// does not move.
+	rev := f.d.Revision()
+	_, _, err := f.d.CreateBinding(f.ctx, directory.Actor{Principal: "user:bob", RequestID: "r2"}, "acme", directory.BindingSpec{Principal: "user:dave", Role: "owner"})
+	wantErr(t, "escalation", err, directory.ErrEscalation)
+	_, _, err = f.d.CreateBinding(f.ctx, user("carol"), "acme", directory.BindingSpec{Principal: "user:dave", Role: "viewer"})
+	wantErr(t, "forbidden", err, directory.ErrForbidden)
+	es = auditLog(t, f.st, "acme", mark+1)
+	orgTarget := "scope/" + (authz.Scope{}).String()
+	if len(es) != 2 || es[0].Result != audit.Denied || es[0].Action != "binding.create" || es[0].Actor.RequestID != "r2" ||
+		es[1].Result != audit.Denied || es[1].Message == "" || es[1].Target != orgTarget {
+		t.Errorf("denied entries = %+v", es)
+	}
+	if cur, err := f.st.CurrentRevision(f.ctx); err != nil || cur != rev {
+		t.Errorf("revision after denied attempts = %d, %v; want %d", cur, err, rev)
+	}
+	// A non-member's attempt is not recorded in the org's log (it cannot
+	// tell the org exists; the server records authentication failures).
+	_, _, err = f.d.CreateBinding(f.ctx, erin, "acme", directory.BindingSpec{Principal: "user:erin", Role: "owner"})
+	wantErr(t, "non-member", err, directory.ErrNotFound)
+	if n := len(auditLog(t, f.st, "acme", mark+3)); n != 0 {
+		t.Errorf("non-member attempt recorded %d entries in acme", n)
+	}
+
+	// The log verifies.
+	if _, err := audit.Verify(f.ctx, f.st, "acme", audit.VerifyOptions{}); err != nil {
+		t.Errorf("verify: %v", err)
+	}
+}
+
+func second3[A, B, C any](_ A, _ B, c C) C { return c }
+
+// failingRecorder refuses every entry.
+type failingRecorder struct{}
+
+var errAuditDown = errors.New("audit log unavailable")
+
+func (failingRecorder) Record(context.Context, store.Tx, audit.Entry) error { return errAuditDown }
+
+func TestAWriteFailsWhenItsAuditEntryCannotBeWritten(t *testing.T) {
+	t.Parallel()
+	st := openSQLite(t)
+	good := openDir(t, st, directory.Options{})
+	mustUsers(t, good, "alice")
+	ok(t, "create acme", third(good.CreateOrg(ctxT(t), alice, directory.OrgSpec{ID: "acme"})))
+	good.Close()
+
+	d := openDir(t, st, directory.Options{Audit: failingRecorder{}})
+	rev := d.Revision()
+	_, _, err := d.CreateNamespace(ctxT(t), alice, "acme", "staging")
+	if !errors.Is(err, errAuditDown) && !errors.Is(err, directory.ErrUnavailable) {
+		t.Errorf("CreateNamespace with a failing audit log = %v", err)
+	}
+	if _, err := st.GetNamespace(ctxT(t), "acme", "staging"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the namespace was kept although its audit entry failed: %v", err)
+	}
+	if cur, _ := st.CurrentRevision(ctxT(t)); cur != rev {
+		t.Errorf("revision moved to %d (from %d)", cur, rev)
+	}
+}
