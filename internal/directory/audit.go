@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -179,5 +180,92 @@ func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Ac
 	if _, werr := d.st.Write(ctx, func(tx store.Tx) error { return d.rec.Record(ctx, tx, e) }); werr != nil {
 		return &Error{Op: name, Msg: "recording the denied attempt in the audit log failed", Kind: ErrUnavailable, Cause: werr}
 	}
+	return err
+}
+
+// --- reading the log (audit:read at org scope)
+
+// ListAudit lists the org's audit entries matching f, with cursor
+// pagination. Needs audit:read at org scope.
+func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f store.AuditFilter, p store.Page) ([]audit.Entry, string, error) {
+	var (
+		out  []audit.Entry
+		next string
+	)
+	err := d.read(ctx, "list audit", org, actor, func(o *op) error {
+		if err := o.need("audit:read", authz.Scope{}); err != nil {
+			return err
+		}
+		recs, n, err := d.st.ListAudit(ctx, org, f, p)
+		if err != nil {
+			return err
+		}
+		out, next = make([]audit.Entry, 0, len(recs)), n
+		for _, r := range recs {
+			e, err := audit.FromRecord(r)
+			if err != nil {
+				return err
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// VerifyAudit verifies the org's log with the directory's audit key (when
+// its recorder is an *audit.Log that signs) and the exported checkpoints
+// given. Needs audit:read at org scope. A log that does not verify is a
+// *audit.VerifyError.
+func (d *Directory) VerifyAudit(ctx context.Context, actor Actor, org string, exported []audit.Checkpoint) (audit.Report, error) {
+	var rep audit.Report
+	err := d.read(ctx, "verify audit", org, actor, func(o *op) error {
+		if err := o.need("audit:read", authz.Scope{}); err != nil {
+			return err
+		}
+		opts := audit.VerifyOptions{Checkpoints: exported}
+		if k, ok := d.rec.(interface {
+			PublicKey() (audit.PublicKey, bool)
+		}); ok {
+			if pk, ok := k.PublicKey(); ok {
+				opts.Keys = append(opts.Keys, pk)
+			}
+		}
+		var err error
+		rep, err = audit.Verify(ctx, d.st, org, opts)
+		return err
+	})
+	var ve *audit.VerifyError
+	if errors.As(err, &ve) {
+		return rep, ve // not a directory error: the caller reports it as a result
+	}
+	return rep, err
+}
+
+// AuditCheckpoints lists the org's checkpoints after `after` (for
+// exporting them). Needs audit:read at org scope.
+func (d *Directory) AuditCheckpoints(ctx context.Context, actor Actor, org string, after uint64) ([]audit.Checkpoint, error) {
+	var out []audit.Checkpoint
+	err := d.read(ctx, "list audit checkpoints", org, actor, func(o *op) error {
+		if err := o.need("audit:read", authz.Scope{}); err != nil {
+			return err
+		}
+		cps, err := d.st.ListAuditCheckpoints(ctx, org, after, store.MaxAuditBatch)
+		for _, c := range cps {
+			out = append(out, audit.CheckpointFromStore(c))
+		}
+		return err
+	})
+	return out, err
+}
+
+// RecordEvent records an event that changes nothing in the directory (an
+// authentication failure, a decision) in a transaction of its own. An
+// entry without an org goes to the deployment's log (audit.SystemOrg).
+func (d *Directory) RecordEvent(ctx context.Context, e audit.Entry) error {
+	if e.Org == "" {
+		e.Org = audit.SystemOrg
+	}
+	_, err := d.st.Write(ctx, func(tx store.Tx) error { return d.rec.Record(ctx, tx, e) })
 	return err
 }

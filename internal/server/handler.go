@@ -416,6 +416,7 @@ func (s *Server) authenticate(c *call) (auth.Identity, error) {
 		s.metrics.authFails.WithLabelValues("rate_limited").Inc()
 	case errors.Is(err, auth.ErrUnauthenticated):
 		s.metrics.authFails.WithLabelValues("unauthenticated").Inc()
+		s.recordAuthFailure(c, err)
 	}
 	return id, err
 }

@@ -76,6 +76,7 @@ type AuditFilter struct {
 	Result string
 	Since  time.Time // At ≥ Since
 	Until  time.Time // At < Until
+	After  uint64    // Seq > After (to follow the log)
 	// Newest lists newest first (for tail); the default is oldest first.
 	Newest bool
 }

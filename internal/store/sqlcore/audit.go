@@ -124,6 +124,12 @@ func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, 
 	if !f.Until.IsZero() {
 		cond("at <", f.Until.UnixMicro())
 	}
+	if f.After > 0 {
+		if f.After >= math.MaxInt64 {
+			return nil, "", nil
+		}
+		cond("seq >", int64(f.After))
+	}
 	name := "audit"
 	if f.Newest {
 		name = "audit-newest"

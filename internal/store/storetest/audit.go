@@ -151,6 +151,8 @@ func testAudit(t *testing.T, s store.Store) {
 	diff(t, "exact action", seqs(3, 32, func(i uint64) bool { return i%3 == 2 }), all(store.AuditFilter{Action: "secrets.read"}, 100))
 	diff(t, "result and target", seqs(3, 32, func(i uint64) bool { return i%4 == 0 && i%5 == 0 }), all(store.AuditFilter{Result: "denied", Target: "t/0"}, 100))
 	diff(t, "time range", seqs(10, 19, every), all(store.AuditFilter{Since: time.UnixMicro(10000), Until: time.UnixMicro(20000)}, 3))
+	diff(t, "after", seqs(30, 32, every), all(store.AuditFilter{After: 29}, 2))
+	diff(t, "after, newest first", []uint64{32, 31, 30}, all(store.AuditFilter{After: 29, Newest: true}, 2))
 	if _, _, err := s.ListAudit(ctx, "acme", store.AuditFilter{}, store.Page{Cursor: "garbage"}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("bad cursor: %v", err)
 	}

@@ -1,0 +1,157 @@
+package server
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Audit routes (issue 7): reading, following and verifying an org's audit
+// log, and exporting its checkpoints. All need audit:read at org scope;
+// the directory checks it. (They do not declare Route.Perm: every built-in
+// role, viewer included, holds audit:read, and Perm marks routes a viewer
+// is refused.)
+
+// auditQuery are the filters of GET /v1/orgs/{org}/audit.
+var auditQuery = []Param{
+	{"actor", "string", "exact principal, e.g. user:alice"},
+	{"action", "string", "exact action, or a prefix ending in '*' (bindings.*)"},
+	{"target", "string", "exact target, e.g. binding/b1"},
+	{"result", "string", "success, denied or error"},
+	{"since", "string", "RFC 3339 time: entries at or after it"},
+	{"until", "string", "RFC 3339 time: entries before it"},
+	{"after", "integer", "entries with a sequence number above it (to follow the log)"},
+	{"order", "string", "oldest (default) or newest first"},
+	{"wait", "integer", "seconds (at most 30) to wait for new entries when there are none yet (long poll, with after)"},
+}
+
+// AuditVerifyRequest gives exported checkpoints to check the log against.
+type AuditVerifyRequest struct {
+	Checkpoints []audit.Checkpoint `json:"checkpoints,omitempty"`
+}
+
+// AuditVerifyResult is the outcome of a verification: ok, or the first
+// problem.
+type AuditVerifyResult struct {
+	OK      bool               `json:"ok"`
+	Report  audit.Report       `json:"report"`
+	Problem *audit.VerifyError `json:"problem,omitempty"`
+}
+
+func (s *Server) auditRoutes() []*Route {
+	return []*Route{
+		route("GET", "/v1/orgs/{org}/audit", "audit", "List the org's audit log (filters, cursor pagination, long-poll follow). Needs audit:read, which every built-in role holds.",
+			func(c *call, _ *noBody) (List[audit.Entry], error) {
+				f, wait, err := c.auditFilter()
+				if err != nil {
+					return List[audit.Entry]{}, err
+				}
+				p, err := c.page()
+				if err != nil {
+					return List[audit.Entry]{}, err
+				}
+				deadline := time.Now().Add(wait)
+				for {
+					es, next, err := s.dir.ListAudit(c.ctx, c.actor(), c.org(), f, p)
+					if err != nil || len(es) > 0 || wait <= 0 || !time.Now().Before(deadline) {
+						return listOf(es, next), err
+					}
+					select {
+					case <-c.ctx.Done():
+						return listOf(es, next), nil
+					case <-time.After(250 * time.Millisecond):
+					}
+				}
+			}).query(append(auditQuery, pageParams...)...),
+		route("POST", "/v1/orgs/{org}/audit/verify", "audit", "Verify the org's audit log (hash chain, checkpoints signed by this server's key, and any exported checkpoints given). Needs audit:read.",
+			func(c *call, req *AuditVerifyRequest) (AuditVerifyResult, error) {
+				rep, err := s.dir.VerifyAudit(c.ctx, c.actor(), c.org(), req.Checkpoints)
+				var ve *audit.VerifyError
+				if errors.As(err, &ve) {
+					return AuditVerifyResult{Report: rep, Problem: ve}, nil
+				}
+				return AuditVerifyResult{OK: err == nil, Report: rep}, err
+			}).optionalBody(),
+		route("GET", "/v1/orgs/{org}/audit/checkpoints", "audit", "List the org's signed checkpoints (export them to anchor the log outside the database). Needs audit:read.",
+			func(c *call, _ *noBody) (List[audit.Checkpoint], error) {
+				after, err := c.queryUint("after")
+				if err != nil {
+					return List[audit.Checkpoint]{}, err
+				}
+				cps, err := s.dir.AuditCheckpoints(c.ctx, c.actor(), c.org(), after)
+				return listOf(cps, ""), err
+			}).query(Param{"after", "integer", "checkpoints with a sequence number above it"}),
+	}
+}
+
+// auditFilter reads the filters of an audit list.
+func (c *call) auditFilter() (store.AuditFilter, time.Duration, error) {
+	q := c.r.URL.Query()
+	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Target: q.Get("target"), Result: q.Get("result")}
+	for _, t := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(t.name); v != "" {
+			tm, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, 0, invalidField(t.name, "%s must be an RFC 3339 time", t.name)
+			}
+			*t.dst = tm
+		}
+	}
+	var err error
+	if f.After, err = c.queryUint("after"); err != nil {
+		return f, 0, err
+	}
+	switch q.Get("order") {
+	case "", "oldest":
+	case "newest":
+		f.Newest = true
+	default:
+		return f, 0, invalidField("order", "order must be oldest or newest")
+	}
+	wait, err := c.queryUint("wait")
+	if err != nil || wait > 30 {
+		return f, 0, invalidField("wait", "wait must be 0 to 30 seconds")
+	}
+	return f, time.Duration(wait) * time.Second, nil
+}
+
+// recordAuthFailure records a failed authentication in the deployment's
+// audit log (rate-limited attempts are not recorded one by one). The
+// credential itself is never recorded.
+func (s *Server) recordAuthFailure(c *call, err error) {
+	if err == nil || !errors.Is(err, auth.ErrUnauthenticated) || errors.Is(err, auth.ErrRateLimited) {
+		return
+	}
+	e := audit.Entry{
+		Actor:  audit.Actor{ClientAddr: c.addr, RequestID: c.reqID},
+		Action: "auth.failure", Target: "route/" + c.rt.Pattern(), Result: audit.Denied,
+		Message: "invalid, expired or revoked credential",
+	}
+	if org := c.r.PathValue("org"); org != "" {
+		e.Details = []byte(`{"org":` + strconv.Quote(org) + `}`)
+		if !validJSONString(org) {
+			e.Details = nil
+		}
+	}
+	if rerr := s.dir.RecordEvent(c.ctx, e); rerr != nil {
+		s.log.Error("audit: recording an authentication failure failed", "request_id", c.reqID, "error", rerr)
+	}
+}
+
+// validJSONString reports whether strconv.Quote(s) is also valid JSON
+// (printable ASCII without backslash escapes beyond \" and \\).
+func validJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
