@@ -48,6 +48,7 @@ func (s *Service) Invite(ctx context.Context, c Caller, org, email, role string)
 	if err != nil {
 		return store.Invitation{}, "", 0, storeErr(op, err)
 	}
+	s.settle(ctx, rev)
 	out.Hash = nil
 	return out, token, rev, nil
 }

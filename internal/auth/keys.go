@@ -96,6 +96,7 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, org string, spec KeyS
 	if err != nil {
 		return store.APIKey{}, "", 0, storeErr(op, err)
 	}
+	s.settle(ctx, rev)
 	out.Hash = nil
 	return out, token, rev, nil
 }
@@ -189,6 +190,7 @@ func (s *Service) RevokeKey(ctx context.Context, c Caller, org, kid string) (uin
 	if err != nil {
 		return 0, storeErr(op, err)
 	}
+	s.settle(ctx, rev)
 	return rev, nil
 }
 

@@ -130,3 +130,12 @@ func (l *Limiter) sweep(now time.Time) {
 		return true
 	})
 }
+
+// Reset forgets every address (tests, and an operator's escape hatch).
+func (l *Limiter) Reset() {
+	l.buckets.Range(func(k, _ any) bool {
+		l.buckets.Delete(k)
+		l.count.Add(-1)
+		return true
+	})
+}

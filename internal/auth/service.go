@@ -264,6 +264,9 @@ func incarnationOf(ctx context.Context, r store.Reader, org, principal string) (
 	return out, nil
 }
 
+// ResetLimits forgets every address's failed attempts.
+func (s *Service) ResetLimits() { s.limiter.Reset() }
+
 // Forget drops a key from the cache (after it was revoked here).
 func (s *Service) Forget(kid string) { s.cache.Delete(kid) }
 
@@ -310,6 +313,12 @@ func (s *Service) flush() {
 
 // FlushUsage writes pending last-used times now (tests, shutdown).
 func (s *Service) FlushUsage() { s.flush() }
+
+// settle waits (bounded, best effort) for the engine to reach rev, so that
+// a caller's next decision with consistency at_least rev does not wait.
+func (s *Service) settle(ctx context.Context, rev uint64) {
+	_ = s.dir.WaitFor(ctx, rev)
+}
 
 // --- errors in the directory's vocabulary, so interfaces map them alike
 

@@ -147,6 +147,22 @@ func (a *askCache) remember(k askKey, rev uint64) {
 	a.ok[k] = struct{}{}
 }
 
+// isMember reports whether principal is a member of org, as the directory
+// decides it (the engine holds it as a principal of the org), remembered
+// for the current engine revision.
+func (s *Server) isMember(org, principal string) bool {
+	k := askKey{org: org, actor: principal, about: "\x00member"}
+	rev := s.dir.Revision()
+	if s.asks.allowed(k, rev) {
+		return true
+	}
+	if _, _, err := s.dir.Engine().Permissions(org, principal, authz.DefaultNamespace); err != nil {
+		return false
+	}
+	s.asks.remember(k, rev)
+	return true
+}
+
 // decide answers one check: through the directory the first time a
 // question is asked at an engine revision, straight from the engine after.
 func (s *Server) decide(c *call, req *authz.Request) (authz.Decision, error) {

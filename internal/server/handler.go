@@ -84,6 +84,9 @@ type Param struct {
 	Name, Type, Doc string
 }
 
+// HasBody reports whether the route decodes a JSON request body.
+func (rt *Route) HasBody() bool { return rt.hasBody }
+
 // Pattern is the ServeMux pattern.
 func (rt *Route) Pattern() string { return rt.Method + " " + rt.Path }
 
@@ -395,8 +398,9 @@ func (s *Server) runCall(c *call) (any, error) {
 			return nil, err
 		}
 		c.id = id
-		if c.rt.Access == OrgMember && !id.AllowsOrg(c.org()) {
-			// A credential confined to another org: as for a non-member.
+		if c.rt.Access == OrgMember && (!id.AllowsOrg(c.org()) || !s.isMember(c.org(), id.Principal)) {
+			// A non-member, or a credential confined to another org: as for
+			// an org that does not exist, before the body is even read.
 			return nil, problem(ProblemNotFound, "org %q: not found", c.org())
 		}
 	}

@@ -50,10 +50,15 @@ type env struct {
 
 // backends are the stores the end-to-end tests run on: SQLite always,
 // PostgreSQL when GATEHOUSE_TEST_POSTGRES holds a connection URL.
-func backends() []string {
+// GATEHOUSE_REQUIRE_POSTGRES (set by CI) makes a missing URL a failure.
+func backends(t testing.TB) []string {
+	t.Helper()
 	bs := []string{"sqlite"}
-	if os.Getenv("GATEHOUSE_TEST_POSTGRES") != "" {
+	switch {
+	case os.Getenv("GATEHOUSE_TEST_POSTGRES") != "":
 		bs = append(bs, "postgres")
+	case os.Getenv("GATEHOUSE_REQUIRE_POSTGRES") != "":
+		t.Fatal("GATEHOUSE_REQUIRE_POSTGRES is set but GATEHOUSE_TEST_POSTGRES is not: the PostgreSQL runs must happen")
 	}
 	return bs
 }
@@ -252,4 +257,15 @@ func (e *env) must(want int, method, path, token string, body, out any) resp {
 		r.json(e.t, out)
 	}
 	return r
+}
+
+// must returns v or fails the test with err.
+func must[T any](v T, err error) func(testing.TB) T {
+	return func(t testing.TB) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
 }

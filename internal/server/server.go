@@ -140,6 +140,12 @@ func New(cfg Config) (*Server, error) {
 // Routes returns the route table (for documentation and tests).
 func (s *Server) Routes() []*Route { return s.routes }
 
+// Match is the mux pattern a request would be routed to ("" for none).
+func (s *Server) Match(r *http.Request) string {
+	_, pattern := s.mux.Handler(r)
+	return pattern
+}
+
 // ServeHTTP dispatches to the route table; unknown paths and methods are
 // answered with problem documents (404, 405).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
