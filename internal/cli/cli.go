@@ -89,6 +89,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newPolicyCmd(e))
 	root.AddCommand(newServeCmd(e))
 	root.AddCommand(newInitCmd(e))
+	root.AddCommand(newAuditCmd(e))
 	return root
 }
 

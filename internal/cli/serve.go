@@ -159,7 +159,12 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
-			dir, err := directory.Open(octx, st, authz.New(), directory.Options{Logger: log})
+			alog, err := openAuditLog(st, sf.data, dev || sqliteStore, log)
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			go alog.Run(ctx) // checkpoints idle orgs' logs
+			dir, err := directory.Open(octx, st, authz.New(), directory.Options{Logger: log, Audit: alog})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: fmt.Errorf("load directory: %w", err)}
 			}
