@@ -1,5 +1,15 @@
 package directory
 
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
 // Test-only hooks.
 
 // DisableRuleForTest switches off one rule of DESIGN §1.2 ("level",
@@ -26,3 +36,26 @@ func DisableRuleForTest(d *Directory, name string) {
 // ReloadsForTest is how many times the follower reloaded an org after the
 // initial load.
 func ReloadsForTest(d *Directory) uint64 { return d.fol.reloads.Load() }
+
+// CatchUpForTest builds an engine holding snap (an org snapshot) at its
+// revision and returns a function that makes a follower catch that engine
+// up with st's changelog, returning the revision reached: the second
+// process's catch-up, without its initial load.
+func CatchUpForTest(st store.Store, snap *store.OrgSnapshot) (*authz.Engine, func(ctx context.Context) (uint64, error), error) {
+	comp := &compiler{}
+	eng := authz.New()
+	var m *policy.Model
+	if snap.Policy.Version > 0 {
+		m = comp.engineModel(snap.Policy.Text)
+	}
+	if err := eng.LoadOrg(snap.Revision, snap.OrgData(m)); err != nil {
+		return nil, nil, err
+	}
+	f := newFollower(st, eng, comp, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.cursor = snap.Revision
+	f.known[snap.Org.ID] = true
+	return eng, func(ctx context.Context) (uint64, error) {
+		err := f.catchUp(ctx)
+		return eng.Revision(), err
+	}, nil
+}
