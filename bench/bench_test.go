@@ -27,21 +27,38 @@ var generators = map[string]func() (*Dataset, error){
 	"lookup":   func() (*Dataset, error) { return LookupDataset("10k_of_1m", 100, 10000, 5) },
 }
 
-// lazy computes a value once per process; errors are remembered, so every
-// benchmark that needs a broken fixture fails with the same message.
+// lazy computes a value once and keeps it until released; an error is
+// remembered too, so every benchmark that needs a broken fixture fails with
+// the same message. Benchmarks release what they no longer need: a live
+// orgs1m Casbin enforcer would otherwise slow down every runtime.GC the
+// testing package forces between later benchmark runs.
 type lazy[T any] struct {
-	once sync.Once
+	mu   sync.Mutex
+	done bool
 	v    T
 	err  error
 }
 
 func (l *lazy[T]) get(f func() (T, error)) (T, error) {
-	l.once.Do(func() { l.v, l.err = f() })
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.v, l.err = f()
+		l.done = true
+	}
 	return l.v, l.err
 }
 
+// release drops the value; the next get computes it again.
+func (l *lazy[T]) release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var zero T
+	l.v, l.err, l.done = zero, nil, false
+}
+
 // Process-wide caches, one entry per dataset name (fixed keys, filled at
-// init so no lock is needed around the maps).
+// init, so the maps themselves are only read).
 var (
 	datasets     = map[string]*lazy[*Dataset]{}
 	ghFixtures   = map[string]*lazy[*engineFixture[*authz.Engine]]{}
@@ -164,6 +181,7 @@ func BenchmarkCheck(b *testing.B) {
 					b.Fatalf("gatehouse allowed %d of %d requests, want %d", allowed, b.N, want)
 				}
 			})
+			ghFixtures[name].release() // -count repeats run inside b.Run: done with it
 			b.Run("casbin", func(b *testing.B) {
 				f := casbinFixture(b, name)
 				e, reqs, start := f.e, f.d.Requests, f.next
@@ -185,13 +203,14 @@ func BenchmarkCheck(b *testing.B) {
 					b.Fatalf("casbin allowed %d of %d requests, want %d", allowed, b.N, want)
 				}
 			})
+			cbFixtures[name].release()
 		})
 	}
 }
 
 // spotCheck is how many requests of the mix (half allowed) a freshly built
 // engine of BenchmarkColdBuild must answer right.
-const spotCheck = 8
+const spotCheck = 4
 
 // sink keeps built engines reachable so that building is not dead code.
 var sink any
@@ -340,6 +359,7 @@ func BenchmarkBindingChange(b *testing.B) {
 			b.StartTimer()
 		}
 	})
+	changeEngine.release()
 }
 
 // lookupAll pages through a resource lookup and returns every resource.
@@ -398,4 +418,6 @@ func BenchmarkLookupResources(b *testing.B) {
 			}
 		}
 	})
+	lookupEngine.release()
+	datasets["lookup"].release()
 }
