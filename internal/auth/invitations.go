@@ -41,7 +41,7 @@ func (s *Service) Invite(ctx context.Context, c Caller, org, email, role string)
 		}
 		out, err = tx.CreateInvitation(ctx, store.Invitation{
 			ID: id, Org: org, Email: inv.Email, Role: inv.Role, InvitedBy: c.Principal, Hash: hash,
-			OrgCreatedAt: o.CreatedAt, ExpiresAt: tx.Now().Add(s.opts.InvitationTTL),
+			OrgCreatedAt: o.CreatedAt, ExpiresAt: s.opts.Now().Add(s.opts.InvitationTTL),
 		})
 		return err
 	})
@@ -121,7 +121,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, userID, displayNa
 		if err != nil {
 			return err
 		}
-		if !v.AcceptedAt.IsZero() || !v.RevokedAt.IsZero() || !tx.Now().Before(v.ExpiresAt) {
+		if !v.AcceptedAt.IsZero() || !v.RevokedAt.IsZero() || !s.opts.Now().Before(v.ExpiresAt) {
 			return ErrGone
 		}
 		o, err := tx.GetOrg(ctx, v.Org)

@@ -412,6 +412,7 @@ func (s *Server) authenticate(c *call) (auth.Identity, error) {
 	h := c.r.Header.Get("Authorization")
 	scheme, cred, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
+		s.metrics.authFails.WithLabelValues("missing").Inc()
 		return auth.Identity{}, problem(ProblemUnauthenticated, "an Authorization: Bearer <API key or session token> header is required")
 	}
 	id, err := s.auth.Authenticate(c.ctx, strings.TrimSpace(cred), c.addr)

@@ -111,8 +111,7 @@ type InvitationReader interface {
 	ListInvitations(ctx context.Context, org string, p Page) ([]Invitation, string, error)
 }
 
-// InvitationWriter changes invitations. Expiry is the caller's to check
-// (against Tx.Now).
+// InvitationWriter changes invitations. Expiry is the caller's to check.
 type InvitationWriter interface {
 	// CreateInvitation stores an invitation; CreatedAt is the
 	// transaction's time. ErrNotFound if the org does not exist;
