@@ -1,0 +1,106 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+)
+
+// Decision endpoints (DESIGN §5). They are reads: a 503 is retried
+// whatever its kind. Each accepts AtLeast(rev).
+
+// Check asks whether req.Principal (default: the caller) may do req.Action
+// on req.Resource. A deny is a Decision with Allowed false and a nil
+// error; an error means no decision was made (never treat it as allow).
+func (c *Client) Check(ctx context.Context, org string, req CheckRequest, opts ...CallOption) (Decision, error) {
+	o := applyCall(opts)
+	var out Decision
+	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/check",
+		body: checkBody{CheckRequest: req, Consistency: o.consistency()}}, &out)
+	if err != nil {
+		return Decision{}, err
+	}
+	return out, nil
+}
+
+// ErrBatchTooLarge is returned by Checks for more than MaxBatch checks
+// (nothing is sent).
+var ErrBatchTooLarge = fmt.Errorf("client: a batch holds at most %d checks", MaxBatch)
+
+// Checks asks up to MaxBatch questions in one call. Each is answered
+// independently, in order: an item the server could not decide has its Err
+// set (and Allowed false). The answer is checked to hold exactly one
+// result per check.
+func (c *Client) Checks(ctx context.Context, org string, reqs []CheckRequest, opts ...CallOption) (Batch, error) {
+	if len(reqs) > MaxBatch {
+		return Batch{}, ErrBatchTooLarge
+	}
+	o := applyCall(opts)
+	if reqs == nil {
+		reqs = []CheckRequest{}
+	}
+	var out Batch
+	r := request{method: http.MethodPost, path: orgPath(org) + "/checks", body: batchBody{Checks: reqs, Consistency: o.consistency()}}
+	if err := c.do(ctx, r, &out); err != nil {
+		return Batch{}, err
+	}
+	if len(out.Results) != len(reqs) {
+		return Batch{}, fmt.Errorf("client: POST %s: %d results for %d checks", r.path, len(out.Results), len(reqs))
+	}
+	for i := range out.Results {
+		if e := out.Results[i].Err; e != nil {
+			out.Results[i].Allowed = false
+			e.Method, e.Path = r.method, r.path
+		}
+	}
+	return out, nil
+}
+
+// Explain decides req and says why: the bindings, roles, patterns and
+// conditions that decided it, or what came closest.
+func (c *Client) Explain(ctx context.Context, org string, req CheckRequest, opts ...CallOption) (Explanation, error) {
+	o := applyCall(opts)
+	var out Explanation
+	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/explain",
+		body: checkBody{CheckRequest: req, Consistency: o.consistency()}}, &out)
+	if err != nil {
+		return Explanation{}, err
+	}
+	return out, nil
+}
+
+// LookupResources lists one page of the resources req.Principal may do
+// req.Action on ("what can Alice run?").
+func (c *Client) LookupResources(ctx context.Context, org string, req LookupResourcesRequest, opts ...CallOption) (ResourcePage, error) {
+	o := applyCall(opts)
+	var out ResourcePage
+	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/lookup/resources",
+		body: lookupResourcesBody{LookupResourcesRequest: req, Consistency: o.consistency()}}, &out)
+	return out, err
+}
+
+// LookupSubjects lists who may do req.Action on req.Resource ("who can
+// run this chain?"; needs bindings:read).
+func (c *Client) LookupSubjects(ctx context.Context, org string, req LookupSubjectsRequest, opts ...CallOption) (Subjects, error) {
+	o := applyCall(opts)
+	var out Subjects
+	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/lookup/subjects",
+		body: lookupSubjectsBody{LookupSubjectsRequest: req, Consistency: o.consistency()}}, &out)
+	return out, err
+}
+
+// Permissions lists what principal holds in namespace ("" = "default"),
+// for UIs that hide what one cannot do.
+func (c *Client) Permissions(ctx context.Context, org, principal, namespace string, opts ...CallOption) (Permissions, error) {
+	o := applyCall(opts)
+	q := url.Values{}
+	if namespace != "" {
+		q.Set("namespace", namespace)
+	}
+	if o.atLeast > 0 {
+		q.Set("at_least", strconv.FormatUint(o.atLeast, 10))
+	}
+	return get[Permissions](ctx, c, orgPath(org)+"/principals/"+seg(principal)+"/permissions", q)
+}

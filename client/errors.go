@@ -1,0 +1,275 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ProblemBase prefixes the server's problem type URIs.
+const ProblemBase = "https://gatehouse.dev/problems/"
+
+// Problem kinds: the stable last segment of a problem's type URI. Branch
+// on these (Error.Kind), never on title or detail text.
+const (
+	KindUnauthenticated  = "unauthenticated"        // 401
+	KindForbidden        = "forbidden"              // 403, MissingPermission
+	KindEscalation       = "escalation"             // 403, Reason, MissingPermissions
+	KindNotFound         = "not-found"              // 404 (absent, or another org's)
+	KindMethodNotAllowed = "method-not-allowed"     // 405
+	KindConflict         = "conflict"               // 409
+	KindLastOwner        = "last-owner"             // 409
+	KindGone             = "gone"                   // 410
+	KindInvalid          = "invalid-request"        // 400, Field
+	KindTooLarge         = "payload-too-large"      // 413
+	KindMediaType        = "unsupported-media-type" // 415
+	KindInvalidPolicy    = "invalid-policy"         // 422, Diagnostics
+	KindRateLimited      = "rate-limited"           // 429
+	KindInternal         = "internal"               // 500
+	KindNotCaughtUp      = "not-caught-up"          // 503
+	KindUnavailable      = "unavailable"            // 503
+)
+
+// Sentinels classify an *Error with errors.Is. Each matches by HTTP status
+// (ErrNotCaughtUp and ErrEscalation by problem kind), so they also work
+// for answers that are not problem documents.
+var (
+	ErrUnauthenticated = errors.New("gatehouse: unauthenticated")          // 401
+	ErrForbidden       = errors.New("gatehouse: forbidden")                // 403 (escalations included)
+	ErrEscalation      = errors.New("gatehouse: privilege escalation")     // 403 escalation
+	ErrNotFound        = errors.New("gatehouse: not found")                // 404
+	ErrConflict        = errors.New("gatehouse: conflict")                 // 409
+	ErrGone            = errors.New("gatehouse: gone")                     // 410
+	ErrInvalid         = errors.New("gatehouse: invalid request")          // 400, 413, 415, 422
+	ErrInvalidPolicy   = errors.New("gatehouse: policy does not compile")  // 422
+	ErrRateLimited     = errors.New("gatehouse: rate limited")             // 429
+	ErrUnavailable     = errors.New("gatehouse: unavailable")              // 503 (not-caught-up included)
+	ErrNotCaughtUp     = errors.New("gatehouse: revision not reached")     // 503 not-caught-up
+	ErrServer          = errors.New("gatehouse: server error")             // other 5xx
+	ErrUnexpected      = errors.New("gatehouse: unexpected answer status") // anything else
+)
+
+// Error is an answer other than 2xx, with the server's problem document
+// (RFC 9457) when it sent one.
+type Error struct {
+	// Method and Path are the request's (Path without the query).
+	Method string `json:"-"`
+	Path   string `json:"-"`
+
+	Status    int    `json:"status"`
+	Type      string `json:"type"` // full type URI; Kind() is its last segment
+	Title     string `json:"title"`
+	Detail    string `json:"detail"`
+	Instance  string `json:"instance"`
+	RequestID string `json:"request_id"`
+
+	// Field names the offending request field (400).
+	Field string `json:"field"`
+	// MissingPermission is the permission the caller lacks (403) and Scope
+	// where it was needed.
+	MissingPermission string `json:"missing_permission"`
+	Scope             string `json:"scope"`
+	// Escalation details (403 escalation).
+	Reason             string   `json:"reason"`
+	Role               string   `json:"role"`
+	MissingPermissions []string `json:"missing_permissions"`
+	Target             string   `json:"target"`
+	// Diagnostics are a policy's positioned errors (422).
+	Diagnostics []Diagnostic `json:"errors"`
+	// RetryAfter is the server's Retry-After in seconds (429, 503), 0 when
+	// absent.
+	RetryAfter int `json:"retry_after"`
+}
+
+// Kind is the problem type's last segment ("forbidden", "not-found"...),
+// or "" when the answer was not a Gatehouse problem document.
+func (e *Error) Kind() string { return kindOf(e.Type) }
+
+func kindOf(typ string) string {
+	if k, ok := strings.CutPrefix(typ, ProblemBase); ok {
+		return k
+	}
+	return ""
+}
+
+// Error renders "gatehouse: METHOD PATH: STATUS kind: detail".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("gatehouse: ")
+	if e.Method != "" {
+		b.WriteString(e.Method + " " + e.Path + ": ")
+	}
+	b.WriteString(strconv.Itoa(e.Status))
+	if k := e.Kind(); k != "" {
+		b.WriteString(" " + k)
+	} else if e.Title != "" {
+		b.WriteString(" " + e.Title)
+	}
+	if e.Detail != "" {
+		b.WriteString(": " + e.Detail)
+	}
+	if e.MissingPermission != "" && !strings.Contains(e.Detail, e.MissingPermission) {
+		b.WriteString(" (missing " + e.MissingPermission + ")")
+	}
+	if e.RequestID != "" {
+		b.WriteString(" [request " + e.RequestID + "]")
+	}
+	return b.String()
+}
+
+// Is matches the package's sentinels.
+func (e *Error) Is(target error) bool {
+	switch target {
+	case ErrUnauthenticated:
+		return e.Status == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.Status == http.StatusForbidden
+	case ErrEscalation:
+		return e.Status == http.StatusForbidden && e.Kind() == KindEscalation
+	case ErrNotFound:
+		return e.Status == http.StatusNotFound
+	case ErrConflict:
+		return e.Status == http.StatusConflict
+	case ErrGone:
+		return e.Status == http.StatusGone
+	case ErrInvalid:
+		switch e.Status {
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+			return true
+		}
+	case ErrInvalidPolicy:
+		return e.Status == http.StatusUnprocessableEntity
+	case ErrRateLimited:
+		return e.Status == http.StatusTooManyRequests
+	case ErrUnavailable:
+		return e.Status == http.StatusServiceUnavailable
+	case ErrNotCaughtUp:
+		return e.Status == http.StatusServiceUnavailable && e.Kind() == KindNotCaughtUp
+	case ErrServer:
+		return e.Status >= 500 && e.Status != http.StatusServiceUnavailable
+	case ErrUnexpected:
+		return e.Status < 400 || e.Status > 599
+	}
+	return false
+}
+
+// IsUnauthenticated reports a 401: missing, invalid or expired credentials.
+func IsUnauthenticated(err error) bool { return errors.Is(err, ErrUnauthenticated) }
+
+// IsForbidden reports a 403: authenticated but not allowed (escalation
+// refusals included).
+func IsForbidden(err error) bool { return errors.Is(err, ErrForbidden) }
+
+// IsEscalation reports a 403 refusing a privilege escalation (DESIGN §1.2).
+func IsEscalation(err error) bool { return errors.Is(err, ErrEscalation) }
+
+// IsNotFound reports a 404: absent, or belonging to another org.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// IsConflict reports a 409.
+func IsConflict(err error) bool { return errors.Is(err, ErrConflict) }
+
+// IsGone reports a 410 (a used, revoked or expired invitation).
+func IsGone(err error) bool { return errors.Is(err, ErrGone) }
+
+// IsInvalid reports a request the server rejected as malformed (400, 413,
+// 415, 422).
+func IsInvalid(err error) bool { return errors.Is(err, ErrInvalid) }
+
+// IsInvalidPolicy reports a policy that does not compile (422); the
+// *Error's Diagnostics say where.
+func IsInvalidPolicy(err error) bool { return errors.Is(err, ErrInvalidPolicy) }
+
+// IsRateLimited reports a 429.
+func IsRateLimited(err error) bool { return errors.Is(err, ErrRateLimited) }
+
+// IsUnavailable reports a 503 (after the client's retries).
+func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
+
+// IsNotCaughtUp reports a 503 because an AtLeast revision was not reached
+// in time.
+func IsNotCaughtUp(err error) bool { return errors.Is(err, ErrNotCaughtUp) }
+
+// errorFrom builds the *Error of a non-2xx answer.
+func errorFrom(r request, res *http.Response, body []byte) *Error {
+	e := &Error{}
+	mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	if mt == "application/problem+json" {
+		_ = json.Unmarshal(body, e)
+	}
+	// The request and the status line are the truth; the body cannot
+	// override them.
+	e.Method, e.Path, e.Status = r.method, r.path, res.StatusCode
+	if e.Title == "" {
+		e.Title = http.StatusText(res.StatusCode)
+	}
+	if e.Detail == "" && e.Type == "" && len(body) > 0 {
+		e.Detail = snippet(body)
+	}
+	if e.RequestID == "" {
+		e.RequestID = res.Header.Get("X-Request-Id")
+	}
+	if ra, ok := parseRetryAfter(res.Header.Get("Retry-After")); ok {
+		e.RetryAfter = int((ra + time.Second - 1) / time.Second)
+	}
+	return e
+}
+
+// snippet is a short, printable excerpt of a non-problem answer.
+func snippet(b []byte) string {
+	const n = 200
+	if len(b) > n {
+		b = b[:n]
+	}
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), string(utf8.RuneError)))
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// Diagnostic is one positioned policy finding (policy/token.Diagnostic on
+// the wire).
+type Diagnostic struct {
+	Pos      Pos    `json:"pos"`
+	Severity string `json:"severity"` // "error" or "warning"
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+	Hint     string `json:"hint,omitempty"`
+}
+
+// Pos is a position in a policy text.
+type Pos struct {
+	File   string `json:"file,omitempty"`
+	Offset int    `json:"offset"`
+	Line   int    `json:"line"`
+	Col    int    `json:"col"`
+}
+
+// String renders "file:line:col: severity: message (hint)", as the
+// gatehouse CLI prints diagnostics.
+func (d Diagnostic) String() string {
+	pos := d.Pos.File
+	if d.Pos.Line > 0 {
+		if pos != "" {
+			pos += ":"
+		}
+		pos += fmt.Sprintf("%d:%d", d.Pos.Line, d.Pos.Col)
+	}
+	if pos == "" {
+		pos = "-"
+	}
+	s := pos + ": " + d.Severity + ": " + d.Message
+	if d.Hint != "" {
+		s += " (" + d.Hint + ")"
+	}
+	return s
+}

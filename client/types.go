@@ -1,0 +1,533 @@
+package client
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+)
+
+// Wire types of the API (the schemas of /v1/openapi.json). They mirror the
+// server's JSON field for field; client tests compare them with the
+// server's types so that the two cannot drift apart.
+
+// List is one page of a list. NextCursor is "" on the last page; pass it
+// back as ListOptions.Cursor for the next one.
+type List[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor"`
+}
+
+// ListOptions select a page. The zero value asks for the first page of the
+// server's default size (100).
+type ListOptions struct {
+	PageSize int    // 1 to 1000; 0 means the server's default
+	Cursor   string // NextCursor of the previous page
+}
+
+func (o *ListOptions) values() map[string][]string {
+	q := map[string][]string{}
+	if o == nil {
+		return q
+	}
+	if o.PageSize > 0 {
+		q["page_size"] = []string{strconv.Itoa(o.PageSize)}
+	}
+	if o.Cursor != "" {
+		q["cursor"] = []string{o.Cursor}
+	}
+	return q
+}
+
+// written is the answer of a write that returns what it wrote.
+type written[T any] struct {
+	Revision uint64 `json:"revision"`
+	Item     T      `json:"item"`
+}
+
+// revision is the answer of a write that returns nothing else.
+type revision struct {
+	Revision uint64 `json:"revision"`
+}
+
+// Consistency asks for an answer at least as fresh as a revision.
+type Consistency struct {
+	AtLeast uint64 `json:"at_least"`
+}
+
+// Org is a tenant.
+type Org struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Template  string    `json:"template,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CreateOrgRequest creates an org from a template; the caller (a user)
+// becomes its owner.
+type CreateOrgRequest struct {
+	ID       string `json:"id"`
+	Name     string `json:"name,omitempty"`
+	Template string `json:"template,omitempty"` // "" means the server's default (agent-platform)
+}
+
+// Namespace is a partition of an org.
+type Namespace struct {
+	Org       string    `json:"org"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// User is a person, global to the deployment.
+type User struct {
+	ID          string    `json:"id"`
+	Email       string    `json:"email,omitempty"`
+	DisplayName string    `json:"display_name,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Member is a user's membership of an org (its role is a binding).
+type Member struct {
+	Org        string         `json:"org"`
+	UserID     string         `json:"user_id"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+	CreatedAt  time.Time      `json:"created_at"`
+}
+
+// Team is a set of principals of an org.
+type Team struct {
+	Org       string    `json:"org"`
+	Slug      string    `json:"slug"`
+	Name      string    `json:"name,omitempty"`
+	Members   []string  `json:"members"` // filled by GetTeam only
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CreateTeamRequest creates a team.
+type CreateTeamRequest struct {
+	Slug    string   `json:"slug"`
+	Name    string   `json:"name,omitempty"`
+	Members []string `json:"members,omitempty"` // principal ids
+}
+
+// Role is one role of an org's policy.
+type Role struct {
+	Name        string   `json:"name"`
+	Level       int      `json:"level"`
+	Parents     []string `json:"parents,omitempty"`
+	Permissions []string `json:"permissions"` // flattened, sorted
+	Custom      bool     `json:"custom"`
+}
+
+// RoleSpec defines a custom role.
+type RoleSpec struct {
+	Name        string   `json:"name"`
+	Level       int      `json:"level"`
+	Parents     []string `json:"parents,omitempty"`
+	Permissions []string `json:"permissions"` // "chains:run", "tickets:*"
+}
+
+// roleBody is RoleSpec without its name (the name is in the path).
+type roleBody struct {
+	Level       int      `json:"level"`
+	Parents     []string `json:"parents,omitempty"`
+	Permissions []string `json:"permissions"`
+}
+
+// Policy is one version of an org's policy text.
+type Policy struct {
+	Org       string    `json:"org"`
+	Version   uint64    `json:"version"`
+	Text      string    `json:"text"`
+	Author    string    `json:"author"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Validation is the outcome of compiling and linting a policy text.
+type Validation struct {
+	Valid       bool         `json:"valid"` // no errors (warnings allowed)
+	Diagnostics []Diagnostic `json:"diagnostics"`
+}
+
+// Binding is a role (or, on one resource, an action list) granted to a
+// principal at a scope.
+type Binding struct {
+	authz.Binding
+	Org       string    `json:"org"`
+	CreatedBy string    `json:"created_by,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// BindingSpec creates a binding. A zero Scope is the whole org.
+type BindingSpec struct {
+	Principal string      `json:"principal"`
+	Role      string      `json:"role"`
+	Scope     authz.Scope `json:"scope"`
+	Condition string      `json:"condition,omitempty"`
+}
+
+// BindingFilter narrows ListBindings; zero fields match everything.
+type BindingFilter struct {
+	Principal string
+	Role      string
+	Namespace string
+}
+
+// Agent is an AI agent identity of an org.
+type Agent struct {
+	Org        string         `json:"org"`
+	Name       string         `json:"name"`
+	Role       string         `json:"role"`
+	Sponsor    string         `json:"sponsor,omitempty"`
+	ExpiresAt  time.Time      `json:"expires_at,omitzero"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+	CreatedAt  time.Time      `json:"created_at"`
+}
+
+// AgentSpec creates an agent bound to its role (its ceiling) at Namespace,
+// or the org when empty.
+type AgentSpec struct {
+	Name       string         `json:"name"`
+	Role       string         `json:"role"`
+	Namespace  string         `json:"namespace,omitempty"`
+	Sponsor    string         `json:"sponsor,omitempty"`
+	ExpiresAt  time.Time      `json:"expires_at,omitzero"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+}
+
+// AgentPatch changes an agent; nil fields keep their value.
+type AgentPatch struct {
+	Role    *string `json:"role,omitempty"`
+	Sponsor *string `json:"sponsor,omitempty"`
+	// ExpiresAt is an RFC 3339 time, or "" for never.
+	ExpiresAt  *string         `json:"expires_at,omitempty"`
+	Attributes *map[string]any `json:"attributes,omitempty"`
+}
+
+// Service is a runtime or CI account of an org.
+type Service struct {
+	Org        string         `json:"org"`
+	Name       string         `json:"name"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+	CreatedAt  time.Time      `json:"created_at"`
+}
+
+// ServiceSpec creates a service, optionally bound to a role.
+type ServiceSpec struct {
+	Name       string         `json:"name"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+	Role       string         `json:"role,omitempty"`
+	Namespace  string         `json:"namespace,omitempty"`
+}
+
+// Resource is a resource with its current spec.
+type Resource struct {
+	authz.Resource
+	Org       string          `json:"org"`
+	Spec      json.RawMessage `json:"spec,omitempty"`
+	Version   uint64          `json:"version"`
+	UpdatedBy string          `json:"updated_by"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// Ref is the resource's identity.
+func (r Resource) Ref() authz.ResourceRef {
+	return authz.ResourceRef{Namespace: r.Namespace, Type: r.Type, ID: r.ID}
+}
+
+// ResourceSpec creates a resource at version 1.
+type ResourceSpec struct {
+	Namespace  string            `json:"namespace"`
+	Type       string            `json:"type"`
+	ID         string            `json:"id"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Attributes map[string]any    `json:"attributes,omitempty"`
+	Spec       json.RawMessage   `json:"spec,omitempty"`
+}
+
+// ResourcePatch changes a resource and records a new version; nil fields
+// keep their value, Spec "null" clears the spec.
+type ResourcePatch struct {
+	Labels     *map[string]string `json:"labels,omitempty"`
+	Attributes *map[string]any    `json:"attributes,omitempty"`
+	Spec       json.RawMessage    `json:"spec,omitempty"`
+	// IfVersion, when set, makes the update fail with 409 unless the
+	// current version is this one.
+	IfVersion uint64 `json:"if_version,omitempty"`
+}
+
+// ResourceFilter narrows ListResources.
+type ResourceFilter struct {
+	Namespace string
+	Type      string
+}
+
+// ResourceVersion is one recorded version of a resource.
+type ResourceVersion struct {
+	Org        string            `json:"org"`
+	Ref        authz.ResourceRef `json:"ref"`
+	Version    uint64            `json:"version"`
+	Spec       json.RawMessage   `json:"spec,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Attributes map[string]any    `json:"attributes,omitempty"`
+	Author     string            `json:"author"`
+	CreatedAt  time.Time         `json:"created_at"`
+}
+
+// DiffEntry is one difference between two versions (a JSON Pointer path).
+type DiffEntry struct {
+	Path string          `json:"path"`
+	Op   string          `json:"op"` // "added", "removed", "changed"
+	Old  json.RawMessage `json:"old,omitempty"`
+	New  json.RawMessage `json:"new,omitempty"`
+}
+
+// APIKey is an API key's metadata (never its secret).
+type APIKey struct {
+	ID         string    `json:"id"`
+	Org        string    `json:"org,omitempty"` // "" for a personal key
+	Principal  string    `json:"principal"`
+	Name       string    `json:"name,omitempty"`
+	CreatedBy  string    `json:"created_by"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+}
+
+// KeySpec creates an API key.
+type KeySpec struct {
+	// Principal is "user:<id>" or "service:<name>"; empty means the caller.
+	Principal string    `json:"principal,omitempty"`
+	Name      string    `json:"name,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// KeyCreated is a new API key with its token, shown this once.
+type KeyCreated struct {
+	Revision uint64 `json:"revision"`
+	Item     APIKey `json:"item"`
+	Token    string `json:"token"`
+}
+
+// Invitation invites an email address to an org with a role.
+type Invitation struct {
+	ID         string    `json:"id"`
+	Org        string    `json:"org"`
+	Email      string    `json:"email"`
+	Role       string    `json:"role"`
+	InvitedBy  string    `json:"invited_by"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	AcceptedAt time.Time `json:"accepted_at,omitzero"`
+	AcceptedBy string    `json:"accepted_by,omitempty"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+}
+
+// InvitationCreated is a new invitation with its token, shown this once.
+type InvitationCreated struct {
+	Revision uint64     `json:"revision"`
+	Item     Invitation `json:"item"`
+	Token    string     `json:"token"`
+}
+
+// AcceptRequest redeems an invitation token.
+type AcceptRequest struct {
+	Token       string `json:"token"`
+	UserID      string `json:"user_id,omitempty"` // for a new user; default derived from the email
+	DisplayName string `json:"display_name,omitempty"`
+}
+
+// Session is a short-lived session token.
+type Session struct {
+	Token     string    `json:"token"`
+	TokenType string    `json:"token_type"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Principal string    `json:"principal"`
+	Org       string    `json:"org,omitempty"`
+}
+
+// Accepted is the outcome of accepting an invitation.
+type Accepted struct {
+	Revision uint64  `json:"revision"`
+	User     User    `json:"user"`
+	Org      string  `json:"org"`
+	Role     string  `json:"role"`
+	Session  Session `json:"session"`
+}
+
+// Health is the answer of /healthz and /readyz.
+type Health struct {
+	Status          string `json:"status"` // "ok" or "unavailable"
+	Version         string `json:"version,omitempty"`
+	EngineRevision  uint64 `json:"engine_revision"`
+	StoreRevision   uint64 `json:"store_revision,omitempty"`
+	Detail          string `json:"detail,omitempty"`
+	RevisionLagMax  uint64 `json:"revision_lag_max,omitempty"`
+	FollowerHealthy bool   `json:"follower_healthy"`
+}
+
+// Me describes the caller.
+type Me struct {
+	Principal string  `json:"principal"`
+	Org       string  `json:"org,omitempty"` // set when the credential is confined to one org
+	Via       string  `json:"via"`           // "api_key" or "session"
+	KeyID     string  `json:"key_id,omitempty"`
+	Expires   string  `json:"expires_at,omitempty"`
+	User      *User   `json:"user,omitempty"`
+	Orgs      []MeOrg `json:"orgs"`
+}
+
+// MeOrg is an org of the caller with what it may do there.
+type MeOrg struct {
+	ID          string  `json:"id"`
+	Name        string  `json:"name"`
+	Namespace   string  `json:"namespace"`
+	Permissions []Grant `json:"permissions"`
+}
+
+// --- decisions
+
+// CheckRequest asks: may Principal do Action on Resource in Namespace?
+type CheckRequest struct {
+	// Principal defaults to the caller; asking about another principal
+	// needs bindings:read in the namespace.
+	Principal string `json:"principal,omitempty"`
+	// Action is "<type>:<action>", e.g. "chains:run" (no wildcards).
+	Action string `json:"action"`
+	// Resource is "<type>/<id>", or "" to ask about the type in the
+	// namespace ("chains:create").
+	Resource   string         `json:"resource,omitempty"`
+	Namespace  string         `json:"namespace,omitempty"` // default "default"
+	Context    map[string]any `json:"context,omitempty"`
+	OnBehalfOf string         `json:"on_behalf_of,omitempty"`
+}
+
+type checkBody struct {
+	CheckRequest
+	Consistency *Consistency `json:"consistency,omitempty"`
+}
+
+// Decision is the answer to a check.
+type Decision struct {
+	Allowed     bool   `json:"allowed"`
+	Revision    uint64 `json:"revision"`
+	Obligations []Rule `json:"obligations,omitempty"`
+	Advice      []Rule `json:"advice,omitempty"`
+}
+
+// Rule is an agent's obligation (must) or advice (should).
+type Rule struct {
+	Kind      string `json:"kind"` // "must" or "should"
+	Text      string `json:"text"`
+	Action    string `json:"action,omitempty"`
+	Resource  string `json:"resource,omitempty"`
+	Condition string `json:"condition,omitempty"`
+}
+
+// MaxBatch is the most checks one Checks call takes.
+const MaxBatch = 1000
+
+type batchBody struct {
+	Checks      []CheckRequest `json:"checks"`
+	Consistency *Consistency   `json:"consistency,omitempty"`
+}
+
+// BatchResult is one answer of a batch: Err is set iff the item could not
+// be decided (then Allowed is false).
+type BatchResult struct {
+	Allowed     bool   `json:"allowed"`
+	Obligations []Rule `json:"obligations,omitempty"`
+	Advice      []Rule `json:"advice,omitempty"`
+	Err         *Error `json:"error,omitempty"`
+}
+
+// Batch is the answer to Checks, in request order.
+type Batch struct {
+	Results  []BatchResult `json:"results"`
+	Revision uint64        `json:"revision"`
+}
+
+// Explanation is a decision with the reasons.
+type Explanation struct {
+	Allowed     bool    `json:"allowed"`
+	Revision    uint64  `json:"revision"`
+	Summary     string  `json:"summary"`
+	Grants      []Trace `json:"grants"`
+	Near        []Trace `json:"near"`
+	Obligations []Rule  `json:"obligations,omitempty"`
+	Advice      []Rule  `json:"advice,omitempty"`
+}
+
+// Trace is one step of an explanation.
+type Trace struct {
+	Binding        authz.Binding `json:"binding"`
+	Via            string        `json:"via,omitempty"`
+	Role           string        `json:"role,omitempty"`
+	Pattern        string        `json:"pattern,omitempty"`
+	Condition      string        `json:"condition,omitempty"`
+	ConditionHeld  bool          `json:"condition_held,omitempty"`
+	ConditionError string        `json:"condition_error,omitempty"`
+	Note           string        `json:"note,omitempty"`
+}
+
+// LookupResourcesRequest asks which resources Principal may do Action on.
+type LookupResourcesRequest struct {
+	Principal string `json:"principal,omitempty"` // default: the caller
+	Action    string `json:"action"`
+	// Namespace limits the lookup; empty means every namespace.
+	Namespace  string         `json:"namespace,omitempty"`
+	Context    map[string]any `json:"context,omitempty"`
+	OnBehalfOf string         `json:"on_behalf_of,omitempty"`
+	PageSize   int            `json:"page_size,omitempty"` // default 100, at most 10,000
+	Cursor     string         `json:"cursor,omitempty"`
+}
+
+type lookupResourcesBody struct {
+	LookupResourcesRequest
+	Consistency *Consistency `json:"consistency,omitempty"`
+}
+
+// ResourcePage is one page of a resource lookup, in (namespace, type, id)
+// order.
+type ResourcePage struct {
+	Items      []authz.ResourceRef `json:"items"`
+	NextCursor string              `json:"next_cursor"`
+	Revision   uint64              `json:"revision"`
+}
+
+// LookupSubjectsRequest asks who may do Action on Resource.
+type LookupSubjectsRequest struct {
+	Action    string         `json:"action"`
+	Resource  string         `json:"resource,omitempty"` // "<type>/<id>"; empty: the type in the namespace
+	Namespace string         `json:"namespace,omitempty"`
+	Context   map[string]any `json:"context,omitempty"`
+}
+
+type lookupSubjectsBody struct {
+	LookupSubjectsRequest
+	Consistency *Consistency `json:"consistency,omitempty"`
+}
+
+// Subjects lists principals (teams expanded, with the teams they got there
+// through).
+type Subjects struct {
+	Items    []authz.Subject `json:"items"`
+	Revision uint64          `json:"revision"`
+}
+
+// Permissions lists what a principal holds in a namespace.
+type Permissions struct {
+	Principal string  `json:"principal"`
+	Namespace string  `json:"namespace"`
+	Items     []Grant `json:"items"`
+	Revision  uint64  `json:"revision"`
+}
+
+// Grant is one effective permission pattern.
+type Grant struct {
+	Permission string   `json:"permission"`
+	Conditions []string `json:"conditions,omitempty"` // any one must hold; none: unconditional
+}
