@@ -77,7 +77,10 @@ func TestProblemsAreTypedErrors(t *testing.T) {
 		want: want{is: client.ErrNotFound, kind: client.KindNotFound, status: 404},
 	}, {
 		name: "a taken namespace is 409",
-		call: func(ctx context.Context) error { _, _, err := alice.CreateNamespace(ctx, "acme", "default"); return err },
+		call: func(ctx context.Context) error {
+			_, _, err := alice.CreateNamespace(ctx, "acme", "default")
+			return err
+		},
 		want: want{is: client.ErrConflict, kind: client.KindConflict, status: 409},
 	}, {
 		name: "the last owner cannot leave",
@@ -85,7 +88,10 @@ func TestProblemsAreTypedErrors(t *testing.T) {
 		want: want{is: client.ErrConflict, kind: client.KindLastOwner, status: 409},
 	}, {
 		name: "a malformed namespace name is 400 naming the field",
-		call: func(ctx context.Context) error { _, _, err := alice.CreateNamespace(ctx, "acme", "Not A Name"); return err },
+		call: func(ctx context.Context) error {
+			_, _, err := alice.CreateNamespace(ctx, "acme", "Not A Name")
+			return err
+		},
 		want: want{is: client.ErrInvalid, kind: client.KindInvalid, status: 400, field: "namespace"},
 	}, {
 		name: "a wildcard action in a check is 400",

@@ -87,7 +87,7 @@ func TestRetries(t *testing.T) {
 		attempts int
 		waits    []time.Duration // exact waits, when the jitter cannot move them
 		minWaits []time.Duration // lower bounds otherwise
-		wantErr  error          // nil: success
+		wantErr  error           // nil: success
 	}{{
 		name: "a decision is retried on 503 until it succeeds", answers: []answer{unavailable, unavailable, okDecision},
 		call: check, policy: policy, attempts: 3, minWaits: []time.Duration{0, 0},
