@@ -274,25 +274,25 @@ func (d *tamperDB) sweep(t *testing.T, table string, cols []column, seqs []uint6
 // TestTamperEveryByte changes every byte of every stored column of
 // entries and of every checkpoint of the fixture, one at a time, in the
 // database. A sweep of all 1,000 entries (~105,000 changes) takes minutes,
-// so by default it sweeps every 10th entry (every 50th under the race
-// detector) plus the entries at and next to every checkpoint and the
-// last ones; GATEHOUSE_AUDIT_EXHAUSTIVE=1 sweeps all 1,000. It logs
-// which it did.
+// so by default it sweeps every 25th entry and the entries at and next to
+// every checkpoint (under the race detector: every 100th, and those next
+// to every third checkpoint), and the last ones; GATEHOUSE_AUDIT_EXHAUSTIVE=1
+// sweeps all 1,000. It logs which it did.
 func TestTamperEveryByte(t *testing.T) {
 	d := tamperCopy(t)
 	if ve := d.verifyAll(t); ve != nil {
 		t.Fatalf("the untouched copy does not verify: %v", ve)
 	}
-	step := uint64(10)
+	step, near := uint64(25), uint64(100) // entries near every checkpoint
 	if raceEnabled {
-		step = 50
+		step, near = 100, 300
 	}
 	if os.Getenv("GATEHOUSE_AUDIT_EXHAUSTIVE") != "" {
 		step = 1
 	}
 	var seqs []uint64
 	for s := uint64(1); s <= 1000; s++ {
-		if s%step == 3%step || s%100 <= 2 || s >= 999 {
+		if s%step == 3%step || s%near <= 2 || s >= 999 {
 			seqs = append(seqs, s)
 		}
 	}

@@ -318,8 +318,18 @@ func (v *verifier) run(ctx context.Context) error {
 	expected, after := start, base
 	ci := 0
 	stop, complete := false, false
+	// The next batch is read while this one is hashed.
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := v.prefetch(pctx, after)
 	for !stop {
-		recs, err := v.r.ReadAudit(ctx, v.org, after, v.opts.Batch)
+		var b batch
+		select {
+		case b = <-batches:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		recs, err := b.recs, b.err
 		if err != nil {
 			return err
 		}
@@ -372,7 +382,6 @@ func (v *verifier) run(ctx context.Context) error {
 			v.rep.Last = rec.Seq
 			v.rep.Head = h
 		}
-		after = recs[len(recs)-1].Seq
 	}
 	if complete {
 		last := expected - 1
@@ -394,6 +403,32 @@ func (v *verifier) run(ctx context.Context) error {
 		return v.bad
 	}
 	return nil
+}
+
+type batch struct {
+	recs []store.AuditRecord
+	err  error
+}
+
+// prefetch reads the org's entries after `after` in batches, one ahead of
+// the consumer, until an empty batch, an error or ctx's end.
+func (v *verifier) prefetch(ctx context.Context, after uint64) <-chan batch {
+	ch := make(chan batch, 1)
+	go func() {
+		for {
+			recs, err := v.r.ReadAudit(ctx, v.org, after, v.opts.Batch)
+			select {
+			case ch <- batch{recs, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(recs) == 0 {
+				return
+			}
+			after = recs[len(recs)-1].Seq
+		}
+	}()
+	return ch
 }
 
 // prunedThrough reads a prune entry's "through" (0 if unreadable).

@@ -57,31 +57,60 @@ func auditLimit(op string, limit int) error {
 	return nil
 }
 
-// AuditHead implements store.AuditReader.
+// AuditHead implements store.AuditReader: one statement for the newest
+// entry and the newest checkpoint.
 func (r reader) AuditHead(ctx context.Context, org string) (store.AuditHead, error) {
 	const op = "audit head"
 	var h store.AuditHead
 	if !auditField(org, false) {
 		return h, nil
 	}
-	var seq int64
-	err := queryRow(ctx, r.q, `SELECT seq, hash, at FROM audit_entries WHERE org = $1 ORDER BY seq DESC LIMIT 1`, []any{org}, &seq, &h.Hash, &h.At)
-	switch {
-	case errors.Is(err, errNoRows):
-	case err != nil:
-		return store.AuditHead{}, r.s.dbErr(ctx, op, "org "+q(org), err)
-	default:
-		h.Seq = uint64(seq)
-	}
-	cps, err := all(ctx, r, op, "org "+q(org), scanCheckpoint,
-		`SELECT `+checkpointCols+` FROM audit_checkpoints WHERE org = $1 ORDER BY seq DESC LIMIT 1`, org)
+	rows, err := r.q.Query(ctx, `SELECT 0, e.seq, e.hash, e.at, '', e.hash FROM
+			(SELECT seq, hash, at FROM audit_entries WHERE org = $1 ORDER BY seq DESC LIMIT 1) AS e
+		UNION ALL
+		SELECT 1, c.seq, c.head, c.at, c.key_id, c.signature FROM
+			(SELECT seq, head, at, key_id, signature FROM audit_checkpoints WHERE org = $1 ORDER BY seq DESC LIMIT 1) AS c`, org)
 	if err != nil {
-		return store.AuditHead{}, err
+		return h, r.s.dbErr(ctx, op, "org "+q(org), err)
 	}
-	if len(cps) == 1 {
-		h.Checkpoint = cps[0]
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			kind, seq int64
+			hash, sig []byte
+			at        int64
+			keyID     string
+		)
+		if err := rows.Scan(&kind, &seq, &hash, &at, &keyID, &sig); err != nil {
+			return store.AuditHead{}, r.s.dbErr(ctx, op, "org "+q(org), err)
+		}
+		if kind == 0 {
+			h.Seq, h.Hash, h.At = uint64(seq), hash, at
+		} else {
+			h.Checkpoint = store.AuditCheckpoint{Org: org, Seq: uint64(seq), Head: hash, At: at, KeyID: keyID, Signature: sig}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return store.AuditHead{}, r.s.dbErr(ctx, op, "org "+q(org), err)
 	}
 	return h, nil
+}
+
+// AuditHead implements store.AuditReader inside a transaction, and
+// remembers the org's newest sequence number for AppendAudit.
+func (t *txn) AuditHead(ctx context.Context, org string) (store.AuditHead, error) {
+	h, err := t.reader.AuditHead(ctx, org)
+	if err == nil {
+		t.rememberAuditSeq(org, h.Seq)
+	}
+	return h, err
+}
+
+func (t *txn) rememberAuditSeq(org string, seq uint64) {
+	if t.auditSeq == nil {
+		t.auditSeq = map[string]uint64{}
+	}
+	t.auditSeq[org] = seq
 }
 
 // ListAudit implements store.AuditReader.
@@ -164,8 +193,26 @@ func (r reader) ReadAudit(ctx context.Context, org string, after uint64, limit i
 	if after >= math.MaxInt64 {
 		return nil, nil
 	}
-	return all(ctx, r, op, "org "+q(org), scanAudit,
-		`SELECT `+auditCols+` FROM audit_entries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3`, org, int64(after), limit)
+	if unstorable([]any{org}) {
+		return nil, nil
+	}
+	rows, err := r.q.Query(ctx, `SELECT `+auditCols+` FROM audit_entries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3`, org, int64(after), limit)
+	if err != nil {
+		return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
+	}
+	defer rows.Close()
+	out := make([]store.AuditRecord, 0, min(limit, 1024))
+	for rows.Next() {
+		a, err := scanAudit(rows)
+		if err != nil {
+			return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
+	}
+	return out, nil
 }
 
 // ListAuditCheckpoints implements store.AuditReader.
@@ -242,17 +289,23 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 		return c.err
 	}
 	detail := "entry " + u64s(a.Seq) + " of org " + q(a.Org)
-	var last int64
-	if err := queryRow(ctx, t.q, `SELECT COALESCE(MAX(seq), 0) FROM audit_entries WHERE org = $1`, []any{a.Org}, &last); err != nil {
-		return t.s.dbErr(ctx, op, detail, err)
+	last, ok := t.auditSeq[a.Org]
+	if !ok {
+		var n int64
+		if err := queryRow(ctx, t.q, `SELECT COALESCE(MAX(seq), 0) FROM audit_entries WHERE org = $1`, []any{a.Org}, &n); err != nil {
+			return t.s.dbErr(ctx, op, detail, err)
+		}
+		last = uint64(n)
+		t.rememberAuditSeq(a.Org, last)
 	}
-	if uint64(last)+1 != a.Seq {
-		return store.Errorf(store.ErrConflict, op, detail+": the org's log ends at "+strconv.FormatInt(last, 10), nil)
+	if last+1 != a.Seq {
+		return store.Errorf(store.ErrConflict, op, detail+": the org's log ends at "+u64s(last), nil)
 	}
 	if _, err := t.exec(ctx, op, detail, `INSERT INTO audit_entries (`+auditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		a.Org, int64(a.Seq), a.At, a.Actor, a.Action, a.Target, a.Result, string(a.Body), a.Hash); err != nil {
 		return err
 	}
+	t.rememberAuditSeq(a.Org, a.Seq)
 	t.unlogged = true
 	return nil
 }

@@ -304,6 +304,9 @@ type txn struct {
 	// unlogged: the transaction wrote rows that have no changelog entry
 	// (audit rows), so it commits even if changes is empty.
 	unlogged bool
+	// auditSeq caches, per org, the newest audit sequence number this
+	// transaction has read or written (authoritative under the write lock).
+	auditSeq map[string]uint64
 }
 
 func (t *txn) Revision() uint64 { return t.rev }
