@@ -69,7 +69,7 @@ func BenchmarkVerify(b *testing.B) {
 	// On a shared machine wall time overstates the cost; CPU time (user +
 	// system of the whole process) is reported beside it.
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/entry")
-	b.ReportMetric(float64((cpuTime() - cpu0).Nanoseconds())/float64(b.N)/float64(n), "cpu-ns/entry")
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N)/float64(n), "cpu-ns/entry")
 }
 
 // cpuTime is the process's user + system CPU time so far.
