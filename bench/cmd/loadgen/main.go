@@ -1,0 +1,41 @@
+// Command loadgen measures `gatehouse serve` under load on this machine's
+// loopback interface, with the orgs1m dataset (bench.Orgs: 1,000 orgs × 5
+// namespaces, 1,000,000 bindings). It never runs as a test and decides
+// nothing by timing: it reports figures (docs/benchmarks.md records them).
+//
+//	loadgen load -data DIR                       # write the dataset into DIR (a gatehouse data directory)
+//	gatehouse serve --data DIR --no-demo &       # serve it
+//	loadgen run -data DIR -mode check            # closed loop: single-check throughput
+//	loadgen run -data DIR -mode check -rate 20000 # open loop: latency at a fixed rate
+//	loadgen run -data DIR -mode batch            # POST /checks with 1,000 checks per call
+//
+// Invariants: it only connects to 127.0.0.1 (or ::1); every run is bounded
+// by -duration (at most 10 minutes) and -max-requests; every answer is
+// checked against the reference evaluator's label, and a run with any
+// wrong or failed answer exits non-zero.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: loadgen load|run [flags] (see -h of each)")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "load":
+		err = cmdLoad(os.Args[2:])
+	case "run":
+		err = cmdRun(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q: want load or run", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
