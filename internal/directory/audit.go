@@ -269,3 +269,72 @@ func (d *Directory) RecordEvent(ctx context.Context, e audit.Entry) error {
 	_, err := d.st.Write(ctx, func(tx store.Tx) error { return d.rec.Record(ctx, tx, e) })
 	return err
 }
+
+// --- decisions (recorded by each org's audit settings)
+
+// logDecision records a decision when the org's settings ask for it, and
+// waits until it is durable; if that fails the decision fails
+// (ErrUnavailable), as any action whose audit entry cannot be written. The
+// request's context values are not recorded.
+func (d *Directory) logDecision(ctx context.Context, actor Actor, req *authz.Request, dec authz.Decision) error {
+	want, err := d.dlog.Wanted(ctx, req.Org, dec.Allowed)
+	if err != nil {
+		return &Error{Op: "check", Msg: "reading the org's audit settings failed", Kind: ErrUnavailable, Cause: err}
+	}
+	if !want {
+		return nil
+	}
+	ns := req.Namespace
+	if ns == "" {
+		ns = authz.DefaultNamespace
+	}
+	target := "resource/" + ns + "/" + req.ResourceType
+	if req.ResourceID != "" {
+		target += "/" + req.ResourceID
+	}
+	result := audit.Success
+	if !dec.Allowed {
+		result = audit.Denied
+	}
+	e := audit.Entry{
+		Org: req.Org, Actor: d.auditActor(ctx, d.st, "", actor), Action: audit.DecisionAction, Target: target, Result: result,
+		Details: auditObject(map[string]any{
+			"principal": req.Principal, "action": req.Action, "on_behalf_of": req.OnBehalfOf,
+			"allowed": dec.Allowed, "revision": dec.Revision,
+		}),
+	}
+	if err := d.dlog.Record(ctx, e); err != nil {
+		return &Error{Op: "check", Msg: "recording the decision in the audit log failed", Kind: ErrUnavailable, Cause: err}
+	}
+	return nil
+}
+
+// AuditSettings returns the org's audit settings. Needs audit:read.
+func (d *Directory) AuditSettings(ctx context.Context, actor Actor, org string) (audit.Settings, error) {
+	var out audit.Settings
+	err := d.read(ctx, "get audit settings", org, actor, func(o *op) error {
+		if err := o.need("audit:read", authz.Scope{}); err != nil {
+			return err
+		}
+		var err error
+		out, err = audit.LoadSettings(ctx, d.st, org)
+		return err
+	})
+	return out, err
+}
+
+// SetAuditSettings changes which decisions the org records. Needs
+// audit:update at org scope; the change is itself audited.
+func (d *Directory) SetAuditSettings(ctx context.Context, actor Actor, org string, s audit.Settings) (uint64, error) {
+	if err := s.Check(); err != nil {
+		return 0, invalid("settings", "%v", err)
+	}
+	rev, err := d.write(ctx, "update audit_settings", org, actor, func(o *op) error {
+		if err := o.need("audit:update", authz.Scope{}); err != nil {
+			return err
+		}
+		return audit.SaveSettings(ctx, o.tx, org, s)
+	})
+	d.dlog.Invalidate(org)
+	return rev, err
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,4 +151,82 @@ func TestAWriteFailsWhenItsAuditEntryCannotBeWritten(t *testing.T) {
 	if cur, _ := st.CurrentRevision(ctxT(t)); cur != rev {
 		t.Errorf("revision moved to %d (from %d)", cur, rev)
 	}
+}
+
+func TestDecisionsAreRecordedByTheOrgsSettings(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	decisions := func() []string {
+		t.Helper()
+		var out []string
+		for _, e := range auditLog(t, f.st, "acme", 0) {
+			if e.Action == audit.DecisionAction {
+				out = append(out, e.Actor.Principal+" "+e.Target+" "+string(e.Result))
+			}
+		}
+		return out
+	}
+	ask := func() {
+		t.Helper()
+		f.can(dave, triage, "read")  // allowed (viewer)
+		f.can(dave, triage, "run")   // denied
+		f.can(frank, triage, "run")  // allowed (operator)
+		f.can(frank, triage, "read") // allowed
+	}
+	ask()
+	if got := decisions(); len(got) != 0 {
+		t.Errorf("decisions recorded with the default (off): %v", got)
+	}
+	// Only an audit:update holder changes the settings.
+	_, err := f.d.SetAuditSettings(f.ctx, bob, "acme", audit.Settings{Decisions: audit.DecisionsAll})
+	wantErr(t, "admin sets audit settings", err, directory.ErrForbidden)
+	_, err = f.d.SetAuditSettings(f.ctx, alice, "acme", audit.Settings{Decisions: "some"})
+	wantErr(t, "bad mode", err, directory.ErrInvalid)
+
+	ok(t, "denies", second(f.d.SetAuditSettings(f.ctx, alice, "acme", audit.Settings{Decisions: audit.DecisionsDenies})))
+	ask()
+	if got, want := decisions(), []string{"user:dave resource/default/chains/triage denied"}; !cmp.Equal(got, want) {
+		t.Errorf("denies only:\n%s", cmp.Diff(want, got))
+	}
+	ok(t, "all", second(f.d.SetAuditSettings(f.ctx, alice, "acme", audit.Settings{Decisions: audit.DecisionsAll})))
+	ask()
+	if got := decisions(); len(got) != 5 {
+		t.Errorf("all: %v, want the earlier deny and 4 more", got)
+	}
+	// Sampling drops some allows, never a deny.
+	ok(t, "sampled", second(f.d.SetAuditSettings(f.ctx, alice, "acme", audit.Settings{Decisions: audit.DecisionsAll, SampleRate: 0.000001})))
+	for i := 0; i < 20; i++ {
+		ask()
+	}
+	denies := 0
+	for _, d := range decisions()[5:] {
+		if strings.HasSuffix(d, "denied") {
+			denies++
+		} else {
+			t.Errorf("an allow was recorded at sample rate 1e-6 (possible, but 1 in 12,500)")
+		}
+	}
+	if denies != 20 {
+		t.Errorf("sampled: %d denies recorded, want all 20", denies)
+	}
+	s, err := f.d.AuditSettings(f.ctx, dave, "acme")
+	if err != nil || s.Decisions != audit.DecisionsAll || s.SampleRate != 0.000001 {
+		t.Errorf("settings read by a viewer = %+v, %v", s, err)
+	}
+	if _, err := audit.Verify(f.ctx, f.st, "acme", audit.VerifyOptions{}); err != nil {
+		t.Errorf("verify: %v", err)
+	}
+}
+
+func TestADecisionFailsWhenItCannotBeRecorded(t *testing.T) {
+	t.Parallel()
+	st := openSQLite(t)
+	good := openDir(t, st, directory.Options{})
+	mustUsers(t, good, "alice")
+	ok(t, "create acme", third(good.CreateOrg(ctxT(t), alice, directory.OrgSpec{ID: "acme"})))
+	ok(t, "all", second(good.SetAuditSettings(ctxT(t), alice, "acme", audit.Settings{Decisions: audit.DecisionsAll})))
+	good.Close()
+	d := openDir(t, st, directory.Options{Audit: failingRecorder{}})
+	_, err := d.Check(ctxT(t), alice, authz.Request{Org: "acme", Principal: "user:alice", ResourceType: "chains", Action: "read"}, 0)
+	wantErr(t, "check with a failing audit log", err, directory.ErrUnavailable)
 }

@@ -62,7 +62,11 @@ func (d *Directory) Check(ctx context.Context, actor Actor, req authz.Request, a
 	if err := d.decide(ctx, "check", req.Org, actor, req.Principal, req.Namespace, atLeast); err != nil {
 		return authz.Decision{}, err
 	}
-	return d.eng.Check(&req), nil
+	dec := d.eng.Check(&req)
+	if err := d.logDecision(ctx, actor, &req, dec); err != nil { // audit.go
+		return authz.Decision{}, err
+	}
+	return dec, nil
 }
 
 // Explain decides req and says why.

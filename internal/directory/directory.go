@@ -83,6 +83,7 @@ type Directory struct {
 	fol  *follower
 	opts Options
 	rec  audit.Recorder
+	dlog *audit.DecisionLog // decisions, by each org's audit settings
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -124,6 +125,7 @@ func Open(ctx context.Context, st store.Store, eng *authz.Engine, opts Options) 
 		opts.Audit = audit.Append
 	}
 	d := &Directory{st: st, eng: eng, comp: &compiler{}, opts: opts, rec: opts.Audit, done: make(chan struct{})}
+	d.dlog = audit.NewDecisionLog(st, opts.Audit)
 	d.fol = newFollower(st, eng, d.comp, opts.Logger)
 	runCtx, cancel := context.WithCancel(context.Background())
 	// Watch before the initial load so that nothing committed during it
@@ -131,6 +133,7 @@ func Open(ctx context.Context, st store.Store, eng *authz.Engine, opts Options) 
 	watch := st.Watch(runCtx)
 	if err := d.fol.bootstrap(ctx); err != nil {
 		cancel()
+		d.dlog.Close()
 		return nil, mapErr("open", err)
 	}
 	d.cancel = cancel
@@ -146,6 +149,7 @@ func (d *Directory) Close() error {
 	d.once.Do(func() {
 		d.cancel()
 		<-d.done
+		d.dlog.Close()
 	})
 	return nil
 }

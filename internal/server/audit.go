@@ -85,6 +85,15 @@ func (s *Server) auditRoutes() []*Route {
 				cps, err := s.dir.AuditCheckpoints(c.ctx, c.actor(), c.org(), after)
 				return listOf(cps, ""), err
 			}).query(Param{"after", "integer", "checkpoints with a sequence number above it"}),
+		route("GET", "/v1/orgs/{org}/audit/settings", "audit", "Get which decisions the org records in its audit log. Needs audit:read.",
+			func(c *call, _ *noBody) (audit.Settings, error) {
+				return s.dir.AuditSettings(c.ctx, c.actor(), c.org())
+			}),
+		route("PUT", "/v1/orgs/{org}/audit/settings", "audit", "Set which decisions the org records: off, denies or all (allows sampled at sample_rate).",
+			func(c *call, req *audit.Settings) (Revision, error) {
+				rev, err := s.dir.SetAuditSettings(c.ctx, c.actor(), c.org(), *req)
+				return Revision{rev}, err
+			}).perm("audit:update"),
 	}
 }
 

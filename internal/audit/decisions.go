@@ -1,0 +1,258 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// DecisionMode says which decisions an org records.
+type DecisionMode string
+
+// Decision modes.
+const (
+	DecisionsOff    DecisionMode = "off"    // none (the default)
+	DecisionsDenies DecisionMode = "denies" // every deny
+	DecisionsAll    DecisionMode = "all"    // every deny, and allows at SampleRate
+)
+
+// Settings are an org's audit settings (stored as JSON by the store).
+type Settings struct {
+	Decisions DecisionMode `json:"decisions"`
+	// SampleRate is the fraction of allowed decisions recorded in "all"
+	// mode, in (0, 1]; 0 means 1 (every one). Denies are never sampled.
+	SampleRate float64 `json:"sample_rate,omitempty"`
+}
+
+// Check validates s.
+func (s Settings) Check() error {
+	switch s.Decisions {
+	case "", DecisionsOff, DecisionsDenies, DecisionsAll:
+	default:
+		return fmt.Errorf("%w: decisions %q is not off, denies or all", ErrInvalid, s.Decisions)
+	}
+	if s.SampleRate < 0 || s.SampleRate > 1 || s.SampleRate != s.SampleRate {
+		return fmt.Errorf("%w: sample_rate %v is not in [0, 1]", ErrInvalid, s.SampleRate)
+	}
+	return nil
+}
+
+// LoadSettings reads an org's settings (the defaults if none were set; a
+// stored value that does not parse is an error, never "off").
+func LoadSettings(ctx context.Context, r store.AuditReader, org string) (Settings, error) {
+	raw, err := r.AuditSettings(ctx, org)
+	if err != nil || raw == nil {
+		return Settings{Decisions: DecisionsOff}, err
+	}
+	var s Settings
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return Settings{}, fmt.Errorf("%w: org %q's audit settings do not parse", ErrInvalid, org)
+	}
+	if s.Decisions == "" {
+		s.Decisions = DecisionsOff
+	}
+	return s, s.Check()
+}
+
+// SaveSettings stores an org's settings in tx.
+func SaveSettings(ctx context.Context, tx store.Tx, org string, s Settings) error {
+	if err := s.Check(); err != nil {
+		return err
+	}
+	if s.Decisions == "" {
+		s.Decisions = DecisionsOff
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	return tx.SetAuditSettings(ctx, org, b)
+}
+
+// DecisionAction is the action of a decision entry.
+const DecisionAction = "decision"
+
+// DecisionLog records decisions by each org's settings. Concurrent
+// decisions are written together (group commit: one transaction for all
+// the entries that arrive while the previous one commits), and Record
+// returns only when its entry is durable — or the error, which the caller
+// must treat as a failed decision (answer 503, never the decision). Each
+// org's settings are cached for SettingsTTL; Invalidate drops one at once.
+type DecisionLog struct {
+	st    store.Store
+	rec   Recorder
+	ttl   time.Duration
+	queue chan decisionReq
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+
+	mu    sync.Mutex
+	cache map[string]cachedSettings
+}
+
+type cachedSettings struct {
+	s       Settings
+	err     error
+	expires time.Time
+}
+
+type decisionReq struct {
+	e    Entry
+	done chan error
+}
+
+// SettingsTTL is how long an org's settings are cached: a change made
+// through another replica applies within it.
+const SettingsTTL = 2 * time.Second
+
+// NewDecisionLog starts a decision log over st, recording through rec
+// (nil: Append). Close stops it.
+func NewDecisionLog(st store.Store, rec Recorder) *DecisionLog {
+	if rec == nil {
+		rec = Append
+	}
+	d := &DecisionLog{st: st, rec: rec, ttl: SettingsTTL, queue: make(chan decisionReq, 1024),
+		stop: make(chan struct{}), done: make(chan struct{}), cache: map[string]cachedSettings{}}
+	go d.run()
+	return d
+}
+
+// ErrClosed: the decision log is closed.
+var ErrClosed = errors.New("audit decision log is closed")
+
+// Close stops the writer; pending and later Records fail with ErrClosed.
+func (d *DecisionLog) Close() {
+	d.once.Do(func() {
+		close(d.stop)
+		<-d.done
+	})
+}
+
+// Invalidate forgets the cached settings of org.
+func (d *DecisionLog) Invalidate(org string) {
+	d.mu.Lock()
+	delete(d.cache, org)
+	d.mu.Unlock()
+}
+
+func (d *DecisionLog) settings(ctx context.Context, org string) (Settings, error) {
+	now := time.Now()
+	d.mu.Lock()
+	c, ok := d.cache[org]
+	d.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.s, c.err
+	}
+	s, err := LoadSettings(ctx, d.st, org)
+	if ctx.Err() == nil { // do not cache a cancelled read
+		d.mu.Lock()
+		d.cache[org] = cachedSettings{s: s, err: err, expires: now.Add(d.ttl)}
+		d.mu.Unlock()
+	}
+	return s, err
+}
+
+// Wanted reports whether org's settings record a decision with this
+// outcome (sampling allows at random). An error reading the settings is
+// returned: the caller fails closed.
+func (d *DecisionLog) Wanted(ctx context.Context, org string, allowed bool) (bool, error) {
+	s, err := d.settings(ctx, org)
+	if err != nil {
+		return false, err
+	}
+	switch s.Decisions {
+	case DecisionsDenies:
+		return !allowed, nil
+	case DecisionsAll:
+		if allowed && s.SampleRate > 0 && s.SampleRate < 1 {
+			return rand.Float64() < s.SampleRate, nil
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// Record writes e (a decision entry) and waits until it is durable.
+func (d *DecisionLog) Record(ctx context.Context, e Entry) error {
+	if err := checkEntry(&e); err != nil {
+		return err
+	}
+	r := decisionReq{e: e, done: make(chan error, 1)}
+	select {
+	case d.queue <- r:
+	case <-d.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-d.done:
+		select {
+		case err := <-r.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	case <-ctx.Done():
+		// The entry may still be written; the decision is not answered.
+		return ctx.Err()
+	}
+}
+
+// run is the group-commit writer.
+func (d *DecisionLog) run() {
+	defer close(d.done)
+	for {
+		var batch []decisionReq
+		select {
+		case <-d.stop:
+			d.fail(ErrClosed)
+			return
+		case r := <-d.queue:
+			batch = append(batch, r)
+		}
+	more:
+		for len(batch) < 512 {
+			select {
+			case r := <-d.queue:
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err := d.st.Write(ctx, func(tx store.Tx) error {
+			for _, r := range batch {
+				if err := d.rec.Record(ctx, tx, r.e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		cancel()
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+}
+
+// fail answers every queued request with err.
+func (d *DecisionLog) fail(err error) {
+	for {
+		select {
+		case r := <-d.queue:
+			r.done <- err
+		default:
+			return
+		}
+	}
+}
