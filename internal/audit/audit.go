@@ -97,7 +97,28 @@ type Entry struct {
 	Details json.RawMessage `json:"details,omitempty"`
 	// Hash is the chain hash after this entry (hex in JSON).
 	Hash Hash `json:"hash"`
+
+	// body is the stored body, exactly (set by FromRecord); exporters
+	// include it so that a copy can be verified byte for byte.
+	body []byte
 }
+
+// StoredBody returns the entry's body exactly as stored and hashed (nil
+// for an entry that was not read from the store).
+func (e *Entry) StoredBody() []byte { return e.body }
+
+// Exported is an entry as the exporters write it: the entry, plus the
+// stored body as a JSON string (the exact bytes that are hashed) and the
+// time in microseconds, so that an exported copy can be verified without
+// Gatehouse (docs/audit.md).
+type Exported struct {
+	Entry
+	At   int64  `json:"at"`
+	Body string `json:"body"`
+}
+
+// Export returns e as exported.
+func Export(e Entry) Exported { return Exported{Entry: e, At: e.Time.UnixMicro(), Body: string(e.body)} }
 
 // Hash is a SHA-256 chain hash.
 type Hash [32]byte

@@ -167,5 +167,6 @@ func FromRecord(r store.AuditRecord) (Entry, error) {
 		Before: b.Before, After: b.After, Details: b.Details,
 	}
 	copy(e.Hash[:], r.Hash)
+	e.body = r.Body
 	return e, nil
 }

@@ -145,7 +145,7 @@ func (j JSONLines) Deliver(_ context.Context, entries []Entry) error {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	for i := range entries {
-		if err := enc.Encode(&entries[i]); err != nil {
+		if err := enc.Encode(Export(entries[i])); err != nil {
 			return err
 		}
 	}
@@ -359,7 +359,7 @@ func (s *Syslog) format(e *Entry) string {
 	if app == "" {
 		app = "gatehouse"
 	}
-	body, _ := json.Marshal(e)
+	body, _ := json.Marshal(Export(*e))
 	var b strings.Builder
 	fmt.Fprintf(&b, "<%d>1 %s %s %s - %s ", 13*8+sev, e.Time.UTC().Format("2006-01-02T15:04:05.000000Z07:00"),
 		syslogField(host, 255), syslogField(app, 48), syslogField(e.Action, 32))
@@ -405,8 +405,8 @@ type Webhook struct {
 
 // WebhookBody is the JSON a webhook receives.
 type WebhookBody struct {
-	Org     string  `json:"org"`
-	Entries []Entry `json:"entries"`
+	Org     string     `json:"org"`
+	Entries []Exported `json:"entries"`
 }
 
 // Deliver implements Sink.
@@ -414,7 +414,11 @@ func (w *Webhook) Deliver(ctx context.Context, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	body, err := json.Marshal(WebhookBody{Org: entries[0].Org, Entries: entries})
+	ex := make([]Exported, len(entries))
+	for i, e := range entries {
+		ex[i] = Export(e)
+	}
+	body, err := json.Marshal(WebhookBody{Org: entries[0].Org, Entries: ex})
 	if err != nil {
 		return err
 	}

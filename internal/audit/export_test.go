@@ -4,6 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -392,5 +396,93 @@ func TestExporterRefusesToSkipPrunedEntries(t *testing.T) {
 	}
 	if rep.First != 12 || rep.Pruned != 11 || rep.Last != 26 {
 		t.Errorf("report after prune = %+v", rep)
+	}
+}
+
+// TestExportedCopyVerifiesWithoutGatehouse re-implements the documented
+// encoding (docs/audit.md) with the standard library only and checks an
+// exported JSON Lines copy and its exported checkpoints with it.
+func TestExportedCopyVerifiesWithoutGatehouse(t *testing.T) {
+	s := openStore(t, fixturePath(t))
+	ctx := ctxT(t)
+	l := newTestLog(t, s, audit.Options{Signer: testSigner(t), CheckpointEvery: 7})
+	for i := 0; i < 30; i++ {
+		if _, err := l.RecordAlone(ctx, fixtureEntry("acme", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, cps bytes.Buffer
+	x := &audit.Exporter{Store: s, Org: "acme", Name: "copy", Sink: audit.JSONLines{W: &out}}
+	if _, err := x.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.ExportCheckpoints(ctx, s, "acme", 0, &cps); err != nil {
+		t.Fatal(err)
+	}
+	str := func(b *bytes.Buffer, s string) {
+		_ = binary.Write(b, binary.BigEndian, uint32(len(s)))
+		b.WriteString(s)
+	}
+	heads := map[uint64][32]byte{}
+	var prev [32]byte
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e struct {
+			Org, Action, Target, Result, Body, Hash string
+			Seq                                     uint64
+			At                                      int64
+			Actor                                   struct{ Principal string }
+		}
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatal(err)
+		}
+		var m bytes.Buffer
+		m.WriteString("gatehouse.audit.entry.v1\x00")
+		m.Write(prev[:])
+		_ = binary.Write(&m, binary.BigEndian, e.Seq)
+		_ = binary.Write(&m, binary.BigEndian, e.At)
+		for _, f := range []string{e.Org, e.Actor.Principal, e.Action, e.Target, e.Result, e.Body} {
+			str(&m, f)
+		}
+		prev = sha256.Sum256(m.Bytes())
+		if hex.EncodeToString(prev[:]) != e.Hash {
+			t.Fatalf("entry %d: recomputed hash %x, exported %s", e.Seq, prev, e.Hash)
+		}
+		heads[e.Seq] = prev
+	}
+	if len(heads) != 30 {
+		t.Fatalf("exported %d entries", len(heads))
+	}
+	pub := ed25519.PublicKey(testSigner(t).Public().Key)
+	n := 0
+	dec := json.NewDecoder(&cps)
+	for dec.More() {
+		var c struct {
+			Org, Head string
+			Seq       uint64
+			At        int64
+			Signature []byte
+		}
+		if err := dec.Decode(&c); err != nil {
+			t.Fatal(err)
+		}
+		var m bytes.Buffer
+		m.WriteString("gatehouse.audit.checkpoint.v1\x00")
+		str(&m, c.Org)
+		_ = binary.Write(&m, binary.BigEndian, c.Seq)
+		h := heads[c.Seq]
+		if hex.EncodeToString(h[:]) != c.Head {
+			t.Errorf("checkpoint %d: head %s is not the chain's %x", c.Seq, c.Head, h)
+		}
+		m.Write(h[:])
+		_ = binary.Write(&m, binary.BigEndian, c.At)
+		if !ed25519.Verify(pub, m.Bytes(), c.Signature) {
+			t.Errorf("checkpoint %d: signature does not verify", c.Seq)
+		}
+		n++
+	}
+	if n < 5 {
+		t.Errorf("only %d checkpoints exported", n)
 	}
 }
