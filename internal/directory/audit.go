@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
@@ -337,4 +339,68 @@ func (d *Directory) SetAuditSettings(ctx context.Context, actor Actor, org strin
 	})
 	d.dlog.Invalidate(org)
 	return rev, err
+}
+
+// VersionHistory is one version of a resource's spec: who changed it,
+// when, what changed from the version before, and the audit entry that
+// recorded the change (nil once pruned).
+type VersionHistory struct {
+	Version   uint64            `json:"version"`
+	Author    string            `json:"author"`
+	CreatedAt time.Time         `json:"created_at"`
+	Diff      []store.DiffEntry `json:"diff,omitempty"` // from the previous version
+	Audit     *audit.Entry      `json:"audit,omitempty"`
+}
+
+// ResourceHistory lists every version of a resource, oldest first, joined
+// with the audit entries that recorded them. Needs read on the resource
+// and audit:read at org scope.
+func (d *Directory) ResourceHistory(ctx context.Context, actor Actor, org string, ref authz.ResourceRef) ([]VersionHistory, error) {
+	var out []VersionHistory
+	err := d.read(ctx, "resource history", org, actor, func(o *op) error {
+		if _, err := o.readable(ref); err != nil {
+			return err
+		}
+		if err := o.need("audit:read", authz.Scope{}); err != nil {
+			return err
+		}
+		vs, err := allPages(func(p store.Page) ([]store.ResourceVersion, string, error) {
+			return d.st.ListResourceVersions(ctx, org, ref, p)
+		})
+		if err != nil {
+			return err
+		}
+		target := "resource/" + store.RefKey(ref)
+		recs, err := allPages(func(p store.Page) ([]store.AuditRecord, string, error) {
+			return d.st.ListAudit(ctx, org, store.AuditFilter{Target: target, Result: string(audit.Success)}, p)
+		})
+		if err != nil {
+			return err
+		}
+		byVersion := map[uint64]*audit.Entry{}
+		for _, r := range recs {
+			e, err := audit.FromRecord(r)
+			if err != nil {
+				return err
+			}
+			var after struct {
+				Version uint64 `json:"version"`
+			}
+			if json.Unmarshal(e.After, &after) == nil && after.Version > 0 {
+				byVersion[after.Version] = &e // the newest entry for a version wins (a delete and re-create)
+			}
+		}
+		slices.Reverse(vs) // oldest first
+		for i, v := range vs {
+			h := VersionHistory{Version: v.Version, Author: v.Author, CreatedAt: v.CreatedAt, Audit: byVersion[v.Version]}
+			if i > 0 {
+				if h.Diff, err = d.st.DiffResourceVersions(ctx, org, ref, vs[i-1].Version, v.Version); err != nil {
+					return err
+				}
+			}
+			out = append(out, h)
+		}
+		return nil
+	})
+	return out, err
 }

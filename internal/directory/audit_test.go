@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -229,4 +230,34 @@ func TestADecisionFailsWhenItCannotBeRecorded(t *testing.T) {
 	d := openDir(t, st, directory.Options{Audit: failingRecorder{}})
 	_, err := d.Check(ctxT(t), alice, authz.Request{Org: "acme", Principal: "user:alice", ResourceType: "chains", Action: "read"}, 0)
 	wantErr(t, "check with a failing audit log", err, directory.ErrUnavailable)
+}
+
+func TestResourceHistoryJoinsVersionsWithTheAuditLog(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for i, spec := range []string{`{"steps":["a","b"]}`, `{"steps":["a","b","c"],"owner":"ops"}`} {
+		ok(t, fmt.Sprint("update ", i), second3(f.d.UpdateResource(f.ctx, directory.Actor{Principal: "user:carol", RequestID: fmt.Sprint("req-", i)}, "acme", triage,
+			directory.ResourceChange{Spec: json.RawMessage(spec)})))
+	}
+	h, err := f.d.ResourceHistory(f.ctx, alice, "acme", triage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 3 {
+		t.Fatalf("history has %d versions, want 3", len(h))
+	}
+	for i, v := range h {
+		if v.Version != uint64(i+1) || v.Author != "user:carol" || v.Audit == nil || v.Audit.Actor.Principal != "user:carol" {
+			t.Errorf("version %d = %+v", i+1, v)
+		}
+	}
+	if h[0].Audit.Action != "resource.create" || h[1].Audit.Actor.RequestID != "req-0" || h[2].Audit.Actor.RequestID != "req-1" {
+		t.Errorf("audit entries: %q, %q, %q", h[0].Audit.Action, h[1].Audit.Actor.RequestID, h[2].Audit.Actor.RequestID)
+	}
+	if len(h[0].Diff) != 0 || len(h[2].Diff) != 2 {
+		t.Errorf("diffs: %+v / %+v", h[0].Diff, h[2].Diff)
+	}
+	// Another org's member cannot tell the resource exists.
+	_, err = f.d.ResourceHistory(f.ctx, erin, "acme", triage)
+	wantErr(t, "non-member", err, directory.ErrNotFound)
 }

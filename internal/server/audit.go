@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -85,6 +86,11 @@ func (s *Server) auditRoutes() []*Route {
 				cps, err := s.dir.AuditCheckpoints(c.ctx, c.actor(), c.org(), after)
 				return listOf(cps, ""), err
 			}).query(Param{"after", "integer", "checkpoints with a sequence number above it"}),
+		route("GET", resourcePath+"/history", "audit", "Every version of a resource, oldest first: who changed it, when, the diff from the version before, and the audit entry that recorded it. Needs read on the resource and audit:read.",
+			func(c *call, _ *noBody) (List[directory.VersionHistory], error) {
+				h, err := s.dir.ResourceHistory(c.ctx, c.actor(), c.org(), c.ref())
+				return listOf(h, ""), err
+			}),
 		route("GET", "/v1/orgs/{org}/audit/settings", "audit", "Get which decisions the org records in its audit log. Needs audit:read.",
 			func(c *call, _ *noBody) (audit.Settings, error) {
 				return s.dir.AuditSettings(c.ctx, c.actor(), c.org())
