@@ -118,7 +118,9 @@ type Exported struct {
 }
 
 // Export returns e as exported.
-func Export(e Entry) Exported { return Exported{Entry: e, At: e.Time.UnixMicro(), Body: string(e.body)} }
+func Export(e Entry) Exported {
+	return Exported{Entry: e, At: e.Time.UnixMicro(), Body: string(e.body)}
+}
 
 // Hash is a SHA-256 chain hash.
 type Hash [32]byte
