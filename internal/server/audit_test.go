@@ -1,0 +1,116 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+type auditList struct {
+	Items      []audit.Entry `json:"items"`
+	NextCursor string        `json:"next_cursor"`
+}
+
+// TestAuditOverHTTP reads, filters, pages, follows and verifies an org's
+// audit log through the API, and records failed authentications.
+func TestAuditOverHTTP(t *testing.T) {
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	base := "/v1/orgs/" + w.org + "/audit"
+
+	var all auditList
+	e.must(200, "GET", base, w.viewer, nil, &all)
+	if len(all.Items) < 5 || all.Items[0].Seq != 1 || all.Items[0].Action != "org.create" {
+		t.Fatalf("the world's log: %d entries, first %+v", len(all.Items), all.Items)
+	}
+	head := all.Items[len(all.Items)-1].Seq
+
+	// Pages of 2, newest first, cover the same entries.
+	var seen []uint64
+	cursor := ""
+	for i := 0; i < 100; i++ {
+		var page auditList
+		e.must(200, "GET", base+"?order=newest&page_size=2&cursor="+url.QueryEscape(cursor), w.owner, nil, &page)
+		for _, it := range page.Items {
+			seen = append(seen, it.Seq)
+		}
+		if cursor = page.NextCursor; cursor == "" {
+			break
+		}
+	}
+	if len(seen) != len(all.Items) || seen[0] != head || seen[len(seen)-1] != 1 {
+		t.Errorf("newest-first pages = %v", seen)
+	}
+
+	// A denied attempt is in the log, findable by result and actor.
+	r := e.do("POST", "/v1/orgs/"+w.org+"/namespaces", w.viewer, map[string]any{"name": "nope"})
+	if r.Status != http.StatusForbidden {
+		t.Fatalf("viewer creates a namespace: %d", r.Status)
+	}
+	var denied auditList
+	e.must(200, "GET", base+"?result=denied&action=namespace.*", w.owner, nil, &denied)
+	if len(denied.Items) != 1 || denied.Items[0].Target != "scope/org" || denied.Items[0].Actor.KeyID == "" {
+		t.Errorf("denied entries = %+v", denied.Items)
+	}
+	if r := e.do("GET", base+"?since=yesterday", w.owner, nil); r.Status != http.StatusBadRequest {
+		t.Errorf("bad since: %d", r.Status)
+	}
+
+	// Follow: a long poll after the head returns the next entry as soon as
+	// it is written.
+	var (
+		wg       sync.WaitGroup
+		followed auditList
+	)
+	last := denied.Items[0].Seq
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		e.must(200, "GET", base+"?after="+strconv.FormatUint(last, 10)+"&wait=20", w.owner, nil, &followed)
+	}()
+	time.Sleep(300 * time.Millisecond)
+	e.must(201, "POST", "/v1/orgs/"+w.org+"/namespaces", w.owner, map[string]any{"name": "followed"}, nil)
+	wg.Wait()
+	if len(followed.Items) != 1 || followed.Items[0].Seq != last+1 || followed.Items[0].Action != "namespace.create" {
+		t.Errorf("followed = %+v", followed.Items)
+	}
+
+	var v server.AuditVerifyResult
+	e.must(200, "POST", base+"/verify", w.viewer, nil, &v)
+	if !v.OK || v.Report.Last != last+1 {
+		t.Errorf("verify = %+v", v)
+	}
+
+	// Settings: a viewer reads them and cannot change them.
+	var s audit.Settings
+	e.must(200, "GET", base+"/settings", w.viewer, nil, &s)
+	if s.Decisions != audit.DecisionsOff {
+		t.Errorf("default settings = %+v", s)
+	}
+	if r := e.do("PUT", base+"/settings", w.viewer, audit.Settings{Decisions: audit.DecisionsAll}); r.Status != http.StatusForbidden {
+		t.Errorf("viewer changes settings: %d", r.Status)
+	}
+	e.must(200, "PUT", base+"/settings", w.owner, audit.Settings{Decisions: audit.DecisionsDenies}, nil)
+
+	// Another org's log is not there.
+	if r := e.do("GET", "/v1/orgs/globex/audit", w.owner, nil); r.Status != http.StatusNotFound {
+		t.Errorf("another org's log: %d", r.Status)
+	}
+	// A bad credential is recorded in the deployment's log.
+	if r := e.do("GET", base, "gh_bogus_key", nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("bogus key: %d", r.Status)
+	}
+	recs, _, err := e.st.ListAudit(ctxT(t), audit.SystemOrg, store.AuditFilter{Action: "auth.failure"}, store.Page{})
+	if err != nil || len(recs) != 1 || recs[0].Result != "denied" || strings.Contains(string(recs[0].Body), "bogus") {
+		t.Errorf("authentication failures recorded: %+v, %v", recs, err)
+	}
+}
+
