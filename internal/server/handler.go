@@ -114,7 +114,13 @@ func route[Req, Resp any](method, path, tag, summary string, fn func(c *call, re
 	rt.run = func(c *call) (any, error) {
 		var req Req
 		if rt.hasBody {
-			if err := c.decode(&req); err != nil {
+			var err error
+			if fd, ok := any(&req).(fastDecoder); ok {
+				err = c.decodeWith(fd)
+			} else {
+				err = c.decode(&req)
+			}
+			if err != nil {
 				return nil, err
 			}
 		}
@@ -238,6 +244,27 @@ func (c *call) decode(v any) error {
 	return nil
 }
 
+// decodeWith is decode for request types with a hand-written decoder.
+func (c *call) decodeWith(fd fastDecoder) error {
+	r := c.r
+	ct := r.Header.Get("Content-Type")
+	if ct != "application/json" {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+			return problem(ProblemMediaType, "the request body must be application/json (got %q)", ct)
+		}
+	}
+	limit := c.rt.MaxBody
+	if limit <= 0 {
+		limit = c.s.maxBody
+	}
+	b, release, err := c.readBody(limit)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return fd.decodeFast(b)
+}
+
 // decodeProblem turns a JSON decoding error into a 400 (naming the field
 // where possible) or a 413.
 func decodeProblem(err error, limit int64) *Problem {
@@ -306,10 +333,14 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) err
 			bufPool.Put(buf)
 		}
 	}()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return err
+	if fe, ok := v.(fastEncoder); ok {
+		buf.Write(fe.appendJSON(buf.AvailableBuffer()))
+	} else {
+		enc := json.NewEncoder(buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", contentType)

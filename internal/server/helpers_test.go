@@ -141,6 +141,9 @@ func newEnv(t testing.TB, backend string, o envOpts) *env {
 	as := auth.New(st, dir, auth.NewKeySet(), o.authOpts)
 	t.Cleanup(func() { _ = as.Close() })
 	cfg := server.Config{Directory: dir, Store: st, Auth: as}
+	for _, h := range envHooks {
+		h(t, &cfg)
+	}
 	if o.cfg != nil {
 		o.cfg(&cfg)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -105,7 +106,7 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 		if (op.RequestBody != nil) != routed[pattern].HasBody() {
 			t.Errorf("%s: request body documented %v, route reads one %v", pattern, op.RequestBody != nil, routed[pattern].HasBody())
 		}
-		if _, ok := op.Responses[itoa(routed[pattern].Status)]; !ok {
+		if _, ok := op.Responses[strconv.Itoa(routed[pattern].Status)]; !ok {
 			t.Errorf("%s: success status %d not documented", pattern, routed[pattern].Status)
 		}
 		if routed[pattern].Access != server.Public {
@@ -137,9 +138,4 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 	var raw any
 	r.json(t, &raw)
 	walk(raw)
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }

@@ -234,11 +234,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, opts ServeOptions) 
 	sctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
 	defer cancel()
 	err := hs.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// Draining took too long (or clients hold connections open without
+		// sending a request): cut what is left. Not a failure of the server.
+		s.log.Warn("shutdown: drain deadline passed; closing remaining connections", "timeout", opts.ShutdownTimeout)
+		err = hs.Close()
+	}
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
 	if err != nil {
-		_ = hs.Close()
 		return fmt.Errorf("server: shutdown: %w", err)
 	}
 	return nil

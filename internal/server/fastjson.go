@@ -1,0 +1,726 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// A strict, allocation-light JSON decoder for the decision hot path
+// (/check and /checks), where profiling showed encoding/json's reflection
+// dominating the server's CPU. It accepts exactly the documents
+// encoding/json with DisallowUnknownFields would decode into the same
+// values, with two deliberate differences, both stricter: field names
+// match exactly (encoding/json also accepts other casings), and strings
+// must be valid UTF-8 (encoding/json replaces invalid bytes). Every error
+// is a 400 problem naming the field where there is one. Context objects
+// are located by the scanner and decoded by encoding/json.
+//
+// FuzzFastDecode checks it against encoding/json on arbitrary input.
+
+// fastDecoder is implemented by request types with a hand-written decoder.
+type fastDecoder interface {
+	decodeFast(b []byte) error
+}
+
+// maxDepth bounds nesting like encoding/json does.
+const maxDepth = 10000
+
+type scanner struct {
+	b      []byte
+	i      int
+	intern map[string]string // nil: no interning
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) syntax() error {
+	if s.i >= len(s.b) {
+		return invalidField("", "the request body is truncated JSON")
+	}
+	return invalidField("", "malformed JSON at byte %d", s.i+1)
+}
+
+// peek returns the next non-space byte (0 at the end).
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.i >= len(s.b) {
+		return 0
+	}
+	return s.b[s.i]
+}
+
+func (s *scanner) lit(word string) bool {
+	if len(s.b)-s.i >= len(word) && string(s.b[s.i:s.i+len(word)]) == word {
+		s.i += len(word)
+		return true
+	}
+	return false
+}
+
+// null consumes a null literal if one is next.
+func (s *scanner) null() bool {
+	return s.peek() == 'n' && s.lit("null")
+}
+
+// str parses a string at the cursor (after ws).
+func (s *scanner) str() (string, error) {
+	if s.peek() != '"' {
+		return "", s.syntax()
+	}
+	s.i++
+	start := s.i
+	// Fast path: no escapes, ASCII or valid UTF-8.
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			raw := s.b[start:s.i]
+			s.i++
+			if !utf8.Valid(raw) {
+				return "", invalidField("", "invalid UTF-8 in a string at byte %d", start)
+			}
+			return string(raw), nil
+		case c == '\\':
+			return s.strSlow(start)
+		case c < 0x20:
+			return "", s.syntax()
+		}
+		s.i++
+	}
+	return "", s.syntax()
+}
+
+func (s *scanner) strSlow(start int) (string, error) {
+	out := append([]byte(nil), s.b[start:s.i]...)
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			if !utf8.Valid(out) {
+				return "", invalidField("", "invalid UTF-8 in a string at byte %d", start)
+			}
+			return string(out), nil
+		case c < 0x20:
+			return "", s.syntax()
+		case c != '\\':
+			out = append(out, c)
+			s.i++
+			continue
+		}
+		s.i++
+		if s.i >= len(s.b) {
+			return "", s.syntax()
+		}
+		e := s.b[s.i]
+		s.i++
+		switch e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := s.hex4()
+			if !ok {
+				return "", s.syntax()
+			}
+			if utf16.IsSurrogate(r) {
+				// A pair, or U+FFFD as encoding/json does.
+				save := s.i
+				if s.lit(`\u`) {
+					if r2, ok := s.hex4(); ok {
+						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+							out = utf8.AppendRune(out, d)
+							continue
+						}
+					}
+				}
+				s.i = save
+				r = utf8.RuneError
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			s.i--
+			return "", s.syntax()
+		}
+	}
+	return "", s.syntax()
+}
+
+func (s *scanner) hex4() (rune, bool) {
+	if len(s.b)-s.i < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s.b[s.i : s.i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	s.i += 4
+	return r, true
+}
+
+// skip consumes one JSON value of any kind, validating its syntax.
+func (s *scanner) skip(depth int) error {
+	if depth > maxDepth {
+		return invalidField("", "the request body nests too deeply")
+	}
+	switch c := s.peek(); {
+	case c == '"':
+		_, err := s.str()
+		return err
+	case c == '{':
+		s.i++
+		if s.peek() == '}' {
+			s.i++
+			return nil
+		}
+		for {
+			if _, err := s.str(); err != nil {
+				return err
+			}
+			if s.peek() != ':' {
+				return s.syntax()
+			}
+			s.i++
+			if err := s.skip(depth + 1); err != nil {
+				return err
+			}
+			switch s.peek() {
+			case ',':
+				s.i++
+			case '}':
+				s.i++
+				return nil
+			default:
+				return s.syntax()
+			}
+		}
+	case c == '[':
+		s.i++
+		if s.peek() == ']' {
+			s.i++
+			return nil
+		}
+		for {
+			if err := s.skip(depth + 1); err != nil {
+				return err
+			}
+			switch s.peek() {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return nil
+			default:
+				return s.syntax()
+			}
+		}
+	case c == 't':
+		if s.lit("true") {
+			return nil
+		}
+	case c == 'f':
+		if s.lit("false") {
+			return nil
+		}
+	case c == 'n':
+		if s.lit("null") {
+			return nil
+		}
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	}
+	return s.syntax()
+}
+
+// number consumes a JSON number (RFC 8259 grammar).
+func (s *scanner) number() error {
+	start := s.i
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+	}
+	digits := func() int {
+		n := 0
+		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+			s.i++
+			n++
+		}
+		return n
+	}
+	switch {
+	case s.i < len(s.b) && s.b[s.i] == '0':
+		s.i++
+	case digits() == 0:
+		s.i = start
+		return s.syntax()
+	}
+	if s.i < len(s.b) && s.b[s.i] == '.' {
+		s.i++
+		if digits() == 0 {
+			return s.syntax()
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if s.i < len(s.b) && (s.b[s.i] == '+' || s.b[s.i] == '-') {
+			s.i++
+		}
+		if digits() == 0 {
+			return s.syntax()
+		}
+	}
+	return nil
+}
+
+// typeErr is encoding/json's wrong-type error for field.
+func typeErr(field, want string) error {
+	return invalidField(field, "field %q must be %s", field, want)
+}
+
+// strField reads a string field value (null leaves it empty); the field
+// name (prefix+key) is built only for an error. Values that repeat across
+// a batch (principals, actions, namespaces) are interned.
+func (s *scanner) strField(prefix, key string, dst *string, intern bool) error {
+	switch s.peek() {
+	case '"':
+		if intern && s.intern != nil {
+			v, err := s.internStr()
+			if err != nil {
+				return err
+			}
+			*dst = v
+			return nil
+		}
+		v, err := s.str()
+		if err != nil {
+			return err
+		}
+		*dst = v
+		return nil
+	case 'n':
+		if s.null() {
+			return nil
+		}
+	case 0:
+		return s.syntax()
+	}
+	if err := s.skip(0); err != nil {
+		return err
+	}
+	return typeErr(prefix+key, "a string")
+}
+
+// internStr is str through the scanner's intern table (plain strings
+// only; anything with escapes takes the slow path).
+func (s *scanner) internStr() (string, error) {
+	start := s.i + 1
+	for j := start; j < len(s.b); j++ {
+		c := s.b[j]
+		if c == '"' {
+			if v, ok := s.intern[string(s.b[start:j])]; ok {
+				s.i = j + 1
+				return v, nil
+			}
+			break
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			break
+		}
+	}
+	v, err := s.str()
+	if err == nil && len(s.intern) < 256 {
+		s.intern[v] = v
+	}
+	return v, err
+}
+
+// objectField reads an object field into a map with encoding/json.
+func (s *scanner) objectField(prefix, key string, dst *map[string]any) error {
+	c := s.peek()
+	start := s.i
+	if err := s.skip(0); err != nil {
+		return err
+	}
+	switch c {
+	case 'n':
+		return nil
+	case '{':
+		var m map[string]any
+		if err := json.Unmarshal(s.b[start:s.i], &m); err != nil {
+			return typeErr(prefix+key, "an object")
+		}
+		*dst = m
+		return nil
+	}
+	return typeErr(prefix+key, "an object")
+}
+
+// object iterates an object's members, calling fn with each key after the
+// colon; fn must consume the value. A null object calls nothing.
+func (s *scanner) object(field string, fn func(key string) error) error {
+	switch s.peek() {
+	case 'n':
+		if s.null() {
+			return nil
+		}
+		return s.syntax()
+	case '{':
+	case 0:
+		return s.syntax()
+	default:
+		if err := s.skip(0); err != nil {
+			return err
+		}
+		if field == "" {
+			return invalidField("", "the request body must be a JSON object")
+		}
+		return typeErr(field, "an object")
+	}
+	s.i++
+	if s.peek() == '}' {
+		s.i++
+		return nil
+	}
+	for {
+		key, err := s.str()
+		if err != nil {
+			return err
+		}
+		if s.peek() != ':' {
+			return s.syntax()
+		}
+		s.i++
+		if err := fn(key); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return nil
+		default:
+			return s.syntax()
+		}
+	}
+}
+
+func duplicateField(key string) error {
+	return invalidField(key, "field %q appears twice", key)
+}
+
+// seen tracks the member names of one object (duplicates are refused: two
+// parsers reading one document differently is how checks get bypassed).
+type seen uint8
+
+func (m *seen) add(bit seen, key string) error {
+	if *m&bit != 0 {
+		return duplicateField(key)
+	}
+	*m |= bit
+	return nil
+}
+
+func unknownField(key string) error {
+	return invalidField(key, "unknown field %q", key)
+}
+
+// item decodes a BatchItem's members (shared by CheckRequest). It reports
+// false for a key that is not one of them.
+func (s *scanner) item(key, prefix string, it *BatchItem, m *seen) (bool, error) {
+	var bit seen
+	var dst *string
+	switch key {
+	case "principal":
+		bit, dst = 1, &it.Principal
+	case "action":
+		bit, dst = 2, &it.Action
+	case "resource":
+		bit, dst = 4, &it.Resource
+	case "namespace":
+		bit, dst = 8, &it.Namespace
+	case "on_behalf_of":
+		bit, dst = 16, &it.OnBehalfOf
+	case "context":
+		bit = 32
+	default:
+		return false, nil
+	}
+	if *m&bit != 0 {
+		return true, duplicateField(prefix + key)
+	}
+	*m |= bit
+	if dst == nil {
+		return true, s.objectField(prefix, key, &it.Context)
+	}
+	return true, s.strField(prefix, key, dst, bit != 4)
+}
+
+func (s *scanner) consistency(dst **Consistency) error {
+	if s.peek() == 'n' && s.null() {
+		*dst = nil
+		return nil
+	}
+	c := &Consistency{}
+	if *dst != nil {
+		c = *dst
+	}
+	var m seen
+	err := s.object("consistency", func(key string) error {
+		if key != "at_least" {
+			return unknownField("consistency." + key)
+		}
+		if err := m.add(1, "consistency.at_least"); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case 'n':
+			if s.null() {
+				return nil
+			}
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			start := s.i
+			if err := s.number(); err != nil {
+				return err
+			}
+			n, err := strconv.ParseUint(string(s.b[start:s.i]), 10, 64)
+			if err != nil {
+				return typeErr("consistency.at_least", "a non-negative integer")
+			}
+			c.AtLeast = n
+			return nil
+		}
+		if err := s.skip(0); err != nil {
+			return err
+		}
+		return typeErr("consistency.at_least", "a non-negative integer")
+	})
+	if err == nil {
+		*dst = c
+	}
+	return err
+}
+
+// end requires nothing but whitespace after the value.
+func (s *scanner) end() error {
+	s.ws()
+	if s.i != len(s.b) {
+		return invalidField("", "the request body has data after the JSON value")
+	}
+	return nil
+}
+
+func (s *scanner) start() error {
+	if s.peek() == 0 {
+		return invalidField("", "the request body is empty; a JSON object is required")
+	}
+	return nil
+}
+
+func (r *CheckRequest) decodeFast(b []byte) error {
+	s := &scanner{b: b}
+	if err := s.start(); err != nil {
+		return err
+	}
+	var it BatchItem
+	var m seen
+	err := s.object("", func(key string) error {
+		if key == "consistency" {
+			if err := m.add(64, key); err != nil {
+				return err
+			}
+			return s.consistency(&r.Consistency)
+		}
+		ok, err := s.item(key, "", &it, &m)
+		if !ok {
+			return unknownField(key)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.Principal, r.Action, r.Resource, r.Namespace, r.Context, r.OnBehalfOf = it.Principal, it.Action, it.Resource, it.Namespace, it.Context, it.OnBehalfOf
+	return s.end()
+}
+
+func (r *BatchCheckRequest) decodeFast(b []byte) error {
+	s := &scanner{b: b, intern: map[string]string{}}
+	if err := s.start(); err != nil {
+		return err
+	}
+	var top seen
+	err := s.object("", func(key string) error {
+		switch key {
+		case "consistency":
+			if err := top.add(1, key); err != nil {
+				return err
+			}
+			return s.consistency(&r.Consistency)
+		case "checks":
+			if err := top.add(2, key); err != nil {
+				return err
+			}
+		default:
+			return unknownField(key)
+		}
+		switch s.peek() {
+		case 'n':
+			if s.null() {
+				r.Checks = nil
+				return nil
+			}
+			return s.syntax()
+		case '[':
+		case 0:
+			return s.syntax()
+		default:
+			if err := s.skip(0); err != nil {
+				return err
+			}
+			return typeErr("checks", "an array")
+		}
+		s.i++
+		r.Checks = r.Checks[:0]
+		if s.peek() == ']' {
+			s.i++
+			if r.Checks == nil {
+				r.Checks = []BatchItem{}
+			}
+			return nil
+		}
+		for {
+			if len(r.Checks) > MaxBatch {
+				return invalidField("checks", "a batch holds at most %d checks", MaxBatch)
+			}
+			r.Checks = append(r.Checks, BatchItem{})
+			it := &r.Checks[len(r.Checks)-1]
+			var m seen
+			if err := s.object("checks", func(key string) error {
+				ok, err := s.item(key, "checks.", it, &m)
+				if !ok {
+					return unknownField("checks." + key)
+				}
+				return err
+			}); err != nil {
+				return err
+			}
+			switch s.peek() {
+			case ',':
+				s.i++
+			case ']':
+				s.i++
+				return nil
+			default:
+				return s.syntax()
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return s.end()
+}
+
+// readBody reads the whole body, bounded, into a pooled buffer.
+func (c *call) readBody(limit int64) ([]byte, func(), error) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	release := func() {
+		if buf.Cap() <= 4<<20 {
+			bufPool.Put(buf)
+		}
+	}
+	_, err := buf.ReadFrom(io.LimitReader(c.r.Body, limit+1))
+	if err != nil {
+		release()
+		return nil, nil, decodeProblem(err, limit)
+	}
+	if int64(buf.Len()) > limit {
+		release()
+		return nil, nil, problem(ProblemTooLarge, "the request body is larger than %d bytes", limit)
+	}
+	return buf.Bytes(), release, nil
+}
+
+// fastEncoder is implemented by response types with a hand-written
+// encoder (the decision hot path).
+type fastEncoder interface {
+	appendJSON(b []byte) []byte
+}
+
+func appendRules(b []byte, name string, rs []RuleOut) []byte {
+	if len(rs) == 0 {
+		return b
+	}
+	raw, _ := json.Marshal(rs) // strings only: cannot fail
+	b = append(b, `,"`...)
+	b = append(b, name...)
+	b = append(b, `":`...)
+	return append(b, raw...)
+}
+
+func (r CheckResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"allowed":`...)
+	b = strconv.AppendBool(b, r.Allowed)
+	b = append(b, `,"revision":`...)
+	b = strconv.AppendUint(b, r.Revision, 10)
+	b = appendRules(b, "obligations", r.Obligations)
+	b = appendRules(b, "advice", r.Advice)
+	return append(b, "}\n"...)
+}
+
+func (r BatchCheckResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"results":[`...)
+	for i, it := range r.Results {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if it.Error == nil && len(it.Obligations) == 0 && len(it.Advice) == 0 {
+			if it.Allowed {
+				b = append(b, `{"allowed":true}`...)
+			} else {
+				b = append(b, `{"allowed":false}`...)
+			}
+			continue
+		}
+		raw, err := json.Marshal(it)
+		if err != nil { // cannot happen: strings, bools and ints only
+			raw = []byte(`{"allowed":false}`)
+		}
+		b = append(b, raw...)
+	}
+	b = append(b, `],"revision":`...)
+	b = strconv.AppendUint(b, r.Revision, 10)
+	return append(b, "}\n"...)
+}

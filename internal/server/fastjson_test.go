@@ -1,0 +1,161 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// stdDecode is what the generic handler does: encoding/json with unknown
+// fields refused and nothing after the value.
+func stdDecode(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err == nil || !errors.Is(err, errEOF(err)) {
+		return errors.New("trailing data")
+	}
+	return nil
+}
+
+func errEOF(err error) error {
+	if err != nil && err.Error() == "EOF" {
+		return err
+	}
+	return errors.New("not EOF")
+}
+
+var fastCases = []struct {
+	name string
+	body string
+	ok   bool
+	want CheckRequest
+	// stricter: refused on purpose though encoding/json takes it.
+	stricter bool
+}{
+	{"minimal", `{"action":"chains:run"}`, true, CheckRequest{Action: "chains:run"}, false},
+	{"everything", ` { "principal" : "user:bob", "action":"chains:run","resource":"chains/x","namespace":"prod",
+		"context":{"hour":10,"tags":["a",{"b":null}]},"on_behalf_of":"user:alice","consistency":{"at_least":42} } `, true,
+		CheckRequest{Principal: "user:bob", Action: "chains:run", Resource: "chains/x", Namespace: "prod",
+			Context: map[string]any{"hour": 10.0, "tags": []any{"a", map[string]any{"b": nil}}}, OnBehalfOf: "user:alice",
+			Consistency: &Consistency{AtLeast: 42}}, false},
+	{"nulls", `{"principal":null,"action":"a:b","context":null,"consistency":null}`, true, CheckRequest{Action: "a:b"}, false},
+	{"escapes", `{"action":"a:\u0062\n\"\\\/","resource":"x/\ud83d\ude00"}`, true, CheckRequest{Action: "a:b\n\"\\/", Resource: "x/😀"}, false},
+	{"lone surrogate", `{"action":"\ud800x"}`, true, CheckRequest{Action: "\uFFFDx"}, false},
+	{"empty object", `{}`, true, CheckRequest{}, false},
+	{"unknown field", `{"actoin":"x"}`, false, CheckRequest{}, false},
+	{"unknown nested", `{"consistency":{"at_most":1}}`, false, CheckRequest{}, false},
+	{"wrong type", `{"action":1}`, false, CheckRequest{}, false},
+	{"context not object", `{"context":[1]}`, false, CheckRequest{}, false},
+	{"negative revision", `{"consistency":{"at_least":-1}}`, false, CheckRequest{}, false},
+	{"fractional revision", `{"consistency":{"at_least":1.5}}`, false, CheckRequest{}, false},
+	{"trailing", `{} x`, false, CheckRequest{}, false},
+	{"two values", `{}{}`, false, CheckRequest{}, false},
+	{"array", `[]`, false, CheckRequest{}, false},
+	{"empty", ``, false, CheckRequest{}, false},
+	{"truncated", `{"action":"a`, false, CheckRequest{}, false},
+	{"bad escape", `{"action":"\x"}`, false, CheckRequest{}, false},
+	{"control char", "{\"action\":\"a\x01\"}", false, CheckRequest{}, false},
+	{"leading zero", `{"consistency":{"at_least":01}}`, false, CheckRequest{}, false},
+	{"duplicate key", `{"action":"a","action":"b"}`, false, CheckRequest{}, true},
+	{"other casing", `{"Action":"a"}`, false, CheckRequest{}, true},
+	{"invalid utf-8", "{\"action\":\"\xff\"}", false, CheckRequest{}, true},
+}
+
+// TestFastDecoderMatchesEncodingJSON: the hand-written decoder accepts what
+// encoding/json accepts, into the same value, except where it is stricter
+// on purpose (duplicate keys, other casings, invalid UTF-8).
+func TestFastDecoderMatchesEncodingJSON(t *testing.T) {
+	for _, tc := range fastCases {
+		t.Run(tc.name, func(t *testing.T) {
+			var fast CheckRequest
+			ferr := fast.decodeFast([]byte(tc.body))
+			if (ferr == nil) != tc.ok {
+				t.Fatalf("fast: err %v, want ok=%v", ferr, tc.ok)
+			}
+			var p *Problem
+			if ferr != nil && (!errors.As(ferr, &p) || p.Status != 400) {
+				t.Errorf("fast error %v is not a 400 problem", ferr)
+			}
+			var std CheckRequest
+			serr := stdDecode([]byte(tc.body), &std)
+			if tc.stricter {
+				if serr != nil {
+					t.Errorf("encoding/json refuses it too (%v): not a case of strictness", serr)
+				}
+				return
+			}
+			if (serr == nil) != tc.ok {
+				t.Errorf("encoding/json: err %v, want ok=%v", serr, tc.ok)
+			}
+			if tc.ok {
+				if d := cmp.Diff(tc.want, fast); d != "" {
+					t.Errorf("fast (-want +got):\n%s", d)
+				}
+				if d := cmp.Diff(std, fast); d != "" {
+					t.Errorf("fast differs from encoding/json (-std +fast):\n%s", d)
+				}
+			}
+		})
+	}
+}
+
+// FuzzFastDecode: on any input, if the fast decoder accepts a document,
+// encoding/json accepts it into the same value; if encoding/json refuses,
+// so does the fast decoder. Neither panics.
+func FuzzFastDecode(f *testing.F) {
+	for _, tc := range fastCases {
+		f.Add([]byte(tc.body))
+		f.Add([]byte(`{"checks":[` + tc.body + `]}`))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast, std CheckRequest
+		ferr := fast.decodeFast(b)
+		serr := stdDecode(b, &std)
+		if ferr == nil && serr != nil {
+			t.Fatalf("fast accepts what encoding/json refuses (%v): %q", serr, b)
+		}
+		if ferr == nil && !cmp.Equal(std, fast) {
+			t.Fatalf("values differ on %q:\n%s", b, cmp.Diff(std, fast))
+		}
+		var fb, sb BatchCheckRequest
+		ferr = fb.decodeFast(b)
+		serr = stdDecode(b, &sb)
+		if ferr == nil && serr != nil {
+			t.Fatalf("batch: fast accepts what encoding/json refuses (%v): %q", serr, b)
+		}
+		if ferr == nil && !cmp.Equal(sb, fb) {
+			t.Fatalf("batch values differ on %q:\n%s", b, cmp.Diff(sb, fb))
+		}
+	})
+}
+
+func TestFastEncoderMatchesEncodingJSON(t *testing.T) {
+	for _, v := range []fastEncoder{
+		CheckResponse{Allowed: true, Revision: 7},
+		CheckResponse{Allowed: true, Revision: 1, Obligations: []RuleOut{{Kind: "must", Text: `must "escalate" <ticket>`}}, Advice: []RuleOut{{Kind: "should", Text: "should report"}}},
+		BatchCheckResponse{Revision: 3, Results: []BatchResult{{Allowed: true}, {}, {Error: &Problem{Type: "t", Status: 400, Field: "checks[2].action"}}}},
+		BatchCheckResponse{Results: []BatchResult{}},
+	} {
+		got := v.appendJSON(nil)
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			t.Fatal(err)
+		}
+		var a, b any
+		if err := json.Unmarshal(got, &a); err != nil {
+			t.Fatalf("fast output %s: %v", got, err)
+		}
+		_ = json.Unmarshal(buf.Bytes(), &b)
+		if d := cmp.Diff(b, a); d != "" {
+			t.Errorf("fast encoding differs (-std +fast):\n%s", d)
+		}
+	}
+}
