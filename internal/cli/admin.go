@@ -1,0 +1,345 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/client"
+)
+
+// The admin verbs (org, ns, member, invite, team, role, bind, share, agent,
+// service, key, resource, policy get|put|validate, check, explain,
+// who-can, what-can, whoami) talk to a running server through the Go SDK
+// (package client), as the caller:
+//
+//   - server: --server, else $GATEHOUSE_SERVER, else $GATEHOUSE_URL, else
+//     http://127.0.0.1:8080;
+//   - credential: --token-file, else $GATEHOUSE_TOKEN, else --token (a
+//     flag is visible to other users of the machine: prefer the others);
+//   - org: --org, else $GATEHOUSE_ORG, else the caller's only org (or the
+//     org its key is confined to);
+//   - --output table (default) or json: json prints the server's answer.
+//
+// Exit codes (cli.go): 0 success or allow; 1 deny — a decision that denies,
+// or a request the server refused (401, 403, 404); 2 bad input (usage,
+// 400, 409, 410, 413, 415, 422 with the policy's positioned errors); 3
+// anything else (5xx, 429, the server unreachable).
+
+// admFlags are the flags every admin verb shares.
+type admFlags struct {
+	server    string
+	token     string
+	tokenFile string
+	org       string
+	output    string
+	timeout   time.Duration
+}
+
+func (f *admFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.server, "server", "", "server URL (default $GATEHOUSE_SERVER, else $GATEHOUSE_URL, else http://127.0.0.1:8080)")
+	fs.StringVar(&f.token, "token", "", "API key or session token (default $GATEHOUSE_TOKEN; a flag is visible in ps, prefer the variable or --token-file)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "read the API key or session token from this file")
+	fs.StringVar(&f.org, "org", "", "org id (default $GATEHOUSE_ORG, else your only org)")
+	fs.StringVarP(&f.output, "output", "o", "table", "table or json")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "bound on the whole command")
+}
+
+// adm runs admin verbs.
+type adm struct {
+	e *env
+	f admFlags
+}
+
+// addAdminCommands adds the admin verbs to root, and get/put/validate to
+// its policy command.
+func addAdminCommands(root *cobra.Command, e *env) {
+	a := &adm{e: e}
+	root.AddCommand(
+		a.orgCmd(), a.nsCmd(), a.memberCmd(), a.inviteCmd(), a.teamCmd(), a.roleCmd(),
+		a.bindCmd(), a.shareCmd(), a.agentCmd(), a.serviceCmd(), a.keyCmd(), a.resourceCmd(),
+		a.checkCmd(), a.explainCmd(), a.whoCanCmd(), a.whatCanCmd(), a.whoamiCmd(),
+	)
+	for _, c := range root.Commands() {
+		if c.Name() == "policy" {
+			for _, sub := range a.policyCmds() {
+				a.f.register(sub.Flags())
+				c.AddCommand(sub)
+			}
+		}
+	}
+}
+
+// group is a command holding verbs, with the shared flags.
+func (a *adm) group(use, short string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Args: cobra.ArbitraryArgs, RunE: unknownSubcommand}
+	a.f.register(cmd.PersistentFlags())
+	cmd.AddCommand(subs...)
+	return cmd
+}
+
+// leaf is a top-level verb with the shared flags.
+func (a *adm) leaf(cmd *cobra.Command) *cobra.Command {
+	a.f.register(cmd.PersistentFlags())
+	return cmd
+}
+
+// call is one admin command's run: a context bounded by --timeout, the
+// client, and the output format.
+type call struct {
+	a   *adm
+	ctx context.Context
+	c   *client.Client
+}
+
+// run validates the output flag, builds the client and runs fn, mapping
+// its error to an exit code.
+func (a *adm) run(cmd *cobra.Command, fn func(cl *call) error) error {
+	if a.f.output != "table" && a.f.output != "json" {
+		return badInput("--output %q: want table or json", a.f.output)
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), a.f.timeout)
+	defer cancel()
+	return admExit(fn(&call{a: a, ctx: ctx, c: c}))
+}
+
+func (a *adm) client() (*client.Client, error) {
+	base := firstNonEmpty(a.f.server, os.Getenv("GATEHOUSE_SERVER"), os.Getenv("GATEHOUSE_URL"), "http://127.0.0.1:8080")
+	token := strings.TrimSpace(os.Getenv("GATEHOUSE_TOKEN"))
+	if a.f.tokenFile != "" {
+		b, err := os.ReadFile(a.f.tokenFile)
+		if err != nil {
+			return nil, badInput("--token-file: %v", errors.Unwrap(err))
+		}
+		token = strings.TrimSpace(string(b))
+	} else if a.f.token != "" {
+		token = a.f.token
+	}
+	c, err := client.New(base, client.WithToken(token), client.WithUserAgent("gatehouse-cli/"+Version),
+		client.WithHTTPClient(&http.Client{Timeout: a.f.timeout}))
+	if err != nil {
+		return nil, badInput("--server %q is not an http(s) URL", base)
+	}
+	return c, nil
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// org is the org the command is about.
+func (cl *call) org() (string, error) {
+	if o := firstNonEmpty(cl.a.f.org, os.Getenv("GATEHOUSE_ORG")); o != "" {
+		return o, nil
+	}
+	me, err := cl.c.Me(cl.ctx, "")
+	if err != nil {
+		return "", err
+	}
+	if me.Org != "" {
+		return me.Org, nil
+	}
+	switch len(me.Orgs) {
+	case 1:
+		return me.Orgs[0].ID, nil
+	case 0:
+		return "", badInput("no org: you are a member of none; pass --org")
+	}
+	var ids []string
+	for _, o := range me.Orgs {
+		ids = append(ids, o.ID)
+	}
+	return "", badInput("no org: pass --org or set GATEHOUSE_ORG (you are a member of %s)", strings.Join(ids, ", "))
+}
+
+// json reports whether --output json was asked for.
+func (cl *call) json() bool { return cl.a.f.output == "json" }
+
+// out prints v as JSON, or the table rows as a table.
+func (cl *call) out(v any, header []string, rows [][]string) error {
+	if cl.json() {
+		return writeJSON(cl.a.e.stdout, v)
+	}
+	printTable(cl.a.e.stdout, header, rows)
+	return nil
+}
+
+// say prints a line in table mode, v in JSON mode.
+func (cl *call) say(v any, format string, args ...any) error {
+	if cl.json() {
+		return writeJSON(cl.a.e.stdout, v)
+	}
+	fmt.Fprintf(cl.a.e.stdout, format+"\n", args...)
+	return nil
+}
+
+func printTable(w io.Writer, header []string, rows [][]string) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(header) > 0 {
+		fmt.Fprintln(tw, strings.Join(header, "\t"))
+	}
+	for _, r := range rows {
+		for i := range r {
+			r[i] = oneLine(r[i])
+		}
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	_ = tw.Flush()
+}
+
+// oneLine keeps a cell on one line and free of terminal control bytes.
+func oneLine(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func admTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func revText(rev uint64) string { return fmt.Sprintf("(revision %d)", rev) }
+
+// admExit maps an SDK error to the exit codes.
+func admExit(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	var ce *client.Error
+	if !errors.As(err, &ce) {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return &exitError{code: ExitInternal, err: fmt.Errorf("no answer within --timeout: %w", err)}
+		}
+		return &exitError{code: ExitInternal, err: err}
+	}
+	msg := strings.TrimPrefix(ce.Error(), "gatehouse: ")
+	if len(ce.Diagnostics) > 0 {
+		var b strings.Builder
+		b.WriteString(msg)
+		for _, d := range ce.Diagnostics {
+			b.WriteString("\n    " + d.String())
+		}
+		msg = b.String()
+	}
+	code := ExitInternal
+	switch ce.Status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		code = ExitDeny
+	case http.StatusBadRequest, http.StatusConflict, http.StatusGone, http.StatusRequestEntityTooLarge,
+		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
+		code = ExitBadInput
+	}
+	return &exitError{code: code, err: errors.New(msg)}
+}
+
+// parseRef parses "<type>/<id>" with --ns into a resource ref.
+func parseRef(s, ns string) (authz.ResourceRef, error) {
+	typ, id, ok := strings.Cut(s, "/")
+	if !ok || typ == "" || id == "" {
+		return authz.ResourceRef{}, badInput("%q: want <type>/<id>, e.g. chains/escalation-triage", s)
+	}
+	if ns == "" {
+		ns = authz.DefaultNamespace
+	}
+	return authz.ResourceRef{Namespace: ns, Type: typ, ID: id}, nil
+}
+
+// scopeText renders a binding's scope.
+func scopeText(s authz.Scope) string { return s.String() }
+
+// sortedKeys renders a string map as "k=v,k=v".
+func kvText(m map[string]string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, ",")
+}
+
+// parseLabels turns KEY=VALUE flags into labels.
+func parseLabels(flags []string) (map[string]string, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, f := range flags {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok || k == "" {
+			return nil, badInput("--label %q: want KEY=VALUE", f)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// parseTime reads an RFC 3339 time flag ("" is the zero time).
+func parseTime(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, badInput("--%s %q: want an RFC 3339 time such as 2030-01-02T15:04:05Z", flag, s)
+	}
+	return t, nil
+}
+
+// listOpts are the paging flags of list verbs.
+type listOpts struct {
+	pageSize int
+	cursor   string
+}
+
+func (l *listOpts) register(cmd *cobra.Command) {
+	cmd.Flags().IntVar(&l.pageSize, "page-size", 0, "rows per page, 1 to 1000 (default: the server's, 100)")
+	cmd.Flags().StringVar(&l.cursor, "cursor", "", "next cursor printed by the previous page")
+}
+
+func (l *listOpts) opts() *client.ListOptions {
+	return &client.ListOptions{PageSize: l.pageSize, Cursor: l.cursor}
+}
+
+// more prints the next cursor after a table page.
+func (cl *call) more(next string) {
+	if next != "" && !cl.json() {
+		fmt.Fprintf(cl.a.e.stderr, "more: --cursor %s\n", next)
+	}
+}

@@ -1,0 +1,372 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/client"
+)
+
+// Admin verbs for resources (with versions and diffs) and the org's
+// policy text.
+
+// specMax bounds a spec read from a file or stdin.
+const specMax = 4 << 20
+
+// readSpec reads a JSON spec from FILE or "-" (stdin).
+func (a *adm) readSpec(arg string) (json.RawMessage, error) {
+	var (
+		b   []byte
+		err error
+	)
+	if arg == "-" {
+		b, err = readAllLimited(a.e.stdin, specMax)
+	} else {
+		var f *os.File
+		if f, err = os.Open(arg); err == nil {
+			b, err = readAllLimited(f, specMax)
+			f.Close()
+		}
+	}
+	if err != nil {
+		return nil, badInput("--spec: %v", err)
+	}
+	if !json.Valid(b) {
+		return nil, badInput("--spec %s is not JSON", arg)
+	}
+	return json.RawMessage(b), nil
+}
+
+func (a *adm) resourceCmd() *cobra.Command {
+	var ns, typ, spec, attrs string
+	var labels []string
+	var ifVersion, from, to uint64
+	var lo listOpts
+	header := []string{"NAMESPACE", "TYPE", "ID", "VERSION", "LABELS", "UPDATED", "BY"}
+	rows := func(rs []client.Resource) [][]string {
+		var out [][]string
+		for _, r := range rs {
+			out = append(out, []string{r.Namespace, r.Type, r.ID, strconv.FormatUint(r.Version, 10), kvText(r.Labels), admTime(r.UpdatedAt), r.UpdatedBy})
+		}
+		return out
+	}
+	create := &cobra.Command{
+		Use: "create TYPE/ID [--ns NS] [--spec FILE|-] [--label K=V]...", Short: "Create a resource (version 1)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := parseRef(args[0], ns)
+			if err != nil {
+				return err
+			}
+			rs := client.ResourceSpec{Namespace: ref.Namespace, Type: ref.Type, ID: ref.ID}
+			if rs.Labels, err = parseLabels(labels); err != nil {
+				return err
+			}
+			if rs.Attributes, err = parseAttrs(attrs); err != nil {
+				return err
+			}
+			if spec != "" {
+				if rs.Spec, err = a.readSpec(spec); err != nil {
+					return err
+				}
+			}
+			return a.run(cmd, func(cl *call) error {
+				org, err := cl.org()
+				if err != nil {
+					return err
+				}
+				r, rev, err := cl.c.CreateResource(cl.ctx, org, rs)
+				if err != nil {
+					return err
+				}
+				return cl.say(r, "created %s/%s in %s (version %d) %s", r.Type, r.ID, r.Namespace, r.Version, revText(rev))
+			})
+		},
+	}
+	update := &cobra.Command{
+		Use: "update TYPE/ID [--ns NS] [--spec FILE|-] [--label K=V]... [--if-version N]", Short: "Change a resource, recording a new version", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := parseRef(args[0], ns)
+			if err != nil {
+				return err
+			}
+			p := client.ResourcePatch{IfVersion: ifVersion}
+			if cmd.Flags().Changed("label") {
+				ls, err := parseLabels(labels)
+				if err != nil {
+					return err
+				}
+				if ls == nil {
+					ls = map[string]string{}
+				}
+				p.Labels = &ls
+			}
+			if cmd.Flags().Changed("attributes") {
+				at, err := parseAttrs(attrs)
+				if err != nil {
+					return err
+				}
+				p.Attributes = &at
+			}
+			if spec != "" {
+				if p.Spec, err = a.readSpec(spec); err != nil {
+					return err
+				}
+			}
+			if p.Labels == nil && p.Attributes == nil && p.Spec == nil {
+				return badInput("nothing to change: pass --spec, --label or --attributes")
+			}
+			return a.run(cmd, func(cl *call) error {
+				org, err := cl.org()
+				if err != nil {
+					return err
+				}
+				r, rev, err := cl.c.UpdateResource(cl.ctx, org, ref, p)
+				if err != nil {
+					return err
+				}
+				return cl.say(r, "updated %s/%s in %s (version %d) %s", r.Type, r.ID, r.Namespace, r.Version, revText(rev))
+			})
+		},
+	}
+	for _, c := range []*cobra.Command{create, update} {
+		c.Flags().StringVar(&ns, "ns", "", "namespace (default \"default\")")
+		c.Flags().StringVar(&spec, "spec", "", "JSON spec from FILE or - (stdin)")
+		c.Flags().StringSliceVar(&labels, "label", nil, "label KEY=VALUE, repeatable")
+		c.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
+	}
+	update.Flags().Uint64Var(&ifVersion, "if-version", 0, "fail with a conflict unless this is the current version")
+	list := &cobra.Command{
+		Use: "list [--ns NS] [--type TYPE]", Short: "List the resources you may read", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.run(cmd, func(cl *call) error {
+				org, err := cl.org()
+				if err != nil {
+					return err
+				}
+				l, err := cl.c.ListResources(cl.ctx, org, client.ResourceFilter{Namespace: ns, Type: typ}, lo.opts())
+				if err != nil {
+					return err
+				}
+				defer cl.more(l.NextCursor)
+				return cl.out(l, header, rows(l.Items))
+			})
+		},
+	}
+	list.Flags().StringVar(&ns, "ns", "", "only this namespace")
+	list.Flags().StringVar(&typ, "type", "", "only this type")
+	lo.register(list)
+	get := &cobra.Command{
+		Use: "get TYPE/ID [--ns NS]", Short: "Show a resource with its spec", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := parseRef(args[0], ns)
+			if err != nil {
+				return err
+			}
+			return a.run(cmd, func(cl *call) error {
+				org, err := cl.org()
+				if err != nil {
+					return err
+				}
+				r, err := cl.c.GetResource(cl.ctx, org, ref)
+				if err != nil {
+					return err
+				}
+				if err := cl.out(r, header, rows([]client.Resource{r})); err != nil || cl.json() {
+					return err
+				}
+				printSpec(cl, r.Spec)
+				return nil
+			})
+		},
+	}
+	del := &cobra.Command{
+		Use: "delete TYPE/ID [--ns NS]", Short: "Delete a resource with its versions and the bindings scoped to it", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := parseRef(args[0], ns)
+			if err != nil {
+				return err
+			}
+			return a.revOp(cmd, "deleted "+args[0]+" in "+ref.Namespace, func(cl *call, org string) (uint64, error) {
+				return cl.c.DeleteResource(cl.ctx, org, ref)
+			})
+		},
+	}
+	versions := &cobra.Command{
+		Use: "versions TYPE/ID [VERSION] [--ns NS]", Short: "List a resource's versions, or show one with its spec", Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := parseRef(args[0], ns)
+			if err != nil {
+				return err
+			}
+			var one uint64
+			if len(args) == 2 {
+				if one, err = strconv.ParseUint(args[1], 10, 64); err != nil || one == 0 {
+					return badInput("VERSION %q: want a positive integer", args[1])
+				}
+			}
+			vheader := []string{"VERSION", "AUTHOR", "CREATED", "LABELS"}
+			vrow := func(v client.ResourceVersion) []string {
+				return []string{strconv.FormatUint(v.Version, 10), v.Author, admTime(v.CreatedAt), kvText(v.Labels)}
+			}
+			return a.run(cmd, func(cl *call) error {
+				org, err := cl.org()
+				if err != nil {
+					return err
+				}
+				if one > 0 {
+					v, err := cl.c.GetResourceVersion(cl.ctx, org, ref, one)
+					if err != nil {
+						return err
+					}
+					if err := cl.out(v, vheader, [][]string{vrow(v)}); err != nil || cl.json() {
+						return err
+					}
+					printSpec(cl, v.Spec)
+					return nil
+				}
+				l, err := cl.c.ListResourceVersions(cl.ctx, org, ref, lo.opts())
+				if err != nil {
+					return err
+				}
+				var rs [][]string
+				for _, v := range l.Items {
+					rs = append(rs, vrow(v))
+				}
+				defer cl.more(l.NextCursor)
+				return cl.out(l, vheader, rs)
+			})
+		},
+	}
+	diff := &cobra.Command{
+		Use: "diff TYPE/ID --from N --to M [--ns NS]", Short: "What changed between two versions", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := parseRef(args[0], ns)
+			if err != nil {
+				return err
+			}
+			if from == 0 || to == 0 {
+				return badInput("--from and --to are required version numbers")
+			}
+			return a.run(cmd, func(cl *call) error {
+				org, err := cl.org()
+				if err != nil {
+					return err
+				}
+				ds, err := cl.c.DiffResource(cl.ctx, org, ref, from, to)
+				if err != nil {
+					return err
+				}
+				var rs [][]string
+				for _, d := range ds {
+					rs = append(rs, []string{d.Op, d.Path, string(d.Old), string(d.New)})
+				}
+				return cl.out(ds, []string{"OP", "PATH", "OLD", "NEW"}, rs)
+			})
+		},
+	}
+	diff.Flags().Uint64Var(&from, "from", 0, "the older version")
+	diff.Flags().Uint64Var(&to, "to", 0, "the newer version")
+	lo.register(versions)
+	for _, c := range []*cobra.Command{get, del, versions, diff} {
+		c.Flags().StringVar(&ns, "ns", "", "namespace (default \"default\")")
+	}
+	return a.group("resource", "Manage resources, their versions and diffs", create, list, get, update, del, versions, diff)
+}
+
+func printSpec(cl *call, spec json.RawMessage) {
+	if len(spec) == 0 {
+		return
+	}
+	var v any
+	if json.Unmarshal(spec, &v) != nil {
+		return
+	}
+	fmt.Fprintln(cl.a.e.stdout, "spec:")
+	b, _ := json.MarshalIndent(v, "  ", "  ")
+	fmt.Fprintln(cl.a.e.stdout, "  "+string(b))
+}
+
+// policyCmds are `policy get|put|validate`, against the server (the other
+// policy verbs work on files).
+func (a *adm) policyCmds() []*cobra.Command {
+	var force bool
+	get := &cobra.Command{
+		Use: "get", Short: "Print the org's policy text (from the server)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.run(cmd, func(cl *call) error {
+				org, err := cl.org()
+				if err != nil {
+					return err
+				}
+				p, err := cl.c.GetPolicy(cl.ctx, org)
+				if err != nil {
+					return err
+				}
+				if cl.json() {
+					return writeJSON(a.e.stdout, p)
+				}
+				fmt.Fprint(a.e.stdout, p.Text)
+				fmt.Fprintf(a.e.stderr, "# policy version %d of %s by %s at %s\n", p.Version, org, p.Author, admTime(p.CreatedAt))
+				return nil
+			})
+		},
+	}
+	put := &cobra.Command{
+		Use: "put FILE|-|template:NAME [--force]", Short: "Replace the org's policy on the server (positioned errors if it does not compile)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, src, err := readPolicy(a.e, args[0])
+			if err != nil {
+				return err
+			}
+			return a.run(cmd, func(cl *call) error {
+				org, err := cl.org()
+				if err != nil {
+					return err
+				}
+				rev, err := cl.c.PutPolicy(cl.ctx, org, string(src), force)
+				if err != nil {
+					return err
+				}
+				return cl.say(map[string]uint64{"revision": rev}, "replaced the policy of %s %s", org, revText(rev))
+			})
+		},
+	}
+	put.Flags().BoolVar(&force, "force", false, "drop bindings and agents of roles the new text removes instead of refusing")
+	validate := &cobra.Command{
+		Use: "validate FILE|-|template:NAME", Short: "Compile and lint a policy on the server without storing it", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, src, err := readPolicy(a.e, args[0])
+			if err != nil {
+				return err
+			}
+			return a.run(cmd, func(cl *call) error {
+				org, err := cl.org()
+				if err != nil {
+					return err
+				}
+				v, err := cl.c.ValidatePolicy(cl.ctx, org, string(src))
+				if err != nil {
+					return err
+				}
+				if cl.json() {
+					if err := writeJSON(a.e.stdout, v); err != nil {
+						return err
+					}
+				} else {
+					for _, d := range v.Diagnostics {
+						fmt.Fprintln(a.e.stdout, d.String())
+					}
+				}
+				if !v.Valid {
+					return silentExit(ExitBadInput)
+				}
+				return nil
+			})
+		},
+	}
+	return []*cobra.Command{get, put, validate}
+}
