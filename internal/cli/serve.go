@@ -171,6 +171,10 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 			defer dir.Close()
 			as := auth.New(st, dir, keys, auth.Options{Logger: log})
 			defer as.Close()
+			vlt, err := openServeVault(octx, st, dir, alog, sf.data, dev || sqliteStore, e.stderr, log)
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
 
 			var demo *server.Demo
 			if isFresh && (dev || sqliteStore) && !noDemo {
@@ -185,7 +189,7 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 					}
 				}
 			}
-			srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Logger: log, Version: Version})
+			srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: vlt, Logger: log, Version: Version})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}

@@ -22,6 +22,7 @@ func (s *Server) routeTable() []*Route {
 	rs = append(rs, s.resourceRoutes()...)
 	rs = append(rs, s.decisionRoutes()...)
 	rs = append(rs, s.auditRoutes()...)
+	rs = append(rs, s.secretRoutes()...)
 	return rs
 }
 

@@ -46,6 +46,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
 // Config configures a Server.
@@ -57,6 +58,8 @@ type Config struct {
 	// Auth authenticates callers and owns API keys, sessions and
 	// invitations.
 	Auth *auth.Service
+	// Vault serves the secret and run-token routes; nil answers them 503.
+	Vault *vault.Vault
 	// Logger receives structured request and error logs; nil discards.
 	Logger *slog.Logger
 	// ConsistencyTimeout bounds a decision's wait for consistency.at_least
@@ -76,6 +79,7 @@ type Server struct {
 	dir            *directory.Directory
 	store          store.Store
 	auth           *auth.Service
+	vault          *vault.Vault
 	log            *slog.Logger
 	consistency    time.Duration
 	requestTimeout time.Duration
@@ -100,7 +104,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: a directory, a store and an auth service are required")
 	}
 	s := &Server{
-		dir: cfg.Directory, store: cfg.Store, auth: cfg.Auth, log: cfg.Logger,
+		dir: cfg.Directory, store: cfg.Store, auth: cfg.Auth, vault: cfg.Vault, log: cfg.Logger,
 		consistency: cfg.ConsistencyTimeout, requestTimeout: cfg.RequestTimeout,
 		maxBody: cfg.MaxBodyBytes, version: cfg.Version,
 		mux: http.NewServeMux(),

@@ -68,6 +68,11 @@ type Error struct {
 	Msg   string // `secret "OPENAI_API_KEY" in namespace "prod"`
 	Kind  error
 	Cause error
+	// Permission and Namespace name, for ErrForbidden, what the actor
+	// lacks and where ("secrets:read", "prod").
+	Permission, Namespace string
+	// Field names the malformed input, for ErrInvalid ("name", "value").
+	Field string
 }
 
 func (e *Error) Error() string {

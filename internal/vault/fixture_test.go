@@ -55,13 +55,13 @@ var (
 
 type backend struct {
 	name string
-	open func(t *testing.T) (st store.Store, raw *sql.DB, file string)
+	open func(t testing.TB) (st store.Store, raw *sql.DB, file string)
 }
 
 func backends(t *testing.T) []backend {
 	bs := []backend{{"sqlite", openSQLiteBackend}}
 	if dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES"); dsn != "" {
-		bs = append(bs, backend{"postgres", func(t *testing.T) (store.Store, *sql.DB, string) { return openPostgresBackend(t, dsn) }})
+		bs = append(bs, backend{"postgres", func(t testing.TB) (store.Store, *sql.DB, string) { return openPostgresBackend(t, dsn) }})
 	} else if os.Getenv("GATEHOUSE_REQUIRE_POSTGRES") != "" {
 		t.Fatal("GATEHOUSE_REQUIRE_POSTGRES is set but GATEHOUSE_TEST_POSTGRES is not")
 	}
@@ -75,7 +75,7 @@ func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 	}
 }
 
-func openSQLiteBackend(t *testing.T) (store.Store, *sql.DB, string) {
+func openSQLiteBackend(t testing.TB) (store.Store, *sql.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	st, err := sqlite.Open(context.Background(), path, sqlite.Options{PollInterval: 20 * time.Millisecond, Synchronous: "NORMAL"})
@@ -92,7 +92,7 @@ func openSQLiteBackend(t *testing.T) (store.Store, *sql.DB, string) {
 }
 
 // openPostgresBackend migrates a fresh schema, dropped when the test ends.
-func openPostgresBackend(t *testing.T, base string) (store.Store, *sql.DB, string) {
+func openPostgresBackend(t testing.TB, base string) (store.Store, *sql.DB, string) {
 	t.Helper()
 	ctx := context.Background()
 	var b [6]byte
@@ -155,7 +155,7 @@ func (c *testClock) advance(d time.Duration) {
 }
 
 type fx struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	st   store.Store
 	raw  *sql.DB
@@ -168,7 +168,7 @@ type fx struct {
 	clock    *testClock
 }
 
-func newFx(t *testing.T, b backend) *fx {
+func newFx(t testing.TB, b backend) *fx {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)

@@ -109,6 +109,9 @@ func wellFormedToken(s string) bool {
 // mayRun is the engine's decision on p doing <type>:run on ref (every
 // grant counts, shares included, conditions evaluated without context).
 func (v *Vault) mayRun(org, p string, ref authz.ResourceRef, now time.Time) bool {
+	if v.eng == nil {
+		return false
+	}
 	return v.eng.Check(&authz.Request{Org: org, Principal: p, Namespace: ref.Namespace, ResourceType: ref.Type,
 		ResourceID: ref.ID, Action: "run", Now: now}).Allowed
 }
@@ -132,7 +135,8 @@ func (v *Vault) IssueRunToken(ctx context.Context, actor Actor, org string, ref 
 		}
 		now := v.now()
 		if !v.mayRun(org, actor.Principal, ref, now) {
-			return &Error{Op: o.name, Msg: fmt.Sprintf("requires %s:run on %s", ref.Type, store.RefKey(ref)), Kind: ErrForbidden}
+			return &Error{Op: o.name, Msg: fmt.Sprintf("requires %s:run on %s", ref.Type, store.RefKey(ref)), Kind: ErrForbidden,
+				Permission: ref.Type + ":run", Namespace: ref.Namespace}
 		}
 		if opts.Runtime != "" {
 			kind, name, ok := strings.Cut(opts.Runtime, ":")

@@ -22,7 +22,7 @@ func CheckName(name string) error {
 	}
 	if !ok {
 		return &Error{Op: "check name", Msg: fmt.Sprintf("secret name %.64q is not an environment variable name ([A-Z_][A-Z0-9_]*, at most %d bytes)",
-			name, store.MaxSecretNameBytes), Kind: ErrInvalid}
+			name, store.MaxSecretNameBytes), Kind: ErrInvalid, Field: "name"}
 	}
 	return nil
 }
@@ -34,7 +34,7 @@ func checkNamespace(ns string) error {
 		ok = c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '_')
 	}
 	if !ok {
-		return &Error{Op: "check namespace", Msg: fmt.Sprintf("namespace %.64q is not a namespace name", ns), Kind: ErrInvalid}
+		return &Error{Op: "check namespace", Msg: fmt.Sprintf("namespace %.64q is not a namespace name", ns), Kind: ErrInvalid, Field: "namespace"}
 	}
 	return nil
 }
@@ -45,11 +45,11 @@ func checkNamespace(ns string) error {
 func CheckValue(value []byte) error {
 	switch {
 	case len(value) > MaxValueBytes:
-		return &Error{Op: "check value", Msg: fmt.Sprintf("the value is larger than %d bytes", MaxValueBytes), Kind: ErrInvalid}
+		return &Error{Op: "check value", Msg: fmt.Sprintf("the value is larger than %d bytes", MaxValueBytes), Kind: ErrInvalid, Field: "value"}
 	case !utf8.Valid(value):
-		return &Error{Op: "check value", Msg: "the value is not UTF-8 text", Kind: ErrInvalid}
+		return &Error{Op: "check value", Msg: "the value is not UTF-8 text", Kind: ErrInvalid, Field: "value"}
 	case bytes.IndexByte(value, 0) >= 0:
-		return &Error{Op: "check value", Msg: "the value contains a NUL byte (it could not be an environment variable)", Kind: ErrInvalid}
+		return &Error{Op: "check value", Msg: "the value contains a NUL byte (it could not be an environment variable)", Kind: ErrInvalid, Field: "value"}
 	}
 	return nil
 }
@@ -66,7 +66,7 @@ type Meta struct {
 
 func (v *Vault) checkExpiry(op string, t time.Time) error {
 	if !t.IsZero() && !t.After(v.now()) {
-		return &Error{Op: op, Msg: "expires_at is in the past", Kind: ErrInvalid}
+		return &Error{Op: op, Msg: "expires_at is in the past", Kind: ErrInvalid, Field: "expires_at"}
 	}
 	return nil
 }

@@ -65,7 +65,10 @@ type Actor = directory.Actor
 
 // Options configure a Vault.
 type Options struct {
-	Store     store.Store
+	Store store.Store
+	// Directory authorizes; nil opens the vault for key maintenance only
+	// (Keys, RotateMaster, RetireKey): every other operation then fails
+	// with ErrUnavailable.
 	Directory *directory.Directory
 	Keyring   *Keyring
 	// Audit records every operation in the operation's transaction; nil
@@ -104,12 +107,15 @@ type Vault struct {
 // dir.SetResourceHook(v) to make resource specs' secret references
 // checked and redacted.
 func Open(ctx context.Context, opts Options) (*Vault, error) {
-	if opts.Store == nil || opts.Directory == nil || opts.Keyring == nil {
-		return nil, errorf(ErrInvalid, "open", "a store, a directory and a keyring are required")
+	if opts.Store == nil || opts.Keyring == nil {
+		return nil, errorf(ErrInvalid, "open", "a store and a keyring are required")
 	}
 	v := &Vault{
-		st: opts.Store, dir: opts.Directory, eng: opts.Directory.Engine(), keys: opts.Keyring,
+		st: opts.Store, dir: opts.Directory, keys: opts.Keyring,
 		audit: opts.Audit, ttl: opts.RunTokenTTL, log: opts.Logger, clock: opts.Clock,
+	}
+	if opts.Directory != nil {
+		v.eng = opts.Directory.Engine()
 	}
 	if v.audit == nil {
 		v.audit = audit.Append
@@ -169,6 +175,9 @@ type op struct {
 // transaction of their own.
 func (v *Vault) write(ctx context.Context, name, action, org string, actor Actor, fn func(o *op) error) (uint64, error) {
 	o := &op{v: v, ctx: ctx, name: name, action: action, org: org, actor: actor}
+	if v.eng == nil {
+		return 0, errMaintenance(name)
+	}
 	if err := checkOrg(org); err != nil {
 		return 0, errorf(ErrNotFound, name, "org %q", org)
 	}
@@ -193,6 +202,9 @@ func (v *Vault) write(ctx context.Context, name, action, org string, actor Actor
 // read runs fn as a read by actor on org, outside any transaction.
 func (v *Vault) read(ctx context.Context, name, org string, actor Actor, fn func(o *op) error) error {
 	o := &op{v: v, ctx: ctx, name: name, org: org, actor: actor, r: v.st}
+	if v.eng == nil {
+		return errMaintenance(name)
+	}
 	if err := checkOrg(org); err != nil {
 		return errorf(ErrNotFound, name, "org %q", org)
 	}
@@ -200,6 +212,10 @@ func (v *Vault) read(ctx context.Context, name, org string, actor Actor, fn func
 		return mapErr(name, err)
 	}
 	return mapErr(name, fn(o))
+}
+
+func errMaintenance(name string) error {
+	return errorf(ErrUnavailable, name, "the vault was opened for key maintenance only")
 }
 
 func checkOrg(org string) error {
@@ -229,6 +245,9 @@ func (o *op) enter() error {
 }
 
 func (v *Vault) isMember(ctx context.Context, r store.Reader, org, p string) bool {
+	if v.eng == nil {
+		return false
+	}
 	kind, name, ok := strings.Cut(p, ":")
 	if !ok || name == "" || policy.CheckIdent(name) != nil {
 		return false
@@ -250,6 +269,9 @@ func (v *Vault) isMember(ctx context.Context, r store.Reader, org, p string) boo
 // holds reports whether p holds perm unconditionally in namespace ns (a
 // grant at org scope counts in every namespace).
 func (v *Vault) holds(org, p, ns string, perm policy.Permission) bool {
+	if v.eng == nil {
+		return false
+	}
 	return len(v.eng.Missing(org, p, authz.Scope{Namespace: ns}, []policy.Permission{perm})) == 0
 }
 
@@ -259,7 +281,7 @@ func (o *op) mayList(ns string) bool { return o.v.holds(o.org, o.actor.Principal
 // need requires perm in ns: ErrForbidden naming it.
 func (o *op) need(ns string, perm policy.Permission) error {
 	if !o.v.holds(o.org, o.actor.Principal, ns, perm) {
-		return &Error{Op: o.name, Msg: fmt.Sprintf("requires %s in namespace %q", perm, ns), Kind: ErrForbidden}
+		return &Error{Op: o.name, Msg: fmt.Sprintf("requires %s in namespace %q", perm, ns), Kind: ErrForbidden, Permission: perm.String(), Namespace: ns}
 	}
 	return nil
 }

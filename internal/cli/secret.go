@@ -1,0 +1,805 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/vault"
+)
+
+// The secret commands talk to a running server over HTTP, as the caller
+// ($GATEHOUSE_TOKEN, an API key or session token; --server,
+// $GATEHOUSE_SERVER or $GATEHOUSE_URL; --org or $GATEHOUSE_ORG). A value is read from stdin or a
+// file, never from an argument, so it stays out of shell history and ps;
+// `secret get` prints it only to stdout. Exit codes: 0 success, 1 refused
+// (401, 403, 404), 2 bad input (400, 409, 413, 422), 3 anything else.
+//
+// The vault commands (status, rotate-master, retire-key) work on the
+// database directly with the master keyring, like the audit commands: an
+// operator's maintenance tools, not an API.
+
+// openServeVault opens the vault serve runs with: the keyring from
+// GATEHOUSE_MASTER_KEY_FILE / GATEHOUSE_MASTER_KEY, or, when mayCreate
+// (--dev, or SQLite), a generated key file in the data directory (with a
+// loud warning). A wrong or missing key for the database's secrets fails
+// the start. Without any key on a database that never held secrets, serve
+// runs with the vault disabled (its routes answer 503) and says so.
+func openServeVault(ctx context.Context, st store.Store, dir *directory.Directory, rec audit.Recorder, data string, mayCreate bool,
+	stderr io.Writer, log *slog.Logger) (*vault.Vault, error) {
+	keys, err := vault.LoadKeyring(vault.KeyringOptions{Dev: mayCreate, DataDir: data, Warn: stderr})
+	if errors.Is(err, vault.ErrNoMasterKey) && !mayCreate {
+		recorded, lerr := st.ListVaultKeys(ctx)
+		if lerr != nil {
+			return nil, fmt.Errorf("secrets vault: %w", lerr)
+		}
+		if len(recorded) > 0 {
+			return nil, fmt.Errorf("secrets vault: this database holds secrets sealed with master key(s), but %w", err)
+		}
+		log.Warn("secrets vault disabled: no master key (set " + vault.EnvMasterKeyFile + " or " + vault.EnvMasterKey + ")")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secrets vault: %w", err)
+	}
+	v, err := vault.Open(ctx, vault.Options{Store: st, Directory: dir, Keyring: keys, Audit: rec, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("secrets vault: %w", err)
+	}
+	dir.SetResourceHook(v)
+	log.Info("secrets vault ready", "keyring", keys.String())
+	return v, nil
+}
+
+// apiFlags select the server, the org and the credential.
+type apiFlags struct {
+	server    string
+	org       string
+	tokenFile string
+	timeout   time.Duration
+}
+
+func (f *apiFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.server, "server", "", "server URL (default $GATEHOUSE_SERVER, else $GATEHOUSE_URL, else http://127.0.0.1:8080)")
+	cmd.Flags().StringVar(&f.org, "org", "", "org id (default $GATEHOUSE_ORG)")
+	cmd.Flags().StringVar(&f.tokenFile, "token-file", "", "read the API key from this file instead of $GATEHOUSE_TOKEN")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "request timeout")
+}
+
+// client builds the HTTP client for the caller's credential.
+func (f *apiFlags) client(tokenEnv string) (*apiClient, string, error) {
+	base := f.server
+	for _, env := range []string{"GATEHOUSE_SERVER", "GATEHOUSE_URL"} {
+		if base == "" {
+			base = os.Getenv(env)
+		}
+	}
+	if base == "" {
+		base = "http://127.0.0.1:8080"
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, "", badInput("--server %q is not an http(s) URL", base)
+	}
+	org := f.org
+	if org == "" {
+		org = os.Getenv("GATEHOUSE_ORG")
+	}
+	if org == "" {
+		return nil, "", badInput("no org: pass --org or set GATEHOUSE_ORG")
+	}
+	token, err := readToken(f.tokenFile, tokenEnv)
+	if err != nil {
+		return nil, "", err
+	}
+	return &apiClient{base: strings.TrimRight(base, "/"), token: token, hc: &http.Client{Timeout: f.timeout}}, org, nil
+}
+
+func readToken(file, env string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", badInput("--token-file: %v", errors.Unwrap(err))
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if t := strings.TrimSpace(os.Getenv(env)); t != "" {
+		return t, nil
+	}
+	return "", badInput("no credential: set %s (an API key) or pass --token-file", env)
+}
+
+// apiClient is a minimal JSON client of the API.
+type apiClient struct {
+	base, token string
+	hc          *http.Client
+}
+
+// apiError is a problem document the server answered with.
+type apiError struct {
+	Status            int    `json:"status"`
+	Type              string `json:"type"`
+	Title             string `json:"title"`
+	Detail            string `json:"detail"`
+	MissingPermission string `json:"missing_permission"`
+	RequestID         string `json:"request_id"`
+}
+
+func (e *apiError) Error() string {
+	s := fmt.Sprintf("%d %s", e.Status, e.Title)
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	if e.MissingPermission != "" && !strings.Contains(s, e.MissingPermission) {
+		s += " (requires " + e.MissingPermission + ")"
+	}
+	return s
+}
+
+// exit maps an API error to the CLI's exit codes.
+func apiExit(err error) error {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return err
+		}
+		return &exitError{code: ExitInternal, err: err}
+	}
+	switch ae.Status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		return &exitError{code: ExitDeny, err: ae}
+	case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return &exitError{code: ExitBadInput, err: ae}
+	}
+	return &exitError{code: ExitInternal, err: ae}
+}
+
+func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// The URL holds no secret; the error names the server only.
+		return fmt.Errorf("request to %s failed: %w", c.base, errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return fmt.Errorf("reading the answer of %s: %w", c.base, err)
+	}
+	if resp.StatusCode >= 300 {
+		ae := &apiError{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode)}
+		_ = json.Unmarshal(b, ae)
+		return ae
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("the server's answer is not the expected JSON: %w", err)
+		}
+	}
+	return nil
+}
+
+func seg(s string) string { return url.PathEscape(s) }
+
+func secretsURL(org, ns string) string {
+	return "/v1/orgs/" + seg(org) + "/namespaces/" + seg(ns) + "/secrets"
+}
+
+// secretMeta is the metadata the server answers with.
+type secretMeta struct {
+	Namespace   string    `json:"namespace"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Version     uint64    `json:"version"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	ReferableBy []string  `json:"referable_by"`
+	UpdatedBy   string    `json:"updated_by"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	RotatedAt   time.Time `json:"rotated_at"`
+	LastUsedAt  time.Time `json:"last_used_at"`
+}
+
+type written struct {
+	Revision uint64     `json:"revision"`
+	Item     secretMeta `json:"item"`
+}
+
+func newSecretCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "secret",
+		Short: "Manage the secrets vault (values from stdin or a file, never arguments)",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  unknownSubcommand,
+	}
+	cmd.AddCommand(newSecretSetCmd(e), newSecretGetCmd(e), newSecretListCmd(e), newSecretRotateCmd(e),
+		newSecretDeleteCmd(e), newSecretHistoryCmd(e))
+	return cmd
+}
+
+// valueFlags read a value from stdin or --from-file.
+type valueFlags struct {
+	file        string
+	keepNewline bool
+}
+
+func (f *valueFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.file, "from-file", "", "read the value from this file (exact bytes) instead of stdin")
+	cmd.Flags().BoolVar(&f.keepNewline, "keep-newline", false, "keep a trailing newline read from stdin (dropped by default)")
+}
+
+func (f *valueFlags) read(e *env) (string, error) {
+	var b []byte
+	var err error
+	if f.file != "" {
+		b, err = os.ReadFile(f.file)
+		if err != nil {
+			return "", badInput("--from-file: %v", errors.Unwrap(err))
+		}
+	} else {
+		if fi, ok := e.stdin.(*os.File); ok {
+			if st, err := fi.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				return "", badInput("the value is read from stdin or --from-file, never typed into a terminal: " +
+					"pipe it in (e.g. `pbpaste | gatehouse secret set NAME`) or use --from-file")
+			}
+		}
+		b, err = io.ReadAll(io.LimitReader(e.stdin, vault.MaxValueBytes+2))
+		if err != nil {
+			return "", badInput("reading the value from stdin: %v", err)
+		}
+		if !f.keepNewline {
+			b = bytes.TrimSuffix(b, []byte("\n"))
+			b = bytes.TrimSuffix(b, []byte("\r"))
+		}
+	}
+	if len(b) > vault.MaxValueBytes {
+		return "", badInput("the value is larger than %d bytes", vault.MaxValueBytes)
+	}
+	if err := vault.CheckValue(b); err != nil {
+		var ve *vault.Error
+		if errors.As(err, &ve) {
+			return "", badInput("%s", ve.Msg)
+		}
+		return "", badInput("%v", err)
+	}
+	return string(b), nil
+}
+
+func nsFlag(cmd *cobra.Command, ns *string) {
+	cmd.Flags().StringVarP(ns, "namespace", "n", "default", "namespace")
+}
+
+func ctxFor(cmd *cobra.Command, f *apiFlags) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(cmd.Context(), f.timeout)
+}
+
+func newSecretSetCmd(e *env) *cobra.Command {
+	var (
+		af          apiFlags
+		vf          valueFlags
+		ns, desc    string
+		expires     string
+		referableBy []string
+		createOnly  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "set NAME",
+		Short: "Create a secret, or give it a new value (a new version), from stdin or --from-file",
+		Long: `Create a secret, or give an existing one a new value (a new version).
+
+The value is read from stdin (one trailing newline dropped unless
+--keep-newline) or from --from-file (exact bytes); never from an argument,
+so it stays out of shell history and process listings:
+
+    printf %s "$KEY" | gatehouse secret set OPENAI_API_KEY -n prod
+    gatehouse secret set DB_PASSWORD -n prod --from-file ./db-password`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, org, err := af.client("GATEHOUSE_TOKEN")
+			if err != nil {
+				return err
+			}
+			value, err := vf.read(e)
+			if err != nil {
+				return err
+			}
+			body := map[string]any{"name": args[0], "value": value}
+			if desc != "" {
+				body["description"] = desc
+			}
+			if expires != "" {
+				t, err := time.Parse(time.RFC3339, expires)
+				if err != nil {
+					return badInput("--expires %q is not an RFC 3339 time", expires)
+				}
+				body["expires_at"] = t
+			}
+			if len(referableBy) > 0 {
+				body["referable_by"] = referableBy
+			}
+			ctx, cancel := ctxFor(cmd, &af)
+			defer cancel()
+			var w written
+			err = c.do(ctx, "POST", secretsURL(org, ns), body, &w)
+			var ae *apiError
+			if errors.As(err, &ae) && ae.Status == http.StatusConflict && !createOnly {
+				patch := map[string]any{"value": value}
+				for _, k := range []string{"description", "expires_at", "referable_by"} {
+					if v, ok := body[k]; ok {
+						patch[k] = v
+					}
+				}
+				err = c.do(ctx, "PATCH", secretsURL(org, ns)+"/"+seg(args[0]), patch, &w)
+			}
+			if err != nil {
+				return apiExit(err)
+			}
+			fmt.Fprintf(e.stdout, "set %s/%s: version %d\n", w.Item.Namespace, w.Item.Name, w.Item.Version)
+			return nil
+		},
+	}
+	af.register(cmd)
+	vf.register(cmd)
+	nsFlag(cmd, &ns)
+	cmd.Flags().StringVar(&desc, "description", "", "description")
+	cmd.Flags().StringVar(&expires, "expires", "", "expiry time (RFC 3339)")
+	cmd.Flags().StringSliceVar(&referableBy, "referable-by", nil, "who may reference it from a resource spec (user:bob, team:x, role:builder); default anyone with secrets:list")
+	cmd.Flags().BoolVar(&createOnly, "create-only", false, "fail if the secret exists instead of adding a version")
+	return cmd
+}
+
+func newSecretGetCmd(e *env) *cobra.Command {
+	var (
+		af      apiFlags
+		ns      string
+		version uint64
+		out     output
+	)
+	cmd := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Print a secret's value to stdout (needs secrets:read; audited)",
+		Long: `Print a secret's value to stdout: exactly the value, with no newline added
+(--output json prints {"namespace","name","version","value"}). Needs
+secrets:read; every reveal is in the audit log.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check("value", "json"); err != nil {
+				return err
+			}
+			c, org, err := af.client("GATEHOUSE_TOKEN")
+			if err != nil {
+				return err
+			}
+			ctx, cancel := ctxFor(cmd, &af)
+			defer cancel()
+			path := secretsURL(org, ns) + "/" + seg(args[0]) + "/value"
+			if version > 0 {
+				path += "?version=" + strconv.FormatUint(version, 10)
+			}
+			var v struct {
+				Namespace string `json:"namespace"`
+				Name      string `json:"name"`
+				Version   uint64 `json:"version"`
+				Value     string `json:"value"`
+			}
+			if err := c.do(ctx, "GET", path, nil, &v); err != nil {
+				return apiExit(err)
+			}
+			if out == "json" {
+				return writeJSON(e.stdout, v)
+			}
+			_, err = io.WriteString(e.stdout, v.Value)
+			return err
+		},
+	}
+	af.register(cmd)
+	nsFlag(cmd, &ns)
+	cmd.Flags().Uint64Var(&version, "version", 0, "a version (default: the current one)")
+	cmd.Flags().StringVarP((*string)(&out), "output", "o", "value", "value or json")
+	return cmd
+}
+
+func newSecretListCmd(e *env) *cobra.Command {
+	var (
+		af  apiFlags
+		ns  string
+		all bool
+		out output
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List secrets' names and metadata, never values (needs secrets:list)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check("table", "json"); err != nil {
+				return err
+			}
+			c, org, err := af.client("GATEHOUSE_TOKEN")
+			if err != nil {
+				return err
+			}
+			ctx, cancel := ctxFor(cmd, &af)
+			defer cancel()
+			base := secretsURL(org, ns)
+			if all {
+				base = "/v1/orgs/" + seg(org) + "/secrets"
+			}
+			var items []secretMeta
+			cursor := ""
+			for {
+				var page struct {
+					Items      []secretMeta `json:"items"`
+					NextCursor string       `json:"next_cursor"`
+				}
+				path := base + "?page_size=1000"
+				if cursor != "" {
+					path += "&cursor=" + url.QueryEscape(cursor)
+				}
+				if err := c.do(ctx, "GET", path, nil, &page); err != nil {
+					return apiExit(err)
+				}
+				items = append(items, page.Items...)
+				if page.NextCursor == "" {
+					break
+				}
+				cursor = page.NextCursor
+			}
+			if out == "json" {
+				if items == nil {
+					items = []secretMeta{}
+				}
+				return writeJSON(e.stdout, items)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAMESPACE\tNAME\tVERSION\tUPDATED\tLAST USED\tEXPIRES\tDESCRIPTION")
+			for _, s := range items {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.Version, when(s.UpdatedAt), when(s.LastUsedAt), when(s.ExpiresAt), s.Description)
+			}
+			return tw.Flush()
+		},
+	}
+	af.register(cmd)
+	nsFlag(cmd, &ns)
+	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "every namespace where you hold secrets:list")
+	cmd.Flags().StringVarP((*string)(&out), "output", "o", "table", "table or json")
+	return cmd
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func newSecretRotateCmd(e *env) *cobra.Command {
+	var (
+		af        apiFlags
+		vf        valueFlags
+		ns        string
+		ifVersion uint64
+	)
+	cmd := &cobra.Command{
+		Use:   "rotate NAME",
+		Short: "Replace a secret's value with a new version from stdin or --from-file (needs secrets:rotate)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, org, err := af.client("GATEHOUSE_TOKEN")
+			if err != nil {
+				return err
+			}
+			value, err := vf.read(e)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := ctxFor(cmd, &af)
+			defer cancel()
+			var w written
+			if err := c.do(ctx, "POST", secretsURL(org, ns)+"/"+seg(args[0])+"/rotate", map[string]any{"value": value, "if_version": ifVersion}, &w); err != nil {
+				return apiExit(err)
+			}
+			fmt.Fprintf(e.stdout, "rotated %s/%s: version %d\n", w.Item.Namespace, w.Item.Name, w.Item.Version)
+			return nil
+		},
+	}
+	af.register(cmd)
+	vf.register(cmd)
+	nsFlag(cmd, &ns)
+	cmd.Flags().Uint64Var(&ifVersion, "if-version", 0, "fail unless the current version is this one")
+	return cmd
+}
+
+func newSecretDeleteCmd(e *env) *cobra.Command {
+	var (
+		af apiFlags
+		ns string
+	)
+	cmd := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a secret and every version (needs secrets:delete)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, org, err := af.client("GATEHOUSE_TOKEN")
+			if err != nil {
+				return err
+			}
+			ctx, cancel := ctxFor(cmd, &af)
+			defer cancel()
+			if err := c.do(ctx, "DELETE", secretsURL(org, ns)+"/"+seg(args[0]), nil, nil); err != nil {
+				return apiExit(err)
+			}
+			fmt.Fprintf(e.stdout, "deleted %s/%s\n", ns, args[0])
+			return nil
+		},
+	}
+	af.register(cmd)
+	nsFlag(cmd, &ns)
+	return cmd
+}
+
+func newSecretHistoryCmd(e *env) *cobra.Command {
+	var (
+		af  apiFlags
+		ns  string
+		out output
+	)
+	cmd := &cobra.Command{
+		Use:   "history NAME",
+		Short: "List a secret's versions: number, master key id, author, time (needs secrets:list)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check("table", "json"); err != nil {
+				return err
+			}
+			c, org, err := af.client("GATEHOUSE_TOKEN")
+			if err != nil {
+				return err
+			}
+			ctx, cancel := ctxFor(cmd, &af)
+			defer cancel()
+			type version struct {
+				Version   uint64    `json:"version"`
+				KeyID     uint32    `json:"key_id"`
+				CreatedBy string    `json:"created_by"`
+				CreatedAt time.Time `json:"created_at"`
+			}
+			var all []version
+			cursor := ""
+			for {
+				var page struct {
+					Items      []version `json:"items"`
+					NextCursor string    `json:"next_cursor"`
+				}
+				path := secretsURL(org, ns) + "/" + seg(args[0]) + "/versions?page_size=1000"
+				if cursor != "" {
+					path += "&cursor=" + url.QueryEscape(cursor)
+				}
+				if err := c.do(ctx, "GET", path, nil, &page); err != nil {
+					return apiExit(err)
+				}
+				all = append(all, page.Items...)
+				if page.NextCursor == "" {
+					break
+				}
+				cursor = page.NextCursor
+			}
+			if out == "json" {
+				return writeJSON(e.stdout, all)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "VERSION\tMASTER KEY\tBY\tAT")
+			for _, v := range all {
+				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\n", v.Version, v.KeyID, v.CreatedBy, when(v.CreatedAt))
+			}
+			return tw.Flush()
+		},
+	}
+	af.register(cmd)
+	nsFlag(cmd, &ns)
+	cmd.Flags().StringVarP((*string)(&out), "output", "o", "table", "table or json")
+	return cmd
+}
+
+// --- vault maintenance (on the database, with the keyring)
+
+func newVaultCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "vault",
+		Short: "Master keyring maintenance on the database: status, rotate-master, retire-key",
+		Args:  cobra.ArbitraryArgs,
+		RunE:  unknownSubcommand,
+	}
+	cmd.AddCommand(newVaultStatusCmd(e), newVaultRotateCmd(e), newVaultRetireCmd(e))
+	return cmd
+}
+
+// openMaintenanceVault opens the store and a key-maintenance vault: the
+// keyring is checked against the database exactly as serve checks it.
+func openMaintenanceVault(ctx context.Context, sf *storeFlags, e *env) (*vault.Vault, store.Store, error) {
+	keys, err := vault.LoadKeyring(vault.KeyringOptions{Warn: e.stderr})
+	if err != nil {
+		return nil, nil, &exitError{code: ExitBadInput, err: err}
+	}
+	st, _, err := sf.open(ctx)
+	if err != nil {
+		return nil, nil, &exitError{code: ExitInternal, err: fmt.Errorf("open store: %w", err)}
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	v, err := vault.Open(ctx, vault.Options{Store: st, Keyring: keys, Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, nil, &exitError{code: ExitInternal, err: err}
+	}
+	return v, st, nil
+}
+
+func newVaultStatusCmd(e *env) *cobra.Command {
+	var (
+		sf  storeFlags
+		out output
+	)
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show the master key ids: in the keyring, active, retired, and how many secret versions each wraps",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check("table", "json"); err != nil {
+				return err
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
+			defer cancel()
+			v, st, err := openMaintenanceVault(ctx, &sf, e)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ks, err := v.Keys(ctx)
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			if out == "json" {
+				return writeJSON(e.stdout, ks)
+			}
+			printKeys(e.stdout, ks)
+			return nil
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().StringVarP((*string)(&out), "output", "o", "table", "table or json")
+	return cmd
+}
+
+func printKeys(w io.Writer, ks []vault.KeyStatus) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KEY\tIN KEYRING\tACTIVE\tRETIRED\tVERSIONS")
+	for _, k := range ks {
+		fmt.Fprintf(tw, "%d\t%v\t%v\t%v\t%d\n", k.ID, k.InKeyring, k.Active, k.Retired, k.Versions)
+	}
+	_ = tw.Flush()
+}
+
+func newVaultRotateCmd(e *env) *cobra.Command {
+	var (
+		sf       storeFlags
+		generate bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rotate-master",
+		Short: "Re-wrap every data key under the keyring's newest master key (ciphertexts untouched)",
+		Long: `Re-wrap every secret version's data key under the keyring's newest (active)
+master key. Values are never decrypted and ciphertexts are not touched; only
+the wrapped data keys change. Safe to run while servers serve, and again.
+
+To rotate: add a new key to the keyring — with --generate, a new random
+key is appended to $GATEHOUSE_MASTER_KEY_FILE as the next id — restart the
+servers with the new keyring (so they wrap new secrets with the new key),
+run rotate-master, then retire the old key with 'gatehouse vault retire-key'
+and remove it from the keyring.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if generate {
+				path := os.Getenv(vault.EnvMasterKeyFile)
+				if path == "" {
+					return badInput("--generate needs %s (the keyring file to add the key to)", vault.EnvMasterKeyFile)
+				}
+				id, err := vault.AddKeyToFile(path)
+				if err != nil {
+					return &exitError{code: ExitInternal, err: err}
+				}
+				fmt.Fprintf(e.stdout, "added master key %d to %s\n", id, path)
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Hour)
+			defer cancel()
+			v, st, err := openMaintenanceVault(ctx, &sf, e)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rep, err := v.RotateMaster(ctx, "system:cli")
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			var n int64
+			for _, c := range rep.Rewrapped {
+				n += c
+			}
+			fmt.Fprintf(e.stdout, "re-wrapped %d data keys under master key %d\n", n, rep.Active)
+			for id, why := range rep.Skipped {
+				fmt.Fprintf(e.stdout, "skipped data keys of master key %d: %s\n", id, why)
+			}
+			for _, id := range rep.Unused {
+				fmt.Fprintf(e.stdout, "master key %d wraps nothing now: retire it with 'gatehouse vault retire-key %d', then remove it from the keyring\n", id, id)
+			}
+			if len(rep.Skipped) > 0 {
+				return silentExit(ExitInternal)
+			}
+			return nil
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().BoolVar(&generate, "generate", false, "first append a new random key to $"+vault.EnvMasterKeyFile)
+	return cmd
+}
+
+func newVaultRetireCmd(e *env) *cobra.Command {
+	var sf storeFlags
+	cmd := &cobra.Command{
+		Use:   "retire-key ID",
+		Short: "Mark a master key retired once no data key is wrapped by it (then remove it from the keyring)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseUint(args[0], 10, 32)
+			if err != nil || id == 0 {
+				return badInput("key id %q is not a number from 1", args[0])
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
+			defer cancel()
+			v, st, err := openMaintenanceVault(ctx, &sf, e)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := v.RetireKey(ctx, "system:cli", uint32(id)); err != nil {
+				if errors.Is(err, vault.ErrConflict) || errors.Is(err, vault.ErrNotFound) {
+					return badInput("%v", err)
+				}
+				return &exitError{code: ExitInternal, err: err}
+			}
+			fmt.Fprintf(e.stdout, "retired master key %d; it can be removed from the keyring\n", id)
+			return nil
+		},
+	}
+	sf.register(cmd)
+	return cmd
+}

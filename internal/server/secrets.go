@@ -1,0 +1,287 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/vault"
+)
+
+// Secret routes (issue 6; docs/secrets.md). Permissions are the vault's:
+// secrets:list sees names and metadata, secrets:read reveals values,
+// secrets:create|update|rotate|delete manage; without secrets:list in a
+// namespace every route about one of its secrets answers 404, as for a
+// secret that does not exist. Values travel only in request bodies (never
+// in a URL, so never in an access log) and in the answers of the reveal and
+// exchange routes; every answer carries Cache-Control: no-store. Without a
+// configured vault (no master key) the routes answer 503.
+
+const (
+	secretsPath = "/v1/orgs/{org}/namespaces/{namespace}/secrets"
+	secretPath  = secretsPath + "/{secret}"
+)
+
+// SecretCreate creates a secret. The value is required and is never
+// echoed back.
+type SecretCreate struct {
+	Name        string     `json:"name"`
+	Value       *string    `json:"value"`
+	Description string     `json:"description,omitempty"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	// ReferableBy restricts who may reference the secret from a resource
+	// spec: principals ("user:bob", "team:builders") and roles
+	// ("role:builder"); empty means anyone with secrets:list.
+	ReferableBy []string `json:"referable_by,omitempty"`
+}
+
+// SecretPatch changes a secret; absent fields keep their value. A value
+// makes a new version (secrets:update).
+type SecretPatch struct {
+	Value       *string    `json:"value,omitempty"`
+	Description *string    `json:"description,omitempty"`
+	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
+	ClearExpiry bool       `json:"clear_expiry,omitempty"`
+	ReferableBy *[]string  `json:"referable_by,omitempty"`
+	IfVersion   uint64     `json:"if_version,omitempty"`
+}
+
+// SecretRotate replaces a secret's value with a new version
+// (secrets:rotate).
+type SecretRotate struct {
+	Value     *string `json:"value"`
+	IfVersion uint64  `json:"if_version,omitempty"`
+}
+
+// SecretValue is a revealed value (secrets:read).
+type SecretValue struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Version   uint64 `json:"version"`
+	Value     string `json:"value"`
+}
+
+// RunRequest asks for a run token.
+type RunRequest struct {
+	// Runtime, when set, is the only service principal that may exchange
+	// the token ("service:runner").
+	Runtime string `json:"runtime,omitempty"`
+	// TTLSeconds shortens the token's life below the server's default.
+	TTLSeconds int `json:"ttl_seconds,omitempty"`
+}
+
+// ExchangeRequest exchanges a run token for its secrets.
+type ExchangeRequest struct {
+	Token string `json:"token"`
+}
+
+func (c *call) secretName() string { return c.path("secret") }
+
+func (s *Server) secretRoutes() []*Route {
+	return []*Route{
+		route("GET", "/v1/orgs/{org}/secrets", "secrets", "List secrets' names and metadata (never values) in every namespace where you hold secrets:list; a page may hold fewer rows than asked while more follow.",
+			func(c *call, _ *noBody) (List[store.Secret], error) {
+				v, err := s.needVault()
+				if err != nil {
+					return List[store.Secret]{}, err
+				}
+				p, err := c.page()
+				if err != nil {
+					return List[store.Secret]{}, err
+				}
+				ss, next, err := v.List(c.ctx, c.actor(), c.org(), "", p)
+				return listOf(ss, next), vaultProblem(err)
+			}).query(pageParams...),
+		route("GET", secretsPath, "secrets", "List the namespace's secrets: names and metadata, never values (secrets:list).",
+			func(c *call, _ *noBody) (List[store.Secret], error) {
+				v, err := s.needVault()
+				if err != nil {
+					return List[store.Secret]{}, err
+				}
+				p, err := c.page()
+				if err != nil {
+					return List[store.Secret]{}, err
+				}
+				ss, next, err := v.List(c.ctx, c.actor(), c.org(), c.path("namespace"), p)
+				return listOf(ss, next), vaultProblem(err)
+			}).perm("secrets:list").query(pageParams...),
+		route("POST", secretsPath, "secrets", "Create a secret with its first value (secrets:create and secrets:list). The value is sealed at once and never echoed.",
+			func(c *call, req *SecretCreate) (Written[store.Secret], error) {
+				v, err := s.needVault()
+				if err != nil {
+					return Written[store.Secret]{}, err
+				}
+				if req.Value == nil {
+					return Written[store.Secret]{}, invalidField("value", "value is required")
+				}
+				m := vault.Meta{Description: req.Description, ReferableBy: req.ReferableBy}
+				if req.ExpiresAt != nil {
+					m.ExpiresAt = *req.ExpiresAt
+				}
+				sec, rev, err := v.Create(c.ctx, c.actor(), c.org(), c.path("namespace"), req.Name, []byte(*req.Value), m)
+				return Written[store.Secret]{rev, sec}, vaultProblem(err)
+			}).perm("secrets:create").created().maxBody(vault.MaxValueBytes*6 + 64<<10),
+		route("GET", secretPath, "secrets", "Get a secret's metadata (secrets:list; 404 without it).",
+			func(c *call, _ *noBody) (store.Secret, error) {
+				v, err := s.needVault()
+				if err != nil {
+					return store.Secret{}, err
+				}
+				sec, err := v.Get(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName())
+				return sec, vaultProblem(err)
+			}),
+		route("PATCH", secretPath, "secrets", "Change a secret's description, expiry or reference restriction, or its value (a new version) (secrets:update; 404 without secrets:list).",
+			func(c *call, req *SecretPatch) (Written[store.Secret], error) {
+				v, err := s.needVault()
+				if err != nil {
+					return Written[store.Secret]{}, err
+				}
+				u := vault.Update{Description: req.Description, ExpiresAt: req.ExpiresAt, ReferableBy: req.ReferableBy, IfVersion: req.IfVersion}
+				if req.ClearExpiry {
+					if req.ExpiresAt != nil {
+						return Written[store.Secret]{}, invalidField("clear_expiry", "clear_expiry and expires_at exclude each other")
+					}
+					u.ExpiresAt = &time.Time{}
+				}
+				if req.Value != nil {
+					b := []byte(*req.Value)
+					u.Value = &b
+				}
+				sec, rev, err := v.Update(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), u)
+				return Written[store.Secret]{rev, sec}, vaultProblem(err)
+			}).maxBody(vault.MaxValueBytes*6 + 64<<10),
+		route("DELETE", secretPath, "secrets", "Delete a secret and every version (secrets:delete; 404 without secrets:list).",
+			func(c *call, _ *noBody) (Revision, error) {
+				v, err := s.needVault()
+				if err != nil {
+					return Revision{}, err
+				}
+				rev, err := v.Delete(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName())
+				return Revision{rev}, vaultProblem(err)
+			}),
+		route("POST", secretPath+"/rotate", "secrets", "Replace a secret's value with a new version and stamp its rotation time (secrets:rotate; 404 without secrets:list).",
+			func(c *call, req *SecretRotate) (Written[store.Secret], error) {
+				v, err := s.needVault()
+				if err != nil {
+					return Written[store.Secret]{}, err
+				}
+				if req.Value == nil {
+					return Written[store.Secret]{}, invalidField("value", "value is required")
+				}
+				sec, rev, err := v.Rotate(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), []byte(*req.Value), req.IfVersion)
+				return Written[store.Secret]{rev, sec}, vaultProblem(err)
+			}).maxBody(vault.MaxValueBytes*6 + 64<<10),
+		route("GET", secretPath+"/value", "secrets", "Reveal a secret's value, the current version or ?version=N (secrets:read; 404 without secrets:list). Audited.",
+			func(c *call, _ *noBody) (SecretValue, error) {
+				v, err := s.needVault()
+				if err != nil {
+					return SecretValue{}, err
+				}
+				version, err := c.queryUint("version")
+				if err != nil {
+					return SecretValue{}, err
+				}
+				r, err := v.Reveal(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), version)
+				if err != nil {
+					return SecretValue{}, vaultProblem(err)
+				}
+				out := SecretValue{Namespace: r.Namespace, Name: r.Name, Version: r.Version, Value: string(r.Value)}
+				clear(r.Value)
+				return out, nil
+			}).query(Param{"version", "integer", "a version number (default: the current one)"}),
+		route("GET", secretPath+"/versions", "secrets", "A secret's history: its versions (number, master key id, author, time), newest first, never values (secrets:list).",
+			func(c *call, _ *noBody) (List[store.SecretVersion], error) {
+				v, err := s.needVault()
+				if err != nil {
+					return List[store.SecretVersion]{}, err
+				}
+				p, err := c.page()
+				if err != nil {
+					return List[store.SecretVersion]{}, err
+				}
+				vs, next, err := v.History(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), p)
+				return listOf(vs, next), vaultProblem(err)
+			}).query(pageParams...),
+		route("POST", resourcePath+"/runs", "secrets", "Get a run token for the resource (<type>:run on it): short-lived, single-use, bound to the resource's current version, releasing exactly the secrets its spec references, to a service principal (the runtime). The token is shown once.",
+			func(c *call, req *RunRequest) (vault.RunGrant, error) {
+				v, err := s.needVault()
+				if err != nil {
+					return vault.RunGrant{}, err
+				}
+				if req.TTLSeconds < 0 {
+					return vault.RunGrant{}, invalidField("ttl_seconds", "ttl_seconds must not be negative")
+				}
+				g, err := v.IssueRunToken(c.ctx, c.actor(), c.org(), c.ref(), vault.RunOptions{
+					Runtime: req.Runtime, TTL: time.Duration(req.TTLSeconds) * time.Second,
+				})
+				return g, vaultProblem(err)
+			}).created().optionalBody(),
+		route("POST", "/v1/orgs/{org}/runs/exchange", "secrets", "Exchange a run token for the values of its secrets. Only a service principal (the runtime) allowed to run the token's resource may; a token is refused when unknown, expired, already used or no longer valid for its resource. Audited.",
+			func(c *call, req *ExchangeRequest) (vault.Release, error) {
+				v, err := s.needVault()
+				if err != nil {
+					return vault.Release{}, err
+				}
+				rel, err := v.Exchange(c.ctx, c.actor(), c.org(), req.Token)
+				return rel, vaultProblem(err)
+			}),
+	}
+}
+
+// needVault is the vault, or 503 when none is configured.
+func (s *Server) needVault() (*vault.Vault, error) {
+	if s.vault == nil {
+		p := problem(ProblemUnavailable, "the secrets vault is not configured on this server (no master key: see docs/secrets.md)")
+		return nil, p
+	}
+	return s.vault, nil
+}
+
+// vaultProblem maps a vault error to its problem; other errors (the
+// directory's, from the resource hook) go through toProblem. Vault
+// messages carry only names the caller supplied, never values, so they
+// are safe to show; the cryptographic failures are 500s whose cause is
+// logged.
+func vaultProblem(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ve *vault.Error
+	if !errors.As(err, &ve) {
+		return toProblem(err)
+	}
+	text := ve.Op
+	if ve.Msg != "" {
+		text += ": " + ve.Msg
+	}
+	var p *Problem
+	switch {
+	case errors.Is(err, vault.ErrNotFound):
+		p = problem(ProblemNotFound, "%s: not found", text)
+	case errors.Is(err, vault.ErrForbidden):
+		p = problem(ProblemForbidden, "%s", text)
+		if ve.Permission != "" {
+			p.MissingPermission = ve.Permission
+			p.Scope = authz.Scope{Namespace: ve.Namespace}.String()
+		}
+	case errors.Is(err, vault.ErrTokenRefused):
+		p = problem(ProblemForbidden, "%s", ve.Msg)
+		p.cause = err
+	case errors.Is(err, vault.ErrInvalid):
+		p = invalidField(ve.Field, "%s", text)
+	case errors.Is(err, vault.ErrConflict):
+		p = problem(ProblemConflict, "%s", text)
+	case errors.Is(err, vault.ErrNotCaughtUp):
+		p = problem(ProblemNotCaughtUp, "the requested revision was not reached in time; retry")
+		p.RetryAfter = 1
+	case errors.Is(err, vault.ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		p = problem(ProblemUnavailable, "the service is temporarily unavailable; retry")
+		p.RetryAfter = 1
+		p.cause = err
+	default:
+		return toProblem(err)
+	}
+	return p
+}
