@@ -4,13 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"strconv"
@@ -172,12 +179,16 @@ type syslogReceiver struct {
 	dieAfter int
 	read     int
 	down     chan struct{}
+	tls      *tls.Config // listen with TLS when set
 }
 
 func (r *syslogReceiver) start() {
 	ln, err := net.Listen("tcp", r.addr)
 	if err != nil {
 		r.t.Fatal(err)
+	}
+	if r.tls != nil {
+		ln = tls.NewListener(ln, r.tls)
 	}
 	r.mu.Lock()
 	r.ln, r.addr = ln, ln.Addr().String()
@@ -484,5 +495,60 @@ func TestExportedCopyVerifiesWithoutGatehouse(t *testing.T) {
 	}
 	if n < 5 {
 		t.Errorf("only %d checkpoints exported", n)
+	}
+}
+
+// selfSigned makes a TLS server config for 127.0.0.1 and a pool that
+// trusts it.
+func selfSigned(t *testing.T) (*tls.Config, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "syslog-test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, pool
+}
+
+func TestSyslogOverTLS(t *testing.T) {
+	s := openStore(t, fixturePath(t))
+	appendN(t, s, "acme", 0, 40)
+	srvCfg, pool := selfSigned(t)
+	rcv := &syslogReceiver{t: t, addr: "127.0.0.1:0", tls: srvCfg, down: make(chan struct{})}
+	rcv.start()
+	sink := &audit.Syslog{Addr: rcv.addr, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ProbeTime: 20 * time.Millisecond}
+	defer sink.Close()
+	x := &audit.Exporter{Store: s, Org: "acme", Name: "tls", Sink: sink, Batch: 15}
+	for {
+		n, err := x.RunOnce(ctxT(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	waitFor(t, "40 entries over TLS", func() bool { return rcv.seqs.complete(40) })
+	// A client that does not trust the certificate delivers nothing.
+	bad := &audit.Syslog{Addr: rcv.addr, TLS: &tls.Config{MinVersion: tls.VersionTLS12}}
+	defer bad.Close()
+	y := &audit.Exporter{Store: s, Org: "acme", Name: "untrusted", Sink: bad}
+	if _, err := y.RunOnce(ctxT(t)); err == nil {
+		t.Error("an exporter delivered to an untrusted TLS receiver")
 	}
 }
