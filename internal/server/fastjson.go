@@ -679,11 +679,23 @@ type fastEncoder interface {
 	appendJSON(b []byte) []byte
 }
 
+// marshal is json.Marshal without HTML escaping (as writeJSON encodes),
+// without the trailing newline.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 func appendRules(b []byte, name string, rs []RuleOut) []byte {
 	if len(rs) == 0 {
 		return b
 	}
-	raw, _ := json.Marshal(rs) // strings only: cannot fail
+	raw, _ := marshal(rs) // strings only: cannot fail
 	b = append(b, `,"`...)
 	b = append(b, name...)
 	b = append(b, `":`...)
@@ -714,7 +726,7 @@ func (r BatchCheckResponse) appendJSON(b []byte) []byte {
 			}
 			continue
 		}
-		raw, err := json.Marshal(it)
+		raw, err := marshal(it)
 		if err != nil { // cannot happen: strings, bools and ints only
 			raw = []byte(`{"allowed":false}`)
 		}
