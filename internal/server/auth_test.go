@@ -292,3 +292,23 @@ func TestRateLimit(t *testing.T) {
 	e.must(401, "GET", "/v1/me", "gth_bad", nil, nil)
 	e.must(429, "GET", "/v1/me", good, nil, nil)
 }
+
+// TestDeleteMe: a user deletes itself — not while it is an org's last
+// owner, not with an org-confined key — and its keys die with it.
+func TestDeleteMe(t *testing.T) {
+	e := newEnv(t, "sqlite", envOpts{authOpts: auth.Options{KeyCacheTTL: time.Nanosecond}})
+	w := buildWorld(t, e, "")
+	var me server.Me
+	e.must(200, "GET", "/v1/me", w.viewer, nil, &me)
+	if me.User == nil || me.User.ID != "viewer" {
+		t.Errorf("/v1/me user = %+v", me.User)
+	}
+	e.must(409, "DELETE", "/v1/me", w.owner, nil, nil) // the last owner of acme
+	var own server.KeyCreated
+	e.must(201, "POST", "/v1/orgs/acme/apikeys", w.viewer, map[string]any{}, &own)
+	e.must(403, "DELETE", "/v1/me", own.Token, nil, nil)
+	e.must(403, "DELETE", "/v1/me", w.serviceKey, nil, nil)
+	e.must(200, "DELETE", "/v1/me", w.viewer, nil, nil)
+	e.must(401, "GET", "/v1/me", w.viewer, nil, nil)
+	e.must(404, "GET", "/v1/orgs/acme/members/viewer", w.owner, nil, nil)
+}

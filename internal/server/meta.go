@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -75,6 +76,15 @@ func (s *Server) identityRoutes() []*Route {
 	return []*Route{
 		route("GET", "/v1/me", "identity", "Who am I: the caller, its orgs and its permissions in each (in ?namespace=, default \"default\").", s.me).
 			query(Param{"namespace", "string", "the namespace permissions are listed for (default \"default\")"}),
+		route("DELETE", "/v1/me", "identity", "Delete your own user and every membership it has (409 while you are the last owner of an org). Needs a personal key or a session not confined to an org.",
+			func(c *call, _ *noBody) (Revision, error) {
+				kind, id, _ := strings.Cut(c.id.Principal, ":")
+				if kind != authz.KindUser || c.id.Org != "" {
+					return Revision{}, problem(ProblemForbidden, "only a user's personal key or session may delete the user")
+				}
+				rev, err := s.dir.DeleteUser(c.ctx, c.actor(), id)
+				return Revision{rev}, err
+			}),
 	}
 }
 
@@ -89,6 +99,11 @@ func (s *Server) me(c *call, _ *noBody) (Me, error) {
 	}
 	if !c.id.Expires.IsZero() {
 		m.Expires = c.id.Expires.UTC().Format(time.RFC3339)
+	}
+	if kind, id, _ := strings.Cut(c.id.Principal, ":"); kind == authz.KindUser {
+		if u, err := s.auth.User(c.ctx, id); err == nil {
+			m.User = &u
+		}
 	}
 	var orgs []store.Org
 	if c.id.Org != "" {
