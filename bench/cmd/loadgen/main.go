@@ -8,6 +8,7 @@
 //	loadgen run -data DIR -mode check            # closed loop: single-check throughput
 //	loadgen run -data DIR -mode check -rate 20000 # open loop: latency at a fixed rate
 //	loadgen run -data DIR -mode batch            # POST /checks with 1,000 checks per call
+//	loadgen serve -data DIR -cpuprofile cpu.out   # the same server with a CPU profile
 //
 // Invariants: it only connects to 127.0.0.1 (or ::1); every run is bounded
 // by -duration (at most 10 minutes) and -max-requests; every answer is
@@ -22,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen load|run [flags] (see -h of each)")
+		fmt.Fprintln(os.Stderr, "usage: loadgen load|run|serve [flags] (see -h of each)")
 		os.Exit(2)
 	}
 	var err error
@@ -31,8 +32,10 @@ func main() {
 		err = cmdLoad(os.Args[2:])
 	case "run":
 		err = cmdRun(os.Args[2:])
+	case "serve":
+		err = cmdServe(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: want load or run", os.Args[1])
+		err = fmt.Errorf("unknown command %q: want load, run or serve", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
