@@ -40,6 +40,7 @@ func (c *clock) Advance(d time.Duration) {
 // TestAPIKeys: personal and org keys, confinement, revocation that bites at
 // once, expiry, last-used bookkeeping, and who may mint keys for whom.
 func TestAPIKeys(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	e := newEnv(t, "sqlite", envOpts{authOpts: auth.Options{Now: clk.Now}})
 	w := buildWorld(t, e, "")
@@ -116,6 +117,7 @@ func TestAPIKeys(t *testing.T) {
 // deleted, and does not come back when a service of the same name is
 // created again.
 func TestKeysDieWithTheirPrincipal(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite", envOpts{authOpts: auth.Options{KeyCacheTTL: time.Nanosecond}})
 	w := buildWorld(t, e, "")
 	e.must(200, "GET", "/v1/orgs/acme", w.serviceKey, nil, nil)
@@ -130,6 +132,7 @@ func TestKeysDieWithTheirPrincipal(t *testing.T) {
 // alg none, HMAC, another Ed25519 key, an unknown kid, a tampered payload
 // — is refused.
 func TestSessions(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	e := newEnv(t, "sqlite", envOpts{authOpts: auth.Options{Now: clk.Now}})
 	w := buildWorld(t, e, "")
@@ -198,6 +201,7 @@ func TestSessions(t *testing.T) {
 // unknown tokens 401, expired and revoked ones 410, and an inviter who lost
 // the right to grant the role in between cannot have it granted.
 func TestInvitations(t *testing.T) {
+	t.Parallel()
 	for _, backend := range backends(t) {
 		t.Run(backend, func(t *testing.T) {
 			clk := newClock()
@@ -275,6 +279,7 @@ func TestInvitations(t *testing.T) {
 // burst, then 429 with Retry-After — even for a good key — until the
 // bucket refills.
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	e := newEnv(t, "sqlite", envOpts{authOpts: auth.Options{Now: clk.Now, FailureBurst: 5, FailureRate: 0.5}})
 	good := e.user("alice")
@@ -296,6 +301,7 @@ func TestRateLimit(t *testing.T) {
 // TestDeleteMe: a user deletes itself — not while it is an org's last
 // owner, not with an org-confined key — and its keys die with it.
 func TestDeleteMe(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite", envOpts{authOpts: auth.Options{KeyCacheTTL: time.Nanosecond}})
 	w := buildWorld(t, e, "")
 	var me server.Me

@@ -15,9 +15,10 @@ import (
 // revocation; a revision that is never reached answers 503 with
 // Retry-After after the bounded wait, never an older answer.
 func TestConsistency(t *testing.T) {
+	t.Parallel()
 	for _, backend := range backends(t) {
 		t.Run(backend, func(t *testing.T) {
-			e := newEnv(t, backend, envOpts{cfg: func(c *server.Config) { c.ConsistencyTimeout = 300 * time.Millisecond }})
+			e := newEnv(t, backend, envOpts{cfg: func(c *server.Config) { c.ConsistencyTimeout = 100 * time.Millisecond }})
 			w := buildWorld(t, e, "")
 			check := func(rev uint64) (server.CheckResponse, resp) {
 				var got server.CheckResponse
@@ -83,6 +84,7 @@ func TestConsistency(t *testing.T) {
 // or one the caller may not ask gets its own problem, the others their
 // decisions; 1,001 is refused whole.
 func TestBatchChecks(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite", envOpts{})
 	w := buildWorld(t, e, "")
 	items := make([]map[string]any, server.MaxBatch)

@@ -11,6 +11,7 @@ import (
 // not hand out more than it has (DESIGN §1.2); each refusal is a 403
 // escalation problem saying why, and nothing changes.
 func TestEscalationOverHTTP(t *testing.T) {
+	t.Parallel()
 	for _, backend := range backends(t) {
 		t.Run(backend, func(t *testing.T) {
 			e := newEnv(t, backend, envOpts{})

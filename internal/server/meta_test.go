@@ -11,6 +11,7 @@ import (
 // TestMeta: health, readiness, metrics, request ids, and problems for
 // unknown routes and methods.
 func TestMeta(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite", envOpts{})
 	w := buildWorld(t, e, "")
 	var h server.Health
@@ -72,6 +73,7 @@ func TestMeta(t *testing.T) {
 // TestInternalErrorsDoNotLeak: with the store gone, writes answer 503 (or
 // 500) problems that say nothing about the database, and readiness fails.
 func TestInternalErrorsDoNotLeak(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite", envOpts{})
 	w := buildWorld(t, e, "")
 	if err := e.st.Close(); err != nil {

@@ -41,6 +41,7 @@ type openAPIOperation struct {
 // the table is documented, path parameters are declared, bodies are
 // documented iff the route reads one, and every $ref resolves.
 func TestOpenAPIMatchesRouter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite", envOpts{})
 	r := e.must(200, "GET", "/v1/openapi.json", "", nil, nil)
 	var doc openAPIDoc

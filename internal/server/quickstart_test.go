@@ -15,6 +15,7 @@ import (
 // team (carol runs escalation-triage through team support, nothing
 // else), the agent, lookups both ways and an explanation.
 func TestQuickstart(t *testing.T) {
+	t.Parallel()
 	for _, backend := range backends(t) {
 		t.Run(backend, func(t *testing.T) {
 			e := newEnv(t, backend, envOpts{})

@@ -17,6 +17,7 @@ import (
 // malformed one, an unknown key, a key with a wrong secret and a revoked
 // key — and changes nothing.
 func TestEveryRouteNeedsCredentials(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite", envOpts{})
 	w := buildWorld(t, e, "")
 	// A key that existed and was revoked.
@@ -70,6 +71,7 @@ func TestEveryRouteNeedsCredentials(t *testing.T) {
 // every route of org A given B's ids answers 404, exactly as for things
 // that do not exist; lists in A never show B's names.
 func TestEveryOrgRouteIsolatesOrgs(t *testing.T) {
+	t.Parallel()
 	for _, backend := range backends(t) {
 		t.Run(backend, func(t *testing.T) {
 			e := newEnv(t, backend, envOpts{})
@@ -117,6 +119,7 @@ func TestEveryOrgRouteIsolatesOrgs(t *testing.T) {
 // grants nothing Gatehouse knows gets 403 naming the route's permission on
 // every route that declares one, with a valid body — and nothing changes.
 func TestEveryAdminRouteForbidsTheUnderprivileged(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite", envOpts{})
 	w := buildWorld(t, e, "")
 	before := dump(t, e, w)
@@ -149,16 +152,21 @@ func TestEveryAdminRouteForbidsTheUnderprivileged(t *testing.T) {
 // an oversized body and a wrong content type with the right 4xx problem,
 // and nothing changes.
 func TestBadBodies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite", envOpts{})
 	w := buildWorld(t, e, "")
 	before := dump(t, e, w)
 	rev := must(e.st.CurrentRevision(ctxT(t)))(t)
-	huge := `{"x":"` + strings.Repeat("a", 5<<20) + `"}`
 	for _, rt := range e.srv.Routes() {
 		if !rt.HasBody() {
 			continue
 		}
 		path := fill(t, rt.Path, w.params)
+		limit := rt.MaxBody
+		if limit <= 0 {
+			limit = server.DefaultMaxBody
+		}
+		huge := `{"x":"` + strings.Repeat("a", int(limit)) + `"}`
 		cases := []struct {
 			name, ct string
 			body     string

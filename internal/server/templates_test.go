@@ -78,6 +78,7 @@ var templateMatrices = []struct {
 }
 
 func TestTemplateMatricesThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, "sqlite", envOpts{})
 	for _, m := range templateMatrices {
 		t.Run(m.template, func(t *testing.T) {
