@@ -76,9 +76,13 @@ func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 }
 
 func openSQLiteBackend(t testing.TB) (store.Store, *sql.DB, string) {
+	return openSQLiteSync(t, "NORMAL")
+}
+
+func openSQLiteSync(t testing.TB, sync string) (store.Store, *sql.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	st, err := sqlite.Open(context.Background(), path, sqlite.Options{PollInterval: 20 * time.Millisecond, Synchronous: "NORMAL"})
+	st, err := sqlite.Open(context.Background(), path, sqlite.Options{PollInterval: 20 * time.Millisecond, Synchronous: sync})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -333,7 +334,15 @@ func TestWithoutMember(t *testing.T) {
 // engine checks, 10 unwraps and decryptions and the audit entry. Issuing
 // is not timed.
 func BenchmarkExchange10(b *testing.B) {
-	f := newFx(b, backend{"sqlite", openSQLiteBackend})
+	for _, sync := range []string{"NORMAL", "FULL"} {
+		b.Run("sqlite-synchronous="+sync, func(b *testing.B) {
+			benchExchange10(b, backend{"sqlite", func(t testing.TB) (store.Store, *sql.DB, string) { return openSQLiteSync(t, sync) }})
+		})
+	}
+}
+
+func benchExchange10(b *testing.B, bk backend) {
+	f := newFx(b, bk)
 	names := make([]string, 10)
 	for i := range names {
 		names[i] = "SECRET_" + string(rune('A'+i))
