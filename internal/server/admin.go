@@ -14,6 +14,10 @@ func (s *Server) orgRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs", "orgs", "Create an org from a template; the caller (a user) becomes its owner.",
 			func(c *call, req *directory.OrgSpec) (Written[store.Org], error) {
+				if c.id.Org != "" {
+					// A credential confined to one org does not act outside it.
+					return Written[store.Org]{}, problem(ProblemForbidden, "a credential confined to org %q cannot create orgs", c.id.Org)
+				}
 				o, rev, err := s.dir.CreateOrg(c.ctx, c.actor(), *req)
 				return Written[store.Org]{rev, o}, err
 			}).created(),

@@ -318,3 +318,19 @@ func TestDeleteMe(t *testing.T) {
 	e.must(401, "GET", "/v1/me", w.viewer, nil, nil)
 	e.must(404, "GET", "/v1/orgs/acme/members/viewer", w.owner, nil, nil)
 }
+
+// TestConfinedKeysStayInTheirOrg: an org key cannot create orgs.
+func TestConfinedKeysStayInTheirOrg(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	var own server.KeyCreated
+	e.must(201, "POST", "/v1/orgs/acme/apikeys", w.owner, map[string]any{}, &own)
+	e.must(403, "POST", "/v1/orgs", own.Token, map[string]any{"id": "elsewhere"}, nil)
+	e.must(201, "POST", "/v1/orgs", w.owner, map[string]any{"id": "elsewhere"}, nil)
+	var orgs server.List[store.Org]
+	e.must(200, "GET", "/v1/orgs", own.Token, nil, &orgs)
+	if len(orgs.Items) != 1 || orgs.Items[0].ID != "acme" {
+		t.Errorf("orgs seen through an acme key: %+v", orgs.Items)
+	}
+}

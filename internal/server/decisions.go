@@ -151,15 +151,15 @@ func (a *askCache) remember(k askKey, rev uint64) {
 // decides it (the engine holds it as a principal of the org), remembered
 // for the current engine revision.
 func (s *Server) isMember(org, principal string) bool {
-	k := askKey{org: org, actor: principal, about: "\x00member"}
+	k := askKey{org: org, actor: principal}
 	rev := s.dir.Revision()
-	if s.asks.allowed(k, rev) {
+	if s.members.allowed(k, rev) {
 		return true
 	}
 	if _, _, err := s.dir.Engine().Permissions(org, principal, authz.DefaultNamespace); err != nil {
 		return false
 	}
-	s.asks.remember(k, rev)
+	s.members.remember(k, rev)
 	return true
 }
 
