@@ -300,3 +300,35 @@ func BenchmarkBindingChange1M(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBindingPutDelete1M: put a binding for a member without any, see
+// it, delete it, see it gone (bench/'s BindingChange pattern).
+func BenchmarkBindingPutDelete1M(b *testing.B) {
+	w := world(b, orgs1m)
+	e := w.e
+	rev := e.Revision()
+	if err := e.Apply(rev+1, Change{Org: "org500", Op: OpPutPrincipal, Principal: Principal{ID: "user:lurker"}}); err != nil {
+		b.Fatal(err)
+	}
+	rev++
+	req := Request{Org: "org500", Principal: "user:lurker", Namespace: "ns1", ResourceType: "zz", Action: "read"}
+	put := Change{Org: "org500", Op: OpPutBinding, Binding: Binding{ID: "bench-b", Principal: "user:lurker", Role: "allread", Scope: Scope{Namespace: "ns1"}}}
+	del := Change{Org: "org500", Op: OpDeleteBinding, ID: "bench-b"}
+	b.ReportAllocs()
+	for b.Loop() {
+		rev++
+		if err := e.Apply(rev, put); err != nil {
+			b.Fatal(err)
+		}
+		if !e.Check(&req).Allowed {
+			b.Fatal("put not visible")
+		}
+		rev++
+		if err := e.Apply(rev, del); err != nil {
+			b.Fatal(err)
+		}
+		if e.Check(&req).Allowed {
+			b.Fatal("delete not visible")
+		}
+	}
+}

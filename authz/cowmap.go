@@ -35,7 +35,7 @@ func (k nsType) shardHash() uint64 {
 }
 
 const (
-	cowShardTarget = 1024 // aim for about this many entries per shard
+	cowShardTarget = 1024 // default: aim for about this many entries per shard
 	cowShardMax    = 4096 // never more shards than this
 )
 
@@ -50,16 +50,23 @@ const (
 type cowMap[K hashKey, V any] struct {
 	shards []map[K]V
 	n      int
+	target int    // entries per shard to aim for (the cost of one write)
 	own    []bool // writer only: shards already cloned by this writer
 }
 
-// newCowMap returns an empty, thawed map sized for about n entries.
-func newCowMap[K hashKey, V any](n int) cowMap[K, V] {
+// newCowMap returns an empty, thawed map sized for about n entries, with
+// about target entries a shard (0: cowShardTarget). A write clones one
+// shard, so target trades write cost (and garbage) against the fixed cost
+// of a shard.
+func newCowMap[K hashKey, V any](n, target int) cowMap[K, V] {
+	if target <= 0 {
+		target = cowShardTarget
+	}
 	s := 1
-	for s*cowShardTarget < n && s < cowShardMax {
+	for s*target < n && s < cowShardMax {
 		s *= 2
 	}
-	m := cowMap[K, V]{shards: make([]map[K]V, s), own: make([]bool, s)}
+	m := cowMap[K, V]{shards: make([]map[K]V, s), own: make([]bool, s), target: target}
 	for i := range m.shards {
 		m.shards[i] = make(map[K]V, n/s)
 		m.own[i] = true
@@ -94,7 +101,7 @@ func (m *cowMap[K, V]) thaw() {
 		return
 	}
 	if len(m.shards) == 0 {
-		*m = newCowMap[K, V](0)
+		*m = newCowMap[K, V](0, m.target)
 		return
 	}
 	m.shards = append([]map[K]V(nil), m.shards...)
@@ -127,7 +134,7 @@ func (m *cowMap[K, V]) set(k K, v V) {
 		m.n++
 	}
 	sh[k] = v
-	if len(sh) > 2*cowShardTarget && len(m.shards) < cowShardMax {
+	if len(sh) > 2*m.target && len(m.shards) < cowShardMax {
 		m.grow()
 	}
 }

@@ -27,15 +27,20 @@ type state struct {
 
 func newImpl() impl {
 	s := &state{polCache: map[*policy.Model]*cpolicy{}}
-	s.cur.Store(&snapshot{orgs: newFrozen[skey, *orgSnap](), done: make(chan struct{})})
+	orgs := newCowMap[skey, *orgSnap](0, orgsShardTarget)
+	orgs.freeze()
+	s.cur.Store(&snapshot{orgs: orgs, done: make(chan struct{})})
 	return impl{s}
 }
 
-func newFrozen[K hashKey, V any]() cowMap[K, V] {
-	m := newCowMap[K, V](0)
-	m.freeze()
-	return m
-}
+// Shard targets (see newCowMap): a change to one org clones one shard of
+// each map it touches, so these bound the work and garbage of an Apply.
+const (
+	orgsShardTarget      = 64
+	holdersShardTarget   = 256
+	resourcesShardTarget = 512
+	indexShardTarget     = 128
+)
 
 // snapshot is one immutable revision of everything the engine knows.
 type snapshot struct {
@@ -509,7 +514,7 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 	}
 	slices.Sort(o.nsSorted)
 
-	o.holders = newCowMap[skey, *holder](len(d.Principals) + len(d.Teams))
+	o.holders = newCowMap[skey, *holder](len(d.Principals)+len(d.Teams), holdersShardTarget)
 	for i := range d.Principals {
 		o.holderW(d.Principals[i].ID).setMember(&d.Principals[i])
 	}
@@ -567,7 +572,7 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 		h.res = shrink(h.res)
 	}
 
-	o.resources = newCowMap[resKey, resVal](len(d.Resources))
+	o.resources = newCowMap[resKey, resVal](len(d.Resources), resourcesShardTarget)
 	byBucket := map[nsType][]string{}
 	for i := range d.Resources {
 		r := d.Resources[i]
@@ -581,7 +586,7 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 		}
 		o.resources.set(k, resVal{labels: r.Labels, attrs: r.Attributes})
 	}
-	o.index = newCowMap[nsType, *idList](len(byBucket))
+	o.index = newCowMap[nsType, *idList](len(byBucket), indexShardTarget)
 	for k, ids := range byBucket {
 		o.index.set(k, newIDList(ids))
 	}
