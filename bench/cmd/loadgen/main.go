@@ -9,6 +9,7 @@
 //	loadgen run -data DIR -mode check -rate 20000 # open loop: latency at a fixed rate
 //	loadgen run -data DIR -mode batch            # POST /checks with 1,000 checks per call
 //	loadgen serve -data DIR -cpuprofile cpu.out   # the same server with a CPU profile
+//	loadgen wrk -data DIR > checks.lua            # the single-check mix as a wrk script
 //
 // Invariants: it only connects to 127.0.0.1 (or ::1); every run is bounded
 // by -duration (at most 10 minutes) and -max-requests; every answer is
@@ -23,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen load|run|serve [flags] (see -h of each)")
+		fmt.Fprintln(os.Stderr, "usage: loadgen load|run|serve|wrk [flags] (see -h of each)")
 		os.Exit(2)
 	}
 	var err error
@@ -34,8 +35,10 @@ func main() {
 		err = cmdRun(os.Args[2:])
 	case "serve":
 		err = cmdServe(os.Args[2:])
+	case "wrk":
+		err = cmdWrk(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: want load, run or serve", os.Args[1])
+		err = fmt.Errorf("unknown command %q: want load, run, serve or wrk", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)

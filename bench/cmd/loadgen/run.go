@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -40,6 +41,7 @@ type runConfig struct {
 	duration, warmup   time.Duration
 	maxReq             int64
 	jsonOut            bool
+	serverPID          int
 }
 
 // result summarises one run.
@@ -59,6 +61,15 @@ type result struct {
 	P999us      float64 `json:"p999_us"`
 	MaxUs       float64 `json:"max_us"`
 	FirstError  string  `json:"first_error,omitempty"`
+	// CPU accounting (with -server-pid): CPU time per request of the
+	// server and of the load generator, the server's average busy cores,
+	// and the request rate two otherwise idle cores would sustain at
+	// those costs — a derived figure, not a measurement.
+	ServerCPUus     float64 `json:"server_cpu_us_per_request,omitempty"`
+	ServerCores     float64 `json:"server_cores,omitempty"`
+	LoadgenCPUus    float64 `json:"loadgen_cpu_us_per_request,omitempty"`
+	TwoCoreCapacity float64 `json:"two_core_capacity_per_s,omitempty"`
+	LoadAvg         string  `json:"load_average,omitempty"`
 }
 
 // prepared is one prebuilt request with what its answer must say.
@@ -79,6 +90,7 @@ func cmdRun(args []string) error {
 	fs.DurationVar(&c.warmup, "warmup", 3*time.Second, "closed-loop warm-up before measuring (not counted)")
 	fs.Int64Var(&c.maxReq, "max-requests", 5_000_000, "stop after this many measured requests")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the result as JSON")
+	fs.IntVar(&c.serverPID, "server-pid", 0, "also report the CPU time this process (the server) spent during the measured phase")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -141,9 +153,24 @@ func cmdRun(args []string) error {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
+	srv0, _ := procCPU(c.serverPID)
+	self0 := selfCPU()
 	res, err := phase(addr, reqs, c.conns, c.rate, c.duration, c.maxReq, true)
 	if err != nil {
 		return err
+	}
+	self1 := selfCPU()
+	if res.Requests > 0 {
+		res.LoadgenCPUus = float64(self1-self0) / 1e3 / float64(res.Requests)
+		if srv1, ok := procCPU(c.serverPID); ok && c.serverPID > 0 {
+			res.ServerCPUus = float64(srv1-srv0) / 1e3 / float64(res.Requests)
+			res.ServerCores = float64(srv1-srv0) / 1e9 / res.Seconds
+			// What two cores could serve if they did nothing else.
+			res.TwoCoreCapacity = 2e6 / (res.ServerCPUus + res.LoadgenCPUus)
+		}
+		if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+			res.LoadAvg = strings.Join(strings.Fields(string(la))[:3], " ")
+		}
 	}
 	res.Mode, res.Conns, res.TargetRate = c.mode, c.conns, c.rate
 	if c.jsonOut {
@@ -153,6 +180,10 @@ func cmdRun(args []string) error {
 		fmt.Printf("mode=%s conns=%d rate=%s: %d requests (%d decisions) in %.2fs = %.0f req/s, %.0f decisions/s; failures %d\n",
 			res.Mode, res.Conns, rateText(c.rate), res.Requests, res.Decisions, res.Seconds, res.RequestsPS, res.DecisionsPS, res.Failures)
 		fmt.Printf("latency: p50 %.0fµs  p90 %.0fµs  p99 %.0fµs  p99.9 %.0fµs  max %.0fµs\n", res.P50us, res.P90us, res.P99us, res.P999us, res.MaxUs)
+		if res.ServerCPUus > 0 {
+			fmt.Printf("cpu: server %.1fµs/request (%.2f cores busy), loadgen %.1fµs/request; two idle cores would serve ≈ %.0f req/s; load average %s\n",
+				res.ServerCPUus, res.ServerCores, res.LoadgenCPUus, res.TwoCoreCapacity, res.LoadAvg)
+		}
 		if res.FirstError != "" {
 			fmt.Printf("first failure: %s\n", res.FirstError)
 		}
@@ -355,4 +386,42 @@ func readJSONFile(path string, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// procCPU is the user+system CPU time of process pid, in nanoseconds, from
+// /proc/<pid>/stat (clock ticks of 10ms).
+func procCPU(pid int) (int64, bool) {
+	if pid <= 0 {
+		return 0, false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name (field 2) may hold spaces; fields after ")" are
+	// numbered from 3.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	const tick = int64(10 * time.Millisecond) // USER_HZ is 100 on Linux
+	return (ut + st) * tick, true
+}
+
+// selfCPU is this process's user+system CPU time in nanoseconds.
+func selfCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
