@@ -397,6 +397,9 @@ func (d *Directory) ResourceHistory(ctx context.Context, actor Actor, org string
 				if h.Diff, err = d.st.DiffResourceVersions(ctx, org, ref, vs[i-1].Version, v.Version); err != nil {
 					return err
 				}
+				if hook := d.resourceHook(); hook != nil {
+					h.Diff = hook.RedactDiff(actor, org, ref, h.Diff) // e.g. secret references (the vault)
+				}
 			}
 			out = append(out, h)
 		}

@@ -298,6 +298,15 @@ func TestSpecRedaction(t *testing.T) {
 			if err != nil || strings.Contains(string(out), "OPENAI") || strings.Contains(string(out), "DB_PASSWORD") || !strings.Contains(string(out), "summarize") {
 				t.Errorf("%s reads the diff: %s, %v", who.Principal, out, err)
 			}
+			hist, err := f.dir.ResourceHistory(f.ctx, who, org, triage)
+			var diffs []any
+			for _, h := range hist {
+				diffs = append(diffs, h.Diff)
+			}
+			out, _ = json.Marshal(diffs)
+			if err != nil || len(hist) != 2 || strings.Contains(string(out), "OPENAI") || strings.Contains(string(out), "DB_PASSWORD") || !strings.Contains(string(out), "summarize") {
+				t.Errorf("%s reads the history's diffs: %s, %v", who.Principal, out, err)
+			}
 		}
 		r, err := f.dir.GetResource(f.ctx, bob, org, triage)
 		if err != nil || string(r.Spec) != string(spec) {
