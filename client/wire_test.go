@@ -12,10 +12,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
 // The client's wire types mirror the server's so that the SDK does not
@@ -79,6 +81,22 @@ func TestWireTypesMatchServer(t *testing.T) {
 		p(lookupSubjectsBody{}, server.LookupSubjectsRequest{}),
 		p(Subjects{}, server.LookupSubjectsResponse{}),
 		p(Permissions{}, server.PermissionsResponse{}),
+		p(Secret{}, store.Secret{}),
+		p(SecretVersion{}, store.SecretVersion{}),
+		p(SecretSpec{}, server.SecretCreate{}),
+		p(SecretPatch{}, server.SecretPatch{}),
+		p(secretRotate{}, server.SecretRotate{}),
+		p(SecretValue{}, server.SecretValue{}),
+		p(RunRequest{}, server.RunRequest{}),
+		p(RunGrant{}, vault.RunGrant{}),
+		p(exchangeRequest{}, server.ExchangeRequest{}),
+		p(Release{}, vault.Release{}),
+		p(List[AuditEntry]{}, server.List[audit.Entry]{}),
+		p(Checkpoint{}, audit.Checkpoint{}),
+		p(auditVerifyRequest{}, server.AuditVerifyRequest{}),
+		p(AuditVerification{}, server.AuditVerifyResult{}),
+		p(VersionHistory{}, directory.VersionHistory{}),
+		p(AuditSettings{}, audit.Settings{}),
 	}
 	for _, pr := range pairs {
 		t.Run(pr.client.String(), func(t *testing.T) {

@@ -3,8 +3,8 @@
 // directory, for tests of code built on package client: the SDK itself,
 // the middleware, host applications and the admin CLI. It is to Gatehouse
 // what net/http/httptest is to a handler, except that nothing is faked:
-// the server, the directory, the engine and authentication are the ones
-// `gatehouse serve` runs.
+// the server, the directory, the engine, authentication and the secrets
+// vault (under a random master key) are the ones `gatehouse serve` runs.
 //
 // Invariants: every Server listens on 127.0.0.1 only, owns its store, and
 // is shut down (gracefully, its Serve error reported to the test) by the
@@ -13,6 +13,7 @@ package clienttest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"net"
 	"net/http"
@@ -28,6 +29,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
 // Options tune a Server. The zero value is fine.
@@ -96,6 +98,20 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	as := auth.New(st, dir, auth.NewKeySet(), auth.Options{FailureBurst: o.FailureBurst})
 	t.Cleanup(func() { _ = as.Close() })
+	// The secrets vault, under a fresh random master key.
+	mk := make([]byte, 32)
+	if _, err := rand.Read(mk); err != nil {
+		t.Fatalf("clienttest: master key: %v", err)
+	}
+	kr, err := vault.NewKeyring(map[uint32][]byte{1: mk})
+	if err != nil {
+		t.Fatalf("clienttest: keyring: %v", err)
+	}
+	v, err := vault.Open(ctx, vault.Options{Store: st, Directory: dir, Keyring: kr})
+	if err != nil {
+		t.Fatalf("clienttest: vault: %v", err)
+	}
+	dir.SetResourceHook(v)
 	s := &Server{t: t, st: st, dir: dir, auth: as}
 	if o.Demo {
 		d, err := server.SeedDemo(ctx, dir, as)
@@ -104,7 +120,7 @@ func Start(t testing.TB, o Options) *Server {
 		}
 		s.Demo = Demo{Org: d.Org, Keys: d.Keys, Revision: d.Revision}
 	}
-	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, ConsistencyTimeout: o.ConsistencyTimeout, Version: "clienttest"})
+	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: v, ConsistencyTimeout: o.ConsistencyTimeout, Version: "clienttest"})
 	if err != nil {
 		t.Fatalf("clienttest: server: %v", err)
 	}
