@@ -152,7 +152,9 @@ func (r Release) String() string {
 func (r Release) GoString() string { return r.String() }
 
 // String hides the value.
-func (r Released) String() string { return fmt.Sprintf("%s version %d (value hidden)", r.Name, r.Version) }
+func (r Released) String() string {
+	return fmt.Sprintf("%s version %d (value hidden)", r.Name, r.Version)
+}
 
 // GoString hides the value.
 func (r Released) GoString() string { return r.String() }
