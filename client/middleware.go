@@ -45,6 +45,15 @@ import (
 //
 // The handler receives the decision (obligations and advice of agents) in
 // the request context: DecisionFrom(r.Context()).
+//
+// Caveat of the token mode: the server limits failed authentications per
+// client address, and every check of the token mode comes from the host's
+// address, so a burst of well-formed but invalid tokens sent to the host
+// makes the server refuse the host for a while (the middleware then
+// answers 503, failing closed, for everyone). Tokens that are not even
+// shaped like Gatehouse credentials are answered 401 locally and never
+// count; for hosts exposed to untrusted callers, PrincipalFrom (the host
+// authenticates, Gatehouse decides) avoids the problem entirely.
 
 // Guard holds the middleware's configuration; its Require methods wrap
 // handlers. A Guard is safe for concurrent use.
@@ -299,7 +308,7 @@ func (g *Guard) remoteCheck(r *http.Request, org, ns, typ, id, action string) (D
 	tokenMode := g.principal == nil
 	if tokenMode {
 		tok, ok := bearer(r)
-		if !ok {
+		if !ok || !plausibleToken(tok) {
 			return Decision{}, unauthenticated, nil
 		}
 		c = c.WithToken(tok)
@@ -331,6 +340,25 @@ func (g *Guard) remoteCheck(r *http.Request, org, ns, typ, id, action string) (D
 	// No decision: the guard's own credential was refused (401, 403, 404
 	// in PrincipalFrom mode), rate limiting, unavailability, transport.
 	return Decision{}, failed, err
+}
+
+// plausibleToken is a loose shape check of a Gatehouse credential: an API
+// key ("gth_…") or a session token (a JWT: three base64url parts). It is
+// no validation — the server decides — but garbage is answered 401 here
+// without a round trip, so that it does not count against the host's
+// address in the server's failed-authentication limit (see the package
+// documentation of Require).
+func plausibleToken(tok string) bool {
+	if len(tok) > 8192 {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return strings.HasPrefix(tok, "gth_") || strings.Count(tok, ".") == 2
 }
 
 // bearer extracts "Authorization: Bearer <token>".

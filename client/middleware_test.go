@@ -274,3 +274,23 @@ func TestDenialIsAProblemDocument(t *testing.T) {
 	}
 	_ = authz.DefaultNamespace
 }
+
+// TestGarbageTokensDoNotLockTheHostOut: tokens that are not shaped like
+// Gatehouse credentials are refused locally, so they never count against
+// the host's address in the server's failed-authentication limit.
+func TestGarbageTokensDoNotLockTheHostOut(t *testing.T) {
+	srv := clienttest.Start(t, clienttest.Options{Demo: true, FailureBurst: 3})
+	var calls atomic.Int64
+	guard := must[*client.Guard](t, "guard")(client.NewGuard(client.Remote(srv.Client("")), client.InOrg("demo")))
+	h := hostRoutes(t, guard, &calls)
+	for _, tok := range []string{"x", "password123", "Basic Zm9v", "gth_has space", "a.b", strings.Repeat("a", 9000), "tok\u00e9n", "<script>"} {
+		for range 3 {
+			if st, _ := hit(h, "GET", "/chains/prod/ticket-summarizer", map[string]string{"Authorization": "Bearer " + tok}); st != 401 {
+				t.Errorf("token %.20q: %d, want 401", tok, st)
+			}
+		}
+	}
+	if st, body := hit(h, "GET", "/chains/prod/ticket-summarizer", map[string]string{"Authorization": "Bearer " + srv.Demo.Keys["carol"]}); st != 200 {
+		t.Errorf("carol after a burst of garbage: %d %s, want 200", st, body)
+	}
+}
