@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -270,4 +271,57 @@ func writeJSONFile(path string, v any) error {
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "loadgen: "+format+"\n", args...)
+}
+
+// cmdMix draws another labelled single-check mix for a loaded directory
+// (same dataset and seed as `load`), e.g. a wide one whose distinct
+// questions outnumber the server's caches:
+//
+//	loadgen mix -data DIR -checks 200000 -name wide   # writes checks-wide.json
+//	loadgen run -data DIR -mix wide
+func cmdMix(args []string) error {
+	fs := flag.NewFlagSet("mix", flag.ContinueOnError)
+	data := fs.String("data", "", "data directory written by `loadgen load`")
+	nOrgs := fs.Int("orgs", 1000, "orgs the directory was loaded with")
+	seed := fs.Uint64("seed", 1, "dataset seed the directory was loaded with")
+	mixSeed := fs.Uint64("mix-seed", 2, "seed of the new mix")
+	n := fs.Int("checks", 200000, "checks in the mix (half allowed)")
+	name := fs.String("name", "wide", "the mix is written to checks-<name>.json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *data == "" || *name == "" || strings.ContainsAny(*name, "/\\.") {
+		return errors.New("mix: -data and a plain -name are required")
+	}
+	ctx := context.Background()
+	d, err := bench.Orgs("orgs", *nOrgs, *seed)
+	if err != nil {
+		return err
+	}
+	d.CasbinP, d.CasbinG = nil, nil
+	st, err := sqlite.Open(ctx, filepath.Join(*data, "gatehouse.db"), sqlite.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	dir, err := directory.Open(ctx, st, authz.New(), directory.Options{})
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	rng := rand.New(rand.NewPCG(*mixSeed, 99))
+	checks, err := drawMix(rng, bench.NewOracle(d), dir.Engine(), len(d.Orgs), -1, *n)
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(*data, "checks-"+*name+".json")
+	if err := writeJSONFile(out, checks); err != nil {
+		return err
+	}
+	distinct := map[[3]string]bool{}
+	for _, c := range checks {
+		distinct[[3]string{c.Org, c.Principal, c.Namespace}] = true
+	}
+	logf("wrote %s: %d checks, %d distinct (org, principal, namespace) questions", out, len(checks), len(distinct))
+	return nil
 }

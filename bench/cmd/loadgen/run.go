@@ -36,6 +36,7 @@ const (
 
 type runConfig struct {
 	data, rawURL, mode string
+	mix                string
 	conns              int
 	rate               float64
 	duration, warmup   time.Duration
@@ -84,6 +85,7 @@ func cmdRun(args []string) error {
 	fs.StringVar(&c.data, "data", "", "data directory written by `loadgen load` (token and mixes)")
 	fs.StringVar(&c.rawURL, "url", "http://127.0.0.1:8080", "server base URL (loopback only)")
 	fs.StringVar(&c.mode, "mode", "check", "check (POST /check, one decision per request) or batch (POST /checks)")
+	fs.StringVar(&c.mix, "mix", "", "check mode: read checks-<mix>.json (from `loadgen mix`) instead of checks.json")
 	fs.IntVar(&c.conns, "conns", 16, "concurrent keep-alive connections")
 	fs.Float64Var(&c.rate, "rate", 0, "open loop at this many requests/s in total; 0: closed loop, as fast as answers come")
 	fs.DurationVar(&c.duration, "duration", 20*time.Second, "measured duration (at most 10m)")
@@ -119,7 +121,11 @@ func cmdRun(args []string) error {
 	switch c.mode {
 	case "check":
 		var mix []Mix
-		if err := readJSONFile(filepath.Join(c.data, "checks.json"), &mix); err != nil {
+		file := "checks.json"
+		if c.mix != "" {
+			file = "checks-" + c.mix + ".json"
+		}
+		if err := readJSONFile(filepath.Join(c.data, file), &mix); err != nil {
 			return err
 		}
 		for _, m := range mix {
