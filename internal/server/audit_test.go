@@ -113,4 +113,3 @@ func TestAuditOverHTTP(t *testing.T) {
 		t.Errorf("authentication failures recorded: %+v, %v", recs, err)
 	}
 }
-
