@@ -108,7 +108,7 @@ type engineFixture[E any] struct {
 // on every request; an engine that disagrees fails its benchmark (and the
 // run). Each engine is built only when its own benchmark runs, so a
 // Gatehouse-only run (-bench 'Check/.*/gatehouse') never pays for Casbin.
-func fixture[E any](b *testing.B, name string, cache map[string]*lazy[*engineFixture[E]],
+func fixture[E any](b *testing.B, engine, name string, cache map[string]*lazy[*engineFixture[E]],
 	build func(*Dataset) (E, error), verify func(E, []Request) error) *engineFixture[E] {
 	b.Helper()
 	d := dataset(b, name)
@@ -122,8 +122,8 @@ func fixture[E any](b *testing.B, name string, cache map[string]*lazy[*engineFix
 		if err := verify(e, d.Requests); err != nil {
 			return nil, err
 		}
-		b.Logf("%s: %d orgs, %d bindings, %d resources, casbin %d p + %d g rules; built in %v",
-			name, len(d.Orgs), d.Bindings(), d.Resources(), len(d.CasbinP), len(d.CasbinG), built.Round(time.Millisecond))
+		b.Logf("%s: %d orgs, %d bindings, %d resources, casbin %d p + %d g rules; %s built in %v",
+			name, len(d.Orgs), d.Bindings(), d.Resources(), len(d.CasbinP), len(d.CasbinG), engine, built.Round(time.Millisecond))
 		return &engineFixture[E]{d: d, e: e}, nil
 	})
 	if err != nil {
@@ -133,11 +133,11 @@ func fixture[E any](b *testing.B, name string, cache map[string]*lazy[*engineFix
 }
 
 func gatehouseFixture(b *testing.B, name string) *engineFixture[*authz.Engine] {
-	return fixture(b, name, ghFixtures, func(d *Dataset) (*authz.Engine, error) { return BuildGatehouse(d.Orgs) }, VerifyGatehouse)
+	return fixture(b, "gatehouse", name, ghFixtures, func(d *Dataset) (*authz.Engine, error) { return BuildGatehouse(d.Orgs) }, VerifyGatehouse)
 }
 
 func casbinFixture(b *testing.B, name string) *engineFixture[*casbin.Enforcer] {
-	return fixture(b, name, cbFixtures, BuildCasbin, VerifyCasbin)
+	return fixture(b, "casbin", name, cbFixtures, BuildCasbin, VerifyCasbin)
 }
 
 // wantAllowed is how many of the n requests of the cyclic mix starting at
