@@ -372,6 +372,11 @@ func (e *escRun) someone() string {
 }
 
 func (e *escRun) step() {
+	// One hang guard per operation: a loaded machine makes the whole run
+	// slow, never one operation that long.
+	ctx, cancel := context.WithTimeout(context.Background(), guard)
+	defer cancel()
+	e.ctx = ctx
 	actor := e.someone()
 	a := directory.Actor{Principal: actor}
 	uid := func(p string) string { return strings.TrimPrefix(p, "user:") }
@@ -756,7 +761,7 @@ func runNoEscalation(t *testing.T, seed uint64, ops int, disable string, maxViol
 	t.Helper()
 	ctx := ctxT(t)
 	st := openSQLite(t)
-	d := openDir(t, st, directory.Options{})
+	d := openDir(t, st, directory.Options{CatchUpTimeout: guard})
 	if disable != "" {
 		directory.DisableRuleForTest(d, disable)
 	}
@@ -801,6 +806,7 @@ func runNoEscalation(t *testing.T, seed uint64, ops int, disable string, maxViol
 			break
 		}
 		if (i+1)%250 == 0 || i == ops-1 {
+			e.ctx = ctxT(t)
 			e.checkInvariants(fmt.Sprintf("after op %d", i+1))
 		}
 	}
