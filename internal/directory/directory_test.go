@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -424,4 +425,44 @@ func TestCustomRoleLifecycle(t *testing.T) {
 		t.Errorf("the policy still declares triager:\n%s", pol.Text)
 	}
 	wantErr(t, "delete again", second(f.d.DeleteRole(f.ctx, alice, "acme", "triager")), directory.ErrNotFound)
+}
+
+// TestHostileInput: malformed input of every kind is refused with a
+// directory error — never a panic, never a success.
+func TestHostileInput(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	bad := []string{"", " ", "a b", "ümlaut", "x\x00y", strings.Repeat("a", 300), "user:", ":", "../etc", "*", "a/b", "\xff"}
+	kinds := []error{directory.ErrNotFound, directory.ErrInvalid, directory.ErrForbidden, directory.ErrConflict, directory.ErrEscalation}
+	wantKind := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Errorf("%s: accepted", what)
+			return
+		}
+		for _, k := range kinds {
+			if errors.Is(err, k) {
+				return
+			}
+		}
+		t.Errorf("%s: error %v wraps no directory sentinel", what, err)
+	}
+	for _, s := range bad {
+		q := fmt.Sprintf("%q", s)
+		wantKind("org "+q, second(f.d.GetOrg(f.ctx, alice, s)))
+		wantKind("namespace "+q, third(f.d.CreateNamespace(f.ctx, alice, "acme", s)))
+		wantKind("bind principal "+q, third(f.d.CreateBinding(f.ctx, alice, "acme", directory.BindingSpec{Principal: s, Role: "viewer"})))
+		wantKind("bind role "+q, third(f.d.CreateBinding(f.ctx, alice, "acme", directory.BindingSpec{Principal: "user:dave", Role: s})))
+		wantKind("bind scope "+q, third(f.d.CreateBinding(f.ctx, alice, "acme", directory.BindingSpec{Principal: "user:dave", Role: "viewer", Scope: authz.Scope{Namespace: s}})))
+		wantKind("role name "+q, second(f.d.CreateRole(f.ctx, alice, "acme", directory.RoleSpec{Name: s, Level: 5, Permissions: []string{"chains:read"}})))
+		wantKind("role permission "+q, second(f.d.CreateRole(f.ctx, alice, "acme", directory.RoleSpec{Name: "r", Level: 5, Permissions: []string{s}})))
+		wantKind("share action "+q, third(f.d.Share(f.ctx, alice, "acme", triage, "user:dave", []string{s, "read", "x y"})))
+		wantKind("resource id "+q, third(f.d.CreateResource(f.ctx, alice, "acme", directory.ResourceSpec{Namespace: "default", Type: "chains", ID: s + "/"})))
+		wantKind("agent "+q, third(f.d.CreateAgent(f.ctx, alice, "acme", directory.AgentSpec{Name: s, Role: "viewer"})))
+		wantKind("member "+q, third(f.d.AddMember(f.ctx, alice, "acme", s, "viewer")))
+		wantKind("policy "+q, second(f.d.ReplacePolicy(f.ctx, alice, "acme", s, false)))
+		wantKind("actor "+q, second(f.d.GetOrg(f.ctx, directory.Actor{Principal: s}, "acme")))
+	}
+	wantKind("role level", second(f.d.CreateRole(f.ctx, alice, "acme", directory.RoleSpec{Name: "r", Level: 101, Permissions: []string{"chains:read"}})))
+	wantKind("huge policy", second(f.d.ReplacePolicy(f.ctx, alice, "acme", strings.Repeat("#", store.MaxPolicyBytes+1), false)))
 }

@@ -113,15 +113,15 @@ type RoleSpec struct {
 
 // render validates the spec's shape and renders its declaration.
 func (s RoleSpec) render() (string, error) {
-	if err := policy.CheckIdent(s.Name); err != nil {
-		return "", invalid("name", "role name %v", err)
+	if err := checkName("name", s.Name); err != nil {
+		return "", err
 	}
 	if s.Level < 0 || s.Level > 100 {
 		return "", invalid("level", "level %d is not in 0..100", s.Level)
 	}
 	for _, p := range s.Parents {
-		if err := policy.CheckIdent(p); err != nil {
-			return "", invalid("parents", "parent %v", err)
+		if err := checkName("parents", p); err != nil {
+			return "", err
 		}
 	}
 	if len(s.Permissions) > 1000 {
