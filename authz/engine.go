@@ -177,7 +177,7 @@ func (s *state) applyOne(w *orgSnap, ch *Change) {
 		if _, ok := w.holders.get(skey(ch.ID)); ok {
 			h := w.holderW(ch.ID)
 			h.setMember(nil)
-			w.dropIfEmpty(h)
+			w.dropIfEmpty(ch.ID, h)
 		}
 	case OpPutTeam:
 		w.putTeam(ch.Team)
@@ -196,9 +196,9 @@ func (s *state) applyOne(w *orgSnap, ch *Change) {
 	}
 }
 
-func (o *orgSnap) dropIfEmpty(h *holder) {
+func (o *orgSnap) dropIfEmpty(id string, h *holder) {
 	if h.empty() {
-		o.holders.del(skey(h.id))
+		o.holders.del(skey(id))
 	}
 }
 
@@ -207,7 +207,7 @@ func (o *orgSnap) putBinding(b *Binding) {
 	h := o.holderW(b.Principal)
 	o.addGrant(h, b, nil, true)
 	o.nBindings++
-	o.bindings.add(b.ID, h.id)
+	o.bindings.add(b.ID, b.Principal)
 	if !o.bindings.enabled && o.nBindings >= 2*bindexMin {
 		o.indexBindings()
 	}
@@ -236,12 +236,12 @@ func removeAt[T any](s []T, i int) []T {
 // indexBindings builds the org's bindex once it has grown big.
 func (o *orgSnap) indexBindings() {
 	es := make([]bentry, 0, o.nBindings)
-	for _, h := range o.holders.all() {
+	for hid, h := range o.holders.all() {
 		for i := range h.grants {
-			es = append(es, bentry{bindingHash(h.grants[i].id), h.id})
+			es = append(es, bentry{bindingHash(h.grants[i].id), string(hid)})
 		}
 		for i := range h.res {
-			es = append(es, bentry{bindingHash(h.res[i].id), h.id})
+			es = append(es, bentry{bindingHash(h.res[i].id), string(hid)})
 		}
 	}
 	o.bindings = newBindex(es)
@@ -273,12 +273,12 @@ func (o *orgSnap) deleteBinding(id string) {
 	o.bindings.remove(id, hid)
 	o.nBindings--
 	h := o.holderW(hid)
+	defer o.dropIfEmpty(hid, h)
 	if i := slices.IndexFunc(h.grants, func(g grant) bool { return g.id == id }); i >= 0 {
 		h.grants = removeAt(h.grants, i)
 	} else if i := slices.IndexFunc(h.res, func(g resGrant) bool { return g.id == id }); i >= 0 {
 		h.res = removeAt(h.res, i)
 	}
-	o.dropIfEmpty(h)
 }
 
 func (o *orgSnap) putTeam(t Team) {
@@ -315,7 +315,7 @@ func (o *orgSnap) leaveTeam(member, tid string) {
 	if i, found := slices.BinarySearch(mh.teams(), tid); found {
 		mh.setTeams(removeAt(mh.teams(), i))
 	}
-	o.dropIfEmpty(mh)
+	o.dropIfEmpty(member, mh)
 }
 
 func (o *orgSnap) deleteTeam(slug string) {
@@ -329,7 +329,7 @@ func (o *orgSnap) deleteTeam(slug string) {
 	}
 	h := o.holderW(tid)
 	h.setTeam(false, nil)
-	o.dropIfEmpty(h)
+	o.dropIfEmpty(tid, h)
 }
 
 func (o *orgSnap) putResource(r Resource) {
@@ -394,7 +394,7 @@ func (o *orgSnap) deleteNamespace(ns string) {
 		var keepNS []grant
 		for _, g := range h.grants {
 			if g.ns == id {
-				o.bindings.remove(g.id, h.id)
+				o.bindings.remove(g.id, hid)
 				o.nBindings--
 			} else {
 				keepNS = append(keepNS, g)
@@ -403,14 +403,14 @@ func (o *orgSnap) deleteNamespace(ns string) {
 		var keepRes []resGrant
 		for _, g := range h.res {
 			if g.ns == id {
-				o.bindings.remove(g.id, h.id)
+				o.bindings.remove(g.id, hid)
 				o.nBindings--
 			} else {
 				keepRes = append(keepRes, g)
 			}
 		}
 		h.grants, h.res = keepNS, keepRes
-		o.dropIfEmpty(h)
+		o.dropIfEmpty(hid, h)
 	}
 }
 
@@ -432,10 +432,10 @@ func (o *orgSnap) setPolicy(p *cpolicy) {
 		h := o.holderW(id)
 		var bs []Binding
 		for i := range h.grants {
-			bs = append(bs, o.binding(h.id, &h.grants[i], "", ""))
+			bs = append(bs, o.binding(id, &h.grants[i], "", ""))
 		}
 		for i := range h.res {
-			bs = append(bs, o.binding(h.id, &h.res[i].grant, h.res[i].typ, h.res[i].rid))
+			bs = append(bs, o.binding(id, &h.res[i].grant, h.res[i].typ, h.res[i].rid))
 		}
 		all = append(all, rebound{h, bs})
 	}

@@ -187,18 +187,18 @@ func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExpl
 	agentConds, hasAgentCond := ag.conditional(e.tid, e.aid)
 	agentCondOK := !hasAgentCond || e.anyCond(agentConds)
 
-	visit := func(from *holder) {
+	visit := func(from *holder, fromID string) {
 		via := ""
 		if from != h {
-			via = from.id
+			via = fromID
 		}
 		for i := range from.grants {
 			g := &from.grants[i]
-			explainGrant(&se, &e, g, o.binding(from.id, g, "", ""), via, "", g.ns < 0 || g.ns == e.nsID, ceil, ceilingOK, agentCondOK, agentConds)
+			explainGrant(&se, &e, g, o.binding(fromID, g, "", ""), via, "", g.ns < 0 || g.ns == e.nsID, ceil, ceilingOK, agentCondOK, agentConds)
 		}
 		for i := range from.res {
 			rg := &from.res[i]
-			b := o.binding(from.id, &rg.grant, rg.typ, rg.rid)
+			b := o.binding(fromID, &rg.grant, rg.typ, rg.rid)
 			inScope := req.ResourceID != "" && rg.ns == e.nsID && rg.typ == req.ResourceType && rg.rid == req.ResourceID
 			if inScope {
 				if _, exists := o.resources.get(resKey{ns, rg.typ, rg.rid}); !exists {
@@ -212,10 +212,10 @@ func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExpl
 			explainGrant(&se, &e, &rg.grant, b, via, rg.typ, inScope, ceil, ceilingOK, agentCondOK, agentConds)
 		}
 	}
-	visit(h)
+	visit(h, pid)
 	for _, tid := range h.teams() {
 		if th, ok := o.holders.get(skey(tid)); ok && th.isTeam() {
-			visit(th)
+			visit(th, tid)
 		}
 	}
 	se.allowed = len(se.grants) > 0

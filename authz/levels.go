@@ -80,7 +80,8 @@ func (o *orgSnap) actor(principal string, now time.Time) (actor, bool) {
 // grantsAt lists the grants of h and its teams whose scope contains sc:
 // org grants always, namespace grants when sc is in that namespace, and
 // resource grants when sc is that (existing) resource.
-func (o *orgSnap) grantsAt(h *holder, sc Scope, withResources bool) []heldGrant {
+// A team's own grants are just its own (teams do not nest).
+func (o *orgSnap) grantsAt(h *holder, isTeam bool, sc Scope, withResources bool) []heldGrant {
 	var out []heldGrant
 	add := func(from *holder) {
 		org := from.orgGrants()
@@ -112,7 +113,7 @@ func (o *orgSnap) grantsAt(h *holder, sc Scope, withResources bool) []heldGrant 
 		}
 	}
 	add(h)
-	if strings.HasPrefix(h.id, KindTeam+":") {
+	if isTeam {
 		return out
 	}
 	for _, tid := range h.teams() {
@@ -207,7 +208,7 @@ func (s *state) permissions(org, principal, namespace string) ([]Grant, uint64, 
 			x.conds = append(x.conds, cond)
 		}
 	}
-	for _, hg := range o.grantsAt(a.h, Scope{Namespace: namespace}, false) {
+	for _, hg := range o.grantsAt(a.h, false, Scope{Namespace: namespace}, false) {
 		for _, p := range capped(hg.patterns(o.pol), a.ceil) {
 			add(p, hg.g.cond())
 		}
@@ -306,7 +307,7 @@ func (s *state) highestLevel(org, principal string, scope Scope) int {
 		return -1
 	}
 	top := -1
-	for _, hg := range o.grantsAt(a.h, scope, true) {
+	for _, hg := range o.grantsAt(a.h, a.kind == KindTeam, scope, true) {
 		g := hg.g
 		if g.role < 0 || g.cond() != "" {
 			continue
@@ -331,7 +332,7 @@ func (s *state) missing(org, principal string, scope Scope, want []policy.Permis
 		return slices.Clone(want)
 	}
 	var held []policy.Permission
-	for _, hg := range o.grantsAt(a.h, scope, true) {
+	for _, hg := range o.grantsAt(a.h, a.kind == KindTeam, scope, true) {
 		if hg.g.cond() != "" {
 			continue
 		}

@@ -69,8 +69,8 @@ type orgSnap struct {
 	index     cowMap[nsType, *idList] // (namespace, type) → ids
 
 	// writer only
-	nsOwned bool      // nsIDs / nsNames are private copies
-	priv    []*holder // holders created or copied by this writer
+	nsOwned bool         // nsIDs / nsNames are private copies
+	priv    []privHolder // holders created or copied by this writer
 }
 
 // resVal is what the engine keeps of a resource beyond its key: what
@@ -78,6 +78,11 @@ type orgSnap struct {
 type resVal struct {
 	labels map[string]string
 	attrs  map[string]any
+}
+
+type privHolder struct {
+	id string
+	h  *holder
 }
 
 type nsInfo struct {
@@ -146,10 +151,12 @@ func (o *orgSnap) setNSExists(name string, exists bool) {
 
 // holder is everything keyed by one principal id ("user:alice") or team id
 // ("team:support"): membership, team relations and the bindings naming it.
-// Immutable once published. It is kept small (80 bytes) because an org has
+// Immutable once published. It is kept small (64 bytes) because an org has
 // a holder per member: the rarer parts live in x.
 type holder struct {
-	id string
+	// (Its id is its key in orgSnap.holders; not repeating it here saves
+	// 16 bytes a member.)
+	//
 	// grants are the org-scoped (ns -1) and namespace-scoped bindings
 	// naming this id, sorted by (namespace id, binding id): org grants
 	// first.
@@ -559,7 +566,7 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 		}
 		h := o.holderW(b.Principal)
 		o.addGrant(h, b, bc, false)
-		entries = append(entries, bentry{bindingHash(b.ID), h.id})
+		entries = append(entries, bentry{bindingHash(b.ID), b.Principal})
 	}
 	o.nBindings = len(entries)
 	if len(entries) >= bindexMin {
@@ -698,32 +705,34 @@ func (o *orgSnap) holderW(id string) *holder {
 		c := *h
 		c.flags |= hPrivate
 		o.holders.set(skey(id), &c)
-		o.priv = append(o.priv, &c)
+		o.priv = append(o.priv, privHolder{id, &c})
 		return &c
 	}
-	h := &holder{id: id, flags: hPrivate}
+	h := &holder{flags: hPrivate}
 	o.holders.set(skey(id), h)
-	o.priv = append(o.priv, h)
+	o.priv = append(o.priv, privHolder{id, h})
 	return h
 }
 
 // freeze ends writing o: every map is frozen and every holder this writer
-// touched becomes shared. o must not be modified afterwards.
+// touched becomes shared (packed, see packHolder). o must not be modified
+// afterwards.
 func (o *orgSnap) freeze() {
-	for _, h := range o.priv {
+	for _, ph := range o.priv {
+		h := ph.h
 		h.flags &^= hPrivate
-		if ph := packHolder(h); ph != h {
-			if cur, ok := o.holders.get(skey(h.id)); ok && cur == h {
-				o.holders.set(skey(h.id), ph)
+		if p := packHolder(h); p != h {
+			if cur, ok := o.holders.get(skey(ph.id)); ok && cur == h {
+				o.holders.set(skey(ph.id), p)
 			}
 		}
 	}
 	o.priv = nil
 	o.nsOwned = false
 	o.holders.freeze()
-	o.bindings.freeze()
 	o.resources.freeze()
 	o.index.freeze()
+	o.bindings.freeze()
 }
 
 // packHolder returns h with its only grant in the same allocation (the
