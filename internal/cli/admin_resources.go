@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -268,13 +269,48 @@ func (a *adm) resourceCmd() *cobra.Command {
 			})
 		},
 	}
+	history := &cobra.Command{
+		Use:   "history TYPE/ID [--ns NS]",
+		Short: "Every spec version with who changed it, when, the diff and its audit entry",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ref, err := parseRef(args[0], ns)
+			if err != nil {
+				return err
+			}
+			return a.run(cmd, func(cl *call) error {
+				org, err := cl.org()
+				if err != nil {
+					return err
+				}
+				hs, err := cl.c.ResourceHistory(cl.ctx, org, ref)
+				if err != nil {
+					return err
+				}
+				var rs [][]string
+				for _, h := range hs {
+					changes := make([]string, 0, len(h.Diff))
+					for _, d := range h.Diff {
+						changes = append(changes, d.Op+" "+d.Path)
+					}
+					audit := "-"
+					if h.Audit != nil {
+						audit = fmt.Sprintf("#%d %s %s", h.Audit.Seq, h.Audit.Action, h.Audit.Result)
+					}
+					rs = append(rs, []string{strconv.FormatUint(h.Version, 10), h.Author, admTime(h.CreatedAt),
+						strings.Join(changes, ", "), audit})
+				}
+				return cl.out(hs, []string{"VERSION", "AUTHOR", "CREATED", "CHANGES", "AUDIT"}, rs)
+			})
+		},
+	}
 	diff.Flags().Uint64Var(&from, "from", 0, "the older version")
 	diff.Flags().Uint64Var(&to, "to", 0, "the newer version")
 	lo.register(versions)
-	for _, c := range []*cobra.Command{get, del, versions, diff} {
+	for _, c := range []*cobra.Command{get, del, versions, diff, history} {
 		c.Flags().StringVar(&ns, "ns", "", "namespace (default \"default\")")
 	}
-	return a.group("resource", "Manage resources, their versions and diffs", create, list, get, update, del, versions, diff)
+	return a.group("resource", "Manage resources, their versions and diffs", create, list, get, update, del, versions, diff, history)
 }
 
 func printSpec(cl *call, spec json.RawMessage) {
