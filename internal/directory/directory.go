@@ -556,11 +556,8 @@ func hasOwner(ctx context.Context, r store.Reader, org string, model *policy.Mod
 	return false, nil
 }
 
-// orgScope narrows a binding filter to org-scoped bindings. (It names the
-// zero scope explicitly: the store's OrgScopeOnly flag is not honoured by
-// every backend, and callers re-check Scope.IsOrg() on what comes back.)
+// orgScope narrows a binding filter to org-scoped bindings.
 func orgScope(f store.BindingFilter) store.BindingFilter {
-	f.Scope = &authz.Scope{}
 	f.OrgScopeOnly = true
 	return f
 }

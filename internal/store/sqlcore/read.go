@@ -451,6 +451,9 @@ func (r reader) ListBindings(ctx context.Context, org string, f store.BindingFil
 	if f.Namespace != "" {
 		add("scope_namespace", f.Namespace)
 	}
+	if f.Scope == nil && f.OrgScopeOnly {
+		f.Scope = &authz.Scope{}
+	}
 	if f.Scope != nil {
 		add("scope_namespace", f.Scope.Namespace)
 		add("scope_type", f.Scope.Type)

@@ -579,6 +579,8 @@ func testBindings(t *testing.T, s store.Store) {
 		{"by role", store.BindingFilter{Role: "operator"}, []string{"agent"}},
 		{"in a namespace (namespace and resource scopes)", store.BindingFilter{Namespace: "prod"}, sortedIDs(generated.ID, "share", "viewer")},
 		{"exactly the org scope", store.BindingFilter{Scope: &authz.Scope{}}, []string{"agent", "owner"}},
+		{"the org scope by flag", store.BindingFilter{OrgScopeOnly: true}, []string{"agent", "owner"}},
+		{"the org scope by flag, one principal", store.BindingFilter{OrgScopeOnly: true, Principal: "user:alice"}, []string{"owner"}},
 		{"exactly a namespace scope", store.BindingFilter{Scope: &prod}, sortedIDs(generated.ID, "viewer")},
 		{"principal and role", store.BindingFilter{Principal: "team:support", Role: "viewer"}, []string{"viewer"}},
 		{"nothing matches", store.BindingFilter{Principal: "user:nobody"}, nil},
