@@ -3,11 +3,8 @@ package audit_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
+	"github.com/gatehouse-dev/gatehouse/internal/store/postgres/pgtest"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -22,44 +19,7 @@ import (
 // unless GATEHOUSE_REQUIRE_POSTGRES is set (CI), in which case it fails.
 func pgSchema(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("GATEHOUSE_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("GATEHOUSE_REQUIRE_POSTGRES") != "" {
-			t.Fatal("GATEHOUSE_REQUIRE_POSTGRES is set but GATEHOUSE_TEST_POSTGRES is not")
-		}
-		t.Skip("GATEHOUSE_TEST_POSTGRES is not set: PostgreSQL audit tests skipped")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "gh_audit_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.FreshSchema(t, "gh_audit")
 }
 
 // TestPostgres runs the log, checkpoints, export, verification and the

@@ -2,20 +2,15 @@ package directory_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
-	"os"
+	"github.com/gatehouse-dev/gatehouse/internal/store/postgres/pgtest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
@@ -28,56 +23,14 @@ import (
 
 func pgBaseDSN(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
-	if dsn == "" && os.Getenv("GATEHOUSE_REQUIRE_POSTGRES") != "" {
-		t.Fatal("GATEHOUSE_REQUIRE_POSTGRES is set but GATEHOUSE_TEST_POSTGRES is not: the PostgreSQL tests must run")
-	}
-	if dsn == "" {
-		t.Skip("GATEHOUSE_TEST_POSTGRES is not set: PostgreSQL tests skipped " +
-			"(e.g. GATEHOUSE_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/test?sslmode=disable')")
-	}
-	return dsn
+	return pgtest.DSN(t)
 }
 
 // pgSchemaDSN creates a schema with a random name for the test (dropped
 // afterwards) and returns a DSN whose search_path is that schema.
 func pgSchemaDSN(t testing.TB) string {
 	t.Helper()
-	base := pgBaseDSN(t)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "gh_dir_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to GATEHOUSE_TEST_POSTGRES: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	if strings.HasPrefix(base, "postgres://") || strings.HasPrefix(base, "postgresql://") {
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatalf("GATEHOUSE_TEST_POSTGRES: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return base + " search_path=" + schema
+	return pgtest.FreshSchema(t, "gh_dir")
 }
 
 func openPostgresAt(t testing.TB, dsn string) *postgres.Store {

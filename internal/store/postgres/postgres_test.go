@@ -2,11 +2,9 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
+	"github.com/gatehouse-dev/gatehouse/internal/store/postgres/pgtest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -24,15 +22,7 @@ import (
 // both), in which case they fail: in CI they must run, not skip.
 func baseDSN(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES")
-	if dsn == "" && os.Getenv("GATEHOUSE_REQUIRE_POSTGRES") != "" {
-		t.Fatal("GATEHOUSE_REQUIRE_POSTGRES is set but GATEHOUSE_TEST_POSTGRES is not: the PostgreSQL suite must run")
-	}
-	if dsn == "" {
-		t.Skip("GATEHOUSE_TEST_POSTGRES is not set: PostgreSQL tests skipped " +
-			"(e.g. GATEHOUSE_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/test?sslmode=disable')")
-	}
-	return dsn
+	return pgtest.DSN(t)
 }
 
 // withSearchPath adds search_path=schema to a URL or key=value DSN.
@@ -55,31 +45,7 @@ func withSearchPath(t testing.TB, dsn, schema string) string {
 // ends, and returns a DSN whose search_path is that schema.
 func freshSchema(t testing.TB) string {
 	t.Helper()
-	base := baseDSN(t)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "gh_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to GATEHOUSE_TEST_POSTGRES: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withSearchPath(t, base, schema)
+	return pgtest.FreshSchema(t, "gh_test")
 }
 
 func openOpts(t *testing.T, opts postgres.Options) *postgres.Store {
