@@ -540,38 +540,24 @@ func (p *parser) parseRole() *ast.RoleDecl {
 	}
 	lb, ok := p.expectLbrace(what + " header")
 	if !ok {
-		return keepRole(d)
+		return keep(d, d.Name)
 	}
 	d.Lbrace = lb
-	for {
-		t := p.peek(0)
-		switch {
-		case t.kind == scanner.RBRACE:
-			d.Rbrace = p.next().pos
-			return keepRole(d)
-		case t.kind == scanner.EOF || p.atDeclStart():
-			p.unclosed(lb, what)
-			return keepRole(d)
-		case isKw(t, "permission"):
+	d.Rbrace = p.parseBody(lb, what, func(t tok) {
+		if isKw(t, "permission") {
 			if pb := p.parsePermission(); pb != nil {
 				d.Permissions = append(d.Permissions, pb)
 			}
-		default:
-			hint := "a role body holds permission blocks: permission resource { action, ... }"
-			if isKw(t, "can") || isKw(t, "must") || isKw(t, "should") {
-				hint = "rules belong in an agent: agent Name: " + nameText(d.Name, "RoleName") + " { ... }"
-			}
-			p.unexpected(t, hint, "expected 'permission' or '}' in %s, found %s", what, describe(t))
-			p.skipBlockItem(func() bool { return isKw(p.peek(0), "permission") })
+			return
 		}
-	}
-}
-
-func keepRole(d *ast.RoleDecl) *ast.RoleDecl {
-	if d.Name == nil {
-		return nil
-	}
-	return d
+		hint := "a role body holds permission blocks: permission resource { action, ... }"
+		if isKw(t, "can") || isKw(t, "must") || isKw(t, "should") {
+			hint = "rules belong in an agent: agent Name: " + nameText(d.Name, "RoleName") + " { ... }"
+		}
+		p.unexpected(t, hint, "expected 'permission' or '}' in %s, found %s", what, describe(t))
+		p.skipBlockItem(func() bool { return isKw(p.peek(0), "permission") })
+	})
+	return keep(d, d.Name)
 }
 
 // parseParents reads "a, b, c" after the ':' of a role header.
@@ -771,35 +757,50 @@ func (p *parser) parseAgent() *ast.AgentDecl {
 	}
 	lb, ok := p.expectLbrace(what + " header")
 	if !ok {
-		return keepAgent(d)
+		return keep(d, d.Name)
 	}
 	d.Lbrace = lb
+	d.Rbrace = p.parseBody(lb, what, func(t tok) {
+		if isKw(t, "can") || isKw(t, "must") || isKw(t, "should") {
+			if r := p.parseRule(); r != nil {
+				d.Rules = append(d.Rules, r)
+			}
+			return
+		}
+		hint := "an agent body holds one rule per line: can|must|should words... [when|if condition]"
+		if isKw(t, "permission") {
+			hint = "permission blocks belong in a role; an agent gets them from its role"
+		}
+		p.unexpected(t, hint, "expected a rule (can, must or should) or '}' in %s, found %s", what, describe(t))
+		p.skipLine()
+	})
+	return keep(d, d.Name)
+}
+
+// parseBody reads a declaration body whose '{' is at lb, handing every
+// token that is not its closing '}' to item, which must consume at least
+// one token or report and skip. It returns the '}' position, or the zero
+// Pos when the block is left unclosed (at end of file, or where a new
+// declaration starts), which it reports at lb.
+func (p *parser) parseBody(lb token.Pos, what string, item func(t tok)) token.Pos {
 	for {
 		t := p.peek(0)
 		switch {
 		case t.kind == scanner.RBRACE:
-			d.Rbrace = p.next().pos
-			return keepAgent(d)
+			return p.next().pos
 		case t.kind == scanner.EOF || p.atDeclStart():
 			p.unclosed(lb, what)
-			return keepAgent(d)
-		case isKw(t, "can") || isKw(t, "must") || isKw(t, "should"):
-			if r := p.parseRule(); r != nil {
-				d.Rules = append(d.Rules, r)
-			}
+			return token.Pos{}
 		default:
-			hint := "an agent body holds one rule per line: can|must|should words... [when|if condition]"
-			if isKw(t, "permission") {
-				hint = "permission blocks belong in a role; an agent gets them from its role"
-			}
-			p.unexpected(t, hint, "expected a rule (can, must or should) or '}' in %s, found %s", what, describe(t))
-			p.skipLine()
+			item(t)
 		}
 	}
 }
 
-func keepAgent(d *ast.AgentDecl) *ast.AgentDecl {
-	if d.Name == nil {
+// keep returns d when its name was read, else nil: the parser never puts
+// a declaration without a name in the tree.
+func keep[T any](d *T, name *ast.Ident) *T {
+	if name == nil {
 		return nil
 	}
 	return d
@@ -956,35 +957,21 @@ func (p *parser) parseResource() *ast.ResourceDecl {
 	what := nameOr(d.Name, "resource")
 	lb, ok := p.expectLbrace(what)
 	if !ok {
-		return keepResource(d)
+		return keep(d, d.Name)
 	}
 	d.Lbrace = lb
-	for {
-		t := p.peek(0)
-		switch {
-		case t.kind == scanner.RBRACE:
-			d.Rbrace = p.next().pos
-			return keepResource(d)
-		case t.kind == scanner.EOF || p.atDeclStart():
-			p.unclosed(lb, what)
-			return keepResource(d)
-		case isKw(t, "actions"):
+	d.Rbrace = p.parseBody(lb, what, func(t tok) {
+		if isKw(t, "actions") {
 			if c := p.parseActionsClause(); c != nil {
 				d.Clauses = append(d.Clauses, c)
 			}
-		default:
-			p.unexpected(t, "a resource body lists its actions: actions create, read, update",
-				"expected 'actions' or '}' in %s, found %s", what, describe(t))
-			p.skipBlockItem(func() bool { return p.atLineItem("actions", false, false) })
+			return
 		}
-	}
-}
-
-func keepResource(d *ast.ResourceDecl) *ast.ResourceDecl {
-	if d.Name == nil {
-		return nil
-	}
-	return d
+		p.unexpected(t, "a resource body lists its actions: actions create, read, update",
+			"expected 'actions' or '}' in %s, found %s", what, describe(t))
+		p.skipBlockItem(func() bool { return p.atLineItem("actions", false, false) })
+	})
+	return keep(d, d.Name)
 }
 
 // parseActionsClause reads `actions a, b, c`.
@@ -1040,35 +1027,21 @@ func (p *parser) parseEnum() *ast.EnumDecl {
 	what := nameOr(d.Name, "enum")
 	lb, ok := p.expectLbrace(what)
 	if !ok {
-		return keepEnum(d)
+		return keep(d, d.Name)
 	}
 	d.Lbrace = lb
-	for {
-		t := p.peek(0)
-		switch {
-		case t.kind == scanner.RBRACE:
-			d.Rbrace = p.next().pos
-			return keepEnum(d)
-		case t.kind == scanner.EOF || p.atDeclStart():
-			p.unclosed(lb, what)
-			return keepEnum(d)
-		case t.kind == scanner.COMMA:
+	d.Rbrace = p.parseBody(lb, what, func(t tok) {
+		if t.kind == scanner.COMMA {
 			p.next() // commas between values are optional
-		default:
-			if id := p.parseName("an enum value", false); id != nil {
-				d.Values = append(d.Values, id)
-			} else if p.peek(0) == t {
-				p.skipInList()
-			}
+			return
 		}
-	}
-}
-
-func keepEnum(d *ast.EnumDecl) *ast.EnumDecl {
-	if d.Name == nil {
-		return nil
-	}
-	return d
+		if id := p.parseName("an enum value", false); id != nil {
+			d.Values = append(d.Values, id)
+		} else if p.peek(0) == t {
+			p.skipInList()
+		}
+	})
+	return keep(d, d.Name)
 }
 
 func (p *parser) parseWorkflow() *ast.WorkflowDecl {
@@ -1077,35 +1050,21 @@ func (p *parser) parseWorkflow() *ast.WorkflowDecl {
 	what := nameOr(d.Name, "workflow")
 	lb, ok := p.expectLbrace(what)
 	if !ok {
-		return keepWorkflow(d)
+		return keep(d, d.Name)
 	}
 	d.Lbrace = lb
-	for {
-		t := p.peek(0)
-		switch {
-		case t.kind == scanner.RBRACE:
-			d.Rbrace = p.next().pos
-			return keepWorkflow(d)
-		case t.kind == scanner.EOF || p.atDeclStart():
-			p.unclosed(lb, what)
-			return keepWorkflow(d)
-		case isKw(t, "state"):
-			if s := p.parseState(); s != nil {
-				d.States = append(d.States, s)
+	d.Rbrace = p.parseBody(lb, what, func(t tok) {
+		if isKw(t, "state") {
+			if st := p.parseState(); st != nil {
+				d.States = append(d.States, st)
 			}
-		default:
-			p.unexpected(t, "a workflow body lists transitions: state draft -> review",
-				"expected 'state' or '}' in %s, found %s", what, describe(t))
-			p.skipBlockItem(func() bool { return p.atLineItem("state", false, false) })
+			return
 		}
-	}
-}
-
-func keepWorkflow(d *ast.WorkflowDecl) *ast.WorkflowDecl {
-	if d.Name == nil {
-		return nil
-	}
-	return d
+		p.unexpected(t, "a workflow body lists transitions: state draft -> review",
+			"expected 'state' or '}' in %s, found %s", what, describe(t))
+		p.skipBlockItem(func() bool { return p.atLineItem("state", false, false) })
+	})
+	return keep(d, d.Name)
 }
 
 // parseState reads `state from [-> to, ...]`.
