@@ -343,3 +343,52 @@ func (cl *call) more(next string) {
 		fmt.Fprintf(cl.a.e.stderr, "more: --cursor %s\n", next)
 	}
 }
+
+// listCmd builds a noun's `list` verb: one page of an org-scoped list as a
+// table or JSON, with --page-size and --cursor. list is the client method,
+// as a method expression such as (*client.Client).ListMembers.
+func listCmd[T any](a *adm, short string, header []string, rows func([]T) [][]string,
+	list func(*client.Client, context.Context, string, *client.ListOptions) (client.List[T], error)) *cobra.Command {
+	var lo listOpts
+	cmd := &cobra.Command{
+		Use: "list", Short: short, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.run(cmd, func(cl *call) error {
+				org, err := cl.org()
+				if err != nil {
+					return err
+				}
+				l, err := list(cl.c, cl.ctx, org, lo.opts())
+				if err != nil {
+					return err
+				}
+				defer cl.more(l.NextCursor)
+				return cl.out(l, header, rows(l.Items))
+			})
+		},
+	}
+	lo.register(cmd)
+	return cmd
+}
+
+// getCmd builds a noun's `get ID` verb: one org-scoped item as a one-row
+// table or JSON. get is the client method, e.g. (*client.Client).GetMember.
+func getCmd[T any](a *adm, use, short string, header []string, rows func([]T) [][]string,
+	get func(*client.Client, context.Context, string, string) (T, error)) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.run(cmd, func(cl *call) error {
+				org, err := cl.org()
+				if err != nil {
+					return err
+				}
+				v, err := get(cl.c, cl.ctx, org, args[0])
+				if err != nil {
+					return err
+				}
+				return cl.out(v, header, rows([]T{v}))
+			})
+		},
+	}
+}

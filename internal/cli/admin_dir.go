@@ -112,7 +112,6 @@ func argOrOrg(cl *call, args []string) (string, error) {
 
 func (a *adm) nsCmd() *cobra.Command {
 	var cascade bool
-	var lo listOpts
 	rows := func(ns []client.Namespace) [][]string {
 		var rs [][]string
 		for _, n := range ns {
@@ -137,40 +136,8 @@ func (a *adm) nsCmd() *cobra.Command {
 			})
 		},
 	}
-	list := &cobra.Command{
-		Use: "list", Short: "List namespaces", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				l, err := cl.c.ListNamespaces(cl.ctx, org, lo.opts())
-				if err != nil {
-					return err
-				}
-				defer cl.more(l.NextCursor)
-				return cl.out(l, header, rows(l.Items))
-			})
-		},
-	}
-	lo.register(list)
-	get := &cobra.Command{
-		Use: "get NAME", Short: "Show a namespace", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				n, err := cl.c.GetNamespace(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.out(n, header, rows([]client.Namespace{n}))
-			})
-		},
-	}
+	list := listCmd(a, "List namespaces", header, rows, (*client.Client).ListNamespaces)
+	get := getCmd(a, "get NAME", "Show a namespace", header, rows, (*client.Client).GetNamespace)
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a namespace (with --cascade also its resources and bindings)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -193,7 +160,6 @@ func (a *adm) nsCmd() *cobra.Command {
 
 func (a *adm) memberCmd() *cobra.Command {
 	var role string
-	var lo listOpts
 	header := []string{"USER", "SINCE"}
 	rows := func(ms []client.Member) [][]string {
 		var rs [][]string
@@ -222,40 +188,8 @@ func (a *adm) memberCmd() *cobra.Command {
 		},
 	}
 	add.Flags().StringVar(&role, "role", "", "org-scope role")
-	list := &cobra.Command{
-		Use: "list", Short: "List members", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				l, err := cl.c.ListMembers(cl.ctx, org, lo.opts())
-				if err != nil {
-					return err
-				}
-				defer cl.more(l.NextCursor)
-				return cl.out(l, header, rows(l.Items))
-			})
-		},
-	}
-	lo.register(list)
-	get := &cobra.Command{
-		Use: "get USER", Short: "Show a membership", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				m, err := cl.c.GetMember(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.out(m, header, rows([]client.Member{m}))
-			})
-		},
-	}
+	list := listCmd(a, "List members", header, rows, (*client.Client).ListMembers)
+	get := getCmd(a, "get USER", "Show a membership", header, rows, (*client.Client).GetMember)
 	setRole := &cobra.Command{
 		Use: "set-role USER ROLE", Short: "Replace a member's org-scope role (escalation rules apply)", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -528,22 +462,7 @@ func (a *adm) roleCmd() *cobra.Command {
 			})
 		},
 	}
-	get := &cobra.Command{
-		Use: "get ROLE", Short: "Show a role", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				r, err := cl.c.GetRole(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.out(r, header, rows([]client.Role{r}))
-			})
-		},
-	}
+	get := getCmd(a, "get ROLE", "Show a role", header, rows, (*client.Client).GetRole)
 	spec := func(name string) (client.RoleSpec, error) {
 		if len(perms) == 0 {
 			return client.RoleSpec{}, badInput("--permission is required (e.g. --permission chains:run)")

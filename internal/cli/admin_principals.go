@@ -13,7 +13,6 @@ import (
 
 func (a *adm) agentCmd() *cobra.Command {
 	var role, ns, sponsor, expires, attrs string
-	var lo listOpts
 	header := []string{"AGENT", "ROLE", "SPONSOR", "EXPIRES", "CREATED"}
 	rows := func(as []client.Agent) [][]string {
 		var out [][]string
@@ -51,40 +50,8 @@ func (a *adm) agentCmd() *cobra.Command {
 	create.Flags().StringVar(&sponsor, "sponsor", "", "user id of the responsible member (default: you)")
 	create.Flags().StringVar(&expires, "expires", "", "RFC 3339 expiry (default: never)")
 	create.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
-	list := &cobra.Command{
-		Use: "list", Short: "List agents", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				l, err := cl.c.ListAgents(cl.ctx, org, lo.opts())
-				if err != nil {
-					return err
-				}
-				defer cl.more(l.NextCursor)
-				return cl.out(l, header, rows(l.Items))
-			})
-		},
-	}
-	lo.register(list)
-	get := &cobra.Command{
-		Use: "get NAME", Short: "Show an agent", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				g, err := cl.c.GetAgent(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.out(g, header, rows([]client.Agent{g}))
-			})
-		},
-	}
+	list := listCmd(a, "List agents", header, rows, (*client.Client).ListAgents)
+	get := getCmd(a, "get NAME", "Show an agent", header, rows, (*client.Client).GetAgent)
 	update := &cobra.Command{
 		Use: "update NAME [--role R] [--sponsor U] [--expires T|never] [--attributes JSON]", Short: "Change an agent", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -159,7 +126,6 @@ func parseAttrs(s string) (map[string]any, error) {
 
 func (a *adm) serviceCmd() *cobra.Command {
 	var role, ns, attrs string
-	var lo listOpts
 	header := []string{"SERVICE", "ATTRIBUTES", "CREATED"}
 	rows := func(ss []client.Service) [][]string {
 		var out [][]string
@@ -196,40 +162,8 @@ func (a *adm) serviceCmd() *cobra.Command {
 	create.Flags().StringVar(&role, "role", "", "bind the service to this role")
 	create.Flags().StringVar(&ns, "ns", "", "in this namespace (default: the org)")
 	create.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
-	list := &cobra.Command{
-		Use: "list", Short: "List services", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				l, err := cl.c.ListServices(cl.ctx, org, lo.opts())
-				if err != nil {
-					return err
-				}
-				defer cl.more(l.NextCursor)
-				return cl.out(l, header, rows(l.Items))
-			})
-		},
-	}
-	lo.register(list)
-	get := &cobra.Command{
-		Use: "get NAME", Short: "Show a service", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				s, err := cl.c.GetService(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.out(s, header, rows([]client.Service{s}))
-			})
-		},
-	}
+	list := listCmd(a, "List services", header, rows, (*client.Client).ListServices)
+	get := getCmd(a, "get NAME", "Show a service", header, rows, (*client.Client).GetService)
 	update := &cobra.Command{
 		Use: "update NAME --attributes JSON", Short: "Replace a service's attributes", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
