@@ -48,37 +48,7 @@ func TestSchema(t *testing.T) {
 	}
 	defer db.Close()
 
-	want := map[string][]string{
-		"store_revision":    {"id", "revision"},
-		"changelog":         {"revision", "seq", "org", "kind", "change_key", "payload", "created_at"},
-		"orgs":              {"id", "name", "template", "created_at"},
-		"namespaces":        {"org", "name", "created_at"},
-		"users":             {"id", "email", "display_name", "created_at"},
-		"members":           {"org", "user_id", "attributes", "created_at"},
-		"agents":            {"org", "name", "role", "sponsor", "expires_at", "attributes", "created_at"},
-		"services":          {"org", "name", "attributes", "created_at"},
-		"teams":             {"org", "slug", "name", "created_at"},
-		"team_members":      {"org", "team", "principal", "created_at"},
-		"bindings":          {"org", "id", "principal", "role", "actions", "scope_namespace", "scope_type", "scope_id", "condition_name", "created_by", "created_at"},
-		"resources":         {"org", "namespace", "type", "id", "labels", "attributes", "version", "updated_by", "created_at", "updated_at"},
-		"resource_versions": {"org", "namespace", "type", "id", "version", "spec", "labels", "attributes", "author", "created_at"},
-		"policies":          {"org", "version", "body", "author", "created_at"},
-		"goose_db_version":  {"id", "version_id", "is_applied", "tstamp"},
-		// 00002_auth.sql
-		"api_keys":    {"id", "org", "principal", "name", "hash", "principal_created_at", "org_created_at", "created_by", "created_at", "expires_at", "revoked_at", "last_used_at"},
-		"invitations": {"id", "org", "email", "role", "invited_by", "hash", "org_created_at", "created_at", "expires_at", "accepted_at", "accepted_by", "revoked_at"},
-		// 00003_secrets.sql
-		"secrets":         {"org", "namespace", "name", "description", "version", "expires_at", "referable_by", "created_by", "created_at", "updated_by", "updated_at", "rotated_at", "last_used_at"},
-		"secret_versions": {"org", "namespace", "name", "version", "key_id", "wrapped_key", "ciphertext", "created_by", "created_at"},
-		"run_tokens":      {"org", "id", "namespace", "type", "resource_id", "resource_version", "secrets", "issued_by", "runtime", "created_at", "expires_at", "used_at", "used_by"},
-		"vault_keys":      {"id", "key_check", "created_at", "retired_at"},
-		// 00004_audit.sql
-		"audit_entries":        {"org", "seq", "at", "actor", "action", "target", "result", "body", "hash"},
-		"audit_checkpoints":    {"org", "seq", "head", "at", "key_id", "signature"},
-		"audit_prunes":         {"org", "through_seq", "at"},
-		"audit_export_cursors": {"org", "name", "seq", "updated_at"},
-		"audit_settings":       {"org", "settings", "updated_at"},
-	}
+	want := storetest.Schema
 	got := map[string][]string{}
 	rows, err := db.Query(`SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid`)
 	if err != nil {
