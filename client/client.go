@@ -55,6 +55,8 @@ type Client struct {
 	hc        *http.Client
 	retry     RetryPolicy
 	userAgent string
+	// forwardedFor is sent as X-Forwarded-For (ForwardingFor).
+	forwardedFor string
 	// sleep waits between attempts (replaced in tests).
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -137,6 +139,18 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 func (c *Client) WithToken(token string) *Client {
 	cp := *c
 	cp.token = token
+	return &cp
+}
+
+// ForwardingFor returns a copy of the client that tells the server, in
+// X-Forwarded-For, that it relays a request of the end user at addr (the
+// middleware's token mode does this). The server believes it only when
+// this host is one of its trusted proxies (gatehouse serve
+// --trusted-proxy); failed authentications are then rate-limited per end
+// user rather than for the whole host. An empty addr sends nothing.
+func (c *Client) ForwardingFor(addr string) *Client {
+	cp := *c
+	cp.forwardedFor = addr
 	return &cp
 }
 
@@ -231,6 +245,9 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, []byte, e
 		}
 		if c.token != "" && !r.public {
 			req.Header.Set("Authorization", "Bearer "+c.token)
+		}
+		if c.forwardedFor != "" {
+			req.Header.Set("X-Forwarded-For", c.forwardedFor)
 		}
 		res, err := c.hc.Do(req)
 		if err != nil {

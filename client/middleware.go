@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -46,14 +48,19 @@ import (
 // The handler receives the decision (obligations and advice of agents) in
 // the request context: DecisionFrom(r.Context()).
 //
-// Caveat of the token mode: the server limits failed authentications per
-// client address, and every check of the token mode comes from the host's
-// address, so a burst of well-formed but invalid tokens sent to the host
-// makes the server refuse the host for a while (the middleware then
-// answers 503, failing closed, for everyone). Tokens that are not even
-// shaped like Gatehouse credentials are answered 401 locally and never
-// count; for hosts exposed to untrusted callers, PrincipalFrom (the host
-// authenticates, Gatehouse decides) avoids the problem entirely.
+// Rate limiting in token mode: the server limits failed authentications
+// per client address, and every check of the token mode comes from the
+// host. The guard therefore sends the end user's address in
+// X-Forwarded-For (the incoming chain plus the peer it saw); run the
+// server with --trusted-proxy naming the host (and its load balancers) and
+// the limit applies per end user. Without that, a burst of well-formed but
+// forged tokens sent to the host limits the host's address — which then
+// costs only store lookups: tokens the server verifies from memory (cached
+// keys, sessions) keep working, and new ones wait out the limit (the
+// middleware answers 503, failing closed). Tokens that are not even shaped
+// like Gatehouse credentials are answered 401 locally and never count; for
+// hosts exposed to untrusted callers, PrincipalFrom (the host
+// authenticates, Gatehouse decides) avoids the question entirely.
 
 // Guard holds the middleware's configuration; its Require methods wrap
 // handlers. A Guard is safe for concurrent use.
@@ -311,7 +318,7 @@ func (g *Guard) remoteCheck(r *http.Request, org, ns, typ, id, action string) (D
 		if !ok || !plausibleToken(tok) {
 			return Decision{}, unauthenticated, nil
 		}
-		c = c.WithToken(tok)
+		c = c.WithToken(tok).ForwardingFor(forwardedChain(r))
 	} else {
 		p, ok := g.principal(r)
 		if !ok || p == "" {
@@ -340,6 +347,26 @@ func (g *Guard) remoteCheck(r *http.Request, org, ns, typ, id, action string) (D
 	// No decision: the guard's own credential was refused (401, 403, 404
 	// in PrincipalFrom mode), rate limiting, unavailability, transport.
 	return Decision{}, failed, err
+}
+
+// forwardedChain is the X-Forwarded-For the guard sends: the chain the
+// request arrived with, then the address of the peer that sent it.
+func forwardedChain(r *http.Request) string {
+	peer, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		peer = r.RemoteAddr
+	}
+	if _, err := netip.ParseAddr(peer); err != nil {
+		peer = "" // not an IP (a test's or a unix socket's RemoteAddr)
+	}
+	prev := strings.Join(r.Header.Values("X-Forwarded-For"), ", ")
+	switch {
+	case prev == "":
+		return peer
+	case peer == "":
+		return prev
+	}
+	return prev + ", " + peer
 }
 
 // plausibleToken is a loose shape check of a Gatehouse credential: an API

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -292,5 +293,50 @@ func TestGarbageTokensDoNotLockTheHostOut(t *testing.T) {
 	}
 	if st, body := hit(h, "GET", "/chains/prod/ticket-summarizer", map[string]string{"Authorization": "Bearer " + srv.Demo.Keys["carol"]}); st != 200 {
 		t.Errorf("carol after a burst of garbage: %d %s, want 200", st, body)
+	}
+}
+
+// TestForgedTokensDoNotLockOtherUsersOut: well-formed but forged tokens
+// relayed by the guard count against the end user who sent them (the
+// server trusts the host as a proxy), so another user's first request —
+// a key the server has never seen — still passes; and with the host not
+// trusted, a user whose key the server has cached is not locked out
+// either.
+func TestForgedTokensDoNotLockOtherUsersOut(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		trusted []netip.Prefix
+		warm    bool // carol's key is used once before the burst
+	}{
+		{"host trusted as a proxy", []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, false},
+		{"host not trusted, key cached", nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := clienttest.Start(t, clienttest.Options{Demo: true, FailureBurst: 3, TrustedProxies: tc.trusted})
+			var calls atomic.Int64
+			guard := must[*client.Guard](t, "guard")(client.NewGuard(client.Remote(srv.Client("")), client.InOrg("demo")))
+			h := hostRoutes(t, guard, &calls)
+			from := func(addr, tok string) int {
+				r := httptest.NewRequest("GET", "/chains/prod/ticket-summarizer", nil)
+				r.RemoteAddr = addr + ":40000"
+				r.Header.Set("Authorization", "Bearer "+tok)
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				return w.Code
+			}
+			carol := srv.Demo.Keys["carol"]
+			if tc.warm && from("198.51.100.20", carol) != 200 {
+				t.Fatal("carol refused before any forgery")
+			}
+			for i := range 6 {
+				forged := fmt.Sprintf("gth_%016x_%s", i, strings.Repeat("A", 52))
+				if st := from("203.0.113.66", forged); st != 401 && st != 503 {
+					t.Fatalf("forged token %d: %d, want 401 (then 503 once limited)", i, st)
+				}
+			}
+			if st := from("198.51.100.20", carol); st != 200 {
+				t.Errorf("carol after another user's forgeries: %d, want 200", st)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"net"
+	"net/netip"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -48,6 +49,9 @@ type Options struct {
 	// make before it is rate limited (default 1,000,000: tests that send
 	// bad credentials on purpose are not limited).
 	FailureBurst float64
+	// TrustedProxies are believed when they send X-Forwarded-For (the
+	// server's --trusted-proxy).
+	TrustedProxies []netip.Prefix
 }
 
 // Demo is the seeded demo org: its id and each user's API key.
@@ -120,7 +124,7 @@ func Start(t testing.TB, o Options) *Server {
 		}
 		s.Demo = Demo{Org: d.Org, Keys: d.Keys, Revision: d.Revision}
 	}
-	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: v, ConsistencyTimeout: o.ConsistencyTimeout, Version: "clienttest"})
+	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: v, ConsistencyTimeout: o.ConsistencyTimeout, Version: "clienttest", TrustedProxies: o.TrustedProxies})
 	if err != nil {
 		t.Fatalf("clienttest: server: %v", err)
 	}

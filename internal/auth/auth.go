@@ -16,10 +16,14 @@
 //     random with 256 bits of entropy, so there is nothing for a slow hash to
 //     protect against brute force, and a fast hash keeps the check path
 //     cheap.
-//   - Revocation is prompt. A key revoked through this process stops
-//     working at once (its cache entry is dropped); a key revoked through
-//     another process sharing the database stops within the cache TTL
-//     (KeyCacheTTL, 5 s by default).
+//   - Revocation is prompt. A key revoked through this process, or whose
+//     user, service or org was deleted through it, stops working at once
+//     (its cache entries are dropped); through another process sharing the
+//     database, within the cache TTL (KeyCacheTTL, 5 s by default).
+//   - Rate limiting cannot lock real users out. Failed attempts are
+//     limited per client address (behind a trusted proxy, the address it
+//     forwards), and a limited address is refused only what would reach
+//     the store: credentials that verify from memory still pass.
 //   - A credential bound to an org (an org API key, or a session obtained
 //     from one) authenticates only for that org: Identity.Org says which.
 //   - Error messages never contain secrets or the presented token.

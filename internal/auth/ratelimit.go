@@ -8,9 +8,10 @@ import (
 
 // Limiter rate-limits failed authentications per client address with a
 // token bucket: each address may fail Burst times in a row, then once per
-// 1/Rate seconds. While an address has no token left, every attempt from
-// it is refused before its credential is looked at (so a correct guess
-// cannot be confirmed while limited). Successes cost nothing, and the
+// 1/Rate seconds. While an address has no token left, Service.Authenticate
+// refuses every attempt from it that would reach the store (credentials
+// verifiable from memory still pass; see Authenticate). Successes cost
+// nothing, and the
 // check for an address that never failed takes no lock.
 //
 // Memory is bounded: full buckets are swept, and past MaxAddresses new

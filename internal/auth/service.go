@@ -50,6 +50,9 @@ type Service struct {
 	limiter *Limiter
 
 	cache sync.Map // key id → *cachedKey
+	// forgets counts Forget* calls: a lookup that raced with one does not
+	// cache what it read.
+	forgets atomic.Uint64
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -132,35 +135,54 @@ func (c Caller) Actor() directory.Actor {
 // --- authentication
 
 // Authenticate resolves a bearer credential presented from clientAddr.
-// Errors: *RateLimitError (ErrRateLimited) while the address is limited,
-// ErrUnauthenticated for any bad credential, or an ErrUnavailable-kind
-// directory error when the store cannot be read (not counted as a
-// failure).
+//
+// Failed attempts are rate-limited per client address, but the limit
+// gates only work that reaches the store: while an address is limited, a
+// credential that verifies from memory (a session token's signature, an
+// API key whose record is cached and whose secret matches) is still
+// accepted, and anything that would need a store lookup is refused with
+// *RateLimitError before it is looked at. The secrets are 256-bit random,
+// so accepting a correct one reveals nothing a guesser could use, while
+// a burst of forged tokens relayed through one host platform cannot lock
+// that platform's real users out.
+//
+// Errors: *RateLimitError (ErrRateLimited) while the address is limited
+// and the credential is not verifiable from memory, ErrUnauthenticated
+// for any bad credential, or an ErrUnavailable-kind directory error when
+// the store cannot be read (not counted as a failure).
 func (s *Service) Authenticate(ctx context.Context, credential, clientAddr string) (Identity, error) {
-	if wait, ok := s.limiter.Allow(clientAddr); !ok {
-		return Identity{}, &RateLimitError{RetryAfter: wait}
-	}
+	wait, allowed := s.limiter.Allow(clientAddr)
 	var (
 		id  Identity
 		err error
 	)
 	switch {
 	case strings.HasPrefix(credential, APIKeyPrefix):
-		id, err = s.authKey(ctx, credential)
+		id, err = s.authKey(ctx, credential, allowed)
 	case strings.Count(credential, ".") == 2:
 		id, err = s.keys.Verify(credential, s.opts.Now())
 	default:
 		err = ErrUnauthenticated
 	}
-	if errors.Is(err, ErrUnauthenticated) {
+	switch {
+	case err == nil:
+		return id, nil
+	case !allowed && (errors.Is(err, ErrUnauthenticated) || errors.Is(err, errLimited)):
+		return Identity{}, &RateLimitError{RetryAfter: wait}
+	case errors.Is(err, ErrUnauthenticated):
 		s.limiter.Fail(clientAddr)
 		return Identity{}, ErrUnauthenticated
 	}
 	return id, err
 }
 
-// authKey verifies an API key against the cache or the store.
-func (s *Service) authKey(ctx context.Context, token string) (Identity, error) {
+// errLimited: the key is not cached and the caller's address may not
+// cause a store lookup now.
+var errLimited = errors.New("auth: store lookup refused while rate limited")
+
+// authKey verifies an API key against the cache or, when lookup is
+// allowed, the store.
+func (s *Service) authKey(ctx context.Context, token string, lookup bool) (Identity, error) {
 	kid, ok := ParseToken(APIKeyPrefix, token)
 	if !ok {
 		return Identity{}, ErrUnauthenticated
@@ -173,6 +195,9 @@ func (s *Service) authKey(ctx context.Context, token string) (Identity, error) {
 		}
 	}
 	if ck == nil {
+		if !lookup {
+			return Identity{}, errLimited
+		}
 		var err error
 		if ck, err = s.loadKey(ctx, kid, now); err != nil {
 			return Identity{}, err
@@ -193,6 +218,7 @@ func (s *Service) authKey(ctx context.Context, token string) (Identity, error) {
 func (s *Service) loadKey(ctx context.Context, kid string, now time.Time) (*cachedKey, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.StoreTimeout)
 	defer cancel()
+	gen := s.forgets.Load()
 	k, err := s.st.GetAPIKey(ctx, kid)
 	if errors.Is(err, store.ErrNotFound) {
 		s.cache.Delete(kid)
@@ -223,7 +249,9 @@ func (s *Service) loadKey(ctx context.Context, kid string, now time.Time) (*cach
 		ck.lastUsed.Store(old.(*cachedKey).lastUsed.Load())
 		ck.flushed.Store(old.(*cachedKey).flushed.Load())
 	}
-	s.cache.Store(kid, ck)
+	if s.forgets.Load() == gen { // else a deletion raced with the read: do not cache it
+		s.cache.Store(kid, ck)
+	}
 	return ck, nil
 }
 
@@ -268,7 +296,37 @@ func incarnationOf(ctx context.Context, r store.Reader, org, principal string) (
 func (s *Service) ResetLimits() { s.limiter.Reset() }
 
 // Forget drops a key from the cache (after it was revoked here).
-func (s *Service) Forget(kid string) { s.cache.Delete(kid) }
+func (s *Service) Forget(kid string) {
+	s.forgets.Add(1)
+	s.cache.Delete(kid)
+}
+
+// ForgetPrincipal drops every cached key of principal (after the user or
+// service was deleted here), so that its keys stop working at once rather
+// than when their cache entries expire. org is the service's org ("" for
+// a user, whose personal and org keys all go).
+func (s *Service) ForgetPrincipal(org, principal string) {
+	s.forgets.Add(1)
+	s.cache.Range(func(k, v any) bool {
+		id := v.(*cachedKey).identity
+		if id.Principal == principal && (org == "" || id.Org == org) {
+			s.cache.Delete(k)
+		}
+		return true
+	})
+}
+
+// ForgetOrg drops every cached key bound to org (after it was deleted
+// here).
+func (s *Service) ForgetOrg(org string) {
+	s.forgets.Add(1)
+	s.cache.Range(func(k, v any) bool {
+		if v.(*cachedKey).identity.Org == org {
+			s.cache.Delete(k)
+		}
+		return true
+	})
+}
 
 // flushLoop writes last-used times every UsageFlush, and once at Close.
 func (s *Service) flushLoop() {

@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -118,6 +121,8 @@ func newServeCmd(e *env) *cobra.Command {
 		logLevel    string
 		logFormat   string
 		drain       time.Duration
+		debugAddr   string
+		proxies     []string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -189,7 +194,11 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 					}
 				}
 			}
-			srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: vlt, Logger: log, Version: Version})
+			trusted, err := parsePrefixes(proxies)
+			if err != nil {
+				return err
+			}
+			srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: vlt, Logger: log, Version: Version, TrustedProxies: trusted})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
@@ -201,6 +210,14 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 			fmt.Fprintf(e.stdout, "gatehouse: serving %s on %s (store %s)\n", "the API", base, where)
 			if demo != nil {
 				printQuickstart(e.stdout, base, sf.data, dev, *demo)
+			}
+			if debugAddr != "" {
+				dln, err := net.Listen("tcp", debugAddr)
+				if err != nil {
+					return &exitError{code: ExitInternal, err: fmt.Errorf("listen (--debug-addr): %w", err)}
+				}
+				go serveDebug(ctx, dln, log)
+				log.Warn("profiling endpoints are served", "addr", "http://"+dln.Addr().String()+"/debug/pprof/")
 			}
 			log.Info("serving", "addr", base, "store", where)
 			if err := srv.Serve(ctx, ln, server.ServeOptions{ShutdownTimeout: drain}); err != nil {
@@ -218,7 +235,45 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug (every request), info, warn or error")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text or json")
 	cmd.Flags().DurationVar(&drain, "shutdown-timeout", 20*time.Second, "how long to drain in-flight requests on SIGINT/SIGTERM")
+	cmd.Flags().StringVar(&debugAddr, "debug-addr", "", "also serve Go's profiling endpoints (/debug/pprof/) on this address; keep it on loopback")
+	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy or host platform whose X-Forwarded-For is believed (repeatable); the client address rate limiting uses is then the nearest untrusted one")
 	return cmd
+}
+
+// parsePrefixes reads --trusted-proxy values: CIDRs or single addresses.
+func parsePrefixes(vals []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range vals {
+		v = strings.TrimSpace(v)
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, badInput("--trusted-proxy %q: want an IP address or a CIDR such as 10.0.0.0/8", v)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// serveDebug serves net/http/pprof on its own listener until ctx ends.
+func serveDebug(ctx context.Context, ln net.Listener, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("debug listener stopped", "error", err)
+	}
 }
 
 func writeDemoKeys(path string, d server.Demo) error {

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -276,26 +277,125 @@ func TestInvitations(t *testing.T) {
 }
 
 // TestRateLimit: failed authentications from one address are limited: the
-// burst, then 429 with Retry-After — even for a good key — until the
-// bucket refills.
+// burst, then 429 with Retry-After for anything that would need a store
+// lookup (forged keys, keys not yet cached, invitations) until the bucket
+// refills — while credentials verifiable from memory (a cached key, a
+// session) keep working, so forged tokens cannot lock real users out.
 func TestRateLimit(t *testing.T) {
 	t.Parallel()
 	clk := newClock()
 	e := newEnv(t, "sqlite", envOpts{authOpts: auth.Options{Now: clk.Now, FailureBurst: 5, FailureRate: 0.5}})
 	good := e.user("alice")
+	fresh := e.user("bob") // never presented: not cached
+	e.must(200, "GET", "/v1/me", good, nil, nil)
+	var sess server.SessionResponse
+	e.must(201, "POST", "/v1/sessions", good, nil, &sess)
 	for i := 0; i < 5; i++ {
 		e.must(401, "GET", "/v1/me", "gth_bad"+strconv.Itoa(i), nil, nil)
 	}
-	r := e.do("GET", "/v1/me", good, nil)
-	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || r.problem(t).Type != server.ProblemBase+server.ProblemRateLimited {
-		t.Fatalf("after the burst: %d Retry-After %q %s", r.Status, r.Header.Get("Retry-After"), r.Body)
+	for name, tok := range map[string]string{"a forged key": "gth_bad9", "a key not cached yet": fresh} {
+		r := e.do("GET", "/v1/me", tok, nil)
+		if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || r.problem(t).Type != server.ProblemBase+server.ProblemRateLimited {
+			t.Fatalf("%s after the burst: %d Retry-After %q %s", name, r.Status, r.Header.Get("Retry-After"), r.Body)
+		}
 	}
 	e.must(429, "POST", "/v1/invitations/accept", "", map[string]any{"token": "nope"}, nil)
-	clk.Advance(2 * time.Second) // one token back
-	e.must(200, "GET", "/v1/me", good, nil, nil)
-	e.must(200, "GET", "/v1/me", good, nil, nil) // successes cost nothing
+	e.must(200, "GET", "/v1/me", good, nil, nil)       // cached and matching
+	e.must(200, "GET", "/v1/me", sess.Token, nil, nil) // signature verified in memory
+	e.must(429, "GET", "/v1/me", good+"x", nil, nil)   // a wrong secret for a cached id
+	clk.Advance(2 * time.Second)                       // one token back
+	e.must(200, "GET", "/v1/me", fresh, nil, nil)
+	e.must(200, "GET", "/v1/me", fresh, nil, nil) // successes cost nothing
 	e.must(401, "GET", "/v1/me", "gth_bad", nil, nil)
-	e.must(429, "GET", "/v1/me", good, nil, nil)
+	e.must(429, "GET", "/v1/me", "gth_bad", nil, nil)
+	e.must(200, "GET", "/v1/me", fresh, nil, nil)
+}
+
+// TestTrustedProxies: behind a trusted proxy (a host platform relaying its
+// users' tokens), failed attempts count against the address the proxy
+// forwards, so one end user's forged tokens do not limit another; from an
+// untrusted peer X-Forwarded-For is ignored, so a client cannot escape its
+// limit by inventing addresses.
+func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		trusted []netip.Prefix
+		// wantOther: the status of a never-cached good key presented for
+		// another forwarded address after 203.0.113.5 spent its burst.
+		wantOther int
+	}{
+		{"trusted", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, 200},
+		{"untrusted", nil, 429},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clk := newClock()
+			e := newEnv(t, "sqlite", envOpts{
+				authOpts: auth.Options{Now: clk.Now, FailureBurst: 3, FailureRate: 0.5},
+				cfg:      func(c *server.Config) { c.TrustedProxies = tc.trusted },
+			})
+			k1, k2 := e.user("alice"), e.user("bob")
+			get := func(tok, xff string) int {
+				t.Helper()
+				req, err := http.NewRequestWithContext(ctxT(t), "GET", e.URL+"/v1/me", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Header.Set("Authorization", "Bearer "+tok)
+				req.Header.Set("X-Forwarded-For", xff)
+				res, err := e.hc.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				return res.StatusCode
+			}
+			for i := 0; i < 3; i++ {
+				if st := get("gth_forged"+strconv.Itoa(i), "203.0.113.5"); st != 401 {
+					t.Fatalf("forged token %d: %d, want 401", i, st)
+				}
+			}
+			if st := get(k1, "203.0.113.5"); st != 429 {
+				t.Errorf("an uncached key from the limited address: %d, want 429", st)
+			}
+			if st := get(k2, "198.51.100.7, 203.0.113.9"); st != tc.wantOther {
+				t.Errorf("an uncached key from another forwarded address: %d, want %d", st, tc.wantOther)
+			}
+			// A client cannot prepend its way out: the rightmost untrusted
+			// hop is the one that counts.
+			if st := get("gth_forged9", "192.0.2.1, 203.0.113.5"); st != 429 && tc.trusted != nil {
+				t.Errorf("a forged token with a spoofed first hop: %d, want 429", st)
+			}
+		})
+	}
+}
+
+// TestDeletedPrincipalKeysDieAtOnce: keys of a deleted user, service or org
+// stop working at the next request in this process, not when their cache
+// entries expire (the default 5 s TTL is in force, on a frozen clock).
+func TestDeletedPrincipalKeysDieAtOnce(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	e := newEnv(t, "sqlite", envOpts{authOpts: auth.Options{Now: clk.Now}})
+	w := buildWorld(t, e, "")
+	var orgKey server.KeyCreated
+	e.must(201, "POST", "/v1/orgs/acme/apikeys", w.viewer, map[string]any{}, &orgKey)
+	for _, tok := range []string{w.viewer, orgKey.Token, w.serviceKey} {
+		e.must(200, "GET", "/v1/me", tok, nil, nil) // cached now
+	}
+	e.must(200, "DELETE", "/v1/me", w.viewer, nil, nil)
+	e.must(401, "GET", "/v1/me", w.viewer, nil, nil)
+	e.must(401, "GET", "/v1/me", orgKey.Token, nil, nil)
+	e.must(200, "DELETE", "/v1/orgs/acme/services/ci", w.owner, nil, nil)
+	e.must(401, "GET", "/v1/me", w.serviceKey, nil, nil)
+
+	var own server.KeyCreated
+	e.must(201, "POST", "/v1/orgs/acme/apikeys", w.owner, map[string]any{}, &own)
+	e.must(200, "GET", "/v1/me", own.Token, nil, nil)
+	e.must(200, "DELETE", "/v1/orgs/acme", w.owner, nil, nil)
+	e.must(401, "GET", "/v1/me", own.Token, nil, nil)
+	e.must(200, "GET", "/v1/me", w.owner, nil, nil) // the personal key outlives the org
 }
 
 // TestDeleteMe: a user deletes itself — not while it is an org's last

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -389,7 +390,7 @@ func (s *Server) handler(rt *Route) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		c := &call{s: s, w: w, r: r, rt: rt, reqID: s.requestID(r), addr: clientAddr(r)}
+		c := &call{s: s, w: w, r: r, rt: rt, reqID: s.requestID(r), addr: s.clientAddr(r)}
 		w.Header().Set("X-Request-Id", c.reqID)
 		ctx, cancel := context.WithTimeout(r.Context(), s.requestTimeout)
 		defer cancel()
@@ -488,15 +489,52 @@ func (s *Server) logCall(c *call, status int, d time.Duration, p *Problem) {
 	s.log.LogAttrs(c.r.Context(), level, "request", attrs...)
 }
 
-// clientAddr is the client's IP address (the port dropped), the key of
-// authentication rate limiting. Proxies are not trusted: behind one, every
-// client shares the proxy's address.
-func clientAddr(r *http.Request) string {
+// clientAddr is the client's IP address (the port dropped): the key of
+// authentication rate limiting and the address audit entries record.
+// X-Forwarded-For is believed only from a trusted proxy (Config.
+// TrustedProxies), and then read from the right: the nearest address that
+// is not itself a trusted proxy is the client, so a client cannot choose
+// its own address by sending the header. With no trusted proxies the
+// header is ignored.
+func (s *Server) clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
+	}
+	if len(s.trusted) == 0 || !s.isTrusted(host) {
+		return host
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		parts := strings.Split(hops[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return host // a malformed hop: stop believing the chain
+			}
+			hop := a.Unmap().String()
+			if !s.isTrusted(hop) {
+				return hop
+			}
+			host = hop
+		}
 	}
 	return host
+}
+
+// isTrusted reports whether addr is one of the trusted proxies.
+func (s *Server) isTrusted(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range s.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // requestID is the client's X-Request-Id when it is short and plain, else

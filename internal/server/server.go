@@ -38,6 +38,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -72,6 +73,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// Version is reported by /healthz.
 	Version string
+	// TrustedProxies are the reverse proxies and host platforms whose
+	// X-Forwarded-For header is believed when they connect (see
+	// clientAddr). Empty: the header is ignored and every client is
+	// known by the address it connects from.
+	TrustedProxies []netip.Prefix
 }
 
 // Server serves the API. Create it with New; it is an http.Handler.
@@ -85,6 +91,7 @@ type Server struct {
 	requestTimeout time.Duration
 	maxBody        int64
 	version        string
+	trusted        []netip.Prefix
 
 	mux     *http.ServeMux
 	routes  []*Route
@@ -107,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		dir: cfg.Directory, store: cfg.Store, auth: cfg.Auth, vault: cfg.Vault, log: cfg.Logger,
 		consistency: cfg.ConsistencyTimeout, requestTimeout: cfg.RequestTimeout,
-		maxBody: cfg.MaxBodyBytes, version: cfg.Version,
+		maxBody: cfg.MaxBodyBytes, version: cfg.Version, trusted: cfg.TrustedProxies,
 		mux: http.NewServeMux(),
 	}
 	if s.log == nil {
