@@ -27,8 +27,8 @@ import (
 func (s *Server) decisionRoutes() []*Route {
 	atLeast := Param{"at_least", "integer", "answer at a revision ≥ this one (bounded wait, then 503)"}
 	return []*Route{
-		route("POST", "/v1/orgs/{org}/check", "decisions", "May principal do action on resource? (asking about another principal needs bindings:read in the namespace)", s.check),
-		route("POST", "/v1/orgs/{org}/checks", "decisions", "Up to 1,000 checks in one call, each answered independently.", s.checks).maxBody(4 << 20),
+		route("POST", "/v1/orgs/{org}/check", "decisions", "May principal do action on resource? (asking about another principal needs bindings:read in the namespace)", s.check).selfBounded(),
+		route("POST", "/v1/orgs/{org}/checks", "decisions", "Up to 1,000 checks in one call, each answered independently.", s.checks).maxBody(4 << 20).selfBounded(),
 		route("POST", "/v1/orgs/{org}/explain", "decisions", "A check with the bindings, roles, patterns and conditions that decided it.", s.explain),
 		route("POST", "/v1/orgs/{org}/lookup/resources", "decisions", "Which resources may principal do action on? (\"what can Alice run?\")", s.lookupResources),
 		route("POST", "/v1/orgs/{org}/lookup/subjects", "decisions", "Who may do action on resource? (\"who can run this chain?\"; needs bindings:read)", s.lookupSubjects),

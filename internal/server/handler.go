@@ -76,6 +76,10 @@ type Route struct {
 
 	reqType, respType reflect.Type
 	hasBody           bool
+	// bounded: every wait of the route has its own bound (the check path:
+	// authentication's store timeout, the consistency timeout), so it
+	// needs no per-request timeout context.
+	bounded bool
 	run               func(c *call) (any, error)
 	raw               http.Handler // a non-JSON route (metrics, openapi)
 }
@@ -135,6 +139,7 @@ func (rt *Route) created() *Route          { rt.Status = http.StatusCreated; ret
 func (rt *Route) public() *Route           { rt.Access = Public; return rt }
 func (rt *Route) maxBody(n int64) *Route   { rt.MaxBody = n; return rt }
 func (rt *Route) optionalBody() *Route     { rt.OptionalBody = true; return rt }
+func (rt *Route) selfBounded() *Route      { rt.bounded = true; return rt }
 func (rt *Route) query(ps ...Param) *Route { rt.Query = append(rt.Query, ps...); return rt }
 
 // pageParams are the query parameters of every list.
@@ -343,14 +348,30 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) err
 			return err
 		}
 	}
+	// Canonical keys set directly, constant values shared: no allocation
+	// per header (net/http copies them when the header is written).
 	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	h.Set("Cache-Control", "no-store")
+	switch contentType {
+	case "application/json":
+		h["Content-Type"] = hdrJSON
+	case "application/problem+json":
+		h["Content-Type"] = hdrProblem
+	default:
+		h["Content-Type"] = []string{contentType}
+	}
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	h["Cache-Control"] = hdrNoStore
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 	return nil
 }
+
+// Shared header values of writeJSON: read-only.
+var (
+	hdrJSON    = []string{"application/json"}
+	hdrProblem = []string{"application/problem+json"}
+	hdrNoStore = []string{"no-store"}
+)
 
 // writeProblem answers with an application/problem+json document.
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, reqID string, p *Problem) {
@@ -391,10 +412,14 @@ func (s *Server) handler(rt *Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		c := &call{s: s, w: w, r: r, rt: rt, reqID: s.requestID(r), addr: s.clientAddr(r)}
-		w.Header().Set("X-Request-Id", c.reqID)
-		ctx, cancel := context.WithTimeout(r.Context(), s.requestTimeout)
-		defer cancel()
-		c.ctx = ctx
+		w.Header()["X-Request-Id"] = []string{c.reqID}
+		if rt.bounded {
+			c.ctx = r.Context()
+		} else {
+			ctx, cancel := context.WithTimeout(r.Context(), s.requestTimeout)
+			defer cancel()
+			c.ctx = ctx
+		}
 
 		resp, err := s.runCall(c)
 		status := c.status
