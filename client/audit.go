@@ -28,7 +28,12 @@ type AuditEntry struct {
 	Before  json.RawMessage `json:"before,omitempty"`
 	After   json.RawMessage `json:"after,omitempty"`
 	Details json.RawMessage `json:"details,omitempty"`
-	Hash    string          `json:"hash"` // chain hash after this entry, hex
+	// Hash is the chain hash after this entry, hex; empty when the server
+	// withholds it (a caller without secrets:list at org scope).
+	Hash string `json:"hash,omitempty"`
+	// Redacted: the server took secret names out of this entry for the
+	// caller; what it shows is not what was hashed.
+	Redacted bool `json:"redacted,omitempty"`
 }
 
 // AuditActor is who acted.

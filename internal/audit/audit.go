@@ -95,12 +95,35 @@ type Entry struct {
 	// Details is any other JSON object about the event (a decision's
 	// outcome, a secret's name and version).
 	Details json.RawMessage `json:"details,omitempty"`
-	// Hash is the chain hash after this entry (hex in JSON).
-	Hash Hash `json:"hash"`
+	// Hash is the chain hash after this entry (hex in JSON). It is
+	// withheld (zero, absent from JSON) from a reader whose view of the log
+	// is redacted (WithholdHash): a hash commits to the whole entry, and
+	// with the entries around it would let that reader test guesses of
+	// what was hidden.
+	Hash Hash `json:"hash,omitzero"`
+	// Redacted is set on an entry shown to a reader without everything it
+	// holds (a secret's name to a reader without secrets:list): what the
+	// reader sees is not what was hashed. Never part of the stored entry
+	// or of the hash.
+	Redacted bool `json:"redacted,omitempty"`
 
 	// body is the stored body, exactly (set by FromRecord); exporters
 	// include it so that a copy can be verified byte for byte.
 	body []byte
+}
+
+// MarkRedacted marks e as redacted for its reader and drops its hash and
+// stored body, which commit to what was removed.
+func (e *Entry) MarkRedacted() {
+	e.Redacted = true
+	e.WithholdHash()
+}
+
+// WithholdHash drops e's hash and stored body (for a reader whose view of
+// the log is redacted anywhere).
+func (e *Entry) WithholdHash() {
+	e.Hash = Hash{}
+	e.body = nil
 }
 
 // StoredBody returns the entry's body exactly as stored and hashed (nil

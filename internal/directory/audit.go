@@ -127,6 +127,15 @@ func (d *Directory) auditActor(ctx context.Context, r store.Reader, org string, 
 	return out
 }
 
+// AuditActor describes actor as an audit entry of org records it: the
+// principal with the roles it is bound to in org (as the directory's own
+// entries do), its key, session, client address and request id. r reads
+// the bindings (the caller's transaction, or the store). For other domain
+// packages that record entries (the vault).
+func (d *Directory) AuditActor(ctx context.Context, r store.Reader, org string, actor Actor) audit.Actor {
+	return d.auditActor(ctx, r, org, actor)
+}
+
 // recordSuccess records a successful write in tx (the op's own
 // transaction). Operations that changed nothing are recorded too.
 func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor) error {
@@ -187,8 +196,75 @@ func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Ac
 
 // --- reading the log (audit:read at org scope)
 
+// Redaction on read. Entries are stored and hashed in full; what a reader
+// sees of them is decided when they are read, by the AuditView the
+// resource hook gives for the reader (the vault hides secret names from a
+// reader without secrets:list in their namespace, seed 002: operators and
+// viewers "don't know which API keys are being used"). Without a hook, or
+// with one that does not implement AuditRedactor, every reader with
+// audit:read sees the log as stored.
+//
+// A reader whose view is not complete (AuditView.Missing) gets no hashes
+// at all, no checkpoints and no chain head from verification: a hash
+// commits to its entry and, through the chain, to every entry before it,
+// so together with the entries the reader does see it would let the reader
+// test guessed names offline. Redacted entries carry Redacted.
+
+// AuditRedactor is implemented by a ResourceHook that also hides parts of
+// the audit log from some readers.
+type AuditRedactor interface {
+	// AuditView returns how actor may see org's log. It is called once
+	// per read, after audit:read was checked.
+	AuditView(actor Actor, org string) AuditView
+}
+
+// AuditView is one reader's view of an org's audit log.
+type AuditView interface {
+	// Missing is "" when the reader sees every entry of the log as stored
+	// (then Redact never changes anything); else the permission, at org
+	// scope, the reader lacks for that ("secrets:list").
+	Missing() string
+	// Hides reports whether f names something the reader may not see (a
+	// secret of a namespace where it lacks secrets:list). No entry as the
+	// reader sees it can match such a filter, and the answer must not
+	// depend on whether the thing exists: the read answers no entries.
+	Hides(f store.AuditFilter) bool
+	// Redact rewrites e as the reader may see it and reports whether it
+	// changed anything.
+	Redact(e *audit.Entry) bool
+}
+
+// completeView is the view of a directory without an AuditRedactor.
+type completeView struct{}
+
+func (completeView) Missing() string              { return "" }
+func (completeView) Hides(store.AuditFilter) bool { return false }
+func (completeView) Redact(*audit.Entry) bool     { return false }
+
+// auditView is actor's view of org's log.
+func (d *Directory) auditView(actor Actor, org string) AuditView {
+	if r, ok := d.resourceHook().(AuditRedactor); ok {
+		if v := r.AuditView(actor, org); v != nil {
+			return v
+		}
+	}
+	return completeView{}
+}
+
+// present shows e as view's reader may see it.
+func present(view AuditView, e *audit.Entry) {
+	if view.Missing() == "" {
+		return
+	}
+	if view.Redact(e) {
+		e.MarkRedacted()
+	}
+	e.WithholdHash()
+}
+
 // ListAudit lists the org's audit entries matching f, with cursor
-// pagination. Needs audit:read at org scope.
+// pagination, as actor may see them (see AuditView: a filter naming what
+// actor may not see matches nothing). Needs audit:read at org scope.
 func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f store.AuditFilter, p store.Page) ([]audit.Entry, string, error) {
 	var (
 		out  []audit.Entry
@@ -197,6 +273,11 @@ func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f st
 	err := d.read(ctx, "list audit", org, actor, func(o *op) error {
 		if err := o.need("audit:read", authz.Scope{}); err != nil {
 			return err
+		}
+		view := d.auditView(actor, org)
+		if view.Hides(f) {
+			out = []audit.Entry{}
+			return nil
 		}
 		recs, n, err := d.st.ListAudit(ctx, org, f, p)
 		if err != nil {
@@ -208,6 +289,7 @@ func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f st
 			if err != nil {
 				return err
 			}
+			present(view, &e)
 			out = append(out, e)
 		}
 		return nil
@@ -235,6 +317,9 @@ func (d *Directory) VerifyAudit(ctx context.Context, actor Actor, org string, ex
 		}
 		var err error
 		rep, err = audit.Verify(ctx, d.st, org, opts)
+		if d.auditView(actor, org).Missing() != "" {
+			rep.Head = audit.Hash{} // withheld: it commits to entries the reader sees redacted
+		}
 		return err
 	})
 	var ve *audit.VerifyError
@@ -245,12 +330,19 @@ func (d *Directory) VerifyAudit(ctx context.Context, actor Actor, org string, ex
 }
 
 // AuditCheckpoints lists the org's checkpoints after `after` (for
-// exporting them). Needs audit:read at org scope.
+// exporting them). Needs audit:read at org scope, and a complete view of
+// the log (a signed chain head commits to every entry before it): a
+// reader that sees entries redacted gets ErrForbidden naming the
+// permission that would make its view complete (secrets:list at org scope,
+// from the vault).
 func (d *Directory) AuditCheckpoints(ctx context.Context, actor Actor, org string, after uint64) ([]audit.Checkpoint, error) {
 	var out []audit.Checkpoint
 	err := d.read(ctx, "list audit checkpoints", org, actor, func(o *op) error {
 		if err := o.need("audit:read", authz.Scope{}); err != nil {
 			return err
+		}
+		if missing := d.auditView(actor, org).Missing(); missing != "" {
+			return &ForbiddenError{Permission: missing, Scope: authz.Scope{}}
 		}
 		cps, err := d.st.ListAuditCheckpoints(ctx, org, after, store.MaxAuditBatch)
 		for _, c := range cps {
@@ -353,8 +445,9 @@ type VersionHistory struct {
 }
 
 // ResourceHistory lists every version of a resource, oldest first, joined
-// with the audit entries that recorded them. Needs read on the resource
-// and audit:read at org scope.
+// with the audit entries that recorded them, both as actor may see them
+// (the diff through the ResourceHook, the entries through its AuditView).
+// Needs read on the resource and audit:read at org scope.
 func (d *Directory) ResourceHistory(ctx context.Context, actor Actor, org string, ref authz.ResourceRef) ([]VersionHistory, error) {
 	var out []VersionHistory
 	err := d.read(ctx, "resource history", org, actor, func(o *op) error {
@@ -377,6 +470,7 @@ func (d *Directory) ResourceHistory(ctx context.Context, actor Actor, org string
 		if err != nil {
 			return err
 		}
+		view := d.auditView(actor, org)
 		byVersion := map[uint64]*audit.Entry{}
 		for _, r := range recs {
 			e, err := audit.FromRecord(r)
@@ -386,7 +480,9 @@ func (d *Directory) ResourceHistory(ctx context.Context, actor Actor, org string
 			var after struct {
 				Version uint64 `json:"version"`
 			}
-			if json.Unmarshal(e.After, &after) == nil && after.Version > 0 {
+			ok := json.Unmarshal(e.After, &after) == nil && after.Version > 0
+			present(view, &e)
+			if ok {
 				byVersion[after.Version] = &e // the newest entry for a version wins (a delete and re-create)
 			}
 		}

@@ -16,6 +16,13 @@ import (
 // the directory checks it. (They do not declare Route.Perm: every built-in
 // role, viewer included, holds audit:read, and Perm marks routes a viewer
 // is refused.)
+//
+// What a reader sees is redacted by the directory (directory.AuditView):
+// without secrets:list in a namespace, entries about its secrets come
+// with the names replaced and "redacted": true, a filter naming such a
+// secret matches nothing, and a reader without secrets:list at org scope
+// gets no hashes, no checkpoints (403 naming secrets:list) and no chain
+// head from verify. docs/audit.md, "Redaction".
 
 // auditQuery are the filters of GET /v1/orgs/{org}/audit.
 var auditQuery = []Param{
@@ -45,7 +52,7 @@ type AuditVerifyResult struct {
 
 func (s *Server) auditRoutes() []*Route {
 	return []*Route{
-		route("GET", "/v1/orgs/{org}/audit", "audit", "List the org's audit log (filters, cursor pagination, long-poll follow). Needs audit:read, which every built-in role holds.",
+		route("GET", "/v1/orgs/{org}/audit", "audit", "List the org's audit log (filters, cursor pagination, long-poll follow). Needs audit:read, which every built-in role holds. Secret names are redacted for a caller without secrets:list in their namespace (such entries carry redacted: true), and hashes are shown only to a caller holding secrets:list at org scope.",
 			func(c *call, _ *noBody) (List[audit.Entry], error) {
 				f, wait, err := c.auditFilter()
 				if err != nil {
@@ -68,7 +75,7 @@ func (s *Server) auditRoutes() []*Route {
 					}
 				}
 			}).query(append(auditQuery, pageParams...)...),
-		route("POST", "/v1/orgs/{org}/audit/verify", "audit", "Verify the org's audit log (hash chain, checkpoints signed by this server's key, and any exported checkpoints given). Needs audit:read.",
+		route("POST", "/v1/orgs/{org}/audit/verify", "audit", "Verify the org's audit log (hash chain, checkpoints signed by this server's key, and any exported checkpoints given). Needs audit:read; the chain head is reported (else all zeros) only to a caller holding secrets:list at org scope.",
 			func(c *call, req *AuditVerifyRequest) (AuditVerifyResult, error) {
 				rep, err := s.dir.VerifyAudit(c.ctx, c.actor(), c.org(), req.Checkpoints)
 				var ve *audit.VerifyError
@@ -77,7 +84,7 @@ func (s *Server) auditRoutes() []*Route {
 				}
 				return AuditVerifyResult{OK: err == nil, Report: rep}, err
 			}).optionalBody(),
-		route("GET", "/v1/orgs/{org}/audit/checkpoints", "audit", "List the org's signed checkpoints (export them to anchor the log outside the database). Needs audit:read.",
+		route("GET", "/v1/orgs/{org}/audit/checkpoints", "audit", "List the org's signed checkpoints (export them to anchor the log outside the database). Needs audit:read and, since a signed head commits to every entry, secrets:list at org scope.",
 			func(c *call, _ *noBody) (List[audit.Checkpoint], error) {
 				after, err := c.queryUint("after")
 				if err != nil {
@@ -86,7 +93,7 @@ func (s *Server) auditRoutes() []*Route {
 				cps, err := s.dir.AuditCheckpoints(c.ctx, c.actor(), c.org(), after)
 				return listOf(cps, ""), err
 			}).query(Param{"after", "integer", "checkpoints with a sequence number above it"}),
-		route("GET", resourcePath+"/history", "audit", "Every version of a resource, oldest first: who changed it, when, the diff from the version before, and the audit entry that recorded it. Needs read on the resource and audit:read.",
+		route("GET", resourcePath+"/history", "audit", "Every version of a resource, oldest first: who changed it, when, the diff from the version before, and the audit entry that recorded it, redacted as the audit log is. Needs read on the resource and audit:read.",
 			func(c *call, _ *noBody) (List[directory.VersionHistory], error) {
 				h, err := s.dir.ResourceHistory(c.ctx, c.actor(), c.org(), c.ref())
 				return listOf(h, ""), err

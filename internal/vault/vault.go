@@ -39,7 +39,12 @@
 //     is.
 //   - Every create, update, rotate, delete, reveal, run-token issue and
 //     exchange is an audit entry written in the same transaction (if it
-//     cannot be written, the action fails); refusals are recorded too.
+//     cannot be written, the action fails), naming the actor's roles as
+//     the directory's entries do; refusals are recorded too.
+//   - Names stay hidden in the audit log too: the directory shows each
+//     reader the log through the vault's AuditView (auditview.go), which
+//     replaces the names of secrets of namespaces where the reader lacks
+//     secrets:list and makes filters by such names answer nothing.
 //   - Nothing panics on any input.
 package vault
 
@@ -317,17 +322,13 @@ func secretTarget(ns, name string) string { return ns + "/secrets/" + name }
 // record appends a success entry for the operation in its transaction.
 func (o *op) record(target string, before, after any, details map[string]any) error {
 	e := audit.Entry{
-		Org: o.org, Actor: auditActor(o.actor), Action: o.action, Target: target, Result: audit.Success,
+		Org: o.org, Actor: o.v.dir.AuditActor(o.ctx, o.tx, o.org, o.actor), Action: o.action, Target: target, Result: audit.Success,
 		Before: rawJSON(before), After: rawJSON(after), Details: rawJSON(details),
 	}
 	if err := o.v.audit.Record(o.ctx, o.tx, e); err != nil {
 		return &Error{Op: o.name, Msg: "the audit entry could not be written", Kind: ErrUnavailable, Cause: err}
 	}
 	return nil
-}
-
-func auditActor(a Actor) audit.Actor {
-	return audit.Actor{Principal: a.Principal, KeyID: a.KeyID, SessionID: a.SessionID, ClientAddr: a.ClientAddr, RequestID: a.RequestID}
 }
 
 // rawJSON marshals v for an audit entry (nil for nil). Only metadata is
@@ -373,10 +374,12 @@ func (v *Vault) recordRefusal(o *op, err error) {
 	if errors.As(err, &ve) && ve.Cause != nil && errors.Is(err, ErrTokenRefused) {
 		msg += ": " + ve.Cause.Error() // the specific reason, for the audit reader only
 	}
-	e := audit.Entry{Org: o.org, Actor: auditActor(o.actor), Action: o.action, Target: target, Result: audit.Denied, Message: msg}
 	ctx := context.WithoutCancel(o.ctx)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	// The actor as the directory records it, roles included (read from
+	// the committed state: the refused transaction is gone).
+	e := audit.Entry{Org: o.org, Actor: v.dir.AuditActor(ctx, v.st, o.org, o.actor), Action: o.action, Target: target, Result: audit.Denied, Message: msg}
 	if _, werr := v.st.Write(ctx, func(tx store.Tx) error { return v.audit.Record(ctx, tx, e) }); werr != nil {
 		v.log.Warn("vault: recording a refusal in the audit log failed", "org", o.org, "action", o.action, "err", werr)
 	}
