@@ -80,8 +80,8 @@ type Route struct {
 	// authentication's store timeout, the consistency timeout), so it
 	// needs no per-request timeout context.
 	bounded bool
-	run               func(c *call) (any, error)
-	raw               http.Handler // a non-JSON route (metrics, openapi)
+	run     func(c *call) (any, error)
+	raw     http.Handler // a non-JSON route (metrics, openapi)
 }
 
 // Param is a documented query parameter.
