@@ -60,6 +60,9 @@ func (f *admFlags) register(fs *pflag.FlagSet) {
 type adm struct {
 	e *env
 	f admFlags
+	// scope finds the org a verb works in; nil is call.org. The key verbs
+	// set it: with --personal they work in none.
+	scope func(cl *call) (string, error)
 }
 
 // addAdminCommands adds the admin verbs to root, and get/put/validate to
@@ -116,6 +119,21 @@ func (a *adm) run(cmd *cobra.Command, fn func(cl *call) error) error {
 	ctx, cancel := context.WithTimeout(cmd.Context(), a.f.timeout)
 	defer cancel()
 	return admExit(fn(&call{a: a, ctx: ctx, c: c}))
+}
+
+// inOrg runs fn as run does, in the org the command is about.
+func (a *adm) inOrg(cmd *cobra.Command, fn func(cl *call, org string) error) error {
+	return a.run(cmd, func(cl *call) error {
+		scope := a.scope
+		if scope == nil {
+			scope = (*call).org
+		}
+		org, err := scope(cl)
+		if err != nil {
+			return err
+		}
+		return fn(cl, org)
+	})
 }
 
 func (a *adm) client() (*client.Client, error) {
@@ -191,6 +209,39 @@ func (cl *call) say(v any, format string, args ...any) error {
 	}
 	fmt.Fprintf(cl.a.e.stdout, format+"\n", args...)
 	return nil
+}
+
+// answer prints v as JSON, or text; when !ok the command then ends with
+// code.
+func (cl *call) answer(v any, ok bool, code int, text func(w io.Writer)) error {
+	if cl.json() {
+		if err := writeJSON(cl.a.e.stdout, v); err != nil {
+			return err
+		}
+	} else {
+		text(cl.a.e.stdout)
+	}
+	if !ok {
+		return silentExit(code)
+	}
+	return nil
+}
+
+// wrote is what a write answers: the item JSON prints (nil: the
+// revision alone, {"revision": N}), the revision, and the line a table
+// prints before "(revision N)".
+type wrote struct {
+	item any
+	rev  uint64
+	line string
+}
+
+// report prints a write's answer.
+func (cl *call) report(w wrote) error {
+	if w.item == nil {
+		w.item = map[string]uint64{"revision": w.rev}
+	}
+	return cl.say(w.item, "%s %s", w.line, revText(w.rev))
 }
 
 func printTable(w io.Writer, header []string, rows [][]string) {
@@ -346,18 +397,15 @@ func (cl *call) more(next string) {
 
 // listCmd builds a noun's `list` verb: one page of an org-scoped list as a
 // table or JSON, with --page-size and --cursor. list is the client method,
-// as a method expression such as (*client.Client).ListMembers.
+// as a method expression such as (*client.Client).ListMembers, or a closure
+// that adds the verb's filters.
 func listCmd[T any](a *adm, short string, header []string, rows func([]T) [][]string,
 	list func(*client.Client, context.Context, string, *client.ListOptions) (client.List[T], error)) *cobra.Command {
 	var lo listOpts
 	cmd := &cobra.Command{
 		Use: "list", Short: short, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+			return a.inOrg(cmd, func(cl *call, org string) error {
 				l, err := list(cl.c, cl.ctx, org, lo.opts())
 				if err != nil {
 					return err
@@ -378,11 +426,7 @@ func getCmd[T any](a *adm, use, short string, header []string, rows func([]T) []
 	return &cobra.Command{
 		Use: use, Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+			return a.inOrg(cmd, func(cl *call, org string) error {
 				v, err := get(cl.c, cl.ctx, org, args[0])
 				if err != nil {
 					return err
@@ -391,4 +435,34 @@ func getCmd[T any](a *adm, use, short string, header []string, rows func([]T) []
 			})
 		},
 	}
+}
+
+// writeCmd builds a verb that changes the org (create, update, add,
+// rename, delete): write makes the call with the verb's nargs arguments
+// and says what it wrote, which the verb prints with the revision. A verb
+// that reads its flags first does it in the command's PreRunE: that runs
+// before anything is sent, so a bad flag is exit 2 without a server.
+func writeCmd(a *adm, use, short string, nargs int, write func(cl *call, org string, args []string) (wrote, error)) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Args: cobra.ExactArgs(nargs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.inOrg(cmd, func(cl *call, org string) error {
+				w, err := write(cl, org, args)
+				if err != nil {
+					return err
+				}
+				return cl.report(w)
+			})
+		},
+	}
+}
+
+// deleteCmd builds a noun's `delete ID` verb (or `revoke ID`), which
+// answers only a revision. del is the client method, e.g.
+// (*client.Client).DeleteTeam; past begins the line, e.g. "deleted team".
+func deleteCmd(a *adm, use, short, past string, del func(*client.Client, context.Context, string, string) (uint64, error)) *cobra.Command {
+	return writeCmd(a, use, short, 1, func(cl *call, org string, args []string) (wrote, error) {
+		rev, err := del(cl.c, cl.ctx, org, args[0])
+		return wrote{rev: rev, line: past + " " + args[0]}, err
+	})
 }

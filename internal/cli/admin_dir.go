@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -68,22 +70,10 @@ func (a *adm) orgCmd() *cobra.Command {
 			})
 		},
 	}
-	rename := &cobra.Command{
-		Use: "rename NAME", Short: "Change the org's display name", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				rev, err := cl.c.RenameOrg(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.say(map[string]uint64{"revision": rev}, "renamed org %s %s", org, revText(rev))
-			})
-		},
-	}
+	rename := writeCmd(a, "rename NAME", "Change the org's display name", 1, func(cl *call, org string, args []string) (wrote, error) {
+		rev, err := cl.c.RenameOrg(cl.ctx, org, args[0])
+		return wrote{rev: rev, line: "renamed org " + org}, err
+	})
 	del := &cobra.Command{
 		Use: "delete ORG --yes", Short: "Delete an org and everything in it (owners only)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -95,7 +85,7 @@ func (a *adm) orgCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return cl.say(map[string]uint64{"revision": rev}, "deleted org %s %s", args[0], revText(rev))
+				return cl.report(wrote{rev: rev, line: "deleted org " + args[0]})
 			})
 		},
 	}
@@ -120,40 +110,16 @@ func (a *adm) nsCmd() *cobra.Command {
 		return rs
 	}
 	header := []string{"NAMESPACE", "CREATED"}
-	create := &cobra.Command{
-		Use: "create NAME", Short: "Create a namespace", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				n, rev, err := cl.c.CreateNamespace(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.say(n, "created namespace %s %s", n.Name, revText(rev))
-			})
-		},
-	}
+	create := writeCmd(a, "create NAME", "Create a namespace", 1, func(cl *call, org string, args []string) (wrote, error) {
+		n, rev, err := cl.c.CreateNamespace(cl.ctx, org, args[0])
+		return wrote{n, rev, "created namespace " + n.Name}, err
+	})
 	list := listCmd(a, "List namespaces", header, rows, (*client.Client).ListNamespaces)
 	get := getCmd(a, "get NAME", "Show a namespace", header, rows, (*client.Client).GetNamespace)
-	del := &cobra.Command{
-		Use: "delete NAME", Short: "Delete a namespace (with --cascade also its resources and bindings)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				rev, err := cl.c.DeleteNamespace(cl.ctx, org, args[0], cascade)
-				if err != nil {
-					return err
-				}
-				return cl.say(map[string]uint64{"revision": rev}, "deleted namespace %s %s", args[0], revText(rev))
-			})
-		},
-	}
+	del := writeCmd(a, "delete NAME", "Delete a namespace (with --cascade also its resources and bindings)", 1, func(cl *call, org string, args []string) (wrote, error) {
+		rev, err := cl.c.DeleteNamespace(cl.ctx, org, args[0], cascade)
+		return wrote{rev: rev, line: "deleted namespace " + args[0]}, err
+	})
 	del.Flags().BoolVar(&cascade, "cascade", false, "also delete what the namespace holds")
 	return a.group("ns", "Manage namespaces", create, list, get, del)
 }
@@ -168,77 +134,32 @@ func (a *adm) memberCmd() *cobra.Command {
 		}
 		return rs
 	}
-	add := &cobra.Command{
-		Use: "add USER --role ROLE", Short: "Add an existing user to the org with a role at org scope", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if role == "" {
-				return badInput("--role is required")
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				m, rev, err := cl.c.AddMember(cl.ctx, org, args[0], role)
-				if err != nil {
-					return err
-				}
-				return cl.say(m, "added %s to %s as %s %s", m.UserID, org, role, revText(rev))
-			})
-		},
-	}
+	add := writeCmd(a, "add USER --role ROLE", "Add an existing user to the org with a role at org scope", 1, func(cl *call, org string, args []string) (wrote, error) {
+		m, rev, err := cl.c.AddMember(cl.ctx, org, args[0], role)
+		return wrote{m, rev, fmt.Sprintf("added %s to %s as %s", m.UserID, org, role)}, err
+	})
+	add.PreRunE = required("role", &role)
 	add.Flags().StringVar(&role, "role", "", "org-scope role")
 	list := listCmd(a, "List members", header, rows, (*client.Client).ListMembers)
 	get := getCmd(a, "get USER", "Show a membership", header, rows, (*client.Client).GetMember)
-	setRole := &cobra.Command{
-		Use: "set-role USER ROLE", Short: "Replace a member's org-scope role (escalation rules apply)", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				b, rev, err := cl.c.SetMemberRole(cl.ctx, org, args[0], args[1])
-				if err != nil {
-					return err
-				}
-				return cl.say(b, "%s is now %s in %s %s", args[0], b.Role, org, revText(rev))
-			})
-		},
-	}
-	remove := &cobra.Command{
-		Use: "remove USER", Short: "Remove a member with its bindings", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				rev, err := cl.c.RemoveMember(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.say(map[string]uint64{"revision": rev}, "removed %s from %s %s", args[0], org, revText(rev))
-			})
-		},
-	}
+	setRole := writeCmd(a, "set-role USER ROLE", "Replace a member's org-scope role (escalation rules apply)", 2, func(cl *call, org string, args []string) (wrote, error) {
+		b, rev, err := cl.c.SetMemberRole(cl.ctx, org, args[0], args[1])
+		return wrote{b, rev, fmt.Sprintf("%s is now %s in %s", args[0], b.Role, org)}, err
+	})
+	remove := writeCmd(a, "remove USER", "Remove a member with its bindings", 1, func(cl *call, org string, args []string) (wrote, error) {
+		rev, err := cl.c.RemoveMember(cl.ctx, org, args[0])
+		return wrote{rev: rev, line: "removed " + args[0] + " from " + org}, err
+	})
 	return a.group("member", "Manage the org's members", add, list, get, setRole, remove)
 }
 
 func (a *adm) inviteCmd() *cobra.Command {
 	var role, userID, name string
-	var lo listOpts
 	create := &cobra.Command{
 		Use: "create EMAIL --role ROLE", Short: "Invite an email address with a role; prints the one-time token", Args: cobra.ExactArgs(1),
+		PreRunE: required("role", &role),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if role == "" {
-				return badInput("--role is required")
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+			return a.inOrg(cmd, func(cl *call, org string) error {
 				inv, err := cl.c.Invite(cl.ctx, org, args[0], role)
 				if err != nil {
 					return err
@@ -249,51 +170,9 @@ func (a *adm) inviteCmd() *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&role, "role", "", "the role the invitee gets at org scope")
-	list := &cobra.Command{
-		Use: "list", Short: "List the org's invitations", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				l, err := cl.c.ListInvitations(cl.ctx, org, lo.opts())
-				if err != nil {
-					return err
-				}
-				var rows [][]string
-				for _, v := range l.Items {
-					state := "pending"
-					switch {
-					case !v.AcceptedAt.IsZero():
-						state = "accepted by " + v.AcceptedBy
-					case !v.RevokedAt.IsZero():
-						state = "revoked"
-					}
-					rows = append(rows, []string{v.ID, v.Email, v.Role, v.InvitedBy, admTime(v.ExpiresAt), state})
-				}
-				defer cl.more(l.NextCursor)
-				return cl.out(l, []string{"ID", "EMAIL", "ROLE", "INVITED BY", "EXPIRES", "STATE"}, rows)
-			})
-		},
-	}
-	lo.register(list)
-	revoke := &cobra.Command{
-		Use: "revoke ID", Short: "Revoke a pending invitation", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				rev, err := cl.c.RevokeInvitation(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.say(map[string]uint64{"revision": rev}, "revoked invitation %s %s", args[0], revText(rev))
-			})
-		},
-	}
+	list := listCmd(a, "List the org's invitations", []string{"ID", "EMAIL", "ROLE", "INVITED BY", "EXPIRES", "STATE"}, invitationRows,
+		(*client.Client).ListInvitations)
+	revoke := deleteCmd(a, "revoke ID", "Revoke a pending invitation", "revoked invitation", (*client.Client).RevokeInvitation)
 	accept := &cobra.Command{
 		Use: "accept", Short: "Accept an invitation (token from stdin); prints a session token", Args: cobra.NoArgs,
 		Long: "Accept an invitation. The invitation token is read from stdin (never an argument, so it stays out of shell history). Needs no credentials.",
@@ -321,114 +200,64 @@ func (a *adm) inviteCmd() *cobra.Command {
 	return a.group("invite", "Invite people to the org", create, list, revoke, accept)
 }
 
+func invitationRows(is []client.Invitation) [][]string {
+	var rows [][]string
+	for _, v := range is {
+		state := "pending"
+		switch {
+		case !v.AcceptedAt.IsZero():
+			state = "accepted by " + v.AcceptedBy
+		case !v.RevokedAt.IsZero():
+			state = "revoked"
+		}
+		rows = append(rows, []string{v.ID, v.Email, v.Role, v.InvitedBy, admTime(v.ExpiresAt), state})
+	}
+	return rows
+}
+
+// required is the PreRunE of a verb whose string flag name must be set.
+func required(name string, v *string) func(*cobra.Command, []string) error {
+	return func(*cobra.Command, []string) error {
+		if *v == "" {
+			return badInput("--%s is required", name)
+		}
+		return nil
+	}
+}
+
 func (a *adm) teamCmd() *cobra.Command {
 	var name string
 	var members []string
-	var lo listOpts
-	create := &cobra.Command{
-		Use: "create SLUG", Short: "Create a team", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				t, rev, err := cl.c.CreateTeam(cl.ctx, org, client.CreateTeamRequest{Slug: args[0], Name: name, Members: members})
-				if err != nil {
-					return err
-				}
-				return cl.say(t, "created team %s %s", t.Slug, revText(rev))
-			})
-		},
-	}
+	create := writeCmd(a, "create SLUG", "Create a team", 1, func(cl *call, org string, args []string) (wrote, error) {
+		t, rev, err := cl.c.CreateTeam(cl.ctx, org, client.CreateTeamRequest{Slug: args[0], Name: name, Members: members})
+		return wrote{t, rev, "created team " + t.Slug}, err
+	})
 	create.Flags().StringVar(&name, "name", "", "display name")
 	create.Flags().StringSliceVar(&members, "member", nil, "initial member principal (user:alice), repeatable")
-	list := &cobra.Command{
-		Use: "list", Short: "List teams", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				l, err := cl.c.ListTeams(cl.ctx, org, lo.opts())
-				if err != nil {
-					return err
-				}
-				var rows [][]string
-				for _, t := range l.Items {
-					rows = append(rows, []string{t.Slug, t.Name, admTime(t.CreatedAt)})
-				}
-				defer cl.more(l.NextCursor)
-				return cl.out(l, []string{"TEAM", "NAME", "CREATED"}, rows)
-			})
-		},
-	}
-	lo.register(list)
-	get := &cobra.Command{
-		Use: "get SLUG", Short: "Show a team with its members", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				t, err := cl.c.GetTeam(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.out(t, []string{"TEAM", "NAME", "MEMBERS"}, [][]string{{t.Slug, t.Name, strings.Join(t.Members, ",")}})
-			})
-		},
-	}
-	rename := &cobra.Command{
-		Use: "rename SLUG NAME", Short: "Change a team's display name", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.revOp(cmd, "renamed team "+args[0], func(cl *call, org string) (uint64, error) {
-				return cl.c.RenameTeam(cl.ctx, org, args[0], args[1])
-			})
-		},
-	}
-	del := &cobra.Command{
-		Use: "delete SLUG", Short: "Delete a team and every binding naming it", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.revOp(cmd, "deleted team "+args[0], func(cl *call, org string) (uint64, error) {
-				return cl.c.DeleteTeam(cl.ctx, org, args[0])
-			})
-		},
-	}
-	add := &cobra.Command{
-		Use: "add SLUG PRINCIPAL", Short: "Add a user, agent or service to a team", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.revOp(cmd, "added "+args[1]+" to team "+args[0], func(cl *call, org string) (uint64, error) {
-				return cl.c.AddTeamMember(cl.ctx, org, args[0], args[1])
-			})
-		},
-	}
-	remove := &cobra.Command{
-		Use: "remove SLUG PRINCIPAL", Short: "Remove a principal from a team", Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.revOp(cmd, "removed "+args[1]+" from team "+args[0], func(cl *call, org string) (uint64, error) {
-				return cl.c.RemoveTeamMember(cl.ctx, org, args[0], args[1])
-			})
-		},
-	}
-	return a.group("team", "Manage teams", create, list, get, rename, del, add, remove)
-}
-
-// revOp runs a write in the org that answers only a revision.
-func (a *adm) revOp(cmd *cobra.Command, done string, fn func(cl *call, org string) (uint64, error)) error {
-	return a.run(cmd, func(cl *call) error {
-		org, err := cl.org()
-		if err != nil {
-			return err
+	list := listCmd(a, "List teams", []string{"TEAM", "NAME", "CREATED"}, func(ts []client.Team) [][]string {
+		var rows [][]string
+		for _, t := range ts {
+			rows = append(rows, []string{t.Slug, t.Name, admTime(t.CreatedAt)})
 		}
-		rev, err := fn(cl, org)
-		if err != nil {
-			return err
-		}
-		return cl.say(map[string]uint64{"revision": rev}, "%s %s", done, revText(rev))
+		return rows
+	}, (*client.Client).ListTeams)
+	get := getCmd(a, "get SLUG", "Show a team with its members", []string{"TEAM", "NAME", "MEMBERS"}, func(ts []client.Team) [][]string {
+		return [][]string{{ts[0].Slug, ts[0].Name, strings.Join(ts[0].Members, ",")}}
+	}, (*client.Client).GetTeam)
+	rename := writeCmd(a, "rename SLUG NAME", "Change a team's display name", 2, func(cl *call, org string, args []string) (wrote, error) {
+		rev, err := cl.c.RenameTeam(cl.ctx, org, args[0], args[1])
+		return wrote{rev: rev, line: "renamed team " + args[0]}, err
 	})
+	del := deleteCmd(a, "delete SLUG", "Delete a team and every binding naming it", "deleted team", (*client.Client).DeleteTeam)
+	add := writeCmd(a, "add SLUG PRINCIPAL", "Add a user, agent or service to a team", 2, func(cl *call, org string, args []string) (wrote, error) {
+		rev, err := cl.c.AddTeamMember(cl.ctx, org, args[0], args[1])
+		return wrote{rev: rev, line: "added " + args[1] + " to team " + args[0]}, err
+	})
+	remove := writeCmd(a, "remove SLUG PRINCIPAL", "Remove a principal from a team", 2, func(cl *call, org string, args []string) (wrote, error) {
+		rev, err := cl.c.RemoveTeamMember(cl.ctx, org, args[0], args[1])
+		return wrote{rev: rev, line: "removed " + args[1] + " from team " + args[0]}, err
+	})
+	return a.group("team", "Manage teams", create, list, get, rename, del, add, remove)
 }
 
 func (a *adm) roleCmd() *cobra.Command {
@@ -449,11 +278,7 @@ func (a *adm) roleCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List the roles of the org's policy", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+			return a.inOrg(cmd, func(cl *call, org string) error {
 				rs, err := cl.c.ListRoles(cl.ctx, org)
 				if err != nil {
 					return err
@@ -463,49 +288,28 @@ func (a *adm) roleCmd() *cobra.Command {
 		},
 	}
 	get := getCmd(a, "get ROLE", "Show a role", header, rows, (*client.Client).GetRole)
-	spec := func(name string) (client.RoleSpec, error) {
-		if len(perms) == 0 {
-			return client.RoleSpec{}, badInput("--permission is required (e.g. --permission chains:run)")
-		}
-		return client.RoleSpec{Name: name, Level: level, Parents: parents, Permissions: perms}, nil
-	}
-	create := &cobra.Command{
-		Use: "create ROLE --level N --permission TYPE:ACTION...", Short: "Create a custom role (no higher, and no more, than yours)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := spec(args[0])
-			if err != nil {
-				return err
-			}
-			return a.revOp(cmd, "created role "+args[0], func(cl *call, org string) (uint64, error) {
-				return cl.c.CreateRole(cl.ctx, org, s)
-			})
-		},
-	}
-	update := &cobra.Command{
-		Use: "update ROLE --level N --permission TYPE:ACTION...", Short: "Redefine a custom role", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := spec(args[0])
-			if err != nil {
-				return err
-			}
-			return a.revOp(cmd, "updated role "+args[0], func(cl *call, org string) (uint64, error) {
-				return cl.c.UpdateRole(cl.ctx, org, s)
-			})
-		},
-	}
+	var spec client.RoleSpec
+	create := writeCmd(a, "create ROLE --level N --permission TYPE:ACTION...", "Create a custom role (no higher, and no more, than yours)", 1, func(cl *call, org string, args []string) (wrote, error) {
+		rev, err := cl.c.CreateRole(cl.ctx, org, spec)
+		return wrote{rev: rev, line: "created role " + args[0]}, err
+	})
+	update := writeCmd(a, "update ROLE --level N --permission TYPE:ACTION...", "Redefine a custom role", 1, func(cl *call, org string, args []string) (wrote, error) {
+		rev, err := cl.c.UpdateRole(cl.ctx, org, spec)
+		return wrote{rev: rev, line: "updated role " + args[0]}, err
+	})
 	for _, c := range []*cobra.Command{create, update} {
+		c.PreRunE = func(_ *cobra.Command, args []string) error {
+			if len(perms) == 0 {
+				return badInput("--permission is required (e.g. --permission chains:run)")
+			}
+			spec = client.RoleSpec{Name: args[0], Level: level, Parents: parents, Permissions: perms}
+			return nil
+		}
 		c.Flags().IntVar(&level, "level", 0, "level 0..100")
 		c.Flags().StringSliceVar(&parents, "parent", nil, "parent role, repeatable")
 		c.Flags().StringSliceVar(&perms, "permission", nil, "permission pattern (chains:run, tickets:*), repeatable")
 	}
-	del := &cobra.Command{
-		Use: "delete ROLE", Short: "Delete a custom role (refused while bound)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.revOp(cmd, "deleted role "+args[0], func(cl *call, org string) (uint64, error) {
-				return cl.c.DeleteRole(cl.ctx, org, args[0])
-			})
-		},
-	}
+	del := deleteCmd(a, "delete ROLE", "Delete a custom role (refused while bound)", "deleted role", (*client.Client).DeleteRole)
 	return a.group("role", "Manage roles", list, get, create, update, del)
 }
 
@@ -527,7 +331,6 @@ var bindingHeader = []string{"ID", "PRINCIPAL", "ROLE", "SCOPE", "CONDITION", "B
 // binding; `bind list|get|delete` manage them.
 func (a *adm) bindCmd() *cobra.Command {
 	var ns, resource, condition, fPrincipal, fRole string
-	var lo listOpts
 	cmd := &cobra.Command{
 		Use:   "bind PRINCIPAL ROLE [--ns NS] [--resource TYPE/ID] | bind list|get|delete",
 		Short: "Bind a principal to a role at the org, a namespace or a resource",
@@ -550,11 +353,7 @@ func (a *adm) bindCmd() *cobra.Command {
 			case ns != "":
 				sc = authz.Scope{Namespace: ns}
 			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+			return a.inOrg(cmd, func(cl *call, org string) error {
 				b, rev, err := cl.c.CreateBinding(cl.ctx, org, client.BindingSpec{Principal: args[0], Role: args[1], Scope: sc, Condition: condition})
 				if err != nil {
 					return err
@@ -566,51 +365,15 @@ func (a *adm) bindCmd() *cobra.Command {
 	cmd.Flags().StringVar(&ns, "ns", "", "namespace scope (default: the whole org)")
 	cmd.Flags().StringVar(&resource, "resource", "", "resource scope TYPE/ID (in --ns, default \"default\")")
 	cmd.Flags().StringVar(&condition, "condition", "", "named condition that must hold")
-	list := &cobra.Command{
-		Use: "list", Short: "List bindings", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				l, err := cl.c.ListBindings(cl.ctx, org, client.BindingFilter{Principal: fPrincipal, Role: fRole, Namespace: ns}, lo.opts())
-				if err != nil {
-					return err
-				}
-				defer cl.more(l.NextCursor)
-				return cl.out(l, bindingHeader, bindingRows(l.Items))
-			})
-		},
-	}
+	list := listCmd(a, "List bindings", bindingHeader, bindingRows,
+		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.Binding], error) {
+			return c.ListBindings(ctx, org, client.BindingFilter{Principal: fPrincipal, Role: fRole, Namespace: ns}, o)
+		})
 	list.Flags().StringVar(&fPrincipal, "principal", "", "only this principal's")
 	list.Flags().StringVar(&fRole, "role", "", "only this role's")
 	list.Flags().StringVar(&ns, "ns", "", "only namespace- and resource-scoped bindings in this namespace")
-	lo.register(list)
-	get := &cobra.Command{
-		Use: "get ID", Short: "Show a binding", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				b, err := cl.c.GetBinding(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.out(b, bindingHeader, bindingRows([]client.Binding{b}))
-			})
-		},
-	}
-	del := &cobra.Command{
-		Use: "delete ID", Short: "Delete a binding (escalation rules apply)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.revOp(cmd, "deleted binding "+args[0], func(cl *call, org string) (uint64, error) {
-				return cl.c.DeleteBinding(cl.ctx, org, args[0])
-			})
-		},
-	}
+	get := getCmd(a, "get ID", "Show a binding", bindingHeader, bindingRows, (*client.Client).GetBinding)
+	del := deleteCmd(a, "delete ID", "Delete a binding (escalation rules apply)", "deleted binding", (*client.Client).DeleteBinding)
 	a.f.register(cmd.PersistentFlags())
 	cmd.AddCommand(list, get, del)
 	return cmd
@@ -619,30 +382,21 @@ func (a *adm) bindCmd() *cobra.Command {
 func (a *adm) shareCmd() *cobra.Command {
 	var ns string
 	var actions []string
-	cmd := &cobra.Command{
-		Use:   "share TYPE/ID PRINCIPAL --actions run,read [--ns NS]",
-		Short: "Share one resource with a principal for an action list (you must hold each action on it)",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := parseRef(args[0], ns)
-			if err != nil {
-				return err
-			}
-			if len(actions) == 0 {
-				return badInput("--actions is required (e.g. --actions run,read)")
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				b, rev, err := cl.c.Share(cl.ctx, org, ref, args[1], actions)
-				if err != nil {
-					return err
-				}
-				return cl.say(b, "shared %s with %s for %s: binding %s %s", scopeText(b.Scope), b.Principal, strings.Join(b.Actions, ","), b.ID, revText(rev))
-			})
-		},
+	var ref authz.ResourceRef
+	cmd := writeCmd(a, "share TYPE/ID PRINCIPAL --actions run,read [--ns NS]",
+		"Share one resource with a principal for an action list (you must hold each action on it)", 2,
+		func(cl *call, org string, args []string) (wrote, error) {
+			b, rev, err := cl.c.Share(cl.ctx, org, ref, args[1], actions)
+			return wrote{b, rev, fmt.Sprintf("shared %s with %s for %s: binding %s", scopeText(b.Scope), b.Principal, strings.Join(b.Actions, ","), b.ID)}, err
+		})
+	cmd.PreRunE = func(_ *cobra.Command, args []string) (err error) {
+		if ref, err = parseRef(args[0], ns); err != nil {
+			return err
+		}
+		if len(actions) == 0 {
+			return badInput("--actions is required (e.g. --actions run,read)")
+		}
+		return nil
 	}
 	cmd.Flags().StringVar(&ns, "ns", "", "the resource's namespace (default \"default\")")
 	cmd.Flags().StringSliceVar(&actions, "actions", nil, "actions to share (run,read)")

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -21,29 +23,22 @@ func (a *adm) agentCmd() *cobra.Command {
 		}
 		return out
 	}
-	create := &cobra.Command{
-		Use: "create NAME --role ROLE [--ns NS]", Short: "Create an agent bound to its role (its ceiling)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			exp, err := parseTime("expires", expires)
-			if err != nil {
-				return err
-			}
-			at, err := parseAttrs(attrs)
-			if err != nil {
-				return err
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				g, rev, err := cl.c.CreateAgent(cl.ctx, org, client.AgentSpec{Name: args[0], Role: role, Namespace: ns, Sponsor: sponsor, ExpiresAt: exp, Attributes: at})
-				if err != nil {
-					return err
-				}
-				return cl.say(g, "created agent %s (%s, sponsor %s) %s", g.Name, g.Role, g.Sponsor, revText(rev))
-			})
-		},
+	var spec client.AgentSpec
+	create := writeCmd(a, "create NAME --role ROLE [--ns NS]", "Create an agent bound to its role (its ceiling)", 1, func(cl *call, org string, args []string) (wrote, error) {
+		g, rev, err := cl.c.CreateAgent(cl.ctx, org, spec)
+		return wrote{g, rev, fmt.Sprintf("created agent %s (%s, sponsor %s)", g.Name, g.Role, g.Sponsor)}, err
+	})
+	create.PreRunE = func(_ *cobra.Command, args []string) error {
+		exp, err := parseTime("expires", expires)
+		if err != nil {
+			return err
+		}
+		at, err := parseAttrs(attrs)
+		if err != nil {
+			return err
+		}
+		spec = client.AgentSpec{Name: args[0], Role: role, Namespace: ns, Sponsor: sponsor, ExpiresAt: exp, Attributes: at}
+		return nil
 	}
 	create.Flags().StringVar(&role, "role", "", "the agent's role (its ceiling)")
 	create.Flags().StringVar(&ns, "ns", "", "bind the role in this namespace only (default: the org)")
@@ -52,64 +47,58 @@ func (a *adm) agentCmd() *cobra.Command {
 	create.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
 	list := listCmd(a, "List agents", header, rows, (*client.Client).ListAgents)
 	get := getCmd(a, "get NAME", "Show an agent", header, rows, (*client.Client).GetAgent)
-	update := &cobra.Command{
-		Use: "update NAME [--role R] [--sponsor U] [--expires T|never] [--attributes JSON]", Short: "Change an agent", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var p client.AgentPatch
-			if cmd.Flags().Changed("role") {
-				p.Role = &role
+	var p client.AgentPatch
+	update := writeCmd(a, "update NAME [--role R] [--sponsor U] [--expires T|never] [--attributes JSON]", "Change an agent", 1, func(cl *call, org string, args []string) (wrote, error) {
+		g, rev, err := cl.c.UpdateAgent(cl.ctx, org, args[0], p)
+		return wrote{g, rev, "updated agent " + g.Name}, err
+	})
+	update.PreRunE = func(cmd *cobra.Command, _ []string) (err error) {
+		if cmd.Flags().Changed("role") {
+			p.Role = &role
+		}
+		if cmd.Flags().Changed("sponsor") {
+			p.Sponsor = &sponsor
+		}
+		if cmd.Flags().Changed("expires") {
+			e := expires
+			if e == "never" {
+				e = ""
+			} else if _, err := parseTime("expires", e); err != nil {
+				return err
 			}
-			if cmd.Flags().Changed("sponsor") {
-				p.Sponsor = &sponsor
-			}
-			if cmd.Flags().Changed("expires") {
-				e := expires
-				if e == "never" {
-					e = ""
-				} else if _, err := parseTime("expires", e); err != nil {
-					return err
-				}
-				p.ExpiresAt = &e
-			}
-			if cmd.Flags().Changed("attributes") {
-				at, err := parseAttrs(attrs)
-				if err != nil {
-					return err
-				}
-				if at == nil {
-					at = map[string]any{}
-				}
-				p.Attributes = &at
-			}
-			if p == (client.AgentPatch{}) {
-				return badInput("nothing to change: pass --role, --sponsor, --expires or --attributes")
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				g, rev, err := cl.c.UpdateAgent(cl.ctx, org, args[0], p)
-				if err != nil {
-					return err
-				}
-				return cl.say(g, "updated agent %s %s", g.Name, revText(rev))
-			})
-		},
+			p.ExpiresAt = &e
+		}
+		if p.Attributes, err = patchMap(cmd, "attributes", parseAttrs, attrs); err != nil {
+			return err
+		}
+		if p == (client.AgentPatch{}) {
+			return badInput("nothing to change: pass --role, --sponsor, --expires or --attributes")
+		}
+		return nil
 	}
 	update.Flags().StringVar(&role, "role", "", "new role")
 	update.Flags().StringVar(&sponsor, "sponsor", "", "new sponsor user id")
 	update.Flags().StringVar(&expires, "expires", "", "new RFC 3339 expiry, or never")
 	update.Flags().StringVar(&attrs, "attributes", "", "new attributes (JSON object)")
-	del := &cobra.Command{
-		Use: "delete NAME", Short: "Delete an agent with its bindings", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.revOp(cmd, "deleted agent "+args[0], func(cl *call, org string) (uint64, error) {
-				return cl.c.DeleteAgent(cl.ctx, org, args[0])
-			})
-		},
-	}
+	del := deleteCmd(a, "delete NAME", "Delete an agent with its bindings", "deleted agent", (*client.Client).DeleteAgent)
 	return a.group("agent", "Manage AI agent identities", create, list, get, update, del)
+}
+
+// patchMap reads a patch's map flag: nil when the flag was not given (the
+// map stays), else the map parse makes of in, empty rather than nil (the
+// map is cleared).
+func patchMap[In, V any](cmd *cobra.Command, flag string, parse func(In) (map[string]V, error), in In) (*map[string]V, error) {
+	if !cmd.Flags().Changed(flag) {
+		return nil, nil
+	}
+	m, err := parse(in)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = map[string]V{}
+	}
+	return &m, nil
 }
 
 // parseAttrs reads a JSON object flag ("" is none).
@@ -139,70 +128,39 @@ func (a *adm) serviceCmd() *cobra.Command {
 		}
 		return out
 	}
-	create := &cobra.Command{
-		Use: "create NAME [--role ROLE [--ns NS]]", Short: "Create a service (a runtime or CI account)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			at, err := parseAttrs(attrs)
-			if err != nil {
-				return err
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				s, rev, err := cl.c.CreateService(cl.ctx, org, client.ServiceSpec{Name: args[0], Role: role, Namespace: ns, Attributes: at})
-				if err != nil {
-					return err
-				}
-				return cl.say(s, "created service %s %s", s.Name, revText(rev))
-			})
-		},
+	var at map[string]any
+	readAttrs := func(*cobra.Command, []string) (err error) {
+		at, err = parseAttrs(attrs)
+		return err
 	}
+	create := writeCmd(a, "create NAME [--role ROLE [--ns NS]]", "Create a service (a runtime or CI account)", 1, func(cl *call, org string, args []string) (wrote, error) {
+		s, rev, err := cl.c.CreateService(cl.ctx, org, client.ServiceSpec{Name: args[0], Role: role, Namespace: ns, Attributes: at})
+		return wrote{s, rev, "created service " + s.Name}, err
+	})
+	create.PreRunE = readAttrs
 	create.Flags().StringVar(&role, "role", "", "bind the service to this role")
 	create.Flags().StringVar(&ns, "ns", "", "in this namespace (default: the org)")
 	create.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
 	list := listCmd(a, "List services", header, rows, (*client.Client).ListServices)
 	get := getCmd(a, "get NAME", "Show a service", header, rows, (*client.Client).GetService)
-	update := &cobra.Command{
-		Use: "update NAME --attributes JSON", Short: "Replace a service's attributes", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			at, err := parseAttrs(attrs)
-			if err != nil {
-				return err
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				s, rev, err := cl.c.UpdateService(cl.ctx, org, args[0], at)
-				if err != nil {
-					return err
-				}
-				return cl.say(s, "updated service %s %s", s.Name, revText(rev))
-			})
-		},
-	}
+	update := writeCmd(a, "update NAME --attributes JSON", "Replace a service's attributes", 1, func(cl *call, org string, args []string) (wrote, error) {
+		s, rev, err := cl.c.UpdateService(cl.ctx, org, args[0], at)
+		return wrote{s, rev, "updated service " + s.Name}, err
+	})
+	update.PreRunE = readAttrs
 	update.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
-	del := &cobra.Command{
-		Use: "delete NAME", Short: "Delete a service with its bindings", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.revOp(cmd, "deleted service "+args[0], func(cl *call, org string) (uint64, error) {
-				return cl.c.DeleteService(cl.ctx, org, args[0])
-			})
-		},
-	}
+	del := deleteCmd(a, "delete NAME", "Delete a service with its bindings", "deleted service", (*client.Client).DeleteService)
 	return a.group("service", "Manage service accounts", create, list, get, update, del)
 }
 
 // keyCmd manages API keys: the org's (default) or, with --personal, your
-// own personal keys (valid in every org you belong to).
+// own personal keys (valid in every org you belong to). Its verbs run on an
+// adm of their own whose scope is then no org.
 func (a *adm) keyCmd() *cobra.Command {
 	var personal bool
 	var principal, name, expires string
-	var lo listOpts
-	scope := func(cl *call) (string, error) {
+	ka := &adm{e: a.e}
+	ka.scope = func(cl *call) (string, error) {
 		if personal {
 			return "", nil
 		}
@@ -231,74 +189,27 @@ func (a *adm) keyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := scope(cl)
+			return ka.inOrg(cmd, func(cl *call, org string) error {
+				kc, err := cl.c.CreateKey(cl.ctx, org, client.KeySpec{Principal: principal, Name: name, ExpiresAt: exp})
 				if err != nil {
 					return err
 				}
-				k, err := cl.c.CreateKey(cl.ctx, org, client.KeySpec{Principal: principal, Name: name, ExpiresAt: exp})
-				if err != nil {
-					return err
-				}
-				return cl.say(k, "created key %s for %s %s\ntoken (shown once): %s", k.Item.ID, k.Item.Principal, revText(k.Revision), k.Token)
+				return cl.say(kc, "created key %s for %s %s\ntoken (shown once): %s", kc.Item.ID, kc.Item.Principal, revText(kc.Revision), kc.Token)
 			})
 		},
 	}
 	create.Flags().StringVar(&principal, "principal", "", "whose key: a member user or a service (default: you)")
 	create.Flags().StringVar(&name, "name", "", "a name to recognise it by")
 	create.Flags().StringVar(&expires, "expires", "", "RFC 3339 expiry (default: never)")
-	list := &cobra.Command{
-		Use: "list [--principal P] [--personal]", Short: "List API keys", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := scope(cl)
-				if err != nil {
-					return err
-				}
-				l, err := cl.c.ListKeys(cl.ctx, org, principal, lo.opts())
-				if err != nil {
-					return err
-				}
-				defer cl.more(l.NextCursor)
-				return cl.out(l, header, rows(l.Items))
-			})
-		},
-	}
+	list := listCmd(ka, "List API keys", header, rows,
+		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.APIKey], error) {
+			return c.ListKeys(ctx, org, principal, o)
+		})
+	list.Use = "list [--principal P] [--personal]"
 	list.Flags().StringVar(&principal, "principal", "", "only this principal's keys")
-	lo.register(list)
-	get := &cobra.Command{
-		Use: "get ID", Short: "Show an API key (never its secret)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := scope(cl)
-				if err != nil {
-					return err
-				}
-				k, err := cl.c.GetKey(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.out(k, header, rows([]client.APIKey{k}))
-			})
-		},
-	}
-	revoke := &cobra.Command{
-		Use: "revoke ID", Short: "Revoke an API key (at once)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := scope(cl)
-				if err != nil {
-					return err
-				}
-				rev, err := cl.c.RevokeKey(cl.ctx, org, args[0])
-				if err != nil {
-					return err
-				}
-				return cl.say(map[string]uint64{"revision": rev}, "revoked key %s %s", args[0], revText(rev))
-			})
-		},
-	}
-	g := a.group("key", "Manage API keys (the org's, or with --personal your own)", create, list, get, revoke)
+	get := getCmd(ka, "get ID", "Show an API key (never its secret)", header, rows, (*client.Client).GetKey)
+	revoke := deleteCmd(ka, "revoke ID", "Revoke an API key (at once)", "revoked key", (*client.Client).RevokeKey)
+	g := ka.group("key", "Manage API keys (the org's, or with --personal your own)", create, list, get, revoke)
 	g.PersistentFlags().BoolVar(&personal, "personal", false, "your personal keys instead of the org's")
 	return g
 }

@@ -1,14 +1,17 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
 )
 
@@ -47,6 +50,12 @@ func (a *adm) resourceCmd() *cobra.Command {
 	var labels []string
 	var ifVersion, from, to uint64
 	var lo listOpts
+	var ref authz.ResourceRef
+	// readRef is the PreRunE of the verbs on one resource: TYPE/ID in --ns.
+	readRef := func(_ *cobra.Command, args []string) (err error) {
+		ref, err = parseRef(args[0], ns)
+		return err
+	}
 	header := []string{"NAMESPACE", "TYPE", "ID", "VERSION", "LABELS", "UPDATED", "BY"}
 	rows := func(rs []client.Resource) [][]string {
 		var out [][]string
@@ -55,83 +64,58 @@ func (a *adm) resourceCmd() *cobra.Command {
 		}
 		return out
 	}
-	create := &cobra.Command{
-		Use: "create TYPE/ID [--ns NS] [--spec FILE|-] [--label K=V]...", Short: "Create a resource (version 1)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := parseRef(args[0], ns)
-			if err != nil {
+	var rs client.ResourceSpec
+	create := writeCmd(a, "create TYPE/ID [--ns NS] [--spec FILE|-] [--label K=V]...", "Create a resource (version 1)", 1, func(cl *call, org string, _ []string) (wrote, error) {
+		r, rev, err := cl.c.CreateResource(cl.ctx, org, rs)
+		return wrote{r, rev, resourceLine("created", r)}, err
+	})
+	create.PreRunE = func(cmd *cobra.Command, args []string) (err error) {
+		if err = readRef(cmd, args); err != nil {
+			return err
+		}
+		rs = client.ResourceSpec{Namespace: ref.Namespace, Type: ref.Type, ID: ref.ID}
+		if rs.Labels, err = parseLabels(labels); err != nil {
+			return err
+		}
+		if rs.Attributes, err = parseAttrs(attrs); err != nil {
+			return err
+		}
+		if spec != "" {
+			if rs.Spec, err = a.readSpec(spec); err != nil {
 				return err
 			}
-			rs := client.ResourceSpec{Namespace: ref.Namespace, Type: ref.Type, ID: ref.ID}
-			if rs.Labels, err = parseLabels(labels); err != nil {
-				return err
-			}
-			if rs.Attributes, err = parseAttrs(attrs); err != nil {
-				return err
-			}
-			if spec != "" {
-				if rs.Spec, err = a.readSpec(spec); err != nil {
-					return err
-				}
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				r, rev, err := cl.c.CreateResource(cl.ctx, org, rs)
-				if err != nil {
-					return err
-				}
-				return cl.say(r, "created %s/%s in %s (version %d) %s", r.Type, r.ID, r.Namespace, r.Version, revText(rev))
-			})
-		},
+		}
+		return nil
 	}
-	update := &cobra.Command{
-		Use: "update TYPE/ID [--ns NS] [--spec FILE|-] [--label K=V]... [--if-version N]", Short: "Change a resource, recording a new version", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := parseRef(args[0], ns)
+	var p client.ResourcePatch
+	update := writeCmd(a, "update TYPE/ID [--ns NS] [--spec FILE|-] [--label K=V]... [--if-version N]", "Change a resource, recording a new version", 1, func(cl *call, org string, _ []string) (wrote, error) {
+		r, rev, err := cl.c.UpdateResource(cl.ctx, org, ref, p)
+		return wrote{r, rev, resourceLine("updated", r)}, err
+	})
+	update.PreRunE = func(cmd *cobra.Command, args []string) (err error) {
+		if err = readRef(cmd, args); err != nil {
+			return err
+		}
+		p = client.ResourcePatch{IfVersion: ifVersion}
+		if p.Labels, err = patchMap(cmd, "label", parseLabels, labels); err != nil {
+			return err
+		}
+		if cmd.Flags().Changed("attributes") {
+			at, err := parseAttrs(attrs)
 			if err != nil {
 				return err
 			}
-			p := client.ResourcePatch{IfVersion: ifVersion}
-			if cmd.Flags().Changed("label") {
-				ls, err := parseLabels(labels)
-				if err != nil {
-					return err
-				}
-				if ls == nil {
-					ls = map[string]string{}
-				}
-				p.Labels = &ls
+			p.Attributes = &at
+		}
+		if spec != "" {
+			if p.Spec, err = a.readSpec(spec); err != nil {
+				return err
 			}
-			if cmd.Flags().Changed("attributes") {
-				at, err := parseAttrs(attrs)
-				if err != nil {
-					return err
-				}
-				p.Attributes = &at
-			}
-			if spec != "" {
-				if p.Spec, err = a.readSpec(spec); err != nil {
-					return err
-				}
-			}
-			if p.Labels == nil && p.Attributes == nil && p.Spec == nil {
-				return badInput("nothing to change: pass --spec, --label or --attributes")
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				r, rev, err := cl.c.UpdateResource(cl.ctx, org, ref, p)
-				if err != nil {
-					return err
-				}
-				return cl.say(r, "updated %s/%s in %s (version %d) %s", r.Type, r.ID, r.Namespace, r.Version, revText(rev))
-			})
-		},
+		}
+		if p.Labels == nil && p.Attributes == nil && p.Spec == nil {
+			return badInput("nothing to change: pass --spec, --label or --attributes")
+		}
+		return nil
 	}
 	for _, c := range []*cobra.Command{create, update} {
 		c.Flags().StringVar(&ns, "ns", "", "namespace (default \"default\")")
@@ -140,71 +124,35 @@ func (a *adm) resourceCmd() *cobra.Command {
 		c.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
 	}
 	update.Flags().Uint64Var(&ifVersion, "if-version", 0, "fail with a conflict unless this is the current version")
-	list := &cobra.Command{
-		Use: "list [--ns NS] [--type TYPE]", Short: "List the resources you may read", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				l, err := cl.c.ListResources(cl.ctx, org, client.ResourceFilter{Namespace: ns, Type: typ}, lo.opts())
-				if err != nil {
-					return err
-				}
-				defer cl.more(l.NextCursor)
-				return cl.out(l, header, rows(l.Items))
-			})
-		},
-	}
+	list := listCmd(a, "List the resources you may read", header, rows,
+		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.Resource], error) {
+			return c.ListResources(ctx, org, client.ResourceFilter{Namespace: ns, Type: typ}, o)
+		})
+	list.Use = "list [--ns NS] [--type TYPE]"
 	list.Flags().StringVar(&ns, "ns", "", "only this namespace")
 	list.Flags().StringVar(&typ, "type", "", "only this type")
-	lo.register(list)
 	get := &cobra.Command{
 		Use: "get TYPE/ID [--ns NS]", Short: "Show a resource with its spec", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := parseRef(args[0], ns)
-			if err != nil {
-				return err
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.inOrg(cmd, func(cl *call, org string) error {
 				r, err := cl.c.GetResource(cl.ctx, org, ref)
 				if err != nil {
 					return err
 				}
-				if err := cl.out(r, header, rows([]client.Resource{r})); err != nil || cl.json() {
-					return err
-				}
-				printSpec(cl, r.Spec)
-				return nil
+				return cl.outSpec(r, header, rows([]client.Resource{r}), r.Spec)
 			})
 		},
 	}
-	del := &cobra.Command{
-		Use: "delete TYPE/ID [--ns NS]", Short: "Delete a resource with its versions and the bindings scoped to it", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := parseRef(args[0], ns)
-			if err != nil {
-				return err
-			}
-			return a.revOp(cmd, "deleted "+args[0]+" in "+ref.Namespace, func(cl *call, org string) (uint64, error) {
-				return cl.c.DeleteResource(cl.ctx, org, ref)
-			})
-		},
-	}
+	del := writeCmd(a, "delete TYPE/ID [--ns NS]", "Delete a resource with its versions and the bindings scoped to it", 1, func(cl *call, org string, args []string) (wrote, error) {
+		rev, err := cl.c.DeleteResource(cl.ctx, org, ref)
+		return wrote{rev: rev, line: "deleted " + args[0] + " in " + ref.Namespace}, err
+	})
 	versions := &cobra.Command{
 		Use: "versions TYPE/ID [VERSION] [--ns NS]", Short: "List a resource's versions, or show one with its spec", Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := parseRef(args[0], ns)
-			if err != nil {
-				return err
-			}
 			var one uint64
 			if len(args) == 2 {
+				var err error
 				if one, err = strconv.ParseUint(args[1], 10, 64); err != nil || one == 0 {
 					return badInput("VERSION %q: want a positive integer", args[1])
 				}
@@ -213,21 +161,13 @@ func (a *adm) resourceCmd() *cobra.Command {
 			vrow := func(v client.ResourceVersion) []string {
 				return []string{strconv.FormatUint(v.Version, 10), v.Author, admTime(v.CreatedAt), kvText(v.Labels)}
 			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+			return a.inOrg(cmd, func(cl *call, org string) error {
 				if one > 0 {
 					v, err := cl.c.GetResourceVersion(cl.ctx, org, ref, one)
 					if err != nil {
 						return err
 					}
-					if err := cl.out(v, vheader, [][]string{vrow(v)}); err != nil || cl.json() {
-						return err
-					}
-					printSpec(cl, v.Spec)
-					return nil
+					return cl.outSpec(v, vheader, [][]string{vrow(v)}, v.Spec)
 				}
 				l, err := cl.c.ListResourceVersions(cl.ctx, org, ref, lo.opts())
 				if err != nil {
@@ -244,19 +184,11 @@ func (a *adm) resourceCmd() *cobra.Command {
 	}
 	diff := &cobra.Command{
 		Use: "diff TYPE/ID --from N --to M [--ns NS]", Short: "What changed between two versions", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := parseRef(args[0], ns)
-			if err != nil {
-				return err
-			}
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from == 0 || to == 0 {
 				return badInput("--from and --to are required version numbers")
 			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+			return a.inOrg(cmd, func(cl *call, org string) error {
 				ds, err := cl.c.DiffResource(cl.ctx, org, ref, from, to)
 				if err != nil {
 					return err
@@ -273,16 +205,8 @@ func (a *adm) resourceCmd() *cobra.Command {
 		Use:   "history TYPE/ID [--ns NS]",
 		Short: "Every spec version with who changed it, when, the diff and its audit entry",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := parseRef(args[0], ns)
-			if err != nil {
-				return err
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.inOrg(cmd, func(cl *call, org string) error {
 				hs, err := cl.c.ResourceHistory(cl.ctx, org, ref)
 				if err != nil {
 					return err
@@ -308,9 +232,24 @@ func (a *adm) resourceCmd() *cobra.Command {
 	diff.Flags().Uint64Var(&to, "to", 0, "the newer version")
 	lo.register(versions)
 	for _, c := range []*cobra.Command{get, del, versions, diff, history} {
+		c.PreRunE = readRef
 		c.Flags().StringVar(&ns, "ns", "", "namespace (default \"default\")")
 	}
 	return a.group("resource", "Manage resources, their versions and diffs", create, list, get, update, del, versions, diff, history)
+}
+
+// resourceLine is what create and update print for r.
+func resourceLine(verb string, r client.Resource) string {
+	return fmt.Sprintf("%s %s/%s in %s (version %d)", verb, r.Type, r.ID, r.Namespace, r.Version)
+}
+
+// outSpec prints v as JSON, or the table rows followed by the spec.
+func (cl *call) outSpec(v any, header []string, rows [][]string, spec json.RawMessage) error {
+	if err := cl.out(v, header, rows); err != nil || cl.json() {
+		return err
+	}
+	printSpec(cl, spec)
+	return nil
 }
 
 func printSpec(cl *call, spec json.RawMessage) {
@@ -330,14 +269,16 @@ func printSpec(cl *call, spec json.RawMessage) {
 // policy verbs work on files).
 func (a *adm) policyCmds() []*cobra.Command {
 	var force bool
+	var src []byte
+	// readSrc is the PreRunE of put and validate: the text to send.
+	readSrc := func(_ *cobra.Command, args []string) (err error) {
+		_, src, err = readPolicy(a.e, args[0])
+		return err
+	}
 	get := &cobra.Command{
 		Use: "get", Short: "Print the org's policy text (from the server)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+			return a.inOrg(cmd, func(cl *call, org string) error {
 				p, err := cl.c.GetPolicy(cl.ctx, org)
 				if err != nil {
 					return err
@@ -351,56 +292,26 @@ func (a *adm) policyCmds() []*cobra.Command {
 			})
 		},
 	}
-	put := &cobra.Command{
-		Use: "put FILE|-|template:NAME [--force]", Short: "Replace the org's policy on the server (positioned errors if it does not compile)", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			_, src, err := readPolicy(a.e, args[0])
-			if err != nil {
-				return err
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				rev, err := cl.c.PutPolicy(cl.ctx, org, string(src), force)
-				if err != nil {
-					return err
-				}
-				return cl.say(map[string]uint64{"revision": rev}, "replaced the policy of %s %s", org, revText(rev))
-			})
-		},
-	}
+	put := writeCmd(a, "put FILE|-|template:NAME [--force]", "Replace the org's policy on the server (positioned errors if it does not compile)", 1, func(cl *call, org string, _ []string) (wrote, error) {
+		rev, err := cl.c.PutPolicy(cl.ctx, org, string(src), force)
+		return wrote{rev: rev, line: "replaced the policy of " + org}, err
+	})
+	put.PreRunE = readSrc
 	put.Flags().BoolVar(&force, "force", false, "drop bindings and agents of roles the new text removes instead of refusing")
 	validate := &cobra.Command{
 		Use: "validate FILE|-|template:NAME", Short: "Compile and lint a policy on the server without storing it", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			_, src, err := readPolicy(a.e, args[0])
-			if err != nil {
-				return err
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+		PreRunE: readSrc,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.inOrg(cmd, func(cl *call, org string) error {
 				v, err := cl.c.ValidatePolicy(cl.ctx, org, string(src))
 				if err != nil {
 					return err
 				}
-				if cl.json() {
-					if err := writeJSON(a.e.stdout, v); err != nil {
-						return err
-					}
-				} else {
+				return cl.answer(v, v.Valid, ExitBadInput, func(w io.Writer) {
 					for _, d := range v.Diagnostics {
-						fmt.Fprintln(a.e.stdout, d.String())
+						fmt.Fprintln(w, d.String())
 					}
-				}
-				if !v.Valid {
-					return silentExit(ExitBadInput)
-				}
-				return nil
+				})
 			})
 		},
 	}
