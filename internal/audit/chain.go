@@ -1,11 +1,11 @@
 package audit
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -100,18 +100,18 @@ type body struct {
 
 // checkEntry validates what a caller supplies.
 func checkEntry(e *Entry) error {
-	fields := []struct{ name, v string }{
+	fields := [...]struct{ name, v string }{
 		{"org", e.Org}, {"actor principal", e.Actor.Principal}, {"action", e.Action}, {"target", e.Target},
 		{"key id", e.Actor.KeyID}, {"session id", e.Actor.SessionID}, {"client address", e.Actor.ClientAddr},
 		{"request id", e.Actor.RequestID},
 	}
 	for _, f := range fields {
-		if len(f.v) > MaxFieldBytes || !utf8.ValidString(f.v) || bytes.IndexByte([]byte(f.v), 0) >= 0 {
+		if len(f.v) > MaxFieldBytes || !utf8.ValidString(f.v) || strings.IndexByte(f.v, 0) >= 0 {
 			return fmt.Errorf("%w: entry %s is not UTF-8 text of at most %d bytes", ErrInvalid, f.name, MaxFieldBytes)
 		}
 	}
 	for _, r := range e.Actor.Roles {
-		if len(r) > MaxFieldBytes || !utf8.ValidString(r) || bytes.IndexByte([]byte(r), 0) >= 0 {
+		if len(r) > MaxFieldBytes || !utf8.ValidString(r) || strings.IndexByte(r, 0) >= 0 {
 			return fmt.Errorf("%w: entry role is not UTF-8 text of at most %d bytes", ErrInvalid, MaxFieldBytes)
 		}
 	}
@@ -125,31 +125,31 @@ func checkEntry(e *Entry) error {
 	case !utf8.ValidString(e.Message):
 		return fmt.Errorf("%w: entry message is not UTF-8", ErrInvalid)
 	}
-	for name, raw := range map[string]json.RawMessage{"before": e.Before, "after": e.After, "details": e.Details} {
-		if len(raw) > 0 && !json.Valid(raw) {
-			return fmt.Errorf("%w: entry %s is not JSON", ErrInvalid, name)
+	for _, f := range [...]struct {
+		name string
+		raw  json.RawMessage
+	}{{"before", e.Before}, {"after", e.After}, {"details", e.Details}} {
+		if len(f.raw) > 0 && !json.Valid(f.raw) {
+			return fmt.Errorf("%w: entry %s is not JSON", ErrInvalid, f.name)
 		}
 	}
 	return nil
 }
 
-// toRecord encodes e (with Seq and Time set) as a stored record without
-// its hash.
-func toRecord(e *Entry) (store.AuditRecord, error) {
+// encodeBody encodes the stored body of e (everything that is not a
+// column of its own).
+func encodeBody(e *Entry) ([]byte, error) {
 	b, err := json.Marshal(body{
 		Roles: e.Actor.Roles, KeyID: e.Actor.KeyID, SessionID: e.Actor.SessionID, ClientAddr: e.Actor.ClientAddr,
 		RequestID: e.Actor.RequestID, Message: e.Message, Before: e.Before, After: e.After, Details: e.Details,
 	})
 	if err != nil {
-		return store.AuditRecord{}, fmt.Errorf("%w: entry: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: entry: %v", ErrInvalid, err)
 	}
 	if len(b) > MaxBodyBytes {
-		return store.AuditRecord{}, fmt.Errorf("%w: entry is larger than %d bytes", ErrInvalid, MaxBodyBytes)
+		return nil, fmt.Errorf("%w: entry is larger than %d bytes", ErrInvalid, MaxBodyBytes)
 	}
-	return store.AuditRecord{
-		Org: e.Org, Seq: e.Seq, At: e.Time.UnixMicro(), Actor: e.Actor.Principal, Action: e.Action,
-		Target: e.Target, Result: string(e.Result), Body: b,
-	}, nil
+	return b, nil
 }
 
 // FromRecord decodes a stored record. It does not verify anything; a body

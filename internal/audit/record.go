@@ -43,15 +43,19 @@ func appendEntry(ctx context.Context, tx store.Tx, e Entry) (Entry, store.AuditH
 	if err := checkEntry(&e); err != nil {
 		return Entry{}, store.AuditHead{}, err
 	}
+	body, err := encodeBody(&e)
+	if err != nil {
+		return Entry{}, store.AuditHead{}, err
+	}
 	head, err := tx.AuditHead(ctx, e.Org)
 	if err != nil {
 		return Entry{}, store.AuditHead{}, fmt.Errorf("audit: record %s: %w", e.Action, err)
 	}
 	e.Seq = head.Seq + 1
 	e.Time = tx.Now().UTC().Truncate(time.Microsecond)
-	rec, err := toRecord(&e)
-	if err != nil {
-		return Entry{}, store.AuditHead{}, err
+	rec := store.AuditRecord{
+		Org: e.Org, Seq: e.Seq, At: e.Time.UnixMicro(), Actor: e.Actor.Principal, Action: e.Action,
+		Target: e.Target, Result: string(e.Result), Body: body,
 	}
 	var prev Hash
 	copy(prev[:], head.Hash)

@@ -57,19 +57,27 @@ func auditLimit(op string, limit int) error {
 	return nil
 }
 
+// auditHeadSQL reads the newest entry and the newest checkpoint of org $1
+// in one statement.
+const auditHeadSQL = `SELECT 0, e.seq, e.hash, e.at, '', e.hash FROM
+			(SELECT seq, hash, at FROM audit_entries WHERE org = $1 ORDER BY seq DESC LIMIT 1) AS e
+		UNION ALL
+		SELECT 1, c.seq, c.head, c.at, c.key_id, c.signature FROM
+			(SELECT seq, head, at, key_id, signature FROM audit_checkpoints WHERE org = $1 ORDER BY seq DESC LIMIT 1) AS c`
+
 // AuditHead implements store.AuditReader: one statement for the newest
 // entry and the newest checkpoint.
 func (r reader) AuditHead(ctx context.Context, org string) (store.AuditHead, error) {
+	return r.auditHead(ctx, r.q, org)
+}
+
+func (r reader) auditHead(ctx context.Context, qr Querier, org string) (store.AuditHead, error) {
 	const op = "audit head"
 	var h store.AuditHead
 	if !auditField(org, false) {
 		return h, nil
 	}
-	rows, err := r.q.Query(ctx, `SELECT 0, e.seq, e.hash, e.at, '', e.hash FROM
-			(SELECT seq, hash, at FROM audit_entries WHERE org = $1 ORDER BY seq DESC LIMIT 1) AS e
-		UNION ALL
-		SELECT 1, c.seq, c.head, c.at, c.key_id, c.signature FROM
-			(SELECT seq, head, at, key_id, signature FROM audit_checkpoints WHERE org = $1 ORDER BY seq DESC LIMIT 1) AS c`, org)
+	rows, err := qr.Query(ctx, auditHeadSQL, org)
 	if err != nil {
 		return h, r.s.dbErr(ctx, op, "org "+q(org), err)
 	}
@@ -96,10 +104,62 @@ func (r reader) AuditHead(ctx context.Context, org string) (store.AuditHead, err
 	return h, nil
 }
 
+// Preparer is optionally implemented by a write transaction's Conn:
+// Prepared returns a Querier that runs sql, the constant text of one hot
+// statement, as a statement the backend keeps prepared across
+// transactions. SQLite implements it (it would otherwise parse and plan
+// the statement on every call, most of a short statement's cost); pgx
+// caches prepared statements by itself. The audit append path uses it.
+type Preparer interface {
+	Prepared(sql string) Querier
+}
+
+// PreparedStatements lists the statements a Preparer is asked for, so that
+// a backend can prepare them up front.
+func PreparedStatements() []string { return []string{auditHeadSQL, insertAuditSQL} }
+
+// conn returns the Querier that runs the constant statement sql in t:
+// kept prepared where the backend can.
+func (t *txn) conn(sql string) Querier {
+	if p, ok := t.c.(Preparer); ok {
+		return p.Prepared(sql)
+	}
+	return t.c
+}
+
+// preparedQuerier is txQuerier (the checks and the poisoning of a
+// transaction's reads) over t.conn(sql).
+type preparedQuerier struct {
+	t *txn
+	c Querier
+}
+
+func (t *txn) prepared(sql string) Querier { return preparedQuerier{t: t, c: t.conn(sql)} }
+
+func (q preparedQuerier) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	if q.t.done {
+		return 0, errFinished
+	}
+	n, err := q.c.Exec(ctx, sql, args...)
+	return n, txQuerier{q.t}.poison(ctx, err)
+}
+
+func (q preparedQuerier) Query(ctx context.Context, sql string, args ...any) (Rows, error) {
+	if q.t.done {
+		return nil, errFinished
+	}
+	tq := txQuerier{q.t}
+	rows, err := q.c.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, tq.poison(ctx, err)
+	}
+	return txRows{Rows: rows, q: tq, ctx: ctx}, nil
+}
+
 // AuditHead implements store.AuditReader inside a transaction, and
 // remembers the org's newest sequence number for AppendAudit.
 func (t *txn) AuditHead(ctx context.Context, org string) (store.AuditHead, error) {
-	h, err := t.reader.AuditHead(ctx, org)
+	h, err := t.reader.auditHead(ctx, t.prepared(auditHeadSQL), org)
 	if err == nil {
 		t.rememberAuditSeq(org, h.Seq)
 	}
@@ -271,6 +331,8 @@ func (r reader) AuditCursor(ctx context.Context, org, name string) (uint64, erro
 	return uint64(seq), nil
 }
 
+const insertAuditSQL = `INSERT INTO audit_entries (` + auditCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+
 // AppendAudit implements store.AuditWriter.
 func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	const op = "append audit entry"
@@ -301,9 +363,9 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	if last+1 != a.Seq {
 		return store.Errorf(store.ErrConflict, op, detail+": the org's log ends at "+u64s(last), nil)
 	}
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO audit_entries (`+auditCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	if _, err := t.conn(insertAuditSQL).Exec(ctx, insertAuditSQL,
 		a.Org, int64(a.Seq), a.At, a.Actor, a.Action, a.Target, a.Result, string(a.Body), a.Hash); err != nil {
-		return err
+		return t.fail(ctx, op, detail, err)
 	}
 	t.rememberAuditSeq(a.Org, a.Seq)
 	t.unlogged = true

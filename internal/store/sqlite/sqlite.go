@@ -129,7 +129,13 @@ func openBackend(ctx context.Context, path string, opts Options) (*backend, erro
 		_ = r.Close()
 		return nil, err
 	}
-	return &backend{sqlQ: sqlQ{r}, w: w, r: r}, nil
+	stmts, err := prepareAll(ctx, w)
+	if err != nil {
+		_ = w.Close()
+		_ = r.Close()
+		return nil, err
+	}
+	return &backend{sqlQ: sqlQ{r}, w: w, r: r, stmts: stmts}, nil
 }
 
 // migrate applies the embedded migrations. Two processes opening a new
@@ -155,9 +161,10 @@ func migrate(ctx context.Context, db *sql.DB) error {
 
 // backend implements sqlcore.Backend.
 type backend struct {
-	sqlQ         // reads on the reader pool
-	w    *sql.DB // the single writer connection
-	r    *sql.DB
+	sqlQ          // reads on the reader pool
+	w     *sql.DB // the single writer connection
+	r     *sql.DB
+	stmts *stmtCache // statements kept prepared on w (sqlcore.Preparer)
 }
 
 func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
@@ -165,7 +172,7 @@ func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sqlTx{sqlQ{tx}, tx}, nil
+	return sqlTx{sqlQ{tx}, tx, b.stmts}, nil
 }
 
 func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
@@ -173,7 +180,7 @@ func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sqlTx{sqlQ{tx}, tx}, nil
+	return sqlTx{sqlQ{tx}, tx, nil}, nil
 }
 
 func (b *backend) NotifyInTx(context.Context, sqlcore.Querier, uint64) error { return nil }
@@ -202,7 +209,7 @@ func (b *backend) Classify(err error) error {
 }
 
 func (b *backend) Close() error {
-	return errors.Join(b.w.Close(), b.r.Close())
+	return errors.Join(b.stmts.close(), b.w.Close(), b.r.Close())
 }
 
 type execQuerier interface {
@@ -235,7 +242,80 @@ func (r sqlRows) Close() { _ = r.Rows.Close() }
 
 type sqlTx struct {
 	sqlQ
-	tx *sql.Tx
+	tx    *sql.Tx
+	stmts *stmtCache // nil in read transactions
+}
+
+// Prepared implements sqlcore.Preparer: query runs in t as a statement
+// prepared once on the writer connection and kept (SQLite parses and plans
+// every other statement each time it runs, which is most of a short
+// statement's cost).
+func (t sqlTx) Prepared(query string) sqlcore.Querier {
+	if t.stmts == nil || t.stmts.m[query] == nil {
+		return t.sqlQ
+	}
+	return preparedQ{t: t, query: query}
+}
+
+// stmtCache holds the statements sqlcore keeps prepared
+// (sqlcore.PreparedStatements), prepared on the writer connection at Open:
+// preparing through the pool inside a transaction would wait for the one
+// writer connection that the transaction holds. database/sql re-prepares
+// one on a new connection by itself.
+type stmtCache struct {
+	m map[string]*sql.Stmt // read-only after prepareAll
+}
+
+func prepareAll(ctx context.Context, db *sql.DB) (*stmtCache, error) {
+	c := &stmtCache{m: map[string]*sql.Stmt{}}
+	for _, q := range sqlcore.PreparedStatements() {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, errors.Join(err, c.close())
+		}
+		c.m[q] = st
+	}
+	return c, nil
+}
+
+func (c *stmtCache) close() error {
+	var errs []error
+	for _, st := range c.m {
+		errs = append(errs, st.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// preparedQ runs one kept statement inside a write transaction.
+type preparedQ struct {
+	t     sqlTx
+	query string
+}
+
+func (p preparedQ) stmt(ctx context.Context) *sql.Stmt {
+	return p.t.tx.StmtContext(ctx, p.t.stmts.m[p.query])
+}
+
+func (p preparedQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if query != p.query {
+		return p.t.sqlQ.Exec(ctx, query, args...)
+	}
+	res, err := p.stmt(ctx).ExecContext(ctx, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (p preparedQ) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	if query != p.query {
+		return p.t.sqlQ.Query(ctx, query, args...)
+	}
+	rows, err := p.stmt(ctx).QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
 }
 
 func (t sqlTx) Commit(context.Context) error   { return t.tx.Commit() }
