@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,12 +14,13 @@ import (
 // Decision verbs against a server: check, explain, who-can, what-can,
 // whoami. check and explain exit 0 on allow and 1 on deny.
 
-// decisionFlags are the flags of check and explain.
+// decisionFlags are the flags of the decision verbs, and their request.
 type decisionFlags struct {
 	ns         string
 	context    []string
 	onBehalfOf string
 	atLeast    uint64
+	req        client.CheckRequest
 }
 
 func (d *decisionFlags) register(cmd *cobra.Command) {
@@ -25,6 +28,13 @@ func (d *decisionFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&d.context, "context", nil, "condition context KEY=VALUE (true/false and numbers are typed), repeatable")
 	cmd.Flags().StringVar(&d.onBehalfOf, "on-behalf-of", "", "the user an agent or service acts for")
 	cmd.Flags().Uint64Var(&d.atLeast, "at-least", 0, "answer at a revision at least this fresh (a revision a write printed)")
+}
+
+// parse is the PreRunE of the decision verbs: it builds req from
+// `PRINCIPAL ACTION [TYPE/ID]` before anything is sent.
+func (d *decisionFlags) parse(_ *cobra.Command, args []string) (err error) {
+	d.req, err = d.request(args)
+	return err
 }
 
 // request builds the check of `PRINCIPAL ACTION [TYPE/ID]` ("me" is the
@@ -53,152 +63,113 @@ func (d *decisionFlags) request(args []string) (client.CheckRequest, error) {
 	return req, nil
 }
 
-func rulesText(rs []client.Rule) []string {
-	var out []string
-	for _, r := range rs {
-		out = append(out, r.Text)
+// decisionCmd gives a decision verb the decision flags and, unless it has
+// its own PreRunE, df.parse.
+func (a *adm) decisionCmd(cmd *cobra.Command, df *decisionFlags) *cobra.Command {
+	if cmd.PreRunE == nil {
+		cmd.PreRunE = df.parse
 	}
-	return out
+	df.register(cmd)
+	return a.leaf(cmd)
+}
+
+// verdictCmd builds check and explain, which take
+// `PRINCIPAL|me TYPE:ACTION [TYPE/ID]`: ask is the client method, e.g.
+// (*client.Client).Check; JSON prints its answer, a table text; a deny is
+// exit 1.
+func verdictCmd[T any](a *adm, cmd *cobra.Command,
+	ask func(*client.Client, context.Context, string, client.CheckRequest, ...client.CallOption) (T, error),
+	allowed func(T) bool, text func(w io.Writer, v T)) *cobra.Command {
+	var df decisionFlags
+	cmd.Args = cobra.RangeArgs(2, 3)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return a.inOrg(cmd, func(cl *call, org string) error {
+			v, err := ask(cl.c, cl.ctx, org, df.req, client.AtLeast(df.atLeast))
+			if err != nil {
+				return err
+			}
+			return cl.answer(v, allowed(v), ExitDeny, func(w io.Writer) { text(w, v) })
+		})
+	}
+	return a.decisionCmd(cmd, &df)
+}
+
+// printRules prints an answer's obligations and advice.
+func printRules(w io.Writer, obligations, advice []client.Rule) {
+	for _, r := range obligations {
+		fmt.Fprintln(w, "obligation:", r.Text)
+	}
+	for _, r := range advice {
+		fmt.Fprintln(w, "advice:", r.Text)
+	}
 }
 
 func (a *adm) checkCmd() *cobra.Command {
-	var df decisionFlags
-	cmd := &cobra.Command{
+	return verdictCmd(a, &cobra.Command{
 		Use:   "check PRINCIPAL|me TYPE:ACTION [TYPE/ID] [--ns NS]",
 		Short: "May PRINCIPAL do the action (on the resource)? Exit 0 allow, 1 deny",
 		Example: `  gatehouse check user:bob chains:run chains/database-migration --ns prod
   gatehouse check agent:Triage chains:run chains/escalation-triage --ns prod --context critical=true`,
-		Args: cobra.RangeArgs(2, 3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := df.request(args)
-			if err != nil {
-				return err
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				d, err := cl.c.Check(cl.ctx, org, req, client.AtLeast(df.atLeast))
-				if err != nil {
-					return err
-				}
-				if cl.json() {
-					if err := writeJSON(a.e.stdout, d); err != nil {
-						return err
-					}
-				} else {
-					verdict := "deny"
-					if d.Allowed {
-						verdict = "allow"
-					}
-					fmt.Fprintln(a.e.stdout, verdict)
-					for _, r := range rulesText(d.Obligations) {
-						fmt.Fprintln(a.e.stdout, "obligation:", r)
-					}
-					for _, r := range rulesText(d.Advice) {
-						fmt.Fprintln(a.e.stdout, "advice:", r)
-					}
-				}
-				if !d.Allowed {
-					return silentExit(ExitDeny)
-				}
-				return nil
-			})
-		},
-	}
-	df.register(cmd)
-	return a.leaf(cmd)
+	}, (*client.Client).Check, func(d client.Decision) bool { return d.Allowed }, func(w io.Writer, d client.Decision) {
+		verdict := "deny"
+		if d.Allowed {
+			verdict = "allow"
+		}
+		fmt.Fprintln(w, verdict)
+		printRules(w, d.Obligations, d.Advice)
+	})
 }
 
 func (a *adm) explainCmd() *cobra.Command {
-	var df decisionFlags
-	cmd := &cobra.Command{
+	return verdictCmd(a, &cobra.Command{
 		Use:     "explain PRINCIPAL|me TYPE:ACTION [TYPE/ID] [--ns NS]",
 		Short:   "Why may (or may not) PRINCIPAL do the action? Exit 0 allow, 1 deny",
 		Example: `  gatehouse explain user:carol chains:run chains/ticket-summarizer --ns prod`,
-		Args:    cobra.RangeArgs(2, 3),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := df.request(args)
-			if err != nil {
-				return err
+	}, (*client.Client).Explain, func(ex client.Explanation) bool { return ex.Allowed }, func(w io.Writer, ex client.Explanation) {
+		verdict := "DENY"
+		if ex.Allowed {
+			verdict = "ALLOW"
+		}
+		fmt.Fprintf(w, "%s (revision %d)\n%s\n", verdict, ex.Revision, strings.TrimSpace(ex.Summary))
+		traces, title := ex.Grants, "granted by:"
+		if !ex.Allowed {
+			traces, title = ex.Near, "closest:"
+		}
+		if len(traces) > 0 {
+			fmt.Fprintln(w, "\n"+title)
+			var rows [][]string
+			for _, t := range traces {
+				grant := t.Role
+				if grant == "" {
+					grant = "actions:" + strings.Join(t.Binding.Actions, ",")
+				}
+				cond := t.Condition
+				if cond != "" && t.ConditionHeld {
+					cond += " (held)"
+				} else if cond != "" {
+					cond += " (failed)"
+				}
+				rows = append(rows, []string{t.Binding.ID, t.Binding.Principal, t.Via, grant, scopeText(t.Binding.Scope), t.Pattern, cond, t.Note})
 			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
-				ex, err := cl.c.Explain(cl.ctx, org, req, client.AtLeast(df.atLeast))
-				if err != nil {
-					return err
-				}
-				if cl.json() {
-					if err := writeJSON(a.e.stdout, ex); err != nil {
-						return err
-					}
-				} else {
-					verdict := "DENY"
-					if ex.Allowed {
-						verdict = "ALLOW"
-					}
-					fmt.Fprintf(a.e.stdout, "%s (revision %d)\n%s\n", verdict, ex.Revision, strings.TrimSpace(ex.Summary))
-					traces, title := ex.Grants, "granted by:"
-					if !ex.Allowed {
-						traces, title = ex.Near, "closest:"
-					}
-					if len(traces) > 0 {
-						fmt.Fprintln(a.e.stdout, "\n"+title)
-						var rows [][]string
-						for _, t := range traces {
-							grant := t.Role
-							if grant == "" {
-								grant = "actions:" + strings.Join(t.Binding.Actions, ",")
-							}
-							cond := t.Condition
-							if cond != "" && t.ConditionHeld {
-								cond += " (held)"
-							} else if cond != "" {
-								cond += " (failed)"
-							}
-							rows = append(rows, []string{t.Binding.ID, t.Binding.Principal, t.Via, grant, scopeText(t.Binding.Scope), t.Pattern, cond, t.Note})
-						}
-						printTable(a.e.stdout, []string{"BINDING", "PRINCIPAL", "VIA", "ROLE", "SCOPE", "PATTERN", "CONDITION", "NOTE"}, rows)
-					}
-					for _, r := range rulesText(ex.Obligations) {
-						fmt.Fprintln(a.e.stdout, "obligation:", r)
-					}
-					for _, r := range rulesText(ex.Advice) {
-						fmt.Fprintln(a.e.stdout, "advice:", r)
-					}
-				}
-				if !ex.Allowed {
-					return silentExit(ExitDeny)
-				}
-				return nil
-			})
-		},
-	}
-	df.register(cmd)
-	return a.leaf(cmd)
+			printTable(w, []string{"BINDING", "PRINCIPAL", "VIA", "ROLE", "SCOPE", "PATTERN", "CONDITION", "NOTE"}, rows)
+		}
+		printRules(w, ex.Obligations, ex.Advice)
+	})
 }
 
 func (a *adm) whoCanCmd() *cobra.Command {
 	var df decisionFlags
-	cmd := &cobra.Command{
+	return a.decisionCmd(&cobra.Command{
 		Use:     "who-can TYPE:ACTION [TYPE/ID] [--ns NS]",
 		Short:   "Who may do the action (on the resource)? (needs bindings:read)",
 		Example: `  gatehouse who-can chains:run chains/escalation-triage --ns prod`,
 		Args:    cobra.RangeArgs(1, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := df.request(append([]string{"me"}, args...))
-			if err != nil {
-				return err
-			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			return df.parse(cmd, append([]string{"me"}, args...))
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.inOrg(cmd, func(cl *call, org string) error {
+				req := df.req
 				s, err := cl.c.LookupSubjects(cl.ctx, org, client.LookupSubjectsRequest{Action: req.Action, Resource: req.Resource, Namespace: req.Namespace, Context: req.Context}, client.AtLeast(df.atLeast))
 				if err != nil {
 					return err
@@ -210,32 +181,29 @@ func (a *adm) whoCanCmd() *cobra.Command {
 				return cl.out(s, []string{"PRINCIPAL", "VIA"}, rows)
 			})
 		},
-	}
-	df.register(cmd)
-	return a.leaf(cmd)
+	}, &df)
 }
 
 func (a *adm) whatCanCmd() *cobra.Command {
 	var df decisionFlags
 	var limit int
-	cmd := &cobra.Command{
+	cmd := a.decisionCmd(&cobra.Command{
 		Use:     "what-can PRINCIPAL|me TYPE:ACTION [--ns NS]",
 		Short:   "Which resources may PRINCIPAL do the action on? (all namespaces without --ns)",
 		Example: `  gatehouse what-can user:alice chains:run`,
 		Args:    cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			req, err := df.request(args)
-			if err != nil {
+		PreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := df.parse(cmd, args); err != nil {
 				return err
 			}
 			if limit < 1 {
 				return badInput("--limit must be positive")
 			}
-			return a.run(cmd, func(cl *call) error {
-				org, err := cl.org()
-				if err != nil {
-					return err
-				}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.inOrg(cmd, func(cl *call, org string) error {
+				req := df.req
 				q := client.LookupResourcesRequest{Principal: req.Principal, Action: req.Action, Namespace: req.Namespace,
 					Context: req.Context, OnBehalfOf: req.OnBehalfOf, PageSize: min(limit, 10000)}
 				all := client.ResourcePage{}
@@ -265,10 +233,9 @@ func (a *adm) whatCanCmd() *cobra.Command {
 				return cl.out(all, []string{"NAMESPACE", "TYPE", "ID"}, rows)
 			})
 		},
-	}
-	df.register(cmd)
+	}, &df)
 	cmd.Flags().IntVar(&limit, "limit", 1000, "print at most this many resources")
-	return a.leaf(cmd)
+	return cmd
 }
 
 func (a *adm) whoamiCmd() *cobra.Command {
