@@ -217,6 +217,33 @@ func secretsURL(org, ns string) string {
 	return "/v1/orgs/" + seg(org) + "/namespaces/" + seg(ns) + "/secrets"
 }
 
+// secretURL is one secret's path.
+func secretURL(org, ns, name string) string { return secretsURL(org, ns) + "/" + seg(name) }
+
+// getAll reads every page of the list at path (a path without a query).
+func getAll[T any](sc *secretCall, path string) ([]T, error) {
+	var all []T
+	cursor := ""
+	for {
+		var page struct {
+			Items      []T    `json:"items"`
+			NextCursor string `json:"next_cursor"`
+		}
+		p := path + "?page_size=1000"
+		if cursor != "" {
+			p += "&cursor=" + url.QueryEscape(cursor)
+		}
+		if err := sc.do("GET", p, nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.NextCursor == "" {
+			return all, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
 // secretMeta is the metadata the server answers with.
 type secretMeta struct {
 	Namespace   string    `json:"namespace"`
@@ -234,6 +261,15 @@ type secretMeta struct {
 type written struct {
 	Revision uint64     `json:"revision"`
 	Item     secretMeta `json:"item"`
+}
+
+// print reports the write (set, rotated) that answered w, or its error.
+func (w *written) print(e *env, verb string, err error) error {
+	if err != nil {
+		return apiExit(err)
+	}
+	fmt.Fprintf(e.stdout, "%s %s/%s: version %d\n", verb, w.Item.Namespace, w.Item.Name, w.Item.Version)
+	return nil
 }
 
 func newSecretCmd(e *env) *cobra.Command {
@@ -304,16 +340,80 @@ func ctxFor(cmd *cobra.Command, f *apiFlags) (context.Context, context.CancelFun
 	return context.WithTimeout(cmd.Context(), f.timeout)
 }
 
+// secretCall is one secret command's run against the server.
+type secretCall struct {
+	ctx   context.Context
+	c     *apiClient
+	org   string
+	ns    string // -n
+	value string // set, rotate: from stdin or --from-file
+	out   output // -o, of the commands that have it
+}
+
+func (sc *secretCall) do(method, path string, body, out any) error {
+	return sc.c.do(sc.ctx, method, path, body, out)
+}
+
+// secretCmd builds a secret command: cmd with --server, --org,
+// --token-file, --timeout and -n; with value, the value flags too (the
+// value is read once the client is built, before the --timeout clock
+// starts); with outputs, -o (the first is the default, checked before
+// anything else). run gets the call and the arguments.
+func secretCmd(e *env, cmd *cobra.Command, value bool, outputs []string, run func(sc *secretCall, args []string) error) *cobra.Command {
+	var (
+		af apiFlags
+		vf valueFlags
+		sc secretCall
+	)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if outputs != nil {
+			if err := sc.out.check(outputs...); err != nil {
+				return err
+			}
+		}
+		c, org, err := af.client("GATEHOUSE_TOKEN")
+		if err != nil {
+			return err
+		}
+		if value {
+			if sc.value, err = vf.read(e); err != nil {
+				return err
+			}
+		}
+		ctx, cancel := ctxFor(cmd, &af)
+		defer cancel()
+		sc.ctx, sc.c, sc.org = ctx, c, org
+		return run(&sc, args)
+	}
+	af.register(cmd)
+	if value {
+		vf.register(cmd)
+	}
+	nsFlag(cmd, &sc.ns)
+	if outputs != nil {
+		cmd.Flags().StringVarP((*string)(&sc.out), "output", "o", outputs[0], strings.Join(outputs, " or "))
+	}
+	return cmd
+}
+
+// tabulate prints a header and a row for each item through a tabwriter,
+// the cells as they are.
+func tabulate[T any](w io.Writer, header string, items []T, row func(T) string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	for _, it := range items {
+		fmt.Fprintln(tw, row(it))
+	}
+	return tw.Flush()
+}
+
 func newSecretSetCmd(e *env) *cobra.Command {
 	var (
-		af          apiFlags
-		vf          valueFlags
-		ns, desc    string
-		expires     string
-		referableBy []string
-		createOnly  bool
+		desc, expires string
+		referableBy   []string
+		createOnly    bool
 	)
-	cmd := &cobra.Command{
+	cmd := secretCmd(e, &cobra.Command{
 		Use:   "set NAME",
 		Short: "Create a secret, or give it a new value (a new version), from stdin or --from-file",
 		Long: `Create a secret, or give an existing one a new value (a new version).
@@ -325,53 +425,35 @@ so it stays out of shell history and process listings:
     printf %s "$KEY" | gatehouse secret set OPENAI_API_KEY -n prod
     gatehouse secret set DB_PASSWORD -n prod --from-file ./db-password`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, org, err := af.client("GATEHOUSE_TOKEN")
+	}, true, nil, func(sc *secretCall, args []string) error {
+		body := map[string]any{"name": args[0], "value": sc.value}
+		if desc != "" {
+			body["description"] = desc
+		}
+		if expires != "" {
+			t, err := time.Parse(time.RFC3339, expires)
 			if err != nil {
-				return err
+				return badInput("--expires %q is not an RFC 3339 time", expires)
 			}
-			value, err := vf.read(e)
-			if err != nil {
-				return err
-			}
-			body := map[string]any{"name": args[0], "value": value}
-			if desc != "" {
-				body["description"] = desc
-			}
-			if expires != "" {
-				t, err := time.Parse(time.RFC3339, expires)
-				if err != nil {
-					return badInput("--expires %q is not an RFC 3339 time", expires)
+			body["expires_at"] = t
+		}
+		if len(referableBy) > 0 {
+			body["referable_by"] = referableBy
+		}
+		var w written
+		err := sc.do("POST", secretsURL(sc.org, sc.ns), body, &w)
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == http.StatusConflict && !createOnly {
+			patch := map[string]any{"value": sc.value}
+			for _, k := range []string{"description", "expires_at", "referable_by"} {
+				if v, ok := body[k]; ok {
+					patch[k] = v
 				}
-				body["expires_at"] = t
 			}
-			if len(referableBy) > 0 {
-				body["referable_by"] = referableBy
-			}
-			ctx, cancel := ctxFor(cmd, &af)
-			defer cancel()
-			var w written
-			err = c.do(ctx, "POST", secretsURL(org, ns), body, &w)
-			var ae *apiError
-			if errors.As(err, &ae) && ae.Status == http.StatusConflict && !createOnly {
-				patch := map[string]any{"value": value}
-				for _, k := range []string{"description", "expires_at", "referable_by"} {
-					if v, ok := body[k]; ok {
-						patch[k] = v
-					}
-				}
-				err = c.do(ctx, "PATCH", secretsURL(org, ns)+"/"+seg(args[0]), patch, &w)
-			}
-			if err != nil {
-				return apiExit(err)
-			}
-			fmt.Fprintf(e.stdout, "set %s/%s: version %d\n", w.Item.Namespace, w.Item.Name, w.Item.Version)
-			return nil
-		},
-	}
-	af.register(cmd)
-	vf.register(cmd)
-	nsFlag(cmd, &ns)
+			err = sc.do("PATCH", secretURL(sc.org, sc.ns, args[0]), patch, &w)
+		}
+		return w.print(e, "set", err)
+	})
 	cmd.Flags().StringVar(&desc, "description", "", "description")
 	cmd.Flags().StringVar(&expires, "expires", "", "expiry time (RFC 3339)")
 	cmd.Flags().StringSliceVar(&referableBy, "referable-by", nil, "who may reference it from a resource spec (user:bob, team:x, role:builder); default anyone with secrets:list")
@@ -380,255 +462,119 @@ so it stays out of shell history and process listings:
 }
 
 func newSecretGetCmd(e *env) *cobra.Command {
-	var (
-		af      apiFlags
-		ns      string
-		version uint64
-		out     output
-	)
-	cmd := &cobra.Command{
+	var version uint64
+	cmd := secretCmd(e, &cobra.Command{
 		Use:   "get NAME",
 		Short: "Print a secret's value to stdout (needs secrets:read; audited)",
 		Long: `Print a secret's value to stdout: exactly the value, with no newline added
 (--output json prints {"namespace","name","version","value"}). Needs
 secrets:read; every reveal is in the audit log.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.check("value", "json"); err != nil {
-				return err
-			}
-			c, org, err := af.client("GATEHOUSE_TOKEN")
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctxFor(cmd, &af)
-			defer cancel()
-			path := secretsURL(org, ns) + "/" + seg(args[0]) + "/value"
-			if version > 0 {
-				path += "?version=" + strconv.FormatUint(version, 10)
-			}
-			var v struct {
-				Namespace string `json:"namespace"`
-				Name      string `json:"name"`
-				Version   uint64 `json:"version"`
-				Value     string `json:"value"`
-			}
-			if err := c.do(ctx, "GET", path, nil, &v); err != nil {
-				return apiExit(err)
-			}
-			if out == "json" {
-				return writeJSON(e.stdout, v)
-			}
-			_, err = io.WriteString(e.stdout, v.Value)
-			return err
-		},
-	}
-	af.register(cmd)
-	nsFlag(cmd, &ns)
+	}, false, []string{"value", "json"}, func(sc *secretCall, args []string) error {
+		path := secretURL(sc.org, sc.ns, args[0]) + "/value"
+		if version > 0 {
+			path += "?version=" + strconv.FormatUint(version, 10)
+		}
+		var v struct {
+			Namespace string `json:"namespace"`
+			Name      string `json:"name"`
+			Version   uint64 `json:"version"`
+			Value     string `json:"value"`
+		}
+		if err := sc.do("GET", path, nil, &v); err != nil {
+			return apiExit(err)
+		}
+		if sc.out == "json" {
+			return writeJSON(e.stdout, v)
+		}
+		_, err := io.WriteString(e.stdout, v.Value)
+		return err
+	})
 	cmd.Flags().Uint64Var(&version, "version", 0, "a version (default: the current one)")
-	cmd.Flags().StringVarP((*string)(&out), "output", "o", "value", "value or json")
 	return cmd
 }
 
 func newSecretListCmd(e *env) *cobra.Command {
-	var (
-		af  apiFlags
-		ns  string
-		all bool
-		out output
-	)
-	cmd := &cobra.Command{
+	var all bool
+	cmd := secretCmd(e, &cobra.Command{
 		Use:   "list",
 		Short: "List secrets' names and metadata, never values (needs secrets:list)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := out.check("table", "json"); err != nil {
-				return err
+	}, false, []string{"table", "json"}, func(sc *secretCall, _ []string) error {
+		path := secretsURL(sc.org, sc.ns)
+		if all {
+			path = "/v1/orgs/" + seg(sc.org) + "/secrets"
+		}
+		items, err := getAll[secretMeta](sc, path)
+		if err != nil {
+			return apiExit(err)
+		}
+		if sc.out == "json" {
+			if items == nil {
+				items = []secretMeta{}
 			}
-			c, org, err := af.client("GATEHOUSE_TOKEN")
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctxFor(cmd, &af)
-			defer cancel()
-			base := secretsURL(org, ns)
-			if all {
-				base = "/v1/orgs/" + seg(org) + "/secrets"
-			}
-			var items []secretMeta
-			cursor := ""
-			for {
-				var page struct {
-					Items      []secretMeta `json:"items"`
-					NextCursor string       `json:"next_cursor"`
-				}
-				path := base + "?page_size=1000"
-				if cursor != "" {
-					path += "&cursor=" + url.QueryEscape(cursor)
-				}
-				if err := c.do(ctx, "GET", path, nil, &page); err != nil {
-					return apiExit(err)
-				}
-				items = append(items, page.Items...)
-				if page.NextCursor == "" {
-					break
-				}
-				cursor = page.NextCursor
-			}
-			if out == "json" {
-				if items == nil {
-					items = []secretMeta{}
-				}
-				return writeJSON(e.stdout, items)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAMESPACE\tNAME\tVERSION\tUPDATED\tLAST USED\tEXPIRES\tDESCRIPTION")
-			for _, s := range items {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.Namespace, s.Name, s.Version, when(s.UpdatedAt), when(s.LastUsedAt), when(s.ExpiresAt), s.Description)
-			}
-			return tw.Flush()
-		},
-	}
-	af.register(cmd)
-	nsFlag(cmd, &ns)
+			return writeJSON(e.stdout, items)
+		}
+		return tabulate(e.stdout, "NAMESPACE\tNAME\tVERSION\tUPDATED\tLAST USED\tEXPIRES\tDESCRIPTION", items, func(s secretMeta) string {
+			return fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s\t%s", s.Namespace, s.Name, s.Version, admTime(s.UpdatedAt), admTime(s.LastUsedAt), admTime(s.ExpiresAt), s.Description)
+		})
+	})
 	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "every namespace where you hold secrets:list")
-	cmd.Flags().StringVarP((*string)(&out), "output", "o", "table", "table or json")
 	return cmd
 }
 
-func when(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
 func newSecretRotateCmd(e *env) *cobra.Command {
-	var (
-		af        apiFlags
-		vf        valueFlags
-		ns        string
-		ifVersion uint64
-	)
-	cmd := &cobra.Command{
+	var ifVersion uint64
+	cmd := secretCmd(e, &cobra.Command{
 		Use:   "rotate NAME",
 		Short: "Replace a secret's value with a new version from stdin or --from-file (needs secrets:rotate)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, org, err := af.client("GATEHOUSE_TOKEN")
-			if err != nil {
-				return err
-			}
-			value, err := vf.read(e)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctxFor(cmd, &af)
-			defer cancel()
-			var w written
-			if err := c.do(ctx, "POST", secretsURL(org, ns)+"/"+seg(args[0])+"/rotate", map[string]any{"value": value, "if_version": ifVersion}, &w); err != nil {
-				return apiExit(err)
-			}
-			fmt.Fprintf(e.stdout, "rotated %s/%s: version %d\n", w.Item.Namespace, w.Item.Name, w.Item.Version)
-			return nil
-		},
-	}
-	af.register(cmd)
-	vf.register(cmd)
-	nsFlag(cmd, &ns)
+	}, true, nil, func(sc *secretCall, args []string) error {
+		var w written
+		err := sc.do("POST", secretURL(sc.org, sc.ns, args[0])+"/rotate", map[string]any{"value": sc.value, "if_version": ifVersion}, &w)
+		return w.print(e, "rotated", err)
+	})
 	cmd.Flags().Uint64Var(&ifVersion, "if-version", 0, "fail unless the current version is this one")
 	return cmd
 }
 
 func newSecretDeleteCmd(e *env) *cobra.Command {
-	var (
-		af apiFlags
-		ns string
-	)
-	cmd := &cobra.Command{
+	return secretCmd(e, &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a secret and every version (needs secrets:delete)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, org, err := af.client("GATEHOUSE_TOKEN")
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctxFor(cmd, &af)
-			defer cancel()
-			if err := c.do(ctx, "DELETE", secretsURL(org, ns)+"/"+seg(args[0]), nil, nil); err != nil {
-				return apiExit(err)
-			}
-			fmt.Fprintf(e.stdout, "deleted %s/%s\n", ns, args[0])
-			return nil
-		},
-	}
-	af.register(cmd)
-	nsFlag(cmd, &ns)
-	return cmd
+	}, false, nil, func(sc *secretCall, args []string) error {
+		if err := sc.do("DELETE", secretURL(sc.org, sc.ns, args[0]), nil, nil); err != nil {
+			return apiExit(err)
+		}
+		fmt.Fprintf(e.stdout, "deleted %s/%s\n", sc.ns, args[0])
+		return nil
+	})
 }
 
 func newSecretHistoryCmd(e *env) *cobra.Command {
-	var (
-		af  apiFlags
-		ns  string
-		out output
-	)
-	cmd := &cobra.Command{
+	type version struct {
+		Version   uint64    `json:"version"`
+		KeyID     uint32    `json:"key_id"`
+		CreatedBy string    `json:"created_by"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+	return secretCmd(e, &cobra.Command{
 		Use:   "history NAME",
 		Short: "List a secret's versions: number, master key id, author, time (needs secrets:list)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.check("table", "json"); err != nil {
-				return err
-			}
-			c, org, err := af.client("GATEHOUSE_TOKEN")
-			if err != nil {
-				return err
-			}
-			ctx, cancel := ctxFor(cmd, &af)
-			defer cancel()
-			type version struct {
-				Version   uint64    `json:"version"`
-				KeyID     uint32    `json:"key_id"`
-				CreatedBy string    `json:"created_by"`
-				CreatedAt time.Time `json:"created_at"`
-			}
-			var all []version
-			cursor := ""
-			for {
-				var page struct {
-					Items      []version `json:"items"`
-					NextCursor string    `json:"next_cursor"`
-				}
-				path := secretsURL(org, ns) + "/" + seg(args[0]) + "/versions?page_size=1000"
-				if cursor != "" {
-					path += "&cursor=" + url.QueryEscape(cursor)
-				}
-				if err := c.do(ctx, "GET", path, nil, &page); err != nil {
-					return apiExit(err)
-				}
-				all = append(all, page.Items...)
-				if page.NextCursor == "" {
-					break
-				}
-				cursor = page.NextCursor
-			}
-			if out == "json" {
-				return writeJSON(e.stdout, all)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "VERSION\tMASTER KEY\tBY\tAT")
-			for _, v := range all {
-				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\n", v.Version, v.KeyID, v.CreatedBy, when(v.CreatedAt))
-			}
-			return tw.Flush()
-		},
-	}
-	af.register(cmd)
-	nsFlag(cmd, &ns)
-	cmd.Flags().StringVarP((*string)(&out), "output", "o", "table", "table or json")
-	return cmd
+	}, false, []string{"table", "json"}, func(sc *secretCall, args []string) error {
+		all, err := getAll[version](sc, secretURL(sc.org, sc.ns, args[0])+"/versions")
+		if err != nil {
+			return apiExit(err)
+		}
+		if sc.out == "json" {
+			return writeJSON(e.stdout, all)
+		}
+		return tabulate(e.stdout, "VERSION\tMASTER KEY\tBY\tAT", all, func(v version) string {
+			return fmt.Sprintf("%d\t%d\t%s\t%s", v.Version, v.KeyID, v.CreatedBy, admTime(v.CreatedAt))
+		})
+	})
 }
 
 // --- vault maintenance (on the database, with the keyring)
@@ -664,6 +610,19 @@ func openMaintenanceVault(ctx context.Context, sf *storeFlags, e *env) (*vault.V
 	return v, st, nil
 }
 
+// withVault runs fn on the maintenance vault, in a context bounded by
+// timeout.
+func withVault(cmd *cobra.Command, sf *storeFlags, e *env, timeout time.Duration, fn func(ctx context.Context, v *vault.Vault) error) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	v, st, err := openMaintenanceVault(ctx, sf, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(ctx, v)
+}
+
 func newVaultStatusCmd(e *env) *cobra.Command {
 	var (
 		sf  storeFlags
@@ -677,36 +636,24 @@ func newVaultStatusCmd(e *env) *cobra.Command {
 			if err := out.check("table", "json"); err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
-			defer cancel()
-			v, st, err := openMaintenanceVault(ctx, &sf, e)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ks, err := v.Keys(ctx)
-			if err != nil {
-				return &exitError{code: ExitInternal, err: err}
-			}
-			if out == "json" {
-				return writeJSON(e.stdout, ks)
-			}
-			printKeys(e.stdout, ks)
-			return nil
+			return withVault(cmd, &sf, e, 5*time.Minute, func(ctx context.Context, v *vault.Vault) error {
+				ks, err := v.Keys(ctx)
+				if err != nil {
+					return &exitError{code: ExitInternal, err: err}
+				}
+				if out == "json" {
+					return writeJSON(e.stdout, ks)
+				}
+				_ = tabulate(e.stdout, "KEY\tIN KEYRING\tACTIVE\tRETIRED\tVERSIONS", ks, func(k vault.KeyStatus) string {
+					return fmt.Sprintf("%d\t%v\t%v\t%v\t%d", k.ID, k.InKeyring, k.Active, k.Retired, k.Versions)
+				})
+				return nil
+			})
 		},
 	}
 	sf.register(cmd)
 	cmd.Flags().StringVarP((*string)(&out), "output", "o", "table", "table or json")
 	return cmd
-}
-
-func printKeys(w io.Writer, ks []vault.KeyStatus) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tIN KEYRING\tACTIVE\tRETIRED\tVERSIONS")
-	for _, k := range ks {
-		fmt.Fprintf(tw, "%d\t%v\t%v\t%v\t%d\n", k.ID, k.InKeyring, k.Active, k.Retired, k.Versions)
-	}
-	_ = tw.Flush()
 }
 
 func newVaultRotateCmd(e *env) *cobra.Command {
@@ -739,32 +686,27 @@ and remove it from the keyring.`,
 				}
 				fmt.Fprintf(e.stdout, "added master key %d to %s\n", id, path)
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), time.Hour)
-			defer cancel()
-			v, st, err := openMaintenanceVault(ctx, &sf, e)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			rep, err := v.RotateMaster(ctx, "system:cli")
-			if err != nil {
-				return &exitError{code: ExitInternal, err: err}
-			}
-			var n int64
-			for _, c := range rep.Rewrapped {
-				n += c
-			}
-			fmt.Fprintf(e.stdout, "re-wrapped %d data keys under master key %d\n", n, rep.Active)
-			for id, why := range rep.Skipped {
-				fmt.Fprintf(e.stdout, "skipped data keys of master key %d: %s\n", id, why)
-			}
-			for _, id := range rep.Unused {
-				fmt.Fprintf(e.stdout, "master key %d wraps nothing now: retire it with 'gatehouse vault retire-key %d', then remove it from the keyring\n", id, id)
-			}
-			if len(rep.Skipped) > 0 {
-				return silentExit(ExitInternal)
-			}
-			return nil
+			return withVault(cmd, &sf, e, time.Hour, func(ctx context.Context, v *vault.Vault) error {
+				rep, err := v.RotateMaster(ctx, "system:cli")
+				if err != nil {
+					return &exitError{code: ExitInternal, err: err}
+				}
+				var n int64
+				for _, c := range rep.Rewrapped {
+					n += c
+				}
+				fmt.Fprintf(e.stdout, "re-wrapped %d data keys under master key %d\n", n, rep.Active)
+				for id, why := range rep.Skipped {
+					fmt.Fprintf(e.stdout, "skipped data keys of master key %d: %s\n", id, why)
+				}
+				for _, id := range rep.Unused {
+					fmt.Fprintf(e.stdout, "master key %d wraps nothing now: retire it with 'gatehouse vault retire-key %d', then remove it from the keyring\n", id, id)
+				}
+				if len(rep.Skipped) > 0 {
+					return silentExit(ExitInternal)
+				}
+				return nil
+			})
 		},
 	}
 	sf.register(cmd)
@@ -783,21 +725,16 @@ func newVaultRetireCmd(e *env) *cobra.Command {
 			if err != nil || id == 0 {
 				return badInput("key id %q is not a number from 1", args[0])
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
-			defer cancel()
-			v, st, err := openMaintenanceVault(ctx, &sf, e)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := v.RetireKey(ctx, "system:cli", uint32(id)); err != nil {
-				if errors.Is(err, vault.ErrConflict) || errors.Is(err, vault.ErrNotFound) {
-					return badInput("%v", err)
+			return withVault(cmd, &sf, e, 5*time.Minute, func(ctx context.Context, v *vault.Vault) error {
+				if err := v.RetireKey(ctx, "system:cli", uint32(id)); err != nil {
+					if errors.Is(err, vault.ErrConflict) || errors.Is(err, vault.ErrNotFound) {
+						return badInput("%v", err)
+					}
+					return &exitError{code: ExitInternal, err: err}
 				}
-				return &exitError{code: ExitInternal, err: err}
-			}
-			fmt.Fprintf(e.stdout, "retired master key %d; it can be removed from the keyring\n", id)
-			return nil
+				fmt.Fprintf(e.stdout, "retired master key %d; it can be removed from the keyring\n", id)
+				return nil
+			})
 		},
 	}
 	sf.register(cmd)
