@@ -147,7 +147,7 @@ func newAuditListCmd(e *env, verb string) *cobra.Command {
 			defer stop()
 			st, _, err := sf.open(ctx)
 			if err != nil {
-				return &exitError{code: ExitInternal, err: fmt.Errorf("open store: %w", err)}
+				return err
 			}
 			defer st.Close()
 			pr := newEntryPrinter(e.stdout, out)
@@ -329,7 +329,7 @@ what is wrong are printed. Exit 2: bad input. Exit 3: the store failed.`,
 			ctx := cmd.Context()
 			st, _, err := sf.open(ctx)
 			if err != nil {
-				return &exitError{code: ExitInternal, err: fmt.Errorf("open store: %w", err)}
+				return err
 			}
 			defer st.Close()
 			var reps []audit.Report
@@ -471,7 +471,7 @@ backoff. --checkpoints FILE also writes the org's signed checkpoints
 			defer stop()
 			st, _, err := sf.open(ctx)
 			if err != nil {
-				return &exitError{code: ExitInternal, err: fmt.Errorf("open store: %w", err)}
+				return err
 			}
 			defer st.Close()
 			if checkpoints != "" {
@@ -569,7 +569,7 @@ checkpointed, so the remaining log still verifies from the checkpoint at
 			ctx := cmd.Context()
 			st, _, err := sf.open(ctx)
 			if err != nil {
-				return &exitError{code: ExitInternal, err: fmt.Errorf("open store: %w", err)}
+				return err
 			}
 			defer st.Close()
 			signer, err := loadAuditSigner(sf.data, "")

@@ -599,7 +599,7 @@ func openMaintenanceVault(ctx context.Context, sf *storeFlags, e *env) (*vault.V
 	}
 	st, _, err := sf.open(ctx)
 	if err != nil {
-		return nil, nil, &exitError{code: ExitInternal, err: fmt.Errorf("open store: %w", err)}
+		return nil, nil, err
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	v, err := vault.Open(ctx, vault.Options{Store: st, Keyring: keys, Logger: log})

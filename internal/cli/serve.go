@@ -52,8 +52,17 @@ func (f *storeFlags) postgresURL() string {
 	return os.Getenv("GATEHOUSE_DATABASE_URL")
 }
 
-// open opens the store (creating the data directory for SQLite).
+// open opens the store (creating the data directory for SQLite) and
+// says where it is; a failure is exit 3.
 func (f *storeFlags) open(ctx context.Context) (store.Store, string, error) {
+	st, where, err := f.openStore(ctx)
+	if err != nil {
+		return nil, "", &exitError{code: ExitInternal, err: fmt.Errorf("open store: %w", err)}
+	}
+	return st, where, nil
+}
+
+func (f *storeFlags) openStore(ctx context.Context) (store.Store, string, error) {
 	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return nil, "", fmt.Errorf("data directory: %w", err)
 	}
@@ -149,7 +158,7 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 			defer ocancel()
 			st, where, err := sf.open(octx)
 			if err != nil {
-				return &exitError{code: ExitInternal, err: fmt.Errorf("open store: %w", err)}
+				return err
 			}
 			defer st.Close()
 			isFresh, err := fresh(octx, st)
@@ -347,7 +356,7 @@ a store that already has data.`,
 			}
 			st, where, err := sf.open(ctx)
 			if err != nil {
-				return &exitError{code: ExitInternal, err: fmt.Errorf("open store: %w", err)}
+				return err
 			}
 			defer st.Close()
 			isFresh, err := fresh(ctx, st)
