@@ -36,6 +36,10 @@ import (
 // or a request the server refused (401, 403, 404); 2 bad input (usage,
 // 400, 409, 410, 413, 415, 422 with the policy's positioned errors); 3
 // anything else (5xx, 429, the server unreachable).
+//
+// A verb is built by listCmd, getCmd, writeCmd or deleteCmd (at the end of
+// this file) where it is one of those; the rest run through inOrg, and
+// print with out, say, report or answer.
 
 // admFlags are the flags every admin verb shares.
 type admFlags struct {
