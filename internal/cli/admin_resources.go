@@ -100,12 +100,8 @@ func (a *adm) resourceCmd() *cobra.Command {
 		if p.Labels, err = patchMap(cmd, "label", parseLabels, labels); err != nil {
 			return err
 		}
-		if cmd.Flags().Changed("attributes") {
-			at, err := parseAttrs(attrs)
-			if err != nil {
-				return err
-			}
-			p.Attributes = &at
+		if p.Attributes, err = patchMap(cmd, "attributes", parseAttrs, attrs); err != nil {
+			return err // --attributes "" clears them, as for agents and services
 		}
 		if spec != "" {
 			if p.Spec, err = a.readSpec(spec); err != nil {

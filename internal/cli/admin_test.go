@@ -172,6 +172,10 @@ func TestAdminVerbs(t *testing.T) {
 		{name: "history of a missing resource", as: "alice", args: []string{"resource", "history", "chains/none", "--ns", "dev"}, code: ExitDeny, err: []string{"404"}},
 		{name: "a malformed ref", as: "alice", args: []string{"resource", "get", "new-chain"}, code: ExitBadInput},
 		{name: "a missing resource", as: "alice", args: []string{"resource", "get", "chains/none", "--ns", "dev"}, code: ExitDeny, err: []string{"404"}},
+		{name: "resource attributes set", as: "alice", args: []string{"resource", "update", "chains/new-chain", "--ns", "dev", "--attributes", `{"tier":"gold"}`}, code: 0},
+		{name: "resource attributes seen", as: "alice", args: []string{"resource", "get", "chains/new-chain", "--ns", "dev", "-o", "json"}, code: 0, out: []string{`"tier": "gold"`}},
+		{name: "resource attributes cleared", as: "alice", args: []string{"resource", "update", "chains/new-chain", "--ns", "dev", "--attributes", ""}, code: 0},
+		{name: "resource attributes gone", as: "alice", args: []string{"resource", "get", "chains/new-chain", "--ns", "dev", "-o", "json"}, code: 0, notOut: []string{"tier"}},
 		{name: "resource delete", as: "alice", args: []string{"resource", "delete", "chains/new-chain", "--ns", "dev"}, code: 0},
 
 		// The policy on the server.
