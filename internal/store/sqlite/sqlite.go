@@ -10,6 +10,11 @@
 //     time, in revision order, even across processes sharing the file.
 //   - Reads use a separate pool of query-only connections; WAL lets them
 //     run while a write is in progress, each seeing a committed snapshot.
+//   - SQLite parses and plans a statement each time it is given one. The
+//     few hot statements sqlcore lists (sqlcore.PreparedStatements: the
+//     audit append's) are prepared once on the writer connection at Open
+//     and reused by every write transaction (sqlcore.Preparer); the rest
+//     are parsed on each call.
 //   - Another process's writes are seen by polling (Options.PollInterval);
 //     this handle's own writes wake its watchers at once.
 package sqlite
