@@ -94,6 +94,7 @@ type Server struct {
 	trusted        []netip.Prefix
 
 	mux     *http.ServeMux
+	top     *http.ServeMux
 	routes  []*Route
 	metrics *metrics
 	dm      map[string]decisionMetrics
@@ -138,9 +139,16 @@ func New(cfg Config) (*Server, error) {
 		s.dm[e] = s.metrics.forDecisions(e)
 	}
 	s.routes = s.routeTable()
+	// s.mux holds the routes alone (Match, and telling 404 from 405);
+	// s.top holds them plus a catch-all, so that a request is matched
+	// once on its way to its route.
+	s.top = http.NewServeMux()
 	for _, rt := range s.routes {
-		s.mux.Handle(rt.Pattern(), s.handler(rt))
+		h := s.handler(rt)
+		s.mux.Handle(rt.Pattern(), h)
+		s.top.Handle(rt.Pattern(), h)
 	}
+	s.top.HandleFunc("/", s.noRoute)
 	doc, err := s.buildOpenAPI()
 	if err != nil {
 		return nil, fmt.Errorf("server: openapi: %w", err)
@@ -160,13 +168,11 @@ func (s *Server) Match(r *http.Request) string {
 
 // ServeHTTP dispatches to the route table; unknown paths and methods are
 // answered with problem documents (404, 405).
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := s.mux.Handler(r); pattern != "" {
-		s.mux.ServeHTTP(w, r)
-		return
-	}
-	// No route: let the mux decide between 404 and 405 (and its Allow
-	// header), then answer with a problem.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.top.ServeHTTP(w, r) }
+
+// noRoute answers what no route matches: the routes-only mux decides
+// between 404 and 405 (and its Allow header), then a problem is written.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{header: http.Header{}}
 	h, _ := s.mux.Handler(r)
 	h.ServeHTTP(rec, r)
@@ -177,13 +183,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 		}
 		s.writeProblem(w, r, reqID, problem(ProblemMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
-		return
-	}
-	if rec.status >= 300 && rec.status < 400 { // path cleaning redirect
-		if loc := rec.header.Get("Location"); loc != "" {
-			w.Header().Set("Location", loc)
-		}
-		w.WriteHeader(rec.status)
 		return
 	}
 	s.writeProblem(w, r, reqID, problem(ProblemNotFound, "no route for %s %s", r.Method, r.URL.Path))
