@@ -69,6 +69,20 @@ func (d *Directory) Check(ctx context.Context, actor Actor, req authz.Request, a
 	return dec, nil
 }
 
+// CheckAsked decides req for an actor whose right to ask it is already
+// established at the engine's current revision — the server remembers,
+// per revision, that a caller passed Check's authorization for an org,
+// namespace and subject — and records the decision in the audit log when
+// the org's settings want it, exactly as Check does. Every decision goes
+// through Check or CheckAsked, so decision logging sees them all.
+func (d *Directory) CheckAsked(ctx context.Context, actor Actor, req *authz.Request) (authz.Decision, error) {
+	dec := d.eng.Check(req)
+	if err := d.logDecision(ctx, actor, req, dec); err != nil { // audit.go
+		return authz.Decision{}, err
+	}
+	return dec, nil
+}
+
 // Explain decides req and says why.
 func (d *Directory) Explain(ctx context.Context, actor Actor, req authz.Request, atLeast uint64) (authz.Explanation, error) {
 	if err := d.decide(ctx, "explain", req.Org, actor, req.Principal, req.Namespace, atLeast); err != nil {

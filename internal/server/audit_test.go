@@ -113,3 +113,46 @@ func TestAuditOverHTTP(t *testing.T) {
 		t.Errorf("authentication failures recorded: %+v, %v", recs, err)
 	}
 }
+
+// TestDecisionLoggingOverHTTP: with decision logging on, every decision
+// answered over HTTP is in the log — the second asking of a question as
+// well as the first (the server answers repeated questions from a cache
+// of who may ask), and each item of a batch.
+func TestDecisionLoggingOverHTTP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	base := "/v1/orgs/" + w.org
+	count := func(result string) int {
+		t.Helper()
+		var l auditList
+		e.must(200, "GET", base+"/audit?action=decision&page_size=1000&result="+result, w.owner, nil, &l)
+		return len(l.Items)
+	}
+	allowed := map[string]any{"action": "chains:run", "resource": "chains/triage", "namespace": "prod"}
+	denied := map[string]any{"action": "chains:delete", "resource": "chains/triage", "namespace": "prod"}
+
+	e.must(200, "PUT", base+"/audit/settings", w.owner, audit.Settings{Decisions: audit.DecisionsAll}, nil)
+	for range 3 {
+		e.must(200, "POST", base+"/check", w.mkey, allowed, nil)
+	}
+	e.must(200, "POST", base+"/checks", w.mkey, map[string]any{"checks": []any{allowed, allowed, denied}}, nil)
+	if got, want := count("success"), 5; got != want {
+		t.Errorf("mode all: %d allowed decisions logged, want %d", got, want)
+	}
+	if got, want := count("denied"), 1; got != want {
+		t.Errorf("mode all: %d denied decisions logged, want %d", got, want)
+	}
+
+	e.must(200, "PUT", base+"/audit/settings", w.owner, audit.Settings{Decisions: audit.DecisionsDenies}, nil)
+	for range 2 {
+		e.must(200, "POST", base+"/check", w.mkey, denied, nil)
+		e.must(200, "POST", base+"/check", w.mkey, allowed, nil)
+	}
+	if got, want := count("denied"), 3; got != want {
+		t.Errorf("mode denies: %d denied decisions logged, want %d", got, want)
+	}
+	if got, want := count("success"), 5; got != want {
+		t.Errorf("mode denies: %d allowed decisions logged, want still %d", got, want)
+	}
+}

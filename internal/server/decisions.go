@@ -111,9 +111,13 @@ func (c *call) request(it *BatchItem) (authz.Request, error) {
 	return req, nil
 }
 
-// askKey is what decides whether a caller may ask a question.
+// askKey is what decides whether a caller may ask a question: asking
+// about yourself needs membership, asking about anyone else bindings:read
+// in the namespace (directory.Check) — so the subject itself is not part
+// of the key, only whether it is the caller.
 type askKey struct {
-	org, actor, about, namespace string
+	org, actor, namespace string
+	self                  bool
 }
 
 // askCache remembers allowed questions at one engine revision.
@@ -163,20 +167,57 @@ func (s *Server) isMember(org, principal string) bool {
 	return true
 }
 
-// decide answers one check: through the directory the first time a
-// question is asked at an engine revision, straight from the engine after.
-func (s *Server) decide(c *call, req *authz.Request) (authz.Decision, error) {
-	k := askKey{org: req.Org, actor: c.id.Principal, about: req.Principal, namespace: req.Namespace}
+// decide answers one check: through the directory's full authorization
+// the first time a kind of question is asked at an engine revision, and
+// through CheckAsked after (which still records the decision when the
+// org's audit settings want it). memo, when not nil, remembers within one
+// batch the keys already found allowed.
+func (s *Server) decide(c *call, req *authz.Request, memo *askMemo) (authz.Decision, error) {
+	k := askKey{org: req.Org, actor: c.id.Principal, namespace: req.Namespace, self: req.Principal == c.id.Principal}
 	rev := s.dir.Revision()
-	if s.asks.allowed(k, rev) {
-		return s.dir.Engine().Check(req), nil
+	if memo.has(k, rev) || s.asks.allowed(k, rev) {
+		memo.add(k, rev)
+		return s.dir.CheckAsked(c.ctx, c.actor(), req)
 	}
 	d, err := s.dir.Check(c.ctx, c.actor(), *req, 0)
 	if err != nil {
 		return d, err
 	}
 	s.asks.remember(k, rev)
+	memo.add(k, rev)
 	return d, nil
+}
+
+// askMemo is a batch's own record of allowed ask keys (a batch asks about
+// a few namespaces, many times): no lock, no shared map. A nil memo
+// remembers nothing.
+type askMemo struct {
+	rev  uint64
+	keys []askKey
+}
+
+func (m *askMemo) has(k askKey, rev uint64) bool {
+	if m == nil || m.rev != rev {
+		return false
+	}
+	for i := range m.keys {
+		if m.keys[i] == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *askMemo) add(k askKey, rev uint64) {
+	if m == nil {
+		return
+	}
+	if m.rev != rev {
+		m.rev, m.keys = rev, m.keys[:0]
+	}
+	if len(m.keys) < 16 && !m.has(k, rev) {
+		m.keys = append(m.keys, k)
+	}
 }
 
 func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
@@ -189,7 +230,7 @@ func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
 		dm.errs.Inc()
 		return CheckResponse{}, err
 	}
-	d, err := s.decide(c, &req)
+	d, err := s.decide(c, &req, nil)
 	if err != nil {
 		dm.errs.Inc()
 		return CheckResponse{}, err
@@ -207,12 +248,15 @@ func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, err
 		return BatchCheckResponse{}, err
 	}
 	out := BatchCheckResponse{Results: make([]BatchResult, len(in.Checks)), Revision: s.dir.Revision()}
-	var nAllow, nDeny float64
+	var (
+		nAllow, nDeny float64
+		memo          askMemo
+	)
 	for i := range in.Checks {
 		req, err := c.request(&in.Checks[i])
 		if err == nil {
 			var d authz.Decision
-			if d, err = s.decide(c, &req); err == nil {
+			if d, err = s.decide(c, &req, &memo); err == nil {
 				out.Results[i] = BatchResult{Allowed: d.Allowed, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice)}
 				if d.Allowed {
 					nAllow++

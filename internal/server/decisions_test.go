@@ -129,6 +129,13 @@ func TestBatchChecks(t *testing.T) {
 			t.Errorf("item %d: %+v, want allowed=%v", i, r, want)
 		}
 	}
+	// The cache of who may ask holds per namespace whether the caller asks
+	// about itself or about others: having asked about itself never lets a
+	// viewer ask about someone else.
+	for range 2 {
+		e.must(200, "POST", "/v1/orgs/acme/check", w.viewer, map[string]any{"action": "chains:read", "namespace": "prod"}, nil)
+		e.must(403, "POST", "/v1/orgs/acme/check", w.viewer, map[string]any{"action": "chains:read", "namespace": "prod", "principal": "user:owner"}, nil)
+	}
 	over := make([]map[string]any, server.MaxBatch+1)
 	for i := range over {
 		over[i] = map[string]any{"action": "chains:read"}
