@@ -148,6 +148,9 @@ func (a *askCache) remember(k askKey, rev uint64) {
 		}
 		a.rev, a.ok = rev, map[askKey]struct{}{}
 	}
+	// The key's strings may be substrings of a request body (fastjson):
+	// copy them so that the cache does not keep bodies alive.
+	k.org, k.actor, k.namespace = strings.Clone(k.org), strings.Clone(k.actor), strings.Clone(k.namespace)
 	a.ok[k] = struct{}{}
 }
 

@@ -33,6 +33,23 @@ type scanner struct {
 	b      []byte
 	i      int
 	intern map[string]string // nil: no interning
+	// src is b as one string when b is valid UTF-8 (checked once): plain
+	// strings are then substrings of it — one allocation for the whole
+	// body instead of one per string. Empty: copy and check each string.
+	src string
+}
+
+// newScanner reads b (which the caller may reuse afterwards: nothing
+// returned aliases it).
+func newScanner(b []byte, intern bool) *scanner {
+	s := &scanner{b: b}
+	if intern {
+		s.intern = map[string]string{}
+	}
+	if utf8.Valid(b) {
+		s.src = string(b)
+	}
+	return s
 }
 
 func (s *scanner) ws() {
@@ -89,6 +106,9 @@ func (s *scanner) str() (string, error) {
 		case c == '"':
 			raw := s.b[start:s.i]
 			s.i++
+			if s.src != "" {
+				return s.src[start : s.i-1], nil
+			}
 			if !utf8.Valid(raw) {
 				return "", invalidField("", "invalid UTF-8 in a string at byte %d", start)
 			}
@@ -548,7 +568,7 @@ func (s *scanner) start() error {
 }
 
 func (r *CheckRequest) decodeFast(b []byte) error {
-	s := &scanner{b: b}
+	s := newScanner(b, false)
 	if err := s.start(); err != nil {
 		return err
 	}
@@ -575,7 +595,7 @@ func (r *CheckRequest) decodeFast(b []byte) error {
 }
 
 func (r *BatchCheckRequest) decodeFast(b []byte) error {
-	s := &scanner{b: b, intern: map[string]string{}}
+	s := newScanner(b, true)
 	if err := s.start(); err != nil {
 		return err
 	}

@@ -159,3 +159,43 @@ func TestFastEncoderMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestFastDecodeDoesNotAlias: request bodies are read into pooled buffers,
+// so nothing decoded may point into the buffer: overwriting it after the
+// decode must leave every decoded string as it was.
+func TestFastDecodeDoesNotAlias(t *testing.T) {
+	for _, body := range []string{
+		`{"principal":"user:ann","action":"chains:run","resource":"chains/a","namespace":"prod"}`,
+		`{"principal":"user:\u00e9ve","action":"chains:run","namespace":"pr\u006fd"}`, // escapes: the slow path
+	} {
+		b := []byte(body)
+		var single CheckRequest
+		if err := single.decodeFast(b); err != nil {
+			t.Fatalf("decode %s: %v", body, err)
+		}
+		var want CheckRequest
+		if err := json.Unmarshal([]byte(body), &want); err != nil {
+			t.Fatal(err)
+		}
+		batchBody := []byte(`{"checks":[` + body + `,` + body + `]}`)
+		var batch BatchCheckRequest
+		if err := batch.decodeFast(batchBody); err != nil {
+			t.Fatalf("decode batch: %v", err)
+		}
+		for i := range b {
+			b[i] = 'X'
+		}
+		for i := range batchBody {
+			batchBody[i] = 'X'
+		}
+		if diff := cmp.Diff(want, single); diff != "" {
+			t.Errorf("single check after the buffer was overwritten (-want +got):\n%s", diff)
+		}
+		for i, it := range batch.Checks {
+			got := CheckRequest{Principal: it.Principal, Action: it.Action, Resource: it.Resource, Namespace: it.Namespace}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("batch item %d after the buffer was overwritten (-want +got):\n%s", i, diff)
+			}
+		}
+	}
+}

@@ -11,6 +11,7 @@
 //	loadgen serve -data DIR -cpuprofile cpu.out   # the same server with a CPU profile
 //	loadgen wrk -data DIR > checks.lua            # the single-check mix as a wrk script
 //	loadgen mix -data DIR -checks 200000 -name wide # another mix; run it with -mix wide
+//	loadgen floor -data DIR -addr 127.0.0.1:18081 # the mix answered by a bare net/http server (the ceiling)
 //
 // Invariants: it only connects to 127.0.0.1 (or ::1); every run is bounded
 // by -duration (at most 10 minutes) and -max-requests; every answer is
@@ -25,7 +26,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen load|mix|run|serve|wrk [flags] (see -h of each)")
+		fmt.Fprintln(os.Stderr, "usage: loadgen load|mix|run|serve|wrk|floor [flags] (see -h of each)")
 		os.Exit(2)
 	}
 	var err error
@@ -40,8 +41,10 @@ func main() {
 		err = cmdWrk(os.Args[2:])
 	case "mix":
 		err = cmdMix(os.Args[2:])
+	case "floor":
+		err = cmdFloor(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: want load, mix, run, serve or wrk", os.Args[1])
+		err = fmt.Errorf("unknown command %q: want load, mix, run, serve, wrk or floor", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
