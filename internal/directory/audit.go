@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -124,6 +125,41 @@ func (d *Directory) auditActor(ctx context.Context, r store.Reader, org string, 
 		out.Roles = append(out.Roles, role)
 	}
 	sort.Strings(out.Roles)
+	return out
+}
+
+// rolesCache holds the roles of actors at one engine revision: a write
+// that changes bindings changes the revision, and the cache starts over.
+type rolesCache struct {
+	mu  sync.Mutex
+	rev uint64
+	m   map[[2]string][]string // {org, principal} → roles
+}
+
+// decisionActor is auditActor for decision entries, which can be many per
+// second: the actor's roles are read from the store once per actor and
+// engine revision.
+func (d *Directory) decisionActor(ctx context.Context, org string, a Actor) audit.Actor {
+	rev, k := d.eng.Revision(), [2]string{org, a.Principal}
+	c := &d.droles
+	c.mu.Lock()
+	roles, ok := c.m[k]
+	if c.rev != rev {
+		ok = false
+	}
+	c.mu.Unlock()
+	if ok {
+		out := audit.Actor{Principal: a.Principal, KeyID: a.KeyID, SessionID: a.SessionID, ClientAddr: a.ClientAddr, RequestID: a.RequestID}
+		out.Roles = slices.Clone(roles)
+		return out
+	}
+	out := d.auditActor(ctx, d.st, org, a)
+	c.mu.Lock()
+	if c.rev != rev || c.m == nil || len(c.m) >= 4096 {
+		c.rev, c.m = rev, map[[2]string][]string{}
+	}
+	c.m[k] = slices.Clone(out.Roles)
+	c.mu.Unlock()
 	return out
 }
 
@@ -391,7 +427,7 @@ func (d *Directory) logDecision(ctx context.Context, actor Actor, req *authz.Req
 		result = audit.Denied
 	}
 	e := audit.Entry{
-		Org: req.Org, Actor: d.auditActor(ctx, d.st, "", actor), Action: audit.DecisionAction, Target: target, Result: result,
+		Org: req.Org, Actor: d.decisionActor(ctx, req.Org, actor), Action: audit.DecisionAction, Target: target, Result: result,
 		Details: auditObject(map[string]any{
 			"principal": req.Principal, "action": req.Action, "on_behalf_of": req.OnBehalfOf,
 			"allowed": dec.Allowed, "revision": dec.Revision,

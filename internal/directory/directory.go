@@ -84,6 +84,9 @@ type Directory struct {
 	opts Options
 	rec  audit.Recorder
 	dlog *audit.DecisionLog // decisions, by each org's audit settings
+	// droles remembers, per engine revision, the roles decision entries
+	// name for an actor (audit.go).
+	droles rolesCache
 
 	cancel context.CancelFunc
 	done   chan struct{}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,6 +143,14 @@ func TestDecisionLoggingOverHTTP(t *testing.T) {
 	}
 	if got, want := count("denied"), 1; got != want {
 		t.Errorf("mode all: %d denied decisions logged, want %d", got, want)
+	}
+	// Each names the actor with the roles it holds, as other entries do.
+	var l auditList
+	e.must(200, "GET", base+"/audit?action=decision", w.owner, nil, &l)
+	for _, it := range l.Items {
+		if it.Actor.Principal != "user:"+w.memberID || !slices.Contains(it.Actor.Roles, "viewer") || !slices.Contains(it.Actor.Roles, "operator@prod") {
+			t.Errorf("decision entry %d: actor %+v, want user:%s with roles viewer and operator@prod", it.Seq, it.Actor, w.memberID)
+		}
 	}
 
 	e.must(200, "PUT", base+"/audit/settings", w.owner, audit.Settings{Decisions: audit.DecisionsDenies}, nil)
