@@ -108,6 +108,10 @@ type decisionReq struct {
 	done chan error
 }
 
+// storeTimeout bounds the store work a decision waits for: reading an
+// org's settings, and recording its entry.
+const storeTimeout = 10 * time.Second
+
 // SettingsTTL is how long an org's settings are cached: a change made
 // through another replica applies within it.
 const SettingsTTL = 2 * time.Second
@@ -150,8 +154,11 @@ func (d *DecisionLog) settings(ctx context.Context, org string) (Settings, error
 	if ok && now.Before(c.expires) {
 		return c.s, c.err
 	}
-	s, err := LoadSettings(ctx, d.st, org)
-	if ctx.Err() == nil { // do not cache a cancelled read
+	// Bounded here: the check path that asks carries no deadline of its own.
+	rctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
+	s, err := LoadSettings(rctx, d.st, org)
+	if rctx.Err() == nil { // do not cache a cancelled or timed-out read
 		d.mu.Lock()
 		d.cache[org] = cachedSettings{s: s, err: err, expires: now.Add(d.ttl)}
 		d.mu.Unlock()
@@ -184,6 +191,8 @@ func (d *DecisionLog) Record(ctx context.Context, e Entry) error {
 	if err := checkEntry(&e); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
 	r := decisionReq{e: e, done: make(chan error, 1)}
 	select {
 	case d.queue <- r:

@@ -414,6 +414,11 @@ func (d *Directory) logDecision(ctx context.Context, actor Actor, req *authz.Req
 	if !want {
 		return nil
 	}
+	// The check path has no request deadline (server routes bound their
+	// own waits): bound the store read of the actor's roles here; Record
+	// bounds its own wait.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
 	ns := req.Namespace
 	if ns == "" {
 		ns = authz.DefaultNamespace

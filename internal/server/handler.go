@@ -77,8 +77,9 @@ type Route struct {
 	reqType, respType reflect.Type
 	hasBody           bool
 	// bounded: every wait of the route has its own bound (the check path:
-	// authentication's store timeout, the consistency timeout), so it
-	// needs no per-request timeout context.
+	// authentication's store timeout, the consistency timeout, decision
+	// logging's settings read and record), so it needs no per-request
+	// timeout context.
 	bounded bool
 	run     func(c *call) (any, error)
 	raw     http.Handler // a non-JSON route (metrics, openapi)
