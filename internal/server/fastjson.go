@@ -93,6 +93,21 @@ func (s *scanner) null() bool {
 }
 
 // str parses a string at the cursor (after ws).
+// more reads what follows an element of an object or array: ',' (more
+// follow) or the closing byte (done, err nil); anything else is a syntax
+// error.
+func (s *scanner) more(closing byte) (bool, error) {
+	switch s.peek() {
+	case ',':
+		s.i++
+		return true, nil
+	case closing:
+		s.i++
+		return false, nil
+	}
+	return false, s.syntax()
+}
+
 func (s *scanner) str() (string, error) {
 	if s.peek() != '"' {
 		return "", s.syntax()
@@ -235,14 +250,8 @@ func (s *scanner) skip(depth int) error {
 			if err := s.skip(depth + 1); err != nil {
 				return err
 			}
-			switch s.peek() {
-			case ',':
-				s.i++
-			case '}':
-				s.i++
-				return nil
-			default:
-				return s.syntax()
+			if more, err := s.more('}'); !more {
+				return err
 			}
 		}
 	case c == '[':
@@ -255,14 +264,8 @@ func (s *scanner) skip(depth int) error {
 			if err := s.skip(depth + 1); err != nil {
 				return err
 			}
-			switch s.peek() {
-			case ',':
-				s.i++
-			case ']':
-				s.i++
-				return nil
-			default:
-				return s.syntax()
+			if more, err := s.more(']'); !more {
+				return err
 			}
 		}
 	case c == 't':
@@ -443,14 +446,8 @@ func (s *scanner) object(field string, fn func(key string) error) error {
 		if err := fn(key); err != nil {
 			return err
 		}
-		switch s.peek() {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return nil
-		default:
-			return s.syntax()
+		if more, err := s.more('}'); !more {
+			return err
 		}
 	}
 }
@@ -655,14 +652,8 @@ func (r *BatchCheckRequest) decodeFast(b []byte) error {
 			}); err != nil {
 				return err
 			}
-			switch s.peek() {
-			case ',':
-				s.i++
-			case ']':
-				s.i++
-				return nil
-			default:
-				return s.syntax()
+			if more, err := s.more(']'); !more {
+				return err
 			}
 		}
 	})
