@@ -230,47 +230,47 @@ func (t *txn) AcceptInvitation(ctx context.Context, id, userID string) (store.In
 	if !validKey(userID) {
 		return store.Invitation{}, invalid(op, "user id %q is malformed", userID)
 	}
-	v, err := t.GetInvitation(ctx, id)
-	if err != nil {
-		return store.Invitation{}, err
-	}
-	detail := "invitation " + q(id)
-	switch {
-	case !v.RevokedAt.IsZero():
-		return store.Invitation{}, conflict(op, detail+" is revoked")
-	case !v.AcceptedAt.IsZero():
-		return store.Invitation{}, conflict(op, detail+" is already accepted")
-	}
-	v.AcceptedAt, v.AcceptedBy = t.now, userID
-	if _, err := t.exec(ctx, op, detail, `UPDATE invitations SET accepted_at = $2, accepted_by = $3 WHERE id = $1`,
-		id, t.s.b.TimeArg(t.now), userID); err != nil {
-		return store.Invitation{}, err
-	}
-	return v, t.recordInvitation(ctx, op, v)
+	return t.changeInvitation(ctx, op, id, func(v *store.Invitation, detail string) error {
+		switch {
+		case !v.RevokedAt.IsZero():
+			return conflict(op, detail+" is revoked")
+		case !v.AcceptedAt.IsZero():
+			return conflict(op, detail+" is already accepted")
+		}
+		v.AcceptedAt, v.AcceptedBy = t.now, userID
+		return nil
+	}, `accepted_at = $2, accepted_by = $3`, t.s.b.TimeArg(t.now), userID)
 }
 
 func (t *txn) ReleaseInvitation(ctx context.Context, id string) (store.Invitation, error) {
 	const op = "release invitation"
-	if err := t.begin(op); err != nil {
-		return store.Invitation{}, err
-	}
-	v, err := t.GetInvitation(ctx, id)
-	if err != nil {
-		return store.Invitation{}, err
-	}
-	detail := "invitation " + q(id)
-	if v.AcceptedAt.IsZero() {
-		return store.Invitation{}, conflict(op, detail+" is not accepted")
-	}
-	v.AcceptedAt, v.AcceptedBy = time.Time{}, ""
-	if _, err := t.exec(ctx, op, detail, `UPDATE invitations SET accepted_at = NULL, accepted_by = '' WHERE id = $1`, id); err != nil {
-		return store.Invitation{}, err
-	}
-	return v, t.recordInvitation(ctx, op, v)
+	return t.changeInvitation(ctx, op, id, func(v *store.Invitation, detail string) error {
+		if v.AcceptedAt.IsZero() {
+			return conflict(op, detail+" is not accepted")
+		}
+		v.AcceptedAt, v.AcceptedBy = time.Time{}, ""
+		return nil
+	}, `accepted_at = NULL, accepted_by = ''`)
 }
 
 func (t *txn) RevokeInvitation(ctx context.Context, id string) (store.Invitation, error) {
 	const op = "revoke invitation"
+	return t.changeInvitation(ctx, op, id, func(v *store.Invitation, detail string) error {
+		switch {
+		case !v.RevokedAt.IsZero():
+			return conflict(op, detail+" is already revoked")
+		case !v.AcceptedAt.IsZero():
+			return conflict(op, fmt.Sprintf("%s was accepted by %q", detail, v.AcceptedBy))
+		}
+		v.RevokedAt = t.now
+		return nil
+	}, `revoked_at = $2`, t.s.b.TimeArg(t.now))
+}
+
+// changeInvitation is every invitation state change: read the
+// invitation, let change refuse (a conflict) or apply it, write the
+// columns of set (arguments from $2), record the change.
+func (t *txn) changeInvitation(ctx context.Context, op, id string, change func(v *store.Invitation, detail string) error, set string, args ...any) (store.Invitation, error) {
 	if err := t.begin(op); err != nil {
 		return store.Invitation{}, err
 	}
@@ -279,14 +279,10 @@ func (t *txn) RevokeInvitation(ctx context.Context, id string) (store.Invitation
 		return store.Invitation{}, err
 	}
 	detail := "invitation " + q(id)
-	switch {
-	case !v.RevokedAt.IsZero():
-		return store.Invitation{}, conflict(op, detail+" is already revoked")
-	case !v.AcceptedAt.IsZero():
-		return store.Invitation{}, conflict(op, fmt.Sprintf("%s was accepted by %q", detail, v.AcceptedBy))
+	if err := change(&v, detail); err != nil {
+		return store.Invitation{}, err
 	}
-	v.RevokedAt = t.now
-	if _, err := t.exec(ctx, op, detail, `UPDATE invitations SET revoked_at = $2 WHERE id = $1`, id, t.s.b.TimeArg(t.now)); err != nil {
+	if _, err := t.exec(ctx, op, detail, `UPDATE invitations SET `+set+` WHERE id = $1`, append([]any{id}, args...)...); err != nil {
 		return store.Invitation{}, err
 	}
 	return v, t.recordInvitation(ctx, op, v)
