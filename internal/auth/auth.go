@@ -16,10 +16,13 @@
 //     random with 256 bits of entropy, so there is nothing for a slow hash to
 //     protect against brute force, and a fast hash keeps the check path
 //     cheap.
-//   - Revocation is prompt. A key revoked through this process, or whose
-//     user, service or org was deleted through it, stops working at once
-//     (its cache entries are dropped); through another process sharing the
-//     database, within the cache TTL (KeyCacheTTL, 5 s by default).
+//   - Revocation is prompt. A key that is revoked, or whose user, service
+//     or org is deleted, is dropped from the cache as soon as this
+//     process's directory follows that change (Directory.OnChanges): at
+//     once for a change made here (before the write is answered), within
+//     the follower's lag for one made by another process sharing the
+//     database. The cache TTL (KeyCacheTTL, 5 s by default) bounds it if
+//     the follower stalls.
 //   - Rate limiting cannot lock real users out. Failed attempts are
 //     limited per client address (behind a trusted proxy, the address it
 //     forwards), and a limited address is refused only what would reach

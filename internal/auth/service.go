@@ -101,6 +101,7 @@ func New(st store.Store, dir *directory.Directory, keys *KeySet, opts Options) *
 	l := NewLimiter(opts.FailureRate, opts.FailureBurst)
 	l.Now = opts.Now
 	s := &Service{st: st, dir: dir, keys: keys, opts: opts, limiter: l, stop: make(chan struct{}), done: make(chan struct{})}
+	dir.OnChanges(s.forgetChanged)
 	go s.flushLoop()
 	return s
 }
@@ -301,31 +302,35 @@ func (s *Service) Forget(kid string) {
 	s.cache.Delete(kid)
 }
 
-// ForgetPrincipal drops every cached key of principal (after the user or
-// service was deleted here), so that its keys stop working at once rather
-// than when their cache entries expire. org is the service's org ("" for
-// a user, whose personal and org keys all go).
-func (s *Service) ForgetPrincipal(org, principal string) {
-	s.forgets.Add(1)
-	s.cache.Range(func(k, v any) bool {
-		id := v.(*cachedKey).identity
-		if id.Principal == principal && (org == "" || id.Org == org) {
-			s.cache.Delete(k)
+// forgetChanged drops the cached keys that a batch of committed changes
+// makes stale, wherever the change was made (Directory.OnChanges): every
+// key of a deleted user, of a deleted service, of a deleted org, and a
+// key that changed (revoked). A dropped key is read again at its next use.
+func (s *Service) forgetChanged(changes []store.Change) {
+	for _, c := range changes {
+		var stale func(Identity) bool
+		switch c.Kind {
+		case store.KindUserDelete:
+			p := authz.KindUser + ":" + c.Key
+			stale = func(id Identity) bool { return id.Principal == p }
+		case store.KindServiceDelete:
+			stale = func(id Identity) bool { return id.Org == c.Org && id.Principal == c.Key }
+		case store.KindOrgDelete:
+			stale = func(id Identity) bool { return id.Org == c.Org }
+		case store.KindAPIKeyPut:
+			s.Forget(strings.TrimPrefix(c.Key, "apikey:"))
+			continue
+		default:
+			continue
 		}
-		return true
-	})
-}
-
-// ForgetOrg drops every cached key bound to org (after it was deleted
-// here).
-func (s *Service) ForgetOrg(org string) {
-	s.forgets.Add(1)
-	s.cache.Range(func(k, v any) bool {
-		if v.(*cachedKey).identity.Org == org {
-			s.cache.Delete(k)
-		}
-		return true
-	})
+		s.forgets.Add(1)
+		s.cache.Range(func(k, v any) bool {
+			if stale(v.(*cachedKey).identity) {
+				s.cache.Delete(k)
+			}
+			return true
+		})
+	}
 }
 
 // flushLoop writes last-used times every UsageFlush, and once at Close.

@@ -310,6 +310,19 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 	return rev, nil
 }
 
+// OnChanges registers h to see every batch of committed changes this
+// directory follows — its own writes and other processes' alike — before
+// the engine shows them (so before a write through this directory is
+// answered). A batch may be seen more than once. h runs on the follower:
+// it must be quick and must not call the directory. Authentication uses it
+// to drop the cached keys of deleted principals and orgs and of changed
+// keys.
+func (d *Directory) OnChanges(h func([]store.Change)) {
+	d.fol.mu.Lock()
+	defer d.fol.mu.Unlock()
+	d.fol.hooks = append(d.fol.hooks, h)
+}
+
 // settle waits (bounded) for the engine to apply rev, for read-your-writes.
 // The write is committed either way.
 func (d *Directory) settle(ctx context.Context, rev uint64) {

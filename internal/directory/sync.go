@@ -43,6 +43,8 @@ type follower struct {
 	known   map[string]bool
 	pending map[string]pendingOrg
 
+	hooks []func([]store.Change) // OnChanges; guarded by mu
+
 	kick    chan struct{}
 	lastErr atomic.Pointer[syncError]
 	reloads atomic.Uint64 // orgs reloaded after the initial load (for tests and metrics)
@@ -213,6 +215,11 @@ func (f *follower) stepLocked(ctx context.Context) (bool, error) {
 		}
 		if n <= f.eng.Revision() && len(f.pending) == 0 {
 			return false, nil
+		}
+		// Before the engine shows the batch (and WaitFor releases the
+		// writer): a hook's effect is in place when the write is answered.
+		for _, h := range f.hooks {
+			h(changes)
 		}
 		if n <= f.eng.Revision() {
 			// Pending reloads at the engine's own revision (possible only

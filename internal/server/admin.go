@@ -45,9 +45,6 @@ func (s *Server) orgRoutes() []*Route {
 		route("DELETE", "/v1/orgs/{org}", "orgs", "Delete an org and everything in it (an owner only).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteOrg(c.ctx, c.actor(), c.org())
-				if err == nil {
-					s.auth.ForgetOrg(c.org()) // its keys stop working now, not when their cache entries expire
-				}
 				return Revision{rev}, err
 			}).perm("org:delete"),
 
@@ -312,9 +309,6 @@ func (s *Server) principalRoutes() []*Route {
 		route("DELETE", "/v1/orgs/{org}/services/{service}", "services", "Delete a service with its bindings.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteService(c.ctx, c.actor(), c.org(), c.path("service"))
-				if err == nil {
-					s.auth.ForgetPrincipal(c.org(), authz.KindService+":"+c.path("service"))
-				}
 				return Revision{rev}, err
 			}).perm("services:delete"),
 	}

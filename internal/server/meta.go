@@ -83,9 +83,6 @@ func (s *Server) identityRoutes() []*Route {
 					return Revision{}, problem(ProblemForbidden, "only a user's personal key or session may delete the user")
 				}
 				rev, err := s.dir.DeleteUser(c.ctx, c.actor(), id)
-				if err == nil {
-					s.auth.ForgetPrincipal("", c.id.Principal) // every key of the user stops working now
-				}
 				return Revision{rev}, err
 			}),
 	}

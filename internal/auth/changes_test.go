@@ -1,0 +1,94 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
+)
+
+// TestKeysDieEverywhere: two processes share one database. A key cached
+// in one stops working there as soon as that process follows the change
+// that revoked it or deleted its user — made in the other process — not
+// when its cache entry expires (the clock is frozen, so it never would).
+func TestKeysDieEverywhere(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	now := time.Unix(1_800_000_000, 0)
+	open := func() (*directory.Directory, *auth.Service) {
+		t.Helper()
+		st, err := sqlite.Open(ctx, path, sqlite.Options{PollInterval: 10 * time.Millisecond, Synchronous: "NORMAL"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		dir, err := directory.Open(ctx, st, authz.New(), directory.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = dir.Close() })
+		as := auth.New(st, dir, auth.NewKeySet(), auth.Options{Now: func() time.Time { return now }})
+		t.Cleanup(func() { _ = as.Close() })
+		return dir, as
+	}
+	dirA, a := open()
+	dirB, b := open()
+	follow := func(rev uint64) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := dirB.WaitFor(wctx, rev); err != nil {
+			t.Fatalf("B follows revision %d: %v", rev, err)
+		}
+	}
+	authB := func(tok string) error {
+		_, err := b.Authenticate(ctx, tok, "192.0.2.1")
+		return err
+	}
+
+	_, ann, err := a.Bootstrap(ctx, store.User{ID: "ann"}, "laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, bob, err := a.Bootstrap(ctx, store.User{ID: "bob"}, "laptop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow(dirA.Revision())
+	for _, tok := range []string{ann, bob} {
+		if err := authB(tok); err != nil {
+			t.Fatalf("B before any change: %v", err)
+		}
+	}
+
+	// Revoked in A.
+	id, err := a.Authenticate(ctx, ann, "192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := a.RevokeKey(ctx, auth.Caller{Identity: id}, "", id.KeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow(rev)
+	if err := authB(ann); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Errorf("B after A revoked ann's key: %v, want ErrUnauthenticated", err)
+	}
+
+	// User deleted in A.
+	rev, err = dirA.DeleteUser(ctx, directory.Actor{Principal: "user:bob"}, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow(rev)
+	if err := authB(bob); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Errorf("B after A deleted bob: %v, want ErrUnauthenticated", err)
+	}
+}
