@@ -103,14 +103,28 @@ func (d *Directory) committed(ctx context.Context, c store.Change) any {
 // (directly; "role@namespace" or "role@namespace/type/id" below org
 // scope).
 func (d *Directory) auditActor(ctx context.Context, r store.Reader, org string, a Actor) audit.Actor {
-	out := audit.Actor{Principal: a.Principal, KeyID: a.KeyID, SessionID: a.SessionID, ClientAddr: a.ClientAddr, RequestID: a.RequestID}
-	if org == "" || a.Principal == "" {
-		return out
+	out := actorOf(a)
+	out.Roles = rolesOf(ctx, r, org, a.Principal)
+	return out
+}
+
+// actorOf is a's audit description without its roles.
+func actorOf(a Actor) audit.Actor {
+	return audit.Actor{Principal: a.Principal, KeyID: a.KeyID, SessionID: a.SessionID, ClientAddr: a.ClientAddr, RequestID: a.RequestID}
+}
+
+// rolesOf lists what principal is bound to in org, as audit entries name
+// it ("admin", "viewer@prod", "run,read@prod/chains/x"); nil when org is
+// "" or the bindings cannot be read (the entry is still written).
+func rolesOf(ctx context.Context, r store.Reader, org, principal string) []string {
+	if org == "" || principal == "" {
+		return nil
 	}
-	bs, _, err := r.ListBindings(ctx, org, store.BindingFilter{Principal: a.Principal}, store.Page{Size: 100})
+	bs, _, err := r.ListBindings(ctx, org, store.BindingFilter{Principal: principal}, store.Page{Size: 100})
 	if err != nil {
-		return out
+		return nil
 	}
+	var roles []string
 	for _, b := range bs {
 		role := b.Role
 		if role == "" {
@@ -122,10 +136,10 @@ func (d *Directory) auditActor(ctx context.Context, r store.Reader, org string, 
 				role += "/" + b.Scope.Type + "/" + b.Scope.ID
 			}
 		}
-		out.Roles = append(out.Roles, role)
+		roles = append(roles, role)
 	}
-	sort.Strings(out.Roles)
-	return out
+	sort.Strings(roles)
+	return roles
 }
 
 // rolesCache holds the roles of actors at one engine revision: a write
@@ -140,26 +154,23 @@ type rolesCache struct {
 // second: the actor's roles are read from the store once per actor and
 // engine revision.
 func (d *Directory) decisionActor(ctx context.Context, org string, a Actor) audit.Actor {
+	out := actorOf(a)
 	rev, k := d.eng.Revision(), [2]string{org, a.Principal}
 	c := &d.droles
 	c.mu.Lock()
 	roles, ok := c.m[k]
-	if c.rev != rev {
-		ok = false
-	}
+	ok = ok && c.rev == rev
 	c.mu.Unlock()
-	if ok {
-		out := audit.Actor{Principal: a.Principal, KeyID: a.KeyID, SessionID: a.SessionID, ClientAddr: a.ClientAddr, RequestID: a.RequestID}
-		out.Roles = slices.Clone(roles)
-		return out
+	if !ok {
+		roles = rolesOf(ctx, d.st, org, a.Principal)
+		c.mu.Lock()
+		if c.rev != rev || c.m == nil || len(c.m) >= 4096 {
+			c.rev, c.m = rev, map[[2]string][]string{}
+		}
+		c.m[k] = roles
+		c.mu.Unlock()
 	}
-	out := d.auditActor(ctx, d.st, org, a)
-	c.mu.Lock()
-	if c.rev != rev || c.m == nil || len(c.m) >= 4096 {
-		c.rev, c.m = rev, map[[2]string][]string{}
-	}
-	c.m[k] = slices.Clone(out.Roles)
-	c.mu.Unlock()
+	out.Roles = slices.Clone(roles) // the cached slice is shared
 	return out
 }
 
