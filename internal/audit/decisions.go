@@ -108,9 +108,9 @@ type decisionReq struct {
 	done chan error
 }
 
-// storeTimeout bounds the store work a decision waits for: reading an
+// StoreTimeout bounds the store work a decision waits for: reading an
 // org's settings, and recording its entry.
-const storeTimeout = 10 * time.Second
+const StoreTimeout = 10 * time.Second
 
 // SettingsTTL is how long an org's settings are cached: a change made
 // through another replica applies within it.
@@ -155,7 +155,7 @@ func (d *DecisionLog) settings(ctx context.Context, org string) (Settings, error
 		return c.s, c.err
 	}
 	// Bounded here: the check path that asks carries no deadline of its own.
-	rctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	rctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
 	s, err := LoadSettings(rctx, d.st, org)
 	if rctx.Err() == nil { // do not cache a cancelled or timed-out read
@@ -191,7 +191,7 @@ func (d *DecisionLog) Record(ctx context.Context, e Entry) error {
 	if err := checkEntry(&e); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
 	r := decisionReq{e: e, done: make(chan error, 1)}
 	select {

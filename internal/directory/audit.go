@@ -428,7 +428,7 @@ func (d *Directory) logDecision(ctx context.Context, actor Actor, req *authz.Req
 	// The check path has no request deadline (server routes bound their
 	// own waits): bound the store read of the actor's roles here; Record
 	// bounds its own wait.
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, audit.StoreTimeout)
 	defer cancel()
 	ns := req.Namespace
 	if ns == "" {
