@@ -110,22 +110,29 @@ func (d *Directory) AddTeamMember(ctx context.Context, actor Actor, org, slug, p
 		return 0, err
 	}
 	return d.write(ctx, "add team member", org, actor, func(o *op) error {
-		if err := o.need("teams:update", authz.Scope{}); err != nil {
+		if err := o.mayChangeTeamMembership(slug, principal); err != nil {
 			return err
 		}
-		if _, err := o.tx.GetTeam(ctx, org, slug); err != nil {
-			return err
-		}
-		bs, err := o.teamBindings(slug)
-		if err != nil {
-			return err
-		}
-		if err := o.mayMembership(bs, principal); err != nil {
-			return err
-		}
-		_, err = o.tx.AddTeamMember(ctx, org, slug, principal)
+		_, err := o.tx.AddTeamMember(ctx, org, slug, principal)
 		return err
 	})
+}
+
+// mayChangeTeamMembership: the actor holds teams:update, the team exists,
+// and DESIGN §1.2 allows each of the team's bindings with principal as
+// the target (it gains or loses them all).
+func (o *op) mayChangeTeamMembership(slug, principal string) error {
+	if err := o.need("teams:update", authz.Scope{}); err != nil {
+		return err
+	}
+	if _, err := o.tx.GetTeam(o.ctx, o.org, slug); err != nil {
+		return err
+	}
+	bs, err := o.teamBindings(slug)
+	if err != nil {
+		return err
+	}
+	return o.mayMembership(bs, principal)
 }
 
 // RemoveTeamMember removes a principal from a team. A principal may always
@@ -138,17 +145,7 @@ func (d *Directory) RemoveTeamMember(ctx context.Context, actor Actor, org, slug
 	}
 	return d.write(ctx, "remove team member", org, actor, func(o *op) error {
 		if !o.self(principal) {
-			if err := o.need("teams:update", authz.Scope{}); err != nil {
-				return err
-			}
-			if _, err := o.tx.GetTeam(ctx, org, slug); err != nil {
-				return err
-			}
-			bs, err := o.teamBindings(slug)
-			if err != nil {
-				return err
-			}
-			if err := o.mayMembership(bs, principal); err != nil {
+			if err := o.mayChangeTeamMembership(slug, principal); err != nil {
 				return err
 			}
 		}

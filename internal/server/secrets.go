@@ -79,34 +79,27 @@ type ExchangeRequest struct {
 
 func (c *call) secretName() string { return c.path("secret") }
 
+// listSecrets lists secrets' names and metadata in ns ("": every
+// namespace where the caller holds secrets:list).
+func (s *Server) listSecrets(c *call, ns string) (List[store.Secret], error) {
+	v, err := s.needVault()
+	if err != nil {
+		return List[store.Secret]{}, err
+	}
+	p, err := c.page()
+	if err != nil {
+		return List[store.Secret]{}, err
+	}
+	ss, next, err := v.List(c.ctx, c.actor(), c.org(), ns, p)
+	return listOf(ss, next), vaultProblem(err)
+}
+
 func (s *Server) secretRoutes() []*Route {
 	return []*Route{
 		route("GET", "/v1/orgs/{org}/secrets", "secrets", "List secrets' names and metadata (never values) in every namespace where you hold secrets:list; a page may hold fewer rows than asked while more follow.",
-			func(c *call, _ *noBody) (List[store.Secret], error) {
-				v, err := s.needVault()
-				if err != nil {
-					return List[store.Secret]{}, err
-				}
-				p, err := c.page()
-				if err != nil {
-					return List[store.Secret]{}, err
-				}
-				ss, next, err := v.List(c.ctx, c.actor(), c.org(), "", p)
-				return listOf(ss, next), vaultProblem(err)
-			}).query(pageParams...),
+			func(c *call, _ *noBody) (List[store.Secret], error) { return s.listSecrets(c, "") }).query(pageParams...),
 		route("GET", secretsPath, "secrets", "List the namespace's secrets: names and metadata, never values (secrets:list).",
-			func(c *call, _ *noBody) (List[store.Secret], error) {
-				v, err := s.needVault()
-				if err != nil {
-					return List[store.Secret]{}, err
-				}
-				p, err := c.page()
-				if err != nil {
-					return List[store.Secret]{}, err
-				}
-				ss, next, err := v.List(c.ctx, c.actor(), c.org(), c.path("namespace"), p)
-				return listOf(ss, next), vaultProblem(err)
-			}).perm("secrets:list").query(pageParams...),
+			func(c *call, _ *noBody) (List[store.Secret], error) { return s.listSecrets(c, c.path("namespace")) }).perm("secrets:list").query(pageParams...),
 		route("POST", secretsPath, "secrets", "Create a secret with its first value (secrets:create and secrets:list). The value is sealed at once and never echoed.",
 			func(c *call, req *SecretCreate) (Written[store.Secret], error) {
 				v, err := s.needVault()
