@@ -178,7 +178,10 @@ func (s *Server) isMember(org, principal string) bool {
 func (s *Server) decide(c *call, req *authz.Request, memo *askMemo) (authz.Decision, error) {
 	k := askKey{org: req.Org, actor: c.id.Principal, namespace: req.Namespace, self: req.Principal == c.id.Principal}
 	rev := s.dir.Revision()
-	if memo.has(k, rev) || s.asks.allowed(k, rev) {
+	if memo.has(k, rev) {
+		return s.dir.CheckAsked(c.ctx, c.actor(), req)
+	}
+	if s.asks.allowed(k, rev) {
 		memo.add(k, rev)
 		return s.dir.CheckAsked(c.ctx, c.actor(), req)
 	}
@@ -211,6 +214,7 @@ func (m *askMemo) has(k askKey, rev uint64) bool {
 	return false
 }
 
+// add remembers k, which the memo does not hold (the caller asked has).
 func (m *askMemo) add(k askKey, rev uint64) {
 	if m == nil {
 		return
@@ -218,7 +222,7 @@ func (m *askMemo) add(k askKey, rev uint64) {
 	if m.rev != rev {
 		m.rev, m.keys = rev, m.keys[:0]
 	}
-	if len(m.keys) < 16 && !m.has(k, rev) {
+	if len(m.keys) < 16 {
 		m.keys = append(m.keys, k)
 	}
 }

@@ -25,8 +25,8 @@ import (
 // cmdServe is the profiling twin of `gatehouse serve --data DIR --no-demo`:
 // the same store, directory, authentication and server packages with the
 // same defaults, plus a CPU profile written on SIGINT/SIGTERM. The
-// throughput figures are taken from the real binary; this exists to say
-// where the server's time goes (gatehouse serve has no profiling flag).
+// throughput figures are taken from the real binary; this writes a whole
+// run's profile at exit (gatehouse serve --debug-addr serves pprof live).
 // Loopback only.
 func cmdServe(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
