@@ -303,22 +303,23 @@ func TestEveryEndpoint(t *testing.T) {
 		t.Errorf("bob's permissions in dev are not builder's (chains:update, not chains:delete): %+v", perms.Items)
 	}
 
-	// API keys: personal and org-confined; a revoked key stops working.
-	k := must[client.KeyCreated](t, "create personal key")(bob.CreateKey(ctx, "", client.KeySpec{Name: "laptop"}))
-	if !strings.HasPrefix(k.Token, "gth_") || k.Item.Principal != "user:bob" || k.Revision == 0 {
+	// API keys: personal (alice holds apikeys:create in all her orgs) and
+	// org-confined; a revoked key stops working.
+	k := must[client.KeyCreated](t, "create personal key")(alice.CreateKey(ctx, "", client.KeySpec{Name: "laptop"}))
+	if !strings.HasPrefix(k.Token, "gth_") || k.Item.Principal != "user:alice" || k.Revision == 0 {
 		t.Errorf("personal key: %+v", k.Item)
 	}
-	if ks := must[client.List[client.APIKey]](t, "list personal keys")(bob.ListKeys(ctx, "", "", nil)); len(ks.Items) != 2 {
-		t.Errorf("bob's personal keys: %+v", ks.Items)
+	if ks := must[client.List[client.APIKey]](t, "list personal keys")(alice.ListKeys(ctx, "", "", nil)); len(ks.Items) != 2 {
+		t.Errorf("alice's personal keys: %+v", ks.Items)
 	}
-	if gk := must[client.APIKey](t, "get key")(bob.GetKey(ctx, "", k.Item.ID)); gk.Name != "laptop" {
+	if gk := must[client.APIKey](t, "get key")(alice.GetKey(ctx, "", k.Item.ID)); gk.Name != "laptop" {
 		t.Errorf("get key: %+v", gk)
 	}
-	laptop := bob.WithToken(k.Token)
-	if me := must[client.Me](t, "me with the new key")(laptop.Me(ctx, "")); me.Principal != "user:bob" || me.Via != "api_key" {
+	laptop := alice.WithToken(k.Token)
+	if me := must[client.Me](t, "me with the new key")(laptop.Me(ctx, "")); me.Principal != "user:alice" || me.Via != "api_key" {
 		t.Errorf("me: %+v", me)
 	}
-	mustRev(t, "revoke key", must[uint64](t, "")(bob.RevokeKey(ctx, "", k.Item.ID)), nil)
+	mustRev(t, "revoke key", must[uint64](t, "")(alice.RevokeKey(ctx, "", k.Item.ID)), nil)
 	if _, err := laptop.Me(ctx, ""); !client.IsUnauthenticated(err) {
 		t.Errorf("a revoked key: want 401, got %v", err)
 	}

@@ -50,6 +50,10 @@ var (
 	// ErrGone: an invitation that was already accepted, was revoked, or has
 	// expired.
 	ErrGone = errors.New("invitation is no longer valid")
+	// ErrCredentialRequired: an invitation addressed to an existing user
+	// was presented without credentials; that user must accept it
+	// authenticated with its own (HTTP 401).
+	ErrCredentialRequired = errors.New("this invitation is for an existing user: accept it authenticated as that user")
 )
 
 // RateLimitError says how long to wait before trying again.

@@ -98,13 +98,20 @@ func TestLimiter(t *testing.T) {
 func TestSessions(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	ks := NewKeySet()
-	tok, sid, exp, err := ks.Issue(Identity{Principal: "user:alice", Org: "acme"}, 15*time.Minute, now)
+	bound := SessionBinding{UserCreatedAt: now.Add(-time.Hour), APIKey: "0123456789abcdef"}
+	tok, sid, exp, err := ks.Issue(Identity{Principal: "user:alice", Org: "acme"}, bound, 15*time.Minute, now)
 	if err != nil || sid == "" || !exp.Equal(now.Add(15*time.Minute)) {
 		t.Fatalf("Issue: %v %q %v", err, sid, exp)
 	}
 	id, err := ks.Verify(tok, now.Add(time.Minute))
 	if err != nil || id.Principal != "user:alice" || id.Org != "acme" || id.SessionID != sid || id.KeyID != "" {
 		t.Fatalf("Verify = %+v, %v", id, err)
+	}
+	if _, b, err := ks.VerifyBound(tok, now.Add(time.Minute)); err != nil || !b.UserCreatedAt.Equal(bound.UserCreatedAt) || b.APIKey != bound.APIKey {
+		t.Errorf("VerifyBound binding = %+v, %v; want %+v", b, err, bound)
+	}
+	if _, _, _, err := ks.Issue(Identity{Principal: "user:alice"}, SessionBinding{}, time.Hour, now); err == nil {
+		t.Error("a session was issued without its user's incarnation")
 	}
 	if _, err := ks.Verify(tok, now.Add(15*time.Minute)); !errors.Is(err, ErrUnauthenticated) {
 		t.Errorf("expired session: %v", err)
@@ -113,11 +120,11 @@ func TestSessions(t *testing.T) {
 		t.Errorf("session used before it was issued: %v", err)
 	}
 	// Never outlives the credential it came from.
-	_, _, exp, _ = ks.Issue(Identity{Principal: "user:alice", Expires: now.Add(time.Minute)}, time.Hour, now)
+	_, _, exp, _ = ks.Issue(Identity{Principal: "user:alice", Expires: now.Add(time.Minute)}, bound, time.Hour, now)
 	if !exp.Equal(now.Add(time.Minute)) {
 		t.Errorf("session expiry %v beyond its key's", exp)
 	}
-	if _, _, _, err := ks.Issue(Identity{Principal: "service:ci"}, time.Hour, now); err == nil {
+	if _, _, _, err := ks.Issue(Identity{Principal: "service:ci"}, bound, time.Hour, now); err == nil {
 		t.Error("a session was issued to a service")
 	}
 	// Forgeries.
@@ -133,7 +140,7 @@ func TestSessions(t *testing.T) {
 		return s
 	}
 	good := jwt.MapClaims{"iss": SessionIssuer, "aud": SessionAudience, "sub": "user:alice", "jti": "x",
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "uc": now.Add(-time.Hour).UnixMicro()}
 	with := func(k string, v any) jwt.MapClaims {
 		c := jwt.MapClaims{}
 		for a, b := range good {
@@ -164,6 +171,7 @@ func TestSessions(t *testing.T) {
 		"no expiry":       mk(jwt.SigningMethodEdDSA, priv, with("exp", nil), kid),
 		"service subject": mk(jwt.SigningMethodEdDSA, priv, with("sub", "service:ci"), kid),
 		"no session id":   mk(jwt.SigningMethodEdDSA, priv, with("jti", nil), kid),
+		"unbound":         mk(jwt.SigningMethodEdDSA, priv, with("uc", nil), kid),
 		"garbage":         "a.b.c",
 		"huge":            strings.Repeat("a", 5000) + ".b.c",
 	} {
@@ -194,7 +202,7 @@ func TestKeyFile(t *testing.T) {
 	if got, want := strings.Join(back.IDs(), ","), strings.Join(ks.IDs(), ","); got != want {
 		t.Errorf("ids after reload %s, want %s", got, want)
 	}
-	tok, _, _, _ := ks.Issue(Identity{Principal: "user:a"}, time.Hour, time.Now())
+	tok, _, _, _ := ks.Issue(Identity{Principal: "user:a"}, SessionBinding{UserCreatedAt: time.Now()}, time.Hour, time.Now())
 	if _, err := back.Verify(tok, time.Now()); err != nil {
 		t.Errorf("a reloaded key set does not verify its sessions: %v", err)
 	}

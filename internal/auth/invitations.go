@@ -12,14 +12,30 @@ import (
 
 // Invitations. Inviting is authorized by the directory (members:create and
 // DESIGN §1.2 for the role, at invite time); the token (gti_...) is
-// returned once and stored hashed. Accepting it — without credentials: the
-// token is the credential — claims the invitation under the write lock
-// (single use), creates the user if no user has the invited email, and
-// adds the membership as the inviter (so the rules are checked again: an
-// inviter who lost the right to grant the role cannot have it granted
-// later). If that fails the claim is released. Replaying a used, revoked
-// or expired token is ErrGone (HTTP 410); an unknown or wrong token is
-// ErrUnauthenticated (401) and counts against the address's rate limit.
+// returned once and stored hashed. Accepting it claims the invitation
+// under the write lock (single use) and adds the membership as the
+// inviter (so the rules are checked again: an inviter who lost the right
+// to grant the role cannot have it granted later). If that fails the
+// claim is released. Replaying a used, revoked or expired token is
+// ErrGone (HTTP 410); an unknown or wrong token is ErrUnauthenticated
+// (401) and counts against the address's rate limit.
+//
+// Invariant: accepting an invitation never yields a credential for an
+// existing user. The invitation token proves only that its holder was
+// sent the invitation (inviters see it; anyone can invite any email to an
+// org of their own), not who they are:
+//
+//   - Anonymous acceptance (no credential) may only create a new user,
+//     with the invited email; it returns a session for that new user. If
+//     a user already has the email, it is refused with
+//     ErrCredentialRequired and the invitation stays pending.
+//   - Authenticated acceptance (a user's own key or session, not confined
+//     to another org) only adds the membership for the caller, and
+//     returns no credential. The invited email must be the caller's
+//     email (emails are unique and compared lower-cased): an invitation
+//     is addressed to a person, and a leaked token must not let someone
+//     else join in their place. Otherwise it is refused (403) and the
+//     invitation stays pending.
 
 // Invite invites email to org with role and returns the invitation, its
 // token (shown once) and the revision.
@@ -98,11 +114,20 @@ type Acceptance struct {
 	Identity   Identity
 }
 
-// AcceptInvitation redeems an invitation token from clientAddr. userID
-// names the user to create when no user has the invited email ("" derives
-// one from the email); displayName is its display name.
-func (s *Service) AcceptInvitation(ctx context.Context, token, userID, displayName, clientAddr, requestID string) (Acceptance, error) {
+// AcceptInvitation redeems an invitation token for the caller c: an
+// anonymous caller (c.Principal "") creates a new user — userID names it
+// ("" derives one from the email), displayName is its display name — and
+// gets a session for it; an authenticated caller joins as itself (userID
+// and displayName are ignored) and gets no credential. See the package's
+// invitation rules.
+func (s *Service) AcceptInvitation(ctx context.Context, c Caller, token, userID, displayName string) (Acceptance, error) {
 	const op = "accept invitation"
+	clientAddr, requestID := c.ClientAddr, c.RequestID
+	anonymous := c.Principal == ""
+	if !anonymous && (!isUser(c.Principal) || c.Org != "") {
+		return Acceptance{}, &directory.Error{Op: op, Kind: directory.ErrForbidden,
+			Msg: "an invitation is accepted by a user, with a personal key or a session not confined to an org"}
+	}
 	if wait, ok := s.limiter.Allow(clientAddr); !ok {
 		return Acceptance{}, &RateLimitError{RetryAfter: wait}
 	}
@@ -133,8 +158,14 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, userID, displayNa
 		}
 		u, err := tx.GetUserByEmail(ctx, v.Email)
 		switch {
+		case err == nil && anonymous:
+			return ErrCredentialRequired
+		case err == nil && authz.KindUser+":"+u.ID != c.Principal:
+			return errOtherEmail
 		case err == nil:
 			userID, existing = u.ID, true
+		case !anonymous && errors.Is(err, store.ErrNotFound):
+			return errOtherEmail
 		case errors.Is(err, store.ErrNotFound):
 			if userID == "" {
 				userID = userIDFromEmail(v.Email)
@@ -169,17 +200,34 @@ func (s *Service) AcceptInvitation(ctx context.Context, token, userID, displayNa
 	return acc, err
 }
 
+// errOtherEmail: an authenticated caller presented an invitation
+// addressed to another email.
+var errOtherEmail = &directory.Error{Op: "accept invitation", Kind: directory.ErrForbidden,
+	Msg: "the invitation is addressed to another email address than your user's"}
+
 func (s *Service) completeAcceptance(ctx context.Context, inv store.Invitation, userID, displayName string, existing bool, requestID, addr string) (Acceptance, error) {
+	var created store.User
 	if !existing {
-		if _, _, err := s.dir.CreateUser(ctx, store.User{ID: userID, Email: inv.Email, DisplayName: displayName}); err != nil {
+		var err error
+		// The user is new, created here: the session below is for this
+		// incarnation, never for a user that existed before.
+		if created, _, err = s.dir.CreateUser(ctx, store.User{ID: userID, Email: inv.Email, DisplayName: displayName}); err != nil {
 			if errors.Is(err, directory.ErrConflict) {
-				return Acceptance{}, invalid("user_id", "user id %q is taken; choose another user_id", userID)
+				return Acceptance{}, invalid("user_id", "user id %q is taken, or a user now has the invited email; choose another user_id, or accept authenticated as that user", userID)
 			}
 			return Acceptance{}, err
 		}
 	}
 	inviter := directory.Actor{Principal: inv.InvitedBy, RequestID: requestID, ClientAddr: addr}
 	_, rev, err := s.dir.AddMember(ctx, inviter, inv.Org, userID, inv.Role)
+	if err != nil && !existing {
+		// Undo the user created above (it has no credential yet), so that
+		// the released invitation can still be accepted anonymously.
+		dctx := context.WithoutCancel(ctx)
+		if _, derr := s.dir.DeleteUser(dctx, directory.Actor{Principal: authz.KindUser + ":" + userID, RequestID: requestID, ClientAddr: addr}, userID); derr != nil {
+			s.opts.Logger.Warn("auth: deleting the user of a failed acceptance failed", "user", userID, "err", derr)
+		}
+	}
 	switch {
 	case errors.Is(err, directory.ErrConflict):
 		return Acceptance{}, &directory.Error{Op: "accept invitation", Msg: "user " + userID + " is already a member of org " + inv.Org, Kind: directory.ErrConflict}
@@ -193,13 +241,18 @@ func (s *Service) completeAcceptance(ctx context.Context, inv store.Invitation, 
 	if err != nil {
 		return Acceptance{}, err
 	}
-	tok, sid, exp, err := s.keys.Issue(Identity{Principal: authz.KindUser + ":" + userID}, s.opts.SessionTTL, s.opts.Now())
+	inv.Hash = nil
+	acc := Acceptance{User: u, Invitation: inv, Revision: rev}
+	if existing {
+		return acc, nil // the caller already holds its credential
+	}
+	p := authz.KindUser + ":" + userID
+	tok, sid, exp, err := s.keys.Issue(Identity{Principal: p}, SessionBinding{UserCreatedAt: created.CreatedAt}, s.opts.SessionTTL, s.opts.Now())
 	if err != nil {
 		return Acceptance{}, err
 	}
-	inv.Hash = nil
-	return Acceptance{User: u, Invitation: inv, Revision: rev, Session: tok,
-		Identity: Identity{Principal: authz.KindUser + ":" + userID, SessionID: sid, Expires: exp}}, nil
+	acc.Session, acc.Identity = tok, Identity{Principal: p, SessionID: sid, Expires: exp}
+	return acc, nil
 }
 
 // userIDFromEmail derives an identifier from an email's local part.

@@ -14,15 +14,27 @@ import (
 // API key management. Rules (DESIGN §1.2 applied to credentials, since a
 // key for P lets its holder act as P):
 //
-//   - Anyone may create, list and revoke their own keys: personal keys
-//     (org "", users only, from a credential not confined to an org) or
-//     keys confined to an org they are a member of.
-//   - A key for another principal of the org (a member user or a service)
-//     needs apikeys:create at org scope, and the target's level must not
-//     be above the caller's — at org scope and in every namespace — and
-//     every permission the target holds in any namespace must be held by
-//     the caller there too. Checked inside the write, against an engine
-//     caught up to it, like the directory's own writes.
+//   - A credential is only ever minted for its holder: no API call by a
+//     principal P yields a key (or session) whose principal is not P,
+//     except a key for a service of an org P may administer. A user's key
+//     is created by that user only; nobody, not even an org's owner, can
+//     mint a key for another user (people sign in with their own
+//     credentials; impersonation would make the audit log lie).
+//   - Creating a key, even for yourself, needs apikeys:create: people
+//     without it use sessions. An org key (confined to the org) needs it
+//     in that org. A personal key (org "", valid in every org of the
+//     user, from a credential not confined to an org) needs it at org
+//     scope in every org the user is a member of, and the user must be a
+//     member of at least one; Bootstrap (`gatehouse init`, the dev
+//     quickstart) is the operator's way to give a user its first key.
+//     Caveat: a personal key keeps working in an org the user joins later
+//     even without apikeys:create there.
+//   - A key for a service of the org needs apikeys:create at org scope,
+//     and the service's level must not be above the caller's — at org
+//     scope and in every namespace — and every permission the service
+//     holds in any namespace must be held by the caller there too. Checked
+//     inside the write, against an engine caught up to it, like the
+//     directory's own writes.
 //   - Reading others' keys needs apikeys:read; revoking them apikeys:delete.
 //   - The secret is returned once, at creation; only its hash is stored.
 
@@ -37,6 +49,12 @@ type KeySpec struct {
 // CreateKey creates an API key in org ("" for a personal key of the
 // caller) and returns it with its token (shown once) and the revision.
 func (s *Service) CreateKey(ctx context.Context, c Caller, org string, spec KeySpec) (store.APIKey, string, uint64, error) {
+	return s.createKey(ctx, c, org, spec, false)
+}
+
+// createKey is CreateKey; bootstrap skips the apikeys:create requirement
+// for a personal key (Bootstrap, an operator's action).
+func (s *Service) createKey(ctx context.Context, c Caller, org string, spec KeySpec, bootstrap bool) (store.APIKey, string, uint64, error) {
 	const op = "create api key"
 	if spec.Principal == "" {
 		spec.Principal = c.Principal
@@ -60,6 +78,10 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, org string, spec KeyS
 	} else if err := s.enter(c, op, org); err != nil {
 		return store.APIKey{}, "", 0, err
 	}
+	if isUser(spec.Principal) && spec.Principal != c.Principal {
+		return store.APIKey{}, "", 0, &directory.Error{Op: op, Kind: directory.ErrForbidden,
+			Msg: "a user's API key can only be created by that user (keys for others are for services)"}
+	}
 	token, kid, hash := NewAPIKey()
 	var out store.APIKey
 	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
@@ -73,9 +95,17 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, org string, spec KeyS
 		if live.principal.IsZero() || (org != "" && live.org.IsZero()) {
 			return notFound(op, "principal %q", spec.Principal)
 		}
+		if org == "" && !bootstrap {
+			if err := s.mayHavePersonalKey(ctx, tx, c.Principal); err != nil {
+				return err
+			}
+		}
 		if org != "" {
 			if !s.member(org, c.Principal) {
 				return notFound(op, "org %q", org)
+			}
+			if err := s.need(org, c.Principal, "apikeys:create"); err != nil {
+				return err
 			}
 			if !s.member(org, spec.Principal) {
 				return notFound(op, "principal %q", spec.Principal)
@@ -99,6 +129,35 @@ func (s *Service) CreateKey(ctx context.Context, c Caller, org string, spec KeyS
 	s.settle(ctx, rev)
 	out.Hash = nil
 	return out, token, rev, nil
+}
+
+// mayHavePersonalKey requires the user to hold apikeys:create at org
+// scope in every org it is a member of, and to be a member of one: a
+// personal key acts in all of them.
+func (s *Service) mayHavePersonalKey(ctx context.Context, tx store.Tx, principal string) error {
+	_, uid, _ := cutPrincipal(principal)
+	n, cursor := 0, ""
+	for {
+		ms, next, err := tx.ListMemberships(ctx, uid, store.Page{Size: store.MaxPageSize, Cursor: cursor})
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			n++
+			if err := s.need(m.Org, principal, "apikeys:create"); err != nil {
+				return &directory.Error{Op: "create api key", Kind: directory.ErrForbidden,
+					Msg: "a personal key needs apikeys:create in every org you are a member of, and you lack it in org " + m.Org + "; create a key confined to an org where you hold it, or use a session"}
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if n == 0 {
+		return &directory.ForbiddenError{Permission: "apikeys:create"}
+	}
+	return nil
 }
 
 // mayActAs enforces the escalation rules for minting a key for target.
@@ -224,12 +283,22 @@ func (s *Service) visibleKey(ctx context.Context, c Caller, op, org, kid, perm s
 
 // Session exchanges the caller's API key for a session token. Only a
 // user's API key can be exchanged (not a session, not a service key); the
-// session keeps the key's org confinement and never outlives the key.
-func (s *Service) Session(c Caller) (token string, id Identity, err error) {
+// session keeps the key's org confinement, never outlives the key, and is
+// bound to it and to the user's incarnation: it ends when the key is
+// revoked or the user deleted. The key is read again from the store.
+func (s *Service) Session(ctx context.Context, c Caller) (token string, id Identity, err error) {
 	if c.KeyID == "" || !isUser(c.Principal) {
 		return "", Identity{}, &directory.ForbiddenError{Permission: "sessions:create"}
 	}
-	tok, sid, exp, err := s.keys.Issue(c.Identity, s.opts.SessionTTL, s.opts.Now())
+	ck, err := s.loadKey(ctx, c.KeyID, s.opts.Now(), false)
+	if err != nil {
+		return "", Identity{}, err
+	}
+	if ck.identity.Principal != c.Principal || ck.identity.Org != c.Org {
+		return "", Identity{}, ErrUnauthenticated
+	}
+	b := SessionBinding{UserCreatedAt: ck.principalCreatedAt, APIKey: c.KeyID}
+	tok, sid, exp, err := s.keys.Issue(c.Identity, b, s.opts.SessionTTL, s.opts.Now())
 	if err != nil {
 		return "", Identity{}, err
 	}
@@ -253,7 +322,7 @@ func (s *Service) Bootstrap(ctx context.Context, u store.User, keyName string) (
 		return store.User{}, "", storeErr("bootstrap", err)
 	}
 	c := Caller{Identity: Identity{Principal: authz.KindUser + ":" + u.ID}}
-	_, token, _, err := s.CreateKey(ctx, c, "", KeySpec{Name: keyName})
+	_, token, _, err := s.createKey(ctx, c, "", KeySpec{Name: keyName}, true)
 	if err != nil {
 		return store.User{}, "", err
 	}

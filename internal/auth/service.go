@@ -50,6 +50,7 @@ type Service struct {
 	limiter *Limiter
 
 	cache sync.Map // key id → *cachedKey
+	users sync.Map // user id → *cachedUser (the incarnation sessions check)
 	// forgets counts Forget* calls: a lookup that raced with one does not
 	// cache what it read.
 	forgets atomic.Uint64
@@ -59,12 +60,16 @@ type Service struct {
 	stopOnce sync.Once
 }
 
-// cachedKey is a verified key record.
+// cachedKey is a verified key record, or (dead) a key known to be
+// revoked or to stand for a principal or org that is gone.
 type cachedKey struct {
 	hash     []byte
 	identity Identity
-	expires  time.Time
-	fetched  time.Time
+	// principalCreatedAt is the incarnation of the key's principal.
+	principalCreatedAt time.Time
+	dead               bool
+	expires            time.Time
+	fetched            time.Time
 	lastUsed atomic.Int64 // unix micro of the last use not yet flushed
 	flushed  atomic.Int64
 }
@@ -161,7 +166,7 @@ func (s *Service) Authenticate(ctx context.Context, credential, clientAddr strin
 	case strings.HasPrefix(credential, APIKeyPrefix):
 		id, err = s.authKey(ctx, credential, allowed)
 	case strings.Count(credential, ".") == 2:
-		id, err = s.keys.Verify(credential, s.opts.Now())
+		id, err = s.authSession(ctx, credential)
 	default:
 		err = ErrUnauthenticated
 	}
@@ -200,11 +205,11 @@ func (s *Service) authKey(ctx context.Context, token string, lookup bool) (Ident
 			return Identity{}, errLimited
 		}
 		var err error
-		if ck, err = s.loadKey(ctx, kid, now); err != nil {
+		if ck, err = s.loadKey(ctx, kid, now, false); err != nil {
 			return Identity{}, err
 		}
 	}
-	if !Matches(token, ck.hash) {
+	if ck.dead || !Matches(token, ck.hash) {
 		return Identity{}, ErrUnauthenticated
 	}
 	if !ck.expires.IsZero() && !now.Before(ck.expires) {
@@ -215,13 +220,28 @@ func (s *Service) authKey(ctx context.Context, token string, lookup bool) (Ident
 }
 
 // loadKey reads a key and checks that it still stands for a live
-// principal of a live org (same incarnation); it caches good keys.
-func (s *Service) loadKey(ctx context.Context, kid string, now time.Time) (*cachedKey, error) {
+// principal of a live org (same incarnation); it caches good keys, and
+// keys found dead (revoked, or of a principal or org that is gone). An
+// unknown key id is cached as dead only when cacheMissing is set: ids
+// presented as API keys are the caller's to choose, while an id named by
+// a verified session is one this server issued.
+func (s *Service) loadKey(ctx context.Context, kid string, now time.Time, cacheMissing bool) (*cachedKey, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.StoreTimeout)
 	defer cancel()
 	gen := s.forgets.Load()
+	dead := func() (*cachedKey, error) {
+		if s.forgets.Load() == gen {
+			s.cache.Store(kid, &cachedKey{dead: true, fetched: now})
+		} else {
+			s.cache.Delete(kid)
+		}
+		return nil, ErrUnauthenticated
+	}
 	k, err := s.st.GetAPIKey(ctx, kid)
 	if errors.Is(err, store.ErrNotFound) {
+		if cacheMissing {
+			return dead()
+		}
 		s.cache.Delete(kid)
 		return nil, ErrUnauthenticated
 	}
@@ -229,22 +249,21 @@ func (s *Service) loadKey(ctx context.Context, kid string, now time.Time) (*cach
 		return nil, unavailable("authenticate", err)
 	}
 	if !k.RevokedAt.IsZero() {
-		s.cache.Delete(kid)
-		return nil, ErrUnauthenticated
+		return dead()
 	}
 	live, err := s.incarnation(ctx, k.Org, k.Principal)
 	if err != nil {
 		return nil, unavailable("authenticate", err)
 	}
 	if !live.principal.Equal(k.PrincipalCreatedAt) || (k.Org != "" && !live.org.Equal(k.OrgCreatedAt)) {
-		s.cache.Delete(kid)
-		return nil, ErrUnauthenticated
+		return dead()
 	}
 	ck := &cachedKey{
-		hash:     k.Hash,
-		identity: Identity{Principal: k.Principal, Org: k.Org, KeyID: k.ID, Expires: k.ExpiresAt},
-		expires:  k.ExpiresAt,
-		fetched:  now,
+		hash:               k.Hash,
+		identity:           Identity{Principal: k.Principal, Org: k.Org, KeyID: k.ID, Expires: k.ExpiresAt},
+		principalCreatedAt: k.PrincipalCreatedAt,
+		expires:            k.ExpiresAt,
+		fetched:            now,
 	}
 	if old, ok := s.cache.Load(kid); ok { // keep unflushed usage
 		ck.lastUsed.Store(old.(*cachedKey).lastUsed.Load())
@@ -254,6 +273,78 @@ func (s *Service) loadKey(ctx context.Context, kid string, now time.Time) (*cach
 		s.cache.Store(kid, ck)
 	}
 	return ck, nil
+}
+
+// --- sessions
+
+// cachedUser is a user's incarnation as last read (zero: no such user).
+type cachedUser struct {
+	createdAt time.Time
+	fetched   time.Time
+}
+
+// authSession verifies a session token: its signature from memory, then
+// its binding — the user still exists with the incarnation the session
+// was issued for, and the API key it came from (if any) is live — through
+// the user and key caches, which the change feed invalidates
+// (forgetChanged) and which are re-read after KeyCacheTTL or on a miss.
+// A cached verification does not touch the store.
+//
+// The binding lookup is not gated by the rate limit: it only happens for
+// a token whose signature verified, which no guesser can produce.
+func (s *Service) authSession(ctx context.Context, token string) (Identity, error) {
+	now := s.opts.Now()
+	id, b, err := s.keys.VerifyBound(token, now)
+	if err != nil {
+		return Identity{}, err
+	}
+	uid := strings.TrimPrefix(id.Principal, authz.KindUser+":")
+	created, err := s.userIncarnation(ctx, uid, now)
+	if err != nil {
+		return Identity{}, err
+	}
+	if created.IsZero() || !created.Equal(b.UserCreatedAt) {
+		return Identity{}, ErrUnauthenticated
+	}
+	if b.APIKey != "" {
+		var ck *cachedKey
+		if v, ok := s.cache.Load(b.APIKey); ok {
+			if c := v.(*cachedKey); now.Sub(c.fetched) < s.opts.KeyCacheTTL {
+				ck = c
+			}
+		}
+		if ck == nil {
+			if ck, err = s.loadKey(ctx, b.APIKey, now, true); err != nil {
+				return Identity{}, err
+			}
+		}
+		if ck.dead || ck.identity.Principal != id.Principal || ck.identity.Org != id.Org ||
+			!ck.principalCreatedAt.Equal(b.UserCreatedAt) || (!ck.expires.IsZero() && !now.Before(ck.expires)) {
+			return Identity{}, ErrUnauthenticated
+		}
+	}
+	return id, nil
+}
+
+// userIncarnation is the user's created_at (zero when there is no such
+// user), from the cache or the store.
+func (s *Service) userIncarnation(ctx context.Context, uid string, now time.Time) (time.Time, error) {
+	if v, ok := s.users.Load(uid); ok {
+		if c := v.(*cachedUser); now.Sub(c.fetched) < s.opts.KeyCacheTTL {
+			return c.createdAt, nil
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.StoreTimeout)
+	defer cancel()
+	gen := s.forgets.Load()
+	u, err := s.st.GetUser(ctx, uid)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return time.Time{}, unavailable("authenticate", err)
+	}
+	if s.forgets.Load() == gen { // else a change raced with the read: do not cache it
+		s.users.Store(uid, &cachedUser{createdAt: u.CreatedAt, fetched: now})
+	}
+	return u.CreatedAt, nil
 }
 
 // incarnationTimes are the creation times of a principal and its org
@@ -305,12 +396,20 @@ func (s *Service) Forget(kid string) {
 // forgetChanged drops the cached keys that a batch of committed changes
 // makes stale, wherever the change was made (Directory.OnChanges): every
 // key of a deleted user, of a deleted service, of a deleted org, and a
-// key that changed (revoked). A dropped key is read again at its next use.
+// key that changed (revoked); and the incarnation of a user created,
+// changed or deleted, which sessions check. A dropped entry is read again
+// at its next use.
 func (s *Service) forgetChanged(changes []store.Change) {
 	for _, c := range changes {
 		var stale func(Identity) bool
 		switch c.Kind {
+		case store.KindUserPut:
+			s.forgets.Add(1)
+			s.users.Delete(c.Key)
+			continue
 		case store.KindUserDelete:
+			s.forgets.Add(1) // before the delete: see userIncarnation
+			s.users.Delete(c.Key)
 			p := authz.KindUser + ":" + c.Key
 			stale = func(id Identity) bool { return id.Principal == p }
 		case store.KindServiceDelete:
@@ -407,7 +506,7 @@ func storeErr(op string, err error) error {
 	var ee *directory.EscalationError
 	var ie *directory.InvalidError
 	if errors.As(err, &de) || errors.As(err, &fe) || errors.As(err, &ee) || errors.As(err, &ie) ||
-		errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrGone) {
+		errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrGone) || errors.Is(err, ErrCredentialRequired) {
 		return err
 	}
 	var se *store.Error

@@ -185,12 +185,36 @@ type sessionClaims struct {
 	jwt.RegisteredClaims
 	// Org confines the session to one org (from an org API key).
 	Org string `json:"org,omitempty"`
+	// UserCreated is the user's incarnation (its created_at, Unix
+	// microseconds): the session is the account's, not the user id's.
+	UserCreated int64 `json:"uc,omitempty"`
+	// Key is the id of the API key exchanged for the session ("" for one
+	// from an invitation): revoking the key ends the session.
+	Key string `json:"key,omitempty"`
 }
 
-// Issue signs a session for a user identity, valid for ttl from now.
-func (ks *KeySet) Issue(id Identity, ttl time.Duration, now time.Time) (token string, sessionID string, expires time.Time, err error) {
+// SessionBinding is what a session is bound to beyond its signature: the
+// account (the user's incarnation) and the API key it came from. The
+// Service refuses a session whose user was deleted (or deleted and
+// created again) or whose key was revoked; KeySet.Verify alone checks
+// only the token.
+type SessionBinding struct {
+	// UserCreatedAt is the user's created_at when the session was issued
+	// (required, microsecond precision as stored).
+	UserCreatedAt time.Time
+	// APIKey is the id of the key exchanged for the session, "" when it
+	// came from accepting an invitation.
+	APIKey string
+}
+
+// Issue signs a session for a user identity, bound to b, valid for ttl
+// from now.
+func (ks *KeySet) Issue(id Identity, b SessionBinding, ttl time.Duration, now time.Time) (token string, sessionID string, expires time.Time, err error) {
 	if !strings.HasPrefix(id.Principal, "user:") {
 		return "", "", time.Time{}, fmt.Errorf("%w: sessions are for users", ErrUnauthenticated)
+	}
+	if b.UserCreatedAt.IsZero() {
+		return "", "", time.Time{}, fmt.Errorf("%w: a session must be bound to its user's incarnation", ErrUnauthenticated)
 	}
 	ks.mu.RLock()
 	if len(ks.keys) == 0 {
@@ -199,9 +223,9 @@ func (ks *KeySet) Issue(id Identity, ttl time.Duration, now time.Time) (token st
 	}
 	k := ks.keys[len(ks.keys)-1]
 	ks.mu.RUnlock()
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	sessionID = hex.EncodeToString(b[:])
+	var rnd [12]byte
+	_, _ = rand.Read(rnd[:])
+	sessionID = hex.EncodeToString(rnd[:])
 	now = now.UTC().Truncate(time.Second)
 	expires = now.Add(ttl)
 	if !id.Expires.IsZero() && id.Expires.Before(expires) {
@@ -213,7 +237,9 @@ func (ks *KeySet) Issue(id Identity, ttl time.Duration, now time.Time) (token st
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(expires),
 			ID: sessionID,
 		},
-		Org: id.Org,
+		Org:         id.Org,
+		UserCreated: b.UserCreatedAt.UnixMicro(),
+		Key:         b.APIKey,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = k.ID
@@ -226,10 +252,18 @@ func (ks *KeySet) Issue(id Identity, ttl time.Duration, now time.Time) (token st
 
 // Verify checks a session token: EdDSA only, a known kid, a valid
 // signature, our issuer and audience, not expired (no leeway), a user
-// subject. Every failure is ErrUnauthenticated.
+// subject. Every failure is ErrUnauthenticated. It does not check the
+// session's binding (Service.Authenticate does).
 func (ks *KeySet) Verify(token string, now time.Time) (Identity, error) {
+	id, _, err := ks.VerifyBound(token, now)
+	return id, err
+}
+
+// VerifyBound is Verify that also returns the session's binding; a token
+// without one (issued before sessions were bound) is refused.
+func (ks *KeySet) VerifyBound(token string, now time.Time) (Identity, SessionBinding, error) {
 	if len(token) > 4096 {
-		return Identity{}, ErrUnauthenticated
+		return Identity{}, SessionBinding{}, ErrUnauthenticated
 	}
 	var claims sessionClaims
 	p := jwt.NewParser(
@@ -255,10 +289,11 @@ func (ks *KeySet) Verify(token string, now time.Time) (Identity, error) {
 		return nil, errors.New("unknown key id")
 	})
 	if err != nil || !t.Valid {
-		return Identity{}, ErrUnauthenticated
+		return Identity{}, SessionBinding{}, ErrUnauthenticated
 	}
-	if !strings.HasPrefix(claims.Subject, "user:") || claims.ID == "" || claims.ExpiresAt == nil {
-		return Identity{}, ErrUnauthenticated
+	if !strings.HasPrefix(claims.Subject, "user:") || claims.ID == "" || claims.ExpiresAt == nil || claims.UserCreated == 0 {
+		return Identity{}, SessionBinding{}, ErrUnauthenticated
 	}
-	return Identity{Principal: claims.Subject, Org: claims.Org, SessionID: claims.ID, Expires: claims.ExpiresAt.Time}, nil
+	b := SessionBinding{UserCreatedAt: time.UnixMicro(claims.UserCreated).UTC(), APIKey: claims.Key}
+	return Identity{Principal: claims.Subject, Org: claims.Org, SessionID: claims.ID, Expires: claims.ExpiresAt.Time}, b, nil
 }

@@ -78,13 +78,14 @@ func TestAPIKeys(t *testing.T) {
 	// A member's own org key, confined to the org even though the member
 	// belongs to another org too.
 	e.must(201, "POST", "/v1/orgs/bacme/members", b.owner, map[string]any{"user_id": "viewer", "role": "viewer"}, nil)
+	grantKeyCreate(t, e, w, "viewer")
 	var own server.KeyCreated
 	e.must(201, "POST", "/v1/orgs/acme/apikeys", w.viewer, map[string]any{}, &own)
 	e.must(200, "GET", "/v1/orgs/bacme", w.viewer, nil, nil)
 	e.must(404, "GET", "/v1/orgs/bacme", own.Token, nil, nil)
 
-	// Minting for someone else needs apikeys:create.
-	r := e.do("POST", "/v1/orgs/acme/apikeys", w.viewer, map[string]any{"principal": "service:ci"})
+	// Minting for a service needs apikeys:create.
+	r := e.do("POST", "/v1/orgs/acme/apikeys", w.mkey, map[string]any{"principal": "service:ci"})
 	if r.Status != 403 || r.problem(t).MissingPermission != "apikeys:create" {
 		t.Errorf("viewer minting for the service: %d %s", r.Status, r.Body)
 	}
@@ -379,6 +380,7 @@ func TestDeletedPrincipalKeysDieAtOnce(t *testing.T) {
 	clk := newClock()
 	e := newEnv(t, "sqlite", envOpts{authOpts: auth.Options{Now: clk.Now}})
 	w := buildWorld(t, e, "")
+	grantKeyCreate(t, e, w, "viewer")
 	var orgKey server.KeyCreated
 	e.must(201, "POST", "/v1/orgs/acme/apikeys", w.viewer, map[string]any{}, &orgKey)
 	for _, tok := range []string{w.viewer, orgKey.Token, w.serviceKey} {
@@ -410,6 +412,7 @@ func TestDeleteMe(t *testing.T) {
 		t.Errorf("/v1/me user = %+v", me.User)
 	}
 	e.must(409, "DELETE", "/v1/me", w.owner, nil, nil) // the last owner of acme
+	grantKeyCreate(t, e, w, "viewer")
 	var own server.KeyCreated
 	e.must(201, "POST", "/v1/orgs/acme/apikeys", w.viewer, map[string]any{}, &own)
 	e.must(403, "DELETE", "/v1/me", own.Token, nil, nil)

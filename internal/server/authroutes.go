@@ -41,19 +41,20 @@ type InvitationCreated struct {
 // AcceptRequest redeems an invitation token.
 type AcceptRequest struct {
 	Token string `json:"token"`
-	// UserID names the user to create when no user has the invited email
-	// (default: derived from the email). Ignored for an existing user.
+	// UserID names the user to create when accepting anonymously (default:
+	// derived from the email). Ignored when accepting authenticated.
 	UserID      string `json:"user_id,omitempty"`
 	DisplayName string `json:"display_name,omitempty"`
 }
 
-// AcceptResponse is the user, the membership's revision and a session.
+// AcceptResponse is the user, the membership's revision and, for an
+// anonymous acceptance that created the user, a session for it.
 type AcceptResponse struct {
-	Revision uint64          `json:"revision"`
-	User     store.User      `json:"user"`
-	Org      string          `json:"org"`
-	Role     string          `json:"role"`
-	Session  SessionResponse `json:"session"`
+	Revision uint64           `json:"revision"`
+	User     store.User       `json:"user"`
+	Org      string           `json:"org"`
+	Role     string           `json:"role"`
+	Session  *SessionResponse `json:"session,omitempty"`
 }
 
 func (c *call) caller() auth.Caller {
@@ -76,23 +77,35 @@ func (s *Server) authRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/sessions", "identity", "Exchange a user's API key (the bearer credential) for a short-lived session token (EdDSA JWT).",
 			func(c *call, _ *noBody) (SessionResponse, error) {
-				tok, id, err := s.auth.Session(c.caller())
+				tok, id, err := s.auth.Session(c.ctx, c.caller())
 				if err != nil {
 					return SessionResponse{}, err
 				}
 				return SessionResponse{Token: tok, TokenType: "Bearer", ExpiresAt: id.Expires, Principal: id.Principal, Org: id.Org}, nil
 			}).created(),
-		route("POST", "/v1/invitations/accept", "identity", "Redeem an invitation token (no credentials): creates the user if needed and the membership, returns a session. 401 for an unknown token, 410 for a used, revoked or expired one.",
+		route("POST", "/v1/invitations/accept", "identity", "Redeem an invitation token. Without credentials: creates a new user with the invited email and the membership, and returns a session for the new user (401 if a user already has the email: that user must accept it authenticated). With a user's own credential (personal key or session): adds the membership for the caller, whose email must be the invited one (403 otherwise), and returns no credential. 401 for an unknown token, 410 for a used, revoked or expired one.",
 			func(c *call, req *AcceptRequest) (AcceptResponse, error) {
-				acc, err := s.auth.AcceptInvitation(c.ctx, req.Token, req.UserID, req.DisplayName, c.addr, c.reqID)
+				if c.r.Header.Get("Authorization") != "" {
+					// Optional credentials: when one is presented it must be
+					// valid (never a fallback to anonymous).
+					id, err := s.authenticate(c)
+					if err != nil {
+						return AcceptResponse{}, err
+					}
+					c.id = id
+				}
+				acc, err := s.auth.AcceptInvitation(c.ctx, c.caller(), req.Token, req.UserID, req.DisplayName)
 				if err != nil {
 					return AcceptResponse{}, err
 				}
-				return AcceptResponse{Revision: acc.Revision, User: acc.User, Org: acc.Invitation.Org, Role: acc.Invitation.Role,
-					Session: SessionResponse{Token: acc.Session, TokenType: "Bearer", ExpiresAt: acc.Identity.Expires, Principal: acc.Identity.Principal}}, nil
+				out := AcceptResponse{Revision: acc.Revision, User: acc.User, Org: acc.Invitation.Org, Role: acc.Invitation.Role}
+				if acc.Session != "" {
+					out.Session = &SessionResponse{Token: acc.Session, TokenType: "Bearer", ExpiresAt: acc.Identity.Expires, Principal: acc.Identity.Principal}
+				}
+				return out, nil
 			}).public().created(),
 
-		route("POST", "/v1/apikeys", "apikeys", "Create a personal API key (a user's own, valid in all its orgs); the token is shown once.",
+		route("POST", "/v1/apikeys", "apikeys", "Create a personal API key (a user's own, valid in all its orgs; needs apikeys:create in every org the user is a member of); the token is shown once.",
 			func(c *call, req *auth.KeySpec) (KeyCreated, error) {
 				k, tok, rev, err := s.auth.CreateKey(c.ctx, c.caller(), "", *req)
 				return KeyCreated{rev, k, tok}, err
@@ -108,7 +121,7 @@ func (s *Server) authRoutes() []*Route {
 				return Revision{rev}, err
 			}),
 
-		route("POST", "/v1/orgs/{org}/apikeys", "apikeys", "Create an API key confined to the org, for yourself or (apikeys:create, escalation rules) for a member user or a service; the token is shown once.",
+		route("POST", "/v1/orgs/{org}/apikeys", "apikeys", "Create an API key confined to the org (apikeys:create), for yourself or (escalation rules) for a service; never for another user. The token is shown once.",
 			func(c *call, req *auth.KeySpec) (KeyCreated, error) {
 				k, tok, rev, err := s.auth.CreateKey(c.ctx, c.caller(), c.org(), *req)
 				return KeyCreated{rev, k, tok}, err

@@ -178,6 +178,8 @@ func toProblem(err error) *Problem {
 		p = problem(ProblemRateLimited, "too many failed authentication attempts from this address")
 		p.RetryAfter = max(1, int((re.RetryAfter+time.Second-1)/time.Second))
 		return p
+	case errors.Is(err, auth.ErrCredentialRequired):
+		return problem(ProblemUnauthenticated, "%s", auth.ErrCredentialRequired.Error())
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return problem(ProblemUnauthenticated, "missing, invalid or expired credentials")
 	case errors.Is(err, auth.ErrGone):
