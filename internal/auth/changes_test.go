@@ -92,3 +92,93 @@ func TestKeysDieEverywhere(t *testing.T) {
 		t.Errorf("B after A deleted bob: %v, want ErrUnauthenticated", err)
 	}
 }
+
+// TestSessionsDieEverywhere: as TestKeysDieEverywhere, for sessions. A
+// session obtained in A from an API key, verified (and cached) in B,
+// stops working in B as soon as B follows A's revocation of the key, or
+// A's deletion of the user — on a frozen clock, so no cache expires.
+func TestSessionsDieEverywhere(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	now := time.Unix(1_800_000_000, 0)
+	keys := auth.NewKeySet() // both processes load the same key file
+	open := func() (*directory.Directory, *auth.Service) {
+		t.Helper()
+		st, err := sqlite.Open(ctx, path, sqlite.Options{PollInterval: 10 * time.Millisecond, Synchronous: "NORMAL"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		dir, err := directory.Open(ctx, st, authz.New(), directory.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = dir.Close() })
+		as := auth.New(st, dir, keys, auth.Options{Now: func() time.Time { return now }})
+		t.Cleanup(func() { _ = as.Close() })
+		return dir, as
+	}
+	dirA, a := open()
+	dirB, b := open()
+	follow := func(rev uint64) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := dirB.WaitFor(wctx, rev); err != nil {
+			t.Fatalf("B follows revision %d: %v", rev, err)
+		}
+	}
+	session := func(user string) (string, auth.Identity) {
+		t.Helper()
+		_, key, err := a.Bootstrap(ctx, store.User{ID: user}, "laptop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := a.Authenticate(ctx, key, "192.0.2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := a.Session(ctx, auth.Caller{Identity: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok, id
+	}
+	ann, annKey := session("ann")
+	bob, _ := session("bob")
+	follow(dirA.Revision())
+	for _, tok := range []string{ann, bob} {
+		if _, err := b.Authenticate(ctx, tok, "192.0.2.1"); err != nil {
+			t.Fatalf("B before any change: %v", err)
+		}
+	}
+
+	rev, err := a.RevokeKey(ctx, auth.Caller{Identity: annKey}, "", annKey.KeyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow(rev)
+	if _, err := b.Authenticate(ctx, ann, "192.0.2.1"); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Errorf("B: ann's session after A revoked its key: %v, want ErrUnauthenticated", err)
+	}
+	if _, err := a.Authenticate(ctx, ann, "192.0.2.1"); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Errorf("A: ann's session after A revoked its key: %v, want ErrUnauthenticated", err)
+	}
+
+	rev, err = dirA.DeleteUser(ctx, directory.Actor{Principal: "user:bob"}, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	follow(rev)
+	if _, err := b.Authenticate(ctx, bob, "192.0.2.1"); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Errorf("B: bob's session after A deleted bob: %v, want ErrUnauthenticated", err)
+	}
+	// A new bob is another account: the old session stays dead.
+	if _, _, err := a.Bootstrap(ctx, store.User{ID: "bob"}, "laptop"); err != nil {
+		t.Fatal(err)
+	}
+	follow(dirA.Revision())
+	if _, err := b.Authenticate(ctx, bob, "192.0.2.1"); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Errorf("B: the old bob's session after a new bob was created: %v, want ErrUnauthenticated", err)
+	}
+}
