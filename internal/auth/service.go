@@ -70,8 +70,8 @@ type cachedKey struct {
 	dead               bool
 	expires            time.Time
 	fetched            time.Time
-	lastUsed atomic.Int64 // unix micro of the last use not yet flushed
-	flushed  atomic.Int64
+	lastUsed           atomic.Int64 // unix micro of the last use not yet flushed
+	flushed            atomic.Int64
 }
 
 // New returns a service. Close it to flush last-used times.
