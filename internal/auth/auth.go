@@ -16,6 +16,12 @@
 //     random with 256 bits of entropy, so there is nothing for a slow hash to
 //     protect against brute force, and a fast hash keeps the check path
 //     cheap.
+//   - A credential is only ever its holder's. No call yields a credential
+//     whose principal is not the caller, except a key for a service of an
+//     org the caller may administer: accepting an invitation yields a
+//     session only for the new user it creates (an existing user accepts
+//     with its own credential and gets none), a session comes only from
+//     the caller's own API key, and nobody mints a key for another user.
 //   - Revocation is prompt. A key that is revoked, or whose user, service
 //     or org is deleted, is dropped from the cache as soon as this
 //     process's directory follows that change (Directory.OnChanges): at
@@ -23,10 +29,18 @@
 //     the follower's lag for one made by another process sharing the
 //     database. The cache TTL (KeyCacheTTL, 5 s by default) bounds it if
 //     the follower stalls.
+//   - A session is bound to the account and the key it came from: it
+//     carries the user's incarnation (created_at) and the key id, and is
+//     refused once the user is deleted (or deleted and created again) or
+//     the key is revoked — promptly, in the sense above, through a user
+//     cache fed by the same change feed. A cached session check does not
+//     touch the store.
 //   - Rate limiting cannot lock real users out. Failed attempts are
 //     limited per client address (behind a trusted proxy, the address it
 //     forwards), and a limited address is refused only what would reach
-//     the store: credentials that verify from memory still pass.
+//     the store: credentials that verify from memory still pass, and so
+//     does a session whose signature verified (its binding may be read
+//     from the store: no guesser can produce such a token).
 //   - A credential bound to an org (an org API key, or a session obtained
 //     from one) authenticates only for that org: Identity.Org says which.
 //   - Error messages never contain secrets or the presented token.
