@@ -103,7 +103,7 @@ func (s *Server) authRoutes() []*Route {
 					out.Session = &SessionResponse{Token: acc.Session, TokenType: "Bearer", ExpiresAt: acc.Identity.Expires, Principal: acc.Identity.Principal}
 				}
 				return out, nil
-			}).public().created(),
+			}).public().optionalAuth().created(),
 
 		route("POST", "/v1/apikeys", "apikeys", "Create a personal API key (a user's own, valid in all its orgs; needs apikeys:create in every org the user is a member of); the token is shown once.",
 			func(c *call, req *auth.KeySpec) (KeyCreated, error) {

@@ -70,6 +70,9 @@ type Route struct {
 	MaxBody int64
 	// OptionalBody lets a POST without a body decode as the zero request.
 	OptionalBody bool
+	// OptionalAuth: a public route whose handler authenticates the caller
+	// when it presents a credential (accepting an invitation).
+	OptionalAuth bool
 
 	// ContentType is the success media type of raw routes.
 	ContentType string
@@ -138,6 +141,7 @@ func route[Req, Resp any](method, path, tag, summary string, fn func(c *call, re
 func (rt *Route) perm(p string) *Route     { rt.Perm = p; return rt }
 func (rt *Route) created() *Route          { rt.Status = http.StatusCreated; return rt }
 func (rt *Route) public() *Route           { rt.Access = Public; return rt }
+func (rt *Route) optionalAuth() *Route     { rt.OptionalAuth = true; return rt }
 func (rt *Route) maxBody(n int64) *Route   { rt.MaxBody = n; return rt }
 func (rt *Route) optionalBody() *Route     { rt.OptionalBody = true; return rt }
 func (rt *Route) selfBounded() *Route      { rt.bounded = true; return rt }

@@ -185,7 +185,7 @@ func (s *Server) buildOpenAPI() ([]byte, error) {
 		responses[strconv.Itoa(rt.Status)] = ok
 		if rt.raw == nil {
 			for _, st := range openAPIErrors {
-				if rt.Access == Public && (st == 401 || st == 403) {
+				if rt.Access == Public && !rt.OptionalAuth && (st == 401 || st == 403) {
 					continue
 				}
 				responses[strconv.Itoa(st)] = map[string]any{
@@ -199,7 +199,10 @@ func (s *Server) buildOpenAPI() ([]byte, error) {
 			}
 		}
 		op["responses"] = responses
-		if rt.Access == Public {
+		switch {
+		case rt.OptionalAuth:
+			op["security"] = []any{map[string]any{}, map[string]any{"bearer": []any{}}}
+		case rt.Access == Public:
 			op["security"] = []any{}
 		}
 		if rt.Perm != "" {
