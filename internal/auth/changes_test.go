@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -181,4 +183,133 @@ func TestSessionsDieEverywhere(t *testing.T) {
 	if _, err := b.Authenticate(ctx, bob, "192.0.2.1"); !errors.Is(err, auth.ErrUnauthenticated) {
 		t.Errorf("B: the old bob's session after a new bob was created: %v, want ErrUnauthenticated", err)
 	}
+}
+
+// countingStore counts the reads a session verification could make.
+type countingStore struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (c *countingStore) GetUser(ctx context.Context, id string) (store.User, error) {
+	c.reads.Add(1)
+	return c.Store.GetUser(ctx, id)
+}
+
+func (c *countingStore) GetAPIKey(ctx context.Context, id string) (store.APIKey, error) {
+	c.reads.Add(1)
+	return c.Store.GetAPIKey(ctx, id)
+}
+
+// TestCachedSessionsStayInMemory: once a session's binding is cached, its
+// verification reads nothing from the store; and a session still passes
+// from an address that is rate limited, cached or not (only a validly
+// signed token reaches the store, so a guesser cannot use that).
+func TestCachedSessionsStayInMemory(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_800_000_000, 0)
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	cs := &countingStore{Store: st}
+	dir, err := directory.Open(ctx, cs, authz.New(), directory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dir.Close() })
+	as := auth.New(cs, dir, auth.NewKeySet(), auth.Options{Now: func() time.Time { return now }, FailureBurst: 3})
+	t.Cleanup(func() { _ = as.Close() })
+
+	session := func(user string) string {
+		t.Helper()
+		_, key, err := as.Bootstrap(ctx, store.User{ID: user}, "laptop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := as.Authenticate(ctx, key, "192.0.2.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := as.Session(ctx, auth.Caller{Identity: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	ann, bob := session("ann"), session("bob")
+	if _, err := as.Authenticate(ctx, ann, "192.0.2.1"); err != nil {
+		t.Fatal(err)
+	}
+	before := cs.reads.Load()
+	for range 100 {
+		if _, err := as.Authenticate(ctx, ann, "192.0.2.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := cs.reads.Load() - before; n != 0 {
+		t.Errorf("100 verifications of a cached session read the store %d times, want 0", n)
+	}
+
+	// Rate limited: forged keys trip the limit; sessions still pass.
+	const addr = "198.51.100.9"
+	for range 10 {
+		_, _ = as.Authenticate(ctx, "gth_0123456789abcdef_"+strings.Repeat("a", 52), addr)
+	}
+	if _, err := as.Authenticate(ctx, "gth_0123456789abcdef_"+strings.Repeat("a", 52), addr); !errors.Is(err, auth.ErrRateLimited) {
+		t.Fatalf("forged key from a limited address: %v, want ErrRateLimited", err)
+	}
+	for name, tok := range map[string]string{"cached": ann, "not cached": bob} {
+		if _, err := as.Authenticate(ctx, tok, addr); err != nil {
+			t.Errorf("%s session from a limited address: %v", name, err)
+		}
+	}
+}
+
+// BenchmarkAuthenticateSession: a cached session verification (the check
+// hot path with a session) against the bare signature check it adds to.
+func BenchmarkAuthenticateSession(b *testing.B) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "gatehouse.db"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	dir, err := directory.Open(ctx, st, authz.New(), directory.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = dir.Close() })
+	as := auth.New(st, dir, auth.NewKeySet(), auth.Options{KeyCacheTTL: time.Hour})
+	b.Cleanup(func() { _ = as.Close() })
+	_, key, err := as.Bootstrap(ctx, store.User{ID: "ann"}, "laptop")
+	if err != nil {
+		b.Fatal(err)
+	}
+	id, err := as.Authenticate(ctx, key, "192.0.2.1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, _, err := as.Session(ctx, auth.Caller{Identity: id})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := as.Authenticate(ctx, tok, "192.0.2.1"); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("Authenticate", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := as.Authenticate(ctx, tok, "192.0.2.1"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("signature only", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := as.Keys().Verify(tok, time.Now()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
