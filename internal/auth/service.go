@@ -51,8 +51,8 @@ type Service struct {
 
 	cache sync.Map // key id → *cachedKey
 	users sync.Map // user id → *cachedUser (the incarnation sessions check)
-	// forgets counts Forget* calls: a lookup that raced with one does not
-	// cache what it read.
+	// forgets counts invalidations (of keys or users): a lookup that
+	// raced with one does not cache what it read.
 	forgets atomic.Uint64
 
 	stop     chan struct{}
