@@ -5,7 +5,8 @@
 // Invariants (DESIGN §1.1, normative):
 //   - Deny by default. Unknown org, principal, namespace, type, action,
 //     role or condition denies; nothing here returns an error a caller could
-//     mistake for allow.
+//     mistake for allow. A denied Decision carries a Reason from a closed
+//     set (reason.go), computed only for denies and never changing one.
 //   - Org isolation: data of one org never influences a decision, lookup or
 //     explanation of another.
 //   - Allow-only and monotonic: adding a binding, member or team membership
@@ -84,6 +85,9 @@ type Decision struct {
 	// conditions hold; only on allowed decisions for agents.
 	Obligations []*policy.Rule
 	Advice      []*policy.Rule
+	// Reason says why a denied request was denied (reason.go); "" when
+	// allowed.
+	Reason Reason
 }
 
 // Trace is one step of an explanation: a binding, the role or action list

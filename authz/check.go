@@ -346,6 +346,9 @@ func (e *eval) rulesHolding(rs []*policy.Rule) []*policy.Rule {
 func (s *state) check(req *Request) Decision {
 	snap := s.cur.Load()
 	d, _ := snap.decide(req)
+	if !d.Allowed {
+		d.Reason = snap.denyReason(req)
+	}
 	return d
 }
 

@@ -36,11 +36,17 @@ type subjectExplanation struct {
 	grants  []Trace
 	near    []nearTrace
 	reason  string // a subject-level reason (not a member, expired, no ceiling...)
+	// agentCondErr is why the agent's `can … when` conditions for the
+	// request could not be evaluated ("" if one held or all were false).
+	agentCondErr string
 }
 
 func (s *state) explain(req *Request) Explanation {
 	snap := s.cur.Load()
 	d, o := snap.decide(req)
+	if !d.Allowed {
+		d.Reason = snap.denyReason(req)
+	}
 	ex := Explanation{Decision: d}
 	if req == nil {
 		ex.Summary = "denied: no request"
@@ -185,7 +191,10 @@ func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExpl
 	}
 	ceilingOK := ceil == nil || ceil.grants(e.tid, e.aid)
 	agentConds, hasAgentCond := ag.conditional(e.tid, e.aid)
-	agentCondOK := !hasAgentCond || e.anyCond(agentConds)
+	agentCondOK := true
+	if hasAgentCond {
+		agentCondOK, se.agentCondErr = agentCondsHold(&e, agentConds)
+	}
 
 	visit := func(from *holder, fromID string) {
 		via := ""
@@ -296,10 +305,31 @@ func explainGrant(se *subjectExplanation, e *eval, g *grant, b Binding, via, sha
 	}
 	if !agentCondOK {
 		t.Note = "the agent may " + req.Action + " " + req.ResourceType + " only when " + strings.Join(agentConds, " or ") + ", which does not hold"
+		if se.agentCondErr != "" {
+			t.Note = "the agent may " + req.Action + " " + req.ResourceType + " only when " + strings.Join(agentConds, " or ") +
+				", which could not be evaluated: " + se.agentCondErr
+		}
 		se.near = append(se.near, nearTrace{nearAgentCond, t})
 		return
 	}
 	se.grants = append(se.grants, t)
+}
+
+// agentCondsHold evaluates an agent's conditions for a permission (any one
+// suffices, as in anyCond) and keeps the first evaluation error, which
+// anyCond drops.
+func agentCondsHold(e *eval, names []string) (bool, string) {
+	first := ""
+	for _, c := range names {
+		ok, err := e.evalCond(c)
+		if ok {
+			return true, ""
+		}
+		if err != nil && first == "" {
+			first = err.Error()
+		}
+	}
+	return false, first
 }
 
 // matchedPattern is the first pattern of the grant that matches.

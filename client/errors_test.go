@@ -92,7 +92,7 @@ func TestProblemsAreTypedErrors(t *testing.T) {
 			_, _, err := alice.CreateNamespace(ctx, "acme", "Not A Name")
 			return err
 		},
-		want: want{is: client.ErrInvalid, kind: client.KindInvalid, status: 400, field: "namespace"},
+		want: want{is: client.ErrInvalid, kind: client.KindInvalid, status: 400, field: "name"},
 	}, {
 		name: "a wildcard action in a check is 400",
 		call: func(ctx context.Context) error {

@@ -416,6 +416,11 @@ type Decision struct {
 	Revision    uint64 `json:"revision"`
 	Obligations []Rule `json:"obligations,omitempty"`
 	Advice      []Rule `json:"advice,omitempty"`
+	// Reason says why a deny is a deny, from a closed set (not_member,
+	// unknown_namespace, no_grant, condition_failed, condition_error...;
+	// docs/api.md lists them and authz.Reasons returns them); "" when
+	// allowed. It never turns a deny into anything else: branch on Allowed.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Rule is an agent's obligation (must) or advice (should).
@@ -441,6 +446,7 @@ type BatchResult struct {
 	Allowed     bool   `json:"allowed"`
 	Obligations []Rule `json:"obligations,omitempty"`
 	Advice      []Rule `json:"advice,omitempty"`
+	Reason      string `json:"reason,omitempty"` // as Decision.Reason
 	Err         *Error `json:"error,omitempty"`
 }
 
@@ -454,6 +460,7 @@ type Batch struct {
 type Explanation struct {
 	Allowed     bool    `json:"allowed"`
 	Revision    uint64  `json:"revision"`
+	Reason      string  `json:"reason,omitempty"` // as Decision.Reason
 	Summary     string  `json:"summary"`
 	Grants      []Trace `json:"grants"`
 	Near        []Trace `json:"near"`

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -70,6 +71,9 @@ func (o *op) bind(principal, roleName string, sc authz.Scope, cond string) (stor
 	}
 	r, err := o.role("role", roleName)
 	if err != nil {
+		return store.Binding{}, err
+	}
+	if err := checkBindingCondition(o.pol(), cond); err != nil {
 		return store.Binding{}, err
 	}
 	if err := o.mayChange(roleGrant(r), sc, principal); err != nil {
@@ -253,4 +257,92 @@ func checkResourceID(field, id string) error {
 		return invalid(field, "%q has surrounding spaces", id)
 	}
 	return nil
+}
+
+// checkBindingCondition refuses a binding condition that names nothing the
+// policy knows: neither a declared `condition` nor a context flag the
+// policy itself names (an agent rule's `when`/`if`). Such a name would be
+// read from the request context at decision time and, being a typo
+// (busines_hours) far more often than a flag, silently fail closed
+// forever. It is checked after bindings:create, so the policy's names are
+// shown only to a caller who may bind. A policy edit that later drops the
+// name makes the binding grant nothing (fail closed), as before.
+func checkBindingCondition(m *policy.Model, cond string) error {
+	if cond == "" {
+		return nil
+	}
+	known := conditionNames(m)
+	if slices.Contains(known, cond) {
+		return nil
+	}
+	msg := fmt.Sprintf("%q (characters 1-%d of the condition) is neither a condition the org's policy declares nor a context flag it names", cond, len(cond))
+	if s := nearestName(cond, known); s != "" {
+		msg += fmt.Sprintf("; did you mean %s?", s)
+	} else if len(known) == 0 {
+		msg += "; the policy declares none"
+	}
+	return invalid("condition", "%s", msg)
+}
+
+// conditionNames lists the declared conditions of m, then the context
+// flags its agents' rules name.
+func conditionNames(m *policy.Model) []string {
+	if m == nil {
+		return nil
+	}
+	var out []string
+	for _, c := range m.Conditions {
+		out = append(out, c.Name)
+	}
+	for _, a := range m.Agents {
+		for _, r := range a.Rules {
+			if r.Condition != "" && !slices.Contains(out, r.Condition) {
+				out = append(out, r.Condition)
+			}
+		}
+	}
+	return out
+}
+
+// nearestName is the candidate within edit distance 2 of name, if any.
+func nearestName(name string, candidates []string) string {
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if d := editDistance(name, c, bestD); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, or limit when it
+// is at least limit.
+func editDistance(a, b string, limit int) int {
+	if abs(len(a)-len(b)) >= limit {
+		return limit
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], limit)
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

@@ -96,7 +96,7 @@ func (d *Directory) CreateOrg(ctx context.Context, actor Actor, spec OrgSpec) (s
 	if !ok || kind != authz.KindUser {
 		return store.Org{}, 0, errorf(ErrForbidden, name, "only users create orgs")
 	}
-	if err := checkOrgID(spec.ID); err != nil {
+	if err := checkSlugIdent("id", spec.ID); err != nil { // OrgSpec's member, not the "org" of a path
 		return store.Org{}, 0, err
 	}
 	if spec.Template == "" {

@@ -51,7 +51,7 @@ func (s *Server) orgRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/namespaces", "namespaces", "Create a namespace.",
 			func(c *call, req *NamespaceRequest) (Written[store.Namespace], error) {
 				n, rev, err := s.dir.CreateNamespace(c.ctx, c.actor(), c.org(), req.Name)
-				return Written[store.Namespace]{rev, n}, err
+				return Written[store.Namespace]{rev, n}, requestField(err, "namespace", "name")
 			}).perm("namespaces:create").created(),
 		route("GET", "/v1/orgs/{org}/namespaces", "namespaces", "List namespaces (any member).",
 			func(c *call, _ *noBody) (List[store.Namespace], error) {
@@ -83,7 +83,7 @@ func (s *Server) memberRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/members", "members", "Add an existing user to the org with a role at org scope (escalation rules apply).",
 			func(c *call, req *MemberRequest) (Written[store.Member], error) {
 				m, rev, err := s.dir.AddMember(c.ctx, c.actor(), c.org(), req.UserID, req.Role)
-				return Written[store.Member]{rev, m}, err
+				return Written[store.Member]{rev, m}, requestField(err, "user", "user_id")
 			}).perm("members:create").created(),
 		route("GET", "/v1/orgs/{org}/members", "members", "List members.",
 			func(c *call, _ *noBody) (List[store.Member], error) {

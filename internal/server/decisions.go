@@ -81,6 +81,9 @@ func parseResource(field, s, wantType string) (string, error) {
 	if !ok || id == "" || strings.Contains(id, "/") {
 		return "", invalidField(field, "%s must be <type>/<id>, e.g. \"chains/escalation-triage\" (got %q)", field, s)
 	}
+	if !validResourceID(id) {
+		return "", invalidField(field, "%s: %q is not a resource id (1 to 256 bytes, no '/' or control characters, no surrounding spaces)", field, id)
+	}
 	if typ != wantType {
 		return "", invalidField(field, "%s is of type %q but the action is about %q", field, typ, wantType)
 	}
@@ -95,6 +98,9 @@ func (c *call) request(it *BatchItem) (authz.Request, error) {
 	}
 	id, err := parseResource("resource", it.Resource, perm.Resource)
 	if err != nil {
+		return authz.Request{}, err
+	}
+	if err := checkAsked(it.Principal, c.id.Principal, it.OnBehalfOf, it.Namespace); err != nil {
 		return authz.Request{}, err
 	}
 	req := authz.Request{
@@ -243,7 +249,7 @@ func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
 		return CheckResponse{}, err
 	}
 	dm.record(d.Allowed)
-	return CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice)}, nil
+	return CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: d.Reason}, nil
 }
 
 func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, error) {
@@ -264,7 +270,7 @@ func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, err
 		if err == nil {
 			var d authz.Decision
 			if d, err = s.decide(c, &req, &memo); err == nil {
-				out.Results[i] = BatchResult{Allowed: d.Allowed, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice)}
+				out.Results[i] = BatchResult{Allowed: d.Allowed, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: d.Reason}
 				if d.Allowed {
 					nAllow++
 				} else {
@@ -326,7 +332,7 @@ func (s *Server) explain(c *call, in *CheckRequest) (ExplainResponse, error) {
 	}
 	s.dm["explain"].record(ex.Decision.Allowed)
 	return ExplainResponse{
-		Allowed: ex.Decision.Allowed, Revision: ex.Decision.Revision, Summary: ex.Summary,
+		Allowed: ex.Decision.Allowed, Revision: ex.Decision.Revision, Reason: ex.Decision.Reason, Summary: ex.Summary,
 		Grants: tracesOut(ex.Grants), Near: tracesOut(ex.Near),
 		Obligations: rulesOut(ex.Decision.Obligations), Advice: rulesOut(ex.Decision.Advice),
 	}, nil
@@ -338,6 +344,9 @@ func (s *Server) lookupResources(c *call, in *LookupResourcesRequest) (LookupRes
 	}
 	perm, err := parseAction("action", in.Action)
 	if err != nil {
+		return LookupResourcesResponse{}, err
+	}
+	if err := checkAsked(in.Principal, c.id.Principal, in.OnBehalfOf, in.Namespace); err != nil {
 		return LookupResourcesResponse{}, err
 	}
 	if in.PageSize < 0 || in.PageSize > 10000 {
@@ -373,6 +382,9 @@ func (s *Server) lookupSubjects(c *call, in *LookupSubjectsRequest) (LookupSubje
 	if err != nil {
 		return LookupSubjectsResponse{}, err
 	}
+	if in.Namespace != "" && !validSlug(in.Namespace) {
+		return LookupSubjectsResponse{}, badNamespace("namespace", in.Namespace)
+	}
 	ns := in.Namespace
 	if ns == "" {
 		ns = authz.DefaultNamespace
@@ -400,8 +412,13 @@ func (s *Server) permissions(c *call, _ *noBody) (PermissionsResponse, error) {
 	ns := c.r.URL.Query().Get("namespace")
 	if ns == "" {
 		ns = authz.DefaultNamespace
+	} else if !validSlug(ns) {
+		return PermissionsResponse{}, badNamespace("namespace", ns)
 	}
 	principal := c.path("principal")
+	if err := checkSubject("principal", principal); err != nil {
+		return PermissionsResponse{}, err
+	}
 	gs, at, err := s.dir.Permissions(c.ctx, c.actor(), c.org(), principal, ns, 0)
 	if err != nil {
 		return PermissionsResponse{}, err

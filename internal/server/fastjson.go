@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
 )
 
 // A strict, allocation-light JSON decoder for the decision hot path
@@ -720,7 +722,19 @@ func (r CheckResponse) appendJSON(b []byte) []byte {
 	b = strconv.AppendUint(b, r.Revision, 10)
 	b = appendRules(b, "obligations", r.Obligations)
 	b = appendRules(b, "advice", r.Advice)
+	b = appendReason(b, r.Reason)
 	return append(b, "}\n"...)
+}
+
+// appendReason adds a deny's reason: one of authz.Reasons(), plain ASCII
+// that needs no escaping.
+func appendReason(b []byte, reason authz.Reason) []byte {
+	if reason == "" {
+		return b
+	}
+	b = append(b, `,"reason":"`...)
+	b = append(b, reason...)
+	return append(b, '"')
 }
 
 func (r BatchCheckResponse) appendJSON(b []byte) []byte {
@@ -733,7 +747,9 @@ func (r BatchCheckResponse) appendJSON(b []byte) []byte {
 			if it.Allowed {
 				b = append(b, `{"allowed":true}`...)
 			} else {
-				b = append(b, `{"allowed":false}`...)
+				b = append(b, `{"allowed":false`...)
+				b = appendReason(b, it.Reason)
+				b = append(b, '}')
 			}
 			continue
 		}

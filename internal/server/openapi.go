@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
 )
 
 // The OpenAPI 3.1 document is built from the route table at start: paths
@@ -29,6 +31,7 @@ type schemaGen struct {
 var (
 	timeType        = reflect.TypeFor[time.Time]()
 	rawType         = reflect.TypeFor[json.RawMessage]()
+	reasonType      = reflect.TypeFor[authz.Reason]()
 	textMarshalType = reflect.TypeFor[encoding.TextMarshaler]()
 )
 
@@ -65,6 +68,9 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 		return map[string]any{"type": "string", "format": "date-time"}
 	case t == rawType:
 		return map[string]any{"description": "any JSON value"}
+	case t == reasonType:
+		return map[string]any{"type": "string", "enum": authz.Reasons(),
+			"description": "why a deny is a deny (absent when allowed); docs/api.md says what each means"}
 	case t.Kind() != reflect.Struct && reflect.PointerTo(t).Implements(textMarshalType):
 		return map[string]any{"type": "string"}
 	}

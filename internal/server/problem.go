@@ -110,6 +110,20 @@ func invalidField(field, format string, args ...any) *Problem {
 	return p
 }
 
+// requestField renames the field of a directory.InvalidError from the
+// directory's name for an argument (from) to the request member that
+// carried it (to): AddMember's "user" is POST /members' "user_id". Other
+// errors pass unchanged.
+func requestField(err error, from, to string) error {
+	var ie *directory.InvalidError
+	if err == nil || !errors.As(err, &ie) || ie.Field != from {
+		return err
+	}
+	renamed := *ie
+	renamed.Field = to
+	return &renamed
+}
+
 // toProblem maps any error to the problem a client sees. Directory and auth
 // errors map through their sentinels with errors.Is/As; everything else is
 // a 500 whose detail says only "internal error" (the cause is logged).

@@ -24,6 +24,10 @@
 //   - Every write answers with the revision it committed; every decision
 //     endpoint honours consistency.at_least (bounded wait, then 503, never
 //     an answer from older data).
+//   - A decision route answers a malformed principal, on_behalf_of,
+//     namespace or resource id with a 400 naming the field, never a deny
+//     (badinput.go); a deny carries the engine's reason, given only to a
+//     caller the directory lets ask the question.
 //   - Nothing panics on any input; a panic in a handler would be a bug and
 //     is answered as a 500 by net/http's recovery, never as an allow.
 package server

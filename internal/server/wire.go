@@ -73,6 +73,9 @@ type CheckResponse struct {
 	Revision    uint64    `json:"revision"`
 	Obligations []RuleOut `json:"obligations,omitempty"`
 	Advice      []RuleOut `json:"advice,omitempty"`
+	// Reason says why a deny is a deny (one of authz.Reasons(); see
+	// docs/api.md); absent when allowed.
+	Reason authz.Reason `json:"reason,omitempty"`
 }
 
 // RuleOut is an agent's obligation (must) or advice (should).
@@ -124,21 +127,23 @@ type BatchCheckResponse struct {
 // BatchResult is one answer of a batch: Error is set iff the item could
 // not be decided (then Allowed is false).
 type BatchResult struct {
-	Allowed     bool      `json:"allowed"`
-	Obligations []RuleOut `json:"obligations,omitempty"`
-	Advice      []RuleOut `json:"advice,omitempty"`
-	Error       *Problem  `json:"error,omitempty"`
+	Allowed     bool         `json:"allowed"`
+	Obligations []RuleOut    `json:"obligations,omitempty"`
+	Advice      []RuleOut    `json:"advice,omitempty"`
+	Reason      authz.Reason `json:"reason,omitempty"` // as CheckResponse.Reason
+	Error       *Problem     `json:"error,omitempty"`
 }
 
 // ExplainResponse is a decision with the reasons.
 type ExplainResponse struct {
-	Allowed     bool       `json:"allowed"`
-	Revision    uint64     `json:"revision"`
-	Summary     string     `json:"summary"`
-	Grants      []TraceOut `json:"grants"`
-	Near        []TraceOut `json:"near"`
-	Obligations []RuleOut  `json:"obligations,omitempty"`
-	Advice      []RuleOut  `json:"advice,omitempty"`
+	Allowed     bool         `json:"allowed"`
+	Revision    uint64       `json:"revision"`
+	Reason      authz.Reason `json:"reason,omitempty"` // as CheckResponse.Reason
+	Summary     string       `json:"summary"`
+	Grants      []TraceOut   `json:"grants"`
+	Near        []TraceOut   `json:"near"`
+	Obligations []RuleOut    `json:"obligations,omitempty"`
+	Advice      []RuleOut    `json:"advice,omitempty"`
 }
 
 // TraceOut is one step of an explanation.
