@@ -350,6 +350,24 @@ func TestEveryEndpoint(t *testing.T) {
 	if _, err := anon.AcceptInvitation(ctx, client.AcceptRequest{Token: inv.Token}); !client.IsGone(err) {
 		t.Errorf("accepting twice: want 410, got %v", err)
 	}
+	if acc.Session == nil {
+		t.Fatalf("an anonymous acceptance that creates the user returns a session: %+v", acc)
+	}
+	// An invitation for an existing user's email: anonymous acceptance is
+	// refused (it would hand out a credential for that user), the user
+	// accepts it with their own credential and gets no new credential.
+	frank := srv.Client(srv.User("frank")) // a user of no org yet
+	inv3 := must[client.InvitationCreated](t, "invite frank")(alice.Invite(ctx, "acme", "frank@example.com", "viewer"))
+	if _, err := anon.AcceptInvitation(ctx, client.AcceptRequest{Token: inv3.Token}); !client.IsUnauthenticated(err) {
+		t.Errorf("anonymous acceptance for an existing user's email: want 401, got %v", err)
+	}
+	if _, err := alice.AcceptInvitation(ctx, client.AcceptRequest{Token: inv3.Token}); !client.IsForbidden(err) {
+		t.Errorf("acceptance by a user whose email is not the invited one: want 403, got %v", err)
+	}
+	acc3 := must[client.Accepted](t, "frank accepts")(frank.AcceptInvitation(ctx, client.AcceptRequest{Token: inv3.Token}))
+	if acc3.User.ID != "frank" || acc3.Org != "acme" || acc3.Session != nil {
+		t.Errorf("authenticated acceptance: want frank's membership and no session, got %+v", acc3)
+	}
 	dave := alice.WithToken(acc.Session.Token)
 	if me := must[client.Me](t, "dave's session")(dave.Me(ctx, "")); me.Principal != "user:dave" || me.Via != "session" || len(me.Orgs) != 1 {
 		t.Errorf("dave: %+v", me)

@@ -27,13 +27,17 @@ func (c *Client) CreateSession(ctx context.Context) (Session, error) {
 	return out, err
 }
 
-// AcceptInvitation redeems an invitation token (no credentials needed):
-// it creates the user if needed and the membership, and returns a session.
-// An unknown token is a 401, a used, revoked or expired one a 410
-// (IsGone).
+// AcceptInvitation redeems an invitation token. A client without a
+// credential accepts anonymously: the server creates a new user with the
+// invited email and the membership, and the answer carries a session for
+// that user (401 if a user already has the email). A client with a user's
+// own credential (personal key or session) accepts as that user: the
+// invited email must be the user's (403 otherwise), only the membership is
+// added, and the answer carries no session. An unknown token is a 401, a
+// used, revoked or expired one a 410 (IsGone).
 func (c *Client) AcceptInvitation(ctx context.Context, req AcceptRequest) (Accepted, error) {
 	var out Accepted
-	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/invitations/accept", body: req, idem: write, public: true}, &out)
+	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/invitations/accept", body: req, idem: write}, &out)
 	return out, err
 }
 

@@ -355,7 +355,9 @@ type Accepted struct {
 	User     User    `json:"user"`
 	Org      string  `json:"org"`
 	Role     string  `json:"role"`
-	Session  Session `json:"session"`
+	// Session is set only for an anonymous acceptance that created the
+	// user; an authenticated acceptance mints no credential.
+	Session *Session `json:"session,omitempty"`
 }
 
 // Health is the answer of /healthz and /readyz.

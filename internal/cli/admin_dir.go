@@ -174,8 +174,14 @@ func (a *adm) inviteCmd() *cobra.Command {
 		(*client.Client).ListInvitations)
 	revoke := deleteCmd(a, "revoke ID", "Revoke a pending invitation", "revoked invitation", (*client.Client).RevokeInvitation)
 	accept := &cobra.Command{
-		Use: "accept", Short: "Accept an invitation (token from stdin); prints a session token", Args: cobra.NoArgs,
-		Long: "Accept an invitation. The invitation token is read from stdin (never an argument, so it stays out of shell history). Needs no credentials.",
+		Use: "accept", Short: "Accept an invitation (token from stdin)", Args: cobra.NoArgs,
+		Long: `Accept an invitation. The invitation token is read from stdin (never an argument, so it stays out of shell history).
+
+Without a configured credential it accepts anonymously: it creates a new user with the invited
+email and prints a session token for that user (an invitation for the email of an existing
+user is refused: that user must accept it signed in). With a user's own credential (a personal
+key or a session, from --token or GATEHOUSE_TOKEN) it adds the membership for that user, whose
+email must be the invited one, and prints no token.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			b, err := readAllLimited(a.e.stdin, 4096)
 			if err != nil {
@@ -186,9 +192,12 @@ func (a *adm) inviteCmd() *cobra.Command {
 				return badInput("no invitation token on stdin")
 			}
 			return a.run(cmd, func(cl *call) error {
-				acc, err := cl.c.WithToken("").AcceptInvitation(cl.ctx, client.AcceptRequest{Token: tok, UserID: userID, DisplayName: name})
+				acc, err := cl.c.AcceptInvitation(cl.ctx, client.AcceptRequest{Token: tok, UserID: userID, DisplayName: name})
 				if err != nil {
 					return err
+				}
+				if acc.Session == nil {
+					return cl.say(acc, "welcome %s: member of %s as %s %s", acc.User.ID, acc.Org, acc.Role, revText(acc.Revision))
 				}
 				return cl.say(acc, "welcome %s: member of %s as %s %s\nsession token (expires %s): %s",
 					acc.User.ID, acc.Org, acc.Role, revText(acc.Revision), admTime(acc.Session.ExpiresAt), acc.Session.Token)
