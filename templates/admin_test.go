@@ -211,3 +211,61 @@ func TestDeclaredSystemTypesListCheckedActions(t *testing.T) {
 		}
 	}
 }
+
+// docs/audit.md says which built-in roles read the audit log and change
+// its settings; it once said every role reads it, which Letta's Analyst
+// and Editor and Zyeta's Admin and Guest do not. The table must say
+// exactly what the templates grant.
+func TestAuditDocMatchesTemplates(t *testing.T) {
+	doc, err := os.ReadFile("../docs/audit.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(doc), "every built-in role") {
+		t.Error("docs/audit.md claims something of every built-in role")
+	}
+	_, table, ok := strings.Cut(string(doc), "<!-- audit-roles -->")
+	table, _, ok2 := strings.Cut(table, "<!-- /audit-roles -->")
+	if !ok || !ok2 {
+		t.Fatal("docs/audit.md has no audit-roles table")
+	}
+	got := map[string][2]string{}
+	for _, line := range strings.Split(table, "\n") {
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
+		if len(cells) != 3 || strings.Contains(cells[0], "template") || strings.HasPrefix(cells[0], "---") {
+			continue
+		}
+		got[strings.TrimSpace(cells[0])] = [2]string{normRoles(cells[1]), normRoles(cells[2])}
+	}
+	for _, name := range Names() {
+		m, err := Model(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want [2]string
+		for i, action := range []string{"read", "update"} {
+			var rs []string
+			for _, r := range m.Roles {
+				if r.Grants("audit", action) {
+					rs = append(rs, r.Name)
+				}
+			}
+			want[i] = normRoles(strings.Join(rs, ","))
+		}
+		if got[name] != want {
+			t.Errorf("docs/audit.md: %s: table says audit:read %q, audit:update %q; the template grants %q, %q",
+				name, got[name][0], got[name][1], want[0], want[1])
+		}
+	}
+}
+
+func normRoles(s string) string {
+	var rs []string
+	for _, r := range strings.Split(s, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			rs = append(rs, r)
+		}
+	}
+	slices.Sort(rs)
+	return strings.Join(rs, ",")
+}
