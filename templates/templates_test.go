@@ -2,6 +2,7 @@ package templates
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -123,7 +124,7 @@ func TestAgentPlatformMatrix(t *testing.T) {
 		seedRow("Manage orgs/billing", "org:update billing:update", "✓ ✓ - - -"),
 		seedRow("Configure schedules", "schedules:create schedules:delete", "✓ ✓ ✓ - -"),
 		seedRow("Export data", "data:export", "✓ ✓ ✓ ✓ -"),
-		seedRow("Audit settings (decision logging)", "audit:update", "✓ ✓ - - -"),
+		seedRow("Audit settings (decision logging): the owner's", "audit:update", "✓ - - - -"),
 		seedRow("Create API keys (triggers, agents)", "apikeys:create", "✓ ✓ ✓ - -"),
 		seedRow("Read and delete others' API keys", "apikeys:read apikeys:delete", "✓ ✓ - - -"),
 		// Only the owner holds what the matrix does not name.
@@ -326,6 +327,8 @@ func TestMentikoMatrixRows(t *testing.T) {
 // agent-platform: seed 002's table with an owner column in front.
 func TestAgentPlatformMatrixRows(t *testing.T) {
 	rows := mentikoRows("✓ ")
+	// Audit settings are the owner's: part of its `*:*` row, not a row.
+	rows = slices.DeleteFunc(rows, func(r matrixRow) bool { return r.perms[0] == "audit:update" })
 	rows = append(rows, mrow("Owner: everything else", "*:*", "✓ - - - -"))
 	checkMatrixRows(t, "agent-platform", []string{"owner", "admin", "builder", "operator", "viewer"}, rows)
 }
