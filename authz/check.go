@@ -286,7 +286,9 @@ func (e *eval) roleShareGrants(rs *roleShare) bool {
 		if rg.ns != e.nsID || rg.typ != e.req.ResourceType || rg.rid != e.req.ResourceID {
 			continue // a hash collision
 		}
-		if !e.matches(&rg.grant, rg.typ) || !e.resource() {
+		// Cheap tests first: conditions (which build the condition
+		// variables) only for a share the subject may hold the role for.
+		if !e.matches(&rg.grant, rg.typ) || !e.resource() || !e.holdsRole(rs.role, false) {
 			continue
 		}
 		if c := rg.cond(); c != "" {

@@ -196,3 +196,24 @@ func TestRoleShareExplain(t *testing.T) {
 		t.Errorf("vic: %s", ex.Summary)
 	}
 }
+
+// A check that goes through the shares made to roles allocates nothing
+// (without conditions), allowed or denied.
+func TestRoleShareCheckAllocatesNothing(t *testing.T) {
+	e := newRoleShareEngine(t)
+	for _, c := range []checkCase{
+		allow("user:olga", "chains:deploy", "prod/chains/triage"),
+		allow("user:tina", "chains:deploy", "prod/chains/triage"),
+		allow("user:bob", "chains:deploy", "prod/chains/report"),
+		deny("user:vic", "chains:deploy", "prod/chains/triage"),
+		deny("user:dan", "chains:deploy", "prod/chains/triage"),
+	} {
+		req := c.req
+		if got := e.Check(&req).Allowed; got != c.want {
+			t.Fatalf("%s: got %v", c, got)
+		}
+		if n := testing.AllocsPerRun(100, func() { e.Check(&req) }); n != 0 {
+			t.Errorf("%s: %v allocs per Check, want 0", c, n)
+		}
+	}
+}
