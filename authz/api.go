@@ -29,6 +29,14 @@
 // with a few map lookups, then scans the principal's and its teams' grants
 // for that scope; without conditions it allocates nothing.
 //
+// Role shares: a resource-scoped binding may name "role:<name>" as its
+// subject; it reaches every principal holding that role (or a role
+// inheriting it) at org scope or in the resource's namespace, directly or
+// through a team, under a binding whose condition holds. Orgs keep such
+// holders in a short list, so a check in an org without role shares pays
+// one length test, and one with them scans it only after the principal's
+// own and its teams' unconditional grants have failed.
+//
 // Identifiers: a principal id is "<kind>:<name>" with kind user, team,
 // agent or service and name an identifier (policy.CheckIdent); namespaces,
 // resource types and actions in requests are identifiers; resource ids are
@@ -153,8 +161,10 @@ type LookupSubjectsRequest struct {
 
 // Subject is a principal that may act, with the teams it got there through.
 type Subject struct {
-	Principal string   `json:"principal"`
-	Via       []string `json:"via,omitempty"` // teams, if the grant came through one
+	Principal string `json:"principal"`
+	// Via lists the teams, and the roles ("role:operator", for a share made
+	// to a role the principal holds), that a grant came through.
+	Via []string `json:"via,omitempty"`
 }
 
 // ChangeOp is the kind of a Change.

@@ -239,6 +239,9 @@ func (e *eval) granted() bool {
 			pending = pending || p
 		}
 	}
+	if len(e.o.roleShares) > 0 && e.req.ResourceID != "" && e.roleShared() {
+		return true
+	}
 	if !pending {
 		return false
 	}
@@ -253,6 +256,92 @@ func (e *eval) granted() bool {
 		}
 	}
 	return false
+}
+
+// roleShared reports whether a share of the requested resource made to a
+// role the subject holds grants the request (conditions included). Only
+// orgs with role shares get here, after the subject's own and its teams'
+// unconditional grants have failed.
+func (e *eval) roleShared() bool {
+	for i := range e.o.roleShares {
+		if e.roleShareGrants(&e.o.roleShares[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// roleShareGrants reports whether one role's shares of the requested
+// resource grant the request to the subject.
+func (e *eval) roleShareGrants(rs *roleShare) bool {
+	if rs.role < 0 {
+		return false
+	}
+	if !e.hkSet {
+		e.hk, e.hkSet = resHash(e.nsID, e.req.ResourceType, e.req.ResourceID), true
+	}
+	rr := rs.h.resRange(e.hk)
+	for i := range rr {
+		rg := &rr[i]
+		if rg.ns != e.nsID || rg.typ != e.req.ResourceType || rg.rid != e.req.ResourceID {
+			continue // a hash collision
+		}
+		// Cheap tests first: conditions (which build the condition
+		// variables) only for a share the subject may hold the role for.
+		if !e.matches(&rg.grant, rg.typ) || !e.resource() || !e.holdsRole(rs.role, false) {
+			continue
+		}
+		if c := rg.cond(); c != "" {
+			if ok, _ := e.evalCond(c); !ok {
+				continue
+			}
+		}
+		if e.holdsRole(rs.role, true) {
+			return true
+		}
+	}
+	return false
+}
+
+// holdsRole reports whether the subject holds role ri in the request's
+// namespace: a binding of ri, or of a role inheriting it, at org scope or
+// in the namespace, naming the subject or one of its teams. With conds,
+// a binding's condition must hold; without, a conditional binding counts
+// (lookups use that to find candidates, then check).
+func (e *eval) holdsRole(ri int32, conds bool) bool {
+	if e.holderHolds(e.h, ri, conds) {
+		return true
+	}
+	for _, tid := range e.h.teams() {
+		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() && e.holderHolds(th, ri, conds) {
+			return true
+		}
+	}
+	return false
+}
+
+// holdingBinding returns the grant of h (org or namespace scope) that
+// makes its holder hold role ri, or nil.
+func (e *eval) holdingBinding(h *holder, ri int32, conds bool) *grant {
+	for _, gs := range [2][]grant{h.orgGrants(), h.nsRange(e.nsID)} {
+		for i := range gs {
+			g := &gs[i]
+			if g.role < 0 || !e.p.role[g.role].holdsRole(ri) {
+				continue
+			}
+			if c := g.cond(); c != "" && conds {
+				if ok, _ := e.evalCond(c); !ok {
+					continue
+				}
+			}
+			return g
+		}
+	}
+	return nil
+}
+
+func (e *eval) holderHolds(h *holder, ri int32, conds bool) bool {
+	return e.holdingBinding(h, ri, conds) != nil
 }
 
 // allowsThrough reports whether the grants of h alone (a team of the bound

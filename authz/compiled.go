@@ -35,6 +35,17 @@ type crole struct {
 	// roles), so matching reads no other memory; npairs says how many.
 	inline [3]uint64
 	npairs uint8
+	// anc lists, sorted, the role itself and every role it inherits from,
+	// transitively (indexes in cpolicy.role): a principal bound to this
+	// role holds each of them for role shares ("role:<name>").
+	anc []int32
+}
+
+// holdsRole reports whether a binding of this role makes its holder hold
+// role ri (the role itself or one it inherits).
+func (r *crole) holdsRole(ri int32) bool {
+	_, ok := slices.BinarySearch(r.anc, ri)
+	return ok
 }
 
 // cagent is a policy-declared agent.
@@ -58,6 +69,22 @@ type ccond struct {
 }
 
 func pair(t, a int32) uint64 { return uint64(uint32(t))<<32 | uint64(uint32(a)) }
+
+// ancestors is role i and every role it inherits from, transitively,
+// sorted. Parents the policy lacks are skipped; cycles (which the compiler
+// rejects) end the walk.
+func (c *cpolicy) ancestors(i int32) []int32 {
+	out := []int32{i}
+	for k := 0; k < len(out); k++ {
+		for _, name := range c.role[out[k]].r.Parents {
+			if j, ok := c.roles[name]; ok && !slices.Contains(out, j) {
+				out = append(out, j)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // compilePolicy compiles m (nil means an empty policy).
 func compilePolicy(m *policy.Model) *cpolicy {
@@ -106,6 +133,9 @@ func compilePolicy(m *policy.Model) *cpolicy {
 		}
 		c.roles[r.Name] = int32(len(c.role))
 		c.role = append(c.role, cr)
+	}
+	for i := range c.role {
+		c.role[i].anc = c.ancestors(int32(i))
 	}
 	for _, a := range m.Agents {
 		if a == nil {

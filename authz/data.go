@@ -12,6 +12,12 @@ const (
 	KindTeam    = "team"
 	KindAgent   = "agent"
 	KindService = "service"
+	// KindRole is not a principal: "role:<name>" is the subject of a share
+	// (a resource-scoped binding) made to every principal that holds the
+	// role in the resource's scope — a binding of the role, or of a role
+	// inheriting it, at org scope or in the resource's namespace, held
+	// directly or through a team, whose condition holds.
+	KindRole = "role"
 )
 
 // DefaultNamespace exists in every org.
@@ -47,7 +53,7 @@ func (s Scope) String() string {
 // actions on the resource's type, at a scope.
 type Binding struct {
 	ID        string   `json:"id"`                  // unique within the org
-	Principal string   `json:"principal"`           // "user:alice", "team:support", "agent:Triage", "service:ci"
+	Principal string   `json:"principal"`           // "user:alice", "team:support", "agent:Triage", "service:ci", or "role:operator" (resource scope only)
 	Role      string   `json:"role,omitempty"`      // empty iff Actions is set
 	Actions   []string `json:"actions,omitempty"`   // sharing: actions on Scope.Type; "*" allowed
 	Scope     Scope    `json:"scope"`               // where it applies

@@ -227,6 +227,7 @@ func runWorlds(cfg diffConfig, newSUT func() decider, ref reference) runResult {
 type stats struct {
 	checks, allowed, explains, lookupsR, lookupsS, perms, levels, missings int
 	viaTeam, viaShare, viaCondition, agentAllowed, obligations, onBehalf   int
+	viaRoleShare                                                           int
 	wildcardUnknown, typeLevel, changes, rejected, mayAccepted, stale      int
 }
 
@@ -241,6 +242,7 @@ func (s *stats) add(o *stats) {
 	s.missings += o.missings
 	s.viaTeam += o.viaTeam
 	s.viaShare += o.viaShare
+	s.viaRoleShare += o.viaRoleShare
 	s.viaCondition += o.viaCondition
 	s.agentAllowed += o.agentAllowed
 	s.obligations += o.obligations
@@ -254,11 +256,11 @@ func (s *stats) add(o *stats) {
 }
 
 func (s stats) String() string {
-	return fmt.Sprintf("%d checks (%d allowed: %d via team, %d via share, %d conditional, %d agents, %d with obligations, "+
+	return fmt.Sprintf("%d checks (%d allowed: %d via team, %d via share, %d via a share to a role, %d conditional, %d agents, %d with obligations, "+
 		"%d on behalf, %d unknown type/action via wildcard, %d type-level), %d explains, %d resource lookups, "+
 		"%d subject lookups, %d permissions, %d levels, %d missing; %d changes applied (%d odd ones accepted), "+
 		"%d batches rejected, %d stale revisions refused",
-		s.checks, s.allowed, s.viaTeam, s.viaShare, s.viaCondition, s.agentAllowed, s.obligations,
+		s.checks, s.allowed, s.viaTeam, s.viaShare, s.viaRoleShare, s.viaCondition, s.agentAllowed, s.obligations,
 		s.onBehalf, s.wildcardUnknown, s.typeLevel, s.explains, s.lookupsR, s.lookupsS, s.perms, s.levels,
 		s.missings, s.changes, s.mayAccepted, s.rejected, s.stale)
 }
@@ -267,7 +269,8 @@ func (s stats) uncovered() []string {
 	var missing []string
 	for name, n := range map[string]int{
 		"allow via team": s.viaTeam, "allow via share": s.viaShare, "allow via condition": s.viaCondition,
-		"agent allow": s.agentAllowed, "obligations": s.obligations, "on-behalf-of allow": s.onBehalf,
+		"allow via a share made to a role": s.viaRoleShare,
+		"agent allow":                      s.agentAllowed, "obligations": s.obligations, "on-behalf-of allow": s.onBehalf,
 		"wildcard allow of an unknown type or action": s.wildcardUnknown, "type-level allow": s.typeLevel,
 		"rejected batch": s.rejected, "stale revision": s.stale,
 	} {
@@ -641,6 +644,12 @@ func (h *harness) genBinding(d *authz.OrgData, id string) authz.Binding {
 			b.Scope = authz.Scope{Namespace: pick(r, append(nsPool, "default")), Type: pick(r, polTypes), ID: pick(r, idPool)}
 		}
 	}
+	if b.Scope.ID != "" && h.chance(0.3) { // a share made to a role
+		b.Principal = authz.KindRole + ":" + pick(r, roleNames)
+		if len(d.Policy.Roles) > 0 && h.chance(0.85) {
+			b.Principal = authz.KindRole + ":" + pick(r, d.Policy.Roles).Name
+		}
+	}
 	if b.Scope.ID != "" && h.chance(0.45) {
 		for range 1 + r.IntN(2) {
 			a := pick(r, polActions)
@@ -828,7 +837,20 @@ func (h *harness) usefulBinding(d *authz.OrgData) authz.Binding {
 func (h *harness) aimRequest(req *authz.Request, d *authz.OrgData, b authz.Binding) {
 	r := h.r
 	req.Principal = b.Principal
-	if slug, ok := strings.CutPrefix(b.Principal, "team:"); ok {
+	if role, ok := strings.CutPrefix(b.Principal, authz.KindRole+":"); ok {
+		// someone bound to the role or to a role inheriting it, or anyone
+		req.Principal = pick(r, allPrincipals())
+		var holders []string
+		for _, b2 := range d.Bindings {
+			if r2, ok := d.Policy.Role(b2.Role); ok && b2.Scope.ID == "" && roleInherits(d.Policy, r2, role) {
+				holders = append(holders, b2.Principal)
+			}
+		}
+		if len(holders) > 0 && h.chance(0.85) {
+			req.Principal = pick(r, holders)
+		}
+	}
+	if slug, ok := strings.CutPrefix(req.Principal, "team:"); ok {
 		for _, t := range d.Teams {
 			if t.Slug == slug && len(t.Members) > 0 {
 				req.Principal = pick(r, t.Members)
@@ -902,6 +924,26 @@ func (h *harness) aimRequest(req *authz.Request, d *authz.OrgData, b authz.Bindi
 		req.Context[b.Condition] = true
 		req.Context["x"], req.Context["y"] = 1, 3
 	}
+}
+
+// roleInherits reports whether r is role name or inherits it.
+func roleInherits(pol *policy.Model, r *policy.Role, name string) bool {
+	seen := map[string]bool{}
+	todo := []*policy.Role{r}
+	for len(todo) > 0 {
+		x := todo[0]
+		todo = todo[1:]
+		if x.Name == name {
+			return true
+		}
+		for _, p := range x.Parents {
+			if pr, ok := pol.Role(p); ok && !seen[p] {
+				seen[p] = true
+				todo = append(todo, pr)
+			}
+		}
+	}
+	return false
 }
 
 // ---------------------------------------------------------------------------
@@ -1201,6 +1243,9 @@ func (h *harness) countAllow(req *authz.Request, d refDecision) {
 		if len(b.Actions) > 0 {
 			s.viaShare++
 		}
+		if strings.HasPrefix(b.Principal, authz.KindRole+":") {
+			s.viaRoleShare++
+		}
 		if b.Condition != "" {
 			s.viaCondition++
 		}
@@ -1240,8 +1285,8 @@ func (h *harness) explainProbe(req *authz.Request) probe {
 			if diff := cmp.Diff(d.Bindings[i], g.Binding); diff != "" {
 				return fmt.Sprintf("explained by binding %q but not as the org has it (-org +explain):\n%s", g.Binding.ID, diff)
 			}
-			reaches := slices.Contains(subjectsOf(d, req.Principal), g.Binding.Principal) ||
-				req.OnBehalfOf != "" && slices.Contains(subjectsOf(d, req.OnBehalfOf), g.Binding.Principal)
+			reaches := slices.Contains(h.ref.reachedBy(d, req, req.Principal), g.Binding.Principal) ||
+				req.OnBehalfOf != "" && slices.Contains(h.ref.reachedBy(d, req, req.OnBehalfOf), g.Binding.Principal)
 			if !reaches {
 				return fmt.Sprintf("explained by binding %q of %s, which does not reach %s", g.Binding.ID, g.Binding.Principal, req.Principal)
 			}
@@ -1401,6 +1446,13 @@ func (h *harness) lookupSubjectsProbe(q authz.LookupSubjectsRequest) probe {
 			}
 			teams := subjectsOf(d, s.Principal)[1:]
 			for _, v := range s.Via {
+				if strings.HasPrefix(v, authz.KindRole+":") {
+					// a share made to a role: the reference must grant through it
+					if !slices.ContainsFunc(h.ref.Check(w, creq).Grants, func(b authz.Binding) bool { return b.Principal == v }) {
+						return fmt.Sprintf("subject %s is listed via %q, which grants it nothing in the reference", s.Principal, v)
+					}
+					continue
+				}
 				if !slices.Contains(teams, v) && !slices.Contains(teams, "team:"+v) {
 					return fmt.Sprintf("subject %s is listed via %q, a team it is not in (%v)", s.Principal, v, teams)
 				}

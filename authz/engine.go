@@ -519,8 +519,12 @@ func validateBinding(b *Binding) error {
 	if b.ID == "" {
 		return fmt.Errorf("binding has no id")
 	}
-	if _, _, ok := parsePrincipal(b.Principal); !ok {
-		return fmt.Errorf("binding %s: principal %q: want user:, team:, agent: or service:<name>", b.ID, b.Principal)
+	kind, _, ok := parseSubject(b.Principal)
+	if !ok {
+		return fmt.Errorf("binding %s: principal %q: want user:, team:, agent:, service: or role:<name>", b.ID, b.Principal)
+	}
+	if kind == KindRole && !b.Scope.IsResource() {
+		return fmt.Errorf("binding %s: a role (%s) can only be the subject of a share of one resource", b.ID, b.Principal)
 	}
 	switch {
 	case b.Role != "" && len(b.Actions) > 0:

@@ -16,6 +16,7 @@ const (
 	nearAction             // the role has the resource type but not the action
 	nearNamespace          // the grant would match in another namespace
 	nearResource           // the grant would match on another resource of the type
+	nearNotInRole          // a share of this resource to a role the principal does not hold here
 	nearUnknownRole        // the bound role is not in the policy
 	nearInert              // the binding cannot grant (both/neither role and actions...)
 )
@@ -227,8 +228,48 @@ func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExpl
 			visit(th, tid)
 		}
 	}
+	if req.ResourceID != "" {
+		explainRoleShares(&se, &e, o, ns, pid, ceil, ceilingOK, agentCondOK, agentConds)
+	}
 	se.allowed = len(se.grants) > 0
 	return se
+}
+
+// explainRoleShares traces the shares of the requested resource made to
+// roles: through the role, when the subject holds it here; a near miss
+// naming the role, when it does not.
+func explainRoleShares(se *subjectExplanation, e *eval, o *orgSnap, ns, pid string,
+	ceil *crole, ceilingOK, agentCondOK bool, agentConds []string) {
+	req := e.req
+	for i := range o.roleShares {
+		rs := &o.roleShares[i]
+		for j := range rs.h.res {
+			rg := &rs.h.res[j]
+			if rg.ns != e.nsID || rg.typ != req.ResourceType || rg.rid != req.ResourceID {
+				continue
+			}
+			b := o.binding(rs.id, &rg.grant, rg.typ, rg.rid)
+			if _, exists := o.resources.get(resKey{ns, rg.typ, rg.rid}); !exists {
+				continue // as for the subject's own shares, reported there
+			}
+			if rs.role < 0 || !e.holdsRole(rs.role, true) {
+				if !e.matches(&rg.grant, rg.typ) {
+					continue
+				}
+				t := Trace{Binding: b, Role: b.Role, Condition: rg.cond(),
+					Pattern: matchedPattern(&rg.grant, e.p, rg.typ, req)}
+				if rs.role < 0 {
+					t.Note = "shared with " + rs.id + ", which is not a role of the policy"
+				} else {
+					t.Note = "shared with " + rs.id + ", which " + pid + " does not hold org-wide or in namespace " + ns +
+						" (directly, through a team, or through a role inheriting it)"
+				}
+				se.near = append(se.near, nearTrace{nearNotInRole, t})
+				continue
+			}
+			explainGrant(se, e, &rg.grant, b, rs.id, rg.typ, true, ceil, ceilingOK, agentCondOK, agentConds)
+		}
+	}
 }
 
 // explainGrant classifies one grant: a trace of what granted, or a near

@@ -33,3 +33,15 @@ func parsePrincipal(id string) (kind, name string, ok bool) {
 	}
 	return "", "", false
 }
+
+// parseSubject is parsePrincipal for the subject of a binding, which may
+// also be "role:<name>" (a role share).
+func parseSubject(id string) (kind, name string, ok bool) {
+	if name, found := strings.CutPrefix(id, KindRole+":"); found {
+		if !isIdent(name) {
+			return "", "", false
+		}
+		return KindRole, name, true
+	}
+	return parsePrincipal(id)
+}

@@ -90,6 +90,19 @@ func (ls *lookupSubject) mode(ns string) (nsMode, []string) {
 			}
 		}
 	}
+	// Shares made to a role the subject may hold here (conditions are left
+	// to the check of each id).
+	for i := range e.o.roleShares {
+		rs := &e.o.roleShares[i]
+		if rs.role < 0 || !e.holdsRole(rs.role, false) {
+			continue
+		}
+		for _, g := range rs.h.res {
+			if g.ns == e.nsID && g.typ == typ {
+				ids = append(ids, g.rid)
+			}
+		}
+	}
 	if len(ids) == 0 {
 		return modeNone, nil
 	}
@@ -309,7 +322,9 @@ func (s *state) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, erro
 		return len(h.orgGrants()) > 0 || len(h.nsRange(nsID)) > 0 || (q.ID != "" && h.hasRes(hk, nsID, q.Type, q.ID))
 	}
 	// Candidates: principals with a grant in scope, directly or through a
-	// team with one. Everyone else cannot be allowed.
+	// team with one. Everyone else cannot be allowed. (A share made to a
+	// role reaches only principals holding the role at org scope or in the
+	// namespace: they have a grant in scope.)
 	cand := map[string]bool{}
 	for id, h := range o.holders.all() {
 		if !inScope(h) {
@@ -338,6 +353,13 @@ func (s *state) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, erro
 			}
 			if e.allowsThrough(th) {
 				sub.Via = append(sub.Via, tid)
+			}
+		}
+		if q.ID != "" {
+			for i := range o.roleShares {
+				if rs := &o.roleShares[i]; e.roleShareGrants(rs) {
+					sub.Via = append(sub.Via, rs.id)
+				}
 			}
 		}
 		out = append(out, sub)

@@ -43,6 +43,7 @@ const (
 	mutWildcardRequest                // a request for action "*" matches wildcard patterns
 	mutOnBehalfOfIgnored              // OnBehalfOf is not intersected
 	mutIgnoreNamespaceExists          // unknown namespaces are not denied
+	mutRoleSharesToAll                // a share made to a role reaches every member
 )
 
 var mutationNames = map[mutation]string{
@@ -56,6 +57,7 @@ var mutationNames = map[mutation]string{
 	mutWildcardRequest:       "wildcard-in-request",
 	mutOnBehalfOfIgnored:     "ignore-on-behalf-of",
 	mutIgnoreNamespaceExists: "ignore-namespace-existence",
+	mutRoleSharesToAll:       "role-shares-to-everyone",
 }
 
 func (m mutation) String() string { return mutationNames[m] }
@@ -185,9 +187,21 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 			bindings = append(bindings, w[org].Bindings...)
 		}
 	}
+	// A share of one resource made to "role:<name>" reaches the principal
+	// when it holds that role here: a binding of the role, or of a role
+	// inheriting it, at org scope or in the namespace, naming the principal
+	// or one of its teams, whose condition holds.
+	for _, r := range ref.rolesHeld(d, subjects, ns, vars) {
+		subjects = append(subjects, authz.KindRole+":"+r)
+	}
 	var dec refDecision
 	for _, b := range bindings {
-		if !slices.Contains(subjects, b.Principal) ||
+		isRoleShare := strings.HasPrefix(b.Principal, authz.KindRole+":")
+		if isRoleShare && b.Scope.ID == "" {
+			continue // a role is the subject of shares of one resource only
+		}
+		reaches := slices.Contains(subjects, b.Principal) || isRoleShare && ref.mut == mutRoleSharesToAll
+		if !reaches ||
 			!ref.scopeContains(d, b.Scope, ns, typ, req.ResourceID) ||
 			!bindingGrants(d.Policy, b, typ, action) {
 			continue
@@ -215,6 +229,56 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 		}
 	}
 	return dec
+}
+
+// reachedBy lists the binding subjects that reach principal for req: the
+// principal, its teams and "role:<name>" for each role it holds there.
+func (ref reference) reachedBy(d *authz.OrgData, req *authz.Request, principal string) []string {
+	ns := req.Namespace
+	if ns == "" {
+		ns = authz.DefaultNamespace
+	}
+	p, kind, name, _ := member(d, principal)
+	vars := policy.Vars{
+		Principal: principalVars(p, kind, name),
+		Resource:  resourceVars(ns, req.ResourceType, req.ResourceID, findResource(d, ns, req.ResourceType, req.ResourceID)),
+		Context:   req.Context,
+	}
+	subjects := subjectsOf(d, principal)
+	for _, r := range ref.rolesHeld(d, subjects, ns, vars) {
+		subjects = append(subjects, authz.KindRole+":"+r)
+	}
+	return subjects
+}
+
+// rolesHeld lists the roles that subjects (a principal and its teams) hold
+// in namespace ns: each role bound to one of them at org scope or in ns,
+// with a condition that holds, and every role it inherits, transitively.
+func (ref reference) rolesHeld(d *authz.OrgData, subjects []string, ns string, vars policy.Vars) []string {
+	var held []string
+	for _, b := range d.Bindings {
+		if !slices.Contains(subjects, b.Principal) || b.Role == "" || len(b.Actions) > 0 {
+			continue
+		}
+		if b.Scope != (authz.Scope{}) && b.Scope != (authz.Scope{Namespace: ns}) {
+			continue
+		}
+		if b.Condition != "" && ref.mut != mutIgnoreConditions && !holds(d.Policy, b.Condition, vars) {
+			continue
+		}
+		todo := []string{b.Role}
+		for len(todo) > 0 {
+			name := todo[0]
+			todo = todo[1:]
+			role, ok := d.Policy.Role(name)
+			if !ok || slices.Contains(held, name) {
+				continue
+			}
+			held = append(held, name)
+			todo = append(todo, role.Parents...)
+		}
+	}
+	return held
 }
 
 // member finds a well-formed member principal ("user:", "agent:" or

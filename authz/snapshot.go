@@ -67,10 +67,24 @@ type orgSnap struct {
 	nBindings int                     // number of bindings
 	resources cowMap[resKey, resVal]  // known resources
 	index     cowMap[nsType, *idList] // (namespace, type) → ids
+	// roleShares are the holders of shares made to roles ("role:<name>"),
+	// sorted by id; nil for an org without any (the check's fast path
+	// tests only its length). Rebuilt for the touched role holders when a
+	// writer freezes the org; shared with published snapshots, so replaced,
+	// never modified.
+	roleShares []roleShare
 
 	// writer only
 	nsOwned bool         // nsIDs / nsNames are private copies
 	priv    []privHolder // holders created or copied by this writer
+}
+
+// roleShare is the holder of the resource-scoped bindings naming
+// "role:<name>".
+type roleShare struct {
+	id   string // "role:<name>"
+	role int32  // the role's index in the org's cpolicy, -1 if it has none
+	h    *holder
 }
 
 // resVal is what the engine keeps of a resource beyond its key: what
@@ -718,6 +732,7 @@ func (o *orgSnap) holderW(id string) *holder {
 // touched becomes shared (packed, see packHolder). o must not be modified
 // afterwards.
 func (o *orgSnap) freeze() {
+	var roles []string
 	for _, ph := range o.priv {
 		h := ph.h
 		h.flags &^= hPrivate
@@ -726,6 +741,12 @@ func (o *orgSnap) freeze() {
 				o.holders.set(skey(ph.id), p)
 			}
 		}
+		if strings.HasPrefix(ph.id, KindRole+":") {
+			roles = append(roles, ph.id)
+		}
+	}
+	if len(roles) > 0 {
+		o.updateRoleShares(roles)
 	}
 	o.priv = nil
 	o.nsOwned = false
@@ -733,6 +754,33 @@ func (o *orgSnap) freeze() {
 	o.resources.freeze()
 	o.index.freeze()
 	o.bindings.freeze()
+}
+
+// updateRoleShares refreshes the entries of o.roleShares for the role
+// holders ids (touched by this writer): present with their current holder
+// and role index while they hold resource grants, absent otherwise. The
+// published slice is never modified.
+func (o *orgSnap) updateRoleShares(ids []string) {
+	rs := slices.Clone(o.roleShares)
+	for _, id := range ids {
+		i, found := slices.BinarySearchFunc(rs, id, func(r roleShare, id string) int { return strings.Compare(r.id, id) })
+		h, ok := o.holders.get(skey(id))
+		switch {
+		case ok && len(h.res) > 0:
+			r := roleShare{id: id, role: o.pol.roleIdx(strings.TrimPrefix(id, KindRole+":")), h: h}
+			if found {
+				rs[i] = r
+			} else {
+				rs = slices.Insert(rs, i, r)
+			}
+		case found:
+			rs = slices.Delete(rs, i, i+1)
+		}
+	}
+	if len(rs) == 0 {
+		rs = nil
+	}
+	o.roleShares = slices.Clip(rs)
 }
 
 // packHolder returns h with its only grant in the same allocation (the

@@ -48,7 +48,8 @@ func classify(w world, c authz.Change) changeClass {
 	switch c.Op {
 	case authz.OpPutBinding:
 		b := c.Binding
-		if b.ID == "" || b.Role != "" && len(b.Actions) > 0 || !wellFormedPrincipal(b.Principal, true) ||
+		roleShare := strings.HasPrefix(b.Principal, authz.KindRole+":") && policy.IsIdent(strings.TrimPrefix(b.Principal, authz.KindRole+":")) && b.Scope.ID != ""
+		if b.ID == "" || b.Role != "" && len(b.Actions) > 0 || !wellFormedPrincipal(b.Principal, true) && !roleShare ||
 			!wellFormedScope(b.Scope) || len(b.Actions) > 0 && b.Scope.ID == "" {
 			return mayReject
 		}

@@ -4,7 +4,9 @@ import "sort"
 
 // Matrix is a policy's role × permission table ("print it, tape it to the
 // wall"): one column per role, most powerful first, then one per agent;
-// one row per permission pattern any role declares, grouped by resource.
+// one row per action of each declared resource type, then one per
+// permission pattern any role declares on other types, grouped by
+// resource.
 type Matrix struct {
 	Columns []MatrixColumn `json:"columns"`
 	Rows    []MatrixRow    `json:"rows"`
@@ -53,22 +55,38 @@ func BuildMatrix(m *Model) Matrix {
 		mx.Columns = append(mx.Columns, MatrixColumn{Name: a.Name, Kind: "agent", Level: lvl, Role: a.Role})
 	}
 
-	// Rows: every declared pattern once, grouped by resource in order of
-	// first appearance, wildcard resource last; actions in order of first
-	// appearance within the resource.
+	// Rows: first every declared resource type's actions, in declaration
+	// order (so a template reads like its seed's table, and a role with
+	// `*:*` shows on each row), then every pattern a role declares on a
+	// type without a declaration, grouped by resource in order of first
+	// appearance, wildcard resource last; actions in order of first
+	// appearance within the resource, wildcard action last. A wildcard
+	// action on a declared type is no row of its own: the declared
+	// actions are the type's rows and the wildcard fills them.
 	var resOrder []string
 	byRes := map[string][]string{}
 	seen := map[Permission]bool{}
+	addRow := func(p Permission) {
+		if seen[p] {
+			return
+		}
+		seen[p] = true
+		if _, ok := byRes[p.Resource]; !ok {
+			resOrder = append(resOrder, p.Resource)
+		}
+		byRes[p.Resource] = append(byRes[p.Resource], p.Action)
+	}
+	for _, rt := range m.Resources {
+		for _, a := range rt.Actions {
+			addRow(Permission{Resource: rt.Name, Action: a})
+		}
+	}
 	for _, r := range m.Roles {
 		for _, p := range r.Own {
-			if seen[p] {
+			if _, declared := m.ResourceType(p.Resource); declared && p.Action == Wildcard {
 				continue
 			}
-			seen[p] = true
-			if _, ok := byRes[p.Resource]; !ok {
-				resOrder = append(resOrder, p.Resource)
-			}
-			byRes[p.Resource] = append(byRes[p.Resource], p.Action)
+			addRow(p)
 		}
 	}
 	sort.SliceStable(resOrder, func(i, j int) bool {

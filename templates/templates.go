@@ -3,7 +3,11 @@
 // reproduces its seed's permission matrix exactly (DESIGN §4).
 //
 // Invariants: every embedded template compiles without errors; a compiled
-// template is built once and shared (policy.Model is immutable).
+// template is built once and shared (policy.Model is immutable); the top
+// role of every template holds every permission Gatehouse itself checks
+// (roles can never be widened past what someone holds, DESIGN §1.2), and
+// a declared resource type lists every action the server checks on it
+// (admin_test.go reads those checks from the code).
 package templates
 
 import (

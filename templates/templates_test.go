@@ -2,10 +2,12 @@ package templates
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 // The tests below reproduce each seed's permission matrix cell by cell:
@@ -98,6 +100,10 @@ func TestMentikoMatrix(t *testing.T) {
 		seedRow("Manage orgs/billing", "org:update org:delete billing:read billing:update billing:refund", "✓ - - -"),
 		seedRow("Configure schedules", "schedules:create schedules:update schedules:delete schedules:pause", "✓ ✓ - -"),
 		seedRow("Export data", "data:export", "✓ ✓ ✓ -"),
+		// Not in the seed's table: Gatehouse's own administration.
+		seedRow("Audit settings (decision logging)", "audit:update", "✓ - - -"),
+		seedRow("Create API keys (triggers, agents)", "apikeys:create", "✓ ✓ - -"),
+		seedRow("Read and delete others' API keys", "apikeys:read apikeys:delete", "✓ - - -"),
 	})
 }
 
@@ -118,6 +124,9 @@ func TestAgentPlatformMatrix(t *testing.T) {
 		seedRow("Manage orgs/billing", "org:update billing:update", "✓ ✓ - - -"),
 		seedRow("Configure schedules", "schedules:create schedules:delete", "✓ ✓ ✓ - -"),
 		seedRow("Export data", "data:export", "✓ ✓ ✓ ✓ -"),
+		seedRow("Audit settings (decision logging): the owner's", "audit:update", "✓ - - - -"),
+		seedRow("Create API keys (triggers, agents)", "apikeys:create", "✓ ✓ ✓ - -"),
+		seedRow("Read and delete others' API keys", "apikeys:read apikeys:delete", "✓ ✓ - - -"),
 		// Only the owner holds what the matrix does not name.
 		seedRow("Anything else", "widgets:frobnicate gatehouse:shutdown", "✓ - - - -"),
 	})
@@ -136,6 +145,8 @@ func TestZyetaMatrix(t *testing.T) {
 		seedRow("Owner only: delete the org", "org:delete", "✓ - - -"),
 		seedRow("Owner only: billing", "billing:read billing:update", "✓ - - -"),
 		seedRow("Owner: *:* covers anything", "reports:generate", "✓ - - -"),
+		seedRow("Audit log and settings (Owner only; the seed gives Admin none)", "audit:read audit:update", "✓ - - -"),
+		seedRow("API keys", "apikeys:create apikeys:read", "✓ ✓ - -"),
 	})
 	wantLevels(t, "zyeta", map[string]int{"Owner": 100, "Admin": 80, "Member": 20, "Guest": 10})
 }
@@ -157,6 +168,8 @@ func TestLettaMatrix(t *testing.T) {
 		seedRow("Delete API keys", "apikeys:delete", "- - ✓"),
 		seedRow("Manage users and organization settings", "members:create members:update members:delete org:update", "- - ✓"),
 		seedRow("Manage billing and integrations", "billing:update integrations:create integrations:delete", "- - ✓"),
+		// Not in the seed's table: only the Admin reads the audit log.
+		seedRow("Audit log and settings", "audit:read audit:update", "- - ✓"),
 	})
 }
 
@@ -193,5 +206,154 @@ func TestEveryTemplateLoadsCleanly(t *testing.T) {
 	}
 	if _, err := Model("nope"); err == nil {
 		t.Error("unknown template loaded")
+	}
+}
+
+// matrixRow is a seed table's row as `gatehouse policy matrix` must print
+// it: the permission patterns its rows show ("members:*" for a type the
+// seed names only as a whole) and one mark per seed column.
+type matrixRow struct {
+	what  string
+	perms []string
+	marks string
+}
+
+func mrow(what, perms, marks string) matrixRow {
+	return matrixRow{what: what, perms: strings.Fields(perms), marks: marks}
+}
+
+// checkMatrixRows compares the rendered matrix of a template with its
+// seed's table: every permission of every seed row is a matrix row with
+// the seed's marks, and every matrix row belongs to some seed row (or to
+// the rows the template adds for Gatehouse's own administration, which
+// the caller lists like seed rows).
+func checkMatrixRows(t *testing.T, template string, columns []string, rows []matrixRow) {
+	t.Helper()
+	m, err := Model(template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mx := policy.BuildMatrix(m)
+	col := map[string]int{}
+	for i, c := range mx.Columns {
+		col[c.Name] = i
+	}
+	got := map[string]string{} // permission → marks in the seed's column order
+	var order []string
+	for _, r := range mx.Rows {
+		var marks []string
+		for _, c := range columns {
+			i, ok := col[c]
+			if !ok {
+				t.Fatalf("%s: matrix has no column %s", template, c)
+			}
+			mark := "-"
+			if r.Cells[i] == policy.CellGranted {
+				mark = "✓"
+			}
+			marks = append(marks, mark)
+		}
+		got[r.Permission.String()] = strings.Join(marks, " ")
+		order = append(order, r.Permission.String())
+	}
+	claimed := map[string]bool{}
+	for _, r := range rows {
+		for _, p := range r.perms {
+			claimed[p] = true
+			marks, ok := got[p]
+			if !ok {
+				t.Errorf("%s: seed row %q: the matrix has no row %s", template, r.what, p)
+				continue
+			}
+			if marks != r.marks {
+				t.Errorf("%s: seed row %q: matrix row %s reads %s, seed says %s", template, r.what, p, marks, r.marks)
+			}
+		}
+	}
+	for _, p := range order {
+		if !claimed[p] {
+			t.Errorf("%s: matrix row %s (%s) is in no seed row", template, p, got[p])
+		}
+	}
+}
+
+// Seed 000's table, row for row. Admin holds `*:*`: each declared action
+// is a row it fills, and the last row is everything else.
+func TestLettaMatrixRows(t *testing.T) {
+	checkMatrixRows(t, "letta", []string{"Analyst", "Editor", "Admin"}, []matrixRow{
+		mrow("Read projects, agents, data sources, tools, templates",
+			"projects:read agents:read data_sources:read tools:read templates:read", "✓ ✓ ✓"),
+		mrow("Message agents", "agents:message", "✓ ✓ ✓"),
+		mrow("Create/update/delete projects and templates",
+			"projects:create projects:update projects:delete templates:create templates:update templates:delete", "- ✓ ✓"),
+		mrow("Create/update/delete agents", "agents:create agents:update agents:delete", "- ✓ ✓"),
+		mrow("Create/update/delete data sources and tools",
+			"data_sources:create data_sources:update data_sources:delete tools:create tools:update tools:delete", "- ✓ ✓"),
+		mrow("Create/read API keys", "apikeys:create apikeys:read", "- ✓ ✓"),
+		mrow("Update organization environment variables", "secrets:create secrets:update secrets:list", "- ✓ ✓"),
+		mrow("Delete API keys", "apikeys:delete", "- - ✓"),
+		mrow("Manage users and organization settings",
+			"members:create members:read members:update members:delete members:list org:read org:update org:delete", "- - ✓"),
+		mrow("Manage billing and integrations",
+			"billing:read billing:update integrations:create integrations:read integrations:update integrations:delete", "- - ✓"),
+		// Gatehouse's own: the other actions of types the seed names.
+		mrow("(Gatehouse) list agents; read, delete, rotate secrets", "agents:list secrets:read secrets:delete secrets:rotate", "- - ✓"),
+		mrow("(Gatehouse) everything else", "*:*", "- - ✓"),
+	})
+}
+
+// Seed 001 lists each role's permissions; the matrix shows them, and the
+// Owner-only rows (deleting the org, billing) the seed calls out.
+func TestZyetaMatrixRows(t *testing.T) {
+	checkMatrixRows(t, "zyeta", []string{"Owner", "Admin", "Member", "Guest"}, []matrixRow{
+		mrow("Guest: kb:read, conversation:read", "kb:read conversation:read", "✓ ✓ ✓ ✓"),
+		mrow("Member: kb:write, conversation:write", "kb:write conversation:write", "✓ ✓ ✓ -"),
+		mrow("Admin: kb:admin, conversation:admin (kb:*, conversation:*)",
+			"kb:admin conversation:admin kb:delete conversation:delete", "✓ ✓ - -"),
+		mrow("Admin: members, teams, roles, bindings, API keys, namespaces",
+			"members:* teams:* roles:* bindings:* apikeys:* namespaces:*", "✓ ✓ - -"),
+		mrow("Admin: organization settings", "org:read org:update", "✓ ✓ - -"),
+		mrow("Owner only: delete the org", "org:delete", "✓ - - -"),
+		mrow("Owner only: billing", "billing:read billing:update", "✓ - - -"),
+		mrow("Owner: *:*", "*:*", "✓ - - -"),
+	})
+}
+
+// Seed 002's table, row for row.
+func TestMentikoMatrixRows(t *testing.T) {
+	checkMatrixRows(t, "mentiko", []string{"admin", "builder", "operator", "viewer"}, mentikoRows(""))
+}
+
+// agent-platform: seed 002's table with an owner column in front.
+func TestAgentPlatformMatrixRows(t *testing.T) {
+	rows := mentikoRows("✓ ")
+	// Audit settings are the owner's: part of its `*:*` row, not a row.
+	rows = slices.DeleteFunc(rows, func(r matrixRow) bool { return r.perms[0] == "audit:update" })
+	rows = append(rows, mrow("Owner: everything else", "*:*", "✓ - - - -"))
+	checkMatrixRows(t, "agent-platform", []string{"owner", "admin", "builder", "operator", "viewer"}, rows)
+}
+
+func mentikoRows(owner string) []matrixRow {
+	r := func(what, perms, marks string) matrixRow { return mrow(what, perms, owner+marks) }
+	return []matrixRow{
+		r("Create chains", "chains:create", "✓ ✓ - -"),
+		r("Edit chains", "chains:update", "✓ ✓ - -"),
+		r("Delete chains", "chains:delete", "✓ - - -"),
+		r("Run chains", "chains:run", "✓ ✓ ✓ -"),
+		r("View chain results", "chains:read results:read", "✓ ✓ ✓ ✓"),
+		r("Approve decisions", "decisions:approve", "✓ ✓ ✓ -"),
+		r("View secrets (names)", "secrets:list", "✓ ✓ - -"),
+		r("View secrets (values)", "secrets:read", "✓ - - -"),
+		r("Manage secrets", "secrets:create secrets:update secrets:delete secrets:rotate", "✓ - - -"),
+		r("View audit logs", "audit:read", "✓ ✓ ✓ ✓"),
+		r("Manage users", "members:* teams:* roles:* bindings:*", "✓ - - -"),
+		r("Manage orgs/billing", "org:* billing:*", "✓ - - -"),
+		r("Configure schedules", "schedules:*", "✓ ✓ - -"),
+		r("Export data", "data:export", "✓ ✓ ✓ -"),
+		// Gatehouse's own administration ("full platform access").
+		r("(Gatehouse) audit settings", "audit:update", "✓ - - -"),
+		r("(Gatehouse) API keys", "apikeys:create", "✓ ✓ - -"),
+		r("(Gatehouse) namespaces, agents, services, keys, resources, policy, integrations",
+			"namespaces:* agents:* services:* apikeys:* resources:* policy:* integrations:*", "✓ - - -"),
 	}
 }

@@ -393,7 +393,7 @@ func (a *adm) shareCmd() *cobra.Command {
 	var actions []string
 	var ref authz.ResourceRef
 	cmd := writeCmd(a, "share TYPE/ID PRINCIPAL --actions run,read [--ns NS]",
-		"Share one resource with a principal for an action list (you must hold each action on it)", 2,
+		"Share one resource with a principal, or with every holder of a role (role:NAME), for an action list (you must hold each action on it)", 2,
 		func(cl *call, org string, args []string) (wrote, error) {
 			b, rev, err := cl.c.Share(cl.ctx, org, ref, args[1], actions)
 			return wrote{b, rev, fmt.Sprintf("shared %s with %s for %s: binding %s", scopeText(b.Scope), b.Principal, strings.Join(b.Actions, ","), b.ID)}, err

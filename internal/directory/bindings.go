@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -197,8 +198,20 @@ func (d *Directory) ListBindings(ctx context.Context, actor Actor, org string, f
 // held by the actor on that resource (DESIGN §1.2); the principal's level
 // there must not exceed the actor's. When the policy declares the type's
 // actions, each action must be one of them.
+//
+// The principal may be "role:<name>" (seed 002: "share specific chains
+// with specific users or roles"): the share reaches every principal
+// holding that role in the resource's scope (docs/engine.md). The role
+// must be one of the org's policy, and it stands for the target: its
+// level must not exceed the actor's at the resource (mayChange), so an
+// actor shares only with roles it could grant.
 func (d *Directory) Share(ctx context.Context, actor Actor, org string, ref authz.ResourceRef, principal string, actions []string) (store.Binding, uint64, error) {
-	if err := checkPrincipal("principal", principal, true); err != nil {
+	roleName, toRole := strings.CutPrefix(principal, authz.KindRole+":")
+	if toRole {
+		if err := checkName("principal", roleName); err != nil {
+			return store.Binding{}, 0, err
+		}
+	} else if err := checkPrincipal("principal", principal, true); err != nil {
 		return store.Binding{}, 0, err
 	}
 	sc := resourceScope(ref)
@@ -230,6 +243,11 @@ func (d *Directory) Share(ctx context.Context, actor Actor, org string, ref auth
 		}
 		if err := o.need("bindings:create", sc); err != nil {
 			return err
+		}
+		if toRole {
+			if _, err := o.role("principal", roleName); err != nil {
+				return err
+			}
 		}
 		b := authz.Binding{Principal: principal, Actions: acts, Scope: sc}
 		if err := o.mayChange(o.bindingGrant(b), sc, principal); err != nil {

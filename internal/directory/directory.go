@@ -502,6 +502,14 @@ func (o *op) mayChange(g grant, sc authz.Scope, target string) error {
 			return &EscalationError{Reason: ReasonPermissions, Scope: sc, Role: g.name, ActorLevel: actorLvl, Missing: missing}
 		}
 	}
+	if role, ok := strings.CutPrefix(target, authz.KindRole+":"); ok && !o.off(ruleTarget) {
+		// A share made to a role reaches every holder of it: the role
+		// stands for them, as a role granted in a binding would.
+		if r, found := o.pol().Role(role); found && r.Level > actorLvl {
+			return &EscalationError{Reason: ReasonTarget, Scope: sc, Role: g.name, ActorLevel: actorLvl, Target: target, TargetLevel: r.Level}
+		}
+		return nil
+	}
 	if target != "" && !o.off(ruleTarget) {
 		if tl := eng.HighestLevel(o.org, target, sc); tl > actorLvl {
 			return &EscalationError{Reason: ReasonTarget, Scope: sc, Role: g.name, ActorLevel: actorLvl, Target: target, TargetLevel: tl}

@@ -73,6 +73,20 @@ func (f *fixture) can(p directory.Actor, ref authz.ResourceRef, action string) b
 	return dec.Allowed
 }
 
+// policyWithout is the org's policy text without the custom role name.
+func (f *fixture) policyWithout(name string) string {
+	f.t.Helper()
+	p, err := f.d.GetPolicy(f.ctx, alice, "acme")
+	ok(f.t, "GetPolicy", err)
+	text := p.Text
+	i := strings.Index(text, "role "+name+" ")
+	if i < 0 {
+		f.t.Fatalf("the policy has no role %s", name)
+	}
+	j := strings.Index(text[i:], "\n}")
+	return text[:i] + text[i+j+2:]
+}
+
 func (f *fixture) bindingID(principal, role string) string {
 	f.t.Helper()
 	bs, _, err := f.d.ListBindings(f.ctx, alice, "acme", directory.BindingFilter{Principal: principal, Role: role}, store.Page{})
@@ -217,6 +231,48 @@ func TestAdministration(t *testing.T) {
 		{"builder cannot share", func(f *fixture) error {
 			return third(f.d.Share(f.ctx, carol, "acme", triage, "user:dave", []string{"read"}))
 		}, directory.ErrForbidden, nil},
+		// Sharing with a role (seed 002: "with specific users or roles").
+		{"admin shares a chain with role:viewer", func(f *fixture) error {
+			return third(f.d.Share(f.ctx, bob, "acme", triage, "role:viewer", []string{"run"}))
+		}, nil, func(f *fixture) {
+			if !f.can(dave, triage, "run") {
+				f.t.Error("dave (viewer) cannot run the chain shared with role:viewer")
+			}
+			if f.can(dave, authz.ResourceRef{Namespace: "default", Type: "chains", ID: "other"}, "run") {
+				f.t.Error("the role share leaked to another chain")
+			}
+			ok(f.t, "demote dave", third(f.d.ChangeMemberRole(f.ctx, bob, "acme", "dave", "builder")))
+			if !f.can(dave, triage, "run") {
+				f.t.Error("dave, now a builder (which inherits viewer), lost the share")
+			}
+		}},
+		{"sharing with a role above the actor's level", func(f *fixture) error {
+			return third(f.d.Share(f.ctx, bob, "acme", triage, "role:owner", []string{"read"}))
+		}, directory.ErrEscalation, nil},
+		{"sharing with a role the policy lacks", func(f *fixture) error {
+			return third(f.d.Share(f.ctx, bob, "acme", triage, "role:nosuchrole", []string{"read"}))
+		}, directory.ErrInvalid, nil},
+		{"sharing with a malformed role", func(f *fixture) error {
+			return third(f.d.Share(f.ctx, bob, "acme", triage, "role:bad name", []string{"read"}))
+		}, directory.ErrInvalid, nil},
+		{"builder cannot share with a role", func(f *fixture) error {
+			return third(f.d.Share(f.ctx, carol, "acme", triage, "role:viewer", []string{"read"}))
+		}, directory.ErrForbidden, nil},
+		{"a role share is no binding of the role elsewhere", func(f *fixture) error {
+			return third(f.d.CreateBinding(f.ctx, alice, "acme", directory.BindingSpec{Principal: "role:viewer", Role: "viewer"}))
+		}, directory.ErrInvalid, nil},
+		{"dropping a role drops the shares made to it", func(f *fixture) error {
+			ok(f.t, "create role", second(f.d.CreateRole(f.ctx, alice, "acme", directory.RoleSpec{Name: "triager", Level: 20, Permissions: []string{"chains:read"}})))
+			ok(f.t, "share", third(f.d.Share(f.ctx, alice, "acme", triage, "role:triager", []string{"run"})))
+			return second(f.d.DeleteRole(f.ctx, alice, "acme", "triager"))
+		}, directory.ErrConflict, func(f *fixture) {
+			ok(f.t, "replace with force", second(f.d.ReplacePolicy(f.ctx, alice, "acme", f.policyWithout("triager"), true)))
+			bs, _, err := f.d.ListBindings(f.ctx, alice, "acme", directory.BindingFilter{Principal: "role:triager"}, store.Page{})
+			ok(f.t, "list", err)
+			if len(bs) != 0 {
+				f.t.Errorf("shares made to the dropped role remain: %+v", bs)
+			}
+		}},
 
 		// Agents.
 		{"admin creates an agent within its means", func(f *fixture) error {

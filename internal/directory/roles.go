@@ -226,6 +226,15 @@ func (o *op) changePolicy(text string, force bool) error {
 		if err != nil {
 			return err
 		}
+		// Shares made to the role go with it: left behind, they would
+		// grant again to whoever holds a role of that name defined later.
+		shares, err := allPages(func(p store.Page) ([]store.Binding, string, error) {
+			return o.tx.ListBindings(o.ctx, o.org, store.BindingFilter{Principal: authz.KindRole + ":" + r0.Name}, p)
+		})
+		if err != nil {
+			return err
+		}
+		bs = append(bs, shares...)
 		agents, err := allPages(func(p store.Page) ([]store.Agent, string, error) {
 			return o.tx.ListAgents(o.ctx, o.org, p)
 		})

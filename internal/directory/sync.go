@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -508,6 +509,9 @@ func engineActor(p string) bool {
 // engineBinding reports whether the engine accepts b's shape.
 func engineBinding(b authz.Binding) bool {
 	kind, name, ok := splitPrincipal(b.Principal)
+	if role, isRole := strings.CutPrefix(b.Principal, authz.KindRole+":"); isRole {
+		kind, name, ok = authz.KindRole, role, b.Scope.IsResource() // a share made to a role
+	}
 	if !ok || !policy.IsIdent(name) || kind == "" || b.ID == "" {
 		return false
 	}

@@ -390,7 +390,7 @@ func (s *Server) resourceRoutes() []*Route {
 				ds, err := s.dir.DiffResourceVersions(c.ctx, c.actor(), c.org(), c.ref(), from, to)
 				return listOf(ds, ""), err
 			}).query(Param{"from", "integer", "the older version"}, Param{"to", "integer", "the newer version"}),
-		route("POST", resourcePath+"/shares", "resources", "Share one resource with a principal for an action list (you must hold each action on it).",
+		route("POST", resourcePath+"/shares", "resources", "Share one resource with a principal, or with every holder of a role (\"role:<name>\"), for an action list (you must hold each action on it).",
 			func(c *call, req *ShareRequest) (Written[store.Binding], error) {
 				b, rev, err := s.dir.Share(c.ctx, c.actor(), c.org(), c.ref(), req.Principal, req.Actions)
 				return Written[store.Binding]{rev, b}, err

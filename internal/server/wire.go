@@ -273,7 +273,8 @@ type RoleBody struct {
 	Permissions []string `json:"permissions"`
 }
 
-// ShareRequest shares one resource with a principal for an action list.
+// ShareRequest shares one resource with a principal, or with every holder
+// of a role in the resource's scope ("role:operator"), for an action list.
 type ShareRequest struct {
 	Principal string   `json:"principal"`
 	Actions   []string `json:"actions"`

@@ -855,7 +855,10 @@ func checkBinding(op string, b *store.Binding) error {
 	c.org(b.Org)
 	c.need(validKey(b.ID), "binding id %q is malformed", b.ID)
 	_, _, ok := splitPrincipal(b.Principal)
-	c.need(ok, "principal %q is not user:<id>, team:<slug>, agent:<name> or service:<name>", b.Principal)
+	if role, isRole := strings.CutPrefix(b.Principal, authz.KindRole+":"); isRole {
+		ok = validName(role) && b.Scope.IsResource() // a share made to a role
+	}
+	c.need(ok, "principal %q is not user:<id>, team:<slug>, agent:<name>, service:<name> or, on one resource, role:<name>", b.Principal)
 	s := b.Scope
 	switch {
 	case s.IsOrg():
@@ -893,8 +896,10 @@ func (t *txn) CreateBinding(ctx context.Context, b store.Binding) (store.Binding
 	if err := t.requireOrg(ctx, op, b.Org); err != nil {
 		return store.Binding{}, err
 	}
-	if err := t.requirePrincipal(ctx, op, b.Org, b.Principal); err != nil {
-		return store.Binding{}, err
+	if !strings.HasPrefix(b.Principal, authz.KindRole+":") { // a role is checked against the policy by the directory
+		if err := t.requirePrincipal(ctx, op, b.Org, b.Principal); err != nil {
+			return store.Binding{}, err
+		}
 	}
 	if b.Scope.Namespace != "" {
 		if err := t.requireNamespace(ctx, op, b.Org, b.Scope.Namespace); err != nil {
