@@ -29,6 +29,18 @@ import (
 // permission, as an escalation or to keep an owner is recorded as denied
 // in a transaction of its own; if that fails, the caller gets the audit
 // error instead of the denial.
+//
+// Every entry has a target (the store refuses an entry without one, and
+// the action then fails): the operation's own (AuditNote.Target), else its
+// first change's, else the org ("org/acme"). A refusal's target is the
+// scope it was refused at ("scope/ns/prod"), else what the operation was
+// about (its AuditNote.Target), else the org.
+//
+// Reading: an entry belongs to a namespace when its target or objects say
+// which (entryNamespace); every other entry is org-level. A reader holding
+// audit:read at org scope reads the whole log; one holding it only in
+// some namespaces reads the entries of those namespaces and no org-level
+// entry; anyone else is refused.
 
 // auditAction turns an operation name into an action: the first word is
 // the verb, the rest the noun ("add team member" → "team_member.add").
@@ -90,6 +102,10 @@ func (d *Directory) committed(ctx context.Context, c store.Change) any {
 		before, gerr = d.st.GetResource(ctx, x.Org, x.Ref())
 	case store.Policy:
 		before, gerr = d.st.GetPolicy(ctx, x.Org)
+	case store.APIKey: // its hash is never marshalled (json:"-")
+		before, gerr = d.st.GetAPIKey(ctx, x.ID)
+	case store.Invitation:
+		before, gerr = d.st.GetInvitation(ctx, x.ID)
 	default:
 		return nil
 	}
@@ -183,9 +199,50 @@ func (d *Directory) AuditActor(ctx context.Context, r store.Reader, org string, 
 	return d.auditActor(ctx, r, org, actor)
 }
 
+// AuditNote is what a write's audit entry records beyond what its
+// changes show. Zero fields are taken from the transaction's first change
+// (target, before, after).
+type AuditNote struct {
+	// Target names what the write touched ("member/user:bob",
+	// "apikey/k1"); for a refused write, what it was about (when the
+	// refusal names no scope).
+	Target        string
+	Before, After any
+	Details       map[string]any
+}
+
+// EmailDigest is how audit entries name an email address: the hex
+// SHA-256 of the address, lowercased. The org's log is readable by every
+// role with audit:read (a viewer), an address is personal data, and the
+// invitation itself (target "invitation/<id>", listed with members:list)
+// keeps the address for whoever may see it. A digest lets an
+// investigator confirm a suspected address; it does not hide an address
+// someone can guess.
+func EmailDigest(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hex.EncodeToString(sum[:])
+}
+
+// invitationObject is an invitation as its audit entries show it: the
+// email as its digest.
+func invitationObject(v store.Invitation) map[string]any {
+	m := map[string]any{"id": v.ID, "org": v.Org, "email_sha256": EmailDigest(v.Email), "role": v.Role,
+		"invited_by": v.InvitedBy, "created_at": v.CreatedAt, "expires_at": v.ExpiresAt}
+	if !v.AcceptedAt.IsZero() {
+		m["accepted_at"], m["accepted_by"] = v.AcceptedAt, v.AcceptedBy
+	}
+	if !v.RevokedAt.IsZero() {
+		m["revoked_at"] = v.RevokedAt
+	}
+	return m
+}
+
+// orgTarget is the target of an entry about the org as a whole.
+func orgTarget(org string) string { return "org/" + org }
+
 // recordSuccess records a successful write in tx (the op's own
 // transaction). Operations that changed nothing are recorded too.
-func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor) error {
+func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor, n AuditNote) error {
 	e := audit.Entry{Org: org, Actor: d.auditActor(ctx, tx, org, actor), Action: auditAction(name), Result: audit.Success}
 	if org == "" {
 		e.Org = audit.SystemOrg
@@ -194,14 +251,26 @@ func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org st
 	if len(changes) > 0 {
 		first := changes[0]
 		e.Target = auditTarget(first)
-		if strings.HasSuffix(string(first.Kind), ".delete") {
+		switch {
+		case strings.HasSuffix(string(first.Kind), ".delete"):
 			e.Before = auditObject(first.Payload)
-		} else {
+		case first.Kind == store.KindInvitationPut:
+			if before, ok := d.committed(ctx, first).(store.Invitation); ok {
+				e.Before = auditObject(invitationObject(before))
+			}
+			if after, err := first.Decode(); err == nil {
+				e.After = auditObject(invitationObject(after.(store.Invitation)))
+			}
+		default:
 			if before := d.committed(ctx, first); before != nil {
 				e.Before = auditObject(before)
 			}
 			e.After = auditObject(first.Payload)
 		}
+	}
+	details := map[string]any{}
+	for k, v := range n.Details {
+		details[k] = v
 	}
 	if len(changes) > 1 {
 		type ch struct {
@@ -212,19 +281,60 @@ func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org st
 		for _, c := range changes {
 			list = append(list, ch{Kind: string(c.Kind), Key: c.Key})
 		}
-		e.Details = auditObject(map[string]any{"changes": list})
+		details["changes"] = list
+	}
+	if len(details) > 0 {
+		e.Details = auditObject(details)
+	}
+	if n.Target != "" {
+		e.Target = n.Target
+	}
+	if n.Before != nil {
+		e.Before = auditObject(n.Before)
+	}
+	if n.After != nil {
+		e.After = auditObject(n.After)
+	}
+	if e.Target == "" {
+		e.Target = orgTarget(e.Org)
 	}
 	return d.rec.Record(ctx, tx, e)
+}
+
+// RecordWrite records a successful write by actor in tx, the write's own
+// transaction, as the directory records its own (for other domain
+// packages' administrative writes: API keys, invitations). name is the
+// operation ("create apikey" → action "apikey.create"); org "" records
+// it in the deployment's log. If it fails, tx must fail: return the error
+// from the store.Write callback.
+func (d *Directory) RecordWrite(ctx context.Context, tx store.Tx, name, org string, actor Actor, n AuditNote) error {
+	if err := d.recordSuccess(ctx, tx, name, org, actor, n); err != nil {
+		return &Error{Op: name, Msg: "the audit entry could not be written", Kind: ErrUnavailable, Cause: err}
+	}
+	return nil
+}
+
+// RecordDenied records that a member's write was refused (forbidden,
+// escalation) as the directory records its own refusals, in a transaction
+// of its own, and returns err — or the audit error if the entry could not
+// be written. target is what the write was about (used when the refusal
+// names no scope). Other errors, and org "" (a personal write, refused
+// before any org is involved), are returned as they are.
+func (d *Directory) RecordDenied(ctx context.Context, name, org string, actor Actor, target string, err error) error {
+	if org == "" {
+		return err
+	}
+	return d.recordDenied(ctx, name, org, actor, target, err)
 }
 
 // recordDenied records a refused write in a transaction of its own, for
 // refusals a member earned (forbidden, escalation, last owner). It
 // returns err, or the audit error if the record could not be written.
-func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Actor, err error) error {
+func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Actor, target string, err error) error {
 	if !errors.Is(err, ErrForbidden) && !errors.Is(err, ErrEscalation) && !errors.Is(err, ErrLastOwner) {
 		return err
 	}
-	e := audit.Entry{Org: org, Actor: d.auditActor(ctx, d.st, org, actor), Action: auditAction(name), Result: audit.Denied, Message: err.Error()}
+	e := audit.Entry{Org: org, Actor: d.auditActor(ctx, d.st, org, actor), Action: auditAction(name), Result: audit.Denied, Message: err.Error(), Target: target}
 	var fe *ForbiddenError
 	var ee *EscalationError
 	switch {
@@ -234,6 +344,9 @@ func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Ac
 	case errors.As(err, &ee):
 		e.Target = "scope/" + ee.Scope.String()
 		e.Details = auditObject(ee)
+	}
+	if e.Target == "" {
+		e.Target = orgTarget(org)
 	}
 	if _, werr := d.st.Write(ctx, func(tx store.Tx) error { return d.rec.Record(ctx, tx, e) }); werr != nil {
 		return &Error{Op: name, Msg: "recording the denied attempt in the audit log failed", Kind: ErrUnavailable, Cause: werr}
@@ -478,6 +591,10 @@ func (d *Directory) SetAuditSettings(ctx context.Context, actor Actor, org strin
 	rev, err := d.write(ctx, "update audit_settings", org, actor, func(o *op) error {
 		if err := o.need("audit:update", authz.Scope{}); err != nil {
 			return err
+		}
+		o.note = AuditNote{Target: "audit_settings/" + org, After: s}
+		if cur, err := audit.LoadSettings(ctx, o.tx, org); err == nil {
+			o.note.Before = cur
 		}
 		return audit.SaveSettings(ctx, o.tx, org, s)
 	})
