@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 // Audit (issue 7). Every write operation records one audit entry in its
@@ -422,16 +423,128 @@ func present(view AuditView, e *audit.Entry) {
 	e.WithholdHash()
 }
 
+// --- which entries a reader reads (audit:read, by namespace)
+
+var permAuditRead = policy.Permission{Resource: "audit", Action: "read"}
+
+// entryNamespace is the namespace an entry is about, or "" for an entry
+// about the org as a whole (or whose namespace cannot be told, which is
+// read as org-level: fail closed). From the target:
+//
+//   - "resource/<ns>/<type>[/<id>]" (a resource write, a decision);
+//   - "scope/ns/<ns>" and "scope/<ns>/<type>/<id>" (a refusal there);
+//   - "namespace/<ns>" (the namespace's creation or deletion);
+//   - "<ns>/<type>/<id>" of the vault's "secrets.*" entries (a secret, the
+//     resource of a run token);
+//   - "binding/<id>": the scope of the binding in the entry's after (or
+//     before) object; an org-scope binding is org-level.
+func entryNamespace(e *audit.Entry) string {
+	segs := strings.Split(e.Target, "/")
+	ns := ""
+	switch {
+	case segs[0] == "resource" && len(segs) >= 3:
+		ns = segs[1]
+	case segs[0] == "scope" && len(segs) == 3 && segs[1] == "ns":
+		ns = segs[2]
+	case segs[0] == "scope" && len(segs) == 4:
+		ns = segs[1]
+	case segs[0] == "namespace" && len(segs) == 2:
+		ns = segs[1]
+	case strings.HasPrefix(e.Action, "secrets.") && len(segs) == 3:
+		ns = segs[0]
+	case segs[0] == "binding" && len(segs) == 2:
+		obj := e.After
+		if len(obj) == 0 {
+			obj = e.Before
+		}
+		var b struct {
+			Scope authz.Scope `json:"scope"`
+		}
+		if json.Unmarshal(obj, &b) == nil {
+			ns = b.Scope.Namespace
+		}
+	}
+	if checkSlugIdent("namespace", ns) != nil {
+		return ""
+	}
+	return ns
+}
+
+// auditReader is which entries of an org's log one reader reads: every
+// entry with audit:read at org scope, else those of the namespaces where
+// it holds audit:read (unconditionally, at namespace scope or above).
+type auditReader struct {
+	o   *op
+	org bool
+	ns  map[string]bool // namespace → audit:read there (a cache for one read)
+}
+
+// auditReader is the actor's reader, or ErrForbidden (audit:read at org
+// scope) when it holds audit:read nowhere — in no namespace of the org.
+func (o *op) auditReader() (*auditReader, error) {
+	if o.holds(authz.Scope{}, permAuditRead) {
+		return &auditReader{o: o, org: true}, nil
+	}
+	r := &auditReader{o: o, ns: map[string]bool{}}
+	cursor := ""
+	for {
+		nss, next, err := o.r.ListNamespaces(o.ctx, o.org, store.Page{Size: store.MaxPageSize, Cursor: cursor})
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range nss {
+			if r.reads(n.Name) {
+				return r, nil
+			}
+		}
+		if next == "" {
+			return nil, &ForbiddenError{Permission: permAuditRead.String(), Scope: authz.Scope{}}
+		}
+		cursor = next
+	}
+}
+
+// reads reports whether the reader holds audit:read in namespace ns.
+func (r *auditReader) reads(ns string) bool {
+	if r.org {
+		return true
+	}
+	ok, seen := r.ns[ns]
+	if !seen {
+		ok = r.o.holds(authz.Scope{Namespace: ns}, permAuditRead)
+		r.ns[ns] = ok
+	}
+	return ok
+}
+
+// sees reports whether the reader reads e.
+func (r *auditReader) sees(e *audit.Entry) bool {
+	if r.org {
+		return true
+	}
+	ns := entryNamespace(e)
+	return ns != "" && r.reads(ns)
+}
+
+// maxAuditScans bounds the store queries of one page read by a reader
+// confined to namespaces: past it, the page is answered short (possibly
+// empty) with the cursor where the scan stopped.
+const maxAuditScans = 16
+
 // ListAudit lists the org's audit entries matching f, with cursor
 // pagination, as actor may see them (see AuditView: a filter naming what
-// actor may not see matches nothing). Needs audit:read at org scope.
+// actor may not see matches nothing). Needs audit:read at org scope for
+// the whole log; a reader holding it only in some namespaces reads their
+// entries (entryNamespace) and no org-level entry, and its pages may be
+// short, even empty, with a next cursor (continue with it).
 func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f store.AuditFilter, p store.Page) ([]audit.Entry, string, error) {
 	var (
 		out  []audit.Entry
 		next string
 	)
 	err := d.read(ctx, "list audit", org, actor, func(o *op) error {
-		if err := o.need("audit:read", authz.Scope{}); err != nil {
+		reader, err := o.auditReader()
+		if err != nil {
 			return err
 		}
 		view := d.auditView(actor, org)
@@ -439,20 +552,40 @@ func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f st
 			out = []audit.Entry{}
 			return nil
 		}
-		recs, n, err := d.st.ListAudit(ctx, org, f, p)
-		if err != nil {
-			return err
+		size := p.Size
+		if size == 0 {
+			size = store.DefaultPageSize
 		}
-		out, next = make([]audit.Entry, 0, len(recs)), n
-		for _, r := range recs {
-			e, err := audit.FromRecord(r)
+		out = []audit.Entry{}
+		page := p
+		for scans := 0; ; scans++ {
+			if !reader.org && size > 0 && size <= store.MaxPageSize {
+				// Never read more than the page still has room for: the
+				// store's cursor after the last row read is then the
+				// cursor after the last entry answered.
+				page.Size = size - len(out)
+			}
+			recs, n, err := d.st.ListAudit(ctx, org, f, page)
 			if err != nil {
 				return err
 			}
-			present(view, &e)
-			out = append(out, e)
+			for _, r := range recs {
+				e, err := audit.FromRecord(r)
+				if err != nil {
+					return err
+				}
+				if !reader.sees(&e) {
+					continue
+				}
+				present(view, &e)
+				out = append(out, e)
+			}
+			next = n
+			if reader.org || n == "" || len(out) >= size || scans+1 >= maxAuditScans {
+				return nil
+			}
+			page.Cursor = n
 		}
-		return nil
 	})
 	return out, next, err
 }
@@ -616,14 +749,16 @@ type VersionHistory struct {
 // ResourceHistory lists every version of a resource, oldest first, joined
 // with the audit entries that recorded them, both as actor may see them
 // (the diff through the ResourceHook, the entries through its AuditView).
-// Needs read on the resource and audit:read at org scope.
+// Needs read on the resource and audit:read in its namespace (or at org
+// scope).
 func (d *Directory) ResourceHistory(ctx context.Context, actor Actor, org string, ref authz.ResourceRef) ([]VersionHistory, error) {
 	var out []VersionHistory
 	err := d.read(ctx, "resource history", org, actor, func(o *op) error {
 		if _, err := o.readable(ref); err != nil {
 			return err
 		}
-		if err := o.need("audit:read", authz.Scope{}); err != nil {
+		// The entries are the resource's namespace's (entryNamespace).
+		if err := o.need("audit:read", authz.Scope{Namespace: ref.Namespace}); err != nil {
 			return err
 		}
 		vs, err := allPages(func(p store.Page) ([]store.ResourceVersion, string, error) {

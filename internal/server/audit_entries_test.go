@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -258,6 +259,227 @@ func TestEveryAuditEntryHasATarget(t *testing.T) {
 			sort.Strings(missing)
 			if len(missing) > 0 {
 				t.Errorf("the walk recorded no %v; it recorded %v", missing, actions)
+			}
+		})
+	}
+}
+
+// TestNamespaceScopedAuditReaders: seed 002's "pattern that works" — a
+// user whose only roles are builder in dev and operator in prod — reads
+// the entries of dev and prod (redacted as any reader without org-wide
+// secrets:list), and neither org-level entries nor another namespace's;
+// filters, both orders, paging and a resource's history work for it; a
+// member holding audit:read nowhere is refused.
+func TestNamespaceScopedAuditReaders(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			sw := newSecretWorld(t, backend)
+			e := sw.e
+			owner, bob, nob := sw.admin, e.user("ap-bob"), e.user("ap-nob")
+			o := "/v1/orgs/ap"
+			e.must(201, "POST", "/v1/orgs", owner, map[string]any{"id": "ap", "template": "agent-platform"}, nil)
+			for _, ns := range []string{"dev", "prod", "staging"} {
+				e.must(201, "POST", o+"/namespaces", owner, map[string]any{"name": ns}, nil)
+			}
+			e.must(201, "POST", o+"/roles", owner, map[string]any{"name": "nothing", "level": 0, "permissions": []string{"noop:noop"}}, nil)
+			e.must(201, "POST", o+"/members", owner, map[string]any{"user_id": "ap-nob", "role": "nothing"}, nil)
+			e.must(201, "POST", o+"/members", owner, map[string]any{"user_id": "ap-bob", "role": "viewer"}, nil)
+			var bs struct {
+				Items []store.Binding `json:"items"`
+			}
+			e.must(200, "GET", o+"/bindings?principal=user:ap-bob", owner, nil, &bs)
+			for _, b := range bs.Items {
+				e.must(200, "DELETE", o+"/bindings/"+b.ID, owner, nil, nil)
+			}
+			bobBindings := map[string]string{}
+			for _, nr := range [][2]string{{"dev", "builder"}, {"prod", "operator"}} {
+				var b server.Written[store.Binding]
+				e.must(201, "POST", o+"/bindings", owner, map[string]any{"principal": "user:ap-bob", "role": nr[1], "scope": map[string]any{"namespace": nr[0]}}, &b)
+				bobBindings[nr[0]] = b.Item.ID
+			}
+
+			// Activity in each namespace and at org level.
+			for _, ns := range []string{"dev", "prod", "staging"} {
+				upper := strings.ToUpper(ns)
+				e.must(201, "POST", o+"/namespaces/"+ns+"/secrets", owner, map[string]any{"name": "SECRET_" + upper, "value": "v"}, nil)
+				e.must(201, "POST", o+"/resources", owner, map[string]any{"namespace": ns, "type": "chains", "id": "c-" + ns,
+					"spec": map[string]any{"steps": []string{"a"}, "secrets": []string{"SECRET_" + upper}}}, nil)
+				e.must(200, "PATCH", o+"/namespaces/"+ns+"/resources/chains/c-"+ns, owner, map[string]any{"spec": map[string]any{"steps": []string{"a", "b"}}}, nil)
+			}
+			e.must(200, "PUT", o+"/audit/settings", owner, audit.Settings{Decisions: audit.DecisionsAll}, nil)
+			e.must(201, "POST", o+"/teams", owner, map[string]any{"slug": "platform"}, nil)
+			e.must(201, "POST", o+"/resources", bob, map[string]any{"namespace": "dev", "type": "chains", "id": "bobs"}, nil)
+			for _, ns := range []string{"prod", "staging"} {
+				if r := e.do("POST", o+"/resources", bob, map[string]any{"namespace": ns, "type": "chains", "id": "nope"}); r.Status != http.StatusForbidden {
+					t.Fatalf("bob creates a chain in %s: %d %s", ns, r.Status, r.Body)
+				}
+			}
+			for _, ns := range []string{"dev", "prod", "staging"} {
+				e.must(200, "POST", o+"/check", bob, map[string]any{"action": "chains:run", "resource": "chains/c-" + ns, "namespace": ns}, nil)
+			}
+
+			list := func(key, query string) (auditList, []byte) {
+				t.Helper()
+				var l auditList
+				body := e.must(200, "GET", o+"/audit?page_size=1000"+query, key, nil, &l).Body
+				if l.NextCursor != "" {
+					t.Fatalf("%s: the log does not fit one page", query)
+				}
+				return l, body
+			}
+			rows := func(l auditList) []string {
+				var out []string
+				for _, it := range l.Items {
+					out = append(out, it.Action+" "+it.Target+" "+string(it.Result))
+				}
+				return out
+			}
+			all, _ := list(owner, "")
+			mine, body := list(bob, "")
+
+			// Exactly dev's and prod's entries, in order.
+			want := []string{
+				"namespace.create namespace/dev success",
+				"namespace.create namespace/prod success",
+				"binding.create binding/" + bobBindings["dev"] + " success",
+				"binding.create binding/" + bobBindings["prod"] + " success",
+				"secrets.create dev/secrets/SECRET_DEV success",
+				"resource.create resource/dev/chains/c-dev success",
+				"resource.update resource/dev/chains/c-dev success",
+				"secrets.create prod/secrets/[redacted] success",
+				"resource.create resource/prod/chains/c-prod success",
+				"resource.update resource/prod/chains/c-prod success",
+				"resource.create resource/dev/chains/bobs success",
+				"resource.create scope/ns/prod denied",
+				"decision resource/dev/chains/c-dev success",
+				"decision resource/prod/chains/c-prod success",
+			}
+			if diff := cmp.Diff(want, rows(mine)); diff != "" {
+				t.Errorf("bob's log (-want +got):\n%s\nthe whole log:\n%s", diff, strings.Join(rows(all), "\n"))
+			}
+			if len(all.Items) <= len(mine.Items)+10 {
+				t.Errorf("the owner sees %d entries, bob %d", len(all.Items), len(mine.Items))
+			}
+			// Redacted as for any reader without secrets:list at org scope:
+			// prod's secret names hidden, no hashes.
+			if strings.Contains(string(body), "SECRET_PROD") || strings.Contains(string(body), "SECRET_STAGING") || strings.Contains(string(body), `"hash"`) {
+				t.Errorf("bob's log shows prod's or staging's secret names or hashes: %s", body)
+			}
+
+			// Filters and orders.
+			for _, tc := range []struct {
+				query string
+				want  []string
+			}{
+				{"&action=resource.create", []string{"resource.create resource/dev/chains/c-dev success", "resource.create resource/prod/chains/c-prod success",
+					"resource.create resource/dev/chains/bobs success", "resource.create scope/ns/prod denied"}},
+				{"&result=denied", []string{"resource.create scope/ns/prod denied"}},
+				{"&target=resource/staging/chains/c-staging", nil},
+				{"&target=resource/prod/chains/c-prod&order=newest", []string{"decision resource/prod/chains/c-prod success",
+					"resource.update resource/prod/chains/c-prod success", "resource.create resource/prod/chains/c-prod success"}},
+				{"&action=team.*", nil},
+			} {
+				l, _ := list(bob, tc.query)
+				if diff := cmp.Diff(tc.want, rows(l)); diff != "" {
+					t.Errorf("%s (-want +got):\n%s", tc.query, diff)
+				}
+			}
+
+			// Pages of 2, both orders, cover the same entries.
+			for _, order := range []string{"oldest", "newest"} {
+				var seqs []uint64
+				cursor := ""
+				for i := 0; i < 100; i++ {
+					var page auditList
+					e.must(200, "GET", o+"/audit?page_size=2&order="+order+"&cursor="+cursor, bob, nil, &page)
+					if len(page.Items) > 2 {
+						t.Fatalf("page of %d entries", len(page.Items))
+					}
+					for _, it := range page.Items {
+						seqs = append(seqs, it.Seq)
+					}
+					if cursor = page.NextCursor; cursor == "" {
+						break
+					}
+				}
+				var wantSeqs []uint64
+				for _, it := range mine.Items {
+					wantSeqs = append(wantSeqs, it.Seq)
+				}
+				if order == "newest" {
+					slices.Reverse(wantSeqs)
+				}
+				if diff := cmp.Diff(wantSeqs, seqs); diff != "" {
+					t.Errorf("pages, %s first (-want +got):\n%s", order, diff)
+				}
+			}
+
+			// A long stretch of entries bob does not read: pages of one
+			// entry still reach every entry of his (some pages come back
+			// empty, with a cursor to continue from), and following the
+			// log with after= and wait= answers at once.
+			last := mine.Items[len(mine.Items)-1].Seq
+			for i := range 40 {
+				e.must(201, "POST", o+"/teams", owner, map[string]any{"slug": "t" + strconv.Itoa(i)}, nil)
+			}
+			e.must(201, "POST", o+"/resources", owner, map[string]any{"namespace": "dev", "type": "chains", "id": "after-teams"}, nil)
+			var seqs []uint64
+			empty := 0
+			cursor := ""
+			for i := 0; i < 200; i++ {
+				var page auditList
+				e.must(200, "GET", o+"/audit?page_size=1&cursor="+cursor, bob, nil, &page)
+				if len(page.Items) == 0 {
+					empty++
+				}
+				for _, it := range page.Items {
+					seqs = append(seqs, it.Seq)
+				}
+				if cursor = page.NextCursor; cursor == "" {
+					break
+				}
+			}
+			var wantSeqs []uint64
+			for _, it := range mine.Items {
+				wantSeqs = append(wantSeqs, it.Seq)
+			}
+			if len(seqs) != len(wantSeqs)+1 || !slices.Equal(seqs[:len(wantSeqs)], wantSeqs) || empty == 0 {
+				t.Errorf("pages of 1 after 40 unread entries: %v (%d empty), want %v and one more", seqs, empty, wantSeqs)
+			}
+			var followed auditList
+			e.must(200, "GET", o+"/audit?after="+strconv.FormatUint(last, 10)+"&wait=20", bob, nil, &followed)
+			if len(followed.Items) != 1 || followed.Items[0].Target != "resource/dev/chains/after-teams" {
+				t.Errorf("following after %d: %+v", last, followed)
+			}
+
+			// A resource's history in bob's namespaces, with its entries.
+			for _, ns := range []string{"dev", "prod"} {
+				var h struct {
+					Items []struct {
+						Version uint64       `json:"version"`
+						Audit   *audit.Entry `json:"audit"`
+					} `json:"items"`
+				}
+				body := e.must(200, "GET", o+"/namespaces/"+ns+"/resources/chains/c-"+ns+"/history", bob, nil, &h).Body
+				if len(h.Items) != 2 || h.Items[0].Audit == nil || h.Items[1].Audit == nil || h.Items[1].Audit.Action != "resource.update" {
+					t.Errorf("%s history: %s", ns, body)
+				}
+				if strings.Contains(string(body), "SECRET_PROD") || strings.Contains(string(body), `"hash"`) {
+					t.Errorf("%s history shows prod's secret names or hashes: %s", ns, body)
+				}
+			}
+			// Whole-log operations stay org-level: checkpoints and the
+			// chain's verification commit to every entry.
+			for _, r := range []resp{e.do("GET", o+"/audit/checkpoints", bob, nil), e.do("POST", o+"/audit/verify", bob, nil)} {
+				if r.Status != http.StatusForbidden {
+					t.Errorf("bob: whole-log operation answered %d %s", r.Status, r.Body)
+				}
+			}
+
+			// audit:read nowhere: refused, naming the permission.
+			r := e.do("GET", o+"/audit", nob, nil)
+			if r.Status != http.StatusForbidden || r.problem(t).MissingPermission != "audit:read" {
+				t.Errorf("a member without audit:read: %d %s", r.Status, r.Body)
 			}
 		})
 	}
