@@ -648,10 +648,14 @@ func (d *Directory) AuditCheckpoints(ctx context.Context, actor Actor, org strin
 
 // RecordEvent records an event that changes nothing in the directory (an
 // authentication failure, a decision) in a transaction of its own. An
-// entry without an org goes to the deployment's log (audit.SystemOrg).
+// entry without an org goes to the deployment's log (audit.SystemOrg); one
+// without a target is about its org ("org/<id>").
 func (d *Directory) RecordEvent(ctx context.Context, e audit.Entry) error {
 	if e.Org == "" {
 		e.Org = audit.SystemOrg
+	}
+	if e.Target == "" {
+		e.Target = orgTarget(e.Org)
 	}
 	_, err := d.st.Write(ctx, func(tx store.Tx) error { return d.rec.Record(ctx, tx, e) })
 	return err

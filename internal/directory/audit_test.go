@@ -303,3 +303,21 @@ func TestEntryNamespace(t *testing.T) {
 		}
 	}
 }
+
+// An event recorded without a target is about its org: the store refuses
+// an entry without a target, and the event must still be recorded.
+func TestRecordEventWithoutATargetNamesItsOrg(t *testing.T) {
+	t.Parallel()
+	st := openSQLite(t)
+	d := openDir(t, st, directory.Options{})
+	for _, org := range []string{"acme", ""} {
+		if err := d.RecordEvent(ctxT(t), audit.Entry{Org: org, Action: "probe", Result: audit.Success}); err != nil {
+			t.Fatalf("RecordEvent(%q): %v", org, err)
+		}
+	}
+	for org, want := range map[string]string{"acme": "org/acme", audit.SystemOrg: "org/" + audit.SystemOrg} {
+		if es := auditLog(t, st, org, 0); len(es) != 1 || es[0].Target != want {
+			t.Errorf("%s's log = %+v, want one entry with target %s", org, es, want)
+		}
+	}
+}
