@@ -23,9 +23,10 @@ import (
 // cannot be written the operation fails and nothing it changed is kept.
 // The entry names the actor (principal, the roles it is bound to, key,
 // session, client address, request id), the action (the operation's name,
-// "create binding" → "binding.create"), the target (the first changelog
-// entry's kind and key, "binding/b1"), and for changes to something that
-// existed the before and after objects (read from the committed state and
+// "create binding" → "binding.create"), the target (what the operation
+// says it is about, else the first changelog entry's kind and key,
+// "binding/b1"), and for changes to something that existed the before and
+// after objects (of the target's change: read from the committed state and
 // from the changelog payload). An operation refused for lack of
 // permission, as an escalation or to keep an owner is recorded as denied
 // in a transaction of its own; if that fails, the caller gets the audit
@@ -250,7 +251,16 @@ func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org st
 	}
 	changes := tx.Changes()
 	if len(changes) > 0 {
+		// The change the entry is about: the one of the write's target
+		// (a deletion that cascades changes other things first), else
+		// the first.
 		first := changes[0]
+		for _, c := range changes {
+			if n.Target != "" && auditTarget(c) == n.Target {
+				first = c
+				break
+			}
+		}
 		e.Target = auditTarget(first)
 		switch {
 		case strings.HasSuffix(string(first.Kind), ".delete"):

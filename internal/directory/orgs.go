@@ -190,6 +190,7 @@ func (d *Directory) ListOrgs(ctx context.Context, actor Actor) ([]store.Org, err
 // RenameOrg changes the org's display name. Needs org:update.
 func (d *Directory) RenameOrg(ctx context.Context, actor Actor, org, newName string) (uint64, error) {
 	return d.write(ctx, "rename org", org, actor, func(o *op) error {
+		o.note.Target = orgTarget(org)
 		if err := o.need("org:update", authz.Scope{}); err != nil {
 			return err
 		}
@@ -208,6 +209,7 @@ func (d *Directory) RenameOrg(ctx context.Context, actor Actor, org, newName str
 // removes its owners, which only an owner may do.
 func (d *Directory) DeleteOrg(ctx context.Context, actor Actor, org string) (uint64, error) {
 	return d.write(ctx, "delete org", org, actor, func(o *op) error {
+		o.note.Target = orgTarget(org)
 		if err := o.need("org:delete", authz.Scope{}); err != nil {
 			return err
 		}

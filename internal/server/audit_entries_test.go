@@ -187,6 +187,29 @@ func TestAuditEntriesSayWhatTheyTouched(t *testing.T) {
 					t.Errorf("refused resource create: %+v", en)
 				}
 			})
+			t.Run("cascading deletes", func(t *testing.T) {
+				// A deletion that removes bindings first is about what it
+				// deletes, not about the first binding it removed.
+				e.must(201, "POST", o+"/namespaces", w.owner, map[string]any{"name": "kdoomed"}, nil)
+				e.must(201, "POST", o+"/bindings", w.owner, map[string]any{"principal": "user:" + w.viewerID, "role": "viewer", "scope": map[string]any{"namespace": "kdoomed"}}, nil)
+				e.must(201, "POST", o+"/resources", w.owner, map[string]any{"namespace": "kdoomed", "type": "chains", "id": "x"}, nil)
+				for _, tc := range []struct{ path, action, target, name string }{
+					{"/agents/" + w.params["agent"], "agent.delete", "agent/agent:" + w.params["agent"], w.params["agent"]},
+					{"/teams/" + w.params["team"], "team.delete", "team/team:" + w.params["team"], ""},
+					{"/namespaces/kdoomed?cascade=true", "namespace.delete", "namespace/kdoomed", "kdoomed"},
+					{"/members/" + w.memberID, "member.remove", "member/user:" + w.memberID, ""},
+				} {
+					e.must(200, "DELETE", o+tc.path, w.owner, nil, nil)
+					es := log()
+					en := es[len(es)-1]
+					if en.Action != tc.action || en.Target != tc.target || en.Result != audit.Success {
+						t.Errorf("DELETE %s: %s %s %s, want %s %s", tc.path, en.Action, en.Target, en.Result, tc.action, tc.target)
+					}
+					if tc.name != "" && object(t, en.Before)["name"] != tc.name {
+						t.Errorf("DELETE %s: before %s", tc.path, en.Before)
+					}
+				}
+			})
 		})
 	}
 }
