@@ -536,17 +536,23 @@ func (r *auditReader) sees(e *audit.Entry) bool {
 	return ns != "" && r.reads(ns)
 }
 
-// maxAuditScans bounds the store queries of one page read by a reader
-// confined to namespaces: past it, the page is answered short (possibly
-// empty) with the cursor where the scan stopped.
-const maxAuditScans = 16
+// auditScanBatch is how many entries a read for a reader confined to
+// namespaces takes from the store at a time, after its first read.
+const auditScanBatch = store.MaxPageSize
 
 // ListAudit lists the org's audit entries matching f, with cursor
 // pagination, as actor may see them (see AuditView: a filter naming what
 // actor may not see matches nothing). Needs audit:read at org scope for
 // the whole log; a reader holding it only in some namespaces reads their
-// entries (entryNamespace) and no org-level entry, and its pages may be
-// short, even empty, with a next cursor (continue with it).
+// entries (entryNamespace) and no org-level entry.
+//
+// For such a reader the store is read past the entries it does not read
+// until the page is full or the log ends, and the next cursor is always
+// the store's cursor after an entry the page answers: neither a short
+// page nor a cursor tells the reader anything about the entries it does
+// not read (whether some match its filter, or where they are). A read
+// that fills the page inside a batch reads that batch again, up to the
+// last entry answered, for that cursor.
 func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f store.AuditFilter, p store.Page) ([]audit.Entry, string, error) {
 	var (
 		out  []audit.Entry
@@ -562,39 +568,65 @@ func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f st
 			out = []audit.Entry{}
 			return nil
 		}
+		decode := func(r store.AuditRecord) (audit.Entry, bool, error) {
+			e, err := audit.FromRecord(r)
+			if err != nil || !reader.sees(&e) {
+				return e, false, err
+			}
+			present(view, &e)
+			return e, true, nil
+		}
 		size := p.Size
 		if size == 0 {
 			size = store.DefaultPageSize
 		}
-		out = []audit.Entry{}
-		page := p
-		for scans := 0; ; scans++ {
-			if !reader.org && size > 0 && size <= store.MaxPageSize {
-				// Never read more than the page still has room for: the
-				// store's cursor after the last row read is then the
-				// cursor after the last entry answered.
-				page.Size = size - len(out)
-			}
-			recs, n, err := d.st.ListAudit(ctx, org, f, page)
+		if reader.org || size < 0 || size > store.MaxPageSize {
+			recs, n, err := d.st.ListAudit(ctx, org, f, p) // a bad page size is the store's ErrInvalid
 			if err != nil {
 				return err
 			}
+			out, next = make([]audit.Entry, 0, len(recs)), n
 			for _, r := range recs {
-				e, err := audit.FromRecord(r)
+				e, _, err := decode(r)
 				if err != nil {
 					return err
 				}
-				if !reader.sees(&e) {
-					continue
-				}
-				present(view, &e)
 				out = append(out, e)
 			}
-			next = n
-			if reader.org || n == "" || len(out) >= size || scans+1 >= maxAuditScans {
+			return nil
+		}
+		// The first read asks for no more than the page holds: it fills
+		// the page only if every entry it reads is answered.
+		out = []audit.Entry{}
+		cursor, batch := p.Cursor, size
+		for {
+			recs, n, err := d.st.ListAudit(ctx, org, f, store.Page{Size: batch, Cursor: cursor})
+			if err != nil {
+				return err
+			}
+			for i, r := range recs {
+				e, ok, err := decode(r)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+				out = append(out, e)
+				if len(out) < size {
+					continue
+				}
+				if i == len(recs)-1 {
+					next = n
+					return nil
+				}
+				_, next, err = d.st.ListAudit(ctx, org, f, store.Page{Size: i + 1, Cursor: cursor})
+				return err
+			}
+			if n == "" {
 				return nil
 			}
-			page.Cursor = n
+			cursor, batch = n, auditScanBatch
 		}
 	})
 	return out, next, err

@@ -54,7 +54,7 @@ type AuditVerifyResult struct {
 
 func (s *Server) auditRoutes() []*Route {
 	return []*Route{
-		route("GET", "/v1/orgs/{org}/audit", "audit", "List the org's audit log (filters, cursor pagination, long-poll follow). Needs audit:read, which every built-in role holds; a caller holding it only in some namespaces gets those namespaces' entries and no org-level entry (its pages may be short, even empty, with a next_cursor to continue from). Secret names are redacted for a caller without secrets:list in their namespace (such entries carry redacted: true), and hashes are shown only to a caller holding secrets:list at org scope.",
+		route("GET", "/v1/orgs/{org}/audit", "audit", "List the org's audit log (filters, cursor pagination, long-poll follow). Needs audit:read, which every built-in role holds; a caller holding it only in some namespaces gets those namespaces' entries and no org-level entry. Secret names are redacted for a caller without secrets:list in their namespace (such entries carry redacted: true), and hashes are shown only to a caller holding secrets:list at org scope.",
 			func(c *call, _ *noBody) (List[audit.Entry], error) {
 				f, wait, err := c.auditFilter()
 				if err != nil {
@@ -67,10 +67,7 @@ func (s *Server) auditRoutes() []*Route {
 				deadline := time.Now().Add(wait)
 				for {
 					es, next, err := s.dir.ListAudit(c.ctx, c.actor(), c.org(), f, p)
-					// A reader confined to namespaces can get a page without
-					// entries and with a cursor: entries it does not read
-					// were passed over, and it continues from there.
-					if err != nil || len(es) > 0 || next != "" || wait <= 0 || !time.Now().Before(deadline) {
+					if err != nil || len(es) > 0 || wait <= 0 || !time.Now().Before(deadline) {
 						return listOf(es, next), err
 					}
 					select {
