@@ -587,11 +587,13 @@ func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f st
 			}
 			out, next = make([]audit.Entry, 0, len(recs)), n
 			for _, r := range recs {
-				e, _, err := decode(r)
+				e, ok, err := decode(r)
 				if err != nil {
 					return err
 				}
-				out = append(out, e)
+				if ok {
+					out = append(out, e)
+				}
 			}
 			return nil
 		}
