@@ -59,7 +59,11 @@ func (s *Service) Invite(ctx context.Context, c Caller, org, email, role string)
 			ID: id, Org: org, Email: inv.Email, Role: inv.Role, InvitedBy: c.Principal, Hash: hash,
 			OrgCreatedAt: o.CreatedAt, ExpiresAt: s.opts.Now().Add(s.opts.InvitationTTL),
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.dir.RecordWrite(ctx, tx, op, org, c.Actor(), directory.AuditNote{Target: "invitation/" + id,
+			Details: map[string]any{"email_sha256": directory.EmailDigest(out.Email), "role": out.Role, "scope": "org", "expires_at": out.ExpiresAt}})
 	})
 	if err != nil {
 		return store.Invitation{}, "", 0, storeErr(op, err)
@@ -89,7 +93,7 @@ func (s *Service) RevokeInvitation(ctx context.Context, c Caller, org, id string
 		return 0, err
 	}
 	if err := s.need(org, c.Principal, "members:create"); err != nil {
-		return 0, err
+		return 0, s.dir.RecordDenied(ctx, op, org, c.Actor(), "invitation/"+id, err)
 	}
 	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
 		v, err := tx.GetInvitation(ctx, id)
@@ -99,8 +103,10 @@ func (s *Service) RevokeInvitation(ctx context.Context, c Caller, org, id string
 		if err != nil {
 			return err
 		}
-		_, err = tx.RevokeInvitation(ctx, id)
-		return err
+		if _, err = tx.RevokeInvitation(ctx, id); err != nil {
+			return err
+		}
+		return s.dir.RecordWrite(ctx, tx, op, org, c.Actor(), directory.AuditNote{Target: "invitation/" + id})
 	})
 	return rev, storeErr(op, err)
 }

@@ -121,10 +121,13 @@ func (s *Service) createKey(ctx context.Context, c Caller, org string, spec KeyS
 			PrincipalCreatedAt: live.principal, OrgCreatedAt: live.org,
 			CreatedBy: c.Principal, ExpiresAt: spec.ExpiresAt,
 		})
-		return err
+		if err != nil {
+			return err
+		}
+		return s.dir.RecordWrite(ctx, tx, "create apikey", org, c.Actor(), directory.AuditNote{Target: "apikey/" + kid})
 	})
 	if err != nil {
-		return store.APIKey{}, "", 0, storeErr(op, err)
+		return store.APIKey{}, "", 0, storeErr(op, s.dir.RecordDenied(ctx, "create apikey", org, c.Actor(), "apikey/"+kid, err))
 	}
 	s.settle(ctx, rev)
 	out.Hash = nil
@@ -239,11 +242,13 @@ func (s *Service) GetKey(ctx context.Context, c Caller, org, kid string) (store.
 func (s *Service) RevokeKey(ctx context.Context, c Caller, org, kid string) (uint64, error) {
 	const op = "revoke api key"
 	if _, err := s.visibleKey(ctx, c, op, org, kid, "apikeys:delete"); err != nil {
-		return 0, err
+		return 0, s.dir.RecordDenied(ctx, "revoke apikey", org, c.Actor(), "apikey/"+kid, err)
 	}
 	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
-		_, err := tx.RevokeAPIKey(ctx, kid)
-		return err
+		if _, err := tx.RevokeAPIKey(ctx, kid); err != nil {
+			return err
+		}
+		return s.dir.RecordWrite(ctx, tx, "revoke apikey", org, c.Actor(), directory.AuditNote{Target: "apikey/" + kid})
 	})
 	s.Forget(kid)
 	if err != nil {

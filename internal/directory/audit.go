@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 // Audit (issue 7). Every write operation records one audit entry in its
@@ -22,13 +23,26 @@ import (
 // cannot be written the operation fails and nothing it changed is kept.
 // The entry names the actor (principal, the roles it is bound to, key,
 // session, client address, request id), the action (the operation's name,
-// "create binding" → "binding.create"), the target (the first changelog
-// entry's kind and key, "binding/b1"), and for changes to something that
-// existed the before and after objects (read from the committed state and
+// "create binding" → "binding.create"), the target (what the operation
+// says it is about, else the first changelog entry's kind and key,
+// "binding/b1"), and for changes to something that existed the before and
+// after objects (of the target's change: read from the committed state and
 // from the changelog payload). An operation refused for lack of
 // permission, as an escalation or to keep an owner is recorded as denied
 // in a transaction of its own; if that fails, the caller gets the audit
 // error instead of the denial.
+//
+// Every entry has a target (the store refuses an entry without one, and
+// the action then fails): the operation's own (AuditNote.Target), else its
+// first change's, else the org ("org/acme"). A refusal's target is the
+// scope it was refused at ("scope/ns/prod"), else what the operation was
+// about (its AuditNote.Target), else the org.
+//
+// Reading: an entry belongs to a namespace when its target or objects say
+// which (entryNamespace); every other entry is org-level. A reader holding
+// audit:read at org scope reads the whole log; one holding it only in
+// some namespaces reads the entries of those namespaces and no org-level
+// entry; anyone else is refused.
 
 // auditAction turns an operation name into an action: the first word is
 // the verb, the rest the noun ("add team member" → "team_member.add").
@@ -90,6 +104,10 @@ func (d *Directory) committed(ctx context.Context, c store.Change) any {
 		before, gerr = d.st.GetResource(ctx, x.Org, x.Ref())
 	case store.Policy:
 		before, gerr = d.st.GetPolicy(ctx, x.Org)
+	case store.APIKey: // its hash is never marshalled (json:"-")
+		before, gerr = d.st.GetAPIKey(ctx, x.ID)
+	case store.Invitation:
+		before, gerr = d.st.GetInvitation(ctx, x.ID)
 	default:
 		return nil
 	}
@@ -183,25 +201,87 @@ func (d *Directory) AuditActor(ctx context.Context, r store.Reader, org string, 
 	return d.auditActor(ctx, r, org, actor)
 }
 
+// AuditNote is what a write's audit entry records beyond what its
+// changes show. Zero fields are taken from the transaction's first change
+// (target, before, after).
+type AuditNote struct {
+	// Target names what the write touched ("member/user:bob",
+	// "apikey/k1"); for a refused write, what it was about (when the
+	// refusal names no scope).
+	Target        string
+	Before, After any
+	Details       map[string]any
+}
+
+// EmailDigest is how audit entries name an email address: the hex
+// SHA-256 of the address, lowercased. The org's log is readable by every
+// role with audit:read (a viewer), an address is personal data, and the
+// invitation itself (target "invitation/<id>", listed with members:list)
+// keeps the address for whoever may see it. A digest lets an
+// investigator confirm a suspected address; it does not hide an address
+// someone can guess.
+func EmailDigest(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return hex.EncodeToString(sum[:])
+}
+
+// invitationObject is an invitation as its audit entries show it: the
+// email as its digest.
+func invitationObject(v store.Invitation) map[string]any {
+	m := map[string]any{"id": v.ID, "org": v.Org, "email_sha256": EmailDigest(v.Email), "role": v.Role,
+		"invited_by": v.InvitedBy, "created_at": v.CreatedAt, "expires_at": v.ExpiresAt}
+	if !v.AcceptedAt.IsZero() {
+		m["accepted_at"], m["accepted_by"] = v.AcceptedAt, v.AcceptedBy
+	}
+	if !v.RevokedAt.IsZero() {
+		m["revoked_at"] = v.RevokedAt
+	}
+	return m
+}
+
+// orgTarget is the target of an entry about the org as a whole.
+func orgTarget(org string) string { return "org/" + org }
+
 // recordSuccess records a successful write in tx (the op's own
 // transaction). Operations that changed nothing are recorded too.
-func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor) error {
+func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor, n AuditNote) error {
 	e := audit.Entry{Org: org, Actor: d.auditActor(ctx, tx, org, actor), Action: auditAction(name), Result: audit.Success}
 	if org == "" {
 		e.Org = audit.SystemOrg
 	}
 	changes := tx.Changes()
 	if len(changes) > 0 {
+		// The change the entry is about: the one of the write's target
+		// (a deletion that cascades changes other things first), else
+		// the first.
 		first := changes[0]
+		for _, c := range changes {
+			if n.Target != "" && auditTarget(c) == n.Target {
+				first = c
+				break
+			}
+		}
 		e.Target = auditTarget(first)
-		if strings.HasSuffix(string(first.Kind), ".delete") {
+		switch {
+		case strings.HasSuffix(string(first.Kind), ".delete"):
 			e.Before = auditObject(first.Payload)
-		} else {
+		case first.Kind == store.KindInvitationPut:
+			if before, ok := d.committed(ctx, first).(store.Invitation); ok {
+				e.Before = auditObject(invitationObject(before))
+			}
+			if after, err := first.Decode(); err == nil {
+				e.After = auditObject(invitationObject(after.(store.Invitation)))
+			}
+		default:
 			if before := d.committed(ctx, first); before != nil {
 				e.Before = auditObject(before)
 			}
 			e.After = auditObject(first.Payload)
 		}
+	}
+	details := map[string]any{}
+	for k, v := range n.Details {
+		details[k] = v
 	}
 	if len(changes) > 1 {
 		type ch struct {
@@ -212,19 +292,60 @@ func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org st
 		for _, c := range changes {
 			list = append(list, ch{Kind: string(c.Kind), Key: c.Key})
 		}
-		e.Details = auditObject(map[string]any{"changes": list})
+		details["changes"] = list
+	}
+	if len(details) > 0 {
+		e.Details = auditObject(details)
+	}
+	if n.Target != "" {
+		e.Target = n.Target
+	}
+	if n.Before != nil {
+		e.Before = auditObject(n.Before)
+	}
+	if n.After != nil {
+		e.After = auditObject(n.After)
+	}
+	if e.Target == "" {
+		e.Target = orgTarget(e.Org)
 	}
 	return d.rec.Record(ctx, tx, e)
+}
+
+// RecordWrite records a successful write by actor in tx, the write's own
+// transaction, as the directory records its own (for other domain
+// packages' administrative writes: API keys, invitations). name is the
+// operation ("create apikey" → action "apikey.create"); org "" records
+// it in the deployment's log. If it fails, tx must fail: return the error
+// from the store.Write callback.
+func (d *Directory) RecordWrite(ctx context.Context, tx store.Tx, name, org string, actor Actor, n AuditNote) error {
+	if err := d.recordSuccess(ctx, tx, name, org, actor, n); err != nil {
+		return &Error{Op: name, Msg: "the audit entry could not be written", Kind: ErrUnavailable, Cause: err}
+	}
+	return nil
+}
+
+// RecordDenied records that a member's write was refused (forbidden,
+// escalation) as the directory records its own refusals, in a transaction
+// of its own, and returns err — or the audit error if the entry could not
+// be written. target is what the write was about (used when the refusal
+// names no scope). Other errors, and org "" (a personal write, refused
+// before any org is involved), are returned as they are.
+func (d *Directory) RecordDenied(ctx context.Context, name, org string, actor Actor, target string, err error) error {
+	if org == "" {
+		return err
+	}
+	return d.recordDenied(ctx, name, org, actor, target, err)
 }
 
 // recordDenied records a refused write in a transaction of its own, for
 // refusals a member earned (forbidden, escalation, last owner). It
 // returns err, or the audit error if the record could not be written.
-func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Actor, err error) error {
+func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Actor, target string, err error) error {
 	if !errors.Is(err, ErrForbidden) && !errors.Is(err, ErrEscalation) && !errors.Is(err, ErrLastOwner) {
 		return err
 	}
-	e := audit.Entry{Org: org, Actor: d.auditActor(ctx, d.st, org, actor), Action: auditAction(name), Result: audit.Denied, Message: err.Error()}
+	e := audit.Entry{Org: org, Actor: d.auditActor(ctx, d.st, org, actor), Action: auditAction(name), Result: audit.Denied, Message: err.Error(), Target: target}
 	var fe *ForbiddenError
 	var ee *EscalationError
 	switch {
@@ -234,6 +355,9 @@ func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Ac
 	case errors.As(err, &ee):
 		e.Target = "scope/" + ee.Scope.String()
 		e.Details = auditObject(ee)
+	}
+	if e.Target == "" {
+		e.Target = orgTarget(org)
 	}
 	if _, werr := d.st.Write(ctx, func(tx store.Tx) error { return d.rec.Record(ctx, tx, e) }); werr != nil {
 		return &Error{Op: name, Msg: "recording the denied attempt in the audit log failed", Kind: ErrUnavailable, Cause: werr}
@@ -309,16 +433,134 @@ func present(view AuditView, e *audit.Entry) {
 	e.WithholdHash()
 }
 
+// --- which entries a reader reads (audit:read, by namespace)
+
+var permAuditRead = policy.Permission{Resource: "audit", Action: "read"}
+
+// entryNamespace is the namespace an entry is about, or "" for an entry
+// about the org as a whole (or whose namespace cannot be told, which is
+// read as org-level: fail closed). From the target:
+//
+//   - "resource/<ns>/<type>[/<id>]" (a resource write, a decision);
+//   - "scope/ns/<ns>" and "scope/<ns>/<type>/<id>" (a refusal there);
+//   - "namespace/<ns>" (the namespace's creation or deletion);
+//   - "<ns>/<type>/<id>" of the vault's "secrets.*" entries (a secret, the
+//     resource of a run token);
+//   - "binding/<id>": the scope of the binding in the entry's after (or
+//     before) object; an org-scope binding is org-level.
+func entryNamespace(e *audit.Entry) string {
+	segs := strings.Split(e.Target, "/")
+	ns := ""
+	switch {
+	case segs[0] == "resource" && len(segs) >= 3:
+		ns = segs[1]
+	case segs[0] == "scope" && len(segs) == 3 && segs[1] == "ns":
+		ns = segs[2]
+	case segs[0] == "scope" && len(segs) == 4:
+		ns = segs[1]
+	case segs[0] == "namespace" && len(segs) == 2:
+		ns = segs[1]
+	case strings.HasPrefix(e.Action, "secrets.") && len(segs) == 3:
+		ns = segs[0]
+	case segs[0] == "binding" && len(segs) == 2:
+		obj := e.After
+		if len(obj) == 0 {
+			obj = e.Before
+		}
+		var b struct {
+			Scope authz.Scope `json:"scope"`
+		}
+		if json.Unmarshal(obj, &b) == nil {
+			ns = b.Scope.Namespace
+		}
+	}
+	if checkSlugIdent("namespace", ns) != nil {
+		return ""
+	}
+	return ns
+}
+
+// auditReader is which entries of an org's log one reader reads: every
+// entry with audit:read at org scope, else those of the namespaces where
+// it holds audit:read (unconditionally, at namespace scope or above).
+type auditReader struct {
+	o   *op
+	org bool
+	ns  map[string]bool // namespace → audit:read there (a cache for one read)
+}
+
+// auditReader is the actor's reader, or ErrForbidden (audit:read at org
+// scope) when it holds audit:read nowhere — in no namespace of the org.
+func (o *op) auditReader() (*auditReader, error) {
+	if o.holds(authz.Scope{}, permAuditRead) {
+		return &auditReader{o: o, org: true}, nil
+	}
+	r := &auditReader{o: o, ns: map[string]bool{}}
+	cursor := ""
+	for {
+		nss, next, err := o.r.ListNamespaces(o.ctx, o.org, store.Page{Size: store.MaxPageSize, Cursor: cursor})
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range nss {
+			if r.reads(n.Name) {
+				return r, nil
+			}
+		}
+		if next == "" {
+			return nil, &ForbiddenError{Permission: permAuditRead.String(), Scope: authz.Scope{}}
+		}
+		cursor = next
+	}
+}
+
+// reads reports whether the reader holds audit:read in namespace ns.
+func (r *auditReader) reads(ns string) bool {
+	if r.org {
+		return true
+	}
+	ok, seen := r.ns[ns]
+	if !seen {
+		ok = r.o.holds(authz.Scope{Namespace: ns}, permAuditRead)
+		r.ns[ns] = ok
+	}
+	return ok
+}
+
+// sees reports whether the reader reads e.
+func (r *auditReader) sees(e *audit.Entry) bool {
+	if r.org {
+		return true
+	}
+	ns := entryNamespace(e)
+	return ns != "" && r.reads(ns)
+}
+
+// auditScanBatch is how many entries a read for a reader confined to
+// namespaces takes from the store at a time, after its first read.
+const auditScanBatch = store.MaxPageSize
+
 // ListAudit lists the org's audit entries matching f, with cursor
 // pagination, as actor may see them (see AuditView: a filter naming what
-// actor may not see matches nothing). Needs audit:read at org scope.
+// actor may not see matches nothing). Needs audit:read at org scope for
+// the whole log; a reader holding it only in some namespaces reads their
+// entries (entryNamespace) and no org-level entry.
+//
+// For such a reader the store is read past the entries it does not read
+// until the page is full or the log ends, and the next cursor is always
+// the store's cursor after an entry the page answers: neither a short
+// page nor a cursor tells the reader anything about the entries it does
+// not read (whether some match its filter, or where they are). A read
+// that fills the page inside a batch reads that batch again, up to the
+// last entry answered, for that cursor.
 func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f store.AuditFilter, p store.Page) ([]audit.Entry, string, error) {
 	var (
 		out  []audit.Entry
 		next string
 	)
 	err := d.read(ctx, "list audit", org, actor, func(o *op) error {
-		if err := o.need("audit:read", authz.Scope{}); err != nil {
+		reader, err := o.auditReader()
+		if err != nil {
 			return err
 		}
 		view := d.auditView(actor, org)
@@ -326,20 +568,68 @@ func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f st
 			out = []audit.Entry{}
 			return nil
 		}
-		recs, n, err := d.st.ListAudit(ctx, org, f, p)
-		if err != nil {
-			return err
-		}
-		out, next = make([]audit.Entry, 0, len(recs)), n
-		for _, r := range recs {
+		decode := func(r store.AuditRecord) (audit.Entry, bool, error) {
 			e, err := audit.FromRecord(r)
+			if err != nil || !reader.sees(&e) {
+				return e, false, err
+			}
+			present(view, &e)
+			return e, true, nil
+		}
+		size := p.Size
+		if size == 0 {
+			size = store.DefaultPageSize
+		}
+		if reader.org || size < 0 || size > store.MaxPageSize {
+			recs, n, err := d.st.ListAudit(ctx, org, f, p) // a bad page size is the store's ErrInvalid
 			if err != nil {
 				return err
 			}
-			present(view, &e)
-			out = append(out, e)
+			out, next = make([]audit.Entry, 0, len(recs)), n
+			for _, r := range recs {
+				e, ok, err := decode(r)
+				if err != nil {
+					return err
+				}
+				if ok {
+					out = append(out, e)
+				}
+			}
+			return nil
 		}
-		return nil
+		// The first read asks for no more than the page holds: it fills
+		// the page only if every entry it reads is answered.
+		out = []audit.Entry{}
+		cursor, batch := p.Cursor, size
+		for {
+			recs, n, err := d.st.ListAudit(ctx, org, f, store.Page{Size: batch, Cursor: cursor})
+			if err != nil {
+				return err
+			}
+			for i, r := range recs {
+				e, ok, err := decode(r)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+				out = append(out, e)
+				if len(out) < size {
+					continue
+				}
+				if i == len(recs)-1 {
+					next = n
+					return nil
+				}
+				_, next, err = d.st.ListAudit(ctx, org, f, store.Page{Size: i + 1, Cursor: cursor})
+				return err
+			}
+			if n == "" {
+				return nil
+			}
+			cursor, batch = n, auditScanBatch
+		}
 	})
 	return out, next, err
 }
@@ -402,10 +692,14 @@ func (d *Directory) AuditCheckpoints(ctx context.Context, actor Actor, org strin
 
 // RecordEvent records an event that changes nothing in the directory (an
 // authentication failure, a decision) in a transaction of its own. An
-// entry without an org goes to the deployment's log (audit.SystemOrg).
+// entry without an org goes to the deployment's log (audit.SystemOrg); one
+// without a target is about its org ("org/<id>").
 func (d *Directory) RecordEvent(ctx context.Context, e audit.Entry) error {
 	if e.Org == "" {
 		e.Org = audit.SystemOrg
+	}
+	if e.Target == "" {
+		e.Target = orgTarget(e.Org)
 	}
 	_, err := d.st.Write(ctx, func(tx store.Tx) error { return d.rec.Record(ctx, tx, e) })
 	return err
@@ -479,6 +773,10 @@ func (d *Directory) SetAuditSettings(ctx context.Context, actor Actor, org strin
 		if err := o.need("audit:update", authz.Scope{}); err != nil {
 			return err
 		}
+		o.note = AuditNote{Target: "audit_settings/" + org, After: s}
+		if cur, err := audit.LoadSettings(ctx, o.tx, org); err == nil {
+			o.note.Before = cur
+		}
 		return audit.SaveSettings(ctx, o.tx, org, s)
 	})
 	d.dlog.Invalidate(org)
@@ -499,14 +797,16 @@ type VersionHistory struct {
 // ResourceHistory lists every version of a resource, oldest first, joined
 // with the audit entries that recorded them, both as actor may see them
 // (the diff through the ResourceHook, the entries through its AuditView).
-// Needs read on the resource and audit:read at org scope.
+// Needs read on the resource and audit:read in its namespace (or at org
+// scope).
 func (d *Directory) ResourceHistory(ctx context.Context, actor Actor, org string, ref authz.ResourceRef) ([]VersionHistory, error) {
 	var out []VersionHistory
 	err := d.read(ctx, "resource history", org, actor, func(o *op) error {
 		if _, err := o.readable(ref); err != nil {
 			return err
 		}
-		if err := o.need("audit:read", authz.Scope{}); err != nil {
+		// The entries are the resource's namespace's (entryNamespace).
+		if err := o.need("audit:read", authz.Scope{Namespace: ref.Namespace}); err != nil {
 			return err
 		}
 		vs, err := allPages(func(p store.Page) ([]store.ResourceVersion, string, error) {

@@ -279,6 +279,11 @@ type op struct {
 	text    string
 	polErr  error
 	polDone bool
+	// note is what the write's audit entry records beyond its changes;
+	// unrecorded is set by a write whose entry another package records
+	// in the transaction that makes the change (an invitation).
+	note       AuditNote
+	unrecorded bool
 }
 
 // write runs fn as one store write by actor on org: the engine is caught up
@@ -290,6 +295,7 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 	if err := checkOrgID(org); err != nil {
 		return 0, orgNotFound(name, org)
 	}
+	var about string // what a refused write was about (its AuditNote.Target)
 	rev, err := d.st.Write(ctx, func(tx store.Tx) error {
 		if err := d.WaitFor(ctx, tx.Revision()-1); err != nil {
 			return err
@@ -298,13 +304,18 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 		if err := o.enter(); err != nil {
 			return err
 		}
-		if err := o.finish(fn(o)); err != nil {
+		err := o.finish(fn(o))
+		about = o.note.Target
+		if err != nil {
 			return err
 		}
-		return d.recordSuccess(ctx, tx, name, org, actor)
+		if o.unrecorded {
+			return nil
+		}
+		return d.recordSuccess(ctx, tx, name, org, actor, o.note)
 	})
 	if err != nil {
-		return 0, mapErr(name, d.recordDenied(ctx, name, org, actor, err))
+		return 0, mapErr(name, d.recordDenied(ctx, name, org, actor, about, err))
 	}
 	d.settle(ctx, rev)
 	return rev, nil

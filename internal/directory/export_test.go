@@ -59,3 +59,7 @@ func CatchUpForTest(st store.Store, snap *store.OrgSnapshot) (*authz.Engine, fun
 		return eng.Revision(), err
 	}, nil
 }
+
+// EntryNamespace is entryNamespace: the namespace an audit entry is
+// about, "" for an org-level one.
+var EntryNamespace = entryNamespace

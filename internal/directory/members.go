@@ -50,9 +50,10 @@ type Invitation struct {
 }
 
 // Invite authorizes inviting email to the org with role (members:create and
-// DESIGN §1.2 for the role) and returns the invitation. The store has no
-// invitations yet, so nothing is persisted; the server keeps it until the
-// store gains an invitations table.
+// DESIGN §1.2 for the role) and returns the invitation. Nothing is
+// persisted: the caller (internal/auth) creates the invitation and records
+// its "invite" entry (RecordWrite) in the transaction that creates it. A
+// refusal is recorded here.
 func (d *Directory) Invite(ctx context.Context, actor Actor, org, email, role string) (Invitation, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	at := strings.IndexByte(email, '@')
@@ -71,6 +72,7 @@ func (d *Directory) Invite(ctx context.Context, actor Actor, org, email, role st
 		if err := o.mayChange(roleGrant(r), authz.Scope{}, ""); err != nil {
 			return err
 		}
+		o.unrecorded = true
 		out = Invitation{Org: org, Email: email, Role: r.Name, InvitedBy: actor.Principal, CreatedAt: o.tx.Now()}
 		return nil
 	})
@@ -85,6 +87,7 @@ func (d *Directory) Invite(ctx context.Context, actor Actor, org, email, role st
 func (d *Directory) RemoveMember(ctx context.Context, actor Actor, org, userID string) (uint64, error) {
 	return d.write(ctx, "remove member", org, actor, func(o *op) error {
 		target := authz.KindUser + ":" + userID
+		o.note.Target = "member/" + target
 		if _, err := o.tx.GetMember(ctx, org, userID); err != nil {
 			return err
 		}
@@ -126,6 +129,7 @@ func (d *Directory) ChangeMemberRole(ctx context.Context, actor Actor, org, user
 	var out store.Binding
 	rev, err := d.write(ctx, "change member role", org, actor, func(o *op) error {
 		target := authz.KindUser + ":" + userID
+		o.note.Target = "member/" + target
 		if _, err := o.tx.GetMember(ctx, org, userID); err != nil {
 			return err
 		}
@@ -157,6 +161,14 @@ func (d *Directory) ChangeMemberRole(ctx context.Context, actor Actor, org, user
 		if out, err = o.createBinding(authz.Binding{Principal: target, Role: r.Name}); err != nil {
 			return err
 		}
+		// The entry shows the change of role: the org-scope bindings
+		// replaced and the one that replaces them.
+		roles := make([]string, 0, len(old))
+		for _, b := range old {
+			roles = append(roles, b.Role)
+		}
+		o.note.Before = map[string]any{"roles": roles, "bindings": old}
+		o.note.After = map[string]any{"role": r.Name, "binding": out}
 		return o.keepsOwner(o.pol())
 	})
 	return out, rev, err

@@ -61,6 +61,7 @@ func (d *Directory) DeleteNamespace(ctx context.Context, actor Actor, org, ns st
 		return 0, invalid("namespace", "the default namespace cannot be deleted")
 	}
 	return d.write(ctx, "delete namespace", org, actor, func(o *op) error {
+		o.note.Target = "namespace/" + ns
 		if err := o.need("namespaces:delete", authz.Scope{}); err != nil {
 			return err
 		}

@@ -24,7 +24,7 @@ func (d *Directory) CreateUser(ctx context.Context, u store.User) (store.User, u
 		if out, err = tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		return d.recordSuccess(ctx, tx, name, "", Actor{Principal: authz.KindUser + ":" + u.ID})
+		return d.recordSuccess(ctx, tx, name, "", Actor{Principal: authz.KindUser + ":" + u.ID}, AuditNote{Target: "user/" + u.ID})
 	})
 	if err != nil {
 		return store.User{}, 0, mapErr(name, err)
@@ -65,11 +65,11 @@ func (d *Directory) DeleteUser(ctx context.Context, actor Actor, userID string) 
 			if err := o.keepsOwner(d.comp.engineModel(pol.Text)); err != nil {
 				return err
 			}
-			if err := d.recordSuccess(ctx, tx, name, m.Org, actor); err != nil {
+			if err := d.recordSuccess(ctx, tx, name, m.Org, actor, AuditNote{Target: "user/" + userID}); err != nil {
 				return err
 			}
 		}
-		return d.recordSuccess(ctx, tx, name, "", actor)
+		return d.recordSuccess(ctx, tx, name, "", actor, AuditNote{Target: "user/" + userID})
 	})
 	if err != nil {
 		return 0, mapErr(name, err)
@@ -139,7 +139,7 @@ func (d *Directory) CreateOrg(ctx context.Context, actor Actor, spec OrgSpec) (s
 		}); err != nil {
 			return err
 		}
-		return d.recordSuccess(ctx, tx, name, spec.ID, actor)
+		return d.recordSuccess(ctx, tx, name, spec.ID, actor, AuditNote{Target: orgTarget(spec.ID)})
 	})
 	if err != nil {
 		return store.Org{}, 0, mapErr(name, err)
@@ -190,6 +190,7 @@ func (d *Directory) ListOrgs(ctx context.Context, actor Actor) ([]store.Org, err
 // RenameOrg changes the org's display name. Needs org:update.
 func (d *Directory) RenameOrg(ctx context.Context, actor Actor, org, newName string) (uint64, error) {
 	return d.write(ctx, "rename org", org, actor, func(o *op) error {
+		o.note.Target = orgTarget(org)
 		if err := o.need("org:update", authz.Scope{}); err != nil {
 			return err
 		}
@@ -208,6 +209,7 @@ func (d *Directory) RenameOrg(ctx context.Context, actor Actor, org, newName str
 // removes its owners, which only an owner may do.
 func (d *Directory) DeleteOrg(ctx context.Context, actor Actor, org string) (uint64, error) {
 	return d.write(ctx, "delete org", org, actor, func(o *op) error {
+		o.note.Target = orgTarget(org)
 		if err := o.need("org:delete", authz.Scope{}); err != nil {
 			return err
 		}

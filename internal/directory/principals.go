@@ -178,6 +178,7 @@ func (d *Directory) UpdateAgent(ctx context.Context, actor Actor, org, name stri
 // for each binding it loses.
 func (d *Directory) DeleteAgent(ctx context.Context, actor Actor, org, name string) (uint64, error) {
 	return d.write(ctx, "delete agent", org, actor, func(o *op) error {
+		o.note.Target = "agent/" + authz.KindAgent + ":" + name
 		if err := o.need("agents:delete", authz.Scope{}); err != nil {
 			return err
 		}
@@ -313,6 +314,7 @@ func (d *Directory) UpdateService(ctx context.Context, actor Actor, org, name st
 // §1.2 for each binding it loses.
 func (d *Directory) DeleteService(ctx context.Context, actor Actor, org, name string) (uint64, error) {
 	return d.write(ctx, "delete service", org, actor, func(o *op) error {
+		o.note.Target = "service/" + authz.KindService + ":" + name
 		if err := o.need("services:delete", authz.Scope{}); err != nil {
 			return err
 		}

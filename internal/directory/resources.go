@@ -101,6 +101,7 @@ func (d *Directory) CreateResource(ctx context.Context, actor Actor, org string,
 	}
 	var out store.Resource
 	rev, err := d.write(ctx, "create resource", org, actor, func(o *op) error {
+		o.note.Target = "resource/" + store.RefKey(ref)
 		if err := o.needResource(spec.Type, "create", authz.Scope{Namespace: spec.Namespace}); err != nil {
 			return err
 		}
@@ -135,6 +136,7 @@ func (d *Directory) UpdateResource(ctx context.Context, actor Actor, org string,
 	}
 	var out store.Resource
 	rev, err := d.write(ctx, "update resource", org, actor, func(o *op) error {
+		o.note.Target = "resource/" + store.RefKey(ref)
 		if _, err := o.tx.GetResource(ctx, org, ref); err != nil {
 			return err
 		}
@@ -161,6 +163,7 @@ func (d *Directory) DeleteResource(ctx context.Context, actor Actor, org string,
 		return 0, err
 	}
 	return d.write(ctx, "delete resource", org, actor, func(o *op) error {
+		o.note.Target = "resource/" + store.RefKey(ref)
 		if _, err := o.tx.GetResource(ctx, org, ref); err != nil {
 			return err
 		}

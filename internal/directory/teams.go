@@ -58,6 +58,7 @@ func (o *op) teamBindings(slug string) ([]store.Binding, error) {
 // keep a holder of its top-level role.
 func (d *Directory) DeleteTeam(ctx context.Context, actor Actor, org, slug string) (uint64, error) {
 	return d.write(ctx, "delete team", org, actor, func(o *op) error {
+		o.note.Target = "team/" + authz.KindTeam + ":" + slug
 		if err := o.need("teams:delete", authz.Scope{}); err != nil {
 			return err
 		}

@@ -12,10 +12,12 @@ import (
 )
 
 // Audit routes (issue 7): reading, following and verifying an org's audit
-// log, and exporting its checkpoints. All need audit:read at org scope;
-// the directory checks it. (They do not declare Route.Perm: every built-in
-// role, viewer included, holds audit:read, and Perm marks routes a viewer
-// is refused.)
+// log, and exporting its checkpoints. All need audit:read at org scope,
+// except the log itself and a resource's history, which a caller holding
+// audit:read only in some namespaces reads for those namespaces (the
+// entries about them, no org-level entry); the directory checks it. (They
+// do not declare Route.Perm: every built-in role, viewer included, holds
+// audit:read, and Perm marks routes a viewer is refused.)
 //
 // What a reader sees is redacted by the directory (directory.AuditView):
 // without secrets:list in a namespace, entries about its secrets come
@@ -52,7 +54,7 @@ type AuditVerifyResult struct {
 
 func (s *Server) auditRoutes() []*Route {
 	return []*Route{
-		route("GET", "/v1/orgs/{org}/audit", "audit", "List the org's audit log (filters, cursor pagination, long-poll follow). Needs audit:read, which every built-in role holds. Secret names are redacted for a caller without secrets:list in their namespace (such entries carry redacted: true), and hashes are shown only to a caller holding secrets:list at org scope.",
+		route("GET", "/v1/orgs/{org}/audit", "audit", "List the org's audit log (filters, cursor pagination, long-poll follow). Needs audit:read, which every built-in role holds; a caller holding it only in some namespaces gets those namespaces' entries and no org-level entry. Secret names are redacted for a caller without secrets:list in their namespace (such entries carry redacted: true), and hashes are shown only to a caller holding secrets:list at org scope.",
 			func(c *call, _ *noBody) (List[audit.Entry], error) {
 				f, wait, err := c.auditFilter()
 				if err != nil {

@@ -8,7 +8,8 @@ import (
 // The audit log as the store keeps it. The store stores rows verbatim and
 // keeps three invariants of its own; everything about their meaning (the
 // canonical encoding, the hash chain, checkpoint signatures) belongs to
-// internal/audit, which computes and verifies them.
+// internal/audit, which computes and verifies them. (It also refuses an
+// entry without a target: every entry names what it touched, DESIGN §7.)
 //
 //   - Append-only. AppendAudit and AppendAuditCheckpoint only insert; the
 //     database itself refuses UPDATE and DELETE of audit entries,
@@ -113,9 +114,9 @@ type AuditReader interface {
 // AuditWriter appends to the audit log.
 type AuditWriter interface {
 	// AppendAudit appends r to its org's log. ErrInvalid for a malformed
-	// record (empty or unstorable org or strings, Seq 0, a Hash that is
-	// not 32 bytes, a Body that is not a JSON object of at most
-	// MaxAuditBody bytes); ErrConflict if r.Seq is not exactly one more
+	// record (empty or unstorable org or strings, an empty Target, Seq 0,
+	// a Hash that is not 32 bytes, a Body that is not a JSON object of at
+	// most MaxAuditBody bytes); ErrConflict if r.Seq is not exactly one more
 	// than the org's newest entry's.
 	AppendAudit(ctx context.Context, r AuditRecord) error
 	// AppendAuditCheckpoint stores a checkpoint. ErrInvalid for a malformed

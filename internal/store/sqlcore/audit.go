@@ -345,6 +345,7 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	for _, s := range []string{a.Actor, a.Action, a.Target, a.Result} {
 		c.need(auditField(s, true), "actor, action, target and result must be UTF-8 text of at most %d bytes", store.MaxAuditField)
 	}
+	c.need(a.Target != "", "target is empty: every entry names what it touched")
 	c.need(len(a.Hash) == 32, "hash is %d bytes, want 32", len(a.Hash))
 	c.need(len(a.Body) <= store.MaxAuditBody && isJSONObject(a.Body), "body is not a JSON object of at most %d bytes", store.MaxAuditBody)
 	if c.err != nil {

@@ -41,7 +41,7 @@ func testAudit(t *testing.T, s store.Store) {
 	// Same transaction: a rolled-back write keeps no audit row.
 	boom := errors.New("boom")
 	if err := writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
-		if err := tx.AppendAudit(ctx, rec("acme", 2, "user:alice", "x", "", "success")); err != nil {
+		if err := tx.AppendAudit(ctx, rec("acme", 2, "user:alice", "x", "x/1", "success")); err != nil {
 			return err
 		}
 		return boom
@@ -75,6 +75,8 @@ func testAudit(t *testing.T, s store.Store) {
 		{"body not JSON", func() store.AuditRecord { r := rec("acme", 3, "a", "b", "c", "d"); r.Body = []byte(`{`); return r }(), store.ErrInvalid},
 		{"actor not UTF-8", rec("acme", 3, "\xff", "b", "c", "d"), store.ErrInvalid},
 		{"NUL in action", rec("acme", 3, "a", "b\x00", "c", "d"), store.ErrInvalid},
+		// Every entry names what it touched (DESIGN §7: "target").
+		{"empty target", rec("acme", 3, "a", "b", "", "d"), store.ErrInvalid},
 	} {
 		err := writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
 			err := tx.AppendAudit(ctx, tc.r)
