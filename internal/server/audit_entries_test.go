@@ -101,35 +101,37 @@ func TestAuditEntriesSayWhatTheyTouched(t *testing.T) {
 					t.Errorf("key for another principal: %+v (after %s)", en, en.After)
 				}
 				var own server.KeyCreated
-				e.must(201, "POST", o+"/apikeys", w.mkey, map[string]any{"name": "mine"}, &own)
+				e.must(201, "POST", o+"/apikeys", w.owner, map[string]any{"name": "mine"}, &own)
 				en = entryFor(t, log(), "apikey.create", "apikey/"+own.Item.ID)
-				if after := object(t, en.After); en.Actor.Principal != "user:"+w.memberID || after["principal"] != "user:"+w.memberID {
+				if after := object(t, en.After); en.Actor.Principal != "user:"+w.ownerID || after["principal"] != "user:"+w.ownerID {
 					t.Errorf("own key: %+v (after %s)", en, en.After)
 				}
-				for who, kid := range map[string]string{w.owner: svcKey, w.mkey: own.Item.ID} {
-					e.must(200, "DELETE", o+"/apikeys/"+kid, who, nil, nil)
+				for _, kid := range []string{svcKey, own.Item.ID} {
+					e.must(200, "DELETE", o+"/apikeys/"+kid, w.owner, nil, nil)
 					en = entryFor(t, log(), "apikey.revoke", "apikey/"+kid)
 					if after := object(t, en.After); en.Result != audit.Success || after["revoked_at"] == nil || object(t, en.Before)["revoked_at"] != nil {
 						t.Errorf("revoke %s: %+v (before %s, after %s)", kid, en, en.Before, en.After)
 					}
 				}
-				// A member without apikeys:create minting a key for another
-				// principal is refused, and that is recorded.
-				if r := e.do("POST", o+"/apikeys", w.mkey, map[string]any{"principal": "service:" + w.params["service"]}); r.Status != http.StatusForbidden {
-					t.Fatalf("member mints a service key: %d %s", r.Status, r.Body)
-				}
-				if es := log(); es[len(es)-1].Action != "apikey.create" || es[len(es)-1].Result != audit.Denied || es[len(es)-1].Target != "scope/org" {
-					t.Errorf("refused key: %+v", es[len(es)-1])
+				// A member without apikeys:create minting a key, for another
+				// principal or for itself, is refused, and that is recorded.
+				for _, body := range []map[string]any{{"principal": "service:" + w.params["service"]}, {"name": "mine"}} {
+					if r := e.do("POST", o+"/apikeys", w.mkey, body); r.Status != http.StatusForbidden {
+						t.Fatalf("member mints a key (%v): %d %s", body, r.Status, r.Body)
+					}
+					if es := log(); es[len(es)-1].Action != "apikey.create" || es[len(es)-1].Result != audit.Denied || es[len(es)-1].Target != "scope/org" {
+						t.Errorf("refused key (%v): %+v", body, es[len(es)-1])
+					}
 				}
 			})
 			t.Run("personal key", func(t *testing.T) {
 				// A personal key is the deployment's.
 				var personal server.KeyCreated
-				e.must(201, "POST", "/v1/apikeys", w.viewer, map[string]any{"name": "laptop"}, &personal)
-				e.must(200, "DELETE", "/v1/apikeys/"+personal.Item.ID, w.viewer, nil, nil)
+				e.must(201, "POST", "/v1/apikeys", w.owner, map[string]any{"name": "laptop"}, &personal)
+				e.must(200, "DELETE", "/v1/apikeys/"+personal.Item.ID, w.owner, nil, nil)
 				sys := storedLog(t, e, audit.SystemOrg)
 				for _, action := range []string{"apikey.create", "apikey.revoke"} {
-					if en := entryFor(t, sys, action, "apikey/"+personal.Item.ID); en.Actor.Principal != "user:"+w.viewerID {
+					if en := entryFor(t, sys, action, "apikey/"+personal.Item.ID); en.Actor.Principal != "user:"+w.ownerID {
 						t.Errorf("personal %s: %+v", action, en)
 					}
 				}
