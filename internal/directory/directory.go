@@ -191,6 +191,32 @@ func (d *Directory) WaitFor(ctx context.Context, rev uint64) error {
 	return nil
 }
 
+// CatchUp brings the engine to tx's base revision (tx.Revision()-1), so
+// that a write authorizes against every change committed before it (DESIGN
+// §1.2: no stale allow). Every write transaction that authorizes with the
+// engine calls it first. It reads the missing changelog entries over tx's
+// own connection and applies them itself: it never waits for the follower,
+// whose reads need a pooled connection that the writers queued behind tx
+// on the store's write lock may all hold. Bounded by
+// Options.CatchUpTimeout; it fails with ErrNotCaughtUp (or ctx's error),
+// and then the write must fail: nothing is authorized against an engine
+// that is behind.
+func (d *Directory) CatchUp(ctx context.Context, tx store.Tx) error {
+	base := tx.Revision() - 1
+	if d.eng.Revision() >= base {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, d.opts.CatchUpTimeout)
+	defer cancel()
+	if err := d.fol.catchUpTx(cctx, tx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &Error{Op: "catch up", Msg: fmt.Sprintf("revision %d (engine is at %d)", base, d.eng.Revision()), Kind: ErrNotCaughtUp, Cause: err}
+	}
+	return nil
+}
+
 // splitPrincipal splits "kind:name" for the four kinds.
 func splitPrincipal(p string) (kind, name string, ok bool) {
 	kind, name, found := strings.Cut(p, ":")
@@ -291,7 +317,7 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 		return 0, orgNotFound(name, org)
 	}
 	rev, err := d.st.Write(ctx, func(tx store.Tx) error {
-		if err := d.WaitFor(ctx, tx.Revision()-1); err != nil {
+		if err := d.CatchUp(ctx, tx); err != nil {
 			return err
 		}
 		o := &op{d: d, ctx: ctx, name: name, r: tx, tx: tx, org: org, actor: actor}
