@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -42,6 +43,24 @@ var poolBackends = []struct {
 		t.Cleanup(func() { _ = st.Close() })
 		return st
 	}},
+}
+
+// propStore is the store of the property tests (TestNoEscalation,
+// TestTenantIsolation and their detectors): SQLite, or, with
+// GATEHOUSE_PROP_BACKEND=postgres, PostgreSQL with a pool of 2
+// connections (the escalation and isolation invariants must hold however
+// the write path catches the engine up).
+func propStore(t testing.TB) store.Store {
+	t.Helper()
+	switch be := os.Getenv("GATEHOUSE_PROP_BACKEND"); be {
+	case "", "sqlite":
+		return openSQLite(t)
+	case "postgres":
+		return poolBackends[1].open(t, 2)
+	default:
+		t.Fatalf("GATEHOUSE_PROP_BACKEND=%q: want sqlite or postgres", be)
+		return nil
+	}
 }
 
 // writeWorld is a directory, authentication and a vault over one store,
