@@ -3,6 +3,7 @@ package directory_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -354,6 +355,66 @@ func BenchmarkConcurrentWriters(b *testing.B) {
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "writes/s")
 			b.ReportMetric(float64(all[len(all)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(all[(len(all)*99)/100].Microseconds())/1000, "p99-ms")
+		})
+	}
+}
+
+// TestConcurrentRevocationIsSeen: while 8 writers act as bob (admin),
+// alice removes bob from the org. A write is authorized against every
+// revision before its own, so no write of bob's commits after the removal:
+// each success has a revision below the removal's, and each writer ends
+// refused (ErrNotFound: bob is no longer a member). Run on a PostgreSQL
+// pool of 2 connections and on SQLite.
+func TestConcurrentRevocationIsSeen(t *testing.T) {
+	const writers, maxWrites = 8, 300
+	for _, be := range poolBackends {
+		t.Run(be.name, func(t *testing.T) {
+			ww := newWriteWorld(t, be.open(t, 2), 0)
+			ctx := ctxT(t)
+			mustUsers(t, ww.dir, "bob")
+			ok(t, "add bob", third(ww.dir.AddMember(ctx, alice, "acme", "bob", "admin")))
+			type result struct {
+				rev uint64
+				err error
+			}
+			results := make([][]result, writers)
+			started := make(chan struct{}, writers)
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for j := range maxWrites {
+						_, rev, err := ww.dir.CreateNamespace(ctx, bob, "acme", fmt.Sprintf("b%d-%03d", w, j))
+						results[w] = append(results[w], result{rev, err})
+						if j == 0 {
+							started <- struct{}{}
+						}
+						if err != nil {
+							return
+						}
+					}
+				}()
+			}
+			for range writers {
+				<-started // every writer has written once: the removal lands among their writes
+			}
+			removed, err := ww.dir.RemoveMember(ctx, alice, "acme", "bob")
+			ok(t, "remove bob", err)
+			wg.Wait()
+			for w, rs := range results {
+				for j, r := range rs {
+					switch {
+					case r.err == nil && r.rev >= removed:
+						t.Errorf("writer %d, write %d: bob's write committed at revision %d, after his removal at %d", w, j, r.rev, removed)
+					case r.err != nil && !errors.Is(r.err, directory.ErrNotFound):
+						t.Errorf("writer %d, write %d: %v, want success or ErrNotFound", w, j, r.err)
+					}
+				}
+				if last := rs[len(rs)-1]; last.err == nil {
+					t.Errorf("writer %d: %d writes succeeded and none was refused after bob's removal", w, len(rs))
+				}
+			}
 		})
 	}
 }
