@@ -23,10 +23,17 @@
 //     actor at the scope, and the target's level ≤ the actor's; and the org
 //     always keeps a user holding its top-level role at org scope.
 //   - Race-free authorization. A write is authorized inside its store
-//     transaction, against an engine that has caught up to the
-//     transaction's base revision (writers are serialized by the store), so
-//     a concurrent revocation of the actor's access either committed before
+//     transaction, against an engine that includes every revision before
+//     the write's own (writers are serialized by the store), so a
+//     concurrent revocation of the actor's access either committed before
 //     (and is seen) or commits after (and cannot have been relied on).
+//   - No write transaction waits for anything that needs another pooled
+//     connection (the writers queued on the store's write lock may hold
+//     them all). The engine is caught up to the transaction's base
+//     revision by the transaction itself (CatchUp: the changelog read over
+//     its own connection, applied under the follower's mutex, which is
+//     never held while waiting for the pool); committed state is read
+//     through tx.Committed.
 //   - The engine follows the store. Its revision is the store's revision:
 //     at revision N it holds every change ≤ N and nothing newer. A write
 //     returns its revision after the engine has applied it (bounded wait);
@@ -308,7 +315,8 @@ type op struct {
 }
 
 // write runs fn as one store write by actor on org: the engine is caught up
-// to the transaction's base revision, the actor is checked to be a member,
+// to the transaction's base revision (CatchUp, over the transaction's own
+// connection), the actor is checked to be a member,
 // and fn authorizes and performs the change. After commit it waits
 // (bounded, best effort) for the engine to apply the new revision, so the
 // caller reads its own write.
@@ -339,8 +347,9 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 // OnChanges registers h to see every batch of committed changes this
 // directory follows — its own writes and other processes' alike — before
 // the engine shows them (so before a write through this directory is
-// answered). A batch may be seen more than once. h runs on the follower:
-// it must be quick and must not call the directory. Authentication uses it
+// answered). A batch may be seen more than once. h runs on the follower,
+// or on a writer catching the engine up inside its transaction: it must be
+// quick, must not call the directory and must not wait on the store. Authentication uses it
 // to drop the cached keys of deleted principals and orgs and of changed
 // keys.
 func (d *Directory) OnChanges(h func([]store.Change)) {

@@ -15,6 +15,12 @@
 //     safety net. The changelog, not the notification, is the truth.
 //   - Snapshot reads (LoadOrg) run in one REPEATABLE READ READ ONLY
 //     transaction.
+//   - A write transaction never needs a second pooled connection: writers
+//     queued on the advisory lock each hold one while they wait, so with
+//     more writers than connections it would wait for ever. Its changelog
+//     and snapshot reads (store.CatchUpReader) run on its own connection;
+//     its reads of the committed state (Tx.Committed) on a one-connection
+//     pool that only the lock holder uses (one at a time per handle).
 //   - Migrations run under a session advisory lock, so processes starting
 //     together migrate once.
 //   - The store uses the first schema of the connection's search_path;
