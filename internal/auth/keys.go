@@ -85,7 +85,7 @@ func (s *Service) createKey(ctx context.Context, c Caller, org string, spec KeyS
 	token, kid, hash := NewAPIKey()
 	var out store.APIKey
 	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
-		if err := s.dir.WaitFor(ctx, tx.Revision()-1); err != nil {
+		if err := s.dir.CatchUp(ctx, tx); err != nil {
 			return err
 		}
 		live, err := incarnationOf(ctx, tx, org, spec.Principal)

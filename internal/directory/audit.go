@@ -77,10 +77,11 @@ func auditObject(v any) json.RawMessage {
 	return out
 }
 
-// committed returns what a put replaced, from the committed state (writers
-// are serialized, so outside the transaction the store shows the state
-// before it); nil for a creation.
-func (d *Directory) committed(ctx context.Context, c store.Change) any {
+// committed returns what a put replaced, from the committed state
+// (tx.Committed: writers are serialized, so that is the state before the
+// transaction; it never waits for a pooled connection, which the writers
+// queued behind tx may all hold); nil for a creation.
+func (d *Directory) committed(ctx context.Context, tx store.Tx, c store.Change) any {
 	v, err := c.Decode()
 	if err != nil {
 		return nil
@@ -88,26 +89,27 @@ func (d *Directory) committed(ctx context.Context, c store.Change) any {
 	var (
 		before any
 		gerr   error
+		st     = tx.Committed()
 	)
 	switch x := v.(type) {
 	case store.Org:
-		before, gerr = d.st.GetOrg(ctx, x.ID)
+		before, gerr = st.GetOrg(ctx, x.ID)
 	case store.Member:
-		before, gerr = d.st.GetMember(ctx, x.Org, x.UserID)
+		before, gerr = st.GetMember(ctx, x.Org, x.UserID)
 	case store.Agent:
-		before, gerr = d.st.GetAgent(ctx, x.Org, x.Name)
+		before, gerr = st.GetAgent(ctx, x.Org, x.Name)
 	case store.Service:
-		before, gerr = d.st.GetService(ctx, x.Org, x.Name)
+		before, gerr = st.GetService(ctx, x.Org, x.Name)
 	case store.Team:
-		before, gerr = d.st.GetTeam(ctx, x.Org, x.Slug)
+		before, gerr = st.GetTeam(ctx, x.Org, x.Slug)
 	case store.Resource:
-		before, gerr = d.st.GetResource(ctx, x.Org, x.Ref())
+		before, gerr = st.GetResource(ctx, x.Org, x.Ref())
 	case store.Policy:
-		before, gerr = d.st.GetPolicy(ctx, x.Org)
+		before, gerr = st.GetPolicy(ctx, x.Org)
 	case store.APIKey: // its hash is never marshalled (json:"-")
-		before, gerr = d.st.GetAPIKey(ctx, x.ID)
+		before, gerr = st.GetAPIKey(ctx, x.ID)
 	case store.Invitation:
-		before, gerr = d.st.GetInvitation(ctx, x.ID)
+		before, gerr = st.GetInvitation(ctx, x.ID)
 	default:
 		return nil
 	}
@@ -266,14 +268,14 @@ func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org st
 		case strings.HasSuffix(string(first.Kind), ".delete"):
 			e.Before = auditObject(first.Payload)
 		case first.Kind == store.KindInvitationPut:
-			if before, ok := d.committed(ctx, first).(store.Invitation); ok {
+			if before, ok := d.committed(ctx, tx, first).(store.Invitation); ok {
 				e.Before = auditObject(invitationObject(before))
 			}
 			if after, err := first.Decode(); err == nil {
 				e.After = auditObject(invitationObject(after.(store.Invitation)))
 			}
 		default:
-			if before := d.committed(ctx, first); before != nil {
+			if before := d.committed(ctx, tx, first); before != nil {
 				e.Before = auditObject(before)
 			}
 			e.After = auditObject(first.Payload)

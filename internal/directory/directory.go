@@ -23,10 +23,17 @@
 //     actor at the scope, and the target's level ≤ the actor's; and the org
 //     always keeps a user holding its top-level role at org scope.
 //   - Race-free authorization. A write is authorized inside its store
-//     transaction, against an engine that has caught up to the
-//     transaction's base revision (writers are serialized by the store), so
-//     a concurrent revocation of the actor's access either committed before
+//     transaction, against an engine that includes every revision before
+//     the write's own (writers are serialized by the store), so a
+//     concurrent revocation of the actor's access either committed before
 //     (and is seen) or commits after (and cannot have been relied on).
+//   - No write transaction waits for anything that needs another pooled
+//     connection (the writers queued on the store's write lock may hold
+//     them all). The engine is caught up to the transaction's base
+//     revision by the transaction itself (CatchUp: the changelog read over
+//     its own connection, applied under the follower's mutex, which is
+//     never held while waiting for the pool); committed state is read
+//     through tx.Committed.
 //   - The engine follows the store. Its revision is the store's revision:
 //     at revision N it holds every change ≤ N and nothing newer. A write
 //     returns its revision after the engine has applied it (bounded wait);
@@ -191,6 +198,32 @@ func (d *Directory) WaitFor(ctx context.Context, rev uint64) error {
 	return nil
 }
 
+// CatchUp brings the engine to tx's base revision (tx.Revision()-1), so
+// that a write authorizes against every change committed before it (DESIGN
+// §1.2: no stale allow). Every write transaction that authorizes with the
+// engine calls it first. It reads the missing changelog entries over tx's
+// own connection and applies them itself: it never waits for the follower,
+// whose reads need a pooled connection that the writers queued behind tx
+// on the store's write lock may all hold. Bounded by
+// Options.CatchUpTimeout; it fails with ErrNotCaughtUp (or ctx's error),
+// and then the write must fail: nothing is authorized against an engine
+// that is behind.
+func (d *Directory) CatchUp(ctx context.Context, tx store.Tx) error {
+	base := tx.Revision() - 1
+	if d.eng.Revision() >= base {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, d.opts.CatchUpTimeout)
+	defer cancel()
+	if err := d.fol.catchUpTx(cctx, tx); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &Error{Op: "catch up", Msg: fmt.Sprintf("revision %d (engine is at %d)", base, d.eng.Revision()), Kind: ErrNotCaughtUp, Cause: err}
+	}
+	return nil
+}
+
 // splitPrincipal splits "kind:name" for the four kinds.
 func splitPrincipal(p string) (kind, name string, ok bool) {
 	kind, name, found := strings.Cut(p, ":")
@@ -287,7 +320,8 @@ type op struct {
 }
 
 // write runs fn as one store write by actor on org: the engine is caught up
-// to the transaction's base revision, the actor is checked to be a member,
+// to the transaction's base revision (CatchUp, over the transaction's own
+// connection), the actor is checked to be a member,
 // and fn authorizes and performs the change. After commit it waits
 // (bounded, best effort) for the engine to apply the new revision, so the
 // caller reads its own write.
@@ -297,7 +331,7 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 	}
 	var about string // what a refused write was about (its AuditNote.Target)
 	rev, err := d.st.Write(ctx, func(tx store.Tx) error {
-		if err := d.WaitFor(ctx, tx.Revision()-1); err != nil {
+		if err := d.CatchUp(ctx, tx); err != nil {
 			return err
 		}
 		o := &op{d: d, ctx: ctx, name: name, r: tx, tx: tx, org: org, actor: actor}
@@ -324,8 +358,9 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 // OnChanges registers h to see every batch of committed changes this
 // directory follows — its own writes and other processes' alike — before
 // the engine shows them (so before a write through this directory is
-// answered). A batch may be seen more than once. h runs on the follower:
-// it must be quick and must not call the directory. Authentication uses it
+// answered). A batch may be seen more than once. h runs on the follower,
+// or on a writer catching the engine up inside its transaction: it must be
+// quick, must not call the directory and must not wait on the store. Authentication uses it
 // to drop the cached keys of deleted principals and orgs and of changed
 // keys.
 func (d *Directory) OnChanges(h func([]store.Change)) {

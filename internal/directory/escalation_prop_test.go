@@ -760,7 +760,7 @@ func allBindings(ctx context.Context, st store.Store, org string) ([]store.Bindi
 func runNoEscalation(t *testing.T, seed uint64, ops int, disable string, maxViol int) ([]string, map[string]int) {
 	t.Helper()
 	ctx := ctxT(t)
-	st := openSQLite(t)
+	st := propStore(t)
 	d := openDir(t, st, directory.Options{CatchUpTimeout: guard})
 	if disable != "" {
 		directory.DisableRuleForTest(d, disable)

@@ -343,7 +343,7 @@ func TestTenantIsolationDetectsLeak(t *testing.T) {
 // violations.
 func runIsolation(t *testing.T, wrap func(store.Store) store.Store, ops, maxViol int) ([]string, map[string]int) {
 	ctx := ctxT(t)
-	var st store.Store = openSQLite(t)
+	st := propStore(t)
 	setup := openDir(t, st, directory.Options{CatchUpTimeout: guard})
 	d := setup
 	r := &isoRun{t: t, d: d, rng: rand.New(rand.NewPCG(42, 4242)), byID: map[string]*isoOrg{}, stats: map[string]int{}}

@@ -41,7 +41,7 @@ func (d *Directory) DeleteUser(ctx context.Context, actor Actor, userID string) 
 		return 0, errorf(ErrNotFound, name, "user %q", userID)
 	}
 	rev, err := d.st.Write(ctx, func(tx store.Tx) error {
-		if err := d.WaitFor(ctx, tx.Revision()-1); err != nil {
+		if err := d.CatchUp(ctx, tx); err != nil {
 			return err
 		}
 		memberships, err := allPages(func(p store.Page) ([]store.Member, string, error) {

@@ -33,16 +33,35 @@ import (
 // anything twice. A reload is merged in the same Apply as the revisions it
 // spans, so there is no moment at which the engine claims a revision while
 // answering for that org from older data.
+//
+// Two parties advance the engine, one batch at a time, each batch read
+// (read) and then applied (applyLocked) under mu:
+//
+//   - The follower's own loop (catchUp) reads through the store's pool
+//     WITHOUT holding mu, then takes mu and applies the batch only if
+//     nobody applied anything in between (gen); otherwise it reads again.
+//   - A writer inside its store transaction (catchUpTx), which holds the
+//     store's write lock and needs the engine at its base revision to
+//     authorize, reads over the transaction's own connection WHILE
+//     holding mu.
+//
+// So mu is never held while waiting for a pooled connection: a writer that
+// waits for mu waits only for CPU work or for reads over a connection that
+// is already in use (and those reads take no locks). On PostgreSQL the
+// writers queued behind the write lock may hold every pooled connection;
+// a write transaction must therefore never wait for anything that needs
+// one (docs/directory.md, "Engine sync").
 type follower struct {
 	st   store.Store
 	eng  *authz.Engine
 	comp *compiler
 	log  *slog.Logger
 
-	mu      sync.Mutex // serializes steps
-	cursor  uint64     // every revision ≤ cursor is applied (or the engine is at cursor)
-	known   map[string]bool
-	pending map[string]pendingOrg
+	mu     sync.Mutex      // guards the fields below and every engine.Apply
+	gen    uint64          // bumped by every applied batch
+	cursor uint64          // every revision ≤ cursor is applied (or the engine is at cursor)
+	known  map[string]bool // orgs the engine holds
+	reload map[string]bool // orgs to (re)load whole in the next batch
 
 	hooks []func([]store.Change) // OnChanges; guarded by mu
 
@@ -64,70 +83,129 @@ type syncError struct {
 // changesPage is how many changelog entries one read fetches.
 const changesPage = 2000
 
+// source is what a batch is read from: the store (the follower's loop) or
+// a write transaction (a writer catching up over its own connection).
+type source interface {
+	ChangesSince(ctx context.Context, after uint64, limit int) ([]store.Change, error)
+	LoadOrg(ctx context.Context, org string) (*store.OrgSnapshot, error)
+	CurrentRevision(ctx context.Context) (uint64, error)
+}
+
+// txSource reads inside a write transaction: under the write lock the
+// current revision is the transaction's base.
+type txSource struct{ store.Tx }
+
+func (s txSource) CurrentRevision(context.Context) (uint64, error) { return s.Revision() - 1, nil }
+
+// batch is what one read fetched: pending org snapshots, and the changelog
+// after cursor up to at least every snapshot's revision (last revision n).
+type batch struct {
+	cursor  uint64
+	n       uint64
+	pending map[string]pendingOrg
+	changes []store.Change
+}
+
 func newFollower(st store.Store, eng *authz.Engine, comp *compiler, log *slog.Logger) *follower {
 	return &follower{
 		st: st, eng: eng, comp: comp, log: log,
-		known:   map[string]bool{},
-		pending: map[string]pendingOrg{},
-		kick:    make(chan struct{}, 1),
+		known:  map[string]bool{},
+		reload: map[string]bool{},
+		kick:   make(chan struct{}, 1),
 	}
 }
 
 // bootstrap loads every org of the store and catches up with the changelog.
 func (f *follower) bootstrap(ctx context.Context) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	// Everything committed after h0 is in the changelog after h0; every org
 	// that exists at h0 is listed below and loaded at a revision ≥ h0.
 	h0, err := f.st.CurrentRevision(ctx)
 	if err != nil {
 		return err
 	}
+	f.mu.Lock()
 	f.cursor = h0
+	f.mu.Unlock()
 	cursor := ""
 	for {
 		orgs, next, err := f.st.ListOrgs(ctx, store.Page{Size: store.MaxPageSize, Cursor: cursor})
 		if err != nil {
 			return err
 		}
+		f.mu.Lock()
 		for _, o := range orgs {
-			if err := f.loadPending(ctx, o.ID); err != nil {
-				return err
-			}
+			f.reload[o.ID] = true
 		}
+		f.mu.Unlock()
 		if next == "" {
 			break
 		}
 		cursor = next
 	}
-	for {
-		progressed, err := f.stepLocked(ctx)
-		if err != nil {
-			return err
-		}
-		if !progressed {
-			return nil
-		}
-	}
+	return f.catchUp(ctx)
 }
 
-// loadPending takes a snapshot of org to merge in the next step.
-func (f *follower) loadPending(ctx context.Context, org string) error {
-	snap, err := f.st.LoadOrg(ctx, org)
-	if errors.Is(err, store.ErrNotFound) {
-		// Gone: its deletion is committed at or before the current revision.
-		rev, err := f.st.CurrentRevision(ctx)
-		if err != nil {
-			return err
+// read fetches a batch from src: snapshots of the reload orgs, then the
+// changelog after cursor, far enough to reach every snapshot's revision.
+func (f *follower) read(ctx context.Context, src source, cursor uint64, reload []string) (*batch, error) {
+	b := &batch{cursor: cursor, n: cursor, pending: map[string]pendingOrg{}}
+	for _, org := range reload {
+		snap, err := src.LoadOrg(ctx, org)
+		if errors.Is(err, store.ErrNotFound) {
+			// Gone: its deletion is committed at or before the current revision.
+			rev, err := src.CurrentRevision(ctx)
+			if err != nil {
+				return nil, err
+			}
+			b.pending[org] = pendingOrg{rev: rev}
+			continue
 		}
-		f.pending[org] = pendingOrg{rev: rev}
-		return nil
+		if err != nil {
+			return nil, err
+		}
+		b.pending[org] = pendingOrg{rev: snap.Revision, snap: snap}
 	}
+	changes, err := src.ChangesSince(ctx, cursor, changesPage)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	f.pending[org] = pendingOrg{rev: snap.Revision, snap: snap}
-	return nil
+	if len(changes) > 0 {
+		b.n = changes[len(changes)-1].Revision
+	}
+	// A pending snapshot is merged only into a batch that reaches its
+	// revision.
+	for b.maxPending() > b.n {
+		more, err := src.ChangesSince(ctx, b.n, changesPage)
+		if err != nil {
+			return nil, err
+		}
+		if len(more) == 0 {
+			b.n = b.maxPending() // cannot happen with a gapless changelog
+			break
+		}
+		changes = append(changes, more...)
+		b.n = more[len(more)-1].Revision
+	}
+	b.changes = changes
+	return b, nil
+}
+
+func (b *batch) maxPending() uint64 {
+	var m uint64
+	for _, p := range b.pending {
+		m = max(m, p.rev)
+	}
+	return m
+}
+
+// reloadList is the orgs to load whole in the next batch. f.mu is held.
+func (f *follower) reloadList() []string {
+	orgs := make([]string, 0, len(f.reload))
+	for org := range f.reload {
+		orgs = append(orgs, org)
+	}
+	slices.Sort(orgs)
+	return orgs
 }
 
 // run follows the store until ctx ends: it wakes on the store's Watch, on
@@ -172,121 +250,140 @@ func (f *follower) poke() {
 	}
 }
 
-// catchUp applies batches until the changelog has nothing newer.
+// catchUp applies batches read from the store until the changelog has
+// nothing newer. It reads without holding mu (a read may wait for a pooled
+// connection) and drops a batch if another party applied one meanwhile.
 func (f *follower) catchUp(ctx context.Context) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	attempt := 0
 	for {
-		progressed, err := f.stepLocked(ctx)
+		f.mu.Lock()
+		gen, cursor, reload := f.gen, f.cursor, f.reloadList()
+		f.mu.Unlock()
+		b, err := f.read(ctx, f.st, cursor, reload)
 		if err != nil {
 			return err
 		}
-		if !progressed {
+		f.mu.Lock()
+		if f.gen != gen {
+			f.mu.Unlock()
+			continue // a writer caught the engine up meanwhile: read from where it is now
+		}
+		progressed, retry, err := f.applyLocked(b, attempt)
+		f.mu.Unlock()
+		switch {
+		case err != nil:
+			return err
+		case retry:
+			attempt++
+		case !progressed:
 			return nil
+		default:
+			attempt = 0
 		}
 	}
 }
 
-// stepLocked reads one batch of the changelog after the cursor, merges
-// pending org snapshots, and applies it all at the batch's last revision.
-// It reports whether it applied anything.
-func (f *follower) stepLocked(ctx context.Context) (bool, error) {
-	for attempt := 0; ; attempt++ {
-		changes, err := f.st.ChangesSince(ctx, f.cursor, changesPage)
+// catchUpTx brings the engine to the base revision of tx (Revision()-1),
+// reading over the transaction's own connection: the caller holds the
+// store's write lock, so every revision up to the base is committed and
+// nothing newer can commit. mu is held throughout, so the follower's loop
+// cannot apply anything in between (its reads do not hold mu).
+func (f *follower) catchUpTx(ctx context.Context, tx store.Tx) error {
+	base := tx.Revision() - 1
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	attempt := 0
+	for f.eng.Revision() < base {
+		b, err := f.read(ctx, txSource{tx}, f.cursor, f.reloadList())
 		if err != nil {
-			return false, err
+			return err
 		}
-		n := f.cursor
-		if len(changes) > 0 {
-			n = changes[len(changes)-1].Revision
+		progressed, retry, err := f.applyLocked(b, attempt)
+		switch {
+		case err != nil:
+			return err
+		case retry:
+			attempt++
+		case !progressed:
+			return fmt.Errorf("the changelog ends at revision %d, before the transaction's base %d", b.n, base)
+		default:
+			attempt = 0
 		}
-		// A pending snapshot is merged only into a batch that reaches its
-		// revision.
-		for f.maxPending() > n {
-			more, err := f.st.ChangesSince(ctx, n, changesPage)
-			if err != nil {
-				return false, err
-			}
-			if len(more) == 0 {
-				n = f.maxPending() // cannot happen with a gapless changelog
-				break
-			}
-			changes = append(changes, more...)
-			n = more[len(more)-1].Revision
-		}
-		if n <= f.eng.Revision() && len(f.pending) == 0 {
-			return false, nil
-		}
-		// Before the engine shows the batch (and WaitFor releases the
-		// writer): a hook's effect is in place when the write is answered.
-		for _, h := range f.hooks {
-			h(changes)
-		}
-		if n <= f.eng.Revision() {
-			// Pending reloads at the engine's own revision (possible only
-			// at start) must wait for the next revision to be applied.
-			return false, nil
-		}
+	}
+	return nil
+}
 
-		out, known, bad, err := f.build(changes)
-		if err != nil {
-			return false, err
+// applyLocked merges a batch's pending snapshots and applies it all at the
+// batch's last revision. It reports whether it applied anything, and
+// whether the batch must be read again because it marked orgs for reload
+// (an undecodable entry, or a batch the engine refused; after 3 attempts
+// the batch's orgs are dropped instead: fail closed). f.mu is held; it
+// does no I/O.
+func (f *follower) applyLocked(b *batch, attempt int) (progressed, retry bool, err error) {
+	n := b.n
+	if n <= f.eng.Revision() && len(b.pending) == 0 {
+		return false, false, nil
+	}
+	// Before the engine shows the batch (and WaitFor releases the
+	// writer): a hook's effect is in place when the write is answered.
+	for _, h := range f.hooks {
+		h(b.changes)
+	}
+	if n <= f.eng.Revision() {
+		// Pending reloads at the engine's own revision (possible only
+		// at start) must wait for the next revision to be applied.
+		return false, false, nil
+	}
+
+	out, known, bad, err := f.build(b)
+	if err != nil {
+		return false, false, err
+	}
+	if len(bad) > 0 && attempt < 3 {
+		// Undecodable entries: reload those orgs whole and rebuild.
+		for _, org := range bad {
+			f.log.Warn("directory: reloading org after an undecodable changelog entry", "org", org)
+			f.reloads.Add(1)
+			f.reload[org] = true
 		}
-		if len(bad) > 0 && attempt < 3 {
-			// Undecodable entries: reload those orgs whole and rebuild.
-			for _, org := range bad {
-				f.log.Warn("directory: reloading org after an undecodable changelog entry", "org", org)
+		return false, true, nil
+	}
+	if err := f.eng.Apply(n, out...); err != nil {
+		if attempt < 3 {
+			// The engine refused something: reload every org the batch
+			// touches (their snapshots are taken as is) and rebuild.
+			f.log.Warn("directory: engine refused a batch; reloading its orgs", "revision", n, "err", err)
+			for _, org := range touched(out, b.changes) {
 				f.reloads.Add(1)
-				if err := f.loadPending(ctx, org); err != nil {
-					return false, err
-				}
+				f.reload[org] = true
 			}
-			continue
+			return false, true, nil
 		}
-		if err := f.eng.Apply(n, out...); err != nil {
-			if attempt < 3 {
-				// The engine refused something: reload every org the batch
-				// touches (their snapshots are taken as is) and rebuild.
-				f.log.Warn("directory: engine refused a batch; reloading its orgs", "revision", n, "err", err)
-				for _, org := range touched(out, changes) {
-					f.reloads.Add(1)
-					if err := f.loadPending(ctx, org); err != nil {
-						return false, err
-					}
-				}
-				continue
-			}
-			// Fail closed: drop the orgs of the batch from the engine (their
-			// checks deny) rather than answer from stale data.
-			var drop []authz.Change
-			for _, org := range touched(out, changes) {
-				drop = append(drop, authz.Change{Org: org, Op: authz.OpDeleteOrg})
-				known[org] = false
-			}
-			if err2 := f.eng.Apply(n, drop...); err2 != nil {
-				return false, fmt.Errorf("apply revision %d: %w (and dropping its orgs: %v)", n, err, err2)
-			}
-			f.lastErr.Store(&syncError{time.Now(), fmt.Errorf("apply revision %d: %w; its orgs were unloaded", n, err)})
+		// Fail closed: drop the orgs of the batch from the engine (their
+		// checks deny) rather than answer from stale data.
+		var drop []authz.Change
+		for _, org := range touched(out, b.changes) {
+			drop = append(drop, authz.Change{Org: org, Op: authz.OpDeleteOrg})
+			known[org] = false
 		}
-		for org, k := range known {
-			if k {
-				f.known[org] = true
-			} else {
-				delete(f.known, org)
-			}
+		if err2 := f.eng.Apply(n, drop...); err2 != nil {
+			return false, false, fmt.Errorf("apply revision %d: %w (and dropping its orgs: %v)", n, err, err2)
 		}
-		clear(f.pending)
-		f.cursor = n
-		return true, nil
+		f.lastErr.Store(&syncError{time.Now(), fmt.Errorf("apply revision %d: %w; its orgs were unloaded", n, err)})
 	}
-}
-
-func (f *follower) maxPending() uint64 {
-	var m uint64
-	for _, p := range f.pending {
-		m = max(m, p.rev)
+	for org, k := range known {
+		if k {
+			f.known[org] = true
+		} else {
+			delete(f.known, org)
+		}
 	}
-	return m
+	for org := range b.pending {
+		delete(f.reload, org)
+	}
+	f.cursor = n
+	f.gen++
+	return true, false, nil
 }
 
 // build translates a batch: pending snapshots first (as whole-org puts),
@@ -294,7 +391,7 @@ func (f *follower) maxPending() uint64 {
 // orgs the engine will hold after the batch (true) or not (false), for
 // orgs whose state the batch changes. bad lists orgs with entries that do
 // not decode.
-func (f *follower) build(changes []store.Change) (out []authz.Change, known map[string]bool, bad []string, err error) {
+func (f *follower) build(b *batch) (out []authz.Change, known map[string]bool, bad []string, err error) {
 	known = map[string]bool{}
 	isKnown := func(org string) bool {
 		if k, ok := known[org]; ok {
@@ -302,13 +399,13 @@ func (f *follower) build(changes []store.Change) (out []authz.Change, known map[
 		}
 		return f.known[org]
 	}
-	orgs := make([]string, 0, len(f.pending))
-	for org := range f.pending {
+	orgs := make([]string, 0, len(b.pending))
+	for org := range b.pending {
 		orgs = append(orgs, org)
 	}
 	slices.Sort(orgs)
 	for _, org := range orgs {
-		p := f.pending[org]
+		p := b.pending[org]
 		if p.snap == nil {
 			if isKnown(org) {
 				out = append(out, authz.Change{Org: org, Op: authz.OpDeleteOrg})
@@ -325,8 +422,8 @@ func (f *follower) build(changes []store.Change) (out []authz.Change, known map[
 		known[org] = true
 	}
 	badSet := map[string]bool{}
-	for _, c := range changes {
-		if p, ok := f.pending[c.Org]; ok && c.Revision <= p.rev {
+	for _, c := range b.changes {
+		if p, ok := b.pending[c.Org]; ok && c.Revision <= p.rev {
 			continue // already in the snapshot
 		}
 		if badSet[c.Org] {

@@ -104,6 +104,7 @@ type Tx interface {
 	SecretWriter
 	APIKeyWriter
 	InvitationWriter
+	CatchUpReader
 	// Revision is the revision this transaction commits as, if it commits.
 	Revision() uint64
 	// Now is the transaction's timestamp (UTC, microsecond precision),
@@ -111,6 +112,32 @@ type Tx interface {
 	Now() time.Time
 	// Changes returns the changelog entries recorded so far, in order.
 	Changes() []Change
+	// Committed reads the committed state, without the transaction's own
+	// writes: under the write lock nothing else commits, so that is the
+	// state at the base revision (what the transaction replaces). Its
+	// reads never wait for a connection that the writers queued behind
+	// the transaction may hold (PostgreSQL: a connection reserved for the
+	// write-lock holder). Like the Tx, it must only be used inside the
+	// Write callback.
+	Committed() Reader
+}
+
+// CatchUpReader is what a write transaction offers to bring an in-memory
+// engine up to its base revision (Revision()-1) over the transaction's own
+// connection. The directory does so before authorizing a write: waiting
+// instead for a follower that reads through the pool could wait forever,
+// since the writers queued behind the transaction may hold every pooled
+// connection (see docs/directory.md, "Engine sync").
+type CatchUpReader interface {
+	// ChangesSince is ChangelogReader.ChangesSince inside the transaction:
+	// it returns committed revisions only (the transaction's own entries
+	// are written when it commits).
+	ChangesSince(ctx context.Context, after uint64, limit int) ([]Change, error)
+	// LoadOrg is Store.LoadOrg inside the transaction: the org at the
+	// transaction's base revision (OrgSnapshot.Revision = Revision()-1),
+	// plus whatever the transaction itself has written so far (so call it
+	// before writing).
+	LoadOrg(ctx context.Context, org string) (*OrgSnapshot, error)
 }
 
 // Reader is every read of the directory.

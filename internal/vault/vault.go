@@ -187,7 +187,7 @@ func (v *Vault) write(ctx context.Context, name, action, org string, actor Actor
 		return 0, errorf(ErrNotFound, name, "org %q", org)
 	}
 	rev, err := v.st.Write(ctx, func(tx store.Tx) error {
-		if err := v.dir.WaitFor(ctx, tx.Revision()-1); err != nil {
+		if err := v.dir.CatchUp(ctx, tx); err != nil {
 			return err
 		}
 		o.r, o.tx = tx, tx

@@ -15,6 +15,12 @@
 //     safety net. The changelog, not the notification, is the truth.
 //   - Snapshot reads (LoadOrg) run in one REPEATABLE READ READ ONLY
 //     transaction.
+//   - A write transaction never needs a second pooled connection: writers
+//     queued on the advisory lock each hold one while they wait, so with
+//     more writers than connections it would wait for ever. Its changelog
+//     and snapshot reads (store.CatchUpReader) run on its own connection;
+//     its reads of the committed state (Tx.Committed) on a one-connection
+//     pool that only the lock holder uses (one at a time per handle).
 //   - Migrations run under a session advisory lock, so processes starting
 //     together migrate once.
 //   - The store uses the first schema of the connection's search_path;
@@ -104,11 +110,23 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		pool.Close()
 		return nil, store.Errorf(store.ErrBackend, op, "migrate", err)
 	}
+	// The write-lock holder's connection for reads of the committed state
+	// (Tx.Committed), outside the pool: the writers queued on the lock may
+	// hold every pooled connection. Connected on first use.
+	hcfg := cfg.Copy()
+	hcfg.MaxConns, hcfg.MinConns = 1, 0
+	hcfg.ConnConfig.RuntimeParams["application_name"] = "gatehouse-writer"
+	holder, err := pgxpool.NewWithConfig(ctx, hcfg)
+	if err != nil {
+		pool.Close()
+		return nil, store.Errorf(store.ErrBackend, op, "connect", err)
+	}
 	lctx, cancel := context.WithCancel(context.Background())
-	b := &backend{pool: pool, channel: opts.Channel, cancel: cancel}
+	b := &backend{pool: pool, holder: holder, channel: opts.Channel, cancel: cancel}
 	core, err := sqlcore.New(ctx, b, sqlcore.Options{PollInterval: opts.PollInterval})
 	if err != nil {
 		cancel()
+		holder.Close()
 		pool.Close()
 		return nil, err
 	}
@@ -151,6 +169,7 @@ func (migrationLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error 
 // backend implements sqlcore.Backend.
 type backend struct {
 	pool      *pgxpool.Pool
+	holder    *pgxpool.Pool // one connection, only for the write-lock holder (LockHolderQuerier)
 	channel   string
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -165,6 +184,27 @@ func (b *backend) Exec(ctx context.Context, sql string, args ...any) (int64, err
 
 func (b *backend) Query(ctx context.Context, sql string, args ...any) (sqlcore.Rows, error) {
 	rows, err := b.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// LockHolderQuerier implements sqlcore.LockHolderReader: reads on a
+// connection that only the holder of the write lock uses (one at a time
+// per handle), so they never wait for the pool.
+func (b *backend) LockHolderQuerier() sqlcore.Querier { return poolQ{b.holder} }
+
+// poolQ runs statements on a pool.
+type poolQ struct{ p *pgxpool.Pool }
+
+func (q poolQ) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
+	tag, err := q.p.Exec(ctx, sql, args...)
+	return tag.RowsAffected(), err
+}
+
+func (q poolQ) Query(ctx context.Context, sql string, args ...any) (sqlcore.Rows, error) {
+	rows, err := q.p.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +258,7 @@ func (b *backend) Close() error {
 	b.closeOnce.Do(func() {
 		b.cancel()
 		b.wg.Wait()
+		b.holder.Close()
 		b.pool.Close()
 	})
 	return nil

@@ -268,3 +268,41 @@ func TestOpenErrors(t *testing.T) {
 		t.Errorf("unreachable server: %v, want ErrBackend", err)
 	}
 }
+
+// TestTxReadsNeedNoPooledConnection: with a pool of one connection, held by
+// the write transaction itself, the transaction can still read the
+// changelog and org snapshots (over its own connection) and the committed
+// state (over the write-lock holder's reserved connection). A read that
+// needed a second pooled connection would wait until the guard deadline:
+// the writers queued on the write lock may hold every pooled connection.
+func TestTxReadsNeedNoPooledConnection(t *testing.T) {
+	s := openOpts(t, postgres.Options{MaxConns: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.Write(ctx, func(tx store.Tx) error {
+		_, err := tx.CreateOrg(ctx, store.Org{ID: "a", Name: "A"})
+		return err
+	}); err != nil {
+		t.Fatalf("create org: %v", err)
+	}
+	if _, err := s.Write(ctx, func(tx store.Tx) error {
+		if _, err := tx.ChangesSince(ctx, 0, 0); err != nil {
+			t.Errorf("tx.ChangesSince: %v", err)
+		}
+		if _, err := tx.LoadOrg(ctx, "a"); err != nil {
+			t.Errorf("tx.LoadOrg: %v", err)
+		}
+		if _, err := tx.UpdateOrg(ctx, store.Org{ID: "a", Name: "A2"}); err != nil {
+			return err
+		}
+		o, err := tx.Committed().GetOrg(ctx, "a")
+		if err != nil {
+			t.Errorf("tx.Committed().GetOrg: %v", err)
+		} else if o.Name != "A" {
+			t.Errorf("tx.Committed().GetOrg name = %q, want the committed %q", o.Name, "A")
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}

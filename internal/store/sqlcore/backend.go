@@ -71,6 +71,16 @@ type Backend interface {
 	Close() error
 }
 
+// LockHolderReader is implemented by a Backend whose plain reads may wait
+// behind the writers queued on the write lock (PostgreSQL: they hold
+// pooled connections while they wait). It returns a Querier reserved for
+// the holder of the write lock, for Tx.Committed. A Backend without it
+// serves Tx.Committed with its own reads (SQLite: the reader pool, which
+// writers never hold).
+type LockHolderReader interface {
+	LockHolderQuerier() Querier
+}
+
 // Options tune the core.
 type Options struct {
 	// PollInterval is how often Watch polls the revision as a safety net

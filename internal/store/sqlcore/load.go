@@ -21,7 +21,28 @@ func (s *Store) LoadOrg(ctx context.Context, org string) (*store.OrgSnapshot, er
 		return nil, s.dbErr(ctx, op, detail, err)
 	}
 	defer func() { _ = c.Rollback(context.WithoutCancel(ctx)) }()
+	return s.loadOrg(ctx, c, org)
+}
+
+// LoadOrg implements store.CatchUpReader: the org as the transaction sees
+// it, over its own connection. Under the write lock nothing else commits,
+// so that is the base revision plus the transaction's own writes.
+func (t *txn) LoadOrg(ctx context.Context, org string) (*store.OrgSnapshot, error) {
+	if t.done {
+		return nil, errFinished
+	}
+	if unstorable([]any{org}) {
+		return nil, notFound("load org", "org "+q(org))
+	}
+	return t.s.loadOrg(ctx, txQuerier{t}, org)
+}
+
+// loadOrg reads the snapshot through c, which sees one consistent state.
+func (s *Store) loadOrg(ctx context.Context, c Querier, org string) (*store.OrgSnapshot, error) {
+	const op = "load org"
+	detail := "org " + q(org)
 	r := reader{q: c, s: s}
+	var err error
 
 	snap := &store.OrgSnapshot{}
 	var rev int64

@@ -120,6 +120,20 @@ const changeCols = `revision, seq, org, kind, change_key, payload, created_at`
 
 // ChangesSince implements store.ChangelogReader.
 func (s *Store) ChangesSince(ctx context.Context, after uint64, limit int) ([]store.Change, error) {
+	return s.changesSince(ctx, s.b, after, limit)
+}
+
+// ChangesSince implements store.CatchUpReader: the changelog read over the
+// transaction's own connection (its own entries are inserted at commit, so
+// it sees committed revisions only).
+func (t *txn) ChangesSince(ctx context.Context, after uint64, limit int) ([]store.Change, error) {
+	if t.done {
+		return nil, errFinished
+	}
+	return t.s.changesSince(ctx, txQuerier{t}, after, limit)
+}
+
+func (s *Store) changesSince(ctx context.Context, q Querier, after uint64, limit int) ([]store.Change, error) {
 	const op = "changes since"
 	switch {
 	case limit == 0:
@@ -130,14 +144,14 @@ func (s *Store) ChangesSince(ctx context.Context, after uint64, limit int) ([]st
 	if after > math.MaxInt64 {
 		return nil, invalid(op, "revision %d is out of range", after)
 	}
-	out, err := s.readChanges(ctx, `SELECT `+changeCols+` FROM changelog WHERE revision > $1 ORDER BY revision, seq LIMIT $2`, int64(after), limit)
+	out, err := s.readChanges(ctx, q, `SELECT `+changeCols+` FROM changelog WHERE revision > $1 ORDER BY revision, seq LIMIT $2`, int64(after), limit)
 	if err != nil {
 		return nil, err
 	}
 	if len(out) == limit {
 		// Never split a revision: finish the last one.
 		last := out[len(out)-1]
-		rest, err := s.readChanges(ctx, `SELECT `+changeCols+` FROM changelog WHERE revision = $1 AND seq > $2 ORDER BY seq`, int64(last.Revision), last.Seq)
+		rest, err := s.readChanges(ctx, q, `SELECT `+changeCols+` FROM changelog WHERE revision = $1 AND seq > $2 ORDER BY seq`, int64(last.Revision), last.Seq)
 		if err != nil {
 			return nil, err
 		}
@@ -146,9 +160,9 @@ func (s *Store) ChangesSince(ctx context.Context, after uint64, limit int) ([]st
 	return out, nil
 }
 
-func (s *Store) readChanges(ctx context.Context, sql string, args ...any) ([]store.Change, error) {
+func (s *Store) readChanges(ctx context.Context, q Querier, sql string, args ...any) ([]store.Change, error) {
 	const op = "changes since"
-	rows, err := s.b.Query(ctx, sql, args...)
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, s.dbErr(ctx, op, "", err)
 	}
@@ -313,6 +327,14 @@ func (t *txn) Revision() uint64 { return t.rev }
 func (t *txn) Now() time.Time   { return t.now }
 func (t *txn) Changes() []store.Change {
 	return append([]store.Change(nil), t.changes...)
+}
+
+// Committed implements store.Tx.
+func (t *txn) Committed() store.Reader {
+	if lh, ok := t.s.b.(LockHolderReader); ok {
+		return reader{q: lh.LockHolderQuerier(), s: t.s}
+	}
+	return reader{q: t.s.b, s: t.s}
 }
 
 // begin checks that the transaction can take another write.

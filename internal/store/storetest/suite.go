@@ -62,6 +62,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ChangelogWholeRevisions", testChangelogWholeRevisions},
 		{"Rollback", testRollback},
 		{"TxLifetime", testTxLifetime},
+		{"TxReads", testTxReads},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"LoadOrg", testLoadOrg},
 		{"Watch", testWatch},
