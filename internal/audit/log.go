@@ -91,6 +91,15 @@ func (l *Log) PublicKey() (PublicKey, bool) {
 	return l.opts.Signer.Public(), true
 }
 
+// MACKey is the key that authenticates this log's entries (false if it
+// has no signer, and writes no MACs).
+func (l *Log) MACKey() (MACKey, bool) {
+	if l.mac == nil {
+		return MACKey{}, false
+	}
+	return *l.mac, true
+}
+
 // Record appends e in tx (see the package-level Record) and, when one is
 // due, a checkpoint of the new head in the same transaction.
 func (l *Log) Record(ctx context.Context, tx store.Tx, e Entry) error {

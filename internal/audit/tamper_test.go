@@ -412,20 +412,19 @@ func TestTamperStructure(t *testing.T) {
 			cps[3].Head[0] ^= 1
 			return cps
 		}, cps3Seq, audit.ProblemSignature, false},
-		{"rewrite the chain from 600 on (new hashes), keeping the old checkpoints", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
-			d.rewriteFrom(t, 600)
+		{"rewrite the chain from 650 on (new hashes), keeping the old checkpoints", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
+			d.rewriteFrom(t, 650)
 			return nil
-		}, 601, audit.ProblemForged, false},
+		}, 651, audit.ProblemForged, false}, // the MAC; without the key, the checkpoint at 701
 		{"rewrite the chain from 600 on (new hashes), keeping the old checkpoints, without the MAC key", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.rewriteFrom(t, 600)
 			return nil
 		}, 601, audit.ProblemCheckpoint, true},
-		{"rewrite the chain from 600 on and drop the later checkpoints, with an exported copy", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
-			cps := d.exportCheckpoints(t)
-			d.rewriteFrom(t, 600)
+		{"rewrite the chain from 650 on and drop the later checkpoints", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
+			d.rewriteFrom(t, 650)
 			d.exec(t, `DELETE FROM audit_checkpoints WHERE org = 'acme' AND seq >= 600`)
-			return cps
-		}, 601, audit.ProblemForged, false},
+			return nil
+		}, 651, audit.ProblemForged, false}, // without the key: only with an exported copy
 		{"rewrite the chain from 600 on and drop the later checkpoints, with an exported copy, without the MAC key", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			cps := d.exportCheckpoints(t)
 			d.rewriteFrom(t, 600)

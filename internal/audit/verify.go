@@ -449,14 +449,7 @@ func (v *verifier) run(ctx context.Context) error {
 				stop = true
 				break
 			}
-			if rec.MAC != nil {
-				macd = true
-				if keyed && !v.macOK(h, rec.MAC) {
-					v.problem(rec.Seq, ProblemForged, "entry %d's MAC does not verify: this deployment did not write it (inserted or rewritten with SQL)", rec.Seq)
-					stop = true
-					break
-				}
-			} else if keyed && unauth == 0 {
+			if rec.MAC == nil && keyed && unauth == 0 {
 				unauth = rec.Seq
 			}
 			var cs []*candidate
@@ -478,6 +471,14 @@ func (v *verifier) run(ctx context.Context) error {
 			}
 			if stop {
 				break
+			}
+			if rec.MAC != nil {
+				macd = true
+				if keyed && !v.macOK(h, rec.MAC) {
+					v.problem(rec.Seq, ProblemForged, "entry %d's MAC does not verify: this deployment did not write it (inserted or rewritten with SQL)", rec.Seq)
+					stop = true
+					break
+				}
 			}
 			if pruned > 0 && pruneEntry == 0 && rec.Action == PruneAction && prunedThrough(rec.Body) == pruned {
 				pruneEntry = rec.Seq

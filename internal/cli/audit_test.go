@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
 )
 
@@ -96,8 +97,9 @@ func TestAuditTailQueryVerify(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if r := run(t, "", "audit", "verify", "--data", data); r.code != 0 {
-		t.Errorf("verify of a cleanly truncated log without the exported checkpoints: code %d (a clean truncation is only detectable with them)\n%s", r.code, r.stdout)
+	// The recorded head tells without them (issue 11: this passed before).
+	if r := run(t, "", "audit", "verify", "--data", data); r.code != ExitDeny || !strings.Contains(r.stdout, "FAIL  acme: entry 16: truncated: the log ends at 15, but its recorded head is entry 25") {
+		t.Errorf("verify of a truncated log without the exported checkpoints: code %d\n%s", r.code, r.stdout)
 	}
 	r = run(t, "", "audit", "verify", "--data", data, "--checkpoints", cps)
 	if r.code != ExitDeny || !strings.Contains(r.stdout, "FAIL  acme: entry 16: truncated after checkpoint") {
@@ -156,5 +158,49 @@ func TestAuditExportResumesAndPrunes(t *testing.T) {
 	r := run(t, "", "audit", "verify", "--data", data, "--org", "acme")
 	if r.code != 0 || !strings.Contains(r.stdout, "entries 22..26") {
 		t.Errorf("verify after prune: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestAuditVerifyKnowsEveryOrg: deleting an org's whole log (entries,
+// checkpoints and recorded head) made `verify --org` say "ok, 0 entries"
+// (issue 11). Verify lists the orgs that exist and names the one without a
+// log; with only a public key it says that MACs were not checked.
+func TestAuditVerifyKnowsEveryOrg(t *testing.T) {
+	data := auditData(t, 5)
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(data, "gatehouse.db"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Write(ctx, func(tx store.Tx) error {
+		for _, id := range []string{"acme", "beta"} {
+			if _, err := tx.CreateOrg(ctx, store.Org{ID: id, Name: id}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	for _, args := range [][]string{{}, {"--org", "beta"}} {
+		r := run(t, "", append([]string{"audit", "verify", "--data", data}, args...)...)
+		if r.code != ExitDeny || !strings.Contains(r.stdout, `FAIL  beta: entry 1: log missing: org "beta" exists, but its log is gone`) {
+			t.Errorf("verify %v with beta's log deleted: code %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := run(t, "", "audit", "verify", "--data", data, "--org", "acme"); r.code != 0 || strings.Contains(r.stdout, "not checked") {
+		t.Errorf("verify --org acme with the private key: code %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	pub := filepath.Join(t.TempDir(), "pub.pem")
+	signer, err := audit.LoadSigner(auditKeyFile(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pub, signer.Public().MarshalPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, "", "audit", "verify", "--data", data, "--org", "acme", "--key", pub); r.code != 0 || !strings.Contains(r.stdout, "entry MACs were not checked") {
+		t.Errorf("verify --org acme with the public key: code %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

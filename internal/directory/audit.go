@@ -345,8 +345,9 @@ func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f st
 }
 
 // VerifyAudit verifies the org's log with the directory's audit key (when
-// its recorder is an *audit.Log that signs) and the exported checkpoints
-// given. Needs audit:read at org scope. A log that does not verify is a
+// its recorder is an *audit.Log that signs: checkpoint signatures and
+// entry MACs) and the exported checkpoints given; the org exists, so an
+// empty log is a missing one. Needs audit:read at org scope. A log that does not verify is a
 // *audit.VerifyError.
 func (d *Directory) VerifyAudit(ctx context.Context, actor Actor, org string, exported []audit.Checkpoint) (audit.Report, error) {
 	var rep audit.Report
@@ -354,12 +355,17 @@ func (d *Directory) VerifyAudit(ctx context.Context, actor Actor, org string, ex
 		if err := o.need("audit:read", authz.Scope{}); err != nil {
 			return err
 		}
-		opts := audit.VerifyOptions{Checkpoints: exported}
+		// The org exists (the actor is a member): it must have a log.
+		opts := audit.VerifyOptions{Checkpoints: exported, Orgs: []string{org}}
 		if k, ok := d.rec.(interface {
 			PublicKey() (audit.PublicKey, bool)
+			MACKey() (audit.MACKey, bool)
 		}); ok {
 			if pk, ok := k.PublicKey(); ok {
 				opts.Keys = append(opts.Keys, pk)
+			}
+			if mk, ok := k.MACKey(); ok {
+				opts.MACKeys = append(opts.MACKeys, mk)
 			}
 		}
 		var err error
