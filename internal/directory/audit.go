@@ -184,8 +184,9 @@ func (d *Directory) AuditActor(ctx context.Context, r store.Reader, org string, 
 }
 
 // recordSuccess records a successful write in tx (the op's own
-// transaction). Operations that changed nothing are recorded too.
-func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor) error {
+// transaction). Operations that changed nothing are recorded too. edits
+// complete the entry after it is described from the changelog.
+func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor, edits ...func(*audit.Entry)) error {
 	e := audit.Entry{Org: org, Actor: d.auditActor(ctx, tx, org, actor), Action: auditAction(name), Result: audit.Success}
 	if org == "" {
 		e.Org = audit.SystemOrg
@@ -213,6 +214,9 @@ func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org st
 			list = append(list, ch{Kind: string(c.Kind), Key: c.Key})
 		}
 		e.Details = auditObject(map[string]any{"changes": list})
+	}
+	for _, edit := range edits {
+		edit(&e)
 	}
 	return d.rec.Record(ctx, tx, e)
 }
@@ -485,7 +489,27 @@ func (d *Directory) SetAuditSettings(ctx context.Context, actor Actor, org strin
 		if err := o.need("audit:update", authz.Scope{}); err != nil {
 			return err
 		}
-		return audit.SaveSettings(ctx, o.tx, org, s)
+		// The entry has the settings before and after (they are not in the
+		// changelog): the stored object, or the default (off).
+		before, err := o.tx.AuditSettings(ctx, org)
+		if err != nil {
+			return err
+		}
+		if before == nil {
+			before = auditObject(audit.Settings{Decisions: audit.DecisionsOff})
+		}
+		after := s
+		if after.Decisions == "" {
+			after.Decisions = audit.DecisionsOff
+		}
+		if err := audit.SaveSettings(ctx, o.tx, org, after); err != nil {
+			return err
+		}
+		o.auditEdits = append(o.auditEdits, func(e *audit.Entry) {
+			e.Target = "audit/settings"
+			e.Before, e.After = auditObject(json.RawMessage(before)), auditObject(after)
+		})
+		return nil
 	})
 	d.dlog.Invalidate(org)
 	return rev, err

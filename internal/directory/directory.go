@@ -279,6 +279,9 @@ type op struct {
 	text    string
 	polErr  error
 	polDone bool
+	// auditEdits complete the write's audit entry, for changes that are
+	// not in the changelog (audit settings).
+	auditEdits []func(*audit.Entry)
 }
 
 // write runs fn as one store write by actor on org: the engine is caught up
@@ -301,7 +304,7 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 		if err := o.finish(fn(o)); err != nil {
 			return err
 		}
-		return d.recordSuccess(ctx, tx, name, org, actor)
+		return d.recordSuccess(ctx, tx, name, org, actor, o.auditEdits...)
 	})
 	if err != nil {
 		return 0, mapErr(name, d.recordDenied(ctx, name, org, actor, err))
