@@ -17,7 +17,9 @@ type Recorder interface {
 }
 
 // Append is the plain Recorder: it appends entries without ever writing a
-// checkpoint (tests, tools). Servers use a *Log.
+// checkpoint, and without MACs (it has no key): tests, tools. Verification
+// with a MAC key reports its entries as forged unless a checkpoint covers
+// them. Servers use a *Log.
 var Append Recorder = appender{}
 
 type appender struct{}

@@ -15,7 +15,8 @@ import (
 
 // The audit log's rows (store/audit.go has the contract). The store keeps
 // rows verbatim: it checks shapes, sequence density and checkpoint heads,
-// never hashes or signatures (internal/audit does).
+// never hashes, MACs or signatures (internal/audit does). AppendAudit also
+// records the org's head (audit_heads) in the same transaction.
 
 const (
 	auditCols      = `org, seq, at, actor, action, target, result, body, hash, mac`
