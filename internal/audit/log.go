@@ -171,28 +171,68 @@ func (l *Log) RecordAlone(ctx context.Context, e Entry) (Entry, error) {
 // authenticate: a checkpoint is never signed over an entry inserted or
 // rewritten by someone without the key.
 func (l *Log) sign(ctx context.Context, tx store.Tx, org string, seq uint64, head Hash, prev store.AuditCheckpoint) error {
-	if err := l.authenticate(ctx, tx, org, seq, head, prev); err != nil {
+	_, err := l.signChecked(ctx, tx, org, seq, head, prev, false)
+	return err
+}
+
+// signChecked is sign; with legacy, entries without a MAC are accepted
+// (Adopt) and counted.
+func (l *Log) signChecked(ctx context.Context, tx store.Tx, org string, seq uint64, head Hash, prev store.AuditCheckpoint, legacy bool) (uint64, error) {
+	unauthenticated, err := l.authenticate(ctx, tx, org, seq, head, prev, legacy)
+	if err != nil {
 		var ve *VerifyError
 		if errors.As(err, &ve) {
 			l.setRefused(org, true)
 			l.opts.Logger.Error("audit: refusing to sign a checkpoint over entries this deployment did not write",
 				"org", org, "entry", ve.Seq, "problem", string(ve.Problem), "detail", ve.Detail)
 		}
-		return err
+		return 0, err
 	}
 	cp := l.opts.Signer.SignCheckpoint(org, seq, head, tx.Now().UnixMicro())
-	err := tx.AppendAuditCheckpoint(ctx, store.AuditCheckpoint{
+	err = tx.AppendAuditCheckpoint(ctx, store.AuditCheckpoint{
 		Org: org, Seq: seq, Head: head[:], At: cp.At, KeyID: cp.KeyID, Signature: cp.Signature,
 	})
 	if err != nil {
-		return fmt.Errorf("audit: checkpoint %d of org %q: %w", seq, org, err)
+		return 0, fmt.Errorf("audit: checkpoint %d of org %q: %w", seq, org, err)
 	}
 	l.setRefused(org, false)
-	return nil
+	return unauthenticated, nil
 }
 
-// authenticate proves the org's entries after prev through seq (see sign).
-func (l *Log) authenticate(ctx context.Context, tx store.Tx, org string, seq uint64, head Hash, prev store.AuditCheckpoint) error {
+// Adopt checkpoints the org's head like Checkpoint(force), but accepts
+// entries without a MAC since the previous checkpoint: those written
+// before entries had MACs (migration 00006) and not checkpointed before
+// the upgrade, which the checkpointer otherwise refuses to sign over. An
+// entry with a wrong MAC is still refused. It returns the sequence number
+// it signed (0 if the head was already checkpointed) and how many entries
+// without a MAC the checkpoint now vouches for. Run it once, by an
+// operator who has checked those entries (gatehouse audit adopt).
+func (l *Log) Adopt(ctx context.Context, org string) (seq, adopted uint64, err error) {
+	if l.opts.Signer == nil {
+		return 0, 0, ErrNoKey
+	}
+	_, err = l.st.Write(ctx, func(tx store.Tx) error {
+		head, err := tx.AuditHead(ctx, org)
+		if err != nil || head.Seq == 0 || head.Seq == head.Checkpoint.Seq {
+			return err
+		}
+		var h Hash
+		copy(h[:], head.Hash)
+		if adopted, err = l.signChecked(ctx, tx, org, head.Seq, h, head.Checkpoint, true); err != nil {
+			return err
+		}
+		seq = head.Seq
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return seq, adopted, nil
+}
+
+// authenticate proves the org's entries after prev through seq (see sign);
+// with legacy, entries without a MAC pass, and are counted.
+func (l *Log) authenticate(ctx context.Context, tx store.Tx, org string, seq uint64, head Hash, prev store.AuditCheckpoint, legacy bool) (uint64, error) {
 	refuse := func(at uint64, p Problem, format string, args ...any) error {
 		return &VerifyError{Org: org, Seq: at, Problem: p, Detail: fmt.Sprintf(format, args...)}
 	}
@@ -202,30 +242,35 @@ func (l *Log) authenticate(ctx context.Context, tx store.Tx, org string, seq uin
 	)
 	if prev.Seq > 0 {
 		if len(prev.Head) != len(h) || !l.trusted(CheckpointFromStore(prev)) {
-			return refuse(prev.Seq, ProblemSignature, "the newest checkpoint (at %d, key id %q) is not signed by this deployment's key", prev.Seq, prev.KeyID)
+			return 0, refuse(prev.Seq, ProblemSignature, "the newest checkpoint (at %d, key id %q) is not signed by this deployment's key", prev.Seq, prev.KeyID)
 		}
 		after = prev.Seq
 		copy(h[:], prev.Head)
 	}
-	var enc encoder
+	var (
+		enc             encoder
+		unauthenticated uint64
+	)
 	for after < seq {
 		recs, err := tx.ReadAudit(ctx, org, after, int(min(seq-after, store.MaxAuditBatch)))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if len(recs) == 0 {
-			return refuse(after+1, ProblemGap, "entries %d to %d are missing", after+1, seq)
+			return 0, refuse(after+1, ProblemGap, "entries %d to %d are missing", after+1, seq)
 		}
 		for i := range recs {
 			r := &recs[i]
 			if r.Seq != after+1 {
-				return refuse(after+1, ProblemGap, "entry %d is stored where %d belongs", r.Seq, after+1)
+				return 0, refuse(after+1, ProblemGap, "entry %d is stored where %d belongs", r.Seq, after+1)
 			}
 			if h = enc.entryHash(h, r); !bytes.Equal(h[:], r.Hash) {
-				return refuse(r.Seq, ProblemHash, "entry %d's content or stored hash was changed", r.Seq)
+				return 0, refuse(r.Seq, ProblemHash, "entry %d's content or stored hash was changed", r.Seq)
 			}
-			if !hmac.Equal(r.MAC, l.mac.EntryMAC(h)) {
-				return refuse(r.Seq, ProblemForged, "entry %d has no valid MAC: this deployment did not write it", r.Seq)
+			if legacy && r.MAC == nil {
+				unauthenticated++
+			} else if !hmac.Equal(r.MAC, l.mac.EntryMAC(h)) {
+				return 0, refuse(r.Seq, ProblemForged, "entry %d has no valid MAC: this deployment did not write it", r.Seq)
 			}
 			after = r.Seq
 			if after == seq {
@@ -234,9 +279,9 @@ func (l *Log) authenticate(ctx context.Context, tx store.Tx, org string, seq uin
 		}
 	}
 	if h != head {
-		return refuse(seq, ProblemHash, "the chain's hash at %d is not the head to sign", seq)
+		return 0, refuse(seq, ProblemHash, "the chain's hash at %d is not the head to sign", seq)
 	}
-	return nil
+	return unauthenticated, nil
 }
 
 // trusted reports whether c is validly signed by the Signer or a

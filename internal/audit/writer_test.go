@@ -398,3 +398,42 @@ func TestEntriesCarryMACs(t *testing.T) {
 		t.Errorf("keyed verify = %v, want gamma's unauthenticated entry", ve)
 	}
 }
+
+// TestAdoptAnchorsEntriesWrittenBeforeMACs: entries without a MAC (written
+// before migration 00006, simulated with the key-less Append) after the
+// newest checkpoint are refused by the checkpointer and reported by a keyed
+// verify, until an operator adopts them; Adopt still refuses a wrong MAC.
+func TestAdoptAnchorsEntriesWrittenBeforeMACs(t *testing.T) {
+	d := openSQLiteWriter(t)
+	ctx := ctxT(t)
+	l := writerLog(t, d.st, 1000)
+	// Before the upgrade: no MACs, no recorded head.
+	writeEntries(t, d.st, audit.Append, "acme", 1, 6)
+	d.exec(t, `DELETE FROM audit_heads`)
+	if ve, _ := d.keyed(t); ve == nil || ve.Seq != 1 || ve.Problem != audit.ProblemForged {
+		t.Fatalf("keyed verify = %v, want entry 1 unauthenticated", ve)
+	}
+	if _, err := l.Checkpoint(ctx, "acme", true); !errors.Is(err, audit.ErrTampered) {
+		t.Errorf("checkpoint over entries without MACs = %v, want a refusal", err)
+	}
+	seq, adopted, err := l.Adopt(ctx, "acme")
+	if err != nil || seq != 6 || adopted != 6 {
+		t.Fatalf("adopt = %d, %d, %v; want a checkpoint at 6 vouching for 6 entries", seq, adopted, err)
+	}
+	keyed := func() error {
+		_, err := audit.Verify(ctx, d.st, "acme", audit.VerifyOptions{Keys: []audit.PublicKey{testSigner(t).Public()},
+			MACKeys: []audit.MACKey{testSigner(t).MACKey()}})
+		return err
+	}
+	if err := keyed(); err != nil {
+		t.Errorf("keyed verify after adopt: %v", err)
+	}
+	writeEntries(t, d.st, l, "acme", 7, 8) // after the upgrade
+	if err := keyed(); err != nil {
+		t.Errorf("keyed verify after new entries: %v", err)
+	}
+	d.exec(t, `UPDATE audit_entries SET mac = $1 WHERE org = 'acme' AND seq = 8`, make([]byte, 32))
+	if _, _, err := l.Adopt(ctx, "acme"); !errors.Is(err, audit.ErrTampered) {
+		t.Errorf("adopt over a wrong MAC = %v, want a refusal", err)
+	}
+}

@@ -84,7 +84,7 @@ func newAuditCmd(e *env) *cobra.Command {
 		RunE:  unknownSubcommand,
 	}
 	cmd.AddCommand(newAuditListCmd(e, "tail"), newAuditListCmd(e, "query"), newAuditVerifyCmd(e),
-		newAuditExportCmd(e), newAuditKeygenCmd(e), newAuditPruneCmd(e))
+		newAuditExportCmd(e), newAuditKeygenCmd(e), newAuditPruneCmd(e), newAuditAdoptCmd(e))
 	return cmd
 }
 
@@ -643,5 +643,65 @@ checkpointed, so the remaining log still verifies from the checkpoint at
 	cmd.Flags().Uint64Var(&through, "through", 0, "last sequence number to delete (must be a checkpoint)")
 	cmd.Flags().StringVar(&exporter, "exporter", "", "the exporter (audit export --name) that must have delivered them")
 	cmd.Flags().StringVar(&actor, "actor", "operator", "who is pruning (recorded in the entry)")
+	return cmd
+}
+
+func newAuditAdoptCmd(e *env) *cobra.Command {
+	var (
+		sf  storeFlags
+		org string
+	)
+	cmd := &cobra.Command{
+		Use:   "adopt",
+		Short: "Checkpoint entries written before entries had MACs (once, after upgrading)",
+		Long: `Entries written before migration 00006 carry no MAC. Those a signed
+checkpoint covers verify as before; any after the org's newest checkpoint
+are reported by a keyed verify as "forged entry", and the checkpointer
+does not sign over them. adopt signs a checkpoint over the org's head
+(--org, or every org with a log) accepting entries without a MAC since the
+previous checkpoint; an entry with a wrong MAC is still refused. Check
+those entries first (audit query): adopt vouches for them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, _, err := sf.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			signer, err := loadAuditSigner(sf.data, "")
+			if err != nil {
+				return badInput("audit key: %v", err)
+			}
+			l, err := audit.New(st, audit.Options{Signer: signer})
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			orgs := []string{org}
+			if org == "" {
+				if orgs, err = st.AuditOrgs(ctx); err != nil {
+					return &exitError{code: ExitInternal, err: err}
+				}
+			}
+			for _, o := range orgs {
+				seq, n, err := l.Adopt(ctx, o)
+				var ve *audit.VerifyError
+				switch {
+				case errors.As(err, &ve):
+					fmt.Fprintf(e.stdout, "FAIL  %s: entry %d: %s: %s\n", ve.Org, ve.Seq, ve.Problem, ve.Detail)
+					return silentExit(ExitDeny)
+				case err != nil:
+					return &exitError{code: ExitInternal, err: err}
+				case seq == 0:
+					fmt.Fprintf(e.stdout, "ok    %s: already checkpointed at its head\n", o)
+				default:
+					fmt.Fprintf(e.stdout, "ok    %s: checkpointed at %d (%d entries without a MAC adopted)\n", o, seq, n)
+				}
+			}
+			return nil
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().StringVar(&org, "org", "", "the org (default: every org with a log)")
 	return cmd
 }

@@ -204,3 +204,15 @@ func TestAuditVerifyKnowsEveryOrg(t *testing.T) {
 		t.Errorf("verify --org acme with the public key: code %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+func TestAuditAdopt(t *testing.T) {
+	data := auditData(t, 25) // checkpoints at 1, 11, 21: 22..25 unanchored
+	r := run(t, "", "audit", "adopt", "--data", data)
+	if r.code != 0 || !strings.Contains(r.stdout, "ok    acme: checkpointed at 25 (0 entries without a MAC adopted)") {
+		t.Errorf("adopt: code %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, "", "audit", "adopt", "--data", data, "--org", "acme")
+	if r.code != 0 || !strings.Contains(r.stdout, "ok    acme: already checkpointed at its head") {
+		t.Errorf("adopt again: code %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
