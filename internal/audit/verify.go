@@ -167,9 +167,6 @@ func Verify(ctx context.Context, r store.AuditReader, org string, opts VerifyOpt
 			v.keys[newPublicKey(k.Key).ID] = k.Key
 		}
 	}
-	for _, k := range opts.MACKeys {
-		v.macs = append(v.macs, hmac.New(sha256.New, k.key[:]))
-	}
 	if err := v.run(ctx); err != nil {
 		return v.rep, err
 	}
@@ -211,20 +208,36 @@ type verifier struct {
 	enc  encoder
 	cps  []*candidate // by Seq
 	bad  *VerifyError // the first problem (lowest sequence)
-	macs []hash.Hash  // HMACs under opts.MACKeys, reused
-	mbuf []byte
 }
 
-// macOK reports whether mac is the entry MAC of h under one of the keys.
-func (v *verifier) macOK(h Hash, mac []byte) bool {
-	if len(mac) != sha256.Size {
+// macChecker checks entry MACs under the verifier's keys, reusing its
+// HMAC states; one per goroutine.
+type macChecker struct {
+	macs []hash.Hash
+	buf  []byte
+}
+
+func newMACChecker(keys []MACKey) *macChecker {
+	c := &macChecker{}
+	for _, k := range keys {
+		c.macs = append(c.macs, hmac.New(sha256.New, k.key[:]))
+	}
+	return c
+}
+
+// ok reports whether r's MAC is the entry MAC of its stored hash under one
+// of the keys. The verifier uses the result only once it has checked that
+// the stored hash is the chain's, so the MAC is checked while the batch is
+// read, beside the hashing.
+func (c *macChecker) ok(r *store.AuditRecord) bool {
+	if len(r.MAC) != sha256.Size || len(r.Hash) != sha256.Size {
 		return false
 	}
-	for _, m := range v.macs {
+	for _, m := range c.macs {
 		m.Reset()
 		m.Write([]byte(entryMACLabel))
-		m.Write(h[:])
-		if v.mbuf = m.Sum(v.mbuf[:0]); hmac.Equal(v.mbuf, mac) {
+		m.Write(r.Hash)
+		if c.buf = m.Sum(c.buf[:0]); hmac.Equal(c.buf, r.MAC) {
 			return true
 		}
 	}
@@ -407,7 +420,7 @@ func (v *verifier) run(ctx context.Context) error {
 	v.rep.Last, v.rep.Head = base, prev // until entries follow
 
 	pruneEntry := uint64(0) // the entry recording the newest prune
-	keyed := len(v.macs) > 0
+	keyed := len(v.opts.MACKeys) > 0
 	unauth := uint64(0) // the first entry without a MAC that no checkpoint covers yet
 	macd := false       // some entry carries a MAC
 	expected, after := start, base
@@ -424,7 +437,7 @@ func (v *verifier) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		recs, err := b.recs, b.err
+		recs, macOK, err := b.recs, b.macOK, b.err
 		if err != nil {
 			return err
 		}
@@ -474,7 +487,7 @@ func (v *verifier) run(ctx context.Context) error {
 			}
 			if rec.MAC != nil {
 				macd = true
-				if keyed && !v.macOK(h, rec.MAC) {
+				if keyed && !macOK[i] {
 					v.problem(rec.Seq, ProblemForged, "entry %d's MAC does not verify: this deployment did not write it (inserted or rewritten with SQL)", rec.Seq)
 					stop = true
 					break
@@ -522,19 +535,32 @@ func (v *verifier) run(ctx context.Context) error {
 }
 
 type batch struct {
-	recs []store.AuditRecord
-	err  error
+	recs  []store.AuditRecord
+	macOK []bool // with MAC keys: each entry's MAC verifies over its stored hash
+	err   error
 }
 
 // prefetch reads the org's entries after `after` in batches, one ahead of
-// the consumer, until an empty batch, an error or ctx's end.
+// the consumer, and checks their MACs (with MAC keys), until an empty
+// batch, an error or ctx's end.
 func (v *verifier) prefetch(ctx context.Context, after uint64) <-chan batch {
 	ch := make(chan batch, 1)
+	var mc *macChecker
+	if len(v.opts.MACKeys) > 0 {
+		mc = newMACChecker(v.opts.MACKeys)
+	}
 	go func() {
 		for {
 			recs, err := v.r.ReadAudit(ctx, v.org, after, v.opts.Batch)
+			var macOK []bool
+			if mc != nil {
+				macOK = make([]bool, len(recs))
+				for i := range recs {
+					macOK[i] = mc.ok(&recs[i])
+				}
+			}
 			select {
-			case ch <- batch{recs, err}:
+			case ch <- batch{recs, macOK, err}:
 			case <-ctx.Done():
 				return
 			}
