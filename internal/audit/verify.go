@@ -138,6 +138,10 @@ type Report struct {
 	// MACsChecked: every entry's MAC and the recorded head's were checked
 	// (VerifyOptions.MACKeys was given).
 	MACsChecked bool `json:"macs_checked"`
+	// RecordedHead is the head the log's writer recorded with its newest
+	// entry, which the chain's end matched; 0 if none is recorded (a log
+	// written before migration 00006 and not appended to since).
+	RecordedHead uint64 `json:"recorded_head,omitempty"`
 }
 
 // candidate is a checkpoint to check (stored or exported); its
@@ -279,6 +283,8 @@ func (v *verifier) checkHead(ctx context.Context, last uint64, macd bool) error 
 		v.problem(hr.Seq+1, ProblemHead, "the log goes on after its recorded head %d, to %d", hr.Seq, last)
 	case !wellFormed || h != v.rep.Head:
 		v.problem(last, ProblemHead, "the recorded head's hash at %d is not the chain's (the end of the log was rewritten)", last)
+	default:
+		v.rep.RecordedHead = hr.Seq
 	}
 	return nil
 }

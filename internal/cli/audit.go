@@ -380,8 +380,8 @@ what is wrong are printed. Exit 2: bad input. Exit 3: the store failed.`,
 					if ve != nil && r.Org == ve.Org {
 						continue
 					}
-					fmt.Fprintf(e.stdout, "ok    %s: entries %d..%d (%d), head %s, %d checkpoints, anchored through %d%s\n",
-						r.Org, r.First, r.Last, r.Entries, short(r.Head), r.Checkpoints, r.Anchored, unanchored(r))
+					fmt.Fprintf(e.stdout, "ok    %s: entries %d..%d (%d), head %s, %d checkpoints, anchored through %d%s%s\n",
+						r.Org, r.First, r.Last, r.Entries, short(r.Head), r.Checkpoints, r.Anchored, unanchored(r), recorded(r))
 				}
 				if ve != nil {
 					fmt.Fprintf(e.stdout, "FAIL  %s: entry %d: %s: %s\n", ve.Org, ve.Seq, ve.Problem, ve.Detail)
@@ -426,6 +426,17 @@ func existingOrgs(ctx context.Context, st store.Store) ([]string, error) {
 }
 
 func short(h audit.Hash) string { return h.String()[:16] }
+
+// recorded says whether the log ends at the head its writer recorded.
+func recorded(r audit.Report) string {
+	switch {
+	case r.RecordedHead == 0:
+		return ", no recorded head"
+	case r.MACsChecked:
+		return ", ends at its recorded head (MACs checked)"
+	}
+	return ", ends at its recorded head"
+}
 
 func unanchored(r audit.Report) string {
 	if r.Last > r.Anchored {

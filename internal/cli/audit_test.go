@@ -189,7 +189,8 @@ func TestAuditVerifyKnowsEveryOrg(t *testing.T) {
 			t.Errorf("verify %v with beta's log deleted: code %d\n%s%s", args, r.code, r.stdout, r.stderr)
 		}
 	}
-	if r := run(t, "", "audit", "verify", "--data", data, "--org", "acme"); r.code != 0 || strings.Contains(r.stdout, "not checked") {
+	if r := run(t, "", "audit", "verify", "--data", data, "--org", "acme"); r.code != 0 || strings.Contains(r.stdout, "not checked") ||
+		!strings.Contains(r.stdout, "ok    acme: entries 1..5 (5)") || !strings.Contains(r.stdout, "ends at its recorded head (MACs checked)") {
 		t.Errorf("verify --org acme with the private key: code %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	pub := filepath.Join(t.TempDir(), "pub.pem")
