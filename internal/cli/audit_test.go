@@ -217,3 +217,39 @@ func TestAuditAdopt(t *testing.T) {
 		t.Errorf("adopt again: code %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestInitRecordsAuthenticatedEntries: init writes the first user's and
+// org's entries; without the audit key they had no MACs, and the server's
+// checkpointer would refuse to sign over them for ever. init records
+// through the signing log (creating the key on SQLite, as serve does).
+func TestInitRecordsAuthenticatedEntries(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "d")
+	if r := run(t, "", "init", "--data", data, "--user", "root", "--org", "acme"); r.code != 0 {
+		t.Fatalf("init: %d %q", r.code, r.stderr)
+	}
+	r := run(t, "", "audit", "verify", "--data", data)
+	if r.code != 0 || !strings.Contains(r.stdout, "ok    acme:") || !strings.Contains(r.stdout, "ok    _system:") ||
+		strings.Contains(r.stdout, "not checked") {
+		t.Errorf("verify after init: code %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(data, "gatehouse.db"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	signer, err := audit.LoadSigner(auditKeyFile(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.New(st, audit.Options{Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.RecordAlone(ctx, audit.Entry{Org: "acme", Actor: audit.Actor{Principal: "user:root"}, Action: "x.y", Target: "x/1", Result: audit.Success}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Checkpoint(ctx, "acme", true); err != nil {
+		t.Errorf("the server's checkpointer over init's entries: %v", err)
+	}
+}
