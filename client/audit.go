@@ -111,13 +111,18 @@ type AuditReport struct {
 	Pruned      uint64 `json:"pruned_through,omitempty"`
 	Checkpoints int    `json:"checkpoints"`
 	Anchored    uint64 `json:"anchored"`
+	// MACsChecked: the server checked every entry's MAC (it holds the key).
+	MACsChecked bool `json:"macs_checked"`
+	// RecordedHead is the head recorded with the newest entry, where the
+	// log was found to end (0 if none).
+	RecordedHead uint64 `json:"recorded_head,omitempty"`
 }
 
 // AuditProblem is the first problem a verification found.
 type AuditProblem struct {
 	Org     string
 	Seq     uint64 // the first bad entry
-	Problem string // "hash mismatch", "gap", ...
+	Problem string // "hash mismatch", "gap", "forged entry", "truncated", "log missing", ...
 	Detail  string
 }
 

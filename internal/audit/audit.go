@@ -1,7 +1,8 @@
 // Package audit is Gatehouse's tamper-evident audit log: what is recorded
 // (Entry), the per-org SHA-256 hash chain over a canonical encoding of each
-// entry, Ed25519-signed checkpoints, verification, reading, retention, and
-// exporters to SIEMs (JSON Lines, CEF, syslog RFC 5424, webhook).
+// entry, per-entry MACs and recorded heads, Ed25519-signed checkpoints,
+// verification, reading, retention, and exporters to SIEMs (JSON Lines,
+// CEF, syslog RFC 5424, webhook).
 // docs/audit.md documents the format byte for byte.
 //
 // Invariants:
@@ -21,6 +22,18 @@
 //     truncation up to the newest checkpoint, and with an exported copy
 //     of the checkpoints it also detects wholesale rewriting and
 //     truncation of the stored checkpoints themselves.
+//   - Authenticated against a database writer. A Log with a Signer MACs
+//     every entry (HMAC-SHA-256 of its hash under a key derived from the
+//     signing key, MACKey) and records the org's head with its own MAC in
+//     the same transaction. Verify with the MAC key reports an entry
+//     without a valid MAC that no checkpoint covers (forged), a log that
+//     ends before its recorded head (truncated) and an org that exists
+//     without a log. The checkpointer never signs over an entry it cannot
+//     authenticate: it re-verifies every entry since the previous
+//     checkpoint (signed by its own or a trusted key) first. What stays
+//     undetectable without exported checkpoints: a rollback of an org's
+//     rows to a state saved earlier, and the removal of a deleted org's
+//     whole log (docs/audit.md, "Guarantees").
 //   - Append-only. Nothing in this package updates or deletes an entry;
 //     the only deletion is Prune of whole checkpointed segments after
 //     export, and the prune is itself an entry in the chain.

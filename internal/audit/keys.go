@@ -3,6 +3,8 @@ package audit
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -19,11 +21,65 @@ import (
 // key from when no key file is given.
 const KeyEnv = "GATEHOUSE_AUDIT_KEY"
 
-// Signer signs checkpoints with an Ed25519 key that is not in the database.
+// Signer signs checkpoints with an Ed25519 key that is not in the database,
+// and authenticates entries with the MAC key derived from it.
 type Signer struct {
 	priv ed25519.PrivateKey
 	pub  PublicKey
+	mac  MACKey
 }
+
+// MACKey authenticates entries and heads (HMAC-SHA-256): the key is
+// derived from the signing key's seed with HKDF-SHA-256 (no salt, info
+// "gatehouse.audit.mac.v1"), so every replica that signs checkpoints has
+// it and the database does not. Its ID is the signing key's.
+type MACKey struct {
+	key [32]byte
+	ID  string
+}
+
+// The MAC messages (docs/audit.md, "Entry and head MACs").
+const (
+	macInfo       = "gatehouse.audit.mac.v1"
+	entryMACLabel = "gatehouse.audit.entry-mac.v1\x00"
+	headMACLabel  = "gatehouse.audit.head-mac.v1\x00"
+)
+
+func deriveMACKey(priv ed25519.PrivateKey, id string) MACKey {
+	k, err := hkdf.Key(sha256.New, priv.Seed(), nil, macInfo, 32)
+	out := MACKey{ID: id}
+	if err == nil { // cannot fail for 32 bytes of SHA-256
+		copy(out.key[:], k)
+	}
+	return out
+}
+
+// EntryMAC is the MAC of an entry: HMAC-SHA-256(key, label ‖ hash). The
+// hash commits to the entry's org, sequence number, content and
+// predecessor.
+func (k MACKey) EntryMAC(h Hash) []byte {
+	m := hmac.New(sha256.New, k.key[:])
+	m.Write([]byte(entryMACLabel))
+	m.Write(h[:])
+	return m.Sum(nil)
+}
+
+// HeadMAC is the MAC of an org's recorded head: HMAC-SHA-256(key, label ‖
+// string(org) ‖ seq ‖ hash), with another label than EntryMAC, so that no
+// entry's MAC is a valid head.
+func (k MACKey) HeadMAC(org string, seq uint64, h Hash) []byte {
+	var e encoder
+	e.buf = append(e.buf, headMACLabel...)
+	e.str(org)
+	e.u64(seq)
+	e.buf = append(e.buf, h[:]...)
+	m := hmac.New(sha256.New, k.key[:])
+	m.Write(e.buf)
+	return m.Sum(nil)
+}
+
+// MACKey returns the key that authenticates this signer's entries.
+func (s *Signer) MACKey() MACKey { return s.mac }
 
 // PublicKey verifies checkpoints. Its ID is the first 8 bytes of the
 // SHA-256 of the raw 32-byte key, in hex; checkpoints name it.
@@ -43,7 +99,8 @@ func NewSigner(priv ed25519.PrivateKey) (*Signer, error) {
 		return nil, fmt.Errorf("%w: Ed25519 private key is %d bytes, want %d", ErrInvalid, len(priv), ed25519.PrivateKeySize)
 	}
 	pub, _ := priv.Public().(ed25519.PublicKey)
-	return &Signer{priv: priv, pub: newPublicKey(pub)}, nil
+	pk := newPublicKey(pub)
+	return &Signer{priv: priv, pub: pk, mac: deriveMACKey(priv, pk.ID)}, nil
 }
 
 // GenerateSigner makes a new random key (for --dev and `audit keygen`).
@@ -148,7 +205,18 @@ func WriteNewKey(path string) (*Signer, error) {
 // "PRIVATE KEY" whose public half is used), or lines holding the base64 of
 // a raw 32-byte public key. Several keys (after a rotation) may be given.
 func ParsePublicKeys(data []byte) ([]PublicKey, error) {
-	var out []PublicKey
+	out, _, err := ParseVerifyKeys(data)
+	return out, err
+}
+
+// ParseVerifyKeys is ParsePublicKeys also returning the MAC keys of the
+// private keys among them: with a private key, verification also checks
+// every entry's MAC.
+func ParseVerifyKeys(data []byte) ([]PublicKey, []MACKey, error) {
+	var (
+		out  []PublicKey
+		macs []MACKey
+	)
 	rest := bytes.TrimSpace(data)
 	for len(rest) > 0 {
 		block, r := pem.Decode(rest)
@@ -160,21 +228,22 @@ func ParsePublicKeys(data []byte) ([]PublicKey, error) {
 		case "PUBLIC KEY":
 			k, err := x509.ParsePKIXPublicKey(block.Bytes)
 			if err != nil {
-				return nil, fmt.Errorf("%w: public key: %v", ErrInvalid, err)
+				return nil, nil, fmt.Errorf("%w: public key: %v", ErrInvalid, err)
 			}
 			pub, ok := k.(ed25519.PublicKey)
 			if !ok {
-				return nil, fmt.Errorf("%w: public key is not Ed25519", ErrInvalid)
+				return nil, nil, fmt.Errorf("%w: public key is not Ed25519", ErrInvalid)
 			}
 			out = append(out, newPublicKey(pub))
 		case "PRIVATE KEY":
 			s, err := ParseSigner(pem.EncodeToMemory(block))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out = append(out, s.Public())
+			macs = append(macs, s.MACKey())
 		default:
-			return nil, fmt.Errorf("%w: PEM block %q is not a key", ErrInvalid, block.Type)
+			return nil, nil, fmt.Errorf("%w: PEM block %q is not a key", ErrInvalid, block.Type)
 		}
 	}
 	for _, line := range strings.Fields(string(rest)) {
@@ -183,11 +252,11 @@ func ParsePublicKeys(data []byte) ([]PublicKey, error) {
 		case err == nil && len(raw) == ed25519.PublicKeySize:
 			out = append(out, newPublicKey(ed25519.PublicKey(raw)))
 		default:
-			return nil, fmt.Errorf("%w: %q is not a PEM key or the base64 of a 32-byte Ed25519 public key", ErrInvalid, line)
+			return nil, nil, fmt.Errorf("%w: %q is not a PEM key or the base64 of a 32-byte Ed25519 public key", ErrInvalid, line)
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: no key found", ErrInvalid)
+		return nil, nil, fmt.Errorf("%w: no key found", ErrInvalid)
 	}
-	return out, nil
+	return out, macs, nil
 }

@@ -1,12 +1,16 @@
 package audit
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -14,9 +18,14 @@ import (
 
 // Options tune a Log. The zero value records without checkpoints.
 type Options struct {
-	// Signer signs checkpoints; nil writes none (Verify then proves only
-	// the chain, and reports every entry as unanchored).
+	// Signer signs checkpoints and MACs entries (with its MACKey); nil
+	// writes neither (Verify then proves only the chain, and reports every
+	// entry as unanchored).
 	Signer *Signer
+	// TrustedKeys are earlier signing keys of this deployment (after a
+	// rotation): a checkpoint they signed is a starting point the
+	// checkpointer trusts, as one the Signer signed.
+	TrustedKeys []PublicKey
 	// CheckpointEvery writes a checkpoint when this many entries follow
 	// the org's last one; 0 means 1000.
 	CheckpointEvery uint64
@@ -39,6 +48,13 @@ const (
 type Log struct {
 	st   store.Store
 	opts Options
+	mac  *MACKey
+
+	mu sync.Mutex
+	// refused holds the orgs whose unanchored entries failed
+	// authentication: Append does not try to checkpoint them again (Run
+	// and Checkpoint do, and clear the mark when they succeed).
+	refused map[string]bool
 }
 
 // New returns a Log over st.
@@ -55,7 +71,12 @@ func New(st store.Store, opts Options) (*Log, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Log{st: st, opts: opts}, nil
+	l := &Log{st: st, opts: opts, refused: map[string]bool{}}
+	if opts.Signer != nil {
+		k := opts.Signer.MACKey()
+		l.mac = &k
+	}
+	return l, nil
 }
 
 // Store is the store the log is kept in.
@@ -70,6 +91,15 @@ func (l *Log) PublicKey() (PublicKey, bool) {
 	return l.opts.Signer.Public(), true
 }
 
+// MACKey is the key that authenticates this log's entries (false if it
+// has no signer, and writes no MACs).
+func (l *Log) MACKey() (MACKey, bool) {
+	if l.mac == nil {
+		return MACKey{}, false
+	}
+	return *l.mac, true
+}
+
 // Record appends e in tx (see the package-level Record) and, when one is
 // due, a checkpoint of the new head in the same transaction.
 func (l *Log) Record(ctx context.Context, tx store.Tx, e Entry) error {
@@ -77,9 +107,12 @@ func (l *Log) Record(ctx context.Context, tx store.Tx, e Entry) error {
 	return err
 }
 
-// Append is Record returning the entry as written.
+// Append is Record returning the entry as written. The entry carries its
+// MAC. When a checkpoint is due but the entries since the last one do not
+// authenticate (see sign), the entry is still written and no checkpoint
+// is: the refusal is logged, and Verify reports the bad entry.
 func (l *Log) Append(ctx context.Context, tx store.Tx, e Entry) (Entry, error) {
-	out, head, err := appendEntry(ctx, tx, e)
+	out, head, err := appendEntry(ctx, tx, e, l.mac)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -89,12 +122,31 @@ func (l *Log) Append(ctx context.Context, tx store.Tx, e Entry) (Entry, error) {
 	cp := head.Checkpoint
 	due := cp.Seq == 0 || out.Seq-cp.Seq >= l.opts.CheckpointEvery ||
 		tx.Now().UnixMicro()-cp.At >= l.opts.CheckpointInterval.Microseconds()
-	if due {
-		if err := l.sign(ctx, tx, out.Org, out.Seq, out.Hash); err != nil {
+	if due && !l.isRefused(out.Org) {
+		var ve *VerifyError
+		if err := l.sign(ctx, tx, out.Org, out.Seq, out.Hash, cp); errors.As(err, &ve) {
+			return out, nil // refused and logged; the entry stands
+		} else if err != nil {
 			return Entry{}, err
 		}
 	}
 	return out, nil
+}
+
+func (l *Log) isRefused(org string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.refused[org]
+}
+
+func (l *Log) setRefused(org string, refused bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if refused {
+		l.refused[org] = true
+	} else {
+		delete(l.refused, org)
+	}
 }
 
 // RecordAlone records e in a transaction of its own: for events that
@@ -110,15 +162,141 @@ func (l *Log) RecordAlone(ctx context.Context, e Entry) (Entry, error) {
 	return out, err
 }
 
-func (l *Log) sign(ctx context.Context, tx store.Tx, org string, seq uint64, head Hash) error {
+// sign checkpoints the org's entry seq, whose chain hash is head, after
+// proving that every entry since prev (the org's newest checkpoint) was
+// written by this deployment: prev is validly signed by the Signer or a
+// TrustedKey, and every entry after it chains and carries a valid MAC. If
+// not, it signs nothing, logs the refusal and returns the *VerifyError
+// (wrapping ErrTampered) naming the first entry it could not
+// authenticate: a checkpoint is never signed over an entry inserted or
+// rewritten by someone without the key.
+func (l *Log) sign(ctx context.Context, tx store.Tx, org string, seq uint64, head Hash, prev store.AuditCheckpoint) error {
+	_, err := l.signChecked(ctx, tx, org, seq, head, prev, false)
+	return err
+}
+
+// signChecked is sign; with legacy, entries without a MAC are accepted
+// (Adopt) and counted.
+func (l *Log) signChecked(ctx context.Context, tx store.Tx, org string, seq uint64, head Hash, prev store.AuditCheckpoint, legacy bool) (uint64, error) {
+	unauthenticated, err := l.authenticate(ctx, tx, org, seq, head, prev, legacy)
+	if err != nil {
+		var ve *VerifyError
+		if errors.As(err, &ve) {
+			l.setRefused(org, true)
+			l.opts.Logger.Error("audit: refusing to sign a checkpoint over entries this deployment did not write",
+				"org", org, "entry", ve.Seq, "problem", string(ve.Problem), "detail", ve.Detail)
+		}
+		return 0, err
+	}
 	cp := l.opts.Signer.SignCheckpoint(org, seq, head, tx.Now().UnixMicro())
-	err := tx.AppendAuditCheckpoint(ctx, store.AuditCheckpoint{
+	err = tx.AppendAuditCheckpoint(ctx, store.AuditCheckpoint{
 		Org: org, Seq: seq, Head: head[:], At: cp.At, KeyID: cp.KeyID, Signature: cp.Signature,
 	})
 	if err != nil {
-		return fmt.Errorf("audit: checkpoint %d of org %q: %w", seq, org, err)
+		return 0, fmt.Errorf("audit: checkpoint %d of org %q: %w", seq, org, err)
 	}
-	return nil
+	l.setRefused(org, false)
+	return unauthenticated, nil
+}
+
+// Adopt checkpoints the org's head like Checkpoint(force), but accepts
+// entries without a MAC since the previous checkpoint: those written
+// before entries had MACs (migration 00006) and not checkpointed before
+// the upgrade, which the checkpointer otherwise refuses to sign over. An
+// entry with a wrong MAC is still refused. It returns the sequence number
+// it signed (0 if the head was already checkpointed) and how many entries
+// without a MAC the checkpoint now vouches for. Run it once, by an
+// operator who has checked those entries (gatehouse audit adopt).
+func (l *Log) Adopt(ctx context.Context, org string) (seq, adopted uint64, err error) {
+	if l.opts.Signer == nil {
+		return 0, 0, ErrNoKey
+	}
+	_, err = l.st.Write(ctx, func(tx store.Tx) error {
+		head, err := tx.AuditHead(ctx, org)
+		if err != nil || head.Seq == 0 || head.Seq == head.Checkpoint.Seq {
+			return err
+		}
+		var h Hash
+		copy(h[:], head.Hash)
+		if adopted, err = l.signChecked(ctx, tx, org, head.Seq, h, head.Checkpoint, true); err != nil {
+			return err
+		}
+		seq = head.Seq
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return seq, adopted, nil
+}
+
+// authenticate proves the org's entries after prev through seq (see sign);
+// with legacy, entries without a MAC pass, and are counted.
+func (l *Log) authenticate(ctx context.Context, tx store.Tx, org string, seq uint64, head Hash, prev store.AuditCheckpoint, legacy bool) (uint64, error) {
+	refuse := func(at uint64, p Problem, format string, args ...any) error {
+		return &VerifyError{Org: org, Seq: at, Problem: p, Detail: fmt.Sprintf(format, args...)}
+	}
+	var (
+		after uint64
+		h     Hash
+	)
+	if prev.Seq > 0 {
+		if len(prev.Head) != len(h) || !l.trusted(CheckpointFromStore(prev)) {
+			return 0, refuse(prev.Seq, ProblemSignature, "the newest checkpoint (at %d, key id %q) is not signed by this deployment's key", prev.Seq, prev.KeyID)
+		}
+		after = prev.Seq
+		copy(h[:], prev.Head)
+	}
+	var (
+		enc             encoder
+		unauthenticated uint64
+	)
+	for after < seq {
+		recs, err := tx.ReadAudit(ctx, org, after, int(min(seq-after, store.MaxAuditBatch)))
+		if err != nil {
+			return 0, err
+		}
+		if len(recs) == 0 {
+			return 0, refuse(after+1, ProblemGap, "entries %d to %d are missing", after+1, seq)
+		}
+		for i := range recs {
+			r := &recs[i]
+			if r.Seq != after+1 {
+				return 0, refuse(after+1, ProblemGap, "entry %d is stored where %d belongs", r.Seq, after+1)
+			}
+			if h = enc.entryHash(h, r); !bytes.Equal(h[:], r.Hash) {
+				return 0, refuse(r.Seq, ProblemHash, "entry %d's content or stored hash was changed", r.Seq)
+			}
+			if legacy && r.MAC == nil {
+				unauthenticated++
+			} else if !hmac.Equal(r.MAC, l.mac.EntryMAC(h)) {
+				return 0, refuse(r.Seq, ProblemForged, "entry %d has no valid MAC: this deployment did not write it", r.Seq)
+			}
+			after = r.Seq
+			if after == seq {
+				break
+			}
+		}
+	}
+	if h != head {
+		return 0, refuse(seq, ProblemHash, "the chain's hash at %d is not the head to sign", seq)
+	}
+	return unauthenticated, nil
+}
+
+// trusted reports whether c is validly signed by the Signer or a
+// TrustedKey.
+func (l *Log) trusted(c Checkpoint) bool {
+	msg := CheckpointMessage(c.Org, c.Seq, c.Head, c.At)
+	if c.KeyID == l.opts.Signer.Public().ID {
+		return ed25519.Verify(l.opts.Signer.Public().Key, msg, c.Signature)
+	}
+	for _, k := range l.opts.TrustedKeys {
+		if k.ID == c.KeyID && len(k.Key) == ed25519.PublicKeySize && ed25519.Verify(k.Key, msg, c.Signature) {
+			return true
+		}
+	}
+	return false
 }
 
 // Checkpoint signs the org's current head now, if entries follow its last
@@ -143,8 +321,11 @@ func (l *Log) Checkpoint(ctx context.Context, org string, force bool) (bool, err
 		}
 		var h Hash
 		copy(h[:], head.Hash)
+		if err := l.sign(ctx, tx, org, head.Seq, h, cp); err != nil {
+			return err
+		}
 		wrote = true
-		return l.sign(ctx, tx, org, head.Seq, h)
+		return nil
 	})
 	return wrote, err
 }
@@ -229,7 +410,7 @@ func (l *Log) Prune(ctx context.Context, org string, through uint64, exporter st
 		if head.Checkpoint.Seq == e.Seq {
 			return nil
 		}
-		return l.sign(ctx, tx, org, e.Seq, e.Hash)
+		return l.sign(ctx, tx, org, e.Seq, e.Hash, head.Checkpoint)
 	})
 	return n, err
 }

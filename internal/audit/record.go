@@ -17,13 +17,15 @@ type Recorder interface {
 }
 
 // Append is the plain Recorder: it appends entries without ever writing a
-// checkpoint (tests, tools). Servers use a *Log.
+// checkpoint, and without MACs (it has no key): tests, tools. Verification
+// with a MAC key reports its entries as forged unless a checkpoint covers
+// them. Servers use a *Log.
 var Append Recorder = appender{}
 
 type appender struct{}
 
 func (appender) Record(ctx context.Context, tx store.Tx, e Entry) error {
-	_, _, err := appendEntry(ctx, tx, e)
+	_, _, err := appendEntry(ctx, tx, e, nil)
 	return err
 }
 
@@ -35,8 +37,9 @@ func (appender) Record(ctx context.Context, tx store.Tx, e Entry) error {
 func Record(ctx context.Context, tx store.Tx, e Entry) error { return Append.Record(ctx, tx, e) }
 
 // appendEntry appends e and returns it as written, with the chain's head
-// as it stood before (its checkpoint is the newest).
-func appendEntry(ctx context.Context, tx store.Tx, e Entry) (Entry, store.AuditHead, error) {
+// as it stood before (its checkpoint is the newest). With mk, the entry
+// and the org's recorded head carry their MACs.
+func appendEntry(ctx context.Context, tx store.Tx, e Entry, mk *MACKey) (Entry, store.AuditHead, error) {
 	if tx == nil {
 		return Entry{}, store.AuditHead{}, fmt.Errorf("%w: no transaction", ErrInvalid)
 	}
@@ -62,6 +65,9 @@ func appendEntry(ctx context.Context, tx store.Tx, e Entry) (Entry, store.AuditH
 	var enc encoder
 	e.Hash = enc.entryHash(prev, &rec)
 	rec.Hash = e.Hash[:]
+	if mk != nil {
+		rec.MAC, rec.HeadMAC = mk.EntryMAC(e.Hash), mk.HeadMAC(e.Org, e.Seq, e.Hash)
+	}
 	if err := tx.AppendAudit(ctx, rec); err != nil {
 		return Entry{}, store.AuditHead{}, fmt.Errorf("audit: record %s: %w", e.Action, err)
 	}

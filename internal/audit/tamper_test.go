@@ -30,12 +30,13 @@ type tamperDB struct {
 	raw  *sql.DB
 	st   *sqlite.Store
 	keys []audit.PublicKey
+	macs []audit.MACKey // the verifier holds the key, as the server does
 }
 
 var (
 	fixtureOnce  = map[string]string{}
 	triggerNames = []string{"audit_entries_no_update", "audit_entries_no_delete", "audit_checkpoints_no_update",
-		"audit_checkpoints_no_delete", "audit_prunes_no_update", "audit_prunes_no_delete"}
+		"audit_checkpoints_no_delete", "audit_prunes_no_update", "audit_prunes_no_delete", "audit_heads_no_delete"}
 )
 
 // sharedFixture builds the 1,000-entry fixture once per test binary.
@@ -89,7 +90,8 @@ func tamperCopy(t *testing.T) *tamperDB {
 			t.Fatal(err)
 		}
 	}
-	return &tamperDB{raw: raw, st: openStore(t, dst), keys: []audit.PublicKey{testSigner(t).Public()}}
+	return &tamperDB{raw: raw, st: openStore(t, dst), keys: []audit.PublicKey{testSigner(t).Public()},
+		macs: []audit.MACKey{testSigner(t).MACKey()}}
 }
 
 func copyFile(t *testing.T, src, dst string) {
@@ -127,6 +129,14 @@ func (d *tamperDB) exec(t *testing.T, q string, args ...any) {
 // problem.
 func (d *tamperDB) verifyAll(t *testing.T, extra ...audit.Checkpoint) *audit.VerifyError {
 	t.Helper()
+	_, err := audit.VerifyAll(ctxT(t), d.st, audit.VerifyOptions{Keys: d.keys, MACKeys: d.macs, Checkpoints: extra, Orgs: []string{tamperOrg}})
+	return asVerifyError(t, err)
+}
+
+// verifyKeyless is verifyAll without the MAC key (the CLI given only the
+// public key).
+func (d *tamperDB) verifyKeyless(t *testing.T, extra ...audit.Checkpoint) *audit.VerifyError {
+	t.Helper()
 	_, err := audit.VerifyAll(ctxT(t), d.st, audit.VerifyOptions{Keys: d.keys, Checkpoints: extra})
 	return asVerifyError(t, err)
 }
@@ -150,8 +160,9 @@ type column struct {
 }
 
 var (
-	entryCols      = []column{{"org", 't'}, {"seq", 'i'}, {"at", 'i'}, {"actor", 't'}, {"action", 't'}, {"target", 't'}, {"result", 't'}, {"body", 't'}, {"hash", 'b'}}
+	entryCols      = []column{{"org", 't'}, {"seq", 'i'}, {"at", 'i'}, {"actor", 't'}, {"action", 't'}, {"target", 't'}, {"result", 't'}, {"body", 't'}, {"hash", 'b'}, {"mac", 'b'}}
 	checkpointCols = []column{{"org", 't'}, {"seq", 'i'}, {"head", 'b'}, {"at", 'i'}, {"key_id", 't'}, {"signature", 'b'}}
+	headCols       = []column{{"org", 't'}, {"seq", 'i'}, {"hash", 'b'}, {"mac", 'b'}}
 )
 
 // rowBytes reads one row's columns as bytes (integers as 8 big-endian
@@ -242,9 +253,9 @@ func (d *tamperDB) sweep(t *testing.T, table string, cols []column, seqs []uint6
 					// Full verification: a checkpoint moved to another org
 					// or to an earlier sequence is behind an incremental
 					// check's starting point.
-					_, err = audit.VerifyAll(ctx, d.st, audit.VerifyOptions{Keys: d.keys})
+					_, err = audit.VerifyAll(ctx, d.st, audit.VerifyOptions{Keys: d.keys, MACKeys: d.macs})
 				} else {
-					_, err = audit.Verify(ctx, d.st, tamperOrg, audit.VerifyOptions{Keys: d.keys, From: seq, Batch: 128})
+					_, err = audit.Verify(ctx, d.st, tamperOrg, audit.VerifyOptions{Keys: d.keys, MACKeys: d.macs, From: seq, Batch: 128})
 				}
 				ve := asVerifyError(t, err)
 				if ve == nil {
@@ -301,12 +312,14 @@ func TestTamperEveryByte(t *testing.T) {
 		}
 	}
 	t.Logf("sweeping %d of 1000 entries (every %d plus checkpoint neighbours and the tail)", len(seqs), step)
-	var es, cs stats
+	var es, cs, hs stats
 	d.sweep(t, "audit_entries", entryCols, seqs, &es)
 	d.sweep(t, "audit_checkpoints", checkpointCols, cps, &cs)
+	d.sweep(t, "audit_heads", headCols, []uint64{1000}, &hs)
 	t.Logf("entries: %d rows, %d single-byte changes, %d detected, %d refused by the database (CHECK/PRIMARY KEY)", len(seqs), es.tried, es.detected, es.refused)
 	t.Logf("checkpoints: %d rows, %d single-byte changes, %d detected, %d refused by the database", len(cps), cs.tried, cs.detected, cs.refused)
-	if es.detected+es.refused != es.tried || cs.detected+cs.refused != cs.tried {
+	t.Logf("recorded head: %d single-byte changes, %d detected, %d refused by the database", hs.tried, hs.detected, hs.refused)
+	if es.detected+es.refused != es.tried || cs.detected+cs.refused != cs.tried || hs.detected+hs.refused != hs.tried {
 		t.Errorf("not every change was detected")
 	}
 	if ve := d.verifyAll(t); ve != nil {
@@ -323,110 +336,134 @@ func TestTamperStructure(t *testing.T) {
 		attack  func(t *testing.T, d *tamperDB) []audit.Checkpoint // returns exported checkpoints to give Verify
 		seq     uint64
 		problem audit.Problem
+		keyless bool // verify without the MAC key
 	}{
 		{"delete one entry", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `DELETE FROM audit_entries WHERE org = 'acme' AND seq = 500`)
 			return nil
-		}, 500, audit.ProblemGap},
+		}, 500, audit.ProblemGap, false},
 		{"delete the first entry", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `DELETE FROM audit_entries WHERE org = 'acme' AND seq = 1`)
 			return nil
-		}, 1, audit.ProblemGap},
+		}, 1, audit.ProblemGap, false},
 		{"delete a range", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `DELETE FROM audit_entries WHERE org = 'acme' AND seq BETWEEN 200 AND 260`)
 			return nil
-		}, 200, audit.ProblemGap},
+		}, 200, audit.ProblemGap, false},
 		{"delete one entry and renumber the rest", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `DELETE FROM audit_entries WHERE org = 'acme' AND seq = 500`)
 			d.exec(t, `UPDATE audit_entries SET seq = seq + 1000000 WHERE org = 'acme' AND seq > 500`)
 			d.exec(t, `UPDATE audit_entries SET seq = seq - 1000001 WHERE org = 'acme' AND seq > 1000000`)
 			return nil
-		}, 500, audit.ProblemHash},
+		}, 500, audit.ProblemHash, false},
 		{"swap two adjacent entries", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `UPDATE audit_entries SET seq = 999999 WHERE org = 'acme' AND seq = 300`)
 			d.exec(t, `UPDATE audit_entries SET seq = 300 WHERE org = 'acme' AND seq = 301`)
 			d.exec(t, `UPDATE audit_entries SET seq = 301 WHERE org = 'acme' AND seq = 999999`)
 			return nil
-		}, 300, audit.ProblemReorder},
+		}, 300, audit.ProblemReorder, false},
 		{"move an entry later", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `UPDATE audit_entries SET seq = 999999 WHERE org = 'acme' AND seq = 400`)
 			d.exec(t, `UPDATE audit_entries SET seq = 400 WHERE org = 'acme' AND seq = 410`)
 			d.exec(t, `UPDATE audit_entries SET seq = 410 WHERE org = 'acme' AND seq = 999999`)
 			return nil
-		}, 400, audit.ProblemReorder},
+		}, 400, audit.ProblemReorder, false},
 		{"insert an entry and renumber the rest", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `UPDATE audit_entries SET seq = seq + 1000000 WHERE org = 'acme' AND seq >= 700`)
 			d.exec(t, `UPDATE audit_entries SET seq = seq - 999999 WHERE org = 'acme' AND seq > 1000000`)
 			d.exec(t, `INSERT INTO audit_entries (org, seq, at, actor, action, target, result, body, hash)
 				SELECT org, 700, at, 'user:mallory', action, target, result, body, hash FROM audit_entries WHERE org = 'acme' AND seq = 699`)
 			return nil
-		}, 700, audit.ProblemInserted},
+		}, 700, audit.ProblemInserted, false},
 		{"change an entry's content", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `UPDATE audit_entries SET result = 'success' WHERE org = 'acme' AND seq = 42`)
 			return nil
-		}, 42, audit.ProblemHash},
+		}, 42, audit.ProblemHash, false},
 		{"truncate after the last checkpoint's entry", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `DELETE FROM audit_entries WHERE org = 'acme' AND seq > 950`)
 			return nil
-		}, 951, audit.ProblemTruncated},
+		}, 951, audit.ProblemTruncated, false},
 		{"truncate the log and its checkpoints, with an exported copy", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			cps := d.exportCheckpoints(t)
 			d.exec(t, `DELETE FROM audit_entries WHERE org = 'acme' AND seq > 850`)
 			d.exec(t, `DELETE FROM audit_checkpoints WHERE org = 'acme' AND seq > 850`)
 			return cps
-		}, 851, audit.ProblemTruncated},
+		}, 851, audit.ProblemTruncated, false},
 		{"truncate the whole log and its checkpoints, with an exported copy", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			cps := d.exportCheckpoints(t)
 			d.exec(t, `DELETE FROM audit_entries`)
 			d.exec(t, `DELETE FROM audit_checkpoints`)
 			return cps
-		}, 1, audit.ProblemTruncated},
+		}, 1, audit.ProblemTruncated, false},
 		{"forge a checkpoint with another key", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.forge(t, forger, 950, "")
 			return nil
-		}, 950, audit.ProblemSignature},
+		}, 950, audit.ProblemSignature, false},
 		{"forge a checkpoint claiming the trusted key id", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.forge(t, forger, 950, testSigner(t).Public().ID)
 			return nil
-		}, 950, audit.ProblemSignature},
+		}, 950, audit.ProblemSignature, false},
 		{"replace a checkpoint's signature", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `UPDATE audit_checkpoints SET signature = (SELECT signature FROM audit_checkpoints WHERE org = 'acme' AND seq = 101) WHERE org = 'acme' AND seq = 201`)
 			return nil
-		}, 201, audit.ProblemSignature},
+		}, 201, audit.ProblemSignature, false},
 		{"forged exported checkpoint", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			cps := d.exportCheckpoints(t)
 			cps[3].Head[0] ^= 1
 			return cps
-		}, cps3Seq, audit.ProblemSignature},
-		{"rewrite the chain from 600 on (new hashes), keeping the old checkpoints", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
+		}, cps3Seq, audit.ProblemSignature, false},
+		{"rewrite the chain from 650 on (new hashes), keeping the old checkpoints", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
+			d.rewriteFrom(t, 650)
+			return nil
+		}, 651, audit.ProblemForged, false}, // the MAC; without the key, the checkpoint at 701
+		{"rewrite the chain from 600 on (new hashes), keeping the old checkpoints, without the MAC key", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.rewriteFrom(t, 600)
 			return nil
-		}, 601, audit.ProblemCheckpoint},
-		{"rewrite the chain from 600 on and drop the later checkpoints, with an exported copy", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
+		}, 601, audit.ProblemCheckpoint, true},
+		{"rewrite the chain from 650 on and drop the later checkpoints", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
+			d.rewriteFrom(t, 650)
+			d.exec(t, `DELETE FROM audit_checkpoints WHERE org = 'acme' AND seq >= 600`)
+			return nil
+		}, 651, audit.ProblemForged, false}, // without the key: only with an exported copy
+		{"rewrite the chain from 600 on and drop the later checkpoints, with an exported copy, without the MAC key", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			cps := d.exportCheckpoints(t)
 			d.rewriteFrom(t, 600)
 			d.exec(t, `DELETE FROM audit_checkpoints WHERE org = 'acme' AND seq >= 600`)
 			return cps
-		}, 601, audit.ProblemCheckpoint},
+		}, 601, audit.ProblemCheckpoint, true},
+		{"append an entry with SQL, correctly chained, and move the recorded head", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
+			d.appendForged(t)
+			return nil
+		}, 1001, audit.ProblemForged, false},
+		{"delete the whole log, its checkpoints and its recorded head", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
+			d.exec(t, `DELETE FROM audit_entries`)
+			d.exec(t, `DELETE FROM audit_checkpoints`)
+			d.exec(t, `DELETE FROM audit_heads`)
+			return nil
+		}, 1, audit.ProblemMissing, false}, // the org exists (VerifyOptions.Orgs)
 		{"prune without a record", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `INSERT INTO audit_prunes (org, through_seq, at) VALUES ('acme', 101, 0)`)
 			d.exec(t, `DELETE FROM audit_entries WHERE org = 'acme' AND seq <= 101`)
 			return nil
-		}, 102, audit.ProblemPrune},
+		}, 102, audit.ProblemPrune, false},
 		{"delete a prefix without a prune record", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `DELETE FROM audit_entries WHERE org = 'acme' AND seq <= 101`)
 			return nil
-		}, 1, audit.ProblemGap},
+		}, 1, audit.ProblemGap, false},
 		{"move an entry to another org", func(t *testing.T, d *tamperDB) []audit.Checkpoint {
 			d.exec(t, `UPDATE audit_entries SET org = 'acmf' WHERE org = 'acme' AND seq = 77`)
 			return nil
-		}, 77, audit.ProblemGap},
+		}, 77, audit.ProblemGap, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			d := tamperCopy(t)
 			extra := tc.attack(t, d)
-			ve := d.verifyAll(t, extra...)
+			verify := d.verifyAll
+			if tc.keyless {
+				verify = d.verifyKeyless
+			}
+			ve := verify(t, extra...)
 			if ve == nil {
 				t.Fatal("not detected")
 			}
@@ -451,6 +488,25 @@ func (d *tamperDB) exportCheckpoints(t *testing.T) []audit.Checkpoint {
 		out[i] = audit.CheckpointFromStore(c)
 	}
 	return out
+}
+
+// appendForged appends entry 1001 with SQL, chained to entry 1000, and
+// moves the recorded head to it: what an attacker with the database but
+// not the key can do.
+func (d *tamperDB) appendForged(t *testing.T) {
+	t.Helper()
+	recs, err := d.st.ReadAudit(ctxT(t), tamperOrg, 999, 1)
+	if err != nil || len(recs) != 1 {
+		t.Fatal(recs, err)
+	}
+	var prev audit.Hash
+	copy(prev[:], recs[0].Hash)
+	r := store.AuditRecord{Org: tamperOrg, Seq: 1001, At: recs[0].At, Actor: "user:mallory", Action: "bindings.create",
+		Target: "binding/backdoor", Result: "success", Body: []byte(`{}`)}
+	h := audit.EntryHash(prev, r)
+	d.exec(t, `INSERT INTO audit_entries (org, seq, at, actor, action, target, result, body, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Org, 1001, r.At, r.Actor, r.Action, r.Target, r.Result, string(r.Body), h[:])
+	d.exec(t, `UPDATE audit_heads SET seq = 1001, hash = ? WHERE org = ?`, h[:], tamperOrg)
 }
 
 // forge inserts a checkpoint at seq signed by the wrong key.

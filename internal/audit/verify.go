@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"slices"
 	"sort"
 	"time"
@@ -41,6 +44,20 @@ const (
 	// ProblemPrune: entries are missing at the start of the log without a
 	// recorded, checkpoint-anchored prune.
 	ProblemPrune Problem = "unanchored prune"
+	// ProblemForged: with the MAC key, an entry's MAC is wrong, or it has
+	// none and no signed checkpoint covers it: someone without the key
+	// inserted or rewrote it (SQL access to the database).
+	ProblemForged Problem = "forged entry"
+	// ProblemTail: the log ends before the head its writer recorded with
+	// the newest entry (entries were deleted from the end), or the
+	// recorded head is missing.
+	ProblemTail Problem = "truncated"
+	// ProblemHead: the recorded head is not the chain's end (a different
+	// hash, or entries beyond it), or with the MAC key its MAC is wrong.
+	ProblemHead Problem = "head mismatch"
+	// ProblemMissing: an org that exists (or that has a recorded head) has
+	// no log at all: it was deleted.
+	ProblemMissing Problem = "log missing"
 )
 
 // VerifyError is the first problem found in an org's log. It wraps
@@ -86,6 +103,15 @@ type VerifyOptions struct {
 	// Checkpoints are exported copies (any orgs; others are ignored): each
 	// must verify, and the log must reach and agree with it.
 	Checkpoints []Checkpoint
+	// MACKeys authenticate entries and recorded heads (derived from the
+	// private signing keys). Without them MACs are not checked, and
+	// entries appended or rewritten with SQL, with hashes recomputed,
+	// after the newest checkpoint are not detected (Report.MACsChecked
+	// says which).
+	MACKeys []MACKey
+	// Orgs are the orgs that exist: each must have a log (every org's
+	// first entry records its creation). VerifyAll verifies each of them.
+	Orgs []string
 	// Batch is how many entries are read at a time; 0 means
 	// store.MaxAuditBatch.
 	Batch int
@@ -106,9 +132,16 @@ type Report struct {
 	Pruned      uint64 `json:"pruned_through,omitempty"`
 	Checkpoints int    `json:"checkpoints"` // distinct validly signed checkpoints
 	// Anchored is the newest sequence a valid checkpoint covers; entries
-	// after it (Last-Anchored) are proved only by the chain, so their
-	// deletion from the end would not be detectable.
+	// after it (Last-Anchored) are proved by their MACs (MACsChecked) or
+	// only by the chain.
 	Anchored uint64 `json:"anchored"`
+	// MACsChecked: every entry's MAC and the recorded head's were checked
+	// (VerifyOptions.MACKeys was given).
+	MACsChecked bool `json:"macs_checked"`
+	// RecordedHead is the head the log's writer recorded with its newest
+	// entry, which the chain's end matched; 0 if none is recorded (a log
+	// written before migration 00006 and not appended to since).
+	RecordedHead uint64 `json:"recorded_head,omitempty"`
 }
 
 // candidate is a checkpoint to check (stored or exported); its
@@ -128,7 +161,7 @@ type candidate struct {
 // failure the error is a *VerifyError (wrapping ErrTampered) naming the
 // first bad entry; other errors are the store's or ErrNoKey.
 func Verify(ctx context.Context, r store.AuditReader, org string, opts VerifyOptions) (Report, error) {
-	v := verifier{r: r, org: org, opts: opts, rep: Report{Org: org}}
+	v := verifier{r: r, org: org, opts: opts, rep: Report{Org: org, MACsChecked: len(opts.MACKeys) > 0}}
 	if v.opts.Batch <= 0 || v.opts.Batch > store.MaxAuditBatch {
 		v.opts.Batch = store.MaxAuditBatch
 	}
@@ -144,8 +177,9 @@ func Verify(ctx context.Context, r store.AuditReader, org string, opts VerifyOpt
 	return v.rep, nil
 }
 
-// VerifyAll verifies every org that has audit rows, plus every org named
-// by opts.Checkpoints, in order. It returns the reports so far and stops
+// VerifyAll verifies every org that has audit rows or a recorded head,
+// every org in opts.Orgs, and every org named by opts.Checkpoints, in
+// order. It returns the reports so far and stops
 // at the first org whose log does not verify.
 func VerifyAll(ctx context.Context, r store.AuditReader, opts VerifyOptions) ([]Report, error) {
 	orgs, err := r.AuditOrgs(ctx)
@@ -155,6 +189,7 @@ func VerifyAll(ctx context.Context, r store.AuditReader, opts VerifyOptions) ([]
 	for _, c := range opts.Checkpoints {
 		orgs = append(orgs, c.Org)
 	}
+	orgs = append(orgs, opts.Orgs...)
 	sort.Strings(orgs)
 	orgs = slices.Compact(orgs)
 	var reps []Report
@@ -177,6 +212,81 @@ type verifier struct {
 	enc  encoder
 	cps  []*candidate // by Seq
 	bad  *VerifyError // the first problem (lowest sequence)
+}
+
+// macChecker checks entry MACs under the verifier's keys, reusing its
+// HMAC states; one per goroutine.
+type macChecker struct {
+	macs []hash.Hash
+	buf  []byte
+}
+
+func newMACChecker(keys []MACKey) *macChecker {
+	c := &macChecker{}
+	for _, k := range keys {
+		c.macs = append(c.macs, hmac.New(sha256.New, k.key[:]))
+	}
+	return c
+}
+
+// ok reports whether r's MAC is the entry MAC of its stored hash under one
+// of the keys. The verifier uses the result only once it has checked that
+// the stored hash is the chain's, so the MAC is checked while the batch is
+// read, beside the hashing.
+func (c *macChecker) ok(r *store.AuditRecord) bool {
+	if len(r.MAC) != sha256.Size || len(r.Hash) != sha256.Size {
+		return false
+	}
+	for _, m := range c.macs {
+		m.Reset()
+		m.Write([]byte(entryMACLabel))
+		m.Write(r.Hash)
+		if c.buf = m.Sum(c.buf[:0]); hmac.Equal(c.buf, r.MAC) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkHead compares the chain's end (last, with hash v.rep.Head) with the
+// head its writer recorded; macd says whether any entry carried a MAC.
+func (v *verifier) checkHead(ctx context.Context, last uint64, macd bool) error {
+	hr, ok, err := v.r.AuditHeadRow(ctx, v.org)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if macd {
+			v.problem(last+1, ProblemTail, "the org's recorded head is missing: entries after %d may have been deleted", last)
+		}
+		return nil
+	}
+	var h Hash
+	wellFormed := len(hr.Hash) == len(h)
+	copy(h[:], hr.Hash)
+	if len(v.opts.MACKeys) > 0 && (hr.MAC != nil || macd) {
+		valid := false
+		for _, k := range v.opts.MACKeys {
+			valid = valid || (wellFormed && hmac.Equal(hr.MAC, k.HeadMAC(v.org, hr.Seq, h)))
+		}
+		if !valid {
+			v.problem(min(hr.Seq, last+1), ProblemHead, "the recorded head (entry %d) is not authentic: its MAC does not verify", hr.Seq)
+			return nil
+		}
+	}
+	switch {
+	case hr.Seq > last && last == 0:
+		v.problem(1, ProblemMissing, "the org's log is gone, but its recorded head is entry %d", hr.Seq)
+	case hr.Seq > last:
+		v.problem(last+1, ProblemTail, "the log ends at %d, but its recorded head is entry %d: entries were deleted from the end", last, hr.Seq)
+	case hr.Seq < last:
+		v.problem(hr.Seq+1, ProblemHead, "the log goes on after its recorded head %d, to %d", hr.Seq, last)
+	case !wellFormed || h != v.rep.Head:
+		v.problem(last, ProblemHead, "the recorded head's hash at %d is not the chain's (the end of the log was rewritten)", last)
+	default:
+		v.rep.RecordedHead = hr.Seq
+	}
+	return nil
 }
 
 func (v *verifier) problem(seq uint64, p Problem, format string, args ...any) {
@@ -313,8 +423,12 @@ func (v *verifier) run(ctx context.Context) error {
 	}
 	start := base + 1
 	v.rep.First = start
+	v.rep.Last, v.rep.Head = base, prev // until entries follow
 
 	pruneEntry := uint64(0) // the entry recording the newest prune
+	keyed := len(v.opts.MACKeys) > 0
+	unauth := uint64(0) // the first entry without a MAC that no checkpoint covers yet
+	macd := false       // some entry carries a MAC
 	expected, after := start, base
 	ci := 0
 	stop, complete := false, false
@@ -329,7 +443,7 @@ func (v *verifier) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		recs, err := b.recs, b.err
+		recs, macOK, err := b.recs, b.macOK, b.err
 		if err != nil {
 			return err
 		}
@@ -354,6 +468,9 @@ func (v *verifier) run(ctx context.Context) error {
 				stop = true
 				break
 			}
+			if rec.MAC == nil && keyed && unauth == 0 {
+				unauth = rec.Seq
+			}
 			var cs []*candidate
 			if ci < len(v.cps) && v.cps[ci].Seq <= rec.Seq {
 				cs, ci = v.at(ci, rec.Seq)
@@ -368,10 +485,19 @@ func (v *verifier) run(ctx context.Context) error {
 					stop = true
 				default:
 					v.rep.Anchored = rec.Seq
+					unauth = 0
 				}
 			}
 			if stop {
 				break
+			}
+			if rec.MAC != nil {
+				macd = true
+				if keyed && !macOK[i] {
+					v.problem(rec.Seq, ProblemForged, "entry %d's MAC does not verify: this deployment did not write it (inserted or rewritten with SQL)", rec.Seq)
+					stop = true
+					break
+				}
 			}
 			if pruned > 0 && pruneEntry == 0 && rec.Action == PruneAction && prunedThrough(rec.Body) == pruned {
 				pruneEntry = rec.Seq
@@ -398,6 +524,15 @@ func (v *verifier) run(ctx context.Context) error {
 		if full && pruned > 0 && (pruneEntry == 0 || pruneEntry > v.rep.Anchored) {
 			v.problem(start, ProblemPrune, "entries through %d were pruned, but no checkpointed %s entry records it", pruned, PruneAction)
 		}
+		if unauth != 0 {
+			v.problem(unauth, ProblemForged, "entry %d has no MAC and no signed checkpoint covers it: this deployment did not write it (or wrote it before entries had MACs and never checkpointed it)", unauth)
+		}
+		if err := v.checkHead(ctx, last, macd); err != nil {
+			return err
+		}
+		if last == 0 && pruned == 0 && slices.Contains(v.opts.Orgs, v.org) {
+			v.problem(1, ProblemMissing, "org %q exists, but its log is gone (every org's log starts with its creation)", v.org)
+		}
 	}
 	if v.bad != nil {
 		return v.bad
@@ -406,19 +541,32 @@ func (v *verifier) run(ctx context.Context) error {
 }
 
 type batch struct {
-	recs []store.AuditRecord
-	err  error
+	recs  []store.AuditRecord
+	macOK []bool // with MAC keys: each entry's MAC verifies over its stored hash
+	err   error
 }
 
 // prefetch reads the org's entries after `after` in batches, one ahead of
-// the consumer, until an empty batch, an error or ctx's end.
+// the consumer, and checks their MACs (with MAC keys), until an empty
+// batch, an error or ctx's end.
 func (v *verifier) prefetch(ctx context.Context, after uint64) <-chan batch {
 	ch := make(chan batch, 1)
+	var mc *macChecker
+	if len(v.opts.MACKeys) > 0 {
+		mc = newMACChecker(v.opts.MACKeys)
+	}
 	go func() {
 		for {
 			recs, err := v.r.ReadAudit(ctx, v.org, after, v.opts.Batch)
+			var macOK []bool
+			if mc != nil {
+				macOK = make([]bool, len(recs))
+				for i := range recs {
+					macOK[i] = mc.ok(&recs[i])
+				}
+			}
 			select {
-			case ch <- batch{recs, err}:
+			case ch <- batch{recs, macOK, err}:
 			case <-ctx.Done():
 				return
 			}

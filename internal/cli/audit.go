@@ -46,8 +46,19 @@ func openAuditLog(st store.Store, data string, mayCreate bool, log *slog.Logger)
 	if err != nil {
 		return nil, fmt.Errorf("audit key: %w (create one with `gatehouse audit keygen`, or set %s)", err, audit.KeyEnv)
 	}
-	return audit.New(st, audit.Options{Signer: signer, Logger: log})
+	var trusted []audit.PublicKey
+	if v := os.Getenv(TrustedKeysEnv); v != "" {
+		if trusted, err = audit.ParsePublicKeys([]byte(v)); err != nil {
+			return nil, fmt.Errorf("%s: %w", TrustedKeysEnv, err)
+		}
+	}
+	return audit.New(st, audit.Options{Signer: signer, TrustedKeys: trusted, Logger: log})
 }
+
+// TrustedKeysEnv holds the public keys this deployment signed checkpoints
+// with before a key rotation: the checkpointer starts from a checkpoint
+// they signed (docs/audit.md, "The key").
+const TrustedKeysEnv = "GATEHOUSE_AUDIT_TRUSTED_KEYS"
 
 // loadAuditSigner reads the signing key from path, $GATEHOUSE_AUDIT_KEY,
 // or <data>/audit-key.pem, in that order; ErrNoKey if none exists.
@@ -73,7 +84,7 @@ func newAuditCmd(e *env) *cobra.Command {
 		RunE:  unknownSubcommand,
 	}
 	cmd.AddCommand(newAuditListCmd(e, "tail"), newAuditListCmd(e, "query"), newAuditVerifyCmd(e),
-		newAuditExportCmd(e), newAuditKeygenCmd(e), newAuditPruneCmd(e))
+		newAuditExportCmd(e), newAuditKeygenCmd(e), newAuditPruneCmd(e), newAuditAdoptCmd(e))
 	return cmd
 }
 
@@ -291,8 +302,16 @@ the chain, and the log reaches every checkpoint. With --checkpoints, exported
 checkpoints (audit export --checkpoints) anchor the log too, so truncating or
 rewriting the database together with its checkpoints is detected.
 
+Every org that exists must have a log, which must end at the head its
+writer recorded (entries deleted from the end, or a whole log deleted, are
+detected). With the private key, every entry's MAC is checked too: an entry
+inserted or rewritten with SQL by someone without the key is a "forged
+entry". With only public keys, MACs are not checked (and the output says
+so).
+
 The key is --key (a public key PEM, base64 public keys, or the private key
-file), else $GATEHOUSE_AUDIT_KEY, else <data>/audit-key.pem.
+file: then MACs are checked), else $GATEHOUSE_AUDIT_KEY, else
+<data>/audit-key.pem.
 
 Exit 0: verified. Exit 1: the log does not verify; the first bad entry and
 what is wrong are printed. Exit 2: bad input. Exit 3: the store failed.`,
@@ -307,11 +326,11 @@ what is wrong are printed. Exit 2: bad input. Exit 3: the store failed.`,
 				if err != nil {
 					return badInput("--key: %v", err)
 				}
-				if opts.Keys, err = audit.ParsePublicKeys(b); err != nil {
+				if opts.Keys, opts.MACKeys, err = audit.ParseVerifyKeys(b); err != nil {
 					return badInput("--key: %v", err)
 				}
 			} else if s, err := loadAuditSigner(sf.data, ""); err == nil {
-				opts.Keys = []audit.PublicKey{s.Public()}
+				opts.Keys, opts.MACKeys = []audit.PublicKey{s.Public()}, []audit.MACKey{s.MACKey()}
 			} else if !errors.Is(err, audit.ErrNoKey) {
 				return badInput("audit key: %v", err)
 			}
@@ -332,6 +351,10 @@ what is wrong are printed. Exit 2: bad input. Exit 3: the store failed.`,
 				return err
 			}
 			defer st.Close()
+			// Every org that exists must have a log.
+			if opts.Orgs, err = existingOrgs(ctx, st); err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
 			var reps []audit.Report
 			if org != "" {
 				var rep audit.Report
@@ -357,11 +380,14 @@ what is wrong are printed. Exit 2: bad input. Exit 3: the store failed.`,
 					if ve != nil && r.Org == ve.Org {
 						continue
 					}
-					fmt.Fprintf(e.stdout, "ok    %s: entries %d..%d (%d), head %s, %d checkpoints, anchored through %d%s\n",
-						r.Org, r.First, r.Last, r.Entries, short(r.Head), r.Checkpoints, r.Anchored, unanchored(r))
+					fmt.Fprintf(e.stdout, "ok    %s: entries %d..%d (%d), head %s, %d checkpoints, anchored through %d%s%s\n",
+						r.Org, r.First, r.Last, r.Entries, short(r.Head), r.Checkpoints, r.Anchored, unanchored(r), recorded(r))
 				}
 				if ve != nil {
 					fmt.Fprintf(e.stdout, "FAIL  %s: entry %d: %s: %s\n", ve.Org, ve.Seq, ve.Problem, ve.Detail)
+				}
+				if len(opts.MACKeys) == 0 {
+					fmt.Fprintln(e.stdout, "note  entry MACs were not checked (give the private key with --key, or $GATEHOUSE_AUDIT_KEY):\n      entries rewritten or appended with SQL after the newest checkpoint would not be detected")
 				}
 			}
 			if ve != nil {
@@ -373,12 +399,44 @@ what is wrong are printed. Exit 2: bad input. Exit 3: the store failed.`,
 	sf.register(cmd)
 	cmd.Flags().StringVar(&org, "org", "", "verify only this org (default: every org with a log)")
 	cmd.Flags().StringVar(&checkpoints, "checkpoints", "", "exported checkpoints file (JSON Lines) to anchor the log")
-	cmd.Flags().StringVar(&keyFile, "key", "", "public key(s) that sign checkpoints")
+	cmd.Flags().StringVar(&keyFile, "key", "", "public key(s) that sign checkpoints, or the private key (also checks entry MACs)")
 	cmd.Flags().StringVarP((*string)(&out), "output", "o", "table", "table or json")
 	return cmd
 }
 
+// existingOrgs lists every org in the store.
+func existingOrgs(ctx context.Context, st store.Store) ([]string, error) {
+	var (
+		out []string
+		p   = store.Page{Size: store.MaxPageSize}
+	)
+	for {
+		orgs, next, err := st.ListOrgs(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range orgs {
+			out = append(out, o.ID)
+		}
+		if next == "" {
+			return out, nil
+		}
+		p.Cursor = next
+	}
+}
+
 func short(h audit.Hash) string { return h.String()[:16] }
+
+// recorded says whether the log ends at the head its writer recorded.
+func recorded(r audit.Report) string {
+	switch {
+	case r.RecordedHead == 0:
+		return ", no recorded head"
+	case r.MACsChecked:
+		return ", ends at its recorded head (MACs checked)"
+	}
+	return ", ends at its recorded head"
+}
 
 func unanchored(r audit.Report) string {
 	if r.Last > r.Anchored {
@@ -596,5 +654,65 @@ checkpointed, so the remaining log still verifies from the checkpoint at
 	cmd.Flags().Uint64Var(&through, "through", 0, "last sequence number to delete (must be a checkpoint)")
 	cmd.Flags().StringVar(&exporter, "exporter", "", "the exporter (audit export --name) that must have delivered them")
 	cmd.Flags().StringVar(&actor, "actor", "operator", "who is pruning (recorded in the entry)")
+	return cmd
+}
+
+func newAuditAdoptCmd(e *env) *cobra.Command {
+	var (
+		sf  storeFlags
+		org string
+	)
+	cmd := &cobra.Command{
+		Use:   "adopt",
+		Short: "Checkpoint entries written before entries had MACs (once, after upgrading)",
+		Long: `Entries written before migration 00006 carry no MAC. Those a signed
+checkpoint covers verify as before; any after the org's newest checkpoint
+are reported by a keyed verify as "forged entry", and the checkpointer
+does not sign over them. adopt signs a checkpoint over the org's head
+(--org, or every org with a log) accepting entries without a MAC since the
+previous checkpoint; an entry with a wrong MAC is still refused. Check
+those entries first (audit query): adopt vouches for them.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, _, err := sf.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			signer, err := loadAuditSigner(sf.data, "")
+			if err != nil {
+				return badInput("audit key: %v", err)
+			}
+			l, err := audit.New(st, audit.Options{Signer: signer})
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			orgs := []string{org}
+			if org == "" {
+				if orgs, err = st.AuditOrgs(ctx); err != nil {
+					return &exitError{code: ExitInternal, err: err}
+				}
+			}
+			for _, o := range orgs {
+				seq, n, err := l.Adopt(ctx, o)
+				var ve *audit.VerifyError
+				switch {
+				case errors.As(err, &ve):
+					fmt.Fprintf(e.stdout, "FAIL  %s: entry %d: %s: %s\n", ve.Org, ve.Seq, ve.Problem, ve.Detail)
+					return silentExit(ExitDeny)
+				case err != nil:
+					return &exitError{code: ExitInternal, err: err}
+				case seq == 0:
+					fmt.Fprintf(e.stdout, "ok    %s: already checkpointed at its head\n", o)
+				default:
+					fmt.Fprintf(e.stdout, "ok    %s: checkpointed at %d (%d entries without a MAC adopted)\n", o, seq, n)
+				}
+			}
+			return nil
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().StringVar(&org, "org", "", "the org (default: every org with a log)")
 	return cmd
 }

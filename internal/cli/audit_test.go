@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
 )
 
@@ -96,8 +97,9 @@ func TestAuditTailQueryVerify(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if r := run(t, "", "audit", "verify", "--data", data); r.code != 0 {
-		t.Errorf("verify of a cleanly truncated log without the exported checkpoints: code %d (a clean truncation is only detectable with them)\n%s", r.code, r.stdout)
+	// The recorded head tells without them (issue 11: this passed before).
+	if r := run(t, "", "audit", "verify", "--data", data); r.code != ExitDeny || !strings.Contains(r.stdout, "FAIL  acme: entry 16: truncated: the log ends at 15, but its recorded head is entry 25") {
+		t.Errorf("verify of a truncated log without the exported checkpoints: code %d\n%s", r.code, r.stdout)
 	}
 	r = run(t, "", "audit", "verify", "--data", data, "--checkpoints", cps)
 	if r.code != ExitDeny || !strings.Contains(r.stdout, "FAIL  acme: entry 16: truncated after checkpoint") {
@@ -156,5 +158,98 @@ func TestAuditExportResumesAndPrunes(t *testing.T) {
 	r := run(t, "", "audit", "verify", "--data", data, "--org", "acme")
 	if r.code != 0 || !strings.Contains(r.stdout, "entries 22..26") {
 		t.Errorf("verify after prune: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestAuditVerifyKnowsEveryOrg: deleting an org's whole log (entries,
+// checkpoints and recorded head) made `verify --org` say "ok, 0 entries"
+// (issue 11). Verify lists the orgs that exist and names the one without a
+// log; with only a public key it says that MACs were not checked.
+func TestAuditVerifyKnowsEveryOrg(t *testing.T) {
+	data := auditData(t, 5)
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(data, "gatehouse.db"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Write(ctx, func(tx store.Tx) error {
+		for _, id := range []string{"acme", "beta"} {
+			if _, err := tx.CreateOrg(ctx, store.Org{ID: id, Name: id}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	for _, args := range [][]string{{}, {"--org", "beta"}} {
+		r := run(t, "", append([]string{"audit", "verify", "--data", data}, args...)...)
+		if r.code != ExitDeny || !strings.Contains(r.stdout, `FAIL  beta: entry 1: log missing: org "beta" exists, but its log is gone`) {
+			t.Errorf("verify %v with beta's log deleted: code %d\n%s%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if r := run(t, "", "audit", "verify", "--data", data, "--org", "acme"); r.code != 0 || strings.Contains(r.stdout, "not checked") ||
+		!strings.Contains(r.stdout, "ok    acme: entries 1..5 (5)") || !strings.Contains(r.stdout, "ends at its recorded head (MACs checked)") {
+		t.Errorf("verify --org acme with the private key: code %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	pub := filepath.Join(t.TempDir(), "pub.pem")
+	signer, err := audit.LoadSigner(auditKeyFile(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pub, signer.Public().MarshalPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, "", "audit", "verify", "--data", data, "--org", "acme", "--key", pub); r.code != 0 || !strings.Contains(r.stdout, "entry MACs were not checked") {
+		t.Errorf("verify --org acme with the public key: code %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestAuditAdopt(t *testing.T) {
+	data := auditData(t, 25) // checkpoints at 1, 11, 21: 22..25 unanchored
+	r := run(t, "", "audit", "adopt", "--data", data)
+	if r.code != 0 || !strings.Contains(r.stdout, "ok    acme: checkpointed at 25 (0 entries without a MAC adopted)") {
+		t.Errorf("adopt: code %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = run(t, "", "audit", "adopt", "--data", data, "--org", "acme")
+	if r.code != 0 || !strings.Contains(r.stdout, "ok    acme: already checkpointed at its head") {
+		t.Errorf("adopt again: code %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestInitRecordsAuthenticatedEntries: init writes the first user's and
+// org's entries; without the audit key they had no MACs, and the server's
+// checkpointer would refuse to sign over them for ever. init records
+// through the signing log (creating the key on SQLite, as serve does).
+func TestInitRecordsAuthenticatedEntries(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "d")
+	if r := run(t, "", "init", "--data", data, "--user", "root", "--org", "acme"); r.code != 0 {
+		t.Fatalf("init: %d %q", r.code, r.stderr)
+	}
+	r := run(t, "", "audit", "verify", "--data", data)
+	if r.code != 0 || !strings.Contains(r.stdout, "ok    acme:") || !strings.Contains(r.stdout, "ok    _system:") ||
+		strings.Contains(r.stdout, "not checked") {
+		t.Errorf("verify after init: code %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(data, "gatehouse.db"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	signer, err := audit.LoadSigner(auditKeyFile(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.New(st, audit.Options{Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.RecordAlone(ctx, audit.Entry{Org: "acme", Actor: audit.Actor{Principal: "user:root"}, Action: "x.y", Target: "x/1", Result: audit.Success}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Checkpoint(ctx, "acme", true); err != nil {
+		t.Errorf("the server's checkpointer over init's entries: %v", err)
 	}
 }

@@ -603,7 +603,13 @@ func openMaintenanceVault(ctx context.Context, sf *storeFlags, e *env) (*vault.V
 		return nil, nil, err
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	v, err := vault.Open(ctx, vault.Options{Store: st, Keyring: keys, Logger: log})
+	// Its entries carry MACs, as serve's (the key as serve finds it).
+	alog, err := openAuditLog(st, sf.data, sf.postgresURL() == "", log)
+	if err != nil {
+		st.Close()
+		return nil, nil, &exitError{code: ExitInternal, err: err}
+	}
+	v, err := vault.Open(ctx, vault.Options{Store: st, Keyring: keys, Audit: alog, Logger: log})
 	if err != nil {
 		st.Close()
 		return nil, nil, &exitError{code: ExitInternal, err: err}

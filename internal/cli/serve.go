@@ -373,7 +373,13 @@ a store that already has data.`,
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
-			dir, err := directory.Open(ctx, st, authz.New(), directory.Options{Logger: log})
+			// Its entries carry MACs and are checkpointed, as serve's: the
+			// checkpointer signs nothing it cannot authenticate.
+			alog, err := openAuditLog(st, sf.data, sf.postgresURL() == "", log)
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
+			dir, err := directory.Open(ctx, st, authz.New(), directory.Options{Logger: log, Audit: alog})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}

@@ -245,8 +245,9 @@ func invitationObject(v store.Invitation) map[string]any {
 func orgTarget(org string) string { return "org/" + org }
 
 // recordSuccess records a successful write in tx (the op's own
-// transaction). Operations that changed nothing are recorded too.
-func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor, n AuditNote) error {
+// transaction). Operations that changed nothing are recorded too. edits
+// complete the entry after it is described from the changelog and n.
+func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor, n AuditNote, edits ...func(*audit.Entry)) error {
 	e := audit.Entry{Org: org, Actor: d.auditActor(ctx, tx, org, actor), Action: auditAction(name), Result: audit.Success}
 	if org == "" {
 		e.Org = audit.SystemOrg
@@ -310,6 +311,9 @@ func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org st
 	}
 	if e.Target == "" {
 		e.Target = orgTarget(e.Org)
+	}
+	for _, edit := range edits {
+		edit(&e)
 	}
 	return d.rec.Record(ctx, tx, e)
 }
@@ -637,8 +641,9 @@ func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f st
 }
 
 // VerifyAudit verifies the org's log with the directory's audit key (when
-// its recorder is an *audit.Log that signs) and the exported checkpoints
-// given. Needs audit:read at org scope. A log that does not verify is a
+// its recorder is an *audit.Log that signs: checkpoint signatures and
+// entry MACs) and the exported checkpoints given; the org exists, so an
+// empty log is a missing one. Needs audit:read at org scope. A log that does not verify is a
 // *audit.VerifyError.
 func (d *Directory) VerifyAudit(ctx context.Context, actor Actor, org string, exported []audit.Checkpoint) (audit.Report, error) {
 	var rep audit.Report
@@ -646,12 +651,17 @@ func (d *Directory) VerifyAudit(ctx context.Context, actor Actor, org string, ex
 		if err := o.need("audit:read", authz.Scope{}); err != nil {
 			return err
 		}
-		opts := audit.VerifyOptions{Checkpoints: exported}
+		// The org exists (the actor is a member): it must have a log.
+		opts := audit.VerifyOptions{Checkpoints: exported, Orgs: []string{org}}
 		if k, ok := d.rec.(interface {
 			PublicKey() (audit.PublicKey, bool)
+			MACKey() (audit.MACKey, bool)
 		}); ok {
 			if pk, ok := k.PublicKey(); ok {
 				opts.Keys = append(opts.Keys, pk)
+			}
+			if mk, ok := k.MACKey(); ok {
+				opts.MACKeys = append(opts.MACKeys, mk)
 			}
 		}
 		var err error
@@ -775,11 +785,27 @@ func (d *Directory) SetAuditSettings(ctx context.Context, actor Actor, org strin
 		if err := o.need("audit:update", authz.Scope{}); err != nil {
 			return err
 		}
-		o.note = AuditNote{Target: "audit_settings/" + org, After: s}
-		if cur, err := audit.LoadSettings(ctx, o.tx, org); err == nil {
-			o.note.Before = cur
+		// The entry has the settings before and after (they are not in the
+		// changelog): the stored object, or the default (off).
+		before, err := o.tx.AuditSettings(ctx, org)
+		if err != nil {
+			return err
 		}
-		return audit.SaveSettings(ctx, o.tx, org, s)
+		if before == nil {
+			before = auditObject(audit.Settings{Decisions: audit.DecisionsOff})
+		}
+		after := s
+		if after.Decisions == "" {
+			after.Decisions = audit.DecisionsOff
+		}
+		if err := audit.SaveSettings(ctx, o.tx, org, after); err != nil {
+			return err
+		}
+		o.auditEdits = append(o.auditEdits, func(e *audit.Entry) {
+			e.Target = "audit_settings/" + org
+			e.Before, e.After = auditObject(json.RawMessage(before)), auditObject(after)
+		})
+		return nil
 	})
 	d.dlog.Invalidate(org)
 	return rev, err

@@ -219,6 +219,35 @@ func TestDecisionsAreRecordedByTheOrgsSettings(t *testing.T) {
 	}
 }
 
+// TestAuditSettingsChangesRecordBeforeAndAfter: switching decision
+// logging from "all" to "off" left no before/after in its entry (issue
+// 11): nothing showed that decisions had been recorded until then.
+func TestAuditSettingsChangesRecordBeforeAndAfter(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name          string
+		set           audit.Settings
+		before, after string
+	}{
+		{"default to denies", audit.Settings{Decisions: audit.DecisionsDenies}, `{"decisions":"off"}`, `{"decisions":"denies"}`},
+		{"denies to all, sampled", audit.Settings{Decisions: audit.DecisionsAll, SampleRate: 0.5}, `{"decisions":"denies"}`, `{"decisions":"all","sample_rate":0.5}`},
+		{"all to off", audit.Settings{Decisions: audit.DecisionsOff}, `{"decisions":"all","sample_rate":0.5}`, `{"decisions":"off"}`},
+		{"off to the default (off)", audit.Settings{}, `{"decisions":"off"}`, `{"decisions":"off"}`},
+	} {
+		last := len(auditLog(t, f.st, "acme", 0))
+		ok(t, tc.name, second(f.d.SetAuditSettings(f.ctx, alice, "acme", tc.set)))
+		var got []string
+		for _, e := range auditLog(t, f.st, "acme", uint64(last)) {
+			got = append(got, fmt.Sprintf("%s %s %s before=%s after=%s", e.Action, e.Target, e.Result, e.Before, e.After))
+		}
+		want := []string{fmt.Sprintf("audit_settings.update audit/settings success before=%s after=%s", tc.before, tc.after)}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: entries (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
 func TestADecisionFailsWhenItCannotBeRecorded(t *testing.T) {
 	t.Parallel()
 	st := openSQLite(t)

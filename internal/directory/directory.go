@@ -317,6 +317,9 @@ type op struct {
 	// in the transaction that makes the change (an invitation).
 	note       AuditNote
 	unrecorded bool
+	// auditEdits complete the write's audit entry, for changes that are
+	// not in the changelog (audit settings).
+	auditEdits []func(*audit.Entry)
 }
 
 // write runs fn as one store write by actor on org: the engine is caught up
@@ -346,7 +349,7 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 		if o.unrecorded {
 			return nil
 		}
-		return d.recordSuccess(ctx, tx, name, org, actor, o.note)
+		return d.recordSuccess(ctx, tx, name, org, actor, o.note, o.auditEdits...)
 	})
 	if err != nil {
 		return 0, mapErr(name, d.recordDenied(ctx, name, org, actor, about, err))

@@ -560,8 +560,11 @@ func (s *scanner) end() error {
 }
 
 func (s *scanner) start() error {
-	if s.peek() == 0 {
+	switch s.peek() {
+	case 0:
 		return invalidField("", "the request body is empty; a JSON object is required")
+	case 'n':
+		return errNullBody()
 	}
 	return nil
 }

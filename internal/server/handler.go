@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -238,7 +239,10 @@ func (c *call) decode(v any) error {
 	if limit <= 0 {
 		limit = c.s.maxBody
 	}
-	body := http.MaxBytesReader(c.w, r.Body, limit)
+	body := bufio.NewReader(http.MaxBytesReader(c.w, r.Body, limit))
+	if isNull(body) {
+		return errNullBody()
+	}
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -253,6 +257,30 @@ func (c *call) decode(v any) error {
 		return invalidField("", "the request body has data after the JSON value")
 	}
 	return nil
+}
+
+// isNull reports whether the JSON text br starts with (after whitespace) is
+// null, which encoding/json would decode into any request as "nothing
+// given": a PUT would reset what it replaces. It consumes only whitespace.
+func isNull(br *bufio.Reader) bool {
+	for {
+		b, err := br.Peek(1)
+		if err != nil {
+			return false // the decoder reports it
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			_, _ = br.ReadByte()
+			continue
+		}
+		b, _ = br.Peek(4)
+		return string(b) == "null"
+	}
+}
+
+// errNullBody is the problem for a request body that is JSON null.
+func errNullBody() *Problem {
+	return invalidField("", "the request body is null; a JSON object is required")
 }
 
 // decodeWith is decode for request types with a hand-written decoder.

@@ -148,7 +148,8 @@ func TestEveryAdminRouteForbidsTheUnderprivileged(t *testing.T) {
 }
 
 // TestBadBodies: every route that takes a body refuses malformed JSON,
-// unknown fields, wrong types, trailing data, an empty body, a non-object,
+// unknown fields, wrong types, trailing data, an empty body, a non-object
+// (null included),
 // an oversized body and a wrong content type with the right 4xx problem,
 // and nothing changes.
 func TestBadBodies(t *testing.T) {
@@ -179,6 +180,7 @@ func TestBadBodies(t *testing.T) {
 			{"trailing data", "application/json", `{} {}`, 400, ""},
 			{"empty", "application/json", ``, 400, ""},
 			{"array", "application/json", `[]`, 400, ""},
+			{"null", "application/json", `null`, 400, ""},
 			{"oversized", "application/json", huge, 413, ""},
 			{"wrong content type", "text/plain", `{}`, 415, ""},
 			{"no content type", "", `{}`, 415, ""},

@@ -18,6 +18,10 @@ import (
 //   - Dense, ordered sequence numbers per org: an entry's Seq is exactly one
 //     more than the org's newest entry's (the first is 1), checked in the
 //     same statement that inserts it, under the write lock.
+//   - Recorded head. AppendAudit also records the entry as its org's head
+//     (audit_heads: seq, hash and HeadMAC) in the same statement batch, so
+//     the head and the newest entry always agree unless someone edited the
+//     database; heads are never deleted.
 //   - Same transaction. Audit rows are written through Tx and commit or
 //     roll back with the change they record. A Write whose callback wrote
 //     only audit rows (a denied attempt, an authentication failure, an
@@ -39,6 +43,22 @@ type AuditRecord struct {
 	Result string
 	Body   []byte // a JSON object: everything else about the entry
 	Hash   []byte // the chain hash after this entry (32 bytes)
+	// MAC authenticates Hash with a key the database does not hold (32
+	// bytes; nil when written without the key, or before migration 00006).
+	MAC []byte
+	// HeadMAC authenticates the entry as its org's head (32 bytes or nil).
+	// Written to the org's AuditHeadRow by AppendAudit; never read back
+	// into a record.
+	HeadMAC []byte
+}
+
+// AuditHeadRow is an org's head as AppendAudit recorded it with its newest
+// entry: internal/audit compares the chain's end with it.
+type AuditHeadRow struct {
+	Org  string
+	Seq  uint64
+	Hash []byte
+	MAC  []byte // nil if written without the key
 }
 
 // AuditCheckpoint is a signed statement "org's chain had head Head at Seq,
@@ -100,8 +120,10 @@ type AuditReader interface {
 	ListAuditCheckpoints(ctx context.Context, org string, after uint64, limit int) ([]AuditCheckpoint, error)
 	// ListAuditPrunes returns the org's prune records in order.
 	ListAuditPrunes(ctx context.Context, org string) ([]AuditPrune, error)
-	// AuditOrgs lists every org that has audit entries, checkpoints or
-	// prune records (including deleted orgs), sorted.
+	// AuditHeadRow returns the org's recorded head; false if it has none.
+	AuditHeadRow(ctx context.Context, org string) (AuditHeadRow, bool, error)
+	// AuditOrgs lists every org that has audit entries, checkpoints, prune
+	// records or a recorded head (including deleted orgs), sorted.
 	AuditOrgs(ctx context.Context) ([]string, error)
 	// AuditCursor returns exporter name's stored position in the org's
 	// log: the Seq of the last entry it delivered; 0 if it has none.
@@ -113,11 +135,13 @@ type AuditReader interface {
 
 // AuditWriter appends to the audit log.
 type AuditWriter interface {
-	// AppendAudit appends r to its org's log. ErrInvalid for a malformed
-	// record (empty or unstorable org or strings, an empty Target, Seq 0,
-	// a Hash that is not 32 bytes, a Body that is not a JSON object of at
-	// most MaxAuditBody bytes); ErrConflict if r.Seq is not exactly one more
-	// than the org's newest entry's.
+	// AppendAudit appends r to its org's log and records it as the org's
+	// head (AuditHeadRow, with r.HeadMAC). ErrInvalid for a malformed
+	// record (empty or unstorable org or strings, an empty Target, Seq 0, a Hash that is
+	// not 32 bytes, a MAC or HeadMAC that is neither nil nor 32 bytes, a
+	// Body that is not a JSON object of at most MaxAuditBody bytes);
+	// ErrConflict if r.Seq is not exactly one more than the org's newest
+	// entry's.
 	AppendAudit(ctx context.Context, r AuditRecord) error
 	// AppendAuditCheckpoint stores a checkpoint. ErrInvalid for a malformed
 	// one; ErrNotFound if the org has no entry c.Seq; ErrConflict if the

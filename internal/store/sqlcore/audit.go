@@ -15,17 +15,18 @@ import (
 
 // The audit log's rows (store/audit.go has the contract). The store keeps
 // rows verbatim: it checks shapes, sequence density and checkpoint heads,
-// never hashes or signatures (internal/audit does).
+// never hashes, MACs or signatures (internal/audit does). AppendAudit also
+// records the org's head (audit_heads) in the same transaction.
 
 const (
-	auditCols      = `org, seq, at, actor, action, target, result, body, hash`
+	auditCols      = `org, seq, at, actor, action, target, result, body, hash, mac`
 	checkpointCols = `org, seq, head, at, key_id, signature`
 )
 
 func scanAudit(r Rows) (a store.AuditRecord, err error) {
 	var seq int64
 	var body []byte
-	if err = r.Scan(&a.Org, &seq, &a.At, &a.Actor, &a.Action, &a.Target, &a.Result, &body, &a.Hash); err != nil {
+	if err = r.Scan(&a.Org, &seq, &a.At, &a.Actor, &a.Action, &a.Target, &a.Result, &body, &a.Hash, &a.MAC); err != nil {
 		return a, err
 	}
 	a.Seq, a.Body = uint64(seq), body
@@ -116,7 +117,7 @@ type Preparer interface {
 
 // PreparedStatements lists the statements a Preparer is asked for, so that
 // a backend can prepare them up front.
-func PreparedStatements() []string { return []string{auditHeadSQL, insertAuditSQL} }
+func PreparedStatements() []string { return []string{auditHeadSQL, insertAuditSQL, upsertAuditHeadSQL} }
 
 // conn returns the Querier that runs the constant statement sql in t:
 // kept prepared where the backend can.
@@ -299,6 +300,33 @@ func (r reader) ListAuditPrunes(ctx context.Context, org string) ([]store.AuditP
 	}, `SELECT org, through_seq, at FROM audit_prunes WHERE org = $1 ORDER BY through_seq`, org)
 }
 
+// nilBytes stores an absent byte string as NULL (not as an empty one).
+func nilBytes(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// AuditHeadRow implements store.AuditReader.
+func (r reader) AuditHeadRow(ctx context.Context, org string) (store.AuditHeadRow, bool, error) {
+	const op = "audit head row"
+	h := store.AuditHeadRow{Org: org}
+	var seq int64
+	err := queryRow(ctx, r.q, `SELECT seq, hash, mac FROM audit_heads WHERE org = $1`, []any{org}, &seq, &h.Hash, &h.MAC)
+	switch {
+	case errors.Is(err, errNoRows):
+		return h, false, nil
+	case err != nil:
+		if unstorable([]any{org}) {
+			return h, false, nil
+		}
+		return h, false, r.s.dbErr(ctx, op, "org "+q(org), err)
+	}
+	h.Seq = uint64(seq)
+	return h, true, nil
+}
+
 // AuditOrgs implements store.AuditReader. It walks each table's primary
 // key's distinct orgs (one index seek per org), not every row.
 func (r reader) AuditOrgs(ctx context.Context) ([]string, error) {
@@ -311,6 +339,7 @@ func (r reader) AuditOrgs(ctx context.Context) ([]string, error) {
 		SELECT org FROM e WHERE org IS NOT NULL
 		UNION SELECT org FROM c WHERE org IS NOT NULL
 		UNION SELECT org FROM p WHERE org IS NOT NULL
+		UNION SELECT org FROM audit_heads
 		ORDER BY 1`)
 }
 
@@ -331,7 +360,14 @@ func (r reader) AuditCursor(ctx context.Context, org, name string) (uint64, erro
 	return uint64(seq), nil
 }
 
-const insertAuditSQL = `INSERT INTO audit_entries (` + auditCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+const (
+	insertAuditSQL     = `INSERT INTO audit_entries (` + auditCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+	upsertAuditHeadSQL = `INSERT INTO audit_heads (org, seq, hash, mac) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (org) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac`
+)
+
+// macOK reports whether b can be a stored MAC: absent or 32 bytes.
+func macOK(b []byte) bool { return b == nil || len(b) == 32 }
 
 // AppendAudit implements store.AuditWriter.
 func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
@@ -347,6 +383,7 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	}
 	c.need(a.Target != "", "target is empty: every entry names what it touched")
 	c.need(len(a.Hash) == 32, "hash is %d bytes, want 32", len(a.Hash))
+	c.need(macOK(a.MAC) && macOK(a.HeadMAC), "MAC is neither absent nor 32 bytes")
 	c.need(len(a.Body) <= store.MaxAuditBody && isJSONObject(a.Body), "body is not a JSON object of at most %d bytes", store.MaxAuditBody)
 	if c.err != nil {
 		return c.err
@@ -365,7 +402,10 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 		return store.Errorf(store.ErrConflict, op, detail+": the org's log ends at "+u64s(last), nil)
 	}
 	if _, err := t.conn(insertAuditSQL).Exec(ctx, insertAuditSQL,
-		a.Org, int64(a.Seq), a.At, a.Actor, a.Action, a.Target, a.Result, string(a.Body), a.Hash); err != nil {
+		a.Org, int64(a.Seq), a.At, a.Actor, a.Action, a.Target, a.Result, string(a.Body), a.Hash, nilBytes(a.MAC)); err != nil {
+		return t.fail(ctx, op, detail, err)
+	}
+	if _, err := t.conn(upsertAuditHeadSQL).Exec(ctx, upsertAuditHeadSQL, a.Org, int64(a.Seq), a.Hash, nilBytes(a.HeadMAC)); err != nil {
 		return t.fail(ctx, op, detail, err)
 	}
 	t.rememberAuditSeq(a.Org, a.Seq)

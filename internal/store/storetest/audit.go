@@ -77,6 +77,8 @@ func testAudit(t *testing.T, s store.Store) {
 		{"NUL in action", rec("acme", 3, "a", "b\x00", "c", "d"), store.ErrInvalid},
 		// Every entry names what it touched (DESIGN §7: "target").
 		{"empty target", rec("acme", 3, "a", "b", "", "d"), store.ErrInvalid},
+		{"short MAC", func() store.AuditRecord { r := rec("acme", 3, "a", "b", "c", "d"); r.MAC = r.Hash[:31]; return r }(), store.ErrInvalid},
+		{"short head MAC", func() store.AuditRecord { r := rec("acme", 3, "a", "b", "c", "d"); r.HeadMAC = []byte{}; return r }(), store.ErrInvalid},
 	} {
 		err := writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
 			err := tx.AppendAudit(ctx, tc.r)
@@ -90,6 +92,38 @@ func testAudit(t *testing.T, s store.Store) {
 		if !errors.Is(err, boom) {
 			t.Errorf("%s: Write = %v", tc.name, err)
 		}
+	}
+
+	// The recorded head follows the newest entry, with its MAC; an entry's
+	// MAC is stored and read back (nil stays nil).
+	headRow := func(org string) (store.AuditHeadRow, bool) {
+		t.Helper()
+		hr, ok, err := s.AuditHeadRow(ctx, org)
+		if err != nil {
+			t.Fatalf("AuditHeadRow(%s): %v", org, err)
+		}
+		return hr, ok
+	}
+	if hr, ok := headRow("acme"); !ok || hr.Seq != 2 || !bytes.Equal(hr.Hash, rec("acme", 2, "", "", "", "").Hash) || hr.MAC != nil {
+		t.Errorf("recorded head of acme = %+v, %v; want entry 2 without a MAC", hr, ok)
+	}
+	if _, ok := headRow("nobody"); ok {
+		t.Errorf("an org without entries has a recorded head")
+	}
+	mac, headMAC := bytes.Repeat([]byte{7}, 32), bytes.Repeat([]byte{9}, 32)
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		r := rec("macs", 1, "user:alice", "x.y", "x/1", "success")
+		r.MAC, r.HeadMAC = mac, headMAC
+		return tx.AppendAudit(ctx, r)
+	})
+	if hr, ok := headRow("macs"); !ok || hr.Seq != 1 || !bytes.Equal(hr.MAC, headMAC) {
+		t.Errorf("recorded head of macs = %+v, %v; want entry 1 with its head MAC", hr, ok)
+	}
+	if recs := must(s.ReadAudit(ctx, "macs", 0, 10)).get(t); len(recs) != 1 || !bytes.Equal(recs[0].MAC, mac) {
+		t.Errorf("entry with a MAC read back as %+v", recs)
+	}
+	if recs := must(s.ReadAudit(ctx, "acme", 0, 10)).get(t); len(recs) != 2 || recs[0].MAC != nil {
+		t.Errorf("entries without MACs read back as %+v", recs)
 	}
 
 	// 30 more entries in acme, 3 in beta: filters, order, pages, isolation.
@@ -246,7 +280,7 @@ func testAudit(t *testing.T, s store.Store) {
 		return tx.AppendAudit(ctx, rec("acme", 33, "user:alice", "audit.prune", "audit/acme", "success"))
 	})
 
-	diff(t, "audit orgs", []string{"acme", "beta"}, must(s.AuditOrgs(ctx)).get(t))
+	diff(t, "audit orgs", []string{"acme", "beta", "macs"}, must(s.AuditOrgs(ctx)).get(t))
 
 	// Exporter cursors and settings.
 	if c := must(s.AuditCursor(ctx, "acme", "siem")).get(t); c != 0 {

@@ -28,9 +28,11 @@ var Schema = map[string][]string{
 	"run_tokens":      {"org", "id", "namespace", "type", "resource_id", "resource_version", "secrets", "issued_by", "runtime", "created_at", "expires_at", "used_at", "used_by"},
 	"vault_keys":      {"id", "key_check", "created_at", "retired_at"},
 	// 00004_audit.sql
-	"audit_entries":        {"org", "seq", "at", "actor", "action", "target", "result", "body", "hash"},
+	"audit_entries":        {"org", "seq", "at", "actor", "action", "target", "result", "body", "hash", "mac"}, // mac: 00006
 	"audit_checkpoints":    {"org", "seq", "head", "at", "key_id", "signature"},
 	"audit_prunes":         {"org", "through_seq", "at"},
 	"audit_export_cursors": {"org", "name", "seq", "updated_at"},
 	"audit_settings":       {"org", "settings", "updated_at"},
+	// 00006_audit_macs.sql
+	"audit_heads": {"org", "seq", "hash", "mac"},
 }
