@@ -241,7 +241,7 @@ func TestAuditSettingsChangesRecordBeforeAndAfter(t *testing.T) {
 		for _, e := range auditLog(t, f.st, "acme", uint64(last)) {
 			got = append(got, fmt.Sprintf("%s %s %s before=%s after=%s", e.Action, e.Target, e.Result, e.Before, e.After))
 		}
-		want := []string{fmt.Sprintf("audit_settings.update audit/settings success before=%s after=%s", tc.before, tc.after)}
+		want := []string{fmt.Sprintf("audit_settings.update audit_settings/acme success before=%s after=%s", tc.before, tc.after)}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s: entries (-want +got):\n%s", tc.name, diff)
 		}
