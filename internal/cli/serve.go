@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/atomicfile"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
@@ -296,7 +297,7 @@ func writeDemoKeys(path string, d server.Demo) error {
 	for _, id := range ids {
 		fmt.Fprintf(&b, "export %s_KEY=%s\n", strings.ToUpper(id), d.Keys[id])
 	}
-	return os.WriteFile(path, []byte(b.String()), 0o600)
+	return atomicfile.Write(path, []byte(b.String()), 0o600)
 }
 
 func printQuickstart(w io.Writer, base, data string, dev bool, d server.Demo) {
