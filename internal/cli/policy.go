@@ -381,7 +381,10 @@ func newMatrixCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			mx := policy.BuildMatrix(m)
+			mx, err := policy.BuildMatrix(m)
+			if err != nil {
+				return badInput("%s: %v", args[0], err)
+			}
 			switch out {
 			case "json":
 				return writeJSON(e.stdout, mx)
