@@ -249,14 +249,14 @@ func getAll[T any](sc *secretCall, path string) ([]T, error) {
 type secretMeta struct {
 	Namespace   string    `json:"namespace"`
 	Name        string    `json:"name"`
-	Description string    `json:"description"`
+	Description string    `json:"description,omitempty"`
 	Version     uint64    `json:"version"`
-	ExpiresAt   time.Time `json:"expires_at"`
-	ReferableBy []string  `json:"referable_by"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"` // unset fields are absent, as in the API
+	ReferableBy []string  `json:"referable_by,omitempty"`
 	UpdatedBy   string    `json:"updated_by"`
 	UpdatedAt   time.Time `json:"updated_at"`
-	RotatedAt   time.Time `json:"rotated_at"`
-	LastUsedAt  time.Time `json:"last_used_at"`
+	RotatedAt   time.Time `json:"rotated_at,omitzero"`
+	LastUsedAt  time.Time `json:"last_used_at,omitzero"`
 }
 
 type written struct {
