@@ -139,10 +139,15 @@ func newServeCmd(e *env) *cobra.Command {
 		Short: "Run the Gatehouse HTTP API",
 		Long: `Run the Gatehouse HTTP API (docs/api.md).
 
-With no flags it keeps its data in ./gatehouse-data (SQLite) and listens on
-127.0.0.1:8080. On a fresh SQLite database, or with --dev, it first creates
-the demo org of the quickstart and prints the owner's API key; --dev also
-writes every demo user's key to <data>/demo-keys.env.
+It keeps its data in ./gatehouse-data (SQLite) unless told otherwise and
+listens on 127.0.0.1:8080. It needs the secrets vault's master key in
+GATEHOUSE_MASTER_KEY_FILE or GATEHOUSE_MASTER_KEY (make one with
+head -c 32 /dev/urandom | base64) and refuses to start without it.
+
+--dev is for trying Gatehouse out: it generates a master key beside the
+database (with a loud warning), and on a fresh store creates the demo org
+of the quickstart, prints the owner's API key and writes every demo user's
+key to <data>/demo-keys.env. Only --dev creates demo data.
 
 For PostgreSQL pass --database (or GATEHOUSE_DATABASE_URL); replicas share
 the database and the session key file (--session-keys or
@@ -150,6 +155,12 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(e.stderr, logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			// The master key first: a production start without one is
+			// refused before anything is created.
+			vkeys, err := loadServeKeyring(dev, sf.data, e.stderr)
 			if err != nil {
 				return err
 			}
@@ -186,13 +197,13 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 			defer dir.Close()
 			as := auth.New(st, dir, keys, auth.Options{Logger: log})
 			defer as.Close()
-			vlt, err := openServeVault(octx, st, dir, alog, sf.data, dev || sqliteStore, e.stderr, log)
+			vlt, err := openServeVault(octx, st, dir, alog, vkeys, log)
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
 
 			var demo *server.Demo
-			if isFresh && (dev || sqliteStore) && !noDemo {
+			if isFresh && dev && !noDemo {
 				d, err := server.SeedDemo(octx, dir, as)
 				if err != nil {
 					return &exitError{code: ExitInternal, err: err}
@@ -239,8 +250,8 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 	}
 	sf.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
-	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: create the demo org (on a fresh store) and its keys file; create a session key if missing")
-	cmd.Flags().BoolVar(&noDemo, "no-demo", false, "never create the demo org")
+	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: generate a master key beside the database, create the demo org (on a fresh store) and its keys file; create a session key if missing")
+	cmd.Flags().BoolVar(&noDemo, "no-demo", false, "with --dev, do not create the demo org")
 	cmd.Flags().StringVar(&keyFile, "session-keys", "", "session signing key file (default <data>/session-keys.json)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug (every request), info, warn or error")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text or json")
