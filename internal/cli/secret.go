@@ -539,17 +539,29 @@ func newSecretRotateCmd(e *env) *cobra.Command {
 }
 
 func newSecretDeleteCmd(e *env) *cobra.Command {
-	return secretCmd(e, &cobra.Command{
+	var force bool
+	cmd := secretCmd(e, &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a secret and every version (needs secrets:delete)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Delete a secret and every version (needs secrets:delete). A secret that a
+resource spec of its namespace references is not deleted: the server answers
+409 naming the resources (exit 2), since their runs would fail. --force
+deletes it anyway; the audit entry records that the delete was forced and
+what referenced the secret.`,
+		Args: cobra.ExactArgs(1),
 	}, false, nil, func(sc *secretCall, args []string) error {
-		if err := sc.do("DELETE", secretURL(sc.org, sc.ns, args[0]), nil, nil); err != nil {
+		path := secretURL(sc.org, sc.ns, args[0])
+		if force {
+			path += "?force=true"
+		}
+		if err := sc.do("DELETE", path, nil, nil); err != nil {
 			return apiExit(err)
 		}
 		fmt.Fprintf(e.stdout, "deleted %s/%s\n", sc.ns, args[0])
 		return nil
 	})
+	cmd.Flags().BoolVar(&force, "force", false, "delete even if resource specs reference the secret (their runs will fail; audited as forced)")
+	return cmd
 }
 
 func newSecretHistoryCmd(e *env) *cobra.Command {

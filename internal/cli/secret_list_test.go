@@ -39,3 +39,29 @@ func TestSecretListJSONOmitsUnsetTimes(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretDeleteReferenced: `secret delete` of a secret a chain's spec
+// references fails with exit 2 naming the chain and leaves it; --force
+// deletes it.
+func TestSecretDeleteReferenced(t *testing.T) {
+	vs := startVaultServer(t)
+	vs.as(t, vs.admin)
+	if r := run(t, "v1", "secret", "set", "DB_PASSWORD", "-n", "prod"); r.code != 0 {
+		t.Fatalf("set: %d %q", r.code, r.stderr)
+	}
+	vs.call(t, 201, "POST", "/v1/orgs/acme/resources", vs.admin, map[string]any{"namespace": "prod", "type": "chains", "id": "nightly",
+		"spec": map[string]any{"secrets": []string{"DB_PASSWORD"}}}, nil)
+	r := run(t, "", "secret", "delete", "DB_PASSWORD", "-n", "prod")
+	if r.code != ExitBadInput || !strings.Contains(r.stderr, "prod/chains/nightly") || !strings.Contains(r.stderr, "409") {
+		t.Errorf("delete of a referenced secret: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "", "secret", "list", "-n", "prod"); !strings.Contains(r.stdout, "DB_PASSWORD") {
+		t.Errorf("the refused delete deleted: %q", r.stdout)
+	}
+	if r := run(t, "", "secret", "delete", "DB_PASSWORD", "-n", "prod", "--force"); r.code != 0 || r.stdout != "deleted prod/DB_PASSWORD\n" {
+		t.Errorf("delete --force: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "", "secret", "list", "-n", "prod"); strings.Contains(r.stdout, "DB_PASSWORD") {
+		t.Errorf("delete --force did not delete: %q", r.stdout)
+	}
+}
