@@ -413,6 +413,11 @@ func TestEveryEndpoint(t *testing.T) {
 	if _, err := alice.WithToken(rtKey.Token).ExchangeRunToken(ctx, "acme", grant.Token); err == nil {
 		t.Errorf("a run token exchanged twice")
 	}
+	// A secret a spec references is not deleted (409 naming the chain).
+	if _, err := alice.DeleteSecret(ctx, "acme", "prod", "API_TOKEN"); !client.IsConflict(err) || !strings.Contains(err.Error(), "prod/chains/runner") {
+		t.Errorf("deleting a referenced secret: want 409 naming the chain, got %v", err)
+	}
+	mustRev(t, "delete the referencing chain", must[uint64](t, "")(alice.DeleteResource(ctx, "acme", runRef)), nil)
 	mustRev(t, "delete secret", must[uint64](t, "")(alice.DeleteSecret(ctx, "acme", "prod", "API_TOKEN")), nil)
 
 	// The audit log.
