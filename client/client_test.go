@@ -67,7 +67,7 @@ func mustRev(t *testing.T, what string, rev uint64, err error) uint64 {
 // client, as an org's life from creation to deletion, and then checks that
 // no route of the server was left out.
 func TestEveryEndpoint(t *testing.T) {
-	srv := clienttest.Start(t, clienttest.Options{RecordRoutes: true})
+	srv := clienttest.Start(t, clienttest.Options{RecordRoutes: true, MetricsToken: "client-test-metrics-token"})
 	ctx := ctxT(t)
 	alice := srv.Client(srv.User("alice"))
 	bobKey := srv.User("bob")
@@ -378,8 +378,11 @@ func TestEveryEndpoint(t *testing.T) {
 	if me := must[client.Me](t, "bob's session")(bob.WithToken(sess.Token).Me(ctx, "")); me.Principal != "user:bob" || me.Via != "session" {
 		t.Errorf("bob's session: %+v", me)
 	}
-	if m := must[string](t, "metrics")(alice.Metrics(ctx)); !strings.Contains(m, "gatehouse_http_requests_total") {
+	if m := must[string](t, "metrics")(alice.WithToken("client-test-metrics-token").Metrics(ctx)); !strings.Contains(m, "gatehouse_http_requests_total") {
 		t.Errorf("metrics: %.200s", m)
+	}
+	if _, err := alice.Metrics(ctx); err == nil {
+		t.Error("an API key opened the metrics")
 	}
 
 	// Secrets: metadata, versions, reveal, and a run token exchanged by
@@ -429,6 +432,11 @@ func TestEveryEndpoint(t *testing.T) {
 	if _, err := alice.WithToken(rtKey.Token).ExchangeRunToken(ctx, "acme", grant.Token); err == nil {
 		t.Errorf("a run token exchanged twice")
 	}
+	// A secret a spec references is not deleted (409 naming the chain).
+	if _, err := alice.DeleteSecret(ctx, "acme", "prod", "API_TOKEN"); !client.IsConflict(err) || !strings.Contains(err.Error(), "prod/chains/runner") {
+		t.Errorf("deleting a referenced secret: want 409 naming the chain, got %v", err)
+	}
+	mustRev(t, "delete the referencing chain", must[uint64](t, "")(alice.DeleteResource(ctx, "acme", runRef)), nil)
 	mustRev(t, "delete secret", must[uint64](t, "")(alice.DeleteSecret(ctx, "acme", "prod", "API_TOKEN")), nil)
 
 	// The audit log.

@@ -134,7 +134,8 @@ func (c *Client) OpenAPI(ctx context.Context) (json.RawMessage, error) {
 }
 
 // Metrics returns the server's Prometheus metrics (text exposition
-// format).
+// format). The server serves them only to its metrics token (not to API
+// keys): call it on c.WithToken(metricsToken).
 func (c *Client) Metrics(ctx context.Context) (string, error) {
 	r := request{method: http.MethodGet, path: "/metrics"}
 	res, body, err := c.send(ctx, r)

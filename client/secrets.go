@@ -189,7 +189,10 @@ func (c *Client) UpdateSecret(ctx context.Context, org, ns, name string, p Secre
 	return writeItem[Secret](ctx, c, http.MethodPatch, secretPath(org, ns, name), p)
 }
 
-// DeleteSecret deletes a secret and every version.
+// DeleteSecret deletes a secret and every version. A secret that a
+// resource spec references is refused with a conflict (IsConflict) naming
+// the resources; the API's ?force=true (gatehouse secret delete --force)
+// deletes it anyway.
 func (c *Client) DeleteSecret(ctx context.Context, org, ns, name string) (uint64, error) {
 	return writeRev(ctx, c, http.MethodDelete, secretPath(org, ns, name), nil, nil)
 }

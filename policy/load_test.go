@@ -328,7 +328,7 @@ func FuzzLoad(f *testing.F) {
 		}
 		if m2 != nil {
 			_ = Lint(file, m2, LintOptions{RoleNames: StylePascalRole, ResourceNames: StylePlural})
-			_ = BuildMatrix(m2)
+			_, _ = BuildMatrix(m2)
 
 			// Compiled → formatted → parsed again: still compiles, means
 			// the same, and formatting is idempotent.

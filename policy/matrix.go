@@ -1,6 +1,22 @@
 package policy
 
-import "sort"
+import (
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// MaxMatrixCells bounds a matrix: rows × columns. A policy that compiles
+// can still declare thousands of roles and thousands of distinct
+// permissions, whose table (hundreds of millions of cells) no one can read
+// and no machine should be made to build; BuildMatrix refuses it before
+// allocating anything. Real policies stay far below (tens of roles, a few
+// hundred permissions).
+const MaxMatrixCells = 1 << 20
+
+// ErrMatrixTooLarge is wrapped by BuildMatrix's error for a table of more
+// than MaxMatrixCells cells.
+var ErrMatrixTooLarge = errors.New("matrix too large")
 
 // Matrix is a policy's role × permission table ("print it, tape it to the
 // wall"): one column per role, most powerful first, then one per agent;
@@ -40,21 +56,12 @@ type MatrixRow struct {
 // flattened permissions cover the row's pattern (so `*:*` fills every row
 // and `chains:*` fills `chains:run`); for agents, a row the agent's rules
 // make conditional is marked conditional.
-func BuildMatrix(m *Model) Matrix {
-	var mx Matrix
-	roles := append([]*Role(nil), m.Roles...)
-	sort.SliceStable(roles, func(i, j int) bool { return roles[i].Level > roles[j].Level })
-	for _, r := range roles {
-		mx.Columns = append(mx.Columns, MatrixColumn{Name: r.Name, Kind: "role", Level: r.Level})
-	}
-	for _, a := range m.Agents {
-		lvl := 0
-		if r, ok := m.Role(a.Role); ok {
-			lvl = r.Level
-		}
-		mx.Columns = append(mx.Columns, MatrixColumn{Name: a.Name, Kind: "agent", Level: lvl, Role: a.Role})
-	}
-
+//
+// The work is bounded: a table of more than MaxMatrixCells cells is
+// refused (ErrMatrixTooLarge) once its size is known, before it is built,
+// and each cell costs a few binary searches, never a scan of a role's
+// permissions.
+func BuildMatrix(m *Model) (Matrix, error) {
 	// Rows: first every declared resource type's actions, in declaration
 	// order (so a template reads like its seed's table, and a role with
 	// `*:*` shows on each row), then every pattern a role declares on a
@@ -89,6 +96,36 @@ func BuildMatrix(m *Model) Matrix {
 			addRow(p)
 		}
 	}
+	rows, cols := len(seen), len(m.Roles)+len(m.Agents)
+	if rows > 0 && cols > MaxMatrixCells/rows {
+		return Matrix{}, fmt.Errorf("%w: %d permissions × %d roles and agents is more than %d cells; tabulate a smaller policy",
+			ErrMatrixTooLarge, rows, cols, MaxMatrixCells)
+	}
+
+	var mx Matrix
+	roles := append([]*Role(nil), m.Roles...)
+	sort.SliceStable(roles, func(i, j int) bool { return roles[i].Level > roles[j].Level })
+	for _, r := range roles {
+		mx.Columns = append(mx.Columns, MatrixColumn{Name: r.Name, Kind: "role", Level: r.Level})
+	}
+	agents := make([]matrixAgent, 0, len(m.Agents))
+	for _, a := range m.Agents {
+		lvl := 0
+		r, ok := m.Role(a.Role)
+		if ok {
+			lvl = r.Level
+		}
+		mx.Columns = append(mx.Columns, MatrixColumn{Name: a.Name, Kind: "agent", Level: lvl, Role: a.Role})
+		ma := matrixAgent{role: r}
+		if len(a.Conditional) > 0 {
+			ma.conds = make(map[Permission][]string, len(a.Conditional))
+			for _, cp := range a.Conditional {
+				ma.conds[cp.Permission] = cp.Conditions // the last listing wins, as before
+			}
+		}
+		agents = append(agents, ma)
+	}
+	mx.Rows = make([]MatrixRow, 0, rows)
 	sort.SliceStable(resOrder, func(i, j int) bool {
 		return resOrder[i] != Wildcard && resOrder[j] == Wildcard
 	})
@@ -96,48 +133,63 @@ func BuildMatrix(m *Model) Matrix {
 		acts := byRes[res]
 		sort.SliceStable(acts, func(i, j int) bool { return acts[i] != Wildcard && acts[j] == Wildcard })
 		for _, act := range acts {
-			mx.Rows = append(mx.Rows, matrixRow(m, roles, Permission{Resource: res, Action: act}))
+			mx.Rows = append(mx.Rows, matrixRow(roles, agents, Permission{Resource: res, Action: act}))
 		}
 	}
-	return mx
+	return mx, nil
 }
 
-func matrixRow(m *Model, roles []*Role, p Permission) MatrixRow {
-	row := MatrixRow{Permission: p}
+// matrixAgent is an agent column: its ceiling role (nil if unknown) and
+// its conditional permissions by permission.
+type matrixAgent struct {
+	role  *Role
+	conds map[Permission][]string
+}
+
+func matrixRow(roles []*Role, agents []matrixAgent, p Permission) MatrixRow {
+	n := len(roles) + len(agents)
+	row := MatrixRow{Permission: p, Cells: make([]string, 0, n)}
 	var conds [][]string
-	hasConds := false
 	for _, r := range roles {
 		row.Cells = append(row.Cells, cell(covers(r, p)))
-		conds = append(conds, nil)
 	}
-	for _, a := range m.Agents {
-		r, _ := m.Role(a.Role)
+	for i, a := range agents {
 		c := CellNone
-		var cs []string
-		if r != nil && covers(r, p) {
+		if a.role != nil && covers(a.role, p) {
 			c = CellGranted
-			for _, cp := range a.Conditional {
-				if cp.Permission == p {
-					c, cs, hasConds = CellConditional, cp.Conditions, true
+			if cs, ok := a.conds[p]; ok {
+				c = CellConditional
+				if conds == nil {
+					conds = make([][]string, n)
 				}
+				conds[len(roles)+i] = cs
 			}
 		}
 		row.Cells = append(row.Cells, c)
-		conds = append(conds, cs)
 	}
-	if hasConds {
-		row.Conditions = conds
-	}
+	row.Conditions = conds
 	return row
 }
 
+// covers reports whether one of r's patterns covers p. r.Permissions is
+// sorted by (resource, action), and a pattern covering p is p itself,
+// resource:*, *:action or *:*, so four binary searches decide.
 func covers(r *Role, p Permission) bool {
-	for _, q := range r.Permissions {
-		if q.Covers(p) {
-			return true
+	return hasPermission(r.Permissions, p) ||
+		hasPermission(r.Permissions, Permission{Resource: p.Resource, Action: Wildcard}) ||
+		hasPermission(r.Permissions, Permission{Resource: Wildcard, Action: p.Action}) ||
+		hasPermission(r.Permissions, Permission{Resource: Wildcard, Action: Wildcard})
+}
+
+// hasPermission reports whether the sorted list ps holds p.
+func hasPermission(ps []Permission, p Permission) bool {
+	i := sort.Search(len(ps), func(i int) bool {
+		if ps[i].Resource != p.Resource {
+			return ps[i].Resource > p.Resource
 		}
-	}
-	return false
+		return ps[i].Action >= p.Action
+	})
+	return i < len(ps) && ps[i] == p
 }
 
 func cell(ok bool) string {

@@ -52,6 +52,9 @@ type Options struct {
 	// TrustedProxies are believed when they send X-Forwarded-For (the
 	// server's --trusted-proxy).
 	TrustedProxies []netip.Prefix
+	// MetricsToken is the bearer token GET /metrics requires; empty, the
+	// server does not serve /metrics (404), as gatehouse serve by default.
+	MetricsToken string
 }
 
 // Demo is the seeded demo org: its id and each user's API key.
@@ -124,7 +127,7 @@ func Start(t testing.TB, o Options) *Server {
 		}
 		s.Demo = Demo{Org: d.Org, Keys: d.Keys, Revision: d.Revision}
 	}
-	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: v, ConsistencyTimeout: o.ConsistencyTimeout, Version: "clienttest", TrustedProxies: o.TrustedProxies})
+	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: v, ConsistencyTimeout: o.ConsistencyTimeout, Version: "clienttest", TrustedProxies: o.TrustedProxies, MetricsToken: o.MetricsToken})
 	if err != nil {
 		t.Fatalf("clienttest: server: %v", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/atomicfile"
 )
 
 // KeyEnv is the environment variable a server reads its checkpoint signing
@@ -180,22 +182,14 @@ func LoadSigner(path string) (*Signer, error) {
 	return nil, fmt.Errorf("%w: give a key file or set %s", ErrNoKey, KeyEnv)
 }
 
-// WriteNewKey generates a key and writes it to path (mode 0600, refusing
-// to overwrite), returning the signer; for `serve --dev` and `audit keygen`.
+// WriteNewKey generates a key and writes it to path (mode 0600, atomically
+// and durably, refusing to overwrite: fs.ErrExist), returning the signer; for `serve --dev` and `audit keygen`.
 func WriteNewKey(path string) (*Signer, error) {
 	s, err := GenerateSigner()
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("audit key: %w", err)
-	}
-	if _, err := f.Write(s.MarshalPEM()); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("audit key: %w", err)
-	}
-	if err := f.Close(); err != nil {
+	if err := atomicfile.Create(path, s.MarshalPEM(), 0o600); err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
 	return s, nil

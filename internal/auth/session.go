@@ -9,12 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatehouse-dev/gatehouse/internal/atomicfile"
 )
 
 // Sessions are JWTs signed with Ed25519 (alg "EdDSA", pinned: a token with
@@ -158,24 +159,8 @@ func LoadKeyFile(path string) (*KeySet, error) {
 
 // WriteKeyFile writes the key set to path (mode 0600, atomically).
 func (ks *KeySet) WriteKeyFile(path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".session-keys-*")
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	if _, err := tmp.Write(ks.Marshal()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%w: %v", ErrKeyFile, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("%w: %v", ErrKeyFile, err)
+	if err := atomicfile.Write(path, ks.Marshal(), 0o600); err != nil {
+		return fmt.Errorf("%w: %w", ErrKeyFile, err)
 	}
 	return nil
 }

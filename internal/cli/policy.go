@@ -211,7 +211,7 @@ as if bound to it org-wide, and explains the answer.
 Exit status: 0 allow, 1 deny, 2 bad input (unparseable policy, unknown role
 or agent, malformed permission or context).`,
 		Example: `  gatehouse policy check template:mentiko --subject role:operator --permission chains:run
-  gatehouse policy check examples/agents.policy --subject agent:Triage --permission chains:run --context business_hours=true`,
+  gatehouse policy check examples/agents.policy --subject agent:Triage --permission chains:run --context hour=10`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check("text", "json"); err != nil {
@@ -381,7 +381,10 @@ func newMatrixCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			mx := policy.BuildMatrix(m)
+			mx, err := policy.BuildMatrix(m)
+			if err != nil {
+				return badInput("%s: %v", args[0], err)
+			}
 			switch out {
 			case "json":
 				return writeJSON(e.stdout, mx)

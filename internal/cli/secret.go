@@ -36,29 +36,28 @@ import (
 // database directly with the master keyring, like the audit commands: an
 // operator's maintenance tools, not an API.
 
-// openServeVault opens the vault serve runs with: the keyring from
-// GATEHOUSE_MASTER_KEY_FILE / GATEHOUSE_MASTER_KEY, or, when mayCreate
-// (--dev, or SQLite), a generated key file in the data directory (with a
-// loud warning). A wrong or missing key for the database's secrets fails
-// the start. Without any key on a database that never held secrets, serve
-// runs with the vault disabled (its routes answer 503) and says so.
-func openServeVault(ctx context.Context, st store.Store, dir *directory.Directory, rec audit.Recorder, data string, mayCreate bool,
-	stderr io.Writer, log *slog.Logger) (*vault.Vault, error) {
-	keys, err := vault.LoadKeyring(vault.KeyringOptions{Dev: mayCreate, DataDir: data, Warn: stderr})
-	if errors.Is(err, vault.ErrNoMasterKey) && !mayCreate {
-		recorded, lerr := st.ListVaultKeys(ctx)
-		if lerr != nil {
-			return nil, fmt.Errorf("secrets vault: %w", lerr)
-		}
-		if len(recorded) > 0 {
-			return nil, fmt.Errorf("secrets vault: this database holds secrets sealed with master key(s), but %w", err)
-		}
-		log.Warn("secrets vault disabled: no master key (set " + vault.EnvMasterKeyFile + " or " + vault.EnvMasterKey + ")")
-		return nil, nil
+// loadServeKeyring reads the master keyring serve runs with, from
+// GATEHOUSE_MASTER_KEY_FILE / GATEHOUSE_MASTER_KEY; with --dev (only), a
+// generated key file in the data directory, with a loud warning. A
+// production start without a key is refused (exit 2) with a message that
+// says how to make one; it runs before anything is created or written.
+func loadServeKeyring(dev bool, data string, stderr io.Writer) (*vault.Keyring, error) {
+	keys, err := vault.LoadKeyring(vault.KeyringOptions{Dev: dev, DataDir: data, Warn: stderr})
+	if errors.Is(err, vault.ErrNoMasterKey) && !dev {
+		return nil, &exitError{code: ExitBadInput, err: fmt.Errorf("refusing to start without a master key: %w "+
+			"(docs/secrets.md, \"The master keyring\")", err)}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("secrets vault: %w", err)
+		return nil, &exitError{code: ExitInternal, err: fmt.Errorf("secrets vault: %w", err)}
 	}
+	return keys, nil
+}
+
+// openServeVault opens the vault serve runs with, on keys: a wrong or
+// missing key for the database's secrets fails the start (vault.Open's
+// start-up checks).
+func openServeVault(ctx context.Context, st store.Store, dir *directory.Directory, rec audit.Recorder, keys *vault.Keyring,
+	log *slog.Logger) (*vault.Vault, error) {
 	v, err := vault.Open(ctx, vault.Options{Store: st, Directory: dir, Keyring: keys, Audit: rec, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("secrets vault: %w", err)
@@ -249,14 +248,14 @@ func getAll[T any](sc *secretCall, path string) ([]T, error) {
 type secretMeta struct {
 	Namespace   string    `json:"namespace"`
 	Name        string    `json:"name"`
-	Description string    `json:"description"`
+	Description string    `json:"description,omitempty"`
 	Version     uint64    `json:"version"`
-	ExpiresAt   time.Time `json:"expires_at"`
-	ReferableBy []string  `json:"referable_by"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"` // unset fields are absent, as in the API
+	ReferableBy []string  `json:"referable_by,omitempty"`
 	UpdatedBy   string    `json:"updated_by"`
 	UpdatedAt   time.Time `json:"updated_at"`
-	RotatedAt   time.Time `json:"rotated_at"`
-	LastUsedAt  time.Time `json:"last_used_at"`
+	RotatedAt   time.Time `json:"rotated_at,omitzero"`
+	LastUsedAt  time.Time `json:"last_used_at,omitzero"`
 }
 
 type written struct {
@@ -540,17 +539,29 @@ func newSecretRotateCmd(e *env) *cobra.Command {
 }
 
 func newSecretDeleteCmd(e *env) *cobra.Command {
-	return secretCmd(e, &cobra.Command{
+	var force bool
+	cmd := secretCmd(e, &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a secret and every version (needs secrets:delete)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Delete a secret and every version (needs secrets:delete). A secret that a
+resource spec of its namespace references is not deleted: the server answers
+409 naming the resources (exit 2), since their runs would fail. --force
+deletes it anyway; the audit entry records that the delete was forced and
+what referenced the secret.`,
+		Args: cobra.ExactArgs(1),
 	}, false, nil, func(sc *secretCall, args []string) error {
-		if err := sc.do("DELETE", secretURL(sc.org, sc.ns, args[0]), nil, nil); err != nil {
+		path := secretURL(sc.org, sc.ns, args[0])
+		if force {
+			path += "?force=true"
+		}
+		if err := sc.do("DELETE", path, nil, nil); err != nil {
 			return apiExit(err)
 		}
 		fmt.Fprintf(e.stdout, "deleted %s/%s\n", sc.ns, args[0])
 		return nil
 	})
+	cmd.Flags().BoolVar(&force, "force", false, "delete even if resource specs reference the secret (their runs will fail; audited as forced)")
+	return cmd
 }
 
 func newSecretHistoryCmd(e *env) *cobra.Command {

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/atomicfile"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
@@ -132,16 +133,23 @@ func newServeCmd(e *env) *cobra.Command {
 		drain       time.Duration
 		debugAddr   string
 		proxies     []string
+		metricsAddr string
+		metricsFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the Gatehouse HTTP API",
 		Long: `Run the Gatehouse HTTP API (docs/api.md).
 
-With no flags it keeps its data in ./gatehouse-data (SQLite) and listens on
-127.0.0.1:8080. On a fresh SQLite database, or with --dev, it first creates
-the demo org of the quickstart and prints the owner's API key; --dev also
-writes every demo user's key to <data>/demo-keys.env.
+It keeps its data in ./gatehouse-data (SQLite) unless told otherwise and
+listens on 127.0.0.1:8080. It needs the secrets vault's master key in
+GATEHOUSE_MASTER_KEY_FILE or GATEHOUSE_MASTER_KEY (make one with
+head -c 32 /dev/urandom | base64) and refuses to start without it.
+
+--dev is for trying Gatehouse out: it generates a master key beside the
+database (with a loud warning), and on a fresh store creates the demo org
+of the quickstart, prints the owner's API key and writes every demo user's
+key to <data>/demo-keys.env. Only --dev creates demo data.
 
 For PostgreSQL pass --database (or GATEHOUSE_DATABASE_URL); replicas share
 the database and the session key file (--session-keys or
@@ -149,6 +157,16 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(e.stderr, logLevel, logFormat)
+			if err != nil {
+				return err
+			}
+			metricsToken, err := readMetricsToken(metricsFile)
+			if err != nil {
+				return err
+			}
+			// The master key first: a production start without one is
+			// refused before anything is created.
+			vkeys, err := loadServeKeyring(dev, sf.data, e.stderr)
 			if err != nil {
 				return err
 			}
@@ -185,13 +203,13 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 			defer dir.Close()
 			as := auth.New(st, dir, keys, auth.Options{Logger: log})
 			defer as.Close()
-			vlt, err := openServeVault(octx, st, dir, alog, sf.data, dev || sqliteStore, e.stderr, log)
+			vlt, err := openServeVault(octx, st, dir, alog, vkeys, log)
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
 
 			var demo *server.Demo
-			if isFresh && (dev || sqliteStore) && !noDemo {
+			if isFresh && dev && !noDemo {
 				d, err := server.SeedDemo(octx, dir, as)
 				if err != nil {
 					return &exitError{code: ExitInternal, err: err}
@@ -207,7 +225,12 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 			if err != nil {
 				return err
 			}
-			srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: vlt, Logger: log, Version: Version, TrustedProxies: trusted})
+			apiMetricsToken := metricsToken // /metrics on the API listener: only without --metrics-addr
+			if metricsAddr != "" {
+				apiMetricsToken = ""
+			}
+			srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: vlt, Logger: log, Version: Version,
+				TrustedProxies: trusted, MetricsToken: apiMetricsToken})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
@@ -216,6 +239,20 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 				return &exitError{code: ExitInternal, err: fmt.Errorf("listen: %w", err)}
 			}
 			base := "http://" + ln.Addr().String()
+			switch {
+			case metricsAddr != "":
+				mln, err := net.Listen("tcp", metricsAddr)
+				if err != nil {
+					ln.Close()
+					return &exitError{code: ExitInternal, err: fmt.Errorf("listen (--metrics-addr): %w", err)}
+				}
+				go serveMetrics(ctx, mln, srv.MetricsHandler(metricsToken), log)
+				fmt.Fprintf(e.stdout, "gatehouse: serving the metrics on http://%s/metrics (token required: %v)\n", mln.Addr(), metricsToken != "")
+			case metricsToken != "":
+				log.Info("metrics are served on the API listener to the metrics token", "addr", base+"/metrics")
+			default:
+				log.Info("metrics are not served: pass --metrics-addr, or set " + metricsTokenEnv + " or --metrics-token-file")
+			}
 			fmt.Fprintf(e.stdout, "gatehouse: serving %s on %s (store %s)\n", "the API", base, where)
 			if demo != nil {
 				printQuickstart(e.stdout, base, sf.data, dev, *demo)
@@ -238,15 +275,61 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 	}
 	sf.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
-	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: create the demo org (on a fresh store) and its keys file; create a session key if missing")
-	cmd.Flags().BoolVar(&noDemo, "no-demo", false, "never create the demo org")
+	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: generate a master key beside the database, create the demo org (on a fresh store) and its keys file; create a session key if missing")
+	cmd.Flags().BoolVar(&noDemo, "no-demo", false, "with --dev, do not create the demo org")
 	cmd.Flags().StringVar(&keyFile, "session-keys", "", "session signing key file (default <data>/session-keys.json)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug (every request), info, warn or error")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text or json")
 	cmd.Flags().DurationVar(&drain, "shutdown-timeout", 20*time.Second, "how long to drain in-flight requests on SIGINT/SIGTERM")
 	cmd.Flags().StringVar(&debugAddr, "debug-addr", "", "also serve Go's profiling endpoints (/debug/pprof/) on this address; keep it on loopback")
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve /metrics on this address instead of the API listener (open to whoever reaches it, unless a metrics token is set); keep it on loopback or a private network")
+	cmd.Flags().StringVar(&metricsFile, "metrics-token-file", "", "file holding the bearer token /metrics requires (default $"+metricsTokenEnv+"); without --metrics-addr, /metrics is on the API listener only with a token")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy or host platform whose X-Forwarded-For is believed (repeatable); the client address rate limiting uses is then the nearest untrusted one")
 	return cmd
+}
+
+// metricsTokenEnv holds the metrics token when --metrics-token-file is
+// not given.
+const metricsTokenEnv = "GATEHOUSE_METRICS_TOKEN"
+
+// minMetricsToken is the shortest metrics token serve accepts.
+const minMetricsToken = 16
+
+// readMetricsToken reads the metrics token from file, else from
+// $GATEHOUSE_METRICS_TOKEN; "" when neither is set. A token is never a
+// flag value (flags show in ps).
+func readMetricsToken(file string) (string, error) {
+	tok, src := strings.TrimSpace(os.Getenv(metricsTokenEnv)), "$"+metricsTokenEnv
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", badInput("--metrics-token-file: %v", errors.Unwrap(err))
+		}
+		tok, src = strings.TrimSpace(string(b)), "--metrics-token-file "+file
+		if tok == "" {
+			return "", badInput("%s is empty", src)
+		}
+	}
+	if tok != "" && len(tok) < minMetricsToken {
+		return "", badInput("%s: the metrics token is %d bytes; use at least %d (e.g. head -c 32 /dev/urandom | base64)", src, len(tok), minMetricsToken)
+	}
+	return tok, nil
+}
+
+// serveMetrics serves the metrics handler at /metrics on its own listener
+// until ctx ends.
+func serveMetrics(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	go func() {
+		<-ctx.Done()
+		hs.Close()
+	}()
+	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("metrics listener stopped", "error", err)
+	}
 }
 
 // parsePrefixes reads --trusted-proxy values: CIDRs or single addresses.
@@ -296,7 +379,7 @@ func writeDemoKeys(path string, d server.Demo) error {
 	for _, id := range ids {
 		fmt.Fprintf(&b, "export %s_KEY=%s\n", strings.ToUpper(id), d.Keys[id])
 	}
-	return os.WriteFile(path, []byte(b.String()), 0o600)
+	return atomicfile.Write(path, []byte(b.String()), 0o600)
 }
 
 func printQuickstart(w io.Writer, base, data string, dev bool, d server.Demo) {

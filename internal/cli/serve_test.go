@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
 // syncBuffer is a goroutine-safe output buffer.
@@ -151,7 +154,7 @@ func TestServeDev(t *testing.T) {
 		t.Errorf("no stop message: %s", out)
 	}
 	// Restart on the same data: same data, no new demo, no key printed.
-	base, out, _ = startServe(t, "--data", data)
+	base, out, _ = startServe(t, "--dev", "--data", data)
 	if tokenRE.MatchString(out.String()) {
 		t.Errorf("a restart printed a key:\n%s", out)
 	}
@@ -178,12 +181,18 @@ func TestInit(t *testing.T) {
 		t.Errorf("bad user id: %d %q", r.code, r.stderr)
 	}
 	// serve on an initialised store creates no demo.
+	key, err := vault.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(vault.EnvMasterKeyFile, "")
+	t.Setenv(vault.EnvMasterKey, base64.StdEncoding.EncodeToString(key))
 	base, out, _ := startServe(t, "--data", data)
 	if strings.Contains(out.String(), "demo") {
 		t.Errorf("serve on an initialised store created the demo:\n%s", out)
 	}
-	key := tokenRE.FindStringSubmatch(r.stdout)[1]
-	if code := getJSON(t, base+"/v1/orgs/acme", key, nil); code != 200 {
+	apiKey := tokenRE.FindStringSubmatch(r.stdout)[1]
+	if code := getJSON(t, base+"/v1/orgs/acme", apiKey, nil); code != 200 {
 		t.Errorf("init's key: %d", code)
 	}
 }

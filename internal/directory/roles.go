@@ -39,15 +39,21 @@ func (d *Directory) ListRoles(ctx context.Context, actor Actor, org string) ([]R
 		}
 		tmpl := templateRoleNames(name)
 		for _, r := range o.pol().Roles {
-			ri := RoleInfo{Name: r.Name, Level: r.Level, Parents: r.Parents, Custom: !tmpl[strings.ToLower(r.Name)]}
-			for _, p := range r.Permissions {
-				ri.Permissions = append(ri.Permissions, p.String())
-			}
-			out = append(out, ri)
+			out = append(out, roleInfo(r, tmpl))
 		}
 		return nil
 	})
 	return out, err
+}
+
+// roleInfo describes r; tmpl holds the lower-cased names of the
+// template's roles.
+func roleInfo(r *policy.Role, tmpl map[string]bool) RoleInfo {
+	ri := RoleInfo{Name: r.Name, Level: r.Level, Parents: r.Parents, Custom: !tmpl[strings.ToLower(r.Name)]}
+	for _, p := range r.Permissions {
+		ri.Permissions = append(ri.Permissions, p.String())
+	}
+	return ri
 }
 
 // GetPolicy returns the org's current policy text and version. Needs
@@ -72,11 +78,20 @@ func (d *Directory) GetPolicy(ctx context.Context, actor Actor, org string) (sto
 // level must be ≤ the actor's org level and its permissions (with its
 // parents') held by the actor at org scope.
 func (d *Directory) CreateRole(ctx context.Context, actor Actor, org string, spec RoleSpec) (uint64, error) {
+	_, rev, err := d.CreateRoleInfo(ctx, actor, org, spec)
+	return rev, err
+}
+
+// CreateRoleInfo is CreateRole that also returns the role as created, as
+// ListRoles describes it (flattened permissions), for the API's
+// {revision, item} answer.
+func (d *Directory) CreateRoleInfo(ctx context.Context, actor Actor, org string, spec RoleSpec) (RoleInfo, uint64, error) {
 	decl, err := spec.render()
 	if err != nil {
-		return 0, err
+		return RoleInfo{}, 0, err
 	}
-	return d.write(ctx, "create role", org, actor, func(o *op) error {
+	var info RoleInfo
+	rev, err := d.write(ctx, "create role", org, actor, func(o *op) error {
 		if err := o.need("roles:create", authz.Scope{}); err != nil {
 			return err
 		}
@@ -94,8 +109,20 @@ func (d *Directory) CreateRole(ctx context.Context, actor Actor, org string, spe
 			return err
 		}
 		text, _ := withRole(o.polText(), spec.Name, decl)
-		return o.changePolicy(text, false)
+		if err := o.changePolicy(text, false); err != nil {
+			return err
+		}
+		if m, _ := o.d.comp.load(text); m != nil { // compiled by changePolicy: cached
+			if r, ok := m.Role(spec.Name); ok {
+				info = roleInfo(r, templateRoleNames(tmpl))
+			}
+		}
+		return nil
 	})
+	if err != nil {
+		return RoleInfo{}, 0, err
+	}
+	return info, rev, nil
 }
 
 // customRole resolves a role that role operations may change: declared in

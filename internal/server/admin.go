@@ -175,9 +175,9 @@ func (s *Server) roleRoutes() []*Route {
 				return directory.RoleInfo{}, problem(ProblemNotFound, "role %q: not found", c.path("role"))
 			}).perm("roles:list"),
 		route("POST", "/v1/orgs/{org}/roles", "roles", "Create a custom role (its level and permissions must not exceed yours).",
-			func(c *call, req *directory.RoleSpec) (Revision, error) {
-				rev, err := s.dir.CreateRole(c.ctx, c.actor(), c.org(), *req)
-				return Revision{rev}, err
+			func(c *call, req *directory.RoleSpec) (Written[directory.RoleInfo], error) {
+				r, rev, err := s.dir.CreateRoleInfo(c.ctx, c.actor(), c.org(), *req)
+				return Written[directory.RoleInfo]{rev, r}, err
 			}).perm("roles:create").created(),
 		route("PUT", "/v1/orgs/{org}/roles/{role}", "roles", "Redefine a custom role.",
 			func(c *call, req *RoleBody) (Revision, error) {

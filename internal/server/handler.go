@@ -27,8 +27,9 @@ import (
 type Access int
 
 const (
-	// Public routes take no credentials (health, metrics, the OpenAPI
-	// document, accepting an invitation).
+	// Public routes take no API credentials (health, the OpenAPI
+	// document, accepting an invitation; metrics, which check the metrics
+	// token themselves).
 	Public Access = iota
 	// Authenticated routes need a valid credential.
 	Authenticated

@@ -12,7 +12,7 @@ import (
 // unknown routes and methods.
 func TestMeta(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, "sqlite", envOpts{})
+	e := newEnv(t, "sqlite", envOpts{cfg: func(c *server.Config) { c.MetricsToken = testMetricsToken }})
 	w := buildWorld(t, e, "")
 	var h server.Health
 	e.must(200, "GET", "/healthz", "", nil, &h)
@@ -52,7 +52,7 @@ func TestMeta(t *testing.T) {
 	e.must(200, "POST", "/v1/orgs/acme/check", w.owner, map[string]any{"action": "chains:run"}, nil)
 	e.must(200, "POST", "/v1/orgs/acme/check", w.viewer, map[string]any{"action": "chains:run"}, nil)
 	e.must(401, "GET", "/v1/me", "gth_nope", nil, nil)
-	m := string(e.must(200, "GET", "/metrics", "", nil, nil).Body)
+	m := string(e.must(200, "GET", "/metrics", testMetricsToken, nil, nil).Body)
 	for _, want := range []string{
 		`gatehouse_http_requests_total{code="200",route="POST /v1/orgs/{org}/check"} 2`,
 		`gatehouse_http_requests_total{code="401",route="GET /v1/orgs/{org}"}`,

@@ -38,7 +38,7 @@ func newMetrics(s *Server) *metrics {
 		}, []string{"endpoint", "result"}),
 		authFails: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_auth_failures_total",
-			Help: "Failed authentications by reason (missing, unauthenticated, rate_limited).",
+			Help: "Failed authentications by reason (missing, unauthenticated, rate_limited, metrics_token).",
 		}, []string{"reason"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.authFails,

@@ -30,7 +30,7 @@ func (s *Server) metaRoutes() []*Route {
 	return []*Route{
 		route("GET", "/healthz", "meta", "Liveness: the process is up.", s.healthz).public(),
 		route("GET", "/readyz", "meta", "Readiness: the store is reachable and the engine has caught up with it (503 otherwise).", s.readyz).public(),
-		rawRoute("GET", "/metrics", "meta", "Prometheus metrics.", "text/plain", s.metricsHandler()),
+		rawRoute("GET", "/metrics", "meta", "Prometheus metrics: only with the metrics token (Authorization: Bearer), 404 when none is configured.", "text/plain", s.metricsHandler()),
 		rawRoute("GET", "/v1/openapi.json", "meta", "This API's OpenAPI 3.1 document.", "application/json",
 			http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")

@@ -145,15 +145,19 @@ func (s *Server) secretRoutes() []*Route {
 				sec, rev, err := v.Update(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), u)
 				return Written[store.Secret]{rev, sec}, vaultProblem(err)
 			}).maxBody(vault.MaxValueBytes*6 + 64<<10),
-		route("DELETE", secretPath, "secrets", "Delete a secret and every version (secrets:delete; 404 without secrets:list).",
+		route("DELETE", secretPath, "secrets", "Delete a secret and every version (secrets:delete; 404 without secrets:list; 409 naming the resources whose specs reference it, unless ?force=true).",
 			func(c *call, _ *noBody) (Revision, error) {
 				v, err := s.needVault()
 				if err != nil {
 					return Revision{}, err
 				}
-				rev, err := v.Delete(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName())
+				force, err := c.queryBool("force")
+				if err != nil {
+					return Revision{}, err
+				}
+				rev, err := v.Delete(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), vault.DeleteOptions{Force: force})
 				return Revision{rev}, vaultProblem(err)
-			}),
+			}).query(Param{"force", "boolean", "delete even if resource specs reference the secret (409 naming them otherwise); audited as forced"}),
 		route("POST", secretPath+"/rotate", "secrets", "Replace a secret's value with a new version and stamp its rotation time (secrets:rotate; 404 without secrets:list).",
 			func(c *call, req *SecretRotate) (Written[store.Secret], error) {
 				v, err := s.needVault()

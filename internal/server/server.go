@@ -35,6 +35,8 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -43,6 +45,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -82,6 +85,12 @@ type Config struct {
 	// clientAddr). Empty: the header is ignored and every client is
 	// known by the address it connects from.
 	TrustedProxies []netip.Prefix
+	// MetricsToken is the bearer token GET /metrics on the API handler
+	// requires. Empty (the default): the API handler does not serve the
+	// metrics at all (404); serve MetricsHandler on a listener of its own
+	// instead. The metrics describe the whole deployment's traffic and
+	// failures, so they are never public where the API is.
+	MetricsToken string
 }
 
 // Server serves the API. Create it with New; it is an http.Handler.
@@ -96,6 +105,7 @@ type Server struct {
 	maxBody        int64
 	version        string
 	trusted        []netip.Prefix
+	metricsToken   string
 
 	mux     *http.ServeMux
 	top     *http.ServeMux
@@ -120,7 +130,7 @@ func New(cfg Config) (*Server, error) {
 		dir: cfg.Directory, store: cfg.Store, auth: cfg.Auth, vault: cfg.Vault, log: cfg.Logger,
 		consistency: cfg.ConsistencyTimeout, requestTimeout: cfg.RequestTimeout,
 		maxBody: cfg.MaxBodyBytes, version: cfg.Version, trusted: cfg.TrustedProxies,
-		mux: http.NewServeMux(),
+		metricsToken: cfg.MetricsToken, mux: http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -264,7 +274,48 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, opts ServeOptions) 
 	return nil
 }
 
-// metricsHandler serves /metrics.
+// metricsHandler serves /metrics on the API handler: only with the
+// configured metrics token, and not at all without one.
 func (s *Server) metricsHandler() http.Handler {
-	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+	if s.metricsToken == "" {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.writeProblem(w, r, s.answerID(w, r), problem(ProblemNotFound,
+				"metrics are not served on the API listener unless a metrics token is configured"))
+		})
+	}
+	return s.MetricsHandler(s.metricsToken)
+}
+
+// MetricsHandler serves the Prometheus metrics, for a listener of their
+// own (gatehouse serve --metrics-addr). With a token, a request must carry
+// it as "Authorization: Bearer <token>" (compared in constant time) or is
+// answered 401; without one, it serves anyone who can reach the listener.
+func (s *Server) MetricsHandler(token string) http.Handler {
+	h := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+	if token == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		gotSum := sha256.Sum256([]byte(got))
+		if !ok || subtle.ConstantTimeCompare(gotSum[:], want[:]) != 1 {
+			s.metrics.authFails.WithLabelValues("metrics_token").Inc()
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse metrics"`)
+			s.writeProblem(w, r, s.answerID(w, r), problem(ProblemUnauthenticated, "the metrics need the metrics token as Authorization: Bearer <token>"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// answerID is the request id of a raw handler's answer: the one the route
+// wrapper already set, or a new one (on a listener of its own).
+func (s *Server) answerID(w http.ResponseWriter, r *http.Request) string {
+	if id := w.Header().Get("X-Request-Id"); id != "" {
+		return id
+	}
+	id := s.requestID(r)
+	w.Header().Set("X-Request-Id", id)
+	return id
 }

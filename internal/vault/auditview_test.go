@@ -142,7 +142,7 @@ func newRedactWorld(t *testing.T, b backend, template string) *redactWorld {
 	desc := "still the key for " + canaryHint
 	f.ok("update", third(f.v.Update(ctx, alice, org, "prod", canaryB, Update{Description: &desc})))
 	f.ok("reveal", second(f.v.Reveal(ctx, alice, org, "prod", canaryA, 0)))
-	f.ok("delete", second(f.v.Delete(ctx, alice, org, "prod", canaryGone)))
+	f.ok("delete", second(f.v.Delete(ctx, alice, org, "prod", canaryGone, DeleteOptions{})))
 	// Refusals: the operator probes an existing and a missing name, the
 	// builder (who may list) tries to rotate.
 	for _, name := range []string{canaryA, canaryGhost} {

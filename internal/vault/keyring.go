@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"bytes"
 	"crypto/cipher"
 	"encoding/base64"
 	"errors"
@@ -13,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/atomicfile"
 )
 
 // Environment variables naming the master key. Exactly one may be set.
@@ -303,7 +304,7 @@ func devKey(path string) ([]byte, bool, error) {
 	}
 	text := []byte(FormatKeyring(map[uint32][]byte{1: key}))
 	clear(key)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err = atomicfile.Create(path, text, 0o600)
 	if errors.Is(err, fs.ErrExist) { // another process won the race
 		b, rerr := os.ReadFile(path)
 		if rerr != nil {
@@ -312,17 +313,6 @@ func devKey(path string) ([]byte, bool, error) {
 		return b, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("%w: cannot create the dev key %s", ErrNoMasterKey, path)
-	}
-	if _, err := f.Write(text); err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("%w: cannot write the dev key %s", ErrNoMasterKey, path)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, false, fmt.Errorf("%w: cannot write the dev key %s", ErrNoMasterKey, path)
-	}
-	if err := f.Close(); err != nil {
 		return nil, false, fmt.Errorf("%w: cannot write the dev key %s", ErrNoMasterKey, path)
 	}
 	return text, true, nil
@@ -366,34 +356,8 @@ func AddKeyToFile(path string) (uint32, error) {
 }
 
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".master-key-*")
-	if err != nil {
-		return fmt.Errorf("%w: cannot write in %s", ErrUnavailable, dir)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("%w: cannot chmod %s", ErrUnavailable, tmp)
-	}
-	if _, err := io.Copy(f, bytes.NewReader(data)); err != nil {
-		return fmt.Errorf("%w: cannot write %s", ErrUnavailable, tmp)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("%w: cannot sync %s", ErrUnavailable, tmp)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("%w: cannot write %s", ErrUnavailable, tmp)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("%w: cannot replace %s", ErrUnavailable, path)
 	}
-	ok = true
 	return nil
 }

@@ -167,7 +167,7 @@ func TestRunTokenRefusals(t *testing.T) {
 			t.Errorf("exchange through another org: %v", err)
 		}
 		// A secret deleted after issue: the exchange fails and consumes nothing.
-		f.ok("delete", second(f.v.Delete(f.ctx, alice, org, "prod", "OPENAI_API_KEY")))
+		f.ok("delete", second(f.v.Delete(f.ctx, alice, org, "prod", "OPENAI_API_KEY", DeleteOptions{Force: true})))
 		wantErr(t, "a released secret is gone", second(f.v.Exchange(f.ctx, runner, org, g.Token)), ErrConflict)
 		wantErr(t, "issuing now names the problem", second(f.v.IssueRunToken(f.ctx, olga, org, triage, RunOptions{})), ErrConflict)
 
@@ -194,7 +194,7 @@ func TestRunTokenRefusals(t *testing.T) {
 func TestIssueErrorsHideNames(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		f := runFx(t, b)
-		f.ok("delete", second(f.v.Delete(f.ctx, alice, org, "prod", "DB_PASSWORD")))
+		f.ok("delete", second(f.v.Delete(f.ctx, alice, org, "prod", "DB_PASSWORD", DeleteOptions{Force: true})))
 		_, err := f.v.IssueRunToken(f.ctx, olga, org, triage, RunOptions{})
 		wantErr(t, "olga issues", err, ErrConflict)
 		if err != nil && (strings.Contains(err.Error(), "DB_PASSWORD") || strings.Contains(err.Error(), "OPENAI")) {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -257,22 +259,96 @@ func (v *Vault) change(ctx context.Context, actor Actor, org, ns, name, opName, 
 }
 
 // Delete deletes a secret and all its versions. Needs secrets:list
-// (ErrNotFound without) and secrets:delete (ErrForbidden). Resources that
-// reference it cannot obtain run tokens until their spec changes.
-func (v *Vault) Delete(ctx context.Context, actor Actor, org, ns, name string) (uint64, error) {
+// (ErrNotFound without) and secrets:delete (ErrForbidden). A secret that a
+// resource spec of its namespace references is not deleted (ErrConflict
+// naming the resources) unless opts.Force: resources that reference a
+// deleted secret cannot obtain run tokens until their spec changes.
+func (v *Vault) Delete(ctx context.Context, actor Actor, org, ns, name string, opts DeleteOptions) (uint64, error) {
 	return v.write(ctx, "delete secret", "secrets.delete", org, actor, func(o *op) error {
 		cur, err := o.visible(ns, name)
 		if err != nil {
 			return err
 		}
+		// Permission first: only a principal who may delete learns what
+		// references the secret, forced or not.
 		if err := o.need(ns, permDelete); err != nil {
 			return err
+		}
+		refs, err := referencing(ctx, o.tx, org, ns, name)
+		if err != nil {
+			return err
+		}
+		if len(refs) > 0 && !opts.Force {
+			return errorf(ErrConflict, o.name, "secret %q in namespace %q is referenced by %s; remove it from their specs first, or delete with force (their runs will then fail)",
+				name, ns, listed(refs, maxListedRefs))
 		}
 		if err := o.tx.DeleteSecret(ctx, org, ns, name); err != nil {
 			return err
 		}
-		return o.record(o.target, &cur, nil, map[string]any{"namespace": ns, "name": name, "version": cur.Version})
+		details := map[string]any{"namespace": ns, "name": name, "version": cur.Version}
+		if opts.Force {
+			details["forced"] = true
+			if len(refs) > 0 {
+				details["referenced_by"] = refs
+			}
+		}
+		return o.record(o.target, &cur, nil, details)
 	})
+}
+
+// DeleteOptions modify Delete.
+type DeleteOptions struct {
+	// Force deletes a secret that resource specs still reference (their
+	// runs then fail to get it); the audit entry records that the delete
+	// was forced and what referenced the secret. It needs exactly what a
+	// delete needs.
+	Force bool
+}
+
+// maxListedRefs bounds the resources an error names.
+const maxListedRefs = 10
+
+// referencing lists, sorted, the resources of namespace ns whose current
+// spec references secret name, as "namespace/type/id".
+func referencing(ctx context.Context, r store.Reader, org, ns, name string) ([]string, error) {
+	var out []string
+	page := store.Page{Size: store.MaxPageSize}
+	for {
+		rs, next, err := r.ListResources(ctx, org, store.ResourceFilter{Namespace: ns}, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, res := range rs {
+			full, err := r.GetResource(ctx, org, res.Ref())
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			names, err := SpecSecrets(full.Spec)
+			if err != nil {
+				continue // a spec the write path refused cannot hold a reference
+			}
+			if _, found := slices.BinarySearch(names, name); found {
+				out = append(out, res.Namespace+"/"+res.Type+"/"+res.ID)
+			}
+		}
+		if next == "" {
+			break
+		}
+		page.Cursor = next
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// listed joins at most max items and says how many it left out.
+func listed(items []string, max int) string {
+	if len(items) <= max {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:max], ", ") + fmt.Sprintf(" and %d more", len(items)-max)
 }
 
 // Revealed is a secret value handed to a principal allowed to read it.

@@ -75,9 +75,9 @@ func TestVisibility(t *testing.T) {
 				check("rotate", third(f.v.Rotate(f.ctx, tc.who, org, "prod", "OPENAI_API_KEY", []byte(canary), 0)), tc.want.rotate)
 				if tc.want.del == nil {
 					f.ok("create a secret to delete", third(f.v.Create(f.ctx, alice, org, "prod", "TO_DELETE", []byte(canary), Meta{})))
-					check("delete", second(f.v.Delete(f.ctx, tc.who, org, "prod", "TO_DELETE")), nil)
+					check("delete", second(f.v.Delete(f.ctx, tc.who, org, "prod", "TO_DELETE", DeleteOptions{})), nil)
 				} else {
-					check("delete", second(f.v.Delete(f.ctx, tc.who, org, "prod", "OPENAI_API_KEY")), tc.want.del)
+					check("delete", second(f.v.Delete(f.ctx, tc.who, org, "prod", "OPENAI_API_KEY", DeleteOptions{})), tc.want.del)
 				}
 				for _, err := range errs {
 					if err != nil && strings.Contains(err.Error(), canary) {
@@ -101,7 +101,7 @@ func TestNoExistenceOracle(t *testing.T) {
 				"reveal":  func(n string) error { return second(f.v.Reveal(f.ctx, who, org, "prod", n, 0)) },
 				"history": func(n string) error { return third(f.v.History(f.ctx, who, org, "prod", n, store.Page{})) },
 				"rotate":  func(n string) error { return third(f.v.Rotate(f.ctx, who, org, "prod", n, []byte("x"), 0)) },
-				"delete":  func(n string) error { return second(f.v.Delete(f.ctx, who, org, "prod", n)) },
+				"delete":  func(n string) error { return second(f.v.Delete(f.ctx, who, org, "prod", n, DeleteOptions{})) },
 			}
 			for name, op := range ops {
 				real, missing := op("REAL"), op("MISSING")
@@ -265,7 +265,7 @@ func TestAuditTrail(t *testing.T) {
 		f.ok("update", third(f.v.Update(f.ctx, alice, org, "prod", "AUDITED", Update{Description: &desc})))
 		wantErr(t, "bob reveals", second(f.v.Reveal(f.ctx, bob, org, "prod", "AUDITED", 0)), ErrForbidden)
 		wantErr(t, "olga reveals", second(f.v.Reveal(f.ctx, olga, org, "prod", "AUDITED", 0)), ErrNotFound)
-		f.ok("delete", second(f.v.Delete(f.ctx, alice, org, "prod", "AUDITED")))
+		f.ok("delete", second(f.v.Delete(f.ctx, alice, org, "prod", "AUDITED", DeleteOptions{})))
 
 		var got []string
 		for _, r := range f.auditRows(org) {

@@ -4,7 +4,8 @@
 // nothing by timing: it reports figures (docs/benchmarks.md records them).
 //
 //	loadgen load -data DIR                       # write the dataset into DIR (a gatehouse data directory)
-//	gatehouse serve --data DIR --no-demo &       # serve it
+//	(umask 077; head -c 32 /dev/urandom | base64 > DIR.master-key)   # once: serve needs a master key
+//	GATEHOUSE_MASTER_KEY_FILE=DIR.master-key gatehouse serve --data DIR --no-demo &   # serve it
 //	loadgen run -data DIR -mode check            # closed loop: single-check throughput
 //	loadgen run -data DIR -mode check -rate 20000 # open loop: latency at a fixed rate
 //	loadgen run -data DIR -mode batch            # POST /checks with 1,000 checks per call
