@@ -351,10 +351,10 @@ type Session struct {
 
 // Accepted is the outcome of accepting an invitation.
 type Accepted struct {
-	Revision uint64  `json:"revision"`
-	User     User    `json:"user"`
-	Org      string  `json:"org"`
-	Role     string  `json:"role"`
+	Revision uint64 `json:"revision"`
+	User     User   `json:"user"`
+	Org      string `json:"org"`
+	Role     string `json:"role"`
 	// Session is set only for an anonymous acceptance that created the
 	// user; an authenticated acceptance mints no credential.
 	Session *Session `json:"session,omitempty"`

@@ -233,7 +233,10 @@ func checkMatrixRows(t *testing.T, template string, columns []string, rows []mat
 	if err != nil {
 		t.Fatal(err)
 	}
-	mx := policy.BuildMatrix(m)
+	mx, err := policy.BuildMatrix(m)
+	if err != nil {
+		t.Fatal(err)
+	}
 	col := map[string]int{}
 	for i, c := range mx.Columns {
 		col[c.Name] = i
