@@ -865,7 +865,7 @@ func checkBinding(op string, b *store.Binding) error {
 	case s.Type == "" && s.ID == "":
 		c.need(validSlug(s.Namespace), "scope namespace %q is not a slug", s.Namespace)
 	case s.Type != "" && s.ID != "":
-		c.ref(authz.ResourceRef{Namespace: s.Namespace, Type: s.Type, ID: s.ID})
+		c.ref(authz.ResourceRef(s))
 	default:
 		c.need(false, "scope %q names a type without an id or an id without a type", s.String())
 	}
