@@ -91,9 +91,6 @@ func (m *cowMap[K, V]) get(k K) (V, bool) {
 	return v, ok
 }
 
-// len is the number of entries.
-func (m *cowMap[K, V]) len() int { return m.n }
-
 // thaw makes m a private, writable copy of the header; shards stay shared
 // until written.
 func (m *cowMap[K, V]) thaw() {

@@ -358,7 +358,7 @@ func (a *adm) bindCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				sc = authz.Scope{Namespace: ref.Namespace, Type: ref.Type, ID: ref.ID}
+				sc = authz.Scope(ref)
 			case ns != "":
 				sc = authz.Scope{Namespace: ns}
 			}

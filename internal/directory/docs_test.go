@@ -77,7 +77,7 @@ func TestDocsEscalationTable(t *testing.T) {
 	if start < 0 {
 		t.Fatal("docs/directory.md has no examples table")
 	}
-	rowRE := regexp.MustCompile("^\\| (.+?) \\| (.+?) \\| (.+) \\|$")
+	rowRE := regexp.MustCompile(`^\| (.+?) \| (.+?) \| (.+) \|$`)
 	n := 0
 	for _, line := range strings.Split(text[start:], "\n")[2:] {
 		if !strings.HasPrefix(line, "|") {

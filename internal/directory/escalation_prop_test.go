@@ -234,18 +234,17 @@ func (o *oracle) removeBinding(id string) { delete(o.bindings, id) }
 // --- the run
 
 type escRun struct {
-	t       testing.TB
-	ctx     context.Context
-	d       *directory.Directory
-	st      store.Store // read directly to compare with the oracle
-	o       *oracle
-	rng     *rand.Rand
-	org     string
-	users   []string // all user principals, members or not
-	stats   map[string]int
-	viol    []string
-	agentN  int
-	roleSeq int
+	t      testing.TB
+	ctx    context.Context
+	d      *directory.Directory
+	st     store.Store // read directly to compare with the oracle
+	o      *oracle
+	rng    *rand.Rand
+	org    string
+	users  []string // all user principals, members or not
+	stats  map[string]int
+	viol   []string
+	agentN int
 }
 
 var customNames = []string{"c1", "c2", "c3", "c4", "c5", "Owner", "admin"}
@@ -460,7 +459,7 @@ func (e *escRun) step() {
 				}
 			}
 		}
-		b, _, err := e.d.Share(e.ctx, a, e.org, authz.ResourceRef{Namespace: res.Namespace, Type: res.Type, ID: res.ID}, target, acts)
+		b, _, err := e.d.Share(e.ctx, a, e.org, authz.ResourceRef(res), target, acts)
 		if e.outcome(fmt.Sprintf("%s shares %s with %s for %v", actor, res, target, acts), err, why) {
 			e.o.bindings[b.ID] = &obinding{id: b.ID, principal: target, actions: acts, sc: res, by: actor}
 		}
@@ -814,7 +813,7 @@ func runNoEscalation(t *testing.T, seed uint64, ops int, disable string, maxViol
 }
 
 func resourceScope(r authz.ResourceRef) authz.Scope {
-	return authz.Scope{Namespace: r.Namespace, Type: r.Type, ID: r.ID}
+	return authz.Scope(r)
 }
 
 // TestNoEscalation: ≥ 10,000 random administrative operations (four runs of

@@ -84,7 +84,6 @@ func wantErr(t testing.TB, what string, err, want error) {
 	}
 }
 
-func first[A, B any](a A, _ B) A  { return a }
 func second[A, B any](_ A, b B) B { return b }
 func third[A, B, C any](_ A, _ B, c C) C {
 	return c

@@ -109,5 +109,5 @@ func (d *Directory) DeleteNamespace(ctx context.Context, actor Actor, org, ns st
 }
 
 func resourceScope(r authz.ResourceRef) authz.Scope {
-	return authz.Scope{Namespace: r.Namespace, Type: r.Type, ID: r.ID}
+	return authz.Scope(r)
 }

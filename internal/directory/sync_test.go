@@ -21,11 +21,6 @@ import (
 // --- PostgreSQL (GATEHOUSE_TEST_POSTGRES; required when
 // GATEHOUSE_REQUIRE_POSTGRES is set, as in CI)
 
-func pgBaseDSN(t testing.TB) string {
-	t.Helper()
-	return pgtest.DSN(t)
-}
-
 // pgSchemaDSN creates a schema with a random name for the test (dropped
 // afterwards) and returns a DSN whose search_path is that schema.
 func pgSchemaDSN(t testing.TB) string {

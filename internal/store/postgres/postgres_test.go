@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"github.com/gatehouse-dev/gatehouse/internal/store/postgres/pgtest"
-	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,22 +21,6 @@ import (
 func baseDSN(t testing.TB) string {
 	t.Helper()
 	return pgtest.DSN(t)
-}
-
-// withSearchPath adds search_path=schema to a URL or key=value DSN.
-func withSearchPath(t testing.TB, dsn, schema string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("GATEHOUSE_TEST_POSTGRES: %v", err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
 }
 
 // freshSchema creates a schema with a random name, dropped when the test

@@ -1,0 +1,128 @@
+package sqlcore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// --- bindings
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newBindingID returns "b" and 16 random base32 characters (80 bits).
+func newBindingID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	return "b" + idEncoding.EncodeToString(b[:])
+}
+
+func checkBinding(op string, b *store.Binding) error {
+	c := checks{op: op}
+	c.org(b.Org)
+	c.need(validKey(b.ID), "binding id %q is malformed", b.ID)
+	_, _, ok := splitPrincipal(b.Principal)
+	if role, isRole := strings.CutPrefix(b.Principal, authz.KindRole+":"); isRole {
+		ok = validName(role) && b.Scope.IsResource() // a share made to a role
+	}
+	c.need(ok, "principal %q is not user:<id>, team:<slug>, agent:<name>, service:<name> or, on one resource, role:<name>", b.Principal)
+	s := b.Scope
+	switch {
+	case s.IsOrg():
+	case s.Type == "" && s.ID == "":
+		c.need(validSlug(s.Namespace), "scope namespace %q is not a slug", s.Namespace)
+	case s.Type != "" && s.ID != "":
+		c.ref(authz.ResourceRef(s))
+	default:
+		c.need(false, "scope %q names a type without an id or an id without a type", s.String())
+	}
+	c.need((b.Role == "") != (len(b.Actions) == 0), "a binding grants either a role or an action list, not both or neither")
+	c.need(b.Role == "" || validName(b.Role), "role %q is not a name", b.Role)
+	c.need(len(b.Actions) == 0 || s.IsResource(), "an action list is only allowed at resource scope")
+	c.need(len(b.Actions) <= 64, "more than 64 actions")
+	for _, a := range b.Actions {
+		c.need(a == "*" || validName(a), "action %q is not a name or *", a)
+	}
+	c.need(b.Condition == "" || validName(b.Condition), "condition %q is not a name", b.Condition)
+	c.need(validText(b.CreatedBy, 256), "created_by is not printable text of at most 256 bytes")
+	return c.err
+}
+
+func (t *txn) CreateBinding(ctx context.Context, b store.Binding) (store.Binding, error) {
+	const op = "create binding"
+	if err := t.begin(op); err != nil {
+		return store.Binding{}, err
+	}
+	if b.ID == "" {
+		b.ID = newBindingID()
+	}
+	b.Actions = slices.Clone(b.Actions)
+	if err := checkBinding(op, &b); err != nil {
+		return store.Binding{}, err
+	}
+	if err := t.requireOrg(ctx, op, b.Org); err != nil {
+		return store.Binding{}, err
+	}
+	if !strings.HasPrefix(b.Principal, authz.KindRole+":") { // a role is checked against the policy by the directory
+		if err := t.requirePrincipal(ctx, op, b.Org, b.Principal); err != nil {
+			return store.Binding{}, err
+		}
+	}
+	if b.Scope.Namespace != "" {
+		if err := t.requireNamespace(ctx, op, b.Org, b.Scope.Namespace); err != nil {
+			return store.Binding{}, err
+		}
+	}
+	if b.Scope.IsResource() {
+		ref := authz.ResourceRef{Namespace: b.Scope.Namespace, Type: b.Scope.Type, ID: b.Scope.ID}
+		ok, err := t.exists(ctx, op, refDetail(b.Org, ref),
+			`SELECT 1 FROM resources WHERE org = $1 AND namespace = $2 AND type = $3 AND id = $4`, b.Org, ref.Namespace, ref.Type, ref.ID)
+		if err != nil {
+			return store.Binding{}, err
+		}
+		if !ok {
+			return store.Binding{}, notFound(op, refDetail(b.Org, ref))
+		}
+	}
+	detail := fmt.Sprintf("binding %q in org %q", b.ID, b.Org)
+	if ok, err := t.exists(ctx, op, detail, `SELECT 1 FROM bindings WHERE org = $1 AND id = $2`, b.Org, b.ID); err != nil {
+		return store.Binding{}, err
+	} else if ok {
+		return store.Binding{}, conflict(op, detail+" already exists")
+	}
+	var actions any
+	if len(b.Actions) > 0 {
+		raw, _ := json.Marshal(b.Actions) // strings: cannot fail
+		actions = string(raw)
+	}
+	b.CreatedAt = t.now
+	if _, err := t.exec(ctx, op, detail, `INSERT INTO bindings (`+bindingCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		b.Org, b.ID, b.Principal, b.Role, actions, b.Scope.Namespace, b.Scope.Type, b.Scope.ID, b.Condition, b.CreatedBy,
+		t.s.b.TimeArg(t.now)); err != nil {
+		return store.Binding{}, err
+	}
+	return b, t.record(ctx, op, store.KindBindingPut, b.Org, b.ID, b)
+}
+
+func (t *txn) DeleteBinding(ctx context.Context, org, id string) error {
+	const op = "delete binding"
+	if err := t.begin(op); err != nil {
+		return err
+	}
+	b, err := t.GetBinding(ctx, org, id)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, op, fmt.Sprintf("binding %q in org %q", id, org),
+		`DELETE FROM bindings WHERE org = $1 AND id = $2`, org, id); err != nil {
+		return err
+	}
+	return t.record(ctx, op, store.KindBindingDelete, org, id, b)
+}
