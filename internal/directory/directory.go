@@ -50,7 +50,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -102,9 +101,6 @@ type Directory struct {
 	// disabled switches off escalation rules; only tests set it (to show
 	// the property tests can fail).
 	disabled map[rule]bool
-
-	// hook takes part in resource writes and reads (SetResourceHook).
-	hook atomic.Pointer[ResourceHook]
 }
 
 type rule int
