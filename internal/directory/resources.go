@@ -47,6 +47,7 @@ func (o *op) checkSpec(ref authz.ResourceRef, spec json.RawMessage) error {
 	if !o.listsSecrets(ref.Namespace) {
 		return &ForbiddenError{Permission: secretref.PermList.String(), Scope: authz.Scope{Namespace: ref.Namespace}}
 	}
+	// One read for every name; only the metadata is used.
 	found, err := o.r.GetSealedSecrets(o.ctx, o.org, ref.Namespace, names)
 	if err != nil {
 		return err
