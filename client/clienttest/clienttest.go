@@ -118,7 +118,6 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatalf("clienttest: vault: %v", err)
 	}
-	dir.SetResourceHook(v)
 	s := &Server{t: t, st: st, dir: dir, auth: as}
 	if o.Demo {
 		d, err := server.SeedDemo(ctx, dir, as)

@@ -62,7 +62,6 @@ func openServeVault(ctx context.Context, st store.Store, dir *directory.Director
 	if err != nil {
 		return nil, fmt.Errorf("secrets vault: %w", err)
 	}
-	dir.SetResourceHook(v)
 	log.Info("secrets vault ready", "keyring", keys.String())
 	return v, nil
 }

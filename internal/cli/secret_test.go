@@ -79,7 +79,6 @@ func startVaultServer(t *testing.T) *vaultServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir.SetResourceHook(v)
 	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: v})
 	if err != nil {
 		t.Fatal(err)

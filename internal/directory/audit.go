@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/secretref"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -374,12 +375,12 @@ func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Ac
 // --- reading the log (audit:read at org scope)
 
 // Redaction on read. Entries are stored and hashed in full; what a reader
-// sees of them is decided when they are read, by the AuditView the
-// resource hook gives for the reader (the vault hides secret names from a
-// reader without secrets:list in their namespace, seed 002: operators and
-// viewers "don't know which API keys are being used"). Without a hook, or
-// with one that does not implement AuditRedactor, every reader with
-// audit:read sees the log as stored.
+// sees of them is decided when they are read, by the reader's
+// secretref.AuditView (AuditView below): secret names are hidden from a
+// reader without secrets:list in their namespace (seed 002: operators and
+// viewers "don't know which API keys are being used"). Every read of
+// entries, checkpoints or the chain head goes through that view; there is
+// no directory without it.
 //
 // A reader whose view is not complete (AuditView.Missing) gets no hashes
 // at all, no checkpoints and no chain head from verification: a hash
@@ -387,49 +388,17 @@ func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Ac
 // so together with the entries the reader does see it would let the reader
 // test guessed names offline. Redacted entries carry Redacted.
 
-// AuditRedactor is implemented by a ResourceHook that also hides parts of
-// the audit log from some readers.
-type AuditRedactor interface {
-	// AuditView returns how actor may see org's log. It is called once
-	// per read, after audit:read was checked.
-	AuditView(actor Actor, org string) AuditView
-}
-
-// AuditView is one reader's view of an org's audit log.
-type AuditView interface {
-	// Missing is "" when the reader sees every entry of the log as stored
-	// (then Redact never changes anything); else the permission, at org
-	// scope, the reader lacks for that ("secrets:list").
-	Missing() string
-	// Hides reports whether f names something the reader may not see (a
-	// secret of a namespace where it lacks secrets:list). No entry as the
-	// reader sees it can match such a filter, and the answer must not
-	// depend on whether the thing exists: the read answers no entries.
-	Hides(f store.AuditFilter) bool
-	// Redact rewrites e as the reader may see it and reports whether it
-	// changed anything.
-	Redact(e *audit.Entry) bool
-}
-
-// completeView is the view of a directory without an AuditRedactor.
-type completeView struct{}
-
-func (completeView) Missing() string              { return "" }
-func (completeView) Hides(store.AuditFilter) bool { return false }
-func (completeView) Redact(*audit.Entry) bool     { return false }
-
-// auditView is actor's view of org's log.
-func (d *Directory) auditView(actor Actor, org string) AuditView {
-	if r, ok := d.resourceHook().(AuditRedactor); ok {
-		if v := r.AuditView(actor, org); v != nil {
-			return v
-		}
-	}
-	return completeView{}
+// AuditView is actor's view of org's log, as the engine is now: the view
+// ListAudit, VerifyAudit, AuditCheckpoints and ResourceHistory apply (it
+// checks nothing else; those check audit:read).
+func (d *Directory) AuditView(actor Actor, org string) *secretref.AuditView {
+	return secretref.NewAuditView(func(ns string) bool {
+		return len(d.eng.Missing(org, actor.Principal, authz.Scope{Namespace: ns}, []policy.Permission{secretref.PermList})) == 0
+	})
 }
 
 // present shows e as view's reader may see it.
-func present(view AuditView, e *audit.Entry) {
+func present(view *secretref.AuditView, e *audit.Entry) {
 	if view.Missing() == "" {
 		return
 	}
@@ -569,7 +538,7 @@ func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f st
 		if err != nil {
 			return err
 		}
-		view := d.auditView(actor, org)
+		view := d.AuditView(actor, org)
 		if view.Hides(f) {
 			out = []audit.Entry{}
 			return nil
@@ -666,7 +635,7 @@ func (d *Directory) VerifyAudit(ctx context.Context, actor Actor, org string, ex
 		}
 		var err error
 		rep, err = audit.Verify(ctx, d.st, org, opts)
-		if d.auditView(actor, org).Missing() != "" {
+		if d.AuditView(actor, org).Missing() != "" {
 			rep.Head = audit.Hash{} // withheld: it commits to entries the reader sees redacted
 		}
 		return err
@@ -690,7 +659,7 @@ func (d *Directory) AuditCheckpoints(ctx context.Context, actor Actor, org strin
 		if err := o.need("audit:read", authz.Scope{}); err != nil {
 			return err
 		}
-		if missing := d.auditView(actor, org).Missing(); missing != "" {
+		if missing := d.AuditView(actor, org).Missing(); missing != "" {
 			return &ForbiddenError{Permission: missing, Scope: authz.Scope{}}
 		}
 		cps, err := d.st.ListAuditCheckpoints(ctx, org, after, store.MaxAuditBatch)
@@ -824,7 +793,8 @@ type VersionHistory struct {
 
 // ResourceHistory lists every version of a resource, oldest first, joined
 // with the audit entries that recorded them, both as actor may see them
-// (the diff through the ResourceHook, the entries through its AuditView).
+// (secret references taken out of the diff, the entries through
+// AuditView).
 // Needs read on the resource and audit:read in its namespace (or at org
 // scope).
 func (d *Directory) ResourceHistory(ctx context.Context, actor Actor, org string, ref authz.ResourceRef) ([]VersionHistory, error) {
@@ -850,7 +820,7 @@ func (d *Directory) ResourceHistory(ctx context.Context, actor Actor, org string
 		if err != nil {
 			return err
 		}
-		view := d.auditView(actor, org)
+		view := d.AuditView(actor, org)
 		byVersion := map[uint64]*audit.Entry{}
 		for _, r := range recs {
 			e, err := audit.FromRecord(r)
@@ -873,9 +843,7 @@ func (d *Directory) ResourceHistory(ctx context.Context, actor Actor, org string
 				if h.Diff, err = d.st.DiffResourceVersions(ctx, org, ref, vs[i-1].Version, v.Version); err != nil {
 					return err
 				}
-				if hook := d.resourceHook(); hook != nil {
-					h.Diff = hook.RedactDiff(actor, org, ref, h.Diff) // e.g. secret references (the vault)
-				}
+				h.Diff = o.redactDiff(ref, h.Diff) // secret references
 			}
 			out = append(out, h)
 		}

@@ -85,7 +85,6 @@ func newWriteWorld(t testing.TB, st store.Store, members int) *writeWorld {
 	ok(t, "NewKeyring", err)
 	v, err := vault.Open(ctx, vault.Options{Store: st, Directory: d, Keyring: kr})
 	ok(t, "vault.Open", err)
-	d.SetResourceHook(v)
 	mustUsers(t, d, "alice")
 	ok(t, "create acme", third(d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"})))
 	for i := range members {

@@ -39,6 +39,13 @@
 //     returns its revision after the engine has applied it (bounded wait);
 //     WaitFor(rev) waits (bounded) or fails with ErrNotCaughtUp, never
 //     answering from older data.
+//   - Secret names stay hidden, with nothing to install. Every resource
+//     write checks its spec's secret references (secrets:list in the
+//     namespace, the secrets exist, their referable_by admits the writer)
+//     and every read of a spec, version, diff, history or audit entry,
+//     checkpoint or chain head hides secret names from a reader without
+//     secrets:list where they live (package secretref; resources.go,
+//     audit.go). There is no directory without this: no hook, no option.
 //   - Nothing panics on any input.
 package directory
 
@@ -50,7 +57,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -102,9 +108,6 @@ type Directory struct {
 	// disabled switches off escalation rules; only tests set it (to show
 	// the property tests can fail).
 	disabled map[rule]bool
-
-	// hook takes part in resource writes and reads (SetResourceHook).
-	hook atomic.Pointer[ResourceHook]
 }
 
 type rule int

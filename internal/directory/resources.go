@@ -3,8 +3,11 @@ package directory
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/secretref"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -14,53 +17,76 @@ import (
 // (its namespace for create and list; the resource itself, shares
 // included, for the others). Reading versions and diffs is T:read.
 
-// ResourceHook lets another domain package take part in resource writes
-// and reads: the vault authorizes the secret references of a spec when it
-// is written, and hides them from principals who may not see secret
-// names when it is read.
-type ResourceHook interface {
-	// CheckSpec vets spec, written by actor to ref, inside the write that
-	// stores it (r reads that transaction). An error fails the write; it
-	// should wrap one of this package's sentinels (anything else is
-	// reported as ErrUnavailable).
-	CheckSpec(ctx context.Context, r store.Reader, actor Actor, org string, ref authz.ResourceRef, spec json.RawMessage) error
-	// RedactSpec returns spec as actor may see it.
-	RedactSpec(actor Actor, org string, ref authz.ResourceRef, spec json.RawMessage) json.RawMessage
-	// RedactDiff returns a version diff as actor may see it.
-	RedactDiff(actor Actor, org string, ref authz.ResourceRef, d []store.DiffEntry) []store.DiffEntry
+// Secret references (package secretref). A spec names secrets of its
+// resource's namespace in its top-level "secrets" member. The directory
+// checks them on every write, inside the write's transaction: the writer
+// needs secrets:list in the namespace, each secret must exist there, and
+// each one's referable_by restriction must admit the writer. On every read
+// a principal without secrets:list in the namespace sees specs and diffs
+// without them. Neither is optional: nothing is installed for it.
+
+// listsSecrets reports whether the actor holds secrets:list in ns (at org
+// scope for "").
+func (o *op) listsSecrets(ns string) bool {
+	return o.holds(authz.Scope{Namespace: ns}, secretref.PermList)
 }
 
-// SetResourceHook installs h (nil removes it). It may be called while the
-// directory serves.
-func (d *Directory) SetResourceHook(h ResourceHook) {
-	if h == nil {
-		d.hook.Store(nil)
-		return
-	}
-	d.hook.Store(&h)
-}
-
-func (d *Directory) resourceHook() ResourceHook {
-	if h := d.hook.Load(); h != nil {
-		return *h
-	}
-	return nil
-}
-
-// checkSpec runs the hook's CheckSpec on a spec being written.
+// checkSpec vets the secret references of a spec being written to ref.
+// Errors wrap ErrInvalid or ErrForbidden (400 or 403), or are the store's.
 func (o *op) checkSpec(ref authz.ResourceRef, spec json.RawMessage) error {
-	if h := o.d.resourceHook(); h != nil && spec != nil {
-		return h.CheckSpec(o.ctx, o.r, o.actor, o.org, ref, spec)
+	if spec == nil {
+		return nil
+	}
+	names, err := secretref.Names(spec)
+	if err != nil {
+		return &InvalidError{Field: "spec.secrets", Reason: err.Error()}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if !o.listsSecrets(ref.Namespace) {
+		return &ForbiddenError{Permission: secretref.PermList.String(), Scope: authz.Scope{Namespace: ref.Namespace}}
+	}
+	// One read for every name; only the metadata is used.
+	found, err := o.r.GetSealedSecrets(o.ctx, o.org, ref.Namespace, names)
+	if err != nil {
+		return err
+	}
+	byName := make(map[string]store.Secret, len(found))
+	for _, s := range found {
+		byName[s.Secret.Name] = s.Secret
+	}
+	for _, n := range names {
+		s, ok := byName[n]
+		if !ok {
+			return &InvalidError{Field: "spec.secrets", Reason: fmt.Sprintf("secret %q does not exist in namespace %q", n, ref.Namespace)}
+		}
+		ok, err := secretref.Admits(o.ctx, o.r, s, o.actor.Principal)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &Error{Op: "check spec", Kind: ErrForbidden,
+				Msg: fmt.Sprintf("secret %q in namespace %q may be referenced only by %s", n, ref.Namespace, strings.Join(s.ReferableBy, ", "))}
+		}
 	}
 	return nil
 }
 
-// redactSpec runs the hook's RedactSpec on a spec being read.
+// redactSpec returns a spec of ref as the actor may see it.
 func (o *op) redactSpec(ref authz.ResourceRef, spec json.RawMessage) json.RawMessage {
-	if h := o.d.resourceHook(); h != nil && spec != nil {
-		return h.RedactSpec(o.actor, o.org, ref, spec)
+	if spec == nil || o.listsSecrets(ref.Namespace) {
+		return spec
 	}
-	return spec
+	return secretref.RedactSpec(spec)
+}
+
+// redactDiff returns a version diff of ref as the actor may see it.
+func (o *op) redactDiff(ref authz.ResourceRef, d []store.DiffEntry) []store.DiffEntry {
+	if o.listsSecrets(ref.Namespace) {
+		return d
+	}
+	return secretref.RedactDiff(d)
 }
 
 // ResourceSpec describes a new resource.
@@ -284,8 +310,8 @@ func (d *Directory) DiffResourceVersions(ctx context.Context, actor Actor, org s
 		}
 		var err error
 		out, err = o.r.DiffResourceVersions(ctx, org, ref, from, to)
-		if h := o.d.resourceHook(); h != nil && err == nil {
-			out = h.RedactDiff(o.actor, org, ref, out)
+		if err == nil {
+			out = o.redactDiff(ref, out)
 		}
 		return err
 	})

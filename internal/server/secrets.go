@@ -237,7 +237,7 @@ func (s *Server) needVault() (*vault.Vault, error) {
 }
 
 // vaultProblem maps a vault error to its problem; other errors (the
-// directory's, from the resource hook) go through toProblem. Vault
+// directory's) go through toProblem. Vault
 // messages carry only names the caller supplied, never values, so they
 // are safe to show; the cryptographic failures are 500s whose cause is
 // logged.

@@ -133,15 +133,13 @@ func testKeyring(t testing.TB, ids ...uint32) (*vault.Keyring, map[uint32][]byte
 	return kr, keys
 }
 
-// openVaultWith opens a vault over an env's store and directory and
-// installs its resource hook.
+// openVaultWith opens a vault over an env's store and directory.
 func openVaultWith(t testing.TB, st store.Store, dir *directory.Directory, kr *vault.Keyring, clock func() time.Time) *vault.Vault {
 	t.Helper()
 	v, err := vault.Open(ctxT(t), vault.Options{Store: st, Directory: dir, Keyring: kr, Clock: clock})
 	if err != nil {
 		t.Fatalf("vault.Open: %v", err)
 	}
-	dir.SetResourceHook(v)
 	return v
 }
 

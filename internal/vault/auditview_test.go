@@ -84,7 +84,6 @@ func newRedactWorld(t *testing.T, b backend, template string) *redactWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir.SetResourceHook(f.v)
 	w := &redactWorld{fx: f, members: map[string]Actor{}}
 
 	for _, u := range []string{"alice", "adam", "bob", "olga", "vic", "dana"} {
@@ -489,7 +488,7 @@ func TestVaultEntriesRecordActorRoles(t *testing.T) {
 func TestRedactEntryShapes(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		w := newRedactWorld(t, b, "mentiko")
-		view := w.v.AuditView(dana, org) // lists dev, not prod
+		view := w.dir.AuditView(dana, org) // lists dev, not prod
 		tests := []struct {
 			name     string
 			in, want audit.Entry

@@ -185,7 +185,6 @@ func newFx(t testing.TB, b backend) *fx {
 	f := &fx{t: t, ctx: ctx, st: st, raw: raw, file: file, dir: dir, clock: &testClock{}}
 	f.keys, f.keyBytes = testKeyring(t, 1)
 	f.v = f.open(f.keys)
-	dir.SetResourceHook(f.v)
 
 	for _, u := range []string{"alice", "bob", "olga", "vic", "dana", "eve"} {
 		f.ok("create user "+u, third(dir.CreateUser(ctx, store.User{ID: u})))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/secretref"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -174,7 +175,7 @@ func (v *Vault) IssueRunToken(ctx context.Context, actor Actor, org string, ref 
 				bad = append(bad, n)
 				continue
 			}
-			ok, err := admits(ctx, o.tx, s, res.UpdatedBy)
+			ok, err := secretref.Admits(ctx, o.tx, s, res.UpdatedBy)
 			if err != nil {
 				return err
 			}

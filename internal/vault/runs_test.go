@@ -319,25 +319,6 @@ func TestSpecRedaction(t *testing.T) {
 	})
 }
 
-func TestWithoutMember(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{`{"a":1,"secrets":["X"],"b":{"secrets":2}}`, `{"a":1,"b":{"secrets":2}}`},
-		{`{"secrets":["X"]}`, `{}`},
-		{` { "b" : 1 , "secrets" : [] } `, `{"b":1}`},
-		{`{"a":1}`, `{"a":1}`},
-		{`[{"secrets":1}]`, `[{"secrets":1}]`},
-		{`{"secrets":1`, `{"secrets":1`},
-		{`{"secrets":1} x`, `{"secrets":1} x`},
-		{`null`, `null`},
-		{``, ``},
-	}
-	for _, tc := range tests {
-		if got := string(withoutMember(json.RawMessage(tc.in), "secrets")); got != tc.want {
-			t.Errorf("withoutMember(%s) = %s, want %s", tc.in, got, tc.want)
-		}
-	}
-}
-
 // BenchmarkExchange10 is the vault's part of an exchange of a 10-secret
 // run token (no HTTP): the write transaction with its single-use check,
 // engine checks, 10 unwraps and decryptions and the audit entry. Issuing

@@ -10,21 +10,18 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse-dev/gatehouse/internal/secretref"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
-// CheckName validates a secret name: an environment variable name,
-// [A-Z_][A-Z0-9_]*, at most 128 bytes. ErrInvalid otherwise.
+// CheckName validates a secret name (secretref.CheckName): an
+// environment variable name, [A-Z_][A-Z0-9_]*, at most 128 bytes.
+// ErrInvalid otherwise.
 func CheckName(name string) error {
-	ok := len(name) > 0 && len(name) <= store.MaxSecretNameBytes
-	for i := 0; ok && i < len(name); i++ {
-		c := name[i]
-		ok = c >= 'A' && c <= 'Z' || c == '_' || i > 0 && c >= '0' && c <= '9'
-	}
-	if !ok {
-		return &Error{Op: "check name", Msg: fmt.Sprintf("secret name %.64q is not an environment variable name ([A-Z_][A-Z0-9_]*, at most %d bytes)",
-			name, store.MaxSecretNameBytes), Kind: ErrInvalid, Field: "name"}
+	var ie *secretref.InvalidError
+	if err := secretref.CheckName(name); errors.As(err, &ie) {
+		return &Error{Op: "check name", Msg: ie.Reason, Kind: ErrInvalid, Field: "name"}
 	}
 	return nil
 }

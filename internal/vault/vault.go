@@ -41,10 +41,12 @@
 //     exchange is an audit entry written in the same transaction (if it
 //     cannot be written, the action fails), naming the actor's roles as
 //     the directory's entries do; refusals are recorded too.
-//   - Names stay hidden in the audit log too: the directory shows each
-//     reader the log through the vault's AuditView (auditview.go), which
-//     replaces the names of secrets of namespaces where the reader lacks
-//     secrets:list and makes filters by such names answer nothing.
+//   - Names stay hidden in resource specs and the audit log too: the
+//     directory checks every spec's secret references when it is written
+//     and hides them, and the names in audit entries, from a reader
+//     without secrets:list in their namespace (package secretref, which
+//     both import; auditview.go). Nothing has to be installed for that:
+//     the vault is not a hook of the directory.
 //   - Nothing panics on any input.
 package vault
 
@@ -61,6 +63,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/secretref"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -108,9 +111,7 @@ type Vault struct {
 }
 
 // Open checks the keyring against the database (see CheckKeyring) and
-// returns the vault. It does not install the directory hook; call
-// dir.SetResourceHook(v) to make resource specs' secret references
-// checked and redacted.
+// returns the vault.
 func Open(ctx context.Context, opts Options) (*Vault, error) {
 	if opts.Store == nil || opts.Keyring == nil {
 		return nil, errorf(ErrInvalid, "open", "a store and a keyring are required")
@@ -148,7 +149,7 @@ func (v *Vault) now() time.Time { return v.clock() }
 
 // Permissions of the vault (DESIGN §2).
 var (
-	permList   = policy.Permission{Resource: "secrets", Action: "list"}
+	permList   = secretref.PermList
 	permRead   = policy.Permission{Resource: "secrets", Action: "read"}
 	permCreate = policy.Permission{Resource: "secrets", Action: "create"}
 	permUpdate = policy.Permission{Resource: "secrets", Action: "update"}
