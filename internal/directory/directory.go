@@ -94,6 +94,9 @@ type Directory struct {
 	// droles remembers, per engine revision, the roles decision entries
 	// name for an actor (audit.go).
 	droles rolesCache
+	// asks and members remember, per engine revision, the questions an
+	// actor was found allowed to ask and the members found (decisions.go).
+	asks, members askCache
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -164,8 +167,9 @@ func (d *Directory) Close() error {
 	return nil
 }
 
-// Engine is the engine the directory feeds (for the server's hot path).
-func (d *Directory) Engine() *authz.Engine { return d.eng }
+// The engine is not exported: callers ask the directory questions that
+// say what they decide (Check, IsMember, Missing, ...), so every decision
+// and authorization check goes through its rules (decisions.go).
 
 // Revision is the revision the engine is at.
 func (d *Directory) Revision() uint64 { return d.eng.Revision() }

@@ -12,6 +12,10 @@ import (
 
 // Test-only hooks.
 
+// EngineForTest is the engine d feeds (outside tests, nobody holds it:
+// questions go through the directory's methods).
+func EngineForTest(d *Directory) *authz.Engine { return d.eng }
+
 // DisableRuleForTest switches off one rule of DESIGN §1.2 ("level",
 // "subset", "target" or "last-owner") so that tests can show the property
 // tests detect its absence. Call it before using d concurrently.

@@ -489,7 +489,7 @@ func (s *Server) runCall(c *call) (any, error) {
 			return nil, err
 		}
 		c.id = id
-		if c.rt.Access == OrgMember && (!id.AllowsOrg(c.org()) || !s.isMember(c.org(), id.Principal)) {
+		if c.rt.Access == OrgMember && (!id.AllowsOrg(c.org()) || !s.dir.IsMember(c.org(), id.Principal)) {
 			// A non-member, or a credential confined to another org: as for
 			// an org that does not exist, before the body is even read.
 			return nil, problem(ProblemNotFound, "org %q: not found", c.org())

@@ -112,8 +112,6 @@ type Server struct {
 	routes  []*Route
 	metrics *metrics
 	dm      map[string]decisionMetrics
-	asks    askCache // who may ask about whom, per engine revision
-	members askCache // org membership, per engine revision
 
 	reqPrefix string
 	reqSeq    atomic.Uint64
