@@ -97,6 +97,11 @@ type Directory struct {
 	// asks and members remember, per engine revision, the questions an
 	// actor was found allowed to ask and the members found (decisions.go).
 	asks, members askCache
+	// audited wakes FollowAudit when this process commits audit entries
+	// without a new revision (audit.go).
+	audited signal
+	// clk is FollowAudit's clock (nil: the real one; tests set a fake).
+	clk clock
 
 	cancel context.CancelFunc
 	done   chan struct{}

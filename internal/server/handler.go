@@ -83,8 +83,9 @@ type Route struct {
 	hasBody           bool
 	// bounded: every wait of the route has its own bound (the check path:
 	// authentication's store timeout, the consistency timeout, decision
-	// logging's settings read and record), so it needs no per-request
-	// timeout context.
+	// logging's settings read and record; following the audit log: the
+	// wait asked for plus the request timeout, followBudget), so it needs
+	// no per-request timeout context.
 	bounded bool
 	run     func(c *call) (any, error)
 	raw     http.Handler // a non-JSON route (metrics, openapi)
