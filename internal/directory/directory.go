@@ -39,6 +39,12 @@
 //     returns its revision after the engine has applied it (bounded wait);
 //     WaitFor(rev) waits (bounded) or fails with ErrNotCaughtUp, never
 //     answering from older data.
+//   - Every decision is authorized and recorded here. A question is
+//     answered only to a member, about itself or, with bindings:read in
+//     the namespace, about another (remembered per engine revision, so a
+//     revocation is seen at once); the decision is recorded when the org's
+//     audit settings want it, and fails if that fails. The engine is not
+//     exported: other packages ask what they mean (IsMember, Missing, ...).
 //   - Nothing panics on any input.
 package directory
 
