@@ -74,6 +74,7 @@ type Server struct {
 	t    testing.TB
 	st   store.Store
 	dir  *directory.Directory
+	eng  *authz.Engine // the engine dir was opened with (and feeds)
 	auth *auth.Service
 	srv  *server.Server
 
@@ -95,7 +96,8 @@ func Start(t testing.TB, o Options) *Server {
 		t.Fatalf("clienttest: sqlite: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	dir, err := directory.Open(ctx, st, authz.New(), directory.Options{})
+	eng := authz.New()
+	dir, err := directory.Open(ctx, st, eng, directory.Options{})
 	if err != nil {
 		t.Fatalf("clienttest: directory: %v", err)
 	}
@@ -118,7 +120,7 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatalf("clienttest: vault: %v", err)
 	}
-	s := &Server{t: t, st: st, dir: dir, auth: as}
+	s := &Server{t: t, st: st, dir: dir, eng: eng, auth: as}
 	if o.Demo {
 		d, err := server.SeedDemo(ctx, dir, as)
 		if err != nil {
@@ -199,7 +201,7 @@ func (s *Server) Client(token string, opts ...client.Option) *client.Client {
 // Engine is the server's decision engine (for the middleware's embedded
 // mode and for differential tests): it holds exactly what the server
 // decides with.
-func (s *Server) Engine() *authz.Engine { return s.dir.Engine() }
+func (s *Server) Engine() *authz.Engine { return s.eng }
 
 // Routes lists the server's routes as "METHOD PATTERN" with their OpenAPI
 // tag, for coverage tests.

@@ -168,7 +168,6 @@ func (s *Service) mayActAs(ctx context.Context, tx store.Tx, org, actor, target 
 	if err := s.need(org, actor, "apikeys:create"); err != nil {
 		return err
 	}
-	eng := s.dir.Engine()
 	scopes := []authz.Scope{{}}
 	cursor := ""
 	for {
@@ -185,14 +184,14 @@ func (s *Service) mayActAs(ctx context.Context, tx store.Tx, org, actor, target 
 		cursor = next
 	}
 	for _, sc := range scopes {
-		al, tl := eng.HighestLevel(org, actor, sc), eng.HighestLevel(org, target, sc)
+		al, tl := s.dir.HighestLevel(org, actor, sc), s.dir.HighestLevel(org, target, sc)
 		if tl > al {
 			return &directory.EscalationError{Reason: directory.ReasonTarget, Scope: sc, ActorLevel: al, Target: target, TargetLevel: tl}
 		}
 		if sc.IsOrg() {
 			continue
 		}
-		gs, _, err := eng.Permissions(org, target, sc.Namespace)
+		gs, err := s.dir.Grants(org, target, sc.Namespace)
 		if err != nil {
 			continue
 		}
@@ -200,7 +199,7 @@ func (s *Service) mayActAs(ctx context.Context, tx store.Tx, org, actor, target 
 		for _, g := range gs {
 			want = append(want, g.Permission)
 		}
-		if missing := eng.Missing(org, actor, sc, want); len(missing) > 0 {
+		if missing := s.dir.Missing(org, actor, sc, want); len(missing) > 0 {
 			return &directory.EscalationError{Reason: directory.ReasonPermissions, Scope: sc, ActorLevel: al, Missing: missing, Target: target}
 		}
 	}

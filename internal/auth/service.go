@@ -530,13 +530,12 @@ func storeErr(op string, err error) error {
 	return &directory.Error{Op: op, Msg: msg, Kind: kind, Cause: err}
 }
 
-// --- authorization helpers over the engine the directory feeds (the
-// same checks the directory makes: unconditional grants only)
+// --- authorization helpers: the directory's own checks (unconditional
+// grants only)
 
-// member reports whether principal is a member of org in the engine.
+// member reports whether principal is a member of org.
 func (s *Service) member(org, principal string) bool {
-	_, _, err := s.dir.Engine().Permissions(org, principal, authz.DefaultNamespace)
-	return err == nil
+	return s.dir.IsMember(org, principal)
 }
 
 // need requires principal to hold perm at org scope.
@@ -545,7 +544,7 @@ func (s *Service) need(org, principal, perm string) error {
 	if err != nil {
 		return err
 	}
-	if len(s.dir.Engine().Missing(org, principal, authz.Scope{}, []policy.Permission{p})) > 0 {
+	if len(s.dir.Missing(org, principal, authz.Scope{}, []policy.Permission{p})) > 0 {
 		return &directory.ForbiddenError{Permission: perm, Scope: authz.Scope{}}
 	}
 	return nil

@@ -369,6 +369,7 @@ func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Ac
 	if _, werr := d.st.Write(ctx, func(tx store.Tx) error { return d.rec.Record(ctx, tx, e) }); werr != nil {
 		return &Error{Op: name, Msg: "recording the denied attempt in the audit log failed", Kind: ErrUnavailable, Cause: werr}
 	}
+	d.audited.fire() // committed without a new revision: Watch does not say so
 	return err
 }
 
@@ -609,6 +610,122 @@ func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f st
 	return out, next, err
 }
 
+// auditRecheck is how often FollowAudit reads the log again when nothing
+// woke it: audit entries committed without a new revision by another
+// process (a replica's denied attempts, decisions and authentication
+// failures) or by a writer that records through the store directly (the
+// vault's secret writes) do not show on store.Watch, and nothing else
+// announces them.
+const auditRecheck = time.Second
+
+// FollowAudit is ListAudit for following the log: when the page would be
+// empty it waits, until the time until at the latest, for entries to be
+// committed, and returns as soon as the read finds some (or the empty
+// page at until; or when ctx ends, the empty page and no error). It reads
+// again when the store's revision moves (store.Watch: every write, from
+// any process), when this directory commits audit entries without a new
+// revision (denied attempts, decisions, events), and every auditRecheck
+// for those it cannot be told about. Every read is a ListAudit: the
+// actor's right to read, and what it may see, are checked each time —
+// after a new revision, with the engine at that revision at least (or
+// ErrNotCaughtUp, as WaitFor).
+func (d *Directory) FollowAudit(ctx context.Context, actor Actor, org string, f store.AuditFilter, p store.Page, until time.Time) ([]audit.Entry, string, error) {
+	if !d.clock().Before(until) {
+		return d.ListAudit(ctx, actor, org, f, p)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Subscribe before reading, so that nothing committed after the read
+	// goes unnoticed.
+	watch := d.st.Watch(wctx)
+	local := d.audited.wait()
+	expired, stop := d.timer(until)
+	defer stop()
+	for {
+		es, next, err := d.ListAudit(ctx, actor, org, f, p)
+		if err != nil || len(es) > 0 {
+			return es, next, err
+		}
+		recheck, stopRecheck := d.timer(d.clock().Add(auditRecheck))
+		select {
+		case <-ctx.Done():
+			stopRecheck()
+			return es, next, nil
+		case <-expired:
+			stopRecheck()
+			return d.ListAudit(ctx, actor, org, f, p)
+		case rev, ok := <-watch:
+			if !ok {
+				watch = nil // ctx ended (above) or the store was closed (its reads say so)
+				break
+			}
+			// Read at the revision that woke us at least: a reader
+			// removed by it is refused, not shown its own removal.
+			if err := d.WaitFor(ctx, rev); err != nil {
+				stopRecheck()
+				if ctx.Err() != nil {
+					return es, next, nil
+				}
+				return nil, "", err
+			}
+		case <-local:
+			local = d.audited.wait()
+		case <-recheck:
+		}
+		stopRecheck()
+	}
+}
+
+// clock is FollowAudit's time source: nil in Directory.clk is the real
+// one; tests set a fake to follow a log for "20 seconds" at once.
+type clock interface {
+	Now() time.Time
+	// Timer returns a channel that receives once the time is at or after
+	// until, and a function that stops it.
+	Timer(until time.Time) (<-chan time.Time, func() bool)
+}
+
+func (d *Directory) clock() time.Time {
+	if d.clk != nil {
+		return d.clk.Now()
+	}
+	return time.Now()
+}
+
+func (d *Directory) timer(until time.Time) (<-chan time.Time, func() bool) {
+	if d.clk != nil {
+		return d.clk.Timer(until)
+	}
+	t := time.NewTimer(time.Until(until))
+	return t.C, t.Stop
+}
+
+// signal wakes every waiter once per fire; waiting costs nothing when
+// nobody fires, firing costs a lock when nobody waits.
+type signal struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+// wait returns a channel closed by the next fire.
+func (s *signal) wait() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch == nil {
+		s.ch = make(chan struct{})
+	}
+	return s.ch
+}
+
+func (s *signal) fire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ch != nil {
+		close(s.ch)
+		s.ch = nil
+	}
+}
+
 // VerifyAudit verifies the org's log with the directory's audit key (when
 // its recorder is an *audit.Log that signs: checkpoint signatures and
 // entry MACs) and the exported checkpoints given; the org exists, so an
@@ -683,6 +800,9 @@ func (d *Directory) RecordEvent(ctx context.Context, e audit.Entry) error {
 		e.Target = orgTarget(e.Org)
 	}
 	_, err := d.st.Write(ctx, func(tx store.Tx) error { return d.rec.Record(ctx, tx, e) })
+	if err == nil {
+		d.audited.fire()
+	}
 	return err
 }
 
@@ -727,6 +847,7 @@ func (d *Directory) logDecision(ctx context.Context, actor Actor, req *authz.Req
 	if err := d.dlog.Record(ctx, e); err != nil {
 		return &Error{Op: "check", Msg: "recording the decision in the audit log failed", Kind: ErrUnavailable, Cause: err}
 	}
+	d.audited.fire()
 	return nil
 }
 

@@ -154,7 +154,7 @@ func BenchmarkLoadOrg(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if lvl := d.Engine().HighestLevel("acme", "user:u0000003", authz.Scope{}); lvl != 80 {
+				if lvl := directory.EngineForTest(d).HighestLevel("acme", "user:u0000003", authz.Scope{}); lvl != 80 {
 					b.Fatalf("u0000003's level after the load = %d, want 80", lvl)
 				}
 				_ = d.Close()

@@ -46,6 +46,12 @@
 //     checkpoint or chain head hides secret names from a reader without
 //     secrets:list where they live (package secretref; resources.go,
 //     audit.go). There is no directory without this: no hook, no option.
+//   - Every decision is authorized and recorded here. A question is
+//     answered only to a member, about itself or, with bindings:read in
+//     the namespace, about another (remembered per engine revision, so a
+//     revocation is seen at once); the decision is recorded when the org's
+//     audit settings want it, and fails if that fails. The engine is not
+//     exported: other packages ask what they mean (IsMember, Missing, ...).
 //   - Nothing panics on any input.
 package directory
 
@@ -100,6 +106,14 @@ type Directory struct {
 	// droles remembers, per engine revision, the roles decision entries
 	// name for an actor (audit.go).
 	droles rolesCache
+	// asks and members remember, per engine revision, the questions an
+	// actor was found allowed to ask and the members found (decisions.go).
+	asks, members askCache
+	// audited wakes FollowAudit when this process commits audit entries
+	// without a new revision (audit.go).
+	audited signal
+	// clk is FollowAudit's clock (nil: the real one; tests set a fake).
+	clk clock
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -167,8 +181,9 @@ func (d *Directory) Close() error {
 	return nil
 }
 
-// Engine is the engine the directory feeds (for the server's hot path).
-func (d *Directory) Engine() *authz.Engine { return d.eng }
+// The engine is not exported: callers ask the directory questions that
+// say what they decide (Check, IsMember, Missing, ...), so every decision
+// and authorization check goes through its rules (decisions.go).
 
 // Revision is the revision the engine is at.
 func (d *Directory) Revision() uint64 { return d.eng.Revision() }

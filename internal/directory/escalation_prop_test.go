@@ -693,7 +693,7 @@ func (e *escRun) checkInvariants(when string) {
 	}
 	sort.Strings(principals)
 	scopes := append([]authz.Scope{{Namespace: "default"}, {Namespace: "prod"}}, e.o.resources...)
-	eng := e.d.Engine()
+	eng := directory.EngineForTest(e.d)
 	for _, p := range principals {
 		for _, sc := range scopes {
 			for _, c := range concrete {

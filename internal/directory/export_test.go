@@ -12,6 +12,20 @@ import (
 
 // Test-only hooks.
 
+// Clock is FollowAudit's time source, for fakes.
+type Clock = clock
+
+// SetClockForTest makes d's FollowAudit use c. Call it before using d
+// concurrently.
+func SetClockForTest(d *Directory, c Clock) { d.clk = c }
+
+// AuditRecheck is how often FollowAudit reads again unprompted.
+const AuditRecheck = auditRecheck
+
+// EngineForTest is the engine d feeds (outside tests, nobody holds it:
+// questions go through the directory's methods).
+func EngineForTest(d *Directory) *authz.Engine { return d.eng }
+
 // DisableRuleForTest switches off one rule of DESIGN §1.2 ("level",
 // "subset", "target" or "last-owner") so that tests can show the property
 // tests detect its absence. Call it before using d concurrently.

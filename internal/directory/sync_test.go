@@ -130,10 +130,10 @@ func view(t testing.TB, d *directory.Directory, org string, principals, namespac
 	out := map[string]any{}
 	for _, p := range principals {
 		for _, ns := range namespaces {
-			gs, _, err := d.Engine().Permissions(org, p, ns)
+			gs, _, err := directory.EngineForTest(d).Permissions(org, p, ns)
 			out[p+"@"+ns] = fmt.Sprint(gs, err)
 		}
-		out[p+"#level"] = d.Engine().HighestLevel(org, p, authz.Scope{})
+		out[p+"#level"] = directory.EngineForTest(d).HighestLevel(org, p, authz.Scope{})
 	}
 	return out
 }
@@ -245,7 +245,7 @@ func TestUndecodableEntryReloadsOrg(t *testing.T) {
 		t.Errorf("bob (operator, bound through an undecodable entry) check = %+v, %v; want allowed", dec, err)
 	}
 	// Alice's owner binding also came through a garbled entry.
-	if lvl := d.Engine().HighestLevel("acme", "user:alice", authz.Scope{}); lvl != 100 {
+	if lvl := directory.EngineForTest(d).HighestLevel("acme", "user:alice", authz.Scope{}); lvl != 100 {
 		t.Errorf("alice's level = %d, want 100", lvl)
 	}
 }

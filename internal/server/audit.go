@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -64,19 +66,11 @@ func (s *Server) auditRoutes() []*Route {
 				if err != nil {
 					return List[audit.Entry]{}, err
 				}
-				deadline := time.Now().Add(wait)
-				for {
-					es, next, err := s.dir.ListAudit(c.ctx, c.actor(), c.org(), f, p)
-					if err != nil || len(es) > 0 || wait <= 0 || !time.Now().Before(deadline) {
-						return listOf(es, next), err
-					}
-					select {
-					case <-c.ctx.Done():
-						return listOf(es, next), nil
-					case <-time.After(250 * time.Millisecond):
-					}
-				}
-			}).query(append(auditQuery, pageParams...)...),
+				ctx, cancel := s.followBudget(c, wait)
+				defer cancel()
+				es, next, err := s.dir.FollowAudit(ctx, c.actor(), c.org(), f, p, time.Now().Add(wait))
+				return listOf(es, next), err
+			}).query(append(auditQuery, pageParams...)...).selfBounded(),
 		route("POST", "/v1/orgs/{org}/audit/verify", "audit", "Verify the org's audit log (hash chain, checkpoints signed by this server's key, and any exported checkpoints given). Needs audit:read; the chain head is reported (else all zeros) only to a caller holding secrets:list at org scope.",
 			func(c *call, req *AuditVerifyRequest) (AuditVerifyResult, error) {
 				rep, err := s.dir.VerifyAudit(c.ctx, c.actor(), c.org(), req.Checkpoints)
@@ -110,6 +104,21 @@ func (s *Server) auditRoutes() []*Route {
 				return Revision{rev}, err
 			}).perm("audit:update"),
 	}
+}
+
+// followBudget bounds a call that may wait up to wait for new entries
+// (the audit route is selfBounded): the request timeout for its reads,
+// on top of the wait, so that a wait up to 30 s is not cut at 15 s. The
+// connection's write deadline (HTTPServer: the request timeout and a
+// margin) is pushed back by the wait too.
+func (s *Server) followBudget(c *call, wait time.Duration) (context.Context, context.CancelFunc) {
+	budget := s.requestTimeout + wait
+	if wait > 0 {
+		// Not every ResponseWriter can (a test recorder): then the
+		// server's own WriteTimeout stands.
+		_ = http.NewResponseController(c.w).SetWriteDeadline(time.Now().Add(budget + writeMargin))
+	}
+	return context.WithTimeout(c.ctx, budget)
 }
 
 // auditFilter reads the filters of an audit list.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
@@ -16,13 +15,12 @@ import (
 // Decision routes. Every one takes consistency.at_least (the body, or the
 // at_least query parameter of GET routes).
 //
-// The check path is kept lean: the caller's right to ask (a member asking
-// about itself, or bindings:read in the namespace for asking about
-// another) is decided by the directory on the first request and then
-// remembered for as long as the engine stays at the same revision — any
-// write (a revocation included) moves the revision and forgets every
-// remembered answer — so repeated checks go straight to the engine's
-// lock-free, allocation-free Check.
+// The handlers only parse and answer: the caller's right to ask (a member
+// asking about itself, or bindings:read in the namespace for asking about
+// another), the decision and its audit entry are the directory's
+// (directory.Asker, which remembers the right to ask per engine revision,
+// so repeated checks go straight to the engine's lock-free,
+// allocation-free Check; a batch uses one Asker for all its items).
 
 func (s *Server) decisionRoutes() []*Route {
 	atLeast := Param{"at_least", "integer", "answer at a revision ≥ this one (bounded wait, then 503)"}
@@ -117,122 +115,6 @@ func (c *call) request(it *BatchItem) (authz.Request, error) {
 	return req, nil
 }
 
-// askKey is what decides whether a caller may ask a question: asking
-// about yourself needs membership, asking about anyone else bindings:read
-// in the namespace (directory.Check) — so the subject itself is not part
-// of the key, only whether it is the caller.
-type askKey struct {
-	org, actor, namespace string
-	self                  bool
-}
-
-// askCache remembers allowed questions at one engine revision.
-type askCache struct {
-	mu  sync.RWMutex
-	rev uint64
-	ok  map[askKey]struct{}
-}
-
-const askCacheMax = 1 << 16
-
-func (a *askCache) allowed(k askKey, rev uint64) bool {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	if a.rev != rev {
-		return false
-	}
-	_, ok := a.ok[k]
-	return ok
-}
-
-func (a *askCache) remember(k askKey, rev uint64) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.rev != rev || a.ok == nil || len(a.ok) >= askCacheMax {
-		if rev < a.rev {
-			return
-		}
-		a.rev, a.ok = rev, map[askKey]struct{}{}
-	}
-	// The key's strings may be substrings of a request body (fastjson):
-	// copy them so that the cache does not keep bodies alive.
-	k.org, k.actor, k.namespace = strings.Clone(k.org), strings.Clone(k.actor), strings.Clone(k.namespace)
-	a.ok[k] = struct{}{}
-}
-
-// isMember reports whether principal is a member of org, as the directory
-// decides it (the engine holds it as a principal of the org), remembered
-// for the current engine revision.
-func (s *Server) isMember(org, principal string) bool {
-	k := askKey{org: org, actor: principal}
-	rev := s.dir.Revision()
-	if s.members.allowed(k, rev) {
-		return true
-	}
-	if _, _, err := s.dir.Engine().Permissions(org, principal, authz.DefaultNamespace); err != nil {
-		return false
-	}
-	s.members.remember(k, rev)
-	return true
-}
-
-// decide answers one check: through the directory's full authorization
-// the first time a kind of question is asked at an engine revision, and
-// through CheckAsked after (which still records the decision when the
-// org's audit settings want it). memo, when not nil, remembers within one
-// batch the keys already found allowed.
-func (s *Server) decide(c *call, req *authz.Request, memo *askMemo) (authz.Decision, error) {
-	k := askKey{org: req.Org, actor: c.id.Principal, namespace: req.Namespace, self: req.Principal == c.id.Principal}
-	rev := s.dir.Revision()
-	if memo.has(k, rev) {
-		return s.dir.CheckAsked(c.ctx, c.actor(), req)
-	}
-	if s.asks.allowed(k, rev) {
-		memo.add(k, rev)
-		return s.dir.CheckAsked(c.ctx, c.actor(), req)
-	}
-	d, err := s.dir.Check(c.ctx, c.actor(), *req, 0)
-	if err != nil {
-		return d, err
-	}
-	s.asks.remember(k, rev)
-	memo.add(k, rev)
-	return d, nil
-}
-
-// askMemo is a batch's own record of allowed ask keys (a batch asks about
-// a few namespaces, many times): no lock, no shared map. A nil memo
-// remembers nothing.
-type askMemo struct {
-	rev  uint64
-	keys []askKey
-}
-
-func (m *askMemo) has(k askKey, rev uint64) bool {
-	if m == nil || m.rev != rev {
-		return false
-	}
-	for i := range m.keys {
-		if m.keys[i] == k {
-			return true
-		}
-	}
-	return false
-}
-
-// add remembers k, which the memo does not hold (the caller asked has).
-func (m *askMemo) add(k askKey, rev uint64) {
-	if m == nil {
-		return
-	}
-	if m.rev != rev {
-		m.rev, m.keys = rev, m.keys[:0]
-	}
-	if len(m.keys) < 16 {
-		m.keys = append(m.keys, k)
-	}
-}
-
 func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
 	dm := s.dm["check"]
 	if err := s.waitFor(c, atLeastOf(in.Consistency)); err != nil {
@@ -243,7 +125,8 @@ func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
 		dm.errs.Inc()
 		return CheckResponse{}, err
 	}
-	d, err := s.decide(c, &req, nil)
+	a := s.dir.Asker(c.actor())
+	d, err := a.Check(c.ctx, &req)
 	if err != nil {
 		dm.errs.Inc()
 		return CheckResponse{}, err
@@ -261,15 +144,13 @@ func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, err
 		return BatchCheckResponse{}, err
 	}
 	out := BatchCheckResponse{Results: make([]BatchResult, len(in.Checks)), Revision: s.dir.Revision()}
-	var (
-		nAllow, nDeny float64
-		memo          askMemo
-	)
+	var nAllow, nDeny float64
+	a := s.dir.Asker(c.actor())
 	for i := range in.Checks {
 		req, err := c.request(&in.Checks[i])
 		if err == nil {
 			var d authz.Decision
-			if d, err = s.decide(c, &req, &memo); err == nil {
+			if d, err = a.Check(c.ctx, &req); err == nil {
 				out.Results[i] = BatchResult{Allowed: d.Allowed, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: d.Reason}
 				if d.Allowed {
 					nAllow++

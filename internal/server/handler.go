@@ -83,8 +83,9 @@ type Route struct {
 	hasBody           bool
 	// bounded: every wait of the route has its own bound (the check path:
 	// authentication's store timeout, the consistency timeout, decision
-	// logging's settings read and record), so it needs no per-request
-	// timeout context.
+	// logging's settings read and record; following the audit log: the
+	// wait asked for plus the request timeout, followBudget), so it needs
+	// no per-request timeout context.
 	bounded bool
 	run     func(c *call) (any, error)
 	raw     http.Handler // a non-JSON route (metrics, openapi)
@@ -489,7 +490,7 @@ func (s *Server) runCall(c *call) (any, error) {
 			return nil, err
 		}
 		c.id = id
-		if c.rt.Access == OrgMember && (!id.AllowsOrg(c.org()) || !s.isMember(c.org(), id.Principal)) {
+		if c.rt.Access == OrgMember && (!id.AllowsOrg(c.org()) || !s.dir.IsMember(c.org(), id.Principal)) {
 			// A non-member, or a credential confined to another org: as for
 			// an org that does not exist, before the body is even read.
 			return nil, problem(ProblemNotFound, "org %q: not found", c.org())

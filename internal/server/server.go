@@ -112,8 +112,6 @@ type Server struct {
 	routes  []*Route
 	metrics *metrics
 	dm      map[string]decisionMetrics
-	asks    askCache // who may ask about whom, per engine revision
-	members askCache // org membership, per engine revision
 
 	reqPrefix string
 	reqSeq    atomic.Uint64
@@ -226,13 +224,17 @@ type ServeOptions struct {
 	ShutdownTimeout time.Duration
 }
 
+// writeMargin is how long past a request's own deadline the connection
+// may still take to write its answer.
+const writeMargin = 15 * time.Second
+
 // HTTPServer returns an http.Server for s with conservative timeouts.
 func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      s.requestTimeout + 15*time.Second,
+		WriteTimeout:      s.requestTimeout + writeMargin,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),

@@ -113,8 +113,8 @@ func (v *Vault) mayRun(org, p string, ref authz.ResourceRef, now time.Time) bool
 	if v.eng == nil {
 		return false
 	}
-	return v.eng.Check(&authz.Request{Org: org, Principal: p, Namespace: ref.Namespace, ResourceType: ref.Type,
-		ResourceID: ref.ID, Action: "run", Now: now}).Allowed
+	return v.eng.Allows(&authz.Request{Org: org, Principal: p, Namespace: ref.Namespace, ResourceType: ref.Type,
+		ResourceID: ref.ID, Action: "run", Now: now})
 }
 
 // IssueRunToken issues a run token for the resource ref. Needs

@@ -102,7 +102,7 @@ const (
 type Vault struct {
 	st    store.Store
 	dir   *directory.Directory
-	eng   *authz.Engine
+	eng   authorizer // the directory's; nil when opened for key maintenance only
 	keys  *Keyring
 	audit audit.Recorder
 	ttl   time.Duration
@@ -121,7 +121,7 @@ func Open(ctx context.Context, opts Options) (*Vault, error) {
 		audit: opts.Audit, ttl: opts.RunTokenTTL, log: opts.Logger, clock: opts.Clock,
 	}
 	if opts.Directory != nil {
-		v.eng = opts.Directory.Engine()
+		v.eng = opts.Directory
 	}
 	if v.audit == nil {
 		v.audit = audit.Append
@@ -268,8 +268,15 @@ func (v *Vault) isMember(ctx context.Context, r store.Reader, org, p string) boo
 	default:
 		return false
 	}
-	_, _, err := v.eng.Permissions(org, p, authz.DefaultNamespace)
-	return err == nil
+	return v.eng.IsMember(org, p)
+}
+
+// authorizer is what the vault asks the directory (which answers from the
+// engine it feeds, with its own rules: unconditional grants for Missing).
+type authorizer interface {
+	IsMember(org, principal string) bool
+	Missing(org, principal string, sc authz.Scope, perms []policy.Permission) []policy.Permission
+	Allows(req *authz.Request) bool
 }
 
 // holds reports whether p holds perm unconditionally in namespace ns (a

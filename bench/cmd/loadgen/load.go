@@ -116,7 +116,8 @@ func cmdLoad(args []string) error {
 	}
 	defer st2.Close()
 	t1 := time.Now()
-	dir, err := directory.Open(ctx, st2, authz.New(), directory.Options{})
+	eng := authz.New() // the engine the server will decide with (dir feeds it)
+	dir, err := directory.Open(ctx, st2, eng, directory.Options{})
 	if err != nil {
 		return fmt.Errorf("load: directory: %w", err)
 	}
@@ -141,7 +142,6 @@ func cmdLoad(args []string) error {
 	// Request mixes, labelled by the reference evaluator; the engine the
 	// server will use is asked too, and any disagreement stops the load.
 	o := bench.NewOracle(d)
-	eng := dir.Engine()
 	rng := rand.New(rand.NewPCG(*seed, 99))
 	checks, err := drawMix(rng, o, eng, len(d.Orgs), -1, *nChecks)
 	if err != nil {
@@ -306,13 +306,14 @@ func cmdMix(args []string) error {
 		return err
 	}
 	defer st.Close()
-	dir, err := directory.Open(ctx, st, authz.New(), directory.Options{})
+	eng := authz.New()
+	dir, err := directory.Open(ctx, st, eng, directory.Options{})
 	if err != nil {
 		return err
 	}
 	defer dir.Close()
 	rng := rand.New(rand.NewPCG(*mixSeed, 99))
-	checks, err := drawMix(rng, bench.NewOracle(d), dir.Engine(), len(d.Orgs), -1, *n)
+	checks, err := drawMix(rng, bench.NewOracle(d), eng, len(d.Orgs), -1, *n)
 	if err != nil {
 		return err
 	}
