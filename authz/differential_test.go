@@ -1392,7 +1392,7 @@ func (h *harness) explainProbe(req *authz.Request) probe {
 // identifiers. principal "-" stands for a subject lookup, which names none.
 func lookupIsClear(w world, org, principal, ns, typ, action string, now time.Time) bool {
 	d := w[org]
-	if d == nil || !policy.IsIdent(typ) || !policy.IsIdent(action) || ns != "" && !hasNamespace(d, ns) {
+	if d == nil || !isIdent(typ) || !isIdent(action) || ns != "" && !hasNamespace(d, ns) {
 		return false
 	}
 	if principal == "-" {
