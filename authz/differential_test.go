@@ -50,6 +50,9 @@ type diffConfig struct {
 	seed   uint64
 	worlds []int
 	checks int // compared checks per world
+	// breakPolicy, when set, edits every generated policy model right after
+	// it is loaded (TestDifferentialDetectsBrokenPolicy).
+	breakPolicy func(*policy.Model)
 }
 
 func diffConfigFromEnv(t *testing.T) diffConfig {
@@ -165,6 +168,89 @@ func TestDifferentialDetects(t *testing.T) {
 	}
 }
 
+// TestDifferentialDetectsBrokenPolicy stands in for bugs in production
+// code the reference must not share: every generated policy model is
+// broken right after policy.Load, as a buggy compiler would, in the data it
+// derives (flattened Role.Permissions, inherited levels,
+// Agent.Conditional), and the engine and the reference both get the broken
+// model. A reference that trusted the derived data (as it once did, through
+// Role.Grants and Role.Permissions) would agree with the engine; the naive
+// reference derives everything from the roles' own patterns, parents and the
+// agents' rules, so it must notice each breakage. Breaking nothing must
+// change nothing.
+func TestDifferentialDetectsBrokenPolicy(t *testing.T) {
+	const seed = 20240601
+	// Grandparent roles are rare in generated policies: more worlds than
+	// TestDifferentialDetects, short mode or not (it takes about a second).
+	cfg := diffConfig{seed: seed, checks: 1_500}
+	for i := range 16 {
+		cfg.worlds = append(cfg.worlds, i)
+	}
+	tests := []struct {
+		name   string
+		break_ func(m *policy.Model) // edits a freshly loaded model in place
+		caught bool
+	}{
+		{"nothing-broken", func(*policy.Model) {}, false},
+		{"wildcard-action-matches-any-resource", func(m *policy.Model) {
+			for _, r := range m.Roles {
+				for i, p := range r.Permissions {
+					if p.Action == policy.Wildcard {
+						r.Permissions[i].Resource = policy.Wildcard
+					}
+				}
+			}
+		}, true},
+		{"inheritance-one-level-short", func(m *policy.Model) {
+			own := map[string][]policy.Permission{}
+			for _, r := range m.Roles {
+				own[r.Name] = r.Own
+			}
+			for _, r := range m.Roles {
+				r.Permissions = slices.Clone(r.Own)
+				for _, name := range r.Parents {
+					r.Permissions = append(r.Permissions, own[name]...)
+				}
+			}
+		}, true},
+		{"no-inheritance", func(m *policy.Model) {
+			for _, r := range m.Roles {
+				r.Permissions = slices.Clone(r.Own)
+			}
+		}, true},
+		{"level-not-inherited", func(m *policy.Model) {
+			for _, r := range m.Roles {
+				if !r.HasLevel {
+					r.Level = 0
+				}
+			}
+		}, true},
+		{"agent-conditions-forgotten", func(m *policy.Model) {
+			for _, a := range m.Agents {
+				a.Conditional = nil
+			}
+		}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := cfg
+			cfg.breakPolicy = tt.break_
+			res := runWorlds(cfg, func() decider { return authz.New() }, reference{})
+			for _, e := range res.setup {
+				t.Error(e)
+			}
+			switch {
+			case tt.caught && len(res.mismatches) == 0:
+				t.Fatalf("an engine on policies broken by %q went unnoticed over %d checks", tt.name, res.stats.checks)
+			case !tt.caught && len(res.mismatches) > 0:
+				t.Fatalf("with nothing broken the engine disagrees with the reference:\n%s", res.mismatches[0])
+			case tt.caught:
+				t.Logf("%d of %d worlds caught it; first report:\n%s", len(res.mismatches), len(cfg.worlds), firstLines(res.mismatches[0], 12))
+			}
+		})
+	}
+}
+
 func firstLines(s string, n int) string {
 	lines := strings.SplitN(s, "\n", n+1)
 	if len(lines) > n {
@@ -201,6 +287,7 @@ func runWorlds(cfg diffConfig, newSUT func() decider, ref reference) runResult {
 					return
 				}
 				h := newHarness(cfg.seed, cfg.worlds[i], newSUT, ref)
+				h.breakPolicy = cfg.breakPolicy
 				h.run(cfg.checks)
 				outs[i] = out{stats: h.stats, setup: h.setupErr}
 				if h.mismatch != nil {
@@ -299,6 +386,8 @@ type harness struct {
 	stats    stats
 	mismatch *mismatch
 	setupErr string
+	// breakPolicy edits each generated model (nil: none); see diffConfig.
+	breakPolicy func(*policy.Model)
 }
 
 // mismatch is the first disagreement in a world.
@@ -505,6 +594,9 @@ func (h *harness) genPolicy() (*policy.Model, bool) {
 		h.setupErr = fmt.Sprintf("seed %d world %d: the compiler rejected a generated policy:\n%v\n--- policy ---\n%s",
 			h.seed, h.idx, diags.Errors(), src)
 		return nil, false
+	}
+	if h.breakPolicy != nil {
+		h.breakPolicy(m)
 	}
 	h.src[m] = src
 	return m, true
@@ -1300,7 +1392,7 @@ func (h *harness) explainProbe(req *authz.Request) probe {
 // identifiers. principal "-" stands for a subject lookup, which names none.
 func lookupIsClear(w world, org, principal, ns, typ, action string, now time.Time) bool {
 	d := w[org]
-	if d == nil || !policy.IsIdent(typ) || !policy.IsIdent(action) || ns != "" && !hasNamespace(d, ns) {
+	if d == nil || !isIdent(typ) || !isIdent(action) || ns != "" && !hasNamespace(d, ns) {
 		return false
 	}
 	if principal == "-" {
@@ -1568,7 +1660,7 @@ func agentHasConditional(d *authz.OrgData, principal string) bool {
 		return false
 	}
 	a, ok := d.Policy.Agent(name)
-	return ok && len(a.Conditional) > 0
+	return ok && len(reference{}.conditionalOf(d.Policy, a)) > 0
 }
 
 func patternsOnly(m map[policy.Permission]refGrant) map[policy.Permission]refGrant {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/policy/ast"
 )
 
 // world is what the reference knows: every org's data. OrgData values are
@@ -44,6 +45,15 @@ const (
 	mutOnBehalfOfIgnored              // OnBehalfOf is not intersected
 	mutIgnoreNamespaceExists          // unknown namespaces are not denied
 	mutRoleSharesToAll                // a share made to a role reaches every member
+
+	// Mistakes in the policy semantics the reference computes itself
+	// (see "Naive policy semantics"): the engine gets these from the
+	// policy compiler and its own matching code.
+	mutWildcardActionAnyResource // a pattern "x:*" grants every resource
+	mutInheritOneLevelShort      // a role inherits from its parents but not their parents
+	mutIntersectKeepsWider       // intersecting "*" with a name keeps "*"
+	mutCoversIgnoresAction       // a pattern covers another of the same resource, whatever the action
+	mutLevelNotInherited         // a role without a level does not take its parents'
 )
 
 var mutationNames = map[mutation]string{
@@ -58,6 +68,12 @@ var mutationNames = map[mutation]string{
 	mutOnBehalfOfIgnored:     "ignore-on-behalf-of",
 	mutIgnoreNamespaceExists: "ignore-namespace-existence",
 	mutRoleSharesToAll:       "role-shares-to-everyone",
+
+	mutWildcardActionAnyResource: "wildcard-action-matches-any-resource",
+	mutInheritOneLevelShort:      "inheritance-one-level-short",
+	mutIntersectKeepsWider:       "intersection-keeps-wildcard",
+	mutCoversIgnoresAction:       "covers-ignores-action",
+	mutLevelNotInherited:         "level-not-inherited",
 }
 
 func (m mutation) String() string { return mutationNames[m] }
@@ -124,9 +140,9 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 		return deny
 	}
 	typ, action := req.ResourceType, req.Action
-	validPart := policy.IsIdent
+	validPart := isIdent
 	if ref.mut == mutWildcardRequest {
-		validPart = func(s string) bool { return policy.CheckPatternPart(s) == nil }
+		validPart = isPatternPart
 	}
 	if !validPart(typ) || !validPart(action) {
 		return deny
@@ -155,12 +171,11 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 			agent, ceiling = a, a.Role
 		}
 		if ref.mut != mutIgnoreCeiling {
-			role, ok := d.Policy.Role(ceiling)
-			if !ok || !role.Grants(typ, action) {
+			if !ref.roleGrants(d.Policy, ceiling, typ, action) {
 				return deny
 			}
 			if agent != nil {
-				for _, cp := range agent.Conditional {
+				for _, cp := range ref.conditionalOf(d.Policy, agent) {
 					if cp.Permission == (policy.Permission{Resource: typ, Action: action}) &&
 						!anyHolds(d.Policy, cp.Conditions, vars) {
 						return deny
@@ -203,7 +218,7 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 		reaches := slices.Contains(subjects, b.Principal) || isRoleShare && ref.mut == mutRoleSharesToAll
 		if !reaches ||
 			!ref.scopeContains(d, b.Scope, ns, typ, req.ResourceID) ||
-			!bindingGrants(d.Policy, b, typ, action) {
+			!ref.bindingGrants(d.Policy, b, typ, action) {
 			continue
 		}
 		if b.Condition != "" && ref.mut != mutIgnoreConditions {
@@ -217,12 +232,12 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 
 	// 8. Obligations and advice of a declared agent, on allow only.
 	if dec.Allowed && agent != nil {
-		for _, r := range agent.Obligations {
+		for _, r := range rulesOf(agent, ast.Must) {
 			if r.Condition == "" || holds(d.Policy, r.Condition, vars) {
 				dec.Obligations = append(dec.Obligations, ruleKey(r))
 			}
 		}
-		for _, r := range agent.Advice {
+		for _, r := range rulesOf(agent, ast.Should) {
 			if r.Condition == "" || holds(d.Policy, r.Condition, vars) {
 				dec.Advice = append(dec.Advice, ruleKey(r))
 			}
@@ -266,16 +281,10 @@ func (ref reference) rolesHeld(d *authz.OrgData, subjects []string, ns string, v
 		if b.Condition != "" && ref.mut != mutIgnoreConditions && !holds(d.Policy, b.Condition, vars) {
 			continue
 		}
-		todo := []string{b.Role}
-		for len(todo) > 0 {
-			name := todo[0]
-			todo = todo[1:]
-			role, ok := d.Policy.Role(name)
-			if !ok || slices.Contains(held, name) {
-				continue
+		for _, r := range ref.lineage(d.Policy, b.Role) {
+			if !slices.Contains(held, r.Name) {
+				held = append(held, r.Name)
 			}
-			held = append(held, name)
-			todo = append(todo, role.Parents...)
 		}
 	}
 	return held
@@ -285,7 +294,7 @@ func (ref reference) rolesHeld(d *authz.OrgData, subjects []string, ns string, v
 // "service:" and an identifier) listed in the org.
 func member(d *authz.OrgData, id string) (p authz.Principal, kind, name string, ok bool) {
 	kind, name, ok = strings.Cut(id, ":")
-	if !ok || !policy.IsIdent(name) {
+	if !ok || !isIdent(name) {
 		return p, "", "", false
 	}
 	switch kind {
@@ -339,14 +348,13 @@ func (ref reference) scopeContains(d *authz.OrgData, s authz.Scope, ns, typ, id 
 
 // bindingGrants reports whether the binding's role, or its action list,
 // has a pattern matching typ:action. Both or neither grants nothing.
-func bindingGrants(pol *policy.Model, b authz.Binding, typ, action string) bool {
+func (ref reference) bindingGrants(pol *policy.Model, b authz.Binding, typ, action string) bool {
 	switch {
 	case b.Role != "" && len(b.Actions) == 0:
-		role, ok := pol.Role(b.Role)
-		return ok && role.Grants(typ, action)
+		return ref.roleGrants(pol, b.Role, typ, action)
 	case b.Role == "" && len(b.Actions) > 0:
 		for _, a := range b.Actions {
-			if (policy.Permission{Resource: b.Scope.Type, Action: a}).Matches(typ, action) {
+			if ref.matches(policy.Permission{Resource: b.Scope.Type, Action: a}, typ, action) {
 				return true
 			}
 		}
@@ -478,22 +486,6 @@ func normalizeGrants(gs []authz.Grant) map[policy.Permission]refGrant {
 	return out
 }
 
-// intersect is the pattern granting exactly what both p and q grant.
-func intersect(p, q policy.Permission) (policy.Permission, bool) {
-	part := func(a, b string) (string, bool) {
-		switch {
-		case a == policy.Wildcard:
-			return b, true
-		case b == policy.Wildcard || a == b:
-			return a, true
-		}
-		return "", false
-	}
-	r, ok1 := part(p.Resource, q.Resource)
-	a, ok2 := part(p.Action, q.Action)
-	return policy.Permission{Resource: r, Action: a}, ok1 && ok2
-}
-
 // subjectsOf is the principal and the teams it belongs to.
 func subjectsOf(d *authz.OrgData, principal string) []string {
 	subjects := []string{principal}
@@ -505,27 +497,27 @@ func subjectsOf(d *authz.OrgData, principal string) []string {
 	return subjects
 }
 
-// ceilingOf returns an agent's ceiling role and declaration (nil, nil,
+// ceilingOf returns an agent's ceiling role name and declaration ("", nil,
 // true for users and services; ok false when an agent has no usable role).
-func ceilingOf(d *authz.OrgData, p authz.Principal, kind, name string) (ceiling *policy.Role, agent *policy.Agent, ok bool) {
+func ceilingOf(d *authz.OrgData, p authz.Principal, kind, name string) (ceiling string, agent *policy.Agent, ok bool) {
 	if kind != authz.KindAgent {
-		return nil, nil, true
+		return "", nil, true
 	}
-	roleName := p.Role
+	ceiling = p.Role
 	if a, found := d.Policy.Agent(name); found {
-		agent, roleName = a, a.Role
+		agent, ceiling = a, a.Role
 	}
-	ceiling, ok = d.Policy.Role(roleName)
+	_, ok = d.Policy.Role(ceiling)
 	return ceiling, agent, ok
 }
 
 // adminActor resolves a principal for the administrative queries, which
 // take no time: a well-formed member not expired by the real clock, with
 // its agent ceiling. ok is false for anyone else (who holds nothing).
-func adminActor(d *authz.OrgData, principal string) (ceiling *policy.Role, agent *policy.Agent, ok bool) {
+func adminActor(d *authz.OrgData, principal string) (ceiling string, agent *policy.Agent, ok bool) {
 	p, kind, name, ok := member(d, principal)
 	if !ok || !p.ExpiresAt.IsZero() && !p.ExpiresAt.After(time.Now()) {
-		return nil, nil, false
+		return "", nil, false
 	}
 	return ceilingOf(d, p, kind, name)
 }
@@ -547,7 +539,7 @@ func (ref reference) Permissions(w world, org, principal, ns string) (grants map
 	if ns == "" {
 		ns = authz.DefaultNamespace
 	}
-	if _, _, _, ok := member(d, principal); !ok || !policy.IsIdent(ns) {
+	if _, _, _, ok := member(d, principal); !ok || !isIdent(ns) {
 		return nil, false
 	}
 	out := map[policy.Permission]refGrant{}
@@ -563,21 +555,17 @@ func (ref reference) Permissions(w world, org, principal, ns string) (grants map
 		if !(b.Scope == authz.Scope{}) && b.Scope != (authz.Scope{Namespace: ns}) {
 			continue
 		}
-		role, ok := d.Policy.Role(b.Role)
-		if !ok {
-			continue
-		}
 		var conds []string
 		if b.Condition != "" {
 			conds = []string{b.Condition}
 		}
-		for _, pat := range role.Permissions {
-			if ceiling == nil {
+		for _, pat := range ref.patternsOf(d.Policy, b.Role) {
+			if ceiling == "" {
 				list = append(list, authz.Grant{Permission: pat, Conditions: conds})
 				continue
 			}
-			for _, c := range ceiling.Permissions {
-				if i, ok := intersect(pat, c); ok {
+			for _, c := range ref.patternsOf(d.Policy, ceiling) {
+				if i, ok := ref.intersection(pat, c); ok {
 					list = append(list, authz.Grant{Permission: i, Conditions: conds})
 				}
 			}
@@ -585,9 +573,9 @@ func (ref reference) Permissions(w world, org, principal, ns string) (grants map
 	}
 	out = normalizeGrants(list)
 	if agent != nil {
-		for _, cp := range agent.Conditional {
+		for _, cp := range ref.conditionalOf(d.Policy, agent) {
 			for p := range out {
-				if p.Covers(cp.Permission) {
+				if ref.covers(p, cp.Permission) {
 					out[cp.Permission] = refGrant{Conds: cp.Conditions}
 					break
 				}
@@ -642,9 +630,9 @@ func (ref reference) HighestLevel(w world, org, principal string, s authz.Scope)
 	if d == nil || d.Policy == nil {
 		return -1
 	}
-	var ceiling *policy.Role
+	ceiling := ""
 	if slug, isTeam := strings.CutPrefix(principal, authz.KindTeam+":"); isTeam {
-		if !policy.IsIdent(slug) {
+		if !isIdent(slug) {
 			return -1
 		}
 	} else {
@@ -659,10 +647,9 @@ func (ref reference) HighestLevel(w world, org, principal string, s authz.Scope)
 		if b.Role == "" || len(b.Actions) > 0 {
 			continue
 		}
-		if role, ok := d.Policy.Role(b.Role); ok {
-			level := role.Level
-			if ceiling != nil {
-				level = min(level, ceiling.Level)
+		if level := ref.levelOf(d.Policy, b.Role); level >= 0 {
+			if ceiling != "" {
+				level = min(level, ref.levelOf(d.Policy, ceiling))
 			}
 			best = max(best, level)
 		}
@@ -688,9 +675,7 @@ func (ref reference) Missing(w world, org, principal string, s authz.Scope, want
 	for _, b := range adminBindings(d, principal, s) {
 		switch {
 		case b.Role != "" && len(b.Actions) == 0:
-			if role, ok := d.Policy.Role(b.Role); ok {
-				held = append(held, role.Permissions...)
-			}
+			held = append(held, ref.patternsOf(d.Policy, b.Role)...)
 		case b.Role == "" && len(b.Actions) > 0 && b.Scope.ID != "":
 			for _, a := range b.Actions {
 				held = append(held, policy.Permission{Resource: b.Scope.Type, Action: a})
@@ -698,17 +683,17 @@ func (ref reference) Missing(w world, org, principal string, s authz.Scope, want
 		}
 	}
 	covered := func(pats []policy.Permission, q policy.Permission) bool {
-		return slices.ContainsFunc(pats, func(p policy.Permission) bool { return p.Covers(q) })
+		return slices.ContainsFunc(pats, func(p policy.Permission) bool { return ref.covers(p, q) })
 	}
 	var missing []policy.Permission
 	for _, q := range want {
 		ok := covered(held, q)
-		if ok && ceiling != nil {
-			ok = covered(ceiling.Permissions, q)
+		if ok && ceiling != "" {
+			ok = covered(ref.patternsOf(d.Policy, ceiling), q)
 		}
 		if ok && agent != nil {
-			for _, cp := range agent.Conditional {
-				if q.Covers(cp.Permission) {
+			for _, cp := range ref.conditionalOf(d.Policy, agent) {
+				if ref.covers(q, cp.Permission) {
 					ok = false
 				}
 			}
@@ -718,4 +703,193 @@ func (ref reference) Missing(w world, org, principal string, s authz.Scope, want
 		}
 	}
 	return missing
+}
+
+// ---------------------------------------------------------------------------
+// Naive policy semantics.
+//
+// The reference reads the policy model only as data: a role's own patterns
+// (Role.Own), its parents, its level if the source gave one, an agent's
+// ceiling role name and its rules as written. Everything the policy
+// compiler or the engine derives from that data (flattened Role.Permissions,
+// inherited levels, Permission.Matches/Covers, Role.Grants, Agent.Conditional,
+// the engine's pattern intersection) is recomputed here from DESIGN §1.1 and
+// docs/policy-language.md, with plain loops, so that a bug there shows up
+// as a disagreement instead of being shared by both sides. Conditions are
+// still evaluated by policy.Model.EvalCondition: the expression language is
+// a program of its own, tested by its own tests.
+
+// isIdent: a letter, then letters, digits, '_' or '-' (ASCII only).
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range []byte(s) {
+		letter := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+		other := '0' <= c && c <= '9' || c == '_' || c == '-'
+		if !letter && (i == 0 || !other) {
+			return false
+		}
+	}
+	return true
+}
+
+// isPatternPart: "*" or an identifier.
+func isPatternPart(s string) bool { return s == "*" || isIdent(s) }
+
+// partAllows reports whether one part of a pattern ("*" or a name) stands
+// for value.
+func partAllows(part, value string) bool { return part == "*" || part == value }
+
+// matches reports whether pattern p grants the concrete resource:action.
+func (ref reference) matches(p policy.Permission, resource, action string) bool {
+	if ref.mut == mutWildcardActionAnyResource && p.Action == "*" {
+		return true
+	}
+	return partAllows(p.Resource, resource) && partAllows(p.Action, action)
+}
+
+// covers reports whether pattern p grants everything pattern q grants: each
+// part of p is "*" or equal to q's.
+func (ref reference) covers(p, q policy.Permission) bool {
+	if ref.mut == mutCoversIgnoresAction {
+		return partAllows(p.Resource, q.Resource)
+	}
+	return partAllows(p.Resource, q.Resource) && partAllows(p.Action, q.Action)
+}
+
+// intersection is the pattern granting exactly what both p and q grant:
+// in each part the narrower of the two when one covers the other, and
+// nothing when the parts are two different names.
+func (ref reference) intersection(p, q policy.Permission) (policy.Permission, bool) {
+	narrower := func(a, b string) (string, bool) {
+		if ref.mut == mutIntersectKeepsWider && (a == "*" || b == "*") {
+			return "*", true
+		}
+		for _, c := range []string{a, b} {
+			if partAllows(a, c) && partAllows(b, c) {
+				return c, true
+			}
+		}
+		return "", false
+	}
+	r, ok := narrower(p.Resource, q.Resource)
+	if !ok {
+		return policy.Permission{}, false
+	}
+	a, ok := narrower(p.Action, q.Action)
+	if !ok {
+		return policy.Permission{}, false
+	}
+	return policy.Permission{Resource: r, Action: a}, true
+}
+
+// lineage is the role and every role it inherits from, transitively
+// (parents the policy lacks are skipped), each once.
+func (ref reference) lineage(pol *policy.Model, name string) []*policy.Role {
+	var out []*policy.Role
+	var seen []string
+	var visit func(name string, depth int)
+	visit = func(name string, depth int) {
+		r, ok := pol.Role(name)
+		if !ok || slices.Contains(seen, name) {
+			return
+		}
+		seen = append(seen, name)
+		out = append(out, r)
+		if ref.mut == mutInheritOneLevelShort && depth == 1 {
+			return // grandparents are forgotten
+		}
+		for _, p := range r.Parents {
+			visit(p, depth+1)
+		}
+	}
+	visit(name, 0)
+	return out
+}
+
+// patternsOf is every pattern the role declares or inherits (duplicates
+// kept; they mean nothing more).
+func (ref reference) patternsOf(pol *policy.Model, role string) []policy.Permission {
+	var out []policy.Permission
+	for _, r := range ref.lineage(pol, role) {
+		out = append(out, r.Own...)
+	}
+	return out
+}
+
+// roleGrants reports whether the role (with what it inherits) grants the
+// concrete resource:action; false for a role the policy lacks.
+func (ref reference) roleGrants(pol *policy.Model, role, resource, action string) bool {
+	for _, p := range ref.patternsOf(pol, role) {
+		if ref.matches(p, resource, action) {
+			return true
+		}
+	}
+	return false
+}
+
+// levelOf is the role's level: as written, else the highest level among its
+// parents (themselves resolved the same way), else 0.
+func (ref reference) levelOf(pol *policy.Model, name string) int {
+	r, ok := pol.Role(name)
+	if !ok {
+		return -1
+	}
+	if r.HasLevel {
+		return r.Level
+	}
+	level := 0
+	if ref.mut != mutLevelNotInherited {
+		for _, p := range r.Parents {
+			level = max(level, ref.levelOf(pol, p))
+		}
+	}
+	return level
+}
+
+// conditionalOf lists the agent's conditional permissions: a concrete
+// resource:action named by a `can ... when/if` rule that the ceiling role
+// grants, and by no unconditional `can` rule the ceiling grants. Each
+// comes with the conditions of those rules (any one suffices), sorted.
+func (ref reference) conditionalOf(pol *policy.Model, a *policy.Agent) []policy.ConditionalPermission {
+	granted := func(r *policy.Rule) bool {
+		return r != nil && r.Kind == ast.Can && r.Resource != "" && ref.roleGrants(pol, a.Role, r.Resource, r.Action)
+	}
+	var out []policy.ConditionalPermission
+	for _, r := range a.Rules {
+		if !granted(r) || r.Condition == "" {
+			continue
+		}
+		perm := policy.Permission{Resource: r.Resource, Action: r.Action}
+		unconditional := false
+		var conds []string
+		for _, s := range a.Rules {
+			if !granted(s) || s.Resource != perm.Resource || s.Action != perm.Action {
+				continue
+			}
+			if s.Condition == "" {
+				unconditional = true
+			}
+			conds = append(conds, s.Condition)
+		}
+		if unconditional || slices.ContainsFunc(out, func(c policy.ConditionalPermission) bool { return c.Permission == perm }) {
+			continue
+		}
+		slices.Sort(conds)
+		out = append(out, policy.ConditionalPermission{Permission: perm, Conditions: slices.Compact(conds)})
+	}
+	return out
+}
+
+// rulesOf is the agent's rules of one kind (must: obligations, should:
+// advice), in source order.
+func rulesOf(a *policy.Agent, kind ast.RuleKind) []*policy.Rule {
+	var out []*policy.Rule
+	for _, r := range a.Rules {
+		if r != nil && r.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -48,13 +48,13 @@ func classify(w world, c authz.Change) changeClass {
 	switch c.Op {
 	case authz.OpPutBinding:
 		b := c.Binding
-		roleShare := strings.HasPrefix(b.Principal, authz.KindRole+":") && policy.IsIdent(strings.TrimPrefix(b.Principal, authz.KindRole+":")) && b.Scope.ID != ""
+		roleShare := strings.HasPrefix(b.Principal, authz.KindRole+":") && isIdent(strings.TrimPrefix(b.Principal, authz.KindRole+":")) && b.Scope.ID != ""
 		if b.ID == "" || b.Role != "" && len(b.Actions) > 0 || !wellFormedPrincipal(b.Principal, true) && !roleShare ||
 			!wellFormedScope(b.Scope) || len(b.Actions) > 0 && b.Scope.ID == "" {
 			return mayReject
 		}
 		for _, a := range b.Actions {
-			if policy.CheckPatternPart(a) != nil {
+			if !isPatternPart(a) {
 				return mayReject
 			}
 		}
@@ -63,16 +63,16 @@ func classify(w world, c authz.Change) changeClass {
 			return mayReject
 		}
 	case authz.OpPutTeam:
-		if !policy.IsIdent(c.Team.Slug) {
+		if !isIdent(c.Team.Slug) {
 			return mayReject
 		}
 	case authz.OpPutResource:
 		r := c.Resource
-		if !policy.IsIdent(r.Type) || r.ID == "" || !hasNamespace(w[c.Org], r.Namespace) {
+		if !isIdent(r.Type) || r.ID == "" || !hasNamespace(w[c.Org], r.Namespace) {
 			return mayReject
 		}
 	case authz.OpPutNamespace, authz.OpDeleteNamespace:
-		if !policy.IsIdent(c.ID) || c.ID == authz.DefaultNamespace {
+		if !isIdent(c.ID) || c.ID == authz.DefaultNamespace {
 			return mayReject
 		}
 	case authz.OpSetPolicy:
@@ -89,7 +89,7 @@ func classify(w world, c authz.Change) changeClass {
 
 func wellFormedPrincipal(id string, teamOK bool) bool {
 	kind, name, ok := strings.Cut(id, ":")
-	if !ok || !policy.IsIdent(name) {
+	if !ok || !isIdent(name) {
 		return false
 	}
 	switch kind {
@@ -106,9 +106,9 @@ func wellFormedScope(s authz.Scope) bool {
 	case s == authz.Scope{}:
 		return true
 	case s.Type == "" && s.ID == "":
-		return policy.IsIdent(s.Namespace)
+		return isIdent(s.Namespace)
 	}
-	return policy.IsIdent(s.Namespace) && policy.IsIdent(s.Type) && s.ID != ""
+	return isIdent(s.Namespace) && isIdent(s.Type) && s.ID != ""
 }
 
 var errRefApply = errors.New("reference cannot apply change")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,13 +35,17 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	a := s.answers[min(s.attempts, len(s.answers)-1)]
 	s.attempts++
-	buf := new(strings.Builder)
+	// The whole body: a single Read may return only part of it.
+	var body []byte
 	if r.Body != nil {
-		b := make([]byte, 1<<16)
-		n, _ := r.Body.Read(b)
-		buf.Write(b[:n])
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			s.mu.Unlock()
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 	}
-	s.bodies = append(s.bodies, buf.String())
+	s.bodies = append(s.bodies, string(body))
 	s.mu.Unlock()
 	if a.retryAfter != "" {
 		w.Header().Set("Retry-After", a.retryAfter)

@@ -48,10 +48,31 @@ func appendN(t *testing.T, s store.Store, org string, from, n int) {
 	}
 }
 
+// wakeup is a signal for waitFor: whatever may make a waited-for condition
+// true pokes it. Pokes coalesce (one pending is enough, since the waiter
+// re-checks its condition after each). The zero value is ready to use.
+type wakeup struct {
+	once sync.Once
+	c    chan struct{}
+}
+
+func (w *wakeup) ch() chan struct{} {
+	w.once.Do(func() { w.c = make(chan struct{}, 1) })
+	return w.c
+}
+
+func (w *wakeup) poke() {
+	select {
+	case w.ch() <- struct{}{}:
+	default:
+	}
+}
+
 // seqSet collects delivered sequence numbers (with duplicates counted).
 type seqSet struct {
 	mu   sync.Mutex
 	seen map[uint64]int
+	wake wakeup // poked on every add
 }
 
 func (s *seqSet) add(seq uint64) {
@@ -61,6 +82,7 @@ func (s *seqSet) add(seq uint64) {
 		s.seen = map[uint64]int{}
 	}
 	s.seen[seq]++
+	s.wake.poke()
 }
 
 // complete reports whether 1..n were all seen.
@@ -87,16 +109,32 @@ func (s *seqSet) missing(n uint64) []uint64 {
 	return out
 }
 
-// waitFor polls cond until it holds or the hang guard expires.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// waitFor re-checks cond each time wake is poked until it holds; the hang
+// guard turns a missing signal into a failure.
+func waitFor(t *testing.T, what string, wake *wakeup, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	guard := time.NewTimer(60 * time.Second)
+	defer guard.Stop()
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-wake.ch():
+		case <-guard.C:
 			t.Fatalf("hang guard: %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// writeWatch is a store that pokes wake after every write (the exporter
+// acknowledges a delivery by writing its cursor).
+type writeWatch struct {
+	store.Store
+	wake *wakeup
+}
+
+func (w writeWatch) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, error) {
+	rev, err := w.Store.Write(ctx, fn)
+	w.wake.poke()
+	return rev, err
 }
 
 func TestJSONLinesResumesFromItsCursor(t *testing.T) {
@@ -247,22 +285,26 @@ func TestSyslogReceiverGoesDownMidStream(t *testing.T) {
 	rcv.start()
 	sink := &audit.Syslog{Addr: rcv.addr, Hostname: "gh-test", ProbeTime: 200 * time.Millisecond}
 	defer sink.Close()
-	var mu sync.Mutex
-	var errs []error
-	x := &audit.Exporter{Store: s, Org: "acme", Name: "syslog", Sink: sink, Batch: 10, Poll: 10 * time.Millisecond,
+	var (
+		mu     sync.Mutex
+		errs   []error
+		failed wakeup
+	)
+	x := &audit.Exporter{Store: writeWatch{s, &rcv.seqs.wake}, Org: "acme", Name: "syslog", Sink: sink, Batch: 10, Poll: 10 * time.Millisecond,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
-		OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }}
+		OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock(); failed.poke() }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- x.Run(ctx) }()
 	<-rcv.down
 	// The receiver is down (mid-batch: it read 7 of the batch 31..40);
-	// entries keep coming; then it comes back on the same address.
+	// entries keep coming; once the exporter has failed to deliver, the
+	// receiver comes back on the same address.
 	appendN(t, s, "acme", 120, 30)
-	time.Sleep(100 * time.Millisecond)
+	waitFor(t, "a failed delivery during the outage", &failed, func() bool { mu.Lock(); defer mu.Unlock(); return len(errs) > 0 })
 	rcv.dieAfter = 0
 	rcv.start()
-	waitFor(t, "all 150 entries delivered and acknowledged", func() bool {
+	waitFor(t, "all 150 entries delivered and acknowledged", &rcv.seqs.wake, func() bool {
 		cur, err := s.AuditCursor(ctxT(t), "acme", "syslog")
 		return err == nil && cur == 150 && rcv.seqs.complete(150)
 	})
@@ -328,20 +370,26 @@ func TestWebhookRetriesThroughFailuresAndAnOutage(t *testing.T) {
 	addr := ln.Addr().String()
 	srv := &http.Server{Handler: rcv}
 	go srv.Serve(ln)
-	var mu sync.Mutex
-	failures := 0
-	x := &audit.Exporter{Store: s, Org: "acme", Name: "hook", Batch: 10, Poll: 10 * time.Millisecond,
+	var (
+		mu       sync.Mutex
+		failures int
+		failed   wakeup
+	)
+	x := &audit.Exporter{Store: writeWatch{s, &rcv.seqs.wake}, Org: "acme", Name: "hook", Batch: 10, Poll: 10 * time.Millisecond,
 		Sink:       &audit.Webhook{URL: "http://" + addr + "/audit", Secret: []byte("s3cret")},
 		MinBackoff: 5 * time.Millisecond, MaxBackoff: 40 * time.Millisecond,
-		OnError: func(error) { mu.Lock(); failures++; mu.Unlock() }}
+		OnError: func(error) { mu.Lock(); failures++; mu.Unlock(); failed.poke() }}
+	failuresNow := func() int { mu.Lock(); defer mu.Unlock(); return failures }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- x.Run(ctx) }()
-	waitFor(t, "the first 50 delivered", func() bool { return rcv.seqs.complete(50) })
-	// The receiver goes down mid-stream.
+	waitFor(t, "the first 50 delivered", &rcv.seqs.wake, func() bool { return rcv.seqs.complete(50) })
+	// The receiver goes down mid-stream, and comes back once the exporter
+	// has failed to reach it.
 	srv.Close()
+	before := failuresNow()
 	appendN(t, s, "acme", 100, 20)
-	time.Sleep(100 * time.Millisecond)
+	waitFor(t, "a failed delivery during the outage", &failed, func() bool { return failuresNow() > before })
 	ln2, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -349,7 +397,7 @@ func TestWebhookRetriesThroughFailuresAndAnOutage(t *testing.T) {
 	srv2 := &http.Server{Handler: rcv}
 	go srv2.Serve(ln2)
 	defer srv2.Close()
-	waitFor(t, "all 120 delivered and acknowledged", func() bool {
+	waitFor(t, "all 120 delivered and acknowledged", &rcv.seqs.wake, func() bool {
 		cur, err := s.AuditCursor(ctxT(t), "acme", "hook")
 		return err == nil && cur == 120 && rcv.seqs.complete(120)
 	})
@@ -543,7 +591,7 @@ func TestSyslogOverTLS(t *testing.T) {
 			break
 		}
 	}
-	waitFor(t, "40 entries over TLS", func() bool { return rcv.seqs.complete(40) })
+	waitFor(t, "40 entries over TLS", &rcv.seqs.wake, func() bool { return rcv.seqs.complete(40) })
 	// A client that does not trust the certificate delivers nothing.
 	bad := &audit.Syslog{Addr: rcv.addr, TLS: &tls.Config{MinVersion: tls.VersionTLS12}}
 	defer bad.Close()

@@ -1,12 +1,14 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +25,8 @@ type auditList struct {
 // TestAuditOverHTTP reads, filters, pages, follows and verifies an org's
 // audit log through the API, and records failed authentications.
 func TestAuditOverHTTP(t *testing.T) {
-	e := newEnv(t, "sqlite", envOpts{})
+	watch := &auditPollWatch{waiting: make(chan struct{}, 1)}
+	e := newEnv(t, "sqlite", envOpts{wrap: func(st store.Store) store.Store { watch.Store = st; return watch }})
 	w := buildWorld(t, e, "")
 	base := "/v1/orgs/" + w.org + "/audit"
 
@@ -72,12 +75,19 @@ func TestAuditOverHTTP(t *testing.T) {
 		followed auditList
 	)
 	last := denied.Items[0].Seq
+	watch.after.Store(last)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		e.must(200, "GET", base+"?after="+strconv.FormatUint(last, 10)+"&wait=20", w.owner, nil, &followed)
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// Write only once the poll has found nothing and is waiting, so that
+	// the test follows the log rather than reading an entry already there.
+	select {
+	case <-watch.waiting:
+	case <-time.After(guard):
+		t.Fatal("the long poll never read the log")
+	}
 	e.must(201, "POST", "/v1/orgs/"+w.org+"/namespaces", w.owner, map[string]any{"name": "followed"}, nil)
 	wg.Wait()
 	if len(followed.Items) != 1 || followed.Items[0].Seq != last+1 || followed.Items[0].Action != "namespace.create" {
@@ -113,6 +123,25 @@ func TestAuditOverHTTP(t *testing.T) {
 	if err != nil || len(recs) != 1 || recs[0].Result != "denied" || strings.Contains(string(recs[0].Body), "bogus") {
 		t.Errorf("authentication failures recorded: %+v, %v", recs, err)
 	}
+}
+
+// auditPollWatch is a store that signals each read of the audit log after
+// sequence number `after` that finds nothing: a long poll is then waiting.
+type auditPollWatch struct {
+	store.Store
+	after   atomic.Uint64 // 0: watch nothing
+	waiting chan struct{} // buffered; a signal nobody has taken yet is enough
+}
+
+func (s *auditPollWatch) ListAudit(ctx context.Context, org string, f store.AuditFilter, p store.Page) ([]store.AuditRecord, string, error) {
+	recs, next, err := s.Store.ListAudit(ctx, org, f, p)
+	if after := s.after.Load(); after != 0 && f.After == after && err == nil && len(recs) == 0 {
+		select {
+		case s.waiting <- struct{}{}:
+		default:
+		}
+	}
+	return recs, next, err
 }
 
 // TestDecisionLoggingOverHTTP: with decision logging on, every decision

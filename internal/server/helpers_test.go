@@ -90,11 +90,15 @@ func freshSchema(t testing.TB) string {
 type envOpts struct {
 	authOpts auth.Options
 	cfg      func(*server.Config)
+	wrap     func(store.Store) store.Store // wraps the store everything runs on (to observe it)
 }
 
 func newEnv(t testing.TB, backend string, o envOpts) *env {
 	t.Helper()
 	st := openStore(t, backend)
+	if o.wrap != nil {
+		st = o.wrap(st)
+	}
 	dir, err := directory.Open(ctxT(t), st, authz.New(), directory.Options{})
 	if err != nil {
 		t.Fatalf("directory.Open: %v", err)
