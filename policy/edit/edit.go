@@ -50,7 +50,8 @@ var (
 	ErrEdit = errors.New("edit: the edit did not produce a valid source")
 )
 
-// File is a policy source that parses without errors, and its tree.
+// File is a policy source that parses without errors, and its tree. A
+// File is not safe for concurrent use.
 type File struct {
 	name string
 	src  []byte
