@@ -2,7 +2,6 @@ package directory
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,7 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/policy/ast"
-	"github.com/gatehouse-dev/gatehouse/policy/parser"
+	"github.com/gatehouse-dev/gatehouse/policy/edit"
 	"github.com/gatehouse-dev/gatehouse/policy/token"
 	"github.com/gatehouse-dev/gatehouse/templates"
 )
@@ -101,9 +100,10 @@ func roleChanged(a, b *policy.Role) bool {
 	return a.Level != b.Level || !slices.Equal(a.Permissions, b.Permissions)
 }
 
-// RoleSpec describes a custom role. It is rendered into the org's policy
-// text as `role Name[: Parents] level Level { permission r { a, ... } }`
-// and validated by the policy compiler with the rest of the policy.
+// RoleSpec describes a custom role. It becomes the role declaration
+// `role Name[: Parents] level Level { permission r { a, ... } }` of the
+// org's policy text and is validated by the policy compiler with the rest
+// of the policy.
 type RoleSpec struct {
 	Name        string   `json:"name"`
 	Level       int      `json:"level"`
@@ -111,96 +111,69 @@ type RoleSpec struct {
 	Permissions []string `json:"permissions"` // "chains:run", "tickets:*"
 }
 
-// render validates the spec's shape and renders its declaration.
-func (s RoleSpec) render() (string, error) {
+// decl validates the spec's shape and builds its declaration: one
+// permission block per resource, in the order of first mention, each
+// action once.
+func (s RoleSpec) decl() (*ast.RoleDecl, error) {
 	if err := checkName("name", s.Name); err != nil {
-		return "", err
+		return nil, err
 	}
 	if s.Level < 0 || s.Level > 100 {
-		return "", invalid("level", "level %d is not in 0..100", s.Level)
+		return nil, invalid("level", "level %d is not in 0..100", s.Level)
 	}
 	for _, p := range s.Parents {
 		if err := checkName("parents", p); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	if len(s.Permissions) > 1000 {
-		return "", invalid("permissions", "more than 1000 permissions")
+		return nil, invalid("permissions", "more than 1000 permissions")
 	}
-	var order []string
-	actions := map[string][]string{}
+	d := &ast.RoleDecl{
+		Name:  &ast.Ident{Name: s.Name},
+		Level: &ast.IntLit{Raw: strconv.Itoa(s.Level), Value: s.Level},
+	}
+	for _, p := range s.Parents {
+		d.Parents = append(d.Parents, &ast.Ident{Name: p})
+	}
+	blocks := map[string]*ast.PermissionBlock{}
 	for _, ps := range s.Permissions {
 		p, err := policy.ParsePermission(ps)
 		if err != nil {
-			return "", invalid("permissions", "%v", err)
+			return nil, invalid("permissions", "%v", err)
 		}
-		if _, ok := actions[p.Resource]; !ok {
-			order = append(order, p.Resource)
+		b, ok := blocks[p.Resource]
+		if !ok {
+			b = &ast.PermissionBlock{Resource: &ast.Ident{Name: p.Resource}}
+			blocks[p.Resource] = b
+			d.Permissions = append(d.Permissions, b)
 		}
-		if !slices.Contains(actions[p.Resource], p.Action) {
-			actions[p.Resource] = append(actions[p.Resource], p.Action)
+		if !slices.ContainsFunc(b.Actions, func(a *ast.Ident) bool { return a.Name == p.Action }) {
+			b.Actions = append(b.Actions, &ast.Ident{Name: p.Action})
 		}
 	}
-	var b strings.Builder
-	b.WriteString("role ")
-	b.WriteString(s.Name)
-	if len(s.Parents) > 0 {
-		b.WriteString(": ")
-		b.WriteString(strings.Join(s.Parents, ", "))
-	}
-	b.WriteString(" level ")
-	b.WriteString(strconv.Itoa(s.Level))
-	b.WriteString(" {\n")
-	for _, r := range order {
-		fmt.Fprintf(&b, "    permission %s { %s }\n", r, strings.Join(actions[r], ", "))
-	}
-	b.WriteString("}\n")
-	return b.String(), nil
+	return d, nil
 }
 
-// roleSpan finds the declaration of role name in a policy text that
-// parses: the byte range [start, end) from the `role` keyword to the
-// closing brace.
-func roleSpan(text, name string) (start, end int, ok bool) {
-	f, diags := parser.ParseFile(PolicyFile, []byte(text))
-	if diags.HasErrors() || f == nil {
-		return 0, 0, false
+// withRole returns text with role name's declaration replaced by decl
+// (appended when the role is not declared), or removed when decl is nil.
+// The edit goes through policy/edit: only the role's lines (and the blank
+// lines around a removed or appended role) change.
+func withRole(text, name string, decl *ast.RoleDecl) (string, error) {
+	f, diags := edit.Parse(PolicyFile, []byte(text))
+	if f == nil {
+		return "", &PolicyError{Diagnostics: diags}
 	}
-	for _, d := range f.Decls {
-		rd, isRole := d.(*ast.RoleDecl)
-		if !isRole || rd.Name == nil || rd.Name.Name != name {
-			continue
-		}
-		start, end = rd.Role.Offset, rd.Rbrace.Offset+1
-		if start < 0 || end > len(text) || start >= end {
-			return 0, 0, false
-		}
-		return start, end, true
+	var err error
+	if decl == nil {
+		_, err = f.RemoveRole(name)
+	} else {
+		_, err = f.SetRole(decl)
 	}
-	return 0, 0, false
-}
-
-// withRole returns text with role name's declaration replaced by decl, or
-// decl appended when the role is not declared; an empty decl removes it.
-func withRole(text, name, decl string) (string, bool) {
-	start, end, found := roleSpan(text, name)
-	if !found {
-		if decl == "" {
-			return text, false
-		}
-		sep := "\n"
-		if text != "" && !strings.HasSuffix(text, "\n") {
-			sep = "\n\n"
-		}
-		return text + sep + decl, true
+	if err != nil {
+		return "", invalid("policy", "role %q: %v", name, err)
 	}
-	decl = strings.TrimSuffix(decl, "\n")
-	out := text[:start] + decl + text[end:]
-	if decl == "" {
-		// Drop the line the declaration stood on if nothing else is left.
-		out = strings.ReplaceAll(out, "\n\n\n", "\n\n")
-	}
-	return out, true
+	return string(f.Bytes()), nil
 }
 
 // templateRoleNames are the role names of the org's template, lower-cased:

@@ -12,8 +12,9 @@ import (
 
 // The org's policy text in the store is the single source of its roles:
 // it starts as the template's text, and custom-role operations edit it
-// through the compiler (render the role, splice it into the text, compile
-// the whole policy, store the new version). So a custom role is exactly a
+// through the syntax tree and the compiler (build the role's declaration,
+// set or remove it with policy/edit, which changes only that role's lines,
+// compile the whole policy, store the new version). So a custom role is exactly a
 // role declaration of the org's policy whose name is not one of its
 // template's roles.
 
@@ -86,7 +87,7 @@ func (d *Directory) CreateRole(ctx context.Context, actor Actor, org string, spe
 // ListRoles describes it (flattened permissions), for the API's
 // {revision, item} answer.
 func (d *Directory) CreateRoleInfo(ctx context.Context, actor Actor, org string, spec RoleSpec) (RoleInfo, uint64, error) {
-	decl, err := spec.render()
+	decl, err := spec.decl()
 	if err != nil {
 		return RoleInfo{}, 0, err
 	}
@@ -108,7 +109,10 @@ func (d *Directory) CreateRoleInfo(ctx context.Context, actor Actor, org string,
 		if err := o.belowTop(spec); err != nil {
 			return err
 		}
-		text, _ := withRole(o.polText(), spec.Name, decl)
+		text, err := withRole(o.polText(), spec.Name, decl)
+		if err != nil {
+			return err
+		}
 		if err := o.changePolicy(text, false); err != nil {
 			return err
 		}
@@ -159,7 +163,7 @@ func (o *op) belowTop(spec RoleSpec) error {
 // rules apply to the role before and after the change, and to every role
 // whose effect the change alters (roles inheriting from it).
 func (d *Directory) UpdateRole(ctx context.Context, actor Actor, org string, spec RoleSpec) (uint64, error) {
-	decl, err := spec.render()
+	decl, err := spec.decl()
 	if err != nil {
 		return 0, err
 	}
@@ -173,7 +177,10 @@ func (d *Directory) UpdateRole(ctx context.Context, actor Actor, org string, spe
 		if err := o.belowTop(spec); err != nil {
 			return err
 		}
-		text, _ := withRole(o.polText(), spec.Name, decl)
+		text, err := withRole(o.polText(), spec.Name, decl)
+		if err != nil {
+			return err
+		}
 		return o.changePolicy(text, false)
 	})
 }
@@ -190,7 +197,10 @@ func (d *Directory) DeleteRole(ctx context.Context, actor Actor, org, name strin
 		if err := o.customRole(name); err != nil {
 			return err
 		}
-		text, _ := withRole(o.polText(), name, "")
+		text, err := withRole(o.polText(), name, nil)
+		if err != nil {
+			return err
+		}
 		return o.changePolicy(text, false)
 	})
 }
