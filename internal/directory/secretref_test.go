@@ -131,7 +131,7 @@ func TestSpecReferencesCheckedWithoutWiring(t *testing.T) {
 	ref := authz.ResourceRef{Namespace: "prod", Type: "chains", ID: "shared"}
 	ok(t, "bob creates the chain", third(d.CreateResource(ctx, bob, "acme", directory.ResourceSpec{Namespace: ref.Namespace, Type: ref.Type, ID: ref.ID})))
 	ok(t, "share it with vic", third(d.CreateBinding(ctx, alice, "acme", directory.BindingSpec{Principal: "user:vic", Role: "builder",
-		Scope: authz.Scope{Namespace: ref.Namespace, Type: ref.Type, ID: ref.ID}})))
+		Scope: authz.Scope(ref)})))
 	ok(t, "vic updates it without references", third(d.UpdateResource(ctx, user("vic"), "acme", ref, directory.ResourceChange{Spec: json.RawMessage(`{"steps":["v"]}`)})))
 	_, _, err := d.UpdateResource(ctx, user("vic"), "acme", ref, directory.ResourceChange{Spec: json.RawMessage(`{"secrets":["NOPE"]}`)})
 	var fe *directory.ForbiddenError
