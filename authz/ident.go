@@ -2,8 +2,11 @@ package authz
 
 import "strings"
 
-// isIdent is policy.CheckIdent without building an error: a letter, then
-// letters, digits, '_' or '-' (ASCII only). It never allocates.
+// IsIdent reports whether s is an identifier as ids and names are
+// written: an ASCII letter, then letters, digits, '_' or '-'. It is
+// policy.CheckIdent without building an error, and never allocates.
+func IsIdent(s string) bool { return isIdent(s) }
+
 func isIdent(s string) bool {
 	if s == "" {
 		return false

@@ -232,9 +232,12 @@ func suggest(name string, known []string, kind string) string {
 	return fmt.Sprintf("declare it with `%s %s { ... }` or fix the spelling", kind, name)
 }
 
-// closest returns the candidate nearest to name by edit distance, when it
-// is near enough to be a plausible typo; "" otherwise. Ties go to the
-// earlier candidate.
+// Closest returns the candidate nearest to name by edit distance (case
+// folded), when it is near enough to be a plausible typo; "" otherwise.
+// Ties go to the earlier candidate. Used for "did you mean" hints here and
+// by callers that name policy things (the directory's binding conditions).
+func Closest(name string, candidates []string) string { return closest(name, candidates) }
+
 func closest(name string, candidates []string) string {
 	if len(candidates) > maxSuggestCandidates {
 		return "" // a hint is not worth quadratic work on huge policies

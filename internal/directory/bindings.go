@@ -294,7 +294,7 @@ func checkBindingCondition(m *policy.Model, cond string) error {
 		return nil
 	}
 	msg := fmt.Sprintf("%q (characters 1-%d of the condition) is neither a condition the org's policy declares nor a context flag it names", cond, len(cond))
-	if s := nearestName(cond, known); s != "" {
+	if s := policy.Closest(cond, known); s != "" {
 		msg += fmt.Sprintf("; did you mean %s?", s)
 	} else if len(known) == 0 {
 		msg += "; the policy declares none"
@@ -320,47 +320,4 @@ func conditionNames(m *policy.Model) []string {
 		}
 	}
 	return out
-}
-
-// nearestName is the candidate within edit distance 2 of name, if any.
-func nearestName(name string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		if d := editDistance(name, c, bestD); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b, or limit when it
-// is at least limit.
-func editDistance(a, b string, limit int) int {
-	if abs(len(a)-len(b)) >= limit {
-		return limit
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return min(prev[len(b)], limit)
-}
-
-func abs(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
 }

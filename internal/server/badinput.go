@@ -73,21 +73,7 @@ func badNamespace(field, ns string) error {
 // validName is an identifier as principal names are written (the
 // directory's checkName): an ASCII letter, then letters, digits, '_' or
 // '-', at most 128 bytes.
-func validName(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
+func validName(s string) bool { return len(s) <= 128 && authz.IsIdent(s) }
 
 // validSlug is a namespace name as the directory creates them: a
 // lower-case letter, then a-z, 0-9, '-' or '_', at most 63 bytes.
