@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/errs"
+	"github.com/gatehouse-dev/gatehouse/internal/secretref"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
@@ -70,6 +71,9 @@ func TestEveryKindHasItsStatus(t *testing.T) {
 		{"vault.ErrCorrupt", vault.ErrCorrupt, http.StatusInternalServerError, ProblemInternal},
 		{"vault.ErrCrypto", vault.ErrCrypto, http.StatusInternalServerError, ProblemInternal},
 		{"vault.Error", &vault.Error{Pkg: "vault", Op: "reveal secret", Kind: vault.ErrForbidden, Permission: "secrets:read"}, http.StatusForbidden, ProblemForbidden},
+
+		{"secretref.ErrInvalid", secretref.ErrInvalid, http.StatusBadRequest, ProblemInvalid},
+		{"secretref.InvalidError", &secretref.InvalidError{Field: "name"}, http.StatusBadRequest, ProblemInvalid},
 
 		{"auth.ErrUnauthenticated", auth.ErrUnauthenticated, http.StatusUnauthorized, ProblemUnauthenticated},
 		{"auth.ErrCredentialRequired", auth.ErrCredentialRequired, http.StatusUnauthorized, ProblemUnauthenticated},
