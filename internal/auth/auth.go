@@ -48,26 +48,29 @@
 package auth
 
 import (
-	"errors"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/errs"
 )
 
-// Sentinel errors. Callers branch with errors.Is.
+// Sentinel errors. Callers branch with errors.Is. They are kinds of package
+// errs (ErrGone is an errs.Gone; ErrCredentialRequired is a kind of its
+// own, not an ErrUnauthenticated, answered 401 with its text).
 var (
 	// ErrUnauthenticated: no usable credential: missing, malformed, unknown,
 	// wrong secret, expired, revoked, or for a principal that no longer
 	// exists. The HTTP answer is 401 and never says which.
-	ErrUnauthenticated = errors.New("unauthenticated")
+	ErrUnauthenticated = errs.Unauthenticated
 	// ErrRateLimited: too many failed attempts from this client address;
 	// wrapped by *RateLimitError with the time to wait.
-	ErrRateLimited = errors.New("too many failed authentication attempts")
+	ErrRateLimited = errs.RateLimited
 	// ErrGone: an invitation that was already accepted, was revoked, or has
 	// expired.
-	ErrGone = errors.New("invitation is no longer valid")
+	ErrGone = errs.NewKind("invitation is no longer valid", errs.Gone)
 	// ErrCredentialRequired: an invitation addressed to an existing user
 	// was presented without credentials; that user must accept it
 	// authenticated with its own (HTTP 401).
-	ErrCredentialRequired = errors.New("this invitation is for an existing user: accept it authenticated as that user")
+	ErrCredentialRequired = errs.NewKind("this invitation is for an existing user: accept it authenticated as that user", nil)
 )
 
 // RateLimitError says how long to wait before trying again.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/errs"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -131,7 +132,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, c Caller, token, userID,
 	clientAddr, requestID := c.ClientAddr, c.RequestID
 	anonymous := c.Principal == ""
 	if !anonymous && (!isUser(c.Principal) || c.Org != "") {
-		return Acceptance{}, &directory.Error{Op: op, Kind: directory.ErrForbidden,
+		return Acceptance{}, &errs.Error{Pkg: pkg, Op: op, Kind: errs.Forbidden,
 			Msg: "an invitation is accepted by a user, with a personal key or a session not confined to an org"}
 	}
 	if wait, ok := s.limiter.Allow(clientAddr); !ok {
@@ -208,7 +209,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, c Caller, token, userID,
 
 // errOtherEmail: an authenticated caller presented an invitation
 // addressed to another email.
-var errOtherEmail = &directory.Error{Op: "accept invitation", Kind: directory.ErrForbidden,
+var errOtherEmail = &errs.Error{Pkg: pkg, Op: "accept invitation", Kind: errs.Forbidden,
 	Msg: "the invitation is addressed to another email address than your user's"}
 
 func (s *Service) completeAcceptance(ctx context.Context, inv store.Invitation, userID, displayName string, existing bool, requestID, addr string) (Acceptance, error) {
@@ -236,7 +237,7 @@ func (s *Service) completeAcceptance(ctx context.Context, inv store.Invitation, 
 	}
 	switch {
 	case errors.Is(err, directory.ErrConflict):
-		return Acceptance{}, &directory.Error{Op: "accept invitation", Msg: "user " + userID + " is already a member of org " + inv.Org, Kind: directory.ErrConflict}
+		return Acceptance{}, &errs.Error{Pkg: pkg, Op: "accept invitation", Msg: "user " + userID + " is already a member of org " + inv.Org, Kind: errs.Conflict}
 	case errors.Is(err, directory.ErrForbidden), errors.Is(err, directory.ErrEscalation), errors.Is(err, directory.ErrNotFound), errors.Is(err, directory.ErrInvalid):
 		// The inviter can no longer grant this role (or the role is gone).
 		return Acceptance{}, ErrGone

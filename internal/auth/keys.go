@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/errs"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -79,7 +80,7 @@ func (s *Service) createKey(ctx context.Context, c Caller, org string, spec KeyS
 		return store.APIKey{}, "", 0, err
 	}
 	if isUser(spec.Principal) && spec.Principal != c.Principal {
-		return store.APIKey{}, "", 0, &directory.Error{Op: op, Kind: directory.ErrForbidden,
+		return store.APIKey{}, "", 0, &errs.Error{Pkg: pkg, Op: op, Kind: errs.Forbidden,
 			Msg: "a user's API key can only be created by that user (keys for others are for services)"}
 	}
 	token, kid, hash := NewAPIKey()
@@ -148,7 +149,7 @@ func (s *Service) mayHavePersonalKey(ctx context.Context, tx store.Tx, principal
 		for _, m := range ms {
 			n++
 			if err := s.need(m.Org, principal, "apikeys:create"); err != nil {
-				return &directory.Error{Op: "create api key", Kind: directory.ErrForbidden,
+				return &errs.Error{Pkg: pkg, Op: "create api key", Kind: errs.Forbidden,
 					Msg: "a personal key needs apikeys:create in every org you are a member of, and you lack it in org " + m.Org + "; create a key confined to an org where you hold it, or use a session"}
 			}
 		}

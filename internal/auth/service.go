@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/errs"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -482,52 +483,31 @@ func (s *Service) settle(ctx context.Context, rev uint64) {
 	_ = s.dir.WaitFor(ctx, rev)
 }
 
-// --- errors in the directory's vocabulary, so interfaces map them alike
+// --- errors: *errs.Error of Pkg "auth", in the kinds every layer shares
+
+// pkg is auth's errs.Error Pkg.
+const pkg = "auth"
 
 func unavailable(op string, err error) error {
-	return &directory.Error{Op: op, Kind: directory.ErrUnavailable, Cause: err}
+	return &errs.Error{Pkg: pkg, Op: op, Kind: errs.Unavailable, Cause: err}
 }
 
 func notFound(op, format string, args ...any) error {
-	return &directory.Error{Op: op, Msg: fmt.Sprintf(format, args...), Kind: directory.ErrNotFound}
+	return &errs.Error{Pkg: pkg, Op: op, Msg: fmt.Sprintf(format, args...), Kind: errs.NotFound}
 }
 
 func invalid(field, format string, args ...any) error {
 	return &directory.InvalidError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
-// storeErr maps a store error into the directory's sentinels.
+// storeErr puts a store error under auth's op, keeping its kind (a refusal
+// is a conflict) and message; every other error passes through.
 func storeErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var de *directory.Error
-	var fe *directory.ForbiddenError
-	var ee *directory.EscalationError
-	var ie *directory.InvalidError
-	if errors.As(err, &de) || errors.As(err, &fe) || errors.As(err, &ee) || errors.As(err, &ie) ||
-		errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrGone) || errors.Is(err, ErrCredentialRequired) {
+	var e *errs.Error
+	if errors.As(err, &e) && e.Pkg != "store" {
 		return err
 	}
-	var se *store.Error
-	msg := ""
-	if errors.As(err, &se) {
-		msg = se.Detail
-	}
-	kind := directory.ErrUnavailable
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		kind = directory.ErrNotFound
-	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRefused):
-		kind = directory.ErrConflict
-	case errors.Is(err, store.ErrInvalid):
-		kind = directory.ErrInvalid
-	case errors.Is(err, directory.ErrNotCaughtUp):
-		kind = directory.ErrNotCaughtUp
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return err
-	}
-	return &directory.Error{Op: op, Msg: msg, Kind: kind, Cause: err}
+	return errs.In(pkg, op, err, false)
 }
 
 // --- authorization helpers: the directory's own checks (unconditional

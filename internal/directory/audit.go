@@ -327,7 +327,7 @@ func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org st
 // from the store.Write callback.
 func (d *Directory) RecordWrite(ctx context.Context, tx store.Tx, name, org string, actor Actor, n AuditNote) error {
 	if err := d.recordSuccess(ctx, tx, name, org, actor, n); err != nil {
-		return &Error{Op: name, Msg: "the audit entry could not be written", Kind: ErrUnavailable, Cause: err}
+		return &Error{Pkg: pkg, Op: name, Msg: "the audit entry could not be written", Kind: ErrUnavailable, Cause: err}
 	}
 	return nil
 }
@@ -367,7 +367,7 @@ func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Ac
 		e.Target = orgTarget(org)
 	}
 	if _, werr := d.st.Write(ctx, func(tx store.Tx) error { return d.rec.Record(ctx, tx, e) }); werr != nil {
-		return &Error{Op: name, Msg: "recording the denied attempt in the audit log failed", Kind: ErrUnavailable, Cause: werr}
+		return &Error{Pkg: pkg, Op: name, Msg: "recording the denied attempt in the audit log failed", Kind: ErrUnavailable, Cause: werr}
 	}
 	d.audited.fire() // committed without a new revision: Watch does not say so
 	return err
@@ -815,7 +815,7 @@ func (d *Directory) RecordEvent(ctx context.Context, e audit.Entry) error {
 func (d *Directory) logDecision(ctx context.Context, actor Actor, req *authz.Request, dec authz.Decision) error {
 	want, err := d.dlog.Wanted(ctx, req.Org, dec.Allowed)
 	if err != nil {
-		return &Error{Op: "check", Msg: "reading the org's audit settings failed", Kind: ErrUnavailable, Cause: err}
+		return &Error{Pkg: pkg, Op: "check", Msg: "reading the org's audit settings failed", Kind: ErrUnavailable, Cause: err}
 	}
 	if !want {
 		return nil
@@ -845,7 +845,7 @@ func (d *Directory) logDecision(ctx context.Context, actor Actor, req *authz.Req
 		}),
 	}
 	if err := d.dlog.Record(ctx, e); err != nil {
-		return &Error{Op: "check", Msg: "recording the decision in the audit log failed", Kind: ErrUnavailable, Cause: err}
+		return &Error{Pkg: pkg, Op: "check", Msg: "recording the decision in the audit log failed", Kind: ErrUnavailable, Cause: err}
 	}
 	d.audited.fire()
 	return nil

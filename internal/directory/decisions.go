@@ -53,11 +53,11 @@ func engineErr(name string, err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, authz.ErrNotFound):
-		return &Error{Op: name, Kind: ErrNotFound, Cause: err}
+		return &Error{Pkg: pkg, Op: name, Kind: ErrNotFound, Cause: err}
 	case errors.Is(err, authz.ErrInvalid):
-		return &Error{Op: name, Msg: fmt.Sprint(err), Kind: ErrInvalid, Cause: err}
+		return &Error{Pkg: pkg, Op: name, Msg: fmt.Sprint(err), Kind: ErrInvalid, Cause: err}
 	}
-	return &Error{Op: name, Kind: ErrUnavailable, Cause: err}
+	return &Error{Pkg: pkg, Op: name, Kind: ErrUnavailable, Cause: err}
 }
 
 // Check decides req (req.Org is the org asked about): it authorizes the

@@ -211,7 +211,7 @@ func (d *Directory) WaitFor(ctx context.Context, rev uint64) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return &Error{Op: "wait for revision", Msg: fmt.Sprintf("revision %d (engine is at %d)", rev, d.eng.Revision()), Kind: ErrNotCaughtUp}
+		return &Error{Pkg: pkg, Op: "wait for revision", Msg: fmt.Sprintf("revision %d (engine is at %d)", rev, d.eng.Revision()), Kind: ErrNotCaughtUp}
 	}
 	return nil
 }
@@ -237,7 +237,7 @@ func (d *Directory) CatchUp(ctx context.Context, tx store.Tx) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return &Error{Op: "catch up", Msg: fmt.Sprintf("revision %d (engine is at %d)", base, d.eng.Revision()), Kind: ErrNotCaughtUp, Cause: err}
+		return &Error{Pkg: pkg, Op: "catch up", Msg: fmt.Sprintf("revision %d (engine is at %d)", base, d.eng.Revision()), Kind: ErrNotCaughtUp, Cause: err}
 	}
 	return nil
 }

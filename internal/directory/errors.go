@@ -1,13 +1,11 @@
 package directory
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
-	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/errs"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/policy/token"
 )
@@ -23,30 +21,30 @@ var (
 	// ErrNotFound: the thing does not exist in the org, or it belongs to
 	// another org, or the actor is not a member of the org. The three are
 	// indistinguishable on purpose (DESIGN §1: answers are 404, never 403).
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errs.NotFound
 	// ErrForbidden: the actor is a member but lacks the administrative
 	// permission the operation needs. Wrapped by *ForbiddenError, which
 	// names the permission and scope.
-	ErrForbidden = errors.New("forbidden")
+	ErrForbidden = errs.Forbidden
 	// ErrEscalation: the actor holds the operation's permission, but the
 	// change would hand out (or take away) more than the actor has (DESIGN
 	// §1.2). Wrapped by *EscalationError, which says what the actor lacks.
-	ErrEscalation = errors.New("privilege escalation refused")
+	ErrEscalation = errs.Escalation
 	// ErrLastOwner: the change would leave the org without a user holding
 	// its top-level role at org scope.
-	ErrLastOwner = errors.New("the org must keep a holder of its top-level role")
+	ErrLastOwner = errs.LastOwner
 	// ErrConflict: the thing already exists, an optimistic-concurrency
 	// check failed, or the thing is still in use (a bound role, a namespace
 	// that still holds resources or bindings).
-	ErrConflict = errors.New("conflict")
+	ErrConflict = errs.Conflict
 	// ErrInvalid: the input is malformed. Wrapped by *InvalidError (naming
 	// the field) or *PolicyError (with positioned diagnostics).
-	ErrInvalid = errors.New("invalid")
+	ErrInvalid = errs.Invalid
 	// ErrNotCaughtUp: the engine did not reach the revision asked for within
 	// the bounded wait. Retry later; never answer from older data.
-	ErrNotCaughtUp = errors.New("engine has not caught up to the requested revision")
+	ErrNotCaughtUp = errs.NotCaughtUp
 	// ErrUnavailable: the storage backend failed.
-	ErrUnavailable = errors.New("directory unavailable")
+	ErrUnavailable = errs.Unavailable
 )
 
 // ForbiddenError says which permission the actor lacks, at which scope.
@@ -146,8 +144,8 @@ func (e *PolicyError) Error() string {
 	return fmt.Sprintf("invalid policy: %s (and %d more errors)", errs[0].Error(), len(errs)-1)
 }
 
-// Unwrap returns ErrInvalid.
-func (e *PolicyError) Unwrap() error { return ErrInvalid }
+// Unwrap returns errs.InvalidPolicy, which is an ErrInvalid.
+func (e *PolicyError) Unwrap() error { return errs.InvalidPolicy }
 
 // InUseError is a role (or namespace) that cannot go because something
 // still refers to it.
@@ -172,85 +170,26 @@ func (e *InUseError) Error() string {
 // Unwrap returns ErrConflict.
 func (e *InUseError) Unwrap() error { return ErrConflict }
 
-// Error is any other directory error: a kind (one of the sentinels) with a
-// message built only from the org the caller named and keys inside it.
-type Error struct {
-	Op    string // "create binding"
-	Msg   string
-	Kind  error // one of the sentinels
-	Cause error // the store error, for logs; may be nil
-}
+// Error is any other directory error (Pkg "directory"): a kind (one of
+// the sentinels) with a message built only from the org the caller named
+// and keys inside it.
+type Error = errs.Error
 
-func (e *Error) Error() string {
-	s := "directory: " + e.Op
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	return s + ": " + e.Kind.Error()
-}
-
-// Unwrap returns the kind and the cause.
-func (e *Error) Unwrap() []error {
-	if e.Cause != nil {
-		return []error{e.Kind, e.Cause}
-	}
-	return []error{e.Kind}
-}
+// pkg is the directory's errs.Error Pkg.
+const pkg = "directory"
 
 func errorf(kind error, op, format string, args ...any) error {
-	return &Error{Op: op, Msg: fmt.Sprintf(format, args...), Kind: kind}
+	return &Error{Pkg: pkg, Op: op, Msg: fmt.Sprintf(format, args...), Kind: kind}
 }
 
 // notFound is the one answer for an org the actor cannot see.
 func orgNotFound(op, org string) error {
-	return &Error{Op: op, Msg: fmt.Sprintf("org %q", org), Kind: ErrNotFound}
+	return &Error{Pkg: pkg, Op: op, Msg: fmt.Sprintf("org %q", org), Kind: ErrNotFound}
 }
 
-// ours reports whether err already carries a directory sentinel.
-func ours(err error) bool {
-	for _, k := range []error{ErrNotFound, ErrForbidden, ErrEscalation, ErrLastOwner, ErrConflict, ErrInvalid, ErrNotCaughtUp, ErrUnavailable} {
-		if errors.Is(err, k) {
-			return true
-		}
-	}
-	return false
-}
-
-// mapErr turns store errors into directory errors; directory errors and
-// context errors pass through. The store's message (its op and the keys
-// the caller supplied, never driver text) is kept.
+// mapErr puts store errors under the directory's op, keeping their kind
+// (a refusal is a conflict) and message; directory errors and context
+// errors pass through.
 func mapErr(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var se *store.Error
-	isStore := errors.As(err, &se)
-	if !isStore && ours(err) {
-		return err
-	}
-	if !isStore && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		return err
-	}
-	kind := ErrUnavailable
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		kind = ErrNotFound
-	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRefused):
-		kind = ErrConflict
-	case errors.Is(err, store.ErrInvalid):
-		kind = ErrInvalid
-	case errors.Is(err, context.DeadlineExceeded):
-		return &Error{Op: op, Kind: context.DeadlineExceeded, Cause: err}
-	case errors.Is(err, context.Canceled):
-		return &Error{Op: op, Kind: context.Canceled, Cause: err}
-	}
-	msg := ""
-	if isStore {
-		msg = se.Detail
-		if se.Op != "" && se.Op != op {
-			msg = strings.TrimPrefix(se.Op+": "+msg, ": ")
-			msg = strings.TrimSuffix(msg, ": ")
-		}
-	}
-	return &Error{Op: op, Msg: msg, Kind: kind, Cause: err}
+	return errs.In(pkg, op, err, true)
 }

@@ -66,7 +66,7 @@ func (o *op) checkSpec(ref authz.ResourceRef, spec json.RawMessage) error {
 			return err
 		}
 		if !ok {
-			return &Error{Op: "check spec", Kind: ErrForbidden,
+			return &Error{Pkg: pkg, Op: "check spec", Kind: ErrForbidden,
 				Msg: fmt.Sprintf("secret %q in namespace %q may be referenced only by %s", n, ref.Namespace, strings.Join(s.ReferableBy, ", "))}
 		}
 	}

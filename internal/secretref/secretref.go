@@ -31,6 +31,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/internal/errs"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -52,8 +53,9 @@ const ActionPrefix = "secrets."
 // secrets exist there or which ones a spec references.
 var PermList = policy.Permission{Resource: "secrets", Action: "list"}
 
-// ErrInvalid is wrapped by every error about a malformed reference.
-var ErrInvalid = errors.New("invalid secret reference")
+// ErrInvalid is wrapped by every error about a malformed reference. It is
+// a kind of errs.Invalid, so it is answered as any invalid input.
+var ErrInvalid = errs.NewKind("invalid secret reference", errs.Invalid)
 
 // InvalidError is a malformed secret name or "secrets" member. It wraps
 // ErrInvalid.

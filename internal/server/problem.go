@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/errs"
 	"github.com/gatehouse-dev/gatehouse/policy/token"
 )
 
@@ -124,42 +125,119 @@ func requestField(err error, from, to string) error {
 	return &renamed
 }
 
-// toProblem maps any error to the problem a client sees. Directory and auth
-// errors map through their sentinels with errors.Is/As; everything else is
-// a 500 whose detail says only "internal error" (the cause is logged).
+// kindProblems is the one table from an error's kind (errs.KindOf) to the
+// problem type a client sees; problemStatus gives the type's status and
+// title. A kind not in the table is looked up by its parent (errs.Refused
+// is a conflict, vault.ErrCorrupt an internal error); an error with no
+// kind at all is a 500 (a context error: 503).
+var kindProblems = map[*errs.Kind]string{
+	errs.NotFound:              ProblemNotFound,
+	errs.Conflict:              ProblemConflict,
+	errs.LastOwner:             ProblemLastOwner,
+	errs.Invalid:               ProblemInvalid,
+	errs.InvalidPolicy:         ProblemInvalidPolicy,
+	errs.Forbidden:             ProblemForbidden,
+	errs.Escalation:            ProblemEscalation,
+	errs.TokenRefused:          ProblemForbidden,
+	errs.Unauthenticated:       ProblemUnauthenticated,
+	auth.ErrCredentialRequired: ProblemUnauthenticated,
+	errs.RateLimited:           ProblemRateLimited,
+	errs.Gone:                  ProblemGone,
+	errs.NotCaughtUp:           ProblemNotCaughtUp,
+	errs.Unavailable:           ProblemUnavailable,
+	errs.Internal:              ProblemInternal,
+}
+
+// problemType is the problem type of kind k, "" if neither k nor any of
+// its ancestors is in kindProblems.
+func problemType(k *errs.Kind) string {
+	for ; k != nil; k = k.Parent() {
+		if t, ok := kindProblems[k]; ok {
+			return t
+		}
+	}
+	return ""
+}
+
+// toProblem maps any error to the problem a client sees: its kind through
+// kindProblems, with the details the error carries (the field, the missing
+// permission and scope, the escalation, the policy's diagnostics, the
+// time to wait). An error of no known kind is a 500 whose detail says only
+// "internal error" (the cause is logged); so are the vault's cryptographic
+// failures.
 func toProblem(err error) *Problem {
 	var p *Problem
 	if errors.As(err, &p) {
 		return p
 	}
+	k := errs.KindOf(err)
+	typ := problemType(k)
+	if typ == "" && k == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+		typ = ProblemUnavailable
+	}
+	switch typ {
+	case "", ProblemInternal:
+		p = problem(ProblemInternal, "internal error")
+		p.cause = err
+	case ProblemUnavailable:
+		p = problem(ProblemUnavailable, "the service is temporarily unavailable; retry")
+		p.RetryAfter = 1
+		p.cause = err
+	case ProblemNotCaughtUp:
+		p = problem(ProblemNotCaughtUp, "the requested revision was not reached in time; retry")
+		p.RetryAfter = 1
+	case ProblemRateLimited:
+		p = problem(ProblemRateLimited, "too many failed authentication attempts from this address")
+		p.RetryAfter = 1
+		var re *auth.RateLimitError
+		if errors.As(err, &re) {
+			p.RetryAfter = max(1, int((re.RetryAfter+time.Second-1)/time.Second))
+		}
+	case ProblemUnauthenticated:
+		if k == auth.ErrCredentialRequired {
+			p = problem(ProblemUnauthenticated, "%s", k.Error())
+		} else {
+			p = problem(ProblemUnauthenticated, "missing, invalid or expired credentials")
+		}
+	case ProblemGone:
+		p = problem(ProblemGone, "the invitation was already used, was revoked, or has expired")
+	default:
+		p = problem(typ, "%s", userText(err, k))
+		details(p, err, k)
+	}
+	return p
+}
+
+// details copies what err says beyond its kind into p: the typed
+// directory errors' fields, and an *errs.Error's field, permission and
+// scope. A typed error counts only when it is of err's kind.
+func details(p *Problem, err error, k *errs.Kind) {
 	var (
 		fe *directory.ForbiddenError
 		ee *directory.EscalationError
 		ie *directory.InvalidError
 		pe *directory.PolicyError
 		ue *directory.InUseError
-		re *auth.RateLimitError
+		e  *errs.Error
 	)
 	switch {
-	case errors.As(err, &pe):
-		p = problem(ProblemInvalidPolicy, "the policy has %d error(s)", len(pe.Diagnostics.Errors()))
+	case k == errs.InvalidPolicy && errors.As(err, &pe):
 		p.Errors = pe.Diagnostics
 		if len(p.Errors) == 0 {
 			p.Errors = []token.Diagnostic{}
 		}
+		p.Detail = fmt.Sprintf("the policy has %d error(s)", len(pe.Diagnostics.Errors()))
 		if errs := pe.Diagnostics.Errors(); len(errs) > 0 {
 			p.Detail = errs[0].Error()
 			if len(errs) > 1 {
 				p.Detail += fmt.Sprintf(" (and %d more)", len(errs)-1)
 			}
 		}
-		return p
-	case errors.As(err, &fe):
-		p = problem(ProblemForbidden, "requires %s at %s", fe.Permission, fe.Scope)
+	case k == errs.Forbidden && errors.As(err, &fe):
+		p.Detail = fmt.Sprintf("requires %s at %s", fe.Permission, fe.Scope)
 		p.MissingPermission, p.Scope = fe.Permission, fe.Scope.String()
-		return p
-	case errors.As(err, &ee):
-		p = problem(ProblemEscalation, "%s", ee.Error())
+	case k == errs.Escalation && errors.As(err, &ee):
+		p.Detail = ee.Error()
 		p.Reason, p.Role, p.Scope, p.Target = ee.Reason, ee.Role, ee.Scope.String(), ee.Target
 		for _, m := range ee.Missing {
 			p.MissingPermissions = append(p.MissingPermissions, m.String())
@@ -167,59 +245,37 @@ func toProblem(err error) *Problem {
 		if len(p.MissingPermissions) > 0 {
 			p.MissingPermission = p.MissingPermissions[0]
 		}
-		return p
-	case errors.Is(err, directory.ErrForbidden):
-		return problem(ProblemForbidden, "%s", userText(err))
-	case errors.Is(err, directory.ErrEscalation):
-		return problem(ProblemEscalation, "%s", userText(err))
-	case errors.As(err, &ie):
-		return invalidField(ie.Field, "%s", ie.Error())
-	case errors.Is(err, directory.ErrNotFound):
-		return problem(ProblemNotFound, "%s", userText(err))
-	case errors.Is(err, directory.ErrLastOwner):
-		return problem(ProblemLastOwner, "%s", userText(err))
-	case errors.As(err, &ue):
-		return problem(ProblemConflict, "%s", ue.Error())
-	case errors.Is(err, directory.ErrConflict):
-		return problem(ProblemConflict, "%s", userText(err))
-	case errors.Is(err, directory.ErrInvalid):
-		return problem(ProblemInvalid, "%s", userText(err))
-	case errors.Is(err, directory.ErrNotCaughtUp):
-		p = problem(ProblemNotCaughtUp, "the requested revision was not reached in time; retry")
-		p.RetryAfter = 1
-		return p
-	case errors.As(err, &re):
-		p = problem(ProblemRateLimited, "too many failed authentication attempts from this address")
-		p.RetryAfter = max(1, int((re.RetryAfter+time.Second-1)/time.Second))
-		return p
-	case errors.Is(err, auth.ErrCredentialRequired):
-		return problem(ProblemUnauthenticated, "%s", auth.ErrCredentialRequired.Error())
-	case errors.Is(err, auth.ErrUnauthenticated):
-		return problem(ProblemUnauthenticated, "missing, invalid or expired credentials")
-	case errors.Is(err, auth.ErrGone):
-		return problem(ProblemGone, "the invitation was already used, was revoked, or has expired")
-	case errors.Is(err, directory.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		p = problem(ProblemUnavailable, "the service is temporarily unavailable; retry")
-		p.RetryAfter = 1
-		p.cause = err
-		return p
+	case k == errs.Invalid && errors.As(err, &ie):
+		p.Field, p.Detail = ie.Field, ie.Error()
+	case k == errs.Conflict && errors.As(err, &ue):
+		p.Detail = ue.Error()
+	case errors.As(err, &e):
+		p.Field = e.Field
+		p.MissingPermission, p.Scope = e.Permission, e.Scope
+		if k == errs.TokenRefused {
+			p.cause = err
+		}
 	}
-	p = problem(ProblemInternal, "internal error")
-	p.cause = err
-	return p
 }
 
-// userText is a directory error's message. Directory messages are built
-// only from the org and keys the caller supplied (its package invariant),
-// so they are safe to show.
-func userText(err error) string {
-	var de *directory.Error
-	if errors.As(err, &de) {
-		s := de.Op
-		if de.Msg != "" {
-			s += ": " + de.Msg
+// userText is the message of an error of kind k that a client may see.
+// An *errs.Error's message is built only from the keys the caller
+// supplied (the invariant of package errs), so it is safe to show: its op
+// and message, and its kind's text — except that the vault names the kind
+// only for a not-found, and says nothing but its message for a refused run
+// token.
+func userText(err error, k *errs.Kind) string {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		switch {
+		case k == errs.TokenRefused:
+			return e.Msg
+		case e.Pkg == "vault" && k != errs.NotFound:
+			return e.Text()
+		case e.Kind == nil:
+			return e.Text()
 		}
-		return s + ": " + de.Kind.Error()
+		return e.Text() + ": " + e.Kind.Error()
 	}
 	var ie *directory.InvalidError
 	if errors.As(err, &ie) {

@@ -1,11 +1,8 @@
 package server
 
 import (
-	"context"
-	"errors"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
@@ -91,7 +88,7 @@ func (s *Server) listSecrets(c *call, ns string) (List[store.Secret], error) {
 		return List[store.Secret]{}, err
 	}
 	ss, next, err := v.List(c.ctx, c.actor(), c.org(), ns, p)
-	return listOf(ss, next), vaultProblem(err)
+	return listOf(ss, next), err
 }
 
 func (s *Server) secretRoutes() []*Route {
@@ -114,7 +111,7 @@ func (s *Server) secretRoutes() []*Route {
 					m.ExpiresAt = *req.ExpiresAt
 				}
 				sec, rev, err := v.Create(c.ctx, c.actor(), c.org(), c.path("namespace"), req.Name, []byte(*req.Value), m)
-				return Written[store.Secret]{rev, sec}, vaultProblem(err)
+				return Written[store.Secret]{rev, sec}, err
 			}).perm("secrets:create").created().maxBody(vault.MaxValueBytes*6 + 64<<10),
 		route("GET", secretPath, "secrets", "Get a secret's metadata (secrets:list; 404 without it).",
 			func(c *call, _ *noBody) (store.Secret, error) {
@@ -123,7 +120,7 @@ func (s *Server) secretRoutes() []*Route {
 					return store.Secret{}, err
 				}
 				sec, err := v.Get(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName())
-				return sec, vaultProblem(err)
+				return sec, err
 			}),
 		route("PATCH", secretPath, "secrets", "Change a secret's description, expiry or reference restriction, or its value (a new version) (secrets:update; 404 without secrets:list).",
 			func(c *call, req *SecretPatch) (Written[store.Secret], error) {
@@ -143,7 +140,7 @@ func (s *Server) secretRoutes() []*Route {
 					u.Value = &b
 				}
 				sec, rev, err := v.Update(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), u)
-				return Written[store.Secret]{rev, sec}, vaultProblem(err)
+				return Written[store.Secret]{rev, sec}, err
 			}).maxBody(vault.MaxValueBytes*6 + 64<<10),
 		route("DELETE", secretPath, "secrets", "Delete a secret and every version (secrets:delete; 404 without secrets:list; 409 naming the resources whose specs reference it, unless ?force=true).",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -156,7 +153,7 @@ func (s *Server) secretRoutes() []*Route {
 					return Revision{}, err
 				}
 				rev, err := v.Delete(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), vault.DeleteOptions{Force: force})
-				return Revision{rev}, vaultProblem(err)
+				return Revision{rev}, err
 			}).query(Param{"force", "boolean", "delete even if resource specs reference the secret (409 naming them otherwise); audited as forced"}),
 		route("POST", secretPath+"/rotate", "secrets", "Replace a secret's value with a new version and stamp its rotation time (secrets:rotate; 404 without secrets:list).",
 			func(c *call, req *SecretRotate) (Written[store.Secret], error) {
@@ -168,7 +165,7 @@ func (s *Server) secretRoutes() []*Route {
 					return Written[store.Secret]{}, invalidField("value", "value is required")
 				}
 				sec, rev, err := v.Rotate(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), []byte(*req.Value), req.IfVersion)
-				return Written[store.Secret]{rev, sec}, vaultProblem(err)
+				return Written[store.Secret]{rev, sec}, err
 			}).maxBody(vault.MaxValueBytes*6 + 64<<10),
 		route("GET", secretPath+"/value", "secrets", "Reveal a secret's value, the current version or ?version=N (secrets:read; 404 without secrets:list). Audited.",
 			func(c *call, _ *noBody) (SecretValue, error) {
@@ -182,7 +179,7 @@ func (s *Server) secretRoutes() []*Route {
 				}
 				r, err := v.Reveal(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), version)
 				if err != nil {
-					return SecretValue{}, vaultProblem(err)
+					return SecretValue{}, err
 				}
 				out := SecretValue{Namespace: r.Namespace, Name: r.Name, Version: r.Version, Value: string(r.Value)}
 				clear(r.Value)
@@ -199,7 +196,7 @@ func (s *Server) secretRoutes() []*Route {
 					return List[store.SecretVersion]{}, err
 				}
 				vs, next, err := v.History(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), p)
-				return listOf(vs, next), vaultProblem(err)
+				return listOf(vs, next), err
 			}).query(pageParams...),
 		route("POST", resourcePath+"/runs", "secrets", "Get a run token for the resource (<type>:run on it): short-lived, single-use, bound to the resource's current version, releasing exactly the secrets its spec references, to a service principal (the runtime). The token is shown once.",
 			func(c *call, req *RunRequest) (vault.RunGrant, error) {
@@ -213,7 +210,7 @@ func (s *Server) secretRoutes() []*Route {
 				g, err := v.IssueRunToken(c.ctx, c.actor(), c.org(), c.ref(), vault.RunOptions{
 					Runtime: req.Runtime, TTL: time.Duration(req.TTLSeconds) * time.Second,
 				})
-				return g, vaultProblem(err)
+				return g, err
 			}).created().optionalBody(),
 		route("POST", "/v1/orgs/{org}/runs/exchange", "secrets", "Exchange a run token for the values of its secrets. Only a service principal (the runtime) allowed to run the token's resource may; a token is refused when unknown, expired, already used or no longer valid for its resource. Audited.",
 			func(c *call, req *ExchangeRequest) (vault.Release, error) {
@@ -222,7 +219,7 @@ func (s *Server) secretRoutes() []*Route {
 					return vault.Release{}, err
 				}
 				rel, err := v.Exchange(c.ctx, c.actor(), c.org(), req.Token)
-				return rel, vaultProblem(err)
+				return rel, err
 			}),
 	}
 }
@@ -234,51 +231,4 @@ func (s *Server) needVault() (*vault.Vault, error) {
 		return nil, p
 	}
 	return s.vault, nil
-}
-
-// vaultProblem maps a vault error to its problem; other errors (the
-// directory's) go through toProblem. Vault
-// messages carry only names the caller supplied, never values, so they
-// are safe to show; the cryptographic failures are 500s whose cause is
-// logged.
-func vaultProblem(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ve *vault.Error
-	if !errors.As(err, &ve) {
-		return toProblem(err)
-	}
-	text := ve.Op
-	if ve.Msg != "" {
-		text += ": " + ve.Msg
-	}
-	var p *Problem
-	switch {
-	case errors.Is(err, vault.ErrNotFound):
-		p = problem(ProblemNotFound, "%s: not found", text)
-	case errors.Is(err, vault.ErrForbidden):
-		p = problem(ProblemForbidden, "%s", text)
-		if ve.Permission != "" {
-			p.MissingPermission = ve.Permission
-			p.Scope = authz.Scope{Namespace: ve.Namespace}.String()
-		}
-	case errors.Is(err, vault.ErrTokenRefused):
-		p = problem(ProblemForbidden, "%s", ve.Msg)
-		p.cause = err
-	case errors.Is(err, vault.ErrInvalid):
-		p = invalidField(ve.Field, "%s", text)
-	case errors.Is(err, vault.ErrConflict):
-		p = problem(ProblemConflict, "%s", text)
-	case errors.Is(err, vault.ErrNotCaughtUp):
-		p = problem(ProblemNotCaughtUp, "the requested revision was not reached in time; retry")
-		p.RetryAfter = 1
-	case errors.Is(err, vault.ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		p = problem(ProblemUnavailable, "the service is temporarily unavailable; retry")
-		p.RetryAfter = 1
-		p.cause = err
-	default:
-		return toProblem(err)
-	}
-	return p
 }

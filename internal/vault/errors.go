@@ -1,8 +1,9 @@
 package vault
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/internal/errs"
 )
 
 // Sentinel errors. Every error the vault returns wraps exactly one of them
@@ -21,76 +22,55 @@ var (
 	// not exist, or the actor may not learn that it does: a principal
 	// without secrets:list in a namespace gets ErrNotFound for every secret
 	// there, exactly as for one that does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = errs.NotFound
 	// ErrForbidden: the actor may see that the secret exists (it holds
 	// secrets:list) but lacks the permission the operation needs.
-	ErrForbidden = errors.New("forbidden")
+	ErrForbidden = errs.Forbidden
 	// ErrInvalid: malformed input (a name that is not [A-Z_][A-Z0-9_]*, a
 	// value too large or not text, a bad spec reference, ...).
-	ErrInvalid = errors.New("invalid")
+	ErrInvalid = errs.Invalid
 	// ErrConflict: the secret already exists, or an if-version check
 	// failed, or it is still referenced.
-	ErrConflict = errors.New("conflict")
+	ErrConflict = errs.Conflict
 	// ErrTokenRefused: the run token is unknown, expired, already used, of
 	// another org, or bound to a resource version that changed. The cases
 	// are indistinguishable on purpose.
-	ErrTokenRefused = errors.New("run token refused")
+	ErrTokenRefused = errs.TokenRefused
 	// ErrNotCaughtUp: the decision engine did not reach the store's
 	// revision in time; retry.
-	ErrNotCaughtUp = errors.New("engine has not caught up")
+	ErrNotCaughtUp = errs.NotCaughtUp
 	// ErrUnavailable: the storage backend failed.
-	ErrUnavailable = errors.New("vault unavailable")
+	ErrUnavailable = errs.Unavailable
 
 	// ErrNoMasterKey: no master key is configured.
-	ErrNoMasterKey = errors.New("no master key configured")
+	ErrNoMasterKey = errs.NewKind("no master key configured", errs.Internal)
 	// ErrBadMasterKey: a configured master key is malformed.
-	ErrBadMasterKey = errors.New("malformed master key")
+	ErrBadMasterKey = errs.NewKind("malformed master key", errs.Internal)
 	// ErrWrongMasterKey: a master key of the keyring is not the key the
 	// database's secrets were sealed with (its key check fails).
-	ErrWrongMasterKey = errors.New("wrong master key")
+	ErrWrongMasterKey = errs.NewKind("wrong master key", errs.Internal)
 	// ErrKeyMissing: a ciphertext is wrapped by a master key the keyring
 	// does not hold.
-	ErrKeyMissing = errors.New("master key missing from the keyring")
+	ErrKeyMissing = errs.NewKind("master key missing from the keyring", errs.Internal)
 	// ErrCorrupt: a ciphertext or wrapped key does not open: tampered with,
 	// moved to another row, or sealed under another key.
-	ErrCorrupt = errors.New("ciphertext does not open")
+	ErrCorrupt = errs.NewKind("ciphertext does not open", errs.Internal)
 	// ErrCrypto: the system's random source or cipher failed.
-	ErrCrypto = errors.New("cryptographic failure")
+	ErrCrypto = errs.NewKind("cryptographic failure", errs.Internal)
 )
 
 var errCorrupt = fmt.Errorf("%w (tampered, moved to another row, or sealed under another master key)", ErrCorrupt)
 
-// Error is a vault error: an operation, the keys the caller named, and a
-// kind (one of the sentinels). Cause keeps a lower-level error for logs;
-// it never holds a value either.
-type Error struct {
-	Op    string // "reveal secret"
-	Msg   string // `secret "OPENAI_API_KEY" in namespace "prod"`
-	Kind  error
-	Cause error
-	// Permission and Namespace name, for ErrForbidden, what the actor
-	// lacks and where ("secrets:read", "prod").
-	Permission, Namespace string
-	// Field names the malformed input, for ErrInvalid ("name", "value").
-	Field string
-}
+// Error is a vault error (Pkg "vault"): an operation, the keys the caller
+// named, and a kind (one of the sentinels). Cause keeps a lower-level
+// error for logs; it never holds a value either. Permission and Scope
+// name, for ErrForbidden, what the actor lacks and where; Field names the
+// malformed input, for ErrInvalid ("name", "value").
+type Error = errs.Error
 
-func (e *Error) Error() string {
-	s := "vault: " + e.Op
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	return s + ": " + e.Kind.Error()
-}
-
-// Unwrap returns the kind and the cause.
-func (e *Error) Unwrap() []error {
-	if e.Cause != nil {
-		return []error{e.Kind, e.Cause}
-	}
-	return []error{e.Kind}
-}
+// pkg is the vault's errs.Error Pkg.
+const pkg = "vault"
 
 func errorf(kind error, op, format string, args ...any) error {
-	return &Error{Op: op, Msg: fmt.Sprintf(format, args...), Kind: kind}
+	return &Error{Pkg: pkg, Op: op, Msg: fmt.Sprintf(format, args...), Kind: kind}
 }

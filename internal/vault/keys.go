@@ -35,7 +35,7 @@ func CheckKeyring(ctx context.Context, st store.Store, k *Keyring) error {
 		for _, rk := range recorded {
 			known[rk.ID] = true
 			if k.Has(rk.ID) && !k.verifyKeyCheck(rk.ID, rk.Check) {
-				return &Error{Op: op, Kind: ErrWrongMasterKey, Msg: fmt.Sprintf(
+				return &Error{Pkg: pkg, Op: op, Kind: ErrWrongMasterKey, Msg: fmt.Sprintf(
 					"master key %d from %s is not the key this database was sealed with (its key check does not open); refusing to start, nothing was changed",
 					rk.ID, k.Source())}
 			}
@@ -49,7 +49,7 @@ func CheckKeyring(ctx context.Context, st store.Store, k *Keyring) error {
 				continue
 			}
 			if !k.Has(id) {
-				return &Error{Op: op, Kind: ErrKeyMissing, Msg: fmt.Sprintf(
+				return &Error{Pkg: pkg, Op: op, Kind: ErrKeyMissing, Msg: fmt.Sprintf(
 					"%d secret versions are wrapped by master key %d, which the keyring from %s (ids %s) lacks; add it back, refusing to start",
 					used[id], id, k.Source(), idList(k.IDs()))}
 			}
@@ -61,7 +61,7 @@ func CheckKeyring(ctx context.Context, st store.Store, k *Keyring) error {
 				sv := sample[0]
 				dk, err := k.unwrap(Row{Org: sv.Org, Namespace: sv.Namespace, Name: sv.Name, Version: sv.Version}, sv.KeyID, sv.WrappedKey)
 				if err != nil {
-					return &Error{Op: op, Kind: ErrWrongMasterKey, Msg: fmt.Sprintf(
+					return &Error{Pkg: pkg, Op: op, Kind: ErrWrongMasterKey, Msg: fmt.Sprintf(
 						"master key %d from %s does not open the data keys it is recorded to wrap; refusing to start, nothing was changed",
 						id, k.Source())}
 				}
@@ -199,7 +199,7 @@ func (v *Vault) RotateMaster(ctx context.Context, by string) (RotateReport, erro
 					row := Row{Org: sv.Org, Namespace: sv.Namespace, Name: sv.Name, Version: sv.Version}
 					re, err := v.keys.rewrap(row, Sealed{KeyID: sv.KeyID, WrappedKey: sv.WrappedKey, Ciphertext: sv.Ciphertext}, rep.Active)
 					if err != nil {
-						return &Error{Op: op, Msg: fmt.Sprintf("version %d of secret %q in namespace %q of org %q", sv.Version, sv.Name, sv.Namespace, sv.Org),
+						return &Error{Pkg: pkg, Op: op, Msg: fmt.Sprintf("version %d of secret %q in namespace %q of org %q", sv.Version, sv.Name, sv.Namespace, sv.Org),
 							Kind: kindOf(err), Cause: err}
 					}
 					sv.KeyID, sv.WrappedKey, sv.Ciphertext = re.KeyID, re.WrappedKey, nil

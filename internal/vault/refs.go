@@ -35,7 +35,7 @@ func SpecSecrets(spec json.RawMessage) ([]string, error) {
 	}
 	var ie *secretref.InvalidError
 	if errors.As(err, &ie) && ie.Field == "name" {
-		return nil, &Error{Op: "check name", Msg: ie.Reason, Kind: ErrInvalid, Field: "name"}
+		return nil, &Error{Pkg: pkg, Op: "check name", Msg: ie.Reason, Kind: ErrInvalid, Field: "name"}
 	}
 	return nil, errorf(ErrInvalid, "read spec", "%s", err.Error())
 }

@@ -136,8 +136,8 @@ func (v *Vault) IssueRunToken(ctx context.Context, actor Actor, org string, ref 
 		}
 		now := v.now()
 		if !v.mayRun(org, actor.Principal, ref, now) {
-			return &Error{Op: o.name, Msg: fmt.Sprintf("requires %s:run on %s", ref.Type, store.RefKey(ref)), Kind: ErrForbidden,
-				Permission: ref.Type + ":run", Namespace: ref.Namespace}
+			return &Error{Pkg: pkg, Op: o.name, Msg: fmt.Sprintf("requires %s:run on %s", ref.Type, store.RefKey(ref)), Kind: ErrForbidden,
+				Permission: ref.Type + ":run", Scope: authz.Scope{Namespace: ref.Namespace}.String()}
 		}
 		if opts.Runtime != "" {
 			kind, name, ok := strings.Cut(opts.Runtime, ":")
@@ -222,7 +222,7 @@ func (v *Vault) IssueRunToken(ctx context.Context, actor Actor, org string, ref 
 // refused is the one answer for a token that cannot be exchanged; reason
 // goes to the audit entry and the log, not to the caller.
 func refused(name, reason string) error {
-	return &Error{Op: name, Msg: "the run token is unknown, expired, already used, or no longer valid for its resource", Kind: ErrTokenRefused,
+	return &Error{Pkg: pkg, Op: name, Msg: "the run token is unknown, expired, already used, or no longer valid for its resource", Kind: ErrTokenRefused,
 		Cause: errors.New(reason)}
 }
 
@@ -294,7 +294,7 @@ func (v *Vault) Exchange(ctx context.Context, actor Actor, org, token string) (R
 			value, err := v.keys.open(Row{Org: org, Namespace: cur.Namespace, Name: cur.Name, Version: cur.Version},
 				Sealed{KeyID: cur.KeyID, WrappedKey: cur.WrappedKey, Ciphertext: cur.Ciphertext})
 			if err != nil {
-				return &Error{Op: o.name, Msg: fmt.Sprintf("version %d of secret %q in namespace %q", cur.Version, cur.Name, cur.Namespace), Kind: kindOf(err), Cause: err}
+				return &Error{Pkg: pkg, Op: o.name, Msg: fmt.Sprintf("version %d of secret %q in namespace %q", cur.Version, cur.Name, cur.Namespace), Kind: kindOf(err), Cause: err}
 			}
 			out.Secrets = append(out.Secrets, Released{Name: cur.Name, Version: cur.Version, Value: string(value)})
 			clear(value)

@@ -21,7 +21,7 @@ import (
 func CheckName(name string) error {
 	var ie *secretref.InvalidError
 	if err := secretref.CheckName(name); errors.As(err, &ie) {
-		return &Error{Op: "check name", Msg: ie.Reason, Kind: ErrInvalid, Field: "name"}
+		return &Error{Pkg: pkg, Op: "check name", Msg: ie.Reason, Kind: ErrInvalid, Field: "name"}
 	}
 	return nil
 }
@@ -33,7 +33,7 @@ func checkNamespace(ns string) error {
 		ok = c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '_')
 	}
 	if !ok {
-		return &Error{Op: "check namespace", Msg: fmt.Sprintf("namespace %.64q is not a namespace name", ns), Kind: ErrInvalid, Field: "namespace"}
+		return &Error{Pkg: pkg, Op: "check namespace", Msg: fmt.Sprintf("namespace %.64q is not a namespace name", ns), Kind: ErrInvalid, Field: "namespace"}
 	}
 	return nil
 }
@@ -44,11 +44,11 @@ func checkNamespace(ns string) error {
 func CheckValue(value []byte) error {
 	switch {
 	case len(value) > MaxValueBytes:
-		return &Error{Op: "check value", Msg: fmt.Sprintf("the value is larger than %d bytes", MaxValueBytes), Kind: ErrInvalid, Field: "value"}
+		return &Error{Pkg: pkg, Op: "check value", Msg: fmt.Sprintf("the value is larger than %d bytes", MaxValueBytes), Kind: ErrInvalid, Field: "value"}
 	case !utf8.Valid(value):
-		return &Error{Op: "check value", Msg: "the value is not UTF-8 text", Kind: ErrInvalid, Field: "value"}
+		return &Error{Pkg: pkg, Op: "check value", Msg: "the value is not UTF-8 text", Kind: ErrInvalid, Field: "value"}
 	case bytes.IndexByte(value, 0) >= 0:
-		return &Error{Op: "check value", Msg: "the value contains a NUL byte (it could not be an environment variable)", Kind: ErrInvalid, Field: "value"}
+		return &Error{Pkg: pkg, Op: "check value", Msg: "the value contains a NUL byte (it could not be an environment variable)", Kind: ErrInvalid, Field: "value"}
 	}
 	return nil
 }
@@ -65,7 +65,7 @@ type Meta struct {
 
 func (v *Vault) checkExpiry(op string, t time.Time) error {
 	if !t.IsZero() && !t.After(v.now()) {
-		return &Error{Op: op, Msg: "expires_at is in the past", Kind: ErrInvalid, Field: "expires_at"}
+		return &Error{Pkg: pkg, Op: op, Msg: "expires_at is in the past", Kind: ErrInvalid, Field: "expires_at"}
 	}
 	return nil
 }
@@ -390,7 +390,7 @@ func (v *Vault) Reveal(ctx context.Context, actor Actor, org, ns, name string, v
 		}
 		value, err := v.keys.open(Row{Org: org, Namespace: ns, Name: name, Version: sv.Version}, Sealed{KeyID: sv.KeyID, WrappedKey: sv.WrappedKey, Ciphertext: sv.Ciphertext})
 		if err != nil {
-			return &Error{Op: o.name, Msg: fmt.Sprintf("version %d of secret %q in namespace %q", sv.Version, name, ns), Kind: kindOf(err), Cause: err}
+			return &Error{Pkg: pkg, Op: o.name, Msg: fmt.Sprintf("version %d of secret %q in namespace %q", sv.Version, name, ns), Kind: kindOf(err), Cause: err}
 		}
 		if err := o.tx.TouchSecrets(ctx, org, ns, []string{name}); err != nil {
 			return err

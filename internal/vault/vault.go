@@ -63,6 +63,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/errs"
 	"github.com/gatehouse-dev/gatehouse/internal/secretref"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -294,7 +295,7 @@ func (o *op) mayList(ns string) bool { return o.v.holds(o.org, o.actor.Principal
 // need requires perm in ns: ErrForbidden naming it.
 func (o *op) need(ns string, perm policy.Permission) error {
 	if !o.v.holds(o.org, o.actor.Principal, ns, perm) {
-		return &Error{Op: o.name, Msg: fmt.Sprintf("requires %s in namespace %q", perm, ns), Kind: ErrForbidden, Permission: perm.String(), Namespace: ns}
+		return &Error{Pkg: pkg, Op: o.name, Msg: fmt.Sprintf("requires %s in namespace %q", perm, ns), Kind: ErrForbidden, Permission: perm.String(), Scope: authz.Scope{Namespace: ns}.String()}
 	}
 	return nil
 }
@@ -334,7 +335,7 @@ func (o *op) record(target string, before, after any, details map[string]any) er
 		Before: rawJSON(before), After: rawJSON(after), Details: rawJSON(details),
 	}
 	if err := o.v.audit.Record(o.ctx, o.tx, e); err != nil {
-		return &Error{Op: o.name, Msg: "the audit entry could not be written", Kind: ErrUnavailable, Cause: err}
+		return &Error{Pkg: pkg, Op: o.name, Msg: "the audit entry could not be written", Kind: ErrUnavailable, Cause: err}
 	}
 	return nil
 }
@@ -393,44 +394,16 @@ func (v *Vault) recordRefusal(o *op, err error) {
 	}
 }
 
-// mapErr turns store and directory errors into vault errors; vault and
-// context errors pass through.
+// mapErr puts store and directory errors under the vault's op, keeping
+// their kind (a refusal is a conflict) and message; vault and context
+// errors pass through, and so do typed errors carrying a kind; any other
+// error carrying a kind (a sealing failure) becomes a vault error of that
+// kind.
 func mapErr(name string, err error) error {
-	if err == nil {
-		return nil
-	}
+	err = errs.In(pkg, name, err, false)
 	var ve *Error
-	if errors.As(err, &ve) {
-		return err
+	if k := errs.KindOf(err); k != nil && !errors.As(err, &ve) {
+		return &Error{Pkg: pkg, Op: name, Kind: k, Cause: err}
 	}
-	var se *store.Error
-	if errors.As(err, &se) {
-		kind := ErrUnavailable
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			kind = ErrNotFound
-		case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRefused):
-			kind = ErrConflict
-		case errors.Is(err, store.ErrInvalid):
-			kind = ErrInvalid
-		case errors.Is(err, context.Canceled):
-			kind = context.Canceled
-		case errors.Is(err, context.DeadlineExceeded):
-			kind = context.DeadlineExceeded
-		}
-		return &Error{Op: name, Msg: se.Detail, Kind: kind, Cause: err}
-	}
-	if errors.Is(err, directory.ErrNotCaughtUp) {
-		return &Error{Op: name, Kind: ErrNotCaughtUp, Cause: err}
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	for _, k := range []error{ErrNotFound, ErrForbidden, ErrInvalid, ErrConflict, ErrTokenRefused, ErrUnavailable,
-		ErrCorrupt, ErrKeyMissing, ErrCrypto, ErrWrongMasterKey, ErrBadMasterKey, ErrNoMasterKey} {
-		if errors.Is(err, k) {
-			return &Error{Op: name, Kind: k, Cause: err}
-		}
-	}
-	return &Error{Op: name, Kind: ErrUnavailable, Cause: err}
+	return err
 }
