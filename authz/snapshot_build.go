@@ -1,0 +1,308 @@
+package authz
+
+import (
+	"slices"
+	"strings"
+)
+
+// ---- building an org from OrgData ----
+
+// buildOrg compiles d into a fresh org snapshot (thawed: the caller
+// freezes it).
+func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
+	o := &orgSnap{name: name, pol: p, nsIDs: map[string]nsInfo{}, nsOwned: true}
+	o.setNSExists(DefaultNamespace, true)
+	for _, n := range d.Namespaces {
+		if n != "" {
+			o.internNS(n)
+			o.nsIDs[n] = nsInfo{id: o.nsIDs[n].id, exists: true}
+		}
+	}
+	o.nsSorted = o.nsSorted[:0]
+	for n, i := range o.nsIDs {
+		if i.exists {
+			o.nsSorted = append(o.nsSorted, n)
+		}
+	}
+	slices.Sort(o.nsSorted)
+
+	o.holders = newCowMap[skey, *holder](len(d.Principals)+len(d.Teams), holdersShardTarget)
+	for i := range d.Principals {
+		o.holderW(d.Principals[i].ID).setMember(&d.Principals[i])
+	}
+	// Teams: duplicates of a slug are merged (a principal is in a team if
+	// any entry lists it).
+	teamMembers := map[string][]string{}
+	var teamOrder []string
+	for _, t := range d.Teams {
+		tid := KindTeam + ":" + t.Slug
+		if _, seen := teamMembers[tid]; !seen {
+			teamOrder = append(teamOrder, tid)
+		}
+		teamMembers[tid] = append(teamMembers[tid], t.Members...)
+	}
+	memberTeams := map[string][]string{}
+	for _, tid := range teamOrder {
+		ms := teamMembers[tid]
+		slices.Sort(ms)
+		ms = shrink(slices.Compact(ms))
+		o.holderW(tid).setTeam(true, ms)
+		for _, m := range ms {
+			memberTeams[m] = append(memberTeams[m], tid)
+		}
+	}
+	for m, ts := range memberTeams {
+		slices.Sort(ts)
+		o.holderW(m).setTeams(shrink(slices.Compact(ts)))
+	}
+
+	// Bindings: the last of duplicate ids wins.
+	entries := make([]bentry, 0, len(d.Bindings))
+	last := make(map[string]int, len(d.Bindings))
+	for i := range d.Bindings {
+		last[d.Bindings[i].ID] = i
+	}
+	bc := newBuildCache()
+	canon := bc.strs
+	for i := range d.Bindings {
+		b := &d.Bindings[i]
+		if last[b.ID] != i {
+			continue
+		}
+		h := o.holderW(b.Principal)
+		o.addGrant(h, b, bc, false)
+		entries = append(entries, bentry{bindingHash(b.ID), b.Principal})
+	}
+	o.nBindings = len(entries)
+	if len(entries) >= bindexMin {
+		o.bindings = newBindex(entries)
+	}
+	for _, h := range o.holders.all() {
+		slices.SortFunc(h.grants, cmpNS)
+		slices.SortFunc(h.res, cmpRes)
+		h.grants = shrink(h.grants)
+		h.res = shrink(h.res)
+	}
+
+	o.resources = newCowMap[resKey, resVal](len(d.Resources), resourcesShardTarget)
+	byBucket := map[nsType][]string{}
+	for i := range d.Resources {
+		r := d.Resources[i]
+		if r.ID == "" {
+			continue // not addressable; a request with no id is type-level
+		}
+		k := resKey{canonStr(canon, r.Namespace), canonStr(canon, r.Type), r.ID}
+		if _, dup := o.resources.get(k); !dup {
+			bk := nsType{k.ns, k.typ}
+			byBucket[bk] = append(byBucket[bk], k.id)
+		}
+		o.resources.set(k, resVal{labels: r.Labels, attrs: r.Attributes})
+	}
+	o.index = newCowMap[nsType, *idList](len(byBucket), indexShardTarget)
+	for k, ids := range byBucket {
+		o.index.set(k, newIDList(ids))
+	}
+	return o
+}
+
+// addGrant compiles b and adds it to h (which the writer owns), keeping
+// h's lists sorted when sorted is set (else the caller sorts them).
+func (o *orgSnap) addGrant(h *holder, b *Binding, bc *buildCache, sorted bool) {
+	var g grant
+	kind := scopeKind(b.Scope)
+	switch kind {
+	case scopeOrg, scopeBad: // a malformed scope is kept, inert, with the org grants
+		g = compileGrant(b, o.pol, -1)
+	default:
+		g = compileGrant(b, o.pol, o.internNS(b.Scope.Namespace))
+	}
+	if bc != nil {
+		g.x = bc.grantX(g.x)
+	}
+	if kind != scopeRes {
+		if sorted {
+			h.grants = insertSorted(h.grants, g, cmpNS)
+		} else {
+			h.grants = append(h.grants, g)
+		}
+		return
+	}
+	typ := b.Scope.Type
+	if bc != nil {
+		typ = bc.str(typ)
+	}
+	rg := resGrant{h: resHash(g.ns, typ, b.Scope.ID), typ: typ, rid: b.Scope.ID, grant: g}
+	if sorted {
+		h.res = insertSorted(h.res, rg, cmpRes)
+	} else {
+		h.res = append(h.res, rg)
+	}
+}
+
+// buildCache shares equal strings and equal grantX values while an org is
+// built: grantX is immutable, so the thousands of shares "run, read" of an
+// org can all point to one.
+type buildCache struct {
+	strs map[string]string
+	xs   map[string]*grantX
+}
+
+func newBuildCache() *buildCache {
+	return &buildCache{strs: map[string]string{}, xs: map[string]*grantX{}}
+}
+
+func (bc *buildCache) str(s string) string { return canonStr(bc.strs, s) }
+
+func (bc *buildCache) grantX(x *grantX) *grantX {
+	if x == nil || x.scope != nil {
+		return x
+	}
+	var sb strings.Builder
+	sb.WriteString(x.role)
+	sb.WriteByte(0)
+	sb.WriteString(x.cond)
+	sb.WriteByte(0)
+	if x.share {
+		sb.WriteByte('s')
+	}
+	if x.inert {
+		sb.WriteByte('i')
+	}
+	for _, a := range x.actions {
+		sb.WriteByte(0)
+		sb.WriteString(a)
+	}
+	k := sb.String()
+	if c, ok := bc.xs[k]; ok {
+		return c
+	}
+	bc.xs[k] = x
+	return x
+}
+
+func canonStr(m map[string]string, s string) string {
+	if c, ok := m[s]; ok {
+		return c
+	}
+	m[s] = s
+	return s
+}
+
+// shrink drops spare capacity so long-lived slices cost only their length.
+func shrink[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	if cap(s) == len(s) {
+		return s
+	}
+	return slices.Clone(s)
+}
+
+// holderW returns a holder the current writer may modify: a new one, or
+// (the first time this writer touches it) a private copy of the published
+// one, stored back in place. o.holders must be thawed.
+func (o *orgSnap) holderW(id string) *holder {
+	if h, ok := o.holders.get(skey(id)); ok {
+		if h.flags&hPrivate != 0 {
+			return h
+		}
+		c := *h
+		c.flags |= hPrivate
+		o.holders.set(skey(id), &c)
+		o.priv = append(o.priv, privHolder{id, &c})
+		return &c
+	}
+	h := &holder{flags: hPrivate}
+	o.holders.set(skey(id), h)
+	o.priv = append(o.priv, privHolder{id, h})
+	return h
+}
+
+// freeze ends writing o: every map is frozen and every holder this writer
+// touched becomes shared (packed, see packHolder). o must not be modified
+// afterwards.
+func (o *orgSnap) freeze() {
+	var roles []string
+	for _, ph := range o.priv {
+		h := ph.h
+		h.flags &^= hPrivate
+		if p := packHolder(h); p != h {
+			if cur, ok := o.holders.get(skey(ph.id)); ok && cur == h {
+				o.holders.set(skey(ph.id), p)
+			}
+		}
+		if strings.HasPrefix(ph.id, KindRole+":") {
+			roles = append(roles, ph.id)
+		}
+	}
+	if len(roles) > 0 {
+		o.updateRoleShares(roles)
+	}
+	o.priv = nil
+	o.nsOwned = false
+	o.holders.freeze()
+	o.resources.freeze()
+	o.index.freeze()
+	o.bindings.freeze()
+}
+
+// updateRoleShares refreshes the entries of o.roleShares for the role
+// holders ids (touched by this writer): present with their current holder
+// and role index while they hold resource grants, absent otherwise. The
+// published slice is never modified.
+func (o *orgSnap) updateRoleShares(ids []string) {
+	rs := slices.Clone(o.roleShares)
+	for _, id := range ids {
+		i, found := slices.BinarySearchFunc(rs, id, func(r roleShare, id string) int { return strings.Compare(r.id, id) })
+		h, ok := o.holders.get(skey(id))
+		switch {
+		case ok && len(h.res) > 0:
+			r := roleShare{id: id, role: o.pol.roleIdx(strings.TrimPrefix(id, KindRole+":")), h: h}
+			if found {
+				rs[i] = r
+			} else {
+				rs = slices.Insert(rs, i, r)
+			}
+		case found:
+			rs = slices.Delete(rs, i, i+1)
+		}
+	}
+	if len(rs) == 0 {
+		rs = nil
+	}
+	o.roleShares = slices.Clip(rs)
+}
+
+// packHolder returns h with its only grant in the same allocation (the
+// common case: a member with one binding), so a check reads one block of
+// memory instead of two; h itself if it has more or none.
+func packHolder(h *holder) *holder {
+	switch {
+	case len(h.grants) == 1 && len(h.res) == 0:
+		p := &struct {
+			h holder
+			g [1]grant
+		}{h: *h}
+		p.g[0] = h.grants[0]
+		p.h.grants = p.g[:]
+		return &p.h
+	case len(h.grants) == 0 && len(h.res) == 1:
+		p := &struct {
+			h holder
+			r [1]resGrant
+		}{h: *h}
+		p.r[0] = h.res[0]
+		p.h.res = p.r[:]
+		return &p.h
+	case len(h.grants) == 2 && len(h.res) == 0:
+		p := &struct {
+			h holder
+			g [2]grant
+		}{h: *h}
+		copy(p.g[:], h.grants)
+		p.h.grants = p.g[:]
+		return &p.h
+	}
+	return h
+}
