@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
@@ -74,7 +75,7 @@ func TestWireTypesMatchServer(t *testing.T) {
 		p(Rule{}, server.RuleOut{}),
 		p(batchBody{}, server.BatchCheckRequest{}),
 		p(CheckRequest{}, server.BatchItem{}),
-		p(Batch{}, server.BatchCheckResponse{}),
+		p(api.Batch{}, server.BatchCheckResponse{}),
 		p(Explanation{}, server.ExplainResponse{}),
 		p(lookupResourcesBody{}, server.LookupResourcesRequest{}),
 		p(ResourcePage{}, server.LookupResourcesResponse{}),
@@ -111,7 +112,7 @@ func TestWireTypesMatchServer(t *testing.T) {
 // have a home.
 func TestErrorHoldsEveryProblemMember(t *testing.T) {
 	srv := shape(reflect.TypeOf(server.Problem{}), 0).(map[string]any)
-	cli := shape(reflect.TypeOf(Error{}), 0).(map[string]any)
+	cli := shape(reflect.TypeOf(api.Problem{}), 0).(map[string]any)
 	if diff := cmp.Diff(srv, cli); diff != "" {
 		t.Errorf("Error does not mirror server.Problem (-server +client):\n%s", diff)
 	}

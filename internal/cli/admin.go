@@ -321,19 +321,19 @@ func admExit(err error) error {
 }
 
 // parseRef parses "<type>/<id>" with --ns into a resource ref.
-func parseRef(s, ns string) (authz.ResourceRef, error) {
+func parseRef(s, ns string) (client.ResourceRef, error) {
 	typ, id, ok := strings.Cut(s, "/")
 	if !ok || typ == "" || id == "" {
-		return authz.ResourceRef{}, badInput("%q: want <type>/<id>, e.g. chains/escalation-triage", s)
+		return client.ResourceRef{}, badInput("%q: want <type>/<id>, e.g. chains/escalation-triage", s)
 	}
 	if ns == "" {
 		ns = authz.DefaultNamespace
 	}
-	return authz.ResourceRef{Namespace: ns, Type: typ, ID: id}, nil
+	return client.ResourceRef{Namespace: ns, Type: typ, ID: id}, nil
 }
 
 // scopeText renders a binding's scope.
-func scopeText(s authz.Scope) string { return s.String() }
+func scopeText(s client.Scope) string { return s.String() }
 
 // sortedKeys renders a string map as "k=v,k=v".
 func kvText(m map[string]string) string {

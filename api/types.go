@@ -1,54 +1,15 @@
-package client
+package api
 
 import (
 	"encoding/json"
-	"strconv"
 	"time"
-
-	"github.com/gatehouse-dev/gatehouse/authz"
 )
-
-// Wire types of the API (the schemas of /v1/openapi.json). They mirror the
-// server's JSON field for field; client tests compare them with the
-// server's types so that the two cannot drift apart.
 
 // List is one page of a list. NextCursor is "" on the last page; pass it
 // back as ListOptions.Cursor for the next one.
 type List[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor"`
-}
-
-// ListOptions select a page. The zero value asks for the first page of the
-// server's default size (100).
-type ListOptions struct {
-	PageSize int    // 1 to 1000; 0 means the server's default
-	Cursor   string // NextCursor of the previous page
-}
-
-func (o *ListOptions) values() map[string][]string {
-	q := map[string][]string{}
-	if o == nil {
-		return q
-	}
-	if o.PageSize > 0 {
-		q["page_size"] = []string{strconv.Itoa(o.PageSize)}
-	}
-	if o.Cursor != "" {
-		q["cursor"] = []string{o.Cursor}
-	}
-	return q
-}
-
-// written is the answer of a write that returns what it wrote.
-type written[T any] struct {
-	Revision uint64 `json:"revision"`
-	Item     T      `json:"item"`
-}
-
-// revision is the answer of a write that returns nothing else.
-type revision struct {
-	Revision uint64 `json:"revision"`
 }
 
 // Consistency asks for an answer at least as fresh as a revision.
@@ -128,13 +89,6 @@ type RoleSpec struct {
 	Permissions []string `json:"permissions"` // "chains:run", "tickets:*"
 }
 
-// roleBody is RoleSpec without its name (the name is in the path).
-type roleBody struct {
-	Level       int      `json:"level"`
-	Parents     []string `json:"parents,omitempty"`
-	Permissions []string `json:"permissions"`
-}
-
 // Policy is one version of an org's policy text.
 type Policy struct {
 	Org       string    `json:"org"`
@@ -153,7 +107,7 @@ type Validation struct {
 // Binding is a role (or, on one resource, an action list) granted to a
 // principal at a scope.
 type Binding struct {
-	authz.Binding
+	BindingCore
 	Org       string    `json:"org"`
 	CreatedBy string    `json:"created_by,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
@@ -161,17 +115,10 @@ type Binding struct {
 
 // BindingSpec creates a binding. A zero Scope is the whole org.
 type BindingSpec struct {
-	Principal string      `json:"principal"`
-	Role      string      `json:"role"`
-	Scope     authz.Scope `json:"scope"`
-	Condition string      `json:"condition,omitempty"`
-}
-
-// BindingFilter narrows ListBindings; zero fields match everything.
-type BindingFilter struct {
-	Principal string
-	Role      string
-	Namespace string
+	Principal string `json:"principal"`
+	Role      string `json:"role"`
+	Scope     Scope  `json:"scope"`
+	Condition string `json:"condition,omitempty"`
 }
 
 // Agent is an AI agent identity of an org.
@@ -223,7 +170,7 @@ type ServiceSpec struct {
 
 // Resource is a resource with its current spec.
 type Resource struct {
-	authz.Resource
+	ResourceCore
 	Org       string          `json:"org"`
 	Spec      json.RawMessage `json:"spec,omitempty"`
 	Version   uint64          `json:"version"`
@@ -233,8 +180,8 @@ type Resource struct {
 }
 
 // Ref is the resource's identity.
-func (r Resource) Ref() authz.ResourceRef {
-	return authz.ResourceRef{Namespace: r.Namespace, Type: r.Type, ID: r.ID}
+func (r Resource) Ref() ResourceRef {
+	return ResourceRef{Namespace: r.Namespace, Type: r.Type, ID: r.ID}
 }
 
 // ResourceSpec creates a resource at version 1.
@@ -258,16 +205,10 @@ type ResourcePatch struct {
 	IfVersion uint64 `json:"if_version,omitempty"`
 }
 
-// ResourceFilter narrows ListResources.
-type ResourceFilter struct {
-	Namespace string
-	Type      string
-}
-
 // ResourceVersion is one recorded version of a resource.
 type ResourceVersion struct {
 	Org        string            `json:"org"`
-	Ref        authz.ResourceRef `json:"ref"`
+	Ref        ResourceRef       `json:"ref"`
 	Version    uint64            `json:"version"`
 	Spec       json.RawMessage   `json:"spec,omitempty"`
 	Labels     map[string]string `json:"labels,omitempty"`
@@ -390,8 +331,6 @@ type MeOrg struct {
 	Permissions []Grant `json:"permissions"`
 }
 
-// --- decisions
-
 // CheckRequest asks: may Principal do Action on Resource in Namespace?
 type CheckRequest struct {
 	// Principal defaults to the caller; asking about another principal
@@ -405,11 +344,6 @@ type CheckRequest struct {
 	Namespace  string         `json:"namespace,omitempty"` // default "default"
 	Context    map[string]any `json:"context,omitempty"`
 	OnBehalfOf string         `json:"on_behalf_of,omitempty"`
-}
-
-type checkBody struct {
-	CheckRequest
-	Consistency *Consistency `json:"consistency,omitempty"`
 }
 
 // Decision is the answer to a check.
@@ -434,25 +368,17 @@ type Rule struct {
 	Condition string `json:"condition,omitempty"`
 }
 
-// MaxBatch is the most checks one Checks call takes.
-const MaxBatch = 1000
-
-type batchBody struct {
-	Checks      []CheckRequest `json:"checks"`
-	Consistency *Consistency   `json:"consistency,omitempty"`
-}
-
 // BatchResult is one answer of a batch: Err is set iff the item could not
 // be decided (then Allowed is false).
 type BatchResult struct {
-	Allowed     bool   `json:"allowed"`
-	Obligations []Rule `json:"obligations,omitempty"`
-	Advice      []Rule `json:"advice,omitempty"`
-	Reason      string `json:"reason,omitempty"` // as Decision.Reason
-	Err         *Error `json:"error,omitempty"`
+	Allowed     bool     `json:"allowed"`
+	Obligations []Rule   `json:"obligations,omitempty"`
+	Advice      []Rule   `json:"advice,omitempty"`
+	Reason      string   `json:"reason,omitempty"` // as Decision.Reason
+	Err         *Problem `json:"error,omitempty"`
 }
 
-// Batch is the answer to Checks, in request order.
+// Batch is the answer to a batch of checks, in request order.
 type Batch struct {
 	Results  []BatchResult `json:"results"`
 	Revision uint64        `json:"revision"`
@@ -472,14 +398,14 @@ type Explanation struct {
 
 // Trace is one step of an explanation.
 type Trace struct {
-	Binding        authz.Binding `json:"binding"`
-	Via            string        `json:"via,omitempty"`
-	Role           string        `json:"role,omitempty"`
-	Pattern        string        `json:"pattern,omitempty"`
-	Condition      string        `json:"condition,omitempty"`
-	ConditionHeld  bool          `json:"condition_held,omitempty"`
-	ConditionError string        `json:"condition_error,omitempty"`
-	Note           string        `json:"note,omitempty"`
+	Binding        BindingCore `json:"binding"`
+	Via            string      `json:"via,omitempty"`
+	Role           string      `json:"role,omitempty"`
+	Pattern        string      `json:"pattern,omitempty"`
+	Condition      string      `json:"condition,omitempty"`
+	ConditionHeld  bool        `json:"condition_held,omitempty"`
+	ConditionError string      `json:"condition_error,omitempty"`
+	Note           string      `json:"note,omitempty"`
 }
 
 // LookupResourcesRequest asks which resources Principal may do Action on.
@@ -494,17 +420,12 @@ type LookupResourcesRequest struct {
 	Cursor     string         `json:"cursor,omitempty"`
 }
 
-type lookupResourcesBody struct {
-	LookupResourcesRequest
-	Consistency *Consistency `json:"consistency,omitempty"`
-}
-
 // ResourcePage is one page of a resource lookup, in (namespace, type, id)
 // order.
 type ResourcePage struct {
-	Items      []authz.ResourceRef `json:"items"`
-	NextCursor string              `json:"next_cursor"`
-	Revision   uint64              `json:"revision"`
+	Items      []ResourceRef `json:"items"`
+	NextCursor string        `json:"next_cursor"`
+	Revision   uint64        `json:"revision"`
 }
 
 // LookupSubjectsRequest asks who may do Action on Resource.
@@ -515,16 +436,11 @@ type LookupSubjectsRequest struct {
 	Context   map[string]any `json:"context,omitempty"`
 }
 
-type lookupSubjectsBody struct {
-	LookupSubjectsRequest
-	Consistency *Consistency `json:"consistency,omitempty"`
-}
-
 // Subjects lists principals (teams expanded, with the teams they got there
 // through).
 type Subjects struct {
-	Items    []authz.Subject `json:"items"`
-	Revision uint64          `json:"revision"`
+	Items    []Subject `json:"items"`
+	Revision uint64    `json:"revision"`
 }
 
 // Permissions lists what a principal holds in a namespace.

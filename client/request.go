@@ -1,0 +1,82 @@
+package client
+
+import (
+	"strconv"
+)
+
+// ListOptions select a page. The zero value asks for the first page of the
+// server's default size (100).
+type ListOptions struct {
+	PageSize int    // 1 to 1000; 0 means the server's default
+	Cursor   string // NextCursor of the previous page
+}
+
+func (o *ListOptions) values() map[string][]string {
+	q := map[string][]string{}
+	if o == nil {
+		return q
+	}
+	if o.PageSize > 0 {
+		q["page_size"] = []string{strconv.Itoa(o.PageSize)}
+	}
+	if o.Cursor != "" {
+		q["cursor"] = []string{o.Cursor}
+	}
+	return q
+}
+
+// written is the answer of a write that returns what it wrote.
+type written[T any] struct {
+	Revision uint64 `json:"revision"`
+	Item     T      `json:"item"`
+}
+
+// revision is the answer of a write that returns nothing else.
+type revision struct {
+	Revision uint64 `json:"revision"`
+}
+
+// roleBody is RoleSpec without its name (the name is in the path).
+type roleBody struct {
+	Level       int      `json:"level"`
+	Parents     []string `json:"parents,omitempty"`
+	Permissions []string `json:"permissions"`
+}
+
+// BindingFilter narrows ListBindings; zero fields match everything.
+type BindingFilter struct {
+	Principal string
+	Role      string
+	Namespace string
+}
+
+// ResourceFilter narrows ListResources.
+type ResourceFilter struct {
+	Namespace string
+	Type      string
+}
+
+// --- decisions
+
+type checkBody struct {
+	CheckRequest
+	Consistency *Consistency `json:"consistency,omitempty"`
+}
+
+// MaxBatch is the most checks one Checks call takes.
+const MaxBatch = 1000
+
+type batchBody struct {
+	Checks      []CheckRequest `json:"checks"`
+	Consistency *Consistency   `json:"consistency,omitempty"`
+}
+
+type lookupResourcesBody struct {
+	LookupResourcesRequest
+	Consistency *Consistency `json:"consistency,omitempty"`
+}
+
+type lookupSubjectsBody struct {
+	LookupSubjectsRequest
+	Consistency *Consistency `json:"consistency,omitempty"`
+}
