@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"github.com/gatehouse-dev/gatehouse/api"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -56,9 +57,7 @@ func (f AuditFilter) values() url.Values {
 	return q
 }
 
-type auditVerifyRequest struct {
-	Checkpoints []Checkpoint `json:"checkpoints,omitempty"`
-}
+type auditVerifyRequest = api.AuditVerifyRequest
 
 // ListAudit lists one page of the org's audit log (audit:read).
 func (c *Client) ListAudit(ctx context.Context, org string, f AuditFilter, o *ListOptions) (List[AuditEntry], error) {

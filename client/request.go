@@ -1,6 +1,7 @@
 package client
 
 import (
+	"github.com/gatehouse-dev/gatehouse/api"
 	"strconv"
 )
 
@@ -26,22 +27,13 @@ func (o *ListOptions) values() map[string][]string {
 }
 
 // written is the answer of a write that returns what it wrote.
-type written[T any] struct {
-	Revision uint64 `json:"revision"`
-	Item     T      `json:"item"`
-}
+type written[T any] = api.Written[T]
 
 // revision is the answer of a write that returns nothing else.
-type revision struct {
-	Revision uint64 `json:"revision"`
-}
+type revision = api.Revision
 
 // roleBody is RoleSpec without its name (the name is in the path).
-type roleBody struct {
-	Level       int      `json:"level"`
-	Parents     []string `json:"parents,omitempty"`
-	Permissions []string `json:"permissions"`
-}
+type roleBody = api.RoleBody
 
 // BindingFilter narrows ListBindings; zero fields match everything.
 type BindingFilter struct {
@@ -58,25 +50,13 @@ type ResourceFilter struct {
 
 // --- decisions
 
-type checkBody struct {
-	CheckRequest
-	Consistency *Consistency `json:"consistency,omitempty"`
-}
+type checkBody = api.CheckBody
 
 // MaxBatch is the most checks one Checks call takes.
-const MaxBatch = 1000
+const MaxBatch = api.MaxBatch
 
-type batchBody struct {
-	Checks      []CheckRequest `json:"checks"`
-	Consistency *Consistency   `json:"consistency,omitempty"`
-}
+type batchBody = api.BatchCheckRequest
 
-type lookupResourcesBody struct {
-	LookupResourcesRequest
-	Consistency *Consistency `json:"consistency,omitempty"`
-}
+type lookupResourcesBody = api.LookupResourcesBody
 
-type lookupSubjectsBody struct {
-	LookupSubjectsRequest
-	Consistency *Consistency `json:"consistency,omitempty"`
-}
+type lookupSubjectsBody = api.LookupSubjectsBody

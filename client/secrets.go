@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"github.com/gatehouse-dev/gatehouse/api"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -12,14 +13,9 @@ import (
 // and ExchangeRunToken (the runtime); the types that carry values never
 // print them (String), so a value logged by mistake shows as hidden.
 
-type secretRotate struct {
-	Value     *string `json:"value"`
-	IfVersion uint64  `json:"if_version,omitempty"`
-}
+type secretRotate = api.SecretRotate
 
-type exchangeRequest struct {
-	Token string `json:"token"`
-}
+type exchangeRequest = api.ExchangeRequest
 
 func secretsPath(org, ns string) string { return orgPath(org) + "/namespaces/" + seg(ns) + "/secrets" }
 

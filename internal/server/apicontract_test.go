@@ -1,0 +1,227 @@
+package server
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/vault"
+)
+
+// wireType pairs a Go type a route reads or answers with the api type
+// that is its public contract.
+func wireType[Served, API any]() (reflect.Type, reflect.Type) {
+	return reflect.TypeFor[Served](), reflect.TypeFor[API]()
+}
+
+// apiTypes maps every request and response type of the route table to
+// its api type. TestRoutesServeAPITypes fails for a route whose types are
+// missing here, so a new route cannot escape the check.
+var apiTypes = func() map[reflect.Type]reflect.Type {
+	m := map[reflect.Type]reflect.Type{}
+	add := func(s, a reflect.Type) { m[s] = a }
+	add(wireType[AcceptRequest, api.AcceptRequest]())
+	add(wireType[AcceptResponse, api.Accepted]())
+	add(wireType[AgentPatch, api.AgentPatch]())
+	add(wireType[AuditVerifyRequest, api.AuditVerifyRequest]())
+	add(wireType[AuditVerifyResult, api.AuditVerification]())
+	add(wireType[BatchCheckRequest, api.BatchCheckRequest]())
+	add(wireType[BatchCheckResponse, api.Batch]())
+	add(wireType[CheckRequest, api.CheckBody]())
+	add(wireType[CheckResponse, api.Decision]())
+	add(wireType[ExchangeRequest, api.ExchangeRequest]())
+	add(wireType[ExplainResponse, api.Explanation]())
+	add(wireType[Health, api.Health]())
+	add(wireType[InvitationCreated, api.InvitationCreated]())
+	add(wireType[InviteRequest, api.InviteRequest]())
+	add(wireType[KeyCreated, api.KeyCreated]())
+	add(wireType[List[audit.Checkpoint], api.List[api.Checkpoint]]())
+	add(wireType[List[audit.Entry], api.List[api.AuditEntry]]())
+	add(wireType[List[directory.RoleInfo], api.List[api.Role]]())
+	add(wireType[List[directory.VersionHistory], api.List[api.VersionHistory]]())
+	add(wireType[List[store.APIKey], api.List[api.APIKey]]())
+	add(wireType[List[store.Agent], api.List[api.Agent]]())
+	add(wireType[List[store.Binding], api.List[api.Binding]]())
+	add(wireType[List[store.DiffEntry], api.List[api.DiffEntry]]())
+	add(wireType[List[store.Invitation], api.List[api.Invitation]]())
+	add(wireType[List[store.Member], api.List[api.Member]]())
+	add(wireType[List[store.Namespace], api.List[api.Namespace]]())
+	add(wireType[List[store.Org], api.List[api.Org]]())
+	add(wireType[List[store.Resource], api.List[api.Resource]]())
+	add(wireType[List[store.ResourceVersion], api.List[api.ResourceVersion]]())
+	add(wireType[List[store.Secret], api.List[api.Secret]]())
+	add(wireType[List[store.SecretVersion], api.List[api.SecretVersion]]())
+	add(wireType[List[store.Service], api.List[api.Service]]())
+	add(wireType[List[store.Team], api.List[api.Team]]())
+	add(wireType[LookupResourcesRequest, api.LookupResourcesBody]())
+	add(wireType[LookupResourcesResponse, api.ResourcePage]())
+	add(wireType[LookupSubjectsRequest, api.LookupSubjectsBody]())
+	add(wireType[LookupSubjectsResponse, api.Subjects]())
+	add(wireType[Me, api.Me]())
+	add(wireType[MemberRequest, api.MemberRequest]())
+	add(wireType[NamespaceRequest, api.NamespaceRequest]())
+	add(wireType[PermissionsResponse, api.Permissions]())
+	add(wireType[PolicyRequest, api.PolicyRequest]())
+	add(wireType[PrincipalRequest, api.PrincipalRequest]())
+	add(wireType[RenameRequest, api.RenameRequest]())
+	add(wireType[ResourcePatch, api.ResourcePatch]())
+	add(wireType[Revision, api.Revision]())
+	add(wireType[RoleBody, api.RoleBody]())
+	add(wireType[RoleRequest, api.RoleRequest]())
+	add(wireType[RunRequest, api.RunRequest]())
+	add(wireType[SecretCreate, api.SecretSpec]())
+	add(wireType[SecretPatch, api.SecretPatch]())
+	add(wireType[SecretRotate, api.SecretRotate]())
+	add(wireType[SecretValue, api.SecretValue]())
+	add(wireType[ServicePatch, api.ServicePatch]())
+	add(wireType[SessionResponse, api.Session]())
+	add(wireType[ShareRequest, api.ShareRequest]())
+	add(wireType[TeamRequest, api.CreateTeamRequest]())
+	add(wireType[ValidateRequest, api.ValidateRequest]())
+	add(wireType[ValidateResponse, api.Validation]())
+	add(wireType[Written[directory.RoleInfo], api.Written[api.Role]]())
+	add(wireType[Written[store.Agent], api.Written[api.Agent]]())
+	add(wireType[Written[store.Binding], api.Written[api.Binding]]())
+	add(wireType[Written[store.Member], api.Written[api.Member]]())
+	add(wireType[Written[store.Namespace], api.Written[api.Namespace]]())
+	add(wireType[Written[store.Org], api.Written[api.Org]]())
+	add(wireType[Written[store.Resource], api.Written[api.Resource]]())
+	add(wireType[Written[store.Secret], api.Written[api.Secret]]())
+	add(wireType[Written[store.Service], api.Written[api.Service]]())
+	add(wireType[Written[store.Team], api.Written[api.Team]]())
+	add(wireType[audit.Settings, api.AuditSettings]())
+	add(wireType[auth.KeySpec, api.KeySpec]())
+	add(wireType[directory.AgentSpec, api.AgentSpec]())
+	add(wireType[directory.BindingSpec, api.BindingSpec]())
+	add(wireType[directory.OrgSpec, api.CreateOrgRequest]())
+	add(wireType[directory.ResourceSpec, api.ResourceSpec]())
+	add(wireType[directory.RoleInfo, api.Role]())
+	add(wireType[directory.RoleSpec, api.RoleSpec]())
+	add(wireType[directory.ServiceSpec, api.ServiceSpec]())
+	add(wireType[store.APIKey, api.APIKey]())
+	add(wireType[store.Agent, api.Agent]())
+	add(wireType[store.Binding, api.Binding]())
+	add(wireType[store.Member, api.Member]())
+	add(wireType[store.Namespace, api.Namespace]())
+	add(wireType[store.Org, api.Org]())
+	add(wireType[store.Policy, api.Policy]())
+	add(wireType[store.Resource, api.Resource]())
+	add(wireType[store.ResourceVersion, api.ResourceVersion]())
+	add(wireType[store.Secret, api.Secret]())
+	add(wireType[store.Service, api.Service]())
+	add(wireType[store.Team, api.Team]())
+	add(wireType[vault.Release, api.Release]())
+	add(wireType[vault.RunGrant, api.RunGrant]())
+	add(wireType[Problem, api.Problem]())
+	return m
+}()
+
+// TestRoutesServeAPITypes checks the OpenAPI document against package api
+// field by field, in both directions: for every route, the JSON Schema of
+// what it reads and answers (as the document states it) must equal the
+// schema of its api type — the same members, each required or optional
+// alike, with the same value types, recursively.
+func TestRoutesServeAPITypes(t *testing.T) {
+	t.Parallel()
+	checked := map[reflect.Type]bool{}
+	check := func(t *testing.T, what string, served reflect.Type) {
+		t.Helper()
+		if checked[served] {
+			return
+		}
+		checked[served] = true
+		apiT, ok := apiTypes[served]
+		if !ok {
+			t.Errorf("%s: %v has no api type in apiTypes", what, served)
+			return
+		}
+		if diff := cmp.Diff(wireSchema(served), wireSchema(apiT)); diff != "" {
+			t.Errorf("%s: %v does not match %v (-served +api):\n%s", what, served, apiT, diff)
+		}
+	}
+	for _, rt := range (&Server{}).routeTable() {
+		if rt.raw != nil {
+			continue
+		}
+		if rt.hasBody {
+			check(t, rt.Pattern()+" request", rt.reqType)
+		}
+		check(t, rt.Pattern()+" response", rt.respType)
+	}
+	check(t, "problem", reflect.TypeFor[Problem]())
+	for served := range apiTypes {
+		if !checked[served] {
+			t.Errorf("apiTypes lists %v, which no route serves", served)
+		}
+	}
+}
+
+// TestWireSchemaSeesDifferences: the comparison fails on a renamed
+// member, a member made optional, and a changed value type.
+func TestWireSchemaSeesDifferences(t *testing.T) {
+	type base struct {
+		A string   `json:"a"`
+		B []string `json:"b,omitempty"`
+	}
+	type renamed struct {
+		A string   `json:"a2"`
+		B []string `json:"b,omitempty"`
+	}
+	type optional struct {
+		A string   `json:"a,omitempty"`
+		B []string `json:"b,omitempty"`
+	}
+	type retyped struct {
+		A int      `json:"a"`
+		B []string `json:"b,omitempty"`
+	}
+	want := wireSchema(reflect.TypeFor[base]())
+	for _, other := range []reflect.Type{reflect.TypeFor[renamed](), reflect.TypeFor[optional](), reflect.TypeFor[retyped]()} {
+		if cmp.Equal(want, wireSchema(other)) {
+			t.Errorf("%v compares equal to base", other)
+		}
+	}
+}
+
+// wireSchema is t's JSON Schema as the OpenAPI document states it, with
+// every $ref resolved and the prose (descriptions, the reason enum)
+// dropped: only the JSON shape is compared.
+func wireSchema(t reflect.Type) any {
+	g := &schemaGen{defs: map[string]any{}, seen: map[reflect.Type]string{}}
+	root := g.schema(t)
+	var resolve func(v any, depth int) any
+	resolve = func(v any, depth int) any {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["$ref"].(string); ok {
+				if depth > 8 {
+					return "recursive"
+				}
+				return resolve(g.defs[ref[len("#/components/schemas/"):]], depth+1)
+			}
+			out := map[string]any{}
+			for k, x := range v {
+				if k == "description" || k == "enum" {
+					continue
+				}
+				out[k] = resolve(x, depth)
+			}
+			return out
+		case []any:
+			out := make([]any, len(v))
+			for i, x := range v {
+				out[i] = resolve(x, depth)
+			}
+			return out
+		default:
+			return v
+		}
+	}
+	return resolve(root, 0)
+}
