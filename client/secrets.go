@@ -55,6 +55,12 @@ func (c *Client) DeleteSecret(ctx context.Context, org, ns, name string) (uint64
 	return writeRev(ctx, c, http.MethodDelete, secretPath(org, ns, name), nil, nil)
 }
 
+// ForceDeleteSecret deletes a secret even when resource specs reference
+// it (their runs will then fail; the audit entry records the force).
+func (c *Client) ForceDeleteSecret(ctx context.Context, org, ns, name string) (uint64, error) {
+	return writeRev(ctx, c, http.MethodDelete, secretPath(org, ns, name), url.Values{"force": {"true"}}, nil)
+}
+
 // RotateSecret replaces a secret's value with a new version (secrets:rotate);
 // ifVersion, when not 0, must be the current version.
 func (c *Client) RotateSecret(ctx context.Context, org, ns, name, value string, ifVersion uint64) (Secret, uint64, error) {
