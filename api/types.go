@@ -65,8 +65,8 @@ type Team struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// CreateTeamRequest creates a team.
-type CreateTeamRequest struct {
+// TeamRequest creates a team.
+type TeamRequest struct {
 	Slug    string   `json:"slug"`
 	Name    string   `json:"name,omitempty"`
 	Members []string `json:"members,omitempty"` // principal ids

@@ -31,7 +31,7 @@ type (
 	User                   = api.User
 	Member                 = api.Member
 	Team                   = api.Team
-	CreateTeamRequest      = api.CreateTeamRequest
+	CreateTeamRequest      = api.TeamRequest
 	Role                   = api.Role
 	RoleSpec               = api.RoleSpec
 	Policy                 = api.Policy

@@ -19,7 +19,7 @@ func (s *Server) orgRoutes() []*Route {
 					return Written[store.Org]{}, problem(ProblemForbidden, "a credential confined to org %q cannot create orgs", c.id.Org)
 				}
 				o, rev, err := s.dir.CreateOrg(c.ctx, c.actor(), *req)
-				return Written[store.Org]{rev, o}, err
+				return Written[store.Org]{Revision: rev, Item: o}, err
 			}).created(),
 		route("GET", "/v1/orgs", "orgs", "List the orgs the caller is a member of.",
 			func(c *call, _ *noBody) (List[store.Org], error) {
@@ -40,18 +40,18 @@ func (s *Server) orgRoutes() []*Route {
 		route("PATCH", "/v1/orgs/{org}", "orgs", "Rename an org.",
 			func(c *call, req *RenameRequest) (Revision, error) {
 				rev, err := s.dir.RenameOrg(c.ctx, c.actor(), c.org(), req.Name)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("org:update"),
 		route("DELETE", "/v1/orgs/{org}", "orgs", "Delete an org and everything in it (an owner only).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteOrg(c.ctx, c.actor(), c.org())
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("org:delete"),
 
 		route("POST", "/v1/orgs/{org}/namespaces", "namespaces", "Create a namespace.",
 			func(c *call, req *NamespaceRequest) (Written[store.Namespace], error) {
 				n, rev, err := s.dir.CreateNamespace(c.ctx, c.actor(), c.org(), req.Name)
-				return Written[store.Namespace]{rev, n}, requestField(err, "namespace", "name")
+				return Written[store.Namespace]{Revision: rev, Item: n}, requestField(err, "namespace", "name")
 			}).perm("namespaces:create").created(),
 		route("GET", "/v1/orgs/{org}/namespaces", "namespaces", "List namespaces (any member).",
 			func(c *call, _ *noBody) (List[store.Namespace], error) {
@@ -73,7 +73,7 @@ func (s *Server) orgRoutes() []*Route {
 					return Revision{}, err
 				}
 				rev, err := s.dir.DeleteNamespace(c.ctx, c.actor(), c.org(), c.path("namespace"), cascade)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("namespaces:delete").query(Param{"cascade", "boolean", "also delete what the namespace holds"}),
 	}
 }
@@ -83,7 +83,7 @@ func (s *Server) memberRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/members", "members", "Add an existing user to the org with a role at org scope (escalation rules apply).",
 			func(c *call, req *MemberRequest) (Written[store.Member], error) {
 				m, rev, err := s.dir.AddMember(c.ctx, c.actor(), c.org(), req.UserID, req.Role)
-				return Written[store.Member]{rev, m}, requestField(err, "user", "user_id")
+				return Written[store.Member]{Revision: rev, Item: m}, requestField(err, "user", "user_id")
 			}).perm("members:create").created(),
 		route("GET", "/v1/orgs/{org}/members", "members", "List members.",
 			func(c *call, _ *noBody) (List[store.Member], error) {
@@ -101,12 +101,12 @@ func (s *Server) memberRoutes() []*Route {
 		route("PATCH", "/v1/orgs/{org}/members/{user}", "members", "Replace a member's org-scope role (escalation rules apply; an admin cannot demote an owner).",
 			func(c *call, req *RoleRequest) (Written[store.Binding], error) {
 				b, rev, err := s.dir.ChangeMemberRole(c.ctx, c.actor(), c.org(), c.path("user"), req.Role)
-				return Written[store.Binding]{rev, b}, err
+				return Written[store.Binding]{Revision: rev, Item: b}, err
 			}).perm("members:update"),
 		route("DELETE", "/v1/orgs/{org}/members/{user}", "members", "Remove a member with its bindings (anyone may leave; removing another needs members:delete).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.RemoveMember(c.ctx, c.actor(), c.org(), c.path("user"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}),
 	}
 }
@@ -116,7 +116,7 @@ func (s *Server) teamRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/teams", "teams", "Create a team with initial members.",
 			func(c *call, req *TeamRequest) (Written[store.Team], error) {
 				t, rev, err := s.dir.CreateTeam(c.ctx, c.actor(), c.org(), req.Slug, req.Name, req.Members)
-				return Written[store.Team]{rev, t}, err
+				return Written[store.Team]{Revision: rev, Item: t}, err
 			}).perm("teams:create").created(),
 		route("GET", "/v1/orgs/{org}/teams", "teams", "List teams (without members).",
 			func(c *call, _ *noBody) (List[store.Team], error) {
@@ -134,22 +134,22 @@ func (s *Server) teamRoutes() []*Route {
 		route("PATCH", "/v1/orgs/{org}/teams/{team}", "teams", "Rename a team.",
 			func(c *call, req *RenameRequest) (Revision, error) {
 				rev, err := s.dir.RenameTeam(c.ctx, c.actor(), c.org(), c.path("team"), req.Name)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("teams:update"),
 		route("DELETE", "/v1/orgs/{org}/teams/{team}", "teams", "Delete a team and every binding naming it.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteTeam(c.ctx, c.actor(), c.org(), c.path("team"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("teams:delete"),
 		route("POST", "/v1/orgs/{org}/teams/{team}/members", "teams", "Add a user, agent or service to a team (escalation rules apply to what the team grants).",
 			func(c *call, req *PrincipalRequest) (Revision, error) {
 				rev, err := s.dir.AddTeamMember(c.ctx, c.actor(), c.org(), c.path("team"), req.Principal)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("teams:update").created(),
 		route("DELETE", "/v1/orgs/{org}/teams/{team}/members/{principal}", "teams", "Remove a principal from a team (anyone may leave).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.RemoveTeamMember(c.ctx, c.actor(), c.org(), c.path("team"), c.path("principal"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}),
 	}
 }
@@ -177,19 +177,19 @@ func (s *Server) roleRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/roles", "roles", "Create a custom role (its level and permissions must not exceed yours).",
 			func(c *call, req *directory.RoleSpec) (Written[directory.RoleInfo], error) {
 				r, rev, err := s.dir.CreateRoleInfo(c.ctx, c.actor(), c.org(), *req)
-				return Written[directory.RoleInfo]{rev, r}, err
+				return Written[directory.RoleInfo]{Revision: rev, Item: r}, err
 			}).perm("roles:create").created(),
 		route("PUT", "/v1/orgs/{org}/roles/{role}", "roles", "Redefine a custom role.",
 			func(c *call, req *RoleBody) (Revision, error) {
 				rev, err := s.dir.UpdateRole(c.ctx, c.actor(), c.org(), directory.RoleSpec{
 					Name: c.path("role"), Level: req.Level, Parents: req.Parents, Permissions: req.Permissions,
 				})
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("roles:update"),
 		route("DELETE", "/v1/orgs/{org}/roles/{role}", "roles", "Delete a custom role (409 while it is bound).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteRole(c.ctx, c.actor(), c.org(), c.path("role"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("roles:delete"),
 
 		route("GET", "/v1/orgs/{org}/policy", "policy", "Get the org's policy text and version.",
@@ -199,7 +199,7 @@ func (s *Server) roleRoutes() []*Route {
 		route("PUT", "/v1/orgs/{org}/policy", "policy", "Replace the org's policy text (422 with positioned errors when it does not compile).",
 			func(c *call, req *PolicyRequest) (Revision, error) {
 				rev, err := s.dir.ReplacePolicy(c.ctx, c.actor(), c.org(), req.Text, req.Force)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("policy:update").maxBody(store.MaxPolicyBytes + 64<<10),
 		route("POST", "/v1/orgs/{org}/policy/validate", "policy", "Compile and lint a policy text without storing it.",
 			s.validatePolicy).perm("policy:read").maxBody(store.MaxPolicyBytes + 64<<10),
@@ -211,7 +211,7 @@ func (s *Server) bindingRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/bindings", "bindings", "Bind a principal to a role at the org, a namespace or a resource (escalation rules apply).",
 			func(c *call, req *directory.BindingSpec) (Written[store.Binding], error) {
 				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), *req)
-				return Written[store.Binding]{rev, b}, err
+				return Written[store.Binding]{Revision: rev, Item: b}, err
 			}).perm("bindings:create").created(),
 		route("GET", "/v1/orgs/{org}/bindings", "bindings", "List bindings (your own with principal=<you>, else bindings:list).",
 			func(c *call, _ *noBody) (List[store.Binding], error) {
@@ -236,7 +236,7 @@ func (s *Server) bindingRoutes() []*Route {
 		route("DELETE", "/v1/orgs/{org}/bindings/{binding}", "bindings", "Delete a binding (escalation rules apply to what it grants and to its principal).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteBinding(c.ctx, c.actor(), c.org(), c.path("binding"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("bindings:delete"),
 	}
 }
@@ -246,7 +246,7 @@ func (s *Server) principalRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/agents", "agents", "Create an agent bound to its role (the role is its ceiling).",
 			func(c *call, req *directory.AgentSpec) (Written[store.Agent], error) {
 				a, rev, err := s.dir.CreateAgent(c.ctx, c.actor(), c.org(), *req)
-				return Written[store.Agent]{rev, a}, err
+				return Written[store.Agent]{Revision: rev, Item: a}, err
 			}).perm("agents:create").created(),
 		route("GET", "/v1/orgs/{org}/agents", "agents", "List agents.",
 			func(c *call, _ *noBody) (List[store.Agent], error) {
@@ -275,18 +275,18 @@ func (s *Server) principalRoutes() []*Route {
 					u.ExpiresAt = &t
 				}
 				a, rev, err := s.dir.UpdateAgent(c.ctx, c.actor(), c.org(), c.path("agent"), u)
-				return Written[store.Agent]{rev, a}, err
+				return Written[store.Agent]{Revision: rev, Item: a}, err
 			}).perm("agents:update"),
 		route("DELETE", "/v1/orgs/{org}/agents/{agent}", "agents", "Delete an agent with its bindings.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteAgent(c.ctx, c.actor(), c.org(), c.path("agent"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("agents:delete"),
 
 		route("POST", "/v1/orgs/{org}/services", "services", "Create a service (a runtime or CI account), optionally bound to a role.",
 			func(c *call, req *directory.ServiceSpec) (Written[store.Service], error) {
 				sv, rev, err := s.dir.CreateService(c.ctx, c.actor(), c.org(), *req)
-				return Written[store.Service]{rev, sv}, err
+				return Written[store.Service]{Revision: rev, Item: sv}, err
 			}).perm("services:create").created(),
 		route("GET", "/v1/orgs/{org}/services", "services", "List services.",
 			func(c *call, _ *noBody) (List[store.Service], error) {
@@ -304,12 +304,12 @@ func (s *Server) principalRoutes() []*Route {
 		route("PATCH", "/v1/orgs/{org}/services/{service}", "services", "Replace a service's attributes.",
 			func(c *call, req *ServicePatch) (Written[store.Service], error) {
 				sv, rev, err := s.dir.UpdateService(c.ctx, c.actor(), c.org(), c.path("service"), req.Attributes)
-				return Written[store.Service]{rev, sv}, err
+				return Written[store.Service]{Revision: rev, Item: sv}, err
 			}).perm("services:update"),
 		route("DELETE", "/v1/orgs/{org}/services/{service}", "services", "Delete a service with its bindings.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteService(c.ctx, c.actor(), c.org(), c.path("service"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("services:delete"),
 	}
 }
@@ -326,7 +326,7 @@ func (s *Server) resourceRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/resources", "resources", "Create a resource (version 1) in a namespace (<type>:create or resources:create there).",
 			func(c *call, req *directory.ResourceSpec) (Written[store.Resource], error) {
 				r, rev, err := s.dir.CreateResource(c.ctx, c.actor(), c.org(), *req)
-				return Written[store.Resource]{rev, r}, err
+				return Written[store.Resource]{Revision: rev, Item: r}, err
 			}).created().maxBody(store.MaxSpecBytes + 128<<10),
 		route("GET", "/v1/orgs/{org}/resources", "resources", "List the resources you may read, in (namespace, type, id) order; a page may hold fewer rows than asked while more follow.",
 			func(c *call, _ *noBody) (List[store.Resource], error) {
@@ -350,12 +350,12 @@ func (s *Server) resourceRoutes() []*Route {
 				r, rev, err := s.dir.UpdateResource(c.ctx, c.actor(), c.org(), c.ref(), directory.ResourceChange{
 					Labels: req.Labels, Attributes: req.Attributes, Spec: req.Spec, IfVersion: req.IfVersion,
 				})
-				return Written[store.Resource]{rev, r}, err
+				return Written[store.Resource]{Revision: rev, Item: r}, err
 			}).maxBody(store.MaxSpecBytes + 128<<10),
 		route("DELETE", resourcePath, "resources", "Delete a resource with its versions and the bindings scoped to it.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteResource(c.ctx, c.actor(), c.org(), c.ref())
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}),
 		route("GET", resourcePath+"/versions", "resources", "List a resource's versions, newest first, without specs.",
 			func(c *call, _ *noBody) (List[store.ResourceVersion], error) {
@@ -393,7 +393,7 @@ func (s *Server) resourceRoutes() []*Route {
 		route("POST", resourcePath+"/shares", "resources", "Share one resource with a principal, or with every holder of a role (\"role:<name>\"), for an action list (you must hold each action on it).",
 			func(c *call, req *ShareRequest) (Written[store.Binding], error) {
 				b, rev, err := s.dir.Share(c.ctx, c.actor(), c.org(), c.ref(), req.Principal, req.Actions)
-				return Written[store.Binding]{rev, b}, err
+				return Written[store.Binding]{Revision: rev, Item: b}, err
 			}).perm("bindings:create").created(),
 	}
 }

@@ -82,7 +82,7 @@ var apiTypes = func() map[reflect.Type]reflect.Type {
 	add(wireType[ServicePatch, api.ServicePatch]())
 	add(wireType[SessionResponse, api.Session]())
 	add(wireType[ShareRequest, api.ShareRequest]())
-	add(wireType[TeamRequest, api.CreateTeamRequest]())
+	add(wireType[TeamRequest, api.TeamRequest]())
 	add(wireType[ValidateRequest, api.ValidateRequest]())
 	add(wireType[ValidateResponse, api.Validation]())
 	add(wireType[Written[directory.RoleInfo], api.Written[api.Role]]())

@@ -101,7 +101,7 @@ func (s *Server) auditRoutes() []*Route {
 		route("PUT", "/v1/orgs/{org}/audit/settings", "audit", "Set which decisions the org records: off, denies or all (allows sampled at sample_rate).",
 			func(c *call, req *audit.Settings) (Revision, error) {
 				rev, err := s.dir.SetAuditSettings(c.ctx, c.actor(), c.org(), *req)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("audit:update"),
 	}
 }

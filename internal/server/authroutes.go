@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/gatehouse-dev/gatehouse/api"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
@@ -23,12 +24,6 @@ type KeyCreated struct {
 	Revision uint64       `json:"revision"`
 	Item     store.APIKey `json:"item"`
 	Token    string       `json:"token"`
-}
-
-// InviteRequest invites an email address to the org with a role.
-type InviteRequest struct {
-	Email string `json:"email"`
-	Role  string `json:"role"`
 }
 
 // InvitationCreated is a new invitation with its token, shown this once.
@@ -118,7 +113,7 @@ func (s *Server) authRoutes() []*Route {
 		route("DELETE", "/v1/apikeys/{key}", "apikeys", "Revoke one of your personal API keys (at once).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.auth.RevokeKey(c.ctx, c.caller(), "", c.path("key"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}),
 
 		route("POST", "/v1/orgs/{org}/apikeys", "apikeys", "Create an API key confined to the org (apikeys:create), for yourself or (escalation rules) for a service; never for another user. The token is shown once.",
@@ -135,7 +130,7 @@ func (s *Server) authRoutes() []*Route {
 		route("DELETE", "/v1/orgs/{org}/apikeys/{key}", "apikeys", "Revoke an API key of the org (your own, or with apikeys:delete); it stops working at once.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.auth.RevokeKey(c.ctx, c.caller(), c.org(), c.path("key"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}),
 
 		route("POST", "/v1/orgs/{org}/invitations", "invitations", "Invite an email address with a role (members:create and the escalation rules for the role); the token is shown once and expires in 7 days.",
@@ -155,7 +150,12 @@ func (s *Server) authRoutes() []*Route {
 		route("DELETE", "/v1/orgs/{org}/invitations/{invitation}", "invitations", "Revoke a pending invitation.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.auth.RevokeInvitation(c.ctx, c.caller(), c.org(), c.path("invitation"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("members:create"),
 	}
 }
+
+// Wire types of package api under the names the server uses.
+type (
+	InviteRequest = api.InviteRequest
+)

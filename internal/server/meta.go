@@ -83,7 +83,7 @@ func (s *Server) identityRoutes() []*Route {
 					return Revision{}, problem(ProblemForbidden, "only a user's personal key or session may delete the user")
 				}
 				rev, err := s.dir.DeleteUser(c.ctx, c.actor(), id)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}),
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse-dev/gatehouse/api"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -48,13 +49,6 @@ type SecretPatch struct {
 	IfVersion   uint64     `json:"if_version,omitempty"`
 }
 
-// SecretRotate replaces a secret's value with a new version
-// (secrets:rotate).
-type SecretRotate struct {
-	Value     *string `json:"value"`
-	IfVersion uint64  `json:"if_version,omitempty"`
-}
-
 // SecretValue is a revealed value (secrets:read).
 type SecretValue struct {
 	Namespace string `json:"namespace"`
@@ -70,11 +64,6 @@ type RunRequest struct {
 	Runtime string `json:"runtime,omitempty"`
 	// TTLSeconds shortens the token's life below the server's default.
 	TTLSeconds int `json:"ttl_seconds,omitempty"`
-}
-
-// ExchangeRequest exchanges a run token for its secrets.
-type ExchangeRequest struct {
-	Token string `json:"token"`
 }
 
 func (c *call) secretName() string { return c.path("secret") }
@@ -114,7 +103,7 @@ func (s *Server) secretRoutes() []*Route {
 					m.ExpiresAt = *req.ExpiresAt
 				}
 				sec, rev, err := v.Create(c.ctx, c.actor(), c.org(), c.path("namespace"), req.Name, []byte(*req.Value), m)
-				return Written[store.Secret]{rev, sec}, vaultProblem(err)
+				return Written[store.Secret]{Revision: rev, Item: sec}, vaultProblem(err)
 			}).perm("secrets:create").created().maxBody(vault.MaxValueBytes*6 + 64<<10),
 		route("GET", secretPath, "secrets", "Get a secret's metadata (secrets:list; 404 without it).",
 			func(c *call, _ *noBody) (store.Secret, error) {
@@ -143,7 +132,7 @@ func (s *Server) secretRoutes() []*Route {
 					u.Value = &b
 				}
 				sec, rev, err := v.Update(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), u)
-				return Written[store.Secret]{rev, sec}, vaultProblem(err)
+				return Written[store.Secret]{Revision: rev, Item: sec}, vaultProblem(err)
 			}).maxBody(vault.MaxValueBytes*6 + 64<<10),
 		route("DELETE", secretPath, "secrets", "Delete a secret and every version (secrets:delete; 404 without secrets:list; 409 naming the resources whose specs reference it, unless ?force=true).",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -156,7 +145,7 @@ func (s *Server) secretRoutes() []*Route {
 					return Revision{}, err
 				}
 				rev, err := v.Delete(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), vault.DeleteOptions{Force: force})
-				return Revision{rev}, vaultProblem(err)
+				return Revision{Revision: rev}, vaultProblem(err)
 			}).query(Param{"force", "boolean", "delete even if resource specs reference the secret (409 naming them otherwise); audited as forced"}),
 		route("POST", secretPath+"/rotate", "secrets", "Replace a secret's value with a new version and stamp its rotation time (secrets:rotate; 404 without secrets:list).",
 			func(c *call, req *SecretRotate) (Written[store.Secret], error) {
@@ -168,7 +157,7 @@ func (s *Server) secretRoutes() []*Route {
 					return Written[store.Secret]{}, invalidField("value", "value is required")
 				}
 				sec, rev, err := v.Rotate(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), []byte(*req.Value), req.IfVersion)
-				return Written[store.Secret]{rev, sec}, vaultProblem(err)
+				return Written[store.Secret]{Revision: rev, Item: sec}, vaultProblem(err)
 			}).maxBody(vault.MaxValueBytes*6 + 64<<10),
 		route("GET", secretPath+"/value", "secrets", "Reveal a secret's value, the current version or ?version=N (secrets:read; 404 without secrets:list). Audited.",
 			func(c *call, _ *noBody) (SecretValue, error) {
@@ -282,3 +271,9 @@ func vaultProblem(err error) error {
 	}
 	return p
 }
+
+// Wire types of package api under the names the server uses.
+type (
+	SecretRotate    = api.SecretRotate
+	ExchangeRequest = api.ExchangeRequest
+)

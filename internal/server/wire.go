@@ -1,7 +1,7 @@
 package server
 
 import (
-	"encoding/json"
+	"github.com/gatehouse-dev/gatehouse/api"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -18,35 +18,11 @@ import (
 //     Revision {"revision": N} when nothing is returned (deletes);
 //   - an error answers a Problem (application/problem+json).
 
-// List is one page of a list.
-type List[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor"`
-}
-
-// Written is the answer to a write that returns what it wrote.
-type Written[T any] struct {
-	Revision uint64 `json:"revision"`
-	Item     T      `json:"item"`
-}
-
-// Revision is the answer to a write that returns nothing else.
-type Revision struct {
-	Revision uint64 `json:"revision"`
-}
-
 func listOf[T any](items []T, next string) List[T] {
 	if items == nil {
 		items = []T{}
 	}
 	return List[T]{Items: items, NextCursor: next}
-}
-
-// Consistency asks for an answer at least as fresh as a revision (a
-// revision some write answered): the server waits (bounded) for its
-// engine to reach it, or answers 503 not-caught-up.
-type Consistency struct {
-	AtLeast uint64 `json:"at_least"`
 }
 
 // CheckRequest asks: may principal do action on resource in namespace?
@@ -233,93 +209,29 @@ func grantsOut(gs []authz.Grant) []GrantOut {
 
 // --- administrative request bodies that are not directory types
 
-// RenameRequest changes a display name.
-type RenameRequest struct {
-	Name string `json:"name"`
-}
-
-// NamespaceRequest creates a namespace.
-type NamespaceRequest struct {
-	Name string `json:"name"`
-}
-
-// MemberRequest adds an existing user to the org with a role at org scope.
-type MemberRequest struct {
-	UserID string `json:"user_id"`
-	Role   string `json:"role"`
-}
-
-// RoleRequest changes a member's org-scope role.
-type RoleRequest struct {
-	Role string `json:"role"`
-}
-
-// TeamRequest creates a team.
-type TeamRequest struct {
-	Slug    string   `json:"slug"`
-	Name    string   `json:"name,omitempty"`
-	Members []string `json:"members,omitempty"`
-}
-
-// PrincipalRequest names a principal (team membership).
-type PrincipalRequest struct {
-	Principal string `json:"principal"`
-}
-
-// RoleBody redefines a custom role (its name is in the path).
-type RoleBody struct {
-	Level       int      `json:"level"`
-	Parents     []string `json:"parents,omitempty"`
-	Permissions []string `json:"permissions"`
-}
-
-// ShareRequest shares one resource with a principal, or with every holder
-// of a role in the resource's scope ("role:operator"), for an action list.
-type ShareRequest struct {
-	Principal string   `json:"principal"`
-	Actions   []string `json:"actions"`
-}
-
-// AgentPatch changes an agent; absent fields keep their value.
-type AgentPatch struct {
-	Role    *string `json:"role,omitempty"`
-	Sponsor *string `json:"sponsor,omitempty"`
-	// ExpiresAt is an RFC 3339 time, or "" for never.
-	ExpiresAt  *string         `json:"expires_at,omitempty"`
-	Attributes *map[string]any `json:"attributes,omitempty"`
-}
-
-// ServicePatch replaces a service's attributes.
-type ServicePatch struct {
-	Attributes map[string]any `json:"attributes"`
-}
-
-// ResourcePatch changes a resource and records a new version; absent
-// fields keep their value, "spec": null clears the spec.
-type ResourcePatch struct {
-	Labels     *map[string]string `json:"labels,omitempty"`
-	Attributes *map[string]any    `json:"attributes,omitempty"`
-	Spec       json.RawMessage    `json:"spec,omitempty"`
-	// IfVersion, when set, makes the update fail with 409 unless the
-	// current version is this one (optimistic concurrency).
-	IfVersion uint64 `json:"if_version,omitempty"`
-}
-
-// PolicyRequest replaces the org's policy text.
-type PolicyRequest struct {
-	Text string `json:"text"`
-	// Force drops bindings and agents of roles the new text removes
-	// instead of refusing with 409.
-	Force bool `json:"force,omitempty"`
-}
-
-// ValidateRequest is a policy text to check without storing it.
-type ValidateRequest struct {
-	Text string `json:"text"`
-}
-
 // ValidateResponse is the outcome of compiling and linting a policy.
 type ValidateResponse struct {
 	Valid       bool               `json:"valid"` // no errors (warnings allowed)
 	Diagnostics []token.Diagnostic `json:"diagnostics"`
 }
+
+// Wire types of package api under the names the server uses.
+type (
+	List[T any]      = api.List[T]
+	Written[T any]   = api.Written[T]
+	Revision         = api.Revision
+	Consistency      = api.Consistency
+	RenameRequest    = api.RenameRequest
+	NamespaceRequest = api.NamespaceRequest
+	MemberRequest    = api.MemberRequest
+	RoleRequest      = api.RoleRequest
+	PrincipalRequest = api.PrincipalRequest
+	RoleBody         = api.RoleBody
+	ShareRequest     = api.ShareRequest
+	ServicePatch     = api.ServicePatch
+	PolicyRequest    = api.PolicyRequest
+	ValidateRequest  = api.ValidateRequest
+	AgentPatch       = api.AgentPatch
+	ResourcePatch    = api.ResourcePatch
+	TeamRequest      = api.TeamRequest
+)
