@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/gatehouse-dev/gatehouse/api"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -13,29 +14,29 @@ import (
 func (s *Server) orgRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs", "orgs", "Create an org from a template; the caller (a user) becomes its owner.",
-			func(c *call, req *directory.OrgSpec) (Written[store.Org], error) {
+			func(c *call, req *directory.OrgSpec) (Written[api.Org], error) {
 				if c.id.Org != "" {
 					// A credential confined to one org does not act outside it.
-					return Written[store.Org]{}, problem(ProblemForbidden, "a credential confined to org %q cannot create orgs", c.id.Org)
+					return Written[api.Org]{}, problem(ProblemForbidden, "a credential confined to org %q cannot create orgs", c.id.Org)
 				}
 				o, rev, err := s.dir.CreateOrg(c.ctx, c.actor(), *req)
-				return Written[store.Org]{Revision: rev, Item: o}, err
+				return Written[api.Org]{Revision: rev, Item: apiOrg(o)}, err
 			}).created(),
 		route("GET", "/v1/orgs", "orgs", "List the orgs the caller is a member of.",
-			func(c *call, _ *noBody) (List[store.Org], error) {
+			func(c *call, _ *noBody) (List[api.Org], error) {
 				if c.id.Org != "" {
 					o, err := s.dir.GetOrg(c.ctx, c.actor(), c.id.Org)
 					if err != nil {
-						return listOf([]store.Org(nil), ""), nil
+						return listOf([]api.Org(nil), ""), nil
 					}
-					return listOf([]store.Org{o}, ""), nil
+					return listOf([]api.Org{apiOrg(o)}, ""), nil
 				}
 				os, err := s.dir.ListOrgs(c.ctx, c.actor())
-				return listOf(os, ""), err
+				return listOf(each(os, apiOrg), ""), err
 			}),
 		route("GET", "/v1/orgs/{org}", "orgs", "Get an org (any member).",
-			func(c *call, _ *noBody) (store.Org, error) {
-				return s.dir.GetOrg(c.ctx, c.actor(), c.org())
+			func(c *call, _ *noBody) (api.Org, error) {
+				return one(apiOrg)(s.dir.GetOrg(c.ctx, c.actor(), c.org()))
 			}),
 		route("PATCH", "/v1/orgs/{org}", "orgs", "Rename an org.",
 			func(c *call, req *RenameRequest) (Revision, error) {
@@ -49,22 +50,22 @@ func (s *Server) orgRoutes() []*Route {
 			}).perm("org:delete"),
 
 		route("POST", "/v1/orgs/{org}/namespaces", "namespaces", "Create a namespace.",
-			func(c *call, req *NamespaceRequest) (Written[store.Namespace], error) {
+			func(c *call, req *NamespaceRequest) (Written[api.Namespace], error) {
 				n, rev, err := s.dir.CreateNamespace(c.ctx, c.actor(), c.org(), req.Name)
-				return Written[store.Namespace]{Revision: rev, Item: n}, requestField(err, "namespace", "name")
+				return Written[api.Namespace]{Revision: rev, Item: apiNamespace(n)}, requestField(err, "namespace", "name")
 			}).perm("namespaces:create").created(),
 		route("GET", "/v1/orgs/{org}/namespaces", "namespaces", "List namespaces (any member).",
-			func(c *call, _ *noBody) (List[store.Namespace], error) {
+			func(c *call, _ *noBody) (List[api.Namespace], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Namespace]{}, err
+					return List[api.Namespace]{}, err
 				}
 				ns, next, err := s.dir.ListNamespaces(c.ctx, c.actor(), c.org(), p)
-				return listOf(ns, next), err
+				return listOf(each(ns, apiNamespace), next), err
 			}).query(pageParams...),
 		route("GET", "/v1/orgs/{org}/namespaces/{namespace}", "namespaces", "Get a namespace (any member).",
-			func(c *call, _ *noBody) (store.Namespace, error) {
-				return s.dir.GetNamespace(c.ctx, c.actor(), c.org(), c.path("namespace"))
+			func(c *call, _ *noBody) (api.Namespace, error) {
+				return one(apiNamespace)(s.dir.GetNamespace(c.ctx, c.actor(), c.org(), c.path("namespace")))
 			}),
 		route("DELETE", "/v1/orgs/{org}/namespaces/{namespace}", "namespaces", "Delete a namespace; with cascade=true also its resources and bindings (409 otherwise when it holds any).",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -81,27 +82,27 @@ func (s *Server) orgRoutes() []*Route {
 func (s *Server) memberRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/members", "members", "Add an existing user to the org with a role at org scope (escalation rules apply).",
-			func(c *call, req *MemberRequest) (Written[store.Member], error) {
+			func(c *call, req *MemberRequest) (Written[api.Member], error) {
 				m, rev, err := s.dir.AddMember(c.ctx, c.actor(), c.org(), req.UserID, req.Role)
-				return Written[store.Member]{Revision: rev, Item: m}, requestField(err, "user", "user_id")
+				return Written[api.Member]{Revision: rev, Item: apiMember(m)}, requestField(err, "user", "user_id")
 			}).perm("members:create").created(),
 		route("GET", "/v1/orgs/{org}/members", "members", "List members.",
-			func(c *call, _ *noBody) (List[store.Member], error) {
+			func(c *call, _ *noBody) (List[api.Member], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Member]{}, err
+					return List[api.Member]{}, err
 				}
 				ms, next, err := s.dir.ListMembers(c.ctx, c.actor(), c.org(), p)
-				return listOf(ms, next), err
+				return listOf(each(ms, apiMember), next), err
 			}).perm("members:list").query(pageParams...),
 		route("GET", "/v1/orgs/{org}/members/{user}", "members", "Get a membership (your own, or with members:read).",
-			func(c *call, _ *noBody) (store.Member, error) {
-				return s.dir.GetMember(c.ctx, c.actor(), c.org(), c.path("user"))
+			func(c *call, _ *noBody) (api.Member, error) {
+				return one(apiMember)(s.dir.GetMember(c.ctx, c.actor(), c.org(), c.path("user")))
 			}),
 		route("PATCH", "/v1/orgs/{org}/members/{user}", "members", "Replace a member's org-scope role (escalation rules apply; an admin cannot demote an owner).",
-			func(c *call, req *RoleRequest) (Written[store.Binding], error) {
+			func(c *call, req *RoleRequest) (Written[api.Binding], error) {
 				b, rev, err := s.dir.ChangeMemberRole(c.ctx, c.actor(), c.org(), c.path("user"), req.Role)
-				return Written[store.Binding]{Revision: rev, Item: b}, err
+				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
 			}).perm("members:update"),
 		route("DELETE", "/v1/orgs/{org}/members/{user}", "members", "Remove a member with its bindings (anyone may leave; removing another needs members:delete).",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -114,22 +115,22 @@ func (s *Server) memberRoutes() []*Route {
 func (s *Server) teamRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/teams", "teams", "Create a team with initial members.",
-			func(c *call, req *TeamRequest) (Written[store.Team], error) {
+			func(c *call, req *TeamRequest) (Written[api.Team], error) {
 				t, rev, err := s.dir.CreateTeam(c.ctx, c.actor(), c.org(), req.Slug, req.Name, req.Members)
-				return Written[store.Team]{Revision: rev, Item: t}, err
+				return Written[api.Team]{Revision: rev, Item: apiTeam(t)}, err
 			}).perm("teams:create").created(),
 		route("GET", "/v1/orgs/{org}/teams", "teams", "List teams (without members).",
-			func(c *call, _ *noBody) (List[store.Team], error) {
+			func(c *call, _ *noBody) (List[api.Team], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Team]{}, err
+					return List[api.Team]{}, err
 				}
 				ts, next, err := s.dir.ListTeams(c.ctx, c.actor(), c.org(), p)
-				return listOf(ts, next), err
+				return listOf(each(ts, apiTeam), next), err
 			}).perm("teams:list").query(pageParams...),
 		route("GET", "/v1/orgs/{org}/teams/{team}", "teams", "Get a team with its members (its members, or with teams:read).",
-			func(c *call, _ *noBody) (store.Team, error) {
-				return s.dir.GetTeam(c.ctx, c.actor(), c.org(), c.path("team"))
+			func(c *call, _ *noBody) (api.Team, error) {
+				return one(apiTeam)(s.dir.GetTeam(c.ctx, c.actor(), c.org(), c.path("team")))
 			}),
 		route("PATCH", "/v1/orgs/{org}/teams/{team}", "teams", "Rename a team.",
 			func(c *call, req *RenameRequest) (Revision, error) {
@@ -193,8 +194,8 @@ func (s *Server) roleRoutes() []*Route {
 			}).perm("roles:delete"),
 
 		route("GET", "/v1/orgs/{org}/policy", "policy", "Get the org's policy text and version.",
-			func(c *call, _ *noBody) (store.Policy, error) {
-				return s.dir.GetPolicy(c.ctx, c.actor(), c.org())
+			func(c *call, _ *noBody) (api.Policy, error) {
+				return one(apiPolicy)(s.dir.GetPolicy(c.ctx, c.actor(), c.org()))
 			}).perm("policy:read"),
 		route("PUT", "/v1/orgs/{org}/policy", "policy", "Replace the org's policy text (422 with positioned errors when it does not compile).",
 			func(c *call, req *PolicyRequest) (Revision, error) {
@@ -209,29 +210,29 @@ func (s *Server) roleRoutes() []*Route {
 func (s *Server) bindingRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/bindings", "bindings", "Bind a principal to a role at the org, a namespace or a resource (escalation rules apply).",
-			func(c *call, req *directory.BindingSpec) (Written[store.Binding], error) {
+			func(c *call, req *directory.BindingSpec) (Written[api.Binding], error) {
 				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), *req)
-				return Written[store.Binding]{Revision: rev, Item: b}, err
+				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
 			}).perm("bindings:create").created(),
 		route("GET", "/v1/orgs/{org}/bindings", "bindings", "List bindings (your own with principal=<you>, else bindings:list).",
-			func(c *call, _ *noBody) (List[store.Binding], error) {
+			func(c *call, _ *noBody) (List[api.Binding], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Binding]{}, err
+					return List[api.Binding]{}, err
 				}
 				q := c.r.URL.Query()
 				bs, next, err := s.dir.ListBindings(c.ctx, c.actor(), c.org(), directory.BindingFilter{
 					Principal: q.Get("principal"), Role: q.Get("role"), Namespace: q.Get("namespace"),
 				}, p)
-				return listOf(bs, next), err
+				return listOf(each(bs, apiBinding), next), err
 			}).query(append([]Param{
 			{"principal", "string", "only bindings of this principal"},
 			{"role", "string", "only bindings of this role"},
 			{"namespace", "string", "only namespace- and resource-scoped bindings in this namespace"},
 		}, pageParams...)...),
 		route("GET", "/v1/orgs/{org}/bindings/{binding}", "bindings", "Get a binding (your own, or with bindings:read at its scope).",
-			func(c *call, _ *noBody) (store.Binding, error) {
-				return s.dir.GetBinding(c.ctx, c.actor(), c.org(), c.path("binding"))
+			func(c *call, _ *noBody) (api.Binding, error) {
+				return one(apiBinding)(s.dir.GetBinding(c.ctx, c.actor(), c.org(), c.path("binding")))
 			}),
 		route("DELETE", "/v1/orgs/{org}/bindings/{binding}", "bindings", "Delete a binding (escalation rules apply to what it grants and to its principal).",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -244,38 +245,38 @@ func (s *Server) bindingRoutes() []*Route {
 func (s *Server) principalRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/agents", "agents", "Create an agent bound to its role (the role is its ceiling).",
-			func(c *call, req *directory.AgentSpec) (Written[store.Agent], error) {
+			func(c *call, req *directory.AgentSpec) (Written[api.Agent], error) {
 				a, rev, err := s.dir.CreateAgent(c.ctx, c.actor(), c.org(), *req)
-				return Written[store.Agent]{Revision: rev, Item: a}, err
+				return Written[api.Agent]{Revision: rev, Item: apiAgent(a)}, err
 			}).perm("agents:create").created(),
 		route("GET", "/v1/orgs/{org}/agents", "agents", "List agents.",
-			func(c *call, _ *noBody) (List[store.Agent], error) {
+			func(c *call, _ *noBody) (List[api.Agent], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Agent]{}, err
+					return List[api.Agent]{}, err
 				}
 				as, next, err := s.dir.ListAgents(c.ctx, c.actor(), c.org(), p)
-				return listOf(as, next), err
+				return listOf(each(as, apiAgent), next), err
 			}).perm("agents:list").query(pageParams...),
 		route("GET", "/v1/orgs/{org}/agents/{agent}", "agents", "Get an agent.",
-			func(c *call, _ *noBody) (store.Agent, error) {
-				return s.dir.GetAgent(c.ctx, c.actor(), c.org(), c.path("agent"))
+			func(c *call, _ *noBody) (api.Agent, error) {
+				return one(apiAgent)(s.dir.GetAgent(c.ctx, c.actor(), c.org(), c.path("agent")))
 			}).perm("agents:read"),
 		route("PATCH", "/v1/orgs/{org}/agents/{agent}", "agents", "Change an agent's role, sponsor, expiry or attributes.",
-			func(c *call, req *AgentPatch) (Written[store.Agent], error) {
+			func(c *call, req *AgentPatch) (Written[api.Agent], error) {
 				u := directory.AgentUpdate{Role: req.Role, Sponsor: req.Sponsor, Attributes: req.Attributes}
 				if req.ExpiresAt != nil {
 					var t time.Time
 					if *req.ExpiresAt != "" {
 						var err error
 						if t, err = time.Parse(time.RFC3339Nano, *req.ExpiresAt); err != nil {
-							return Written[store.Agent]{}, invalidField("expires_at", "expires_at must be an RFC 3339 time or \"\" (never)")
+							return Written[api.Agent]{}, invalidField("expires_at", "expires_at must be an RFC 3339 time or \"\" (never)")
 						}
 					}
 					u.ExpiresAt = &t
 				}
 				a, rev, err := s.dir.UpdateAgent(c.ctx, c.actor(), c.org(), c.path("agent"), u)
-				return Written[store.Agent]{Revision: rev, Item: a}, err
+				return Written[api.Agent]{Revision: rev, Item: apiAgent(a)}, err
 			}).perm("agents:update"),
 		route("DELETE", "/v1/orgs/{org}/agents/{agent}", "agents", "Delete an agent with its bindings.",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -284,27 +285,27 @@ func (s *Server) principalRoutes() []*Route {
 			}).perm("agents:delete"),
 
 		route("POST", "/v1/orgs/{org}/services", "services", "Create a service (a runtime or CI account), optionally bound to a role.",
-			func(c *call, req *directory.ServiceSpec) (Written[store.Service], error) {
+			func(c *call, req *directory.ServiceSpec) (Written[api.Service], error) {
 				sv, rev, err := s.dir.CreateService(c.ctx, c.actor(), c.org(), *req)
-				return Written[store.Service]{Revision: rev, Item: sv}, err
+				return Written[api.Service]{Revision: rev, Item: apiService(sv)}, err
 			}).perm("services:create").created(),
 		route("GET", "/v1/orgs/{org}/services", "services", "List services.",
-			func(c *call, _ *noBody) (List[store.Service], error) {
+			func(c *call, _ *noBody) (List[api.Service], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Service]{}, err
+					return List[api.Service]{}, err
 				}
 				ss, next, err := s.dir.ListServices(c.ctx, c.actor(), c.org(), p)
-				return listOf(ss, next), err
+				return listOf(each(ss, apiService), next), err
 			}).perm("services:list").query(pageParams...),
 		route("GET", "/v1/orgs/{org}/services/{service}", "services", "Get a service.",
-			func(c *call, _ *noBody) (store.Service, error) {
-				return s.dir.GetService(c.ctx, c.actor(), c.org(), c.path("service"))
+			func(c *call, _ *noBody) (api.Service, error) {
+				return one(apiService)(s.dir.GetService(c.ctx, c.actor(), c.org(), c.path("service")))
 			}).perm("services:read"),
 		route("PATCH", "/v1/orgs/{org}/services/{service}", "services", "Replace a service's attributes.",
-			func(c *call, req *ServicePatch) (Written[store.Service], error) {
+			func(c *call, req *ServicePatch) (Written[api.Service], error) {
 				sv, rev, err := s.dir.UpdateService(c.ctx, c.actor(), c.org(), c.path("service"), req.Attributes)
-				return Written[store.Service]{Revision: rev, Item: sv}, err
+				return Written[api.Service]{Revision: rev, Item: apiService(sv)}, err
 			}).perm("services:update"),
 		route("DELETE", "/v1/orgs/{org}/services/{service}", "services", "Delete a service with its bindings.",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -324,33 +325,33 @@ func (c *call) ref() authz.ResourceRef {
 func (s *Server) resourceRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/resources", "resources", "Create a resource (version 1) in a namespace (<type>:create or resources:create there).",
-			func(c *call, req *directory.ResourceSpec) (Written[store.Resource], error) {
+			func(c *call, req *directory.ResourceSpec) (Written[api.Resource], error) {
 				r, rev, err := s.dir.CreateResource(c.ctx, c.actor(), c.org(), *req)
-				return Written[store.Resource]{Revision: rev, Item: r}, err
+				return Written[api.Resource]{Revision: rev, Item: apiResource(r)}, err
 			}).created().maxBody(store.MaxSpecBytes + 128<<10),
 		route("GET", "/v1/orgs/{org}/resources", "resources", "List the resources you may read, in (namespace, type, id) order; a page may hold fewer rows than asked while more follow.",
-			func(c *call, _ *noBody) (List[store.Resource], error) {
+			func(c *call, _ *noBody) (List[api.Resource], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Resource]{}, err
+					return List[api.Resource]{}, err
 				}
 				q := c.r.URL.Query()
 				rs, next, err := s.dir.ListResources(c.ctx, c.actor(), c.org(), directory.ResourceFilter{Namespace: q.Get("namespace"), Type: q.Get("type")}, p)
-				return listOf(rs, next), err
+				return listOf(each(rs, apiResource), next), err
 			}).query(append([]Param{
 			{"namespace", "string", "only this namespace"},
 			{"type", "string", "only this type"},
 		}, pageParams...)...),
 		route("GET", resourcePath, "resources", "Get a resource with its current spec (<type>:read or resources:read on it).",
-			func(c *call, _ *noBody) (store.Resource, error) {
-				return s.dir.GetResource(c.ctx, c.actor(), c.org(), c.ref())
+			func(c *call, _ *noBody) (api.Resource, error) {
+				return one(apiResource)(s.dir.GetResource(c.ctx, c.actor(), c.org(), c.ref()))
 			}),
 		route("PATCH", resourcePath, "resources", "Change a resource's labels, attributes or spec, recording a new version.",
-			func(c *call, req *ResourcePatch) (Written[store.Resource], error) {
+			func(c *call, req *ResourcePatch) (Written[api.Resource], error) {
 				r, rev, err := s.dir.UpdateResource(c.ctx, c.actor(), c.org(), c.ref(), directory.ResourceChange{
 					Labels: req.Labels, Attributes: req.Attributes, Spec: req.Spec, IfVersion: req.IfVersion,
 				})
-				return Written[store.Resource]{Revision: rev, Item: r}, err
+				return Written[api.Resource]{Revision: rev, Item: apiResource(r)}, err
 			}).maxBody(store.MaxSpecBytes + 128<<10),
 		route("DELETE", resourcePath, "resources", "Delete a resource with its versions and the bindings scoped to it.",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -358,42 +359,42 @@ func (s *Server) resourceRoutes() []*Route {
 				return Revision{Revision: rev}, err
 			}),
 		route("GET", resourcePath+"/versions", "resources", "List a resource's versions, newest first, without specs.",
-			func(c *call, _ *noBody) (List[store.ResourceVersion], error) {
+			func(c *call, _ *noBody) (List[api.ResourceVersion], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.ResourceVersion]{}, err
+					return List[api.ResourceVersion]{}, err
 				}
 				vs, next, err := s.dir.ListResourceVersions(c.ctx, c.actor(), c.org(), c.ref(), p)
-				return listOf(vs, next), err
+				return listOf(each(vs, apiResourceVersion), next), err
 			}).query(pageParams...),
 		route("GET", resourcePath+"/versions/{version}", "resources", "Get one version of a resource with its spec.",
-			func(c *call, _ *noBody) (store.ResourceVersion, error) {
+			func(c *call, _ *noBody) (api.ResourceVersion, error) {
 				v, err := pathUint(c, "version")
 				if err != nil {
-					return store.ResourceVersion{}, err
+					return api.ResourceVersion{}, err
 				}
-				return s.dir.GetResourceVersion(c.ctx, c.actor(), c.org(), c.ref(), v)
+				return one(apiResourceVersion)(s.dir.GetResourceVersion(c.ctx, c.actor(), c.org(), c.ref(), v))
 			}),
 		route("GET", resourcePath+"/diff", "resources", "What changed between two versions (JSON Pointer paths).",
-			func(c *call, _ *noBody) (List[store.DiffEntry], error) {
+			func(c *call, _ *noBody) (List[api.DiffEntry], error) {
 				from, err := c.queryUint("from")
 				if err != nil {
-					return List[store.DiffEntry]{}, err
+					return List[api.DiffEntry]{}, err
 				}
 				to, err := c.queryUint("to")
 				if err != nil {
-					return List[store.DiffEntry]{}, err
+					return List[api.DiffEntry]{}, err
 				}
 				if from == 0 || to == 0 {
-					return List[store.DiffEntry]{}, invalidField("from", "from and to are required version numbers")
+					return List[api.DiffEntry]{}, invalidField("from", "from and to are required version numbers")
 				}
 				ds, err := s.dir.DiffResourceVersions(c.ctx, c.actor(), c.org(), c.ref(), from, to)
-				return listOf(ds, ""), err
+				return listOf(each(ds, apiDiffEntry), ""), err
 			}).query(Param{"from", "integer", "the older version"}, Param{"to", "integer", "the newer version"}),
 		route("POST", resourcePath+"/shares", "resources", "Share one resource with a principal, or with every holder of a role (\"role:<name>\"), for an action list (you must hold each action on it).",
-			func(c *call, req *ShareRequest) (Written[store.Binding], error) {
+			func(c *call, req *ShareRequest) (Written[api.Binding], error) {
 				b, rev, err := s.dir.Share(c.ctx, c.actor(), c.org(), c.ref(), req.Principal, req.Actions)
-				return Written[store.Binding]{Revision: rev, Item: b}, err
+				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
 			}).perm("bindings:create").created(),
 	}
 }

@@ -57,14 +57,14 @@ func (c *call) caller() auth.Caller {
 }
 
 func (s *Server) authRoutes() []*Route {
-	keyList := func(org func(c *call) string) func(c *call, _ *noBody) (List[store.APIKey], error) {
-		return func(c *call, _ *noBody) (List[store.APIKey], error) {
+	keyList := func(org func(c *call) string) func(c *call, _ *noBody) (List[api.APIKey], error) {
+		return func(c *call, _ *noBody) (List[api.APIKey], error) {
 			p, err := c.page()
 			if err != nil {
-				return List[store.APIKey]{}, err
+				return List[api.APIKey]{}, err
 			}
 			ks, next, err := s.auth.ListKeys(c.ctx, c.caller(), org(c), c.r.URL.Query().Get("principal"), p)
-			return listOf(ks, next), err
+			return listOf(each(ks, apiAPIKey), next), err
 		}
 	}
 	personal := func(*call) string { return "" }
@@ -107,8 +107,8 @@ func (s *Server) authRoutes() []*Route {
 			}).created(),
 		route("GET", "/v1/apikeys", "apikeys", "List your personal API keys.", keyList(personal)).query(pageParams...),
 		route("GET", "/v1/apikeys/{key}", "apikeys", "Get one of your personal API keys.",
-			func(c *call, _ *noBody) (store.APIKey, error) {
-				return s.auth.GetKey(c.ctx, c.caller(), "", c.path("key"))
+			func(c *call, _ *noBody) (api.APIKey, error) {
+				return one(apiAPIKey)(s.auth.GetKey(c.ctx, c.caller(), "", c.path("key")))
 			}),
 		route("DELETE", "/v1/apikeys/{key}", "apikeys", "Revoke one of your personal API keys (at once).",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -124,8 +124,8 @@ func (s *Server) authRoutes() []*Route {
 		route("GET", "/v1/orgs/{org}/apikeys", "apikeys", "List the org's API keys (your own with principal=<you>, else apikeys:read).", keyList(inOrg)).
 			query(append([]Param{{"principal", "string", "only keys of this principal"}}, pageParams...)...),
 		route("GET", "/v1/orgs/{org}/apikeys/{key}", "apikeys", "Get an API key of the org (your own, or with apikeys:read).",
-			func(c *call, _ *noBody) (store.APIKey, error) {
-				return s.auth.GetKey(c.ctx, c.caller(), c.org(), c.path("key"))
+			func(c *call, _ *noBody) (api.APIKey, error) {
+				return one(apiAPIKey)(s.auth.GetKey(c.ctx, c.caller(), c.org(), c.path("key")))
 			}),
 		route("DELETE", "/v1/orgs/{org}/apikeys/{key}", "apikeys", "Revoke an API key of the org (your own, or with apikeys:delete); it stops working at once.",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -139,13 +139,13 @@ func (s *Server) authRoutes() []*Route {
 				return InvitationCreated{rev, inv, tok}, err
 			}).perm("members:create").created(),
 		route("GET", "/v1/orgs/{org}/invitations", "invitations", "List the org's invitations.",
-			func(c *call, _ *noBody) (List[store.Invitation], error) {
+			func(c *call, _ *noBody) (List[api.Invitation], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Invitation]{}, err
+					return List[api.Invitation]{}, err
 				}
 				vs, next, err := s.auth.ListInvitations(c.ctx, c.caller(), c.org(), p)
-				return listOf(vs, next), err
+				return listOf(each(vs, apiInvitation), next), err
 			}).perm("members:list").query(pageParams...),
 		route("DELETE", "/v1/orgs/{org}/invitations/{invitation}", "invitations", "Revoke a pending invitation.",
 			func(c *call, _ *noBody) (Revision, error) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
-	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
@@ -70,60 +69,60 @@ func (c *call) secretName() string { return c.path("secret") }
 
 // listSecrets lists secrets' names and metadata in ns ("": every
 // namespace where the caller holds secrets:list).
-func (s *Server) listSecrets(c *call, ns string) (List[store.Secret], error) {
+func (s *Server) listSecrets(c *call, ns string) (List[api.Secret], error) {
 	v, err := s.needVault()
 	if err != nil {
-		return List[store.Secret]{}, err
+		return List[api.Secret]{}, err
 	}
 	p, err := c.page()
 	if err != nil {
-		return List[store.Secret]{}, err
+		return List[api.Secret]{}, err
 	}
 	ss, next, err := v.List(c.ctx, c.actor(), c.org(), ns, p)
-	return listOf(ss, next), vaultProblem(err)
+	return listOf(each(ss, apiSecret), next), vaultProblem(err)
 }
 
 func (s *Server) secretRoutes() []*Route {
 	return []*Route{
 		route("GET", "/v1/orgs/{org}/secrets", "secrets", "List secrets' names and metadata (never values) in every namespace where you hold secrets:list; a page may hold fewer rows than asked while more follow.",
-			func(c *call, _ *noBody) (List[store.Secret], error) { return s.listSecrets(c, "") }).query(pageParams...),
+			func(c *call, _ *noBody) (List[api.Secret], error) { return s.listSecrets(c, "") }).query(pageParams...),
 		route("GET", secretsPath, "secrets", "List the namespace's secrets: names and metadata, never values (secrets:list).",
-			func(c *call, _ *noBody) (List[store.Secret], error) { return s.listSecrets(c, c.path("namespace")) }).perm("secrets:list").query(pageParams...),
+			func(c *call, _ *noBody) (List[api.Secret], error) { return s.listSecrets(c, c.path("namespace")) }).perm("secrets:list").query(pageParams...),
 		route("POST", secretsPath, "secrets", "Create a secret with its first value (secrets:create and secrets:list). The value is sealed at once and never echoed.",
-			func(c *call, req *SecretCreate) (Written[store.Secret], error) {
+			func(c *call, req *SecretCreate) (Written[api.Secret], error) {
 				v, err := s.needVault()
 				if err != nil {
-					return Written[store.Secret]{}, err
+					return Written[api.Secret]{}, err
 				}
 				if req.Value == nil {
-					return Written[store.Secret]{}, invalidField("value", "value is required")
+					return Written[api.Secret]{}, invalidField("value", "value is required")
 				}
 				m := vault.Meta{Description: req.Description, ReferableBy: req.ReferableBy}
 				if req.ExpiresAt != nil {
 					m.ExpiresAt = *req.ExpiresAt
 				}
 				sec, rev, err := v.Create(c.ctx, c.actor(), c.org(), c.path("namespace"), req.Name, []byte(*req.Value), m)
-				return Written[store.Secret]{Revision: rev, Item: sec}, vaultProblem(err)
+				return Written[api.Secret]{Revision: rev, Item: apiSecret(sec)}, vaultProblem(err)
 			}).perm("secrets:create").created().maxBody(vault.MaxValueBytes*6 + 64<<10),
 		route("GET", secretPath, "secrets", "Get a secret's metadata (secrets:list; 404 without it).",
-			func(c *call, _ *noBody) (store.Secret, error) {
+			func(c *call, _ *noBody) (api.Secret, error) {
 				v, err := s.needVault()
 				if err != nil {
-					return store.Secret{}, err
+					return api.Secret{}, err
 				}
 				sec, err := v.Get(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName())
-				return sec, vaultProblem(err)
+				return apiSecret(sec), vaultProblem(err)
 			}),
 		route("PATCH", secretPath, "secrets", "Change a secret's description, expiry or reference restriction, or its value (a new version) (secrets:update; 404 without secrets:list).",
-			func(c *call, req *SecretPatch) (Written[store.Secret], error) {
+			func(c *call, req *SecretPatch) (Written[api.Secret], error) {
 				v, err := s.needVault()
 				if err != nil {
-					return Written[store.Secret]{}, err
+					return Written[api.Secret]{}, err
 				}
 				u := vault.Update{Description: req.Description, ExpiresAt: req.ExpiresAt, ReferableBy: req.ReferableBy, IfVersion: req.IfVersion}
 				if req.ClearExpiry {
 					if req.ExpiresAt != nil {
-						return Written[store.Secret]{}, invalidField("clear_expiry", "clear_expiry and expires_at exclude each other")
+						return Written[api.Secret]{}, invalidField("clear_expiry", "clear_expiry and expires_at exclude each other")
 					}
 					u.ExpiresAt = &time.Time{}
 				}
@@ -132,7 +131,7 @@ func (s *Server) secretRoutes() []*Route {
 					u.Value = &b
 				}
 				sec, rev, err := v.Update(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), u)
-				return Written[store.Secret]{Revision: rev, Item: sec}, vaultProblem(err)
+				return Written[api.Secret]{Revision: rev, Item: apiSecret(sec)}, vaultProblem(err)
 			}).maxBody(vault.MaxValueBytes*6 + 64<<10),
 		route("DELETE", secretPath, "secrets", "Delete a secret and every version (secrets:delete; 404 without secrets:list; 409 naming the resources whose specs reference it, unless ?force=true).",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -148,16 +147,16 @@ func (s *Server) secretRoutes() []*Route {
 				return Revision{Revision: rev}, vaultProblem(err)
 			}).query(Param{"force", "boolean", "delete even if resource specs reference the secret (409 naming them otherwise); audited as forced"}),
 		route("POST", secretPath+"/rotate", "secrets", "Replace a secret's value with a new version and stamp its rotation time (secrets:rotate; 404 without secrets:list).",
-			func(c *call, req *SecretRotate) (Written[store.Secret], error) {
+			func(c *call, req *SecretRotate) (Written[api.Secret], error) {
 				v, err := s.needVault()
 				if err != nil {
-					return Written[store.Secret]{}, err
+					return Written[api.Secret]{}, err
 				}
 				if req.Value == nil {
-					return Written[store.Secret]{}, invalidField("value", "value is required")
+					return Written[api.Secret]{}, invalidField("value", "value is required")
 				}
 				sec, rev, err := v.Rotate(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), []byte(*req.Value), req.IfVersion)
-				return Written[store.Secret]{Revision: rev, Item: sec}, vaultProblem(err)
+				return Written[api.Secret]{Revision: rev, Item: apiSecret(sec)}, vaultProblem(err)
 			}).maxBody(vault.MaxValueBytes*6 + 64<<10),
 		route("GET", secretPath+"/value", "secrets", "Reveal a secret's value, the current version or ?version=N (secrets:read; 404 without secrets:list). Audited.",
 			func(c *call, _ *noBody) (SecretValue, error) {
@@ -178,17 +177,17 @@ func (s *Server) secretRoutes() []*Route {
 				return out, nil
 			}).query(Param{"version", "integer", "a version number (default: the current one)"}),
 		route("GET", secretPath+"/versions", "secrets", "A secret's history: its versions (number, master key id, author, time), newest first, never values (secrets:list).",
-			func(c *call, _ *noBody) (List[store.SecretVersion], error) {
+			func(c *call, _ *noBody) (List[api.SecretVersion], error) {
 				v, err := s.needVault()
 				if err != nil {
-					return List[store.SecretVersion]{}, err
+					return List[api.SecretVersion]{}, err
 				}
 				p, err := c.page()
 				if err != nil {
-					return List[store.SecretVersion]{}, err
+					return List[api.SecretVersion]{}, err
 				}
 				vs, next, err := v.History(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), p)
-				return listOf(vs, next), vaultProblem(err)
+				return listOf(each(vs, apiSecretVersion), next), vaultProblem(err)
 			}).query(pageParams...),
 		route("POST", resourcePath+"/runs", "secrets", "Get a run token for the resource (<type>:run on it): short-lived, single-use, bound to the resource's current version, releasing exactly the secrets its spec references, to a service principal (the runtime). The token is shown once.",
 			func(c *call, req *RunRequest) (vault.RunGrant, error) {
