@@ -72,9 +72,9 @@ type AuditProblem struct {
 	Detail  string
 }
 
-// AuditVerification is the outcome of VerifyAudit: OK, or Problem names
+// AuditVerifyResult is the outcome of an audit verification: OK, or Problem names
 // the first bad entry.
-type AuditVerification struct {
+type AuditVerifyResult struct {
 	OK      bool          `json:"ok"`
 	Report  AuditReport   `json:"report"`
 	Problem *AuditProblem `json:"problem,omitempty"`

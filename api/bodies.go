@@ -11,31 +11,31 @@ type Revision struct {
 	Revision uint64 `json:"revision"`
 }
 
-// CheckBody is the body of POST .../check and .../explain: a CheckRequest
+// CheckRequest is the body of POST .../check and .../explain: a CheckRequest
 // with the consistency it needs.
-type CheckBody struct {
-	CheckRequest
+type CheckRequest struct {
+	BatchItem
 	Consistency *Consistency `json:"consistency,omitempty"`
 }
 
 // BatchCheckRequest holds up to MaxBatch checks, answered independently.
 type BatchCheckRequest struct {
-	Checks      []CheckRequest `json:"checks"`
-	Consistency *Consistency   `json:"consistency,omitempty"`
+	Checks      []BatchItem  `json:"checks"`
+	Consistency *Consistency `json:"consistency,omitempty"`
 }
 
 // MaxBatch is the most checks one batch takes.
 const MaxBatch = 1000
 
-// LookupResourcesBody is the body of POST .../lookup-resources.
-type LookupResourcesBody struct {
-	LookupResourcesRequest
+// LookupResourcesRequest is the body of POST .../lookup-resources.
+type LookupResourcesRequest struct {
+	LookupResourcesQuery
 	Consistency *Consistency `json:"consistency,omitempty"`
 }
 
-// LookupSubjectsBody is the body of POST .../lookup-subjects.
-type LookupSubjectsBody struct {
-	LookupSubjectsRequest
+// LookupSubjectsRequest is the body of POST .../lookup-subjects.
+type LookupSubjectsRequest struct {
+	LookupSubjectsQuery
 	Consistency *Consistency `json:"consistency,omitempty"`
 }
 

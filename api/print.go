@@ -6,7 +6,7 @@ import "fmt"
 // (String, GoString), so a value logged by mistake shows as hidden.
 
 // String hides the value.
-func (s SecretSpec) String() string { return fmt.Sprintf("secret %s (value hidden)", s.Name) }
+func (s SecretCreate) String() string { return fmt.Sprintf("secret %s (value hidden)", s.Name) }
 
 // String hides the value.
 func (p SecretPatch) String() string { return "secret patch (value hidden)" }

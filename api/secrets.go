@@ -32,8 +32,8 @@ type SecretVersion struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// SecretSpec creates a secret with its first value.
-type SecretSpec struct {
+// SecretCreate creates a secret with its first value.
+type SecretCreate struct {
 	Name        string     `json:"name"` // [A-Z_][A-Z0-9_]*
 	Value       *string    `json:"value"`
 	Description string     `json:"description,omitempty"`

@@ -98,8 +98,8 @@ type Policy struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Validation is the outcome of compiling and linting a policy text.
-type Validation struct {
+// ValidateResponse is the outcome of compiling and linting a policy text.
+type ValidateResponse struct {
 	Valid       bool         `json:"valid"` // no errors (warnings allowed)
 	Diagnostics []Diagnostic `json:"diagnostics"`
 }
@@ -281,8 +281,8 @@ type AcceptRequest struct {
 	DisplayName string `json:"display_name,omitempty"`
 }
 
-// Session is a short-lived session token.
-type Session struct {
+// SessionResponse is a short-lived session token.
+type SessionResponse struct {
 	Token     string    `json:"token"`
 	TokenType string    `json:"token_type"`
 	ExpiresAt time.Time `json:"expires_at"`
@@ -290,15 +290,15 @@ type Session struct {
 	Org       string    `json:"org,omitempty"`
 }
 
-// Accepted is the outcome of accepting an invitation.
-type Accepted struct {
+// AcceptResponse is the outcome of accepting an invitation.
+type AcceptResponse struct {
 	Revision uint64 `json:"revision"`
 	User     User   `json:"user"`
 	Org      string `json:"org"`
 	Role     string `json:"role"`
 	// Session is set only for an anonymous acceptance that created the
 	// user; an authenticated acceptance mints no credential.
-	Session *Session `json:"session,omitempty"`
+	Session *SessionResponse `json:"session,omitempty"`
 }
 
 // Health is the answer of /healthz and /readyz.
@@ -325,14 +325,14 @@ type Me struct {
 
 // MeOrg is an org of the caller with what it may do there.
 type MeOrg struct {
-	ID          string  `json:"id"`
-	Name        string  `json:"name"`
-	Namespace   string  `json:"namespace"`
-	Permissions []Grant `json:"permissions"`
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Namespace   string     `json:"namespace"`
+	Permissions []GrantOut `json:"permissions"`
 }
 
-// CheckRequest asks: may Principal do Action on Resource in Namespace?
-type CheckRequest struct {
+// BatchItem asks: may Principal do Action on Resource in Namespace?
+type BatchItem struct {
 	// Principal defaults to the caller; asking about another principal
 	// needs bindings:read in the namespace.
 	Principal string `json:"principal,omitempty"`
@@ -346,21 +346,21 @@ type CheckRequest struct {
 	OnBehalfOf string         `json:"on_behalf_of,omitempty"`
 }
 
-// Decision is the answer to a check.
-type Decision struct {
-	Allowed     bool   `json:"allowed"`
-	Revision    uint64 `json:"revision"`
-	Obligations []Rule `json:"obligations,omitempty"`
-	Advice      []Rule `json:"advice,omitempty"`
+// CheckResponse is the answer to a check.
+type CheckResponse struct {
+	Allowed     bool      `json:"allowed"`
+	Revision    uint64    `json:"revision"`
+	Obligations []RuleOut `json:"obligations,omitempty"`
+	Advice      []RuleOut `json:"advice,omitempty"`
 	// Reason says why a deny is a deny, from a closed set (not_member,
 	// unknown_namespace, no_grant, condition_failed, condition_error...;
 	// docs/api.md lists them and authz.Reasons returns them); "" when
 	// allowed. It never turns a deny into anything else: branch on Allowed.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" openapi:"reason"`
 }
 
-// Rule is an agent's obligation (must) or advice (should).
-type Rule struct {
+// RuleOut is an agent's obligation (must) or advice (should).
+type RuleOut struct {
 	Kind      string `json:"kind"` // "must" or "should"
 	Text      string `json:"text"`
 	Action    string `json:"action,omitempty"`
@@ -371,33 +371,33 @@ type Rule struct {
 // BatchResult is one answer of a batch: Err is set iff the item could not
 // be decided (then Allowed is false).
 type BatchResult struct {
-	Allowed     bool     `json:"allowed"`
-	Obligations []Rule   `json:"obligations,omitempty"`
-	Advice      []Rule   `json:"advice,omitempty"`
-	Reason      string   `json:"reason,omitempty"` // as Decision.Reason
-	Err         *Problem `json:"error,omitempty"`
+	Allowed     bool      `json:"allowed"`
+	Obligations []RuleOut `json:"obligations,omitempty"`
+	Advice      []RuleOut `json:"advice,omitempty"`
+	Reason      string    `json:"reason,omitempty" openapi:"reason"` // as CheckResponse.Reason
+	Err         *Problem  `json:"error,omitempty"`
 }
 
-// Batch is the answer to a batch of checks, in request order.
-type Batch struct {
+// BatchCheckResponse is the answer to a batch of checks, in request order.
+type BatchCheckResponse struct {
 	Results  []BatchResult `json:"results"`
 	Revision uint64        `json:"revision"`
 }
 
-// Explanation is a decision with the reasons.
-type Explanation struct {
-	Allowed     bool    `json:"allowed"`
-	Revision    uint64  `json:"revision"`
-	Reason      string  `json:"reason,omitempty"` // as Decision.Reason
-	Summary     string  `json:"summary"`
-	Grants      []Trace `json:"grants"`
-	Near        []Trace `json:"near"`
-	Obligations []Rule  `json:"obligations,omitempty"`
-	Advice      []Rule  `json:"advice,omitempty"`
+// ExplainResponse is a decision with the reasons.
+type ExplainResponse struct {
+	Allowed     bool       `json:"allowed"`
+	Revision    uint64     `json:"revision"`
+	Reason      string     `json:"reason,omitempty" openapi:"reason"` // as CheckResponse.Reason
+	Summary     string     `json:"summary"`
+	Grants      []TraceOut `json:"grants"`
+	Near        []TraceOut `json:"near"`
+	Obligations []RuleOut  `json:"obligations,omitempty"`
+	Advice      []RuleOut  `json:"advice,omitempty"`
 }
 
-// Trace is one step of an explanation.
-type Trace struct {
+// TraceOut is one step of an explanation.
+type TraceOut struct {
 	Binding        BindingCore `json:"binding"`
 	Via            string      `json:"via,omitempty"`
 	Role           string      `json:"role,omitempty"`
@@ -408,8 +408,8 @@ type Trace struct {
 	Note           string      `json:"note,omitempty"`
 }
 
-// LookupResourcesRequest asks which resources Principal may do Action on.
-type LookupResourcesRequest struct {
+// LookupResourcesQuery asks which resources Principal may do Action on.
+type LookupResourcesQuery struct {
 	Principal string `json:"principal,omitempty"` // default: the caller
 	Action    string `json:"action"`
 	// Namespace limits the lookup; empty means every namespace.
@@ -420,39 +420,39 @@ type LookupResourcesRequest struct {
 	Cursor     string         `json:"cursor,omitempty"`
 }
 
-// ResourcePage is one page of a resource lookup, in (namespace, type, id)
+// LookupResourcesResponse is one page of a resource lookup, in (namespace, type, id)
 // order.
-type ResourcePage struct {
+type LookupResourcesResponse struct {
 	Items      []ResourceRef `json:"items"`
 	NextCursor string        `json:"next_cursor"`
 	Revision   uint64        `json:"revision"`
 }
 
-// LookupSubjectsRequest asks who may do Action on Resource.
-type LookupSubjectsRequest struct {
+// LookupSubjectsQuery asks who may do Action on Resource.
+type LookupSubjectsQuery struct {
 	Action    string         `json:"action"`
 	Resource  string         `json:"resource,omitempty"` // "<type>/<id>"; empty: the type in the namespace
 	Namespace string         `json:"namespace,omitempty"`
 	Context   map[string]any `json:"context,omitempty"`
 }
 
-// Subjects lists principals (teams expanded, with the teams they got there
+// LookupSubjectsResponse lists principals (teams expanded, with the teams they got there
 // through).
-type Subjects struct {
+type LookupSubjectsResponse struct {
 	Items    []Subject `json:"items"`
 	Revision uint64    `json:"revision"`
 }
 
-// Permissions lists what a principal holds in a namespace.
-type Permissions struct {
-	Principal string  `json:"principal"`
-	Namespace string  `json:"namespace"`
-	Items     []Grant `json:"items"`
-	Revision  uint64  `json:"revision"`
+// PermissionsResponse lists what a principal holds in a namespace.
+type PermissionsResponse struct {
+	Principal string     `json:"principal"`
+	Namespace string     `json:"namespace"`
+	Items     []GrantOut `json:"items"`
+	Revision  uint64     `json:"revision"`
 }
 
-// Grant is one effective permission pattern.
-type Grant struct {
+// GrantOut is one effective permission pattern.
+type GrantOut struct {
 	Permission string   `json:"permission"`
 	Conditions []string `json:"conditions,omitempty"` // any one must hold; none: unconditional
 }

@@ -19,7 +19,7 @@ func (c *Client) Check(ctx context.Context, org string, req CheckRequest, opts .
 	o := applyCall(opts)
 	var out Decision
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/check",
-		body: checkBody{CheckRequest: req, Consistency: o.consistency()}}, &out)
+		body: checkBody{BatchItem: req, Consistency: o.consistency()}}, &out)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -59,7 +59,7 @@ func (c *Client) Checks(ctx context.Context, org string, reqs []CheckRequest, op
 	if reqs == nil {
 		reqs = []CheckRequest{}
 	}
-	var wire api.Batch
+	var wire api.BatchCheckResponse
 	r := request{method: http.MethodPost, path: orgPath(org) + "/checks", body: batchBody{Checks: reqs, Consistency: o.consistency()}}
 	if err := c.do(ctx, r, &wire); err != nil {
 		return Batch{}, err
@@ -85,7 +85,7 @@ func (c *Client) Explain(ctx context.Context, org string, req CheckRequest, opts
 	o := applyCall(opts)
 	var out Explanation
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/explain",
-		body: checkBody{CheckRequest: req, Consistency: o.consistency()}}, &out)
+		body: checkBody{BatchItem: req, Consistency: o.consistency()}}, &out)
 	if err != nil {
 		return Explanation{}, err
 	}
@@ -98,7 +98,7 @@ func (c *Client) LookupResources(ctx context.Context, org string, req LookupReso
 	o := applyCall(opts)
 	var out ResourcePage
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/lookup/resources",
-		body: lookupResourcesBody{LookupResourcesRequest: req, Consistency: o.consistency()}}, &out)
+		body: lookupResourcesBody{LookupResourcesQuery: req, Consistency: o.consistency()}}, &out)
 	return out, err
 }
 
@@ -108,7 +108,7 @@ func (c *Client) LookupSubjects(ctx context.Context, org string, req LookupSubje
 	o := applyCall(opts)
 	var out Subjects
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/lookup/subjects",
-		body: lookupSubjectsBody{LookupSubjectsRequest: req, Consistency: o.consistency()}}, &out)
+		body: lookupSubjectsBody{LookupSubjectsQuery: req, Consistency: o.consistency()}}, &out)
 	return out, err
 }
 

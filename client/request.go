@@ -50,13 +50,13 @@ type ResourceFilter struct {
 
 // --- decisions
 
-type checkBody = api.CheckBody
+type checkBody = api.CheckRequest
 
 // MaxBatch is the most checks one Checks call takes.
 const MaxBatch = api.MaxBatch
 
 type batchBody = api.BatchCheckRequest
 
-type lookupResourcesBody = api.LookupResourcesBody
+type lookupResourcesBody = api.LookupResourcesRequest
 
-type lookupSubjectsBody = api.LookupSubjectsBody
+type lookupSubjectsBody = api.LookupSubjectsRequest

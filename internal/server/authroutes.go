@@ -2,55 +2,11 @@ package server
 
 import (
 	"github.com/gatehouse-dev/gatehouse/api"
-	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
-	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
 // Authentication routes: sessions, API keys, invitations.
-
-// SessionResponse is a session token.
-type SessionResponse struct {
-	Token     string    `json:"token"`
-	TokenType string    `json:"token_type"` // "Bearer"
-	ExpiresAt time.Time `json:"expires_at"`
-	Principal string    `json:"principal"`
-	Org       string    `json:"org,omitempty"`
-}
-
-// KeyCreated is a new API key with its token, shown this once.
-type KeyCreated struct {
-	Revision uint64       `json:"revision"`
-	Item     store.APIKey `json:"item"`
-	Token    string       `json:"token"`
-}
-
-// InvitationCreated is a new invitation with its token, shown this once.
-type InvitationCreated struct {
-	Revision uint64           `json:"revision"`
-	Item     store.Invitation `json:"item"`
-	Token    string           `json:"token"`
-}
-
-// AcceptRequest redeems an invitation token.
-type AcceptRequest struct {
-	Token string `json:"token"`
-	// UserID names the user to create when accepting anonymously (default:
-	// derived from the email). Ignored when accepting authenticated.
-	UserID      string `json:"user_id,omitempty"`
-	DisplayName string `json:"display_name,omitempty"`
-}
-
-// AcceptResponse is the user, the membership's revision and, for an
-// anonymous acceptance that created the user, a session for it.
-type AcceptResponse struct {
-	Revision uint64           `json:"revision"`
-	User     store.User       `json:"user"`
-	Org      string           `json:"org"`
-	Role     string           `json:"role"`
-	Session  *SessionResponse `json:"session,omitempty"`
-}
 
 func (c *call) caller() auth.Caller {
 	return auth.Caller{Identity: c.id, ClientAddr: c.addr, RequestID: c.reqID}
@@ -93,7 +49,7 @@ func (s *Server) authRoutes() []*Route {
 				if err != nil {
 					return AcceptResponse{}, err
 				}
-				out := AcceptResponse{Revision: acc.Revision, User: acc.User, Org: acc.Invitation.Org, Role: acc.Invitation.Role}
+				out := AcceptResponse{Revision: acc.Revision, User: apiUser(acc.User), Org: acc.Invitation.Org, Role: acc.Invitation.Role}
 				if acc.Session != "" {
 					out.Session = &SessionResponse{Token: acc.Session, TokenType: "Bearer", ExpiresAt: acc.Identity.Expires, Principal: acc.Identity.Principal}
 				}
@@ -103,7 +59,7 @@ func (s *Server) authRoutes() []*Route {
 		route("POST", "/v1/apikeys", "apikeys", "Create a personal API key (a user's own, valid in all its orgs; needs apikeys:create in every org the user is a member of); the token is shown once.",
 			func(c *call, req *auth.KeySpec) (KeyCreated, error) {
 				k, tok, rev, err := s.auth.CreateKey(c.ctx, c.caller(), "", *req)
-				return KeyCreated{rev, k, tok}, err
+				return KeyCreated{Revision: rev, Item: apiAPIKey(k), Token: tok}, err
 			}).created(),
 		route("GET", "/v1/apikeys", "apikeys", "List your personal API keys.", keyList(personal)).query(pageParams...),
 		route("GET", "/v1/apikeys/{key}", "apikeys", "Get one of your personal API keys.",
@@ -119,7 +75,7 @@ func (s *Server) authRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/apikeys", "apikeys", "Create an API key confined to the org (apikeys:create), for yourself or (escalation rules) for a service; never for another user. The token is shown once.",
 			func(c *call, req *auth.KeySpec) (KeyCreated, error) {
 				k, tok, rev, err := s.auth.CreateKey(c.ctx, c.caller(), c.org(), *req)
-				return KeyCreated{rev, k, tok}, err
+				return KeyCreated{Revision: rev, Item: apiAPIKey(k), Token: tok}, err
 			}).created(),
 		route("GET", "/v1/orgs/{org}/apikeys", "apikeys", "List the org's API keys (your own with principal=<you>, else apikeys:read).", keyList(inOrg)).
 			query(append([]Param{{"principal", "string", "only keys of this principal"}}, pageParams...)...),
@@ -136,7 +92,7 @@ func (s *Server) authRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/invitations", "invitations", "Invite an email address with a role (members:create and the escalation rules for the role); the token is shown once and expires in 7 days.",
 			func(c *call, req *InviteRequest) (InvitationCreated, error) {
 				inv, tok, rev, err := s.auth.Invite(c.ctx, c.caller(), c.org(), req.Email, req.Role)
-				return InvitationCreated{rev, inv, tok}, err
+				return InvitationCreated{Revision: rev, Item: apiInvitation(inv), Token: tok}, err
 			}).perm("members:create").created(),
 		route("GET", "/v1/orgs/{org}/invitations", "invitations", "List the org's invitations.",
 			func(c *call, _ *noBody) (List[api.Invitation], error) {
@@ -157,5 +113,10 @@ func (s *Server) authRoutes() []*Route {
 
 // Wire types of package api under the names the server uses.
 type (
-	InviteRequest = api.InviteRequest
+	SessionResponse   = api.SessionResponse
+	KeyCreated        = api.KeyCreated
+	InvitationCreated = api.InvitationCreated
+	AcceptRequest     = api.AcceptRequest
+	AcceptResponse    = api.AcceptResponse
+	InviteRequest     = api.InviteRequest
 )

@@ -132,7 +132,7 @@ func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
 		return CheckResponse{}, err
 	}
 	dm.record(d.Allowed)
-	return CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: d.Reason}, nil
+	return CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: string(d.Reason)}, nil
 }
 
 func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, error) {
@@ -213,7 +213,7 @@ func (s *Server) explain(c *call, in *CheckRequest) (ExplainResponse, error) {
 	}
 	s.dm["explain"].record(ex.Decision.Allowed)
 	return ExplainResponse{
-		Allowed: ex.Decision.Allowed, Revision: ex.Decision.Revision, Reason: ex.Decision.Reason, Summary: ex.Summary,
+		Allowed: ex.Decision.Allowed, Revision: ex.Decision.Revision, Reason: string(ex.Decision.Reason), Summary: ex.Summary,
 		Grants: tracesOut(ex.Grants), Near: tracesOut(ex.Near),
 		Obligations: rulesOut(ex.Decision.Obligations), Advice: rulesOut(ex.Decision.Advice),
 	}, nil
@@ -248,7 +248,7 @@ func (s *Server) lookupResources(c *call, in *LookupResourcesRequest) (LookupRes
 	if items == nil {
 		items = []authz.ResourceRef{}
 	}
-	return LookupResourcesResponse{Items: items, NextCursor: page.NextPageToken, Revision: page.Revision}, nil
+	return LookupResourcesResponse{Items: each(items, apiRef), NextCursor: page.NextPageToken, Revision: page.Revision}, nil
 }
 
 func (s *Server) lookupSubjects(c *call, in *LookupSubjectsRequest) (LookupSubjectsResponse, error) {
@@ -279,7 +279,7 @@ func (s *Server) lookupSubjects(c *call, in *LookupSubjectsRequest) (LookupSubje
 	if subs == nil {
 		subs = []authz.Subject{}
 	}
-	return LookupSubjectsResponse{Items: subs, Revision: rev}, nil
+	return LookupSubjectsResponse{Items: each(subs, apiSubject), Revision: rev}, nil
 }
 
 func (s *Server) permissions(c *call, _ *noBody) (PermissionsResponse, error) {

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
-
-	"github.com/gatehouse-dev/gatehouse/authz"
 )
 
 // A strict, allocation-light JSON decoder for the decision hot path
@@ -718,7 +716,14 @@ func appendRules(b []byte, name string, rs []RuleOut) []byte {
 	return append(b, raw...)
 }
 
-func (r CheckResponse) appendJSON(b []byte) []byte {
+// checkEncoder is a CheckResponse (package api's) with the fast encoder.
+type checkEncoder CheckResponse
+
+func (r checkEncoder) appendJSON(b []byte) []byte { return appendCheckResponse(b, CheckResponse(r)) }
+
+// appendCheckResponse is the hand-written encoder of a decision (the
+// check hot path); writeJSON uses it for every CheckResponse.
+func appendCheckResponse(b []byte, r CheckResponse) []byte {
 	b = append(b, `{"allowed":`...)
 	b = strconv.AppendBool(b, r.Allowed)
 	b = append(b, `,"revision":`...)
@@ -731,7 +736,7 @@ func (r CheckResponse) appendJSON(b []byte) []byte {
 
 // appendReason adds a deny's reason: one of authz.Reasons(), plain ASCII
 // that needs no escaping.
-func appendReason(b []byte, reason authz.Reason) []byte {
+func appendReason[R ~string](b []byte, reason R) []byte {
 	if reason == "" {
 		return b
 	}

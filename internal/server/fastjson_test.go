@@ -137,11 +137,11 @@ func FuzzFastDecode(f *testing.F) {
 
 func TestFastEncoderMatchesEncodingJSON(t *testing.T) {
 	for _, v := range []fastEncoder{
-		CheckResponse{Allowed: true, Revision: 7},
-		CheckResponse{Allowed: true, Revision: 1, Obligations: []RuleOut{{Kind: "must", Text: `must "escalate" <ticket>`}}, Advice: []RuleOut{{Kind: "should", Text: "should report"}}},
+		checkEncoder{Allowed: true, Revision: 7},
+		checkEncoder{Allowed: true, Revision: 1, Obligations: []RuleOut{{Kind: "must", Text: `must "escalate" <ticket>`}}, Advice: []RuleOut{{Kind: "should", Text: "should report"}}},
 		BatchCheckResponse{Revision: 3, Results: []BatchResult{{Allowed: true}, {}, {Error: &Problem{Type: "t", Status: 400, Field: "checks[2].action"}}}},
 		BatchCheckResponse{Results: []BatchResult{}},
-		CheckResponse{Revision: 9, Reason: "no_grant"},
+		checkEncoder{Revision: 9, Reason: "no_grant"},
 		BatchCheckResponse{Revision: 4, Results: []BatchResult{{Reason: "not_member"}, {Allowed: true}, {Reason: "condition_failed", Advice: []RuleOut{{Kind: "should", Text: "x"}}}}},
 	} {
 		got := v.appendJSON(nil)

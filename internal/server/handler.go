@@ -374,7 +374,9 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) err
 			bufPool.Put(buf)
 		}
 	}()
-	if fe, ok := v.(fastEncoder); ok {
+	if r, ok := v.(CheckResponse); ok {
+		buf.Write(appendCheckResponse(buf.AvailableBuffer(), r))
+	} else if fe, ok := v.(fastEncoder); ok {
 		buf.Write(fe.appendJSON(buf.AvailableBuffer()))
 	} else {
 		enc := json.NewEncoder(buf)

@@ -140,6 +140,9 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 				name = f.Name
 			}
 			props[name] = g.schema(f.Type)
+			if f.Tag.Get("openapi") == "reason" { // package api's reasons are strings
+				props[name] = g.schema(reasonType)
+			}
 			if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") && f.Type.Kind() != reflect.Pointer {
 				required = append(required, name)
 			}

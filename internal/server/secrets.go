@@ -24,47 +24,6 @@ const (
 	secretPath  = secretsPath + "/{secret}"
 )
 
-// SecretCreate creates a secret. The value is required and is never
-// echoed back.
-type SecretCreate struct {
-	Name        string     `json:"name"`
-	Value       *string    `json:"value"`
-	Description string     `json:"description,omitempty"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	// ReferableBy restricts who may reference the secret from a resource
-	// spec: principals ("user:bob", "team:builders") and roles
-	// ("role:builder"); empty means anyone with secrets:list.
-	ReferableBy []string `json:"referable_by,omitempty"`
-}
-
-// SecretPatch changes a secret; absent fields keep their value. A value
-// makes a new version (secrets:update).
-type SecretPatch struct {
-	Value       *string    `json:"value,omitempty"`
-	Description *string    `json:"description,omitempty"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	ClearExpiry bool       `json:"clear_expiry,omitempty"`
-	ReferableBy *[]string  `json:"referable_by,omitempty"`
-	IfVersion   uint64     `json:"if_version,omitempty"`
-}
-
-// SecretValue is a revealed value (secrets:read).
-type SecretValue struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Version   uint64 `json:"version"`
-	Value     string `json:"value"`
-}
-
-// RunRequest asks for a run token.
-type RunRequest struct {
-	// Runtime, when set, is the only service principal that may exchange
-	// the token ("service:runner").
-	Runtime string `json:"runtime,omitempty"`
-	// TTLSeconds shortens the token's life below the server's default.
-	TTLSeconds int `json:"ttl_seconds,omitempty"`
-}
-
 func (c *call) secretName() string { return c.path("secret") }
 
 // listSecrets lists secrets' names and metadata in ns ("": every
@@ -273,6 +232,10 @@ func vaultProblem(err error) error {
 
 // Wire types of package api under the names the server uses.
 type (
+	SecretCreate    = api.SecretCreate
+	SecretPatch     = api.SecretPatch
+	SecretValue     = api.SecretValue
+	RunRequest      = api.RunRequest
 	SecretRotate    = api.SecretRotate
 	ExchangeRequest = api.ExchangeRequest
 )

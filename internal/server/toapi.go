@@ -88,3 +88,5 @@ func apiSecretVersion(v store.SecretVersion) api.SecretVersion {
 	return api.SecretVersion{Org: v.Org, Namespace: v.Namespace, Name: v.Name, Version: v.Version, KeyID: v.KeyID,
 		CreatedBy: v.CreatedBy, CreatedAt: v.CreatedAt}
 }
+
+func apiSubject(s authz.Subject) api.Subject { return api.Subject(s) }

@@ -43,26 +43,6 @@ type CheckRequest struct {
 	Consistency *Consistency   `json:"consistency,omitempty"`
 }
 
-// CheckResponse is a decision.
-type CheckResponse struct {
-	Allowed     bool      `json:"allowed"`
-	Revision    uint64    `json:"revision"`
-	Obligations []RuleOut `json:"obligations,omitempty"`
-	Advice      []RuleOut `json:"advice,omitempty"`
-	// Reason says why a deny is a deny (one of authz.Reasons(); see
-	// docs/api.md); absent when allowed.
-	Reason authz.Reason `json:"reason,omitempty"`
-}
-
-// RuleOut is an agent's obligation (must) or advice (should).
-type RuleOut struct {
-	Kind      string `json:"kind"` // "must" or "should"
-	Text      string `json:"text"` // as written, without its condition
-	Action    string `json:"action,omitempty"`
-	Resource  string `json:"resource,omitempty"`
-	Condition string `json:"condition,omitempty"`
-}
-
 func rulesOut(rs []*policy.Rule) []RuleOut {
 	if len(rs) == 0 {
 		return nil
@@ -110,30 +90,6 @@ type BatchResult struct {
 	Error       *Problem     `json:"error,omitempty"`
 }
 
-// ExplainResponse is a decision with the reasons.
-type ExplainResponse struct {
-	Allowed     bool         `json:"allowed"`
-	Revision    uint64       `json:"revision"`
-	Reason      authz.Reason `json:"reason,omitempty"` // as CheckResponse.Reason
-	Summary     string       `json:"summary"`
-	Grants      []TraceOut   `json:"grants"`
-	Near        []TraceOut   `json:"near"`
-	Obligations []RuleOut    `json:"obligations,omitempty"`
-	Advice      []RuleOut    `json:"advice,omitempty"`
-}
-
-// TraceOut is one step of an explanation.
-type TraceOut struct {
-	Binding        authz.Binding `json:"binding"`
-	Via            string        `json:"via,omitempty"`
-	Role           string        `json:"role,omitempty"`
-	Pattern        string        `json:"pattern,omitempty"`
-	Condition      string        `json:"condition,omitempty"`
-	ConditionHeld  bool          `json:"condition_held,omitempty"`
-	ConditionError string        `json:"condition_error,omitempty"`
-	Note           string        `json:"note,omitempty"`
-}
-
 func tracesOut(ts []authz.Trace) []TraceOut {
 	out := make([]TraceOut, 0, len(ts))
 	for _, t := range ts {
@@ -141,7 +97,7 @@ func tracesOut(ts []authz.Trace) []TraceOut {
 		if t.Pattern != (policy.Permission{}) {
 			pat = t.Pattern.String()
 		}
-		out = append(out, TraceOut{Binding: t.Binding, Via: t.Via, Role: t.Role, Pattern: pat, Condition: t.Condition,
+		out = append(out, TraceOut{Binding: apiBindingCore(t.Binding), Via: t.Via, Role: t.Role, Pattern: pat, Condition: t.Condition,
 			ConditionHeld: t.ConditionHeld, ConditionError: t.ConditionErr, Note: t.Note})
 	}
 	return out
@@ -161,14 +117,6 @@ type LookupResourcesRequest struct {
 	Consistency *Consistency   `json:"consistency,omitempty"`
 }
 
-// LookupResourcesResponse is one page of resources, in (namespace, type,
-// id) order.
-type LookupResourcesResponse struct {
-	Items      []authz.ResourceRef `json:"items"`
-	NextCursor string              `json:"next_cursor"`
-	Revision   uint64              `json:"revision"`
-}
-
 // LookupSubjectsRequest asks who may do action on resource.
 type LookupSubjectsRequest struct {
 	Action      string         `json:"action"`             // "chains:run"
@@ -176,27 +124,6 @@ type LookupSubjectsRequest struct {
 	Namespace   string         `json:"namespace,omitempty"`
 	Context     map[string]any `json:"context,omitempty"`
 	Consistency *Consistency   `json:"consistency,omitempty"`
-}
-
-// LookupSubjectsResponse lists principals (teams expanded, with the teams
-// they got there through).
-type LookupSubjectsResponse struct {
-	Items    []authz.Subject `json:"items"`
-	Revision uint64          `json:"revision"`
-}
-
-// PermissionsResponse lists what a principal holds in a namespace.
-type PermissionsResponse struct {
-	Principal string     `json:"principal"`
-	Namespace string     `json:"namespace"`
-	Items     []GrantOut `json:"items"`
-	Revision  uint64     `json:"revision"`
-}
-
-// GrantOut is one effective permission pattern.
-type GrantOut struct {
-	Permission string   `json:"permission"`           // "chains:run", "chains:*"
-	Conditions []string `json:"conditions,omitempty"` // any one must hold; none: unconditional
 }
 
 func grantsOut(gs []authz.Grant) []GrantOut {
@@ -217,21 +144,29 @@ type ValidateResponse struct {
 
 // Wire types of package api under the names the server uses.
 type (
-	List[T any]      = api.List[T]
-	Written[T any]   = api.Written[T]
-	Revision         = api.Revision
-	Consistency      = api.Consistency
-	RenameRequest    = api.RenameRequest
-	NamespaceRequest = api.NamespaceRequest
-	MemberRequest    = api.MemberRequest
-	RoleRequest      = api.RoleRequest
-	PrincipalRequest = api.PrincipalRequest
-	RoleBody         = api.RoleBody
-	ShareRequest     = api.ShareRequest
-	ServicePatch     = api.ServicePatch
-	PolicyRequest    = api.PolicyRequest
-	ValidateRequest  = api.ValidateRequest
-	AgentPatch       = api.AgentPatch
-	ResourcePatch    = api.ResourcePatch
-	TeamRequest      = api.TeamRequest
+	CheckResponse           = api.CheckResponse
+	RuleOut                 = api.RuleOut
+	ExplainResponse         = api.ExplainResponse
+	TraceOut                = api.TraceOut
+	LookupResourcesResponse = api.LookupResourcesResponse
+	LookupSubjectsResponse  = api.LookupSubjectsResponse
+	PermissionsResponse     = api.PermissionsResponse
+	GrantOut                = api.GrantOut
+	List[T any]             = api.List[T]
+	Written[T any]          = api.Written[T]
+	Revision                = api.Revision
+	Consistency             = api.Consistency
+	RenameRequest           = api.RenameRequest
+	NamespaceRequest        = api.NamespaceRequest
+	MemberRequest           = api.MemberRequest
+	RoleRequest             = api.RoleRequest
+	PrincipalRequest        = api.PrincipalRequest
+	RoleBody                = api.RoleBody
+	ShareRequest            = api.ShareRequest
+	ServicePatch            = api.ServicePatch
+	PolicyRequest           = api.PolicyRequest
+	ValidateRequest         = api.ValidateRequest
+	AgentPatch              = api.AgentPatch
+	ResourcePatch           = api.ResourcePatch
+	TeamRequest             = api.TeamRequest
 )
