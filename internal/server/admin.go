@@ -158,27 +158,27 @@ func (s *Server) teamRoutes() []*Route {
 func (s *Server) roleRoutes() []*Route {
 	return []*Route{
 		route("GET", "/v1/orgs/{org}/roles", "roles", "List the roles of the org's policy.",
-			func(c *call, _ *noBody) (List[directory.RoleInfo], error) {
+			func(c *call, _ *noBody) (List[api.Role], error) {
 				rs, err := s.dir.ListRoles(c.ctx, c.actor(), c.org())
-				return listOf(rs, ""), err
+				return listOf(each(rs, apiRole), ""), err
 			}).perm("roles:list"),
 		route("GET", "/v1/orgs/{org}/roles/{role}", "roles", "Get one role of the org's policy.",
-			func(c *call, _ *noBody) (directory.RoleInfo, error) {
+			func(c *call, _ *noBody) (api.Role, error) {
 				rs, err := s.dir.ListRoles(c.ctx, c.actor(), c.org())
 				if err != nil {
-					return directory.RoleInfo{}, err
+					return api.Role{}, err
 				}
 				for _, r := range rs {
 					if r.Name == c.path("role") {
-						return r, nil
+						return apiRole(r), nil
 					}
 				}
-				return directory.RoleInfo{}, problem(ProblemNotFound, "role %q: not found", c.path("role"))
+				return api.Role{}, problem(ProblemNotFound, "role %q: not found", c.path("role"))
 			}).perm("roles:list"),
 		route("POST", "/v1/orgs/{org}/roles", "roles", "Create a custom role (its level and permissions must not exceed yours).",
-			func(c *call, req *directory.RoleSpec) (Written[directory.RoleInfo], error) {
+			func(c *call, req *directory.RoleSpec) (Written[api.Role], error) {
 				r, rev, err := s.dir.CreateRoleInfo(c.ctx, c.actor(), c.org(), *req)
-				return Written[directory.RoleInfo]{Revision: rev, Item: r}, err
+				return Written[api.Role]{Revision: rev, Item: apiRole(r)}, err
 			}).perm("roles:create").created(),
 		route("PUT", "/v1/orgs/{org}/roles/{role}", "roles", "Redefine a custom role.",
 			func(c *call, req *RoleBody) (Revision, error) {

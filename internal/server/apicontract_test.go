@@ -10,7 +10,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
-	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
 // wireType pairs a Go type a route reads or answers with the api type
@@ -40,10 +39,6 @@ var apiTypes = func() map[reflect.Type]reflect.Type {
 	add(wireType[InvitationCreated, api.InvitationCreated]())
 	add(wireType[InviteRequest, api.InviteRequest]())
 	add(wireType[KeyCreated, api.KeyCreated]())
-	add(wireType[List[audit.Checkpoint], api.List[api.Checkpoint]]())
-	add(wireType[List[audit.Entry], api.List[api.AuditEntry]]())
-	add(wireType[List[directory.RoleInfo], api.List[api.Role]]())
-	add(wireType[List[directory.VersionHistory], api.List[api.VersionHistory]]())
 	add(wireType[LookupResourcesRequest, api.LookupResourcesRequest]())
 	add(wireType[LookupResourcesResponse, api.LookupResourcesResponse]())
 	add(wireType[LookupSubjectsRequest, api.LookupSubjectsRequest]())
@@ -70,18 +65,14 @@ var apiTypes = func() map[reflect.Type]reflect.Type {
 	add(wireType[TeamRequest, api.TeamRequest]())
 	add(wireType[ValidateRequest, api.ValidateRequest]())
 	add(wireType[ValidateResponse, api.ValidateResponse]())
-	add(wireType[Written[directory.RoleInfo], api.Written[api.Role]]())
 	add(wireType[audit.Settings, api.AuditSettings]())
 	add(wireType[auth.KeySpec, api.KeySpec]())
 	add(wireType[directory.AgentSpec, api.AgentSpec]())
 	add(wireType[directory.BindingSpec, api.BindingSpec]())
 	add(wireType[directory.OrgSpec, api.CreateOrgRequest]())
 	add(wireType[directory.ResourceSpec, api.ResourceSpec]())
-	add(wireType[directory.RoleInfo, api.Role]())
 	add(wireType[directory.RoleSpec, api.RoleSpec]())
 	add(wireType[directory.ServiceSpec, api.ServiceSpec]())
-	add(wireType[vault.Release, api.Release]())
-	add(wireType[vault.RunGrant, api.RunGrant]())
 	add(wireType[Problem, api.Problem]())
 	return m
 }()

@@ -149,27 +149,27 @@ func (s *Server) secretRoutes() []*Route {
 				return listOf(each(vs, apiSecretVersion), next), vaultProblem(err)
 			}).query(pageParams...),
 		route("POST", resourcePath+"/runs", "secrets", "Get a run token for the resource (<type>:run on it): short-lived, single-use, bound to the resource's current version, releasing exactly the secrets its spec references, to a service principal (the runtime). The token is shown once.",
-			func(c *call, req *RunRequest) (vault.RunGrant, error) {
+			func(c *call, req *RunRequest) (api.RunGrant, error) {
 				v, err := s.needVault()
 				if err != nil {
-					return vault.RunGrant{}, err
+					return api.RunGrant{}, err
 				}
 				if req.TTLSeconds < 0 {
-					return vault.RunGrant{}, invalidField("ttl_seconds", "ttl_seconds must not be negative")
+					return api.RunGrant{}, invalidField("ttl_seconds", "ttl_seconds must not be negative")
 				}
 				g, err := v.IssueRunToken(c.ctx, c.actor(), c.org(), c.ref(), vault.RunOptions{
 					Runtime: req.Runtime, TTL: time.Duration(req.TTLSeconds) * time.Second,
 				})
-				return g, vaultProblem(err)
+				return apiRunGrant(g), vaultProblem(err)
 			}).created().optionalBody(),
 		route("POST", "/v1/orgs/{org}/runs/exchange", "secrets", "Exchange a run token for the values of its secrets. Only a service principal (the runtime) allowed to run the token's resource may; a token is refused when unknown, expired, already used or no longer valid for its resource. Audited.",
-			func(c *call, req *ExchangeRequest) (vault.Release, error) {
+			func(c *call, req *ExchangeRequest) (api.Release, error) {
 				v, err := s.needVault()
 				if err != nil {
-					return vault.Release{}, err
+					return api.Release{}, err
 				}
 				rel, err := v.Exchange(c.ctx, c.actor(), c.org(), req.Token)
-				return rel, vaultProblem(err)
+				return apiRelease(rel), vaultProblem(err)
 			}),
 	}
 }

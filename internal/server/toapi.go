@@ -3,7 +3,10 @@ package server
 import (
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
 // The edge: domain types become package api's wire types here, so that
@@ -90,3 +93,45 @@ func apiSecretVersion(v store.SecretVersion) api.SecretVersion {
 }
 
 func apiSubject(s authz.Subject) api.Subject { return api.Subject(s) }
+
+func apiRole(r directory.RoleInfo) api.Role { return api.Role(r) }
+
+func apiVersionHistory(h directory.VersionHistory) api.VersionHistory {
+	out := api.VersionHistory{Version: h.Version, Author: h.Author, CreatedAt: h.CreatedAt, Diff: each(h.Diff, apiDiffEntry)}
+	if h.Audit != nil {
+		e := apiAuditEntry(*h.Audit)
+		out.Audit = &e
+	}
+	return out
+}
+
+// apiHash is a hash in hex, "" for the zero hash (absent on the wire).
+func apiHash(h audit.Hash) string {
+	if h == (audit.Hash{}) {
+		return ""
+	}
+	return h.String()
+}
+
+func apiAuditEntry(e audit.Entry) api.AuditEntry {
+	return api.AuditEntry{Org: e.Org, Seq: e.Seq, Time: e.Time, Actor: api.AuditActor(e.Actor), Action: e.Action, Target: e.Target,
+		Result: string(e.Result), Message: e.Message, Before: e.Before, After: e.After, Details: e.Details, Hash: apiHash(e.Hash), Redacted: e.Redacted}
+}
+
+func apiCheckpoint(c audit.Checkpoint) api.Checkpoint {
+	return api.Checkpoint{Org: c.Org, Seq: c.Seq, Head: c.Head.String(), At: c.At, Time: c.Time, KeyID: c.KeyID, Signature: c.Signature}
+}
+
+func apiAuditSettings(s audit.Settings) api.AuditSettings {
+	return api.AuditSettings{Decisions: string(s.Decisions), SampleRate: s.SampleRate}
+}
+
+func apiRunGrant(g vault.RunGrant) api.RunGrant {
+	return api.RunGrant{Token: g.Token, TokenID: g.TokenID, Resource: apiRef(g.Resource), ResourceVersion: g.ResourceVersion,
+		ExpiresAt: g.ExpiresAt, Runtime: g.Runtime, SecretCount: g.SecretCount, Secrets: g.Secrets}
+}
+
+func apiRelease(r vault.Release) api.Release {
+	return api.Release{Resource: apiRef(r.Resource), ResourceVersion: r.ResourceVersion, IssuedBy: r.IssuedBy,
+		Secrets: each(r.Secrets, func(s vault.Released) api.Released { return api.Released(s) })}
+}
