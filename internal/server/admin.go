@@ -14,12 +14,12 @@ import (
 func (s *Server) orgRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs", "orgs", "Create an org from a template; the caller (a user) becomes its owner.",
-			func(c *call, req *directory.OrgSpec) (Written[api.Org], error) {
+			func(c *call, req *api.CreateOrgRequest) (Written[api.Org], error) {
 				if c.id.Org != "" {
 					// A credential confined to one org does not act outside it.
 					return Written[api.Org]{}, problem(ProblemForbidden, "a credential confined to org %q cannot create orgs", c.id.Org)
 				}
-				o, rev, err := s.dir.CreateOrg(c.ctx, c.actor(), *req)
+				o, rev, err := s.dir.CreateOrg(c.ctx, c.actor(), directory.OrgSpec(*req))
 				return Written[api.Org]{Revision: rev, Item: apiOrg(o)}, err
 			}).created(),
 		route("GET", "/v1/orgs", "orgs", "List the orgs the caller is a member of.",
@@ -176,8 +176,8 @@ func (s *Server) roleRoutes() []*Route {
 				return api.Role{}, problem(ProblemNotFound, "role %q: not found", c.path("role"))
 			}).perm("roles:list"),
 		route("POST", "/v1/orgs/{org}/roles", "roles", "Create a custom role (its level and permissions must not exceed yours).",
-			func(c *call, req *directory.RoleSpec) (Written[api.Role], error) {
-				r, rev, err := s.dir.CreateRoleInfo(c.ctx, c.actor(), c.org(), *req)
+			func(c *call, req *api.RoleSpec) (Written[api.Role], error) {
+				r, rev, err := s.dir.CreateRoleInfo(c.ctx, c.actor(), c.org(), directory.RoleSpec(*req))
 				return Written[api.Role]{Revision: rev, Item: apiRole(r)}, err
 			}).perm("roles:create").created(),
 		route("PUT", "/v1/orgs/{org}/roles/{role}", "roles", "Redefine a custom role.",
@@ -210,8 +210,8 @@ func (s *Server) roleRoutes() []*Route {
 func (s *Server) bindingRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/bindings", "bindings", "Bind a principal to a role at the org, a namespace or a resource (escalation rules apply).",
-			func(c *call, req *directory.BindingSpec) (Written[api.Binding], error) {
-				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), *req)
+			func(c *call, req *api.BindingSpec) (Written[api.Binding], error) {
+				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), bindingSpec(*req))
 				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
 			}).perm("bindings:create").created(),
 		route("GET", "/v1/orgs/{org}/bindings", "bindings", "List bindings (your own with principal=<you>, else bindings:list).",
@@ -245,8 +245,8 @@ func (s *Server) bindingRoutes() []*Route {
 func (s *Server) principalRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/agents", "agents", "Create an agent bound to its role (the role is its ceiling).",
-			func(c *call, req *directory.AgentSpec) (Written[api.Agent], error) {
-				a, rev, err := s.dir.CreateAgent(c.ctx, c.actor(), c.org(), *req)
+			func(c *call, req *api.AgentSpec) (Written[api.Agent], error) {
+				a, rev, err := s.dir.CreateAgent(c.ctx, c.actor(), c.org(), directory.AgentSpec(*req))
 				return Written[api.Agent]{Revision: rev, Item: apiAgent(a)}, err
 			}).perm("agents:create").created(),
 		route("GET", "/v1/orgs/{org}/agents", "agents", "List agents.",
@@ -285,8 +285,8 @@ func (s *Server) principalRoutes() []*Route {
 			}).perm("agents:delete"),
 
 		route("POST", "/v1/orgs/{org}/services", "services", "Create a service (a runtime or CI account), optionally bound to a role.",
-			func(c *call, req *directory.ServiceSpec) (Written[api.Service], error) {
-				sv, rev, err := s.dir.CreateService(c.ctx, c.actor(), c.org(), *req)
+			func(c *call, req *api.ServiceSpec) (Written[api.Service], error) {
+				sv, rev, err := s.dir.CreateService(c.ctx, c.actor(), c.org(), directory.ServiceSpec(*req))
 				return Written[api.Service]{Revision: rev, Item: apiService(sv)}, err
 			}).perm("services:create").created(),
 		route("GET", "/v1/orgs/{org}/services", "services", "List services.",
@@ -325,8 +325,8 @@ func (c *call) ref() authz.ResourceRef {
 func (s *Server) resourceRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/resources", "resources", "Create a resource (version 1) in a namespace (<type>:create or resources:create there).",
-			func(c *call, req *directory.ResourceSpec) (Written[api.Resource], error) {
-				r, rev, err := s.dir.CreateResource(c.ctx, c.actor(), c.org(), *req)
+			func(c *call, req *api.ResourceSpec) (Written[api.Resource], error) {
+				r, rev, err := s.dir.CreateResource(c.ctx, c.actor(), c.org(), directory.ResourceSpec(*req))
 				return Written[api.Resource]{Revision: rev, Item: apiResource(r)}, err
 			}).created().maxBody(store.MaxSpecBytes + 128<<10),
 		route("GET", "/v1/orgs/{org}/resources", "resources", "List the resources you may read, in (namespace, type, id) order; a page may hold fewer rows than asked while more follow.",

@@ -7,9 +7,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/api"
-	"github.com/gatehouse-dev/gatehouse/internal/audit"
-	"github.com/gatehouse-dev/gatehouse/internal/auth"
-	"github.com/gatehouse-dev/gatehouse/internal/directory"
 )
 
 // wireType pairs a Go type a route reads or answers with the api type
@@ -65,14 +62,6 @@ var apiTypes = func() map[reflect.Type]reflect.Type {
 	add(wireType[TeamRequest, api.TeamRequest]())
 	add(wireType[ValidateRequest, api.ValidateRequest]())
 	add(wireType[ValidateResponse, api.ValidateResponse]())
-	add(wireType[audit.Settings, api.AuditSettings]())
-	add(wireType[auth.KeySpec, api.KeySpec]())
-	add(wireType[directory.AgentSpec, api.AgentSpec]())
-	add(wireType[directory.BindingSpec, api.BindingSpec]())
-	add(wireType[directory.OrgSpec, api.CreateOrgRequest]())
-	add(wireType[directory.ResourceSpec, api.ResourceSpec]())
-	add(wireType[directory.RoleSpec, api.RoleSpec]())
-	add(wireType[directory.ServiceSpec, api.ServiceSpec]())
 	add(wireType[Problem, api.Problem]())
 	return m
 }()

@@ -99,8 +99,8 @@ func (s *Server) auditRoutes() []*Route {
 				return one(apiAuditSettings)(s.dir.AuditSettings(c.ctx, c.actor(), c.org()))
 			}),
 		route("PUT", "/v1/orgs/{org}/audit/settings", "audit", "Set which decisions the org records: off, denies or all (allows sampled at sample_rate).",
-			func(c *call, req *audit.Settings) (Revision, error) {
-				rev, err := s.dir.SetAuditSettings(c.ctx, c.actor(), c.org(), *req)
+			func(c *call, req *api.AuditSettings) (Revision, error) {
+				rev, err := s.dir.SetAuditSettings(c.ctx, c.actor(), c.org(), auditSettings(*req))
 				return Revision{Revision: rev}, err
 			}).perm("audit:update"),
 	}

@@ -57,8 +57,8 @@ func (s *Server) authRoutes() []*Route {
 			}).public().optionalAuth().created(),
 
 		route("POST", "/v1/apikeys", "apikeys", "Create a personal API key (a user's own, valid in all its orgs; needs apikeys:create in every org the user is a member of); the token is shown once.",
-			func(c *call, req *auth.KeySpec) (KeyCreated, error) {
-				k, tok, rev, err := s.auth.CreateKey(c.ctx, c.caller(), "", *req)
+			func(c *call, req *api.KeySpec) (KeyCreated, error) {
+				k, tok, rev, err := s.auth.CreateKey(c.ctx, c.caller(), "", auth.KeySpec(*req))
 				return KeyCreated{Revision: rev, Item: apiAPIKey(k), Token: tok}, err
 			}).created(),
 		route("GET", "/v1/apikeys", "apikeys", "List your personal API keys.", keyList(personal)).query(pageParams...),
@@ -73,8 +73,8 @@ func (s *Server) authRoutes() []*Route {
 			}),
 
 		route("POST", "/v1/orgs/{org}/apikeys", "apikeys", "Create an API key confined to the org (apikeys:create), for yourself or (escalation rules) for a service; never for another user. The token is shown once.",
-			func(c *call, req *auth.KeySpec) (KeyCreated, error) {
-				k, tok, rev, err := s.auth.CreateKey(c.ctx, c.caller(), c.org(), *req)
+			func(c *call, req *api.KeySpec) (KeyCreated, error) {
+				k, tok, rev, err := s.auth.CreateKey(c.ctx, c.caller(), c.org(), auth.KeySpec(*req))
 				return KeyCreated{Revision: rev, Item: apiAPIKey(k), Token: tok}, err
 			}).created(),
 		route("GET", "/v1/orgs/{org}/apikeys", "apikeys", "List the org's API keys (your own with principal=<you>, else apikeys:read).", keyList(inOrg)).

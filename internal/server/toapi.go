@@ -135,3 +135,13 @@ func apiRelease(r vault.Release) api.Release {
 	return api.Release{Resource: apiRef(r.Resource), ResourceVersion: r.ResourceVersion, IssuedBy: r.IssuedBy,
 		Secrets: each(r.Secrets, func(s vault.Released) api.Released { return api.Released(s) })}
 }
+
+// Requests the other way: api types to the domain's.
+
+func bindingSpec(b api.BindingSpec) directory.BindingSpec {
+	return directory.BindingSpec{Principal: b.Principal, Role: b.Role, Scope: authz.Scope(b.Scope), Condition: b.Condition}
+}
+
+func auditSettings(s api.AuditSettings) audit.Settings {
+	return audit.Settings{Decisions: audit.DecisionMode(s.Decisions), SampleRate: s.SampleRate}
+}
