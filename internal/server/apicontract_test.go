@@ -31,7 +31,6 @@ var apiTypes = func() map[reflect.Type]reflect.Type {
 	add(wireType[CheckRequest, api.CheckRequest]())
 	add(wireType[LookupResourcesRequest, api.LookupResourcesRequest]())
 	add(wireType[LookupSubjectsRequest, api.LookupSubjectsRequest]())
-	add(wireType[ValidateResponse, api.ValidateResponse]())
 	add(wireType[Problem, api.Problem]())
 	return m
 }()

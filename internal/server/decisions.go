@@ -5,10 +5,10 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/policy"
-	"github.com/gatehouse-dev/gatehouse/policy/token"
 	"github.com/gatehouse-dev/gatehouse/templates"
 )
 
@@ -316,9 +316,9 @@ func (s *Server) validatePolicy(c *call, in *ValidateRequest) (ValidateResponse,
 	}
 	_, diags := policy.Load(directory.PolicyFile, []byte(in.Text), templates.LintOptions())
 	diags.Sort()
-	out := ValidateResponse{Valid: !diags.HasErrors(), Diagnostics: diags}
+	out := ValidateResponse{Valid: !diags.HasErrors(), Diagnostics: each(diags, apiDiagnostic)}
 	if out.Diagnostics == nil {
-		out.Diagnostics = []token.Diagnostic{}
+		out.Diagnostics = []api.Diagnostic{}
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
+	"github.com/gatehouse-dev/gatehouse/policy/token"
 )
 
 // The edge: domain types become package api's wire types here, so that
@@ -134,6 +135,11 @@ func apiRunGrant(g vault.RunGrant) api.RunGrant {
 func apiRelease(r vault.Release) api.Release {
 	return api.Release{Resource: apiRef(r.Resource), ResourceVersion: r.ResourceVersion, IssuedBy: r.IssuedBy,
 		Secrets: each(r.Secrets, func(s vault.Released) api.Released { return api.Released(s) })}
+}
+
+// apiDiagnostic is a positioned policy finding.
+func apiDiagnostic(d token.Diagnostic) api.Diagnostic {
+	return api.Diagnostic{Pos: api.Pos(d.Pos), Severity: d.Severity.String(), Code: d.Code, Message: d.Message, Hint: d.Hint}
 }
 
 // Requests the other way: api types to the domain's.

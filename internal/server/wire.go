@@ -5,7 +5,6 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/policy"
-	"github.com/gatehouse-dev/gatehouse/policy/token"
 )
 
 // Wire shapes shared by every route, so that a typed client needs one
@@ -136,14 +135,9 @@ func grantsOut(gs []authz.Grant) []GrantOut {
 
 // --- administrative request bodies that are not directory types
 
-// ValidateResponse is the outcome of compiling and linting a policy.
-type ValidateResponse struct {
-	Valid       bool               `json:"valid"` // no errors (warnings allowed)
-	Diagnostics []token.Diagnostic `json:"diagnostics"`
-}
-
 // Wire types of package api under the names the server uses.
 type (
+	ValidateResponse        = api.ValidateResponse
 	CheckResponse           = api.CheckResponse
 	RuleOut                 = api.RuleOut
 	ExplainResponse         = api.ExplainResponse
