@@ -46,13 +46,8 @@ type AuditVerifyRequest struct {
 	Checkpoints []audit.Checkpoint `json:"checkpoints,omitempty"`
 }
 
-// AuditVerifyResult is the outcome of a verification: ok, or the first
-// problem.
-type AuditVerifyResult struct {
-	OK      bool               `json:"ok"`
-	Report  audit.Report       `json:"report"`
-	Problem *audit.VerifyError `json:"problem,omitempty"`
-}
+// AuditVerifyResult is the outcome of a verification (package api's).
+type AuditVerifyResult = api.AuditVerifyResult
 
 func (s *Server) auditRoutes() []*Route {
 	return []*Route{
@@ -76,9 +71,9 @@ func (s *Server) auditRoutes() []*Route {
 				rep, err := s.dir.VerifyAudit(c.ctx, c.actor(), c.org(), req.Checkpoints)
 				var ve *audit.VerifyError
 				if errors.As(err, &ve) {
-					return AuditVerifyResult{Report: rep, Problem: ve}, nil
+					return AuditVerifyResult{Report: apiAuditReport(rep), Problem: &api.AuditProblem{Org: ve.Org, Seq: ve.Seq, Problem: string(ve.Problem), Detail: ve.Detail}}, nil
 				}
-				return AuditVerifyResult{OK: err == nil, Report: rep}, err
+				return AuditVerifyResult{OK: err == nil, Report: apiAuditReport(rep)}, err
 			}).optionalBody(),
 		route("GET", "/v1/orgs/{org}/audit/checkpoints", "audit", "List the org's signed checkpoints (export them to anchor the log outside the database). Needs audit:read and, since a signed head commits to every entry, secrets:list at org scope.",
 			func(c *call, _ *noBody) (List[api.Checkpoint], error) {

@@ -142,6 +142,11 @@ func apiDiagnostic(d token.Diagnostic) api.Diagnostic {
 	return api.Diagnostic{Pos: api.Pos(d.Pos), Severity: d.Severity.String(), Code: d.Code, Message: d.Message, Hint: d.Hint}
 }
 
+func apiAuditReport(r audit.Report) api.AuditReport {
+	return api.AuditReport{Org: r.Org, First: r.First, Last: r.Last, Entries: r.Entries, Head: r.Head.String(), Pruned: r.Pruned,
+		Checkpoints: r.Checkpoints, Anchored: r.Anchored, MACsChecked: r.MACsChecked, RecordedHead: r.RecordedHead}
+}
+
 // Requests the other way: api types to the domain's.
 
 func bindingSpec(b api.BindingSpec) directory.BindingSpec {
