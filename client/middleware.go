@@ -28,8 +28,8 @@ import (
 // resolves and decides in one round trip. With PrincipalFrom the host
 // resolves the caller itself (its own sessions) and the check is made with
 // the Remote client's credential, which then needs bindings:read in the
-// namespaces it asks about. With Embedded the decision is made in-process
-// by a LocalDecider such as package client/embedded's engine (no network;
+// namespaces it asks about. With Local the decision is made in-process by
+// a LocalDecider, such as package client/embedded's Engine (no network;
 // PrincipalFrom is required).
 //
 // Answers, fail closed:
@@ -165,11 +165,11 @@ func NewGuard(opts ...MiddlewareOption) (*Guard, error) {
 func (g *Guard) validate() error {
 	switch {
 	case g.remote == nil && g.engine == nil:
-		return fmt.Errorf("%w: neither Remote nor Embedded", ErrGuardConfig)
+		return fmt.Errorf("%w: neither Remote nor Local (embedded.Engine)", ErrGuardConfig)
 	case g.remote != nil && g.engine != nil:
-		return fmt.Errorf("%w: both Remote and Embedded", ErrGuardConfig)
+		return fmt.Errorf("%w: both Remote and Local", ErrGuardConfig)
 	case g.engine != nil && g.principal == nil:
-		return fmt.Errorf("%w: Embedded needs PrincipalFrom (an engine cannot resolve tokens)", ErrGuardConfig)
+		return fmt.Errorf("%w: Local needs PrincipalFrom (an engine cannot resolve tokens)", ErrGuardConfig)
 	case g.org == nil:
 		return fmt.Errorf("%w: no InOrg or OrgFrom", ErrGuardConfig)
 	case g.denied != http.StatusUnauthorized && g.denied != http.StatusForbidden && g.denied != http.StatusNotFound:
