@@ -25,7 +25,6 @@ var apiTypes = func() map[reflect.Type]reflect.Type {
 	m := map[reflect.Type]reflect.Type{}
 	add := func(s, a reflect.Type) { m[s] = a }
 	add(wireType[AuditVerifyRequest, api.AuditVerifyRequest]())
-	add(wireType[BatchCheckRequest, api.BatchCheckRequest]())
 	add(wireType[BatchCheckResponse, api.BatchCheckResponse]())
 	add(wireType[CheckRequest, api.CheckRequest]())
 	add(wireType[LookupResourcesRequest, api.LookupResourcesRequest]())

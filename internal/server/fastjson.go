@@ -26,6 +26,20 @@ type fastDecoder interface {
 	decodeFast(b []byte) error
 }
 
+// fastDecoderOf is the hand-written decoder of *req, if it has one: its
+// own method, or, for package api's types, an adapter's.
+func fastDecoderOf(req any) (fastDecoder, bool) {
+	if b, ok := req.(*BatchCheckRequest); ok {
+		return (*batchDecoder)(b), true
+	}
+	fd, ok := req.(fastDecoder)
+	return fd, ok
+}
+
+// batchDecoder is a BatchCheckRequest (package api's) with the fast
+// decoder.
+type batchDecoder BatchCheckRequest
+
 // maxDepth bounds nesting like encoding/json does.
 const maxDepth = 10000
 
@@ -594,7 +608,7 @@ func (r *CheckRequest) decodeFast(b []byte) error {
 	return s.end()
 }
 
-func (r *BatchCheckRequest) decodeFast(b []byte) error {
+func (r *batchDecoder) decodeFast(b []byte) error {
 	s := newScanner(b, true)
 	if err := s.start(); err != nil {
 		return err

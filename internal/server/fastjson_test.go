@@ -124,7 +124,7 @@ func FuzzFastDecode(f *testing.F) {
 			t.Fatalf("values differ on %q:\n%s", b, cmp.Diff(std, fast))
 		}
 		var fb, sb BatchCheckRequest
-		ferr = fb.decodeFast(b)
+		ferr = (*batchDecoder)(&fb).decodeFast(b)
 		serr = stdDecode(b, &sb)
 		if ferr == nil && serr != nil {
 			t.Fatalf("batch: fast accepts what encoding/json refuses (%v): %q", serr, b)
@@ -181,7 +181,7 @@ func TestFastDecodeDoesNotAlias(t *testing.T) {
 		}
 		batchBody := []byte(`{"checks":[` + body + `,` + body + `]}`)
 		var batch BatchCheckRequest
-		if err := batch.decodeFast(batchBody); err != nil {
+		if err := (*batchDecoder)(&batch).decodeFast(batchBody); err != nil {
 			t.Fatalf("decode batch: %v", err)
 		}
 		for i := range b {

@@ -127,7 +127,7 @@ func route[Req, Resp any](method, path, tag, summary string, fn func(c *call, re
 		var req Req
 		if rt.hasBody {
 			var err error
-			if fd, ok := any(&req).(fastDecoder); ok {
+			if fd, ok := fastDecoderOf(&req); ok {
 				err = c.decodeWith(fd)
 			} else {
 				err = c.decode(&req)

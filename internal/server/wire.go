@@ -53,22 +53,6 @@ func rulesOut(rs []*policy.Rule) []RuleOut {
 	return out
 }
 
-// BatchCheckRequest holds up to MaxBatch checks, answered independently.
-type BatchCheckRequest struct {
-	Checks      []BatchItem  `json:"checks"`
-	Consistency *Consistency `json:"consistency,omitempty"`
-}
-
-// BatchItem is one check of a batch (CheckRequest without consistency).
-type BatchItem struct {
-	Principal  string         `json:"principal,omitempty"`
-	Action     string         `json:"action"`
-	Resource   string         `json:"resource,omitempty"`
-	Namespace  string         `json:"namespace,omitempty"`
-	Context    map[string]any `json:"context,omitempty"`
-	OnBehalfOf string         `json:"on_behalf_of,omitempty"`
-}
-
 // MaxBatch is the largest batch /checks takes.
 const MaxBatch = 1000
 
@@ -137,6 +121,8 @@ func grantsOut(gs []authz.Grant) []GrantOut {
 
 // Wire types of package api under the names the server uses.
 type (
+	BatchCheckRequest       = api.BatchCheckRequest
+	BatchItem               = api.BatchItem
 	ValidateResponse        = api.ValidateResponse
 	CheckResponse           = api.CheckResponse
 	RuleOut                 = api.RuleOut
