@@ -11,11 +11,23 @@ type Revision struct {
 	Revision uint64 `json:"revision"`
 }
 
-// CheckRequest is the body of POST .../check and .../explain: a CheckRequest
-// with the consistency it needs.
+// CheckRequest is the body of POST .../check and .../explain: a BatchItem
+// with the consistency it needs (an answer at least as fresh as a
+// revision some write answered).
 type CheckRequest struct {
-	BatchItem
-	Consistency *Consistency `json:"consistency,omitempty"`
+	Principal   string         `json:"principal,omitempty"`
+	Action      string         `json:"action"`
+	Resource    string         `json:"resource,omitempty"`
+	Namespace   string         `json:"namespace,omitempty"`
+	Context     map[string]any `json:"context,omitempty"`
+	OnBehalfOf  string         `json:"on_behalf_of,omitempty"`
+	Consistency *Consistency   `json:"consistency,omitempty"`
+}
+
+// Check is the body of a check of it at consistency c (nil: any).
+func (it BatchItem) Check(c *Consistency) CheckRequest {
+	return CheckRequest{Principal: it.Principal, Action: it.Action, Resource: it.Resource, Namespace: it.Namespace,
+		Context: it.Context, OnBehalfOf: it.OnBehalfOf, Consistency: c}
 }
 
 // BatchCheckRequest holds up to MaxBatch checks, answered independently.
@@ -27,16 +39,38 @@ type BatchCheckRequest struct {
 // MaxBatch is the most checks one batch takes.
 const MaxBatch = 1000
 
-// LookupResourcesRequest is the body of POST .../lookup-resources.
+// LookupResourcesRequest is the body of POST .../lookup/resources: a
+// LookupResourcesQuery with its consistency.
 type LookupResourcesRequest struct {
-	LookupResourcesQuery
-	Consistency *Consistency `json:"consistency,omitempty"`
+	Principal   string         `json:"principal,omitempty"`
+	Action      string         `json:"action"`
+	Namespace   string         `json:"namespace,omitempty"`
+	Context     map[string]any `json:"context,omitempty"`
+	OnBehalfOf  string         `json:"on_behalf_of,omitempty"`
+	PageSize    int            `json:"page_size,omitempty"`
+	Cursor      string         `json:"cursor,omitempty"`
+	Consistency *Consistency   `json:"consistency,omitempty"`
 }
 
-// LookupSubjectsRequest is the body of POST .../lookup-subjects.
+// Request is the body of the query at consistency c (nil: any).
+func (q LookupResourcesQuery) Request(c *Consistency) LookupResourcesRequest {
+	return LookupResourcesRequest{Principal: q.Principal, Action: q.Action, Namespace: q.Namespace, Context: q.Context,
+		OnBehalfOf: q.OnBehalfOf, PageSize: q.PageSize, Cursor: q.Cursor, Consistency: c}
+}
+
+// LookupSubjectsRequest is the body of POST .../lookup/subjects: a
+// LookupSubjectsQuery with its consistency.
 type LookupSubjectsRequest struct {
-	LookupSubjectsQuery
-	Consistency *Consistency `json:"consistency,omitempty"`
+	Action      string         `json:"action"`
+	Resource    string         `json:"resource,omitempty"`
+	Namespace   string         `json:"namespace,omitempty"`
+	Context     map[string]any `json:"context,omitempty"`
+	Consistency *Consistency   `json:"consistency,omitempty"`
+}
+
+// Request is the body of the query at consistency c (nil: any).
+func (q LookupSubjectsQuery) Request(c *Consistency) LookupSubjectsRequest {
+	return LookupSubjectsRequest{Action: q.Action, Resource: q.Resource, Namespace: q.Namespace, Context: q.Context, Consistency: c}
 }
 
 // RenameRequest changes a display name.

@@ -19,7 +19,7 @@ func (c *Client) Check(ctx context.Context, org string, req CheckRequest, opts .
 	o := applyCall(opts)
 	var out Decision
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/check",
-		body: checkBody{BatchItem: req, Consistency: o.consistency()}}, &out)
+		body: req.Check(o.consistency())}, &out)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -85,7 +85,7 @@ func (c *Client) Explain(ctx context.Context, org string, req CheckRequest, opts
 	o := applyCall(opts)
 	var out Explanation
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/explain",
-		body: checkBody{BatchItem: req, Consistency: o.consistency()}}, &out)
+		body: req.Check(o.consistency())}, &out)
 	if err != nil {
 		return Explanation{}, err
 	}
@@ -98,7 +98,7 @@ func (c *Client) LookupResources(ctx context.Context, org string, req LookupReso
 	o := applyCall(opts)
 	var out ResourcePage
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/lookup/resources",
-		body: lookupResourcesBody{LookupResourcesQuery: req, Consistency: o.consistency()}}, &out)
+		body: req.Request(o.consistency())}, &out)
 	return out, err
 }
 
@@ -108,7 +108,7 @@ func (c *Client) LookupSubjects(ctx context.Context, org string, req LookupSubje
 	o := applyCall(opts)
 	var out Subjects
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/lookup/subjects",
-		body: lookupSubjectsBody{LookupSubjectsQuery: req, Consistency: o.consistency()}}, &out)
+		body: req.Request(o.consistency())}, &out)
 	return out, err
 }
 

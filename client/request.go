@@ -50,13 +50,7 @@ type ResourceFilter struct {
 
 // --- decisions
 
-type checkBody = api.CheckRequest
-
 // MaxBatch is the most checks one Checks call takes.
 const MaxBatch = api.MaxBatch
 
 type batchBody = api.BatchCheckRequest
-
-type lookupResourcesBody = api.LookupResourcesRequest
-
-type lookupSubjectsBody = api.LookupSubjectsRequest

@@ -26,9 +26,6 @@ var apiTypes = func() map[reflect.Type]reflect.Type {
 	add := func(s, a reflect.Type) { m[s] = a }
 	add(wireType[AuditVerifyRequest, api.AuditVerifyRequest]())
 	add(wireType[BatchCheckResponse, api.BatchCheckResponse]())
-	add(wireType[CheckRequest, api.CheckRequest]())
-	add(wireType[LookupResourcesRequest, api.LookupResourcesRequest]())
-	add(wireType[LookupSubjectsRequest, api.LookupSubjectsRequest]())
 	add(wireType[Problem, api.Problem]())
 	return m
 }()

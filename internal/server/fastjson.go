@@ -29,12 +29,18 @@ type fastDecoder interface {
 // fastDecoderOf is the hand-written decoder of *req, if it has one: its
 // own method, or, for package api's types, an adapter's.
 func fastDecoderOf(req any) (fastDecoder, bool) {
-	if b, ok := req.(*BatchCheckRequest); ok {
-		return (*batchDecoder)(b), true
+	switch r := req.(type) {
+	case *CheckRequest:
+		return (*checkDecoder)(r), true
+	case *BatchCheckRequest:
+		return (*batchDecoder)(r), true
 	}
 	fd, ok := req.(fastDecoder)
 	return fd, ok
 }
+
+// checkDecoder is a CheckRequest (package api's) with the fast decoder.
+type checkDecoder CheckRequest
 
 // batchDecoder is a BatchCheckRequest (package api's) with the fast
 // decoder.
@@ -581,7 +587,7 @@ func (s *scanner) start() error {
 	return nil
 }
 
-func (r *CheckRequest) decodeFast(b []byte) error {
+func (r *checkDecoder) decodeFast(b []byte) error {
 	s := newScanner(b, false)
 	if err := s.start(); err != nil {
 		return err

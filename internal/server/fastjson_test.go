@@ -74,7 +74,7 @@ func TestFastDecoderMatchesEncodingJSON(t *testing.T) {
 	for _, tc := range fastCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var fast CheckRequest
-			ferr := fast.decodeFast([]byte(tc.body))
+			ferr := (*checkDecoder)(&fast).decodeFast([]byte(tc.body))
 			if (ferr == nil) != tc.ok {
 				t.Fatalf("fast: err %v, want ok=%v", ferr, tc.ok)
 			}
@@ -115,7 +115,7 @@ func FuzzFastDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var fast, std CheckRequest
-		ferr := fast.decodeFast(b)
+		ferr := (*checkDecoder)(&fast).decodeFast(b)
 		serr := stdDecode(b, &std)
 		if ferr == nil && serr != nil {
 			t.Fatalf("fast accepts what encoding/json refuses (%v): %q", serr, b)
@@ -172,7 +172,7 @@ func TestFastDecodeDoesNotAlias(t *testing.T) {
 	} {
 		b := []byte(body)
 		var single CheckRequest
-		if err := single.decodeFast(b); err != nil {
+		if err := (*checkDecoder)(&single).decodeFast(b); err != nil {
 			t.Fatalf("decode %s: %v", body, err)
 		}
 		var want CheckRequest

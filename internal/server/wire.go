@@ -24,24 +24,6 @@ func listOf[T any](items []T, next string) List[T] {
 	return List[T]{Items: items, NextCursor: next}
 }
 
-// CheckRequest asks: may principal do action on resource in namespace?
-type CheckRequest struct {
-	// Principal defaults to the caller. Asking about another principal
-	// needs bindings:read in the namespace.
-	Principal string `json:"principal,omitempty"`
-	// Action is the permission asked about: "<type>:<action>", e.g.
-	// "chains:run". Wildcards are not allowed.
-	Action string `json:"action"`
-	// Resource is "<type>/<id>" (the type must be the action's), or empty
-	// to ask about the type in the namespace (e.g. "chains:create").
-	Resource string `json:"resource,omitempty"`
-	// Namespace defaults to "default".
-	Namespace   string         `json:"namespace,omitempty"`
-	Context     map[string]any `json:"context,omitempty"`
-	OnBehalfOf  string         `json:"on_behalf_of,omitempty"`
-	Consistency *Consistency   `json:"consistency,omitempty"`
-}
-
 func rulesOut(rs []*policy.Rule) []RuleOut {
 	if len(rs) == 0 {
 		return nil
@@ -86,29 +68,6 @@ func tracesOut(ts []authz.Trace) []TraceOut {
 	return out
 }
 
-// LookupResourcesRequest asks which resources principal may do action on.
-type LookupResourcesRequest struct {
-	Principal string `json:"principal,omitempty"` // default: the caller
-	Action    string `json:"action"`              // "chains:run"
-	// Namespace limits the lookup; empty means every namespace (asking
-	// about another principal then needs bindings:read at org scope).
-	Namespace   string         `json:"namespace,omitempty"`
-	Context     map[string]any `json:"context,omitempty"`
-	OnBehalfOf  string         `json:"on_behalf_of,omitempty"`
-	PageSize    int            `json:"page_size,omitempty"` // default 100, at most 10,000
-	Cursor      string         `json:"cursor,omitempty"`
-	Consistency *Consistency   `json:"consistency,omitempty"`
-}
-
-// LookupSubjectsRequest asks who may do action on resource.
-type LookupSubjectsRequest struct {
-	Action      string         `json:"action"`             // "chains:run"
-	Resource    string         `json:"resource,omitempty"` // "chains/x"; empty: the type in the namespace
-	Namespace   string         `json:"namespace,omitempty"`
-	Context     map[string]any `json:"context,omitempty"`
-	Consistency *Consistency   `json:"consistency,omitempty"`
-}
-
 func grantsOut(gs []authz.Grant) []GrantOut {
 	out := make([]GrantOut, 0, len(gs))
 	for _, g := range gs {
@@ -121,6 +80,9 @@ func grantsOut(gs []authz.Grant) []GrantOut {
 
 // Wire types of package api under the names the server uses.
 type (
+	CheckRequest            = api.CheckRequest
+	LookupResourcesRequest  = api.LookupResourcesRequest
+	LookupSubjectsRequest   = api.LookupSubjectsRequest
 	BatchCheckRequest       = api.BatchCheckRequest
 	BatchItem               = api.BatchItem
 	ValidateResponse        = api.ValidateResponse
