@@ -368,14 +368,14 @@ type RuleOut struct {
 	Condition string `json:"condition,omitempty"`
 }
 
-// BatchResult is one answer of a batch: Err is set iff the item could not
+// BatchResult is one answer of a batch: Error is set iff the item could not
 // be decided (then Allowed is false).
 type BatchResult struct {
 	Allowed     bool      `json:"allowed"`
 	Obligations []RuleOut `json:"obligations,omitempty"`
 	Advice      []RuleOut `json:"advice,omitempty"`
 	Reason      string    `json:"reason,omitempty" openapi:"reason"` // as CheckResponse.Reason
-	Err         *Problem  `json:"error,omitempty"`
+	Error       *Problem  `json:"error,omitempty"`
 }
 
 // BatchCheckResponse is the answer to a batch of checks, in request order.

@@ -70,8 +70,8 @@ func (c *Client) Checks(ctx context.Context, org string, reqs []CheckRequest, op
 	out := Batch{Results: make([]BatchResult, len(wire.Results)), Revision: wire.Revision}
 	for i, w := range wire.Results {
 		out.Results[i] = BatchResult{Allowed: w.Allowed, Obligations: w.Obligations, Advice: w.Advice, Reason: w.Reason}
-		if w.Err != nil {
-			e := errorOf(w.Err)
+		if w.Error != nil {
+			e := errorOf(w.Error)
 			e.Method, e.Path = r.method, r.path
 			out.Results[i].Allowed, out.Results[i].Err = false, e
 		}

@@ -17,16 +17,14 @@ func wireType[Served, API any]() (reflect.Type, reflect.Type) {
 
 // apiTypes maps the request and response types the server still defines
 // itself (the problem document, which carries the error behind a 500;
-// batch answers, which carry problems; the audit verification request,
-// whose checkpoints' hashes are validated as they are decoded) to their
-// api types. Every other route reads and answers package api's types
+// the audit verification request, whose checkpoints' hashes are validated
+// as they are decoded) to their api types. Every other route reads and answers package api's types
 // directly. TestRoutesServeAPITypes fails for a route whose types are
 // neither, so a new route cannot escape the check.
 var apiTypes = func() map[reflect.Type]reflect.Type {
 	m := map[reflect.Type]reflect.Type{}
 	add := func(s, a reflect.Type) { m[s] = a }
 	add(wireType[AuditVerifyRequest, api.AuditVerifyRequest]())
-	add(wireType[BatchCheckResponse, api.BatchCheckResponse]())
 	add(wireType[Problem, api.Problem]())
 	return m
 }()

@@ -151,7 +151,7 @@ func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, err
 		if err == nil {
 			var d authz.Decision
 			if d, err = a.Check(c.ctx, &req); err == nil {
-				out.Results[i] = BatchResult{Allowed: d.Allowed, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: d.Reason}
+				out.Results[i] = BatchResult{Allowed: d.Allowed, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: string(d.Reason)}
 				if d.Allowed {
 					nAllow++
 				} else {
@@ -167,7 +167,7 @@ func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, err
 			// whole batch fails closed, so a client never mistakes it.
 			return BatchCheckResponse{}, err
 		}
-		item := *p
+		item := apiProblem(p)
 		item.Field = prefixField(i, p.Field)
 		out.Results[i] = BatchResult{Error: &item}
 		dm.errs.Inc()

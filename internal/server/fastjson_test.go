@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/gatehouse-dev/gatehouse/api"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -139,10 +140,10 @@ func TestFastEncoderMatchesEncodingJSON(t *testing.T) {
 	for _, v := range []fastEncoder{
 		checkEncoder{Allowed: true, Revision: 7},
 		checkEncoder{Allowed: true, Revision: 1, Obligations: []RuleOut{{Kind: "must", Text: `must "escalate" <ticket>`}}, Advice: []RuleOut{{Kind: "should", Text: "should report"}}},
-		BatchCheckResponse{Revision: 3, Results: []BatchResult{{Allowed: true}, {}, {Error: &Problem{Type: "t", Status: 400, Field: "checks[2].action"}}}},
-		BatchCheckResponse{Results: []BatchResult{}},
+		batchEncoder{Revision: 3, Results: []BatchResult{{Allowed: true}, {}, {Error: &api.Problem{Type: "t", Status: 400, Field: "checks[2].action"}}}},
+		batchEncoder{Results: []BatchResult{}},
 		checkEncoder{Revision: 9, Reason: "no_grant"},
-		BatchCheckResponse{Revision: 4, Results: []BatchResult{{Reason: "not_member"}, {Allowed: true}, {Reason: "condition_failed", Advice: []RuleOut{{Kind: "should", Text: "x"}}}}},
+		batchEncoder{Revision: 4, Results: []BatchResult{{Reason: "not_member"}, {Allowed: true}, {Reason: "condition_failed", Advice: []RuleOut{{Kind: "should", Text: "x"}}}}},
 	} {
 		got := v.appendJSON(nil)
 		var buf bytes.Buffer

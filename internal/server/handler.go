@@ -376,6 +376,8 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) err
 	}()
 	if r, ok := v.(CheckResponse); ok {
 		buf.Write(appendCheckResponse(buf.AvailableBuffer(), r))
+	} else if r, ok := v.(BatchCheckResponse); ok {
+		buf.Write(batchEncoder(r).appendJSON(buf.AvailableBuffer()))
 	} else if fe, ok := v.(fastEncoder); ok {
 		buf.Write(fe.appendJSON(buf.AvailableBuffer()))
 	} else {

@@ -38,23 +38,6 @@ func rulesOut(rs []*policy.Rule) []RuleOut {
 // MaxBatch is the largest batch /checks takes.
 const MaxBatch = 1000
 
-// BatchCheckResponse answers each check in order: a decision, or the
-// problem that item had (the others are unaffected).
-type BatchCheckResponse struct {
-	Results  []BatchResult `json:"results"`
-	Revision uint64        `json:"revision"`
-}
-
-// BatchResult is one answer of a batch: Error is set iff the item could
-// not be decided (then Allowed is false).
-type BatchResult struct {
-	Allowed     bool         `json:"allowed"`
-	Obligations []RuleOut    `json:"obligations,omitempty"`
-	Advice      []RuleOut    `json:"advice,omitempty"`
-	Reason      authz.Reason `json:"reason,omitempty"` // as CheckResponse.Reason
-	Error       *Problem     `json:"error,omitempty"`
-}
-
 func tracesOut(ts []authz.Trace) []TraceOut {
 	out := make([]TraceOut, 0, len(ts))
 	for _, t := range ts {
@@ -80,6 +63,8 @@ func grantsOut(gs []authz.Grant) []GrantOut {
 
 // Wire types of package api under the names the server uses.
 type (
+	BatchCheckResponse      = api.BatchCheckResponse
+	BatchResult             = api.BatchResult
 	CheckRequest            = api.CheckRequest
 	LookupResourcesRequest  = api.LookupResourcesRequest
 	LookupSubjectsRequest   = api.LookupSubjectsRequest
