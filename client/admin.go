@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-
-	"github.com/gatehouse-dev/gatehouse/authz"
 )
 
 // Administrative endpoints. Writes return the revision they committed
@@ -312,7 +310,7 @@ func (c *Client) DeleteService(ctx context.Context, org, name string) (uint64, e
 
 // --- resources
 
-func resourcePath(org string, ref authz.ResourceRef) string {
+func resourcePath(org string, ref ResourceRef) string {
 	return orgPath(org) + "/namespaces/" + seg(ref.Namespace) + "/resources/" + seg(ref.Type) + "/" + seg(ref.ID)
 }
 
@@ -334,34 +332,34 @@ func (c *Client) ListResources(ctx context.Context, org string, f ResourceFilter
 }
 
 // GetResource gets a resource with its current spec.
-func (c *Client) GetResource(ctx context.Context, org string, ref authz.ResourceRef) (Resource, error) {
+func (c *Client) GetResource(ctx context.Context, org string, ref ResourceRef) (Resource, error) {
 	return get[Resource](ctx, c, resourcePath(org, ref), nil)
 }
 
 // UpdateResource changes a resource, recording a new version.
-func (c *Client) UpdateResource(ctx context.Context, org string, ref authz.ResourceRef, p ResourcePatch) (Resource, uint64, error) {
+func (c *Client) UpdateResource(ctx context.Context, org string, ref ResourceRef, p ResourcePatch) (Resource, uint64, error) {
 	return writeItem[Resource](ctx, c, http.MethodPatch, resourcePath(org, ref), p)
 }
 
 // DeleteResource deletes a resource with its versions and the bindings
 // scoped to it.
-func (c *Client) DeleteResource(ctx context.Context, org string, ref authz.ResourceRef) (uint64, error) {
+func (c *Client) DeleteResource(ctx context.Context, org string, ref ResourceRef) (uint64, error) {
 	return writeRev(ctx, c, http.MethodDelete, resourcePath(org, ref), nil, nil)
 }
 
 // ListResourceVersions lists a resource's versions, newest first, without
 // specs.
-func (c *Client) ListResourceVersions(ctx context.Context, org string, ref authz.ResourceRef, o *ListOptions) (List[ResourceVersion], error) {
+func (c *Client) ListResourceVersions(ctx context.Context, org string, ref ResourceRef, o *ListOptions) (List[ResourceVersion], error) {
 	return list[ResourceVersion](ctx, c, resourcePath(org, ref)+"/versions", nil, o)
 }
 
 // GetResourceVersion gets one version of a resource with its spec.
-func (c *Client) GetResourceVersion(ctx context.Context, org string, ref authz.ResourceRef, version uint64) (ResourceVersion, error) {
+func (c *Client) GetResourceVersion(ctx context.Context, org string, ref ResourceRef, version uint64) (ResourceVersion, error) {
 	return get[ResourceVersion](ctx, c, resourcePath(org, ref)+"/versions/"+strconv.FormatUint(version, 10), nil)
 }
 
 // DiffResource says what changed between two versions.
-func (c *Client) DiffResource(ctx context.Context, org string, ref authz.ResourceRef, from, to uint64) ([]DiffEntry, error) {
+func (c *Client) DiffResource(ctx context.Context, org string, ref ResourceRef, from, to uint64) ([]DiffEntry, error) {
 	q := url.Values{"from": {strconv.FormatUint(from, 10)}, "to": {strconv.FormatUint(to, 10)}}
 	l, err := get[List[DiffEntry]](ctx, c, resourcePath(org, ref)+"/diff", q)
 	if l.Items == nil {
@@ -372,6 +370,6 @@ func (c *Client) DiffResource(ctx context.Context, org string, ref authz.Resourc
 
 // Share shares one resource with a principal for an action list (the
 // caller must hold each action on it).
-func (c *Client) Share(ctx context.Context, org string, ref authz.ResourceRef, principal string, actions []string) (Binding, uint64, error) {
+func (c *Client) Share(ctx context.Context, org string, ref ResourceRef, principal string, actions []string) (Binding, uint64, error) {
 	return writeItem[Binding](ctx, c, http.MethodPost, resourcePath(org, ref)+"/shares", map[string]any{"principal": principal, "actions": actions})
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/client/clienttest"
 )
@@ -129,7 +128,7 @@ func TestEveryEndpoint(t *testing.T) {
 	if m := must[client.Member](t, "get member")(bob.GetMember(ctx, "acme", "bob")); m.UserID != "bob" {
 		t.Errorf("bob reads his membership: %+v", m)
 	}
-	if b, _ := must2[client.Binding](t, "set role")(alice.SetMemberRole(ctx, "acme", "bob", "operator")); b.Role != "operator" || b.Principal != "user:bob" || !b.Scope.IsOrg() {
+	if b, _ := must2[client.Binding](t, "set role")(alice.SetMemberRole(ctx, "acme", "bob", "operator")); b.Role != "operator" || b.Principal != "user:bob" || b.Scope != (client.Scope{}) {
 		t.Errorf("set member role: %+v", b)
 	}
 
@@ -187,7 +186,7 @@ func TestEveryEndpoint(t *testing.T) {
 	}
 
 	// Bindings.
-	bnd, _ := must2[client.Binding](t, "create binding")(alice.CreateBinding(ctx, "acme", client.BindingSpec{Principal: "user:bob", Role: "builder", Scope: authz.Scope{Namespace: "dev"}}))
+	bnd, _ := must2[client.Binding](t, "create binding")(alice.CreateBinding(ctx, "acme", client.BindingSpec{Principal: "user:bob", Role: "builder", Scope: client.Scope{Namespace: "dev"}}))
 	if got := must[client.Binding](t, "get binding")(alice.GetBinding(ctx, "acme", bnd.ID)); got.Role != "builder" || got.Scope.Namespace != "dev" || got.CreatedBy != "user:alice" {
 		t.Errorf("get binding: %+v", got)
 	}
@@ -222,7 +221,7 @@ func TestEveryEndpoint(t *testing.T) {
 	}
 
 	// Resources with versions, diffs and a share.
-	ref := authz.ResourceRef{Namespace: "prod", Type: "chains", ID: "triage"}
+	ref := client.ResourceRef{Namespace: "prod", Type: "chains", ID: "triage"}
 	must2[client.Resource](t, "create resource")(alice.CreateResource(ctx, "acme", client.ResourceSpec{
 		Namespace: "prod", Type: "chains", ID: "triage", Labels: map[string]string{"env": "prod"},
 		Spec: json.RawMessage(`{"steps":["fetch"]}`),
@@ -287,7 +286,7 @@ func TestEveryEndpoint(t *testing.T) {
 		t.Errorf("explain: %+v", ex)
 	}
 	lr := must[client.ResourcePage](t, "lookup resources")(alice.LookupResources(ctx, "acme", client.LookupResourcesRequest{Principal: "user:carol", Action: "chains:run", Namespace: "prod"}))
-	if diff := cmp.Diff([]authz.ResourceRef{ref}, lr.Items); diff != "" {
+	if diff := cmp.Diff([]client.ResourceRef{ref}, lr.Items); diff != "" {
 		t.Errorf("what can carol run (-want +got):\n%s", diff)
 	}
 	subs := must[client.Subjects](t, "lookup subjects")(alice.LookupSubjects(ctx, "acme", client.LookupSubjectsRequest{Action: "chains:run", Resource: "chains/triage", Namespace: "prod"}))
@@ -416,7 +415,7 @@ func TestEveryEndpoint(t *testing.T) {
 	if _, err := bob.RevealSecret(ctx, "acme", "prod", "API_TOKEN", 0); !client.IsNotFound(err) && !client.IsForbidden(err) {
 		t.Errorf("an operator reveals a secret: want 403/404, got %v", err)
 	}
-	runRef := authz.ResourceRef{Namespace: "prod", Type: "chains", ID: "runner"}
+	runRef := client.ResourceRef{Namespace: "prod", Type: "chains", ID: "runner"}
 	must2[client.Resource](t, "resource referencing the secret")(alice.CreateResource(ctx, "acme", client.ResourceSpec{
 		Namespace: "prod", Type: "chains", ID: "runner", Spec: json.RawMessage(`{"steps":["call"],"secrets":["API_TOKEN"]}`)}))
 	must2[client.Service](t, "runtime service")(alice.CreateService(ctx, "acme", client.ServiceSpec{Name: "runtime", Role: "operator", Namespace: "prod"}))

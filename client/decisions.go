@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"fmt"
+	"github.com/gatehouse-dev/gatehouse/api"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,11 +19,28 @@ func (c *Client) Check(ctx context.Context, org string, req CheckRequest, opts .
 	o := applyCall(opts)
 	var out Decision
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/check",
-		body: checkBody{CheckRequest: req, Consistency: o.consistency()}}, &out)
+		body: req.Check(o.consistency())}, &out)
 	if err != nil {
 		return Decision{}, err
 	}
 	return out, nil
+}
+
+// BatchResult is one answer of a batch (api.BatchResult with the
+// problem as an *Error): Err is set iff the item could not be decided
+// (then Allowed is false).
+type BatchResult struct {
+	Allowed     bool
+	Obligations []Rule
+	Advice      []Rule
+	Reason      string // as Decision.Reason
+	Err         *Error
+}
+
+// Batch is the answer to Checks, in request order.
+type Batch struct {
+	Results  []BatchResult
+	Revision uint64
 }
 
 // ErrBatchTooLarge is returned by Checks for more than MaxBatch checks
@@ -41,18 +59,21 @@ func (c *Client) Checks(ctx context.Context, org string, reqs []CheckRequest, op
 	if reqs == nil {
 		reqs = []CheckRequest{}
 	}
-	var out Batch
+	var wire api.BatchCheckResponse
 	r := request{method: http.MethodPost, path: orgPath(org) + "/checks", body: batchBody{Checks: reqs, Consistency: o.consistency()}}
-	if err := c.do(ctx, r, &out); err != nil {
+	if err := c.do(ctx, r, &wire); err != nil {
 		return Batch{}, err
 	}
-	if len(out.Results) != len(reqs) {
-		return Batch{}, fmt.Errorf("client: POST %s: %d results for %d checks", r.path, len(out.Results), len(reqs))
+	if len(wire.Results) != len(reqs) {
+		return Batch{}, fmt.Errorf("client: POST %s: %d results for %d checks", r.path, len(wire.Results), len(reqs))
 	}
-	for i := range out.Results {
-		if e := out.Results[i].Err; e != nil {
-			out.Results[i].Allowed = false
+	out := Batch{Results: make([]BatchResult, len(wire.Results)), Revision: wire.Revision}
+	for i, w := range wire.Results {
+		out.Results[i] = BatchResult{Allowed: w.Allowed, Obligations: w.Obligations, Advice: w.Advice, Reason: w.Reason}
+		if w.Error != nil {
+			e := errorOf(w.Error)
 			e.Method, e.Path = r.method, r.path
+			out.Results[i].Allowed, out.Results[i].Err = false, e
 		}
 	}
 	return out, nil
@@ -64,7 +85,7 @@ func (c *Client) Explain(ctx context.Context, org string, req CheckRequest, opts
 	o := applyCall(opts)
 	var out Explanation
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/explain",
-		body: checkBody{CheckRequest: req, Consistency: o.consistency()}}, &out)
+		body: req.Check(o.consistency())}, &out)
 	if err != nil {
 		return Explanation{}, err
 	}
@@ -77,7 +98,7 @@ func (c *Client) LookupResources(ctx context.Context, org string, req LookupReso
 	o := applyCall(opts)
 	var out ResourcePage
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/lookup/resources",
-		body: lookupResourcesBody{LookupResourcesRequest: req, Consistency: o.consistency()}}, &out)
+		body: req.Request(o.consistency())}, &out)
 	return out, err
 }
 
@@ -87,7 +108,7 @@ func (c *Client) LookupSubjects(ctx context.Context, org string, req LookupSubje
 	o := applyCall(opts)
 	var out Subjects
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/lookup/subjects",
-		body: lookupSubjectsBody{LookupSubjectsRequest: req, Consistency: o.consistency()}}, &out)
+		body: req.Request(o.consistency())}, &out)
 	return out, err
 }
 

@@ -3,7 +3,7 @@ package client
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
+	"github.com/gatehouse-dev/gatehouse/api"
 	"mime"
 	"net/http"
 	"strconv"
@@ -13,7 +13,7 @@ import (
 )
 
 // ProblemBase prefixes the server's problem type URIs.
-const ProblemBase = "https://gatehouse.dev/problems/"
+const ProblemBase = api.ProblemBase
 
 // Problem kinds: the stable last segment of a problem's type URI. Branch
 // on these (Error.Kind), never on title or detail text.
@@ -59,32 +59,32 @@ var (
 // (RFC 9457) when it sent one.
 type Error struct {
 	// Method and Path are the request's (Path without the query).
-	Method string `json:"-"`
-	Path   string `json:"-"`
+	Method string
+	Path   string
 
-	Status    int    `json:"status"`
-	Type      string `json:"type"` // full type URI; Kind() is its last segment
-	Title     string `json:"title"`
-	Detail    string `json:"detail"`
-	Instance  string `json:"instance"`
-	RequestID string `json:"request_id"`
+	Status    int
+	Type      string // full type URI; Kind() is its last segment
+	Title     string
+	Detail    string
+	Instance  string
+	RequestID string
 
 	// Field names the offending request field (400).
-	Field string `json:"field"`
+	Field string
 	// MissingPermission is the permission the caller lacks (403) and Scope
 	// where it was needed.
-	MissingPermission string `json:"missing_permission"`
-	Scope             string `json:"scope"`
+	MissingPermission string
+	Scope             string
 	// Escalation details (403 escalation).
-	Reason             string   `json:"reason"`
-	Role               string   `json:"role"`
-	MissingPermissions []string `json:"missing_permissions"`
-	Target             string   `json:"target"`
+	Reason             string
+	Role               string
+	MissingPermissions []string
+	Target             string
 	// Diagnostics are a policy's positioned errors (422).
-	Diagnostics []Diagnostic `json:"errors"`
+	Diagnostics []Diagnostic
 	// RetryAfter is the server's Retry-After in seconds (429, 503), 0 when
 	// absent.
-	RetryAfter int `json:"retry_after"`
+	RetryAfter int
 }
 
 // Kind is the problem type's last segment ("forbidden", "not-found"...),
@@ -196,12 +196,25 @@ func IsUnavailable(err error) bool { return errors.Is(err, ErrUnavailable) }
 // in time.
 func IsNotCaughtUp(err error) bool { return errors.Is(err, ErrNotCaughtUp) }
 
+// errorOf is the *Error of a problem document.
+func errorOf(p *api.Problem) *Error {
+	return &Error{
+		Status: p.Status, Type: p.Type, Title: p.Title, Detail: p.Detail, Instance: p.Instance, RequestID: p.RequestID,
+		Field: p.Field, MissingPermission: p.MissingPermission, Scope: p.Scope,
+		Reason: p.Reason, Role: p.Role, MissingPermissions: p.MissingPermissions, Target: p.Target,
+		Diagnostics: p.Errors, RetryAfter: p.RetryAfter,
+	}
+}
+
 // errorFrom builds the *Error of a non-2xx answer.
 func errorFrom(r request, res *http.Response, body []byte) *Error {
 	e := &Error{}
 	mt, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
 	if mt == "application/problem+json" {
-		_ = json.Unmarshal(body, e)
+		var p api.Problem
+		if json.Unmarshal(body, &p) == nil {
+			e = errorOf(&p)
+		}
 	}
 	// The request and the status line are the truth; the body cannot
 	// override them.
@@ -234,42 +247,4 @@ func snippet(b []byte) string {
 		}
 		return r
 	}, s)
-}
-
-// Diagnostic is one positioned policy finding (policy/token.Diagnostic on
-// the wire).
-type Diagnostic struct {
-	Pos      Pos    `json:"pos"`
-	Severity string `json:"severity"` // "error" or "warning"
-	Code     string `json:"code"`
-	Message  string `json:"message"`
-	Hint     string `json:"hint,omitempty"`
-}
-
-// Pos is a position in a policy text.
-type Pos struct {
-	File   string `json:"file,omitempty"`
-	Offset int    `json:"offset"`
-	Line   int    `json:"line"`
-	Col    int    `json:"col"`
-}
-
-// String renders "file:line:col: severity: message (hint)", as the
-// gatehouse CLI prints diagnostics.
-func (d Diagnostic) String() string {
-	pos := d.Pos.File
-	if d.Pos.Line > 0 {
-		if pos != "" {
-			pos += ":"
-		}
-		pos += fmt.Sprintf("%d:%d", d.Pos.Line, d.Pos.Col)
-	}
-	if pos == "" {
-		pos = "-"
-	}
-	s := pos + ": " + d.Severity + ": " + d.Message
-	if d.Hint != "" {
-		s += " (" + d.Hint + ")"
-	}
-	return s
 }

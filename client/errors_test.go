@@ -9,7 +9,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/client/clienttest"
 )
@@ -170,7 +169,7 @@ func TestAtLeastReadsYourWrites(t *testing.T) {
 	must2[client.Namespace](t, "ns")(alice.CreateNamespace(ctx, "acme", "prod"))
 	var got []bool
 	for range 20 {
-		b, rev := must2[client.Binding](t, "grant")(alice.CreateBinding(ctx, "acme", client.BindingSpec{Principal: "user:bob", Role: "operator", Scope: authz.Scope{Namespace: "prod"}}))
+		b, rev := must2[client.Binding](t, "grant")(alice.CreateBinding(ctx, "acme", client.BindingSpec{Principal: "user:bob", Role: "operator", Scope: client.Scope{Namespace: "prod"}}))
 		got = append(got, must[client.Decision](t, "check after grant")(alice.Check(ctx, "acme", q, client.AtLeast(rev))).Allowed)
 		rev = mustRev(t, "revoke", must[uint64](t, "")(alice.DeleteBinding(ctx, "acme", b.ID)), nil)
 		got = append(got, must[client.Decision](t, "check after revoke")(alice.Check(ctx, "acme", q, client.AtLeast(rev))).Allowed)

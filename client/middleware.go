@@ -10,9 +10,6 @@ import (
 	"net/netip"
 	"strings"
 	"time"
-
-	"github.com/gatehouse-dev/gatehouse/authz"
-	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 // Middleware for host platforms: Require("chains:run", ...) wraps a
@@ -31,8 +28,9 @@ import (
 // resolves and decides in one round trip. With PrincipalFrom the host
 // resolves the caller itself (its own sessions) and the check is made with
 // the Remote client's credential, which then needs bindings:read in the
-// namespaces it asks about. With Embedded the decision is made in-process
-// by an *authz.Engine (no network; PrincipalFrom is required).
+// namespaces it asks about. With Local the decision is made in-process by
+// a LocalDecider, such as package client/embedded's Engine (no network;
+// PrincipalFrom is required).
 //
 // Answers, fail closed:
 //
@@ -66,7 +64,7 @@ import (
 // handlers. A Guard is safe for concurrent use.
 type Guard struct {
 	remote     *Client
-	engine     *authz.Engine
+	engine     LocalDecider
 	org        func(*http.Request) string
 	principal  func(*http.Request) (string, bool)
 	resource   func(*http.Request) (ns, typ, id string)
@@ -83,10 +81,24 @@ type MiddlewareOption func(*Guard)
 // Remote decides through the Gatehouse server c talks to.
 func Remote(c *Client) MiddlewareOption { return func(g *Guard) { g.remote = c } }
 
-// Embedded decides with an in-process engine (no network). The engine must
-// be fed by the host (for example from a directory follower); Embedded
-// needs PrincipalFrom.
-func Embedded(e *authz.Engine) MiddlewareOption { return func(g *Guard) { g.engine = e } }
+// LocalCheck is the question a LocalDecider answers: may Principal do
+// Action on Type/ID (ID "": the type) in Namespace of Org?
+type LocalCheck struct {
+	Org, Principal, Namespace, Type, ID, Action string
+	Context                                     map[string]any
+	OnBehalfOf                                  string
+}
+
+// LocalDecider decides in-process. Package client/embedded adapts an
+// authz engine (embedded.Engine); it lives apart so that this package
+// does not link the policy engine.
+type LocalDecider interface {
+	DecideLocal(LocalCheck) Decision
+}
+
+// Local decides with an in-process decider (no network); it needs
+// PrincipalFrom. See package client/embedded.
+func Local(d LocalDecider) MiddlewareOption { return func(g *Guard) { g.engine = d } }
 
 // InOrg sets the org every check is about.
 func InOrg(org string) MiddlewareOption {
@@ -153,11 +165,11 @@ func NewGuard(opts ...MiddlewareOption) (*Guard, error) {
 func (g *Guard) validate() error {
 	switch {
 	case g.remote == nil && g.engine == nil:
-		return fmt.Errorf("%w: neither Remote nor Embedded", ErrGuardConfig)
+		return fmt.Errorf("%w: neither Remote nor Local (embedded.Engine)", ErrGuardConfig)
 	case g.remote != nil && g.engine != nil:
-		return fmt.Errorf("%w: both Remote and Embedded", ErrGuardConfig)
+		return fmt.Errorf("%w: both Remote and Local", ErrGuardConfig)
 	case g.engine != nil && g.principal == nil:
-		return fmt.Errorf("%w: Embedded needs PrincipalFrom (an engine cannot resolve tokens)", ErrGuardConfig)
+		return fmt.Errorf("%w: Local needs PrincipalFrom (an engine cannot resolve tokens)", ErrGuardConfig)
 	case g.org == nil:
 		return fmt.Errorf("%w: no InOrg or OrgFrom", ErrGuardConfig)
 	case g.denied != http.StatusUnauthorized && g.denied != http.StatusForbidden && g.denied != http.StatusNotFound:
@@ -187,8 +199,8 @@ func (g *Guard) Require(permission string, opts ...MiddlewareOption) func(http.H
 		}
 	}
 	err := rg.validate()
-	perm, perr := policy.ParsePermission(permission)
-	if err == nil && (perr != nil || perm.Resource == policy.Wildcard || perm.Action == policy.Wildcard) {
+	perm, ok := parsePermission(permission)
+	if err == nil && !ok {
 		err = fmt.Errorf("%w: permission %q is not <type>:<action> without wildcards", ErrGuardConfig, permission)
 	}
 	return func(next http.Handler) http.Handler {
@@ -222,20 +234,20 @@ const (
 	failed
 )
 
-func (g *Guard) serve(w http.ResponseWriter, r *http.Request, perm policy.Permission, next http.Handler) {
+func (g *Guard) serve(w http.ResponseWriter, r *http.Request, perm permission, next http.Handler) {
 	org := g.org(r)
-	ns, typ, id := "", perm.Resource, ""
+	ns, typ, id := "", perm.typ, ""
 	if g.resource != nil {
 		ns, typ, id = g.resource(r)
 		if typ == "" {
-			typ = perm.Resource
+			typ = perm.typ
 		}
 	}
 	if org == "" {
 		g.fail(w, r, fmt.Errorf("%w: no org for %s %s", ErrGuardConfig, r.Method, r.URL.Path))
 		return
 	}
-	if typ != perm.Resource {
+	if typ != perm.typ {
 		g.fail(w, r, fmt.Errorf("%w: resource type %q does not match permission %s", ErrGuardConfig, typ, perm))
 		return
 	}
@@ -245,7 +257,7 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request, perm policy.Permis
 		err error
 	)
 	if g.engine != nil {
-		d, out = g.embedded(r, org, ns, typ, id, perm.Action)
+		d, out = g.embedded(r, org, ns, typ, id, perm.action)
 	} else {
 		d, out, err = g.remoteCheck(r, org, ns, typ, id, perm.String())
 	}
@@ -271,7 +283,7 @@ func (g *Guard) embedded(r *http.Request, org, ns, typ, id, action string) (Deci
 	if !ok || p == "" {
 		return Decision{}, unauthenticated
 	}
-	req := authz.Request{Org: org, Principal: p, Namespace: ns, ResourceType: typ, ResourceID: id, Action: action}
+	req := LocalCheck{Org: org, Principal: p, Namespace: ns, Type: typ, ID: id, Action: action}
 	if g.context != nil {
 		req.Context = g.context(r)
 	}
@@ -279,24 +291,45 @@ func (g *Guard) embedded(r *http.Request, org, ns, typ, id, action string) (Deci
 		req.OnBehalfOf = g.onBehalfOf(r)
 	}
 	if req.Namespace == "" {
-		req.Namespace = authz.DefaultNamespace
+		req.Namespace = "default"
 	}
-	ad := g.engine.Check(&req)
-	if !ad.Allowed {
+	d := g.engine.DecideLocal(req)
+	if !d.Allowed {
 		return Decision{}, deny
 	}
-	return Decision{Allowed: true, Revision: ad.Revision, Obligations: rulesOf(ad.Obligations), Advice: rulesOf(ad.Advice)}, allow
+	return d, allow
 }
 
-func rulesOf(rs []*policy.Rule) []Rule {
-	if len(rs) == 0 {
-		return nil
+// permission is "<type>:<action>" without wildcards.
+type permission struct{ typ, action string }
+
+func (p permission) String() string { return p.typ + ":" + p.action }
+
+// parsePermission accepts "<type>:<action>", each an identifier (a
+// letter, then letters, digits, '_' or '-'), as policy.ParsePermission
+// does, and refuses wildcards.
+func parsePermission(s string) (permission, bool) {
+	typ, act, ok := strings.Cut(s, ":")
+	if !ok || !isIdent(typ) || !isIdent(act) {
+		return permission{}, false
 	}
-	out := make([]Rule, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, Rule{Kind: r.Kind.String(), Text: r.Text(), Action: r.Action, Resource: r.Resource, Condition: r.Condition})
+	return permission{typ, act}, true
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
 	}
-	return out
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // remoteCheck decides through the server.

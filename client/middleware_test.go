@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/client/clienttest"
+	"github.com/gatehouse-dev/gatehouse/client/embedded"
 )
 
 // hostRoutes is a host platform's API guarded by the middleware: the
@@ -156,7 +157,7 @@ func TestRequireFailsClosed(t *testing.T) {
 		{"no backend configured", []client.MiddlewareOption{client.InOrg("demo")}, "chains:run"},
 		{"no org configured", []client.MiddlewareOption{client.Remote(alice)}, "chains:run"},
 		{"an empty org from OrgFrom", []client.MiddlewareOption{client.Remote(alice), client.OrgFrom(func(*http.Request) string { return "" })}, "chains:run"},
-		{"embedded without PrincipalFrom", []client.MiddlewareOption{client.Embedded(srv.Engine()), client.InOrg("demo")}, "chains:run"},
+		{"embedded without PrincipalFrom", []client.MiddlewareOption{embedded.Engine(srv.Engine()), client.InOrg("demo")}, "chains:run"},
 		{"a wildcard permission", []client.MiddlewareOption{client.Remote(alice), client.InOrg("demo")}, "chains:*"},
 		{"a malformed permission", []client.MiddlewareOption{client.Remote(alice), client.InOrg("demo")}, "run"},
 		{"a resource of another type than the permission", []client.MiddlewareOption{client.Remote(alice), client.InOrg("demo"),
@@ -211,7 +212,7 @@ agent Triage: operator {
 	})
 	var calls atomic.Int64
 	remote := hostRoutes(t, must[*client.Guard](t, "remote")(client.NewGuard(client.Remote(srv.Client(hostKey.Token)), client.InOrg("demo"), fromHeader)), &calls)
-	embedded := hostRoutes(t, must[*client.Guard](t, "embedded")(client.NewGuard(client.Embedded(srv.Engine()), client.InOrg("demo"), fromHeader)), &calls)
+	embedded := hostRoutes(t, must[*client.Guard](t, "embedded")(client.NewGuard(embedded.Engine(srv.Engine()), client.InOrg("demo"), fromHeader)), &calls)
 
 	principals := []string{"", "user:alice", "user:bob", "user:carol", "agent:Triage", "service:host", "user:nobody", "team:support"}
 	routes := []struct{ method, path string }{

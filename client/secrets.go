@@ -2,13 +2,10 @@ package client
 
 import (
 	"context"
-	"fmt"
+	"github.com/gatehouse-dev/gatehouse/api"
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
-
-	"github.com/gatehouse-dev/gatehouse/authz"
 )
 
 // Secrets vault and run tokens (DESIGN §2). A value is sent only in the
@@ -16,148 +13,9 @@ import (
 // and ExchangeRunToken (the runtime); the types that carry values never
 // print them (String), so a value logged by mistake shows as hidden.
 
-// Secret is a secret's metadata (never its value).
-type Secret struct {
-	Org         string    `json:"org"`
-	Namespace   string    `json:"namespace"`
-	Name        string    `json:"name"`
-	Description string    `json:"description,omitempty"`
-	Version     uint64    `json:"version"`
-	ExpiresAt   time.Time `json:"expires_at,omitzero"`
-	ReferableBy []string  `json:"referable_by,omitempty"`
-	CreatedBy   string    `json:"created_by"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedBy   string    `json:"updated_by"`
-	UpdatedAt   time.Time `json:"updated_at"`
-	RotatedAt   time.Time `json:"rotated_at,omitzero"`
-	LastUsedAt  time.Time `json:"last_used_at,omitzero"`
-}
+type secretRotate = api.SecretRotate
 
-// SecretVersion is one version of a secret (never its value).
-type SecretVersion struct {
-	Org       string    `json:"org"`
-	Namespace string    `json:"namespace"`
-	Name      string    `json:"name"`
-	Version   uint64    `json:"version"`
-	KeyID     uint32    `json:"key_id"` // the master key that wraps it
-	CreatedBy string    `json:"created_by"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// SecretSpec creates a secret with its first value.
-type SecretSpec struct {
-	Name        string     `json:"name"` // [A-Z_][A-Z0-9_]*
-	Value       *string    `json:"value"`
-	Description string     `json:"description,omitempty"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	// ReferableBy restricts who may reference it from a resource spec:
-	// principals and roles ("role:builder"); empty means anyone with
-	// secrets:list.
-	ReferableBy []string `json:"referable_by,omitempty"`
-}
-
-// String hides the value.
-func (s SecretSpec) String() string { return fmt.Sprintf("secret %s (value hidden)", s.Name) }
-
-// SecretPatch changes a secret; nil fields keep their value. A Value makes
-// a new version (secrets:update).
-type SecretPatch struct {
-	Value       *string    `json:"value,omitempty"`
-	Description *string    `json:"description,omitempty"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	ClearExpiry bool       `json:"clear_expiry,omitempty"`
-	ReferableBy *[]string  `json:"referable_by,omitempty"`
-	IfVersion   uint64     `json:"if_version,omitempty"`
-}
-
-// String hides the value.
-func (p SecretPatch) String() string { return "secret patch (value hidden)" }
-
-type secretRotate struct {
-	Value     *string `json:"value"`
-	IfVersion uint64  `json:"if_version,omitempty"`
-}
-
-// SecretValue is a revealed value.
-type SecretValue struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Version   uint64 `json:"version"`
-	Value     string `json:"value"`
-}
-
-// String hides the value.
-func (v SecretValue) String() string {
-	return fmt.Sprintf("secret %s/%s version %d (value hidden)", v.Namespace, v.Name, v.Version)
-}
-
-// GoString hides the value.
-func (v SecretValue) GoString() string { return v.String() }
-
-// RunRequest asks for a run token.
-type RunRequest struct {
-	// Runtime, when set, is the only service principal that may exchange
-	// the token ("service:runner").
-	Runtime string `json:"runtime,omitempty"`
-	// TTLSeconds shortens the token's life below the server's default.
-	TTLSeconds int `json:"ttl_seconds,omitempty"`
-}
-
-// RunGrant is a run token: short-lived, single-use, releasing exactly the
-// secrets the resource's spec references.
-type RunGrant struct {
-	Token           string            `json:"token"`
-	TokenID         string            `json:"token_id"`
-	Resource        authz.ResourceRef `json:"resource"`
-	ResourceVersion uint64            `json:"resource_version"`
-	ExpiresAt       time.Time         `json:"expires_at"`
-	Runtime         string            `json:"runtime,omitempty"`
-	SecretCount     int               `json:"secret_count"`
-	Secrets         []string          `json:"secrets,omitempty"`
-}
-
-// String hides the token.
-func (g RunGrant) String() string {
-	return fmt.Sprintf("run token %s for %s/%s/%s version %d (token hidden)", g.TokenID, g.Resource.Namespace, g.Resource.Type, g.Resource.ID, g.ResourceVersion)
-}
-
-// GoString hides the token.
-func (g RunGrant) GoString() string { return g.String() }
-
-type exchangeRequest struct {
-	Token string `json:"token"`
-}
-
-// Release is what a run token's exchange hands the runtime.
-type Release struct {
-	Resource        authz.ResourceRef `json:"resource"`
-	ResourceVersion uint64            `json:"resource_version"`
-	IssuedBy        string            `json:"issued_by"`
-	Secrets         []Released        `json:"secrets"`
-}
-
-// Released is one secret of a release.
-type Released struct {
-	Name    string `json:"name"`
-	Version uint64 `json:"version"`
-	Value   string `json:"value"`
-}
-
-// String hides the values.
-func (r Release) String() string {
-	return fmt.Sprintf("release of %s/%s/%s version %d: %d secrets (values hidden)", r.Resource.Namespace, r.Resource.Type, r.Resource.ID, r.ResourceVersion, len(r.Secrets))
-}
-
-// GoString hides the values.
-func (r Release) GoString() string { return r.String() }
-
-// String hides the value.
-func (r Released) String() string {
-	return fmt.Sprintf("%s version %d (value hidden)", r.Name, r.Version)
-}
-
-// GoString hides the value.
-func (r Released) GoString() string { return r.String() }
+type exchangeRequest = api.ExchangeRequest
 
 func secretsPath(org, ns string) string { return orgPath(org) + "/namespaces/" + seg(ns) + "/secrets" }
 
@@ -197,6 +55,12 @@ func (c *Client) DeleteSecret(ctx context.Context, org, ns, name string) (uint64
 	return writeRev(ctx, c, http.MethodDelete, secretPath(org, ns, name), nil, nil)
 }
 
+// ForceDeleteSecret deletes a secret even when resource specs reference
+// it (their runs will then fail; the audit entry records the force).
+func (c *Client) ForceDeleteSecret(ctx context.Context, org, ns, name string) (uint64, error) {
+	return writeRev(ctx, c, http.MethodDelete, secretPath(org, ns, name), url.Values{"force": {"true"}}, nil)
+}
+
 // RotateSecret replaces a secret's value with a new version (secrets:rotate);
 // ifVersion, when not 0, must be the current version.
 func (c *Client) RotateSecret(ctx context.Context, org, ns, name, value string, ifVersion uint64) (Secret, uint64, error) {
@@ -219,7 +83,7 @@ func (c *Client) ListSecretVersions(ctx context.Context, org, ns, name string, o
 }
 
 // RunToken gets a run token for a resource the caller may run.
-func (c *Client) RunToken(ctx context.Context, org string, ref authz.ResourceRef, req RunRequest) (RunGrant, error) {
+func (c *Client) RunToken(ctx context.Context, org string, ref ResourceRef, req RunRequest) (RunGrant, error) {
 	var out RunGrant
 	err := c.do(ctx, request{method: http.MethodPost, path: resourcePath(org, ref) + "/runs", body: req, idem: write}, &out)
 	return out, err

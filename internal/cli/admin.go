@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -284,7 +285,10 @@ func admTime(t time.Time) string {
 
 func revText(rev uint64) string { return fmt.Sprintf("(revision %d)", rev) }
 
-// admExit maps an SDK error to the exit codes.
+// admExit maps an SDK error to the exit codes, and renders an API error
+// in the one format every command prints (after "gatehouse: "):
+// "<status> <title>: <detail> [request <id>]", the missing permission
+// added when the detail does not name it, a policy's diagnostics below.
 func admExit(err error) error {
 	if err == nil {
 		return nil
@@ -300,7 +304,7 @@ func admExit(err error) error {
 		}
 		return &exitError{code: ExitInternal, err: err}
 	}
-	msg := strings.TrimPrefix(ce.Error(), "gatehouse: ")
+	msg := apiErrorText(ce)
 	if len(ce.Diagnostics) > 0 {
 		var b strings.Builder
 		b.WriteString(msg)
@@ -320,20 +324,40 @@ func admExit(err error) error {
 	return &exitError{code: code, err: errors.New(msg)}
 }
 
+// apiErrorText is an API error's one line: "<status> <title>: <detail>
+// [request <id>]".
+func apiErrorText(ce *client.Error) string {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(ce.Status))
+	if title := firstNonEmpty(ce.Title, http.StatusText(ce.Status)); title != "" {
+		b.WriteString(" " + title)
+	}
+	if ce.Detail != "" {
+		b.WriteString(": " + ce.Detail)
+	}
+	if ce.MissingPermission != "" && !strings.Contains(ce.Detail, ce.MissingPermission) {
+		b.WriteString(" (missing " + ce.MissingPermission + ")")
+	}
+	if ce.RequestID != "" {
+		b.WriteString(" [request " + ce.RequestID + "]")
+	}
+	return b.String()
+}
+
 // parseRef parses "<type>/<id>" with --ns into a resource ref.
-func parseRef(s, ns string) (authz.ResourceRef, error) {
+func parseRef(s, ns string) (client.ResourceRef, error) {
 	typ, id, ok := strings.Cut(s, "/")
 	if !ok || typ == "" || id == "" {
-		return authz.ResourceRef{}, badInput("%q: want <type>/<id>, e.g. chains/escalation-triage", s)
+		return client.ResourceRef{}, badInput("%q: want <type>/<id>, e.g. chains/escalation-triage", s)
 	}
 	if ns == "" {
 		ns = authz.DefaultNamespace
 	}
-	return authz.ResourceRef{Namespace: ns, Type: typ, ID: id}, nil
+	return client.ResourceRef{Namespace: ns, Type: typ, ID: id}, nil
 }
 
 // scopeText renders a binding's scope.
-func scopeText(s authz.Scope) string { return s.String() }
+func scopeText(s client.Scope) string { return s.String() }
 
 // sortedKeys renders a string map as "k=v,k=v".
 func kvText(m map[string]string) string {

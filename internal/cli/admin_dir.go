@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
 )
 
@@ -351,16 +350,16 @@ func (a *adm) bindCmd() *cobra.Command {
 			if len(args) != 2 {
 				return badInput("bind PRINCIPAL ROLE: want two arguments (or list, get, delete)")
 			}
-			var sc authz.Scope
+			var sc client.Scope
 			switch {
 			case resource != "":
 				ref, err := parseRef(resource, ns)
 				if err != nil {
 					return err
 				}
-				sc = authz.Scope(ref)
+				sc = client.Scope(ref)
 			case ns != "":
-				sc = authz.Scope{Namespace: ns}
+				sc = client.Scope{Namespace: ns}
 			}
 			return a.inOrg(cmd, func(cl *call, org string) error {
 				b, rev, err := cl.c.CreateBinding(cl.ctx, org, client.BindingSpec{Principal: args[0], Role: args[1], Scope: sc, Condition: condition})
@@ -391,7 +390,7 @@ func (a *adm) bindCmd() *cobra.Command {
 func (a *adm) shareCmd() *cobra.Command {
 	var ns string
 	var actions []string
-	var ref authz.ResourceRef
+	var ref client.ResourceRef
 	cmd := writeCmd(a, "share TYPE/ID PRINCIPAL --actions run,read [--ns NS]",
 		"Share one resource with a principal, or with every holder of a role (role:NAME), for an action list (you must hold each action on it)", 2,
 		func(cl *call, org string, args []string) (wrote, error) {

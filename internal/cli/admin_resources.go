@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
 )
 
@@ -50,7 +49,7 @@ func (a *adm) resourceCmd() *cobra.Command {
 	var labels []string
 	var ifVersion, from, to uint64
 	var lo listOpts
-	var ref authz.ResourceRef
+	var ref client.ResourceRef
 	// readRef is the PreRunE of the verbs on one resource: TYPE/ID in --ns.
 	readRef := func(_ *cobra.Command, args []string) (err error) {
 		ref, err = parseRef(args[0], ns)

@@ -86,7 +86,7 @@ func TestAdminVerbs(t *testing.T) {
 		// Who am I, and the org found without --org (alice has one).
 		{name: "whoami", as: "alice", args: []string{"whoami"}, code: 0, out: []string{"user:alice (via api_key)", "demo", "*:*"}},
 		{name: "whoami without credentials", as: "none", args: []string{"whoami"}, code: ExitDeny, err: []string{"401"}},
-		{name: "whoami with a bogus key", as: "bogus", args: []string{"whoami"}, code: ExitDeny, err: []string{"401 unauthenticated"}},
+		{name: "whoami with a bogus key", as: "bogus", args: []string{"whoami"}, code: ExitDeny, err: []string{"401 Authentication required: "}},
 		{name: "org list", as: "alice", args: []string{"org", "list"}, code: 0, out: []string{"ID", "demo", "Demo Agent Platform", "agent-platform"}},
 		{name: "org get as json", as: "bob", args: []string{"org", "get", "-o", "json"}, code: 0, out: []string{`"id": "demo"`}},
 		{name: "a bad --output", as: "bob", args: []string{"org", "get", "-o", "yaml"}, code: ExitBadInput, err: []string{"--output"}},

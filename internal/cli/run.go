@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/client"
 )
 
 // `gatehouse run` is use without reveal from the command line (like
@@ -25,23 +27,6 @@ import (
 
 // forwarded are the signals passed on to the child.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
-
-type runGrant struct {
-	Token           string   `json:"token"`
-	TokenID         string   `json:"token_id"`
-	ResourceVersion uint64   `json:"resource_version"`
-	SecretCount     int      `json:"secret_count"`
-	Secrets         []string `json:"secrets"`
-}
-
-type runRelease struct {
-	ResourceVersion uint64 `json:"resource_version"`
-	Secrets         []struct {
-		Name    string `json:"name"`
-		Version uint64 `json:"version"`
-		Value   string `json:"value"`
-	} `json:"secrets"`
-}
 
 func newRunCmd(e *env) *cobra.Command {
 	var (
@@ -83,13 +68,13 @@ child; the exit status is the child's (128+n if signal n killed it).`,
 			if err != nil {
 				return err
 			}
-			rt := *c
+			rt := c
 			if os.Getenv("GATEHOUSE_RUNTIME_TOKEN") != "" {
 				tok, err := readToken("", "GATEHOUSE_RUNTIME_TOKEN")
 				if err != nil {
 					return err
 				}
-				rt.token = tok
+				rt = c.WithToken(tok)
 			}
 			path, err := exec.LookPath(args[0])
 			if err != nil {
@@ -97,25 +82,16 @@ child; the exit status is the child's (128+n if signal n killed it).`,
 			}
 
 			ctx, cancel := ctxFor(cmd, &af)
-			var g runGrant
-			body := map[string]any{}
-			if runtime != "" {
-				body["runtime"] = runtime
-			}
-			if ttl > 0 {
-				body["ttl_seconds"] = ttl
-			}
-			runs := "/v1/orgs/" + seg(org) + "/namespaces/" + seg(ns) + "/resources/" + seg(typ) + "/" + seg(id) + "/runs"
-			if err := c.do(ctx, "POST", runs, body, &g); err != nil {
+			g, err := c.RunToken(ctx, org, client.ResourceRef{Namespace: ns, Type: typ, ID: id}, client.RunRequest{Runtime: runtime, TTLSeconds: ttl})
+			if err != nil {
 				cancel()
-				return apiExit(fmt.Errorf("run token for %s/%s in %s: %w", typ, id, ns, err))
+				return admExit(err)
 			}
-			var rel runRelease
-			err = rt.do(ctx, "POST", "/v1/orgs/"+seg(org)+"/runs/exchange", map[string]string{"token": g.Token}, &rel)
+			rel, err := rt.ExchangeRunToken(ctx, org, g.Token)
 			cancel()
 			g.Token = ""
 			if err != nil {
-				return apiExit(fmt.Errorf("exchanging the run token (as the runtime): %w", err))
+				return admExit(err)
 			}
 			env := os.Environ()
 			names := make([]string, 0, len(rel.Secrets))

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,16 +17,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-dev/gatehouse/client"
+
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
-// The secret commands talk to a running server over HTTP, as the caller
-// ($GATEHOUSE_TOKEN, an API key or session token; --server,
-// $GATEHOUSE_SERVER or $GATEHOUSE_URL; --org or $GATEHOUSE_ORG). A value is read from stdin or a
-// file, never from an argument, so it stays out of shell history and ps;
+// The secret commands talk to a running server through the SDK (package
+// client), as the caller ($GATEHOUSE_TOKEN, an API key or session token;
+// --server, $GATEHOUSE_SERVER or $GATEHOUSE_URL; --org or $GATEHOUSE_ORG).
+// A value is read from stdin or a file, never from an argument, so it stays out of shell history and ps;
 // `secret get` prints it only to stdout. Exit codes: 0 success, 1 refused
 // (401, 403, 404), 2 bad input (400, 409, 413, 422), 3 anything else.
 // Each is built by secretCmd.
@@ -82,24 +83,13 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 }
 
 // client builds the HTTP client for the caller's credential.
-func (f *apiFlags) client(tokenEnv string) (*apiClient, string, error) {
-	base := f.server
-	for _, env := range []string{"GATEHOUSE_SERVER", "GATEHOUSE_URL"} {
-		if base == "" {
-			base = os.Getenv(env)
-		}
-	}
-	if base == "" {
-		base = "http://127.0.0.1:8080"
-	}
+func (f *apiFlags) client(tokenEnv string) (*client.Client, string, error) {
+	base := firstNonEmpty(f.server, os.Getenv("GATEHOUSE_SERVER"), os.Getenv("GATEHOUSE_URL"), "http://127.0.0.1:8080")
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, "", badInput("--server %q is not an http(s) URL", base)
 	}
-	org := f.org
-	if org == "" {
-		org = os.Getenv("GATEHOUSE_ORG")
-	}
+	org := firstNonEmpty(f.org, os.Getenv("GATEHOUSE_ORG"))
 	if org == "" {
 		return nil, "", badInput("no org: pass --org or set GATEHOUSE_ORG")
 	}
@@ -107,7 +97,12 @@ func (f *apiFlags) client(tokenEnv string) (*apiClient, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return &apiClient{base: strings.TrimRight(base, "/"), token: token, hc: &http.Client{Timeout: f.timeout}}, org, nil
+	c, err := client.New(base, client.WithToken(token), client.WithUserAgent("gatehouse-cli/"+Version),
+		client.WithHTTPClient(&http.Client{Timeout: f.timeout}))
+	if err != nil {
+		return nil, "", badInput("--server %q is not an http(s) URL", base)
+	}
+	return c, org, nil
 }
 
 func readToken(file, env string) (string, error) {
@@ -124,126 +119,24 @@ func readToken(file, env string) (string, error) {
 	return "", badInput("no credential: set %s (an API key) or pass --token-file", env)
 }
 
-// apiClient is a minimal JSON client of the API.
-type apiClient struct {
-	base, token string
-	hc          *http.Client
-}
-
-// apiError is a problem document the server answered with.
-type apiError struct {
-	Status            int    `json:"status"`
-	Type              string `json:"type"`
-	Title             string `json:"title"`
-	Detail            string `json:"detail"`
-	MissingPermission string `json:"missing_permission"`
-	RequestID         string `json:"request_id"`
-}
-
-func (e *apiError) Error() string {
-	s := fmt.Sprintf("%d %s", e.Status, e.Title)
-	if e.Detail != "" {
-		s += ": " + e.Detail
-	}
-	if e.MissingPermission != "" && !strings.Contains(s, e.MissingPermission) {
-		s += " (requires " + e.MissingPermission + ")"
-	}
-	return s
-}
-
-// exit maps an API error to the CLI's exit codes.
-func apiExit(err error) error {
-	var ae *apiError
-	if !errors.As(err, &ae) {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			return err
-		}
-		return &exitError{code: ExitInternal, err: err}
-	}
-	switch ae.Status {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
-		return &exitError{code: ExitDeny, err: ae}
-	case http.StatusBadRequest, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
-		return &exitError{code: ExitBadInput, err: ae}
-	}
-	return &exitError{code: ExitInternal, err: ae}
-}
-
-func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		// The URL holds no secret; the error names the server only.
-		return fmt.Errorf("request to %s failed: %w", c.base, errors.Unwrap(err))
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return fmt.Errorf("reading the answer of %s: %w", c.base, err)
-	}
-	if resp.StatusCode >= 300 {
-		ae := &apiError{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode)}
-		_ = json.Unmarshal(b, ae)
-		return ae
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("the server's answer is not the expected JSON: %w", err)
-		}
-	}
-	return nil
-}
-
-func seg(s string) string { return url.PathEscape(s) }
-
-func secretsURL(org, ns string) string {
-	return "/v1/orgs/" + seg(org) + "/namespaces/" + seg(ns) + "/secrets"
-}
-
-// secretURL is one secret's path.
-func secretURL(org, ns, name string) string { return secretsURL(org, ns) + "/" + seg(name) }
-
-// getAll reads every page of the list at path (a path without a query).
-func getAll[T any](sc *secretCall, path string) ([]T, error) {
+// allPages reads every page of a list.
+func allPages[T any](page func(o *client.ListOptions) (client.List[T], error)) ([]T, error) {
 	var all []T
-	cursor := ""
+	o := &client.ListOptions{PageSize: 1000}
 	for {
-		var page struct {
-			Items      []T    `json:"items"`
-			NextCursor string `json:"next_cursor"`
-		}
-		p := path + "?page_size=1000"
-		if cursor != "" {
-			p += "&cursor=" + url.QueryEscape(cursor)
-		}
-		if err := sc.do("GET", p, nil, &page); err != nil {
+		p, err := page(o)
+		if err != nil {
 			return nil, err
 		}
-		all = append(all, page.Items...)
-		if page.NextCursor == "" {
+		all = append(all, p.Items...)
+		if p.NextCursor == "" {
 			return all, nil
 		}
-		cursor = page.NextCursor
+		o.Cursor = p.NextCursor
 	}
 }
 
-// secretMeta is the metadata the server answers with.
+// secretMeta is the metadata secret list prints (-o json).
 type secretMeta struct {
 	Namespace   string    `json:"namespace"`
 	Name        string    `json:"name"`
@@ -257,17 +150,18 @@ type secretMeta struct {
 	LastUsedAt  time.Time `json:"last_used_at,omitzero"`
 }
 
-type written struct {
-	Revision uint64     `json:"revision"`
-	Item     secretMeta `json:"item"`
+func metaOf(s client.Secret) secretMeta {
+	return secretMeta{Namespace: s.Namespace, Name: s.Name, Description: s.Description, Version: s.Version, ExpiresAt: s.ExpiresAt,
+		ReferableBy: s.ReferableBy, UpdatedBy: s.UpdatedBy, UpdatedAt: s.UpdatedAt, RotatedAt: s.RotatedAt, LastUsedAt: s.LastUsedAt}
 }
 
-// print reports the write (set, rotated) that answered w, or its error.
-func (w *written) print(e *env, verb string, err error) error {
+// printWrite reports the write (set, rotated) that answered s, or its
+// error.
+func printWrite(e *env, verb string, s client.Secret, err error) error {
 	if err != nil {
-		return apiExit(err)
+		return admExit(err)
 	}
-	fmt.Fprintf(e.stdout, "%s %s/%s: version %d\n", verb, w.Item.Namespace, w.Item.Name, w.Item.Version)
+	fmt.Fprintf(e.stdout, "%s %s/%s: version %d\n", verb, s.Namespace, s.Name, s.Version)
 	return nil
 }
 
@@ -342,15 +236,11 @@ func ctxFor(cmd *cobra.Command, f *apiFlags) (context.Context, context.CancelFun
 // secretCall is one secret command's run against the server.
 type secretCall struct {
 	ctx   context.Context
-	c     *apiClient
+	c     *client.Client
 	org   string
 	ns    string // -n
 	value string // set, rotate: from stdin or --from-file
 	out   output // -o, of the commands that have it
-}
-
-func (sc *secretCall) do(method, path string, body, out any) error {
-	return sc.c.do(sc.ctx, method, path, body, out)
 }
 
 // secretCmd builds a secret command: cmd with --server, --org,
@@ -425,33 +315,26 @@ so it stays out of shell history and process listings:
     gatehouse secret set DB_PASSWORD -n prod --from-file ./db-password`,
 		Args: cobra.ExactArgs(1),
 	}, true, nil, func(sc *secretCall, args []string) error {
-		body := map[string]any{"name": args[0], "value": sc.value}
-		if desc != "" {
-			body["description"] = desc
-		}
+		spec := client.SecretSpec{Name: args[0], Value: &sc.value, Description: desc, ReferableBy: referableBy}
 		if expires != "" {
 			t, err := time.Parse(time.RFC3339, expires)
 			if err != nil {
 				return badInput("--expires %q is not an RFC 3339 time", expires)
 			}
-			body["expires_at"] = t
+			spec.ExpiresAt = &t
 		}
-		if len(referableBy) > 0 {
-			body["referable_by"] = referableBy
-		}
-		var w written
-		err := sc.do("POST", secretsURL(sc.org, sc.ns), body, &w)
-		var ae *apiError
-		if errors.As(err, &ae) && ae.Status == http.StatusConflict && !createOnly {
-			patch := map[string]any{"value": sc.value}
-			for _, k := range []string{"description", "expires_at", "referable_by"} {
-				if v, ok := body[k]; ok {
-					patch[k] = v
-				}
+		sec, _, err := sc.c.CreateSecret(sc.ctx, sc.org, sc.ns, spec)
+		if client.IsConflict(err) && !createOnly {
+			patch := client.SecretPatch{Value: &sc.value, ExpiresAt: spec.ExpiresAt}
+			if desc != "" {
+				patch.Description = &desc
 			}
-			err = sc.do("PATCH", secretURL(sc.org, sc.ns, args[0]), patch, &w)
+			if len(referableBy) > 0 {
+				patch.ReferableBy = &referableBy
+			}
+			sec, _, err = sc.c.UpdateSecret(sc.ctx, sc.org, sc.ns, args[0], patch)
 		}
-		return w.print(e, "set", err)
+		return printWrite(e, "set", sec, err)
 	})
 	cmd.Flags().StringVar(&desc, "description", "", "description")
 	cmd.Flags().StringVar(&expires, "expires", "", "expiry time (RFC 3339)")
@@ -470,23 +353,14 @@ func newSecretGetCmd(e *env) *cobra.Command {
 secrets:read; every reveal is in the audit log.`,
 		Args: cobra.ExactArgs(1),
 	}, false, []string{"value", "json"}, func(sc *secretCall, args []string) error {
-		path := secretURL(sc.org, sc.ns, args[0]) + "/value"
-		if version > 0 {
-			path += "?version=" + strconv.FormatUint(version, 10)
-		}
-		var v struct {
-			Namespace string `json:"namespace"`
-			Name      string `json:"name"`
-			Version   uint64 `json:"version"`
-			Value     string `json:"value"`
-		}
-		if err := sc.do("GET", path, nil, &v); err != nil {
-			return apiExit(err)
+		v, err := sc.c.RevealSecret(sc.ctx, sc.org, sc.ns, args[0], version)
+		if err != nil {
+			return admExit(err)
 		}
 		if sc.out == "json" {
 			return writeJSON(e.stdout, v)
 		}
-		_, err := io.WriteString(e.stdout, v.Value)
+		_, err = io.WriteString(e.stdout, v.Value)
 		return err
 	})
 	cmd.Flags().Uint64Var(&version, "version", 0, "a version (default: the current one)")
@@ -500,13 +374,18 @@ func newSecretListCmd(e *env) *cobra.Command {
 		Short: "List secrets' names and metadata, never values (needs secrets:list)",
 		Args:  cobra.NoArgs,
 	}, false, []string{"table", "json"}, func(sc *secretCall, _ []string) error {
-		path := secretsURL(sc.org, sc.ns)
-		if all {
-			path = "/v1/orgs/" + seg(sc.org) + "/secrets"
-		}
-		items, err := getAll[secretMeta](sc, path)
+		secrets, err := allPages(func(o *client.ListOptions) (client.List[client.Secret], error) {
+			if all {
+				return sc.c.ListAllSecrets(sc.ctx, sc.org, o)
+			}
+			return sc.c.ListSecrets(sc.ctx, sc.org, sc.ns, o)
+		})
 		if err != nil {
-			return apiExit(err)
+			return admExit(err)
+		}
+		var items []secretMeta
+		for _, s := range secrets {
+			items = append(items, metaOf(s))
 		}
 		if sc.out == "json" {
 			if items == nil {
@@ -529,9 +408,8 @@ func newSecretRotateCmd(e *env) *cobra.Command {
 		Short: "Replace a secret's value with a new version from stdin or --from-file (needs secrets:rotate)",
 		Args:  cobra.ExactArgs(1),
 	}, true, nil, func(sc *secretCall, args []string) error {
-		var w written
-		err := sc.do("POST", secretURL(sc.org, sc.ns, args[0])+"/rotate", map[string]any{"value": sc.value, "if_version": ifVersion}, &w)
-		return w.print(e, "rotated", err)
+		sec, _, err := sc.c.RotateSecret(sc.ctx, sc.org, sc.ns, args[0], sc.value, ifVersion)
+		return printWrite(e, "rotated", sec, err)
 	})
 	cmd.Flags().Uint64Var(&ifVersion, "if-version", 0, "fail unless the current version is this one")
 	return cmd
@@ -549,12 +427,12 @@ deletes it anyway; the audit entry records that the delete was forced and
 what referenced the secret.`,
 		Args: cobra.ExactArgs(1),
 	}, false, nil, func(sc *secretCall, args []string) error {
-		path := secretURL(sc.org, sc.ns, args[0])
+		del := sc.c.DeleteSecret
 		if force {
-			path += "?force=true"
+			del = sc.c.ForceDeleteSecret
 		}
-		if err := sc.do("DELETE", path, nil, nil); err != nil {
-			return apiExit(err)
+		if _, err := del(sc.ctx, sc.org, sc.ns, args[0]); err != nil {
+			return admExit(err)
 		}
 		fmt.Fprintf(e.stdout, "deleted %s/%s\n", sc.ns, args[0])
 		return nil
@@ -575,9 +453,15 @@ func newSecretHistoryCmd(e *env) *cobra.Command {
 		Short: "List a secret's versions: number, master key id, author, time (needs secrets:list)",
 		Args:  cobra.ExactArgs(1),
 	}, false, []string{"table", "json"}, func(sc *secretCall, args []string) error {
-		all, err := getAll[version](sc, secretURL(sc.org, sc.ns, args[0])+"/versions")
+		vs, err := allPages(func(o *client.ListOptions) (client.List[client.SecretVersion], error) {
+			return sc.c.ListSecretVersions(sc.ctx, sc.org, sc.ns, args[0], o)
+		})
 		if err != nil {
-			return apiExit(err)
+			return admExit(err)
+		}
+		all := make([]version, 0, len(vs))
+		for _, v := range vs {
+			all = append(all, version{Version: v.Version, KeyID: v.KeyID, CreatedBy: v.CreatedBy, CreatedAt: v.CreatedAt})
 		}
 		if sc.out == "json" {
 			return writeJSON(e.stdout, all)

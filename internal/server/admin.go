@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/gatehouse-dev/gatehouse/api"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -13,58 +14,58 @@ import (
 func (s *Server) orgRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs", "orgs", "Create an org from a template; the caller (a user) becomes its owner.",
-			func(c *call, req *directory.OrgSpec) (Written[store.Org], error) {
+			func(c *call, req *api.CreateOrgRequest) (Written[api.Org], error) {
 				if c.id.Org != "" {
 					// A credential confined to one org does not act outside it.
-					return Written[store.Org]{}, problem(ProblemForbidden, "a credential confined to org %q cannot create orgs", c.id.Org)
+					return Written[api.Org]{}, problem(ProblemForbidden, "a credential confined to org %q cannot create orgs", c.id.Org)
 				}
-				o, rev, err := s.dir.CreateOrg(c.ctx, c.actor(), *req)
-				return Written[store.Org]{rev, o}, err
+				o, rev, err := s.dir.CreateOrg(c.ctx, c.actor(), directory.OrgSpec(*req))
+				return Written[api.Org]{Revision: rev, Item: apiOrg(o)}, err
 			}).created(),
 		route("GET", "/v1/orgs", "orgs", "List the orgs the caller is a member of.",
-			func(c *call, _ *noBody) (List[store.Org], error) {
+			func(c *call, _ *noBody) (List[api.Org], error) {
 				if c.id.Org != "" {
 					o, err := s.dir.GetOrg(c.ctx, c.actor(), c.id.Org)
 					if err != nil {
-						return listOf([]store.Org(nil), ""), nil
+						return listOf([]api.Org(nil), ""), nil
 					}
-					return listOf([]store.Org{o}, ""), nil
+					return listOf([]api.Org{apiOrg(o)}, ""), nil
 				}
 				os, err := s.dir.ListOrgs(c.ctx, c.actor())
-				return listOf(os, ""), err
+				return listOf(each(os, apiOrg), ""), err
 			}),
 		route("GET", "/v1/orgs/{org}", "orgs", "Get an org (any member).",
-			func(c *call, _ *noBody) (store.Org, error) {
-				return s.dir.GetOrg(c.ctx, c.actor(), c.org())
+			func(c *call, _ *noBody) (api.Org, error) {
+				return one(apiOrg)(s.dir.GetOrg(c.ctx, c.actor(), c.org()))
 			}),
 		route("PATCH", "/v1/orgs/{org}", "orgs", "Rename an org.",
 			func(c *call, req *RenameRequest) (Revision, error) {
 				rev, err := s.dir.RenameOrg(c.ctx, c.actor(), c.org(), req.Name)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("org:update"),
 		route("DELETE", "/v1/orgs/{org}", "orgs", "Delete an org and everything in it (an owner only).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteOrg(c.ctx, c.actor(), c.org())
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("org:delete"),
 
 		route("POST", "/v1/orgs/{org}/namespaces", "namespaces", "Create a namespace.",
-			func(c *call, req *NamespaceRequest) (Written[store.Namespace], error) {
+			func(c *call, req *NamespaceRequest) (Written[api.Namespace], error) {
 				n, rev, err := s.dir.CreateNamespace(c.ctx, c.actor(), c.org(), req.Name)
-				return Written[store.Namespace]{rev, n}, requestField(err, "namespace", "name")
+				return Written[api.Namespace]{Revision: rev, Item: apiNamespace(n)}, requestField(err, "namespace", "name")
 			}).perm("namespaces:create").created(),
 		route("GET", "/v1/orgs/{org}/namespaces", "namespaces", "List namespaces (any member).",
-			func(c *call, _ *noBody) (List[store.Namespace], error) {
+			func(c *call, _ *noBody) (List[api.Namespace], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Namespace]{}, err
+					return List[api.Namespace]{}, err
 				}
 				ns, next, err := s.dir.ListNamespaces(c.ctx, c.actor(), c.org(), p)
-				return listOf(ns, next), err
+				return listOf(each(ns, apiNamespace), next), err
 			}).query(pageParams...),
 		route("GET", "/v1/orgs/{org}/namespaces/{namespace}", "namespaces", "Get a namespace (any member).",
-			func(c *call, _ *noBody) (store.Namespace, error) {
-				return s.dir.GetNamespace(c.ctx, c.actor(), c.org(), c.path("namespace"))
+			func(c *call, _ *noBody) (api.Namespace, error) {
+				return one(apiNamespace)(s.dir.GetNamespace(c.ctx, c.actor(), c.org(), c.path("namespace")))
 			}),
 		route("DELETE", "/v1/orgs/{org}/namespaces/{namespace}", "namespaces", "Delete a namespace; with cascade=true also its resources and bindings (409 otherwise when it holds any).",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -73,7 +74,7 @@ func (s *Server) orgRoutes() []*Route {
 					return Revision{}, err
 				}
 				rev, err := s.dir.DeleteNamespace(c.ctx, c.actor(), c.org(), c.path("namespace"), cascade)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("namespaces:delete").query(Param{"cascade", "boolean", "also delete what the namespace holds"}),
 	}
 }
@@ -81,32 +82,32 @@ func (s *Server) orgRoutes() []*Route {
 func (s *Server) memberRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/members", "members", "Add an existing user to the org with a role at org scope (escalation rules apply).",
-			func(c *call, req *MemberRequest) (Written[store.Member], error) {
+			func(c *call, req *MemberRequest) (Written[api.Member], error) {
 				m, rev, err := s.dir.AddMember(c.ctx, c.actor(), c.org(), req.UserID, req.Role)
-				return Written[store.Member]{rev, m}, requestField(err, "user", "user_id")
+				return Written[api.Member]{Revision: rev, Item: apiMember(m)}, requestField(err, "user", "user_id")
 			}).perm("members:create").created(),
 		route("GET", "/v1/orgs/{org}/members", "members", "List members.",
-			func(c *call, _ *noBody) (List[store.Member], error) {
+			func(c *call, _ *noBody) (List[api.Member], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Member]{}, err
+					return List[api.Member]{}, err
 				}
 				ms, next, err := s.dir.ListMembers(c.ctx, c.actor(), c.org(), p)
-				return listOf(ms, next), err
+				return listOf(each(ms, apiMember), next), err
 			}).perm("members:list").query(pageParams...),
 		route("GET", "/v1/orgs/{org}/members/{user}", "members", "Get a membership (your own, or with members:read).",
-			func(c *call, _ *noBody) (store.Member, error) {
-				return s.dir.GetMember(c.ctx, c.actor(), c.org(), c.path("user"))
+			func(c *call, _ *noBody) (api.Member, error) {
+				return one(apiMember)(s.dir.GetMember(c.ctx, c.actor(), c.org(), c.path("user")))
 			}),
 		route("PATCH", "/v1/orgs/{org}/members/{user}", "members", "Replace a member's org-scope role (escalation rules apply; an admin cannot demote an owner).",
-			func(c *call, req *RoleRequest) (Written[store.Binding], error) {
+			func(c *call, req *RoleRequest) (Written[api.Binding], error) {
 				b, rev, err := s.dir.ChangeMemberRole(c.ctx, c.actor(), c.org(), c.path("user"), req.Role)
-				return Written[store.Binding]{rev, b}, err
+				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
 			}).perm("members:update"),
 		route("DELETE", "/v1/orgs/{org}/members/{user}", "members", "Remove a member with its bindings (anyone may leave; removing another needs members:delete).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.RemoveMember(c.ctx, c.actor(), c.org(), c.path("user"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}),
 	}
 }
@@ -114,42 +115,42 @@ func (s *Server) memberRoutes() []*Route {
 func (s *Server) teamRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/teams", "teams", "Create a team with initial members.",
-			func(c *call, req *TeamRequest) (Written[store.Team], error) {
+			func(c *call, req *TeamRequest) (Written[api.Team], error) {
 				t, rev, err := s.dir.CreateTeam(c.ctx, c.actor(), c.org(), req.Slug, req.Name, req.Members)
-				return Written[store.Team]{rev, t}, err
+				return Written[api.Team]{Revision: rev, Item: apiTeam(t)}, err
 			}).perm("teams:create").created(),
 		route("GET", "/v1/orgs/{org}/teams", "teams", "List teams (without members).",
-			func(c *call, _ *noBody) (List[store.Team], error) {
+			func(c *call, _ *noBody) (List[api.Team], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Team]{}, err
+					return List[api.Team]{}, err
 				}
 				ts, next, err := s.dir.ListTeams(c.ctx, c.actor(), c.org(), p)
-				return listOf(ts, next), err
+				return listOf(each(ts, apiTeam), next), err
 			}).perm("teams:list").query(pageParams...),
 		route("GET", "/v1/orgs/{org}/teams/{team}", "teams", "Get a team with its members (its members, or with teams:read).",
-			func(c *call, _ *noBody) (store.Team, error) {
-				return s.dir.GetTeam(c.ctx, c.actor(), c.org(), c.path("team"))
+			func(c *call, _ *noBody) (api.Team, error) {
+				return one(apiTeam)(s.dir.GetTeam(c.ctx, c.actor(), c.org(), c.path("team")))
 			}),
 		route("PATCH", "/v1/orgs/{org}/teams/{team}", "teams", "Rename a team.",
 			func(c *call, req *RenameRequest) (Revision, error) {
 				rev, err := s.dir.RenameTeam(c.ctx, c.actor(), c.org(), c.path("team"), req.Name)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("teams:update"),
 		route("DELETE", "/v1/orgs/{org}/teams/{team}", "teams", "Delete a team and every binding naming it.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteTeam(c.ctx, c.actor(), c.org(), c.path("team"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("teams:delete"),
 		route("POST", "/v1/orgs/{org}/teams/{team}/members", "teams", "Add a user, agent or service to a team (escalation rules apply to what the team grants).",
 			func(c *call, req *PrincipalRequest) (Revision, error) {
 				rev, err := s.dir.AddTeamMember(c.ctx, c.actor(), c.org(), c.path("team"), req.Principal)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("teams:update").created(),
 		route("DELETE", "/v1/orgs/{org}/teams/{team}/members/{principal}", "teams", "Remove a principal from a team (anyone may leave).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.RemoveTeamMember(c.ctx, c.actor(), c.org(), c.path("team"), c.path("principal"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}),
 	}
 }
@@ -157,49 +158,49 @@ func (s *Server) teamRoutes() []*Route {
 func (s *Server) roleRoutes() []*Route {
 	return []*Route{
 		route("GET", "/v1/orgs/{org}/roles", "roles", "List the roles of the org's policy.",
-			func(c *call, _ *noBody) (List[directory.RoleInfo], error) {
+			func(c *call, _ *noBody) (List[api.Role], error) {
 				rs, err := s.dir.ListRoles(c.ctx, c.actor(), c.org())
-				return listOf(rs, ""), err
+				return listOf(each(rs, apiRole), ""), err
 			}).perm("roles:list"),
 		route("GET", "/v1/orgs/{org}/roles/{role}", "roles", "Get one role of the org's policy.",
-			func(c *call, _ *noBody) (directory.RoleInfo, error) {
+			func(c *call, _ *noBody) (api.Role, error) {
 				rs, err := s.dir.ListRoles(c.ctx, c.actor(), c.org())
 				if err != nil {
-					return directory.RoleInfo{}, err
+					return api.Role{}, err
 				}
 				for _, r := range rs {
 					if r.Name == c.path("role") {
-						return r, nil
+						return apiRole(r), nil
 					}
 				}
-				return directory.RoleInfo{}, problem(ProblemNotFound, "role %q: not found", c.path("role"))
+				return api.Role{}, problem(ProblemNotFound, "role %q: not found", c.path("role"))
 			}).perm("roles:list"),
 		route("POST", "/v1/orgs/{org}/roles", "roles", "Create a custom role (its level and permissions must not exceed yours).",
-			func(c *call, req *directory.RoleSpec) (Written[directory.RoleInfo], error) {
-				r, rev, err := s.dir.CreateRoleInfo(c.ctx, c.actor(), c.org(), *req)
-				return Written[directory.RoleInfo]{rev, r}, err
+			func(c *call, req *api.RoleSpec) (Written[api.Role], error) {
+				r, rev, err := s.dir.CreateRoleInfo(c.ctx, c.actor(), c.org(), directory.RoleSpec(*req))
+				return Written[api.Role]{Revision: rev, Item: apiRole(r)}, err
 			}).perm("roles:create").created(),
 		route("PUT", "/v1/orgs/{org}/roles/{role}", "roles", "Redefine a custom role.",
 			func(c *call, req *RoleBody) (Revision, error) {
 				rev, err := s.dir.UpdateRole(c.ctx, c.actor(), c.org(), directory.RoleSpec{
 					Name: c.path("role"), Level: req.Level, Parents: req.Parents, Permissions: req.Permissions,
 				})
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("roles:update"),
 		route("DELETE", "/v1/orgs/{org}/roles/{role}", "roles", "Delete a custom role (409 while it is bound).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteRole(c.ctx, c.actor(), c.org(), c.path("role"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("roles:delete"),
 
 		route("GET", "/v1/orgs/{org}/policy", "policy", "Get the org's policy text and version.",
-			func(c *call, _ *noBody) (store.Policy, error) {
-				return s.dir.GetPolicy(c.ctx, c.actor(), c.org())
+			func(c *call, _ *noBody) (api.Policy, error) {
+				return one(apiPolicy)(s.dir.GetPolicy(c.ctx, c.actor(), c.org()))
 			}).perm("policy:read"),
 		route("PUT", "/v1/orgs/{org}/policy", "policy", "Replace the org's policy text (422 with positioned errors when it does not compile).",
 			func(c *call, req *PolicyRequest) (Revision, error) {
 				rev, err := s.dir.ReplacePolicy(c.ctx, c.actor(), c.org(), req.Text, req.Force)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("policy:update").maxBody(store.MaxPolicyBytes + 64<<10),
 		route("POST", "/v1/orgs/{org}/policy/validate", "policy", "Compile and lint a policy text without storing it.",
 			s.validatePolicy).perm("policy:read").maxBody(store.MaxPolicyBytes + 64<<10),
@@ -209,34 +210,34 @@ func (s *Server) roleRoutes() []*Route {
 func (s *Server) bindingRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/bindings", "bindings", "Bind a principal to a role at the org, a namespace or a resource (escalation rules apply).",
-			func(c *call, req *directory.BindingSpec) (Written[store.Binding], error) {
-				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), *req)
-				return Written[store.Binding]{rev, b}, err
+			func(c *call, req *api.BindingSpec) (Written[api.Binding], error) {
+				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), bindingSpec(*req))
+				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
 			}).perm("bindings:create").created(),
 		route("GET", "/v1/orgs/{org}/bindings", "bindings", "List bindings (your own with principal=<you>, else bindings:list).",
-			func(c *call, _ *noBody) (List[store.Binding], error) {
+			func(c *call, _ *noBody) (List[api.Binding], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Binding]{}, err
+					return List[api.Binding]{}, err
 				}
 				q := c.r.URL.Query()
 				bs, next, err := s.dir.ListBindings(c.ctx, c.actor(), c.org(), directory.BindingFilter{
 					Principal: q.Get("principal"), Role: q.Get("role"), Namespace: q.Get("namespace"),
 				}, p)
-				return listOf(bs, next), err
+				return listOf(each(bs, apiBinding), next), err
 			}).query(append([]Param{
 			{"principal", "string", "only bindings of this principal"},
 			{"role", "string", "only bindings of this role"},
 			{"namespace", "string", "only namespace- and resource-scoped bindings in this namespace"},
 		}, pageParams...)...),
 		route("GET", "/v1/orgs/{org}/bindings/{binding}", "bindings", "Get a binding (your own, or with bindings:read at its scope).",
-			func(c *call, _ *noBody) (store.Binding, error) {
-				return s.dir.GetBinding(c.ctx, c.actor(), c.org(), c.path("binding"))
+			func(c *call, _ *noBody) (api.Binding, error) {
+				return one(apiBinding)(s.dir.GetBinding(c.ctx, c.actor(), c.org(), c.path("binding")))
 			}),
 		route("DELETE", "/v1/orgs/{org}/bindings/{binding}", "bindings", "Delete a binding (escalation rules apply to what it grants and to its principal).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteBinding(c.ctx, c.actor(), c.org(), c.path("binding"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("bindings:delete"),
 	}
 }
@@ -244,72 +245,72 @@ func (s *Server) bindingRoutes() []*Route {
 func (s *Server) principalRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/agents", "agents", "Create an agent bound to its role (the role is its ceiling).",
-			func(c *call, req *directory.AgentSpec) (Written[store.Agent], error) {
-				a, rev, err := s.dir.CreateAgent(c.ctx, c.actor(), c.org(), *req)
-				return Written[store.Agent]{rev, a}, err
+			func(c *call, req *api.AgentSpec) (Written[api.Agent], error) {
+				a, rev, err := s.dir.CreateAgent(c.ctx, c.actor(), c.org(), directory.AgentSpec(*req))
+				return Written[api.Agent]{Revision: rev, Item: apiAgent(a)}, err
 			}).perm("agents:create").created(),
 		route("GET", "/v1/orgs/{org}/agents", "agents", "List agents.",
-			func(c *call, _ *noBody) (List[store.Agent], error) {
+			func(c *call, _ *noBody) (List[api.Agent], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Agent]{}, err
+					return List[api.Agent]{}, err
 				}
 				as, next, err := s.dir.ListAgents(c.ctx, c.actor(), c.org(), p)
-				return listOf(as, next), err
+				return listOf(each(as, apiAgent), next), err
 			}).perm("agents:list").query(pageParams...),
 		route("GET", "/v1/orgs/{org}/agents/{agent}", "agents", "Get an agent.",
-			func(c *call, _ *noBody) (store.Agent, error) {
-				return s.dir.GetAgent(c.ctx, c.actor(), c.org(), c.path("agent"))
+			func(c *call, _ *noBody) (api.Agent, error) {
+				return one(apiAgent)(s.dir.GetAgent(c.ctx, c.actor(), c.org(), c.path("agent")))
 			}).perm("agents:read"),
 		route("PATCH", "/v1/orgs/{org}/agents/{agent}", "agents", "Change an agent's role, sponsor, expiry or attributes.",
-			func(c *call, req *AgentPatch) (Written[store.Agent], error) {
+			func(c *call, req *AgentPatch) (Written[api.Agent], error) {
 				u := directory.AgentUpdate{Role: req.Role, Sponsor: req.Sponsor, Attributes: req.Attributes}
 				if req.ExpiresAt != nil {
 					var t time.Time
 					if *req.ExpiresAt != "" {
 						var err error
 						if t, err = time.Parse(time.RFC3339Nano, *req.ExpiresAt); err != nil {
-							return Written[store.Agent]{}, invalidField("expires_at", "expires_at must be an RFC 3339 time or \"\" (never)")
+							return Written[api.Agent]{}, invalidField("expires_at", "expires_at must be an RFC 3339 time or \"\" (never)")
 						}
 					}
 					u.ExpiresAt = &t
 				}
 				a, rev, err := s.dir.UpdateAgent(c.ctx, c.actor(), c.org(), c.path("agent"), u)
-				return Written[store.Agent]{rev, a}, err
+				return Written[api.Agent]{Revision: rev, Item: apiAgent(a)}, err
 			}).perm("agents:update"),
 		route("DELETE", "/v1/orgs/{org}/agents/{agent}", "agents", "Delete an agent with its bindings.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteAgent(c.ctx, c.actor(), c.org(), c.path("agent"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("agents:delete"),
 
 		route("POST", "/v1/orgs/{org}/services", "services", "Create a service (a runtime or CI account), optionally bound to a role.",
-			func(c *call, req *directory.ServiceSpec) (Written[store.Service], error) {
-				sv, rev, err := s.dir.CreateService(c.ctx, c.actor(), c.org(), *req)
-				return Written[store.Service]{rev, sv}, err
+			func(c *call, req *api.ServiceSpec) (Written[api.Service], error) {
+				sv, rev, err := s.dir.CreateService(c.ctx, c.actor(), c.org(), directory.ServiceSpec(*req))
+				return Written[api.Service]{Revision: rev, Item: apiService(sv)}, err
 			}).perm("services:create").created(),
 		route("GET", "/v1/orgs/{org}/services", "services", "List services.",
-			func(c *call, _ *noBody) (List[store.Service], error) {
+			func(c *call, _ *noBody) (List[api.Service], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Service]{}, err
+					return List[api.Service]{}, err
 				}
 				ss, next, err := s.dir.ListServices(c.ctx, c.actor(), c.org(), p)
-				return listOf(ss, next), err
+				return listOf(each(ss, apiService), next), err
 			}).perm("services:list").query(pageParams...),
 		route("GET", "/v1/orgs/{org}/services/{service}", "services", "Get a service.",
-			func(c *call, _ *noBody) (store.Service, error) {
-				return s.dir.GetService(c.ctx, c.actor(), c.org(), c.path("service"))
+			func(c *call, _ *noBody) (api.Service, error) {
+				return one(apiService)(s.dir.GetService(c.ctx, c.actor(), c.org(), c.path("service")))
 			}).perm("services:read"),
 		route("PATCH", "/v1/orgs/{org}/services/{service}", "services", "Replace a service's attributes.",
-			func(c *call, req *ServicePatch) (Written[store.Service], error) {
+			func(c *call, req *ServicePatch) (Written[api.Service], error) {
 				sv, rev, err := s.dir.UpdateService(c.ctx, c.actor(), c.org(), c.path("service"), req.Attributes)
-				return Written[store.Service]{rev, sv}, err
+				return Written[api.Service]{Revision: rev, Item: apiService(sv)}, err
 			}).perm("services:update"),
 		route("DELETE", "/v1/orgs/{org}/services/{service}", "services", "Delete a service with its bindings.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteService(c.ctx, c.actor(), c.org(), c.path("service"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("services:delete"),
 	}
 }
@@ -324,76 +325,76 @@ func (c *call) ref() authz.ResourceRef {
 func (s *Server) resourceRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/resources", "resources", "Create a resource (version 1) in a namespace (<type>:create or resources:create there).",
-			func(c *call, req *directory.ResourceSpec) (Written[store.Resource], error) {
-				r, rev, err := s.dir.CreateResource(c.ctx, c.actor(), c.org(), *req)
-				return Written[store.Resource]{rev, r}, err
+			func(c *call, req *api.ResourceSpec) (Written[api.Resource], error) {
+				r, rev, err := s.dir.CreateResource(c.ctx, c.actor(), c.org(), directory.ResourceSpec(*req))
+				return Written[api.Resource]{Revision: rev, Item: apiResource(r)}, err
 			}).created().maxBody(store.MaxSpecBytes + 128<<10),
 		route("GET", "/v1/orgs/{org}/resources", "resources", "List the resources you may read, in (namespace, type, id) order; a page may hold fewer rows than asked while more follow.",
-			func(c *call, _ *noBody) (List[store.Resource], error) {
+			func(c *call, _ *noBody) (List[api.Resource], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Resource]{}, err
+					return List[api.Resource]{}, err
 				}
 				q := c.r.URL.Query()
 				rs, next, err := s.dir.ListResources(c.ctx, c.actor(), c.org(), directory.ResourceFilter{Namespace: q.Get("namespace"), Type: q.Get("type")}, p)
-				return listOf(rs, next), err
+				return listOf(each(rs, apiResource), next), err
 			}).query(append([]Param{
 			{"namespace", "string", "only this namespace"},
 			{"type", "string", "only this type"},
 		}, pageParams...)...),
 		route("GET", resourcePath, "resources", "Get a resource with its current spec (<type>:read or resources:read on it).",
-			func(c *call, _ *noBody) (store.Resource, error) {
-				return s.dir.GetResource(c.ctx, c.actor(), c.org(), c.ref())
+			func(c *call, _ *noBody) (api.Resource, error) {
+				return one(apiResource)(s.dir.GetResource(c.ctx, c.actor(), c.org(), c.ref()))
 			}),
 		route("PATCH", resourcePath, "resources", "Change a resource's labels, attributes or spec, recording a new version.",
-			func(c *call, req *ResourcePatch) (Written[store.Resource], error) {
+			func(c *call, req *ResourcePatch) (Written[api.Resource], error) {
 				r, rev, err := s.dir.UpdateResource(c.ctx, c.actor(), c.org(), c.ref(), directory.ResourceChange{
 					Labels: req.Labels, Attributes: req.Attributes, Spec: req.Spec, IfVersion: req.IfVersion,
 				})
-				return Written[store.Resource]{rev, r}, err
+				return Written[api.Resource]{Revision: rev, Item: apiResource(r)}, err
 			}).maxBody(store.MaxSpecBytes + 128<<10),
 		route("DELETE", resourcePath, "resources", "Delete a resource with its versions and the bindings scoped to it.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.dir.DeleteResource(c.ctx, c.actor(), c.org(), c.ref())
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}),
 		route("GET", resourcePath+"/versions", "resources", "List a resource's versions, newest first, without specs.",
-			func(c *call, _ *noBody) (List[store.ResourceVersion], error) {
+			func(c *call, _ *noBody) (List[api.ResourceVersion], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.ResourceVersion]{}, err
+					return List[api.ResourceVersion]{}, err
 				}
 				vs, next, err := s.dir.ListResourceVersions(c.ctx, c.actor(), c.org(), c.ref(), p)
-				return listOf(vs, next), err
+				return listOf(each(vs, apiResourceVersion), next), err
 			}).query(pageParams...),
 		route("GET", resourcePath+"/versions/{version}", "resources", "Get one version of a resource with its spec.",
-			func(c *call, _ *noBody) (store.ResourceVersion, error) {
+			func(c *call, _ *noBody) (api.ResourceVersion, error) {
 				v, err := pathUint(c, "version")
 				if err != nil {
-					return store.ResourceVersion{}, err
+					return api.ResourceVersion{}, err
 				}
-				return s.dir.GetResourceVersion(c.ctx, c.actor(), c.org(), c.ref(), v)
+				return one(apiResourceVersion)(s.dir.GetResourceVersion(c.ctx, c.actor(), c.org(), c.ref(), v))
 			}),
 		route("GET", resourcePath+"/diff", "resources", "What changed between two versions (JSON Pointer paths).",
-			func(c *call, _ *noBody) (List[store.DiffEntry], error) {
+			func(c *call, _ *noBody) (List[api.DiffEntry], error) {
 				from, err := c.queryUint("from")
 				if err != nil {
-					return List[store.DiffEntry]{}, err
+					return List[api.DiffEntry]{}, err
 				}
 				to, err := c.queryUint("to")
 				if err != nil {
-					return List[store.DiffEntry]{}, err
+					return List[api.DiffEntry]{}, err
 				}
 				if from == 0 || to == 0 {
-					return List[store.DiffEntry]{}, invalidField("from", "from and to are required version numbers")
+					return List[api.DiffEntry]{}, invalidField("from", "from and to are required version numbers")
 				}
 				ds, err := s.dir.DiffResourceVersions(c.ctx, c.actor(), c.org(), c.ref(), from, to)
-				return listOf(ds, ""), err
+				return listOf(each(ds, apiDiffEntry), ""), err
 			}).query(Param{"from", "integer", "the older version"}, Param{"to", "integer", "the newer version"}),
 		route("POST", resourcePath+"/shares", "resources", "Share one resource with a principal, or with every holder of a role (\"role:<name>\"), for an action list (you must hold each action on it).",
-			func(c *call, req *ShareRequest) (Written[store.Binding], error) {
+			func(c *call, req *ShareRequest) (Written[api.Binding], error) {
 				b, rev, err := s.dir.Share(c.ctx, c.actor(), c.org(), c.ref(), req.Principal, req.Actions)
-				return Written[store.Binding]{rev, b}, err
+				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
 			}).perm("bindings:create").created(),
 	}
 }

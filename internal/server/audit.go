@@ -3,13 +3,13 @@ package server
 import (
 	"context"
 	"errors"
+	"github.com/gatehouse-dev/gatehouse/api"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
-	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -46,62 +46,57 @@ type AuditVerifyRequest struct {
 	Checkpoints []audit.Checkpoint `json:"checkpoints,omitempty"`
 }
 
-// AuditVerifyResult is the outcome of a verification: ok, or the first
-// problem.
-type AuditVerifyResult struct {
-	OK      bool               `json:"ok"`
-	Report  audit.Report       `json:"report"`
-	Problem *audit.VerifyError `json:"problem,omitempty"`
-}
+// AuditVerifyResult is the outcome of a verification (package api's).
+type AuditVerifyResult = api.AuditVerifyResult
 
 func (s *Server) auditRoutes() []*Route {
 	return []*Route{
 		route("GET", "/v1/orgs/{org}/audit", "audit", "List the org's audit log (filters, cursor pagination, long-poll follow). Needs audit:read, which every built-in role holds; a caller holding it only in some namespaces gets those namespaces' entries and no org-level entry. Secret names are redacted for a caller without secrets:list in their namespace (such entries carry redacted: true), and hashes are shown only to a caller holding secrets:list at org scope.",
-			func(c *call, _ *noBody) (List[audit.Entry], error) {
+			func(c *call, _ *noBody) (List[api.AuditEntry], error) {
 				f, wait, err := c.auditFilter()
 				if err != nil {
-					return List[audit.Entry]{}, err
+					return List[api.AuditEntry]{}, err
 				}
 				p, err := c.page()
 				if err != nil {
-					return List[audit.Entry]{}, err
+					return List[api.AuditEntry]{}, err
 				}
 				ctx, cancel := s.followBudget(c, wait)
 				defer cancel()
 				es, next, err := s.dir.FollowAudit(ctx, c.actor(), c.org(), f, p, time.Now().Add(wait))
-				return listOf(es, next), err
+				return listOf(each(es, apiAuditEntry), next), err
 			}).query(append(auditQuery, pageParams...)...).selfBounded(),
 		route("POST", "/v1/orgs/{org}/audit/verify", "audit", "Verify the org's audit log (hash chain, checkpoints signed by this server's key, and any exported checkpoints given). Needs audit:read; the chain head is reported (else all zeros) only to a caller holding secrets:list at org scope.",
 			func(c *call, req *AuditVerifyRequest) (AuditVerifyResult, error) {
 				rep, err := s.dir.VerifyAudit(c.ctx, c.actor(), c.org(), req.Checkpoints)
 				var ve *audit.VerifyError
 				if errors.As(err, &ve) {
-					return AuditVerifyResult{Report: rep, Problem: ve}, nil
+					return AuditVerifyResult{Report: apiAuditReport(rep), Problem: &api.AuditProblem{Org: ve.Org, Seq: ve.Seq, Problem: string(ve.Problem), Detail: ve.Detail}}, nil
 				}
-				return AuditVerifyResult{OK: err == nil, Report: rep}, err
+				return AuditVerifyResult{OK: err == nil, Report: apiAuditReport(rep)}, err
 			}).optionalBody(),
 		route("GET", "/v1/orgs/{org}/audit/checkpoints", "audit", "List the org's signed checkpoints (export them to anchor the log outside the database). Needs audit:read and, since a signed head commits to every entry, secrets:list at org scope.",
-			func(c *call, _ *noBody) (List[audit.Checkpoint], error) {
+			func(c *call, _ *noBody) (List[api.Checkpoint], error) {
 				after, err := c.queryUint("after")
 				if err != nil {
-					return List[audit.Checkpoint]{}, err
+					return List[api.Checkpoint]{}, err
 				}
 				cps, err := s.dir.AuditCheckpoints(c.ctx, c.actor(), c.org(), after)
-				return listOf(cps, ""), err
+				return listOf(each(cps, apiCheckpoint), ""), err
 			}).query(Param{"after", "integer", "checkpoints with a sequence number above it"}),
 		route("GET", resourcePath+"/history", "audit", "Every version of a resource, oldest first: who changed it, when, the diff from the version before, and the audit entry that recorded it, redacted as the audit log is. Needs read on the resource and audit:read.",
-			func(c *call, _ *noBody) (List[directory.VersionHistory], error) {
+			func(c *call, _ *noBody) (List[api.VersionHistory], error) {
 				h, err := s.dir.ResourceHistory(c.ctx, c.actor(), c.org(), c.ref())
-				return listOf(h, ""), err
+				return listOf(each(h, apiVersionHistory), ""), err
 			}),
 		route("GET", "/v1/orgs/{org}/audit/settings", "audit", "Get which decisions the org records in its audit log. Needs audit:read.",
-			func(c *call, _ *noBody) (audit.Settings, error) {
-				return s.dir.AuditSettings(c.ctx, c.actor(), c.org())
+			func(c *call, _ *noBody) (api.AuditSettings, error) {
+				return one(apiAuditSettings)(s.dir.AuditSettings(c.ctx, c.actor(), c.org()))
 			}),
 		route("PUT", "/v1/orgs/{org}/audit/settings", "audit", "Set which decisions the org records: off, denies or all (allows sampled at sample_rate).",
-			func(c *call, req *audit.Settings) (Revision, error) {
-				rev, err := s.dir.SetAuditSettings(c.ctx, c.actor(), c.org(), *req)
-				return Revision{rev}, err
+			func(c *call, req *api.AuditSettings) (Revision, error) {
+				rev, err := s.dir.SetAuditSettings(c.ctx, c.actor(), c.org(), auditSettings(*req))
+				return Revision{Revision: rev}, err
 			}).perm("audit:update"),
 	}
 }

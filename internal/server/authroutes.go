@@ -1,75 +1,26 @@
 package server
 
 import (
-	"time"
+	"github.com/gatehouse-dev/gatehouse/api"
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
-	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
 // Authentication routes: sessions, API keys, invitations.
-
-// SessionResponse is a session token.
-type SessionResponse struct {
-	Token     string    `json:"token"`
-	TokenType string    `json:"token_type"` // "Bearer"
-	ExpiresAt time.Time `json:"expires_at"`
-	Principal string    `json:"principal"`
-	Org       string    `json:"org,omitempty"`
-}
-
-// KeyCreated is a new API key with its token, shown this once.
-type KeyCreated struct {
-	Revision uint64       `json:"revision"`
-	Item     store.APIKey `json:"item"`
-	Token    string       `json:"token"`
-}
-
-// InviteRequest invites an email address to the org with a role.
-type InviteRequest struct {
-	Email string `json:"email"`
-	Role  string `json:"role"`
-}
-
-// InvitationCreated is a new invitation with its token, shown this once.
-type InvitationCreated struct {
-	Revision uint64           `json:"revision"`
-	Item     store.Invitation `json:"item"`
-	Token    string           `json:"token"`
-}
-
-// AcceptRequest redeems an invitation token.
-type AcceptRequest struct {
-	Token string `json:"token"`
-	// UserID names the user to create when accepting anonymously (default:
-	// derived from the email). Ignored when accepting authenticated.
-	UserID      string `json:"user_id,omitempty"`
-	DisplayName string `json:"display_name,omitempty"`
-}
-
-// AcceptResponse is the user, the membership's revision and, for an
-// anonymous acceptance that created the user, a session for it.
-type AcceptResponse struct {
-	Revision uint64           `json:"revision"`
-	User     store.User       `json:"user"`
-	Org      string           `json:"org"`
-	Role     string           `json:"role"`
-	Session  *SessionResponse `json:"session,omitempty"`
-}
 
 func (c *call) caller() auth.Caller {
 	return auth.Caller{Identity: c.id, ClientAddr: c.addr, RequestID: c.reqID}
 }
 
 func (s *Server) authRoutes() []*Route {
-	keyList := func(org func(c *call) string) func(c *call, _ *noBody) (List[store.APIKey], error) {
-		return func(c *call, _ *noBody) (List[store.APIKey], error) {
+	keyList := func(org func(c *call) string) func(c *call, _ *noBody) (List[api.APIKey], error) {
+		return func(c *call, _ *noBody) (List[api.APIKey], error) {
 			p, err := c.page()
 			if err != nil {
-				return List[store.APIKey]{}, err
+				return List[api.APIKey]{}, err
 			}
 			ks, next, err := s.auth.ListKeys(c.ctx, c.caller(), org(c), c.r.URL.Query().Get("principal"), p)
-			return listOf(ks, next), err
+			return listOf(each(ks, apiAPIKey), next), err
 		}
 	}
 	personal := func(*call) string { return "" }
@@ -98,7 +49,7 @@ func (s *Server) authRoutes() []*Route {
 				if err != nil {
 					return AcceptResponse{}, err
 				}
-				out := AcceptResponse{Revision: acc.Revision, User: acc.User, Org: acc.Invitation.Org, Role: acc.Invitation.Role}
+				out := AcceptResponse{Revision: acc.Revision, User: apiUser(acc.User), Org: acc.Invitation.Org, Role: acc.Invitation.Role}
 				if acc.Session != "" {
 					out.Session = &SessionResponse{Token: acc.Session, TokenType: "Bearer", ExpiresAt: acc.Identity.Expires, Principal: acc.Identity.Principal}
 				}
@@ -106,56 +57,66 @@ func (s *Server) authRoutes() []*Route {
 			}).public().optionalAuth().created(),
 
 		route("POST", "/v1/apikeys", "apikeys", "Create a personal API key (a user's own, valid in all its orgs; needs apikeys:create in every org the user is a member of); the token is shown once.",
-			func(c *call, req *auth.KeySpec) (KeyCreated, error) {
-				k, tok, rev, err := s.auth.CreateKey(c.ctx, c.caller(), "", *req)
-				return KeyCreated{rev, k, tok}, err
+			func(c *call, req *api.KeySpec) (KeyCreated, error) {
+				k, tok, rev, err := s.auth.CreateKey(c.ctx, c.caller(), "", auth.KeySpec(*req))
+				return KeyCreated{Revision: rev, Item: apiAPIKey(k), Token: tok}, err
 			}).created(),
 		route("GET", "/v1/apikeys", "apikeys", "List your personal API keys.", keyList(personal)).query(pageParams...),
 		route("GET", "/v1/apikeys/{key}", "apikeys", "Get one of your personal API keys.",
-			func(c *call, _ *noBody) (store.APIKey, error) {
-				return s.auth.GetKey(c.ctx, c.caller(), "", c.path("key"))
+			func(c *call, _ *noBody) (api.APIKey, error) {
+				return one(apiAPIKey)(s.auth.GetKey(c.ctx, c.caller(), "", c.path("key")))
 			}),
 		route("DELETE", "/v1/apikeys/{key}", "apikeys", "Revoke one of your personal API keys (at once).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.auth.RevokeKey(c.ctx, c.caller(), "", c.path("key"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}),
 
 		route("POST", "/v1/orgs/{org}/apikeys", "apikeys", "Create an API key confined to the org (apikeys:create), for yourself or (escalation rules) for a service; never for another user. The token is shown once.",
-			func(c *call, req *auth.KeySpec) (KeyCreated, error) {
-				k, tok, rev, err := s.auth.CreateKey(c.ctx, c.caller(), c.org(), *req)
-				return KeyCreated{rev, k, tok}, err
+			func(c *call, req *api.KeySpec) (KeyCreated, error) {
+				k, tok, rev, err := s.auth.CreateKey(c.ctx, c.caller(), c.org(), auth.KeySpec(*req))
+				return KeyCreated{Revision: rev, Item: apiAPIKey(k), Token: tok}, err
 			}).created(),
 		route("GET", "/v1/orgs/{org}/apikeys", "apikeys", "List the org's API keys (your own with principal=<you>, else apikeys:read).", keyList(inOrg)).
 			query(append([]Param{{"principal", "string", "only keys of this principal"}}, pageParams...)...),
 		route("GET", "/v1/orgs/{org}/apikeys/{key}", "apikeys", "Get an API key of the org (your own, or with apikeys:read).",
-			func(c *call, _ *noBody) (store.APIKey, error) {
-				return s.auth.GetKey(c.ctx, c.caller(), c.org(), c.path("key"))
+			func(c *call, _ *noBody) (api.APIKey, error) {
+				return one(apiAPIKey)(s.auth.GetKey(c.ctx, c.caller(), c.org(), c.path("key")))
 			}),
 		route("DELETE", "/v1/orgs/{org}/apikeys/{key}", "apikeys", "Revoke an API key of the org (your own, or with apikeys:delete); it stops working at once.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.auth.RevokeKey(c.ctx, c.caller(), c.org(), c.path("key"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}),
 
 		route("POST", "/v1/orgs/{org}/invitations", "invitations", "Invite an email address with a role (members:create and the escalation rules for the role); the token is shown once and expires in 7 days.",
 			func(c *call, req *InviteRequest) (InvitationCreated, error) {
 				inv, tok, rev, err := s.auth.Invite(c.ctx, c.caller(), c.org(), req.Email, req.Role)
-				return InvitationCreated{rev, inv, tok}, err
+				return InvitationCreated{Revision: rev, Item: apiInvitation(inv), Token: tok}, err
 			}).perm("members:create").created(),
 		route("GET", "/v1/orgs/{org}/invitations", "invitations", "List the org's invitations.",
-			func(c *call, _ *noBody) (List[store.Invitation], error) {
+			func(c *call, _ *noBody) (List[api.Invitation], error) {
 				p, err := c.page()
 				if err != nil {
-					return List[store.Invitation]{}, err
+					return List[api.Invitation]{}, err
 				}
 				vs, next, err := s.auth.ListInvitations(c.ctx, c.caller(), c.org(), p)
-				return listOf(vs, next), err
+				return listOf(each(vs, apiInvitation), next), err
 			}).perm("members:list").query(pageParams...),
 		route("DELETE", "/v1/orgs/{org}/invitations/{invitation}", "invitations", "Revoke a pending invitation.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.auth.RevokeInvitation(c.ctx, c.caller(), c.org(), c.path("invitation"))
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).perm("members:create"),
 	}
 }
+
+// Wire types of package api under the names the server uses.
+type (
+	SessionResponse   = api.SessionResponse
+	KeyCreated        = api.KeyCreated
+	InvitationCreated = api.InvitationCreated
+	AcceptRequest     = api.AcceptRequest
+	AcceptResponse    = api.AcceptResponse
+	InviteRequest     = api.InviteRequest
+)

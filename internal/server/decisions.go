@@ -5,10 +5,10 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/policy"
-	"github.com/gatehouse-dev/gatehouse/policy/token"
 	"github.com/gatehouse-dev/gatehouse/templates"
 )
 
@@ -132,7 +132,7 @@ func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
 		return CheckResponse{}, err
 	}
 	dm.record(d.Allowed)
-	return CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: d.Reason}, nil
+	return CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: string(d.Reason)}, nil
 }
 
 func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, error) {
@@ -151,7 +151,7 @@ func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, err
 		if err == nil {
 			var d authz.Decision
 			if d, err = a.Check(c.ctx, &req); err == nil {
-				out.Results[i] = BatchResult{Allowed: d.Allowed, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: d.Reason}
+				out.Results[i] = BatchResult{Allowed: d.Allowed, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: string(d.Reason)}
 				if d.Allowed {
 					nAllow++
 				} else {
@@ -167,7 +167,7 @@ func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, err
 			// whole batch fails closed, so a client never mistakes it.
 			return BatchCheckResponse{}, err
 		}
-		item := *p
+		item := apiProblem(p)
 		item.Field = prefixField(i, p.Field)
 		out.Results[i] = BatchResult{Error: &item}
 		dm.errs.Inc()
@@ -213,7 +213,7 @@ func (s *Server) explain(c *call, in *CheckRequest) (ExplainResponse, error) {
 	}
 	s.dm["explain"].record(ex.Decision.Allowed)
 	return ExplainResponse{
-		Allowed: ex.Decision.Allowed, Revision: ex.Decision.Revision, Reason: ex.Decision.Reason, Summary: ex.Summary,
+		Allowed: ex.Decision.Allowed, Revision: ex.Decision.Revision, Reason: string(ex.Decision.Reason), Summary: ex.Summary,
 		Grants: tracesOut(ex.Grants), Near: tracesOut(ex.Near),
 		Obligations: rulesOut(ex.Decision.Obligations), Advice: rulesOut(ex.Decision.Advice),
 	}, nil
@@ -248,7 +248,7 @@ func (s *Server) lookupResources(c *call, in *LookupResourcesRequest) (LookupRes
 	if items == nil {
 		items = []authz.ResourceRef{}
 	}
-	return LookupResourcesResponse{Items: items, NextCursor: page.NextPageToken, Revision: page.Revision}, nil
+	return LookupResourcesResponse{Items: each(items, apiRef), NextCursor: page.NextPageToken, Revision: page.Revision}, nil
 }
 
 func (s *Server) lookupSubjects(c *call, in *LookupSubjectsRequest) (LookupSubjectsResponse, error) {
@@ -279,7 +279,7 @@ func (s *Server) lookupSubjects(c *call, in *LookupSubjectsRequest) (LookupSubje
 	if subs == nil {
 		subs = []authz.Subject{}
 	}
-	return LookupSubjectsResponse{Items: subs, Revision: rev}, nil
+	return LookupSubjectsResponse{Items: each(subs, apiSubject), Revision: rev}, nil
 }
 
 func (s *Server) permissions(c *call, _ *noBody) (PermissionsResponse, error) {
@@ -316,9 +316,9 @@ func (s *Server) validatePolicy(c *call, in *ValidateRequest) (ValidateResponse,
 	}
 	_, diags := policy.Load(directory.PolicyFile, []byte(in.Text), templates.LintOptions())
 	diags.Sort()
-	out := ValidateResponse{Valid: !diags.HasErrors(), Diagnostics: diags}
+	out := ValidateResponse{Valid: !diags.HasErrors(), Diagnostics: each(diags, apiDiagnostic)}
 	if out.Diagnostics == nil {
-		out.Diagnostics = []token.Diagnostic{}
+		out.Diagnostics = []api.Diagnostic{}
 	}
 	return out, nil
 }

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
-
-	"github.com/gatehouse-dev/gatehouse/authz"
 )
 
 // A strict, allocation-light JSON decoder for the decision hot path
@@ -27,6 +25,26 @@ import (
 type fastDecoder interface {
 	decodeFast(b []byte) error
 }
+
+// fastDecoderOf is the hand-written decoder of *req, if it has one: its
+// own method, or, for package api's types, an adapter's.
+func fastDecoderOf(req any) (fastDecoder, bool) {
+	switch r := req.(type) {
+	case *CheckRequest:
+		return (*checkDecoder)(r), true
+	case *BatchCheckRequest:
+		return (*batchDecoder)(r), true
+	}
+	fd, ok := req.(fastDecoder)
+	return fd, ok
+}
+
+// checkDecoder is a CheckRequest (package api's) with the fast decoder.
+type checkDecoder CheckRequest
+
+// batchDecoder is a BatchCheckRequest (package api's) with the fast
+// decoder.
+type batchDecoder BatchCheckRequest
 
 // maxDepth bounds nesting like encoding/json does.
 const maxDepth = 10000
@@ -569,7 +587,7 @@ func (s *scanner) start() error {
 	return nil
 }
 
-func (r *CheckRequest) decodeFast(b []byte) error {
+func (r *checkDecoder) decodeFast(b []byte) error {
 	s := newScanner(b, false)
 	if err := s.start(); err != nil {
 		return err
@@ -596,7 +614,7 @@ func (r *CheckRequest) decodeFast(b []byte) error {
 	return s.end()
 }
 
-func (r *BatchCheckRequest) decodeFast(b []byte) error {
+func (r *batchDecoder) decodeFast(b []byte) error {
 	s := newScanner(b, true)
 	if err := s.start(); err != nil {
 		return err
@@ -718,7 +736,14 @@ func appendRules(b []byte, name string, rs []RuleOut) []byte {
 	return append(b, raw...)
 }
 
-func (r CheckResponse) appendJSON(b []byte) []byte {
+// checkEncoder is a CheckResponse (package api's) with the fast encoder.
+type checkEncoder CheckResponse
+
+func (r checkEncoder) appendJSON(b []byte) []byte { return appendCheckResponse(b, CheckResponse(r)) }
+
+// appendCheckResponse is the hand-written encoder of a decision (the
+// check hot path); writeJSON uses it for every CheckResponse.
+func appendCheckResponse(b []byte, r CheckResponse) []byte {
 	b = append(b, `{"allowed":`...)
 	b = strconv.AppendBool(b, r.Allowed)
 	b = append(b, `,"revision":`...)
@@ -731,7 +756,7 @@ func (r CheckResponse) appendJSON(b []byte) []byte {
 
 // appendReason adds a deny's reason: one of authz.Reasons(), plain ASCII
 // that needs no escaping.
-func appendReason(b []byte, reason authz.Reason) []byte {
+func appendReason[R ~string](b []byte, reason R) []byte {
 	if reason == "" {
 		return b
 	}
@@ -740,7 +765,11 @@ func appendReason(b []byte, reason authz.Reason) []byte {
 	return append(b, '"')
 }
 
-func (r BatchCheckResponse) appendJSON(b []byte) []byte {
+// batchEncoder is a BatchCheckResponse (package api's) with the fast
+// encoder.
+type batchEncoder BatchCheckResponse
+
+func (r batchEncoder) appendJSON(b []byte) []byte {
 	b = append(b, `{"results":[`...)
 	for i, it := range r.Results {
 		if i > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/gatehouse-dev/gatehouse/api"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -74,7 +75,7 @@ func TestFastDecoderMatchesEncodingJSON(t *testing.T) {
 	for _, tc := range fastCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var fast CheckRequest
-			ferr := fast.decodeFast([]byte(tc.body))
+			ferr := (*checkDecoder)(&fast).decodeFast([]byte(tc.body))
 			if (ferr == nil) != tc.ok {
 				t.Fatalf("fast: err %v, want ok=%v", ferr, tc.ok)
 			}
@@ -115,7 +116,7 @@ func FuzzFastDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var fast, std CheckRequest
-		ferr := fast.decodeFast(b)
+		ferr := (*checkDecoder)(&fast).decodeFast(b)
 		serr := stdDecode(b, &std)
 		if ferr == nil && serr != nil {
 			t.Fatalf("fast accepts what encoding/json refuses (%v): %q", serr, b)
@@ -124,7 +125,7 @@ func FuzzFastDecode(f *testing.F) {
 			t.Fatalf("values differ on %q:\n%s", b, cmp.Diff(std, fast))
 		}
 		var fb, sb BatchCheckRequest
-		ferr = fb.decodeFast(b)
+		ferr = (*batchDecoder)(&fb).decodeFast(b)
 		serr = stdDecode(b, &sb)
 		if ferr == nil && serr != nil {
 			t.Fatalf("batch: fast accepts what encoding/json refuses (%v): %q", serr, b)
@@ -137,12 +138,12 @@ func FuzzFastDecode(f *testing.F) {
 
 func TestFastEncoderMatchesEncodingJSON(t *testing.T) {
 	for _, v := range []fastEncoder{
-		CheckResponse{Allowed: true, Revision: 7},
-		CheckResponse{Allowed: true, Revision: 1, Obligations: []RuleOut{{Kind: "must", Text: `must "escalate" <ticket>`}}, Advice: []RuleOut{{Kind: "should", Text: "should report"}}},
-		BatchCheckResponse{Revision: 3, Results: []BatchResult{{Allowed: true}, {}, {Error: &Problem{Type: "t", Status: 400, Field: "checks[2].action"}}}},
-		BatchCheckResponse{Results: []BatchResult{}},
-		CheckResponse{Revision: 9, Reason: "no_grant"},
-		BatchCheckResponse{Revision: 4, Results: []BatchResult{{Reason: "not_member"}, {Allowed: true}, {Reason: "condition_failed", Advice: []RuleOut{{Kind: "should", Text: "x"}}}}},
+		checkEncoder{Allowed: true, Revision: 7},
+		checkEncoder{Allowed: true, Revision: 1, Obligations: []RuleOut{{Kind: "must", Text: `must "escalate" <ticket>`}}, Advice: []RuleOut{{Kind: "should", Text: "should report"}}},
+		batchEncoder{Revision: 3, Results: []BatchResult{{Allowed: true}, {}, {Error: &api.Problem{Type: "t", Status: 400, Field: "checks[2].action"}}}},
+		batchEncoder{Results: []BatchResult{}},
+		checkEncoder{Revision: 9, Reason: "no_grant"},
+		batchEncoder{Revision: 4, Results: []BatchResult{{Reason: "not_member"}, {Allowed: true}, {Reason: "condition_failed", Advice: []RuleOut{{Kind: "should", Text: "x"}}}}},
 	} {
 		got := v.appendJSON(nil)
 		var buf bytes.Buffer
@@ -172,7 +173,7 @@ func TestFastDecodeDoesNotAlias(t *testing.T) {
 	} {
 		b := []byte(body)
 		var single CheckRequest
-		if err := single.decodeFast(b); err != nil {
+		if err := (*checkDecoder)(&single).decodeFast(b); err != nil {
 			t.Fatalf("decode %s: %v", body, err)
 		}
 		var want CheckRequest
@@ -181,7 +182,7 @@ func TestFastDecodeDoesNotAlias(t *testing.T) {
 		}
 		batchBody := []byte(`{"checks":[` + body + `,` + body + `]}`)
 		var batch BatchCheckRequest
-		if err := batch.decodeFast(batchBody); err != nil {
+		if err := (*batchDecoder)(&batch).decodeFast(batchBody); err != nil {
 			t.Fatalf("decode batch: %v", err)
 		}
 		for i := range b {

@@ -127,7 +127,7 @@ func route[Req, Resp any](method, path, tag, summary string, fn func(c *call, re
 		var req Req
 		if rt.hasBody {
 			var err error
-			if fd, ok := any(&req).(fastDecoder); ok {
+			if fd, ok := fastDecoderOf(&req); ok {
 				err = c.decodeWith(fd)
 			} else {
 				err = c.decode(&req)
@@ -374,7 +374,11 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) err
 			bufPool.Put(buf)
 		}
 	}()
-	if fe, ok := v.(fastEncoder); ok {
+	if r, ok := v.(CheckResponse); ok {
+		buf.Write(appendCheckResponse(buf.AvailableBuffer(), r))
+	} else if r, ok := v.(BatchCheckResponse); ok {
+		buf.Write(batchEncoder(r).appendJSON(buf.AvailableBuffer()))
+	} else if fe, ok := v.(fastEncoder); ok {
 		buf.Write(fe.appendJSON(buf.AvailableBuffer()))
 	} else {
 		enc := json.NewEncoder(buf)

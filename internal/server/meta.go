@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"github.com/gatehouse-dev/gatehouse/api"
 	"net/http"
 	"strings"
 	"time"
@@ -9,17 +10,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
-
-// Health is the answer of /healthz and /readyz.
-type Health struct {
-	Status          string `json:"status"` // "ok" or "unavailable"
-	Version         string `json:"version,omitempty"`
-	EngineRevision  uint64 `json:"engine_revision"`
-	StoreRevision   uint64 `json:"store_revision,omitempty"`
-	Detail          string `json:"detail,omitempty"`
-	RevisionLagMax  uint64 `json:"revision_lag_max,omitempty"`
-	FollowerHealthy bool   `json:"follower_healthy"`
-}
 
 func (s *Server) healthz(c *call, _ *noBody) (Health, error) {
 	return Health{Status: "ok", Version: s.version, EngineRevision: s.dir.Revision(), FollowerHealthy: s.dir.SyncError() == nil}, nil
@@ -51,27 +41,6 @@ func (s *Server) readyz(c *call, _ *noBody) (Health, error) {
 	return h, nil
 }
 
-// Me describes the caller.
-type Me struct {
-	Principal string `json:"principal"`
-	// Org is set when the credential is confined to one org.
-	Org string `json:"org,omitempty"`
-	// Via says how the caller authenticated: "api_key" or "session".
-	Via     string      `json:"via"`
-	KeyID   string      `json:"key_id,omitempty"`
-	Expires string      `json:"expires_at,omitempty"`
-	User    *store.User `json:"user,omitempty"`
-	Orgs    []MeOrg     `json:"orgs"`
-}
-
-// MeOrg is an org of the caller with what it may do there.
-type MeOrg struct {
-	ID          string     `json:"id"`
-	Name        string     `json:"name"`
-	Namespace   string     `json:"namespace"`
-	Permissions []GrantOut `json:"permissions"`
-}
-
 func (s *Server) identityRoutes() []*Route {
 	return []*Route{
 		route("GET", "/v1/me", "identity", "Who am I: the caller, its orgs and its permissions in each (in ?namespace=, default \"default\").", s.me).
@@ -83,7 +52,7 @@ func (s *Server) identityRoutes() []*Route {
 					return Revision{}, problem(ProblemForbidden, "only a user's personal key or session may delete the user")
 				}
 				rev, err := s.dir.DeleteUser(c.ctx, c.actor(), id)
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}),
 	}
 }
@@ -102,7 +71,8 @@ func (s *Server) me(c *call, _ *noBody) (Me, error) {
 	}
 	if kind, id, _ := strings.Cut(c.id.Principal, ":"); kind == authz.KindUser {
 		if u, err := s.auth.User(c.ctx, id); err == nil {
-			m.User = &u
+			au := apiUser(u)
+			m.User = &au
 		}
 	}
 	var orgs []store.Org
@@ -125,3 +95,10 @@ func (s *Server) me(c *call, _ *noBody) (Me, error) {
 	}
 	return m, nil
 }
+
+// Wire types of package api under the names the server uses.
+type (
+	Health = api.Health
+	Me     = api.Me
+	MeOrg  = api.MeOrg
+)

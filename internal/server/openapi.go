@@ -36,7 +36,7 @@ var (
 )
 
 // name is a type's component name: "CheckRequest" for this package's
-// types, "store.Org" for others, "List_store.Org" for generic ones.
+// and package api's types, "store.Org" for others, "List_store.Org" for generic ones.
 func schemaName(t reflect.Type) string {
 	n := t.Name()
 	pkg := t.PkgPath()
@@ -48,12 +48,13 @@ func schemaName(t reflect.Type) string {
 			a = strings.TrimSpace(a)
 			a = a[strings.LastIndex(a, "/")+1:]
 			a = strings.TrimPrefix(a, "server.")
+			a = strings.TrimPrefix(a, "api.")
 			a = strings.NewReplacer("[", "_", "]", "", "*", "").Replace(a)
 			parts = append(parts, a)
 		}
 		n = base + "_" + strings.Join(parts, "_")
 	}
-	if short != "server" && short != "" {
+	if short != "server" && short != "api" && short != "" {
 		n = short + "." + n
 	}
 	return n
@@ -139,6 +140,9 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 				name = f.Name
 			}
 			props[name] = g.schema(f.Type)
+			if f.Tag.Get("openapi") == "reason" { // package api's reasons are strings
+				props[name] = g.schema(reasonType)
+			}
 			if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") && f.Type.Kind() != reflect.Pointer {
 				required = append(required, name)
 			}

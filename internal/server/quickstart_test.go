@@ -5,7 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
@@ -87,7 +87,7 @@ func TestQuickstart(t *testing.T) {
 			var subs server.LookupSubjectsResponse
 			e.must(200, "POST", "/v1/orgs/demo/lookup/subjects", alice, map[string]any{
 				"action": "chains:run", "resource": "chains/escalation-triage", "namespace": "prod"}, &subs)
-			want := []authz.Subject{{Principal: "agent:Triage"}, {Principal: "user:alice"}, {Principal: "user:bob"},
+			want := []api.Subject{{Principal: "agent:Triage"}, {Principal: "user:alice"}, {Principal: "user:bob"},
 				{Principal: "user:carol", Via: []string{"team:support"}}}
 			if d := cmp.Diff(want, subs.Items); d != "" {
 				t.Errorf("who can run escalation-triage (-want +got):\n%s", d)
@@ -95,7 +95,7 @@ func TestQuickstart(t *testing.T) {
 			// What can carol run? Exactly the shared chain.
 			var res server.LookupResourcesResponse
 			e.must(200, "POST", "/v1/orgs/demo/lookup/resources", carol, map[string]any{"action": "chains:run"}, &res)
-			if d := cmp.Diff([]authz.ResourceRef{{Namespace: "prod", Type: "chains", ID: "escalation-triage"}}, res.Items); d != "" {
+			if d := cmp.Diff([]api.ResourceRef{{Namespace: "prod", Type: "chains", ID: "escalation-triage"}}, res.Items); d != "" {
 				t.Errorf("what carol can run (-want +got):\n%s", d)
 			}
 			// Why can't carol run the ticket summarizer? The explanation

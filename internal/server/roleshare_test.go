@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/google/go-cmp/cmp"
@@ -46,7 +46,7 @@ func TestShareWithARole(t *testing.T) {
 			var subs server.LookupSubjectsResponse
 			e.must(200, "POST", "/v1/orgs/acme/lookup/subjects", w.owner, map[string]any{
 				"action": "chains:deploy", "resource": "chains/triage", "namespace": "prod", "consistency": at}, &subs)
-			want := []authz.Subject{{Principal: "user:member", Via: []string{"role:operator"}}, {Principal: "user:owner"}}
+			want := []api.Subject{{Principal: "user:member", Via: []string{"role:operator"}}, {Principal: "user:owner"}}
 			if diff := cmp.Diff(want, subs.Items); diff != "" {
 				t.Errorf("who may deploy chains/triage? (-want +got)\n%s", diff)
 			}

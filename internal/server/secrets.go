@@ -3,7 +3,8 @@ package server
 import (
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/api"
+
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
@@ -21,117 +22,64 @@ const (
 	secretPath  = secretsPath + "/{secret}"
 )
 
-// SecretCreate creates a secret. The value is required and is never
-// echoed back.
-type SecretCreate struct {
-	Name        string     `json:"name"`
-	Value       *string    `json:"value"`
-	Description string     `json:"description,omitempty"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	// ReferableBy restricts who may reference the secret from a resource
-	// spec: principals ("user:bob", "team:builders") and roles
-	// ("role:builder"); empty means anyone with secrets:list.
-	ReferableBy []string `json:"referable_by,omitempty"`
-}
-
-// SecretPatch changes a secret; absent fields keep their value. A value
-// makes a new version (secrets:update).
-type SecretPatch struct {
-	Value       *string    `json:"value,omitempty"`
-	Description *string    `json:"description,omitempty"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	ClearExpiry bool       `json:"clear_expiry,omitempty"`
-	ReferableBy *[]string  `json:"referable_by,omitempty"`
-	IfVersion   uint64     `json:"if_version,omitempty"`
-}
-
-// SecretRotate replaces a secret's value with a new version
-// (secrets:rotate).
-type SecretRotate struct {
-	Value     *string `json:"value"`
-	IfVersion uint64  `json:"if_version,omitempty"`
-}
-
-// SecretValue is a revealed value (secrets:read).
-type SecretValue struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
-	Version   uint64 `json:"version"`
-	Value     string `json:"value"`
-}
-
-// RunRequest asks for a run token.
-type RunRequest struct {
-	// Runtime, when set, is the only service principal that may exchange
-	// the token ("service:runner").
-	Runtime string `json:"runtime,omitempty"`
-	// TTLSeconds shortens the token's life below the server's default.
-	TTLSeconds int `json:"ttl_seconds,omitempty"`
-}
-
-// ExchangeRequest exchanges a run token for its secrets.
-type ExchangeRequest struct {
-	Token string `json:"token"`
-}
-
 func (c *call) secretName() string { return c.path("secret") }
 
 // listSecrets lists secrets' names and metadata in ns ("": every
 // namespace where the caller holds secrets:list).
-func (s *Server) listSecrets(c *call, ns string) (List[store.Secret], error) {
+func (s *Server) listSecrets(c *call, ns string) (List[api.Secret], error) {
 	v, err := s.needVault()
 	if err != nil {
-		return List[store.Secret]{}, err
+		return List[api.Secret]{}, err
 	}
 	p, err := c.page()
 	if err != nil {
-		return List[store.Secret]{}, err
+		return List[api.Secret]{}, err
 	}
 	ss, next, err := v.List(c.ctx, c.actor(), c.org(), ns, p)
-	return listOf(ss, next), err
+	return listOf(each(ss, apiSecret), next), err
 }
 
 func (s *Server) secretRoutes() []*Route {
 	return []*Route{
 		route("GET", "/v1/orgs/{org}/secrets", "secrets", "List secrets' names and metadata (never values) in every namespace where you hold secrets:list; a page may hold fewer rows than asked while more follow.",
-			func(c *call, _ *noBody) (List[store.Secret], error) { return s.listSecrets(c, "") }).query(pageParams...),
+			func(c *call, _ *noBody) (List[api.Secret], error) { return s.listSecrets(c, "") }).query(pageParams...),
 		route("GET", secretsPath, "secrets", "List the namespace's secrets: names and metadata, never values (secrets:list).",
-			func(c *call, _ *noBody) (List[store.Secret], error) { return s.listSecrets(c, c.path("namespace")) }).perm("secrets:list").query(pageParams...),
+			func(c *call, _ *noBody) (List[api.Secret], error) { return s.listSecrets(c, c.path("namespace")) }).perm("secrets:list").query(pageParams...),
 		route("POST", secretsPath, "secrets", "Create a secret with its first value (secrets:create and secrets:list). The value is sealed at once and never echoed.",
-			func(c *call, req *SecretCreate) (Written[store.Secret], error) {
+			func(c *call, req *SecretCreate) (Written[api.Secret], error) {
 				v, err := s.needVault()
 				if err != nil {
-					return Written[store.Secret]{}, err
+					return Written[api.Secret]{}, err
 				}
 				if req.Value == nil {
-					return Written[store.Secret]{}, invalidField("value", "value is required")
+					return Written[api.Secret]{}, invalidField("value", "value is required")
 				}
 				m := vault.Meta{Description: req.Description, ReferableBy: req.ReferableBy}
 				if req.ExpiresAt != nil {
 					m.ExpiresAt = *req.ExpiresAt
 				}
 				sec, rev, err := v.Create(c.ctx, c.actor(), c.org(), c.path("namespace"), req.Name, []byte(*req.Value), m)
-				return Written[store.Secret]{rev, sec}, err
+				return Written[api.Secret]{Revision: rev, Item: apiSecret(sec)}, err
 			}).perm("secrets:create").created().maxBody(vault.MaxValueBytes*6 + 64<<10),
 		route("GET", secretPath, "secrets", "Get a secret's metadata (secrets:list; 404 without it).",
-			func(c *call, _ *noBody) (store.Secret, error) {
+			func(c *call, _ *noBody) (api.Secret, error) {
 				v, err := s.needVault()
 				if err != nil {
-					return store.Secret{}, err
+					return api.Secret{}, err
 				}
 				sec, err := v.Get(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName())
-				return sec, err
+				return apiSecret(sec), err
 			}),
 		route("PATCH", secretPath, "secrets", "Change a secret's description, expiry or reference restriction, or its value (a new version) (secrets:update; 404 without secrets:list).",
-			func(c *call, req *SecretPatch) (Written[store.Secret], error) {
+			func(c *call, req *SecretPatch) (Written[api.Secret], error) {
 				v, err := s.needVault()
 				if err != nil {
-					return Written[store.Secret]{}, err
+					return Written[api.Secret]{}, err
 				}
 				u := vault.Update{Description: req.Description, ExpiresAt: req.ExpiresAt, ReferableBy: req.ReferableBy, IfVersion: req.IfVersion}
 				if req.ClearExpiry {
 					if req.ExpiresAt != nil {
-						return Written[store.Secret]{}, invalidField("clear_expiry", "clear_expiry and expires_at exclude each other")
+						return Written[api.Secret]{}, invalidField("clear_expiry", "clear_expiry and expires_at exclude each other")
 					}
 					u.ExpiresAt = &time.Time{}
 				}
@@ -140,7 +88,7 @@ func (s *Server) secretRoutes() []*Route {
 					u.Value = &b
 				}
 				sec, rev, err := v.Update(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), u)
-				return Written[store.Secret]{rev, sec}, err
+				return Written[api.Secret]{Revision: rev, Item: apiSecret(sec)}, err
 			}).maxBody(vault.MaxValueBytes*6 + 64<<10),
 		route("DELETE", secretPath, "secrets", "Delete a secret and every version (secrets:delete; 404 without secrets:list; 409 naming the resources whose specs reference it, unless ?force=true).",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -153,19 +101,19 @@ func (s *Server) secretRoutes() []*Route {
 					return Revision{}, err
 				}
 				rev, err := v.Delete(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), vault.DeleteOptions{Force: force})
-				return Revision{rev}, err
+				return Revision{Revision: rev}, err
 			}).query(Param{"force", "boolean", "delete even if resource specs reference the secret (409 naming them otherwise); audited as forced"}),
 		route("POST", secretPath+"/rotate", "secrets", "Replace a secret's value with a new version and stamp its rotation time (secrets:rotate; 404 without secrets:list).",
-			func(c *call, req *SecretRotate) (Written[store.Secret], error) {
+			func(c *call, req *SecretRotate) (Written[api.Secret], error) {
 				v, err := s.needVault()
 				if err != nil {
-					return Written[store.Secret]{}, err
+					return Written[api.Secret]{}, err
 				}
 				if req.Value == nil {
-					return Written[store.Secret]{}, invalidField("value", "value is required")
+					return Written[api.Secret]{}, invalidField("value", "value is required")
 				}
 				sec, rev, err := v.Rotate(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), []byte(*req.Value), req.IfVersion)
-				return Written[store.Secret]{rev, sec}, err
+				return Written[api.Secret]{Revision: rev, Item: apiSecret(sec)}, err
 			}).maxBody(vault.MaxValueBytes*6 + 64<<10),
 		route("GET", secretPath+"/value", "secrets", "Reveal a secret's value, the current version or ?version=N (secrets:read; 404 without secrets:list). Audited.",
 			func(c *call, _ *noBody) (SecretValue, error) {
@@ -186,40 +134,40 @@ func (s *Server) secretRoutes() []*Route {
 				return out, nil
 			}).query(Param{"version", "integer", "a version number (default: the current one)"}),
 		route("GET", secretPath+"/versions", "secrets", "A secret's history: its versions (number, master key id, author, time), newest first, never values (secrets:list).",
-			func(c *call, _ *noBody) (List[store.SecretVersion], error) {
+			func(c *call, _ *noBody) (List[api.SecretVersion], error) {
 				v, err := s.needVault()
 				if err != nil {
-					return List[store.SecretVersion]{}, err
+					return List[api.SecretVersion]{}, err
 				}
 				p, err := c.page()
 				if err != nil {
-					return List[store.SecretVersion]{}, err
+					return List[api.SecretVersion]{}, err
 				}
 				vs, next, err := v.History(c.ctx, c.actor(), c.org(), c.path("namespace"), c.secretName(), p)
-				return listOf(vs, next), err
+				return listOf(each(vs, apiSecretVersion), next), err
 			}).query(pageParams...),
 		route("POST", resourcePath+"/runs", "secrets", "Get a run token for the resource (<type>:run on it): short-lived, single-use, bound to the resource's current version, releasing exactly the secrets its spec references, to a service principal (the runtime). The token is shown once.",
-			func(c *call, req *RunRequest) (vault.RunGrant, error) {
+			func(c *call, req *RunRequest) (api.RunGrant, error) {
 				v, err := s.needVault()
 				if err != nil {
-					return vault.RunGrant{}, err
+					return api.RunGrant{}, err
 				}
 				if req.TTLSeconds < 0 {
-					return vault.RunGrant{}, invalidField("ttl_seconds", "ttl_seconds must not be negative")
+					return api.RunGrant{}, invalidField("ttl_seconds", "ttl_seconds must not be negative")
 				}
 				g, err := v.IssueRunToken(c.ctx, c.actor(), c.org(), c.ref(), vault.RunOptions{
 					Runtime: req.Runtime, TTL: time.Duration(req.TTLSeconds) * time.Second,
 				})
-				return g, err
+				return apiRunGrant(g), err
 			}).created().optionalBody(),
 		route("POST", "/v1/orgs/{org}/runs/exchange", "secrets", "Exchange a run token for the values of its secrets. Only a service principal (the runtime) allowed to run the token's resource may; a token is refused when unknown, expired, already used or no longer valid for its resource. Audited.",
-			func(c *call, req *ExchangeRequest) (vault.Release, error) {
+			func(c *call, req *ExchangeRequest) (api.Release, error) {
 				v, err := s.needVault()
 				if err != nil {
-					return vault.Release{}, err
+					return api.Release{}, err
 				}
 				rel, err := v.Exchange(c.ctx, c.actor(), c.org(), req.Token)
-				return rel, err
+				return apiRelease(rel), err
 			}),
 	}
 }
@@ -232,3 +180,13 @@ func (s *Server) needVault() (*vault.Vault, error) {
 	}
 	return s.vault, nil
 }
+
+// Wire types of package api under the names the server uses.
+type (
+	SecretCreate    = api.SecretCreate
+	SecretPatch     = api.SecretPatch
+	SecretValue     = api.SecretValue
+	RunRequest      = api.RunRequest
+	SecretRotate    = api.SecretRotate
+	ExchangeRequest = api.ExchangeRequest
+)

@@ -33,6 +33,12 @@ const (
 	MaxChangesLimit     = 10000
 )
 
+// The rows' json tags are a storage format, not the API: the changelog
+// records rows as JSON payloads (sqlcore's txn.record, read back by
+// followers) and the audit log keeps them as before/after objects. The
+// server never serves a row; it maps rows to package api's types. Changing
+// a tag changes stored data.
+
 // Org is a tenant.
 type Org struct {
 	ID        string    `json:"id"` // slug; the org key everywhere else

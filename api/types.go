@@ -1,54 +1,15 @@
-package client
+package api
 
 import (
 	"encoding/json"
-	"strconv"
 	"time"
-
-	"github.com/gatehouse-dev/gatehouse/authz"
 )
-
-// Wire types of the API (the schemas of /v1/openapi.json). They mirror the
-// server's JSON field for field; client tests compare them with the
-// server's types so that the two cannot drift apart.
 
 // List is one page of a list. NextCursor is "" on the last page; pass it
 // back as ListOptions.Cursor for the next one.
 type List[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor"`
-}
-
-// ListOptions select a page. The zero value asks for the first page of the
-// server's default size (100).
-type ListOptions struct {
-	PageSize int    // 1 to 1000; 0 means the server's default
-	Cursor   string // NextCursor of the previous page
-}
-
-func (o *ListOptions) values() map[string][]string {
-	q := map[string][]string{}
-	if o == nil {
-		return q
-	}
-	if o.PageSize > 0 {
-		q["page_size"] = []string{strconv.Itoa(o.PageSize)}
-	}
-	if o.Cursor != "" {
-		q["cursor"] = []string{o.Cursor}
-	}
-	return q
-}
-
-// written is the answer of a write that returns what it wrote.
-type written[T any] struct {
-	Revision uint64 `json:"revision"`
-	Item     T      `json:"item"`
-}
-
-// revision is the answer of a write that returns nothing else.
-type revision struct {
-	Revision uint64 `json:"revision"`
 }
 
 // Consistency asks for an answer at least as fresh as a revision.
@@ -104,8 +65,8 @@ type Team struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// CreateTeamRequest creates a team.
-type CreateTeamRequest struct {
+// TeamRequest creates a team.
+type TeamRequest struct {
 	Slug    string   `json:"slug"`
 	Name    string   `json:"name,omitempty"`
 	Members []string `json:"members,omitempty"` // principal ids
@@ -128,13 +89,6 @@ type RoleSpec struct {
 	Permissions []string `json:"permissions"` // "chains:run", "tickets:*"
 }
 
-// roleBody is RoleSpec without its name (the name is in the path).
-type roleBody struct {
-	Level       int      `json:"level"`
-	Parents     []string `json:"parents,omitempty"`
-	Permissions []string `json:"permissions"`
-}
-
 // Policy is one version of an org's policy text.
 type Policy struct {
 	Org       string    `json:"org"`
@@ -144,8 +98,8 @@ type Policy struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Validation is the outcome of compiling and linting a policy text.
-type Validation struct {
+// ValidateResponse is the outcome of compiling and linting a policy text.
+type ValidateResponse struct {
 	Valid       bool         `json:"valid"` // no errors (warnings allowed)
 	Diagnostics []Diagnostic `json:"diagnostics"`
 }
@@ -153,7 +107,7 @@ type Validation struct {
 // Binding is a role (or, on one resource, an action list) granted to a
 // principal at a scope.
 type Binding struct {
-	authz.Binding
+	BindingCore
 	Org       string    `json:"org"`
 	CreatedBy string    `json:"created_by,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
@@ -161,17 +115,10 @@ type Binding struct {
 
 // BindingSpec creates a binding. A zero Scope is the whole org.
 type BindingSpec struct {
-	Principal string      `json:"principal"`
-	Role      string      `json:"role"`
-	Scope     authz.Scope `json:"scope"`
-	Condition string      `json:"condition,omitempty"`
-}
-
-// BindingFilter narrows ListBindings; zero fields match everything.
-type BindingFilter struct {
-	Principal string
-	Role      string
-	Namespace string
+	Principal string `json:"principal"`
+	Role      string `json:"role"`
+	Scope     Scope  `json:"scope"`
+	Condition string `json:"condition,omitempty"`
 }
 
 // Agent is an AI agent identity of an org.
@@ -223,7 +170,7 @@ type ServiceSpec struct {
 
 // Resource is a resource with its current spec.
 type Resource struct {
-	authz.Resource
+	ResourceCore
 	Org       string          `json:"org"`
 	Spec      json.RawMessage `json:"spec,omitempty"`
 	Version   uint64          `json:"version"`
@@ -233,8 +180,8 @@ type Resource struct {
 }
 
 // Ref is the resource's identity.
-func (r Resource) Ref() authz.ResourceRef {
-	return authz.ResourceRef{Namespace: r.Namespace, Type: r.Type, ID: r.ID}
+func (r Resource) Ref() ResourceRef {
+	return ResourceRef{Namespace: r.Namespace, Type: r.Type, ID: r.ID}
 }
 
 // ResourceSpec creates a resource at version 1.
@@ -258,16 +205,10 @@ type ResourcePatch struct {
 	IfVersion uint64 `json:"if_version,omitempty"`
 }
 
-// ResourceFilter narrows ListResources.
-type ResourceFilter struct {
-	Namespace string
-	Type      string
-}
-
 // ResourceVersion is one recorded version of a resource.
 type ResourceVersion struct {
 	Org        string            `json:"org"`
-	Ref        authz.ResourceRef `json:"ref"`
+	Ref        ResourceRef       `json:"ref"`
 	Version    uint64            `json:"version"`
 	Spec       json.RawMessage   `json:"spec,omitempty"`
 	Labels     map[string]string `json:"labels,omitempty"`
@@ -340,8 +281,8 @@ type AcceptRequest struct {
 	DisplayName string `json:"display_name,omitempty"`
 }
 
-// Session is a short-lived session token.
-type Session struct {
+// SessionResponse is a short-lived session token.
+type SessionResponse struct {
 	Token     string    `json:"token"`
 	TokenType string    `json:"token_type"`
 	ExpiresAt time.Time `json:"expires_at"`
@@ -349,15 +290,15 @@ type Session struct {
 	Org       string    `json:"org,omitempty"`
 }
 
-// Accepted is the outcome of accepting an invitation.
-type Accepted struct {
+// AcceptResponse is the outcome of accepting an invitation.
+type AcceptResponse struct {
 	Revision uint64 `json:"revision"`
 	User     User   `json:"user"`
 	Org      string `json:"org"`
 	Role     string `json:"role"`
 	// Session is set only for an anonymous acceptance that created the
 	// user; an authenticated acceptance mints no credential.
-	Session *Session `json:"session,omitempty"`
+	Session *SessionResponse `json:"session,omitempty"`
 }
 
 // Health is the answer of /healthz and /readyz.
@@ -384,16 +325,14 @@ type Me struct {
 
 // MeOrg is an org of the caller with what it may do there.
 type MeOrg struct {
-	ID          string  `json:"id"`
-	Name        string  `json:"name"`
-	Namespace   string  `json:"namespace"`
-	Permissions []Grant `json:"permissions"`
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Namespace   string     `json:"namespace"`
+	Permissions []GrantOut `json:"permissions"`
 }
 
-// --- decisions
-
-// CheckRequest asks: may Principal do Action on Resource in Namespace?
-type CheckRequest struct {
+// BatchItem asks: may Principal do Action on Resource in Namespace?
+type BatchItem struct {
 	// Principal defaults to the caller; asking about another principal
 	// needs bindings:read in the namespace.
 	Principal string `json:"principal,omitempty"`
@@ -407,26 +346,21 @@ type CheckRequest struct {
 	OnBehalfOf string         `json:"on_behalf_of,omitempty"`
 }
 
-type checkBody struct {
-	CheckRequest
-	Consistency *Consistency `json:"consistency,omitempty"`
-}
-
-// Decision is the answer to a check.
-type Decision struct {
-	Allowed     bool   `json:"allowed"`
-	Revision    uint64 `json:"revision"`
-	Obligations []Rule `json:"obligations,omitempty"`
-	Advice      []Rule `json:"advice,omitempty"`
+// CheckResponse is the answer to a check.
+type CheckResponse struct {
+	Allowed     bool      `json:"allowed"`
+	Revision    uint64    `json:"revision"`
+	Obligations []RuleOut `json:"obligations,omitempty"`
+	Advice      []RuleOut `json:"advice,omitempty"`
 	// Reason says why a deny is a deny, from a closed set (not_member,
 	// unknown_namespace, no_grant, condition_failed, condition_error...;
 	// docs/api.md lists them and authz.Reasons returns them); "" when
 	// allowed. It never turns a deny into anything else: branch on Allowed.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" openapi:"reason"`
 }
 
-// Rule is an agent's obligation (must) or advice (should).
-type Rule struct {
+// RuleOut is an agent's obligation (must) or advice (should).
+type RuleOut struct {
 	Kind      string `json:"kind"` // "must" or "should"
 	Text      string `json:"text"`
 	Action    string `json:"action,omitempty"`
@@ -434,56 +368,48 @@ type Rule struct {
 	Condition string `json:"condition,omitempty"`
 }
 
-// MaxBatch is the most checks one Checks call takes.
-const MaxBatch = 1000
-
-type batchBody struct {
-	Checks      []CheckRequest `json:"checks"`
-	Consistency *Consistency   `json:"consistency,omitempty"`
-}
-
-// BatchResult is one answer of a batch: Err is set iff the item could not
+// BatchResult is one answer of a batch: Error is set iff the item could not
 // be decided (then Allowed is false).
 type BatchResult struct {
-	Allowed     bool   `json:"allowed"`
-	Obligations []Rule `json:"obligations,omitempty"`
-	Advice      []Rule `json:"advice,omitempty"`
-	Reason      string `json:"reason,omitempty"` // as Decision.Reason
-	Err         *Error `json:"error,omitempty"`
+	Allowed     bool      `json:"allowed"`
+	Obligations []RuleOut `json:"obligations,omitempty"`
+	Advice      []RuleOut `json:"advice,omitempty"`
+	Reason      string    `json:"reason,omitempty" openapi:"reason"` // as CheckResponse.Reason
+	Error       *Problem  `json:"error,omitempty"`
 }
 
-// Batch is the answer to Checks, in request order.
-type Batch struct {
+// BatchCheckResponse is the answer to a batch of checks, in request order.
+type BatchCheckResponse struct {
 	Results  []BatchResult `json:"results"`
 	Revision uint64        `json:"revision"`
 }
 
-// Explanation is a decision with the reasons.
-type Explanation struct {
-	Allowed     bool    `json:"allowed"`
-	Revision    uint64  `json:"revision"`
-	Reason      string  `json:"reason,omitempty"` // as Decision.Reason
-	Summary     string  `json:"summary"`
-	Grants      []Trace `json:"grants"`
-	Near        []Trace `json:"near"`
-	Obligations []Rule  `json:"obligations,omitempty"`
-	Advice      []Rule  `json:"advice,omitempty"`
+// ExplainResponse is a decision with the reasons.
+type ExplainResponse struct {
+	Allowed     bool       `json:"allowed"`
+	Revision    uint64     `json:"revision"`
+	Reason      string     `json:"reason,omitempty" openapi:"reason"` // as CheckResponse.Reason
+	Summary     string     `json:"summary"`
+	Grants      []TraceOut `json:"grants"`
+	Near        []TraceOut `json:"near"`
+	Obligations []RuleOut  `json:"obligations,omitempty"`
+	Advice      []RuleOut  `json:"advice,omitempty"`
 }
 
-// Trace is one step of an explanation.
-type Trace struct {
-	Binding        authz.Binding `json:"binding"`
-	Via            string        `json:"via,omitempty"`
-	Role           string        `json:"role,omitempty"`
-	Pattern        string        `json:"pattern,omitempty"`
-	Condition      string        `json:"condition,omitempty"`
-	ConditionHeld  bool          `json:"condition_held,omitempty"`
-	ConditionError string        `json:"condition_error,omitempty"`
-	Note           string        `json:"note,omitempty"`
+// TraceOut is one step of an explanation.
+type TraceOut struct {
+	Binding        BindingCore `json:"binding"`
+	Via            string      `json:"via,omitempty"`
+	Role           string      `json:"role,omitempty"`
+	Pattern        string      `json:"pattern,omitempty"`
+	Condition      string      `json:"condition,omitempty"`
+	ConditionHeld  bool        `json:"condition_held,omitempty"`
+	ConditionError string      `json:"condition_error,omitempty"`
+	Note           string      `json:"note,omitempty"`
 }
 
-// LookupResourcesRequest asks which resources Principal may do Action on.
-type LookupResourcesRequest struct {
+// LookupResourcesQuery asks which resources Principal may do Action on.
+type LookupResourcesQuery struct {
 	Principal string `json:"principal,omitempty"` // default: the caller
 	Action    string `json:"action"`
 	// Namespace limits the lookup; empty means every namespace.
@@ -494,49 +420,39 @@ type LookupResourcesRequest struct {
 	Cursor     string         `json:"cursor,omitempty"`
 }
 
-type lookupResourcesBody struct {
-	LookupResourcesRequest
-	Consistency *Consistency `json:"consistency,omitempty"`
-}
-
-// ResourcePage is one page of a resource lookup, in (namespace, type, id)
+// LookupResourcesResponse is one page of a resource lookup, in (namespace, type, id)
 // order.
-type ResourcePage struct {
-	Items      []authz.ResourceRef `json:"items"`
-	NextCursor string              `json:"next_cursor"`
-	Revision   uint64              `json:"revision"`
+type LookupResourcesResponse struct {
+	Items      []ResourceRef `json:"items"`
+	NextCursor string        `json:"next_cursor"`
+	Revision   uint64        `json:"revision"`
 }
 
-// LookupSubjectsRequest asks who may do Action on Resource.
-type LookupSubjectsRequest struct {
+// LookupSubjectsQuery asks who may do Action on Resource.
+type LookupSubjectsQuery struct {
 	Action    string         `json:"action"`
 	Resource  string         `json:"resource,omitempty"` // "<type>/<id>"; empty: the type in the namespace
 	Namespace string         `json:"namespace,omitempty"`
 	Context   map[string]any `json:"context,omitempty"`
 }
 
-type lookupSubjectsBody struct {
-	LookupSubjectsRequest
-	Consistency *Consistency `json:"consistency,omitempty"`
-}
-
-// Subjects lists principals (teams expanded, with the teams they got there
+// LookupSubjectsResponse lists principals (teams expanded, with the teams they got there
 // through).
-type Subjects struct {
-	Items    []authz.Subject `json:"items"`
-	Revision uint64          `json:"revision"`
+type LookupSubjectsResponse struct {
+	Items    []Subject `json:"items"`
+	Revision uint64    `json:"revision"`
 }
 
-// Permissions lists what a principal holds in a namespace.
-type Permissions struct {
-	Principal string  `json:"principal"`
-	Namespace string  `json:"namespace"`
-	Items     []Grant `json:"items"`
-	Revision  uint64  `json:"revision"`
+// PermissionsResponse lists what a principal holds in a namespace.
+type PermissionsResponse struct {
+	Principal string     `json:"principal"`
+	Namespace string     `json:"namespace"`
+	Items     []GrantOut `json:"items"`
+	Revision  uint64     `json:"revision"`
 }
 
-// Grant is one effective permission pattern.
-type Grant struct {
+// GrantOut is one effective permission pattern.
+type GrantOut struct {
 	Permission string   `json:"permission"`
 	Conditions []string `json:"conditions,omitempty"` // any one must hold; none: unconditional
 }

@@ -1,0 +1,154 @@
+package api
+
+// Written is the answer to a write that returns what it wrote.
+type Written[T any] struct {
+	Revision uint64 `json:"revision"`
+	Item     T      `json:"item"`
+}
+
+// Revision is the answer to a write that returns nothing else.
+type Revision struct {
+	Revision uint64 `json:"revision"`
+}
+
+// CheckRequest is the body of POST .../check and .../explain: a BatchItem
+// with the consistency it needs (an answer at least as fresh as a
+// revision some write answered).
+type CheckRequest struct {
+	Principal   string         `json:"principal,omitempty"`
+	Action      string         `json:"action"`
+	Resource    string         `json:"resource,omitempty"`
+	Namespace   string         `json:"namespace,omitempty"`
+	Context     map[string]any `json:"context,omitempty"`
+	OnBehalfOf  string         `json:"on_behalf_of,omitempty"`
+	Consistency *Consistency   `json:"consistency,omitempty"`
+}
+
+// Check is the body of a check of it at consistency c (nil: any).
+func (it BatchItem) Check(c *Consistency) CheckRequest {
+	return CheckRequest{Principal: it.Principal, Action: it.Action, Resource: it.Resource, Namespace: it.Namespace,
+		Context: it.Context, OnBehalfOf: it.OnBehalfOf, Consistency: c}
+}
+
+// BatchCheckRequest holds up to MaxBatch checks, answered independently.
+type BatchCheckRequest struct {
+	Checks      []BatchItem  `json:"checks"`
+	Consistency *Consistency `json:"consistency,omitempty"`
+}
+
+// MaxBatch is the most checks one batch takes.
+const MaxBatch = 1000
+
+// LookupResourcesRequest is the body of POST .../lookup/resources: a
+// LookupResourcesQuery with its consistency.
+type LookupResourcesRequest struct {
+	Principal   string         `json:"principal,omitempty"`
+	Action      string         `json:"action"`
+	Namespace   string         `json:"namespace,omitempty"`
+	Context     map[string]any `json:"context,omitempty"`
+	OnBehalfOf  string         `json:"on_behalf_of,omitempty"`
+	PageSize    int            `json:"page_size,omitempty"`
+	Cursor      string         `json:"cursor,omitempty"`
+	Consistency *Consistency   `json:"consistency,omitempty"`
+}
+
+// Request is the body of the query at consistency c (nil: any).
+func (q LookupResourcesQuery) Request(c *Consistency) LookupResourcesRequest {
+	return LookupResourcesRequest{Principal: q.Principal, Action: q.Action, Namespace: q.Namespace, Context: q.Context,
+		OnBehalfOf: q.OnBehalfOf, PageSize: q.PageSize, Cursor: q.Cursor, Consistency: c}
+}
+
+// LookupSubjectsRequest is the body of POST .../lookup/subjects: a
+// LookupSubjectsQuery with its consistency.
+type LookupSubjectsRequest struct {
+	Action      string         `json:"action"`
+	Resource    string         `json:"resource,omitempty"`
+	Namespace   string         `json:"namespace,omitempty"`
+	Context     map[string]any `json:"context,omitempty"`
+	Consistency *Consistency   `json:"consistency,omitempty"`
+}
+
+// Request is the body of the query at consistency c (nil: any).
+func (q LookupSubjectsQuery) Request(c *Consistency) LookupSubjectsRequest {
+	return LookupSubjectsRequest{Action: q.Action, Resource: q.Resource, Namespace: q.Namespace, Context: q.Context, Consistency: c}
+}
+
+// RenameRequest changes a display name.
+type RenameRequest struct {
+	Name string `json:"name"`
+}
+
+// NamespaceRequest creates a namespace.
+type NamespaceRequest struct {
+	Name string `json:"name"`
+}
+
+// MemberRequest adds an existing user to the org with a role at org scope.
+type MemberRequest struct {
+	UserID string `json:"user_id"`
+	Role   string `json:"role"`
+}
+
+// RoleRequest changes a member's org-scope role.
+type RoleRequest struct {
+	Role string `json:"role"`
+}
+
+// PrincipalRequest names a principal (team membership).
+type PrincipalRequest struct {
+	Principal string `json:"principal"`
+}
+
+// RoleBody redefines a custom role (its name is in the path).
+type RoleBody struct {
+	Level       int      `json:"level"`
+	Parents     []string `json:"parents,omitempty"`
+	Permissions []string `json:"permissions"`
+}
+
+// ShareRequest shares one resource with a principal, or with every holder
+// of a role in the resource's scope ("role:operator"), for an action list.
+type ShareRequest struct {
+	Principal string   `json:"principal"`
+	Actions   []string `json:"actions"`
+}
+
+// ServicePatch replaces a service's attributes.
+type ServicePatch struct {
+	Attributes map[string]any `json:"attributes"`
+}
+
+// PolicyRequest replaces the org's policy text. Force drops bindings and
+// agents of roles the new text removes instead of refusing with 409.
+type PolicyRequest struct {
+	Text  string `json:"text"`
+	Force bool   `json:"force,omitempty"`
+}
+
+// ValidateRequest is a policy text to check without storing it.
+type ValidateRequest struct {
+	Text string `json:"text"`
+}
+
+// InviteRequest invites an email address with a role.
+type InviteRequest struct {
+	Email string `json:"email"`
+	Role  string `json:"role"`
+}
+
+// SecretRotate sets a new value (a new version).
+type SecretRotate struct {
+	Value     *string `json:"value"`
+	IfVersion uint64  `json:"if_version,omitempty"`
+}
+
+// ExchangeRequest redeems a run token for its release.
+type ExchangeRequest struct {
+	Token string `json:"token"`
+}
+
+// AuditVerifyRequest verifies the org's audit log, optionally against
+// checkpoints kept elsewhere.
+type AuditVerifyRequest struct {
+	Checkpoints []Checkpoint `json:"checkpoints,omitempty"`
+}
