@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
@@ -119,34 +119,34 @@ func TestProblemDetails(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
-		want Problem // compared on the fields set here
+		want api.Problem // compared on the fields set here
 	}{
 		{"vault forbidden", &vault.Error{Pkg: "vault", Op: "reveal secret", Msg: `requires secrets:read in namespace "prod"`, Kind: vault.ErrForbidden,
 			Permission: "secrets:read", Scope: authz.Scope{Namespace: "prod"}.String()},
-			Problem{Detail: `reveal secret: requires secrets:read in namespace "prod"`, MissingPermission: "secrets:read", Scope: "ns/prod"}},
+			api.Problem{Detail: `reveal secret: requires secrets:read in namespace "prod"`, MissingPermission: "secrets:read", Scope: "ns/prod"}},
 		{"vault not found", &vault.Error{Pkg: "vault", Op: "get secret", Msg: `secret "A" in namespace "p"`, Kind: vault.ErrNotFound},
-			Problem{Detail: `get secret: secret "A" in namespace "p": not found`}},
+			api.Problem{Detail: `get secret: secret "A" in namespace "p": not found`}},
 		{"vault invalid", &vault.Error{Pkg: "vault", Op: "check name", Msg: "bad", Kind: vault.ErrInvalid, Field: "name"},
-			Problem{Detail: "check name: bad", Field: "name"}},
+			api.Problem{Detail: "check name: bad", Field: "name"}},
 		{"vault token refused", &vault.Error{Pkg: "vault", Op: "exchange", Msg: "the run token is refused", Kind: vault.ErrTokenRefused, Cause: errors.New("expired")},
-			Problem{Detail: "the run token is refused"}},
+			api.Problem{Detail: "the run token is refused"}},
 		{"directory", &directory.Error{Pkg: "directory", Op: "get role", Msg: `role "r"`, Kind: directory.ErrNotFound},
-			Problem{Detail: `get role: role "r": not found`}},
+			api.Problem{Detail: `get role: role "r": not found`}},
 		{"store under a handler", fmt.Errorf("x: %w", store.Errorf(store.ErrConflict, "create org", `org "a"`, errors.New("driver text"))),
-			Problem{Detail: `create org: org "a": conflict`}},
+			api.Problem{Detail: `create org: org "a": conflict`}},
 		{"forbidden", &directory.ForbiddenError{Permission: "bindings:read", Scope: authz.Scope{Namespace: "prod"}},
-			Problem{Detail: "requires bindings:read at ns/prod", MissingPermission: "bindings:read", Scope: "ns/prod"}},
-		{"invalid field", &directory.InvalidError{Field: "role", Reason: "bad"}, Problem{Detail: "invalid role: bad", Field: "role"}},
-		{"rate limited", &auth.RateLimitError{RetryAfter: 1500 * time.Millisecond}, Problem{Detail: "too many failed authentication attempts from this address", RetryAfter: 2}},
-		{"credential required", auth.ErrCredentialRequired, Problem{Detail: auth.ErrCredentialRequired.Error()}},
-		{"unauthenticated", auth.ErrUnauthenticated, Problem{Detail: "missing, invalid or expired credentials"}},
-		{"crypto", &vault.Error{Pkg: "vault", Op: "reveal secret", Msg: `secret "A"`, Kind: vault.ErrCorrupt}, Problem{Detail: "internal error"}},
-		{"unavailable", store.Errorf(store.ErrBackend, "get org", `org "a"`, errors.New("driver text")), Problem{Detail: "the service is temporarily unavailable; retry", RetryAfter: 1}},
+			api.Problem{Detail: "requires bindings:read at ns/prod", MissingPermission: "bindings:read", Scope: "ns/prod"}},
+		{"invalid field", &directory.InvalidError{Field: "role", Reason: "bad"}, api.Problem{Detail: "invalid role: bad", Field: "role"}},
+		{"rate limited", &auth.RateLimitError{RetryAfter: 1500 * time.Millisecond}, api.Problem{Detail: "too many failed authentication attempts from this address", RetryAfter: 2}},
+		{"credential required", auth.ErrCredentialRequired, api.Problem{Detail: auth.ErrCredentialRequired.Error()}},
+		{"unauthenticated", auth.ErrUnauthenticated, api.Problem{Detail: "missing, invalid or expired credentials"}},
+		{"crypto", &vault.Error{Pkg: "vault", Op: "reveal secret", Msg: `secret "A"`, Kind: vault.ErrCorrupt}, api.Problem{Detail: "internal error"}},
+		{"unavailable", store.Errorf(store.ErrBackend, "get org", `org "a"`, errors.New("driver text")), api.Problem{Detail: "the service is temporarily unavailable; retry", RetryAfter: 1}},
 	}
 	for _, tt := range tests {
 		p := toProblem(tt.err)
-		got := Problem{Detail: p.Detail, Field: p.Field, MissingPermission: p.MissingPermission, Scope: p.Scope, RetryAfter: p.RetryAfter}
-		if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreUnexported(Problem{})); diff != "" {
+		got := api.Problem{Detail: p.Detail, Field: p.Field, MissingPermission: p.MissingPermission, Scope: p.Scope, RetryAfter: p.RetryAfter}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("%s: toProblem (-want +got):\n%s", tt.name, diff)
 		}
 		if strings.Contains(p.Detail, "driver text") {

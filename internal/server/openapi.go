@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 )
 
@@ -159,7 +160,7 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 
 func (s *Server) buildOpenAPI() ([]byte, error) {
 	g := &schemaGen{defs: map[string]any{}, seen: map[reflect.Type]string{}}
-	problemRef := g.schema(reflect.TypeFor[Problem]())
+	problemRef := g.schema(reflect.TypeFor[api.Problem]())
 	paths := map[string]map[string]any{}
 	for _, rt := range s.routes {
 		op := map[string]any{

@@ -8,10 +8,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/errs"
-	"github.com/gatehouse-dev/gatehouse/policy/token"
 )
 
 // ProblemBase prefixes every problem type URI. The types are stable: a
@@ -61,33 +61,11 @@ var problemStatus = map[string]struct {
 	ProblemUnavailable:      {http.StatusServiceUnavailable, "Service unavailable"},
 }
 
-// Problem is an RFC 9457 problem document with Gatehouse's extensions.
+// Problem is an RFC 9457 problem document with Gatehouse's extensions:
+// package api's Problem (the wire type) and, for the log only, the error
+// behind a 500.
 type Problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail,omitempty"`
-	Instance  string `json:"instance,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
-
-	// Field names the offending request field (400).
-	Field string `json:"field,omitempty"`
-	// MissingPermission is the permission the caller lacks (403), with the
-	// scope it was needed at.
-	MissingPermission string `json:"missing_permission,omitempty"`
-	Scope             string `json:"scope,omitempty"`
-	// Escalation details (403 escalation): the rule that refused, the role
-	// handed out, the permissions the caller lacks, the protected target.
-	Reason             string   `json:"reason,omitempty"`
-	Role               string   `json:"role,omitempty"`
-	MissingPermissions []string `json:"missing_permissions,omitempty"`
-	Target             string   `json:"target,omitempty"`
-	// Errors are a policy's positioned diagnostics (422).
-	Errors []token.Diagnostic `json:"errors,omitempty"`
-	// RetryAfter is the Retry-After header in seconds (429, 503).
-	RetryAfter int `json:"retry_after,omitempty"`
-
-	// internal: the error behind a 500, for the log only.
+	api.Problem
 	cause error
 }
 
@@ -102,7 +80,7 @@ func problem(kind, format string, args ...any) *Problem {
 	if len(args) > 0 {
 		detail = fmt.Sprintf(format, args...)
 	}
-	return &Problem{Type: ProblemBase + kind, Title: st.title, Status: st.status, Detail: detail}
+	return &Problem{Problem: api.Problem{Type: ProblemBase + kind, Title: st.title, Status: st.status, Detail: detail}}
 }
 
 func invalidField(field, format string, args ...any) *Problem {
@@ -222,9 +200,9 @@ func details(p *Problem, err error, k *errs.Kind) {
 	)
 	switch {
 	case k == errs.InvalidPolicy && errors.As(err, &pe):
-		p.Errors = pe.Diagnostics
+		p.Errors = each(pe.Diagnostics, apiDiagnostic)
 		if len(p.Errors) == 0 {
-			p.Errors = []token.Diagnostic{}
+			p.Errors = []api.Diagnostic{}
 		}
 		p.Detail = fmt.Sprintf("the policy has %d error(s)", len(pe.Diagnostics.Errors()))
 		if errs := pe.Diagnostics.Errors(); len(errs) > 0 {

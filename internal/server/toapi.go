@@ -148,11 +148,7 @@ func apiAuditReport(r audit.Report) api.AuditReport {
 }
 
 // apiProblem is a problem document as package api's type (a batch item's).
-func apiProblem(p *Problem) api.Problem {
-	return api.Problem{Type: p.Type, Title: p.Title, Status: p.Status, Detail: p.Detail, Instance: p.Instance, RequestID: p.RequestID,
-		Field: p.Field, MissingPermission: p.MissingPermission, Scope: p.Scope, Reason: p.Reason, Role: p.Role,
-		MissingPermissions: p.MissingPermissions, Target: p.Target, Errors: each(p.Errors, apiDiagnostic), RetryAfter: p.RetryAfter}
-}
+func apiProblem(p *Problem) api.Problem { return p.Problem }
 
 // Requests the other way: api types to the domain's.
 
