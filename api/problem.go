@@ -7,6 +7,27 @@ import (
 // ProblemBase prefixes the server's problem type URIs.
 const ProblemBase = "https://gatehouse.dev/problems/"
 
+// Problem types: the RFC 9457 "type" member of each problem, without
+// ProblemBase. Clients branch on these, never on title or detail.
+const (
+	ProblemUnauthenticated  = "unauthenticated"        // 401
+	ProblemForbidden        = "forbidden"              // 403, missing_permission
+	ProblemEscalation       = "escalation"             // 403, reason and what is missing
+	ProblemNotFound         = "not-found"              // 404
+	ProblemMethodNotAllowed = "method-not-allowed"     // 405
+	ProblemConflict         = "conflict"               // 409
+	ProblemLastOwner        = "last-owner"             // 409
+	ProblemGone             = "gone"                   // 410
+	ProblemInvalid          = "invalid-request"        // 400, field
+	ProblemTooLarge         = "payload-too-large"      // 413
+	ProblemMediaType        = "unsupported-media-type" // 415
+	ProblemInvalidPolicy    = "invalid-policy"         // 422, errors
+	ProblemRateLimited      = "rate-limited"           // 429
+	ProblemInternal         = "internal"               // 500
+	ProblemNotCaughtUp      = "not-caught-up"          // 503, Retry-After
+	ProblemUnavailable      = "unavailable"            // 503, Retry-After
+)
+
 // Problem is an error answer: an RFC 9457 problem document
 // (application/problem+json) with Gatehouse's extension members.
 type Problem struct {

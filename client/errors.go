@@ -3,13 +3,14 @@ package client
 import (
 	"encoding/json"
 	"errors"
-	"github.com/gatehouse-dev/gatehouse/api"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse-dev/gatehouse/api"
 )
 
 // ProblemBase prefixes the server's problem type URIs.
@@ -18,22 +19,22 @@ const ProblemBase = api.ProblemBase
 // Problem kinds: the stable last segment of a problem's type URI. Branch
 // on these (Error.Kind), never on title or detail text.
 const (
-	KindUnauthenticated  = "unauthenticated"        // 401
-	KindForbidden        = "forbidden"              // 403, MissingPermission
-	KindEscalation       = "escalation"             // 403, Reason, MissingPermissions
-	KindNotFound         = "not-found"              // 404 (absent, or another org's)
-	KindMethodNotAllowed = "method-not-allowed"     // 405
-	KindConflict         = "conflict"               // 409
-	KindLastOwner        = "last-owner"             // 409
-	KindGone             = "gone"                   // 410
-	KindInvalid          = "invalid-request"        // 400, Field
-	KindTooLarge         = "payload-too-large"      // 413
-	KindMediaType        = "unsupported-media-type" // 415
-	KindInvalidPolicy    = "invalid-policy"         // 422, Diagnostics
-	KindRateLimited      = "rate-limited"           // 429
-	KindInternal         = "internal"               // 500
-	KindNotCaughtUp      = "not-caught-up"          // 503
-	KindUnavailable      = "unavailable"            // 503
+	KindUnauthenticated  = api.ProblemUnauthenticated  // 401
+	KindForbidden        = api.ProblemForbidden        // 403, MissingPermission
+	KindEscalation       = api.ProblemEscalation       // 403, Reason, MissingPermissions
+	KindNotFound         = api.ProblemNotFound         // 404 (absent, or another org's)
+	KindMethodNotAllowed = api.ProblemMethodNotAllowed // 405
+	KindConflict         = api.ProblemConflict         // 409
+	KindLastOwner        = api.ProblemLastOwner        // 409
+	KindGone             = api.ProblemGone             // 410
+	KindInvalid          = api.ProblemInvalid          // 400, Field
+	KindTooLarge         = api.ProblemTooLarge         // 413
+	KindMediaType        = api.ProblemMediaType        // 415
+	KindInvalidPolicy    = api.ProblemInvalidPolicy    // 422, Diagnostics
+	KindRateLimited      = api.ProblemRateLimited      // 429
+	KindInternal         = api.ProblemInternal         // 500
+	KindNotCaughtUp      = api.ProblemNotCaughtUp      // 503
+	KindUnavailable      = api.ProblemUnavailable      // 503
 )
 
 // Sentinels classify an *Error with errors.Is. Each matches by HTTP status

@@ -18,24 +18,25 @@ import (
 // client branches on them, never on title or detail text.
 const ProblemBase = "https://gatehouse.dev/problems/"
 
-// Problem types (RFC 9457 "type" members, without ProblemBase).
+// Problem types (RFC 9457 "type" members, without ProblemBase): package
+// api's, under the names the server uses.
 const (
-	ProblemUnauthenticated  = "unauthenticated"        // 401
-	ProblemForbidden        = "forbidden"              // 403, missing_permission
-	ProblemEscalation       = "escalation"             // 403, reason and what is missing
-	ProblemNotFound         = "not-found"              // 404
-	ProblemMethodNotAllowed = "method-not-allowed"     // 405
-	ProblemConflict         = "conflict"               // 409
-	ProblemLastOwner        = "last-owner"             // 409
-	ProblemGone             = "gone"                   // 410
-	ProblemInvalid          = "invalid-request"        // 400, field
-	ProblemTooLarge         = "payload-too-large"      // 413
-	ProblemMediaType        = "unsupported-media-type" // 415
-	ProblemInvalidPolicy    = "invalid-policy"         // 422, errors
-	ProblemRateLimited      = "rate-limited"           // 429
-	ProblemInternal         = "internal"               // 500
-	ProblemNotCaughtUp      = "not-caught-up"          // 503, Retry-After
-	ProblemUnavailable      = "unavailable"            // 503, Retry-After
+	ProblemUnauthenticated  = api.ProblemUnauthenticated
+	ProblemForbidden        = api.ProblemForbidden
+	ProblemEscalation       = api.ProblemEscalation
+	ProblemNotFound         = api.ProblemNotFound
+	ProblemMethodNotAllowed = api.ProblemMethodNotAllowed
+	ProblemConflict         = api.ProblemConflict
+	ProblemLastOwner        = api.ProblemLastOwner
+	ProblemGone             = api.ProblemGone
+	ProblemInvalid          = api.ProblemInvalid
+	ProblemTooLarge         = api.ProblemTooLarge
+	ProblemMediaType        = api.ProblemMediaType
+	ProblemInvalidPolicy    = api.ProblemInvalidPolicy
+	ProblemRateLimited      = api.ProblemRateLimited
+	ProblemInternal         = api.ProblemInternal
+	ProblemNotCaughtUp      = api.ProblemNotCaughtUp
+	ProblemUnavailable      = api.ProblemUnavailable
 )
 
 // problemStatus is each type's HTTP status and title.
