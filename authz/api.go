@@ -5,8 +5,10 @@
 // Invariants (DESIGN §1.1, normative):
 //   - Deny by default. Unknown org, principal, namespace, type, action,
 //     role or condition denies; nothing here returns an error a caller could
-//     mistake for allow. A denied Decision carries a Reason from a closed
-//     set (reason.go), computed only for denies and never changing one.
+//     mistake for allow. CheckWithReason gives a denied Decision a Reason
+//     from a closed set (reason.go), computed only for denies and never
+//     changing one; Check does not look for one, so a deny costs what an
+//     allow does.
 //   - Org isolation: data of one org never influences a decision, lookup or
 //     explanation of another.
 //   - Allow-only and monotonic: adding a binding, member or team membership
@@ -93,8 +95,9 @@ type Decision struct {
 	// conditions hold; only on allowed decisions for agents.
 	Obligations []*policy.Rule
 	Advice      []*policy.Rule
-	// Reason says why a denied request was denied (reason.go); "" when
-	// allowed.
+	// Reason says why a denied request was denied (reason.go), set by
+	// CheckWithReason and Explain; "" when allowed, and always "" from
+	// Check.
 	Reason Reason
 }
 
@@ -226,8 +229,15 @@ func (e *Engine) LoadOrg(rev uint64, d OrgData) error {
 func (e *Engine) Apply(rev uint64, changes ...Change) error { return e.apply(rev, changes) }
 
 // Check decides a request. It never errors: anything unknown denies. On the
-// common path (no conditions, no agent rules) it allocates nothing.
+// common path (no conditions, no agent rules) it allocates nothing. It does
+// not say why a request is denied (Decision.Reason is ""): use
+// CheckWithReason where the answer is shown to someone.
 func (e *Engine) Check(req *Request) Decision { return e.check(req) }
+
+// CheckWithReason is Check that, on a deny, also works out why
+// (Decision.Reason), on the same snapshot the decision was made on. The
+// extra work is done only for denies.
+func (e *Engine) CheckWithReason(req *Request) Decision { return e.checkWithReason(req) }
 
 // Explain decides a request and says why.
 func (e *Engine) Explain(req *Request) Explanation { return e.explain(req) }

@@ -433,6 +433,11 @@ func (e *eval) rulesHolding(rs []*policy.Rule) []*policy.Rule {
 }
 
 func (s *state) check(req *Request) Decision {
+	d, _ := s.cur.Load().decide(req)
+	return d
+}
+
+func (s *state) checkWithReason(req *Request) Decision {
 	snap := s.cur.Load()
 	d, _ := snap.decide(req)
 	if !d.Allowed {

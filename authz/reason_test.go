@@ -50,12 +50,16 @@ func TestDenyReason(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := e.Check(&tt.req)
+			d := e.CheckWithReason(&tt.req)
 			if d.Allowed != (tt.want == "") {
 				t.Fatalf("allowed = %v, want %v", d.Allowed, tt.want == "")
 			}
 			if d.Reason != tt.want {
-				t.Errorf("Check reason = %q, want %q", d.Reason, tt.want)
+				t.Errorf("CheckWithReason reason = %q, want %q", d.Reason, tt.want)
+			}
+			// Check decides the same and does not look for a reason.
+			if c := e.Check(&tt.req); c.Allowed != d.Allowed || c.Reason != "" {
+				t.Errorf("Check = allowed %v reason %q, want allowed %v and no reason", c.Allowed, c.Reason, d.Allowed)
 			}
 			if ex := e.Explain(&tt.req); ex.Decision.Reason != tt.want {
 				t.Errorf("Explain reason = %q, want %q (%s)", ex.Decision.Reason, tt.want, ex.Summary)

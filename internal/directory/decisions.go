@@ -122,7 +122,7 @@ func (a *Asker) Check(ctx context.Context, req *authz.Request) (authz.Decision, 
 		d.asks.remember(k, rev)
 		a.add(k, rev)
 	}
-	dec := d.eng.Check(req)
+	dec := d.eng.CheckWithReason(req)
 	if err := d.logDecision(ctx, a.actor, req, dec); err != nil { // audit.go
 		return authz.Decision{}, err
 	}
