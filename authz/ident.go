@@ -1,27 +1,17 @@
 package authz
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
+)
 
 // IsIdent reports whether s is an identifier as ids and names are
-// written: an ASCII letter, then letters, digits, '_' or '-'. It is
-// policy.CheckIdent without building an error, and never allocates.
-func IsIdent(s string) bool { return isIdent(s) }
+// written: an ASCII letter, then letters, digits, '_' or '-'. It never
+// allocates.
+func IsIdent(s string) bool { return ident.IsIdent(s) }
 
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
+func isIdent(s string) bool { return ident.IsIdent(s) }
 
 // parsePrincipal splits "kind:name". ok is false for a missing ':', an
 // unknown kind or a name that is not an identifier.

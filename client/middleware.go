@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 )
 
 // Middleware for host platforms: Require("chains:run", ...) wraps a
@@ -316,21 +318,7 @@ func parsePermission(s string) (permission, bool) {
 	return permission{typ, act}, true
 }
 
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case i > 0 && (c >= '0' && c <= '9' || c == '_' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
+func isIdent(s string) bool { return ident.IsIdent(s) }
 
 // remoteCheck decides through the server.
 func (g *Guard) remoteCheck(r *http.Request, org, ns, typ, id, action string) (Decision, outcome, error) {

@@ -67,6 +67,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -278,14 +279,8 @@ func checkSlugIdent(field, s string) error {
 	if len(s) == 0 || len(s) > 63 {
 		return invalid(field, "%q must be 1 to 63 bytes", s)
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z':
-		case i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '_'):
-		default:
-			return invalid(field, "%q must be a lower-case identifier (a letter, then a-z, 0-9, '-' or '_')", s)
-		}
+	if !ident.IsSlug(s) {
+		return invalid(field, "%q must be a lower-case identifier (a letter, then a-z, 0-9, '-' or '_')", s)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 )
 
 // Validation of what a decision route is asked about. A malformed
@@ -73,25 +74,11 @@ func badNamespace(field, ns string) error {
 // validName is an identifier as principal names are written (the
 // directory's checkName): an ASCII letter, then letters, digits, '_' or
 // '-', at most 128 bytes.
-func validName(s string) bool { return len(s) <= 128 && authz.IsIdent(s) }
+func validName(s string) bool { return len(s) <= 128 && ident.IsIdent(s) }
 
 // validSlug is a namespace name as the directory creates them: a
 // lower-case letter, then a-z, 0-9, '-' or '_', at most 63 bytes.
-func validSlug(s string) bool {
-	if s == "" || len(s) > 63 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z':
-		case i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '_'):
-		default:
-			return false
-		}
-	}
-	return true
-}
+func validSlug(s string) bool { return ident.IsSlug(s) }
 
 // validResourceID is a resource id as the directory creates them: 1 to
 // 256 bytes of valid UTF-8 without '/' or control characters, not starting
