@@ -194,7 +194,7 @@ func (ww *writeWorld) checkEndState(t *testing.T, writers, perWriter int) {
 			}
 		}
 	}
-	nss, err := allOf(func(p store.Page) ([]store.Namespace, string, error) {
+	nss, err := directory.AllPages(func(p store.Page) ([]store.Namespace, string, error) {
 		return ww.dir.ListNamespaces(ctx, alice, "acme", p)
 	})
 	ok(t, "ListNamespaces", err)
@@ -202,7 +202,7 @@ func (ww *writeWorld) checkEndState(t *testing.T, writers, perWriter int) {
 	for _, n := range nss {
 		gotNS = append(gotNS, n.Name)
 	}
-	bs, err := allOf(func(p store.Page) ([]store.Binding, string, error) {
+	bs, err := directory.AllPages(func(p store.Page) ([]store.Binding, string, error) {
 		return ww.dir.ListBindings(ctx, alice, "acme", directory.BindingFilter{Role: "builder"}, p)
 	})
 	ok(t, "ListBindings", err)
@@ -210,7 +210,7 @@ func (ww *writeWorld) checkEndState(t *testing.T, writers, perWriter int) {
 	for _, b := range bs {
 		gotBind = append(gotBind, fmt.Sprintf("%s %s %s", b.Principal, b.Role, b.Scope.Namespace))
 	}
-	ks, err := allOf(func(p store.Page) ([]store.APIKey, string, error) {
+	ks, err := directory.AllPages(func(p store.Page) ([]store.APIKey, string, error) {
 		return ww.st.ListAPIKeys(ctx, store.APIKeyFilter{Org: "acme"}, p)
 	})
 	ok(t, "ListAPIKeys", err)
@@ -218,7 +218,7 @@ func (ww *writeWorld) checkEndState(t *testing.T, writers, perWriter int) {
 	for _, k := range ks {
 		gotKeys = append(gotKeys, k.Name)
 	}
-	ss, err := allOf(func(p store.Page) ([]store.Secret, string, error) {
+	ss, err := directory.AllPages(func(p store.Page) ([]store.Secret, string, error) {
 		return ww.v.List(ctx, vault.Actor{Principal: alice.Principal}, "acme", "default", p)
 	})
 	ok(t, "List secrets", err)
@@ -226,7 +226,7 @@ func (ww *writeWorld) checkEndState(t *testing.T, writers, perWriter int) {
 	for _, s := range ss {
 		gotSecrets = append(gotSecrets, s.Name)
 	}
-	ts, err := allOf(func(p store.Page) ([]store.Team, string, error) {
+	ts, err := directory.AllPages(func(p store.Page) ([]store.Team, string, error) {
 		return ww.dir.ListTeams(ctx, alice, "acme", p)
 	})
 	ok(t, "ListTeams", err)
@@ -268,22 +268,6 @@ func (ww *writeWorld) checkEndState(t *testing.T, writers, perWriter int) {
 // (secret names are environment variable names).
 func secretName(ns string) string {
 	return "S_" + strings.ToUpper(strings.ReplaceAll(ns, "-", "_"))
-}
-
-func allOf[T any](list func(p store.Page) ([]T, string, error)) ([]T, error) {
-	var out []T
-	cursor := ""
-	for {
-		rows, next, err := list(store.Page{Size: store.MaxPageSize, Cursor: cursor})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rows...)
-		if next == "" {
-			return out, nil
-		}
-		cursor = next
-	}
 }
 
 // joinLines joins up to max lines, saying how many were left out.
