@@ -79,11 +79,13 @@ func (s *Service) createKey(ctx context.Context, c Caller, org string, spec KeyS
 	} else if err := s.enter(c, op, org); err != nil {
 		return store.APIKey{}, "", 0, err
 	}
-	if isUser(spec.Principal) && spec.Principal != c.Principal {
-		return store.APIKey{}, "", 0, &errs.Error{Pkg: pkg, Op: op, Kind: errs.Forbidden,
-			Msg: "a user's API key can only be created by that user (keys for others are for services)"}
-	}
 	token, kid, hash := NewAPIKey()
+	if isUser(spec.Principal) && spec.Principal != c.Principal {
+		// Refused like the refusals inside the write: recorded.
+		err := &errs.Error{Pkg: pkg, Op: op, Kind: errs.Forbidden,
+			Msg: "a user's API key can only be created by that user (keys for others are for services)"}
+		return store.APIKey{}, "", 0, storeErr(op, s.dir.RecordDenied(ctx, "create apikey", org, c.Actor(), "apikey/"+kid, err))
+	}
 	var out store.APIKey
 	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
 		if err := s.dir.CatchUp(ctx, tx); err != nil {
@@ -164,11 +166,9 @@ func (s *Service) mayHavePersonalKey(ctx context.Context, tx store.Tx, principal
 	return nil
 }
 
-// mayActAs enforces the escalation rules for minting a key for target.
+// mayActAs enforces the escalation rules for minting a key for target
+// (the caller has checked apikeys:create).
 func (s *Service) mayActAs(ctx context.Context, tx store.Tx, org, actor, target string) error {
-	if err := s.need(org, actor, "apikeys:create"); err != nil {
-		return err
-	}
 	scopes := []authz.Scope{{}}
 	cursor := ""
 	for {

@@ -134,6 +134,35 @@ func TestKeyCreationNeedsPermission(t *testing.T) {
 	e.must(201, "POST", "/v1/orgs/acme/apikeys", w.owner, map[string]any{}, nil)
 }
 
+// TestKeysAreRevokedOnlyByWhoMayRevokeThem: another user's personal key
+// is not found through your own key routes, a member without
+// apikeys:delete cannot revoke the owner's org key, and an org key route
+// does not reach a personal key; each refused key still works.
+func TestKeysAreRevokedOnlyByWhoMayRevokeThem(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	var personal, orgKey server.KeyCreated
+	e.must(201, "POST", "/v1/apikeys", w.owner, map[string]any{"name": "laptop"}, &personal)
+	e.must(201, "POST", "/v1/orgs/acme/apikeys", w.owner, map[string]any{"name": "ci"}, &orgKey)
+	cases := []struct {
+		name, path, token string
+		want              int
+	}{
+		{"a member revokes the owner's personal key", "/v1/apikeys/" + personal.Item.ID, w.viewer, 404},
+		{"a viewer revokes the owner's org key", "/v1/orgs/acme/apikeys/" + orgKey.Item.ID, w.viewer, 403},
+		{"a personal key through the org route", "/v1/orgs/acme/apikeys/" + personal.Item.ID, w.owner, 404},
+	}
+	for _, c := range cases {
+		if r := e.do("DELETE", c.path, c.token, nil); r.Status != c.want {
+			t.Errorf("%s: %d, want %d; %s", c.name, r.Status, c.want, r.Body)
+		}
+	}
+	for _, tok := range []string{personal.Token, orgKey.Token} {
+		e.must(200, "GET", "/v1/me", tok, nil, nil)
+	}
+}
+
 // TestSessionEndsWithItsKey: revoking an API key ends the sessions
 // obtained from it, at once.
 func TestSessionEndsWithItsKey(t *testing.T) {
