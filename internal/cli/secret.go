@@ -30,7 +30,7 @@ import (
 // --server, $GATEHOUSE_SERVER or $GATEHOUSE_URL; --org or $GATEHOUSE_ORG).
 // A value is read from stdin or a file, never from an argument, so it stays out of shell history and ps;
 // `secret get` prints it only to stdout. Exit codes: 0 success, 1 refused
-// (401, 403, 404), 2 bad input (400, 409, 413, 422), 3 anything else.
+// (401, 403, 404), 2 bad input (400, 409, 410, 413, 415, 422), 3 anything else.
 // Each is built by secretCmd.
 //
 // The vault commands (status, rotate-master, retire-key) work on the

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -73,7 +74,7 @@ func (w *AuditView) mayList(ns string) bool {
 	if w.complete {
 		return true
 	}
-	if !validNamespace(ns) {
+	if !ident.IsSlug(ns) {
 		return false
 	}
 	ok, seen := w.cache[ns]

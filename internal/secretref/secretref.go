@@ -85,16 +85,6 @@ func CheckName(name string) error {
 	return nil
 }
 
-// validNamespace reports whether ns is a namespace name.
-func validNamespace(ns string) bool {
-	ok := len(ns) > 0 && len(ns) <= 63
-	for i := 0; ok && i < len(ns); i++ {
-		c := ns[i]
-		ok = c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '_')
-	}
-	return ok
-}
-
 // Names returns the sorted, unique secret names a spec references. A
 // spec that is empty, null, not an object, or has no "secrets" member
 // references none. An *InvalidError when "secrets" is not an array of

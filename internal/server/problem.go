@@ -16,7 +16,7 @@ import (
 
 // ProblemBase prefixes every problem type URI. The types are stable: a
 // client branches on them, never on title or detail text.
-const ProblemBase = "https://gatehouse.dev/problems/"
+const ProblemBase = api.ProblemBase
 
 // Problem types (RFC 9457 "type" members, without ProblemBase): package
 // api's, under the names the server uses.

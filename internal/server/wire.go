@@ -36,7 +36,7 @@ func rulesOut(rs []*policy.Rule) []RuleOut {
 }
 
 // MaxBatch is the largest batch /checks takes.
-const MaxBatch = 1000
+const MaxBatch = api.MaxBatch
 
 func tracesOut(ts []authz.Trace) []TraceOut {
 	out := make([]TraceOut, 0, len(ts))

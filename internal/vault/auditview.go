@@ -14,7 +14,3 @@ import "github.com/gatehouse-dev/gatehouse/internal/secretref"
 
 // Redacted replaces a secret's name in what a reader may not see.
 const Redacted = secretref.Redacted
-
-// ActionPrefix starts the action of every entry the vault records for an
-// org ("secrets.create", "secrets.run_token", ...).
-const ActionPrefix = secretref.ActionPrefix

@@ -16,9 +16,6 @@ import (
 // can only ever reference prod's secrets (seed 002: "a builder with dev
 // access can't accidentally reference a production credential").
 
-// SpecMember is the spec member that lists secret references.
-const SpecMember = secretref.Member
-
 // SpecSecrets returns the sorted, unique secret names a spec references
 // (secretref.Names). A spec that is empty, null, not an object, or has no
 // "secrets" member references none. ErrInvalid when "secrets" is not an

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 	"github.com/gatehouse-dev/gatehouse/internal/secretref"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -27,12 +28,7 @@ func CheckName(name string) error {
 }
 
 func checkNamespace(ns string) error {
-	ok := len(ns) > 0 && len(ns) <= 63
-	for i := 0; ok && i < len(ns); i++ {
-		c := ns[i]
-		ok = c >= 'a' && c <= 'z' || i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '_')
-	}
-	if !ok {
+	if !ident.IsSlug(ns) {
 		return &Error{Pkg: pkg, Op: "check namespace", Msg: fmt.Sprintf("namespace %.64q is not a namespace name", ns), Kind: ErrInvalid, Field: "namespace"}
 	}
 	return nil
