@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -102,7 +103,9 @@ func TestEveryOrgRouteIsolatesOrgs(t *testing.T) {
 				if rt.Method == "GET" && strings.Count(rt.Path, "{") == 1 {
 					r := e.must(200, "GET", fill(t, rt.Path, a.params), a.owner, nil, nil)
 					for _, m := range b.markers {
-						if strings.Contains(string(r.Body), m) {
+						// A whole name, not part of a random id that
+						// happens to contain it ("bci" in "bci6nib...").
+						if regexp.MustCompile(`(^|[^A-Za-z0-9_-])` + regexp.QuoteMeta(m) + `($|[^A-Za-z0-9_-])`).Match(r.Body) {
 							t.Errorf("%s in org A shows %q of org B: %s", rt.Pattern(), m, r.Body)
 						}
 					}
