@@ -242,9 +242,9 @@ func invitationObject(v store.Invitation) map[string]any {
 func orgTarget(org string) string { return "org/" + org }
 
 // recordSuccess records a successful write in tx (the op's own
-// transaction). Operations that changed nothing are recorded too. edits
-// complete the entry after it is described from the changelog and n.
-func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor, n AuditNote, edits ...func(*audit.Entry)) error {
+// transaction). Operations that changed nothing are recorded too; n says
+// what the changelog cannot (a target, settings before and after).
+func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor, n AuditNote) error {
 	e := audit.Entry{Org: org, Actor: d.auditActor(ctx, tx, org, actor), Action: auditAction(name), Result: audit.Success}
 	if org == "" {
 		e.Org = audit.SystemOrg
@@ -309,9 +309,6 @@ func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org st
 	if e.Target == "" {
 		e.Target = orgTarget(e.Org)
 	}
-	for _, edit := range edits {
-		edit(&e)
-	}
 	return d.rec.Record(ctx, tx, e)
 }
 
@@ -362,10 +359,9 @@ func (d *Directory) recordDenied(ctx context.Context, name, org string, actor Ac
 	if e.Target == "" {
 		e.Target = orgTarget(org)
 	}
-	if _, werr := d.st.Write(ctx, func(tx store.Tx) error { return d.rec.Record(ctx, tx, e) }); werr != nil {
+	if werr := d.RecordEvent(ctx, e); werr != nil {
 		return &Error{Pkg: pkg, Op: name, Msg: "recording the denied attempt in the audit log failed", Kind: ErrUnavailable, Cause: werr}
 	}
-	d.audited.fire() // committed without a new revision: Watch does not say so
 	return err
 }
 

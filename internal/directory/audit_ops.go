@@ -536,10 +536,7 @@ func (d *Directory) SetAuditSettings(ctx context.Context, actor Actor, org strin
 		if err := audit.SaveSettings(ctx, o.tx, org, after); err != nil {
 			return err
 		}
-		o.auditEdits = append(o.auditEdits, func(e *audit.Entry) {
-			e.Target = "audit_settings/" + org
-			e.Before, e.After = auditObject(json.RawMessage(before)), auditObject(after)
-		})
+		o.note = AuditNote{Target: "audit_settings/" + org, Before: json.RawMessage(before), After: after}
 		return nil
 	})
 	d.dlog.Invalidate(org)

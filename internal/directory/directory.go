@@ -330,9 +330,6 @@ type op struct {
 	// in the transaction that makes the change (an invitation).
 	note       AuditNote
 	unrecorded bool
-	// auditEdits complete the write's audit entry, for changes that are
-	// not in the changelog (audit settings).
-	auditEdits []func(*audit.Entry)
 }
 
 // write runs fn as one store write by actor on org: the engine is caught up
@@ -362,7 +359,7 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 		if o.unrecorded {
 			return nil
 		}
-		return d.recordSuccess(ctx, tx, name, org, actor, o.note, o.auditEdits...)
+		return d.recordSuccess(ctx, tx, name, org, actor, o.note)
 	})
 	if err != nil {
 		return 0, mapErr(name, d.recordDenied(ctx, name, org, actor, about, err))

@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gatehouse-dev/gatehouse/internal/store/postgres/pgtest"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store/postgres/pgtest"
 
 	"github.com/google/go-cmp/cmp"
 
