@@ -255,16 +255,22 @@ func (v *verifier) checkHead(ctx context.Context, last uint64, macd bool) error 
 	if err != nil {
 		return err
 	}
+	// With the MAC keys every head must be there and authentic: a database
+	// writer can strip the entries' MACs (only checkpoints then vouch for
+	// them), so whether some entry carried a MAC cannot decide whether a
+	// missing or unauthenticated head is a cut tail. A log written before
+	// heads were recorded gets its head from gatehouse audit adopt.
+	keyed := len(v.opts.MACKeys) > 0
 	if !ok {
-		if macd {
-			v.problem(last+1, ProblemTail, "the org's recorded head is missing: entries after %d may have been deleted", last)
+		if macd || (keyed && last > 0) {
+			v.problem(last+1, ProblemTail, "the org's recorded head is missing: entries after %d may have been deleted (a log written before heads were recorded needs gatehouse audit adopt)", last)
 		}
 		return nil
 	}
 	var h Hash
 	wellFormed := len(hr.Hash) == len(h)
 	copy(h[:], hr.Hash)
-	if len(v.opts.MACKeys) > 0 && (hr.MAC != nil || macd) {
+	if keyed {
 		valid := false
 		for _, k := range v.opts.MACKeys {
 			valid = valid || (wellFormed && hmac.Equal(hr.MAC, k.HeadMAC(v.org, hr.Seq, h)))
