@@ -91,6 +91,16 @@ func (l *Log) PublicKey() (PublicKey, bool) {
 	return l.opts.Signer.Public(), true
 }
 
+// VerifyKeys are the keys whose checkpoints this log trusts: its signer's
+// and the TrustedKeys (earlier signing keys, after a rotation).
+func (l *Log) VerifyKeys() []PublicKey {
+	var out []PublicKey
+	if l.opts.Signer != nil {
+		out = append(out, l.opts.Signer.Public())
+	}
+	return append(out, l.opts.TrustedKeys...)
+}
+
 // MACKey is the key that authenticates this log's entries (false if it
 // has no signer, and writes no MACs).
 func (l *Log) MACKey() (MACKey, bool) {
@@ -229,11 +239,18 @@ func (l *Log) Adopt(ctx context.Context, org string) (seq, adopted uint64, err e
 		if err != nil {
 			return err
 		}
+		authentic := false
 		if recorded && hr.MAC != nil {
 			var rh Hash
 			copy(rh[:], hr.Hash)
+			authentic = len(hr.Hash) == len(rh) && hmac.Equal(hr.MAC, l.mac.HeadMAC(org, hr.Seq, rh))
+			// After a key rotation an idle org's head carries the earlier
+			// key's MAC; the earlier key's checkpoint at exactly that head
+			// vouches for it.
+			rotated := hr.Seq == head.Seq && rh == h && head.Checkpoint.Seq == head.Seq &&
+				head.Checkpoint.KeyID != l.mac.ID && l.trusted(CheckpointFromStore(head.Checkpoint))
 			switch {
-			case len(hr.Hash) != len(rh) || !hmac.Equal(hr.MAC, l.mac.HeadMAC(org, hr.Seq, rh)):
+			case !authentic && !rotated:
 				return refuse(min(hr.Seq, head.Seq), ProblemHead, "the recorded head (entry %d) is not authentic: its MAC does not verify", hr.Seq)
 			case hr.Seq != head.Seq || rh != h:
 				return refuse(min(hr.Seq, head.Seq+1), ProblemTail, "the log ends at %d, but its recorded head is entry %d", head.Seq, hr.Seq)
@@ -247,7 +264,7 @@ func (l *Log) Adopt(ctx context.Context, org string) (seq, adopted uint64, err e
 		} else if !l.trusted(CheckpointFromStore(head.Checkpoint)) {
 			return refuse(head.Seq, ProblemSignature, "the newest checkpoint (at %d, key id %q) is not signed by this deployment's key", head.Seq, head.Checkpoint.KeyID)
 		}
-		if recorded && hr.MAC != nil {
+		if authentic {
 			return nil
 		}
 		// The head is checkpointed now: record it with its MAC, which a log

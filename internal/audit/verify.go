@@ -370,6 +370,37 @@ func (v *verifier) at(i int, seq uint64) ([]*candidate, int) {
 	return v.cps[i:j], j
 }
 
+// vouchedByRetiredKey reports whether the entry at seq, whose MAC no MAC
+// key verifies, is covered by a checkpoint that vouches for it instead:
+// the first validly signed checkpoint at or after seq (from v.cps[i:], or
+// at seq itself, just consumed) is signed by a trusted key whose MAC key
+// is not among the MAC keys — an earlier signing key of this deployment
+// (after a rotation), whose checkpointer checked the entry's MAC under its
+// own key before signing. Whether that checkpoint agrees with the chain is
+// checked when the chain reaches it. An entry that no checkpoint covers,
+// or that a checkpoint of a key with a known MAC key covers, is not
+// vouched for.
+func (v *verifier) vouchedByRetiredKey(i int, seq uint64) bool {
+	for i > 0 && v.cps[i-1].Seq >= seq {
+		i--
+	}
+	for ; i < len(v.cps); i++ {
+		c := v.cps[i]
+		if c.Seq < seq || !v.valid(c) {
+			continue
+		}
+		// The first valid checkpoint covering seq, and any other valid one
+		// at the same seq.
+		for j := i; j < len(v.cps) && v.cps[j].Seq == c.Seq; j++ {
+			if v.valid(v.cps[j]) && !slices.ContainsFunc(v.opts.MACKeys, func(k MACKey) bool { return k.ID == v.cps[j].KeyID }) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
+}
+
 func (v *verifier) run(ctx context.Context) error {
 	if err := v.loadCheckpoints(ctx); err != nil {
 		return err
@@ -499,7 +530,7 @@ func (v *verifier) run(ctx context.Context) error {
 			}
 			if rec.MAC != nil {
 				macd = true
-				if keyed && !macOK[i] {
+				if keyed && !macOK[i] && !v.vouchedByRetiredKey(ci, rec.Seq) {
 					v.problem(rec.Seq, ProblemForged, "entry %d's MAC does not verify: this deployment did not write it (inserted or rewritten with SQL)", rec.Seq)
 					stop = true
 					break

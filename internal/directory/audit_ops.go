@@ -385,12 +385,12 @@ func (d *Directory) VerifyAudit(ctx context.Context, actor Actor, org string, ex
 		// The org exists (the actor is a member): it must have a log.
 		opts := audit.VerifyOptions{Checkpoints: exported, Orgs: []string{org}}
 		if k, ok := d.rec.(interface {
-			PublicKey() (audit.PublicKey, bool)
+			VerifyKeys() []audit.PublicKey
 			MACKey() (audit.MACKey, bool)
 		}); ok {
-			if pk, ok := k.PublicKey(); ok {
-				opts.Keys = append(opts.Keys, pk)
-			}
+			// The signer's key and the earlier ones it trusts (after a
+			// rotation): their checkpoints vouch for the entries they cover.
+			opts.Keys = append(opts.Keys, k.VerifyKeys()...)
 			if mk, ok := k.MACKey(); ok {
 				opts.MACKeys = append(opts.MACKeys, mk)
 			}
