@@ -225,7 +225,8 @@ class Client:
         """Many checks, answered independently and in order; one request
         per :data:`MAX_BATCH` checks. An item the server could not decide
         has its ``error`` (the problem) set and ``allowed`` False."""
-        items = [_encode(c) if isinstance(c, CheckItem) else dict(c) for c in checks]
+        items = [{k: v for k, v in (_encode(c) if isinstance(c, CheckItem) else dict(c)).items() if v not in ("", None)}
+                 for c in checks]
         out = Batch(results=[], revision=0)
         for i in range(0, max(len(items), 1), MAX_BATCH):
             chunk = items[i:i + MAX_BATCH]
