@@ -225,8 +225,12 @@ class Client:
         """Many checks, answered independently and in order; one request
         per :data:`MAX_BATCH` checks. An item the server could not decide
         has its ``error`` (the problem) set and ``allowed`` False."""
-        items = [{k: v for k, v in (_encode(c) if isinstance(c, CheckItem) else dict(c)).items() if v not in ("", None)}
-                 for c in checks]
+        items = []
+        for c in checks:
+            if not isinstance(c, (CheckItem, dict)):
+                raise TypeError(f"gatehouse: check_batch takes CheckItem or dict items, not {type(c).__name__}")
+            items.append({k: v for k, v in (_encode(c) if isinstance(c, CheckItem) else c).items()
+                          if v not in ("", None)})
         out = Batch(results=[], revision=0)
         for i in range(0, max(len(items), 1), MAX_BATCH):
             chunk = items[i:i + MAX_BATCH]
