@@ -81,6 +81,12 @@ class Transport:
         for c in idle:
             c.close()
 
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
     def _once(self, method: str, target: str, body: Optional[bytes], headers: Dict[str, str],
               idempotent: bool) -> Tuple[int, Dict[str, str], bytes]:
         """One exchange. An idempotent request on a reused keep-alive
