@@ -232,6 +232,9 @@ class Requirement:
         try:
             return g.check(self.permission, res, namespace=ns, principal=self.principal,
                            on_behalf_of=self.on_behalf_of, client=client)
+        except ApprovalRequired as e:
+            raise _http_error(403, "approval-required", str(e), missing_permission=self.permission,
+                              approval=e.approval) from e
         except Denied as e:
             raise _http_error(403, "forbidden", str(e), missing_permission=self.permission) from e
         except Unauthenticated as e:
@@ -256,7 +259,7 @@ def _dependency_signature() -> inspect.Signature:
     return inspect.Signature([inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=ann)])
 
 
-def _http_error(status: int, kind: str, detail: str, **extra: str) -> Exception:
+def _http_error(status: int, kind: str, detail: str, **extra: Any) -> Exception:
     problem = {"type": "https://gatehouse.dev/problems/" + kind, "title": _TITLES.get(status, ""),
                "status": status, "detail": detail, **extra}
     try:  # pragma: no cover - Starlette is not installed in this repository's CI

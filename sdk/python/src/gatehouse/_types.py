@@ -46,6 +46,8 @@ def _hints(cls: type) -> Dict[str, Any]:
 
 _hint_cache: Dict[type, Dict[str, Any]] = {}
 
+_SCALARS = {bool: "a boolean", int: "an integer", str: "a string"}
+
 
 def _conv(tp: Any, v: Any, tvars: Dict[Any, Any]) -> Any:
     if v is None:
@@ -57,7 +59,18 @@ def _conv(tp: Any, v: Any, tvars: Dict[Any, Any]) -> Any:
         return _conv(inner[0], v, tvars) if len(inner) == 1 else v
     if origin in (list, List):
         (et,) = typing.get_args(tp)
-        return [_conv(et, x, tvars) for x in v] if isinstance(v, list) else v
+        if not isinstance(v, list):
+            raise TypeError(f"want an array, got {type(v).__name__}")
+        return [_conv(et, x, tvars) for x in v]
+    if origin in (dict, Dict):
+        if not isinstance(v, dict):
+            raise TypeError(f"want an object, got {type(v).__name__}")
+        return v
+    if tp in _SCALARS:
+        # A string "true" is not an allow: scalars must have their JSON type.
+        if not isinstance(v, tp) or (tp is not bool and isinstance(v, bool)):
+            raise TypeError(f"want {_SCALARS[tp]}, got {type(v).__name__}")
+        return v
     if origin is not None and isinstance(origin, type) and issubclass(origin, Wire):
         args = tuple(tvars.get(a, a) for a in typing.get_args(tp))
         return _decode(origin, v, args)
@@ -79,7 +92,10 @@ def _decode(cls: Any, data: Any, args: tuple) -> Any:
             continue
         names.add(f.name)
         if f.name in data:
-            kw[f.name] = _conv(hints[f.name], data[f.name], tvars)
+            try:
+                kw[f.name] = _conv(hints[f.name], data[f.name], tvars)
+            except TypeError as e:
+                raise TypeError(f"{cls.__name__}.{f.name}: {e}") from None
     obj = cls(**kw)
     extra = {k: v for k, v in data.items() if k not in names}
     if extra:
