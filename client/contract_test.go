@@ -166,7 +166,6 @@ func runContractOp(ctx context.Context, c *client.Client, op string, rawArgs jso
 	if err := json.Unmarshal(rawArgs, &path); err != nil {
 		return nil, err
 	}
-	args := func(v any) error { return json.Unmarshal(rawArgs, v) }
 	ref := client.ResourceRef{Namespace: path.Namespace, Type: path.Type, ID: path.ID}
 	at := client.AtLeast(rev)
 	written := func(item any, r uint64, err error) (any, error) {
@@ -177,21 +176,15 @@ func runContractOp(ctx context.Context, c *client.Client, op string, rawArgs jso
 	switch op {
 	case "me":
 		out, err = c.Me(ctx, path.Namespace)
-	case "check", "explain":
-		var req client.CheckRequest
-		if err := args(&req); err != nil {
-			return nil, err
-		}
-		if op == "check" {
-			out, err = c.Check(ctx, path.Org, req, at)
-		} else {
-			out, err = c.Explain(ctx, path.Org, req, at)
-		}
+	case "check":
+		return withArgs(rawArgs, func(req client.CheckRequest) (any, error) { return c.Check(ctx, path.Org, req, at) })
+	case "explain":
+		return withArgs(rawArgs, func(req client.CheckRequest) (any, error) { return c.Explain(ctx, path.Org, req, at) })
 	case "check_batch":
 		var req struct {
 			Checks []client.CheckRequest `json:"checks"`
 		}
-		if err := args(&req); err != nil {
+		if err := json.Unmarshal(rawArgs, &req); err != nil {
 			return nil, err
 		}
 		b, berr := c.Checks(ctx, path.Org, req.Checks, at)
@@ -210,14 +203,14 @@ func runContractOp(ctx context.Context, c *client.Client, op string, rawArgs jso
 			results[i] = m
 		}
 		out = map[string]any{"revision": b.Revision, "results": results}
-	case "lookup_resources", "lookup_resources_all":
+	case "lookup_resources":
+		return withArgs(rawArgs, func(req client.LookupResourcesRequest) (any, error) {
+			return c.LookupResources(ctx, path.Org, req, at)
+		})
+	case "lookup_resources_all":
 		var req client.LookupResourcesRequest
-		if err := args(&req); err != nil {
+		if err := json.Unmarshal(rawArgs, &req); err != nil {
 			return nil, err
-		}
-		if op == "lookup_resources" {
-			out, err = c.LookupResources(ctx, path.Org, req, at)
-			break
 		}
 		all := []client.ResourceRef{}
 		for {
@@ -232,11 +225,9 @@ func runContractOp(ctx context.Context, c *client.Client, op string, rawArgs jso
 		}
 		out = map[string]any{"items": all}
 	case "lookup_subjects":
-		var req client.LookupSubjectsRequest
-		if err := args(&req); err != nil {
-			return nil, err
-		}
-		out, err = c.LookupSubjects(ctx, path.Org, req, at)
+		return withArgs(rawArgs, func(req client.LookupSubjectsRequest) (any, error) {
+			return c.LookupSubjects(ctx, path.Org, req, at)
+		})
 	case "principal_permissions":
 		out, err = c.Permissions(ctx, path.Org, path.Principal, path.Namespace, at)
 	case "policy_get":
@@ -244,11 +235,7 @@ func runContractOp(ctx context.Context, c *client.Client, op string, rawArgs jso
 	case "policy_validate":
 		out, err = c.ValidatePolicy(ctx, path.Org, path.Text)
 	case "create_org":
-		var req client.CreateOrgRequest
-		if err := args(&req); err != nil {
-			return nil, err
-		}
-		return written(c.CreateOrg(ctx, req))
+		return withArgs(rawArgs, func(req client.CreateOrgRequest) (any, error) { return written(c.CreateOrg(ctx, req)) })
 	case "create_namespace":
 		return written(c.CreateNamespace(ctx, path.Org, path.Name))
 	case "list_namespaces":
@@ -260,43 +247,34 @@ func runContractOp(ctx context.Context, c *client.Client, op string, rawArgs jso
 	case "invite":
 		out, err = c.Invite(ctx, path.Org, path.Email, path.Role)
 	case "create_team":
-		var req client.CreateTeamRequest
-		if err := args(&req); err != nil {
-			return nil, err
-		}
-		return written(c.CreateTeam(ctx, path.Org, req))
+		return withArgs(rawArgs, func(req client.CreateTeamRequest) (any, error) { return written(c.CreateTeam(ctx, path.Org, req)) })
 	case "create_binding":
-		var req client.BindingSpec
-		if err := args(&req); err != nil {
-			return nil, err
-		}
-		return written(c.CreateBinding(ctx, path.Org, req))
+		return withArgs(rawArgs, func(req client.BindingSpec) (any, error) { return written(c.CreateBinding(ctx, path.Org, req)) })
 	case "create_resource":
-		var req client.ResourceSpec
-		if err := args(&req); err != nil {
-			return nil, err
-		}
-		return written(c.CreateResource(ctx, path.Org, req))
+		return withArgs(rawArgs, func(req client.ResourceSpec) (any, error) { return written(c.CreateResource(ctx, path.Org, req)) })
 	case "get_resource":
 		out, err = c.GetResource(ctx, path.Org, ref)
 	case "share":
-		var req struct {
+		return withArgs(rawArgs, func(req struct {
 			Actions []string `json:"actions"`
-		}
-		if err := args(&req); err != nil {
-			return nil, err
-		}
-		return written(c.Share(ctx, path.Org, ref, path.Principal, req.Actions))
+		}) (any, error) {
+			return written(c.Share(ctx, path.Org, ref, path.Principal, req.Actions))
+		})
 	case "create_agent":
-		var req client.AgentSpec
-		if err := args(&req); err != nil {
-			return nil, err
-		}
-		return written(c.CreateAgent(ctx, path.Org, req))
+		return withArgs(rawArgs, func(req client.AgentSpec) (any, error) { return written(c.CreateAgent(ctx, path.Org, req)) })
 	default:
 		return nil, fmt.Errorf("unknown op %q (sdk/contract/README.md lists them)", op)
 	}
 	return out, err
+}
+
+// withArgs decodes a case's args into a T and calls f with it.
+func withArgs[T any](raw json.RawMessage, f func(T) (any, error)) (any, error) {
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	return f(v)
 }
 
 // contractProblem is an *Error as the cases compare it: the problem's

@@ -317,17 +317,11 @@ class BindingCore(Wire):
 
 
 @dataclass
-class Binding(Wire):
+class Binding(BindingCore):
     """A role (or, on one resource, an action list) granted to a principal
-    at a scope."""
+    at a scope, with who made it when."""
 
     __schema__ = "Binding"
-    id: str = ""
-    principal: str = ""
-    role: str = ""
-    actions: Optional[List[str]] = None
-    scope: Optional[Scope] = None
-    condition: str = ""
     org: str = ""
     created_by: str = ""
     created_at: str = ""
