@@ -26,7 +26,7 @@ from ._errors import (APIError, ApprovalRequired, Conflict, DecodeError, Denied,
                       ServerError, Timeout, TransportError, Unauthenticated, Unavailable)
 from ._guard import ASGIMiddleware, Guard, Rule as GuardRule, WSGIMiddleware, acting_as, configure, require
 from ._transport import RetryPolicy
-from ._types import (Accepted, Agent, Batch, BatchResult, Binding, BindingCore, Decision, Diagnostic, Explanation,
+from ._types import (APIKey, KeyCreated, Secret, Accepted, Agent, Batch, BatchResult, Binding, BindingCore, Decision, Diagnostic, Explanation,
                      Grant, Health, Invitation, InvitationCreated, Me, MeOrg, Member, Namespace, Org, Page,
                      Permissions, Policy, Pos, Release, Released, Resource, ResourcePage, ResourceRef, Role, Rule,
                      RunGrant, Scope, Service, Session, Subject, Subjects, Team, Trace, User, Validation, Wire,
@@ -40,7 +40,7 @@ __all__ = [
     "GatehouseError", "TransportError", "Timeout", "DecodeError", "APIError", "Unauthenticated", "Forbidden",
     "Escalation", "NotFound", "Conflict", "Gone", "InvalidRequest", "InvalidPolicy", "RateLimited", "Unavailable",
     "NotCaughtUp", "ServerError", "Denied", "ApprovalRequired",
-    "Accepted", "Agent", "Batch", "BatchResult", "Binding", "BindingCore", "Decision", "Diagnostic", "Explanation",
+    "APIKey", "KeyCreated", "Secret", "Accepted", "Agent", "Batch", "BatchResult", "Binding", "BindingCore", "Decision", "Diagnostic", "Explanation",
     "Grant", "Health", "Invitation", "InvitationCreated", "Me", "MeOrg", "Member", "Namespace", "Org", "Page",
     "Permissions", "Policy", "Pos", "Release", "Released", "Resource", "ResourcePage", "ResourceRef", "Role", "Rule",
     "RunGrant", "Scope", "Service", "Session", "Subject", "Subjects", "Team", "Trace", "User", "Validation", "Wire",

@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Type
 
 from . import _errors
 from ._transport import RetryPolicy, Transport
-from ._types import (Accepted, Agent, Batch, Binding, Decision, Explanation, Health, Invitation,
+from ._types import (Accepted, Agent, APIKey, KeyCreated, Secret, Batch, Binding, Decision, Explanation, Health, Invitation,
                      InvitationCreated, Me, Member, Namespace, Org, Page, Permissions, Policy, Release, Resource,
                      ResourcePage, ResourceRef, Role, RunGrant, Scope, Service, Session, Subjects, Team, Validation,
                      Wire, Written, _encode)
@@ -572,6 +572,54 @@ class Client:
         """Delete a resource with its versions and the bindings scoped to
         it."""
         return self._rev("DELETE", _res(org, namespace, type, id))
+
+    # --- API keys
+
+    def create_key(self, org: str = "", *, principal: str = "", name: str = "",
+                   expires_at: str = "") -> KeyCreated:
+        """Create an API key: a personal key of the caller when ``org`` is
+        "", else one confined to ``org`` for the caller or (apikeys:create)
+        for ``principal`` ("service:runtime"). The token is in this answer
+        only."""
+        path = "/v1/apikeys" if not org else _org(org) + "/apikeys"
+        return self._write(KeyCreated, "POST", path, _body(principal=principal, name=name, expires_at=expires_at))
+
+    def list_keys(self, org: str = "", *, principal: str = "", page_size: int = 0,
+                  cursor: str = "") -> "Page[APIKey]":
+        """One page of API keys: your personal ones (org ""), or the org's."""
+        path = "/v1/apikeys" if not org else _org(org) + "/apikeys"
+        return self._page(APIKey, path, {"principal": principal or None} if org else None, page_size, cursor)
+
+    def revoke_key(self, org: str, id: str) -> int:
+        """Revoke an API key (org "" for a personal key); it stops working
+        at once."""
+        path = "/v1/apikeys" if not org else _org(org) + "/apikeys"
+        return self._rev("DELETE", f"{path}/{_q(id)}")
+
+    # --- secrets (values go in, never come back here)
+
+    def create_secret(self, org: str, namespace: str, name: str, value: str, *, description: str = "",
+                      referable_by: Optional[List[str]] = None) -> "Written[Secret]":
+        """Create a secret with its first value (sealed at once, never
+        echoed); resource specs reference it by name."""
+        return self._written(Secret, "POST", f"{_org(org)}/namespaces/{_q(namespace)}/secrets",
+                             _body(name=name, value=value, description=description, referable_by=referable_by))
+
+    def list_secrets(self, org: str, namespace: str, *, page_size: int = 0, cursor: str = "") -> "Page[Secret]":
+        """One page of a namespace's secrets' metadata (never values)."""
+        return self._page(Secret, f"{_org(org)}/namespaces/{_q(namespace)}/secrets", None, page_size, cursor)
+
+    def rotate_secret(self, org: str, namespace: str, name: str, value: str, *,
+                      if_version: int = 0) -> "Written[Secret]":
+        """Replace a secret's value with a new version."""
+        return self._written(Secret, "POST", f"{_org(org)}/namespaces/{_q(namespace)}/secrets/{_q(name)}/rotate",
+                             _body(value=value, if_version=if_version or None))
+
+    def delete_secret(self, org: str, namespace: str, name: str, *, force: bool = False) -> int:
+        """Delete a secret and every version (a :class:`Conflict` while a
+        resource spec references it, unless ``force``)."""
+        return self._rev("DELETE", f"{_org(org)}/namespaces/{_q(namespace)}/secrets/{_q(name)}",
+                         query={"force": "true" if force else None})
 
     # --- runs
 

@@ -636,6 +636,59 @@ class Permissions(Wire):
     extra: Dict[str, Any] = _extra()
 
 
+# --- keys and secrets
+
+
+@dataclass
+class APIKey(Wire):
+    """An API key's metadata (never its secret)."""
+
+    __schema__ = "APIKey"
+    id: str = ""
+    org: str = ""
+    principal: str = ""
+    name: str = ""
+    created_by: str = ""
+    created_at: str = ""
+    expires_at: str = ""
+    revoked_at: str = ""
+    last_used_at: str = ""
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
+class KeyCreated(Wire):
+    """A new API key with its token, shown this once (never printed)."""
+
+    __schema__ = "KeyCreated"
+    revision: int = 0
+    item: Optional[APIKey] = None
+    token: str = field(default="", repr=False)
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
+class Secret(Wire):
+    """A secret's metadata; its value never leaves the vault except to
+    ``reveal`` (audited) and to a runtime's run-token exchange."""
+
+    __schema__ = "Secret"
+    org: str = ""
+    namespace: str = ""
+    name: str = ""
+    description: str = ""
+    version: int = 0
+    expires_at: str = ""
+    referable_by: Optional[List[str]] = None
+    created_by: str = ""
+    created_at: str = ""
+    updated_by: str = ""
+    updated_at: str = ""
+    rotated_at: str = ""
+    last_used_at: str = ""
+    extra: Dict[str, Any] = _extra()
+
+
 # --- runs
 
 
@@ -684,5 +737,5 @@ WIRE_TYPES: List[type] = [
     Page, Written, Org, Namespace, User, Member, Team, Role, Pos, Diagnostic, Policy, Validation, Scope,
     ResourceRef, BindingCore, Binding, Agent, Service, Resource, Invitation, InvitationCreated, Session,
     Accepted, Health, Grant, MeOrg, Me, Rule, Decision, BatchResult, Batch, Trace, Explanation,
-    ResourcePage, Subject, Subjects, Permissions, RunGrant, Released, Release,
+    ResourcePage, Subject, Subjects, Permissions, APIKey, KeyCreated, Secret, RunGrant, Released, Release,
 ]
