@@ -216,6 +216,23 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(errors, [])
         self.assertEqual(len(f.requests), 240)
 
+    def test_a_connection_the_server_closed_is_not_reused(self) -> None:
+        f = self.fake([ok({"revision": 1, "item": {"name": "n"}})])
+        c = self.client(f, retry=gatehouse.RetryPolicy(max_attempts=1))
+        c.create_namespace("o", "n")
+        for conn in c._t._idle:  # the server side closes its idle connections
+            conn.sock.shutdown(socket.SHUT_RD)
+        f.httpd.shutdown()
+        f.httpd.server_close()
+        f2 = self.fake([ok({"revision": 2, "item": {"name": "m"}})])
+        # Same client, a write (never retried): the dead connection is
+        # dropped before use, not discovered by losing the request.
+        c2 = gatehouse.Client(f2.url, retry=gatehouse.RetryPolicy(max_attempts=1))
+        c2._t._idle = list(c._t._idle)
+        c2._t._host, c2._t._port = "127.0.0.1", int(f2.url.rsplit(":", 1)[1])
+        self.assertEqual(c2.create_namespace("o", "m").item.name, "m")
+        self.assertEqual(len(f2.requests), 1)
+
     def test_bad_base_url(self) -> None:
         for u in ["", "ftp://x", "http://", "127.0.0.1:8080"]:
             with self.subTest(u), self.assertRaises(ValueError):

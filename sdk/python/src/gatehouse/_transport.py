@@ -7,6 +7,7 @@ import email.utils
 import http.client
 import json
 import random
+import select
 import socket
 import ssl
 import threading
@@ -62,10 +63,18 @@ class Transport:
         return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
 
     def _get(self) -> Tuple[http.client.HTTPConnection, bool]:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop(), True
-        return self._new(), False
+        """An idle connection the server has not closed, else a new one.
+        The server closes idle connections (after 120s); one it closed is
+        readable (EOF) and is dropped here, so that even a write, which is
+        never sent twice, does not meet a dead connection."""
+        while True:
+            with self._lock:
+                if not self._idle:
+                    return self._new(), False
+                c = self._idle.pop()
+            if c.sock is not None and not _readable(c.sock):
+                return c, True
+            c.close()
 
     def _put(self, c: http.client.HTTPConnection) -> None:
         with self._lock:
@@ -178,6 +187,16 @@ class Transport:
                 return None
             wait = max(wait, ra)
         return wait
+
+
+def _readable(sock: Any) -> bool:
+    """Whether an idle socket has something to read: EOF or bytes nobody
+    asked for; either way it cannot carry a new request."""
+    try:
+        r, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(r)
 
 
 def _retryable(idempotent: bool, headers: Dict[str, str], body: bytes) -> bool:
