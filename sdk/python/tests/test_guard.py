@@ -256,6 +256,10 @@ class MiddlewareTest(Base):
              "/chains/prod/database-migration/run", None, 403, "forbidden"),
             ("host found no principal", {"principal_from": lambda env: ""}, "POST",
              "/chains/prod/database-migration/run", None, 401, "unauthenticated"),
+            # In token mode the bearer is asked about itself, never about
+            # a principal the guard names (alice may; carol may not).
+            ("token mode asks about the token's own principal", {"guard_principal": "user:carol"}, "POST",
+             "/chains/prod/database-migration/run", k("ALICE_KEY"), 200, None),
         ]
 
     def guard(self, opts: Dict[str, Any]) -> gatehouse.Guard:
@@ -266,7 +270,7 @@ class MiddlewareTest(Base):
             c = gatehouse.Client(f"http://127.0.0.1:{port}", retry=gatehouse.RetryPolicy(max_attempts=1))
         else:
             c = self.root if "principal_from" not in opts else self.alice
-        return gatehouse.Guard(c, opts.pop("org", "demo"))
+        return gatehouse.Guard(c, opts.pop("org", "demo"), principal=opts.pop("guard_principal", ""))
 
     def test_asgi(self) -> None:
         self.run_cases(lambda g, o: gatehouse.ASGIMiddleware(hello_app, g, [RUN], **o), asgi_call)

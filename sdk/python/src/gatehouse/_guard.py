@@ -101,13 +101,18 @@ class Guard:
 
     def check(self, permission: str, resource: str = "", *, namespace: str = "", principal: str = "",
               on_behalf_of: str = "", context: Optional[Dict[str, Any]] = None,
-              client: Optional[Client] = None) -> Decision:
+              client: Optional[Client] = None, as_caller: bool = False) -> Decision:
         """Decide now; return the allow, raise :class:`Denied` /
         :class:`ApprovalRequired` otherwise (or the client's error when no
-        decision was made)."""
-        ap, ab = _actor.get()
-        principal = principal or ap or self.principal
-        on_behalf_of = on_behalf_of or ab or self.on_behalf_of
+        decision was made). ``client`` (another credential) with
+        ``as_caller`` asks about that credential's own principal, whatever
+        the guard or :func:`acting_as` name."""
+        if as_caller:
+            principal, on_behalf_of = "", ""
+        else:
+            ap, ab = _actor.get()
+            principal = principal or ap or self.principal
+            on_behalf_of = on_behalf_of or ab or self.on_behalf_of
         namespace = namespace or self.namespace
         c = client or self.client
         d = c.check(self.org, permission, resource, namespace=namespace, principal=principal,
@@ -231,7 +236,7 @@ class Requirement:
             client = g.client.with_token(token)
         try:
             return g.check(self.permission, res, namespace=ns, principal=self.principal,
-                           on_behalf_of=self.on_behalf_of, client=client)
+                           on_behalf_of=self.on_behalf_of, client=client, as_caller=client is not None)
         except ApprovalRequired as e:
             raise _http_error(403, "approval-required", str(e), missing_permission=self.permission,
                               approval=e.approval) from e
@@ -380,7 +385,8 @@ class _Middleware:
                                     "an Authorization: Bearer <token> header is required")
             client = self.guard.client.with_token(token)
         try:
-            d = self.guard.check(rule.permission, res, namespace=ns, principal=principal, client=client)
+            d = self.guard.check(rule.permission, res, namespace=ns, principal=principal, client=client,
+                                 as_caller=client is not None)
             return 0, None, d
         except ApprovalRequired as e:
             return self._refuse(self.denied_status, "approval-required", str(e), missing_permission=rule.permission,
