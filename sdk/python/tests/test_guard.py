@@ -272,6 +272,17 @@ class MiddlewareTest(Base):
             c = self.root if "principal_from" not in opts else self.alice
         return gatehouse.Guard(c, opts.pop("org", "demo"), principal=opts.pop("guard_principal", ""))
 
+    def test_explanations_stay_inside(self) -> None:
+        """A web caller is told what was refused and why in one word, not
+        the explanation (it names bindings the caller may not see)."""
+        guard = gatehouse.Guard(self.alice, "demo", explain_denials=True)
+        app = gatehouse.ASGIMiddleware(hello_app, guard, [RUN], principal_from=lambda scope: "user:carol")
+        res = asgi_call(app, "POST", "/chains/prod/database-migration/run")
+        self.assertEqual(res["status"], 403)
+        p = json.loads(res["body"])
+        self.assertEqual(p["detail"], "denied chains:run on chains/database-migration in prod (no_grant)")
+        self.assertNotIn("binding", res["body"].decode())
+
     def test_asgi(self) -> None:
         self.run_cases(lambda g, o: gatehouse.ASGIMiddleware(hello_app, g, [RUN], **o), asgi_call)
 

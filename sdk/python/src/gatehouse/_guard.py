@@ -241,7 +241,7 @@ class Requirement:
             raise _http_error(403, "approval-required", str(e), missing_permission=self.permission,
                               approval=e.approval) from e
         except Denied as e:
-            raise _http_error(403, "forbidden", str(e), missing_permission=self.permission) from e
+            raise _http_error(403, "forbidden", _denied_detail(e), missing_permission=self.permission) from e
         except Unauthenticated as e:
             raise _http_error(401, "unauthenticated", "missing, invalid or expired credentials") from e
         except APIError as e:
@@ -250,6 +250,13 @@ class Requirement:
             raise _http_error(503, "unavailable", "no decision could be made") from e
         except GatehouseError as e:
             raise _http_error(503, "unavailable", "no decision could be made") from e
+
+
+def _denied_detail(e: Denied) -> str:
+    """What a web caller is told of a deny: the question and the reason,
+    never the explanation (it names bindings the caller may not see)."""
+    what = e.permission + (f" on {e.resource}" if e.resource else "") + f" in {e.namespace or 'default'}"
+    return f"denied {what}" + (f" ({e.reason})" if e.reason else "")
 
 
 def _dependency_signature() -> inspect.Signature:
@@ -392,7 +399,7 @@ class _Middleware:
             return self._refuse(self.denied_status, "approval-required", str(e), missing_permission=rule.permission,
                                 approval=e.approval)
         except Denied as e:
-            return self._refuse(self.denied_status, "forbidden", str(e), missing_permission=rule.permission)
+            return self._refuse(self.denied_status, "forbidden", _denied_detail(e), missing_permission=rule.permission)
         except Unauthenticated:
             if client is not None:
                 return self._refuse(self.unauthenticated_status, "unauthenticated", "missing, invalid or expired credentials")
