@@ -169,6 +169,9 @@ class DependencyTest(Base):
         params = {"ns": "prod", "id": "database-migration"}
         d = dep(FakeRequest({"authorization": "Bearer " + self.key("BOB_KEY")}, params))
         self.assertTrue(d.allowed)
+        # FastAPI passes the request by keyword.
+        d = dep(request=FakeRequest({"authorization": "Bearer " + self.key("BOB_KEY")}, params))
+        self.assertTrue(d.allowed)
         for name, headers, status in [
             ("denied", {"authorization": "Bearer " + self.key("CAROL_KEY")}, 403),
             ("no credential", {}, 401),

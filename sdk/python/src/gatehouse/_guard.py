@@ -169,7 +169,14 @@ class Requirement:
                                  "or use Guard(...).require")
         return g
 
-    def __call__(self, target: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # FastAPI calls a dependency with keyword arguments (request=...);
+        # a decorator gets the function positionally.
+        if "request" in kwargs and not args:
+            return self._depend(kwargs["request"])
+        if len(args) != 1 or kwargs:
+            raise TypeError("gatehouse: a requirement decorates one function or takes one request")
+        target = args[0]
         if callable(target) and not hasattr(target, "headers"):
             return self._wrap(target)
         return self._depend(target)
