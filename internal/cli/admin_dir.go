@@ -35,7 +35,7 @@ func (a *adm) orgCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return cl.say(o, "created org %s (template %s) %s", o.ID, o.Template, revText(rev))
+				return cl.report(wrote{o, rev, fmt.Sprintf("created org %s (template %s)", o.ID, o.Template)})
 			})
 		},
 	}
@@ -49,7 +49,7 @@ func (a *adm) orgCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return cl.out(os, orgHeader, orgRows(os))
+				return cl.out(listOf(os, ""), orgHeader, orgRows(os))
 			})
 		},
 	}
@@ -291,7 +291,7 @@ func (a *adm) roleCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return cl.out(rs, header, rows(rs))
+				return cl.out(listOf(rs, ""), header, rows(rs))
 			})
 		},
 	}
@@ -335,12 +335,12 @@ func bindingRows(bs []client.Binding) [][]string {
 
 var bindingHeader = []string{"ID", "PRINCIPAL", "ROLE", "SCOPE", "CONDITION", "BY"}
 
-// bindCmd: `bind PRINCIPAL ROLE [--ns NS] [--resource TYPE/ID]` creates a
+// bindCmd: `bind PRINCIPAL ROLE [-n NS] [--resource TYPE/ID]` creates a
 // binding; `bind list|get|delete` manage them.
 func (a *adm) bindCmd() *cobra.Command {
 	var ns, resource, condition, fPrincipal, fRole string
 	cmd := &cobra.Command{
-		Use:   "bind PRINCIPAL ROLE [--ns NS] [--resource TYPE/ID] | bind list|get|delete",
+		Use:   "bind PRINCIPAL ROLE [-n NS] [--resource TYPE/ID] | bind list|get|delete",
 		Short: "Bind a principal to a role at the org, a namespace or a resource",
 		Args:  cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -366,12 +366,12 @@ func (a *adm) bindCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return cl.say(b, "bound %s to %s at %s: binding %s %s", b.Principal, b.Role, scopeText(b.Scope), b.ID, revText(rev))
+				return cl.report(wrote{b, rev, fmt.Sprintf("bound %s to %s at %s: binding %s", b.Principal, b.Role, scopeText(b.Scope), b.ID)})
 			})
 		},
 	}
-	cmd.Flags().StringVar(&ns, "ns", "", "namespace scope (default: the whole org)")
-	cmd.Flags().StringVar(&resource, "resource", "", "resource scope TYPE/ID (in --ns, default \"default\")")
+	addNamespaceFlag(cmd, &ns, "", "namespace scope (default: the whole org)")
+	cmd.Flags().StringVar(&resource, "resource", "", "resource scope TYPE/ID (in -n, default \"default\")")
 	cmd.Flags().StringVar(&condition, "condition", "", "named condition that must hold")
 	list := listCmd(a, "List bindings", bindingHeader, bindingRows,
 		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.Binding], error) {
@@ -379,7 +379,7 @@ func (a *adm) bindCmd() *cobra.Command {
 		})
 	list.Flags().StringVar(&fPrincipal, "principal", "", "only this principal's")
 	list.Flags().StringVar(&fRole, "role", "", "only this role's")
-	list.Flags().StringVar(&ns, "ns", "", "only namespace- and resource-scoped bindings in this namespace")
+	addNamespaceFlag(list, &ns, "", "only namespace- and resource-scoped bindings in this namespace")
 	get := getCmd(a, "get ID", "Show a binding", bindingHeader, bindingRows, (*client.Client).GetBinding)
 	del := deleteCmd(a, "delete ID", "Delete a binding (escalation rules apply)", "deleted binding", (*client.Client).DeleteBinding)
 	a.f.register(cmd.PersistentFlags())
@@ -391,7 +391,7 @@ func (a *adm) shareCmd() *cobra.Command {
 	var ns string
 	var actions []string
 	var ref client.ResourceRef
-	cmd := writeCmd(a, "share TYPE/ID PRINCIPAL --actions run,read [--ns NS]",
+	cmd := writeCmd(a, "share TYPE/ID PRINCIPAL --actions run,read [-n NS]",
 		"Share one resource with a principal, or with every holder of a role (role:NAME), for an action list (you must hold each action on it)", 2,
 		func(cl *call, org string, args []string) (wrote, error) {
 			b, rev, err := cl.c.Share(cl.ctx, org, ref, args[1], actions)
@@ -406,7 +406,7 @@ func (a *adm) shareCmd() *cobra.Command {
 		}
 		return nil
 	}
-	cmd.Flags().StringVar(&ns, "ns", "", "the resource's namespace (default \"default\")")
+	addNamespaceFlag(cmd, &ns, "", "the resource's namespace (default \"default\")")
 	cmd.Flags().StringSliceVar(&actions, "actions", nil, "actions to share (run,read)")
 	return a.leaf(cmd)
 }

@@ -24,7 +24,7 @@ func (a *adm) agentCmd() *cobra.Command {
 		return out
 	}
 	var spec client.AgentSpec
-	create := writeCmd(a, "create NAME --role ROLE [--ns NS]", "Create an agent bound to its role (its ceiling)", 1, func(cl *call, org string, args []string) (wrote, error) {
+	create := writeCmd(a, "create NAME --role ROLE [-n NS]", "Create an agent bound to its role (its ceiling)", 1, func(cl *call, org string, args []string) (wrote, error) {
 		g, rev, err := cl.c.CreateAgent(cl.ctx, org, spec)
 		return wrote{g, rev, fmt.Sprintf("created agent %s (%s, sponsor %s)", g.Name, g.Role, g.Sponsor)}, err
 	})
@@ -41,7 +41,7 @@ func (a *adm) agentCmd() *cobra.Command {
 		return nil
 	}
 	create.Flags().StringVar(&role, "role", "", "the agent's role (its ceiling)")
-	create.Flags().StringVar(&ns, "ns", "", "bind the role in this namespace only (default: the org)")
+	addNamespaceFlag(create, &ns, "", "bind the role in this namespace only (default: the org)")
 	create.Flags().StringVar(&sponsor, "sponsor", "", "user id of the responsible member (default: you)")
 	create.Flags().StringVar(&expires, "expires", "", "RFC 3339 expiry (default: never)")
 	create.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
@@ -133,13 +133,13 @@ func (a *adm) serviceCmd() *cobra.Command {
 		at, err = parseAttrs(attrs)
 		return err
 	}
-	create := writeCmd(a, "create NAME [--role ROLE [--ns NS]]", "Create a service (a runtime or CI account)", 1, func(cl *call, org string, args []string) (wrote, error) {
+	create := writeCmd(a, "create NAME [--role ROLE [-n NS]]", "Create a service (a runtime or CI account)", 1, func(cl *call, org string, args []string) (wrote, error) {
 		s, rev, err := cl.c.CreateService(cl.ctx, org, client.ServiceSpec{Name: args[0], Role: role, Namespace: ns, Attributes: at})
 		return wrote{s, rev, "created service " + s.Name}, err
 	})
 	create.PreRunE = readAttrs
 	create.Flags().StringVar(&role, "role", "", "bind the service to this role")
-	create.Flags().StringVar(&ns, "ns", "", "in this namespace (default: the org)")
+	addNamespaceFlag(create, &ns, "", "in this namespace (default: the org)")
 	create.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
 	list := listCmd(a, "List services", header, rows, (*client.Client).ListServices)
 	get := getCmd(a, "get NAME", "Show a service", header, rows, (*client.Client).GetService)

@@ -484,14 +484,3 @@ func matrixLegend(w io.Writer, mx policy.Matrix) error {
 	_, err := fmt.Fprintf(w, "\n✓* conditional:\n%s\n", strings.Join(notes, "\n"))
 	return err
 }
-
-// outputValue is a pflag.Value for --output with a default.
-type outputValue struct{ p *output }
-
-func newOutputValue(p *output, def string) *outputValue {
-	*p = output(def)
-	return &outputValue{p: p}
-}
-func (v *outputValue) String() string     { return string(*v.p) }
-func (v *outputValue) Set(s string) error { *v.p = output(s); return nil }
-func (v *outputValue) Type() string       { return "format" }

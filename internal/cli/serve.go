@@ -31,9 +31,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/templates"
 )
 
-// Version is reported by the server's /healthz.
-var Version = "dev"
-
 // storeFlags select the store: SQLite in --data (the default), or
 // PostgreSQL with --database / GATEHOUSE_DATABASE_URL.
 type storeFlags struct {
