@@ -462,7 +462,7 @@ func newVaultStatusCmd(e *env) *cobra.Command {
 		Short: "Show the master key ids: in the keyring, active, retired, and how many secret versions each wraps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := out.check("table", "json"); err != nil {
+			if err := out.check(); err != nil {
 				return err
 			}
 			return withVault(cmd, &sf, e, 5*time.Minute, func(ctx context.Context, v *vault.Vault) error {
@@ -470,8 +470,8 @@ func newVaultStatusCmd(e *env) *cobra.Command {
 				if err != nil {
 					return &exitError{code: ExitInternal, err: err}
 				}
-				if out == "json" {
-					return writeJSON(e.stdout, ks)
+				if out.machine() {
+					return out.emit(e.stdout, listOf(ks, ""))
 				}
 				_ = tabulate(e.stdout, "KEY\tIN KEYRING\tACTIVE\tRETIRED\tVERSIONS", ks, func(k vault.KeyStatus) string {
 					return fmt.Sprintf("%d\t%v\t%v\t%v\t%d", k.ID, k.InKeyring, k.Active, k.Retired, k.Versions)
@@ -481,7 +481,7 @@ func newVaultStatusCmd(e *env) *cobra.Command {
 		},
 	}
 	sf.register(cmd)
-	cmd.Flags().StringVarP((*string)(&out), "output", "o", "table", "table or json")
+	addOutputFlag(cmd, &out)
 	return cmd
 }
 

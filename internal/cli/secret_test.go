@@ -362,8 +362,10 @@ func TestMasterKeyCommands(t *testing.T) {
 	t.Setenv(vault.EnvMasterKeyFile, vs.keyFile)
 	t.Setenv(vault.EnvMasterKey, "")
 	r := run(t, "", "vault", "status", "--data", vs.data, "-o", "json")
-	var ks []vault.KeyStatus
-	if err := json.Unmarshal([]byte(r.stdout), &ks); r.code != 0 || err != nil || len(ks) != 1 || !ks[0].Active || ks[0].Versions != 3 {
+	var page struct{ Items []vault.KeyStatus }
+	err := json.Unmarshal([]byte(r.stdout), &page)
+	ks := page.Items
+	if r.code != 0 || err != nil || len(ks) != 1 || !ks[0].Active || ks[0].Versions != 3 {
 		t.Fatalf("status: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 
@@ -422,7 +424,10 @@ func TestMasterKeyCommands(t *testing.T) {
 		}
 	}
 	r = run(t, "", "vault", "status", "--data", vs.data, "-o", "json")
-	if err := json.Unmarshal([]byte(r.stdout), &ks); err != nil || len(ks) != 2 || !ks[0].Retired || ks[1].Versions != 3 {
+	page.Items = nil
+	err = json.Unmarshal([]byte(r.stdout), &page)
+	ks = page.Items
+	if err != nil || len(ks) != 2 || !ks[0].Retired || ks[1].Versions != 3 {
 		t.Errorf("status after rotation: %q %q", r.stdout, r.stderr)
 	}
 }
