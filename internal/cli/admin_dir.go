@@ -139,7 +139,29 @@ func (a *adm) memberCmd() *cobra.Command {
 	})
 	add.PreRunE = required("role", &role)
 	add.Flags().StringVar(&role, "role", "", "org-scope role")
-	list := listCmd(a, "List members", header, rows, (*client.Client).ListMembers)
+	var lo listOpts
+	list := &cobra.Command{
+		Use: "list", Short: "List members with their roles per scope (their direct bindings; needs bindings:read for the roles)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.inOrg(cmd, func(cl *call, org string) error {
+				l, err := cl.c.ListMembers(cl.ctx, org, lo.opts())
+				if err != nil {
+					return err
+				}
+				ms, err := membersWithRoles(cl, org, l.Items)
+				if err != nil {
+					return err
+				}
+				var rs [][]string
+				for _, m := range ms {
+					rs = append(rs, []string{m.UserID, rolesText(m.Roles), admTime(m.CreatedAt)})
+				}
+				defer cl.more(l.NextCursor)
+				return cl.out(listOf(ms, l.NextCursor), []string{"USER", "ROLES", "SINCE"}, rs)
+			})
+		},
+	}
+	lo.register(list)
 	get := getCmd(a, "get USER", "Show a membership", header, rows, (*client.Client).GetMember)
 	setRole := writeCmd(a, "set-role USER ROLE", "Replace a member's org-scope role (escalation rules apply)", 2, func(cl *call, org string, args []string) (wrote, error) {
 		b, rev, err := cl.c.SetMemberRole(cl.ctx, org, args[0], args[1])
@@ -150,6 +172,60 @@ func (a *adm) memberCmd() *cobra.Command {
 		return wrote{rev: rev, line: "removed " + args[0] + " from " + org}, err
 	})
 	return a.group("member", "Manage the org's members", add, list, get, setRole, remove)
+}
+
+// memberRoles is a member with the roles its direct bindings give it, per
+// scope (-o json: "roles": [{"role": "owner", "scope": "org"}]).
+type memberRoles struct {
+	client.Member
+	Roles []scopedRole `json:"roles"`
+}
+
+type scopedRole struct {
+	Role  string `json:"role"`
+	Scope string `json:"scope"`
+}
+
+// membersWithRoles adds each member's direct bindings' roles (not those
+// of its teams). Without bindings:read the roles are left out, with a
+// note on stderr.
+func membersWithRoles(cl *call, org string, ms []client.Member) ([]memberRoles, error) {
+	out := make([]memberRoles, 0, len(ms))
+	for _, m := range ms {
+		mr := memberRoles{Member: m, Roles: []scopedRole{}}
+		bs, err := allPages(func(o *client.ListOptions) (client.List[client.Binding], error) {
+			return cl.c.ListBindings(cl.ctx, org, client.BindingFilter{Principal: "user:" + m.UserID}, o)
+		})
+		if client.IsForbidden(err) {
+			fmt.Fprintln(cl.a.e.stderr, "gatehouse: roles not shown: listing bindings needs bindings:read")
+			for _, m := range ms[len(out):] {
+				out = append(out, memberRoles{Member: m})
+			}
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range bs {
+			if b.Role != "" {
+				mr.Roles = append(mr.Roles, scopedRole{Role: b.Role, Scope: scopeText(b.Scope)})
+			}
+		}
+		out = append(out, mr)
+	}
+	return out, nil
+}
+
+// rolesText renders roles as "owner@org builder@ns/dev" ("?" unknown).
+func rolesText(rs []scopedRole) string {
+	if rs == nil {
+		return "?"
+	}
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		parts = append(parts, r.Role+"@"+r.Scope)
+	}
+	return strings.Join(parts, " ")
 }
 
 func (a *adm) inviteCmd() *cobra.Command {

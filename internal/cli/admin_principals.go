@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -159,6 +158,7 @@ func (a *adm) serviceCmd() *cobra.Command {
 func (a *adm) keyCmd() *cobra.Command {
 	var personal bool
 	var principal, name, expires string
+	var lo listOpts
 	ka := &adm{e: a.e}
 	ka.scope = func(cl *call) (string, error) {
 		if personal {
@@ -201,11 +201,35 @@ func (a *adm) keyCmd() *cobra.Command {
 	create.Flags().StringVar(&principal, "principal", "", "whose key: a member user or a service (default: you)")
 	create.Flags().StringVar(&name, "name", "", "a name to recognise it by")
 	create.Flags().StringVar(&expires, "expires", "", "RFC 3339 expiry (default: never)")
-	list := listCmd(ka, "List API keys", header, rows,
-		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.APIKey], error) {
-			return c.ListKeys(ctx, org, principal, o)
-		})
-	list.Use = "list [--principal P] [--personal]"
+	list := &cobra.Command{
+		Use: "list [--principal P] [--personal]", Short: "List API keys: the org's (apikeys:read), else your own", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return ka.inOrg(cmd, func(cl *call, org string) error {
+				l, err := cl.c.ListKeys(cl.ctx, org, principal, lo.opts())
+				if client.IsForbidden(err) && principal == "" && org != "" {
+					// Without apikeys:read, your own keys: the API lists them
+					// for principal=<you>.
+					me, merr := cl.c.Me(cl.ctx, "")
+					if merr != nil {
+						return err
+					}
+					fmt.Fprintf(a.e.stderr, "gatehouse: listing your own keys, personal and confined to %s (the org's need apikeys:read)\n", org)
+					if l, err = cl.c.ListKeys(cl.ctx, org, me.Principal, lo.opts()); err == nil {
+						var p client.List[client.APIKey]
+						p, err = cl.c.ListKeys(cl.ctx, "", "", lo.opts())
+						l.Items = append(l.Items, p.Items...)
+						l.NextCursor = "" // two lists: --page-size bounds each
+					}
+				}
+				if err != nil {
+					return err
+				}
+				defer cl.more(l.NextCursor)
+				return cl.out(l, header, rows(l.Items))
+			})
+		},
+	}
+	lo.register(list)
 	list.Flags().StringVar(&principal, "principal", "", "only this principal's keys")
 	get := getCmd(ka, "get ID", "Show an API key (never its secret)", header, rows, (*client.Client).GetKey)
 	revoke := deleteCmd(ka, "revoke ID", "Revoke an API key (at once)", "revoked key", (*client.Client).RevokeKey)
