@@ -793,11 +793,15 @@ func exportAPI(ctx context.Context, e *env, cl *call, org string, sink audit.Sin
 
 func newAuditKeygenCmd(e *env) *cobra.Command {
 	var outFile string
+	var out output
 	cmd := &cobra.Command{
 		Use:   "keygen",
 		Short: "Create an Ed25519 checkpoint signing key (PEM, mode 0600) and print its public key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			if outFile == "" {
 				return badInput("--out is required")
 			}
@@ -805,11 +809,15 @@ func newAuditKeygenCmd(e *env) *cobra.Command {
 			if err != nil {
 				return badInput("%v", err)
 			}
+			if out.machine() {
+				return out.emit(e.stdout, map[string]string{"key_id": s.Public().ID, "file": outFile, "public_key": string(s.Public().MarshalPEM())})
+			}
 			fmt.Fprintf(e.stdout, "# key id %s; give this public key to audit verify --key\n%s", s.Public().ID, s.Public().MarshalPEM())
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&outFile, "out", "", "file to create (refuses to overwrite)")
+	addOutputFlag(cmd, &out)
 	return cmd
 }
 
@@ -820,6 +828,7 @@ func newAuditPruneCmd(e *env) *cobra.Command {
 		through  uint64
 		exporter string
 		actor    string
+		out      output
 	)
 	cmd := &cobra.Command{
 		Use:   "prune",
@@ -831,6 +840,9 @@ checkpointed, so the remaining log still verifies from the checkpoint at
 --through.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			if org == "" || through == 0 || exporter == "" {
 				return badInput("--org, --through and --exporter are required")
 			}
@@ -855,6 +867,9 @@ checkpointed, so the remaining log still verifies from the checkpoint at
 			case err != nil:
 				return &exitError{code: ExitInternal, err: err}
 			}
+			if out.machine() {
+				return out.emit(e.stdout, map[string]any{"org": org, "through": through, "pruned": n})
+			}
 			fmt.Fprintf(e.stdout, "pruned %d entries of %s through %d\n", n, org, through)
 			return nil
 		},
@@ -864,6 +879,7 @@ checkpointed, so the remaining log still verifies from the checkpoint at
 	cmd.Flags().Uint64Var(&through, "through", 0, "last sequence number to delete (must be a checkpoint)")
 	cmd.Flags().StringVar(&exporter, "exporter", "", "the exporter (audit export --name) that must have delivered them")
 	cmd.Flags().StringVar(&actor, "actor", "operator", "who is pruning (recorded in the entry)")
+	addOutputFlag(cmd, &out)
 	return cmd
 }
 
@@ -871,7 +887,14 @@ func newAuditAdoptCmd(e *env) *cobra.Command {
 	var (
 		sf  storeFlags
 		org string
+		out output
 	)
+	type adopted struct {
+		Org        string `json:"org"`
+		Checkpoint uint64 `json:"checkpoint,omitempty"`
+		Adopted    uint64 `json:"adopted"`
+		Problem    string `json:"problem,omitempty"`
+	}
 	cmd := &cobra.Command{
 		Use:   "adopt",
 		Short: "Checkpoint entries written before entries had MACs (once, after upgrading)",
@@ -884,6 +907,9 @@ previous checkpoint; an entry with a wrong MAC is still refused. Check
 those entries first (audit query): adopt vouches for them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			st, _, err := sf.open(ctx)
 			if err != nil {
@@ -898,6 +924,18 @@ those entries first (audit query): adopt vouches for them.`,
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
+			var done []adopted
+			say := func(a adopted, format string, args ...any) {
+				done = append(done, a)
+				if !out.machine() {
+					fmt.Fprintf(e.stdout, format, args...)
+				}
+			}
+			defer func() {
+				if out.machine() {
+					_ = out.emit(e.stdout, listOf(done, ""))
+				}
+			}()
 			orgs := []string{org}
 			if org == "" {
 				if orgs, err = st.AuditOrgs(ctx); err != nil {
@@ -909,14 +947,15 @@ those entries first (audit query): adopt vouches for them.`,
 				var ve *audit.VerifyError
 				switch {
 				case errors.As(err, &ve):
-					fmt.Fprintf(e.stdout, "FAIL  %s: entry %d: %s: %s\n", ve.Org, ve.Seq, ve.Problem, ve.Detail)
+					say(adopted{Org: o, Problem: fmt.Sprintf("entry %d: %s: %s", ve.Seq, ve.Problem, ve.Detail)},
+						"FAIL  %s: entry %d: %s: %s\n", ve.Org, ve.Seq, ve.Problem, ve.Detail)
 					return silentExit(ExitDeny)
 				case err != nil:
 					return &exitError{code: ExitInternal, err: err}
 				case seq == 0:
-					fmt.Fprintf(e.stdout, "ok    %s: already checkpointed at its head\n", o)
+					say(adopted{Org: o}, "ok    %s: already checkpointed at its head\n", o)
 				default:
-					fmt.Fprintf(e.stdout, "ok    %s: checkpointed at %d (%d entries without a MAC adopted)\n", o, seq, n)
+					say(adopted{Org: o, Checkpoint: seq, Adopted: n}, "ok    %s: checkpointed at %d (%d entries without a MAC adopted)\n", o, seq, n)
 				}
 			}
 			return nil
@@ -924,5 +963,6 @@ those entries first (audit query): adopt vouches for them.`,
 	}
 	sf.register(cmd)
 	cmd.Flags().StringVar(&org, "org", "", "the org (default: every org with a log)")
+	addOutputFlag(cmd, &out)
 	return cmd
 }

@@ -489,6 +489,7 @@ func newVaultRotateCmd(e *env) *cobra.Command {
 	var (
 		sf       storeFlags
 		generate bool
+		out      output
 	)
 	cmd := &cobra.Command{
 		Use:   "rotate-master",
@@ -504,6 +505,14 @@ run rotate-master, then retire the old key with 'gatehouse vault retire-key'
 and remove it from the keyring.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			say := func(format string, args ...any) {
+				if !out.machine() {
+					fmt.Fprintf(e.stdout, format, args...)
+				}
+			}
 			if generate {
 				path := os.Getenv(vault.EnvMasterKeyFile)
 				if path == "" {
@@ -513,7 +522,7 @@ and remove it from the keyring.`,
 				if err != nil {
 					return &exitError{code: ExitInternal, err: err}
 				}
-				fmt.Fprintf(e.stdout, "added master key %d to %s\n", id, path)
+				say("added master key %d to %s\n", id, path)
 			}
 			return withVault(cmd, &sf, e, time.Hour, func(ctx context.Context, v *vault.Vault) error {
 				rep, err := v.RotateMaster(ctx, "system:cli")
@@ -524,12 +533,17 @@ and remove it from the keyring.`,
 				for _, c := range rep.Rewrapped {
 					n += c
 				}
-				fmt.Fprintf(e.stdout, "re-wrapped %d data keys under master key %d\n", n, rep.Active)
+				if out.machine() {
+					if err := out.emit(e.stdout, map[string]any{"active": rep.Active, "rewrapped": n, "skipped": rep.Skipped, "unused": rep.Unused}); err != nil {
+						return err
+					}
+				}
+				say("re-wrapped %d data keys under master key %d\n", n, rep.Active)
 				for id, why := range rep.Skipped {
-					fmt.Fprintf(e.stdout, "skipped data keys of master key %d: %s\n", id, why)
+					say("skipped data keys of master key %d: %s\n", id, why)
 				}
 				for _, id := range rep.Unused {
-					fmt.Fprintf(e.stdout, "master key %d wraps nothing now: retire it with 'gatehouse vault retire-key %d', then remove it from the keyring\n", id, id)
+					say("master key %d wraps nothing now: retire it with 'gatehouse vault retire-key %d', then remove it from the keyring\n", id, id)
 				}
 				if len(rep.Skipped) > 0 {
 					return silentExit(ExitInternal)
@@ -540,26 +554,37 @@ and remove it from the keyring.`,
 	}
 	sf.register(cmd)
 	cmd.Flags().BoolVar(&generate, "generate", false, "first append a new random key to $"+vault.EnvMasterKeyFile)
+	addOutputFlag(cmd, &out)
 	return cmd
 }
 
 func newVaultRetireCmd(e *env) *cobra.Command {
 	var sf storeFlags
+	var out output
 	cmd := &cobra.Command{
 		Use:   "retire-key ID",
 		Short: "Mark a master key retired once no data key is wrapped by it (then remove it from the keyring)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			id, err := strconv.ParseUint(args[0], 10, 32)
 			if err != nil || id == 0 {
 				return badInput("key id %q is not a number from 1", args[0])
 			}
 			return withVault(cmd, &sf, e, 5*time.Minute, func(ctx context.Context, v *vault.Vault) error {
 				if err := v.RetireKey(ctx, "system:cli", uint32(id)); err != nil {
-					if errors.Is(err, vault.ErrConflict) || errors.Is(err, vault.ErrNotFound) {
-						return badInput("%v", err)
+					switch {
+					case errors.Is(err, vault.ErrConflict):
+						return &exitError{code: ExitConflict, err: err}
+					case errors.Is(err, vault.ErrNotFound):
+						return &exitError{code: ExitNotAllowed, err: err}
 					}
 					return &exitError{code: ExitInternal, err: err}
+				}
+				if out.machine() {
+					return out.emit(e.stdout, map[string]uint64{"retired": id})
 				}
 				fmt.Fprintf(e.stdout, "retired master key %d; it can be removed from the keyring\n", id)
 				return nil
@@ -567,5 +592,6 @@ func newVaultRetireCmd(e *env) *cobra.Command {
 		},
 	}
 	sf.register(cmd)
+	addOutputFlag(cmd, &out)
 	return cmd
 }

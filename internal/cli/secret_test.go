@@ -393,7 +393,7 @@ func TestMasterKeyCommands(t *testing.T) {
 		!strings.Contains(r.stdout, "retire-key 1") {
 		t.Fatalf("rotate-master: %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	if r := run(t, "", "vault", "retire-key", "2", "--data", vs.data); r.code != ExitBadInput {
+	if r := run(t, "", "vault", "retire-key", "2", "--data", vs.data); r.code != ExitConflict {
 		t.Errorf("retiring the active key: %d %q", r.code, r.stderr)
 	}
 	if r := run(t, "", "vault", "retire-key", "1", "--data", vs.data); r.code != 0 {
