@@ -20,11 +20,11 @@ import (
 // (0600, in a 0700 directory), and makes it current; `context use`
 // switches. Every command's flags, then the GATEHOUSE_* variables, win
 // over the current context (admFlags.client). The file is
-// $GATEHOUSE_CONFIG, else <os.UserConfigDir>/gatehouse/config.json.
+// $GATEHOUSE_CLI_CONFIG, else <os.UserConfigDir>/gatehouse/config.json.
 
 // configEnv names the config file; contextEnv selects a context.
 const (
-	configEnv  = "GATEHOUSE_CONFIG"
+	configEnv  = "GATEHOUSE_CLI_CONFIG"
 	contextEnv = "GATEHOUSE_CONTEXT"
 )
 
@@ -134,7 +134,7 @@ current, like a kubectl context. The credential (an API key or a session
 token) is read from stdin, --token-file or $GATEHOUSE_TOKEN, never from an
 argument; it is checked against the server (GET /v1/me) before it is stored.
 
-The config file is $GATEHOUSE_CONFIG, else <user config dir>/gatehouse/config.json
+The config file is $GATEHOUSE_CLI_CONFIG, else <user config dir>/gatehouse/config.json
 (on Linux ~/.config/gatehouse/config.json), mode 0600. Flags and the
 GATEHOUSE_* environment variables still win over the stored context.`,
 		Example: `  printf %s "$KEY" | gatehouse login --server https://gatehouse.example.com --org acme
