@@ -64,7 +64,9 @@ func (f *admFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.org, "org", "", "org id (default $GATEHOUSE_ORG, else your only org)")
 	fs.VarP(newOutputValue(&f.output, "table"), "output", "o", strings.Join(outputFormats, ", "))
 	fs.DurationVar(&f.timeout, "timeout", defaultTimeout, "bound on the whole command")
-	fs.StringVar(&f.context, "context", "", "use this stored context (default $GATEHOUSE_CONTEXT, else the current one; gatehouse context list)")
+	// Not --context: check, explain, who-can and what-can take --context
+	// KEY=VALUE for conditions.
+	fs.StringVar(&f.context, "use-context", "", "use this stored context (default $GATEHOUSE_CONTEXT, else the current one; gatehouse context list)")
 }
 
 // adm runs admin verbs.

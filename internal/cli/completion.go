@@ -93,7 +93,7 @@ func registerCompletions(root *cobra.Command) {
 				switch name := f.Name; {
 				case name == "org":
 					_ = c.RegisterFlagCompletionFunc(name, dynamic(nil, true))
-				case name == "context":
+				case name == "use-context":
 					_ = c.RegisterFlagCompletionFunc(name, completeContexts)
 				case name == "template":
 					_ = c.RegisterFlagCompletionFunc(name, cobra.FixedCompletions(templates.Names(), cobra.ShellCompDirectiveNoFileComp))
@@ -126,7 +126,7 @@ func dynamic(fn completer, orgs bool) cobra.CompletionFunc {
 		a := &adm{e: &env{}}
 		a.f.timeout = completionTimeout
 		a.f.output = "table"
-		for name, dst := range map[string]*string{"server": &a.f.server, "token": &a.f.token, "token-file": &a.f.tokenFile, "org": &a.f.org, "context": &a.f.context} {
+		for name, dst := range map[string]*string{"server": &a.f.server, "token": &a.f.token, "token-file": &a.f.tokenFile, "org": &a.f.org, "use-context": &a.f.context} {
 			if f := cmd.Flag(name); f != nil {
 				*dst = f.Value.String()
 			}
