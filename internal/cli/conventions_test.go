@@ -21,6 +21,8 @@ type conventionCase struct {
 	// server: the command talks to the server (exit codes 3 and 4 are
 	// checked); orgScoped: it works in --org (exit 5 for another org's).
 	server, orgScoped bool
+	// public: the server answers it without a credential (health).
+	public bool
 }
 
 // conventionExempt are the commands without -o, and why.
@@ -65,6 +67,7 @@ func conventionCases(tmp string) map[string]conventionCase {
 		"login":               srv(false, "login"),
 		"init":                local("init", "--data", filepath.Join(tmp, "init")),
 		"version":             local("version"),
+		"health":              {args: []string{"health"}, server: true, public: true},
 		"invite accept":       srv(false, "invite", "accept"),
 		"invite create":       srv(true, "invite", "create", "x@example.com", "--role", "viewer"),
 		"invite list":         srv(true, "invite", "list"),
@@ -240,7 +243,7 @@ func TestCommandTreeConventions(t *testing.T) {
 		{"no server", "http://127.0.0.1:1", srv.Demo.Keys["alice"], []string{"--org", "demo"}, ExitUnavailable, "",
 			func(c conventionCase) bool { return c.server }},
 		{"a bad credential", srv.URL, "gth_bogus_0123456789abcdef0123456789abcdef", []string{"--org", "demo"}, ExitUnauthenticated, "401",
-			func(c conventionCase) bool { return c.server }},
+			func(c conventionCase) bool { return c.server && !c.public }},
 		{"another org's", srv.URL, srv.Demo.Keys["alice"], []string{"--org", "other"}, ExitNotAllowed, "404",
 			func(c conventionCase) bool { return c.orgScoped }},
 	}

@@ -298,6 +298,12 @@ func TestInitIsOneCommand(t *testing.T) {
 	if code := getJSON(t, base+"/v1/orgs/acme", res.Token, nil); code != 200 {
 		t.Errorf("init's key against serve: %d", code)
 	}
+	if r := run(t, "", append(args, "--if-empty")...); r.code != 0 || r.stdout != "" {
+		t.Errorf("init --if-empty on an initialised store: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "", "health", "--server", base, "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, `"status": "ok"`) {
+		t.Errorf("health: %d %s %s", r.code, r.stdout, r.stderr)
+	}
 	// The text form says where the files are and how to start.
 	t.Setenv(vault.EnvMasterKeyFile, "")
 	if r := run(t, "", "init", "--data", filepath.Join(t.TempDir(), "d2")); r.code != 0 ||

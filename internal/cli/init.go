@@ -44,6 +44,7 @@ func newInitCmd(e *env) *cobra.Command {
 		org      string
 		template string
 		keyFile  string
+		ifEmpty  bool
 		out      output
 	)
 	cmd := &cobra.Command{
@@ -92,6 +93,10 @@ database's backups.`,
 				return &exitError{code: ExitInternal, err: err}
 			}
 			if !isFresh {
+				if ifEmpty {
+					fmt.Fprintf(e.stderr, "gatehouse: the store %s already has data: nothing to do (--if-empty)\n", where)
+					return nil
+				}
 				return badInput("the store %s already has data; init only sets up an empty one", where)
 			}
 			res := initResult{Store: where, Files: map[string]string{}, Env: map[string]string{}}
@@ -162,6 +167,7 @@ database's backups.`,
 	cmd.Flags().StringVar(&org, "org", "", "also create this org, owned by the user")
 	cmd.Flags().StringVar(&template, "template", templates.Default, "template of --org")
 	cmd.Flags().StringVar(&keyFile, "session-keys", "", "session signing key file to create (default <data>/session-keys.json)")
+	cmd.Flags().BoolVar(&ifEmpty, "if-empty", false, "succeed doing nothing when the store already has data (a container's init step)")
 	addOutputFlag(cmd, &out)
 	return cmd
 }
