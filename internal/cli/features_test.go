@@ -311,3 +311,20 @@ func TestInitIsOneCommand(t *testing.T) {
 		t.Errorf("init's text: %d %s", r.code, r.stdout)
 	}
 }
+
+// TestDeployConfigIsValid: the sample settings file deploy/gatehouse.yaml
+// is accepted by serve (every key is a serve flag with a valid value).
+func TestDeployConfigIsValid(t *testing.T) {
+	cmd := newServeCmd(&env{})
+	if err := cmd.Flags().Parse([]string{"--config", "../../deploy/gatehouse.yaml"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := applySettings(cmd.Flags(), "../../deploy/gatehouse.yaml"); err != nil {
+		t.Fatalf("deploy/gatehouse.yaml: %v", err)
+	}
+	for flag, want := range map[string]string{"addr": "127.0.0.1:8080", "log-format": "json", "shutdown-timeout": "20s"} {
+		if got := cmd.Flag(flag).Value.String(); got != want {
+			t.Errorf("--%s = %q, want %q", flag, got, want)
+		}
+	}
+}
