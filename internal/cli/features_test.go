@@ -115,14 +115,22 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// TestAuditOverAPI: tail, query and export read the log through the API
-// as the caller; a member without audit:read is refused.
-func TestAuditOverAPI(t *testing.T) {
+// demoAsAlice starts the demo server and points the CLI at it as alice,
+// with no stored contexts.
+func demoAsAlice(t *testing.T) *clienttest.Server {
+	t.Helper()
 	srv := clienttest.Start(t, clienttest.Options{Demo: true})
 	t.Setenv("GATEHOUSE_SERVER", srv.URL)
 	t.Setenv("GATEHOUSE_ORG", "")
 	t.Setenv("GATEHOUSE_CLI_CONFIG", filepath.Join(t.TempDir(), "none.json"))
 	t.Setenv("GATEHOUSE_TOKEN", srv.Demo.Keys["alice"])
+	return srv
+}
+
+// TestAuditOverAPI: tail, query and export read the log through the API
+// as the caller; a member without audit:read is refused.
+func TestAuditOverAPI(t *testing.T) {
+	demoAsAlice(t)
 	for i := range 3 {
 		if r := run(t, "", "ns", "create", "n"+string(rune('a'+i))); r.code != 0 {
 			t.Fatal(r.stderr)
@@ -172,11 +180,7 @@ func TestAuditOverAPI(t *testing.T) {
 // TestDynamicCompletion: arguments and flag values complete from the
 // server, as the caller sees it.
 func TestDynamicCompletion(t *testing.T) {
-	srv := clienttest.Start(t, clienttest.Options{Demo: true})
-	t.Setenv("GATEHOUSE_SERVER", srv.URL)
-	t.Setenv("GATEHOUSE_ORG", "")
-	t.Setenv("GATEHOUSE_CLI_CONFIG", filepath.Join(t.TempDir(), "none.json"))
-	t.Setenv("GATEHOUSE_TOKEN", srv.Demo.Keys["alice"])
+	demoAsAlice(t)
 	tests := []struct {
 		args []string
 		want []string
