@@ -415,5 +415,11 @@ Try:
       -H 'Content-Type: application/json' \
       -d '{"action":"chains:run","resource":"chains/escalation-triage","namespace":"prod"}'
 
+or with the CLI (docs/cli.md):
+
+    printf %%s "$GATEHOUSE_TOKEN" | gatehouse login --server %[1]s
+    gatehouse check user:bob chains:run chains/database-migration -n prod
+    gatehouse who-can chains:run chains/escalation-triage -n prod
+
 `, base)
 }
