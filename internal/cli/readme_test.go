@@ -17,12 +17,7 @@ func TestReadmeCLITour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, block, ok := strings.Cut(string(b), "## The same five questions with the CLI")
-	if !ok {
-		t.Fatal("README lacks the CLI tour")
-	}
-	_, block, _ = strings.Cut(block, "```sh\n")
-	block, _, _ = strings.Cut(block, "```")
+	block := readmeBlock(t, string(b), "## The same five questions with the CLI")
 	srv := clienttest.Start(t, clienttest.Options{Demo: true})
 	for _, k := range []string{"GATEHOUSE_SERVER", "GATEHOUSE_URL", "GATEHOUSE_TOKEN", "GATEHOUSE_ORG", "GATEHOUSE_CONTEXT"} {
 		t.Setenv(k, "")
@@ -33,9 +28,8 @@ func TestReadmeCLITour(t *testing.T) {
 		"gatehouse explain user:carol chains:run chains/ticket-summarizer -n prod": ExitDeny,
 	}
 	ran := 0
-	for _, line := range strings.Split(block, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "source ") || strings.HasPrefix(line, "go install") {
+	for _, line := range block {
+		if strings.HasPrefix(line, "#") || strings.HasPrefix(line, "source ") || strings.HasPrefix(line, "go install") {
 			continue
 		}
 		stdin := ""
@@ -61,5 +55,50 @@ func TestReadmeCLITour(t *testing.T) {
 	}
 	if ran < 8 {
 		t.Errorf("ran %d lines of the tour", ran)
+	}
+}
+
+// readmeBlock is the first sh block after heading, one command a line
+// (continuations joined), without blank lines and comments.
+func readmeBlock(t *testing.T, readme, heading string) []string {
+	t.Helper()
+	_, block, ok := strings.Cut(readme, heading)
+	if !ok {
+		t.Fatalf("README lacks %q", heading)
+	}
+	_, block, _ = strings.Cut(block, "```sh\n")
+	block, _, _ = strings.Cut(block, "```")
+	block = strings.ReplaceAll(block, "\\\n", " ")
+	var out []string
+	for _, l := range strings.Split(block, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestReadmeOfflineTour runs "Who can run what, without a server" with the
+// exit codes its comments promise.
+func TestReadmeOfflineTour(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"gatehouse policy check template:mentiko --subject role:viewer --permission chains:run": ExitDeny}
+	lines := readmeBlock(t, string(b), "## Who can run what, without a server")
+	for _, line := range lines {
+		args := strings.Fields(strings.TrimPrefix(line, "gatehouse "))
+		for i, a := range args {
+			if strings.HasPrefix(a, "examples/") {
+				args[i] = "../../" + a
+			}
+		}
+		if r := run(t, "", args...); r.code != want[line] {
+			t.Errorf("%s: exit %d, want %d\n%s%s", line, r.code, want[line], r.stdout, r.stderr)
+		}
+	}
+	if len(lines) != 4 {
+		t.Errorf("ran %d lines: %q", len(lines), lines)
 	}
 }
