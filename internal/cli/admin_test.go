@@ -94,6 +94,8 @@ func TestAdminVerbs(t *testing.T) {
 
 		// Decisions: the quickstart's questions.
 		{name: "bob may run a prod chain", as: "alice", args: []string{"check", "user:bob", "chains:run", "chains/database-migration", "--ns", "prod"}, code: 0, out: []string{"allow"}},
+		{name: "-n is the namespace", as: "alice", args: []string{"check", "user:bob", "chains:run", "chains/database-migration", "-n", "prod"}, code: 0, out: []string{"allow"}},
+		{name: "--ns still works, deprecated", as: "alice", args: []string{"check", "user:bob", "chains:run", "chains/database-migration", "--ns", "prod"}, code: 0, out: []string{"allow"}, err: []string{"--ns is deprecated, use -n/--namespace"}},
 		{name: "bob may not edit it", as: "alice", args: []string{"check", "user:bob", "chains:update", "chains/database-migration", "--ns", "prod"}, code: ExitDeny, out: []string{"deny"}},
 		{name: "check as json", as: "alice", args: []string{"check", "user:bob", "chains:update", "chains/eval-harness", "--ns", "dev", "-o", "json"}, code: 0, out: []string{`"allowed": true`}},
 		{name: "check about yourself", as: "carol", args: []string{"check", "me", "chains:run", "chains/escalation-triage", "--ns", "prod"}, code: 0, out: []string{"allow"}},

@@ -225,15 +225,31 @@ func listOf[T any](items []T, next string) api.List[T] {
 	return api.List[T]{Items: items, NextCursor: next}
 }
 
-// namespaceFlagUsage is appended to a namespace flag's own usage.
+// nsAliasNote says what to use instead of --ns.
 const nsAliasNote = "use -n/--namespace"
 
 // addNamespaceFlag registers -n/--namespace into p with default def, and
-// --ns, the old name, as a hidden deprecated alias of it.
+// --ns, the old name, as a hidden deprecated alias of it that says so on
+// stderr (pflag's own deprecation notice goes to a buffer cobra only
+// prints on a flag error).
 func addNamespaceFlag(cmd *cobra.Command, p *string, def, usage string) {
 	cmd.Flags().StringVarP(p, "namespace", "n", def, usage)
-	cmd.Flags().StringVar(p, "ns", def, usage)
+	cmd.Flags().Var(nsAlias{p: p, cmd: cmd}, "ns", usage)
 	_ = cmd.Flags().MarkDeprecated("ns", nsAliasNote)
+}
+
+// nsAlias is the --ns flag's value: the namespace's, with a notice.
+type nsAlias struct {
+	p   *string
+	cmd *cobra.Command
+}
+
+func (v nsAlias) String() string { return *v.p }
+func (v nsAlias) Type() string   { return "string" }
+func (v nsAlias) Set(s string) error {
+	*v.p = s
+	fmt.Fprintln(v.cmd.ErrOrStderr(), "gatehouse: --ns is deprecated, "+nsAliasNote)
+	return nil
 }
 
 // outputValue is a pflag.Value for --output.

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/client/clienttest"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/store/postgres/pgtest"
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
@@ -145,11 +146,21 @@ func TestAuditOverAPI(t *testing.T) {
 		t.Errorf("query -o yaml: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	out, state := filepath.Join(t.TempDir(), "a.jsonl"), filepath.Join(t.TempDir(), "state")
+	cps := filepath.Join(t.TempDir(), "checkpoints.jsonl")
 	for range 2 { // the second run resumes from the state file: nothing twice
-		if r := run(t, "", "audit", "export", "--to", out, "--state", state); r.code != 0 {
+		if r := run(t, "", "audit", "export", "--to", out, "--state", state, "--checkpoints", cps); r.code != 0 {
 			t.Fatalf("export: %d %s", r.code, r.stderr)
 		}
 	}
+	// The checkpoints written over the API are what audit verify reads.
+	f, err := os.Open(cps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := audit.ReadCheckpoints(f); err != nil {
+		t.Errorf("checkpoints exported over the API: %v", err)
+	}
+	f.Close()
 	b, _ := os.ReadFile(out)
 	seen := map[uint64]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
