@@ -250,7 +250,8 @@ func apiReader(cl *call, org string, wait bool) auditReader {
 		q := client.AuditFilter{Actor: f.Actor, Action: f.Action, Target: f.Target, Result: f.Result, Since: f.Since, Until: f.Until,
 			After: f.After, Newest: f.Newest}
 		if wait && f.After > 0 {
-			q.Wait = 20 * time.Second
+			// Long-poll, within the per-request --timeout.
+			q.Wait = min(20*time.Second, cl.a.f.timeout/2)
 		}
 		l, err := cl.c.ListAudit(ctx, org, q, &client.ListOptions{PageSize: size, Cursor: cursor})
 		if err != nil {

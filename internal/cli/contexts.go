@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -155,6 +156,9 @@ GATEHOUSE_* environment variables still win over the stored context.`,
 			token, err := loginToken(e, tokenFile)
 			if err != nil {
 				return err
+			}
+			if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+				fmt.Fprintf(e.stderr, "gatehouse: warning: %s is plain http: the credential crosses the network unencrypted on every command\n", server)
 			}
 			a := &adm{e: e}
 			a.f.server, a.f.org, a.f.timeout, a.f.output, a.f.noContext = server, org, defaultTimeout, out, true
@@ -343,4 +347,13 @@ func completeContexts(_ *cobra.Command, args []string, _ string) ([]string, cobr
 		names = append(names, x.Name)
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp
+}
+
+// isLoopback reports a host name or address of this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
