@@ -207,6 +207,10 @@ func TestDynamicCompletion(t *testing.T) {
 		{[]string{"team", "get", ""}, []string{"support"}},
 		{[]string{"org", "create", "x", "--template", "let"}, []string{"letta"}},
 		{[]string{"whoami", "-o", ""}, []string{"table", "json", "yaml"}},
+		{[]string{"secret", "get", "-n", "prod", "OPEN"}, []string{"OPENAI_API_KEY"}},
+	}
+	if r := run(t, "sk-test", "secret", "set", "OPENAI_API_KEY", "-n", "prod"); r.code != 0 {
+		t.Fatalf("secret set: %d %s", r.code, r.stderr)
 	}
 	for _, tt := range tests {
 		r := run(t, "", append([]string{"__complete"}, tt.args...)...)
