@@ -208,15 +208,10 @@ export class Gatehouse {
     return n > 0 ? { atLeast: n } : undefined;
   }
 
-  /** @internal Iterates a list, page by page. */
-  async *pages<T>(path: string, query: Record<string, string | number | undefined>, o?: ListOptions): AsyncGenerator<T, void, undefined> {
-    let cursor = o?.cursor ?? "";
-    for (;;) {
-      const page = await this.t.do<Page<T>>({ method: "GET", path, query: { ...query, page_size: o?.pageSize, cursor } }, o);
-      for (const it of page.items ?? []) yield it;
-      if (!page.nextCursor) return;
-      cursor = page.nextCursor;
-    }
+  /** @internal A list, read page by page. */
+  pages<T>(path: string, query: Record<string, string | number | undefined>, o?: ListOptions): Paginated<T> {
+    return new Paginated<T>((cursor) =>
+      this.t.do<Page<T>>({ method: "GET", path, query: { ...query, page_size: o?.pageSize, cursor } }, o), o?.cursor ?? "");
   }
 
   /** Who the credential is, and what it may do in each of its orgs (in `namespace`, default "default"). */
@@ -225,7 +220,7 @@ export class Gatehouse {
   }
 
   /** The orgs the caller belongs to. */
-  listOrgs(options?: ListOptions): AsyncGenerator<Org, void, undefined> {
+  listOrgs(options?: ListOptions): Paginated<Org> {
     return this.pages("/v1/orgs", {}, options);
   }
 
@@ -250,7 +245,7 @@ export class Gatehouse {
   }
 
   /** The caller's personal API keys. */
-  listKeys(options?: ListOptions): AsyncGenerator<APIKey, void, undefined> {
+  listKeys(options?: ListOptions): Paginated<APIKey> {
     return this.pages("/v1/apikeys", {}, options);
   }
 
@@ -417,7 +412,7 @@ export class OrgClient {
   }
 
   /** The org's namespaces. */
-  listNamespaces(options?: ListOptions): AsyncGenerator<Namespace, void, undefined> {
+  listNamespaces(options?: ListOptions): Paginated<Namespace> {
     return this.client.pages(this.base + "/namespaces", {}, options);
   }
 
@@ -441,7 +436,7 @@ export class OrgClient {
   }
 
   /** The org's members. */
-  listMembers(options?: ListOptions): AsyncGenerator<Member, void, undefined> {
+  listMembers(options?: ListOptions): Paginated<Member> {
     return this.client.pages(this.base + "/members", {}, options);
   }
 
@@ -466,7 +461,7 @@ export class OrgClient {
   }
 
   /** The org's invitations. */
-  listInvitations(options?: ListOptions): AsyncGenerator<Invitation, void, undefined> {
+  listInvitations(options?: ListOptions): Paginated<Invitation> {
     return this.client.pages(this.base + "/invitations", {}, options);
   }
 
@@ -483,7 +478,7 @@ export class OrgClient {
   }
 
   /** The org's teams. */
-  listTeams(options?: ListOptions): AsyncGenerator<Team, void, undefined> {
+  listTeams(options?: ListOptions): Paginated<Team> {
     return this.client.pages(this.base + "/teams", {}, options);
   }
 
@@ -515,7 +510,7 @@ export class OrgClient {
   // Roles.
 
   /** The org's roles. */
-  listRoles(options?: ListOptions): AsyncGenerator<Role, void, undefined> {
+  listRoles(options?: ListOptions): Paginated<Role> {
     return this.client.pages(this.base + "/roles", {}, options);
   }
 
@@ -547,7 +542,7 @@ export class OrgClient {
   }
 
   /** The org's bindings, optionally filtered. */
-  listBindings(options?: ListOptions & { principal?: string; role?: string; namespace?: string }): AsyncGenerator<Binding, void, undefined> {
+  listBindings(options?: ListOptions & { principal?: string; role?: string; namespace?: string }): Paginated<Binding> {
     return this.client.pages(this.base + "/bindings", { principal: options?.principal, role: options?.role, namespace: options?.namespace }, options);
   }
 
@@ -574,7 +569,7 @@ export class OrgClient {
   }
 
   /** The org's agents. */
-  listAgents(options?: ListOptions): AsyncGenerator<Agent, void, undefined> {
+  listAgents(options?: ListOptions): Paginated<Agent> {
     return this.client.pages(this.base + "/agents", {}, options);
   }
 
@@ -599,7 +594,7 @@ export class OrgClient {
   }
 
   /** The org's services. */
-  listServices(options?: ListOptions): AsyncGenerator<Service, void, undefined> {
+  listServices(options?: ListOptions): Paginated<Service> {
     return this.client.pages(this.base + "/services", {}, options);
   }
 
@@ -626,7 +621,7 @@ export class OrgClient {
   }
 
   /** The org's resources, optionally of one namespace and type. */
-  listResources(options?: ListOptions & { namespace?: string; type?: string }): AsyncGenerator<Resource, void, undefined> {
+  listResources(options?: ListOptions & { namespace?: string; type?: string }): Paginated<Resource> {
     return this.client.pages(this.base + "/resources", { namespace: options?.namespace, type: options?.type }, options);
   }
 
@@ -646,7 +641,7 @@ export class OrgClient {
   }
 
   /** A resource's recorded versions. */
-  listResourceVersions(ref: ResourceRef, options?: ListOptions): AsyncGenerator<ResourceVersion, void, undefined> {
+  listResourceVersions(ref: ResourceRef, options?: ListOptions): Paginated<ResourceVersion> {
     return this.client.pages(this.resPath(ref) + "/versions", {}, options);
   }
 
@@ -675,7 +670,7 @@ export class OrgClient {
   }
 
   /** The secrets of a namespace (metadata only). */
-  listSecrets(namespace: string, options?: ListOptions): AsyncGenerator<Secret, void, undefined> {
+  listSecrets(namespace: string, options?: ListOptions): Paginated<Secret> {
     return this.client.pages(`${this.base}/namespaces/${seg(namespace)}/secrets`, {}, options);
   }
 
@@ -687,6 +682,42 @@ export class OrgClient {
   /** Redeems a run token for its secrets (the runtime's call; at most once). */
   exchangeRunToken(token: string, options?: CallOptions): Promise<Release> {
     return this.t.do({ method: "POST", path: this.base + "/runs/exchange", body: { token } }, options);
+  }
+}
+
+/**
+ * A list: iterate it (`for await (const m of org.listMembers())`) for every
+ * item across pages, or read one page with {@link Paginated.page}.
+ */
+export class Paginated<T> implements AsyncIterable<T> {
+  private readonly fetchPage: (cursor: string) => Promise<Page<T>>;
+  private readonly cursor: string;
+
+  /** @internal */
+  constructor(fetchPage: (cursor: string) => Promise<Page<T>>, cursor: string) {
+    this.fetchPage = fetchPage;
+    this.cursor = cursor;
+  }
+
+  /** One page: the first, or the one at `cursor` (default: the list's starting cursor). */
+  page(cursor?: string): Promise<Page<T>> {
+    return this.fetchPage(cursor ?? this.cursor);
+  }
+
+  /** Every page, in order. */
+  async *pages(): AsyncGenerator<Page<T>, void, undefined> {
+    let cursor = this.cursor;
+    for (;;) {
+      const p = await this.fetchPage(cursor);
+      yield p;
+      if (!p.nextCursor) return;
+      cursor = p.nextCursor;
+    }
+  }
+
+  /** Every item, across pages. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for await (const p of this.pages()) yield* p.items ?? [];
   }
 }
 
