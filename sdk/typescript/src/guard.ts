@@ -30,6 +30,7 @@ import type { CheckResponse, ExplainResponse, JsonObject } from "./types.js";
  * An approval record, as a decision that needs a person's approval carries
  * it. The server's approvals API is being built; the members below are
  * those DESIGN §1.1 item 8 names, and any others the server sends are kept.
+ * @schema-pending Approval
  */
 export interface Approval {
   /** The approval's id. */
