@@ -154,6 +154,8 @@ export declare class OrgClient {
     private resPath;
     /** May the principal (default: the caller) do the action on the resource? */
     check(q: CheckOptions): Promise<CheckResponse>;
+    /** The wire body of a check or an explain, built directly (the hot path skips the generic name conversion). */
+    private checkBody;
     /** `check(q).allowed`: true only on an explicit allow. */
     allowed(q: CheckOptions): Promise<boolean>;
     /**

@@ -67,6 +67,8 @@ export interface Call {
     public?: boolean;
     /** Decode the 2xx body as it is (no name conversion). */
     raw?: boolean;
+    /** The body already in wire form (snake_case): sent without conversion. */
+    wireBody?: boolean;
 }
 /** @internal The transport shared by a client and its scoped views. */
 export declare class Transport {

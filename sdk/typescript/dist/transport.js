@@ -16,7 +16,7 @@
  * @module
  */
 import { AbortedError, ConnectionError, GatehouseError, MalformedAnswerError, NotCaughtUpError, problemError, RequestTimeoutError, } from "./errors.js";
-import { fromWire, toWire } from "./wire.js";
+import { fromWire, parseWire, toWire } from "./wire.js";
 const retryDefaults = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 2000 };
 /** Codes of connection errors that prove the request never reached the server. */
 const NEVER_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
@@ -92,7 +92,7 @@ export class Transport {
         };
         let payload;
         if (c.body !== undefined) {
-            payload = JSON.stringify(toWire(c.body));
+            payload = JSON.stringify(c.wireBody ? c.body : toWire(c.body));
             headers["Content-Type"] = "application/json";
         }
         if (this.token && !c.public)
@@ -141,14 +141,12 @@ export class Transport {
                 if (res.status >= 200 && res.status <= 299) {
                     if (text === "")
                         return undefined;
-                    let v;
                     try {
-                        v = JSON.parse(text);
+                        return (c.raw ? JSON.parse(text) : parseWire(text));
                     }
                     catch (err) {
                         throw new MalformedAnswerError(`gatehouse: ${what}: the answer is not JSON`, { cause: err });
                     }
-                    return (c.raw ? v : fromWire(v));
                 }
                 const perr = problemError(problemOf(res, text), what);
                 if (res.status !== 503 || attempt >= this.retry.maxAttempts)

@@ -14,5 +14,11 @@ export declare function camel(k: string): string;
 export declare function snake(k: string): string;
 /** Converts a decoded answer's member names to camelCase. */
 export declare function fromWire<T>(v: unknown): T;
+/**
+ * Decodes an answer's JSON text into camelCase. A text without "_" has no
+ * snake_case member name, so it is used as parsed (the common decision
+ * answer, `{"allowed":true,"revision":7}`, skips the walk).
+ */
+export declare function parseWire<T>(text: string): T;
 /** Converts a request body's member names to snake_case, dropping `undefined` members. */
 export declare function toWire(v: unknown): unknown;

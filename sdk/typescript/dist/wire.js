@@ -36,6 +36,15 @@ export function snake(k) {
 export function fromWire(v) {
     return convert(v, camel, false);
 }
+/**
+ * Decodes an answer's JSON text into camelCase. A text without "_" has no
+ * snake_case member name, so it is used as parsed (the common decision
+ * answer, `{"allowed":true,"revision":7}`, skips the walk).
+ */
+export function parseWire(text) {
+    const v = JSON.parse(text);
+    return (text.indexOf("_") === -1 ? v : convert(v, camel, false));
+}
 /** Converts a request body's member names to snake_case, dropping `undefined` members. */
 export function toWire(v) {
     return convert(v, snake, true);

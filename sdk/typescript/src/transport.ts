@@ -26,7 +26,7 @@ import {
   RequestTimeoutError,
 } from "./errors.js";
 import type { Problem } from "./types.js";
-import { fromWire, toWire } from "./wire.js";
+import { fromWire, parseWire, toWire } from "./wire.js";
 
 /** Bounds the retries of 503 answers and connection errors. */
 export interface RetryPolicy {
@@ -85,6 +85,8 @@ export interface Call {
   public?: boolean;
   /** Decode the 2xx body as it is (no name conversion). */
   raw?: boolean;
+  /** The body already in wire form (snake_case): sent without conversion. */
+  wireBody?: boolean;
 }
 
 const retryDefaults = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 2000 };
@@ -163,7 +165,7 @@ export class Transport {
     };
     let payload: string | undefined;
     if (c.body !== undefined) {
-      payload = JSON.stringify(toWire(c.body));
+      payload = JSON.stringify(c.wireBody ? c.body : toWire(c.body));
       headers["Content-Type"] = "application/json";
     }
     if (this.token && !c.public) headers.Authorization = "Bearer " + this.token;
@@ -204,13 +206,11 @@ export class Transport {
         }
         if (res.status >= 200 && res.status <= 299) {
           if (text === "") return undefined as T;
-          let v: unknown;
           try {
-            v = JSON.parse(text);
+            return (c.raw ? JSON.parse(text) : parseWire(text)) as T;
           } catch (err) {
             throw new MalformedAnswerError(`gatehouse: ${what}: the answer is not JSON`, { cause: err });
           }
-          return (c.raw ? v : fromWire(v)) as T;
         }
         const perr = problemError(problemOf(res, text), what);
         if (res.status !== 503 || attempt >= this.retry.maxAttempts) throw perr;

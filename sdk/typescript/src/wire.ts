@@ -40,6 +40,16 @@ export function fromWire<T>(v: unknown): T {
   return convert(v, camel, false) as T;
 }
 
+/**
+ * Decodes an answer's JSON text into camelCase. A text without "_" has no
+ * snake_case member name, so it is used as parsed (the common decision
+ * answer, `{"allowed":true,"revision":7}`, skips the walk).
+ */
+export function parseWire<T>(text: string): T {
+  const v = JSON.parse(text) as unknown;
+  return (text.indexOf("_") === -1 ? v : convert(v, camel, false)) as T;
+}
+
 /** Converts a request body's member names to snake_case, dropping `undefined` members. */
 export function toWire(v: unknown): unknown {
   return convert(v, snake, true);
