@@ -15,11 +15,11 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const question = { principal: "user:bob", action: "chains:run", resource: "chains/database-migration", namespace: "prod" };
 const wireBody = JSON.stringify(question);
 
-/** Microseconds per call of f over n calls. */
-async function perCall(n: number, f: () => Promise<unknown>): Promise<number> {
+/** Microseconds one call of f takes. */
+async function once(f: () => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await f();
-  return Number(process.hrtime.bigint() - t0) / 1000 / n;
+  await f();
+  return Number(process.hrtime.bigint() - t0) / 1000;
 }
 
 const median = (xs: number[]) => {
@@ -27,6 +27,12 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/**
+ * Times raw and sdk call by call, alternating which goes first, and
+ * reports the medians and the median of the paired differences (sdk − raw
+ * of the same iteration), which cancels load that drifts slower than a
+ * pair of calls.
+ */
 async function compare(name: string, raw: () => Promise<unknown>, sdk: () => Promise<unknown>): Promise<void> {
   for (let i = 0; i < 200; i++) {
     await raw();
@@ -34,14 +40,23 @@ async function compare(name: string, raw: () => Promise<unknown>, sdk: () => Pro
   }
   const r: number[] = [];
   const s: number[] = [];
-  for (let k = 0; k < ROUNDS; k++) {
-    r.push(await perCall(N, raw));
-    s.push(await perCall(N, sdk));
+  const d: number[] = [];
+  for (let i = 0; i < N * ROUNDS; i++) {
+    let a: number, b: number;
+    if (i % 2 === 0) {
+      a = await once(raw);
+      b = await once(sdk);
+    } else {
+      b = await once(sdk);
+      a = await once(raw);
+    }
+    r.push(a);
+    s.push(b);
+    d.push(b - a);
   }
-  const diffs = r.map((x, i) => s[i] - x);
   console.log(
-    `${name.padEnd(34)} raw ${median(r).toFixed(1).padStart(7)} µs  sdk ${median(s).toFixed(1).padStart(7)} µs  ` +
-      `overhead (median of per-round differences) ${median(diffs).toFixed(1).padStart(6)} µs  sdk/raw ${(median(s) / median(r)).toFixed(3)}`,
+    `${name.padEnd(28)} raw ${median(r).toFixed(1).padStart(7)} µs  sdk ${median(s).toFixed(1).padStart(7)} µs  ` +
+      `overhead (median paired sdk−raw) ${median(d).toFixed(1).padStart(6)} µs  sdk/raw ${(median(s) / median(r)).toFixed(3)}`,
   );
 }
 
@@ -60,7 +75,7 @@ try {
     const v = await org.check(question);
     if (!v.allowed) throw new Error("expected an allow");
   };
-  console.log(`node ${process.version}, ${N} checks per round, ${ROUNDS} rounds, alternating`);
+  console.log(`node ${process.version}, ${N * ROUNDS} paired checks, load average ${(await import("node:os")).loadavg().map((x) => x.toFixed(1)).join(" ")}`);
   await compare("loopback, keep-alive", raw, sdk);
 
   // The SDK's own cost: the same two paths over a fetch that answers at once.
