@@ -16,6 +16,7 @@
  */
 import { Transport } from "./transport.js";
 import { snake, toWire } from "./wire.js";
+import { MalformedAnswerError } from "./errors.js";
 /** The most checks one batch request carries; longer lists are split. */
 export const MAX_BATCH = 1000;
 /** @internal The newest revision this client wrote (shared by its views). */
@@ -159,8 +160,8 @@ export class OrgClient {
     }
     // Decisions.
     /** May the principal (default: the caller) do the action on the resource? */
-    check(q) {
-        return this.t.do({ method: "POST", path: this.base + "/check", body: this.checkBody(q), idem: "safe", wireBody: true }, q.signal || q.timeoutMs !== undefined ? { signal: q.signal, timeoutMs: q.timeoutMs } : undefined);
+    async check(q) {
+        return decision(await this.t.do({ method: "POST", path: this.base + "/check", body: this.checkBody(q), idem: "safe", wireBody: true }, q.signal || q.timeoutMs !== undefined ? { signal: q.signal, timeoutMs: q.timeoutMs } : undefined), "check");
     }
     /** The wire body of a check or an explain, built directly (the hot path skips the generic name conversion). */
     checkBody(q) {
@@ -200,8 +201,8 @@ export class OrgClient {
         return { results: answers.flatMap((a) => a.results ?? []), revision: Math.max(0, ...answers.map((a) => a.revision)) };
     }
     /** A decision with its reasons: the grants that allow, or what came closest. */
-    explain(q) {
-        return this.t.do({ method: "POST", path: this.base + "/explain", body: this.checkBody(q), idem: "safe", wireBody: true }, { signal: q.signal, timeoutMs: q.timeoutMs });
+    async explain(q) {
+        return decision(await this.t.do({ method: "POST", path: this.base + "/explain", body: this.checkBody(q), idem: "safe", wireBody: true }, { signal: q.signal, timeoutMs: q.timeoutMs }), "explain");
     }
     /** One page of a resource lookup. */
     lookupResourcesPage(q) {
@@ -503,6 +504,12 @@ export class Paginated {
         for await (const p of this.pages())
             yield* p.items ?? [];
     }
+}
+/** Checks that a decision answer says allowed or not in a boolean; anything else is malformed, never an allow. */
+function decision(d, what) {
+    if (typeof d.allowed !== "boolean")
+        throw new MalformedAnswerError(`gatehouse: ${what}: the answer has no boolean "allowed"`);
+    return d;
 }
 /** Collects an async iterable (a list, a lookup) into an array. */
 export async function collect(it) {

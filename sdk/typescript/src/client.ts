@@ -17,6 +17,7 @@
 
 import { Transport, type CallOptions, type TransportOptions } from "./transport.js";
 import { snake, toWire } from "./wire.js";
+import { MalformedAnswerError } from "./errors.js";
 import type {
   AcceptRequest,
   AcceptResponse,
@@ -304,10 +305,13 @@ export class OrgClient {
   // Decisions.
 
   /** May the principal (default: the caller) do the action on the resource? */
-  check(q: CheckOptions): Promise<CheckResponse> {
-    return this.t.do(
-      { method: "POST", path: this.base + "/check", body: this.checkBody(q), idem: "safe", wireBody: true },
-      q.signal || q.timeoutMs !== undefined ? { signal: q.signal, timeoutMs: q.timeoutMs } : undefined,
+  async check(q: CheckOptions): Promise<CheckResponse> {
+    return decision(
+      await this.t.do<CheckResponse>(
+        { method: "POST", path: this.base + "/check", body: this.checkBody(q), idem: "safe", wireBody: true },
+        q.signal || q.timeoutMs !== undefined ? { signal: q.signal, timeoutMs: q.timeoutMs } : undefined,
+      ),
+      "check",
     );
   }
 
@@ -353,10 +357,13 @@ export class OrgClient {
   }
 
   /** A decision with its reasons: the grants that allow, or what came closest. */
-  explain(q: CheckOptions): Promise<ExplainResponse> {
-    return this.t.do(
-      { method: "POST", path: this.base + "/explain", body: this.checkBody(q), idem: "safe", wireBody: true },
-      { signal: q.signal, timeoutMs: q.timeoutMs },
+  async explain(q: CheckOptions): Promise<ExplainResponse> {
+    return decision(
+      await this.t.do<ExplainResponse>(
+        { method: "POST", path: this.base + "/explain", body: this.checkBody(q), idem: "safe", wireBody: true },
+        { signal: q.signal, timeoutMs: q.timeoutMs },
+      ),
+      "explain",
     );
   }
 
@@ -740,6 +747,12 @@ export class Paginated<T> implements AsyncIterable<T> {
   async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
     for await (const p of this.pages()) yield* p.items ?? [];
   }
+}
+
+/** Checks that a decision answer says allowed or not in a boolean; anything else is malformed, never an allow. */
+function decision<T extends { allowed: unknown }>(d: T, what: string): T {
+  if (typeof d.allowed !== "boolean") throw new MalformedAnswerError(`gatehouse: ${what}: the answer has no boolean "allowed"`);
+  return d;
 }
 
 /** Collects an async iterable (a list, a lookup) into an array. */

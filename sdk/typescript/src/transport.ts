@@ -205,12 +205,17 @@ export class Transport {
           continue;
         }
         if (res.status >= 200 && res.status <= 299) {
-          if (text === "") return undefined as T;
+          // Every answer of the API is a JSON object; anything else is never read as a result.
+          let v: unknown;
           try {
-            return (c.raw ? JSON.parse(text) : parseWire(text)) as T;
+            v = c.raw ? JSON.parse(text) : parseWire(text);
           } catch (err) {
             throw new MalformedAnswerError(`gatehouse: ${what}: the answer is not JSON`, { cause: err });
           }
+          if (v === null || typeof v !== "object" || Array.isArray(v)) {
+            throw new MalformedAnswerError(`gatehouse: ${what}: the answer is not a JSON object`);
+          }
+          return v as T;
         }
         const perr = problemError(problemOf(res, text), what);
         if (res.status !== 503 || attempt >= this.retry.maxAttempts) throw perr;

@@ -351,3 +351,52 @@ describe("tool guard", () => {
     }
   });
 });
+
+describe("fail closed on any answer (seeded fuzz of the answer decoder)", () => {
+  // A deterministic PRNG, so a failure is reproducible from its seed.
+  function rng(seed: number): () => number {
+    return () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+  }
+  const corpus = [
+    "",
+    "null",
+    "[]",
+    '"allowed"',
+    "true",
+    '{"allowed":"true","revision":1}',
+    '{"allowed":1,"revision":1}',
+    '{"revision":1}',
+    '{"allowed":true',
+    '{"allowed":true,"revision":1}',
+    '{"allowed":false,"revision":1,"reason":"no_grant"}',
+    '{"type":"https://gatehouse.dev/problems/forbidden","status":"403"}',
+    '{"type":7,"status":403}',
+    "<html>502 Bad Gateway</html>",
+    "\u0000\uffff",
+  ];
+  const statuses = [200, 201, 204, 301, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503];
+  it("a check resolves only with a boolean allowed from a 2xx JSON object, and otherwise throws a GatehouseError", async () => {
+    const r = rng(17);
+    for (let i = 0; i < 600; i++) {
+      let body = corpus[Math.floor(r() * corpus.length)];
+      if (r() < 0.3) body = body.slice(0, Math.floor(r() * body.length));
+      if (r() < 0.2) body += String.fromCharCode(Math.floor(r() * 256));
+      const status = statuses[Math.floor(r() * statuses.length)];
+      const fetch: FetchLike = async () => new Response(status === 204 ? null : body, { status });
+      const gh = new Gatehouse({ baseUrl: "http://gh.test", fetch, retry: { maxAttempts: 1 } });
+      const where = `case ${i}: status ${status}, body ${JSON.stringify(body)}`;
+      try {
+        const d = await gh.org("demo").check({ action: "a:b" });
+        assert.ok(status >= 200 && status < 300, where);
+        assert.equal(typeof d.allowed, "boolean", where);
+        assert.equal(d.allowed, JSON.parse(body).allowed, where);
+      } catch (err) {
+        assert.ok(err instanceof GatehouseError, `${where}: ${String(err)}`);
+        if (status >= 300) assert.ok(err instanceof ProblemError && err.status === status, `${where}: ${String(err)}`);
+      }
+    }
+  });
+});
