@@ -22,7 +22,7 @@
  * @module
  */
 import type { OrgClient } from "./client.js";
-import { GatehouseError } from "./errors.js";
+import { PermissionDeniedError } from "./errors.js";
 import type { CheckResponse, JsonObject } from "./types.js";
 /**
  * An approval record, as a decision that needs a person's approval carries
@@ -60,16 +60,23 @@ export interface ApprovalWaitOptions {
     /** Gives up (ApprovalRequiredError) after this many ms (default 5 minutes). */
     timeoutMs?: number;
 }
-/** A guarded call needs a person's approval first. */
-export declare class ApprovalRequiredError extends GatehouseError {
+/**
+ * A guarded call needs a person's approval first. It is a refusal (a
+ * {@link PermissionDeniedError}) carrying the approval record.
+ */
+export declare class ApprovalRequiredError extends PermissionDeniedError {
     /** The approval to wait for or show. */
     readonly approval: Approval;
-    /** The decision that asked for it. */
-    readonly decision: CheckResponse;
     /** How a wait ended, if the guard waited. */
     readonly outcome: ApprovalOutcome | undefined;
-    /** @param approval - the record. @param decision - the decision. @param outcome - a wait's end. */
-    constructor(approval: Approval, decision: CheckResponse, outcome?: ApprovalOutcome);
+    /** @param init - the question, the decision, its approval and how a wait ended. */
+    constructor(init: {
+        action: string;
+        resource?: string;
+        decision: CheckResponse;
+        approval: Approval;
+        outcome?: ApprovalOutcome;
+    });
 }
 /** The approval of a decision that needs one; undefined otherwise. */
 export declare function approvalOf(decision: CheckResponse): Approval | undefined;

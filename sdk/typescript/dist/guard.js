@@ -22,26 +22,28 @@
  * @module
  */
 import { GatehouseError, PermissionDeniedError } from "./errors.js";
-/** A guarded call needs a person's approval first. */
-export class ApprovalRequiredError extends GatehouseError {
+/**
+ * A guarded call needs a person's approval first. It is a refusal (a
+ * {@link PermissionDeniedError}) carrying the approval record.
+ */
+export class ApprovalRequiredError extends PermissionDeniedError {
     /** The approval to wait for or show. */
     approval;
-    /** The decision that asked for it. */
-    decision;
     /** How a wait ended, if the guard waited. */
     outcome;
-    /** @param approval - the record. @param decision - the decision. @param outcome - a wait's end. */
-    constructor(approval, decision, outcome) {
-        super(`gatehouse: approval required (approval ${approval.id}${outcome ? ", " + outcome.status : ""})`);
-        this.approval = approval;
-        this.decision = decision;
-        this.outcome = outcome;
+    /** @param init - the question, the decision, its approval and how a wait ended. */
+    constructor(init) {
+        super(init);
+        this.message = `gatehouse: ${init.action}${init.resource ? " on " + init.resource : ""} needs approval` +
+            (init.approval.id ? ` (approval ${init.approval.id}${init.outcome ? ", " + init.outcome.status : ""})` : "");
+        this.approval = init.approval;
+        this.outcome = init.outcome;
     }
 }
 /** The approval of a decision that needs one; undefined otherwise. */
 export function approvalOf(decision) {
     const d = decision;
-    if (d.result !== "approval_required")
+    if (d.result !== "approval_required" && d.reason !== "approval_required")
         return undefined;
     const a = d.approval;
     if (a && typeof a === "object" && typeof a.id === "string")
@@ -69,8 +71,9 @@ export async function authorizeToolCall(o, args) {
     let decision = await o.org.check(q);
     const approval = approvalOf(decision);
     if (approval) {
+        const refuse = (d, a, outcome) => new ApprovalRequiredError({ action, resource, decision: d, approval: a, outcome });
         if (!o.approval)
-            throw new ApprovalRequiredError(approval, decision);
+            throw refuse(decision, approval);
         const ctl = new AbortController();
         const timer = setTimeout(() => ctl.abort(), o.approval.timeoutMs ?? 300_000);
         let outcome;
@@ -78,17 +81,17 @@ export async function authorizeToolCall(o, args) {
             outcome = await o.approval.wait(approval, { signal: ctl.signal });
         }
         catch (err) {
-            throw Object.assign(new ApprovalRequiredError(approval, decision, { status: "pending" }), { cause: err });
+            throw Object.assign(refuse(decision, approval, { status: "pending" }), { cause: err });
         }
         finally {
             clearTimeout(timer);
         }
         if (outcome.status !== "granted")
-            throw new ApprovalRequiredError(approval, decision, outcome);
+            throw refuse(decision, approval, outcome);
         decision = await o.org.check({ ...q, ...(outcome.presentation ?? {}) });
         const again = approvalOf(decision);
         if (again)
-            throw new ApprovalRequiredError(again, decision, outcome);
+            throw refuse(decision, again, outcome);
     }
     if (decision.allowed === true)
         return decision;

@@ -22,6 +22,7 @@
  */
 import { GatehouseError, InvalidRequestError, NotFoundError, PROBLEM_BASE, ForbiddenError, UnauthenticatedError, } from "./errors.js";
 import { approvalOf } from "./guard.js";
+import { toWire } from "./wire.js";
 const decisions = new WeakMap();
 /** The allow that let the request through (obligations and advice of agents). */
 export function decisionOf(req) {
@@ -124,8 +125,13 @@ export function requireHttp(options) {
                 options.onError?.(err, req);
                 return unavailable(res);
             }
-            if (approvalOf(decision)) {
-                return deny(res, "this needs a person's approval first", { reason: "approval_required" });
+            const approval = approvalOf(decision);
+            if (approval) {
+                return sendProblem(res, denied, "approval-required", "Approval Required", `${options.action} needs a person's approval first`, {
+                    missing_permission: options.action,
+                    reason: "approval_required",
+                    approval: toWire(approval),
+                });
             }
             if (decision.allowed !== true) {
                 return deny(res, "Gatehouse denied " + options.action, { missing_permission: options.action, reason: decision.reason });

@@ -63,28 +63,30 @@ export interface ApprovalWaitOptions {
   timeoutMs?: number;
 }
 
-/** A guarded call needs a person's approval first. */
-export class ApprovalRequiredError extends GatehouseError {
+/**
+ * A guarded call needs a person's approval first. It is a refusal (a
+ * {@link PermissionDeniedError}) carrying the approval record.
+ */
+export class ApprovalRequiredError extends PermissionDeniedError {
   /** The approval to wait for or show. */
   readonly approval: Approval;
-  /** The decision that asked for it. */
-  readonly decision: CheckResponse;
   /** How a wait ended, if the guard waited. */
   readonly outcome: ApprovalOutcome | undefined;
 
-  /** @param approval - the record. @param decision - the decision. @param outcome - a wait's end. */
-  constructor(approval: Approval, decision: CheckResponse, outcome?: ApprovalOutcome) {
-    super(`gatehouse: approval required (approval ${approval.id}${outcome ? ", " + outcome.status : ""})`);
-    this.approval = approval;
-    this.decision = decision;
-    this.outcome = outcome;
+  /** @param init - the question, the decision, its approval and how a wait ended. */
+  constructor(init: { action: string; resource?: string; decision: CheckResponse; approval: Approval; outcome?: ApprovalOutcome }) {
+    super(init);
+    this.message = `gatehouse: ${init.action}${init.resource ? " on " + init.resource : ""} needs approval` +
+      (init.approval.id ? ` (approval ${init.approval.id}${init.outcome ? ", " + init.outcome.status : ""})` : "");
+    this.approval = init.approval;
+    this.outcome = init.outcome;
   }
 }
 
 /** The approval of a decision that needs one; undefined otherwise. */
 export function approvalOf(decision: CheckResponse): Approval | undefined {
   const d = decision as CheckResponse & { result?: unknown; approval?: unknown };
-  if (d.result !== "approval_required") return undefined;
+  if (d.result !== "approval_required" && d.reason !== "approval_required") return undefined;
   const a = d.approval;
   if (a && typeof a === "object" && typeof (a as { id?: unknown }).id === "string") return a as Approval;
   return { id: "" };
@@ -137,21 +139,23 @@ export async function authorizeToolCall<A>(o: ToolGuardOptions<A>, args: A): Pro
   let decision = await o.org.check(q);
   const approval = approvalOf(decision);
   if (approval) {
-    if (!o.approval) throw new ApprovalRequiredError(approval, decision);
+    const refuse = (d: CheckResponse, a: Approval, outcome?: ApprovalOutcome) =>
+      new ApprovalRequiredError({ action, resource, decision: d, approval: a, outcome });
+    if (!o.approval) throw refuse(decision, approval);
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), o.approval.timeoutMs ?? 300_000);
     let outcome: ApprovalOutcome;
     try {
       outcome = await o.approval.wait(approval, { signal: ctl.signal });
     } catch (err) {
-      throw Object.assign(new ApprovalRequiredError(approval, decision, { status: "pending" }), { cause: err });
+      throw Object.assign(refuse(decision, approval, { status: "pending" }), { cause: err });
     } finally {
       clearTimeout(timer);
     }
-    if (outcome.status !== "granted") throw new ApprovalRequiredError(approval, decision, outcome);
+    if (outcome.status !== "granted") throw refuse(decision, approval, outcome);
     decision = await o.org.check({ ...q, ...(outcome.presentation ?? {}) });
     const again = approvalOf(decision);
-    if (again) throw new ApprovalRequiredError(again, decision, outcome);
+    if (again) throw refuse(decision, again, outcome);
   }
   if (decision.allowed === true) return decision;
   let explanation: ExplainResponse | undefined;

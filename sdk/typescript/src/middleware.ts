@@ -33,6 +33,7 @@ import {
 } from "./errors.js";
 import { approvalOf } from "./guard.js";
 import type { CheckResponse, JsonObject } from "./types.js";
+import { toWire } from "./wire.js";
 
 /** A value, or a function of the request giving it (maybe asynchronously). */
 export type FromRequest<Req, T> = T | ((req: Req) => T | Promise<T>);
@@ -172,8 +173,13 @@ export function requireHttp<Req extends IncomingMessage = IncomingMessage>(optio
         options.onError?.(err, req);
         return unavailable(res);
       }
-      if (approvalOf(decision)) {
-        return deny(res, "this needs a person's approval first", { reason: "approval_required" });
+      const approval = approvalOf(decision);
+      if (approval) {
+        return sendProblem(res, denied, "approval-required", "Approval Required", `${options.action} needs a person's approval first`, {
+          missing_permission: options.action,
+          reason: "approval_required",
+          approval: toWire(approval),
+        });
       }
       if (decision.allowed !== true) {
         return deny(res, "Gatehouse denied " + options.action, { missing_permission: options.action, reason: decision.reason });

@@ -26,6 +26,9 @@ import {
 } from "../src/index.js";
 import { fromWire, toWire } from "../src/wire.js";
 import { parseRetryAfter } from "../src/transport.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { requireHttp } from "../src/index.js";
 
 interface Seen {
   method: string;
@@ -316,6 +319,8 @@ describe("tool guard", () => {
     });
     const err = (await t({}).catch((e: unknown) => e)) as ApprovalRequiredError;
     assert.ok(err instanceof ApprovalRequiredError, String(err));
+    assert.ok(err instanceof PermissionDeniedError, "an approval is a refusal");
+    assert.match(err.message, /tools:call on tools\/deploy needs approval \(approval ap1\)/);
     assert.equal(err.approval.id, "ap1");
     assert.equal(err.approval.expiresAt, "t");
     assert.equal(ran, false);
@@ -399,4 +404,42 @@ describe("fail closed on any answer (seeded fuzz of the answer decoder)", () => 
       }
     }
   });
+});
+
+describe("middleware answers without a server", () => {
+  const cases: { name: string; reply: Reply; status: number; kind: string; extra?: Record<string, unknown> }[] = [
+    {
+      name: "a decision that needs approval is refused with the approval",
+      reply: { status: 200, body: { allowed: false, revision: 1, result: "approval_required", approval: { id: "ap9", expires_at: "t" } } },
+      status: 403,
+      kind: "approval-required",
+      extra: { approval: { id: "ap9", expires_at: "t" }, missing_permission: "chains:run" },
+    },
+    { name: "an allow that is not a boolean is no allow", reply: { status: 200, body: { allowed: "true", revision: 1 } }, status: 503, kind: "unavailable" },
+    { name: "a rate-limited guard is a 503", reply: { status: 429, body: problem("rate-limited", 429) }, status: 503, kind: "unavailable" },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const { fetch } = scripted([c.reply]);
+      let ran = false;
+      const guard = requireHttp({ client: client(fetch), org: "demo", action: "chains:run", principal: () => "user:bob" });
+      const server = createServer((req, res) =>
+        guard(req, res, () => {
+          ran = true;
+          res.end("ran");
+        }),
+      );
+      await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+      try {
+        const r = await globalThis.fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+        const body = (await r.json()) as Record<string, unknown>;
+        assert.equal(r.status, c.status);
+        assert.equal(body.type, "https://gatehouse.dev/problems/" + c.kind);
+        for (const [k, v] of Object.entries(c.extra ?? {})) assert.deepEqual(body[k], v, k);
+        assert.equal(ran, false);
+      } finally {
+        await new Promise((ok) => server.close(ok));
+      }
+    });
+  }
 });
