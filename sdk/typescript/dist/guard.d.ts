@@ -13,6 +13,10 @@
  * - The call's arguments are sent as `context.input`, so policy conditions
  *   can read them; `onBehalfOf` makes the decision the intersection of the
  *   agent's and the user's.
+ * - Who is asking is never taken from the model: `principal` and
+ *   `onBehalfOf` are constants or functions of the call's runtime
+ *   arguments (the Vercel AI SDK's `options`, LangChain's `config`), never
+ *   of the tool arguments the model writes.
  * - Approvals (DESIGN §1.1 item 8): a decision whose `result` is
  *   "approval_required" is not an allow: it throws
  *   {@link ApprovalRequiredError} carrying the approval, unless the caller
@@ -82,8 +86,10 @@ export declare class ApprovalRequiredError extends PermissionDeniedError {
 export declare function approvalOf(decision: CheckResponse): Approval | undefined;
 /** A value, or a function of the call's arguments giving it. */
 export type FromArgs<A, T> = T | ((args: A) => T);
+/** A value, or a function of the call's runtime arguments (everything after the model's arguments) giving it. */
+export type FromRuntime<Rest extends unknown[], T> = T | ((...runtime: Rest) => T);
 /** What a tool guard asks. */
-export interface ToolGuardOptions<A> {
+export interface ToolGuardOptions<A, Rest extends unknown[] = unknown[]> {
     /** The org client that decides (`gh.org("demo")`). */
     org: OrgClient;
     /** The permission (default "tools:call"). */
@@ -92,10 +98,10 @@ export interface ToolGuardOptions<A> {
     resource?: FromArgs<A, string | undefined>;
     /** The namespace ("default" when omitted). */
     namespace?: FromArgs<A, string | undefined>;
-    /** The principal (the agent, "agent:Triage"); the client's own when omitted. */
-    principal?: FromArgs<A, string | undefined>;
+    /** The principal (the agent, "agent:Triage"); the client's own when omitted. Never from the model's arguments. */
+    principal?: FromRuntime<Rest, string | undefined>;
     /** The user the agent acts for. */
-    onBehalfOf?: FromArgs<A, string | undefined>;
+    onBehalfOf?: FromRuntime<Rest, string | undefined>;
     /** More context; the arguments are added as `input`. */
     context?: FromArgs<A, JsonObject | undefined>;
     /** On a deny, fetch the explanation for the error (default true). */
@@ -107,7 +113,7 @@ export interface ToolGuardOptions<A> {
  * Decides whether the tool may run with these arguments; resolves with the
  * allow (its obligations and advice), throws otherwise.
  */
-export declare function authorizeToolCall<A>(o: ToolGuardOptions<A>, args: A): Promise<CheckResponse>;
+export declare function authorizeToolCall<A, Rest extends unknown[] = unknown[]>(o: ToolGuardOptions<A, Rest>, args: A, ...runtime: Rest): Promise<CheckResponse>;
 /**
  * Wraps a tool function so that it runs only when Gatehouse allows it:
  *
@@ -116,7 +122,7 @@ export declare function authorizeToolCall<A>(o: ToolGuardOptions<A>, args: A): P
  *   async ({ query }: { query: string }) => doSearch(query));
  * ```
  */
-export declare function requirePermission<A, R, Rest extends unknown[]>(options: ToolGuardOptions<A>, fn: (args: A, ...rest: Rest) => R | Promise<R>): (args: A, ...rest: Rest) => Promise<R>;
+export declare function requirePermission<A, R, Rest extends unknown[]>(options: ToolGuardOptions<A, Rest>, fn: (args: A, ...rest: Rest) => R | Promise<R>): (args: A, ...rest: Rest) => Promise<R>;
 /** A tool object as the Vercel AI SDK (`execute`) or LangChain.js (`func`) define it. */
 export type ToolLike = {
     execute?: (...a: never[]) => unknown;

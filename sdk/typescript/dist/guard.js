@@ -13,6 +13,10 @@
  * - The call's arguments are sent as `context.input`, so policy conditions
  *   can read them; `onBehalfOf` makes the decision the intersection of the
  *   agent's and the user's.
+ * - Who is asking is never taken from the model: `principal` and
+ *   `onBehalfOf` are constants or functions of the call's runtime
+ *   arguments (the Vercel AI SDK's `options`, LangChain's `config`), never
+ *   of the tool arguments the model writes.
  * - Approvals (DESIGN §1.1 item 8): a decision whose `result` is
  *   "approval_required" is not an allow: it throws
  *   {@link ApprovalRequiredError} carrying the approval, unless the caller
@@ -53,19 +57,22 @@ export function approvalOf(decision) {
 function val(v, args) {
     return typeof v === "function" ? v(args) : v;
 }
+function rt(v, runtime) {
+    return typeof v === "function" ? v(...runtime) : v;
+}
 /**
  * Decides whether the tool may run with these arguments; resolves with the
  * allow (its obligations and advice), throws otherwise.
  */
-export async function authorizeToolCall(o, args) {
+export async function authorizeToolCall(o, args, ...runtime) {
     const action = o.action ?? "tools:call";
     const resource = val(o.resource, args);
     const q = {
-        principal: val(o.principal, args),
+        principal: rt(o.principal, runtime),
         action,
         resource,
         namespace: val(o.namespace, args),
-        onBehalfOf: val(o.onBehalfOf, args),
+        onBehalfOf: rt(o.onBehalfOf, runtime),
         context: { ...(val(o.context, args) ?? {}), input: args },
     };
     let decision = await o.org.check(q);
@@ -116,7 +123,7 @@ export async function authorizeToolCall(o, args) {
  */
 export function requirePermission(options, fn) {
     return async function guarded(args, ...rest) {
-        await authorizeToolCall(options, args);
+        await authorizeToolCall(options, args, ...rest);
         return fn.call(this, args, ...rest);
     };
 }

@@ -17,6 +17,6 @@ export { Gatehouse, OrgClient, Paginated, collect, MAX_BATCH } from "./client.js
 export type { GatehouseOptions, DecisionOptions, CheckOptions, ListOptions, LookupResourcesOptions, LookupSubjectsOptions } from "./client.js";
 export type { CallOptions, RetryPolicy, FetchLike, TransportOptions } from "./transport.js";
 export { requirePermission, guardTool, authorizeToolCall, approvalOf, ApprovalRequiredError } from "./guard.js";
-export type { Approval, ApprovalOutcome, ApprovalWaitOptions, ToolGuardOptions, FromArgs, ToolLike } from "./guard.js";
+export type { Approval, ApprovalOutcome, ApprovalWaitOptions, ToolGuardOptions, FromArgs, FromRuntime, ToolLike } from "./guard.js";
 export { requireHttp, decisionOf, sendProblem } from "./middleware.js";
 export type { MiddlewareOptions, Middleware, RequestTarget, FromRequest } from "./middleware.js";

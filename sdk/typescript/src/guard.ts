@@ -13,6 +13,10 @@
  * - The call's arguments are sent as `context.input`, so policy conditions
  *   can read them; `onBehalfOf` makes the decision the intersection of the
  *   agent's and the user's.
+ * - Who is asking is never taken from the model: `principal` and
+ *   `onBehalfOf` are constants or functions of the call's runtime
+ *   arguments (the Vercel AI SDK's `options`, LangChain's `config`), never
+ *   of the tool arguments the model writes.
  * - Approvals (DESIGN §1.1 item 8): a decision whose `result` is
  *   "approval_required" is not an allow: it throws
  *   {@link ApprovalRequiredError} carrying the approval, unless the caller
@@ -95,8 +99,11 @@ export function approvalOf(decision: CheckResponse): Approval | undefined {
 /** A value, or a function of the call's arguments giving it. */
 export type FromArgs<A, T> = T | ((args: A) => T);
 
+/** A value, or a function of the call's runtime arguments (everything after the model's arguments) giving it. */
+export type FromRuntime<Rest extends unknown[], T> = T | ((...runtime: Rest) => T);
+
 /** What a tool guard asks. */
-export interface ToolGuardOptions<A> {
+export interface ToolGuardOptions<A, Rest extends unknown[] = unknown[]> {
   /** The org client that decides (`gh.org("demo")`). */
   org: OrgClient;
   /** The permission (default "tools:call"). */
@@ -105,10 +112,10 @@ export interface ToolGuardOptions<A> {
   resource?: FromArgs<A, string | undefined>;
   /** The namespace ("default" when omitted). */
   namespace?: FromArgs<A, string | undefined>;
-  /** The principal (the agent, "agent:Triage"); the client's own when omitted. */
-  principal?: FromArgs<A, string | undefined>;
+  /** The principal (the agent, "agent:Triage"); the client's own when omitted. Never from the model's arguments. */
+  principal?: FromRuntime<Rest, string | undefined>;
   /** The user the agent acts for. */
-  onBehalfOf?: FromArgs<A, string | undefined>;
+  onBehalfOf?: FromRuntime<Rest, string | undefined>;
   /** More context; the arguments are added as `input`. */
   context?: FromArgs<A, JsonObject | undefined>;
   /** On a deny, fetch the explanation for the error (default true). */
@@ -121,19 +128,27 @@ function val<A, T>(v: FromArgs<A, T> | undefined, args: A): T | undefined {
   return typeof v === "function" ? (v as (a: A) => T)(args) : v;
 }
 
+function rt<Rest extends unknown[], T>(v: FromRuntime<Rest, T> | undefined, runtime: Rest): T | undefined {
+  return typeof v === "function" ? (v as (...r: Rest) => T)(...runtime) : v;
+}
+
 /**
  * Decides whether the tool may run with these arguments; resolves with the
  * allow (its obligations and advice), throws otherwise.
  */
-export async function authorizeToolCall<A>(o: ToolGuardOptions<A>, args: A): Promise<CheckResponse> {
+export async function authorizeToolCall<A, Rest extends unknown[] = unknown[]>(
+  o: ToolGuardOptions<A, Rest>,
+  args: A,
+  ...runtime: Rest
+): Promise<CheckResponse> {
   const action = o.action ?? "tools:call";
   const resource = val(o.resource, args);
   const q = {
-    principal: val(o.principal, args),
+    principal: rt(o.principal, runtime),
     action,
     resource,
     namespace: val(o.namespace, args),
-    onBehalfOf: val(o.onBehalfOf, args),
+    onBehalfOf: rt(o.onBehalfOf, runtime),
     context: { ...(val(o.context, args) ?? {}), input: args as unknown },
   };
   let decision = await o.org.check(q);
@@ -178,11 +193,11 @@ export async function authorizeToolCall<A>(o: ToolGuardOptions<A>, args: A): Pro
  * ```
  */
 export function requirePermission<A, R, Rest extends unknown[]>(
-  options: ToolGuardOptions<A>,
+  options: ToolGuardOptions<A, Rest>,
   fn: (args: A, ...rest: Rest) => R | Promise<R>,
 ): (args: A, ...rest: Rest) => Promise<R> {
   return async function guarded(this: unknown, args: A, ...rest: Rest): Promise<R> {
-    await authorizeToolCall(options, args);
+    await authorizeToolCall(options, args, ...rest);
     return fn.call(this, args, ...rest);
   };
 }

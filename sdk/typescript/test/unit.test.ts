@@ -262,7 +262,7 @@ describe("tool guard", () => {
     const { fetch, seen } = scripted([allow]);
     const org = client(fetch).org("demo");
     const search = requirePermission(
-      { org, resource: "tools/search", principal: "agent:Triage", onBehalfOf: "user:carol", namespace: (a: { ns: string }) => a.ns },
+      { org, resource: "tools/search", principal: "agent:Triage", onBehalfOf: "user:carol", namespace: (a: { q: string; ns: string }) => a.ns },
       async (a: { q: string; ns: string }, extra: string) => `${a.q}:${extra}`,
     );
     assert.equal(await search({ q: "hi", ns: "prod" }, "opt"), "hi:opt");
@@ -274,6 +274,22 @@ describe("tool guard", () => {
       on_behalf_of: "user:carol",
       context: { input: { q: "hi", ns: "prod" } },
     });
+  });
+  it("takes who is asking from the runtime arguments, never from the model's", async () => {
+    const { fetch, seen } = scripted([allow]);
+    const org = client(fetch).org("demo");
+    type Args = { q: string; principal?: string; onBehalfOf?: string };
+    type Config = { configurable: { user: string } };
+    const tool = requirePermission(
+      { org, resource: "tools/search", principal: "agent:Triage", onBehalfOf: (config: Config) => config.configurable.user },
+      async (a: Args, _config: Config) => a.q,
+    );
+    // The model writes a principal into its arguments; it only reaches context.input.
+    await tool({ q: "x", principal: "user:alice", onBehalfOf: "user:alice" }, { configurable: { user: "user:carol" } });
+    const body = seen[0].body as Record<string, unknown>;
+    assert.equal(body.principal, "agent:Triage");
+    assert.equal(body.on_behalf_of, "user:carol");
+    assert.deepEqual(body.context, { input: { q: "x", principal: "user:alice", onBehalfOf: "user:alice" } });
   });
   it("throws PermissionDeniedError with the explanation and does not run the tool", async () => {
     const { fetch, seen } = scripted([deny, explained]);
