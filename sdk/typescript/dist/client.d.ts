@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { Transport, type CallOptions, type TransportOptions } from "./transport.js";
+import { type CallOptions, type TransportOptions } from "./transport.js";
 import type { AcceptRequest, AcceptResponse, Agent, AgentPatch, AgentSpec, APIKey, BatchCheckResponse, BatchItem, Binding, BindingSpec, CheckResponse, CreateOrgRequest, ExplainResponse, Health, Invitation, InvitationCreated, InviteRequest, KeyCreated, KeySpec, LookupResourcesResponse, LookupSubjectsResponse, Me, Member, Namespace, Org, Page, PermissionsResponse, Policy, Release, Resource, ResourcePatch, ResourceRef, ResourceSpec, ResourceVersion, Revision, Role, RoleBody, RoleSpec, RunGrant, RunRequest, Secret, SecretCreate, Service, ServiceSpec, SessionResponse, Team, TeamRequest, JsonObject, ValidateResponse, Written } from "./types.js";
 /** How to reach the server; see {@link TransportOptions}. */
 export interface GatehouseOptions extends TransportOptions {
@@ -68,11 +68,6 @@ export interface LookupSubjectsOptions extends DecisionOptions {
 }
 /** The most checks one batch request carries; longer lists are split. */
 export declare const MAX_BATCH = 1000;
-/** @internal The newest revision this client wrote (shared by its views). */
-declare class RevisionTracker {
-    value: number;
-    note(rev: number | undefined): void;
-}
 /**
  * A Gatehouse client. Create one per server and reuse it; it is safe to
  * share between concurrent requests.
@@ -83,16 +78,8 @@ declare class RevisionTracker {
  * ```
  */
 export declare class Gatehouse {
-    /** @internal */
-    readonly t: Transport;
-    /** @internal */
-    readonly revs: RevisionTracker;
-    /** @internal */
-    readonly track: boolean;
     /** @param options - the server, the credential, timeouts and retries. */
     constructor(options: GatehouseOptions);
-    /** @internal */
-    constructor(options: GatehouseOptions, t: Transport, revs: RevisionTracker);
     /** The server's base URL. */
     get baseUrl(): string;
     /** The newest revision this client's writes returned (0 before any). */
@@ -101,20 +88,8 @@ export declare class Gatehouse {
     observeRevision(rev: number): void;
     /** A copy of the client that sends another credential, sharing the connection pool and the revision tracker. */
     withToken(token: string | undefined): Gatehouse;
-    /** @internal A copy that relays for an end user's address (X-Forwarded-For). */
-    forwardingFor(addr: string | undefined): Gatehouse;
     /** The calls inside one org. */
     org(id: string): OrgClient;
-    /** @internal A write: performs it and records its revision. */
-    write<T extends {
-        revision?: number;
-    } | undefined>(p: Promise<T>): Promise<T>;
-    /** @internal The at_least a decision asks for. */
-    atLeast(explicit: number | undefined): {
-        atLeast: number;
-    } | undefined;
-    /** @internal A list, read page by page. */
-    pages<T>(path: string, query: Record<string, string | number | undefined>, o?: ListOptions): Paginated<T>;
     /** Who the credential is, and what it may do in each of its orgs (in `namespace`, default "default"). */
     me(options?: CallOptions & {
         namespace?: string;
@@ -308,8 +283,6 @@ export declare class OrgClient {
 export declare class Paginated<T> implements AsyncIterable<T> {
     private readonly fetchPage;
     private readonly cursor;
-    /** @internal */
-    constructor(fetchPage: (cursor: string) => Promise<Page<T>>, cursor: string);
     /** One page: the first, or the one at `cursor` (default: the list's starting cursor). */
     page(cursor?: string): Promise<Page<T>>;
     /** Every page, in order. */
@@ -319,4 +292,3 @@ export declare class Paginated<T> implements AsyncIterable<T> {
 }
 /** Collects an async iterable (a list, a lookup) into an array. */
 export declare function collect<T>(it: AsyncIterable<T>): Promise<T[]>;
-export {};

@@ -70,29 +70,5 @@ export interface Call {
     /** The body already in wire form (snake_case): sent without conversion. */
     wireBody?: boolean;
 }
-/** @internal The transport shared by a client and its scoped views. */
-export declare class Transport {
-    readonly baseUrl: string;
-    readonly token: string | undefined;
-    readonly timeoutMs: number;
-    readonly retry: Required<RetryPolicy>;
-    readonly userAgent: string;
-    readonly forwardedFor: string | undefined;
-    readonly fetch: FetchLike;
-    /** Replaced in tests. */
-    sleep: (ms: number, signal: AbortSignal) => Promise<void>;
-    constructor(o: TransportOptions);
-    /** A copy with other settings, sharing nothing mutable. */
-    with(o: Partial<TransportOptions>): Transport;
-    /** Performs the call and returns its decoded (camelCase) answer. */
-    do<T>(c: Call, opts?: CallOptions): Promise<T>;
-    private pause;
-    /**
-     * The wait in ms before attempt+1: full jitter over the exponential
-     * backoff, but at least Retry-After; undefined when Retry-After asks for
-     * more than maxDelayMs.
-     */
-    backoff(attempt: number, retryAfter: string | null): number | undefined;
-}
 /** Reads a Retry-After header (seconds or an HTTP date) in ms. */
 export declare function parseRetryAfter(h: string | null): number | undefined;
