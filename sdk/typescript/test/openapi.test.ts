@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import ts from "typescript";
-import { Gatehouse } from "../src/index.js";
+import { Gatehouse, type FetchLike } from "../src/index.js";
 import { snake } from "../src/wire.js";
 import { pkgDir, startServer, type TestServer } from "./harness.js";
 
@@ -176,6 +176,68 @@ export function drift(doc: Doc, found: Found[]): { errors: string[]; notes: stri
   }
   return { errors, notes };
 }
+
+/**
+ * Calls every method of Gatehouse and OrgClient with placeholder arguments
+ * over a recording fetch and returns the requests they make, as
+ * "METHOD /path" (query left out).
+ */
+async function sdkRoutes(): Promise<Map<string, string>> {
+  const seen = new Map<string, string>();
+  let current = "";
+  const fetch: FetchLike = async (url, init) => {
+    seen.set(`${init.method} ${new URL(url).pathname}`, current);
+    const any = { revision: 1, item: {}, items: [], next_cursor: "", allowed: true, results: [], token: "t" };
+    return new Response(JSON.stringify(any), { status: 200 });
+  };
+  const gh = new Gatehouse({ baseUrl: "http://sdk.test", token: "t", fetch, retry: { maxAttempts: 1 } });
+  const arg = { namespace: "n", type: "t", id: "i", action: "a:b", toString: () => "x" };
+  const targets: [string, object][] = [
+    ["Gatehouse", gh],
+    ["OrgClient", gh.org("o")],
+  ];
+  for (const [cls, obj] of targets) {
+    const proto = Object.getPrototypeOf(obj) as Record<string, unknown>;
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const desc = Object.getOwnPropertyDescriptor(proto, name)!;
+      if (name === "constructor" || typeof desc.value !== "function") continue;
+      if (cls === "Gatehouse" && ["withToken", "forwardingFor", "org", "write", "atLeast", "pages", "observeRevision"].includes(name)) continue;
+      if (cls === "OrgClient" && ["w", "resPath", "checkBody"].includes(name)) continue;
+      current = `${cls}.${name}`;
+      const before = seen.size;
+      let out = (desc.value as (...a: unknown[]) => unknown).call(obj, arg, arg, arg);
+      if (out && typeof (out as { page?: unknown }).page === "function") out = (out as { page: () => unknown }).page();
+      else if (out && typeof (out as AsyncGenerator).next === "function") out = (out as AsyncGenerator).next();
+      await out;
+      assert.ok(seen.size > before || [...seen.values()].includes(current), `${current} made no request`);
+    }
+  }
+  return seen;
+}
+
+describe("the SDK's routes against /v1/openapi.json", () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startServer();
+  });
+  after(async () => {
+    await srv?.stop();
+  });
+
+  it("every request an SDK method makes is a route of the served document", async () => {
+    const doc = (await new Gatehouse({ baseUrl: srv.baseUrl }).openapi()) as unknown as Doc;
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => ({ m: m.toUpperCase(), re: new RegExp("^" + path.replace(/\{[^}]+\}/g, "[^/]+") + "$") })),
+    );
+    const seen = await sdkRoutes();
+    assert.ok(seen.size >= 60, `only ${seen.size} requests recorded`);
+    const unknown = [...seen].filter(([req]) => {
+      const [m, p] = req.split(" ");
+      return !routes.some((r) => r.m === m && r.re.test(p));
+    });
+    assert.deepEqual(unknown.map(([req, by]) => `${by}: ${req}`), []);
+  });
+});
 
 describe("the SDK's types against /v1/openapi.json", () => {
   let srv: TestServer;
