@@ -122,12 +122,13 @@ export class Transport {
                 let res;
                 let text;
                 try {
-                    res = await this.fetch(url, { method: c.method, headers, body: payload, signal: ctl.signal });
+                    // No redirects: the API never answers one, and following it could carry the credential elsewhere.
+                    res = await this.fetch(url, { method: c.method, headers, body: payload, signal: ctl.signal, redirect: "manual" });
                     text = await res.text();
                 }
                 catch (err) {
                     if (ctl.signal.aborted)
-                        throw stopped(what, timedOut, timeoutMs, err);
+                        throw stopped(what, () => timedOut, timeoutMs, err);
                     const code = errorCode(err);
                     const e = new ConnectionError(`gatehouse: ${what}: ${code || err?.message || "connection failed"}`, { cause: err });
                     if (attempt >= this.retry.maxAttempts || !(idem === "safe" || NEVER_SENT.has(code)))
@@ -135,7 +136,7 @@ export class Transport {
                     const wait = this.backoff(attempt, null);
                     if (wait === undefined || Date.now() + wait >= deadline)
                         throw e;
-                    await this.pause(wait, ctl.signal, what, timedOut, timeoutMs);
+                    await this.pause(wait, ctl.signal, what, () => timedOut, timeoutMs);
                     continue;
                 }
                 if (res.status >= 200 && res.status <= 299) {
@@ -160,7 +161,7 @@ export class Transport {
                 const wait = this.backoff(attempt, res.headers.get("retry-after"));
                 if (wait === undefined || Date.now() + wait >= deadline)
                     throw perr;
-                await this.pause(wait, ctl.signal, what, timedOut, timeoutMs);
+                await this.pause(wait, ctl.signal, what, () => timedOut, timeoutMs);
             }
         }
         finally {
@@ -204,7 +205,7 @@ export function parseRetryAfter(h) {
     return Number.isNaN(d) ? undefined : Math.max(0, d - Date.now());
 }
 function stopped(what, timedOut, timeoutMs, cause) {
-    return timedOut
+    return timedOut()
         ? new RequestTimeoutError(`gatehouse: ${what}: no answer within ${timeoutMs} ms`, { cause })
         : new AbortedError(`gatehouse: ${what}: aborted`, { cause });
 }

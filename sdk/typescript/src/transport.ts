@@ -192,16 +192,17 @@ export class Transport {
         let res: Response;
         let text: string;
         try {
-          res = await this.fetch(url, { method: c.method, headers, body: payload, signal: ctl.signal });
+          // No redirects: the API never answers one, and following it could carry the credential elsewhere.
+          res = await this.fetch(url, { method: c.method, headers, body: payload, signal: ctl.signal, redirect: "manual" });
           text = await res.text();
         } catch (err) {
-          if (ctl.signal.aborted) throw stopped(what, timedOut, timeoutMs, err);
+          if (ctl.signal.aborted) throw stopped(what, () => timedOut, timeoutMs, err);
           const code = errorCode(err);
           const e = new ConnectionError(`gatehouse: ${what}: ${code || (err as Error)?.message || "connection failed"}`, { cause: err });
           if (attempt >= this.retry.maxAttempts || !(idem === "safe" || NEVER_SENT.has(code))) throw e;
           const wait = this.backoff(attempt, null);
           if (wait === undefined || Date.now() + wait >= deadline) throw e;
-          await this.pause(wait, ctl.signal, what, timedOut, timeoutMs);
+          await this.pause(wait, ctl.signal, what, () => timedOut, timeoutMs);
           continue;
         }
         if (res.status >= 200 && res.status <= 299) {
@@ -222,7 +223,7 @@ export class Transport {
         if (idem !== "safe" && !(perr instanceof NotCaughtUpError)) throw perr;
         const wait = this.backoff(attempt, res.headers.get("retry-after"));
         if (wait === undefined || Date.now() + wait >= deadline) throw perr;
-        await this.pause(wait, ctl.signal, what, timedOut, timeoutMs);
+        await this.pause(wait, ctl.signal, what, () => timedOut, timeoutMs);
       }
     } finally {
       clearTimeout(timer);
@@ -230,7 +231,7 @@ export class Transport {
     }
   }
 
-  private async pause(ms: number, signal: AbortSignal, what: string, timedOut: boolean, timeoutMs: number): Promise<void> {
+  private async pause(ms: number, signal: AbortSignal, what: string, timedOut: () => boolean, timeoutMs: number): Promise<void> {
     try {
       await this.sleep(ms, signal);
     } catch (err) {
@@ -264,8 +265,8 @@ export function parseRetryAfter(h: string | null): number | undefined {
   return Number.isNaN(d) ? undefined : Math.max(0, d - Date.now());
 }
 
-function stopped(what: string, timedOut: boolean, timeoutMs: number, cause: unknown): GatehouseError {
-  return timedOut
+function stopped(what: string, timedOut: () => boolean, timeoutMs: number, cause: unknown): GatehouseError {
+  return timedOut()
     ? new RequestTimeoutError(`gatehouse: ${what}: no answer within ${timeoutMs} ms`, { cause })
     : new AbortedError(`gatehouse: ${what}: aborted`, { cause });
 }

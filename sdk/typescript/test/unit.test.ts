@@ -43,6 +43,7 @@ type Reply = { status: number; body?: unknown; headers?: Record<string, string> 
 function scripted(replies: Reply[] | ((s: Seen, n: number) => Reply)): { fetch: FetchLike; seen: Seen[] } {
   const seen: Seen[] = [];
   const fetch: FetchLike = async (url, init) => {
+    assert.equal(init.redirect, "manual", "every request forbids redirects");
     const s: Seen = {
       method: String(init.method),
       url,
@@ -181,6 +182,18 @@ describe("timeouts and aborts", () => {
     const p = gh.org("demo").get({ signal: ctl.signal });
     ctl.abort();
     await assert.rejects(p, AbortedError);
+  });
+  it("a timeout that fires while waiting between retries is a RequestTimeoutError", async () => {
+    const { fetch } = scripted([{ status: 503, body: problem("unavailable", 503) }, { status: 200, body: { allowed: true, revision: 1 } }]);
+    const gh = new Gatehouse({ baseUrl: "http://gh.test", fetch, timeoutMs: 30, retry: { baseDelayMs: 1, maxDelayMs: 10 } });
+    // The wait between attempts outlives the deadline (a slow scheduler), so the timer fires during it.
+    gh.t.sleep = (_ms, signal) => new Promise((_ok, fail) => signal.addEventListener("abort", () => fail(signal.reason)));
+    await assert.rejects(gh.org("demo").check({ action: "a:b" }), RequestTimeoutError);
+  });
+  it("never follows a redirect (the credential stays with the server)", async () => {
+    const { fetch, seen } = scripted([{ status: 307, headers: { Location: "http://elsewhere.test/" } }]);
+    await assert.rejects(client(fetch).org("demo").get(), (e: unknown) => e instanceof ProblemError && e.status === 307);
+    assert.equal(seen.length, 1);
   });
   it("rejects a base URL that is not http(s)", () => {
     assert.throws(() => new Gatehouse({ baseUrl: "ftp://x" }), GatehouseError);
