@@ -18,5 +18,5 @@ export type { GatehouseOptions, DecisionOptions, CheckOptions, ListOptions, Look
 export type { CallOptions, RetryPolicy, FetchLike, TransportOptions } from "./transport.js";
 export { requirePermission, guardTool, authorizeToolCall, approvalOf, ApprovalRequiredError } from "./guard.js";
 export type { Approval, ApprovalOutcome, ApprovalWaitOptions, ToolGuardOptions, FromArgs, FromRuntime, ToolLike } from "./guard.js";
-export { requireHttp, decisionOf, sendProblem } from "./middleware.js";
+export { requireHttp, decisionOf, sendProblem, plausibleToken } from "./middleware.js";
 export type { MiddlewareOptions, Middleware, RequestTarget, FromRequest } from "./middleware.js";

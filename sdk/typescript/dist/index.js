@@ -15,4 +15,4 @@ export * from "./types.js";
 export * from "./errors.js";
 export { Gatehouse, OrgClient, Paginated, collect, MAX_BATCH } from "./client.js";
 export { requirePermission, guardTool, authorizeToolCall, approvalOf, ApprovalRequiredError } from "./guard.js";
-export { requireHttp, decisionOf, sendProblem } from "./middleware.js";
+export { requireHttp, decisionOf, sendProblem, plausibleToken } from "./middleware.js";

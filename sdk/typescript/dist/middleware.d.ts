@@ -10,8 +10,9 @@
  * client's credential (which then needs bindings:read).
  *
  * Answers, fail closed (all problem+json):
- * - 401 with `WWW-Authenticate` when there is no caller (no or a bad token;
- *   `principal` resolved none);
+ * - 401 with `WWW-Authenticate` when there is no caller (no or a bad token,
+ *   one not even shaped like a Gatehouse credential answered without
+ *   asking; `principal` resolved none);
  * - `deniedStatus` (default 403; seed 000's stack uses 401) when Gatehouse
  *   denies, when the caller is not in the org, when the request names a
  *   malformed resource, or when the decision needs an approval;
@@ -59,6 +60,13 @@ export interface MiddlewareOptions<Req extends IncomingMessage = IncomingMessage
 export type Middleware<Req extends IncomingMessage = IncomingMessage> = (req: Req, res: ServerResponse, next: (err?: unknown) => void) => void;
 /** The allow that let the request through (obligations and advice of agents). */
 export declare function decisionOf(req: IncomingMessage): CheckResponse | undefined;
+/**
+ * A loose shape check of a Gatehouse credential (an API key `gth_…` or a
+ * session token `a.b.c`), as the Go middleware makes: anything else is
+ * answered 401 here and never reaches the server, so junk tokens do not
+ * count against the host's failed-authentication rate limit.
+ */
+export declare function plausibleToken(tok: string): boolean;
 /** Writes a problem+json answer. */
 export declare function sendProblem(res: ServerResponse, status: number, kind: string, title: string, detail: string, extra?: Record<string, unknown>): void;
 /**

@@ -10,8 +10,9 @@
  * client's credential (which then needs bindings:read).
  *
  * Answers, fail closed (all problem+json):
- * - 401 with `WWW-Authenticate` when there is no caller (no or a bad token;
- *   `principal` resolved none);
+ * - 401 with `WWW-Authenticate` when there is no caller (no or a bad token,
+ *   one not even shaped like a Gatehouse credential answered without
+ *   asking; `principal` resolved none);
  * - `deniedStatus` (default 403; seed 000's stack uses 401) when Gatehouse
  *   denies, when the caller is not in the org, when the request names a
  *   malformed resource, or when the decision needs an approval;
@@ -91,6 +92,17 @@ function bearer(req: IncomingMessage): string | undefined {
   return m ? m[1] : undefined;
 }
 
+/**
+ * A loose shape check of a Gatehouse credential (an API key `gth_…` or a
+ * session token `a.b.c`), as the Go middleware makes: anything else is
+ * answered 401 here and never reaches the server, so junk tokens do not
+ * count against the host's failed-authentication rate limit.
+ */
+export function plausibleToken(tok: string): boolean {
+  if (tok.length > 8192 || !/^[A-Za-z0-9_.-]+$/.test(tok)) return false;
+  return tok.startsWith("gth_") || tok.split(".").length === 3;
+}
+
 function forwardedFor(req: IncomingMessage): string | undefined {
   const chain = req.headers["x-forwarded-for"];
   const prev = Array.isArray(chain) ? chain.join(", ") : chain;
@@ -148,7 +160,7 @@ export function requireHttp<Req extends IncomingMessage = IncomingMessage>(optio
         } else {
           tokenMode = true;
           const token = bearer(req);
-          if (!token) return unauth(res);
+          if (!token || !plausibleToken(token)) return unauth(res);
           client = client.withToken(token).forwardingFor(forwardedFor(req));
         }
         const target = (await get(options.resource, req)) ?? {};

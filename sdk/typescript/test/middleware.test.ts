@@ -113,3 +113,15 @@ describe("middleware, principal mode (the host authenticates)", () => {
     });
   }
 });
+
+describe("middleware, token mode with a session", () => {
+  it("a session token passes the shape check and is decided like a key", async () => {
+    const session = await new Gatehouse({ baseUrl: srv.baseUrl, token: srv.keys.BOB_KEY }).createSession();
+    const a = await app({});
+    try {
+      expectAnswer("bob's session", await call(a.url, "/chains/prod/database-migration/run", { Authorization: "Bearer " + session.token }), { status: 200, ran: true });
+    } finally {
+      await a.close();
+    }
+  });
+});

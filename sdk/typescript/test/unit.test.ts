@@ -436,6 +436,23 @@ describe("fail closed on any answer (seeded fuzz of the answer decoder)", () => 
 });
 
 describe("middleware answers without a server", () => {
+  it("a token not shaped like a Gatehouse credential is a 401 without asking the server", async () => {
+    const { fetch, seen } = scripted([]);
+    const guard = requireHttp({ client: client(fetch), org: "demo", action: "chains:run" });
+    const server = createServer((req, res) => guard(req, res, () => res.end("ran")));
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    try {
+      for (const auth of ["Bearer not-a-token!", "Bearer x", "Bearer a.b", "Token gth_abc", "Bearer " + "gth_" + "a".repeat(9000)]) {
+        const r = await globalThis.fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { headers: { Authorization: auth } });
+        assert.equal(r.status, 401, auth);
+        assert.equal(r.headers.get("www-authenticate"), 'Bearer realm="gatehouse"');
+      }
+      assert.equal(seen.length, 0);
+    } finally {
+      await new Promise((ok) => server.close(ok));
+    }
+  });
+
   const cases: { name: string; reply: Reply; status: number; kind: string; extra?: Record<string, unknown> }[] = [
     {
       name: "a decision that needs approval is refused with the approval",
