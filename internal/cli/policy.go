@@ -25,7 +25,7 @@ func newPolicyCmd(e *env) *cobra.Command {
 		Args:  cobra.ArbitraryArgs,
 		RunE:  unknownSubcommand,
 	}
-	cmd.AddCommand(newLintCmd(e), newFmtCmd(e), newCheckCmd(e), newMatrixCmd(e))
+	cmd.AddCommand(newLintCmd(e), newFmtCmd(e), newCheckCmd(e), newMatrixCmd(e), newPolicyTestCmd(e))
 	return cmd
 }
 
@@ -86,11 +86,13 @@ func loadModel(e *env, arg string, opts policy.LintOptions) (*policy.Model, erro
 func newLintCmd(e *env) *cobra.Command {
 	var out output
 	var lopts lintFlags
+	var strict bool
 	cmd := &cobra.Command{
 		Use:   "lint FILE|template:NAME...",
 		Short: "Report errors and warnings as file:line:col: severity: message",
 		Long: `Lint parses and compiles each policy and prints every error and warning.
-Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise.`,
+Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise;
+with --strict a warning fails the lint as an error does (exit 2).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check("text", "json"); err != nil {
@@ -121,13 +123,14 @@ Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise.`,
 					fmt.Fprintln(e.stdout, d.Error())
 				}
 			}
-			if all.HasErrors() {
+			if all.HasErrors() || (strict && len(all) > 0) {
 				return silentExit(ExitBadInput)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().VarP(newOutputValue(&out, "text"), "output", "o", "text or json")
+	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings as errors (exit 2 on any finding)")
 	lopts.register(cmd)
 	return cmd
 }
