@@ -18,6 +18,7 @@ func (s *Server) routeTable() []*Route {
 	rs = append(rs, s.teamRoutes()...)
 	rs = append(rs, s.roleRoutes()...)
 	rs = append(rs, s.bindingRoutes()...)
+	rs = append(rs, s.impactRoutes()...)
 	rs = append(rs, s.principalRoutes()...)
 	rs = append(rs, s.resourceRoutes()...)
 	rs = append(rs, s.decisionRoutes()...)
