@@ -73,6 +73,11 @@ func loadModel(e *env, arg string, opts policy.LintOptions) (*policy.Model, erro
 	if err != nil {
 		return nil, err
 	}
+	return compileModel(e, name, src, opts)
+}
+
+// compileModel is loadModel for a source already read.
+func compileModel(e *env, name string, src []byte, opts policy.LintOptions) (*policy.Model, error) {
 	m, diags := policy.Load(name, src, opts)
 	if diags.HasErrors() {
 		for _, d := range diags.Errors() {
@@ -203,19 +208,22 @@ func writeFileKeepMode(path string, data []byte) error {
 }
 
 func newCheckCmd(e *env) *cobra.Command {
+	var live *liveFlags
 	var subject, perm string
 	var ctxFlags []string
 	var out output
 	cmd := &cobra.Command{
-		Use:   "check FILE|template:NAME --subject role:ROLE|agent:AGENT --permission RESOURCE:ACTION",
+		Use:   "check FILE|template:NAME|--org ORG --subject role:ROLE|agent:AGENT --permission RESOURCE:ACTION",
 		Short: "Decide one permission for a role or an agent, with no other data",
 		Long: `Check answers whether a role or an agent of the policy holds a permission,
 as if bound to it org-wide, and explains the answer.
+With --org ORG instead of a file it uses the org's live policy from the
+server (needs policy:read).
 Exit status: 0 allow, 1 deny, 2 bad input (unparseable policy, unknown role
 or agent, malformed permission or context).`,
 		Example: `  gatehouse policy check template:mentiko --subject role:operator --permission chains:run
   gatehouse policy check examples/agents.policy --subject agent:Triage --permission chains:run --context hour=10`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check("text", "json"); err != nil {
 				return err
@@ -231,7 +239,11 @@ or agent, malformed permission or context).`,
 			if err != nil {
 				return err
 			}
-			m, err := loadModel(e, args[0], policy.LintOptions{})
+			name, src, err := live.policy(cmd, args)
+			if err != nil {
+				return err
+			}
+			m, err := compileModel(e, name, src, policy.LintOptions{})
 			if err != nil {
 				return err
 			}
@@ -263,6 +275,7 @@ or agent, malformed permission or context).`,
 			return nil
 		},
 	}
+	live = newLiveFlags(e, cmd.Flags())
 	cmd.Flags().StringVar(&subject, "subject", "", "role:ROLE or agent:AGENT (required)")
 	cmd.Flags().StringVar(&perm, "permission", "", "RESOURCE:ACTION, e.g. chains:run (required)")
 	cmd.Flags().StringArrayVar(&ctxFlags, "context", nil, "KEY=VALUE (repeatable); true/false and numbers are typed, the rest strings")
@@ -371,22 +384,27 @@ func parseContext(flags []string) (map[string]any, error) {
 }
 
 func newMatrixCmd(e *env) *cobra.Command {
+	var live *liveFlags
 	var out output
 	cmd := &cobra.Command{
-		Use:   "matrix FILE|template:NAME",
+		Use:   "matrix FILE|template:NAME|--org ORG",
 		Short: "Print the role × permission table (print it, tape it to the wall)",
-		Args:  cobra.ExactArgs(1),
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check("table", "markdown", "json"); err != nil {
 				return err
 			}
-			m, err := loadModel(e, args[0], policy.LintOptions{})
+			name, src, err := live.policy(cmd, args)
+			if err != nil {
+				return err
+			}
+			m, err := compileModel(e, name, src, policy.LintOptions{})
 			if err != nil {
 				return err
 			}
 			mx, err := policy.BuildMatrix(m)
 			if err != nil {
-				return badInput("%s: %v", args[0], err)
+				return badInput("%s: %v", name, err)
 			}
 			switch out {
 			case "json":
@@ -399,6 +417,7 @@ func newMatrixCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().VarP(newOutputValue(&out, "table"), "output", "o", "table, markdown or json")
+	live = newLiveFlags(e, cmd.Flags())
 	return cmd
 }
 
