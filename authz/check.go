@@ -30,6 +30,10 @@ type eval struct {
 	hkSet     bool
 	vars      policy.Vars
 	varsBuilt bool
+	// assume, when set (lookups that include conditional answers), makes
+	// every condition that does not hold count as holding, recording its
+	// name: the decision then says whether some conditions would allow.
+	assume *condAssume
 }
 
 // resolve validates the request fields every subject shares and resolves
@@ -390,7 +394,12 @@ func (e *eval) evalCond(name string) (bool, error) {
 		e.vars = e.buildVars()
 		e.varsBuilt = true
 	}
-	return e.p.m.EvalCondition(name, e.vars)
+	ok, err := e.p.m.EvalCondition(name, e.vars)
+	if !ok && e.assume != nil {
+		e.assume.add(name)
+		return true, nil
+	}
+	return ok, err
 }
 
 func (e *eval) buildVars() policy.Vars {
