@@ -13,6 +13,7 @@ func (s *Server) routeTable() []*Route {
 	rs = append(rs, s.metaRoutes()...)
 	rs = append(rs, s.identityRoutes()...)
 	rs = append(rs, s.authRoutes()...)
+	rs = append(rs, s.oidcRoutes()...)
 	rs = append(rs, s.orgRoutes()...)
 	rs = append(rs, s.memberRoutes()...)
 	rs = append(rs, s.teamRoutes()...)
