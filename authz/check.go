@@ -458,12 +458,20 @@ func (s *state) checkWithReason(req *Request) Decision {
 // decide is Check on one snapshot. It also returns the org (nil if the
 // request did not resolve).
 func (snap *snapshot) decide(req *Request) (Decision, *orgSnap) {
+	return snap.decideAssuming(req, nil)
+}
+
+// decideAssuming is decide where, when a is set, conditions that do not
+// hold are assumed to and recorded in a (conditional.go); the decision's
+// obligations and advice are then not meaningful.
+func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (Decision, *orgSnap) {
 	d := Decision{Revision: snap.rev}
 	o, ns, ok := snap.resolve(req)
 	if !ok {
 		return d, nil
 	}
 	e := newEval(o, ns, req)
+	e.assume = a
 	if req.OnBehalfOf != "" {
 		pk, _, _ := parsePrincipal(req.Principal)
 		uk, _, _ := parsePrincipal(req.OnBehalfOf)
@@ -471,6 +479,7 @@ func (snap *snapshot) decide(req *Request) (Decision, *orgSnap) {
 			return d, o
 		}
 		u := newEval(o, ns, req)
+		u.assume = a
 		if ok, _ := u.decide(req.OnBehalfOf); !ok {
 			return d, o
 		}
@@ -480,6 +489,9 @@ func (snap *snapshot) decide(req *Request) (Decision, *orgSnap) {
 		return d, o
 	}
 	d.Allowed = true
+	if a != nil {
+		return d, o // rules' conditions are not the decision's
+	}
 	if ag != nil {
 		if ag.hasCondRules {
 			d.Obligations = e.rulesHolding(ag.a.Obligations)

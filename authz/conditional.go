@@ -26,30 +26,12 @@ func (a *condAssume) sorted() []string {
 	return out
 }
 
-// decideAssuming is decide (acting principal and, on behalf of a user, the
-// user) with unmet conditions assumed: whether some conditions would allow
-// the request, and which.
-func (snap *snapshot) decideAssuming(req *Request) (bool, []string) {
-	o, ns, ok := snap.resolve(req)
-	if !ok {
-		return false, nil
-	}
+// conditionalDecide says whether some conditions, assumed to hold, would
+// allow the request, and which (sorted).
+func (snap *snapshot) conditionalDecide(req *Request) (bool, []string) {
 	a := &condAssume{}
-	if req.OnBehalfOf != "" {
-		pk, _, _ := parsePrincipal(req.Principal)
-		uk, _, _ := parsePrincipal(req.OnBehalfOf)
-		if (pk != KindAgent && pk != KindService) || uk != KindUser {
-			return false, nil
-		}
-		u := newEval(o, ns, req)
-		u.assume = a
-		if ok, _ := u.decide(req.OnBehalfOf); !ok {
-			return false, nil
-		}
-	}
-	e := newEval(o, ns, req)
-	e.assume = a
-	if ok, _ := e.decide(req.Principal); !ok {
+	d, _ := snap.decideAssuming(req, a)
+	if !d.Allowed {
 		return false, nil
 	}
 	return true, a.sorted()

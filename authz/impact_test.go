@@ -92,15 +92,7 @@ func TestPolicyImpact(t *testing.T) {
 			}
 			next := policy.MustLoad("new.policy", src)
 			got, err := PolicyImpact(impactOrg(), next)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.want == nil {
-				tc.want = []ImpactEntry{}
-			}
-			if diff := cmp.Diff(tc.want, got.Entries); diff != "" {
-				t.Errorf("entries (-want +got):\n%s", diff)
-			}
+			wantEntries(t, tc.want, got, err)
 			if tc.roles == nil {
 				tc.roles = []string{}
 			}
@@ -184,16 +176,22 @@ func TestBindingImpact(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := BindingImpact(impactOrg(), tc.add, tc.remove)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.want == nil {
-				tc.want = []ImpactEntry{}
-			}
-			if diff := cmp.Diff(tc.want, got.Entries); diff != "" {
-				t.Errorf("entries (-want +got):\n%s", diff)
-			}
+			wantEntries(t, tc.want, got, err)
 		})
+	}
+}
+
+// wantEntries compares an impact's entries (nil want: none).
+func wantEntries(t *testing.T, want []ImpactEntry, got Impact, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want == nil {
+		want = []ImpactEntry{}
+	}
+	if diff := cmp.Diff(want, got.Entries); diff != "" {
+		t.Errorf("entries (-want +got):\n%s", diff)
 	}
 }
 

@@ -250,7 +250,7 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 		if d.Allowed || !q.IncludeConditional {
 			return d.Allowed
 		}
-		ok, cs := snap.decideAssuming(&r)
+		ok, cs := snap.conditionalDecide(&r)
 		if ok && len(cs) > 0 {
 			conds = cs
 		}

@@ -66,17 +66,9 @@ func readFileLimited(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, policyMaxRead))
 }
 
-// loadModel reads and compiles a policy, printing its diagnostics to
-// stderr; it fails with exit 2 when the policy has errors.
-func loadModel(e *env, arg string, opts policy.LintOptions) (*policy.Model, error) {
-	name, src, err := readPolicy(e, arg)
-	if err != nil {
-		return nil, err
-	}
-	return compileModel(e, name, src, opts)
-}
-
-// compileModel is loadModel for a source already read.
+// compileModel compiles a policy read by readPolicy (or fetched from the
+// server), printing its diagnostics to stderr; it fails with exit 2 when
+// the policy has errors.
 func compileModel(e *env, name string, src []byte, opts policy.LintOptions) (*policy.Model, error) {
 	m, diags := policy.Load(name, src, opts)
 	if diags.HasErrors() {
