@@ -156,10 +156,17 @@ type LookupResourcesPage struct {
 	Resources     []ResourceRef
 	NextPageToken string // "" on the last page
 	Revision      uint64
-	// Conditions (with IncludeConditional) marks the resources allowed
-	// only under conditions: one set of conditions, currently false, that
-	// together would allow. Resources not in it are allowed now.
-	Conditions map[ResourceRef][]string
+	// Conditional (with IncludeConditional) lists, in page order, the
+	// resources of Resources allowed only under conditions, each with one
+	// set of conditions, false now, that together would allow. The other
+	// resources are allowed now.
+	Conditional []ConditionalResource
+}
+
+// ConditionalResource is a resource allowed only under conditions.
+type ConditionalResource struct {
+	ResourceRef
+	Conditions []string `json:"conditions"`
 }
 
 // LookupSubjectsRequest asks: which principals may do Action on the

@@ -72,16 +72,18 @@ func (h *harness) conditionalResourcesProbe(q authz.LookupResourcesRequest) prob
 				}
 				return ""
 			}
+			conditional := map[authz.ResourceRef]bool{}
+			for _, c := range p.Conditional {
+				if !slices.Contains(p.Resources, c.ResourceRef) || len(c.Conditions) == 0 {
+					return fmt.Sprintf("conditions %v for %v, which the page does not list", c.Conditions, c.ResourceRef)
+				}
+				conditional[c.ResourceRef] = true
+			}
 			for _, r := range p.Resources {
-				if _, ok := p.Conditions[r]; ok {
+				if conditional[r] {
 					gotCond = append(gotCond, r)
 				} else {
 					gotNow = append(gotNow, r)
-				}
-			}
-			for r := range p.Conditions {
-				if !slices.Contains(p.Resources, r) {
-					return fmt.Sprintf("conditions for %v, which the page does not list", r)
 				}
 			}
 			if p.NextPageToken == "" {
@@ -154,12 +156,12 @@ agent Triage: operator { can run chains when business_hours }
 	if diff := cmp.Diff([]authz.ResourceRef{c2}, page.Resources); diff != "" {
 		t.Errorf("resources (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[authz.ResourceRef][]string{c2: {"business_hours"}}, page.Conditions); diff != "" {
+	if diff := cmp.Diff([]authz.ConditionalResource{{ResourceRef: c2, Conditions: []string{"business_hours"}}}, page.Conditional); diff != "" {
 		t.Errorf("conditions (-want +got):\n%s", diff)
 	}
 	// In business hours nothing is conditional any more.
 	page, err = e.LookupResources(authz.LookupResourcesRequest{Org: "acme", Principal: "user:cat", Type: "chains", Action: "run", Context: map[string]any{"hour": int64(10)}, IncludeConditional: true})
-	if err != nil || len(page.Conditions) != 0 || len(page.Resources) != 1 {
+	if err != nil || len(page.Conditional) != 0 || len(page.Resources) != 1 {
 		t.Errorf("in hours: %+v %v", page, err)
 	}
 }

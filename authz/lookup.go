@@ -233,10 +233,8 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 		ref := ResourceRef{Namespace: ns, Type: q.Type, ID: id}
 		page.Resources = append(page.Resources, ref)
 		if conds != nil {
-			if page.Conditions == nil {
-				page.Conditions = map[ResourceRef][]string{}
-			}
-			page.Conditions[ref], conds = conds, nil
+			page.Conditional = append(page.Conditional, ConditionalResource{ResourceRef: ref, Conditions: conds})
+			conds = nil
 		}
 		last = pageToken{ns, id}
 		full = len(page.Resources) == size

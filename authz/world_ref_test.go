@@ -325,10 +325,7 @@ func (e *refDecider) LookupResources(q authz.LookupResourcesRequest) (authz.Look
 	page := authz.LookupResourcesPage{Resources: all[start:end], Revision: e.rev}
 	for _, r := range page.Resources {
 		if slices.Contains(conditional, r) {
-			if page.Conditions == nil {
-				page.Conditions = map[authz.ResourceRef][]string{}
-			}
-			page.Conditions[r] = []string{"?"}
+			page.Conditional = append(page.Conditional, authz.ConditionalResource{ResourceRef: r, Conditions: []string{"?"}})
 		}
 	}
 	if end < len(all) {

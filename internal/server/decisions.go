@@ -250,10 +250,8 @@ func (s *Server) lookupResources(c *call, in *LookupResourcesRequest) (LookupRes
 		items = []authz.ResourceRef{}
 	}
 	out := LookupResourcesResponse{Items: each(items, apiRef), NextCursor: page.NextPageToken, Revision: page.Revision}
-	for _, r := range items {
-		if cs, ok := page.Conditions[r]; ok {
-			out.Conditional = append(out.Conditional, api.ConditionalRef{ResourceRef: apiRef(r), Conditions: cs})
-		}
+	for _, c := range page.Conditional {
+		out.Conditional = append(out.Conditional, api.ConditionalRef{ResourceRef: apiRef(c.ResourceRef), Conditions: c.Conditions})
 	}
 	return out, nil
 }
