@@ -160,7 +160,9 @@ func newOIDCFixture(t *testing.T) *oidcFixture {
 			RedirectURL: "http://gatehouse.test/v1/auth/oidc/" + org + "/callback", Provision: provision}
 	}
 	e := newEnv(t, "sqlite", envOpts{cfg: func(c *server.Config) {
-		c.OIDC = []server.OIDCProvider{prov("acme", nil), prov("bravo", &auth.OIDCProvisioning{Role: "viewer", GrantedBy: "user:olive"})}
+		c.OIDC = []server.OIDCProvider{prov("acme", nil), prov("bravo", &auth.OIDCProvisioning{Role: "viewer", GrantedBy: "user:olive"}),
+			// charlie's provisioning names someone who may not grant there.
+			prov("charlie", &auth.OIDCProvisioning{Role: "viewer", GrantedBy: "user:mia"})}
 	}})
 	ctx := ctxT(t)
 	mkUser := func(id string) string {
@@ -173,7 +175,7 @@ func newOIDCFixture(t *testing.T) *oidcFixture {
 	olive := mkUser("olive")
 	mkUser("mia")
 	mkUser("otto")
-	for _, org := range []string{"acme", "bravo"} {
+	for _, org := range []string{"acme", "bravo", "charlie"} {
 		e.must(201, "POST", "/v1/orgs", olive, map[string]any{"id": org}, nil)
 	}
 	e.must(201, "POST", "/v1/orgs/acme/members", olive, map[string]any{"user_id": "mia", "role": "builder"}, nil)
@@ -335,6 +337,17 @@ func TestOIDCSignInAttacks(t *testing.T) {
 		cookie.Path = "/"
 		if status, in, _ := f.callback(t, "acme", code, state, cookie); status != 401 || in.Session != "" {
 			t.Errorf("status %d session %q", status, in.Session)
+		}
+	})
+	t.Run("provisioning by someone who may not grant the role", func(t *testing.T) {
+		for range 2 { // and the user it created is gone: the second try fails the same way
+			code, in, prob := f.signIn(t, "charlie", "pat@example.com", true, nil)
+			if code != 403 || in.Session != "" || !strings.Contains(prob.Detail, "cannot grant role viewer") {
+				t.Fatalf("status %d session %q problem %+v", code, in.Session, prob)
+			}
+		}
+		if _, err := f.e.st.GetUserByEmail(ctxT(t), "pat@example.com"); err == nil {
+			t.Error("the user created for a failed provisioning is still there")
 		}
 	})
 	t.Run("an org without single sign-on", func(t *testing.T) {
