@@ -2,9 +2,11 @@ package authz
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -285,60 +287,27 @@ func impactOf(before, after *OrgData, affected map[string]bool) (Impact, error) 
 		x1 = &c
 	}
 	ids := sortedKeys(principals)
-	touched := map[string]bool{}
-	for _, pid := range ids {
-		g0, _, _ := e0.Permissions(reducedOrg, pid, orgNS)
-		g1, _, _ := e1.Permissions(reducedOrg, pid, orgNS)
-		orgDiff := grantDiff(g0, g1)
-		for _, x := range orgDiff {
-			imp.Entries = append(imp.Entries, x.entry(pid, Scope{}))
-		}
-		seen := map[string]bool{}
-		for _, key := range x2(orgDiff) {
-			seen[key] = true
-		}
-		// Namespaces where the principal (or a team of it) holds bindings.
-		nsSet := map[string]bool{}
-		var resScopes []Scope
-		for _, x := range []*stateIndex{x0, x1} {
-			for _, b := range x.bindingsOf(pid) {
-				if b.Scope.IsOrg() {
-					continue
-				}
-				nsSet[b.Scope.Namespace] = true
-				if b.Scope.IsResource() && !slices.Contains(resScopes, b.Scope) {
-					resScopes = append(resScopes, b.Scope)
-				}
+	c := &impactRun{e0: e0, e1: e1, x0: x0, x1: x1, orgNS: orgNS}
+	// Principals are independent: split them over the cores. Each
+	// principal's entries come from one worker, in its order, and the
+	// stable sort below makes the answer independent of the split.
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(ids)/256))
+	parts := make([][]ImpactEntry, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(ids); i += workers {
+				parts[w] = c.principal(parts[w], ids[i])
 			}
-		}
-		nss := sortedKeys(nsSet)
-		nsGrants := map[string][2][]Grant{}
-		for _, ns := range nss {
-			n0, _, _ := e0.Permissions(reducedOrg, pid, ns)
-			n1, _, _ := e1.Permissions(reducedOrg, pid, ns)
-			nsGrants[ns] = [2][]Grant{n0, n1}
-			for _, x := range grantDiff(n0, n1) {
-				if !seen[x.key()] {
-					imp.Entries = append(imp.Entries, x.entry(pid, Scope{Namespace: ns}))
-				}
-			}
-		}
-		sort.Slice(resScopes, func(i, j int) bool { return resScopes[i].String() < resScopes[j].String() })
-		for _, sc := range resScopes {
-			g := nsGrants[sc.Namespace]
-			r0 := append(typeGrants(g[0], sc.Type), x0.resourceGrants(pid, sc)...)
-			r1 := append(typeGrants(g[1], sc.Type), x1.resourceGrants(pid, sc)...)
-			nsDiff := map[string]bool{}
-			for _, x := range grantDiff(typeGrants(g[0], sc.Type), typeGrants(g[1], sc.Type)) {
-				nsDiff[x.key()] = true
-			}
-			for _, x := range grantDiff(r0, r1) {
-				if !nsDiff[x.key()] {
-					imp.Entries = append(imp.Entries, x.entry(pid, sc))
-				}
-			}
-		}
+		}()
 	}
+	wg.Wait()
+	for _, p := range parts {
+		imp.Entries = append(imp.Entries, p...)
+	}
+	touched := map[string]bool{}
 	for _, x := range imp.Entries {
 		touched[x.Principal] = true
 		if x.Change == ImpactGained {
@@ -362,6 +331,70 @@ func impactOf(before, after *OrgData, affected map[string]bool) (Impact, error) 
 		return a.Change < b.Change
 	})
 	return imp, nil
+}
+
+// impactRun is one analysis's engines and indexes, shared (read-only) by
+// its workers.
+type impactRun struct {
+	e0, e1 *Engine
+	x0, x1 *stateIndex
+	orgNS  string
+}
+
+// principal appends to out what pid gains and loses.
+func (c *impactRun) principal(out []ImpactEntry, pid string) []ImpactEntry {
+	g0, _, _ := c.e0.Permissions(reducedOrg, pid, c.orgNS)
+	g1, _, _ := c.e1.Permissions(reducedOrg, pid, c.orgNS)
+	orgDiff := grantDiff(g0, g1)
+	for _, x := range orgDiff {
+		out = append(out, x.entry(pid, Scope{}))
+	}
+	seen := map[string]bool{}
+	for _, key := range x2(orgDiff) {
+		seen[key] = true
+	}
+	// Namespaces where the principal (or a team of it) holds bindings.
+	nsSet := map[string]bool{}
+	var resScopes []Scope
+	for _, x := range []*stateIndex{c.x0, c.x1} {
+		for _, b := range x.bindingsOf(pid) {
+			if b.Scope.IsOrg() {
+				continue
+			}
+			nsSet[b.Scope.Namespace] = true
+			if b.Scope.IsResource() && !slices.Contains(resScopes, b.Scope) {
+				resScopes = append(resScopes, b.Scope)
+			}
+		}
+	}
+	nss := sortedKeys(nsSet)
+	nsGrants := map[string][2][]Grant{}
+	for _, ns := range nss {
+		n0, _, _ := c.e0.Permissions(reducedOrg, pid, ns)
+		n1, _, _ := c.e1.Permissions(reducedOrg, pid, ns)
+		nsGrants[ns] = [2][]Grant{n0, n1}
+		for _, x := range grantDiff(n0, n1) {
+			if !seen[x.key()] {
+				out = append(out, x.entry(pid, Scope{Namespace: ns}))
+			}
+		}
+	}
+	sort.Slice(resScopes, func(i, j int) bool { return resScopes[i].String() < resScopes[j].String() })
+	for _, sc := range resScopes {
+		g := nsGrants[sc.Namespace]
+		r0 := append(typeGrants(g[0], sc.Type), c.x0.resourceGrants(pid, sc)...)
+		r1 := append(typeGrants(g[1], sc.Type), c.x1.resourceGrants(pid, sc)...)
+		nsDiff := map[string]bool{}
+		for _, x := range grantDiff(typeGrants(g[0], sc.Type), typeGrants(g[1], sc.Type)) {
+			nsDiff[x.key()] = true
+		}
+		for _, x := range grantDiff(r0, r1) {
+			if !nsDiff[x.key()] {
+				out = append(out, x.entry(pid, sc))
+			}
+		}
+	}
+	return out
 }
 
 func x2(ds []grantChange) []string {
