@@ -2,6 +2,7 @@ package authz
 
 import (
 	"fmt"
+	"iter"
 	"runtime"
 	"slices"
 	"sort"
@@ -349,15 +350,15 @@ func (c *impactRun) principal(out []ImpactEntry, pid string) []ImpactEntry {
 	for _, x := range orgDiff {
 		out = append(out, x.entry(pid, Scope{}))
 	}
-	seen := map[string]bool{}
-	for _, key := range x2(orgDiff) {
-		seen[key] = true
+	seen := map[changeKey]bool{}
+	for _, x := range orgDiff {
+		seen[x.key()] = true
 	}
 	// Namespaces where the principal (or a team of it) holds bindings.
 	nsSet := map[string]bool{}
 	var resScopes []Scope
 	for _, x := range []*stateIndex{c.x0, c.x1} {
-		for _, b := range x.bindingsOf(pid) {
+		for b := range x.bindingsOf(pid) {
 			if b.Scope.IsOrg() {
 				continue
 			}
@@ -384,7 +385,7 @@ func (c *impactRun) principal(out []ImpactEntry, pid string) []ImpactEntry {
 		g := nsGrants[sc.Namespace]
 		r0 := append(typeGrants(g[0], sc.Type), c.x0.resourceGrants(pid, sc)...)
 		r1 := append(typeGrants(g[1], sc.Type), c.x1.resourceGrants(pid, sc)...)
-		nsDiff := map[string]bool{}
+		nsDiff := map[changeKey]bool{}
 		for _, x := range grantDiff(typeGrants(g[0], sc.Type), typeGrants(g[1], sc.Type)) {
 			nsDiff[x.key()] = true
 		}
@@ -393,14 +394,6 @@ func (c *impactRun) principal(out []ImpactEntry, pid string) []ImpactEntry {
 				out = append(out, x.entry(pid, sc))
 			}
 		}
-	}
-	return out
-}
-
-func x2(ds []grantChange) []string {
-	out := make([]string, len(ds))
-	for i, d := range ds {
-		out[i] = d.key()
 	}
 	return out
 }
@@ -449,13 +442,18 @@ func newStateIndex(d *OrgData, principals map[string]bool) *stateIndex {
 	return x
 }
 
-// bindingsOf lists the bindings naming the principal or one of its teams.
-func (x *stateIndex) bindingsOf(pid string) []Binding {
-	out := slices.Clone(x.bindings[pid])
-	for _, t := range x.teams[pid] {
-		out = append(out, x.bindings[t]...)
+// bindingsOf yields the bindings naming the principal or one of its teams.
+func (x *stateIndex) bindingsOf(pid string) iter.Seq[*Binding] {
+	return func(yield func(*Binding) bool) {
+		for _, subject := range append([]string{pid}, x.teams[pid]...) {
+			bs := x.bindings[subject]
+			for i := range bs {
+				if !yield(&bs[i]) {
+					return
+				}
+			}
+		}
 	}
-	return out
 }
 
 // resourceGrants lists what the principal's own and its teams' bindings at
@@ -467,7 +465,7 @@ func (x *stateIndex) resourceGrants(pid string, sc Scope) []Grant {
 		return nil
 	}
 	var out []Grant
-	for _, b := range x.bindingsOf(pid) {
+	for b := range x.bindingsOf(pid) {
 		if b.Scope != sc {
 			continue
 		}
@@ -507,8 +505,15 @@ type grantChange struct {
 	change string
 }
 
-func (c grantChange) key() string {
-	return c.change + " " + c.g.Permission.String() + " " + strings.Join(c.g.Conditions, ",")
+// changeKey identifies a grant change across scopes.
+type changeKey struct {
+	change string
+	perm   policy.Permission
+	conds  string // joined; "" (no allocation) when unconditional
+}
+
+func (c grantChange) key() changeKey {
+	return changeKey{c.change, c.g.Permission, strings.Join(c.g.Conditions, ",")}
 }
 
 func (c grantChange) entry(pid string, sc Scope) ImpactEntry {
