@@ -59,3 +59,29 @@ func TestLoadOIDCConfig(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLoadOIDCConfig: the --oidc-config decoder never panics, and what it
+// accepts is complete (every provider has an org, issuer, client id and
+// its own callback).
+func FuzzLoadOIDCConfig(f *testing.F) {
+	f.Add("providers:\n  - {org: a, issuer: https://i, client_id: c, redirect_url: https://g/v1/auth/oidc/a/callback}\n")
+	f.Add("providers:\n  - org: a\n    provision: {role: viewer, granted_by: user:x}\n")
+	f.Add("providers: [")
+	f.Add("")
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, src string) {
+		p := filepath.Join(dir, "oidc.yaml")
+		if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		ps, err := loadOIDCConfig(p)
+		if err != nil {
+			return
+		}
+		for _, x := range ps {
+			if x.Org == "" || x.Issuer == "" || x.ClientID == "" || !strings.HasSuffix(x.RedirectURL, "/v1/auth/oidc/"+x.Org+"/callback") {
+				t.Fatalf("accepted an incomplete provider %+v", x)
+			}
+		}
+	})
+}
