@@ -159,7 +159,8 @@ func (a *adm) explainCmd() *cobra.Command {
 
 func (a *adm) whoCanCmd() *cobra.Command {
 	var df decisionFlags
-	return a.decisionCmd(&cobra.Command{
+	var conditional bool
+	cmd := a.decisionCmd(&cobra.Command{
 		Use:     "who-can TYPE:ACTION [TYPE/ID] [-n NS]",
 		Short:   "Who may do the action (on the resource)? (needs bindings:read)",
 		Example: `  gatehouse who-can chains:run chains/escalation-triage -n prod`,
@@ -170,23 +171,36 @@ func (a *adm) whoCanCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.inOrg(cmd, func(cl *call, org string) error {
 				req := df.req
-				s, err := cl.c.LookupSubjects(cl.ctx, org, client.LookupSubjectsRequest{Action: req.Action, Resource: req.Resource, Namespace: req.Namespace, Context: req.Context}, client.AtLeast(df.atLeast))
+				s, err := cl.c.LookupSubjects(cl.ctx, org, client.LookupSubjectsRequest{Action: req.Action, Resource: req.Resource, Namespace: req.Namespace, Context: req.Context,
+					IncludeConditional: conditional}, client.AtLeast(df.atLeast))
 				if err != nil {
 					return err
 				}
 				var rows [][]string
 				for _, x := range s.Items {
-					rows = append(rows, []string{x.Principal, strings.Join(x.Via, ",")})
+					rows = append(rows, []string{x.Principal, strings.Join(x.Via, ","), whenText(x.Conditions)})
 				}
-				return cl.out(s, []string{"PRINCIPAL", "VIA"}, rows)
+				return cl.out(s, []string{"PRINCIPAL", "VIA", "WHEN"}, rows)
 			})
 		},
 	}, &df)
+	cmd.Flags().BoolVar(&conditional, "conditional", true, "also list principals allowed only when a condition holds (WHEN names it); --conditional=false lists only those allowed now")
+	return cmd
+}
+
+// whenText renders a lookup answer's conditions: "always" when allowed
+// now, else "when a and b".
+func whenText(conds []string) string {
+	if len(conds) == 0 {
+		return "always"
+	}
+	return "when " + strings.Join(conds, " and ")
 }
 
 func (a *adm) whatCanCmd() *cobra.Command {
 	var df decisionFlags
 	var limit int
+	var conditional bool
 	cmd := a.decisionCmd(&cobra.Command{
 		Use:     "what-can PRINCIPAL|me TYPE:ACTION [-n NS]",
 		Short:   "Which resources may PRINCIPAL do the action on? (all namespaces without -n)",
@@ -205,7 +219,7 @@ func (a *adm) whatCanCmd() *cobra.Command {
 			return a.inOrg(cmd, func(cl *call, org string) error {
 				req := df.req
 				q := client.LookupResourcesRequest{Principal: req.Principal, Action: req.Action, Namespace: req.Namespace,
-					Context: req.Context, OnBehalfOf: req.OnBehalfOf, PageSize: min(limit, 10000)}
+					Context: req.Context, OnBehalfOf: req.OnBehalfOf, PageSize: min(limit, 10000), IncludeConditional: conditional}
 				all := client.ResourcePage{}
 				for {
 					p, err := cl.c.LookupResources(cl.ctx, org, q, client.AtLeast(df.atLeast))
@@ -213,6 +227,7 @@ func (a *adm) whatCanCmd() *cobra.Command {
 						return err
 					}
 					all.Items = append(all.Items, p.Items...)
+					all.Conditional = append(all.Conditional, p.Conditional...)
 					all.Revision = max(all.Revision, p.Revision)
 					if p.NextCursor == "" || len(all.Items) >= limit {
 						all.NextCursor = p.NextCursor
@@ -223,18 +238,23 @@ func (a *adm) whatCanCmd() *cobra.Command {
 				if len(all.Items) > limit {
 					all.Items = all.Items[:limit]
 				}
+				when := map[client.ResourceRef][]string{}
+				for _, c := range all.Conditional {
+					when[c.ResourceRef] = c.Conditions
+				}
 				var rows [][]string
 				for _, r := range all.Items {
-					rows = append(rows, []string{r.Namespace, r.Type, r.ID})
+					rows = append(rows, []string{r.Namespace, r.Type, r.ID, whenText(when[r])})
 				}
 				if all.NextCursor != "" && !cl.machine() {
 					fmt.Fprintf(a.e.stderr, "more than %d: raise --limit\n", limit)
 				}
-				return cl.out(all, []string{"NAMESPACE", "TYPE", "ID"}, rows)
+				return cl.out(all, []string{"NAMESPACE", "TYPE", "ID", "WHEN"}, rows)
 			})
 		},
 	}, &df)
 	cmd.Flags().IntVar(&limit, "limit", 1000, "print at most this many resources")
+	cmd.Flags().BoolVar(&conditional, "conditional", true, "also list resources allowed only when a condition holds (WHEN names it); --conditional=false lists only those allowed now")
 	return cmd
 }
 

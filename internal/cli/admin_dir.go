@@ -415,8 +415,9 @@ var bindingHeader = []string{"ID", "PRINCIPAL", "ROLE", "SCOPE", "CONDITION", "B
 // binding; `bind list|get|delete` manage them.
 func (a *adm) bindCmd() *cobra.Command {
 	var ns, resource, condition, fPrincipal, fRole string
+	var dryRun bool
 	cmd := &cobra.Command{
-		Use:   "bind PRINCIPAL ROLE [-n NS] [--resource TYPE/ID] | bind list|get|delete",
+		Use:   "bind PRINCIPAL ROLE [-n NS] [--resource TYPE/ID] [--dry-run] | bind list|get|delete",
 		Short: "Bind a principal to a role at the org, a namespace or a resource",
 		Args:  cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -438,6 +439,9 @@ func (a *adm) bindCmd() *cobra.Command {
 				sc = client.Scope{Namespace: ns}
 			}
 			return a.inOrg(cmd, func(cl *call, org string) error {
+				if dryRun {
+					return bindDryRun(cl, org, client.BindingSpec{Principal: args[0], Role: args[1], Scope: sc, Condition: condition})
+				}
 				b, rev, err := cl.c.CreateBinding(cl.ctx, org, client.BindingSpec{Principal: args[0], Role: args[1], Scope: sc, Condition: condition})
 				if err != nil {
 					return err
@@ -449,6 +453,7 @@ func (a *adm) bindCmd() *cobra.Command {
 	addNamespaceFlag(cmd, &ns, "", "namespace scope (default: the whole org)")
 	cmd.Flags().StringVar(&resource, "resource", "", "resource scope TYPE/ID (in -n, default \"default\")")
 	cmd.Flags().StringVar(&condition, "condition", "", "named condition that must hold")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what the binding would grant (who gains what, where) without creating it")
 	list := listCmd(a, "List bindings", bindingHeader, bindingRows,
 		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.Binding], error) {
 			return c.ListBindings(ctx, org, client.BindingFilter{Principal: fPrincipal, Role: fRole, Namespace: ns}, o)

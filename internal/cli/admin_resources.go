@@ -310,5 +310,5 @@ func (a *adm) policyCmds() []*cobra.Command {
 			})
 		},
 	}
-	return []*cobra.Command{get, put, validate}
+	return []*cobra.Command{get, put, validate, a.policyImpactCmd()}
 }

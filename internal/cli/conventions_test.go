@@ -93,6 +93,8 @@ func conventionCases(tmp string) map[string]conventionCase {
 		"policy check":        local("policy", "check", "template:agent-platform", "--subject", "role:viewer", "--permission", "chains:read"),
 		"policy lint":         local("policy", "lint", "template:agent-platform"),
 		"policy matrix":       local("policy", "matrix", "template:agent-platform"),
+		"policy test":         local("policy", "test", "../../templates"),
+		"policy impact":       srv(true, "policy", "impact", "template:agent-platform"),
 		"policy get":          srv(true, "policy", "get"),
 		"policy put":          srv(true, "policy", "put", "template:agent-platform"),
 		"policy validate":     srv(true, "policy", "validate", "template:agent-platform"),

@@ -27,7 +27,7 @@ func newPolicyCmd(e *env) *cobra.Command {
 		Args:  cobra.ArbitraryArgs,
 		RunE:  unknownSubcommand,
 	}
-	cmd.AddCommand(newLintCmd(e), newFmtCmd(e), newCheckCmd(e), newMatrixCmd(e))
+	cmd.AddCommand(newLintCmd(e), newFmtCmd(e), newCheckCmd(e), newMatrixCmd(e), newPolicyTestCmd(e))
 	return cmd
 }
 
@@ -68,13 +68,10 @@ func readFileLimited(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, policyMaxRead))
 }
 
-// loadModel reads and compiles a policy, printing its diagnostics to
-// stderr; it fails with exit 2 when the policy has errors.
-func loadModel(e *env, arg string, opts policy.LintOptions) (*policy.Model, error) {
-	name, src, err := readPolicy(e, arg)
-	if err != nil {
-		return nil, err
-	}
+// compileModel compiles a policy read by readPolicy (or fetched from the
+// server), printing its diagnostics to stderr; it fails with exit 2 when
+// the policy has errors.
+func compileModel(e *env, name string, src []byte, opts policy.LintOptions) (*policy.Model, error) {
 	m, diags := policy.Load(name, src, opts)
 	if diags.HasErrors() {
 		for _, d := range diags.Errors() {
@@ -88,11 +85,13 @@ func loadModel(e *env, arg string, opts policy.LintOptions) (*policy.Model, erro
 func newLintCmd(e *env) *cobra.Command {
 	var out output
 	var lopts lintFlags
+	var strict bool
 	cmd := &cobra.Command{
 		Use:   "lint FILE|template:NAME...",
 		Short: "Report errors and warnings as file:line:col: severity: message",
 		Long: `Lint parses and compiles each policy and prints every error and warning.
-Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise.`,
+Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise;
+with --strict a warning fails the lint as an error does (exit 2).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
@@ -120,13 +119,14 @@ Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise.`,
 					fmt.Fprintln(e.stdout, d.Error())
 				}
 			}
-			if all.HasErrors() {
+			if all.HasErrors() || (strict && len(all) > 0) {
 				return silentExit(ExitBadInput)
 			}
 			return nil
 		},
 	}
 	addOutputFlag(cmd, &out)
+	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings as errors (exit 2 on any finding)")
 	lopts.register(cmd)
 	return cmd
 }
@@ -199,19 +199,22 @@ func writeFileKeepMode(path string, data []byte) error {
 }
 
 func newCheckCmd(e *env) *cobra.Command {
+	var live *liveFlags
 	var subject, perm string
 	var ctxFlags []string
 	var out output
 	cmd := &cobra.Command{
-		Use:   "check FILE|template:NAME --subject role:ROLE|agent:AGENT --permission RESOURCE:ACTION",
+		Use:   "check FILE|template:NAME|--org ORG --subject role:ROLE|agent:AGENT --permission RESOURCE:ACTION",
 		Short: "Decide one permission for a role or an agent, with no other data",
 		Long: `Check answers whether a role or an agent of the policy holds a permission,
 as if bound to it org-wide, and explains the answer.
+With --org ORG instead of a file it uses the org's live policy from the
+server (needs policy:read).
 Exit status: 0 allow, 1 deny, 2 bad input (unparseable policy, unknown role
 or agent, malformed permission or context).`,
 		Example: `  gatehouse policy check template:mentiko --subject role:operator --permission chains:run
   gatehouse policy check examples/agents.policy --subject agent:Triage --permission chains:run --context hour=10`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check(); err != nil {
 				return err
@@ -227,7 +230,11 @@ or agent, malformed permission or context).`,
 			if err != nil {
 				return err
 			}
-			m, err := loadModel(e, args[0], policy.LintOptions{})
+			name, src, err := live.policy(cmd, args)
+			if err != nil {
+				return err
+			}
+			m, err := compileModel(e, name, src, policy.LintOptions{})
 			if err != nil {
 				return err
 			}
@@ -254,6 +261,7 @@ or agent, malformed permission or context).`,
 			return nil
 		},
 	}
+	live = newLiveFlags(e, cmd.Flags())
 	cmd.Flags().StringVar(&subject, "subject", "", "role:ROLE or agent:AGENT (required)")
 	cmd.Flags().StringVar(&perm, "permission", "", "RESOURCE:ACTION, e.g. chains:run (required)")
 	cmd.Flags().StringArrayVar(&ctxFlags, "context", nil, "KEY=VALUE (repeatable); true/false and numbers are typed, the rest strings")
@@ -357,22 +365,27 @@ func parseContext(flags []string) (map[string]any, error) {
 }
 
 func newMatrixCmd(e *env) *cobra.Command {
+	var live *liveFlags
 	var out output
 	cmd := &cobra.Command{
-		Use:   "matrix FILE|template:NAME",
+		Use:   "matrix FILE|template:NAME|--org ORG",
 		Short: "Print the role × permission table (print it, tape it to the wall)",
-		Args:  cobra.ExactArgs(1),
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := out.check("markdown"); err != nil {
 				return err
 			}
-			m, err := loadModel(e, args[0], policy.LintOptions{})
+			name, src, err := live.policy(cmd, args)
+			if err != nil {
+				return err
+			}
+			m, err := compileModel(e, name, src, policy.LintOptions{})
 			if err != nil {
 				return err
 			}
 			mx, err := policy.BuildMatrix(m)
 			if err != nil {
-				return badInput("%s: %v", args[0], err)
+				return badInput("%s: %v", name, err)
 			}
 			switch {
 			case out.machine():
@@ -385,6 +398,7 @@ func newMatrixCmd(e *env) *cobra.Command {
 		},
 	}
 	addOutputFlag(cmd, &out, "markdown")
+	live = newLiveFlags(e, cmd.Flags())
 	return cmd
 }
 
