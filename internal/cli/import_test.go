@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/client/clienttest"
+)
+
+// TestImport: gatehouse import sends a JSON Lines file in batches, and on
+// a failure names the line, imports nothing of its batch and says where to
+// resume.
+func TestImport(t *testing.T) {
+	srv := clienttest.Start(t, clienttest.Options{Demo: true})
+	org := srv.Demo.Org
+	dir := t.TempDir()
+	file := func(name string, lines ...string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := file("good.jsonl",
+		`{"org":"`+org+`","op":"namespace.create","namespace":"staging"}`,
+		``,
+		`{"op":"resource.create","namespace":"staging","type":"chains","id":"nightly"}`,
+		`{"org":"`+org+`","op":"user.create","user":"gina","email":"gina@example.com","role":"viewer"}`,
+		`{"org":"`+org+`","op":"binding.create","principal":"user:gina","role":"builder","scope":{"namespace":"staging"}}`,
+		`{"org":"`+org+`","op":"share.create","namespace":"staging","type":"chains","id":"nightly","principal":"user:carol","actions":["run"]}`,
+	)
+	failing := file("failing.jsonl",
+		`{"org":"`+org+`","op":"namespace.create","namespace":"later"}`,
+		`{"org":"`+org+`","op":"namespace.create","namespace":"fine"}`,
+		`{"org":"`+org+`","op":"namespace.create","namespace":"staging"}`,
+	)
+	malformed := file("malformed.jsonl",
+		`{"org":"`+org+`","op":"namespace.create","namespace":"x"}`,
+		`{"org":"`+org+`","op":"namespace.create","nmespace":"x"}`,
+	)
+	runSteps(t, srv, srv.Demo.Keys, []adminStep{
+		{name: "import", as: "alice", args: []string{"import", good, "--batch", "2", "--org", org}, code: 0,
+			out: []string{"imported 5 changes in 3 requests"}},
+		{name: "imported", as: "alice", args: []string{"bind", "list", "--org", org, "--principal", "user:gina"}, code: 0,
+			out: []string{"builder"}},
+		{name: "failing batch", as: "alice", args: []string{"import", failing, "--batch", "2"}, code: ExitBadInput,
+			err: []string{"line 3 (org " + org + ")", "nothing of lines 3-3 was made, 2 changes before them were", "--from 3"}},
+		{name: "resume", as: "alice", args: []string{"import", failing, "--from", "4", "--org", org}, code: ExitBadInput,
+			err: []string{"no changes to import"}},
+		{name: "malformed", as: "alice", args: []string{"import", malformed}, code: ExitBadInput,
+			err: []string{"line 2:", "nmespace"}},
+		{name: "forbidden", as: "carol", args: []string{"import", good, "--org", org}, code: ExitDeny,
+			err: []string{"line 1 (org " + org + ")", "namespaces:create"}},
+	})
+}
