@@ -69,3 +69,18 @@ type WriteResult struct {
 	Revision uint64   `json:"revision"`
 	Keys     []string `json:"keys"`
 }
+
+// OrgResourceRef is a resource with the org it is in.
+type OrgResourceRef struct {
+	Org string `json:"org"`
+	ResourceRef
+}
+
+// MeLookupResourcesResponse answers GET /v1/me/lookup/resources: the
+// resources the caller may do the action on, in every org it is a member
+// of (org by org, in org id order, then as a per-org lookup orders them).
+type MeLookupResourcesResponse struct {
+	Items      []OrgResourceRef `json:"items"`
+	NextCursor string           `json:"next_cursor"`
+	Revision   uint64           `json:"revision"`
+}

@@ -286,6 +286,9 @@ func TestEveryEndpoint(t *testing.T) {
 		t.Errorf("explain: %+v", ex)
 	}
 	lr := must[client.ResourcePage](t, "lookup resources")(alice.LookupResources(ctx, "acme", client.LookupResourcesRequest{Principal: "user:carol", Action: "chains:run", Namespace: "prod"}))
+	if mine, err := alice.LookupMyResources(ctx, "chains:run", "", 1, ""); err != nil || len(mine.Items) != 1 || mine.Items[0].Org != "acme" {
+		t.Errorf("LookupMyResources: %+v, %v", mine, err)
+	}
 	if diff := cmp.Diff([]client.ResourceRef{ref}, lr.Items); diff != "" {
 		t.Errorf("what can carol run (-want +got):\n%s", diff)
 	}
