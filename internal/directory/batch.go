@@ -178,7 +178,7 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 		who := d.auditActor(ctx, o.tx, org, actor)
 		deleted := false
 		for i, c := range cs {
-			before := len(o.tx.Changes())
+			before := changeCount(o.tx)
 			o.note = AuditNote{}
 			key, err := o.apply(c)
 			if err != nil {
@@ -186,7 +186,7 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 			}
 			keys[i] = key
 			deleted = deleted || c.Op == OpBindingDelete
-			if err := d.recordChanges(ctx, o.tx, c.name(), org, who, o.note, o.tx.Changes()[before:]); err != nil {
+			if err := d.recordChanges(ctx, o.tx, c.name(), org, who, o.note, changesFrom(o.tx, before)); err != nil {
 				return err
 			}
 		}
@@ -199,6 +199,29 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 		return nil, 0, err
 	}
 	return keys, rev, nil
+}
+
+// changeCounter is implemented by a store transaction that can say how
+// many changes it has made and hand out only the later ones (sqlcore's);
+// Tx.Changes copies all of them, which a batch of n changes would do n
+// times.
+type changeCounter interface {
+	ChangeCount() int
+	ChangesFrom(i int) []store.Change
+}
+
+func changeCount(tx store.Tx) int {
+	if cc, ok := tx.(changeCounter); ok {
+		return cc.ChangeCount()
+	}
+	return len(tx.Changes())
+}
+
+func changesFrom(tx store.Tx, i int) []store.Change {
+	if cc, ok := tx.(changeCounter); ok {
+		return cc.ChangesFrom(i)
+	}
+	return tx.Changes()[i:]
 }
 
 // check validates a user's id, email and role name.
