@@ -17,8 +17,9 @@
 //     statement a write transaction runs is prepared on the writer
 //     connection before the next write transaction begins (the one
 //     connection is then free) and reused from then on, up to
-//     maxKeptStatements of at most maxKeptStatementBytes each (texts built
-//     for a row count, such as a long multi-row INSERT, stay plain).
+//     maxKeptStatements of at most maxKeptStatementBytes each (enough for
+//     the changelog's 100-row INSERT, whose text repeats; longer texts
+//     stay plain).
 //     Reads on the reader pool are parsed on each call.
 //   - Another process's writes are seen by polling (Options.PollInterval);
 //     this handle's own writes wake its watchers at once.
@@ -316,7 +317,7 @@ type stmtCache struct {
 // Bounds of the statements kept beyond sqlcore's list.
 const (
 	maxKeptStatements     = 512
-	maxKeptStatementBytes = 4 << 10
+	maxKeptStatementBytes = 8 << 10
 )
 
 func prepareAll(ctx context.Context, db *sql.DB) (*stmtCache, error) {
