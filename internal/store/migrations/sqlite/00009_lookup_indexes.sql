@@ -30,22 +30,27 @@
 -- instead (a "SEARCH … USING PRIMARY KEY (org=?)" that reads the tenant).
 -- These rows (the format ANALYZE writes; a later ANALYZE replaces them
 -- with measured ones) describe the shape a deployment grows into: many
--- bindings per org, few per principal and scope.
+-- bindings per org, few per principal and scope; the same for team
+-- memberships by principal and agents by sponsor.
 
 -- +goose Up
 CREATE INDEX users_email_lookup ON users (email);
 CREATE INDEX bindings_principal_scope ON bindings (org, principal, scope_namespace, scope_type, scope_id);
 DROP INDEX bindings_principal;
 ANALYZE sqlite_schema;
-DELETE FROM sqlite_stat1 WHERE tbl = 'bindings';
+DELETE FROM sqlite_stat1 WHERE tbl IN ('bindings', 'team_members', 'agents');
 INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
     ('bindings', 'bindings', '1000000 10000 1'),
     ('bindings', 'bindings_scope', '1000000 10000 1000 100 10'),
-    ('bindings', 'bindings_principal_scope', '1000000 10000 10 5 2 1');
+    ('bindings', 'bindings_principal_scope', '1000000 10000 10 5 2 1'),
+    ('team_members', 'sqlite_autoindex_team_members_1', '1000000 10000 100 1'),
+    ('team_members', 'team_members_principal', '1000000 10000 5'),
+    ('agents', 'sqlite_autoindex_agents_1', '100000 1000 1'),
+    ('agents', 'agents_sponsor', '100000 1000 10');
 ANALYZE sqlite_schema;
 
 -- +goose Down
-DELETE FROM sqlite_stat1 WHERE tbl = 'bindings';
+DELETE FROM sqlite_stat1 WHERE tbl IN ('bindings', 'team_members', 'agents');
 CREATE INDEX bindings_principal ON bindings (org, principal);
 DROP INDEX bindings_principal_scope;
 DROP INDEX users_email_lookup;
