@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,5 +54,51 @@ func TestImport(t *testing.T) {
 			err: []string{"line 2:", "nmespace"}},
 		{name: "forbidden", as: "carol", args: []string{"import", good, "--org", org}, code: ExitDeny,
 			err: []string{"line 1 (org " + org + ")", "namespaces:create"}},
+	})
+}
+
+// FuzzReadImport: any input either parses into batches that hold every
+// non-blank line at or after --from exactly once, in file order, each
+// batch of one org and at most the batch size, or is refused as bad input;
+// it never panics.
+func FuzzReadImport(f *testing.F) {
+	for _, s := range []string{
+		`{"org":"acme","op":"namespace.create","namespace":"prod"}` + "\n",
+		`{"op":"user.create","user":"gina","email":"g@example.com","role":"viewer"}` + "\n\n" + `{"org":"b","op":"member.add","user":"x","role":"r"}`,
+		`{"org":"acme","op":"share.create","namespace":"p","type":"chains","id":"c","principal":"user:u","actions":["run"]}`,
+		`{"op":"x","scope":{"namespace":"p"}}{}`,
+		`{"nmespace":"x","op":"y"}`,
+		"",
+		"\n\n",
+	} {
+		f.Add(s, 2, 1)
+	}
+	f.Fuzz(func(t *testing.T, in string, size, from int) {
+		if size < 1 || size > 1000 || from < 1 || from > 1000 {
+			return
+		}
+		bs, err := readImport(strings.NewReader(in), "dflt", size, from)
+		if err != nil {
+			var ee *exitError
+			if !errors.As(err, &ee) || ee.code != ExitBadInput {
+				t.Fatalf("error %v is not bad input", err)
+			}
+			return
+		}
+		prev := 0
+		for _, b := range bs {
+			if len(b.changes) == 0 || len(b.changes) > size || len(b.lines) != len(b.changes) || b.org == "" {
+				t.Fatalf("malformed batch %+v", b)
+			}
+			for i, n := range b.lines {
+				if n <= prev || n < from {
+					t.Fatalf("line %d after %d (from %d)", n, prev, from)
+				}
+				prev = n
+				if b.changes[i].Op == "" {
+					t.Fatalf("line %d: a change without op", n)
+				}
+			}
+		}
 	})
 }
