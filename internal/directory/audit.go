@@ -210,6 +210,10 @@ type AuditNote struct {
 	Target        string
 	Before, After any
 	Details       map[string]any
+	// created: the write created what its entry is about, so there is no
+	// "before" to read back from the committed state (a batch's
+	// creations; the read was 7% of a bulk load's CPU).
+	created bool
 }
 
 // EmailDigest is how audit entries name an email address: the hex
@@ -278,8 +282,10 @@ func (d *Directory) recordChanges(ctx context.Context, tx store.Tx, name, org st
 				e.After = auditObject(invitationObject(after.(store.Invitation)))
 			}
 		default:
-			if before := d.committed(ctx, tx, first); before != nil {
-				e.Before = auditObject(before)
+			if !n.created {
+				if before := d.committed(ctx, tx, first); before != nil {
+					e.Before = auditObject(before)
+				}
 			}
 			e.After = auditObject(first.Payload)
 		}

@@ -186,6 +186,9 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 			}
 			keys[i] = key
 			deleted = deleted || c.Op == OpBindingDelete
+			// Every other operation creates its target (an existing one
+			// is a conflict): its entry has no "before".
+			o.note.created = c.Op != OpBindingDelete
 			if err := d.recordChanges(ctx, o.tx, c.name(), org, who, o.note, changesFrom(o.tx, before)); err != nil {
 				return err
 			}

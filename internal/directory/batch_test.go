@@ -85,6 +85,11 @@ func TestWriteBatch(t *testing.T) {
 			t.Errorf("audit entry %d = %q, want %q", i, got[i], want[i])
 		}
 	}
+	bes, _, err := f.d.ListAudit(f.ctx, alice, "acme", store.AuditFilter{After: seq, Action: "binding.create"}, store.Page{})
+	ok(t, "ListAudit", err)
+	if len(bes) != 1 || len(bes[0].Before) != 0 || !strings.Contains(string(bes[0].After), `"builder"`) {
+		t.Errorf("the batch's binding entry: %+v, want no before and the binding after", bes)
+	}
 	es, _, err := f.d.ListAudit(f.ctx, alice, "acme", store.AuditFilter{After: seq, Action: "user.provision"}, store.Page{})
 	ok(t, "ListAudit", err)
 	if len(es) != 1 || strings.Contains(string(es[0].After)+string(es[0].Before)+string(es[0].Details), "@") {
