@@ -294,6 +294,9 @@ func TestEveryEndpoint(t *testing.T) {
 		t.Errorf("explain: %+v", ex)
 	}
 	lr := must[client.ResourcePage](t, "lookup resources")(alice.LookupResources(ctx, "acme", client.LookupResourcesRequest{Principal: "user:carol", Action: "chains:run", Namespace: "prod"}))
+	if mine, err := alice.LookupMyResources(ctx, "chains:run", "", 1, ""); err != nil || len(mine.Items) != 1 || mine.Items[0].Org != "acme" {
+		t.Errorf("LookupMyResources: %+v, %v", mine, err)
+	}
 	if diff := cmp.Diff([]client.ResourceRef{ref}, lr.Items); diff != "" {
 		t.Errorf("what can carol run (-want +got):\n%s", diff)
 	}
@@ -478,6 +481,17 @@ func TestEveryEndpoint(t *testing.T) {
 		t.Errorf("a deleted user created an org")
 	}
 
+	// Provisioning and bulk writes.
+	if u, _, err := alice.ProvisionUser(ctx, client.ProvisionUserRequest{Org: "acme", ID: "gina", Email: "gina@example.com", Role: "viewer"}); err != nil || u.ID != "gina" {
+		t.Errorf("ProvisionUser: %+v, %v", u, err)
+	}
+	if res, err := alice.Write(ctx, "acme", []client.WriteChange{{Op: "namespace.create", Namespace: "batched"}, {Op: "member.add", User: "gina", Role: "viewer"}}); !client.IsConflict(err) || res.Revision != 0 {
+		t.Errorf("a batch adding an existing member: %+v, %v; want a conflict", res, err)
+	}
+	if res, err := alice.Write(ctx, "acme", []client.WriteChange{{Op: "namespace.create", Namespace: "batched"}}); err != nil || len(res.Keys) != 1 || res.Keys[0] != "batched" {
+		t.Errorf("Write: %+v, %v", res, err)
+	}
+
 	// Deletions.
 	mustRev(t, "delete binding", must[uint64](t, "")(alice.DeleteBinding(ctx, "acme", bnd.ID)), nil)
 	mustRev(t, "delete agent", must[uint64](t, "")(alice.DeleteAgent(ctx, "acme", "Triage")), nil)
@@ -500,7 +514,8 @@ func TestEveryEndpoint(t *testing.T) {
 	// the gap is visible.
 	covered := map[string]bool{"meta": true, "identity": true, "orgs": true, "namespaces": true, "members": true,
 		"teams": true, "roles": true, "policy": true, "bindings": true, "agents": true, "services": true,
-		"resources": true, "apikeys": true, "invitations": true, "decisions": true, "audit": true, "secrets": true}
+		"resources": true, "apikeys": true, "invitations": true, "decisions": true, "audit": true, "secrets": true,
+		"writes": true}
 	hits := srv.Hits()
 	for _, rt := range srv.Routes() {
 		if !covered[rt.Tag] {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -39,6 +40,10 @@ func conventionCases(tmp string) map[string]conventionCase {
 	}
 	local := func(args ...string) conventionCase { return conventionCase{args: args} }
 	out := filepath.Join(tmp, "export.jsonl")
+	changes := filepath.Join(tmp, "changes.jsonl")
+	if err := os.WriteFile(changes, []byte(`{"op":"namespace.create","namespace":"imported"}`+"\n"), 0o600); err != nil {
+		panic(err)
+	}
 	return map[string]conventionCase{
 		"agent create":        srv(true, "agent", "create", "A1", "--role", "viewer"),
 		"agent delete":        srv(true, "agent", "delete", "Triage"),
@@ -94,6 +99,7 @@ func conventionCases(tmp string) map[string]conventionCase {
 		"policy lint":         local("policy", "lint", "template:agent-platform"),
 		"policy matrix":       local("policy", "matrix", "template:agent-platform"),
 		"policy test":         local("policy", "test", "../../templates"),
+		"import":              srv(true, "import", changes),
 		"policy impact":       srv(true, "policy", "impact", "template:agent-platform"),
 		"policy get":          srv(true, "policy", "get"),
 		"policy put":          srv(true, "policy", "put", "template:agent-platform"),

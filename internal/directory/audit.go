@@ -210,6 +210,10 @@ type AuditNote struct {
 	Target        string
 	Before, After any
 	Details       map[string]any
+	// created: the write created what its entry is about, so there is no
+	// "before" to read back from the committed state (a batch's
+	// creations; the read was 7% of a bulk load's CPU).
+	created bool
 }
 
 // EmailDigest is how audit entries name an email address: the hex
@@ -245,11 +249,16 @@ func orgTarget(org string) string { return "org/" + org }
 // transaction). Operations that changed nothing are recorded too; n says
 // what the changelog cannot (a target, settings before and after).
 func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org string, actor Actor, n AuditNote) error {
-	e := audit.Entry{Org: org, Actor: d.auditActor(ctx, tx, org, actor), Action: auditAction(name), Result: audit.Success}
+	return d.recordChanges(ctx, tx, name, org, d.auditActor(ctx, tx, org, actor), n, tx.Changes())
+}
+
+// recordChanges records a successful write by who made of changes (all of
+// a transaction's, or one change of a batch's) in tx.
+func (d *Directory) recordChanges(ctx context.Context, tx store.Tx, name, org string, who audit.Actor, n AuditNote, changes []store.Change) error {
+	e := audit.Entry{Org: org, Actor: who, Action: auditAction(name), Result: audit.Success}
 	if org == "" {
 		e.Org = audit.SystemOrg
 	}
-	changes := tx.Changes()
 	if len(changes) > 0 {
 		// The change the entry is about: the one of the write's target
 		// (a deletion that cascades changes other things first), else
@@ -273,8 +282,10 @@ func (d *Directory) recordSuccess(ctx context.Context, tx store.Tx, name, org st
 				e.After = auditObject(invitationObject(after.(store.Invitation)))
 			}
 		default:
-			if before := d.committed(ctx, tx, first); before != nil {
-				e.Before = auditObject(before)
+			if !n.created {
+				if before := d.committed(ctx, tx, first); before != nil {
+					e.Before = auditObject(before)
+				}
 			}
 			e.After = auditObject(first.Payload)
 		}

@@ -45,16 +45,8 @@ func checkScope(sc authz.Scope) error {
 // actor there, and the principal's current level there ≤ the actor's. An
 // identical binding (principal, role, scope, condition) is ErrConflict.
 func (d *Directory) CreateBinding(ctx context.Context, actor Actor, org string, spec BindingSpec) (store.Binding, uint64, error) {
-	if err := checkPrincipal("principal", spec.Principal, true); err != nil {
+	if err := spec.check(); err != nil {
 		return store.Binding{}, 0, err
-	}
-	if err := checkScope(spec.Scope); err != nil {
-		return store.Binding{}, 0, err
-	}
-	if spec.Condition != "" {
-		if err := checkName("condition", spec.Condition); err != nil {
-			return store.Binding{}, 0, err
-		}
 	}
 	var out store.Binding
 	rev, err := d.write(ctx, "create binding", org, actor, func(o *op) error {
@@ -63,6 +55,20 @@ func (d *Directory) CreateBinding(ctx context.Context, actor Actor, org string, 
 		return err
 	})
 	return out, rev, err
+}
+
+// check validates the spec's shape.
+func (spec BindingSpec) check() error {
+	if err := checkPrincipal("principal", spec.Principal, true); err != nil {
+		return err
+	}
+	if err := checkScope(spec.Scope); err != nil {
+		return err
+	}
+	if spec.Condition != "" {
+		return checkName("condition", spec.Condition)
+	}
+	return nil
 }
 
 // bind authorizes and creates a role binding inside a write.
@@ -106,15 +112,21 @@ func (o *op) createBinding(b authz.Binding) (store.Binding, error) {
 // holder of its top-level role.
 func (d *Directory) DeleteBinding(ctx context.Context, actor Actor, org, id string) (uint64, error) {
 	return d.write(ctx, "delete binding", org, actor, func(o *op) error {
-		b, err := o.tx.GetBinding(ctx, org, id)
-		if err != nil {
-			return err
-		}
-		if err := o.unbind(b.Binding); err != nil {
+		if err := o.deleteBinding(id); err != nil {
 			return err
 		}
 		return o.keepsOwner(o.pol())
 	})
+}
+
+// deleteBinding authorizes and deletes the binding id inside a write; the
+// caller checks keepsOwner once its changes are done.
+func (o *op) deleteBinding(id string) error {
+	b, err := o.tx.GetBinding(o.ctx, o.org, id)
+	if err != nil {
+		return err
+	}
+	return o.unbind(b.Binding)
 }
 
 // unbind authorizes and deletes one binding inside a write.
@@ -206,58 +218,73 @@ func (d *Directory) ListBindings(ctx context.Context, actor Actor, org string, f
 // level must not exceed the actor's at the resource (mayChange), so an
 // actor shares only with roles it could grant.
 func (d *Directory) Share(ctx context.Context, actor Actor, org string, ref authz.ResourceRef, principal string, actions []string) (store.Binding, uint64, error) {
-	roleName, toRole := strings.CutPrefix(principal, authz.KindRole+":")
-	if toRole {
+	acts, err := checkShare(ref, principal, actions)
+	if err != nil {
+		return store.Binding{}, 0, err
+	}
+	var out store.Binding
+	rev, err := d.write(ctx, "share", org, actor, func(o *op) error {
+		var err error
+		out, err = o.share(ref, principal, acts)
+		return err
+	})
+	return out, rev, err
+}
+
+// checkShare validates a share's shape and returns its actions sorted,
+// without duplicates.
+func checkShare(ref authz.ResourceRef, principal string, actions []string) ([]string, error) {
+	if roleName, toRole := strings.CutPrefix(principal, authz.KindRole+":"); toRole {
 		if err := checkName("principal", roleName); err != nil {
-			return store.Binding{}, 0, err
+			return nil, err
 		}
 	} else if err := checkPrincipal("principal", principal, true); err != nil {
-		return store.Binding{}, 0, err
+		return nil, err
 	}
-	sc := resourceScope(ref)
-	if err := checkScope(sc); err != nil {
-		return store.Binding{}, 0, err
+	if err := checkScope(resourceScope(ref)); err != nil {
+		return nil, err
 	}
 	if len(actions) == 0 || len(actions) > 64 {
-		return store.Binding{}, 0, invalid("actions", "share 1 to 64 actions")
+		return nil, invalid("actions", "share 1 to 64 actions")
 	}
 	acts := slices.Clone(actions)
 	slices.Sort(acts)
 	acts = slices.Compact(acts)
 	for _, a := range acts {
 		if a != policy.Wildcard && policy.CheckIdent(a) != nil {
-			return store.Binding{}, 0, invalid("actions", "%q is not an action or *", a)
+			return nil, invalid("actions", "%q is not an action or *", a)
 		}
 	}
-	var out store.Binding
-	rev, err := d.write(ctx, "share", org, actor, func(o *op) error {
-		if _, err := o.tx.GetResource(ctx, org, ref); err != nil {
-			return err
-		}
-		if rt, ok := o.pol().ResourceType(ref.Type); ok {
-			for _, a := range acts {
-				if a != policy.Wildcard && !slices.Contains(rt.Actions, a) {
-					return invalid("actions", "%s has no action %q (declared: %v)", ref.Type, a, rt.Actions)
-				}
+	return acts, nil
+}
+
+// share authorizes and creates a share (acts checked by checkShare)
+// inside a write.
+func (o *op) share(ref authz.ResourceRef, principal string, acts []string) (store.Binding, error) {
+	sc := resourceScope(ref)
+	if _, err := o.tx.GetResource(o.ctx, o.org, ref); err != nil {
+		return store.Binding{}, err
+	}
+	if rt, ok := o.pol().ResourceType(ref.Type); ok {
+		for _, a := range acts {
+			if a != policy.Wildcard && !slices.Contains(rt.Actions, a) {
+				return store.Binding{}, invalid("actions", "%s has no action %q (declared: %v)", ref.Type, a, rt.Actions)
 			}
 		}
-		if err := o.need("bindings:create", sc); err != nil {
-			return err
+	}
+	if err := o.need("bindings:create", sc); err != nil {
+		return store.Binding{}, err
+	}
+	if roleName, toRole := strings.CutPrefix(principal, authz.KindRole+":"); toRole {
+		if _, err := o.role("principal", roleName); err != nil {
+			return store.Binding{}, err
 		}
-		if toRole {
-			if _, err := o.role("principal", roleName); err != nil {
-				return err
-			}
-		}
-		b := authz.Binding{Principal: principal, Actions: acts, Scope: sc}
-		if err := o.mayChange(o.bindingGrant(b), sc, principal); err != nil {
-			return err
-		}
-		var err error
-		out, err = o.createBinding(b)
-		return err
-	})
-	return out, rev, err
+	}
+	b := authz.Binding{Principal: principal, Actions: acts, Scope: sc}
+	if err := o.mayChange(o.bindingGrant(b), sc, principal); err != nil {
+		return store.Binding{}, err
+	}
+	return o.createBinding(b)
 }
 
 // checkResourceID validates a resource id: 1–256 printable bytes without

@@ -18,24 +18,33 @@ func (d *Directory) AddMember(ctx context.Context, actor Actor, org, userID, rol
 	}
 	var out store.Member
 	rev, err := d.write(ctx, "add member", org, actor, func(o *op) error {
-		if err := o.need("members:create", authz.Scope{}); err != nil {
-			return err
-		}
-		r, err := o.role("role", role)
-		if err != nil {
-			return err
-		}
-		target := authz.KindUser + ":" + userID
-		if err := o.mayChange(roleGrant(r), authz.Scope{}, target); err != nil {
-			return err
-		}
-		if out, err = o.tx.AddMember(ctx, store.Member{Org: org, UserID: userID}); err != nil {
-			return err
-		}
-		_, err = o.createBinding(authz.Binding{Principal: target, Role: r.Name})
+		var err error
+		out, err = o.addMember(userID, role)
 		return err
 	})
 	return out, rev, err
+}
+
+// addMember authorizes and adds an existing user with role at org scope
+// inside a write (AddMember).
+func (o *op) addMember(userID, role string) (store.Member, error) {
+	if err := o.need("members:create", authz.Scope{}); err != nil {
+		return store.Member{}, err
+	}
+	r, err := o.role("role", role)
+	if err != nil {
+		return store.Member{}, err
+	}
+	target := authz.KindUser + ":" + userID
+	if err := o.mayChange(roleGrant(r), authz.Scope{}, target); err != nil {
+		return store.Member{}, err
+	}
+	out, err := o.tx.AddMember(o.ctx, store.Member{Org: o.org, UserID: userID})
+	if err != nil {
+		return store.Member{}, err
+	}
+	_, err = o.createBinding(authz.Binding{Principal: target, Role: r.Name})
+	return out, err
 }
 
 // Invitation is an invitation to join an org with a role. The checks are

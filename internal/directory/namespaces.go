@@ -16,14 +16,19 @@ func (d *Directory) CreateNamespace(ctx context.Context, actor Actor, org, ns st
 	}
 	var out store.Namespace
 	rev, err := d.write(ctx, "create namespace", org, actor, func(o *op) error {
-		if err := o.need("namespaces:create", authz.Scope{}); err != nil {
-			return err
-		}
 		var err error
-		out, err = o.tx.CreateNamespace(ctx, org, ns)
+		out, err = o.createNamespace(ns)
 		return err
 	})
 	return out, rev, err
+}
+
+// createNamespace authorizes and creates a namespace inside a write.
+func (o *op) createNamespace(ns string) (store.Namespace, error) {
+	if err := o.need("namespaces:create", authz.Scope{}); err != nil {
+		return store.Namespace{}, err
+	}
+	return o.tx.CreateNamespace(o.ctx, o.org, ns)
 }
 
 // GetNamespace returns a namespace to any member: namespaces are the org's

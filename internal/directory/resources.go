@@ -118,31 +118,45 @@ func (o *op) needResource(typ, action string, sc authz.Scope) error {
 // resources:create in its namespace. Gatehouse's system types (members,
 // bindings, secrets, ...) are not resource types.
 func (d *Directory) CreateResource(ctx context.Context, actor Actor, org string, spec ResourceSpec) (store.Resource, uint64, error) {
-	ref := authz.ResourceRef{Namespace: spec.Namespace, Type: spec.Type, ID: spec.ID}
-	if err := checkRef(ref); err != nil {
+	if err := spec.check(); err != nil {
 		return store.Resource{}, 0, err
-	}
-	if systemTypes[spec.Type] {
-		return store.Resource{}, 0, invalid("type", "%q is one of Gatehouse's own types", spec.Type)
 	}
 	var out store.Resource
 	rev, err := d.write(ctx, "create resource", org, actor, func(o *op) error {
-		o.note.Target = "resource/" + store.RefKey(ref)
-		if err := o.needResource(spec.Type, "create", authz.Scope{Namespace: spec.Namespace}); err != nil {
-			return err
-		}
-		if err := o.checkSpec(ref, spec.Spec); err != nil {
-			return err
-		}
 		var err error
-		out, err = o.tx.CreateResource(ctx, store.Resource{
-			Resource: authz.Resource{Namespace: spec.Namespace, Type: spec.Type, ID: spec.ID, Labels: spec.Labels, Attributes: spec.Attributes},
-			Org:      org,
-			Spec:     spec.Spec,
-		}, actor.Principal)
+		out, err = o.createResource(spec)
 		return err
 	})
 	return out, rev, err
+}
+
+// check validates the spec's reference.
+func (spec ResourceSpec) check() error {
+	if err := checkRef(authz.ResourceRef{Namespace: spec.Namespace, Type: spec.Type, ID: spec.ID}); err != nil {
+		return err
+	}
+	if systemTypes[spec.Type] {
+		return invalid("type", "%q is one of Gatehouse's own types", spec.Type)
+	}
+	return nil
+}
+
+// createResource authorizes and creates a resource (spec checked) inside a
+// write.
+func (o *op) createResource(spec ResourceSpec) (store.Resource, error) {
+	ref := authz.ResourceRef{Namespace: spec.Namespace, Type: spec.Type, ID: spec.ID}
+	o.note.Target = "resource/" + store.RefKey(ref)
+	if err := o.needResource(spec.Type, "create", authz.Scope{Namespace: spec.Namespace}); err != nil {
+		return store.Resource{}, err
+	}
+	if err := o.checkSpec(ref, spec.Spec); err != nil {
+		return store.Resource{}, err
+	}
+	return o.tx.CreateResource(o.ctx, store.Resource{
+		Resource: authz.Resource{Namespace: spec.Namespace, Type: spec.Type, ID: spec.ID, Labels: spec.Labels, Attributes: spec.Attributes},
+		Org:      o.org,
+		Spec:     spec.Spec,
+	}, o.actor.Principal)
 }
 
 // ResourceChange changes a resource and records a new version; nil fields

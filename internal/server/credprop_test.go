@@ -223,8 +223,10 @@ func (m *credModel) act() {
 		m.acceptAuthenticated(a)
 	case k < 58:
 		m.session(a)
-	case k < 78:
+	case k < 72:
 		m.createKey(a)
+	case k < 78:
+		m.provision(a)
 	case k < 84:
 		m.createService(a)
 	case k < 94:
@@ -301,6 +303,46 @@ func (m *credModel) invite(a *credActor) {
 		if len(to.invites) > 8 {
 			to.invites = to.invites[1:]
 		}
+	}
+}
+
+// provision creates a user through POST /v1/users, with an id and an
+// email that may be anyone's: it must yield no credential and never reach
+// an existing user. The user it creates belongs to no actor, so any
+// credential for it held later is someone else's.
+func (m *credModel) provision(a *credActor) {
+	c, org, ok := m.adminCred(a)
+	if !ok {
+		return
+	}
+	id, email := m.fresh("p"), m.fresh("prov")+"@example.com"
+	if m.pick(2) == 0 {
+		id = m.ids[m.pick(len(m.ids))]
+	}
+	if m.pick(2) == 0 {
+		email = m.emails[m.pick(len(m.emails))]
+	}
+	role := []string{"viewer", "admin"}[m.pick(2)]
+	var out map[string]json.RawMessage
+	if m.do(a, "provision", "POST", "/v1/users", c.token, map[string]any{"org": org, "id": id, "email": email, "role": role}, &out) != 201 {
+		return
+	}
+	if owner, exists := m.users[id]; exists {
+		m.t.Errorf("step %d: %s provisioned user %s, which already existed (%s's)", m.step, a.name, id, owner)
+		return
+	}
+	if len(out) != 2 || out["item"] == nil || out["revision"] == nil {
+		m.t.Errorf("step %d: provisioning answered more than the user: %v", m.step, out)
+	}
+	m.users[id] = "(provisioned)"
+	if !slices.Contains(m.ids, id) {
+		m.ids = append(m.ids, id)
+	}
+	if !slices.Contains(m.emails, email) {
+		m.emails = append(m.emails, email)
+	}
+	if role == "admin" && m.admins[org] != nil {
+		m.admins[org][id] = true
 	}
 }
 

@@ -25,6 +25,8 @@ func (s *Server) routeTable() []*Route {
 	rs = append(rs, s.decisionRoutes()...)
 	rs = append(rs, s.auditRoutes()...)
 	rs = append(rs, s.secretRoutes()...)
+	rs = append(rs, s.writeRoutes()...)
+	rs = append(rs, s.meLookupRoutes()...)
 	return rs
 }
 

@@ -81,6 +81,12 @@ type Store struct {
 // starts listening for other processes' writes. Errors wrap
 // store.ErrInvalid (malformed DSN or options) or store.ErrBackend.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	return open(ctx, dsn, opts, nil)
+}
+
+// open is Open; wrap, if not nil, wraps the backend the core runs its
+// statements on (tests record them).
+func open(ctx context.Context, dsn string, opts Options, wrap func(sqlcore.Backend) sqlcore.Backend) (*Store, error) {
 	const op = "open postgres"
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -123,7 +129,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	lctx, cancel := context.WithCancel(context.Background())
 	b := &backend{pool: pool, holder: holder, channel: opts.Channel, cancel: cancel}
-	core, err := sqlcore.New(ctx, b, sqlcore.Options{PollInterval: opts.PollInterval})
+	var cb sqlcore.Backend = b
+	if wrap != nil {
+		cb = wrap(b)
+	}
+	core, err := sqlcore.New(ctx, cb, sqlcore.Options{PollInterval: opts.PollInterval})
 	if err != nil {
 		cancel()
 		holder.Close()

@@ -329,6 +329,18 @@ func (t *txn) Changes() []store.Change {
 	return append([]store.Change(nil), t.changes...)
 }
 
+// ChangesFrom returns a copy of the changes from the i-th on (a batch
+// reading each change's own without copying all of them every time).
+func (t *txn) ChangesFrom(i int) []store.Change {
+	if i < 0 || i > len(t.changes) {
+		i = len(t.changes)
+	}
+	return append([]store.Change(nil), t.changes[i:]...)
+}
+
+// ChangeCount returns how many changes the transaction has made.
+func (t *txn) ChangeCount() int { return len(t.changes) }
+
 // Committed implements store.Tx.
 func (t *txn) Committed() store.Reader {
 	if lh, ok := t.s.b.(LockHolderReader); ok {

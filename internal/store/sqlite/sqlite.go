@@ -10,11 +10,17 @@
 //     time, in revision order, even across processes sharing the file.
 //   - Reads use a separate pool of query-only connections; WAL lets them
 //     run while a write is in progress, each seeing a committed snapshot.
-//   - SQLite parses and plans a statement each time it is given one. The
-//     few hot statements sqlcore lists (sqlcore.PreparedStatements: the
-//     audit append's) are prepared once on the writer connection at Open
-//     and reused by every write transaction (sqlcore.Preparer); the rest
-//     are parsed on each call.
+//   - SQLite parses and plans a statement each time it is given one, which
+//     is most of a short statement's cost. The few hot statements sqlcore
+//     lists (sqlcore.PreparedStatements: the audit append's) are prepared
+//     on the writer connection at Open (sqlcore.Preparer); every other
+//     statement a write transaction runs is prepared on the writer
+//     connection before the next write transaction begins (the one
+//     connection is then free) and reused from then on, up to
+//     maxKeptStatements of at most maxKeptStatementBytes each (enough for
+//     the changelog's 100-row INSERT, whose text repeats; longer texts
+//     stay plain).
+//     Reads on the reader pool are parsed on each call.
 //   - Another process's writes are seen by polling (Options.PollInterval);
 //     this handle's own writes wake its watchers at once.
 package sqlite
@@ -26,6 +32,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -173,6 +180,9 @@ type backend struct {
 }
 
 func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
+	if err := b.stmts.prepareWanted(ctx, b.w); err != nil {
+		return nil, err
+	}
 	tx, err := b.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
 	if err != nil {
 		return nil, err
@@ -251,39 +261,128 @@ type sqlTx struct {
 	stmts *stmtCache // nil in read transactions
 }
 
-// Prepared implements sqlcore.Preparer: query runs in t as a statement
-// prepared once on the writer connection and kept (SQLite parses and plans
-// every other statement each time it runs, which is most of a short
-// statement's cost).
+// Prepared implements sqlcore.Preparer: query (one of sqlcore's list)
+// runs in t as a statement prepared once on the writer connection and
+// kept.
 func (t sqlTx) Prepared(query string) sqlcore.Querier {
-	if t.stmts == nil || t.stmts.m[query] == nil {
-		return t.sqlQ
+	if t.stmts == nil || !t.stmts.listed[query] {
+		return t
 	}
 	return preparedQ{t: t, query: query}
 }
 
-// stmtCache holds the statements sqlcore keeps prepared
-// (sqlcore.PreparedStatements), prepared on the writer connection at Open:
-// preparing through the pool inside a transaction would wait for the one
+// Exec runs query in the transaction, through its kept statement when a
+// write transaction has one.
+func (t sqlTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if t.stmts != nil {
+		if st := t.stmts.get(query); st != nil {
+			res, err := t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+			if err != nil {
+				return 0, err
+			}
+			return res.RowsAffected()
+		}
+	}
+	return t.sqlQ.Exec(ctx, query, args...)
+}
+
+// Query runs query in the transaction, through its kept statement when a
+// write transaction has one.
+func (t sqlTx) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	if t.stmts != nil {
+		if st := t.stmts.get(query); st != nil {
+			rows, err := t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+			if err != nil {
+				return nil, err
+			}
+			return sqlRows{rows}, nil
+		}
+	}
+	return t.sqlQ.Query(ctx, query, args...)
+}
+
+// stmtCache holds the statements kept prepared on the writer connection:
+// sqlcore's list (sqlcore.PreparedStatements), prepared at Open, and the
+// statements write transactions ran, prepared before the next one begins.
+// Preparing through the pool inside a transaction would wait for the one
 // writer connection that the transaction holds. database/sql re-prepares
 // one on a new connection by itself.
 type stmtCache struct {
-	m map[string]*sql.Stmt // read-only after prepareAll
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt
+	want   map[string]bool // run plain in a write transaction, to prepare
+	listed map[string]bool // sqlcore's list (served through Prepared)
 }
 
+// Bounds of the statements kept beyond sqlcore's list.
+const (
+	maxKeptStatements     = 512
+	maxKeptStatementBytes = 8 << 10
+)
+
 func prepareAll(ctx context.Context, db *sql.DB) (*stmtCache, error) {
-	c := &stmtCache{m: map[string]*sql.Stmt{}}
+	c := &stmtCache{m: map[string]*sql.Stmt{}, want: map[string]bool{}, listed: map[string]bool{}}
 	for _, q := range sqlcore.PreparedStatements() {
 		st, err := db.PrepareContext(ctx, q)
 		if err != nil {
 			return nil, errors.Join(err, c.close())
 		}
 		c.m[q] = st
+		c.listed[q] = true
 	}
 	return c, nil
 }
 
+// get returns the kept statement for query, or nil after noting that a
+// write transaction ran it.
+func (c *stmtCache) get(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.m[query]; st != nil {
+		return st
+	}
+	if len(c.m)+len(c.want) < maxKeptStatements && len(query) <= maxKeptStatementBytes {
+		c.want[query] = true
+	}
+	return nil
+}
+
+// prepareWanted prepares the statements write transactions ran plain. It
+// runs before a write transaction begins, without holding c.mu while it
+// waits for the writer connection (another transaction may hold it and
+// call get). A statement that does not prepare is not kept (it will fail
+// when run, as it did).
+func (c *stmtCache) prepareWanted(ctx context.Context, db *sql.DB) error {
+	c.mu.Lock()
+	var qs []string
+	for q := range c.want {
+		qs = append(qs, q)
+	}
+	clear(c.want)
+	c.mu.Unlock()
+	for _, q := range qs {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue
+		}
+		c.mu.Lock()
+		if c.m[q] == nil {
+			c.m[q], st = st, nil
+		}
+		c.mu.Unlock()
+		if st != nil {
+			_ = st.Close()
+		}
+	}
+	return nil
+}
+
 func (c *stmtCache) close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var errs []error
 	for _, st := range c.m {
 		errs = append(errs, st.Close())
@@ -298,12 +397,12 @@ type preparedQ struct {
 }
 
 func (p preparedQ) stmt(ctx context.Context) *sql.Stmt {
-	return p.t.tx.StmtContext(ctx, p.t.stmts.m[p.query])
+	return p.t.tx.StmtContext(ctx, p.t.stmts.get(p.query))
 }
 
 func (p preparedQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	if query != p.query {
-		return p.t.sqlQ.Exec(ctx, query, args...)
+		return p.t.Exec(ctx, query, args...)
 	}
 	res, err := p.stmt(ctx).ExecContext(ctx, args...)
 	if err != nil {
@@ -314,7 +413,7 @@ func (p preparedQ) Exec(ctx context.Context, query string, args ...any) (int64, 
 
 func (p preparedQ) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
 	if query != p.query {
-		return p.t.sqlQ.Query(ctx, query, args...)
+		return p.t.Query(ctx, query, args...)
 	}
 	rows, err := p.stmt(ctx).QueryContext(ctx, args...)
 	if err != nil {

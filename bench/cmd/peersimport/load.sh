@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Load ../shared/peers' workload into a fresh Gatehouse through the bulk
+# write route (gatehouse import) and print the timings and the server's CPU
+# per fact, as the peers harness reports them for its `load` test.
+#
+#   GATEHOUSE_BIN=/path/to/gatehouse PEERS_JSONL=/path/to/peers.jsonl \
+#     [DATABASE=postgres://…] [FACTS=N] bench/cmd/peersimport/load.sh WORKDIR
+#
+# FACTS=N loads only the first N facts (users first: see peersimport).
+# PEERS_JSONL comes from `cd ../shared/peers && go run . gen -jsonl FILE`.
+# Without DATABASE the store is SQLite in WORKDIR (the peers' setup for
+# Gatehouse); with it, PostgreSQL (that database must be empty).
+set -euo pipefail
+W=${1:?usage: load.sh WORKDIR}
+: "${GATEHOUSE_BIN:?set GATEHOUSE_BIN}" "${PEERS_JSONL:?set PEERS_JSONL}"
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$W"
+(cd "$here/../.." && go run ./cmd/peersimport -in "$PEERS_JSONL" -out "$W")
+if [[ -n "${FACTS:-}" ]]; then
+	head -n "$FACTS" "$W/facts.jsonl" >"$W/facts.part" && mv "$W/facts.part" "$W/facts.jsonl"
+fi
+rm -rf "$W/data"
+db=()
+if [[ -n "${DATABASE:-}" ]]; then
+	# On PostgreSQL the audit signing key is not created beside the
+	# database: make one where serve looks for it.
+	db=(--database "$DATABASE")
+	mkdir -p "$W/data"
+	"$GATEHOUSE_BIN" audit keygen --out "$W/data/audit-key.pem" >/dev/null
+fi
+"$GATEHOUSE_BIN" init --data "$W/data" "${db[@]}" --user loader >"$W/init.out" 2>&1
+GATEHOUSE_TOKEN=$(grep -o 'gth_[A-Za-z0-9_]*' "$W/init.out")
+export GATEHOUSE_TOKEN
+(umask 077 && head -c 32 /dev/urandom | base64 >"$W/master.key")
+port=${PORT:-18290}
+GATEHOUSE_MASTER_KEY_FILE="$W/master.key" "$GATEHOUSE_BIN" serve --data "$W/data" "${db[@]}" \
+	--addr "127.0.0.1:$port" --debug-addr "127.0.0.1:$((port + 2))" --log-level warn >"$W/serve.log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+export GATEHOUSE_SERVER="http://127.0.0.1:$port"
+for _ in $(seq 100); do curl -sf "$GATEHOUSE_SERVER/readyz" >/dev/null && break; sleep 0.1; done
+cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # utime + stime, clock ticks
+hz=$(getconf CLK_TCK)
+now() { date +%s.%N; }
+
+c0=$(cpu); t0=$(now)
+while read -r org; do
+	curl -sf -o /dev/null -H "Authorization: Bearer $GATEHOUSE_TOKEN" -H "Content-Type: application/json" -d "{\"id\":\"$org\",\"template\":\"agent-platform\"}" "$GATEHOUSE_SERVER/v1/orgs"
+	curl -sf -o /dev/null -H "Authorization: Bearer $GATEHOUSE_TOKEN" -H "Content-Type: application/json" -d '{"name":"member","level":0,"permissions":[]}' "$GATEHOUSE_SERVER/v1/orgs/$org/roles"
+done <"$W/orgs.txt"
+"$GATEHOUSE_BIN" import "$W/structure.jsonl" --timeout 30m
+t1=$(now); c1=$(cpu)
+"$GATEHOUSE_BIN" import "$W/facts.jsonl" --timeout 60m
+t2=$(now); c2=$(cpu)
+facts=$(wc -l <"$W/facts.jsonl")
+awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c0="$c0" -v c1="$c1" -v c2="$c2" -v hz="$hz" -v n="$facts" 'BEGIN {
+	printf "structure load s %.2f\nfacts load s %.2f (%d facts, %.0f facts/s)\n", t1 - t0, t2 - t1, n, n / (t2 - t1)
+	printf "server CPU µs/fact, facts phase %.1f; structure phase included %.1f\n", (c2 - c1) / hz / n * 1e6, (c2 - c0) / hz / n * 1e6
+}'
+printf 'RSS after load MiB %.0f\n' "$(awk '/VmRSS/ {print $2 / 1024}' "/proc/$pid/status")"

@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/client"
+)
+
+// importLine is one line of an import file: a change (client.WriteChange)
+// and the org it is made in ("" means --org, else the caller's only org).
+type importLine struct {
+	Org string `json:"org"`
+	client.WriteChange
+}
+
+// importBatch is a run of consecutive lines of one org, sent as one write.
+type importBatch struct {
+	org     string
+	lines   []int // the line number of each change
+	changes []client.WriteChange
+}
+
+// changeIndex finds the failed change in a batch's error ("change 3: …",
+// field "changes[3].role").
+var changeIndex = regexp.MustCompile(`\bchanges?(?: |\[)(\d+)`)
+
+// failed says which line of b failed (when the server named the change),
+// with the exit code of err, and where to resume: nothing of b was made.
+func (b importBatch) failed(err error, done int) error {
+	ex := &exitError{code: ExitInternal, err: err}
+	errors.As(admExit(err), &ex)
+	where := fmt.Sprintf("lines %d-%d (org %s)", b.lines[0], b.lines[len(b.lines)-1], b.org)
+	if m := changeIndex.FindStringSubmatch(ex.err.Error()); m != nil {
+		if i, perr := strconv.Atoi(m[1]); perr == nil && i < len(b.lines) {
+			where = fmt.Sprintf("line %d (org %s)", b.lines[i], b.org)
+		}
+	}
+	return &exitError{code: ex.code, err: fmt.Errorf("%s: %v; nothing of lines %d-%d was made, %d changes before them were; resume with --from %d",
+		where, ex.err, b.lines[0], b.lines[len(b.lines)-1], done, b.lines[0])}
+}
+
+func (a *adm) importCmd() *cobra.Command {
+	var batch, from int
+	cmd := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Make the changes of a JSON Lines file (- for stdin), up to 1,000 per request",
+		Long: `Reads one change per line, as POST /v1/orgs/{org}/writes takes them, with
+the org it is made in ("org"; default --org, else your only org):
+
+  {"org":"acme","op":"namespace.create","namespace":"prod"}
+  {"org":"acme","op":"user.create","user":"gina","email":"gina@example.com","role":"viewer"}
+  {"org":"acme","op":"binding.create","principal":"user:gina","role":"builder","scope":{"namespace":"prod"}}
+  {"org":"acme","op":"share.create","namespace":"prod","type":"chains","id":"triage","principal":"user:gina","actions":["run"]}
+
+Consecutive lines of one org go in one request of up to --batch changes,
+which the server makes all or none; requests are sent in file order. On a
+failure it says which line failed and how many lines were imported before
+its request; resume with --from. --timeout bounds the whole import.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if batch < 1 || batch > client.MaxWrites {
+				return badInput("--batch %d: want 1 to %d", batch, client.MaxWrites)
+			}
+			if from < 1 {
+				return badInput("--from %d: lines are numbered from 1", from)
+			}
+			var r io.Reader = a.e.stdin
+			if args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return badInput("%v", err)
+				}
+				defer f.Close()
+				r = f
+			}
+			batches, err := readImport(r, firstNonEmpty(a.f.org, os.Getenv("GATEHOUSE_ORG")), batch, from)
+			if err != nil {
+				return err
+			}
+			return a.run(cmd, func(cl *call) error {
+				// Lines without "org" and no --org: the org every command
+				// defaults to (your only org), as docs/cli.md says.
+				for i := range batches {
+					if batches[i].org != "" {
+						continue
+					}
+					org, err := cl.org()
+					if err != nil {
+						return err
+					}
+					for j := range batches {
+						if batches[j].org == "" {
+							batches[j].org = org
+						}
+					}
+					break
+				}
+				start := time.Now()
+				var n int
+				var rev uint64
+				for _, b := range batches {
+					res, err := cl.c.Write(cl.ctx, b.org, b.changes)
+					if err != nil {
+						return b.failed(err, n)
+					}
+					n += len(b.changes)
+					rev = res.Revision
+				}
+				d := time.Since(start)
+				sum := map[string]any{"changes": n, "requests": len(batches), "revision": rev, "seconds": d.Seconds()}
+				return cl.say(sum, "imported %d changes in %d requests in %.1fs (%.0f changes/s), revision %d",
+					n, len(batches), d.Seconds(), float64(n)/max(d.Seconds(), 1e-9), rev)
+			})
+		},
+	}
+	cmd.Flags().IntVar(&batch, "batch", client.MaxWrites, "changes per request (1 to 1,000)")
+	cmd.Flags().IntVar(&from, "from", 1, "first line to import (to resume)")
+	return a.leaf(cmd)
+}
+
+// maxImportLine bounds one line (a resource with a large spec).
+const maxImportLine = 8 << 20
+
+// readImport parses the whole file first, so that a malformed line is
+// reported before anything is sent.
+func readImport(r io.Reader, defaultOrg string, size, from int) ([]importBatch, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxImportLine)
+	var out []importBatch
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if n < from || len(line) == 0 {
+			continue
+		}
+		var l importLine
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&l); err != nil {
+			return nil, badInput("line %d: %v", n, err)
+		}
+		if dec.More() {
+			return nil, badInput("line %d: more than one JSON value", n)
+		}
+		if l.Op == "" {
+			return nil, badInput("line %d: \"op\" is required", n)
+		}
+		org := l.Org
+		if org == "" {
+			org = defaultOrg // "" when not given: the caller's org, resolved before sending
+		}
+		if k := len(out) - 1; k >= 0 && out[k].org == org && len(out[k].changes) < size {
+			out[k].changes = append(out[k].changes, l.WriteChange)
+			out[k].lines = append(out[k].lines, n)
+			continue
+		}
+		out = append(out, importBatch{org: org, lines: []int{n}, changes: []client.WriteChange{l.WriteChange}})
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, badInput("a line is longer than %d bytes", maxImportLine)
+		}
+		return nil, badInput("reading: %v", err)
+	}
+	if len(out) == 0 {
+		return nil, badInput("no changes to import")
+	}
+	return out, nil
+}

@@ -1,0 +1,282 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// MaxBatch is the most changes one Write takes.
+const MaxBatch = 1000
+
+// Operations of a WriteChange.
+const (
+	OpNamespaceCreate = "namespace.create"
+	OpResourceCreate  = "resource.create"
+	OpUserCreate      = "user.create"
+	OpMemberAdd       = "member.add"
+	OpBindingCreate   = "binding.create"
+	OpBindingDelete   = "binding.delete"
+	OpShareCreate     = "share.create"
+)
+
+// UserSpec provisions a new user into an org with a role at org scope.
+type UserSpec struct {
+	ID          string
+	Email       string
+	DisplayName string
+	Role        string
+}
+
+// WriteChange is one change of a batch (Write): Op says which, and which
+// fields it reads.
+type WriteChange struct {
+	Op        string
+	Namespace string            // namespace.create
+	Resource  ResourceSpec      // resource.create
+	User      UserSpec          // user.create; member.add (ID, Role)
+	Binding   BindingSpec       // binding.create
+	BindingID string            // binding.delete
+	Ref       authz.ResourceRef // share.create
+	Principal string            // share.create
+	Actions   []string          // share.create
+}
+
+// name is the change's operation as the single-change methods name it,
+// so that its audit entry reads the same as theirs.
+func (c WriteChange) name() string {
+	switch c.Op {
+	case OpNamespaceCreate:
+		return "create namespace"
+	case OpResourceCreate:
+		return "create resource"
+	case OpUserCreate:
+		return "provision user"
+	case OpMemberAdd:
+		return "add member"
+	case OpBindingCreate:
+		return "create binding"
+	case OpBindingDelete:
+		return "delete binding"
+	default:
+		return "share"
+	}
+}
+
+// check validates the change's shape (what the single-change method
+// checks before its write) and normalizes a share's actions.
+func (c *WriteChange) check() error {
+	switch c.Op {
+	case OpNamespaceCreate:
+		return checkSlugIdent("namespace", c.Namespace)
+	case OpResourceCreate:
+		return c.Resource.check()
+	case OpUserCreate:
+		return c.User.check()
+	case OpMemberAdd:
+		return checkName("user", c.User.ID)
+	case OpBindingCreate:
+		return c.Binding.check()
+	case OpBindingDelete:
+		if c.BindingID == "" {
+			return invalid("binding", "the binding id is required")
+		}
+		return nil
+	case OpShareCreate:
+		acts, err := checkShare(c.Ref, c.Principal, c.Actions)
+		c.Actions = acts
+		return err
+	default:
+		return invalid("op", "%q is not one of %s, %s, %s, %s, %s, %s, %s", c.Op,
+			OpNamespaceCreate, OpResourceCreate, OpUserCreate, OpMemberAdd, OpBindingCreate, OpBindingDelete, OpShareCreate)
+	}
+}
+
+// apply authorizes and makes the change inside a write, as the
+// single-change method does, and returns the key of what it made.
+func (o *op) apply(c WriteChange) (string, error) {
+	switch c.Op {
+	case OpNamespaceCreate:
+		n, err := o.createNamespace(c.Namespace)
+		return n.Name, err
+	case OpResourceCreate:
+		r, err := o.createResource(c.Resource)
+		return store.RefKey(r.Ref()), err
+	case OpUserCreate:
+		u, err := o.provisionUser(c.User)
+		return u.ID, err
+	case OpMemberAdd:
+		m, err := o.addMember(c.User.ID, c.User.Role)
+		return m.UserID, err
+	case OpBindingCreate:
+		b, err := o.bind(c.Binding.Principal, c.Binding.Role, c.Binding.Scope, c.Binding.Condition)
+		return b.ID, err
+	case OpBindingDelete:
+		return c.BindingID, o.deleteBinding(c.BindingID)
+	default:
+		b, err := o.share(c.Ref, c.Principal, c.Actions)
+		return b.ID, err
+	}
+}
+
+// BatchError says which change of a batch failed; it unwraps to the
+// change's error, so its kind is that error's.
+type BatchError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchError) Error() string { return fmt.Sprintf("change %d: %v", e.Index, e.Err) }
+
+// Unwrap returns the change's error.
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// batchErr locates err at change i: an invalid field becomes
+// "changes[i].field", anything else a *BatchError.
+func batchErr(i int, err error) error {
+	var ie *InvalidError
+	if errors.As(err, &ie) {
+		located := *ie
+		located.Field = fmt.Sprintf("changes[%d].%s", i, ie.Field)
+		return &located
+	}
+	return &BatchError{Index: i, Err: err}
+}
+
+// Write makes up to MaxBatch changes to org in one store transaction, so
+// under one revision: all of them or none. Each change is authorized as
+// the single-change method authorizes it (its permission and DESIGN §1.2)
+// and audited with its own entry, as if sent alone; the first that fails
+// fails the batch (its error located by batchErr). It returns the key of
+// what each change made (a binding's id, a user's id, a resource's key).
+//
+// Authorization sees the org as it was before the batch (the engine at the
+// transaction's base revision): a change never relies on a grant made
+// earlier in the same batch, so a batch can do nothing that the same
+// changes sent one at a time by the same actor, from the same start,
+// could not. Existence checks (a namespace, a resource, a member) read the
+// transaction, so they do see the batch's earlier changes. After the
+// changes, the org must keep a holder of its top-level role.
+func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes []WriteChange) ([]string, uint64, error) {
+	const name = "write batch"
+	if len(changes) == 0 || len(changes) > MaxBatch {
+		return nil, 0, invalid("changes", "a batch has 1 to %d changes, not %d", MaxBatch, len(changes))
+	}
+	cs := make([]WriteChange, len(changes))
+	copy(cs, changes)
+	for i := range cs {
+		if err := cs[i].check(); err != nil {
+			return nil, 0, batchErr(i, err)
+		}
+	}
+	keys := make([]string, len(cs))
+	rev, err := d.write(ctx, name, org, actor, func(o *op) error {
+		o.unrecorded = true // each change is recorded below
+		who := d.auditActor(ctx, o.tx, org, actor)
+		deleted := false
+		for i, c := range cs {
+			before := changeCount(o.tx)
+			o.note = AuditNote{}
+			key, err := o.apply(c)
+			if err != nil {
+				return batchErr(i, err)
+			}
+			keys[i] = key
+			deleted = deleted || c.Op == OpBindingDelete
+			// Every other operation creates its target (an existing one
+			// is a conflict): its entry has no "before".
+			o.note.created = c.Op != OpBindingDelete
+			if err := d.recordChanges(ctx, o.tx, c.name(), org, who, o.note, changesFrom(o.tx, before)); err != nil {
+				return err
+			}
+		}
+		if deleted {
+			return o.keepsOwner(o.pol())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return keys, rev, nil
+}
+
+// changeCounter is implemented by a store transaction that can say how
+// many changes it has made and hand out only the later ones (sqlcore's);
+// Tx.Changes copies all of them, which a batch of n changes would do n
+// times.
+type changeCounter interface {
+	ChangeCount() int
+	ChangesFrom(i int) []store.Change
+}
+
+func changeCount(tx store.Tx) int {
+	if cc, ok := tx.(changeCounter); ok {
+		return cc.ChangeCount()
+	}
+	return len(tx.Changes())
+}
+
+func changesFrom(tx store.Tx, i int) []store.Change {
+	if cc, ok := tx.(changeCounter); ok {
+		return cc.ChangesFrom(i)
+	}
+	return tx.Changes()[i:]
+}
+
+// check validates a user's id, email and role name.
+func (u UserSpec) check() error {
+	if err := checkName("id", u.ID); err != nil {
+		return err
+	}
+	if u.Email == "" {
+		return invalid("email", "a provisioned user needs an email address")
+	}
+	return checkName("role", u.Role)
+}
+
+// ProvisionUser creates a new user and makes it a member of org with a
+// role at org scope, in one write: no invitation, and no credential for
+// anyone (the user signs in through whatever the deployment uses: SSO,
+// or a key its operator mints). Needs members:create in org and DESIGN
+// §1.2 for the role, as AddMember. It never touches an existing user: an
+// id or email already taken is ErrConflict. The audit entry names the
+// email by its digest (EmailDigest), as invitations do.
+func (d *Directory) ProvisionUser(ctx context.Context, actor Actor, org string, spec UserSpec) (store.User, uint64, error) {
+	if err := spec.check(); err != nil {
+		return store.User{}, 0, err
+	}
+	var out store.User
+	rev, err := d.write(ctx, "provision user", org, actor, func(o *op) error {
+		var err error
+		out, err = o.provisionUser(spec)
+		return err
+	})
+	return out, rev, err
+}
+
+// provisionUser authorizes (members:create first, so that a caller who may
+// not add members learns nothing about which ids and emails are taken),
+// creates the user and adds it (addMember: the role and §1.2).
+func (o *op) provisionUser(spec UserSpec) (store.User, error) {
+	if err := o.need("members:create", authz.Scope{}); err != nil {
+		return store.User{}, err
+	}
+	if _, err := o.role("role", spec.Role); err != nil {
+		return store.User{}, err
+	}
+	u, err := o.tx.CreateUser(o.ctx, store.User{ID: spec.ID, Email: spec.Email, DisplayName: spec.DisplayName})
+	if err != nil {
+		return store.User{}, err
+	}
+	if _, err := o.addMember(u.ID, spec.Role); err != nil {
+		return store.User{}, err
+	}
+	o.note = AuditNote{Target: "user/" + u.ID, After: map[string]any{
+		"id": u.ID, "email_sha256": EmailDigest(u.Email), "display_name": u.DisplayName, "org": o.org, "role": spec.Role,
+	}}
+	return u, nil
+}

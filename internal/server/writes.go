@@ -1,0 +1,77 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+)
+
+// Bulk writes and user provisioning (issue 19): thin adapters to
+// directory.Write and directory.ProvisionUser.
+
+// maxWritesBody bounds a batch's body: 1,000 changes of a few hundred
+// bytes, with room for some resource specs.
+const maxWritesBody = 8 << 20
+
+func (s *Server) writeRoutes() []*Route {
+	return []*Route{
+		route("POST", "/v1/users", "members", "Provision a new user as a member of an org with a role, without an invitation (members:create in that org; escalation rules apply). Never an existing user (409 when the id or email is taken); no credential is returned.",
+			func(c *call, req *api.ProvisionUserRequest) (Written[api.User], error) {
+				if req.Org == "" {
+					return Written[api.User]{}, invalidField("org", "org is required: the org the user joins")
+				}
+				if c.id.Org != "" && c.id.Org != req.Org {
+					// A credential confined to one org does not act outside it:
+					// the other org does not exist for it.
+					return Written[api.User]{}, problem(ProblemNotFound, "org %q: not found", req.Org)
+				}
+				u, rev, err := s.dir.ProvisionUser(c.ctx, c.actor(), req.Org, directory.UserSpec{
+					ID: req.ID, Email: req.Email, DisplayName: req.DisplayName, Role: req.Role,
+				})
+				if err != nil {
+					return Written[api.User]{}, err
+				}
+				return Written[api.User]{Revision: rev, Item: apiUser(u)}, nil
+			}).perm("members:create").created(),
+		route("POST", "/v1/orgs/{org}/writes", "writes", "Make up to 1,000 changes (namespaces, resources, users, members, bindings, shares) in one transaction under one revision, all or none; each is authorized and audited as if sent alone, against the org as it was before the batch.",
+			func(c *call, req *api.WriteRequest) (api.WriteResult, error) {
+				changes := make([]directory.WriteChange, len(req.Changes))
+				for i, w := range req.Changes {
+					changes[i] = writeChange(w)
+				}
+				keys, rev, err := s.dir.Write(c.ctx, c.actor(), c.org(), changes)
+				var be *directory.BatchError
+				if errors.As(err, &be) {
+					// The problem says which change failed; its type and
+					// details are that change's error's.
+					p := toProblem(err)
+					p.Detail = fmt.Sprintf("change %d: %s", be.Index, p.Detail)
+					return api.WriteResult{}, p
+				}
+				if err != nil {
+					return api.WriteResult{}, err
+				}
+				return api.WriteResult{Revision: rev, Keys: keys}, nil
+			}).maxBody(maxWritesBody),
+	}
+}
+
+// writeChange is w as the directory takes it.
+func writeChange(w api.WriteChange) directory.WriteChange {
+	ref := authz.ResourceRef{Namespace: w.Namespace, Type: w.Type, ID: w.ID}
+	return directory.WriteChange{
+		Op:        w.Op,
+		Namespace: w.Namespace,
+		Resource: directory.ResourceSpec{Namespace: w.Namespace, Type: w.Type, ID: w.ID,
+			Labels: w.Labels, Attributes: w.Attributes, Spec: w.Spec},
+		User:      directory.UserSpec{ID: w.User, Email: w.Email, DisplayName: w.DisplayName, Role: w.Role},
+		Binding:   bindingSpec(api.BindingSpec{Principal: w.Principal, Role: w.Role, Scope: w.Scope, Condition: w.Condition}),
+		BindingID: w.Binding,
+		Ref:       ref,
+		Principal: w.Principal,
+		Actions:   w.Actions,
+	}
+}

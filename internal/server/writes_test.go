@@ -1,0 +1,147 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+)
+
+func init() {
+	exampleHooks = append(exampleHooks, func(w *world, rt *server.Route) (any, bool) {
+		switch rt.Pattern() {
+		case "POST /v1/users":
+			return map[string]any{"org": w.org, "id": w.org + "new", "email": w.org + "-new@example.com", "role": "viewer"}, true
+		case "POST /v1/orgs/{org}/writes":
+			return map[string]any{"changes": []any{map[string]any{"op": "namespace.create", "namespace": "staging"}}}, true
+		}
+		return nil, false
+	})
+}
+
+// TestProvisionUser: POST /v1/users creates a new member without an
+// invitation and hands out no credential; it never reaches an existing
+// user, and a key confined to another org cannot use it.
+func TestProvisionUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	other := buildWorld(t, e, "b")
+	existing := e.userWithEmail("zed")
+
+	r := e.must(201, "POST", "/v1/users", w.owner, map[string]any{"org": w.org, "id": "gina", "email": "gina@example.com", "display_name": "Gina", "role": "builder"}, nil)
+	var got map[string]json.RawMessage
+	r.json(t, &got)
+	if len(got) != 2 || got["item"] == nil || got["revision"] == nil {
+		t.Errorf("answer has %s, want only revision and item", r.Body)
+	}
+	if strings.Contains(string(r.Body), "gh") && strings.Contains(string(r.Body), "token") {
+		t.Errorf("answer carries a credential: %s", r.Body)
+	}
+	var item api.User
+	if err := json.Unmarshal(got["item"], &item); err != nil || item.ID != "gina" || item.Email != "gina@example.com" {
+		t.Errorf("item = %+v (%v)", item, err)
+	}
+	e.must(200, "GET", "/v1/orgs/"+w.org+"/members/gina", w.owner, nil, nil)
+
+	// An org-confined key of the owner of w, used for its other org.
+	var kc server.KeyCreated
+	e.must(201, "POST", "/v1/orgs/"+other.org+"/apikeys", other.owner, map[string]any{}, &kc)
+
+	tests := []struct {
+		name   string
+		key    string
+		body   map[string]any
+		status int
+		field  string
+	}{
+		{"existing user's email", w.owner, map[string]any{"org": w.org, "id": "hank", "email": "zed@example.com", "role": "viewer"}, http.StatusConflict, ""},
+		{"existing user's id", w.owner, map[string]any{"org": w.org, "id": "zed", "email": "other@example.com", "role": "viewer"}, http.StatusConflict, ""},
+		{"above the caller", w.owner, map[string]any{"org": w.org, "id": "hank", "email": "hank@example.com", "role": "nope"}, http.StatusUnprocessableEntity, "role"},
+		{"without members:create", w.viewer, map[string]any{"org": w.org, "id": "hank", "email": "hank@example.com", "role": "viewer"}, http.StatusForbidden, ""},
+		{"another org", w.owner, map[string]any{"org": other.org, "id": "hank", "email": "hank@example.com", "role": "viewer"}, http.StatusNotFound, ""},
+		{"key confined to another org", kc.Token, map[string]any{"org": w.org, "id": "hank", "email": "hank@example.com", "role": "viewer"}, http.StatusNotFound, ""},
+		{"no org", w.owner, map[string]any{"id": "hank", "email": "hank@example.com", "role": "viewer"}, http.StatusUnprocessableEntity, "org"},
+		{"no email", w.owner, map[string]any{"org": w.org, "id": "hank", "role": "viewer"}, http.StatusUnprocessableEntity, "email"},
+	}
+	for _, tc := range tests {
+		r := e.do("POST", "/v1/users", tc.key, tc.body)
+		if r.Status != tc.status && !(tc.status == http.StatusUnprocessableEntity && r.Status == http.StatusBadRequest) {
+			t.Errorf("%s: status %d, want %d; body %s", tc.name, r.Status, tc.status, r.Body)
+			continue
+		}
+		if tc.field != "" {
+			if p := r.problem(t); p.Field != tc.field {
+				t.Errorf("%s: field %q, want %q", tc.name, p.Field, tc.field)
+			}
+		}
+	}
+	// zed is untouched and still itself; hank was never created.
+	var me api.Me
+	e.must(200, "GET", "/v1/me", existing, nil, &me)
+	if me.Principal != "user:zed" || me.User == nil || me.User.Email != "zed@example.com" || len(me.Orgs) != 0 {
+		t.Errorf("zed after the attempts: %+v", me)
+	}
+	e.must(404, "GET", "/v1/orgs/"+w.org+"/members/hank", w.owner, nil, nil)
+}
+
+// TestWrites: POST /v1/orgs/{org}/writes makes its changes under one
+// revision, or none of them, saying which change failed and why.
+func TestWrites(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	ns := w.params["namespace"]
+	var before api.Written[api.Namespace]
+	e.must(201, "POST", "/v1/orgs/"+w.org+"/namespaces", w.owner, map[string]any{"name": "first"}, &before)
+	var res api.WriteResult
+	e.must(200, "POST", "/v1/orgs/"+w.org+"/writes", w.owner, map[string]any{"changes": []any{
+		map[string]any{"op": "namespace.create", "namespace": "staging"},
+		map[string]any{"op": "resource.create", "namespace": "staging", "type": "chains", "id": "nightly"},
+		map[string]any{"op": "user.create", "user": "gina", "email": "gina@example.com", "role": "viewer"},
+		map[string]any{"op": "binding.create", "principal": "user:gina", "role": "builder", "scope": map[string]any{"namespace": "staging"}},
+		map[string]any{"op": "share.create", "namespace": ns, "type": "chains", "id": w.params["id"], "principal": "user:gina", "actions": []string{"run"}},
+	}}, &res)
+	if res.Revision != before.Revision+1 || len(res.Keys) != 5 || res.Keys[2] != "gina" {
+		t.Errorf("result %+v, want revision %d and 5 keys", res, before.Revision+1)
+	}
+	var b server.Written[json.RawMessage]
+	e.must(200, "GET", "/v1/orgs/"+w.org+"/bindings/"+res.Keys[3], w.owner, nil, &b)
+
+	tests := []struct {
+		name   string
+		key    string
+		body   any
+		status int
+		field  string
+		detail string
+	}{
+		{"forbidden in change 0", w.mkey, map[string]any{"changes": []any{
+			map[string]any{"op": "namespace.create", "namespace": "other"},
+		}}, http.StatusForbidden, "", "change 0: "},
+		{"unknown op", w.owner, map[string]any{"changes": []any{
+			map[string]any{"op": "namespace.create", "namespace": "other"},
+			map[string]any{"op": "user.delete", "user": "gina"},
+		}}, http.StatusUnprocessableEntity, "changes[1].op", ""},
+		{"conflict", w.owner, map[string]any{"changes": []any{
+			map[string]any{"op": "namespace.create", "namespace": "other"},
+			map[string]any{"op": "namespace.create", "namespace": "staging"},
+		}}, http.StatusConflict, "", "change 1: "},
+		{"empty", w.owner, map[string]any{"changes": []any{}}, http.StatusUnprocessableEntity, "changes", ""},
+	}
+	for _, tc := range tests {
+		r := e.do("POST", "/v1/orgs/"+w.org+"/writes", tc.key, tc.body)
+		if r.Status != tc.status && !(tc.status == http.StatusUnprocessableEntity && r.Status == http.StatusBadRequest) {
+			t.Errorf("%s: status %d, want %d; body %s", tc.name, r.Status, tc.status, r.Body)
+			continue
+		}
+		p := r.problem(t)
+		if p.Field != tc.field || !strings.HasPrefix(p.Detail, tc.detail) {
+			t.Errorf("%s: field %q detail %q, want field %q detail %q…", tc.name, p.Field, p.Detail, tc.field, tc.detail)
+		}
+	}
+	e.must(404, "GET", "/v1/orgs/"+w.org+"/namespaces/other", w.owner, nil, nil)
+}
