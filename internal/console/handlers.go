@@ -402,4 +402,15 @@ func (c *Console) may(q *req, perms ...string) bool {
 // template helpers
 var funcs = template.FuncMap{
 	"orgPath": orgPath,
+	"offers": func(rs []directory.RoleInfo, name string) bool {
+		for _, r := range rs {
+			if r.Name == name {
+				return true
+			}
+		}
+		return false
+	},
+	"matrixOf": func(id, caption string, m *policy.Matrix) map[string]any {
+		return map[string]any{"ID": id, "Caption": caption, "M": m}
+	},
 }

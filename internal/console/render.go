@@ -54,10 +54,10 @@ func (c *Console) parseTemplates() error {
 	}
 	for _, n := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if base == "layout" {
+		if base == "layout" || base == "partials" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n)
 		if err != nil {
 			return fmt.Errorf("console: template %s: %w", n, err)
 		}
@@ -182,7 +182,7 @@ func escalationSentence(e *directory.EscalationError) string {
 	at := scopeText(e.Scope.String())
 	switch e.Reason {
 	case directory.ReasonLevel:
-		return fmt.Sprintf("You cannot grant the role %s: its level (%d) is above your own level (%d) at %s.", e.Role, e.RoleLevel, e.ActorLevel, at)
+		return fmt.Sprintf("You cannot grant or take away the role %s: its level (%d) is above your own level (%d) at %s.", e.Role, e.RoleLevel, e.ActorLevel, at)
 	case directory.ReasonTarget:
 		return fmt.Sprintf("You cannot change %s: their level (%d) at %s is above yours (%d).", e.Target, e.TargetLevel, at, e.ActorLevel)
 	}
@@ -194,7 +194,7 @@ func escalationSentence(e *directory.EscalationError) string {
 	if e.Role != "" {
 		what = "the role " + e.Role
 	}
-	return fmt.Sprintf("You cannot grant %s: it includes %s, which you do not hold yourself at %s.", what, strings.Join(ps, ", "), at)
+	return fmt.Sprintf("You cannot grant or take away %s: it includes %s, which you do not hold yourself at %s.", what, strings.Join(ps, ", "), at)
 }
 
 func scopeText(s string) string {
@@ -216,4 +216,20 @@ func capital(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// renderFragment executes one named template of a page (a section the
+// script swaps in) with data.
+func (c *Console) renderFragment(w http.ResponseWriter, r *http.Request, page, name string, data any) {
+	t := c.tmpl[page]
+	var buf bytes.Buffer
+	if t == nil || t.ExecuteTemplate(&buf, name, data) != nil {
+		c.log.Error("console: render fragment", "page", page, "name", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
 }

@@ -1,0 +1,124 @@
+package console_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// state is what the refused actions could have changed.
+type state struct {
+	bindings  string // ada's and bob's
+	members   int
+	roles     int
+	policyVer uint64
+}
+
+func (e *env) state(t *testing.T) state {
+	t.Helper()
+	ctx := ctxT(t)
+	var s state
+	for _, u := range []string{"user:ada", "user:bob"} {
+		bs, _, err := e.dir.ListBindings(ctx, e.owner, e.org, directory.BindingFilter{Principal: u}, store.Page{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bs {
+			s.bindings += u + " " + b.Role + "@" + b.Scope.String() + " "
+		}
+	}
+	ms, _, err := e.dir.ListMembers(ctx, e.owner, e.org, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.members = len(ms)
+	rs, err := e.dir.ListRoles(ctx, e.owner, e.org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.roles = len(rs)
+	pol, err := e.dir.GetPolicy(ctx, e.owner, e.org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.policyVer = pol.Version
+	return s
+}
+
+// TestHiddenActionsRefused: every action the pages hide from builder,
+// operator and viewer, posted directly with a valid session and CSRF
+// token, is refused by the domain and changes nothing.
+func TestHiddenActionsRefused(t *testing.T) {
+	e := newEnv(t)
+	pol, err := e.dir.GetPolicy(ctxT(t), e.owner, e.org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := []struct {
+		name string
+		path string
+		form url.Values
+	}{
+		{"invite", "/members/invite", url.Values{"email": {"x@example.com"}, "role": {"viewer"}}},
+		{"change a role", "/members/ada/role", url.Values{"role": {"viewer"}}},
+		{"remove a member", "/members/ada/remove", nil},
+		{"create a role", "/roles", url.Values{"name": {"sneaky"}, "level": {"5"}, "permissions": {"chains:read"}}},
+		{"delete a role", "/roles/viewer/delete", nil},
+		{"save the policy", "/policy", url.Values{"action": {"save"}, "version": {itoa(pol.Version)}, "text": {pol.Text + "\nrole sneaky level 1 { permission chains { read } }\n"}}},
+	}
+	before := e.state(t)
+	for _, ru := range roleUsers[1:] {
+		c := e.client()
+		c.signIn(ru.user)
+		for _, a := range actions {
+			form := url.Values{"csrf": {c.csrf}}
+			for k, v := range a.form {
+				form[k] = v
+			}
+			p := c.post("/console/orgs/"+e.org+a.path, form)
+			if p.status != http.StatusForbidden {
+				t.Errorf("%s: %s: status %d, want 403", ru.role, a.name, p.status)
+			}
+			if !strings.Contains(p.body, `id="error"`) {
+				t.Errorf("%s: %s: no sentence shown", ru.role, a.name)
+			}
+		}
+	}
+	if after := e.state(t); after != before {
+		t.Errorf("refused actions changed the org: before %+v, after %+v", before, after)
+	}
+}
+
+// TestPolicySaveConflict: a save from an editor opened before someone
+// else's save is refused with a clear sentence, and the other save stays.
+func TestPolicySaveConflict(t *testing.T) {
+	e := newEnv(t)
+	pol, err := e.dir.GetPolicy(ctxT(t), e.owner, e.org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	c.signIn("ada")
+	first := pol.Text + "\nrole first level 1 { permission chains { read } }\n"
+	if p := c.post("/console/orgs/acme/policy", url.Values{"csrf": {c.csrf}, "action": {"save"}, "version": {itoa(pol.Version)}, "text": {first}}); p.status != http.StatusSeeOther {
+		t.Fatalf("first save: %d %s", p.status, p.body)
+	}
+	p := c.post("/console/orgs/acme/policy", url.Values{"csrf": {c.csrf}, "action": {"save"}, "version": {itoa(pol.Version)}, "text": {pol.Text + "\nrole second level 1 { permission chains { read } }\n"}})
+	if p.status != http.StatusConflict || !strings.Contains(p.body, "was changed by user:ada") {
+		t.Fatalf("stale save: %d, want 409 with a sentence\n%s", p.status, p.body)
+	}
+	now, err := e.dir.GetPolicy(ctxT(t), e.owner, e.org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.Text != first {
+		t.Errorf("the stale save replaced the policy")
+	}
+}
+
+func itoa(n uint64) string { return strconv.FormatUint(n, 10) }

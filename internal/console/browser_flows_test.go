@@ -1,0 +1,127 @@
+package console_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+)
+
+// TestBrowserInviteFlow: the admin invites someone; the link, opened in a
+// second browser context, creates the user and signs it in; the admin
+// then sees the new member.
+func TestBrowserInviteFlow(t *testing.T) {
+	e := newEnv(t)
+	admin := e.tab(t)
+	admin.signIn("ada")
+	admin.open("/console/orgs/acme/members")
+	roles := evalT[[]string](admin, `Array.from(document.querySelectorAll('#invite-role option')).map(o => o.value)`)
+	if len(roles) == 0 {
+		t.Fatal("the invite form offers no role")
+	}
+	admin.do(chromedp.SendKeys(chromedp.CSS("#invite-email"), "nia@example.com"),
+		chromedp.SetValue(chromedp.CSS("#invite-role"), "operator"),
+		chromedp.Click(chromedp.CSS("#invite-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#invite-link")))
+	admin.screenshot("members-invited")
+	link := admin.text("#invite-link")
+	if !strings.HasPrefix(link, "/console/invitation?token=gti_") {
+		t.Fatalf("invitation link %q", link)
+	}
+
+	guest := e.tab(t)
+	guest.open(link)
+	guest.screenshot("invitation")
+	guest.axe("invitation")
+	guest.do(chromedp.SendKeys(chromedp.CSS("#user_id"), "nia"),
+		chromedp.SendKeys(chromedp.CSS("#display_name"), "Nia"),
+		chromedp.Click(chromedp.CSS("#accept")),
+		chromedp.WaitVisible(chromedp.CSS("#me")))
+	if got := guest.text("#me"); got != "user:nia" {
+		t.Fatalf("after accepting, signed in as %q", got)
+	}
+	if got := guest.text("#my-roles"); !strings.Contains(got, "operator") {
+		t.Errorf("the new member's roles: %q", got)
+	}
+	// The link is spent.
+	again := e.tab(t)
+	again.open(link)
+	again.do(chromedp.SendKeys(chromedp.CSS("#user_id"), "nia2"), chromedp.Click(chromedp.CSS("#accept")), chromedp.WaitVisible(chromedp.CSS("#error")))
+	if got := again.text("#error"); !strings.Contains(got, "already used") {
+		t.Errorf("second acceptance: %q", got)
+	}
+
+	admin.open("/console/orgs/acme/members")
+	if !admin.has(`tr[data-user="nia"]`) {
+		t.Errorf("the new member does not appear on the members page")
+	}
+}
+
+// TestBrowserRefusedRoleChange: a team lead (level 60, may update
+// members) tries to change the admin's role: the page says why, in a
+// sentence, and nothing changes.
+func TestBrowserRefusedRoleChange(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	if _, err := e.dir.CreateRole(ctx, e.owner, e.org, directory.RoleSpec{Name: "lead", Level: 60, Parents: []string{"builder"},
+		Permissions: []string{"members:list", "members:update", "members:create", "bindings:list", "bindings:create", "bindings:delete"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.dir.ChangeMemberRole(ctx, e.owner, e.org, "bob", "lead"); err != nil {
+		t.Fatal(err)
+	}
+	b := e.tab(t)
+	b.signIn("bob")
+	b.open("/console/orgs/acme/members")
+	offered := evalT[[]string](b, `Array.from(document.querySelectorAll('#invite-role option')).map(o => o.value)`)
+	for _, r := range offered {
+		if r == "admin" {
+			t.Errorf("the invite form offers admin (level 100) to a level-60 lead: %v", offered)
+		}
+	}
+	b.do(chromedp.SetValue(chromedp.CSS("#role-ada"), "viewer"),
+		chromedp.Click(chromedp.CSS(`tr[data-user="ada"] form[action$="/role"] button`)),
+		chromedp.WaitVisible(chromedp.CSS("#error")))
+	got := b.text("#error")
+	if !strings.Contains(got, "You cannot grant or take away the role admin") || !strings.Contains(got, "above your own level (60)") {
+		t.Errorf("refusal sentence %q", got)
+	}
+	b.screenshot("members-refused")
+	b.axe("members/refused")
+	if s := e.state(t); !strings.Contains(s.bindings, "user:ada admin@org") {
+		t.Errorf("the refused change changed ada: %q", s.bindings)
+	}
+}
+
+// TestBrowserPolicyLint: an error typed into the policy editor is shown
+// at its line while typing (live lint), and a save is refused with the
+// errors.
+func TestBrowserPolicyLint(t *testing.T) {
+	e := newEnv(t)
+	b := e.tab(t)
+	b.signIn("ada")
+	b.open("/console/orgs/acme/policy")
+	lines := evalT[int](b, `document.getElementById('policy-text').value.split('\n').length`)
+	// The text ends with a newline: the typed line is the last one.
+	b.do(chromedp.Click(chromedp.CSS("#policy-text")),
+		chromedp.Evaluate[chromedp.Void](`(() => { const t = document.getElementById('policy-text'); t.selectionStart = t.selectionEnd = t.value.length; })()`),
+		chromedp.SendKeys(chromedp.CSS("#policy-text"), "role broken level { permission chains { run }\n"),
+		chromedp.WaitVisible(chromedp.CSS("#diagnostics")))
+	at := evalT[[]int](b, `Array.from(document.querySelectorAll('#diagnostics li')).map(li => +li.dataset.line)`)
+	if len(at) == 0 || at[0] != lines {
+		t.Errorf("diagnostics at lines %v, want the typed line %d first", at, lines)
+	}
+	if !strings.Contains(b.text("#lint-status"), "does not compile") {
+		t.Errorf("lint status %q", b.text("#lint-status"))
+	}
+	b.screenshot("policy-lint")
+	b.axe("policy/lint")
+	b.do(chromedp.Click(chromedp.CSS("#policy-save")), chromedp.WaitVisible(chromedp.CSS("#error")))
+	if got := b.text("#error"); !strings.Contains(got, "not saved") {
+		t.Errorf("saving a broken policy: %q", got)
+	}
+	if s := e.state(t); s.policyVer != 1 {
+		t.Errorf("a broken policy was saved: version %d", s.policyVer)
+	}
+}
