@@ -231,7 +231,7 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 			if metricsAddr != "" {
 				apiMetricsToken = ""
 			}
-			con, err := console.New(console.Config{Directory: dir, Auth: as, Logger: log, Secure: strings.HasPrefix(publicURL, "https://")})
+			con, err := console.New(console.Config{Directory: dir, Auth: as, Vault: vlt, Logger: log, Secure: strings.HasPrefix(publicURL, "https://")})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}

@@ -89,6 +89,24 @@ func TestHiddenActionsRefused(t *testing.T) {
 			}
 		}
 	}
+	// A reveal posted directly: the builder (names only) is refused with a
+	// sentence; operators and viewers, who may not know the name, get
+	// "not found". No value either way.
+	for _, ru := range roleUsers[1:] {
+		c := e.client()
+		c.signIn(ru.user)
+		p := c.post("/console/orgs/"+e.org+"/secrets/reveal", url.Values{"csrf": {c.csrf}, "namespace": {"default"}, "name": {secretName}})
+		want := http.StatusNotFound
+		if ru.role == "builder" {
+			want = http.StatusForbidden
+		}
+		if p.status != want || strings.Contains(p.body, secretValue) {
+			t.Errorf("%s: reveal: status %d (want %d), value shown %v", ru.role, p.status, want, strings.Contains(p.body, secretValue))
+		}
+		if ru.role != "builder" && strings.Contains(p.body, secretName) {
+			t.Errorf("%s: the refused reveal names the secret", ru.role)
+		}
+	}
 	if after := e.state(t); after != before {
 		t.Errorf("refused actions changed the org: before %+v, after %+v", before, after)
 	}

@@ -17,27 +17,47 @@ import (
 //	Teams       ✓      -       -       -
 //	Roles       ✓      -       -       -
 //	Policy      ✓      -       -       -
+//	Secrets     ✓      ✓       -       -     (builder: names only)
+//	Audit       ✓      ✓       ✓       ✓
 var navByRole = map[string][]string{
-	"admin":    {"Overview", "Members", "Teams", "Roles", "Policy"},
-	"builder":  {"Overview"},
-	"operator": {"Overview"},
-	"viewer":   {"Overview"},
+	"admin":    {"Overview", "Members", "Teams", "Roles", "Policy", "Secrets", "Audit"},
+	"builder":  {"Overview", "Secrets", "Audit"},
+	"operator": {"Overview", "Audit"},
+	"viewer":   {"Overview", "Audit"},
 }
 
-// pageChecks are, per page, the controls a role sees there: selector →
-// shown to admin (only admin reaches these pages in mentiko).
-var pageChecks = map[string][]string{
-	"Members": {"#members", "#invite", "form[action$='/role']", "form[action$='/remove']"},
-	"Teams":   {"#teams"},
-	"Roles":   {"#matrix", "#roles", "#role-form"},
-	"Policy":  {"#policy-text", "#policy-save", "#impact"},
+// pageChecks are, page by page, the controls and the roles that see them
+// (a role that does not see the page at all is refused it).
+var pageChecks = []struct {
+	page, sel string
+	roles     string
+}{
+	{"Members", "#members", "admin"},
+	{"Members", "#invite", "admin"},
+	{"Members", "form[action$='/role']", "admin"},
+	{"Members", "form[action$='/remove']", "admin"},
+	{"Teams", "#teams", "admin"},
+	{"Roles", "#matrix", "admin"},
+	{"Roles", "#role-form", "admin"},
+	{"Policy", "#policy-text", "admin"},
+	{"Policy", "#policy-save", "admin"},
+	{"Policy", "#impact", "admin"},
+	{"Secrets", "#secrets", "admin builder"},
+	{"Secrets", "tr[data-secret='" + secretName + "']", "admin builder"},
+	{"Secrets", "form[action$='/reveal']", "admin"},
+	{"Audit", "#audit", "admin builder operator viewer"},
+	{"Audit", "#verify", "admin builder operator viewer"},
+	{"Audit", "#export", "admin builder operator viewer"},
 }
+
+var pages = []string{"Members", "Teams", "Roles", "Policy", "Secrets", "Audit"}
 
 // TestBrowserRoles signs in as each role of the mentiko template in a
 // real browser and checks, page by page, what is shown and what is not;
 // every page passes axe-core (no serious or critical violation) and has
 // every control reachable with Tab. Pages a role does not see in its
-// navigation answer 403 when opened directly.
+// navigation are refused when opened directly, and operators and viewers
+// see no secret name anywhere.
 func TestBrowserRoles(t *testing.T) {
 	e := newEnv(t)
 	for _, ru := range roleUsers {
@@ -60,6 +80,7 @@ func TestBrowserRoles(t *testing.T) {
 			if strings.Contains(perms, "secrets:") != (ru.role == "admin" || ru.role == "builder") {
 				t.Errorf("%s: overview permissions %q", ru.role, perms)
 			}
+			seesSecrets := ru.role == "admin" || ru.role == "builder"
 			b.screenshot("overview-" + ru.role)
 			b.axe("overview/" + ru.role)
 			b.keyboard("overview/" + ru.role)
@@ -67,17 +88,28 @@ func TestBrowserRoles(t *testing.T) {
 			for _, n := range nav {
 				shown[n] = true
 			}
-			for _, name := range []string{"Members", "Teams", "Roles", "Policy"} {
+			for _, name := range pages {
 				b.open("/console/orgs/acme/" + strings.ToLower(name))
+				html := evalT[string](b, "document.documentElement.outerHTML")
+				if !seesSecrets && strings.Contains(html, secretName) {
+					t.Errorf("%s: %s shows the secret name %s", ru.role, name, secretName)
+				}
+				if strings.Contains(html, secretValue) {
+					t.Errorf("%s: %s shows a secret value", ru.role, name)
+				}
 				if !shown[name] {
-					if !b.has("#error") || b.has(pageChecks[name][0]) {
+					if !b.has("#error") {
 						t.Errorf("%s: %s opened directly was not refused", ru.role, name)
 					}
 					continue
 				}
-				for _, sel := range pageChecks[name] {
-					if !b.has(sel) {
-						t.Errorf("%s: %s lacks %s", ru.role, name, sel)
+				for _, pc := range pageChecks {
+					if pc.page != name {
+						continue
+					}
+					want := strings.Contains(" "+pc.roles+" ", " "+ru.role+" ")
+					if got := b.has(pc.sel); got != want {
+						t.Errorf("%s: %s: %s shown %v, want %v", ru.role, name, pc.sel, got, want)
 					}
 				}
 				b.screenshot(strings.ToLower(name) + "-" + ru.role)

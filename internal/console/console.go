@@ -41,6 +41,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
 //go:embed templates/*.html
@@ -59,7 +60,9 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 type Config struct {
 	Directory *directory.Directory
 	Auth      *auth.Service
-	Logger    *slog.Logger
+	// Vault serves the secrets page; nil hides it.
+	Vault  *vault.Vault
+	Logger *slog.Logger
 	// Secure marks the session cookies Secure even on a plain-HTTP request
 	// (the console is reached through an https URL, TLS ending at a
 	// proxy). A request that arrived over TLS always gets Secure cookies.
@@ -73,6 +76,7 @@ type Config struct {
 type Console struct {
 	dir    *directory.Directory
 	auth   *auth.Service
+	vault  *vault.Vault
 	log    *slog.Logger
 	secure bool
 	now    func() time.Time
@@ -85,7 +89,7 @@ type Console struct {
 
 // New builds a console.
 func New(cfg Config) (*Console, error) {
-	c := &Console{dir: cfg.Directory, auth: cfg.Auth, log: cfg.Logger, secure: cfg.Secure, now: cfg.Now}
+	c := &Console{dir: cfg.Directory, auth: cfg.Auth, vault: cfg.Vault, log: cfg.Logger, secure: cfg.Secure, now: cfg.Now}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}

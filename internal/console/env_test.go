@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"crypto/rand"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,12 +14,14 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/console"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
 // env is a real server (API + console) on a loopback port over SQLite,
@@ -36,10 +39,20 @@ type env struct {
 	dir   *directory.Directory
 	auth  *auth.Service
 	con   *console.Console
-	org   string
-	keys  map[string]string // user → personal API key
-	owner directory.Actor
+	vault *vault.Vault
+	// dbPath is the SQLite file (to tamper with).
+	dbPath string
+	org    string
+	keys   map[string]string // user → personal API key
+	owner  directory.Actor
 }
+
+// The org's one secret: its name must never show to operators and
+// viewers, its value only on an audited reveal.
+const (
+	secretName  = "OPENAI_API_KEY"
+	secretValue = "sk-test-0123456789"
+)
 
 // roles of the mentiko template, one user each.
 var roleUsers = []struct{ role, user string }{
@@ -54,23 +67,42 @@ func ctxT(t testing.TB) context.Context {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{PollInterval: 20 * time.Millisecond, Synchronous: "NORMAL"})
+	dbPath := filepath.Join(t.TempDir(), "gatehouse.db")
+	st, err := sqlite.Open(context.Background(), dbPath, sqlite.Options{PollInterval: 20 * time.Millisecond, Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatalf("sqlite: %v", err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	dir, err := directory.Open(ctxT(t), st, authz.New(), directory.Options{})
+	signer, err := audit.GenerateSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	alog, err := audit.New(st, audit.Options{Signer: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := directory.Open(ctxT(t), st, authz.New(), directory.Options{Audit: alog})
 	if err != nil {
 		t.Fatalf("directory.Open: %v", err)
 	}
 	t.Cleanup(func() { _ = dir.Close() })
 	as := auth.New(st, dir, auth.NewKeySet(), auth.Options{})
 	t.Cleanup(func() { _ = as.Close() })
-	con, err := console.New(console.Config{Directory: dir, Auth: as})
+	mk := make([]byte, 32)
+	_, _ = rand.Read(mk)
+	kr, err := vault.NewKeyring(map[uint32][]byte{1: mk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vlt, err := vault.Open(ctxT(t), vault.Options{Store: st, Directory: dir, Keyring: kr, Audit: alog})
+	if err != nil {
+		t.Fatalf("vault.Open: %v", err)
+	}
+	con, err := console.New(console.Config{Directory: dir, Auth: as, Vault: vlt})
 	if err != nil {
 		t.Fatalf("console.New: %v", err)
 	}
-	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Console: con})
+	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: vlt, Console: con})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
@@ -87,7 +119,7 @@ func newEnv(t testing.TB) *env {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	e := &env{t: t, URL: "http://" + ln.Addr().String(), st: st, dir: dir, auth: as, con: con, org: "acme", keys: map[string]string{}}
+	e := &env{t: t, URL: "http://" + ln.Addr().String(), st: st, dir: dir, auth: as, con: con, vault: vlt, dbPath: dbPath, org: "acme", keys: map[string]string{}}
 	for _, u := range []string{"ada", "bob", "oli", "val", "eve"} {
 		_, tok, err := as.Bootstrap(ctxT(t), store.User{ID: u, Email: u + "@example.com", DisplayName: strings.ToUpper(u[:1]) + u[1:]}, "test")
 		if err != nil {
@@ -109,6 +141,9 @@ func newEnv(t testing.TB) *env {
 		if _, _, err := dir.AddMember(ctxT(t), e.owner, e.org, ru.user, ru.role); err != nil {
 			t.Fatalf("AddMember(%s): %v", ru.user, err)
 		}
+	}
+	if _, _, err := vlt.Create(ctxT(t), e.owner, e.org, "default", secretName, []byte(secretValue), vault.Meta{Description: "the model provider"}); err != nil {
+		t.Fatalf("create secret: %v", err)
 	}
 	return e
 }

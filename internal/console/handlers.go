@@ -31,6 +31,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET "+Prefix+"switch", c.signedIn(c.switchOrg))
 	m.HandleFunc("GET "+Prefix+"orgs/{org}/{$}", c.inOrg(c.overview))
 	c.pageRoutes()
+	c.auditRoutes()
 	m.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", &page{Title: "Not found", Error: "There is no such page."})
 	})
@@ -388,20 +389,13 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, q *req) {
 // may reports whether the signed-in principal holds every permission at
 // org scope, by the engine: for hiding only (the domain re-checks).
 func (c *Console) may(q *req, perms ...string) bool {
-	ps := make([]policy.Permission, 0, len(perms))
-	for _, s := range perms {
-		p, err := policy.ParsePermission(s)
-		if err != nil {
-			return false
-		}
-		ps = append(ps, p)
-	}
-	return len(c.dir.Missing(q.org.ID, q.caller.Principal, authz.Scope{}, ps)) == 0
+	return c.mayIn(q, "", perms...)
 }
 
 // template helpers
 var funcs = template.FuncMap{
 	"orgPath": orgPath,
+	"list":    func(s ...string) []string { return s },
 	"offers": func(rs []directory.RoleInfo, name string) bool {
 		for _, r := range rs {
 			if r.Name == name {
@@ -414,3 +408,18 @@ var funcs = template.FuncMap{
 		return map[string]any{"ID": id, "Caption": caption, "M": m}
 	},
 }
+
+// mayIn is may at a namespace's scope.
+func (c *Console) mayIn(q *req, ns string, perms ...string) bool {
+	ps := make([]policy.Permission, 0, len(perms))
+	for _, s := range perms {
+		p, err := policy.ParsePermission(s)
+		if err != nil {
+			return false
+		}
+		ps = append(ps, p)
+	}
+	return len(c.dir.Missing(q.org.ID, q.caller.Principal, authz.Scope{Namespace: ns}, ps)) == 0
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -44,6 +44,8 @@ var navPages = []struct {
 	{"Teams", "teams", []string{"teams:list"}},
 	{"Roles", "roles", []string{"roles:list"}},
 	{"Policy", "policy", []string{"policy:read"}},
+	{"Secrets", "secrets", []string{"secrets:list"}},
+	{"Audit", "audit", []string{"audit:read"}},
 }
 
 func (c *Console) parseTemplates() error {
@@ -89,6 +91,9 @@ func (c *Console) nav(q *req) []navItem {
 	var out []navItem
 	for _, n := range navPages {
 		if len(n.perms) > 0 && !c.may(q, n.perms...) {
+			continue
+		}
+		if n.path == "secrets" && c.vault == nil {
 			continue
 		}
 		path := orgPath(q.org.ID)
