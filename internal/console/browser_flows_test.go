@@ -180,3 +180,41 @@ func TestBrowserAuditVerifyTampered(t *testing.T) {
 	b.screenshot("audit-tampered")
 	b.axe("audit/tampered")
 }
+
+// TestBrowserResourceAndPlayground: a resource's page shows its versions,
+// the diff between them and who can do what; a name there explains in
+// the playground, in sentences.
+func TestBrowserResourceAndPlayground(t *testing.T) {
+	e := newEnv(t)
+	b := e.tab(t)
+	b.signIn("ada")
+	b.open("/console/orgs/acme/resources?namespace=prod")
+	b.do(chromedp.Click(chromedp.CSS(`#resources a`)), chromedp.WaitVisible(chromedp.CSS("#who-can")))
+	if got := b.text("#versions"); !strings.Contains(got, "2") {
+		t.Errorf("versions %q", got)
+	}
+	if got := evalT[string](b, `document.querySelector('.diff-table') ? document.querySelector('.diff-table').innerText : ''`); !strings.Contains(got, "summarize") {
+		t.Errorf("diff from version 1 to 2: %q", got)
+	}
+	run := evalT[string](b, `Array.from(document.querySelectorAll('#who-can tr')).map(tr => tr.innerText).join('\n')`)
+	if !strings.Contains(run, "run") || !strings.Contains(run, "user:oli") || !strings.Contains(run, "user:ada") {
+		t.Errorf("who can: %q", run)
+	}
+	b.screenshot("resource")
+	b.axe("resource")
+	b.keyboard("resource")
+	b.do(chromedp.Click(chromedp.CSS(`#who-can a[href*="principal=user%3aval"]`)), chromedp.WaitVisible(chromedp.CSS("#summary")))
+	if got := b.text("#decision"); !strings.HasPrefix(got, "Allowed") {
+		t.Errorf("explain val: %q", got)
+	}
+	b.screenshot("playground")
+	// What can val not do: run it.
+	b.open("/console/orgs/acme/playground?mode=explain&principal=user:val&action=chains:run&namespace=prod&resource=chains/escalation-triage")
+	if got := b.text("#decision"); !strings.HasPrefix(got, "Denied") {
+		t.Errorf("explain val run: %q", got)
+	}
+	if b.text("#summary") == "" {
+		t.Errorf("a deny without a human explanation")
+	}
+	b.axe("playground")
+}

@@ -17,13 +17,15 @@ import (
 //	Teams       ✓      -       -       -
 //	Roles       ✓      -       -       -
 //	Policy      ✓      -       -       -
+//	Resources   ✓      ✓       ✓       ✓     (what each may read)
+//	Playground  ✓      ✓       ✓       ✓
 //	Secrets     ✓      ✓       -       -     (builder: names only)
 //	Audit       ✓      ✓       ✓       ✓
 var navByRole = map[string][]string{
-	"admin":    {"Overview", "Members", "Teams", "Roles", "Policy", "Secrets", "Audit"},
-	"builder":  {"Overview", "Secrets", "Audit"},
-	"operator": {"Overview", "Audit"},
-	"viewer":   {"Overview", "Audit"},
+	"admin":    {"Overview", "Members", "Teams", "Roles", "Policy", "Resources", "Playground", "Secrets", "Audit"},
+	"builder":  {"Overview", "Resources", "Playground", "Secrets", "Audit"},
+	"operator": {"Overview", "Resources", "Playground", "Audit"},
+	"viewer":   {"Overview", "Resources", "Playground", "Audit"},
 }
 
 // pageChecks are, page by page, the controls and the roles that see them
@@ -42,6 +44,8 @@ var pageChecks = []struct {
 	{"Policy", "#policy-text", "admin"},
 	{"Policy", "#policy-save", "admin"},
 	{"Policy", "#impact", "admin"},
+	{"Resources", "#resources", "admin builder operator viewer"},
+	{"Playground", "#playground", "admin builder operator viewer"},
 	{"Secrets", "#secrets", "admin builder"},
 	{"Secrets", "tr[data-secret='" + secretName + "']", "admin builder"},
 	{"Secrets", "form[action$='/reveal']", "admin"},
@@ -50,7 +54,7 @@ var pageChecks = []struct {
 	{"Audit", "#export", "admin builder operator viewer"},
 }
 
-var pages = []string{"Members", "Teams", "Roles", "Policy", "Secrets", "Audit"}
+var pages = []string{"Members", "Teams", "Roles", "Policy", "Resources", "Playground", "Secrets", "Audit"}
 
 // TestBrowserRoles signs in as each role of the mentiko template in a
 // real browser and checks, page by page, what is shown and what is not;

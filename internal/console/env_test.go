@@ -142,6 +142,13 @@ func newEnv(t testing.TB) *env {
 			t.Fatalf("AddMember(%s): %v", ru.user, err)
 		}
 	}
+	ref := authz.ResourceRef{Namespace: "prod", Type: "chains", ID: "escalation-triage"}
+	if _, _, err := dir.CreateResource(ctxT(t), e.owner, e.org, directory.ResourceSpec{Namespace: ref.Namespace, Type: ref.Type, ID: ref.ID, Spec: []byte(`{"steps":["classify","page"]}`)}); err != nil {
+		t.Fatalf("CreateResource: %v", err)
+	}
+	if _, _, err := dir.UpdateResource(ctxT(t), e.owner, e.org, ref, directory.ResourceChange{Spec: []byte(`{"steps":["classify","summarize","page"]}`)}); err != nil {
+		t.Fatalf("UpdateResource: %v", err)
+	}
 	if _, _, err := vlt.Create(ctxT(t), e.owner, e.org, "default", secretName, []byte(secretValue), vault.Meta{Description: "the model provider"}); err != nil {
 		t.Fatalf("create secret: %v", err)
 	}

@@ -32,6 +32,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET "+Prefix+"orgs/{org}/{$}", c.inOrg(c.overview))
 	c.pageRoutes()
 	c.auditRoutes()
+	c.resourceRoutes()
 	m.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", &page{Title: "Not found", Error: "There is no such page."})
 	})
@@ -395,6 +396,7 @@ func (c *Console) may(q *req, perms ...string) bool {
 // template helpers
 var funcs = template.FuncMap{
 	"orgPath": orgPath,
+	"dec":     func(n uint64) uint64 { return n - 1 },
 	"list":    func(s ...string) []string { return s },
 	"offers": func(rs []directory.RoleInfo, name string) bool {
 		for _, r := range rs {

@@ -44,6 +44,8 @@ var navPages = []struct {
 	{"Teams", "teams", []string{"teams:list"}},
 	{"Roles", "roles", []string{"roles:list"}},
 	{"Policy", "policy", []string{"policy:read"}},
+	{"Resources", "resources", nil},
+	{"Playground", "playground", nil},
 	{"Secrets", "secrets", []string{"secrets:list"}},
 	{"Audit", "audit", []string{"audit:read"}},
 }
