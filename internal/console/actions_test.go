@@ -3,6 +3,7 @@ package console_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -140,3 +141,36 @@ func TestPolicySaveConflict(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// TestKeys: a personal key made in the console is shown once; another
+// user's key cannot be revoked from the console (it is not found), and
+// still works.
+func TestKeys(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signIn("bob")
+	p := c.post("/console/orgs/acme/keys", url.Values{"csrf": {c.csrf}, "name": {"laptop"}})
+	m := regexp.MustCompile(`id="new-key">([^<]+)<`).FindStringSubmatch(p.body)
+	if p.status != http.StatusCreated || m == nil {
+		t.Fatalf("create key: %d\n%s", p.status, p.body)
+	}
+	if _, err := e.auth.Authenticate(ctxT(t), m[1], ""); err != nil {
+		t.Errorf("the new key does not authenticate: %v", err)
+	}
+	if again := c.get("/console/orgs/acme/agents"); strings.Contains(again.body, m[1]) {
+		t.Errorf("the key's token is shown again")
+	}
+	id, err := e.auth.Authenticate(ctxT(t), e.keys["ada"], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, scope := range []string{"", "org"} {
+		p = c.post("/console/orgs/acme/keys/"+id.KeyID+"/revoke", url.Values{"csrf": {c.csrf}, "scope": {scope}})
+		if p.status != http.StatusNotFound && p.status != http.StatusForbidden {
+			t.Errorf("bob revoking ada's key (scope %q): %d", scope, p.status)
+		}
+	}
+	if _, err := e.auth.Authenticate(ctxT(t), e.keys["ada"], ""); err != nil {
+		t.Errorf("ada's key stopped working: %v", err)
+	}
+}

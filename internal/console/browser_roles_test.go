@@ -19,13 +19,14 @@ import (
 //	Policy      ✓      -       -       -
 //	Resources   ✓      ✓       ✓       ✓     (what each may read)
 //	Playground  ✓      ✓       ✓       ✓
+//	Agents/keys ✓      ✓       ✓       ✓     (agents and org keys: admin)
 //	Secrets     ✓      ✓       -       -     (builder: names only)
 //	Audit       ✓      ✓       ✓       ✓
 var navByRole = map[string][]string{
-	"admin":    {"Overview", "Members", "Teams", "Roles", "Policy", "Resources", "Playground", "Secrets", "Audit"},
-	"builder":  {"Overview", "Resources", "Playground", "Secrets", "Audit"},
-	"operator": {"Overview", "Resources", "Playground", "Audit"},
-	"viewer":   {"Overview", "Resources", "Playground", "Audit"},
+	"admin":    {"Overview", "Members", "Teams", "Roles", "Policy", "Resources", "Playground", "Agents and keys", "Secrets", "Audit"},
+	"builder":  {"Overview", "Resources", "Playground", "Agents and keys", "Secrets", "Audit"},
+	"operator": {"Overview", "Resources", "Playground", "Agents and keys", "Audit"},
+	"viewer":   {"Overview", "Resources", "Playground", "Agents and keys", "Audit"},
 }
 
 // pageChecks are, page by page, the controls and the roles that see them
@@ -46,6 +47,10 @@ var pageChecks = []struct {
 	{"Policy", "#impact", "admin"},
 	{"Resources", "#resources", "admin builder operator viewer"},
 	{"Playground", "#playground", "admin builder operator viewer"},
+	{"Agents and keys", "#agents", "admin"},
+	{"Agents and keys", "#my-keys", "admin builder operator viewer"},
+	{"Agents and keys", "#new-key-form", "admin builder operator viewer"},
+	{"Agents and keys", "#org-keys", "admin"},
 	{"Secrets", "#secrets", "admin builder"},
 	{"Secrets", "tr[data-secret='" + secretName + "']", "admin builder"},
 	{"Secrets", "form[action$='/reveal']", "admin"},
@@ -54,7 +59,10 @@ var pageChecks = []struct {
 	{"Audit", "#export", "admin builder operator viewer"},
 }
 
-var pages = []string{"Members", "Teams", "Roles", "Policy", "Resources", "Playground", "Secrets", "Audit"}
+var pages = []struct{ name, path string }{
+	{"Members", "members"}, {"Teams", "teams"}, {"Roles", "roles"}, {"Policy", "policy"}, {"Resources", "resources"},
+	{"Playground", "playground"}, {"Agents and keys", "agents"}, {"Secrets", "secrets"}, {"Audit", "audit"},
+}
 
 // TestBrowserRoles signs in as each role of the mentiko template in a
 // real browser and checks, page by page, what is shown and what is not;
@@ -92,8 +100,9 @@ func TestBrowserRoles(t *testing.T) {
 			for _, n := range nav {
 				shown[n] = true
 			}
-			for _, name := range pages {
-				b.open("/console/orgs/acme/" + strings.ToLower(name))
+			for _, pg := range pages {
+				name := pg.name
+				b.open("/console/orgs/acme/" + pg.path)
 				html := evalT[string](b, "document.documentElement.outerHTML")
 				if !seesSecrets && strings.Contains(html, secretName) {
 					t.Errorf("%s: %s shows the secret name %s", ru.role, name, secretName)
@@ -116,7 +125,7 @@ func TestBrowserRoles(t *testing.T) {
 						t.Errorf("%s: %s: %s shown %v, want %v", ru.role, name, pc.sel, got, want)
 					}
 				}
-				b.screenshot(strings.ToLower(name) + "-" + ru.role)
+				b.screenshot(pg.path + "-" + ru.role)
 				b.axe(name + "/" + ru.role)
 				b.keyboard(name + "/" + ru.role)
 			}

@@ -33,6 +33,7 @@ func (c *Console) routes() {
 	c.pageRoutes()
 	c.auditRoutes()
 	c.resourceRoutes()
+	c.agentRoutes()
 	m.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", &page{Title: "Not found", Error: "There is no such page."})
 	})

@@ -46,6 +46,7 @@ var navPages = []struct {
 	{"Policy", "policy", []string{"policy:read"}},
 	{"Resources", "resources", nil},
 	{"Playground", "playground", nil},
+	{"Agents and keys", "agents", nil},
 	{"Secrets", "secrets", []string{"secrets:list"}},
 	{"Audit", "audit", []string{"audit:read"}},
 }
