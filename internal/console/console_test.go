@@ -245,3 +245,24 @@ func TestSignInLink(t *testing.T) {
 		t.Errorf("a link from a bad key")
 	}
 }
+
+// TestFirstLoadSize: the sign-in page and a signed-in overview, with the
+// stylesheet and script they load, stay under 200 KB (uncompressed).
+func TestFirstLoadSize(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	total := len(c.get("/console/signin").body)
+	c.signIn("ada")
+	total += len(c.get("/console/orgs/acme/").body)
+	for _, asset := range []string{"/console/static/console.css", "/console/static/console.js"} {
+		p := c.get(asset)
+		if p.status != http.StatusOK {
+			t.Fatalf("%s: %d", asset, p.status)
+		}
+		total += len(p.body)
+	}
+	if total > 200<<10 {
+		t.Errorf("first load is %d bytes, want ≤ 200 KB", total)
+	}
+	t.Logf("first load: %d bytes", total)
+}

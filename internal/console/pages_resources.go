@@ -60,8 +60,24 @@ type resourceData struct {
 
 type whoCan struct {
 	Action   string
-	Subjects []authz.Subject
+	Subjects []authz.Subject // the first maxSubjects
+	More     int             // how many more (the playground lists them)
 	Err      string
+}
+
+// maxSubjects bounds the principals a who-can cell names; the rest are
+// counted, and the playground's who-can lists more.
+const maxSubjects = 25
+
+// maxPlaygroundSubjects bounds the playground's who-can answer.
+const maxPlaygroundSubjects = 500
+
+// capSubjects keeps the first n subjects and counts the others.
+func capSubjects(s []authz.Subject, n int) ([]authz.Subject, int) {
+	if len(s) <= n {
+		return s, 0
+	}
+	return s[:n], len(s) - n
 }
 
 func (c *Console) resourcePage(w http.ResponseWriter, r *http.Request, q *req) {
@@ -102,7 +118,7 @@ func (c *Console) resourcePage(w http.ResponseWriter, r *http.Request, q *req) {
 		if err != nil {
 			_, wc.Err = sentence(err)
 		}
-		wc.Subjects = subs
+		wc.Subjects, wc.More = capSubjects(subs, maxSubjects)
 		d.WhoCan = append(d.WhoCan, wc)
 	}
 	p := c.orgPage(r, q, ref.Type+"/"+ref.ID)
@@ -144,6 +160,7 @@ type playgroundData struct {
 	Allowed                              bool
 	Summary                              string
 	Subjects                             []authz.Subject
+	MoreSubjects                         int
 	Resources                            []authz.ResourceRef
 	Grants                               []authz.Grant
 }
@@ -181,6 +198,7 @@ func (c *Console) playground(w http.ResponseWriter, r *http.Request, q *req) {
 			d.Allowed, d.Summary = ex.Decision.Allowed, ex.Summary
 		case "who-can":
 			d.Subjects, _, err = c.dir.LookupSubjects(ctx, q.actor, authz.LookupSubjectsRequest{Org: q.org.ID, Namespace: d.Namespace, Type: typ, ID: id, Action: action}, 0)
+			d.Subjects, d.MoreSubjects = capSubjects(d.Subjects, maxPlaygroundSubjects)
 		case "what-can":
 			var pg authz.LookupResourcesPage
 			pg, err = c.dir.LookupResources(ctx, q.actor, authz.LookupResourcesRequest{Org: q.org.ID, Principal: d.Principal, Type: typ, Action: action, Namespace: d.Namespace, PageSize: pageSize}, 0)
