@@ -27,9 +27,10 @@ func TestBrowserInviteFlow(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#invite-link")))
 	admin.screenshot("members-invited")
 	link := admin.text("#invite-link")
-	if !strings.HasPrefix(link, "/console/invitation?token=gti_") {
+	if !strings.HasPrefix(link, e.URL+"/console/invitation?token=gti_") {
 		t.Fatalf("invitation link %q", link)
 	}
+	link = strings.TrimPrefix(link, e.URL)
 
 	guest := e.tab(t)
 	guest.open(link)

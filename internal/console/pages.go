@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -103,6 +104,8 @@ func (c *Console) membersData(r *http.Request, q *req) (*membersData, error) {
 		if d.Grantable, err = c.dir.GrantableRoles(ctx, q.actor, q.org.ID); err != nil {
 			return nil, err
 		}
+		// Lowest first: the form's default is the least it can grant.
+		sort.SliceStable(d.Grantable, func(i, j int) bool { return d.Grantable[i].Level < d.Grantable[j].Level })
 		if invs, _, err := c.auth.ListInvitations(ctx, q.caller, q.org.ID, store.Page{Size: pageSize}); err == nil {
 			for _, inv := range invs {
 				if inv.AcceptedAt.IsZero() && inv.RevokedAt.IsZero() && c.now().Before(inv.ExpiresAt) {
@@ -143,7 +146,11 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request, q *req) {
 		c.showMembers(w, r, q, status, msg, nil)
 		return
 	}
-	link := Prefix + "invitation?token=" + url.QueryEscape(tok)
+	scheme := "http"
+	if c.isSecure(r) {
+		scheme = "https"
+	}
+	link := scheme + "://" + r.Host + Prefix + "invitation?token=" + url.QueryEscape(tok)
 	c.showMembers(w, r, q, http.StatusOK, "", func(d *membersData) {
 		d.InviteLink, d.InviteEmail = link, email
 	})
