@@ -52,6 +52,16 @@ func (c *Console) redirectDone(w http.ResponseWriter, r *http.Request, path, wha
 
 func notice(r *http.Request) string { return done[r.URL.Query().Get("done")] }
 
+// finish ends a form's action: on an error, again shows the page with its
+// sentence; else a redirect to the org page path with the notice what.
+func (c *Console) finish(w http.ResponseWriter, r *http.Request, q *req, err error, again func(status int, msg string), path, what string) {
+	if err != nil {
+		again(sentence(err))
+		return
+	}
+	c.redirectDone(w, r, orgPath(q.org.ID)+path, what)
+}
+
 // --- members
 
 type memberRow struct {
@@ -156,23 +166,19 @@ func (c *Console) invite(w http.ResponseWriter, r *http.Request, q *req) {
 	})
 }
 
+// membersAgain re-renders the members page with a refusal.
+func (c *Console) membersAgain(w http.ResponseWriter, r *http.Request, q *req) func(int, string) {
+	return func(status int, msg string) { c.showMembers(w, r, q, status, msg, nil) }
+}
+
 func (c *Console) changeRole(w http.ResponseWriter, r *http.Request, q *req) {
 	_, _, err := c.dir.ChangeMemberRole(r.Context(), q.actor, q.org.ID, r.PathValue("user"), r.PostFormValue("role"))
-	if err != nil {
-		status, msg := sentence(err)
-		c.showMembers(w, r, q, status, msg, nil)
-		return
-	}
-	c.redirectDone(w, r, orgPath(q.org.ID)+"members", "role")
+	c.finish(w, r, q, err, c.membersAgain(w, r, q), "members", "role")
 }
 
 func (c *Console) removeMember(w http.ResponseWriter, r *http.Request, q *req) {
-	if _, err := c.dir.RemoveMember(r.Context(), q.actor, q.org.ID, r.PathValue("user")); err != nil {
-		status, msg := sentence(err)
-		c.showMembers(w, r, q, status, msg, nil)
-		return
-	}
-	c.redirectDone(w, r, orgPath(q.org.ID)+"members", "removed")
+	_, err := c.dir.RemoveMember(r.Context(), q.actor, q.org.ID, r.PathValue("user"))
+	c.finish(w, r, q, err, c.membersAgain(w, r, q), "members", "removed")
 }
 
 // --- teams
@@ -265,21 +271,12 @@ func (c *Console) saveRole(w http.ResponseWriter, r *http.Request, q *req) {
 	} else {
 		_, err = c.dir.CreateRole(r.Context(), q.actor, q.org.ID, spec)
 	}
-	if err != nil {
-		status, msg := sentence(err)
-		c.showRoles(w, r, q, status, msg, f)
-		return
-	}
-	c.redirectDone(w, r, orgPath(q.org.ID)+"roles", "saved")
+	c.finish(w, r, q, err, func(status int, msg string) { c.showRoles(w, r, q, status, msg, f) }, "roles", "saved")
 }
 
 func (c *Console) deleteRole(w http.ResponseWriter, r *http.Request, q *req) {
-	if _, err := c.dir.DeleteRole(r.Context(), q.actor, q.org.ID, r.PathValue("role")); err != nil {
-		status, msg := sentence(err)
-		c.showRoles(w, r, q, status, msg, roleForm{})
-		return
-	}
-	c.redirectDone(w, r, orgPath(q.org.ID)+"roles", "deleted")
+	_, err := c.dir.DeleteRole(r.Context(), q.actor, q.org.ID, r.PathValue("role"))
+	c.finish(w, r, q, err, func(status int, msg string) { c.showRoles(w, r, q, status, msg, roleForm{}) }, "roles", "deleted")
 }
 
 // splitList splits "a, b c" into ["a" "b" "c"].
@@ -411,5 +408,5 @@ func (c *Console) policyLint(w http.ResponseWriter, r *http.Request, q *req) {
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
-	c.renderFragment(w, r, "policy", "lint", lint(strings.ReplaceAll(r.PostFormValue("text"), "\r\n", "\n")))
+	c.execute(w, http.StatusOK, "policy", "lint", lint(strings.ReplaceAll(r.PostFormValue("text"), "\r\n", "\n")))
 }

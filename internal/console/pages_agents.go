@@ -116,10 +116,6 @@ func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, q *req) {
 	if r.PostFormValue("scope") == "org" {
 		org = q.org.ID
 	}
-	if _, err := c.auth.RevokeKey(r.Context(), q.caller, org, r.PathValue("kid")); err != nil {
-		status, msg := sentence(err)
-		c.showAgents(w, r, q, status, msg, nil)
-		return
-	}
-	c.redirectDone(w, r, orgPath(q.org.ID)+"agents", "deleted")
+	_, err := c.auth.RevokeKey(r.Context(), q.caller, org, r.PathValue("kid"))
+	c.finish(w, r, q, err, func(status int, msg string) { c.showAgents(w, r, q, status, msg, nil) }, "agents", "deleted")
 }

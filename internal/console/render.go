@@ -111,16 +111,22 @@ func (c *Console) nav(q *req) []navItem {
 // render executes a page template; a template failure is a 500 that
 // says nothing more.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
-	t := c.tmpl[name]
 	p.Page = name
+	c.execute(w, status, name, "layout.html", p)
+}
+
+// execute writes one template of a page's set (the whole page, or a
+// section the script swaps in) as an HTML answer.
+func (c *Console) execute(w http.ResponseWriter, status int, page, name string, data any) {
+	t := c.tmpl[page]
 	var buf bytes.Buffer
 	if t == nil {
-		c.log.Error("console: no template", "name", name)
+		c.log.Error("console: no template", "page", page)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
-		c.log.Error("console: render", "page", name, "err", err)
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
+		c.log.Error("console: render", "page", page, "template", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -224,20 +230,4 @@ func capital(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// renderFragment executes one named template of a page (a section the
-// script swaps in) with data.
-func (c *Console) renderFragment(w http.ResponseWriter, r *http.Request, page, name string, data any) {
-	t := c.tmpl[page]
-	var buf bytes.Buffer
-	if t == nil || t.ExecuteTemplate(&buf, name, data) != nil {
-		c.log.Error("console: render fragment", "page", page, "name", name)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	_, _ = w.Write(buf.Bytes())
 }
