@@ -158,7 +158,10 @@ func (c *Console) signinForm(w http.ResponseWriter, r *http.Request) {
 
 // safeNext keeps a post-sign-in destination inside the console.
 func safeNext(n string) string {
-	if !strings.HasPrefix(n, Prefix) || strings.HasPrefix(n, "//") || strings.ContainsAny(n, "\\\r\n") {
+	if !strings.HasPrefix(n, Prefix) || strings.ContainsAny(n, "\\\r\n") {
+		return Prefix
+	}
+	if u, err := url.Parse(n); err != nil || u.Scheme != "" || u.Host != "" {
 		return Prefix
 	}
 	return n
