@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
 // TestBrowserInviteFlow: the admin invites someone; the link, opened in a
@@ -147,6 +148,11 @@ func TestBrowserSecretReveal(t *testing.T) {
 	rows := evalT[[]string](b, `Array.from(document.querySelectorAll('#audit tbody tr')).map(tr => tr.innerText)`)
 	if len(rows) == 0 || !strings.Contains(rows[0], "user:ada") || !strings.Contains(rows[0], "secrets.read") {
 		t.Errorf("the reveal is not in the audit log: %q", rows)
+	}
+	// The entry names the console session it came from.
+	es, _, err := e.dir.ListAudit(ctxT(t), e.owner, e.org, store.AuditFilter{Action: "secrets.read"}, store.Page{})
+	if err != nil || len(es) != 1 || es[0].Actor.SessionID == "" {
+		t.Errorf("audit entries of the reveal: %+v, %v; want one naming the session", es, err)
 	}
 }
 

@@ -266,3 +266,26 @@ func TestFirstLoadSize(t *testing.T) {
 	}
 	t.Logf("first load: %d bytes", total)
 }
+
+// TestOrgSwitcher: a member of two orgs sees both in the switcher and
+// switches between them.
+func TestOrgSwitcher(t *testing.T) {
+	e := newEnv(t)
+	if _, _, err := e.dir.AddMember(ctxT(t), directory.Actor{Principal: "user:eve"}, "evil", "val", "viewer"); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	c.signIn("val")
+	p := c.get("/console/orgs/acme/")
+	for _, want := range []string{`<option value="acme" selected>`, `<option value="evil">`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("switcher lacks %s", want)
+		}
+	}
+	if p := c.get("/console/switch?org=evil"); p.status != http.StatusSeeOther || p.loc != "/console/orgs/evil/" {
+		t.Errorf("switch: %d %s", p.status, p.loc)
+	}
+	if p := c.get("/console/orgs/evil/"); p.status != http.StatusOK || !strings.Contains(p.body, `<option value="evil" selected>`) {
+		t.Errorf("evil's overview: %d", p.status)
+	}
+}
