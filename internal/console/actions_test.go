@@ -18,6 +18,7 @@ type state struct {
 	members   int
 	roles     int
 	policyVer uint64
+	secrets   string // names and versions in default
 }
 
 func (e *env) state(t *testing.T) state {
@@ -48,6 +49,13 @@ func (e *env) state(t *testing.T) state {
 		t.Fatal(err)
 	}
 	s.policyVer = pol.Version
+	ss, _, err := e.vault.List(ctx, e.owner, e.org, "default", store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range ss {
+		s.secrets += x.Name + "@" + strconv.FormatUint(x.Version, 10) + " "
+	}
 	return s
 }
 
@@ -87,6 +95,18 @@ func TestHiddenActionsRefused(t *testing.T) {
 			}
 			if !strings.Contains(p.body, `id="error"`) {
 				t.Errorf("%s: %s: no sentence shown", ru.role, a.name)
+			}
+		}
+	}
+	// Secret management posted directly: refused (403, or 404 to those
+	// who may not know the name), nothing changed.
+	for _, ru := range roleUsers[1:] {
+		c := e.client()
+		c.signIn(ru.user)
+		for _, a := range []struct{ path, name string }{{"/secrets", "NEW_ONE"}, {"/secrets/rotate", secretName}, {"/secrets/delete", secretName}} {
+			p := c.post("/console/orgs/"+e.org+a.path, url.Values{"csrf": {c.csrf}, "namespace": {"default"}, "name": {a.name}, "value": {"x"}})
+			if p.status != http.StatusForbidden && p.status != http.StatusNotFound {
+				t.Errorf("%s: POST %s: %d, want 403 or 404", ru.role, a.path, p.status)
 			}
 		}
 	}

@@ -225,3 +225,29 @@ func TestBrowserResourceAndPlayground(t *testing.T) {
 	}
 	b.axe("playground")
 }
+
+// TestBrowserSecretManage: the admin creates a secret and rotates it; the
+// value is never shown back, and the version moves.
+func TestBrowserSecretManage(t *testing.T) {
+	e := newEnv(t)
+	b := e.tab(t)
+	b.signIn("ada")
+	b.open("/console/orgs/acme/secrets")
+	b.do(chromedp.SendKeys(chromedp.CSS("#secret-name"), "SLACK_TOKEN"),
+		chromedp.SendKeys(chromedp.CSS("#secret-value-in"), "xoxb-new-value"),
+		chromedp.Click(chromedp.CSS("#create-secret")),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-secret="SLACK_TOKEN"]`)))
+	b.open("/console/orgs/acme/secrets") // without the creation's notice
+	b.do(chromedp.SendKeys(chromedp.CSS("#rotate-SLACK_TOKEN"), "xoxb-rotated"),
+		chromedp.Click(chromedp.CSS(`tr[data-secret="SLACK_TOKEN"] button[aria-label="Rotate SLACK_TOKEN"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#notice")))
+	html := evalT[string](b, "document.documentElement.outerHTML")
+	if strings.Contains(html, "xoxb-") {
+		t.Errorf("a secret value is shown back")
+	}
+	if got := b.text(`tr[data-secret="SLACK_TOKEN"] td:nth-child(2)`); got != "2" {
+		t.Errorf("version after a rotation: %q", got)
+	}
+	b.screenshot("secrets-admin")
+	b.axe("secrets/admin")
+}

@@ -54,6 +54,8 @@ var pageChecks = []struct {
 	{"Secrets", "#secrets", "admin builder"},
 	{"Secrets", "tr[data-secret='" + secretName + "']", "admin builder"},
 	{"Secrets", "form[action$='/reveal']", "admin"},
+	{"Secrets", "form[action$='/rotate']", "admin"},
+	{"Secrets", "#new-secret", "admin"},
 	{"Audit", "#audit", "admin builder operator viewer"},
 	{"Audit", "#verify", "admin builder operator viewer"},
 	{"Audit", "#export", "admin builder operator viewer"},

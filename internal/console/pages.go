@@ -43,11 +43,17 @@ var done = map[string]string{
 	"removed": "The member was removed.",
 	"saved":   "Saved.",
 	"deleted": "Deleted.",
+	"created": "Created.",
+	"rotated": "Rotated: the new value is the current version.",
 	"policy":  "The policy was saved.",
 }
 
 func (c *Console) redirectDone(w http.ResponseWriter, r *http.Request, path, what string) {
-	http.Redirect(w, r, path+"?done="+what, http.StatusSeeOther)
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	http.Redirect(w, r, path+sep+"done="+what, http.StatusSeeOther)
 }
 
 func notice(r *http.Request) string { return done[r.URL.Query().Get("done")] }

@@ -21,6 +21,9 @@ func (c *Console) auditRoutes() {
 	m.HandleFunc("GET "+org+"audit/export", c.inOrg(c.auditExport))
 	m.HandleFunc("GET "+org+"secrets", c.inOrg(c.secretsPage))
 	m.HandleFunc("POST "+org+"secrets/reveal", c.inOrg(c.secretReveal))
+	m.HandleFunc("POST "+org+"secrets", c.inOrg(c.secretCreate))
+	m.HandleFunc("POST "+org+"secrets/rotate", c.inOrg(c.secretRotate))
+	m.HandleFunc("POST "+org+"secrets/delete", c.inOrg(c.secretDelete))
 }
 
 // --- audit log
@@ -178,6 +181,9 @@ type secretsData struct {
 	Secrets    []store.Secret
 	Next       string
 	CanRead    bool
+	CanCreate  bool
+	CanRotate  bool
+	CanDelete  bool
 	Revealed   *vault.Revealed
 }
 
@@ -195,7 +201,8 @@ func (c *Console) showSecrets(w http.ResponseWriter, r *http.Request, q *req, st
 	if ns == "" {
 		ns = "default"
 	}
-	d := secretsData{Namespace: ns, Revealed: rev, CanRead: c.mayIn(q, ns, "secrets:read")}
+	d := secretsData{Namespace: ns, Revealed: rev, CanRead: c.mayIn(q, ns, "secrets:read"),
+		CanCreate: c.mayIn(q, ns, "secrets:create"), CanRotate: c.mayIn(q, ns, "secrets:rotate"), CanDelete: c.mayIn(q, ns, "secrets:delete")}
 	ss, next, err := c.vault.List(ctx, q.actor, q.org.ID, ns, store.Page{Size: pageSize, Cursor: r.URL.Query().Get("cursor")})
 	if err != nil {
 		c.fail(w, r, q, err)
@@ -205,7 +212,7 @@ func (c *Console) showSecrets(w http.ResponseWriter, r *http.Request, q *req, st
 	d.Namespaces, _, _ = c.dir.ListNamespaces(ctx, q.actor, q.org.ID, store.Page{Size: 100})
 	p := c.orgPage(r, q, "Secrets")
 	p.Current = orgPath(q.org.ID) + "secrets"
-	p.Error, p.Data = msg, d
+	p.Error, p.Notice, p.Data = msg, notice(r), d
 	c.render(w, r, status, "secrets", p)
 }
 
@@ -228,4 +235,46 @@ func (c *Console) secretReveal(w http.ResponseWriter, r *http.Request, q *req) {
 		return
 	}
 	c.showSecrets(w, r, q, http.StatusOK, "", &rev)
+}
+
+// secretsAgain re-renders the secrets page with a refusal.
+func (c *Console) secretsAgain(w http.ResponseWriter, r *http.Request, q *req) func(int, string) {
+	return func(status int, msg string) { c.showSecrets(w, r, q, status, msg, nil) }
+}
+
+// secretsPath is the secrets page of the form's namespace.
+func secretsPath(r *http.Request) string {
+	return "secrets?namespace=" + urlQueryEscape(r.PostFormValue("namespace"))
+}
+
+// secretCreate stores a new secret; its value is never shown back.
+func (c *Console) secretCreate(w http.ResponseWriter, r *http.Request, q *req) {
+	if c.vault == nil {
+		c.showSecrets(w, r, q, http.StatusNotFound, "", nil)
+		return
+	}
+	_, _, err := c.vault.Create(r.Context(), q.actor, q.org.ID, r.PostFormValue("namespace"), strings.TrimSpace(r.PostFormValue("name")),
+		[]byte(r.PostFormValue("value")), vault.Meta{Description: r.PostFormValue("description")})
+	c.finish(w, r, q, err, c.secretsAgain(w, r, q), secretsPath(r), "created")
+}
+
+// secretRotate gives a secret a new current value.
+func (c *Console) secretRotate(w http.ResponseWriter, r *http.Request, q *req) {
+	if c.vault == nil {
+		c.showSecrets(w, r, q, http.StatusNotFound, "", nil)
+		return
+	}
+	_, _, err := c.vault.Rotate(r.Context(), q.actor, q.org.ID, r.PostFormValue("namespace"), r.PostFormValue("name"), []byte(r.PostFormValue("value")), 0)
+	c.finish(w, r, q, err, c.secretsAgain(w, r, q), secretsPath(r), "rotated")
+}
+
+// secretDelete deletes a secret (refused while resource specs reference
+// it: the vault says which).
+func (c *Console) secretDelete(w http.ResponseWriter, r *http.Request, q *req) {
+	if c.vault == nil {
+		c.showSecrets(w, r, q, http.StatusNotFound, "", nil)
+		return
+	}
+	_, err := c.vault.Delete(r.Context(), q.actor, q.org.ID, r.PostFormValue("namespace"), r.PostFormValue("name"), vault.DeleteOptions{})
+	c.finish(w, r, q, err, c.secretsAgain(w, r, q), secretsPath(r), "deleted")
 }
