@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -365,6 +366,27 @@ type overviewData struct {
 	MoreNS      bool
 	Roles       []store.Binding
 	Permissions []authz.Grant
+	Counts      []count
+	AuditLast   uint64 // the newest audit entry's number (0: none, or not shown)
+	CanAudit    bool
+}
+
+// count is a number of things on the overview; a count past one page is
+// shown as "50+" (counting 10,000 members is the Members page's job).
+type count struct {
+	Name, N string
+	Path    string
+}
+
+// countOf counts one page of a list, "" when the principal may not list it.
+func countOf[T any](items []T, next string, err error) string {
+	switch {
+	case err != nil:
+		return ""
+	case next != "":
+		return strconv.Itoa(len(items)) + "+"
+	}
+	return strconv.Itoa(len(items))
 }
 
 func (c *Console) overview(w http.ResponseWriter, r *http.Request, q *req) {
@@ -387,6 +409,25 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, q *req) {
 		return
 	}
 	d.Permissions = gs
+	pg := store.Page{Size: pageSize}
+	for _, cn := range []struct {
+		name, path string
+		n          string
+	}{
+		{"members", "members", countOf(c.dir.ListMembers(ctx, q.actor, q.org.ID, pg))},
+		{"teams", "teams", countOf(c.dir.ListTeams(ctx, q.actor, q.org.ID, pg))},
+		{"agents", "agents", countOf(c.dir.ListAgents(ctx, q.actor, q.org.ID, pg))},
+	} {
+		if cn.n != "" {
+			d.Counts = append(d.Counts, count{Name: cn.name, N: cn.n, Path: orgPath(q.org.ID) + cn.path})
+		}
+	}
+	if es, _, err := c.dir.ListAudit(ctx, q.actor, q.org.ID, store.AuditFilter{Newest: true}, store.Page{Size: 1}); err == nil {
+		d.CanAudit = true
+		if len(es) == 1 {
+			d.AuditLast = es[0].Seq
+		}
+	}
 	p.Data = d
 	c.render(w, r, http.StatusOK, "overview", p)
 }
