@@ -203,6 +203,10 @@ func TestBrowserResourceAndPlayground(t *testing.T) {
 	if got := evalT[string](b, `document.querySelector('.diff-table') ? document.querySelector('.diff-table').innerText : ''`); !strings.Contains(got, "summarize") {
 		t.Errorf("diff from version 1 to 2: %q", got)
 	}
+	if got := b.text("#who-can"); !strings.Contains(got, "user:val") {
+		t.Errorf("who can read: %q", got)
+	}
+	b.do(chromedp.Click(chromedp.CSS(`#who-actions a[href^="?who=run"]`)), chromedp.WaitVisible(chromedp.CSS(`#who-actions a[aria-current][href^="?who=run"]`)))
 	run := evalT[string](b, `Array.from(document.querySelectorAll('#who-can tr')).map(tr => tr.innerText).join('\n')`)
 	if !strings.Contains(run, "run") || !strings.Contains(run, "user:oli") || !strings.Contains(run, "user:ada") {
 		t.Errorf("who can: %q", run)
@@ -210,6 +214,10 @@ func TestBrowserResourceAndPlayground(t *testing.T) {
 	b.screenshot("resource")
 	b.axe("resource")
 	b.keyboard("resource")
+	if strings.Contains(run, "user:val") {
+		t.Errorf("val (a viewer) is listed as able to run: %q", run)
+	}
+	b.open("/console/orgs/acme/resources/prod/chains/escalation-triage?who=read")
 	b.do(chromedp.Click(chromedp.CSS(`#who-can a[href*="principal=user%3aval"]`)), chromedp.WaitVisible(chromedp.CSS("#summary")))
 	if got := b.text("#decision"); !strings.HasPrefix(got, "Allowed") {
 		t.Errorf("explain val: %q", got)

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,7 +56,8 @@ type resourceData struct {
 	From, To uint64
 	Diff     []store.DiffEntry
 	Shares   []store.Binding
-	WhoCan   []whoCan
+	Actions  []string // the type's actions, for the who-can links
+	WhoCan   []whoCan // the selected action's
 }
 
 type whoCan struct {
@@ -112,7 +114,17 @@ func (c *Console) resourcePage(w http.ResponseWriter, r *http.Request, q *req) {
 			}
 		}
 	}
-	for _, a := range c.actionsOf(r, q, ref.Type) {
+	// Who can: one action at a time (a lookup over every member is the
+	// page's dearest part), the others a click away.
+	d.Actions = c.actionsOf(r, q, ref.Type)
+	sel := r.URL.Query().Get("who")
+	if !slices.Contains(d.Actions, sel) {
+		sel = d.Actions[0]
+		if slices.Contains(d.Actions, "read") {
+			sel = "read"
+		}
+	}
+	for _, a := range []string{sel} {
 		wc := whoCan{Action: a}
 		subs, _, err := c.dir.LookupSubjects(ctx, q.actor, authz.LookupSubjectsRequest{Org: q.org.ID, Namespace: ref.Namespace, Type: ref.Type, ID: ref.ID, Action: a}, 0)
 		if err != nil {
