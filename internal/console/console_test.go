@@ -289,3 +289,19 @@ func TestOrgSwitcher(t *testing.T) {
 		t.Errorf("evil's overview: %d", p.status)
 	}
 }
+
+// TestAuditExport: the export is the filtered log as JSON lines, as the
+// page shows it; a time that does not parse is a 400 with a sentence.
+func TestAuditExport(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signIn("ada")
+	p := c.get("/console/orgs/acme/audit/export?action=member.add")
+	lines := strings.Split(strings.TrimSpace(p.body), "\n")
+	if p.status != http.StatusOK || len(lines) != 3 || !strings.Contains(lines[0], `"action":"member.add"`) {
+		t.Errorf("export: %d, %d lines\n%s", p.status, len(lines), p.body)
+	}
+	if p := c.get("/console/orgs/acme/audit/export?since=yesterday"); p.status != http.StatusBadRequest || !strings.Contains(p.body, "since time must look like") {
+		t.Errorf("export with a bad time: %d", p.status)
+	}
+}

@@ -144,7 +144,7 @@ const maxExport = 10_000
 func (c *Console) auditExport(w http.ResponseWriter, r *http.Request, q *req) {
 	_, sf, msg := auditFilter(r)
 	if msg != "" {
-		c.fail(w, r, q, errors.New(msg))
+		c.render(w, r, http.StatusBadRequest, "error", c.basePage(r, q, "Export", msg))
 		return
 	}
 	sf.Newest = false
