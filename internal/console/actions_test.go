@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -192,5 +193,61 @@ func TestKeys(t *testing.T) {
 	}
 	if _, err := e.auth.Authenticate(ctxT(t), e.keys["ada"], ""); err != nil {
 		t.Errorf("ada's key stopped working: %v", err)
+	}
+}
+
+// TestRevokeInvitation: the admin revokes a pending invitation, which then
+// no longer works; a viewer's direct post is refused and revokes nothing.
+func TestRevokeInvitation(t *testing.T) {
+	e := newEnv(t)
+	inv, tok, _, err := e.auth.Invite(ctxT(t), auth.Caller{Identity: auth.Identity{Principal: "user:ada"}}, e.org, "zed@example.com", "viewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer := e.client()
+	viewer.signIn("val")
+	if p := viewer.post("/console/orgs/acme/invitations/"+inv.ID+"/revoke", url.Values{"csrf": {viewer.csrf}}); p.status != http.StatusForbidden {
+		t.Errorf("viewer revoking: %d, want 403", p.status)
+	}
+	admin := e.client()
+	admin.signIn("ada")
+	if p := admin.get("/console/orgs/acme/members"); !strings.Contains(p.body, `data-invitation="zed@example.com"`) {
+		t.Fatalf("the pending invitation is not listed")
+	}
+	if p := admin.post("/console/orgs/acme/invitations/"+inv.ID+"/revoke", url.Values{"csrf": {admin.csrf}}); p.status != http.StatusSeeOther {
+		t.Fatalf("admin revoking: %d\n%s", p.status, p.body)
+	}
+	anon := e.client()
+	anon.get("/console/invitation?token=" + tok)
+	if p := anon.post("/console/invitation", url.Values{"csrf": {anon.csrf}, "token": {tok}}); p.status != http.StatusGone {
+		t.Errorf("accepting a revoked invitation: %d, want 410", p.status)
+	}
+}
+
+// TestInvitationForExistingUser: an invitation to an existing user's email
+// is refused anonymously (with the sentence saying to sign in first) and
+// accepted once that user is signed in, as itself.
+func TestInvitationForExistingUser(t *testing.T) {
+	e := newEnv(t)
+	_, tok, _, err := e.auth.Invite(ctxT(t), auth.Caller{Identity: auth.Identity{Principal: "user:ada"}}, e.org, "eve@example.com", "viewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon := e.client()
+	anon.get("/console/invitation?token=" + tok)
+	if p := anon.post("/console/invitation", url.Values{"csrf": {anon.csrf}, "token": {tok}, "user_id": {"eve2"}}); p.status != http.StatusUnauthorized || !strings.Contains(p.body, "sign in with that user") {
+		t.Fatalf("anonymous acceptance for an existing user: %d", p.status)
+	}
+	eve := e.client()
+	eve.signIn("eve")
+	p := eve.get("/console/invitation?token=" + tok)
+	if !strings.Contains(p.body, "You are signed in as <strong>user:eve</strong>") {
+		t.Fatalf("the invitation page does not say eve accepts as herself")
+	}
+	if p := eve.post("/console/invitation", url.Values{"csrf": {eve.csrf}, "token": {tok}}); p.status != http.StatusSeeOther || p.loc != "/console/orgs/acme/" {
+		t.Fatalf("eve accepting: %d %s\n%s", p.status, p.loc, p.body)
+	}
+	if !e.dir.IsMember(e.org, "user:eve") {
+		t.Errorf("eve is not a member after accepting")
 	}
 }

@@ -341,11 +341,13 @@ func (c *Console) acceptInvitation(w http.ResponseWriter, r *http.Request) {
 		status, msg := sentence(err)
 		switch {
 		case errors.Is(err, auth.ErrCredentialRequired):
-			msg = "This invitation is for an existing user: sign in with that user's API key first, then open the invitation link again."
+			status, msg = http.StatusUnauthorized, "This invitation is for an existing user: sign in with that user's API key first, then open the invitation link again."
 		case errors.Is(err, auth.ErrGone):
-			msg = "This invitation was already used, was revoked, or has expired."
+			status, msg = http.StatusGone, "This invitation was already used, was revoked, or has expired."
+		case errors.Is(err, auth.ErrRateLimited):
+			status, msg = http.StatusTooManyRequests, "Too many failed attempts from this address; wait a little and try again."
 		case errors.Is(err, auth.ErrUnauthenticated):
-			msg = "This invitation link is not valid."
+			status, msg = http.StatusUnauthorized, "This invitation link is not valid."
 		}
 		again(status, msg)
 		return

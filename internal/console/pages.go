@@ -27,6 +27,7 @@ func (c *Console) pageRoutes() {
 	m.HandleFunc("POST "+Prefix+org+"members/invite", c.inOrg(c.invite))
 	m.HandleFunc("POST "+Prefix+org+"members/{user}/role", c.inOrg(c.changeRole))
 	m.HandleFunc("POST "+Prefix+org+"members/{user}/remove", c.inOrg(c.removeMember))
+	m.HandleFunc("POST "+Prefix+org+"invitations/{id}/revoke", c.inOrg(c.revokeInvitation))
 	m.HandleFunc("GET "+Prefix+org+"teams", c.inOrg(c.teams))
 	m.HandleFunc("GET "+Prefix+org+"roles", c.inOrg(c.roles))
 	m.HandleFunc("POST "+Prefix+org+"roles", c.inOrg(c.saveRole))
@@ -44,6 +45,7 @@ var done = map[string]string{
 	"saved":   "Saved.",
 	"deleted": "Deleted.",
 	"created": "Created.",
+	"revoked": "The invitation was revoked.",
 	"rotated": "Rotated: the new value is the current version.",
 	"policy":  "The policy was saved.",
 }
@@ -180,6 +182,12 @@ func (c *Console) membersAgain(w http.ResponseWriter, r *http.Request, q *req) f
 func (c *Console) changeRole(w http.ResponseWriter, r *http.Request, q *req) {
 	_, _, err := c.dir.ChangeMemberRole(r.Context(), q.actor, q.org.ID, r.PathValue("user"), r.PostFormValue("role"))
 	c.finish(w, r, q, err, c.membersAgain(w, r, q), "members", "role")
+}
+
+// revokeInvitation revokes a pending invitation (auth decides who may).
+func (c *Console) revokeInvitation(w http.ResponseWriter, r *http.Request, q *req) {
+	_, err := c.auth.RevokeInvitation(r.Context(), q.caller, q.org.ID, r.PathValue("id"))
+	c.finish(w, r, q, err, c.membersAgain(w, r, q), "members", "revoked")
 }
 
 func (c *Console) removeMember(w http.ResponseWriter, r *http.Request, q *req) {
