@@ -184,6 +184,10 @@ func sentence(err error) (int, string) {
 		return http.StatusBadRequest, capital(orDefault(text, "invalid input")) + "."
 	case errors.Is(k, errs.Forbidden):
 		return http.StatusForbidden, capital(orDefault(text, "you are not allowed to do this")) + "."
+	case errors.Is(k, errs.Gone):
+		return http.StatusGone, "That is no longer valid (used, revoked or expired)."
+	case errors.Is(k, errs.RateLimited):
+		return http.StatusTooManyRequests, "Too many failed attempts from this address; wait a little and try again."
 	case errors.Is(k, errs.Unauthenticated):
 		return http.StatusUnauthorized, "You are not signed in."
 	case errors.Is(k, errs.Unavailable), errors.Is(k, errs.NotCaughtUp):
