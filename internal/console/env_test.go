@@ -3,9 +3,9 @@ package console_test
 import (
 	"context"
 	"crypto/rand"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -106,20 +106,11 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln, server.ServeOptions{ShutdownTimeout: 5 * time.Second}) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	e := &env{t: t, URL: "http://" + ln.Addr().String(), st: st, dir: dir, auth: as, con: con, vault: vlt, dbPath: dbPath, org: "acme", keys: map[string]string{}}
+	// The server's own handler (API and console), as `gatehouse serve`
+	// runs it, on a loopback port.
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	e := &env{t: t, URL: ts.URL, st: st, dir: dir, auth: as, con: con, vault: vlt, dbPath: dbPath, org: "acme", keys: map[string]string{}}
 	for _, u := range []string{"ada", "bob", "oli", "val", "eve"} {
 		_, tok, err := as.Bootstrap(ctxT(t), store.User{ID: u, Email: u + "@example.com", DisplayName: strings.ToUpper(u[:1]) + u[1:]}, "test")
 		if err != nil {
