@@ -251,3 +251,43 @@ func TestInvitationForExistingUser(t *testing.T) {
 		t.Errorf("eve is not a member after accepting")
 	}
 }
+
+// TestTeams: the admin creates a team and adds and removes a member; a
+// viewer's direct posts are refused and change nothing.
+func TestTeams(t *testing.T) {
+	e := newEnv(t)
+	admin := e.client()
+	admin.signIn("ada")
+	if p := admin.post("/console/orgs/acme/teams", url.Values{"csrf": {admin.csrf}, "slug": {"support"}, "name": {"Support"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("create team: %d\n%s", p.status, p.body)
+	}
+	if p := admin.post("/console/orgs/acme/teams/support/members", url.Values{"csrf": {admin.csrf}, "principal": {"user:oli"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("add member: %d\n%s", p.status, p.body)
+	}
+	members := func() []string {
+		tm, err := e.dir.GetTeam(ctxT(t), e.owner, e.org, "support")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm.Members
+	}
+	if got := members(); len(got) != 1 || got[0] != "user:oli" {
+		t.Fatalf("team members %v", got)
+	}
+	viewer := e.client()
+	viewer.signIn("val")
+	for _, a := range []struct{ path, principal string }{{"/teams/support/members", "user:val"}, {"/teams/support/members/remove", "user:oli"}, {"/teams", ""}} {
+		if p := viewer.post("/console/orgs/acme"+a.path, url.Values{"csrf": {viewer.csrf}, "principal": {a.principal}, "slug": {"sneaky"}}); p.status != http.StatusForbidden {
+			t.Errorf("viewer POST %s: %d, want 403", a.path, p.status)
+		}
+	}
+	if got := members(); len(got) != 1 || got[0] != "user:oli" {
+		t.Errorf("a refused post changed the team: %v", got)
+	}
+	if p := admin.post("/console/orgs/acme/teams/support/members/remove", url.Values{"csrf": {admin.csrf}, "principal": {"user:oli"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("remove member: %d\n%s", p.status, p.body)
+	}
+	if got := members(); len(got) != 0 {
+		t.Errorf("after removing: %v", got)
+	}
+}

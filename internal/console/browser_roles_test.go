@@ -40,6 +40,7 @@ var pageChecks = []struct {
 	{"Members", "form[action$='/role']", "admin"},
 	{"Members", "form[action$='/remove']", "admin"},
 	{"Teams", "#teams", "admin"},
+	{"Teams", "#new-team", "admin"},
 	{"Roles", "#matrix", "admin"},
 	{"Roles", "#role-form", "admin"},
 	{"Policy", "#policy-text", "admin"},

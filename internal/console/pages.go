@@ -29,6 +29,9 @@ func (c *Console) pageRoutes() {
 	m.HandleFunc("POST "+Prefix+org+"members/{user}/remove", c.inOrg(c.removeMember))
 	m.HandleFunc("POST "+Prefix+org+"invitations/{id}/revoke", c.inOrg(c.revokeInvitation))
 	m.HandleFunc("GET "+Prefix+org+"teams", c.inOrg(c.teams))
+	m.HandleFunc("POST "+Prefix+org+"teams", c.inOrg(c.createTeam))
+	m.HandleFunc("POST "+Prefix+org+"teams/{team}/members", c.inOrg(c.addTeamMember))
+	m.HandleFunc("POST "+Prefix+org+"teams/{team}/members/remove", c.inOrg(c.removeTeamMember))
 	m.HandleFunc("GET "+Prefix+org+"roles", c.inOrg(c.roles))
 	m.HandleFunc("POST "+Prefix+org+"roles", c.inOrg(c.saveRole))
 	m.HandleFunc("POST "+Prefix+org+"roles/{role}/delete", c.inOrg(c.deleteRole))
@@ -198,11 +201,39 @@ func (c *Console) removeMember(w http.ResponseWriter, r *http.Request, q *req) {
 // --- teams
 
 type teamsData struct {
-	Teams []store.Team
-	Next  string
+	Teams     []store.Team
+	Next      string
+	CanCreate bool
+	CanUpdate bool
 }
 
 func (c *Console) teams(w http.ResponseWriter, r *http.Request, q *req) {
+	c.showTeams(w, r, q, http.StatusOK, "")
+}
+
+func (c *Console) teamsAgain(w http.ResponseWriter, r *http.Request, q *req) func(int, string) {
+	return func(status int, msg string) { c.showTeams(w, r, q, status, msg) }
+}
+
+// createTeam creates an empty team.
+func (c *Console) createTeam(w http.ResponseWriter, r *http.Request, q *req) {
+	_, _, err := c.dir.CreateTeam(r.Context(), q.actor, q.org.ID, strings.TrimSpace(r.PostFormValue("slug")), r.PostFormValue("name"), nil)
+	c.finish(w, r, q, err, c.teamsAgain(w, r, q), "teams", "created")
+}
+
+// addTeamMember adds a principal ("user:bob", "agent:x") to a team.
+func (c *Console) addTeamMember(w http.ResponseWriter, r *http.Request, q *req) {
+	_, err := c.dir.AddTeamMember(r.Context(), q.actor, q.org.ID, r.PathValue("team"), strings.TrimSpace(r.PostFormValue("principal")))
+	c.finish(w, r, q, err, c.teamsAgain(w, r, q), "teams", "saved")
+}
+
+// removeTeamMember takes a principal out of a team.
+func (c *Console) removeTeamMember(w http.ResponseWriter, r *http.Request, q *req) {
+	_, err := c.dir.RemoveTeamMember(r.Context(), q.actor, q.org.ID, r.PathValue("team"), r.PostFormValue("principal"))
+	c.finish(w, r, q, err, c.teamsAgain(w, r, q), "teams", "saved")
+}
+
+func (c *Console) showTeams(w http.ResponseWriter, r *http.Request, q *req, status int, msg string) {
 	ctx := r.Context()
 	ts, next, err := c.dir.ListTeams(ctx, q.actor, q.org.ID, store.Page{Size: pageSize, Cursor: r.URL.Query().Get("cursor")})
 	if err != nil {
@@ -218,8 +249,10 @@ func (c *Console) teams(w http.ResponseWriter, r *http.Request, q *req) {
 		ts[i] = t
 	}
 	p := c.orgPage(r, q, "Teams")
-	p.Data = teamsData{Teams: ts, Next: next}
-	c.render(w, r, http.StatusOK, "teams", p)
+	p.Current = orgPath(q.org.ID) + "teams"
+	p.Error, p.Notice = msg, notice(r)
+	p.Data = teamsData{Teams: ts, Next: next, CanCreate: c.may(q, "teams:create"), CanUpdate: c.may(q, "teams:update")}
+	c.render(w, r, status, "teams", p)
 }
 
 // --- roles and the matrix
