@@ -41,6 +41,10 @@ type ResourceCore struct {
 type Subject struct {
 	Principal string   `json:"principal"`
 	Via       []string `json:"via,omitempty"`
+	// Conditions (only with include_conditional): the principal is allowed
+	// only when these conditions, false now, hold ("agent:Triage — when
+	// business_hours").
+	Conditions []string `json:"conditions,omitempty"`
 }
 
 // String renders "org", "ns/<namespace>" or "<namespace>/<type>/<id>".

@@ -50,12 +50,15 @@ type LookupResourcesRequest struct {
 	PageSize    int            `json:"page_size,omitempty"`
 	Cursor      string         `json:"cursor,omitempty"`
 	Consistency *Consistency   `json:"consistency,omitempty"`
+	// IncludeConditional also lists resources allowed only under
+	// conditions (see LookupResourcesResponse.Conditional).
+	IncludeConditional bool `json:"include_conditional,omitempty"`
 }
 
 // Request is the body of the query at consistency c (nil: any).
 func (q LookupResourcesQuery) Request(c *Consistency) LookupResourcesRequest {
 	return LookupResourcesRequest{Principal: q.Principal, Action: q.Action, Namespace: q.Namespace, Context: q.Context,
-		OnBehalfOf: q.OnBehalfOf, PageSize: q.PageSize, Cursor: q.Cursor, Consistency: c}
+		OnBehalfOf: q.OnBehalfOf, PageSize: q.PageSize, Cursor: q.Cursor, Consistency: c, IncludeConditional: q.IncludeConditional}
 }
 
 // LookupSubjectsRequest is the body of POST .../lookup/subjects: a
@@ -66,11 +69,15 @@ type LookupSubjectsRequest struct {
 	Namespace   string         `json:"namespace,omitempty"`
 	Context     map[string]any `json:"context,omitempty"`
 	Consistency *Consistency   `json:"consistency,omitempty"`
+	// IncludeConditional also lists principals allowed only under
+	// conditions, with Subject.Conditions set.
+	IncludeConditional bool `json:"include_conditional,omitempty"`
 }
 
 // Request is the body of the query at consistency c (nil: any).
 func (q LookupSubjectsQuery) Request(c *Consistency) LookupSubjectsRequest {
-	return LookupSubjectsRequest{Action: q.Action, Resource: q.Resource, Namespace: q.Namespace, Context: q.Context, Consistency: c}
+	return LookupSubjectsRequest{Action: q.Action, Resource: q.Resource, Namespace: q.Namespace, Context: q.Context, Consistency: c,
+		IncludeConditional: q.IncludeConditional}
 }
 
 // RenameRequest changes a display name.

@@ -418,6 +418,9 @@ type LookupResourcesQuery struct {
 	OnBehalfOf string         `json:"on_behalf_of,omitempty"`
 	PageSize   int            `json:"page_size,omitempty"` // default 100, at most 10,000
 	Cursor     string         `json:"cursor,omitempty"`
+	// IncludeConditional also lists the resources allowed only when
+	// conditions hold, instead of leaving them out (see Conditional).
+	IncludeConditional bool `json:"include_conditional,omitempty"`
 }
 
 // LookupResourcesResponse is one page of a resource lookup, in (namespace, type, id)
@@ -426,6 +429,16 @@ type LookupResourcesResponse struct {
 	Items      []ResourceRef `json:"items"`
 	NextCursor string        `json:"next_cursor"`
 	Revision   uint64        `json:"revision"`
+	// Conditional (only with include_conditional) marks the items of this
+	// page allowed only when conditions, false now, hold; the other items
+	// are allowed now.
+	Conditional []ConditionalRef `json:"conditional,omitempty"`
+}
+
+// ConditionalRef is a resource allowed only under conditions.
+type ConditionalRef struct {
+	ResourceRef
+	Conditions []string `json:"conditions"`
 }
 
 // LookupSubjectsQuery asks who may do Action on Resource.
@@ -434,6 +447,9 @@ type LookupSubjectsQuery struct {
 	Resource  string         `json:"resource,omitempty"` // "<type>/<id>"; empty: the type in the namespace
 	Namespace string         `json:"namespace,omitempty"`
 	Context   map[string]any `json:"context,omitempty"`
+	// IncludeConditional also lists principals allowed only when
+	// conditions hold, with Subject.Conditions set.
+	IncludeConditional bool `json:"include_conditional,omitempty"`
 }
 
 // LookupSubjectsResponse lists principals (teams expanded, with the teams they got there

@@ -143,6 +143,10 @@ type LookupResourcesRequest struct {
 	Now                                     time.Time
 	PageSize                                int    // 0 means 100; at most 10,000
 	PageToken                               string // from the previous page's NextPageToken
+	// IncludeConditional also lists the resources Check denies now but
+	// would allow if conditions held (a binding's or an agent rule's),
+	// marked in the page's Conditions, instead of leaving them out.
+	IncludeConditional bool
 }
 
 // LookupResourcesPage is one page of a resource lookup, ordered by
@@ -152,6 +156,17 @@ type LookupResourcesPage struct {
 	Resources     []ResourceRef
 	NextPageToken string // "" on the last page
 	Revision      uint64
+	// Conditional (with IncludeConditional) lists, in page order, the
+	// resources of Resources allowed only under conditions, each with one
+	// set of conditions, false now, that together would allow. The other
+	// resources are allowed now.
+	Conditional []ConditionalResource
+}
+
+// ConditionalResource is a resource allowed only under conditions.
+type ConditionalResource struct {
+	ResourceRef
+	Conditions []string `json:"conditions"`
 }
 
 // LookupSubjectsRequest asks: which principals may do Action on the
@@ -160,6 +175,9 @@ type LookupSubjectsRequest struct {
 	Org, Namespace, Type, ID, Action string
 	Context                          map[string]any
 	Now                              time.Time
+	// IncludeConditional also lists the principals Check denies now but
+	// would allow if conditions held, with Subject.Conditions set.
+	IncludeConditional bool
 }
 
 // Subject is a principal that may act, with the teams it got there through.
@@ -168,6 +186,10 @@ type Subject struct {
 	// Via lists the teams, and the roles ("role:operator", for a share made
 	// to a role the principal holds), that a grant came through.
 	Via []string `json:"via,omitempty"`
+	// Conditions, set only by a lookup with IncludeConditional, says the
+	// principal is allowed only when these conditions (currently false)
+	// hold: "agent:Triage — when business_hours". Via is then empty.
+	Conditions []string `json:"conditions,omitempty"`
 }
 
 // ChangeOp is the kind of a Change.

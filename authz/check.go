@@ -30,6 +30,10 @@ type eval struct {
 	hkSet     bool
 	vars      policy.Vars
 	varsBuilt bool
+	// assume, when set (lookups that include conditional answers), makes
+	// every condition that does not hold count as holding, recording its
+	// name: the decision then says whether some conditions would allow.
+	assume *condAssume
 }
 
 // resolve validates the request fields every subject shares and resolves
@@ -390,7 +394,12 @@ func (e *eval) evalCond(name string) (bool, error) {
 		e.vars = e.buildVars()
 		e.varsBuilt = true
 	}
-	return e.p.m.EvalCondition(name, e.vars)
+	ok, err := e.p.m.EvalCondition(name, e.vars)
+	if !ok && e.assume != nil {
+		e.assume.add(name)
+		return true, nil
+	}
+	return ok, err
 }
 
 func (e *eval) buildVars() policy.Vars {
@@ -449,12 +458,20 @@ func (s *state) checkWithReason(req *Request) Decision {
 // decide is Check on one snapshot. It also returns the org (nil if the
 // request did not resolve).
 func (snap *snapshot) decide(req *Request) (Decision, *orgSnap) {
+	return snap.decideAssuming(req, nil)
+}
+
+// decideAssuming is decide where, when a is set, conditions that do not
+// hold are assumed to and recorded in a (conditional.go); the decision's
+// obligations and advice are then not meaningful.
+func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (Decision, *orgSnap) {
 	d := Decision{Revision: snap.rev}
 	o, ns, ok := snap.resolve(req)
 	if !ok {
 		return d, nil
 	}
 	e := newEval(o, ns, req)
+	e.assume = a
 	if req.OnBehalfOf != "" {
 		pk, _, _ := parsePrincipal(req.Principal)
 		uk, _, _ := parsePrincipal(req.OnBehalfOf)
@@ -462,6 +479,7 @@ func (snap *snapshot) decide(req *Request) (Decision, *orgSnap) {
 			return d, o
 		}
 		u := newEval(o, ns, req)
+		u.assume = a
 		if ok, _ := u.decide(req.OnBehalfOf); !ok {
 			return d, o
 		}
@@ -471,6 +489,9 @@ func (snap *snapshot) decide(req *Request) (Decision, *orgSnap) {
 		return d, o
 	}
 	d.Allowed = true
+	if a != nil {
+		return d, o // rules' conditions are not the decision's
+	}
 	if ag != nil {
 		if ag.hasCondRules {
 			d.Obligations = e.rulesHolding(ag.a.Obligations)

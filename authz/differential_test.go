@@ -1425,6 +1425,10 @@ func (h *harness) compareLookupResources(req *authz.Request) {
 		}
 	}
 	h.try("LookupResources", req, h.lookupResourcesProbe(q))
+	if h.chance(0.5) {
+		q.IncludeConditional, q.PageToken = true, ""
+		h.try("LookupResources(conditional)", req, h.conditionalResourcesProbe(q))
+	}
 }
 
 // lookupResourcesProbe pages through a resource lookup and compares it with
@@ -1496,6 +1500,10 @@ func (h *harness) compareLookupSubjects(req *authz.Request) {
 	q := authz.LookupSubjectsRequest{Org: req.Org, Namespace: req.Namespace, Type: req.ResourceType, ID: req.ResourceID,
 		Action: req.Action, Context: req.Context, Now: req.Now}
 	h.try("LookupSubjects", req, h.lookupSubjectsProbe(q))
+	if h.chance(0.5) {
+		q.IncludeConditional = true
+		h.try("LookupSubjects(conditional)", req, h.conditionalSubjectsProbe(q))
+	}
 }
 
 // lookupSubjectsProbe compares a subject lookup with the reference and with

@@ -224,12 +224,18 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 	var last pageToken
 	full := false // the page is full; looking for one more to decide on a token
 	more := false
+	var conds []string // of the resource check last allowed, when only under conditions
 	emit := func(ns, id string) bool {
 		if full {
 			more = true
 			return false
 		}
-		page.Resources = append(page.Resources, ResourceRef{Namespace: ns, Type: q.Type, ID: id})
+		ref := ResourceRef{Namespace: ns, Type: q.Type, ID: id}
+		page.Resources = append(page.Resources, ref)
+		if conds != nil {
+			page.Conditional = append(page.Conditional, ConditionalResource{ResourceRef: ref, Conditions: conds})
+			conds = nil
+		}
 		last = pageToken{ns, id}
 		full = len(page.Resources) == size
 		return true
@@ -238,7 +244,15 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 		r := req
 		r.Namespace, r.ResourceID = ns, id
 		d, _ := snap.decide(&r)
-		return d.Allowed
+		conds = nil
+		if d.Allowed || !q.IncludeConditional {
+			return d.Allowed
+		}
+		ok, cs := snap.conditionalDecide(&r)
+		if ok && len(cs) > 0 {
+			conds = cs
+		}
+		return ok && len(cs) > 0
 	}
 	for _, ns := range namespaces {
 		if from.ns != "" && ns < from.ns {
@@ -343,6 +357,13 @@ func (s *state) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, erro
 	for pid := range cand {
 		e := newEval(o, ns, &req)
 		if ok, _ := e.decide(pid); !ok {
+			if q.IncludeConditional {
+				ce := newEval(o, ns, &req)
+				ce.assume = &condAssume{}
+				if ok, _ := ce.decide(pid); ok && len(ce.assume.names) > 0 {
+					out = append(out, Subject{Principal: pid, Conditions: ce.assume.sorted()})
+				}
+			}
 			continue
 		}
 		sub := Subject{Principal: pid}

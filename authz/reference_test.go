@@ -78,8 +78,13 @@ var mutationNames = map[mutation]string{
 
 func (m mutation) String() string { return mutationNames[m] }
 
-// reference is the naive evaluator.
-type reference struct{ mut mutation }
+// reference is the naive evaluator. With assumeConds every condition
+// (a binding's, an agent rule's) holds: the reference of the conditional
+// answers of lookups.
+type reference struct {
+	mut         mutation
+	assumeConds bool
+}
 
 // refDecision is the reference's answer to a Check.
 type refDecision struct {
@@ -177,7 +182,7 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 			if agent != nil {
 				for _, cp := range ref.conditionalOf(d.Policy, agent) {
 					if cp.Permission == (policy.Permission{Resource: typ, Action: action}) &&
-						!anyHolds(d.Policy, cp.Conditions, vars) {
+						!ref.assumeConds && !anyHolds(d.Policy, cp.Conditions, vars) {
 						return deny
 					}
 				}
@@ -221,7 +226,7 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 			!ref.bindingGrants(d.Policy, b, typ, action) {
 			continue
 		}
-		if b.Condition != "" && ref.mut != mutIgnoreConditions {
+		if b.Condition != "" && ref.mut != mutIgnoreConditions && !ref.assumeConds {
 			if ok, _ := d.Policy.EvalCondition(b.Condition, vars); !ok {
 				continue
 			}
@@ -278,7 +283,7 @@ func (ref reference) rolesHeld(d *authz.OrgData, subjects []string, ns string, v
 		if b.Scope != (authz.Scope{}) && b.Scope != (authz.Scope{Namespace: ns}) {
 			continue
 		}
-		if b.Condition != "" && ref.mut != mutIgnoreConditions && !holds(d.Policy, b.Condition, vars) {
+		if b.Condition != "" && ref.mut != mutIgnoreConditions && !ref.assumeConds && !holds(d.Policy, b.Condition, vars) {
 			continue
 		}
 		for _, r := range ref.lineage(d.Policy, b.Role) {
@@ -888,6 +893,31 @@ func rulesOf(a *policy.Agent, kind ast.RuleKind) []*policy.Rule {
 	var out []*policy.Rule
 	for _, r := range a.Rules {
 		if r != nil && r.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ConditionalSubjects is, by definition, the principals Check denies but
+// would allow were every condition to hold, sorted.
+func (ref reference) ConditionalSubjects(w world, q authz.LookupSubjectsRequest) []string {
+	now := ref.LookupSubjects(w, q)
+	var out []string
+	for _, p := range (reference{mut: ref.mut, assumeConds: true}).LookupSubjects(w, q) {
+		if !slices.Contains(now, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ConditionalResources is ConditionalSubjects for a resource lookup.
+func (ref reference) ConditionalResources(w world, q authz.LookupResourcesRequest) []authz.ResourceRef {
+	now := ref.LookupResources(w, q)
+	var out []authz.ResourceRef
+	for _, r := range (reference{mut: ref.mut, assumeConds: true}).LookupResources(w, q) {
+		if !slices.Contains(now, r) {
 			out = append(out, r)
 		}
 	}

@@ -303,6 +303,12 @@ func (e *refDecider) LookupResources(q authz.LookupResourcesRequest) (authz.Look
 		return authz.LookupResourcesPage{}, authz.ErrNotFound
 	}
 	all := e.ref.LookupResources(e.w, q)
+	var conditional []authz.ResourceRef
+	if q.IncludeConditional {
+		conditional = e.ref.ConditionalResources(e.w, q)
+		all = append(all, conditional...)
+		slices.SortFunc(all, compareRefs)
+	}
 	start := 0
 	if q.PageToken != "" {
 		n, err := strconv.Atoi(strings.TrimPrefix(q.PageToken, "ref:"))
@@ -317,6 +323,11 @@ func (e *refDecider) LookupResources(q authz.LookupResourcesRequest) (authz.Look
 	}
 	end := min(start+size, len(all))
 	page := authz.LookupResourcesPage{Resources: all[start:end], Revision: e.rev}
+	for _, r := range page.Resources {
+		if slices.Contains(conditional, r) {
+			page.Conditional = append(page.Conditional, authz.ConditionalResource{ResourceRef: r, Conditions: []string{"?"}})
+		}
+	}
 	if end < len(all) {
 		page.NextPageToken = "ref:" + strconv.Itoa(end)
 	}
@@ -330,6 +341,14 @@ func (e *refDecider) LookupSubjects(q authz.LookupSubjectsRequest) ([]authz.Subj
 	var out []authz.Subject
 	for _, p := range e.ref.LookupSubjects(e.w, q) {
 		out = append(out, authz.Subject{Principal: p})
+	}
+	if q.IncludeConditional {
+		// The reference knows that some conditions would allow, not which:
+		// it names them "?".
+		for _, p := range e.ref.ConditionalSubjects(e.w, q) {
+			out = append(out, authz.Subject{Principal: p, Conditions: []string{"?"}})
+		}
+		slices.SortFunc(out, func(a, b authz.Subject) int { return strings.Compare(a.Principal, b.Principal) })
 	}
 	return out, e.rev, nil
 }

@@ -170,6 +170,14 @@ func TestEveryEndpoint(t *testing.T) {
 	if v := must[client.Validation](t, "validate good")(alice.ValidatePolicy(ctx, "acme", pol.Text)); !v.Valid {
 		t.Errorf("the current policy does not validate: %+v", v.Diagnostics)
 	}
+	// Impact analysis: the current text changes nothing; a binding dry run
+	// names what it would grant and creates nothing.
+	if imp := must[client.Impact](t, "policy impact")(alice.PolicyImpact(ctx, "acme", pol.Text)); imp.Summary.Gained+imp.Summary.Lost != 0 || len(imp.Changes) != 0 {
+		t.Errorf("the current policy's impact: %+v", imp)
+	}
+	if imp := must[client.Impact](t, "binding impact")(alice.BindingImpact(ctx, "acme", client.BindingSpec{Principal: "user:alice", Role: "viewer"})); imp.Subject != "binding" || imp.Org != "acme" {
+		t.Errorf("binding impact: %+v", imp)
+	}
 	bad := "role r {\n    permission chain* { read }\n}\n"
 	v := must[client.Validation](t, "validate bad")(alice.ValidatePolicy(ctx, "acme", bad))
 	if v.Valid || len(v.Diagnostics) == 0 || v.Diagnostics[0].Pos.Line != 2 || v.Diagnostics[0].Severity != "error" {

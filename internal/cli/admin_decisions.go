@@ -24,7 +24,7 @@ type decisionFlags struct {
 }
 
 func (d *decisionFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&d.ns, "ns", "", "namespace (default \"default\")")
+	addNamespaceFlag(cmd, &d.ns, "", "namespace (default \"default\")")
 	cmd.Flags().StringArrayVar(&d.context, "context", nil, "condition context KEY=VALUE (true/false and numbers are typed), repeatable")
 	cmd.Flags().StringVar(&d.onBehalfOf, "on-behalf-of", "", "the user an agent or service acts for")
 	cmd.Flags().Uint64Var(&d.atLeast, "at-least", 0, "answer at a revision at least this fresh (a revision a write printed)")
@@ -106,10 +106,10 @@ func printRules(w io.Writer, obligations, advice []client.Rule) {
 
 func (a *adm) checkCmd() *cobra.Command {
 	return verdictCmd(a, &cobra.Command{
-		Use:   "check PRINCIPAL|me TYPE:ACTION [TYPE/ID] [--ns NS]",
+		Use:   "check PRINCIPAL|me TYPE:ACTION [TYPE/ID] [-n NS]",
 		Short: "May PRINCIPAL do the action (on the resource)? Exit 0 allow, 1 deny",
-		Example: `  gatehouse check user:bob chains:run chains/database-migration --ns prod
-  gatehouse check agent:Triage chains:run chains/escalation-triage --ns prod --context critical=true`,
+		Example: `  gatehouse check user:bob chains:run chains/database-migration -n prod
+  gatehouse check agent:Triage chains:run chains/escalation-triage -n prod --context critical=true`,
 	}, (*client.Client).Check, func(d client.Decision) bool { return d.Allowed }, func(w io.Writer, d client.Decision) {
 		verdict := "deny"
 		if d.Allowed {
@@ -122,9 +122,9 @@ func (a *adm) checkCmd() *cobra.Command {
 
 func (a *adm) explainCmd() *cobra.Command {
 	return verdictCmd(a, &cobra.Command{
-		Use:     "explain PRINCIPAL|me TYPE:ACTION [TYPE/ID] [--ns NS]",
+		Use:     "explain PRINCIPAL|me TYPE:ACTION [TYPE/ID] [-n NS]",
 		Short:   "Why may (or may not) PRINCIPAL do the action? Exit 0 allow, 1 deny",
-		Example: `  gatehouse explain user:carol chains:run chains/ticket-summarizer --ns prod`,
+		Example: `  gatehouse explain user:carol chains:run chains/ticket-summarizer -n prod`,
 	}, (*client.Client).Explain, func(ex client.Explanation) bool { return ex.Allowed }, func(w io.Writer, ex client.Explanation) {
 		verdict := "DENY"
 		if ex.Allowed {
@@ -159,10 +159,11 @@ func (a *adm) explainCmd() *cobra.Command {
 
 func (a *adm) whoCanCmd() *cobra.Command {
 	var df decisionFlags
-	return a.decisionCmd(&cobra.Command{
-		Use:     "who-can TYPE:ACTION [TYPE/ID] [--ns NS]",
+	var conditional bool
+	cmd := a.decisionCmd(&cobra.Command{
+		Use:     "who-can TYPE:ACTION [TYPE/ID] [-n NS]",
 		Short:   "Who may do the action (on the resource)? (needs bindings:read)",
-		Example: `  gatehouse who-can chains:run chains/escalation-triage --ns prod`,
+		Example: `  gatehouse who-can chains:run chains/escalation-triage -n prod`,
 		Args:    cobra.RangeArgs(1, 2),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			return df.parse(cmd, append([]string{"me"}, args...))
@@ -170,26 +171,39 @@ func (a *adm) whoCanCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.inOrg(cmd, func(cl *call, org string) error {
 				req := df.req
-				s, err := cl.c.LookupSubjects(cl.ctx, org, client.LookupSubjectsRequest{Action: req.Action, Resource: req.Resource, Namespace: req.Namespace, Context: req.Context}, client.AtLeast(df.atLeast))
+				s, err := cl.c.LookupSubjects(cl.ctx, org, client.LookupSubjectsRequest{Action: req.Action, Resource: req.Resource, Namespace: req.Namespace, Context: req.Context,
+					IncludeConditional: conditional}, client.AtLeast(df.atLeast))
 				if err != nil {
 					return err
 				}
 				var rows [][]string
 				for _, x := range s.Items {
-					rows = append(rows, []string{x.Principal, strings.Join(x.Via, ",")})
+					rows = append(rows, []string{x.Principal, strings.Join(x.Via, ","), whenText(x.Conditions)})
 				}
-				return cl.out(s, []string{"PRINCIPAL", "VIA"}, rows)
+				return cl.out(s, []string{"PRINCIPAL", "VIA", "WHEN"}, rows)
 			})
 		},
 	}, &df)
+	cmd.Flags().BoolVar(&conditional, "conditional", true, "also list principals allowed only when a condition holds (WHEN names it); --conditional=false lists only those allowed now")
+	return cmd
+}
+
+// whenText renders a lookup answer's conditions: "always" when allowed
+// now, else "when a and b".
+func whenText(conds []string) string {
+	if len(conds) == 0 {
+		return "always"
+	}
+	return "when " + strings.Join(conds, " and ")
 }
 
 func (a *adm) whatCanCmd() *cobra.Command {
 	var df decisionFlags
 	var limit int
+	var conditional bool
 	cmd := a.decisionCmd(&cobra.Command{
-		Use:     "what-can PRINCIPAL|me TYPE:ACTION [--ns NS]",
-		Short:   "Which resources may PRINCIPAL do the action on? (all namespaces without --ns)",
+		Use:     "what-can PRINCIPAL|me TYPE:ACTION [-n NS]",
+		Short:   "Which resources may PRINCIPAL do the action on? (all namespaces without -n)",
 		Example: `  gatehouse what-can user:alice chains:run`,
 		Args:    cobra.ExactArgs(2),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
@@ -205,7 +219,7 @@ func (a *adm) whatCanCmd() *cobra.Command {
 			return a.inOrg(cmd, func(cl *call, org string) error {
 				req := df.req
 				q := client.LookupResourcesRequest{Principal: req.Principal, Action: req.Action, Namespace: req.Namespace,
-					Context: req.Context, OnBehalfOf: req.OnBehalfOf, PageSize: min(limit, 10000)}
+					Context: req.Context, OnBehalfOf: req.OnBehalfOf, PageSize: min(limit, 10000), IncludeConditional: conditional}
 				all := client.ResourcePage{}
 				for {
 					p, err := cl.c.LookupResources(cl.ctx, org, q, client.AtLeast(df.atLeast))
@@ -213,6 +227,7 @@ func (a *adm) whatCanCmd() *cobra.Command {
 						return err
 					}
 					all.Items = append(all.Items, p.Items...)
+					all.Conditional = append(all.Conditional, p.Conditional...)
 					all.Revision = max(all.Revision, p.Revision)
 					if p.NextCursor == "" || len(all.Items) >= limit {
 						all.NextCursor = p.NextCursor
@@ -223,25 +238,30 @@ func (a *adm) whatCanCmd() *cobra.Command {
 				if len(all.Items) > limit {
 					all.Items = all.Items[:limit]
 				}
+				when := map[client.ResourceRef][]string{}
+				for _, c := range all.Conditional {
+					when[c.ResourceRef] = c.Conditions
+				}
 				var rows [][]string
 				for _, r := range all.Items {
-					rows = append(rows, []string{r.Namespace, r.Type, r.ID})
+					rows = append(rows, []string{r.Namespace, r.Type, r.ID, whenText(when[r])})
 				}
-				if all.NextCursor != "" && !cl.json() {
+				if all.NextCursor != "" && !cl.machine() {
 					fmt.Fprintf(a.e.stderr, "more than %d: raise --limit\n", limit)
 				}
-				return cl.out(all, []string{"NAMESPACE", "TYPE", "ID"}, rows)
+				return cl.out(all, []string{"NAMESPACE", "TYPE", "ID", "WHEN"}, rows)
 			})
 		},
 	}, &df)
 	cmd.Flags().IntVar(&limit, "limit", 1000, "print at most this many resources")
+	cmd.Flags().BoolVar(&conditional, "conditional", true, "also list resources allowed only when a condition holds (WHEN names it); --conditional=false lists only those allowed now")
 	return cmd
 }
 
 func (a *adm) whoamiCmd() *cobra.Command {
 	var ns string
 	cmd := &cobra.Command{
-		Use:   "whoami [--ns NS]",
+		Use:   "whoami [-n NS]",
 		Short: "Who the credential is, its orgs and its permissions in each",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -250,8 +270,8 @@ func (a *adm) whoamiCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if cl.json() {
-					return writeJSON(a.e.stdout, me)
+				if cl.machine() {
+					return cl.emit(me)
 				}
 				fmt.Fprintf(a.e.stdout, "%s (via %s)\n", me.Principal, me.Via)
 				var rows [][]string
@@ -271,6 +291,6 @@ func (a *adm) whoamiCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&ns, "ns", "", "namespace the permissions are listed for (default \"default\")")
+	addNamespaceFlag(cmd, &ns, "", "namespace the permissions are listed for (default \"default\")")
 	return a.leaf(cmd)
 }

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/policy/format"
 	"github.com/gatehouse-dev/gatehouse/policy/token"
@@ -25,7 +27,7 @@ func newPolicyCmd(e *env) *cobra.Command {
 		Args:  cobra.ArbitraryArgs,
 		RunE:  unknownSubcommand,
 	}
-	cmd.AddCommand(newLintCmd(e), newFmtCmd(e), newCheckCmd(e), newMatrixCmd(e))
+	cmd.AddCommand(newLintCmd(e), newFmtCmd(e), newCheckCmd(e), newMatrixCmd(e), newPolicyTestCmd(e))
 	return cmd
 }
 
@@ -66,13 +68,10 @@ func readFileLimited(path string) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(f, policyMaxRead))
 }
 
-// loadModel reads and compiles a policy, printing its diagnostics to
-// stderr; it fails with exit 2 when the policy has errors.
-func loadModel(e *env, arg string, opts policy.LintOptions) (*policy.Model, error) {
-	name, src, err := readPolicy(e, arg)
-	if err != nil {
-		return nil, err
-	}
+// compileModel compiles a policy read by readPolicy (or fetched from the
+// server), printing its diagnostics to stderr; it fails with exit 2 when
+// the policy has errors.
+func compileModel(e *env, name string, src []byte, opts policy.LintOptions) (*policy.Model, error) {
 	m, diags := policy.Load(name, src, opts)
 	if diags.HasErrors() {
 		for _, d := range diags.Errors() {
@@ -86,14 +85,16 @@ func loadModel(e *env, arg string, opts policy.LintOptions) (*policy.Model, erro
 func newLintCmd(e *env) *cobra.Command {
 	var out output
 	var lopts lintFlags
+	var strict bool
 	cmd := &cobra.Command{
 		Use:   "lint FILE|template:NAME...",
 		Short: "Report errors and warnings as file:line:col: severity: message",
 		Long: `Lint parses and compiles each policy and prints every error and warning.
-Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise.`,
+Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise;
+with --strict a warning fails the lint as an error does (exit 2).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.check("text", "json"); err != nil {
+			if err := out.check(); err != nil {
 				return err
 			}
 			opts, err := lopts.options()
@@ -109,11 +110,8 @@ Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise.`,
 				_, diags := policy.Load(name, src, opts)
 				all = append(all, diags...)
 			}
-			if out == "json" {
-				if all == nil {
-					all = token.List{}
-				}
-				if err := writeJSON(e.stdout, all); err != nil {
+			if out.machine() {
+				if err := out.emit(e.stdout, listOf(all, "")); err != nil {
 					return err
 				}
 			} else {
@@ -121,13 +119,14 @@ Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise.`,
 					fmt.Fprintln(e.stdout, d.Error())
 				}
 			}
-			if all.HasErrors() {
+			if all.HasErrors() || (strict && len(all) > 0) {
 				return silentExit(ExitBadInput)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().VarP(newOutputValue(&out, "text"), "output", "o", "text or json")
+	addOutputFlag(cmd, &out)
+	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings as errors (exit 2 on any finding)")
 	lopts.register(cmd)
 	return cmd
 }
@@ -200,21 +199,24 @@ func writeFileKeepMode(path string, data []byte) error {
 }
 
 func newCheckCmd(e *env) *cobra.Command {
+	var live *liveFlags
 	var subject, perm string
 	var ctxFlags []string
 	var out output
 	cmd := &cobra.Command{
-		Use:   "check FILE|template:NAME --subject role:ROLE|agent:AGENT --permission RESOURCE:ACTION",
+		Use:   "check FILE|template:NAME|--org ORG --subject role:ROLE|agent:AGENT --permission RESOURCE:ACTION",
 		Short: "Decide one permission for a role or an agent, with no other data",
 		Long: `Check answers whether a role or an agent of the policy holds a permission,
 as if bound to it org-wide, and explains the answer.
+With --org ORG instead of a file it uses the org's live policy from the
+server (needs policy:read).
 Exit status: 0 allow, 1 deny, 2 bad input (unparseable policy, unknown role
 or agent, malformed permission or context).`,
 		Example: `  gatehouse policy check template:mentiko --subject role:operator --permission chains:run
   gatehouse policy check examples/agents.policy --subject agent:Triage --permission chains:run --context hour=10`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.check("text", "json"); err != nil {
+			if err := out.check(); err != nil {
 				return err
 			}
 			p, err := policy.ParsePermission(perm)
@@ -228,7 +230,11 @@ or agent, malformed permission or context).`,
 			if err != nil {
 				return err
 			}
-			m, err := loadModel(e, args[0], policy.LintOptions{})
+			name, src, err := live.policy(cmd, args)
+			if err != nil {
+				return err
+			}
+			m, err := compileModel(e, name, src, policy.LintOptions{})
 			if err != nil {
 				return err
 			}
@@ -236,8 +242,8 @@ or agent, malformed permission or context).`,
 			if err != nil {
 				return err
 			}
-			if out == "json" {
-				if err := writeJSON(e.stdout, res); err != nil {
+			if out.machine() {
+				if err := out.emit(e.stdout, res); err != nil {
 					return err
 				}
 			} else {
@@ -247,12 +253,7 @@ or agent, malformed permission or context).`,
 				}
 				fmt.Fprintln(e.stdout, verdict)
 				fmt.Fprintln(e.stdout, res.Reason)
-				for _, o := range res.Obligations {
-					fmt.Fprintln(e.stdout, "obligation:", o)
-				}
-				for _, a := range res.Advice {
-					fmt.Fprintln(e.stdout, "advice:", a)
-				}
+				printRules(e.stdout, res.Obligations, res.Advice)
 			}
 			if !res.Allowed {
 				return silentExit(ExitDeny)
@@ -260,23 +261,25 @@ or agent, malformed permission or context).`,
 			return nil
 		},
 	}
+	live = newLiveFlags(e, cmd.Flags())
 	cmd.Flags().StringVar(&subject, "subject", "", "role:ROLE or agent:AGENT (required)")
 	cmd.Flags().StringVar(&perm, "permission", "", "RESOURCE:ACTION, e.g. chains:run (required)")
 	cmd.Flags().StringArrayVar(&ctxFlags, "context", nil, "KEY=VALUE (repeatable); true/false and numbers are typed, the rest strings")
-	cmd.Flags().VarP(newOutputValue(&out, "text"), "output", "o", "text or json")
+	addOutputFlag(cmd, &out)
 	_ = cmd.MarkFlagRequired("subject")
 	_ = cmd.MarkFlagRequired("permission")
 	return cmd
 }
 
-// checkResult is `policy check`'s answer.
+// checkResult is `policy check`'s answer; obligations and advice have
+// the shape a server's check answers.
 type checkResult struct {
-	Allowed     bool     `json:"allowed"`
-	Subject     string   `json:"subject"`
-	Permission  string   `json:"permission"`
-	Reason      string   `json:"reason"`
-	Obligations []string `json:"obligations"`
-	Advice      []string `json:"advice"`
+	Allowed     bool          `json:"allowed"`
+	Subject     string        `json:"subject"`
+	Permission  string        `json:"permission"`
+	Reason      string        `json:"reason"`
+	Obligations []api.RuleOut `json:"obligations,omitempty"`
+	Advice      []api.RuleOut `json:"advice,omitempty"`
 }
 
 // checkSubject decides for a role or an agent by building a one-principal
@@ -318,13 +321,7 @@ func checkSubject(m *policy.Model, subject string, p policy.Permission, ctx map[
 	})
 	res := checkResult{
 		Allowed: ex.Decision.Allowed, Subject: subject, Permission: p.String(),
-		Reason: ex.Summary, Obligations: []string{}, Advice: []string{},
-	}
-	for _, r := range ex.Decision.Obligations {
-		res.Obligations = append(res.Obligations, r.Text())
-	}
-	for _, r := range ex.Decision.Advice {
-		res.Advice = append(res.Advice, r.Text())
+		Reason: ex.Summary, Obligations: server.RulesOut(ex.Decision.Obligations), Advice: server.RulesOut(ex.Decision.Advice),
 	}
 	return res, nil
 }
@@ -368,34 +365,40 @@ func parseContext(flags []string) (map[string]any, error) {
 }
 
 func newMatrixCmd(e *env) *cobra.Command {
+	var live *liveFlags
 	var out output
 	cmd := &cobra.Command{
-		Use:   "matrix FILE|template:NAME",
+		Use:   "matrix FILE|template:NAME|--org ORG",
 		Short: "Print the role × permission table (print it, tape it to the wall)",
-		Args:  cobra.ExactArgs(1),
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.check("table", "markdown", "json"); err != nil {
+			if err := out.check("markdown"); err != nil {
 				return err
 			}
-			m, err := loadModel(e, args[0], policy.LintOptions{})
+			name, src, err := live.policy(cmd, args)
+			if err != nil {
+				return err
+			}
+			m, err := compileModel(e, name, src, policy.LintOptions{})
 			if err != nil {
 				return err
 			}
 			mx, err := policy.BuildMatrix(m)
 			if err != nil {
-				return badInput("%s: %v", args[0], err)
+				return badInput("%s: %v", name, err)
 			}
-			switch out {
-			case "json":
-				return writeJSON(e.stdout, mx)
-			case "markdown":
+			switch {
+			case out.machine():
+				return out.emit(e.stdout, mx)
+			case out == "markdown":
 				return renderMatrixMarkdown(e.stdout, mx)
 			default:
 				return renderMatrixTable(e.stdout, mx)
 			}
 		},
 	}
-	cmd.Flags().VarP(newOutputValue(&out, "table"), "output", "o", "table, markdown or json")
+	addOutputFlag(cmd, &out, "markdown")
+	live = newLiveFlags(e, cmd.Flags())
 	return cmd
 }
 
@@ -484,14 +487,3 @@ func matrixLegend(w io.Writer, mx policy.Matrix) error {
 	_, err := fmt.Fprintf(w, "\n✓* conditional:\n%s\n", strings.Join(notes, "\n"))
 	return err
 }
-
-// outputValue is a pflag.Value for --output with a default.
-type outputValue struct{ p *output }
-
-func newOutputValue(p *output, def string) *outputValue {
-	*p = output(def)
-	return &outputValue{p: p}
-}
-func (v *outputValue) String() string     { return string(*v.p) }
-func (v *outputValue) Set(s string) error { *v.p = output(s); return nil }
-func (v *outputValue) Type() string       { return "format" }

@@ -236,6 +236,7 @@ func (s *Server) lookupResources(c *call, in *LookupResourcesRequest) (LookupRes
 	q := authz.LookupResourcesRequest{
 		Org: c.org(), Principal: in.Principal, Type: perm.Resource, Action: perm.Action, Namespace: in.Namespace,
 		Context: in.Context, OnBehalfOf: in.OnBehalfOf, PageSize: in.PageSize, PageToken: in.Cursor,
+		IncludeConditional: in.IncludeConditional,
 	}
 	if q.Principal == "" {
 		q.Principal = c.id.Principal
@@ -248,7 +249,11 @@ func (s *Server) lookupResources(c *call, in *LookupResourcesRequest) (LookupRes
 	if items == nil {
 		items = []authz.ResourceRef{}
 	}
-	return LookupResourcesResponse{Items: each(items, apiRef), NextCursor: page.NextPageToken, Revision: page.Revision}, nil
+	out := LookupResourcesResponse{Items: each(items, apiRef), NextCursor: page.NextPageToken, Revision: page.Revision}
+	for _, c := range page.Conditional {
+		out.Conditional = append(out.Conditional, api.ConditionalRef{ResourceRef: apiRef(c.ResourceRef), Conditions: c.Conditions})
+	}
+	return out, nil
 }
 
 func (s *Server) lookupSubjects(c *call, in *LookupSubjectsRequest) (LookupSubjectsResponse, error) {
@@ -272,6 +277,7 @@ func (s *Server) lookupSubjects(c *call, in *LookupSubjectsRequest) (LookupSubje
 	}
 	subs, rev, err := s.dir.LookupSubjects(c.ctx, c.actor(), authz.LookupSubjectsRequest{
 		Org: c.org(), Namespace: ns, Type: perm.Resource, ID: id, Action: perm.Action, Context: in.Context,
+		IncludeConditional: in.IncludeConditional,
 	}, 0)
 	if err != nil {
 		return LookupSubjectsResponse{}, err

@@ -58,6 +58,9 @@ import (
 
 // Config configures a Server.
 type Config struct {
+	// OIDC lists the orgs whose people sign in with an identity provider
+	// (docs/oidc.md); empty: no single sign-on routes answer but 404.
+	OIDC      []OIDCProvider
 	Directory *directory.Directory
 	// Store is the store the directory runs on; the server reads only its
 	// revision (readiness, lag) and the authentication tables through Auth.
@@ -109,6 +112,7 @@ type Server struct {
 	version        string
 	trusted        []netip.Prefix
 	metricsToken   string
+	oidc           *oidcSignIn
 
 	mux     *http.ServeMux
 	top     *http.ServeMux
@@ -153,6 +157,11 @@ func New(cfg Config) (*Server, error) {
 	for _, e := range []string{"check", "checks", "explain", "lookup_resources", "lookup_subjects", "permissions"} {
 		s.dm[e] = s.metrics.forDecisions(e)
 	}
+	oidc, err := newOIDCSignIn(cfg.OIDC)
+	if err != nil {
+		return nil, err
+	}
+	s.oidc = oidc
 	s.routes = s.routeTable()
 	// s.mux holds the routes alone (Match, and telling 404 from 405);
 	// s.top holds them plus a catch-all, so that a request is matched
