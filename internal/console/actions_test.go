@@ -291,3 +291,32 @@ func TestTeams(t *testing.T) {
 		t.Errorf("after removing: %v", got)
 	}
 }
+
+// TestPolicyImpact: Check shows, before saving, who would gain or lose
+// what: taking run from the operator role loses oli (operator) and bob
+// (builder, who inherits it) chains:run; nothing is saved.
+func TestPolicyImpact(t *testing.T) {
+	e := newEnv(t)
+	pol, err := e.dir.GetPolicy(ctxT(t), e.owner, e.org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(pol.Text, "permission chains { run }", "permission chains { read }", 1)
+	if edited == pol.Text {
+		t.Fatal("the template changed: no operator chains { run } line")
+	}
+	c := e.client()
+	c.signIn("ada")
+	p := c.post("/console/orgs/acme/policy", url.Values{"csrf": {c.csrf}, "action": {"check"}, "version": {itoa(pol.Version)}, "text": {edited}})
+	if p.status != http.StatusOK || !strings.Contains(p.body, `id="impact-summary"`) {
+		t.Fatalf("check: %d, no impact\n%s", p.status, p.body)
+	}
+	for _, want := range []string{"<td>user:oli</td><td>lost</td><td><code>chains:run</code>", "<td>user:bob</td><td>lost</td><td><code>chains:run</code>"} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("impact lacks %q", want)
+		}
+	}
+	if s := e.state(t); s.policyVer != pol.Version {
+		t.Errorf("check saved the policy")
+	}
+}

@@ -259,3 +259,19 @@ func TestBrowserSecretManage(t *testing.T) {
 	b.screenshot("secrets-admin")
 	b.axe("secrets/admin")
 }
+
+// TestBrowserPolicyImpact: an edit checked in the editor shows its impact
+// (who loses what) before anything is saved.
+func TestBrowserPolicyImpact(t *testing.T) {
+	e := newEnv(t)
+	b := e.tab(t)
+	b.signIn("ada")
+	b.open("/console/orgs/acme/policy")
+	b.eval(`(() => { const t = document.getElementById('policy-text'); t.value = t.value.replace('permission chains { run }', 'permission chains { read }'); })()`)
+	b.do(chromedp.Click(chromedp.CSS("#policy-check")), chromedp.WaitVisible(chromedp.CSS("#impact-entries")))
+	if got := b.text("#impact-summary"); !strings.Contains(got, "2 lost") {
+		t.Errorf("impact summary %q", got)
+	}
+	b.screenshot("policy-impact")
+	b.axe("policy/impact")
+}

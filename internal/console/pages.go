@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -339,7 +340,36 @@ type policyData struct {
 	CanSave   bool
 	Lint      *lintResult
 	Conflict  bool
-	HasImpact bool // the impact diff is wired once POST /v1/orgs/{org}/policy/impact lands
+	Impact    *impactView // set by Check when the text compiles and the principal may see it
+	ImpactErr string      // why no impact is shown
+}
+
+// impactView is the policy impact (Directory.PolicyImpact: who would
+// gain or lose which permission where), its entries capped.
+type impactView struct {
+	Summary authz.ImpactSummary
+	Entries []authz.ImpactEntry
+	More    int
+}
+
+// maxImpactEntries bounds the impact table; the summary counts them all.
+const maxImpactEntries = 200
+
+// impact computes what saving text would change, for the editor.
+func (c *Console) impact(r *http.Request, q *req, d *policyData) {
+	if d.Lint == nil || !d.Lint.Valid {
+		return
+	}
+	im, err := c.dir.PolicyImpact(r.Context(), q.actor, q.org.ID, d.Text)
+	if err != nil {
+		_, d.ImpactErr = sentence(err)
+		return
+	}
+	v := &impactView{Summary: im.Summary, Entries: im.Entries}
+	if len(v.Entries) > maxImpactEntries {
+		v.Entries, v.More = v.Entries[:maxImpactEntries], len(v.Entries)-maxImpactEntries
+	}
+	d.Impact = v
 }
 
 // lintResult is a policy text checked as the directory would store it.
@@ -441,8 +471,9 @@ func (c *Console) policyAction(w http.ResponseWriter, r *http.Request, q *req) {
 			d.Lint = lint(text)
 			c.showPolicy(w, r, q, status, msg, d)
 		}
-	default: // check
+	default: // check, with the impact of saving
 		d.Lint = lint(text)
+		c.impact(r, q, d)
 		c.showPolicy(w, r, q, http.StatusOK, "", d)
 	}
 }

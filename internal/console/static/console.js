@@ -29,6 +29,9 @@ document.addEventListener("DOMContentLoaded", function () {
       .catch(function () {});
   }
   text.addEventListener("input", function () {
+    // An impact shown is the checked text's: say so once the text moves on.
+    var entries = document.getElementById("impact-summary");
+    if (entries) { entries.textContent = "The text changed since this impact was computed: press Check again."; var tb = document.getElementById("impact-entries"); if (tb) { tb.remove(); } }
     clearTimeout(timer);
     timer = setTimeout(check, 300);
   });
