@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/atomicfile"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/console"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -132,6 +133,7 @@ func newServeCmd(e *env) *cobra.Command {
 		oidcConfig  string
 		metricsAddr string
 		metricsFile string
+		publicURL   string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -240,8 +242,12 @@ The command line wins over the variable, which wins over the file.`,
 			if err != nil {
 				return err
 			}
+			con, err := console.New(console.Config{Directory: dir, Auth: as, Vault: vlt, Logger: log, Secure: strings.HasPrefix(publicURL, "https://")})
+			if err != nil {
+				return &exitError{code: ExitInternal, err: err}
+			}
 			srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: vlt, Logger: log, Version: Version,
-				TrustedProxies: trusted, MetricsToken: apiMetricsToken, OIDC: oidcProviders})
+				TrustedProxies: trusted, MetricsToken: apiMetricsToken, OIDC: oidcProviders, Console: con})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
@@ -267,6 +273,9 @@ The command line wins over the variable, which wins over the file.`,
 			fmt.Fprintf(e.stdout, "gatehouse: serving %s on %s (store %s)\n", "the API", base, where)
 			if demo != nil {
 				printQuickstart(e.stdout, base, sf.data, dev, *demo)
+				if dev {
+					printConsoleLink(octx, e.stdout, con, consoleBase(publicURL, base), demo.Keys["alice"], log)
+				}
 			}
 			if debugAddr != "" {
 				dln, err := net.Listen("tcp", debugAddr)
@@ -295,6 +304,7 @@ The command line wins over the variable, which wins over the file.`,
 	cmd.Flags().StringVar(&debugAddr, "debug-addr", "", "also serve Go's profiling endpoints (/debug/pprof/) on this address; keep it on loopback")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve /metrics on this address instead of the API listener (open to whoever reaches it, unless a metrics token is set); keep it on loopback or a private network")
 	cmd.Flags().StringVar(&metricsFile, "metrics-token-file", "", "file holding the bearer token /metrics requires (default $"+metricsTokenEnv+"); without --metrics-addr, /metrics is on the API listener only with a token")
+	cmd.Flags().StringVar(&publicURL, "public-url", "", "the URL people reach this server at (e.g. https://gatehouse.example.com); an https URL makes the console's cookies Secure behind a TLS-terminating proxy")
 	cmd.Flags().StringVar(&oidcConfig, "oidc-config", "", "YAML file of the orgs whose people sign in with an OpenID Connect identity provider (docs/oidc.md)")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy or host platform whose X-Forwarded-For is believed (repeatable); the client address rate limiting uses is then the nearest untrusted one")
 	return withSettings(cmd)

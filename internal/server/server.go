@@ -93,6 +93,10 @@ type Config struct {
 	// instead. The metrics describe the whole deployment's traffic and
 	// failures, so they are never public where the API is.
 	MetricsToken string
+	// Console, when set, serves /console/ (the web console, package
+	// internal/console): it is handed each request with RemoteAddr set to
+	// the resolved client address (trusted proxies applied).
+	Console http.Handler
 }
 
 // Server serves the API. Create it with New; it is an http.Handler.
@@ -167,6 +171,10 @@ func New(cfg Config) (*Server, error) {
 		h := s.handler(rt)
 		s.mux.Handle(rt.Pattern(), h)
 		s.top.Handle(rt.Pattern(), h)
+	}
+	if cfg.Console != nil {
+		s.top.Handle("/console/", s.mounted(cfg.Console))
+		s.top.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	}
 	s.top.HandleFunc("/", s.noRoute)
 	doc, err := s.buildOpenAPI()
@@ -328,4 +336,15 @@ func (s *Server) answerID(w http.ResponseWriter, r *http.Request) string {
 	id := s.requestID(r)
 	w.Header().Set("X-Request-Id", id)
 	return id
+}
+
+// mounted hands a request to a handler mounted beside the API with
+// RemoteAddr set to the client address the API would use (clientAddr),
+// so that its rate limiting and audit entries see the same client.
+func (s *Server) mounted(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := *r
+		r2.RemoteAddr = net.JoinHostPort(s.clientAddr(r), "0")
+		h.ServeHTTP(w, &r2)
+	})
 }

@@ -1,0 +1,145 @@
+// Package console is Gatehouse's web console, served by `gatehouse serve`
+// at /console/: server-rendered html/template pages from embedded assets,
+// with one small static script for progressive enhancement.
+//
+// Invariants:
+//
+//   - Data flows console → domain: every page and every action goes
+//     through internal/directory (or internal/auth, internal/vault) with
+//     the signed-in principal as the Actor, so the domain's own
+//     authorization decides. The console hides what the principal may not
+//     do (asking the engine, never a rule of its own), and a hidden action
+//     posted directly is refused by the domain with nothing changed.
+//   - A browser holds only an opaque, random session id (cookie
+//     HttpOnly, SameSite=Strict, Path=/console/, Secure under TLS or a
+//     configured https URL). The session token it maps to never leaves the
+//     server, is re-authenticated on every request (a revoked key or a
+//     deleted user ends it at once) and is forgotten on sign-out.
+//   - Every state-changing request (POST) carries a CSRF token: the
+//     session's own (synchronizer) once signed in, a double-submit cookie
+//     before; without it, or from another Origin, it is refused 403 before
+//     anything runs.
+//   - Every answer carries a strict Content-Security-Policy (no inline
+//     script or style, frame-ancestors 'none'), nosniff, same-origin referrers and
+//     no-store; no secret value or API key is ever rendered.
+//   - A session comes only from the caller's own credential: an API key
+//     exchanged by auth.Service.Session (the rule of POST /v1/sessions),
+//     an anonymous invitation acceptance that created a new user, or a
+//     one-time sign-in link minted from such a session.
+//   - Anything about an org the principal is not a member of is "not
+//     found", like the API.
+package console
+
+import (
+	"context"
+	"embed"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/vault"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Prefix is where the console is mounted.
+const Prefix = "/console/"
+
+// CSP is the Content-Security-Policy of every console answer.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+
+// Config configures a Console.
+type Config struct {
+	Directory *directory.Directory
+	Auth      *auth.Service
+	// Vault serves the secrets page; nil hides it.
+	Vault  *vault.Vault
+	Logger *slog.Logger
+	// Secure marks the session cookies Secure even on a plain-HTTP request
+	// (the console is reached through an https URL, TLS ending at a
+	// proxy). A request that arrived over TLS always gets Secure cookies.
+	Secure bool
+	// Now is the clock (tests); nil is time.Now.
+	Now func() time.Time
+}
+
+// Console serves the web console. Create it with New; it is an
+// http.Handler for the /console/ subtree.
+type Console struct {
+	dir    *directory.Directory
+	auth   *auth.Service
+	vault  *vault.Vault
+	log    *slog.Logger
+	secure bool
+	now    func() time.Time
+
+	sessions *sessionStore
+	tmpl     map[string]*template.Template
+	mux      *http.ServeMux
+	static   http.Handler
+}
+
+// New builds a console.
+func New(cfg Config) (*Console, error) {
+	c := &Console{dir: cfg.Directory, auth: cfg.Auth, vault: cfg.Vault, log: cfg.Logger, secure: cfg.Secure, now: cfg.Now}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.sessions = newSessionStore(c.now)
+	if err := c.parseTemplates(); err != nil {
+		return nil, err
+	}
+	sub, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	c.static = http.StripPrefix(Prefix+"static/", http.FileServerFS(sub))
+	c.mux = http.NewServeMux()
+	c.routes()
+	return c, nil
+}
+
+// ServeHTTP sets the security headers and dispatches.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", CSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
+	if r.Method == http.MethodPost && !c.sameOrigin(r) {
+		c.forbidden(w, r, "This request came from another site and was refused.")
+		return
+	}
+	c.mux.ServeHTTP(w, r)
+}
+
+// sameOrigin refuses a POST whose Origin names another site (or is
+// "null": a sandboxed frame, a data: URL). Browsers send Origin on every
+// form POST under the console's Referrer-Policy (same-origin); its
+// absence (old clients, curl) is left to the CSRF token.
+func (c *Console) sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	return o == "http://"+r.Host || o == "https://"+r.Host
+}
+
+func (c *Console) isSecure(r *http.Request) bool { return c.secure || r.TLS != nil }
+
+// reqCtx bounds a console request's work.
+func reqCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), 15*time.Second)
+}

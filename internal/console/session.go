@@ -1,0 +1,199 @@
+package console
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
+)
+
+// Cookie names. Both are scoped to the console's path.
+const (
+	sessionCookie  = "gatehouse_console"
+	anonCSRFCookie = "gatehouse_console_csrf"
+)
+
+// Limits of the in-memory session tables.
+const (
+	maxSessions = 100_000
+	linkTTL     = 15 * time.Minute
+	maxLinks    = 1_000
+)
+
+// session is a signed-in browser: the auth session token stays here.
+type session struct {
+	id      string
+	token   string // the auth session (JWT): never sent to the browser
+	csrf    string
+	expires time.Time
+}
+
+// link is a one-time sign-in link: its token yields one session.
+type link struct {
+	token   string // the auth session the link signs in with
+	expires time.Time
+}
+
+// sessionStore holds the console's sessions and one-time links in memory:
+// a restart signs everyone out, and replicas behind a load balancer need
+// sticky sessions (docs/console.md).
+type sessionStore struct {
+	now      func() time.Time
+	mu       sync.Mutex
+	sessions map[string]*session
+	links    map[string]link
+}
+
+func newSessionStore(now func() time.Time) *sessionStore {
+	return &sessionStore{now: now, sessions: map[string]*session{}, links: map[string]link{}}
+}
+
+var errFull = errors.New("console: too many sessions; try again later")
+
+// randomID is 256 bits from crypto/rand, base64url.
+func randomID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// create stores a session for an auth session token valid until expires.
+func (s *sessionStore) create(token string, expires time.Time) (*session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if len(s.sessions) >= maxSessions {
+		for id, x := range s.sessions {
+			if !now.Before(x.expires) {
+				delete(s.sessions, id)
+			}
+		}
+		if len(s.sessions) >= maxSessions {
+			return nil, errFull
+		}
+	}
+	x := &session{id: randomID(), token: token, csrf: randomID(), expires: expires}
+	s.sessions[x.id] = x
+	return x, nil
+}
+
+// get returns the live session with id, or nil.
+func (s *sessionStore) get(id string) *session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := s.sessions[id]
+	if x == nil {
+		return nil
+	}
+	if !s.now().Before(x.expires) {
+		delete(s.sessions, id)
+		return nil
+	}
+	return x
+}
+
+// drop forgets a session (sign-out).
+func (s *sessionStore) drop(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, id)
+}
+
+// addLink stores a one-time link for an auth session token and returns
+// its token.
+func (s *sessionStore) addLink(token string, expires time.Time) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for t, l := range s.links {
+		if !now.Before(l.expires) {
+			delete(s.links, t)
+		}
+	}
+	if len(s.links) >= maxLinks {
+		return "", errFull
+	}
+	t := randomID()
+	exp := now.Add(linkTTL)
+	if !expires.IsZero() && expires.Before(exp) {
+		exp = expires
+	}
+	s.links[t] = link{token: token, expires: exp}
+	return t, nil
+}
+
+// takeLink consumes a one-time link: it works once, before it expires.
+func (s *sessionStore) takeLink(t string) (link, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.links[t]
+	delete(s.links, t)
+	if !ok || !s.now().Before(l.expires) {
+		return link{}, false
+	}
+	return l, true
+}
+
+func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value string, expires time.Time) {
+	ck := &http.Cookie{Name: name, Value: value, Path: Prefix, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: c.isSecure(r)}
+	if value == "" {
+		ck.MaxAge = -1
+	} else if !expires.IsZero() {
+		ck.Expires = expires
+	}
+	http.SetCookie(w, ck)
+}
+
+// startSession signs the browser in with an auth session token.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token string, id auth.Identity) error {
+	exp := id.Expires
+	if exp.IsZero() {
+		exp = c.now().Add(c.auth.SessionTTL())
+	}
+	x, err := c.sessions.create(token, exp)
+	if err != nil {
+		return err
+	}
+	c.setCookie(w, r, sessionCookie, x.id, exp)
+	c.setCookie(w, r, anonCSRFCookie, "", time.Time{})
+	return nil
+}
+
+// lookupSession is the browser's live console session, or nil.
+func (c *Console) lookupSession(r *http.Request) *session {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil || ck.Value == "" {
+		return nil
+	}
+	return c.sessions.get(ck.Value)
+}
+
+// anonCSRF is the double-submit token of a browser that is not signed
+// in, set as a cookie when missing.
+func (c *Console) anonCSRF(w http.ResponseWriter, r *http.Request) string {
+	if ck, err := r.Cookie(anonCSRFCookie); err == nil && len(ck.Value) == 43 {
+		return ck.Value
+	}
+	t := randomID()
+	c.setCookie(w, r, anonCSRFCookie, t, time.Time{})
+	return t
+}
+
+// checkCSRF reports whether a POST carries the right token: the
+// session's own when signed in, else the double-submit cookie's.
+func (c *Console) checkCSRF(r *http.Request, x *session) bool {
+	got := r.PostFormValue("csrf")
+	var want string
+	if x != nil {
+		want = x.csrf
+	} else if ck, err := r.Cookie(anonCSRFCookie); err == nil {
+		want = ck.Value
+	}
+	return want != "" && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
