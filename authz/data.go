@@ -58,6 +58,9 @@ type Binding struct {
 	Actions   []string `json:"actions,omitempty"`   // sharing: actions on Scope.Type; "*" allowed
 	Scope     Scope    `json:"scope"`               // where it applies
 	Condition string   `json:"condition,omitempty"` // optional named condition that must hold
+	// ExpiresAt, when set, is when the binding stops granting anything
+	// (expiry.go); it is ignored from that instant on.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // Principal is a member of an org that can act: a user, agent or service.

@@ -314,7 +314,7 @@ func runWorlds(cfg diffConfig, newSUT func() decider, ref reference) runResult {
 type stats struct {
 	checks, allowed, explains, lookupsR, lookupsS, perms, levels, missings int
 	viaTeam, viaShare, viaCondition, agentAllowed, obligations, onBehalf   int
-	viaRoleShare                                                           int
+	viaRoleShare, viaExpiring                                              int
 	wildcardUnknown, typeLevel, changes, rejected, mayAccepted, stale      int
 }
 
@@ -330,6 +330,7 @@ func (s *stats) add(o *stats) {
 	s.viaTeam += o.viaTeam
 	s.viaShare += o.viaShare
 	s.viaRoleShare += o.viaRoleShare
+	s.viaExpiring += o.viaExpiring
 	s.viaCondition += o.viaCondition
 	s.agentAllowed += o.agentAllowed
 	s.obligations += o.obligations
@@ -356,8 +357,9 @@ func (s stats) uncovered() []string {
 	var missing []string
 	for name, n := range map[string]int{
 		"allow via team": s.viaTeam, "allow via share": s.viaShare, "allow via condition": s.viaCondition,
-		"allow via a share made to a role": s.viaRoleShare,
-		"agent allow":                      s.agentAllowed, "obligations": s.obligations, "on-behalf-of allow": s.onBehalf,
+		"allow via a share made to a role":     s.viaRoleShare,
+		"allow via a grant that expires later": s.viaExpiring,
+		"agent allow":                          s.agentAllowed, "obligations": s.obligations, "on-behalf-of allow": s.onBehalf,
 		"wildcard allow of an unknown type or action": s.wildcardUnknown, "type-level allow": s.typeLevel,
 		"rejected batch": s.rejected, "stale revision": s.stale,
 	} {
@@ -660,13 +662,19 @@ func (h *harness) genPrincipal(id string, pol *policy.Model) authz.Principal {
 		}
 	}
 	if h.chance(0.2) {
-		p.ExpiresAt = pick(r, []time.Time{
-			t0.Add(-time.Hour), t0, t0.Add(time.Hour),
-			time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), // expired whatever the clock says
-			time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
-		})
+		p.ExpiresAt = h.genExpiry()
 	}
 	return p
+}
+
+// genExpiry is an expiry around t0, or far from the real clock on either
+// side.
+func (h *harness) genExpiry() time.Time {
+	return pick(h.r, []time.Time{
+		t0.Add(-time.Hour), t0, t0.Add(time.Hour),
+		time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), // expired whatever the clock says
+		time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+	})
 }
 
 // genTeam makes a team of mostly members of d (some not: a team may list
@@ -764,6 +772,9 @@ func (h *harness) genBinding(d *authz.OrgData, id string) authz.Binding {
 	}
 	if h.chance(0.25) {
 		b.Condition = pick(r, allConds())
+	}
+	if h.chance(0.2) {
+		b.ExpiresAt = h.genExpiry()
 	}
 	return b
 }
@@ -1341,6 +1352,9 @@ func (h *harness) countAllow(req *authz.Request, d refDecision) {
 		if b.Condition != "" {
 			s.viaCondition++
 		}
+		if !b.ExpiresAt.IsZero() {
+			s.viaExpiring++
+		}
 	}
 }
 
@@ -1836,6 +1850,9 @@ func describeBinding(b authz.Binding) string {
 	s += " @" + b.Scope.String()
 	if b.Condition != "" {
 		s += " when " + b.Condition
+	}
+	if !b.ExpiresAt.IsZero() {
+		s += " until " + b.ExpiresAt.Format(time.RFC3339)
 	}
 	return s
 }

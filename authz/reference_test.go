@@ -40,6 +40,7 @@ const (
 	mutSharesOnDeleted                // resource bindings apply to resources that do not exist
 	mutIgnoreConditions               // binding conditions always hold
 	mutIgnoreExpiry                   // expired principals keep acting
+	mutIgnoreGrantExpiry              // expired bindings keep granting
 	mutLeakAcrossOrgs                 // bindings of every org count
 	mutWildcardRequest                // a request for action "*" matches wildcard patterns
 	mutOnBehalfOfIgnored              // OnBehalfOf is not intersected
@@ -63,6 +64,7 @@ var mutationNames = map[mutation]string{
 	mutSharesOnDeleted:       "shares-on-deleted-resources",
 	mutIgnoreConditions:      "ignore-binding-conditions",
 	mutIgnoreExpiry:          "ignore-expiry",
+	mutIgnoreGrantExpiry:     "ignore-grant-expiry",
 	mutLeakAcrossOrgs:        "leak-bindings-across-orgs",
 	mutWildcardRequest:       "wildcard-in-request",
 	mutOnBehalfOfIgnored:     "ignore-on-behalf-of",
@@ -206,7 +208,7 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 	// when it holds that role here: a binding of the role, or of a role
 	// inheriting it, at org scope or in the namespace, naming the principal
 	// or one of its teams, whose condition holds.
-	for _, r := range ref.rolesHeld(d, subjects, ns, vars) {
+	for _, r := range ref.rolesHeld(d, subjects, ns, vars, now) {
 		subjects = append(subjects, authz.KindRole+":"+r)
 	}
 	var dec refDecision
@@ -216,7 +218,7 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 			continue // a role is the subject of shares of one resource only
 		}
 		reaches := slices.Contains(subjects, b.Principal) || isRoleShare && ref.mut == mutRoleSharesToAll
-		if !reaches ||
+		if !reaches || ref.expired(b, now) ||
 			!ref.scopeContains(d, b.Scope, ns, typ, req.ResourceID) ||
 			!ref.bindingGrants(d.Policy, b, typ, action) {
 			continue
@@ -259,8 +261,12 @@ func (ref reference) reachedBy(d *authz.OrgData, req *authz.Request, principal s
 		Resource:  resourceVars(ns, req.ResourceType, req.ResourceID, findResource(d, ns, req.ResourceType, req.ResourceID)),
 		Context:   req.Context,
 	}
+	now := req.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 	subjects := subjectsOf(d, principal)
-	for _, r := range ref.rolesHeld(d, subjects, ns, vars) {
+	for _, r := range ref.rolesHeld(d, subjects, ns, vars, now) {
 		subjects = append(subjects, authz.KindRole+":"+r)
 	}
 	return subjects
@@ -268,11 +274,12 @@ func (ref reference) reachedBy(d *authz.OrgData, req *authz.Request, principal s
 
 // rolesHeld lists the roles that subjects (a principal and its teams) hold
 // in namespace ns: each role bound to one of them at org scope or in ns,
-// with a condition that holds, and every role it inherits, transitively.
-func (ref reference) rolesHeld(d *authz.OrgData, subjects []string, ns string, vars policy.Vars) []string {
+// with a condition that holds, unexpired at now, and every role it
+// inherits, transitively.
+func (ref reference) rolesHeld(d *authz.OrgData, subjects []string, ns string, vars policy.Vars, now time.Time) []string {
 	var held []string
 	for _, b := range d.Bindings {
-		if !slices.Contains(subjects, b.Principal) || b.Role == "" || len(b.Actions) > 0 {
+		if !slices.Contains(subjects, b.Principal) || b.Role == "" || len(b.Actions) > 0 || ref.expired(b, now) {
 			continue
 		}
 		if b.Scope != (authz.Scope{}) && b.Scope != (authz.Scope{Namespace: ns}) {
@@ -288,6 +295,12 @@ func (ref reference) rolesHeld(d *authz.OrgData, subjects []string, ns string, v
 		}
 	}
 	return held
+}
+
+// expired reports whether binding b has expired at now: from its
+// ExpiresAt on, a binding grants nothing (DESIGN §1.1.9).
+func (ref reference) expired(b authz.Binding, now time.Time) bool {
+	return !b.ExpiresAt.IsZero() && !now.Before(b.ExpiresAt) && ref.mut != mutIgnoreGrantExpiry
 }
 
 // member finds a well-formed member principal ("user:", "agent:" or
@@ -548,8 +561,9 @@ func (ref reference) Permissions(w world, org, principal, ns string) (grants map
 		return out, true
 	}
 	var list []authz.Grant
+	now := time.Now()
 	for _, b := range d.Bindings {
-		if !slices.Contains(subjectsOf(d, principal), b.Principal) || b.Role == "" || len(b.Actions) > 0 {
+		if !slices.Contains(subjectsOf(d, principal), b.Principal) || b.Role == "" || len(b.Actions) > 0 || ref.expired(b, now) {
 			continue
 		}
 		if !(b.Scope == authz.Scope{}) && b.Scope != (authz.Scope{Namespace: ns}) {
@@ -599,10 +613,11 @@ func scopeWithin(b, s authz.Scope) bool {
 	return false
 }
 
-// adminBindings lists the unconditional bindings that reach principal (or,
-// for a team id, the team's own) at scope s or an enclosing scope; a
-// resource scope counts only for a resource that exists, as in Check.
-func adminBindings(d *authz.OrgData, principal string, s authz.Scope) []authz.Binding {
+// adminBindings lists the unconditional bindings, unexpired by the real
+// clock, that reach principal (or, for a team id, the team's own) at scope
+// s or an enclosing scope; a resource scope counts only for a resource that
+// exists, as in Check.
+func (ref reference) adminBindings(d *authz.OrgData, principal string, s authz.Scope) []authz.Binding {
 	subjects := []string{principal}
 	if !strings.HasPrefix(principal, authz.KindTeam+":") {
 		subjects = subjectsOf(d, principal)
@@ -612,7 +627,7 @@ func adminBindings(d *authz.OrgData, principal string, s authz.Scope) []authz.Bi
 	}
 	var out []authz.Binding
 	for _, b := range d.Bindings {
-		if slices.Contains(subjects, b.Principal) && b.Condition == "" && scopeWithin(b.Scope, s) {
+		if slices.Contains(subjects, b.Principal) && b.Condition == "" && scopeWithin(b.Scope, s) && !ref.expired(b, time.Now()) {
 			out = append(out, b)
 		}
 	}
@@ -643,7 +658,7 @@ func (ref reference) HighestLevel(w world, org, principal string, s authz.Scope)
 		ceiling = c
 	}
 	best := -1
-	for _, b := range adminBindings(d, principal, s) {
+	for _, b := range ref.adminBindings(d, principal, s) {
 		if b.Role == "" || len(b.Actions) > 0 {
 			continue
 		}
@@ -672,7 +687,7 @@ func (ref reference) Missing(w world, org, principal string, s authz.Scope, want
 		return want
 	}
 	var held []policy.Permission
-	for _, b := range adminBindings(d, principal, s) {
+	for _, b := range ref.adminBindings(d, principal, s) {
 		switch {
 		case b.Role != "" && len(b.Actions) == 0:
 			held = append(held, ref.patternsOf(d.Policy, b.Role)...)

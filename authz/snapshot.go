@@ -333,12 +333,13 @@ type grant struct {
 
 // grantX holds the rarer parts of a binding.
 type grantX struct {
-	role    string   // role name as bound (kept even when the policy lacks it)
-	actions []string // sharing: the action list
-	share   bool     // an action list on the resource's type (resource scope only)
-	inert   bool     // grants nothing: both or neither of role/actions, or a malformed scope
-	cond    string   // gating condition
-	scope   *Scope   // the scope of an inert binding, as given
+	role    string    // role name as bound (kept even when the policy lacks it)
+	actions []string  // sharing: the action list
+	share   bool      // an action list on the resource's type (resource scope only)
+	inert   bool      // grants nothing: both or neither of role/actions, or a malformed scope
+	cond    string    // gating condition
+	scope   *Scope    // the scope of an inert binding, as given
+	expires time.Time // when the binding stops granting (zero: never)
 }
 
 // resGrant is a resource-scoped grant. h is resHash of its key, so that
@@ -419,6 +420,12 @@ func compileGrant(b *Binding, p *cpolicy, ns int32) grant {
 		}
 		g.x.cond = b.Condition
 	}
+	if !b.ExpiresAt.IsZero() {
+		if g.x == nil {
+			g.x = &grantX{role: b.Role}
+		}
+		g.x.expires = b.ExpiresAt
+	}
 	return g
 }
 
@@ -438,6 +445,7 @@ func (o *orgSnap) binding(holderID string, g *grant, typ, rid string) Binding {
 		if g.x.scope != nil {
 			b.Scope = *g.x.scope
 		}
+		b.ExpiresAt = g.x.expires
 	}
 	return b
 }

@@ -3,6 +3,7 @@ package authz
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // ---- building an org from OrgData ----
@@ -171,6 +172,10 @@ func (bc *buildCache) grantX(x *grantX) *grantX {
 	for _, a := range x.actions {
 		sb.WriteByte(0)
 		sb.WriteString(a)
+	}
+	if !x.expires.IsZero() {
+		sb.WriteByte(1)
+		sb.WriteString(x.expires.Format(time.RFC3339Nano))
 	}
 	k := sb.String()
 	if c, ok := bc.xs[k]; ok {
