@@ -350,6 +350,12 @@ type BindingWriter interface {
 	CreateBinding(ctx context.Context, b Binding) (Binding, error)
 	// DeleteBinding deletes a binding. ErrNotFound if it does not exist.
 	DeleteBinding(ctx context.Context, org, id string) error
+	// DeleteExpiredBindings deletes up to limit (1–10,000) of the org's
+	// bindings whose expires_at is at or before `before`, soonest expired
+	// first, each recorded as a binding.delete entry, and returns how many
+	// it deleted. The engine already ignores an expired binding at decision
+	// time; this only reclaims the space.
+	DeleteExpiredBindings(ctx context.Context, org string, before time.Time, limit int) (int, error)
 }
 
 // ResourceReader reads resources and their versions.

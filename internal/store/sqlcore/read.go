@@ -29,7 +29,7 @@ const (
 	agentCols     = `org, name, role, sponsor, expires_at, attributes, created_at`
 	serviceCols   = `org, name, attributes, created_at`
 	teamCols      = `org, slug, name, created_at`
-	bindingCols   = `org, id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name, created_by, created_at`
+	bindingCols   = `org, id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name, created_by, created_at, expires_at`
 	resourceCols  = `org, namespace, type, id, labels, attributes, version, updated_by, created_at, updated_at`
 	versionCols   = `org, namespace, type, id, version, spec, labels, attributes, author, created_at`
 	policyCols    = `org, version, body, author, created_at`
@@ -87,7 +87,7 @@ func scanTeam(r Rows) (t store.Team, err error) {
 func scanBinding(r Rows) (b store.Binding, err error) {
 	var actions []byte
 	if err = r.Scan(&b.Org, &b.ID, &b.Principal, &b.Role, &actions, &b.Scope.Namespace, &b.Scope.Type, &b.Scope.ID,
-		&b.Condition, &b.CreatedBy, scanTime(&b.CreatedAt)); err != nil {
+		&b.Condition, &b.CreatedBy, scanTime(&b.CreatedAt), scanTime(&b.ExpiresAt)); err != nil {
 		return b, err
 	}
 	b.Actions, err = decodeStrings(actions)
