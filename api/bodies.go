@@ -111,6 +111,7 @@ type RoleBody struct {
 type ShareRequest struct {
 	Principal string   `json:"principal"`
 	Actions   []string `json:"actions"`
+	Lifetime
 }
 
 // ServicePatch replaces a service's attributes.

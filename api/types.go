@@ -119,6 +119,15 @@ type BindingSpec struct {
 	Role      string `json:"role"`
 	Scope     Scope  `json:"scope"`
 	Condition string `json:"condition,omitempty"`
+	Lifetime
+}
+
+// Lifetime limits a grant in time: it stops granting at ExpiresAt, or
+// ExpiresIn (a Go duration: "30m", "2h") after the server's clock when it
+// is created. At most one is set; neither means never.
+type Lifetime struct {
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	ExpiresIn string    `json:"expires_in,omitempty"`
 }
 
 // Agent is an AI agent identity of an org.

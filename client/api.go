@@ -38,6 +38,8 @@ type (
 	Validation             = api.ValidateResponse
 	Binding                = api.Binding
 	BindingSpec            = api.BindingSpec
+	Lifetime               = api.Lifetime
+	ShareRequest           = api.ShareRequest
 	Agent                  = api.Agent
 	AgentSpec              = api.AgentSpec
 	AgentPatch             = api.AgentPatch

@@ -17,6 +17,10 @@ type BindingSpec struct {
 	Role      string      `json:"role"`
 	Scope     authz.Scope `json:"scope"`               // zero: the whole org
 	Condition string      `json:"condition,omitempty"` // optional named condition
+	// Lifetime: the binding stops granting at ExpiresAt, or For after the
+	// write's own clock (at most one of them; neither: never). See
+	// Lifetime.
+	Lifetime
 }
 
 // checkScope validates a scope's shape.
@@ -56,17 +60,20 @@ func (d *Directory) CreateBinding(ctx context.Context, actor Actor, org string, 
 			return store.Binding{}, 0, err
 		}
 	}
+	if err := spec.Lifetime.check(); err != nil {
+		return store.Binding{}, 0, err
+	}
 	var out store.Binding
 	rev, err := d.write(ctx, "create binding", org, actor, func(o *op) error {
 		var err error
-		out, err = o.bind(spec.Principal, spec.Role, spec.Scope, spec.Condition)
+		out, err = o.bind(spec.Principal, spec.Role, spec.Scope, spec.Condition, spec.Lifetime)
 		return err
 	})
 	return out, rev, err
 }
 
 // bind authorizes and creates a role binding inside a write.
-func (o *op) bind(principal, roleName string, sc authz.Scope, cond string) (store.Binding, error) {
+func (o *op) bind(principal, roleName string, sc authz.Scope, cond string, life Lifetime) (store.Binding, error) {
 	if err := o.need("bindings:create", sc); err != nil {
 		return store.Binding{}, err
 	}
@@ -80,10 +87,15 @@ func (o *op) bind(principal, roleName string, sc authz.Scope, cond string) (stor
 	if err := o.mayChange(roleGrant(r), sc, principal); err != nil {
 		return store.Binding{}, err
 	}
-	return o.createBinding(authz.Binding{Principal: principal, Role: r.Name, Scope: sc, Condition: cond})
+	exp, err := o.expiry(life)
+	if err != nil {
+		return store.Binding{}, err
+	}
+	return o.createBinding(authz.Binding{Principal: principal, Role: r.Name, Scope: sc, Condition: cond, ExpiresAt: exp})
 }
 
-// createBinding creates b unless an identical binding exists.
+// createBinding creates b unless an identical binding (expiry included)
+// exists and has not expired.
 func (o *op) createBinding(b authz.Binding) (store.Binding, error) {
 	sc := b.Scope
 	existing, err := allPages(func(p store.Page) ([]store.Binding, string, error) {
@@ -93,7 +105,8 @@ func (o *op) createBinding(b authz.Binding) (store.Binding, error) {
 		return store.Binding{}, err
 	}
 	for _, x := range existing {
-		if x.Role == b.Role && x.Condition == b.Condition && slices.Equal(x.Actions, b.Actions) && x.Scope == b.Scope {
+		if x.Role == b.Role && x.Condition == b.Condition && slices.Equal(x.Actions, b.Actions) && x.Scope == b.Scope &&
+			x.ExpiresAt.Equal(b.ExpiresAt) && (x.ExpiresAt.IsZero() || x.ExpiresAt.After(o.tx.Now())) {
 			return store.Binding{}, errorf(ErrConflict, o.name, "%s already has this binding (%s)", b.Principal, x.ID)
 		}
 	}
@@ -206,6 +219,15 @@ func (d *Directory) ListBindings(ctx context.Context, actor Actor, org string, f
 // level must not exceed the actor's at the resource (mayChange), so an
 // actor shares only with roles it could grant.
 func (d *Directory) Share(ctx context.Context, actor Actor, org string, ref authz.ResourceRef, principal string, actions []string) (store.Binding, uint64, error) {
+	return d.ShareFor(ctx, actor, org, ref, principal, actions, Lifetime{})
+}
+
+// ShareFor is Share for a limited time: the share stops granting when life
+// says (docs/agents.md, "Grants that expire").
+func (d *Directory) ShareFor(ctx context.Context, actor Actor, org string, ref authz.ResourceRef, principal string, actions []string, life Lifetime) (store.Binding, uint64, error) {
+	if err := life.check(); err != nil {
+		return store.Binding{}, 0, err
+	}
 	roleName, toRole := strings.CutPrefix(principal, authz.KindRole+":")
 	if toRole {
 		if err := checkName("principal", roleName); err != nil {
@@ -249,11 +271,14 @@ func (d *Directory) Share(ctx context.Context, actor Actor, org string, ref auth
 				return err
 			}
 		}
-		b := authz.Binding{Principal: principal, Actions: acts, Scope: sc}
+		exp, err := o.expiry(life)
+		if err != nil {
+			return err
+		}
+		b := authz.Binding{Principal: principal, Actions: acts, Scope: sc, ExpiresAt: exp}
 		if err := o.mayChange(o.bindingGrant(b), sc, principal); err != nil {
 			return err
 		}
-		var err error
 		out, err = o.createBinding(b)
 		return err
 	})

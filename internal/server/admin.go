@@ -211,7 +211,11 @@ func (s *Server) bindingRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/bindings", "bindings", "Bind a principal to a role at the org, a namespace or a resource (escalation rules apply).",
 			func(c *call, req *api.BindingSpec) (Written[api.Binding], error) {
-				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), bindingSpec(*req))
+				spec, err := bindingSpec(*req)
+				if err != nil {
+					return Written[api.Binding]{}, err
+				}
+				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), spec)
 				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
 			}).perm("bindings:create").created(),
 		route("GET", "/v1/orgs/{org}/bindings", "bindings", "List bindings (your own with principal=<you>, else bindings:list).",
@@ -393,7 +397,11 @@ func (s *Server) resourceRoutes() []*Route {
 			}).query(Param{"from", "integer", "the older version"}, Param{"to", "integer", "the newer version"}),
 		route("POST", resourcePath+"/shares", "resources", "Share one resource with a principal, or with every holder of a role (\"role:<name>\"), for an action list (you must hold each action on it).",
 			func(c *call, req *ShareRequest) (Written[api.Binding], error) {
-				b, rev, err := s.dir.Share(c.ctx, c.actor(), c.org(), c.ref(), req.Principal, req.Actions)
+				life, err := lifetime(req.Lifetime)
+				if err != nil {
+					return Written[api.Binding]{}, err
+				}
+				b, rev, err := s.dir.ShareFor(c.ctx, c.actor(), c.org(), c.ref(), req.Principal, req.Actions, life)
 				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
 			}).perm("bindings:create").created(),
 	}

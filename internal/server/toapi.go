@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
@@ -50,7 +52,8 @@ func apiPolicy(p store.Policy) api.Policy          { return api.Policy(p) }
 func apiScope(s authz.Scope) api.Scope { return api.Scope(s) }
 
 func apiBindingCore(b authz.Binding) api.BindingCore {
-	return api.BindingCore{ID: b.ID, Principal: b.Principal, Role: b.Role, Actions: b.Actions, Scope: apiScope(b.Scope), Condition: b.Condition}
+	return api.BindingCore{ID: b.ID, Principal: b.Principal, Role: b.Role, Actions: b.Actions, Scope: apiScope(b.Scope), Condition: b.Condition,
+		ExpiresAt: b.ExpiresAt}
 }
 
 func apiBinding(b store.Binding) api.Binding {
@@ -152,8 +155,22 @@ func apiProblem(p *Problem) api.Problem { return p.Problem }
 
 // Requests the other way: api types to the domain's.
 
-func bindingSpec(b api.BindingSpec) directory.BindingSpec {
-	return directory.BindingSpec{Principal: b.Principal, Role: b.Role, Scope: authz.Scope(b.Scope), Condition: b.Condition}
+func bindingSpec(b api.BindingSpec) (directory.BindingSpec, error) {
+	life, err := lifetime(b.Lifetime)
+	return directory.BindingSpec{Principal: b.Principal, Role: b.Role, Scope: authz.Scope(b.Scope), Condition: b.Condition, Lifetime: life}, err
+}
+
+// lifetime reads a grant's lifetime; expires_in is a Go duration.
+func lifetime(l api.Lifetime) (directory.Lifetime, error) {
+	out := directory.Lifetime{ExpiresAt: l.ExpiresAt}
+	if l.ExpiresIn != "" {
+		d, err := time.ParseDuration(l.ExpiresIn)
+		if err != nil || d <= 0 {
+			return out, invalidField("expires_in", "expires_in %q is not a positive duration such as 30m or 2h", l.ExpiresIn)
+		}
+		out.For = d
+	}
+	return out, nil
 }
 
 func auditSettings(s api.AuditSettings) audit.Settings {
