@@ -201,6 +201,7 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 				return &exitError{code: ExitInternal, err: fmt.Errorf("load directory: %w", err)}
 			}
 			defer dir.Close()
+			go dir.RunPurge(ctx, 10*time.Minute) // expired bindings: the engine already ignores them
 			as := auth.New(st, dir, keys, auth.Options{Logger: log})
 			defer as.Close()
 			vlt, err := openServeVault(octx, st, dir, alog, vkeys, log)

@@ -81,3 +81,48 @@ func (d *Directory) PurgeExpiredBindings(ctx context.Context, org string, before
 	d.settle(ctx, rev)
 	return n, rev, nil
 }
+
+// PurgeExpired runs PurgeExpiredBindings over every org, up to limit
+// bindings each, and returns how many it deleted in all. An org's failure
+// is logged and the others go on.
+func (d *Directory) PurgeExpired(ctx context.Context, limit int) (int, error) {
+	total := 0
+	p := store.Page{Size: 500}
+	for {
+		orgs, next, err := d.st.ListOrgs(ctx, p)
+		if err != nil {
+			return total, mapErr("purge expired bindings", err)
+		}
+		for _, org := range orgs {
+			n, _, err := d.PurgeExpiredBindings(ctx, org.ID, time.Now(), limit)
+			if err != nil {
+				if ctx.Err() != nil {
+					return total, ctx.Err()
+				}
+				d.opts.Logger.Warn("purge of expired bindings failed", "org", org.ID, "err", err)
+				continue
+			}
+			total += n
+		}
+		if next == "" {
+			return total, nil
+		}
+		p.Cursor = next
+	}
+}
+
+// RunPurge calls PurgeExpired every interval until ctx ends.
+func (d *Directory) RunPurge(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := d.PurgeExpired(ctx, 1000); err != nil && ctx.Err() == nil {
+				d.opts.Logger.Warn("purge of expired bindings failed", "err", err)
+			}
+		}
+	}
+}

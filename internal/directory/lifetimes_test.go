@@ -104,5 +104,13 @@ func TestPurgeExpiredBindings(t *testing.T) {
 	if len(es) != 1 || es[0].Target != "binding/"+short.ID {
 		t.Errorf("no audit entry by %s for the purge of binding/%s", directory.SystemActor, short.ID)
 	}
+	// The sweep over every org finds the next one.
+	gone, _, err := f.d.ShareFor(f.ctx, alice, "acme", triage, "user:frank", []string{"run"}, directory.Lifetime{For: time.Millisecond})
+	ok(t, "share for 1ms", err)
+	time.Sleep(5 * time.Millisecond)
+	if n, err := f.d.PurgeExpired(f.ctx, 10); err != nil || n != 1 {
+		t.Errorf("PurgeExpired = %d, %v; want 1", n, err)
+	}
+	wantErr(t, "the swept share", second(f.st.GetBinding(f.ctx, "acme", gone.ID)), store.ErrNotFound)
 	wantErr(t, "purge of an unknown org", third(f.d.PurgeExpiredBindings(f.ctx, "Bad Org", time.Now(), 10)), directory.ErrNotFound)
 }
