@@ -89,7 +89,8 @@ func (e *eval) subject(pid string) bool {
 	if !ok || !h.isMember() {
 		return false
 	}
-	if h.x != nil && !h.x.expires.IsZero() && !e.clock().Before(h.x.expires) {
+	if h.x != nil && (!h.x.expires.IsZero() && !e.clock().Before(h.x.expires) ||
+		h.x.life != nil && e.o.suspension(h.x.life, e.clock()) != "") {
 		return false
 	}
 	e.pid, e.kind, e.name, e.h = pid, kind, name, h

@@ -614,6 +614,9 @@ func (h *harness) genOrg(org string) (*authz.OrgData, bool) {
 	}
 	r := h.r
 	d := &authz.OrgData{Org: org, Policy: pol}
+	if h.chance(0.3) {
+		d.Lifecycle = h.genLifecycleSettings()
+	}
 	for _, ns := range nsPool[:4] {
 		if h.chance(0.5) {
 			d.Namespaces = append(d.Namespaces, ns)
@@ -664,7 +667,33 @@ func (h *harness) genPrincipal(id string, pol *policy.Model) authz.Principal {
 	if h.chance(0.2) {
 		p.ExpiresAt = h.genExpiry()
 	}
+	if (strings.HasPrefix(id, "agent:") || strings.HasPrefix(id, "service:")) && h.chance(0.4) {
+		p.Lifecycle = h.genLifecycle(strings.HasPrefix(id, "agent:"))
+	}
 	return p
+}
+
+// genLifecycle makes a principal's lifecycle: sponsors that may or may not
+// be present, times around t0 (for the org settings of
+// genLifecycleSettings), sometimes suspended by hand.
+func (h *harness) genLifecycle(agent bool) *authz.Lifecycle {
+	r := h.r
+	l := &authz.Lifecycle{RequireSponsor: agent || h.chance(0.3), Suspended: h.chance(0.1)}
+	for range r.IntN(3) {
+		if h.chance(0.6) {
+			l.Sponsors = append(l.Sponsors, pick(r, userPool))
+		} else {
+			l.Sponsors = append(l.Sponsors, "team:"+pick(r, teamSlugs))
+		}
+	}
+	times := []time.Time{t0.Add(-100 * 24 * time.Hour), t0.Add(-20 * 24 * time.Hour), t0.Add(-time.Hour), {}}
+	l.AttestedAt, l.LastUsedAt = pick(r, times), pick(r, times)
+	return l
+}
+
+func (h *harness) genLifecycleSettings() authz.LifecycleSettings {
+	return pick(h.r, []authz.LifecycleSettings{{}, {InactiveAfter: 30 * 24 * time.Hour}, {AttestEvery: 90 * 24 * time.Hour},
+		{InactiveAfter: 7 * 24 * time.Hour, AttestEvery: 30 * 24 * time.Hour}})
 }
 
 // genExpiry is an expiry around t0, or far from the real clock on either
@@ -1187,6 +1216,9 @@ func (h *harness) genChange(w world) authz.Change {
 			pol = d.Policy
 		}
 		c.Op, c.Policy = authz.OpSetPolicy, pol
+	case k < 79 && h.chance(0.5):
+		s := h.genLifecycleSettings()
+		c.Op, c.Lifecycle = authz.OpSetLifecycle, &s
 	case k < 80:
 		if nd, ok := h.genOrg(org); ok {
 			c.Op, c.Data = authz.OpPutOrg, nd

@@ -176,6 +176,10 @@ func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExpl
 		se.reason = pid + " is not a member of org " + quote(o.name)
 		return se
 	}
+	if r := e.lifeReason(h); r != "" && r != ReasonExpired {
+		se.reason = describeLife(pid, r, h.x.life)
+		return se
+	}
 	if !e.subject(pid) {
 		se.reason = pid + " expired at " + h.expires().UTC().Format(timeFormat)
 		return se

@@ -60,6 +60,9 @@ func (o *orgSnap) actor(principal string, now time.Time) (actor, bool) {
 			return actor{}, false
 		}
 	}
+	if h.x != nil && h.x.life != nil && o.suspension(h.x.life, nowOr(now)) != "" {
+		return actor{}, false
+	}
 	a := actor{h: h, kind: kind}
 	if kind == KindAgent {
 		ri := int32(-1)

@@ -10,7 +10,8 @@ package authz
 // Precedence: the first that applies, in this order — the request itself
 // (invalid_request, no_policy, unknown_namespace, invalid_delegation),
 // then the principal, then the user it acts on behalf of, each subject
-// as: not_member, expired, agent_ceiling, then its grants: no_grant when
+// as: not_member, expired, suspended, sponsor_gone, inactive,
+// attestation_due (lifecycle.go), agent_ceiling, then its grants: no_grant when
 // no grant of the subject or its teams matches type:action in scope,
 // expired when only expired ones do, else
 // condition_error when a condition that gated a matching grant could not
@@ -58,7 +59,8 @@ const (
 // Reasons lists every Reason, in precedence order.
 func Reasons() []Reason {
 	return []Reason{ReasonInvalidRequest, ReasonNoPolicy, ReasonUnknownNamespace, ReasonInvalidDelegation,
-		ReasonNotMember, ReasonExpired, ReasonAgentCeiling, ReasonNoGrant, ReasonConditionFailed, ReasonConditionError}
+		ReasonNotMember, ReasonExpired, ReasonSuspended, ReasonSponsorGone, ReasonInactive, ReasonAttestationDue,
+		ReasonAgentCeiling, ReasonNoGrant, ReasonConditionFailed, ReasonConditionError}
 }
 
 // denyReason classifies a request snap.decide denied. It is called only
@@ -120,6 +122,9 @@ func subjectReason(o *orgSnap, ns string, req *Request, pid string) Reason {
 		return ReasonNotMember
 	}
 	e := newEval(o, ns, req)
+	if r := e.lifeReason(h); r != "" {
+		return r
+	}
 	if !e.subject(pid) {
 		return ReasonExpired
 	}

@@ -41,6 +41,7 @@ const (
 	mutIgnoreConditions               // binding conditions always hold
 	mutIgnoreExpiry                   // expired principals keep acting
 	mutIgnoreGrantExpiry              // expired bindings keep granting
+	mutIgnoreLifecycle                // suspended principals keep acting
 	mutLeakAcrossOrgs                 // bindings of every org count
 	mutWildcardRequest                // a request for action "*" matches wildcard patterns
 	mutOnBehalfOfIgnored              // OnBehalfOf is not intersected
@@ -65,6 +66,7 @@ var mutationNames = map[mutation]string{
 	mutIgnoreConditions:      "ignore-binding-conditions",
 	mutIgnoreExpiry:          "ignore-expiry",
 	mutIgnoreGrantExpiry:     "ignore-grant-expiry",
+	mutIgnoreLifecycle:       "ignore-suspension",
 	mutLeakAcrossOrgs:        "leak-bindings-across-orgs",
 	mutWildcardRequest:       "wildcard-in-request",
 	mutOnBehalfOfIgnored:     "ignore-on-behalf-of",
@@ -139,6 +141,9 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 		return deny
 	}
 	if !p.ExpiresAt.IsZero() && !p.ExpiresAt.After(now) && ref.mut != mutIgnoreExpiry {
+		return deny
+	}
+	if ref.suspended(d, p, now) {
 		return deny
 	}
 	typ, action := req.ResourceType, req.Action
@@ -295,6 +300,31 @@ func (ref reference) rolesHeld(d *authz.OrgData, subjects []string, ns string, v
 		}
 	}
 	return held
+}
+
+// suspended reports whether principal p is suspended at now (DESIGN
+// §1.1.9): by hand; needing a sponsor when none of its sponsors is a
+// user member or a team with members; unused for the org's InactiveAfter;
+// unattested for its AttestEvery.
+func (ref reference) suspended(d *authz.OrgData, p authz.Principal, now time.Time) bool {
+	l := p.Lifecycle
+	if l == nil || ref.mut == mutIgnoreLifecycle {
+		return false
+	}
+	present := func(s string) bool {
+		if _, kind, _, ok := member(d, s); ok {
+			return kind == authz.KindUser
+		}
+		slug, isTeam := strings.CutPrefix(s, authz.KindTeam+":")
+		return isTeam && slices.ContainsFunc(d.Teams, func(t authz.Team) bool { return t.Slug == slug && len(t.Members) > 0 })
+	}
+	sponsored := false
+	for _, s := range l.Sponsors {
+		sponsored = sponsored || present(s)
+	}
+	inactive := d.Lifecycle.InactiveAfter > 0 && !now.Before(l.LastUsedAt.Add(d.Lifecycle.InactiveAfter))
+	unattested := d.Lifecycle.AttestEvery > 0 && !now.Before(l.AttestedAt.Add(d.Lifecycle.AttestEvery))
+	return l.Suspended || l.RequireSponsor && !sponsored || inactive || unattested
 }
 
 // expired reports whether binding b has expired at now: from its
@@ -529,7 +559,7 @@ func ceilingOf(d *authz.OrgData, p authz.Principal, kind, name string) (ceiling 
 // its agent ceiling. ok is false for anyone else (who holds nothing).
 func adminActor(d *authz.OrgData, principal string) (ceiling string, agent *policy.Agent, ok bool) {
 	p, kind, name, ok := member(d, principal)
-	if !ok || !p.ExpiresAt.IsZero() && !p.ExpiresAt.After(time.Now()) {
+	if !ok || !p.ExpiresAt.IsZero() && !p.ExpiresAt.After(time.Now()) || (reference{}).suspended(d, p, time.Now()) {
 		return "", nil, false
 	}
 	return ceilingOf(d, p, kind, name)

@@ -11,7 +11,7 @@ import (
 // buildOrg compiles d into a fresh org snapshot (thawed: the caller
 // freezes it).
 func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
-	o := &orgSnap{name: name, pol: p, nsIDs: map[string]nsInfo{}, nsOwned: true}
+	o := &orgSnap{name: name, pol: p, nsIDs: map[string]nsInfo{}, nsOwned: true, life: d.Lifecycle}
 	o.setNSExists(DefaultNamespace, true)
 	for _, n := range d.Namespaces {
 		if n != "" {
