@@ -146,3 +146,18 @@ func describeLife(pid string, r Reason, l *Lifecycle) string {
 }
 
 func joinComma(s []string) string { return strings.Join(s, ", ") }
+
+// Suspension says why principal is suspended at now (zero: time.Now())
+// in org, "" when it is not or has no lifecycle. Unknown orgs and
+// non-members give "".
+func (e *Engine) Suspension(org, principal string, now time.Time) Reason {
+	o, ok := e.cur.Load().orgs.get(skey(org))
+	if !ok || o == nil {
+		return ""
+	}
+	h, ok := o.holders.get(skey(principal))
+	if !ok || !h.isMember() || h.x == nil || h.x.life == nil {
+		return ""
+	}
+	return o.suspension(h.x.life, nowOr(now))
+}

@@ -43,6 +43,7 @@ type (
 	Agent                  = api.Agent
 	AgentSpec              = api.AgentSpec
 	AgentPatch             = api.AgentPatch
+	OrgLifecycle           = api.OrgLifecycle
 	Service                = api.Service
 	ServiceSpec            = api.ServiceSpec
 	Resource               = api.Resource

@@ -114,6 +114,8 @@ func (a *adm) checkCmd() *cobra.Command {
 		verdict := "deny"
 		if d.Allowed {
 			verdict = "allow"
+		} else if d.Reason != "" {
+			verdict += " (" + d.Reason + ")"
 		}
 		fmt.Fprintln(w, verdict)
 		printRules(w, d.Obligations, d.Advice)

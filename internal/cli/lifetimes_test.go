@@ -30,3 +30,32 @@ func TestTemporaryGrantsCLI(t *testing.T) {
 			err: []string{"--for"}},
 	})
 }
+
+// TestAgentLifecycleCLI: an agent's sponsors and status are shown; when
+// its sponsor leaves it is listed by `agent list --status sponsor_gone`
+// and every check for it is denied with that reason until a new sponsor
+// is assigned; only a sponsor may `agent attest`.
+func TestAgentLifecycleCLI(t *testing.T) {
+	srv := clienttest.Start(t, clienttest.Options{Demo: true})
+	runSteps(t, srv, srv.Demo.Keys, []adminStep{
+		{name: "create an agent sponsored by bob", as: "alice", args: []string{"agent", "create", "Helper", "--role", "viewer", "--sponsors", "user:bob"}, code: 0,
+			out: []string{"created agent Helper"}},
+		{name: "the list shows sponsors and status", as: "alice", args: []string{"agent", "list"}, code: 0,
+			out: []string{"SPONSORS", "STATUS", "Helper", "user:bob", "active"}},
+		{name: "only a sponsor attests", as: "carol", args: []string{"agent", "attest", "Helper"}, code: ExitDeny, err: []string{"403", "not a sponsor"}},
+		{name: "the sponsor attests", as: "bob", args: []string{"agent", "attest", "Helper"}, code: 0, out: []string{"attested agent Helper", "status active"}},
+		{name: "the org's rules", as: "alice", args: []string{"agent", "lifecycle", "--inactive-days", "30", "--attestation-days", "90"}, code: 0,
+			out: []string{"30 days unused", "90 days unattested"}},
+		{name: "bob leaves", as: "alice", args: []string{"member", "remove", "bob"}, code: 0},
+		{name: "listed as sponsor_gone", as: "alice", args: []string{"agent", "list", "--status", "sponsor_gone"}, code: 0, out: []string{"Helper", "sponsor_gone"}},
+		{name: "and as suspended", as: "alice", args: []string{"agent", "list", "--status", "suspended", "-o", "json"}, code: 0, out: []string{`"status": "sponsor_gone"`}},
+		{name: "not as active", as: "alice", args: []string{"agent", "list", "--status", "active"}, code: 0, notOut: []string{"Helper"}},
+		{name: "its checks are denied with the reason", as: "alice", args: []string{"check", "agent:Helper", "chains:read", "chains/eval-harness", "--ns", "dev"}, code: ExitDeny,
+			out: []string{"sponsor_gone"}},
+		{name: "a new sponsor", as: "alice", args: []string{"agent", "update", "Helper", "--sponsors", "team:support"}, code: 0},
+		{name: "active again", as: "alice", args: []string{"agent", "get", "Helper"}, code: 0, out: []string{"team:support", "active"}},
+		{name: "suspend by hand", as: "alice", args: []string{"agent", "update", "Helper", "--suspend"}, code: 0},
+		{name: "suspended", as: "alice", args: []string{"agent", "get", "Helper"}, code: 0, out: []string{"suspended"}},
+		{name: "suspend and resume at once", as: "alice", args: []string{"agent", "update", "Helper", "--suspend", "--resume"}, code: ExitBadInput},
+	})
+}

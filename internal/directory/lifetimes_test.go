@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -113,4 +115,87 @@ func TestPurgeExpiredBindings(t *testing.T) {
 	}
 	wantErr(t, "the swept share", second(f.st.GetBinding(f.ctx, "acme", gone.ID)), store.ErrNotFound)
 	wantErr(t, "purge of an unknown org", third(f.d.PurgeExpiredBindings(f.ctx, "Bad Org", time.Now(), 10)), directory.ErrNotFound)
+}
+
+// TestSponsorGone: when an agent's last sponsor leaves, every decision
+// for it is denied with sponsor_gone — and it stays so if the sponsor
+// comes back — until an admin assigns a new sponsor; only a sponsor
+// (directly or through a team) may attest it; the org's rules suspend an
+// unused or unattested agent at decision time, and attesting lifts that.
+func TestSponsorGone(t *testing.T) {
+	f := newFixture(t)
+	chain := authz.ResourceRef{Namespace: "prod", Type: "chains", ID: "x"}
+	ag, _, err := f.d.CreateAgent(f.ctx, alice, "acme", directory.AgentSpec{Name: "Triage", Role: "operator", Namespace: "prod", Sponsor: "frank"})
+	ok(t, "create agent", err)
+	if diff := cmp.Diff([]string{"user:frank"}, ag.Sponsors); diff != "" {
+		t.Errorf("sponsors (-want +got):\n%s", diff)
+	}
+	triage := directory.Actor{Principal: "agent:Triage"}
+	decide := func(now time.Time) authz.Decision {
+		t.Helper()
+		d, err := f.d.Check(f.ctx, alice, authz.Request{Org: "acme", Principal: triage.Principal, Namespace: "prod", ResourceType: "chains",
+			ResourceID: "x", Action: "run", Now: now}, 0)
+		ok(t, "check", err)
+		return d
+	}
+	if d := decide(time.Time{}); !d.Allowed {
+		t.Fatalf("a sponsored agent is denied: %+v", d)
+	}
+	ok(t, "frank leaves", second(f.d.RemoveMember(f.ctx, alice, "acme", "frank")))
+	if d := decide(time.Time{}); d.Allowed || d.Reason != authz.ReasonSponsorGone {
+		t.Errorf("after its sponsor left: %+v, want sponsor_gone", d)
+	}
+	if st := f.agentStatus("Triage"); st != "sponsor_gone" {
+		t.Errorf("status %q, want sponsor_gone", st)
+	}
+	ok(t, "frank is back", third(f.d.AddMember(f.ctx, alice, "acme", "frank", "operator")))
+	if d := decide(time.Time{}); d.Reason != authz.ReasonSponsorGone {
+		t.Errorf("the old sponsor's return revived the agent: %+v", d)
+	}
+	_ = f.can(triage, chain, "run")
+
+	// An admin assigns team support (dave) as the sponsor.
+	ok(t, "assign a team sponsor", third(f.d.UpdateAgent(f.ctx, bob, "acme", "Triage", directory.AgentUpdate{Sponsors: &[]string{"team:support"}})))
+	if d := decide(time.Time{}); !d.Allowed {
+		t.Errorf("after a new sponsor: %+v", d)
+	}
+	wantErr(t, "no sponsors", third(f.d.UpdateAgent(f.ctx, bob, "acme", "Triage", directory.AgentUpdate{Sponsors: &[]string{}})), directory.ErrInvalid)
+	wantErr(t, "an unknown sponsor", third(f.d.UpdateAgent(f.ctx, bob, "acme", "Triage", directory.AgentUpdate{Sponsors: &[]string{"team:nope"}})), directory.ErrInvalid)
+
+	// Attestation: only a sponsor.
+	wantErr(t, "attest by a non-sponsor admin", third(f.d.AttestAgent(f.ctx, bob, "acme", "Triage")), directory.ErrForbidden)
+	wantErr(t, "attest by the agent itself", third(f.d.AttestAgent(f.ctx, triage, "acme", "Triage")), directory.ErrForbidden)
+	ok(t, "org rules", third(f.d.SetOrgLifecycle(f.ctx, alice, "acme", authz.LifecycleSettings{AttestEvery: 90 * 24 * time.Hour, InactiveAfter: 30 * 24 * time.Hour})))
+	wantErr(t, "org rules by an admin without org:update", third(f.d.SetOrgLifecycle(f.ctx, carol, "acme", authz.LifecycleSettings{})), directory.ErrForbidden)
+	later := time.Now().Add(31 * 24 * time.Hour)
+	if d := decide(later); d.Allowed || d.Reason != authz.ReasonInactive {
+		t.Errorf("31 days on: %+v, want inactive", d)
+	}
+	attested, _, err := f.d.AttestAgent(f.ctx, dave, "acme", "Triage") // dave is in team support
+	ok(t, "attest by a member of the sponsoring team", err)
+	if d := decide(attested.AttestedAt.Add(29 * 24 * time.Hour)); !d.Allowed {
+		t.Errorf("29 days after attesting: %+v", d)
+	}
+	if d := decide(attested.AttestedAt.Add(91 * 24 * time.Hour)); d.Reason != authz.ReasonInactive && d.Reason != authz.ReasonAttestationDue {
+		t.Errorf("91 days after attesting: %+v", d)
+	}
+	es, _, err := f.st.ListAudit(f.ctx, "acme", store.AuditFilter{Action: "agent.attest", Actor: "user:dave"}, store.Page{})
+	ok(t, "audit", err)
+	if len(es) != 1 {
+		t.Errorf("attestation audit entries: %d, want 1", len(es))
+	}
+	// Suspension by hand.
+	ok(t, "suspend", third(f.d.UpdateAgent(f.ctx, bob, "acme", "Triage", directory.AgentUpdate{Suspended: ptr(true)})))
+	if d := decide(time.Time{}); d.Reason != authz.ReasonSuspended {
+		t.Errorf("suspended by hand: %+v", d)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func (f *fixture) agentStatus(name string) string {
+	f.t.Helper()
+	a, err := f.d.GetAgent(f.ctx, alice, "acme", name)
+	ok(f.t, "get agent", err)
+	return f.d.AgentStatus("acme", a)
 }

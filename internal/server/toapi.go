@@ -40,14 +40,26 @@ func one[S, D any](f func(S) D) func(S, error) (D, error) {
 	}
 }
 
-func apiOrg(o store.Org) api.Org                   { return api.Org(o) }
+func apiOrg(o store.Org) api.Org {
+	out := api.Org{ID: o.ID, Name: o.Name, Template: o.Template, CreatedAt: o.CreatedAt}
+	if l := o.Lifecycle; l != (authz.LifecycleSettings{}) {
+		out.Lifecycle = &api.OrgLifecycle{InactiveDays: int(l.InactiveAfter / day), AttestationDays: int(l.AttestEvery / day)}
+	}
+	return out
+}
+
+const day = 24 * time.Hour
+
 func apiNamespace(n store.Namespace) api.Namespace { return api.Namespace(n) }
 func apiUser(u store.User) api.User                { return api.User(u) }
 func apiMember(m store.Member) api.Member          { return api.Member(m) }
-func apiAgent(a store.Agent) api.Agent             { return api.Agent(a) }
-func apiService(s store.Service) api.Service       { return api.Service(s) }
-func apiTeam(t store.Team) api.Team                { return api.Team(t) }
-func apiPolicy(p store.Policy) api.Policy          { return api.Policy(p) }
+func apiAgent(a store.Agent) api.Agent {
+	return api.Agent{Org: a.Org, Name: a.Name, Role: a.Role, Sponsor: a.Sponsor, ExpiresAt: a.ExpiresAt, Attributes: a.Attributes,
+		CreatedAt: a.CreatedAt, Sponsors: a.Lifecycle().Sponsors, Suspended: a.Suspended, AttestedAt: a.AttestedAt, LastUsedAt: a.LastUsedAt}
+}
+func apiService(s store.Service) api.Service { return api.Service(s) }
+func apiTeam(t store.Team) api.Team          { return api.Team(t) }
+func apiPolicy(p store.Policy) api.Policy    { return api.Policy(p) }
 
 func apiScope(s authz.Scope) api.Scope { return api.Scope(s) }
 

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -118,4 +119,113 @@ func testBindingExpiry(t *testing.T, s store.Store) {
 			t.Errorf("org b's binding %s: %v (a purge of org a touched it)", id, err)
 		}
 	}
+}
+
+// testAgentLifecycle: an agent's sponsors (users and teams), suspension,
+// attestation and last use round-trip through reads, LoadOrg and the
+// changelog; a sponsor leaving or a sponsoring team deleted is removed
+// from every agent it sponsored (agent.put each); RecordAgentUse only
+// moves forward; the org's rules round-trip and reach LoadOrg.
+func testAgentLifecycle(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	f := seed(t, s, "a")
+	var now time.Time
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		now = tx.Now()
+		_, err := tx.CreateAgent(ctx, store.Agent{Org: f.org, Name: "Bot", Role: "viewer",
+			Sponsors: []string{"user:bob", "team:support", "user:alice", "user:bob"}, Suspended: true, AttestedAt: now.Add(-time.Hour)})
+		return err
+	})
+	bot := must(s.GetAgent(ctx, f.org, "Bot")).get(t)
+	diff(t, "sponsors, sorted and deduplicated", []string{"team:support", "user:alice", "user:bob"}, bot.Sponsors)
+	if bot.Sponsor != "alice" || !bot.Suspended || !bot.AttestedAt.Equal(now.Add(-time.Hour).Truncate(time.Microsecond)) || !bot.LastUsedAt.IsZero() {
+		t.Errorf("agent Bot = %+v", bot)
+	}
+	if got := must(s.GetAgent(ctx, f.org, "Triage")).get(t); len(got.Sponsors) != 1 || got.Sponsors[0] != "user:alice" {
+		t.Errorf("a legacy Sponsor gives Sponsors %v, want [user:alice]", got.Sponsors)
+	}
+	for _, tc := range []struct {
+		name     string
+		sponsors []string
+		want     error
+	}{
+		{"a user who is not a member", []string{"user:carol"}, store.ErrNotFound},
+		{"a team that does not exist", []string{"team:nope"}, store.ErrNotFound},
+		{"an agent", []string{"agent:Triage"}, store.ErrInvalid},
+		{"not a principal", []string{"bob"}, store.ErrInvalid},
+	} {
+		wantErr(t, "sponsor "+tc.name, writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.CreateAgent(ctx, store.Agent{Org: f.org, Name: "X", Role: "viewer", Sponsors: tc.sponsors})
+			return err
+		}), tc.want)
+	}
+
+	// Uses move forward only.
+	used := now.Add(time.Minute)
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		if moved, err := tx.RecordAgentUse(ctx, f.org, "Bot", used); err != nil || !moved {
+			return fmt.Errorf("first use: %v, %v", moved, err)
+		}
+		if moved, err := tx.RecordAgentUse(ctx, f.org, "Bot", used.Add(-time.Second)); err != nil || moved {
+			return fmt.Errorf("an older use: %v, %v", moved, err)
+		}
+		return nil
+	})
+	if got := must(s.GetAgent(ctx, f.org, "Bot")).get(t); !got.LastUsedAt.Equal(used.Truncate(time.Microsecond)) {
+		t.Errorf("last use %v, want %v", got.LastUsedAt, used)
+	}
+	wantErr(t, "use of an unknown agent", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.RecordAgentUse(ctx, f.org, "Nope", used)
+		return err
+	}), store.ErrNotFound)
+
+	// Sponsors leaving.
+	rev := write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.RemoveMember(ctx, f.org, "alice") })
+	bot = must(s.GetAgent(ctx, f.org, "Bot")).get(t)
+	diff(t, "sponsors after alice left", []string{"team:support", "user:bob"}, bot.Sponsors)
+	if bot.Sponsor != "bob" {
+		t.Errorf("legacy sponsor after alice left = %q, want bob", bot.Sponsor)
+	}
+	var puts []string
+	for _, c := range changes(t, s, rev-1) {
+		if c.Kind == store.KindAgentPut {
+			puts = append(puts, c.Key)
+		}
+	}
+	diff(t, "agents put when alice left", []string{"agent:Bot", "agent:Triage"}, puts)
+	if got := must(s.GetAgent(ctx, f.org, "Triage")).get(t); len(got.Sponsors) != 0 || got.Sponsor != "" {
+		t.Errorf("Triage after its only sponsor left: %+v", got)
+	}
+	write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteTeam(ctx, f.org, "support") })
+	diff(t, "sponsors after the team went", []string{"user:bob"}, must(s.GetAgent(ctx, f.org, "Bot")).get(t).Sponsors)
+
+	// The org's rules.
+	rules := authz.LifecycleSettings{InactiveAfter: 30 * 24 * time.Hour, AttestEvery: 90 * 24 * time.Hour}
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.SetOrgLifecycle(ctx, f.org, rules)
+		return err
+	})
+	if got := must(s.GetOrg(ctx, f.org)).get(t).Lifecycle; got != rules {
+		t.Errorf("org lifecycle %+v, want %+v", got, rules)
+	}
+	if got := must(s.LoadOrg(ctx, f.org)).get(t).Org.Lifecycle; got != rules {
+		t.Errorf("LoadOrg lifecycle %+v, want %+v", got, rules)
+	}
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.UpdateOrg(ctx, store.Org{ID: f.org, Name: "Renamed"})
+		return err
+	})
+	if got := must(s.GetOrg(ctx, f.org)).get(t).Lifecycle; got != rules {
+		t.Errorf("a rename changed the lifecycle to %+v", got)
+	}
+	for _, bad := range []authz.LifecycleSettings{{InactiveAfter: -time.Hour}, {AttestEvery: time.Millisecond}} {
+		wantErr(t, "bad rules", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.SetOrgLifecycle(ctx, f.org, bad)
+			return err
+		}), store.ErrInvalid)
+	}
+	wantErr(t, "rules of an unknown org", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.SetOrgLifecycle(ctx, "nope", rules)
+		return err
+	}), store.ErrNotFound)
 }

@@ -12,11 +12,11 @@ import (
 var Schema = map[string][]string{
 	"store_revision":    {"id", "revision"},
 	"changelog":         {"revision", "seq", "org", "kind", "change_key", "payload", "created_at"},
-	"orgs":              {"id", "name", "template", "created_at"},
+	"orgs":              {"id", "name", "template", "created_at", "inactive_after", "attest_every"}, // 00008
 	"namespaces":        {"org", "name", "created_at"},
 	"users":             {"id", "email", "display_name", "created_at"},
 	"members":           {"org", "user_id", "attributes", "created_at"},
-	"agents":            {"org", "name", "role", "sponsor", "expires_at", "attributes", "created_at"},
+	"agents":            {"org", "name", "role", "sponsor", "expires_at", "attributes", "created_at", "sponsors", "suspended", "attested_at", "last_used_at"}, // 00008
 	"services":          {"org", "name", "attributes", "created_at"},
 	"teams":             {"org", "slug", "name", "created_at"},
 	"team_members":      {"org", "team", "principal", "created_at"},

@@ -48,6 +48,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Bindings", testBindings},
 		{"BindingShapes", testBindingShapes},
 		{"BindingExpiry", testBindingExpiry},
+		{"AgentLifecycle", testAgentLifecycle},
 		{"Resources", testResources},
 		{"ResourceVersionsAndDiff", testResourceVersions},
 		{"Policies", testPolicies},
