@@ -212,6 +212,9 @@ func TestEveryEndpoint(t *testing.T) {
 	if a, _ := must2[client.Agent](t, "attest agent")(alice.AttestAgent(ctx, "acme", "Triage")); a.Status != "active" || a.AttestedAt.IsZero() {
 		t.Errorf("attest agent: %+v", a)
 	}
+	if r := must[client.Reach](t, "reach")(alice.Reach(ctx, "acme", "agent:Triage")); r.Status != "active" || len(r.Namespaces) == 0 {
+		t.Errorf("reach: %+v", r)
+	}
 	if o, _ := must2[client.Org](t, "set lifecycle")(alice.SetOrgLifecycle(ctx, "acme", client.OrgLifecycle{InactiveDays: 30})); o.Lifecycle == nil || o.Lifecycle.InactiveDays != 30 {
 		t.Errorf("set lifecycle: %+v", o)
 	}

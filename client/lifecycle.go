@@ -26,3 +26,9 @@ func (c *Client) SetOrgLifecycle(ctx context.Context, org string, l OrgLifecycle
 func (c *Client) ListAgentsByStatus(ctx context.Context, org, status string, o *ListOptions) (List[Agent], error) {
 	return list[Agent](ctx, c, orgPath(org)+"/agents", url.Values{"status": {status}}, o)
 }
+
+// Reach is a principal's blast radius: everything it could do if
+// hijacked ("agent:Triage", "user:bob", "service:ci").
+func (c *Client) Reach(ctx context.Context, org, principal string) (Reach, error) {
+	return get[Reach](ctx, c, orgPath(org)+"/principals/"+seg(principal)+"/reach", nil)
+}

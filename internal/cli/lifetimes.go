@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -77,5 +79,72 @@ func (a *adm) lifecycleCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&l.InactiveDays, "inactive-days", 0, "suspend agents unused for this many days (0: off)")
 	cmd.Flags().IntVar(&l.AttestationDays, "attestation-days", 0, "suspend agents no sponsor attested for this many days (0: off)")
+	return cmd
+}
+
+// blastRadiusCmd: `agent blast-radius NAME|PRINCIPAL` — what the agent (or
+// any user or service, by full id) could do if hijacked.
+func (a *adm) blastRadiusCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "blast-radius NAME|PRINCIPAL",
+		Short: "Everything the agent (or user:ID, service:NAME) could do if hijacked, most destructive first",
+		Example: `  gatehouse agent blast-radius Triage
+  gatehouse agent blast-radius user:bob -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p := args[0]
+			if !strings.Contains(p, ":") {
+				p = "agent:" + p
+			}
+			return a.inOrg(cmd, func(cl *call, org string) error {
+				r, err := cl.c.Reach(cl.ctx, org, p)
+				if err != nil {
+					return err
+				}
+				if cl.json() {
+					return writeJSON(cl.a.e.stdout, r)
+				}
+				w := cl.a.e.stdout
+				fmt.Fprintln(w, r.Summary)
+				var rows [][]string
+				for _, nr := range r.Namespaces {
+					for _, e := range nr.Entries {
+						on := "every resource"
+						if e.Resource != nil {
+							on = e.Resource.Type + "/" + e.Resource.ID
+						}
+						rows = append(rows, []string{nr.Namespace, e.Severity, e.Permission, on, strconv.Itoa(e.Resources), strings.Join(e.Conditions, " or ")})
+					}
+				}
+				if len(rows) > 0 {
+					fmt.Fprintln(w)
+					printTable(w, []string{"NAMESPACE", "SEVERITY", "PERMISSION", "ON", "RESOURCES", "ONLY WHEN"}, rows)
+				}
+				if len(r.Secrets) > 0 || r.HiddenSecrets > 0 {
+					fmt.Fprintln(w, "\nsecrets it could have injected:")
+					for _, s := range r.Secrets {
+						var via []string
+						for _, v := range s.Via {
+							via = append(via, v.Type+"/"+v.ID)
+						}
+						fmt.Fprintf(w, "  %s/%s (via %s)\n", s.Namespace, s.Name, strings.Join(via, ", "))
+					}
+					if r.HiddenSecrets > 0 {
+						fmt.Fprintf(w, "  and %d more in namespaces where you may not list secrets\n", r.HiddenSecrets)
+					}
+				}
+				if len(r.Tools) > 0 {
+					fmt.Fprintln(w, "\nMCP tools it may call:")
+					for _, t := range r.Tools {
+						fmt.Fprintf(w, "  %s/%s\n", t.Namespace, t.ID)
+					}
+				}
+				if r.Truncated {
+					fmt.Fprintln(w, "\n(only the first 2,000 resources were scanned for secrets and tools)")
+				}
+				return nil
+			})
+		},
+	}
 	return cmd
 }

@@ -59,3 +59,20 @@ func TestAgentLifecycleCLI(t *testing.T) {
 		{name: "suspend and resume at once", as: "alice", args: []string{"agent", "update", "Helper", "--suspend", "--resume"}, code: ExitBadInput},
 	})
 }
+
+// TestBlastRadiusCLI: `agent blast-radius` says what the demo's agent
+// could do if hijacked, most destructive first, as text and JSON, and
+// works for users; asking about someone else needs bindings:read.
+func TestBlastRadiusCLI(t *testing.T) {
+	srv := clienttest.Start(t, clienttest.Options{Demo: true})
+	runSteps(t, srv, srv.Demo.Keys, []adminStep{
+		{name: "the demo agent", as: "alice", args: []string{"agent", "blast-radius", "Triage"}, code: 0,
+			out: []string{"agent:Triage could, if hijacked,", "NAMESPACE", "SEVERITY", "prod", "chains:run"}},
+		{name: "as JSON", as: "alice", args: []string{"agent", "blast-radius", "Triage", "-o", "json"}, code: 0,
+			out: []string{`"principal": "agent:Triage"`, `"status": "active"`, `"severity": "change"`}},
+		{name: "a user", as: "alice", args: []string{"agent", "blast-radius", "user:bob"}, code: 0, out: []string{"user:bob could, if hijacked,"}},
+		{name: "yourself", as: "carol", args: []string{"agent", "blast-radius", "user:carol"}, code: 0, out: []string{"user:carol"}},
+		{name: "someone else without bindings:read", as: "carol", args: []string{"agent", "blast-radius", "user:alice"}, code: ExitDeny, err: []string{"403"}},
+		{name: "a non-member", as: "alice", args: []string{"agent", "blast-radius", "user:mallory"}, code: ExitDeny, err: []string{"404"}},
+	})
+}

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -27,6 +30,12 @@ func (s *Server) lifecycleRoutes() []*Route {
 			func(c *call, _ *noBody) (Written[api.Agent], error) {
 				a, rev, err := s.dir.AttestAgent(c.ctx, c.actor(), c.org(), c.path("agent"))
 				return Written[api.Agent]{Revision: rev, Item: s.agentOut(c.org())(a)}, err
+			}),
+		route("GET", "/v1/orgs/{org}/principals/{principal}/reach", "decisions",
+			"Blast radius: everything the principal could do if hijacked — per namespace, resources × actions ranked most destructive first, the conditions they hold under, the secrets it could cause to be injected and the MCP tools it may call (yourself, or bindings:read).",
+			func(c *call, _ *noBody) (api.Reach, error) {
+				r, err := s.dir.Reach(c.ctx, c.actor(), c.org(), c.path("principal"))
+				return apiReach(r), err
 			}),
 		route("PUT", "/v1/orgs/{org}/lifecycle", "orgs",
 			"Set the org's suspension rules for agents: suspend those unused for inactive_days, and those no sponsor attested for attestation_days (0: off).",
@@ -54,6 +63,67 @@ func filterStatus(as []api.Agent, st string) []api.Agent {
 		if a.Status == st || st == "suspended" && a.Status != "active" {
 			out = append(out, a)
 		}
+	}
+	return out
+}
+
+var severities = [...]string{"all", "destructive", "change", "read"}
+
+// apiReach converts a reach and says it in a few sentences.
+func apiReach(r directory.Reach) api.Reach {
+	out := api.Reach{Principal: r.Principal, Revision: r.Revision, Status: "active", Namespaces: []api.NamespaceReach{},
+		HiddenSecrets: r.HiddenSecrets, Truncated: r.Truncated}
+	if r.Status != "" {
+		out.Status = string(r.Status)
+	}
+	var sentences []string
+	destructive, conditional := 0, 0
+	for _, nr := range r.Namespaces {
+		an := api.NamespaceReach{Namespace: nr.Namespace}
+		var top []string
+		for _, e := range nr.Entries {
+			ae := api.ReachEntry{Permission: e.Permission.String(), Resources: e.Resources, Conditions: e.Conditions, Severity: severities[min(e.Rank, 3)]}
+			what := e.Permission.String()
+			if e.Resource != (authz.ResourceRef{}) {
+				ref := api.ResourceRef(e.Resource)
+				ae.Resource = &ref
+				what += " on " + e.Resource.Type + "/" + e.Resource.ID
+			} else {
+				what += fmt.Sprintf(" (%d resources)", e.Resources)
+			}
+			if e.Rank <= 1 {
+				destructive++
+			}
+			if len(e.Conditions) > 0 {
+				conditional++
+				what += " when " + strings.Join(e.Conditions, " or ")
+			}
+			if len(top) < 3 {
+				top = append(top, what)
+			}
+			an.Entries = append(an.Entries, ae)
+		}
+		out.Namespaces = append(out.Namespaces, an)
+		sentences = append(sentences, "in "+nr.Namespace+": "+strings.Join(top, "; "))
+	}
+	for _, s := range r.Secrets {
+		as := api.SecretReach{Namespace: s.Namespace, Name: s.Name}
+		for _, v := range s.Via {
+			as.Via = append(as.Via, api.ResourceRef(v))
+		}
+		out.Secrets = append(out.Secrets, as)
+	}
+	for _, t := range r.Tools {
+		out.Tools = append(out.Tools, api.ResourceRef(t))
+	}
+	switch {
+	case out.Status != "active":
+		out.Summary = fmt.Sprintf("%s can do nothing now (%s).", r.Principal, out.Status)
+	case len(r.Namespaces) == 0:
+		out.Summary = r.Principal + " can do nothing in this org."
+	default:
+		out.Summary = fmt.Sprintf("%s could, if hijacked, %s. %d destructive or unrestricted grants, %d conditional; %d secrets it could have injected, %d tools it may call.",
+			r.Principal, strings.Join(sentences, "; "), destructive, conditional, len(r.Secrets)+r.HiddenSecrets, len(r.Tools))
 	}
 	return out
 }
