@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+
+	"github.com/gatehouse-dev/gatehouse/api"
 )
 
 // Agent lifecycles (docs/agents.md): sponsors, attestation, suspension.
@@ -31,4 +33,10 @@ func (c *Client) ListAgentsByStatus(ctx context.Context, org, status string, o *
 // hijacked ("agent:Triage", "user:bob", "service:ci").
 func (c *Client) Reach(ctx context.Context, org, principal string) (Reach, error) {
 	return get[Reach](ctx, c, orgPath(org)+"/principals/"+seg(principal)+"/reach", nil)
+}
+
+// asOf adds the point in time of AsOf / AsOfRevision to a check body.
+func (o callOptions) asOf(b api.CheckRequest) api.CheckRequest {
+	b.AtTime, b.AtRevision = o.atTime, o.atRevision
+	return b
 }

@@ -148,3 +148,31 @@ func (a *adm) blastRadiusCmd() *cobra.Command {
 	}
 	return cmd
 }
+
+// asOfFlags are --at and --at-revision: a check or explanation of the past.
+type asOfFlags struct {
+	at  string
+	rev uint64
+}
+
+func (f *asOfFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.at, "at", "", "decide as at this RFC 3339 time (2026-11-01T10:00:00Z), from the changelog")
+	cmd.Flags().Uint64Var(&f.rev, "at-revision", 0, "decide as at this revision, from the changelog")
+}
+
+// option is the call option the flags ask for (nil: now).
+func (f *asOfFlags) option() (client.CallOption, error) {
+	switch {
+	case f.at != "" && f.rev != 0:
+		return nil, badInput("give --at or --at-revision, not both")
+	case f.at != "":
+		t, err := time.Parse(time.RFC3339, f.at)
+		if err != nil {
+			return nil, badInput("--at %q is not an RFC 3339 time (2026-11-01T10:00:00Z)", f.at)
+		}
+		return client.AsOf(t), nil
+	case f.rev != 0:
+		return client.AsOfRevision(f.rev), nil
+	}
+	return nil, nil
+}

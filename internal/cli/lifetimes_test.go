@@ -2,6 +2,7 @@ package cli
 
 import (
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/client/clienttest"
 )
@@ -74,5 +75,25 @@ func TestBlastRadiusCLI(t *testing.T) {
 		{name: "yourself", as: "carol", args: []string{"agent", "blast-radius", "user:carol"}, code: 0, out: []string{"user:carol"}},
 		{name: "someone else without bindings:read", as: "carol", args: []string{"agent", "blast-radius", "user:alice"}, code: ExitDeny, err: []string{"403"}},
 		{name: "a non-member", as: "alice", args: []string{"agent", "blast-radius", "user:mallory"}, code: ExitDeny, err: []string{"404"}},
+	})
+}
+
+// TestCheckAtCLI: `check … --at` answers as the org was then: a binding
+// made after that instant did not count yet.
+func TestCheckAtCLI(t *testing.T) {
+	srv := clienttest.Start(t, clienttest.Options{Demo: true})
+	time.Sleep(1100 * time.Millisecond) // --at has whole seconds: step past the seeding
+	before := time.Now().UTC().Format(time.RFC3339)
+	time.Sleep(1100 * time.Millisecond)
+	runSteps(t, srv, srv.Demo.Keys, []adminStep{
+		{name: "bind carol builder in dev", as: "alice", args: []string{"bind", "user:carol", "builder", "--ns", "dev"}, code: 0},
+		{name: "now she may", as: "alice", args: []string{"check", "user:carol", "chains:update", "chains/eval-harness", "--ns", "dev"}, code: 0, out: []string{"allow"}},
+		{name: "before, she could not", as: "alice", args: []string{"check", "user:carol", "chains:update", "chains/eval-harness", "--ns", "dev", "--at", before}, code: ExitDeny,
+			out: []string{"deny"}},
+		{name: "explained then", as: "alice", args: []string{"explain", "user:carol", "chains:update", "chains/eval-harness", "--ns", "dev", "--at", before}, code: ExitDeny,
+			out: []string{"At revision", "DENY"}},
+		{name: "the future", as: "alice", args: []string{"check", "user:carol", "chains:update", "chains/eval-harness", "--ns", "dev", "--at", "2999-01-01T00:00:00Z"}, code: ExitBadInput,
+			err: []string{"400", "future"}},
+		{name: "both flags", as: "alice", args: []string{"check", "user:carol", "chains:read", "--at", before, "--at-revision", "3"}, code: ExitBadInput},
 	})
 }

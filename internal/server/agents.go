@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,4 +127,42 @@ func apiReach(r directory.Reach) api.Reach {
 			r.Principal, strings.Join(sentences, "; "), destructive, conditional, len(r.Secrets)+r.HiddenSecrets, len(r.Tools))
 	}
 	return out
+}
+
+// atOf is the point in time a check or explain asks about (zero: now).
+func atOf(in *CheckRequest) directory.At {
+	return directory.At{Revision: in.AtRevision, Time: in.AtTime}
+}
+
+// asOf decodes a check's at_time (RFC 3339) or at_revision (a positive
+// integer) for the fast decoder.
+func (s *scanner) asOf(key string, r *CheckRequest, m *seen) error {
+	if key == "at_time" {
+		if err := m.add(128, key); err != nil {
+			return err
+		}
+		var v string
+		if err := s.strField("", key, &v, true); err != nil {
+			return err
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return invalidField(key, "at_time %q is not an RFC 3339 time", v)
+		}
+		r.AtTime = t
+		return nil
+	}
+	if err := m.add(256, key); err != nil {
+		return err
+	}
+	start := s.i
+	if s.peek() == '-' || s.number() != nil {
+		return typeErr(key, "a positive integer")
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(s.b[start:s.i])), 10, 64)
+	if err != nil || n == 0 {
+		return typeErr(key, "a positive integer")
+	}
+	r.AtRevision = n
+	return nil
 }
