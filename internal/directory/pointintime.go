@@ -40,12 +40,9 @@ func (d *Directory) engineAt(ctx context.Context, org string, at At) (*authz.Eng
 		return nil, 0, time.Time{}, invalid("at_time", "%s is in the future", at.Time.Format(time.RFC3339))
 	}
 	tr := &follower{comp: d.comp}
-	eng := authz.New()
 	known := map[string]bool{}
 	isKnown := func(o string) bool { return known[o] }
-	var rev uint64
-	var when time.Time
-	born := false
+	var h orgHistory
 	var after uint64
 	for {
 		cs, err := d.st.ChangesSince(ctx, after, store.MaxChangesLimit)
@@ -55,51 +52,135 @@ func (d *Directory) engineAt(ctx context.Context, org string, at At) (*authz.Eng
 		if len(cs) == 0 {
 			break
 		}
-		for i := 0; i < len(cs); {
-			j := i
-			for j < len(cs) && cs[j].Revision == cs[i].Revision {
-				j++
+		for _, c := range cs {
+			if at.Revision > 0 && c.Revision > at.Revision || !at.Time.IsZero() && c.CreatedAt.After(at.Time) {
+				return h.engine(org, at)
 			}
-			batch := cs[i:j]
-			i = j
-			if at.Revision > 0 && batch[0].Revision > at.Revision || !at.Time.IsZero() && batch[0].CreatedAt.After(at.Time) {
-				return d.finishAt(eng, born, org, at, rev, when)
+			h.rev, h.when = c.Revision, c.CreatedAt
+			if c.Org != org {
+				continue
 			}
-			var chs []authz.Change
-			for _, c := range batch {
-				if c.Org != org {
-					continue
-				}
-				if !born && c.Kind != store.KindOrgPut {
-					return nil, 0, time.Time{}, invalid("at", "org %s's history before revision %d is no longer in the changelog: the point asked about is outside the retention window", org, c.Revision)
-				}
-				born = true
-				out, err := tr.translate(c, isKnown, known)
-				if err != nil {
-					return nil, 0, time.Time{}, errorf(ErrUnavailable, name, "replaying revision %d: %v", c.Revision, err)
-				}
-				chs = append(chs, out...)
+			if !h.born && c.Kind != store.KindOrgPut {
+				return nil, 0, time.Time{}, invalid("at", "org %s's history before revision %d is no longer in the changelog: the point asked about is outside the retention window", org, c.Revision)
 			}
-			if len(chs) > 0 {
-				if err := eng.Apply(batch[0].Revision, chs...); err != nil {
-					return nil, 0, time.Time{}, errorf(ErrUnavailable, name, "replaying revision %d: %v", batch[0].Revision, err)
-				}
+			out, err := tr.translate(c, isKnown, known)
+			if err != nil {
+				return nil, 0, time.Time{}, errorf(ErrUnavailable, name, "replaying revision %d: %v", c.Revision, err)
 			}
-			rev, when = batch[0].Revision, batch[0].CreatedAt
+			for i := range out {
+				h.apply(&out[i])
+			}
 		}
 		after = cs[len(cs)-1].Revision
 	}
-	return d.finishAt(eng, born, org, at, rev, when)
+	return h.engine(org, at)
 }
 
-func (d *Directory) finishAt(eng *authz.Engine, born bool, org string, at At, rev uint64, when time.Time) (*authz.Engine, uint64, time.Time, error) {
-	if !born {
+// orgHistory folds one org's replayed engine changes into its state, which
+// is loaded into an engine once at the end (applying them one by one would
+// cost an engine write each).
+type orgHistory struct {
+	born, exists bool
+	rev          uint64
+	when         time.Time
+	d            authz.OrgData // policy and lifecycle
+	principals   map[string]authz.Principal
+	teams        map[string]authz.Team
+	bindings     map[string]authz.Binding
+	resources    map[[3]string]authz.Resource
+	namespaces   map[string]bool
+}
+
+func (h *orgHistory) apply(ch *authz.Change) {
+	if ch.Op == authz.OpPutOrg {
+		*h = orgHistory{born: true, exists: true, rev: h.rev, when: h.when, d: *ch.Data,
+			principals: map[string]authz.Principal{}, teams: map[string]authz.Team{}, bindings: map[string]authz.Binding{},
+			resources: map[[3]string]authz.Resource{}, namespaces: map[string]bool{}}
+		for _, p := range ch.Data.Principals {
+			h.principals[p.ID] = p
+		}
+		for _, t := range ch.Data.Teams {
+			h.teams[t.Slug] = t
+		}
+		for _, b := range ch.Data.Bindings {
+			h.bindings[b.ID] = b
+		}
+		for _, r := range ch.Data.Resources {
+			h.resources[[3]string{r.Namespace, r.Type, r.ID}] = r
+		}
+		for _, n := range ch.Data.Namespaces {
+			h.namespaces[n] = true
+		}
+		return
+	}
+	if !h.exists {
+		return
+	}
+	switch ch.Op {
+	case authz.OpDeleteOrg:
+		h.exists = false
+	case authz.OpPutBinding:
+		h.bindings[ch.Binding.ID] = ch.Binding
+	case authz.OpDeleteBinding:
+		delete(h.bindings, ch.ID)
+	case authz.OpPutPrincipal:
+		h.principals[ch.Principal.ID] = ch.Principal
+	case authz.OpDeletePrincipal:
+		delete(h.principals, ch.ID)
+	case authz.OpPutTeam:
+		h.teams[ch.Team.Slug] = ch.Team
+	case authz.OpDeleteTeam:
+		delete(h.teams, ch.ID)
+	case authz.OpPutResource:
+		r := ch.Resource
+		h.resources[[3]string{r.Namespace, r.Type, r.ID}] = r
+	case authz.OpDeleteResource:
+		r := ch.Resource
+		delete(h.resources, [3]string{r.Namespace, r.Type, r.ID})
+	case authz.OpPutNamespace:
+		h.namespaces[ch.ID] = true
+	case authz.OpDeleteNamespace:
+		delete(h.namespaces, ch.ID)
+	case authz.OpSetPolicy:
+		h.d.Policy = ch.Policy
+	case authz.OpSetLifecycle:
+		h.d.Lifecycle = *ch.Lifecycle
+	}
+}
+
+// engine loads the org as replayed into a new engine.
+func (h *orgHistory) engine(org string, at At) (*authz.Engine, uint64, time.Time, error) {
+	if !h.born {
 		return nil, 0, time.Time{}, invalid("at", "org %s did not exist yet at that point", org)
 	}
+	when := h.when
 	if !at.Time.IsZero() {
 		when = at.Time
 	}
-	return eng, rev, when, nil
+	eng := authz.New()
+	if !h.exists {
+		return eng, h.rev, when, nil // deleted by then: nothing is allowed
+	}
+	d := authz.OrgData{Org: org, Policy: h.d.Policy, Lifecycle: h.d.Lifecycle}
+	for n := range h.namespaces {
+		d.Namespaces = append(d.Namespaces, n)
+	}
+	for _, p := range h.principals {
+		d.Principals = append(d.Principals, p)
+	}
+	for _, t := range h.teams {
+		d.Teams = append(d.Teams, t)
+	}
+	for _, b := range h.bindings {
+		d.Bindings = append(d.Bindings, b)
+	}
+	for _, r := range h.resources {
+		d.Resources = append(d.Resources, r)
+	}
+	if err := eng.LoadOrg(max(h.rev, 1), d); err != nil {
+		return nil, 0, time.Time{}, errorf(ErrUnavailable, "point in time", "rebuilding org %s: %v", org, err)
+	}
+	return eng, h.rev, when, nil
 }
 
 // ExplainAt decides and explains req as it would have been at the point
