@@ -91,6 +91,16 @@ func (l *Log) PublicKey() (PublicKey, bool) {
 	return l.opts.Signer.Public(), true
 }
 
+// VerifyKeys are the keys whose checkpoints this log trusts: its signer's
+// and the TrustedKeys (earlier signing keys, after a rotation).
+func (l *Log) VerifyKeys() []PublicKey {
+	var out []PublicKey
+	if l.opts.Signer != nil {
+		out = append(out, l.opts.Signer.Public())
+	}
+	return append(out, l.opts.TrustedKeys...)
+}
+
 // MACKey is the key that authenticates this log's entries (false if it
 // has no signer, and writes no MACs).
 func (l *Log) MACKey() (MACKey, bool) {
@@ -205,24 +215,63 @@ func (l *Log) signChecked(ctx context.Context, tx store.Tx, org string, seq uint
 // the upgrade, which the checkpointer otherwise refuses to sign over. An
 // entry with a wrong MAC is still refused. It returns the sequence number
 // it signed (0 if the head was already checkpointed) and how many entries
-// without a MAC the checkpoint now vouches for. Run it once, by an
-// operator who has checked those entries (gatehouse audit adopt).
+// without a MAC the checkpoint now vouches for. It also records the head
+// with its MAC (logs written before migration 00006 have none; keyed
+// verification requires it). Run it once, by an operator who has checked
+// those entries (gatehouse audit adopt).
 func (l *Log) Adopt(ctx context.Context, org string) (seq, adopted uint64, err error) {
 	if l.opts.Signer == nil {
 		return 0, 0, ErrNoKey
 	}
 	_, err = l.st.Write(ctx, func(tx store.Tx) error {
 		head, err := tx.AuditHead(ctx, org)
-		if err != nil || head.Seq == 0 || head.Seq == head.Checkpoint.Seq {
+		if err != nil || head.Seq == 0 {
 			return err
 		}
 		var h Hash
 		copy(h[:], head.Hash)
-		if adopted, err = l.signChecked(ctx, tx, org, head.Seq, h, head.Checkpoint, true); err != nil {
+		refuse := func(at uint64, p Problem, format string, args ...any) error {
+			return &VerifyError{Org: org, Seq: at, Problem: p, Detail: fmt.Sprintf(format, args...)}
+		}
+		// A head recorded with a MAC is this deployment's word on where the
+		// log ends: adopt never moves it (that would hide a cut tail).
+		hr, recorded, err := tx.AuditHeadRow(ctx, org)
+		if err != nil {
 			return err
 		}
-		seq = head.Seq
-		return nil
+		authentic := false
+		if recorded && hr.MAC != nil {
+			var rh Hash
+			copy(rh[:], hr.Hash)
+			authentic = len(hr.Hash) == len(rh) && hmac.Equal(hr.MAC, l.mac.HeadMAC(org, hr.Seq, rh))
+			// After a key rotation an idle org's head carries the earlier
+			// key's MAC; the earlier key's checkpoint at exactly that head
+			// vouches for it.
+			rotated := hr.Seq == head.Seq && rh == h && head.Checkpoint.Seq == head.Seq &&
+				head.Checkpoint.KeyID != l.mac.ID && l.trusted(CheckpointFromStore(head.Checkpoint))
+			switch {
+			case !authentic && !rotated:
+				return refuse(min(hr.Seq, head.Seq), ProblemHead, "the recorded head (entry %d) is not authentic: its MAC does not verify", hr.Seq)
+			case hr.Seq != head.Seq || rh != h:
+				return refuse(min(hr.Seq, head.Seq+1), ProblemTail, "the log ends at %d, but its recorded head is entry %d", head.Seq, hr.Seq)
+			}
+		}
+		if head.Seq != head.Checkpoint.Seq {
+			if adopted, err = l.signChecked(ctx, tx, org, head.Seq, h, head.Checkpoint, true); err != nil {
+				return err
+			}
+			seq = head.Seq
+		} else if !l.trusted(CheckpointFromStore(head.Checkpoint)) {
+			return refuse(head.Seq, ProblemSignature, "the newest checkpoint (at %d, key id %q) is not signed by this deployment's key", head.Seq, head.Checkpoint.KeyID)
+		}
+		if authentic {
+			return nil
+		}
+		// The head is checkpointed now: record it with its MAC, which a log
+		// written before heads were recorded (or without the key) lacks, so
+		// that keyed verification can require it and a tail cut together
+		// with the head row is detected.
+		return tx.RecordAuditHead(ctx, store.AuditHeadRow{Org: org, Seq: head.Seq, Hash: head.Hash, MAC: l.mac.HeadMAC(org, head.Seq, h)})
 	})
 	if err != nil {
 		return 0, 0, err

@@ -255,16 +255,22 @@ func (v *verifier) checkHead(ctx context.Context, last uint64, macd bool) error 
 	if err != nil {
 		return err
 	}
+	// With the MAC keys every head must be there and authentic: a database
+	// writer can strip the entries' MACs (only checkpoints then vouch for
+	// them), so whether some entry carried a MAC cannot decide whether a
+	// missing or unauthenticated head is a cut tail. A log written before
+	// heads were recorded gets its head from gatehouse audit adopt.
+	keyed := len(v.opts.MACKeys) > 0
 	if !ok {
-		if macd {
-			v.problem(last+1, ProblemTail, "the org's recorded head is missing: entries after %d may have been deleted", last)
+		if macd || (keyed && last > 0) {
+			v.problem(last+1, ProblemTail, "the org's recorded head is missing: entries after %d may have been deleted (a log written before heads were recorded needs gatehouse audit adopt)", last)
 		}
 		return nil
 	}
 	var h Hash
 	wellFormed := len(hr.Hash) == len(h)
 	copy(h[:], hr.Hash)
-	if len(v.opts.MACKeys) > 0 && (hr.MAC != nil || macd) {
+	if keyed {
 		valid := false
 		for _, k := range v.opts.MACKeys {
 			valid = valid || (wellFormed && hmac.Equal(hr.MAC, k.HeadMAC(v.org, hr.Seq, h)))
@@ -362,6 +368,37 @@ func (v *verifier) at(i int, seq uint64) ([]*candidate, int) {
 		j++
 	}
 	return v.cps[i:j], j
+}
+
+// vouchedByRetiredKey reports whether the entry at seq, whose MAC no MAC
+// key verifies, is covered by a checkpoint that vouches for it instead:
+// the first validly signed checkpoint at or after seq (from v.cps[i:], or
+// at seq itself, just consumed) is signed by a trusted key whose MAC key
+// is not among the MAC keys — an earlier signing key of this deployment
+// (after a rotation), whose checkpointer checked the entry's MAC under its
+// own key before signing. Whether that checkpoint agrees with the chain is
+// checked when the chain reaches it. An entry that no checkpoint covers,
+// or that a checkpoint of a key with a known MAC key covers, is not
+// vouched for.
+func (v *verifier) vouchedByRetiredKey(i int, seq uint64) bool {
+	for i > 0 && v.cps[i-1].Seq >= seq {
+		i--
+	}
+	for ; i < len(v.cps); i++ {
+		c := v.cps[i]
+		if c.Seq < seq || !v.valid(c) {
+			continue
+		}
+		// The first valid checkpoint covering seq, and any other valid one
+		// at the same seq.
+		for j := i; j < len(v.cps) && v.cps[j].Seq == c.Seq; j++ {
+			if v.valid(v.cps[j]) && !slices.ContainsFunc(v.opts.MACKeys, func(k MACKey) bool { return k.ID == v.cps[j].KeyID }) {
+				return true
+			}
+		}
+		return false
+	}
+	return false
 }
 
 func (v *verifier) run(ctx context.Context) error {
@@ -493,7 +530,7 @@ func (v *verifier) run(ctx context.Context) error {
 			}
 			if rec.MAC != nil {
 				macd = true
-				if keyed && !macOK[i] {
+				if keyed && !macOK[i] && !v.vouchedByRetiredKey(ci, rec.Seq) {
 					v.problem(rec.Seq, ProblemForged, "entry %d's MAC does not verify: this deployment did not write it (inserted or rewritten with SQL)", rec.Seq)
 					stop = true
 					break

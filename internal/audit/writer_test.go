@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
@@ -308,6 +309,20 @@ func TestWriterTailDeletionIsDetected(t *testing.T) {
 					d.exec(t, `UPDATE audit_heads SET seq = 23, hash = (SELECT hash FROM audit_entries WHERE org = 'acme' AND seq = 23),
 						mac = (SELECT mac FROM audit_entries WHERE org = 'acme' AND seq = 23) WHERE org = 'acme'`)
 				}, 23, audit.ProblemHead, false},
+				// Entries 1 to 21 are checkpointed: with their MACs stripped,
+				// no entry carries one, and the head was once required only
+				// when some entry did (the review of issue 11).
+				{"strip every MAC, delete the unanchored entries and the recorded head", func(t *testing.T, d writerDB) {
+					d.exec(t, `UPDATE audit_entries SET mac = NULL WHERE org = 'acme'`)
+					d.exec(t, `DELETE FROM audit_entries WHERE org = 'acme' AND seq > 21`)
+					d.exec(t, `DELETE FROM audit_heads WHERE org = 'acme'`)
+				}, 22, audit.ProblemTail, false},
+				{"strip every MAC, delete the unanchored entries and move the head back without a MAC", func(t *testing.T, d writerDB) {
+					d.exec(t, `UPDATE audit_entries SET mac = NULL WHERE org = 'acme'`)
+					d.exec(t, `DELETE FROM audit_entries WHERE org = 'acme' AND seq > 21`)
+					d.exec(t, `UPDATE audit_heads SET seq = 21, hash = (SELECT hash FROM audit_entries WHERE org = 'acme' AND seq = 21),
+						mac = NULL WHERE org = 'acme'`)
+				}, 21, audit.ProblemHead, false},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					d := b.open(t)
@@ -435,5 +450,78 @@ func TestAdoptAnchorsEntriesWrittenBeforeMACs(t *testing.T) {
 	d.exec(t, `UPDATE audit_entries SET mac = $1 WHERE org = 'acme' AND seq = 8`, make([]byte, 32))
 	if _, _, err := l.Adopt(ctx, "acme"); !errors.Is(err, audit.ErrTampered) {
 		t.Errorf("adopt over a wrong MAC = %v, want a refusal", err)
+	}
+}
+
+// TestAdoptRecordsTheHeadOfACheckpointedLog: a log every entry of which a
+// checkpoint covered before the upgrade has no recorded head; keyed
+// verification requires one (a cut tail with its head row deleted looks
+// the same), and adopt records it without signing anything new.
+func TestAdoptRecordsTheHeadOfACheckpointedLog(t *testing.T) {
+	d := openSQLiteWriter(t)
+	ctx := ctxT(t)
+	l := writerLog(t, d.st, 1000)
+	writeEntries(t, d.st, audit.Append, "acme", 1, 6)
+	d.exec(t, `DELETE FROM audit_heads`)
+	if _, _, err := l.Adopt(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	d.exec(t, `DELETE FROM audit_heads`) // as if checkpointed by the version before heads
+	keyed := func() *audit.VerifyError {
+		_, err := audit.Verify(ctx, d.st, "acme", audit.VerifyOptions{Keys: []audit.PublicKey{testSigner(t).Public()},
+			MACKeys: []audit.MACKey{testSigner(t).MACKey()}})
+		return asVerifyError(t, err)
+	}
+	if ve := keyed(); ve == nil || ve.Seq != 7 || ve.Problem != audit.ProblemTail {
+		t.Fatalf("keyed verify without a recorded head = %v, want the tail reported at 7", ve)
+	}
+	seq, adopted, err := l.Adopt(ctx, "acme")
+	if err != nil || seq != 0 || adopted != 0 {
+		t.Fatalf("adopt = %d, %d, %v; want nothing signed, nothing adopted", seq, adopted, err)
+	}
+	if ve := keyed(); ve != nil {
+		t.Errorf("keyed verify after adopt = %v", ve)
+	}
+}
+
+// TestAdoptNeverMovesAnAuthenticHead: adopt after a tail cut must not
+// sign over the shortened log or move the recorded head back to it, which
+// would hide the cut; a head with a wrong MAC is refused too.
+func TestAdoptNeverMovesAnAuthenticHead(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		attack  string
+		seq     uint64
+		problem audit.Problem
+	}{
+		{"the unanchored tail deleted", `DELETE FROM audit_entries WHERE org = 'acme' AND seq > 23`, 24, audit.ProblemTail},
+		{"the head's MAC replaced", `UPDATE audit_heads SET mac = zeroblob(32) WHERE org = 'acme'`, 25, audit.ProblemHead},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := openSQLiteWriter(t)
+			d.populate(t)
+			ctx := ctxT(t)
+			before, _, err := d.st.AuditHeadRow(ctx, "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.exec(t, tc.attack)
+			mid, _, _ := d.st.AuditHeadRow(ctx, "acme")
+			_, _, err = writerLog(t, d.st, 1000).Adopt(ctx, "acme")
+			if ve := asVerifyError(t, err); ve == nil || ve.Seq != tc.seq || ve.Problem != tc.problem {
+				t.Errorf("adopt = %v, want %q at %d", err, tc.problem, tc.seq)
+			}
+			after, _, _ := d.st.AuditHeadRow(ctx, "acme")
+			if diff := cmp.Diff(mid, after); diff != "" {
+				t.Errorf("adopt changed the recorded head (-before +after):\n%s", diff)
+			}
+			if after.Seq != before.Seq {
+				t.Errorf("recorded head moved from %d to %d", before.Seq, after.Seq)
+			}
+			cps, _ := d.st.ListAuditCheckpoints(ctx, "acme", 21, 10)
+			if len(cps) != 0 {
+				t.Errorf("adopt signed %d checkpoints after 21 over the attacked log", len(cps))
+			}
+		})
 	}
 }

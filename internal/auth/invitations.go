@@ -135,6 +135,15 @@ func (s *Service) AcceptInvitation(ctx context.Context, c Caller, token, userID,
 		return Acceptance{}, &errs.Error{Pkg: pkg, Op: op, Kind: errs.Forbidden,
 			Msg: "an invitation is accepted by a user, with a personal key or a session not confined to an org"}
 	}
+	// user_id and display_name name the new user an anonymous acceptance
+	// creates; a user accepting as itself changes neither (silently
+	// dropping them would hide a client's mistake).
+	if !anonymous && userID != "" {
+		return Acceptance{}, invalid("user_id", "user_id names the new user of an anonymous acceptance; %s accepts as itself", c.Principal)
+	}
+	if !anonymous && displayName != "" {
+		return Acceptance{}, invalid("display_name", "display_name is for the new user of an anonymous acceptance; %s accepts as itself", c.Principal)
+	}
 	if wait, ok := s.limiter.Allow(clientAddr); !ok {
 		return Acceptance{}, &RateLimitError{RetryAfter: wait}
 	}

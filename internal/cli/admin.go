@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
 )
@@ -26,17 +26,16 @@ import (
 // (package client), as the caller:
 //
 //   - server: --server, else $GATEHOUSE_SERVER, else $GATEHOUSE_URL, else
-//     http://127.0.0.1:8080;
+//     the context's (contexts.go), else http://127.0.0.1:8080;
 //   - credential: --token-file, else $GATEHOUSE_TOKEN, else --token (a
-//     flag is visible to other users of the machine: prefer the others);
-//   - org: --org, else $GATEHOUSE_ORG, else the caller's only org (or the
-//     org its key is confined to);
-//   - --output table (default) or json: json prints the server's answer.
+//     flag is visible to other users of the machine: prefer the others),
+//     else the context's;
+//   - org: --org, else $GATEHOUSE_ORG, else the context's, else the
+//     caller's only org (or the org its key is confined to);
+//   - -o table (default), json or yaml: json and yaml print the server's
+//     answer.
 //
-// Exit codes (cli.go): 0 success or allow; 1 deny — a decision that denies,
-// or a request the server refused (401, 403, 404); 2 bad input (usage,
-// 400, 409, 410, 413, 415, 422 with the policy's positioned errors); 3
-// anything else (5xx, 429, the server unreachable).
+// Exit codes: conventions.go.
 //
 // A verb is built by listCmd, getCmd, writeCmd or deleteCmd (at the end of
 // this file) where it is one of those; the rest run through inOrg, and
@@ -48,17 +47,26 @@ type admFlags struct {
 	token     string
 	tokenFile string
 	org       string
-	output    string
+	output    output
 	timeout   time.Duration
+	context   string
+	// noContext: login, which makes a context, uses none.
+	noContext bool
 }
+
+// defaultTimeout bounds a command against the server.
+const defaultTimeout = 30 * time.Second
 
 func (f *admFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.server, "server", "", "server URL (default $GATEHOUSE_SERVER, else $GATEHOUSE_URL, else http://127.0.0.1:8080)")
 	fs.StringVar(&f.token, "token", "", "API key or session token (default $GATEHOUSE_TOKEN; a flag is visible in ps, prefer the variable or --token-file)")
 	fs.StringVar(&f.tokenFile, "token-file", "", "read the API key or session token from this file")
 	fs.StringVar(&f.org, "org", "", "org id (default $GATEHOUSE_ORG, else your only org)")
-	fs.StringVarP(&f.output, "output", "o", "table", "table or json")
-	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "bound on the whole command")
+	fs.VarP(newOutputValue(&f.output, "table"), "output", "o", strings.Join(outputFormats, ", "))
+	fs.DurationVar(&f.timeout, "timeout", defaultTimeout, "bound on the whole command")
+	// Not --context: check, explain, who-can and what-can take --context
+	// KEY=VALUE for conditions.
+	fs.StringVar(&f.context, "use-context", "", "use this stored context (default $GATEHOUSE_CONTEXT, else the current one; gatehouse context list)")
 }
 
 // adm runs admin verbs.
@@ -68,6 +76,10 @@ type adm struct {
 	// scope finds the org a verb works in; nil is call.org. The key verbs
 	// set it: with --personal they work in none.
 	scope func(cl *call) (string, error)
+	// ctxOrg is the context's org; hasToken: a credential was configured
+	// (client sets both).
+	ctxOrg   string
+	hasToken bool
 }
 
 // addAdminCommands adds the admin verbs to root, and get/put/validate to
@@ -114,8 +126,8 @@ type call struct {
 // run validates the output flag, builds the client and runs fn, mapping
 // its error to an exit code.
 func (a *adm) run(cmd *cobra.Command, fn func(cl *call) error) error {
-	if a.f.output != "table" && a.f.output != "json" {
-		return badInput("--output %q: want table or json", a.f.output)
+	if err := a.f.output.check(); err != nil {
+		return err
 	}
 	c, err := a.client()
 	if err != nil {
@@ -123,7 +135,11 @@ func (a *adm) run(cmd *cobra.Command, fn func(cl *call) error) error {
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), a.f.timeout)
 	defer cancel()
-	return admExit(fn(&call{a: a, ctx: ctx, c: c}))
+	err = admExit(fn(&call{a: a, ctx: ctx, c: c}))
+	if exitCodeOf(err) == ExitUnauthenticated && !a.hasToken {
+		err = &exitError{code: ExitUnauthenticated, err: fmt.Errorf("%w\nno credential: set GATEHOUSE_TOKEN, pass --token-file, or run gatehouse login", errors.Unwrap(err))}
+	}
+	return err
 }
 
 // inOrg runs fn as run does, in the org the command is about.
@@ -142,7 +158,18 @@ func (a *adm) inOrg(cmd *cobra.Command, fn func(cl *call, org string) error) err
 }
 
 func (a *adm) client() (*client.Client, error) {
-	base := firstNonEmpty(a.f.server, os.Getenv("GATEHOUSE_SERVER"), os.Getenv("GATEHOUSE_URL"), "http://127.0.0.1:8080")
+	var cc cliContext
+	if !a.f.noContext {
+		active, err := activeContext(a.f.context)
+		if err != nil {
+			return nil, err
+		}
+		if active != nil {
+			cc = *active
+		}
+	}
+	a.ctxOrg = cc.Org
+	base := firstNonEmpty(a.f.server, os.Getenv("GATEHOUSE_SERVER"), os.Getenv("GATEHOUSE_URL"), cc.Server, "http://127.0.0.1:8080")
 	token := strings.TrimSpace(os.Getenv("GATEHOUSE_TOKEN"))
 	if a.f.tokenFile != "" {
 		b, err := os.ReadFile(a.f.tokenFile)
@@ -153,6 +180,10 @@ func (a *adm) client() (*client.Client, error) {
 	} else if a.f.token != "" {
 		token = a.f.token
 	}
+	if token == "" {
+		token = cc.Token
+	}
+	a.hasToken = token != ""
 	c, err := client.New(base, client.WithToken(token), client.WithUserAgent("gatehouse-cli/"+Version),
 		client.WithHTTPClient(&http.Client{Timeout: a.f.timeout}))
 	if err != nil {
@@ -172,7 +203,7 @@ func firstNonEmpty(vs ...string) string {
 
 // org is the org the command is about.
 func (cl *call) org() (string, error) {
-	if o := firstNonEmpty(cl.a.f.org, os.Getenv("GATEHOUSE_ORG")); o != "" {
+	if o := firstNonEmpty(cl.a.f.org, os.Getenv("GATEHOUSE_ORG"), cl.a.ctxOrg); o != "" {
 		return o, nil
 	}
 	me, err := cl.c.Me(cl.ctx, "")
@@ -195,22 +226,25 @@ func (cl *call) org() (string, error) {
 	return "", badInput("no org: pass --org or set GATEHOUSE_ORG (you are a member of %s)", strings.Join(ids, ", "))
 }
 
-// json reports whether --output json was asked for.
-func (cl *call) json() bool { return cl.a.f.output == "json" }
+// machine reports whether -o json or yaml was asked for.
+func (cl *call) machine() bool { return cl.a.f.output.machine() }
 
-// out prints v as JSON, or the table rows as a table.
+// emit prints v as JSON or YAML, as -o asks.
+func (cl *call) emit(v any) error { return cl.a.f.output.emit(cl.a.e.stdout, v) }
+
+// out prints v as JSON or YAML, or the table rows as a table.
 func (cl *call) out(v any, header []string, rows [][]string) error {
-	if cl.json() {
-		return writeJSON(cl.a.e.stdout, v)
+	if cl.machine() {
+		return cl.emit(v)
 	}
 	printTable(cl.a.e.stdout, header, rows)
 	return nil
 }
 
-// say prints a line in table mode, v in JSON mode.
+// say prints a line in table mode, v in JSON or YAML.
 func (cl *call) say(v any, format string, args ...any) error {
-	if cl.json() {
-		return writeJSON(cl.a.e.stdout, v)
+	if cl.machine() {
+		return cl.emit(v)
 	}
 	fmt.Fprintf(cl.a.e.stdout, format+"\n", args...)
 	return nil
@@ -219,8 +253,8 @@ func (cl *call) say(v any, format string, args ...any) error {
 // answer prints v as JSON, or text; when !ok the command then ends with
 // code.
 func (cl *call) answer(v any, ok bool, code int, text func(w io.Writer)) error {
-	if cl.json() {
-		if err := writeJSON(cl.a.e.stdout, v); err != nil {
+	if cl.machine() {
+		if err := cl.emit(v); err != nil {
 			return err
 		}
 	} else {
@@ -232,9 +266,9 @@ func (cl *call) answer(v any, ok bool, code int, text func(w io.Writer)) error {
 	return nil
 }
 
-// wrote is what a write answers: the item JSON prints (nil: the
-// revision alone, {"revision": N}), the revision, and the line a table
-// prints before "(revision N)".
+// wrote is what a write answers: the item (nil: none), the revision, and
+// the line a table prints before "(revision N)". JSON and YAML print
+// {"revision": N, "item": ...} as the API answers, or {"revision": N}.
 type wrote struct {
 	item any
 	rev  uint64
@@ -243,10 +277,11 @@ type wrote struct {
 
 // report prints a write's answer.
 func (cl *call) report(w wrote) error {
-	if w.item == nil {
-		w.item = map[string]uint64{"revision": w.rev}
+	var v any = map[string]uint64{"revision": w.rev}
+	if w.item != nil {
+		v = api.Written[any]{Revision: w.rev, Item: w.item}
 	}
-	return cl.say(w.item, "%s %s", w.line, revText(w.rev))
+	return cl.say(v, "%s %s", w.line, revText(w.rev))
 }
 
 func printTable(w io.Writer, header []string, rows [][]string) {
@@ -284,65 +319,6 @@ func admTime(t time.Time) string {
 }
 
 func revText(rev uint64) string { return fmt.Sprintf("(revision %d)", rev) }
-
-// admExit maps an SDK error to the exit codes, and renders an API error
-// in the one format every command prints (after "gatehouse: "):
-// "<status> <title>: <detail> [request <id>]", the missing permission
-// added when the detail does not name it, a policy's diagnostics below.
-func admExit(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return err
-	}
-	var ce *client.Error
-	if !errors.As(err, &ce) {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return &exitError{code: ExitInternal, err: fmt.Errorf("no answer within --timeout: %w", err)}
-		}
-		return &exitError{code: ExitInternal, err: err}
-	}
-	msg := apiErrorText(ce)
-	if len(ce.Diagnostics) > 0 {
-		var b strings.Builder
-		b.WriteString(msg)
-		for _, d := range ce.Diagnostics {
-			b.WriteString("\n    " + d.String())
-		}
-		msg = b.String()
-	}
-	code := ExitInternal
-	switch ce.Status {
-	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
-		code = ExitDeny
-	case http.StatusBadRequest, http.StatusConflict, http.StatusGone, http.StatusRequestEntityTooLarge,
-		http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity:
-		code = ExitBadInput
-	}
-	return &exitError{code: code, err: errors.New(msg)}
-}
-
-// apiErrorText is an API error's one line: "<status> <title>: <detail>
-// [request <id>]".
-func apiErrorText(ce *client.Error) string {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(ce.Status))
-	if title := firstNonEmpty(ce.Title, http.StatusText(ce.Status)); title != "" {
-		b.WriteString(" " + title)
-	}
-	if ce.Detail != "" {
-		b.WriteString(": " + ce.Detail)
-	}
-	if ce.MissingPermission != "" && !strings.Contains(ce.Detail, ce.MissingPermission) {
-		b.WriteString(" (missing " + ce.MissingPermission + ")")
-	}
-	if ce.RequestID != "" {
-		b.WriteString(" [request " + ce.RequestID + "]")
-	}
-	return b.String()
-}
 
 // parseRef parses "<type>/<id>" with --ns into a resource ref.
 func parseRef(s, ns string) (client.ResourceRef, error) {
@@ -418,7 +394,7 @@ func (l *listOpts) opts() *client.ListOptions {
 
 // more prints the next cursor after a table page.
 func (cl *call) more(next string) {
-	if next != "" && !cl.json() {
+	if next != "" && !cl.machine() {
 		fmt.Fprintf(cl.a.e.stderr, "more: --cursor %s\n", next)
 	}
 }

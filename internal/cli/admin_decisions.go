@@ -25,7 +25,7 @@ type decisionFlags struct {
 }
 
 func (d *decisionFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&d.ns, "ns", "", "namespace (default \"default\")")
+	addNamespaceFlag(cmd, &d.ns, "", "namespace (default \"default\")")
 	cmd.Flags().StringArrayVar(&d.context, "context", nil, "condition context KEY=VALUE (true/false and numbers are typed), repeatable")
 	cmd.Flags().StringVar(&d.onBehalfOf, "on-behalf-of", "", "the user an agent or service acts for")
 	cmd.Flags().Uint64Var(&d.atLeast, "at-least", 0, "answer at a revision at least this fresh (a revision a write printed)")
@@ -112,10 +112,10 @@ func printRules(w io.Writer, obligations, advice []client.Rule) {
 
 func (a *adm) checkCmd() *cobra.Command {
 	return verdictCmd(a, &cobra.Command{
-		Use:   "check PRINCIPAL|me TYPE:ACTION [TYPE/ID] [--ns NS]",
+		Use:   "check PRINCIPAL|me TYPE:ACTION [TYPE/ID] [-n NS]",
 		Short: "May PRINCIPAL do the action (on the resource)? Exit 0 allow, 1 deny",
-		Example: `  gatehouse check user:bob chains:run chains/database-migration --ns prod
-  gatehouse check agent:Triage chains:run chains/escalation-triage --ns prod --context critical=true`,
+		Example: `  gatehouse check user:bob chains:run chains/database-migration -n prod
+  gatehouse check agent:Triage chains:run chains/escalation-triage -n prod --context critical=true`,
 	}, (*client.Client).Check, func(d client.Decision) bool { return d.Allowed }, func(w io.Writer, d client.Decision) {
 		verdict := "deny"
 		if d.Allowed {
@@ -130,9 +130,9 @@ func (a *adm) checkCmd() *cobra.Command {
 
 func (a *adm) explainCmd() *cobra.Command {
 	return verdictCmd(a, &cobra.Command{
-		Use:     "explain PRINCIPAL|me TYPE:ACTION [TYPE/ID] [--ns NS]",
+		Use:     "explain PRINCIPAL|me TYPE:ACTION [TYPE/ID] [-n NS]",
 		Short:   "Why may (or may not) PRINCIPAL do the action? Exit 0 allow, 1 deny",
-		Example: `  gatehouse explain user:carol chains:run chains/ticket-summarizer --ns prod`,
+		Example: `  gatehouse explain user:carol chains:run chains/ticket-summarizer -n prod`,
 	}, (*client.Client).Explain, func(ex client.Explanation) bool { return ex.Allowed }, func(w io.Writer, ex client.Explanation) {
 		verdict := "DENY"
 		if ex.Allowed {
@@ -168,9 +168,9 @@ func (a *adm) explainCmd() *cobra.Command {
 func (a *adm) whoCanCmd() *cobra.Command {
 	var df decisionFlags
 	return a.decisionCmd(&cobra.Command{
-		Use:     "who-can TYPE:ACTION [TYPE/ID] [--ns NS]",
+		Use:     "who-can TYPE:ACTION [TYPE/ID] [-n NS]",
 		Short:   "Who may do the action (on the resource)? (needs bindings:read)",
-		Example: `  gatehouse who-can chains:run chains/escalation-triage --ns prod`,
+		Example: `  gatehouse who-can chains:run chains/escalation-triage -n prod`,
 		Args:    cobra.RangeArgs(1, 2),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			return df.parse(cmd, append([]string{"me"}, args...))
@@ -196,8 +196,8 @@ func (a *adm) whatCanCmd() *cobra.Command {
 	var df decisionFlags
 	var limit int
 	cmd := a.decisionCmd(&cobra.Command{
-		Use:     "what-can PRINCIPAL|me TYPE:ACTION [--ns NS]",
-		Short:   "Which resources may PRINCIPAL do the action on? (all namespaces without --ns)",
+		Use:     "what-can PRINCIPAL|me TYPE:ACTION [-n NS]",
+		Short:   "Which resources may PRINCIPAL do the action on? (all namespaces without -n)",
 		Example: `  gatehouse what-can user:alice chains:run`,
 		Args:    cobra.ExactArgs(2),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
@@ -235,7 +235,7 @@ func (a *adm) whatCanCmd() *cobra.Command {
 				for _, r := range all.Items {
 					rows = append(rows, []string{r.Namespace, r.Type, r.ID})
 				}
-				if all.NextCursor != "" && !cl.json() {
+				if all.NextCursor != "" && !cl.machine() {
 					fmt.Fprintf(a.e.stderr, "more than %d: raise --limit\n", limit)
 				}
 				return cl.out(all, []string{"NAMESPACE", "TYPE", "ID"}, rows)
@@ -249,7 +249,7 @@ func (a *adm) whatCanCmd() *cobra.Command {
 func (a *adm) whoamiCmd() *cobra.Command {
 	var ns string
 	cmd := &cobra.Command{
-		Use:   "whoami [--ns NS]",
+		Use:   "whoami [-n NS]",
 		Short: "Who the credential is, its orgs and its permissions in each",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -258,8 +258,8 @@ func (a *adm) whoamiCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if cl.json() {
-					return writeJSON(a.e.stdout, me)
+				if cl.machine() {
+					return cl.emit(me)
 				}
 				fmt.Fprintf(a.e.stdout, "%s (via %s)\n", me.Principal, me.Via)
 				var rows [][]string
@@ -279,6 +279,6 @@ func (a *adm) whoamiCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&ns, "ns", "", "namespace the permissions are listed for (default \"default\")")
+	addNamespaceFlag(cmd, &ns, "", "namespace the permissions are listed for (default \"default\")")
 	return a.leaf(cmd)
 }

@@ -35,7 +35,7 @@ func (a *adm) orgCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return cl.say(o, "created org %s (template %s) %s", o.ID, o.Template, revText(rev))
+				return cl.report(wrote{o, rev, fmt.Sprintf("created org %s (template %s)", o.ID, o.Template)})
 			})
 		},
 	}
@@ -49,7 +49,7 @@ func (a *adm) orgCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return cl.out(os, orgHeader, orgRows(os))
+				return cl.out(listOf(os, ""), orgHeader, orgRows(os))
 			})
 		},
 	}
@@ -139,7 +139,29 @@ func (a *adm) memberCmd() *cobra.Command {
 	})
 	add.PreRunE = required("role", &role)
 	add.Flags().StringVar(&role, "role", "", "org-scope role")
-	list := listCmd(a, "List members", header, rows, (*client.Client).ListMembers)
+	var lo listOpts
+	list := &cobra.Command{
+		Use: "list", Short: "List members with their roles per scope (their direct bindings; needs bindings:read for the roles)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.inOrg(cmd, func(cl *call, org string) error {
+				l, err := cl.c.ListMembers(cl.ctx, org, lo.opts())
+				if err != nil {
+					return err
+				}
+				ms, err := membersWithRoles(cl, org, l.Items)
+				if err != nil {
+					return err
+				}
+				var rs [][]string
+				for _, m := range ms {
+					rs = append(rs, []string{m.UserID, rolesText(m.Roles), admTime(m.CreatedAt)})
+				}
+				defer cl.more(l.NextCursor)
+				return cl.out(listOf(ms, l.NextCursor), []string{"USER", "ROLES", "SINCE"}, rs)
+			})
+		},
+	}
+	lo.register(list)
 	get := getCmd(a, "get USER", "Show a membership", header, rows, (*client.Client).GetMember)
 	setRole := writeCmd(a, "set-role USER ROLE", "Replace a member's org-scope role (escalation rules apply)", 2, func(cl *call, org string, args []string) (wrote, error) {
 		b, rev, err := cl.c.SetMemberRole(cl.ctx, org, args[0], args[1])
@@ -150,6 +172,60 @@ func (a *adm) memberCmd() *cobra.Command {
 		return wrote{rev: rev, line: "removed " + args[0] + " from " + org}, err
 	})
 	return a.group("member", "Manage the org's members", add, list, get, setRole, remove)
+}
+
+// memberRoles is a member with the roles its direct bindings give it, per
+// scope (-o json: "roles": [{"role": "owner", "scope": "org"}]).
+type memberRoles struct {
+	client.Member
+	Roles []scopedRole `json:"roles"`
+}
+
+type scopedRole struct {
+	Role  string `json:"role"`
+	Scope string `json:"scope"`
+}
+
+// membersWithRoles adds each member's direct bindings' roles (not those
+// of its teams). Without bindings:read the roles are left out, with a
+// note on stderr.
+func membersWithRoles(cl *call, org string, ms []client.Member) ([]memberRoles, error) {
+	out := make([]memberRoles, 0, len(ms))
+	for _, m := range ms {
+		mr := memberRoles{Member: m, Roles: []scopedRole{}}
+		bs, err := allPages(func(o *client.ListOptions) (client.List[client.Binding], error) {
+			return cl.c.ListBindings(cl.ctx, org, client.BindingFilter{Principal: "user:" + m.UserID}, o)
+		})
+		if client.IsForbidden(err) {
+			fmt.Fprintln(cl.a.e.stderr, "gatehouse: roles not shown: listing bindings needs bindings:read")
+			for _, m := range ms[len(out):] {
+				out = append(out, memberRoles{Member: m})
+			}
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range bs {
+			if b.Role != "" {
+				mr.Roles = append(mr.Roles, scopedRole{Role: b.Role, Scope: scopeText(b.Scope)})
+			}
+		}
+		out = append(out, mr)
+	}
+	return out, nil
+}
+
+// rolesText renders roles as "owner@org builder@ns/dev" ("?" unknown).
+func rolesText(rs []scopedRole) string {
+	if rs == nil {
+		return "?"
+	}
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		parts = append(parts, r.Role+"@"+r.Scope)
+	}
+	return strings.Join(parts, " ")
 }
 
 func (a *adm) inviteCmd() *cobra.Command {
@@ -291,7 +367,7 @@ func (a *adm) roleCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return cl.out(rs, header, rows(rs))
+				return cl.out(listOf(rs, ""), header, rows(rs))
 			})
 		},
 	}
@@ -335,13 +411,13 @@ func bindingRows(bs []client.Binding) [][]string {
 
 var bindingHeader = []string{"ID", "PRINCIPAL", "ROLE", "SCOPE", "CONDITION", "BY", "EXPIRES"}
 
-// bindCmd: `bind PRINCIPAL ROLE [--ns NS] [--resource TYPE/ID]` creates a
+// bindCmd: `bind PRINCIPAL ROLE [-n NS] [--resource TYPE/ID]` creates a
 // binding; `bind list|get|delete` manage them.
 func (a *adm) bindCmd() *cobra.Command {
 	var ns, resource, condition, fPrincipal, fRole string
 	var life lifetimeFlags
 	cmd := &cobra.Command{
-		Use:   "bind PRINCIPAL ROLE [--ns NS] [--resource TYPE/ID] [--for 2h | --until TIME] | bind list|get|delete",
+		Use:   "bind PRINCIPAL ROLE [-n NS] [--resource TYPE/ID] [--for 2h | --until TIME] | bind list|get|delete",
 		Short: "Bind a principal to a role at the org, a namespace or a resource",
 		Args:  cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -371,12 +447,12 @@ func (a *adm) bindCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return cl.say(b, "bound %s to %s at %s%s: binding %s %s", b.Principal, b.Role, scopeText(b.Scope), untilText(b.ExpiresAt), b.ID, revText(rev))
+				return cl.report(wrote{b, rev, fmt.Sprintf("bound %s to %s at %s%s: binding %s", b.Principal, b.Role, scopeText(b.Scope), untilText(b.ExpiresAt), b.ID)})
 			})
 		},
 	}
-	cmd.Flags().StringVar(&ns, "ns", "", "namespace scope (default: the whole org)")
-	cmd.Flags().StringVar(&resource, "resource", "", "resource scope TYPE/ID (in --ns, default \"default\")")
+	addNamespaceFlag(cmd, &ns, "", "namespace scope (default: the whole org)")
+	cmd.Flags().StringVar(&resource, "resource", "", "resource scope TYPE/ID (in -n, default \"default\")")
 	cmd.Flags().StringVar(&condition, "condition", "", "named condition that must hold")
 	life.register(cmd.Flags())
 	list := listCmd(a, "List bindings", bindingHeader, bindingRows,
@@ -385,7 +461,7 @@ func (a *adm) bindCmd() *cobra.Command {
 		})
 	list.Flags().StringVar(&fPrincipal, "principal", "", "only this principal's")
 	list.Flags().StringVar(&fRole, "role", "", "only this role's")
-	list.Flags().StringVar(&ns, "ns", "", "only namespace- and resource-scoped bindings in this namespace")
+	addNamespaceFlag(list, &ns, "", "only namespace- and resource-scoped bindings in this namespace")
 	get := getCmd(a, "get ID", "Show a binding", bindingHeader, bindingRows, (*client.Client).GetBinding)
 	del := deleteCmd(a, "delete ID", "Delete a binding (escalation rules apply)", "deleted binding", (*client.Client).DeleteBinding)
 	a.f.register(cmd.PersistentFlags())
@@ -399,7 +475,7 @@ func (a *adm) shareCmd() *cobra.Command {
 	var ref client.ResourceRef
 	var life lifetimeFlags
 	var lt client.Lifetime
-	cmd := writeCmd(a, "share TYPE/ID PRINCIPAL --actions run,read [--ns NS] [--for 30m | --until TIME]",
+	cmd := writeCmd(a, "share TYPE/ID PRINCIPAL --actions run,read [-n NS] [--for 30m | --until TIME]",
 		"Share one resource with a principal, or with every holder of a role (role:NAME), for an action list (you must hold each action on it)", 2,
 		func(cl *call, org string, args []string) (wrote, error) {
 			b, rev, err := cl.c.ShareFor(cl.ctx, org, ref, args[1], actions, lt)
@@ -416,7 +492,7 @@ func (a *adm) shareCmd() *cobra.Command {
 		return err
 	}
 	life.register(cmd.Flags())
-	cmd.Flags().StringVar(&ns, "ns", "", "the resource's namespace (default \"default\")")
+	addNamespaceFlag(cmd, &ns, "", "the resource's namespace (default \"default\")")
 	cmd.Flags().StringSliceVar(&actions, "actions", nil, "actions to share (run,read)")
 	return a.leaf(cmd)
 }

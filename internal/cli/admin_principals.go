@@ -27,7 +27,7 @@ func (a *adm) agentCmd() *cobra.Command {
 		return out
 	}
 	var spec client.AgentSpec
-	create := writeCmd(a, "create NAME --role ROLE [--ns NS]", "Create an agent bound to its role (its ceiling)", 1, func(cl *call, org string, args []string) (wrote, error) {
+	create := writeCmd(a, "create NAME --role ROLE [-n NS]", "Create an agent bound to its role (its ceiling)", 1, func(cl *call, org string, args []string) (wrote, error) {
 		g, rev, err := cl.c.CreateAgent(cl.ctx, org, spec)
 		return wrote{g, rev, fmt.Sprintf("created agent %s (%s, sponsor %s)", g.Name, g.Role, g.Sponsor)}, err
 	})
@@ -45,7 +45,7 @@ func (a *adm) agentCmd() *cobra.Command {
 	}
 	create.Flags().StringSliceVar(&sponsors, "sponsors", nil, "sponsors, user:ID or team:SLUG, repeatable (default: --sponsor, else you)")
 	create.Flags().StringVar(&role, "role", "", "the agent's role (its ceiling)")
-	create.Flags().StringVar(&ns, "ns", "", "bind the role in this namespace only (default: the org)")
+	addNamespaceFlag(create, &ns, "", "bind the role in this namespace only (default: the org)")
 	create.Flags().StringVar(&sponsor, "sponsor", "", "user id of the responsible member (default: you)")
 	create.Flags().StringVar(&expires, "expires", "", "RFC 3339 expiry (default: never)")
 	create.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
@@ -159,13 +159,13 @@ func (a *adm) serviceCmd() *cobra.Command {
 		at, err = parseAttrs(attrs)
 		return err
 	}
-	create := writeCmd(a, "create NAME [--role ROLE [--ns NS]]", "Create a service (a runtime or CI account)", 1, func(cl *call, org string, args []string) (wrote, error) {
+	create := writeCmd(a, "create NAME [--role ROLE [-n NS]]", "Create a service (a runtime or CI account)", 1, func(cl *call, org string, args []string) (wrote, error) {
 		s, rev, err := cl.c.CreateService(cl.ctx, org, client.ServiceSpec{Name: args[0], Role: role, Namespace: ns, Attributes: at})
 		return wrote{s, rev, "created service " + s.Name}, err
 	})
 	create.PreRunE = readAttrs
 	create.Flags().StringVar(&role, "role", "", "bind the service to this role")
-	create.Flags().StringVar(&ns, "ns", "", "in this namespace (default: the org)")
+	addNamespaceFlag(create, &ns, "", "in this namespace (default: the org)")
 	create.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
 	list := listCmd(a, "List services", header, rows, (*client.Client).ListServices)
 	get := getCmd(a, "get NAME", "Show a service", header, rows, (*client.Client).GetService)
@@ -185,6 +185,7 @@ func (a *adm) serviceCmd() *cobra.Command {
 func (a *adm) keyCmd() *cobra.Command {
 	var personal bool
 	var principal, name, expires string
+	var lo listOpts
 	ka := &adm{e: a.e}
 	ka.scope = func(cl *call) (string, error) {
 		if personal {
@@ -227,11 +228,35 @@ func (a *adm) keyCmd() *cobra.Command {
 	create.Flags().StringVar(&principal, "principal", "", "whose key: a member user or a service (default: you)")
 	create.Flags().StringVar(&name, "name", "", "a name to recognise it by")
 	create.Flags().StringVar(&expires, "expires", "", "RFC 3339 expiry (default: never)")
-	list := listCmd(ka, "List API keys", header, rows,
-		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.APIKey], error) {
-			return c.ListKeys(ctx, org, principal, o)
-		})
-	list.Use = "list [--principal P] [--personal]"
+	list := &cobra.Command{
+		Use: "list [--principal P] [--personal]", Short: "List API keys: the org's (apikeys:read), else your own", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return ka.inOrg(cmd, func(cl *call, org string) error {
+				l, err := cl.c.ListKeys(cl.ctx, org, principal, lo.opts())
+				if client.IsForbidden(err) && principal == "" && org != "" {
+					// Without apikeys:read, your own keys: the API lists them
+					// for principal=<you>.
+					me, merr := cl.c.Me(cl.ctx, "")
+					if merr != nil {
+						return err
+					}
+					fmt.Fprintf(a.e.stderr, "gatehouse: listing your own keys, personal and confined to %s (the org's need apikeys:read)\n", org)
+					if l, err = cl.c.ListKeys(cl.ctx, org, me.Principal, lo.opts()); err == nil {
+						var p client.List[client.APIKey]
+						p, err = cl.c.ListKeys(cl.ctx, "", "", lo.opts())
+						l.Items = append(l.Items, p.Items...)
+						l.NextCursor = "" // two lists: --page-size bounds each
+					}
+				}
+				if err != nil {
+					return err
+				}
+				defer cl.more(l.NextCursor)
+				return cl.out(l, header, rows(l.Items))
+			})
+		},
+	}
+	lo.register(list)
 	list.Flags().StringVar(&principal, "principal", "", "only this principal's keys")
 	get := getCmd(ka, "get ID", "Show an API key (never its secret)", header, rows, (*client.Client).GetKey)
 	revoke := deleteCmd(ka, "revoke ID", "Revoke an API key (at once)", "revoked key", (*client.Client).RevokeKey)

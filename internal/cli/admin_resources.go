@@ -50,7 +50,7 @@ func (a *adm) resourceCmd() *cobra.Command {
 	var ifVersion, from, to uint64
 	var lo listOpts
 	var ref client.ResourceRef
-	// readRef is the PreRunE of the verbs on one resource: TYPE/ID in --ns.
+	// readRef is the PreRunE of the verbs on one resource: TYPE/ID in -n.
 	readRef := func(_ *cobra.Command, args []string) (err error) {
 		ref, err = parseRef(args[0], ns)
 		return err
@@ -64,7 +64,7 @@ func (a *adm) resourceCmd() *cobra.Command {
 		return out
 	}
 	var rs client.ResourceSpec
-	create := writeCmd(a, "create TYPE/ID [--ns NS] [--spec FILE|-] [--label K=V]...", "Create a resource (version 1)", 1, func(cl *call, org string, _ []string) (wrote, error) {
+	create := writeCmd(a, "create TYPE/ID [-n NS] [--spec FILE|-] [--label K=V]...", "Create a resource (version 1)", 1, func(cl *call, org string, _ []string) (wrote, error) {
 		r, rev, err := cl.c.CreateResource(cl.ctx, org, rs)
 		return wrote{r, rev, resourceLine("created", r)}, err
 	})
@@ -87,7 +87,7 @@ func (a *adm) resourceCmd() *cobra.Command {
 		return nil
 	}
 	var p client.ResourcePatch
-	update := writeCmd(a, "update TYPE/ID [--ns NS] [--spec FILE|-] [--label K=V]... [--if-version N]", "Change a resource, recording a new version", 1, func(cl *call, org string, _ []string) (wrote, error) {
+	update := writeCmd(a, "update TYPE/ID [-n NS] [--spec FILE|-] [--label K=V]... [--if-version N]", "Change a resource, recording a new version", 1, func(cl *call, org string, _ []string) (wrote, error) {
 		r, rev, err := cl.c.UpdateResource(cl.ctx, org, ref, p)
 		return wrote{r, rev, resourceLine("updated", r)}, err
 	})
@@ -113,7 +113,7 @@ func (a *adm) resourceCmd() *cobra.Command {
 		return nil
 	}
 	for _, c := range []*cobra.Command{create, update} {
-		c.Flags().StringVar(&ns, "ns", "", "namespace (default \"default\")")
+		addNamespaceFlag(c, &ns, "", "namespace (default \"default\")")
 		c.Flags().StringVar(&spec, "spec", "", "JSON spec from FILE or - (stdin)")
 		c.Flags().StringSliceVar(&labels, "label", nil, "label KEY=VALUE, repeatable")
 		c.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
@@ -123,11 +123,11 @@ func (a *adm) resourceCmd() *cobra.Command {
 		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.Resource], error) {
 			return c.ListResources(ctx, org, client.ResourceFilter{Namespace: ns, Type: typ}, o)
 		})
-	list.Use = "list [--ns NS] [--type TYPE]"
-	list.Flags().StringVar(&ns, "ns", "", "only this namespace")
+	list.Use = "list [-n NS] [--type TYPE]"
+	addNamespaceFlag(list, &ns, "", "only this namespace")
 	list.Flags().StringVar(&typ, "type", "", "only this type")
 	get := &cobra.Command{
-		Use: "get TYPE/ID [--ns NS]", Short: "Show a resource with its spec", Args: cobra.ExactArgs(1),
+		Use: "get TYPE/ID [-n NS]", Short: "Show a resource with its spec", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.inOrg(cmd, func(cl *call, org string) error {
 				r, err := cl.c.GetResource(cl.ctx, org, ref)
@@ -138,12 +138,12 @@ func (a *adm) resourceCmd() *cobra.Command {
 			})
 		},
 	}
-	del := writeCmd(a, "delete TYPE/ID [--ns NS]", "Delete a resource with its versions and the bindings scoped to it", 1, func(cl *call, org string, args []string) (wrote, error) {
+	del := writeCmd(a, "delete TYPE/ID [-n NS]", "Delete a resource with its versions and the bindings scoped to it", 1, func(cl *call, org string, args []string) (wrote, error) {
 		rev, err := cl.c.DeleteResource(cl.ctx, org, ref)
 		return wrote{rev: rev, line: "deleted " + args[0] + " in " + ref.Namespace}, err
 	})
 	versions := &cobra.Command{
-		Use: "versions TYPE/ID [VERSION] [--ns NS]", Short: "List a resource's versions, or show one with its spec", Args: cobra.RangeArgs(1, 2),
+		Use: "versions TYPE/ID [VERSION] [-n NS]", Short: "List a resource's versions, or show one with its spec", Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var one uint64
 			if len(args) == 2 {
@@ -178,7 +178,7 @@ func (a *adm) resourceCmd() *cobra.Command {
 		},
 	}
 	diff := &cobra.Command{
-		Use: "diff TYPE/ID --from N --to M [--ns NS]", Short: "What changed between two versions", Args: cobra.ExactArgs(1),
+		Use: "diff TYPE/ID --from N --to M [-n NS]", Short: "What changed between two versions", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from == 0 || to == 0 {
 				return badInput("--from and --to are required version numbers")
@@ -192,12 +192,12 @@ func (a *adm) resourceCmd() *cobra.Command {
 				for _, d := range ds {
 					rs = append(rs, []string{d.Op, d.Path, string(d.Old), string(d.New)})
 				}
-				return cl.out(ds, []string{"OP", "PATH", "OLD", "NEW"}, rs)
+				return cl.out(listOf(ds, ""), []string{"OP", "PATH", "OLD", "NEW"}, rs)
 			})
 		},
 	}
 	history := &cobra.Command{
-		Use:   "history TYPE/ID [--ns NS]",
+		Use:   "history TYPE/ID [-n NS]",
 		Short: "Every spec version with who changed it, when, the diff and its audit entry",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -219,7 +219,7 @@ func (a *adm) resourceCmd() *cobra.Command {
 					rs = append(rs, []string{strconv.FormatUint(h.Version, 10), h.Author, admTime(h.CreatedAt),
 						strings.Join(changes, ", "), audit})
 				}
-				return cl.out(hs, []string{"VERSION", "AUTHOR", "CREATED", "CHANGES", "AUDIT"}, rs)
+				return cl.out(listOf(hs, ""), []string{"VERSION", "AUTHOR", "CREATED", "CHANGES", "AUDIT"}, rs)
 			})
 		},
 	}
@@ -228,7 +228,7 @@ func (a *adm) resourceCmd() *cobra.Command {
 	lo.register(versions)
 	for _, c := range []*cobra.Command{get, del, versions, diff, history} {
 		c.PreRunE = readRef
-		c.Flags().StringVar(&ns, "ns", "", "namespace (default \"default\")")
+		addNamespaceFlag(c, &ns, "", "namespace (default \"default\")")
 	}
 	return a.group("resource", "Manage resources, their versions and diffs", create, list, get, update, del, versions, diff, history)
 }
@@ -240,7 +240,7 @@ func resourceLine(verb string, r client.Resource) string {
 
 // outSpec prints v as JSON, or the table rows followed by the spec.
 func (cl *call) outSpec(v any, header []string, rows [][]string, spec json.RawMessage) error {
-	if err := cl.out(v, header, rows); err != nil || cl.json() {
+	if err := cl.out(v, header, rows); err != nil || cl.machine() {
 		return err
 	}
 	printSpec(cl, spec)
@@ -278,8 +278,8 @@ func (a *adm) policyCmds() []*cobra.Command {
 				if err != nil {
 					return err
 				}
-				if cl.json() {
-					return writeJSON(a.e.stdout, p)
+				if cl.machine() {
+					return cl.emit(p)
 				}
 				fmt.Fprint(a.e.stdout, p.Text)
 				fmt.Fprintf(a.e.stderr, "# policy version %d of %s by %s at %s\n", p.Version, org, p.Author, admTime(p.CreatedAt))

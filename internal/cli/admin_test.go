@@ -85,18 +85,21 @@ func TestAdminVerbs(t *testing.T) {
 	runSteps(t, srv, keys, []adminStep{
 		// Who am I, and the org found without --org (alice has one).
 		{name: "whoami", as: "alice", args: []string{"whoami"}, code: 0, out: []string{"user:alice (via api_key)", "demo", "*:*"}},
-		{name: "whoami without credentials", as: "none", args: []string{"whoami"}, code: ExitDeny, err: []string{"401"}},
-		{name: "whoami with a bogus key", as: "bogus", args: []string{"whoami"}, code: ExitDeny, err: []string{"401 Authentication required: "}},
+		{name: "whoami without credentials", as: "none", args: []string{"whoami"}, code: ExitUnauthenticated, err: []string{"401"}},
+		{name: "whoami with a bogus key", as: "bogus", args: []string{"whoami"}, code: ExitUnauthenticated, err: []string{"401 Authentication required: "}},
 		{name: "org list", as: "alice", args: []string{"org", "list"}, code: 0, out: []string{"ID", "demo", "Demo Agent Platform", "agent-platform"}},
 		{name: "org get as json", as: "bob", args: []string{"org", "get", "-o", "json"}, code: 0, out: []string{`"id": "demo"`}},
-		{name: "a bad --output", as: "bob", args: []string{"org", "get", "-o", "yaml"}, code: ExitBadInput, err: []string{"--output"}},
+		{name: "org get as yaml", as: "bob", args: []string{"org", "get", "-o", "yaml"}, code: 0, out: []string{"id: demo"}},
+		{name: "a bad --output", as: "bob", args: []string{"org", "get", "-o", "xml"}, code: ExitBadInput, err: []string{"--output"}},
 
 		// Decisions: the quickstart's questions.
 		{name: "bob may run a prod chain", as: "alice", args: []string{"check", "user:bob", "chains:run", "chains/database-migration", "--ns", "prod"}, code: 0, out: []string{"allow"}},
+		{name: "-n is the namespace", as: "alice", args: []string{"check", "user:bob", "chains:run", "chains/database-migration", "-n", "prod"}, code: 0, out: []string{"allow"}},
+		{name: "--ns still works, deprecated", as: "alice", args: []string{"check", "user:bob", "chains:run", "chains/database-migration", "--ns", "prod"}, code: 0, out: []string{"allow"}, err: []string{"--ns is deprecated, use -n/--namespace"}},
 		{name: "bob may not edit it", as: "alice", args: []string{"check", "user:bob", "chains:update", "chains/database-migration", "--ns", "prod"}, code: ExitDeny, out: []string{"deny"}},
 		{name: "check as json", as: "alice", args: []string{"check", "user:bob", "chains:update", "chains/eval-harness", "--ns", "dev", "-o", "json"}, code: 0, out: []string{`"allowed": true`}},
 		{name: "check about yourself", as: "carol", args: []string{"check", "me", "chains:run", "chains/escalation-triage", "--ns", "prod"}, code: 0, out: []string{"allow"}},
-		{name: "a viewer may not ask about others", as: "carol", args: []string{"check", "user:bob", "chains:run"}, code: ExitDeny, err: []string{"403", "bindings:read"}},
+		{name: "a viewer may not ask about others", as: "carol", args: []string{"check", "user:bob", "chains:run"}, code: ExitNotAllowed, err: []string{"403", "bindings:read"}},
 		{name: "a malformed action", as: "alice", args: []string{"check", "user:bob", "run"}, code: ExitBadInput},
 		{name: "why can't carol run the summarizer", as: "alice", args: []string{"explain", "user:carol", "chains:run", "chains/ticket-summarizer", "--ns", "prod"}, code: ExitDeny, out: []string{"DENY", "closest:"}},
 		{name: "why can carol run triage", as: "alice", args: []string{"explain", "user:carol", "chains:run", "chains/escalation-triage", "--ns", "prod"}, code: 0, out: []string{"ALLOW", "granted by:", "team:support", "actions:read,run"}},
@@ -106,18 +109,20 @@ func TestAdminVerbs(t *testing.T) {
 
 		// Namespaces, members, invitations.
 		{name: "ns create", as: "alice", args: []string{"ns", "create", "staging"}, code: 0, out: []string{"created namespace staging (revision "}},
-		{name: "ns create again conflicts", as: "alice", args: []string{"ns", "create", "staging"}, code: ExitBadInput, err: []string{"409"}},
+		{name: "ns create again conflicts", as: "alice", args: []string{"ns", "create", "staging"}, code: ExitConflict, err: []string{"409"}},
 		{name: "ns list", as: "alice", args: []string{"ns", "list"}, code: 0, out: []string{"default", "dev", "prod", "staging"}},
 		{name: "ns list, paged", as: "alice", args: []string{"ns", "list", "--page-size", "2"}, code: 0, out: []string{"default", "dev"}, notOut: []string{"staging"}, err: []string{"more: --cursor "}},
-		{name: "a viewer may not create namespaces", as: "carol", args: []string{"ns", "create", "mine"}, code: ExitDeny, err: []string{"403", "namespaces:create"}},
+		{name: "a viewer may not create namespaces", as: "carol", args: []string{"ns", "create", "mine"}, code: ExitNotAllowed, err: []string{"403", "namespaces:create"}},
 		{name: "ns get", as: "bob", args: []string{"ns", "get", "prod"}, code: 0, out: []string{"prod"}},
 		{name: "ns delete", as: "alice", args: []string{"ns", "delete", "staging"}, code: 0, out: []string{"deleted namespace staging"}},
-		{name: "member list", as: "alice", args: []string{"member", "list"}, code: 0, out: []string{"alice", "bob", "carol"}},
+		{name: "member list", as: "alice", args: []string{"member", "list"}, code: 0, out: []string{"alice", "bob", "carol", "owner@org", "builder@ns/dev", "operator@ns/prod"}},
+		{name: "member list as yaml", as: "alice", args: []string{"member", "list", "-o", "yaml"}, code: 0, out: []string{"items:", "user_id: bob", "role: builder", "scope: ns/dev", "next_cursor:"}},
+		{name: "a viewer's key list is its own keys", as: "carol", args: []string{"key", "list"}, code: 0, out: []string{"user:carol"}, notOut: []string{"user:alice"}, err: []string{"your own keys"}},
 		{name: "member get", as: "bob", args: []string{"member", "get", "bob"}, code: 0, out: []string{"bob"}},
 		{name: "invite dave", as: "alice", args: []string{"invite", "create", "dave@example.com", "--role", "viewer"}, code: 0, out: []string{"invited dave@example.com to demo as viewer", "token (shown once): "}},
 		{name: "invite needs a role", as: "alice", args: []string{"invite", "create", "erin@example.com"}, code: ExitBadInput},
 		{name: "invite list", as: "alice", args: []string{"invite", "list"}, code: 0, out: []string{"dave@example.com", "pending"}},
-		{name: "accept with a bogus token", as: "none", args: []string{"invite", "accept"}, stdin: "gti_nope_0123456789abcdef0123456789abcdef\n", code: ExitDeny},
+		{name: "accept with a bogus token", as: "none", args: []string{"invite", "accept"}, stdin: "gti_nope_0123456789abcdef0123456789abcdef\n", code: ExitUnauthenticated},
 		{name: "accept with no token", as: "none", args: []string{"invite", "accept"}, stdin: "", code: ExitBadInput},
 
 		// Teams, roles, bindings, sharing.
@@ -134,9 +139,9 @@ func TestAdminVerbs(t *testing.T) {
 		{name: "role get", as: "alice", args: []string{"role", "get", "auditor"}, code: 0, out: []string{"auditor", "6", "custom", "audit:read chains:read"}},
 		{name: "bind carol auditor in dev", as: "alice", args: []string{"bind", "user:carol", "auditor", "--ns", "dev"}, code: 0, out: []string{"bound user:carol to auditor at ns/dev: binding "}},
 		{name: "bind list for carol", as: "alice", args: []string{"bind", "list", "--principal", "user:carol"}, code: 0, out: []string{"auditor", "ns/dev", "viewer", "org"}},
-		{name: "an escalation is refused", as: "bob", args: []string{"bind", "user:bob", "owner"}, code: ExitDeny, err: []string{"403"}},
+		{name: "an escalation is refused", as: "bob", args: []string{"bind", "user:bob", "owner"}, code: ExitNotAllowed, err: []string{"403"}},
 		{name: "bind without a role", as: "alice", args: []string{"bind", "user:carol"}, code: ExitBadInput},
-		{name: "role delete while bound conflicts", as: "alice", args: []string{"role", "delete", "auditor"}, code: ExitBadInput, err: []string{"409"}},
+		{name: "role delete while bound conflicts", as: "alice", args: []string{"role", "delete", "auditor"}, code: ExitConflict, err: []string{"409"}},
 		{name: "share a dev chain with team ml", as: "alice", args: []string{"share", "chains/eval-harness", "team:ml", "--actions", "run", "--ns", "dev"}, code: 0, out: []string{"shared dev/chains/eval-harness with team:ml for run"}},
 		{name: "share needs actions", as: "alice", args: []string{"share", "chains/eval-harness", "team:ml"}, code: ExitBadInput},
 
@@ -160,7 +165,7 @@ func TestAdminVerbs(t *testing.T) {
 		// Resources with versions and diffs.
 		{name: "resource create", as: "alice", args: []string{"resource", "create", "chains/new-chain", "--ns", "dev", "--label", "env=dev", "--spec", spec}, code: 0, out: []string{"created chains/new-chain in dev (version 1)"}},
 		{name: "resource update from stdin", as: "alice", args: []string{"resource", "update", "chains/new-chain", "--ns", "dev", "--spec", "-", "--if-version", "1"}, stdin: `{"steps":["fetch","think","act"]}`, code: 0, out: []string{"(version 2)"}},
-		{name: "a stale --if-version conflicts", as: "alice", args: []string{"resource", "update", "chains/new-chain", "--ns", "dev", "--spec", "-", "--if-version", "1"}, stdin: `{}`, code: ExitBadInput, err: []string{"409"}},
+		{name: "a stale --if-version conflicts", as: "alice", args: []string{"resource", "update", "chains/new-chain", "--ns", "dev", "--spec", "-", "--if-version", "1"}, stdin: `{}`, code: ExitConflict, err: []string{"409"}},
 		{name: "a spec that is not JSON", as: "alice", args: []string{"resource", "update", "chains/new-chain", "--ns", "dev", "--spec", "-"}, stdin: `{steps`, code: ExitBadInput},
 		{name: "resource get", as: "bob", args: []string{"resource", "get", "chains/new-chain", "--ns", "dev"}, code: 0, out: []string{"new-chain", "2", "env=dev", "spec:", `"think"`}},
 		{name: "resource list", as: "alice", args: []string{"resource", "list", "--ns", "prod"}, code: 0, out: []string{"escalation-triage", "ticket-summarizer"}, notOut: []string{"eval-harness"}},
@@ -169,9 +174,9 @@ func TestAdminVerbs(t *testing.T) {
 		{name: "resource diff", as: "alice", args: []string{"resource", "diff", "chains/new-chain", "--ns", "dev", "--from", "1", "--to", "2"}, code: 0, out: []string{"/spec/steps/1", `"think"`}},
 		{name: "resource history", as: "alice", args: []string{"resource", "history", "chains/new-chain", "--ns", "dev"}, code: 0, out: []string{"VERSION", "AUDIT", "user:alice", "changed /spec/steps/1", "resource.create success", "resource.update success"}},
 		{name: "resource history as json", as: "alice", args: []string{"resource", "history", "chains/new-chain", "--ns", "dev", "-o", "json"}, code: 0, out: []string{`"version": 2`, `"diff"`, `"audit"`}},
-		{name: "history of a missing resource", as: "alice", args: []string{"resource", "history", "chains/none", "--ns", "dev"}, code: ExitDeny, err: []string{"404"}},
+		{name: "history of a missing resource", as: "alice", args: []string{"resource", "history", "chains/none", "--ns", "dev"}, code: ExitNotAllowed, err: []string{"404"}},
 		{name: "a malformed ref", as: "alice", args: []string{"resource", "get", "new-chain"}, code: ExitBadInput},
-		{name: "a missing resource", as: "alice", args: []string{"resource", "get", "chains/none", "--ns", "dev"}, code: ExitDeny, err: []string{"404"}},
+		{name: "a missing resource", as: "alice", args: []string{"resource", "get", "chains/none", "--ns", "dev"}, code: ExitNotAllowed, err: []string{"404"}},
 		{name: "resource attributes set", as: "alice", args: []string{"resource", "update", "chains/new-chain", "--ns", "dev", "--attributes", `{"tier":"gold"}`}, code: 0},
 		{name: "resource attributes seen", as: "alice", args: []string{"resource", "get", "chains/new-chain", "--ns", "dev", "-o", "json"}, code: 0, out: []string{`"tier": "gold"`}},
 		{name: "resource attributes cleared", as: "alice", args: []string{"resource", "update", "chains/new-chain", "--ns", "dev", "--attributes", ""}, code: 0},
@@ -183,8 +188,8 @@ func TestAdminVerbs(t *testing.T) {
 		{name: "policy validate a bad text", as: "alice", args: []string{"policy", "validate", badPol}, code: ExitBadInput, out: []string{":2:", "error:"}},
 		{name: "policy validate a template", as: "alice", args: []string{"policy", "validate", "template:agent-platform"}, code: 0},
 		{name: "policy put a bad text", as: "alice", args: []string{"policy", "put", badPol}, code: ExitBadInput, err: []string{"422", ":2:"}},
-		{name: "a viewer may not put the policy", as: "carol", args: []string{"policy", "put", "template:agent-platform"}, code: ExitDeny, err: []string{"403"}},
-		{name: "a policy dropping a bound role conflicts", as: "alice", args: []string{"policy", "put", "-"}, stdin: mustTemplate(t), code: ExitBadInput, err: []string{"409", "auditor"}},
+		{name: "a viewer may not put the policy", as: "carol", args: []string{"policy", "put", "template:agent-platform"}, code: ExitNotAllowed, err: []string{"403"}},
+		{name: "a policy dropping a bound role conflicts", as: "alice", args: []string{"policy", "put", "-"}, stdin: mustTemplate(t), code: ExitConflict, err: []string{"409", "auditor"}},
 		{name: "policy put from stdin with --force", as: "alice", args: []string{"policy", "put", "-", "--force"}, stdin: mustTemplate(t) + "\n# edited from the CLI\n", code: 0, out: []string{"replaced the policy of demo"}},
 		{name: "the forced put dropped the role's binding", as: "alice", args: []string{"bind", "list", "--principal", "user:carol"}, code: 0, notOut: []string{"auditor"}},
 		{name: "the file policy commands still work offline", as: "none", args: []string{"policy", "lint", "template:mentiko"}, code: 0},
@@ -194,7 +199,7 @@ func TestAdminVerbs(t *testing.T) {
 		{name: "now bob needs --org", as: "bob", args: []string{"ns", "list"}, code: ExitBadInput, err: []string{"--org", "bobs", "demo"}},
 		{name: "with --org", as: "bob", args: []string{"ns", "list", "--org", "bobs"}, code: 0, out: []string{"default"}},
 		{name: "org rename", as: "bob", args: []string{"org", "rename", "Bob's", "--org", "bobs"}, code: 0},
-		{name: "another org's org is 404", as: "alice", args: []string{"org", "get", "bobs"}, code: ExitDeny, err: []string{"404"}},
+		{name: "another org's org is 404", as: "alice", args: []string{"org", "get", "bobs"}, code: ExitNotAllowed, err: []string{"404"}},
 		{name: "org delete needs --yes", as: "bob", args: []string{"org", "delete", "bobs"}, code: ExitBadInput},
 		{name: "org delete", as: "bob", args: []string{"org", "delete", "bobs", "--yes"}, code: 0},
 
@@ -246,8 +251,8 @@ func TestAdminKeyAndInvitationRoundTrip(t *testing.T) {
 		t.Fatalf("key revoke: %d %s", r.code, r.stderr)
 	}
 	t.Setenv("GATEHOUSE_TOKEN", kc.Token)
-	if r := run(t, "", "whoami"); r.code != ExitDeny {
-		t.Errorf("a revoked key: exit %d, want %d", r.code, ExitDeny)
+	if r := run(t, "", "whoami"); r.code != ExitUnauthenticated {
+		t.Errorf("a revoked key: exit %d, want %d", r.code, ExitUnauthenticated)
 	}
 
 	t.Setenv("GATEHOUSE_TOKEN", srv.Demo.Keys["alice"])
@@ -261,8 +266,8 @@ func TestAdminKeyAndInvitationRoundTrip(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "welcome erin: member of demo as operator") {
 		t.Fatalf("invite accept: %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	if r := run(t, m[1]+"\n", "invite", "accept"); r.code != ExitBadInput || !strings.Contains(r.stderr, "410") {
-		t.Errorf("accepting twice: exit %d %s, want %d and 410", r.code, r.stderr, ExitBadInput)
+	if r := run(t, m[1]+"\n", "invite", "accept"); r.code != ExitNotAllowed || !strings.Contains(r.stderr, "410") {
+		t.Errorf("accepting twice: exit %d %s, want %d and 410", r.code, r.stderr, ExitNotAllowed)
 	}
 	t.Setenv("GATEHOUSE_TOKEN", srv.Demo.Keys["alice"])
 	if r := run(t, "", "check", "user:erin", "chains:run", "chains/ticket-summarizer", "--ns", "prod"); r.code != 0 {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -18,14 +20,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-dev/gatehouse/client"
+
+	"github.com/gatehouse-dev/gatehouse/internal/atomicfile"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
-// The audit commands (docs/audit.md) work on the database directly, like
-// an operator's SQL client: they need the same --data / --database as
-// serve and read every org's log without authorization. The HTTP API
-// (GET /v1/orgs/{org}/audit) is the authorized way for members.
+// The audit commands (docs/audit.md): tail, query and export read through
+// the HTTP API as the caller (GET /v1/orgs/{org}/audit, audit:read) unless
+// --database or --data asks for the database directly; verify, prune and
+// adopt work on the database, like an operator's SQL client: they need
+// the same --data / --database as serve and read every org's log without
+// authorization.
 
 // auditKeyFile is the default checkpoint signing key file in the data
 // directory.
@@ -124,15 +131,16 @@ func (f *auditFilterFlags) filter() (store.AuditFilter, error) {
 }
 
 // newAuditListCmd is `audit tail` (the newest entries, then --follow) and
-// `audit query` (filtered, oldest first, paged).
+// `audit query` (filtered, oldest first, paged): over the API as the
+// caller (audit:read; redacted as the API redacts), or with --database or
+// --data, on the database directly.
 func newAuditListCmd(e *env, verb string) *cobra.Command {
 	var (
+		a      = &adm{e: e}
 		sf     storeFlags
 		ff     auditFilterFlags
-		org    string
 		n      int
 		follow bool
-		out    output
 		poll   time.Duration
 	)
 	short := "Show an org's newest audit entries (and follow new ones with --follow)"
@@ -142,147 +150,271 @@ func newAuditListCmd(e *env, verb string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   verb,
 		Short: short,
-		Args:  cobra.NoArgs,
+		Long: short + `.
+
+Over the API (the default) it reads as the caller, who needs audit:read,
+and shows what the API shows (secret names redacted for a reader without
+secrets:list). With --database or --data it reads the database directly,
+every org's log without authorization, like an operator's SQL client.
+
+-o json and yaml print {"items": [...], "next_cursor": ""}; with --follow,
+one entry per line (JSON Lines) or one YAML document per entry.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if org == "" {
-				return badInput("--org is required")
-			}
-			if err := out.check("table", "json"); err != nil {
+			if err := a.f.output.check(); err != nil {
 				return err
 			}
 			f, err := ff.filter()
 			if err != nil {
 				return err
 			}
+			if n < 0 {
+				return badInput("--limit must not be negative")
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			st, _, err := sf.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			pr := newEntryPrinter(e.stdout, out)
-			var last uint64
-			if verb == "tail" {
-				f.Newest = true
-				es, _, err := st.ListAudit(ctx, org, f, store.Page{Size: max(1, min(n, store.MaxPageSize))})
+			pr := newEntryPrinter(e.stdout, a.f.output, follow)
+			if directMode(cmd) {
+				if a.f.org == "" {
+					return badInput("--org is required with --database or --data")
+				}
+				st, _, err := sf.open(ctx)
 				if err != nil {
-					return &exitError{code: ExitInternal, err: err}
+					return err
 				}
-				for i := len(es) - 1; i >= 0; i-- { // oldest first on screen
-					if err := pr.print(es[i]); err != nil {
-						return err
-					}
-				}
-				if len(es) > 0 {
-					last = es[0].Seq
-				} else if h, err := st.AuditHead(ctx, org); err == nil {
-					last = h.Seq
-				}
-				f.Newest = false
-			} else {
-				cursor, printed := "", 0
-				for n <= 0 || printed < n {
-					size := store.MaxPageSize
-					if n > 0 {
-						size = min(size, n-printed)
-					}
-					es, next, err := st.ListAudit(ctx, org, f, store.Page{Size: size, Cursor: cursor})
-					if err != nil {
-						return &exitError{code: ExitInternal, err: err}
-					}
-					for _, r := range es {
-						if err := pr.print(r); err != nil {
-							return err
-						}
-						last = r.Seq
-					}
-					printed += len(es)
-					if next == "" {
-						break
-					}
-					cursor = next
-				}
+				defer st.Close()
+				return listAudit(ctx, verb, storeReader(st, a.f.org), f, n, follow, poll, pr)
 			}
-			pr.flush()
-			for follow && ctx.Err() == nil {
-				f.After = last
-				es, _, err := st.ListAudit(ctx, org, f, store.Page{Size: store.MaxPageSize})
-				if err != nil {
-					if ctx.Err() != nil {
-						break
-					}
-					return &exitError{code: ExitInternal, err: err}
-				}
-				for _, r := range es {
-					if err := pr.print(r); err != nil {
-						return err
-					}
-					last = r.Seq
-				}
-				pr.flush()
-				if len(es) == 0 {
-					select {
-					case <-ctx.Done():
-					case <-time.After(poll):
-					}
-				}
-			}
-			return nil
+			cmd.SetContext(ctx)
+			return a.inOrg(cmd, func(cl *call, org string) error {
+				return listAudit(followCtx(ctx, cl, follow), verb, apiReader(cl, org, follow), f, n, follow, poll, pr)
+			})
 		},
 	}
+	a.leaf(cmd)
 	sf.register(cmd)
 	ff.register(cmd)
-	cmd.Flags().StringVar(&org, "org", "", "the org whose log to read ("+audit.SystemOrg+" for deployment-wide events)")
 	if verb == "tail" {
-		cmd.Flags().IntVarP(&n, "lines", "n", 20, "how many of the newest entries to show")
+		cmd.Flags().IntVar(&n, "limit", 20, "how many of the newest entries to show")
+		cmd.Flags().IntVar(&n, "lines", 20, "how many of the newest entries to show")
+		_ = cmd.Flags().MarkDeprecated("lines", "use --limit (-n is the namespace everywhere)")
 	} else {
 		cmd.Flags().IntVar(&n, "limit", 0, "stop after this many entries (0: all)")
 	}
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new entries as they are recorded")
-	cmd.Flags().DurationVar(&poll, "poll", time.Second, "how often --follow looks for new entries")
-	cmd.Flags().StringVarP((*string)(&out), "output", "o", "table", "table or json (one entry per line)")
+	cmd.Flags().DurationVar(&poll, "poll", time.Second, "how often --follow looks for new entries (--database mode; over the API it long-polls)")
 	return cmd
 }
 
-// entryPrinter prints entries as a table or JSON Lines.
-type entryPrinter struct {
-	out output
-	w   io.Writer
-	tw  *tabwriter.Writer
-	enc *json.Encoder
+// directMode: --database or --data was given, so the command reads the
+// database instead of the API.
+func directMode(cmd *cobra.Command) bool {
+	return cmd.Flags().Changed("database") || cmd.Flags().Changed("data")
 }
 
-func newEntryPrinter(w io.Writer, out output) *entryPrinter {
-	p := &entryPrinter{out: out, w: w}
-	if out == "json" {
-		p.enc = json.NewEncoder(w)
+// followCtx is the context of an audit read over the API: the command's
+// --timeout bounds it, unless it follows (then only an interrupt ends
+// it).
+func followCtx(ctx context.Context, cl *call, follow bool) context.Context {
+	if follow {
+		return ctx
+	}
+	return cl.ctx
+}
+
+// auditReader reads one page of an org's log.
+type auditReader func(ctx context.Context, f store.AuditFilter, size int, cursor string) ([]audit.Entry, string, error)
+
+func storeReader(st store.Store, org string) auditReader {
+	return func(ctx context.Context, f store.AuditFilter, size int, cursor string) ([]audit.Entry, string, error) {
+		rs, next, err := st.ListAudit(ctx, org, f, store.Page{Size: size, Cursor: cursor})
+		if err != nil {
+			return nil, "", &exitError{code: ExitInternal, err: err}
+		}
+		es := make([]audit.Entry, 0, len(rs))
+		for _, r := range rs {
+			e, err := audit.FromRecord(r)
+			if err != nil {
+				return nil, "", &exitError{code: ExitInternal, err: err}
+			}
+			es = append(es, e)
+		}
+		return es, next, nil
+	}
+}
+
+// apiReader reads through GET /v1/orgs/{org}/audit; following (After
+// set), it long-polls.
+func apiReader(cl *call, org string, wait bool) auditReader {
+	return func(ctx context.Context, f store.AuditFilter, size int, cursor string) ([]audit.Entry, string, error) {
+		q := client.AuditFilter{Actor: f.Actor, Action: f.Action, Target: f.Target, Result: f.Result, Since: f.Since, Until: f.Until,
+			After: f.After, Newest: f.Newest}
+		if wait && f.After > 0 {
+			// Long-poll, within the per-request --timeout.
+			q.Wait = min(20*time.Second, cl.a.f.timeout/2)
+		}
+		l, err := cl.c.ListAudit(ctx, org, q, &client.ListOptions{PageSize: size, Cursor: cursor})
+		if err != nil {
+			return nil, "", err
+		}
+		es := make([]audit.Entry, 0, len(l.Items))
+		for _, it := range l.Items {
+			e, err := entryOf(it)
+			if err != nil {
+				return nil, "", err
+			}
+			es = append(es, e)
+		}
+		return es, l.NextCursor, nil
+	}
+}
+
+// entryOf converts the API's entry to the audit package's (the same JSON).
+func entryOf(it client.AuditEntry) (audit.Entry, error) {
+	var e audit.Entry
+	b, err := json.Marshal(it)
+	if err == nil {
+		err = json.Unmarshal(b, &e)
+	}
+	if err != nil {
+		return e, fmt.Errorf("audit entry %d: %w", it.Seq, err)
+	}
+	return e, nil
+}
+
+// listAudit prints tail's newest n entries or query's first n (0: all),
+// then, following, every new one.
+func listAudit(ctx context.Context, verb string, read auditReader, f store.AuditFilter, n int, follow bool, poll time.Duration, pr *entryPrinter) error {
+	var last uint64
+	if verb == "tail" {
+		f.Newest = true
+		es, _, err := read(ctx, f, max(1, min(n, store.MaxPageSize)), "")
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			es = nil
+		}
+		for i := len(es) - 1; i >= 0; i-- { // oldest first on screen
+			if err := pr.print(es[i]); err != nil {
+				return err
+			}
+		}
+		if len(es) > 0 {
+			last = es[0].Seq
+		} else if one, _, err := read(ctx, store.AuditFilter{Newest: true}, 1, ""); err == nil && len(one) > 0 {
+			last = one[0].Seq
+		}
+		f.Newest = false
 	} else {
+		cursor, printed := "", 0
+		for n <= 0 || printed < n {
+			size := store.MaxPageSize
+			if n > 0 {
+				size = min(size, n-printed)
+			}
+			es, next, err := read(ctx, f, size, cursor)
+			if err != nil {
+				return err
+			}
+			for _, e := range es {
+				if err := pr.print(e); err != nil {
+					return err
+				}
+				last = e.Seq
+			}
+			printed += len(es)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+	}
+	if err := pr.flush(); err != nil {
+		return err
+	}
+	for follow && ctx.Err() == nil {
+		f.After = last
+		es, _, err := read(ctx, f, store.MaxPageSize, "")
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return err
+		}
+		for _, e := range es {
+			if err := pr.print(e); err != nil {
+				return err
+			}
+			last = e.Seq
+		}
+		if err := pr.flush(); err != nil {
+			return err
+		}
+		if len(es) == 0 {
+			select {
+			case <-ctx.Done():
+			case <-time.After(poll):
+			}
+		}
+	}
+	return nil
+}
+
+// entryPrinter prints entries as a table, or JSON or YAML: a list at
+// flush, or (streaming) one entry at a time.
+type entryPrinter struct {
+	out    output
+	stream bool
+	w      io.Writer
+	tw     *tabwriter.Writer
+	items  []audit.Entry
+}
+
+func newEntryPrinter(w io.Writer, out output, stream bool) *entryPrinter {
+	p := &entryPrinter{out: out, w: w, stream: stream}
+	if !out.machine() {
 		p.tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	}
 	return p
 }
 
-func (p *entryPrinter) print(r store.AuditRecord) error {
-	e, err := audit.FromRecord(r)
-	if err != nil {
-		return &exitError{code: ExitInternal, err: err}
-	}
-	if p.enc != nil {
-		return p.enc.Encode(e)
+func (p *entryPrinter) print(e audit.Entry) error {
+	switch {
+	case p.out.machine() && p.stream && p.out == "json":
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		_, err = p.w.Write(append(b, '\n'))
+		return err
+	case p.out.machine() && p.stream:
+		return p.out.emit(p.w, e)
+	case p.out.machine():
+		p.items = append(p.items, e)
+		return nil
 	}
 	msg := e.Message
 	if len(msg) > 80 {
 		msg = msg[:77] + "..."
 	}
-	_, err = fmt.Fprintf(p.tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Format(time.RFC3339), e.Actor.Principal, e.Action, e.Target, e.Result, msg)
+	_, err := fmt.Fprintf(p.tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Format(time.RFC3339), oneLine(e.Actor.Principal), oneLine(e.Action),
+		oneLine(e.Target), e.Result, oneLine(msg))
 	return err
 }
 
-func (p *entryPrinter) flush() {
-	if p.tw != nil {
-		_ = p.tw.Flush()
+// flush ends a batch: the table's rows, or the list.
+func (p *entryPrinter) flush() error {
+	switch {
+	case p.tw != nil:
+		return p.tw.Flush()
+	case !p.stream:
+		err := p.out.emit(p.w, listOf(p.items, ""))
+		p.items = nil
+		p.stream = true // what follows, streams
+		return err
 	}
+	return nil
 }
 
 func newAuditVerifyCmd(e *env) *cobra.Command {
@@ -317,7 +449,7 @@ Exit 0: verified. Exit 1: the log does not verify; the first bad entry and
 what is wrong are printed. Exit 2: bad input. Exit 3: the store failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := out.check("table", "json"); err != nil {
+			if err := out.check(); err != nil {
 				return err
 			}
 			opts := audit.VerifyOptions{}
@@ -371,8 +503,8 @@ what is wrong are printed. Exit 2: bad input. Exit 3: the store failed.`,
 			case err != nil:
 				return &exitError{code: ExitInternal, err: err}
 			}
-			if out == "json" {
-				if err := writeJSON(e.stdout, map[string]any{"ok": ve == nil, "reports": reps, "problem": ve}); err != nil {
+			if out.machine() {
+				if err := out.emit(e.stdout, map[string]any{"ok": ve == nil, "reports": reps, "problem": ve}); err != nil {
 					return err
 				}
 			} else {
@@ -400,7 +532,7 @@ what is wrong are printed. Exit 2: bad input. Exit 3: the store failed.`,
 	cmd.Flags().StringVar(&org, "org", "", "verify only this org (default: every org with a log)")
 	cmd.Flags().StringVar(&checkpoints, "checkpoints", "", "exported checkpoints file (JSON Lines) to anchor the log")
 	cmd.Flags().StringVar(&keyFile, "key", "", "public key(s) that sign checkpoints, or the private key (also checks entry MACs)")
-	cmd.Flags().StringVarP((*string)(&out), "output", "o", "table", "table or json")
+	addOutputFlag(cmd, &out)
 	return cmd
 }
 
@@ -447,8 +579,10 @@ func unanchored(r audit.Report) string {
 
 func newAuditExportCmd(e *env) *cobra.Command {
 	var (
+		a           = &adm{e: e}
 		sf          storeFlags
-		org         string
+		state       string
+		after       uint64
 		format      string
 		to          string
 		name        string
@@ -473,11 +607,18 @@ failure hit its batch (entries carry org and seq for dedup).
 
 --follow keeps exporting new entries, retrying failed deliveries with
 backoff. --checkpoints FILE also writes the org's signed checkpoints
-(JSON Lines) to FILE: keep it outside the database for audit verify.`,
+(JSON Lines) to FILE: keep it outside the database for audit verify.
+
+Over the API (the default) it reads as the caller (audit:read; redacted as
+the API redacts) from --after, or from the sequence number stored in
+--state FILE, which it updates after each delivered batch. With --database
+or --data it reads the database directly and keeps its cursor there, under
+--name.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if org == "" {
-				return badInput("--org is required")
+			org := a.f.org
+			if directMode(cmd) && org == "" {
+				return badInput("--org is required with --database or --data")
 			}
 			var sink audit.Sink
 			var closeOut func() error
@@ -527,6 +668,12 @@ backoff. --checkpoints FILE also writes the org's signed checkpoints
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if !directMode(cmd) {
+				cmd.SetContext(ctx)
+				return a.inOrg(cmd, func(cl *call, org string) error {
+					return exportAPI(followCtx(ctx, cl, follow), e, cl, org, sink, format, state, after, batch, follow, checkpoints)
+				})
+			}
 			st, _, err := sf.open(ctx)
 			if err != nil {
 				return err
@@ -568,11 +715,13 @@ backoff. --checkpoints FILE also writes the org's signed checkpoints
 			return nil
 		},
 	}
+	a.leaf(cmd)
 	sf.register(cmd)
-	cmd.Flags().StringVar(&org, "org", "", "the org whose log to export")
+	cmd.Flags().StringVar(&state, "state", "", "over the API: file holding the last exported sequence number (read, then updated)")
+	cmd.Flags().Uint64Var(&after, "after", 0, "over the API: export entries after this sequence number (default: --state's)")
 	cmd.Flags().StringVar(&format, "format", "jsonl", "jsonl, cef, syslog or webhook")
 	cmd.Flags().StringVar(&to, "to", "", "destination: file (- for stdout), host:port, or URL")
-	cmd.Flags().StringVar(&name, "name", "default", "the exporter's name: its cursor is stored under it")
+	cmd.Flags().StringVar(&name, "name", "default", "--database mode: the exporter's name; its cursor is stored in the database under it")
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep exporting new entries until interrupted")
 	cmd.Flags().StringVar(&checkpoints, "checkpoints", "", "also write the org's checkpoints to this file")
 	cmd.Flags().StringVar(&secretEnv, "secret-env", "GATEHOUSE_WEBHOOK_SECRET", "environment variable holding the webhook's HMAC secret")
@@ -581,13 +730,79 @@ backoff. --checkpoints FILE also writes the org's signed checkpoints
 	return cmd
 }
 
+// exportAPI exports the org's log read over the API to sink, from after
+// or the sequence number in the state file, updating it after each
+// delivered batch; following, it long-polls for new entries.
+func exportAPI(ctx context.Context, e *env, cl *call, org string, sink audit.Sink, format, state string, after uint64, batch int, follow bool, checkpoints string) error {
+	if state != "" && after == 0 {
+		b, err := os.ReadFile(state)
+		switch {
+		case err == nil:
+			if after, err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err != nil {
+				return badInput("--state %s: not a sequence number", state)
+			}
+		case !errors.Is(err, os.ErrNotExist):
+			return badInput("--state: %v", err)
+		}
+	}
+	if checkpoints != "" {
+		cps, err := cl.c.AuditCheckpoints(ctx, org, 0)
+		if err != nil {
+			return err
+		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		for _, c := range cps {
+			if err := enc.Encode(c); err != nil {
+				return err
+			}
+		}
+		if err := atomicfile.Write(checkpoints, b.Bytes(), 0o600); err != nil {
+			return badInput("--checkpoints: %v", err)
+		}
+	}
+	read := apiReader(cl, org, follow)
+	total := 0
+	for ctx.Err() == nil {
+		es, _, err := read(ctx, store.AuditFilter{After: after}, max(1, min(batch, store.MaxPageSize)), "")
+		if err != nil {
+			if follow && ctx.Err() != nil {
+				break
+			}
+			return err
+		}
+		if len(es) == 0 {
+			if !follow {
+				break
+			}
+			continue
+		}
+		if err := sink.Deliver(ctx, es); err != nil {
+			return &exitError{code: ExitUnavailable, err: fmt.Errorf("deliver: %w", err)}
+		}
+		after = es[len(es)-1].Seq
+		total += len(es)
+		if state != "" {
+			if err := atomicfile.Write(state, []byte(strconv.FormatUint(after, 10)+"\n"), 0o600); err != nil {
+				return &exitError{code: ExitInternal, err: fmt.Errorf("--state: %w", err)}
+			}
+		}
+	}
+	fmt.Fprintf(e.stderr, "gatehouse: exported %d entries of %s to %s (through %d)\n", total, org, format, after)
+	return nil
+}
+
 func newAuditKeygenCmd(e *env) *cobra.Command {
 	var outFile string
+	var out output
 	cmd := &cobra.Command{
 		Use:   "keygen",
 		Short: "Create an Ed25519 checkpoint signing key (PEM, mode 0600) and print its public key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			if outFile == "" {
 				return badInput("--out is required")
 			}
@@ -595,11 +810,15 @@ func newAuditKeygenCmd(e *env) *cobra.Command {
 			if err != nil {
 				return badInput("%v", err)
 			}
+			if out.machine() {
+				return out.emit(e.stdout, map[string]string{"key_id": s.Public().ID, "file": outFile, "public_key": string(s.Public().MarshalPEM())})
+			}
 			fmt.Fprintf(e.stdout, "# key id %s; give this public key to audit verify --key\n%s", s.Public().ID, s.Public().MarshalPEM())
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&outFile, "out", "", "file to create (refuses to overwrite)")
+	addOutputFlag(cmd, &out)
 	return cmd
 }
 
@@ -610,6 +829,7 @@ func newAuditPruneCmd(e *env) *cobra.Command {
 		through  uint64
 		exporter string
 		actor    string
+		out      output
 	)
 	cmd := &cobra.Command{
 		Use:   "prune",
@@ -621,6 +841,9 @@ checkpointed, so the remaining log still verifies from the checkpoint at
 --through.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			if org == "" || through == 0 || exporter == "" {
 				return badInput("--org, --through and --exporter are required")
 			}
@@ -645,6 +868,9 @@ checkpointed, so the remaining log still verifies from the checkpoint at
 			case err != nil:
 				return &exitError{code: ExitInternal, err: err}
 			}
+			if out.machine() {
+				return out.emit(e.stdout, map[string]any{"org": org, "through": through, "pruned": n})
+			}
 			fmt.Fprintf(e.stdout, "pruned %d entries of %s through %d\n", n, org, through)
 			return nil
 		},
@@ -654,6 +880,7 @@ checkpointed, so the remaining log still verifies from the checkpoint at
 	cmd.Flags().Uint64Var(&through, "through", 0, "last sequence number to delete (must be a checkpoint)")
 	cmd.Flags().StringVar(&exporter, "exporter", "", "the exporter (audit export --name) that must have delivered them")
 	cmd.Flags().StringVar(&actor, "actor", "operator", "who is pruning (recorded in the entry)")
+	addOutputFlag(cmd, &out)
 	return cmd
 }
 
@@ -661,7 +888,14 @@ func newAuditAdoptCmd(e *env) *cobra.Command {
 	var (
 		sf  storeFlags
 		org string
+		out output
 	)
+	type adopted struct {
+		Org        string `json:"org"`
+		Checkpoint uint64 `json:"checkpoint,omitempty"`
+		Adopted    uint64 `json:"adopted"`
+		Problem    string `json:"problem,omitempty"`
+	}
 	cmd := &cobra.Command{
 		Use:   "adopt",
 		Short: "Checkpoint entries written before entries had MACs (once, after upgrading)",
@@ -674,6 +908,9 @@ previous checkpoint; an entry with a wrong MAC is still refused. Check
 those entries first (audit query): adopt vouches for them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			ctx := cmd.Context()
 			st, _, err := sf.open(ctx)
 			if err != nil {
@@ -688,6 +925,18 @@ those entries first (audit query): adopt vouches for them.`,
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
+			var done []adopted
+			say := func(a adopted, format string, args ...any) {
+				done = append(done, a)
+				if !out.machine() {
+					fmt.Fprintf(e.stdout, format, args...)
+				}
+			}
+			defer func() {
+				if out.machine() {
+					_ = out.emit(e.stdout, listOf(done, ""))
+				}
+			}()
 			orgs := []string{org}
 			if org == "" {
 				if orgs, err = st.AuditOrgs(ctx); err != nil {
@@ -699,14 +948,15 @@ those entries first (audit query): adopt vouches for them.`,
 				var ve *audit.VerifyError
 				switch {
 				case errors.As(err, &ve):
-					fmt.Fprintf(e.stdout, "FAIL  %s: entry %d: %s: %s\n", ve.Org, ve.Seq, ve.Problem, ve.Detail)
+					say(adopted{Org: o, Problem: fmt.Sprintf("entry %d: %s: %s", ve.Seq, ve.Problem, ve.Detail)},
+						"FAIL  %s: entry %d: %s: %s\n", ve.Org, ve.Seq, ve.Problem, ve.Detail)
 					return silentExit(ExitDeny)
 				case err != nil:
 					return &exitError{code: ExitInternal, err: err}
 				case seq == 0:
-					fmt.Fprintf(e.stdout, "ok    %s: already checkpointed at its head\n", o)
+					say(adopted{Org: o}, "ok    %s: already checkpointed at its head\n", o)
 				default:
-					fmt.Fprintf(e.stdout, "ok    %s: checkpointed at %d (%d entries without a MAC adopted)\n", o, seq, n)
+					say(adopted{Org: o, Checkpoint: seq, Adopted: n}, "ok    %s: checkpointed at %d (%d entries without a MAC adopted)\n", o, seq, n)
 				}
 			}
 			return nil
@@ -714,5 +964,6 @@ those entries first (audit query): adopt vouches for them.`,
 	}
 	sf.register(cmd)
 	cmd.Flags().StringVar(&org, "org", "", "the org (default: every org with a log)")
+	addOutputFlag(cmd, &out)
 	return cmd
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -50,18 +49,17 @@ func auditData(t *testing.T, n int) string {
 
 func TestAuditTailQueryVerify(t *testing.T) {
 	data := auditData(t, 25)
-	r := run(t, "", "audit", "tail", "--data", data, "--org", "acme", "-n", "3")
+	r := run(t, "", "audit", "tail", "--data", data, "--org", "acme", "--limit", "3")
 	if r.code != 0 || strings.Count(r.stdout, "\n") != 3 || !strings.HasPrefix(r.stdout, "23 ") || !strings.Contains(r.stdout, "25 ") {
 		t.Errorf("tail -n 3: code %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = run(t, "", "audit", "query", "--data", data, "--org", "acme", "--result", "denied", "-o", "json")
 	var seqs []uint64
-	sc := bufio.NewScanner(strings.NewReader(r.stdout))
-	for sc.Scan() {
-		var e audit.Entry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("query -o json: %v: %q", err, sc.Text())
-		}
+	var page struct{ Items []audit.Entry }
+	if err := json.Unmarshal([]byte(r.stdout), &page); err != nil {
+		t.Fatalf("query -o json: %v: %q", err, r.stdout)
+	}
+	for _, e := range page.Items {
 		if e.Result != audit.Denied {
 			t.Errorf("query --result denied returned %+v", e)
 		}

@@ -2,26 +2,17 @@
 // flags, call the domain packages and render; they hold no logic of their
 // own.
 //
-// Exit codes are part of the interface: 0 success (or allow), 1 deny (for
-// decision commands), 2 bad input or a policy with errors, 3 internal
-// failure.
+// Exit codes, output formats, the namespace and org flags and the error
+// line are part of the interface; conventions.go defines them once and
+// docs/cli.md documents them.
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
-)
-
-// Exit codes.
-const (
-	ExitOK       = 0
-	ExitDeny     = 1
-	ExitBadInput = 2
-	ExitInternal = 3
 )
 
 // exitError carries an exit code through cobra. A nil err means the
@@ -92,6 +83,10 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newAuditCmd(e))
 	root.AddCommand(newSecretCmd(e), newRunCmd(e), newVaultCmd(e))
 	addAdminCommands(root, e) // org, ns, member, ..., check, explain, who-can, what-can; policy get|put|validate
+	root.AddCommand(newLoginCmd(e), newContextCmd(e), newVersionCmd(e), newHealthCmd(e))
+	root.Version = versionLine()
+	root.SetVersionTemplate("{{.Version}}\n")
+	registerCompletions(root)
 	return root
 }
 
@@ -102,22 +97,4 @@ func unknownSubcommand(cmd *cobra.Command, args []string) error {
 		return cmd.Help()
 	}
 	return badInput("unknown command %q for %q; see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
-}
-
-// output is the --output flag's value.
-type output string
-
-func (o output) check(allowed ...string) error {
-	for _, a := range allowed {
-		if string(o) == a {
-			return nil
-		}
-	}
-	return badInput("--output %q: want one of %v", string(o), allowed)
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

@@ -68,22 +68,25 @@ func TestLintExitCodesAndFormat(t *testing.T) {
 
 	// JSON: a machine-readable list with positions and severities.
 	r = run(t, "", "policy", "lint", "--output", "json", bad)
-	var diags []struct {
-		Pos struct {
-			File      string
-			Line, Col int
+	var page struct {
+		Items []struct {
+			Pos struct {
+				File      string
+				Line, Col int
+			}
+			Severity, Code, Message string
 		}
-		Severity, Code, Message string
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &diags); err != nil {
+	if err := json.Unmarshal([]byte(r.stdout), &page); err != nil {
 		t.Fatalf("lint json: %v\n%s", err, r.stdout)
 	}
+	diags := page.Items
 	if r.code != 2 || len(diags) < 1 || diags[0].Pos.Line != 2 || diags[0].Severity != "error" || diags[0].Pos.File != bad {
 		t.Errorf("lint json: code %d diags %+v", r.code, diags)
 	}
 	r = run(t, "", "policy", "lint", "--output", "json", good)
-	if strings.TrimSpace(r.stdout) != "[]" {
-		t.Errorf("lint json of a clean file = %q, want []", r.stdout)
+	if strings.Join(strings.Fields(r.stdout), "") != `{"items":[],"next_cursor":""}` {
+		t.Errorf("lint json of a clean file = %q, want an empty list", r.stdout)
 	}
 
 	// Bad invocations are exit 2 with a message, not a crash.
@@ -213,8 +216,8 @@ func TestCheckJSON(t *testing.T) {
 	var got struct {
 		Allowed     *bool
 		Reason      string
-		Obligations []string
-		Advice      []string
+		Obligations []struct{ Kind, Text string }
+		Advice      []struct{ Kind, Text string }
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
 		t.Fatalf("%v: %s", err, r.stdout)
@@ -222,11 +225,12 @@ func TestCheckJSON(t *testing.T) {
 	if r.code != 0 || got.Allowed == nil || !*got.Allowed || got.Reason == "" {
 		t.Errorf("json check: code %d %+v", r.code, got)
 	}
-	if diff := cmp.Diff([]string{"must audit chains"}, got.Obligations); diff != "" {
+	// The shape a server's check answers (api.RuleOut).
+	if diff := cmp.Diff([]struct{ Kind, Text string }{{"must", "must audit chains"}}, got.Obligations); diff != "" {
 		t.Errorf("obligations (-want +got):\n%s", diff)
 	}
-	if got.Advice == nil {
-		t.Errorf("advice must be an empty list, not null")
+	if len(got.Advice) != 0 {
+		t.Errorf("advice: %+v, want none", got.Advice)
 	}
 }
 

@@ -101,8 +101,8 @@ func (a *adm) blastRadiusCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if cl.json() {
-					return writeJSON(cl.a.e.stdout, r)
+				if cl.machine() {
+					return cl.emit(r)
 				}
 				w := cl.a.e.stdout
 				fmt.Fprintln(w, r.Summary)

@@ -43,7 +43,7 @@ func TestAgentLifecycleCLI(t *testing.T) {
 			out: []string{"created agent Helper"}},
 		{name: "the list shows sponsors and status", as: "alice", args: []string{"agent", "list"}, code: 0,
 			out: []string{"SPONSORS", "STATUS", "Helper", "user:bob", "active"}},
-		{name: "only a sponsor attests", as: "carol", args: []string{"agent", "attest", "Helper"}, code: ExitDeny, err: []string{"403", "not a sponsor"}},
+		{name: "only a sponsor attests", as: "carol", args: []string{"agent", "attest", "Helper"}, code: ExitNotAllowed, err: []string{"403", "not a sponsor"}},
 		{name: "the sponsor attests", as: "bob", args: []string{"agent", "attest", "Helper"}, code: 0, out: []string{"attested agent Helper", "status active"}},
 		{name: "the org's rules", as: "alice", args: []string{"agent", "lifecycle", "--inactive-days", "30", "--attestation-days", "90"}, code: 0,
 			out: []string{"30 days unused", "90 days unattested"}},
@@ -73,8 +73,8 @@ func TestBlastRadiusCLI(t *testing.T) {
 			out: []string{`"principal": "agent:Triage"`, `"status": "active"`, `"severity": "change"`}},
 		{name: "a user", as: "alice", args: []string{"agent", "blast-radius", "user:bob"}, code: 0, out: []string{"user:bob could, if hijacked,"}},
 		{name: "yourself", as: "carol", args: []string{"agent", "blast-radius", "user:carol"}, code: 0, out: []string{"user:carol"}},
-		{name: "someone else without bindings:read", as: "carol", args: []string{"agent", "blast-radius", "user:alice"}, code: ExitDeny, err: []string{"403"}},
-		{name: "a non-member", as: "alice", args: []string{"agent", "blast-radius", "user:mallory"}, code: ExitDeny, err: []string{"404"}},
+		{name: "someone else without bindings:read", as: "carol", args: []string{"agent", "blast-radius", "user:alice"}, code: ExitNotAllowed, err: []string{"403"}},
+		{name: "a non-member", as: "alice", args: []string{"agent", "blast-radius", "user:mallory"}, code: ExitNotAllowed, err: []string{"404"}},
 	})
 }
 

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/policy/format"
 	"github.com/gatehouse-dev/gatehouse/policy/token"
@@ -93,7 +95,7 @@ func newLintCmd(e *env) *cobra.Command {
 Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.check("text", "json"); err != nil {
+			if err := out.check(); err != nil {
 				return err
 			}
 			opts, err := lopts.options()
@@ -109,11 +111,8 @@ Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise.`,
 				_, diags := policy.Load(name, src, opts)
 				all = append(all, diags...)
 			}
-			if out == "json" {
-				if all == nil {
-					all = token.List{}
-				}
-				if err := writeJSON(e.stdout, all); err != nil {
+			if out.machine() {
+				if err := out.emit(e.stdout, listOf(all, "")); err != nil {
 					return err
 				}
 			} else {
@@ -127,7 +126,7 @@ Exit status is 0 when there are no errors (warnings allowed) and 2 otherwise.`,
 			return nil
 		},
 	}
-	cmd.Flags().VarP(newOutputValue(&out, "text"), "output", "o", "text or json")
+	addOutputFlag(cmd, &out)
 	lopts.register(cmd)
 	return cmd
 }
@@ -214,7 +213,7 @@ or agent, malformed permission or context).`,
   gatehouse policy check examples/agents.policy --subject agent:Triage --permission chains:run --context hour=10`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.check("text", "json"); err != nil {
+			if err := out.check(); err != nil {
 				return err
 			}
 			p, err := policy.ParsePermission(perm)
@@ -236,8 +235,8 @@ or agent, malformed permission or context).`,
 			if err != nil {
 				return err
 			}
-			if out == "json" {
-				if err := writeJSON(e.stdout, res); err != nil {
+			if out.machine() {
+				if err := out.emit(e.stdout, res); err != nil {
 					return err
 				}
 			} else {
@@ -247,12 +246,7 @@ or agent, malformed permission or context).`,
 				}
 				fmt.Fprintln(e.stdout, verdict)
 				fmt.Fprintln(e.stdout, res.Reason)
-				for _, o := range res.Obligations {
-					fmt.Fprintln(e.stdout, "obligation:", o)
-				}
-				for _, a := range res.Advice {
-					fmt.Fprintln(e.stdout, "advice:", a)
-				}
+				printRules(e.stdout, res.Obligations, res.Advice)
 			}
 			if !res.Allowed {
 				return silentExit(ExitDeny)
@@ -263,20 +257,21 @@ or agent, malformed permission or context).`,
 	cmd.Flags().StringVar(&subject, "subject", "", "role:ROLE or agent:AGENT (required)")
 	cmd.Flags().StringVar(&perm, "permission", "", "RESOURCE:ACTION, e.g. chains:run (required)")
 	cmd.Flags().StringArrayVar(&ctxFlags, "context", nil, "KEY=VALUE (repeatable); true/false and numbers are typed, the rest strings")
-	cmd.Flags().VarP(newOutputValue(&out, "text"), "output", "o", "text or json")
+	addOutputFlag(cmd, &out)
 	_ = cmd.MarkFlagRequired("subject")
 	_ = cmd.MarkFlagRequired("permission")
 	return cmd
 }
 
-// checkResult is `policy check`'s answer.
+// checkResult is `policy check`'s answer; obligations and advice have
+// the shape a server's check answers.
 type checkResult struct {
-	Allowed     bool     `json:"allowed"`
-	Subject     string   `json:"subject"`
-	Permission  string   `json:"permission"`
-	Reason      string   `json:"reason"`
-	Obligations []string `json:"obligations"`
-	Advice      []string `json:"advice"`
+	Allowed     bool          `json:"allowed"`
+	Subject     string        `json:"subject"`
+	Permission  string        `json:"permission"`
+	Reason      string        `json:"reason"`
+	Obligations []api.RuleOut `json:"obligations,omitempty"`
+	Advice      []api.RuleOut `json:"advice,omitempty"`
 }
 
 // checkSubject decides for a role or an agent by building a one-principal
@@ -318,13 +313,7 @@ func checkSubject(m *policy.Model, subject string, p policy.Permission, ctx map[
 	})
 	res := checkResult{
 		Allowed: ex.Decision.Allowed, Subject: subject, Permission: p.String(),
-		Reason: ex.Summary, Obligations: []string{}, Advice: []string{},
-	}
-	for _, r := range ex.Decision.Obligations {
-		res.Obligations = append(res.Obligations, r.Text())
-	}
-	for _, r := range ex.Decision.Advice {
-		res.Advice = append(res.Advice, r.Text())
+		Reason: ex.Summary, Obligations: server.RulesOut(ex.Decision.Obligations), Advice: server.RulesOut(ex.Decision.Advice),
 	}
 	return res, nil
 }
@@ -374,7 +363,7 @@ func newMatrixCmd(e *env) *cobra.Command {
 		Short: "Print the role × permission table (print it, tape it to the wall)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := out.check("table", "markdown", "json"); err != nil {
+			if err := out.check("markdown"); err != nil {
 				return err
 			}
 			m, err := loadModel(e, args[0], policy.LintOptions{})
@@ -385,17 +374,17 @@ func newMatrixCmd(e *env) *cobra.Command {
 			if err != nil {
 				return badInput("%s: %v", args[0], err)
 			}
-			switch out {
-			case "json":
-				return writeJSON(e.stdout, mx)
-			case "markdown":
+			switch {
+			case out.machine():
+				return out.emit(e.stdout, mx)
+			case out == "markdown":
 				return renderMatrixMarkdown(e.stdout, mx)
 			default:
 				return renderMatrixTable(e.stdout, mx)
 			}
 		},
 	}
-	cmd.Flags().VarP(newOutputValue(&out, "table"), "output", "o", "table, markdown or json")
+	addOutputFlag(cmd, &out, "markdown")
 	return cmd
 }
 
@@ -484,14 +473,3 @@ func matrixLegend(w io.Writer, mx policy.Matrix) error {
 	_, err := fmt.Fprintf(w, "\n✓* conditional:\n%s\n", strings.Join(notes, "\n"))
 	return err
 }
-
-// outputValue is a pflag.Value for --output with a default.
-type outputValue struct{ p *output }
-
-func newOutputValue(p *output, def string) *outputValue {
-	*p = output(def)
-	return &outputValue{p: p}
-}
-func (v *outputValue) String() string     { return string(*v.p) }
-func (v *outputValue) Set(s string) error { *v.p = output(s); return nil }
-func (v *outputValue) Type() string       { return "format" }

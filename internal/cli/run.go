@@ -29,8 +29,8 @@ import (
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2}
 
 func newRunCmd(e *env) *cobra.Command {
+	a := &adm{e: e}
 	var (
-		af       apiFlags
 		ns       string
 		resource string
 		runtime  string
@@ -64,34 +64,32 @@ child; the exit status is the child's (128+n if signal n killed it).`,
 			if ttl < 0 {
 				return badInput("--ttl must not be negative")
 			}
-			c, org, err := af.client("GATEHOUSE_TOKEN")
-			if err != nil {
-				return err
-			}
-			rt := c
-			if os.Getenv("GATEHOUSE_RUNTIME_TOKEN") != "" {
-				tok, err := readToken("", "GATEHOUSE_RUNTIME_TOKEN")
-				if err != nil {
-					return err
-				}
-				rt = c.WithToken(tok)
-			}
 			path, err := exec.LookPath(args[0])
 			if err != nil {
 				return badInput("command %q: %v", args[0], errors.Unwrap(err))
 			}
-
-			ctx, cancel := ctxFor(cmd, &af)
-			g, err := c.RunToken(ctx, org, client.ResourceRef{Namespace: ns, Type: typ, ID: id}, client.RunRequest{Runtime: runtime, TTLSeconds: ttl})
+			var (
+				g   client.RunGrant
+				rel client.Release
+			)
+			err = a.inOrg(cmd, func(cl *call, org string) error {
+				rt := cl.c
+				if os.Getenv("GATEHOUSE_RUNTIME_TOKEN") != "" {
+					tok, err := readToken("", "GATEHOUSE_RUNTIME_TOKEN")
+					if err != nil {
+						return err
+					}
+					rt = cl.c.WithToken(tok)
+				}
+				if g, err = cl.c.RunToken(cl.ctx, org, client.ResourceRef{Namespace: ns, Type: typ, ID: id}, client.RunRequest{Runtime: runtime, TTLSeconds: ttl}); err != nil {
+					return err
+				}
+				rel, err = rt.ExchangeRunToken(cl.ctx, org, g.Token)
+				g.Token = ""
+				return err
+			})
 			if err != nil {
-				cancel()
-				return admExit(err)
-			}
-			rel, err := rt.ExchangeRunToken(ctx, org, g.Token)
-			cancel()
-			g.Token = ""
-			if err != nil {
-				return admExit(err)
+				return err
 			}
 			env := os.Environ()
 			names := make([]string, 0, len(rel.Secrets))
@@ -107,8 +105,8 @@ child; the exit status is the child's (128+n if signal n killed it).`,
 			return runChild(e, path, args, env)
 		},
 	}
-	af.register(cmd)
-	nsFlag(cmd, &ns)
+	a.leaf(cmd)
+	addNamespaceFlag(cmd, &ns, "default", "the resource's namespace")
 	cmd.Flags().StringVar(&resource, "resource", "", "the resource to run, TYPE/ID (chains/escalation-triage)")
 	cmd.Flags().StringVar(&runtime, "runtime", "", "only this service principal may exchange the token (service:runner)")
 	cmd.Flags().IntVar(&ttl, "ttl", 0, "run token lifetime in seconds (default and maximum: the server's)")

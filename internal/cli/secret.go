@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -67,44 +65,6 @@ func openServeVault(ctx context.Context, st store.Store, dir *directory.Director
 	return v, nil
 }
 
-// apiFlags select the server, the org and the credential.
-type apiFlags struct {
-	server    string
-	org       string
-	tokenFile string
-	timeout   time.Duration
-}
-
-func (f *apiFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.server, "server", "", "server URL (default $GATEHOUSE_SERVER, else $GATEHOUSE_URL, else http://127.0.0.1:8080)")
-	cmd.Flags().StringVar(&f.org, "org", "", "org id (default $GATEHOUSE_ORG)")
-	cmd.Flags().StringVar(&f.tokenFile, "token-file", "", "read the API key from this file instead of $GATEHOUSE_TOKEN")
-	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "request timeout")
-}
-
-// client builds the HTTP client for the caller's credential.
-func (f *apiFlags) client(tokenEnv string) (*client.Client, string, error) {
-	base := firstNonEmpty(f.server, os.Getenv("GATEHOUSE_SERVER"), os.Getenv("GATEHOUSE_URL"), "http://127.0.0.1:8080")
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, "", badInput("--server %q is not an http(s) URL", base)
-	}
-	org := firstNonEmpty(f.org, os.Getenv("GATEHOUSE_ORG"))
-	if org == "" {
-		return nil, "", badInput("no org: pass --org or set GATEHOUSE_ORG")
-	}
-	token, err := readToken(f.tokenFile, tokenEnv)
-	if err != nil {
-		return nil, "", err
-	}
-	c, err := client.New(base, client.WithToken(token), client.WithUserAgent("gatehouse-cli/"+Version),
-		client.WithHTTPClient(&http.Client{Timeout: f.timeout}))
-	if err != nil {
-		return nil, "", badInput("--server %q is not an http(s) URL", base)
-	}
-	return c, org, nil
-}
-
 func readToken(file, env string) (string, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
@@ -155,26 +115,16 @@ func metaOf(s client.Secret) secretMeta {
 		ReferableBy: s.ReferableBy, UpdatedBy: s.UpdatedBy, UpdatedAt: s.UpdatedAt, RotatedAt: s.RotatedAt, LastUsedAt: s.LastUsedAt}
 }
 
-// printWrite reports the write (set, rotated) that answered s, or its
-// error.
-func printWrite(e *env, verb string, s client.Secret, err error) error {
-	if err != nil {
-		return admExit(err)
-	}
-	fmt.Fprintf(e.stdout, "%s %s/%s: version %d\n", verb, s.Namespace, s.Name, s.Version)
-	return nil
+// wroteSecret is what a write (set, rotated) that answered s prints.
+func wroteSecret(verb string, s client.Secret, rev uint64) wrote {
+	return wrote{metaOf(s), rev, fmt.Sprintf("%s %s/%s: version %d", verb, s.Namespace, s.Name, s.Version)}
 }
 
 func newSecretCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "secret",
-		Short: "Manage the secrets vault (values from stdin or a file, never arguments)",
-		Args:  cobra.ArbitraryArgs,
-		RunE:  unknownSubcommand,
-	}
-	cmd.AddCommand(newSecretSetCmd(e), newSecretGetCmd(e), newSecretListCmd(e), newSecretRotateCmd(e),
-		newSecretDeleteCmd(e), newSecretHistoryCmd(e))
-	return cmd
+	a := &adm{e: e}
+	return a.group("secret", "Manage the secrets vault (values from stdin or a file, never arguments)",
+		newSecretSetCmd(a), newSecretGetCmd(a), newSecretListCmd(a), newSecretRotateCmd(a),
+		newSecretDeleteCmd(a), newSecretHistoryCmd(a))
 }
 
 // valueFlags read a value from stdin or --from-file.
@@ -225,63 +175,38 @@ func (f *valueFlags) read(e *env) (string, error) {
 	return string(b), nil
 }
 
-func nsFlag(cmd *cobra.Command, ns *string) {
-	cmd.Flags().StringVarP(ns, "namespace", "n", "default", "namespace")
-}
-
-func ctxFor(cmd *cobra.Command, f *apiFlags) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(cmd.Context(), f.timeout)
-}
-
 // secretCall is one secret command's run against the server.
 type secretCall struct {
-	ctx   context.Context
-	c     *client.Client
+	*call
 	org   string
 	ns    string // -n
 	value string // set, rotate: from stdin or --from-file
-	out   output // -o, of the commands that have it
 }
 
-// secretCmd builds a secret command: cmd with --server, --org,
-// --token-file, --timeout and -n; with value, the value flags too (the
-// value is read once the client is built, before the --timeout clock
-// starts); with outputs, -o (the first is the default, checked before
-// anything else). run gets the call and the arguments.
-func secretCmd(e *env, cmd *cobra.Command, value bool, outputs []string, run func(sc *secretCall, args []string) error) *cobra.Command {
+// secretCmd builds a secret command: cmd with -n and, with value, the
+// value flags (the value is read before anything is sent); the group adds
+// the shared flags. run gets the call and the arguments.
+func secretCmd(a *adm, cmd *cobra.Command, value bool, run func(sc *secretCall, args []string) error) *cobra.Command {
 	var (
-		af apiFlags
 		vf valueFlags
 		sc secretCall
 	)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if outputs != nil {
-			if err := sc.out.check(outputs...); err != nil {
-				return err
-			}
-		}
-		c, org, err := af.client("GATEHOUSE_TOKEN")
-		if err != nil {
-			return err
-		}
 		if value {
-			if sc.value, err = vf.read(e); err != nil {
+			var err error
+			if sc.value, err = vf.read(a.e); err != nil {
 				return err
 			}
 		}
-		ctx, cancel := ctxFor(cmd, &af)
-		defer cancel()
-		sc.ctx, sc.c, sc.org = ctx, c, org
-		return run(&sc, args)
+		return a.inOrg(cmd, func(cl *call, org string) error {
+			sc.call, sc.org = cl, org
+			return run(&sc, args)
+		})
 	}
-	af.register(cmd)
 	if value {
 		vf.register(cmd)
 	}
-	nsFlag(cmd, &sc.ns)
-	if outputs != nil {
-		cmd.Flags().StringVarP((*string)(&sc.out), "output", "o", outputs[0], strings.Join(outputs, " or "))
-	}
+	addNamespaceFlag(cmd, &sc.ns, "default", "namespace")
 	return cmd
 }
 
@@ -296,13 +221,13 @@ func tabulate[T any](w io.Writer, header string, items []T, row func(T) string) 
 	return tw.Flush()
 }
 
-func newSecretSetCmd(e *env) *cobra.Command {
+func newSecretSetCmd(a *adm) *cobra.Command {
 	var (
 		desc, expires string
 		referableBy   []string
 		createOnly    bool
 	)
-	cmd := secretCmd(e, &cobra.Command{
+	cmd := secretCmd(a, &cobra.Command{
 		Use:   "set NAME",
 		Short: "Create a secret, or give it a new value (a new version), from stdin or --from-file",
 		Long: `Create a secret, or give an existing one a new value (a new version).
@@ -314,7 +239,7 @@ so it stays out of shell history and process listings:
     printf %s "$KEY" | gatehouse secret set OPENAI_API_KEY -n prod
     gatehouse secret set DB_PASSWORD -n prod --from-file ./db-password`,
 		Args: cobra.ExactArgs(1),
-	}, true, nil, func(sc *secretCall, args []string) error {
+	}, true, func(sc *secretCall, args []string) error {
 		spec := client.SecretSpec{Name: args[0], Value: &sc.value, Description: desc, ReferableBy: referableBy}
 		if expires != "" {
 			t, err := time.Parse(time.RFC3339, expires)
@@ -323,7 +248,7 @@ so it stays out of shell history and process listings:
 			}
 			spec.ExpiresAt = &t
 		}
-		sec, _, err := sc.c.CreateSecret(sc.ctx, sc.org, sc.ns, spec)
+		sec, rev, err := sc.c.CreateSecret(sc.ctx, sc.org, sc.ns, spec)
 		if client.IsConflict(err) && !createOnly {
 			patch := client.SecretPatch{Value: &sc.value, ExpiresAt: spec.ExpiresAt}
 			if desc != "" {
@@ -332,9 +257,12 @@ so it stays out of shell history and process listings:
 			if len(referableBy) > 0 {
 				patch.ReferableBy = &referableBy
 			}
-			sec, _, err = sc.c.UpdateSecret(sc.ctx, sc.org, sc.ns, args[0], patch)
+			sec, rev, err = sc.c.UpdateSecret(sc.ctx, sc.org, sc.ns, args[0], patch)
 		}
-		return printWrite(e, "set", sec, err)
+		if err != nil {
+			return err
+		}
+		return sc.report(wroteSecret("set", sec, rev))
 	})
 	cmd.Flags().StringVar(&desc, "description", "", "description")
 	cmd.Flags().StringVar(&expires, "expires", "", "expiry time (RFC 3339)")
@@ -343,37 +271,42 @@ so it stays out of shell history and process listings:
 	return cmd
 }
 
-func newSecretGetCmd(e *env) *cobra.Command {
+func newSecretGetCmd(a *adm) *cobra.Command {
 	var version uint64
-	cmd := secretCmd(e, &cobra.Command{
+	cmd := secretCmd(a, &cobra.Command{
 		Use:   "get NAME",
 		Short: "Print a secret's value to stdout (needs secrets:read; audited)",
 		Long: `Print a secret's value to stdout: exactly the value, with no newline added
-(--output json prints {"namespace","name","version","value"}). Needs
+(-o json or yaml prints {"namespace","name","version","value"}). Needs
 secrets:read; every reveal is in the audit log.`,
 		Args: cobra.ExactArgs(1),
-	}, false, []string{"value", "json"}, func(sc *secretCall, args []string) error {
+	}, false, func(sc *secretCall, args []string) error {
 		v, err := sc.c.RevealSecret(sc.ctx, sc.org, sc.ns, args[0], version)
 		if err != nil {
-			return admExit(err)
+			return err
 		}
-		if sc.out == "json" {
-			return writeJSON(e.stdout, v)
+		if sc.machine() {
+			return sc.emit(v)
 		}
-		_, err = io.WriteString(e.stdout, v.Value)
+		_, err = io.WriteString(sc.a.e.stdout, v.Value)
 		return err
 	})
 	cmd.Flags().Uint64Var(&version, "version", 0, "a version (default: the current one)")
+	cmd.PreRun = func(*cobra.Command, []string) {
+		if a.f.output == "value" { // its old name of the default
+			a.f.output = "table"
+		}
+	}
 	return cmd
 }
 
-func newSecretListCmd(e *env) *cobra.Command {
+func newSecretListCmd(a *adm) *cobra.Command {
 	var all bool
-	cmd := secretCmd(e, &cobra.Command{
+	cmd := secretCmd(a, &cobra.Command{
 		Use:   "list",
 		Short: "List secrets' names and metadata, never values (needs secrets:list)",
 		Args:  cobra.NoArgs,
-	}, false, []string{"table", "json"}, func(sc *secretCall, _ []string) error {
+	}, false, func(sc *secretCall, _ []string) error {
 		secrets, err := allPages(func(o *client.ListOptions) (client.List[client.Secret], error) {
 			if all {
 				return sc.c.ListAllSecrets(sc.ctx, sc.org, o)
@@ -381,94 +314,89 @@ func newSecretListCmd(e *env) *cobra.Command {
 			return sc.c.ListSecrets(sc.ctx, sc.org, sc.ns, o)
 		})
 		if err != nil {
-			return admExit(err)
+			return err
 		}
 		var items []secretMeta
+		var rows [][]string
 		for _, s := range secrets {
-			items = append(items, metaOf(s))
+			m := metaOf(s)
+			items = append(items, m)
+			rows = append(rows, []string{m.Namespace, m.Name, strconv.FormatUint(m.Version, 10), admTime(m.UpdatedAt), admTime(m.LastUsedAt), admTime(m.ExpiresAt), m.Description})
 		}
-		if sc.out == "json" {
-			if items == nil {
-				items = []secretMeta{}
-			}
-			return writeJSON(e.stdout, items)
-		}
-		return tabulate(e.stdout, "NAMESPACE\tNAME\tVERSION\tUPDATED\tLAST USED\tEXPIRES\tDESCRIPTION", items, func(s secretMeta) string {
-			return fmt.Sprintf("%s\t%s\t%d\t%s\t%s\t%s\t%s", s.Namespace, s.Name, s.Version, admTime(s.UpdatedAt), admTime(s.LastUsedAt), admTime(s.ExpiresAt), s.Description)
-		})
+		return sc.out(listOf(items, ""), []string{"NAMESPACE", "NAME", "VERSION", "UPDATED", "LAST USED", "EXPIRES", "DESCRIPTION"}, rows)
 	})
 	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "every namespace where you hold secrets:list")
 	return cmd
 }
 
-func newSecretRotateCmd(e *env) *cobra.Command {
+func newSecretRotateCmd(a *adm) *cobra.Command {
 	var ifVersion uint64
-	cmd := secretCmd(e, &cobra.Command{
+	cmd := secretCmd(a, &cobra.Command{
 		Use:   "rotate NAME",
 		Short: "Replace a secret's value with a new version from stdin or --from-file (needs secrets:rotate)",
 		Args:  cobra.ExactArgs(1),
-	}, true, nil, func(sc *secretCall, args []string) error {
-		sec, _, err := sc.c.RotateSecret(sc.ctx, sc.org, sc.ns, args[0], sc.value, ifVersion)
-		return printWrite(e, "rotated", sec, err)
+	}, true, func(sc *secretCall, args []string) error {
+		sec, rev, err := sc.c.RotateSecret(sc.ctx, sc.org, sc.ns, args[0], sc.value, ifVersion)
+		if err != nil {
+			return err
+		}
+		return sc.report(wroteSecret("rotated", sec, rev))
 	})
 	cmd.Flags().Uint64Var(&ifVersion, "if-version", 0, "fail unless the current version is this one")
 	return cmd
 }
 
-func newSecretDeleteCmd(e *env) *cobra.Command {
+func newSecretDeleteCmd(a *adm) *cobra.Command {
 	var force bool
-	cmd := secretCmd(e, &cobra.Command{
+	cmd := secretCmd(a, &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a secret and every version (needs secrets:delete)",
 		Long: `Delete a secret and every version (needs secrets:delete). A secret that a
 resource spec of its namespace references is not deleted: the server answers
-409 naming the resources (exit 2), since their runs would fail. --force
+409 naming the resources (exit 6), since their runs would fail. --force
 deletes it anyway; the audit entry records that the delete was forced and
 what referenced the secret.`,
 		Args: cobra.ExactArgs(1),
-	}, false, nil, func(sc *secretCall, args []string) error {
+	}, false, func(sc *secretCall, args []string) error {
 		del := sc.c.DeleteSecret
 		if force {
 			del = sc.c.ForceDeleteSecret
 		}
-		if _, err := del(sc.ctx, sc.org, sc.ns, args[0]); err != nil {
-			return admExit(err)
+		rev, err := del(sc.ctx, sc.org, sc.ns, args[0])
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(e.stdout, "deleted %s/%s\n", sc.ns, args[0])
-		return nil
+		return sc.report(wrote{rev: rev, line: fmt.Sprintf("deleted %s/%s", sc.ns, args[0])})
 	})
 	cmd.Flags().BoolVar(&force, "force", false, "delete even if resource specs reference the secret (their runs will fail; audited as forced)")
 	return cmd
 }
 
-func newSecretHistoryCmd(e *env) *cobra.Command {
+func newSecretHistoryCmd(a *adm) *cobra.Command {
 	type version struct {
 		Version   uint64    `json:"version"`
 		KeyID     uint32    `json:"key_id"`
 		CreatedBy string    `json:"created_by"`
 		CreatedAt time.Time `json:"created_at"`
 	}
-	return secretCmd(e, &cobra.Command{
+	return secretCmd(a, &cobra.Command{
 		Use:   "history NAME",
 		Short: "List a secret's versions: number, master key id, author, time (needs secrets:list)",
 		Args:  cobra.ExactArgs(1),
-	}, false, []string{"table", "json"}, func(sc *secretCall, args []string) error {
+	}, false, func(sc *secretCall, args []string) error {
 		vs, err := allPages(func(o *client.ListOptions) (client.List[client.SecretVersion], error) {
 			return sc.c.ListSecretVersions(sc.ctx, sc.org, sc.ns, args[0], o)
 		})
 		if err != nil {
-			return admExit(err)
+			return err
 		}
 		all := make([]version, 0, len(vs))
+		var rows [][]string
 		for _, v := range vs {
 			all = append(all, version{Version: v.Version, KeyID: v.KeyID, CreatedBy: v.CreatedBy, CreatedAt: v.CreatedAt})
+			rows = append(rows, []string{strconv.FormatUint(v.Version, 10), strconv.FormatUint(uint64(v.KeyID), 10), v.CreatedBy, admTime(v.CreatedAt)})
 		}
-		if sc.out == "json" {
-			return writeJSON(e.stdout, all)
-		}
-		return tabulate(e.stdout, "VERSION\tMASTER KEY\tBY\tAT", all, func(v version) string {
-			return fmt.Sprintf("%d\t%d\t%s\t%s", v.Version, v.KeyID, v.CreatedBy, admTime(v.CreatedAt))
-		})
+		return sc.out(listOf(all, ""), []string{"VERSION", "MASTER KEY", "BY", "AT"}, rows)
 	})
 }
 
@@ -534,7 +462,7 @@ func newVaultStatusCmd(e *env) *cobra.Command {
 		Short: "Show the master key ids: in the keyring, active, retired, and how many secret versions each wraps",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := out.check("table", "json"); err != nil {
+			if err := out.check(); err != nil {
 				return err
 			}
 			return withVault(cmd, &sf, e, 5*time.Minute, func(ctx context.Context, v *vault.Vault) error {
@@ -542,8 +470,8 @@ func newVaultStatusCmd(e *env) *cobra.Command {
 				if err != nil {
 					return &exitError{code: ExitInternal, err: err}
 				}
-				if out == "json" {
-					return writeJSON(e.stdout, ks)
+				if out.machine() {
+					return out.emit(e.stdout, listOf(ks, ""))
 				}
 				_ = tabulate(e.stdout, "KEY\tIN KEYRING\tACTIVE\tRETIRED\tVERSIONS", ks, func(k vault.KeyStatus) string {
 					return fmt.Sprintf("%d\t%v\t%v\t%v\t%d", k.ID, k.InKeyring, k.Active, k.Retired, k.Versions)
@@ -553,7 +481,7 @@ func newVaultStatusCmd(e *env) *cobra.Command {
 		},
 	}
 	sf.register(cmd)
-	cmd.Flags().StringVarP((*string)(&out), "output", "o", "table", "table or json")
+	addOutputFlag(cmd, &out)
 	return cmd
 }
 
@@ -561,6 +489,7 @@ func newVaultRotateCmd(e *env) *cobra.Command {
 	var (
 		sf       storeFlags
 		generate bool
+		out      output
 	)
 	cmd := &cobra.Command{
 		Use:   "rotate-master",
@@ -576,6 +505,14 @@ run rotate-master, then retire the old key with 'gatehouse vault retire-key'
 and remove it from the keyring.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
+			say := func(format string, args ...any) {
+				if !out.machine() {
+					fmt.Fprintf(e.stdout, format, args...)
+				}
+			}
 			if generate {
 				path := os.Getenv(vault.EnvMasterKeyFile)
 				if path == "" {
@@ -585,7 +522,7 @@ and remove it from the keyring.`,
 				if err != nil {
 					return &exitError{code: ExitInternal, err: err}
 				}
-				fmt.Fprintf(e.stdout, "added master key %d to %s\n", id, path)
+				say("added master key %d to %s\n", id, path)
 			}
 			return withVault(cmd, &sf, e, time.Hour, func(ctx context.Context, v *vault.Vault) error {
 				rep, err := v.RotateMaster(ctx, "system:cli")
@@ -596,12 +533,17 @@ and remove it from the keyring.`,
 				for _, c := range rep.Rewrapped {
 					n += c
 				}
-				fmt.Fprintf(e.stdout, "re-wrapped %d data keys under master key %d\n", n, rep.Active)
+				if out.machine() {
+					if err := out.emit(e.stdout, map[string]any{"active": rep.Active, "rewrapped": n, "skipped": rep.Skipped, "unused": rep.Unused}); err != nil {
+						return err
+					}
+				}
+				say("re-wrapped %d data keys under master key %d\n", n, rep.Active)
 				for id, why := range rep.Skipped {
-					fmt.Fprintf(e.stdout, "skipped data keys of master key %d: %s\n", id, why)
+					say("skipped data keys of master key %d: %s\n", id, why)
 				}
 				for _, id := range rep.Unused {
-					fmt.Fprintf(e.stdout, "master key %d wraps nothing now: retire it with 'gatehouse vault retire-key %d', then remove it from the keyring\n", id, id)
+					say("master key %d wraps nothing now: retire it with 'gatehouse vault retire-key %d', then remove it from the keyring\n", id, id)
 				}
 				if len(rep.Skipped) > 0 {
 					return silentExit(ExitInternal)
@@ -612,26 +554,37 @@ and remove it from the keyring.`,
 	}
 	sf.register(cmd)
 	cmd.Flags().BoolVar(&generate, "generate", false, "first append a new random key to $"+vault.EnvMasterKeyFile)
+	addOutputFlag(cmd, &out)
 	return cmd
 }
 
 func newVaultRetireCmd(e *env) *cobra.Command {
 	var sf storeFlags
+	var out output
 	cmd := &cobra.Command{
 		Use:   "retire-key ID",
 		Short: "Mark a master key retired once no data key is wrapped by it (then remove it from the keyring)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			id, err := strconv.ParseUint(args[0], 10, 32)
 			if err != nil || id == 0 {
 				return badInput("key id %q is not a number from 1", args[0])
 			}
 			return withVault(cmd, &sf, e, 5*time.Minute, func(ctx context.Context, v *vault.Vault) error {
 				if err := v.RetireKey(ctx, "system:cli", uint32(id)); err != nil {
-					if errors.Is(err, vault.ErrConflict) || errors.Is(err, vault.ErrNotFound) {
-						return badInput("%v", err)
+					switch {
+					case errors.Is(err, vault.ErrConflict):
+						return &exitError{code: ExitConflict, err: err}
+					case errors.Is(err, vault.ErrNotFound):
+						return &exitError{code: ExitNotAllowed, err: err}
 					}
 					return &exitError{code: ExitInternal, err: err}
+				}
+				if out.machine() {
+					return out.emit(e.stdout, map[string]uint64{"retired": id})
 				}
 				fmt.Fprintf(e.stdout, "retired master key %d; it can be removed from the keyring\n", id)
 				return nil
@@ -639,5 +592,6 @@ func newVaultRetireCmd(e *env) *cobra.Command {
 		},
 	}
 	sf.register(cmd)
+	addOutputFlag(cmd, &out)
 	return cmd
 }

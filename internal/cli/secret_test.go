@@ -147,7 +147,7 @@ func TestSecretCommands(t *testing.T) {
 	vs.as(t, vs.admin)
 
 	r := run(t, cliCanary+"\n", "secret", "set", "OPENAI_API_KEY", "-n", "prod", "--description", "model provider")
-	if r.code != 0 || r.stdout != "set prod/OPENAI_API_KEY: version 1\n" {
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "set prod/OPENAI_API_KEY: version 1 (revision ") {
 		t.Fatalf("set: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	r = run(t, "", "secret", "get", "OPENAI_API_KEY", "-n", "prod")
@@ -155,14 +155,14 @@ func TestSecretCommands(t *testing.T) {
 		t.Errorf("get prints exactly the value (trailing newline dropped at set): %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	// set again adds a version; --keep-newline keeps it; --from-file is exact.
-	if r = run(t, "v2\n", "secret", "set", "OPENAI_API_KEY", "-n", "prod", "--keep-newline"); r.stdout != "set prod/OPENAI_API_KEY: version 2\n" {
+	if r = run(t, "v2\n", "secret", "set", "OPENAI_API_KEY", "-n", "prod", "--keep-newline"); !strings.HasPrefix(r.stdout, "set prod/OPENAI_API_KEY: version 2 (revision ") {
 		t.Errorf("second set: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	if r = run(t, "", "secret", "get", "OPENAI_API_KEY", "-n", "prod"); r.stdout != "v2\n" {
 		t.Errorf("--keep-newline: %q", r.stdout)
 	}
 	f := writeFile(t, "value", "line1\nline2\n")
-	if r = run(t, "", "secret", "rotate", "OPENAI_API_KEY", "-n", "prod", "--from-file", f); r.code != 0 || r.stdout != "rotated prod/OPENAI_API_KEY: version 3\n" {
+	if r = run(t, "", "secret", "rotate", "OPENAI_API_KEY", "-n", "prod", "--from-file", f); r.code != 0 || !strings.HasPrefix(r.stdout, "rotated prod/OPENAI_API_KEY: version 3 (revision ") {
 		t.Errorf("rotate --from-file: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	if r = run(t, "", "secret", "get", "OPENAI_API_KEY", "-n", "prod"); r.stdout != "line1\nline2\n" {
@@ -176,11 +176,11 @@ func TestSecretCommands(t *testing.T) {
 		t.Errorf("list: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	r = run(t, "", "secret", "history", "OPENAI_API_KEY", "-n", "prod", "-o", "json")
-	var hist []map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &hist); err != nil || len(hist) != 3 {
+	var hist struct{ Items []map[string]any }
+	if err := json.Unmarshal([]byte(r.stdout), &hist); err != nil || len(hist.Items) != 3 {
 		t.Errorf("history: %q %v", r.stdout, err)
 	}
-	if r = run(t, "x", "secret", "set", "OPENAI_API_KEY", "-n", "prod", "--create-only"); r.code != ExitBadInput {
+	if r = run(t, "x", "secret", "set", "OPENAI_API_KEY", "-n", "prod", "--create-only"); r.code != ExitConflict {
 		t.Errorf("--create-only on an existing secret: %d %q", r.code, r.stderr)
 	}
 
@@ -189,14 +189,14 @@ func TestSecretCommands(t *testing.T) {
 	if r = run(t, "", "secret", "list", "-n", "prod", "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, "OPENAI_API_KEY") {
 		t.Errorf("builder list: %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	if r = run(t, "", "secret", "get", "OPENAI_API_KEY", "-n", "prod"); r.code != ExitDeny || r.stdout != "" || !strings.Contains(r.stderr, "secrets:read") {
+	if r = run(t, "", "secret", "get", "OPENAI_API_KEY", "-n", "prod"); r.code != ExitNotAllowed || r.stdout != "" || !strings.Contains(r.stderr, "secrets:read") {
 		t.Errorf("builder get: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	vs.as(t, vs.operator)
-	if r = run(t, "", "secret", "get", "OPENAI_API_KEY", "-n", "prod"); r.code != ExitDeny || !strings.Contains(r.stderr, "404") {
+	if r = run(t, "", "secret", "get", "OPENAI_API_KEY", "-n", "prod"); r.code != ExitNotAllowed || !strings.Contains(r.stderr, "404") {
 		t.Errorf("operator get: %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	if r = run(t, "", "secret", "list", "-n", "prod"); r.code != ExitDeny || !strings.Contains(r.stderr, "403") {
+	if r = run(t, "", "secret", "list", "-n", "prod"); r.code != ExitNotAllowed || !strings.Contains(r.stderr, "403") {
 		t.Errorf("operator list: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 
@@ -209,7 +209,7 @@ func TestSecretCommands(t *testing.T) {
 		{"v", []string{"secret", "set", "lower-case"}},
 		{"a\x00b", []string{"secret", "set", "NUL"}},
 		{"v", []string{"secret", "set", "X", "--expires", "tomorrow"}},
-		{"", []string{"secret", "get", "X", "-o", "yaml"}},
+		{"", []string{"secret", "get", "X", "-o", "xml"}},
 		{"", []string{"secret", "frobnicate"}},
 		{"", []string{"secret", "set"}},
 	} {
@@ -218,14 +218,14 @@ func TestSecretCommands(t *testing.T) {
 		}
 	}
 	t.Setenv("GATEHOUSE_TOKEN", "")
-	if r := run(t, "v", "secret", "list"); r.code != ExitBadInput || !strings.Contains(r.stderr, "GATEHOUSE_TOKEN") {
+	if r := run(t, "v", "secret", "list"); r.code != ExitUnauthenticated || !strings.Contains(r.stderr, "GATEHOUSE_TOKEN") {
 		t.Errorf("no credential: %d %q", r.code, r.stderr)
 	}
 	vs.as(t, vs.admin)
 	if r = run(t, "", "secret", "delete", "OPENAI_API_KEY", "-n", "prod"); r.code != 0 {
 		t.Errorf("delete: %d %q", r.code, r.stderr)
 	}
-	if r = run(t, "", "secret", "get", "OPENAI_API_KEY", "-n", "prod"); r.code != ExitDeny {
+	if r = run(t, "", "secret", "get", "OPENAI_API_KEY", "-n", "prod"); r.code != ExitNotAllowed {
 		t.Errorf("get after delete: %d", r.code)
 	}
 }
@@ -262,7 +262,7 @@ func TestRunInjectsSecrets(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, cliCanary) {
 		t.Errorf("gatehouse printed the value: %q %q", r.stdout, r.stderr)
 	}
-	if r := run(t, "", "secret", "get", "OPENAI_API_KEY", "-n", "prod"); r.code != ExitDeny {
+	if r := run(t, "", "secret", "get", "OPENAI_API_KEY", "-n", "prod"); r.code != ExitNotAllowed {
 		t.Errorf("the operator's own get: %d", r.code)
 	}
 	// The exit status passes through.
@@ -274,7 +274,7 @@ func TestRunInjectsSecrets(t *testing.T) {
 	t.Setenv("GATEHOUSE_RUNTIME_TOKEN", "")
 	marker := filepath.Join(t.TempDir(), "ran")
 	r = run(t, "", "run", "--resource", "chains/triage", "-n", "prod", "--", "touch", marker)
-	if r.code != ExitDeny || !strings.Contains(r.stderr, "403") {
+	if r.code != ExitNotAllowed || !strings.Contains(r.stderr, "403") {
 		t.Errorf("run without a runtime: %d %q", r.code, r.stderr)
 	}
 	if _, err := os.Stat(marker); err == nil {
@@ -362,8 +362,10 @@ func TestMasterKeyCommands(t *testing.T) {
 	t.Setenv(vault.EnvMasterKeyFile, vs.keyFile)
 	t.Setenv(vault.EnvMasterKey, "")
 	r := run(t, "", "vault", "status", "--data", vs.data, "-o", "json")
-	var ks []vault.KeyStatus
-	if err := json.Unmarshal([]byte(r.stdout), &ks); r.code != 0 || err != nil || len(ks) != 1 || !ks[0].Active || ks[0].Versions != 3 {
+	var page struct{ Items []vault.KeyStatus }
+	err := json.Unmarshal([]byte(r.stdout), &page)
+	ks := page.Items
+	if r.code != 0 || err != nil || len(ks) != 1 || !ks[0].Active || ks[0].Versions != 3 {
 		t.Fatalf("status: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 
@@ -391,7 +393,7 @@ func TestMasterKeyCommands(t *testing.T) {
 		!strings.Contains(r.stdout, "retire-key 1") {
 		t.Fatalf("rotate-master: %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	if r := run(t, "", "vault", "retire-key", "2", "--data", vs.data); r.code != ExitBadInput {
+	if r := run(t, "", "vault", "retire-key", "2", "--data", vs.data); r.code != ExitConflict {
 		t.Errorf("retiring the active key: %d %q", r.code, r.stderr)
 	}
 	if r := run(t, "", "vault", "retire-key", "1", "--data", vs.data); r.code != 0 {
@@ -422,7 +424,10 @@ func TestMasterKeyCommands(t *testing.T) {
 		}
 	}
 	r = run(t, "", "vault", "status", "--data", vs.data, "-o", "json")
-	if err := json.Unmarshal([]byte(r.stdout), &ks); err != nil || len(ks) != 2 || !ks[0].Retired || ks[1].Versions != 3 {
+	page.Items = nil
+	err = json.Unmarshal([]byte(r.stdout), &page)
+	ks = page.Items
+	if err != nil || len(ks) != 2 || !ks[0].Retired || ks[1].Versions != 3 {
 		t.Errorf("status after rotation: %q %q", r.stdout, r.stderr)
 	}
 }

@@ -28,11 +28,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
-	"github.com/gatehouse-dev/gatehouse/templates"
 )
-
-// Version is reported by the server's /healthz.
-var Version = "dev"
 
 // storeFlags select the store: SQLite in --data (the default), or
 // PostgreSQL with --database / GATEHOUSE_DATABASE_URL.
@@ -153,7 +149,17 @@ key to <data>/demo-keys.env. Only --dev creates demo data.
 
 For PostgreSQL pass --database (or GATEHOUSE_DATABASE_URL); replicas share
 the database and the session key file (--session-keys or
-GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
+GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.
+
+Every flag can also be set by its GATEHOUSE_* variable (named in its help)
+or in the YAML file --config names (keys are the flag names):
+
+    addr: 0.0.0.0:8080
+    database: postgres://gatehouse@db/gatehouse
+    log-format: json
+    trusted-proxy: [10.0.0.0/8]
+
+The command line wins over the variable, which wins over the file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log, err := newLogger(e.stderr, logLevel, logFormat)
@@ -286,7 +292,7 @@ GATEHOUSE_SESSION_KEYS). SIGINT or SIGTERM stops accepting and drains.`,
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve /metrics on this address instead of the API listener (open to whoever reaches it, unless a metrics token is set); keep it on loopback or a private network")
 	cmd.Flags().StringVar(&metricsFile, "metrics-token-file", "", "file holding the bearer token /metrics requires (default $"+metricsTokenEnv+"); without --metrics-addr, /metrics is on the API listener only with a token")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy or host platform whose X-Forwarded-For is believed (repeatable); the client address rate limiting uses is then the nearest untrusted one")
-	return cmd
+	return withSettings(cmd)
 }
 
 // metricsTokenEnv holds the metrics token when --metrics-token-file is
@@ -410,92 +416,11 @@ Try:
       -H 'Content-Type: application/json' \
       -d '{"action":"chains:run","resource":"chains/escalation-triage","namespace":"prod"}'
 
-`, base)
-}
+or with the CLI (docs/cli.md):
 
-func newInitCmd(e *env) *cobra.Command {
-	var (
-		sf       storeFlags
-		userID   string
-		email    string
-		org      string
-		template string
-		keyFile  string
-	)
-	cmd := &cobra.Command{
-		Use:   "init",
-		Short: "Create the first user, its API key and the session key file",
-		Long: `Create the deployment's first user with a personal API key (printed once),
-optionally an org owned by it, and the session signing key file. It refuses
-a store that already has data.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
-			defer cancel()
-			log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			if org != "" {
-				if _, err := templates.Source(template); err != nil {
-					return badInput("--template: %v", err)
-				}
-			}
-			st, where, err := sf.open(ctx)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			isFresh, err := fresh(ctx, st)
-			if err != nil {
-				return &exitError{code: ExitInternal, err: err}
-			}
-			if !isFresh {
-				return badInput("the store %s already has data; init only sets up an empty one", where)
-			}
-			if keyFile == "" {
-				keyFile = filepath.Join(sf.data, "session-keys.json")
-			}
-			keys, err := sessionKeys(keyFile, true, log)
-			if err != nil {
-				return &exitError{code: ExitInternal, err: err}
-			}
-			// Its entries carry MACs and are checkpointed, as serve's: the
-			// checkpointer signs nothing it cannot authenticate.
-			alog, err := openAuditLog(st, sf.data, sf.postgresURL() == "", log)
-			if err != nil {
-				return &exitError{code: ExitInternal, err: err}
-			}
-			dir, err := directory.Open(ctx, st, authz.New(), directory.Options{Logger: log, Audit: alog})
-			if err != nil {
-				return &exitError{code: ExitInternal, err: err}
-			}
-			defer dir.Close()
-			as := auth.New(st, dir, keys, auth.Options{Logger: log})
-			defer as.Close()
-			u, key, err := as.Bootstrap(ctx, store.User{ID: userID, Email: email}, "init")
-			if err != nil {
-				if errors.Is(err, directory.ErrInvalid) {
-					return badInput("%v", err)
-				}
-				return &exitError{code: ExitInternal, err: err}
-			}
-			if org != "" {
-				actor := directory.Actor{Principal: authz.KindUser + ":" + u.ID}
-				if _, _, err := dir.CreateOrg(ctx, actor, directory.OrgSpec{ID: org, Template: template}); err != nil {
-					return badInput("create org: %v", err)
-				}
-			}
-			fmt.Fprintf(e.stdout, "Created user %q in %s", u.ID, where)
-			if org != "" {
-				fmt.Fprintf(e.stdout, " as owner of org %q (template %s)", org, template)
-			}
-			fmt.Fprintf(e.stdout, ".\nIts API key (shown once, stored only as a hash):\n\n    export GATEHOUSE_TOKEN=%s\n", key)
-			return nil
-		},
-	}
-	sf.register(cmd)
-	cmd.Flags().StringVar(&userID, "user", "admin", "the first user's id")
-	cmd.Flags().StringVar(&email, "email", "", "the first user's email")
-	cmd.Flags().StringVar(&org, "org", "", "also create this org, owned by the user")
-	cmd.Flags().StringVar(&template, "template", templates.Default, "template of --org")
-	cmd.Flags().StringVar(&keyFile, "session-keys", "", "session signing key file to create (default <data>/session-keys.json)")
-	return cmd
+    printf %%s "$GATEHOUSE_TOKEN" | gatehouse login --server %[1]s
+    gatehouse check user:bob chains:run chains/database-migration -n prod
+    gatehouse who-can chains:run chains/escalation-triage -n prod
+
+`, base)
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -57,49 +56,6 @@ func present(view *secretref.AuditView, e *audit.Entry) {
 // --- which entries a reader reads (audit:read, by namespace)
 
 var permAuditRead = policy.Permission{Resource: "audit", Action: "read"}
-
-// entryNamespace is the namespace an entry is about, or "" for an entry
-// about the org as a whole (or whose namespace cannot be told, which is
-// read as org-level: fail closed). From the target:
-//
-//   - "resource/<ns>/<type>[/<id>]" (a resource write, a decision);
-//   - "scope/ns/<ns>" and "scope/<ns>/<type>/<id>" (a refusal there);
-//   - "namespace/<ns>" (the namespace's creation or deletion);
-//   - "<ns>/<type>/<id>" of the vault's "secrets.*" entries (a secret, the
-//     resource of a run token);
-//   - "binding/<id>": the scope of the binding in the entry's after (or
-//     before) object; an org-scope binding is org-level.
-func entryNamespace(e *audit.Entry) string {
-	segs := strings.Split(e.Target, "/")
-	ns := ""
-	switch {
-	case segs[0] == "resource" && len(segs) >= 3:
-		ns = segs[1]
-	case segs[0] == "scope" && len(segs) == 3 && segs[1] == "ns":
-		ns = segs[2]
-	case segs[0] == "scope" && len(segs) == 4:
-		ns = segs[1]
-	case segs[0] == "namespace" && len(segs) == 2:
-		ns = segs[1]
-	case strings.HasPrefix(e.Action, "secrets.") && len(segs) == 3:
-		ns = segs[0]
-	case segs[0] == "binding" && len(segs) == 2:
-		obj := e.After
-		if len(obj) == 0 {
-			obj = e.Before
-		}
-		var b struct {
-			Scope authz.Scope `json:"scope"`
-		}
-		if json.Unmarshal(obj, &b) == nil {
-			ns = b.Scope.Namespace
-		}
-	}
-	if checkSlugIdent("namespace", ns) != nil {
-		return ""
-	}
-	return ns
-}
 
 // auditReader is which entries of an org's log one reader reads: every
 // entry with audit:read at org scope, else those of the namespaces where
@@ -153,7 +109,7 @@ func (r *auditReader) sees(e *audit.Entry) bool {
 	if r.org {
 		return true
 	}
-	ns := entryNamespace(e)
+	ns := secretref.EntryNamespace(e)
 	return ns != "" && r.reads(ns)
 }
 
@@ -165,7 +121,7 @@ const auditScanBatch = store.MaxPageSize
 // pagination, as actor may see them (see AuditView: a filter naming what
 // actor may not see matches nothing). Needs audit:read at org scope for
 // the whole log; a reader holding it only in some namespaces reads their
-// entries (entryNamespace) and no org-level entry.
+// entries (secretref.EntryNamespace) and no org-level entry.
 //
 // For such a reader the store is read past the entries it does not read
 // until the page is full or the log ends, and the next cursor is always
@@ -385,12 +341,12 @@ func (d *Directory) VerifyAudit(ctx context.Context, actor Actor, org string, ex
 		// The org exists (the actor is a member): it must have a log.
 		opts := audit.VerifyOptions{Checkpoints: exported, Orgs: []string{org}}
 		if k, ok := d.rec.(interface {
-			PublicKey() (audit.PublicKey, bool)
+			VerifyKeys() []audit.PublicKey
 			MACKey() (audit.MACKey, bool)
 		}); ok {
-			if pk, ok := k.PublicKey(); ok {
-				opts.Keys = append(opts.Keys, pk)
-			}
+			// The signer's key and the earlier ones it trusts (after a
+			// rotation): their checkpoints vouch for the entries they cover.
+			opts.Keys = append(opts.Keys, k.VerifyKeys()...)
 			if mk, ok := k.MACKey(); ok {
 				opts.MACKeys = append(opts.MACKeys, mk)
 			}

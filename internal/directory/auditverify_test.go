@@ -55,3 +55,36 @@ func TestVerifyAuditChecksMACsAndKnowsTheOrgExists(t *testing.T) {
 		t.Errorf("verify of a deleted log = %v, want acme's log missing", err)
 	}
 }
+
+// TestVerifyAuditTrustsTheKeysBeforeARotation: after a rotation the
+// directory's verify accepts the earlier key's checkpoints (the log's
+// TrustedKeys) and the entries they vouch for; before, it passed only the
+// current key, and every checkpoint was a bad signature.
+func TestVerifyAuditTrustsTheKeysBeforeARotation(t *testing.T) {
+	t.Parallel()
+	st := openSQLiteAt(t, filepath.Join(t.TempDir(), "gatehouse.db"))
+	oldKey, err1 := audit.GenerateSigner()
+	newKey, err2 := audit.GenerateSigner()
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	before, err := audit.New(st, audit.Options{Signer: oldKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := openDir(t, st, directory.Options{Audit: before})
+	mustUsers(t, d, "alice")
+	ok(t, "create acme", third(d.CreateOrg(ctxT(t), alice, directory.OrgSpec{ID: "acme"})))
+	if _, err := before.Checkpoint(ctxT(t), "acme", true); err != nil {
+		t.Fatal(err)
+	}
+	after, err := audit.New(st, audit.Options{Signer: newKey, TrustedKeys: []audit.PublicKey{oldKey.Public()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = openDir(t, st, directory.Options{Audit: after})
+	ok(t, "create a namespace after the rotation", third(d.CreateNamespace(ctxT(t), alice, "acme", "dev")))
+	if rep, err := d.VerifyAudit(ctxT(t), alice, "acme", nil); err != nil || rep.Checkpoints == 0 {
+		t.Errorf("verify after a rotation = %+v, %v; want the old key's checkpoint trusted", rep, err)
+	}
+}

@@ -74,10 +74,6 @@ func CatchUpForTest(st store.Store, snap *store.OrgSnapshot) (*authz.Engine, fun
 	}, nil
 }
 
-// EntryNamespace is entryNamespace: the namespace an audit entry is
-// about, "" for an org-level one.
-var EntryNamespace = entryNamespace
-
 // AllPages collects every row of a paged store list, as the directory does.
 func AllPages[T any](list func(p store.Page) ([]T, string, error)) ([]T, error) {
 	return allPages(list)

@@ -107,7 +107,7 @@ func (w *AuditView) Redact(e *audit.Entry) bool {
 		return false
 	}
 	r := &redaction{names: map[string]bool{}}
-	ns := entryNamespace(e.Action, e.Target)
+	ns := EntryNamespace(e)
 	hidden := !w.mayList(ns)
 
 	if tns, name, ok := secretInTarget(e.Target); ok && !w.mayList(tns) {
@@ -163,25 +163,60 @@ func secretInTarget(t string) (ns, name string, ok bool) {
 	return segs[n-3], segs[n-1], true
 }
 
-// entryNamespace is the namespace an entry's target names, "" if none:
-// "<ns>/secrets/<NAME>", "<ns>/<type>/<id>" (the vault's run tokens and
-// exchanges), "resource/<ns>/...", "scope/ns/<ns>", "scope/<ns>/<type>/<id>".
-func entryNamespace(action, target string) string {
-	if ns, _, ok := secretInTarget(target); ok {
-		return ns
+// EntryNamespace is the namespace an entry is about, or "" for an entry
+// about the org as a whole (or whose namespace cannot be told, which
+// readers treat as org-level: fail closed). It is the one reading of an
+// entry's namespace: the directory decides with it which entries a reader
+// confined to namespaces reads, and an AuditView which namespace's
+// secrets:list an entry's names need. From the target:
+//
+//   - "<ns>/secrets/<NAME>" (the vault's operations and refusals), and
+//     "resource/<ns>/secrets/<ID>", "scope/<ns>/secrets/<ID>";
+//   - "resource/<ns>/<type>[/<id>]" (a resource write, a decision);
+//   - "scope/ns/<ns>" and "scope/<ns>/<type>/<id>" (a refusal there);
+//   - "namespace/<ns>" (the namespace's creation or deletion);
+//   - "<ns>/<type>/<id>" of the vault's "secrets.*" entries (the resource
+//     of a run token);
+//   - "binding/<id>": the scope of the binding in the entry's after (or
+//     before) object; an org-scope binding is org-level.
+//
+// A namespace that is not a well-formed slug is "".
+func EntryNamespace(e *audit.Entry) string {
+	ns := ""
+	segs := strings.Split(e.Target, "/")
+	if tns, _, ok := secretInTarget(e.Target); ok {
+		ns = tns
+	} else {
+		switch {
+		case segs[0] == "resource" && len(segs) >= 3:
+			ns = segs[1]
+		case segs[0] == "scope" && len(segs) == 3 && segs[1] == "ns":
+			ns = segs[2]
+		case segs[0] == "scope" && len(segs) == 4:
+			ns = segs[1]
+		case segs[0] == "namespace" && len(segs) == 2:
+			ns = segs[1]
+		case strings.HasPrefix(e.Action, ActionPrefix) && len(segs) == 3:
+			ns = segs[0]
+		case segs[0] == "binding" && len(segs) == 2:
+			obj := e.After
+			if len(obj) == 0 {
+				obj = e.Before
+			}
+			var b struct {
+				Scope struct {
+					Namespace string `json:"namespace"`
+				} `json:"scope"`
+			}
+			if json.Unmarshal(obj, &b) == nil {
+				ns = b.Scope.Namespace
+			}
+		}
 	}
-	segs := strings.Split(target, "/")
-	switch {
-	case segs[0] == "resource" && len(segs) >= 3:
-		return segs[1]
-	case segs[0] == "scope" && len(segs) == 3 && segs[1] == "ns":
-		return segs[2]
-	case segs[0] == "scope" && len(segs) == 4:
-		return segs[1]
-	case strings.HasPrefix(action, ActionPrefix) && len(segs) == 3:
-		return segs[0]
+	if !ident.IsSlug(ns) {
+		return ""
 	}
-	return ""
+	return ns
 }
 
 // redaction collects the names found in one entry.

@@ -34,7 +34,7 @@ func (s *Server) authRoutes() []*Route {
 				}
 				return SessionResponse{Token: tok, TokenType: "Bearer", ExpiresAt: id.Expires, Principal: id.Principal, Org: id.Org}, nil
 			}).created(),
-		route("POST", "/v1/invitations/accept", "identity", "Redeem an invitation token. Without credentials: creates a new user with the invited email and the membership, and returns a session for the new user (401 if a user already has the email: that user must accept it authenticated). With a user's own credential (personal key or session): adds the membership for the caller, whose email must be the invited one (403 otherwise), and returns no credential. 401 for an unknown token, 410 for a used, revoked or expired one.",
+		route("POST", "/v1/invitations/accept", "identity", "Redeem an invitation token. Without credentials: creates a new user with the invited email and the membership, and returns a session for the new user (401 if a user already has the email: that user must accept it authenticated). With a user's own credential (personal key or session): adds the membership for the caller, whose email must be the invited one (403 otherwise), and returns no credential (user_id and display_name are then refused: 400). 401 for an unknown token, 410 for a used, revoked or expired one.",
 			func(c *call, req *AcceptRequest) (AcceptResponse, error) {
 				if c.r.Header.Get("Authorization") != "" {
 					// Optional credentials: when one is presented it must be

@@ -66,8 +66,18 @@ func TestInvitationCannotTakeOverAUser(t *testing.T) {
 			e.must(404, "GET", "/v1/orgs/rootorg/members", mallory, nil, nil)
 
 			// Root accepts with his own credential: membership, no session.
+			// A user accepting as itself names no new user (400, nothing
+			// accepted: the invitation is still pending).
+			for field, body := range map[string]map[string]any{
+				"user_id":      {"token": ic.Token, "user_id": "someone"},
+				"display_name": {"token": ic.Token, "display_name": "Someone"},
+			} {
+				if r := e.do("POST", "/v1/invitations/accept", root, body); r.Status != 400 || r.problem(t).Field != field {
+					t.Errorf("authenticated acceptance with %s: %d %s", field, r.Status, r.Body)
+				}
+			}
 			var acc acceptAnswer
-			e.must(201, "POST", "/v1/invitations/accept", root, map[string]any{"token": ic.Token, "user_id": "someone"}, &acc)
+			e.must(201, "POST", "/v1/invitations/accept", root, map[string]any{"token": ic.Token}, &acc)
 			if acc.User.ID != "root" || acc.Org != "mal" || acc.Role != "viewer" || acc.Session != nil {
 				t.Errorf("authenticated acceptance = %+v", acc)
 			}

@@ -503,15 +503,23 @@ func (s *Server) runCall(c *call) (any, error) {
 	return c.rt.run(c)
 }
 
+// bearerToken is the credential of an "Authorization: Bearer <token>"
+// header: the scheme in any case (RFC 9110 §11.1), the token trimmed;
+// false when there is none.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	cred = strings.TrimSpace(cred)
+	return cred, ok && strings.EqualFold(scheme, "Bearer") && cred != ""
+}
+
 // authenticate resolves the Authorization header.
 func (s *Server) authenticate(c *call) (auth.Identity, error) {
-	h := c.r.Header.Get("Authorization")
-	scheme, cred, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || cred == "" {
+	cred, ok := bearerToken(c.r)
+	if !ok {
 		s.metrics.authFails.WithLabelValues("missing").Inc()
 		return auth.Identity{}, problem(ProblemUnauthenticated, "an Authorization: Bearer <API key or session token> header is required")
 	}
-	id, err := s.auth.Authenticate(c.ctx, strings.TrimSpace(cred), c.addr)
+	id, err := s.auth.Authenticate(c.ctx, cred, c.addr)
 	switch {
 	case errors.Is(err, auth.ErrRateLimited):
 		s.metrics.authFails.WithLabelValues("rate_limited").Inc()

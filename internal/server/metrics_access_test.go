@@ -73,21 +73,25 @@ func TestMetricsAccess(t *testing.T) {
 	}
 
 	// MetricsHandler, on a listener of its own.
+	// The scheme is case-insensitive (RFC 9110 §11.1), as on the API.
 	for _, tc := range []struct {
 		name, handlerToken, sent string
 		status                   int
 	}{
 		{"open", "", "", 200},
 		{"token, none sent", testMetricsToken, "", 401},
-		{"token, wrong one", testMetricsToken, "nope", 401},
-		{"token, right one", testMetricsToken, testMetricsToken, 200},
+		{"token, wrong one", testMetricsToken, "Bearer nope", 401},
+		{"token, right one", testMetricsToken, "Bearer " + testMetricsToken, 200},
+		{"token, lower-case scheme", testMetricsToken, "bearer " + testMetricsToken, 200},
+		{"token, another scheme", testMetricsToken, "Basic " + testMetricsToken, 401},
+		{"token, no scheme", testMetricsToken, testMetricsToken, 401},
 	} {
 		t.Run("MetricsHandler "+tc.name, func(t *testing.T) {
 			hs := httptest.NewServer(plain.srv.MetricsHandler(tc.handlerToken))
 			defer hs.Close()
 			req, _ := http.NewRequest("GET", hs.URL+"/metrics", nil)
 			if tc.sent != "" {
-				req.Header.Set("Authorization", "Bearer "+tc.sent)
+				req.Header.Set("Authorization", tc.sent)
 			}
 			res, err := hs.Client().Do(req)
 			if err != nil {

@@ -21,7 +21,8 @@ import (
 //   - Recorded head. AppendAudit also records the entry as its org's head
 //     (audit_heads: seq, hash and HeadMAC) in the same statement batch, so
 //     the head and the newest entry always agree unless someone edited the
-//     database; heads are never deleted.
+//     database; heads are never deleted. RecordAuditHead records the head
+//     of a log written before heads existed, under the same agreement.
 //   - Same transaction. Audit rows are written through Tx and commit or
 //     roll back with the change they record. A Write whose callback wrote
 //     only audit rows (a denied attempt, an authentication failure, an
@@ -143,6 +144,13 @@ type AuditWriter interface {
 	// ErrConflict if r.Seq is not exactly one more than the org's newest
 	// entry's.
 	AppendAudit(ctx context.Context, r AuditRecord) error
+	// RecordAuditHead records h as its org's head (AuditHeadRow), for a log
+	// whose newest entry was written before heads were recorded (migration
+	// 00006): internal/audit's adopt writes it with its MAC. ErrInvalid for
+	// a malformed h (empty org, Seq 0, a Hash not 32 bytes, a MAC neither
+	// nil nor 32 bytes); ErrConflict unless h.Seq is the org's newest entry
+	// and h.Hash that entry's hash, so a head never disagrees with the log.
+	RecordAuditHead(ctx context.Context, h AuditHeadRow) error
 	// AppendAuditCheckpoint stores a checkpoint. ErrInvalid for a malformed
 	// one; ErrNotFound if the org has no entry c.Seq; ErrConflict if the
 	// entry's Hash is not c.Head or a checkpoint at c.Seq exists. The

@@ -413,6 +413,39 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	return nil
 }
 
+// RecordAuditHead implements store.AuditWriter.
+func (t *txn) RecordAuditHead(ctx context.Context, h store.AuditHeadRow) error {
+	const op = "record audit head"
+	if err := t.begin(op); err != nil {
+		return err
+	}
+	c := checks{op: op}
+	c.need(auditField(h.Org, false), "org is not UTF-8 text of 1 to %d bytes", store.MaxAuditField)
+	c.need(h.Seq >= 1 && h.Seq < math.MaxInt64, "sequence number %d is out of range", h.Seq)
+	c.need(len(h.Hash) == 32, "hash is %d bytes, want 32", len(h.Hash))
+	c.need(macOK(h.MAC), "MAC is neither absent nor 32 bytes")
+	if c.err != nil {
+		return c.err
+	}
+	detail := "entry " + u64s(h.Seq) + " of org " + q(h.Org)
+	var (
+		seq  int64
+		hash []byte
+	)
+	err := queryRow(ctx, t.q, `SELECT seq, hash FROM audit_entries WHERE org = $1 ORDER BY seq DESC LIMIT 1`, []any{h.Org}, &seq, &hash)
+	if err != nil && !errors.Is(err, errNoRows) {
+		return t.s.dbErr(ctx, op, detail, err)
+	}
+	if err != nil || uint64(seq) != h.Seq || !bytes.Equal(hash, h.Hash) {
+		return store.Errorf(store.ErrConflict, op, detail+": it is not the org's newest entry", nil)
+	}
+	if _, err := t.conn(upsertAuditHeadSQL).Exec(ctx, upsertAuditHeadSQL, h.Org, int64(h.Seq), h.Hash, nilBytes(h.MAC)); err != nil {
+		return t.fail(ctx, op, detail, err)
+	}
+	t.unlogged = true
+	return nil
+}
+
 func isJSONObject(b []byte) bool {
 	b = bytes.TrimLeft(b, " \t\r\n")
 	return len(b) > 0 && b[0] == '{' && json.Valid(b) && utf8.Valid(b) && bytes.IndexByte(b, 0) < 0

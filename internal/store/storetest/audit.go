@@ -119,6 +119,39 @@ func testAudit(t *testing.T, s store.Store) {
 	if hr, ok := headRow("macs"); !ok || hr.Seq != 1 || !bytes.Equal(hr.MAC, headMAC) {
 		t.Errorf("recorded head of macs = %+v, %v; want entry 1 with its head MAC", hr, ok)
 	}
+	// RecordAuditHead records only the newest entry as the head.
+	acme2 := rec("acme", 2, "", "", "", "").Hash
+	for _, tc := range []struct {
+		name string
+		h    store.AuditHeadRow
+		want error
+	}{
+		{"an older entry", store.AuditHeadRow{Org: "acme", Seq: 1, Hash: rec("acme", 1, "", "", "", "").Hash}, store.ErrConflict},
+		{"a later entry", store.AuditHeadRow{Org: "acme", Seq: 3, Hash: acme2}, store.ErrConflict},
+		{"another hash", store.AuditHeadRow{Org: "acme", Seq: 2, Hash: mac}, store.ErrConflict},
+		{"an org without entries", store.AuditHeadRow{Org: "nobody", Seq: 1, Hash: acme2}, store.ErrConflict},
+		{"seq 0", store.AuditHeadRow{Org: "acme", Seq: 0, Hash: acme2}, store.ErrInvalid},
+		{"short hash", store.AuditHeadRow{Org: "acme", Seq: 2, Hash: acme2[:31]}, store.ErrInvalid},
+		{"short MAC", store.AuditHeadRow{Org: "acme", Seq: 2, Hash: acme2, MAC: mac[:31]}, store.ErrInvalid},
+		{"empty org", store.AuditHeadRow{Seq: 2, Hash: acme2}, store.ErrInvalid},
+	} {
+		err := writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+			wantErr(t, tc.name, tx.RecordAuditHead(ctx, tc.h), tc.want)
+			return nil
+		})
+		if err != nil {
+			t.Errorf("%s: Write = %v", tc.name, err)
+		}
+	}
+	if hr, ok := headRow("acme"); !ok || hr.Seq != 2 || hr.MAC != nil {
+		t.Errorf("refused RecordAuditHead calls changed acme's head to %+v, %v", hr, ok)
+	}
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		return tx.RecordAuditHead(ctx, store.AuditHeadRow{Org: "acme", Seq: 2, Hash: acme2, MAC: headMAC})
+	})
+	if hr, ok := headRow("acme"); !ok || hr.Seq != 2 || !bytes.Equal(hr.Hash, acme2) || !bytes.Equal(hr.MAC, headMAC) {
+		t.Errorf("recorded head of acme after RecordAuditHead = %+v, %v; want entry 2 with its head MAC", hr, ok)
+	}
 	if recs := must(s.ReadAudit(ctx, "macs", 0, 10)).get(t); len(recs) != 1 || !bytes.Equal(recs[0].MAC, mac) {
 		t.Errorf("entry with a MAC read back as %+v", recs)
 	}

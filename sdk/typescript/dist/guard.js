@@ -1,0 +1,146 @@
+/**
+ * Guards for agent tool calls: {@link requirePermission} wraps a tool
+ * function of the shape the Vercel AI SDK (`execute(args, options)`) and
+ * LangChain.js (`func(input, runManager, config)`) use, and
+ * {@link guardTool} wraps such a tool object in place of its function.
+ * The SDK imports neither framework.
+ *
+ * Invariants:
+ * - The tool runs only after an explicit allow of `action` (default
+ *   "tools:call") on its resource; a deny throws
+ *   {@link PermissionDeniedError} (with the explanation, by default), an
+ *   error of the decision call propagates, and the tool does not run.
+ * - The call's arguments are sent as `context.input`, so policy conditions
+ *   can read them; `onBehalfOf` makes the decision the intersection of the
+ *   agent's and the user's.
+ * - Who is asking is never taken from the model: `principal` and
+ *   `onBehalfOf` are constants or functions of the call's runtime
+ *   arguments (the Vercel AI SDK's `options`, LangChain's `config`), never
+ *   of the tool arguments the model writes.
+ * - Approvals (DESIGN §1.1 item 8): a decision whose `result` is
+ *   "approval_required" is not an allow: it throws
+ *   {@link ApprovalRequiredError} carrying the approval, unless the caller
+ *   opted in to waiting and the approval was granted, in which case the
+ *   same question is asked again and only its allow runs the tool.
+ *
+ * @module
+ */
+import { GatehouseError, PermissionDeniedError } from "./errors.js";
+/**
+ * A guarded call needs a person's approval first. It is a refusal (a
+ * {@link PermissionDeniedError}) carrying the approval record.
+ */
+export class ApprovalRequiredError extends PermissionDeniedError {
+    /** The approval to wait for or show. */
+    approval;
+    /** How a wait ended, if the guard waited. */
+    outcome;
+    /** @param init - the question, the decision, its approval and how a wait ended. */
+    constructor(init) {
+        super(init);
+        this.message = `gatehouse: ${init.action}${init.resource ? " on " + init.resource : ""} needs approval` +
+            (init.approval.id ? ` (approval ${init.approval.id}${init.outcome ? ", " + init.outcome.status : ""})` : "");
+        this.approval = init.approval;
+        this.outcome = init.outcome;
+    }
+}
+/** The approval of a decision that needs one; undefined otherwise. */
+export function approvalOf(decision) {
+    const d = decision;
+    if (d.result !== "approval_required" && d.reason !== "approval_required")
+        return undefined;
+    const a = d.approval;
+    if (a && typeof a === "object" && typeof a.id === "string")
+        return a;
+    return { id: "" };
+}
+function val(v, args) {
+    return typeof v === "function" ? v(args) : v;
+}
+function rt(v, runtime) {
+    return typeof v === "function" ? v(...runtime) : v;
+}
+/**
+ * Decides whether the tool may run with these arguments; resolves with the
+ * allow (its obligations and advice), throws otherwise.
+ */
+export async function authorizeToolCall(o, args, ...runtime) {
+    const action = o.action ?? "tools:call";
+    const resource = val(o.resource, args);
+    const q = {
+        principal: rt(o.principal, runtime),
+        action,
+        resource,
+        namespace: val(o.namespace, args),
+        onBehalfOf: rt(o.onBehalfOf, runtime),
+        context: { ...(val(o.context, args) ?? {}), input: args },
+    };
+    let decision = await o.org.check(q);
+    const approval = approvalOf(decision);
+    if (approval) {
+        const refuse = (d, a, outcome) => new ApprovalRequiredError({ action, resource, decision: d, approval: a, outcome });
+        if (!o.approval)
+            throw refuse(decision, approval);
+        const ctl = new AbortController();
+        const timer = setTimeout(() => ctl.abort(), o.approval.timeoutMs ?? 300_000);
+        let outcome;
+        try {
+            outcome = await o.approval.wait(approval, { signal: ctl.signal });
+        }
+        catch (err) {
+            throw Object.assign(refuse(decision, approval, { status: "pending" }), { cause: err });
+        }
+        finally {
+            clearTimeout(timer);
+        }
+        if (outcome.status !== "granted")
+            throw refuse(decision, approval, outcome);
+        decision = await o.org.check({ ...q, ...(outcome.presentation ?? {}) });
+        const again = approvalOf(decision);
+        if (again)
+            throw refuse(decision, again, outcome);
+    }
+    if (decision.allowed === true)
+        return decision;
+    let explanation;
+    if (o.explain ?? true) {
+        try {
+            explanation = await o.org.explain(q);
+        }
+        catch {
+            // The deny stands without its explanation.
+        }
+    }
+    throw new PermissionDeniedError({ action, resource, decision, explanation });
+}
+/**
+ * Wraps a tool function so that it runs only when Gatehouse allows it:
+ *
+ * ```ts
+ * const search = requirePermission({ org: demo, resource: "tools/search", principal: "agent:Triage" },
+ *   async ({ query }: { query: string }) => doSearch(query));
+ * ```
+ */
+export function requirePermission(options, fn) {
+    return async function guarded(args, ...rest) {
+        await authorizeToolCall(options, args, ...rest);
+        return fn.call(this, args, ...rest);
+    };
+}
+/**
+ * Returns a copy of a tool object whose `execute` (Vercel AI SDK) or
+ * `func` (LangChain.js DynamicTool / DynamicStructuredTool) is guarded;
+ * the resource defaults to "tools/<name>" when the tool has a `name`.
+ */
+export function guardTool(tool, options) {
+    const t = tool;
+    const key = typeof t.execute === "function" ? "execute" : typeof t.func === "function" ? "func" : undefined;
+    if (!key)
+        throw new GatehouseError("gatehouse: guardTool needs a tool with an execute (Vercel AI SDK) or func (LangChain.js) function");
+    const resource = options.resource ?? (typeof t.name === "string" ? "tools/" + t.name : undefined);
+    const fn = t[key];
+    const copy = Object.create(Object.getPrototypeOf(tool));
+    Object.assign(copy, tool);
+    copy[key] = requirePermission({ ...options, resource }, fn.bind(tool));
+    return copy;
+}
