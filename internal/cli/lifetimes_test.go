@@ -13,17 +13,17 @@ import (
 func TestTemporaryGrantsCLI(t *testing.T) {
 	srv := clienttest.Start(t, clienttest.Options{Demo: true})
 	runSteps(t, srv, srv.Demo.Keys, []adminStep{
-		{name: "bind for 2h", as: "alice", args: []string{"bind", "user:carol", "viewer", "--ns", "dev", "--for", "2h"}, code: 0,
+		{name: "bind for 2h", as: "alice", args: []string{"bind", "user:carol", "viewer", "-n", "dev", "--for", "2h"}, code: 0,
 			out: []string{"bound user:carol to viewer at ns/dev until 20", "binding "}},
 		{name: "the binding lists its end", as: "alice", args: []string{"bind", "list", "--principal", "user:carol", "-o", "json"}, code: 0,
 			out: []string{`"expires_at": "20`}},
-		{name: "share until", as: "alice", args: []string{"share", "chains/eval-harness", "user:carol", "--actions", "read", "--ns", "dev", "--until", "2099-01-01T00:00:00Z"}, code: 0,
+		{name: "share until", as: "alice", args: []string{"share", "chains/eval-harness", "user:carol", "--actions", "read", "-n", "dev", "--until", "2099-01-01T00:00:00Z"}, code: 0,
 			out: []string{"shared dev/chains/eval-harness with user:carol for read until 2099-01-01T00:00:00Z"}},
 		{name: "the table has an EXPIRES column", as: "alice", args: []string{"bind", "list", "--principal", "user:carol"}, code: 0,
 			out: []string{"EXPIRES", "2099-01-01T00:00:00Z"}},
 		{name: "both --for and --until", as: "alice", args: []string{"bind", "user:carol", "viewer", "--for", "2h", "--until", "2099-01-01T00:00:00Z"}, code: ExitBadInput,
 			err: []string{"--for or --until"}},
-		{name: "--until that is not a time", as: "alice", args: []string{"share", "chains/eval-harness", "user:carol", "--actions", "read", "--ns", "dev", "--until", "tomorrow"}, code: ExitBadInput,
+		{name: "--until that is not a time", as: "alice", args: []string{"share", "chains/eval-harness", "user:carol", "--actions", "read", "-n", "dev", "--until", "tomorrow"}, code: ExitBadInput,
 			err: []string{"RFC 3339"}},
 		{name: "--until in the past", as: "alice", args: []string{"bind", "user:carol", "viewer", "--until", "2001-01-01T00:00:00Z"}, code: ExitBadInput,
 			err: []string{"400", "expires_at", "not in the future"}},
@@ -51,7 +51,7 @@ func TestAgentLifecycleCLI(t *testing.T) {
 		{name: "listed as sponsor_gone", as: "alice", args: []string{"agent", "list", "--status", "sponsor_gone"}, code: 0, out: []string{"Helper", "sponsor_gone"}},
 		{name: "and as suspended", as: "alice", args: []string{"agent", "list", "--status", "suspended", "-o", "json"}, code: 0, out: []string{`"status": "sponsor_gone"`}},
 		{name: "not as active", as: "alice", args: []string{"agent", "list", "--status", "active"}, code: 0, notOut: []string{"Helper"}},
-		{name: "its checks are denied with the reason", as: "alice", args: []string{"check", "agent:Helper", "chains:read", "chains/eval-harness", "--ns", "dev"}, code: ExitDeny,
+		{name: "its checks are denied with the reason", as: "alice", args: []string{"check", "agent:Helper", "chains:read", "chains/eval-harness", "-n", "dev"}, code: ExitDeny,
 			out: []string{"sponsor_gone"}},
 		{name: "a new sponsor", as: "alice", args: []string{"agent", "update", "Helper", "--sponsors", "team:support"}, code: 0},
 		{name: "active again", as: "alice", args: []string{"agent", "get", "Helper"}, code: 0, out: []string{"team:support", "active"}},
@@ -86,13 +86,13 @@ func TestCheckAtCLI(t *testing.T) {
 	before := time.Now().UTC().Format(time.RFC3339)
 	time.Sleep(1100 * time.Millisecond)
 	runSteps(t, srv, srv.Demo.Keys, []adminStep{
-		{name: "bind carol builder in dev", as: "alice", args: []string{"bind", "user:carol", "builder", "--ns", "dev"}, code: 0},
-		{name: "now she may", as: "alice", args: []string{"check", "user:carol", "chains:update", "chains/eval-harness", "--ns", "dev"}, code: 0, out: []string{"allow"}},
-		{name: "before, she could not", as: "alice", args: []string{"check", "user:carol", "chains:update", "chains/eval-harness", "--ns", "dev", "--at", before}, code: ExitDeny,
+		{name: "bind carol builder in dev", as: "alice", args: []string{"bind", "user:carol", "builder", "-n", "dev"}, code: 0},
+		{name: "now she may", as: "alice", args: []string{"check", "user:carol", "chains:update", "chains/eval-harness", "-n", "dev"}, code: 0, out: []string{"allow"}},
+		{name: "before, she could not", as: "alice", args: []string{"check", "user:carol", "chains:update", "chains/eval-harness", "-n", "dev", "--at", before}, code: ExitDeny,
 			out: []string{"deny"}},
-		{name: "explained then", as: "alice", args: []string{"explain", "user:carol", "chains:update", "chains/eval-harness", "--ns", "dev", "--at", before}, code: ExitDeny,
+		{name: "explained then", as: "alice", args: []string{"explain", "user:carol", "chains:update", "chains/eval-harness", "-n", "dev", "--at", before}, code: ExitDeny,
 			out: []string{"At revision", "DENY"}},
-		{name: "the future", as: "alice", args: []string{"check", "user:carol", "chains:update", "chains/eval-harness", "--ns", "dev", "--at", "2999-01-01T00:00:00Z"}, code: ExitBadInput,
+		{name: "the future", as: "alice", args: []string{"check", "user:carol", "chains:update", "chains/eval-harness", "-n", "dev", "--at", "2999-01-01T00:00:00Z"}, code: ExitBadInput,
 			err: []string{"400", "future"}},
 		{name: "both flags", as: "alice", args: []string{"check", "user:carol", "chains:read", "--at", before, "--at-revision", "3"}, code: ExitBadInput},
 	})
