@@ -1,5 +1,7 @@
 package api
 
+import "time"
+
 // ResourceRef names a resource: its namespace, type and id.
 type ResourceRef struct {
 	Namespace string `json:"namespace"`
@@ -24,6 +26,8 @@ type BindingCore struct {
 	Actions   []string `json:"actions,omitempty"`   // sharing: actions on Scope.Type; "*" allowed
 	Scope     Scope    `json:"scope"`               // where it applies
 	Condition string   `json:"condition,omitempty"` // optional named condition that must hold
+	// ExpiresAt, when set, is when the binding stops granting anything.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // ResourceCore is a resource as the engine sees it.

@@ -1,5 +1,7 @@
 package api
 
+import "time"
+
 // Written is the answer to a write that returns what it wrote.
 type Written[T any] struct {
 	Revision uint64 `json:"revision"`
@@ -22,6 +24,10 @@ type CheckRequest struct {
 	Context     map[string]any `json:"context,omitempty"`
 	OnBehalfOf  string         `json:"on_behalf_of,omitempty"`
 	Consistency *Consistency   `json:"consistency,omitempty"`
+	// AtTime or AtRevision asks about the past: the decision as it would
+	// have been then, rebuilt from the changelog (check and explain only).
+	AtTime     time.Time `json:"at_time,omitzero"`
+	AtRevision uint64    `json:"at_revision,omitempty"`
 }
 
 // Check is the body of a check of it at consistency c (nil: any).
@@ -118,6 +124,7 @@ type RoleBody struct {
 type ShareRequest struct {
 	Principal string   `json:"principal"`
 	Actions   []string `json:"actions"`
+	Lifetime
 }
 
 // ServicePatch replaces a service's attributes.

@@ -23,6 +23,16 @@ type Org struct {
 	Name      string    `json:"name"`
 	Template  string    `json:"template,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Lifecycle is the org's suspension rules for agents (nil: none).
+	Lifecycle *OrgLifecycle `json:"lifecycle,omitempty"`
+}
+
+// OrgLifecycle is an org's suspension rules for agents: suspend those
+// unused for InactiveDays, and those no sponsor attested for
+// AttestationDays (0: off). PUT .../lifecycle replaces them.
+type OrgLifecycle struct {
+	InactiveDays    int `json:"inactive_days,omitempty"`
+	AttestationDays int `json:"attestation_days,omitempty"`
 }
 
 // CreateOrgRequest creates an org from a template; the caller (a user)
@@ -119,6 +129,15 @@ type BindingSpec struct {
 	Role      string `json:"role"`
 	Scope     Scope  `json:"scope"`
 	Condition string `json:"condition,omitempty"`
+	Lifetime
+}
+
+// Lifetime limits a grant in time: it stops granting at ExpiresAt, or
+// ExpiresIn (a Go duration: "30m", "2h") after the server's clock when it
+// is created. At most one is set; neither means never.
+type Lifetime struct {
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	ExpiresIn string    `json:"expires_in,omitempty"`
 }
 
 // Agent is an AI agent identity of an org.
@@ -130,6 +149,15 @@ type Agent struct {
 	ExpiresAt  time.Time      `json:"expires_at,omitzero"`
 	Attributes map[string]any `json:"attributes,omitempty"`
 	CreatedAt  time.Time      `json:"created_at"`
+	// Sponsors are the "user:" members and "team:" teams answerable for
+	// the agent; when the last one leaves, the agent is suspended.
+	Sponsors   []string  `json:"sponsors,omitempty"`
+	Suspended  bool      `json:"suspended,omitempty"` // suspended by hand
+	AttestedAt time.Time `json:"attested_at,omitzero"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	// Status is "active", or why every decision for the agent is denied
+	// now: expired, suspended, sponsor_gone, inactive, attestation_due.
+	Status string `json:"status,omitempty"`
 }
 
 // AgentSpec creates an agent bound to its role (its ceiling) at Namespace,
@@ -141,12 +169,19 @@ type AgentSpec struct {
 	Sponsor    string         `json:"sponsor,omitempty"`
 	ExpiresAt  time.Time      `json:"expires_at,omitzero"`
 	Attributes map[string]any `json:"attributes,omitempty"`
+	// Sponsors ("user:<id>", "team:<slug>"); empty: Sponsor, else the
+	// creating user.
+	Sponsors []string `json:"sponsors,omitempty"`
 }
 
 // AgentPatch changes an agent; nil fields keep their value.
 type AgentPatch struct {
 	Role    *string `json:"role,omitempty"`
 	Sponsor *string `json:"sponsor,omitempty"`
+	// Sponsors replaces the sponsors (assigning one lifts sponsor_gone).
+	Sponsors *[]string `json:"sponsors,omitempty"`
+	// Suspended suspends (true) or lifts a suspension by hand (false).
+	Suspended *bool `json:"suspended,omitempty"`
 	// ExpiresAt is an RFC 3339 time, or "" for never.
 	ExpiresAt  *string         `json:"expires_at,omitempty"`
 	Attributes *map[string]any `json:"attributes,omitempty"`

@@ -209,6 +209,7 @@ const (
 	OpSetPolicy                           // Policy
 	OpPutOrg                              // Data (replace the org whole)
 	OpDeleteOrg                           // the org itself
+	OpSetLifecycle                        // Lifecycle (the org's suspension settings)
 )
 
 // Change is one mutation of one org.
@@ -222,6 +223,7 @@ type Change struct {
 	Resource  Resource
 	Policy    *policy.Model
 	Data      *OrgData
+	Lifecycle *LifecycleSettings
 }
 
 // Engine answers decisions over immutable snapshots. The zero value is not

@@ -45,6 +45,9 @@ func TestCheckAllocatesNothing(t *testing.T) {
 // synth describes a synthetic dataset for benchmarks.
 type synth struct {
 	orgs, namespaces, users, roles, types, resources, bindingsPerOrg int
+	// expiring gives every binding an ExpiresAt far in the future (they
+	// all still grant).
+	expiring bool
 }
 
 // synthPolicy writes a policy of n roles over types t0..t(types-1) with
@@ -98,7 +101,11 @@ func buildSynth(tb testing.TB, s synth) []OrgData {
 			default:
 				sc = Scope{Namespace: d.Namespaces[r.IntN(len(d.Namespaces))]}
 			}
-			d.Bindings = append(d.Bindings, Binding{ID: "b" + strconv.Itoa(b), Principal: u, Role: role, Scope: sc})
+			bd := Binding{ID: "b" + strconv.Itoa(b), Principal: u, Role: role, Scope: sc}
+			if s.expiring {
+				bd.ExpiresAt = future
+			}
+			d.Bindings = append(d.Bindings, bd)
 		}
 		out[o] = d
 	}
@@ -181,6 +188,12 @@ func benchCheck(b *testing.B, s synth) {
 
 func BenchmarkCheckSmall(b *testing.B) {
 	benchCheck(b, synth{orgs: 1, namespaces: 2, users: 1000, roles: 100, types: 10, resources: 10, bindingsPerOrg: 1000})
+}
+
+// BenchmarkCheckSmallExpiring is BenchmarkCheckSmall with an expiry on
+// every binding: the cost of reading the clock once per check.
+func BenchmarkCheckSmallExpiring(b *testing.B) {
+	benchCheck(b, synth{orgs: 1, namespaces: 2, users: 1000, roles: 100, types: 10, resources: 10, bindingsPerOrg: 1000, expiring: true})
 }
 
 // casbinShape is Casbin's RBAC benchmark shape (model_b_test.go): role i

@@ -34,6 +34,8 @@ type eval struct {
 	// every condition that does not hold count as holding, recording its
 	// name: the decision then says whether some conditions would allow.
 	assume *condAssume
+	now    time.Time // the request's time once read (clock)
+	nowSet bool
 }
 
 // resolve validates the request fields every subject shares and resolves
@@ -91,15 +93,9 @@ func (e *eval) subject(pid string) bool {
 	if !ok || !h.isMember() {
 		return false
 	}
-	if h.x != nil && !h.x.expires.IsZero() {
-		exp := h.x.expires
-		now := e.req.Now
-		if now.IsZero() {
-			now = time.Now()
-		}
-		if !now.Before(exp) {
-			return false
-		}
+	if h.x != nil && (!h.x.expires.IsZero() && !e.clock().Before(h.x.expires) ||
+		h.x.life != nil && e.o.suspension(h.x.life, e.clock()) != "") {
+		return false
 	}
 	e.pid, e.kind, e.name, e.h = pid, kind, name, h
 	e.resLooked, e.varsBuilt = false, false
@@ -213,9 +209,15 @@ func (e *eval) scan(h *holder, conds bool) (allowed, pending bool) {
 	return false, pending
 }
 
-// gate applies a matching grant's condition.
+// gate applies a matching grant's expiry and condition.
 func (e *eval) gate(g *grant, conds bool) (allowed, pending bool) {
-	c := g.cond()
+	if g.x == nil {
+		return true, false
+	}
+	if !e.live(g) {
+		return false, false
+	}
+	c := g.x.cond
 	if c == "" {
 		return true, false
 	}
@@ -292,7 +294,7 @@ func (e *eval) roleShareGrants(rs *roleShare) bool {
 		}
 		// Cheap tests first: conditions (which build the condition
 		// variables) only for a share the subject may hold the role for.
-		if !e.matches(&rg.grant, rg.typ) || !e.resource() || !e.holdsRole(rs.role, false) {
+		if !e.matches(&rg.grant, rg.typ) || !e.live(&rg.grant) || !e.resource() || !e.holdsRole(rs.role, false) {
 			continue
 		}
 		if c := rg.cond(); c != "" {
@@ -330,7 +332,7 @@ func (e *eval) holdingBinding(h *holder, ri int32, conds bool) *grant {
 	for _, gs := range [2][]grant{h.orgGrants(), h.nsRange(e.nsID)} {
 		for i := range gs {
 			g := &gs[i]
-			if g.role < 0 || !e.p.role[g.role].holdsRole(ri) {
+			if g.role < 0 || !e.p.role[g.role].holdsRole(ri) || !e.live(g) {
 				continue
 			}
 			if c := g.cond(); c != "" && conds {

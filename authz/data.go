@@ -58,6 +58,9 @@ type Binding struct {
 	Actions   []string `json:"actions,omitempty"`   // sharing: actions on Scope.Type; "*" allowed
 	Scope     Scope    `json:"scope"`               // where it applies
 	Condition string   `json:"condition,omitempty"` // optional named condition that must hold
+	// ExpiresAt, when set, is when the binding stops granting anything
+	// (expiry.go); it is ignored from that instant on.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // Principal is a member of an org that can act: a user, agent or service.
@@ -72,6 +75,9 @@ type Principal struct {
 	// ExpiresAt, when set, is when the principal stops being able to do
 	// anything (agents with an expiry).
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// Lifecycle, when set, subjects the principal to sponsorship and
+	// suspension (lifecycle.go): agents always, services on request.
+	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
 }
 
 // Team is a set of principals (normally users) that bindings can name as
@@ -100,4 +106,6 @@ type OrgData struct {
 	Teams      []Team
 	Bindings   []Binding
 	Resources  []Resource
+	// Lifecycle is the org's suspension settings (lifecycle.go).
+	Lifecycle LifecycleSettings
 }

@@ -133,7 +133,7 @@ func TestDifferential(t *testing.T) {
 // the correct reference standing in for the engine, it must find none.
 func TestDifferentialDetects(t *testing.T) {
 	const seed = 20240601
-	cfg := diffConfig{seed: seed, worlds: []int{0, 1, 2, 3, 4, 5}, checks: 1_500}
+	cfg := diffConfig{seed: seed, worlds: []int{0, 1, 2, 3, 4, 5, 6, 7}, checks: 2_000}
 	if testing.Short() {
 		cfg.worlds = cfg.worlds[:3]
 	}
@@ -314,7 +314,7 @@ func runWorlds(cfg diffConfig, newSUT func() decider, ref reference) runResult {
 type stats struct {
 	checks, allowed, explains, lookupsR, lookupsS, perms, levels, missings int
 	viaTeam, viaShare, viaCondition, agentAllowed, obligations, onBehalf   int
-	viaRoleShare                                                           int
+	viaRoleShare, viaExpiring                                              int
 	wildcardUnknown, typeLevel, changes, rejected, mayAccepted, stale      int
 }
 
@@ -330,6 +330,7 @@ func (s *stats) add(o *stats) {
 	s.viaTeam += o.viaTeam
 	s.viaShare += o.viaShare
 	s.viaRoleShare += o.viaRoleShare
+	s.viaExpiring += o.viaExpiring
 	s.viaCondition += o.viaCondition
 	s.agentAllowed += o.agentAllowed
 	s.obligations += o.obligations
@@ -356,8 +357,9 @@ func (s stats) uncovered() []string {
 	var missing []string
 	for name, n := range map[string]int{
 		"allow via team": s.viaTeam, "allow via share": s.viaShare, "allow via condition": s.viaCondition,
-		"allow via a share made to a role": s.viaRoleShare,
-		"agent allow":                      s.agentAllowed, "obligations": s.obligations, "on-behalf-of allow": s.onBehalf,
+		"allow via a share made to a role":     s.viaRoleShare,
+		"allow via a grant that expires later": s.viaExpiring,
+		"agent allow":                          s.agentAllowed, "obligations": s.obligations, "on-behalf-of allow": s.onBehalf,
 		"wildcard allow of an unknown type or action": s.wildcardUnknown, "type-level allow": s.typeLevel,
 		"rejected batch": s.rejected, "stale revision": s.stale,
 	} {
@@ -612,6 +614,9 @@ func (h *harness) genOrg(org string) (*authz.OrgData, bool) {
 	}
 	r := h.r
 	d := &authz.OrgData{Org: org, Policy: pol}
+	if h.chance(0.3) {
+		d.Lifecycle = h.genLifecycleSettings()
+	}
 	for _, ns := range nsPool[:4] {
 		if h.chance(0.5) {
 			d.Namespaces = append(d.Namespaces, ns)
@@ -660,13 +665,45 @@ func (h *harness) genPrincipal(id string, pol *policy.Model) authz.Principal {
 		}
 	}
 	if h.chance(0.2) {
-		p.ExpiresAt = pick(r, []time.Time{
-			t0.Add(-time.Hour), t0, t0.Add(time.Hour),
-			time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), // expired whatever the clock says
-			time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
-		})
+		p.ExpiresAt = h.genExpiry()
+	}
+	if (strings.HasPrefix(id, "agent:") || strings.HasPrefix(id, "service:")) && h.chance(0.4) {
+		p.Lifecycle = h.genLifecycle(strings.HasPrefix(id, "agent:"))
 	}
 	return p
+}
+
+// genLifecycle makes a principal's lifecycle: sponsors that may or may not
+// be present, times around t0 (for the org settings of
+// genLifecycleSettings), sometimes suspended by hand.
+func (h *harness) genLifecycle(agent bool) *authz.Lifecycle {
+	r := h.r
+	l := &authz.Lifecycle{RequireSponsor: agent || h.chance(0.3), Suspended: h.chance(0.1)}
+	for range r.IntN(3) {
+		if h.chance(0.6) {
+			l.Sponsors = append(l.Sponsors, pick(r, userPool))
+		} else {
+			l.Sponsors = append(l.Sponsors, "team:"+pick(r, teamSlugs))
+		}
+	}
+	times := []time.Time{t0.Add(-100 * 24 * time.Hour), t0.Add(-20 * 24 * time.Hour), t0.Add(-time.Hour), {}}
+	l.AttestedAt, l.LastUsedAt = pick(r, times), pick(r, times)
+	return l
+}
+
+func (h *harness) genLifecycleSettings() authz.LifecycleSettings {
+	return pick(h.r, []authz.LifecycleSettings{{}, {InactiveAfter: 30 * 24 * time.Hour}, {AttestEvery: 90 * 24 * time.Hour},
+		{InactiveAfter: 7 * 24 * time.Hour, AttestEvery: 30 * 24 * time.Hour}})
+}
+
+// genExpiry is an expiry around t0, or far from the real clock on either
+// side.
+func (h *harness) genExpiry() time.Time {
+	return pick(h.r, []time.Time{
+		t0.Add(-time.Hour), t0, t0.Add(time.Hour),
+		time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), // expired whatever the clock says
+		time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+	})
 }
 
 // genTeam makes a team of mostly members of d (some not: a team may list
@@ -764,6 +801,9 @@ func (h *harness) genBinding(d *authz.OrgData, id string) authz.Binding {
 	}
 	if h.chance(0.25) {
 		b.Condition = pick(r, allConds())
+	}
+	if h.chance(0.2) {
+		b.ExpiresAt = h.genExpiry()
 	}
 	return b
 }
@@ -1176,6 +1216,9 @@ func (h *harness) genChange(w world) authz.Change {
 			pol = d.Policy
 		}
 		c.Op, c.Policy = authz.OpSetPolicy, pol
+	case k < 79 && h.chance(0.5):
+		s := h.genLifecycleSettings()
+		c.Op, c.Lifecycle = authz.OpSetLifecycle, &s
 	case k < 80:
 		if nd, ok := h.genOrg(org); ok {
 			c.Op, c.Data = authz.OpPutOrg, nd
@@ -1340,6 +1383,9 @@ func (h *harness) countAllow(req *authz.Request, d refDecision) {
 		}
 		if b.Condition != "" {
 			s.viaCondition++
+		}
+		if !b.ExpiresAt.IsZero() {
+			s.viaExpiring++
 		}
 	}
 }
@@ -1844,6 +1890,9 @@ func describeBinding(b authz.Binding) string {
 	s += " @" + b.Scope.String()
 	if b.Condition != "" {
 		s += " when " + b.Condition
+	}
+	if !b.ExpiresAt.IsZero() {
+		s += " until " + b.ExpiresAt.Format(time.RFC3339)
 	}
 	return s
 }

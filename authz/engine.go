@@ -56,6 +56,8 @@ func (op ChangeOp) String() string {
 		return "put-org"
 	case OpDeleteOrg:
 		return "delete-org"
+	case OpSetLifecycle:
+		return "set-lifecycle"
 	}
 	return fmt.Sprintf("ChangeOp(%d)", int(op))
 }
@@ -193,6 +195,8 @@ func (s *state) applyOne(w *orgSnap, ch *Change) {
 		w.deleteNamespace(ch.ID)
 	case OpSetPolicy:
 		w.setPolicy(s.compiled(ch.Policy))
+	case OpSetLifecycle:
+		w.life = *ch.Lifecycle
 	}
 }
 
@@ -507,6 +511,13 @@ func validateChange(ch *Change) error {
 		}
 		if ch.Org != "" && ch.Data.Org != "" && ch.Data.Org != ch.Org {
 			return fmt.Errorf("org data is for %q, change is for %q", ch.Data.Org, ch.Org)
+		}
+	case OpSetLifecycle:
+		if ch.Lifecycle == nil {
+			return fmt.Errorf("missing lifecycle settings")
+		}
+		if ch.Lifecycle.InactiveAfter < 0 || ch.Lifecycle.AttestEvery < 0 {
+			return fmt.Errorf("lifecycle settings: durations must not be negative")
 		}
 	case OpDeleteOrg:
 	default:

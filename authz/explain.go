@@ -10,6 +10,7 @@ import (
 // Near-miss kinds, best (closest to granting) first.
 const (
 	nearCondition   = iota // the grant matched but its condition failed
+	nearExpired            // the grant matched but has expired
 	nearCeiling            // the grant matched but the agent's ceiling lacks it
 	nearAgentCond          // the grant matched but the agent's conditional rule failed
 	nearNoResource         // a grant on this resource, which does not exist
@@ -175,8 +176,12 @@ func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExpl
 		se.reason = pid + " is not a member of org " + quote(o.name)
 		return se
 	}
+	if r := e.lifeReason(h); r != "" && r != ReasonExpired {
+		se.reason = describeLife(pid, r, h.x.life)
+		return se
+	}
 	if !e.subject(pid) {
-		se.reason = pid + " expired at " + h.expires().UTC().Format("2006-01-02T15:04:05Z07:00")
+		se.reason = pid + " expired at " + h.expires().UTC().Format(timeFormat)
 		return se
 	}
 	ag, ceil := e.ceiling()
@@ -323,6 +328,11 @@ func explainGrant(se *subjectExplanation, e *eval, g *grant, b Binding, via, sha
 		}
 		return
 	}
+	if !e.live(g) {
+		t.Note = "binding " + b.ID + " expired at " + g.expires().UTC().Format(timeFormat)
+		se.near = append(se.near, nearTrace{nearExpired, t})
+		return
+	}
 	if c := t.Condition; c != "" {
 		ok, err := e.evalCond(c)
 		t.ConditionHeld = ok
@@ -459,7 +469,7 @@ func describeNear(n nearTrace, what string) string {
 		return d + " would, but only in namespace " + t.Binding.Scope.Namespace
 	case nearResource:
 		return d + " would, but only on " + t.Binding.Scope.String()
-	case nearCondition, nearCeiling, nearAgentCond:
+	case nearCondition, nearExpired, nearCeiling, nearAgentCond:
 		return d + " would, but " + t.Note
 	}
 	return d + ": " + t.Note

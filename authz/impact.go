@@ -3,6 +3,7 @@ package authz
 import (
 	"fmt"
 	"iter"
+	"maps"
 	"runtime"
 	"slices"
 	"sort"
@@ -588,27 +589,53 @@ func freeNamespace(ds ...*OrgData) string {
 // depend on: them, their teams (members restricted to them) and the
 // bindings naming them or those teams.
 func reducedEngine(d *OrgData, principals map[string]bool, orgNS string) (*Engine, error) {
-	r := OrgData{Org: reducedOrg, Policy: d.Policy}
+	r := OrgData{Org: reducedOrg, Policy: d.Policy, Lifecycle: d.Lifecycle}
 	r.Namespaces = append(slices.Clone(d.Namespaces), orgNS)
 	subjects := map[string]bool{}
 	for pid := range principals {
 		subjects[pid] = true
 	}
+	// A principal under a lifecycle is suspended when none of its sponsors
+	// is present: keep its sponsors (users, and teams with their members)
+	// present in the reduced org too, so that it decides as the whole org
+	// does. They get no bindings unless they are affected themselves.
+	present := maps.Clone(principals)
+	sponsorTeams := map[string]bool{}
 	for _, p := range d.Principals {
-		if principals[p.ID] {
+		if principals[p.ID] && p.Lifecycle != nil {
+			for _, sp := range p.Lifecycle.Sponsors {
+				if slug, ok := strings.CutPrefix(sp, KindTeam+":"); ok {
+					sponsorTeams[slug] = true
+				} else {
+					present[sp] = true
+				}
+			}
+		}
+	}
+	for _, t := range d.Teams {
+		if sponsorTeams[t.Slug] {
+			for _, m := range t.Members {
+				present[m] = true
+			}
+		}
+	}
+	for _, p := range d.Principals {
+		if present[p.ID] {
 			r.Principals = append(r.Principals, p)
 		}
 	}
 	for _, t := range d.Teams {
 		var members []string
 		for _, m := range t.Members {
-			if principals[m] {
+			if principals[m] || (sponsorTeams[t.Slug] && present[m]) {
 				members = append(members, m)
 			}
 		}
 		if len(members) > 0 {
 			r.Teams = append(r.Teams, Team{Slug: t.Slug, Members: members})
-			subjects[KindTeam+":"+t.Slug] = true
+			if slices.ContainsFunc(members, func(m string) bool { return principals[m] }) {
+				subjects[KindTeam+":"+t.Slug] = true
+			}
 		}
 	}
 	for _, b := range d.Bindings {

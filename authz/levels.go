@@ -60,6 +60,9 @@ func (o *orgSnap) actor(principal string, now time.Time) (actor, bool) {
 			return actor{}, false
 		}
 	}
+	if h.x != nil && h.x.life != nil && o.suspension(h.x.life, nowOr(now)) != "" {
+		return actor{}, false
+	}
 	a := actor{h: h, kind: kind}
 	if kind == KindAgent {
 		ri := int32(-1)
@@ -80,13 +83,17 @@ func (o *orgSnap) actor(principal string, now time.Time) (actor, bool) {
 // grantsAt lists the grants of h and its teams whose scope contains sc:
 // org grants always, namespace grants when sc is in that namespace, and
 // resource grants when sc is that (existing) resource.
-// A team's own grants are just its own (teams do not nest).
-func (o *orgSnap) grantsAt(h *holder, isTeam bool, sc Scope, withResources bool) []heldGrant {
+// A team's own grants are just its own (teams do not nest). Grants expired
+// at now (time.Now() when zero) are left out.
+func (o *orgSnap) grantsAt(h *holder, isTeam bool, sc Scope, withResources bool, now time.Time) []heldGrant {
 	var out []heldGrant
+	now = nowOr(now)
 	add := func(from *holder) {
 		org := from.orgGrants()
 		for i := range org {
-			out = append(out, heldGrant{from, &org[i], ""})
+			if org[i].liveAt(now) {
+				out = append(out, heldGrant{from, &org[i], ""})
+			}
 		}
 		if sc.IsOrg() {
 			return
@@ -97,7 +104,9 @@ func (o *orgSnap) grantsAt(h *holder, isTeam bool, sc Scope, withResources bool)
 		}
 		nsr := from.nsRange(nsID)
 		for i := range nsr {
-			out = append(out, heldGrant{from, &nsr[i], ""})
+			if nsr[i].liveAt(now) {
+				out = append(out, heldGrant{from, &nsr[i], ""})
+			}
 		}
 		if !withResources || !sc.IsResource() {
 			return
@@ -107,7 +116,7 @@ func (o *orgSnap) grantsAt(h *holder, isTeam bool, sc Scope, withResources bool)
 		}
 		rr := from.resRange(resHash(nsID, sc.Type, sc.ID))
 		for i := range rr {
-			if rr[i].ns == nsID && rr[i].typ == sc.Type && rr[i].rid == sc.ID {
+			if rr[i].ns == nsID && rr[i].typ == sc.Type && rr[i].rid == sc.ID && rr[i].liveAt(now) {
 				out = append(out, heldGrant{from, &rr[i].grant, rr[i].typ})
 			}
 		}
@@ -208,7 +217,7 @@ func (s *state) permissions(org, principal, namespace string) ([]Grant, uint64, 
 			x.conds = append(x.conds, cond)
 		}
 	}
-	for _, hg := range o.grantsAt(a.h, false, Scope{Namespace: namespace}, false) {
+	for _, hg := range o.grantsAt(a.h, false, Scope{Namespace: namespace}, false, time.Time{}) {
 		for _, p := range capped(hg.patterns(o.pol), a.ceil) {
 			add(p, hg.g.cond())
 		}
@@ -307,7 +316,7 @@ func (s *state) highestLevel(org, principal string, scope Scope) int {
 		return -1
 	}
 	top := -1
-	for _, hg := range o.grantsAt(a.h, a.kind == KindTeam, scope, true) {
+	for _, hg := range o.grantsAt(a.h, a.kind == KindTeam, scope, true, time.Time{}) {
 		g := hg.g
 		if g.role < 0 || g.cond() != "" {
 			continue
@@ -332,7 +341,7 @@ func (s *state) missing(org, principal string, scope Scope, want []policy.Permis
 		return slices.Clone(want)
 	}
 	var held []policy.Permission
-	for _, hg := range o.grantsAt(a.h, a.kind == KindTeam, scope, true) {
+	for _, hg := range o.grantsAt(a.h, a.kind == KindTeam, scope, true, time.Time{}) {
 		if hg.g.cond() != "" {
 			continue
 		}

@@ -10,8 +10,10 @@ package authz
 // Precedence: the first that applies, in this order — the request itself
 // (invalid_request, no_policy, unknown_namespace, invalid_delegation),
 // then the principal, then the user it acts on behalf of, each subject
-// as: not_member, expired, agent_ceiling, then its grants: no_grant when
-// no grant of the subject or its teams matches type:action in scope, else
+// as: not_member, expired, suspended, sponsor_gone, inactive,
+// attestation_due (lifecycle.go), agent_ceiling, then its grants: no_grant when
+// no grant of the subject or its teams matches type:action in scope,
+// expired when only expired ones do, else
 // condition_error when a condition that gated a matching grant could not
 // be evaluated, else condition_failed; then, for an agent whose grants
 // hold, the agent's `can … when` rule: condition_error or
@@ -37,7 +39,8 @@ const (
 	// member of the org.
 	ReasonNotMember Reason = "not_member"
 	// ReasonExpired: the principal's membership has expired (an agent's
-	// expiry). Reserved as well for expiring grants.
+	// expiry), or every grant that matched type:action in scope has
+	// expired (expiry.go).
 	ReasonExpired Reason = "expired"
 	// ReasonAgentCeiling: the agent has no usable ceiling role, or its
 	// ceiling role does not grant type:action.
@@ -56,7 +59,8 @@ const (
 // Reasons lists every Reason, in precedence order.
 func Reasons() []Reason {
 	return []Reason{ReasonInvalidRequest, ReasonNoPolicy, ReasonUnknownNamespace, ReasonInvalidDelegation,
-		ReasonNotMember, ReasonExpired, ReasonAgentCeiling, ReasonNoGrant, ReasonConditionFailed, ReasonConditionError}
+		ReasonNotMember, ReasonExpired, ReasonSuspended, ReasonSponsorGone, ReasonInactive, ReasonAttestationDue,
+		ReasonAgentCeiling, ReasonNoGrant, ReasonConditionFailed, ReasonConditionError}
 }
 
 // denyReason classifies a request snap.decide denied. It is called only
@@ -118,6 +122,9 @@ func subjectReason(o *orgSnap, ns string, req *Request, pid string) Reason {
 		return ReasonNotMember
 	}
 	e := newEval(o, ns, req)
+	if r := e.lifeReason(h); r != "" {
+		return r
+	}
 	if !e.subject(pid) {
 		return ReasonExpired
 	}
@@ -142,6 +149,9 @@ func subjectReason(o *orgSnap, ns string, req *Request, pid string) Reason {
 		}
 	}
 	if c.n == 0 {
+		if c.expired {
+			return ReasonExpired
+		}
 		return ReasonNoGrant
 	}
 	return c.reason()
@@ -151,6 +161,7 @@ func subjectReason(o *orgSnap, ns string, req *Request, pid string) Reason {
 type condTally struct {
 	n, held int
 	errored bool
+	expired bool // a matching grant in scope had expired (and was not counted)
 }
 
 func (c *condTally) eval(e *eval, name string) {
@@ -180,7 +191,14 @@ func (c *condTally) reason() Reason {
 // in scope (those scan would evaluate).
 func (e *eval) tallyConds(h *holder, c *condTally) {
 	visit := func(g *grant, typ string) {
-		if cond := g.cond(); cond != "" && e.matches(g, typ) {
+		if !e.matches(g, typ) {
+			return
+		}
+		if !e.live(g) {
+			c.expired = true
+			return
+		}
+		if cond := g.cond(); cond != "" {
 			c.eval(e, cond)
 		}
 	}

@@ -40,6 +40,8 @@ const (
 	mutSharesOnDeleted                // resource bindings apply to resources that do not exist
 	mutIgnoreConditions               // binding conditions always hold
 	mutIgnoreExpiry                   // expired principals keep acting
+	mutIgnoreGrantExpiry              // expired bindings keep granting
+	mutIgnoreLifecycle                // suspended principals keep acting
 	mutLeakAcrossOrgs                 // bindings of every org count
 	mutWildcardRequest                // a request for action "*" matches wildcard patterns
 	mutOnBehalfOfIgnored              // OnBehalfOf is not intersected
@@ -63,6 +65,8 @@ var mutationNames = map[mutation]string{
 	mutSharesOnDeleted:       "shares-on-deleted-resources",
 	mutIgnoreConditions:      "ignore-binding-conditions",
 	mutIgnoreExpiry:          "ignore-expiry",
+	mutIgnoreGrantExpiry:     "ignore-grant-expiry",
+	mutIgnoreLifecycle:       "ignore-suspension",
 	mutLeakAcrossOrgs:        "leak-bindings-across-orgs",
 	mutWildcardRequest:       "wildcard-in-request",
 	mutOnBehalfOfIgnored:     "ignore-on-behalf-of",
@@ -144,6 +148,9 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 	if !p.ExpiresAt.IsZero() && !p.ExpiresAt.After(now) && ref.mut != mutIgnoreExpiry {
 		return deny
 	}
+	if ref.suspended(d, p, now) {
+		return deny
+	}
 	typ, action := req.ResourceType, req.Action
 	validPart := isIdent
 	if ref.mut == mutWildcardRequest {
@@ -211,7 +218,7 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 	// when it holds that role here: a binding of the role, or of a role
 	// inheriting it, at org scope or in the namespace, naming the principal
 	// or one of its teams, whose condition holds.
-	for _, r := range ref.rolesHeld(d, subjects, ns, vars) {
+	for _, r := range ref.rolesHeld(d, subjects, ns, vars, now) {
 		subjects = append(subjects, authz.KindRole+":"+r)
 	}
 	var dec refDecision
@@ -221,7 +228,7 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 			continue // a role is the subject of shares of one resource only
 		}
 		reaches := slices.Contains(subjects, b.Principal) || isRoleShare && ref.mut == mutRoleSharesToAll
-		if !reaches ||
+		if !reaches || ref.expired(b, now) ||
 			!ref.scopeContains(d, b.Scope, ns, typ, req.ResourceID) ||
 			!ref.bindingGrants(d.Policy, b, typ, action) {
 			continue
@@ -264,8 +271,12 @@ func (ref reference) reachedBy(d *authz.OrgData, req *authz.Request, principal s
 		Resource:  resourceVars(ns, req.ResourceType, req.ResourceID, findResource(d, ns, req.ResourceType, req.ResourceID)),
 		Context:   req.Context,
 	}
+	now := req.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
 	subjects := subjectsOf(d, principal)
-	for _, r := range ref.rolesHeld(d, subjects, ns, vars) {
+	for _, r := range ref.rolesHeld(d, subjects, ns, vars, now) {
 		subjects = append(subjects, authz.KindRole+":"+r)
 	}
 	return subjects
@@ -273,11 +284,12 @@ func (ref reference) reachedBy(d *authz.OrgData, req *authz.Request, principal s
 
 // rolesHeld lists the roles that subjects (a principal and its teams) hold
 // in namespace ns: each role bound to one of them at org scope or in ns,
-// with a condition that holds, and every role it inherits, transitively.
-func (ref reference) rolesHeld(d *authz.OrgData, subjects []string, ns string, vars policy.Vars) []string {
+// with a condition that holds, unexpired at now, and every role it
+// inherits, transitively.
+func (ref reference) rolesHeld(d *authz.OrgData, subjects []string, ns string, vars policy.Vars, now time.Time) []string {
 	var held []string
 	for _, b := range d.Bindings {
-		if !slices.Contains(subjects, b.Principal) || b.Role == "" || len(b.Actions) > 0 {
+		if !slices.Contains(subjects, b.Principal) || b.Role == "" || len(b.Actions) > 0 || ref.expired(b, now) {
 			continue
 		}
 		if b.Scope != (authz.Scope{}) && b.Scope != (authz.Scope{Namespace: ns}) {
@@ -293,6 +305,37 @@ func (ref reference) rolesHeld(d *authz.OrgData, subjects []string, ns string, v
 		}
 	}
 	return held
+}
+
+// suspended reports whether principal p is suspended at now (DESIGN
+// §1.1.9): by hand; needing a sponsor when none of its sponsors is a
+// user member or a team with members; unused for the org's InactiveAfter;
+// unattested for its AttestEvery.
+func (ref reference) suspended(d *authz.OrgData, p authz.Principal, now time.Time) bool {
+	l := p.Lifecycle
+	if l == nil || ref.mut == mutIgnoreLifecycle {
+		return false
+	}
+	present := func(s string) bool {
+		if _, kind, _, ok := member(d, s); ok {
+			return kind == authz.KindUser
+		}
+		slug, isTeam := strings.CutPrefix(s, authz.KindTeam+":")
+		return isTeam && slices.ContainsFunc(d.Teams, func(t authz.Team) bool { return t.Slug == slug && len(t.Members) > 0 })
+	}
+	sponsored := false
+	for _, s := range l.Sponsors {
+		sponsored = sponsored || present(s)
+	}
+	inactive := d.Lifecycle.InactiveAfter > 0 && !now.Before(l.LastUsedAt.Add(d.Lifecycle.InactiveAfter))
+	unattested := d.Lifecycle.AttestEvery > 0 && !now.Before(l.AttestedAt.Add(d.Lifecycle.AttestEvery))
+	return l.Suspended || l.RequireSponsor && !sponsored || inactive || unattested
+}
+
+// expired reports whether binding b has expired at now: from its
+// ExpiresAt on, a binding grants nothing (DESIGN §1.1.9).
+func (ref reference) expired(b authz.Binding, now time.Time) bool {
+	return !b.ExpiresAt.IsZero() && !now.Before(b.ExpiresAt) && ref.mut != mutIgnoreGrantExpiry
 }
 
 // member finds a well-formed member principal ("user:", "agent:" or
@@ -521,7 +564,7 @@ func ceilingOf(d *authz.OrgData, p authz.Principal, kind, name string) (ceiling 
 // its agent ceiling. ok is false for anyone else (who holds nothing).
 func adminActor(d *authz.OrgData, principal string) (ceiling string, agent *policy.Agent, ok bool) {
 	p, kind, name, ok := member(d, principal)
-	if !ok || !p.ExpiresAt.IsZero() && !p.ExpiresAt.After(time.Now()) {
+	if !ok || !p.ExpiresAt.IsZero() && !p.ExpiresAt.After(time.Now()) || (reference{}).suspended(d, p, time.Now()) {
 		return "", nil, false
 	}
 	return ceilingOf(d, p, kind, name)
@@ -553,8 +596,9 @@ func (ref reference) Permissions(w world, org, principal, ns string) (grants map
 		return out, true
 	}
 	var list []authz.Grant
+	now := time.Now()
 	for _, b := range d.Bindings {
-		if !slices.Contains(subjectsOf(d, principal), b.Principal) || b.Role == "" || len(b.Actions) > 0 {
+		if !slices.Contains(subjectsOf(d, principal), b.Principal) || b.Role == "" || len(b.Actions) > 0 || ref.expired(b, now) {
 			continue
 		}
 		if !(b.Scope == authz.Scope{}) && b.Scope != (authz.Scope{Namespace: ns}) {
@@ -604,10 +648,11 @@ func scopeWithin(b, s authz.Scope) bool {
 	return false
 }
 
-// adminBindings lists the unconditional bindings that reach principal (or,
-// for a team id, the team's own) at scope s or an enclosing scope; a
-// resource scope counts only for a resource that exists, as in Check.
-func adminBindings(d *authz.OrgData, principal string, s authz.Scope) []authz.Binding {
+// adminBindings lists the unconditional bindings, unexpired by the real
+// clock, that reach principal (or, for a team id, the team's own) at scope
+// s or an enclosing scope; a resource scope counts only for a resource that
+// exists, as in Check.
+func (ref reference) adminBindings(d *authz.OrgData, principal string, s authz.Scope) []authz.Binding {
 	subjects := []string{principal}
 	if !strings.HasPrefix(principal, authz.KindTeam+":") {
 		subjects = subjectsOf(d, principal)
@@ -617,7 +662,7 @@ func adminBindings(d *authz.OrgData, principal string, s authz.Scope) []authz.Bi
 	}
 	var out []authz.Binding
 	for _, b := range d.Bindings {
-		if slices.Contains(subjects, b.Principal) && b.Condition == "" && scopeWithin(b.Scope, s) {
+		if slices.Contains(subjects, b.Principal) && b.Condition == "" && scopeWithin(b.Scope, s) && !ref.expired(b, time.Now()) {
 			out = append(out, b)
 		}
 	}
@@ -648,7 +693,7 @@ func (ref reference) HighestLevel(w world, org, principal string, s authz.Scope)
 		ceiling = c
 	}
 	best := -1
-	for _, b := range adminBindings(d, principal, s) {
+	for _, b := range ref.adminBindings(d, principal, s) {
 		if b.Role == "" || len(b.Actions) > 0 {
 			continue
 		}
@@ -677,7 +722,7 @@ func (ref reference) Missing(w world, org, principal string, s authz.Scope, want
 		return want
 	}
 	var held []policy.Permission
-	for _, b := range adminBindings(d, principal, s) {
+	for _, b := range ref.adminBindings(d, principal, s) {
 		switch {
 		case b.Role != "" && len(b.Actions) == 0:
 			held = append(held, ref.patternsOf(d.Policy, b.Role)...)

@@ -73,6 +73,8 @@ type orgSnap struct {
 	// writer freezes the org; shared with published snapshots, so replaced,
 	// never modified.
 	roleShares []roleShare
+	// life is the org's suspension settings (lifecycle.go).
+	life LifecycleSettings
 
 	// writer only
 	nsOwned bool         // nsIDs / nsNames are private copies
@@ -194,6 +196,7 @@ type holderX struct {
 	attrs   map[string]any // the member's attributes
 	role    string         // the member's Role (undeclared agents' ceiling)
 	expires time.Time      // the member's ExpiresAt
+	life    *Lifecycle     // the member's Lifecycle
 	teams   []string       // ids ("team:<slug>") of the teams listing this id, sorted
 	members []string       // a team's members, sorted and deduplicated
 }
@@ -249,14 +252,14 @@ func (h *holder) xw() *holderX {
 
 // tidy drops an empty holderX.
 func (h *holder) tidy() {
-	if x := h.x; x != nil && x.attrs == nil && x.role == "" && x.expires.IsZero() && len(x.teams) == 0 && len(x.members) == 0 {
+	if x := h.x; x != nil && x.attrs == nil && x.role == "" && x.expires.IsZero() && x.life == nil && len(x.teams) == 0 && len(x.members) == 0 {
 		h.x = nil
 	}
 }
 
 // setMember records (p != nil) or removes org membership (h writable).
 func (h *holder) setMember(p *Principal) {
-	if h.x == nil && (p == nil || p.Attributes == nil && p.Role == "" && p.ExpiresAt.IsZero()) {
+	if h.x == nil && (p == nil || p.Attributes == nil && p.Role == "" && p.ExpiresAt.IsZero() && p.Lifecycle == nil) {
 		h.flags &^= hMember
 		if p != nil {
 			h.flags |= hMember
@@ -264,11 +267,11 @@ func (h *holder) setMember(p *Principal) {
 		return
 	}
 	x := h.xw()
-	x.attrs, x.role, x.expires = nil, "", time.Time{}
+	x.attrs, x.role, x.expires, x.life = nil, "", time.Time{}, nil
 	h.flags &^= hMember
 	if p != nil {
 		h.flags |= hMember
-		x.attrs, x.role, x.expires = p.Attributes, p.Role, p.ExpiresAt
+		x.attrs, x.role, x.expires, x.life = p.Attributes, p.Role, p.ExpiresAt, p.Lifecycle
 	}
 	h.tidy()
 }
@@ -333,12 +336,13 @@ type grant struct {
 
 // grantX holds the rarer parts of a binding.
 type grantX struct {
-	role    string   // role name as bound (kept even when the policy lacks it)
-	actions []string // sharing: the action list
-	share   bool     // an action list on the resource's type (resource scope only)
-	inert   bool     // grants nothing: both or neither of role/actions, or a malformed scope
-	cond    string   // gating condition
-	scope   *Scope   // the scope of an inert binding, as given
+	role    string    // role name as bound (kept even when the policy lacks it)
+	actions []string  // sharing: the action list
+	share   bool      // an action list on the resource's type (resource scope only)
+	inert   bool      // grants nothing: both or neither of role/actions, or a malformed scope
+	cond    string    // gating condition
+	scope   *Scope    // the scope of an inert binding, as given
+	expires time.Time // when the binding stops granting (zero: never)
 }
 
 // resGrant is a resource-scoped grant. h is resHash of its key, so that
@@ -419,6 +423,12 @@ func compileGrant(b *Binding, p *cpolicy, ns int32) grant {
 		}
 		g.x.cond = b.Condition
 	}
+	if !b.ExpiresAt.IsZero() {
+		if g.x == nil {
+			g.x = &grantX{role: b.Role}
+		}
+		g.x.expires = b.ExpiresAt
+	}
 	return g
 }
 
@@ -438,6 +448,7 @@ func (o *orgSnap) binding(holderID string, g *grant, typ, rid string) Binding {
 		if g.x.scope != nil {
 			b.Scope = *g.x.scope
 		}
+		b.ExpiresAt = g.x.expires
 	}
 	return b
 }

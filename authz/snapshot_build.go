@@ -3,6 +3,7 @@ package authz
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // ---- building an org from OrgData ----
@@ -10,7 +11,7 @@ import (
 // buildOrg compiles d into a fresh org snapshot (thawed: the caller
 // freezes it).
 func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
-	o := &orgSnap{name: name, pol: p, nsIDs: map[string]nsInfo{}, nsOwned: true}
+	o := &orgSnap{name: name, pol: p, nsIDs: map[string]nsInfo{}, nsOwned: true, life: d.Lifecycle}
 	o.setNSExists(DefaultNamespace, true)
 	for _, n := range d.Namespaces {
 		if n != "" {
@@ -171,6 +172,10 @@ func (bc *buildCache) grantX(x *grantX) *grantX {
 	for _, a := range x.actions {
 		sb.WriteByte(0)
 		sb.WriteString(a)
+	}
+	if !x.expires.IsZero() {
+		sb.WriteByte(1)
+		sb.WriteString(x.expires.Format(time.RFC3339Nano))
 	}
 	k := sb.String()
 	if c, ok := bc.xs[k]; ok {

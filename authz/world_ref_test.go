@@ -36,7 +36,7 @@ func (c changeClass) String() string {
 // (api.go) makes a missing org, an unknown op and a binding with neither
 // role nor actions invalid; the rest of what is odd may go either way.
 func classify(w world, c authz.Change) changeClass {
-	if c.Org == "" || c.Op < authz.OpPutBinding || c.Op > authz.OpDeleteOrg {
+	if c.Org == "" || c.Op < authz.OpPutBinding || c.Op > authz.OpSetLifecycle {
 		return mustReject
 	}
 	if c.Op == authz.OpPutBinding && c.Binding.Role == "" && len(c.Binding.Actions) == 0 {
@@ -178,6 +178,11 @@ func applyChange(w world, c authz.Change) (world, error) {
 			return nil, fmt.Errorf("%w: set policy without a policy", errRefApply)
 		}
 		d.Policy = c.Policy
+	case authz.OpSetLifecycle:
+		if c.Lifecycle == nil {
+			return nil, fmt.Errorf("%w: set lifecycle without settings", errRefApply)
+		}
+		d.Lifecycle = *c.Lifecycle
 	default:
 		return nil, fmt.Errorf("%w: unknown op %d", errRefApply, c.Op)
 	}

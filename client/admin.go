@@ -371,5 +371,12 @@ func (c *Client) DiffResource(ctx context.Context, org string, ref ResourceRef, 
 // Share shares one resource with a principal for an action list (the
 // caller must hold each action on it).
 func (c *Client) Share(ctx context.Context, org string, ref ResourceRef, principal string, actions []string) (Binding, uint64, error) {
-	return writeItem[Binding](ctx, c, http.MethodPost, resourcePath(org, ref)+"/shares", map[string]any{"principal": principal, "actions": actions})
+	return c.ShareFor(ctx, org, ref, principal, actions, Lifetime{})
+}
+
+// ShareFor is Share for a limited time: the share stops granting at
+// life.ExpiresAt, or life.ExpiresIn after the server's clock.
+func (c *Client) ShareFor(ctx context.Context, org string, ref ResourceRef, principal string, actions []string, life Lifetime) (Binding, uint64, error) {
+	return writeItem[Binding](ctx, c, http.MethodPost, resourcePath(org, ref)+"/shares",
+		ShareRequest{Principal: principal, Actions: actions, Lifetime: life})
 }

@@ -38,9 +38,13 @@ type (
 	Validation             = api.ValidateResponse
 	Binding                = api.Binding
 	BindingSpec            = api.BindingSpec
+	Lifetime               = api.Lifetime
+	ShareRequest           = api.ShareRequest
 	Agent                  = api.Agent
 	AgentSpec              = api.AgentSpec
 	AgentPatch             = api.AgentPatch
+	OrgLifecycle           = api.OrgLifecycle
+	Reach                  = api.Reach
 	Service                = api.Service
 	ServiceSpec            = api.ServiceSpec
 	Resource               = api.Resource

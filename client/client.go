@@ -335,8 +335,18 @@ func scrub(err error) error {
 type CallOption func(*callOptions)
 
 type callOptions struct {
-	atLeast uint64
+	atLeast    uint64
+	atTime     time.Time
+	atRevision uint64
 }
+
+// AsOf asks Check or Explain about the past: the decision as it would have
+// been at instant t (forensics: "could Bob read the prod secret last
+// Tuesday?"), rebuilt by the server from its changelog.
+func AsOf(t time.Time) CallOption { return func(o *callOptions) { o.atTime = t } }
+
+// AsOfRevision is AsOf for a revision.
+func AsOfRevision(rev uint64) CallOption { return func(o *callOptions) { o.atRevision = rev } }
 
 // AtLeast asks for an answer made at a revision ≥ rev (a revision a write
 // returned): the server waits (bounded) for its engine to reach it, or

@@ -217,6 +217,15 @@ func TestEveryEndpoint(t *testing.T) {
 	if as := must[client.List[client.Agent]](t, "list agents")(alice.ListAgents(ctx, "acme", nil)); len(as.Items) != 1 {
 		t.Errorf("list agents: %+v", as)
 	}
+	if a, _ := must2[client.Agent](t, "attest agent")(alice.AttestAgent(ctx, "acme", "Triage")); a.Status != "active" || a.AttestedAt.IsZero() {
+		t.Errorf("attest agent: %+v", a)
+	}
+	if r := must[client.Reach](t, "reach")(alice.Reach(ctx, "acme", "agent:Triage")); r.Status != "active" || len(r.Namespaces) == 0 {
+		t.Errorf("reach: %+v", r)
+	}
+	if o, _ := must2[client.Org](t, "set lifecycle")(alice.SetOrgLifecycle(ctx, "acme", client.OrgLifecycle{InactiveDays: 30})); o.Lifecycle == nil || o.Lifecycle.InactiveDays != 30 {
+		t.Errorf("set lifecycle: %+v", o)
+	}
 	must2[client.Service](t, "create service")(alice.CreateService(ctx, "acme", client.ServiceSpec{Name: "ci", Role: "operator", Namespace: "dev"}))
 	if s, _ := must2[client.Service](t, "update service")(alice.UpdateService(ctx, "acme", "ci", map[string]any{"runner": "x"})); s.Attributes["runner"] != "x" {
 		t.Errorf("update service: %+v", s)

@@ -19,7 +19,7 @@ func (c *Client) Check(ctx context.Context, org string, req CheckRequest, opts .
 	o := applyCall(opts)
 	var out Decision
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/check",
-		body: req.Check(o.consistency())}, &out)
+		body: o.asOf(req.Check(o.consistency()))}, &out)
 	if err != nil {
 		return Decision{}, err
 	}
@@ -85,7 +85,7 @@ func (c *Client) Explain(ctx context.Context, org string, req CheckRequest, opts
 	o := applyCall(opts)
 	var out Explanation
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/explain",
-		body: req.Check(o.consistency())}, &out)
+		body: o.asOf(req.Check(o.consistency()))}, &out)
 	if err != nil {
 		return Explanation{}, err
 	}

@@ -21,6 +21,7 @@ type decisionFlags struct {
 	onBehalfOf string
 	atLeast    uint64
 	req        client.CheckRequest
+	asOf       asOfFlags // check and explain only (lifetimes.go)
 }
 
 func (d *decisionFlags) register(cmd *cobra.Command) {
@@ -82,9 +83,14 @@ func verdictCmd[T any](a *adm, cmd *cobra.Command,
 	allowed func(T) bool, text func(w io.Writer, v T)) *cobra.Command {
 	var df decisionFlags
 	cmd.Args = cobra.RangeArgs(2, 3)
+	df.asOf.register(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		asOf, err := df.asOf.option()
+		if err != nil {
+			return err
+		}
 		return a.inOrg(cmd, func(cl *call, org string) error {
-			v, err := ask(cl.c, cl.ctx, org, df.req, client.AtLeast(df.atLeast))
+			v, err := ask(cl.c, cl.ctx, org, df.req, client.AtLeast(df.atLeast), asOf)
 			if err != nil {
 				return err
 			}
@@ -114,6 +120,8 @@ func (a *adm) checkCmd() *cobra.Command {
 		verdict := "deny"
 		if d.Allowed {
 			verdict = "allow"
+		} else if d.Reason != "" {
+			verdict += " (" + d.Reason + ")"
 		}
 		fmt.Fprintln(w, verdict)
 		printRules(w, d.Obligations, d.Advice)

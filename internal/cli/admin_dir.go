@@ -404,20 +404,21 @@ func bindingRows(bs []client.Binding) [][]string {
 		if grant == "" {
 			grant = "actions:" + strings.Join(b.Actions, ",")
 		}
-		rows = append(rows, []string{b.ID, b.Principal, grant, scopeText(b.Scope), b.Condition, b.CreatedBy})
+		rows = append(rows, []string{b.ID, b.Principal, grant, scopeText(b.Scope), b.Condition, b.CreatedBy, admTime(b.ExpiresAt)})
 	}
 	return rows
 }
 
-var bindingHeader = []string{"ID", "PRINCIPAL", "ROLE", "SCOPE", "CONDITION", "BY"}
+var bindingHeader = []string{"ID", "PRINCIPAL", "ROLE", "SCOPE", "CONDITION", "BY", "EXPIRES"}
 
 // bindCmd: `bind PRINCIPAL ROLE [-n NS] [--resource TYPE/ID]` creates a
 // binding; `bind list|get|delete` manage them.
 func (a *adm) bindCmd() *cobra.Command {
 	var ns, resource, condition, fPrincipal, fRole string
 	var dryRun bool
+	var life lifetimeFlags
 	cmd := &cobra.Command{
-		Use:   "bind PRINCIPAL ROLE [-n NS] [--resource TYPE/ID] [--dry-run] | bind list|get|delete",
+		Use:   "bind PRINCIPAL ROLE [-n NS] [--resource TYPE/ID] [--for 2h | --until TIME] [--dry-run] | bind list|get|delete",
 		Short: "Bind a principal to a role at the org, a namespace or a resource",
 		Args:  cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -438,15 +439,20 @@ func (a *adm) bindCmd() *cobra.Command {
 			case ns != "":
 				sc = client.Scope{Namespace: ns}
 			}
+			lt, err := life.lifetime()
+			if err != nil {
+				return err
+			}
 			return a.inOrg(cmd, func(cl *call, org string) error {
+				spec := client.BindingSpec{Principal: args[0], Role: args[1], Scope: sc, Condition: condition, Lifetime: lt}
 				if dryRun {
-					return bindDryRun(cl, org, client.BindingSpec{Principal: args[0], Role: args[1], Scope: sc, Condition: condition})
+					return bindDryRun(cl, org, spec)
 				}
-				b, rev, err := cl.c.CreateBinding(cl.ctx, org, client.BindingSpec{Principal: args[0], Role: args[1], Scope: sc, Condition: condition})
+				b, rev, err := cl.c.CreateBinding(cl.ctx, org, spec)
 				if err != nil {
 					return err
 				}
-				return cl.report(wrote{b, rev, fmt.Sprintf("bound %s to %s at %s: binding %s", b.Principal, b.Role, scopeText(b.Scope), b.ID)})
+				return cl.report(wrote{b, rev, fmt.Sprintf("bound %s to %s at %s%s: binding %s", b.Principal, b.Role, scopeText(b.Scope), untilText(b.ExpiresAt), b.ID)})
 			})
 		},
 	}
@@ -454,6 +460,7 @@ func (a *adm) bindCmd() *cobra.Command {
 	cmd.Flags().StringVar(&resource, "resource", "", "resource scope TYPE/ID (in -n, default \"default\")")
 	cmd.Flags().StringVar(&condition, "condition", "", "named condition that must hold")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what the binding would grant (who gains what, where) without creating it")
+	life.register(cmd.Flags())
 	list := listCmd(a, "List bindings", bindingHeader, bindingRows,
 		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.Binding], error) {
 			return c.ListBindings(ctx, org, client.BindingFilter{Principal: fPrincipal, Role: fRole, Namespace: ns}, o)
@@ -472,11 +479,13 @@ func (a *adm) shareCmd() *cobra.Command {
 	var ns string
 	var actions []string
 	var ref client.ResourceRef
-	cmd := writeCmd(a, "share TYPE/ID PRINCIPAL --actions run,read [-n NS]",
+	var life lifetimeFlags
+	var lt client.Lifetime
+	cmd := writeCmd(a, "share TYPE/ID PRINCIPAL --actions run,read [-n NS] [--for 30m | --until TIME]",
 		"Share one resource with a principal, or with every holder of a role (role:NAME), for an action list (you must hold each action on it)", 2,
 		func(cl *call, org string, args []string) (wrote, error) {
-			b, rev, err := cl.c.Share(cl.ctx, org, ref, args[1], actions)
-			return wrote{b, rev, fmt.Sprintf("shared %s with %s for %s: binding %s", scopeText(b.Scope), b.Principal, strings.Join(b.Actions, ","), b.ID)}, err
+			b, rev, err := cl.c.ShareFor(cl.ctx, org, ref, args[1], actions, lt)
+			return wrote{b, rev, fmt.Sprintf("shared %s with %s for %s%s: binding %s", scopeText(b.Scope), b.Principal, strings.Join(b.Actions, ","), untilText(b.ExpiresAt), b.ID)}, err
 		})
 	cmd.PreRunE = func(_ *cobra.Command, args []string) (err error) {
 		if ref, err = parseRef(args[0], ns); err != nil {
@@ -485,8 +494,10 @@ func (a *adm) shareCmd() *cobra.Command {
 		if len(actions) == 0 {
 			return badInput("--actions is required (e.g. --actions run,read)")
 		}
-		return nil
+		lt, err = life.lifetime()
+		return err
 	}
+	life.register(cmd.Flags())
 	addNamespaceFlag(cmd, &ns, "", "the resource's namespace (default \"default\")")
 	cmd.Flags().StringSliceVar(&actions, "actions", nil, "actions to share (run,read)")
 	return a.leaf(cmd)

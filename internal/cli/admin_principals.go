@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -13,12 +15,14 @@ import (
 // Admin verbs for agents, services and API keys.
 
 func (a *adm) agentCmd() *cobra.Command {
-	var role, ns, sponsor, expires, attrs string
-	header := []string{"AGENT", "ROLE", "SPONSOR", "EXPIRES", "CREATED"}
+	var role, ns, sponsor, expires, attrs, status string
+	var sponsors []string
+	var suspend, resume bool
+	header := []string{"AGENT", "ROLE", "SPONSORS", "STATUS", "EXPIRES", "CREATED"}
 	rows := func(as []client.Agent) [][]string {
 		var out [][]string
 		for _, g := range as {
-			out = append(out, []string{g.Name, g.Role, g.Sponsor, admTime(g.ExpiresAt), admTime(g.CreatedAt)})
+			out = append(out, []string{g.Name, g.Role, strings.Join(g.Sponsors, ","), g.Status, admTime(g.ExpiresAt), admTime(g.CreatedAt)})
 		}
 		return out
 	}
@@ -36,15 +40,23 @@ func (a *adm) agentCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		spec = client.AgentSpec{Name: args[0], Role: role, Namespace: ns, Sponsor: sponsor, ExpiresAt: exp, Attributes: at}
+		spec = client.AgentSpec{Name: args[0], Role: role, Namespace: ns, Sponsor: sponsor, ExpiresAt: exp, Attributes: at, Sponsors: sponsors}
 		return nil
 	}
+	create.Flags().StringSliceVar(&sponsors, "sponsors", nil, "sponsors, user:ID or team:SLUG, repeatable (default: --sponsor, else you)")
 	create.Flags().StringVar(&role, "role", "", "the agent's role (its ceiling)")
 	addNamespaceFlag(create, &ns, "", "bind the role in this namespace only (default: the org)")
 	create.Flags().StringVar(&sponsor, "sponsor", "", "user id of the responsible member (default: you)")
 	create.Flags().StringVar(&expires, "expires", "", "RFC 3339 expiry (default: never)")
 	create.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
-	list := listCmd(a, "List agents", header, rows, (*client.Client).ListAgents)
+	list := listCmd(a, "List agents with their sponsors and status", header, rows,
+		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.Agent], error) {
+			if status != "" {
+				return c.ListAgentsByStatus(ctx, org, status, o)
+			}
+			return c.ListAgents(ctx, org, o)
+		})
+	list.Flags().StringVar(&status, "status", "", "only agents in this status: active, suspended, sponsor_gone, inactive, attestation_due, expired")
 	get := getCmd(a, "get NAME", "Show an agent", header, rows, (*client.Client).GetAgent)
 	var p client.AgentPatch
 	update := writeCmd(a, "update NAME [--role R] [--sponsor U] [--expires T|never] [--attributes JSON]", "Change an agent", 1, func(cl *call, org string, args []string) (wrote, error) {
@@ -57,6 +69,18 @@ func (a *adm) agentCmd() *cobra.Command {
 		}
 		if cmd.Flags().Changed("sponsor") {
 			p.Sponsor = &sponsor
+		}
+		if cmd.Flags().Changed("sponsors") {
+			p.Sponsors = &sponsors
+		}
+		switch {
+		case suspend && resume:
+			return badInput("give --suspend or --resume, not both")
+		case suspend:
+			p.Suspended = &suspend
+		case resume:
+			no := false
+			p.Suspended = &no
 		}
 		if cmd.Flags().Changed("expires") {
 			e := expires
@@ -71,7 +95,7 @@ func (a *adm) agentCmd() *cobra.Command {
 			return err
 		}
 		if p == (client.AgentPatch{}) {
-			return badInput("nothing to change: pass --role, --sponsor, --expires or --attributes")
+			return badInput("nothing to change: pass --role, --sponsor, --sponsors, --suspend, --resume, --expires or --attributes")
 		}
 		return nil
 	}
@@ -79,8 +103,11 @@ func (a *adm) agentCmd() *cobra.Command {
 	update.Flags().StringVar(&sponsor, "sponsor", "", "new sponsor user id")
 	update.Flags().StringVar(&expires, "expires", "", "new RFC 3339 expiry, or never")
 	update.Flags().StringVar(&attrs, "attributes", "", "new attributes (JSON object)")
+	update.Flags().StringSliceVar(&sponsors, "sponsors", nil, "replace the sponsors: user:ID or team:SLUG, repeatable (lifts sponsor_gone)")
+	update.Flags().BoolVar(&suspend, "suspend", false, "suspend the agent by hand")
+	update.Flags().BoolVar(&resume, "resume", false, "lift a suspension by hand")
 	del := deleteCmd(a, "delete NAME", "Delete an agent with its bindings", "deleted agent", (*client.Client).DeleteAgent)
-	return a.group("agent", "Manage AI agent identities", create, list, get, update, del)
+	return a.group("agent", "Manage AI agent identities", create, list, get, update, del, a.attestCmd(), a.lifecycleCmd(), a.blastRadiusCmd())
 }
 
 // patchMap reads a patch's map flag: nil when the flag was not given (the

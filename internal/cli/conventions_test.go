@@ -45,7 +45,10 @@ func conventionCases(tmp string) map[string]conventionCase {
 		panic(err)
 	}
 	return map[string]conventionCase{
+		"agent attest":        srv(true, "agent", "attest", "Triage"),
+		"agent blast-radius":  srv(true, "agent", "blast-radius", "Triage"),
 		"agent create":        srv(true, "agent", "create", "A1", "--role", "viewer"),
+		"agent lifecycle":     srv(true, "agent", "lifecycle", "--inactive-days", "30"),
 		"agent delete":        srv(true, "agent", "delete", "Triage"),
 		"agent get":           srv(true, "agent", "get", "Triage"),
 		"agent list":          srv(true, "agent", "list"),

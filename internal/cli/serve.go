@@ -210,6 +210,7 @@ The command line wins over the variable, which wins over the file.`,
 				return &exitError{code: ExitInternal, err: fmt.Errorf("load directory: %w", err)}
 			}
 			defer dir.Close()
+			go dir.RunPurge(ctx, 10*time.Minute) // expired bindings: the engine already ignores them
 			as := auth.New(st, dir, keys, auth.Options{Logger: log})
 			defer as.Close()
 			vlt, err := openServeVault(octx, st, dir, alog, vkeys, log)

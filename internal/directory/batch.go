@@ -112,12 +112,12 @@ func (o *op) apply(c WriteChange) (string, error) {
 		m, err := o.addMember(c.User.ID, c.User.Role)
 		return m.UserID, err
 	case OpBindingCreate:
-		b, err := o.bind(c.Binding.Principal, c.Binding.Role, c.Binding.Scope, c.Binding.Condition)
+		b, err := o.bind(c.Binding.Principal, c.Binding.Role, c.Binding.Scope, c.Binding.Condition, c.Binding.Lifetime)
 		return b.ID, err
 	case OpBindingDelete:
 		return c.BindingID, o.deleteBinding(c.BindingID)
 	default:
-		b, err := o.share(c.Ref, c.Principal, c.Actions)
+		b, err := o.share(c.Ref, c.Principal, c.Actions, Lifetime{}) // a batch grants without expiry
 		return b.ID, err
 	}
 }

@@ -17,6 +17,10 @@ type BindingSpec struct {
 	Role      string      `json:"role"`
 	Scope     authz.Scope `json:"scope"`               // zero: the whole org
 	Condition string      `json:"condition,omitempty"` // optional named condition
+	// Lifetime: the binding stops granting at ExpiresAt, or For after the
+	// write's own clock (at most one of them; neither: never). See
+	// Lifetime.
+	Lifetime
 }
 
 // checkScope validates a scope's shape.
@@ -51,7 +55,7 @@ func (d *Directory) CreateBinding(ctx context.Context, actor Actor, org string, 
 	var out store.Binding
 	rev, err := d.write(ctx, "create binding", org, actor, func(o *op) error {
 		var err error
-		out, err = o.bind(spec.Principal, spec.Role, spec.Scope, spec.Condition)
+		out, err = o.bind(spec.Principal, spec.Role, spec.Scope, spec.Condition, spec.Lifetime)
 		return err
 	})
 	return out, rev, err
@@ -66,13 +70,15 @@ func (spec BindingSpec) check() error {
 		return err
 	}
 	if spec.Condition != "" {
-		return checkName("condition", spec.Condition)
+		if err := checkName("condition", spec.Condition); err != nil {
+			return err
+		}
 	}
-	return nil
+	return spec.Lifetime.check()
 }
 
 // bind authorizes and creates a role binding inside a write.
-func (o *op) bind(principal, roleName string, sc authz.Scope, cond string) (store.Binding, error) {
+func (o *op) bind(principal, roleName string, sc authz.Scope, cond string, life Lifetime) (store.Binding, error) {
 	if err := o.need("bindings:create", sc); err != nil {
 		return store.Binding{}, err
 	}
@@ -86,10 +92,15 @@ func (o *op) bind(principal, roleName string, sc authz.Scope, cond string) (stor
 	if err := o.mayChange(roleGrant(r), sc, principal); err != nil {
 		return store.Binding{}, err
 	}
-	return o.createBinding(authz.Binding{Principal: principal, Role: r.Name, Scope: sc, Condition: cond})
+	exp, err := o.expiry(life)
+	if err != nil {
+		return store.Binding{}, err
+	}
+	return o.createBinding(authz.Binding{Principal: principal, Role: r.Name, Scope: sc, Condition: cond, ExpiresAt: exp})
 }
 
-// createBinding creates b unless an identical binding exists.
+// createBinding creates b unless an identical binding (expiry included)
+// exists and has not expired.
 func (o *op) createBinding(b authz.Binding) (store.Binding, error) {
 	sc := b.Scope
 	existing, err := allPages(func(p store.Page) ([]store.Binding, string, error) {
@@ -99,7 +110,8 @@ func (o *op) createBinding(b authz.Binding) (store.Binding, error) {
 		return store.Binding{}, err
 	}
 	for _, x := range existing {
-		if x.Role == b.Role && x.Condition == b.Condition && slices.Equal(x.Actions, b.Actions) && x.Scope == b.Scope {
+		if x.Role == b.Role && x.Condition == b.Condition && slices.Equal(x.Actions, b.Actions) && x.Scope == b.Scope &&
+			x.ExpiresAt.Equal(b.ExpiresAt) && (x.ExpiresAt.IsZero() || x.ExpiresAt.After(o.tx.Now())) {
 			return store.Binding{}, errorf(ErrConflict, o.name, "%s already has this binding (%s)", b.Principal, x.ID)
 		}
 	}
@@ -218,6 +230,15 @@ func (d *Directory) ListBindings(ctx context.Context, actor Actor, org string, f
 // level must not exceed the actor's at the resource (mayChange), so an
 // actor shares only with roles it could grant.
 func (d *Directory) Share(ctx context.Context, actor Actor, org string, ref authz.ResourceRef, principal string, actions []string) (store.Binding, uint64, error) {
+	return d.ShareFor(ctx, actor, org, ref, principal, actions, Lifetime{})
+}
+
+// ShareFor is Share for a limited time: the share stops granting when life
+// says (docs/agents.md, "Grants that expire").
+func (d *Directory) ShareFor(ctx context.Context, actor Actor, org string, ref authz.ResourceRef, principal string, actions []string, life Lifetime) (store.Binding, uint64, error) {
+	if err := life.check(); err != nil {
+		return store.Binding{}, 0, err
+	}
 	acts, err := checkShare(ref, principal, actions)
 	if err != nil {
 		return store.Binding{}, 0, err
@@ -225,7 +246,7 @@ func (d *Directory) Share(ctx context.Context, actor Actor, org string, ref auth
 	var out store.Binding
 	rev, err := d.write(ctx, "share", org, actor, func(o *op) error {
 		var err error
-		out, err = o.share(ref, principal, acts)
+		out, err = o.share(ref, principal, acts, life)
 		return err
 	})
 	return out, rev, err
@@ -260,7 +281,7 @@ func checkShare(ref authz.ResourceRef, principal string, actions []string) ([]st
 
 // share authorizes and creates a share (acts checked by checkShare)
 // inside a write.
-func (o *op) share(ref authz.ResourceRef, principal string, acts []string) (store.Binding, error) {
+func (o *op) share(ref authz.ResourceRef, principal string, acts []string, life Lifetime) (store.Binding, error) {
 	sc := resourceScope(ref)
 	if _, err := o.tx.GetResource(o.ctx, o.org, ref); err != nil {
 		return store.Binding{}, err
@@ -280,7 +301,11 @@ func (o *op) share(ref authz.ResourceRef, principal string, acts []string) (stor
 			return store.Binding{}, err
 		}
 	}
-	b := authz.Binding{Principal: principal, Actions: acts, Scope: sc}
+	exp, err := o.expiry(life)
+	if err != nil {
+		return store.Binding{}, err
+	}
+	b := authz.Binding{Principal: principal, Actions: acts, Scope: sc, ExpiresAt: exp}
 	if err := o.mayChange(o.bindingGrant(b), sc, principal); err != nil {
 		return store.Binding{}, err
 	}

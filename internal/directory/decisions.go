@@ -123,6 +123,9 @@ func (a *Asker) Check(ctx context.Context, req *authz.Request) (authz.Decision, 
 		a.add(k, rev)
 	}
 	dec := d.eng.CheckWithReason(req)
+	if dec.Allowed && req.Now.IsZero() {
+		d.uses.note(d, req.Org, req.Principal) // lifetimes.go: an agent's last use
+	}
 	if err := d.logDecision(ctx, a.actor, req, dec); err != nil { // audit.go
 		return authz.Decision{}, err
 	}

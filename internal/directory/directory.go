@@ -115,6 +115,8 @@ type Directory struct {
 	audited signal
 	// clk is FollowAudit's clock (nil: the real one; tests set a fake).
 	clk clock
+	// uses records agents' last use (lifetimes.go).
+	uses useRecorder
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -177,6 +179,7 @@ func (d *Directory) Close() error {
 	d.once.Do(func() {
 		d.cancel()
 		<-d.done
+		d.uses.wg.Wait()
 		d.dlog.Close()
 	})
 	return nil

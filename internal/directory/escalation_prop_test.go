@@ -49,6 +49,7 @@ type oracle struct {
 	template  map[string]bool // lower-cased template role names
 	members   map[string]bool // "user:x" → member
 	agents    map[string]string
+	sponsor   map[string]string   // agent → the user who created it (its sponsor), "" once they left
 	teams     map[string][]string // "team:x" → members
 	bindings  map[string]*obinding
 	resources []authz.Scope
@@ -57,7 +58,7 @@ type oracle struct {
 func newOracle(tmpl *policy.Model) *oracle {
 	o := &oracle{
 		roles: map[string]orole{}, template: map[string]bool{}, members: map[string]bool{},
-		agents: map[string]string{}, teams: map[string][]string{}, bindings: map[string]*obinding{},
+		agents: map[string]string{}, sponsor: map[string]string{}, teams: map[string][]string{}, bindings: map[string]*obinding{},
 	}
 	for _, r := range tmpl.Roles {
 		o.roles[r.Name] = orole{r.Level, slices.Clone(r.Permissions)}
@@ -101,6 +102,9 @@ func (o *oracle) exists(p string) bool {
 func (o *oracle) applying(p string, q authz.Scope) []*obinding {
 	if !o.exists(p) {
 		return nil
+	}
+	if strings.HasPrefix(p, "agent:") && o.sponsor[p] == "" {
+		return nil // suspended: its sponsor left (docs/agents.md)
 	}
 	holders := map[string]bool{p: true}
 	if !strings.HasPrefix(p, "team:") {
@@ -577,6 +581,7 @@ func (e *escRun) step() {
 		if e.outcome(fmt.Sprintf("%s creates agent %s as %s at %s", actor, name, roleName, sc), err, why) {
 			p := "agent:" + name
 			e.o.agents[p] = roleName
+			e.o.sponsor[p] = actor
 			bs, _, err := e.st.ListBindings(e.ctx, e.org, store.BindingFilter{Principal: p}, store.Page{})
 			if err != nil || len(bs) != 1 {
 				e.violation("agent %s has bindings %v (%v), want one", name, bs, err)
@@ -612,6 +617,11 @@ func (e *escRun) step() {
 		_, err := e.d.RemoveMember(e.ctx, a, e.org, uid(target))
 		if e.outcome(fmt.Sprintf("%s removes member %s", actor, target), err, why) {
 			e.o.removeMember(target)
+			for ag, s := range e.o.sponsor {
+				if s == target {
+					e.o.sponsor[ag] = "" // the agent is suspended for good: sponsor_gone
+				}
+			}
 		}
 
 	default: // add a member

@@ -22,6 +22,9 @@ type AgentSpec struct {
 	Sponsor    string         `json:"sponsor,omitempty"`
 	ExpiresAt  time.Time      `json:"expires_at,omitzero"` // zero: never; else in the future
 	Attributes map[string]any `json:"attributes,omitempty"`
+	// Sponsors ("user:<id>" members, "team:<slug>" teams) answer for the
+	// agent (lifecycle.go); empty means Sponsor alone.
+	Sponsors []string `json:"sponsors,omitempty"`
 }
 
 // CreateAgent creates an agent and binds it to its role. Needs
@@ -37,14 +40,19 @@ func (d *Directory) CreateAgent(ctx context.Context, actor Actor, org string, sp
 			return store.Agent{}, 0, err
 		}
 	}
-	if spec.Sponsor == "" {
+	if spec.Sponsor == "" && len(spec.Sponsors) == 0 {
 		kind, id, _ := splitPrincipal(actor.Principal)
 		if kind != authz.KindUser {
 			return store.Agent{}, 0, invalid("sponsor", "an agent created by %s needs a sponsoring user", actor.Principal)
 		}
 		spec.Sponsor = id
 	}
-	if err := checkName("sponsor", spec.Sponsor); err != nil {
+	if spec.Sponsor != "" {
+		if err := checkName("sponsor", spec.Sponsor); err != nil {
+			return store.Agent{}, 0, err
+		}
+	}
+	if err := checkSponsors(spec.Sponsors, true); err != nil {
 		return store.Agent{}, 0, err
 	}
 	var out store.Agent
@@ -67,18 +75,21 @@ func (d *Directory) CreateAgent(ctx context.Context, actor Actor, org string, sp
 		if !spec.ExpiresAt.IsZero() && !spec.ExpiresAt.After(o.tx.Now()) {
 			return invalid("expires_at", "%s is not in the future", spec.ExpiresAt.Format(time.RFC3339))
 		}
-		if _, err := o.tx.GetMember(ctx, org, spec.Sponsor); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return invalid("sponsor", "user %q is not a member of the org", spec.Sponsor)
+		if spec.Sponsor != "" {
+			if _, err := o.tx.GetMember(ctx, org, spec.Sponsor); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return invalid("sponsor", "user %q is not a member of the org", spec.Sponsor)
+				}
+				return err
 			}
-			return err
 		}
 		if err := o.mayChange(roleGrant(r), sc, ""); err != nil {
 			return err
 		}
-		out, err = o.tx.CreateAgent(ctx, store.Agent{Org: org, Name: spec.Name, Role: r.Name, Sponsor: spec.Sponsor, ExpiresAt: spec.ExpiresAt, Attributes: spec.Attributes})
+		out, err = o.tx.CreateAgent(ctx, store.Agent{Org: org, Name: spec.Name, Role: r.Name, Sponsor: spec.Sponsor, ExpiresAt: spec.ExpiresAt,
+			Attributes: spec.Attributes, Sponsors: spec.Sponsors})
 		if err != nil {
-			return err
+			return sponsorErr(err)
 		}
 		_, err = o.createBinding(authz.Binding{Principal: out.PrincipalID(), Role: r.Name, Scope: sc})
 		return err
@@ -92,6 +103,11 @@ type AgentUpdate struct {
 	Sponsor    *string
 	ExpiresAt  *time.Time // zero time: never expires
 	Attributes *map[string]any
+	// Sponsors replaces the sponsors (at least one); Sponsor replaces
+	// them with that one user. Suspended suspends or lifts a suspension
+	// by hand.
+	Sponsors  *[]string
+	Suspended *bool
 }
 
 // UpdateAgent changes an agent. Needs agents:update, the agent's org level
@@ -134,7 +150,16 @@ func (d *Directory) UpdateAgent(ctx context.Context, actor Actor, org, name stri
 				}
 				return err
 			}
-			next.Sponsor = *u.Sponsor
+			next.Sponsor, next.Sponsors = *u.Sponsor, nil
+		}
+		if u.Sponsors != nil {
+			if err := checkSponsors(*u.Sponsors, false); err != nil {
+				return err
+			}
+			next.Sponsor, next.Sponsors = "", *u.Sponsors
+		}
+		if u.Suspended != nil {
+			next.Suspended = *u.Suspended
 		}
 		if u.ExpiresAt != nil {
 			next.ExpiresAt = *u.ExpiresAt
@@ -168,7 +193,7 @@ func (d *Directory) UpdateAgent(ctx context.Context, actor Actor, org, name stri
 			}
 		}
 		out, err = o.tx.UpdateAgent(ctx, next)
-		return err
+		return sponsorErr(err)
 	})
 	return out, rev, err
 }

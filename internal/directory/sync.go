@@ -484,11 +484,14 @@ func (f *follower) translate(c store.Change, isKnown func(string) bool, known ma
 	}
 	switch c.Kind {
 	case store.KindOrgPut:
+		life := v.(store.Org).Lifecycle
 		if isKnown(org) {
-			return nil, nil // a rename; the engine holds no org metadata
+			// A rename or new suspension rules: of the org's metadata
+			// the engine holds only the rules.
+			return []authz.Change{{Org: org, Op: authz.OpSetLifecycle, Lifecycle: &life}}, nil
 		}
 		known[org] = true
-		return []authz.Change{{Org: org, Op: authz.OpPutOrg, Data: &authz.OrgData{Org: org}}}, nil
+		return []authz.Change{{Org: org, Op: authz.OpPutOrg, Data: &authz.OrgData{Org: org, Lifecycle: life}}}, nil
 	case store.KindOrgDelete:
 		if !isKnown(org) {
 			return nil, nil

@@ -211,7 +211,11 @@ func (s *Server) bindingRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/bindings", "bindings", "Bind a principal to a role at the org, a namespace or a resource (escalation rules apply).",
 			func(c *call, req *api.BindingSpec) (Written[api.Binding], error) {
-				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), bindingSpec(*req))
+				spec, err := bindingSpec(*req)
+				if err != nil {
+					return Written[api.Binding]{}, err
+				}
+				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), spec)
 				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
 			}).perm("bindings:create").created(),
 		route("GET", "/v1/orgs/{org}/bindings", "bindings", "List bindings (your own with principal=<you>, else bindings:list).",
@@ -247,7 +251,7 @@ func (s *Server) principalRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/agents", "agents", "Create an agent bound to its role (the role is its ceiling).",
 			func(c *call, req *api.AgentSpec) (Written[api.Agent], error) {
 				a, rev, err := s.dir.CreateAgent(c.ctx, c.actor(), c.org(), directory.AgentSpec(*req))
-				return Written[api.Agent]{Revision: rev, Item: apiAgent(a)}, err
+				return Written[api.Agent]{Revision: rev, Item: s.agentOut(c.org())(a)}, err
 			}).perm("agents:create").created(),
 		route("GET", "/v1/orgs/{org}/agents", "agents", "List agents.",
 			func(c *call, _ *noBody) (List[api.Agent], error) {
@@ -256,15 +260,21 @@ func (s *Server) principalRoutes() []*Route {
 					return List[api.Agent]{}, err
 				}
 				as, next, err := s.dir.ListAgents(c.ctx, c.actor(), c.org(), p)
-				return listOf(each(as, apiAgent), next), err
-			}).perm("agents:list").query(pageParams...),
+				out := each(as, s.agentOut(c.org()))
+				if st := c.r.URL.Query().Get("status"); st != "" {
+					out = filterStatus(out, st)
+				}
+				return listOf(out, next), err
+			}).perm("agents:list").query(append([]Param{
+			{"status", "string", "only agents in this status: active, suspended (any reason), or one reason (sponsor_gone, inactive, attestation_due, expired)"},
+		}, pageParams...)...),
 		route("GET", "/v1/orgs/{org}/agents/{agent}", "agents", "Get an agent.",
 			func(c *call, _ *noBody) (api.Agent, error) {
-				return one(apiAgent)(s.dir.GetAgent(c.ctx, c.actor(), c.org(), c.path("agent")))
+				return one(s.agentOut(c.org()))(s.dir.GetAgent(c.ctx, c.actor(), c.org(), c.path("agent")))
 			}).perm("agents:read"),
 		route("PATCH", "/v1/orgs/{org}/agents/{agent}", "agents", "Change an agent's role, sponsor, expiry or attributes.",
 			func(c *call, req *AgentPatch) (Written[api.Agent], error) {
-				u := directory.AgentUpdate{Role: req.Role, Sponsor: req.Sponsor, Attributes: req.Attributes}
+				u := directory.AgentUpdate{Role: req.Role, Sponsor: req.Sponsor, Attributes: req.Attributes, Sponsors: req.Sponsors, Suspended: req.Suspended}
 				if req.ExpiresAt != nil {
 					var t time.Time
 					if *req.ExpiresAt != "" {
@@ -276,7 +286,7 @@ func (s *Server) principalRoutes() []*Route {
 					u.ExpiresAt = &t
 				}
 				a, rev, err := s.dir.UpdateAgent(c.ctx, c.actor(), c.org(), c.path("agent"), u)
-				return Written[api.Agent]{Revision: rev, Item: apiAgent(a)}, err
+				return Written[api.Agent]{Revision: rev, Item: s.agentOut(c.org())(a)}, err
 			}).perm("agents:update"),
 		route("DELETE", "/v1/orgs/{org}/agents/{agent}", "agents", "Delete an agent with its bindings.",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -393,7 +403,11 @@ func (s *Server) resourceRoutes() []*Route {
 			}).query(Param{"from", "integer", "the older version"}, Param{"to", "integer", "the newer version"}),
 		route("POST", resourcePath+"/shares", "resources", "Share one resource with a principal, or with every holder of a role (\"role:<name>\"), for an action list (you must hold each action on it).",
 			func(c *call, req *ShareRequest) (Written[api.Binding], error) {
-				b, rev, err := s.dir.Share(c.ctx, c.actor(), c.org(), c.ref(), req.Principal, req.Actions)
+				life, err := lifetime(req.Lifetime)
+				if err != nil {
+					return Written[api.Binding]{}, err
+				}
+				b, rev, err := s.dir.ShareFor(c.ctx, c.actor(), c.org(), c.ref(), req.Principal, req.Actions, life)
 				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
 			}).perm("bindings:create").created(),
 	}

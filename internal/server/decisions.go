@@ -125,8 +125,13 @@ func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
 		dm.errs.Inc()
 		return CheckResponse{}, err
 	}
-	a := s.dir.Asker(c.actor())
-	d, err := a.Check(c.ctx, &req)
+	var d authz.Decision
+	if at := atOf(in); at != (directory.At{}) {
+		d, err = s.dir.CheckAt(c.ctx, c.actor(), req, at)
+	} else {
+		a := s.dir.Asker(c.actor())
+		d, err = a.Check(c.ctx, &req)
+	}
 	if err != nil {
 		dm.errs.Inc()
 		return CheckResponse{}, err
@@ -207,7 +212,7 @@ func (s *Server) explain(c *call, in *CheckRequest) (ExplainResponse, error) {
 	if err != nil {
 		return ExplainResponse{}, err
 	}
-	ex, err := s.dir.Explain(c.ctx, c.actor(), req, 0)
+	ex, err := s.dir.ExplainAt(c.ctx, c.actor(), req, atOf(in))
 	if err != nil {
 		return ExplainResponse{}, err
 	}

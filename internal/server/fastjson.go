@@ -478,7 +478,7 @@ func duplicateField(key string) error {
 
 // seen tracks the member names of one object (duplicates are refused: two
 // parsers reading one document differently is how checks get bypassed).
-type seen uint8
+type seen uint16
 
 func (m *seen) add(bit seen, key string) error {
 	if *m&bit != 0 {
@@ -600,6 +600,9 @@ func (r *checkDecoder) decodeFast(b []byte) error {
 				return err
 			}
 			return s.consistency(&r.Consistency)
+		}
+		if key == "at_time" || key == "at_revision" {
+			return s.asOf(key, (*CheckRequest)(r), &m)
 		}
 		ok, err := s.item(key, "", &it, &m)
 		if !ok {

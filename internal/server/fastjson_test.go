@@ -6,6 +6,7 @@ import (
 	"errors"
 	"github.com/gatehouse-dev/gatehouse/api"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -49,6 +50,11 @@ var fastCases = []struct {
 	{"escapes", `{"action":"a:\u0062\n\"\\\/","resource":"x/\ud83d\ude00"}`, true, CheckRequest{Action: "a:b\n\"\\/", Resource: "x/😀"}, false},
 	{"lone surrogate", `{"action":"\ud800x"}`, true, CheckRequest{Action: "\uFFFDx"}, false},
 	{"empty object", `{}`, true, CheckRequest{}, false},
+	{"as of", `{"action":"a:b","at_time":"2026-11-01T10:00:00Z","at_revision":7}`, true,
+		CheckRequest{Action: "a:b", AtTime: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), AtRevision: 7}, false},
+	{"as of a bad time", `{"at_time":"last tuesday"}`, false, CheckRequest{}, false},
+	{"as of revision 0", `{"at_revision":0}`, false, CheckRequest{}, true},
+	{"as of twice", `{"at_revision":1,"at_revision":2}`, false, CheckRequest{}, true},
 	{"unknown field", `{"actoin":"x"}`, false, CheckRequest{}, false},
 	{"unknown nested", `{"consistency":{"at_most":1}}`, false, CheckRequest{}, false},
 	{"wrong type", `{"action":1}`, false, CheckRequest{}, false},

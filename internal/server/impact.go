@@ -24,7 +24,11 @@ func (s *Server) impactRoutes() []*Route {
 			}).perm("policy:read").maxBody(store.MaxPolicyBytes + 64<<10),
 		route("POST", "/v1/orgs/{org}/bindings/impact", "bindings", "Which permissions, and where, a binding would grant if it were created (a dry run: nothing is stored).",
 			func(c *call, req *api.BindingSpec) (api.Impact, error) {
-				imp, err := s.dir.BindingImpact(c.ctx, c.actor(), c.org(), bindingSpec(*req))
+				spec, err := bindingSpec(*req)
+				if err != nil {
+					return api.Impact{}, err
+				}
+				imp, err := s.dir.BindingImpact(c.ctx, c.actor(), c.org(), spec)
 				if err != nil {
 					return api.Impact{}, err
 				}

@@ -21,6 +21,7 @@ func (s *Server) routeTable() []*Route {
 	rs = append(rs, s.bindingRoutes()...)
 	rs = append(rs, s.impactRoutes()...)
 	rs = append(rs, s.principalRoutes()...)
+	rs = append(rs, s.lifecycleRoutes()...)
 	rs = append(rs, s.resourceRoutes()...)
 	rs = append(rs, s.decisionRoutes()...)
 	rs = append(rs, s.auditRoutes()...)

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
@@ -38,19 +40,32 @@ func one[S, D any](f func(S) D) func(S, error) (D, error) {
 	}
 }
 
-func apiOrg(o store.Org) api.Org                   { return api.Org(o) }
+func apiOrg(o store.Org) api.Org {
+	out := api.Org{ID: o.ID, Name: o.Name, Template: o.Template, CreatedAt: o.CreatedAt}
+	if l := o.Lifecycle; l != (authz.LifecycleSettings{}) {
+		out.Lifecycle = &api.OrgLifecycle{InactiveDays: int(l.InactiveAfter / day), AttestationDays: int(l.AttestEvery / day)}
+	}
+	return out
+}
+
+const day = 24 * time.Hour
+
 func apiNamespace(n store.Namespace) api.Namespace { return api.Namespace(n) }
 func apiUser(u store.User) api.User                { return api.User(u) }
 func apiMember(m store.Member) api.Member          { return api.Member(m) }
-func apiAgent(a store.Agent) api.Agent             { return api.Agent(a) }
-func apiService(s store.Service) api.Service       { return api.Service(s) }
-func apiTeam(t store.Team) api.Team                { return api.Team(t) }
-func apiPolicy(p store.Policy) api.Policy          { return api.Policy(p) }
+func apiAgent(a store.Agent) api.Agent {
+	return api.Agent{Org: a.Org, Name: a.Name, Role: a.Role, Sponsor: a.Sponsor, ExpiresAt: a.ExpiresAt, Attributes: a.Attributes,
+		CreatedAt: a.CreatedAt, Sponsors: a.Lifecycle().Sponsors, Suspended: a.Suspended, AttestedAt: a.AttestedAt, LastUsedAt: a.LastUsedAt}
+}
+func apiService(s store.Service) api.Service { return api.Service(s) }
+func apiTeam(t store.Team) api.Team          { return api.Team(t) }
+func apiPolicy(p store.Policy) api.Policy    { return api.Policy(p) }
 
 func apiScope(s authz.Scope) api.Scope { return api.Scope(s) }
 
 func apiBindingCore(b authz.Binding) api.BindingCore {
-	return api.BindingCore{ID: b.ID, Principal: b.Principal, Role: b.Role, Actions: b.Actions, Scope: apiScope(b.Scope), Condition: b.Condition}
+	return api.BindingCore{ID: b.ID, Principal: b.Principal, Role: b.Role, Actions: b.Actions, Scope: apiScope(b.Scope), Condition: b.Condition,
+		ExpiresAt: b.ExpiresAt}
 }
 
 func apiBinding(b store.Binding) api.Binding {
@@ -152,8 +167,22 @@ func apiProblem(p *Problem) api.Problem { return p.Problem }
 
 // Requests the other way: api types to the domain's.
 
-func bindingSpec(b api.BindingSpec) directory.BindingSpec {
-	return directory.BindingSpec{Principal: b.Principal, Role: b.Role, Scope: authz.Scope(b.Scope), Condition: b.Condition}
+func bindingSpec(b api.BindingSpec) (directory.BindingSpec, error) {
+	life, err := lifetime(b.Lifetime)
+	return directory.BindingSpec{Principal: b.Principal, Role: b.Role, Scope: authz.Scope(b.Scope), Condition: b.Condition, Lifetime: life}, err
+}
+
+// lifetime reads a grant's lifetime; expires_in is a Go duration.
+func lifetime(l api.Lifetime) (directory.Lifetime, error) {
+	out := directory.Lifetime{ExpiresAt: l.ExpiresAt}
+	if l.ExpiresIn != "" {
+		d, err := time.ParseDuration(l.ExpiresIn)
+		if err != nil || d <= 0 {
+			return out, invalidField("expires_in", "expires_in %q is not a positive duration such as 30m or 2h", l.ExpiresIn)
+		}
+		out.For = d
+	}
+	return out, nil
 }
 
 func auditSettings(s api.AuditSettings) audit.Settings {

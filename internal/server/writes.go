@@ -68,7 +68,7 @@ func writeChange(w api.WriteChange) directory.WriteChange {
 		Resource: directory.ResourceSpec{Namespace: w.Namespace, Type: w.Type, ID: w.ID,
 			Labels: w.Labels, Attributes: w.Attributes, Spec: w.Spec},
 		User:      directory.UserSpec{ID: w.User, Email: w.Email, DisplayName: w.DisplayName, Role: w.Role},
-		Binding:   bindingSpec(api.BindingSpec{Principal: w.Principal, Role: w.Role, Scope: w.Scope, Condition: w.Condition}),
+		Binding:   directory.BindingSpec{Principal: w.Principal, Role: w.Role, Scope: authz.Scope(w.Scope), Condition: w.Condition}, // a batch grants without expiry
 		BindingID: w.Binding,
 		Ref:       ref,
 		Principal: w.Principal,

@@ -178,6 +178,9 @@ type OrgWriter interface {
 	// DeleteOrg deletes the org and everything in it (changelog: one
 	// org.delete). ErrNotFound if it does not exist.
 	DeleteOrg(ctx context.Context, id string) error
+	// SetOrgLifecycle replaces the org's suspension rules (whole seconds,
+	// not negative; changelog: org.put). ErrNotFound if it does not exist.
+	SetOrgLifecycle(ctx context.Context, org string, s authz.LifecycleSettings) (Org, error)
 }
 
 // NamespaceReader reads namespaces.
@@ -274,6 +277,10 @@ type AgentWriter interface {
 	// DeleteAgent deletes the agent, its bindings and team memberships.
 	// ErrNotFound if it does not exist.
 	DeleteAgent(ctx context.Context, org, name string) error
+	// RecordAgentUse moves the agent's last use to at if that is later
+	// (changelog: agent.put) and reports whether it did. ErrNotFound if
+	// the agent does not exist.
+	RecordAgentUse(ctx context.Context, org, name string, at time.Time) (bool, error)
 }
 
 // ServiceReader reads services.
@@ -350,6 +357,12 @@ type BindingWriter interface {
 	CreateBinding(ctx context.Context, b Binding) (Binding, error)
 	// DeleteBinding deletes a binding. ErrNotFound if it does not exist.
 	DeleteBinding(ctx context.Context, org, id string) error
+	// DeleteExpiredBindings deletes up to limit (1–10,000) of the org's
+	// bindings whose expires_at is at or before `before`, soonest expired
+	// first, each recorded as a binding.delete entry, and returns how many
+	// it deleted. The engine already ignores an expired binding at decision
+	// time; this only reclaims the space.
+	DeleteExpiredBindings(ctx context.Context, org string, before time.Time, limit int) (int, error)
 }
 
 // ResourceReader reads resources and their versions.

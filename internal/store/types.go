@@ -45,6 +45,9 @@ type Org struct {
 	Name      string    `json:"name"`
 	Template  string    `json:"template,omitempty"` // the template it was created from
 	CreatedAt time.Time `json:"created_at"`
+	// Lifecycle is the org's suspension rules for agents (whole seconds;
+	// zero: off). Changed only by SetOrgLifecycle.
+	Lifecycle authz.LifecycleSettings `json:"lifecycle,omitzero"`
 }
 
 // Namespace is a partition of an org. "default" exists in every org.
@@ -85,10 +88,21 @@ type Agent struct {
 	Org        string         `json:"org"`
 	Name       string         `json:"name"`
 	Role       string         `json:"role"`              // ceiling role
-	Sponsor    string         `json:"sponsor,omitempty"` // user id of the sponsoring member
+	Sponsor    string         `json:"sponsor,omitempty"` // user id of the first sponsoring user (legacy; see Sponsors)
 	ExpiresAt  time.Time      `json:"expires_at,omitzero"`
 	Attributes map[string]any `json:"attributes,omitempty"`
 	CreatedAt  time.Time      `json:"created_at"`
+	// Sponsors are "user:<id>" members and "team:<slug>" teams answerable
+	// for the agent, sorted. A write that gives only Sponsor means
+	// ["user:<Sponsor>"]; the store keeps Sponsor the first user's id.
+	// Leaving the org or deleting the team removes a sponsor.
+	Sponsors []string `json:"sponsors,omitempty"`
+	// Suspended is a suspension by hand.
+	Suspended bool `json:"suspended,omitempty"`
+	// AttestedAt and LastUsedAt: the last attestation and recorded use
+	// (zero: none since the creation).
+	AttestedAt time.Time `json:"attested_at,omitzero"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 }
 
 // PrincipalID is "agent:<name>".
@@ -96,7 +110,24 @@ func (a Agent) PrincipalID() string { return authz.KindAgent + ":" + a.Name }
 
 // Principal is the agent as the engine sees it.
 func (a Agent) Principal() authz.Principal {
-	return authz.Principal{ID: a.PrincipalID(), Attributes: a.Attributes, Role: a.Role, ExpiresAt: a.ExpiresAt}
+	return authz.Principal{ID: a.PrincipalID(), Attributes: a.Attributes, Role: a.Role, ExpiresAt: a.ExpiresAt, Lifecycle: a.Lifecycle()}
+}
+
+// Lifecycle is what decides the agent's suspension (authz/lifecycle.go):
+// it always needs a sponsor; the creation counts as an attestation and a
+// use.
+func (a Agent) Lifecycle() *authz.Lifecycle {
+	l := &authz.Lifecycle{Sponsors: a.Sponsors, RequireSponsor: true, Suspended: a.Suspended, AttestedAt: a.AttestedAt, LastUsedAt: a.LastUsedAt}
+	if len(l.Sponsors) == 0 && a.Sponsor != "" {
+		l.Sponsors = []string{authz.KindUser + ":" + a.Sponsor}
+	}
+	if l.AttestedAt.Before(a.CreatedAt) {
+		l.AttestedAt = a.CreatedAt
+	}
+	if l.LastUsedAt.Before(a.CreatedAt) {
+		l.LastUsedAt = a.CreatedAt
+	}
+	return l
 }
 
 // Service is a runtime or CI account of an org.
@@ -246,6 +277,7 @@ func (s *OrgSnapshot) OrgData(m *policy.Model) authz.OrgData {
 		Teams:      s.Teams,
 		Bindings:   s.Bindings,
 		Resources:  s.Resources,
+		Lifecycle:  s.Org.Lifecycle,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/migrations"
 	"github.com/gatehouse-dev/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
@@ -121,8 +122,8 @@ func TestSchema(t *testing.T) {
 	}
 
 	var version int64
-	if err := conn.QueryRow(ctx, `SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != 9 {
-		t.Errorf("goose version = %d (err %v), want 9", version, err)
+	if err := conn.QueryRow(ctx, `SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != storetest.LatestMigration(migrations.Postgres()) {
+		t.Errorf("goose version = %d (err %v), want %d", version, err, storetest.LatestMigration(migrations.Postgres()))
 	}
 
 	// Re-opening applies nothing and keeps the data.

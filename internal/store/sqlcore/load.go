@@ -136,7 +136,7 @@ func loadBindings(ctx context.Context, r reader, org string) ([]authz.Binding, e
 		return nil, r.s.dbErr(ctx, op, detail, err)
 	}
 	out := make([]authz.Binding, 0, n)
-	rows, err := r.q.Query(ctx, `SELECT id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name
+	rows, err := r.q.Query(ctx, `SELECT id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name, expires_at
 		FROM bindings WHERE org = $1 ORDER BY id`, org)
 	if err != nil {
 		return nil, r.s.dbErr(ctx, op, detail, err)
@@ -146,7 +146,7 @@ func loadBindings(ctx context.Context, r reader, org string) ([]authz.Binding, e
 		b       authz.Binding
 		actions []byte
 	)
-	dest := []any{&b.ID, &b.Principal, &b.Role, &actions, &b.Scope.Namespace, &b.Scope.Type, &b.Scope.ID, &b.Condition}
+	dest := []any{&b.ID, &b.Principal, &b.Role, &actions, &b.Scope.Namespace, &b.Scope.Type, &b.Scope.ID, &b.Condition, scanTime(&b.ExpiresAt)}
 	for rows.Next() {
 		actions = nil
 		if err := rows.Scan(dest...); err != nil {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -22,14 +23,14 @@ type reader struct {
 
 // Column lists, in the order the scan functions read them.
 const (
-	orgCols       = `id, name, template, created_at`
+	orgCols       = `id, name, template, created_at, inactive_after, attest_every`
 	namespaceCols = `org, name, created_at`
 	userCols      = `id, email, display_name, created_at`
 	memberCols    = `org, user_id, attributes, created_at`
-	agentCols     = `org, name, role, sponsor, expires_at, attributes, created_at`
+	agentCols     = `org, name, role, sponsor, expires_at, attributes, created_at, sponsors, suspended, attested_at, last_used_at`
 	serviceCols   = `org, name, attributes, created_at`
 	teamCols      = `org, slug, name, created_at`
-	bindingCols   = `org, id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name, created_by, created_at`
+	bindingCols   = `org, id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name, created_by, created_at, expires_at`
 	resourceCols  = `org, namespace, type, id, labels, attributes, version, updated_by, created_at, updated_at`
 	versionCols   = `org, namespace, type, id, version, spec, labels, attributes, author, created_at`
 	policyCols    = `org, version, body, author, created_at`
@@ -38,7 +39,9 @@ const (
 )
 
 func scanOrg(r Rows) (o store.Org, err error) {
-	err = r.Scan(&o.ID, &o.Name, &o.Template, scanTime(&o.CreatedAt))
+	var inactive, attest int64
+	err = r.Scan(&o.ID, &o.Name, &o.Template, scanTime(&o.CreatedAt), &inactive, &attest)
+	o.Lifecycle = authz.LifecycleSettings{InactiveAfter: time.Duration(inactive) * time.Second, AttestEvery: time.Duration(attest) * time.Second}
 	return o, err
 }
 
@@ -63,7 +66,14 @@ func scanMember(r Rows) (m store.Member, err error) {
 
 func scanAgent(r Rows) (a store.Agent, err error) {
 	var attrs []byte
-	if err = r.Scan(&a.Org, &a.Name, &a.Role, &a.Sponsor, scanTime(&a.ExpiresAt), &attrs, scanTime(&a.CreatedAt)); err != nil {
+	var sponsors []byte
+	var suspended int64
+	if err = r.Scan(&a.Org, &a.Name, &a.Role, &a.Sponsor, scanTime(&a.ExpiresAt), &attrs, scanTime(&a.CreatedAt),
+		&sponsors, &suspended, scanTime(&a.AttestedAt), scanTime(&a.LastUsedAt)); err != nil {
+		return a, err
+	}
+	a.Suspended = suspended != 0
+	if a.Sponsors, err = decodeStrings(sponsors); err != nil {
 		return a, err
 	}
 	a.Attributes, err = decodeObject[any](attrs)
@@ -87,7 +97,7 @@ func scanTeam(r Rows) (t store.Team, err error) {
 func scanBinding(r Rows) (b store.Binding, err error) {
 	var actions []byte
 	if err = r.Scan(&b.Org, &b.ID, &b.Principal, &b.Role, &actions, &b.Scope.Namespace, &b.Scope.Type, &b.Scope.ID,
-		&b.Condition, &b.CreatedBy, scanTime(&b.CreatedAt)); err != nil {
+		&b.Condition, &b.CreatedBy, scanTime(&b.CreatedAt), scanTime(&b.ExpiresAt)); err != nil {
 		return b, err
 	}
 	b.Actions, err = decodeStrings(actions)

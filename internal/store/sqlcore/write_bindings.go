@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -67,6 +69,12 @@ func (t *txn) CreateBinding(ctx context.Context, b store.Binding) (store.Binding
 	if err := checkBinding(op, &b); err != nil {
 		return store.Binding{}, err
 	}
+	if !b.ExpiresAt.IsZero() {
+		b.ExpiresAt = b.ExpiresAt.UTC().Truncate(time.Microsecond)
+		if !b.ExpiresAt.After(t.now) {
+			return store.Binding{}, invalid(op, "expires_at %s is not in the future", b.ExpiresAt.Format(time.RFC3339))
+		}
+	}
 	if err := t.requireOrg(ctx, op, b.Org); err != nil {
 		return store.Binding{}, err
 	}
@@ -103,9 +111,9 @@ func (t *txn) CreateBinding(ctx context.Context, b store.Binding) (store.Binding
 		actions = string(raw)
 	}
 	b.CreatedAt = t.now
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO bindings (`+bindingCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	if _, err := t.exec(ctx, op, detail, `INSERT INTO bindings (`+bindingCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		b.Org, b.ID, b.Principal, b.Role, actions, b.Scope.Namespace, b.Scope.Type, b.Scope.ID, b.Condition, b.CreatedBy,
-		t.s.b.TimeArg(t.now)); err != nil {
+		t.s.b.TimeArg(t.now), t.s.nullTime(b.ExpiresAt)); err != nil {
 		return store.Binding{}, err
 	}
 	return b, t.record(ctx, op, store.KindBindingPut, b.Org, b.ID, b)
@@ -125,4 +133,33 @@ func (t *txn) DeleteBinding(ctx context.Context, org, id string) error {
 		return err
 	}
 	return t.record(ctx, op, store.KindBindingDelete, org, id, b)
+}
+
+func (t *txn) DeleteExpiredBindings(ctx context.Context, org string, before time.Time, limit int) (int, error) {
+	const op = "delete expired bindings"
+	if err := t.begin(op); err != nil {
+		return 0, err
+	}
+	if limit <= 0 || limit > 10000 {
+		return 0, invalid(op, "limit %d is not between 1 and 10000", limit)
+	}
+	if before.IsZero() {
+		return 0, invalid(op, "before is required")
+	}
+	detail := "expired bindings of org " + q(org)
+	bs, err := all(ctx, t.reader, op, detail, scanBinding,
+		`SELECT `+bindingCols+` FROM bindings WHERE org = $1 AND expires_at IS NOT NULL AND expires_at <= $2
+		ORDER BY expires_at, id LIMIT `+strconv.Itoa(limit), org, t.s.b.TimeArg(before.UTC().Truncate(time.Microsecond)))
+	if err != nil {
+		return 0, err
+	}
+	for _, b := range bs {
+		if _, err := t.exec(ctx, op, detail, `DELETE FROM bindings WHERE org = $1 AND id = $2`, org, b.ID); err != nil {
+			return 0, err
+		}
+		if err := t.record(ctx, op, store.KindBindingDelete, org, b.ID, b); err != nil {
+			return 0, err
+		}
+	}
+	return len(bs), nil
 }

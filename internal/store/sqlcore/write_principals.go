@@ -181,21 +181,8 @@ func (t *txn) removeMember(ctx context.Context, op, org, userID string) error {
 	if err := t.removePrincipalRefs(ctx, op, org, m.PrincipalID()); err != nil {
 		return err
 	}
-	sponsored, err := all(ctx, t.reader, op, "agents sponsored by "+q(userID), scanAgent,
-		`SELECT `+agentCols+` FROM agents WHERE org = $1 AND sponsor = $2 ORDER BY name`, org, userID)
-	if err != nil {
+	if err := t.dropSponsor(ctx, op, org, m.PrincipalID()); err != nil {
 		return err
-	}
-	if len(sponsored) > 0 {
-		if _, err := t.exec(ctx, op, "clear sponsor "+q(userID), `UPDATE agents SET sponsor = '' WHERE org = $1 AND sponsor = $2`, org, userID); err != nil {
-			return err
-		}
-		for _, a := range sponsored {
-			a.Sponsor = ""
-			if err := t.record(ctx, op, store.KindAgentPut, org, a.PrincipalID(), a); err != nil {
-				return err
-			}
-		}
 	}
 	if _, err := t.exec(ctx, op, fmt.Sprintf("member %q of org %q", userID, org),
 		`DELETE FROM members WHERE org = $1 AND user_id = $2`, org, userID); err != nil {
@@ -237,10 +224,8 @@ func (t *txn) checkAgent(ctx context.Context, op string, a *store.Agent) (string
 	if err := t.requireOrg(ctx, op, a.Org); err != nil {
 		return "", err
 	}
-	if a.Sponsor != "" {
-		if _, err := t.GetMember(ctx, a.Org, a.Sponsor); err != nil {
-			return "", err
-		}
+	if err := t.checkSponsors(ctx, op, a); err != nil {
+		return "", err
 	}
 	a.Attributes = normAttrs(a.Attributes)
 	if !a.ExpiresAt.IsZero() {
@@ -265,8 +250,9 @@ func (t *txn) CreateAgent(ctx context.Context, a store.Agent) (store.Agent, erro
 		return store.Agent{}, conflict(op, detail+" already exists")
 	}
 	a.CreatedAt = t.now
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO agents (`+agentCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		a.Org, a.Name, a.Role, a.Sponsor, t.s.nullTime(a.ExpiresAt), attrs, t.s.b.TimeArg(t.now)); err != nil {
+	if _, err := t.exec(ctx, op, detail, `INSERT INTO agents (`+agentCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		a.Org, a.Name, a.Role, a.Sponsor, t.s.nullTime(a.ExpiresAt), attrs, t.s.b.TimeArg(t.now),
+		sponsorsArg(a.Sponsors), boolInt(a.Suspended), t.s.nullTime(a.AttestedAt), t.s.nullTime(a.LastUsedAt)); err != nil {
 		return store.Agent{}, err
 	}
 	return a, t.record(ctx, op, store.KindAgentPut, a.Org, a.PrincipalID(), a)
@@ -287,8 +273,10 @@ func (t *txn) UpdateAgent(ctx context.Context, a store.Agent) (store.Agent, erro
 	}
 	a.CreatedAt = cur.CreatedAt
 	if _, err := t.exec(ctx, op, fmt.Sprintf("agent %q in org %q", a.Name, a.Org),
-		`UPDATE agents SET role = $3, sponsor = $4, expires_at = $5, attributes = $6 WHERE org = $1 AND name = $2`,
-		a.Org, a.Name, a.Role, a.Sponsor, t.s.nullTime(a.ExpiresAt), attrs); err != nil {
+		`UPDATE agents SET role = $3, sponsor = $4, expires_at = $5, attributes = $6, sponsors = $7, suspended = $8, attested_at = $9, last_used_at = $10
+		WHERE org = $1 AND name = $2`,
+		a.Org, a.Name, a.Role, a.Sponsor, t.s.nullTime(a.ExpiresAt), attrs,
+		sponsorsArg(a.Sponsors), boolInt(a.Suspended), t.s.nullTime(a.AttestedAt), t.s.nullTime(a.LastUsedAt)); err != nil {
 		return store.Agent{}, err
 	}
 	return a, t.record(ctx, op, store.KindAgentPut, a.Org, a.PrincipalID(), a)

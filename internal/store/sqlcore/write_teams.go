@@ -101,6 +101,9 @@ func (t *txn) DeleteTeam(ctx context.Context, org, slug string) error {
 	if err := t.removePrincipalRefs(ctx, op, org, tm.PrincipalID()); err != nil {
 		return err
 	}
+	if err := t.dropSponsor(ctx, op, org, tm.PrincipalID()); err != nil {
+		return err
+	}
 	detail := fmt.Sprintf("team %q in org %q", slug, org)
 	if _, err := t.exec(ctx, op, detail, `DELETE FROM team_members WHERE org = $1 AND team = $2`, org, slug); err != nil {
 		return err

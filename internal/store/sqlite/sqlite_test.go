@@ -12,6 +12,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/migrations"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
@@ -82,8 +83,8 @@ func TestSchema(t *testing.T) {
 	}
 
 	var version int64
-	if err := db.QueryRow(`SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != 9 {
-		t.Errorf("goose version = %d (err %v), want 9", version, err)
+	if err := db.QueryRow(`SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != storetest.LatestMigration(migrations.SQLite()) {
+		t.Errorf("goose version = %d (err %v), want %d", version, err, storetest.LatestMigration(migrations.SQLite()))
 	}
 	var mode string
 	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {

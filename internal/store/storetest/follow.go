@@ -24,10 +24,12 @@ func testLoadOrg(t *testing.T, s store.Store) {
 		t.Errorf("snapshot org/policy = %+v / %+v", snap.Org, snap.Policy)
 	}
 	diff(t, "namespaces", []string{"default", "prod"}, snap.Namespaces)
+	triage := must(s.GetAgent(ctx, f.org, "Triage")).get(t)
 	diff(t, "principals", []authz.Principal{
 		{ID: "user:alice", Attributes: map[string]any{"dept": "ops"}},
 		{ID: "user:bob"},
-		{ID: "agent:Triage", Role: "operator"},
+		{ID: "agent:Triage", Role: "operator", Lifecycle: &authz.Lifecycle{Sponsors: []string{"user:alice"}, RequireSponsor: true,
+			AttestedAt: triage.CreatedAt, LastUsedAt: triage.CreatedAt}},
 		{ID: "service:ci"},
 	}, snap.Principals)
 	diff(t, "teams", []authz.Team{{Slug: "support", Members: []string{"agent:Triage", "user:alice"}}}, snap.Teams)

@@ -1,20 +1,26 @@
 package storetest
 
+import (
+	"io/fs"
+	"strconv"
+	"strings"
+)
+
 // Schema is every table the migrations create, with its columns in order,
 // as both backends' schema tests expect it after migrating an empty
 // database. A migration that adds a table or column adds it here, once.
 var Schema = map[string][]string{
 	"store_revision":    {"id", "revision"},
 	"changelog":         {"revision", "seq", "org", "kind", "change_key", "payload", "created_at"},
-	"orgs":              {"id", "name", "template", "created_at"},
+	"orgs":              {"id", "name", "template", "created_at", "inactive_after", "attest_every"}, // 00008
 	"namespaces":        {"org", "name", "created_at"},
 	"users":             {"id", "email", "display_name", "created_at"},
 	"members":           {"org", "user_id", "attributes", "created_at"},
-	"agents":            {"org", "name", "role", "sponsor", "expires_at", "attributes", "created_at"},
+	"agents":            {"org", "name", "role", "sponsor", "expires_at", "attributes", "created_at", "sponsors", "suspended", "attested_at", "last_used_at"}, // 00008
 	"services":          {"org", "name", "attributes", "created_at"},
 	"teams":             {"org", "slug", "name", "created_at"},
 	"team_members":      {"org", "team", "principal", "created_at"},
-	"bindings":          {"org", "id", "principal", "role", "actions", "scope_namespace", "scope_type", "scope_id", "condition_name", "created_by", "created_at"},
+	"bindings":          {"org", "id", "principal", "role", "actions", "scope_namespace", "scope_type", "scope_id", "condition_name", "created_by", "created_at", "expires_at"}, // expires_at: 00008
 	"resources":         {"org", "namespace", "type", "id", "labels", "attributes", "version", "updated_by", "created_at", "updated_at"},
 	"resource_versions": {"org", "namespace", "type", "id", "version", "spec", "labels", "attributes", "author", "created_at"},
 	"policies":          {"org", "version", "body", "author", "created_at"},
@@ -35,4 +41,18 @@ var Schema = map[string][]string{
 	"audit_settings":       {"org", "settings", "updated_at"},
 	// 00006_audit_macs.sql
 	"audit_heads": {"org", "seq", "hash", "mac"},
+}
+
+// LatestMigration is the highest migration number in a dialect's
+// migrations (files named NNNNN_name.sql), the goose version a freshly
+// migrated database must report.
+func LatestMigration(fsys fs.FS) int64 {
+	names, _ := fs.Glob(fsys, "*.sql")
+	var top int64
+	for _, n := range names {
+		if v, err := strconv.ParseInt(strings.SplitN(n, "_", 2)[0], 10, 64); err == nil {
+			top = max(top, v)
+		}
+	}
+	return top
 }

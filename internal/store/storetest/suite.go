@@ -47,6 +47,8 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Teams", testTeams},
 		{"Bindings", testBindings},
 		{"BindingShapes", testBindingShapes},
+		{"BindingExpiry", testBindingExpiry},
+		{"AgentLifecycle", testAgentLifecycle},
 		{"Resources", testResources},
 		{"ResourceVersionsAndDiff", testResourceVersions},
 		{"Policies", testPolicies},

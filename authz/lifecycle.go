@@ -1,0 +1,163 @@
+package authz
+
+import (
+	"strings"
+	"time"
+)
+
+// Lifecycles (DESIGN §1.1.9; docs/agents.md): a principal with a
+// Lifecycle — every agent the directory knows, and a service on request —
+// is suspended, and denied everything with the reason why, when
+//
+//   - it was suspended by hand (ReasonSuspended);
+//   - it requires a sponsor and none of its sponsors is present any more:
+//     a "user:" sponsor that is not a member, a "team:" sponsor that does
+//     not exist or has no members (ReasonSponsorGone);
+//   - the org suspends principals unused for InactiveAfter and it has not
+//     been used for that long (ReasonInactive);
+//   - the org requires attestation every AttestEvery and it has not been
+//     attested for that long (ReasonAttestationDue).
+//
+// All of it is evaluated at decision time from stored instants and the
+// request's time, so no background job is needed for correctness, and a
+// suspended principal can do nothing anywhere: checks, lookups, levels,
+// the escalation test. Suspension never grants; lifting it only restores
+// what the principal's grants give.
+
+// Lifecycle is what decides a principal's suspension.
+type Lifecycle struct {
+	// Sponsors are "user:<id>" or "team:<slug>" ids answerable for the
+	// principal.
+	Sponsors []string `json:"sponsors,omitempty"`
+	// RequireSponsor: with no sponsor present, the principal is
+	// suspended (agents; a service only when asked).
+	RequireSponsor bool `json:"require_sponsor,omitempty"`
+	// Suspended: suspended by hand until lifted.
+	Suspended bool `json:"suspended,omitempty"`
+	// AttestedAt is the last attestation (or the creation).
+	AttestedAt time.Time `json:"attested_at,omitzero"`
+	// LastUsedAt is the last recorded use (or the creation).
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+}
+
+// LifecycleSettings are an org's suspension rules; zero durations switch
+// a rule off.
+type LifecycleSettings struct {
+	InactiveAfter time.Duration `json:"inactive_after,omitempty"`
+	AttestEvery   time.Duration `json:"attest_every,omitempty"`
+}
+
+// More deny reasons (reason.go): why a principal with a Lifecycle is
+// suspended, in precedence order.
+const (
+	// ReasonSuspended: the principal was suspended by hand.
+	ReasonSuspended Reason = "suspended"
+	// ReasonSponsorGone: the principal needs a sponsor and its last one
+	// has left the org or been deleted.
+	ReasonSponsorGone Reason = "sponsor_gone"
+	// ReasonInactive: unused for longer than the org allows.
+	ReasonInactive Reason = "inactive"
+	// ReasonAttestationDue: not attested by a sponsor for longer than the
+	// org allows.
+	ReasonAttestationDue Reason = "attestation_due"
+)
+
+// Suspension says whether a principal with lifecycle l in an org with
+// settings s would be suspended at now, and why ("" when it is not). The
+// directory uses it to report status; the engine decides with the same
+// rules (orgSnap.suspension), plus the presence of sponsors.
+func (s LifecycleSettings) Suspension(l *Lifecycle, sponsorPresent func(string) bool, now time.Time) Reason {
+	if l == nil {
+		return ""
+	}
+	switch {
+	case l.Suspended:
+		return ReasonSuspended
+	case l.RequireSponsor && !anyPresent(l.Sponsors, sponsorPresent):
+		return ReasonSponsorGone
+	case s.InactiveAfter > 0 && !now.Before(l.LastUsedAt.Add(s.InactiveAfter)):
+		return ReasonInactive
+	case s.AttestEvery > 0 && !now.Before(l.AttestedAt.Add(s.AttestEvery)):
+		return ReasonAttestationDue
+	}
+	return ""
+}
+
+func anyPresent(ids []string, present func(string) bool) bool {
+	for _, id := range ids {
+		if present(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// suspension is why a principal with lifecycle l is suspended at now in
+// this org ("" if it is not).
+func (o *orgSnap) suspension(l *Lifecycle, now time.Time) Reason {
+	return o.life.Suspension(l, o.sponsorPresent, now)
+}
+
+// sponsorPresent reports whether a sponsor id names a current member (a
+// user) or an existing team with members.
+func (o *orgSnap) sponsorPresent(id string) bool {
+	h, ok := o.holders.get(skey(id))
+	if !ok {
+		return false
+	}
+	kind, _, _ := parsePrincipal(id)
+	switch kind {
+	case KindUser:
+		return h.isMember()
+	case KindTeam:
+		return h.isTeam() && len(h.members()) > 0
+	}
+	return false
+}
+
+// lifeReason is why member h cannot act at the request's time for its
+// lifetime: expired, or suspended ("" if neither).
+func (e *eval) lifeReason(h *holder) Reason {
+	if exp := h.expires(); !exp.IsZero() && !e.clock().Before(exp) {
+		return ReasonExpired
+	}
+	if h.x != nil && h.x.life != nil {
+		return e.o.suspension(h.x.life, e.clock())
+	}
+	return ""
+}
+
+// describeLife says for a person why pid is suspended.
+func describeLife(pid string, r Reason, l *Lifecycle) string {
+	switch r {
+	case ReasonSuspended:
+		return pid + " is suspended"
+	case ReasonSponsorGone:
+		if len(l.Sponsors) == 0 {
+			return pid + " is suspended (sponsor_gone): it has no sponsor; an admin must assign one"
+		}
+		return pid + " is suspended (sponsor_gone): none of its sponsors (" + joinComma(l.Sponsors) + ") is in the org any more; an admin must assign a new one"
+	case ReasonInactive:
+		return pid + " is suspended (inactive): unused since " + l.LastUsedAt.UTC().Format(timeFormat)
+	case ReasonAttestationDue:
+		return pid + " is suspended (attestation_due): last attested " + l.AttestedAt.UTC().Format(timeFormat) + "; a sponsor must attest it"
+	}
+	return pid + " cannot act (" + string(r) + ")"
+}
+
+func joinComma(s []string) string { return strings.Join(s, ", ") }
+
+// Suspension says why principal is suspended at now (zero: time.Now())
+// in org, "" when it is not or has no lifecycle. Unknown orgs and
+// non-members give "".
+func (e *Engine) Suspension(org, principal string, now time.Time) Reason {
+	o, ok := e.cur.Load().orgs.get(skey(org))
+	if !ok || o == nil {
+		return ""
+	}
+	h, ok := o.holders.get(skey(principal))
+	if !ok || !h.isMember() || h.x == nil || h.x.life == nil {
+		return ""
+	}
+	return o.suspension(h.x.life, nowOr(now))
+}

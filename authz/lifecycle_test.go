@@ -1,0 +1,119 @@
+package authz
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var lifeT = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// newLifecycleFixture: agents and a service under lifecycles, each
+// exercising one rule; every one holds operator org-wide.
+func newLifecycleFixture(t testing.TB) *Engine {
+	t.Helper()
+	m := mustPolicy(t, testPolicy)
+	fresh := func(sponsors ...string) *Lifecycle {
+		return &Lifecycle{Sponsors: sponsors, RequireSponsor: true, AttestedAt: lifeT, LastUsedAt: lifeT}
+	}
+	d := OrgData{
+		Org: "acme", Policy: m, Namespaces: []string{"prod"},
+		Lifecycle: LifecycleSettings{InactiveAfter: 30 * 24 * time.Hour, AttestEvery: 90 * 24 * time.Hour},
+		Principals: []Principal{
+			{ID: "user:alice"},
+			{ID: "agent:Ok", Role: "operator", Lifecycle: fresh("user:alice")},
+			{ID: "agent:ByTeam", Role: "operator", Lifecycle: fresh("team:support")},
+			{ID: "agent:Orphan", Role: "operator", Lifecycle: fresh("user:gone")},
+			{ID: "agent:EmptyTeam", Role: "operator", Lifecycle: fresh("team:empty")},
+			{ID: "agent:Paused", Role: "operator", Lifecycle: &Lifecycle{Sponsors: []string{"user:alice"}, RequireSponsor: true, Suspended: true, AttestedAt: lifeT, LastUsedAt: lifeT}},
+			{ID: "service:ci", Lifecycle: &Lifecycle{AttestedAt: lifeT, LastUsedAt: lifeT}}, // sponsor optional
+		},
+		Teams: []Team{{Slug: "support", Members: []string{"user:alice"}}, {Slug: "empty"}},
+	}
+	for _, p := range d.Principals {
+		d.Bindings = append(d.Bindings, roleB("b-"+p.ID, p.ID, "operator", orgScope()))
+	}
+	e := New()
+	if err := e.LoadOrg(1, d); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestLifecycleSuspends(t *testing.T) {
+	e := newLifecycleFixture(t)
+	day := 24 * time.Hour
+	tests := []struct {
+		principal string
+		now       time.Time
+		want      Reason // "" allowed
+	}{
+		{"agent:Ok", lifeT.Add(day), ""},
+		{"agent:ByTeam", lifeT.Add(day), ""},
+		{"service:ci", lifeT.Add(day), ""},
+		{"agent:Orphan", lifeT.Add(day), ReasonSponsorGone},
+		{"agent:EmptyTeam", lifeT.Add(day), ReasonSponsorGone},
+		{"agent:Paused", lifeT.Add(day), ReasonSuspended},
+		{"agent:Ok", lifeT.Add(30*day - time.Second), ""},
+		{"agent:Ok", lifeT.Add(30 * day), ReasonInactive},
+		{"service:ci", lifeT.Add(31 * day), ReasonInactive},
+	}
+	for _, tt := range tests {
+		req := mkReq(tt.principal, "chains:run", "prod/chains/x", at(tt.now))
+		d := e.CheckWithReason(&req)
+		if d.Allowed != (tt.want == "") || d.Reason != tt.want {
+			t.Errorf("%s at %s: allowed=%v reason=%q, want reason %q", tt.principal, tt.now, d.Allowed, d.Reason, tt.want)
+		}
+		if ex := e.Explain(&req); ex.Decision.Allowed != d.Allowed || (tt.want != "" && !strings.Contains(ex.Summary, string(tt.want))) {
+			t.Errorf("%s: explain %q does not say %q", tt.principal, ex.Summary, tt.want)
+		}
+	}
+	// Attestation: used recently, but not attested for 90 days.
+	if err := e.Apply(2, Change{Org: "acme", Op: OpPutPrincipal, Principal: Principal{ID: "agent:Ok", Role: "operator",
+		Lifecycle: &Lifecycle{Sponsors: []string{"user:alice"}, RequireSponsor: true, AttestedAt: lifeT, LastUsedAt: lifeT.Add(89 * day)}}}); err != nil {
+		t.Fatal(err)
+	}
+	req := mkReq("agent:Ok", "chains:run", "prod/chains/x", at(lifeT.Add(90*day)))
+	if d := e.CheckWithReason(&req); d.Allowed || d.Reason != ReasonAttestationDue {
+		t.Errorf("unattested for 90 days: %+v, want attestation_due", d)
+	}
+	// The settings switch the rules off, and the sponsor leaving suspends.
+	if err := e.Apply(3, Change{Org: "acme", Op: OpSetLifecycle, Lifecycle: &LifecycleSettings{}},
+		Change{Org: "acme", Op: OpDeletePrincipal, ID: "user:alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.CheckWithReason(&req); d.Reason != ReasonSponsorGone {
+		t.Errorf("after alice left: %+v, want sponsor_gone", d)
+	}
+	// Suspended principals hold no level and may not act as admins.
+	if got := e.HighestLevel("acme", "agent:Ok", orgScope()); got != -1 {
+		t.Errorf("HighestLevel of a suspended agent = %d, want -1", got)
+	}
+	if _, err := e.LookupResources(LookupResourcesRequest{Org: "acme", Principal: "agent:Orphan", Type: "chains", Action: "run", Now: lifeT}); err != nil {
+		t.Errorf("lookup for a suspended agent: %v, want an empty page", err)
+	}
+}
+
+func TestLifecycleSettingsRefusesNegative(t *testing.T) {
+	e := newLifecycleFixture(t)
+	for _, c := range []Change{
+		{Org: "acme", Op: OpSetLifecycle},
+		{Org: "acme", Op: OpSetLifecycle, Lifecycle: &LifecycleSettings{InactiveAfter: -1}},
+	} {
+		if err := e.Apply(2, c); err == nil {
+			t.Errorf("Apply(%+v) accepted", c)
+		}
+	}
+}
+
+// TestLifecycleCheckAllocatesNothing: deciding for a principal under a
+// lifecycle (sponsors looked up, times compared) allocates nothing.
+func TestLifecycleCheckAllocatesNothing(t *testing.T) {
+	e := newLifecycleFixture(t)
+	for _, p := range []string{"agent:Ok", "agent:ByTeam", "agent:Orphan", "service:ci"} {
+		req := mkReq(p, "chains:run", "prod/chains/x", at(lifeT.Add(time.Hour)))
+		if n := testing.AllocsPerRun(100, func() { e.Check(&req) }); n != 0 {
+			t.Errorf("%s: %v allocs per Check, want 0", p, n)
+		}
+	}
+}

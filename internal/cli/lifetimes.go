@@ -1,0 +1,178 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/gatehouse-dev/gatehouse/client"
+)
+
+// lifetimeFlags are --for and --until, how long a binding or share lasts.
+type lifetimeFlags struct {
+	dur   time.Duration
+	until string
+}
+
+func (l *lifetimeFlags) register(fs *pflag.FlagSet) {
+	fs.DurationVar(&l.dur, "for", 0, "the grant ends this long after it is made (30m, 2h)")
+	fs.StringVar(&l.until, "until", "", "the grant ends at this RFC 3339 time (2026-12-31T18:00:00Z)")
+}
+
+// lifetime reads the flags (neither: the grant never ends).
+func (l *lifetimeFlags) lifetime() (client.Lifetime, error) {
+	var out client.Lifetime
+	switch {
+	case l.dur != 0 && l.until != "":
+		return out, badInput("give --for or --until, not both")
+	case l.dur < 0:
+		return out, badInput("--for must be a positive duration (30m, 2h)")
+	case l.dur > 0:
+		out.ExpiresIn = l.dur.String()
+	case l.until != "":
+		t, err := time.Parse(time.RFC3339, l.until)
+		if err != nil {
+			return out, badInput("--until %q is not an RFC 3339 time (2026-12-31T18:00:00Z)", l.until)
+		}
+		out.ExpiresAt = t
+	}
+	return out, nil
+}
+
+// untilText says when a grant ends ("" when never).
+func untilText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return " until " + admTime(t)
+}
+
+// attestCmd: `agent attest NAME` — a sponsor vouches for the agent now.
+func (a *adm) attestCmd() *cobra.Command {
+	return writeCmd(a, "attest NAME", "Attest an agent you sponsor (lifts attestation_due and inactive)", 1,
+		func(cl *call, org string, args []string) (wrote, error) {
+			g, rev, err := cl.c.AttestAgent(cl.ctx, org, args[0])
+			return wrote{g, rev, fmt.Sprintf("attested agent %s at %s (status %s)", g.Name, admTime(g.AttestedAt), g.Status)}, err
+		})
+}
+
+// lifecycleCmd: `agent lifecycle --inactive-days N --attestation-days N`
+// sets the org's suspension rules for agents.
+func (a *adm) lifecycleCmd() *cobra.Command {
+	var l client.OrgLifecycle
+	cmd := writeCmd(a, "lifecycle --inactive-days N --attestation-days N",
+		"Set the org's rules: suspend agents unused for N days, and those no sponsor attested for N days (0: off)", 0,
+		func(cl *call, org string, _ []string) (wrote, error) {
+			o, rev, err := cl.c.SetOrgLifecycle(cl.ctx, org, l)
+			return wrote{o, rev, fmt.Sprintf("org %s: agents are suspended after %d days unused (0: never) and %d days unattested (0: never)",
+				o.ID, l.InactiveDays, l.AttestationDays)}, err
+		})
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		if l.InactiveDays < 0 || l.AttestationDays < 0 {
+			return badInput("--inactive-days and --attestation-days must not be negative")
+		}
+		return nil
+	}
+	cmd.Flags().IntVar(&l.InactiveDays, "inactive-days", 0, "suspend agents unused for this many days (0: off)")
+	cmd.Flags().IntVar(&l.AttestationDays, "attestation-days", 0, "suspend agents no sponsor attested for this many days (0: off)")
+	return cmd
+}
+
+// blastRadiusCmd: `agent blast-radius NAME|PRINCIPAL` — what the agent (or
+// any user or service, by full id) could do if hijacked.
+func (a *adm) blastRadiusCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "blast-radius NAME|PRINCIPAL",
+		Short: "Everything the agent (or user:ID, service:NAME) could do if hijacked, most destructive first",
+		Example: `  gatehouse agent blast-radius Triage
+  gatehouse agent blast-radius user:bob -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p := args[0]
+			if !strings.Contains(p, ":") {
+				p = "agent:" + p
+			}
+			return a.inOrg(cmd, func(cl *call, org string) error {
+				r, err := cl.c.Reach(cl.ctx, org, p)
+				if err != nil {
+					return err
+				}
+				if cl.machine() {
+					return cl.emit(r)
+				}
+				w := cl.a.e.stdout
+				fmt.Fprintln(w, r.Summary)
+				var rows [][]string
+				for _, nr := range r.Namespaces {
+					for _, e := range nr.Entries {
+						on := "every resource"
+						if e.Resource != nil {
+							on = e.Resource.Type + "/" + e.Resource.ID
+						}
+						rows = append(rows, []string{nr.Namespace, e.Severity, e.Permission, on, strconv.Itoa(e.Resources), strings.Join(e.Conditions, " or ")})
+					}
+				}
+				if len(rows) > 0 {
+					fmt.Fprintln(w)
+					printTable(w, []string{"NAMESPACE", "SEVERITY", "PERMISSION", "ON", "RESOURCES", "ONLY WHEN"}, rows)
+				}
+				if len(r.Secrets) > 0 || r.HiddenSecrets > 0 {
+					fmt.Fprintln(w, "\nsecrets it could have injected:")
+					for _, s := range r.Secrets {
+						var via []string
+						for _, v := range s.Via {
+							via = append(via, v.Type+"/"+v.ID)
+						}
+						fmt.Fprintf(w, "  %s/%s (via %s)\n", s.Namespace, s.Name, strings.Join(via, ", "))
+					}
+					if r.HiddenSecrets > 0 {
+						fmt.Fprintf(w, "  and %d more in namespaces where you may not list secrets\n", r.HiddenSecrets)
+					}
+				}
+				if len(r.Tools) > 0 {
+					fmt.Fprintln(w, "\nMCP tools it may call:")
+					for _, t := range r.Tools {
+						fmt.Fprintf(w, "  %s/%s\n", t.Namespace, t.ID)
+					}
+				}
+				if r.Truncated {
+					fmt.Fprintln(w, "\n(only the first 2,000 resources were scanned for secrets and tools)")
+				}
+				return nil
+			})
+		},
+	}
+	return cmd
+}
+
+// asOfFlags are --at and --at-revision: a check or explanation of the past.
+type asOfFlags struct {
+	at  string
+	rev uint64
+}
+
+func (f *asOfFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.at, "at", "", "decide as at this RFC 3339 time (2026-11-01T10:00:00Z), from the changelog")
+	cmd.Flags().Uint64Var(&f.rev, "at-revision", 0, "decide as at this revision, from the changelog")
+}
+
+// option is the call option the flags ask for (nil: now).
+func (f *asOfFlags) option() (client.CallOption, error) {
+	switch {
+	case f.at != "" && f.rev != 0:
+		return nil, badInput("give --at or --at-revision, not both")
+	case f.at != "":
+		t, err := time.Parse(time.RFC3339, f.at)
+		if err != nil {
+			return nil, badInput("--at %q is not an RFC 3339 time (2026-11-01T10:00:00Z)", f.at)
+		}
+		return client.AsOf(t), nil
+	case f.rev != 0:
+		return client.AsOfRevision(f.rev), nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,283 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Lifetime says when a grant stops granting: at ExpiresAt, or For after
+// the clock of the write that creates it (so that a caller's skewed clock
+// cannot lengthen or shorten "for the next 30 minutes"). At most one is
+// set; neither means never. The engine ignores an expired grant at
+// decision time (authz/expiry.go); PurgeExpiredBindings removes it later.
+type Lifetime struct {
+	ExpiresAt time.Time     `json:"expires_at,omitzero"`
+	For       time.Duration `json:"-"`
+}
+
+// maxLifetime bounds For: a grant meant to be temporary that outlives a
+// decade is a typo.
+const maxLifetime = 10 * 365 * 24 * time.Hour
+
+func (l Lifetime) check() error {
+	switch {
+	case !l.ExpiresAt.IsZero() && l.For != 0:
+		return invalid("expires_at", "give expires_at or expires_in, not both")
+	case l.For < 0:
+		return invalid("expires_in", "%s is not a positive duration", l.For)
+	case l.For > maxLifetime:
+		return invalid("expires_in", "%s is longer than 10 years", l.For)
+	}
+	return nil
+}
+
+// expiry resolves l against the write's clock: the instant the grant ends
+// (zero: never). An instant not after now is refused.
+func (o *op) expiry(l Lifetime) (time.Time, error) {
+	now := o.tx.Now()
+	switch {
+	case l.For > 0:
+		return now.Add(l.For).UTC().Truncate(time.Microsecond), nil
+	case l.ExpiresAt.IsZero():
+		return time.Time{}, nil
+	case !l.ExpiresAt.After(now):
+		return time.Time{}, invalid("expires_at", "%s is not in the future (now is %s)",
+			l.ExpiresAt.UTC().Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	return l.ExpiresAt.UTC().Truncate(time.Microsecond), nil
+}
+
+// SystemActor is the actor of housekeeping writes no one asked for (the
+// purge of expired bindings), as audit entries name it.
+const SystemActor = "system:gatehouse"
+
+// PurgeExpiredBindings deletes up to limit bindings of org that expired at
+// or before `before` (capped at the write's own clock, so nothing still in
+// force is removed), as SystemActor — it changes no one's access: the
+// engine already ignores them — and returns how many it deleted and the
+// revision. The purge is audited when it deletes something. It is
+// housekeeping, safe to run at any time and from any number of processes.
+func (d *Directory) PurgeExpiredBindings(ctx context.Context, org string, before time.Time, limit int) (int, uint64, error) {
+	const name = "purge expired bindings"
+	if err := checkOrgID(org); err != nil {
+		return 0, 0, orgNotFound(name, org)
+	}
+	var n int
+	rev, err := d.st.Write(ctx, func(tx store.Tx) error {
+		var err error
+		if now := tx.Now(); before.After(now) {
+			before = now
+		}
+		if n, err = tx.DeleteExpiredBindings(ctx, org, before, limit); err != nil || n == 0 {
+			return err
+		}
+		return d.recordSuccess(ctx, tx, name, org, Actor{Principal: SystemActor}, AuditNote{})
+	})
+	if err != nil {
+		return 0, 0, mapErr(name, err)
+	}
+	d.settle(ctx, rev)
+	return n, rev, nil
+}
+
+// PurgeExpired runs PurgeExpiredBindings over every org, up to limit
+// bindings each, and returns how many it deleted in all. An org's failure
+// is logged and the others go on.
+func (d *Directory) PurgeExpired(ctx context.Context, limit int) (int, error) {
+	total := 0
+	p := store.Page{Size: 500}
+	for {
+		orgs, next, err := d.st.ListOrgs(ctx, p)
+		if err != nil {
+			return total, mapErr("purge expired bindings", err)
+		}
+		for _, org := range orgs {
+			n, _, err := d.PurgeExpiredBindings(ctx, org.ID, time.Now(), limit)
+			if err != nil {
+				if ctx.Err() != nil {
+					return total, ctx.Err()
+				}
+				d.opts.Logger.Warn("purge of expired bindings failed", "org", org.ID, "err", err)
+				continue
+			}
+			total += n
+		}
+		if next == "" {
+			return total, nil
+		}
+		p.Cursor = next
+	}
+}
+
+// RunPurge calls PurgeExpired every interval until ctx ends.
+func (d *Directory) RunPurge(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := d.PurgeExpired(ctx, 1000); err != nil && ctx.Err() == nil {
+				d.opts.Logger.Warn("purge of expired bindings failed", "err", err)
+			}
+		}
+	}
+}
+
+// checkSponsors validates a sponsor list's shape: "user:<id>" or
+// "team:<slug>", at most 16, at least one unless empty is allowed (the
+// creator is then the sponsor).
+func checkSponsors(ss []string, emptyOK bool) error {
+	if len(ss) == 0 && !emptyOK {
+		return invalid("sponsors", "an agent needs at least one sponsor (user:<id> or team:<slug>)")
+	}
+	if len(ss) > 16 {
+		return invalid("sponsors", "at most 16 sponsors")
+	}
+	for _, s := range ss {
+		kind, _, ok := splitPrincipal(s)
+		if !ok || (kind != authz.KindUser && kind != authz.KindTeam) {
+			return invalid("sponsors", "%q is not user:<id> or team:<slug>", s)
+		}
+	}
+	return nil
+}
+
+// sponsorErr turns the store's "no such member or team" for a sponsor
+// into a bad request naming the field.
+func sponsorErr(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return invalid("sponsors", "every sponsor must be a member or a team of the org: %v", err)
+	}
+	return err
+}
+
+// AgentStatus is "active" or why every decision for the agent is denied
+// now (authz/lifecycle.go reasons, or "expired").
+func (d *Directory) AgentStatus(org string, a store.Agent) string {
+	if !a.ExpiresAt.IsZero() && !time.Now().Before(a.ExpiresAt) {
+		return string(authz.ReasonExpired)
+	}
+	if r := d.eng.Suspension(org, a.PrincipalID(), time.Time{}); r != "" {
+		return string(r)
+	}
+	return "active"
+}
+
+// AttestAgent records that a sponsor vouches for the agent now: its
+// attestation and its last use move to now, which lifts attestation_due
+// and inactive. Only a current sponsor may attest — a sponsoring user, or
+// a member of a sponsoring team — and the attestation is audited.
+func (d *Directory) AttestAgent(ctx context.Context, actor Actor, org, name string) (store.Agent, uint64, error) {
+	if err := checkName("name", name); err != nil {
+		return store.Agent{}, 0, err
+	}
+	var out store.Agent
+	rev, err := d.write(ctx, "attest agent", org, actor, func(o *op) error {
+		a, err := o.tx.GetAgent(ctx, org, name)
+		if err != nil {
+			return err
+		}
+		ok, err := o.sponsors(a)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errorf(ErrForbidden, o.name, "%s is not a sponsor of agent %s (its sponsors: %s); only a sponsor may attest it",
+				actor.Principal, name, strings.Join(a.Lifecycle().Sponsors, ", "))
+		}
+		now := o.tx.Now()
+		a.AttestedAt, a.LastUsedAt = now, now
+		out, err = o.tx.UpdateAgent(ctx, a)
+		return err
+	})
+	return out, rev, err
+}
+
+// sponsors reports whether the actor sponsors agent a, directly or
+// through a team.
+func (o *op) sponsors(a store.Agent) (bool, error) {
+	for _, s := range a.Lifecycle().Sponsors {
+		if s == o.actor.Principal {
+			return true, nil
+		}
+		if slug, isTeam := strings.CutPrefix(s, authz.KindTeam+":"); isTeam {
+			t, err := o.tx.GetTeam(o.ctx, o.org, slug)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return false, err
+			}
+			if slices.Contains(t.Members, o.actor.Principal) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// SetOrgLifecycle replaces the org's suspension rules for agents. Needs
+// org:update.
+func (d *Directory) SetOrgLifecycle(ctx context.Context, actor Actor, org string, s authz.LifecycleSettings) (store.Org, uint64, error) {
+	if s.InactiveAfter < 0 || s.AttestEvery < 0 {
+		return store.Org{}, 0, invalid("lifecycle", "durations must not be negative")
+	}
+	var out store.Org
+	rev, err := d.write(ctx, "set org lifecycle", org, actor, func(o *op) error {
+		if err := o.need("org:update", authz.Scope{}); err != nil {
+			return err
+		}
+		var err error
+		out, err = o.tx.SetOrgLifecycle(ctx, org, s)
+		return err
+	})
+	return out, rev, err
+}
+
+// useEvery is how often an agent's last use is written at most: inactivity
+// is counted in days, so an hour's precision costs one write an hour per
+// busy agent, not one per decision.
+const useEvery = time.Hour
+
+// useRecorder writes agents' last use in the background, at most once per
+// useEvery per agent and process. A lost write only makes an agent look
+// idle for longer, never active when it is not.
+type useRecorder struct {
+	seen sync.Map // "<org>/<agent name>" → time.Time last written
+	wg   sync.WaitGroup
+}
+
+// note records that principal (if an agent) was allowed something now.
+func (u *useRecorder) note(d *Directory, org, principal string) {
+	name, ok := strings.CutPrefix(principal, authz.KindAgent+":")
+	if !ok {
+		return
+	}
+	now := time.Now()
+	key := org + "/" + name
+	if last, ok := u.seen.Load(key); ok && now.Sub(last.(time.Time)) < useEvery {
+		return
+	}
+	u.seen.Store(key, now)
+	u.wg.Add(1)
+	go func() {
+		defer u.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := d.st.Write(ctx, func(tx store.Tx) error {
+			_, err := tx.RecordAgentUse(ctx, org, name, now)
+			return err
+		}); err != nil {
+			d.opts.Logger.Warn("recording an agent's use failed", "org", org, "agent", name, "err", err)
+		}
+	}()
+}

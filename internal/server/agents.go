@@ -1,0 +1,168 @@
+package server
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Agent lifecycles (docs/agents.md): attestation, the org's suspension
+// rules, and each agent's status as the engine sees it now.
+
+// agentOut converts an agent of org with its current status.
+func (s *Server) agentOut(org string) func(store.Agent) api.Agent {
+	return func(a store.Agent) api.Agent {
+		out := apiAgent(a)
+		out.Status = s.dir.AgentStatus(org, a)
+		return out
+	}
+}
+
+func (s *Server) lifecycleRoutes() []*Route {
+	return []*Route{
+		route("POST", "/v1/orgs/{org}/agents/{agent}/attest", "agents",
+			"Attest an agent: a sponsor (a sponsoring user, or a member of a sponsoring team) vouches for it now, which lifts attestation_due and inactive.",
+			func(c *call, _ *noBody) (Written[api.Agent], error) {
+				a, rev, err := s.dir.AttestAgent(c.ctx, c.actor(), c.org(), c.path("agent"))
+				return Written[api.Agent]{Revision: rev, Item: s.agentOut(c.org())(a)}, err
+			}),
+		route("GET", "/v1/orgs/{org}/principals/{principal}/reach", "decisions",
+			"Blast radius: everything the principal could do if hijacked — per namespace, resources × actions ranked most destructive first, the conditions they hold under, the secrets it could cause to be injected and the MCP tools it may call (yourself, or bindings:read).",
+			func(c *call, _ *noBody) (api.Reach, error) {
+				r, err := s.dir.Reach(c.ctx, c.actor(), c.org(), c.path("principal"))
+				return apiReach(r), err
+			}),
+		route("PUT", "/v1/orgs/{org}/lifecycle", "orgs",
+			"Set the org's suspension rules for agents: suspend those unused for inactive_days, and those no sponsor attested for attestation_days (0: off).",
+			func(c *call, req *api.OrgLifecycle) (Written[api.Org], error) {
+				if req.InactiveDays < 0 || req.InactiveDays > 3650 {
+					return Written[api.Org]{}, invalidField("inactive_days", "inactive_days must be 0 (off) to 3650")
+				}
+				if req.AttestationDays < 0 || req.AttestationDays > 3650 {
+					return Written[api.Org]{}, invalidField("attestation_days", "attestation_days must be 0 (off) to 3650")
+				}
+				o, rev, err := s.dir.SetOrgLifecycle(c.ctx, c.actor(), c.org(), authz.LifecycleSettings{
+					InactiveAfter: day * durationDays(req.InactiveDays), AttestEvery: day * durationDays(req.AttestationDays)})
+				return Written[api.Org]{Revision: rev, Item: apiOrg(o)}, err
+			}).perm("org:update"),
+	}
+}
+
+func durationDays(n int) time.Duration { return time.Duration(n) }
+
+// filterStatus keeps the agents in status st ("suspended": any status but
+// active).
+func filterStatus(as []api.Agent, st string) []api.Agent {
+	out := as[:0:0]
+	for _, a := range as {
+		if a.Status == st || st == "suspended" && a.Status != "active" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+var severities = [...]string{"all", "destructive", "change", "read"}
+
+// apiReach converts a reach and says it in a few sentences.
+func apiReach(r directory.Reach) api.Reach {
+	out := api.Reach{Principal: r.Principal, Revision: r.Revision, Status: "active", Namespaces: []api.NamespaceReach{},
+		HiddenSecrets: r.HiddenSecrets, Truncated: r.Truncated}
+	if r.Status != "" {
+		out.Status = string(r.Status)
+	}
+	var sentences []string
+	destructive, conditional := 0, 0
+	for _, nr := range r.Namespaces {
+		an := api.NamespaceReach{Namespace: nr.Namespace}
+		var top []string
+		for _, e := range nr.Entries {
+			ae := api.ReachEntry{Permission: e.Permission.String(), Resources: e.Resources, Conditions: e.Conditions, Severity: severities[min(e.Rank, 3)]}
+			what := e.Permission.String()
+			if e.Resource != (authz.ResourceRef{}) {
+				ref := api.ResourceRef(e.Resource)
+				ae.Resource = &ref
+				what += " on " + e.Resource.Type + "/" + e.Resource.ID
+			} else {
+				what += fmt.Sprintf(" (%d resources)", e.Resources)
+			}
+			if e.Rank <= 1 {
+				destructive++
+			}
+			if len(e.Conditions) > 0 {
+				conditional++
+				what += " when " + strings.Join(e.Conditions, " or ")
+			}
+			if len(top) < 3 {
+				top = append(top, what)
+			}
+			an.Entries = append(an.Entries, ae)
+		}
+		out.Namespaces = append(out.Namespaces, an)
+		sentences = append(sentences, "in "+nr.Namespace+": "+strings.Join(top, "; "))
+	}
+	for _, s := range r.Secrets {
+		as := api.SecretReach{Namespace: s.Namespace, Name: s.Name}
+		for _, v := range s.Via {
+			as.Via = append(as.Via, api.ResourceRef(v))
+		}
+		out.Secrets = append(out.Secrets, as)
+	}
+	for _, t := range r.Tools {
+		out.Tools = append(out.Tools, api.ResourceRef(t))
+	}
+	switch {
+	case out.Status != "active":
+		out.Summary = fmt.Sprintf("%s can do nothing now (%s).", r.Principal, out.Status)
+	case len(r.Namespaces) == 0:
+		out.Summary = r.Principal + " can do nothing in this org."
+	default:
+		out.Summary = fmt.Sprintf("%s could, if hijacked, %s. %d destructive or unrestricted grants, %d conditional; %d secrets it could have injected, %d tools it may call.",
+			r.Principal, strings.Join(sentences, "; "), destructive, conditional, len(r.Secrets)+r.HiddenSecrets, len(r.Tools))
+	}
+	return out
+}
+
+// atOf is the point in time a check or explain asks about (zero: now).
+func atOf(in *CheckRequest) directory.At {
+	return directory.At{Revision: in.AtRevision, Time: in.AtTime}
+}
+
+// asOf decodes a check's at_time (RFC 3339) or at_revision (a positive
+// integer) for the fast decoder.
+func (s *scanner) asOf(key string, r *CheckRequest, m *seen) error {
+	if key == "at_time" {
+		if err := m.add(128, key); err != nil {
+			return err
+		}
+		var v string
+		if err := s.strField("", key, &v, true); err != nil {
+			return err
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return invalidField(key, "at_time %q is not an RFC 3339 time", v)
+		}
+		r.AtTime = t
+		return nil
+	}
+	if err := m.add(256, key); err != nil {
+		return err
+	}
+	start := s.i
+	if s.peek() == '-' || s.number() != nil {
+		return typeErr(key, "a positive integer")
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(s.b[start:s.i])), 10, 64)
+	if err != nil || n == 0 {
+		return typeErr(key, "a positive integer")
+	}
+	r.AtRevision = n
+	return nil
+}

@@ -1,0 +1,231 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// testBindingExpiry: a binding's expires_at round-trips through every read
+// (get, list, LoadOrg, the changelog), must lie in the future when the
+// binding is created, and DeleteExpiredBindings removes exactly the
+// bindings expired by its cut-off, in one org, each as a changelog entry.
+func testBindingExpiry(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	f := seed(t, s, "a")
+	seed(t, s, "b")
+	var now time.Time
+	write(t, s, func(ctx context.Context, tx store.Tx) error { now = tx.Now(); return nil })
+	soon := now.Add(time.Hour).Truncate(time.Microsecond)
+	later := now.Add(48 * time.Hour).Truncate(time.Microsecond)
+	res := authz.Scope{Namespace: "prod", Type: "chains", ID: "triage"}
+	rev0 := write(t, s, func(ctx context.Context, tx store.Tx) error {
+		for _, org := range []string{"a", "b"} {
+			for _, b := range []authz.Binding{
+				{ID: "soon", Principal: "user:bob", Role: "viewer", ExpiresAt: soon.Add(123 * time.Nanosecond)}, // stored to the microsecond
+				{ID: "later", Principal: "user:bob", Actions: []string{"run"}, Scope: res, ExpiresAt: later.In(time.FixedZone("X", 3600))},
+				{ID: "forever", Principal: "user:bob", Role: "operator", Scope: authz.Scope{Namespace: "prod"}},
+			} {
+				if _, err := tx.CreateBinding(ctx, store.Binding{Org: org, Binding: b}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	want := map[string]time.Time{"soon": soon, "later": later, "forever": {}}
+	for id, exp := range want {
+		b := must(s.GetBinding(ctx, f.org, id)).get(t)
+		if !b.ExpiresAt.Equal(exp) || (!exp.IsZero() && b.ExpiresAt.Location() != time.UTC) {
+			t.Errorf("GetBinding(%s).ExpiresAt = %v, want %v in UTC", id, b.ExpiresAt, exp)
+		}
+	}
+	bs, _, err := s.ListBindings(ctx, f.org, store.BindingFilter{Principal: "user:bob"}, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bs {
+		if exp, ok := want[b.ID]; ok && !b.ExpiresAt.Equal(exp) {
+			t.Errorf("ListBindings %s: expires_at %v, want %v", b.ID, b.ExpiresAt, exp)
+		}
+	}
+	snap := must(s.LoadOrg(ctx, f.org)).get(t)
+	for _, b := range snap.Bindings {
+		if exp, ok := want[b.ID]; ok && !b.ExpiresAt.Equal(exp) {
+			t.Errorf("LoadOrg %s: expires_at %v, want %v", b.ID, b.ExpiresAt, exp)
+		}
+	}
+	for _, c := range changes(t, s, rev0-1) {
+		if c.Org != f.org || c.Kind != store.KindBindingPut {
+			continue
+		}
+		b := must(c.Decode()).get(t).(store.Binding)
+		if !b.ExpiresAt.Equal(want[b.ID]) {
+			t.Errorf("changelog %s: expires_at %v, want %v", b.ID, b.ExpiresAt, want[b.ID])
+		}
+	}
+
+	for _, tc := range []struct {
+		name string
+		exp  time.Time
+	}{{"in the past", now.Add(-time.Hour)}, {"now", now.Add(-time.Microsecond)}} {
+		wantErr(t, "expires_at "+tc.name, writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.CreateBinding(ctx, store.Binding{Org: f.org, Binding: authz.Binding{Principal: "user:bob", Role: "viewer", ExpiresAt: tc.exp}})
+			return err
+		}), store.ErrInvalid)
+	}
+	for _, limit := range []int{0, -1, 10001} {
+		wantErr(t, "DeleteExpiredBindings bad limit", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.DeleteExpiredBindings(ctx, f.org, later, limit)
+			return err
+		}), store.ErrInvalid)
+	}
+
+	purge := func(before time.Time, limit int) (int, uint64) {
+		var n int
+		rev := write(t, s, func(ctx context.Context, tx store.Tx) error {
+			var err error
+			n, err = tx.DeleteExpiredBindings(ctx, f.org, before, limit)
+			return err
+		})
+		return n, rev
+	}
+	if n, _ := purge(soon.Add(-time.Second), 100); n != 0 {
+		t.Errorf("before anything expired: deleted %d", n)
+	}
+	n, rev := purge(later.Add(time.Second), 1)
+	if n != 1 {
+		t.Errorf("limit 1: deleted %d", n)
+	}
+	diff(t, "changelog of the first purge", []string{"binding.delete soon"}, kinds(changes(t, s, rev-1)))
+	if n, _ := purge(later, 100); n != 1 {
+		t.Errorf("second purge (at exactly later): deleted %d, want 1", n)
+	}
+	left, _, err := s.ListBindings(ctx, f.org, store.BindingFilter{Principal: "user:bob"}, store.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range left {
+		if b.ID == "soon" || b.ID == "later" {
+			t.Errorf("binding %s survived the purge", b.ID)
+		}
+	}
+	for _, id := range []string{"soon", "later", "forever"} {
+		if _, err := s.GetBinding(ctx, "b", id); err != nil {
+			t.Errorf("org b's binding %s: %v (a purge of org a touched it)", id, err)
+		}
+	}
+}
+
+// testAgentLifecycle: an agent's sponsors (users and teams), suspension,
+// attestation and last use round-trip through reads, LoadOrg and the
+// changelog; a sponsor leaving or a sponsoring team deleted is removed
+// from every agent it sponsored (agent.put each); RecordAgentUse only
+// moves forward; the org's rules round-trip and reach LoadOrg.
+func testAgentLifecycle(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	f := seed(t, s, "a")
+	var now time.Time
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		now = tx.Now()
+		_, err := tx.CreateAgent(ctx, store.Agent{Org: f.org, Name: "Bot", Role: "viewer",
+			Sponsors: []string{"user:bob", "team:support", "user:alice", "user:bob"}, Suspended: true, AttestedAt: now.Add(-time.Hour)})
+		return err
+	})
+	bot := must(s.GetAgent(ctx, f.org, "Bot")).get(t)
+	diff(t, "sponsors, sorted and deduplicated", []string{"team:support", "user:alice", "user:bob"}, bot.Sponsors)
+	if bot.Sponsor != "alice" || !bot.Suspended || !bot.AttestedAt.Equal(now.Add(-time.Hour).Truncate(time.Microsecond)) || !bot.LastUsedAt.IsZero() {
+		t.Errorf("agent Bot = %+v", bot)
+	}
+	if got := must(s.GetAgent(ctx, f.org, "Triage")).get(t); len(got.Sponsors) != 1 || got.Sponsors[0] != "user:alice" {
+		t.Errorf("a legacy Sponsor gives Sponsors %v, want [user:alice]", got.Sponsors)
+	}
+	for _, tc := range []struct {
+		name     string
+		sponsors []string
+		want     error
+	}{
+		{"a user who is not a member", []string{"user:carol"}, store.ErrNotFound},
+		{"a team that does not exist", []string{"team:nope"}, store.ErrNotFound},
+		{"an agent", []string{"agent:Triage"}, store.ErrInvalid},
+		{"not a principal", []string{"bob"}, store.ErrInvalid},
+	} {
+		wantErr(t, "sponsor "+tc.name, writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.CreateAgent(ctx, store.Agent{Org: f.org, Name: "X", Role: "viewer", Sponsors: tc.sponsors})
+			return err
+		}), tc.want)
+	}
+
+	// Uses move forward only.
+	used := now.Add(time.Minute)
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		if moved, err := tx.RecordAgentUse(ctx, f.org, "Bot", used); err != nil || !moved {
+			return fmt.Errorf("first use: %v, %v", moved, err)
+		}
+		if moved, err := tx.RecordAgentUse(ctx, f.org, "Bot", used.Add(-time.Second)); err != nil || moved {
+			return fmt.Errorf("an older use: %v, %v", moved, err)
+		}
+		return nil
+	})
+	if got := must(s.GetAgent(ctx, f.org, "Bot")).get(t); !got.LastUsedAt.Equal(used.Truncate(time.Microsecond)) {
+		t.Errorf("last use %v, want %v", got.LastUsedAt, used)
+	}
+	wantErr(t, "use of an unknown agent", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.RecordAgentUse(ctx, f.org, "Nope", used)
+		return err
+	}), store.ErrNotFound)
+
+	// Sponsors leaving.
+	rev := write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.RemoveMember(ctx, f.org, "alice") })
+	bot = must(s.GetAgent(ctx, f.org, "Bot")).get(t)
+	diff(t, "sponsors after alice left", []string{"team:support", "user:bob"}, bot.Sponsors)
+	if bot.Sponsor != "bob" {
+		t.Errorf("legacy sponsor after alice left = %q, want bob", bot.Sponsor)
+	}
+	var puts []string
+	for _, c := range changes(t, s, rev-1) {
+		if c.Kind == store.KindAgentPut {
+			puts = append(puts, c.Key)
+		}
+	}
+	diff(t, "agents put when alice left", []string{"agent:Bot", "agent:Triage"}, puts)
+	if got := must(s.GetAgent(ctx, f.org, "Triage")).get(t); len(got.Sponsors) != 0 || got.Sponsor != "" {
+		t.Errorf("Triage after its only sponsor left: %+v", got)
+	}
+	write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteTeam(ctx, f.org, "support") })
+	diff(t, "sponsors after the team went", []string{"user:bob"}, must(s.GetAgent(ctx, f.org, "Bot")).get(t).Sponsors)
+
+	// The org's rules.
+	rules := authz.LifecycleSettings{InactiveAfter: 30 * 24 * time.Hour, AttestEvery: 90 * 24 * time.Hour}
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.SetOrgLifecycle(ctx, f.org, rules)
+		return err
+	})
+	if got := must(s.GetOrg(ctx, f.org)).get(t).Lifecycle; got != rules {
+		t.Errorf("org lifecycle %+v, want %+v", got, rules)
+	}
+	if got := must(s.LoadOrg(ctx, f.org)).get(t).Org.Lifecycle; got != rules {
+		t.Errorf("LoadOrg lifecycle %+v, want %+v", got, rules)
+	}
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.UpdateOrg(ctx, store.Org{ID: f.org, Name: "Renamed"})
+		return err
+	})
+	if got := must(s.GetOrg(ctx, f.org)).get(t).Lifecycle; got != rules {
+		t.Errorf("a rename changed the lifecycle to %+v", got)
+	}
+	for _, bad := range []authz.LifecycleSettings{{InactiveAfter: -time.Hour}, {AttestEvery: time.Millisecond}} {
+		wantErr(t, "bad rules", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.SetOrgLifecycle(ctx, f.org, bad)
+			return err
+		}), store.ErrInvalid)
+	}
+	wantErr(t, "rules of an unknown org", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.SetOrgLifecycle(ctx, "nope", rules)
+		return err
+	}), store.ErrNotFound)
+}
