@@ -103,6 +103,7 @@ func Lint(f *ast.File, m *Model, opts LintOptions) token.List {
 		l.naming()
 	}
 	l.agents()
+	l.asks()
 	l.unusedConditions()
 	l.workflows()
 
@@ -577,6 +578,9 @@ func (l *linter) unusedConditions() {
 		for _, r := range a.Rules {
 			used[r.Condition] = true
 		}
+	}
+	for _, c := range askConditions(l.m) {
+		used[c] = true
 	}
 	for _, c := range l.m.Conditions {
 		if !used[c.Name] {

@@ -405,6 +405,8 @@ func cellMark(c string) string {
 		return "✓"
 	case policy.CellConditional:
 		return "✓*"
+	case policy.CellApproval:
+		return "✓?"
 	}
 	return "-"
 }
