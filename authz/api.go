@@ -89,8 +89,15 @@ type Request struct {
 
 // Decision is the answer to a Request.
 type Decision struct {
-	Allowed  bool
-	Revision uint64 // the engine revision the decision was made at
+	Allowed bool
+	// ApprovalRequired: rules 1–6 allow the request, but the `ask before`
+	// rules in Asks apply (DESIGN §1.1 item 8, asks.go). Allowed is false:
+	// a caller that ignores this field stays fail-closed. Whether a
+	// recorded approval lets the request through once is the caller's
+	// business (the engine keeps no approvals). (Next to Allowed, it takes
+	// no room.)
+	ApprovalRequired bool
+	Revision         uint64 // the engine revision the decision was made at
 	// Obligations (must) and Advice (should) of the acting agent whose
 	// conditions hold; only on allowed decisions for agents.
 	Obligations []*policy.Rule
@@ -99,6 +106,8 @@ type Decision struct {
 	// CheckWithReason and Explain; "" when allowed, and always "" from
 	// Check.
 	Reason Reason
+	// Asks are the `ask before` rules that apply when ApprovalRequired.
+	Asks []*policy.AskRule
 }
 
 // Trace is one step of an explanation: a binding, the role or action list
@@ -168,6 +177,9 @@ type Subject struct {
 	// Via lists the teams, and the roles ("role:operator", for a share made
 	// to a role the principal holds), that a grant came through.
 	Via []string `json:"via,omitempty"`
+	// ApprovalRequired: an `ask before` rule applies to this principal's
+	// request (DESIGN §1.1 item 8); it may act only with an approval.
+	ApprovalRequired bool `json:"approval_required,omitempty"`
 }
 
 // ChangeOp is the kind of a Change.

@@ -440,7 +440,9 @@ func (s *state) check(req *Request) Decision {
 func (s *state) checkWithReason(req *Request) Decision {
 	snap := s.cur.Load()
 	d, _ := snap.decide(req)
-	if !d.Allowed {
+	if d.ApprovalRequired {
+		d.Reason = ReasonApprovalRequired
+	} else if !d.Allowed {
 		d.Reason = snap.denyReason(req)
 	}
 	return d
@@ -455,6 +457,7 @@ func (snap *snapshot) decide(req *Request) (Decision, *orgSnap) {
 		return d, nil
 	}
 	e := newEval(o, ns, req)
+	var userAsks []*policy.AskRule
 	if req.OnBehalfOf != "" {
 		pk, _, _ := parsePrincipal(req.Principal)
 		uk, _, _ := parsePrincipal(req.OnBehalfOf)
@@ -465,10 +468,25 @@ func (snap *snapshot) decide(req *Request) (Decision, *orgSnap) {
 		if ok, _ := u.decide(req.OnBehalfOf); !ok {
 			return d, o
 		}
+		if o.pol.hasAsk {
+			userAsks = u.appendAsks(nil)
+		}
 	}
 	allowed, ag := e.decide(req.Principal)
 	if !allowed {
 		return d, o
+	}
+	if o.pol.hasAsk { // asks.go
+		asks := e.appendAsks(nil)
+		for _, a := range userAsks {
+			if !containsAskRule(asks, a) {
+				asks = append(asks, a)
+			}
+		}
+		if len(asks) > 0 {
+			d.ApprovalRequired, d.Asks = true, asks
+			return d, o
+		}
 	}
 	d.Allowed = true
 	if ag != nil {

@@ -238,7 +238,7 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 		r := req
 		r.Namespace, r.ResourceID = ns, id
 		d, _ := snap.decide(&r)
-		return d.Allowed
+		return d.Allowed || d.ApprovalRequired // what may be done, with approval or without
 	}
 	for _, ns := range namespaces {
 		if from.ns != "" && ns < from.ns {
@@ -346,6 +346,9 @@ func (s *state) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, erro
 			continue
 		}
 		sub := Subject{Principal: pid}
+		if o.pol.hasAsk {
+			sub.ApprovalRequired = len(e.appendAsks(nil)) > 0
+		}
 		for _, tid := range e.h.teams() {
 			th, ok := o.holders.get(skey(tid))
 			if !ok || !th.isTeam() || !inScope(th) {
