@@ -22,6 +22,9 @@ const (
 	ExitDeny     = 1
 	ExitBadInput = 2
 	ExitInternal = 3
+	// ExitApproval: the answer is approval_required (DESIGN §1.1 item 8):
+	// not an allow, and not a plain deny either.
+	ExitApproval = 4
 )
 
 // exitError carries an exit code through cobra. A nil err means the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -209,7 +210,8 @@ func newCheckCmd(e *env) *cobra.Command {
 		Long: `Check answers whether a role or an agent of the policy holds a permission,
 as if bound to it org-wide, and explains the answer.
 Exit status: 0 allow, 1 deny, 2 bad input (unparseable policy, unknown role
-or agent, malformed permission or context).`,
+or agent, malformed permission or context), 4 approval required (an
+"ask before" rule applies: allowed only with a person's approval).`,
 		Example: `  gatehouse policy check template:mentiko --subject role:operator --permission chains:run
   gatehouse policy check examples/agents.policy --subject agent:Triage --permission chains:run --context hour=10`,
 		Args: cobra.ExactArgs(1),
@@ -242,8 +244,11 @@ or agent, malformed permission or context).`,
 				}
 			} else {
 				verdict := "deny"
-				if res.Allowed {
+				switch {
+				case res.Allowed:
 					verdict = "allow"
+				case res.Result == resultApproval:
+					verdict = resultApproval
 				}
 				fmt.Fprintln(e.stdout, verdict)
 				fmt.Fprintln(e.stdout, res.Reason)
@@ -253,6 +258,9 @@ or agent, malformed permission or context).`,
 				for _, a := range res.Advice {
 					fmt.Fprintln(e.stdout, "advice:", a)
 				}
+			}
+			if res.Result == resultApproval {
+				return silentExit(ExitApproval)
 			}
 			if !res.Allowed {
 				return silentExit(ExitDeny)
@@ -271,7 +279,9 @@ or agent, malformed permission or context).`,
 
 // checkResult is `policy check`'s answer.
 type checkResult struct {
-	Allowed     bool     `json:"allowed"`
+	Allowed bool `json:"allowed"`
+	// Result is "allow", "deny" or "approval_required".
+	Result      string   `json:"result"`
 	Subject     string   `json:"subject"`
 	Permission  string   `json:"permission"`
 	Reason      string   `json:"reason"`
@@ -317,8 +327,14 @@ func checkSubject(m *policy.Model, subject string, p policy.Permission, ctx map[
 		ResourceType: p.Resource, Action: p.Action, Context: ctx,
 	})
 	res := checkResult{
-		Allowed: ex.Decision.Allowed, Subject: subject, Permission: p.String(),
+		Allowed: ex.Decision.Allowed, Result: "deny", Subject: subject, Permission: p.String(),
 		Reason: ex.Summary, Obligations: []string{}, Advice: []string{},
+	}
+	switch {
+	case ex.Decision.Allowed:
+		res.Result = "allow"
+	case ex.Decision.ApprovalRequired:
+		res.Result = resultApproval
 	}
 	for _, r := range ex.Decision.Obligations {
 		res.Obligations = append(res.Obligations, r.Text())
@@ -328,6 +344,9 @@ func checkSubject(m *policy.Model, subject string, p policy.Permission, ctx map[
 	}
 	return res, nil
 }
+
+// resultApproval is the result of a decision that needs approval.
+const resultApproval = "approval_required"
 
 func roleNames(m *policy.Model) string {
 	var names []string
@@ -477,6 +496,15 @@ func matrixLegend(w io.Writer, mx policy.Matrix) error {
 			if len(cs) > 0 {
 				notes = append(notes, fmt.Sprintf("  %s %s: when %s", mx.Columns[i].Name, r.Permission, strings.Join(cs, " or ")))
 			}
+		}
+	}
+	approval := false
+	for _, r := range mx.Rows {
+		approval = approval || slices.Contains(r.Cells, policy.CellApproval)
+	}
+	if approval {
+		if _, err := fmt.Fprintln(w, "\n✓? granted, but an \"ask before\" rule may require a person's approval"); err != nil {
+			return err
 		}
 	}
 	if len(notes) == 0 {
