@@ -82,8 +82,8 @@ func TestSchema(t *testing.T) {
 	}
 
 	var version int64
-	if err := db.QueryRow(`SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != 6 {
-		t.Errorf("goose version = %d (err %v), want 6", version, err)
+	if err := db.QueryRow(`SELECT MAX(version_id) FROM goose_db_version WHERE is_applied`).Scan(&version); err != nil || version != 7 {
+		t.Errorf("goose version = %d (err %v), want 7", version, err)
 	}
 	var mode string
 	if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
