@@ -151,3 +151,27 @@ func ApprovalOf(asks []*policy.AskRule) *Approval {
 	}
 	return ap
 }
+
+// HoldsRole reports whether principal holds role in namespace: a binding
+// of the role, or of a role inheriting it, at org scope or in the
+// namespace, naming the principal or one of its teams, unconditional or
+// with a condition that holds without a request context. It is how an
+// approval's `from` roles are checked (DESIGN §1.1 item 8). Unknown org,
+// principal, namespace or role: false.
+func (e *Engine) HoldsRole(org, principal, namespace, role string) bool {
+	snap := e.cur.Load()
+	req := &Request{Org: org, Principal: principal, Namespace: namespace, ResourceType: "roles", Action: "hold"}
+	o, ns, ok := snap.resolve(req)
+	if !ok {
+		return false
+	}
+	ri := o.pol.roleIdx(role)
+	if ri < 0 {
+		return false
+	}
+	ev := newEval(o, ns, req)
+	if !ev.subject(principal) {
+		return false
+	}
+	return ev.holdsRole(ri, true)
+}
