@@ -1,5 +1,7 @@
 package api
 
+import "encoding/json"
+
 // Written is the answer to a write that returns what it wrote.
 type Written[T any] struct {
 	Revision uint64 `json:"revision"`
@@ -22,6 +24,12 @@ type CheckRequest struct {
 	Context     map[string]any `json:"context,omitempty"`
 	OnBehalfOf  string         `json:"on_behalf_of,omitempty"`
 	Consistency *Consistency   `json:"consistency,omitempty"`
+	// Arguments are the request's arguments (any JSON): an approval is
+	// bound to the SHA-256 of their canonical form (DESIGN §1.1 item 8).
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+	// ApprovalID presents a granted approval of exactly this question; the
+	// request is then allowed once.
+	ApprovalID string `json:"approval_id,omitempty"`
 }
 
 // Check is the body of a check of it at consistency c (nil: any).

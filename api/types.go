@@ -357,6 +357,11 @@ type CheckResponse struct {
 	// docs/api.md lists them and authz.Reasons returns them); "" when
 	// allowed. It never turns a deny into anything else: branch on Allowed.
 	Reason string `json:"reason,omitempty" openapi:"reason"`
+	// Result is "approval_required" when the request would be allowed but
+	// needs a person's approval first (Allowed is false; Approval says
+	// which); absent otherwise.
+	Result   string    `json:"result,omitempty"`
+	Approval *Approval `json:"approval,omitempty"`
 }
 
 // RuleOut is an agent's obligation (must) or advice (should).

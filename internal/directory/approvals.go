@@ -96,16 +96,16 @@ func (a *Asker) CheckApproval(ctx context.Context, req *authz.Request, in Approv
 	if len(in.Arguments) > MaxArgumentsBytes {
 		return authz.Decision{}, nil, invalid("arguments", "arguments are larger than %d bytes", MaxArgumentsBytes)
 	}
-	argsDigest, err := argumentsDigest(in.Arguments)
-	if err != nil {
-		return authz.Decision{}, nil, err
-	}
 	if in.ApprovalID != "" && !validApprovalID(in.ApprovalID) {
 		return authz.Decision{}, nil, invalid("approval_id", "%q is not an approval id (32 lower-case hex digits)", in.ApprovalID)
 	}
 	dec, err := a.Check(ctx, req)
 	if err != nil || !dec.ApprovalRequired {
-		return dec, nil, err
+		return dec, nil, err // the common path: no digest, no store read
+	}
+	argsDigest, err := argumentsDigest(in.Arguments)
+	if err != nil {
+		return authz.Decision{}, nil, err
 	}
 	d := a.d
 	q, err := d.question(ctx, req, argsDigest)

@@ -120,19 +120,14 @@ func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
 	if err := s.waitFor(c, atLeastOf(in.Consistency)); err != nil {
 		return CheckResponse{}, err
 	}
-	req, err := c.request(&BatchItem{Principal: in.Principal, Action: in.Action, Resource: in.Resource, Namespace: in.Namespace, Context: in.Context, OnBehalfOf: in.OnBehalfOf})
-	if err != nil {
-		dm.errs.Inc()
-		return CheckResponse{}, err
-	}
 	a := s.dir.Asker(c.actor())
-	d, err := a.Check(c.ctx, &req)
+	out, allowed, err := s.checkApproval(c, in, &a) // approvals.go
 	if err != nil {
 		dm.errs.Inc()
 		return CheckResponse{}, err
 	}
-	dm.record(d.Allowed)
-	return CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: string(d.Reason)}, nil
+	dm.record(allowed)
+	return out, nil
 }
 
 func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, error) {

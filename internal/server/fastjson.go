@@ -478,7 +478,7 @@ func duplicateField(key string) error {
 
 // seen tracks the member names of one object (duplicates are refused: two
 // parsers reading one document differently is how checks get bypassed).
-type seen uint8
+type seen uint16
 
 func (m *seen) add(bit seen, key string) error {
 	if *m&bit != 0 {
@@ -595,11 +595,28 @@ func (r *checkDecoder) decodeFast(b []byte) error {
 	var it BatchItem
 	var m seen
 	err := s.object("", func(key string) error {
-		if key == "consistency" {
+		switch key {
+		case "consistency":
 			if err := m.add(64, key); err != nil {
 				return err
 			}
 			return s.consistency(&r.Consistency)
+		case "approval_id":
+			if err := m.add(128, key); err != nil {
+				return err
+			}
+			return s.strField("", key, &r.ApprovalID, false)
+		case "arguments":
+			if err := m.add(256, key); err != nil {
+				return err
+			}
+			s.ws()
+			start := s.i
+			if err := s.skip(0); err != nil {
+				return err
+			}
+			r.Arguments = append(json.RawMessage(nil), s.b[start:s.i]...)
+			return nil
 		}
 		ok, err := s.item(key, "", &it, &m)
 		if !ok {
@@ -751,6 +768,14 @@ func appendCheckResponse(b []byte, r CheckResponse) []byte {
 	b = appendRules(b, "obligations", r.Obligations)
 	b = appendRules(b, "advice", r.Advice)
 	b = appendReason(b, r.Reason)
+	if r.Result != "" { // approval_required: rare, off the hot path
+		rb, _ := json.Marshal(r.Result)
+		b = append(append(b, `,"result":`...), rb...)
+	}
+	if r.Approval != nil {
+		ab, _ := json.Marshal(r.Approval)
+		b = append(append(b, `,"approval":`...), ab...)
+	}
 	return append(b, "}\n"...)
 }
 

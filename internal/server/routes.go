@@ -23,6 +23,7 @@ func (s *Server) routeTable() []*Route {
 	rs = append(rs, s.decisionRoutes()...)
 	rs = append(rs, s.auditRoutes()...)
 	rs = append(rs, s.secretRoutes()...)
+	rs = append(rs, s.approvalRoutes()...)
 	return rs
 }
 
