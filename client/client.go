@@ -336,6 +336,10 @@ type CallOption func(*callOptions)
 
 type callOptions struct {
 	atLeast uint64
+	// Approvals (Check only; approvals.go).
+	arguments  json.RawMessage
+	argErr     error
+	approvalID string
 }
 
 // AtLeast asks for an answer made at a revision ≥ rev (a revision a write
