@@ -230,9 +230,18 @@ func TestDifferentialDetectsBrokenPolicy(t *testing.T) {
 				a.Conditional = nil
 			}
 		}, true},
-		{"ask-rules-not-inherited", func(m *policy.Model) {
+		{"ask-rules-forgotten", func(m *policy.Model) {
 			for _, r := range m.Roles {
-				r.Asks = r.OwnAsks
+				r.Asks = nil
+			}
+		}, true},
+		{"ask-rules-inherited", func(m *policy.Model) {
+			for _, r := range m.Roles {
+				for _, pn := range r.Parents {
+					if p, ok := m.Role(pn); ok {
+						r.Asks = append(slices.Clone(r.Asks), p.OwnAsks...)
+					}
+				}
 			}
 		}, true},
 	}

@@ -927,15 +927,15 @@ func rulesOf(a *policy.Agent, kind ast.RuleKind) []*policy.Rule {
 }
 
 // asksOf lists (askKey) the ask rules that apply to an allowed subject
-// (DESIGN §1.1 item 8): an agent's own and its ceiling role's (with
-// inheritance), and those of every role (with inheritance) bound to the
+// (DESIGN §1.1 item 8): an agent's own and its ceiling role's, and those
+// of every role (its own rules only: they are not inherited) bound to the
 // subject or one of its teams — subjects lists them, with any "role:"
 // entries ignored — whose scope contains the request and whose condition
 // holds; each naming exactly type:action, with a condition that holds.
 func (ref reference) asksOf(d *authz.OrgData, p authz.Principal, kind, name string, subjects []string, req *authz.Request, ns string, vars policy.Vars) []string {
 	var rules []*policy.AskRule
-	roleAsks := func(role string) {
-		for _, r := range ref.lineage(d.Policy, role) {
+	roleAsks := func(role string) { // the role's own: ask rules are not inherited
+		if r, ok := d.Policy.Role(role); ok {
 			rules = append(rules, r.OwnAsks...)
 		}
 	}

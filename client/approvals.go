@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/api"
@@ -107,7 +108,12 @@ func (c *Client) WaitForApproval(ctx context.Context, org, id string) (Approval,
 	var last Approval
 	for {
 		var out Approval
-		q := url.Values{"wait": {"20s"}} // under the default client timeout (30s)
+		// Under the default client timeout (30s), and under ctx's deadline.
+		wait := 20 * time.Second
+		if dl, ok := ctx.Deadline(); ok {
+			wait = min(wait, time.Until(dl)-time.Second)
+		}
+		q := url.Values{"wait": {strconv.Itoa(max(int(wait/time.Second), 0))}}
 		err := c.do(ctx, request{method: http.MethodGet, path: approvalPath(org, id), query: q}, &out)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -123,8 +123,9 @@ func (c *compiler) ask(owner string, rd *ast.Rule, ownerPos token.Pos) *AskRule 
 
 // compileAsks runs after roles are flattened and agents resolved: it
 // checks the approvers' roles, resolves each rule's resource against its
-// owner's role, marks it Granted, and gives every role the ask rules it
-// inherits.
+// owner's role and marks it Granted. Ask rules are not inherited: a role
+// inheriting from one with ask rules inherits its permissions, not the
+// obligation to ask (an admin: builder need not ask where builders must).
 func (c *compiler) compileAsks() {
 	check := func(r *AskRule) {
 		for _, f := range r.From {
@@ -161,44 +162,7 @@ func (c *compiler) compileAsks() {
 			resolve(r, role)
 		}
 	}
-	done := map[string]bool{}
 	for _, r := range c.m.Roles {
-		c.inheritAsks(r, done, map[string]bool{})
+		r.Asks = r.OwnAsks
 	}
-}
-
-// inheritAsks sets r.Asks: its own ask rules, then its parents', each
-// once, parents first-listed first. Cycles (reported) end the walk.
-func (c *compiler) inheritAsks(r *Role, done, path map[string]bool) {
-	if done[r.Name] || path[r.Name] {
-		return
-	}
-	path[r.Name] = true
-	defer delete(path, r.Name)
-	out := append([]*AskRule(nil), r.OwnAsks...)
-	for _, pn := range r.Parents {
-		p, ok := c.m.roles[pn]
-		if !ok {
-			continue
-		}
-		c.inheritAsks(p, done, path)
-		for _, a := range p.Asks {
-			if !containsAsk(out, a) {
-				out = append(out, a)
-			}
-		}
-	}
-	if len(out) > 0 {
-		r.Asks = out
-	}
-	done[r.Name] = true
-}
-
-func containsAsk(list []*AskRule, a *AskRule) bool {
-	for _, x := range list {
-		if x == a {
-			return true
-		}
-	}
-	return false
 }

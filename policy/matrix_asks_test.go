@@ -7,8 +7,9 @@ import (
 )
 
 // TestMatrixMarksApproval: a granted permission an ask rule names is an
-// approval cell for the role, the roles inheriting it, and the agents
-// whose ceiling it is or that ask themselves; other cells are unchanged.
+// approval cell for the role (not the roles inheriting it: ask rules are
+// not inherited) and the agents whose ceiling it is or that ask
+// themselves; other cells are unchanged.
 func TestMatrixMarksApproval(t *testing.T) {
 	src := `
 role admin level 100 {
@@ -43,7 +44,7 @@ agent Helper: builder {
 		}
 	}
 	want := map[string]map[string]string{
-		"chains:update":     {"admin": CellGranted, "lead": CellApproval, "builder": CellApproval, "Deployer": CellGranted, "Helper": CellApproval},
+		"chains:update":     {"admin": CellGranted, "lead": CellGranted, "builder": CellApproval, "Deployer": CellGranted, "Helper": CellApproval},
 		"chains:run":        {"admin": CellGranted, "lead": CellGranted, "builder": CellGranted, "Deployer": CellApproval, "Helper": CellGranted},
 		"decisions:approve": {"admin": CellGranted, "lead": CellNone, "builder": CellNone, "Deployer": CellGranted, "Helper": CellNone},
 	}

@@ -82,9 +82,11 @@ type Role struct {
 	// (resource, action). Patterns covered by a broader pattern are kept:
 	// they still document intent and the matrix shows them.
 	Permissions []Permission
-	// OwnAsks are the role's own `ask before` rules, in source order; Asks
-	// adds every ancestor's (each once). A principal holding the role in a
-	// resource's scope needs approval for what they name (DESIGN §1.1.8).
+	// OwnAsks are the role's own `ask before` rules, in source order. A
+	// principal bound to the role in a resource's scope needs approval for
+	// what they name (DESIGN §1.1.8). Asks are the rules that apply to a
+	// principal bound to the role: the same, since ask rules are not
+	// inherited (roles inheriting this one do not have to ask).
 	OwnAsks []*AskRule
 	Asks    []*AskRule
 	Pos     token.Pos
