@@ -200,9 +200,9 @@ func validApprovalID(s string) bool {
 	return true
 }
 
-// newRecordID is a time-ordered random id: 13 hex digits of microseconds,
-// then 19 random ones.
-func newRecordID() string {
+// NewRecordID is a time-ordered random id for approvals and runs: 13 hex
+// digits of microseconds, then 19 random ones.
+func NewRecordID() string {
 	var r [10]byte
 	_, _ = rand.Read(r[:])
 	return fmt.Sprintf("%013x", time.Now().UnixMicro())[:13] + hex.EncodeToString(r[:])[:19]
@@ -355,7 +355,7 @@ func (d *Directory) pendingFor(ctx context.Context, actor Actor, q question, dec
 func (d *Directory) newApproval(actor Actor, q question, dec authz.Decision, now time.Time) store.Approval {
 	need := authz.ApprovalOf(dec.Asks)
 	ap := store.Approval{
-		ID: newRecordID(), Org: q.req.Org, Key: q.key, Principal: q.req.Principal, OnBehalfOf: q.req.OnBehalfOf,
+		ID: NewRecordID(), Org: q.req.Org, Key: q.key, Principal: q.req.Principal, OnBehalfOf: q.req.OnBehalfOf,
 		Namespace: q.ns, ResourceType: q.req.ResourceType, ResourceID: q.req.ResourceID, Action: q.req.Action,
 		SpecVersion: q.specVersion, ArgsDigest: q.argsDigest, Status: store.ApprovalPending, Quorum: 1,
 		RequestedBy: actor.Principal, ExpiresAt: now.Add(d.opts.Approvals.pendingTTL()),

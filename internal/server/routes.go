@@ -24,6 +24,7 @@ func (s *Server) routeTable() []*Route {
 	rs = append(rs, s.auditRoutes()...)
 	rs = append(rs, s.secretRoutes()...)
 	rs = append(rs, s.approvalRoutes()...)
+	rs = append(rs, s.runRoutes()...)
 	return rs
 }
 
