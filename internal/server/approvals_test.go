@@ -29,7 +29,9 @@ type apvWorld struct {
 	owner, op, ann, amy, v string // API keys
 }
 
-func newApvWorld(t *testing.T, backend string) *apvWorld {
+func newApvWorld(t *testing.T, backend string) *apvWorld { return newApvWorldTB(t, backend) }
+
+func newApvWorldTB(t testing.TB, backend string) *apvWorld {
 	e := newEnv(t, backend, envOpts{})
 	w := &apvWorld{e: e, org: "apvorg"}
 	w.owner = e.user("apvowner")
