@@ -8,6 +8,14 @@ import "time"
 // when a check needs approval (its detail names the approval id).
 const ProblemApprovalRequired = "approval-required"
 
+// Approval statuses: an approval is pending until quorum approvers grant
+// it or one denies it; granted until used (consumed) or its use window
+// ends; pending and granted ones expire.
+const (
+	ApprovalPending, ApprovalGranted, ApprovalDenied = "pending", "granted", "denied"
+	ApprovalExpired, ApprovalConsumed                = "expired", "consumed"
+)
+
 // ResultApprovalRequired is CheckResponse.Result for a request that needs
 // a person's approval; Allowed is then false.
 const ResultApprovalRequired = "approval_required"

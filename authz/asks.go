@@ -52,20 +52,30 @@ func (e *eval) appendHeld(out []*policy.AskRule, h *holder) []*policy.AskRule {
 			out = e.appendGrant(out, &gs[i])
 		}
 	}
-	if e.req.ResourceID != "" && len(h.res) > 0 {
-		if !e.hkSet {
-			e.hk, e.hkSet = resHash(e.nsID, e.req.ResourceType, e.req.ResourceID), true
-		}
-		rr := h.resRange(e.hk)
-		for i := range rr {
-			rg := &rr[i]
-			if rg.ns != e.nsID || rg.typ != e.req.ResourceType || rg.rid != e.req.ResourceID || !e.resource() {
-				continue
-			}
+	if e.req.ResourceID == "" || len(h.res) == 0 {
+		return out
+	}
+	for _, rg := range e.requestedResGrants(h) {
+		if e.onRequested(&rg) && e.resource() {
 			out = e.appendGrant(out, &rg.grant)
 		}
 	}
 	return out
+}
+
+// requestedResGrants is h's bucket of resource grants for the requested
+// resource's hash (it may hold collisions: see onRequested).
+func (e *eval) requestedResGrants(h *holder) []resGrant {
+	if !e.hkSet {
+		e.hk, e.hkSet = resHash(e.nsID, e.req.ResourceType, e.req.ResourceID), true
+	}
+	return h.resRange(e.hk)
+}
+
+// onRequested reports whether rg is on the requested resource (not a hash
+// collision).
+func (e *eval) onRequested(rg *resGrant) bool {
+	return rg.ns == e.nsID && rg.typ == e.req.ResourceType && rg.rid == e.req.ResourceID
 }
 
 // appendGrant adds the applicable ask rules of the role g binds, when its

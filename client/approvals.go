@@ -21,13 +21,10 @@ import (
 // Approval is a request for people's approval.
 type Approval = api.Approval
 
-// Approval statuses.
+// Approval statuses (api's).
 const (
-	ApprovalPending  = "pending"
-	ApprovalGranted  = "granted"
-	ApprovalDenied   = "denied"
-	ApprovalExpired  = "expired"
-	ApprovalConsumed = "consumed"
+	ApprovalPending, ApprovalGranted, ApprovalDenied = api.ApprovalPending, api.ApprovalGranted, api.ApprovalDenied
+	ApprovalExpired, ApprovalConsumed                = api.ApprovalExpired, api.ApprovalConsumed
 )
 
 // NeedsApproval reports whether d is an approval_required answer.

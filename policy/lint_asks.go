@@ -1,6 +1,10 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/policy/token"
+)
 
 // Lint codes of ask rules.
 const (
@@ -24,7 +28,7 @@ func (l *linter) asks() {
 		}
 	}
 	check := func(a *AskRule, role string) {
-		l.askCondition(a)
+		l.conditionTypo(a.Pos, a.Owner, a.Condition)
 		if !a.Granted {
 			l.diags.Warnf(a.Pos, CodeAskNotGranted,
 				fmt.Sprintf("grant %s to role %s, or remove the rule", a.Permission, role),
@@ -61,23 +65,24 @@ func (l *linter) asks() {
 	}
 }
 
-// askCondition warns about an ask rule's condition that looks like a typo
-// of a declared one.
-func (l *linter) askCondition(a *AskRule) {
-	if a.Condition == "" {
+// conditionTypo warns about a rule's condition (of owner: "agent X",
+// "role Y") that is not declared but looks like a typo of a declared one:
+// it would be read from the request context and fail closed.
+func (l *linter) conditionTypo(pos token.Pos, owner, cond string) {
+	if cond == "" {
 		return
 	}
-	if _, ok := l.m.Condition(a.Condition); ok {
+	if _, ok := l.m.Condition(cond); ok {
 		return
 	}
 	names := make([]string, 0, len(l.m.Conditions))
 	for _, c := range l.m.Conditions {
 		names = append(names, c.Name)
 	}
-	if s := closest(a.Condition, names); s != "" {
-		l.diags.Warnf(a.Pos, CodeConditionTypo,
+	if s := closest(cond, names); s != "" {
+		l.diags.Warnf(pos, CodeConditionTypo,
 			fmt.Sprintf("did you mean %s? An undeclared name is read from the request context and fails closed when absent", s),
-			"%s: %s is not a declared condition, so it is a context flag", a.Owner, a.Condition)
+			"%s: %s is not a declared condition, so it is a context flag", owner, cond)
 	}
 }
 

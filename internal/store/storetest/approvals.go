@@ -36,14 +36,7 @@ func newApproval(org string, n int, key string) store.Approval {
 // racing consumers of one granted approval exactly one wins.
 func testApprovals(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
-	write(t, s, func(ctx context.Context, tx store.Tx) error {
-		for _, o := range []string{"a", "b"} {
-			if _, err := tx.CreateOrg(ctx, store.Org{ID: o}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	orgsAB(t, s)
 	rev := must(s.CurrentRevision(ctx)).get(t)
 	var created store.Approval
 	write(t, s, func(ctx context.Context, tx store.Tx) error {
@@ -137,8 +130,7 @@ func testApprovals(t *testing.T, s store.Store) {
 	// Racing consumers: exactly one wins.
 	const n = 16
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins, conflicts := 0, 0
+	results := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
 			_, err := s.Write(ctx, func(tx store.Tx) error {
@@ -150,19 +142,21 @@ func testApprovals(t *testing.T, s store.Store) {
 				_, err = tx.UpdateApproval(ctx, cur, store.ApprovalGranted)
 				return err
 			})
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				wins++
-			case errors.Is(err, store.ErrConflict):
-				conflicts++
-			default:
-				t.Errorf("consume: %v", err)
-			}
+			results <- err
 		})
 	}
 	wg.Wait()
+	close(results)
+	wins, conflicts := 0, 0
+	for err := range results {
+		if err == nil {
+			wins++
+		} else if errors.Is(err, store.ErrConflict) {
+			conflicts++
+		} else {
+			t.Errorf("consume: %v", err)
+		}
+	}
 	if wins != 1 || conflicts != n-1 {
 		t.Errorf("racing consumers: %d wins, %d conflicts; want 1 and %d", wins, conflicts, n-1)
 	}
@@ -194,14 +188,7 @@ func testApprovals(t *testing.T, s store.Store) {
 // keeps who ran what.
 func testRuns(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
-	write(t, s, func(ctx context.Context, tx store.Tx) error {
-		for _, o := range []string{"a", "b"} {
-			if _, err := tx.CreateOrg(ctx, store.Org{ID: o}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	orgsAB(t, s)
 	run := func(n int, id string) store.Run {
 		return store.Run{ID: recID(n), Org: "a", Namespace: "default", ResourceType: "chains", ResourceID: id, SpecVersion: 2,
 			Principal: "user:bea", TriggeredBy: "user:bea", InputDigest: hexSum("in"), InputSize: 2, InputSummary: "in",
@@ -256,4 +243,17 @@ func must2[T any](v []T, next string, err error) func(t *testing.T) ([]T, string
 		}
 		return v, next
 	}
+}
+
+// orgsAB creates orgs a and b.
+func orgsAB(t *testing.T, s store.Store) {
+	t.Helper()
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		for _, o := range []string{"a", "b"} {
+			if _, err := tx.CreateOrg(ctx, store.Org{ID: o}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
