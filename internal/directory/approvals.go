@@ -133,29 +133,37 @@ func (a *Asker) CheckApproval(ctx context.Context, req *authz.Request, in Approv
 	return dec, ap, nil
 }
 
-// argumentsDigest is the hex SHA-256 of the canonical JSON of args
-// (object keys sorted, no insignificant white space, numbers as written;
-// absent arguments are null).
+// argumentsDigest is the hex SHA-256 of the canonical JSON of args.
 func argumentsDigest(args json.RawMessage) (string, error) {
-	canon := []byte("null")
-	if len(bytes.TrimSpace(args)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(args))
-		dec.UseNumber()
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return "", invalid("arguments", "arguments are not JSON: %v", err)
-		}
-		if dec.More() {
-			return "", invalid("arguments", "arguments hold more than one JSON value")
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return "", invalid("arguments", "arguments cannot be encoded: %v", err)
-		}
-		canon = b
+	canon, err := canonicalArguments(args)
+	if err != nil {
+		return "", err
 	}
 	sum := sha256.Sum256(canon)
 	return hex.EncodeToString(sum[:]), nil
+}
+
+// canonicalArguments is the canonical JSON of args: object keys sorted,
+// no insignificant white space, numbers as written (so 1 and 1.0 differ),
+// strings in encoding/json's escaping; absent arguments are null.
+func canonicalArguments(args json.RawMessage) ([]byte, error) {
+	if len(bytes.TrimSpace(args)) == 0 {
+		return []byte("null"), nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(args))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, invalid("arguments", "arguments are not JSON: %v", err)
+	}
+	if dec.More() {
+		return nil, invalid("arguments", "arguments hold more than one JSON value")
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, invalid("arguments", "arguments cannot be encoded: %v", err)
+	}
+	return b, nil
 }
 
 // question is a request bound to its resource's spec version and its
