@@ -431,6 +431,8 @@ type LookupResourcesResponse struct {
 	Items      []ResourceRef `json:"items"`
 	NextCursor string        `json:"next_cursor"`
 	Revision   uint64        `json:"revision"`
+	// ApprovalRequired lists the items that need a person's approval first.
+	ApprovalRequired []ResourceRef `json:"approval_required,omitempty"`
 }
 
 // LookupSubjectsQuery asks who may do Action on Resource.

@@ -161,6 +161,10 @@ type LookupResourcesPage struct {
 	Resources     []ResourceRef
 	NextPageToken string // "" on the last page
 	Revision      uint64
+	// ApprovalRequired lists, in order, the resources of Resources for
+	// which Check answers approval_required (DESIGN §1.1 item 8): "what can
+	// Alice run" includes what she may run with a person's approval.
+	ApprovalRequired []ResourceRef
 }
 
 // LookupSubjectsRequest asks: which principals may do Action on the

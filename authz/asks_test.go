@@ -179,6 +179,17 @@ func TestAskLookups(t *testing.T) {
 	if diff := cmp.Diff([]ResourceRef{{Namespace: "prod", Type: "chains", ID: "x"}}, page.Resources); diff != "" {
 		t.Errorf("resources user:res may update with approval (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff(page.Resources, page.ApprovalRequired); diff != "" {
+		t.Errorf("resources marked approval required (-want +got):\n%s", diff)
+	}
+	page, err = e.LookupResources(LookupResourcesRequest{Org: "acme", Principal: "user:bea", Type: "chains", Action: "update"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMarked := []ResourceRef{{Namespace: "prod", Type: "chains", ID: "x"}} // dev/chains/y is not in prod: no approval
+	if len(page.Resources) != 2 || !cmp.Equal(wantMarked, page.ApprovalRequired) {
+		t.Errorf("user:bea: resources %v, marked %v (want %v)", page.Resources, page.ApprovalRequired, wantMarked)
+	}
 }
 
 // TestNoAskNoCost: in a policy without ask rules nothing changes and a

@@ -1494,7 +1494,7 @@ func (h *harness) lookupResourcesProbe(q authz.LookupResourcesRequest) probe {
 	return func(w world, sut decider) string {
 		want := h.ref.LookupResources(w, q)
 		d := w[q.Org]
-		var got []authz.ResourceRef
+		var got, marked []authz.ResourceRef
 		maxPages := 3
 		if d != nil {
 			maxPages += len(d.Resources)
@@ -1525,6 +1525,7 @@ func (h *harness) lookupResourcesProbe(q authz.LookupResourcesRequest) probe {
 				return fmt.Sprintf("lookup page at revision %d, want %d", p.Revision, sut.Revision())
 			}
 			got = append(got, p.Resources...)
+			marked = append(marked, p.ApprovalRequired...)
 			if p.NextPageToken == "" {
 				break
 			}
@@ -1543,10 +1544,15 @@ func (h *harness) lookupResourcesProbe(q authz.LookupResourcesRequest) probe {
 			creq := &authz.Request{Org: q.Org, Principal: q.Principal, Namespace: res.Namespace, ResourceType: res.Type,
 				ResourceID: res.ID, Action: q.Action, Context: q.Context, OnBehalfOf: q.OnBehalfOf, Now: q.Now}
 			in := slices.Contains(got, authz.ResourceRef{Namespace: res.Namespace, Type: res.Type, ID: res.ID})
-			if c := sut.Check(creq); (c.Allowed || c.ApprovalRequired) != in {
+			c := sut.Check(creq)
+			if (c.Allowed || c.ApprovalRequired) != in {
 				allowed := c.Allowed || c.ApprovalRequired
 				return fmt.Sprintf("the engine's Check says %v for %s/%s/%s, which its lookup %s", allowed,
 					res.Namespace, res.Type, res.ID, map[bool]string{true: "returns", false: "omits"}[in])
+			}
+			if isMarked := slices.Contains(marked, authz.ResourceRef{Namespace: res.Namespace, Type: res.Type, ID: res.ID}); isMarked != c.ApprovalRequired {
+				return fmt.Sprintf("the engine's Check says approval required %v for %s/%s/%s, its lookup marks it %v",
+					c.ApprovalRequired, res.Namespace, res.Type, res.ID, isMarked)
 			}
 		}
 		return ""

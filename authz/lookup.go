@@ -230,6 +230,13 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 			return false
 		}
 		page.Resources = append(page.Resources, ResourceRef{Namespace: ns, Type: q.Type, ID: id})
+		if o.pol.hasAsk { // asks.go: mark what needs approval
+			r := req
+			r.Namespace, r.ResourceID = ns, id
+			if d, _ := snap.decide(&r); d.ApprovalRequired {
+				page.ApprovalRequired = append(page.ApprovalRequired, ResourceRef{Namespace: ns, Type: q.Type, ID: id})
+			}
+		}
 		last = pageToken{ns, id}
 		full = len(page.Resources) == size
 		return true

@@ -324,6 +324,13 @@ func (e *refDecider) LookupResources(q authz.LookupResourcesRequest) (authz.Look
 	}
 	end := min(start+size, len(all))
 	page := authz.LookupResourcesPage{Resources: all[start:end], Revision: e.rev}
+	for _, r := range page.Resources {
+		req := authz.Request{Org: q.Org, Principal: q.Principal, Namespace: r.Namespace, ResourceType: r.Type, ResourceID: r.ID,
+			Action: q.Action, Context: q.Context, OnBehalfOf: q.OnBehalfOf, Now: q.Now}
+		if e.ref.Check(e.w, &req).ApprovalRequired {
+			page.ApprovalRequired = append(page.ApprovalRequired, r)
+		}
+	}
 	if end < len(all) {
 		page.NextPageToken = "ref:" + strconv.Itoa(end)
 	}

@@ -243,7 +243,8 @@ func (s *Server) lookupResources(c *call, in *LookupResourcesRequest) (LookupRes
 	if items == nil {
 		items = []authz.ResourceRef{}
 	}
-	return LookupResourcesResponse{Items: each(items, apiRef), NextCursor: page.NextPageToken, Revision: page.Revision}, nil
+	return LookupResourcesResponse{Items: each(items, apiRef), NextCursor: page.NextPageToken, Revision: page.Revision,
+		ApprovalRequired: each(page.ApprovalRequired, apiRef)}, nil
 }
 
 func (s *Server) lookupSubjects(c *call, in *LookupSubjectsRequest) (LookupSubjectsResponse, error) {
