@@ -115,6 +115,12 @@ func (a *adm) checkCmd() *cobra.Command {
 		if d.Allowed {
 			verdict = "allow"
 		}
+		if client.NeedsApproval(d) { // exit 1 still: not an allow
+			verdict = "approval_required"
+			if d.Approval != nil {
+				verdict += " (approval " + d.Approval.ID + ", " + d.Approval.Status + ")"
+			}
+		}
 		fmt.Fprintln(w, verdict)
 		printRules(w, d.Obligations, d.Advice)
 	})

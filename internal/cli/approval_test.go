@@ -67,4 +67,8 @@ func TestApprovalCommands(t *testing.T) {
 	if r := run(t, "", "approval", "show", "nope"); r.code != ExitDeny {
 		t.Errorf("show of a malformed id: %d %q", r.code, r.stderr)
 	}
+	// `gatehouse check` says so (another question: no arguments), exit 1.
+	if r := run(t, "", "check", "me", "chains:run", "chains/triage", "--ns", "prod"); r.code != ExitDeny || !strings.HasPrefix(r.stdout, "approval_required") {
+		t.Errorf("gatehouse check: %d %q %q", r.code, r.stdout, r.stderr)
+	}
 }
