@@ -19,6 +19,10 @@
 //   - Fail closed: an org without a policy allows nothing; a condition that
 //     errors is false; a malformed scope, or a binding with both or neither
 //     of role and actions, grants nothing; no input panics.
+//   - Approval required is not an allow: a request an `ask before` rule
+//     applies to answers Allowed false with ApprovalRequired (asks.go); the
+//     engine keeps no approvals, and a policy without ask rules decides as
+//     if the feature did not exist (one flag test, no allocation).
 //
 // Design (docs/engine.md has the details): the engine holds one immutable
 // snapshot behind an atomic pointer. Orgs, and inside an org its holders
