@@ -45,6 +45,9 @@ type ResourceCore struct {
 type Subject struct {
 	Principal string   `json:"principal"`
 	Via       []string `json:"via,omitempty"`
+	// ApprovalRequired: an `ask before` rule applies to this principal
+	// (DESIGN §1.1 item 8): it may act only with an approval.
+	ApprovalRequired bool `json:"approval_required,omitempty"`
 	// Conditions (only with include_conditional): the principal is allowed
 	// only when these conditions, false now, hold ("agent:Triage — when
 	// business_hours").

@@ -1,6 +1,9 @@
 package api
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Written is the answer to a write that returns what it wrote.
 type Written[T any] struct {
@@ -28,6 +31,12 @@ type CheckRequest struct {
 	// have been then, rebuilt from the changelog (check and explain only).
 	AtTime     time.Time `json:"at_time,omitzero"`
 	AtRevision uint64    `json:"at_revision,omitempty"`
+	// Arguments are the request's arguments (any JSON): an approval is
+	// bound to the SHA-256 of their canonical form (DESIGN §1.1 item 8).
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+	// ApprovalID presents a granted approval of exactly this question; the
+	// request is then allowed once.
+	ApprovalID string `json:"approval_id,omitempty"`
 }
 
 // Check is the body of a check of it at consistency c (nil: any).

@@ -392,6 +392,11 @@ type CheckResponse struct {
 	// docs/api.md lists them and authz.Reasons returns them); "" when
 	// allowed. It never turns a deny into anything else: branch on Allowed.
 	Reason string `json:"reason,omitempty" openapi:"reason"`
+	// Result is "approval_required" when the request would be allowed but
+	// needs a person's approval first (Allowed is false; Approval says
+	// which); absent otherwise.
+	Result   string    `json:"result,omitempty"`
+	Approval *Approval `json:"approval,omitempty"`
 }
 
 // RuleOut is an agent's obligation (must) or advice (should).
@@ -464,6 +469,8 @@ type LookupResourcesResponse struct {
 	Items      []ResourceRef `json:"items"`
 	NextCursor string        `json:"next_cursor"`
 	Revision   uint64        `json:"revision"`
+	// ApprovalRequired lists the items that need a person's approval first.
+	ApprovalRequired []ResourceRef `json:"approval_required,omitempty"`
 	// Conditional (only with include_conditional) marks the items of this
 	// page allowed only when conditions, false now, hold; the other items
 	// are allowed now.

@@ -19,6 +19,10 @@
 //   - Fail closed: an org without a policy allows nothing; a condition that
 //     errors is false; a malformed scope, or a binding with both or neither
 //     of role and actions, grants nothing; no input panics.
+//   - Approval required is not an allow: a request an `ask before` rule
+//     applies to answers Allowed false with ApprovalRequired (asks.go); the
+//     engine keeps no approvals, and a policy without ask rules decides as
+//     if the feature did not exist (one flag test, no allocation).
 //
 // Design (docs/engine.md has the details): the engine holds one immutable
 // snapshot behind an atomic pointer. Orgs, and inside an org its holders
@@ -89,8 +93,15 @@ type Request struct {
 
 // Decision is the answer to a Request.
 type Decision struct {
-	Allowed  bool
-	Revision uint64 // the engine revision the decision was made at
+	Allowed bool
+	// ApprovalRequired: rules 1–6 allow the request, but the `ask before`
+	// rules in Asks apply (DESIGN §1.1 item 8, asks.go). Allowed is false:
+	// a caller that ignores this field stays fail-closed. Whether a
+	// recorded approval lets the request through once is the caller's
+	// business (the engine keeps no approvals). (Next to Allowed, it takes
+	// no room.)
+	ApprovalRequired bool
+	Revision         uint64 // the engine revision the decision was made at
 	// Obligations (must) and Advice (should) of the acting agent whose
 	// conditions hold; only on allowed decisions for agents.
 	Obligations []*policy.Rule
@@ -99,6 +110,8 @@ type Decision struct {
 	// CheckWithReason and Explain; "" when allowed, and always "" from
 	// Check.
 	Reason Reason
+	// Asks are the `ask before` rules that apply when ApprovalRequired.
+	Asks []*policy.AskRule
 }
 
 // Trace is one step of an explanation: a binding, the role or action list
@@ -156,6 +169,10 @@ type LookupResourcesPage struct {
 	Resources     []ResourceRef
 	NextPageToken string // "" on the last page
 	Revision      uint64
+	// ApprovalRequired lists, in order, the resources of Resources for
+	// which Check answers approval_required (DESIGN §1.1 item 8): "what can
+	// Alice run" includes what she may run with a person's approval.
+	ApprovalRequired []ResourceRef
 	// Conditional (with IncludeConditional) lists, in page order, the
 	// resources of Resources allowed only under conditions, each with one
 	// set of conditions, false now, that together would allow. The other
@@ -186,6 +203,9 @@ type Subject struct {
 	// Via lists the teams, and the roles ("role:operator", for a share made
 	// to a role the principal holds), that a grant came through.
 	Via []string `json:"via,omitempty"`
+	// ApprovalRequired: an `ask before` rule applies to this principal's
+	// request (DESIGN §1.1 item 8); it may act only with an approval.
+	ApprovalRequired bool `json:"approval_required,omitempty"`
 	// Conditions, set only by a lookup with IncludeConditional, says the
 	// principal is allowed only when these conditions (currently false)
 	// hold: "agent:Triage — when business_hours". Via is then empty.

@@ -451,7 +451,9 @@ func (s *state) check(req *Request) Decision {
 func (s *state) checkWithReason(req *Request) Decision {
 	snap := s.cur.Load()
 	d, _ := snap.decide(req)
-	if !d.Allowed {
+	if d.ApprovalRequired {
+		d.Reason = ReasonApprovalRequired
+	} else if !d.Allowed {
 		d.Reason = snap.denyReason(req)
 	}
 	return d
@@ -474,6 +476,7 @@ func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (Decision, *or
 	}
 	e := newEval(o, ns, req)
 	e.assume = a
+	var userAsks []*policy.AskRule
 	if req.OnBehalfOf != "" {
 		pk, _, _ := parsePrincipal(req.Principal)
 		uk, _, _ := parsePrincipal(req.OnBehalfOf)
@@ -485,10 +488,25 @@ func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (Decision, *or
 		if ok, _ := u.decide(req.OnBehalfOf); !ok {
 			return d, o
 		}
+		if o.pol.hasAsk {
+			userAsks = u.appendAsks(nil)
+		}
 	}
 	allowed, ag := e.decide(req.Principal)
 	if !allowed {
 		return d, o
+	}
+	if o.pol.hasAsk { // asks.go
+		asks := e.appendAsks(nil)
+		for _, a := range userAsks {
+			if !containsAskRule(asks, a) {
+				asks = append(asks, a)
+			}
+		}
+		if len(asks) > 0 {
+			d.ApprovalRequired, d.Asks = true, asks
+			return d, o
+		}
 	}
 	d.Allowed = true
 	if a != nil {

@@ -15,7 +15,9 @@ import (
 // exactly policy.Permission.Matches.
 type cpolicy struct {
 	// none marks an org without a policy: it denies everything.
-	none    bool
+	none bool
+	// hasAsk: some role or agent has an `ask before` rule (asks.go).
+	hasAsk  bool
 	m       *policy.Model // never nil (an org without a policy gets an empty model)
 	types   map[string]int32
 	actions map[string]int32
@@ -94,6 +96,7 @@ func compilePolicy(m *policy.Model) *cpolicy {
 	}
 	c := &cpolicy{
 		none:    none,
+		hasAsk:  m.HasAsks(),
 		m:       m,
 		types:   map[string]int32{},
 		actions: map[string]int32{},

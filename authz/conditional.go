@@ -27,11 +27,12 @@ func (a *condAssume) sorted() []string {
 }
 
 // conditionalDecide says whether some conditions, assumed to hold, would
-// allow the request, and which (sorted).
+// allow the request (or answer approval required, as lookups list what
+// may be done with approval), and which (sorted).
 func (snap *snapshot) conditionalDecide(req *Request) (bool, []string) {
 	a := &condAssume{}
 	d, _ := snap.decideAssuming(req, a)
-	if !d.Allowed {
+	if !d.Allowed && !d.ApprovalRequired { // allowed, with a person's approval or without
 		return false, nil
 	}
 	return true, a.sorted()

@@ -32,7 +32,11 @@ func (h *harness) conditionalSubjectsProbe(q authz.LookupSubjectsRequest) probe 
 		var gotNow, gotCond []string
 		for _, s := range subs {
 			if len(s.Conditions) == 0 {
-				gotNow = append(gotNow, s.Principal)
+				id := s.Principal
+				if s.ApprovalRequired { // as the reference names them
+					id += "?"
+				}
+				gotNow = append(gotNow, id)
 				continue
 			}
 			gotCond = append(gotCond, s.Principal)

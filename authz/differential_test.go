@@ -230,6 +230,20 @@ func TestDifferentialDetectsBrokenPolicy(t *testing.T) {
 				a.Conditional = nil
 			}
 		}, true},
+		{"ask-rules-forgotten", func(m *policy.Model) {
+			for _, r := range m.Roles {
+				r.Asks = nil
+			}
+		}, true},
+		{"ask-rules-inherited", func(m *policy.Model) {
+			for _, r := range m.Roles {
+				for _, pn := range r.Parents {
+					if p, ok := m.Role(pn); ok {
+						r.Asks = append(slices.Clone(r.Asks), p.OwnAsks...)
+					}
+				}
+			}
+		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,7 +328,7 @@ func runWorlds(cfg diffConfig, newSUT func() decider, ref reference) runResult {
 type stats struct {
 	checks, allowed, explains, lookupsR, lookupsS, perms, levels, missings int
 	viaTeam, viaShare, viaCondition, agentAllowed, obligations, onBehalf   int
-	viaRoleShare, viaExpiring                                              int
+	viaRoleShare, viaExpiring, approvals, approvalsOnBehalf                int
 	wildcardUnknown, typeLevel, changes, rejected, mayAccepted, stale      int
 }
 
@@ -331,6 +345,8 @@ func (s *stats) add(o *stats) {
 	s.viaShare += o.viaShare
 	s.viaRoleShare += o.viaRoleShare
 	s.viaExpiring += o.viaExpiring
+	s.approvals += o.approvals
+	s.approvalsOnBehalf += o.approvalsOnBehalf
 	s.viaCondition += o.viaCondition
 	s.agentAllowed += o.agentAllowed
 	s.obligations += o.obligations
@@ -345,11 +361,11 @@ func (s *stats) add(o *stats) {
 
 func (s stats) String() string {
 	return fmt.Sprintf("%d checks (%d allowed: %d via team, %d via share, %d via a share to a role, %d conditional, %d agents, %d with obligations, "+
-		"%d on behalf, %d unknown type/action via wildcard, %d type-level), %d explains, %d resource lookups, "+
+		"%d on behalf, %d unknown type/action via wildcard, %d type-level; %d approval required, %d of them on behalf), %d explains, %d resource lookups, "+
 		"%d subject lookups, %d permissions, %d levels, %d missing; %d changes applied (%d odd ones accepted), "+
 		"%d batches rejected, %d stale revisions refused",
 		s.checks, s.allowed, s.viaTeam, s.viaShare, s.viaRoleShare, s.viaCondition, s.agentAllowed, s.obligations,
-		s.onBehalf, s.wildcardUnknown, s.typeLevel, s.explains, s.lookupsR, s.lookupsS, s.perms, s.levels,
+		s.onBehalf, s.wildcardUnknown, s.typeLevel, s.approvals, s.approvalsOnBehalf, s.explains, s.lookupsR, s.lookupsS, s.perms, s.levels,
 		s.missings, s.changes, s.mayAccepted, s.rejected, s.stale)
 }
 
@@ -362,6 +378,7 @@ func (s stats) uncovered() []string {
 		"agent allow":                          s.agentAllowed, "obligations": s.obligations, "on-behalf-of allow": s.onBehalf,
 		"wildcard allow of an unknown type or action": s.wildcardUnknown, "type-level allow": s.typeLevel,
 		"rejected batch": s.rejected, "stale revision": s.stale,
+		"approval required": s.approvals, "approval required on behalf": s.approvalsOnBehalf,
 	} {
 		if n == 0 {
 			missing = append(missing, name)
@@ -556,6 +573,11 @@ func (h *harness) genPolicy() (*policy.Model, bool) {
 			}
 			fmt.Fprintf(&b, "    permission %s { %s }\n", res, strings.Join(acts, ", "))
 		}
+		for range r.IntN(3) {
+			if h.chance(0.5) {
+				b.WriteString(h.genAsk(roles))
+			}
+		}
 		b.WriteString("}\n")
 	}
 	agents := slices.Clone(agentNames)
@@ -582,6 +604,8 @@ func (h *harness) genPolicy() (*policy.Model, bool) {
 					word = "widgets"
 				}
 				fmt.Fprintf(&b, "    can %s %s%s\n", act, word, cond)
+			case k < 7 && h.chance(0.5):
+				b.WriteString(h.genAsk(roles))
 			case k < 8:
 				fmt.Fprintf(&b, "    must %s%s\n", pick(r, []string{"escalate ticket", "log run", "notify humans"}), cond)
 			default:
@@ -602,6 +626,29 @@ func (h *harness) genPolicy() (*policy.Model, bool) {
 	}
 	h.src[m] = src
 	return m, true
+}
+
+// genAsk writes one `ask before` rule line (DESIGN §1.1 item 8): a
+// concrete action and resource (sometimes singular), maybe a condition,
+// approvers' roles among roles, and a quorum.
+func (h *harness) genAsk(roles []string) string {
+	r := h.r
+	typ := pick(r, polTypes)
+	word := typ
+	if h.chance(0.3) {
+		word = singularOf[typ]
+	}
+	line := fmt.Sprintf("    ask before %s %s", pick(r, polActions), word)
+	if h.chance(0.5) {
+		line += fmt.Sprintf(" %s %s", pick(r, []string{"when", "if"}), pick(r, allConds()))
+	}
+	if h.chance(0.3) {
+		line += " from " + pick(r, roles)
+	}
+	if h.chance(0.3) {
+		line += fmt.Sprintf(" quorum %d", 1+r.IntN(3))
+	}
+	return line + "\n"
 }
 
 // ---------------------------------------------------------------------------
@@ -1306,13 +1353,19 @@ func (h *harness) genInvalidChange(c authz.Change, d *authz.OrgData) authz.Chang
 
 // decisionView is what Check answers, in comparable form.
 type decisionView struct {
-	Allowed     bool
-	Obligations []string
-	Advice      []string
+	Allowed          bool
+	Obligations      []string
+	Advice           []string
+	ApprovalRequired bool
+	Asks             []string // askKey, sorted
 }
 
 func viewOf(d authz.Decision) decisionView {
-	v := decisionView{Allowed: d.Allowed}
+	v := decisionView{Allowed: d.Allowed, ApprovalRequired: d.ApprovalRequired}
+	for _, a := range d.Asks {
+		v.Asks = append(v.Asks, askKey(a))
+	}
+	slices.Sort(v.Asks)
 	for _, r := range d.Obligations {
 		v.Obligations = append(v.Obligations, ruleKey(r))
 	}
@@ -1323,7 +1376,8 @@ func viewOf(d authz.Decision) decisionView {
 }
 
 func refView(d refDecision) decisionView {
-	return decisionView{Allowed: d.Allowed, Obligations: d.Obligations, Advice: d.Advice}
+	return decisionView{Allowed: d.Allowed, Obligations: d.Obligations, Advice: d.Advice,
+		ApprovalRequired: d.ApprovalRequired, Asks: d.Asks}
 }
 
 func (h *harness) compareCheck(req *authz.Request) {
@@ -1336,6 +1390,12 @@ func (h *harness) compareCheck(req *authz.Request) {
 	}
 	if want.Allowed {
 		h.countAllow(req, want)
+	}
+	if want.ApprovalRequired {
+		h.stats.approvals++
+		if req.OnBehalfOf != "" {
+			h.stats.approvalsOnBehalf++
+		}
 	}
 }
 
@@ -1403,15 +1463,16 @@ func (h *harness) explainProbe(req *authz.Request) probe {
 		want := h.ref.Check(w, req)
 		x := sut.Explain(req)
 		switch {
-		case x.Decision.Allowed != want.Allowed:
-			return fmt.Sprintf("Explain says allowed=%v, the reference %v (summary: %q)", x.Decision.Allowed, want.Allowed, x.Summary)
+		case x.Decision.Allowed != want.Allowed || x.Decision.ApprovalRequired != want.ApprovalRequired:
+			return fmt.Sprintf("Explain says allowed=%v approval=%v, the reference %v %v (summary: %q)",
+				x.Decision.Allowed, x.Decision.ApprovalRequired, want.Allowed, want.ApprovalRequired, x.Summary)
 		case x.Decision.Revision != sut.Revision():
 			return fmt.Sprintf("Explain's Decision.Revision = %d, want %d", x.Decision.Revision, sut.Revision())
 		case x.Summary == "":
 			return "Explain has an empty Summary"
-		case want.Allowed && len(x.Grants) == 0:
+		case (want.Allowed || want.ApprovalRequired) && len(x.Grants) == 0:
 			return fmt.Sprintf("an allow is explained by no grant (summary: %q)", x.Summary)
-		case !want.Allowed && len(x.Grants) > 0:
+		case !want.Allowed && !want.ApprovalRequired && len(x.Grants) > 0:
 			return fmt.Sprintf("a deny is explained by %d grant(s): %+v", len(x.Grants), x.Grants)
 		}
 		d := w[req.Org]
@@ -1483,7 +1544,7 @@ func (h *harness) lookupResourcesProbe(q authz.LookupResourcesRequest) probe {
 	return func(w world, sut decider) string {
 		want := h.ref.LookupResources(w, q)
 		d := w[q.Org]
-		var got []authz.ResourceRef
+		var got, marked []authz.ResourceRef
 		maxPages := 3
 		if d != nil {
 			maxPages += len(d.Resources)
@@ -1514,6 +1575,7 @@ func (h *harness) lookupResourcesProbe(q authz.LookupResourcesRequest) probe {
 				return fmt.Sprintf("lookup page at revision %d, want %d", p.Revision, sut.Revision())
 			}
 			got = append(got, p.Resources...)
+			marked = append(marked, p.ApprovalRequired...)
 			if p.NextPageToken == "" {
 				break
 			}
@@ -1532,9 +1594,15 @@ func (h *harness) lookupResourcesProbe(q authz.LookupResourcesRequest) probe {
 			creq := &authz.Request{Org: q.Org, Principal: q.Principal, Namespace: res.Namespace, ResourceType: res.Type,
 				ResourceID: res.ID, Action: q.Action, Context: q.Context, OnBehalfOf: q.OnBehalfOf, Now: q.Now}
 			in := slices.Contains(got, authz.ResourceRef{Namespace: res.Namespace, Type: res.Type, ID: res.ID})
-			if allowed := sut.Check(creq).Allowed; allowed != in {
+			c := sut.Check(creq)
+			if (c.Allowed || c.ApprovalRequired) != in {
+				allowed := c.Allowed || c.ApprovalRequired
 				return fmt.Sprintf("the engine's Check says %v for %s/%s/%s, which its lookup %s", allowed,
 					res.Namespace, res.Type, res.ID, map[bool]string{true: "returns", false: "omits"}[in])
+			}
+			if isMarked := slices.Contains(marked, authz.ResourceRef{Namespace: res.Namespace, Type: res.Type, ID: res.ID}); isMarked != c.ApprovalRequired {
+				return fmt.Sprintf("the engine's Check says approval required %v for %s/%s/%s, its lookup marks it %v",
+					c.ApprovalRequired, res.Namespace, res.Type, res.ID, isMarked)
 			}
 		}
 		return ""
@@ -1579,7 +1647,11 @@ func (h *harness) lookupSubjectsProbe(q authz.LookupSubjectsRequest) probe {
 		}
 		var got []string
 		for _, s := range subs {
-			got = append(got, s.Principal)
+			if s.ApprovalRequired {
+				got = append(got, s.Principal+"?")
+			} else {
+				got = append(got, s.Principal)
+			}
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			return fmt.Sprintf("LookupSubjects(%+v) differs from the reference (-reference +engine):\n%s", q, diff)
@@ -1587,8 +1659,9 @@ func (h *harness) lookupSubjectsProbe(q authz.LookupSubjectsRequest) probe {
 		for _, s := range subs {
 			creq := &authz.Request{Org: q.Org, Principal: s.Principal, Namespace: q.Namespace, ResourceType: q.Type,
 				ResourceID: q.ID, Action: q.Action, Context: q.Context, Now: q.Now}
-			if !sut.Check(creq).Allowed {
-				return fmt.Sprintf("subject %s is listed but the engine's Check denies it", s.Principal)
+			if c := sut.Check(creq); c.Allowed == s.ApprovalRequired || c.ApprovalRequired != s.ApprovalRequired {
+				return fmt.Sprintf("subject %s is listed (approval required: %v) but the engine's Check says allowed=%v approval=%v",
+					s.Principal, s.ApprovalRequired, c.Allowed, c.ApprovalRequired)
 			}
 			teams := subjectsOf(d, s.Principal)[1:]
 			for _, v := range s.Via {

@@ -46,9 +46,14 @@ type subjectExplanation struct {
 func (s *state) explain(req *Request) Explanation {
 	snap := s.cur.Load()
 	d, o := snap.decide(req)
-	if !d.Allowed {
+	if d.ApprovalRequired {
+		d.Reason = ReasonApprovalRequired
+	} else if !d.Allowed {
 		d.Reason = snap.denyReason(req)
 	}
+	// granted: rules 1–6 allow (the grants are listed even when an ask
+	// rule then requires approval).
+	granted := d.Allowed || d.ApprovalRequired
 	ex := Explanation{Decision: d}
 	if req == nil {
 		ex.Summary = "denied: no request"
@@ -79,7 +84,7 @@ func (s *state) explain(req *Request) Explanation {
 	var sum []string
 	for _, se := range subjects {
 		slices.SortStableFunc(se.near, func(a, b nearTrace) int { return a.rank - b.rank })
-		if d.Allowed {
+		if granted {
 			ex.Grants = append(ex.Grants, se.grants...)
 		} else if !se.allowed {
 			for _, n := range se.near {
@@ -89,7 +94,7 @@ func (s *state) explain(req *Request) Explanation {
 				ex.Near = append(ex.Near, n.t)
 			}
 		}
-		sum = append(sum, summarize(se, what, d.Allowed))
+		sum = append(sum, summarize(se, what, granted))
 	}
 	if req.OnBehalfOf != "" {
 		verdict := "allowed"
@@ -101,7 +106,20 @@ func (s *state) explain(req *Request) Explanation {
 	} else {
 		ex.Summary = sum[0]
 	}
+	if d.ApprovalRequired {
+		ex.Summary = "approval required: " + ex.Summary + " " + describeAsks(d.Asks)
+	}
 	return ex
+}
+
+// describeAsks names the ask rules that require approval, with where they
+// are written.
+func describeAsks(asks []*policy.AskRule) string {
+	var parts []string
+	for _, a := range asks {
+		parts = append(parts, "`"+a.Text()+"` ("+a.Owner+", "+a.Pos.String()+")")
+	}
+	return "But " + strings.Join(parts, " and ") + " requires a person's approval first."
 }
 
 // unresolved says why a request did not reach any principal's grants.

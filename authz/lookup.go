@@ -236,6 +236,13 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 			page.Conditional = append(page.Conditional, ConditionalResource{ResourceRef: ref, Conditions: conds})
 			conds = nil
 		}
+		if o.pol.hasAsk { // asks.go: mark what needs approval
+			r := req
+			r.Namespace, r.ResourceID = ns, id
+			if d, _ := snap.decide(&r); d.ApprovalRequired {
+				page.ApprovalRequired = append(page.ApprovalRequired, ref)
+			}
+		}
 		last = pageToken{ns, id}
 		full = len(page.Resources) == size
 		return true
@@ -245,8 +252,8 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 		r.Namespace, r.ResourceID = ns, id
 		d, _ := snap.decide(&r)
 		conds = nil
-		if d.Allowed || !q.IncludeConditional {
-			return d.Allowed
+		if d.Allowed || d.ApprovalRequired || !q.IncludeConditional {
+			return d.Allowed || d.ApprovalRequired // what may be done, with approval or without
 		}
 		ok, cs := snap.conditionalDecide(&r)
 		if ok && len(cs) > 0 {
@@ -367,6 +374,9 @@ func (s *state) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, erro
 			continue
 		}
 		sub := Subject{Principal: pid}
+		if o.pol.hasAsk {
+			sub.ApprovalRequired = len(e.appendAsks(nil)) > 0
+		}
 		for _, tid := range e.h.teams() {
 			th, ok := o.holders.get(skey(tid))
 			if !ok || !th.isTeam() || !inScope(th) {

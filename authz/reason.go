@@ -54,13 +54,19 @@ const (
 	// ReasonConditionError: a grant (or the agent's rule) matched, but its
 	// condition could not be evaluated (e.g. a missing context key).
 	ReasonConditionError Reason = "condition_error"
+	// ReasonApprovalRequired: the request would be allowed, but an `ask
+	// before` rule applies (Decision.ApprovalRequired): it needs a
+	// person's approval first. Not a deny of the rules 1–6; it comes
+	// before every other reason because nothing else failed.
+	ReasonApprovalRequired Reason = "approval_required"
 )
 
 // Reasons lists every Reason, in precedence order.
 func Reasons() []Reason {
 	return []Reason{ReasonInvalidRequest, ReasonNoPolicy, ReasonUnknownNamespace, ReasonInvalidDelegation,
 		ReasonNotMember, ReasonExpired, ReasonSuspended, ReasonSponsorGone, ReasonInactive, ReasonAttestationDue,
-		ReasonAgentCeiling, ReasonNoGrant, ReasonConditionFailed, ReasonConditionError}
+		ReasonAgentCeiling, ReasonNoGrant, ReasonConditionFailed, ReasonConditionError,
+		ReasonApprovalRequired}
 }
 
 // denyReason classifies a request snap.decide denied. It is called only

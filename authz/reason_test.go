@@ -77,7 +77,7 @@ func TestDenyReasonsClosedSet(t *testing.T) {
 		}
 		seen[r] = true
 	}
-	if diff := cmp.Diff(14, len(seen)); diff != "" {
+	if diff := cmp.Diff(15, len(seen)); diff != "" {
 		t.Errorf("number of reasons (-want +got):\n%s", diff)
 	}
 }

@@ -47,6 +47,8 @@ const (
 	mutOnBehalfOfIgnored              // OnBehalfOf is not intersected
 	mutIgnoreNamespaceExists          // unknown namespaces are not denied
 	mutRoleSharesToAll                // a share made to a role reaches every member
+	mutIgnoreAsks                     // ask before rules never require approval
+	mutAskIgnoresTeams                // roles held through a team bring no ask rules
 
 	// Mistakes in the policy semantics the reference computes itself
 	// (see "Naive policy semantics"): the engine gets these from the
@@ -72,6 +74,8 @@ var mutationNames = map[mutation]string{
 	mutOnBehalfOfIgnored:     "ignore-on-behalf-of",
 	mutIgnoreNamespaceExists: "ignore-namespace-existence",
 	mutRoleSharesToAll:       "role-shares-to-everyone",
+	mutIgnoreAsks:            "ignore-ask-rules",
+	mutAskIgnoresTeams:       "ask-rules-ignore-teams",
 
 	mutWildcardActionAnyResource: "wildcard-action-matches-any-resource",
 	mutInheritOneLevelShort:      "inheritance-one-level-short",
@@ -96,6 +100,15 @@ type refDecision struct {
 	Grants      []authz.Binding // bindings that matched (acting principal, then the user it acts for)
 	Obligations []string        // ruleKey of each obligation
 	Advice      []string
+	// ApprovalRequired: rules 1–6 allow, but the ask rules Asks (askKey,
+	// sorted) apply; Allowed is then false (DESIGN §1.1 item 8).
+	ApprovalRequired bool
+	Asks             []string
+}
+
+// askKey identifies an ask rule in comparisons.
+func askKey(a *policy.AskRule) string {
+	return a.Owner + ": " + a.Text() + " @" + a.Pos.String()
 }
 
 // ruleKey identifies an obligation or advice rule in comparisons.
@@ -120,7 +133,7 @@ func (ref reference) Check(w world, req *authz.Request) refDecision {
 		now = time.Now()
 	}
 	if req.OnBehalfOf == "" || ref.mut == mutOnBehalfOfIgnored {
-		return ref.decide(w, d, req.Principal, req, now)
+		return approvalOf(ref.decide(w, d, req.Principal, req, now))
 	}
 	// 6. On behalf of: agent or service acting for a user; both must be allowed.
 	kind, _, _ := strings.Cut(req.Principal, ":")
@@ -134,7 +147,19 @@ func (ref reference) Check(w world, req *authz.Request) refDecision {
 		return refDecision{}
 	}
 	acting.Grants = append(acting.Grants, user.Grants...)
-	return acting
+	acting.Asks = append(acting.Asks, user.Asks...)
+	return approvalOf(acting)
+}
+
+// approvalOf turns an allowed decision with applicable ask rules into
+// approval required: not allowed, no obligations, the rules once each.
+func approvalOf(d refDecision) refDecision {
+	if !d.Allowed || len(d.Asks) == 0 {
+		d.Asks = nil
+		return d
+	}
+	slices.Sort(d.Asks)
+	return refDecision{ApprovalRequired: true, Asks: slices.Compact(d.Asks), Grants: d.Grants}
 }
 
 // decide is Check for one principal, without OnBehalfOf.
@@ -241,6 +266,9 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 		dec.Grants = append(dec.Grants, b)
 	}
 	dec.Allowed = len(dec.Grants) > 0
+	if dec.Allowed && ref.mut != mutIgnoreAsks {
+		dec.Asks = ref.asksOf(d, p, kind, name, subjects, req, ns, vars)
+	}
 
 	// 8. Obligations and advice of a declared agent, on allow only.
 	if dec.Allowed && agent != nil {
@@ -477,7 +505,7 @@ func (ref reference) LookupResources(w world, q authz.LookupResourcesRequest) []
 			ResourceType: r.Type, ResourceID: r.ID, Action: q.Action,
 			Context: q.Context, OnBehalfOf: q.OnBehalfOf, Now: q.Now,
 		}
-		if ref.Check(w, req).Allowed {
+		if c := ref.Check(w, req); c.Allowed || c.ApprovalRequired { // with approval or without
 			out = append(out, authz.ResourceRef{Namespace: r.Namespace, Type: r.Type, ID: r.ID})
 		}
 	}
@@ -486,7 +514,8 @@ func (ref reference) LookupResources(w world, q authz.LookupResourcesRequest) []
 }
 
 // LookupSubjects is, by definition, every member principal that Check
-// allows, sorted by id.
+// allows or answers approval required (then its id ends in "?"), sorted
+// by id.
 func (ref reference) LookupSubjects(w world, q authz.LookupSubjectsRequest) []string {
 	d := w[q.Org]
 	if d == nil {
@@ -499,8 +528,11 @@ func (ref reference) LookupSubjects(w world, q authz.LookupSubjectsRequest) []st
 			ResourceType: q.Type, ResourceID: q.ID, Action: q.Action,
 			Context: q.Context, Now: q.Now,
 		}
-		if ref.Check(w, req).Allowed {
+		switch c := ref.Check(w, req); {
+		case c.Allowed:
 			out = append(out, p.ID)
+		case c.ApprovalRequired:
+			out = append(out, p.ID+"?")
 		}
 	}
 	slices.Sort(out)
@@ -946,10 +978,18 @@ func rulesOf(a *policy.Agent, kind ast.RuleKind) []*policy.Rule {
 
 // ConditionalSubjects is, by definition, the principals Check denies but
 // would allow were every condition to hold, sorted.
+// Whether approval would be needed is not part of it (ids carry no "?").
 func (ref reference) ConditionalSubjects(w world, q authz.LookupSubjectsRequest) []string {
-	now := ref.LookupSubjects(w, q)
+	strip := func(ids []string) []string {
+		out := make([]string, 0, len(ids))
+		for _, id := range ids {
+			out = append(out, strings.TrimSuffix(id, "?"))
+		}
+		return out
+	}
+	now := strip(ref.LookupSubjects(w, q))
 	var out []string
-	for _, p := range (reference{mut: ref.mut, assumeConds: true}).LookupSubjects(w, q) {
+	for _, p := range strip((reference{mut: ref.mut, assumeConds: true}).LookupSubjects(w, q)) {
 		if !slices.Contains(now, p) {
 			out = append(out, p)
 		}
@@ -965,6 +1005,52 @@ func (ref reference) ConditionalResources(w world, q authz.LookupResourcesReques
 		if !slices.Contains(now, r) {
 			out = append(out, r)
 		}
+	}
+	return out
+}
+
+// asksOf lists (askKey) the ask rules that apply to an allowed subject
+// (DESIGN §1.1 item 8): an agent's own and its ceiling role's, and those
+// of every role (its own rules only: they are not inherited) bound to the
+// subject or one of its teams — subjects lists them, with any "role:"
+// entries ignored — whose scope contains the request and whose condition
+// holds; each naming exactly type:action, with a condition that holds.
+func (ref reference) asksOf(d *authz.OrgData, p authz.Principal, kind, name string, subjects []string, req *authz.Request, ns string, vars policy.Vars) []string {
+	var rules []*policy.AskRule
+	roleAsks := func(role string) { // the role's own: ask rules are not inherited
+		if r, ok := d.Policy.Role(role); ok {
+			rules = append(rules, r.OwnAsks...)
+		}
+	}
+	if kind == authz.KindAgent {
+		ceiling := p.Role
+		if a, ok := d.Policy.Agent(name); ok {
+			rules = append(rules, a.Asks...)
+			ceiling = a.Role
+		}
+		roleAsks(ceiling)
+	}
+	for _, b := range d.Bindings {
+		if b.Principal != p.ID && (ref.mut == mutAskIgnoresTeams || !strings.HasPrefix(b.Principal, authz.KindTeam+":") || !slices.Contains(subjects, b.Principal)) {
+			continue
+		}
+		if b.Role == "" || len(b.Actions) > 0 || !ref.scopeContains(d, b.Scope, ns, req.ResourceType, req.ResourceID) {
+			continue
+		}
+		if b.Condition != "" && !holds(d.Policy, b.Condition, vars) {
+			continue
+		}
+		roleAsks(b.Role)
+	}
+	var out []string
+	for _, a := range rules {
+		if a.Permission != (policy.Permission{Resource: req.ResourceType, Action: req.Action}) {
+			continue
+		}
+		if a.Condition != "" && !holds(d.Policy, a.Condition, vars) {
+			continue
+		}
+		out = append(out, askKey(a))
 	}
 	return out
 }

@@ -272,7 +272,14 @@ func (e *refDecider) Apply(rev uint64, changes ...authz.Change) error {
 
 func (e *refDecider) Check(req *authz.Request) authz.Decision {
 	d := e.ref.Check(e.w, req)
-	dec := authz.Decision{Allowed: d.Allowed, Revision: e.rev}
+	dec := authz.Decision{Allowed: d.Allowed, Revision: e.rev, ApprovalRequired: d.ApprovalRequired}
+	if org := e.w[req.Org]; d.ApprovalRequired && org != nil {
+		for _, a := range allAsks(org.Policy) {
+			if slices.Contains(d.Asks, askKey(a)) && !slices.Contains(dec.Asks, a) {
+				dec.Asks = append(dec.Asks, a)
+			}
+		}
+	}
 	if org := e.w[req.Org]; d.Allowed && org != nil {
 		_, name, _ := strings.Cut(req.Principal, ":")
 		if a, ok := org.Policy.Agent(name); ok {
@@ -297,8 +304,8 @@ func (e *refDecider) Explain(req *authz.Request) authz.Explanation {
 	for _, b := range d.Grants {
 		x.Grants = append(x.Grants, authz.Trace{Binding: b, Role: b.Role})
 	}
-	if d.Allowed {
-		x.Summary = fmt.Sprintf("reference: allowed by %d binding(s)", len(d.Grants))
+	if d.Allowed || d.ApprovalRequired {
+		x.Summary = fmt.Sprintf("reference: allowed (approval required: %v) by %d binding(s)", d.ApprovalRequired, len(d.Grants))
 	}
 	return x
 }
@@ -332,6 +339,11 @@ func (e *refDecider) LookupResources(q authz.LookupResourcesRequest) (authz.Look
 		if slices.Contains(conditional, r) {
 			page.Conditional = append(page.Conditional, authz.ConditionalResource{ResourceRef: r, Conditions: []string{"?"}})
 		}
+		req := authz.Request{Org: q.Org, Principal: q.Principal, Namespace: r.Namespace, ResourceType: r.Type, ResourceID: r.ID,
+			Action: q.Action, Context: q.Context, OnBehalfOf: q.OnBehalfOf, Now: q.Now}
+		if e.ref.Check(e.w, &req).ApprovalRequired {
+			page.ApprovalRequired = append(page.ApprovalRequired, r)
+		}
 	}
 	if end < len(all) {
 		page.NextPageToken = "ref:" + strconv.Itoa(end)
@@ -345,7 +357,8 @@ func (e *refDecider) LookupSubjects(q authz.LookupSubjectsRequest) ([]authz.Subj
 	}
 	var out []authz.Subject
 	for _, p := range e.ref.LookupSubjects(e.w, q) {
-		out = append(out, authz.Subject{Principal: p})
+		id, approval := strings.CutSuffix(p, "?")
+		out = append(out, authz.Subject{Principal: id, ApprovalRequired: approval})
 	}
 	if q.IncludeConditional {
 		// The reference knows that some conditions would allow, not which:
@@ -386,4 +399,17 @@ func (e *refDecider) HighestLevel(org, principal string, scope authz.Scope) int 
 
 func (e *refDecider) Missing(org, principal string, scope authz.Scope, want []policy.Permission) []policy.Permission {
 	return e.ref.Missing(e.w, org, principal, scope, want)
+}
+
+// allAsks lists every ask rule of a policy: the roles' own, then the
+// agents'.
+func allAsks(m *policy.Model) []*policy.AskRule {
+	var out []*policy.AskRule
+	for _, r := range m.Roles {
+		out = append(out, r.OwnAsks...)
+	}
+	for _, a := range m.Agents {
+		out = append(out, a.Asks...)
+	}
+	return out
 }

@@ -338,6 +338,10 @@ type callOptions struct {
 	atLeast    uint64
 	atTime     time.Time
 	atRevision uint64
+	// Approvals (Check only; approvals.go).
+	arguments  json.RawMessage
+	argErr     error
+	approvalID string
 }
 
 // AsOf asks Check or Explain about the past: the decision as it would have

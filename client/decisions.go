@@ -15,11 +15,19 @@ import (
 // Check asks whether req.Principal (default: the caller) may do req.Action
 // on req.Resource. A deny is a Decision with Allowed false and a nil
 // error; an error means no decision was made (never treat it as allow).
+// A request that needs a person's approval is a deny with Result
+// "approval_required" and the Approval (see WaitForApproval); pass
+// WithArguments to bind it to the call's arguments and WithApproval to
+// present a granted one.
 func (c *Client) Check(ctx context.Context, org string, req CheckRequest, opts ...CallOption) (Decision, error) {
 	o := applyCall(opts)
+	if o.argErr != nil {
+		return Decision{}, o.argErr
+	}
+	body := req.Check(o.consistency())
+	body.Arguments, body.ApprovalID = o.arguments, o.approvalID
 	var out Decision
-	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/check",
-		body: o.asOf(req.Check(o.consistency()))}, &out)
+	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/check", body: o.asOf(body)}, &out)
 	if err != nil {
 		return Decision{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/ident"
 )
 
@@ -73,6 +74,7 @@ type Guard struct {
 	context    func(*http.Request) map[string]any
 	onBehalfOf func(*http.Request) string
 	denied     int
+	approval   int // status of an approval_required answer (0: 403)
 	timeout    time.Duration
 	onError    func(*http.Request, error)
 }
@@ -141,6 +143,13 @@ func OnBehalfOfFrom(f func(*http.Request) string) MiddlewareOption {
 // Only 401, 403 and 404 are accepted.
 func DeniedStatus(code int) MiddlewareOption { return func(g *Guard) { g.denied = code } }
 
+// ApprovalStatus sets the status of an answer that needs a person's
+// approval (DESIGN §1.1 item 8): 403 by default; 202 or 409 suit hosts
+// whose clients wait and retry. The body is a problem of type
+// approval-required whose approval_id names the approval to wait for.
+// Only 202, 403, 409 and 428 are accepted.
+func ApprovalStatus(code int) MiddlewareOption { return func(g *Guard) { g.approval = code } }
+
 // CheckTimeout bounds a remote decision (default 5s); past it the answer
 // is 503.
 func CheckTimeout(d time.Duration) MiddlewareOption { return func(g *Guard) { g.timeout = d } }
@@ -178,6 +187,9 @@ func (g *Guard) validate() error {
 		return fmt.Errorf("%w: DeniedStatus %d is not 401, 403 or 404", ErrGuardConfig, g.denied)
 	case g.timeout <= 0:
 		return fmt.Errorf("%w: CheckTimeout must be positive", ErrGuardConfig)
+	case g.approval != 0 && g.approval != http.StatusAccepted && g.approval != http.StatusForbidden &&
+		g.approval != http.StatusConflict && g.approval != http.StatusPreconditionRequired:
+		return fmt.Errorf("%w: ApprovalStatus %d is not 202, 403, 409 or 428", ErrGuardConfig, g.approval)
 	}
 	return nil
 }
@@ -234,6 +246,7 @@ const (
 	deny
 	unauthenticated
 	failed
+	needsApproval // a deny that a person's approval would lift
 )
 
 func (g *Guard) serve(w http.ResponseWriter, r *http.Request, perm permission, next http.Handler) {
@@ -272,6 +285,8 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request, perm permission, n
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), decisionKey{}, d)))
 	case deny:
 		writeDenied(w, g.denied, perm.String())
+	case needsApproval:
+		writeApprovalRequired(w, g.approval, perm.String(), d.Approval)
 	case unauthenticated:
 		writeUnauthenticated(w)
 	default:
@@ -296,6 +311,9 @@ func (g *Guard) embedded(r *http.Request, org, ns, typ, id, action string) (Deci
 		req.Namespace = "default"
 	}
 	d := g.engine.DecideLocal(req)
+	if NeedsApproval(d) {
+		return d, needsApproval
+	}
 	if !d.Allowed {
 		return Decision{}, deny
 	}
@@ -353,6 +371,8 @@ func (g *Guard) remoteCheck(r *http.Request, org, ns, typ, id, action string) (D
 	switch {
 	case err == nil && d.Allowed:
 		return d, allow, nil
+	case err == nil && NeedsApproval(d):
+		return d, needsApproval, nil
 	case err == nil:
 		return Decision{}, deny, nil
 	case IsUnauthenticated(err) && tokenMode:
@@ -455,6 +475,34 @@ func writeProblem(w http.ResponseWriter, status int, kind, title, detail, missin
 		Detail            string `json:"detail"`
 		MissingPermission string `json:"missing_permission,omitempty"`
 	}{ProblemBase + kind, title, status, detail, missing})
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// writeApprovalRequired answers a request that needs approval: a problem of
+// type approval-required naming the approval (none from an embedded
+// engine, which keeps no approvals).
+func writeApprovalRequired(w http.ResponseWriter, status int, perm string, ap *Approval) {
+	if status == 0 {
+		status = http.StatusForbidden
+	}
+	body := struct {
+		Type              string `json:"type"`
+		Title             string `json:"title"`
+		Status            int    `json:"status"`
+		Detail            string `json:"detail"`
+		MissingPermission string `json:"missing_permission,omitempty"`
+		ApprovalID        string `json:"approval_id,omitempty"`
+		ApprovalStatus    string `json:"approval_status,omitempty"`
+	}{Type: ProblemBase + api.ProblemApprovalRequired, Title: "Approval required", Status: status,
+		Detail: perm + " needs a person's approval first", MissingPermission: perm}
+	if ap != nil {
+		body.ApprovalID, body.ApprovalStatus = ap.ID, ap.Status
+		body.Detail += "; wait for approval " + ap.ID + " and retry presenting it"
+	}
+	b, _ := json.Marshal(body)
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

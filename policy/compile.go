@@ -84,6 +84,7 @@ func Compile(f *ast.File) (*Model, token.List) {
 	c.resolveRoles()
 	c.checkDeclaredActions()
 	c.compileAgents()
+	c.compileAsks()
 	c.diags.Sort()
 	if c.diags.HasErrors() {
 		return nil, c.diags

@@ -20,6 +20,12 @@ func (c *compiler) agent(d *ast.AgentDecl, seen map[string]token.Pos) {
 		a.Role = d.Role.Name
 	}
 	for _, rd := range d.Rules {
+		if rd != nil && rd.Kind == ast.Ask {
+			if r := c.ask("agent "+orQ(name), rd, d.Agent); r != nil {
+				a.Asks = append(a.Asks, r)
+			}
+			continue
+		}
 		if r := c.rule(name, rd, d.Agent); r != nil {
 			a.Rules = append(a.Rules, r)
 			switch r.Kind {

@@ -66,6 +66,11 @@ func (c *compiler) role(d *ast.RoleDecl) {
 			}
 		}
 	}
+	for _, rd := range d.Asks {
+		if a := c.ask("role "+orQ(name), rd, d.Role); a != nil {
+			r.OwnAsks = append(r.OwnAsks, a)
+		}
+	}
 	if name == "" {
 		return
 	}

@@ -215,6 +215,9 @@ func dumpModel(m *Model) string {
 		}
 		fmt.Fprintf(&b, "  own\n%s", dumpPerms(r.Own))
 		fmt.Fprintf(&b, "  permissions\n%s", dumpPerms(r.Permissions))
+		for _, a := range r.Asks {
+			fmt.Fprintf(&b, "  %s\n", dumpAsk(a))
+		}
 	}
 	for _, a := range m.Agents {
 		fmt.Fprintf(&b, "agent %s: %s %s\n", a.Name, a.Role, at(a.Pos))
@@ -244,6 +247,9 @@ func dumpModel(m *Model) string {
 		}
 		for _, r := range a.Advice {
 			fmt.Fprintf(&b, "  advice %s %s\n", at(r.Pos), r.Text())
+		}
+		for _, r := range a.Asks {
+			fmt.Fprintf(&b, "  %s\n", dumpAsk(r))
 		}
 	}
 	for _, c := range m.Conditions {
@@ -625,4 +631,15 @@ func TestObjectWord(t *testing.T) {
 			t.Errorf("objectWord(%q) = %q, want %q", tt.words, got, tt.want)
 		}
 	}
+}
+
+// dumpAsk renders a compiled ask rule: where it is written, what it needs
+// approval for, and whether its owner grants that at all.
+func dumpAsk(a *AskRule) string {
+	verdict := "granted"
+	if !a.Granted {
+		verdict = "NOT granted"
+	}
+	return fmt.Sprintf("ask @%d:%d (%s) %s => %s quorum %d from [%s] %s",
+		a.Pos.Line, a.Pos.Col, a.Owner, a.Text(), a.Permission, a.Quorum, strings.Join(a.From, " "), verdict)
 }

@@ -103,6 +103,7 @@ func Lint(f *ast.File, m *Model, opts LintOptions) token.List {
 		l.naming()
 	}
 	l.agents()
+	l.asks()
 	l.unusedConditions()
 	l.workflows()
 
@@ -479,19 +480,7 @@ func (l *linter) agents() {
 }
 
 func (l *linter) rule(a *Agent, role *Role, r *Rule, unconditional map[Permission]*Rule) {
-	if r.Condition != "" {
-		if _, ok := l.m.Condition(r.Condition); !ok {
-			names := make([]string, 0, len(l.m.Conditions))
-			for _, c := range l.m.Conditions {
-				names = append(names, c.Name)
-			}
-			if s := closest(r.Condition, names); s != "" {
-				l.diags.Warnf(r.Pos, CodeConditionTypo,
-					fmt.Sprintf("did you mean %s? An undeclared name is read from the request context and fails closed when absent", s),
-					"agent %s: %s is not a declared condition, so it is a context flag", a.Name, r.Condition)
-			}
-		}
-	}
+	l.conditionTypo(r.Pos, "agent "+a.Name, r.Condition)
 	if r.Kind == ast.Should {
 		return // advice is free text for the caller
 	}
@@ -577,6 +566,9 @@ func (l *linter) unusedConditions() {
 		for _, r := range a.Rules {
 			used[r.Condition] = true
 		}
+	}
+	for _, c := range askConditions(l.m) {
+		used[c] = true
 	}
 	for _, c := range l.m.Conditions {
 		if !used[c.Name] {

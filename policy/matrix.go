@@ -41,6 +41,7 @@ const (
 	CellNone        = ""            // not granted
 	CellGranted     = "granted"     // granted unconditionally
 	CellConditional = "conditional" // an agent may use it only under a condition
+	CellApproval    = "approval"    // granted, but an `ask before` rule may require approval ("✓?")
 )
 
 // MatrixRow is one permission pattern and what each column has of it.
@@ -55,7 +56,9 @@ type MatrixRow struct {
 // BuildMatrix tabulates the model. A cell is granted when the column's
 // flattened permissions cover the row's pattern (so `*:*` fills every row
 // and `chains:*` fills `chains:run`); for agents, a row the agent's rules
-// make conditional is marked conditional.
+// make conditional is marked conditional. A granted cell whose permission
+// an `ask before` rule of the role (or of the agent or its ceiling role)
+// names is marked approval, whatever the rule's condition.
 //
 // The work is bounded: a table of more than MaxMatrixCells cells is
 // refused (ErrMatrixTooLarge) once its size is known, before it is built,
@@ -116,7 +119,7 @@ func BuildMatrix(m *Model) (Matrix, error) {
 			lvl = r.Level
 		}
 		mx.Columns = append(mx.Columns, MatrixColumn{Name: a.Name, Kind: "agent", Level: lvl, Role: a.Role})
-		ma := matrixAgent{role: r}
+		ma := matrixAgent{role: r, asks: a.Asks}
 		if len(a.Conditional) > 0 {
 			ma.conds = make(map[Permission][]string, len(a.Conditional))
 			for _, cp := range a.Conditional {
@@ -144,6 +147,18 @@ func BuildMatrix(m *Model) (Matrix, error) {
 type matrixAgent struct {
 	role  *Role
 	conds map[Permission][]string
+	asks  []*AskRule
+}
+
+// asksFor reports whether one of the ask rules names p (conditional or not:
+// the cell says approval may be needed).
+func asksFor(asks []*AskRule, p Permission) bool {
+	for _, a := range asks {
+		if a.Permission == p {
+			return true
+		}
+	}
+	return false
 }
 
 func matrixRow(roles []*Role, agents []matrixAgent, p Permission) MatrixRow {
@@ -151,13 +166,19 @@ func matrixRow(roles []*Role, agents []matrixAgent, p Permission) MatrixRow {
 	row := MatrixRow{Permission: p, Cells: make([]string, 0, n)}
 	var conds [][]string
 	for _, r := range roles {
-		row.Cells = append(row.Cells, cell(covers(r, p)))
+		c := cell(covers(r, p))
+		if c == CellGranted && asksFor(r.Asks, p) {
+			c = CellApproval
+		}
+		row.Cells = append(row.Cells, c)
 	}
 	for i, a := range agents {
 		c := CellNone
 		if a.role != nil && covers(a.role, p) {
 			c = CellGranted
-			if cs, ok := a.conds[p]; ok {
+			if asksFor(a.asks, p) || asksFor(a.role.Asks, p) {
+				c = CellApproval // an approval rule outranks a condition in one cell
+			} else if cs, ok := a.conds[p]; ok {
 				c = CellConditional
 				if conds == nil {
 					conds = make([][]string, n)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,6 +34,17 @@ func naiveMatrix(m *Model, mx Matrix) [][]string {
 				for _, q := range r.Permissions {
 					if q.Covers(row.Permission) {
 						c = CellGranted
+					}
+				}
+			}
+			if c == CellGranted && ok {
+				asks := r.Asks
+				if a, isAgent := m.Agent(col.Name); col.Kind == "agent" && isAgent {
+					asks = append(slices.Clone(asks), a.Asks...)
+				}
+				for _, ask := range asks {
+					if ask.Permission == row.Permission {
+						c = CellApproval
 					}
 				}
 			}

@@ -27,6 +27,21 @@ type Model struct {
 // Role returns the named role.
 func (m *Model) Role(name string) (*Role, bool) { r, ok := m.roles[name]; return r, ok }
 
+// HasAsks reports whether any role or agent has an `ask before` rule.
+func (m *Model) HasAsks() bool {
+	for _, r := range m.Roles {
+		if len(r.OwnAsks) > 0 {
+			return true
+		}
+	}
+	for _, a := range m.Agents {
+		if len(a.Asks) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Agent returns the named agent.
 func (m *Model) Agent(name string) (*Agent, bool) { a, ok := m.agents[name]; return a, ok }
 
@@ -67,7 +82,14 @@ type Role struct {
 	// (resource, action). Patterns covered by a broader pattern are kept:
 	// they still document intent and the matrix shows them.
 	Permissions []Permission
-	Pos         token.Pos
+	// OwnAsks are the role's own `ask before` rules, in source order. A
+	// principal bound to the role in a resource's scope needs approval for
+	// what they name (DESIGN §1.1.8). Asks are the rules that apply to a
+	// principal bound to the role: the same, since ask rules are not
+	// inherited (roles inheriting this one do not have to ask).
+	OwnAsks []*AskRule
+	Asks    []*AskRule
+	Pos     token.Pos
 }
 
 // Grants reports whether the role's flattened permissions grant
@@ -93,7 +115,10 @@ type Agent struct {
 	Conditional []ConditionalPermission
 	Obligations []*Rule // the `must` rules, in order
 	Advice      []*Rule // the `should` rules, in order
-	Pos         token.Pos
+	// Asks are the agent's `ask before` rules, in source order (they are
+	// not in Rules).
+	Asks []*AskRule
+	Pos  token.Pos
 }
 
 // ConditionalPermission is a concrete permission an agent may use only when

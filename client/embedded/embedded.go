@@ -8,6 +8,7 @@
 package embedded
 
 import (
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -28,6 +29,11 @@ type decider struct{ e *authz.Engine }
 func (d decider) DecideLocal(c client.LocalCheck) client.Decision {
 	ad := d.e.Check(&authz.Request{Org: c.Org, Principal: c.Principal, Namespace: c.Namespace,
 		ResourceType: c.Type, ResourceID: c.ID, Action: c.Action, Context: c.Context, OnBehalfOf: c.OnBehalfOf})
+	if ad.ApprovalRequired {
+		// No store, so no approval record: the answer says approval is
+		// needed and stays a deny.
+		return client.Decision{Revision: ad.Revision, Result: api.ResultApprovalRequired, Reason: string(authz.ReasonApprovalRequired)}
+	}
 	if !ad.Allowed {
 		return client.Decision{}
 	}

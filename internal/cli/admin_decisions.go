@@ -94,7 +94,11 @@ func verdictCmd[T any](a *adm, cmd *cobra.Command,
 			if err != nil {
 				return err
 			}
-			return cl.answer(v, allowed(v), ExitDeny, func(w io.Writer) { text(w, v) })
+			code := ExitDeny
+			if d, ok := any(v).(client.Decision); ok && client.NeedsApproval(d) {
+				code = ExitApproval // not an allow, and not a plain deny (docs/cli.md)
+			}
+			return cl.answer(v, allowed(v), code, func(w io.Writer) { text(w, v) })
 		})
 	}
 	return a.decisionCmd(cmd, &df)
@@ -122,6 +126,12 @@ func (a *adm) checkCmd() *cobra.Command {
 			verdict = "allow"
 		} else if d.Reason != "" {
 			verdict += " (" + d.Reason + ")"
+		}
+		if client.NeedsApproval(d) { // exit 7: not an allow
+			verdict = "approval_required"
+			if d.Approval != nil {
+				verdict += " (approval " + d.Approval.ID + ", " + d.Approval.Status + ")"
+			}
 		}
 		fmt.Fprintln(w, verdict)
 		printRules(w, d.Obligations, d.Advice)

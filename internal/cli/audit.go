@@ -591,6 +591,7 @@ func newAuditExportCmd(e *env) *cobra.Command {
 		secretEnv   string
 		tlsOn       bool
 		batch       int
+		only        []string
 	)
 	cmd := &cobra.Command{
 		Use:   "export",
@@ -604,6 +605,11 @@ failure hit its batch (entries carry org and seq for dedup).
   --format syslog     --to HOST:PORT (RFC 5424, TCP; --tls for TLS)
   --format webhook    --to URL (HMAC-SHA256 signed with $GATEHOUSE_WEBHOOK_SECRET
                       or the variable --secret-env names)
+
+--only PREFIX delivers only entries whose action starts with PREFIX (the
+others are passed over): --only approval. --format webhook --follow is the
+approval webhook, a signed POST on every approval request and state change
+that a team routes to chat.
 
 --follow keeps exporting new entries, retrying failed deliveries with
 backoff. --checkpoints FILE also writes the org's signed checkpoints
@@ -661,6 +667,9 @@ or --data it reads the database directly and keeps its cursor there, under
 				sink = &audit.Webhook{URL: to, Secret: []byte(secret)}
 			default:
 				return badInput("--format %q: want jsonl, cef, syslog or webhook", format)
+			}
+			if len(only) > 0 {
+				sink = audit.Only(sink, only...)
 			}
 			defer sink.Close()
 			if closeOut != nil {
@@ -727,6 +736,7 @@ or --data it reads the database directly and keeps its cursor there, under
 	cmd.Flags().StringVar(&secretEnv, "secret-env", "GATEHOUSE_WEBHOOK_SECRET", "environment variable holding the webhook's HMAC secret")
 	cmd.Flags().BoolVar(&tlsOn, "tls", false, "syslog over TLS")
 	cmd.Flags().IntVar(&batch, "batch", 500, "entries per delivery")
+	cmd.Flags().StringSliceVar(&only, "only", nil, "deliver only entries whose action starts with this prefix (repeatable); e.g. --only approval. --format webhook is the approval webhook")
 	return cmd
 }
 

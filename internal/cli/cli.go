@@ -82,6 +82,7 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newInitCmd(e))
 	root.AddCommand(newAuditCmd(e))
 	root.AddCommand(newSecretCmd(e), newRunCmd(e), newVaultCmd(e))
+	root.AddCommand(newApprovalCmd(e))
 	addAdminCommands(root, e) // org, ns, member, ..., check, explain, who-can, what-can; policy get|put|validate
 	root.AddCommand(newLoginCmd(e), newContextCmd(e), newVersionCmd(e), newHealthCmd(e))
 	root.Version = versionLine()

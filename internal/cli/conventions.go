@@ -42,6 +42,7 @@ const (
 	ExitUnauthenticated = 4 // 401
 	ExitNotAllowed      = 5 // 403, 404 (absent or another org's), 410
 	ExitConflict        = 6 // 409
+	ExitApproval        = 7 // approval_required (decision commands, run): neither an allow nor a plain deny
 	// ExitInternal is a local failure (a store, a file); it shares 3.
 	ExitInternal = ExitUnavailable
 )
@@ -230,12 +231,12 @@ const nsAliasNote = "use -n/--namespace"
 
 // addNamespaceFlag registers -n/--namespace into p with default def, and
 // --ns, the old name, as a hidden deprecated alias of it that says so on
-// stderr (pflag's own deprecation notice goes to a buffer cobra only
-// prints on a flag error).
+// stderr. (Not pflag's MarkDeprecated: its notice went to stdout for some
+// commands, ahead of -o json's document.)
 func addNamespaceFlag(cmd *cobra.Command, p *string, def, usage string) {
 	cmd.Flags().StringVarP(p, "namespace", "n", def, usage)
-	cmd.Flags().Var(nsAlias{p: p, cmd: cmd}, "ns", usage)
-	_ = cmd.Flags().MarkDeprecated("ns", nsAliasNote)
+	cmd.Flags().Var(nsAlias{p: p, cmd: cmd}, "ns", "deprecated, "+nsAliasNote)
+	_ = cmd.Flags().MarkHidden("ns")
 }
 
 // nsAlias is the --ns flag's value: the namespace's, with a notice.

@@ -103,6 +103,11 @@ func conventionCases(tmp string) map[string]conventionCase {
 		"policy matrix":       local("policy", "matrix", "template:agent-platform"),
 		"policy test":         local("policy", "test", "../../templates"),
 		"import":              srv(true, "import", changes),
+		"approval list":       srv(true, "approval", "list"),
+		"approval show":       srv(true, "approval", "show", "a1"),
+		"approval approve":    srv(true, "approval", "approve", "a1"),
+		"approval deny":       srv(true, "approval", "deny", "a1"),
+		"approval wait":       srv(true, "approval", "wait", "a1"),
 		"policy impact":       srv(true, "policy", "impact", "template:agent-platform"),
 		"policy get":          srv(true, "policy", "get"),
 		"policy put":          srv(true, "policy", "put", "template:agent-platform"),
@@ -197,7 +202,7 @@ func TestCommandTreeConventions(t *testing.T) {
 				t.Errorf("%s: --namespace has no -n", p)
 			}
 			alias := c.Flags().Lookup("ns")
-			if alias == nil || alias.Deprecated == "" || !alias.Hidden {
+			if alias == nil || !strings.Contains(alias.Usage, "deprecated") || !alias.Hidden {
 				t.Errorf("%s: --ns is not kept as a hidden, deprecated alias of --namespace", p)
 			}
 		} else if c.Flags().Lookup("ns") != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -211,7 +212,8 @@ as if bound to it org-wide, and explains the answer.
 With --org ORG instead of a file it uses the org's live policy from the
 server (needs policy:read).
 Exit status: 0 allow, 1 deny, 2 bad input (unparseable policy, unknown role
-or agent, malformed permission or context).`,
+or agent, malformed permission or context), 4 approval required (an
+"ask before" rule applies: allowed only with a person's approval).`,
 		Example: `  gatehouse policy check template:mentiko --subject role:operator --permission chains:run
   gatehouse policy check examples/agents.policy --subject agent:Triage --permission chains:run --context hour=10`,
 		Args: cobra.MaximumNArgs(1),
@@ -248,12 +250,18 @@ or agent, malformed permission or context).`,
 				}
 			} else {
 				verdict := "deny"
-				if res.Allowed {
+				switch {
+				case res.Allowed:
 					verdict = "allow"
+				case res.Result == resultApproval:
+					verdict = resultApproval
 				}
 				fmt.Fprintln(e.stdout, verdict)
 				fmt.Fprintln(e.stdout, res.Reason)
 				printRules(e.stdout, res.Obligations, res.Advice)
+			}
+			if res.Result == resultApproval {
+				return silentExit(ExitApproval)
 			}
 			if !res.Allowed {
 				return silentExit(ExitDeny)
@@ -274,7 +282,9 @@ or agent, malformed permission or context).`,
 // checkResult is `policy check`'s answer; obligations and advice have
 // the shape a server's check answers.
 type checkResult struct {
-	Allowed     bool          `json:"allowed"`
+	Allowed bool `json:"allowed"`
+	// Result is "allow", "deny" or "approval_required".
+	Result      string        `json:"result"`
 	Subject     string        `json:"subject"`
 	Permission  string        `json:"permission"`
 	Reason      string        `json:"reason"`
@@ -320,11 +330,20 @@ func checkSubject(m *policy.Model, subject string, p policy.Permission, ctx map[
 		ResourceType: p.Resource, Action: p.Action, Context: ctx,
 	})
 	res := checkResult{
-		Allowed: ex.Decision.Allowed, Subject: subject, Permission: p.String(),
+		Allowed: ex.Decision.Allowed, Result: "deny", Subject: subject, Permission: p.String(),
 		Reason: ex.Summary, Obligations: server.RulesOut(ex.Decision.Obligations), Advice: server.RulesOut(ex.Decision.Advice),
+	}
+	switch {
+	case ex.Decision.Allowed:
+		res.Result = "allow"
+	case ex.Decision.ApprovalRequired:
+		res.Result = resultApproval
 	}
 	return res, nil
 }
+
+// resultApproval is the result of a decision that needs approval.
+const resultApproval = "approval_required"
 
 func roleNames(m *policy.Model) string {
 	var names []string
@@ -408,6 +427,8 @@ func cellMark(c string) string {
 		return "✓"
 	case policy.CellConditional:
 		return "✓*"
+	case policy.CellApproval:
+		return "✓?"
 	}
 	return "-"
 }
@@ -478,6 +499,15 @@ func matrixLegend(w io.Writer, mx policy.Matrix) error {
 			if len(cs) > 0 {
 				notes = append(notes, fmt.Sprintf("  %s %s: when %s", mx.Columns[i].Name, r.Permission, strings.Join(cs, " or ")))
 			}
+		}
+	}
+	approval := false
+	for _, r := range mx.Rows {
+		approval = approval || slices.Contains(r.Cells, policy.CellApproval)
+	}
+	if approval {
+		if _, err := fmt.Fprintln(w, "\n✓? granted, but an \"ask before\" rule may require a person's approval"); err != nil {
+			return err
 		}
 	}
 	if len(notes) == 0 {

@@ -93,6 +93,8 @@ type Options struct {
 	// Audit records every write (see audit.go); nil means audit.Append
 	// (entries without checkpoints). Auditing cannot be switched off.
 	Audit audit.Recorder
+	// Approvals tune approval lifetimes (approvals.go).
+	Approvals ApprovalOptions
 }
 
 // Directory is the domain layer. All methods are safe for concurrent use.
@@ -113,6 +115,9 @@ type Directory struct {
 	// audited wakes FollowAudit when this process commits audit entries
 	// without a new revision (audit.go).
 	audited signal
+	// apv wakes approval waiters when this process changes an approval
+	// (approvals.go; other processes' changes are found by polling).
+	apv signal
 	// clk is FollowAudit's clock (nil: the real one; tests set a fake).
 	clk clock
 	// uses records agents' last use (lifetimes.go).

@@ -120,24 +120,34 @@ func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
 	if err := s.waitFor(c, atLeastOf(in.Consistency)); err != nil {
 		return CheckResponse{}, err
 	}
-	req, err := c.request(&BatchItem{Principal: in.Principal, Action: in.Action, Resource: in.Resource, Namespace: in.Namespace, Context: in.Context, OnBehalfOf: in.OnBehalfOf})
-	if err != nil {
-		dm.errs.Inc()
-		return CheckResponse{}, err
-	}
-	var d authz.Decision
+	var (
+		out     CheckResponse
+		allowed bool
+		err     error
+	)
 	if at := atOf(in); at != (directory.At{}) {
-		d, err = s.dir.CheckAt(c.ctx, c.actor(), req, at)
+		// The past, rebuilt from the changelog: nothing is requested or
+		// consumed, so an ask before rule answers approval_required alone.
+		var req authz.Request
+		if req, err = c.request(&BatchItem{Principal: in.Principal, Action: in.Action, Resource: in.Resource, Namespace: in.Namespace, Context: in.Context, OnBehalfOf: in.OnBehalfOf}); err == nil {
+			var d authz.Decision
+			if d, err = s.dir.CheckAt(c.ctx, c.actor(), req, at); err == nil {
+				out, allowed = CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: string(d.Reason)}, d.Allowed
+				if d.ApprovalRequired {
+					out.Result = api.ResultApprovalRequired
+				}
+			}
+		}
 	} else {
 		a := s.dir.Asker(c.actor())
-		d, err = a.Check(c.ctx, &req)
+		out, allowed, err = s.checkApproval(c, in, &a) // approvals.go
 	}
 	if err != nil {
 		dm.errs.Inc()
 		return CheckResponse{}, err
 	}
-	dm.record(d.Allowed)
-	return CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: string(d.Reason)}, nil
+	dm.record(allowed)
+	return out, nil
 }
 
 func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, error) {
@@ -254,7 +264,8 @@ func (s *Server) lookupResources(c *call, in *LookupResourcesRequest) (LookupRes
 	if items == nil {
 		items = []authz.ResourceRef{}
 	}
-	out := LookupResourcesResponse{Items: each(items, apiRef), NextCursor: page.NextPageToken, Revision: page.Revision}
+	out := LookupResourcesResponse{Items: each(items, apiRef), NextCursor: page.NextPageToken, Revision: page.Revision,
+		ApprovalRequired: each(page.ApprovalRequired, apiRef)}
 	for _, c := range page.Conditional {
 		out.Conditional = append(out.Conditional, api.ConditionalRef{ResourceRef: apiRef(c.ResourceRef), Conditions: c.Conditions})
 	}

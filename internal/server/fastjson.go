@@ -595,11 +595,28 @@ func (r *checkDecoder) decodeFast(b []byte) error {
 	var it BatchItem
 	var m seen
 	err := s.object("", func(key string) error {
-		if key == "consistency" {
+		switch key {
+		case "consistency":
 			if err := m.add(64, key); err != nil {
 				return err
 			}
 			return s.consistency(&r.Consistency)
+		case "approval_id":
+			if err := m.add(128, key); err != nil {
+				return err
+			}
+			return s.strField("", key, &r.ApprovalID, false)
+		case "arguments":
+			if err := m.add(256, key); err != nil {
+				return err
+			}
+			s.ws()
+			start := s.i
+			if err := s.skip(0); err != nil {
+				return err
+			}
+			r.Arguments = append(json.RawMessage(nil), s.b[start:s.i]...)
+			return nil
 		}
 		if key == "at_time" || key == "at_revision" {
 			return s.asOf(key, (*CheckRequest)(r), &m)
@@ -754,6 +771,14 @@ func appendCheckResponse(b []byte, r CheckResponse) []byte {
 	b = appendRules(b, "obligations", r.Obligations)
 	b = appendRules(b, "advice", r.Advice)
 	b = appendReason(b, r.Reason)
+	if r.Result != "" { // approval_required: rare, off the hot path
+		rb, _ := json.Marshal(r.Result)
+		b = append(append(b, `,"result":`...), rb...)
+	}
+	if r.Approval != nil {
+		ab, _ := json.Marshal(r.Approval)
+		b = append(append(b, `,"approval":`...), ab...)
+	}
 	return append(b, "}\n"...)
 }
 

@@ -41,6 +41,9 @@ var fastCases = []struct {
 	stricter bool
 }{
 	{"minimal", `{"action":"chains:run"}`, true, CheckRequest{Action: "chains:run"}, false},
+	{"approval", `{"action":"chains:run","arguments" : { "b": [1, 2.50], "a":"x" } ,"approval_id":"0123456789abcdef0123456789abcdef"}`, true,
+		CheckRequest{Action: "chains:run", Arguments: json.RawMessage(`{ "b": [1, 2.50], "a":"x" }`), ApprovalID: "0123456789abcdef0123456789abcdef"}, false},
+	{"null arguments", `{"action":"chains:run","arguments":null}`, true, CheckRequest{Action: "chains:run", Arguments: json.RawMessage(`null`)}, false},
 	{"everything", ` { "principal" : "user:bob", "action":"chains:run","resource":"chains/x","namespace":"prod",
 		"context":{"hour":10,"tags":["a",{"b":null}]},"on_behalf_of":"user:alice","consistency":{"at_least":42} } `, true,
 		CheckRequest{Principal: "user:bob", Action: "chains:run", Resource: "chains/x", Namespace: "prod",

@@ -28,6 +28,8 @@ func (s *Server) routeTable() []*Route {
 	rs = append(rs, s.secretRoutes()...)
 	rs = append(rs, s.writeRoutes()...)
 	rs = append(rs, s.meLookupRoutes()...)
+	rs = append(rs, s.approvalRoutes()...)
+	rs = append(rs, s.runRoutes()...)
 	return rs
 }
 

@@ -104,6 +104,7 @@ type Tx interface {
 	SecretWriter
 	APIKeyWriter
 	InvitationWriter
+	ApprovalWriter
 	CatchUpReader
 	// Revision is the revision this transaction commits as, if it commits.
 	Revision() uint64
@@ -156,6 +157,7 @@ type Reader interface {
 	SecretReader
 	APIKeyReader
 	InvitationReader
+	ApprovalReader
 }
 
 // OrgReader reads orgs.

@@ -81,6 +81,7 @@ type RoleDecl struct {
 	Level       *IntLit  // nil when no level clause
 	Lbrace      token.Pos
 	Permissions []*PermissionBlock
+	Asks        []*Rule // `ask before` rules (Kind Ask), in source order
 	Rbrace      token.Pos
 }
 
@@ -103,6 +104,7 @@ const (
 	Can    RuleKind = iota // a permission the agent uses (conditional with when/if)
 	Must                   // an obligation returned with allowed decisions
 	Should                 // advice returned with allowed decisions
+	Ask                    // `ask before`: the permission needs a person's approval
 )
 
 func (k RuleKind) String() string {
@@ -111,6 +113,8 @@ func (k RuleKind) String() string {
 		return "must"
 	case Should:
 		return "should"
+	case Ask:
+		return "ask before"
 	}
 	return "can"
 }
@@ -126,13 +130,18 @@ type AgentDecl struct {
 }
 
 // Rule is one line of an agent body:
-// `can|must|should word... [when|if condition]`.
+// `can|must|should word... [when|if condition]`, or, in an agent or a role,
+// `ask before action resource [when|if condition] [from role, ...] [quorum N]`
+// (Kind Ask; KindPos is the "ask" keyword, Words are exactly the action and
+// the resource, and only Ask rules have From and Quorum).
 type Rule struct {
 	KindPos   token.Pos
 	Kind      RuleKind
 	Words     []*Ident // at least one: the action, then the object and more
 	Keyword   string   // "when", "if", or "" when unconditional
 	Condition *Ident   // nil when unconditional
+	From      []*Ident // Ask: the roles an approver must hold; empty when any approver
+	Quorum    *IntLit  // Ask: distinct approvers needed; nil means 1
 }
 
 // Pos implements Node.

@@ -370,7 +370,33 @@ func cloneRole(d *ast.RoleDecl) *ast.RoleDecl {
 		}
 		nd.Permissions = append(nd.Permissions, npb)
 	}
+	for _, a := range d.Asks {
+		if a != nil {
+			nd.Asks = append(nd.Asks, cloneAsk(a))
+		}
+	}
 	return nd
+}
+
+// cloneAsk copies an ask rule without positions.
+func cloneAsk(a *ast.Rule) *ast.Rule {
+	idents := func(xs []*ast.Ident) []*ast.Ident {
+		var out []*ast.Ident
+		for _, x := range xs {
+			if x != nil {
+				out = append(out, &ast.Ident{Name: x.Name})
+			}
+		}
+		return out
+	}
+	n := &ast.Rule{Kind: a.Kind, Words: idents(a.Words), Keyword: a.Keyword, From: idents(a.From)}
+	if a.Condition != nil {
+		n.Condition = &ast.Ident{Name: a.Condition.Name}
+	}
+	if a.Quorum != nil {
+		n.Quorum = &ast.IntLit{Raw: a.Quorum.Raw, Value: a.Quorum.Value}
+	}
+	return n
 }
 
 // sameRole reports whether a and b print the same, positions aside.

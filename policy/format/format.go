@@ -13,6 +13,7 @@
 //
 //	agent Triage: operator {
 //	    can run chains when business_hours
+//	    ask before run chains when in_prod from admin quorum 2
 //	}
 //
 //	condition business_hours = "context.hour >= 9 && context.hour < 18"
@@ -37,9 +38,11 @@
 //   - A permission block always lists its actions one per line, separated
 //     by commas, with no trailing comma; even `{ * }` is printed on three
 //     lines. An `actions` clause stays on one line (`actions a, b, c`), as
-//     do agent rules (`can run chains when business_hours`), workflow states
-//     (`state a -> b, c`), conditions and role and agent headers. Enum
-//     values are printed one per line without commas. An empty block is
+//     do agent rules (`can run chains when business_hours`), ask rules in
+//     agents and roles (`ask before run chains when in_prod from admin
+//     quorum 2`, clauses in that order), workflow states (`state a -> b, c`),
+//     conditions and role and agent headers. Enum values are printed one
+//     per line without commas. An empty block is
 //     printed as "{" and "}" on two lines.
 //   - Top-level declarations are separated by exactly one blank line,
 //     except that consecutive condition declarations keep the source's
@@ -237,10 +240,12 @@ func (p *printer) role(d *ast.RoleDecl) {
 	}
 	b.WriteString(" {")
 	p.emit(0, b.String(), span{first: d.Role, last: d.Lbrace}).open = true
+	asks := d.Asks
 	for _, pb := range d.Permissions {
 		if pb == nil {
 			continue
 		}
+		asks = p.asksBefore(asks, pb.Permission)
 		p.emit(1, "permission "+name(pb.Resource)+" {", span{first: pb.Permission, last: pb.Lbrace}).open = true
 		var acts []*ast.Ident
 		for _, a := range pb.Actions {
@@ -257,7 +262,21 @@ func (p *printer) role(d *ast.RoleDecl) {
 		}
 		p.closeBrace(1, pb.Rbrace)
 	}
+	p.asksBefore(asks, token.Pos{})
 	p.closeBrace(0, d.Rbrace)
+}
+
+// asksBefore prints the ask rules of a role that come before position at in
+// the source (all of them when at is invalid), so that permission blocks
+// and ask rules keep their order, and returns the rest.
+func (p *printer) asksBefore(asks []*ast.Rule, at token.Pos) []*ast.Rule {
+	for len(asks) > 0 && (!at.IsValid() || asks[0] == nil || asks[0].KindPos.Offset < at.Offset) {
+		if asks[0] != nil {
+			p.rule(asks[0])
+		}
+		asks = asks[1:]
+	}
+	return asks
 }
 
 func intText(x *ast.IntLit) string {
@@ -286,25 +305,42 @@ func (p *printer) agent(d *ast.AgentDecl) {
 	}
 	p.emit(0, head+" {", span{first: d.Agent, last: d.Lbrace}).open = true
 	for _, r := range d.Rules {
-		if r == nil {
-			continue
+		if r != nil {
+			p.rule(r)
 		}
-		words, last := names(r.Words, " ")
-		text := r.Kind.String()
-		if words != "" {
-			text += " " + words
-		}
-		if r.Condition != nil {
-			kw := r.Keyword
-			if kw != "when" && kw != "if" {
-				kw = "when"
-			}
-			text += " " + kw + " " + r.Condition.Name
-			last = r.Condition.NamePos
-		}
-		p.emit(1, text, span{first: r.KindPos, last: last})
 	}
 	p.closeBrace(0, d.Rbrace)
+}
+
+// rule prints an agent rule or an ask rule on one line: the verb, the
+// words, then the condition, the approvers' roles and the quorum.
+func (p *printer) rule(r *ast.Rule) {
+	words, last := names(r.Words, " ")
+	text := r.Kind.String()
+	if words != "" {
+		text += " " + words
+	}
+	if r.Condition != nil {
+		kw := r.Keyword
+		if kw != "when" && kw != "if" {
+			kw = "when"
+		}
+		text += " " + kw + " " + r.Condition.Name
+		last = r.Condition.NamePos
+	}
+	if from, l := names(r.From, ", "); from != "" {
+		text += " from " + from
+		if l.Offset > last.Offset {
+			last = l
+		}
+	}
+	if r.Quorum != nil {
+		text += " quorum " + intText(r.Quorum)
+		if r.Quorum.ValuePos.Offset > last.Offset {
+			last = r.Quorum.ValuePos
+		}
+	}
+	p.emit(1, text, span{first: r.KindPos, last: last})
 }
 
 func (p *printer) condition(d *ast.ConditionDecl) {

@@ -32,6 +32,12 @@ func (p *parser) parseAgent() *ast.AgentDecl {
 	}
 	d.Lbrace = lb
 	d.Rbrace = p.parseBody(lb, what, func(t tok) {
+		if isKw(t, "ask") {
+			if r := p.parseAsk(); r != nil {
+				d.Rules = append(d.Rules, r)
+			}
+			return
+		}
 		if isKw(t, "can") || isKw(t, "must") || isKw(t, "should") {
 			if r := p.parseRule(); r != nil {
 				d.Rules = append(d.Rules, r)
@@ -42,7 +48,7 @@ func (p *parser) parseAgent() *ast.AgentDecl {
 		if isKw(t, "permission") {
 			hint = "permission blocks belong in a role; an agent gets them from its role"
 		}
-		p.unexpected(t, hint, "expected a rule (can, must or should) or '}' in %s, found %s", what, describe(t))
+		p.unexpected(t, hint, "expected a rule (can, must, should or ask before) or '}' in %s, found %s", what, describe(t))
 		p.skipLine()
 	})
 	return keep(d, d.Name)

@@ -40,17 +40,16 @@ func Dump(f *ast.File, errs token.List) string {
 				w(2, "permission %s @%s {%s %s}", id(p.Resource), at(p.Permission), at(p.Lbrace), at(p.Rbrace))
 				w(3, "%s", ids(p.Actions))
 			}
+			for _, r := range d.Asks {
+				w(2, "%s", dumpRule(r))
+			}
 		case *ast.AgentDecl:
 			w(1, "agent %s @%s {%s %s}", id(d.Name), at(d.Agent), at(d.Lbrace), at(d.Rbrace))
 			if d.Role != nil {
 				w(2, "role %s", id(d.Role))
 			}
 			for _, r := range d.Rules {
-				cond := ""
-				if r.Condition != nil {
-					cond = " " + r.Keyword + " " + id(r.Condition)
-				}
-				w(2, "%s @%s %s%s", r.Kind, at(r.KindPos), ids(r.Words), cond)
+				w(2, "%s", dumpRule(r))
 			}
 		case *ast.ConditionDecl:
 			w(1, "condition %s @%s", id(d.Name), at(d.Condition))
@@ -99,4 +98,19 @@ func ids(xs []*ast.Ident) string {
 		s = append(s, id(x))
 	}
 	return "[" + strings.Join(s, " ") + "]"
+}
+
+// dumpRule renders an agent or ask rule with its positions.
+func dumpRule(r *ast.Rule) string {
+	s := fmt.Sprintf("%s @%s %s", r.Kind, at(r.KindPos), ids(r.Words))
+	if r.Condition != nil {
+		s += " " + r.Keyword + " " + id(r.Condition)
+	}
+	if len(r.From) > 0 {
+		s += " from " + ids(r.From)
+	}
+	if r.Quorum != nil {
+		s += fmt.Sprintf(" quorum %s=%d @%s", r.Quorum.Raw, r.Quorum.Value, at(r.Quorum.ValuePos))
+	}
+	return s
 }

@@ -6,11 +6,13 @@
 //
 //	File          = { Decl } .
 //	Decl          = RoleDecl | AgentDecl | ConditionDecl | ResourceDecl | EnumDecl | WorkflowDecl .
-//	RoleDecl      = "role" ident [ ":" ident { "," ident } ] [ "level" int ] "{" { Permission } "}" .
+//	RoleDecl      = "role" ident [ ":" ident { "," ident } ] [ "level" int ] "{" { Permission | Ask } "}" .
 //	Permission    = "permission" ( ident | "*" ) "{" action { "," action } [ "," ] "}" .
 //	action        = ident | "*" .
-//	AgentDecl     = "agent" ident ":" ident "{" { Rule } "}" .
+//	AgentDecl     = "agent" ident ":" ident "{" { Rule | Ask } "}" .
 //	Rule          = ( "can" | "must" | "should" ) ident { ident } [ ( "when" | "if" ) ident ] .  // one line
+//	Ask           = "ask" "before" ident ident { AskClause } .  // one line; each clause at most once
+//	AskClause     = ( "when" | "if" ) ident | "from" ident { "," ident } | "quorum" int .
 //	ConditionDecl = "condition" ident "=" string .
 //	ResourceDecl  = "resource" ident "{" { "actions" ident { "," ident } [ "," ] } "}" .
 //	EnumDecl      = "enum" ident "{" { ident [ "," ] } "}" .

@@ -31,12 +31,18 @@ func (p *parser) parseRole() *ast.RoleDecl {
 			}
 			return
 		}
+		if isKw(t, "ask") {
+			if r := p.parseAsk(); r != nil {
+				d.Asks = append(d.Asks, r)
+			}
+			return
+		}
 		hint := "a role body holds permission blocks: permission resource { action, ... }"
 		if isKw(t, "can") || isKw(t, "must") || isKw(t, "should") {
 			hint = "rules belong in an agent: agent Name: " + nameText(d.Name, "RoleName") + " { ... }"
 		}
-		p.unexpected(t, hint, "expected 'permission' or '}' in %s, found %s", what, describe(t))
-		p.skipBlockItem(func() bool { return isKw(p.peek(0), "permission") })
+		p.unexpected(t, hint, "expected 'permission', 'ask before' or '}' in %s, found %s", what, describe(t))
+		p.skipBlockItem(func() bool { return isKw(p.peek(0), "permission") || p.atLineItem("ask", false, false) })
 	})
 	return keep(d, d.Name)
 }

@@ -41,6 +41,9 @@ var Schema = map[string][]string{
 	"audit_settings":       {"org", "settings", "updated_at"},
 	// 00006_audit_macs.sql
 	"audit_heads": {"org", "seq", "hash", "mac"},
+	// 00007_approvals_runs.sql
+	"approvals": {"org", "id", "key", "status", "principal", "on_behalf", "created_at", "body"},
+	"runs":      {"org", "id", "namespace", "type", "resource_id", "status", "started_at", "body"},
 }
 
 // LatestMigration is the highest migration number in a dialect's

@@ -74,6 +74,8 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APIKeys", testAPIKeys},
 		{"Invitations", testInvitations},
 		{"Secrets", testSecrets},
+		{"Approvals", testApprovals},
+		{"Runs", testRuns},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,125 @@
+package server
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Approval routes (DESIGN §1.1 item 8). The directory decides who sees
+// and who may answer an approval (directory/approvals.go); these only
+// parse and answer. An approval another org's member asks about, or one
+// the caller may not see, is 404.
+
+// maxApprovalWait bounds ?wait= on GET .../approvals/{id}.
+const maxApprovalWait = 60 * time.Second
+
+func (s *Server) approvalRoutes() []*Route {
+	return []*Route{
+		route("GET", "/v1/orgs/{org}/approvals", "approvals", "List the approvals the caller may see, newest first: those it asked for or is the subject of, and those of namespaces where it holds decisions:approve.",
+			func(c *call, _ *noBody) (List[api.Approval], error) {
+				p, err := c.page()
+				if err != nil {
+					return List[api.Approval]{}, err
+				}
+				as, next, err := s.dir.ListApprovals(c.ctx, c.actor(), c.org(), c.r.URL.Query().Get("status"), p)
+				return listOf(each(as, apiApproval), next), err
+			}).query(append([]Param{{"status", "string", "pending, granted, denied, expired or consumed"}}, pageParams...)...),
+		route("GET", "/v1/orgs/{org}/approvals/{id}", "approvals", "One approval, with who may approve it now. With ?wait=30s the answer waits (long-poll, at most 60s) until it is no longer pending.",
+			func(c *call, _ *noBody) (api.Approval, error) {
+				wait, err := approvalWait(c.r.URL.Query().Get("wait"))
+				if err != nil {
+					return api.Approval{}, err
+				}
+				ctx, cancel := s.followBudget(c, wait)
+				defer cancel()
+				ap, err := s.dir.WaitApproval(ctx, c.actor(), c.org(), c.path("id"), time.Now().Add(wait))
+				if err != nil {
+					return api.Approval{}, err
+				}
+				out := apiApproval(ap)
+				if ap.Status == store.ApprovalPending {
+					out.Approvers = s.dir.Approvers(ap)
+				}
+				return out, nil
+			}).query(Param{"wait", "string", "how long to wait while pending: seconds (\"30\") or a duration (\"30s\"), at most 60s"}).selfBounded(),
+		route("POST", "/v1/orgs/{org}/approvals/{id}/approve", "approvals", "Approve a pending request (a user holding decisions:approve in its namespace, and the rule's from role; never the requester, never an agent). Granted once the quorum of distinct approvers is reached.",
+			func(c *call, in *api.ApprovalDecisionRequest) (api.Approval, error) {
+				ap, err := s.dir.DecideApproval(c.ctx, c.actor(), c.org(), c.path("id"), true, in.Comment)
+				return apiApproval(ap), err
+			}).optionalBody(),
+		route("POST", "/v1/orgs/{org}/approvals/{id}/deny", "approvals", "Deny a pending request (as approve; one deny ends it). The comment is kept in the approval and the audit log.",
+			func(c *call, in *api.ApprovalDecisionRequest) (api.Approval, error) {
+				ap, err := s.dir.DecideApproval(c.ctx, c.actor(), c.org(), c.path("id"), false, in.Comment)
+				return apiApproval(ap), err
+			}).optionalBody(),
+	}
+}
+
+// approvalWait parses ?wait=: seconds or a Go duration, 0 to 60s.
+func approvalWait(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.ParseUint(v, 10, 32)
+		if nerr != nil {
+			return 0, invalidField("wait", "wait must be seconds or a duration such as 30s (got %q)", v)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 || d > maxApprovalWait {
+		return 0, invalidField("wait", "wait must be 0 to 60s (got %q)", v)
+	}
+	return d, nil
+}
+
+func apiApproval(a store.Approval) api.Approval {
+	out := api.Approval{
+		ID: a.ID, Org: a.Org, Status: a.Status, Principal: a.Principal, OnBehalfOf: a.OnBehalfOf,
+		Action: a.ResourceType + ":" + a.Action, Namespace: a.Namespace, SpecVersion: a.SpecVersion, ArgsDigest: a.ArgsDigest,
+		Quorum: a.Quorum, From: a.From, Rules: a.Rules, RequestedBy: a.RequestedBy,
+		CreatedAt: a.CreatedAt, ExpiresAt: a.ExpiresAt, UseBy: a.UseBy, ConsumedAt: a.ConsumedAt,
+	}
+	if a.ResourceID != "" {
+		out.Resource = a.ResourceType + "/" + a.ResourceID
+	}
+	for _, v := range a.Votes {
+		out.Votes = append(out.Votes, api.ApprovalVote{By: v.By, Approve: v.Approve, Comment: v.Comment, At: v.At})
+	}
+	return out
+}
+
+// approvalOut is the approval part of a check's answer.
+func approvalOut(ap *store.Approval) *api.Approval {
+	if ap == nil {
+		return nil
+	}
+	out := apiApproval(*ap)
+	return &out
+}
+
+// checkApproval decides a check that may involve approvals.
+func (s *Server) checkApproval(c *call, in *CheckRequest, a *directory.Asker) (CheckResponse, bool, error) {
+	req, err := c.request(&BatchItem{Principal: in.Principal, Action: in.Action, Resource: in.Resource, Namespace: in.Namespace, Context: in.Context, OnBehalfOf: in.OnBehalfOf})
+	if err != nil {
+		return CheckResponse{}, false, err
+	}
+	d, ap, err := a.CheckApproval(c.ctx, &req, directory.ApprovalInput{Arguments: in.Arguments, ApprovalID: strings.TrimSpace(in.ApprovalID)})
+	if err != nil {
+		return CheckResponse{}, false, err
+	}
+	out := CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: string(d.Reason)}
+	if d.ApprovalRequired {
+		out.Result = api.ResultApprovalRequired
+		out.Approval = approvalOut(ap)
+	} else if d.Allowed && ap != nil {
+		out.Approval = approvalOut(ap) // the approval this allow consumed
+	}
+	return out, d.Allowed, nil
+}

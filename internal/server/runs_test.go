@@ -1,0 +1,105 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/api"
+)
+
+const runCanary = "sk-RUN-CANARY-7c1e55aa"
+
+// TestRunsOverHTTP: an operator starts a run of a chain that references a
+// secret, with a run token for the runtime; the runtime exchanges it,
+// echoes the secret in its output and finishes the run. The stored run,
+// its reads and every audit entry carry no trace of the value; the run
+// says who ran which version, with digests, and how long it took. A prod
+// run needs approval first (202); another org's caller gets 404.
+func TestRunsOverHTTP(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newApvWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": "runner", "role": "operator"}, nil)
+			var kc struct {
+				Token string `json:"token"`
+			}
+			e.must(201, "POST", org+"/apikeys", w.owner, map[string]any{"principal": "service:runner"}, &kc)
+			runner := kc.Token
+			e.must(201, "POST", org+"/namespaces/default/secrets", w.owner, map[string]any{"name": "CANARY_KEY", "value": runCanary}, nil)
+			e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "default", "type": "chains", "id": "job",
+				"spec": map[string]any{"secrets": []string{"CANARY_KEY"}}}, nil)
+
+			var st api.RunStartResponse
+			e.must(201, "POST", org+"/runs", w.op, map[string]any{"resource": "chains/job", "input": map[string]any{"ticket": 9},
+				"issue_token": true, "runtime": "service:runner"}, &st)
+			if st.Result != "started" || st.Run == nil || st.RunToken == nil || st.RunToken.Token == "" {
+				t.Fatalf("start: %+v", st)
+			}
+			run := st.Run
+			if run.Principal != "user:apvop" || run.SpecVersion != 1 || run.Status != "running" || len(run.InputDigest) != 64 || !strings.Contains(run.InputSummary, "ticket") {
+				t.Errorf("started run: %+v", run)
+			}
+			var rel api.Release
+			e.must(200, "POST", org+"/runs/exchange", runner, map[string]any{"token": st.RunToken.Token}, &rel)
+			if len(rel.Secrets) != 1 || rel.Secrets[0].Value != runCanary {
+				t.Fatalf("exchange: %+v", rel.Secrets)
+			}
+			base := org + "/runs/" + run.ID
+			if r := e.do("POST", base+"/finish", w.v, map[string]any{"status": "succeeded"}); r.Status != 403 {
+				t.Errorf("a viewer finishing: %d %s", r.Status, r.Body)
+			}
+			out := strings.Repeat("x", 2000) + " the key is " + runCanary + " and again " + runCanary[:10] + "|" + runCanary
+			var fin api.Run
+			e.must(200, "POST", base+"/finish", runner, map[string]any{"status": "failed", "error": "bad key " + runCanary, "output": out}, &fin)
+			if fin.Status != "failed" || fin.FinishedAt.IsZero() || fin.OutputSize != int64(len(out)) || !strings.Contains(fin.OutputSummary, "[REDACTED:CANARY_KEY]") ||
+				!strings.Contains(fin.Error, "[REDACTED:CANARY_KEY]") || len(fin.OutputSummary) > 1024 {
+				t.Errorf("finished run: %+v", fin)
+			}
+			if r := e.do("POST", base+"/finish", runner, map[string]any{"status": "succeeded"}); r.Status != 409 {
+				t.Errorf("finishing twice: %d", r.Status)
+			}
+			if r := e.do("POST", base+"/finish", runner, map[string]any{"status": "done"}); r.Status != 400 {
+				t.Errorf("status done: %d", r.Status)
+			}
+			// No trace of the value anywhere a caller can read.
+			var got api.Run
+			r := e.must(200, "GET", base, w.v, nil, &got)
+			var list struct {
+				Items []api.Run `json:"items"`
+			}
+			lr := e.must(200, "GET", org+"/runs?resource=chains/job", w.owner, nil, &list)
+			if len(list.Items) != 1 || list.Items[0].ID != run.ID {
+				t.Errorf("runs of chains/job: %+v", list.Items)
+			}
+			ar := e.must(200, "GET", org+"/audit?page_size=1000", w.owner, nil, nil)
+			for what, body := range map[string][]byte{"get": r.Body, "list": lr.Body, "audit": ar.Body} {
+				if strings.Contains(string(body), runCanary) {
+					t.Errorf("the canary shows in %s", what)
+				}
+			}
+			for _, action := range []string{`"run.start"`, `"run.finish"`} {
+				if !strings.Contains(string(ar.Body), action) {
+					t.Errorf("no %s entry", action)
+				}
+			}
+			// A prod run needs approval; another org's caller sees nothing.
+			var ap api.RunStartResponse
+			e.must(202, "POST", org+"/runs", w.op, map[string]any{"resource": "chains/deploy", "namespace": "prod"}, &ap)
+			if ap.Result != api.ResultApprovalRequired || ap.Approval == nil || ap.Run != nil {
+				t.Errorf("prod run: %+v", ap)
+			}
+			stranger := e.user("runstranger")
+			if r := e.do("GET", base, stranger, nil); r.Status != 404 {
+				t.Errorf("a stranger reading the run: %d", r.Status)
+			}
+			if r := e.do("POST", org+"/runs", stranger, map[string]any{"resource": "chains/job"}); r.Status != 404 {
+				t.Errorf("a stranger starting a run: %d", r.Status)
+			}
+			if r := e.do("POST", org+"/runs", w.v, map[string]any{"resource": "chains/job"}); r.Status != 403 {
+				t.Errorf("a viewer starting a run: %d", r.Status)
+			}
+		})
+	}
+}
