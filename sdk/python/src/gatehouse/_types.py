@@ -325,6 +325,8 @@ class Binding(BindingCore):
     org: str = ""
     created_by: str = ""
     created_at: str = ""
+    #: When the grant stops granting (RFC 3339); empty for a lasting one.
+    expires_at: str = ""
     extra: Dict[str, Any] = _extra()
 
 
@@ -514,6 +516,11 @@ class Decision(Wire):
     obligations: Optional[List[Rule]] = None
     advice: Optional[List[Rule]] = None
     reason: str = ""
+    #: "approval_required" when a person must approve first (else empty).
+    result: str = ""
+    #: The approval record of an approval_required answer (or the one an
+    #: allow consumed).
+    approval: Optional[Dict[str, Any]] = None
     extra: Dict[str, Any] = _extra()
 
     def __bool__(self) -> bool:
@@ -523,13 +530,7 @@ class Decision(Wire):
     def approval_required(self) -> bool:
         """The server asks for a person's approval first (DESIGN §1.1 item
         8); the decision is still a deny."""
-        return self.extra.get("result") == "approval_required" or self.reason == "approval_required"
-
-    @property
-    def approval(self) -> Optional[Dict[str, Any]]:
-        """The approval record of an approval_required answer."""
-        a = self.extra.get("approval")
-        return a if isinstance(a, dict) else None
+        return self.result == "approval_required" or self.reason == "approval_required"
 
 
 @dataclass
@@ -600,6 +601,11 @@ class ResourcePage(Wire):
     items: List[ResourceRef] = field(default_factory=list)
     next_cursor: str = ""
     revision: int = 0
+    #: With include_conditional: the items allowed only under conditions,
+    #: each {"namespace", "type", "id", "conditions"}.
+    conditional: Optional[List[Dict[str, Any]]] = None
+    #: The items that need a person's approval first.
+    approval_required: Optional[List[ResourceRef]] = None
     extra: Dict[str, Any] = _extra()
 
 
