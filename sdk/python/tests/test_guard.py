@@ -152,6 +152,8 @@ class DecoratorTest(Base):
                     self.assertIsInstance(cm.exception, gatehouse.Denied)
                     self.assertEqual(ran, [])
                 self.assertEqual(len(f.requests), requests)
+                if requests == 2:  # the second ask presents the granted approval
+                    self.assertEqual(f.requests[1]["body"].get("approval_id"), "ap_1")
 
 
 class FakeRequest:

@@ -76,10 +76,11 @@ class OpenAPIDriftTest(unittest.TestCase):
                 for f in dataclasses.fields(t):
                     if f.metadata.get("wire", True) is False:
                         continue
-                    with self.subTest(type=t.__name__, schema=sname, field=f.name):
-                        self.assertIn(f.name, props, f"{t.__name__}.{f.name} is not in {sname}")
+                    wn = f.metadata.get("name", f.name)
+                    with self.subTest(type=t.__name__, schema=sname, field=wn):
+                        self.assertIn(wn, props, f"{t.__name__}.{f.name} is not in {sname}")
                         want = _json_types(hints[f.name])
-                        have = _schema_types(props[f.name])
+                        have = _schema_types(props[wn])
                         if want and have:
                             self.assertTrue(want & have, f"{t.__name__}.{f.name}: SDK {want}, API {have}")
 
@@ -87,8 +88,9 @@ class OpenAPIDriftTest(unittest.TestCase):
         """The other direction for the decision types, which the SDK must
         not silently drop: every member the API documents has a field."""
         for t in [_types.Decision, _types.Explanation, _types.Batch, _types.BatchResult, _types.Me,
-                  _types.Permissions, _types.Subjects, _types.ResourcePage, _types.Binding, _types.Resource]:
-            names = {f.name for f in dataclasses.fields(t)}
+                  _types.Permissions, _types.Subjects, _types.ResourcePage, _types.Binding, _types.Resource,
+                  _types.Approval, _types.ApprovalVote, _types.Run, _types.RunStarted]:
+            names = {f.metadata.get("name", f.name) for f in dataclasses.fields(t)}
             for sname, schema in self.schemas_of(t):
                 for p in schema.get("properties", {}):
                     with self.subTest(type=t.__name__, field=p):

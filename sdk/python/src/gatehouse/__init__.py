@@ -26,7 +26,7 @@ from ._errors import (APIError, ApprovalRequired, Conflict, DecodeError, Denied,
                       ServerError, Timeout, TransportError, Unauthenticated, Unavailable)
 from ._guard import ASGIMiddleware, Guard, Rule as GuardRule, WSGIMiddleware, acting_as, configure, require
 from ._transport import RetryPolicy
-from ._types import (APIKey, KeyCreated, Secret, Accepted, Agent, Batch, BatchResult, Binding, BindingCore, Decision, Diagnostic, Explanation,
+from ._types import (Approval, ApprovalVote, Run, RunStarted, APIKey, KeyCreated, Secret, Accepted, Agent, Batch, BatchResult, Binding, BindingCore, Decision, Diagnostic, Explanation,
                      Grant, Health, Invitation, InvitationCreated, Me, MeOrg, Member, Namespace, Org, Page,
                      Permissions, Policy, Pos, Release, Released, Resource, ResourcePage, ResourceRef, Role, Rule,
                      RunGrant, Scope, Service, Session, Subject, Subjects, Team, Trace, User, Validation, Wire,
@@ -44,5 +44,5 @@ __all__ = [
     "Grant", "Health", "Invitation", "InvitationCreated", "Me", "MeOrg", "Member", "Namespace", "Org", "Page",
     "Permissions", "Policy", "Pos", "Release", "Released", "Resource", "ResourcePage", "ResourceRef", "Role", "Rule",
     "RunGrant", "Scope", "Service", "Session", "Subject", "Subjects", "Team", "Trace", "User", "Validation", "Wire",
-    "Written",
+    "Written", "Approval", "ApprovalVote", "Run", "RunStarted",
 ]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Type, TypeVar, Union
 
 from . import _errors
 from ._transport import RetryPolicy, Transport
-from ._types import (Accepted, Agent, APIKey, KeyCreated, Secret, Batch, Binding, Decision, Explanation, Health, Invitation,
+from ._types import (Accepted, Agent, Approval, Run, RunStarted, APIKey, KeyCreated, Secret, Batch, Binding, Decision, Explanation, Health, Invitation,
                      InvitationCreated, Me, Member, Namespace, Org, Page, Permissions, Policy, Release, Resource,
                      ResourcePage, ResourceRef, Role, RunGrant, Scope, Service, Session, Subjects, Team, Validation,
                      Wire, Written, _encode)
@@ -207,16 +208,24 @@ class Client:
 
     def check(self, org: str, action: str, resource: str = "", *, namespace: str = "", principal: str = "",
               context: Optional[Dict[str, Any]] = None, on_behalf_of: str = "",
-              at_least: Optional[int] = None) -> Decision:
+              at_least: Optional[int] = None, arguments: Any = _UNSET, approval_id: str = "") -> Decision:
         """May ``principal`` (default: the caller) do ``action``
         ("chains:run") on ``resource`` ("chains/<id>"; "" asks about the
         type, as for "chains:create") in ``namespace`` ("" = "default")?
 
         A deny is a Decision with ``allowed`` False (``reason`` says why);
         an exception means no decision was made — never treat it as an
-        allow. Asking about another principal needs bindings:read."""
+        allow. Asking about another principal needs bindings:read.
+
+        ``arguments`` (any JSON) are the call's arguments an approval is
+        bound to; a Decision with ``approval_required`` carries the
+        ``approval`` to wait for (:meth:`wait_for_approval`). Asking again
+        with ``approval_id`` of a granted approval of exactly this question
+        is allowed once."""
         body = _body(principal=principal, action=action, resource=resource, namespace=namespace,
-                     context=context, on_behalf_of=on_behalf_of)
+                     context=context, on_behalf_of=on_behalf_of, approval_id=approval_id)
+        if arguments is not _UNSET:
+            body["arguments"] = _encode(arguments)
         path = _org(org) + "/check"
         return _decode(Decision, self._decide(path, body, at_least), "POST", path)
 
@@ -300,6 +309,108 @@ class Client:
         """Who the caller is, its orgs and its permissions in each (in
         ``namespace``, default "default")."""
         return self._get(Me, "/v1/me", {"namespace": namespace or None})
+
+    # --- approvals
+
+    def list_approvals(self, org: str, status: Optional[str] = None) -> List[Approval]:
+        """The approvals the caller may see (it asked, it is their subject,
+        or it may approve them), newest first, every page; ``status``
+        ("pending", "granted", "denied", "expired", "consumed") filters."""
+        out: List[Approval] = []
+        cursor = ""
+        while True:
+            page = self._page(Approval, _org(org) + "/approvals", {"status": status or None}, 0, cursor)
+            out.extend(page.items)
+            cursor = page.next_cursor
+            if not cursor:
+                return out
+
+    def get_approval(self, org: str, id: str, wait: Optional[float] = None) -> Approval:
+        """An approval (:class:`NotFound` unless the caller may see it);
+        with ``wait`` (seconds, the server caps it at 60) the server holds
+        the answer while it is pending, up to that long."""
+        q = {"wait": f"{max(int(wait), 0)}s"} if wait is not None else None
+        return self._get(Approval, f"{_org(org)}/approvals/{_q(id)}", q)
+
+    def approve(self, org: str, id: str, comment: str = "") -> Approval:
+        """Approve a pending approval (a user holding decisions:approve in
+        its namespace, never the requester; once per approver)."""
+        return self._approval_answer(org, id, "approve", comment)
+
+    def deny(self, org: str, id: str, comment: str = "") -> Approval:
+        """Deny a pending approval; one deny ends it."""
+        return self._approval_answer(org, id, "deny", comment)
+
+    def _approval_answer(self, org: str, id: str, verb: str, comment: str) -> Approval:
+        path = f"{_org(org)}/approvals/{_q(id)}/{verb}"
+        out = self._call("POST", path, body=_body(comment=comment), idempotent=False)
+        _need(out, "POST", path)
+        return _decode(Approval, out, "POST", path)
+
+    def wait_for_approval(self, org: str, id: str, timeout: float = 300.0) -> Approval:
+        """Long-poll an approval until it is no longer pending (granted,
+        denied, expired or consumed) or ``timeout`` seconds passed; returns
+        the last state read (check ``status``: "pending" after a timeout).
+        Each poll waits at most 20 s on the server, under the client's
+        request timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            wait = int(min(20.0, max(self._t.timeout - 5.0, 0.0), max(left - 1.0, 0.0)))
+            a = self.get_approval(org, id, wait=wait)
+            if a.status != "pending" or time.monotonic() >= deadline:
+                return a
+            if wait == 0:
+                time.sleep(min(0.2, max(deadline - time.monotonic(), 0.0)))
+
+    # --- run records
+
+    def start_run(self, org: str, resource: str, *, namespace: str = "", input: Any = _UNSET,
+                  approval_id: str = "", issue_token: bool = False, runtime: str = "",
+                  on_behalf_of: str = "") -> RunStarted:
+        """Start and record a run of ``resource`` ("chains/deploy") in
+        ``namespace`` (the caller needs ``<type>:run``). ``input`` (any
+        JSON) is what an approval is bound to. ``result`` is "started" with
+        the ``run`` (and ``run_token`` with ``issue_token``), or
+        "approval_required" with the ``approval`` and nothing recorded:
+        start again with ``approval_id`` once granted. Never retried: a
+        retry could record the run twice."""
+        body = _body(resource=resource, namespace=namespace, approval_id=approval_id,
+                     issue_token=issue_token or None, runtime=runtime, on_behalf_of=on_behalf_of)
+        if input is not _UNSET:
+            body["input"] = _encode(input)
+        path = _org(org) + "/runs"
+        out = self._call("POST", path, body=body, idempotent=False)
+        _need(out, "POST", path)
+        return _decode(RunStarted, out, "POST", path)
+
+    def finish_run(self, org: str, id: str, status: str, *, error: str = "", output: str = "") -> Run:
+        """Report how a run ended (``status`` "succeeded" or "failed"), by
+        the caller that started it or its runtime, once (:class:`Conflict`
+        after). Secret values released to the run are redacted from
+        ``output`` and ``error`` before anything is stored."""
+        path = f"{_org(org)}/runs/{_q(id)}/finish"
+        out = self._call("POST", path, body=_body(status=status, error=error, output=output), idempotent=False)
+        _need(out, "POST", path)
+        return _decode(Run, out, "POST", path)
+
+    def get_run(self, org: str, id: str) -> Run:
+        """A run record (results:read in its namespace, or the caller
+        started it)."""
+        return self._get(Run, f"{_org(org)}/runs/{_q(id)}")
+
+    def list_runs(self, org: str, *, resource: str = "", namespace: str = "", status: str = "") -> List[Run]:
+        """The run records the caller may read, every page, filtered by
+        ``resource`` ("chains/deploy"), ``namespace`` and ``status``."""
+        q = {"resource": resource or None, "namespace": namespace or None, "status": status or None}
+        out: List[Run] = []
+        cursor = ""
+        while True:
+            page = self._page(Run, _org(org) + "/runs", q, 0, cursor)
+            out.extend(page.items)
+            cursor = page.next_cursor
+            if not cursor:
+                return out
 
     # --- orgs and namespaces
 

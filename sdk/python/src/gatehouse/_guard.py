@@ -83,14 +83,16 @@ class Guard:
     itself). ``explain_denials`` attaches the explanation to every
     :class:`Denied` (one more request per deny). ``approval_wait``, opt-in,
     is called with the approval of an approval_required answer and returns
-    whether it was granted (poll your approvals UI or the approvals API);
-    on True the same question is asked once more, and the server lets the
-    granted approval through once.
+    whether it was granted; ``approval_timeout`` (seconds), also opt-in,
+    waits with :meth:`Client.wait_for_approval` instead. Once granted the
+    same question is asked once more presenting the approval's id, and the
+    server lets the granted approval through once.
     """
 
     def __init__(self, client: Client, org: str, *, namespace: str = "", principal: str = "",
                  on_behalf_of: str = "", explain_denials: bool = False,
-                 approval_wait: Optional[Callable[[Dict[str, Any]], bool]] = None) -> None:
+                 approval_wait: Optional[Callable[[Dict[str, Any]], bool]] = None,
+                 approval_timeout: Optional[float] = None) -> None:
         if not isinstance(client, Client):
             raise TypeError("gatehouse.Guard: client must be a gatehouse.Client")
         if not org:
@@ -98,6 +100,14 @@ class Guard:
         self.client, self.org, self.namespace = client, org, namespace
         self.principal, self.on_behalf_of = principal, on_behalf_of
         self.explain_denials, self.approval_wait = explain_denials, approval_wait
+        if approval_wait is None and approval_timeout is not None:
+            self.approval_wait = lambda a: self._wait_granted(a, approval_timeout)
+
+    def _wait_granted(self, approval: Dict[str, Any], timeout: float) -> bool:
+        id = approval.get("id")
+        if not isinstance(id, str) or not id:
+            return False
+        return self.client.wait_for_approval(self.org, id, timeout=timeout).status == "granted"
 
     def check(self, permission: str, resource: str = "", *, namespace: str = "", principal: str = "",
               on_behalf_of: str = "", context: Optional[Dict[str, Any]] = None,
@@ -123,7 +133,7 @@ class Guard:
             approval = d.approval
             if self.approval_wait is not None and approval is not None and self.approval_wait(approval):
                 d2 = c.check(self.org, permission, resource, namespace=namespace, principal=principal,
-                             context=context, on_behalf_of=on_behalf_of)
+                             context=context, on_behalf_of=on_behalf_of, approval_id=str(approval.get("id") or ""))
                 if d2.allowed is True and not d2.approval_required:
                     return d2
             raise ApprovalRequired(permission, resource, namespace, d, approval)

@@ -90,10 +90,11 @@ def _decode(cls: Any, data: Any, args: tuple) -> Any:
     for f in dataclasses.fields(cls):
         if f.metadata.get("wire", True) is False:
             continue
-        names.add(f.name)
-        if f.name in data:
+        wn = f.metadata.get("name", f.name)  # a wire name that is a Python keyword ("from")
+        names.add(wn)
+        if wn in data:
             try:
-                kw[f.name] = _conv(hints[f.name], data[f.name], tvars)
+                kw[f.name] = _conv(hints[f.name], data[wn], tvars)
             except TypeError as e:
                 raise TypeError(f"{cls.__name__}.{f.name}: {e}") from None
     obj = cls(**kw)
@@ -112,7 +113,7 @@ def _encode(v: Any) -> Any:
             x = getattr(v, f.name)
             if x is None:
                 continue
-            out[f.name] = _encode(x)
+            out[f.metadata.get("name", f.name)] = _encode(x)
         return out
     if isinstance(v, list):
         return [_encode(x) for x in v]
@@ -738,10 +739,118 @@ class Release(Wire):
     extra: Dict[str, Any] = _extra()
 
 
+@dataclass
+class ApprovalVote(Wire):
+    """One approver's answer to an approval."""
+
+    __schema__ = "ApprovalVote"
+    by: str = ""
+    approve: bool = False
+    comment: str = ""
+    at: str = ""
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
+class Approval(Wire):
+    """A request for people's approval of one exact question (principal,
+    action, resource, namespace, spec version and arguments). ``status``
+    is pending, granted, denied, expired or consumed; a granted one lets
+    one check presenting its ``id`` (``approval_id``) through, once."""
+
+    __schema__ = "Approval"
+    id: str = ""
+    org: str = ""
+    status: str = ""
+    principal: str = ""
+    on_behalf_of: str = ""
+    action: str = ""
+    resource: str = ""
+    namespace: str = ""
+    spec_version: int = 0
+    arguments_sha256: str = ""
+    quorum: int = 0
+    #: Per rule restricting its approvers, the roles of which an approver
+    #: must hold one (the wire name is ``from``).
+    from_: Optional[List[List[str]]] = field(default=None, metadata={"name": "from"})
+    rules: Optional[List[str]] = None
+    #: Who may approve now (on reads of one approval).
+    approvers: Optional[List[str]] = None
+    votes: Optional[List[ApprovalVote]] = None
+    requested_by: str = ""
+    created_at: str = ""
+    expires_at: str = ""
+    use_by: str = ""
+    consumed_at: str = ""
+    extra: Dict[str, Any] = _extra()
+
+    @property
+    def pending(self) -> bool:
+        """Still waiting for approvers."""
+        return self.status == "pending"
+
+    @property
+    def granted(self) -> bool:
+        """Granted and not yet used: a check presenting it passes once."""
+        return self.status == "granted"
+
+
+@dataclass
+class Run(Wire):
+    """One recorded execution of a resource: who ran it, at which spec
+    version, the input's and output's digest, size and (redacted)
+    summary, and how it ended."""
+
+    __schema__ = "Run"
+    id: str = ""
+    org: str = ""
+    namespace: str = ""
+    resource: str = ""
+    spec_version: int = 0
+    principal: str = ""
+    on_behalf_of: str = ""
+    triggered_by: str = ""
+    approval_id: str = ""
+    runtime: str = ""
+    #: running, succeeded or failed.
+    status: str = ""
+    input_sha256: str = ""
+    input_size: int = 0
+    input_summary: str = ""
+    error: str = ""
+    output_sha256: str = ""
+    output_size: int = 0
+    output_summary: str = ""
+    started_at: str = ""
+    finished_at: str = ""
+    duration_ms: int = 0
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
+class RunStarted(Wire):
+    """The answer to a run start: ``result`` "started" with the ``run``
+    (and its ``run_token`` when asked), or "approval_required" with the
+    ``approval`` and no run."""
+
+    __schema__ = "RunStartResponse"
+    result: str = ""
+    run: Optional[Run] = None
+    approval: Optional[Approval] = None
+    run_token: Optional[RunGrant] = None
+    extra: Dict[str, Any] = _extra()
+
+    @property
+    def approval_required(self) -> bool:
+        """A person must approve first; nothing was recorded."""
+        return self.result == "approval_required"
+
+
 #: Every wire type of the SDK (the drift test walks this list).
 WIRE_TYPES: List[type] = [
     Page, Written, Org, Namespace, User, Member, Team, Role, Pos, Diagnostic, Policy, Validation, Scope,
     ResourceRef, BindingCore, Binding, Agent, Service, Resource, Invitation, InvitationCreated, Session,
     Accepted, Health, Grant, MeOrg, Me, Rule, Decision, BatchResult, Batch, Trace, Explanation,
     ResourcePage, Subject, Subjects, Permissions, APIKey, KeyCreated, Secret, RunGrant, Released, Release,
+    ApprovalVote, Approval, Run, RunStarted,
 ]
