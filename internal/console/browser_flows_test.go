@@ -275,3 +275,25 @@ func TestBrowserPolicyImpact(t *testing.T) {
 	b.screenshot("policy-impact")
 	b.axe("policy/impact")
 }
+
+// TestBrowserApprovals: an admin sees oli's pending request on the
+// Approvals page (accessible, reachable with Tab), approves it with a
+// comment, and it is granted.
+func TestBrowserApprovals(t *testing.T) {
+	e := newEnv(t)
+	ap := e.askApproval(t)
+	b := e.tab(t)
+	b.signIn("ada")
+	b.open("/console/orgs/acme/approvals")
+	if !b.has("#approval-" + ap.ID) {
+		t.Fatalf("the pending request %s is not listed", ap.ID)
+	}
+	b.do(chromedp.SendKeys(chromedp.CSS("#comment-"+ap.ID), "ticket 42 checked"))
+	b.screenshot("approvals")
+	b.axe("approvals")
+	b.keyboard("approvals")
+	b.do(chromedp.Click(chromedp.CSS("#approval-"+ap.ID+" button:not(.danger)")), chromedp.WaitVisible(chromedp.CSS("#notice")))
+	if got := e.approval(t, ap.ID); got.Status != store.ApprovalGranted {
+		t.Errorf("after approving in the browser: %s", got.Status)
+	}
+}

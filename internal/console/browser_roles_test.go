@@ -20,12 +20,13 @@ import (
 //	Resources   ✓      ✓       ✓       ✓     (what each may read)
 //	Playground  ✓      ✓       ✓       ✓
 //	Agents/keys ✓      ✓       ✓       ✓     (agents and org keys: admin)
+//	Approvals   ✓      ✓       ✓       -     (decisions:approve, or own requests)
 //	Secrets     ✓      ✓       -       -     (builder: names only)
 //	Audit       ✓      ✓       ✓       ✓
 var navByRole = map[string][]string{
-	"admin":    {"Overview", "Members", "Teams", "Roles", "Policy", "Resources", "Playground", "Agents and keys", "Secrets", "Audit"},
-	"builder":  {"Overview", "Resources", "Playground", "Agents and keys", "Secrets", "Audit"},
-	"operator": {"Overview", "Resources", "Playground", "Agents and keys", "Audit"},
+	"admin":    {"Overview", "Members", "Teams", "Roles", "Policy", "Resources", "Playground", "Agents and keys", "Approvals", "Secrets", "Audit"},
+	"builder":  {"Overview", "Resources", "Playground", "Agents and keys", "Approvals", "Secrets", "Audit"},
+	"operator": {"Overview", "Resources", "Playground", "Agents and keys", "Approvals", "Audit"},
 	"viewer":   {"Overview", "Resources", "Playground", "Agents and keys", "Audit"},
 }
 
@@ -52,6 +53,8 @@ var pageChecks = []struct {
 	{"Agents and keys", "#my-keys", "admin builder operator viewer"},
 	{"Agents and keys", "#new-key-form", "admin builder operator viewer"},
 	{"Agents and keys", "#org-keys", "admin"},
+	{"Approvals", "#pending-approvals", "admin builder operator"},
+	{"Approvals", "#my-approvals", "admin builder operator"},
 	{"Secrets", "#secrets", "admin builder"},
 	{"Secrets", "tr[data-secret='" + secretName + "']", "admin builder"},
 	{"Secrets", "form[action$='/reveal']", "admin"},
@@ -64,7 +67,7 @@ var pageChecks = []struct {
 
 var pages = []struct{ name, path string }{
 	{"Members", "members"}, {"Teams", "teams"}, {"Roles", "roles"}, {"Policy", "policy"}, {"Resources", "resources"},
-	{"Playground", "playground"}, {"Agents and keys", "agents"}, {"Secrets", "secrets"}, {"Audit", "audit"},
+	{"Playground", "playground"}, {"Agents and keys", "agents"}, {"Approvals", "approvals"}, {"Secrets", "secrets"}, {"Audit", "audit"},
 }
 
 // TestBrowserRoles signs in as each role of the mentiko template in a

@@ -35,6 +35,7 @@ func (c *Console) routes() {
 	c.auditRoutes()
 	c.resourceRoutes()
 	c.agentRoutes()
+	c.approvalRoutes()
 	m.HandleFunc(Prefix, func(w http.ResponseWriter, r *http.Request) {
 		c.render(w, r, http.StatusNotFound, "error", &page{Title: "Not found", Error: "There is no such page."})
 	})

@@ -44,14 +44,16 @@ func (c *Console) pageRoutes() {
 // done are the notices a redirect after a successful change may show
 // (fixed sentences: a query parameter never puts text on the page).
 var done = map[string]string{
-	"role":    "The role was changed.",
-	"removed": "The member was removed.",
-	"saved":   "Saved.",
-	"deleted": "Deleted.",
-	"created": "Created.",
-	"revoked": "The invitation was revoked.",
-	"rotated": "Rotated: the new value is the current version.",
-	"policy":  "The policy was saved.",
+	"role":     "The role was changed.",
+	"removed":  "The member was removed.",
+	"saved":    "Saved.",
+	"deleted":  "Deleted.",
+	"created":  "Created.",
+	"revoked":  "The invitation was revoked.",
+	"rotated":  "Rotated: the new value is the current version.",
+	"policy":   "The policy was saved.",
+	"approved": "Your approval was recorded.",
+	"denied":   "Your denial was recorded: the request is denied.",
 }
 
 func (c *Console) redirectDone(w http.ResponseWriter, r *http.Request, path, what string) {

@@ -47,6 +47,7 @@ var navPages = []struct {
 	{"Resources", "resources", nil},
 	{"Playground", "playground", nil},
 	{"Agents and keys", "agents", nil},
+	{"Approvals", "approvals", nil},
 	{"Secrets", "secrets", []string{"secrets:list"}},
 	{"Audit", "audit", []string{"audit:read"}},
 }
@@ -77,7 +78,7 @@ func (c *Console) basePage(r *http.Request, q *req, title, errMsg string) *page 
 	if q != nil {
 		p.Me, p.Orgs, p.Org, p.CSRF = q.caller.Principal, q.orgs, q.org, q.sess.csrf
 		if q.org != nil {
-			p.Nav = c.nav(q)
+			p.Nav = c.nav(r, q)
 		}
 	}
 	return p
@@ -90,13 +91,16 @@ func (c *Console) orgPage(r *http.Request, q *req, title string) *page {
 	return p
 }
 
-func (c *Console) nav(q *req) []navItem {
+func (c *Console) nav(r *http.Request, q *req) []navItem {
 	var out []navItem
 	for _, n := range navPages {
 		if len(n.perms) > 0 && !c.may(q, n.perms...) {
 			continue
 		}
 		if n.path == "secrets" && c.vault == nil {
+			continue
+		}
+		if n.path == "approvals" && !c.showsApprovals(r, q) {
 			continue
 		}
 		path := orgPath(q.org.ID)
