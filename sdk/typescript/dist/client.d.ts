@@ -15,7 +15,7 @@
  * @module
  */
 import { type CallOptions, type TransportOptions } from "./transport.js";
-import type { AcceptRequest, AcceptResponse, Agent, AgentPatch, AgentSpec, APIKey, BatchCheckResponse, BatchItem, Binding, BindingSpec, CheckResponse, CreateOrgRequest, ExplainResponse, Health, Invitation, InvitationCreated, InviteRequest, KeyCreated, KeySpec, LookupResourcesResponse, LookupSubjectsResponse, Me, Member, Namespace, Org, Page, PermissionsResponse, Policy, Release, Resource, ResourcePatch, ResourceRef, ResourceSpec, ResourceVersion, Revision, Role, RoleBody, RoleSpec, RunGrant, RunRequest, Secret, SecretCreate, Service, ServiceSpec, SessionResponse, Team, TeamRequest, JsonObject, ValidateResponse, Written } from "./types.js";
+import type { AcceptRequest, AcceptResponse, Agent, AgentPatch, AgentSpec, APIKey, BatchCheckResponse, BatchItem, Binding, BindingSpec, CheckResponse, CreateOrgRequest, ExplainResponse, Health, Invitation, InvitationCreated, InviteRequest, KeyCreated, KeySpec, LookupResourcesResponse, LookupSubjectsResponse, Me, Member, Namespace, Org, Page, PermissionsResponse, Policy, Release, Resource, ResourcePatch, ResourceRef, ResourceSpec, ResourceVersion, Revision, Role, RoleBody, RoleSpec, RunGrant, RunRequest, Approval, CheckRequest, Run, RunFinishRequest, RunStartRequest, RunStartResponse, Secret, SecretCreate, Service, ServiceSpec, SessionResponse, Team, TeamRequest, JsonObject, ValidateResponse, Written } from "./types.js";
 /** How to reach the server; see {@link TransportOptions}. */
 export interface GatehouseOptions extends TransportOptions {
     /**
@@ -30,7 +30,31 @@ export interface DecisionOptions extends CallOptions {
     atLeast?: number;
 }
 /** A check: the question and its call options. */
-export type CheckOptions = BatchItem & DecisionOptions;
+export type CheckOptions = BatchItem & Pick<CheckRequest, "arguments" | "approvalId"> & DecisionOptions;
+/** Reading one approval. */
+export interface GetApprovalOptions extends CallOptions {
+    /** Long-poll while it is pending: seconds (at most 60), or a Go duration ("30s"). */
+    wait?: number | string;
+}
+/** Waiting for an approval. */
+export interface WaitForApprovalOptions extends CallOptions {
+    /** Give up after this many ms, answering the last state read (still pending); default: wait until ended by `signal`. */
+    timeoutMs?: number;
+}
+/** Listing approvals. */
+export interface ListApprovalsOptions extends ListOptions {
+    /** Only approvals in this status ("pending"). */
+    status?: string;
+}
+/** Listing runs. */
+export interface ListRunsOptions extends ListOptions {
+    /** Only runs of this resource ("chains/deploy"). */
+    resource?: string;
+    /** Only runs in this namespace. */
+    namespace?: string;
+    /** Only runs in this status ("running", "succeeded", "failed"). */
+    status?: string;
+}
 /** Options of a list call. */
 export interface ListOptions extends CallOptions {
     /** Items per request (1–1000; the server's default is 100). */
@@ -275,6 +299,38 @@ export declare class OrgClient {
     createRunToken(ref: ResourceRef, req?: RunRequest, options?: CallOptions): Promise<RunGrant>;
     /** Redeems a run token for its secrets (the runtime's call; at most once). */
     exchangeRunToken(token: string, options?: CallOptions): Promise<Release>;
+    /**
+     * Starts a run: authorizes `<type>:run`, records it and, with
+     * `issueToken`, issues its run token. When a person must approve first,
+     * `result` is "approval_required" with the approval and nothing is
+     * recorded: start again with `approvalId` once granted. Not retried
+     * after an ambiguous failure (a retry could record the run twice).
+     */
+    startRun(req: RunStartRequest, options?: CallOptions): Promise<RunStartResponse>;
+    /** Reports how a run ended (the caller that started it or its runtime, once); secret values are redacted from what is kept. */
+    finishRun(id: string, req: RunFinishRequest, options?: CallOptions): Promise<Run>;
+    /** Reads a run (results:read in its namespace, or the caller's own). */
+    getRun(id: string, options?: CallOptions): Promise<Run>;
+    /** The runs the caller may read, newest first. */
+    listRuns(options?: ListRunsOptions): Paginated<Run>;
+    /** The approvals the caller may see (as requester or approver), newest first. */
+    listApprovals(options?: ListApprovalsOptions): Paginated<Approval>;
+    /** Reads an approval; with `wait`, long-polls while it is pending. Lists who may approve now. */
+    getApproval(id: string, options?: GetApprovalOptions): Promise<Approval>;
+    /** Approves a pending approval (an approver, once). */
+    approve(id: string, options?: CallOptions & {
+        comment?: string;
+    }): Promise<Approval>;
+    /** Denies a pending approval (one deny ends it). */
+    deny(id: string, options?: CallOptions & {
+        comment?: string;
+    }): Promise<Approval>;
+    /**
+     * Long-polls an approval until it is no longer pending (granted, denied,
+     * expired or consumed) and answers it; after `timeoutMs`, or when
+     * `signal` aborts, answers the last state read (still pending).
+     */
+    waitForApproval(id: string, options?: WaitForApprovalOptions): Promise<Approval>;
 }
 /**
  * A list: iterate it (`for await (const m of org.listMembers())`) for every

@@ -27,27 +27,9 @@
  */
 import type { OrgClient } from "./client.js";
 import { PermissionDeniedError } from "./errors.js";
-import type { CheckResponse, JsonObject } from "./types.js";
-/**
- * An approval record, as a decision that needs a person's approval carries
- * it. The server's approvals API is being built; the members below are
- * those DESIGN §1.1 item 8 names, and any others the server sends are kept.
- * @schema-pending Approval
- */
-export interface Approval {
-    /** The approval's id. */
-    id: string;
-    /** "pending", "granted", "denied", "expired" or "consumed". */
-    status?: string;
-    /** How many distinct approvers it needs. */
-    quorum?: number;
-    /** The roles an approver must hold. */
-    from?: string[];
-    /** When it expires. */
-    expiresAt?: string;
-    /** Anything else the server sent. */
-    [member: string]: unknown;
-}
+import type { Approval, CheckResponse, JsonObject } from "./types.js";
+/** An approval record (the server's `Approval`). */
+export type { Approval };
 /** What an approval wait ended with. */
 export interface ApprovalOutcome {
     /** "granted" lets the guard ask again; anything else refuses. */
@@ -57,8 +39,12 @@ export interface ApprovalOutcome {
 }
 /** Opt-in waiting for approvals. */
 export interface ApprovalWaitOptions {
-    /** Waits until the approval is decided (polls the server's approvals API, or your own channel). */
-    wait: (approval: Approval, options: {
+    /**
+     * Waits until the approval is decided. Default: the org client's
+     * {@link OrgClient.waitForApproval} (long-polls the server's approvals
+     * API) and, once granted, the repeated check presents the approval.
+     */
+    wait?: (approval: Approval, options: {
         signal: AbortSignal;
     }) => Promise<ApprovalOutcome>;
     /** Gives up (ApprovalRequiredError) after this many ms (default 5 minutes). */

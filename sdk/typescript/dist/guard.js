@@ -44,6 +44,15 @@ export class ApprovalRequiredError extends PermissionDeniedError {
         this.outcome = init.outcome;
     }
 }
+/** The default wait: long-polls the server until the approval is decided; a granted one is presented by the repeated check. */
+async function serverWait(org, approval, signal) {
+    if (!approval.id)
+        return { status: "pending" };
+    const a = await org.waitForApproval(approval.id, { signal });
+    if (signal.aborted && a.status === "pending")
+        throw new GatehouseError("gatehouse: gave up waiting for approval " + approval.id);
+    return { status: a.status, presentation: a.status === "granted" ? { approvalId: a.id } : undefined };
+}
 /** The approval of a decision that needs one; undefined otherwise. */
 export function approvalOf(decision) {
     const d = decision;
@@ -85,7 +94,9 @@ export async function authorizeToolCall(o, args, ...runtime) {
         const timer = setTimeout(() => ctl.abort(), o.approval.timeoutMs ?? 300_000);
         let outcome;
         try {
-            outcome = await o.approval.wait(approval, { signal: ctl.signal });
+            outcome = o.approval.wait
+                ? await o.approval.wait(approval, { signal: ctl.signal })
+                : await serverWait(o.org, approval, ctl.signal);
         }
         catch (err) {
             throw Object.assign(refuse(decision, approval, { status: "pending" }), { cause: err });

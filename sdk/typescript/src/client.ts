@@ -59,6 +59,12 @@ import type {
   RoleSpec,
   RunGrant,
   RunRequest,
+  Approval,
+  CheckRequest,
+  Run,
+  RunFinishRequest,
+  RunStartRequest,
+  RunStartResponse,
   Secret,
   SecretCreate,
   Service,
@@ -87,7 +93,35 @@ export interface DecisionOptions extends CallOptions {
 }
 
 /** A check: the question and its call options. */
-export type CheckOptions = BatchItem & DecisionOptions;
+export type CheckOptions = BatchItem & Pick<CheckRequest, "arguments" | "approvalId"> & DecisionOptions;
+
+/** Reading one approval. */
+export interface GetApprovalOptions extends CallOptions {
+  /** Long-poll while it is pending: seconds (at most 60), or a Go duration ("30s"). */
+  wait?: number | string;
+}
+
+/** Waiting for an approval. */
+export interface WaitForApprovalOptions extends CallOptions {
+  /** Give up after this many ms, answering the last state read (still pending); default: wait until ended by `signal`. */
+  timeoutMs?: number;
+}
+
+/** Listing approvals. */
+export interface ListApprovalsOptions extends ListOptions {
+  /** Only approvals in this status ("pending"). */
+  status?: string;
+}
+
+/** Listing runs. */
+export interface ListRunsOptions extends ListOptions {
+  /** Only runs of this resource ("chains/deploy"). */
+  resource?: string;
+  /** Only runs in this namespace. */
+  namespace?: string;
+  /** Only runs in this status ("running", "succeeded", "failed"). */
+  status?: string;
+}
 
 /** Options of a list call. */
 export interface ListOptions extends CallOptions {
@@ -141,7 +175,7 @@ class RevisionTracker {
 const seg = encodeURIComponent;
 
 /** The members of CheckOptions that checkBody maps itself. */
-const checkMembers = new Set(["principal", "action", "resource", "namespace", "context", "onBehalfOf", "atLeast", "signal", "timeoutMs"]);
+const checkMembers = new Set(["principal", "action", "resource", "namespace", "context", "onBehalfOf", "arguments", "approvalId", "atLeast", "signal", "timeoutMs"]);
 
 /**
  * A Gatehouse client. Create one per server and reuse it; it is safe to
@@ -325,6 +359,8 @@ export class OrgClient {
       namespace: q.namespace,
       context: q.context,
       on_behalf_of: q.onBehalfOf,
+      arguments: q.arguments,
+      approval_id: q.approvalId,
       consistency: c ? { at_least: c.atLeast } : undefined,
     };
     // Members this SDK does not know yet (an approval's presentation) cross in wire form.
@@ -710,6 +746,82 @@ export class OrgClient {
   /** Redeems a run token for its secrets (the runtime's call; at most once). */
   exchangeRunToken(token: string, options?: CallOptions): Promise<Release> {
     return this.t.do({ method: "POST", path: this.base + "/runs/exchange", body: { token } }, options);
+  }
+
+  /**
+   * Starts a run: authorizes `<type>:run`, records it and, with
+   * `issueToken`, issues its run token. When a person must approve first,
+   * `result` is "approval_required" with the approval and nothing is
+   * recorded: start again with `approvalId` once granted. Not retried
+   * after an ambiguous failure (a retry could record the run twice).
+   */
+  startRun(req: RunStartRequest, options?: CallOptions): Promise<RunStartResponse> {
+    return this.t.do({ method: "POST", path: this.base + "/runs", body: req, idem: "write" }, options);
+  }
+
+  /** Reports how a run ended (the caller that started it or its runtime, once); secret values are redacted from what is kept. */
+  finishRun(id: string, req: RunFinishRequest, options?: CallOptions): Promise<Run> {
+    return this.t.do({ method: "POST", path: `${this.base}/runs/${seg(id)}/finish`, body: req, idem: "write" }, options);
+  }
+
+  /** Reads a run (results:read in its namespace, or the caller's own). */
+  getRun(id: string, options?: CallOptions): Promise<Run> {
+    return this.t.do({ method: "GET", path: `${this.base}/runs/${seg(id)}` }, options);
+  }
+
+  /** The runs the caller may read, newest first. */
+  listRuns(options?: ListRunsOptions): Paginated<Run> {
+    return this.client.pages(this.base + "/runs", { resource: options?.resource, namespace: options?.namespace, status: options?.status }, options);
+  }
+
+  // Approvals.
+
+  /** The approvals the caller may see (as requester or approver), newest first. */
+  listApprovals(options?: ListApprovalsOptions): Paginated<Approval> {
+    return this.client.pages(this.base + "/approvals", { status: options?.status }, options);
+  }
+
+  /** Reads an approval; with `wait`, long-polls while it is pending. Lists who may approve now. */
+  getApproval(id: string, options?: GetApprovalOptions): Promise<Approval> {
+    const wait = options?.wait;
+    const secs = typeof wait === "number" ? wait : typeof wait === "string" ? parseFloat(wait) : 0;
+    // The request may last the long-poll plus the usual time.
+    const o = wait !== undefined && options?.timeoutMs === undefined ? { ...options, timeoutMs: this.t.timeoutMs + secs * 1000 } : options;
+    return this.t.do({ method: "GET", path: `${this.base}/approvals/${seg(id)}`, query: { wait: wait === undefined ? undefined : String(wait) } }, o);
+  }
+
+  /** Approves a pending approval (an approver, once). */
+  approve(id: string, options?: CallOptions & { comment?: string }): Promise<Approval> {
+    return this.t.do({ method: "POST", path: `${this.base}/approvals/${seg(id)}/approve`, body: { comment: options?.comment } }, options);
+  }
+
+  /** Denies a pending approval (one deny ends it). */
+  deny(id: string, options?: CallOptions & { comment?: string }): Promise<Approval> {
+    return this.t.do({ method: "POST", path: `${this.base}/approvals/${seg(id)}/deny`, body: { comment: options?.comment } }, options);
+  }
+
+  /**
+   * Long-polls an approval until it is no longer pending (granted, denied,
+   * expired or consumed) and answers it; after `timeoutMs`, or when
+   * `signal` aborts, answers the last state read (still pending).
+   */
+  async waitForApproval(id: string, options?: WaitForApprovalOptions): Promise<Approval> {
+    const deadline = options?.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    const signal = options?.signal;
+    let last: Approval | undefined;
+    for (;;) {
+      const left = deadline - Date.now();
+      const wait = Math.max(0, Math.min(20, Math.floor((left - 1000) / 1000)));
+      try {
+        last = await this.getApproval(id, { wait, signal });
+      } catch (err) {
+        if (last && (signal?.aborted || Date.now() >= deadline)) return last;
+        throw err;
+      }
+      if (last.status !== "pending" || signal?.aborted || Date.now() >= deadline) return last;
+      // Under a second left the server cannot long-poll: poll a few times a second.
+      await new Promise((r) => setTimeout(r, wait === 0 ? Math.min(250, Math.max(0, deadline - Date.now())) : 10));
+    }
   }
 }
 

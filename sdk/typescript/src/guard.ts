@@ -28,28 +28,10 @@
 
 import type { OrgClient } from "./client.js";
 import { GatehouseError, PermissionDeniedError } from "./errors.js";
-import type { CheckResponse, ExplainResponse, JsonObject } from "./types.js";
+import type { Approval, CheckResponse, ExplainResponse, JsonObject } from "./types.js";
 
-/**
- * An approval record, as a decision that needs a person's approval carries
- * it. The server's approvals API is being built; the members below are
- * those DESIGN §1.1 item 8 names, and any others the server sends are kept.
- * @schema-pending Approval
- */
-export interface Approval {
-  /** The approval's id. */
-  id: string;
-  /** "pending", "granted", "denied", "expired" or "consumed". */
-  status?: string;
-  /** How many distinct approvers it needs. */
-  quorum?: number;
-  /** The roles an approver must hold. */
-  from?: string[];
-  /** When it expires. */
-  expiresAt?: string;
-  /** Anything else the server sent. */
-  [member: string]: unknown;
-}
+/** An approval record (the server's `Approval`). */
+export type { Approval };
 
 /** What an approval wait ended with. */
 export interface ApprovalOutcome {
@@ -61,8 +43,12 @@ export interface ApprovalOutcome {
 
 /** Opt-in waiting for approvals. */
 export interface ApprovalWaitOptions {
-  /** Waits until the approval is decided (polls the server's approvals API, or your own channel). */
-  wait: (approval: Approval, options: { signal: AbortSignal }) => Promise<ApprovalOutcome>;
+  /**
+   * Waits until the approval is decided. Default: the org client's
+   * {@link OrgClient.waitForApproval} (long-polls the server's approvals
+   * API) and, once granted, the repeated check presents the approval.
+   */
+  wait?: (approval: Approval, options: { signal: AbortSignal }) => Promise<ApprovalOutcome>;
   /** Gives up (ApprovalRequiredError) after this many ms (default 5 minutes). */
   timeoutMs?: number;
 }
@@ -87,13 +73,21 @@ export class ApprovalRequiredError extends PermissionDeniedError {
   }
 }
 
+/** The default wait: long-polls the server until the approval is decided; a granted one is presented by the repeated check. */
+async function serverWait(org: OrgClient, approval: Approval, signal: AbortSignal): Promise<ApprovalOutcome> {
+  if (!approval.id) return { status: "pending" };
+  const a = await org.waitForApproval(approval.id, { signal });
+  if (signal.aborted && a.status === "pending") throw new GatehouseError("gatehouse: gave up waiting for approval " + approval.id);
+  return { status: a.status, presentation: a.status === "granted" ? { approvalId: a.id } : undefined };
+}
+
 /** The approval of a decision that needs one; undefined otherwise. */
 export function approvalOf(decision: CheckResponse): Approval | undefined {
   const d = decision as CheckResponse & { result?: unknown; approval?: unknown };
   if (d.result !== "approval_required" && d.reason !== "approval_required") return undefined;
   const a = d.approval;
   if (a && typeof a === "object" && typeof (a as { id?: unknown }).id === "string") return a as Approval;
-  return { id: "" };
+  return { id: "" } as Approval;
 }
 
 /** A value, or a function of the call's arguments giving it. */
@@ -161,7 +155,9 @@ export async function authorizeToolCall<A, Rest extends unknown[] = unknown[]>(
     const timer = setTimeout(() => ctl.abort(), o.approval.timeoutMs ?? 300_000);
     let outcome: ApprovalOutcome;
     try {
-      outcome = await o.approval.wait(approval, { signal: ctl.signal });
+      outcome = o.approval.wait
+        ? await o.approval.wait(approval, { signal: ctl.signal })
+        : await serverWait(o.org, approval, ctl.signal);
     } catch (err) {
       throw Object.assign(refuse(decision, approval, { status: "pending" }), { cause: err });
     } finally {

@@ -615,6 +615,10 @@ export interface BatchItem {
 export interface CheckRequest extends BatchItem {
   /** The revision the answer must reflect. */
   consistency?: Consistency;
+  /** The call's arguments (any JSON, sent as they are): an approval is bound to their canonical SHA-256. */
+  arguments?: unknown;
+  /** Presents a granted approval of exactly this question: the check is then allowed once. */
+  approvalId?: string;
 }
 
 /** An agent's obligation (must) or advice (should). @schema RuleOut */
@@ -643,6 +647,10 @@ export interface CheckResponse {
   advice?: RuleOut[];
   /** Why a deny is a deny. */
   reason?: DenyReason;
+  /** "approval_required" when the request needs a person's approval first (`allowed` is then false). */
+  result?: string;
+  /** The approval a request that needs one waits for. */
+  approval?: Approval;
 }
 
 /** A batch of checks. @schema BatchCheckRequest */
@@ -935,4 +943,156 @@ export interface Written<T> {
 export interface Revision {
   /** The revision the write committed. */
   revision: number;
+}
+
+/** One approver's answer to an approval. @schema ApprovalVote */
+export interface ApprovalVote {
+  /** The approver ("user:alice"). */
+  by: string;
+  /** true: approved; false: denied. */
+  approve: boolean;
+  /** The approver's comment. */
+  comment?: string;
+  /** When. */
+  at: string;
+}
+
+/**
+ * A request for people's approval of one exact question (org, principal,
+ * on-behalf-of, action, resource, namespace, spec version, arguments).
+ * @schema Approval
+ */
+export interface Approval {
+  /** The approval's id. */
+  id: string;
+  /** The org. */
+  org: string;
+  /** "pending", "granted", "denied", "expired" or "consumed". */
+  status: "pending" | "granted" | "denied" | "expired" | "consumed" | (string & {});
+  /** The principal whose request it is. */
+  principal: string;
+  /** The user that principal acts for. */
+  onBehalfOf?: string;
+  /** "<type>:<action>". */
+  action: string;
+  /** "<type>/<id>". */
+  resource?: string;
+  /** The namespace. */
+  namespace: string;
+  /** The resource's spec version it is bound to. */
+  specVersion?: number;
+  /** The SHA-256 of the canonical JSON of the request's arguments. */
+  argumentsSha256: string;
+  /** How many distinct approvers must grant it. */
+  quorum: number;
+  /** Per rule restricting its approvers, the roles of which an approver must hold one. */
+  from?: string[][];
+  /** The `ask before` rules that apply, with their positions. */
+  rules?: string[];
+  /** Who may approve now (on reads of one approval). */
+  approvers?: string[];
+  /** The answers so far. */
+  votes?: ApprovalVote[];
+  /** Who asked. */
+  requestedBy: string;
+  /** When it was requested. */
+  createdAt: string;
+  /** When it expires (pending: to be decided; granted: to be used). */
+  expiresAt: string;
+  /** A granted approval must be used by then. */
+  useBy?: string;
+  /** When it was used. */
+  consumedAt?: string;
+}
+
+/** The body of an approve or a deny. @schema ApprovalDecisionRequest */
+export interface ApprovalDecisionRequest {
+  /** A comment, kept in the approval and the audit log. */
+  comment?: string;
+}
+
+/** Starts a run. @schema RunStartRequest */
+export interface RunStartRequest {
+  /** "<type>/<id>" ("chains/deploy"). */
+  resource: string;
+  /** The namespace ("default" when omitted). */
+  namespace?: string;
+  /** The user the caller acts for. */
+  onBehalfOf?: string;
+  /** The run's input (any JSON, sent as it is): an approval is bound to it as the request's arguments. */
+  input?: unknown;
+  /** Presents a granted approval of this run. */
+  approvalId?: string;
+  /** Also issue the vault's run token (secret injection). */
+  issueToken?: boolean;
+  /** The only service that may exchange the token and finish the run ("service:runner"). */
+  runtime?: string;
+}
+
+/** One recorded execution of a runnable resource. @schema Run */
+export interface Run {
+  /** The run's id. */
+  id: string;
+  /** The org. */
+  org: string;
+  /** The namespace. */
+  namespace: string;
+  /** "<type>/<id>". */
+  resource: string;
+  /** The resource's spec version it ran. */
+  specVersion: number;
+  /** The principal that ran it. */
+  principal: string;
+  /** The user it acted for. */
+  onBehalfOf?: string;
+  /** Who triggered it. */
+  triggeredBy: string;
+  /** The approval it used. */
+  approvalId?: string;
+  /** The runtime it named. */
+  runtime?: string;
+  /** "running", "succeeded" or "failed". */
+  status: "running" | "succeeded" | "failed" | (string & {});
+  /** The SHA-256 of its input. */
+  inputSha256: string;
+  /** The input's size in bytes. */
+  inputSize: number;
+  /** The input's first 1 KiB. */
+  inputSummary?: string;
+  /** Its error (secret values redacted). */
+  error?: string;
+  /** The SHA-256 of its (redacted) output. */
+  outputSha256?: string;
+  /** The output's size in bytes. */
+  outputSize?: number;
+  /** The last 1 KiB of its output, secret values redacted. */
+  outputSummary?: string;
+  /** When it started. */
+  startedAt: string;
+  /** When it finished. */
+  finishedAt?: string;
+  /** How long it ran. */
+  durationMs?: number;
+}
+
+/** The answer to a run start: the run (and its token), or the approval it needs first. @schema RunStartResponse */
+export interface RunStartResponse {
+  /** "started" or "approval_required". */
+  result: "started" | "approval_required" | (string & {});
+  /** The run (when started). */
+  run?: Run;
+  /** The approval to wait for (when approval_required; nothing was recorded). */
+  approval?: Approval;
+  /** The run token (when asked for with issueToken). */
+  runToken?: RunGrant;
+}
+
+/** Reports how a run ended. @schema RunFinishRequest */
+export interface RunFinishRequest {
+  /** "succeeded" or "failed". */
+  status: "succeeded" | "failed" | (string & {});
+  /** Its error. */
+  error?: string;
+  /** Its output (send its tail, at most 1 MiB): the server redacts secret values before keeping the last 1 KiB. */
+  output?: string;
 }
