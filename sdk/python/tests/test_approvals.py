@@ -119,26 +119,33 @@ class ApprovalsTest(unittest.TestCase):
         ran = []
 
         @guard.require("chains:run", resource=f"chains/{CHAIN}")
-        def deploy() -> None:
-            ran.append(1)
+        def deploy(ref: str) -> None:
+            ran.append(ref)
+
+        # The guard binds the approval to the call's arguments (canonical
+        # JSON of {"ref": "main"}): other arguments are another question.
+        want = hashlib.sha256(b'{"ref":"main"}').hexdigest()
 
         def approve_when_asked() -> None:
             for _ in range(100):
                 for a in self.alice.list_approvals(ORG, status="pending"):
-                    # The guard sends no arguments: canonical JSON null.
-                    if a.namespace == NS and a.principal == "user:bob" and a.arguments_sha256 == NULL_SHA256:
+                    if a.namespace == NS and a.principal == "user:bob" and a.arguments_sha256 == want:
                         self.alice.approve(ORG, a.id, "guard")
                         return
                 time.sleep(0.1)
 
         t = threading.Thread(target=approve_when_asked)
         t.start()
-        deploy()
+        deploy("main")
         t.join(20)
-        self.assertEqual(ran, [1])
-        # Used once: a second call needs a new approval (no wait: refused).
+        self.assertEqual(ran, ["main"])
+        # Used once: a second call needs a new approval (no wait: refused),
+        # and so does a call with other arguments.
+        no_wait = gatehouse.Guard(self.bob, ORG, namespace=NS)
         with self.assertRaises(gatehouse.ApprovalRequired):
-            gatehouse.Guard(self.bob, ORG, namespace=NS).check("chains:run", f"chains/{CHAIN}")
+            no_wait.check("chains:run", f"chains/{CHAIN}", arguments={"ref": "main"})
+        with self.assertRaises(gatehouse.ApprovalRequired):
+            no_wait.check("chains:run", f"chains/{CHAIN}", arguments={"ref": "evil"})
 
     def test_run_round_trip(self) -> None:
         started = self.alice.start_run(ORG, f"chains/{CHAIN}", namespace=NS, input={"ref": "main"})

@@ -111,12 +111,15 @@ class Guard:
 
     def check(self, permission: str, resource: str = "", *, namespace: str = "", principal: str = "",
               on_behalf_of: str = "", context: Optional[Dict[str, Any]] = None,
-              client: Optional[Client] = None, as_caller: bool = False) -> Decision:
+              client: Optional[Client] = None, as_caller: bool = False,
+              arguments: Any = None) -> Decision:
         """Decide now; return the allow, raise :class:`Denied` /
         :class:`ApprovalRequired` otherwise (or the client's error when no
         decision was made). ``client`` (another credential) with
         ``as_caller`` asks about that credential's own principal, whatever
-        the guard or :func:`acting_as` name."""
+        the guard or :func:`acting_as` name. ``arguments`` (a guarded
+        call's) bind an approval to exactly this call: other arguments are
+        another question."""
         if as_caller:
             principal, on_behalf_of = "", ""
         else:
@@ -125,15 +128,17 @@ class Guard:
             on_behalf_of = on_behalf_of or ab or self.on_behalf_of
         namespace = namespace or self.namespace
         c = client or self.client
+        bound: Dict[str, Any] = {} if arguments is None else {"arguments": arguments}
         d = c.check(self.org, permission, resource, namespace=namespace, principal=principal,
-                    context=context, on_behalf_of=on_behalf_of)
+                    context=context, on_behalf_of=on_behalf_of, **bound)
         if d.allowed is True and not d.approval_required:
             return d
         if d.approval_required:
             approval = d.approval
             if self.approval_wait is not None and approval is not None and self.approval_wait(approval):
                 d2 = c.check(self.org, permission, resource, namespace=namespace, principal=principal,
-                             context=context, on_behalf_of=on_behalf_of, approval_id=str(approval.get("id") or ""))
+                             context=context, on_behalf_of=on_behalf_of,
+                             approval_id=str(approval.get("id") or ""), **bound)
                 if d2.allowed is True and not d2.approval_required:
                     return d2
             raise ApprovalRequired(permission, resource, namespace, d, approval)
@@ -206,9 +211,10 @@ class Requirement:
         values.pop("self", None)
         res = _render(self.resource, values)
         ns = _render(self.namespace, values)
-        ctx = self.context(**values) if self.context else {"input": {k: _jsonable(v) for k, v in values.items()}}
+        args_json = {k: _jsonable(v) for k, v in values.items()}
+        ctx = self.context(**values) if self.context else {"input": args_json}
         return self.guard.check(self.permission, res, namespace=ns, principal=self.principal,
-                                on_behalf_of=self.on_behalf_of, context=ctx)
+                                on_behalf_of=self.on_behalf_of, context=ctx, arguments=args_json)
 
     def _wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
