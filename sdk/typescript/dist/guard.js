@@ -83,6 +83,9 @@ export async function authorizeToolCall(o, args, ...runtime) {
         namespace: val(o.namespace, args),
         onBehalfOf: rt(o.onBehalfOf, runtime),
         context: { ...(val(o.context, args) ?? {}), input: args },
+        // An approval is bound to exactly these arguments: another call's
+        // arguments are another question (docs/approvals.md).
+        arguments: args,
     };
     let decision = await o.org.check(q);
     const approval = approvalOf(decision);

@@ -144,6 +144,9 @@ export async function authorizeToolCall<A, Rest extends unknown[] = unknown[]>(
     namespace: val(o.namespace, args),
     onBehalfOf: rt(o.onBehalfOf, runtime),
     context: { ...(val(o.context, args) ?? {}), input: args as unknown },
+    // An approval is bound to exactly these arguments: another call's
+    // arguments are another question (docs/approvals.md).
+    arguments: args as unknown,
   };
   let decision = await o.org.check(q);
   const approval = approvalOf(decision);

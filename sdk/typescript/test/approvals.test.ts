@@ -93,11 +93,13 @@ describe("approvals", () => {
       ran++;
       return x.n * 2;
     });
+    // The guard binds the approval to the call's arguments: sha256 of the
+    // canonical JSON {"n":21}.
     const call = tool({ n: 21 });
     let id = "";
     for (let i = 0; i < 100 && !id; i++) {
       const pending = await collect(alice.org("demo").listApprovals({ status: "pending" }));
-      id = pending.find((x) => x.action === "chains:run" && x.principal === "user:bob" && x.argumentsSha256 === "74234e98afe7498fb5daf1f36ac2d78acc339464f950703b8c019892f982b90b")?.id ?? "";
+      id = pending.find((x) => x.action === "chains:run" && x.principal === "user:bob" && x.argumentsSha256 === "21425da57c66c7f34b8ad6251726f1725e5aa441198c82d59a3818ea16f297d4")?.id ?? "";
       if (!id) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(id, "no pending approval");

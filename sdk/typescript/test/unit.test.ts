@@ -286,6 +286,7 @@ describe("tool guard", () => {
       namespace: "prod",
       on_behalf_of: "user:carol",
       context: { input: { q: "hi", ns: "prod" } },
+      arguments: { q: "hi", ns: "prod" },
     });
   });
   it("takes who is asking from the runtime arguments, never from the model's", async () => {
