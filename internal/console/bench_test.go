@@ -36,7 +36,7 @@ func BenchmarkPages(b *testing.B) {
 		{"roles", "roles"}, {"policy", "policy"}, {"resources", "resources?namespace=prod"},
 		{"resource", "resources/prod/chains/c0050000"},
 		{"playground-explain", "playground?mode=explain&principal=user:u0000001&action=chains:run&namespace=prod&resource=chains/c0050000"},
-		{"agents", "agents"}, {"audit", "audit"},
+		{"agents", "agents"}, {"audit", "audit"}, {"approvals", "approvals"},
 	}
 	for _, pg := range pages {
 		path := "/console/orgs/acme/" + pg.path
