@@ -224,7 +224,8 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 	var last pageToken
 	full := false // the page is full; looking for one more to decide on a token
 	more := false
-	var conds []string // of the resource check last allowed, when only under conditions
+	var conds []string     // of the resource check last allowed, when only under conditions
+	needsApproval := false // the resource check last allowed answered approval_required
 	emit := func(ns, id string) bool {
 		if full {
 			more = true
@@ -236,22 +237,24 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 			page.Conditional = append(page.Conditional, ConditionalResource{ResourceRef: ref, Conditions: conds})
 			conds = nil
 		}
-		if o.pol.hasAsk { // asks.go: mark what needs approval
-			r := req
-			r.Namespace, r.ResourceID = ns, id
-			if d, _ := snap.decide(&r); d.ApprovalRequired {
-				page.ApprovalRequired = append(page.ApprovalRequired, ref)
-			}
+		if needsApproval { // asks.go: mark what needs approval (decided by check)
+			page.ApprovalRequired = append(page.ApprovalRequired, ref)
 		}
 		last = pageToken{ns, id}
 		full = len(page.Resources) == size
 		return true
 	}
+	approvalRequired := func(ns, id string) bool {
+		r := req
+		r.Namespace, r.ResourceID = ns, id
+		d, _ := snap.decide(&r)
+		return d.ApprovalRequired
+	}
 	check := func(ns, id string) bool {
 		r := req
 		r.Namespace, r.ResourceID = ns, id
 		d, _ := snap.decide(&r)
-		conds = nil
+		conds, needsApproval = nil, d.ApprovalRequired
 		if d.Allowed || d.ApprovalRequired || !q.IncludeConditional {
 			return d.Allowed || d.ApprovalRequired // what may be done, with approval or without
 		}
@@ -286,6 +289,8 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 			continue
 		case modeAll:
 			bucket.after(after, func(id string) bool {
+				// Allowed without a check; only ask rules need a decision.
+				needsApproval = o.pol.hasAsk && approvalRequired(ns, id)
 				stop = !emit(ns, id)
 				return !stop
 			})

@@ -114,9 +114,8 @@ func (s *Server) checkApproval(c *call, in *CheckRequest, a *directory.Asker) (C
 	if err != nil {
 		return CheckResponse{}, false, err
 	}
-	out := CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: string(d.Reason)}
+	out := checkOut(d)
 	if d.ApprovalRequired {
-		out.Result = api.ResultApprovalRequired
 		out.Approval = approvalOut(ap)
 	} else if d.Allowed && ap != nil {
 		out.Approval = approvalOut(ap) // the approval this allow consumed

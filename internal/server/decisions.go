@@ -115,6 +115,16 @@ func (c *call) request(it *BatchItem) (authz.Request, error) {
 	return req, nil
 }
 
+// checkOut is a decision as /check answers it (the approval object, when
+// there is one, is the caller's to add).
+func checkOut(d authz.Decision) CheckResponse {
+	out := CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: string(d.Reason)}
+	if d.ApprovalRequired {
+		out.Result = api.ResultApprovalRequired
+	}
+	return out
+}
+
 func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
 	dm := s.dm["check"]
 	if err := s.waitFor(c, atLeastOf(in.Consistency)); err != nil {
@@ -132,10 +142,7 @@ func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
 		if req, err = c.request(&BatchItem{Principal: in.Principal, Action: in.Action, Resource: in.Resource, Namespace: in.Namespace, Context: in.Context, OnBehalfOf: in.OnBehalfOf}); err == nil {
 			var d authz.Decision
 			if d, err = s.dir.CheckAt(c.ctx, c.actor(), req, at); err == nil {
-				out, allowed = CheckResponse{Allowed: d.Allowed, Revision: d.Revision, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: string(d.Reason)}, d.Allowed
-				if d.ApprovalRequired {
-					out.Result = api.ResultApprovalRequired
-				}
+				out, allowed = checkOut(d), d.Allowed
 			}
 		}
 	} else {
