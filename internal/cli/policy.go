@@ -212,7 +212,7 @@ as if bound to it org-wide, and explains the answer.
 With --org ORG instead of a file it uses the org's live policy from the
 server (needs policy:read).
 Exit status: 0 allow, 1 deny, 2 bad input (unparseable policy, unknown role
-or agent, malformed permission or context), 4 approval required (an
+or agent, malformed permission or context), 7 approval required (an
 "ask before" rule applies: allowed only with a person's approval).`,
 		Example: `  gatehouse policy check template:mentiko --subject role:operator --permission chains:run
   gatehouse policy check examples/agents.policy --subject agent:Triage --permission chains:run --context hour=10`,

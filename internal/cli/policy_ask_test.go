@@ -20,7 +20,7 @@ agent Deployer: builder {
 }
 `
 
-// TestPolicyCheckApproval: `policy check` says approval_required (exit 4,
+// TestPolicyCheckApproval: `policy check` says approval_required (exit 7,
 // JSON result) when an ask rule applies, and allow or deny otherwise; the
 // matrix marks the cells ✓?.
 func TestPolicyCheckApproval(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 // TestRunIsRecorded: `gatehouse run` records the run: the command echoes
 // the injected canary, and the stored run (read back through the API)
 // keeps the exit status, the duration and an output tail in which the
-// value is redacted. A run that needs approval exits 4 naming it and
+// value is redacted. A run that needs approval exits 7 naming it and
 // runs nothing.
 func TestRunIsRecorded(t *testing.T) {
 	vs := startVaultServer(t)
