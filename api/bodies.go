@@ -42,7 +42,7 @@ type CheckRequest struct {
 // Check is the body of a check of it at consistency c (nil: any).
 func (it BatchItem) Check(c *Consistency) CheckRequest {
 	return CheckRequest{Principal: it.Principal, Action: it.Action, Resource: it.Resource, Namespace: it.Namespace,
-		Context: it.Context, OnBehalfOf: it.OnBehalfOf, Consistency: c}
+		Context: it.Context, OnBehalfOf: it.OnBehalfOf, Consistency: c, Arguments: it.Arguments, ApprovalID: it.ApprovalID}
 }
 
 // BatchCheckRequest holds up to MaxBatch checks, answered independently.

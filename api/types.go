@@ -379,6 +379,12 @@ type BatchItem struct {
 	Namespace  string         `json:"namespace,omitempty"` // default "default"
 	Context    map[string]any `json:"context,omitempty"`
 	OnBehalfOf string         `json:"on_behalf_of,omitempty"`
+	// Arguments are the request's arguments (any JSON): an approval is
+	// bound to the SHA-256 of their canonical form (DESIGN §1.1 item 8).
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+	// ApprovalID presents a granted approval of exactly this question; the
+	// request is then allowed once.
+	ApprovalID string `json:"approval_id,omitempty"`
 }
 
 // CheckResponse is the answer to a check.
@@ -415,7 +421,11 @@ type BatchResult struct {
 	Obligations []RuleOut `json:"obligations,omitempty"`
 	Advice      []RuleOut `json:"advice,omitempty"`
 	Reason      string    `json:"reason,omitempty" openapi:"reason"` // as CheckResponse.Reason
-	Error       *Problem  `json:"error,omitempty"`
+	// Result and Approval: as CheckResponse's (approval_required, and the
+	// approval it needs or the one this allow consumed).
+	Result   string    `json:"result,omitempty"`
+	Approval *Approval `json:"approval,omitempty"`
+	Error    *Problem  `json:"error,omitempty"`
 }
 
 // BatchCheckResponse is the answer to a batch of checks, in request order.

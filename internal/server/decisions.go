@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/templates"
 )
@@ -171,9 +172,18 @@ func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, err
 	for i := range in.Checks {
 		req, err := c.request(&in.Checks[i])
 		if err == nil {
+			// As /check: approval_required answers carry the approval; a
+			// presented approval is consumed once (directory/approvals.go),
+			// so two items presenting one approval get one allow.
+			it := &in.Checks[i]
 			var d authz.Decision
-			if d, err = a.Check(c.ctx, &req); err == nil {
+			var ap *store.Approval
+			if d, ap, err = a.CheckApproval(c.ctx, &req, directory.ApprovalInput{Arguments: it.Arguments, ApprovalID: strings.TrimSpace(it.ApprovalID)}); err == nil {
 				out.Results[i] = BatchResult{Allowed: d.Allowed, Obligations: rulesOut(d.Obligations), Advice: rulesOut(d.Advice), Reason: string(d.Reason)}
+				if d.ApprovalRequired || d.Allowed && ap != nil {
+					co := checkOut(d)
+					out.Results[i].Result, out.Results[i].Approval = co.Result, approvalOut(ap)
+				}
 				if d.Allowed {
 					nAllow++
 				} else {

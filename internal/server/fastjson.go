@@ -510,6 +510,10 @@ func (s *scanner) item(key, prefix string, it *BatchItem, m *seen) (bool, error)
 		bit, dst = 16, &it.OnBehalfOf
 	case "context":
 		bit = 32
+	case "approval_id":
+		bit, dst = 512, &it.ApprovalID
+	case "arguments":
+		bit = 1024
 	default:
 		return false, nil
 	}
@@ -517,10 +521,21 @@ func (s *scanner) item(key, prefix string, it *BatchItem, m *seen) (bool, error)
 		return true, duplicateField(prefix + key)
 	}
 	*m |= bit
-	if dst == nil {
+	switch bit {
+	case 32:
 		return true, s.objectField(prefix, key, &it.Context)
+	case 1024:
+		// Any JSON value, kept as sent (json.RawMessage): the approval is
+		// bound to its canonical form, computed by the directory.
+		s.ws()
+		start := s.i
+		if err := s.skip(0); err != nil {
+			return true, err
+		}
+		it.Arguments = append(json.RawMessage(nil), s.b[start:s.i]...)
+		return true, nil
 	}
-	return true, s.strField(prefix, key, dst, bit != 4)
+	return true, s.strField(prefix, key, dst, bit != 4 && bit != 512)
 }
 
 func (s *scanner) consistency(dst **Consistency) error {
@@ -601,22 +616,6 @@ func (r *checkDecoder) decodeFast(b []byte) error {
 				return err
 			}
 			return s.consistency(&r.Consistency)
-		case "approval_id":
-			if err := m.add(128, key); err != nil {
-				return err
-			}
-			return s.strField("", key, &r.ApprovalID, false)
-		case "arguments":
-			if err := m.add(256, key); err != nil {
-				return err
-			}
-			s.ws()
-			start := s.i
-			if err := s.skip(0); err != nil {
-				return err
-			}
-			r.Arguments = append(json.RawMessage(nil), s.b[start:s.i]...)
-			return nil
 		}
 		if key == "at_time" || key == "at_revision" {
 			return s.asOf(key, (*CheckRequest)(r), &m)
@@ -631,6 +630,7 @@ func (r *checkDecoder) decodeFast(b []byte) error {
 		return err
 	}
 	r.Principal, r.Action, r.Resource, r.Namespace, r.Context, r.OnBehalfOf = it.Principal, it.Action, it.Resource, it.Namespace, it.Context, it.OnBehalfOf
+	r.Arguments, r.ApprovalID = it.Arguments, it.ApprovalID
 	return s.end()
 }
 
@@ -803,7 +803,7 @@ func (r batchEncoder) appendJSON(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if it.Error == nil && len(it.Obligations) == 0 && len(it.Advice) == 0 {
+		if it.Error == nil && len(it.Obligations) == 0 && len(it.Advice) == 0 && it.Result == "" && it.Approval == nil {
 			if it.Allowed {
 				b = append(b, `{"allowed":true}`...)
 			} else {

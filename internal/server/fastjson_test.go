@@ -55,6 +55,11 @@ var fastCases = []struct {
 	{"empty object", `{}`, true, CheckRequest{}, false},
 	{"as of", `{"action":"a:b","at_time":"2026-11-01T10:00:00Z","at_revision":7}`, true,
 		CheckRequest{Action: "a:b", AtTime: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), AtRevision: 7}, false},
+	{"as of with an approval", `{"action":"a:b","approval_id":"x","at_time":"2026-11-01T10:00:00Z","arguments":[1],"at_revision":7}`, true,
+		CheckRequest{Action: "a:b", ApprovalID: "x", Arguments: json.RawMessage(`[1]`), AtTime: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), AtRevision: 7}, false},
+	{"arguments twice", `{"arguments":1,"arguments":2}`, false, CheckRequest{}, true},
+	{"approval_id not a string", `{"approval_id":7}`, false, CheckRequest{}, false},
+	{"arguments truncated", `{"arguments":{"a":}`, false, CheckRequest{}, false},
 	{"as of a bad time", `{"at_time":"last tuesday"}`, false, CheckRequest{}, false},
 	{"as of revision 0", `{"at_revision":0}`, false, CheckRequest{}, true},
 	{"as of twice", `{"at_revision":1,"at_revision":2}`, false, CheckRequest{}, true},
@@ -208,6 +213,37 @@ func TestFastDecodeDoesNotAlias(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("batch item %d after the buffer was overwritten (-want +got):\n%s", i, diff)
 			}
+		}
+	}
+}
+
+// TestBatchDecoderTakesApprovalFields: batch items take arguments and
+// approval_id as /check does, each item its own, into the values
+// encoding/json gives.
+func TestBatchDecoderTakesApprovalFields(t *testing.T) {
+	body := `{"checks":[{"action":"chains:run","arguments":{"t":1},"approval_id":"0123456789abcdef0123456789abcdef"},` +
+		`{"action":"chains:run","arguments":null},{"action":"chains:read"}]}`
+	var fast, std BatchCheckRequest
+	if err := (*batchDecoder)(&fast).decodeFast([]byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	if err := stdDecode([]byte(body), &std); err != nil {
+		t.Fatal(err)
+	}
+	want := []BatchItem{
+		{Action: "chains:run", Arguments: json.RawMessage(`{"t":1}`), ApprovalID: "0123456789abcdef0123456789abcdef"},
+		{Action: "chains:run", Arguments: json.RawMessage(`null`)},
+		{Action: "chains:read"},
+	}
+	if diff := cmp.Diff(want, fast.Checks); diff != "" {
+		t.Errorf("fast (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(std.Checks, fast.Checks); diff != "" {
+		t.Errorf("fast vs encoding/json (-std +fast):\n%s", diff)
+	}
+	for _, bad := range []string{`{"checks":[{"arguments":1,"arguments":2}]}`, `{"checks":[{"approval_id":[]}]}`} {
+		if err := (*batchDecoder)(&fast).decodeFast([]byte(bad)); err == nil {
+			t.Errorf("%s: accepted", bad)
 		}
 	}
 }

@@ -40,6 +40,11 @@ class CheckItem(Wire):
     principal: str = ""
     context: Optional[Dict[str, Any]] = None
     on_behalf_of: str = ""
+    #: The call's arguments (any JSON; None: none): an approval is bound to
+    #: their canonical SHA-256, as for :meth:`Client.check`.
+    arguments: Any = None
+    #: Presents a granted approval of exactly this question (allowed once).
+    approval_id: str = ""
     extra: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False, metadata={"wire": False})
 
 

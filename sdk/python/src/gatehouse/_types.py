@@ -544,11 +544,20 @@ class BatchResult(Wire):
     obligations: Optional[List[Rule]] = None
     advice: Optional[List[Rule]] = None
     reason: str = ""
+    #: "approval_required" when a person must approve first (else empty).
+    result: str = ""
+    #: The approval the item waits for (or the one its allow consumed).
+    approval: Optional[Dict[str, Any]] = None
     error: Optional[Dict[str, Any]] = None
     extra: Dict[str, Any] = _extra()
 
     def __bool__(self) -> bool:
         return self.allowed is True and self.error is None
+
+    @property
+    def approval_required(self) -> bool:
+        """The item needs a person's approval first; still a deny."""
+        return self.result == "approval_required"
 
 
 @dataclass
