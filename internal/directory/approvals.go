@@ -79,6 +79,13 @@ type ApprovalInput struct {
 	Arguments json.RawMessage
 	// ApprovalID presents a granted approval to be consumed.
 	ApprovalID string
+	// Then, when set, runs inside the store write that consumes the
+	// presented approval, after the consumption and its audit entry: what
+	// the caller records about the allowed request (a run) commits with
+	// the consumption, or neither does — an error from Then rolls the
+	// consumption back and is CheckApproval's error. It is not called when
+	// no approval is consumed (the caller then writes on its own).
+	Then func(ctx context.Context, tx store.Tx, ap store.Approval) error
 }
 
 // MaxArgumentsBytes bounds a check's arguments.
@@ -117,7 +124,7 @@ func (a *Asker) CheckApproval(ctx context.Context, req *authz.Request, in Approv
 		if !self {
 			return authz.Decision{}, nil, invalid("approval_id", "an approval is presented by the principal it is for (%s), not by %s", req.Principal, a.actor.Principal)
 		}
-		ap, ok, err := d.consume(ctx, a.actor, q, in.ApprovalID)
+		ap, ok, err := d.consume(ctx, a.actor, q, in.ApprovalID, in.Then)
 		if err != nil {
 			return authz.Decision{}, nil, err
 		}
@@ -254,10 +261,12 @@ func (d *Directory) recordApproval(ctx context.Context, tx store.Tx, actor Actor
 // consume uses the granted approval id for q, once. ok is false (and the
 // approval untouched) unless it is granted, unexpired, unconsumed and of
 // exactly this question.
-func (d *Directory) consume(ctx context.Context, actor Actor, q question, id string) (store.Approval, bool, error) {
+func (d *Directory) consume(ctx context.Context, actor Actor, q question, id string, then func(context.Context, store.Tx, store.Approval) error) (store.Approval, bool, error) {
 	var out store.Approval
 	ok := false
+	var thenErr error
 	_, err := d.st.Write(ctx, func(tx store.Tx) error {
+		ok, thenErr = false, nil // a retried transaction starts over
 		ap, err := tx.GetApproval(ctx, q.req.Org, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
@@ -276,9 +285,19 @@ func (d *Directory) consume(ctx context.Context, actor Actor, q question, id str
 			return err
 		}
 		out, ok = ap, true
-		return d.recordApproval(ctx, tx, actor, "approval.consume", ap, audit.Success, "", nil)
+		if err := d.recordApproval(ctx, tx, actor, "approval.consume", ap, audit.Success, "", nil); err != nil {
+			return err
+		}
+		if then != nil {
+			thenErr = then(ctx, tx, ap)
+			return thenErr
+		}
+		return nil
 	})
 	if err != nil {
+		if thenErr != nil && errors.Is(err, thenErr) {
+			return store.Approval{}, false, thenErr // the caller's own error, as it made it
+		}
 		return store.Approval{}, false, mapErr("check", err)
 	}
 	if ok {

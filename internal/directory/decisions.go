@@ -252,6 +252,14 @@ func (d *Directory) Allows(req *authz.Request) bool {
 	return d.eng.Check(req).Allowed
 }
 
+// AllowsApproved is Allows for a caller that has consumed a person's
+// approval of req (the vault issuing a run's token in the write that
+// consumes it): approval_required counts as allowed, nothing else does.
+func (d *Directory) AllowsApproved(req *authz.Request) bool {
+	dec := d.eng.Check(req)
+	return dec.Allowed || dec.ApprovalRequired
+}
+
 // Explain decides req and says why.
 func (d *Directory) Explain(ctx context.Context, actor Actor, req authz.Request, atLeast uint64) (authz.Explanation, error) {
 	if err := d.decide(ctx, "explain", req.Org, actor, req.Principal, req.Namespace, atLeast); err != nil {

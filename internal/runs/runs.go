@@ -9,8 +9,11 @@
 //     presented approval (directory.Asker.CheckApproval), bound to the
 //     run's input as the request's arguments. A refusal is recorded.
 //   - A run is recorded, and optionally a run token issued for it (the
-//     vault's use-without-reveal), before the caller gets its id; the run
-//     and its audit entry (run.start) commit together.
+//     vault's use-without-reveal), before the caller gets its id. The
+//     consumption of its approval (with approval.consume), the token
+//     (with secrets.run_token), the run and run.start commit in one
+//     store write, or none of them does: a run that cannot be recorded
+//     leaves its approval granted.
 //   - Only the caller that started a run, or the runtime it named,
 //     finishes it, once (running → succeeded|failed). The server computes
 //     the duration. Every value of a secret released to the run is
@@ -119,38 +122,33 @@ func (s *Service) Start(ctx context.Context, actor directory.Actor, org string, 
 	}
 	req := authz.Request{Org: org, Principal: actor.Principal, OnBehalfOf: in.OnBehalfOf, Namespace: ref.Namespace,
 		ResourceType: ref.Type, ResourceID: ref.ID, Action: "run"}
-	a := s.dir.Asker(actor)
-	dec, ap, err := a.CheckApproval(ctx, &req, directory.ApprovalInput{Arguments: in.Input, ApprovalID: in.ApprovalID})
-	if err != nil {
-		return Started{}, err
-	}
-	out := Started{Decision: dec, Approval: ap}
-	if dec.ApprovalRequired {
-		return out, nil
-	}
-	if !dec.Allowed {
-		err := &directory.ForbiddenError{Permission: ref.Type + ":run", Scope: authz.Scope(ref)}
-		return Started{}, s.dir.RecordDenied(ctx, op, org, actor, target(ref.Namespace, ref.Type, ref.ID), err)
-	}
-	run := store.Run{
+	base := store.Run{
 		ID: directory.NewRecordID(), Org: org, Namespace: ref.Namespace, ResourceType: ref.Type, ResourceID: ref.ID, SpecVersion: res.Version,
 		Principal: actor.Principal, OnBehalfOf: in.OnBehalfOf, TriggeredBy: actor.Principal, Runtime: in.Runtime,
 		InputDigest: digest(in.Input), InputSize: int64(len(in.Input)), InputSummary: head(string(in.Input), SummaryBytes), Status: store.RunRunning,
 	}
-	if ap != nil {
-		run.ApprovalID = ap.ID
-	}
-	if in.IssueToken {
-		g, err := s.vault.IssueRunToken(ctx, actor, org, ref, vault.RunOptions{Runtime: in.Runtime})
-		if err != nil {
-			return Started{}, err
+	var (
+		run    store.Run
+		token  *vault.RunGrant
+		tokErr error // the vault's refusal, recorded once the write rolled back
+	)
+	// record issues the run token (if asked) and records the run with its
+	// audit entry in tx: the write that consumes the run's approval, when
+	// one was presented, so that a run that cannot be recorded consumes
+	// nothing (and a consumed approval always has its run).
+	record := func(ctx context.Context, tx store.Tx, ap *store.Approval) error {
+		run, token, tokErr = base, nil, nil
+		if ap != nil {
+			run.ApprovalID = ap.ID
 		}
-		if run.Secrets, err = s.vault.RunTokenSecrets(ctx, org, g.Token); err != nil {
-			return Started{}, &directory.Error{Pkg: "runs", Op: op, Kind: errs.Unavailable, Cause: err}
+		if in.IssueToken {
+			g, names, err := s.vault.IssueRunTokenIn(ctx, tx, actor, org, ref, vault.RunOptions{Runtime: in.Runtime, ApprovalID: run.ApprovalID})
+			if err != nil {
+				tokErr = err
+				return err
+			}
+			run.Secrets, token = names, &g
 		}
-		out.Token = &g
-	}
-	_, err = s.st.Write(ctx, func(tx store.Tx) error {
 		r, err := tx.CreateRun(ctx, run)
 		if err != nil {
 			return err
@@ -160,12 +158,43 @@ func (s *Service) Start(ctx context.Context, actor directory.Actor, org string, 
 			"run": r.ID, "spec_version": r.SpecVersion, "principal": r.Principal, "on_behalf_of": r.OnBehalfOf,
 			"input_sha256": r.InputDigest, "input_size": r.InputSize, "approval": r.ApprovalID, "run_token": in.IssueToken,
 		}})
-	})
-	if err != nil {
-		return Started{}, wrap(op, err)
 	}
-	out.Run = &run
+	a := s.dir.Asker(actor)
+	recorded := false
+	dec, ap, err := a.CheckApproval(ctx, &req, directory.ApprovalInput{Arguments: in.Input, ApprovalID: in.ApprovalID,
+		Then: func(ctx context.Context, tx store.Tx, ap store.Approval) error {
+			recorded = true
+			return record(ctx, tx, &ap)
+		}})
+	if err != nil {
+		return Started{}, s.failed(ctx, actor, org, ref, op, err, tokErr)
+	}
+	out := Started{Decision: dec, Approval: ap}
+	if dec.ApprovalRequired {
+		return out, nil
+	}
+	if !dec.Allowed {
+		err := &directory.ForbiddenError{Permission: ref.Type + ":run", Scope: authz.Scope(ref)}
+		return Started{}, s.dir.RecordDenied(ctx, op, org, actor, target(ref.Namespace, ref.Type, ref.ID), err)
+	}
+	if !recorded { // allowed without an approval: a write of its own
+		if _, err := s.st.Write(ctx, func(tx store.Tx) error { return record(ctx, tx, nil) }); err != nil {
+			return Started{}, s.failed(ctx, actor, org, ref, op, err, tokErr)
+		}
+	}
+	out.Run, out.Token = &run, token
 	return out, nil
+}
+
+// failed is Start's error once its write rolled back: the vault's refusal
+// to issue the token (recorded now, as the vault records its own), or the
+// write's.
+func (s *Service) failed(ctx context.Context, actor directory.Actor, org string, ref authz.ResourceRef, op string, err, tokErr error) error {
+	if tokErr != nil && errors.Is(err, tokErr) {
+		s.vault.RecordRunTokenRefusal(ctx, actor, org, ref, tokErr)
+		return tokErr
+	}
+	return wrap(op, err)
 }
 
 // Finish is how a run ended.

@@ -1,9 +1,14 @@
 package server_test
 
 import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
 // TestBatchChecksCarryApprovals: a batch item takes arguments and
@@ -77,6 +82,104 @@ func TestBatchChecksCarryApprovals(t *testing.T) {
 			}
 			if !bad.Results[1].Allowed {
 				t.Errorf("the other item: %+v", bad.Results[1])
+			}
+		})
+	}
+}
+
+// failRuns fails CreateRun while fail is set (an injected store failure
+// in the write that records a run).
+type failRuns struct {
+	store.Store
+	fail *atomic.Bool
+}
+
+func (f failRuns) Write(ctx context.Context, fn func(store.Tx) error) (uint64, error) {
+	return f.Store.Write(ctx, func(tx store.Tx) error { return fn(failRunsTx{tx, f.fail}) })
+}
+
+type failRunsTx struct {
+	store.Tx
+	fail *atomic.Bool
+}
+
+func (t failRunsTx) CreateRun(ctx context.Context, r store.Run) (store.Run, error) {
+	if t.fail.Load() {
+		return store.Run{}, errors.New("injected: the disk is full")
+	}
+	return t.Tx.CreateRun(ctx, r)
+}
+
+// TestRunStartConsumesApprovalWithTheRun: a run start presenting a granted
+// approval consumes it in the write that records the run. When recording
+// the run fails (injected), the start fails and the approval is still
+// granted, with no approval.consume, run.start or run token entry; once
+// the store works again the same approval starts the run (with its run
+// token, which the runtime can exchange), once.
+func TestRunStartConsumesApprovalWithTheRun(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			fail := &atomic.Bool{}
+			w := newApvWorldOpts(t, backend, envOpts{wrap: func(st store.Store) store.Store { return failRuns{st, fail} }})
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": "runner", "role": "admin"}, nil)
+			var kc struct {
+				Token string `json:"token"`
+			}
+			e.must(201, "POST", org+"/apikeys", w.owner, map[string]any{"principal": "service:runner"}, &kc)
+			start := map[string]any{"resource": "chains/deploy", "namespace": "prod", "input": map[string]any{"ticket": 5},
+				"issue_token": true, "runtime": "service:runner"}
+			var st api.RunStartResponse
+			e.must(202, "POST", org+"/runs", w.op, start, &st)
+			if st.Approval == nil {
+				t.Fatalf("no approval: %+v", st)
+			}
+			id := st.Approval.ID
+			e.must(200, "POST", org+"/approvals/"+id+"/approve", w.ann, nil, nil)
+			e.must(200, "POST", org+"/approvals/"+id+"/approve", w.amy, nil, nil)
+			entries := func() map[string]int {
+				var list struct {
+					Items []api.AuditEntry `json:"items"`
+				}
+				e.must(200, "GET", org+"/audit?page_size=1000", w.owner, nil, &list)
+				n := map[string]int{}
+				for _, en := range list.Items {
+					n[en.Action+"/"+en.Result]++
+				}
+				return n
+			}
+			before := entries()
+			start["approval_id"] = id
+			fail.Store(true)
+			if r := e.do("POST", org+"/runs", w.op, start); r.Status != 503 || strings.Contains(string(r.Body), "disk") {
+				t.Fatalf("start with the store failing: %d %s (want 503, no internal text)", r.Status, r.Body)
+			}
+			var ap api.Approval
+			e.must(200, "GET", org+"/approvals/"+id, w.op, nil, &ap)
+			if ap.Status != "granted" {
+				t.Fatalf("after a failed start the approval is %s, want granted", ap.Status)
+			}
+			after := entries()
+			for _, k := range []string{"approval.consume/success", "run.start/success", "secrets.run_token/success"} {
+				if after[k] != before[k] {
+					t.Errorf("%s entries went from %d to %d in a start that failed", k, before[k], after[k])
+				}
+			}
+			fail.Store(false)
+			e.must(201, "POST", org+"/runs", w.op, start, &st)
+			if st.Run == nil || st.Run.ApprovalID != id || st.RunToken == nil {
+				t.Fatalf("start once the store works: %+v", st)
+			}
+			e.must(200, "GET", org+"/approvals/"+id, w.op, nil, &ap)
+			if ap.Status != "consumed" {
+				t.Errorf("approval after the run: %s", ap.Status)
+			}
+			// The token of an approved run is exchangeable (its issuer's
+			// right to run is the approved one).
+			e.must(200, "POST", org+"/runs/exchange", kc.Token, map[string]any{"token": st.RunToken.Token}, nil)
+			if r := e.do("POST", org+"/runs", w.op, start); r.Status != 202 {
+				t.Errorf("starting again with the consumed approval: %d %s", r.Status, r.Body)
 			}
 		})
 	}

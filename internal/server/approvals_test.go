@@ -31,8 +31,10 @@ type apvWorld struct {
 
 func newApvWorld(t *testing.T, backend string) *apvWorld { return newApvWorldTB(t, backend) }
 
-func newApvWorldTB(t testing.TB, backend string) *apvWorld {
-	e := newEnv(t, backend, envOpts{})
+func newApvWorldTB(t testing.TB, backend string) *apvWorld { return newApvWorldOpts(t, backend, envOpts{}) }
+
+func newApvWorldOpts(t testing.TB, backend string, o envOpts) *apvWorld {
+	e := newEnv(t, backend, o)
 	w := &apvWorld{e: e, org: "apvorg"}
 	w.owner = e.user("apvowner")
 	w.op, w.ann, w.amy, w.v = e.user("apvop"), e.user("apvann"), e.user("apvamy"), e.user("apvviewer")

@@ -123,6 +123,10 @@ type RunToken struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	UsedAt    time.Time `json:"used_at,omitzero"`
 	UsedBy    string    `json:"used_by,omitempty"`
+	// ApprovalID is the approval the token's run consumed ("" for none):
+	// the issuer's right to run is then the policy's allow but for an
+	// `ask before` rule (the approval lifted it), at exchange as at issue.
+	ApprovalID string `json:"approval_id,omitempty"`
 }
 
 // VaultKey records a master key id the deployment has used, with a key

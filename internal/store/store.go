@@ -183,6 +183,10 @@ type OrgWriter interface {
 	// SetOrgLifecycle replaces the org's suspension rules (whole seconds,
 	// not negative; changelog: org.put). ErrNotFound if it does not exist.
 	SetOrgLifecycle(ctx context.Context, org string, s authz.LifecycleSettings) (Org, error)
+	// SetOrgApprovalSettings replaces the org's approval lifetimes (whole
+	// seconds, not negative; zero: the server's default; changelog:
+	// org.put). ErrNotFound if it does not exist; ErrInvalid otherwise.
+	SetOrgApprovalSettings(ctx context.Context, org string, s ApprovalSettings) (Org, error)
 }
 
 // NamespaceReader reads namespaces.

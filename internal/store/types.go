@@ -48,6 +48,18 @@ type Org struct {
 	// Lifecycle is the org's suspension rules for agents (whole seconds;
 	// zero: off). Changed only by SetOrgLifecycle.
 	Lifecycle authz.LifecycleSettings `json:"lifecycle,omitzero"`
+	// Approvals is the org's approval lifetimes (whole seconds; zero: the
+	// server's default). Changed only by SetOrgApprovalSettings.
+	Approvals ApprovalSettings `json:"approvals,omitzero"`
+}
+
+// ApprovalSettings is how long an org's approvals live (DESIGN §1.1 item
+// 8). A zero field means the server's default.
+type ApprovalSettings struct {
+	// PendingTTL: a pending approval expires this long after it is asked for.
+	PendingTTL time.Duration `json:"pending_ttl,omitempty"`
+	// UseWindow: a granted approval must be used within this long.
+	UseWindow time.Duration `json:"use_window,omitempty"`
 }
 
 // Namespace is a partition of an org. "default" exists in every org.

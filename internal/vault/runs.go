@@ -40,6 +40,12 @@ type RunOptions struct {
 	// TTL shortens the token's life below the vault's default (never
 	// lengthens it beyond MaxRunTokenTTL); 0 means the default.
 	TTL time.Duration
+	// ApprovalID names the person's approval of this run the caller
+	// consumed in the same write (IssueRunTokenIn from package runs): the
+	// issuer's request, allowed by the policy but for an `ask before`
+	// rule, then counts as allowed — at issue and at exchange (the token
+	// keeps it). It lifts nothing else.
+	ApprovalID string
 }
 
 // RunGrant is an issued run token. Token is shown once; the vault keeps
@@ -109,12 +115,15 @@ func wellFormedToken(s string) bool {
 
 // mayRun is the engine's decision on p doing <type>:run on ref (every
 // grant counts, shares included, conditions evaluated without context).
-func (v *Vault) mayRun(org, p string, ref authz.ResourceRef, now time.Time) bool {
+func (v *Vault) mayRun(org, p string, ref authz.ResourceRef, now time.Time, approved bool) bool {
 	if v.eng == nil {
 		return false
 	}
-	return v.eng.Allows(&authz.Request{Org: org, Principal: p, Namespace: ref.Namespace, ResourceType: ref.Type,
-		ResourceID: ref.ID, Action: "run", Now: now})
+	req := &authz.Request{Org: org, Principal: p, Namespace: ref.Namespace, ResourceType: ref.Type, ResourceID: ref.ID, Action: "run", Now: now}
+	if approved {
+		return v.eng.AllowsApproved(req)
+	}
+	return v.eng.Allows(req)
 }
 
 // IssueRunToken issues a run token for the resource ref. Needs
@@ -126,6 +135,57 @@ func (v *Vault) mayRun(org, p string, ref authz.ResourceRef, now time.Time) bool
 func (v *Vault) IssueRunToken(ctx context.Context, actor Actor, org string, ref authz.ResourceRef, opts RunOptions) (RunGrant, error) {
 	var out RunGrant
 	_, err := v.write(ctx, "issue run token", "secrets.run_token", org, actor, func(o *op) error {
+		var err error
+		out, _, err = v.issueRunToken(o, ref, opts)
+		return err
+	})
+	if err != nil {
+		return RunGrant{}, err
+	}
+	return out, nil
+}
+
+// IssueRunTokenIn is IssueRunToken inside the caller's store write tx
+// (package runs records the run, consumes its approval and issues its
+// token in one transaction). It also returns the names of the secrets the
+// token releases. A refusal is not recorded here (the caller's write
+// rolls back): the caller passes the error to RecordRunTokenRefusal after
+// its write failed.
+func (v *Vault) IssueRunTokenIn(ctx context.Context, tx store.Tx, actor Actor, org string, ref authz.ResourceRef, opts RunOptions) (RunGrant, []string, error) {
+	const name = "issue run token"
+	if v.eng == nil {
+		return RunGrant{}, nil, errMaintenance(name)
+	}
+	if err := checkOrg(org); err != nil {
+		return RunGrant{}, nil, errorf(ErrNotFound, name, "org %q", org)
+	}
+	o := &op{v: v, ctx: ctx, name: name, action: "secrets.run_token", org: org, actor: actor, r: tx, tx: tx}
+	if err := v.dir.CatchUp(ctx, tx); err != nil {
+		return RunGrant{}, nil, mapErr(name, err)
+	}
+	if err := o.enter(); err != nil {
+		return RunGrant{}, nil, mapErr(name, err)
+	}
+	g, names, err := v.issueRunToken(o, ref, opts)
+	if err != nil {
+		return RunGrant{}, nil, mapErr(name, err)
+	}
+	return g, names, nil
+}
+
+// RecordRunTokenRefusal records a refusal IssueRunTokenIn returned, once
+// the caller's write has rolled back, as IssueRunToken records its own.
+func (v *Vault) RecordRunTokenRefusal(ctx context.Context, actor Actor, org string, ref authz.ResourceRef, err error) {
+	v.recordRefusal(&op{v: v, ctx: ctx, name: "issue run token", action: "secrets.run_token", org: org, actor: actor,
+		member: v.isMember(ctx, v.st, org, actor.Principal), target: store.RefKey(ref)}, err)
+}
+
+// issueRunToken is IssueRunToken's work in o's transaction.
+func (v *Vault) issueRunToken(o *op, ref authz.ResourceRef, opts RunOptions) (RunGrant, []string, error) {
+	ctx, org, actor := o.ctx, o.org, o.actor
+	var out RunGrant
+	var names []string
+	err := func() error {
 		o.target = store.RefKey(ref)
 		if err := checkNamespace(ref.Namespace); err != nil {
 			return err
@@ -135,7 +195,7 @@ func (v *Vault) IssueRunToken(ctx context.Context, actor Actor, org string, ref 
 			return err
 		}
 		now := v.now()
-		if !v.mayRun(org, actor.Principal, ref, now) {
+		if !v.mayRun(org, actor.Principal, ref, now, opts.ApprovalID != "") {
 			return &Error{Pkg: pkg, Op: o.name, Msg: fmt.Sprintf("requires %s:run on %s", ref.Type, store.RefKey(ref)), Kind: ErrForbidden,
 				Permission: ref.Type + ":run", Scope: authz.Scope{Namespace: ref.Namespace}.String()}
 		}
@@ -155,7 +215,7 @@ func (v *Vault) IssueRunToken(ctx context.Context, actor Actor, org string, ref 
 		if opts.TTL > 0 {
 			ttl = min(opts.TTL, v.ttl)
 		}
-		names, err := SpecSecrets(res.Spec)
+		names, err = SpecSecrets(res.Spec)
 		if err != nil {
 			return err
 		}
@@ -199,7 +259,7 @@ func (v *Vault) IssueRunToken(ctx context.Context, actor Actor, org string, ref 
 		id := tokenID(token)
 		rt, err := o.tx.CreateRunToken(ctx, store.RunToken{
 			Org: org, ID: id, Resource: ref, ResourceVersion: res.Version, Secrets: names,
-			IssuedBy: actor.Principal, Runtime: opts.Runtime, ExpiresAt: now.Add(ttl),
+			IssuedBy: actor.Principal, Runtime: opts.Runtime, ExpiresAt: now.Add(ttl), ApprovalID: opts.ApprovalID,
 		})
 		if err != nil {
 			return err
@@ -212,11 +272,11 @@ func (v *Vault) IssueRunToken(ctx context.Context, actor Actor, org string, ref 
 		return o.record(o.target, nil, nil, map[string]any{
 			"resource_version": res.Version, "secrets": names, "token_id": out.TokenID, "expires_at": rt.ExpiresAt, "runtime": opts.Runtime,
 		})
-	})
+	}()
 	if err != nil {
-		return RunGrant{}, err
+		return RunGrant{}, nil, err
 	}
-	return out, nil
+	return out, names, nil
 }
 
 // refused is the one answer for a token that cannot be exchanged; reason
@@ -271,10 +331,10 @@ func (v *Vault) Exchange(ctx context.Context, actor Actor, org, token string) (R
 		if res.Version != rt.ResourceVersion {
 			return refused(o.name, fmt.Sprintf("token %s: the resource changed from version %d to %d", id[:16], rt.ResourceVersion, res.Version))
 		}
-		if !v.mayRun(org, rt.IssuedBy, rt.Resource, now) {
+		if !v.mayRun(org, rt.IssuedBy, rt.Resource, now, rt.ApprovalID != "") {
 			return refused(o.name, fmt.Sprintf("token %s: its issuer %s may no longer run the resource", id[:16], rt.IssuedBy))
 		}
-		if !v.mayRun(org, actor.Principal, rt.Resource, now) {
+		if !v.mayRun(org, actor.Principal, rt.Resource, now, false) {
 			return errorf(ErrForbidden, o.name, "the runtime needs %s:run on %s", rt.Resource.Type, store.RefKey(rt.Resource))
 		}
 		found, err := o.tx.GetSealedSecrets(ctx, org, rt.Resource.Namespace, rt.Secrets)

@@ -278,6 +278,9 @@ type authorizer interface {
 	IsMember(org, principal string) bool
 	Missing(org, principal string, sc authz.Scope, perms []policy.Permission) []policy.Permission
 	Allows(req *authz.Request) bool
+	// AllowsApproved is Allows where approval_required counts as allowed
+	// (the caller consumed the approval).
+	AllowsApproved(req *authz.Request) bool
 }
 
 // holds reports whether p holds perm unconditionally in namespace ns (a

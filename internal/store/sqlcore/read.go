@@ -23,7 +23,7 @@ type reader struct {
 
 // Column lists, in the order the scan functions read them.
 const (
-	orgCols       = `id, name, template, created_at, inactive_after, attest_every`
+	orgCols       = `id, name, template, created_at, inactive_after, attest_every, approval_pending_ttl, approval_use_window`
 	namespaceCols = `org, name, created_at`
 	userCols      = `id, email, display_name, created_at`
 	memberCols    = `org, user_id, attributes, created_at`
@@ -39,9 +39,10 @@ const (
 )
 
 func scanOrg(r Rows) (o store.Org, err error) {
-	var inactive, attest int64
-	err = r.Scan(&o.ID, &o.Name, &o.Template, scanTime(&o.CreatedAt), &inactive, &attest)
+	var inactive, attest, pending, window int64
+	err = r.Scan(&o.ID, &o.Name, &o.Template, scanTime(&o.CreatedAt), &inactive, &attest, &pending, &window)
 	o.Lifecycle = authz.LifecycleSettings{InactiveAfter: time.Duration(inactive) * time.Second, AttestEvery: time.Duration(attest) * time.Second}
+	o.Approvals = store.ApprovalSettings{PendingTTL: time.Duration(pending) * time.Second, UseWindow: time.Duration(window) * time.Second}
 	return o, err
 }
 

@@ -159,3 +159,26 @@ func (t *txn) SetOrgLifecycle(ctx context.Context, org string, s authz.Lifecycle
 	}
 	return o, t.record(ctx, op, store.KindOrgPut, org, org, o)
 }
+
+func (t *txn) SetOrgApprovalSettings(ctx context.Context, org string, s store.ApprovalSettings) (store.Org, error) {
+	const op = "set org approval settings"
+	if err := t.begin(op); err != nil {
+		return store.Org{}, err
+	}
+	c := checks{op: op}
+	c.need(s.PendingTTL >= 0 && s.UseWindow >= 0, "durations must not be negative")
+	c.need(s.PendingTTL%time.Second == 0 && s.UseWindow%time.Second == 0, "durations are whole seconds")
+	if c.err != nil {
+		return store.Org{}, c.err
+	}
+	o, err := t.GetOrg(ctx, org)
+	if err != nil {
+		return store.Org{}, err
+	}
+	o.Approvals = s
+	if _, err := t.exec(ctx, op, "org "+q(org), `UPDATE orgs SET approval_pending_ttl = $2, approval_use_window = $3 WHERE id = $1`,
+		org, int64(s.PendingTTL/time.Second), int64(s.UseWindow/time.Second)); err != nil {
+		return store.Org{}, err
+	}
+	return o, t.record(ctx, op, store.KindOrgPut, org, org, o)
+}

@@ -33,7 +33,7 @@ func (t *txn) CreateOrg(ctx context.Context, o store.Org) (store.Org, error) {
 		return store.Org{}, conflict(op, detail+" already exists")
 	}
 	o.Lifecycle = authz.LifecycleSettings{}
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO orgs (`+orgCols+`) VALUES ($1, $2, $3, $4, 0, 0)`,
+	if _, err := t.exec(ctx, op, detail, `INSERT INTO orgs (`+orgCols+`) VALUES ($1, $2, $3, $4, 0, 0, 0, 0)`,
 		o.ID, o.Name, o.Template, t.s.b.TimeArg(t.now)); err != nil {
 		return store.Org{}, err
 	}

@@ -257,3 +257,57 @@ func orgsAB(t *testing.T, s store.Store) {
 		return nil
 	})
 }
+
+// testApprovalSettings: an org's approval lifetimes are stored with the
+// org (migration 00011), read back by GetOrg, ListOrgs and LoadOrg, kept
+// by a rename, validated, and are each org's own.
+func testApprovalSettings(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	orgsAB(t, s)
+	if got := must(s.GetOrg(ctx, "a")).get(t).Approvals; got != (store.ApprovalSettings{}) {
+		t.Errorf("a new org's approval settings: %+v, want zero (the server's defaults)", got)
+	}
+	set := store.ApprovalSettings{PendingTTL: 2 * time.Hour, UseWindow: 5 * time.Minute}
+	before := must(s.CurrentRevision(ctx)).get(t)
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		o, err := tx.SetOrgApprovalSettings(ctx, "a", set)
+		if err == nil && o.Approvals != set {
+			t.Errorf("SetOrgApprovalSettings returned %+v", o.Approvals)
+		}
+		return err
+	})
+	if n := len(changes(t, s, before)); n != 1 {
+		t.Errorf("SetOrgApprovalSettings made %d changelog entries, want 1 (org.put)", n)
+	}
+	if got := must(s.GetOrg(ctx, "a")).get(t).Approvals; got != set {
+		t.Errorf("GetOrg approvals %+v, want %+v", got, set)
+	}
+	if got := must(s.LoadOrg(ctx, "a")).get(t).Org.Approvals; got != set {
+		t.Errorf("LoadOrg approvals %+v, want %+v", got, set)
+	}
+	if got := must(s.GetOrg(ctx, "b")).get(t).Approvals; got != (store.ApprovalSettings{}) {
+		t.Errorf("org b got a's settings: %+v", got)
+	}
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		return second(tx.UpdateOrg(ctx, store.Org{ID: "a", Name: "Renamed"}))
+	})
+	if got := must(s.GetOrg(ctx, "a")).get(t).Approvals; got != set {
+		t.Errorf("a rename changed the approval settings to %+v", got)
+	}
+	for name, bad := range map[string]store.ApprovalSettings{
+		"negative": {PendingTTL: -time.Hour}, "fractional": {UseWindow: 1500 * time.Millisecond},
+	} {
+		wantErr(t, name, writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+			return second(tx.SetOrgApprovalSettings(ctx, "a", bad))
+		}), store.ErrInvalid)
+	}
+	wantErr(t, "unknown org", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+		return second(tx.SetOrgApprovalSettings(ctx, "nope", set))
+	}), store.ErrNotFound)
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		return second(tx.SetOrgApprovalSettings(ctx, "a", store.ApprovalSettings{}))
+	})
+	if got := must(s.GetOrg(ctx, "a")).get(t).Approvals; got != (store.ApprovalSettings{}) {
+		t.Errorf("reset to the defaults: %+v", got)
+	}
+}

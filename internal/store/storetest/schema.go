@@ -12,7 +12,7 @@ import (
 var Schema = map[string][]string{
 	"store_revision":    {"id", "revision"},
 	"changelog":         {"revision", "seq", "org", "kind", "change_key", "payload", "created_at"},
-	"orgs":              {"id", "name", "template", "created_at", "inactive_after", "attest_every"}, // 00008
+	"orgs":              {"id", "name", "template", "created_at", "inactive_after", "attest_every", "approval_pending_ttl", "approval_use_window"}, // 00008, 00011
 	"namespaces":        {"org", "name", "created_at"},
 	"users":             {"id", "email", "display_name", "created_at"},
 	"members":           {"org", "user_id", "attributes", "created_at"},
@@ -31,7 +31,7 @@ var Schema = map[string][]string{
 	// 00003_secrets.sql
 	"secrets":         {"org", "namespace", "name", "description", "version", "expires_at", "referable_by", "created_by", "created_at", "updated_by", "updated_at", "rotated_at", "last_used_at"},
 	"secret_versions": {"org", "namespace", "name", "version", "key_id", "wrapped_key", "ciphertext", "created_by", "created_at"},
-	"run_tokens":      {"org", "id", "namespace", "type", "resource_id", "resource_version", "secrets", "issued_by", "runtime", "created_at", "expires_at", "used_at", "used_by"},
+	"run_tokens":      {"org", "id", "namespace", "type", "resource_id", "resource_version", "secrets", "issued_by", "runtime", "created_at", "expires_at", "used_at", "used_by", "approval_id"}, // 00011
 	"vault_keys":      {"id", "key_check", "created_at", "retired_at"},
 	// 00004_audit.sql
 	"audit_entries":        {"org", "seq", "at", "actor", "action", "target", "result", "body", "hash", "mac"}, // mac: 00006

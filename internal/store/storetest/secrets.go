@@ -397,7 +397,7 @@ func testSecretTouch(t *testing.T, s store.Store) {
 
 func runToken(org, id string, ref authz.ResourceRef, expires time.Time) store.RunToken {
 	return store.RunToken{Org: org, ID: id, Resource: ref, ResourceVersion: 1, Secrets: []string{"B", "A", "B"},
-		IssuedBy: "user:bob", Runtime: "service:ci", ExpiresAt: expires}
+		IssuedBy: "user:bob", Runtime: "service:ci", ExpiresAt: expires, ApprovalID: recID(7)}
 }
 
 func testRunTokens(t *testing.T, s store.Store) {
@@ -417,7 +417,7 @@ func testRunTokens(t *testing.T, s store.Store) {
 		t.Errorf("CreateRunToken made revision %d (current %d) or changelog entries; it is unlogged", rev, before)
 	}
 	want := store.RunToken{Org: f.org, ID: id1, Resource: f.resource, ResourceVersion: 1, Secrets: []string{"A", "B"},
-		IssuedBy: "user:bob", Runtime: "service:ci", CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+		IssuedBy: "user:bob", Runtime: "service:ci", CreatedAt: now, ExpiresAt: now.Add(time.Minute), ApprovalID: recID(7)}
 	diff(t, "CreateRunToken (secrets sorted and unique)", want, created)
 	diff(t, "GetRunToken", want, must(s.GetRunToken(ctx, f.org, id1)).get(t))
 

@@ -75,6 +75,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Invitations", testInvitations},
 		{"Secrets", testSecrets},
 		{"Approvals", testApprovals},
+		{"ApprovalSettings", testApprovalSettings},
 		{"Runs", testRuns},
 	}
 	for _, tc := range tests {
