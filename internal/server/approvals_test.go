@@ -31,7 +31,9 @@ type apvWorld struct {
 
 func newApvWorld(t *testing.T, backend string) *apvWorld { return newApvWorldTB(t, backend) }
 
-func newApvWorldTB(t testing.TB, backend string) *apvWorld { return newApvWorldOpts(t, backend, envOpts{}) }
+func newApvWorldTB(t testing.TB, backend string) *apvWorld {
+	return newApvWorldOpts(t, backend, envOpts{})
+}
 
 func newApvWorldOpts(t testing.TB, backend string, o envOpts) *apvWorld {
 	e := newEnv(t, backend, o)
