@@ -25,6 +25,25 @@ type Org struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Lifecycle is the org's suspension rules for agents (nil: none).
 	Lifecycle *OrgLifecycle `json:"lifecycle,omitempty"`
+	// Approvals is the lifetimes the org's approvals get: its own
+	// settings, else the server's defaults (the *_default fields say
+	// which).
+	Approvals *OrgApprovalSettings `json:"approvals,omitempty"`
+}
+
+// OrgApprovalSettings is how long an org's approvals live (DESIGN §1.1
+// item 8): a pending approval expires PendingTTL after it is asked for; a
+// granted one must be used within UseWindow. Durations are Go durations
+// or whole days ("24h", "15m", "7d"). PUT .../approval-settings replaces
+// them: "" or "0" is the server's default; bounds 1m to 30d (pending) and
+// 1m to 24h (window). New approvals get the new times.
+type OrgApprovalSettings struct {
+	PendingTTL string `json:"pending_ttl,omitempty"`
+	UseWindow  string `json:"use_window,omitempty"`
+	// In answers: true when the org sets nothing and the server's default
+	// applies.
+	PendingTTLDefault bool `json:"pending_ttl_default,omitempty"`
+	UseWindowDefault  bool `json:"use_window_default,omitempty"`
 }
 
 // OrgLifecycle is an org's suspension rules for agents: suspend those

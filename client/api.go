@@ -44,6 +44,7 @@ type (
 	AgentSpec              = api.AgentSpec
 	AgentPatch             = api.AgentPatch
 	OrgLifecycle           = api.OrgLifecycle
+	OrgApprovalSettings    = api.OrgApprovalSettings
 	Reach                  = api.Reach
 	Service                = api.Service
 	ServiceSpec            = api.ServiceSpec

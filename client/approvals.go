@@ -129,3 +129,11 @@ func (c *Client) WaitForApproval(ctx context.Context, org, id string) (Approval,
 		}
 	}
 }
+
+// SetApprovalSettings replaces how long the org's approvals live (needs
+// org:update): PendingTTL 1m to 30d and UseWindow 1m to 24h, as Go
+// durations or days ("7d"); "" or "0" is the server's default. New
+// approvals get the new times; the org (GetOrg too) shows them.
+func (c *Client) SetApprovalSettings(ctx context.Context, org string, s OrgApprovalSettings) (Org, uint64, error) {
+	return writeItem[Org](ctx, c, http.MethodPut, orgPath(org)+"/approval-settings", s)
+}

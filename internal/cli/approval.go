@@ -110,8 +110,68 @@ func newApprovalCmd(e *env) *cobra.Command {
 			}
 			return nil
 		})
-	cmd.AddCommand(list, show, approve, deny, wait)
+	cmd.AddCommand(list, show, approve, deny, wait, approvalSettingsCmd(e))
 	return cmd
+}
+
+// approvalSettingsCmd: `approval settings [--pending-ttl D] [--use-window
+// D]` shows (no flag) or sets how long the org's approvals live; a flag
+// not given keeps the org's current setting, "0" is the server's default.
+func approvalSettingsCmd(e *env) *cobra.Command {
+	a := &adm{e: e}
+	var pending, window string
+	var cmd *cobra.Command
+	cmd = writeCmd(a, "settings [--pending-ttl D] [--use-window D]",
+		"Show or set how long the org's approvals live: pending (1m to 30d) and the window to use a granted one (1m to 24h)", 0,
+		func(cl *call, org string, _ []string) (wrote, error) {
+			o, err := cl.c.GetOrg(cl.ctx, org)
+			if err != nil {
+				return wrote{}, err
+			}
+			cur := client.OrgApprovalSettings{PendingTTL: "0", UseWindow: "0"}
+			if s := o.Approvals; s != nil {
+				if !s.PendingTTLDefault {
+					cur.PendingTTL = s.PendingTTL
+				}
+				if !s.UseWindowDefault {
+					cur.UseWindow = s.UseWindow
+				}
+			}
+			var rev uint64
+			if cmd.Flags().Changed("pending-ttl") || cmd.Flags().Changed("use-window") {
+				if cmd.Flags().Changed("pending-ttl") {
+					cur.PendingTTL = pending
+				}
+				if cmd.Flags().Changed("use-window") {
+					cur.UseWindow = window
+				}
+				if o, rev, err = cl.c.SetApprovalSettings(cl.ctx, org, cur); err != nil {
+					return wrote{}, err
+				}
+			}
+			return wrote{o, rev, approvalSettingsLine(o)}, nil
+		})
+	cmd.Example = `  gatehouse approval settings
+  gatehouse approval settings --pending-ttl 4h --use-window 5m
+  gatehouse approval settings --pending-ttl 0     # back to the server's default`
+	cmd.Flags().StringVar(&pending, "pending-ttl", "", "how long a pending approval waits for approvers (15m, 4h, 7d; 0: the server's default)")
+	cmd.Flags().StringVar(&window, "use-window", "", "how long a granted approval may wait to be used (5m, 1h; 0: the server's default)")
+	return a.leaf(cmd)
+}
+
+func approvalSettingsLine(o client.Org) string {
+	s := o.Approvals
+	if s == nil {
+		return "org " + o.ID + ": approval lifetimes unknown (an older server)"
+	}
+	def := func(d bool) string {
+		if d {
+			return " (server default)"
+		}
+		return ""
+	}
+	return fmt.Sprintf("org %s: pending approvals expire after %s%s; granted ones must be used within %s%s",
+		o.ID, s.PendingTTL, def(s.PendingTTLDefault), s.UseWindow, def(s.UseWindowDefault))
 }
 
 func approvals(a client.Approval) int {

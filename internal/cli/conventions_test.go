@@ -108,6 +108,7 @@ func conventionCases(tmp string) map[string]conventionCase {
 		"approval approve":    srv(true, "approval", "approve", "a1"),
 		"approval deny":       srv(true, "approval", "deny", "a1"),
 		"approval wait":       srv(true, "approval", "wait", "a1"),
+		"approval settings":   srv(true, "approval", "settings", "--use-window", "5m"),
 		"policy impact":       srv(true, "policy", "impact", "template:agent-platform"),
 		"policy get":          srv(true, "policy", "get"),
 		"policy put":          srv(true, "policy", "put", "template:agent-platform"),

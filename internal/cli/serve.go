@@ -134,6 +134,8 @@ func newServeCmd(e *env) *cobra.Command {
 		metricsAddr string
 		metricsFile string
 		publicURL   string
+		apvPending  time.Duration
+		apvWindow   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -173,6 +175,9 @@ The command line wins over the variable, which wins over the file.`,
 			if err != nil {
 				return err
 			}
+			if err := checkApprovalDefaults(apvPending, apvWindow); err != nil {
+				return err
+			}
 			// The master key first: a production start without one is
 			// refused before anything is created.
 			vkeys, err := loadServeKeyring(dev, sf.data, e.stderr)
@@ -205,7 +210,8 @@ The command line wins over the variable, which wins over the file.`,
 				return &exitError{code: ExitInternal, err: err}
 			}
 			go alog.Run(ctx) // checkpoints idle orgs' logs
-			dir, err := directory.Open(octx, st, authz.New(), directory.Options{Logger: log, Audit: alog})
+			dir, err := directory.Open(octx, st, authz.New(), directory.Options{Logger: log, Audit: alog,
+				Approvals: directory.ApprovalOptions{PendingTTL: apvPending, UseWindow: apvWindow}})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: fmt.Errorf("load directory: %w", err)}
 			}
@@ -307,6 +313,8 @@ The command line wins over the variable, which wins over the file.`,
 	cmd.Flags().StringVar(&metricsFile, "metrics-token-file", "", "file holding the bearer token /metrics requires (default $"+metricsTokenEnv+"); without --metrics-addr, /metrics is on the API listener only with a token")
 	cmd.Flags().StringVar(&publicURL, "public-url", "", "the URL people reach this server at (e.g. https://gatehouse.example.com); an https URL makes the console's cookies Secure behind a TLS-terminating proxy")
 	cmd.Flags().StringVar(&oidcConfig, "oidc-config", "", "YAML file of the orgs whose people sign in with an OpenID Connect identity provider (docs/oidc.md)")
+	cmd.Flags().DurationVar(&apvPending, "approval-pending-ttl", 24*time.Hour, "how long a pending approval waits for approvers, for orgs that set nothing (1m to 720h; gatehouse approval settings)")
+	cmd.Flags().DurationVar(&apvWindow, "approval-use-window", 15*time.Minute, "how long a granted approval may wait to be used, for orgs that set nothing (1m to 24h)")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy or host platform whose X-Forwarded-For is believed (repeatable); the client address rate limiting uses is then the nearest untrusted one")
 	return withSettings(cmd)
 }
@@ -439,4 +447,16 @@ or with the CLI (docs/cli.md):
     gatehouse who-can chains:run chains/escalation-triage -n prod
 
 `, base)
+}
+
+// checkApprovalDefaults bounds --approval-pending-ttl and
+// --approval-use-window as an org's own settings are bounded.
+func checkApprovalDefaults(pending, window time.Duration) error {
+	if pending < directory.MinApprovalLifetime || pending > directory.MaxPendingTTL {
+		return badInput("--approval-pending-ttl %s: want 1m to 720h", pending)
+	}
+	if window < directory.MinApprovalLifetime || window > directory.MaxUseWindow {
+		return badInput("--approval-use-window %s: want 1m to 24h", window)
+	}
+	return nil
 }

@@ -63,6 +63,77 @@ type ApprovalOptions struct {
 
 func (o ApprovalOptions) pendingTTL() time.Duration { return orDefault(o.PendingTTL, 24*time.Hour) }
 func (o ApprovalOptions) useWindow() time.Duration  { return orDefault(o.UseWindow, 15*time.Minute) }
+
+// Bounds of an org's approval lifetimes (SetOrgApprovalSettings).
+const (
+	MinApprovalLifetime = time.Minute
+	MaxPendingTTL       = 30 * 24 * time.Hour
+	MaxUseWindow        = 24 * time.Hour
+)
+
+// ApprovalLifetimes are the lifetimes an org's new approvals get: the
+// org's settings, else the server's defaults (ApprovalOptions).
+func (d *Directory) ApprovalLifetimes(s store.ApprovalSettings) store.ApprovalSettings {
+	return store.ApprovalSettings{PendingTTL: orDefault(s.PendingTTL, d.opts.Approvals.pendingTTL()), UseWindow: orDefault(s.UseWindow, d.opts.Approvals.useWindow())}
+}
+
+// SetOrgApprovalSettings replaces the org's approval lifetimes (zero: the
+// server's default). Needs org:update; audited (org_approval_settings.set).
+// Bounds: pending 1m to 30d, use window 1m to 24h, whole seconds. It
+// applies to approvals asked for (pending) or granted (window) afterwards;
+// existing ones keep their times.
+func (d *Directory) SetOrgApprovalSettings(ctx context.Context, actor Actor, org string, s store.ApprovalSettings) (store.Org, uint64, error) {
+	if err := checkApprovalLifetime("pending_ttl", s.PendingTTL, MaxPendingTTL); err != nil {
+		return store.Org{}, 0, err
+	}
+	if err := checkApprovalLifetime("use_window", s.UseWindow, MaxUseWindow); err != nil {
+		return store.Org{}, 0, err
+	}
+	var out store.Org
+	rev, err := d.write(ctx, "set org approval settings", org, actor, func(o *op) error {
+		if err := o.need("org:update", authz.Scope{}); err != nil {
+			return err
+		}
+		var err error
+		out, err = o.tx.SetOrgApprovalSettings(ctx, org, s)
+		return err
+	})
+	return out, rev, err
+}
+
+func checkApprovalLifetime(field string, v, max time.Duration) error {
+	switch {
+	case v == 0:
+		return nil
+	case v < MinApprovalLifetime || v > max:
+		return invalid(field, "%s must be from %s to %s, or 0 for the server's default (got %s)", field, shortDuration(MinApprovalLifetime), shortDuration(max), v)
+	case v%time.Second != 0:
+		return invalid(field, "%s must be whole seconds (got %s)", field, v)
+	}
+	return nil
+}
+
+// shortDuration writes 720h as 30d and 1m0s as 1m.
+func shortDuration(d time.Duration) string {
+	switch {
+	case d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
+
+// orgLifetimes reads the org's approval lifetimes in tx.
+func (d *Directory) orgLifetimes(ctx context.Context, r store.Reader, org string) (store.ApprovalSettings, error) {
+	o, err := r.GetOrg(ctx, org)
+	if err != nil {
+		return store.ApprovalSettings{}, err
+	}
+	return d.ApprovalLifetimes(o.Approvals), nil
+}
 func (o ApprovalOptions) poll() time.Duration       { return orDefault(o.Poll, 250*time.Millisecond) }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -364,7 +435,11 @@ func (d *Directory) pendingFor(ctx context.Context, actor Actor, q question, dec
 		if !self {
 			return nil
 		}
-		ap := d.newApproval(actor, q, dec, tx.Now())
+		life, err := d.orgLifetimes(ctx, tx, q.req.Org)
+		if err != nil {
+			return err
+		}
+		ap := d.newApproval(actor, q, dec, tx.Now(), life.PendingTTL)
 		if ap, err = tx.CreateApproval(ctx, ap); err != nil {
 			return err
 		}
@@ -379,13 +454,13 @@ func (d *Directory) pendingFor(ctx context.Context, actor Actor, q question, dec
 	return out, nil
 }
 
-func (d *Directory) newApproval(actor Actor, q question, dec authz.Decision, now time.Time) store.Approval {
+func (d *Directory) newApproval(actor Actor, q question, dec authz.Decision, now time.Time, pendingTTL time.Duration) store.Approval {
 	need := authz.ApprovalOf(dec.Asks)
 	ap := store.Approval{
 		ID: NewRecordID(), Org: q.req.Org, Key: q.key, Principal: q.req.Principal, OnBehalfOf: q.req.OnBehalfOf,
 		Namespace: q.ns, ResourceType: q.req.ResourceType, ResourceID: q.req.ResourceID, Action: q.req.Action,
 		SpecVersion: q.specVersion, ArgsDigest: q.argsDigest, Status: store.ApprovalPending, Quorum: 1,
-		RequestedBy: actor.Principal, ExpiresAt: now.Add(d.opts.Approvals.pendingTTL()),
+		RequestedBy: actor.Principal, ExpiresAt: now.Add(pendingTTL),
 	}
 	if need != nil {
 		ap.Quorum, ap.From = need.Quorum, need.From
@@ -585,7 +660,11 @@ func (d *Directory) DecideApproval(ctx context.Context, actor Actor, org, id str
 		case !approve:
 			ap.Status, ap.DecidedAt = store.ApprovalDenied, now
 		case n >= ap.Quorum:
-			ap.Status, ap.DecidedAt, ap.GrantedAt, ap.UseBy = store.ApprovalGranted, now, now, now.Add(d.opts.Approvals.useWindow())
+			life, err := d.orgLifetimes(ctx, o.tx, org)
+			if err != nil {
+				return err
+			}
+			ap.Status, ap.DecidedAt, ap.GrantedAt, ap.UseBy = store.ApprovalGranted, now, now, now.Add(life.UseWindow)
 		}
 		if out, err = o.tx.UpdateApproval(ctx, ap, store.ApprovalPending); err != nil {
 			return err

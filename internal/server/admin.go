@@ -20,7 +20,7 @@ func (s *Server) orgRoutes() []*Route {
 					return Written[api.Org]{}, problem(ProblemForbidden, "a credential confined to org %q cannot create orgs", c.id.Org)
 				}
 				o, rev, err := s.dir.CreateOrg(c.ctx, c.actor(), directory.OrgSpec(*req))
-				return Written[api.Org]{Revision: rev, Item: apiOrg(o)}, err
+				return Written[api.Org]{Revision: rev, Item: s.apiOrg(o)}, err
 			}).created(),
 		route("GET", "/v1/orgs", "orgs", "List the orgs the caller is a member of.",
 			func(c *call, _ *noBody) (List[api.Org], error) {
@@ -29,14 +29,14 @@ func (s *Server) orgRoutes() []*Route {
 					if err != nil {
 						return listOf([]api.Org(nil), ""), nil
 					}
-					return listOf([]api.Org{apiOrg(o)}, ""), nil
+					return listOf([]api.Org{s.apiOrg(o)}, ""), nil
 				}
 				os, err := s.dir.ListOrgs(c.ctx, c.actor())
-				return listOf(each(os, apiOrg), ""), err
+				return listOf(each(os, s.apiOrg), ""), err
 			}),
 		route("GET", "/v1/orgs/{org}", "orgs", "Get an org (any member).",
 			func(c *call, _ *noBody) (api.Org, error) {
-				return one(apiOrg)(s.dir.GetOrg(c.ctx, c.actor(), c.org()))
+				return one(s.apiOrg)(s.dir.GetOrg(c.ctx, c.actor(), c.org()))
 			}),
 		route("PATCH", "/v1/orgs/{org}", "orgs", "Rename an org.",
 			func(c *call, req *RenameRequest) (Revision, error) {

@@ -49,7 +49,7 @@ func (s *Server) lifecycleRoutes() []*Route {
 				}
 				o, rev, err := s.dir.SetOrgLifecycle(c.ctx, c.actor(), c.org(), authz.LifecycleSettings{
 					InactiveAfter: day * durationDays(req.InactiveDays), AttestEvery: day * durationDays(req.AttestationDays)})
-				return Written[api.Org]{Revision: rev, Item: apiOrg(o)}, err
+				return Written[api.Org]{Revision: rev, Item: s.apiOrg(o)}, err
 			}).perm("org:update"),
 	}
 }

@@ -52,6 +52,22 @@ func (s *Server) approvalRoutes() []*Route {
 				ap, err := s.dir.DecideApproval(c.ctx, c.actor(), c.org(), c.path("id"), true, in.Comment)
 				return apiApproval(ap), err
 			}).optionalBody(),
+		route("PUT", "/v1/orgs/{org}/approval-settings", "approvals", "Set how long the org's approvals live: pending_ttl (1m to 30d) and use_window (1m to 24h), Go durations or days (\"7d\"); \"\" or \"0\" is the server's default. New approvals get the new times; GET /v1/orgs/{org} shows them.",
+			func(c *call, in *api.OrgApprovalSettings) (Written[api.Org], error) {
+				if in.PendingTTLDefault || in.UseWindowDefault {
+					return Written[api.Org]{}, invalidField("pending_ttl_default", "pending_ttl_default and use_window_default are answers; send \"0\" for the server's default")
+				}
+				pending, err := parseLifetime("pending_ttl", in.PendingTTL)
+				if err != nil {
+					return Written[api.Org]{}, err
+				}
+				window, err := parseLifetime("use_window", in.UseWindow)
+				if err != nil {
+					return Written[api.Org]{}, err
+				}
+				o, rev, err := s.dir.SetOrgApprovalSettings(c.ctx, c.actor(), c.org(), store.ApprovalSettings{PendingTTL: pending, UseWindow: window})
+				return Written[api.Org]{Revision: rev, Item: s.apiOrg(o)}, err
+			}).perm("org:update"),
 		route("POST", "/v1/orgs/{org}/approvals/{id}/deny", "approvals", "Deny a pending request (as approve; one deny ends it). The comment is kept in the approval and the audit log.",
 			func(c *call, in *api.ApprovalDecisionRequest) (api.Approval, error) {
 				ap, err := s.dir.DecideApproval(c.ctx, c.actor(), c.org(), c.path("id"), false, in.Comment)
@@ -121,4 +137,26 @@ func (s *Server) checkApproval(c *call, in *CheckRequest, a *directory.Asker) (C
 		out.Approval = approvalOut(ap) // the approval this allow consumed
 	}
 	return out, d.Allowed, nil
+}
+
+// parseLifetime reads an approval lifetime: a Go duration ("15m", "24h")
+// or whole days ("7d"); "" and "0" are 0 (the server's default). The
+// directory checks the bounds.
+func parseLifetime(field, v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(v, "d"); ok {
+		n, err := strconv.ParseUint(days, 10, 16)
+		if err != nil {
+			return 0, invalidField(field, "%s must be a duration such as \"15m\", \"24h\" or \"7d\" (got %q)", field, v)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, invalidField(field, "%s must be a duration such as \"15m\", \"24h\" or \"7d\" (got %q)", field, v)
+	}
+	return d, nil
 }

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -180,6 +183,102 @@ func TestRunStartConsumesApprovalWithTheRun(t *testing.T) {
 			e.must(200, "POST", org+"/runs/exchange", kc.Token, map[string]any{"token": st.RunToken.Token}, nil)
 			if r := e.do("POST", org+"/runs", w.op, start); r.Status != 202 {
 				t.Errorf("starting again with the consumed approval: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+}
+
+// TestApprovalSettingsOverHTTP: an org's approval lifetimes are its own
+// setting — shown on GET org (the server's defaults until set), set by
+// org:update only, bounded with specific errors, audited, and applied to
+// approvals asked for and granted afterwards (not to existing ones).
+func TestApprovalSettingsOverHTTP(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newApvWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			var o api.Org
+			e.must(200, "GET", org, w.v, nil, &o)
+			want := &api.OrgApprovalSettings{PendingTTL: "24h", UseWindow: "15m", PendingTTLDefault: true, UseWindowDefault: true}
+			if diff := cmp.Diff(want, o.Approvals); diff != "" {
+				t.Errorf("a new org's settings (-want +got):\n%s", diff)
+			}
+			old := w.check(w.op, map[string]any{"n": 1}, "").Approval // before the change
+			if old == nil {
+				t.Fatal("no approval")
+			}
+			for _, tc := range []struct {
+				body  map[string]any
+				field string
+			}{
+				{map[string]any{"pending_ttl": "30s"}, "pending_ttl"},
+				{map[string]any{"pending_ttl": "31d"}, "pending_ttl"},
+				{map[string]any{"use_window": "25h"}, "use_window"},
+				{map[string]any{"use_window": "-5m"}, "use_window"},
+				{map[string]any{"use_window": "90.5s"}, "use_window"},
+				{map[string]any{"pending_ttl": "soon"}, "pending_ttl"},
+				{map[string]any{"pending_ttl": "2h", "pending_ttl_default": true}, "pending_ttl_default"},
+			} {
+				p := e.do("PUT", org+"/approval-settings", w.owner, tc.body).problem(t)
+				if p.Status != 400 || p.Field != tc.field {
+					t.Errorf("%v: %d field %q (want 400 %q): %s", tc.body, p.Status, p.Field, tc.field, p.Detail)
+				}
+			}
+			body := map[string]any{"pending_ttl": "2h", "use_window": "5m"}
+			if r := e.do("PUT", org+"/approval-settings", w.op, body); r.Status != 403 {
+				t.Errorf("an operator (no org:update): %d", r.Status)
+			}
+			stranger := e.user("apvsetstranger")
+			e.must(201, "POST", "/v1/orgs", stranger, map[string]any{"id": "apvsetother"}, nil)
+			if r := e.do("PUT", org+"/approval-settings", stranger, body); r.Status != 404 {
+				t.Errorf("another org's owner: %d", r.Status)
+			}
+			var wr api.Written[api.Org]
+			e.must(200, "PUT", org+"/approval-settings", w.owner, body, &wr)
+			want = &api.OrgApprovalSettings{PendingTTL: "2h", UseWindow: "5m"}
+			if diff := cmp.Diff(want, wr.Item.Approvals); diff != "" {
+				t.Errorf("after the change (-want +got):\n%s", diff)
+			}
+			o = api.Org{}
+			e.must(200, "GET", org, w.v, nil, &o)
+			if diff := cmp.Diff(want, o.Approvals); diff != "" {
+				t.Errorf("GET org after the change (-want +got):\n%s", diff)
+			}
+			// New approvals get the new times; the old one keeps its own.
+			asked := time.Now()
+			ap := w.check(w.op, map[string]any{"n": 2}, "").Approval
+			if ap == nil || ap.ExpiresAt.Sub(asked) > 2*time.Hour+time.Minute || ap.ExpiresAt.Sub(asked) < 2*time.Hour-time.Minute {
+				t.Errorf("a new approval expires at %v, want about 2h after %v", ap.ExpiresAt, asked)
+			}
+			var got api.Approval
+			e.must(200, "GET", org+"/approvals/"+old.ID, w.op, nil, &got)
+			if !got.ExpiresAt.Equal(old.ExpiresAt) {
+				t.Errorf("the change moved an existing approval's expiry from %v to %v", old.ExpiresAt, got.ExpiresAt)
+			}
+			e.must(200, "POST", org+"/approvals/"+ap.ID+"/approve", w.ann, nil, nil)
+			e.must(200, "POST", org+"/approvals/"+ap.ID+"/approve", w.amy, nil, &got)
+			if use := got.UseBy.Sub(got.Votes[1].At); use != 5*time.Minute {
+				t.Errorf("granted with a use window of %v, want 5m", use)
+			}
+			// "0" goes back to the server's default.
+			wr = api.Written[api.Org]{}
+			e.must(200, "PUT", org+"/approval-settings", w.owner, map[string]any{"pending_ttl": "0", "use_window": "5m"}, &wr)
+			if a := wr.Item.Approvals; a.PendingTTL != "24h" || !a.PendingTTLDefault || a.UseWindow != "5m" || a.UseWindowDefault {
+				t.Errorf("after resetting pending_ttl: %+v", a)
+			}
+			var list struct {
+				Items []api.AuditEntry `json:"items"`
+			}
+			e.must(200, "GET", org+"/audit?page_size=1000", w.owner, nil, &list)
+			n := map[string]int{}
+			for _, en := range list.Items {
+				if en.Action == "org_approval_settings.set" {
+					n[en.Result]++
+				}
+			}
+			if n["success"] != 2 || n["denied"] != 1 {
+				t.Errorf("org_approval_settings.set entries: %v (want 2 success, 1 denied)", n)
 			}
 		})
 	}

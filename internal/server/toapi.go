@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/api"
@@ -40,12 +41,28 @@ func one[S, D any](f func(S) D) func(S, error) (D, error) {
 	}
 }
 
-func apiOrg(o store.Org) api.Org {
+func (s *Server) apiOrg(o store.Org) api.Org {
 	out := api.Org{ID: o.ID, Name: o.Name, Template: o.Template, CreatedAt: o.CreatedAt}
 	if l := o.Lifecycle; l != (authz.LifecycleSettings{}) {
 		out.Lifecycle = &api.OrgLifecycle{InactiveDays: int(l.InactiveAfter / day), AttestationDays: int(l.AttestEvery / day)}
 	}
+	life := s.dir.ApprovalLifetimes(o.Approvals)
+	out.Approvals = &api.OrgApprovalSettings{PendingTTL: lifetimeText(life.PendingTTL), UseWindow: lifetimeText(life.UseWindow),
+		PendingTTLDefault: o.Approvals.PendingTTL == 0, UseWindowDefault: o.Approvals.UseWindow == 0}
 	return out
+}
+
+// lifetimeText writes a lifetime as a Go duration without zero units
+// ("24h", "15m", "1h30m").
+func lifetimeText(d time.Duration) string {
+	t := d.String()
+	if strings.HasSuffix(t, "m0s") {
+		t = strings.TrimSuffix(t, "0s")
+	}
+	if strings.HasSuffix(t, "h0m") {
+		t = strings.TrimSuffix(t, "0m")
+	}
+	return t
 }
 
 const day = 24 * time.Hour
