@@ -134,7 +134,7 @@ func (d *Directory) orgLifetimes(ctx context.Context, r store.Reader, org string
 	}
 	return d.ApprovalLifetimes(o.Approvals), nil
 }
-func (o ApprovalOptions) poll() time.Duration       { return orDefault(o.Poll, 250*time.Millisecond) }
+func (o ApprovalOptions) poll() time.Duration { return orDefault(o.Poll, 250*time.Millisecond) }
 
 func orDefault(d, def time.Duration) time.Duration {
 	if d <= 0 {
