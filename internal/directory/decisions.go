@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
@@ -105,6 +106,12 @@ func (d *Directory) Asker(actor Actor) Asker {
 // and so forgets every remembered answer.
 func (a *Asker) Check(ctx context.Context, req *authz.Request) (authz.Decision, error) {
 	d := a.d
+	// A malformed question is refused before anything is recorded (no
+	// decision entry, no approval) — the server validates its bodies, but
+	// not every caller is the server (runs, the console).
+	if err := checkRequest(req); err != nil {
+		return authz.Decision{}, err
+	}
 	ns := req.Namespace
 	if ns == "" {
 		ns = authz.DefaultNamespace
@@ -306,4 +313,31 @@ func (d *Directory) Permissions(ctx context.Context, actor Actor, org, principal
 	}
 	gs, rev, err := d.eng.Permissions(org, principal, namespace)
 	return gs, rev, engineErr("permissions", err)
+}
+
+// checkRequest validates a question's shape: an acting principal (user,
+// agent or service), a namespace name, an action and resource type
+// without wildcards, a resource id, and on_behalf_of a user for an agent
+// or service. No allocation unless it fails.
+func checkRequest(req *authz.Request) error {
+	kind, _, _ := splitPrincipal(req.Principal)
+	switch {
+	case !engineActor(req.Principal):
+		return invalid("principal", "%q is not a user, agent or service (user:<id>, agent:<name>, service:<name>)", req.Principal)
+	case req.Namespace != "" && (len(req.Namespace) > 63 || !ident.IsSlug(req.Namespace)):
+		return invalid("namespace", "%q is not a namespace name", req.Namespace)
+	case !policy.IsIdent(req.ResourceType) || !policy.IsIdent(req.Action):
+		return invalid("action", "%q is not <type>:<action> without wildcards", req.ResourceType+":"+req.Action)
+	case req.ResourceID != "":
+		if err := checkResourceID("resource", req.ResourceID); err != nil {
+			return err
+		}
+	}
+	if req.OnBehalfOf != "" {
+		okind, name, _ := splitPrincipal(req.OnBehalfOf)
+		if okind != authz.KindUser || !policy.IsIdent(name) || (kind != authz.KindAgent && kind != authz.KindService) {
+			return invalid("on_behalf_of", "on_behalf_of is the user an agent or service acts for (got %q for %q)", req.OnBehalfOf, req.Principal)
+		}
+	}
+	return nil
 }
