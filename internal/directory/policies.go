@@ -158,7 +158,10 @@ func (s RoleSpec) decl() (*ast.RoleDecl, error) {
 // withRole returns text with role name's declaration replaced by decl
 // (appended when the role is not declared), or removed when decl is nil.
 // The edit goes through policy/edit: only the role's lines (and the blank
-// lines around a removed or appended role) change.
+// lines around a removed or appended role) change. A replaced role keeps
+// its `ask before` rules: a RoleSpec (the roles API) says the role's
+// level, parents and permissions, not its approval rules, so redefining
+// them must not silently drop an approval requirement.
 func withRole(text, name string, decl *ast.RoleDecl) (string, error) {
 	f, diags := edit.Parse(PolicyFile, []byte(text))
 	if f == nil {
@@ -168,6 +171,11 @@ func withRole(text, name string, decl *ast.RoleDecl) (string, error) {
 	if decl == nil {
 		_, err = f.RemoveRole(name)
 	} else {
+		if old := f.Role(name); old != nil && len(decl.Asks) == 0 && len(old.Asks) > 0 {
+			keep := *decl
+			keep.Asks = old.Asks
+			decl = &keep
+		}
 		_, err = f.SetRole(decl)
 	}
 	if err != nil {

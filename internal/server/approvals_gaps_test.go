@@ -283,3 +283,48 @@ func TestApprovalSettingsOverHTTP(t *testing.T) {
 		})
 	}
 }
+
+// TestRoleEditKeepsAskBefore: a custom role with an `ask before … quorum
+// 2` rule, redefined through the roles API (which says permissions, not
+// approval rules), keeps the rule: it is still in the policy text and
+// still enforced (approval_required with quorum 2), while the edit itself
+// takes effect.
+func TestRoleEditKeepsAskBefore(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newApvWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			const ask = "ask before run chains when in_prod from admin quorum 2"
+			var pol struct {
+				Text string `json:"text"`
+			}
+			e.must(200, "GET", org+"/policy", w.owner, nil, &pol)
+			text := pol.Text + "\nrole deployer: viewer level 25 {\n    permission chains { run }\n    " + ask + "\n}\n"
+			e.must(200, "PUT", org+"/policy", w.owner, map[string]any{"text": text}, nil)
+			dep := e.user("apvdeployer")
+			e.must(201, "POST", org+"/members", w.owner, map[string]any{"user_id": "apvdeployer", "role": "deployer"}, nil)
+			needsTwo := func(when string, args any) {
+				t.Helper()
+				c := w.check(dep, args, "")
+				if c.Allowed || c.Result != api.ResultApprovalRequired || c.Approval == nil || c.Approval.Quorum != 2 {
+					t.Fatalf("%s: %+v (want approval_required, quorum 2)", when, c)
+				}
+			}
+			needsTwo("before the edit", map[string]any{"n": 1})
+			// Redefine the role through the roles API: add chains:update.
+			e.must(200, "PUT", org+"/roles/deployer", w.owner, map[string]any{"level": 25, "parents": []string{"viewer"},
+				"permissions": []string{"chains:run", "chains:update"}}, nil)
+			e.must(200, "GET", org+"/policy", w.owner, nil, &pol)
+			if !strings.Contains(pol.Text, ask) {
+				t.Fatalf("the role edit dropped the ask before rule:\n%s", pol.Text)
+			}
+			needsTwo("after the edit", map[string]any{"n": 2})
+			var upd api.CheckResponse
+			e.must(200, "POST", org+"/check", dep, map[string]any{"action": "chains:update", "resource": "chains/deploy", "namespace": "prod"}, &upd)
+			if !upd.Allowed {
+				t.Errorf("the edit's new permission: %+v", upd)
+			}
+		})
+	}
+}
