@@ -316,8 +316,11 @@ func TestRoleEditKeepsAskBefore(t *testing.T) {
 			e.must(200, "PUT", org+"/roles/deployer", w.owner, map[string]any{"level": 25, "parents": []string{"viewer"},
 				"permissions": []string{"chains:run", "chains:update"}}, nil)
 			e.must(200, "GET", org+"/policy", w.owner, nil, &pol)
-			if !strings.Contains(pol.Text, ask) {
-				t.Fatalf("the role edit dropped the ask before rule:\n%s", pol.Text)
+			_, role, _ := strings.Cut(pol.Text, "role deployer")
+			role, _, _ = strings.Cut(role, "}\n}")
+			role, _, _ = strings.Cut(role, "\n}")
+			if !strings.Contains(role, ask) || !strings.Contains(role, "update") {
+				t.Fatalf("the edited role (want its ask before rule and the new permission):\nrole deployer%s", role)
 			}
 			needsTwo("after the edit", map[string]any{"n": 2})
 			var upd api.CheckResponse
