@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/client/clienttest"
+	"github.com/gatehouse-dev/gatehouse/client/embedded"
 	"github.com/gatehouse-dev/gatehouse/templates"
 )
 
@@ -56,6 +57,43 @@ func TestApprovalsThroughTheSDK(t *testing.T) {
 	code, out := hit(hostRoutes(t, guard, &calls), "POST", "/chains/prod/escalation-triage/run", map[string]string{"Authorization": "Bearer " + keys["bob"]})
 	if code != http.StatusConflict || !strings.Contains(out, "approval-required") || !strings.Contains(out, `"approval_id":"`) || calls.Load() != 0 {
 		t.Errorf("middleware: %d %s (handler calls %d)", code, out, calls.Load())
+	}
+	// The embedded middleware (in-process engine, the host names the
+	// caller) answers the same: its approval_required answers carry the
+	// approval the server holds for the question (asked through the
+	// host's credential, alice's here: owner, so bindings:read).
+	var remoteProblem struct {
+		ApprovalID string `json:"approval_id"`
+	}
+	if err := json.Unmarshal([]byte(out), &remoteProblem); err != nil || remoteProblem.ApprovalID == "" {
+		t.Fatalf("the remote middleware's problem: %v %s", err, out)
+	}
+	mwID := remoteProblem.ApprovalID // the middleware's question has no arguments: not id's
+	if err := srv.Engine().WaitFor(ctx, d.Revision); err != nil {
+		t.Fatal(err)
+	}
+	fromHeader := client.PrincipalFrom(func(r *http.Request) (string, bool) {
+		p := r.Header.Get("X-Principal")
+		return p, p != ""
+	})
+	asBob := map[string]string{"X-Principal": "user:bob"}
+	local := must[*client.Guard](t, "embedded guard")(client.NewGuard(embedded.EngineWithApprovals(srv.Engine(), embedded.FromServer(alice)),
+		client.InOrg(org), fromHeader, client.ApprovalStatus(http.StatusPreconditionRequired)))
+	code, out = hit(hostRoutes(t, local, &calls), "POST", "/chains/prod/escalation-triage/run", asBob)
+	if code != http.StatusPreconditionRequired || !strings.Contains(out, "approval-required") || !strings.Contains(out, `"approval_id":"`+mwID+`"`) || calls.Load() != 0 {
+		t.Errorf("embedded middleware: %d %s (want 428 naming %s, as the remote one; handler calls %d)", code, out, mwID, calls.Load())
+	}
+	// Without a source, or when the source fails, still approval-required
+	// (never an allow), without an id.
+	for name, opt := range map[string]client.MiddlewareOption{
+		"no source":      embedded.Engine(srv.Engine()),
+		"failing source": embedded.EngineWithApprovals(srv.Engine(), embedded.FromServer(srv.Client("gth_not-a-key"))),
+	} {
+		g := must[*client.Guard](t, name)(client.NewGuard(opt, client.InOrg(org), fromHeader, client.ApprovalStatus(http.StatusAccepted)))
+		code, out = hit(hostRoutes(t, g, &calls), "POST", "/chains/prod/escalation-triage/run", asBob)
+		if code != http.StatusAccepted || !strings.Contains(out, "approval-required") || strings.Contains(out, "approval_id") || calls.Load() != 0 {
+			t.Errorf("%s: %d %s", name, code, out)
+		}
 	}
 	if _, err := client.NewGuard(client.Remote(srv.Client("")), client.InOrg(org), client.ApprovalStatus(http.StatusOK)); err == nil {
 		t.Error("ApprovalStatus(200) was accepted")

@@ -100,6 +100,15 @@ type LocalDecider interface {
 	DecideLocal(LocalCheck) Decision
 }
 
+// LocalContextDecider is a LocalDecider that may need the request's
+// context: embedded.EngineWithApprovals asks a server for the approval
+// an approval_required answer needs. The middleware calls it instead of
+// DecideLocal, with the request's context bounded by the guard's timeout.
+type LocalContextDecider interface {
+	LocalDecider
+	DecideLocalContext(ctx context.Context, c LocalCheck) Decision
+}
+
 // Local decides with an in-process decider (no network); it needs
 // PrincipalFrom. See package client/embedded.
 func Local(d LocalDecider) MiddlewareOption { return func(g *Guard) { g.engine = d } }
@@ -310,7 +319,14 @@ func (g *Guard) embedded(r *http.Request, org, ns, typ, id, action string) (Deci
 	if req.Namespace == "" {
 		req.Namespace = "default"
 	}
-	d := g.engine.DecideLocal(req)
+	var d Decision
+	if cd, ok := g.engine.(LocalContextDecider); ok {
+		ctx, cancel := context.WithTimeout(r.Context(), g.timeout)
+		d = cd.DecideLocalContext(ctx, req)
+		cancel()
+	} else {
+		d = g.engine.DecideLocal(req)
+	}
 	if NeedsApproval(d) {
 		return d, needsApproval
 	}
