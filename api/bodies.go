@@ -16,6 +16,15 @@ type Revision struct {
 	Revision uint64 `json:"revision"`
 }
 
+// PolicyApplied is the answer to PUT .../policy: the revision, and
+// warnings only the server can give because they need the org's members
+// (an ask rule whose quorum is more than the people who could approve
+// it, code quorum-unreachable).
+type PolicyApplied struct {
+	Revision uint64       `json:"revision"`
+	Warnings []Diagnostic `json:"warnings,omitempty"`
+}
+
 // CheckRequest is the body of POST .../check and .../explain: a BatchItem
 // with the consistency it needs (an answer at least as fresh as a
 // revision some write answered).

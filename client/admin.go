@@ -215,7 +215,17 @@ func (c *Client) GetPolicy(ctx context.Context, org string) (Policy, error) {
 // force, bindings and agents of roles the text removes are dropped instead
 // of refusing with 409.
 func (c *Client) PutPolicy(ctx context.Context, org, text string, force bool) (uint64, error) {
-	return writeRev(ctx, c, http.MethodPut, orgPath(org)+"/policy", nil, map[string]any{"text": text, "force": force})
+	a, err := c.ApplyPolicy(ctx, org, text, force)
+	return a.Revision, err
+}
+
+// ApplyPolicy is PutPolicy with the server's warnings about the applied
+// policy that need the org's members (an ask rule whose quorum is more
+// than the people who could approve it).
+func (c *Client) ApplyPolicy(ctx context.Context, org, text string, force bool) (PolicyApplied, error) {
+	var out PolicyApplied
+	err := c.do(ctx, request{method: http.MethodPut, path: orgPath(org) + "/policy", body: map[string]any{"text": text, "force": force}, idem: idemOf(http.MethodPut)}, &out)
+	return out, err
 }
 
 // ValidatePolicy compiles and lints a policy text without storing it.

@@ -36,6 +36,7 @@ type (
 	RoleSpec               = api.RoleSpec
 	Policy                 = api.Policy
 	Validation             = api.ValidateResponse
+	PolicyApplied          = api.PolicyApplied
 	Binding                = api.Binding
 	BindingSpec            = api.BindingSpec
 	Lifetime               = api.Lifetime

@@ -288,8 +288,20 @@ func (a *adm) policyCmds() []*cobra.Command {
 		},
 	}
 	put := writeCmd(a, "put FILE|-|template:NAME [--force]", "Replace the org's policy on the server (positioned errors if it does not compile)", 1, func(cl *call, org string, _ []string) (wrote, error) {
-		rev, err := cl.c.PutPolicy(cl.ctx, org, string(src), force)
-		return wrote{rev: rev, line: "replaced the policy of " + org}, err
+		ap, err := cl.c.ApplyPolicy(cl.ctx, org, string(src), force)
+		if err != nil {
+			return wrote{}, err
+		}
+		// Warnings that need the org's members (a quorum no one can
+		// reach): on stderr, the write is done.
+		for _, d := range ap.Warnings {
+			fmt.Fprintln(a.e.stderr, d.String())
+		}
+		w := wrote{rev: ap.Revision, line: "replaced the policy of " + org}
+		if len(ap.Warnings) > 0 {
+			w.item = ap
+		}
+		return w, nil
 	})
 	put.PreRunE = readSrc
 	put.Flags().BoolVar(&force, "force", false, "drop bindings and agents of roles the new text removes instead of refusing")

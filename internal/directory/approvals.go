@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/policy/token"
 )
 
 // Approvals (DESIGN §1.1 item 8). The engine says a request needs approval
@@ -679,5 +680,83 @@ func (d *Directory) DecideApproval(ctx context.Context, actor Actor, org, id str
 		return store.Approval{}, err
 	}
 	d.apv.fire()
+	return out, nil
+}
+
+// CodeQuorumUnreachable is the warning of an ask rule whose quorum is
+// more than the people who could approve it in any namespace of the org.
+const CodeQuorumUnreachable = "quorum-unreachable"
+
+// ApprovalWarnings checks the org's current policy against its members
+// (the server side of the linter's quorum check, which cannot see them):
+// an `ask before` rule whose quorum is larger than the number of people
+// who could approve it — users holding decisions:approve in a namespace
+// (and one of the rule's `from` roles there), never agents or services —
+// in every namespace of the org can never be granted, and is a warning.
+// Call it after the policy write (the engine must have reached it).
+func (d *Directory) ApprovalWarnings(ctx context.Context, org string) (token.List, error) {
+	pol, err := d.st.GetPolicy(ctx, org)
+	if err != nil {
+		return nil, mapErr("approval warnings", err)
+	}
+	m, _ := d.comp.load(pol.Text) // compiled (and cached) by the write
+	if m == nil || !m.HasAsks() {
+		return nil, nil
+	}
+	nss, err := allPages(func(p store.Page) ([]store.Namespace, string, error) { return d.st.ListNamespaces(ctx, org, p) })
+	if err != nil {
+		return nil, mapErr("approval warnings", err)
+	}
+	// Candidates per namespace: users holding decisions:approve there.
+	cands := map[string][]string{}
+	for _, ns := range nss {
+		subs, _, err := d.eng.LookupSubjects(authz.LookupSubjectsRequest{Org: org, Namespace: ns.Name, Type: permApprove.Resource, Action: permApprove.Action})
+		if err != nil {
+			return nil, engineErr("approval warnings", err)
+		}
+		for _, s := range subs {
+			cands[ns.Name] = append(cands[ns.Name], s.Principal)
+		}
+	}
+	var out token.List
+	check := func(a *policy.AskRule) {
+		most, where := 0, ""
+		for _, ns := range nss {
+			ap := store.Approval{Org: org, Namespace: ns.Name}
+			if len(a.From) > 0 {
+				ap.From = [][]string{a.From}
+			}
+			n := 0
+			for _, p := range cands[ns.Name] {
+				if d.mayApprove(ap, p) == "" {
+					n++
+				}
+			}
+			if n > most || where == "" {
+				most, where = n, ns.Name
+			}
+		}
+		if a.Quorum <= most {
+			return
+		}
+		who := "users holding " + permApprove.String()
+		if len(a.From) > 0 {
+			who += " and role " + strings.Join(a.From, " or ")
+		}
+		out.Warnf(a.Pos, CodeQuorumUnreachable,
+			fmt.Sprintf("lower the quorum, or give %s to more people (agents and services never approve)", permApprove),
+			"%s: `%s` needs %d approvers but at most %d can approve in any namespace of org %s (%s, namespace %s): its requests can never be granted",
+			a.Owner, a.Text(), a.Quorum, most, org, who, where)
+	}
+	for _, r := range m.Roles {
+		for _, a := range r.OwnAsks {
+			check(a)
+		}
+	}
+	for _, ag := range m.Agents {
+		for _, a := range ag.Asks {
+			check(a)
+		}
+	}
 	return out, nil
 }

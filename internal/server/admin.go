@@ -198,9 +198,12 @@ func (s *Server) roleRoutes() []*Route {
 				return one(apiPolicy)(s.dir.GetPolicy(c.ctx, c.actor(), c.org()))
 			}).perm("policy:read"),
 		route("PUT", "/v1/orgs/{org}/policy", "policy", "Replace the org's policy text (422 with positioned errors when it does not compile).",
-			func(c *call, req *PolicyRequest) (Revision, error) {
+			func(c *call, req *PolicyRequest) (api.PolicyApplied, error) {
 				rev, err := s.dir.ReplacePolicy(c.ctx, c.actor(), c.org(), req.Text, req.Force)
-				return Revision{Revision: rev}, err
+				if err != nil {
+					return api.PolicyApplied{}, err
+				}
+				return api.PolicyApplied{Revision: rev, Warnings: s.approvalWarnings(c, rev)}, nil
 			}).perm("policy:update").maxBody(store.MaxPolicyBytes + 64<<10),
 		route("POST", "/v1/orgs/{org}/policy/validate", "policy", "Compile and lint a policy text without storing it.",
 			s.validatePolicy).perm("policy:read").maxBody(store.MaxPolicyBytes + 64<<10),

@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy/token"
 )
 
 // Approval routes (DESIGN §1.1 item 8). The directory decides who sees
@@ -159,4 +160,21 @@ func parseLifetime(field, v string) (time.Duration, error) {
 		return 0, invalidField(field, "%s must be a duration such as \"15m\", \"24h\" or \"7d\" (got %q)", field, v)
 	}
 	return d, nil
+}
+
+// approvalWarnings are the member-aware warnings of the policy just
+// written at rev (directory.ApprovalWarnings). The write has committed:
+// when they cannot be computed (the engine is slow to catch up, a store
+// read fails) the answer has none, and the failure is logged.
+func (s *Server) approvalWarnings(c *call, rev uint64) []api.Diagnostic {
+	err := s.waitFor(c, rev)
+	var diags token.List
+	if err == nil {
+		diags, err = s.dir.ApprovalWarnings(c.ctx, c.org())
+	}
+	if err != nil {
+		s.log.Warn("server: the policy's approval warnings could not be computed", "org", c.org(), "err", err)
+		return nil
+	}
+	return each(diags, apiDiagnostic)
 }

@@ -331,3 +331,41 @@ func TestRoleEditKeepsAskBefore(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyApplyWarnsOfUnreachableQuorum: applying a policy whose ask
+// rule needs more approvers than the org has people who could approve
+// (decisions:approve and the `from` role; agents never count) answers a
+// quorum-unreachable warning; a reachable quorum answers none.
+func TestPolicyApplyWarnsOfUnreachableQuorum(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newApvWorld(t, backend) // two admins: apvann, apvamy
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			// An agent with the admin role is no approver.
+			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Helper", "role": "admin"}, nil)
+			apply := func(quorum string) api.PolicyApplied {
+				t.Helper()
+				text := strings.Replace(withAsk(t), "from admin quorum 2", "from admin"+quorum, 1)
+				var out api.PolicyApplied
+				e.must(200, "PUT", org+"/policy", w.owner, map[string]any{"text": text}, &out)
+				if out.Revision == 0 {
+					t.Fatalf("no revision: %+v", out)
+				}
+				return out
+			}
+			if got := apply(" quorum 2"); len(got.Warnings) != 0 {
+				t.Errorf("quorum 2 with two admins: %+v", got.Warnings)
+			}
+			got := apply(" quorum 3")
+			if len(got.Warnings) != 1 || got.Warnings[0].Code != "quorum-unreachable" || got.Warnings[0].Severity != "warning" ||
+				!strings.Contains(got.Warnings[0].Message, "at most 2") || got.Warnings[0].Pos.Line == 0 {
+				t.Fatalf("quorum 3 with two admins: %+v", got.Warnings)
+			}
+			// The policy was applied all the same (a warning, not an error).
+			if c := w.check(w.op, map[string]any{"q": 3}, ""); c.Approval == nil || c.Approval.Quorum != 3 {
+				t.Errorf("after applying quorum 3: %+v", c)
+			}
+		})
+	}
+}
