@@ -50,7 +50,7 @@ type Org struct {
 	Lifecycle authz.LifecycleSettings `json:"lifecycle,omitzero"`
 	// Approvals is the org's approval lifetimes (whole seconds; zero: the
 	// server's default). Changed only by SetOrgApprovalSettings.
-	Approvals ApprovalSettings `json:"approvals,omitzero"`
+	Approvals ApprovalSettings `json:"approval_lifetimes,omitzero"`
 }
 
 // ApprovalSettings is how long an org's approvals live (DESIGN §1.1 item
