@@ -156,6 +156,8 @@ func TestFastEncoderMatchesEncodingJSON(t *testing.T) {
 		checkEncoder{Allowed: true, Revision: 1, Obligations: []RuleOut{{Kind: "must", Text: `must "escalate" <ticket>`}}, Advice: []RuleOut{{Kind: "should", Text: "should report"}}},
 		batchEncoder{Revision: 3, Results: []BatchResult{{Allowed: true}, {}, {Error: &api.Problem{Type: "t", Status: 400, Field: "checks[2].action"}}}},
 		batchEncoder{Results: []BatchResult{}},
+		batchEncoder{Revision: 5, Results: []BatchResult{{Reason: "approval_required", Result: "approval_required", Approval: &api.Approval{ID: "0123", Status: "pending", Quorum: 2}},
+			{Allowed: true, Result: "", Approval: &api.Approval{ID: "4567", Status: "consumed"}}}},
 		checkEncoder{Revision: 9, Reason: "no_grant"},
 		batchEncoder{Revision: 4, Results: []BatchResult{{Reason: "not_member"}, {Allowed: true}, {Reason: "condition_failed", Advice: []RuleOut{{Kind: "should", Text: "x"}}}}},
 	} {
