@@ -134,6 +134,7 @@ func (v *Vault) mayRun(org, p string, ref authz.ResourceRef, now time.Time, appr
 // secrets only to an issuer holding secrets:list).
 func (v *Vault) IssueRunToken(ctx context.Context, actor Actor, org string, ref authz.ResourceRef, opts RunOptions) (RunGrant, error) {
 	var out RunGrant
+	opts.ApprovalID = "" // only a write that consumed the approval may say so (IssueRunTokenIn)
 	_, err := v.write(ctx, "issue run token", "secrets.run_token", org, actor, func(o *op) error {
 		var err error
 		out, _, err = v.issueRunToken(o, ref, opts)

@@ -45,6 +45,24 @@ class ApprovalsTest(unittest.TestCase):
         cls.bob.close()
         cls.srv.stop()
 
+    def test_batch_items_carry_approvals(self) -> None:
+        """check_batch items take arguments and approval_id like check: an
+        item needing approval carries it; presented twice in one batch it
+        is consumed once."""
+        args = {"ref": "v9", "case": "batch"}
+        item = gatehouse.CheckItem(action="chains:run", resource=f"chains/{CHAIN}", namespace=NS, arguments=args)
+        b = self.bob.check_batch(ORG, [item])
+        r = b.results[0]
+        self.assertFalse(r.allowed)
+        self.assertTrue(r.approval_required)
+        aid = r.approval["id"]
+        self.alice.approve(ORG, aid, "ok")
+        present = gatehouse.CheckItem(action="chains:run", resource=f"chains/{CHAIN}", namespace=NS, arguments=args, approval_id=aid)
+        b = self.bob.check_batch(ORG, [present, present])
+        self.assertEqual([x.allowed for x in b.results], [True, False])
+        self.assertEqual(b.results[0].approval["status"], "consumed")
+        self.assertTrue(b.results[1].approval_required)
+
     def test_approve_then_allowed_once(self) -> None:
         args = {"ref": "v1.2.3", "case": "once"}
         d = self.bob.check(ORG, "chains:run", f"chains/{CHAIN}", namespace=NS, arguments=args)
