@@ -119,6 +119,9 @@ func (im *Importer) Import(ctx context.Context, actor directory.Actor, org strin
 		return Result{}, err
 	}
 	ref := authz.ResourceRef{Namespace: req.Namespace, Type: ServerType, ID: req.Name}
+	if _, err := im.Dir.GetNamespace(ctx, actor, org, req.Namespace); err != nil {
+		return Result{}, err // 404 for a namespace of another org as for none
+	}
 
 	// The server as stored, and the write of its spec.
 	cur, err := im.Dir.GetResource(ctx, actor, org, ref)
@@ -249,6 +252,9 @@ type ServerInfo struct {
 // List lists the MCP servers of ns that actor may read, with the number of
 // their tools actor may read.
 func (im *Importer) List(ctx context.Context, actor directory.Actor, org, ns string) ([]ServerInfo, error) {
+	if _, err := im.Dir.GetNamespace(ctx, actor, org, ns); err != nil {
+		return nil, err
+	}
 	var out []ServerInfo
 	counts := map[string]int{}
 	for _, typ := range []string{ServerType, ToolType} {
