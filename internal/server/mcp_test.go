@@ -31,7 +31,9 @@ func init() {
 var exampleMCP = sync.OnceValue(func() string {
 	s := sdk.NewServer(&sdk.Implementation{Name: "example", Version: "1"}, nil)
 	for _, tl := range sampleTools() {
-		s.AddTool(tl, func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) { return &sdk.CallToolResult{}, nil })
+		s.AddTool(tl, func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			return &sdk.CallToolResult{}, nil
+		})
 	}
 	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, &sdk.StreamableHTTPOptions{Stateless: true})
 	return httptest.NewServer(h).URL
