@@ -41,6 +41,24 @@ import (
 //	{"steps": [...], "secrets": ["OPENAI_API_KEY", "DB_PASSWORD"]}
 const Member = "secrets"
 
+// CredentialMember is the spec member that says how one of the spec's
+// referenced secrets is sent to an upstream (an MCP server's,
+// docs/mcp.md): {"secret": "NAME", "header": ..., "format": ...}. It
+// references nothing beyond "secrets" (which must list NAME), but it
+// names a secret, so it is hidden with "secrets" from a reader who may
+// not see secret names.
+const CredentialMember = "credential"
+
+// hidden are the members a reader without secrets:list does not see.
+var hidden = []string{Member, CredentialMember}
+
+func withoutHidden(doc json.RawMessage) json.RawMessage {
+	for _, m := range hidden {
+		doc = withoutMember(doc, m)
+	}
+	return doc
+}
+
 // Redacted replaces a secret's name in what a reader may not see.
 const Redacted = "[redacted]"
 
@@ -118,21 +136,21 @@ func RedactSpec(spec json.RawMessage) json.RawMessage {
 	if spec == nil {
 		return nil
 	}
-	return withoutMember(spec, Member)
+	return withoutHidden(spec)
 }
 
 // RedactDiff returns a version diff as a principal without secrets:list
-// in the resource's namespace sees it: the entries about "secrets" are
-// dropped, and whole specs or version documents in it are redacted.
+// in the resource's namespace sees it: the entries about "secrets" (and
+// "credential") are dropped, and whole specs or version documents in it
+// are redacted.
 func RedactDiff(d []store.DiffEntry) []store.DiffEntry {
-	const at = "/spec/" + Member
 	out := make([]store.DiffEntry, 0, len(d))
 	for _, e := range d {
 		switch {
-		case e.Path == at || strings.HasPrefix(e.Path, at+"/"):
+		case aboutHidden(e.Path):
 			continue
 		case e.Path == "/spec":
-			e.Old, e.New = withoutMember(e.Old, Member), withoutMember(e.New, Member)
+			e.Old, e.New = withoutHidden(e.Old), withoutHidden(e.New)
 		case e.Path == "":
 			e.Old, e.New = redactDoc(e.Old), redactDoc(e.New)
 		}
@@ -141,13 +159,24 @@ func RedactDiff(d []store.DiffEntry) []store.DiffEntry {
 	return out
 }
 
-// redactDoc removes spec.secrets from a whole version document.
+func aboutHidden(path string) bool {
+	for _, m := range hidden {
+		at := "/spec/" + m
+		if path == at || strings.HasPrefix(path, at+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// redactDoc removes spec.secrets (and spec.credential) from a whole
+// version document.
 func redactDoc(doc json.RawMessage) json.RawMessage {
 	spec, ok := member(doc, "spec")
 	if !ok {
 		return doc
 	}
-	red := withoutMember(spec, Member)
+	red := withoutHidden(spec)
 	if bytes.Equal(red, spec) {
 		return doc
 	}

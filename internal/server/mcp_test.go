@@ -235,6 +235,18 @@ func TestMCPImport(t *testing.T) {
 				t.Errorf("list = %+v", list.Items)
 			}
 
+			// A reader without secrets:list sees the server, not the name
+			// of its credential's secret.
+			call(201, "POST", "/v1/orgs/"+w.org+"/roles", w.owner, map[string]any{"name": "toolreader", "level": 5, "permissions": []string{"mcp_servers:read", "tools:read"}}, nil)
+			tkey := e.user("tina")
+			call(201, "POST", "/v1/orgs/"+w.org+"/members", w.owner, map[string]any{"user_id": "tina", "role": "toolreader"}, nil)
+			list = server.List[api.MCPServer]{}
+			call(200, "GET", base+"/mcp/servers", tkey, nil, &list)
+			r := call(200, "GET", base+"/resources/mcp_servers/sample", tkey, nil, nil)
+			if len(list.Items) != 1 || list.Items[0].Credential != nil || list.Items[0].Tools != 4 || strings.Contains(string(r.Body), "MCP_TOKEN") {
+				t.Errorf("a reader without secrets:list: list %+v, server %s", list.Items, r.Body)
+			}
+
 			// The canary reached the upstream (it admitted the calls), and
 			// nothing else: no answer, no audit entry.
 			var auditPage struct {
