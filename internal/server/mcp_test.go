@@ -13,6 +13,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/internal/mcp"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
@@ -360,6 +361,56 @@ func TestMCPImportRefusals(t *testing.T) {
 	for _, v := range []string{mcpCanary, "not-the-canary-value", "owners-only-value"} {
 		if strings.Contains(string(ar.Body), v) {
 			t.Errorf("the audit log carries a secret value %q", v)
+		}
+	}
+}
+
+// TestMCPSuggestedPolicyDecides: the snippet of mcp suggest, added to the
+// org's policy, decides tools:call as it says: the read-only tool for the
+// viewer bound on it, nothing else for the viewer; every tool for the
+// operator, the others than read-only after approval.
+func TestMCPSuggestedPolicyDecides(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	ns := w.params["namespace"]
+	o := "/v1/orgs/" + w.org
+	base := o + "/namespaces/" + ns
+	e.must(200, "POST", base+"/mcp/servers", w.owner, map[string]any{"name": "sample", "url": exampleMCP()}, nil)
+	tools := map[string]mcp.ToolSpec{}
+	for _, id := range []string{"sample.search", "sample.transfer", "sample.delete_record", "sample.whoami"} {
+		var r api.Resource
+		e.must(200, "GET", base+"/resources/tools/"+id, w.owner, nil, &r)
+		var s mcp.ToolSpec
+		if err := json.Unmarshal(r.Spec, &s); err != nil {
+			t.Fatal(err)
+		}
+		tools[id] = s
+	}
+	var pol api.Policy
+	e.must(200, "GET", o+"/policy", w.owner, nil, &pol)
+	e.must(200, "PUT", o+"/policy", w.owner, map[string]any{"text": pol.Text + "\n" + mcp.Suggest("sample", ns, tools)}, nil)
+	e.must(201, "POST", o+"/bindings", w.owner, map[string]any{"principal": "user:" + w.viewerID, "role": "sample_tool_caller",
+		"scope": map[string]any{"namespace": ns, "type": "tools", "id": "sample.search"}}, nil)
+	e.must(201, "POST", o+"/bindings", w.owner, map[string]any{"principal": "user:" + w.memberID, "role": "sample_tool_operator",
+		"scope": map[string]any{"namespace": ns}}, nil)
+	for _, tc := range []struct {
+		who, key, tool string
+		allowed        bool
+		result         string
+	}{
+		{"viewer", w.viewer, "sample.search", true, ""},
+		{"viewer", w.viewer, "sample.whoami", false, ""}, // read-only, but not bound on it
+		{"viewer", w.viewer, "sample.transfer", false, ""},
+		{"operator", w.mkey, "sample.search", true, ""},
+		{"operator", w.mkey, "sample.transfer", false, "approval_required"},
+		{"operator", w.mkey, "sample.delete_record", false, "approval_required"},
+	} {
+		var res api.CheckResponse
+		e.must(200, "POST", o+"/check", tc.key, map[string]any{"action": "tools:call", "resource": "tools/" + tc.tool, "namespace": ns,
+			"context": map[string]any{"input": map[string]any{"amount": 1}}}, &res)
+		if res.Allowed != tc.allowed || res.Result != tc.result {
+			t.Errorf("%s tools:call %s = allowed %v result %q (%s), want %v %q", tc.who, tc.tool, res.Allowed, res.Result, res.Reason, tc.allowed, tc.result)
 		}
 	}
 }
