@@ -26,8 +26,10 @@ func TestParseServerSpec(t *testing.T) {
 		field    string // "" : valid
 	}{
 		{"url only", `{"url":"http://127.0.0.1:8090/mcp"}`, ServerSpec{URL: "http://127.0.0.1:8090/mcp"}, ""},
-		{"credential defaults and secrets", `{"url":"https://x.example/mcp","credential":{"secret":"TOKEN"}}`,
+		{"credential defaults", `{"url":"https://x.example/mcp","secrets":["TOKEN"],"credential":{"secret":"TOKEN"}}`,
 			ServerSpec{URL: "https://x.example/mcp", Secrets: []string{"TOKEN"}, Credential: &Credential{Secret: "TOKEN", Header: "Authorization", Format: "Bearer {value}"}}, ""},
+		{"credential secret not in secrets", `{"url":"https://x.example/mcp","credential":{"secret":"TOKEN"}}`, ServerSpec{}, "credential.secret"},
+		{"credential secret another than secrets", `{"url":"https://x.example/mcp","secrets":["A"],"credential":{"secret":"TOKEN"}}`, ServerSpec{}, "credential.secret"},
 		{"secret listed once", `{"url":"https://x.example/mcp","secrets":["TOKEN"],"credential":{"secret":"TOKEN","header":"X-Api-Key","format":"{value}"},"wait_for_approval":"30s"}`,
 			ServerSpec{URL: "https://x.example/mcp", Secrets: []string{"TOKEN"}, Credential: &Credential{Secret: "TOKEN", Header: "X-Api-Key", Format: "{value}"}, WaitForApproval: "30s"}, ""},
 		{"unknown member", `{"url":"http://h/mcp","credentials":{}}`, ServerSpec{}, "spec"},
@@ -37,11 +39,11 @@ func TestParseServerSpec(t *testing.T) {
 		{"ftp", `{"url":"ftp://h/mcp"}`, ServerSpec{}, "url"},
 		{"relative", `{"url":"/mcp"}`, ServerSpec{}, "url"},
 		{"userinfo", `{"url":"http://u:p@h/mcp"}`, ServerSpec{}, "url"},
-		{"bad secret name", `{"url":"http://h/mcp","credential":{"secret":"token"}}`, ServerSpec{}, "credential.secret"},
-		{"bad header", `{"url":"http://h/mcp","credential":{"secret":"T","header":"X Bad"}}`, ServerSpec{}, "credential.header"},
-		{"transport header", `{"url":"http://h/mcp","credential":{"secret":"T","header":"Mcp-Session-Id"}}`, ServerSpec{}, "credential.header"},
-		{"format without value", `{"url":"http://h/mcp","credential":{"secret":"T","format":"Bearer"}}`, ServerSpec{}, "credential.format"},
-		{"format with two values", `{"url":"http://h/mcp","credential":{"secret":"T","format":"{value}{value}"}}`, ServerSpec{}, "credential.format"},
+		{"bad secret name", `{"url":"http://h/mcp","secrets":["token"],"credential":{"secret":"token"}}`, ServerSpec{}, "credential.secret"},
+		{"bad header", `{"url":"http://h/mcp","secrets":["T"],"credential":{"secret":"T","header":"X Bad"}}`, ServerSpec{}, "credential.header"},
+		{"transport header", `{"url":"http://h/mcp","secrets":["T"],"credential":{"secret":"T","header":"Mcp-Session-Id"}}`, ServerSpec{}, "credential.header"},
+		{"format without value", `{"url":"http://h/mcp","secrets":["T"],"credential":{"secret":"T","format":"Bearer"}}`, ServerSpec{}, "credential.format"},
+		{"format with two values", `{"url":"http://h/mcp","secrets":["T"],"credential":{"secret":"T","format":"{value}{value}"}}`, ServerSpec{}, "credential.format"},
 		{"negative wait", `{"url":"http://h/mcp","wait_for_approval":"-1s"}`, ServerSpec{}, "wait_for_approval"},
 		{"long wait", `{"url":"http://h/mcp","wait_for_approval":"1h"}`, ServerSpec{}, "wait_for_approval"},
 		{"bad secrets entry", `{"url":"http://h/mcp","secrets":["a b"]}`, ServerSpec{}, "secrets[0]"},
@@ -67,7 +69,7 @@ func TestParseServerSpec(t *testing.T) {
 }
 
 func FuzzParseServerSpec(f *testing.F) {
-	for _, s := range []string{`{"url":"http://127.0.0.1:8090/mcp"}`, `{"url":"https://x/mcp","credential":{"secret":"T","header":"X","format":"{value}"}}`,
+	for _, s := range []string{`{"url":"http://127.0.0.1:8090/mcp"}`, `{"url":"https://x/mcp","secrets":["T"],"credential":{"secret":"T","header":"X","format":"{value}"}}`,
 		`{"url":"http://h","wait_for_approval":"30s","secrets":["A"]}`, `{`, `null`, `{"url":1}`} {
 		f.Add([]byte(s))
 	}

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -241,9 +242,11 @@ func (s ServerSpec) Wait() time.Duration {
 // maxSpec bounds a spec ParseServerSpec reads.
 const maxSpec = 64 << 10
 
-// ParseServerSpec decodes and validates an mcp_servers spec: a JSON object
-// with only the members of ServerSpec (unknown members are an error naming
-// them, so that a typo such as "credentials" is not silently ignored).
+// ParseServerSpec decodes and validates a stored mcp_servers spec (the
+// gateway's reading of it): a JSON object with only the members of
+// ServerSpec (unknown members are an error naming them, so that a typo
+// such as "credentials" is not silently ignored), whose credential's
+// secret is listed in "secrets".
 func ParseServerSpec(b []byte) (ServerSpec, error) {
 	var s ServerSpec
 	if len(b) > maxSpec {
@@ -256,6 +259,12 @@ func ParseServerSpec(b []byte) (ServerSpec, error) {
 	}
 	if dec.More() {
 		return ServerSpec{}, invalid("spec", "trailing data after the JSON object")
+	}
+	// A stored spec lists its credential's secret in "secrets" (the
+	// directory refuses one that does not, so that the reference is
+	// vetted); one that does not is refused here too, never completed.
+	if c := s.Credential; c != nil && !slices.Contains(s.Secrets, c.Secret) {
+		return ServerSpec{}, invalid("credential.secret", "secret %q is not listed in the spec's \"secrets\"", c.Secret)
 	}
 	if err := s.Normalize(); err != nil {
 		return ServerSpec{}, err

@@ -103,6 +103,32 @@ func CheckName(name string) error {
 	return nil
 }
 
+// CheckCredential checks a spec's top-level "credential" member against
+// the names its "secrets" member references (names, from Names): absent
+// or null, nothing to check; otherwise an object whose "secret" is one of
+// names. A credential naming a secret that "secrets" does not list would
+// have Gatehouse send a secret whose reference was never vetted (the
+// writer's secrets:list and the secret's referable_by), so it is an
+// *InvalidError (Field "credential").
+func CheckCredential(spec json.RawMessage, names []string) error {
+	raw, ok := member(spec, CredentialMember)
+	if !ok {
+		return nil
+	}
+	var c map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &c); err != nil || c == nil {
+		return &InvalidError{Field: CredentialMember, Reason: `"credential" must be an object naming one of the spec's "secrets"`}
+	}
+	var name string
+	if err := json.Unmarshal(c["secret"], &name); err != nil || name == "" {
+		return &InvalidError{Field: CredentialMember, Reason: `"credential" must name its secret in "secret"`}
+	}
+	if !slices.Contains(names, name) {
+		return &InvalidError{Field: CredentialMember, Reason: fmt.Sprintf(`"credential" names secret %.64q, which the spec's "secrets" does not list`, name)}
+	}
+	return nil
+}
+
 // Names returns the sorted, unique secret names a spec references. A
 // spec that is empty, null, not an object, or has no "secrets" member
 // references none. An *InvalidError when "secrets" is not an array of

@@ -130,3 +130,28 @@ func TestAuditViewFailsClosed(t *testing.T) {
 		t.Errorf("a malformed namespace's entry: %+v", e)
 	}
 }
+
+func TestCheckCredential(t *testing.T) {
+	for _, tc := range []struct {
+		spec string
+		ok   bool
+	}{
+		{`{"url":"x"}`, true},
+		{`{"credential":null}`, true},
+		{`{"secrets":["T"],"credential":{"secret":"T"}}`, true},
+		{`{"credential":{"secret":"T"}}`, false},
+		{`{"secrets":["A"],"credential":{"secret":"T"}}`, false},
+		{`{"secrets":["T"],"credential":{"secret":""}}`, false},
+		{`{"secrets":["T"],"credential":"T"}`, false},
+		{`{"secrets":["T"],"credential":{"secret":1}}`, false},
+	} {
+		names, err := Names(json.RawMessage(tc.spec))
+		if err != nil {
+			t.Fatalf("Names(%s): %v", tc.spec, err)
+		}
+		err = CheckCredential(json.RawMessage(tc.spec), names)
+		if (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("CheckCredential(%s) = %v, want ok %v", tc.spec, err, tc.ok)
+		}
+	}
+}

@@ -352,6 +352,25 @@ func TestMCPImportRefusals(t *testing.T) {
 	if r.Status != 403 || up.requests() != hits {
 		t.Errorf("an admin naming a secret it may not reference: status %d, %d upstream requests; body %s", r.Status, up.requests()-hits, r.Body)
 	}
+	// The generic resource routes are held to the same rules: a
+	// credential must name one of the spec's "secrets", which are vetted.
+	for _, tc := range []struct {
+		name, key string
+		spec      map[string]any
+		status    int
+		field     string
+	}{
+		{"a credential outside secrets", w.owner, map[string]any{"url": up.URL, "credential": map[string]any{"secret": "MCP_TOKEN"}}, 400, "spec.credential"},
+		{"a credential other than secrets", w.owner, map[string]any{"url": up.URL, "secrets": []string{"WRONG_TOKEN"}, "credential": map[string]any{"secret": "MCP_TOKEN"}}, 400, "spec.credential"},
+		{"resources:* naming the secret", rkey, map[string]any{"url": up.URL, "secrets": []string{"MCP_TOKEN"}, "credential": map[string]any{"secret": "MCP_TOKEN"}}, 403, ""},
+		{"resources:* hiding the secret", rkey, map[string]any{"url": up.URL, "credential": map[string]any{"secret": "MCP_TOKEN"}}, 400, "spec.credential"},
+		{"an admin naming an owners-only secret", adm, map[string]any{"url": up.URL, "secrets": []string{"OWNERS_ONLY"}, "credential": map[string]any{"secret": "OWNERS_ONLY"}}, 403, ""},
+	} {
+		r := e.do("POST", "/v1/orgs/"+w.org+"/resources", tc.key, map[string]any{"namespace": ns, "type": "mcp_servers", "id": "sneaky", "spec": tc.spec})
+		if r.Status != tc.status || tc.field != "" && r.problem(t).Field != tc.field {
+			t.Errorf("generic create, %s: status %d, want %d (field %q); body %s", tc.name, r.Status, tc.status, tc.field, r.Body)
+		}
+	}
 	if after := dump(t, e, w); after != before {
 		t.Errorf("refused imports changed the org:\n%s", diffLines(before, after))
 	}
