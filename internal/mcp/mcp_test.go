@@ -279,3 +279,43 @@ func TestListTools(t *testing.T) {
 		t.Errorf("duplicate names: %v, want an upstream error", err)
 	}
 }
+
+func TestParseToolSpec(t *testing.T) {
+	t.Parallel()
+	good := `{"server":"s","tool":"a b","input_schema":{"type":"object"},"annotations":{"readOnlyHint":true},"extra":1}`
+	ts, err := ParseToolSpec([]byte(good))
+	if err != nil || ts.Tool != "a b" || !ts.ReadOnly() {
+		t.Fatalf("ParseToolSpec(%s) = %+v, %v", good, ts, err)
+	}
+	for _, bad := range []string{`{"tool":"a"}`, `{"server":"S.x","tool":"a"}`, `{"server":"s"}`, `{"server":"s","tool":"a","input_schema":[1]}`,
+		`{"server":"s","tool":"a","output_schema":"x"}`, `[]`, `{`, `{"server":"s","tool":"a"} x`} {
+		if _, err := ParseToolSpec([]byte(bad)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ParseToolSpec(%s) = %v, want invalid", bad, err)
+		}
+	}
+}
+
+func FuzzParseToolSpec(f *testing.F) {
+	for _, s := range []string{`{"server":"s","tool":"a","input_schema":{"type":"object"}}`, `{"server":"s","tool":"x","annotations":{"destructiveHint":false}}`, `{}`, `null`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ts, err := ParseToolSpec(b)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error of no kind: %v", err)
+			}
+			return
+		}
+		if ts.Tool == "" || CheckServerName(ts.Server) != nil {
+			t.Fatalf("accepted %+v", ts)
+		}
+		out, err := json.Marshal(ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseToolSpec(out); err != nil {
+			t.Fatalf("a parsed spec %s does not parse again: %v", out, err)
+		}
+	})
+}

@@ -325,3 +325,34 @@ func mapToolName(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return b.String() + "~" + hex.EncodeToString(sum[:4])
 }
+
+// ParseToolSpec decodes and validates a stored tools spec (the gateway's
+// reading of it): a JSON object of ToolSpec's members (others are
+// ignored: a tool spec is the upstream's description, which may grow),
+// with a server name, the upstream's tool name, and an input schema that
+// is a JSON object when present.
+func ParseToolSpec(b []byte) (ToolSpec, error) {
+	var t ToolSpec
+	if len(b) > maxSpec*16 {
+		return t, invalid("spec", "larger than %d bytes", maxSpec*16)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&t); err != nil {
+		return ToolSpec{}, invalid("spec", "%v", jsonErr(err))
+	}
+	if dec.More() {
+		return ToolSpec{}, invalid("spec", "trailing data after the JSON object")
+	}
+	if err := CheckServerName(t.Server); err != nil {
+		return ToolSpec{}, invalid("server", "%q is not a server name", t.Server)
+	}
+	if t.Tool == "" {
+		return ToolSpec{}, invalid("tool", "the upstream's tool name is required")
+	}
+	for field, s := range map[string]json.RawMessage{"input_schema": t.InputSchema, "output_schema": t.OutputSchema} {
+		if c := canonical(s); c != nil && c[0] != '{' {
+			return ToolSpec{}, invalid(field, "must be a JSON object")
+		}
+	}
+	return t, nil
+}
