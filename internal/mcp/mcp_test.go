@@ -270,6 +270,17 @@ func TestListTools(t *testing.T) {
 	if !errors.Is(err, ErrUpstream) || strings.Contains(err.Error(), "wrong") {
 		t.Errorf("refused credential: %v, want an upstream error without the credential", err)
 	}
+	// A redirect is not followed, so the credential goes nowhere else.
+	var elsewhere []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere = append(elsewhere, r.Header.Get("Authorization"))
+	}))
+	defer other.Close()
+	redirect := httptest.NewServer(http.RedirectHandler(other.URL, http.StatusTemporaryRedirect))
+	defer redirect.Close()
+	if _, err := (Upstream{URL: redirect.URL, Header: "Authorization", Value: "Bearer sekrit"}).ListTools(ctx); !errors.Is(err, ErrUpstream) || len(elsewhere) != 0 {
+		t.Errorf("redirect: %v, %d requests elsewhere (%q); want an upstream error and none", err, len(elsewhere), elsewhere)
+	}
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
 	if _, err := (Upstream{URL: closed.URL}).ListTools(ctx); !errors.Is(err, ErrUpstream) {

@@ -83,15 +83,18 @@ func (u Upstream) ListTools(ctx context.Context) ([]*sdk.Tool, error) {
 	if hc == nil {
 		hc = &http.Client{}
 	}
+	c := *hc
+	// A redirect is not followed: the credential goes to the URL the
+	// server's writer was authorized to name, and nowhere else.
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	if u.Header != "" {
 		base := hc.Transport
 		if base == nil {
 			base = http.DefaultTransport
 		}
-		c := *hc
 		c.Transport = &headerTransport{base: base, header: u.Header, value: u.Value}
-		hc = &c
 	}
+	hc = &c
 	client := sdk.NewClient(&sdk.Implementation{Name: "gatehouse-import", Version: "1"}, nil)
 	cs, err := client.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: u.URL, HTTPClient: hc, MaxRetries: -1, DisableStandaloneSSE: true}, nil)
 	if err != nil {
