@@ -154,13 +154,14 @@ func (im *Importer) Import(ctx context.Context, actor directory.Actor, org strin
 		}
 		up.Header = c.Header
 		up.Value = strings.Replace(c.Format, valueMark, string(v), 1)
+		up.Redact = []string{string(v)}
 		clear(v)
 		if strings.ContainsAny(up.Value, "\r\n\x00") {
 			return Result{}, invalid("credential", "secret %q holds a value that cannot be sent in an HTTP header", c.Secret)
 		}
 	}
 	tools, err := up.ListTools(ctx)
-	up.Value = ""
+	up.Value, up.Redact = "", nil
 	if err != nil {
 		return Result{}, err
 	}

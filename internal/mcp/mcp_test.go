@@ -270,6 +270,11 @@ func TestListTools(t *testing.T) {
 	if !errors.Is(err, ErrUpstream) || strings.Contains(err.Error(), "wrong") {
 		t.Errorf("refused credential: %v, want an upstream error without the credential", err)
 	}
+	// The error of an upstream that echoes the raw value, redacted.
+	echo := Upstream{URL: "http://127.0.0.1:1/mcp", Value: "Bearer raw-sekrit", Redact: []string{"raw-sekrit"}}
+	if err := echo.fail("connecting failed", errors.New("token raw-sekrit refused")); strings.Contains(err.Error(), "sekrit") || !errors.Is(err, ErrUpstream) {
+		t.Errorf("fail = %v, want the raw value redacted", err)
+	}
 	// A redirect is not followed, so the credential goes nowhere else.
 	var elsewhere []string
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

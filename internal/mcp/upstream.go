@@ -38,6 +38,9 @@ type Upstream struct {
 	// Header and Value: a header added to every request (the credential),
 	// or "" for none. Value never appears in an error.
 	Header, Value string
+	// Redact lists more values that never appear in an error (the
+	// credential's secret as stored, without its format).
+	Redact []string
 	// Client is the HTTP client (nil: a client with Timeout).
 	Client *http.Client
 	// Timeout bounds the whole listing (default 15s).
@@ -61,8 +64,10 @@ func (u Upstream) fail(what string, err error) error {
 	if err != nil {
 		msg += ": " + err.Error()
 	}
-	if u.Value != "" && len(u.Value) >= 1 {
-		msg = strings.ReplaceAll(msg, u.Value, "[REDACTED]")
+	for _, v := range append([]string{u.Value}, u.Redact...) {
+		if v != "" {
+			msg = strings.ReplaceAll(msg, v, "[REDACTED]")
+		}
 	}
 	if len(msg) > 400 {
 		msg = msg[:400] + "…"
