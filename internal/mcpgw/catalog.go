@@ -1,0 +1,256 @@
+package mcpgw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Resource types (DESIGN §9).
+const (
+	TypeServer = "mcp_servers"
+	TypeTool   = "tools"
+	// ActionCall is the action a tool call is decided as (tools:call).
+	ActionCall = "call"
+)
+
+// ServerSpec is the spec of mcp_servers/<name>, as the gateway reads it.
+type ServerSpec struct {
+	// URL is the upstream MCP endpoint (streamable HTTP), http or https.
+	URL string `json:"url"`
+	// Secrets is the vault's reference list (docs/secrets.md).
+	Secrets []string `json:"secrets,omitempty"`
+	// Credential says how the secret is put on upstream requests.
+	Credential *CredentialSpec `json:"credential,omitempty"`
+	// WaitForApproval ("30s"): how long a call needing approval waits for
+	// a person's answer before it is refused; "" or "0s" answers at once.
+	WaitForApproval string `json:"wait_for_approval,omitempty"`
+}
+
+// CredentialSpec injects a vault secret into upstream requests: header
+// Header (default Authorization) set to Format (default "Bearer {value}")
+// with {value} replaced by the secret's value.
+type CredentialSpec struct {
+	Secret string `json:"secret"`
+	Header string `json:"header,omitempty"`
+	Format string `json:"format,omitempty"`
+}
+
+// MaxWaitForApproval bounds a server's wait_for_approval.
+const MaxWaitForApproval = 10 * time.Minute
+
+// server is a parsed, checked server spec at one version.
+type server struct {
+	spec    ServerSpec
+	version uint64
+	header  string
+	format  string
+	wait    time.Duration
+}
+
+var errBadSpec = errors.New("mcpgw: invalid server spec")
+
+func parseServer(raw json.RawMessage, version uint64) (*server, error) {
+	var sp ServerSpec
+	if err := json.Unmarshal(raw, &sp); err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadSpec, err)
+	}
+	u, err := url.Parse(sp.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: url must be an absolute http or https URL", errBadSpec)
+	}
+	s := &server{spec: sp, version: version}
+	if c := sp.Credential; c != nil {
+		if c.Secret == "" {
+			return nil, fmt.Errorf("%w: credential.secret is required", errBadSpec)
+		}
+		s.header, s.format = c.Header, c.Format
+		if s.header == "" {
+			s.header = "Authorization"
+		}
+		if s.format == "" {
+			s.format = "Bearer {value}"
+		}
+		if !strings.Contains(s.format, "{value}") {
+			return nil, fmt.Errorf("%w: credential.format must contain {value}", errBadSpec)
+		}
+		switch http.CanonicalHeaderKey(s.header) {
+		case "Host", "Content-Length", "Content-Type", "Accept", "Mcp-Session-Id", "Mcp-Protocol-Version", "Transfer-Encoding", "Connection":
+			return nil, fmt.Errorf("%w: credential.header %q cannot be set", errBadSpec, s.header)
+		}
+		if !validHeaderName(s.header) {
+			return nil, fmt.Errorf("%w: credential.header %q is not a header name", errBadSpec, s.header)
+		}
+	}
+	if sp.WaitForApproval != "" {
+		d, err := time.ParseDuration(sp.WaitForApproval)
+		if err != nil || d < 0 || d > MaxWaitForApproval {
+			return nil, fmt.Errorf("%w: wait_for_approval must be a duration from 0s to %s", errBadSpec, MaxWaitForApproval)
+		}
+		s.wait = d
+	}
+	return s, nil
+}
+
+func validHeaderName(h string) bool {
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// tool is an imported tool: the resource tools/<server>.<tool> and the
+// name the upstream knows it by.
+type tool struct {
+	id       string // resource id, "<server>.<tool>"
+	upstream string // the spec's "tool" (default: the id after the server's prefix)
+	version  uint64
+}
+
+// catalog is an endpoint's server and tools at one engine revision.
+type catalog struct {
+	rev        uint64
+	srv        *server
+	srvErr     error // the spec is invalid: every call fails closed
+	byUpstream map[string]*tool
+}
+
+// catalogs caches each endpoint's catalog; a catalog is rebuilt when the
+// directory's revision moves (a tool spec is re-read only when its
+// version changed).
+type catalogs struct {
+	st  store.Store
+	dir *directory.Directory
+
+	mu sync.Mutex
+	m  map[string]*slot
+}
+
+type slot struct {
+	mu    sync.Mutex
+	cur   *catalog
+	tools map[string]*tool // by id, the last specs read
+}
+
+func newCatalogs(st store.Store, dir *directory.Directory) *catalogs {
+	return &catalogs{st: st, dir: dir, m: map[string]*slot{}}
+}
+
+// server returns e's catalog at the current revision; store.ErrNotFound
+// when there is no such server.
+func (cs *catalogs) server(ctx context.Context, e endpoint) (*catalog, error) {
+	rev := cs.dir.Revision()
+	cs.mu.Lock()
+	sl := cs.m[e.key()]
+	if sl == nil {
+		sl = &slot{tools: map[string]*tool{}}
+		cs.m[e.key()] = sl
+	}
+	cs.mu.Unlock()
+	sl.mu.Lock()
+	defer sl.mu.Unlock()
+	if sl.cur != nil && sl.cur.rev == rev {
+		if sl.cur.srv == nil && sl.cur.srvErr == nil {
+			return nil, store.ErrNotFound
+		}
+		return sl.cur, nil
+	}
+	c, err := cs.load(ctx, e, sl, rev)
+	if err != nil {
+		return nil, err
+	}
+	sl.cur = c
+	if c.srv == nil && c.srvErr == nil {
+		return nil, store.ErrNotFound
+	}
+	return c, nil
+}
+
+func (cs *catalogs) load(ctx context.Context, e endpoint, sl *slot, rev uint64) (*catalog, error) {
+	c := &catalog{rev: rev, byUpstream: map[string]*tool{}}
+	res, err := cs.st.GetResource(ctx, e.org, authz.ResourceRef{Namespace: e.ns, Type: TypeServer, ID: e.server})
+	if errors.Is(err, store.ErrNotFound) {
+		return c, nil // remembered as absent at this revision
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.srv, c.srvErr = parseServer(res.Spec, res.Version)
+	prefix := e.server + "."
+	seen := map[string]bool{}
+	p := store.Page{Size: store.MaxPageSize}
+	for {
+		list, next, err := cs.st.ListResources(ctx, e.org, store.ResourceFilter{Namespace: e.ns, Type: TypeTool}, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range list {
+			if !strings.HasPrefix(r.ID, prefix) {
+				continue
+			}
+			seen[r.ID] = true
+			t := sl.tools[r.ID]
+			if t == nil || t.version != r.Version {
+				full, err := cs.st.GetResource(ctx, e.org, r.Ref())
+				if errors.Is(err, store.ErrNotFound) {
+					continue // deleted since the list
+				}
+				if err != nil {
+					return nil, err
+				}
+				t = toolOf(e.server, full)
+				sl.tools[r.ID] = t
+			}
+			if t.upstream != "" {
+				if _, dup := c.byUpstream[t.upstream]; !dup {
+					c.byUpstream[t.upstream] = t
+				}
+			}
+		}
+		if next == "" {
+			break
+		}
+		p.Cursor = next
+	}
+	for id := range sl.tools {
+		if !seen[id] {
+			delete(sl.tools, id)
+		}
+	}
+	return c, nil
+}
+
+// toolOf reads a tool resource's spec: {"server": ..., "tool": ...}. A
+// spec naming another server gives a tool with no upstream name (never
+// listed, never called).
+func toolOf(srv string, r store.Resource) *tool {
+	t := &tool{id: r.ID, version: r.Version, upstream: strings.TrimPrefix(r.ID, srv+".")}
+	var sp struct {
+		Server string `json:"server"`
+		Tool   string `json:"tool"`
+	}
+	if len(r.Spec) > 0 && json.Unmarshal(r.Spec, &sp) == nil {
+		if sp.Server != "" && sp.Server != srv {
+			t.upstream = ""
+		} else if sp.Tool != "" {
+			t.upstream = sp.Tool
+		}
+	}
+	return t
+}
