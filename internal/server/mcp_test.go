@@ -400,7 +400,7 @@ func TestMCPGatewayCredential(t *testing.T) {
 			if !strings.Contains(resultText(res), "[REDACTED:UPSTREAM_TOKEN]") || !strings.Contains(string(raw), `"auth":"Bearer [REDACTED:UPSTREAM_TOKEN]"`) {
 				t.Errorf("echo was not redacted as expected: %s", raw)
 			}
-			_ = callTool(t, viewer, "pay", map[string]any{"amount": 3})                // deny
+			_ = callTool(t, viewer, "pay", map[string]any{"amount": 3})               // deny
 			_ = callTool(t, caller, "delete_account", map[string]any{"account": "z"}) // approval_required
 
 			r := w.e.must(200, "GET", "/v1/orgs/"+w.org+"/audit?limit=500", w.owner, nil, nil)
@@ -409,9 +409,9 @@ func TestMCPGatewayCredential(t *testing.T) {
 			}
 			var page struct {
 				Items []struct {
-					Action  string          `json:"action"`
-					Target  string          `json:"target"`
-					Result  string          `json:"result"`
+					Action  string `json:"action"`
+					Target  string `json:"target"`
+					Result  string `json:"result"`
 					Actor   struct{ Principal string }
 					Details json.RawMessage `json:"details"`
 				} `json:"items"`
