@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -87,7 +88,7 @@ func mcpPolicy(t testing.TB) string {
 	}
 	return string(src) + `
 condition small = "context.input.amount < 500"
-condition risky = "resource.id == 'pay.delete_account'"
+condition risky = "resource.id.endsWith('.delete_account')"
 
 role toolcaller: viewer level 20 {
     permission tools { call }
@@ -159,7 +160,9 @@ func newMCPWorld(t *testing.T, backend string) *mcpWorld {
 	return w
 }
 
-func (w *mcpWorld) endpoint() string { return w.e.URL + "/mcp/" + w.org + "/prod/pay" }
+func (w *mcpWorld) endpoint(server string) string {
+	return w.e.URL + "/mcp/" + w.org + "/prod/" + server
+}
 
 // bearer adds a credential to every request.
 type bearer struct {
@@ -173,11 +176,16 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.next.RoundTrip(r)
 }
 
-// agent connects an SDK client to the gateway with token.
+// agent connects an SDK client to the gateway's pay server with token.
 func (w *mcpWorld) agent(t *testing.T, token string) *mcp.ClientSession {
 	t.Helper()
+	return w.agentAt(t, "pay", token)
+}
+
+func (w *mcpWorld) agentAt(t *testing.T, server, token string) *mcp.ClientSession {
+	t.Helper()
 	cl := mcp.NewClient(&mcp.Implementation{Name: "test-agent", Version: "1"}, nil)
-	cs, err := cl.Connect(ctxT(t), &mcp.StreamableClientTransport{Endpoint: w.endpoint(),
+	cs, err := cl.Connect(ctxT(t), &mcp.StreamableClientTransport{Endpoint: w.endpoint(server),
 		HTTPClient: &http.Client{Transport: bearer{token, http.DefaultTransport}}, DisableStandaloneSSE: true, MaxRetries: -1}, nil)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
@@ -245,7 +253,7 @@ func TestMCPGatewayListFiltering(t *testing.T) {
 				{"toolcaller under a condition", w.small, all},
 				{"viewer with a share of echo", w.viewer, []string{"echo"}},
 				{"agent Helper (every tool) for user:mcpviewer (echo)", agentToken, []string{"echo"}},
-				{"admin (no tools:call... admin has resources:* but no tools)", w.admin, nil},
+				{"admin (no tools permission)", w.admin, nil},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					if diff := cmp.Diff(tc.want, toolNames(t, w.agent(t, tc.token))); diff != "" {
@@ -373,6 +381,70 @@ func TestMCPGatewayApproval(t *testing.T) {
 			}
 			if n := w.up.count("delete_account"); n != 1 {
 				t.Errorf("upstream delete_account calls = %d after the approval was used, want 1", n)
+			}
+		})
+	}
+}
+
+// TestMCPGatewayWaitForApproval: a server configured to wait holds a call
+// needing approval until a person answers: approved → it proceeds (once);
+// denied → refused.
+func TestMCPGatewayWaitForApproval(t *testing.T) {
+	w := newMCPWorld(t, "sqlite")
+	e := w.e
+	e.must(201, "POST", "/v1/orgs/"+w.org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "mcp_servers", "id": "paywait",
+		"spec": map[string]any{"url": w.up.URL, "secrets": []string{"UPSTREAM_TOKEN"}, "credential": map[string]any{"secret": "UPSTREAM_TOKEN"}, "wait_for_approval": "20s"}}, nil)
+	e.must(201, "POST", "/v1/orgs/"+w.org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "tools", "id": "paywait.delete_account",
+		"spec": map[string]any{"server": "paywait", "tool": "delete_account"}}, nil)
+	caller := w.agentAt(t, "paywait", w.caller)
+	for _, tc := range []struct {
+		verb, account string
+		ok            bool
+	}{{"approve", "w-1", true}, {"deny", "w-2", false}} {
+		t.Run(tc.verb, func(t *testing.T) {
+			before := w.up.count("delete_account")
+			done := make(chan *mcp.CallToolResult, 1)
+			go func() {
+				res, err := caller.CallTool(ctxT(t), &mcp.CallToolParams{Name: "delete_account", Arguments: map[string]any{"account": tc.account}})
+				if err != nil {
+					t.Errorf("call: %v", err)
+				}
+				done <- res
+			}()
+			var id string
+			for id == "" {
+				var list struct {
+					Items []struct{ ID, Resource string } `json:"items"`
+				}
+				e.must(200, "GET", "/v1/orgs/"+w.org+"/approvals?status=pending", w.admin, nil, &list)
+				for _, it := range list.Items {
+					if it.Resource == "tools/paywait.delete_account" {
+						id = it.ID
+					}
+				}
+				select {
+				case res := <-done:
+					t.Fatalf("the call did not wait: %q", resultText(res))
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+			e.must(200, "POST", "/v1/orgs/"+w.org+"/approvals/"+id+"/"+tc.verb, w.admin, nil, nil)
+			res := <-done
+			if res == nil {
+				return
+			}
+			if tc.ok && (res.IsError || resultText(res) != "deleted "+tc.account) {
+				t.Errorf("approved: isError %v, %q", res.IsError, resultText(res))
+			}
+			if !tc.ok && (!res.IsError || approvalOf(t, res)["status"] != "denied") {
+				t.Errorf("denied: isError %v, %q", res.IsError, resultText(res))
+			}
+			want := before
+			if tc.ok {
+				want++
+			}
+			if n := w.up.count("delete_account"); n != want {
+				t.Errorf("upstream calls = %d, want %d", n, want)
 			}
 		})
 	}
