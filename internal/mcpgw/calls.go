@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -97,10 +98,18 @@ func (g *Gateway) catalogFor(ctx context.Context, in *request) (*catalog, error)
 	return cat, nil
 }
 
-// Callable returns the ids of the tools of the endpoint's server that
+// callable returns the ids of the tools of the endpoint's server that
 // the caller may call under some context (conditional and approval-gated
-// ones included), by the engine's resource lookup.
+// ones included), by the engine's resource lookup. The answer depends on
+// the engine's state only (a condition that is false now still lists its
+// tools), so it is remembered per caller and engine revision, for at most
+// callableTTL.
 func (g *Gateway) callable(ctx context.Context, in *request) (map[string]bool, error) {
+	rev := g.cfg.Directory.Revision()
+	k := callableKey{ep: in.ep.key(), principal: in.caller.Principal, onBehalfOf: in.caller.OnBehalfOf}
+	if set, ok := g.callables.get(k, rev); ok {
+		return set, nil
+	}
 	q := authz.LookupResourcesRequest{
 		Org: in.ep.org, Principal: in.caller.Principal, OnBehalfOf: in.caller.OnBehalfOf, Namespace: in.ep.ns,
 		Type: TypeTool, Action: ActionCall, IncludeConditional: true, PageSize: 10_000,
@@ -118,10 +127,51 @@ func (g *Gateway) callable(ctx context.Context, in *request) (map[string]bool, e
 			}
 		}
 		if page.NextPageToken == "" {
-			return out, nil
+			break
 		}
 		q.PageToken = page.NextPageToken
 	}
+	g.callables.put(k, rev, out)
+	return out, nil
+}
+
+// callableTTL bounds how long a lookup's answer is reused at one
+// revision; maxCallables bounds the remembered answers.
+const (
+	callableTTL  = 5 * time.Second
+	maxCallables = 10_000
+)
+
+type callableKey struct{ ep, principal, onBehalfOf string }
+
+type callableEntry struct {
+	rev uint64
+	at  time.Time
+	set map[string]bool
+}
+
+type callableCache struct {
+	mu sync.Mutex
+	m  map[callableKey]callableEntry
+}
+
+func (c *callableCache) get(k callableKey, rev uint64) (map[string]bool, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	if !ok || e.rev != rev || time.Since(e.at) > callableTTL {
+		return nil, false
+	}
+	return e.set, true
+}
+
+func (c *callableCache) put(k callableKey, rev uint64, set map[string]bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxCallables {
+		c.m = map[callableKey]callableEntry{}
+	}
+	c.m[k] = callableEntry{rev: rev, at: time.Now(), set: set}
 }
 
 // filterTools keeps, in the upstream's order, the upstream tools that are

@@ -165,21 +165,69 @@ func (cs *catalogs) server(ctx context.Context, e endpoint) (*catalog, error) {
 	cs.mu.Unlock()
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
-	if sl.cur != nil && sl.cur.rev == rev {
-		if sl.cur.srv == nil && sl.cur.srvErr == nil {
-			return nil, store.ErrNotFound
+	if sl.cur != nil && sl.cur.rev != rev {
+		// Most revisions change nothing of this endpoint: the changelog
+		// since the catalog's revision says whether to read it again.
+		if same, err := cs.unchanged(ctx, e, sl.cur.rev, rev); err == nil && same {
+			c := *sl.cur
+			c.rev = rev
+			sl.cur = &c
 		}
-		return sl.cur, nil
 	}
-	c, err := cs.load(ctx, e, sl, rev)
-	if err != nil {
-		return nil, err
+	if sl.cur == nil || sl.cur.rev != rev {
+		c, err := cs.load(ctx, e, sl, rev)
+		if err != nil {
+			return nil, err
+		}
+		sl.cur = c
 	}
-	sl.cur = c
+	c := sl.cur
 	if c.srv == nil && c.srvErr == nil {
 		return nil, store.ErrNotFound
 	}
 	return c, nil
+}
+
+// maxChangeScan bounds the changelog read to decide that nothing of an
+// endpoint changed; past it the catalog is simply read again.
+const maxChangeScan = 2000
+
+// unchanged reports whether no change from revision from (exclusive) to
+// to (inclusive) touches e's server, its tools, its namespace or its org.
+func (cs *catalogs) unchanged(ctx context.Context, e endpoint, from, to uint64) (bool, error) {
+	server := e.ns + "/" + TypeServer + "/" + e.server
+	tools := e.ns + "/" + TypeTool + "/" + e.server + "."
+	seen := 0
+	for from < to {
+		list, err := cs.st.ChangesSince(ctx, from, 500)
+		if err != nil {
+			return false, err
+		}
+		if len(list) == 0 {
+			return false, nil // the changelog does not reach to: read again
+		}
+		for _, c := range list {
+			if c.Revision > to {
+				return true, nil
+			}
+			from = c.Revision
+			if c.Org != e.org {
+				continue
+			}
+			switch c.Kind {
+			case store.KindResourcePut, store.KindResourceDelete:
+				if c.Key == server || strings.HasPrefix(c.Key, tools) {
+					return false, nil
+				}
+			case store.KindNamespaceDelete, store.KindOrgDelete:
+				return false, nil
+			}
+		}
+		if seen += len(list); seen > maxChangeScan {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func (cs *catalogs) load(ctx context.Context, e endpoint, sl *slot, rev uint64) (*catalog, error) {

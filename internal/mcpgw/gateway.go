@@ -116,6 +116,8 @@ type Gateway struct {
 	h    http.Handler
 	cats *catalogs
 	pool *pool
+	// callables remembers tool lookups per caller and revision.
+	callables callableCache
 	idle time.Duration
 
 	closeOnce sync.Once

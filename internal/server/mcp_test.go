@@ -36,7 +36,11 @@ type fakeUpstream struct {
 
 func (u *fakeUpstream) count(tool string) int64 { return u.calls[tool].Load() }
 
-func newFakeUpstream(t testing.TB) *fakeUpstream {
+func newFakeUpstream(t testing.TB) *fakeUpstream { return newFakeUpstreamN(t, 0) }
+
+// newFakeUpstreamN also lists n more tools, t0000, t0001, ... (each
+// answering "ok").
+func newFakeUpstreamN(t testing.TB, n int) *fakeUpstream {
 	t.Helper()
 	u := &fakeUpstream{calls: map[string]*atomic.Int64{}}
 	srv := mcp.NewServer(&mcp.Implementation{Name: "fake-upstream", Version: "1"}, nil)
@@ -65,6 +69,11 @@ func newFakeUpstream(t testing.TB) *fakeUpstream {
 	add("hidden", "Not imported: never listed.", func(map[string]any, http.Header) *mcp.CallToolResult {
 		return &mcp.CallToolResult{Content: text("hidden")}
 	})
+	for i := range n {
+		add(fmt.Sprintf("t%04d", i), "A numbered tool.", func(map[string]any, http.Header) *mcp.CallToolResult {
+			return &mcp.CallToolResult{Content: text("ok")}
+		})
+	}
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+mcpCanary {
@@ -114,7 +123,7 @@ type mcpWorld struct {
 // audience-bound tokens).
 const agentToken = "test-agent-token-helper"
 
-func newMCPWorld(t *testing.T, backend string) *mcpWorld {
+func newMCPWorld(t testing.TB, backend string) *mcpWorld {
 	t.Helper()
 	w := &mcpWorld{org: "mcporg", up: newFakeUpstream(t)}
 	w.e = newEnv(t, backend, envOpts{cfg: func(cfg *server.Config) {
@@ -177,16 +186,25 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // agent connects an SDK client to the gateway's pay server with token.
-func (w *mcpWorld) agent(t *testing.T, token string) *mcp.ClientSession {
+func (w *mcpWorld) agent(t testing.TB, token string) *mcp.ClientSession {
 	t.Helper()
 	return w.agentAt(t, "pay", token)
 }
 
-func (w *mcpWorld) agentAt(t *testing.T, server, token string) *mcp.ClientSession {
+func (w *mcpWorld) agentAt(t testing.TB, server, token string) *mcp.ClientSession {
+	t.Helper()
+	return connectMCP(t, w.endpoint(server), token)
+}
+
+// connectMCP connects an SDK client to an MCP endpoint with a bearer
+// token.
+func connectMCP(t testing.TB, url, token string) *mcp.ClientSession {
 	t.Helper()
 	cl := mcp.NewClient(&mcp.Implementation{Name: "test-agent", Version: "1"}, nil)
-	cs, err := cl.Connect(ctxT(t), &mcp.StreamableClientTransport{Endpoint: w.endpoint(server),
-		HTTPClient: &http.Client{Transport: bearer{token, http.DefaultTransport}}, DisableStandaloneSSE: true, MaxRetries: -1}, nil)
+	tr := &http.Transport{MaxIdleConnsPerHost: 256}
+	t.Cleanup(tr.CloseIdleConnections)
+	cs, err := cl.Connect(ctxT(t), &mcp.StreamableClientTransport{Endpoint: url,
+		HTTPClient: &http.Client{Transport: bearer{token, tr}}, DisableStandaloneSSE: true, MaxRetries: -1}, nil)
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -605,5 +623,47 @@ func TestMCPGatewayAuthentication(t *testing.T) {
 	hij.Body.Close()
 	if hij.StatusCode != http.StatusForbidden {
 		t.Errorf("another caller's session: %d, want 403", hij.StatusCode)
+	}
+}
+
+// TestMCPGatewayFollowsChanges: the gateway's remembered catalog and
+// tool lookups follow every write at once: a new share lists a tool, a
+// newly imported tool is listed, a deleted one is gone, and a revoked
+// share stops calls.
+func TestMCPGatewayFollowsChanges(t *testing.T) {
+	w := newMCPWorld(t, "sqlite")
+	e := w.e
+	org := "/v1/orgs/" + w.org
+	viewer, caller := w.agent(t, w.viewer), w.agent(t, w.caller)
+	if got := toolNames(t, viewer); !slices.Equal(got, []string{"echo"}) {
+		t.Fatalf("viewer lists %v", got)
+	}
+	var sh struct {
+		Item struct{ ID string } `json:"item"`
+	}
+	e.must(201, "POST", org+"/namespaces/prod/resources/tools/pay.pay/shares", w.owner, map[string]any{"principal": "user:mcpviewer", "actions": []string{"call"}}, &sh)
+	if got := toolNames(t, viewer); !slices.Equal(got, []string{"echo", "pay"}) {
+		t.Errorf("after a share of pay, viewer lists %v", got)
+	}
+	if res := callTool(t, viewer, "pay", map[string]any{"amount": 5}); res.IsError {
+		t.Errorf("shared pay: %q", resultText(res))
+	}
+	e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "tools", "id": "pay.hidden",
+		"spec": map[string]any{"server": "pay", "tool": "hidden"}}, nil)
+	if got := toolNames(t, caller); !slices.Equal(got, []string{"delete_account", "echo", "hidden", "pay"}) {
+		t.Errorf("after importing hidden, caller lists %v", got)
+	}
+	e.must(200, "DELETE", org+"/namespaces/prod/resources/tools/pay.echo", w.owner, nil, nil)
+	if got := toolNames(t, caller); !slices.Equal(got, []string{"delete_account", "hidden", "pay"}) {
+		t.Errorf("after deleting echo, caller lists %v", got)
+	}
+	if res := callTool(t, caller, "echo", nil); !res.IsError {
+		t.Errorf("a deleted tool was called: %q", resultText(res))
+	}
+	// A server whose spec moves its tool names: pay.pay now means the
+	// upstream's delete_account (a re-import of a renamed tool).
+	e.must(200, "PATCH", org+"/namespaces/prod/resources/tools/pay.pay", w.owner, map[string]any{"spec": map[string]any{"server": "pay", "tool": "echo"}}, nil)
+	if got := toolNames(t, viewer); !slices.Equal(got, []string{"echo"}) {
+		t.Errorf("after pay.pay maps to echo, viewer lists %v", got)
 	}
 }
