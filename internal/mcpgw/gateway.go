@@ -118,7 +118,7 @@ type Gateway struct {
 	pool *pool
 	// callables remembers tool lookups per caller and revision.
 	callables callableCache
-	idle time.Duration
+	idle      time.Duration
 
 	closeOnce sync.Once
 	stop      chan struct{}
@@ -138,7 +138,11 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	base := cfg.Upstream
 	if base == nil {
-		base = &http.Client{Timeout: 60 * time.Second}
+		// Calls of many agents to one upstream run concurrently: keep
+		// their connections (the default keeps 2 idle per host).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		base = &http.Client{Timeout: 60 * time.Second, Transport: tr}
 	}
 	g.cats = newCatalogs(cfg.Store, cfg.Directory)
 	g.pool = newPool(g, base)

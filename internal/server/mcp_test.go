@@ -112,6 +112,7 @@ type mcpWorld struct {
 	org      string
 	owner    string // API keys
 	caller   string // toolcaller
+	caller2  string // another toolcaller
 	viewer   string // viewer with a share of pay.echo
 	small    string // toolcaller under condition small
 	admin    string
@@ -146,13 +147,13 @@ func newMCPWorld(t testing.TB, backend string) *mcpWorld {
 	e := w.e
 	w.owner = e.user("mcpowner")
 	w.caller, w.viewer, w.small, w.admin = e.user("mcpcaller"), e.user("mcpviewer"), e.user("mcpsmall"), e.user("mcpadmin")
-	w.outsider = e.user("mcpoutsider")
+	w.outsider, w.caller2 = e.user("mcpoutsider"), e.user("mcpcaller2")
 	org := "/v1/orgs/" + w.org
 	e.must(201, "POST", "/v1/orgs", w.owner, map[string]any{"id": w.org}, nil)
 	e.must(201, "POST", "/v1/orgs", w.outsider, map[string]any{"id": "otherorg"}, nil)
 	e.must(200, "PUT", org+"/policy", w.owner, map[string]any{"text": mcpPolicy(t)}, nil)
 	e.must(201, "POST", org+"/namespaces", w.owner, map[string]any{"name": "prod"}, nil)
-	for u, role := range map[string]string{"mcpcaller": "toolcaller", "mcpviewer": "viewer", "mcpsmall": "viewer", "mcpadmin": "admin"} {
+	for u, role := range map[string]string{"mcpcaller": "toolcaller", "mcpcaller2": "toolcaller", "mcpviewer": "viewer", "mcpsmall": "viewer", "mcpadmin": "admin"} {
 		e.must(201, "POST", org+"/members", w.owner, map[string]any{"user_id": u, "role": role}, nil)
 	}
 	e.must(201, "POST", org+"/bindings", w.owner, map[string]any{
@@ -375,6 +376,12 @@ func TestMCPGatewayApproval(t *testing.T) {
 			e.must(403, "POST", "/v1/orgs/"+w.org+"/approvals/"+id+"/approve", w.caller, nil, nil)
 			e.must(200, "POST", "/v1/orgs/"+w.org+"/approvals/"+id+"/approve", w.admin, map[string]any{"comment": "ok once"}, nil)
 
+			// Another principal presenting the granted approval (same tool,
+			// same arguments) does not use it: it is another question.
+			stolen, err := w.agent(t, w.caller2).CallTool(ctxT(t), &mcp.CallToolParams{Name: "delete_account", Arguments: args, Meta: mcp.Meta{mcpgw.MetaApprovalID: id}})
+			if err != nil || !stolen.IsError || approvalOf(t, stolen)["id"] == id {
+				t.Fatalf("another principal presenting the approval: err %v, %q", err, resultText(stolen))
+			}
 			// Other arguments: another question, not covered.
 			other := callTool(t, caller, "delete_account", map[string]any{"account": "a-2"})
 			if !other.IsError || approvalOf(t, other)["id"] == id {
