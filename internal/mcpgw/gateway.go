@@ -320,7 +320,8 @@ func (g *Gateway) serveEndpoint(w http.ResponseWriter, r *http.Request, rest str
 		notFound(w)
 		return
 	}
-	if _, err := g.cats.server(r.Context(), e); err != nil {
+	cat, err := g.cats.server(r.Context(), e)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			notFound(w)
 			return
@@ -328,6 +329,11 @@ func (g *Gateway) serveEndpoint(w http.ResponseWriter, r *http.Request, rest str
 		g.log.Warn("mcpgw: reading the server failed", "endpoint", e.key(), "err", err)
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the gateway cannot read its configuration; retry")
 		return
+	}
+	if cat.srv != nil && cat.srv.wait > 0 {
+		// A call may wait for an approval longer than the API's write
+		// timeout allows an answer.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(cat.srv.wait + 30*time.Second))
 	}
 	in := &request{ep: e, caller: c}
 	if g.cfg.ClientAddr != nil {
