@@ -103,11 +103,32 @@ func (g *Gateway) catalogFor(ctx context.Context, in *request) (*catalog, error)
 // ones included), by the engine's resource lookup. The answer depends on
 // the engine's state only (a condition that is false now still lists its
 // tools), so it is remembered per caller and engine revision, for at most
-// callableTTL.
+// callableTTL, and carried to a newer revision when every change between
+// is a write of another resource than this server's tools (a resource's
+// own data feeds only the decisions about it; anything else — bindings,
+// shares, roles, policy, members, teams, agents — is decided again).
 func (g *Gateway) callable(ctx context.Context, in *request) (map[string]bool, error) {
 	rev := g.cfg.Directory.Revision()
 	k := callableKey{ep: in.ep.key(), principal: in.caller.Principal, onBehalfOf: in.caller.OnBehalfOf}
-	if set, ok := g.callables.get(k, rev); ok {
+	set, at, ok := g.callables.get(k)
+	if ok && at != rev {
+		tools := in.ep.ns + "/" + TypeTool + "/" + in.ep.server + "."
+		same, err := noChange(ctx, g.cfg.Store, at, rev, func(c store.Change) bool {
+			if c.Org != "" && c.Org != in.ep.org {
+				return false // another org's
+			}
+			switch c.Kind {
+			case store.KindResourcePut, store.KindResourceDelete:
+				return c.Org == "" || strings.HasPrefix(c.Key, tools)
+			}
+			return true
+		})
+		if err == nil && same {
+			g.callables.put(k, rev, set, false)
+			at = rev
+		}
+	}
+	if ok && at == rev {
 		return set, nil
 	}
 	q := authz.LookupResourcesRequest{
@@ -131,7 +152,7 @@ func (g *Gateway) callable(ctx context.Context, in *request) (map[string]bool, e
 		}
 		q.PageToken = page.NextPageToken
 	}
-	g.callables.put(k, rev, out)
+	g.callables.put(k, rev, out, true)
 	return out, nil
 }
 
@@ -155,23 +176,31 @@ type callableCache struct {
 	m  map[callableKey]callableEntry
 }
 
-func (c *callableCache) get(k callableKey, rev uint64) (map[string]bool, bool) {
+// get returns the remembered answer and its revision (ok false when none,
+// or older than callableTTL).
+func (c *callableCache) get(k callableKey) (map[string]bool, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[k]
-	if !ok || e.rev != rev || time.Since(e.at) > callableTTL {
-		return nil, false
+	if !ok || time.Since(e.at) > callableTTL {
+		return nil, 0, false
 	}
-	return e.set, true
+	return e.set, e.rev, true
 }
 
-func (c *callableCache) put(k callableKey, rev uint64, set map[string]bool) {
+// put remembers set at rev; fresh says it was just decided (else it was
+// carried from an older revision and keeps its age).
+func (c *callableCache) put(k callableKey, rev uint64, set map[string]bool, fresh bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= maxCallables {
 		c.m = map[callableKey]callableEntry{}
 	}
-	c.m[k] = callableEntry{rev: rev, at: time.Now(), set: set}
+	at := time.Now()
+	if old, ok := c.m[k]; ok && !fresh {
+		at = old.at
+	}
+	c.m[k] = callableEntry{rev: rev, at: at, set: set}
 }
 
 // filterTools keeps, in the upstream's order, the upstream tools that are

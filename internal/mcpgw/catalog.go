@@ -197,29 +197,39 @@ const maxChangeScan = 2000
 func (cs *catalogs) unchanged(ctx context.Context, e endpoint, from, to uint64) (bool, error) {
 	server := e.ns + "/" + TypeServer + "/" + e.server
 	tools := e.ns + "/" + TypeTool + "/" + e.server + "."
+	return noChange(ctx, cs.st, from, to, func(c store.Change) bool {
+		if c.Org != e.org {
+			return false
+		}
+		switch c.Kind {
+		case store.KindResourcePut, store.KindResourceDelete:
+			return c.Key == server || strings.HasPrefix(c.Key, tools)
+		case store.KindNamespaceDelete, store.KindOrgDelete:
+			return true
+		}
+		return false
+	})
+}
+
+// noChange reports whether no change from revision from (exclusive) to
+// to (inclusive) is relevant; false (read again) when the changelog
+// cannot say within maxChangeScan entries.
+func noChange(ctx context.Context, st store.Store, from, to uint64, relevant func(store.Change) bool) (bool, error) {
 	seen := 0
 	for from < to {
-		list, err := cs.st.ChangesSince(ctx, from, 500)
+		list, err := st.ChangesSince(ctx, from, 500)
 		if err != nil {
 			return false, err
 		}
 		if len(list) == 0 {
-			return false, nil // the changelog does not reach to: read again
+			return false, nil // the changelog does not reach to
 		}
 		for _, c := range list {
 			if c.Revision > to {
 				return true, nil
 			}
 			from = c.Revision
-			if c.Org != e.org {
-				continue
-			}
-			switch c.Kind {
-			case store.KindResourcePut, store.KindResourceDelete:
-				if c.Key == server || strings.HasPrefix(c.Key, tools) {
-					return false, nil
-				}
-			case store.KindNamespaceDelete, store.KindOrgDelete:
+			if relevant(c) {
 				return false, nil
 			}
 		}

@@ -207,15 +207,15 @@ func BenchmarkMCPGatewayList1000(b *testing.B) {
 		if c.url != "" {
 			continue
 		}
-		// Cold: the first list after a change (a write moves the revision:
-		// the catalog is re-read and the caller's tools decided again).
+		// Cold: the first list after a change to one of the server's tools
+		// (the catalog is re-read and the caller's tools decided again).
 		b.Run("raw/"+c.name+"/after-a-change", func(b *testing.B) {
 			r := newRawMCP(b, url, c.token)
 			i := 0
 			for b.Loop() {
 				b.StopTimer()
 				i++
-				e.must(200, "PATCH", org+"/namespaces/prod/resources/tools/pay.echo", w.owner, map[string]any{"labels": map[string]string{"n": fmt.Sprint(i)}}, nil)
+				e.must(200, "PATCH", org+"/namespaces/prod/resources/tools/big.t0000", w.owner, map[string]any{"labels": map[string]string{"n": fmt.Sprint(i)}}, nil)
 				b.StartTimer()
 				r.post(b, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
 			}

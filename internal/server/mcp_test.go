@@ -645,6 +645,13 @@ func TestMCPGatewayFollowsChanges(t *testing.T) {
 	if got := toolNames(t, viewer); !slices.Equal(got, []string{"echo"}) {
 		t.Fatalf("viewer lists %v", got)
 	}
+	// A write that does not concern the server's tools keeps the
+	// remembered answers (carried to the new revision) ...
+	e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "chains", "id": "unrelated"}, nil)
+	if got := toolNames(t, viewer); !slices.Equal(got, []string{"echo"}) {
+		t.Fatalf("after an unrelated write, viewer lists %v", got)
+	}
+	// ... and one that does is decided again.
 	var sh struct {
 		Item struct{ ID string } `json:"item"`
 	}
@@ -655,6 +662,14 @@ func TestMCPGatewayFollowsChanges(t *testing.T) {
 	if res := callTool(t, viewer, "pay", map[string]any{"amount": 5}); res.IsError {
 		t.Errorf("shared pay: %q", resultText(res))
 	}
+	e.must(200, "DELETE", org+"/bindings/"+sh.Item.ID, w.owner, nil, nil)
+	if res := callTool(t, viewer, "pay", map[string]any{"amount": 5}); !res.IsError {
+		t.Errorf("pay after its share was revoked: %q", resultText(res))
+	}
+	if got := toolNames(t, viewer); !slices.Equal(got, []string{"echo"}) {
+		t.Errorf("after the share was revoked, viewer lists %v", got)
+	}
+	e.must(201, "POST", org+"/namespaces/prod/resources/tools/pay.pay/shares", w.owner, map[string]any{"principal": "user:mcpviewer", "actions": []string{"call"}}, &sh)
 	e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "tools", "id": "pay.hidden",
 		"spec": map[string]any{"server": "pay", "tool": "hidden"}}, nil)
 	if got := toolNames(t, caller); !slices.Equal(got, []string{"delete_account", "echo", "hidden", "pay"}) {
