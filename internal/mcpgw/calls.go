@@ -47,7 +47,16 @@ const (
 )
 
 func (g *Gateway) middleware(next mcp.MethodHandler) mcp.MethodHandler {
-	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+	return func(ctx context.Context, method string, req mcp.Request) (res mcp.Result, err error) {
+		defer func() {
+			// A bug must not take the process down (the SDK may run a
+			// handler outside net/http's recovery) nor answer anything but
+			// an error.
+			if p := recover(); p != nil {
+				g.log.Error("mcpgw: panic in a handler", "method", method, "panic", fmt.Sprint(p))
+				res, err = nil, internalErr("internal error")
+			}
+		}()
 		switch method {
 		case "tools/list", "tools/call":
 		default:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -166,12 +167,11 @@ func (cs *catalogs) server(ctx context.Context, e endpoint) (*catalog, error) {
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
 	if sl.cur != nil && sl.cur.rev != rev {
-		// Most revisions change nothing of this endpoint: the changelog
-		// since the catalog's revision says whether to read it again.
-		if same, err := cs.unchanged(ctx, e, sl.cur.rev, rev); err == nil && same {
-			c := *sl.cur
-			c.rev = rev
-			sl.cur = &c
+		// Most revisions change nothing of this endpoint, and those that
+		// do carry the changed resources: the changelog since the
+		// catalog's revision updates it (or says to read it again).
+		if c, ok, err := cs.apply(ctx, e, sl, rev); err == nil && ok {
+			sl.cur = c
 		}
 	}
 	if sl.cur == nil || sl.cur.rev != rev {
@@ -192,23 +192,79 @@ func (cs *catalogs) server(ctx context.Context, e endpoint) (*catalog, error) {
 // endpoint changed; past it the catalog is simply read again.
 const maxChangeScan = 2000
 
-// unchanged reports whether no change from revision from (exclusive) to
-// to (inclusive) touches e's server, its tools, its namespace or its org.
-func (cs *catalogs) unchanged(ctx context.Context, e endpoint, from, to uint64) (bool, error) {
+// apply brings sl's catalog from its revision to rev with the changelog's
+// changes of e's server and tools (their payloads hold the resources,
+// specs included). ok is false when it cannot (a namespace or org
+// deleted, a changelog too long or not reaching rev): read again.
+func (cs *catalogs) apply(ctx context.Context, e endpoint, sl *slot, rev uint64) (*catalog, bool, error) {
 	server := e.ns + "/" + TypeServer + "/" + e.server
 	tools := e.ns + "/" + TypeTool + "/" + e.server + "."
-	return noChange(ctx, cs.st, from, to, func(c store.Change) bool {
+	var mine []store.Change
+	reload := false
+	same, err := noChange(ctx, cs.st, sl.cur.rev, rev, func(c store.Change) bool {
 		if c.Org != e.org {
 			return false
 		}
 		switch c.Kind {
 		case store.KindResourcePut, store.KindResourceDelete:
-			return c.Key == server || strings.HasPrefix(c.Key, tools)
+			if c.Key == server || strings.HasPrefix(c.Key, tools) {
+				mine = append(mine, c)
+			}
 		case store.KindNamespaceDelete, store.KindOrgDelete:
+			reload = true
 			return true
 		}
 		return false
 	})
+	if err != nil || !same || reload {
+		return nil, false, err
+	}
+	c := *sl.cur
+	c.rev = rev
+	if len(mine) == 0 {
+		return &c, true, nil
+	}
+	for _, ch := range mine {
+		v, err := ch.Decode()
+		if err != nil {
+			return nil, false, err
+		}
+		r, ok := v.(store.Resource)
+		if !ok {
+			return nil, false, nil
+		}
+		del := ch.Kind == store.KindResourceDelete
+		switch {
+		case r.Type == TypeServer && del:
+			c.srv, c.srvErr = nil, nil
+		case r.Type == TypeServer:
+			c.srv, c.srvErr = parseServer(r.Spec, r.Version)
+		case del:
+			delete(sl.tools, r.ID)
+		default:
+			sl.tools[r.ID] = toolOf(e.server, r)
+		}
+	}
+	c.byUpstream = byUpstream(sl.tools)
+	return &c, true, nil
+}
+
+// byUpstream maps upstream names to tools; of two tools naming the same
+// upstream tool, the first by id wins (as a full read does).
+func byUpstream(tools map[string]*tool) map[string]*tool {
+	ids := make([]string, 0, len(tools))
+	for id := range tools {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make(map[string]*tool, len(ids))
+	for _, id := range ids {
+		t := tools[id]
+		if _, dup := out[t.upstream]; t.upstream != "" && !dup {
+			out[t.upstream] = t
+		}
+	}
+	return out
 }
 
 // noChange reports whether no change from revision from (exclusive) to
