@@ -688,4 +688,16 @@ func TestMCPGatewayFollowsChanges(t *testing.T) {
 	if got := toolNames(t, viewer); !slices.Equal(got, []string{"echo"}) {
 		t.Errorf("after pay.pay maps to echo, viewer lists %v", got)
 	}
+	// The server's spec without its credential: a new upstream connection
+	// (the old one was for the previous version), refused by the upstream.
+	e.must(200, "PATCH", org+"/namespaces/prod/resources/mcp_servers/pay", w.owner, map[string]any{"spec": map[string]any{"url": w.up.URL}}, nil)
+	if res := callTool(t, caller, "echo", map[string]any{"text": "x"}); !res.IsError || !strings.Contains(resultText(res), "unavailable") {
+		t.Errorf("a call after the credential was removed: %q", resultText(res))
+	}
+	// The server deleted: its endpoint is gone.
+	e.must(200, "DELETE", org+"/namespaces/prod/resources/mcp_servers/pay", w.owner, nil, nil)
+	r := e.doCT("POST", "/mcp/"+w.org+"/prod/pay", w.caller, "application/json", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
+	if r.Status != 404 {
+		t.Errorf("a deleted server's endpoint: %d %s", r.Status, r.Body)
+	}
 }
