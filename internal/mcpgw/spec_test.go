@@ -101,6 +101,10 @@ func TestRedactor(t *testing.T) {
 	if got := r.text("err: s3cr\"et\\value"); got != "err: [REDACTED:TOK]" {
 		t.Errorf("text() = %q", got)
 	}
+	ts, err := r.tools([]*mcp.Tool{{Name: "t", Description: `uses s3cr"et\value`, InputSchema: map[string]any{"type": "object"}}, {Name: "u"}})
+	if err != nil || len(ts) != 2 || ts[0].Description != "uses [REDACTED:TOK]" || ts[1].Name != "u" {
+		t.Errorf("tools() = %+v, %v", ts, err)
+	}
 	var nilR *redactor
 	if nilR.text("x") != "x" {
 		t.Error("nil redactor changed text")

@@ -185,6 +185,10 @@ func (c *conn) listTools(ctx context.Context) ([]*mcp.Tool, error) {
 			return nil, fmt.Errorf("%w: tools/list: too many tools", errUpstream)
 		}
 	}
+	all, err := c.redact.tools(all)
+	if err != nil {
+		return nil, fmt.Errorf("%w: tools/list: %v", errUpstream, err)
+	}
 	c.mu.Lock()
 	c.tools, c.toolsAt = all, time.Now()
 	c.mu.Unlock()
@@ -295,6 +299,27 @@ func (r *redactor) json(b []byte) []byte {
 		s = strings.ReplaceAll(s, p.value, p.mark)
 	}
 	return []byte(s)
+}
+
+// tools redacts the upstream's tool definitions (once per list fetched:
+// the connection keeps the redacted copy).
+func (r *redactor) tools(ts []*mcp.Tool) ([]*mcp.Tool, error) {
+	if r == nil || len(r.pairs) == 0 {
+		return ts, nil
+	}
+	b, err := json.Marshal(ts)
+	if err != nil {
+		return nil, err
+	}
+	red := r.json(b)
+	if string(red) == string(b) {
+		return ts, nil
+	}
+	var out []*mcp.Tool
+	if err := json.Unmarshal(red, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // result redacts a tool result: every content block and the structured
