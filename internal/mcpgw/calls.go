@@ -338,6 +338,16 @@ func (g *Gateway) callTool(ctx context.Context, in *request, p *mcp.CallToolPara
 // of concurrent identical calls exactly one proceeds.
 func (g *Gateway) decide(ctx context.Context, in *request, cat *catalog, req *authz.Request, args json.RawMessage, presented string) (authz.Decision, *store.Approval, error) {
 	a := g.cfg.Directory.Asker(in.actor())
+	if len(args) > directory.MaxArgumentsBytes {
+		// Too large to bind an approval to (the check route's limit): such
+		// a call is decided, and refused only if it needs approval.
+		dec, err := a.Check(ctx, req)
+		if err == nil && dec.ApprovalRequired {
+			return authz.Decision{}, nil, &directory.Error{Op: "tools/call", Kind: directory.ErrInvalid,
+				Msg: fmt.Sprintf("this call needs approval, and an approval binds arguments of at most %d bytes (these are %d)", directory.MaxArgumentsBytes, len(args))}
+		}
+		return dec, nil, err
+	}
 	dec, ap, err := a.CheckApproval(ctx, req, directory.ApprovalInput{Arguments: args, ApprovalID: presented})
 	if err != nil || !dec.ApprovalRequired || ap == nil {
 		return dec, ap, err

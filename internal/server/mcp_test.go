@@ -333,6 +333,16 @@ func TestMCPGatewayCalls(t *testing.T) {
 				t.Errorf("upstream pay calls = %d, want 2", n)
 			}
 
+			// Arguments too large to bind an approval to: decided as any
+			// call, refused only when the call needs approval.
+			big := strings.Repeat("x", 70<<10)
+			if res := callTool(t, caller, "pay", map[string]any{"amount": 7, "memo": big}); res.IsError || resultText(res) != "paid 7" {
+				t.Errorf("large arguments, no approval needed: %.200q", resultText(res))
+			}
+			if res := callTool(t, caller, "delete_account", map[string]any{"account": big}); !res.IsError || !strings.Contains(resultText(res), "binds arguments of at most") {
+				t.Errorf("large arguments needing approval: %.200q", resultText(res))
+			}
+
 			// Not imported (hidden) and unknown tools are refused without
 			// reaching the upstream.
 			for _, name := range []string{"hidden", "nope"} {
