@@ -3,113 +3,98 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net/http"
-	"strings"
+	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/audit"
-	"github.com/gatehouse-dev/gatehouse/internal/auth"
-	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
+	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/internal/mcp"
 )
 
-// The MCP gateway (package mcpgw, docs/mcp-gateway.md) is mounted beside
-// the API, not in the route table: /mcp/{org}/{namespace}/{server} speaks
-// the MCP streamable HTTP transport (JSON-RPC), not the API's JSON and
-// problem documents, so it is not an OpenAPI operation. Its protected
-// resource metadata (RFC 9728) is at
-// /.well-known/oauth-protected-resource/mcp/{org}/{namespace}/{server}.
+// MCP servers and their tools as resources (issue 16; docs/mcp.md): thin
+// adapters to internal/mcp, whose writes go through the directory
+// (mcp_servers:<action> and tools:<action>, or resources:<action>; the
+// credential's secret reference vetted as any spec's). The upstream
+// credential's value is opened only after the caller was authorized to
+// write the spec naming it, and never answered.
 
-func (s *Server) mountMCP(cfg Config) error {
-	authn := cfg.MCPAuthenticate
-	if authn == nil {
-		authn = s.mcpAuthenticate
+const mcpServersPath = "/v1/orgs/{org}/namespaces/{namespace}/mcp/servers"
+
+// mcpImporter is the importer over the server's directory and vault.
+func (s *Server) mcpImporter() *mcp.Importer {
+	im := &mcp.Importer{Dir: s.dir, Timeout: mcpUpstreamTimeout}
+	if s.vault != nil {
+		im.Open = func(ctx context.Context, org, ns, name string) ([]byte, error) {
+			return s.vault.OpenForUse(ctx, org, ns, name)
+		}
 	}
-	gw, err := mcpgw.New(mcpgw.Config{
-		Directory: s.dir, Store: s.store, Vault: s.vault, Authenticate: authn,
-		BaseURL: s.publicBase, ClientAddr: s.clientAddr, RequestID: s.requestID, Logger: s.log,
-	})
-	if err != nil {
-		return err
-	}
-	s.mcp = gw
-	s.top.Handle(mcpgw.Prefix, gw)
-	s.top.Handle(mcpgw.MetadataPrefix, gw)
-	return nil
+	return im
 }
 
-// mcpAuthenticate authenticates a gateway caller.
-//
-// LEAD: when the agent-token branch lands, replace s.auth.Authenticate
-// below by s.auth.AuthenticateAudience(ctx, cred, audience, addr) and set
-// Caller.OnBehalfOf from Identity.OnBehalfOf: audience-bound agent tokens
-// are then accepted for this endpoint only. Until then the gateway
-// accepts what every API route accepts (API keys, sessions) and the
-// audience is not checked (such credentials are not audience-bound).
-func (s *Server) mcpAuthenticate(ctx context.Context, r *http.Request, audience string) (mcpgw.Caller, error) {
-	_ = audience
-	cred, ok := bearerToken(r)
-	if !ok {
-		s.metrics.authFails.WithLabelValues("missing").Inc()
-		return mcpgw.Caller{}, mcpgw.ErrUnauthenticated
+// mcpUpstreamTimeout bounds connecting to and listing an upstream: less
+// than the default request timeout, so that a slow upstream is answered
+// as what it is (502), not as a timeout of the whole request.
+const mcpUpstreamTimeout = 10 * time.Second
+
+// mcpErr maps the mcp package's errors to problems: a bad field is 400
+// naming it, an upstream failure 502 with the (redacted) reason.
+func mcpErr(err error) error {
+	var ie *mcp.InvalidError
+	if errors.As(err, &ie) {
+		return invalidField(ie.Field, "%s", ie.Reason)
 	}
-	addr := s.clientAddr(r)
-	id, err := s.auth.Authenticate(ctx, cred, addr)
-	switch {
-	case errors.Is(err, auth.ErrRateLimited):
-		s.metrics.authFails.WithLabelValues("rate_limited").Inc()
-		return mcpgw.Caller{}, fmt.Errorf("%w: %w", mcpgw.ErrRateLimited, err)
-	case errors.Is(err, auth.ErrUnauthenticated):
-		s.metrics.authFails.WithLabelValues("unauthenticated").Inc()
-		s.recordMCPAuthFailure(ctx, r, addr)
-		return mcpgw.Caller{}, fmt.Errorf("%w: %w", mcpgw.ErrUnauthenticated, err)
-	case err != nil:
-		return mcpgw.Caller{}, err
+	var ue *mcp.UpstreamError
+	if errors.As(err, &ue) {
+		return problem(ProblemUpstream, "%s", ue.Error())
 	}
-	return mcpgw.Caller{Principal: id.Principal, Org: id.Org}, nil
+	return err
 }
 
-// recordMCPAuthFailure records a refused credential, as the API does for
-// its routes.
-func (s *Server) recordMCPAuthFailure(ctx context.Context, r *http.Request, addr string) {
-	e := audit.Entry{
-		Actor:  audit.Actor{ClientAddr: addr, RequestID: s.requestID(r)},
-		Action: "auth.failure", Target: "route/mcp", Result: audit.Denied,
-		Message: "invalid, expired or revoked credential",
+func apiMCPCredential(c *mcp.Credential) *api.MCPCredential {
+	if c == nil {
+		return nil
 	}
-	if err := s.dir.RecordEvent(context.WithoutCancel(ctx), e); err != nil {
-		s.log.Error("audit: recording an authentication failure failed", "error", err)
-	}
+	return &api.MCPCredential{Secret: c.Secret, Header: c.Header, Format: c.Format}
 }
 
-// publicBase is the URL clients reach the server at: Config.PublicURL, or
-// else the request's own scheme and host (X-Forwarded-Proto believed from
-// a trusted proxy only).
-func (s *Server) publicBase(r *http.Request) string {
-	if s.publicURL != "" {
-		return s.publicURL
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	} else if p := r.Header.Get("X-Forwarded-Proto"); (p == "https" || p == "http") && s.fromTrustedProxy(r) {
-		scheme = p
-	}
-	return scheme + "://" + r.Host
+func apiMCPServer(info mcp.ServerInfo) api.MCPServer {
+	r := info.Resource
+	return api.MCPServer{Namespace: r.Namespace, Name: r.ID, URL: info.Spec.URL, Credential: apiMCPCredential(info.Spec.Credential),
+		WaitForApproval: info.Spec.WaitForApproval, Tools: info.Tools, Version: r.Version, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt}
 }
 
-func (s *Server) fromTrustedProxy(r *http.Request) bool {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i >= 0 {
-		host = strings.Trim(host[:i], "[]")
+func (s *Server) mcpRoutes() []*Route {
+	return []*Route{
+		route("POST", mcpServersPath, "mcp", "Import an MCP server's tools: connect to it (streamable HTTP, with the credential from the vault when given), list its tools and record mcp_servers/<name> and each tool as tools/<name>.<tool> in one write (mcp_servers and tools create/update/delete, or resources:*; a credential needs secrets:list and the secret's referable_by). Answers the diff against the stored tools; dry_run writes nothing. 502 when the upstream fails.",
+			func(c *call, req *api.MCPImportRequest) (api.MCPImportResult, error) {
+				var cred *mcp.Credential
+				if req.Credential != nil {
+					cred = &mcp.Credential{Secret: req.Credential.Secret, Header: req.Credential.Header, Format: req.Credential.Format}
+				}
+				res, err := s.mcpImporter().Import(c.ctx, c.actor(), c.org(), mcp.Request{
+					Namespace: c.path("namespace"), Name: req.Name, URL: req.URL, Credential: cred,
+					WaitForApproval: req.WaitForApproval, DryRun: req.DryRun,
+				})
+				if err != nil {
+					return api.MCPImportResult{}, mcpErr(err)
+				}
+				d := api.MCPToolDiff{Added: res.Diff.Added, Removed: res.Diff.Removed, Changed: make([]api.MCPToolChange, len(res.Diff.Changed))}
+				for i, ch := range res.Diff.Changed {
+					d.Changed[i] = api.MCPToolChange{Tool: ch.Tool, Fields: ch.Fields}
+				}
+				return api.MCPImportResult{
+					Server:   apiMCPServer(mcp.ServerInfo{Resource: res.Server, Spec: res.Spec, Tools: res.Tools}),
+					Diff:     d,
+					Revision: res.Rev,
+					DryRun:   req.DryRun,
+					Written:  res.Wrote,
+				}, nil
+			}).perm("mcp_servers:create"),
+		route("GET", mcpServersPath, "mcp", "List the namespace's MCP servers you may read (mcp_servers:read or resources:read), each with the number of its tools you may read; the credential only with secrets:list.",
+			func(c *call, _ *noBody) (List[api.MCPServer], error) {
+				infos, err := s.mcpImporter().List(c.ctx, c.actor(), c.org(), c.path("namespace"))
+				if err != nil {
+					return List[api.MCPServer]{}, mcpErr(err)
+				}
+				return listOf(each(infos, apiMCPServer), ""), nil
+			}),
 	}
-	return len(s.trusted) > 0 && s.isTrusted(host)
-}
-
-// Close releases what the server holds beyond its listener (the MCP
-// gateway's upstream connections). Serve calls it when it returns.
-func (s *Server) Close() error {
-	if s.mcp != nil {
-		return s.mcp.Close()
-	}
-	return nil
 }

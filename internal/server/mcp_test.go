@@ -3,711 +3,433 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
+	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/internal/mcp"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
-	"github.com/gatehouse-dev/gatehouse/templates"
 )
 
-// The MCP gateway end to end: a fake upstream MCP server built with the
-// SDK, the SDK's client as the agent, Gatehouse in between over HTTP.
-
-// mcpCanary is the upstream credential: it must never reach an agent or
-// the audit log.
-const mcpCanary = "canary-7f3e9b2c4d1a-upstream-credential"
-
-// fakeUpstream is an MCP server that requires the canary credential and
-// counts the calls that reach it.
-type fakeUpstream struct {
-	URL   string
-	calls map[string]*atomic.Int64
+// The MCP import routes join the route-driven tests with a body naming
+// one upstream shared by the package's tests (started on first use, for
+// the process's life).
+func init() {
+	exampleHooks = append(exampleHooks, func(w *world, rt *server.Route) (any, bool) {
+		if rt.Pattern() == "POST /v1/orgs/{org}/namespaces/{namespace}/mcp/servers" {
+			return map[string]any{"name": "sample", "url": exampleMCP()}, true
+		}
+		return nil, false
+	})
 }
 
-func (u *fakeUpstream) count(tool string) int64 { return u.calls[tool].Load() }
-
-func newFakeUpstream(t testing.TB) *fakeUpstream { return newFakeUpstreamN(t, 0) }
-
-// newFakeUpstreamN also lists n more tools, t0000, t0001, ... (each
-// answering "ok").
-func newFakeUpstreamN(t testing.TB, n int) *fakeUpstream {
-	t.Helper()
-	u := &fakeUpstream{calls: map[string]*atomic.Int64{}}
-	srv := mcp.NewServer(&mcp.Implementation{Name: "fake-upstream", Version: "1"}, nil)
-	add := func(name, desc string, h func(args map[string]any, hdr http.Header) *mcp.CallToolResult) {
-		u.calls[name] = &atomic.Int64{}
-		srv.AddTool(&mcp.Tool{Name: name, Description: desc, InputSchema: json.RawMessage(`{"type":"object"}`)},
-			func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-				u.calls[name].Add(1)
-				var args map[string]any
-				_ = json.Unmarshal(req.Params.Arguments, &args)
-				return h(args, req.Extra.Header), nil
-			})
-	}
-	text := func(s string) []mcp.Content { return []mcp.Content{&mcp.TextContent{Text: s}} }
-	add("echo", "Echo text (and, badly, the credential it got).", func(args map[string]any, hdr http.Header) *mcp.CallToolResult {
-		auth := hdr.Get("Authorization")
-		return &mcp.CallToolResult{Content: text(fmt.Sprintf("echo: %v (auth %s)", args["text"], auth)),
-			StructuredContent: map[string]any{"auth": auth, "nested": []any{"x" + strings.TrimPrefix(auth, "Bearer ")}}}
-	})
-	add("pay", "Pay an amount.", func(args map[string]any, _ http.Header) *mcp.CallToolResult {
-		return &mcp.CallToolResult{Content: text(fmt.Sprintf("paid %v", args["amount"]))}
-	})
-	add("delete_account", "Delete an account.", func(args map[string]any, _ http.Header) *mcp.CallToolResult {
-		return &mcp.CallToolResult{Content: text(fmt.Sprintf("deleted %v", args["account"]))}
-	})
-	add("hidden", "Not imported: never listed.", func(map[string]any, http.Header) *mcp.CallToolResult {
-		return &mcp.CallToolResult{Content: text("hidden")}
-	})
-	for i := range n {
-		add(fmt.Sprintf("t%04d", i), "A numbered tool.", func(map[string]any, http.Header) *mcp.CallToolResult {
-			return &mcp.CallToolResult{Content: text("ok")}
+var exampleMCP = sync.OnceValue(func() string {
+	s := sdk.NewServer(&sdk.Implementation{Name: "example", Version: "1"}, nil)
+	for _, tl := range sampleTools() {
+		s.AddTool(tl, func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			return &sdk.CallToolResult{}, nil
 		})
 	}
-	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+mcpCanary {
-			http.Error(w, "upstream: bad credential", http.StatusUnauthorized)
+	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, &sdk.StreamableHTTPOptions{Stateless: true})
+	return httptest.NewServer(h).URL
+})
+
+const mcpCanary = "mcp-CANARY-5f0e1d2c-credential"
+
+// fakeMCP is an upstream MCP server built with the SDK whose tool list the
+// test changes; it admits only requests with Authorization "Bearer
+// <want>", and counts every request.
+type fakeMCP struct {
+	*httptest.Server
+	mu    sync.Mutex
+	tools []*sdk.Tool
+	want  string
+	hits  int
+}
+
+func newFakeMCP(t *testing.T, want string, tools ...*sdk.Tool) *fakeMCP {
+	t.Helper()
+	f := &fakeMCP{tools: tools, want: want}
+	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		s := sdk.NewServer(&sdk.Implementation{Name: "fake", Version: "1"}, &sdk.ServerOptions{PageSize: 2})
+		for _, tl := range f.tools {
+			s.AddTool(tl, func(_ context.Context, r *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+				return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: "ok"}}}, nil
+			})
+		}
+		return s
+	}, &sdk.StreamableHTTPOptions{Stateless: true})
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.hits++
+		f.mu.Unlock()
+		if f.want != "" && r.Header.Get("Authorization") != "Bearer "+f.want {
+			http.Error(w, "unauthorized: got "+r.Header.Get("Authorization"), http.StatusUnauthorized)
 			return
 		}
 		h.ServeHTTP(w, r)
 	}))
-	t.Cleanup(ts.Close)
-	u.URL = ts.URL + "/mcp"
-	return u
+	t.Cleanup(f.Close)
+	return f
 }
 
-// mcpPolicy: toolcaller may call every tool, deleting an account with an
-// admin's approval; conditions gate pay by amount.
-func mcpPolicy(t testing.TB) string {
+func (f *fakeMCP) set(tools ...*sdk.Tool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tools = tools
+}
+
+func (f *fakeMCP) requests() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.hits
+}
+
+func obj(props map[string]any, required ...string) map[string]any {
+	s := map[string]any{"type": "object", "properties": props}
+	if len(required) > 0 {
+		s["required"] = required
+	}
+	return s
+}
+
+func pb(b bool) *bool { return &b }
+
+func sampleTools() []*sdk.Tool {
+	return []*sdk.Tool{
+		{Name: "search", Description: "Search records", InputSchema: obj(map[string]any{"q": map[string]any{"type": "string"}}),
+			Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true}},
+		{Name: "transfer", Description: "Transfer money", InputSchema: obj(map[string]any{"to": map[string]any{"type": "string"}, "amount": map[string]any{"type": "number"}}, "to", "amount")},
+		{Name: "delete_record", Description: "Delete a record", InputSchema: obj(map[string]any{"id": map[string]any{"type": "string"}}),
+			Annotations: &sdk.ToolAnnotations{DestructiveHint: pb(true)}},
+		{Name: "whoami", Description: "Echo the Authorization header", InputSchema: obj(nil), Annotations: &sdk.ToolAnnotations{ReadOnlyHint: true}},
+	}
+}
+
+// TestMCPImport: import records the server and its tools with the right
+// specs; a re-import answers the diff and makes new versions; a dry run
+// writes nothing; the credential reaches the upstream and nothing else.
+func TestMCPImport(t *testing.T) {
+	t.Parallel()
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			e := newEnv(t, backend, envOpts{})
+			w := buildWorld(t, e, "")
+			ns := w.params["namespace"]
+			base := "/v1/orgs/" + w.org + "/namespaces/" + ns
+			up := newFakeMCP(t, mcpCanary, sampleTools()...)
+			var bodies []string // every answer, searched for the canary at the end
+			call := func(want int, method, path, key string, body, out any) resp {
+				t.Helper()
+				r := e.must(want, method, path, key, body, out)
+				bodies = append(bodies, string(r.Body))
+				return r
+			}
+			call(201, "POST", base+"/secrets", w.owner, map[string]any{"name": "MCP_TOKEN", "value": mcpCanary}, nil)
+			imp := map[string]any{"name": "sample", "url": up.URL, "credential": map[string]any{"secret": "MCP_TOKEN"}}
+
+			var res api.MCPImportResult
+			call(200, "POST", base+"/mcp/servers", w.owner, imp, &res)
+			wantDiff := api.MCPToolDiff{Added: []string{"delete_record", "search", "transfer", "whoami"}, Removed: []string{}, Changed: []api.MCPToolChange{}}
+			if diff := cmp.Diff(wantDiff, res.Diff); diff != "" {
+				t.Errorf("first import diff (-want +got):\n%s", diff)
+			}
+			if !res.Written || res.Revision == 0 || res.Server.Name != "sample" || res.Server.Tools != 4 || res.Server.URL != up.URL ||
+				res.Server.Credential == nil || res.Server.Credential.Secret != "MCP_TOKEN" || res.Server.Credential.Header != "Authorization" {
+				t.Errorf("first import = %+v", res)
+			}
+
+			// The resources, with their specs.
+			var srv api.Resource
+			call(200, "GET", base+"/resources/mcp_servers/sample", w.owner, nil, &srv)
+			var sspec map[string]any
+			_ = json.Unmarshal(srv.Spec, &sspec)
+			if sspec["url"] != up.URL || !cmp.Equal(sspec["secrets"], []any{"MCP_TOKEN"}) || sspec["credential"].(map[string]any)["format"] != "Bearer {value}" {
+				t.Errorf("server spec = %s", srv.Spec)
+			}
+			tool := func(id string) (api.Resource, map[string]any) {
+				t.Helper()
+				var r api.Resource
+				call(200, "GET", base+"/resources/tools/"+id, w.owner, nil, &r)
+				var m map[string]any
+				if err := json.Unmarshal(r.Spec, &m); err != nil {
+					t.Fatalf("tools/%s spec %s: %v", id, r.Spec, err)
+				}
+				return r, m
+			}
+			_, search := tool("sample.search")
+			if search["server"] != "sample" || search["tool"] != "search" || search["description"] != "Search records" ||
+				search["annotations"].(map[string]any)["readOnlyHint"] != true {
+				t.Errorf("tools/sample.search spec = %v", search)
+			}
+			_, transfer := tool("sample.transfer")
+			if req := transfer["input_schema"].(map[string]any)["required"]; !cmp.Equal(req, []any{"to", "amount"}) {
+				t.Errorf("transfer input schema = %v", transfer["input_schema"])
+			}
+			if _, ok := transfer["annotations"]; ok {
+				t.Errorf("transfer has annotations %v; the upstream sent none", transfer["annotations"])
+			}
+			_, del := tool("sample.delete_record")
+			if del["annotations"].(map[string]any)["destructiveHint"] != true {
+				t.Errorf("delete_record annotations = %v", del["annotations"])
+			}
+
+			// The same list again: nothing changes.
+			call(200, "POST", base+"/mcp/servers", w.owner, imp, &res)
+			if !cmp.Equal(res.Diff, wantDiff0) || res.Written {
+				t.Errorf("unchanged re-import = %+v, want an empty diff and nothing written", res)
+			}
+
+			// The upstream changes: whoami gone, refund added, transfer's
+			// schema changed.
+			changed := sampleTools()[:3]
+			changed[1] = &sdk.Tool{Name: "transfer", Description: "Transfer money", InputSchema: obj(map[string]any{"to": map[string]any{"type": "string"},
+				"amount": map[string]any{"type": "number", "maximum": 10000}}, "to", "amount")}
+			changed = append(changed, &sdk.Tool{Name: "refund", Description: "Refund", InputSchema: obj(nil)})
+			up.set(changed...)
+			want := api.MCPToolDiff{Added: []string{"refund"}, Removed: []string{"whoami"}, Changed: []api.MCPToolChange{{Tool: "transfer", Fields: []string{"input_schema"}}}}
+
+			// A dry run answers the diff and writes nothing.
+			rev := e.dir.Revision()
+			dry := map[string]any{"dry_run": true}
+			for k, v := range imp {
+				dry[k] = v
+			}
+			call(200, "POST", base+"/mcp/servers", w.owner, dry, &res)
+			if diff := cmp.Diff(want, res.Diff); diff != "" || res.Written || !res.DryRun {
+				t.Errorf("dry run = %+v (-want +got diff):\n%s", res, diff)
+			}
+			if e.dir.Revision() != rev {
+				t.Errorf("a dry run moved the revision %d → %d", rev, e.dir.Revision())
+			}
+			call(200, "GET", base+"/resources/tools/sample.whoami", w.owner, nil, nil)
+
+			call(200, "POST", base+"/mcp/servers", w.owner, imp, &res)
+			if diff := cmp.Diff(want, res.Diff); diff != "" || !res.Written || res.Server.Tools != 4 {
+				t.Errorf("changed re-import = %+v (-want +got diff):\n%s", res, diff)
+			}
+			if r, _ := tool("sample.transfer"); r.Version != 2 {
+				t.Errorf("transfer at version %d, want 2", r.Version)
+			}
+			if r, _ := tool("sample.search"); r.Version != 1 {
+				t.Errorf("search at version %d, want 1 (unchanged)", r.Version)
+			}
+			call(404, "GET", base+"/resources/tools/sample.whoami", w.owner, nil, nil)
+			var vd server.List[api.DiffEntry]
+			call(200, "GET", base+"/resources/tools/sample.transfer/diff?from=1&to=2", w.owner, nil, &vd)
+			if !strings.Contains(mustJSON(t, vd), "maximum") {
+				t.Errorf("version diff of transfer = %s, want the schema change", mustJSON(t, vd))
+			}
+
+			// The list: the server with its tool count.
+			var list server.List[api.MCPServer]
+			call(200, "GET", base+"/mcp/servers", w.owner, nil, &list)
+			if len(list.Items) != 1 || list.Items[0].Name != "sample" || list.Items[0].Tools != 4 || list.Items[0].Credential == nil {
+				t.Errorf("list = %+v", list.Items)
+			}
+
+			// A reader without secrets:list sees the server, not the name
+			// of its credential's secret.
+			call(201, "POST", "/v1/orgs/"+w.org+"/roles", w.owner, map[string]any{"name": "toolreader", "level": 5, "permissions": []string{"mcp_servers:read", "tools:read"}}, nil)
+			tkey := e.user("tina")
+			call(201, "POST", "/v1/orgs/"+w.org+"/members", w.owner, map[string]any{"user_id": "tina", "role": "toolreader"}, nil)
+			list = server.List[api.MCPServer]{}
+			call(200, "GET", base+"/mcp/servers", tkey, nil, &list)
+			r := call(200, "GET", base+"/resources/mcp_servers/sample", tkey, nil, nil)
+			if len(list.Items) != 1 || list.Items[0].Credential != nil || list.Items[0].Tools != 4 || strings.Contains(string(r.Body), "MCP_TOKEN") {
+				t.Errorf("a reader without secrets:list: list %+v, server %s", list.Items, r.Body)
+			}
+
+			// The canary reached the upstream (it admitted the calls), and
+			// nothing else: no answer, no audit entry.
+			var auditPage struct {
+				Items []json.RawMessage `json:"items"`
+			}
+			call(200, "GET", "/v1/orgs/"+w.org+"/audit?page_size=1000", w.owner, nil, &auditPage)
+			if !strings.Contains(mustJSON(t, auditPage), "mcp_servers") {
+				t.Errorf("the audit log has no entry about the server")
+			}
+			for _, b := range bodies {
+				if strings.Contains(b, mcpCanary) {
+					t.Fatalf("the credential appeared in an answer: %s", b)
+				}
+			}
+		})
+	}
+}
+
+var wantDiff0 = api.MCPToolDiff{Added: []string{}, Removed: []string{}, Changed: []api.MCPToolChange{}}
+
+func mustJSON(t *testing.T, v any) string {
 	t.Helper()
-	src, err := templates.Source("agent-platform")
+	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(src) + `
-condition small = "context.input.amount < 500"
-condition risky = "resource.id.endsWith('.delete_account')"
-
-role toolcaller: viewer level 20 {
-    permission tools { call }
-    ask before call tools when risky from admin
-}
-`
+	return string(b)
 }
 
-type mcpWorld struct {
-	e        *env
-	up       *fakeUpstream
-	org      string
-	owner    string // API keys
-	caller   string // toolcaller
-	caller2  string // another toolcaller
-	viewer   string // viewer with a share of pay.echo
-	small    string // toolcaller under condition small
-	admin    string
-	outsider string // member of another org only
-}
-
-// agentToken is the credential the test authenticator maps to agent:Helper
-// (role toolcaller: every tool) acting for user:mcpviewer (echo only) (until the agent-token branch provides real
-// audience-bound tokens).
-const agentToken = "test-agent-token-helper"
-
-func newMCPWorld(t testing.TB, backend string) *mcpWorld {
-	t.Helper()
-	w := &mcpWorld{org: "mcporg", up: newFakeUpstream(t)}
-	w.e = newEnv(t, backend, envOpts{cfg: func(cfg *server.Config) {
-		a := cfg.Auth
-		cfg.MCPAuthenticate = func(ctx context.Context, r *http.Request, audience string) (mcpgw.Caller, error) {
-			tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if tok == agentToken {
-				return mcpgw.Caller{Principal: "agent:Helper", Org: "mcporg", OnBehalfOf: "user:mcpviewer"}, nil
-			}
-			if tok == "" || tok == r.Header.Get("Authorization") {
-				return mcpgw.Caller{}, mcpgw.ErrUnauthenticated
-			}
-			id, err := a.Authenticate(ctx, tok, "127.0.0.1")
-			if err != nil {
-				return mcpgw.Caller{}, fmt.Errorf("%w: %w", mcpgw.ErrUnauthenticated, err)
-			}
-			return mcpgw.Caller{Principal: id.Principal, Org: id.Org}, nil
-		}
-	}})
-	e := w.e
-	w.owner = e.user("mcpowner")
-	w.caller, w.viewer, w.small, w.admin = e.user("mcpcaller"), e.user("mcpviewer"), e.user("mcpsmall"), e.user("mcpadmin")
-	w.outsider, w.caller2 = e.user("mcpoutsider"), e.user("mcpcaller2")
-	org := "/v1/orgs/" + w.org
-	e.must(201, "POST", "/v1/orgs", w.owner, map[string]any{"id": w.org}, nil)
-	e.must(201, "POST", "/v1/orgs", w.outsider, map[string]any{"id": "otherorg"}, nil)
-	e.must(200, "PUT", org+"/policy", w.owner, map[string]any{"text": mcpPolicy(t)}, nil)
-	e.must(201, "POST", org+"/namespaces", w.owner, map[string]any{"name": "prod"}, nil)
-	for u, role := range map[string]string{"mcpcaller": "toolcaller", "mcpcaller2": "toolcaller", "mcpviewer": "viewer", "mcpsmall": "viewer", "mcpadmin": "admin"} {
-		e.must(201, "POST", org+"/members", w.owner, map[string]any{"user_id": u, "role": role}, nil)
+// TestMCPImportRefusals: who may import, and bad or failing upstreams;
+// nothing is written, and no credential leaves for an upstream unless the
+// caller may write the spec that names it.
+func TestMCPImportRefusals(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	b := buildWorld(t, e, "b")
+	ns := w.params["namespace"]
+	base := "/v1/orgs/" + w.org + "/namespaces/" + ns
+	up := newFakeMCP(t, mcpCanary, sampleTools()...)
+	e.must(201, "POST", base+"/secrets", w.owner, map[string]any{"name": "MCP_TOKEN", "value": mcpCanary}, nil)
+	e.must(201, "POST", base+"/secrets", w.owner, map[string]any{"name": "WRONG_TOKEN", "value": "not-the-canary-value"}, nil)
+	// A member who may write any resource but not see secret names.
+	e.must(201, "POST", "/v1/orgs/"+w.org+"/roles", w.owner, map[string]any{"name": "resourcer", "level": 10, "permissions": []string{"resources:*"}}, nil)
+	rkey := e.user("rita")
+	e.must(201, "POST", "/v1/orgs/"+w.org+"/members", w.owner, map[string]any{"user_id": "rita", "role": "resourcer"}, nil)
+	// A secret only alice-the-owner may reference.
+	e.must(201, "POST", base+"/secrets", w.owner, map[string]any{"name": "OWNERS_ONLY", "value": "owners-only-value", "referable_by": []string{"user:" + w.ownerID}}, nil)
+	adm := e.user("adam")
+	e.must(201, "POST", "/v1/orgs/"+w.org+"/members", w.owner, map[string]any{"user_id": "adam", "role": "admin"}, nil)
+	before := dump(t, e, w)
+	cred := func(secret string) map[string]any {
+		return map[string]any{"name": "sample", "url": up.URL, "credential": map[string]any{"secret": secret}}
 	}
-	e.must(201, "POST", org+"/bindings", w.owner, map[string]any{
-		"principal": "user:mcpsmall", "role": "toolcaller", "scope": map[string]any{"namespace": "prod"}, "condition": "small"}, nil)
-	e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Helper", "role": "toolcaller"}, nil)
-	e.must(201, "POST", org+"/namespaces/prod/secrets", w.owner, map[string]any{"name": "UPSTREAM_TOKEN", "value": mcpCanary}, nil)
-	e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "mcp_servers", "id": "pay",
-		"spec": map[string]any{"url": w.up.URL, "secrets": []string{"UPSTREAM_TOKEN"}, "credential": map[string]any{"secret": "UPSTREAM_TOKEN"}}}, nil)
-	for _, tl := range []string{"echo", "pay", "delete_account", "ghost"} {
-		e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "tools", "id": "pay." + tl,
-			"spec": map[string]any{"server": "pay", "tool": tl, "description": tl, "input_schema": map[string]any{"type": "object"}}}, nil)
-	}
-	e.must(201, "POST", org+"/namespaces/prod/resources/tools/pay.echo/shares", w.owner, map[string]any{"principal": "user:mcpviewer", "actions": []string{"call"}}, nil)
-	return w
-}
-
-func (w *mcpWorld) endpoint(server string) string {
-	return w.e.URL + "/mcp/" + w.org + "/prod/" + server
-}
-
-// bearer adds a credential to every request.
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
-}
-
-// agent connects an SDK client to the gateway's pay server with token.
-func (w *mcpWorld) agent(t testing.TB, token string) *mcp.ClientSession {
-	t.Helper()
-	return w.agentAt(t, "pay", token)
-}
-
-func (w *mcpWorld) agentAt(t testing.TB, server, token string) *mcp.ClientSession {
-	t.Helper()
-	return connectMCP(t, w.endpoint(server), token)
-}
-
-// connectMCP connects an SDK client to an MCP endpoint with a bearer
-// token.
-func connectMCP(t testing.TB, url, token string) *mcp.ClientSession {
-	t.Helper()
-	cl := mcp.NewClient(&mcp.Implementation{Name: "test-agent", Version: "1"}, nil)
-	tr := &http.Transport{MaxIdleConnsPerHost: 256}
-	t.Cleanup(tr.CloseIdleConnections)
-	cs, err := cl.Connect(ctxT(t), &mcp.StreamableClientTransport{Endpoint: url,
-		HTTPClient: &http.Client{Transport: bearer{token, tr}}, DisableStandaloneSSE: true, MaxRetries: -1}, nil)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { _ = cs.Close() })
-	return cs
-}
-
-func toolNames(t *testing.T, cs *mcp.ClientSession) []string {
-	t.Helper()
-	res, err := cs.ListTools(ctxT(t), nil)
-	if err != nil {
-		t.Fatalf("tools/list: %v", err)
-	}
-	var out []string
-	for _, tl := range res.Tools {
-		out = append(out, tl.Name)
-	}
-	slices.Sort(out)
-	return out
-}
-
-func callTool(t *testing.T, cs *mcp.ClientSession, name string, args map[string]any) *mcp.CallToolResult {
-	t.Helper()
-	res, err := cs.CallTool(ctxT(t), &mcp.CallToolParams{Name: name, Arguments: args})
-	if err != nil {
-		t.Fatalf("tools/call %s: %v", name, err)
-	}
-	return res
-}
-
-func resultText(res *mcp.CallToolResult) string {
-	var b strings.Builder
-	for _, c := range res.Content {
-		if tc, ok := c.(*mcp.TextContent); ok {
-			b.WriteString(tc.Text)
-		}
-	}
-	return b.String()
-}
-
-func approvalOf(t *testing.T, res *mcp.CallToolResult) map[string]any {
-	t.Helper()
-	ap, ok := res.Meta[mcpgw.MetaApproval].(map[string]any)
-	if !ok {
-		t.Fatalf("no %s in the result's _meta: %+v (%s)", mcpgw.MetaApproval, res.Meta, resultText(res))
-	}
-	return ap
-}
-
-// TestMCPGatewayListFiltering: tools/list shows, per role and per agent,
-// only the imported tools the caller may call under some context, and
-// only those the upstream lists.
-func TestMCPGatewayListFiltering(t *testing.T) {
-	for _, backend := range backends(t) {
-		t.Run(backend, func(t *testing.T) {
-			w := newMCPWorld(t, backend)
-			all := []string{"delete_account", "echo", "pay"} // not hidden (not imported), not ghost (not upstream)
-			for _, tc := range []struct {
-				name, token string
-				want        []string
-			}{
-				{"owner", w.owner, all},
-				{"toolcaller (delete_account behind approval)", w.caller, all},
-				{"toolcaller under a condition", w.small, all},
-				{"viewer with a share of echo", w.viewer, []string{"echo"}},
-				{"agent Helper (every tool) for user:mcpviewer (echo)", agentToken, []string{"echo"}},
-				{"admin (no tools permission)", w.admin, nil},
-			} {
-				t.Run(tc.name, func(t *testing.T) {
-					if diff := cmp.Diff(tc.want, toolNames(t, w.agent(t, tc.token))); diff != "" {
-						t.Errorf("tools/list (-want +got):\n%s", diff)
-					}
-				})
-			}
-		})
-	}
-}
-
-// TestMCPGatewayCalls: allowed, denied with an explanation,
-// argument-conditioned; the upstream sees only the allowed calls.
-func TestMCPGatewayCalls(t *testing.T) {
-	for _, backend := range backends(t) {
-		t.Run(backend, func(t *testing.T) {
-			w := newMCPWorld(t, backend)
-			caller, viewer, small := w.agent(t, w.caller), w.agent(t, w.viewer), w.agent(t, w.small)
-
-			res := callTool(t, caller, "pay", map[string]any{"amount": 900})
-			if res.IsError || resultText(res) != "paid 900" {
-				t.Fatalf("allowed call: isError %v, %q", res.IsError, resultText(res))
-			}
-			if n := w.up.count("pay"); n != 1 {
-				t.Fatalf("upstream pay calls = %d, want 1", n)
-			}
-
-			res = callTool(t, viewer, "pay", map[string]any{"amount": 1})
-			txt := resultText(res)
-			if !res.IsError || !strings.Contains(txt, `Gatehouse denied calling "pay"`) || !strings.Contains(txt, "cannot call tools/pay.pay in prod") {
-				t.Errorf("denied call: isError %v, %q; want the explanation", res.IsError, txt)
-			}
-			if n := w.up.count("pay"); n != 1 {
-				t.Errorf("a denied call reached the upstream (pay calls = %d)", n)
-			}
-
-			res = callTool(t, small, "pay", map[string]any{"amount": 100})
-			if res.IsError || resultText(res) != "paid 100" {
-				t.Errorf("small amount: isError %v, %q", res.IsError, resultText(res))
-			}
-			res = callTool(t, small, "pay", map[string]any{"amount": 900})
-			if !res.IsError || !strings.Contains(resultText(res), "denied") {
-				t.Errorf("large amount under condition small: isError %v, %q", res.IsError, resultText(res))
-			}
-			if n := w.up.count("pay"); n != 2 {
-				t.Errorf("upstream pay calls = %d, want 2 (900 by caller, 100 by small)", n)
-			}
-
-			// An agent acting for a user: what both may do (echo), no more.
-			agent := w.agent(t, agentToken)
-			if res := callTool(t, agent, "echo", map[string]any{"text": "a"}); res.IsError {
-				t.Errorf("agent echo: %q", resultText(res))
-			}
-			if res := callTool(t, agent, "pay", map[string]any{"amount": 1}); !res.IsError {
-				t.Errorf("agent:Helper paid for user:mcpviewer, who may not: %q", resultText(res))
-			}
-			if n := w.up.count("pay"); n != 2 {
-				t.Errorf("upstream pay calls = %d, want 2", n)
-			}
-
-			// Arguments too large to bind an approval to: decided as any
-			// call, refused only when the call needs approval.
-			big := strings.Repeat("x", 70<<10)
-			if res := callTool(t, caller, "pay", map[string]any{"amount": 7, "memo": big}); res.IsError || resultText(res) != "paid 7" {
-				t.Errorf("large arguments, no approval needed: %.200q", resultText(res))
-			}
-			if res := callTool(t, caller, "delete_account", map[string]any{"account": big}); !res.IsError || !strings.Contains(resultText(res), "binds arguments of at most") {
-				t.Errorf("large arguments needing approval: %.200q", resultText(res))
-			}
-
-			// Not imported (hidden) and unknown tools are refused without
-			// reaching the upstream.
-			for _, name := range []string{"hidden", "nope"} {
-				res = callTool(t, caller, name, nil)
-				if !res.IsError || !strings.Contains(resultText(res), "not available through this gateway") {
-					t.Errorf("%s: isError %v, %q", name, res.IsError, resultText(res))
-				}
-			}
-			if n := w.up.count("hidden"); n != 0 {
-				t.Errorf("a tool that is not imported was called upstream %d times", n)
-			}
-		})
-	}
-}
-
-// TestMCPGatewayApproval: approval required → approved through the API →
-// the same call proceeds once → the same call again is refused (a new
-// approval); another argument is another question.
-func TestMCPGatewayApproval(t *testing.T) {
-	for _, backend := range backends(t) {
-		t.Run(backend, func(t *testing.T) {
-			w := newMCPWorld(t, backend)
-			e, caller := w.e, w.agent(t, w.caller)
-			args := map[string]any{"account": "a-1"}
-
-			res := callTool(t, caller, "delete_account", args)
-			ap := approvalOf(t, res)
-			id, _ := ap["id"].(string)
-			if !res.IsError || ap["status"] != "pending" || id == "" || !strings.Contains(resultText(res), id) ||
-				!strings.Contains(resultText(res), "user:mcpadmin") {
-				t.Fatalf("first call: isError %v, meta %v, %q", res.IsError, ap, resultText(res))
-			}
-			again := approvalOf(t, callTool(t, caller, "delete_account", args))
-			if again["id"] != id {
-				t.Errorf("asking again while pending made a new approval %v (want %s)", again["id"], id)
-			}
-			if n := w.up.count("delete_account"); n != 0 {
-				t.Fatalf("a call needing approval reached the upstream (%d)", n)
-			}
-			// The requester cannot approve its own call.
-			e.must(403, "POST", "/v1/orgs/"+w.org+"/approvals/"+id+"/approve", w.caller, nil, nil)
-			e.must(200, "POST", "/v1/orgs/"+w.org+"/approvals/"+id+"/approve", w.admin, map[string]any{"comment": "ok once"}, nil)
-
-			// Another principal presenting the granted approval (same tool,
-			// same arguments) does not use it: it is another question.
-			stolen, err := w.agent(t, w.caller2).CallTool(ctxT(t), &mcp.CallToolParams{Name: "delete_account", Arguments: args, Meta: mcp.Meta{mcpgw.MetaApprovalID: id}})
-			if err != nil || !stolen.IsError || approvalOf(t, stolen)["id"] == id {
-				t.Fatalf("another principal presenting the approval: err %v, %q", err, resultText(stolen))
-			}
-			// Other arguments: another question, not covered.
-			other := callTool(t, caller, "delete_account", map[string]any{"account": "a-2"})
-			if !other.IsError || approvalOf(t, other)["id"] == id {
-				t.Errorf("another argument used the approval: %q", resultText(other))
-			}
-			res = callTool(t, caller, "delete_account", args)
-			if res.IsError || resultText(res) != "deleted a-1" {
-				t.Fatalf("approved call: isError %v, %q", res.IsError, resultText(res))
-			}
-			if n := w.up.count("delete_account"); n != 1 {
-				t.Fatalf("upstream delete_account calls = %d, want 1", n)
-			}
-			res = callTool(t, caller, "delete_account", args)
-			next := approvalOf(t, res)
-			if !res.IsError || next["id"] == id || next["status"] != "pending" {
-				t.Errorf("the same call after the approval was used: isError %v, meta %v", res.IsError, next)
-			}
-			// Presenting the used approval explicitly does not help either.
-			res2, err := caller.CallTool(ctxT(t), &mcp.CallToolParams{Name: "delete_account", Arguments: args, Meta: mcp.Meta{mcpgw.MetaApprovalID: id}})
-			if err != nil || !res2.IsError {
-				t.Errorf("presenting a consumed approval: err %v, result %+v", err, res2)
-			}
-			if n := w.up.count("delete_account"); n != 1 {
-				t.Errorf("upstream delete_account calls = %d after the approval was used, want 1", n)
-			}
-		})
-	}
-}
-
-// TestMCPGatewayWaitForApproval: a server configured to wait holds a call
-// needing approval until a person answers: approved → it proceeds (once);
-// denied → refused.
-func TestMCPGatewayWaitForApproval(t *testing.T) {
-	w := newMCPWorld(t, "sqlite")
-	e := w.e
-	e.must(201, "POST", "/v1/orgs/"+w.org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "mcp_servers", "id": "paywait",
-		"spec": map[string]any{"url": w.up.URL, "secrets": []string{"UPSTREAM_TOKEN"}, "credential": map[string]any{"secret": "UPSTREAM_TOKEN"}, "wait_for_approval": "20s"}}, nil)
-	e.must(201, "POST", "/v1/orgs/"+w.org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "tools", "id": "paywait.delete_account",
-		"spec": map[string]any{"server": "paywait", "tool": "delete_account"}}, nil)
-	caller := w.agentAt(t, "paywait", w.caller)
 	for _, tc := range []struct {
-		verb, account string
-		ok            bool
-	}{{"approve", "w-1", true}, {"deny", "w-2", false}} {
-		t.Run(tc.verb, func(t *testing.T) {
-			before := w.up.count("delete_account")
-			done := make(chan *mcp.CallToolResult, 1)
-			go func() {
-				res, err := caller.CallTool(ctxT(t), &mcp.CallToolParams{Name: "delete_account", Arguments: map[string]any{"account": tc.account}})
-				if err != nil {
-					t.Errorf("call: %v", err)
+		name   string
+		key    string
+		path   string
+		body   map[string]any
+		status int
+		typ    string
+		field  string
+	}{
+		{"a viewer", w.viewer, base, cred("MCP_TOKEN"), 403, server.ProblemForbidden, ""},
+		{"a viewer, dry run", w.viewer, base, map[string]any{"name": "sample", "url": up.URL, "dry_run": true}, 403, server.ProblemForbidden, ""},
+		{"another org's owner", b.owner, base, cred("MCP_TOKEN"), 404, server.ProblemNotFound, ""},
+		{"another org's namespace", w.owner, "/v1/orgs/" + w.org + "/namespaces/" + b.params["namespace"], cred("MCP_TOKEN"), 404, server.ProblemNotFound, ""},
+		{"resources:* without secrets:list", rkey, base, cred("MCP_TOKEN"), 403, server.ProblemForbidden, ""},
+		{"a secret that does not exist", w.owner, base, cred("NO_SUCH"), 400, server.ProblemInvalid, ""},
+		{"a bad server name", w.owner, base, map[string]any{"name": "Sample.X", "url": up.URL}, 400, server.ProblemInvalid, "name"},
+		{"a URL that is not http", w.owner, base, map[string]any{"name": "sample", "url": "file:///etc/passwd"}, 400, server.ProblemInvalid, "url"},
+		{"a URL with a password", w.owner, base, map[string]any{"name": "sample", "url": "http://u:p@127.0.0.1/mcp"}, 400, server.ProblemInvalid, "url"},
+		{"a bad credential header", w.owner, base, map[string]any{"name": "sample", "url": up.URL, "credential": map[string]any{"secret": "MCP_TOKEN", "header": "Bad Header"}}, 400, server.ProblemInvalid, "credential.header"},
+		{"unreachable", w.owner, base, map[string]any{"name": "sample", "url": "http://127.0.0.1:1/mcp"}, 502, server.ProblemUpstream, ""},
+		{"not an MCP server", w.owner, base, map[string]any{"name": "sample", "url": e.URL + "/healthz"}, 502, server.ProblemUpstream, ""},
+		{"the upstream refuses the credential", w.owner, base, cred("WRONG_TOKEN"), 502, server.ProblemUpstream, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hits := up.requests()
+			r := e.do("POST", tc.path+"/mcp/servers", tc.key, tc.body)
+			if r.Status != tc.status {
+				t.Fatalf("status %d, want %d; body %s", r.Status, tc.status, r.Body)
+			}
+			p := r.problem(t)
+			if p.Type != server.ProblemBase+tc.typ || (tc.field != "" && p.Field != tc.field) {
+				t.Errorf("problem %+v, want %s field %q", p, tc.typ, tc.field)
+			}
+			for _, v := range []string{mcpCanary, "not-the-canary-value", "owners-only-value"} {
+				if strings.Contains(string(r.Body), v) {
+					t.Errorf("answer carries a secret value: %s", r.Body)
 				}
-				done <- res
-			}()
-			var id string
-			for id == "" {
-				var list struct {
-					Items []struct{ ID, Resource string } `json:"items"`
-				}
-				e.must(200, "GET", "/v1/orgs/"+w.org+"/approvals?status=pending", w.admin, nil, &list)
-				for _, it := range list.Items {
-					if it.Resource == "tools/paywait.delete_account" {
-						id = it.ID
-					}
-				}
-				select {
-				case res := <-done:
-					t.Fatalf("the call did not wait: %q", resultText(res))
-				case <-time.After(20 * time.Millisecond):
-				}
 			}
-			e.must(200, "POST", "/v1/orgs/"+w.org+"/approvals/"+id+"/"+tc.verb, w.admin, nil, nil)
-			res := <-done
-			if res == nil {
-				return
-			}
-			if tc.ok && (res.IsError || resultText(res) != "deleted "+tc.account) {
-				t.Errorf("approved: isError %v, %q", res.IsError, resultText(res))
-			}
-			if !tc.ok && (!res.IsError || approvalOf(t, res)["status"] != "denied") {
-				t.Errorf("denied: isError %v, %q", res.IsError, resultText(res))
-			}
-			want := before
-			if tc.ok {
-				want++
-			}
-			if n := w.up.count("delete_account"); n != want {
-				t.Errorf("upstream calls = %d, want %d", n, want)
+			if tc.status != 502 && up.requests() != hits {
+				t.Errorf("a refused import reached the upstream (%d requests)", up.requests()-hits)
 			}
 		})
 	}
-}
-
-// TestMCPGatewayCredential: the upstream gets the canary credential; the
-// agent never sees it (redacted from text and structured content), and no
-// audit entry holds it. Every call is audited.
-func TestMCPGatewayCredential(t *testing.T) {
-	for _, backend := range backends(t) {
-		t.Run(backend, func(t *testing.T) {
-			w := newMCPWorld(t, backend)
-			caller, viewer := w.agent(t, w.caller), w.agent(t, w.viewer)
-			res := callTool(t, caller, "echo", map[string]any{"text": "hi"})
-			if res.IsError {
-				t.Fatalf("echo: %q", resultText(res))
-			}
-			raw, err := json.Marshal(res)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.Contains(string(raw), mcpCanary) || strings.Contains(string(raw), mcpCanary[4:]) {
-				t.Fatalf("the credential reached the agent: %s", raw)
-			}
-			if !strings.Contains(resultText(res), "[REDACTED:UPSTREAM_TOKEN]") || !strings.Contains(string(raw), `"auth":"Bearer [REDACTED:UPSTREAM_TOKEN]"`) {
-				t.Errorf("echo was not redacted as expected: %s", raw)
-			}
-			_ = callTool(t, viewer, "pay", map[string]any{"amount": 3})               // deny
-			_ = callTool(t, caller, "delete_account", map[string]any{"account": "z"}) // approval_required
-
-			r := w.e.must(200, "GET", "/v1/orgs/"+w.org+"/audit?limit=500", w.owner, nil, nil)
-			if strings.Contains(string(r.Body), mcpCanary) {
-				t.Fatalf("the credential is in the audit log")
-			}
-			var page struct {
-				Items []struct {
-					Action  string `json:"action"`
-					Target  string `json:"target"`
-					Result  string `json:"result"`
-					Actor   struct{ Principal string }
-					Details json.RawMessage `json:"details"`
-				} `json:"items"`
-			}
-			r.json(t, &page)
-			type entry struct{ Principal, Tool, Decision, Upstream, Result string }
-			var got []entry
-			for _, it := range page.Items {
-				if it.Action == "secrets.inject" && !strings.Contains(string(it.Details), "UPSTREAM_TOKEN") {
-					t.Errorf("secrets.inject entry does not name the secret: %s", it.Details)
-				}
-				if it.Action != mcpgw.AuditAction {
-					continue
-				}
-				var d struct {
-					Principal, Tool, Decision, Upstream string
-					Digest                              string  `json:"arguments_sha256"`
-					Duration                            float64 `json:"duration_ms"`
-				}
-				if err := json.Unmarshal(it.Details, &d); err != nil {
-					t.Fatal(err)
-				}
-				if len(d.Digest) != 64 || d.Principal != it.Actor.Principal {
-					t.Errorf("entry %s: digest %q, principal %q (actor %q)", it.Details, d.Digest, d.Principal, it.Actor.Principal)
-				}
-				got = append(got, entry{d.Principal, d.Tool, d.Decision, d.Upstream, it.Result})
-			}
-			want := []entry{
-				{"user:mcpcaller", "echo", "allow", "ok", "success"},
-				{"user:mcpviewer", "pay", "deny", "not_called", "denied"},
-				{"user:mcpcaller", "delete_account", "approval_required", "not_called", "denied"},
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("mcp.call entries, oldest first (-want +got):\n%s", diff)
-			}
-		})
+	// The owners-only secret: an admin may write resources and list
+	// secrets, but not reference this one, so the upstream never sees it.
+	hits := up.requests()
+	r := e.do("POST", base+"/mcp/servers", adm, cred("OWNERS_ONLY"))
+	if r.Status != 403 || up.requests() != hits {
+		t.Errorf("an admin naming a secret it may not reference: status %d, %d upstream requests; body %s", r.Status, up.requests()-hits, r.Body)
 	}
-}
-
-// TestMCPGatewayAuthentication: no credential → 401 with the RFC 9728
-// challenge, and the metadata document it names; another org's member,
-// an unknown server or namespace → 404, alike; a session is bound to the
-// caller that opened it.
-func TestMCPGatewayAuthentication(t *testing.T) {
-	w := newMCPWorld(t, "sqlite")
-	e := w.e
-	initBody := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
-	post := func(path, token string) *http.Response {
-		t.Helper()
-		req, _ := http.NewRequestWithContext(ctxT(t), "POST", e.URL+path, strings.NewReader(initBody))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json, text/event-stream")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
+	// The generic resource routes are held to the same rules: a
+	// credential must name one of the spec's "secrets", which are vetted.
+	for _, tc := range []struct {
+		name, key string
+		spec      map[string]any
+		status    int
+		field     string
+	}{
+		{"a credential outside secrets", w.owner, map[string]any{"url": up.URL, "credential": map[string]any{"secret": "MCP_TOKEN"}}, 400, "spec.credential"},
+		{"a credential other than secrets", w.owner, map[string]any{"url": up.URL, "secrets": []string{"WRONG_TOKEN"}, "credential": map[string]any{"secret": "MCP_TOKEN"}}, 400, "spec.credential"},
+		{"resources:* naming the secret", rkey, map[string]any{"url": up.URL, "secrets": []string{"MCP_TOKEN"}, "credential": map[string]any{"secret": "MCP_TOKEN"}}, 403, ""},
+		{"resources:* hiding the secret", rkey, map[string]any{"url": up.URL, "credential": map[string]any{"secret": "MCP_TOKEN"}}, 400, "spec.credential"},
+		{"an admin naming an owners-only secret", adm, map[string]any{"url": up.URL, "secrets": []string{"OWNERS_ONLY"}, "credential": map[string]any{"secret": "OWNERS_ONLY"}}, 403, ""},
+	} {
+		r := e.do("POST", "/v1/orgs/"+w.org+"/resources", tc.key, map[string]any{"namespace": ns, "type": "mcp_servers", "id": "sneaky", "spec": tc.spec})
+		if r.Status != tc.status || tc.field != "" && r.problem(t).Field != tc.field {
+			t.Errorf("generic create, %s: status %d, want %d (field %q); body %s", tc.name, r.Status, tc.status, tc.field, r.Body)
 		}
-		res, err := e.hc.Do(req)
-		if err != nil {
+	}
+	if after := dump(t, e, w); after != before {
+		t.Errorf("refused imports changed the org:\n%s", diffLines(before, after))
+	}
+	// Nothing recorded, and the audit log never holds a credential value.
+	e.must(404, "GET", base+"/resources/mcp_servers/sample", w.owner, nil, nil)
+	ar := e.must(200, "GET", "/v1/orgs/"+w.org+"/audit?page_size=1000", w.owner, nil, nil)
+	for _, v := range []string{mcpCanary, "not-the-canary-value", "owners-only-value"} {
+		if strings.Contains(string(ar.Body), v) {
+			t.Errorf("the audit log carries a secret value %q", v)
+		}
+	}
+}
+
+// TestMCPSuggestedPolicyDecides: the snippet of mcp suggest, added to the
+// org's policy, decides tools:call as it says: the read-only tool for the
+// viewer bound on it, nothing else for the viewer; every tool for the
+// operator, the others than read-only after approval.
+func TestMCPSuggestedPolicyDecides(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	ns := w.params["namespace"]
+	o := "/v1/orgs/" + w.org
+	base := o + "/namespaces/" + ns
+	e.must(200, "POST", base+"/mcp/servers", w.owner, map[string]any{"name": "sample", "url": exampleMCP()}, nil)
+	tools := map[string]mcp.ToolSpec{}
+	for _, id := range []string{"sample.search", "sample.transfer", "sample.delete_record", "sample.whoami"} {
+		var r api.Resource
+		e.must(200, "GET", base+"/resources/tools/"+id, w.owner, nil, &r)
+		var s mcp.ToolSpec
+		if err := json.Unmarshal(r.Spec, &s); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { res.Body.Close() })
-		return res
+		tools[id] = s
 	}
-	path := "/mcp/" + w.org + "/prod/pay"
-	res := post(path, "")
-	wantMeta := e.URL + "/.well-known/oauth-protected-resource" + path
-	if res.StatusCode != 401 || res.Header.Get("WWW-Authenticate") != `Bearer resource_metadata="`+wantMeta+`"` {
-		t.Errorf("no credential: %d %q", res.StatusCode, res.Header.Get("WWW-Authenticate"))
-	}
-	if res := post(path, "not-a-key"); res.StatusCode != 401 {
-		t.Errorf("bad credential: %d", res.StatusCode)
-	}
-	var meta struct {
-		Resource             string   `json:"resource"`
-		AuthorizationServers []string `json:"authorization_servers"`
-		Bearer               []string `json:"bearer_methods_supported"`
-	}
-	e.must(200, "GET", "/.well-known/oauth-protected-resource"+path, "", nil, &meta)
-	if meta.Resource != e.URL+path || !slices.Equal(meta.AuthorizationServers, []string{e.URL}) || !slices.Equal(meta.Bearer, []string{"header"}) {
-		t.Errorf("metadata: %+v", meta)
-	}
-	// Not found, alike: another org's member, unknown server, unknown
-	// namespace, malformed path.
-	var bodies []string
-	for _, c := range []struct{ path, token string }{
-		{path, w.outsider},
-		{"/mcp/" + w.org + "/prod/nosuch", w.caller},
-		{"/mcp/" + w.org + "/staging/pay", w.caller},
-		{"/mcp/otherorg/prod/pay", w.caller},
-		{"/mcp/" + w.org + "/prod", w.caller},
+	var pol api.Policy
+	e.must(200, "GET", o+"/policy", w.owner, nil, &pol)
+	e.must(200, "PUT", o+"/policy", w.owner, map[string]any{"text": pol.Text + "\n" + mcp.Suggest("sample", ns, tools)}, nil)
+	e.must(201, "POST", o+"/bindings", w.owner, map[string]any{"principal": "user:" + w.viewerID, "role": "sample_tool_caller",
+		"scope": map[string]any{"namespace": ns, "type": "tools", "id": "sample.search"}}, nil)
+	e.must(201, "POST", o+"/bindings", w.owner, map[string]any{"principal": "user:" + w.memberID, "role": "sample_tool_operator",
+		"scope": map[string]any{"namespace": ns}}, nil)
+	for _, tc := range []struct {
+		who, key, tool string
+		allowed        bool
+		result         string
+	}{
+		{"viewer", w.viewer, "sample.search", true, ""},
+		{"viewer", w.viewer, "sample.whoami", false, ""}, // read-only, but not bound on it
+		{"viewer", w.viewer, "sample.transfer", false, ""},
+		{"operator", w.mkey, "sample.search", true, ""},
+		{"operator", w.mkey, "sample.transfer", false, "approval_required"},
+		{"operator", w.mkey, "sample.delete_record", false, "approval_required"},
 	} {
-		res := post(c.path, c.token)
-		buf := make([]byte, 512)
-		n, _ := res.Body.Read(buf)
-		if res.StatusCode != 404 {
-			t.Errorf("%s: %d, want 404", c.path, res.StatusCode)
+		var res api.CheckResponse
+		e.must(200, "POST", o+"/check", tc.key, map[string]any{"action": "tools:call", "resource": "tools/" + tc.tool, "namespace": ns,
+			"context": map[string]any{"input": map[string]any{"amount": 1}}}, &res)
+		if res.Allowed != tc.allowed || res.Result != tc.result {
+			t.Errorf("%s tools:call %s = allowed %v result %q (%s), want %v %q", tc.who, tc.tool, res.Allowed, res.Result, res.Reason, tc.allowed, tc.result)
 		}
-		bodies = append(bodies, string(buf[:n]))
-	}
-	for _, b := range bodies[1:] {
-		if b != bodies[0] {
-			t.Errorf("404 bodies differ: %q vs %q", b, bodies[0])
-		}
-	}
-	// A session opened by one caller cannot be used by another.
-	res = post(path, w.caller)
-	sid := res.Header.Get("Mcp-Session-Id")
-	if res.StatusCode != 200 || sid == "" {
-		t.Fatalf("initialize: %d, session %q", res.StatusCode, sid)
-	}
-	req, _ := http.NewRequestWithContext(ctxT(t), "POST", e.URL+path, strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	req.Header.Set("Authorization", "Bearer "+w.viewer)
-	req.Header.Set("Mcp-Session-Id", sid)
-	hij, err := e.hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hij.Body.Close()
-	if hij.StatusCode != http.StatusForbidden {
-		t.Errorf("another caller's session: %d, want 403", hij.StatusCode)
-	}
-}
-
-// TestMCPGatewayFollowsChanges: the gateway's remembered catalog and
-// tool lookups follow every write at once: a new share lists a tool, a
-// newly imported tool is listed, a deleted one is gone, and a revoked
-// share stops calls.
-func TestMCPGatewayFollowsChanges(t *testing.T) {
-	w := newMCPWorld(t, "sqlite")
-	e := w.e
-	org := "/v1/orgs/" + w.org
-	viewer, caller := w.agent(t, w.viewer), w.agent(t, w.caller)
-	if got := toolNames(t, viewer); !slices.Equal(got, []string{"echo"}) {
-		t.Fatalf("viewer lists %v", got)
-	}
-	// A write that does not concern the server's tools keeps the
-	// remembered answers (carried to the new revision) ...
-	e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "chains", "id": "unrelated"}, nil)
-	if got := toolNames(t, viewer); !slices.Equal(got, []string{"echo"}) {
-		t.Fatalf("after an unrelated write, viewer lists %v", got)
-	}
-	// ... and one that does is decided again.
-	var sh struct {
-		Item struct{ ID string } `json:"item"`
-	}
-	e.must(201, "POST", org+"/namespaces/prod/resources/tools/pay.pay/shares", w.owner, map[string]any{"principal": "user:mcpviewer", "actions": []string{"call"}}, &sh)
-	if got := toolNames(t, viewer); !slices.Equal(got, []string{"echo", "pay"}) {
-		t.Errorf("after a share of pay, viewer lists %v", got)
-	}
-	if res := callTool(t, viewer, "pay", map[string]any{"amount": 5}); res.IsError {
-		t.Errorf("shared pay: %q", resultText(res))
-	}
-	e.must(200, "DELETE", org+"/bindings/"+sh.Item.ID, w.owner, nil, nil)
-	if res := callTool(t, viewer, "pay", map[string]any{"amount": 5}); !res.IsError {
-		t.Errorf("pay after its share was revoked: %q", resultText(res))
-	}
-	if got := toolNames(t, viewer); !slices.Equal(got, []string{"echo"}) {
-		t.Errorf("after the share was revoked, viewer lists %v", got)
-	}
-	e.must(201, "POST", org+"/namespaces/prod/resources/tools/pay.pay/shares", w.owner, map[string]any{"principal": "user:mcpviewer", "actions": []string{"call"}}, &sh)
-	e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "tools", "id": "pay.hidden",
-		"spec": map[string]any{"server": "pay", "tool": "hidden"}}, nil)
-	if got := toolNames(t, caller); !slices.Equal(got, []string{"delete_account", "echo", "hidden", "pay"}) {
-		t.Errorf("after importing hidden, caller lists %v", got)
-	}
-	e.must(200, "DELETE", org+"/namespaces/prod/resources/tools/pay.echo", w.owner, nil, nil)
-	if got := toolNames(t, caller); !slices.Equal(got, []string{"delete_account", "hidden", "pay"}) {
-		t.Errorf("after deleting echo, caller lists %v", got)
-	}
-	if res := callTool(t, caller, "echo", nil); !res.IsError {
-		t.Errorf("a deleted tool was called: %q", resultText(res))
-	}
-	// A server whose spec moves its tool names: pay.pay now means the
-	// upstream's delete_account (a re-import of a renamed tool).
-	e.must(200, "PATCH", org+"/namespaces/prod/resources/tools/pay.pay", w.owner, map[string]any{"spec": map[string]any{"server": "pay", "tool": "echo"}}, nil)
-	if got := toolNames(t, viewer); !slices.Equal(got, []string{"echo"}) {
-		t.Errorf("after pay.pay maps to echo, viewer lists %v", got)
-	}
-	// The server's spec without its credential: a new upstream connection
-	// (the old one was for the previous version), refused by the upstream.
-	e.must(200, "PATCH", org+"/namespaces/prod/resources/mcp_servers/pay", w.owner, map[string]any{"spec": map[string]any{"url": w.up.URL}}, nil)
-	if res := callTool(t, caller, "echo", map[string]any{"text": "x"}); !res.IsError || !strings.Contains(resultText(res), "unavailable") {
-		t.Errorf("a call after the credential was removed: %q", resultText(res))
-	}
-	// The server deleted: its endpoint is gone.
-	e.must(200, "DELETE", org+"/namespaces/prod/resources/mcp_servers/pay", w.owner, nil, nil)
-	r := e.doCT("POST", "/mcp/"+w.org+"/prod/pay", w.caller, "application/json", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
-	if r.Status != 404 {
-		t.Errorf("a deleted server's endpoint: %d %s", r.Status, r.Body)
 	}
 }
