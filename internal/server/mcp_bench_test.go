@@ -71,7 +71,7 @@ func benchRate() int {
 // (see BenchmarkMCPGatewayCallSerial for the per-call cost).
 func BenchmarkMCPGatewayOverhead(b *testing.B) {
 	w := newMCPWorld(b, "sqlite")
-	direct := connectMCP(b, w.up.URL, mcpCanary)
+	direct := connectMCP(b, w.up.URL, gwCanary)
 	gw := w.agent(b, w.caller)
 	for _, cs := range []*mcp.ClientSession{direct, gw} { // warm both paths
 		openLoop(b, cs, 500, 200*time.Millisecond)
@@ -100,7 +100,7 @@ func BenchmarkMCPGatewayOverhead(b *testing.B) {
 // alike): each path's p50 and p99, and what the gateway adds.
 func BenchmarkMCPGatewayCallSerial(b *testing.B) {
 	w := newMCPWorld(b, "sqlite")
-	direct := connectMCP(b, w.up.URL, mcpCanary)
+	direct := connectMCP(b, w.up.URL, gwCanary)
 	gw := w.agent(b, w.caller)
 	call := func(cs *mcp.ClientSession) time.Duration {
 		t0 := time.Now()
@@ -192,7 +192,7 @@ func BenchmarkMCPGatewayList1000(b *testing.B) {
 	}{
 		{"gateway/toolcaller-all", w.caller, 1000, ""},
 		{"gateway/agent-for-viewer-none", agentToken, 0, ""},
-		{"direct", mcpCanary, 1004, big.URL},
+		{"direct", gwCanary, 1004, big.URL},
 	} {
 		url := c.url
 		if url == "" {

@@ -23,9 +23,9 @@ import (
 // The MCP gateway end to end: a fake upstream MCP server built with the
 // SDK, the SDK's client as the agent, Gatehouse in between over HTTP.
 
-// mcpCanary is the upstream credential: it must never reach an agent or
+// gwCanary is the upstream credential: it must never reach an agent or
 // the audit log.
-const mcpCanary = "canary-7f3e9b2c4d1a-upstream-credential"
+const gwCanary = "canary-7f3e9b2c4d1a-upstream-credential"
 
 // fakeUpstream is an MCP server that requires the canary credential and
 // counts the calls that reach it.
@@ -76,7 +76,7 @@ func newFakeUpstreamN(t testing.TB, n int) *fakeUpstream {
 	}
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, nil)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+mcpCanary {
+		if r.Header.Get("Authorization") != "Bearer "+gwCanary {
 			http.Error(w, "upstream: bad credential", http.StatusUnauthorized)
 			return
 		}
@@ -159,7 +159,7 @@ func newMCPWorld(t testing.TB, backend string) *mcpWorld {
 	e.must(201, "POST", org+"/bindings", w.owner, map[string]any{
 		"principal": "user:mcpsmall", "role": "toolcaller", "scope": map[string]any{"namespace": "prod"}, "condition": "small"}, nil)
 	e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Helper", "role": "toolcaller"}, nil)
-	e.must(201, "POST", org+"/namespaces/prod/secrets", w.owner, map[string]any{"name": "UPSTREAM_TOKEN", "value": mcpCanary}, nil)
+	e.must(201, "POST", org+"/namespaces/prod/secrets", w.owner, map[string]any{"name": "UPSTREAM_TOKEN", "value": gwCanary}, nil)
 	e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "mcp_servers", "id": "pay",
 		"spec": map[string]any{"url": w.up.URL, "secrets": []string{"UPSTREAM_TOKEN"}, "credential": map[string]any{"secret": "UPSTREAM_TOKEN"}}}, nil)
 	for _, tl := range []string{"echo", "pay", "delete_account", "ghost"} {
@@ -501,7 +501,7 @@ func TestMCPGatewayCredential(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if strings.Contains(string(raw), mcpCanary) || strings.Contains(string(raw), mcpCanary[4:]) {
+			if strings.Contains(string(raw), gwCanary) || strings.Contains(string(raw), gwCanary[4:]) {
 				t.Fatalf("the credential reached the agent: %s", raw)
 			}
 			if !strings.Contains(resultText(res), "[REDACTED:UPSTREAM_TOKEN]") || !strings.Contains(string(raw), `"auth":"Bearer [REDACTED:UPSTREAM_TOKEN]"`) {
@@ -511,7 +511,7 @@ func TestMCPGatewayCredential(t *testing.T) {
 			_ = callTool(t, caller, "delete_account", map[string]any{"account": "z"}) // approval_required
 
 			r := w.e.must(200, "GET", "/v1/orgs/"+w.org+"/audit?limit=500", w.owner, nil, nil)
-			if strings.Contains(string(r.Body), mcpCanary) {
+			if strings.Contains(string(r.Body), gwCanary) {
 				t.Fatalf("the credential is in the audit log")
 			}
 			var page struct {
