@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	mcpspec "github.com/gatehouse-dev/gatehouse/internal/mcp"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -25,34 +24,10 @@ const (
 	ActionCall = "call"
 )
 
-// ServerSpec is the spec of mcp_servers/<name>, as the gateway reads it.
-type ServerSpec struct {
-	// URL is the upstream MCP endpoint (streamable HTTP), http or https.
-	URL string `json:"url"`
-	// Secrets is the vault's reference list (docs/secrets.md).
-	Secrets []string `json:"secrets,omitempty"`
-	// Credential says how the secret is put on upstream requests.
-	Credential *CredentialSpec `json:"credential,omitempty"`
-	// WaitForApproval ("30s"): how long a call needing approval waits for
-	// a person's answer before it is refused; "" or "0s" answers at once.
-	WaitForApproval string `json:"wait_for_approval,omitempty"`
-}
-
-// CredentialSpec injects a vault secret into upstream requests: header
-// Header (default Authorization) set to Format (default "Bearer {value}")
-// with {value} replaced by the secret's value.
-type CredentialSpec struct {
-	Secret string `json:"secret"`
-	Header string `json:"header,omitempty"`
-	Format string `json:"format,omitempty"`
-}
-
-// MaxWaitForApproval bounds a server's wait_for_approval.
-const MaxWaitForApproval = 10 * time.Minute
-
-// server is a parsed, checked server spec at one version.
+// server is a parsed, checked server spec at one version (the spec is
+// internal/mcp's, which the import writes: one parser for both).
 type server struct {
-	spec    ServerSpec
+	spec    mcpspec.ServerSpec
 	version uint64
 	header  string
 	format  string
@@ -62,58 +37,15 @@ type server struct {
 var errBadSpec = errors.New("mcpgw: invalid server spec")
 
 func parseServer(raw json.RawMessage, version uint64) (*server, error) {
-	var sp ServerSpec
-	if err := json.Unmarshal(raw, &sp); err != nil {
+	sp, err := mcpspec.ParseServerSpec(raw)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errBadSpec, err)
 	}
-	u, err := url.Parse(sp.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%w: url must be an absolute http or https URL", errBadSpec)
-	}
-	s := &server{spec: sp, version: version}
+	s := &server{spec: sp, version: version, wait: sp.Wait()}
 	if c := sp.Credential; c != nil {
-		if c.Secret == "" {
-			return nil, fmt.Errorf("%w: credential.secret is required", errBadSpec)
-		}
-		s.header, s.format = c.Header, c.Format
-		if s.header == "" {
-			s.header = "Authorization"
-		}
-		if s.format == "" {
-			s.format = "Bearer {value}"
-		}
-		if !strings.Contains(s.format, "{value}") {
-			return nil, fmt.Errorf("%w: credential.format must contain {value}", errBadSpec)
-		}
-		switch http.CanonicalHeaderKey(s.header) {
-		case "Host", "Content-Length", "Content-Type", "Accept", "Mcp-Session-Id", "Mcp-Protocol-Version", "Transfer-Encoding", "Connection":
-			return nil, fmt.Errorf("%w: credential.header %q cannot be set", errBadSpec, s.header)
-		}
-		if !validHeaderName(s.header) {
-			return nil, fmt.Errorf("%w: credential.header %q is not a header name", errBadSpec, s.header)
-		}
-	}
-	if sp.WaitForApproval != "" {
-		d, err := time.ParseDuration(sp.WaitForApproval)
-		if err != nil || d < 0 || d > MaxWaitForApproval {
-			return nil, fmt.Errorf("%w: wait_for_approval must be a duration from 0s to %s", errBadSpec, MaxWaitForApproval)
-		}
-		s.wait = d
+		s.header, s.format = c.Header, c.Format // defaults filled by the parser
 	}
 	return s, nil
-}
-
-func validHeaderName(h string) bool {
-	if h == "" {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // tool is an imported tool: the resource tools/<server>.<tool> and the
@@ -350,21 +282,13 @@ func (cs *catalogs) load(ctx context.Context, e endpoint, sl *slot, rev uint64) 
 	return c, nil
 }
 
-// toolOf reads a tool resource's spec: {"server": ..., "tool": ...}. A
-// spec naming another server gives a tool with no upstream name (never
-// listed, never called).
+// toolOf reads a tool resource's spec (mcpspec.ParseToolSpec). A spec that
+// is invalid or names another server gives a tool with no upstream name:
+// never listed, never called.
 func toolOf(srv string, r store.Resource) *tool {
-	t := &tool{id: r.ID, version: r.Version, upstream: strings.TrimPrefix(r.ID, srv+".")}
-	var sp struct {
-		Server string `json:"server"`
-		Tool   string `json:"tool"`
-	}
-	if len(r.Spec) > 0 && json.Unmarshal(r.Spec, &sp) == nil {
-		if sp.Server != "" && sp.Server != srv {
-			t.upstream = ""
-		} else if sp.Tool != "" {
-			t.upstream = sp.Tool
-		}
+	t := &tool{id: r.ID, version: r.Version}
+	if sp, err := mcpspec.ParseToolSpec(r.Spec); err == nil && sp.Server == srv {
+		t.upstream = sp.Tool
 	}
 	return t
 }
