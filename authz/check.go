@@ -1,8 +1,6 @@
 package authz
 
 import (
-	"time"
-
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
@@ -34,8 +32,9 @@ type eval struct {
 	// every condition that does not hold count as holding, recording its
 	// name: the decision then says whether some conditions would allow.
 	assume *condAssume
-	now    time.Time // the request's time once read (clock)
-	nowSet bool
+	// clk is the request's time once read (expiry.go); a decision hands
+	// it from one subject's eval to the next, so it is read once.
+	clk reqClock
 }
 
 // resolve validates the request fields every subject shares and resolves
@@ -94,7 +93,7 @@ func (e *eval) subject(pid string) bool {
 		return false
 	}
 	if h.x != nil && (!h.x.expires.IsZero() && !e.clock().Before(h.x.expires) ||
-		h.x.life != nil && e.o.suspension(h.x.life, e.clock()) != "") {
+		h.x.life != nil && e.suspension(h.x.life) != "") {
 		return false
 	}
 	e.pid, e.kind, e.name, e.h = pid, kind, name, h
@@ -491,6 +490,7 @@ func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (Decision, *or
 		if o.pol.hasAsk {
 			userAsks = u.appendAsks(nil)
 		}
+		e.clk = u.clk // the clock, if u read it: once per check
 	}
 	allowed, ag := e.decide(req.Principal)
 	if !allowed {
