@@ -54,6 +54,12 @@ type synth struct {
 // actions read/write/run, plus a few wildcard roles.
 func synthPolicy(tb testing.TB, roles, types int) *policy.Model {
 	tb.Helper()
+	return mustPolicy(tb, synthPolicyText(roles, types, false))
+}
+
+// synthPolicyText is synthPolicy's text; with asks every role must ask
+// before running its first type.
+func synthPolicyText(roles, types int, asks bool) string {
 	var sb strings.Builder
 	sb.WriteString("role super level 100 { permission * { * } }\n")
 	sb.WriteString("role allread level 10 { permission * { read } }\n")
@@ -66,9 +72,12 @@ func synthPolicy(tb testing.TB, roles, types int) *policy.Model {
 		if i%10 == 0 {
 			fmt.Fprintf(&sb, "  permission t%d { * }\n", (i*3)%types)
 		}
+		if asks {
+			fmt.Fprintf(&sb, "  ask before run t%d\n", (i*7)%types)
+		}
 		sb.WriteString("}\n")
 	}
-	return mustPolicy(tb, sb.String())
+	return sb.String()
 }
 
 // buildSynth returns org datasets following s.

@@ -241,20 +241,37 @@ func covering(asks []ReachAsk, p policy.Permission) []ReachAsk {
 func (e *eval) shares(ceil *crole, asks []ReachAsk) []ReachEntry {
 	var out []ReachEntry
 	from := e.subjectHolders()
-	// resAsks is asks plus the ask rules of the roles bound to the
-	// subject or its teams on resource (typ, rid).
-	resAsks := func(typ, rid string) []ReachAsk {
-		if !e.p.hasAsk {
-			return nil
-		}
-		all := asks
+	// byRes holds, per resource, the ask rules of the roles bound to the
+	// subject or its teams on it (one pass; nil without such bindings).
+	var byRes map[[2]string][]ReachAsk
+	if e.p.hasAsk {
 		for _, x := range from {
 			for i := range x.res {
 				g := &x.res[i]
-				if g.role >= 0 && g.ns == e.nsID && g.typ == typ && g.rid == rid && e.live(&g.grant) {
-					all = addReachAsks(slices.Clip(all), e.p.role[g.role].r.Asks, g.cond())
+				if g.role < 0 || g.ns != e.nsID || len(e.p.role[g.role].r.Asks) == 0 || !e.live(&g.grant) {
+					continue
 				}
+				if byRes == nil {
+					byRes = map[[2]string][]ReachAsk{}
+				}
+				k := [2]string{g.typ, g.rid}
+				byRes[k] = addReachAsks(byRes[k], e.p.role[g.role].r.Asks, g.cond())
 			}
+		}
+	}
+	// resAsks is asks plus those of the roles bound on (typ, rid).
+	resAsks := func(typ, rid string) []ReachAsk {
+		more := byRes[[2]string{typ, rid}]
+		if len(more) == 0 {
+			return asks
+		}
+		all := slices.Clip(asks)
+		for _, a := range more {
+			cond := "" // When holds the one binding condition, if any
+			if len(a.When) > 0 {
+				cond = a.When[0]
+			}
+			all = addReachAsks(all, []*policy.AskRule{a.Rule}, cond)
 		}
 		return all
 	}
