@@ -92,8 +92,23 @@ func e2eInit(t *testing.T, bin, database string) *e2eDeployment {
 
 // serve starts one `gatehouse serve` of the deployment on a free loopback
 // port, waits until it is ready and stops it when the test ends. It
-// returns its base URL.
+// returns its base URL. A port taken between choosing it and the server
+// binding it is tried again, on another port, up to three times.
 func (d *e2eDeployment) serve(t *testing.T) string {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		url, out, err := d.start(t)
+		if err == nil {
+			return url
+		}
+		if attempt == 3 || !strings.Contains(out, "address already in use") {
+			t.Fatalf("%v:\n%s", err, out)
+		}
+	}
+}
+
+// start runs one server; err says why it is not ready (out: its output).
+func (d *e2eDeployment) start(t *testing.T) (url, out string, err error) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -107,8 +122,8 @@ func (d *e2eDeployment) serve(t *testing.T) string {
 	}
 	cmd := exec.Command(d.bin, args...)
 	cmd.Env = childEnv(d.env)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
+	buf := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = buf, buf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -118,27 +133,27 @@ func (d *e2eDeployment) serve(t *testing.T) string {
 		_ = cmd.Process.Kill()
 		<-exited
 		if t.Failed() {
-			t.Logf("gatehouse serve on %s said:\n%s", addr, out.String())
+			t.Logf("gatehouse serve on %s said:\n%s", addr, buf.String())
 		}
 	})
-	url := "http://" + addr
+	url = "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		res, err := http.Get(url + "/readyz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return url
+				return url, "", nil
 			}
 		}
 		select {
 		case err := <-exited:
 			exited <- err
-			t.Fatalf("gatehouse serve exited before it was ready (%v):\n%s", err, out.String())
+			return "", buf.String(), fmt.Errorf("gatehouse serve on %s exited before it was ready (%v)", addr, err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("gatehouse serve on %s is not ready after 30s:\n%s", addr, out.String())
+			return "", buf.String(), fmt.Errorf("gatehouse serve on %s is not ready after 30s", addr)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
