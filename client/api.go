@@ -47,6 +47,8 @@ type (
 	OrgLifecycle           = api.OrgLifecycle
 	OrgApprovalSettings    = api.OrgApprovalSettings
 	Reach                  = api.Reach
+	ReachApproval          = api.ReachApproval
+	ToolReach              = api.ToolReach
 	Service                = api.Service
 	ServiceSpec            = api.ServiceSpec
 	Resource               = api.Resource

@@ -760,3 +760,8 @@ func (d *Directory) ApprovalWarnings(ctx context.Context, org string) (token.Lis
 	}
 	return out, nil
 }
+
+// ArgumentsDigest is the hex SHA-256 of the canonical JSON of args, as an
+// approval binds them (absent arguments are null). ErrInvalid when args
+// is not one JSON value.
+func ArgumentsDigest(args json.RawMessage) (string, error) { return argumentsDigest(args) }
