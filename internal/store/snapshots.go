@@ -42,8 +42,8 @@ type SnapshotStore interface {
 	// only, about limit entries (0 means DefaultChangesLimit). ErrInvalid
 	// for a limit outside 0..MaxChangesLimit.
 	OrgChangesSince(ctx context.Context, org string, after uint64, limit int) ([]Change, error)
-	// RevisionTime is the commit time of rev (the created_at of its
-	// changelog entries). ErrNotFound if the changelog holds no entry of
-	// rev.
+	// RevisionTime is the commit time of the newest revision ≤ rev that
+	// the changelog holds entries of (the created_at of its entries): the
+	// instant the deployment was at rev. ErrNotFound if it holds none.
 	RevisionTime(ctx context.Context, rev uint64) (time.Time, error)
 }

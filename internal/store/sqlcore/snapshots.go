@@ -138,11 +138,12 @@ func (s *Store) OrgChangesSince(ctx context.Context, org string, after uint64, l
 // RevisionTime implements store.SnapshotStore.
 func (s *Store) RevisionTime(ctx context.Context, rev uint64) (time.Time, error) {
 	const op = "revision time"
-	if rev == 0 || rev > math.MaxInt64 {
-		return time.Time{}, store.Errorf(store.ErrNotFound, op, fmt.Sprintf("revision %d", rev), nil)
+	if rev == 0 {
+		return time.Time{}, store.Errorf(store.ErrNotFound, op, "revision 0", nil)
 	}
+	rev = min(rev, math.MaxInt64)
 	return get(ctx, s.reader, op, fmt.Sprintf("revision %d", rev), func(r Rows) (time.Time, error) {
 		var t time.Time
 		return t, r.Scan(scanTime(&t))
-	}, `SELECT created_at FROM changelog WHERE revision = $1 ORDER BY revision, seq LIMIT 1`, int64(rev))
+	}, `SELECT created_at FROM changelog WHERE revision <= $1 ORDER BY revision DESC, seq DESC LIMIT 1`, int64(rev))
 }
