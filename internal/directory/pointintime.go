@@ -79,7 +79,7 @@ func (d *Directory) engineAt(ctx context.Context, org string, at At) (*authz.Eng
 		return nil, 0, time.Time{}, err
 	}
 	if settled {
-		d.pit.put(key, pitEntry{eng: eng, rev: rev, when: when, size: len(h.bindings) + len(h.resources) + len(h.principals)})
+		d.pit.put(key, pitEntry{eng: eng, rev: rev, when: when, size: h.facts()})
 	}
 	return eng, rev, when, nil
 }
@@ -151,7 +151,7 @@ func (d *Directory) replay(ctx context.Context, org string, h *orgHistory, stop 
 	n := 0
 	after := h.rev
 	for {
-		cs, err := d.st.OrgChangesSince(ctx, org, after, store.MaxChangesLimit)
+		cs, err := d.st.OrgChangesSince(ctx, org, after, replayPage)
 		if err != nil {
 			return n, mapErr(name, err)
 		}
@@ -186,6 +186,10 @@ func (d *Directory) replay(ctx context.Context, org string, h *orgHistory, stop 
 	}
 }
 
+// replayPage is how many changelog entries a replay reads at a time: what
+// it reads past the point is wasted.
+const replayPage = 1000
+
 // orgHistory folds one org's replayed engine changes into its state, which
 // is loaded into an engine once at the end (applying them one by one would
 // cost an engine write each). rev and when are the revision and commit
@@ -199,13 +203,18 @@ type orgHistory struct {
 	policyText   string
 	principals   map[string]authz.Principal
 	teams        map[string]authz.Team
-	bindings     map[string]authz.Binding
+	// The org's bindings are base (decoded from a snapshot, sorted by id)
+	// without the ids in dropped or in bindings, plus bindings: a
+	// snapshot's bindings are never loaded into a map.
+	base     []authz.Binding
+	bindings map[string]authz.Binding
+	dropped  map[string]bool
 	resources    map[[3]string]authz.Resource
 	namespaces   map[string]bool
 }
 
 func newOrgHistory() *orgHistory {
-	return &orgHistory{principals: map[string]authz.Principal{}, teams: map[string]authz.Team{}, bindings: map[string]authz.Binding{},
+	return &orgHistory{principals: map[string]authz.Principal{}, teams: map[string]authz.Team{}, bindings: map[string]authz.Binding{}, dropped: map[string]bool{},
 		resources: map[[3]string]authz.Resource{}, namespaces: map[string]bool{}}
 }
 
@@ -239,8 +248,12 @@ func (h *orgHistory) apply(ch *authz.Change) {
 		h.exists = false
 	case authz.OpPutBinding:
 		h.bindings[ch.Binding.ID] = ch.Binding
+		delete(h.dropped, ch.Binding.ID)
 	case authz.OpDeleteBinding:
 		delete(h.bindings, ch.ID)
+		if h.base != nil {
+			h.dropped[ch.ID] = true
+		}
 	case authz.OpPutPrincipal:
 		h.principals[ch.Principal.ID] = ch.Principal
 	case authz.OpDeletePrincipal:
@@ -266,6 +279,27 @@ func (h *orgHistory) apply(ch *authz.Change) {
 	}
 }
 
+// allBindings lists the org's bindings (base first, in id order).
+func (h *orgHistory) allBindings() []authz.Binding {
+	out := make([]authz.Binding, 0, len(h.base)+len(h.bindings))
+	for _, b := range h.base {
+		if _, put := h.bindings[b.ID]; put || h.dropped[b.ID] {
+			continue
+		}
+		out = append(out, b)
+	}
+	for _, b := range h.bindings {
+		out = append(out, b)
+	}
+	return out
+}
+
+// facts is about how many facts the org holds (bindings, principals,
+// teams, resources).
+func (h *orgHistory) facts() int {
+	return len(h.base) + len(h.bindings) - len(h.dropped) + len(h.principals) + len(h.teams) + len(h.resources)
+}
+
 // engine loads the org as replayed into a new engine at revision rev.
 func (h *orgHistory) engine(org string, rev uint64) (*authz.Engine, error) {
 	eng := authz.New()
@@ -282,9 +316,7 @@ func (h *orgHistory) engine(org string, rev uint64) (*authz.Engine, error) {
 	for _, t := range h.teams {
 		d.Teams = append(d.Teams, t)
 	}
-	for _, b := range h.bindings {
-		d.Bindings = append(d.Bindings, b)
-	}
+	d.Bindings = h.allBindings()
 	for _, r := range h.resources {
 		d.Resources = append(d.Resources, r)
 	}

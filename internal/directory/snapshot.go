@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -114,10 +115,10 @@ func encodeSnapshot(org string, h *orgHistory) []byte {
 			uv(intern(m))
 		}
 	}
-	bids := sortedKeys(h.bindings)
-	uv(uint64(len(bids)))
-	for _, id := range bids {
-		b := h.bindings[id]
+	bindings := h.allBindings()
+	slices.SortFunc(bindings, func(a, b authz.Binding) int { return strings.Compare(a.ID, b.ID) })
+	uv(uint64(len(bindings)))
+	for _, b := range bindings {
 		uv(intern(b.ID))
 		uv(intern(b.Principal))
 		uv(intern(b.Role))
@@ -388,7 +389,7 @@ func decodeSnapshot(org string, data []byte) (*orgHistory, error) {
 		h.teams[t.Slug] = t
 	}
 	nb := r.count(9)
-	h.bindings = make(map[string]authz.Binding, nb)
+	h.base = make([]authz.Binding, 0, nb)
 	for range nb {
 		b := authz.Binding{ID: r.str(), Principal: r.str(), Role: r.str()}
 		if a := r.count(1); a > 0 {
@@ -403,11 +404,11 @@ func decodeSnapshot(org string, data []byte) (*orgHistory, error) {
 		if r.err != nil {
 			break
 		}
-		if _, dup := h.bindings[b.ID]; dup {
-			r.fail("binding %q twice", b.ID)
+		if len(h.base) > 0 && b.ID <= h.base[len(h.base)-1].ID {
+			r.fail("binding %q out of order", b.ID)
 			break
 		}
-		h.bindings[b.ID] = b
+		h.base = append(h.base, b)
 	}
 	for range r.count(4) {
 		res := authz.Resource{Namespace: r.str(), Type: r.str(), ID: r.str()}
@@ -438,7 +439,7 @@ func decodeSnapshot(org string, data []byte) (*orgHistory, error) {
 	if r.err == nil && (h.rev == 0 || h.rev > math.MaxInt64) {
 		r.fail("revision %d", h.rev)
 	}
-	if r.err == nil && !h.born && (h.exists || len(h.bindings)+len(h.principals)+len(h.teams)+len(h.resources)+len(h.namespaces) > 0 || h.hasPolicy) {
+	if r.err == nil && !h.born && (h.exists || h.facts()+len(h.namespaces) > 0 || h.hasPolicy) {
 		r.fail("an org not yet created holds state")
 	}
 	if r.err != nil {

@@ -41,6 +41,18 @@ func sampleHistory() *orgHistory {
 	return h
 }
 
+// flat is h with its bindings in the map only (a decoded snapshot keeps
+// them in base), for comparing states.
+func flat(h *orgHistory) *orgHistory {
+	c := *h
+	c.bindings = map[string]authz.Binding{}
+	for _, b := range h.allBindings() {
+		c.bindings[b.ID] = b
+	}
+	c.base, c.dropped = nil, map[string]bool{}
+	return &c
+}
+
 var historyCmp = []cmp.Option{cmp.AllowUnexported(orgHistory{}), cmpopts.EquateEmpty(), cmpopts.IgnoreFields(authz.OrgData{}, "Policy")}
 
 // TestSnapshotRoundTrip: what is encoded decodes to the same state, for a
@@ -56,7 +68,7 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: decode: %v", name, err)
 		}
-		if diff := cmp.Diff(h, got, historyCmp...); diff != "" {
+		if diff := cmp.Diff(flat(h), flat(got), historyCmp...); diff != "" {
 			t.Errorf("%s: round trip (-want +got):\n%s", name, diff)
 		}
 		if !bytes.Equal(encodeSnapshot("acme", got), data) {
@@ -152,8 +164,38 @@ func FuzzDecodeSnapshot(f *testing.F) {
 		if err != nil {
 			t.Fatalf("re-encoding what decoded does not decode: %v", err)
 		}
-		if diff := cmp.Diff(h, again, historyCmp...); diff != "" {
+		if diff := cmp.Diff(flat(h), flat(again), historyCmp...); diff != "" {
 			t.Fatalf("not a fixed point (-first +again):\n%s", diff)
 		}
 	})
+}
+
+// TestHistoryOverSnapshot: bindings changed after a snapshot (put over a
+// snapshot's binding, deleted, deleted then put again, new) combine with
+// the snapshot's as if everything were in one map.
+func TestHistoryOverSnapshot(t *testing.T) {
+	h, err := decodeSnapshot("acme", encodeSnapshot("acme", sampleHistory()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := flat(sampleHistory())
+	changes := []authz.Change{
+		{Op: authz.OpPutBinding, Binding: authz.Binding{ID: "b1", Principal: "user:dave", Role: "viewer"}},
+		{Op: authz.OpDeleteBinding, ID: "b2"},
+		{Op: authz.OpDeleteBinding, ID: "b3"},
+		{Op: authz.OpPutBinding, Binding: authz.Binding{ID: "b3", Principal: "user:erin", Role: "viewer"}},
+		{Op: authz.OpPutBinding, Binding: authz.Binding{ID: "b4", Principal: "user:erin", Role: "admin"}},
+		{Op: authz.OpDeleteBinding, ID: "b4"},
+		{Op: authz.OpPutBinding, Binding: authz.Binding{ID: "b0", Principal: "user:erin", Role: "viewer"}},
+	}
+	for i := range changes {
+		h.apply(&changes[i])
+		want.apply(&changes[i])
+	}
+	if diff := cmp.Diff(flat(want), flat(h), historyCmp...); diff != "" {
+		t.Errorf("(-one map +over a snapshot):\n%s", diff)
+	}
+	if got, wantN := len(h.allBindings()), 3; got != wantN {
+		t.Errorf("%d bindings, want %d", got, wantN)
+	}
 }
