@@ -206,11 +206,11 @@ type orgHistory struct {
 	// The org's bindings are base (decoded from a snapshot, sorted by id)
 	// without the ids in dropped or in bindings, plus bindings: a
 	// snapshot's bindings are never loaded into a map.
-	base     []authz.Binding
-	bindings map[string]authz.Binding
-	dropped  map[string]bool
-	resources    map[[3]string]authz.Resource
-	namespaces   map[string]bool
+	base       []authz.Binding
+	bindings   map[string]authz.Binding
+	dropped    map[string]bool
+	resources  map[[3]string]authz.Resource
+	namespaces map[string]bool
 }
 
 func newOrgHistory() *orgHistory {
