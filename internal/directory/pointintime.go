@@ -358,3 +358,43 @@ func (d *Directory) CheckAt(ctx context.Context, actor Actor, req authz.Request,
 	ex, err := d.ExplainAt(ctx, actor, req, at)
 	return ex.Decision, err
 }
+
+// LookupResourcesAt is LookupResources as it would have been at the point
+// at (the org's state then; expiries and suspensions judged at that
+// instant; the page's Revision is the revision answered at). Asking needs
+// what asking now needs. A page token is for the same point only. Errors:
+// as LookupResources, plus those of ExplainAt for the point.
+func (d *Directory) LookupResourcesAt(ctx context.Context, actor Actor, q authz.LookupResourcesRequest, at At) (authz.LookupResourcesPage, error) {
+	if at.isZero() {
+		return d.LookupResources(ctx, actor, q, 0)
+	}
+	if err := d.mayLookupResources(ctx, actor, q, 0); err != nil {
+		return authz.LookupResourcesPage{}, err
+	}
+	eng, rev, when, err := d.engineAt(ctx, q.Org, at)
+	if err != nil {
+		return authz.LookupResourcesPage{}, err
+	}
+	q.Now = when
+	page, err := eng.LookupResources(q)
+	page.Revision = rev
+	return page, engineErr("lookup resources", err)
+}
+
+// LookupSubjectsAt is LookupSubjects as it would have been at the point
+// at; the revision returned is the one answered at.
+func (d *Directory) LookupSubjectsAt(ctx context.Context, actor Actor, q authz.LookupSubjectsRequest, at At) ([]authz.Subject, uint64, error) {
+	if at.isZero() {
+		return d.LookupSubjects(ctx, actor, q, 0)
+	}
+	if err := d.decide(ctx, "lookup subjects", q.Org, actor, "", q.Namespace, 0); err != nil {
+		return nil, 0, err
+	}
+	eng, rev, when, err := d.engineAt(ctx, q.Org, at)
+	if err != nil {
+		return nil, 0, err
+	}
+	q.Now = when
+	subs, _, err := eng.LookupSubjects(q)
+	return subs, rev, engineErr("lookup subjects", err)
+}

@@ -2,9 +2,14 @@ package directory_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
@@ -124,12 +129,35 @@ func TestPointInTimeSnapshots(t *testing.T) {
 		rev         uint64
 		when        time.Time
 		want        []authz.Decision
-		instantOnly bool // an expiry changed the answer after the revision's commit
+		lookups     []string // lookupsAt's answers
+		instantOnly bool     // an expiry changed the answer after the revision's commit
+	}
+	// Lookups: what dave may run and delete (every namespace), who may
+	// read and run triage.
+	lookupsAt := func(d *directory.Directory, at directory.At) []string {
+		t.Helper()
+		var out []string
+		for _, action := range []string{"run", "delete"} {
+			page, err := d.LookupResourcesAt(ctx, alice, authz.LookupResourcesRequest{Org: "acme", Principal: "user:dave", Type: "chains", Action: action}, at)
+			ok(t, "lookup resources", err)
+			out = append(out, fmt.Sprintf("dave %s: %v", action, page.Resources))
+		}
+		for _, action := range []string{"read", "run"} {
+			subs, _, err := d.LookupSubjectsAt(ctx, alice, authz.LookupSubjectsRequest{Org: "acme", Namespace: "default", Type: "chains", ID: "triage", Action: action}, at)
+			ok(t, "lookup subjects", err)
+			var ids []string
+			for _, s := range subs {
+				ids = append(ids, s.Principal)
+			}
+			slices.Sort(ids)
+			out = append(out, fmt.Sprintf("%s triage: %v", action, ids))
+		}
+		return out
 	}
 	var history []point
 	record := func() {
 		t.Helper()
-		p := point{rev: f.d.Revision(), when: time.Now()}
+		p := point{rev: f.d.Revision(), when: time.Now(), lookups: lookupsAt(f.d, directory.At{})}
 		for _, q := range questions {
 			d, err := f.d.Check(ctx, alice, q, 0)
 			ok(t, "check", err)
@@ -204,6 +232,13 @@ func TestPointInTimeSnapshots(t *testing.T) {
 		t.Fatalf("the history does not cover the snapshot cases: before %v, at %v, between %v, across the policy change %v, snapshots used %d",
 			before, at, between, acrossPolicy, len(used))
 	}
+	lookupAnswers := map[string]bool{}
+	for _, p := range history {
+		lookupAnswers[strings.Join(p.lookups, "; ")] = true
+	}
+	if len(lookupAnswers) < 4 {
+		t.Fatalf("the lookups change only %d times over the history", len(lookupAnswers))
+	}
 	for _, want := range []string{"", "expired", "sponsor_gone"} {
 		found := false
 		for _, p := range history {
@@ -236,6 +271,14 @@ func TestPointInTimeSnapshots(t *testing.T) {
 					if at.Revision > 0 && got.Revision != p.rev {
 						t.Errorf("%s: answered at revision %d, want %d", name, got.Revision, p.rev)
 					}
+				}
+			}
+			for _, at := range []directory.At{{Time: p.when}, {Revision: p.rev}} {
+				if at.Revision > 0 && p.instantOnly {
+					continue
+				}
+				if diff := cmp.Diff(p.lookups, lookupsAt(d, at)); diff != "" {
+					t.Errorf("%s: point %d (revision %d), lookups at %+v (-live then +rebuilt):\n%s", name, i, p.rev, at, diff)
 				}
 			}
 		}
