@@ -179,11 +179,11 @@ func (a *adm) whoCanCmd() *cobra.Command {
 	var df decisionFlags
 	var conditional bool
 	cmd := a.decisionCmd(&cobra.Command{
-		Use:     "who-can TYPE:ACTION [TYPE/ID] [-n NS]",
-		Short:   "Who may do the action (on the resource)? (needs bindings:read)",
+		Use:   "who-can TYPE:ACTION [TYPE/ID] [-n NS]",
+		Short: "Who may do the action (on the resource)? (needs bindings:read)",
 		Example: `  gatehouse who-can chains:run chains/escalation-triage -n prod
   gatehouse who-can secrets:read secrets/db-password -n prod --at 2026-11-01T10:00:00Z`,
-		Args:    cobra.RangeArgs(1, 2),
+		Args: cobra.RangeArgs(1, 2),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			return df.parse(cmd, append([]string{"me"}, args...))
 		},
@@ -226,11 +226,11 @@ func (a *adm) whatCanCmd() *cobra.Command {
 	var limit int
 	var conditional bool
 	cmd := a.decisionCmd(&cobra.Command{
-		Use:     "what-can PRINCIPAL|me TYPE:ACTION [-n NS]",
-		Short:   "Which resources may PRINCIPAL do the action on? (all namespaces without -n)",
+		Use:   "what-can PRINCIPAL|me TYPE:ACTION [-n NS]",
+		Short: "Which resources may PRINCIPAL do the action on? (all namespaces without -n)",
 		Example: `  gatehouse what-can user:alice chains:run
   gatehouse what-can agent:Triage chains:run --at-revision 1200`,
-		Args:    cobra.ExactArgs(2),
+		Args: cobra.ExactArgs(2),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if err := df.parse(cmd, args); err != nil {
 				return err
