@@ -279,11 +279,20 @@ func (h *orgHistory) apply(ch *authz.Change) {
 	}
 }
 
-// allBindings lists the org's bindings (base first, in id order).
+// allBindings lists the org's bindings (base first, in id order). With
+// no change over the base it is the base itself.
 func (h *orgHistory) allBindings() []authz.Binding {
+	if len(h.bindings) == 0 && len(h.dropped) == 0 {
+		return h.base
+	}
 	out := make([]authz.Binding, 0, len(h.base)+len(h.bindings))
 	for _, b := range h.base {
-		if _, put := h.bindings[b.ID]; put || h.dropped[b.ID] {
+		if len(h.bindings) > 0 {
+			if _, put := h.bindings[b.ID]; put {
+				continue
+			}
+		}
+		if len(h.dropped) > 0 && h.dropped[b.ID] {
 			continue
 		}
 		out = append(out, b)

@@ -53,9 +53,9 @@ func TestPointInTime(t *testing.T) {
 	b, _, err := f.d.CreateBinding(f.ctx, alice, "acme", directory.BindingSpec{Principal: "user:dave", Role: "operator", Scope: authz.Scope{Namespace: "prod"}})
 	ok(t, "bind dave", err)
 	record()
-	ok(t, "share triage with dave briefly", third(f.d.ShareFor(f.ctx, alice, "acme", triage, "user:dave", []string{"run"}, directory.Lifetime{For: 50 * time.Millisecond})))
+	ok(t, "share triage with dave briefly", third(f.d.ShareFor(f.ctx, alice, "acme", triage, "user:dave", []string{"run"}, directory.Lifetime{For: 500 * time.Millisecond})))
 	record()
-	time.Sleep(60 * time.Millisecond) // the share expires: no write, yet the answer changes
+	time.Sleep(550 * time.Millisecond) // the share expires: no write, yet the answer changes
 	record()
 	ok(t, "unbind dave", second(f.d.DeleteBinding(f.ctx, alice, "acme", b.ID)))
 	record()
@@ -184,11 +184,11 @@ func TestPointInTimeSnapshots(t *testing.T) {
 	ok(t, "bind dave triager", third(f.d.CreateBinding(ctx, alice, "acme", directory.BindingSpec{Principal: "user:dave", Role: "triager"})))
 	record()
 	snapshot()
-	ok(t, "share triage with dave briefly", third(f.d.ShareFor(ctx, alice, "acme", triage, "user:dave", []string{"run"}, directory.Lifetime{For: 50 * time.Millisecond})))
+	ok(t, "share triage with dave briefly", third(f.d.ShareFor(ctx, alice, "acme", triage, "user:dave", []string{"run"}, directory.Lifetime{For: 500 * time.Millisecond})))
 	record()
 	ok(t, "agent sponsored by frank", third(f.d.CreateAgent(ctx, alice, "acme", directory.AgentSpec{Name: "Triage", Role: "viewer", Sponsor: "frank"})))
 	record()
-	time.Sleep(60 * time.Millisecond) // the share expires: no write, yet the answer changes
+	time.Sleep(550 * time.Millisecond) // the share expires: no write, yet the answer changes
 	record()
 	history[len(history)-1].instantOnly = true
 	snapshot() // the next one is after the policy change

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
+	"os"
+	"strconv"
 	"reflect"
 	"testing"
 	"time"
@@ -197,5 +200,41 @@ func TestHistoryOverSnapshot(t *testing.T) {
 	}
 	if got, wantN := len(h.allBindings()), 3; got != wantN {
 		t.Errorf("%d bindings, want %d", got, wantN)
+	}
+}
+
+// BenchmarkRebuildFromSnapshot: decoding a snapshot of an org of N
+// bindings (GATEHOUSE_BENCH_AT_BINDINGS, default 1,000,000; 10,000
+// users) and building its engine — the fixed part of a point-in-time
+// question, before the replay of the changes after the snapshot.
+func BenchmarkRebuildFromSnapshot(b *testing.B) {
+	n := 1000000
+	if v, err := strconv.Atoi(os.Getenv("GATEHOUSE_BENCH_AT_BINDINGS")); err == nil && v > 0 {
+		n = v
+	}
+	h := newOrgHistory()
+	h.born, h.exists, h.rev, h.when = true, true, 1, time.Now()
+	h.namespaces["prod"] = true
+	for i := range 10000 {
+		id := fmt.Sprintf("user:u%07d", i)
+		h.principals[id] = authz.Principal{ID: id}
+	}
+	roles := []string{"viewer", "operator", "builder", "admin"}
+	nss := []string{"", "default", "prod"}
+	for i := range n {
+		id := fmt.Sprintf("s%08d", i)
+		h.bindings[id] = authz.Binding{ID: id, Principal: fmt.Sprintf("user:u%07d", i%10000), Role: roles[i%4], Scope: authz.Scope{Namespace: nss[i%3]}}
+	}
+	data := encodeSnapshot("acme", h)
+	b.ReportMetric(float64(len(data))/float64(n), "bytes/binding")
+	b.ResetTimer()
+	for b.Loop() {
+		h, err := decodeSnapshot("acme", data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := h.engine("acme", 1); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
