@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
-	"strconv"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
