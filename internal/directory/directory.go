@@ -135,6 +135,7 @@ type Directory struct {
 	pit         pitCache
 	snaps       *snapshotter
 	snapBad     atomic.Uint64
+	pitReplayed atomic.Uint64 // changelog entries replayed for points in time
 	noSnapshots bool
 
 	cancel context.CancelFunc

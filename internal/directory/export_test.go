@@ -97,3 +97,7 @@ func ReplayOnlyForTest(d *Directory) { d.noSnapshots = true }
 // UnusableSnapshotsForTest is how many stored snapshots d found that did
 // not decode.
 func UnusableSnapshotsForTest(d *Directory) uint64 { return d.snapBad.Load() }
+
+// ReplayedForTest is how many changelog entries d replayed for points in
+// time.
+func ReplayedForTest(d *Directory) uint64 { return d.pitReplayed.Load() }

@@ -116,6 +116,7 @@ func (d *Directory) historyAt(ctx context.Context, org string, at At) (*orgHisto
 	n, err := d.replay(ctx, org, h, func(c store.Change) bool {
 		return at.Revision > 0 && c.Revision > at.Revision || !at.Time.IsZero() && c.CreatedAt.After(at.Time)
 	})
+	d.pitReplayed.Add(uint64(n))
 	if err != nil {
 		return nil, err
 	}
