@@ -101,3 +101,10 @@ func UnusableSnapshotsForTest(d *Directory) uint64 { return d.snapBad.Load() }
 // ReplayedForTest is how many changelog entries d replayed for points in
 // time.
 func ReplayedForTest(d *Directory) uint64 { return d.pitReplayed.Load() }
+
+// DropPastEnginesForTest empties d's cache of past engines.
+func DropPastEnginesForTest(d *Directory) {
+	d.pit.mu.Lock()
+	defer d.pit.mu.Unlock()
+	d.pit.entries, d.pit.size = nil, 0
+}

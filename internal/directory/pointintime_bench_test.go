@@ -15,7 +15,8 @@ import (
 // BenchmarkCheckAt: a point-in-time check in an org whose history is N
 // bindings written 1,000 per revision (SQLite; the changelog seeded by
 // bulk SQL as the directory would have written it), asked at the newest
-// seeded revision: the whole history is replayed. N is
+// seeded revision without snapshots and without the cache of past
+// engines: the org's whole history is replayed (the fallback path). N is
 // GATEHOUSE_BENCH_AT_BINDINGS (default 100,000).
 func BenchmarkCheckAt(b *testing.B) {
 	n := 100000
@@ -43,11 +44,13 @@ func BenchmarkCheckAt(b *testing.B) {
 		                   'org', 'acme', 'created_at', '2026-01-01T00:00:00Z'), 0 FROM n`, n, base, users)
 	top := base + 2 + uint64((n-1)/1000)
 	exec(`UPDATE store_revision SET revision = $1`, top)
-	d := openDir(b, st, directory.Options{})
+	d := openDir(b, st, directory.Options{SnapshotEvery: -1})
+	directory.ReplayOnlyForTest(d)
 	req := authz.Request{Org: "acme", Principal: "user:u0000001", Namespace: "default", ResourceType: "chains", ResourceID: "x", Action: "run"}
 	want := d.Allows(&req)
 	b.ResetTimer()
 	for b.Loop() {
+		directory.DropPastEnginesForTest(d)
 		dec, err := d.CheckAt(ctx, alice, req, directory.At{Revision: top})
 		if err != nil {
 			b.Fatal(err)
