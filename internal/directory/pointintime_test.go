@@ -320,3 +320,64 @@ func TestPointInTimeSnapshots(t *testing.T) {
 		t.Errorf("%d rebuilt snapshots did not decode", n)
 	}
 }
+
+// TestSnapshotterInBackground: with SnapshotEvery set, the directory
+// stores snapshots on its own — woken by a point-in-time read that had to
+// replay that many changes, and by its orgs' changes — and answers from
+// them as the live engine does.
+func TestSnapshotterInBackground(t *testing.T) {
+	f := newFixture(t)
+	ctx := f.ctx
+	waitSnapshot := func(what string, after uint64) store.EngineSnapshot {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second) // a hang guard, not a timing
+		for {
+			s, err := f.st.EngineSnapshotAt(ctx, "acme", 0, time.Time{})
+			if err == nil && s.Revision > after {
+				return s
+			}
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no snapshot after revision %d was stored", what, after)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	bg := openDir(t, f.st, directory.Options{SnapshotEvery: 2})
+	q := authz.Request{Org: "acme", Principal: "user:dave", Namespace: "prod", ResourceType: "chains", ResourceID: "x", Action: "run"}
+	before, err := f.d.Check(ctx, alice, q, 0)
+	ok(t, "check", err)
+	// A read that replays the whole history wakes the snapshotter.
+	got, err := bg.CheckAt(ctx, alice, q, directory.At{Revision: f.rev})
+	ok(t, "check at", err)
+	if got.Allowed != before.Allowed {
+		t.Fatalf("at revision %d: %v, live %v", f.rev, got.Allowed, before.Allowed)
+	}
+	waitSnapshot("after a long replay", 0)
+	// Changes wake it too (written through another directory; bg
+	// follows them). dave's binding comes first: every snapshot after
+	// base holds it.
+	base := f.d.Revision()
+	for _, u := range []string{"user:dave", "user:frank", "user:carol"} {
+		ok(t, "bind "+u, third(f.d.CreateBinding(ctx, alice, "acme", directory.BindingSpec{Principal: u, Role: "operator", Scope: authz.Scope{Namespace: "prod"}})))
+	}
+	after, err := f.d.Check(ctx, alice, q, 0)
+	ok(t, "check", err)
+	if after.Allowed == before.Allowed {
+		t.Fatal("the bindings changed nothing: the test shows nothing")
+	}
+	ok(t, "wait", bg.WaitFor(ctx, f.d.Revision()))
+	next := waitSnapshot("after changes", base)
+	for _, tc := range []struct {
+		rev  uint64
+		want bool
+	}{{f.rev, before.Allowed}, {next.Revision, after.Allowed}} {
+		got, err := bg.CheckAt(ctx, alice, q, directory.At{Revision: tc.rev})
+		ok(t, "check at", err)
+		if got.Allowed != tc.want {
+			t.Errorf("at revision %d: %v, want %v", tc.rev, got.Allowed, tc.want)
+		}
+	}
+}
