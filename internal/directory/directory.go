@@ -95,6 +95,10 @@ type Options struct {
 	Audit audit.Recorder
 	// Approvals tune approval lifetimes (approvals.go).
 	Approvals ApprovalOptions
+	// ChangeRetention is how old the changes after a revision may be for
+	// the change feed to serve them (changefeed.go); 0 means
+	// DefaultChangeRetention (24h).
+	ChangeRetention time.Duration
 }
 
 // Directory is the domain layer. All methods are safe for concurrent use.
