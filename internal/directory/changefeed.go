@@ -160,7 +160,7 @@ func (d *Directory) Changes(ctx context.Context, actor Actor, org string, after 
 			}
 		}
 		if len(cs) == 0 {
-			if time.Now().Before(deadline) && ctx.Err() == nil {
+			if scanned == 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 				// Wake when the engine moves past cursor (it follows the
 				// store; poke makes it look now, for other processes'
 				// commits on SQLite).

@@ -135,7 +135,13 @@ func (s *Server) streamChanges(c *call, after uint64) error {
 		}
 		ctx, cancel := context.WithTimeout(c.r.Context(), s.requestTimeout+maxFeedWait)
 		_ = rc.SetWriteDeadline(time.Now().Add(s.requestTimeout + maxFeedWait + writeMargin))
-		p, err := s.dir.Changes(ctx, c.actor(), c.org(), cursor, time.Now().Add(maxFeedWait))
+		// The first page does not wait: its errors (403, 404, 410) are
+		// answered as problems, and a client sees the stream open at once.
+		var deadline time.Time
+		if started {
+			deadline = time.Now().Add(maxFeedWait)
+		}
+		p, err := s.dir.Changes(ctx, c.actor(), c.org(), cursor, deadline)
 		cancel()
 		if err != nil {
 			if c.r.Context().Err() != nil {
