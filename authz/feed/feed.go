@@ -263,7 +263,7 @@ func ReadSnapshot(r io.Reader) (*Snapshot, error) {
 	}
 	// The counts size the slices, bounded so that a lying header cannot
 	// make us allocate what the stream does not deliver.
-	const prealloc = 1 << 22
+	const prealloc = 1 << 16
 	s.Principals = make([]authz.Principal, 0, min(h.Principals, prealloc))
 	s.Teams = make([]authz.Team, 0, min(h.Teams, prealloc))
 	s.Bindings = make([]authz.Binding, 0, min(h.Bindings, prealloc))
