@@ -26,8 +26,8 @@ func sample() *feed.Snapshot {
 			Principals: 2, Teams: 1, Bindings: 2, Resources: 1},
 		Principals: []authz.Principal{{ID: "user:alice", Attributes: map[string]any{"tier": "gold"}},
 			{ID: "agent:Triage", Role: "viewer", Lifecycle: &authz.Lifecycle{Sponsors: []string{"user:alice"}, RequireSponsor: true}}},
-		Teams:    []authz.Team{{Slug: "support", Members: []string{"user:alice"}}},
-		Bindings: []authz.Binding{{ID: "b1", Principal: "user:alice", Role: "viewer"}, {ID: "b2", Principal: "team:support", Actions: []string{"read"}, Scope: authz.Scope{Namespace: "prod", Type: "chains", ID: "x"}}},
+		Teams:     []authz.Team{{Slug: "support", Members: []string{"user:alice"}}},
+		Bindings:  []authz.Binding{{ID: "b1", Principal: "user:alice", Role: "viewer"}, {ID: "b2", Principal: "team:support", Actions: []string{"read"}, Scope: authz.Scope{Namespace: "prod", Type: "chains", ID: "x"}}},
 		Resources: []authz.Resource{{Namespace: "prod", Type: "chains", ID: "x", Labels: map[string]string{"env": "prod"}}},
 	}
 }
