@@ -269,6 +269,7 @@ func ReadSnapshot(r io.Reader) (*Snapshot, error) {
 	s.Bindings = make([]authz.Binding, 0, min(h.Bindings, prealloc))
 	s.Resources = make([]authz.Resource, 0, min(h.Resources, prealloc))
 	order := 0 // puts come in the order principal, team, binding, resource
+	intern := map[string]string{}
 	for {
 		b, err := next()
 		if err != nil {
@@ -288,6 +289,29 @@ func ReadSnapshot(r io.Reader) (*Snapshot, error) {
 				return nil, fmt.Errorf("%w: line %d: data after the trailer", ErrMalformed, line+1)
 			}
 			return s, nil
+		}
+		var bd authz.Binding
+		if fastBinding(b, intern, &bd) {
+			if bd.ID == "" {
+				return nil, fmt.Errorf("line %d: %w: %s needs a binding with an id", line, ErrMalformed, OpPutBinding)
+			}
+			if order > 2 {
+				return nil, fmt.Errorf("%w: line %d: %s after a later kind (principals, teams, bindings, resources)", ErrMalformed, line, OpPutBinding)
+			}
+			order = 2
+			s.Bindings = append(s.Bindings, bd)
+			continue
+		}
+		var pr authz.Principal
+		if fastPrincipal(b, &pr) {
+			if pr.ID == "" {
+				return nil, fmt.Errorf("line %d: %w: %s needs a principal with an id", line, ErrMalformed, OpPutPrincipal)
+			}
+			if order > 0 {
+				return nil, fmt.Errorf("%w: line %d: %s after a later kind (principals, teams, bindings, resources)", ErrMalformed, line, OpPutPrincipal)
+			}
+			s.Principals = append(s.Principals, pr)
+			continue
 		}
 		var c Change
 		if err := decodeChange(b, &c); err != nil {
@@ -366,6 +390,7 @@ type SnapshotWriter struct {
 	w     *bufio.Writer
 	lines int
 	enc   *json.Encoder
+	buf   []byte
 }
 
 // NewSnapshotWriter writes to w.
@@ -385,6 +410,11 @@ func (sw *SnapshotWriter) WriteHeader(h Header) error {
 // Put writes one put line.
 func (sw *SnapshotWriter) Put(c Change) error {
 	sw.lines++
+	if c.Op == OpPutBinding && c.Binding != nil {
+		sw.buf = appendBindingLine(sw.buf[:0], c.Binding)
+		_, err := sw.w.Write(sw.buf)
+		return err
+	}
 	return sw.enc.Encode(c)
 }
 

@@ -259,7 +259,7 @@ func coldServer(b *testing.B, n int) (string, string) {
 	b.Cleanup(func() { _ = d.Close() })
 	as = auth.New(st, d, auth.NewKeySet(), auth.Options{FailureBurst: 1e6})
 	b.Cleanup(func() { _ = as.Close() })
-	srv, err := server.New(server.Config{Directory: d, Store: st, Auth: as, RequestTimeout: time.Minute})
+	srv, err := server.New(server.Config{Directory: d, Store: st, Auth: as, RequestTimeout: 5 * time.Minute})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func BenchmarkReplicaColdStart(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		err = r.WaitReady(ctx)
 		cancel()
 		if err != nil {
