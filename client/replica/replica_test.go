@@ -673,3 +673,52 @@ func TestLongPollWaits(t *testing.T) {
 		t.Fatal("the long poll did not answer the write")
 	}
 }
+
+// TestFeedNoOtherOrg: another org's changes, interleaved with this org's,
+// never appear in its feed or snapshot — but the feed's revision moves
+// past them, so a replica keeps up with the deployment's revisions.
+func TestFeedNoOtherOrg(t *testing.T) {
+	t.Parallel()
+	srv, alice := start(t, clienttest.Options{})
+	ctx := context.Background()
+	dave := srv.Client(srv.User("dave"))
+	if _, _, err := dave.CreateOrg(ctx, client.CreateOrgRequest{ID: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	for i := range 5 {
+		if _, _, err := alice.CreateResource(ctx, org, client.ResourceSpec{Namespace: "dev", Type: "chains", ID: "mine" + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+		_, rev, err := dave.CreateResource(ctx, "other", client.ResourceSpec{Namespace: "default", Type: "chains", ID: "other-canary-" + strconv.Itoa(i),
+			Labels: map[string]string{"leak": "other-label-canary"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = rev
+	}
+	key := srv.Demo.Keys["alice"]
+	st, body := get(t, srv.URL, "/v1/orgs/demo/changes?after=0", key, "")
+	_, snap := get(t, srv.URL, "/v1/orgs/demo/snapshot", key, "")
+	for _, b := range []string{body, snap} {
+		if strings.Contains(b, "canary") || strings.Contains(b, "user:dave") {
+			t.Fatalf("another org's data in the answer:\n%s", b)
+		}
+	}
+	p, err := feed.DecodePage([]byte(body))
+	if st != 200 || err != nil || len(p.Events) == 0 {
+		t.Fatalf("changes = %d %v %s", st, err, body)
+	}
+	// Follow to the end: the revision reaches the other org's last write.
+	for p.Revision < last {
+		_, body = get(t, srv.URL, "/v1/orgs/demo/changes?after="+strconv.FormatUint(p.Revision, 10), key, "")
+		next, err := feed.DecodePage([]byte(body))
+		if err != nil || next.Revision <= p.Revision {
+			t.Fatalf("the feed stopped at %d before %d: %v %s", p.Revision, last, err, body)
+		}
+		if strings.Contains(body, "canary") {
+			t.Fatalf("another org's data in the answer:\n%s", body)
+		}
+		p = next
+	}
+}
