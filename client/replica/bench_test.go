@@ -5,6 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -13,10 +15,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/authz/feed"
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/client/clienttest"
 	"github.com/gatehouse-dev/gatehouse/client/replica"
@@ -25,6 +29,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-dev/gatehouse/templates"
 )
 
 // Benchmarks of the replica (docs/benchmarks.md, "Replicas"):
@@ -268,16 +273,25 @@ func coldServer(b *testing.B, n int) (string, string) {
 	return hs.URL, key
 }
 
+// cpuTime is the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func BenchmarkReplicaColdStart(b *testing.B) {
 	n := benchBindings(b)
 	url, key := coldServer(b, n)
 	var heap float64
+	var cpu time.Duration
 	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
+		c0 := cpuTime()
 		b.StartTimer()
 		r, err := replica.New(replica.Config{BaseURL: url, Token: key, Org: "acme"})
 		if err != nil {
@@ -290,6 +304,7 @@ func BenchmarkReplicaColdStart(b *testing.B) {
 			b.Fatalf("%v (%v)", err, r.LastError())
 		}
 		b.StopTimer()
+		cpu += cpuTime() - c0
 		if lvl := r.Engine().HighestLevel("acme", "user:u0000003", authz.Scope{}); lvl != 80 {
 			b.Fatalf("u0000003's level in the replica = %d, want 80", lvl)
 		}
@@ -302,6 +317,10 @@ func BenchmarkReplicaColdStart(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(heap/float64(n), "bytes/binding")
+	// Wall time depends on what else the machine runs; the process's CPU
+	// time (server and replica together: both are in this process) does
+	// less.
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(n), "bindings")
 }
 
@@ -313,4 +332,85 @@ func BenchmarkEngineCheckDemo(b *testing.B) {
 	for b.Loop() {
 		_ = e.Check(&q)
 	}
+}
+
+// BenchmarkReplicaColdStartDecode is the replica's own part of a cold
+// start: the snapshot of org acme (the same shape as coldServer's: n
+// bindings, n/10 members, the default template's policy), encoded once
+// and served from memory over loopback HTTP, downloaded, decoded and
+// built into an engine. The server's part (its store read and the
+// encoding) is BenchmarkReplicaColdStart minus this.
+func BenchmarkReplicaColdStartDecode(b *testing.B) {
+	n := benchBindings(b)
+	users := max(n/10, 1)
+	text := coldPolicy(b)
+	var buf strings.Builder
+	sw := feed.NewSnapshotWriter(&buf)
+	_ = sw.WriteHeader(feed.Header{Org: "acme", Revision: 7, Policy: &text, Namespaces: []string{"default", "prod"},
+		Principals: users + 1, Bindings: n + 1})
+	_ = sw.Put(feed.Change{Op: feed.OpPutPrincipal, Principal: &authz.Principal{ID: "user:alice"}})
+	for i := range users {
+		_ = sw.Put(feed.Change{Op: feed.OpPutPrincipal, Principal: &authz.Principal{ID: fmt.Sprintf("user:u%07d", i)}})
+	}
+	_ = sw.Put(feed.Change{Op: feed.OpPutBinding, Binding: &authz.Binding{ID: "owner", Principal: "user:alice", Role: "owner"}})
+	roles := []string{"viewer", "operator", "builder", "admin"}
+	nss := []string{"", "default", "prod"}
+	for i := range n {
+		_ = sw.Put(feed.Change{Op: feed.OpPutBinding, Binding: &authz.Binding{ID: fmt.Sprintf("s%08d", i),
+			Principal: fmt.Sprintf("user:u%07d", i%users), Role: roles[i%4], Scope: authz.Scope{Namespace: nss[i%3]}}})
+	}
+	if err := sw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	body := buf.String()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", feed.MediaTypeSnapshot)
+		_, _ = io.WriteString(w, body)
+	}))
+	defer hs.Close()
+	var heap float64
+	var cpu time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		c0 := cpuTime()
+		b.StartTimer()
+		r, err := replica.New(replica.Config{BaseURL: hs.URL, Token: "x", Org: "acme", MaxBackoff: time.Hour})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err = r.WaitReady(ctx)
+		cancel()
+		if err != nil {
+			b.Fatalf("%v (%v)", err, r.LastError())
+		}
+		b.StopTimer()
+		cpu += cpuTime() - c0
+		if lvl := r.Engine().HighestLevel("acme", "user:u0000003", authz.Scope{}); lvl != 80 {
+			b.Fatalf("u0000003's level in the replica = %d, want 80", lvl)
+		}
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap = float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		runtime.KeepAlive(r)
+		_ = r.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(heap/float64(n), "bytes/binding")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(float64(len(body))/float64(n), "wire-bytes/binding")
+}
+
+// coldPolicy is the default template's policy text.
+func coldPolicy(b *testing.B) string {
+	text, err := templates.Source(templates.Default)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return string(text)
 }
