@@ -123,6 +123,10 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the wait between failed attempts
 	// (doubling, with jitter); 0 means 100ms and 5s.
 	MinBackoff, MaxBackoff time.Duration
+	// StreamIdle is how long an event stream may stay silent before the
+	// replica drops it and reconnects (the server sends a keep-alive every
+	// 30 s; a half-open connection never ends on its own); 0 means 75s.
+	StreamIdle time.Duration
 	// Logger receives reconnects and resnapshots; nil discards.
 	Logger *slog.Logger
 }
@@ -173,6 +177,9 @@ func New(cfg Config) (*Replica, error) {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 5 * time.Second
+	}
+	if cfg.StreamIdle <= 0 {
+		cfg.StreamIdle = 75 * time.Second
 	}
 	r := &Replica{cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/") + "/v1/orgs/" + url.PathEscape(cfg.Org),
 		hc: cfg.HTTPClient, log: cfg.Logger, done: make(chan struct{})}
@@ -284,6 +291,9 @@ func (r *Replica) setErr(err error) {
 	r.lastErr = err
 	r.mu.Unlock()
 }
+
+// errIdle: an event stream stayed silent for longer than StreamIdle.
+var errIdle = errors.New("replica: the event stream went silent; reconnecting")
 
 // errResnapshot: the feed cannot continue from the replica's revision.
 var errResnapshot = errors.New("start again from a snapshot")
@@ -460,6 +470,10 @@ func (r *Replica) poll(ctx context.Context, ok func()) error {
 // stream follows with server-sent events.
 func (r *Replica) stream(ctx context.Context, ok func()) error {
 	after := r.Revision()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(r.cfg.StreamIdle, func() { cancel(errIdle) })
+	defer idle.Stop()
 	resp, err := r.get(ctx, "/changes?after="+strconv.FormatUint(after, 10), "text/event-stream", after)
 	if err != nil {
 		return err
@@ -483,8 +497,12 @@ func (r *Replica) stream(ctx context.Context, ok func()) error {
 			if errors.Is(err, io.EOF) {
 				return nil // the server ended the stream: reconnect
 			}
+			if context.Cause(ctx) == errIdle {
+				return errIdle
+			}
 			return err
 		}
+		idle.Reset(r.cfg.StreamIdle)
 		line = bytes.TrimRight(line, "\r\n")
 		switch {
 		case len(line) == 0: // dispatch

@@ -722,3 +722,45 @@ func TestFeedNoOtherOrg(t *testing.T) {
 		p = next
 	}
 }
+
+// TestReplicaDropsSilentStream: an event stream that goes silent (a
+// half-open connection: no keep-alive) is dropped after StreamIdle and
+// the replica reconnects, resuming from its revision.
+func TestReplicaDropsSilentStream(t *testing.T) {
+	t.Parallel()
+	srv, _ := start(t, clienttest.Options{})
+	u, _ := url.Parse(srv.URL)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	var streams atomic.Int64
+	ps := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/changes") {
+			if r.Header.Get("Last-Event-ID") == "" {
+				t.Errorf("a stream without Last-Event-ID")
+			}
+			streams.Add(1)
+			w.Header().Set("Content-Type", "text/event-stream")
+			w.WriteHeader(200)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // silent until the replica hangs up
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer ps.Close()
+	r, err := replica.New(replica.Config{BaseURL: ps.URL, Token: srv.Demo.Keys["alice"], Org: org,
+		StreamIdle: 50 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for streams.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := streams.Load(); n < 3 {
+		t.Fatalf("%d streams opened in 10 s; a silent stream must be dropped after StreamIdle and reopened", n)
+	}
+	if !r.Ready() || r.Snapshots() != 1 {
+		t.Fatalf("ready %v, snapshots %d: reconnecting must not need a new snapshot", r.Ready(), r.Snapshots())
+	}
+}
