@@ -87,6 +87,13 @@ func (d *Directory) mayFollow(ctx context.Context, name, org string, actor Actor
 	})
 }
 
+// MayFollow checks, without reading anything else, that actor may read
+// org's snapshot and changes (a member holding changes:read at org scope):
+// for a caller that must refuse cheaply before queueing for a snapshot.
+func (d *Directory) MayFollow(ctx context.Context, actor Actor, org string) error {
+	return d.mayFollow(ctx, "snapshot", org, actor)
+}
+
 // Snapshot is the org's decision state at one revision (Header.Revision):
 // the same data the server's engine loads for the org. Needs
 // changes:read at org scope.
