@@ -67,6 +67,7 @@ func conventionCases(tmp string) map[string]conventionCase {
 		"check":               srv(true, "check", "user:bob", "chains:run"),
 		"explain":             srv(true, "explain", "user:bob", "chains:run"),
 		"who-can":             srv(true, "who-can", "chains:run"),
+		"changes":             srv(true, "changes"),
 		"what-can":            srv(true, "what-can", "user:bob", "chains:run"),
 		"whoami":              srv(false, "whoami"),
 		"context list":        local("context", "list"),

@@ -101,6 +101,10 @@ type Options struct {
 	// decisions (pointintime.go); 0 means DefaultSnapshotEvery, negative
 	// writes none (existing snapshots are still read).
 	SnapshotEvery int
+	// ChangeRetention is how old the changes after a revision may be for
+	// the change feed to serve them (changefeed.go); 0 means
+	// DefaultChangeRetention (24h).
+	ChangeRetention time.Duration
 }
 
 // Directory is the domain layer. All methods are safe for concurrent use.
