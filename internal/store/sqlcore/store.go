@@ -213,6 +213,9 @@ func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, 
 	t := &txn{s: s, c: c, rev: uint64(cur) + 1, now: time.Now().UTC().Truncate(time.Microsecond)}
 	t.reader = reader{q: txQuerier{t}, s: s}
 	ferr := fn(t)
+	if ferr == nil && t.poison == nil && t.hasPendingAudit() {
+		ferr = t.flushAudit(ctx)
+	}
 	t.done = true
 	if ferr != nil {
 		return 0, ferr
@@ -321,6 +324,11 @@ type txn struct {
 	// auditSeq caches, per org, the newest audit sequence number this
 	// transaction has read or written (authoritative under the write lock).
 	auditSeq map[string]uint64
+	// What the transaction remembers and buffers (txcache.go).
+	found        map[string]struct{}        // existence checks that found their row
+	heads        map[string]store.AuditHead // audit heads, kept up to date
+	auditPending []store.AuditRecord        // audit rows not yet written
+	headPending  map[string]pendingHead     // audit_heads rows not yet written
 }
 
 func (t *txn) Revision() uint64 { return t.rev }
@@ -368,6 +376,9 @@ func (t *txn) fail(ctx context.Context, op, detail string, err error) error {
 
 // exec runs a mutation, poisoning the transaction on error.
 func (t *txn) exec(ctx context.Context, op, detail, sql string, args ...any) (int64, error) {
+	if err := t.before(ctx, sql, true); err != nil {
+		return 0, err
+	}
 	n, err := t.c.Exec(ctx, sql, args...)
 	if err != nil {
 		return 0, t.fail(ctx, op, detail, err)
@@ -405,6 +416,9 @@ func (q txQuerier) Exec(ctx context.Context, sql string, args ...any) (int64, er
 	if q.t.done {
 		return 0, errFinished
 	}
+	if err := q.t.before(ctx, sql, true); err != nil {
+		return 0, err
+	}
 	n, err := q.t.c.Exec(ctx, sql, args...)
 	return n, q.poison(ctx, err)
 }
@@ -412,6 +426,9 @@ func (q txQuerier) Exec(ctx context.Context, sql string, args ...any) (int64, er
 func (q txQuerier) Query(ctx context.Context, sql string, args ...any) (Rows, error) {
 	if q.t.done {
 		return nil, errFinished
+	}
+	if err := q.t.before(ctx, sql, false); err != nil {
+		return nil, err
 	}
 	rows, err := q.t.c.Query(ctx, sql, args...)
 	if err != nil {

@@ -1,0 +1,228 @@
+package sqlcore
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// A write transaction saves statements that a batch (directory.Write: up
+// to 1,000 changes, each audited) would otherwise repeat per change, each
+// a round trip on PostgreSQL (issue 19):
+//
+//   - Existence checks (exists: the org, a namespace, a principal, a
+//     resource a binding names) that found their row are remembered for
+//     the rest of the transaction. Only a row's removal or an update could
+//     make such an answer false, so every statement of the transaction that
+//     is not an INSERT forgets all of them (noteExec).
+//   - The org's audit head (AuditHead) is read once and then kept up to
+//     date by AppendAudit; AppendAuditCheckpoint, PruneAudit and
+//     RecordAuditHead forget it.
+//   - Audit rows (AppendAudit) and the audit_heads row are buffered and
+//     written as multi-row INSERTs (flushAudit): before any statement of
+//     the transaction that names an audit table (so every read of the
+//     transaction sees them, as before), and before the commit.
+//
+// The transaction is the only writer (the store's write lock), so what it
+// remembers cannot be changed by anyone else before it commits.
+
+// auditFlushRows are the row counts of the multi-row audit INSERTs, largest
+// first: a constant few statement texts (kept prepared by SQLite, cached
+// by pgx).
+var auditFlushRows = []int{100, 10, 1}
+
+type pendingHead struct {
+	seq       uint64
+	hash, mac []byte
+}
+
+// existsKey is the cache key of an existence check: the statement and its
+// arguments; ok is false when an argument is of a type it does not encode
+// (the check is then not cached).
+func existsKey(sql string, args []any) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(sql) + 16*len(args))
+	b.WriteString(sql)
+	for _, a := range args {
+		b.WriteByte(0)
+		switch v := a.(type) {
+		case string:
+			b.WriteByte('s')
+			b.WriteString(v)
+		case int64:
+			b.WriteByte('i')
+			b.WriteString(strconv.FormatInt(v, 10))
+		case int:
+			b.WriteByte('i')
+			b.WriteString(strconv.Itoa(v))
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
+}
+
+// exists is reader.exists, remembering the rows found.
+func (t *txn) exists(ctx context.Context, op, detail, sql string, args ...any) (bool, error) {
+	key, cacheable := existsKey(sql, args)
+	if cacheable {
+		if _, ok := t.found[key]; ok {
+			return true, nil
+		}
+	}
+	ok, err := t.reader.exists(ctx, op, detail, sql, args...)
+	if ok && err == nil && cacheable {
+		t.markFound(key)
+	}
+	return ok, err
+}
+
+func (t *txn) markFound(key string) {
+	if t.found == nil {
+		t.found = map[string]struct{}{}
+	}
+	t.found[key] = struct{}{}
+}
+
+// resourceExistsSQL is the check CreateBinding makes for a resource scope.
+const resourceExistsSQL = `SELECT 1 FROM resources WHERE org = $1 AND namespace = $2 AND type = $3 AND id = $4`
+
+// GetResource is reader.GetResource; a resource read in the transaction
+// also answers the later existence check of a binding on it.
+func (t *txn) GetResource(ctx context.Context, org string, ref authz.ResourceRef) (store.Resource, error) {
+	r, err := t.reader.GetResource(ctx, org, ref)
+	if err == nil {
+		if key, ok := existsKey(resourceExistsSQL, []any{org, ref.Namespace, ref.Type, ref.ID}); ok {
+			t.markFound(key)
+		}
+	}
+	return r, err
+}
+
+// before runs ahead of every statement of the transaction: it writes the
+// buffered audit rows first if sql names an audit table, and forgets the
+// remembered existence checks if sql may remove or change rows.
+func (t *txn) before(ctx context.Context, sql string, write bool) error {
+	if t.hasPendingAudit() && strings.Contains(sql, "audit_") {
+		if err := t.flushAudit(ctx); err != nil {
+			return err
+		}
+	}
+	if write && len(t.found) > 0 && !isInsert(sql) {
+		clear(t.found)
+	}
+	return nil
+}
+
+func isInsert(sql string) bool {
+	s := strings.TrimLeft(sql, " \t\r\n")
+	return len(s) >= 6 && strings.EqualFold(s[:6], "INSERT")
+}
+
+func (t *txn) hasPendingAudit() bool { return len(t.auditPending) > 0 || len(t.headPending) > 0 }
+
+// cachedHead returns the org's audit head if the transaction knows it.
+func (t *txn) cachedHead(org string) (store.AuditHead, bool) {
+	h, ok := t.heads[org]
+	if !ok {
+		return store.AuditHead{}, false
+	}
+	h.Hash = slices.Clone(h.Hash)
+	return h, true
+}
+
+func (t *txn) rememberHead(org string, h store.AuditHead) {
+	if t.heads == nil {
+		t.heads = map[string]store.AuditHead{}
+	}
+	h.Hash = slices.Clone(h.Hash)
+	t.heads[org] = h
+}
+
+// forgetHead drops what the transaction knows of org's audit head (after
+// a statement that changes it other than by AppendAudit).
+func (t *txn) forgetHead(org string) { delete(t.heads, org) }
+
+// bufferAudit queues a checked audit row and the org's new head row.
+func (t *txn) bufferAudit(a store.AuditRecord) {
+	t.auditPending = append(t.auditPending, a)
+	if t.headPending == nil {
+		t.headPending = map[string]pendingHead{}
+	}
+	t.headPending[a.Org] = pendingHead{seq: a.Seq, hash: a.Hash, mac: a.HeadMAC}
+	if h, ok := t.heads[a.Org]; ok {
+		h.Seq, h.Hash, h.At = a.Seq, slices.Clone(a.Hash), a.At
+		t.heads[a.Org] = h
+	}
+}
+
+// flushAudit writes the buffered audit rows (multi-row INSERTs) and head
+// rows. A failure poisons the transaction.
+func (t *txn) flushAudit(ctx context.Context) error {
+	const op = "append audit entry"
+	rows := t.auditPending
+	t.auditPending = nil
+	for len(rows) > 0 {
+		n := 1
+		for _, k := range auditFlushRows {
+			if len(rows) >= k {
+				n = k
+				break
+			}
+		}
+		sql := insertAuditRowsSQL(n)
+		args := make([]any, 0, 10*n)
+		for _, a := range rows[:n] {
+			args = append(args, a.Org, int64(a.Seq), a.At, a.Actor, a.Action, a.Target, a.Result, string(a.Body), a.Hash, nilBytes(a.MAC))
+		}
+		if _, err := t.conn(sql).Exec(ctx, sql, args...); err != nil {
+			return t.fail(ctx, op, "entries "+u64s(rows[0].Seq)+" to "+u64s(rows[n-1].Seq)+" of org "+q(rows[0].Org), err)
+		}
+		rows = rows[n:]
+	}
+	heads := t.headPending
+	t.headPending = nil
+	orgs := make([]string, 0, len(heads))
+	for org := range heads {
+		orgs = append(orgs, org)
+	}
+	slices.Sort(orgs) // a deterministic order of statements
+	for _, org := range orgs {
+		h := heads[org]
+		if _, err := t.conn(upsertAuditHeadSQL).Exec(ctx, upsertAuditHeadSQL, org, int64(h.seq), h.hash, nilBytes(h.mac)); err != nil {
+			return t.fail(ctx, op, "head of org "+q(org), err)
+		}
+	}
+	return nil
+}
+
+var auditRowsSQL = func() map[int]string {
+	m := map[int]string{}
+	for _, n := range auditFlushRows {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO audit_entries (` + auditCols + `) VALUES `)
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(")
+			for j := 1; j <= 10; j++ {
+				if j > 1 {
+					b.WriteString(", ")
+				}
+				b.WriteString("$" + strconv.Itoa(i*10+j))
+			}
+			b.WriteString(")")
+		}
+		m[n] = b.String()
+	}
+	return m
+}()
+
+// insertAuditRowsSQL is the INSERT of n audit rows (n one of
+// auditFlushRows).
+func insertAuditRowsSQL(n int) string { return auditRowsSQL[n] }
