@@ -115,6 +115,14 @@ func (o *op) createBinding(b authz.Binding) (store.Binding, error) {
 			return store.Binding{}, errorf(ErrConflict, o.name, "%s already has this binding (%s)", b.Principal, x.ID)
 		}
 	}
+	return o.insertBinding(b)
+}
+
+// insertBinding creates b with no duplicate check: for a principal that
+// cannot hold a binding yet (a member just added: the store refuses a
+// binding of a user who is not a member and deletes a member's bindings
+// with the membership).
+func (o *op) insertBinding(b authz.Binding) (store.Binding, error) {
 	return o.tx.CreateBinding(o.ctx, store.Binding{Org: o.org, Binding: b, CreatedBy: o.actor.Principal})
 }
 

@@ -88,17 +88,29 @@ func (t *txn) markFound(key string) {
 	t.found[key] = struct{}{}
 }
 
-// resourceExistsSQL is the check CreateBinding makes for a resource scope.
-const resourceExistsSQL = `SELECT 1 FROM resources WHERE org = $1 AND namespace = $2 AND type = $3 AND id = $4`
+// The existence checks that rows inserted by the transaction answer
+// (noteFound) without a statement.
+const (
+	resourceExistsSQL  = `SELECT 1 FROM resources WHERE org = $1 AND namespace = $2 AND type = $3 AND id = $4`
+	namespaceExistsSQL = `SELECT 1 FROM namespaces WHERE org = $1 AND name = $2`
+	userExistsSQL      = `SELECT 1 FROM users WHERE id = $1`
+	memberExistsSQL    = `SELECT 1 FROM members WHERE org = $1 AND user_id = $2`
+)
+
+// noteFound records that the check sql with args now finds its row: the
+// transaction has just inserted it.
+func (t *txn) noteFound(sql string, args ...any) {
+	if key, ok := existsKey(sql, args); ok {
+		t.markFound(key)
+	}
+}
 
 // GetResource is reader.GetResource; a resource read in the transaction
 // also answers the later existence check of a binding on it.
 func (t *txn) GetResource(ctx context.Context, org string, ref authz.ResourceRef) (store.Resource, error) {
 	r, err := t.reader.GetResource(ctx, org, ref)
 	if err == nil {
-		if key, ok := existsKey(resourceExistsSQL, []any{org, ref.Namespace, ref.Type, ref.ID}); ok {
-			t.markFound(key)
-		}
+		t.noteFound(resourceExistsSQL, org, ref.Namespace, ref.Type, ref.ID)
 	}
 	return r, err
 }
