@@ -31,11 +31,13 @@ type Log struct {
 	mu    sync.Mutex
 	seen  map[string]bool
 	stmts []Statement
+	count int
 }
 
 func (l *Log) add(sql string, args []any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.count++
 	if l.seen[sql] {
 		return
 	}
@@ -51,6 +53,14 @@ func (l *Log) Statements() []Statement {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]Statement(nil), l.stmts...)
+}
+
+// Count returns how many statements were run (each run counted, not only
+// distinct texts): a round trip each on PostgreSQL.
+func (l *Log) Count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.count
 }
 
 // Wrap returns a Backend that records into l every statement b runs.
