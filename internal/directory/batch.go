@@ -213,6 +213,23 @@ type changeCounter interface {
 	ChangesFrom(i int) []store.Change
 }
 
+// resourceRequirer is implemented by a store transaction that can check
+// that a resource exists without reading it, remembering the answer for
+// the rest of the transaction (sqlcore's): a batch sharing many chains
+// checks each once.
+type resourceRequirer interface {
+	RequireResource(ctx context.Context, org string, ref authz.ResourceRef) error
+}
+
+// requireResource returns GetResource's error for ref, or nil.
+func (o *op) requireResource(ref authz.ResourceRef) error {
+	if rr, ok := o.tx.(resourceRequirer); ok {
+		return rr.RequireResource(o.ctx, o.org, ref)
+	}
+	_, err := o.tx.GetResource(o.ctx, o.org, ref)
+	return err
+}
+
 func changeCount(tx store.Tx) int {
 	if cc, ok := tx.(changeCounter); ok {
 		return cc.ChangeCount()

@@ -291,7 +291,7 @@ func checkShare(ref authz.ResourceRef, principal string, actions []string) ([]st
 // inside a write.
 func (o *op) share(ref authz.ResourceRef, principal string, acts []string, life Lifetime) (store.Binding, error) {
 	sc := resourceScope(ref)
-	if _, err := o.tx.GetResource(o.ctx, o.org, ref); err != nil {
+	if err := o.requireResource(ref); err != nil {
 		return store.Binding{}, err
 	}
 	if rt, ok := o.pol().ResourceType(ref.Type); ok {

@@ -115,6 +115,22 @@ func (t *txn) GetResource(ctx context.Context, org string, ref authz.ResourceRef
 	return r, err
 }
 
+// RequireResource returns nil if the resource exists, else GetResource's
+// ErrNotFound, without reading the row; the answer is remembered (see
+// exists). The directory uses it where it only needs to know (a share),
+// through an optional interface: it is not part of store.Tx.
+func (t *txn) RequireResource(ctx context.Context, org string, ref authz.ResourceRef) error {
+	const op = "get resource"
+	ok, err := t.exists(ctx, op, refDetail(org, ref), resourceExistsSQL, org, ref.Namespace, ref.Type, ref.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return notFound(op, refDetail(org, ref))
+	}
+	return nil
+}
+
 // before runs ahead of every statement of the transaction: it writes the
 // buffered audit rows first if sql names an audit table, and forgets the
 // remembered existence checks if sql may remove or change rows.
