@@ -174,6 +174,9 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 	}
 	keys := make([]string, len(cs))
 	rev, err := d.write(ctx, name, org, actor, func(o *op) error {
+		if bw, ok := o.tx.(bulkWriter); ok {
+			bw.BulkWrite()
+		}
 		o.unrecorded = true // each change is recorded below
 		who := d.auditActor(ctx, o.tx, org, actor)
 		deleted := false
@@ -212,6 +215,10 @@ type changeCounter interface {
 	ChangeCount() int
 	ChangesFrom(i int) []store.Change
 }
+
+// bulkWriter is implemented by a store transaction that can pipeline the
+// INSERTs of a batch (sqlcore's on PostgreSQL: sqlcore.txn.BulkWrite).
+type bulkWriter interface{ BulkWrite() }
 
 // resourceRequirer is implemented by a store transaction that can check
 // that a resource exists without reading it, remembering the answer for

@@ -1,10 +1,13 @@
 package directory_test
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
@@ -172,5 +175,66 @@ func TestWriteBatchOnBothBackends(t *testing.T) {
 				t.Errorf("verify after the refused batch: %v", err)
 			}
 		})
+	}
+}
+
+// TestWriteBatchQueuedInsertFails: on PostgreSQL a batch's INSERTs are
+// pipelined, so an INSERT's own failure is seen with a later statement.
+// The batch still fails whole and names the INSERT's operation: no row,
+// no revision, no entry of its changes. (The failure is forced by a
+// trigger: every INSERT the directory makes is checked beforehand.)
+func TestWriteBatchQueuedInsertFails(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	dsn := pgSchemaDSN(t)
+	st := openPostgresAt(t, dsn)
+	d := openDir(t, st, directory.Options{CatchUpTimeout: guard})
+	mustUsers(t, d, "alice", "boom", "erin")
+	ok(t, "create acme", third(d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"})))
+	conn, err := pgx.Connect(ctx, dsn)
+	ok(t, "connect", err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, `CREATE FUNCTION no_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.user_id = 'boom' THEN RAISE EXCEPTION 'boom refused'; END IF; RETURN NEW; END $$;
+		CREATE TRIGGER no_boom BEFORE INSERT ON members FOR EACH ROW EXECUTE FUNCTION no_boom();`)
+	ok(t, "create trigger", err)
+	_, seq0 := auditSeqOf(t, st, "acme")
+	rev0 := d.Revision()
+	_, _, err = d.Write(ctx, alice, "acme", []directory.WriteChange{
+		{Op: directory.OpMemberAdd, User: directory.UserSpec{ID: "erin", Role: "viewer"}},
+		{Op: directory.OpMemberAdd, User: directory.UserSpec{ID: "boom", Role: "viewer"}},
+		{Op: directory.OpNamespaceCreate, Namespace: "later"},
+		{Op: directory.OpBindingCreate, Binding: directory.BindingSpec{Principal: "user:erin", Role: "builder", Scope: authz.Scope{Namespace: "later"}}},
+	})
+	if err == nil {
+		t.Fatal("a batch whose INSERT failed was committed")
+	}
+	if !strings.Contains(err.Error(), "add member") {
+		t.Errorf("error %q does not name the failed INSERT's operation (add member)", err)
+	}
+	if d.Revision() != rev0 {
+		t.Errorf("revision moved from %d to %d", rev0, d.Revision())
+	}
+	if _, err := st.GetMember(ctx, "acme", "erin"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("erin's membership from the failed batch: %v", err)
+	}
+	if n, seq := auditSeqOf(t, st, "acme"); seq != seq0 {
+		t.Errorf("audit log moved from %d to %d (%d entries) after a failed batch", seq0, seq, n)
+	}
+}
+
+// auditSeqOf returns how many entries org's log has and its last seq.
+func auditSeqOf(t *testing.T, st store.Store, org string) (int, uint64) {
+	t.Helper()
+	var n int
+	var last uint64
+	for {
+		es, err := st.ReadAudit(ctxT(t), org, last, store.MaxAuditBatch)
+		ok(t, "ReadAudit", err)
+		if len(es) == 0 {
+			return n, last
+		}
+		n += len(es)
+		last = es[len(es)-1].Seq
 	}
 }

@@ -151,7 +151,7 @@ func (q preparedQuerier) Exec(ctx context.Context, sql string, args ...any) (int
 	if err := q.t.before(ctx, sql, true); err != nil {
 		return 0, err
 	}
-	n, err := q.c.Exec(ctx, sql, args...)
+	n, err := q.t.connExec(ctx, q.c, sql, args...)
 	return n, txQuerier{q.t}.poison(ctx, err)
 }
 
@@ -163,7 +163,7 @@ func (q preparedQuerier) Query(ctx context.Context, sql string, args ...any) (Ro
 		return nil, err
 	}
 	tq := txQuerier{q.t}
-	rows, err := q.c.Query(ctx, sql, args...)
+	rows, err := q.t.connQuery(ctx, q.c, sql, args...)
 	if err != nil {
 		return nil, tq.poison(ctx, err)
 	}

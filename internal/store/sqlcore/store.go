@@ -216,6 +216,9 @@ func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, 
 	if ferr == nil && t.poison == nil && t.hasPendingAudit() {
 		ferr = t.flushAudit(ctx)
 	}
+	if ferr == nil && t.poison == nil {
+		ferr = t.flushQueue(ctx)
+	}
 	t.done = true
 	if ferr != nil {
 		return 0, ferr
@@ -329,6 +332,8 @@ type txn struct {
 	heads        map[string]store.AuditHead // audit heads, kept up to date
 	auditPending []store.AuditRecord        // audit rows not yet written
 	headPending  map[string]pendingHead     // audit_heads rows not yet written
+	bulk         bool                       // BulkWrite: INSERTs may be queued (pipeline.go)
+	queue        []queued                   // queued INSERTs
 }
 
 func (t *txn) Revision() uint64 { return t.rev }
@@ -379,8 +384,11 @@ func (t *txn) exec(ctx context.Context, op, detail, sql string, args ...any) (in
 	if err := t.before(ctx, sql, true); err != nil {
 		return 0, err
 	}
-	n, err := t.c.Exec(ctx, sql, args...)
+	n, err := t.connExec(ctx, t.c, sql, args...)
 	if err != nil {
+		if t.poison != nil {
+			return 0, t.poison // a queued statement failed (pipeline.go)
+		}
 		return 0, t.fail(ctx, op, detail, err)
 	}
 	return n, nil
@@ -419,7 +427,7 @@ func (q txQuerier) Exec(ctx context.Context, sql string, args ...any) (int64, er
 	if err := q.t.before(ctx, sql, true); err != nil {
 		return 0, err
 	}
-	n, err := q.t.c.Exec(ctx, sql, args...)
+	n, err := q.t.connExec(ctx, q.t.c, sql, args...)
 	return n, q.poison(ctx, err)
 }
 
@@ -430,7 +438,7 @@ func (q txQuerier) Query(ctx context.Context, sql string, args ...any) (Rows, er
 	if err := q.t.before(ctx, sql, false); err != nil {
 		return nil, err
 	}
-	rows, err := q.t.c.Query(ctx, sql, args...)
+	rows, err := q.t.connQuery(ctx, q.t.c, sql, args...)
 	if err != nil {
 		return nil, q.poison(ctx, err)
 	}

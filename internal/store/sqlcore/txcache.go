@@ -207,7 +207,10 @@ func (t *txn) flushAudit(ctx context.Context) error {
 		for _, a := range rows[:n] {
 			args = append(args, a.Org, int64(a.Seq), a.At, a.Actor, a.Action, a.Target, a.Result, string(a.Body), a.Hash, nilBytes(a.MAC))
 		}
-		if _, err := t.conn(sql).Exec(ctx, sql, args...); err != nil {
+		if _, err := t.connExec(ctx, t.conn(sql), sql, args...); err != nil {
+			if t.poison != nil {
+				return t.poison
+			}
 			return t.fail(ctx, op, "entries "+u64s(rows[0].Seq)+" to "+u64s(rows[n-1].Seq)+" of org "+q(rows[0].Org), err)
 		}
 		rows = rows[n:]

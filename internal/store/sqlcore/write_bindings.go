@@ -113,7 +113,7 @@ func (t *txn) CreateBinding(ctx context.Context, b store.Binding) (store.Binding
 		actions = string(raw)
 	}
 	b.CreatedAt = t.now
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO bindings (`+bindingCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	if err := t.execLater(ctx, op, detail, `INSERT INTO bindings (`+bindingCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		b.Org, b.ID, b.Principal, b.Role, actions, b.Scope.Namespace, b.Scope.Type, b.Scope.ID, b.Condition, b.CreatedBy,
 		t.s.b.TimeArg(t.now), t.s.nullTime(b.ExpiresAt)); err != nil {
 		return store.Binding{}, err

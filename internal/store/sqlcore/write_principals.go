@@ -53,7 +53,7 @@ func (t *txn) CreateUser(ctx context.Context, u store.User) (store.User, error) 
 		return store.User{}, err
 	}
 	u.CreatedAt = t.now
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4)`,
+	if err := t.execLater(ctx, op, detail, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4)`,
 		u.ID, u.Email, u.DisplayName, t.s.b.TimeArg(t.now)); err != nil {
 		return store.User{}, err
 	}
@@ -138,7 +138,7 @@ func (t *txn) AddMember(ctx context.Context, m store.Member) (store.Member, erro
 		return store.Member{}, conflict(op, detail+" already exists")
 	}
 	m.CreatedAt = t.now
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO members (`+memberCols+`) VALUES ($1, $2, $3, $4)`,
+	if err := t.execLater(ctx, op, detail, `INSERT INTO members (`+memberCols+`) VALUES ($1, $2, $3, $4)`,
 		m.Org, m.UserID, attrs, t.s.b.TimeArg(t.now)); err != nil {
 		return store.Member{}, err
 	}
