@@ -119,7 +119,7 @@ type Preparer interface {
 // PreparedStatements lists the statements a Preparer is asked for, so that
 // a backend can prepare them up front.
 func PreparedStatements() []string {
-	out := []string{auditHeadSQL, insertAuditSQL, upsertAuditHeadSQL}
+	out := []string{auditHeadSQL, upsertAuditHeadSQL}
 	for _, n := range auditFlushRows {
 		out = append(out, insertAuditRowsSQL(n))
 	}
@@ -381,7 +381,6 @@ func (r reader) AuditCursor(ctx context.Context, org, name string) (uint64, erro
 }
 
 const (
-	insertAuditSQL     = `INSERT INTO audit_entries (` + auditCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	upsertAuditHeadSQL = `INSERT INTO audit_heads (org, seq, hash, mac) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (org) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac`
 )
