@@ -193,6 +193,12 @@ type Service struct {
 	Name       string         `json:"name"`
 	Attributes map[string]any `json:"attributes,omitempty"`
 	CreatedAt  time.Time      `json:"created_at"`
+	// Suspended: suspended by hand (POST …/services/{service}/suspend);
+	// every decision for it is deny with reason "suspended" and its API
+	// keys and run-token exchanges are refused until it is resumed.
+	Suspended bool `json:"suspended,omitempty"`
+	// Status is "active" or "suspended".
+	Status string `json:"status"`
 }
 
 // ServiceSpec creates a service, optionally bound to a role.
