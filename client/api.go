@@ -44,6 +44,8 @@ type (
 	AgentSpec              = api.AgentSpec
 	AgentPatch             = api.AgentPatch
 	OrgLifecycle           = api.OrgLifecycle
+	AgentTokenRequest      = api.AgentTokenRequest
+	AgentToken             = api.AgentToken
 	Reach                  = api.Reach
 	Service                = api.Service
 	ServiceSpec            = api.ServiceSpec
