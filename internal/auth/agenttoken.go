@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -164,10 +165,18 @@ func (ks *KeySet) issueAgent(c agentClaims) (string, error) {
 // lifetime and audience (exactly one, equal to audience). Every failure
 // is ErrUnauthenticated. It does not check that the agent can act.
 func (ks *KeySet) verifyAgent(token, audience string, now time.Time) (agentClaims, error) {
+	c, _, err := ks.verifyAgentKid(token, audience, now)
+	return c, err
+}
+
+// verifyAgentKid is verifyAgent that also returns the id of the key that
+// signed the token.
+func (ks *KeySet) verifyAgentKid(token, audience string, now time.Time) (agentClaims, string, error) {
 	var claims agentClaims
+	var kid string
 	body, ok := strings.CutPrefix(token, AgentTokenPrefix)
 	if !ok || len(token) > 8192 || audience == "" {
-		return claims, ErrUnauthenticated
+		return claims, "", ErrUnauthenticated
 	}
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
@@ -184,7 +193,7 @@ func (ks *KeySet) verifyAgent(token, audience string, now time.Time) (agentClaim
 		if typ, _ := t.Header["typ"].(string); typ != agentTokenType {
 			return nil, errors.New("not an agent token")
 		}
-		kid, _ := t.Header["kid"].(string)
+		kid, _ = t.Header["kid"].(string)
 		ks.mu.RLock()
 		defer ks.mu.RUnlock()
 		for _, k := range ks.keys {
@@ -195,15 +204,72 @@ func (ks *KeySet) verifyAgent(token, audience string, now time.Time) (agentClaim
 		return nil, errors.New("unknown key id")
 	})
 	if err != nil || !t.Valid {
-		return agentClaims{}, ErrUnauthenticated
+		return agentClaims{}, "", ErrUnauthenticated
 	}
 	kind, _, okp := cutPrincipal(claims.Subject)
 	if !okp || kind != authz.KindAgent || len(claims.Audience) != 1 || claims.Audience[0] != audience ||
 		claims.ID == "" || claims.Org == "" || claims.AgentCreated == 0 || claims.ExpiresAt == nil ||
 		(claims.OnBehalfOf != "" && (!isUser(claims.OnBehalfOf) || claims.UserCreated == 0)) {
-		return agentClaims{}, ErrUnauthenticated
+		return agentClaims{}, "", ErrUnauthenticated
 	}
-	return claims, nil
+	return claims, kid, nil
+}
+
+// hasKey reports whether the key set still holds key id kid.
+func (ks *KeySet) hasKey(kid string) bool {
+	ks.mu.RLock()
+	defer ks.mu.RUnlock()
+	for _, k := range ks.keys {
+		if k.ID == kid {
+			return true
+		}
+	}
+	return false
+}
+
+// verifiedAgent is an agent token whose signature and claims verified:
+// the gateway meets the same token on every request of a session, and an
+// Ed25519 verification costs some 50 µs. Only the verification is
+// remembered (by the token's SHA-256, never the token): whether the agent
+// and the user can act is checked at every use.
+type verifiedAgent struct {
+	claims   agentClaims
+	kid      string
+	audience string
+}
+
+// maxVerified bounds the remembered verifications; past it they are
+// forgotten all at once (a token is then verified again).
+const maxVerified = 10000
+
+// verifyAgentCached is verifyAgent through the remembered verifications.
+// A remembered one holds only for the same audience, before the token's
+// expiry, and while its signing key is still in the key set.
+func (s *Service) verifyAgentCached(token, audience string, now time.Time) (agentClaims, error) {
+	key := sha256.Sum256([]byte(token))
+	if v, ok := s.verified.Load(key); ok {
+		va := v.(*verifiedAgent)
+		exp := va.claims.ExpiresAt.Time
+		if va.audience == audience && now.Before(exp) && (va.claims.NotBefore == nil || !now.Before(va.claims.NotBefore.Time)) && s.keys.hasKey(va.kid) {
+			return va.claims, nil
+		}
+		if !now.Before(exp) {
+			s.verified.Delete(key)
+			s.nVerified.Add(-1)
+		}
+	}
+	c, kid, err := s.keys.verifyAgentKid(token, audience, now)
+	if err != nil {
+		return c, err
+	}
+	if s.nVerified.Add(1) > maxVerified {
+		s.verified.Range(func(k, _ any) bool { s.verified.Delete(k); return true })
+		s.nVerified.Store(1)
+	}
+	if _, loaded := s.verified.Swap(key, &verifiedAgent{claims: c, kid: kid, audience: audience}); loaded {
+		s.nVerified.Add(-1)
+	}
+	return c, nil
 }
 
 // MintAgentToken mints an agent token for agent name of org (rules in the
@@ -338,7 +404,7 @@ var errCannotAct = fmt.Errorf("%w: the principal cannot act now", ErrUnauthentic
 // user can act now.
 func (s *Service) authAgent(ctx context.Context, token, audience string) (Identity, error) {
 	now := s.opts.Now()
-	c, err := s.keys.verifyAgent(token, audience, now)
+	c, err := s.verifyAgentCached(token, audience, now)
 	if err != nil {
 		return Identity{}, err
 	}

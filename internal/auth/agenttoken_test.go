@@ -147,3 +147,42 @@ func FuzzVerifyAgentToken(f *testing.F) {
 		}
 	})
 }
+
+// TestAgentTokenVerifiedCache: a remembered verification holds only for
+// the same audience, before the token's expiry and while its signing key
+// is in the key set; the cache keeps no token.
+func TestAgentTokenVerifiedCache(t *testing.T) {
+	ks := NewKeySet()
+	s := &Service{keys: ks}
+	now := time.Unix(1_900_000_000, 0)
+	tok, err := ks.issueAgent(testAgentClaims(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.verifyAgentCached(tok, testAudience, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.verifyAgentCached(tok, testAudience, now.Add(time.Minute)); err != nil {
+		t.Errorf("remembered: %v", err)
+	}
+	s.verified.Range(func(k, _ any) bool {
+		if _, ok := k.([32]byte); !ok {
+			t.Errorf("cache key %T, want a SHA-256", k)
+		}
+		return true
+	})
+	if _, err := s.verifyAgentCached(tok, testAudience+"/", now); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("remembered for another audience: %v", err)
+	}
+	if _, err := s.verifyAgentCached(tok, testAudience, now.Add(5*time.Minute)); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("remembered past its expiry: %v", err)
+	}
+	if _, err := s.verifyAgentCached(tok, testAudience, now.Add(time.Minute)); err != nil {
+		t.Errorf("verified again: %v", err)
+	}
+	ks.Rotate()
+	ks.Drop(time.Now().Add(time.Hour)) // drops every key but the newest
+	if _, err := s.verifyAgentCached(tok, testAudience, now.Add(time.Minute)); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("remembered after its key was dropped: %v", err)
+	}
+}

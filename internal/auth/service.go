@@ -55,6 +55,9 @@ type Service struct {
 	// agents: "<org>/<name>" → *cachedUser, the agent's incarnation that
 	// agent tokens check.
 	agents sync.Map
+	// verified: SHA-256 of an agent token → *verifiedAgent (agenttoken.go).
+	verified  sync.Map
+	nVerified atomic.Int64
 	// forgets counts invalidations (of keys or users): a lookup that
 	// raced with one does not cache what it read.
 	forgets atomic.Uint64

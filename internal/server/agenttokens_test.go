@@ -23,9 +23,9 @@ type tokWorld struct {
 	platform, lowly string // API keys
 }
 
-func newTokWorld(t *testing.T, backend string) *tokWorld {
+func newTokWorld(t testing.TB, backend string) *tokWorld {
 	t.Helper()
-	w := &tokWorld{apvWorld: newApvWorld(t, backend)}
+	w := &tokWorld{apvWorld: newApvWorldTB(t, backend)}
 	org := "/v1/orgs/" + w.org
 	w.e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Helper", "role": "viewer", "sponsors": []string{"user:apvann"}}, nil)
 	w.platform = w.serviceKey("platform", "admin")
@@ -405,4 +405,29 @@ func TestCredentialsStopOnAnotherView(t *testing.T) {
 	e.must(200, "DELETE", org+"/members/apvop", w.owner, nil, &wr)
 	follow(wr.Revision)
 	inB("agent token after its user left in A", tok.Token, false)
+}
+
+// BenchmarkAuthenticateAgentToken: what the gateway pays per request to
+// authenticate an agent token on behalf of a user (signature, audience,
+// the agent's standing in the engine, both incarnations from cache), and,
+// for comparison, a service's API key.
+func BenchmarkAuthenticateAgentToken(b *testing.B) {
+	w := newTokWorld(b, "sqlite")
+	ctx := context.Background()
+	var tok api.AgentToken
+	w.e.must(201, "POST", "/v1/orgs/"+w.org+"/agents/Helper/tokens", w.platform,
+		map[string]any{"audience": gwAudience, "on_behalf_of": "user:apvop", "ttl": "1h"}, &tok)
+	for _, c := range []struct{ name, cred string }{{"agent_token", tok.Token}, {"service_key", w.lowly}} {
+		b.Run(c.name, func(b *testing.B) {
+			if _, err := w.e.auth.AuthenticateAudience(ctx, c.cred, gwAudience, "192.0.2.1"); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := w.e.auth.AuthenticateAudience(ctx, c.cred, gwAudience, "192.0.2.1"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
