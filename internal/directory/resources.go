@@ -41,6 +41,9 @@ func (o *op) checkSpec(ref authz.ResourceRef, spec json.RawMessage) error {
 	if err != nil {
 		return &InvalidError{Field: "spec.secrets", Reason: err.Error()}
 	}
+	if err := secretref.CheckCredential(spec, names); err != nil {
+		return &InvalidError{Field: "spec.credential", Reason: err.Error()}
+	}
 	if len(names) == 0 {
 		return nil
 	}

@@ -41,6 +41,24 @@ import (
 //	{"steps": [...], "secrets": ["OPENAI_API_KEY", "DB_PASSWORD"]}
 const Member = "secrets"
 
+// CredentialMember is the spec member that says how one of the spec's
+// referenced secrets is sent to an upstream (an MCP server's,
+// docs/mcp.md): {"secret": "NAME", "header": ..., "format": ...}. It
+// references nothing beyond "secrets" (which must list NAME), but it
+// names a secret, so it is hidden with "secrets" from a reader who may
+// not see secret names.
+const CredentialMember = "credential"
+
+// hidden are the members a reader without secrets:list does not see.
+var hidden = []string{Member, CredentialMember}
+
+func withoutHidden(doc json.RawMessage) json.RawMessage {
+	for _, m := range hidden {
+		doc = withoutMember(doc, m)
+	}
+	return doc
+}
+
 // Redacted replaces a secret's name in what a reader may not see.
 const Redacted = "[redacted]"
 
@@ -85,6 +103,32 @@ func CheckName(name string) error {
 	return nil
 }
 
+// CheckCredential checks a spec's top-level "credential" member against
+// the names its "secrets" member references (names, from Names): absent
+// or null, nothing to check; otherwise an object whose "secret" is one of
+// names. A credential naming a secret that "secrets" does not list would
+// have Gatehouse send a secret whose reference was never vetted (the
+// writer's secrets:list and the secret's referable_by), so it is an
+// *InvalidError (Field "credential").
+func CheckCredential(spec json.RawMessage, names []string) error {
+	raw, ok := member(spec, CredentialMember)
+	if !ok {
+		return nil
+	}
+	var c map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &c); err != nil || c == nil {
+		return &InvalidError{Field: CredentialMember, Reason: `"credential" must be an object naming one of the spec's "secrets"`}
+	}
+	var name string
+	if err := json.Unmarshal(c["secret"], &name); err != nil || name == "" {
+		return &InvalidError{Field: CredentialMember, Reason: `"credential" must name its secret in "secret"`}
+	}
+	if !slices.Contains(names, name) {
+		return &InvalidError{Field: CredentialMember, Reason: fmt.Sprintf(`"credential" names secret %.64q, which the spec's "secrets" does not list`, name)}
+	}
+	return nil
+}
+
 // Names returns the sorted, unique secret names a spec references. A
 // spec that is empty, null, not an object, or has no "secrets" member
 // references none. An *InvalidError when "secrets" is not an array of
@@ -118,21 +162,21 @@ func RedactSpec(spec json.RawMessage) json.RawMessage {
 	if spec == nil {
 		return nil
 	}
-	return withoutMember(spec, Member)
+	return withoutHidden(spec)
 }
 
 // RedactDiff returns a version diff as a principal without secrets:list
-// in the resource's namespace sees it: the entries about "secrets" are
-// dropped, and whole specs or version documents in it are redacted.
+// in the resource's namespace sees it: the entries about "secrets" (and
+// "credential") are dropped, and whole specs or version documents in it
+// are redacted.
 func RedactDiff(d []store.DiffEntry) []store.DiffEntry {
-	const at = "/spec/" + Member
 	out := make([]store.DiffEntry, 0, len(d))
 	for _, e := range d {
 		switch {
-		case e.Path == at || strings.HasPrefix(e.Path, at+"/"):
+		case aboutHidden(e.Path):
 			continue
 		case e.Path == "/spec":
-			e.Old, e.New = withoutMember(e.Old, Member), withoutMember(e.New, Member)
+			e.Old, e.New = withoutHidden(e.Old), withoutHidden(e.New)
 		case e.Path == "":
 			e.Old, e.New = redactDoc(e.Old), redactDoc(e.New)
 		}
@@ -141,13 +185,24 @@ func RedactDiff(d []store.DiffEntry) []store.DiffEntry {
 	return out
 }
 
-// redactDoc removes spec.secrets from a whole version document.
+func aboutHidden(path string) bool {
+	for _, m := range hidden {
+		at := "/spec/" + m
+		if path == at || strings.HasPrefix(path, at+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// redactDoc removes spec.secrets (and spec.credential) from a whole
+// version document.
 func redactDoc(doc json.RawMessage) json.RawMessage {
 	spec, ok := member(doc, "spec")
 	if !ok {
 		return doc
 	}
-	red := withoutMember(spec, Member)
+	red := withoutHidden(spec)
 	if bytes.Equal(red, spec) {
 		return doc
 	}

@@ -68,16 +68,29 @@ func TestRedactDiff(t *testing.T) {
 		{Path: "/spec/secrets", Old: json.RawMessage(`["A"]`), New: json.RawMessage(`["B"]`)},
 		{Path: "/spec/secrets/0", Old: json.RawMessage(`"A"`)},
 		{Path: "/spec/steps", New: json.RawMessage(`["x"]`)},
-		{Path: "/spec", Old: json.RawMessage(`{"secrets":["A"],"s":1}`), New: json.RawMessage(`null`)},
-		{Path: "", Old: json.RawMessage(`{"spec":{"secrets":["A"]},"v":1}`)},
+		{Path: "/spec/credential/secret", Old: json.RawMessage(`"A"`), New: json.RawMessage(`"B"`)},
+		{Path: "/spec/credential", New: json.RawMessage(`{"secret":"B"}`)},
+		{Path: "/spec/credentials", New: json.RawMessage(`1`)},
+		{Path: "/spec", Old: json.RawMessage(`{"secrets":["A"],"s":1,"credential":{"secret":"A"}}`), New: json.RawMessage(`null`)},
+		{Path: "", Old: json.RawMessage(`{"spec":{"secrets":["A"],"credential":{"secret":"A"}},"v":1}`)},
 	}
 	want := []store.DiffEntry{
 		{Path: "/spec/steps", New: json.RawMessage(`["x"]`)},
+		{Path: "/spec/credentials", New: json.RawMessage(`1`)},
 		{Path: "/spec", Old: json.RawMessage(`{"s":1}`), New: json.RawMessage(`null`)},
 		{Path: "", Old: json.RawMessage(`{"spec":{},"v":1}`)},
 	}
 	if diff := cmp.Diff(want, RedactDiff(in)); diff != "" {
 		t.Errorf("RedactDiff (-want +got):\n%s", diff)
+	}
+}
+
+// TestRedactSpecCredential: an MCP server's credential names a secret, so
+// it is hidden with "secrets".
+func TestRedactSpecCredential(t *testing.T) {
+	got := RedactSpec(json.RawMessage(`{"url":"http://h/mcp","secrets":["TOKEN"],"credential":{"secret":"TOKEN","header":"Authorization"}}`))
+	if string(got) != `{"url":"http://h/mcp"}` {
+		t.Errorf("RedactSpec = %s", got)
 	}
 }
 
@@ -115,5 +128,30 @@ func TestAuditViewFailsClosed(t *testing.T) {
 	e := audit.Entry{Action: "secrets.read", Target: "Prod/secrets/KEY"}
 	if !v.Redact(&e) || e.Target != "Prod/secrets/"+Redacted {
 		t.Errorf("a malformed namespace's entry: %+v", e)
+	}
+}
+
+func TestCheckCredential(t *testing.T) {
+	for _, tc := range []struct {
+		spec string
+		ok   bool
+	}{
+		{`{"url":"x"}`, true},
+		{`{"credential":null}`, true},
+		{`{"secrets":["T"],"credential":{"secret":"T"}}`, true},
+		{`{"credential":{"secret":"T"}}`, false},
+		{`{"secrets":["A"],"credential":{"secret":"T"}}`, false},
+		{`{"secrets":["T"],"credential":{"secret":""}}`, false},
+		{`{"secrets":["T"],"credential":"T"}`, false},
+		{`{"secrets":["T"],"credential":{"secret":1}}`, false},
+	} {
+		names, err := Names(json.RawMessage(tc.spec))
+		if err != nil {
+			t.Fatalf("Names(%s): %v", tc.spec, err)
+		}
+		err = CheckCredential(json.RawMessage(tc.spec), names)
+		if (err == nil) != tc.ok || err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("CheckCredential(%s) = %v, want ok %v", tc.spec, err, tc.ok)
+		}
 	}
 }

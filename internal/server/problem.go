@@ -37,6 +37,7 @@ const (
 	ProblemInternal         = api.ProblemInternal
 	ProblemNotCaughtUp      = api.ProblemNotCaughtUp
 	ProblemUnavailable      = api.ProblemUnavailable
+	ProblemUpstream         = api.ProblemUpstream
 )
 
 // problemStatus is each type's HTTP status and title.
@@ -60,6 +61,7 @@ var problemStatus = map[string]struct {
 	ProblemInternal:         {http.StatusInternalServerError, "Internal error"},
 	ProblemNotCaughtUp:      {http.StatusServiceUnavailable, "Revision not reached"},
 	ProblemUnavailable:      {http.StatusServiceUnavailable, "Service unavailable"},
+	ProblemUpstream:         {http.StatusBadGateway, "Upstream MCP server failed"},
 }
 
 // Problem is an RFC 9457 problem document with Gatehouse's extensions:

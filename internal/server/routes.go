@@ -30,6 +30,7 @@ func (s *Server) routeTable() []*Route {
 	rs = append(rs, s.meLookupRoutes()...)
 	rs = append(rs, s.approvalRoutes()...)
 	rs = append(rs, s.runRoutes()...)
+	rs = append(rs, s.mcpRoutes()...)
 	return rs
 }
 
