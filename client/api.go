@@ -47,6 +47,8 @@ type (
 	AgentTokenRequest      = api.AgentTokenRequest
 	AgentToken             = api.AgentToken
 	Reach                  = api.Reach
+	ReachApproval          = api.ReachApproval
+	ToolReach              = api.ToolReach
 	Service                = api.Service
 	ServiceSpec            = api.ServiceSpec
 	Resource               = api.Resource
