@@ -80,6 +80,9 @@ type adm struct {
 	// (client sets both).
 	ctxOrg   string
 	hasToken bool
+	// token is the configured credential (client sets it): the MCP
+	// commands present it to the gateway themselves.
+	token string
 }
 
 // addAdminCommands adds the admin verbs to root, and get/put/validate to
@@ -91,7 +94,7 @@ func addAdminCommands(root *cobra.Command, e *env) {
 		a.bindCmd(), a.shareCmd(), a.agentCmd(), a.serviceCmd(), a.keyCmd(), a.resourceCmd(),
 		a.checkCmd(), a.explainCmd(), a.whoCanCmd(), a.whatCanCmd(), a.whoamiCmd(),
 	)
-	root.AddCommand(a.importCmd(), a.mcpCmd())
+	root.AddCommand(a.importCmd(), a.mcpCmd(), a.changesCmd())
 	for _, c := range root.Commands() {
 		if c.Name() == "policy" {
 			for _, sub := range a.policyCmds() {
@@ -185,6 +188,7 @@ func (a *adm) client() (*client.Client, error) {
 		token = cc.Token
 	}
 	a.hasToken = token != ""
+	a.token = token
 	c, err := client.New(base, client.WithToken(token), client.WithUserAgent("gatehouse-cli/"+Version),
 		client.WithHTTPClient(&http.Client{Timeout: a.f.timeout}))
 	if err != nil {

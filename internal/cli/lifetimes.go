@@ -222,15 +222,16 @@ func reachApprovals(as []client.ReachApproval) string {
 	return strings.Join(parts, "; ")
 }
 
-// asOfFlags are --at and --at-revision: a check or explanation of the past.
+// asOfFlags are --at and --at-revision: a check, explanation or lookup
+// (who-can, what-can) of the past.
 type asOfFlags struct {
 	at  string
 	rev uint64
 }
 
 func (f *asOfFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.at, "at", "", "decide as at this RFC 3339 time (2026-11-01T10:00:00Z), from the changelog")
-	cmd.Flags().Uint64Var(&f.rev, "at-revision", 0, "decide as at this revision, from the changelog")
+	cmd.Flags().StringVar(&f.at, "at", "", "answer as at this RFC 3339 time (2026-11-01T10:00:00Z), from the changelog")
+	cmd.Flags().Uint64Var(&f.rev, "at-revision", 0, "answer as at this revision, from the changelog")
 }
 
 // option is the call option the flags ask for (nil: now).

@@ -28,6 +28,11 @@ const MetaApprovalID = "gatehouse/approval_id"
 // {"id", "status", "expires_at", "use_by"}.
 const MetaApproval = "gatehouse/approval"
 
+// MetaDecision is the _meta key of a result the gateway answered itself
+// without calling the tool: "deny" or "approval_required" (Decision*). A
+// tool's own error result does not carry it.
+const MetaDecision = "gatehouse/decision"
+
 // AuditAction is the action of a tool call's audit entry.
 const AuditAction = "mcp.call"
 
@@ -321,7 +326,9 @@ func (g *Gateway) callTool(ctx context.Context, in *request, p *mcp.CallToolPara
 		return g.answer(ctx, cl, g.approvalResult(in, p.Name, ap))
 	case !dec.Allowed:
 		cl.decision, cl.reason = DecisionDeny, string(dec.Reason)
-		return g.answer(ctx, cl, errorResult(g.explain(ctx, in, req, p.Name)))
+		res := errorResult(g.explain(ctx, in, req, p.Name))
+		res.Meta = mcp.Meta{MetaDecision: DecisionDeny}
+		return g.answer(ctx, cl, res)
 	}
 	cl.decision = DecisionAllow
 	res := g.forward(ctx, cl, cat, t, args)
@@ -395,7 +402,7 @@ func (g *Gateway) approvalResult(in *request, name string, ap *store.Approval) *
 		b.WriteString(". Make the same call again to request a new approval.")
 	}
 	res := errorResult(b.String())
-	res.Meta = mcp.Meta{MetaApproval: approvalMeta(ap)}
+	res.Meta = mcp.Meta{MetaApproval: approvalMeta(ap), MetaDecision: DecisionApprovalRequired}
 	return res
 }
 

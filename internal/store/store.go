@@ -57,6 +57,7 @@ type Store interface {
 	Reader
 	ChangelogReader
 	APIKeyUsage
+	SnapshotStore
 	// Write runs fn in one write transaction and commits it as one new
 	// revision, returned. If fn returns an error (or panics), the
 	// transaction is rolled back, Write returns fn's error unchanged (or

@@ -44,6 +44,8 @@ var Schema = map[string][]string{
 	// 00007_approvals_runs.sql
 	"approvals": {"org", "id", "key", "status", "principal", "on_behalf", "created_at", "body"},
 	"runs":      {"org", "id", "namespace", "type", "resource_id", "status", "started_at", "body"},
+	// 00014_engine_snapshots.sql
+	"engine_snapshots": {"org", "revision", "created_at", "payload"},
 }
 
 // LatestMigration is the highest migration number in a dialect's

@@ -77,6 +77,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Secrets", testSecrets},
 		{"Approvals", testApprovals},
 		{"Runs", testRuns},
+		{"EngineSnapshots", testEngineSnapshots},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
