@@ -46,6 +46,8 @@ type (
 	AgentPatch             = api.AgentPatch
 	OrgLifecycle           = api.OrgLifecycle
 	OrgApprovalSettings    = api.OrgApprovalSettings
+	AgentTokenRequest      = api.AgentTokenRequest
+	AgentToken             = api.AgentToken
 	Reach                  = api.Reach
 	ReachApproval          = api.ReachApproval
 	ToolReach              = api.ToolReach

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/ident"
@@ -226,6 +227,14 @@ func (d *Directory) IsMember(org, principal string) bool {
 	}
 	d.members.remember(k, rev)
 	return true
+}
+
+// Standing says whether the engine holds principal as a member of org
+// and, if so, why it cannot act at now (zero: the current time) — expired
+// or suspended — or "" when it can (authz.Engine.Standing). Credentials
+// that name a principal ask it at each use.
+func (d *Directory) Standing(org, principal string, now time.Time) (member bool, why authz.Reason) {
+	return d.eng.Standing(org, principal, now)
 }
 
 // Missing lists the permissions of perms that principal does not hold

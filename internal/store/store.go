@@ -303,7 +303,8 @@ type ServiceWriter interface {
 	// CreateService creates a service. ErrNotFound if the org does not
 	// exist; ErrInvalid; ErrConflict if the name is taken in the org.
 	CreateService(ctx context.Context, s Service) (Service, error)
-	// UpdateService replaces the attributes. ErrNotFound, ErrInvalid.
+	// UpdateService replaces the attributes and the suspension.
+	// ErrNotFound, ErrInvalid.
 	UpdateService(ctx context.Context, s Service) (Service, error)
 	// DeleteService deletes the service, its bindings and team
 	// memberships. ErrNotFound if it does not exist.

@@ -338,8 +338,8 @@ func (t *txn) CreateService(ctx context.Context, s store.Service) (store.Service
 		return store.Service{}, conflict(op, detail+" already exists")
 	}
 	s.CreatedAt = t.now
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO services (`+serviceCols+`) VALUES ($1, $2, $3, $4)`,
-		s.Org, s.Name, attrs, t.s.b.TimeArg(t.now)); err != nil {
+	if _, err := t.exec(ctx, op, detail, `INSERT INTO services (`+serviceCols+`) VALUES ($1, $2, $3, $4, $5)`,
+		s.Org, s.Name, attrs, t.s.b.TimeArg(t.now), boolInt(s.Suspended)); err != nil {
 		return store.Service{}, err
 	}
 	return s, t.record(ctx, op, store.KindServicePut, s.Org, s.PrincipalID(), s)
@@ -360,7 +360,7 @@ func (t *txn) UpdateService(ctx context.Context, s store.Service) (store.Service
 	}
 	s.CreatedAt = cur.CreatedAt
 	if _, err := t.exec(ctx, op, fmt.Sprintf("service %q in org %q", s.Name, s.Org),
-		`UPDATE services SET attributes = $3 WHERE org = $1 AND name = $2`, s.Org, s.Name, attrs); err != nil {
+		`UPDATE services SET attributes = $3, suspended = $4 WHERE org = $1 AND name = $2`, s.Org, s.Name, attrs, boolInt(s.Suspended)); err != nil {
 		return store.Service{}, err
 	}
 	return s, t.record(ctx, op, store.KindServicePut, s.Org, s.PrincipalID(), s)

@@ -49,6 +49,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BindingShapes", testBindingShapes},
 		{"BindingExpiry", testBindingExpiry},
 		{"AgentLifecycle", testAgentLifecycle},
+		{"ServiceSuspension", testServiceSuspension},
 		{"Resources", testResources},
 		{"ResourceVersionsAndDiff", testResourceVersions},
 		{"Policies", testPolicies},
