@@ -1,8 +1,6 @@
 package authz
 
 import (
-	"time"
-
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
@@ -34,8 +32,9 @@ type eval struct {
 	// every condition that does not hold count as holding, recording its
 	// name: the decision then says whether some conditions would allow.
 	assume *condAssume
-	now    time.Time // the request's time once read (clock)
-	nowSet bool
+	// clk is the request's time once read (expiry.go); a decision hands
+	// it from one subject's eval to the next, so it is read once.
+	clk reqClock
 }
 
 // resolve validates the request fields every subject shares and resolves
@@ -94,7 +93,7 @@ func (e *eval) subject(pid string) bool {
 		return false
 	}
 	if h.x != nil && (!h.x.expires.IsZero() && !e.clock().Before(h.x.expires) ||
-		h.x.life != nil && e.o.suspension(h.x.life, e.clock()) != "") {
+		h.x.life != nil && e.suspension(h.x.life) != "") {
 		return false
 	}
 	e.pid, e.kind, e.name, e.h = pid, kind, name, h
@@ -443,14 +442,14 @@ func (e *eval) rulesHolding(rs []*policy.Rule) []*policy.Rule {
 	return out
 }
 
-func (s *state) check(req *Request) Decision {
-	d, _ := s.cur.Load().decide(req)
+func (s *state) check(req *Request) (d Decision) {
+	s.cur.Load().decideInto(&d, req, nil)
 	return d
 }
 
-func (s *state) checkWithReason(req *Request) Decision {
+func (s *state) checkWithReason(req *Request) (d Decision) {
 	snap := s.cur.Load()
-	d, _ := snap.decide(req)
+	snap.decideInto(&d, req, nil)
 	if d.ApprovalRequired {
 		d.Reason = ReasonApprovalRequired
 	} else if !d.Allowed {
@@ -461,18 +460,28 @@ func (s *state) checkWithReason(req *Request) Decision {
 
 // decide is Check on one snapshot. It also returns the org (nil if the
 // request did not resolve).
-func (snap *snapshot) decide(req *Request) (Decision, *orgSnap) {
-	return snap.decideAssuming(req, nil)
+func (snap *snapshot) decide(req *Request) (d Decision, o *orgSnap) {
+	o = snap.decideInto(&d, req, nil)
+	return d, o
 }
 
 // decideAssuming is decide where, when a is set, conditions that do not
 // hold are assumed to and recorded in a (conditional.go); the decision's
 // obligations and advice are then not meaningful.
-func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (Decision, *orgSnap) {
-	d := Decision{Revision: snap.rev}
+func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (d Decision, o *orgSnap) {
+	o = snap.decideInto(&d, req, a)
+	return d, o
+}
+
+// decideInto is the one decision body (decide, decideAssuming): it fills
+// *d, which must be zero, in place — a Decision is a dozen words, and the
+// hot path of Check must not copy it from level to level — and returns
+// the org (nil if the request did not resolve).
+func (snap *snapshot) decideInto(d *Decision, req *Request, a *condAssume) *orgSnap {
+	d.Revision = snap.rev
 	o, ns, ok := snap.resolve(req)
 	if !ok {
-		return d, nil
+		return nil
 	}
 	e := newEval(o, ns, req)
 	e.assume = a
@@ -481,20 +490,21 @@ func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (Decision, *or
 		pk, _, _ := parsePrincipal(req.Principal)
 		uk, _, _ := parsePrincipal(req.OnBehalfOf)
 		if (pk != KindAgent && pk != KindService) || uk != KindUser {
-			return d, o
+			return o
 		}
 		u := newEval(o, ns, req)
 		u.assume = a
 		if ok, _ := u.decide(req.OnBehalfOf); !ok {
-			return d, o
+			return o
 		}
 		if o.pol.hasAsk {
 			userAsks = u.appendAsks(nil)
 		}
+		e.clk = u.clk // the clock, if u read it: once per check
 	}
 	allowed, ag := e.decide(req.Principal)
 	if !allowed {
-		return d, o
+		return o
 	}
 	if o.pol.hasAsk { // asks.go
 		asks := e.appendAsks(nil)
@@ -505,12 +515,12 @@ func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (Decision, *or
 		}
 		if len(asks) > 0 {
 			d.ApprovalRequired, d.Asks = true, asks
-			return d, o
+			return o
 		}
 	}
 	d.Allowed = true
 	if a != nil {
-		return d, o // rules' conditions are not the decision's
+		return o // rules' conditions are not the decision's
 	}
 	if ag != nil {
 		if ag.hasCondRules {
@@ -520,5 +530,5 @@ func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (Decision, *or
 			d.Obligations, d.Advice = ag.staticOblig, ag.staticAdvice
 		}
 	}
-	return d, o
+	return o
 }

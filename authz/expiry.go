@@ -10,9 +10,13 @@ import "time"
 // background job is needed for correctness; the store removes expired
 // bindings later only to save space.
 //
-// A grant without expiry keeps x == nil on the common path, so checks of
-// such grants read no clock; a check that meets an expiring grant reads
-// the clock once.
+// The clock is read lazily: a check reads it only when it meets a grant
+// with an expiry, a principal with an expiry, or a principal under a
+// lifecycle in an org whose suspension rules depend on time (inactive,
+// attestation due) — and then once per check at most, however many evals
+// (the principal and the user it acts for) need it. A grant without
+// expiry keeps x == nil on the common path, so checks of such grants read
+// no clock at all (TestClockReadLazily).
 
 // timeFormat renders instants in explanations.
 const timeFormat = "2006-01-02T15:04:05Z07:00"
@@ -30,16 +34,29 @@ func (g *grant) liveAt(now time.Time) bool {
 	return g.x == nil || g.x.expires.IsZero() || now.Before(g.x.expires)
 }
 
-// clock is the request's time, read once per eval.
-func (e *eval) clock() time.Time {
-	if !e.nowSet {
-		e.now, e.nowSet = e.req.Now, true
-		if e.now.IsZero() {
-			e.now = time.Now()
+// wallClock reads the current time when a request has no Now. Tests
+// replace it to count reads (never concurrently with checks).
+var wallClock = time.Now
+
+// reqClock is a request's time, read at most once: Request.Now, else the
+// wall clock on first use.
+type reqClock struct {
+	now time.Time
+	set bool
+}
+
+func (c *reqClock) at(req *Request) time.Time {
+	if !c.set {
+		c.now, c.set = req.Now, true
+		if c.now.IsZero() {
+			c.now = wallClock()
 		}
 	}
-	return e.now
+	return c.now
 }
+
+// clock is the request's time, read on first use.
+func (e *eval) clock() time.Time { return e.clk.at(e.req) }
 
 // live reports whether grant g has not expired at the request's time.
 func (e *eval) live(g *grant) bool {
@@ -49,7 +66,7 @@ func (e *eval) live(g *grant) bool {
 // nowOr is now, or the current time when now is zero.
 func nowOr(now time.Time) time.Time {
 	if now.IsZero() {
-		return time.Now()
+		return wallClock()
 	}
 	return now
 }

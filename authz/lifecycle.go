@@ -70,11 +70,27 @@ func (s LifecycleSettings) Suspension(l *Lifecycle, sponsorPresent func(string) 
 	if l == nil {
 		return ""
 	}
+	if r := s.untimed(l, sponsorPresent); r != "" {
+		return r
+	}
+	return s.timed(l, now)
+}
+
+// untimed is the part of Suspension that needs no clock: by hand, or no
+// sponsor present.
+func (s LifecycleSettings) untimed(l *Lifecycle, sponsorPresent func(string) bool) Reason {
 	switch {
 	case l.Suspended:
 		return ReasonSuspended
 	case l.RequireSponsor && !anyPresent(l.Sponsors, sponsorPresent):
 		return ReasonSponsorGone
+	}
+	return ""
+}
+
+// timed is the part of Suspension that compares stored instants with now.
+func (s LifecycleSettings) timed(l *Lifecycle, now time.Time) Reason {
+	switch {
 	case s.InactiveAfter > 0 && !now.Before(l.LastUsedAt.Add(s.InactiveAfter)):
 		return ReasonInactive
 	case s.AttestEvery > 0 && !now.Before(l.AttestedAt.Add(s.AttestEvery)):
@@ -82,6 +98,9 @@ func (s LifecycleSettings) Suspension(l *Lifecycle, sponsorPresent func(string) 
 	}
 	return ""
 }
+
+// timeless reports whether no suspension rule of s depends on the time.
+func (s LifecycleSettings) timeless() bool { return s.InactiveAfter <= 0 && s.AttestEvery <= 0 }
 
 func anyPresent(ids []string, present func(string) bool) bool {
 	for _, id := range ids {
@@ -122,9 +141,20 @@ func (e *eval) lifeReason(h *holder) Reason {
 		return ReasonExpired
 	}
 	if h.x != nil && h.x.life != nil {
-		return e.o.suspension(h.x.life, e.clock())
+		return e.suspension(h.x.life)
 	}
 	return ""
+}
+
+// suspension is why a principal with lifecycle l is suspended at the
+// request's time ("" if it is not), reading the clock only when the org
+// has a rule that depends on it.
+func (e *eval) suspension(l *Lifecycle) Reason {
+	s := &e.o.life
+	if r := s.untimed(l, e.o.sponsorPresent); r != "" || s.timeless() {
+		return r
+	}
+	return s.timed(l, e.clock())
 }
 
 // describeLife says for a person why pid is suspended.

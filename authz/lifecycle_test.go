@@ -12,13 +12,19 @@ var lifeT = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 // exercising one rule; every one holds operator org-wide.
 func newLifecycleFixture(t testing.TB) *Engine {
 	t.Helper()
+	return newLifecycleFixtureWith(t, LifecycleSettings{InactiveAfter: 30 * 24 * time.Hour, AttestEvery: 90 * 24 * time.Hour})
+}
+
+// newLifecycleFixtureWith is newLifecycleFixture in an org with settings s.
+func newLifecycleFixtureWith(t testing.TB, s LifecycleSettings) *Engine {
+	t.Helper()
 	m := mustPolicy(t, testPolicy)
 	fresh := func(sponsors ...string) *Lifecycle {
 		return &Lifecycle{Sponsors: sponsors, RequireSponsor: true, AttestedAt: lifeT, LastUsedAt: lifeT}
 	}
 	d := OrgData{
 		Org: "acme", Policy: m, Namespaces: []string{"prod"},
-		Lifecycle: LifecycleSettings{InactiveAfter: 30 * 24 * time.Hour, AttestEvery: 90 * 24 * time.Hour},
+		Lifecycle: s,
 		Principals: []Principal{
 			{ID: "user:alice"},
 			{ID: "agent:Ok", Role: "operator", Lifecycle: fresh("user:alice")},

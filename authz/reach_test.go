@@ -10,6 +10,17 @@ import (
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
+func reachHasAsks(r Reach) bool {
+	for _, nr := range r.Namespaces {
+		for _, e := range nr.Entries {
+			if len(e.Asks) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func TestReach(t *testing.T) {
 	m := mustPolicy(t, testPolicy)
 	d := OrgData{
@@ -66,9 +77,18 @@ func TestReach(t *testing.T) {
 
 // BenchmarkReach1M: the reach of an agent with 20 bindings in one org of
 // 1,000,000 bindings (100,000 users, 5 namespaces, 10,000 resources).
-func BenchmarkReach1M(b *testing.B) {
+func BenchmarkReach1M(b *testing.B) { benchReach1M(b, false) }
+
+// BenchmarkReach1MAsks is BenchmarkReach1M where every role has an ask
+// rule: the entries are marked with the rules that apply.
+func BenchmarkReach1MAsks(b *testing.B) { benchReach1M(b, true) }
+
+func benchReach1M(b *testing.B, asks bool) {
 	data := buildSynth(b, synth{orgs: 1, namespaces: 5, users: 100000, roles: 20, types: 10, resources: 10000, bindingsPerOrg: 1_000_000})
 	d := &data[0]
+	if asks {
+		d.Policy = mustPolicy(b, synthPolicyText(20, 10, true))
+	}
 	d.Principals = append(d.Principals, Principal{ID: "agent:Bot", Role: "super"})
 	for i := range 20 {
 		sc := Scope{Namespace: d.Namespaces[i%len(d.Namespaces)]}
@@ -82,8 +102,12 @@ func BenchmarkReach1M(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if r, err := e.Reach(d.Org, "agent:Bot", time.Time{}); err != nil || len(r.Namespaces) == 0 {
+		r, err := e.Reach(d.Org, "agent:Bot", time.Time{})
+		if err != nil || len(r.Namespaces) == 0 {
 			b.Fatal(r, err)
+		}
+		if asks != reachHasAsks(r) {
+			b.Fatalf("asks in the policy %v, marked in the reach %v", asks, !asks)
 		}
 	}
 }

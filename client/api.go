@@ -45,6 +45,8 @@ type (
 	AgentPatch             = api.AgentPatch
 	OrgLifecycle           = api.OrgLifecycle
 	Reach                  = api.Reach
+	ReachApproval          = api.ReachApproval
+	ToolReach              = api.ToolReach
 	Service                = api.Service
 	ServiceSpec            = api.ServiceSpec
 	Resource               = api.Resource

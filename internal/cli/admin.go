@@ -80,6 +80,9 @@ type adm struct {
 	// (client sets both).
 	ctxOrg   string
 	hasToken bool
+	// token is the configured credential (client sets it): the MCP
+	// commands present it to the gateway themselves.
+	token string
 }
 
 // addAdminCommands adds the admin verbs to root, and get/put/validate to
@@ -185,6 +188,7 @@ func (a *adm) client() (*client.Client, error) {
 		token = cc.Token
 	}
 	a.hasToken = token != ""
+	a.token = token
 	c, err := client.New(base, client.WithToken(token), client.WithUserAgent("gatehouse-cli/"+Version),
 		client.WithHTTPClient(&http.Client{Timeout: a.f.timeout}))
 	if err != nil {

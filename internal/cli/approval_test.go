@@ -74,3 +74,135 @@ func TestApprovalCommands(t *testing.T) {
 		t.Errorf("gatehouse check: %d %q %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestBlastRadiusApprovalsCLI: `agent blast-radius` says which reachable
+// actions need a person's approval (table and JSON, with the rule's
+// quorum and approvers), and lists MCP tools in their own section, the
+// ones callable only with approval marked.
+func TestBlastRadiusApprovalsCLI(t *testing.T) {
+	vs := startVaultServer(t)
+	// An org of the agent-platform template, whose owner (its creator)
+	// holds everything, MCP tools included.
+	src, err := templates.Source("agent-platform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(src), "role operator: viewer level 30 {\n",
+		"role operator: viewer level 30 {\n    ask before run chains when in_prod from admin quorum 2\n", 1) +
+		"\ncondition in_prod = \"resource.namespace == 'prod'\"\n" + `
+role caller level 5 {
+    permission tools { call }
+    ask before call tools
+}
+role freecaller level 5 {
+    permission tools { call }
+}
+`
+	org := "/v1/orgs/tools"
+	vs.call(t, 201, "POST", "/v1/orgs", vs.admin, map[string]any{"id": "tools", "template": "agent-platform"}, nil)
+	vs.call(t, 200, "PUT", org+"/policy", vs.admin, map[string]any{"text": text}, nil)
+	vs.call(t, 201, "POST", org+"/members", vs.admin, map[string]any{"user_id": "operator", "role": "operator"}, nil)
+	vs.call(t, 201, "POST", org+"/namespaces", vs.admin, map[string]any{"name": "prod"}, nil)
+	vs.call(t, 201, "POST", org+"/resources", vs.admin, map[string]any{"namespace": "prod", "type": "chains", "id": "triage"}, nil)
+	vs.call(t, 201, "POST", org+"/resources", vs.admin, map[string]any{"namespace": "prod", "type": "tools", "id": "github.create_issue"}, nil)
+	vs.call(t, 201, "POST", org+"/resources", vs.admin, map[string]any{"namespace": "prod", "type": "tools", "id": "search"}, nil)
+	vs.call(t, 201, "POST", org+"/bindings", vs.admin, map[string]any{"principal": "user:operator", "role": "caller",
+		"scope": map[string]any{"namespace": "prod", "type": "tools", "id": "github.create_issue"}}, nil)
+	vs.call(t, 201, "POST", org+"/bindings", vs.admin, map[string]any{"principal": "user:operator", "role": "freecaller",
+		"scope": map[string]any{"namespace": "prod", "type": "tools", "id": "search"}}, nil)
+
+	vs.as(t, vs.admin)
+	t.Setenv("GATEHOUSE_ORG", "tools")
+	r := run(t, "", "agent", "blast-radius", "user:operator")
+	if r.code != 0 {
+		t.Fatalf("blast-radius: %d %q", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		"NEEDS APPROVAL",
+		"chains:run by 2 from admin when in_prod",
+		"3 needing a person's approval",
+		"MCP tools it may call:",
+		"prod/github.create_issue (needs approval: tools:call)",
+		"tools it may call (1 only with approval)",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("blast-radius does not say %q:\n%s", want, r.stdout)
+		}
+	}
+	tools := r.stdout[strings.Index(r.stdout, "MCP tools it may call:"):]
+	if !strings.Contains(tools, "  prod/search\n") {
+		t.Errorf("the tool callable without approval is not listed unmarked:\n%s", tools)
+	}
+
+	r = run(t, "", "agent", "blast-radius", "user:operator", "-o", "json")
+	var out struct {
+		Namespaces []struct {
+			Namespace string `json:"namespace"`
+			Entries   []struct {
+				Permission string `json:"permission"`
+				Resource   *struct {
+					ID string `json:"id"`
+				} `json:"resource"`
+				Approvals []struct {
+					Permission string   `json:"permission"`
+					Rule       string   `json:"rule"`
+					Owner      string   `json:"owner"`
+					Source     string   `json:"source"`
+					Quorum     int      `json:"quorum"`
+					From       []string `json:"from"`
+					Conditions []string `json:"conditions"`
+				} `json:"approvals"`
+			} `json:"entries"`
+		} `json:"namespaces"`
+		Tools []struct {
+			ID        string            `json:"id"`
+			Approvals []json.RawMessage `json:"approvals"`
+		} `json:"tools"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &out) != nil {
+		t.Fatalf("blast-radius -o json: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	marked := 0
+	for _, nr := range out.Namespaces {
+		for _, e := range nr.Entries {
+			if e.Permission != "chains:run" || e.Resource != nil {
+				if e.Permission != "tools:call" && len(e.Approvals) > 0 {
+					t.Errorf("%s %s is marked %+v", nr.Namespace, e.Permission, e.Approvals)
+				}
+				continue
+			}
+			if len(e.Approvals) != 1 {
+				t.Errorf("%s chains:run: approvals %+v, want the operator's rule", nr.Namespace, e.Approvals)
+				continue
+			}
+			a := e.Approvals[0]
+			if a.Permission != "chains:run" || a.Rule != "ask before run chains when in_prod from admin quorum 2" || a.Owner != "role operator" ||
+				a.Quorum != 2 || strings.Join(a.From, ",") != "admin" || strings.Join(a.Conditions, ",") != "in_prod" || a.Source == "" {
+				t.Errorf("%s chains:run approval %+v", nr.Namespace, a)
+			}
+			marked++
+		}
+	}
+	if marked == 0 {
+		t.Error("no chains:run entry carries the approval rule")
+	}
+	got := map[string]int{}
+	for _, tl := range out.Tools {
+		got[tl.ID] = len(tl.Approvals)
+	}
+	if want := map[string]int{"github.create_issue": 1, "search": 0}; !reflectEqual(got, want) {
+		t.Errorf("tools %v, want %v", got, want)
+	}
+}
+
+func reflectEqual(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}

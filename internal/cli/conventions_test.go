@@ -106,6 +106,8 @@ func conventionCases(tmp string) map[string]conventionCase {
 		"mcp import":          srv(true, "mcp", "import", "--server", "sample", "--url", "http://127.0.0.1:1/mcp", "-n", "prod"),
 		"mcp list":            srv(true, "mcp", "list", "-n", "prod"),
 		"mcp suggest":         srv(true, "mcp", "suggest", "--server", "sample", "-n", "prod"),
+		"mcp tools":           srv(true, "mcp", "tools", "--server", "sample", "-n", "prod"),
+		"mcp call":            srv(true, "mcp", "call", "search", "--server", "sample", "-n", "prod"),
 		"approval list":       srv(true, "approval", "list"),
 		"approval show":       srv(true, "approval", "show", "a1"),
 		"approval approve":    srv(true, "approval", "approve", "a1"),

@@ -113,12 +113,12 @@ func (a *adm) blastRadiusCmd() *cobra.Command {
 						if e.Resource != nil {
 							on = e.Resource.Type + "/" + e.Resource.ID
 						}
-						rows = append(rows, []string{nr.Namespace, e.Severity, e.Permission, on, strconv.Itoa(e.Resources), strings.Join(e.Conditions, " or ")})
+						rows = append(rows, []string{nr.Namespace, e.Severity, e.Permission, on, strconv.Itoa(e.Resources), strings.Join(e.Conditions, " or "), reachApprovals(e.Approvals)})
 					}
 				}
 				if len(rows) > 0 {
 					fmt.Fprintln(w)
-					printTable(w, []string{"NAMESPACE", "SEVERITY", "PERMISSION", "ON", "RESOURCES", "ONLY WHEN"}, rows)
+					printTable(w, []string{"NAMESPACE", "SEVERITY", "PERMISSION", "ON", "RESOURCES", "ONLY WHEN", "NEEDS APPROVAL"}, rows)
 				}
 				if len(r.Secrets) > 0 || r.HiddenSecrets > 0 {
 					fmt.Fprintln(w, "\nsecrets it could have injected:")
@@ -127,7 +127,18 @@ func (a *adm) blastRadiusCmd() *cobra.Command {
 						for _, v := range s.Via {
 							via = append(via, v.Type+"/"+v.ID)
 						}
-						fmt.Fprintf(w, "  %s/%s (via %s)\n", s.Namespace, s.Name, strings.Join(via, ", "))
+						var withApproval []string
+						for _, v := range s.ViaApproval {
+							withApproval = append(withApproval, v.Type+"/"+v.ID)
+						}
+						switch {
+						case len(via) > 0 && len(withApproval) > 0:
+							fmt.Fprintf(w, "  %s/%s (via %s; with approval via %s)\n", s.Namespace, s.Name, strings.Join(via, ", "), strings.Join(withApproval, ", "))
+						case len(via) > 0:
+							fmt.Fprintf(w, "  %s/%s (via %s)\n", s.Namespace, s.Name, strings.Join(via, ", "))
+						default:
+							fmt.Fprintf(w, "  %s/%s (only with approval, via %s)\n", s.Namespace, s.Name, strings.Join(withApproval, ", "))
+						}
 					}
 					if r.HiddenSecrets > 0 {
 						fmt.Fprintf(w, "  and %d more in namespaces where you may not list secrets\n", r.HiddenSecrets)
@@ -136,7 +147,11 @@ func (a *adm) blastRadiusCmd() *cobra.Command {
 				if len(r.Tools) > 0 {
 					fmt.Fprintln(w, "\nMCP tools it may call:")
 					for _, t := range r.Tools {
-						fmt.Fprintf(w, "  %s/%s\n", t.Namespace, t.ID)
+						if len(t.Approvals) > 0 {
+							fmt.Fprintf(w, "  %s/%s (needs approval: %s)\n", t.Namespace, t.ID, reachApprovals(t.Approvals))
+						} else {
+							fmt.Fprintf(w, "  %s/%s\n", t.Namespace, t.ID)
+						}
 					}
 				}
 				if r.Truncated {
@@ -147,6 +162,26 @@ func (a *adm) blastRadiusCmd() *cobra.Command {
 		},
 	}
 	return cmd
+}
+
+// reachApprovals says a blast-radius entry's approval rules in a table
+// cell: "chains:run by 2 from admin when in_prod", "" for none.
+func reachApprovals(as []client.ReachApproval) string {
+	var parts []string
+	for _, a := range as {
+		s := a.Permission
+		if a.Quorum > 1 {
+			s += fmt.Sprintf(" by %d", a.Quorum)
+		}
+		if len(a.From) > 0 {
+			s += " from " + strings.Join(a.From, " or ")
+		}
+		if len(a.Conditions) > 0 {
+			s += " when " + strings.Join(a.Conditions, " and ")
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // asOfFlags are --at and --at-revision: a check or explanation of the past.

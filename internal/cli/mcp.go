@@ -152,5 +152,5 @@ namespace that Gatehouse sends upstream (default: Authorization: Bearer
 		},
 	}
 	addNamespaceFlag(list, &lns, "default", "namespace")
-	return a.group("mcp", "MCP servers and their tools as resources: import, list, suggest a policy", imp, list, suggest)
+	return a.group("mcp", "MCP servers and their tools as resources: import, list, suggest a policy; list and call tools through the gateway", imp, list, suggest, a.mcpToolsCmd(), a.mcpCallCmd())
 }

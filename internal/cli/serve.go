@@ -248,7 +248,7 @@ The command line wins over the variable, which wins over the file.`,
 				return &exitError{code: ExitInternal, err: err}
 			}
 			srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: vlt, Logger: log, Version: Version,
-				TrustedProxies: trusted, MetricsToken: apiMetricsToken, OIDC: oidcProviders, Console: con})
+				TrustedProxies: trusted, MetricsToken: apiMetricsToken, OIDC: oidcProviders, Console: con, PublicURL: publicURL})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
@@ -305,7 +305,7 @@ The command line wins over the variable, which wins over the file.`,
 	cmd.Flags().StringVar(&debugAddr, "debug-addr", "", "also serve Go's profiling endpoints (/debug/pprof/) on this address; keep it on loopback")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve /metrics on this address instead of the API listener (open to whoever reaches it, unless a metrics token is set); keep it on loopback or a private network")
 	cmd.Flags().StringVar(&metricsFile, "metrics-token-file", "", "file holding the bearer token /metrics requires (default $"+metricsTokenEnv+"); without --metrics-addr, /metrics is on the API listener only with a token")
-	cmd.Flags().StringVar(&publicURL, "public-url", "", "the URL people reach this server at (e.g. https://gatehouse.example.com); an https URL makes the console's cookies Secure behind a TLS-terminating proxy")
+	cmd.Flags().StringVar(&publicURL, "public-url", "", "the URL people reach this server at (e.g. https://gatehouse.example.com); an https URL makes the console's cookies Secure behind a TLS-terminating proxy; MCP gateway endpoint URLs are built from it")
 	cmd.Flags().StringVar(&oidcConfig, "oidc-config", "", "YAML file of the orgs whose people sign in with an OpenID Connect identity provider (docs/oidc.md)")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy or host platform whose X-Forwarded-For is believed (repeatable); the client address rate limiting uses is then the nearest untrusted one")
 	return withSettings(cmd)

@@ -583,3 +583,8 @@ func (d *Directory) DecideApproval(ctx context.Context, actor Actor, org, id str
 	d.apv.fire()
 	return out, nil
 }
+
+// ArgumentsDigest is the hex SHA-256 of the canonical JSON of args, as an
+// approval binds them (absent arguments are null). ErrInvalid when args
+// is not one JSON value.
+func ArgumentsDigest(args json.RawMessage) (string, error) { return argumentsDigest(args) }

@@ -570,3 +570,19 @@ func (d *Directory) ResourceHistory(ctx context.Context, actor Actor, org string
 	})
 	return out, err
 }
+
+// RecordCall records e, an event of the data plane the directory does not
+// decide itself (a tool call through the MCP gateway), with actor as
+// decision entries name it (roles included), through the decision log's
+// group commit: it returns once the entry is durable, or the error, which
+// the caller treats as a failed call.
+func (d *Directory) RecordCall(ctx context.Context, actor Actor, e audit.Entry) error {
+	ctx, cancel := context.WithTimeout(ctx, audit.StoreTimeout)
+	defer cancel()
+	e.Actor = d.decisionActor(ctx, e.Org, actor)
+	if err := d.dlog.Record(ctx, e); err != nil {
+		return &Error{Pkg: pkg, Op: e.Action, Msg: "the audit entry could not be written", Kind: ErrUnavailable, Cause: err}
+	}
+	d.audited.fire()
+	return nil
+}

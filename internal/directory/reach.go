@@ -8,12 +8,15 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/secretref"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 // Reach is a principal's blast radius (docs/agents.md): the engine's
-// reach (authz.Reach), the secrets it could cause to be injected — those
-// referenced by the specs of resources it may run — and the MCP tools it
-// may call.
+// reach (authz.Reach, whose entries carry the ask rules that apply), the
+// secrets it could cause to be injected — those referenced by the specs
+// of resources it may run, with or without a person's approval — and the
+// MCP tools (resources of type "tools", action call) it may call, each
+// with the ask rules that make a call need approval.
 type Reach struct {
 	authz.Reach
 	// Secrets lists, per secret, the runnable resources whose spec
@@ -21,8 +24,9 @@ type Reach struct {
 	// shown (HiddenSecrets counts the others).
 	Secrets       []SecretReach
 	HiddenSecrets int
-	// Tools are the resources of type "tools" it may call.
-	Tools []authz.ResourceRef
+	// Tools are the resources of type "tools" it may call (Asks set: only
+	// with approval).
+	Tools []ToolReach
 	// Truncated: more than maxReachScan resources were in scope; the
 	// secrets and tools lists cover the first ones only.
 	Truncated bool
@@ -33,6 +37,15 @@ type SecretReach struct {
 	Namespace string              `json:"namespace"`
 	Name      string              `json:"name"`
 	Via       []authz.ResourceRef `json:"via"` // runnable resources referencing it
+	// ViaApproval are runnable only with a person's approval.
+	ViaApproval []authz.ResourceRef `json:"via_approval,omitempty"`
+}
+
+// ToolReach is an MCP tool a principal may call; Asks are the ask rules
+// that make each call need approval (none: it may call it at will).
+type ToolReach struct {
+	authz.ResourceRef
+	Asks []*policy.AskRule
 }
 
 // maxReachScan bounds the resources a reach reads specs of.
@@ -87,13 +100,19 @@ func (d *Directory) reachSecretsAndTools(ctx context.Context, o *op, principal s
 				}
 				scanned++
 				ref := r.Ref()
-				ask := func(action string) bool {
-					return d.eng.Check(&authz.Request{Org: o.org, Principal: principal, Namespace: ns, ResourceType: ref.Type, ResourceID: ref.ID, Action: action}).Allowed
+				// May it, with or without approval (asks: the rules
+				// when only with)?
+				may := func(action string) (ok bool, asks []*policy.AskRule) {
+					dec := d.eng.Check(&authz.Request{Org: o.org, Principal: principal, Namespace: ns, ResourceType: ref.Type, ResourceID: ref.ID, Action: action})
+					return dec.Allowed || dec.ApprovalRequired, dec.Asks
 				}
-				if ref.Type == "tools" && ask("call") {
-					out.Tools = append(out.Tools, ref)
+				if ref.Type == "tools" {
+					if ok, asks := may("call"); ok {
+						out.Tools = append(out.Tools, ToolReach{ResourceRef: ref, Asks: asks})
+					}
 				}
-				if !ask("run") {
+				runs, runAsks := may("run")
+				if !runs {
 					continue
 				}
 				full, err := o.r.GetResource(ctx, o.org, ref)
@@ -108,9 +127,13 @@ func (d *Directory) reachSecretsAndTools(ctx context.Context, o *op, principal s
 				for _, n := range names {
 					k := [2]string{ns, n}
 					if secrets[k] == nil {
-						secrets[k] = &SecretReach{Namespace: ns, Name: n}
+						secrets[k] = &SecretReach{Namespace: ns, Name: n, Via: []authz.ResourceRef{}}
 					}
-					secrets[k].Via = append(secrets[k].Via, ref)
+					if len(runAsks) > 0 {
+						secrets[k].ViaApproval = append(secrets[k].ViaApproval, ref)
+					} else {
+						secrets[k].Via = append(secrets[k].Via, ref)
+					}
 				}
 			}
 			if next == "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 // Agent lifecycles (docs/agents.md): attestation, the org's suspension
@@ -78,7 +79,7 @@ func apiReach(r directory.Reach) api.Reach {
 		out.Status = string(r.Status)
 	}
 	var sentences []string
-	destructive, conditional := 0, 0
+	destructive, conditional, approval := 0, 0, 0
 	for _, nr := range r.Namespaces {
 		an := api.NamespaceReach{Namespace: nr.Namespace}
 		var top []string
@@ -99,6 +100,13 @@ func apiReach(r directory.Reach) api.Reach {
 				conditional++
 				what += " when " + strings.Join(e.Conditions, " or ")
 			}
+			for _, a := range e.Asks {
+				ae.Approvals = append(ae.Approvals, apiReachApproval(a.Rule, a.When))
+			}
+			if len(ae.Approvals) > 0 {
+				approval++
+				what += " (" + approvalNote(ae.Approvals) + ")"
+			}
 			if len(top) < 3 {
 				top = append(top, what)
 			}
@@ -109,13 +117,25 @@ func apiReach(r directory.Reach) api.Reach {
 	}
 	for _, s := range r.Secrets {
 		as := api.SecretReach{Namespace: s.Namespace, Name: s.Name}
+		as.Via = []api.ResourceRef{}
 		for _, v := range s.Via {
 			as.Via = append(as.Via, api.ResourceRef(v))
 		}
+		for _, v := range s.ViaApproval {
+			as.ViaApproval = append(as.ViaApproval, api.ResourceRef(v))
+		}
 		out.Secrets = append(out.Secrets, as)
 	}
+	toolsApproval := 0
 	for _, t := range r.Tools {
-		out.Tools = append(out.Tools, api.ResourceRef(t))
+		at := api.ToolReach{Namespace: t.Namespace, Type: t.Type, ID: t.ID}
+		for _, a := range t.Asks {
+			at.Approvals = append(at.Approvals, apiReachApproval(a, nil))
+		}
+		if len(at.Approvals) > 0 {
+			toolsApproval++
+		}
+		out.Tools = append(out.Tools, at)
 	}
 	switch {
 	case out.Status != "active":
@@ -123,10 +143,44 @@ func apiReach(r directory.Reach) api.Reach {
 	case len(r.Namespaces) == 0:
 		out.Summary = r.Principal + " can do nothing in this org."
 	default:
-		out.Summary = fmt.Sprintf("%s could, if hijacked, %s. %d destructive or unrestricted grants, %d conditional; %d secrets it could have injected, %d tools it may call.",
-			r.Principal, strings.Join(sentences, "; "), destructive, conditional, len(r.Secrets)+r.HiddenSecrets, len(r.Tools))
+		out.Summary = fmt.Sprintf("%s could, if hijacked, %s. %d destructive or unrestricted grants, %d conditional, %d needing a person's approval; %d secrets it could have injected, %d tools it may call (%d only with approval).",
+			r.Principal, strings.Join(sentences, "; "), destructive, conditional, approval, len(r.Secrets)+r.HiddenSecrets, len(r.Tools), toolsApproval)
 	}
 	return out
+}
+
+// apiReachApproval says an ask rule applying when its condition and the
+// binding conditions when hold.
+func apiReachApproval(r *policy.AskRule, when []string) api.ReachApproval {
+	a := api.ReachApproval{Permission: r.Permission.String(), Rule: r.Text(), Owner: r.Owner, Quorum: max(r.Quorum, 1), From: r.From}
+	if r.Pos.IsValid() {
+		a.Source = r.Pos.String()
+	}
+	if r.Condition != "" {
+		a.Conditions = append(a.Conditions, r.Condition)
+	}
+	a.Conditions = append(a.Conditions, when...)
+	return a
+}
+
+// approvalNote is "run needs approval when in_prod, quorum 2 from admin"
+// for a person, one clause per rule.
+func approvalNote(as []api.ReachApproval) string {
+	var parts []string
+	for _, a := range as {
+		s := a.Permission + " needs approval"
+		if a.Quorum > 1 {
+			s += fmt.Sprintf(" by %d", a.Quorum)
+		}
+		if len(a.From) > 0 {
+			s += " from " + strings.Join(a.From, " or ")
+		}
+		if len(a.Conditions) > 0 {
+			s += " when " + strings.Join(a.Conditions, " and ")
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // atOf is the point in time a check or explain asks about (zero: now).

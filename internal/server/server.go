@@ -45,6 +45,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
@@ -93,6 +95,14 @@ type Config struct {
 	// instead. The metrics describe the whole deployment's traffic and
 	// failures, so they are never public where the API is.
 	MetricsToken string
+	// PublicURL is the URL clients reach the server at (e.g.
+	// https://gatehouse.example.com): the MCP gateway's endpoint URLs
+	// (token audiences) and metadata documents are built from it. Empty:
+	// each request's own scheme and Host.
+	PublicURL string
+	// MCPAuthenticate, when set, replaces the MCP gateway's authenticator
+	// (tests; see mcpAuthenticate).
+	MCPAuthenticate mcpgw.Authenticator
 	// Console, when set, serves /console/ (the web console, package
 	// internal/console): it is handed each request with RemoteAddr set to
 	// the resolved client address (trusted proxies applied).
@@ -113,6 +123,8 @@ type Server struct {
 	trusted        []netip.Prefix
 	metricsToken   string
 	oidc           *oidcSignIn
+	publicURL      string
+	mcp            *mcpgw.Gateway
 
 	mux     *http.ServeMux
 	top     *http.ServeMux
@@ -135,7 +147,7 @@ func New(cfg Config) (*Server, error) {
 		dir: cfg.Directory, store: cfg.Store, auth: cfg.Auth, vault: cfg.Vault, log: cfg.Logger,
 		consistency: cfg.ConsistencyTimeout, requestTimeout: cfg.RequestTimeout,
 		maxBody: cfg.MaxBodyBytes, version: cfg.Version, trusted: cfg.TrustedProxies,
-		metricsToken: cfg.MetricsToken, mux: http.NewServeMux(),
+		metricsToken: cfg.MetricsToken, mux: http.NewServeMux(), publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -175,6 +187,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Console != nil {
 		s.top.Handle("/console/", s.mounted(cfg.Console))
 		s.top.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
+	}
+	if err := s.mountMCP(cfg); err != nil {
+		return nil, err
 	}
 	s.top.HandleFunc("/", s.noRoute)
 	doc, err := s.buildOpenAPI()
@@ -266,6 +281,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, opts ServeOptions) 
 	}
 	hs := s.HTTPServer()
 	hs.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	defer s.Close()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -117,12 +117,18 @@ func (v *Vault) mayRun(org, p string, ref authz.ResourceRef, now time.Time) bool
 		ResourceID: ref.ID, Action: "run", Now: now})
 }
 
+// GatewayOnlyType is the resource type whose referenced secrets only the
+// MCP gateway uses (internal/mcp.ServerType): no run token is issued for
+// it.
+const GatewayOnlyType = "mcp_servers"
+
 // IssueRunToken issues a run token for the resource ref. Needs
 // <type>:run on the resource (ErrForbidden; ErrNotFound if it does not
 // exist). Every secret the resource's current spec references must exist
 // in its namespace, not be expired, and admit the spec's author under its
 // reference restriction (ErrConflict otherwise; the message names the
-// secrets only to an issuer holding secrets:list).
+// secrets only to an issuer holding secrets:list). Never for an MCP
+// server (GatewayOnlyType: ErrInvalid).
 func (v *Vault) IssueRunToken(ctx context.Context, actor Actor, org string, ref authz.ResourceRef, opts RunOptions) (RunGrant, error) {
 	var out RunGrant
 	_, err := v.write(ctx, "issue run token", "secrets.run_token", org, actor, func(o *op) error {
@@ -133,6 +139,12 @@ func (v *Vault) IssueRunToken(ctx context.Context, actor Actor, org string, ref 
 		res, err := o.tx.GetResource(ctx, org, ref)
 		if err != nil {
 			return err
+		}
+		if ref.Type == GatewayOnlyType {
+			// An MCP server's credential is injected by the gateway into
+			// its upstream requests and never released to anyone
+			// (DESIGN §9): a run token would hand it to a runtime.
+			return errorf(ErrInvalid, o.name, "no run token for %s: an MCP server's credential is only injected by the gateway", ref.Type)
 		}
 		now := v.now()
 		if !v.mayRun(org, actor.Principal, ref, now) {

@@ -358,3 +358,25 @@ func benchExchange10(b *testing.B, bk backend) {
 		}
 	}
 }
+
+// An MCP server's credential is injected only by the gateway (DESIGN §9):
+// no run token releases it, even to an owner holding *:* who may run it.
+func TestNoRunTokenForAnMCPServer(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		f := runFx(t, b)
+		const ap = "ap"
+		f.ok("alice creates an org she owns", third(f.dir.CreateOrg(f.ctx, alice, directory.OrgSpec{ID: ap, Template: "agent-platform"})))
+		f.ok("namespace", third(f.dir.CreateNamespace(f.ctx, alice, ap, "prod")))
+		f.ok("secret", third(f.v.Create(f.ctx, alice, ap, "prod", "GITHUB_TOKEN", []byte("canary-"+t.Name()), Meta{})))
+		chain := authz.ResourceRef{Namespace: "prod", Type: "chains", ID: "c"}
+		server := authz.ResourceRef{Namespace: "prod", Type: GatewayOnlyType, ID: "github"}
+		f.ok("a chain", third(f.dir.CreateResource(f.ctx, alice, ap, directory.ResourceSpec{Namespace: "prod", Type: chain.Type, ID: chain.ID,
+			Spec: json.RawMessage(`{"secrets":["GITHUB_TOKEN"]}`)})))
+		f.ok("an MCP server", third(f.dir.CreateResource(f.ctx, alice, ap, directory.ResourceSpec{Namespace: "prod", Type: server.Type, ID: server.ID,
+			Spec: json.RawMessage(`{"url":"http://127.0.0.1:1/mcp","secrets":["GITHUB_TOKEN"],"credential":{"secret":"GITHUB_TOKEN"}}`)})))
+		// The owner may run both and the secret is fine: the chain gets a
+		// token, the MCP server never does.
+		f.ok("a run token for the chain", second(f.v.IssueRunToken(f.ctx, alice, ap, chain, RunOptions{})))
+		wantErr(t, "a run token for the MCP server", second(f.v.IssueRunToken(f.ctx, alice, ap, server, RunOptions{})), ErrInvalid)
+	})
+}

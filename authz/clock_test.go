@@ -1,0 +1,77 @@
+package authz
+
+import (
+	"testing"
+	"time"
+)
+
+// countClock replaces the wall clock for the test with one that answers
+// now and counts its reads. Tests using it must not run in parallel.
+func countClock(t *testing.T, now time.Time) *int {
+	t.Helper()
+	n := new(int)
+	old := wallClock
+	wallClock = func() time.Time { *n++; return now }
+	t.Cleanup(func() { wallClock = old })
+	return n
+}
+
+// TestClockReadLazily: a check (Request.Now zero) reads the wall clock
+// only when it meets a grant or principal whose answer depends on the
+// time — an expiring grant, or a lifecycle in an org with time-based
+// suspension rules — and then once, even when both the principal and the
+// user it acts for need it. Everything else reads no clock at all.
+func TestClockReadLazily(t *testing.T) {
+	day := 24 * time.Hour
+	expiring := newExpiryFixture(t)
+	plain, _ := newFixture(t)
+	lifeTimed := newLifecycleFixture(t)
+	lifeUntimed := newLifecycleFixtureWith(t, LifecycleSettings{})
+	tests := []struct {
+		name  string
+		e     *Engine
+		c     checkCase
+		now   time.Time // what the wall clock answers
+		reads int
+	}{
+		{"no expiry anywhere, allowed", plain, allow("user:bob", "chains:run", "prod/chains/x"), lifeT, 0},
+		{"no expiry anywhere, denied", plain, deny("user:bob", "secrets:delete", "prod/secrets/s"), lifeT, 0},
+		{"an org with expiring grants, this grant without", expiring, allow("user:perm", "chains:read", "prod/chains/x"), expiryT.Add(time.Hour), 0},
+		{"a share to a role, no expiring grant met", expiring, deny("user:perm", "chains:update", "prod/chains/y"), expiryT.Add(time.Hour), 0},
+		{"an agent with a lifecycle, no time rule", lifeUntimed, allow("agent:Ok", "chains:run", "prod/chains/x"), lifeT.Add(1000 * day), 0},
+		{"suspended by hand, no time rule", lifeUntimed, deny("agent:Paused", "chains:run", "prod/chains/x"), lifeT, 0},
+		{"sponsor gone, no time rule", lifeUntimed, deny("agent:Orphan", "chains:run", "prod/chains/x"), lifeT, 0},
+		{"an expiring grant, before", expiring, allow("user:alice", "chains:read", "prod/chains/x"), expiryT.Add(-time.Second), 1},
+		{"an expiring grant, at its expiry", expiring, deny("user:alice", "chains:read", "prod/chains/x"), expiryT, 1},
+		{"an expiring team grant, after", expiring, deny("user:bob", "chains:run", "prod/chains/x"), expiryT.Add(time.Hour), 1},
+		{"an expiring share to a role", expiring, allow("user:olga", "chains:update", "prod/chains/y"), expiryT.Add(-time.Hour), 1},
+		{"agent and user both expiring: one read", expiring, allow("agent:Auditor", "chains:read", "prod/chains/x", obo("user:alice")), expiryT.Add(-time.Hour), 1},
+		{"agent and user both expiring, after: one read", expiring, deny("agent:Auditor", "chains:read", "prod/chains/x", obo("user:alice")), expiryT, 1},
+		{"a lifecycle with time rules, fresh", lifeTimed, allow("agent:Ok", "chains:run", "prod/chains/x"), lifeT.Add(day), 1},
+		{"a lifecycle with time rules, inactive", lifeTimed, deny("agent:Ok", "chains:run", "prod/chains/x"), lifeT.Add(30 * day), 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reads := countClock(t, tc.now)
+			req := tc.c.req
+			if !req.Now.IsZero() {
+				t.Fatalf("%s: the case sets Request.Now; it must leave the clock to the engine", tc.c)
+			}
+			if got := tc.e.Check(&req).Allowed; got != tc.c.want {
+				t.Errorf("%s at %s: allowed %v, want %v", tc.c, tc.now.Format(time.RFC3339), got, tc.c.want)
+			}
+			if *reads != tc.reads {
+				t.Errorf("%s: the wall clock was read %d times, want %d", tc.c, *reads, tc.reads)
+			}
+			// A request with its own time never reads the wall clock.
+			*reads = 0
+			req.Now = tc.now
+			if got := tc.e.Check(&req).Allowed; got != tc.c.want {
+				t.Errorf("%s with Now %s: allowed %v, want %v", tc.c, tc.now.Format(time.RFC3339), got, tc.c.want)
+			}
+			if *reads != 0 {
+				t.Errorf("%s with Request.Now: the wall clock was read %d times", tc.c, *reads)
+			}
+		})
+	}
+}

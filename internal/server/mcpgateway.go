@@ -1,0 +1,115 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
+)
+
+// The MCP gateway (package mcpgw, docs/mcp-gateway.md) is mounted beside
+// the API, not in the route table: /mcp/{org}/{namespace}/{server} speaks
+// the MCP streamable HTTP transport (JSON-RPC), not the API's JSON and
+// problem documents, so it is not an OpenAPI operation. Its protected
+// resource metadata (RFC 9728) is at
+// /.well-known/oauth-protected-resource/mcp/{org}/{namespace}/{server}.
+
+func (s *Server) mountMCP(cfg Config) error {
+	authn := cfg.MCPAuthenticate
+	if authn == nil {
+		authn = s.mcpAuthenticate
+	}
+	gw, err := mcpgw.New(mcpgw.Config{
+		Directory: s.dir, Store: s.store, Vault: s.vault, Authenticate: authn,
+		BaseURL: s.publicBase, ClientAddr: s.clientAddr, RequestID: s.requestID, Logger: s.log,
+	})
+	if err != nil {
+		return err
+	}
+	s.mcp = gw
+	s.top.Handle(mcpgw.Prefix, gw)
+	s.top.Handle(mcpgw.MetadataPrefix, gw)
+	return nil
+}
+
+// mcpAuthenticate authenticates a gateway caller.
+//
+// LEAD: when the agent-token branch lands, replace s.auth.Authenticate
+// below by s.auth.AuthenticateAudience(ctx, cred, audience, addr) and set
+// Caller.OnBehalfOf from Identity.OnBehalfOf: audience-bound agent tokens
+// are then accepted for this endpoint only. Until then the gateway
+// accepts what every API route accepts (API keys, sessions) and the
+// audience is not checked (such credentials are not audience-bound).
+func (s *Server) mcpAuthenticate(ctx context.Context, r *http.Request, audience string) (mcpgw.Caller, error) {
+	_ = audience
+	cred, ok := bearerToken(r)
+	if !ok {
+		s.metrics.authFails.WithLabelValues("missing").Inc()
+		return mcpgw.Caller{}, mcpgw.ErrUnauthenticated
+	}
+	addr := s.clientAddr(r)
+	id, err := s.auth.Authenticate(ctx, cred, addr)
+	switch {
+	case errors.Is(err, auth.ErrRateLimited):
+		s.metrics.authFails.WithLabelValues("rate_limited").Inc()
+		return mcpgw.Caller{}, fmt.Errorf("%w: %w", mcpgw.ErrRateLimited, err)
+	case errors.Is(err, auth.ErrUnauthenticated):
+		s.metrics.authFails.WithLabelValues("unauthenticated").Inc()
+		s.recordMCPAuthFailure(ctx, r, addr)
+		return mcpgw.Caller{}, fmt.Errorf("%w: %w", mcpgw.ErrUnauthenticated, err)
+	case err != nil:
+		return mcpgw.Caller{}, err
+	}
+	return mcpgw.Caller{Principal: id.Principal, Org: id.Org}, nil
+}
+
+// recordMCPAuthFailure records a refused credential, as the API does for
+// its routes.
+func (s *Server) recordMCPAuthFailure(ctx context.Context, r *http.Request, addr string) {
+	e := audit.Entry{
+		Actor:  audit.Actor{ClientAddr: addr, RequestID: s.requestID(r)},
+		Action: "auth.failure", Target: "route/mcp", Result: audit.Denied,
+		Message: "invalid, expired or revoked credential",
+	}
+	if err := s.dir.RecordEvent(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("audit: recording an authentication failure failed", "error", err)
+	}
+}
+
+// publicBase is the URL clients reach the server at: Config.PublicURL, or
+// else the request's own scheme and host (X-Forwarded-Proto believed from
+// a trusted proxy only).
+func (s *Server) publicBase(r *http.Request) string {
+	if s.publicURL != "" {
+		return s.publicURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	} else if p := r.Header.Get("X-Forwarded-Proto"); (p == "https" || p == "http") && s.fromTrustedProxy(r) {
+		scheme = p
+	}
+	return scheme + "://" + r.Host
+}
+
+func (s *Server) fromTrustedProxy(r *http.Request) bool {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = strings.Trim(host[:i], "[]")
+	}
+	return len(s.trusted) > 0 && s.isTrusted(host)
+}
+
+// Close releases what the server holds beyond its listener (the MCP
+// gateway's upstream connections). Serve calls it when it returns.
+func (s *Server) Close() error {
+	if s.mcp != nil {
+		return s.mcp.Close()
+	}
+	return nil
+}
