@@ -68,6 +68,11 @@ type LookupResourcesRequest struct {
 	// IncludeConditional also lists resources allowed only under
 	// conditions (see LookupResourcesResponse.Conditional).
 	IncludeConditional bool `json:"include_conditional,omitempty"`
+	// AtTime or AtRevision asks about the past: the lookup as it would
+	// have been then, rebuilt from the changelog (a cursor is for the
+	// same point only).
+	AtTime     time.Time `json:"at_time,omitzero"`
+	AtRevision uint64    `json:"at_revision,omitempty"`
 }
 
 // Request is the body of the query at consistency c (nil: any).
@@ -87,6 +92,10 @@ type LookupSubjectsRequest struct {
 	// IncludeConditional also lists principals allowed only under
 	// conditions, with Subject.Conditions set.
 	IncludeConditional bool `json:"include_conditional,omitempty"`
+	// AtTime or AtRevision asks about the past, as in
+	// LookupResourcesRequest.
+	AtTime     time.Time `json:"at_time,omitzero"`
+	AtRevision uint64    `json:"at_revision,omitempty"`
 }
 
 // Request is the body of the query at consistency c (nil: any).

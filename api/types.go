@@ -193,6 +193,12 @@ type Service struct {
 	Name       string         `json:"name"`
 	Attributes map[string]any `json:"attributes,omitempty"`
 	CreatedAt  time.Time      `json:"created_at"`
+	// Suspended: suspended by hand (POST …/services/{service}/suspend);
+	// every decision for it is deny with reason "suspended" and its API
+	// keys and run-token exchanges are refused until it is resumed.
+	Suspended bool `json:"suspended,omitempty"`
+	// Status is "active" or "suspended".
+	Status string `json:"status"`
 }
 
 // ServiceSpec creates a service, optionally bound to a role.
@@ -286,6 +292,31 @@ type KeyCreated struct {
 	Revision uint64 `json:"revision"`
 	Item     APIKey `json:"item"`
 	Token    string `json:"token"`
+}
+
+// AgentTokenRequest asks for an audience-bound agent token
+// (POST /v1/orgs/{org}/agents/{agent}/tokens).
+type AgentTokenRequest struct {
+	// OnBehalfOf is the member user the agent acts for ("user:<id>"),
+	// optional; a user may name only itself.
+	OnBehalfOf string `json:"on_behalf_of,omitempty"`
+	// Audience is the absolute URL of the one endpoint that will accept
+	// the token (an MCP gateway endpoint: <base>/mcp/{org}/{namespace}/{server}).
+	Audience string `json:"audience"`
+	// TTL is a Go duration ("5m"), default 5m, at most 1h.
+	TTL string `json:"ttl,omitempty"`
+}
+
+// AgentToken is a minted agent token, shown this once.
+type AgentToken struct {
+	Revision   uint64    `json:"revision"`
+	Token      string    `json:"token"`
+	TokenType  string    `json:"token_type"`
+	TokenID    string    `json:"token_id"`
+	Agent      string    `json:"agent"`
+	OnBehalfOf string    `json:"on_behalf_of,omitempty"`
+	Audience   string    `json:"audience"`
+	ExpiresAt  time.Time `json:"expires_at"`
 }
 
 // Invitation invites an email address to an org with a role.

@@ -191,3 +191,29 @@ func (e *Engine) Suspension(org, principal string, now time.Time) Reason {
 	}
 	return o.suspension(h.x.life, nowOr(now))
 }
+
+// Standing says whether principal can act in org at now (zero:
+// time.Now()): member is false when the engine does not hold it as a
+// member of org (unknown org, unknown or deleted principal); otherwise
+// why every decision for it is denied — ReasonExpired, or a suspension
+// reason — or "" when it can act. Credentials that name a principal
+// (agent tokens, a service's API keys) ask it at each use, so that they
+// stop as soon as this engine follows the change that ends the principal.
+func (e *Engine) Standing(org, principal string, now time.Time) (member bool, r Reason) {
+	o, ok := e.cur.Load().orgs.get(skey(org))
+	if !ok || o == nil {
+		return false, ""
+	}
+	h, ok := o.holders.get(skey(principal))
+	if !ok || !h.isMember() {
+		return false, ""
+	}
+	now = nowOr(now)
+	if exp := h.expires(); !exp.IsZero() && !now.Before(exp) {
+		return true, ReasonExpired
+	}
+	if h.x != nil && h.x.life != nil {
+		return true, o.suspension(h.x.life, now)
+	}
+	return true, ""
+}

@@ -123,3 +123,42 @@ func TestLifecycleCheckAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestStanding: what credentials ask at each use — membership, expiry,
+// suspension — for members with and without a lifecycle.
+func TestStanding(t *testing.T) {
+	e := newLifecycleFixture(t)
+	day := 24 * time.Hour
+	tests := []struct {
+		org, principal string
+		now            time.Time
+		member         bool
+		want           Reason
+	}{
+		{"acme", "user:alice", lifeT.Add(day), true, ""},
+		{"acme", "agent:Ok", lifeT.Add(day), true, ""},
+		{"acme", "agent:Paused", lifeT.Add(day), true, ReasonSuspended},
+		{"acme", "agent:Orphan", lifeT.Add(day), true, ReasonSponsorGone},
+		{"acme", "agent:Ok", lifeT.Add(30 * day), true, ReasonInactive},
+		{"acme", "agent:Nobody", lifeT, false, ""},
+		{"other", "agent:Ok", lifeT, false, ""},
+		{"acme", "team:support", lifeT, false, ""},
+	}
+	for _, tt := range tests {
+		member, r := e.Standing(tt.org, tt.principal, tt.now)
+		if member != tt.member || r != tt.want {
+			t.Errorf("Standing(%s, %s, %s) = %v, %q; want %v, %q", tt.org, tt.principal, tt.now, member, r, tt.member, tt.want)
+		}
+	}
+	exp := New()
+	if err := exp.LoadOrg(1, OrgData{Org: "acme", Policy: mustPolicy(t, testPolicy),
+		Principals: []Principal{{ID: "agent:Temp", Role: "operator", ExpiresAt: lifeT}}}); err != nil {
+		t.Fatal(err)
+	}
+	if member, r := exp.Standing("acme", "agent:Temp", lifeT.Add(-time.Second)); !member || r != "" {
+		t.Errorf("before expiry: %v %q", member, r)
+	}
+	if member, r := exp.Standing("acme", "agent:Temp", lifeT); !member || r != ReasonExpired {
+		t.Errorf("at expiry: %v %q, want expired", member, r)
+	}
+}

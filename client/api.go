@@ -44,6 +44,8 @@ type (
 	AgentSpec              = api.AgentSpec
 	AgentPatch             = api.AgentPatch
 	OrgLifecycle           = api.OrgLifecycle
+	AgentTokenRequest      = api.AgentTokenRequest
+	AgentToken             = api.AgentToken
 	Reach                  = api.Reach
 	ReachApproval          = api.ReachApproval
 	ToolReach              = api.ToolReach

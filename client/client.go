@@ -344,7 +344,7 @@ type callOptions struct {
 	approvalID string
 }
 
-// AsOf asks Check or Explain about the past: the decision as it would have
+// AsOf asks Check, Explain or a lookup about the past: the answer as it would have
 // been at instant t (forensics: "could Bob read the prod secret last
 // Tuesday?"), rebuilt by the server from its changelog.
 func AsOf(t time.Time) CallOption { return func(o *callOptions) { o.atTime = t } }

@@ -236,6 +236,21 @@ func TestEveryEndpoint(t *testing.T) {
 	if ss := must[client.List[client.Service]](t, "list services")(alice.ListServices(ctx, "acme", nil)); len(ss.Items) != 1 {
 		t.Errorf("list services: %+v", ss)
 	}
+	if s, _ := must2[client.Service](t, "suspend service")(alice.SuspendService(ctx, "acme", "ci")); !s.Suspended || s.Status != "suspended" {
+		t.Errorf("suspend service: %+v", s)
+	}
+	if s, _ := must2[client.Service](t, "resume service")(alice.ResumeService(ctx, "acme", "ci")); s.Suspended || s.Status != "active" {
+		t.Errorf("resume service: %+v", s)
+	}
+	aud := "https://gw.example/mcp/acme/prod/github"
+	if tok := must[client.AgentToken](t, "mint agent token")(alice.MintAgentToken(ctx, "acme", "Triage",
+		client.AgentTokenRequest{Audience: aud, OnBehalfOf: "user:alice", TTL: "2m"})); !strings.HasPrefix(tok.Token, "gha_") ||
+		tok.Agent != "agent:Triage" || tok.OnBehalfOf != "user:alice" || tok.Audience != aud {
+		t.Errorf("mint agent token: %+v", tok)
+	}
+	if _, err := alice.MintAgentToken(ctx, "acme", "Triage", client.AgentTokenRequest{Audience: "not a url"}); !client.IsInvalid(err) {
+		t.Errorf("an agent token for a bad audience: %v, want 400", err)
+	}
 
 	// Resources with versions, diffs and a share.
 	ref := client.ResourceRef{Namespace: "prod", Type: "chains", ID: "triage"}

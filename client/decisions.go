@@ -101,22 +101,26 @@ func (c *Client) Explain(ctx context.Context, org string, req CheckRequest, opts
 }
 
 // LookupResources lists one page of the resources req.Principal may do
-// req.Action on ("what can Alice run?").
+// req.Action on ("what can Alice run?"); with AsOf or AsOfRevision, as it
+// would have been then (follow the cursor with the same option).
 func (c *Client) LookupResources(ctx context.Context, org string, req LookupResourcesRequest, opts ...CallOption) (ResourcePage, error) {
 	o := applyCall(opts)
 	var out ResourcePage
-	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/lookup/resources",
-		body: req.Request(o.consistency())}, &out)
+	body := req.Request(o.consistency())
+	body.AtTime, body.AtRevision = o.atTime, o.atRevision
+	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/lookup/resources", body: body}, &out)
 	return out, err
 }
 
 // LookupSubjects lists who may do req.Action on req.Resource ("who can
-// run this chain?"; needs bindings:read).
+// run this chain?"; needs bindings:read); with AsOf or AsOfRevision, as
+// it would have been then.
 func (c *Client) LookupSubjects(ctx context.Context, org string, req LookupSubjectsRequest, opts ...CallOption) (Subjects, error) {
 	o := applyCall(opts)
 	var out Subjects
-	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/lookup/subjects",
-		body: req.Request(o.consistency())}, &out)
+	body := req.Request(o.consistency())
+	body.AtTime, body.AtRevision = o.atTime, o.atRevision
+	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/lookup/subjects", body: body}, &out)
 	return out, err
 }
 

@@ -16,6 +16,28 @@ func (c *Client) AttestAgent(ctx context.Context, org, name string) (Agent, uint
 	return writeItem[Agent](ctx, c, http.MethodPost, orgPath(org)+"/agents/"+seg(name)+"/attest", nil)
 }
 
+// MintAgentToken mints a short-lived token for agent name, bound to
+// req.Audience (the absolute URL of the one endpoint that will accept it,
+// e.g. an MCP gateway endpoint), optionally on behalf of a member user.
+// The token is shown once; every API route refuses it.
+func (c *Client) MintAgentToken(ctx context.Context, org, name string, req AgentTokenRequest) (AgentToken, error) {
+	var out AgentToken
+	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/agents/" + seg(name) + "/tokens", body: req, idem: write}, &out)
+	return out, err
+}
+
+// SuspendService suspends a service by hand: every decision for it is
+// deny (reason suspended) and its API keys and run-token exchanges are
+// refused until ResumeService.
+func (c *Client) SuspendService(ctx context.Context, org, name string) (Service, uint64, error) {
+	return writeItem[Service](ctx, c, http.MethodPost, orgPath(org)+"/services/"+seg(name)+"/suspend", nil)
+}
+
+// ResumeService lifts a service's suspension.
+func (c *Client) ResumeService(ctx context.Context, org, name string) (Service, uint64, error) {
+	return writeItem[Service](ctx, c, http.MethodPost, orgPath(org)+"/services/"+seg(name)+"/resume", nil)
+}
+
 // SetOrgLifecycle replaces the org's suspension rules for agents (days;
 // 0: off).
 func (c *Client) SetOrgLifecycle(ctx context.Context, org string, l OrgLifecycle) (Org, uint64, error) {

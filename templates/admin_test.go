@@ -39,7 +39,7 @@ var adminSources = []string{
 var systemTypes = []string{
 	"org", "namespaces", "members", "teams", "roles", "bindings", "agents",
 	"services", "apikeys", "secrets", "audit", "policy", "resources",
-	"decisions", "results",
+	"decisions", "results", "changes",
 }
 
 var permLiteral = regexp.MustCompile(`^([a-z_]+):([a-z_]+)$`)

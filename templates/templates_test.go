@@ -104,6 +104,7 @@ func TestMentikoMatrix(t *testing.T) {
 		seedRow("Audit settings (decision logging)", "audit:update", "✓ - - -"),
 		seedRow("Create API keys (triggers, agents)", "apikeys:create", "✓ ✓ - -"),
 		seedRow("Read and delete others' API keys", "apikeys:read apikeys:delete", "✓ - - -"),
+		seedRow("Follow the org's decision state (change feed, replicas)", "changes:read", "✓ - - -"),
 	})
 }
 
@@ -331,7 +332,8 @@ func TestMentikoMatrixRows(t *testing.T) {
 func TestAgentPlatformMatrixRows(t *testing.T) {
 	rows := mentikoRows("✓ ")
 	// Audit settings are the owner's: part of its `*:*` row, not a row.
-	rows = slices.DeleteFunc(rows, func(r matrixRow) bool { return r.perms[0] == "audit:update" })
+	// So is the change feed (changes:read).
+	rows = slices.DeleteFunc(rows, func(r matrixRow) bool { return r.perms[0] == "audit:update" || r.perms[0] == "changes:read" })
 	rows = append(rows, mrow("Owner: everything else", "*:*", "✓ - - - -"))
 	checkMatrixRows(t, "agent-platform", []string{"owner", "admin", "builder", "operator", "viewer"}, rows)
 }
@@ -355,6 +357,7 @@ func mentikoRows(owner string) []matrixRow {
 		r("Export data", "data:export", "✓ ✓ ✓ -"),
 		// Gatehouse's own administration ("full platform access").
 		r("(Gatehouse) audit settings", "audit:update", "✓ - - -"),
+		r("(Gatehouse) change feed (replicas)", "changes:read", "✓ - - -"),
 		r("(Gatehouse) API keys", "apikeys:create", "✓ ✓ - -"),
 		r("(Gatehouse) namespaces, agents, services, keys, resources, policy, integrations",
 			"namespaces:* agents:* services:* apikeys:* resources:* policy:* integrations:*", "✓ - - -"),

@@ -55,6 +55,9 @@ type Options struct {
 	// MetricsToken is the bearer token GET /metrics requires; empty, the
 	// server does not serve /metrics (404), as gatehouse serve by default.
 	MetricsToken string
+	// ChangeRetention is how old the change feed's changes may be (the
+	// server's --change-retention; default 24h).
+	ChangeRetention time.Duration
 }
 
 // Demo is the seeded demo org: its id and each user's API key.
@@ -97,7 +100,7 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	eng := authz.New()
-	dir, err := directory.Open(ctx, st, eng, directory.Options{})
+	dir, err := directory.Open(ctx, st, eng, directory.Options{ChangeRetention: o.ChangeRetention})
 	if err != nil {
 		t.Fatalf("clienttest: directory: %v", err)
 	}

@@ -43,6 +43,12 @@
 //     from the store: no guesser can produce such a token).
 //   - A credential bound to an org (an org API key, or a session obtained
 //     from one) authenticates only for that org: Identity.Org says which.
+//   - Agent tokens (agenttoken.go) authenticate only at the one audience
+//     they were minted for (AuthenticateAudience), never on the API, and
+//     stop at their next use once the agent cannot act (suspended,
+//     expired, deleted) or their on_behalf_of user left the org.
+//   - A suspended service's API keys are refused (401) at their next use,
+//     as soon as this process's engine follows the suspension.
 //   - Error messages never contain secrets or the presented token.
 //   - Nothing panics on any input.
 package auth
@@ -87,14 +93,20 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 
 // Identity is an authenticated caller.
 type Identity struct {
-	// Principal is "user:<id>" or "service:<name>".
+	// Principal is "user:<id>" or "service:<name>" — or "agent:<name>"
+	// for an agent token (AuthenticateAudience only).
 	Principal string
+	// OnBehalfOf is the user an agent token acts for ("" otherwise):
+	// decisions for this identity are made on behalf of that user (the
+	// intersection of DESIGN §1.1 item 5).
+	OnBehalfOf string
 	// Org, when set, confines the credential to one org: requests about any
 	// other org are answered as for a non-member (404).
 	Org string
 	// KeyID is the API key used ("" for a session).
 	KeyID string
-	// SessionID is the session used ("" for an API key).
+	// SessionID is the session used, or the agent token's id ("" for an
+	// API key).
 	SessionID string
 	// Expires is when the credential stops working (zero: never).
 	Expires time.Time

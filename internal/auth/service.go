@@ -52,6 +52,12 @@ type Service struct {
 
 	cache sync.Map // key id → *cachedKey
 	users sync.Map // user id → *cachedUser (the incarnation sessions check)
+	// agents: "<org>/<name>" → *cachedUser, the agent's incarnation that
+	// agent tokens check.
+	agents sync.Map
+	// verified: SHA-256 of an agent token → *verifiedAgent (agenttoken.go).
+	verified  sync.Map
+	nVerified atomic.Int64
 	// forgets counts invalidations (of keys or users): a lookup that
 	// raced with one does not cache what it read.
 	forgets atomic.Uint64
@@ -170,6 +176,13 @@ func (s *Service) Authenticate(ctx context.Context, credential, clientAddr strin
 		id, err = s.authSession(ctx, credential)
 	default:
 		err = ErrUnauthenticated
+	}
+	if err == nil && id.Org != "" && strings.HasPrefix(id.Principal, authz.KindService+":") {
+		// A suspended (or no longer present) service: its key verified,
+		// so this is no guess and is not counted as a failure.
+		if member, why := s.dir.Standing(id.Org, id.Principal, s.opts.Now()); !member || why != "" {
+			return Identity{}, ErrUnauthenticated
+		}
 	}
 	switch {
 	case err == nil:
@@ -415,8 +428,18 @@ func (s *Service) forgetChanged(changes []store.Change) {
 			stale = func(id Identity) bool { return id.Principal == p }
 		case store.KindServiceDelete:
 			stale = func(id Identity) bool { return id.Org == c.Org && id.Principal == c.Key }
+		case store.KindAgentPut, store.KindAgentDelete:
+			s.forgets.Add(1) // before the delete: see agentIncarnation
+			s.agents.Delete(c.Org + "/" + strings.TrimPrefix(c.Key, authz.KindAgent+":"))
+			continue
 		case store.KindOrgDelete:
 			stale = func(id Identity) bool { return id.Org == c.Org }
+			s.agents.Range(func(k, _ any) bool {
+				if strings.HasPrefix(k.(string), c.Org+"/") {
+					s.agents.Delete(k)
+				}
+				return true
+			})
 		case store.KindAPIKeyPut:
 			s.Forget(strings.TrimPrefix(c.Key, "apikey:"))
 			continue

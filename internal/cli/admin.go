@@ -94,7 +94,7 @@ func addAdminCommands(root *cobra.Command, e *env) {
 		a.bindCmd(), a.shareCmd(), a.agentCmd(), a.serviceCmd(), a.keyCmd(), a.resourceCmd(),
 		a.checkCmd(), a.explainCmd(), a.whoCanCmd(), a.whatCanCmd(), a.whoamiCmd(),
 	)
-	root.AddCommand(a.importCmd(), a.mcpCmd())
+	root.AddCommand(a.importCmd(), a.mcpCmd(), a.changesCmd())
 	for _, c := range root.Commands() {
 		if c.Name() == "policy" {
 			for _, sub := range a.policyCmds() {

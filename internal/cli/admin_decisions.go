@@ -21,7 +21,7 @@ type decisionFlags struct {
 	onBehalfOf string
 	atLeast    uint64
 	req        client.CheckRequest
-	asOf       asOfFlags // check and explain only (lifetimes.go)
+	asOf       asOfFlags // check, explain, who-can, what-can (lifetimes.go)
 }
 
 func (d *decisionFlags) register(cmd *cobra.Command) {
@@ -179,18 +179,23 @@ func (a *adm) whoCanCmd() *cobra.Command {
 	var df decisionFlags
 	var conditional bool
 	cmd := a.decisionCmd(&cobra.Command{
-		Use:     "who-can TYPE:ACTION [TYPE/ID] [-n NS]",
-		Short:   "Who may do the action (on the resource)? (needs bindings:read)",
-		Example: `  gatehouse who-can chains:run chains/escalation-triage -n prod`,
-		Args:    cobra.RangeArgs(1, 2),
+		Use:   "who-can TYPE:ACTION [TYPE/ID] [-n NS]",
+		Short: "Who may do the action (on the resource)? (needs bindings:read)",
+		Example: `  gatehouse who-can chains:run chains/escalation-triage -n prod
+  gatehouse who-can secrets:read secrets/db-password -n prod --at 2026-11-01T10:00:00Z`,
+		Args: cobra.RangeArgs(1, 2),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			return df.parse(cmd, append([]string{"me"}, args...))
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			asOf, err := df.asOf.option()
+			if err != nil {
+				return err
+			}
 			return a.inOrg(cmd, func(cl *call, org string) error {
 				req := df.req
 				s, err := cl.c.LookupSubjects(cl.ctx, org, client.LookupSubjectsRequest{Action: req.Action, Resource: req.Resource, Namespace: req.Namespace, Context: req.Context,
-					IncludeConditional: conditional}, client.AtLeast(df.atLeast))
+					IncludeConditional: conditional}, client.AtLeast(df.atLeast), asOf)
 				if err != nil {
 					return err
 				}
@@ -203,6 +208,7 @@ func (a *adm) whoCanCmd() *cobra.Command {
 		},
 	}, &df)
 	cmd.Flags().BoolVar(&conditional, "conditional", true, "also list principals allowed only when a condition holds (WHEN names it); --conditional=false lists only those allowed now")
+	df.asOf.register(cmd)
 	return cmd
 }
 
@@ -220,10 +226,11 @@ func (a *adm) whatCanCmd() *cobra.Command {
 	var limit int
 	var conditional bool
 	cmd := a.decisionCmd(&cobra.Command{
-		Use:     "what-can PRINCIPAL|me TYPE:ACTION [-n NS]",
-		Short:   "Which resources may PRINCIPAL do the action on? (all namespaces without -n)",
-		Example: `  gatehouse what-can user:alice chains:run`,
-		Args:    cobra.ExactArgs(2),
+		Use:   "what-can PRINCIPAL|me TYPE:ACTION [-n NS]",
+		Short: "Which resources may PRINCIPAL do the action on? (all namespaces without -n)",
+		Example: `  gatehouse what-can user:alice chains:run
+  gatehouse what-can agent:Triage chains:run --at-revision 1200`,
+		Args: cobra.ExactArgs(2),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
 			if err := df.parse(cmd, args); err != nil {
 				return err
@@ -234,13 +241,17 @@ func (a *adm) whatCanCmd() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			asOf, err := df.asOf.option()
+			if err != nil {
+				return err
+			}
 			return a.inOrg(cmd, func(cl *call, org string) error {
 				req := df.req
 				q := client.LookupResourcesRequest{Principal: req.Principal, Action: req.Action, Namespace: req.Namespace,
 					Context: req.Context, OnBehalfOf: req.OnBehalfOf, PageSize: min(limit, 10000), IncludeConditional: conditional}
 				all := client.ResourcePage{}
 				for {
-					p, err := cl.c.LookupResources(cl.ctx, org, q, client.AtLeast(df.atLeast))
+					p, err := cl.c.LookupResources(cl.ctx, org, q, client.AtLeast(df.atLeast), asOf)
 					if err != nil {
 						return err
 					}
@@ -273,6 +284,7 @@ func (a *adm) whatCanCmd() *cobra.Command {
 	}, &df)
 	cmd.Flags().IntVar(&limit, "limit", 1000, "print at most this many resources")
 	cmd.Flags().BoolVar(&conditional, "conditional", true, "also list resources allowed only when a condition holds (WHEN names it); --conditional=false lists only those allowed now")
+	df.asOf.register(cmd)
 	return cmd
 }
 

@@ -107,7 +107,7 @@ func (a *adm) agentCmd() *cobra.Command {
 	update.Flags().BoolVar(&suspend, "suspend", false, "suspend the agent by hand")
 	update.Flags().BoolVar(&resume, "resume", false, "lift a suspension by hand")
 	del := deleteCmd(a, "delete NAME", "Delete an agent with its bindings", "deleted agent", (*client.Client).DeleteAgent)
-	return a.group("agent", "Manage AI agent identities", create, list, get, update, del, a.attestCmd(), a.lifecycleCmd(), a.blastRadiusCmd())
+	return a.group("agent", "Manage AI agent identities", create, list, get, update, del, a.attestCmd(), a.lifecycleCmd(), a.blastRadiusCmd(), a.agentTokenCmd())
 }
 
 // patchMap reads a patch's map flag: nil when the flag was not given (the
@@ -141,7 +141,7 @@ func parseAttrs(s string) (map[string]any, error) {
 
 func (a *adm) serviceCmd() *cobra.Command {
 	var role, ns, attrs string
-	header := []string{"SERVICE", "ATTRIBUTES", "CREATED"}
+	header := []string{"SERVICE", "STATUS", "ATTRIBUTES", "CREATED"}
 	rows := func(ss []client.Service) [][]string {
 		var out [][]string
 		for _, s := range ss {
@@ -150,7 +150,11 @@ func (a *adm) serviceCmd() *cobra.Command {
 				b, _ := json.Marshal(s.Attributes)
 				at = string(b)
 			}
-			out = append(out, []string{s.Name, at, admTime(s.CreatedAt)})
+			st := s.Status
+			if st == "" {
+				st = "active"
+			}
+			out = append(out, []string{s.Name, st, at, admTime(s.CreatedAt)})
 		}
 		return out
 	}
@@ -176,7 +180,17 @@ func (a *adm) serviceCmd() *cobra.Command {
 	update.PreRunE = readAttrs
 	update.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
 	del := deleteCmd(a, "delete NAME", "Delete a service with its bindings", "deleted service", (*client.Client).DeleteService)
-	return a.group("service", "Manage service accounts", create, list, get, update, del)
+	suspend := writeCmd(a, "suspend NAME", "Suspend a service: every decision for it is deny and its API keys and run tokens stop, until resumed", 1,
+		func(cl *call, org string, args []string) (wrote, error) {
+			s, rev, err := cl.c.SuspendService(cl.ctx, org, args[0])
+			return wrote{s, rev, "suspended service " + s.Name}, err
+		})
+	resume := writeCmd(a, "resume NAME", "Lift a service's suspension", 1,
+		func(cl *call, org string, args []string) (wrote, error) {
+			s, rev, err := cl.c.ResumeService(cl.ctx, org, args[0])
+			return wrote{s, rev, "resumed service " + s.Name}, err
+		})
+	return a.group("service", "Manage service accounts", create, list, get, update, del, suspend, resume)
 }
 
 // keyCmd manages API keys: the org's (default) or, with --personal, your

@@ -160,6 +160,16 @@ func TestAdminVerbs(t *testing.T) {
 		{name: "key create for the service", as: "alice", args: []string{"key", "create", "--principal", "service:ci", "--name", "ci"}, code: 0, out: []string{"created key ", "for service:ci", "token (shown once): gth_"}},
 		{name: "key list", as: "alice", args: []string{"key", "list", "--principal", "service:ci"}, code: 0, out: []string{"service:ci", "active"}},
 		{name: "personal keys", as: "bob", args: []string{"key", "list", "--personal"}, code: 0, out: []string{"user:bob", "(personal)"}},
+		{name: "service suspend", as: "alice", args: []string{"service", "suspend", "ci"}, code: 0, out: []string{"suspended service ci (revision "}},
+		{name: "service list shows the suspension", as: "alice", args: []string{"service", "list"}, code: 0, out: []string{"STATUS", "suspended"}},
+		{name: "a suspended service is denied", as: "alice", args: []string{"check", "service:ci", "chains:read", "chains/eval-harness", "--ns", "dev"}, code: ExitDeny, out: []string{"suspended"}},
+		{name: "a viewer may not suspend", as: "carol", args: []string{"service", "resume", "ci"}, code: ExitNotAllowed, err: []string{"403"}},
+		{name: "service resume", as: "alice", args: []string{"service", "resume", "ci"}, code: 0, out: []string{"resumed service ci"}},
+		{name: "a resumed service is allowed", as: "alice", args: []string{"check", "service:ci", "chains:read", "chains/eval-harness", "--ns", "dev"}, code: 0},
+		{name: "agent token", as: "alice", args: []string{"agent", "token", "Triage", "--audience", "https://gw.example/mcp/demo/prod/github", "--on-behalf-of", "user:alice", "-o", "json"}, code: 0, out: []string{`"token": "gha_`, `"agent": "agent:Triage"`, `"on_behalf_of": "user:alice"`}},
+		{name: "agent token needs an audience", as: "alice", args: []string{"agent", "token", "Triage"}, code: ExitBadInput},
+		{name: "agent token for another user", as: "alice", args: []string{"agent", "token", "Triage", "--audience", "https://gw.example/x", "--on-behalf-of", "user:bob"}, code: ExitNotAllowed, err: []string{"403"}},
+		{name: "agent token ttl over an hour", as: "alice", args: []string{"agent", "token", "Triage", "--audience", "https://gw.example/x", "--ttl", "2h"}, code: ExitBadInput, err: []string{"ttl"}},
 		{name: "service delete", as: "alice", args: []string{"service", "delete", "ci"}, code: 0},
 
 		// Resources with versions and diffs.

@@ -82,6 +82,44 @@ func (a *adm) lifecycleCmd() *cobra.Command {
 	return cmd
 }
 
+// agentTokenCmd: `agent token NAME --audience URL [--on-behalf-of user:Y]
+// [--ttl 5m]` mints an audience-bound agent token. The table form prints
+// only the token (for TOKEN=$(gatehouse agent token …)); -o json the
+// whole answer.
+func (a *adm) agentTokenCmd() *cobra.Command {
+	var req client.AgentTokenRequest
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "token NAME --audience URL [--on-behalf-of user:ID] [--ttl 5m]",
+		Short: "Mint a short-lived token for the agent, accepted only at the audience URL (an MCP gateway endpoint)",
+		Example: `  gatehouse agent token Helper --audience https://gatehouse.example.com/mcp/acme/default/github --on-behalf-of user:bob
+  gatehouse agent token Helper --audience http://127.0.0.1:8080/mcp/acme/default/demo --ttl 15m -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if req.Audience == "" {
+				return badInput("--audience is required: the absolute URL of the endpoint that will accept the token")
+			}
+			if ttl < 0 {
+				return badInput("--ttl must be a positive duration (5m, at most 1h)")
+			}
+			if ttl > 0 {
+				req.TTL = ttl.String()
+			}
+			return a.inOrg(cmd, func(cl *call, org string) error {
+				t, err := cl.c.MintAgentToken(cl.ctx, org, args[0], req)
+				if err != nil {
+					return err
+				}
+				return cl.say(t, "%s", t.Token)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&req.Audience, "audience", "", "the absolute URL of the one endpoint that will accept the token")
+	cmd.Flags().StringVar(&req.OnBehalfOf, "on-behalf-of", "", "the member user the agent acts for (user:ID; a user may name only itself)")
+	cmd.Flags().DurationVar(&ttl, "ttl", 0, "the token's lifetime (default 5m, at most 1h)")
+	return cmd
+}
+
 // blastRadiusCmd: `agent blast-radius NAME|PRINCIPAL` — what the agent (or
 // any user or service, by full id) could do if hijacked.
 func (a *adm) blastRadiusCmd() *cobra.Command {
@@ -184,15 +222,16 @@ func reachApprovals(as []client.ReachApproval) string {
 	return strings.Join(parts, "; ")
 }
 
-// asOfFlags are --at and --at-revision: a check or explanation of the past.
+// asOfFlags are --at and --at-revision: a check, explanation or lookup
+// (who-can, what-can) of the past.
 type asOfFlags struct {
 	at  string
 	rev uint64
 }
 
 func (f *asOfFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.at, "at", "", "decide as at this RFC 3339 time (2026-11-01T10:00:00Z), from the changelog")
-	cmd.Flags().Uint64Var(&f.rev, "at-revision", 0, "decide as at this revision, from the changelog")
+	cmd.Flags().StringVar(&f.at, "at", "", "answer as at this RFC 3339 time (2026-11-01T10:00:00Z), from the changelog")
+	cmd.Flags().Uint64Var(&f.rev, "at-revision", 0, "answer as at this revision, from the changelog")
 }
 
 // option is the call option the flags ask for (nil: now).

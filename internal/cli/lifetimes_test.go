@@ -78,8 +78,9 @@ func TestBlastRadiusCLI(t *testing.T) {
 	})
 }
 
-// TestCheckAtCLI: `check … --at` answers as the org was then: a binding
-// made after that instant did not count yet.
+// TestCheckAtCLI: `check … --at` (and explain, what-can, who-can) answers
+// as the org was then: a binding made after that instant did not count
+// yet. Asking about the past needs what asking now needs.
 func TestCheckAtCLI(t *testing.T) {
 	srv := clienttest.Start(t, clienttest.Options{Demo: true})
 	time.Sleep(1100 * time.Millisecond) // --at has whole seconds: step past the seeding
@@ -95,5 +96,19 @@ func TestCheckAtCLI(t *testing.T) {
 		{name: "the future", as: "alice", args: []string{"check", "user:carol", "chains:update", "chains/eval-harness", "-n", "dev", "--at", "2999-01-01T00:00:00Z"}, code: ExitBadInput,
 			err: []string{"400", "future"}},
 		{name: "both flags", as: "alice", args: []string{"check", "user:carol", "chains:read", "--at", before, "--at-revision", "3"}, code: ExitBadInput},
+		// Lookups of the past.
+		{name: "what carol may update now", as: "alice", args: []string{"what-can", "user:carol", "chains:update", "-n", "dev"}, code: 0, out: []string{"eval-harness"}},
+		{name: "what she could update then", as: "alice", args: []string{"what-can", "user:carol", "chains:update", "-n", "dev", "--at", before}, code: 0,
+			notOut: []string{"eval-harness"}},
+		{name: "who may update it now", as: "alice", args: []string{"who-can", "chains:update", "chains/eval-harness", "-n", "dev"}, code: 0, out: []string{"user:carol"}},
+		{name: "who could then", as: "alice", args: []string{"who-can", "chains:update", "chains/eval-harness", "-n", "dev", "--at", before}, code: 0,
+			notOut: []string{"user:carol"}},
+		{name: "who could, in JSON", as: "alice", args: []string{"who-can", "chains:update", "chains/eval-harness", "-n", "dev", "--at", before, "-o", "json"}, code: 0,
+			out: []string{`"revision"`}, notOut: []string{"user:carol"}},
+		{name: "a lookup of the future", as: "alice", args: []string{"what-can", "user:carol", "chains:update", "--at", "2999-01-01T00:00:00Z"}, code: ExitBadInput,
+			err: []string{"400", "future"}},
+		{name: "a lookup with both flags", as: "alice", args: []string{"who-can", "chains:read", "--at", before, "--at-revision", "3"}, code: ExitBadInput},
+		{name: "who could then, without bindings:read", as: "carol", args: []string{"who-can", "chains:update", "chains/eval-harness", "-n", "dev", "--at", before}, code: ExitNotAllowed,
+			err: []string{"403"}},
 	})
 }

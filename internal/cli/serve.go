@@ -128,6 +128,7 @@ func newServeCmd(e *env) *cobra.Command {
 		logLevel    string
 		logFormat   string
 		drain       time.Duration
+		retention   time.Duration
 		debugAddr   string
 		proxies     []string
 		oidcConfig  string
@@ -205,7 +206,7 @@ The command line wins over the variable, which wins over the file.`,
 				return &exitError{code: ExitInternal, err: err}
 			}
 			go alog.Run(ctx) // checkpoints idle orgs' logs
-			dir, err := directory.Open(octx, st, authz.New(), directory.Options{Logger: log, Audit: alog})
+			dir, err := directory.Open(octx, st, authz.New(), directory.Options{Logger: log, Audit: alog, ChangeRetention: retention})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: fmt.Errorf("load directory: %w", err)}
 			}
@@ -302,6 +303,7 @@ The command line wins over the variable, which wins over the file.`,
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug (every request), info, warn or error")
 	cmd.Flags().StringVar(&logFormat, "log-format", "text", "text or json")
 	cmd.Flags().DurationVar(&drain, "shutdown-timeout", 20*time.Second, "how long to drain in-flight requests on SIGINT/SIGTERM")
+	cmd.Flags().DurationVar(&retention, "change-retention", directory.DefaultChangeRetention, "how old the changes after a revision may be for the change feed to serve them (older: 410, replicas start again from a snapshot)")
 	cmd.Flags().StringVar(&debugAddr, "debug-addr", "", "also serve Go's profiling endpoints (/debug/pprof/) on this address; keep it on loopback")
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "", "serve /metrics on this address instead of the API listener (open to whoever reaches it, unless a metrics token is set); keep it on loopback or a private network")
 	cmd.Flags().StringVar(&metricsFile, "metrics-token-file", "", "file holding the bearer token /metrics requires (default $"+metricsTokenEnv+"); without --metrics-addr, /metrics is on the API listener only with a token")

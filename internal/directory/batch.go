@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -174,6 +175,12 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 	}
 	keys := make([]string, len(cs))
 	rev, err := d.write(ctx, name, org, actor, func(o *op) error {
+		if bw, ok := o.tx.(bulkWriter); ok {
+			bw.BulkWrite()
+		}
+		if err := prefetchMembers(o, cs); err != nil {
+			return err
+		}
 		o.unrecorded = true // each change is recorded below
 		who := d.auditActor(ctx, o.tx, org, actor)
 		deleted := false
@@ -211,6 +218,58 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 type changeCounter interface {
 	ChangeCount() int
 	ChangesFrom(i int) []store.Change
+}
+
+// bulkWriter is implemented by a store transaction that can pipeline the
+// INSERTs of a batch (sqlcore's on PostgreSQL: sqlcore.txn.BulkWrite).
+type bulkWriter interface{ BulkWrite() }
+
+// memberPrefetcher is implemented by a store transaction that can learn
+// in a few statements which of many users are members of an org, so that
+// their bindings' principal checks need no statement each (sqlcore's).
+type memberPrefetcher interface {
+	PrefetchMembers(ctx context.Context, org string, userIDs []string) error
+}
+
+// prefetchMembers tells the transaction about the users the batch's
+// bindings and shares name. It changes no answer, only how many
+// statements the answers take.
+func prefetchMembers(o *op, cs []WriteChange) error {
+	mp, ok := o.tx.(memberPrefetcher)
+	if !ok {
+		return nil
+	}
+	var ids []string
+	for _, c := range cs {
+		p := c.Principal
+		if c.Op == OpBindingCreate {
+			p = c.Binding.Principal
+		}
+		if id, isUser := strings.CutPrefix(p, authz.KindUser+":"); isUser && (c.Op == OpBindingCreate || c.Op == OpShareCreate) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return mp.PrefetchMembers(o.ctx, o.org, ids)
+}
+
+// resourceRequirer is implemented by a store transaction that can check
+// that a resource exists without reading it, remembering the answer for
+// the rest of the transaction (sqlcore's): a batch sharing many chains
+// checks each once.
+type resourceRequirer interface {
+	RequireResource(ctx context.Context, org string, ref authz.ResourceRef) error
+}
+
+// requireResource returns GetResource's error for ref, or nil.
+func (o *op) requireResource(ref authz.ResourceRef) error {
+	if rr, ok := o.tx.(resourceRequirer); ok {
+		return rr.RequireResource(o.ctx, o.org, ref)
+	}
+	_, err := o.tx.GetResource(o.ctx, o.org, ref)
+	return err
 }
 
 func changeCount(tx store.Tx) int {

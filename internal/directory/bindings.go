@@ -115,6 +115,14 @@ func (o *op) createBinding(b authz.Binding) (store.Binding, error) {
 			return store.Binding{}, errorf(ErrConflict, o.name, "%s already has this binding (%s)", b.Principal, x.ID)
 		}
 	}
+	return o.insertBinding(b)
+}
+
+// insertBinding creates b with no duplicate check: for a principal that
+// cannot hold a binding yet (a member just added: the store refuses a
+// binding of a user who is not a member and deletes a member's bindings
+// with the membership).
+func (o *op) insertBinding(b authz.Binding) (store.Binding, error) {
 	return o.tx.CreateBinding(o.ctx, store.Binding{Org: o.org, Binding: b, CreatedBy: o.actor.Principal})
 }
 
@@ -283,7 +291,7 @@ func checkShare(ref authz.ResourceRef, principal string, actions []string) ([]st
 // inside a write.
 func (o *op) share(ref authz.ResourceRef, principal string, acts []string, life Lifetime) (store.Binding, error) {
 	sc := resourceScope(ref)
-	if _, err := o.tx.GetResource(o.ctx, o.org, ref); err != nil {
+	if err := o.requireResource(ref); err != nil {
 		return store.Binding{}, err
 	}
 	if rt, ok := o.pol().ResourceType(ref.Type); ok {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -221,6 +222,14 @@ func (d *Directory) IsMember(org, principal string) bool {
 	return true
 }
 
+// Standing says whether the engine holds principal as a member of org
+// and, if so, why it cannot act at now (zero: the current time) — expired
+// or suspended — or "" when it can (authz.Engine.Standing). Credentials
+// that name a principal ask it at each use.
+func (d *Directory) Standing(org, principal string, now time.Time) (member bool, why authz.Reason) {
+	return d.eng.Standing(org, principal, now)
+}
+
 // Missing lists the permissions of perms that principal does not hold
 // unconditionally at sc in org (an org-scope grant covers every
 // namespace) — the test the directory's own administrative checks make.
@@ -264,20 +273,23 @@ func (d *Directory) Explain(ctx context.Context, actor Actor, req authz.Request,
 // about another principal needs bindings:read in q.Namespace (at org scope
 // when q.Namespace is empty: all namespaces).
 func (d *Directory) LookupResources(ctx context.Context, actor Actor, q authz.LookupResourcesRequest, atLeast uint64) (authz.LookupResourcesPage, error) {
-	if q.Namespace == "" && q.Principal != actor.Principal {
-		// Every namespace: needs the org-wide grant.
-		if err := d.decide(ctx, "lookup resources", q.Org, actor, "", authz.DefaultNamespace, atLeast); err != nil {
-			return authz.LookupResourcesPage{}, err
-		}
-		o := &op{d: d, ctx: ctx, name: "lookup resources", org: q.Org, actor: actor}
-		if err := o.need("bindings:read", authz.Scope{}); err != nil {
-			return authz.LookupResourcesPage{}, err
-		}
-	} else if err := d.decide(ctx, "lookup resources", q.Org, actor, q.Principal, q.Namespace, atLeast); err != nil {
+	if err := d.mayLookupResources(ctx, actor, q, atLeast); err != nil {
 		return authz.LookupResourcesPage{}, err
 	}
 	page, err := d.eng.LookupResources(q)
 	return page, engineErr("lookup resources", err)
+}
+
+func (d *Directory) mayLookupResources(ctx context.Context, actor Actor, q authz.LookupResourcesRequest, atLeast uint64) error {
+	if q.Namespace == "" && q.Principal != actor.Principal {
+		// Every namespace: needs the org-wide grant.
+		if err := d.decide(ctx, "lookup resources", q.Org, actor, "", authz.DefaultNamespace, atLeast); err != nil {
+			return err
+		}
+		o := &op{d: d, ctx: ctx, name: "lookup resources", org: q.Org, actor: actor}
+		return o.need("bindings:read", authz.Scope{})
+	}
+	return d.decide(ctx, "lookup resources", q.Org, actor, q.Principal, q.Namespace, atLeast)
 }
 
 // LookupSubjects lists who may do q.Action on a resource (or its type in

@@ -63,6 +63,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -95,6 +96,15 @@ type Options struct {
 	Audit audit.Recorder
 	// Approvals tune approval lifetimes (approvals.go).
 	Approvals ApprovalOptions
+	// SnapshotEvery is how many of an org's changes separate two of its
+	// engine snapshots, written in the background for point-in-time
+	// decisions (pointintime.go); 0 means DefaultSnapshotEvery, negative
+	// writes none (existing snapshots are still read).
+	SnapshotEvery int
+	// ChangeRetention is how old the changes after a revision may be for
+	// the change feed to serve them (changefeed.go); 0 means
+	// DefaultChangeRetention (24h).
+	ChangeRetention time.Duration
 }
 
 // Directory is the domain layer. All methods are safe for concurrent use.
@@ -122,6 +132,15 @@ type Directory struct {
 	clk clock
 	// uses records agents' last use (lifetimes.go).
 	uses useRecorder
+	// pit caches recently built past engines; snaps writes engine
+	// snapshots (snapshotter.go); snapBad counts snapshots that did not
+	// decode; noSnapshots makes point-in-time reads replay from the
+	// start (tests compare the two).
+	pit         pitCache
+	snaps       *snapshotter
+	snapBad     atomic.Uint64
+	pitReplayed atomic.Uint64 // changelog entries replayed for points in time
+	noSnapshots bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -172,6 +191,14 @@ func Open(ctx context.Context, st store.Store, eng *authz.Engine, opts Options) 
 		return nil, mapErr("open", err)
 	}
 	d.cancel = cancel
+	if opts.SnapshotEvery >= 0 {
+		d.snaps = newSnapshotter(d)
+		d.fol.mu.Lock()
+		d.fol.hooks = append(d.fol.hooks, d.snaps.observe)
+		d.fol.mu.Unlock()
+		d.snaps.wg.Add(1)
+		go d.snaps.run(runCtx)
+	}
 	go func() {
 		defer close(d.done)
 		d.fol.run(runCtx, watch)
@@ -184,6 +211,9 @@ func (d *Directory) Close() error {
 	d.once.Do(func() {
 		d.cancel()
 		<-d.done
+		if d.snaps != nil {
+			d.snaps.wg.Wait()
+		}
 		d.uses.wg.Wait()
 		d.dlog.Close()
 	})

@@ -78,3 +78,33 @@ func CatchUpForTest(st store.Store, snap *store.OrgSnapshot) (*authz.Engine, fun
 func AllPages[T any](list func(p store.Page) ([]T, string, error)) ([]T, error) {
 	return allPages(list)
 }
+
+// SetSnapshotEveryForTest sets how many of an org's changes separate two
+// engine snapshots (Options.SnapshotEvery). Call it before using d
+// concurrently.
+func SetSnapshotEveryForTest(d *Directory, n int) { d.opts.SnapshotEvery = n }
+
+// SnapshotOrgForTest runs the snapshotter's work for org now and reports
+// how many snapshots it stored.
+func SnapshotOrgForTest(ctx context.Context, d *Directory, org string) (int, error) {
+	return d.writeSnapshots(ctx, org)
+}
+
+// ReplayOnlyForTest makes d's point-in-time reads ignore snapshots and
+// replay from the org's creation. Call it before using d concurrently.
+func ReplayOnlyForTest(d *Directory) { d.noSnapshots = true }
+
+// UnusableSnapshotsForTest is how many stored snapshots d found that did
+// not decode.
+func UnusableSnapshotsForTest(d *Directory) uint64 { return d.snapBad.Load() }
+
+// ReplayedForTest is how many changelog entries d replayed for points in
+// time.
+func ReplayedForTest(d *Directory) uint64 { return d.pitReplayed.Load() }
+
+// DropPastEnginesForTest empties d's cache of past engines.
+func DropPastEnginesForTest(d *Directory) {
+	d.pit.mu.Lock()
+	defer d.pit.mu.Unlock()
+	d.pit.entries, d.pit.size = nil, 0
+}

@@ -43,7 +43,8 @@ func (o *op) addMember(userID, role string) (store.Member, error) {
 	if err != nil {
 		return store.Member{}, err
 	}
-	_, err = o.createBinding(authz.Binding{Principal: target, Role: r.Name})
+	// A member just added holds no binding: nothing to compare with.
+	_, err = o.insertBinding(authz.Binding{Principal: target, Role: r.Name})
 	return out, err
 }
 

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -28,9 +29,12 @@ type At struct {
 func (a At) isZero() bool { return a.Revision == 0 && a.Time.IsZero() }
 
 // engineAt rebuilds org as of at: an engine holding only that org, the
-// revision it is at and the instant decisions are made at.
+// revision it is at and the instant decisions are made at. The org's
+// state comes from its newest engine snapshot at or before the point
+// (snapshot.go; none, or one that does not decode: from the org's first
+// changelog entry) plus the org's changelog entries after it up to the
+// point. Recently built past engines are cached (pitCache).
 func (d *Directory) engineAt(ctx context.Context, org string, at At) (*authz.Engine, uint64, time.Time, error) {
-	const name = "point in time"
 	switch {
 	case at.Revision > 0 && !at.Time.IsZero():
 		return nil, 0, time.Time{}, invalid("at_revision", "give at_time or at_revision, not both")
@@ -39,63 +43,187 @@ func (d *Directory) engineAt(ctx context.Context, org string, at At) (*authz.Eng
 	case !at.Time.IsZero() && at.Time.After(time.Now()):
 		return nil, 0, time.Time{}, invalid("at_time", "%s is in the future", at.Time.Format(time.RFC3339))
 	}
+	key := pitKey{org: org, rev: at.Revision}
+	if !at.Time.IsZero() {
+		key.at = at.Time.UnixNano()
+	}
+	if e, ok := d.pit.get(key); ok {
+		return e.eng, e.rev, e.when, nil
+	}
+	h, err := d.historyAt(ctx, org, at)
+	if err != nil {
+		return nil, 0, time.Time{}, err
+	}
+	if !h.born {
+		return nil, 0, time.Time{}, invalid("at", "org %s did not exist yet at that point", org)
+	}
+	rev, when := h.rev, at.Time
+	settled := true // a committed revision's past cannot change
+	if at.Revision > 0 {
+		// The decision instant is the commit time of the revision asked
+		// about, not of the org's last change before it.
+		rev = at.Revision
+		when = h.when
+		if t, err := d.st.RevisionTime(ctx, at.Revision); err == nil && t.After(when) {
+			when = t
+		}
+	} else {
+		// An instant is settled once a revision committed well after it
+		// (writers take their commit time under the write lock, so
+		// nothing can commit before it any more).
+		t, err := d.st.RevisionTime(ctx, d.Revision())
+		settled = err == nil && at.Time.Before(t.Add(-pitSettle))
+	}
+	eng, err := h.engine(org, rev)
+	if err != nil {
+		return nil, 0, time.Time{}, err
+	}
+	if settled {
+		d.pit.put(key, pitEntry{eng: eng, rev: rev, when: when, size: h.facts()})
+	}
+	return eng, rev, when, nil
+}
+
+// pitSettle is how long after an instant a commit must be for the instant
+// to be cached (commit times of several processes come from their clocks).
+const pitSettle = time.Minute
+
+// historyAt replays org up to the point at: from its newest snapshot at or
+// before it when one decodes, else from the org's first changelog entry
+// (which must be its creation: otherwise the point is outside the
+// retention window).
+func (d *Directory) historyAt(ctx context.Context, org string, at At) (*orgHistory, error) {
+	const name = "point in time"
+	var h *orgHistory
+	if !d.noSnapshots {
+		snap, err := d.st.EngineSnapshotAt(ctx, org, at.Revision, at.Time)
+		switch {
+		case err == nil:
+			h, err = d.decodeSnapshot(org, snap)
+			if err != nil {
+				d.snapBad.Add(1)
+				d.opts.Logger.Warn("directory: engine snapshot unusable; replaying the changelog", "org", org, "revision", snap.Revision, "err", err)
+				h = nil
+			}
+		case errors.Is(err, store.ErrNotFound):
+		default:
+			return nil, mapErr(name, err)
+		}
+	}
+	if h == nil {
+		h = newOrgHistory()
+	}
+	n, err := d.replay(ctx, org, h, func(c store.Change) bool {
+		return at.Revision > 0 && c.Revision > at.Revision || !at.Time.IsZero() && c.CreatedAt.After(at.Time)
+	})
+	d.pitReplayed.Add(uint64(n))
+	if err != nil {
+		return nil, err
+	}
+	if n >= d.snapEvery() {
+		d.snaps.due(org) // the next point near here replays less
+	}
+	return h, nil
+}
+
+// decodeSnapshot decodes a stored snapshot and compiles its policy.
+func (d *Directory) decodeSnapshot(org string, snap store.EngineSnapshot) (*orgHistory, error) {
+	h, err := decodeSnapshot(org, snap.Data)
+	if err != nil {
+		return nil, err
+	}
+	if h.rev != snap.Revision {
+		return nil, fmt.Errorf("%w: it says revision %d, stored as %d", errSnapshot, h.rev, snap.Revision)
+	}
+	if h.hasPolicy {
+		h.d.Policy = d.comp.engineModel(h.policyText)
+	}
+	return h, nil
+}
+
+// replay applies org's changelog entries after h.rev to h, in order,
+// until stop says an entry is past the point (or the log ends). It
+// reports how many entries it applied.
+func (d *Directory) replay(ctx context.Context, org string, h *orgHistory, stop func(store.Change) bool) (int, error) {
+	const name = "point in time"
 	tr := &follower{comp: d.comp}
-	known := map[string]bool{}
-	isKnown := func(o string) bool { return known[o] }
-	var h orgHistory
-	var after uint64
+	isKnown := func(string) bool { return h.exists }
+	scratch := map[string]bool{}
+	n := 0
+	after := h.rev
 	for {
-		cs, err := d.st.ChangesSince(ctx, after, store.MaxChangesLimit)
+		cs, err := d.st.OrgChangesSince(ctx, org, after, replayPage)
 		if err != nil {
-			return nil, 0, time.Time{}, mapErr(name, err)
+			return n, mapErr(name, err)
 		}
 		if len(cs) == 0 {
-			break
+			return n, nil
 		}
 		for _, c := range cs {
-			if at.Revision > 0 && c.Revision > at.Revision || !at.Time.IsZero() && c.CreatedAt.After(at.Time) {
-				return h.engine(org, at)
-			}
-			h.rev, h.when = c.Revision, c.CreatedAt
-			if c.Org != org {
-				continue
+			if stop != nil && stop(c) {
+				return n, nil
 			}
 			if !h.born && c.Kind != store.KindOrgPut {
-				return nil, 0, time.Time{}, invalid("at", "org %s's history before revision %d is no longer in the changelog: the point asked about is outside the retention window", org, c.Revision)
+				return n, invalid("at", "org %s's history before revision %d is no longer in the changelog: the point asked about is outside the retention window", org, c.Revision)
 			}
-			out, err := tr.translate(c, isKnown, known)
+			out, err := tr.translate(c, isKnown, scratch)
 			if err != nil {
-				return nil, 0, time.Time{}, errorf(ErrUnavailable, name, "replaying revision %d: %v", c.Revision, err)
+				return n, errorf(ErrUnavailable, name, "replaying revision %d: %v", c.Revision, err)
 			}
 			for i := range out {
 				h.apply(&out[i])
 			}
+			if c.Kind == store.KindPolicyPut && h.exists {
+				v, err := c.Decode()
+				if err != nil {
+					return n, errorf(ErrUnavailable, name, "replaying revision %d: %v", c.Revision, err)
+				}
+				h.policyText, h.hasPolicy = v.(store.Policy).Text, true
+			}
+			h.rev, h.when = c.Revision, c.CreatedAt
+			n++
 		}
 		after = cs[len(cs)-1].Revision
 	}
-	return h.engine(org, at)
 }
+
+// replayPage is how many changelog entries a replay reads at a time: what
+// it reads past the point is wasted.
+const replayPage = 1000
 
 // orgHistory folds one org's replayed engine changes into its state, which
 // is loaded into an engine once at the end (applying them one by one would
-// cost an engine write each).
+// cost an engine write each). rev and when are the revision and commit
+// time of the last change applied (or of the snapshot it started from).
 type orgHistory struct {
 	born, exists bool
 	rev          uint64
 	when         time.Time
 	d            authz.OrgData // policy and lifecycle
+	hasPolicy    bool          // a policy was set (policyText, compiled in d.Policy)
+	policyText   string
 	principals   map[string]authz.Principal
 	teams        map[string]authz.Team
-	bindings     map[string]authz.Binding
-	resources    map[[3]string]authz.Resource
-	namespaces   map[string]bool
+	// The org's bindings are base (decoded from a snapshot, sorted by id)
+	// without the ids in dropped or in bindings, plus bindings: a
+	// snapshot's bindings are never loaded into a map.
+	base       []authz.Binding
+	bindings   map[string]authz.Binding
+	dropped    map[string]bool
+	resources  map[[3]string]authz.Resource
+	namespaces map[string]bool
+}
+
+func newOrgHistory() *orgHistory {
+	return &orgHistory{principals: map[string]authz.Principal{}, teams: map[string]authz.Team{}, bindings: map[string]authz.Binding{}, dropped: map[string]bool{},
+		resources: map[[3]string]authz.Resource{}, namespaces: map[string]bool{}}
 }
 
 func (h *orgHistory) apply(ch *authz.Change) {
 	if ch.Op == authz.OpPutOrg {
-		*h = orgHistory{born: true, exists: true, rev: h.rev, when: h.when, d: *ch.Data,
-			principals: map[string]authz.Principal{}, teams: map[string]authz.Team{}, bindings: map[string]authz.Binding{},
-			resources: map[[3]string]authz.Resource{}, namespaces: map[string]bool{}}
+		rev, when := h.rev, h.when
+		*h = *newOrgHistory()
+		h.born, h.exists, h.rev, h.when, h.d = true, true, rev, when, *ch.Data
 		for _, p := range ch.Data.Principals {
 			h.principals[p.ID] = p
 		}
@@ -121,8 +249,12 @@ func (h *orgHistory) apply(ch *authz.Change) {
 		h.exists = false
 	case authz.OpPutBinding:
 		h.bindings[ch.Binding.ID] = ch.Binding
+		delete(h.dropped, ch.Binding.ID)
 	case authz.OpDeleteBinding:
 		delete(h.bindings, ch.ID)
+		if h.base != nil {
+			h.dropped[ch.ID] = true
+		}
 	case authz.OpPutPrincipal:
 		h.principals[ch.Principal.ID] = ch.Principal
 	case authz.OpDeletePrincipal:
@@ -148,18 +280,41 @@ func (h *orgHistory) apply(ch *authz.Change) {
 	}
 }
 
-// engine loads the org as replayed into a new engine.
-func (h *orgHistory) engine(org string, at At) (*authz.Engine, uint64, time.Time, error) {
-	if !h.born {
-		return nil, 0, time.Time{}, invalid("at", "org %s did not exist yet at that point", org)
+// allBindings lists the org's bindings (base first, in id order). With
+// no change over the base it is the base itself.
+func (h *orgHistory) allBindings() []authz.Binding {
+	if len(h.bindings) == 0 && len(h.dropped) == 0 {
+		return h.base
 	}
-	when := h.when
-	if !at.Time.IsZero() {
-		when = at.Time
+	out := make([]authz.Binding, 0, len(h.base)+len(h.bindings))
+	for _, b := range h.base {
+		if len(h.bindings) > 0 {
+			if _, put := h.bindings[b.ID]; put {
+				continue
+			}
+		}
+		if len(h.dropped) > 0 && h.dropped[b.ID] {
+			continue
+		}
+		out = append(out, b)
 	}
+	for _, b := range h.bindings {
+		out = append(out, b)
+	}
+	return out
+}
+
+// facts is about how many facts the org holds (bindings, principals,
+// teams, resources).
+func (h *orgHistory) facts() int {
+	return len(h.base) + len(h.bindings) - len(h.dropped) + len(h.principals) + len(h.teams) + len(h.resources)
+}
+
+// engine loads the org as replayed into a new engine at revision rev.
+func (h *orgHistory) engine(org string, rev uint64) (*authz.Engine, error) {
 	eng := authz.New()
 	if !h.exists {
-		return eng, h.rev, when, nil // deleted by then: nothing is allowed
+		return eng, nil // deleted by then: nothing is allowed
 	}
 	d := authz.OrgData{Org: org, Policy: h.d.Policy, Lifecycle: h.d.Lifecycle}
 	for n := range h.namespaces {
@@ -171,16 +326,14 @@ func (h *orgHistory) engine(org string, at At) (*authz.Engine, uint64, time.Time
 	for _, t := range h.teams {
 		d.Teams = append(d.Teams, t)
 	}
-	for _, b := range h.bindings {
-		d.Bindings = append(d.Bindings, b)
-	}
+	d.Bindings = h.allBindings()
 	for _, r := range h.resources {
 		d.Resources = append(d.Resources, r)
 	}
-	if err := eng.LoadOrg(max(h.rev, 1), d); err != nil {
-		return nil, 0, time.Time{}, errorf(ErrUnavailable, "point in time", "rebuilding org %s: %v", org, err)
+	if err := eng.LoadOrg(max(rev, 1), d); err != nil {
+		return nil, errorf(ErrUnavailable, "point in time", "rebuilding org %s: %v", org, err)
 	}
-	return eng, h.rev, when, nil
+	return eng, nil
 }
 
 // ExplainAt decides and explains req as it would have been at the point
@@ -214,4 +367,44 @@ func (d *Directory) CheckAt(ctx context.Context, actor Actor, req authz.Request,
 	}
 	ex, err := d.ExplainAt(ctx, actor, req, at)
 	return ex.Decision, err
+}
+
+// LookupResourcesAt is LookupResources as it would have been at the point
+// at (the org's state then; expiries and suspensions judged at that
+// instant; the page's Revision is the revision answered at). Asking needs
+// what asking now needs. A page token is for the same point only. Errors:
+// as LookupResources, plus those of ExplainAt for the point.
+func (d *Directory) LookupResourcesAt(ctx context.Context, actor Actor, q authz.LookupResourcesRequest, at At) (authz.LookupResourcesPage, error) {
+	if at.isZero() {
+		return d.LookupResources(ctx, actor, q, 0)
+	}
+	if err := d.mayLookupResources(ctx, actor, q, 0); err != nil {
+		return authz.LookupResourcesPage{}, err
+	}
+	eng, rev, when, err := d.engineAt(ctx, q.Org, at)
+	if err != nil {
+		return authz.LookupResourcesPage{}, err
+	}
+	q.Now = when
+	page, err := eng.LookupResources(q)
+	page.Revision = rev
+	return page, engineErr("lookup resources", err)
+}
+
+// LookupSubjectsAt is LookupSubjects as it would have been at the point
+// at; the revision returned is the one answered at.
+func (d *Directory) LookupSubjectsAt(ctx context.Context, actor Actor, q authz.LookupSubjectsRequest, at At) ([]authz.Subject, uint64, error) {
+	if at.isZero() {
+		return d.LookupSubjects(ctx, actor, q, 0)
+	}
+	if err := d.decide(ctx, "lookup subjects", q.Org, actor, "", q.Namespace, 0); err != nil {
+		return nil, 0, err
+	}
+	eng, rev, when, err := d.engineAt(ctx, q.Org, at)
+	if err != nil {
+		return nil, 0, err
+	}
+	q.Now = when
+	subs, _, err := eng.LookupSubjects(q)
+	return subs, rev, engineErr("lookup subjects", err)
 }

@@ -334,6 +334,47 @@ func (d *Directory) UpdateService(ctx context.Context, actor Actor, org, name st
 	return out, rev, err
 }
 
+// SuspendService suspends (suspend) or resumes a service by hand (issue
+// 20: "the same suspension applies to services on request"). While it is
+// suspended every decision for it is deny with reason "suspended" — so it
+// can neither act nor administer — and the credentials that name it (its
+// API keys, run-token exchanges) are refused at their next use, as soon
+// as a process's engine follows the change. Needs services:update and the
+// service's org level ≤ the actor's (DESIGN §1.2: resuming restores what
+// its grants give, so nobody below it may do it). Audited as
+// service.suspend / service.resume, also when it changes nothing.
+func (d *Directory) SuspendService(ctx context.Context, actor Actor, org, name string, suspend bool) (store.Service, uint64, error) {
+	if err := checkName("name", name); err != nil {
+		return store.Service{}, 0, err
+	}
+	opName := "resume service"
+	if suspend {
+		opName = "suspend service"
+	}
+	var out store.Service
+	rev, err := d.write(ctx, opName, org, actor, func(o *op) error {
+		o.note.Target = "service/" + authz.KindService + ":" + name
+		if err := o.need("services:update", authz.Scope{}); err != nil {
+			return err
+		}
+		cur, err := o.tx.GetService(ctx, org, name)
+		if err != nil {
+			return err
+		}
+		if err := o.mayChange(grant{}, authz.Scope{}, cur.PrincipalID()); err != nil {
+			return err
+		}
+		if cur.Suspended == suspend {
+			out = cur
+			return nil
+		}
+		cur.Suspended = suspend
+		out, err = o.tx.UpdateService(ctx, cur)
+		return err
+	})
+	return out, rev, err
+}
+
 // DeleteService deletes a service with its bindings and team memberships.
 // Needs services:delete, the service's org level ≤ the actor's, and DESIGN
 // §1.2 for each binding it loses.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -33,6 +34,29 @@ func (s *Server) lifecycleRoutes() []*Route {
 				a, rev, err := s.dir.AttestAgent(c.ctx, c.actor(), c.org(), c.path("agent"))
 				return Written[api.Agent]{Revision: rev, Item: s.agentOut(c.org())(a)}, err
 			}),
+		route("POST", "/v1/orgs/{org}/agents/{agent}/tokens", "agents",
+			"Mint a short-lived agent token for the agent, optionally on behalf of a member user, bound to one audience (the absolute URL of the endpoint that will accept it, e.g. an MCP gateway endpoint). Needs apikeys:create and the escalation rules for acting as the agent; a user may name only itself as on_behalf_of. The token is shown once, lives ttl (default 5m, at most 1h), is refused by every other route, and stops at once when the agent is suspended, expires or is deleted, or the user leaves the org.",
+			func(c *call, req *api.AgentTokenRequest) (api.AgentToken, error) {
+				t, rev, err := s.auth.MintAgentToken(c.ctx, c.caller(), c.org(), c.path("agent"),
+					auth.AgentTokenSpec{OnBehalfOf: req.OnBehalfOf, Audience: req.Audience, TTL: req.TTL})
+				if err != nil {
+					return api.AgentToken{}, err
+				}
+				return api.AgentToken{Revision: rev, Token: t.Token, TokenType: "Bearer", TokenID: t.ID, Agent: t.Agent,
+					OnBehalfOf: t.OnBehalfOf, Audience: t.Audience, ExpiresAt: t.ExpiresAt}, nil
+			}).created(),
+		route("POST", "/v1/orgs/{org}/services/{service}/suspend", "services",
+			"Suspend a service by hand: every decision for it is deny with reason suspended, and its API keys and run-token exchanges are refused, until it is resumed. Needs services:update and the service's level not above yours.",
+			func(c *call, _ *noBody) (Written[api.Service], error) {
+				sv, rev, err := s.dir.SuspendService(c.ctx, c.actor(), c.org(), c.path("service"), true)
+				return Written[api.Service]{Revision: rev, Item: apiService(sv)}, err
+			}).perm("services:update"),
+		route("POST", "/v1/orgs/{org}/services/{service}/resume", "services",
+			"Lift a service's suspension: it can act again as its grants allow.",
+			func(c *call, _ *noBody) (Written[api.Service], error) {
+				sv, rev, err := s.dir.SuspendService(c.ctx, c.actor(), c.org(), c.path("service"), false)
+				return Written[api.Service]{Revision: rev, Item: apiService(sv)}, err
+			}).perm("services:update"),
 		route("GET", "/v1/orgs/{org}/principals/{principal}/reach", "decisions",
 			"Blast radius: everything the principal could do if hijacked — per namespace, resources × actions ranked most destructive first, the conditions they hold under, the secrets it could cause to be injected and the MCP tools it may call (yourself, or bindings:read).",
 			func(c *call, _ *noBody) (api.Reach, error) {

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/authz/feed"
 )
 
 // wireType pairs a Go type a route reads or answers with the api type
@@ -26,6 +27,10 @@ var apiTypes = func() map[reflect.Type]reflect.Type {
 	add := func(s, a reflect.Type) { m[s] = a }
 	add(wireType[AuditVerifyRequest, api.AuditVerifyRequest]())
 	add(wireType[Problem, api.Problem]())
+	// The change feed is encoded with the engine's own types (package
+	// authz/feed), so that a replica applies what it decodes as is.
+	add(wireType[feed.Page, api.ChangesPage]())
+	add(wireType[feed.Header, api.SnapshotHeader]())
 	return m
 }()
 

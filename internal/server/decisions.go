@@ -269,7 +269,7 @@ func (s *Server) lookupResources(c *call, in *LookupResourcesRequest) (LookupRes
 	if q.Principal == "" {
 		q.Principal = c.id.Principal
 	}
-	page, err := s.dir.LookupResources(c.ctx, c.actor(), q, 0)
+	page, err := s.dir.LookupResourcesAt(c.ctx, c.actor(), q, directory.At{Revision: in.AtRevision, Time: in.AtTime})
 	if err != nil {
 		return LookupResourcesResponse{}, err
 	}
@@ -304,10 +304,10 @@ func (s *Server) lookupSubjects(c *call, in *LookupSubjectsRequest) (LookupSubje
 	if ns == "" {
 		ns = authz.DefaultNamespace
 	}
-	subs, rev, err := s.dir.LookupSubjects(c.ctx, c.actor(), authz.LookupSubjectsRequest{
+	subs, rev, err := s.dir.LookupSubjectsAt(c.ctx, c.actor(), authz.LookupSubjectsRequest{
 		Org: c.org(), Namespace: ns, Type: perm.Resource, ID: id, Action: perm.Action, Context: in.Context,
 		IncludeConditional: in.IncludeConditional,
-	}, 0)
+	}, directory.At{Revision: in.AtRevision, Time: in.AtTime})
 	if err != nil {
 		return LookupSubjectsResponse{}, err
 	}

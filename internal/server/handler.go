@@ -76,8 +76,12 @@ type Route struct {
 	// when it presents a credential (accepting an invitation).
 	OptionalAuth bool
 
-	// ContentType is the success media type of raw routes.
+	// ContentType is the success media type of raw routes, and of JSON
+	// routes that stream their own answer instead of JSON (the snapshot).
 	ContentType string
+	// Streams is a second media type a JSON route answers in when the
+	// client asks for it (server-sent events).
+	Streams string
 
 	reqType, respType reflect.Type
 	hasBody           bool
@@ -177,6 +181,9 @@ type call struct {
 	// batch is the pooled scratch of a /checks call (its items and
 	// results), returned to the pool once the answer is written.
 	batch *batchScratch
+	// streamed: the route's function wrote the answer itself (an event
+	// stream, a snapshot); its return value is not written.
+	streamed bool
 }
 
 // actor is the directory's view of the caller.
@@ -476,11 +483,14 @@ func (s *Server) handler(rt *Route) http.Handler {
 			status = rt.Status
 		}
 		var p *Problem
-		if err != nil {
+		switch {
+		case c.streamed:
+			// The function wrote the answer itself (status 200).
+		case err != nil:
 			p = toProblem(err)
 			status = p.Status
 			s.writeProblem(w, r, c.reqID, p)
-		} else {
+		default:
 			for k, vs := range c.hdr {
 				w.Header()[k] = vs
 			}

@@ -191,7 +191,7 @@ func BenchmarkMCPGatewayList1000(b *testing.B) {
 		url         string
 	}{
 		{"gateway/toolcaller-all", w.caller, 1000, ""},
-		{"gateway/agent-for-viewer-none", agentToken, 0, ""},
+		{"gateway/agent-for-viewer-none", w.mintAgentToken(b, "Helper", w.endpoint("big"), "user:mcpviewer"), 0, ""},
 		{"direct", gwCanary, 1004, big.URL},
 	} {
 		url := c.url

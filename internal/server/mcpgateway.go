@@ -37,23 +37,19 @@ func (s *Server) mountMCP(cfg Config) error {
 	return nil
 }
 
-// mcpAuthenticate authenticates a gateway caller.
-//
-// LEAD: when the agent-token branch lands, replace s.auth.Authenticate
-// below by s.auth.AuthenticateAudience(ctx, cred, audience, addr) and set
-// Caller.OnBehalfOf from Identity.OnBehalfOf: audience-bound agent tokens
-// are then accepted for this endpoint only. Until then the gateway
-// accepts what every API route accepts (API keys, sessions) and the
-// audience is not checked (such credentials are not audience-bound).
+// mcpAuthenticate authenticates a gateway caller: an agent token minted
+// for this endpoint's URL (audience; docs/agents.md "Agent tokens"),
+// acting on behalf of its user, or any credential the API accepts (a
+// service's API key, a session). An agent token for another audience, or
+// of an agent that cannot act now, is 401.
 func (s *Server) mcpAuthenticate(ctx context.Context, r *http.Request, audience string) (mcpgw.Caller, error) {
-	_ = audience
 	cred, ok := bearerToken(r)
 	if !ok {
 		s.metrics.authFails.WithLabelValues("missing").Inc()
 		return mcpgw.Caller{}, mcpgw.ErrUnauthenticated
 	}
 	addr := s.clientAddr(r)
-	id, err := s.auth.Authenticate(ctx, cred, addr)
+	id, err := s.auth.AuthenticateAudience(ctx, cred, audience, addr)
 	switch {
 	case errors.Is(err, auth.ErrRateLimited):
 		s.metrics.authFails.WithLabelValues("rate_limited").Inc()
@@ -65,7 +61,7 @@ func (s *Server) mcpAuthenticate(ctx context.Context, r *http.Request, audience 
 	case err != nil:
 		return mcpgw.Caller{}, err
 	}
-	return mcpgw.Caller{Principal: id.Principal, Org: id.Org}, nil
+	return mcpgw.Caller{Principal: id.Principal, Org: id.Org, OnBehalfOf: id.OnBehalfOf}, nil
 }
 
 // recordMCPAuthFailure records a refused credential, as the API does for

@@ -16,7 +16,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
-	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/templates"
 )
 
@@ -117,33 +116,18 @@ type mcpWorld struct {
 	small    string // toolcaller under condition small
 	admin    string
 	outsider string // member of another org only
+	platform string // API key of service:platform (owner), the host platform that mints agent tokens
+	// agentTok is a real agent token (docs/agents.md "Agent tokens") for
+	// agent:Helper (role toolcaller: every tool) acting for
+	// user:mcpviewer (echo only), minted by the platform for the pay
+	// endpoint's URL.
+	agentTok string
 }
-
-// agentToken is the credential the test authenticator maps to agent:Helper
-// (role toolcaller: every tool) acting for user:mcpviewer (echo only) (until the agent-token branch provides real
-// audience-bound tokens).
-const agentToken = "test-agent-token-helper"
 
 func newMCPWorld(t testing.TB, backend string) *mcpWorld {
 	t.Helper()
 	w := &mcpWorld{org: "mcporg", up: newFakeUpstream(t)}
-	w.e = newEnv(t, backend, envOpts{cfg: func(cfg *server.Config) {
-		a := cfg.Auth
-		cfg.MCPAuthenticate = func(ctx context.Context, r *http.Request, audience string) (mcpgw.Caller, error) {
-			tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if tok == agentToken {
-				return mcpgw.Caller{Principal: "agent:Helper", Org: "mcporg", OnBehalfOf: "user:mcpviewer"}, nil
-			}
-			if tok == "" || tok == r.Header.Get("Authorization") {
-				return mcpgw.Caller{}, mcpgw.ErrUnauthenticated
-			}
-			id, err := a.Authenticate(ctx, tok, "127.0.0.1")
-			if err != nil {
-				return mcpgw.Caller{}, fmt.Errorf("%w: %w", mcpgw.ErrUnauthenticated, err)
-			}
-			return mcpgw.Caller{Principal: id.Principal, Org: id.Org}, nil
-		}
-	}})
+	w.e = newEnv(t, backend, envOpts{})
 	e := w.e
 	w.owner = e.user("mcpowner")
 	w.caller, w.viewer, w.small, w.admin = e.user("mcpcaller"), e.user("mcpviewer"), e.user("mcpsmall"), e.user("mcpadmin")
@@ -167,7 +151,26 @@ func newMCPWorld(t testing.TB, backend string) *mcpWorld {
 			"spec": map[string]any{"server": "pay", "tool": tl, "description": tl, "input_schema": map[string]any{"type": "object"}}}, nil)
 	}
 	e.must(201, "POST", org+"/namespaces/prod/resources/tools/pay.echo/shares", w.owner, map[string]any{"principal": "user:mcpviewer", "actions": []string{"call"}}, nil)
+	e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": "platform", "role": "owner"}, nil)
+	var kc struct {
+		Token string `json:"token"`
+	}
+	e.must(201, "POST", org+"/apikeys", w.owner, map[string]any{"principal": "service:platform"}, &kc)
+	w.platform = kc.Token
+	w.agentTok = w.mintAgentToken(t, "Helper", w.endpoint("pay"), "user:mcpviewer")
 	return w
+}
+
+// mintAgentToken mints, as the platform, an agent token for agent name
+// bound to audience, on behalf of user (or none).
+func (w *mcpWorld) mintAgentToken(t testing.TB, name, audience, user string) string {
+	t.Helper()
+	var tok struct {
+		Token string `json:"token"`
+	}
+	w.e.must(201, "POST", "/v1/orgs/"+w.org+"/agents/"+name+"/tokens", w.platform,
+		map[string]any{"audience": audience, "on_behalf_of": user, "ttl": "1h"}, &tok)
+	return tok.Token
 }
 
 func (w *mcpWorld) endpoint(server string) string {
@@ -271,7 +274,7 @@ func TestMCPGatewayListFiltering(t *testing.T) {
 				{"toolcaller (delete_account behind approval)", w.caller, all},
 				{"toolcaller under a condition", w.small, all},
 				{"viewer with a share of echo", w.viewer, []string{"echo"}},
-				{"agent Helper (every tool) for user:mcpviewer (echo)", agentToken, []string{"echo"}},
+				{"agent Helper (every tool) for user:mcpviewer (echo)", w.agentTok, []string{"echo"}},
 				{"admin (no tools permission)", w.admin, nil},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
@@ -322,7 +325,7 @@ func TestMCPGatewayCalls(t *testing.T) {
 			}
 
 			// An agent acting for a user: what both may do (echo), no more.
-			agent := w.agent(t, agentToken)
+			agent := w.agent(t, w.agentTok)
 			if res := callTool(t, agent, "echo", map[string]any{"text": "a"}); res.IsError {
 				t.Errorf("agent echo: %q", resultText(res))
 			}
@@ -709,5 +712,91 @@ func TestMCPGatewayFollowsChanges(t *testing.T) {
 	r := e.doCT("POST", "/mcp/"+w.org+"/prod/pay", w.caller, "application/json", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
 	if r.Status != 404 {
 		t.Errorf("a deleted server's endpoint: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestMCPGatewayAgentTokens: the gateway authenticates with
+// AuthenticateAudience. A real agent token works at its own endpoint and
+// decides on behalf of its user (echo only; the agent alone may call
+// every tool); a token for another endpoint, a token of a suspended,
+// expired or deleted agent, or of a user who left, is 401; a token for
+// another org's endpoint is that org's non-member (404); and the API
+// refuses the token.
+func TestMCPGatewayAgentTokens(t *testing.T) {
+	w := newMCPWorld(t, "sqlite")
+	e := w.e
+	org := "/v1/orgs/" + w.org
+	initBody := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
+	status := func(path, token string) int {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctxT(t), "POST", e.URL+path, strings.NewReader(initBody))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := e.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	pay := "/mcp/" + w.org + "/prod/pay"
+	if got := status(pay, w.agentTok); got != 200 {
+		t.Fatalf("the agent token at its endpoint: %d", got)
+	}
+	// On behalf of its user, or alone.
+	if got := toolNames(t, w.agent(t, w.agentTok)); !slices.Equal(got, []string{"echo"}) {
+		t.Errorf("agent for mcpviewer lists %v, want [echo]", got)
+	}
+	alone := w.mintAgentToken(t, "Helper", w.endpoint("pay"), "")
+	if got := toolNames(t, w.agent(t, alone)); !slices.Equal(got, []string{"delete_account", "echo", "pay"}) {
+		t.Errorf("agent alone lists %v", got)
+	}
+	if res := callTool(t, w.agent(t, w.agentTok), "pay", map[string]any{"amount": 1}); !res.IsError {
+		t.Errorf("the agent paid on behalf of a user who may not: %q", resultText(res))
+	}
+	// Another audience: another server, a trailing slash, another org.
+	for _, aud := range []string{w.endpoint("other"), w.endpoint("pay") + "/", strings.Replace(w.endpoint("pay"), "127.0.0.1", "localhost", 1)} {
+		if got := status(pay, w.mintAgentToken(t, "Helper", aud, "user:mcpviewer")); got != 401 {
+			t.Errorf("a token for %s at %s: %d, want 401", aud, pay, got)
+		}
+	}
+	other := "/mcp/otherorg/prod/pay"
+	if got := status(other, w.mintAgentToken(t, "Helper", e.URL+other, "user:mcpviewer")); got != 404 {
+		t.Errorf("a token of mcporg's agent at otherorg's endpoint: %d, want 404", got)
+	}
+	if r := e.do("GET", org+"/agents", w.agentTok, nil); r.Status != 401 {
+		t.Errorf("the agent token on the API: %d", r.Status)
+	}
+	// Suspended, resumed.
+	e.must(200, "PATCH", org+"/agents/Helper", w.owner, map[string]any{"suspended": true}, nil)
+	if got := status(pay, w.agentTok); got != 401 {
+		t.Errorf("a suspended agent's token: %d, want 401", got)
+	}
+	e.must(200, "PATCH", org+"/agents/Helper", w.owner, map[string]any{"suspended": false}, nil)
+	if got := status(pay, w.agentTok); got != 200 {
+		t.Errorf("a resumed agent's token: %d, want 200", got)
+	}
+	// Expired.
+	past := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	if r := e.do("PATCH", org+"/agents/Helper", w.owner, map[string]any{"expires_at": past}); r.Status != 200 {
+		t.Fatalf("expiring the agent: %d %s", r.Status, r.Body)
+	}
+	if got := status(pay, alone); got != 401 {
+		t.Errorf("an expired agent's token: %d, want 401", got)
+	}
+	e.must(200, "PATCH", org+"/agents/Helper", w.owner, map[string]any{"expires_at": ""}, nil)
+	if got := status(pay, alone); got != 200 {
+		t.Errorf("the agent's token once it no longer expires: %d, want 200", got)
+	}
+	// Its user leaves the org.
+	e.must(200, "DELETE", org+"/members/mcpviewer", w.owner, nil, nil)
+	if got := status(pay, w.agentTok); got != 401 {
+		t.Errorf("a token on behalf of a user who left: %d, want 401", got)
+	}
+	// Deleted.
+	e.must(200, "DELETE", org+"/agents/Helper", w.owner, nil, nil)
+	if got := status(pay, alone); got != 401 {
+		t.Errorf("a deleted agent's token: %d, want 401", got)
 	}
 }

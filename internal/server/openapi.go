@@ -190,8 +190,14 @@ func (s *Server) buildOpenAPI() ([]byte, error) {
 		switch {
 		case rt.raw != nil:
 			ok["content"] = map[string]any{rt.ContentType: map[string]any{"schema": map[string]any{}}}
+		case rt.ContentType != "":
+			ok["content"] = map[string]any{rt.ContentType: map[string]any{"schema": g.schema(rt.respType)}}
 		default:
-			ok["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(rt.respType)}}
+			content := map[string]any{"application/json": map[string]any{"schema": g.schema(rt.respType)}}
+			if rt.Streams != "" {
+				content[rt.Streams] = map[string]any{"schema": map[string]any{"type": "string"}}
+			}
+			ok["content"] = content
 		}
 		responses[strconv.Itoa(rt.Status)] = ok
 		if rt.raw == nil {

@@ -31,6 +31,7 @@ func (s *Server) routeTable() []*Route {
 	rs = append(rs, s.approvalRoutes()...)
 	rs = append(rs, s.runRoutes()...)
 	rs = append(rs, s.mcpRoutes()...)
+	rs = append(rs, s.changeRoutes()...)
 	return rs
 }
 

@@ -136,6 +136,10 @@ type Server struct {
 	reqSeq    atomic.Uint64
 
 	openapi []byte
+
+	// snapshots bounds the org snapshots being read and sent at once
+	// (each holds its whole org in memory; changes.go).
+	snapshots chan struct{}
 }
 
 // New builds a server from cfg.
@@ -148,6 +152,7 @@ func New(cfg Config) (*Server, error) {
 		consistency: cfg.ConsistencyTimeout, requestTimeout: cfg.RequestTimeout,
 		maxBody: cfg.MaxBodyBytes, version: cfg.Version, trusted: cfg.TrustedProxies,
 		metricsToken: cfg.MetricsToken, mux: http.NewServeMux(), publicURL: strings.TrimRight(cfg.PublicURL, "/"),
+		snapshots: make(chan struct{}, maxSnapshots),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -57,9 +57,15 @@ func apiAgent(a store.Agent) api.Agent {
 	return api.Agent{Org: a.Org, Name: a.Name, Role: a.Role, Sponsor: a.Sponsor, ExpiresAt: a.ExpiresAt, Attributes: a.Attributes,
 		CreatedAt: a.CreatedAt, Sponsors: a.Lifecycle().Sponsors, Suspended: a.Suspended, AttestedAt: a.AttestedAt, LastUsedAt: a.LastUsedAt}
 }
-func apiService(s store.Service) api.Service { return api.Service(s) }
-func apiTeam(t store.Team) api.Team          { return api.Team(t) }
-func apiPolicy(p store.Policy) api.Policy    { return api.Policy(p) }
+func apiService(s store.Service) api.Service {
+	out := api.Service{Org: s.Org, Name: s.Name, Attributes: s.Attributes, CreatedAt: s.CreatedAt, Suspended: s.Suspended, Status: "active"}
+	if s.Suspended {
+		out.Status = string(authz.ReasonSuspended)
+	}
+	return out
+}
+func apiTeam(t store.Team) api.Team       { return api.Team(t) }
+func apiPolicy(p store.Policy) api.Policy { return api.Policy(p) }
 
 func apiScope(s authz.Scope) api.Scope { return api.Scope(s) }
 

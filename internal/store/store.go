@@ -57,6 +57,7 @@ type Store interface {
 	Reader
 	ChangelogReader
 	APIKeyUsage
+	SnapshotStore
 	// Write runs fn in one write transaction and commits it as one new
 	// revision, returned. If fn returns an error (or panics), the
 	// transaction is rolled back, Write returns fn's error unchanged (or
@@ -298,7 +299,8 @@ type ServiceWriter interface {
 	// CreateService creates a service. ErrNotFound if the org does not
 	// exist; ErrInvalid; ErrConflict if the name is taken in the org.
 	CreateService(ctx context.Context, s Service) (Service, error)
-	// UpdateService replaces the attributes. ErrNotFound, ErrInvalid.
+	// UpdateService replaces the attributes and the suspension.
+	// ErrNotFound, ErrInvalid.
 	UpdateService(ctx context.Context, s Service) (Service, error)
 	// DeleteService deletes the service, its bindings and team
 	// memberships. ErrNotFound if it does not exist.

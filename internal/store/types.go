@@ -136,14 +136,24 @@ type Service struct {
 	Name       string         `json:"name"`
 	Attributes map[string]any `json:"attributes,omitempty"`
 	CreatedAt  time.Time      `json:"created_at"`
+	// Suspended is a suspension by hand (a service is suspended only on
+	// request: it has no sponsors and the org's inactivity and
+	// attestation rules are for agents).
+	Suspended bool `json:"suspended,omitempty"`
 }
 
 // PrincipalID is "service:<name>".
 func (s Service) PrincipalID() string { return authz.KindService + ":" + s.Name }
 
-// Principal is the service as the engine sees it.
+// Principal is the service as the engine sees it: with a Lifecycle only
+// while it is suspended (so that the org's rules for agents — inactivity,
+// attestation — never apply to a service).
 func (s Service) Principal() authz.Principal {
-	return authz.Principal{ID: s.PrincipalID(), Attributes: s.Attributes}
+	p := authz.Principal{ID: s.PrincipalID(), Attributes: s.Attributes}
+	if s.Suspended {
+		p.Lifecycle = &authz.Lifecycle{Suspended: true}
+	}
+	return p
 }
 
 // Team is a set of principals of an org.

@@ -334,5 +334,66 @@ func (t pgTx) Query(ctx context.Context, sql string, args ...any) (sqlcore.Rows,
 	return rows, nil
 }
 
+// ExecAfter implements sqlcore.Pipeliner: pending and then sql in one
+// round trip (a pgx batch).
+func (t pgTx) ExecAfter(ctx context.Context, pending []sqlcore.Stmt, sql string, args ...any) (int64, error) {
+	br, err := t.sendAfter(ctx, pending, sql, args)
+	if err != nil {
+		return 0, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag.RowsAffected(), err
+}
+
+// QueryAfter implements sqlcore.Pipeliner; the rows' Close ends the batch.
+func (t pgTx) QueryAfter(ctx context.Context, pending []sqlcore.Stmt, sql string, args ...any) (sqlcore.Rows, error) {
+	br, err := t.sendAfter(ctx, pending, sql, args)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// sendAfter sends pending and sql as one batch and reads the results of
+// pending; the caller reads sql's and closes the batch.
+func (t pgTx) sendAfter(ctx context.Context, pending []sqlcore.Stmt, sql string, args []any) (pgx.BatchResults, error) {
+	b := &pgx.Batch{}
+	for _, s := range pending {
+		b.Queue(s.SQL, s.Args...)
+	}
+	b.Queue(sql, args...)
+	br := t.tx.SendBatch(ctx, b)
+	for i := range pending {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return nil, &sqlcore.PendingError{Index: i, Err: err}
+		}
+	}
+	return br, nil
+}
+
+// batchRows are a batch's last result; closing them closes the batch.
+type batchRows struct {
+	pgx.Rows
+	br     pgx.BatchResults
+	closed bool
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if !r.closed {
+		r.closed = true
+		_ = r.br.Close()
+	}
+}
+
 func (t pgTx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
 func (t pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -117,7 +118,13 @@ type Preparer interface {
 
 // PreparedStatements lists the statements a Preparer is asked for, so that
 // a backend can prepare them up front.
-func PreparedStatements() []string { return []string{auditHeadSQL, insertAuditSQL, upsertAuditHeadSQL} }
+func PreparedStatements() []string {
+	out := []string{auditHeadSQL, upsertAuditHeadSQL}
+	for _, n := range auditFlushRows {
+		out = append(out, insertAuditRowsSQL(n))
+	}
+	return out
+}
 
 // conn returns the Querier that runs the constant statement sql in t:
 // kept prepared where the backend can.
@@ -141,7 +148,10 @@ func (q preparedQuerier) Exec(ctx context.Context, sql string, args ...any) (int
 	if q.t.done {
 		return 0, errFinished
 	}
-	n, err := q.c.Exec(ctx, sql, args...)
+	if err := q.t.before(ctx, sql, true); err != nil {
+		return 0, err
+	}
+	n, err := q.t.connExec(ctx, q.c, sql, args...)
 	return n, txQuerier{q.t}.poison(ctx, err)
 }
 
@@ -149,8 +159,11 @@ func (q preparedQuerier) Query(ctx context.Context, sql string, args ...any) (Ro
 	if q.t.done {
 		return nil, errFinished
 	}
+	if err := q.t.before(ctx, sql, false); err != nil {
+		return nil, err
+	}
 	tq := txQuerier{q.t}
-	rows, err := q.c.Query(ctx, sql, args...)
+	rows, err := q.t.connQuery(ctx, q.c, sql, args...)
 	if err != nil {
 		return nil, tq.poison(ctx, err)
 	}
@@ -158,11 +171,18 @@ func (q preparedQuerier) Query(ctx context.Context, sql string, args ...any) (Ro
 }
 
 // AuditHead implements store.AuditReader inside a transaction, and
-// remembers the org's newest sequence number for AppendAudit.
+// remembers the org's head (kept up to date by AppendAudit) and newest
+// sequence number for AppendAudit.
 func (t *txn) AuditHead(ctx context.Context, org string) (store.AuditHead, error) {
+	if h, ok := t.cachedHead(org); ok {
+		return h, nil
+	}
 	h, err := t.reader.auditHead(ctx, t.prepared(auditHeadSQL), org)
 	if err == nil {
 		t.rememberAuditSeq(org, h.Seq)
+		if auditField(org, false) {
+			t.rememberHead(org, h)
+		}
 	}
 	return h, err
 }
@@ -361,7 +381,6 @@ func (r reader) AuditCursor(ctx context.Context, org, name string) (uint64, erro
 }
 
 const (
-	insertAuditSQL     = `INSERT INTO audit_entries (` + auditCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	upsertAuditHeadSQL = `INSERT INTO audit_heads (org, seq, hash, mac) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (org) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac`
 )
@@ -401,13 +420,10 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	if last+1 != a.Seq {
 		return store.Errorf(store.ErrConflict, op, detail+": the org's log ends at "+u64s(last), nil)
 	}
-	if _, err := t.conn(insertAuditSQL).Exec(ctx, insertAuditSQL,
-		a.Org, int64(a.Seq), a.At, a.Actor, a.Action, a.Target, a.Result, string(a.Body), a.Hash, nilBytes(a.MAC)); err != nil {
-		return t.fail(ctx, op, detail, err)
-	}
-	if _, err := t.conn(upsertAuditHeadSQL).Exec(ctx, upsertAuditHeadSQL, a.Org, int64(a.Seq), a.Hash, nilBytes(a.HeadMAC)); err != nil {
-		return t.fail(ctx, op, detail, err)
-	}
+	// Written with the transaction's next statement that names an audit
+	// table, or before its commit (txcache.go).
+	a.Body, a.Hash, a.MAC, a.HeadMAC = slices.Clone(a.Body), slices.Clone(a.Hash), slices.Clone(a.MAC), slices.Clone(a.HeadMAC)
+	t.bufferAudit(a)
 	t.rememberAuditSeq(a.Org, a.Seq)
 	t.unlogged = true
 	return nil
@@ -419,6 +435,7 @@ func (t *txn) RecordAuditHead(ctx context.Context, h store.AuditHeadRow) error {
 	if err := t.begin(op); err != nil {
 		return err
 	}
+	t.forgetHead(h.Org) // it changes what AuditHead answers
 	c := checks{op: op}
 	c.need(auditField(h.Org, false), "org is not UTF-8 text of 1 to %d bytes", store.MaxAuditField)
 	c.need(h.Seq >= 1 && h.Seq < math.MaxInt64, "sequence number %d is out of range", h.Seq)
@@ -457,6 +474,7 @@ func (t *txn) AppendAuditCheckpoint(ctx context.Context, cp store.AuditCheckpoin
 	if err := t.begin(op); err != nil {
 		return err
 	}
+	t.forgetHead(cp.Org) // it changes what AuditHead answers
 	c := checks{op: op}
 	c.need(auditField(cp.Org, false), "org is not UTF-8 text of 1 to %d bytes", store.MaxAuditField)
 	c.need(cp.Seq >= 1 && cp.Seq < math.MaxInt64, "sequence number %d is out of range", cp.Seq)
@@ -499,6 +517,7 @@ func (t *txn) PruneAudit(ctx context.Context, org string, through uint64) (int64
 	if err := t.begin(op); err != nil {
 		return 0, err
 	}
+	t.forgetHead(org) // it changes what AuditHead answers
 	c := checks{op: op}
 	c.need(auditField(org, false), "org is not UTF-8 text of 1 to %d bytes", store.MaxAuditField)
 	c.need(through >= 1 && through < math.MaxInt64, "sequence number %d is out of range", through)

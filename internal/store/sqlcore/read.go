@@ -28,7 +28,7 @@ const (
 	userCols      = `id, email, display_name, created_at`
 	memberCols    = `org, user_id, attributes, created_at`
 	agentCols     = `org, name, role, sponsor, expires_at, attributes, created_at, sponsors, suspended, attested_at, last_used_at`
-	serviceCols   = `org, name, attributes, created_at`
+	serviceCols   = `org, name, attributes, created_at, suspended`
 	teamCols      = `org, slug, name, created_at`
 	bindingCols   = `org, id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name, created_by, created_at, expires_at`
 	resourceCols  = `org, namespace, type, id, labels, attributes, version, updated_by, created_at, updated_at`
@@ -82,9 +82,11 @@ func scanAgent(r Rows) (a store.Agent, err error) {
 
 func scanService(r Rows) (s store.Service, err error) {
 	var attrs []byte
-	if err = r.Scan(&s.Org, &s.Name, &attrs, scanTime(&s.CreatedAt)); err != nil {
+	var suspended int64
+	if err = r.Scan(&s.Org, &s.Name, &attrs, scanTime(&s.CreatedAt), &suspended); err != nil {
 		return s, err
 	}
+	s.Suspended = suspended != 0
 	s.Attributes, err = decodeObject[any](attrs)
 	return s, err
 }

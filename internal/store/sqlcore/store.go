@@ -213,6 +213,12 @@ func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, 
 	t := &txn{s: s, c: c, rev: uint64(cur) + 1, now: time.Now().UTC().Truncate(time.Microsecond)}
 	t.reader = reader{q: txQuerier{t}, s: s}
 	ferr := fn(t)
+	if ferr == nil && t.poison == nil && t.hasPendingAudit() {
+		ferr = t.flushAudit(ctx)
+	}
+	if ferr == nil && t.poison == nil {
+		ferr = t.flushQueue(ctx)
+	}
 	t.done = true
 	if ferr != nil {
 		return 0, ferr
@@ -321,6 +327,13 @@ type txn struct {
 	// auditSeq caches, per org, the newest audit sequence number this
 	// transaction has read or written (authoritative under the write lock).
 	auditSeq map[string]uint64
+	// What the transaction remembers and buffers (txcache.go).
+	found        map[string]struct{}        // existence checks that found their row
+	heads        map[string]store.AuditHead // audit heads, kept up to date
+	auditPending []store.AuditRecord        // audit rows not yet written
+	headPending  map[string]pendingHead     // audit_heads rows not yet written
+	bulk         bool                       // BulkWrite: INSERTs may be queued (pipeline.go)
+	queue        []queued                   // queued INSERTs
 }
 
 func (t *txn) Revision() uint64 { return t.rev }
@@ -368,8 +381,14 @@ func (t *txn) fail(ctx context.Context, op, detail string, err error) error {
 
 // exec runs a mutation, poisoning the transaction on error.
 func (t *txn) exec(ctx context.Context, op, detail, sql string, args ...any) (int64, error) {
-	n, err := t.c.Exec(ctx, sql, args...)
+	if err := t.before(ctx, sql, true); err != nil {
+		return 0, err
+	}
+	n, err := t.connExec(ctx, t.c, sql, args...)
 	if err != nil {
+		if t.poison != nil {
+			return 0, t.poison // a queued statement failed (pipeline.go)
+		}
 		return 0, t.fail(ctx, op, detail, err)
 	}
 	return n, nil
@@ -405,7 +424,10 @@ func (q txQuerier) Exec(ctx context.Context, sql string, args ...any) (int64, er
 	if q.t.done {
 		return 0, errFinished
 	}
-	n, err := q.t.c.Exec(ctx, sql, args...)
+	if err := q.t.before(ctx, sql, true); err != nil {
+		return 0, err
+	}
+	n, err := q.t.connExec(ctx, q.t.c, sql, args...)
 	return n, q.poison(ctx, err)
 }
 
@@ -413,7 +435,10 @@ func (q txQuerier) Query(ctx context.Context, sql string, args ...any) (Rows, er
 	if q.t.done {
 		return nil, errFinished
 	}
-	rows, err := q.t.c.Query(ctx, sql, args...)
+	if err := q.t.before(ctx, sql, false); err != nil {
+		return nil, err
+	}
+	rows, err := q.t.connQuery(ctx, q.t.c, sql, args...)
 	if err != nil {
 		return nil, q.poison(ctx, err)
 	}

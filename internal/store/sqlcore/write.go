@@ -30,7 +30,7 @@ func (t *txn) requireOrg(ctx context.Context, op, org string) error {
 
 func (t *txn) requireNamespace(ctx context.Context, op, org, ns string) error {
 	detail := fmt.Sprintf("namespace %q in org %q", ns, org)
-	ok, err := t.exists(ctx, op, detail, `SELECT 1 FROM namespaces WHERE org = $1 AND name = $2`, org, ns)
+	ok, err := t.exists(ctx, op, detail, namespaceExistsSQL, org, ns)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (t *txn) requirePrincipal(ctx context.Context, op, org, p string) error {
 	var sql string
 	switch kind {
 	case authz.KindUser:
-		sql = `SELECT 1 FROM members WHERE org = $1 AND user_id = $2`
+		sql = memberExistsSQL
 	case authz.KindTeam:
 		sql = `SELECT 1 FROM teams WHERE org = $1 AND slug = $2`
 	case authz.KindAgent:

@@ -62,8 +62,9 @@ func (t *txn) CreateBinding(ctx context.Context, b store.Binding) (store.Binding
 	if err := t.begin(op); err != nil {
 		return store.Binding{}, err
 	}
-	if b.ID == "" {
-		b.ID = newBindingID()
+	generated := b.ID == ""
+	if generated {
+		b.ID = newBindingID() // 80 random bits: no check for a taken id (the primary key still refuses one)
 	}
 	b.Actions = slices.Clone(b.Actions)
 	if err := checkBinding(op, &b); err != nil {
@@ -90,8 +91,7 @@ func (t *txn) CreateBinding(ctx context.Context, b store.Binding) (store.Binding
 	}
 	if b.Scope.IsResource() {
 		ref := authz.ResourceRef{Namespace: b.Scope.Namespace, Type: b.Scope.Type, ID: b.Scope.ID}
-		ok, err := t.exists(ctx, op, refDetail(b.Org, ref),
-			`SELECT 1 FROM resources WHERE org = $1 AND namespace = $2 AND type = $3 AND id = $4`, b.Org, ref.Namespace, ref.Type, ref.ID)
+		ok, err := t.exists(ctx, op, refDetail(b.Org, ref), resourceExistsSQL, b.Org, ref.Namespace, ref.Type, ref.ID)
 		if err != nil {
 			return store.Binding{}, err
 		}
@@ -100,10 +100,12 @@ func (t *txn) CreateBinding(ctx context.Context, b store.Binding) (store.Binding
 		}
 	}
 	detail := fmt.Sprintf("binding %q in org %q", b.ID, b.Org)
-	if ok, err := t.exists(ctx, op, detail, `SELECT 1 FROM bindings WHERE org = $1 AND id = $2`, b.Org, b.ID); err != nil {
-		return store.Binding{}, err
-	} else if ok {
-		return store.Binding{}, conflict(op, detail+" already exists")
+	if !generated {
+		if ok, err := t.exists(ctx, op, detail, `SELECT 1 FROM bindings WHERE org = $1 AND id = $2`, b.Org, b.ID); err != nil {
+			return store.Binding{}, err
+		} else if ok {
+			return store.Binding{}, conflict(op, detail+" already exists")
+		}
 	}
 	var actions any
 	if len(b.Actions) > 0 {
@@ -111,7 +113,7 @@ func (t *txn) CreateBinding(ctx context.Context, b store.Binding) (store.Binding
 		actions = string(raw)
 	}
 	b.CreatedAt = t.now
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO bindings (`+bindingCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	if err := t.execLater(ctx, op, detail, `INSERT INTO bindings (`+bindingCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		b.Org, b.ID, b.Principal, b.Role, actions, b.Scope.Namespace, b.Scope.Type, b.Scope.ID, b.Condition, b.CreatedBy,
 		t.s.b.TimeArg(t.now), t.s.nullTime(b.ExpiresAt)); err != nil {
 		return store.Binding{}, err

@@ -42,6 +42,7 @@ func (t *txn) CreateOrg(ctx context.Context, o store.Org) (store.Org, error) {
 		ns.Org, ns.Name, t.s.b.TimeArg(t.now)); err != nil {
 		return store.Org{}, err
 	}
+	t.noteFound(namespaceExistsSQL, ns.Org, ns.Name)
 	if err := t.record(ctx, op, store.KindOrgPut, o.ID, o.ID, o); err != nil {
 		return store.Org{}, err
 	}
@@ -122,7 +123,7 @@ func (t *txn) CreateNamespace(ctx context.Context, org, name string) (store.Name
 		return store.Namespace{}, err
 	}
 	detail := fmt.Sprintf("namespace %q in org %q", name, org)
-	if ok, err := t.exists(ctx, op, detail, `SELECT 1 FROM namespaces WHERE org = $1 AND name = $2`, org, name); err != nil {
+	if ok, err := t.exists(ctx, op, detail, namespaceExistsSQL, org, name); err != nil {
 		return store.Namespace{}, err
 	} else if ok {
 		return store.Namespace{}, conflict(op, detail+" already exists")
@@ -132,6 +133,7 @@ func (t *txn) CreateNamespace(ctx context.Context, org, name string) (store.Name
 		org, name, t.s.b.TimeArg(t.now)); err != nil {
 		return store.Namespace{}, err
 	}
+	t.noteFound(namespaceExistsSQL, org, name)
 	return ns, t.record(ctx, op, store.KindNamespacePut, org, name, ns)
 }
 

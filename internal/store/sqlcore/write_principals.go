@@ -44,7 +44,7 @@ func (t *txn) CreateUser(ctx context.Context, u store.User) (store.User, error) 
 		return store.User{}, err
 	}
 	detail := "user " + q(u.ID)
-	if ok, err := t.exists(ctx, op, detail, `SELECT 1 FROM users WHERE id = $1`, u.ID); err != nil {
+	if ok, err := t.exists(ctx, op, detail, userExistsSQL, u.ID); err != nil {
 		return store.User{}, err
 	} else if ok {
 		return store.User{}, conflict(op, detail+" already exists")
@@ -53,10 +53,11 @@ func (t *txn) CreateUser(ctx context.Context, u store.User) (store.User, error) 
 		return store.User{}, err
 	}
 	u.CreatedAt = t.now
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4)`,
+	if err := t.execLater(ctx, op, detail, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4)`,
 		u.ID, u.Email, u.DisplayName, t.s.b.TimeArg(t.now)); err != nil {
 		return store.User{}, err
 	}
+	t.noteFound(userExistsSQL, u.ID)
 	return u, t.record(ctx, op, store.KindUserPut, "", u.ID, u)
 }
 
@@ -125,20 +126,23 @@ func (t *txn) AddMember(ctx context.Context, m store.Member) (store.Member, erro
 	if err := t.requireOrg(ctx, op, m.Org); err != nil {
 		return store.Member{}, err
 	}
-	if _, err := t.GetUser(ctx, m.UserID); err != nil {
+	if ok, err := t.exists(ctx, op, "user "+q(m.UserID), userExistsSQL, m.UserID); err != nil {
 		return store.Member{}, err
+	} else if !ok {
+		return store.Member{}, notFound(op, "user "+q(m.UserID))
 	}
 	detail := fmt.Sprintf("member %q of org %q", m.UserID, m.Org)
-	if ok, err := t.exists(ctx, op, detail, `SELECT 1 FROM members WHERE org = $1 AND user_id = $2`, m.Org, m.UserID); err != nil {
+	if ok, err := t.exists(ctx, op, detail, memberExistsSQL, m.Org, m.UserID); err != nil {
 		return store.Member{}, err
 	} else if ok {
 		return store.Member{}, conflict(op, detail+" already exists")
 	}
 	m.CreatedAt = t.now
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO members (`+memberCols+`) VALUES ($1, $2, $3, $4)`,
+	if err := t.execLater(ctx, op, detail, `INSERT INTO members (`+memberCols+`) VALUES ($1, $2, $3, $4)`,
 		m.Org, m.UserID, attrs, t.s.b.TimeArg(t.now)); err != nil {
 		return store.Member{}, err
 	}
+	t.noteFound(memberExistsSQL, m.Org, m.UserID)
 	m.Attributes = normAttrs(m.Attributes)
 	return m, t.record(ctx, op, store.KindMemberPut, m.Org, m.PrincipalID(), m)
 }
@@ -334,8 +338,8 @@ func (t *txn) CreateService(ctx context.Context, s store.Service) (store.Service
 		return store.Service{}, conflict(op, detail+" already exists")
 	}
 	s.CreatedAt = t.now
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO services (`+serviceCols+`) VALUES ($1, $2, $3, $4)`,
-		s.Org, s.Name, attrs, t.s.b.TimeArg(t.now)); err != nil {
+	if _, err := t.exec(ctx, op, detail, `INSERT INTO services (`+serviceCols+`) VALUES ($1, $2, $3, $4, $5)`,
+		s.Org, s.Name, attrs, t.s.b.TimeArg(t.now), boolInt(s.Suspended)); err != nil {
 		return store.Service{}, err
 	}
 	return s, t.record(ctx, op, store.KindServicePut, s.Org, s.PrincipalID(), s)
@@ -356,7 +360,7 @@ func (t *txn) UpdateService(ctx context.Context, s store.Service) (store.Service
 	}
 	s.CreatedAt = cur.CreatedAt
 	if _, err := t.exec(ctx, op, fmt.Sprintf("service %q in org %q", s.Name, s.Org),
-		`UPDATE services SET attributes = $3 WHERE org = $1 AND name = $2`, s.Org, s.Name, attrs); err != nil {
+		`UPDATE services SET attributes = $3, suspended = $4 WHERE org = $1 AND name = $2`, s.Org, s.Name, attrs, boolInt(s.Suspended)); err != nil {
 		return store.Service{}, err
 	}
 	return s, t.record(ctx, op, store.KindServicePut, s.Org, s.PrincipalID(), s)

@@ -59,6 +59,7 @@ func (t *txn) CreateResource(ctx context.Context, r store.Resource, author strin
 		r.Org, r.Namespace, r.Type, r.ID, labels, attrs, int64(1), author, t.s.b.TimeArg(t.now), t.s.b.TimeArg(t.now)); err != nil {
 		return store.Resource{}, err
 	}
+	t.noteFound(resourceExistsSQL, r.Org, r.Namespace, r.Type, r.ID)
 	if err := t.insertVersion(ctx, op, r, specArg, labels, attrs); err != nil {
 		return store.Resource{}, err
 	}

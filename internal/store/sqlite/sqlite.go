@@ -236,7 +236,7 @@ type execQuerier interface {
 type sqlQ struct{ db execQuerier }
 
 func (q sqlQ) Exec(ctx context.Context, query string, args ...any) (int64, error) {
-	res, err := q.db.ExecContext(ctx, query, args...)
+	res, err := q.db.ExecContext(ctx, positional(query), args...)
 	if err != nil {
 		return 0, err
 	}
@@ -244,7 +244,7 @@ func (q sqlQ) Exec(ctx context.Context, query string, args ...any) (int64, error
 }
 
 func (q sqlQ) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
-	rows, err := q.db.QueryContext(ctx, query, args...)
+	rows, err := q.db.QueryContext(ctx, positional(query), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +323,7 @@ const (
 func prepareAll(ctx context.Context, db *sql.DB) (*stmtCache, error) {
 	c := &stmtCache{m: map[string]*sql.Stmt{}, want: map[string]bool{}, listed: map[string]bool{}}
 	for _, q := range sqlcore.PreparedStatements() {
-		st, err := db.PrepareContext(ctx, q)
+		st, err := db.PrepareContext(ctx, positional(q))
 		if err != nil {
 			return nil, errors.Join(err, c.close())
 		}
@@ -361,7 +361,7 @@ func (c *stmtCache) prepareWanted(ctx context.Context, db *sql.DB) error {
 	clear(c.want)
 	c.mu.Unlock()
 	for _, q := range qs {
-		st, err := db.PrepareContext(ctx, q)
+		st, err := db.PrepareContext(ctx, positional(q))
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -228,4 +229,73 @@ func testAgentLifecycle(t *testing.T, s store.Store) {
 		_, err := tx.SetOrgLifecycle(ctx, "nope", rules)
 		return err
 	}), store.ErrNotFound)
+}
+
+// testServiceSuspension: a service's suspension round-trips through
+// create, update, get, list, LoadOrg (as a Lifecycle suspended by hand,
+// and no Lifecycle at all while active) and the changelog; updating the
+// attributes keeps it.
+func testServiceSuspension(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	f := seed(t, s, "a")
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.CreateService(ctx, store.Service{Org: f.org, Name: "paused", Suspended: true})
+		return err
+	})
+	if got := must(s.GetService(ctx, f.org, "paused")).get(t); !got.Suspended {
+		t.Errorf("created suspended: %+v", got)
+	}
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.CreateService(ctx, store.Service{Org: f.org, Name: "runner"})
+		return err
+	})
+	rev := write(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.UpdateService(ctx, store.Service{Org: f.org, Name: "runner", Attributes: map[string]any{"x": "y"}, Suspended: true})
+		return err
+	})
+	got := must(s.GetService(ctx, f.org, "runner")).get(t)
+	if !got.Suspended || got.Attributes["x"] != "y" {
+		t.Errorf("after suspending: %+v", got)
+	}
+	var payload *store.Service
+	for _, c := range changes(t, s, rev-1) {
+		if c.Kind == store.KindServicePut && c.Key == "service:runner" {
+			v, err := c.Decode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sv := v.(store.Service)
+			payload = &sv
+		}
+	}
+	if payload == nil || !payload.Suspended {
+		t.Errorf("service.put payload of the suspension = %+v, want suspended", payload)
+	}
+	list, _ := must2(s.ListServices(ctx, f.org, store.Page{}))(t)
+	states := map[string]bool{}
+	for _, sv := range list {
+		states[sv.Name] = sv.Suspended
+	}
+	diff(t, "listed suspensions", map[string]bool{"paused": true, "runner": true, "ci": false}, states)
+	lifeOf := func() map[string]*authz.Lifecycle {
+		out := map[string]*authz.Lifecycle{}
+		for _, p := range must(s.LoadOrg(ctx, f.org)).get(t).Principals {
+			if strings.HasPrefix(p.ID, "service:") {
+				out[p.ID] = p.Lifecycle
+			}
+		}
+		return out
+	}
+	diff(t, "LoadOrg lifecycles", map[string]*authz.Lifecycle{
+		"service:paused": {Suspended: true}, "service:runner": {Suspended: true}, "service:ci": nil}, lifeOf())
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.UpdateService(ctx, store.Service{Org: f.org, Name: "runner", Attributes: map[string]any{"x": "y"}})
+		return err
+	})
+	if got := must(s.GetService(ctx, f.org, "runner")).get(t); got.Suspended {
+		t.Errorf("after resuming: %+v", got)
+	}
+	if l := lifeOf()["service:runner"]; l != nil {
+		t.Errorf("a resumed service has lifecycle %+v, want none", l)
+	}
 }

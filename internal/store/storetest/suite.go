@@ -49,6 +49,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BindingShapes", testBindingShapes},
 		{"BindingExpiry", testBindingExpiry},
 		{"AgentLifecycle", testAgentLifecycle},
+		{"ServiceSuspension", testServiceSuspension},
 		{"Resources", testResources},
 		{"ResourceVersionsAndDiff", testResourceVersions},
 		{"Policies", testPolicies},
@@ -76,6 +77,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Secrets", testSecrets},
 		{"Approvals", testApprovals},
 		{"Runs", testRuns},
+		{"EngineSnapshots", testEngineSnapshots},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,11 +31,15 @@ type Log struct {
 	mu    sync.Mutex
 	seen  map[string]bool
 	stmts []Statement
+	count int // statements run in write transactions
 }
 
-func (l *Log) add(sql string, args []any) {
+func (l *Log) add(sql string, args []any, write bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if write {
+		l.count++
+	}
 	if l.seen[sql] {
 		return
 	}
@@ -53,6 +57,16 @@ func (l *Log) Statements() []Statement {
 	return append([]Statement(nil), l.stmts...)
 }
 
+// WriteCount returns how many statements write transactions ran (each run
+// counted, not only distinct texts): a round trip each on PostgreSQL.
+// Reads outside write transactions (a follower polling) are not counted,
+// so the count does not depend on timing.
+func (l *Log) WriteCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.count
+}
+
 // Wrap returns a Backend that records into l every statement b runs.
 func (l *Log) Wrap(b sqlcore.Backend) sqlcore.Backend {
 	rb := &backend{querier: querier{q: b, l: l}, b: b}
@@ -63,17 +77,18 @@ func (l *Log) Wrap(b sqlcore.Backend) sqlcore.Backend {
 }
 
 type querier struct {
-	q sqlcore.Querier
-	l *Log
+	q     sqlcore.Querier
+	l     *Log
+	write bool // in a write transaction
 }
 
 func (q querier) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
-	q.l.add(sql, args)
+	q.l.add(sql, args, q.write)
 	return q.q.Exec(ctx, sql, args...)
 }
 
 func (q querier) Query(ctx context.Context, sql string, args ...any) (sqlcore.Rows, error) {
-	q.l.add(sql, args)
+	q.l.add(sql, args, q.write)
 	return q.q.Query(ctx, sql, args...)
 }
 
@@ -87,7 +102,7 @@ func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.l.conn(c), nil
+	return b.l.conn(c, true), nil
 }
 
 func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
@@ -95,7 +110,7 @@ func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return b.l.conn(c), nil
+	return b.l.conn(c, false), nil
 }
 
 func (b *backend) NotifyInTx(ctx context.Context, q sqlcore.Querier, rev uint64) error {
@@ -120,8 +135,8 @@ type conn struct {
 	c sqlcore.Conn
 }
 
-func (l *Log) conn(c sqlcore.Conn) sqlcore.Conn {
-	rc := conn{querier: querier{q: c, l: l}, c: c}
+func (l *Log) conn(c sqlcore.Conn, write bool) sqlcore.Conn {
+	rc := conn{querier: querier{q: c, l: l, write: write}, c: c}
 	if p, ok := c.(sqlcore.Preparer); ok {
 		return preparerConn{conn: rc, p: p}
 	}
@@ -137,5 +152,5 @@ type preparerConn struct {
 }
 
 func (c preparerConn) Prepared(sql string) sqlcore.Querier {
-	return querier{q: c.p.Prepared(sql), l: c.l}
+	return querier{q: c.p.Prepared(sql), l: c.l, write: c.write}
 }

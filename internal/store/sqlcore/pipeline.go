@@ -1,0 +1,129 @@
+package sqlcore
+
+import (
+	"context"
+	"errors"
+)
+
+// Pipelining a bulk write's INSERTs (PostgreSQL; issue 19).
+//
+// In a transaction marked BulkWrite (directory.Write), the INSERTs of
+// bindings, members and users whose result nothing reads are not sent at
+// once: they are queued (execLater) and sent ahead of the transaction's
+// next statement, in the same round trip (Pipeliner), or before its
+// commit. Every statement still sees them, since they go first. What
+// changes is when an INSERT's own error is seen: with the next statement,
+// not with the call that queued it; the transaction fails either way, and
+// the error names the INSERT that failed. Outside a bulk write, and with a
+// Conn that is not a Pipeliner (SQLite, where a statement is no round
+// trip), every statement is sent when it is run, as before.
+
+// Stmt is one statement queued for a Pipeliner.
+type Stmt struct {
+	SQL  string
+	Args []any
+}
+
+// Pipeliner is optionally implemented by a write transaction's Conn: it
+// runs pending, in order, then sql, in one round trip. If a pending
+// statement fails it returns a *PendingError and runs nothing after it.
+type Pipeliner interface {
+	ExecAfter(ctx context.Context, pending []Stmt, sql string, args ...any) (int64, error)
+	QueryAfter(ctx context.Context, pending []Stmt, sql string, args ...any) (Rows, error)
+}
+
+// PendingError is the failure of a Pipeliner's pending statement Index.
+type PendingError struct {
+	Index int
+	Err   error
+}
+
+func (e *PendingError) Error() string { return e.Err.Error() }
+func (e *PendingError) Unwrap() error { return e.Err }
+
+type queued struct {
+	Stmt
+	op, detail string
+}
+
+// BulkWrite marks the transaction as a batch of many changes: its
+// INSERTs may be pipelined (see above). directory.Write calls it through
+// an optional interface; it is not part of store.Tx.
+func (t *txn) BulkWrite() {
+	if _, ok := t.c.(Pipeliner); ok {
+		t.bulk = true
+	}
+}
+
+// execLater runs an INSERT now, or queues it in a bulk write.
+func (t *txn) execLater(ctx context.Context, op, detail, sql string, args ...any) error {
+	if !t.bulk {
+		_, err := t.exec(ctx, op, detail, sql, args...)
+		return err
+	}
+	if err := t.before(ctx, sql, true); err != nil {
+		return err
+	}
+	t.queue = append(t.queue, queued{Stmt: Stmt{SQL: sql, Args: args}, op: op, detail: detail})
+	return nil
+}
+
+// takeQueue returns the queued statements and empties the queue.
+func (t *txn) takeQueue() ([]queued, []Stmt) {
+	q := t.queue
+	t.queue = nil
+	stmts := make([]Stmt, len(q))
+	for i, s := range q {
+		stmts[i] = s.Stmt
+	}
+	return q, stmts
+}
+
+// pendingErr turns a queued statement's failure into its operation's
+// error and poisons the transaction; other errors are returned as they are.
+func (t *txn) pendingErr(ctx context.Context, q []queued, err error) error {
+	var pe *PendingError
+	if errors.As(err, &pe) && pe.Index >= 0 && pe.Index < len(q) {
+		return t.fail(ctx, q[pe.Index].op, q[pe.Index].detail, pe.Err)
+	}
+	return err
+}
+
+// connExec runs sql on c (the transaction's Conn, or a prepared statement
+// of it), after the queued statements.
+func (t *txn) connExec(ctx context.Context, c Querier, sql string, args ...any) (int64, error) {
+	if len(t.queue) > 0 {
+		if p, ok := t.c.(Pipeliner); ok {
+			q, stmts := t.takeQueue()
+			n, err := p.ExecAfter(ctx, stmts, sql, args...)
+			return n, t.pendingErr(ctx, q, err)
+		}
+	}
+	return c.Exec(ctx, sql, args...)
+}
+
+// connQuery is connExec for a query.
+func (t *txn) connQuery(ctx context.Context, c Querier, sql string, args ...any) (Rows, error) {
+	if len(t.queue) > 0 {
+		if p, ok := t.c.(Pipeliner); ok {
+			q, stmts := t.takeQueue()
+			rows, err := p.QueryAfter(ctx, stmts, sql, args...)
+			return rows, t.pendingErr(ctx, q, err)
+		}
+	}
+	return c.Query(ctx, sql, args...)
+}
+
+// flushQueue sends the queued statements (before the commit).
+func (t *txn) flushQueue(ctx context.Context) error {
+	if len(t.queue) == 0 {
+		return nil
+	}
+	if _, err := t.connExec(ctx, t.c, `SELECT 1`); err != nil {
+		if t.poison == nil {
+			return t.fail(ctx, "write", "queued statements", err)
+		}
+		return t.poison
+	}
+	return nil
+}

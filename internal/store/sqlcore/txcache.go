@@ -1,0 +1,328 @@
+package sqlcore
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// A write transaction saves statements that a batch (directory.Write: up
+// to 1,000 changes, each audited) would otherwise repeat per change, each
+// a round trip on PostgreSQL (issue 19):
+//
+//   - Existence checks (exists: the org, a namespace, a principal, a
+//     resource a binding names) that found their row are remembered for
+//     the rest of the transaction. Only a row's removal or an update could
+//     make such an answer false, so every statement of the transaction that
+//     is not an INSERT forgets all of them (noteExec).
+//   - The org's audit head (AuditHead) is read once and then kept up to
+//     date by AppendAudit; AppendAuditCheckpoint, PruneAudit and
+//     RecordAuditHead forget it.
+//   - Audit rows (AppendAudit) and the audit_heads row are buffered and
+//     written as multi-row INSERTs (flushAudit): before any statement of
+//     the transaction that names an audit table (so every read of the
+//     transaction sees them, as before), and before the commit.
+//
+// The transaction is the only writer (the store's write lock), so what it
+// remembers cannot be changed by anyone else before it commits.
+
+// auditFlushRows are the row counts of the multi-row audit INSERTs, largest
+// first: a constant few statement texts (kept prepared by SQLite, cached
+// by pgx).
+var auditFlushRows = []int{100, 10, 1}
+
+type pendingHead struct {
+	seq       uint64
+	hash, mac []byte
+}
+
+// existsKey is the cache key of an existence check: the statement and its
+// arguments; ok is false when an argument is of a type it does not encode
+// (the check is then not cached).
+func existsKey(sql string, args []any) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(sql) + 16*len(args))
+	b.WriteString(sql)
+	for _, a := range args {
+		b.WriteByte(0)
+		switch v := a.(type) {
+		case string:
+			b.WriteByte('s')
+			b.WriteString(v)
+		case int64:
+			b.WriteByte('i')
+			b.WriteString(strconv.FormatInt(v, 10))
+		case int:
+			b.WriteByte('i')
+			b.WriteString(strconv.Itoa(v))
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
+}
+
+// exists is reader.exists, remembering the rows found.
+func (t *txn) exists(ctx context.Context, op, detail, sql string, args ...any) (bool, error) {
+	key, cacheable := existsKey(sql, args)
+	if cacheable {
+		if _, ok := t.found[key]; ok {
+			return true, nil
+		}
+	}
+	ok, err := t.reader.exists(ctx, op, detail, sql, args...)
+	if ok && err == nil && cacheable {
+		t.markFound(key)
+	}
+	return ok, err
+}
+
+func (t *txn) markFound(key string) {
+	if t.found == nil {
+		t.found = map[string]struct{}{}
+	}
+	t.found[key] = struct{}{}
+}
+
+// The existence checks that rows inserted by the transaction answer
+// (noteFound) without a statement.
+const (
+	resourceExistsSQL  = `SELECT 1 FROM resources WHERE org = $1 AND namespace = $2 AND type = $3 AND id = $4`
+	namespaceExistsSQL = `SELECT 1 FROM namespaces WHERE org = $1 AND name = $2`
+	userExistsSQL      = `SELECT 1 FROM users WHERE id = $1`
+	memberExistsSQL    = `SELECT 1 FROM members WHERE org = $1 AND user_id = $2`
+)
+
+// noteFound records that the check sql with args now finds its row: the
+// transaction has just inserted it.
+func (t *txn) noteFound(sql string, args ...any) {
+	if key, ok := existsKey(sql, args); ok {
+		t.markFound(key)
+	}
+}
+
+// GetResource is reader.GetResource; a resource read in the transaction
+// also answers the later existence check of a binding on it.
+func (t *txn) GetResource(ctx context.Context, org string, ref authz.ResourceRef) (store.Resource, error) {
+	r, err := t.reader.GetResource(ctx, org, ref)
+	if err == nil {
+		t.noteFound(resourceExistsSQL, org, ref.Namespace, ref.Type, ref.ID)
+	}
+	return r, err
+}
+
+// RequireResource returns nil if the resource exists, else GetResource's
+// ErrNotFound, without reading the row; the answer is remembered (see
+// exists). The directory uses it where it only needs to know (a share),
+// through an optional interface: it is not part of store.Tx.
+func (t *txn) RequireResource(ctx context.Context, org string, ref authz.ResourceRef) error {
+	const op = "get resource"
+	ok, err := t.exists(ctx, op, refDetail(org, ref), resourceExistsSQL, org, ref.Namespace, ref.Type, ref.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return notFound(op, refDetail(org, ref))
+	}
+	return nil
+}
+
+// before runs ahead of every statement of the transaction: it writes the
+// buffered audit rows first if sql names an audit table, and forgets the
+// remembered existence checks if sql may remove or change rows.
+func (t *txn) before(ctx context.Context, sql string, write bool) error {
+	if t.hasPendingAudit() && strings.Contains(sql, "audit_") {
+		if err := t.flushAudit(ctx); err != nil {
+			return err
+		}
+	}
+	if write && len(t.found) > 0 && !isInsert(sql) {
+		clear(t.found)
+	}
+	return nil
+}
+
+func isInsert(sql string) bool {
+	s := strings.TrimLeft(sql, " \t\r\n")
+	return len(s) >= 6 && strings.EqualFold(s[:6], "INSERT")
+}
+
+func (t *txn) hasPendingAudit() bool { return len(t.auditPending) > 0 || len(t.headPending) > 0 }
+
+// cachedHead returns the org's audit head if the transaction knows it.
+func (t *txn) cachedHead(org string) (store.AuditHead, bool) {
+	h, ok := t.heads[org]
+	if !ok {
+		return store.AuditHead{}, false
+	}
+	h.Hash = slices.Clone(h.Hash)
+	return h, true
+}
+
+func (t *txn) rememberHead(org string, h store.AuditHead) {
+	if t.heads == nil {
+		t.heads = map[string]store.AuditHead{}
+	}
+	h.Hash = slices.Clone(h.Hash)
+	t.heads[org] = h
+}
+
+// forgetHead drops what the transaction knows of org's audit head (after
+// a statement that changes it other than by AppendAudit).
+func (t *txn) forgetHead(org string) { delete(t.heads, org) }
+
+// bufferAudit queues a checked audit row and the org's new head row.
+func (t *txn) bufferAudit(a store.AuditRecord) {
+	t.auditPending = append(t.auditPending, a)
+	if t.headPending == nil {
+		t.headPending = map[string]pendingHead{}
+	}
+	t.headPending[a.Org] = pendingHead{seq: a.Seq, hash: a.Hash, mac: a.HeadMAC}
+	if h, ok := t.heads[a.Org]; ok {
+		h.Seq, h.Hash, h.At = a.Seq, slices.Clone(a.Hash), a.At
+		t.heads[a.Org] = h
+	}
+}
+
+// flushAudit writes the buffered audit rows (multi-row INSERTs) and head
+// rows. A failure poisons the transaction.
+func (t *txn) flushAudit(ctx context.Context) error {
+	const op = "append audit entry"
+	rows := t.auditPending
+	t.auditPending = nil
+	for len(rows) > 0 {
+		n := 1
+		for _, k := range auditFlushRows {
+			if len(rows) >= k {
+				n = k
+				break
+			}
+		}
+		sql := insertAuditRowsSQL(n)
+		args := make([]any, 0, 10*n)
+		for _, a := range rows[:n] {
+			args = append(args, a.Org, int64(a.Seq), a.At, a.Actor, a.Action, a.Target, a.Result, string(a.Body), a.Hash, nilBytes(a.MAC))
+		}
+		if _, err := t.connExec(ctx, t.conn(sql), sql, args...); err != nil {
+			if t.poison != nil {
+				return t.poison
+			}
+			return t.fail(ctx, op, "entries "+u64s(rows[0].Seq)+" to "+u64s(rows[n-1].Seq)+" of org "+q(rows[0].Org), err)
+		}
+		rows = rows[n:]
+	}
+	heads := t.headPending
+	t.headPending = nil
+	orgs := make([]string, 0, len(heads))
+	for org := range heads {
+		orgs = append(orgs, org)
+	}
+	slices.Sort(orgs) // a deterministic order of statements
+	for _, org := range orgs {
+		h := heads[org]
+		if _, err := t.conn(upsertAuditHeadSQL).Exec(ctx, upsertAuditHeadSQL, org, int64(h.seq), h.hash, nilBytes(h.mac)); err != nil {
+			return t.fail(ctx, op, "head of org "+q(org), err)
+		}
+	}
+	return nil
+}
+
+var auditRowsSQL = func() map[int]string {
+	m := map[int]string{}
+	for _, n := range auditFlushRows {
+		var b strings.Builder
+		b.WriteString(`INSERT INTO audit_entries (` + auditCols + `) VALUES `)
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(")
+			for j := 1; j <= 10; j++ {
+				if j > 1 {
+					b.WriteString(", ")
+				}
+				b.WriteString("$" + strconv.Itoa(i*10+j))
+			}
+			b.WriteString(")")
+		}
+		m[n] = b.String()
+	}
+	return m
+}()
+
+// insertAuditRowsSQL is the INSERT of n audit rows (n one of
+// auditFlushRows).
+func insertAuditRowsSQL(n int) string { return auditRowsSQL[n] }
+
+// prefetchChunk is how many user ids one membership prefetch statement
+// asks about (a shorter list is padded with its last id, so the statement
+// text is always the same).
+const prefetchChunk = 100
+
+var prefetchMembersSQL = func() string {
+	var b strings.Builder
+	b.WriteString(`SELECT user_id FROM members WHERE org = $1 AND user_id IN (`)
+	for i := range prefetchChunk {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i+2))
+	}
+	b.WriteString(")")
+	return b.String()
+}()
+
+// PrefetchMembers asks, in one statement per 100 ids, which of userIDs
+// are members of org, and remembers those that are, as their existence
+// checks (the principal check of a binding) would have: a batch binding
+// many users checks them in a few statements instead of one each. It
+// changes no answer: ids that are not members are not remembered, and are
+// checked (and refused) as before. Not part of store.Tx: the directory
+// calls it through an optional interface.
+func (t *txn) PrefetchMembers(ctx context.Context, org string, userIDs []string) error {
+	const op = "prefetch members"
+	if err := t.begin(op); err != nil {
+		return err
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, id := range userIDs {
+		if seen[id] || !validKey(id) {
+			continue
+		}
+		seen[id] = true
+		if key, ok := existsKey(memberExistsSQL, []any{org, id}); ok {
+			if _, found := t.found[key]; found {
+				continue
+			}
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 || unstorable([]any{org}) {
+		return nil
+	}
+	for start := 0; start < len(ids); start += prefetchChunk {
+		chunk := ids[start:min(start+prefetchChunk, len(ids))]
+		args := make([]any, 0, prefetchChunk+1)
+		args = append(args, org)
+		for i := range prefetchChunk {
+			args = append(args, chunk[min(i, len(chunk)-1)])
+		}
+		found, err := all(ctx, t.reader, op, "org "+q(org), func(r Rows) (string, error) {
+			var id string
+			err := r.Scan(&id)
+			return id, err
+		}, prefetchMembersSQL, args...)
+		if err != nil {
+			return err
+		}
+		for _, id := range found {
+			t.noteFound(memberExistsSQL, org, id)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,168 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqlcore"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqlcore/querylog"
+	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
+)
+
+// TestBulkWriteStatements counts the statements a bulk write runs per
+// change (each a round trip on PostgreSQL, which runs the same sqlcore
+// code), for each kind of change the peers' load makes, audited and
+// signed as in production, and fails if a kind needs more than it did
+// when the transaction learned to remember what it found and to buffer
+// its audit rows (issue 19): a regression there multiplies the load time
+// on PostgreSQL.
+func TestBulkWriteStatements(t *testing.T) {
+	ctx := context.Background()
+	var log querylog.Log
+	opts := Options{PollInterval: 20 * time.Millisecond, Synchronous: "NORMAL", BusyTimeout: 10 * time.Second, Readers: 4}
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	b, err := openBackend(ctx, path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, err := sqlcore.New(ctx, log.Wrap(b), sqlcore.Options{PollInterval: opts.PollInterval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &Store{Store: core, path: path, opts: opts}
+	t.Cleanup(func() { _ = st.Close() })
+	signer, err := audit.GenerateSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := audit.New(st, audit.Options{Signer: signer, CheckpointInterval: 24 * time.Hour}) // checkpoints by count only: the same statements however slow the run
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := directory.Open(ctx, st, authz.New(), directory.Options{Audit: l, CatchUpTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	alice := directory.Actor{Principal: "user:alice"}
+	if _, _, err := d.CreateUser(ctx, store.User{ID: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	var ns, res, users, members, binds, shares []directory.WriteChange
+	for i := range n {
+		ns = append(ns, directory.WriteChange{Op: directory.OpNamespaceCreate, Namespace: fmt.Sprintf("ns%d", i)})
+		res = append(res, directory.WriteChange{Op: directory.OpResourceCreate, Resource: directory.ResourceSpec{Namespace: "ns0", Type: "chains", ID: fmt.Sprintf("c%d", i)}})
+		users = append(users, directory.WriteChange{Op: directory.OpUserCreate, User: directory.UserSpec{ID: fmt.Sprintf("u%d", i), Email: fmt.Sprintf("u%d@example.com", i), Role: "viewer"}})
+		binds = append(binds, directory.WriteChange{Op: directory.OpBindingCreate, Binding: directory.BindingSpec{Principal: fmt.Sprintf("user:u%d", i), Role: "builder", Scope: authz.Scope{Namespace: fmt.Sprintf("ns%d", i%3)}}})
+		shares = append(shares, directory.WriteChange{Op: directory.OpShareCreate, Principal: fmt.Sprintf("user:u%d", i), Actions: []string{"run"},
+			Ref: authz.ResourceRef{Namespace: "ns0", Type: "chains", ID: fmt.Sprintf("c%d", (i+1)%n)}})
+	}
+	// Members of a second org: users that exist already.
+	if _, _, err := d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "globex"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		members = append(members, directory.WriteChange{Op: directory.OpMemberAdd, User: directory.UserSpec{ID: fmt.Sprintf("u%d", i), Role: "viewer"}})
+	}
+	for _, tc := range []struct {
+		name    string
+		org     string
+		changes []directory.WriteChange
+		max     float64 // statements per change, measured when this test was written (2.04, 3.06, 6.07, 2.07, 3.07, 4.06; before issue 19: 6, 8, 15, 9, 11, 12), plus a margin for checkpoints
+	}{
+		{"namespace.create", "acme", ns, 2.3},
+		{"resource.create", "acme", res, 3.3},
+		{"user.create", "acme", users, 6.3},
+		{"binding.create", "acme", binds, 2.3},
+		{"share.create", "acme", shares, 3.3},
+		{"member.add", "globex", members, 4.3},
+	} {
+		before := log.WriteCount()
+		if _, _, err := d.Write(ctx, alice, tc.org, tc.changes); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		per := float64(log.WriteCount()-before) / float64(len(tc.changes))
+		t.Logf("%-16s %.2f statements per change", tc.name, per)
+		if per > tc.max {
+			t.Errorf("%s: %.2f statements per change in a batch of %d, want at most %.1f", tc.name, per, len(tc.changes), tc.max)
+		}
+	}
+
+	// The statements a bulk write adds (the membership prefetch, the
+	// multi-row audit INSERTs) are served by indexes, as TestQueryPlans
+	// requires of the conformance suite's.
+	explain := func(st querylog.Statement) ([]string, error) {
+		rows, err := b.w.QueryContext(ctx, "EXPLAIN QUERY PLAN "+st.SQL, st.Args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		var lines []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				return nil, err
+			}
+			lines = append(lines, detail)
+		}
+		return lines, rows.Err()
+	}
+	scanned := func(line string) (string, bool) {
+		if rest, ok := strings.CutPrefix(line, "SCAN "); ok {
+			table, _, _ := strings.Cut(rest, " ")
+			return table, true
+		}
+		return "", false
+	}
+	stmts := log.Statements()
+	for _, st := range stmts {
+		lines, err := explain(st)
+		if err != nil {
+			t.Fatalf("EXPLAIN %s: %v", st.SQL, err)
+		}
+		for _, line := range lines {
+			if table, ok := scanned(line); ok && storetest.Schema[table] != nil && !querylog.FixedTables[table] && !allowedScan(st.SQL) {
+				t.Errorf("%s\nscans %s: %q", st.SQL, table, lines)
+			}
+		}
+	}
+	prefetched := false
+	for _, st := range stmts {
+		if !strings.HasPrefix(st.SQL, "SELECT user_id FROM members WHERE org = $1 AND user_id IN (") {
+			continue
+		}
+		prefetched = true
+		lines, err := explain(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lines) == 0 || !strings.HasPrefix(lines[0], "SEARCH members USING ") || !strings.HasSuffix(lines[0], "(org=? AND user_id=?)") {
+			t.Errorf("the membership prefetch runs as %q, want a search of the (org, user_id) key", lines)
+		}
+	}
+	if !prefetched {
+		t.Error("no membership prefetch ran")
+	}
+}
+
+func allowedScan(sql string) bool {
+	for frag := range querylog.AllowedScans {
+		if strings.Contains(sql, frag) {
+			return true
+		}
+	}
+	return false
+}
