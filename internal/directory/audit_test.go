@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,6 +217,50 @@ func TestDecisionsAreRecordedByTheOrgsSettings(t *testing.T) {
 	}
 	if _, err := audit.Verify(f.ctx, f.st, "acme", audit.VerifyOptions{}); err != nil {
 		t.Errorf("verify: %v", err)
+	}
+}
+
+// TestDecisionSettingsUnderConcurrentChecks: the decision log's settings
+// cache is read by every check (under a read lock since issue 19) while
+// a settings change invalidates it. Checks running during the change
+// race nothing (run with -race), and once the change has returned every
+// check follows the new settings.
+func TestDecisionSettingsUnderConcurrentChecks(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			for range 200 {
+				if _, err := f.d.Check(f.ctx, dave, authz.Request{Org: "acme", Principal: dave.Principal, Namespace: triage.Namespace, ResourceType: triage.Type, ResourceID: triage.ID, Action: "run"}, 0); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	ok(t, "denies", second(f.d.SetAuditSettings(f.ctx, alice, "acme", audit.Settings{Decisions: audit.DecisionsDenies})))
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("check during the settings change: %v", err)
+	}
+	before := 0
+	for _, e := range auditLog(t, f.st, "acme", 0) {
+		if e.Action == audit.DecisionAction {
+			before++
+		}
+	}
+	f.can(dave, triage, "run") // denied: recorded under the new settings
+	after := 0
+	for _, e := range auditLog(t, f.st, "acme", 0) {
+		if e.Action == audit.DecisionAction {
+			after++
+		}
+	}
+	if after != before+1 {
+		t.Errorf("a denial after the change to \"denies\" recorded %d entries, want 1", after-before)
 	}
 }
 

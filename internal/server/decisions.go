@@ -166,11 +166,17 @@ func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, err
 	if err := s.waitFor(c, atLeastOf(in.Consistency)); err != nil {
 		return BatchCheckResponse{}, err
 	}
-	out := BatchCheckResponse{Results: make([]BatchResult, len(in.Checks)), Revision: s.dir.Revision()}
+	out := BatchCheckResponse{Results: c.batchResults(len(in.Checks)), Revision: s.dir.Revision()}
 	var nAllow, nDeny float64
 	a := s.dir.Asker(c.actor())
+	// One request for the whole batch: a.Check's pointer escapes, so a
+	// request per item was an allocation per item; nothing keeps it after
+	// the call returns (the engine's eval lives on the stack, the audit
+	// entry copies what it records).
+	var req authz.Request
 	for i := range in.Checks {
-		req, err := c.request(&in.Checks[i])
+		var err error
+		req, err = c.request(&in.Checks[i])
 		if err == nil {
 			// As /check: approval_required answers carry the approval; a
 			// presented approval is consumed once (directory/approvals.go),

@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,4 +146,93 @@ func TestBatchChecks(t *testing.T) {
 	if r.Status != 400 || r.problem(t).Field != "checks" {
 		t.Errorf("1,001 checks: %d %s", r.Status, r.Body)
 	}
+}
+
+// TestBatchChecksReuseNothing: /checks reuses its items and results
+// between calls (a pool), so concurrent and successive batches of other
+// sizes, other orgs and other callers — some with bad items, some
+// refused whole — must each get exactly their own answers: one result per
+// item, no leftover decision, error or reason of an earlier call.
+func TestBatchChecksReuseNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	worlds := []*world{buildWorld(t, e, ""), buildWorld(t, e, "b")}
+	type batch struct {
+		w     *world
+		items []map[string]any
+		want  []string // "allow", "deny" or "error"
+	}
+	mk := func(w *world, n, seed int) batch {
+		b := batch{w: w}
+		for i := range n {
+			switch (i + seed) % 3 {
+			case 0:
+				b.items = append(b.items, map[string]any{"action": "chains:read", "namespace": w.org[:len(w.org)-4] + "prod"})
+				b.want = append(b.want, "allow")
+			case 1:
+				b.items = append(b.items, map[string]any{"action": "chains:delete"})
+				b.want = append(b.want, "deny")
+			case 2:
+				b.items = append(b.items, map[string]any{"action": "chains:run", "resource": "tools/x"})
+				b.want = append(b.want, "error")
+			}
+		}
+		return b
+	}
+	var batches []batch
+	for i, n := range []int{server.MaxBatch, 1, 7, 500, 2, server.MaxBatch, 3} {
+		batches = append(batches, mk(worlds[i%2], n, i))
+	}
+	run := func(t *testing.T, b batch) {
+		t.Helper()
+		var got server.BatchCheckResponse
+		r := e.do("POST", "/v1/orgs/"+b.w.org+"/checks", b.w.viewer, map[string]any{"checks": b.items})
+		if r.Status != 200 {
+			t.Errorf("%s: %d %s", b.w.org, r.Status, r.Body)
+			return
+		}
+		if err := json.Unmarshal(r.Body, &got); err != nil {
+			t.Errorf("%s: %v", b.w.org, err)
+			return
+		}
+		if len(got.Results) != len(b.items) {
+			t.Errorf("%s: %d results for %d checks", b.w.org, len(got.Results), len(b.items))
+			return
+		}
+		for i, r := range got.Results {
+			switch b.want[i] {
+			case "allow":
+				if !r.Allowed || r.Error != nil || r.Reason != "" {
+					t.Errorf("%s item %d: %+v, want allowed", b.w.org, i, r)
+				}
+			case "deny":
+				if r.Allowed || r.Error != nil || r.Reason == "" {
+					t.Errorf("%s item %d: %+v, want a denial with its reason", b.w.org, i, r)
+				}
+			case "error":
+				if r.Allowed || r.Error == nil || r.Error.Field != fmt.Sprintf("checks[%d].resource", i) {
+					t.Errorf("%s item %d: %+v, want its own error", b.w.org, i, r)
+				}
+			}
+		}
+	}
+	// Successive, with a batch refused whole (bad JSON mid-way, too many
+	// items) between them: the refused call's items must not surface.
+	for i, b := range batches {
+		run(t, b)
+		bad := `{"checks":[{"action":"chains:read","namespace":"prod"},{"action":` + fmt.Sprint(i) + `}]}`
+		if r := e.do("POST", "/v1/orgs/"+b.w.org+"/checks", b.w.viewer, bad); r.Status != 400 {
+			t.Errorf("malformed batch: %d %s", r.Status, r.Body)
+		}
+	}
+	// Concurrent.
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for k := range 6 {
+				run(t, batches[(g+k)%len(batches)])
+			}
+		})
+	}
+	wg.Wait()
 }

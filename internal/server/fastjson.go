@@ -61,11 +61,8 @@ type scanner struct {
 
 // newScanner reads b (which the caller may reuse afterwards: nothing
 // returned aliases it).
-func newScanner(b []byte, intern bool) *scanner {
-	s := &scanner{b: b}
-	if intern {
-		s.intern = map[string]string{}
-	}
+func newScanner(b []byte, intern map[string]string) *scanner {
+	s := &scanner{b: b, intern: intern}
 	if utf8.Valid(b) {
 		s.src = string(b)
 	}
@@ -603,7 +600,7 @@ func (s *scanner) start() error {
 }
 
 func (r *checkDecoder) decodeFast(b []byte) error {
-	s := newScanner(b, false)
+	s := newScanner(b, nil)
 	if err := s.start(); err != nil {
 		return err
 	}
@@ -635,7 +632,9 @@ func (r *checkDecoder) decodeFast(b []byte) error {
 }
 
 func (r *batchDecoder) decodeFast(b []byte) error {
-	s := newScanner(b, true)
+	intern := internPool.Get().(map[string]string)
+	defer func() { clear(intern); internPool.Put(intern) }()
+	s := newScanner(b, intern)
 	if err := s.start(); err != nil {
 		return err
 	}

@@ -131,6 +131,10 @@ func route[Req, Resp any](method, path, tag, summary string, fn func(c *call, re
 		var req Req
 		if rt.hasBody {
 			var err error
+			if br, ok := any(&req).(*BatchCheckRequest); ok {
+				c.batch = getBatchScratch()
+				br.Checks = c.batch.items[:0]
+			}
 			if fd, ok := fastDecoderOf(&req); ok {
 				err = c.decodeWith(fd)
 			} else {
@@ -174,6 +178,9 @@ type call struct {
 	status int
 	// hdr is set on a successful response.
 	hdr http.Header
+	// batch is the pooled scratch of a /checks call (its items and
+	// results), returned to the pool once the answer is written.
+	batch *batchScratch
 	// streamed: the route's function wrote the answer itself (an event
 	// stream, a snapshot); its return value is not written.
 	streamed bool
@@ -468,6 +475,9 @@ func (s *Server) handler(rt *Route) http.Handler {
 		}
 
 		resp, err := s.runCall(c)
+		if c.batch != nil {
+			defer putBatchScratch(c.batch) // after the answer is written: it holds the results
+		}
 		status := c.status
 		if status == 0 {
 			status = rt.Status
