@@ -15,11 +15,12 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
-// SecretOpener opens the current value of a secret of org's namespace ns
-// for the server's own use (the vault's OpenForUse). It authorizes
-// nothing: the importer calls it only after the directory has accepted
-// the spec that references the secret from the same actor.
-type SecretOpener func(ctx context.Context, org, ns, name string) ([]byte, error)
+// SecretOpener opens the current value of a secret of the namespace of
+// server (the mcp_servers resource being imported) for the server's own
+// use on actor's behalf (the vault's OpenForUse, which audits the use).
+// It authorizes nothing: the importer calls it only after the directory
+// has accepted the spec that references the secret from the same actor.
+type SecretOpener func(ctx context.Context, actor directory.Actor, org string, server authz.ResourceRef, name string) ([]byte, error)
 
 // Importer records MCP servers and their tools.
 type Importer struct {
@@ -148,7 +149,7 @@ func (im *Importer) Import(ctx context.Context, actor directory.Actor, org strin
 
 	up := Upstream{URL: spec.URL, Client: im.Client, Timeout: im.Timeout}
 	if c := spec.Credential; c != nil {
-		v, err := im.Open(ctx, org, req.Namespace, c.Secret)
+		v, err := im.Open(ctx, actor, org, ref, c.Secret)
 		if err != nil {
 			return Result{}, err
 		}

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/vault"
 	"github.com/gatehouse-dev/gatehouse/internal/mcp"
 )
 
@@ -22,8 +25,8 @@ const mcpServersPath = "/v1/orgs/{org}/namespaces/{namespace}/mcp/servers"
 func (s *Server) mcpImporter() *mcp.Importer {
 	im := &mcp.Importer{Dir: s.dir, Timeout: mcpUpstreamTimeout}
 	if s.vault != nil {
-		im.Open = func(ctx context.Context, org, ns, name string) ([]byte, error) {
-			return s.vault.OpenForUse(ctx, org, ns, name)
+		im.Open = func(ctx context.Context, actor directory.Actor, org string, server authz.ResourceRef, name string) ([]byte, error) {
+			return s.vault.OpenForUse(ctx, vault.Actor(actor), org, server, name)
 		}
 	}
 	return im

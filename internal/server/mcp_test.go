@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -257,6 +258,29 @@ func TestMCPImport(t *testing.T) {
 			if !strings.Contains(mustJSON(t, auditPage), "mcp_servers") {
 				t.Errorf("the audit log has no entry about the server")
 			}
+			// Every use of the credential by an import is an entry naming
+			// the secret and the server (use without reveal is still a use).
+			uses := 0
+			for _, raw := range auditPage.Items {
+				var e struct {
+					Action string          `json:"action"`
+					Target string          `json:"target"`
+					Body   json.RawMessage `json:"details"`
+				}
+				if err := json.Unmarshal(raw, &e); err != nil {
+					t.Fatal(err)
+				}
+				if e.Action == "secrets.inject" && strings.Contains(e.Target, "mcp_servers/sample") &&
+					strings.Contains(string(e.Body), "MCP_TOKEN") && strings.Contains(string(e.Body), "mcp import") {
+					uses++
+				}
+				if strings.Contains(string(raw), mcpCanary) {
+					t.Errorf("an audit entry carries the credential: %s", raw)
+				}
+			}
+			if uses == 0 {
+				t.Errorf("no secrets.inject entry records the imports' use of MCP_TOKEN:\n%s", mustJSON(t, auditPage))
+			}
 			for _, b := range bodies {
 				if strings.Contains(b, mcpCanary) {
 					t.Fatalf("the credential appeared in an answer: %s", b)
@@ -371,12 +395,21 @@ func TestMCPImportRefusals(t *testing.T) {
 			t.Errorf("generic create, %s: status %d, want %d (field %q); body %s", tc.name, r.Status, tc.status, tc.field, r.Body)
 		}
 	}
-	if after := dump(t, e, w); after != before {
+	// The only trace: the credential the upstream refused was sent, so
+	// its use is recorded (last_used_at, a secrets.inject entry).
+	after := dump(t, e, w)
+	if !strings.Contains(after, `"name":"WRONG_TOKEN","version":1,`) || !regexp.MustCompile(`"name":"WRONG_TOKEN"[^}]*"last_used_at"`).MatchString(after) {
+		t.Errorf("the credential sent to the upstream that refused it has no last_used_at")
+	}
+	if after = regexp.MustCompile(`,"last_used_at":"[^"]*"`).ReplaceAllString(after, ""); after != before {
 		t.Errorf("refused imports changed the org:\n%s", diffLines(before, after))
 	}
 	// Nothing recorded, and the audit log never holds a credential value.
 	e.must(404, "GET", base+"/resources/mcp_servers/sample", w.owner, nil, nil)
 	ar := e.must(200, "GET", "/v1/orgs/"+w.org+"/audit?page_size=1000", w.owner, nil, nil)
+	if n := strings.Count(string(ar.Body), `"action":"secrets.inject"`); n != 1 || !strings.Contains(string(ar.Body), `"name":"WRONG_TOKEN"`) {
+		t.Errorf("want one secrets.inject entry (WRONG_TOKEN, sent to the upstream that refused it), got %d", n)
+	}
 	for _, v := range []string{mcpCanary, "not-the-canary-value", "owners-only-value"} {
 		if strings.Contains(string(ar.Body), v) {
 			t.Errorf("the audit log carries a secret value %q", v)
