@@ -327,12 +327,12 @@ func TestReplicaResumes(t *testing.T) {
 	}
 	var rev uint64
 	for i := range 30 {
-		_, rv, err := alice.CreateResource(ctx, org, client.ResourceSpec{Namespace: "prod", Type: "chains", ID: "c" + strconv.Itoa(i),
+		_, _, err := alice.CreateResource(ctx, org, client.ResourceSpec{Namespace: "prod", Type: "chains", ID: "c" + strconv.Itoa(i),
 			Labels: map[string]string{"pad": strings.Repeat("x", 100)}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, rv, err = alice.Share(ctx, org, client.ResourceRef{Namespace: "prod", Type: "chains", ID: "c" + strconv.Itoa(i)}, "user:dave", []string{"run"})
+		_, rv, err := alice.Share(ctx, org, client.ResourceRef{Namespace: "prod", Type: "chains", ID: "c" + strconv.Itoa(i)}, "user:dave", []string{"run"})
 		if err != nil {
 			t.Fatal(err)
 		}
