@@ -553,15 +553,15 @@ export interface BatchItem {
     context?: JsonObject;
     /** The user an agent or service acts for (both must be allowed). */
     onBehalfOf?: string;
+    /** The call's arguments (any JSON, sent as they are): an approval is bound to their canonical SHA-256. */
+    arguments?: unknown;
+    /** Presents a granted approval of exactly this question: the check is then allowed once. */
+    approvalId?: string;
 }
 /** The body of a check or an explain. @schema CheckRequest */
 export interface CheckRequest extends BatchItem {
     /** The revision the answer must reflect. */
     consistency?: Consistency;
-    /** The call's arguments (any JSON, sent as they are): an approval is bound to their canonical SHA-256. */
-    arguments?: unknown;
-    /** Presents a granted approval of exactly this question: the check is then allowed once. */
-    approvalId?: string;
 }
 /** An agent's obligation (must) or advice (should). @schema RuleOut */
 export interface RuleOut {
@@ -610,6 +610,10 @@ export interface BatchResult {
     advice?: RuleOut[];
     /** Why a deny is a deny. */
     reason?: DenyReason;
+    /** "approval_required" when the item needs a person's approval first (`allowed` is then false). */
+    result?: string;
+    /** The approval the item waits for, or the one its allow consumed. */
+    approval?: Approval;
     /** Why the item could not be decided. */
     error?: Problem;
 }
