@@ -160,6 +160,12 @@ type LookupResourcesRequest struct {
 	// would allow if conditions held (a binding's or an agent rule's),
 	// marked in the page's Conditions, instead of leaving them out.
 	IncludeConditional bool
+	// NoApprovalMarks skips the ask rules: the same resources are listed
+	// (those allowed with a person's approval among them) but none is
+	// marked in ApprovalRequired, and no ask rule's condition is
+	// evaluated. For callers that need only the set (the MCP gateway's
+	// tools/list), where the rules' conditions dominate the cost.
+	NoApprovalMarks bool
 }
 
 // LookupResourcesPage is one page of a resource lookup, ordered by

@@ -192,6 +192,45 @@ func TestAskLookups(t *testing.T) {
 	}
 }
 
+// TestLookupNoApprovalMarks: skipping the ask rules lists the same
+// resources — those allowed only with approval among them — marking none,
+// for every principal of the ask world, with and without conditionals.
+func TestLookupNoApprovalMarks(t *testing.T) {
+	e := askEngine(t)
+	marked := 0
+	for _, p := range []string{"user:ann", "user:bea", "user:res", "user:tim", "agent:Helper"} {
+		for _, action := range []string{"update", "run", "read"} {
+			for _, cond := range []bool{false, true} {
+				q := LookupResourcesRequest{Org: "acme", Principal: p, Type: "chains", Action: action, IncludeConditional: cond, PageSize: 1000}
+				with, err := e.LookupResources(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				q.NoApprovalMarks = true
+				without, err := e.LookupResources(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				marked += len(with.ApprovalRequired)
+				if diff := cmp.Diff(with.Resources, without.Resources); diff != "" {
+					t.Errorf("%s %s (conditional %v): the set changed without approval marks (-with +without):\n%s", p, action, cond, diff)
+				}
+				if len(without.ApprovalRequired) != 0 {
+					t.Errorf("%s %s: marked %v with NoApprovalMarks", p, action, without.ApprovalRequired)
+				}
+			}
+		}
+	}
+	if marked == 0 {
+		t.Fatal("the ask world marks nothing: the test compares nothing")
+	}
+	// A check is not affected: the request still needs approval.
+	d := e.Check(&Request{Org: "acme", Principal: "user:res", Namespace: "prod", ResourceType: "chains", ResourceID: "x", Action: "update"})
+	if d.Allowed || !d.ApprovalRequired {
+		t.Errorf("check after lookups: %+v", d)
+	}
+}
+
 // TestNoAskNoCost: in a policy without ask rules nothing changes and a
 // check allocates nothing; with ask rules, a check they do not concern
 // allocates nothing either.

@@ -443,13 +443,13 @@ func (e *eval) rulesHolding(rs []*policy.Rule) []*policy.Rule {
 }
 
 func (s *state) check(req *Request) (d Decision) {
-	s.cur.Load().decideInto(&d, req, nil)
+	s.cur.Load().decideInto(&d, req, nil, false)
 	return d
 }
 
 func (s *state) checkWithReason(req *Request) (d Decision) {
 	snap := s.cur.Load()
-	snap.decideInto(&d, req, nil)
+	snap.decideInto(&d, req, nil, false)
 	if d.ApprovalRequired {
 		d.Reason = ReasonApprovalRequired
 	} else if !d.Allowed {
@@ -461,7 +461,17 @@ func (s *state) checkWithReason(req *Request) (d Decision) {
 // decide is Check on one snapshot. It also returns the org (nil if the
 // request did not resolve).
 func (snap *snapshot) decide(req *Request) (d Decision, o *orgSnap) {
-	o = snap.decideInto(&d, req, nil)
+	o = snap.decideInto(&d, req, nil, false)
+	return d, o
+}
+
+// decideSkippingAsks is decide without the ask rules: a request they
+// would turn into approval_required is answered allowed, and no ask
+// rule's condition is evaluated. Only for callers that want the set of
+// what may be done with approval or without (LookupResourcesRequest's
+// NoApprovalMarks), never for a decision anyone acts on.
+func (snap *snapshot) decideSkippingAsks(req *Request) (d Decision, o *orgSnap) {
+	o = snap.decideInto(&d, req, nil, true)
 	return d, o
 }
 
@@ -469,7 +479,7 @@ func (snap *snapshot) decide(req *Request) (d Decision, o *orgSnap) {
 // hold are assumed to and recorded in a (conditional.go); the decision's
 // obligations and advice are then not meaningful.
 func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (d Decision, o *orgSnap) {
-	o = snap.decideInto(&d, req, a)
+	o = snap.decideInto(&d, req, a, false)
 	return d, o
 }
 
@@ -477,7 +487,7 @@ func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (d Decision, o
 // *d, which must be zero, in place — a Decision is a dozen words, and the
 // hot path of Check must not copy it from level to level — and returns
 // the org (nil if the request did not resolve).
-func (snap *snapshot) decideInto(d *Decision, req *Request, a *condAssume) *orgSnap {
+func (snap *snapshot) decideInto(d *Decision, req *Request, a *condAssume, skipAsks bool) *orgSnap {
 	d.Revision = snap.rev
 	o, ns, ok := snap.resolve(req)
 	if !ok {
@@ -497,7 +507,7 @@ func (snap *snapshot) decideInto(d *Decision, req *Request, a *condAssume) *orgS
 		if ok, _ := u.decide(req.OnBehalfOf); !ok {
 			return o
 		}
-		if o.pol.hasAsk {
+		if o.pol.hasAsk && !skipAsks {
 			userAsks = u.appendAsks(nil)
 		}
 		e.clk = u.clk // the clock, if u read it: once per check
@@ -506,7 +516,7 @@ func (snap *snapshot) decideInto(d *Decision, req *Request, a *condAssume) *orgS
 	if !allowed {
 		return o
 	}
-	if o.pol.hasAsk { // asks.go
+	if o.pol.hasAsk && !skipAsks { // asks.go
 		asks := e.appendAsks(nil)
 		for _, a := range userAsks {
 			if !containsAskRule(asks, a) {

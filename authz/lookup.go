@@ -244,16 +244,20 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 		full = len(page.Resources) == size
 		return true
 	}
+	decide := snap.decide
+	if q.NoApprovalMarks {
+		decide = snap.decideSkippingAsks // the same set, nothing marked
+	}
 	approvalRequired := func(ns, id string) bool {
 		r := req
 		r.Namespace, r.ResourceID = ns, id
-		d, _ := snap.decide(&r)
+		d, _ := decide(&r)
 		return d.ApprovalRequired
 	}
 	check := func(ns, id string) bool {
 		r := req
 		r.Namespace, r.ResourceID = ns, id
-		d, _ := snap.decide(&r)
+		d, _ := decide(&r)
 		conds, needsApproval = nil, d.ApprovalRequired
 		if d.Allowed || d.ApprovalRequired || !q.IncludeConditional {
 			return d.Allowed || d.ApprovalRequired // what may be done, with approval or without
