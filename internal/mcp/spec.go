@@ -218,6 +218,9 @@ func (s *ServerSpec) Normalize() error {
 			s.Secrets = append(s.Secrets, s.Credential.Secret)
 		}
 	}
+	if len(s.Secrets) == 0 {
+		s.Secrets = nil // "secrets": [] and no member are the same spec
+	}
 	for i, n := range s.Secrets {
 		if err := secretref.CheckName(n); err != nil {
 			return invalid(fmt.Sprintf("secrets[%d]", i), "%v", err)
