@@ -47,6 +47,7 @@ package store
 
 import (
 	"context"
+	"iter"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -73,6 +74,29 @@ type Store interface {
 	// transaction, at one revision (OrgSnapshot.Revision). ErrNotFound if
 	// the org does not exist.
 	LoadOrg(ctx context.Context, org string) (*OrgSnapshot, error)
+	// StreamOrg reads what LoadOrg reads, in one read transaction at one
+	// revision, and hands it over as it is read (a replica's snapshot is
+	// sent while the store still reads; nothing holds the whole org).
+	//
+	// The sequence yields, in this order: one OrgRow with the Header (the
+	// revision, org, policy, namespaces, and how many of each kind
+	// follow); the principals (members by user id, then agents, then
+	// services by name); the teams (by slug); the bindings (by id); the
+	// resources (by namespace, type, id) — exactly the header's counts,
+	// the same values LoadOrg returns, each row with exactly one field
+	// set. The pointers are valid only until yield returns (the store
+	// reuses them): copy what you keep.
+	//
+	// Error contract: the sequence yields at most one error, as its last
+	// element, with a zero OrgRow; nothing follows it. ErrNotFound (before
+	// the header) if the org does not exist; ErrBackend when the database
+	// fails; a context error when ctx ends. Rows yielded before an error
+	// are part of an incomplete org: discard them. Breaking out of the
+	// loop ends the transaction; so does the end of the sequence. The
+	// transaction stays open while the loop body runs (on SQLite it holds
+	// the WAL from being checkpointed past it): do not block in it
+	// without a deadline.
+	StreamOrg(ctx context.Context, org string) iter.Seq2[OrgRow, error]
 	// Close releases the store's connections and ends every Watch channel.
 	Close() error
 }

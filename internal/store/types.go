@@ -288,6 +288,28 @@ type OrgSnapshot struct {
 	Resources  []authz.Resource
 }
 
+// OrgHeader is the first row of Store.StreamOrg: the org as of Revision
+// and how many of each kind of row follow it.
+type OrgHeader struct {
+	Revision   uint64
+	Org        Org
+	Policy     Policy   // Version 0 when the org has no policy yet
+	Namespaces []string // sorted; includes "default"
+	Principals int
+	Teams      int
+	Bindings   int
+	Resources  int
+}
+
+// OrgRow is one element of Store.StreamOrg: exactly one field is set.
+type OrgRow struct {
+	Header    *OrgHeader
+	Principal *authz.Principal
+	Team      *authz.Team
+	Binding   *authz.Binding
+	Resource  *authz.Resource
+}
+
 // OrgData returns the engine's view of the snapshot with the compiled
 // policy m (the store does not compile policies).
 func (s *OrgSnapshot) OrgData(m *policy.Model) authz.OrgData {

@@ -3,6 +3,7 @@ package sqlcore
 import (
 	"context"
 	"errors"
+	"iter"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -24,6 +25,35 @@ func (s *Store) LoadOrg(ctx context.Context, org string) (*store.OrgSnapshot, er
 	return s.loadOrg(ctx, c, org)
 }
 
+// StreamOrg implements store.Store: LoadOrg's reads, in its read
+// transaction, handed over row by row.
+func (s *Store) StreamOrg(ctx context.Context, org string) iter.Seq2[store.OrgRow, error] {
+	return func(yield func(store.OrgRow, error) bool) {
+		const op = "load org"
+		detail := "org " + q(org)
+		if unstorable([]any{org}) {
+			yield(store.OrgRow{}, notFound(op, detail))
+			return
+		}
+		c, err := s.b.BeginRead(ctx)
+		if err != nil {
+			yield(store.OrgRow{}, s.dbErr(ctx, op, detail, err))
+			return
+		}
+		defer func() { _ = c.Rollback(context.WithoutCancel(ctx)) }()
+		done := false
+		err = s.streamOrg(ctx, c, org, func(r store.OrgRow) bool {
+			if !yield(r, nil) {
+				done = true
+			}
+			return !done
+		})
+		if err != nil && !done {
+			yield(store.OrgRow{}, err)
+		}
+	}
+}
+
 // LoadOrg implements store.CatchUpReader: the org as the transaction sees
 // it, over its own connection. Under the write lock nothing else commits,
 // so that is the base revision plus the transaction's own writes.
@@ -37,56 +67,111 @@ func (t *txn) LoadOrg(ctx context.Context, org string) (*store.OrgSnapshot, erro
 	return t.s.loadOrg(ctx, txQuerier{t}, org)
 }
 
-// loadOrg reads the snapshot through c, which sees one consistent state.
+// loadOrg reads the snapshot through c, which sees one consistent state,
+// into slices sized by the header's counts.
 func (s *Store) loadOrg(ctx context.Context, c Querier, org string) (*store.OrgSnapshot, error) {
+	snap := &store.OrgSnapshot{}
+	err := s.streamOrg(ctx, c, org, func(r store.OrgRow) bool {
+		switch {
+		case r.Header != nil:
+			h := r.Header
+			snap.Revision, snap.Org, snap.Policy, snap.Namespaces = h.Revision, h.Org, h.Policy, h.Namespaces
+			snap.Principals = make([]authz.Principal, 0, h.Principals)
+			snap.Teams = make([]authz.Team, 0, h.Teams)
+			snap.Bindings = make([]authz.Binding, 0, h.Bindings)
+			snap.Resources = make([]authz.Resource, 0, h.Resources)
+		case r.Principal != nil:
+			snap.Principals = append(snap.Principals, *r.Principal)
+		case r.Team != nil:
+			snap.Teams = append(snap.Teams, *r.Team)
+		case r.Binding != nil:
+			snap.Bindings = append(snap.Bindings, *r.Binding)
+		case r.Resource != nil:
+			snap.Resources = append(snap.Resources, *r.Resource)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return snap, nil
+}
+
+// errStopped ends streamOrg's reads when yield returns false.
+var errStopped = errors.New("stopped")
+
+// streamOrg reads the org through c, which sees one consistent state, and
+// hands each row to yield (store.Store.StreamOrg's order and contract).
+// It returns nil when yield returns false.
+func (s *Store) streamOrg(ctx context.Context, c Querier, org string, yield func(store.OrgRow) bool) error {
+	err := s.streamOrgRows(ctx, c, org, yield)
+	if errors.Is(err, errStopped) {
+		return nil
+	}
+	return err
+}
+
+func (s *Store) streamOrgRows(ctx context.Context, c Querier, org string, yield func(store.OrgRow) bool) error {
 	const op = "load org"
 	detail := "org " + q(org)
 	r := reader{q: c, s: s}
 	var err error
 
-	snap := &store.OrgSnapshot{}
+	h := &store.OrgHeader{}
 	var rev int64
 	if err := queryRow(ctx, c, `SELECT revision FROM store_revision WHERE id = 1`, nil, &rev); err != nil {
-		return nil, s.dbErr(ctx, op, "read revision", err)
+		return s.dbErr(ctx, op, "read revision", err)
 	}
-	snap.Revision = uint64(rev)
-	if snap.Org, err = r.GetOrg(ctx, org); err != nil {
-		return nil, err
+	h.Revision = uint64(rev)
+	if h.Org, err = r.GetOrg(ctx, org); err != nil {
+		return err
 	}
-	if snap.Policy, err = r.GetPolicy(ctx, org); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
+	if h.Policy, err = r.GetPolicy(ctx, org); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
-	if snap.Namespaces, err = all(ctx, r, op, detail, scanString,
+	if h.Namespaces, err = all(ctx, r, op, detail, scanString,
 		`SELECT name FROM namespaces WHERE org = $1 ORDER BY name`, org); err != nil {
-		return nil, err
+		return err
+	}
+	// The counts, in the same transaction as the rows: they are exact.
+	var members, agents, services, teamCount, bindings, resources int64
+	if err := queryRow(ctx, c, `SELECT
+		(SELECT COUNT(*) FROM members WHERE org = $1), (SELECT COUNT(*) FROM agents WHERE org = $1),
+		(SELECT COUNT(*) FROM services WHERE org = $1), (SELECT COUNT(*) FROM teams WHERE org = $1),
+		(SELECT COUNT(*) FROM bindings WHERE org = $1), (SELECT COUNT(*) FROM resources WHERE org = $1)`,
+		[]any{org}, &members, &agents, &services, &teamCount, &bindings, &resources); err != nil {
+		return s.dbErr(ctx, op, "count rows of "+detail, err)
+	}
+	h.Principals = int(members + agents + services)
+	h.Teams, h.Bindings, h.Resources = int(teamCount), int(bindings), int(resources)
+	if !yield(store.OrgRow{Header: h}) {
+		return errStopped
 	}
 
-	members, err := all(ctx, r, op, detail, scanMember, `SELECT `+memberCols+` FROM members WHERE org = $1 ORDER BY user_id`, org)
-	if err != nil {
-		return nil, err
+	var p authz.Principal
+	if err := each(ctx, r, op, detail, scanMember, func(m store.Member) bool {
+		p = m.Principal()
+		return yield(store.OrgRow{Principal: &p})
+	}, `SELECT `+memberCols+` FROM members WHERE org = $1 ORDER BY user_id`, org); err != nil {
+		return err
 	}
-	agents, err := all(ctx, r, op, detail, scanAgent, `SELECT `+agentCols+` FROM agents WHERE org = $1 ORDER BY name`, org)
-	if err != nil {
-		return nil, err
+	if err := each(ctx, r, op, detail, scanAgent, func(a store.Agent) bool {
+		p = a.Principal()
+		return yield(store.OrgRow{Principal: &p})
+	}, `SELECT `+agentCols+` FROM agents WHERE org = $1 ORDER BY name`, org); err != nil {
+		return err
 	}
-	services, err := all(ctx, r, op, detail, scanService, `SELECT `+serviceCols+` FROM services WHERE org = $1 ORDER BY name`, org)
-	if err != nil {
-		return nil, err
-	}
-	snap.Principals = make([]authz.Principal, 0, len(members)+len(agents)+len(services))
-	for _, m := range members {
-		snap.Principals = append(snap.Principals, m.Principal())
-	}
-	for _, a := range agents {
-		snap.Principals = append(snap.Principals, a.Principal())
-	}
-	for _, sv := range services {
-		snap.Principals = append(snap.Principals, sv.Principal())
+	if err := each(ctx, r, op, detail, scanService, func(sv store.Service) bool {
+		p = sv.Principal()
+		return yield(store.OrgRow{Principal: &p})
+	}, `SELECT `+serviceCols+` FROM services WHERE org = $1 ORDER BY name`, org); err != nil {
+		return err
 	}
 
+	// Teams are few: read them with their members, then hand them over.
 	teams, err := all(ctx, r, op, detail, scanString, `SELECT slug FROM teams WHERE org = $1 ORDER BY slug`, org)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	type pair struct{ team, principal string }
 	tms, err := all(ctx, r, op, detail, func(rows Rows) (p pair, err error) {
@@ -94,22 +179,25 @@ func (s *Store) loadOrg(ctx context.Context, c Querier, org string) (*store.OrgS
 		return p, err
 	}, `SELECT team, principal FROM team_members WHERE org = $1 ORDER BY team, principal`, org)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	snap.Teams = make([]authz.Team, len(teams))
 	j := 0
-	for i, slug := range teams {
-		snap.Teams[i] = authz.Team{Slug: slug, Members: []string{}}
+	for _, slug := range teams {
+		t := authz.Team{Slug: slug, Members: []string{}}
 		for ; j < len(tms) && tms[j].team == slug; j++ {
-			snap.Teams[i].Members = append(snap.Teams[i].Members, tms[j].principal)
+			t.Members = append(t.Members, tms[j].principal)
+		}
+		if !yield(store.OrgRow{Team: &t}) {
+			return errStopped
 		}
 	}
 
-	if snap.Bindings, err = loadBindings(ctx, r, org); err != nil {
-		return nil, err
+	if err := streamBindings(ctx, r, org, func(b *authz.Binding) bool { return yield(store.OrgRow{Binding: b}) }); err != nil {
+		return err
 	}
 
-	if snap.Resources, err = all(ctx, r, op, detail, func(rows Rows) (x authz.Resource, err error) {
+	var x authz.Resource
+	return each(ctx, r, op, detail, func(rows Rows) (x authz.Resource, err error) {
 		var labels, attrs []byte
 		if err = rows.Scan(&x.Namespace, &x.Type, &x.ID, &labels, &attrs); err != nil {
 			return x, err
@@ -119,50 +207,71 @@ func (s *Store) loadOrg(ctx context.Context, c Querier, org string) (*store.OrgS
 		}
 		x.Attributes, err = decodeObject[any](attrs)
 		return x, err
-	}, `SELECT namespace, type, id, labels, attributes FROM resources WHERE org = $1 ORDER BY namespace, type, id`, org); err != nil {
-		return nil, err
-	}
-	return snap, nil
+	}, func(v authz.Resource) bool {
+		x = v
+		return yield(store.OrgRow{Resource: &x})
+	}, `SELECT namespace, type, id, labels, attributes FROM resources WHERE org = $1 ORDER BY namespace, type, id`, org)
 }
 
-// loadBindings streams an org's bindings into a slice sized by a count
-// taken in the same snapshot, scanning into reused variables so that the
-// only per-row allocations are the strings themselves.
-func loadBindings(ctx context.Context, r reader, org string) ([]authz.Binding, error) {
+// each runs a query and hands each scanned row to yield; errStopped when
+// yield returns false.
+func each[T any](ctx context.Context, r reader, op, detail string, scan func(Rows) (T, error), yield func(T) bool, sql string, args ...any) error {
+	rows, err := r.q.Query(ctx, sql, args...)
+	if err != nil {
+		return r.s.dbErr(ctx, op, detail, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return r.s.dbErr(ctx, op, detail, err)
+		}
+		if !yield(v) {
+			return errStopped
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return r.s.dbErr(ctx, op, detail, err)
+	}
+	return nil
+}
+
+// streamBindings reads an org's bindings, scanning into reused variables
+// so that the only per-row allocations are the strings themselves, and
+// hands each to yield (valid until it returns); errStopped when yield
+// returns false.
+func streamBindings(ctx context.Context, r reader, org string, yield func(*authz.Binding) bool) error {
 	const op = "load org"
 	detail := "bindings of org " + q(org)
-	var n int64
-	if err := queryRow(ctx, r.q, `SELECT COUNT(*) FROM bindings WHERE org = $1`, []any{org}, &n); err != nil {
-		return nil, r.s.dbErr(ctx, op, detail, err)
-	}
-	out := make([]authz.Binding, 0, n)
 	rows, err := r.q.Query(ctx, `SELECT id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name, expires_at
 		FROM bindings WHERE org = $1 ORDER BY id`, org)
 	if err != nil {
-		return nil, r.s.dbErr(ctx, op, detail, err)
+		return r.s.dbErr(ctx, op, detail, err)
 	}
 	defer rows.Close()
 	var (
-		b       authz.Binding
+		b, x    authz.Binding
 		actions []byte
 	)
 	dest := []any{&b.ID, &b.Principal, &b.Role, &actions, &b.Scope.Namespace, &b.Scope.Type, &b.Scope.ID, &b.Condition, scanTime(&b.ExpiresAt)}
 	for rows.Next() {
 		actions = nil
 		if err := rows.Scan(dest...); err != nil {
-			return nil, r.s.dbErr(ctx, op, detail, err)
+			return r.s.dbErr(ctx, op, detail, err)
 		}
-		x := b
+		x = b
 		x.Actions = nil
 		if actions != nil {
 			if x.Actions, err = decodeStrings(actions); err != nil {
-				return nil, r.s.dbErr(ctx, op, detail, err)
+				return r.s.dbErr(ctx, op, detail, err)
 			}
 		}
-		out = append(out, x)
+		if !yield(&x) {
+			return errStopped
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, r.s.dbErr(ctx, op, detail, err)
+		return r.s.dbErr(ctx, op, detail, err)
 	}
-	return out, nil
+	return nil
 }

@@ -68,6 +68,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TxReads", testTxReads},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"LoadOrg", testLoadOrg},
+		{"StreamOrg", testStreamOrg},
 		{"Watch", testWatch},
 		{"SecondInstance", testSecondInstance},
 		{"HostileInput", testHostileInput},
