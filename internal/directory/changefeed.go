@@ -94,36 +94,106 @@ func (d *Directory) MayFollow(ctx context.Context, actor Actor, org string) erro
 	return d.mayFollow(ctx, "snapshot", org, actor)
 }
 
-// Snapshot is the org's decision state at one revision (Header.Revision):
-// the same data the server's engine loads for the org. Needs
-// changes:read at org scope.
-func (d *Directory) Snapshot(ctx context.Context, actor Actor, org string) (*feed.Snapshot, error) {
+// snapshotAttempts bounds how often Snapshot starts its read again to
+// wait for the engine outside the read transaction (see Snapshot).
+const snapshotAttempts = 3
+
+// errEngineBehind: the engine has not reached the snapshot's revision;
+// Snapshot waits for it with the read transaction closed and reads again.
+var errEngineBehind = errors.New("engine behind the snapshot")
+
+// Snapshot streams the org's decision state at one revision — the same
+// data the server's engine loads for the org — as it is read from the
+// store (one read transaction): header once, with the revision and how
+// many puts follow, then put for each principal, team, binding and
+// resource in that order. Needs changes:read at org scope, checked before
+// anything is read and again at the snapshot's revision before header is
+// called (no stale allow), so nothing of the org is handed over to a
+// reader who lost the permission at or before that revision.
+//
+// The *feed.Change (and what it points to) is valid only until put
+// returns. An error before header is called is the directory's (mapped
+// as everywhere: ErrNotFound, ErrForbidden, …); an error after it (the
+// store failed mid-read, ctx ended, or header or put failed — that error
+// is returned unchanged) means the snapshot was cut short: the caller must
+// not end it as complete (package feed's trailer).
+func (d *Directory) Snapshot(ctx context.Context, actor Actor, org string, header func(feed.Header) error, put func(*feed.Change) error) error {
 	const name = "snapshot"
 	if err := d.mayFollow(ctx, name, org, actor); err != nil {
-		return nil, err
+		return err
 	}
-	snap, err := d.st.LoadOrg(ctx, org)
-	if err != nil {
-		return nil, mapErr(name, err)
+	for attempt := 1; ; attempt++ {
+		// Waiting for the engine while holding the read transaction could
+		// hold the connection the follower needs (a small pool): on all
+		// but the last attempt, wait outside it and read again.
+		rev, err := d.streamSnapshot(ctx, actor, org, attempt == snapshotAttempts, header, put)
+		if !errors.Is(err, errEngineBehind) {
+			return err
+		}
+		if err := d.WaitFor(ctx, rev); err != nil {
+			return err
+		}
 	}
-	// No stale allow: the reader held the permission at the engine's
-	// revision; check again once the engine has reached the snapshot's.
-	if err := d.recheck(ctx, name, org, actor, snap.Revision); err != nil {
-		return nil, err
+}
+
+// streamSnapshot is one attempt of Snapshot. Unless wait, it returns
+// errEngineBehind and the snapshot's revision, having handed nothing over,
+// when the engine has not reached that revision.
+func (d *Directory) streamSnapshot(ctx context.Context, actor Actor, org string, wait bool, header func(feed.Header) error, put func(*feed.Change) error) (uint64, error) {
+	const name = "snapshot"
+	started := false
+	var c feed.Change
+	for r, err := range d.st.StreamOrg(ctx, org) {
+		if err != nil {
+			return 0, mapErr(name, err)
+		}
+		c = feed.Change{}
+		switch {
+		case r.Header != nil:
+			h := r.Header
+			if !wait && d.eng.Revision() < h.Revision {
+				return h.Revision, errEngineBehind
+			}
+			// No stale allow: the reader held the permission at the
+			// engine's revision before; check again at the snapshot's.
+			if err := d.recheck(ctx, name, org, actor, h.Revision); err != nil {
+				return 0, err
+			}
+			fh := feed.Header{
+				Format: feed.SnapshotFormat, Org: org, Revision: h.Revision, Lifecycle: h.Org.Lifecycle,
+				Namespaces: h.Namespaces, Principals: h.Principals, Teams: h.Teams, Bindings: h.Bindings, Resources: h.Resources,
+			}
+			if h.Policy.Version > 0 {
+				text := h.Policy.Text
+				fh.Policy = &text
+			}
+			started = true
+			if err := header(fh); err != nil {
+				return 0, err
+			}
+			continue
+		case r.Principal != nil:
+			c.Op, c.Principal = feed.OpPutPrincipal, r.Principal
+		case r.Team != nil:
+			c.Op, c.Team = feed.OpPutTeam, r.Team
+		case r.Binding != nil:
+			c.Op, c.Binding = feed.OpPutBinding, r.Binding
+		case r.Resource != nil:
+			c.Op, c.Resource = feed.OpPutResource, r.Resource
+		default:
+			continue
+		}
+		if !started {
+			return 0, mapErr(name, fmt.Errorf("the store's org stream began with a %s, not its header", c.Op))
+		}
+		if err := put(&c); err != nil {
+			return 0, err
+		}
 	}
-	s := &feed.Snapshot{
-		Header: feed.Header{
-			Format: feed.SnapshotFormat, Org: org, Revision: snap.Revision, Lifecycle: snap.Org.Lifecycle,
-			Namespaces: snap.Namespaces, Principals: len(snap.Principals), Teams: len(snap.Teams),
-			Bindings: len(snap.Bindings), Resources: len(snap.Resources),
-		},
-		Principals: snap.Principals, Teams: snap.Teams, Bindings: snap.Bindings, Resources: snap.Resources,
+	if !started {
+		return 0, mapErr(name, errors.New("the store's org stream ended without a header"))
 	}
-	if snap.Policy.Version > 0 {
-		text := snap.Policy.Text
-		s.Policy = &text
-	}
-	return s, nil
+	return 0, nil
 }
 
 // recheck waits (bounded) for the engine to reach rev and checks the

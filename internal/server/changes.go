@@ -224,11 +224,16 @@ func (s *Server) streamError(c *call, rc *http.ResponseController, err error) er
 }
 
 // maxSnapshots bounds the snapshots a server reads and sends at once:
-// each holds its whole org in memory while it is sent (≈ 300 MB for
-// 1,000,000 bindings), so replicas starting together queue rather than
-// exhaust the server's memory.
+// each holds a read transaction (and a pooled connection) open while it
+// is sent, so replicas starting together queue rather than hold the
+// store's connections.
 const maxSnapshots = 2
 
+// snapshot streams the org's snapshot as the store reads it (the
+// directory checks changes:read before reading and again at the
+// snapshot's revision before the header is sent). An error after the
+// header cannot change the status: the stream ends without its trailer,
+// which every reader refuses (cut short).
 func (s *Server) snapshot(c *call, _ *noBody) (feed.Header, error) {
 	ctx, cancel := context.WithTimeout(c.ctx, s.requestTimeout)
 	defer cancel()
@@ -244,53 +249,40 @@ func (s *Server) snapshot(c *call, _ *noBody) (feed.Header, error) {
 		p.RetryAfter = 1
 		return feed.Header{}, p
 	}
-	snap, err := s.dir.Snapshot(ctx, c.actor(), c.org())
-	if err != nil {
-		return feed.Header{}, err
-	}
-	c.streamed = true
 	rc := http.NewResponseController(c.w)
-	// A large org takes a while to send: the write deadline follows the
-	// rows, not the request timeout.
-	_ = rc.SetWriteDeadline(time.Now().Add(s.requestTimeout + writeMargin))
-	h := c.w.Header()
-	h.Set("Content-Type", feed.MediaTypeSnapshot)
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Gatehouse-Revision", strconv.FormatUint(snap.Revision, 10))
-	c.w.WriteHeader(http.StatusOK)
-	sw := feed.NewSnapshotWriter(c.w)
-	if err := sw.WriteHeader(snap.Header); err != nil {
-		return feed.Header{}, nil
-	}
+	var sw *feed.SnapshotWriter
 	n := 0
-	put := func(ch feed.Change) bool {
+	header := func(h feed.Header) error {
+		c.streamed = true
+		// A large org takes a while to send: the write deadline follows
+		// the rows, not the request timeout.
+		_ = rc.SetWriteDeadline(time.Now().Add(s.requestTimeout + writeMargin))
+		wh := c.w.Header()
+		wh.Set("Content-Type", feed.MediaTypeSnapshot)
+		wh.Set("Cache-Control", "no-store")
+		wh.Set("X-Gatehouse-Revision", strconv.FormatUint(h.Revision, 10))
+		c.w.WriteHeader(http.StatusOK)
+		sw = feed.NewSnapshotWriter(c.w)
+		return sw.WriteHeader(h)
+	}
+	put := func(ch *feed.Change) error {
 		n++
 		if n%65536 == 0 {
 			_ = rc.SetWriteDeadline(time.Now().Add(s.requestTimeout + writeMargin))
 		}
-		return sw.Put(ch) == nil
+		return sw.Put(*ch)
 	}
-	for i := range snap.Principals {
-		if !put(feed.Change{Op: feed.OpPutPrincipal, Principal: &snap.Principals[i]}) {
-			return feed.Header{}, nil
+	err := s.dir.Snapshot(ctx, c.actor(), c.org(), header, put)
+	if !c.streamed {
+		return feed.Header{}, err
+	}
+	if err != nil {
+		// Cut short: no trailer. The client going away is not news.
+		if c.r.Context().Err() == nil {
+			s.log.Error("snapshot cut short", "request_id", c.reqID, "org", c.org(), "err", err)
 		}
+		return feed.Header{}, nil
 	}
-	for i := range snap.Teams {
-		if !put(feed.Change{Op: feed.OpPutTeam, Team: &snap.Teams[i]}) {
-			return feed.Header{}, nil
-		}
-	}
-	for i := range snap.Bindings {
-		if !put(feed.Change{Op: feed.OpPutBinding, Binding: &snap.Bindings[i]}) {
-			return feed.Header{}, nil
-		}
-	}
-	for i := range snap.Resources {
-		if !put(feed.Change{Op: feed.OpPutResource, Resource: &snap.Resources[i]}) {
-			return feed.Header{}, nil
-		}
-	}
-	// A stream cut short has no trailer: the reader refuses it.
 	_ = sw.Close()
 	return feed.Header{}, nil
 }
