@@ -41,15 +41,22 @@ import (
 //	                              ≤ 50 ms on loopback)
 //	BenchmarkReplicaColdStart     a replica's start on an org of N bindings
 //	                              (GATEHOUSE_BENCH_BINDINGS, default
-//	                              100,000; 1000000 for the figure): the
-//	                              server's snapshot read and stream, the
-//	                              decode and the engine build; reports
-//	                              seconds and the replica's bytes/binding
-//	                              (goals ≤ 3 s and ≤ 128 B/binding)
+//	                              100,000; 1000000 for the figure) served
+//	                              by a server in another process (this
+//	                              test binary re-executed): the server's
+//	                              snapshot read and stream, the decode and
+//	                              the engine build; reports wall seconds,
+//	                              each process's CPU seconds and the
+//	                              replica's bytes/binding (goals ≤ 3 s and
+//	                              ≤ 128 B/binding); …InProcess: the same
+//	                              with the server in the replica's process
 
 func TestMain(m *testing.M) {
 	if os.Getenv("GATEHOUSE_REPLICA_CHILD") != "" {
 		os.Exit(child())
+	}
+	if v := os.Getenv("GATEHOUSE_REPLICA_COLD_SERVER"); v != "" {
+		os.Exit(coldServerChild(v))
 	}
 	os.Exit(m.Run())
 }
@@ -208,34 +215,56 @@ func benchBindings(b *testing.B) int {
 // scope, seeded by bulk SQL as in internal/directory's BenchmarkLoadOrg)
 // and returns its URL and alice's key.
 func coldServer(b *testing.B, n int) (string, string) {
+	url, key, closeAll, err := serveCold(b.TempDir(), n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(closeAll)
+	return url, key
+}
+
+// serveCold is coldServer without a testing.B (the server child runs it);
+// closeAll stops the server and closes the store.
+func serveCold(dir string, n int) (url, key string, closeAll func(), err error) {
+	var closers []func()
+	closeAll = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 	ctx := context.Background()
-	path := filepath.Join(b.TempDir(), "cold.db")
+	path := filepath.Join(dir, "cold.db")
 	st, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: "NORMAL"})
 	if err != nil {
-		b.Fatal(err)
+		return "", "", nil, err
 	}
-	b.Cleanup(func() { _ = st.Close() })
+	closers = append(closers, func() { _ = st.Close() })
 	d, err := directory.Open(ctx, st, authz.New(), directory.Options{})
 	if err != nil {
-		b.Fatal(err)
+		return "", "", nil, err
 	}
 	as := auth.New(st, d, auth.NewKeySet(), auth.Options{FailureBurst: 1e6})
-	_, key, err := as.Bootstrap(ctx, store.User{ID: "alice", Email: "alice@example.com"}, "bench")
+	_, key, err = as.Bootstrap(ctx, store.User{ID: "alice", Email: "alice@example.com"}, "bench")
 	if err != nil {
-		b.Fatal(err)
+		return "", "", nil, err
 	}
 	alice := directory.Actor{Principal: "user:alice"}
 	if _, _, err := d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"}); err != nil {
-		b.Fatal(err)
+		return "", "", nil, err
 	}
 	if _, _, err := d.CreateNamespace(ctx, alice, "acme", "prod"); err != nil {
-		b.Fatal(err)
+		return "", "", nil, err
 	}
 	_ = as.Close()
 	_ = d.Close()
 	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
-		b.Fatal(err)
+		return "", "", nil, err
 	}
 	users := max(n/10, 1)
 	for _, q := range []string{
@@ -245,7 +274,7 @@ func coldServer(b *testing.B, n int) (string, string) {
 			INSERT INTO members (org, user_id, attributes, created_at) SELECT 'acme', printf('u%07d', i), '{}', 0 FROM n`,
 	} {
 		if _, err := db.Exec(q, users); err != nil {
-			b.Fatal(err)
+			return "", "", nil, err
 		}
 	}
 	if _, err := db.Exec(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $1 - 1)
@@ -253,24 +282,24 @@ func coldServer(b *testing.B, n int) (string, string) {
 		SELECT 'acme', printf('s%08d', i), printf('user:u%07d', i % $2),
 		       CASE i % 4 WHEN 0 THEN 'viewer' WHEN 1 THEN 'operator' WHEN 2 THEN 'builder' ELSE 'admin' END,
 		       NULL, CASE i % 3 WHEN 0 THEN '' WHEN 1 THEN 'default' ELSE 'prod' END, '', '', '', 'user:alice', 0 FROM n`, n, users); err != nil {
-		b.Fatal(err)
+		return "", "", nil, err
 	}
 	_ = db.Close()
 	// The serving stack over the seeded store.
 	d, err = directory.Open(ctx, st, authz.New(), directory.Options{})
 	if err != nil {
-		b.Fatal(err)
+		return "", "", nil, err
 	}
-	b.Cleanup(func() { _ = d.Close() })
+	closers = append(closers, func() { _ = d.Close() })
 	as = auth.New(st, d, auth.NewKeySet(), auth.Options{FailureBurst: 1e6})
-	b.Cleanup(func() { _ = as.Close() })
+	closers = append(closers, func() { _ = as.Close() })
 	srv, err := server.New(server.Config{Directory: d, Store: st, Auth: as, RequestTimeout: 5 * time.Minute})
 	if err != nil {
-		b.Fatal(err)
+		return "", "", nil, err
 	}
 	hs := httptest.NewServer(srv)
-	b.Cleanup(hs.Close)
-	return hs.URL, key
+	closers = append(closers, hs.Close)
+	return hs.URL, key, closeAll, nil
 }
 
 // cpuTime is the process's user and system CPU time so far.
@@ -280,7 +309,111 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// coldServerChild is BenchmarkReplicaColdStart's server process: it
+// seeds and serves org acme of n bindings (coldServer) in dir, prints
+// "<url> <key>", then answers each "cpu" line on stdin with its CPU time
+// so far (nanoseconds), until stdin closes.
+func coldServerChild(n string) int {
+	bindings, err := strconv.Atoi(n)
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	url, key, closeAll, err := serveCold(os.Getenv("GATEHOUSE_REPLICA_COLD_DIR"), bindings)
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	defer closeAll()
+	fmt.Println(url, key)
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		fmt.Println(int64(cpuTime()))
+	}
+	return 0
+}
+
+// BenchmarkReplicaColdStart: a replica's start on an org of N bindings
+// served by a server in another process (this test binary re-executed),
+// as a host platform's replica starts: wall time from New to ready, and
+// the CPU time of each process over it (the replica's: download, decode,
+// build; the server's: store read, encoding, sending).
 func BenchmarkReplicaColdStart(b *testing.B) {
+	n := benchBindings(b)
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
+	cmd.Env = append(os.Environ(), "GATEHOUSE_REPLICA_COLD_SERVER="+strconv.Itoa(n), "GATEHOUSE_REPLICA_COLD_DIR="+b.TempDir())
+	in, _ := cmd.StdinPipe()
+	outp, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = in.Close(); _ = cmd.Wait() }()
+	out := bufio.NewScanner(outp)
+	if !out.Scan() {
+		b.Fatal("server child: no answer")
+	}
+	url, key, ok := strings.Cut(out.Text(), " ")
+	if !ok {
+		b.Fatalf("server child: %q", out.Text())
+	}
+	serverCPU := func() time.Duration {
+		fmt.Fprintln(in, "cpu")
+		if !out.Scan() {
+			b.Fatal("server child: no answer")
+		}
+		ns, err := strconv.ParseInt(out.Text(), 10, 64)
+		if err != nil {
+			b.Fatalf("server child: %q", out.Text())
+		}
+		return time.Duration(ns)
+	}
+	var heap float64
+	var cpu, scpu time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s0 := serverCPU()
+		c0 := cpuTime()
+		b.StartTimer()
+		r, err := replica.New(replica.Config{BaseURL: url, Token: key, Org: "acme"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err = r.WaitReady(ctx)
+		cancel()
+		if err != nil {
+			b.Fatalf("%v (%v)", err, r.LastError())
+		}
+		b.StopTimer()
+		cpu += cpuTime() - c0
+		scpu += serverCPU() - s0
+		if lvl := r.Engine().HighestLevel("acme", "user:u0000003", authz.Scope{}); lvl != 80 {
+			b.Fatalf("u0000003's level in the replica = %d, want 80", lvl)
+		}
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap = float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		runtime.KeepAlive(r)
+		_ = r.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(heap/float64(n), "bytes/binding")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "replica-cpu-s/op")
+	b.ReportMetric(scpu.Seconds()/float64(b.N), "server-cpu-s/op")
+	b.ReportMetric((cpu+scpu).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(float64(n), "bindings")
+}
+
+// BenchmarkReplicaColdStartInProcess is BenchmarkReplicaColdStart with
+// the server in the replica's process (the first figures were measured
+// so): one process's CPU time for both, one heap and collector.
+func BenchmarkReplicaColdStartInProcess(b *testing.B) {
 	n := benchBindings(b)
 	url, key := coldServer(b, n)
 	var heap float64
