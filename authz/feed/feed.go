@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -299,7 +300,7 @@ func ReadSnapshot(r io.Reader) (*Snapshot, error) {
 				return nil, fmt.Errorf("%w: line %d: %s after a later kind (principals, teams, bindings, resources)", ErrMalformed, line, OpPutBinding)
 			}
 			order = 2
-			s.Bindings = append(s.Bindings, bd)
+			s.Bindings = append(grow(s.Bindings, h.Bindings), bd)
 			continue
 		}
 		var pr authz.Principal
@@ -310,7 +311,7 @@ func ReadSnapshot(r io.Reader) (*Snapshot, error) {
 			if order > 0 {
 				return nil, fmt.Errorf("%w: line %d: %s after a later kind (principals, teams, bindings, resources)", ErrMalformed, line, OpPutPrincipal)
 			}
-			s.Principals = append(s.Principals, pr)
+			s.Principals = append(grow(s.Principals, h.Principals), pr)
 			continue
 		}
 		var c Change
@@ -339,6 +340,21 @@ func ReadSnapshot(r io.Reader) (*Snapshot, error) {
 		}
 		order = rank
 	}
+}
+
+// grow makes room for one more element of a slice the header promised
+// promised elements of: up to 8× what was delivered so far, never beyond
+// the promise (a lying header costs at most 8× what the stream delivers,
+// and a large snapshot grows in two steps rather than five). Past the
+// promise, append's own growth (the trailer check then refuses it).
+func grow[T any](s []T, promised int) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	if n := min(promised, 8*max(cap(s), 1)); n > len(s) {
+		return slices.Grow(s, n-len(s))
+	}
+	return s
 }
 
 // decodeChange decodes and validates one change line.
