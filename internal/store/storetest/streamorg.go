@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -79,6 +80,36 @@ func testStreamOrg(t *testing.T, s store.Store) {
 	ctx := ctxT(t)
 	f := seed(t, s, "a")
 	seed(t, s, "b")
+
+	// Bindings with each of the usually empty columns set, between plain
+	// ones in id order: each must come back whole, checked against
+	// GetBinding (a read path of its own).
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		for _, b := range []authz.Binding{
+			{ID: "m-cond", Principal: "user:bob", Role: "viewer", Scope: authz.Scope{Namespace: "prod"}, Condition: "business_hours"},
+			{ID: "m-exp", Principal: "user:bob", Role: "viewer", ExpiresAt: time.Date(2999, 1, 2, 3, 4, 5, 6000, time.UTC)},
+			{ID: "m-plain", Principal: "user:alice", Role: "viewer", Scope: authz.Scope{Namespace: "prod"}},
+			{ID: "m-share", Principal: "user:alice", Actions: []string{"read"}, Scope: authz.Scope{Namespace: "prod", Type: "chains", ID: "triage"}},
+		} {
+			if _, err := tx.CreateBinding(ctx, store.Binding{Org: f.org, Binding: b}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	t.Run("EveryBindingWhole", func(t *testing.T) {
+		got := collect(ctx, s, f.org, nil)
+		if len(got.errs) > 0 {
+			t.Fatalf("StreamOrg: %v", got.errs)
+		}
+		if len(got.snap.Bindings) != got.header.Bindings {
+			t.Fatalf("%d bindings, the header says %d", len(got.snap.Bindings), got.header.Bindings)
+		}
+		for _, b := range got.snap.Bindings {
+			want := must(s.GetBinding(ctx, f.org, b.ID)).get(t)
+			diff(t, "binding "+b.ID, want.Binding, b)
+		}
+	})
 
 	t.Run("SameAsLoadOrg", func(t *testing.T) {
 		want := must(s.LoadOrg(ctx, f.org)).get(t)
