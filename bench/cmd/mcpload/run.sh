@@ -21,7 +21,8 @@
 # UP_CPUS, GEN_CPUS choose). The servers' CPU time per call is reported
 # from /proc. `--debug-addr` serves pprof at 127.0.0.1:$DEBUG_PORT while
 # the run lasts (PROFILE=SECONDS writes a CPU profile of the gateway to
-# $WORK/gateway.pprof during the first measured seconds). GW_GOGC sets
+# $WORK/gateway.pprof, starting PROFILE_DELAY seconds (default 3) after the
+# generator starts: round 1 is direct first, so wait a window). GW_GOGC sets
 # gatehouse's GOGC alone (docs/mcp-gateway.md, "Performance").
 set -eu
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -76,7 +77,7 @@ gh bind user:carol sample_tool_caller -n prod --resource tools/sample.search
 
 prof_pid=
 if [ "$PROFILE" != 0 ]; then
-	(sleep 3; curl -fsS -o "$WORK/gateway.pprof" "http://127.0.0.1:$DEBUG_PORT/debug/pprof/profile?seconds=$PROFILE") &
+	(sleep "${PROFILE_DELAY:-3}"; curl -fsS -o "$WORK/gateway.pprof" "http://127.0.0.1:$DEBUG_PORT/debug/pprof/profile?seconds=$PROFILE") &
 	prof_pid=$!
 fi
 echo "gatehouse $GATEHOUSE_BIN (pid $gw_pid, CPUs ${GW_CPUS}), sample (pid $up_pid, CPUs ${UP_CPUS}), generator CPUs ${GEN_CPUS}, pinning $PIN; work dir $WORK"
