@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -36,6 +37,7 @@ type config struct {
 	warmup                int
 	conns                 int
 	gatewayPID, upPID     int
+	cpuProfile            string
 }
 
 // errUsage: the flags do not make a run.
@@ -59,6 +61,7 @@ func parseFlags(argv []string) (config, error) {
 	fs.IntVar(&c.conns, "conns", 256, "idle keep-alive connections kept per side")
 	fs.IntVar(&c.gatewayPID, "gateway-pid", 0, "PID of gatehouse serve: report its CPU time per call")
 	fs.IntVar(&c.upPID, "upstream-pid", 0, "PID of the upstream server: report its CPU time per call")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
 	if err := fs.Parse(argv); err != nil {
 		return c, err
 	}
@@ -107,6 +110,17 @@ func (sd *side) failed(err error) {
 
 func run(c config, out io.Writer) error {
 	ctx := context.Background()
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	tmpl, err := newCallTemplate(c.tool, c.args)
 	if err != nil {
 		return err
