@@ -721,7 +721,7 @@ class Client:
         ``audience`` (the absolute URL of one endpoint, e.g. an MCP gateway
         endpoint) and refused by every API route; optionally on behalf of a
         member user (a user may name only itself). ``ttl``: a Go duration,
-        default 5m, at most 1h. Shown this once; never retried."""
+        default 5m, at most 1h. Shown this once."""
         path = f"{_org(org)}/agents/{_q(name)}/tokens"
         out = self._call("POST", path, body=_body(audience=audience, on_behalf_of=on_behalf_of, ttl=ttl),
                          idempotent=False)
