@@ -10,6 +10,7 @@ contract suite lists her orgs)."""
 from __future__ import annotations
 
 import datetime
+import re
 import unittest
 
 from gh_server import server  # noqa: E402  (puts ../src on the path when gatehouse is not installed)
@@ -21,7 +22,10 @@ AUDIENCE = "https://gatehouse.example/mcp/pyagents/prod/github"
 
 
 def _parse(s: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    """An RFC 3339 time as the server writes it (nanoseconds cut to what
+    Python < 3.11 parses)."""
+    s = re.sub(r"(\.\d{6})\d+", r"\1", s.replace("Z", "+00:00"))
+    return datetime.datetime.fromisoformat(s)
 
 
 class AgentsTest(unittest.TestCase):
