@@ -477,3 +477,42 @@ func TestForkIsIndependent(t *testing.T) {
 	runChecks(t, e, []checkCase{allow("user:root", "chains:read", "prod/chains/x")})
 	runChecks(t, g, []checkCase{allow("user:root", "chains:read", "prod/chains/x"), deny("user:nobody", "chains:read", "prod/chains/x")})
 }
+
+// TestLoadOrgDuplicateBindingIDs: of bindings sharing an id the last
+// wins, whatever the order of the list (a list in increasing id order is
+// built without looking for duplicates, so an equal neighbour must still
+// be found).
+func TestLoadOrgDuplicateBindingIDs(t *testing.T) {
+	m := mustPolicy(t, testPolicy)
+	tests := []struct {
+		name     string
+		bindings []Binding
+		cases    []checkCase
+	}{
+		{"increasing ids", []Binding{
+			roleB("b1", "user:a", "viewer", orgScope()),
+			roleB("b2", "user:b", "owner", nsScope("prod")),
+		}, []checkCase{allow("user:a", "chains:read", "prod/chains/x"), allow("user:b", "chains:delete", "prod/chains/x"), deny("user:b", "chains:read", "dev/chains/x")}},
+		{"equal neighbours", []Binding{
+			roleB("b1", "user:a", "owner", orgScope()),
+			roleB("b1", "user:b", "viewer", orgScope()),
+			roleB("b2", "user:c", "viewer", orgScope()),
+		}, []checkCase{deny("user:a", "chains:read", "prod/chains/x"), allow("user:b", "chains:read", "prod/chains/x"), deny("user:b", "chains:delete", "prod/chains/x")}},
+		{"duplicate out of order", []Binding{
+			roleB("b2", "user:a", "owner", orgScope()),
+			roleB("b1", "user:c", "viewer", orgScope()),
+			roleB("b2", "user:b", "viewer", orgScope()),
+		}, []checkCase{deny("user:a", "chains:read", "prod/chains/x"), allow("user:b", "chains:read", "prod/chains/x"), allow("user:c", "chains:read", "prod/chains/x")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := New()
+			d := OrgData{Org: "acme", Policy: m, Namespaces: []string{"prod", "dev"},
+				Principals: []Principal{{ID: "user:a"}, {ID: "user:b"}, {ID: "user:c"}}, Bindings: tt.bindings}
+			if err := e.LoadOrg(1, d); err != nil {
+				t.Fatalf("LoadOrg: %v", err)
+			}
+			runChecks(t, e, tt.cases)
+		})
+	}
+}
