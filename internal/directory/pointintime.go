@@ -380,10 +380,13 @@ func (h *orgHistory) engine(org string, rev uint64) (*authz.Engine, error) {
 	}
 	if h.from != nil {
 		eng := h.from.Fork()
-		if rev := max(rev, 1); rev > eng.Revision() {
+		switch rev := max(rev, 1); {
+		case rev > eng.Revision():
 			if err := eng.Apply(rev, h.delta...); err != nil {
 				return nil, fmt.Errorf("%w: %w", errForkRefused, err)
 			}
+		case len(h.delta) > 0: // changes at or before the snapshot's revision: never expected
+			return nil, fmt.Errorf("%w: %d changes, but revision %d is not after the snapshot's %d", errForkRefused, len(h.delta), rev, eng.Revision())
 		}
 		return eng, nil
 	}

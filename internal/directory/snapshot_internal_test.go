@@ -307,4 +307,8 @@ func TestForkedHistoryMatchesFolded(t *testing.T) {
 	if _, err := refused.engine("acme", 43); !errors.Is(err, errForkRefused) {
 		t.Errorf("a change the engine refuses: %v, want errForkRefused", err)
 	}
+	refused.delta = changes[:1]
+	if _, err := refused.engine("acme", 42); !errors.Is(err, errForkRefused) {
+		t.Errorf("changes at the snapshot's own revision: %v, want errForkRefused", err)
+	}
 }
