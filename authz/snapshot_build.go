@@ -57,17 +57,22 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 		o.holderW(m).setTeams(shrink(slices.Compact(ts)))
 	}
 
-	// Bindings: the last of duplicate ids wins.
+	// Bindings: the last of duplicate ids wins. Bindings in increasing id
+	// order (as the store and engine snapshots give them) have no
+	// duplicates, and need no map of a million ids to tell.
 	entries := make([]bentry, 0, len(d.Bindings))
-	last := make(map[string]int, len(d.Bindings))
-	for i := range d.Bindings {
-		last[d.Bindings[i].ID] = i
+	var last map[string]int
+	if !idsIncrease(d.Bindings) {
+		last = make(map[string]int, len(d.Bindings))
+		for i := range d.Bindings {
+			last[d.Bindings[i].ID] = i
+		}
 	}
 	bc := newBuildCache()
 	canon := bc.strs
 	for i := range d.Bindings {
 		b := &d.Bindings[i]
-		if last[b.ID] != i {
+		if last != nil && last[b.ID] != i {
 			continue
 		}
 		h := o.holderW(b.Principal)
@@ -104,6 +109,17 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 		o.index.set(k, newIDList(ids))
 	}
 	return o
+}
+
+// idsIncrease reports whether bs's ids are in strictly increasing order
+// (so no two are equal).
+func idsIncrease(bs []Binding) bool {
+	for i := 1; i < len(bs); i++ {
+		if bs[i-1].ID >= bs[i].ID {
+			return false
+		}
+	}
+	return true
 }
 
 // addGrant compiles b and adds it to h (which the writer owns), keeping
