@@ -203,6 +203,18 @@ func (e *Engine) Suspension(org, principal string, now time.Time) Reason {
 	return o.suspension(h.x.life, nowOr(now))
 }
 
+// UnderOrgRules reports whether principal, a member of org, is under the
+// org's inactivity and attestation rules (every agent; a service that
+// opted in), so that its uses are worth recording.
+func (e *Engine) UnderOrgRules(org, principal string) bool {
+	o, ok := e.cur.Load().orgs.get(skey(org))
+	if !ok || o == nil {
+		return false
+	}
+	h, ok := o.holders.get(skey(principal))
+	return ok && h.isMember() && h.x != nil && h.x.life != nil && !h.x.life.NoOrgRules
+}
+
 // Standing says whether principal can act in org at now (zero:
 // time.Now()): member is false when the engine does not hold it as a
 // member of org (unknown org, unknown or deleted principal); otherwise
