@@ -311,3 +311,33 @@ func TestServiceLifecycle(t *testing.T) {
 		t.Errorf("after clearing the sponsors: %q, want active", st)
 	}
 }
+
+// TestServiceUseRecorded: an allowed decision for a service under the
+// org's rules records its last use (in the background; Close waits for
+// it); one for a service that did not opt in records nothing.
+func TestServiceUseRecorded(t *testing.T) {
+	f := newFixture(t)
+	for _, spec := range []directory.ServiceSpec{
+		{Name: "rec", Role: "operator", Namespace: "prod", Sponsors: []string{"user:frank"}, Lifecycle: true},
+		{Name: "plain", Role: "operator", Namespace: "prod", Sponsors: []string{"user:frank"}},
+	} {
+		ok(t, "create "+spec.Name, third(f.d.CreateService(f.ctx, alice, "acme", spec)))
+		d, err := f.d.Check(f.ctx, alice, authz.Request{Org: "acme", Principal: "service:" + spec.Name, Namespace: "prod", ResourceType: "chains",
+			ResourceID: "x", Action: "run"}, 0)
+		ok(t, "check", err)
+		if !d.Allowed {
+			t.Fatalf("service %s denied: %+v", spec.Name, d)
+		}
+	}
+	ok(t, "close", f.d.Close())
+	rec, err := f.st.GetService(f.ctx, "acme", "rec")
+	ok(t, "get rec", err)
+	if rec.LastUsedAt.IsZero() || rec.LastUsedAt.Before(rec.CreatedAt) {
+		t.Errorf("an opted-in service's use: last used %v (created %v)", rec.LastUsedAt, rec.CreatedAt)
+	}
+	plain, err := f.st.GetService(f.ctx, "acme", "plain")
+	ok(t, "get plain", err)
+	if !plain.LastUsedAt.IsZero() {
+		t.Errorf("a service outside the org's rules had its use recorded: %v", plain.LastUsedAt)
+	}
+}
