@@ -12,7 +12,8 @@ import (
 // TestServiceLifecycleHTTP: services under the agents' lifecycle, end to
 // end. Sponsors are optional and validated (400 naming the field); a
 // sponsored service whose last sponsor leaves is sponsor_gone — decisions
-// deny, its API key is 401, list --status finds it — until an admin
+// deny, its API key is 401, run tokens it issued are refused, list
+// --status finds it — until an admin
 // assigns new sponsors; a service without sponsors never is. Who else
 // could make it happen: another org's admin (404), a viewer (403), an
 // admin below the service's level (403), a non-sponsor attesting (403).
@@ -89,6 +90,18 @@ func TestServiceLifecycleHTTP(t *testing.T) {
 				t.Errorf("attested: %+v", out)
 			}
 
+			// A run token the service issues, for the platform to exchange.
+			e.must(201, "POST", org+"/namespaces/default/secrets", w.owner, map[string]any{"name": "K", "value": "v-canary"}, nil)
+			e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "default", "type": "chains", "id": "job",
+				"spec": map[string]any{"secrets": []string{"K"}}}, nil)
+			runToken := func() string {
+				t.Helper()
+				var st api.RunStartResponse
+				e.must(201, "POST", org+"/runs", deploy, map[string]any{"resource": "chains/job", "issue_token": true, "runtime": "service:platform"}, &st)
+				return st.RunToken.Token
+			}
+			pending, later := runToken(), runToken()
+
 			// The last sponsor leaves: sponsor_gone everywhere.
 			e.must(200, "DELETE", org+"/members/apvop", w.owner, nil, nil)
 			if d := decide("service:deploy"); d.Allowed || d.Reason != string(authz.ReasonSponsorGone) {
@@ -99,6 +112,9 @@ func TestServiceLifecycleHTTP(t *testing.T) {
 			}
 			if r := e.do("GET", org+"/services/deploy", deploy, nil); r.Status != 401 {
 				t.Errorf("the key of a sponsor_gone service: %d %s", r.Status, r.Body)
+			}
+			if r := e.do("POST", org+"/runs/exchange", w.platform, map[string]any{"token": pending}); r.Status != 403 {
+				t.Errorf("exchanging a run token a sponsor_gone service issued: %d %s", r.Status, r.Body)
 			}
 			var ex api.ExplainResponse
 			e.must(200, "POST", org+"/explain", w.owner, map[string]any{"principal": "service:deploy", "action": "chains:read", "resource": "chains/deploy", "namespace": "prod"}, &ex)
@@ -133,6 +149,11 @@ func TestServiceLifecycleHTTP(t *testing.T) {
 			}
 			if r := e.do("GET", org+"/services/deploy", deploy, nil); r.Status != 200 {
 				t.Errorf("the key after a new sponsor: %d %s", r.Status, r.Body)
+			}
+			var rel api.Release
+			e.must(200, "POST", org+"/runs/exchange", w.platform, map[string]any{"token": later}, &rel)
+			if len(rel.Secrets) != 1 {
+				t.Errorf("exchange after a new sponsor: %+v", rel)
 			}
 			ar := e.must(200, "GET", org+"/audit?page_size=1000", w.owner, nil, nil)
 			for _, a := range []string{`"service.attest"`, `"service.update"`} {
