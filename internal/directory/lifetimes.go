@@ -249,8 +249,13 @@ func (d *Directory) AttestService(ctx context.Context, actor Actor, org, name st
 func (o *op) sponsors(a store.Agent) (bool, error) { return o.sponsorsOf(a.Lifecycle().Sponsors) }
 
 // sponsorsOf reports whether the actor is one of the sponsors ss, directly
-// or as a member of a sponsoring team.
+// or as a member of a sponsoring team. Only a user vouches: an agent or a
+// service in a sponsoring team (teams may hold them) is no sponsor, or a
+// service could attest itself.
 func (o *op) sponsorsOf(ss []string) (bool, error) {
+	if kind, _, _ := splitPrincipal(o.actor.Principal); kind != authz.KindUser {
+		return false, nil
+	}
 	for _, s := range ss {
 		if s == o.actor.Principal {
 			return true, nil

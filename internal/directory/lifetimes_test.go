@@ -285,6 +285,9 @@ func TestServiceLifecycle(t *testing.T) {
 	wantErr(t, "attest by a non-sponsor admin", third(f.d.AttestService(f.ctx, bob, "acme", "deploy")), directory.ErrForbidden)
 	wantErr(t, "attest by the service itself", third(f.d.AttestService(f.ctx, svc("deploy"), "acme", "deploy")), directory.ErrForbidden)
 	wantErr(t, "attest a service without sponsors", third(f.d.AttestService(f.ctx, alice, "acme", "plain")), directory.ErrForbidden)
+	_, err = f.d.AddTeamMember(f.ctx, alice, "acme", "support", "service:deploy")
+	ok(t, "put the service in its sponsoring team", err)
+	wantErr(t, "attest by the service through its sponsoring team", third(f.d.AttestService(f.ctx, svc("deploy"), "acme", "deploy")), directory.ErrForbidden)
 	attested, _, err := f.d.AttestService(f.ctx, dave, "acme", "deploy") // dave is in team support
 	ok(t, "attest by a member of the sponsoring team", err)
 	if d := decide("deploy", attested.AttestedAt.Add(29*24*time.Hour)); !d.Allowed {
