@@ -15,7 +15,7 @@
  * @module
  */
 import { type CallOptions, type TransportOptions } from "./transport.js";
-import type { AcceptRequest, AcceptResponse, Agent, AgentPatch, AgentSpec, AgentToken, AgentTokenRequest, OrgLifecycle, Reach, APIKey, BatchCheckResponse, BatchItem, Binding, BindingSpec, CheckResponse, CreateOrgRequest, ExplainResponse, Health, Invitation, InvitationCreated, InviteRequest, KeyCreated, KeySpec, LookupResourcesResponse, LookupSubjectsResponse, Me, Member, Namespace, Org, Page, PermissionsResponse, Policy, Release, Resource, ResourcePatch, ResourceRef, ResourceSpec, ResourceVersion, Revision, Role, RoleBody, RoleSpec, RunGrant, RunRequest, Approval, CheckRequest, Run, RunFinishRequest, RunStartRequest, RunStartResponse, Secret, SecretCreate, Service, ServiceSpec, SessionResponse, Team, TeamRequest, JsonObject, ValidateResponse, Written } from "./types.js";
+import type { AcceptRequest, AcceptResponse, Agent, AgentPatch, AgentSpec, AgentToken, AgentTokenRequest, OrgLifecycle, Reach, APIKey, BatchCheckResponse, BatchItem, Binding, BindingSpec, CheckResponse, CreateOrgRequest, ExplainResponse, Health, Invitation, InvitationCreated, InviteRequest, KeyCreated, KeySpec, LookupResourcesResponse, LookupSubjectsResponse, Me, Member, Namespace, Org, Page, PermissionsResponse, Policy, Release, Resource, ResourcePatch, ResourceRef, ResourceSpec, ResourceVersion, Revision, Role, RoleBody, RoleSpec, RunGrant, RunRequest, Approval, CheckRequest, Run, RunFinishRequest, RunStartRequest, RunStartResponse, Secret, SecretCreate, Service, ServicePatch, ServiceSpec, SessionResponse, Team, TeamRequest, JsonObject, ValidateResponse, Written } from "./types.js";
 /** How to reach the server; see {@link TransportOptions}. */
 export interface GatehouseOptions extends TransportOptions {
     /**
@@ -308,8 +308,14 @@ export declare class OrgClient {
     reach(principal: string, options?: CallOptions): Promise<Reach>;
     /** Creates a service account. */
     createService(spec: ServiceSpec, options?: CallOptions): Promise<Written<Service>>;
-    /** The org's services. */
-    listServices(options?: ListOptions): Paginated<Service>;
+    /** The org's services; `status` keeps those in one status ("active", "suspended" for any reason, "sponsor_gone", "inactive", "attestation_due"). */
+    listServices(options?: ListOptions & {
+        status?: string;
+    }): Paginated<Service>;
+    /** Changes a service's attributes, sponsors or lifecycle opt-in. */
+    updateService(name: string, patch: ServicePatch, options?: CallOptions): Promise<Written<Service>>;
+    /** Vouches, as a sponsor, for a service under the org's rules (lifts attestation_due and inactive). */
+    attestService(name: string, options?: CallOptions): Promise<Written<Service>>;
     /** One service. */
     getService(name: string, options?: CallOptions): Promise<Service>;
     /** Deletes a service. */

@@ -452,9 +452,17 @@ export class OrgClient {
     createService(spec, options) {
         return this.w(this.t.do({ method: "POST", path: this.base + "/services", body: spec }, options));
     }
-    /** The org's services. */
+    /** The org's services; `status` keeps those in one status ("active", "suspended" for any reason, "sponsor_gone", "inactive", "attestation_due"). */
     listServices(options) {
-        return this.client.pages(this.base + "/services", {}, options);
+        return this.client.pages(this.base + "/services", options?.status ? { status: options.status } : {}, options);
+    }
+    /** Changes a service's attributes, sponsors or lifecycle opt-in. */
+    updateService(name, patch, options) {
+        return this.w(this.t.do({ method: "PATCH", path: `${this.base}/services/${seg(name)}`, body: patch }, options));
+    }
+    /** Vouches, as a sponsor, for a service under the org's rules (lifts attestation_due and inactive). */
+    attestService(name, options) {
+        return this.w(this.t.do({ method: "POST", path: `${this.base}/services/${seg(name)}/attest` }, options));
     }
     /** One service. */
     getService(name, options) {

@@ -72,6 +72,7 @@ import type {
   Secret,
   SecretCreate,
   Service,
+  ServicePatch,
   ServiceSpec,
   SessionResponse,
   Team,
@@ -743,9 +744,19 @@ export class OrgClient {
     return this.w(this.t.do({ method: "POST", path: this.base + "/services", body: spec }, options));
   }
 
-  /** The org's services. */
-  listServices(options?: ListOptions): Paginated<Service> {
-    return this.client.pages(this.base + "/services", {}, options);
+  /** The org's services; `status` keeps those in one status ("active", "suspended" for any reason, "sponsor_gone", "inactive", "attestation_due"). */
+  listServices(options?: ListOptions & { status?: string }): Paginated<Service> {
+    return this.client.pages(this.base + "/services", options?.status ? { status: options.status } : {}, options);
+  }
+
+  /** Changes a service's attributes, sponsors or lifecycle opt-in. */
+  updateService(name: string, patch: ServicePatch, options?: CallOptions): Promise<Written<Service>> {
+    return this.w(this.t.do({ method: "PATCH", path: `${this.base}/services/${seg(name)}`, body: patch }, options));
+  }
+
+  /** Vouches, as a sponsor, for a service under the org's rules (lifts attestation_due and inactive). */
+  attestService(name: string, options?: CallOptions): Promise<Written<Service>> {
+    return this.w(this.t.do({ method: "POST", path: `${this.base}/services/${seg(name)}/attest` }, options));
   }
 
   /** One service. */

@@ -489,6 +489,18 @@ export interface Service {
   attributes?: JsonObject;
   /** When it was created. */
   createdAt: string;
+  /** "active", or why every decision for it is denied now: "suspended", "sponsor_gone", "inactive", "attestation_due". */
+  status?: string;
+  /** Suspended by hand. */
+  suspended?: boolean;
+  /** Its sponsors ("user:<id>", "team:<slug>"); none by default. */
+  sponsors?: string[];
+  /** Opted in to the org's inactivity and attestation rules. */
+  lifecycle?: boolean;
+  /** The last attestation. */
+  attestedAt?: string;
+  /** The last recorded use. */
+  lastUsedAt?: string;
 }
 
 /** Creates a service, optionally bound to a role. @schema ServiceSpec */
@@ -501,6 +513,20 @@ export interface ServiceSpec {
   role?: string;
   /** Where the role applies; the whole org when omitted. */
   namespace?: string;
+  /** Optional sponsors ("user:<id>", "team:<slug>"; at most 16). */
+  sponsors?: string[];
+  /** Opt in to the org's inactivity and attestation rules (needs sponsors). */
+  lifecycle?: boolean;
+}
+
+/** Changes a service; omitted members keep their value. @schema ServicePatch */
+export interface ServicePatch {
+  /** New attributes (replacing the old). */
+  attributes?: JsonObject;
+  /** New sponsors (lifting sponsor_gone); [] for none. */
+  sponsors?: string[];
+  /** Opt in to (true) or out of (false) the org's inactivity and attestation rules. */
+  lifecycle?: boolean;
 }
 
 /** A resource with its current spec. @schema Resource */

@@ -754,15 +754,43 @@ class Client:
         return self._rev("DELETE", f"{_org(org)}/agents/{_q(name)}")
 
     def create_service(self, org: str, name: str, *, role: str = "", namespace: str = "",
-                       attributes: Optional[Dict[str, Any]] = None) -> "Written[Service]":
+                       attributes: Optional[Dict[str, Any]] = None, sponsors: Optional[List[str]] = None,
+                       lifecycle: bool = False) -> "Written[Service]":
         """Create a service (a runtime or CI account), optionally bound to
-        a role."""
+        a role, with optional sponsors ("user:<id>", "team:<slug>");
+        ``lifecycle=True`` puts it under the org's inactivity and
+        attestation rules (it needs sponsors)."""
         return self._written(Service, "POST", _org(org) + "/services",
-                             _body(name=name, role=role, namespace=namespace, attributes=attributes))
+                             _body(name=name, role=role, namespace=namespace, attributes=attributes,
+                                   sponsors=list(sponsors) if sponsors else None, lifecycle=lifecycle or None))
 
-    def list_services(self, org: str, *, page_size: int = 0, cursor: str = "") -> "Page[Service]":
-        """One page of services."""
-        return self._page(Service, _org(org) + "/services", None, page_size, cursor)
+    def list_services(self, org: str, *, status: str = "", page_size: int = 0, cursor: str = "") -> "Page[Service]":
+        """One page of services; ``status`` keeps those in one status
+        ("active", "suspended" for any reason, "sponsor_gone", "inactive",
+        "attestation_due")."""
+        return self._page(Service, _org(org) + "/services", {"status": status} if status else None, page_size, cursor)
+
+    def get_service(self, org: str, name: str) -> Service:
+        """A service."""
+        return self._get(Service, f"{_org(org)}/services/{_q(name)}")
+
+    def update_service(self, org: str, name: str, *, attributes: Optional[Dict[str, Any]] = None,
+                       sponsors: Optional[List[str]] = None, lifecycle: Optional[bool] = None) -> "Written[Service]":
+        """Change a service; arguments left None keep their value. New
+        sponsors lift sponsor_gone; ``sponsors=[]`` makes it need none."""
+        body: Dict[str, Any] = {}
+        if attributes is not None:
+            body["attributes"] = attributes
+        if sponsors is not None:
+            body["sponsors"] = list(sponsors)
+        if lifecycle is not None:
+            body["lifecycle"] = lifecycle
+        return self._written(Service, "PATCH", f"{_org(org)}/services/{_q(name)}", body)
+
+    def attest_service(self, org: str, name: str) -> "Written[Service]":
+        """Vouch, as a sponsor, for a service under the org's rules (lifts
+        attestation_due and inactive)."""
+        return self._written(Service, "POST", f"{_org(org)}/services/{_q(name)}/attest", None)
 
     def delete_service(self, org: str, name: str) -> int:
         """Delete a service with its bindings."""

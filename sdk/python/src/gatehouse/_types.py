@@ -380,6 +380,16 @@ class Service(Wire):
     name: str = ""
     attributes: Optional[Dict[str, Any]] = None
     created_at: str = ""
+    #: "active" or why every decision for it is denied now ("suspended",
+    #: "sponsor_gone", "inactive", "attestation_due").
+    status: str = ""
+    suspended: bool = False
+    #: "user:<id>" and "team:<slug>" sponsors; none by default.
+    sponsors: Optional[List[str]] = None
+    #: Opted in to the org's inactivity and attestation rules.
+    lifecycle: bool = False
+    attested_at: str = ""
+    last_used_at: str = ""
     extra: Dict[str, Any] = _extra()
 
 
