@@ -154,9 +154,15 @@ type ShareRequest struct {
 	Lifetime
 }
 
-// ServicePatch replaces a service's attributes.
+// ServicePatch changes a service; absent fields keep their value.
 type ServicePatch struct {
-	Attributes map[string]any `json:"attributes"`
+	Attributes *map[string]any `json:"attributes,omitempty"`
+	// Sponsors replaces the sponsors: a non-empty list lifts
+	// sponsor_gone; [] makes the service need none.
+	Sponsors *[]string `json:"sponsors,omitempty"`
+	// Lifecycle opts in to (true) or out of (false) the org's inactivity
+	// and attestation rules; opting in counts as a use and an attestation.
+	Lifecycle *bool `json:"lifecycle,omitempty"`
 }
 
 // PolicyRequest replaces the org's policy text. Force drops bindings and

@@ -58,6 +58,9 @@ type PrincipalLifecycle struct {
 	Suspended      bool      `json:"suspended,omitempty"`
 	AttestedAt     time.Time `json:"attested_at,omitzero"`
 	LastUsedAt     time.Time `json:"last_used_at,omitzero"`
+	// NoOrgRules: the org's inactivity and attestation rules do not apply
+	// (a service that did not opt in).
+	NoOrgRules bool `json:"no_org_rules,omitempty"`
 }
 
 // TeamCore is a team as the engine sees it: its slug and members.

@@ -216,8 +216,20 @@ type Service struct {
 	// every decision for it is deny with reason "suspended" and its API
 	// keys and run-token exchanges are refused until it is resumed.
 	Suspended bool `json:"suspended,omitempty"`
-	// Status is "active" or "suspended".
+	// Status is "active" or why every decision for it is denied now:
+	// "suspended", "sponsor_gone", "inactive", "attestation_due".
 	Status string `json:"status"`
+	// Sponsors ("user:<id>", "team:<slug>") answer for the service; none
+	// by default. A service given sponsors is sponsor_gone once the last
+	// one leaves the org or is deleted, until new ones are assigned.
+	Sponsors []string `json:"sponsors,omitempty"`
+	// Lifecycle: the service opted in to the org's inactivity and
+	// attestation rules (PUT /v1/orgs/{org}/lifecycle).
+	Lifecycle bool `json:"lifecycle,omitempty"`
+	// AttestedAt and LastUsedAt: the last attestation and recorded use
+	// (absent: none since the creation or the opt-in).
+	AttestedAt time.Time `json:"attested_at,omitzero"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 }
 
 // ServiceSpec creates a service, optionally bound to a role.
@@ -226,6 +238,12 @@ type ServiceSpec struct {
 	Attributes map[string]any `json:"attributes,omitempty"`
 	Role       string         `json:"role,omitempty"`
 	Namespace  string         `json:"namespace,omitempty"`
+	// Sponsors ("user:<id>" members, "team:<slug>" teams; at most 16),
+	// optional.
+	Sponsors []string `json:"sponsors,omitempty"`
+	// Lifecycle opts the service in to the org's inactivity and
+	// attestation rules; it needs sponsors.
+	Lifecycle bool `json:"lifecycle,omitempty"`
 }
 
 // Resource is a resource with its current spec.

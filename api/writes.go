@@ -34,9 +34,9 @@ const MaxWrites = 1000
 //	resource.create   namespace, type, id, labels, attributes, spec
 //	user.create       user, email, display_name, role (a new user, as POST /v1/users)
 //	member.add        user, role (an existing user)
-//	binding.create    principal, role, scope, condition
+//	binding.create    principal, role, scope, condition, expires_at | expires_in
 //	binding.delete    binding
-//	share.create      namespace, type, id, principal, actions
+//	share.create      namespace, type, id, principal, actions, expires_at | expires_in
 type WriteChange struct {
 	Op          string            `json:"op"`
 	Namespace   string            `json:"namespace,omitempty"`
@@ -54,6 +54,9 @@ type WriteChange struct {
 	Condition   string            `json:"condition,omitempty"`
 	Binding     string            `json:"binding,omitempty"`
 	Actions     []string          `json:"actions,omitempty"`
+	// Lifetime (binding.create, share.create) makes the grant expire, as
+	// on POST .../bindings and .../shares.
+	Lifetime
 }
 
 // WriteRequest is the body of POST /v1/orgs/{org}/writes: 1 to MaxWrites

@@ -273,6 +273,15 @@ func (e *Engine) LoadOrg(rev uint64, d OrgData) error {
 	return e.Apply(rev, Change{Org: d.Org, Op: OpPutOrg, Data: &d})
 }
 
+// Fork returns a new engine that starts from e's current state (same
+// revision, same decisions) and from then on is independent of e: changes
+// applied to either are not seen by the other. It costs no copy — the
+// two share e's immutable snapshot, and a later Apply copies only what it
+// changes — so one engine built for a large org can be the start of many
+// (point-in-time decisions apply the changes after a stored snapshot to a
+// fork of the engine built from it).
+func (e *Engine) Fork() *Engine { return &Engine{impl: e.fork()} }
+
 // Apply applies changes atomically at revision rev (> Revision()): either
 // all apply and readers see them together, or none does and the error says
 // which change is wrong (wrapping ErrInvalid or ErrStaleRevision).

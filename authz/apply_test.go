@@ -450,3 +450,69 @@ func TestDeleteNamespaceDropsResourcesPutBeforeIt(t *testing.T) {
 		t.Errorf("resources of a deleted namespace came back: %v", got)
 	}
 }
+
+// TestForkIsIndependent: a fork starts with its engine's decisions and
+// revision, and changes applied to either afterwards are not seen by the
+// other (they share the published snapshot, which no writer modifies).
+func TestForkIsIndependent(t *testing.T) {
+	e, _ := newFixture(t)
+	f := e.Fork()
+	if f.Revision() != e.Revision() {
+		t.Fatalf("fork at revision %d, engine at %d", f.Revision(), e.Revision())
+	}
+	grant := Change{Org: "acme", Op: OpPutBinding, Binding: roleB("b-fork", "user:nobody", "owner", orgScope())}
+	if err := f.Apply(3, grant); err != nil {
+		t.Fatalf("Apply to the fork: %v", err)
+	}
+	if err := e.Apply(3, Change{Org: "acme", Op: OpPutNamespace, ID: "late"}); err != nil {
+		t.Fatalf("Apply to the engine: %v", err)
+	}
+	runChecks(t, f, []checkCase{allow("user:nobody", "chains:read", "prod/chains/x"), deny("user:root", "chains:read", "late/chains/x")})
+	runChecks(t, e, []checkCase{deny("user:nobody", "chains:read", "prod/chains/x")})
+	if err := f.Apply(4, Change{Org: "acme", Op: OpDeleteOrg}); err != nil {
+		t.Fatalf("deleting the org in the fork: %v", err)
+	}
+	g := e.Fork()
+	runChecks(t, f, []checkCase{deny("user:root", "chains:read", "prod/chains/x")})
+	runChecks(t, e, []checkCase{allow("user:root", "chains:read", "prod/chains/x")})
+	runChecks(t, g, []checkCase{allow("user:root", "chains:read", "prod/chains/x"), deny("user:nobody", "chains:read", "prod/chains/x")})
+}
+
+// TestLoadOrgDuplicateBindingIDs: of bindings sharing an id the last
+// wins, whatever the order of the list (a list in increasing id order is
+// built without looking for duplicates, so an equal neighbour must still
+// be found).
+func TestLoadOrgDuplicateBindingIDs(t *testing.T) {
+	m := mustPolicy(t, testPolicy)
+	tests := []struct {
+		name     string
+		bindings []Binding
+		cases    []checkCase
+	}{
+		{"increasing ids", []Binding{
+			roleB("b1", "user:a", "viewer", orgScope()),
+			roleB("b2", "user:b", "owner", nsScope("prod")),
+		}, []checkCase{allow("user:a", "chains:read", "prod/chains/x"), allow("user:b", "chains:delete", "prod/chains/x"), deny("user:b", "chains:read", "dev/chains/x")}},
+		{"equal neighbours", []Binding{
+			roleB("b1", "user:a", "owner", orgScope()),
+			roleB("b1", "user:b", "viewer", orgScope()),
+			roleB("b2", "user:c", "viewer", orgScope()),
+		}, []checkCase{deny("user:a", "chains:read", "prod/chains/x"), allow("user:b", "chains:read", "prod/chains/x"), deny("user:b", "chains:delete", "prod/chains/x")}},
+		{"duplicate out of order", []Binding{
+			roleB("b2", "user:a", "owner", orgScope()),
+			roleB("b1", "user:c", "viewer", orgScope()),
+			roleB("b2", "user:b", "viewer", orgScope()),
+		}, []checkCase{deny("user:a", "chains:read", "prod/chains/x"), allow("user:b", "chains:read", "prod/chains/x"), allow("user:c", "chains:read", "prod/chains/x")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := New()
+			d := OrgData{Org: "acme", Policy: m, Namespaces: []string{"prod", "dev"},
+				Principals: []Principal{{ID: "user:a"}, {ID: "user:b"}, {ID: "user:c"}}, Bindings: tt.bindings}
+			if err := e.LoadOrg(1, d); err != nil {
+				t.Fatalf("LoadOrg: %v", err)
+			}
+			runChecks(t, e, tt.cases)
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"cmp"
 	"hash/maphash"
 	"slices"
 	"sort"
@@ -48,32 +49,41 @@ func (x *bindex) shard(h uint64) int {
 	return int(h >> (64 - x.bits))
 }
 
-// newBindex builds a thawed index from entries (sorted here, in place).
+// newBindex builds a thawed index from entries (reordered here). The
+// entries are first distributed to their shards (by the hash's top bits,
+// one counting pass) and each shard is then sorted on its own: the same
+// order as sorting them all by hash, for about half the comparisons on a
+// large org.
 func newBindex(es []bentry) bindex {
-	slices.SortFunc(es, func(a, b bentry) int {
-		switch {
-		case a.h < b.h:
-			return -1
-		case a.h > b.h:
-			return 1
-		}
-		return 0
-	})
 	x := bindex{enabled: true, n: len(es)}
 	for (1<<x.bits)*bindexShardTarget < len(es) && x.bits < 16 {
 		x.bits++
 	}
 	x.shards = make([][]bentry, 1<<x.bits)
 	x.own = make([]bool, len(x.shards))
-	start := 0
-	for i := range x.shards {
-		end := start
-		for end < len(es) && x.shard(es[end].h) == i {
-			end++
+	all := es
+	start := make([]int, len(x.shards)+1) // shard i is all[start[i]:start[i+1]]
+	if x.bits > 0 {
+		for _, e := range es {
+			start[x.shard(e.h)+1]++
 		}
-		x.shards[i] = es[start:end:end]
+		for i := 1; i < len(start); i++ {
+			start[i] += start[i-1]
+		}
+		all = make([]bentry, len(es))
+		next := slices.Clone(start[:len(x.shards)])
+		for _, e := range es {
+			i := x.shard(e.h)
+			all[next[i]] = e
+			next[i]++
+		}
+	}
+	start[len(x.shards)] = len(all)
+	for i := range x.shards {
+		s := all[start[i]:start[i+1]:start[i+1]]
+		slices.SortFunc(s, func(a, b bentry) int { return cmp.Compare(a.h, b.h) })
+		x.shards[i] = s
 		x.own[i] = true
-		start = end
 	}
 	return x
 }

@@ -151,3 +151,46 @@ func TestBigOrgIndexesBindings(t *testing.T) {
 		}
 	}
 }
+
+// TestNewBindex: an index built at once from entries in any order has
+// every shard sorted, every entry in its shard and every binding found,
+// for sizes from empty to several shards.
+func TestNewBindex(t *testing.T) {
+	for _, n := range []int{0, 1, bindexShardTarget, bindexShardTarget + 1, 5*bindexShardTarget + 3} {
+		t.Run(strconv.Itoa(n), func(t *testing.T) {
+			es := make([]bentry, n)
+			for i := range es {
+				j := (i * 7919) % n // not in hash order
+				es[i] = bentry{bindingHash("b" + strconv.Itoa(j)), "user:u" + strconv.Itoa(j%7)}
+			}
+			x := newBindex(es)
+			if x.n != n || len(x.shards) != 1<<x.bits {
+				t.Fatalf("n %d, %d shards for %d bits; want n %d", x.n, len(x.shards), x.bits, n)
+			}
+			if n > bindexShardTarget && x.bits == 0 {
+				t.Fatalf("%d entries in one shard", n)
+			}
+			total := 0
+			for i, s := range x.shards {
+				total += len(s)
+				if !slices.IsSortedFunc(s, func(a, b bentry) int { return cmpU64(a.h, b.h) }) {
+					t.Fatalf("shard %d not sorted", i)
+				}
+				for _, e := range s {
+					if x.shard(e.h) != i {
+						t.Fatalf("entry in shard %d belongs to %d", i, x.shard(e.h))
+					}
+				}
+			}
+			if total != n {
+				t.Fatalf("%d entries in the shards, want %d", total, n)
+			}
+			for j := 0; j < n; j++ {
+				id, hid := "b"+strconv.Itoa(j), "user:u"+strconv.Itoa(j%7)
+				if got := x.holders(id); !slices.ContainsFunc(got, func(e bentry) bool { return e.hid == hid }) {
+					t.Fatalf("%s → %v, want %s", id, got, hid)
+				}
+			}
+		})
+	}
+}

@@ -75,3 +75,36 @@ func TestClockReadLazily(t *testing.T) {
 		})
 	}
 }
+
+// TestFastNowFollowsTheWallClock: the decision clock agrees with
+// time.Now to well under a millisecond (between re-anchorings it is the
+// monotonic clock, which advances with the wall clock), never goes
+// backwards, and re-anchors when its anchor is older than anchorEvery.
+func TestFastNowFollowsTheWallClock(t *testing.T) {
+	prev := fastNow()
+	for i := 0; i < 1000; i++ {
+		before := time.Now()
+		got := fastNow()
+		after := time.Now()
+		if got.Before(before.Add(-time.Millisecond)) || got.After(after.Add(time.Millisecond)) {
+			t.Fatalf("fastNow() = %v, time.Now() was %v … %v", got, before, after)
+		}
+		if got.Before(prev) {
+			t.Fatalf("fastNow went backwards: %v after %v", got, prev)
+		}
+		prev = got
+	}
+	// An anchor from long ago (as after a step of the system clock, or a
+	// process idle for a while) is replaced at the next read.
+	stale := &clockAnchor{wall: time.Now().Add(-time.Hour).Round(0), mono: nanotime() - 2*anchorEvery}
+	anchor.Store(stale)
+	if got := fastNow(); got.Before(time.Now().Add(-time.Millisecond)) {
+		t.Fatalf("fastNow() = %v after a stale anchor, want about %v", got, time.Now())
+	}
+	if anchor.Load() == stale {
+		t.Fatal("the stale anchor was kept")
+	}
+	if n := testing.AllocsPerRun(1000, func() { _ = fastNow() }); n > 0.01 {
+		t.Fatalf("fastNow allocates %v times per call", n)
+	}
+}

@@ -722,10 +722,11 @@ func (h *harness) genPrincipal(id string, pol *policy.Model) authz.Principal {
 
 // genLifecycle makes a principal's lifecycle: sponsors that may or may not
 // be present, times around t0 (for the org settings of
-// genLifecycleSettings), sometimes suspended by hand.
+// genLifecycleSettings), sometimes suspended by hand; a service half the
+// time outside the org's rules (it did not opt in).
 func (h *harness) genLifecycle(agent bool) *authz.Lifecycle {
 	r := h.r
-	l := &authz.Lifecycle{RequireSponsor: agent || h.chance(0.3), Suspended: h.chance(0.1)}
+	l := &authz.Lifecycle{RequireSponsor: agent || h.chance(0.3), Suspended: h.chance(0.1), NoOrgRules: !agent && h.chance(0.5)}
 	for range r.IntN(3) {
 		if h.chance(0.6) {
 			l.Sponsors = append(l.Sponsors, pick(r, userPool))

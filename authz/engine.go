@@ -124,6 +124,16 @@ func (s *state) apply(rev uint64, changes []Change) error {
 	return nil
 }
 
+// fork returns a new state whose current snapshot is s's: published
+// snapshots are never modified (writers copy what they change), so both
+// states can build on it independently.
+func (s *state) fork() impl {
+	cur := s.cur.Load()
+	f := &state{polCache: map[*policy.Model]*cpolicy{}}
+	f.cur.Store(&snapshot{rev: cur.rev, orgs: cur.orgs, done: make(chan struct{})})
+	return impl{f}
+}
+
 // changeOrg is the org a change is for (OpPutOrg may name it in Data only).
 func changeOrg(ch *Change) string {
 	if ch.Org == "" && ch.Op == OpPutOrg && ch.Data != nil {

@@ -1,6 +1,10 @@
 package authz
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+	_ "unsafe" // go:linkname of runtime.nanotime, below
+)
 
 // Expiring grants (DESIGN §1.1.9): a binding or share may carry ExpiresAt;
 // from that instant on it grants nothing — not to checks, lookups, role
@@ -36,7 +40,54 @@ func (g *grant) liveAt(now time.Time) bool {
 
 // wallClock reads the current time when a request has no Now. Tests
 // replace it to count reads (never concurrently with checks).
-var wallClock = time.Now
+var wallClock = fastNow
+
+// The decision clock. time.Now reads two clocks (the wall clock and the
+// monotonic one, one vDSO call each); a check that meets an expiring grant
+// needs only "now" on the wall clock's scale, so fastNow reads the
+// monotonic clock once and adds it to a wall-clock anchor taken at most
+// anchorEvery ago. The two clocks advance at the same rate (NTP slews
+// both), so the answer differs from time.Now only after a step of the
+// system clock, and then for at most anchorEvery: a grant whose expiry
+// falls inside a clock step may end up to a second early or late, never
+// later than that. That halves the clock's cost on the check path, which
+// is what keeps checks of expiring grants within 10 % of checks of plain
+// ones (issue 20; docs/benchmarks.md "Expiring grants and the clock").
+const anchorEvery = int64(time.Second)
+
+type clockAnchor struct {
+	wall time.Time // the wall clock, without a monotonic reading
+	mono int64     // nanotime() at the same instant
+}
+
+var anchor atomic.Pointer[clockAnchor]
+
+// nanotime is the runtime's monotonic clock (the one time.Now uses for
+// its monotonic reading): one vDSO call. The runtime keeps this symbol
+// available to go:linkname (go.dev/issue/67401).
+//
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
+
+// fastNow is the current wall-clock time as described above.
+func fastNow() time.Time {
+	m := nanotime()
+	a := anchor.Load()
+	if a == nil || m-a.mono >= anchorEvery || m < a.mono {
+		a = newAnchor()
+		anchor.Store(a)
+	}
+	return a.wall.Add(time.Duration(m - a.mono))
+}
+
+// newAnchor pairs a wall-clock reading with the monotonic clock, taking
+// the midpoint of two monotonic reads around it.
+func newAnchor() *clockAnchor {
+	m1 := nanotime()
+	w := time.Now().Round(0)
+	m2 := nanotime()
+	return &clockAnchor{wall: w, mono: m1 + (m2-m1)/2}
+}
 
 // reqClock is a request's time, read at most once: Request.Now, else the
 // wall clock on first use.

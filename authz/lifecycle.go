@@ -18,6 +18,10 @@ import (
 //   - the org requires attestation every AttestEvery and it has not been
 //     attested for that long (ReasonAttestationDue).
 //
+// The last two — the org's rules — apply to every agent, and to a service
+// only when it opted in (NoOrgRules false); a service may have sponsors
+// (and be sponsor_gone) without opting in.
+//
 // All of it is evaluated at decision time from stored instants and the
 // request's time, so no background job is needed for correctness, and a
 // suspended principal can do nothing anywhere: checks, lookups, levels,
@@ -38,6 +42,10 @@ type Lifecycle struct {
 	AttestedAt time.Time `json:"attested_at,omitzero"`
 	// LastUsedAt is the last recorded use (or the creation).
 	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	// NoOrgRules: the org's inactivity and attestation rules do not
+	// apply (a service that has not opted in to them). The zero value —
+	// they apply — is what agents have.
+	NoOrgRules bool `json:"no_org_rules,omitempty"`
 }
 
 // LifecycleSettings are an org's suspension rules; zero durations switch
@@ -91,6 +99,9 @@ func (s LifecycleSettings) untimed(l *Lifecycle, sponsorPresent func(string) boo
 // timed is the part of Suspension that compares stored instants with now.
 func (s LifecycleSettings) timed(l *Lifecycle, now time.Time) Reason {
 	switch {
+	case l.NoOrgRules:
+		return ""
+
 	case s.InactiveAfter > 0 && !now.Before(l.LastUsedAt.Add(s.InactiveAfter)):
 		return ReasonInactive
 	case s.AttestEvery > 0 && !now.Before(l.AttestedAt.Add(s.AttestEvery)):
@@ -151,7 +162,7 @@ func (e *eval) lifeReason(h *holder) Reason {
 // has a rule that depends on it.
 func (e *eval) suspension(l *Lifecycle) Reason {
 	s := &e.o.life
-	if r := s.untimed(l, e.o.sponsorPresent); r != "" || s.timeless() {
+	if r := s.untimed(l, e.o.sponsorPresent); r != "" || l.NoOrgRules || s.timeless() {
 		return r
 	}
 	return s.timed(l, e.clock())
@@ -190,6 +201,18 @@ func (e *Engine) Suspension(org, principal string, now time.Time) Reason {
 		return ""
 	}
 	return o.suspension(h.x.life, nowOr(now))
+}
+
+// UnderOrgRules reports whether principal, a member of org, is under the
+// org's inactivity and attestation rules (every agent; a service that
+// opted in), so that its uses are worth recording.
+func (e *Engine) UnderOrgRules(org, principal string) bool {
+	o, ok := e.cur.Load().orgs.get(skey(org))
+	if !ok || o == nil {
+		return false
+	}
+	h, ok := o.holders.get(skey(principal))
+	return ok && h.isMember() && h.x != nil && h.x.life != nil && !h.x.life.NoOrgRules
 }
 
 // Standing says whether principal can act in org at now (zero:

@@ -33,6 +33,9 @@ func newLifecycleFixtureWith(t testing.TB, s LifecycleSettings) *Engine {
 			{ID: "agent:EmptyTeam", Role: "operator", Lifecycle: fresh("team:empty")},
 			{ID: "agent:Paused", Role: "operator", Lifecycle: &Lifecycle{Sponsors: []string{"user:alice"}, RequireSponsor: true, Suspended: true, AttestedAt: lifeT, LastUsedAt: lifeT}},
 			{ID: "service:ci", Lifecycle: &Lifecycle{AttestedAt: lifeT, LastUsedAt: lifeT}}, // sponsor optional
+			// Sponsored, but outside the org's inactivity and attestation rules.
+			{ID: "service:web", Lifecycle: &Lifecycle{Sponsors: []string{"user:alice"}, RequireSponsor: true, NoOrgRules: true}},
+			{ID: "service:orphan", Lifecycle: &Lifecycle{Sponsors: []string{"user:gone"}, RequireSponsor: true, NoOrgRules: true}},
 		},
 		Teams: []Team{{Slug: "support", Members: []string{"user:alice"}}, {Slug: "empty"}},
 	}
@@ -63,6 +66,8 @@ func TestLifecycleSuspends(t *testing.T) {
 		{"agent:Ok", lifeT.Add(30*day - time.Second), ""},
 		{"agent:Ok", lifeT.Add(30 * day), ReasonInactive},
 		{"service:ci", lifeT.Add(31 * day), ReasonInactive},
+		{"service:web", lifeT.Add(365 * day), ""},
+		{"service:orphan", lifeT.Add(day), ReasonSponsorGone},
 	}
 	for _, tt := range tests {
 		req := mkReq(tt.principal, "chains:run", "prod/chains/x", at(tt.now))

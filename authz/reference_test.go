@@ -49,6 +49,7 @@ const (
 	mutRoleSharesToAll                // a share made to a role reaches every member
 	mutIgnoreAsks                     // ask before rules never require approval
 	mutAskIgnoresTeams                // roles held through a team bring no ask rules
+	mutOrgRulesForAll                 // the org's inactivity and attestation rules apply to services that did not opt in
 
 	// Mistakes in the policy semantics the reference computes itself
 	// (see "Naive policy semantics"): the engine gets these from the
@@ -76,6 +77,7 @@ var mutationNames = map[mutation]string{
 	mutRoleSharesToAll:       "role-shares-to-everyone",
 	mutIgnoreAsks:            "ignore-ask-rules",
 	mutAskIgnoresTeams:       "ask-rules-ignore-teams",
+	mutOrgRulesForAll:        "org-rules-for-every-service",
 
 	mutWildcardActionAnyResource: "wildcard-action-matches-any-resource",
 	mutInheritOneLevelShort:      "inheritance-one-level-short",
@@ -338,7 +340,8 @@ func (ref reference) rolesHeld(d *authz.OrgData, subjects []string, ns string, v
 // suspended reports whether principal p is suspended at now (DESIGN
 // §1.1.9): by hand; needing a sponsor when none of its sponsors is a
 // user member or a team with members; unused for the org's InactiveAfter;
-// unattested for its AttestEvery.
+// unattested for its AttestEvery — those two only when it is under the
+// org's rules (every agent; a service that opted in).
 func (ref reference) suspended(d *authz.OrgData, p authz.Principal, now time.Time) bool {
 	l := p.Lifecycle
 	if l == nil || ref.mut == mutIgnoreLifecycle {
@@ -355,8 +358,9 @@ func (ref reference) suspended(d *authz.OrgData, p authz.Principal, now time.Tim
 	for _, s := range l.Sponsors {
 		sponsored = sponsored || present(s)
 	}
-	inactive := d.Lifecycle.InactiveAfter > 0 && !now.Before(l.LastUsedAt.Add(d.Lifecycle.InactiveAfter))
-	unattested := d.Lifecycle.AttestEvery > 0 && !now.Before(l.AttestedAt.Add(d.Lifecycle.AttestEvery))
+	rules := !l.NoOrgRules || ref.mut == mutOrgRulesForAll // a service opts in to the org's rules
+	inactive := rules && d.Lifecycle.InactiveAfter > 0 && !now.Before(l.LastUsedAt.Add(d.Lifecycle.InactiveAfter))
+	unattested := rules && d.Lifecycle.AttestEvery > 0 && !now.Before(l.AttestedAt.Add(d.Lifecycle.AttestEvery))
 	return l.Suspended || l.RequireSponsor && !sponsored || inactive || unattested
 }
 

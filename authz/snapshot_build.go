@@ -57,12 +57,12 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 		o.holderW(m).setTeams(shrink(slices.Compact(ts)))
 	}
 
-	// Bindings: the last of duplicate ids wins. Ids in strictly
-	// increasing order (a store's and a snapshot's: ORDER BY id) have no
-	// duplicates, and need no map of a million ids to say so.
+	// Bindings: the last of duplicate ids wins. Bindings in increasing id
+	// order (as the store and engine snapshots give them) have no
+	// duplicates, and need no map of a million ids to tell.
 	entries := make([]bentry, 0, len(d.Bindings))
 	var last map[string]int
-	if !idsIncreasing(d.Bindings) {
+	if !idsIncrease(d.Bindings) {
 		last = make(map[string]int, len(d.Bindings))
 		for i := range d.Bindings {
 			last[d.Bindings[i].ID] = i
@@ -111,9 +111,9 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 	return o
 }
 
-// idsIncreasing reports whether bs's ids are in strictly increasing
-// (byte-wise) order, so that no two are the same.
-func idsIncreasing(bs []Binding) bool {
+// idsIncrease reports whether bs's ids are in strictly increasing order
+// (so no two are equal).
+func idsIncrease(bs []Binding) bool {
 	for i := 1; i < len(bs); i++ {
 		if bs[i-1].ID >= bs[i].ID {
 			return false

@@ -310,6 +310,9 @@ func (c *Client) UpdateService(ctx context.Context, org, name string, attributes
 	if attributes == nil {
 		attributes = map[string]any{}
 	}
+	if attributes == nil {
+		attributes = map[string]any{} // replace with none (absent would keep them)
+	}
 	return writeItem[Service](ctx, c, http.MethodPatch, orgPath(org)+"/services/"+seg(name), map[string]any{"attributes": attributes})
 }
 

@@ -53,6 +53,7 @@ type (
 	ToolReach              = api.ToolReach
 	Service                = api.Service
 	ServiceSpec            = api.ServiceSpec
+	ServicePatch           = api.ServicePatch
 	Resource               = api.Resource
 	ResourceSpec           = api.ResourceSpec
 	ResourcePatch          = api.ResourcePatch

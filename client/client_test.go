@@ -242,6 +242,17 @@ func TestEveryEndpoint(t *testing.T) {
 	if s, _ := must2[client.Service](t, "resume service")(alice.ResumeService(ctx, "acme", "ci")); s.Suspended || s.Status != "active" {
 		t.Errorf("resume service: %+v", s)
 	}
+	sponsors, life := []string{"user:alice"}, true
+	if s, _ := must2[client.Service](t, "patch service")(alice.PatchService(ctx, "acme", "ci", client.ServicePatch{Sponsors: &sponsors, Lifecycle: &life})); !s.Lifecycle ||
+		len(s.Sponsors) != 1 || s.Attributes["runner"] != "x" || s.Status != "active" {
+		t.Errorf("patch service (sponsors and lifecycle; attributes kept): %+v", s)
+	}
+	if s, _ := must2[client.Service](t, "attest service")(alice.AttestService(ctx, "acme", "ci")); s.Status != "active" || s.AttestedAt.IsZero() {
+		t.Errorf("attest service: %+v", s)
+	}
+	if ss := must[client.List[client.Service]](t, "list services by status")(alice.ListServicesByStatus(ctx, "acme", "suspended", nil)); len(ss.Items) != 0 {
+		t.Errorf("suspended services: %+v", ss)
+	}
 	aud := "https://gw.example/mcp/acme/prod/github"
 	if tok := must[client.AgentToken](t, "mint agent token")(alice.MintAgentToken(ctx, "acme", "Triage",
 		client.AgentTokenRequest{Audience: aud, OnBehalfOf: "user:alice", TTL: "2m"})); !strings.HasPrefix(tok.Token, "gha_") ||

@@ -162,12 +162,24 @@ func runContractOp(ctx context.Context, c *client.Client, op string, rawArgs jso
 		UserID    string `json:"user_id"`
 		PageSize  int    `json:"page_size"`
 		Cursor    string `json:"cursor"`
+		Status    string `json:"status"`
+		// A point in the past (check, explain, the lookups).
+		AtTime     time.Time `json:"at_time"`
+		AtRevision uint64    `json:"at_revision"`
 	}
 	if err := json.Unmarshal(rawArgs, &path); err != nil {
 		return nil, err
 	}
 	ref := client.ResourceRef{Namespace: path.Namespace, Type: path.Type, ID: path.ID}
 	at := client.AtLeast(rev)
+	// decide is the options of a decision: its freshness and its point in time.
+	decide := []client.CallOption{at}
+	if !path.AtTime.IsZero() {
+		decide = append(decide, client.AsOf(path.AtTime))
+	}
+	if path.AtRevision > 0 {
+		decide = append(decide, client.AsOfRevision(path.AtRevision))
+	}
 	written := func(item any, r uint64, err error) (any, error) {
 		return map[string]any{"revision": r, "item": item}, err
 	}
@@ -177,9 +189,9 @@ func runContractOp(ctx context.Context, c *client.Client, op string, rawArgs jso
 	case "me":
 		out, err = c.Me(ctx, path.Namespace)
 	case "check":
-		return withArgs(rawArgs, func(req client.CheckRequest) (any, error) { return c.Check(ctx, path.Org, req, at) })
+		return withArgs(rawArgs, func(req client.CheckRequest) (any, error) { return c.Check(ctx, path.Org, req, decide...) })
 	case "explain":
-		return withArgs(rawArgs, func(req client.CheckRequest) (any, error) { return c.Explain(ctx, path.Org, req, at) })
+		return withArgs(rawArgs, func(req client.CheckRequest) (any, error) { return c.Explain(ctx, path.Org, req, decide...) })
 	case "check_batch":
 		var req struct {
 			Checks []client.CheckRequest `json:"checks"`
@@ -205,7 +217,7 @@ func runContractOp(ctx context.Context, c *client.Client, op string, rawArgs jso
 		out = map[string]any{"revision": b.Revision, "results": results}
 	case "lookup_resources":
 		return withArgs(rawArgs, func(req client.LookupResourcesRequest) (any, error) {
-			return c.LookupResources(ctx, path.Org, req, at)
+			return c.LookupResources(ctx, path.Org, req, decide...)
 		})
 	case "lookup_resources_all":
 		var req client.LookupResourcesRequest
@@ -214,7 +226,7 @@ func runContractOp(ctx context.Context, c *client.Client, op string, rawArgs jso
 		}
 		all := []client.ResourceRef{}
 		for {
-			page, perr := c.LookupResources(ctx, path.Org, req, at)
+			page, perr := c.LookupResources(ctx, path.Org, req, decide...)
 			if perr != nil {
 				return nil, perr
 			}
@@ -226,7 +238,7 @@ func runContractOp(ctx context.Context, c *client.Client, op string, rawArgs jso
 		out = map[string]any{"items": all}
 	case "lookup_subjects":
 		return withArgs(rawArgs, func(req client.LookupSubjectsRequest) (any, error) {
-			return c.LookupSubjects(ctx, path.Org, req, at)
+			return c.LookupSubjects(ctx, path.Org, req, decide...)
 		})
 	case "principal_permissions":
 		out, err = c.Permissions(ctx, path.Org, path.Principal, path.Namespace, at)
@@ -257,11 +269,33 @@ func runContractOp(ctx context.Context, c *client.Client, op string, rawArgs jso
 	case "share":
 		return withArgs(rawArgs, func(req struct {
 			Actions []string `json:"actions"`
+			client.Lifetime
 		}) (any, error) {
-			return written(c.Share(ctx, path.Org, ref, path.Principal, req.Actions))
+			return written(c.ShareFor(ctx, path.Org, ref, path.Principal, req.Actions, req.Lifetime))
 		})
 	case "create_agent":
 		return withArgs(rawArgs, func(req client.AgentSpec) (any, error) { return written(c.CreateAgent(ctx, path.Org, req)) })
+	case "get_agent":
+		out, err = c.GetAgent(ctx, path.Org, path.Name)
+	case "update_agent":
+		return withArgs(rawArgs, func(req client.AgentPatch) (any, error) { return written(c.UpdateAgent(ctx, path.Org, path.Name, req)) })
+	case "attest_agent":
+		return written(c.AttestAgent(ctx, path.Org, path.Name))
+	case "list_agents":
+		o := &client.ListOptions{PageSize: path.PageSize, Cursor: path.Cursor}
+		if path.Status != "" {
+			out, err = c.ListAgentsByStatus(ctx, path.Org, path.Status, o)
+		} else {
+			out, err = c.ListAgents(ctx, path.Org, o)
+		}
+	case "set_lifecycle":
+		return withArgs(rawArgs, func(req client.OrgLifecycle) (any, error) { return written(c.SetOrgLifecycle(ctx, path.Org, req)) })
+	case "reach":
+		out, err = c.Reach(ctx, path.Org, path.Principal)
+	case "mint_agent_token":
+		return withArgs(rawArgs, func(req client.AgentTokenRequest) (any, error) {
+			return c.MintAgentToken(ctx, path.Org, path.Name, req)
+		})
 	default:
 		return nil, fmt.Errorf("unknown op %q (sdk/contract/README.md lists them)", op)
 	}

@@ -26,6 +26,25 @@ func (c *Client) MintAgentToken(ctx context.Context, org, name string, req Agent
 	return out, err
 }
 
+// PatchService changes a service's attributes, sponsors or lifecycle
+// opt-in (nil fields keep their value).
+func (c *Client) PatchService(ctx context.Context, org, name string, p ServicePatch) (Service, uint64, error) {
+	return writeItem[Service](ctx, c, http.MethodPatch, orgPath(org)+"/services/"+seg(name), p)
+}
+
+// AttestService records that the caller, a sponsor of the service, vouches
+// for it now (lifting attestation_due and inactive).
+func (c *Client) AttestService(ctx context.Context, org, name string) (Service, uint64, error) {
+	return writeItem[Service](ctx, c, http.MethodPost, orgPath(org)+"/services/"+seg(name)+"/attest", nil)
+}
+
+// ListServicesByStatus lists the services in status: "active",
+// "suspended" (any reason), or one reason ("sponsor_gone", "inactive",
+// "attestation_due").
+func (c *Client) ListServicesByStatus(ctx context.Context, org, status string, o *ListOptions) (List[Service], error) {
+	return list[Service](ctx, c, orgPath(org)+"/services", url.Values{"status": {status}}, o)
+}
+
 // SuspendService suspends a service by hand: every decision for it is
 // deny (reason suspended) and its API keys and run-token exchanges are
 // refused until ResumeService.

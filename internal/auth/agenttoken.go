@@ -173,38 +173,13 @@ func (ks *KeySet) verifyAgent(token, audience string, now time.Time) (agentClaim
 // signed the token.
 func (ks *KeySet) verifyAgentKid(token, audience string, now time.Time) (agentClaims, string, error) {
 	var claims agentClaims
-	var kid string
 	body, ok := strings.CutPrefix(token, AgentTokenPrefix)
 	if !ok || len(token) > 8192 || audience == "" {
 		return claims, "", ErrUnauthenticated
 	}
-	p := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
-		jwt.WithIssuer(SessionIssuer),
-		jwt.WithAudience(audience),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithTimeFunc(func() time.Time { return now }),
-	)
-	t, err := p.ParseWithClaims(body, &claims, func(t *jwt.Token) (any, error) {
-		if t.Method != jwt.SigningMethodEdDSA {
-			return nil, errors.New("algorithm not allowed")
-		}
-		if typ, _ := t.Header["typ"].(string); typ != agentTokenType {
-			return nil, errors.New("not an agent token")
-		}
-		kid, _ = t.Header["kid"].(string)
-		ks.mu.RLock()
-		defer ks.mu.RUnlock()
-		for _, k := range ks.keys {
-			if k.ID == kid {
-				return k.Private.Public(), nil
-			}
-		}
-		return nil, errors.New("unknown key id")
-	})
-	if err != nil || !t.Valid {
-		return agentClaims{}, "", ErrUnauthenticated
+	kid, err := ks.parseSigned(body, audience, agentTokenType, now, &claims)
+	if err != nil {
+		return agentClaims{}, "", err
 	}
 	kind, _, okp := cutPrincipal(claims.Subject)
 	if !okp || kind != authz.KindAgent || len(claims.Audience) != 1 || claims.Audience[0] != audience ||

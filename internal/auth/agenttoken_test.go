@@ -186,3 +186,41 @@ func TestAgentTokenVerifiedCache(t *testing.T) {
 		t.Errorf("remembered after its key was dropped: %v", err)
 	}
 }
+
+// TestSessionRefusesOtherTokenTypes: a token with a session's claims,
+// signed by the set's key, verifies as a session only with the session's
+// header type — one typed as an agent token (or untyped) is refused even
+// though its audience and subject are a session's.
+func TestSessionRefusesOtherTokenTypes(t *testing.T) {
+	ks := NewKeySet()
+	now := time.Unix(1_900_000_000, 0)
+	claims := sessionClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: SessionIssuer, Subject: "user:bob", Audience: jwt.ClaimStrings{SessionAudience}, ID: "s1",
+			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute)),
+		},
+		UserCreated: now.UnixMicro(),
+	}
+	sign := func(typ string) string {
+		tk := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+		tk.Header["kid"] = ks.IDs()[0]
+		if typ == "" {
+			delete(tk.Header, "typ")
+		} else {
+			tk.Header["typ"] = typ
+		}
+		s, err := tk.SignedString(ks.keys[0].Private)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if id, err := ks.Verify(sign(sessionTokenType), now); err != nil || id.Principal != "user:bob" {
+		t.Fatalf("a session's own type: %+v, %v", id, err)
+	}
+	for _, typ := range []string{agentTokenType, "", "at+jwt"} {
+		if _, err := ks.Verify(sign(typ), now); !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("typ %q: %v, want ErrUnauthenticated", typ, err)
+		}
+	}
+}

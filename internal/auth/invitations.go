@@ -45,26 +45,22 @@ func (s *Service) Invite(ctx context.Context, c Caller, org, email, role string)
 	if err := s.enter(c, op, org); err != nil {
 		return store.Invitation{}, "", 0, err
 	}
-	inv, err := s.dir.Invite(ctx, c.Actor(), org, email, role)
-	if err != nil {
-		return store.Invitation{}, "", 0, err
-	}
 	token, id, hash := NewInvitationToken()
 	var out store.Invitation
-	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
+	_, rev, err := s.dir.Invite(ctx, c.Actor(), org, email, role, func(tx store.Tx, inv directory.Invitation) (directory.AuditNote, error) {
 		o, err := tx.GetOrg(ctx, org)
 		if err != nil {
-			return err
+			return directory.AuditNote{}, err
 		}
 		out, err = tx.CreateInvitation(ctx, store.Invitation{
 			ID: id, Org: org, Email: inv.Email, Role: inv.Role, InvitedBy: c.Principal, Hash: hash,
 			OrgCreatedAt: o.CreatedAt, ExpiresAt: s.opts.Now().Add(s.opts.InvitationTTL),
 		})
 		if err != nil {
-			return err
+			return directory.AuditNote{}, err
 		}
-		return s.dir.RecordWrite(ctx, tx, op, org, c.Actor(), directory.AuditNote{Target: "invitation/" + id,
-			Details: map[string]any{"email_sha256": directory.EmailDigest(out.Email), "role": out.Role, "scope": "org", "expires_at": out.ExpiresAt}})
+		return directory.AuditNote{Target: "invitation/" + id,
+			Details: map[string]any{"email_sha256": directory.EmailDigest(out.Email), "role": out.Role, "scope": "org", "expires_at": out.ExpiresAt}}, nil
 	})
 	if err != nil {
 		return store.Invitation{}, "", 0, storeErr(op, err)
@@ -93,10 +89,18 @@ func (s *Service) RevokeInvitation(ctx context.Context, c Caller, org, id string
 	if err := s.enter(c, op, org); err != nil {
 		return 0, err
 	}
-	if err := s.need(org, c.Principal, "members:create"); err != nil {
-		return 0, s.dir.RecordDenied(ctx, op, org, c.Actor(), "invitation/"+id, err)
-	}
 	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
+		// Authorized in the transaction that revokes, against the engine
+		// caught up to its base revision (as CreateKey does).
+		if err := s.dir.CatchUp(ctx, tx); err != nil {
+			return err
+		}
+		if !s.member(org, c.Principal) {
+			return notFound(op, "org %q", org)
+		}
+		if err := s.need(org, c.Principal, "members:create"); err != nil {
+			return err
+		}
 		v, err := tx.GetInvitation(ctx, id)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && v.Org != org) {
 			return notFound(op, "invitation %q", id)
@@ -109,7 +113,11 @@ func (s *Service) RevokeInvitation(ctx context.Context, c Caller, org, id string
 		}
 		return s.dir.RecordWrite(ctx, tx, op, org, c.Actor(), directory.AuditNote{Target: "invitation/" + id})
 	})
-	return rev, storeErr(op, err)
+	if err != nil {
+		return 0, storeErr(op, s.dir.RecordDenied(ctx, op, org, c.Actor(), "invitation/"+id, err))
+	}
+	s.settle(ctx, rev)
+	return rev, nil
 }
 
 // Acceptance is what accepting an invitation produced.

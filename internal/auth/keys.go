@@ -232,7 +232,7 @@ func (s *Service) ListKeys(ctx context.Context, c Caller, org, principal string,
 
 // GetKey returns a key of org ("" for a personal key of the caller).
 func (s *Service) GetKey(ctx context.Context, c Caller, org, kid string) (store.APIKey, error) {
-	k, err := s.visibleKey(ctx, c, "get api key", org, kid, "apikeys:read")
+	k, err := s.visibleKey(ctx, s.st, c, "get api key", org, kid, "apikeys:read")
 	k.Hash = nil
 	return k, err
 }
@@ -241,26 +241,31 @@ func (s *Service) GetKey(ctx context.Context, c Caller, org, kid string) (store.
 // The key stops working at once in this process.
 func (s *Service) RevokeKey(ctx context.Context, c Caller, org, kid string) (uint64, error) {
 	const op = "revoke api key"
-	if _, err := s.visibleKey(ctx, c, op, org, kid, "apikeys:delete"); err != nil {
-		return 0, s.dir.RecordDenied(ctx, "revoke apikey", org, c.Actor(), "apikey/"+kid, err)
-	}
 	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
+		// Authorized in the transaction that revokes, against the engine
+		// caught up to its base revision (as CreateKey does).
+		if err := s.dir.CatchUp(ctx, tx); err != nil {
+			return err
+		}
+		if _, err := s.visibleKey(ctx, tx, c, op, org, kid, "apikeys:delete"); err != nil {
+			return err
+		}
 		if _, err := tx.RevokeAPIKey(ctx, kid); err != nil {
 			return err
 		}
 		return s.dir.RecordWrite(ctx, tx, "revoke apikey", org, c.Actor(), directory.AuditNote{Target: "apikey/" + kid})
 	})
-	s.Forget(kid)
 	if err != nil {
-		return 0, storeErr(op, err)
+		return 0, storeErr(op, s.dir.RecordDenied(ctx, "revoke apikey", org, c.Actor(), "apikey/"+kid, err))
 	}
+	s.Forget(kid)
 	s.settle(ctx, rev)
 	return rev, nil
 }
 
 // visibleKey reads a key the caller may see (its own, or with perm in
 // the key's org); anything else is not found.
-func (s *Service) visibleKey(ctx context.Context, c Caller, op, org, kid, perm string) (store.APIKey, error) {
+func (s *Service) visibleKey(ctx context.Context, r store.Reader, c Caller, op, org, kid, perm string) (store.APIKey, error) {
 	if org == "" {
 		if c.Org != "" || !isUser(c.Principal) {
 			return store.APIKey{}, notFound(op, "api key %q", kid)
@@ -268,7 +273,7 @@ func (s *Service) visibleKey(ctx context.Context, c Caller, op, org, kid, perm s
 	} else if err := s.enter(c, op, org); err != nil {
 		return store.APIKey{}, err
 	}
-	k, err := s.st.GetAPIKey(ctx, kid)
+	k, err := r.GetAPIKey(ctx, kid)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && k.Org != org) {
 		return store.APIKey{}, notFound(op, "api key %q", kid)
 	}

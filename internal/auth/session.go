@@ -251,19 +251,44 @@ func (ks *KeySet) VerifyBound(token string, now time.Time) (Identity, SessionBin
 		return Identity{}, SessionBinding{}, ErrUnauthenticated
 	}
 	var claims sessionClaims
+	if _, err := ks.parseSigned(token, SessionAudience, sessionTokenType, now, &claims); err != nil {
+		return Identity{}, SessionBinding{}, err
+	}
+	if !strings.HasPrefix(claims.Subject, "user:") || claims.ID == "" || claims.ExpiresAt == nil || claims.UserCreated == 0 {
+		return Identity{}, SessionBinding{}, ErrUnauthenticated
+	}
+	b := SessionBinding{UserCreatedAt: time.UnixMicro(claims.UserCreated).UTC(), APIKey: claims.Key}
+	return Identity{Principal: claims.Subject, Org: claims.Org, SessionID: claims.ID, Expires: claims.ExpiresAt.Time}, b, nil
+}
+
+// sessionTokenType is the JWT header "typ" of a console/CLI session (the
+// library's default); agent tokens carry agentTokenType, so neither is
+// accepted as the other even before their audiences are compared.
+const sessionTokenType = "JWT"
+
+// parseSigned verifies token as a JWT signed with EdDSA by one of the
+// set's keys (found by the header's "kid"), of header type typ, issued
+// by SessionIssuer for audience, with an expiry and an issue time, valid
+// at now, and decodes it into claims. It returns the signing key's id.
+// Every failure is ErrUnauthenticated; the reason is not told.
+func (ks *KeySet) parseSigned(token, audience, typ string, now time.Time, claims jwt.Claims) (string, error) {
+	var kid string
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithIssuer(SessionIssuer),
-		jwt.WithAudience(SessionAudience),
+		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
-	t, err := p.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+	t, err := p.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		if t.Method != jwt.SigningMethodEdDSA {
 			return nil, errors.New("algorithm not allowed")
 		}
-		kid, _ := t.Header["kid"].(string)
+		if h, _ := t.Header["typ"].(string); h != typ {
+			return nil, errors.New("wrong token type")
+		}
+		kid, _ = t.Header["kid"].(string)
 		ks.mu.RLock()
 		defer ks.mu.RUnlock()
 		for _, k := range ks.keys {
@@ -274,11 +299,7 @@ func (ks *KeySet) VerifyBound(token string, now time.Time) (Identity, SessionBin
 		return nil, errors.New("unknown key id")
 	})
 	if err != nil || !t.Valid {
-		return Identity{}, SessionBinding{}, ErrUnauthenticated
+		return "", ErrUnauthenticated
 	}
-	if !strings.HasPrefix(claims.Subject, "user:") || claims.ID == "" || claims.ExpiresAt == nil || claims.UserCreated == 0 {
-		return Identity{}, SessionBinding{}, ErrUnauthenticated
-	}
-	b := SessionBinding{UserCreatedAt: time.UnixMicro(claims.UserCreated).UTC(), APIKey: claims.Key}
-	return Identity{Principal: claims.Subject, Org: claims.Org, SessionID: claims.ID, Expires: claims.ExpiresAt.Time}, b, nil
+	return kid, nil
 }

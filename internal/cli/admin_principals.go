@@ -140,8 +140,10 @@ func parseAttrs(s string) (map[string]any, error) {
 }
 
 func (a *adm) serviceCmd() *cobra.Command {
-	var role, ns, attrs string
-	header := []string{"SERVICE", "STATUS", "ATTRIBUTES", "CREATED"}
+	var role, ns, attrs, status string
+	var sponsors []string
+	var lifecycle bool
+	header := []string{"SERVICE", "STATUS", "SPONSORS", "LIFECYCLE", "ATTRIBUTES", "CREATED"}
 	rows := func(ss []client.Service) [][]string {
 		var out [][]string
 		for _, s := range ss {
@@ -154,7 +156,14 @@ func (a *adm) serviceCmd() *cobra.Command {
 			if st == "" {
 				st = "active"
 			}
-			out = append(out, []string{s.Name, st, at, admTime(s.CreatedAt)})
+			sp, life := strings.Join(s.Sponsors, ","), "-"
+			if sp == "" {
+				sp = "-"
+			}
+			if s.Lifecycle {
+				life = "org rules"
+			}
+			out = append(out, []string{s.Name, st, sp, life, at, admTime(s.CreatedAt)})
 		}
 		return out
 	}
@@ -163,22 +172,52 @@ func (a *adm) serviceCmd() *cobra.Command {
 		at, err = parseAttrs(attrs)
 		return err
 	}
-	create := writeCmd(a, "create NAME [--role ROLE [-n NS]]", "Create a service (a runtime or CI account)", 1, func(cl *call, org string, args []string) (wrote, error) {
-		s, rev, err := cl.c.CreateService(cl.ctx, org, client.ServiceSpec{Name: args[0], Role: role, Namespace: ns, Attributes: at})
-		return wrote{s, rev, "created service " + s.Name}, err
-	})
+	create := writeCmd(a, "create NAME [--role ROLE [-n NS]] [--sponsors S,...] [--lifecycle]", "Create a service (a runtime or CI account)", 1,
+		func(cl *call, org string, args []string) (wrote, error) {
+			s, rev, err := cl.c.CreateService(cl.ctx, org, client.ServiceSpec{Name: args[0], Role: role, Namespace: ns, Attributes: at,
+				Sponsors: sponsors, Lifecycle: lifecycle})
+			return wrote{s, rev, "created service " + s.Name}, err
+		})
 	create.PreRunE = readAttrs
 	create.Flags().StringVar(&role, "role", "", "bind the service to this role")
 	addNamespaceFlag(create, &ns, "", "in this namespace (default: the org)")
 	create.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
-	list := listCmd(a, "List services", header, rows, (*client.Client).ListServices)
+	create.Flags().StringSliceVar(&sponsors, "sponsors", nil, "sponsors, user:ID or team:SLUG, repeatable (default: none)")
+	create.Flags().BoolVar(&lifecycle, "lifecycle", false, "put the service under the org's inactivity and attestation rules (needs --sponsors)")
+	list := listCmd(a, "List services with their sponsors and status", header, rows,
+		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.Service], error) {
+			if status != "" {
+				return c.ListServicesByStatus(ctx, org, status, o)
+			}
+			return c.ListServices(ctx, org, o)
+		})
+	list.Flags().StringVar(&status, "status", "", "only services in this status: active, suspended, sponsor_gone, inactive, attestation_due")
 	get := getCmd(a, "get NAME", "Show a service", header, rows, (*client.Client).GetService)
-	update := writeCmd(a, "update NAME --attributes JSON", "Replace a service's attributes", 1, func(cl *call, org string, args []string) (wrote, error) {
-		s, rev, err := cl.c.UpdateService(cl.ctx, org, args[0], at)
-		return wrote{s, rev, "updated service " + s.Name}, err
-	})
-	update.PreRunE = readAttrs
-	update.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
+	var p client.ServicePatch
+	update := writeCmd(a, "update NAME [--attributes JSON] [--sponsors S,...] [--lifecycle=true|false]", "Change a service's attributes, sponsors or lifecycle opt-in", 1,
+		func(cl *call, org string, args []string) (wrote, error) {
+			s, rev, err := cl.c.PatchService(cl.ctx, org, args[0], p)
+			return wrote{s, rev, "updated service " + s.Name}, err
+		})
+	update.PreRunE = func(cmd *cobra.Command, _ []string) (err error) {
+		if p.Attributes, err = patchMap(cmd, "attributes", parseAttrs, attrs); err != nil {
+			return err
+		}
+		if cmd.Flags().Changed("sponsors") {
+			ss := append([]string{}, sponsors...)
+			p.Sponsors = &ss
+		}
+		if cmd.Flags().Changed("lifecycle") {
+			p.Lifecycle = &lifecycle
+		}
+		if p == (client.ServicePatch{}) {
+			return badInput("nothing to change: pass --attributes, --sponsors or --lifecycle")
+		}
+		return nil
+	}
+	update.Flags().StringVar(&attrs, "attributes", "", "replace the attributes (JSON object)")
+	update.Flags().StringSliceVar(&sponsors, "sponsors", nil, "replace the sponsors: user:ID or team:SLUG, repeatable (lifts sponsor_gone; '' for none)")
+	update.Flags().BoolVar(&lifecycle, "lifecycle", false, "opt in to (true) or out of (false) the org's inactivity and attestation rules")
 	del := deleteCmd(a, "delete NAME", "Delete a service with its bindings", "deleted service", (*client.Client).DeleteService)
 	suspend := writeCmd(a, "suspend NAME", "Suspend a service: every decision for it is deny and its API keys and run tokens stop, until resumed", 1,
 		func(cl *call, org string, args []string) (wrote, error) {
@@ -190,7 +229,12 @@ func (a *adm) serviceCmd() *cobra.Command {
 			s, rev, err := cl.c.ResumeService(cl.ctx, org, args[0])
 			return wrote{s, rev, "resumed service " + s.Name}, err
 		})
-	return a.group("service", "Manage service accounts", create, list, get, update, del, suspend, resume)
+	attest := writeCmd(a, "attest NAME", "Attest a service you sponsor (lifts attestation_due and inactive)", 1,
+		func(cl *call, org string, args []string) (wrote, error) {
+			s, rev, err := cl.c.AttestService(cl.ctx, org, args[0])
+			return wrote{s, rev, fmt.Sprintf("attested service %s at %s (status %s)", s.Name, admTime(s.AttestedAt), s.Status)}, err
+		})
+	return a.group("service", "Manage service accounts", create, list, get, update, del, suspend, resume, attest)
 }
 
 // keyCmd manages API keys: the org's (default) or, with --personal, your

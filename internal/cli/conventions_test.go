@@ -147,6 +147,7 @@ func conventionCases(tmp string) map[string]conventionCase {
 		"service update":      srv(true, "service", "update", "s", "--attributes", "{}"),
 		"service suspend":     srv(true, "service", "suspend", "s"),
 		"service resume":      srv(true, "service", "resume", "s"),
+		"service attest":      srv(true, "service", "attest", "s"),
 		"share":               srv(true, "share", "chains/x", "user:bob", "--actions", "run", "-n", "prod"),
 		"team add":            srv(true, "team", "add", "support", "user:bob"),
 		"team create":         srv(true, "team", "create", "t"),

@@ -61,14 +61,14 @@ func (a *adm) attestCmd() *cobra.Command {
 }
 
 // lifecycleCmd: `agent lifecycle --inactive-days N --attestation-days N`
-// sets the org's suspension rules for agents.
+// sets the org's suspension rules for agents and opted-in services.
 func (a *adm) lifecycleCmd() *cobra.Command {
 	var l client.OrgLifecycle
 	cmd := writeCmd(a, "lifecycle --inactive-days N --attestation-days N",
-		"Set the org's rules: suspend agents unused for N days, and those no sponsor attested for N days (0: off)", 0,
+		"Set the org's rules: suspend agents (and services that opted in) unused for N days, and those no sponsor attested for N days (0: off)", 0,
 		func(cl *call, org string, _ []string) (wrote, error) {
 			o, rev, err := cl.c.SetOrgLifecycle(cl.ctx, org, l)
-			return wrote{o, rev, fmt.Sprintf("org %s: agents are suspended after %d days unused (0: never) and %d days unattested (0: never)",
+			return wrote{o, rev, fmt.Sprintf("org %s: agents and opted-in services are suspended after %d days unused (0: never) and %d days unattested (0: never)",
 				o.ID, l.InactiveDays, l.AttestationDays)}, err
 		})
 	cmd.PreRunE = func(*cobra.Command, []string) error {

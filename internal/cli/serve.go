@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/console"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/gctune"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/postgres"
@@ -137,6 +138,7 @@ func newServeCmd(e *env) *cobra.Command {
 		publicURL   string
 		apvPending  time.Duration
 		apvWindow   time.Duration
+		gcHeadroom  uint
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -179,6 +181,9 @@ The command line wins over the variable, which wins over the file.`,
 			if err := checkApprovalDefaults(apvPending, apvWindow); err != nil {
 				return err
 			}
+			// The collector's headroom (internal/gctune); GOGC in the
+			// environment wins.
+			defer gctune.Start(uint64(gcHeadroom)<<20, os.Getenv).Stop()
 			// The master key first: a production start without one is
 			// refused before anything is created.
 			vkeys, err := loadServeKeyring(dev, sf.data, e.stderr)
@@ -317,6 +322,7 @@ The command line wins over the variable, which wins over the file.`,
 	cmd.Flags().StringVar(&oidcConfig, "oidc-config", "", "YAML file of the orgs whose people sign in with an OpenID Connect identity provider (docs/oidc.md)")
 	cmd.Flags().DurationVar(&apvPending, "approval-pending-ttl", 24*time.Hour, "how long a pending approval waits for approvers, for orgs that set nothing (1m to 720h; gatehouse approval settings)")
 	cmd.Flags().DurationVar(&apvWindow, "approval-use-window", 15*time.Minute, "how long a granted approval may wait to be used, for orgs that set nothing (1m to 24h)")
+	cmd.Flags().UintVar(&gcHeadroom, "gc-headroom-mib", 128, "let the heap grow at least this many MiB between garbage collections (GOGC raised above 100 while the live heap is smaller; 0: Go's default; ignored when GOGC is set)")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy or host platform whose X-Forwarded-For is believed (repeatable); the client address rate limiting uses is then the nearest untrusted one")
 	return withSettings(cmd)
 }

@@ -39,7 +39,7 @@ type WriteChange struct {
 	Namespace string            // namespace.create
 	Resource  ResourceSpec      // resource.create
 	User      UserSpec          // user.create; member.add (ID, Role)
-	Binding   BindingSpec       // binding.create
+	Binding   BindingSpec       // binding.create; its Lifetime also for share.create
 	BindingID string            // binding.delete
 	Ref       authz.ResourceRef // share.create
 	Principal string            // share.create
@@ -70,6 +70,13 @@ func (c WriteChange) name() string {
 // check validates the change's shape (what the single-change method
 // checks before its write) and normalizes a share's actions.
 func (c *WriteChange) check() error {
+	if l := c.Binding.Lifetime; c.Op != OpBindingCreate && c.Op != OpShareCreate && (!l.ExpiresAt.IsZero() || l.For != 0) {
+		field := "expires_at"
+		if l.For != 0 {
+			field = "expires_in"
+		}
+		return invalid(field, "only %s and %s grants expire; %s takes no %s", OpBindingCreate, OpShareCreate, c.Op, field)
+	}
 	switch c.Op {
 	case OpNamespaceCreate:
 		return checkSlugIdent("namespace", c.Namespace)
@@ -89,7 +96,10 @@ func (c *WriteChange) check() error {
 	case OpShareCreate:
 		acts, err := checkShare(c.Ref, c.Principal, c.Actions)
 		c.Actions = acts
-		return err
+		if err != nil {
+			return err
+		}
+		return c.Binding.Lifetime.check()
 	default:
 		return invalid("op", "%q is not one of %s, %s, %s, %s, %s, %s, %s", c.Op,
 			OpNamespaceCreate, OpResourceCreate, OpUserCreate, OpMemberAdd, OpBindingCreate, OpBindingDelete, OpShareCreate)
@@ -118,7 +128,7 @@ func (o *op) apply(c WriteChange) (string, error) {
 	case OpBindingDelete:
 		return c.BindingID, o.deleteBinding(c.BindingID)
 	default:
-		b, err := o.share(c.Ref, c.Principal, c.Actions, Lifetime{}) // a batch grants without expiry
+		b, err := o.share(c.Ref, c.Principal, c.Actions, c.Binding.Lifetime)
 		return b.ID, err
 	}
 }

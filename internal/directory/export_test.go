@@ -102,7 +102,8 @@ func UnusableSnapshotsForTest(d *Directory) uint64 { return d.snapBad.Load() }
 // time.
 func ReplayedForTest(d *Directory) uint64 { return d.pitReplayed.Load() }
 
-// DropPastEnginesForTest empties d's cache of past engines.
+// DropPastEnginesForTest empties d's cache of past engines (and of the
+// engines built from snapshots, which share it).
 func DropPastEnginesForTest(d *Directory) {
 	d.pit.mu.Lock()
 	defer d.pit.mu.Unlock()

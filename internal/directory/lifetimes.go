@@ -202,10 +202,61 @@ func (d *Directory) AttestAgent(ctx context.Context, actor Actor, org, name stri
 	return out, rev, err
 }
 
+// ServiceStatus is "active" or why every decision for the service is
+// denied now (authz/lifecycle.go reasons).
+func (d *Directory) ServiceStatus(org string, s store.Service) string {
+	if r := d.eng.Suspension(org, s.PrincipalID(), time.Time{}); r != "" {
+		return string(r)
+	}
+	return "active"
+}
+
+// AttestService is AttestAgent for a service: only a current sponsor may
+// attest; audited as service.attest.
+func (d *Directory) AttestService(ctx context.Context, actor Actor, org, name string) (store.Service, uint64, error) {
+	if err := checkName("name", name); err != nil {
+		return store.Service{}, 0, err
+	}
+	var out store.Service
+	rev, err := d.write(ctx, "attest service", org, actor, func(o *op) error {
+		o.note.Target = "service/" + authz.KindService + ":" + name
+		sv, err := o.tx.GetService(ctx, org, name)
+		if err != nil {
+			return err
+		}
+		ok, err := o.sponsorsOf(sv.Sponsors)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			who := strings.Join(sv.Sponsors, ", ")
+			if who == "" {
+				who = "none"
+			}
+			return errorf(ErrForbidden, o.name, "%s is not a sponsor of service %s (its sponsors: %s); only a sponsor may attest it",
+				actor.Principal, name, who)
+		}
+		now := o.tx.Now()
+		sv.AttestedAt, sv.LastUsedAt = now, now
+		out, err = o.tx.UpdateService(ctx, sv)
+		return err
+	})
+	return out, rev, err
+}
+
 // sponsors reports whether the actor sponsors agent a, directly or
 // through a team.
-func (o *op) sponsors(a store.Agent) (bool, error) {
-	for _, s := range a.Lifecycle().Sponsors {
+func (o *op) sponsors(a store.Agent) (bool, error) { return o.sponsorsOf(a.Lifecycle().Sponsors) }
+
+// sponsorsOf reports whether the actor is one of the sponsors ss, directly
+// or as a member of a sponsoring team. Only a user vouches: an agent or a
+// service in a sponsoring team (teams may hold them) is no sponsor, or a
+// service could attest itself.
+func (o *op) sponsorsOf(ss []string) (bool, error) {
+	if kind, _, _ := splitPrincipal(o.actor.Principal); kind != authz.KindUser {
+		return false, nil
+	}
+	for _, s := range ss {
 		if s == o.actor.Principal {
 			return true, nil
 		}
@@ -248,22 +299,26 @@ func (d *Directory) SetOrgLifecycle(ctx context.Context, actor Actor, org string
 // busy agent, not one per decision.
 const useEvery = time.Hour
 
-// useRecorder writes agents' last use in the background, at most once per
+// useRecorder writes agents' (and opted-in services') last use in the background, at most once per
 // useEvery per agent and process. A lost write only makes an agent look
 // idle for longer, never active when it is not.
 type useRecorder struct {
-	seen sync.Map // "<org>/<agent name>" → time.Time last written
+	seen sync.Map // "<org>/<principal>" → time.Time last written
 	wg   sync.WaitGroup
 }
 
-// note records that principal (if an agent) was allowed something now.
+// note records that principal (an agent, or a service under the org's
+// rules) was allowed something now.
 func (u *useRecorder) note(d *Directory, org, principal string) {
-	name, ok := strings.CutPrefix(principal, authz.KindAgent+":")
-	if !ok {
-		return
+	name, isAgent := strings.CutPrefix(principal, authz.KindAgent+":")
+	if !isAgent {
+		var isService bool
+		if name, isService = strings.CutPrefix(principal, authz.KindService+":"); !isService || !d.eng.UnderOrgRules(org, principal) {
+			return
+		}
 	}
 	now := time.Now()
-	key := org + "/" + name
+	key := org + "/" + principal
 	if last, ok := u.seen.Load(key); ok && now.Sub(last.(time.Time)) < useEvery {
 		return
 	}
@@ -274,10 +329,14 @@ func (u *useRecorder) note(d *Directory, org, principal string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if _, err := d.st.Write(ctx, func(tx store.Tx) error {
-			_, err := tx.RecordAgentUse(ctx, org, name, now)
+			if isAgent {
+				_, err := tx.RecordAgentUse(ctx, org, name, now)
+				return err
+			}
+			_, err := tx.RecordServiceUse(ctx, org, name, now)
 			return err
 		}); err != nil {
-			d.opts.Logger.Warn("recording an agent's use failed", "org", org, "agent", name, "err", err)
+			d.opts.Logger.Warn("recording a use failed", "org", org, "principal", principal, "err", err)
 		}
 	}()
 }

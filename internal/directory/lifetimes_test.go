@@ -199,3 +199,148 @@ func (f *fixture) agentStatus(name string) string {
 	ok(f.t, "get agent", err)
 	return f.d.AgentStatus("acme", a)
 }
+
+// TestServiceLifecycle: a service's sponsors are optional; given some, it
+// is sponsor_gone once the last one leaves (and stays so if the sponsor
+// comes back) until an admin assigns new ones; without sponsors it never
+// is. The org's rules apply to it only once it opts in (the opt-in counts
+// as a use and an attestation), and then only a sponsor may attest it.
+func TestServiceLifecycle(t *testing.T) {
+	f := newFixture(t)
+	svc := func(name string) directory.Actor { return directory.Actor{Principal: "service:" + name} }
+	decide := func(name string, now time.Time) authz.Decision {
+		t.Helper()
+		d, err := f.d.Check(f.ctx, alice, authz.Request{Org: "acme", Principal: "service:" + name, Namespace: "prod", ResourceType: "chains",
+			ResourceID: "x", Action: "run", Now: now}, 0)
+		ok(t, "check", err)
+		return d
+	}
+	status := func(name string) string {
+		t.Helper()
+		s, err := f.d.GetService(f.ctx, alice, "acme", name)
+		ok(t, "get service", err)
+		return f.d.ServiceStatus("acme", s)
+	}
+	for _, tc := range []struct {
+		name string
+		spec directory.ServiceSpec
+	}{
+		{"lifecycle without sponsors", directory.ServiceSpec{Name: "x", Lifecycle: true}},
+		{"an agent as sponsor", directory.ServiceSpec{Name: "x", Sponsors: []string{"agent:Triage"}}},
+		{"a stranger as sponsor", directory.ServiceSpec{Name: "x", Sponsors: []string{"user:nobody"}}},
+		{"an unknown team", directory.ServiceSpec{Name: "x", Sponsors: []string{"team:nope"}}},
+	} {
+		wantErr(t, tc.name, third(f.d.CreateService(f.ctx, alice, "acme", tc.spec)), directory.ErrInvalid)
+	}
+	sv, _, err := f.d.CreateService(f.ctx, alice, "acme", directory.ServiceSpec{Name: "deploy", Role: "operator", Namespace: "prod",
+		Sponsors: []string{"user:frank"}})
+	ok(t, "create a sponsored service", err)
+	if !sv.RequireSponsor || sv.Lifecycle {
+		t.Errorf("created: %+v", sv)
+	}
+	ok(t, "create a plain service", third(f.d.CreateService(f.ctx, alice, "acme", directory.ServiceSpec{Name: "plain", Role: "operator", Namespace: "prod"})))
+	ok(t, "org rules", third(f.d.SetOrgLifecycle(f.ctx, alice, "acme", authz.LifecycleSettings{AttestEvery: 90 * 24 * time.Hour, InactiveAfter: 30 * 24 * time.Hour})))
+	later := time.Now().Add(100 * 24 * time.Hour)
+	for _, name := range []string{"deploy", "plain"} {
+		if d := decide(name, later); !d.Allowed {
+			t.Errorf("%s, not opted in, 100 days on: %+v", name, d)
+		}
+	}
+
+	// The last sponsor leaves.
+	ok(t, "frank leaves", second(f.d.RemoveMember(f.ctx, alice, "acme", "frank")))
+	if d := decide("deploy", time.Time{}); d.Allowed || d.Reason != authz.ReasonSponsorGone {
+		t.Errorf("after its sponsor left: %+v, want sponsor_gone", d)
+	}
+	if d := decide("plain", time.Time{}); !d.Allowed {
+		t.Errorf("a service without sponsors after a member left: %+v", d)
+	}
+	if st := status("deploy"); st != "sponsor_gone" {
+		t.Errorf("status %q, want sponsor_gone", st)
+	}
+	ok(t, "frank is back", third(f.d.AddMember(f.ctx, alice, "acme", "frank", "operator")))
+	if d := decide("deploy", time.Time{}); d.Reason != authz.ReasonSponsorGone {
+		t.Errorf("the old sponsor's return revived the service: %+v", d)
+	}
+	wantErr(t, "a builder changes sponsors", third(f.d.UpdateService(f.ctx, carol, "acme", "deploy", directory.ServiceUpdate{Sponsors: &[]string{"user:carol"}})), directory.ErrForbidden)
+	ok(t, "assign team support", third(f.d.UpdateService(f.ctx, bob, "acme", "deploy", directory.ServiceUpdate{Sponsors: &[]string{"team:support"}})))
+	if d := decide("deploy", time.Time{}); !d.Allowed {
+		t.Errorf("after a new sponsor: %+v", d)
+	}
+
+	// Opting in to the org's rules.
+	wantErr(t, "opt in without sponsors", third(f.d.UpdateService(f.ctx, bob, "acme", "plain", directory.ServiceUpdate{Lifecycle: ptr(true)})), directory.ErrInvalid)
+	in, _, err := f.d.UpdateService(f.ctx, bob, "acme", "deploy", directory.ServiceUpdate{Lifecycle: ptr(true)})
+	ok(t, "opt in", err)
+	if !in.Lifecycle || in.AttestedAt.IsZero() || !in.AttestedAt.Equal(in.LastUsedAt) {
+		t.Errorf("opted in: %+v, want attested and used now", in)
+	}
+	wantErr(t, "clear the sponsors of an opted-in service", third(f.d.UpdateService(f.ctx, bob, "acme", "deploy", directory.ServiceUpdate{Sponsors: &[]string{}})), directory.ErrInvalid)
+	if d := decide("deploy", in.AttestedAt.Add(29*24*time.Hour)); !d.Allowed {
+		t.Errorf("29 days after opting in: %+v", d)
+	}
+	if d := decide("deploy", in.LastUsedAt.Add(31*24*time.Hour)); d.Allowed || d.Reason != authz.ReasonInactive {
+		t.Errorf("31 days unused: %+v, want inactive", d)
+	}
+	wantErr(t, "attest by a non-sponsor admin", third(f.d.AttestService(f.ctx, bob, "acme", "deploy")), directory.ErrForbidden)
+	wantErr(t, "attest by the service itself", third(f.d.AttestService(f.ctx, svc("deploy"), "acme", "deploy")), directory.ErrForbidden)
+	wantErr(t, "attest a service without sponsors", third(f.d.AttestService(f.ctx, alice, "acme", "plain")), directory.ErrForbidden)
+	_, err = f.d.AddTeamMember(f.ctx, alice, "acme", "support", "service:deploy")
+	ok(t, "put the service in its sponsoring team", err)
+	wantErr(t, "attest by the service through its sponsoring team", third(f.d.AttestService(f.ctx, svc("deploy"), "acme", "deploy")), directory.ErrForbidden)
+	attested, _, err := f.d.AttestService(f.ctx, dave, "acme", "deploy") // dave is in team support
+	ok(t, "attest by a member of the sponsoring team", err)
+	if d := decide("deploy", attested.AttestedAt.Add(29*24*time.Hour)); !d.Allowed {
+		t.Errorf("29 days after attesting: %+v", d)
+	}
+	es, _, err := f.st.ListAudit(f.ctx, "acme", store.AuditFilter{Action: "service.attest", Actor: "user:dave"}, store.Page{})
+	ok(t, "audit", err)
+	if len(es) != 1 || es[0].Target != "service/service:deploy" {
+		t.Errorf("attestation audit entries: %+v, want 1 for service/service:deploy", es)
+	}
+	// Opting out: the org's rules stop applying; the sponsors stay.
+	ok(t, "opt out", third(f.d.UpdateService(f.ctx, bob, "acme", "deploy", directory.ServiceUpdate{Lifecycle: ptr(false)})))
+	if d := decide("deploy", later); !d.Allowed {
+		t.Errorf("opted out, 100 days on: %+v", d)
+	}
+	// The sponsoring team deleted: sponsor_gone again; clearing the
+	// sponsors makes it a plain service.
+	ok(t, "delete team support", second(f.d.DeleteTeam(f.ctx, alice, "acme", "support")))
+	if st := status("deploy"); st != "sponsor_gone" {
+		t.Errorf("after its sponsoring team was deleted: %q, want sponsor_gone", st)
+	}
+	ok(t, "clear the sponsors", third(f.d.UpdateService(f.ctx, bob, "acme", "deploy", directory.ServiceUpdate{Sponsors: &[]string{}})))
+	if st := status("deploy"); st != "active" {
+		t.Errorf("after clearing the sponsors: %q, want active", st)
+	}
+}
+
+// TestServiceUseRecorded: an allowed decision for a service under the
+// org's rules records its last use (in the background; Close waits for
+// it); one for a service that did not opt in records nothing.
+func TestServiceUseRecorded(t *testing.T) {
+	f := newFixture(t)
+	for _, spec := range []directory.ServiceSpec{
+		{Name: "rec", Role: "operator", Namespace: "prod", Sponsors: []string{"user:frank"}, Lifecycle: true},
+		{Name: "plain", Role: "operator", Namespace: "prod", Sponsors: []string{"user:frank"}},
+	} {
+		ok(t, "create "+spec.Name, third(f.d.CreateService(f.ctx, alice, "acme", spec)))
+		d, err := f.d.Check(f.ctx, alice, authz.Request{Org: "acme", Principal: "service:" + spec.Name, Namespace: "prod", ResourceType: "chains",
+			ResourceID: "x", Action: "run"}, 0)
+		ok(t, "check", err)
+		if !d.Allowed {
+			t.Fatalf("service %s denied: %+v", spec.Name, d)
+		}
+	}
+	ok(t, "close", f.d.Close())
+	rec, err := f.st.GetService(f.ctx, "acme", "rec")
+	ok(t, "get rec", err)
+	if rec.LastUsedAt.IsZero() || rec.LastUsedAt.Before(rec.CreatedAt) {
+		t.Errorf("an opted-in service's use: last used %v (created %v)", rec.LastUsedAt, rec.CreatedAt)
+	}
+	plain, err := f.st.GetService(f.ctx, "acme", "plain")
+	ok(t, "get plain", err)
+	if !plain.LastUsedAt.IsZero() {
+		t.Errorf("a service outside the org's rules had its use recorded: %v", plain.LastUsedAt)
+	}
+}

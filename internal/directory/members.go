@@ -60,18 +60,20 @@ type Invitation struct {
 }
 
 // Invite authorizes inviting email to the org with role (members:create and
-// DESIGN §1.2 for the role) and returns the invitation. Nothing is
-// persisted: the caller (internal/auth) creates the invitation and records
-// its "invite" entry (RecordWrite) in the transaction that creates it. A
-// refusal is recorded here.
-func (d *Directory) Invite(ctx context.Context, actor Actor, org, email, role string) (Invitation, error) {
+// DESIGN §1.2 for the role) and, in the same transaction — so a permission
+// revoked in between cannot be used — calls create with the invitation for
+// the caller (internal/auth) to persist it (the token and its hash are
+// the caller's); create returns the audit note of the "invite" entry the
+// directory records with it. A refusal is recorded too. It returns the
+// invitation as create saw it and the write's revision.
+func (d *Directory) Invite(ctx context.Context, actor Actor, org, email, role string, create func(tx store.Tx, inv Invitation) (AuditNote, error)) (Invitation, uint64, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	at := strings.IndexByte(email, '@')
 	if at <= 0 || at == len(email)-1 || len(email) > 254 || strings.ContainsAny(email, " \t\r\n") {
-		return Invitation{}, invalid("email", "%q is not an email address", email)
+		return Invitation{}, 0, invalid("email", "%q is not an email address", email)
 	}
 	var out Invitation
-	_, err := d.write(ctx, "invite", org, actor, func(o *op) error {
+	rev, err := d.write(ctx, "invite", org, actor, func(o *op) error {
 		if err := o.need("members:create", authz.Scope{}); err != nil {
 			return err
 		}
@@ -82,11 +84,18 @@ func (d *Directory) Invite(ctx context.Context, actor Actor, org, email, role st
 		if err := o.mayChange(roleGrant(r), authz.Scope{}, ""); err != nil {
 			return err
 		}
-		o.unrecorded = true
 		out = Invitation{Org: org, Email: email, Role: r.Name, InvitedBy: actor.Principal, CreatedAt: o.tx.Now()}
+		note, err := create(o.tx, out)
+		if err != nil {
+			return err
+		}
+		o.note = note
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return Invitation{}, 0, err
+	}
+	return out, rev, nil
 }
 
 // RemoveMember removes a user from the org with every binding and team

@@ -33,7 +33,11 @@ func (a At) isZero() bool { return a.Revision == 0 && a.Time.IsZero() }
 // state comes from its newest engine snapshot at or before the point
 // (snapshot.go; none, or one that does not decode: from the org's first
 // changelog entry) plus the org's changelog entries after it up to the
-// point. Recently built past engines are cached (pitCache).
+// point. The engine built from a snapshot is cached and each point after
+// it starts from a fork of it (authz.Engine.Fork) with the changes up to
+// the point applied, so only the first point after a snapshot pays for
+// building the org; recently built past engines are cached too
+// (pitCache).
 func (d *Directory) engineAt(ctx context.Context, org string, at At) (*authz.Engine, uint64, time.Time, error) {
 	switch {
 	case at.Revision > 0 && !at.Time.IsZero():
@@ -50,7 +54,7 @@ func (d *Directory) engineAt(ctx context.Context, org string, at At) (*authz.Eng
 	if e, ok := d.pit.get(key); ok {
 		return e.eng, e.rev, e.when, nil
 	}
-	h, err := d.historyAt(ctx, org, at)
+	h, err := d.historyAt(ctx, org, at, true)
 	if err != nil {
 		return nil, 0, time.Time{}, err
 	}
@@ -75,6 +79,15 @@ func (d *Directory) engineAt(ctx context.Context, org string, at At) (*authz.Eng
 		settled = err == nil && at.Time.Before(t.Add(-pitSettle))
 	}
 	eng, err := h.engine(org, rev)
+	if errors.Is(err, errForkRefused) {
+		// The engine refused the changes after the snapshot as one
+		// batch: fold them into the snapshot's decoded state and build
+		// the org whole, which answers (or errs) as before.
+		d.opts.Logger.Warn("directory: point in time from a cached engine failed; rebuilding the org", "org", org, "err", err)
+		if h, err = d.historyAt(ctx, org, at, false); err == nil {
+			eng, err = h.engine(org, rev)
+		}
+	}
 	if err != nil {
 		return nil, 0, time.Time{}, err
 	}
@@ -91,13 +104,22 @@ const pitSettle = time.Minute
 // historyAt replays org up to the point at: from its newest snapshot at or
 // before it when one decodes, else from the org's first changelog entry
 // (which must be its creation: otherwise the point is outside the
-// retention window).
-func (d *Directory) historyAt(ctx context.Context, org string, at At) (*orgHistory, error) {
+// retention window). With fork set, a snapshot is used through the engine
+// built from it (cached, see snapshotEngine): the history keeps the
+// changes after it for a fork of that engine.
+func (d *Directory) historyAt(ctx context.Context, org string, at At, fork bool) (*orgHistory, error) {
 	const name = "point in time"
 	var h *orgHistory
 	if !d.noSnapshots {
 		snap, err := d.st.EngineSnapshotAt(ctx, org, at.Revision, at.Time)
 		switch {
+		case err == nil && fork:
+			h, err = d.snapshotEngine(org, snap)
+			if err != nil {
+				d.snapBad.Add(1)
+				d.opts.Logger.Warn("directory: engine snapshot unusable; replaying the changelog", "org", org, "revision", snap.Revision, "err", err)
+				h = nil
+			}
 		case err == nil:
 			h, err = d.decodeSnapshot(org, snap)
 			if err != nil {
@@ -123,6 +145,32 @@ func (d *Directory) historyAt(ctx context.Context, org string, at At) (*orgHisto
 	if n >= d.snapEvery() {
 		d.snaps.due(org) // the next point near here replays less
 	}
+	return h, nil
+}
+
+// snapshotEngine returns a history that starts at snap from the engine
+// built from it: cached under the snapshot's org and revision (stored
+// snapshots never change), else decoded and built now and cached. The
+// cache entry costs what the org's engine costs, in the same budget as
+// the past engines (pitCache); while later points fork it, it stays.
+func (d *Directory) snapshotEngine(org string, snap store.EngineSnapshot) (*orgHistory, error) {
+	key := pitKey{org: org, rev: snap.Revision, snapshot: true}
+	e, ok := d.pit.get(key)
+	if !ok {
+		sh, err := d.decodeSnapshot(org, snap)
+		if err != nil {
+			return nil, err
+		}
+		eng, err := sh.engine(org, sh.rev)
+		if err != nil {
+			return sh, nil // building it fails: as the folded history will, with the same error
+		}
+		e = pitEntry{eng: eng, rev: sh.rev, when: sh.when, size: sh.facts(), born: sh.born, exists: sh.exists}
+		d.pit.put(key, e)
+	}
+	h := newOrgHistory()
+	h.born, h.exists, h.rev, h.when = e.born, e.exists, e.rev, e.when
+	h.from, h.fromFacts = e.eng, e.size
 	return h, nil
 }
 
@@ -173,6 +221,9 @@ func (d *Directory) replay(ctx context.Context, org string, h *orgHistory, stop 
 			for i := range out {
 				h.apply(&out[i])
 			}
+			if h.from != nil {
+				h.delta = append(h.delta, out...)
+			}
 			if c.Kind == store.KindPolicyPut && h.exists {
 				v, err := c.Decode()
 				if err != nil {
@@ -212,7 +263,18 @@ type orgHistory struct {
 	dropped    map[string]bool
 	resources  map[[3]string]authz.Resource
 	namespaces map[string]bool
+	// A history started from an engine built from a snapshot (from,
+	// holding fromFacts facts; see snapshotEngine) also keeps the engine
+	// changes replayed after it, delta, for a fork of that engine: its
+	// maps then hold only what changed since the snapshot.
+	from      *authz.Engine
+	fromFacts int
+	delta     []authz.Change
 }
+
+// errForkRefused: the engine refused the changes replayed after a
+// snapshot when applied to a fork of the snapshot's engine.
+var errForkRefused = errors.New("the changes after the snapshot do not apply to its engine")
 
 func newOrgHistory() *orgHistory {
 	return &orgHistory{principals: map[string]authz.Principal{}, teams: map[string]authz.Team{}, bindings: map[string]authz.Binding{}, dropped: map[string]bool{},
@@ -221,9 +283,10 @@ func newOrgHistory() *orgHistory {
 
 func (h *orgHistory) apply(ch *authz.Change) {
 	if ch.Op == authz.OpPutOrg {
-		rev, when := h.rev, h.when
+		rev, when, from, fromFacts, delta := h.rev, h.when, h.from, h.fromFacts, h.delta
 		*h = *newOrgHistory()
 		h.born, h.exists, h.rev, h.when, h.d = true, true, rev, when, *ch.Data
+		h.from, h.fromFacts, h.delta = from, fromFacts, delta
 		for _, p := range ch.Data.Principals {
 			h.principals[p.ID] = p
 		}
@@ -307,15 +370,27 @@ func (h *orgHistory) allBindings() []authz.Binding {
 // facts is about how many facts the org holds (bindings, principals,
 // teams, resources).
 func (h *orgHistory) facts() int {
-	return len(h.base) + len(h.bindings) - len(h.dropped) + len(h.principals) + len(h.teams) + len(h.resources)
+	return h.fromFacts + len(h.base) + len(h.bindings) - len(h.dropped) + len(h.principals) + len(h.teams) + len(h.resources)
 }
 
 // engine loads the org as replayed into a new engine at revision rev.
 func (h *orgHistory) engine(org string, rev uint64) (*authz.Engine, error) {
-	eng := authz.New()
 	if !h.exists {
-		return eng, nil // deleted by then: nothing is allowed
+		return authz.New(), nil // deleted by then: nothing is allowed
 	}
+	if h.from != nil {
+		eng := h.from.Fork()
+		switch rev := max(rev, 1); {
+		case rev > eng.Revision():
+			if err := eng.Apply(rev, h.delta...); err != nil {
+				return nil, fmt.Errorf("%w: %w", errForkRefused, err)
+			}
+		case len(h.delta) > 0: // changes at or before the snapshot's revision: never expected
+			return nil, fmt.Errorf("%w: %d changes, but revision %d is not after the snapshot's %d", errForkRefused, len(h.delta), rev, eng.Revision())
+		}
+		return eng, nil
+	}
+	eng := authz.New()
 	d := authz.OrgData{Org: org, Policy: h.d.Policy, Lifecycle: h.d.Lifecycle}
 	for n := range h.namespaces {
 		d.Namespaces = append(d.Namespaces, n)

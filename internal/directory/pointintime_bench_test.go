@@ -2,7 +2,12 @@ package directory_test
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
@@ -10,6 +15,8 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
 )
 
 // BenchmarkCheckAt: a point-in-time check in an org whose history is N
@@ -69,17 +76,117 @@ func BenchmarkCheckAt(b *testing.B) {
 // directory would have written it, snapshots written by the snapshotter
 // (SnapshotEvery at its default) before timing. Timed: a point-in-time
 // check 30 days back, each iteration at a new instant (the cache of past
-// engines cannot answer). The answer must equal a full replay's.
-// N is GATEHOUSE_BENCH_AT_BINDINGS (default 1,000,000).
+// engines cannot answer); every answer must equal a full replay's.
+//
+//	first  the first point after its snapshot: the directory's caches are
+//	       emptied before each question, so it decodes the snapshot and
+//	       builds the org's engine
+//	later  a later point after the same snapshot: the engine built from
+//	       it is cached (one untimed question first), each question forks
+//	       it and applies the changes after the snapshot
+//
+// N is GATEHOUSE_BENCH_AT_BINDINGS (default 1,000,000). Seeding, the
+// snapshotter and the full replay take minutes, so the seeded database
+// (with its snapshots) and the full replay's answer are kept in
+// os.TempDir() under a name holding the parameters (see at30Days) and
+// reused by later runs; delete the files to seed again.
 func BenchmarkCheckAt30Days(b *testing.B) {
 	n := 1000000
 	if v, err := strconv.Atoi(os.Getenv("GATEHOUSE_BENCH_AT_BINDINGS")); err == nil && v > 0 {
 		n = v
 	}
-	const users, changes, perRev = 10000, 100000, 100
-	st, exec := benchBackends[0].open(b, "")
-	seedOrg(b, "sqlite", st, exec, users, 0)
+	st, seed := at30Days(b, n)
 	ctx := context.Background()
+	// user:u0000001 holds s00000001 (operator, default) until change
+	// 2·k with 7919·2k ≡ 1 (mod n) removes it, if that falls in the
+	// window; whatever the answer, it must be the full replay's.
+	req := authz.Request{Org: "acme", Principal: "user:u0000001", Namespace: "default", ResourceType: "chains", ResourceID: "x", Action: "run"}
+	point := seed.Now.Add(-30 * 24 * time.Hour)
+	for _, first := range []bool{true, false} {
+		name := map[bool]string{true: "first", false: "later"}[first]
+		b.Run(name, func(b *testing.B) {
+			d := openDir(b, st, directory.Options{SnapshotEvery: -1})
+			i := 0
+			ask := func() {
+				i++
+				at := point.Add(time.Duration(i) * time.Microsecond) // a new instant: no past engine answers
+				dec, err := d.CheckAt(ctx, alice, req, directory.At{Time: at})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if dec.Allowed != seed.Allowed || dec.Revision != seed.Revision {
+					b.Fatalf("30 days back: allowed %v at revision %d, a full replay says %v at %d", dec.Allowed, dec.Revision, seed.Allowed, seed.Revision)
+				}
+			}
+			if !first {
+				ask() // builds the snapshot's engine
+			}
+			replayed0, asked0 := directory.ReplayedForTest(d), i
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			for b.Loop() {
+				if first {
+					directory.DropPastEnginesForTest(d)
+				}
+				ask()
+			}
+			b.StopTimer()
+			q := float64(i - asked0)
+			// CPU seconds of the whole process (GC included) per question:
+			// on a shared machine the wall time also counts waiting for a core.
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/q, "cpu-s/op")
+			b.ReportMetric(float64(directory.ReplayedForTest(d)-replayed0)/q, "replayed/op")
+			b.ReportMetric(float64(n), "bindings")
+			if bad := directory.UnusableSnapshotsForTest(d); bad != 0 {
+				b.Fatalf("%d stored snapshots did not decode (a seed kept from an older encoding? delete it)", bad)
+			}
+		})
+	}
+}
+
+// at30Seed is what BenchmarkCheckAt30Days keeps beside its seeded
+// database: the instant the history was written relative to, and the
+// full replay's answer 30 days before it.
+type at30Seed struct {
+	Now      time.Time
+	Allowed  bool
+	Revision uint64
+}
+
+// at30Days returns a store holding BenchmarkCheckAt30Days's history for n
+// bindings: a copy of the one kept in os.TempDir(), seeded (and answered
+// by a full replay) first if there is none.
+func at30Days(b *testing.B, n int) (store.Store, at30Seed) {
+	b.Helper()
+	const users, changes, perRev = 10000, 100000, 100
+	ctx := context.Background()
+	// v1: the shape below; change it when the seeding changes.
+	kept := filepath.Join(os.TempDir(), fmt.Sprintf("gatehouse-bench-at30days-v1-%d-%d-%d-%d", n, users, changes, perRev))
+	path := filepath.Join(b.TempDir(), "bench.db")
+	var seed at30Seed
+	if js, err := os.ReadFile(kept + ".json"); err == nil && json.Unmarshal(js, &seed) == nil && copyFile(kept+".db", path) == nil {
+		b.Logf("history kept in %s.db (written %s)", kept, seed.Now.Format(time.RFC3339))
+		st, err := sqlite.Open(ctx, path, sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = st.Close() })
+		return st, seed
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	exec := func(q string, args ...any) {
+		if _, err := db.Exec(q, args...); err != nil {
+			b.Fatalf("seed: %v", err)
+		}
+	}
+	seedOrg(b, "sqlite", st, exec, users, 0)
 	base, err := st.CurrentRevision(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -133,39 +240,61 @@ func BenchmarkCheckAt30Days(b *testing.B) {
 	written += more
 	b.Logf("snapshotter: %d snapshots of %d changes in %v", written, n+users+changes, time.Since(start).Round(time.Millisecond))
 
-	// user:u0000001 holds s00000001 (operator, default) until change
-	// 2·k with 7919·2k ≡ 1 (mod n) removes it, if that falls in the
-	// window; whatever the answer, it must be the full replay's.
 	req := authz.Request{Org: "acme", Principal: "user:u0000001", Namespace: "default", ResourceType: "chains", ResourceID: "x", Action: "run"}
-	point := now.Add(-30 * 24 * time.Hour)
 	replay := openDir(b, st, directory.Options{SnapshotEvery: -1})
 	directory.ReplayOnlyForTest(replay)
 	start = time.Now()
-	want, err := replay.CheckAt(ctx, alice, req, directory.At{Time: point})
+	want, err := replay.CheckAt(ctx, alice, req, directory.At{Time: now.Add(-30 * 24 * time.Hour)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("full replay: %v (allowed %v, %d entries)", time.Since(start).Round(time.Millisecond), want.Allowed, directory.ReplayedForTest(replay))
-	cpu0 := cpuTime()
-	b.ResetTimer()
-	i := 0
-	for b.Loop() {
-		i++
-		at := point.Add(time.Duration(i) * time.Microsecond) // a new instant: the cache cannot answer
-		dec, err := d.CheckAt(ctx, alice, req, directory.At{Time: at})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if dec.Allowed != want.Allowed || dec.Revision != want.Revision {
-			b.Fatalf("30 days back: allowed %v at revision %d, a full replay says %v at %d", dec.Allowed, dec.Revision, want.Allowed, want.Revision)
-		}
+	seed = at30Seed{Now: now, Allowed: want.Allowed, Revision: want.Revision}
+
+	// Keep a copy: every handle closed first, so the file is whole.
+	_ = d.Close()
+	_ = replay.Close()
+	_ = db.Close()
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
 	}
-	b.StopTimer()
-	// CPU seconds of the whole process (GC included) per question: on a
-	// shared machine the wall time also counts waiting for a core.
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(i), "cpu-s/op")
-	b.ReportMetric(float64(directory.ReplayedForTest(d))/float64(i), "replayed/op")
-	b.ReportMetric(float64(n), "bindings")
+	js, _ := json.Marshal(seed)
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		b.Logf("not keeping the seeded history: its write-ahead log was not checkpointed")
+	} else if err := copyFile(path, kept+".db"); err != nil {
+		b.Logf("keeping the seeded history: %v", err)
+	} else if err := os.WriteFile(kept+".json", js, 0o644); err != nil {
+		b.Logf("keeping the seeded history: %v", err)
+	}
+	st, err = sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	return st, seed
+}
+
+// copyFile copies the file from to to (through a temporary file renamed
+// into place, so a reader never sees half of it).
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.CreateTemp(filepath.Dir(to), filepath.Base(to)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(out.Name())
+	if _, err := io.Copy(out, in); err != nil {
+		_ = out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(out.Name(), to)
 }
 
 // cpuTime is the process's user and system CPU time so far.

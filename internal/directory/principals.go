@@ -270,6 +270,12 @@ type ServiceSpec struct {
 	// under DESIGN §1.2.
 	Role      string `json:"role,omitempty"`
 	Namespace string `json:"namespace,omitempty"`
+	// Sponsors ("user:<id>" members, "team:<slug>" teams), optional: with
+	// sponsors, the service is sponsor_gone once the last one is gone.
+	Sponsors []string `json:"sponsors,omitempty"`
+	// Lifecycle opts the service in to the org's inactivity and
+	// attestation rules; it needs sponsors (someone who may attest it).
+	Lifecycle bool `json:"lifecycle,omitempty"`
 }
 
 // CreateService creates a service, optionally bound to a role. Needs
@@ -283,6 +289,12 @@ func (d *Directory) CreateService(ctx context.Context, actor Actor, org string, 
 		if err := checkSlugIdent("namespace", spec.Namespace); err != nil {
 			return store.Service{}, 0, err
 		}
+	}
+	if err := checkSponsors(spec.Sponsors, true); err != nil {
+		return store.Service{}, 0, err
+	}
+	if spec.Lifecycle && len(spec.Sponsors) == 0 {
+		return store.Service{}, 0, errLifecycleNeedsSponsors()
 	}
 	var out store.Service
 	rev, err := d.write(ctx, "create service", org, actor, func(o *op) error {
@@ -301,8 +313,9 @@ func (d *Directory) CreateService(ctx context.Context, actor Actor, org string, 
 			g = roleGrant(r)
 		}
 		var err error
-		if out, err = o.tx.CreateService(ctx, store.Service{Org: org, Name: spec.Name, Attributes: spec.Attributes}); err != nil {
-			return err
+		if out, err = o.tx.CreateService(ctx, store.Service{Org: org, Name: spec.Name, Attributes: spec.Attributes,
+			Sponsors: spec.Sponsors, Lifecycle: spec.Lifecycle}); err != nil {
+			return sponsorErr(err)
 		}
 		if g.role != nil {
 			_, err = o.createBinding(authz.Binding{Principal: out.PrincipalID(), Role: g.name, Scope: sc})
@@ -312,9 +325,33 @@ func (d *Directory) CreateService(ctx context.Context, actor Actor, org string, 
 	return out, rev, err
 }
 
-// UpdateService replaces a service's attributes. Needs services:update and
-// the service's org level ≤ the actor's (attributes feed conditions).
-func (d *Directory) UpdateService(ctx context.Context, actor Actor, org, name string, attrs map[string]any) (store.Service, uint64, error) {
+// ServiceUpdate changes a service; nil fields keep their value.
+type ServiceUpdate struct {
+	Attributes *map[string]any
+	// Sponsors replaces the sponsors: a non-empty list lifts
+	// sponsor_gone; an empty one makes the service need none.
+	Sponsors *[]string
+	// Lifecycle opts in to (true) or out of the org's inactivity and
+	// attestation rules; opting in counts as a use and an attestation.
+	Lifecycle *bool
+}
+
+// errLifecycleNeedsSponsors: only a sponsor may attest, so a service under
+// the org's rules without one could never be attested.
+func errLifecycleNeedsSponsors() error {
+	return invalid("lifecycle", "a service under the org's lifecycle rules needs sponsors (user:<id> or team:<slug>), who may attest it")
+}
+
+// UpdateService changes a service's attributes, sponsors or lifecycle
+// opt-in. Needs services:update and the service's org level ≤ the
+// actor's (attributes feed conditions; new sponsors or leaving the org's
+// rules can lift a suspension and restore what its grants give).
+func (d *Directory) UpdateService(ctx context.Context, actor Actor, org, name string, u ServiceUpdate) (store.Service, uint64, error) {
+	if u.Sponsors != nil {
+		if err := checkSponsors(*u.Sponsors, true); err != nil {
+			return store.Service{}, 0, err
+		}
+	}
 	var out store.Service
 	rev, err := d.write(ctx, "update service", org, actor, func(o *op) error {
 		if err := o.need("services:update", authz.Scope{}); err != nil {
@@ -327,9 +364,24 @@ func (d *Directory) UpdateService(ctx context.Context, actor Actor, org, name st
 		if err := o.mayChange(grant{}, authz.Scope{}, cur.PrincipalID()); err != nil {
 			return err
 		}
-		cur.Attributes = attrs
+		if u.Attributes != nil {
+			cur.Attributes = *u.Attributes
+		}
+		if u.Sponsors != nil {
+			cur.Sponsors, cur.RequireSponsor = *u.Sponsors, len(*u.Sponsors) > 0
+		}
+		if u.Lifecycle != nil {
+			if *u.Lifecycle && !cur.Lifecycle {
+				now := o.tx.Now()
+				cur.AttestedAt, cur.LastUsedAt = now, now
+			}
+			cur.Lifecycle = *u.Lifecycle
+		}
+		if cur.Lifecycle && !cur.RequireSponsor {
+			return errLifecycleNeedsSponsors()
+		}
 		out, err = o.tx.UpdateService(ctx, cur)
-		return err
+		return sponsorErr(err)
 	})
 	return out, rev, err
 }

@@ -238,3 +238,77 @@ func BenchmarkRebuildFromSnapshot(b *testing.B) {
 		}
 	}
 }
+
+// TestForkedHistoryMatchesFolded: the engine of a point after a snapshot
+// built by forking the snapshot's engine and applying the changes after
+// it decides as the engine built whole from the folded state; changes the
+// engine refuses are reported as errForkRefused (engineAt then builds the
+// org whole).
+func TestForkedHistoryMatchesFolded(t *testing.T) {
+	comp := &compiler{}
+	data := encodeSnapshot("acme", sampleHistory())
+	decode := func() *orgHistory {
+		t.Helper()
+		h, err := decodeSnapshot("acme", data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.d.Policy = comp.engineModel(h.policyText)
+		return h
+	}
+	base, err := decode().engine("acme", 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := []authz.Change{
+		{Op: authz.OpPutPrincipal, Principal: authz.Principal{ID: "user:erin"}},
+		{Op: authz.OpPutBinding, Binding: authz.Binding{ID: "b1", Principal: "user:dave", Role: "viewer"}},
+		{Op: authz.OpDeleteBinding, ID: "b3"},
+		{Op: authz.OpPutBinding, Binding: authz.Binding{ID: "b4", Principal: "user:erin", Role: "viewer", Scope: authz.Scope{Namespace: "prod"}}},
+		{Op: authz.OpPutBinding, Binding: authz.Binding{ID: "b5", Principal: "agent:Triage", Role: "viewer"}},
+		{Op: authz.OpDeleteBinding, ID: "b5"},
+		{Op: authz.OpDeletePrincipal, ID: "agent:Triage"},
+	}
+	for i := range changes {
+		changes[i].Org = "acme"
+	}
+	for n := 0; n <= len(changes); n++ {
+		folded, forked := decode(), newOrgHistory()
+		forked.born, forked.exists, forked.rev, forked.from = true, true, 42, base
+		for i := range changes[:n] {
+			folded.apply(&changes[i])
+			forked.apply(&changes[i])
+		}
+		forked.delta = changes[:n]
+		want, err := folded.engine("acme", 43)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := forked.engine("acme", 43)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+		for _, p := range []string{"user:dave", "user:erin", "agent:Triage"} {
+			for _, target := range [][2]string{{"prod", "x"}, {"default", "y"}, {"dev", "z"}} {
+				req := authz.Request{Org: "acme", Principal: p, Namespace: target[0], ResourceType: "chains", ResourceID: target[1], Action: "read", Now: now}
+				if w, g := want.CheckWithReason(&req), got.CheckWithReason(&req); w.Allowed != g.Allowed || w.Reason != g.Reason {
+					t.Errorf("after %d changes, %s read %s/%s: forked %v %q, folded %v %q", n, p, target[0], target[1], g.Allowed, g.Reason, w.Allowed, w.Reason)
+				}
+			}
+		}
+	}
+	if got := base.Revision(); got != 42 {
+		t.Errorf("the snapshot's engine moved to revision %d", got)
+	}
+	refused := newOrgHistory()
+	refused.born, refused.exists, refused.rev, refused.from = true, true, 42, base
+	refused.delta = []authz.Change{{Org: "acme", Op: authz.OpPutBinding}} // a binding without an id
+	if _, err := refused.engine("acme", 43); !errors.Is(err, errForkRefused) {
+		t.Errorf("a change the engine refuses: %v, want errForkRefused", err)
+	}
+	refused.delta = changes[:1]
+	if _, err := refused.engine("acme", 42); !errors.Is(err, errForkRefused) {
+		t.Errorf("changes at the snapshot's own revision: %v, want errForkRefused", err)
+	}
+}

@@ -194,6 +194,9 @@ type pitKey struct {
 	org string
 	rev uint64
 	at  int64 // Unix ns of an instant, 0 for a revision
+	// snapshot: the engine built from the org's stored snapshot at rev
+	// (points after it fork it), not a point asked about.
+	snapshot bool
 }
 
 type pitEntry struct {
@@ -201,6 +204,8 @@ type pitEntry struct {
 	rev  uint64
 	when time.Time
 	size int
+	// born and exists: the org's state in a snapshot's engine (key.snapshot).
+	born, exists bool
 }
 
 type pitCached struct {

@@ -132,7 +132,9 @@ func FuzzParseServer(f *testing.F) {
 			}
 			return
 		}
-		if s.spec.Credential != nil && (strings.Count(s.format, "{value}") != 1 || s.header == "" || strings.ContainsAny(s.header+s.format, " \r\n:")) {
+		if s.spec.Credential != nil && (strings.Count(s.format, "{value}") != 1 || s.header == "" || strings.ContainsAny(s.header, " \r\n:") || strings.ContainsAny(s.format, "\r\n\x00")) {
+			// A header name has no space, colon or line break; its value
+			// ("Bearer {value}") may have spaces, never a line break.
 			t.Fatalf("accepted a credential with header %q format %q", s.header, s.format)
 		}
 		if s.wait < 0 || s.wait > mcpspec.MaxWaitForApproval {

@@ -323,9 +323,18 @@ func (r *redactor) tools(ts []*mcp.Tool) ([]*mcp.Tool, error) {
 }
 
 // result redacts a tool result: every content block and the structured
-// content, by way of its JSON (any field of any content type).
+// content, by way of its JSON (any field of any content type). A result
+// made only of text blocks and JSON values (the common case) is first
+// searched as it is, every string and object key of it: when no injected
+// value is in any, it is answered as it is, without the JSON round trip
+// (which cost more than the rest of the gateway's own work for a call).
+// Anything else — a value found, another content type, a Go value the
+// walk does not know — takes the JSON path.
 func (r *redactor) result(res *mcp.CallToolResult) (*mcp.CallToolResult, error) {
 	if r == nil || len(r.pairs) == 0 {
+		return res, nil
+	}
+	if clean, known := r.cleanResult(res); clean && known {
 		return res, nil
 	}
 	b, err := json.Marshal(res)
@@ -341,4 +350,84 @@ func (r *redactor) result(res *mcp.CallToolResult) (*mcp.CallToolResult, error) 
 		return nil, err
 	}
 	return &out, nil
+}
+
+// cleanResult reports whether res holds none of the injected values
+// (clean) in a shape the search knows all of (known: the result's meta,
+// text content blocks with their meta and annotations, and structured
+// content of JSON values). known false: the caller must not rely on clean.
+func (r *redactor) cleanResult(res *mcp.CallToolResult) (clean, known bool) {
+	if res == nil {
+		return true, true
+	}
+	if c, k := r.cleanValue(map[string]any(res.Meta), 0); !c || !k {
+		return c, k
+	}
+	for _, c := range res.Content {
+		t, ok := c.(*mcp.TextContent)
+		if !ok || t == nil {
+			return false, false
+		}
+		if !r.cleanString(t.Text) {
+			return false, true
+		}
+		if c, k := r.cleanValue(map[string]any(t.Meta), 0); !c || !k {
+			return c, k
+		}
+		if a := t.Annotations; a != nil {
+			if !r.cleanString(a.LastModified) {
+				return false, true
+			}
+			for _, role := range a.Audience {
+				if !r.cleanString(string(role)) {
+					return false, true
+				}
+			}
+		}
+	}
+	return r.cleanValue(res.StructuredContent, 0)
+}
+
+// maxCleanDepth bounds the search's recursion (deeper: the JSON path).
+const maxCleanDepth = 64
+
+// cleanValue searches a JSON value as encoding/json decodes one into an
+// any (what the SDK's client gives for structured content and meta).
+func (r *redactor) cleanValue(v any, depth int) (clean, known bool) {
+	if depth > maxCleanDepth {
+		return false, false
+	}
+	switch v := v.(type) {
+	case nil, bool, float64, json.Number:
+		return true, true
+	case string:
+		return r.cleanString(v), true
+	case map[string]any:
+		for k, x := range v {
+			if !r.cleanString(k) {
+				return false, true
+			}
+			if c, k := r.cleanValue(x, depth+1); !c || !k {
+				return c, k
+			}
+		}
+		return true, true
+	case []any:
+		for _, x := range v {
+			if c, k := r.cleanValue(x, depth+1); !c || !k {
+				return c, k
+			}
+		}
+		return true, true
+	}
+	return false, false
+}
+
+func (r *redactor) cleanString(s string) bool {
+	for _, p := range r.pairs {
+		if strings.Contains(s, p.value) {
+			return false
+		}
+	}
+	return true
 }

@@ -265,7 +265,7 @@ func (s *Server) principalRoutes() []*Route {
 				as, next, err := s.dir.ListAgents(c.ctx, c.actor(), c.org(), p)
 				out := each(as, s.agentOut(c.org()))
 				if st := c.r.URL.Query().Get("status"); st != "" {
-					out = filterStatus(out, st)
+					out = filterStatus(out, st, func(a api.Agent) string { return a.Status })
 				}
 				return listOf(out, next), err
 			}).perm("agents:list").query(append([]Param{
@@ -300,7 +300,7 @@ func (s *Server) principalRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/services", "services", "Create a service (a runtime or CI account), optionally bound to a role.",
 			func(c *call, req *api.ServiceSpec) (Written[api.Service], error) {
 				sv, rev, err := s.dir.CreateService(c.ctx, c.actor(), c.org(), directory.ServiceSpec(*req))
-				return Written[api.Service]{Revision: rev, Item: apiService(sv)}, err
+				return Written[api.Service]{Revision: rev, Item: s.serviceOut(c.org())(sv)}, err
 			}).perm("services:create").created(),
 		route("GET", "/v1/orgs/{org}/services", "services", "List services.",
 			func(c *call, _ *noBody) (List[api.Service], error) {
@@ -309,16 +309,23 @@ func (s *Server) principalRoutes() []*Route {
 					return List[api.Service]{}, err
 				}
 				ss, next, err := s.dir.ListServices(c.ctx, c.actor(), c.org(), p)
-				return listOf(each(ss, apiService), next), err
-			}).perm("services:list").query(pageParams...),
+				out := each(ss, s.serviceOut(c.org()))
+				if st := c.r.URL.Query().Get("status"); st != "" {
+					out = filterStatus(out, st, func(sv api.Service) string { return sv.Status })
+				}
+				return listOf(out, next), err
+			}).perm("services:list").query(append([]Param{
+			{"status", "string", "only services in this status: active, suspended (any reason), or one reason (sponsor_gone, inactive, attestation_due)"},
+		}, pageParams...)...),
 		route("GET", "/v1/orgs/{org}/services/{service}", "services", "Get a service.",
 			func(c *call, _ *noBody) (api.Service, error) {
-				return one(apiService)(s.dir.GetService(c.ctx, c.actor(), c.org(), c.path("service")))
+				return one(s.serviceOut(c.org()))(s.dir.GetService(c.ctx, c.actor(), c.org(), c.path("service")))
 			}).perm("services:read"),
-		route("PATCH", "/v1/orgs/{org}/services/{service}", "services", "Replace a service's attributes.",
+		route("PATCH", "/v1/orgs/{org}/services/{service}", "services", "Change a service's attributes, sponsors or lifecycle opt-in (new sponsors lift sponsor_gone).",
 			func(c *call, req *ServicePatch) (Written[api.Service], error) {
-				sv, rev, err := s.dir.UpdateService(c.ctx, c.actor(), c.org(), c.path("service"), req.Attributes)
-				return Written[api.Service]{Revision: rev, Item: apiService(sv)}, err
+				sv, rev, err := s.dir.UpdateService(c.ctx, c.actor(), c.org(), c.path("service"),
+					directory.ServiceUpdate{Attributes: req.Attributes, Sponsors: req.Sponsors, Lifecycle: req.Lifecycle})
+				return Written[api.Service]{Revision: rev, Item: s.serviceOut(c.org())(sv)}, err
 			}).perm("services:update"),
 		route("DELETE", "/v1/orgs/{org}/services/{service}", "services", "Delete a service with its bindings.",
 			func(c *call, _ *noBody) (Revision, error) {

@@ -26,6 +26,15 @@ func (s *Server) agentOut(org string) func(store.Agent) api.Agent {
 	}
 }
 
+// serviceOut converts a service of org with its current status.
+func (s *Server) serviceOut(org string) func(store.Service) api.Service {
+	return func(sv store.Service) api.Service {
+		out := apiService(sv)
+		out.Status = s.dir.ServiceStatus(org, sv)
+		return out
+	}
+}
+
 func (s *Server) lifecycleRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/agents/{agent}/attest", "agents",
@@ -45,17 +54,23 @@ func (s *Server) lifecycleRoutes() []*Route {
 				return api.AgentToken{Revision: rev, Token: t.Token, TokenType: "Bearer", TokenID: t.ID, Agent: t.Agent,
 					OnBehalfOf: t.OnBehalfOf, Audience: t.Audience, ExpiresAt: t.ExpiresAt}, nil
 			}).created(),
+		route("POST", "/v1/orgs/{org}/services/{service}/attest", "services",
+			"Attest a service under the org's rules: a sponsor (a sponsoring user, or a member of a sponsoring team) vouches for it now, which lifts attestation_due and inactive.",
+			func(c *call, _ *noBody) (Written[api.Service], error) {
+				sv, rev, err := s.dir.AttestService(c.ctx, c.actor(), c.org(), c.path("service"))
+				return Written[api.Service]{Revision: rev, Item: s.serviceOut(c.org())(sv)}, err
+			}),
 		route("POST", "/v1/orgs/{org}/services/{service}/suspend", "services",
 			"Suspend a service by hand: every decision for it is deny with reason suspended, and its API keys and run-token exchanges are refused, until it is resumed. Needs services:update and the service's level not above yours.",
 			func(c *call, _ *noBody) (Written[api.Service], error) {
 				sv, rev, err := s.dir.SuspendService(c.ctx, c.actor(), c.org(), c.path("service"), true)
-				return Written[api.Service]{Revision: rev, Item: apiService(sv)}, err
+				return Written[api.Service]{Revision: rev, Item: s.serviceOut(c.org())(sv)}, err
 			}).perm("services:update"),
 		route("POST", "/v1/orgs/{org}/services/{service}/resume", "services",
 			"Lift a service's suspension: it can act again as its grants allow.",
 			func(c *call, _ *noBody) (Written[api.Service], error) {
 				sv, rev, err := s.dir.SuspendService(c.ctx, c.actor(), c.org(), c.path("service"), false)
-				return Written[api.Service]{Revision: rev, Item: apiService(sv)}, err
+				return Written[api.Service]{Revision: rev, Item: s.serviceOut(c.org())(sv)}, err
 			}).perm("services:update"),
 		route("GET", "/v1/orgs/{org}/principals/{principal}/reach", "decisions",
 			"Blast radius: everything the principal could do if hijacked — per namespace, resources × actions ranked most destructive first, the conditions they hold under, the secrets it could cause to be injected and the MCP tools it may call (yourself, or bindings:read).",
@@ -64,7 +79,7 @@ func (s *Server) lifecycleRoutes() []*Route {
 				return apiReach(r), err
 			}),
 		route("PUT", "/v1/orgs/{org}/lifecycle", "orgs",
-			"Set the org's suspension rules for agents: suspend those unused for inactive_days, and those no sponsor attested for attestation_days (0: off).",
+			"Set the org's suspension rules for agents (and services that opted in with lifecycle): suspend those unused for inactive_days, and those no sponsor attested for attestation_days (0: off).",
 			func(c *call, req *api.OrgLifecycle) (Written[api.Org], error) {
 				if req.InactiveDays < 0 || req.InactiveDays > 3650 {
 					return Written[api.Org]{}, invalidField("inactive_days", "inactive_days must be 0 (off) to 3650")
@@ -81,12 +96,12 @@ func (s *Server) lifecycleRoutes() []*Route {
 
 func durationDays(n int) time.Duration { return time.Duration(n) }
 
-// filterStatus keeps the agents in status st ("suspended": any status but
-// active).
-func filterStatus(as []api.Agent, st string) []api.Agent {
+// filterStatus keeps the agents or services in status st ("suspended":
+// any status but active).
+func filterStatus[T any](as []T, st string, status func(T) string) []T {
 	out := as[:0:0]
 	for _, a := range as {
-		if a.Status == st || st == "suspended" && a.Status != "active" {
+		if got := status(a); got == st || st == "suspended" && got != "active" {
 			out = append(out, a)
 		}
 	}

@@ -32,7 +32,7 @@ func (s *Server) approvalRoutes() []*Route {
 			}).query(append([]Param{{"status", "string", "pending, granted, denied, expired or consumed"}}, pageParams...)...),
 		route("GET", "/v1/orgs/{org}/approvals/{id}", "approvals", "One approval, with who may approve it now. With ?wait=30s the answer waits (long-poll, at most 60s) until it is no longer pending.",
 			func(c *call, _ *noBody) (api.Approval, error) {
-				wait, err := approvalWait(c.r.URL.Query().Get("wait"))
+				wait, err := parseWait(c.r.URL.Query().Get("wait"), maxApprovalWait)
 				if err != nil {
 					return api.Approval{}, err
 				}
@@ -75,25 +75,6 @@ func (s *Server) approvalRoutes() []*Route {
 				return apiApproval(ap), err
 			}).optionalBody(),
 	}
-}
-
-// approvalWait parses ?wait=: seconds or a Go duration, 0 to 60s.
-func approvalWait(v string) (time.Duration, error) {
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		n, nerr := strconv.ParseUint(v, 10, 32)
-		if nerr != nil {
-			return 0, invalidField("wait", "wait must be seconds or a duration such as 30s (got %q)", v)
-		}
-		d = time.Duration(n) * time.Second
-	}
-	if d < 0 || d > maxApprovalWait {
-		return 0, invalidField("wait", "wait must be 0 to 60s (got %q)", v)
-	}
-	return d, nil
 }
 
 func apiApproval(a store.Approval) api.Approval {

@@ -143,11 +143,8 @@ func (c *call) auditFilter() (store.AuditFilter, time.Duration, error) {
 	default:
 		return f, 0, invalidField("order", "order must be oldest or newest")
 	}
-	wait, err := c.queryUint("wait")
-	if err != nil || wait > 30 {
-		return f, 0, invalidField("wait", "wait must be 0 to 30 seconds")
-	}
-	return f, time.Duration(wait) * time.Second, nil
+	wait, err := parseWait(q.Get("wait"), maxFeedWait)
+	return f, wait, err
 }
 
 // recordAuthFailure records a failed authentication in the deployment's

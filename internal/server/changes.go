@@ -38,26 +38,6 @@ func (s *Server) changeRoutes() []*Route {
 	return []*Route{changes, snapshot}
 }
 
-// feedWait reads the wait parameter: seconds or a Go duration, 0..30s.
-func (c *call) feedWait() (time.Duration, error) {
-	v := c.r.URL.Query().Get("wait")
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		n, nerr := strconv.ParseUint(v, 10, 32)
-		if nerr != nil {
-			return 0, invalidField("wait", "wait must be seconds (\"30\") or a duration (\"30s\"), at most 30s; got %q", v)
-		}
-		d = time.Duration(n) * time.Second
-	}
-	if d < 0 || d > maxFeedWait {
-		return 0, invalidField("wait", "wait must be from 0 to 30s; got %q", v)
-	}
-	return d, nil
-}
-
 // feedProblem turns a *directory.ChangesGoneError into a 410 that says
 // what to do; other errors go through toProblem.
 func feedProblem(err error) error {
@@ -93,7 +73,7 @@ func (s *Server) changes(c *call, _ *noBody) (feed.Page, error) {
 		}
 		after = n
 	}
-	wait, err := c.feedWait()
+	wait, err := parseWait(c.r.URL.Query().Get("wait"), maxFeedWait)
 	if err != nil {
 		return feed.Page{}, err
 	}

@@ -75,7 +75,8 @@ func apiAgent(a store.Agent) api.Agent {
 		CreatedAt: a.CreatedAt, Sponsors: a.Lifecycle().Sponsors, Suspended: a.Suspended, AttestedAt: a.AttestedAt, LastUsedAt: a.LastUsedAt}
 }
 func apiService(s store.Service) api.Service {
-	out := api.Service{Org: s.Org, Name: s.Name, Attributes: s.Attributes, CreatedAt: s.CreatedAt, Suspended: s.Suspended, Status: "active"}
+	out := api.Service{Org: s.Org, Name: s.Name, Attributes: s.Attributes, CreatedAt: s.CreatedAt, Suspended: s.Suspended, Status: "active",
+		Sponsors: s.Sponsors, Lifecycle: s.Lifecycle, AttestedAt: s.AttestedAt, LastUsedAt: s.LastUsedAt}
 	if s.Suspended {
 		out.Status = string(authz.ReasonSuspended)
 	}

@@ -40,7 +40,14 @@ func (s *Server) writeRoutes() []*Route {
 			func(c *call, req *api.WriteRequest) (api.WriteResult, error) {
 				changes := make([]directory.WriteChange, len(req.Changes))
 				for i, w := range req.Changes {
-					changes[i] = writeChange(w)
+					var err error
+					if changes[i], err = writeChange(w); err != nil {
+						var p *Problem
+						if errors.As(err, &p) && p.Field != "" {
+							p.Field = fmt.Sprintf("changes[%d].%s", i, p.Field)
+						}
+						return api.WriteResult{}, err
+					}
 				}
 				keys, rev, err := s.dir.Write(c.ctx, c.actor(), c.org(), changes)
 				var be *directory.BatchError
@@ -59,19 +66,24 @@ func (s *Server) writeRoutes() []*Route {
 	}
 }
 
-// writeChange is w as the directory takes it.
-func writeChange(w api.WriteChange) directory.WriteChange {
+// writeChange is w as the directory takes it; a malformed expires_in is
+// the only error.
+func writeChange(w api.WriteChange) (directory.WriteChange, error) {
 	ref := authz.ResourceRef{Namespace: w.Namespace, Type: w.Type, ID: w.ID}
+	life, err := lifetime(w.Lifetime)
+	if err != nil {
+		return directory.WriteChange{}, err
+	}
 	return directory.WriteChange{
 		Op:        w.Op,
 		Namespace: w.Namespace,
 		Resource: directory.ResourceSpec{Namespace: w.Namespace, Type: w.Type, ID: w.ID,
 			Labels: w.Labels, Attributes: w.Attributes, Spec: w.Spec},
 		User:      directory.UserSpec{ID: w.User, Email: w.Email, DisplayName: w.DisplayName, Role: w.Role},
-		Binding:   directory.BindingSpec{Principal: w.Principal, Role: w.Role, Scope: authz.Scope(w.Scope), Condition: w.Condition}, // a batch grants without expiry
+		Binding:   directory.BindingSpec{Principal: w.Principal, Role: w.Role, Scope: authz.Scope(w.Scope), Condition: w.Condition, Lifetime: life},
 		BindingID: w.Binding,
 		Ref:       ref,
 		Principal: w.Principal,
 		Actions:   w.Actions,
-	}
+	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
@@ -144,4 +145,64 @@ func TestWrites(t *testing.T) {
 		}
 	}
 	e.must(404, "GET", "/v1/orgs/"+w.org+"/namespaces/other", w.owner, nil, nil)
+}
+
+// TestWritesGrantsExpire: a batch's bindings and shares take expires_at
+// or expires_in like the single routes (the grant carries its expiry);
+// a malformed or misplaced lifetime is refused naming the change's field,
+// and nothing of the batch is written.
+func TestWritesGrantsExpire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	ns := w.params["namespace"]
+	e.must(201, "POST", "/v1/users", w.owner, map[string]any{"org": w.org, "id": "ivy", "email": "ivy@example.com", "role": "viewer"}, nil)
+	until := time.Now().Add(48 * time.Hour).UTC().Truncate(time.Second)
+	var res api.WriteResult
+	e.must(200, "POST", "/v1/orgs/"+w.org+"/writes", w.owner, map[string]any{"changes": []any{
+		map[string]any{"op": "binding.create", "principal": "user:ivy", "role": "builder", "scope": map[string]any{"namespace": ns}, "expires_in": "2h"},
+		map[string]any{"op": "share.create", "namespace": ns, "type": "chains", "id": w.params["id"], "principal": "user:ivy", "actions": []string{"run"}, "expires_at": until},
+		map[string]any{"op": "binding.create", "principal": "user:ivy", "role": "viewer", "scope": map[string]any{"namespace": ns}},
+	}}, &res)
+	if len(res.Keys) != 3 {
+		t.Fatalf("result %+v", res)
+	}
+	for i, want := range []struct {
+		min, max time.Time
+	}{
+		{time.Now().Add(2*time.Hour - time.Minute), time.Now().Add(2*time.Hour + time.Minute)},
+		{until, until},
+		{},
+	} {
+		var b api.Binding
+		e.must(200, "GET", "/v1/orgs/"+w.org+"/bindings/"+res.Keys[i], w.owner, nil, &b)
+		got := b.ExpiresAt
+		if want.min.IsZero() != got.IsZero() || got.Before(want.min) || got.After(want.max) {
+			t.Errorf("change %d: expires_at %v, want %v … %v", i, got, want.min, want.max)
+		}
+	}
+
+	for _, tc := range []struct {
+		name   string
+		change map[string]any
+		field  string
+	}{
+		{"bad duration", map[string]any{"op": "binding.create", "principal": "user:ivy", "role": "builder", "scope": map[string]any{"namespace": ns}, "expires_in": "soon"}, "changes[1].expires_in"},
+		{"in the past", map[string]any{"op": "share.create", "namespace": ns, "type": "chains", "id": w.params["id"], "principal": "user:ivy", "actions": []string{"read"}, "expires_at": time.Now().Add(-time.Hour).UTC()}, "changes[1].expires_at"},
+		{"both", map[string]any{"op": "binding.create", "principal": "user:ivy", "role": "builder", "scope": map[string]any{"namespace": ns}, "expires_in": "1h", "expires_at": until}, "changes[1].expires_at"},
+		{"on a namespace", map[string]any{"op": "namespace.create", "namespace": "temp", "expires_in": "1h"}, "changes[1].expires_in"},
+	} {
+		r := e.do("POST", "/v1/orgs/"+w.org+"/writes", w.owner, map[string]any{"changes": []any{
+			map[string]any{"op": "namespace.create", "namespace": "never"},
+			tc.change,
+		}})
+		if r.Status != http.StatusBadRequest && r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("%s: status %d, body %s", tc.name, r.Status, r.Body)
+			continue
+		}
+		if p := r.problem(t); p.Field != tc.field {
+			t.Errorf("%s: field %q, want %q (%s)", tc.name, p.Field, tc.field, p.Detail)
+		}
+	}
+	e.must(404, "GET", "/v1/orgs/"+w.org+"/namespaces/never", w.owner, nil, nil)
 }

@@ -327,12 +327,18 @@ type ServiceWriter interface {
 	// CreateService creates a service. ErrNotFound if the org does not
 	// exist; ErrInvalid; ErrConflict if the name is taken in the org.
 	CreateService(ctx context.Context, s Service) (Service, error)
-	// UpdateService replaces the attributes and the suspension.
+	// UpdateService replaces the attributes, the suspension, the sponsors
+	// (each a member or an existing team; ErrNotFound otherwise; any
+	// sponsor sets RequireSponsor), the lifecycle opt-in and its instants.
 	// ErrNotFound, ErrInvalid.
 	UpdateService(ctx context.Context, s Service) (Service, error)
 	// DeleteService deletes the service, its bindings and team
 	// memberships. ErrNotFound if it does not exist.
 	DeleteService(ctx context.Context, org, name string) error
+	// RecordServiceUse moves the service's last use to at if that is
+	// later (changelog: service.put) and reports whether it did.
+	// ErrNotFound if the service does not exist.
+	RecordServiceUse(ctx context.Context, org, name string, at time.Time) (bool, error)
 }
 
 // TeamReader reads teams.

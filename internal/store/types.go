@@ -148,24 +148,51 @@ type Service struct {
 	Name       string         `json:"name"`
 	Attributes map[string]any `json:"attributes,omitempty"`
 	CreatedAt  time.Time      `json:"created_at"`
-	// Suspended is a suspension by hand (a service is suspended only on
-	// request: it has no sponsors and the org's inactivity and
-	// attestation rules are for agents).
+	// Suspended is a suspension by hand.
 	Suspended bool `json:"suspended,omitempty"`
+	// Sponsors are "user:<id>" members and "team:<slug>" teams answerable
+	// for the service, sorted; none by default (a service, unlike an
+	// agent, needs no sponsor). Leaving the org or deleting the team
+	// removes a sponsor.
+	Sponsors []string `json:"sponsors,omitempty"`
+	// RequireSponsor is set while an admin has assigned sponsors: when the
+	// last one is gone the service is sponsor_gone, until an admin assigns
+	// new ones (or clears them, which clears this).
+	RequireSponsor bool `json:"require_sponsor,omitempty"`
+	// Lifecycle: the service opted in to the org's inactivity and
+	// attestation rules (authz.Lifecycle.NoOrgRules is its negation).
+	Lifecycle bool `json:"lifecycle,omitempty"`
+	// AttestedAt and LastUsedAt: the last attestation and recorded use
+	// (zero: none since the creation).
+	AttestedAt time.Time `json:"attested_at,omitzero"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 }
 
 // PrincipalID is "service:<name>".
 func (s Service) PrincipalID() string { return authz.KindService + ":" + s.Name }
 
 // Principal is the service as the engine sees it: with a Lifecycle only
-// while it is suspended (so that the org's rules for agents — inactivity,
-// attestation — never apply to a service).
+// when something can suspend it — by hand, sponsors, or the org's rules it
+// opted in to — so that a plain service costs a check nothing.
 func (s Service) Principal() authz.Principal {
-	p := authz.Principal{ID: s.PrincipalID(), Attributes: s.Attributes}
-	if s.Suspended {
-		p.Lifecycle = &authz.Lifecycle{Suspended: true}
+	return authz.Principal{ID: s.PrincipalID(), Attributes: s.Attributes, Lifecycle: s.LifecycleOf()}
+}
+
+// LifecycleOf is what decides the service's suspension (nil: nothing
+// can). The creation counts as an attestation and a use.
+func (s Service) LifecycleOf() *authz.Lifecycle {
+	if !s.Suspended && !s.RequireSponsor && !s.Lifecycle {
+		return nil
 	}
-	return p
+	l := &authz.Lifecycle{Sponsors: s.Sponsors, RequireSponsor: s.RequireSponsor, Suspended: s.Suspended,
+		AttestedAt: s.AttestedAt, LastUsedAt: s.LastUsedAt, NoOrgRules: !s.Lifecycle}
+	if l.AttestedAt.Before(s.CreatedAt) {
+		l.AttestedAt = s.CreatedAt
+	}
+	if l.LastUsedAt.Before(s.CreatedAt) {
+		l.LastUsedAt = s.CreatedAt
+	}
+	return l
 }
 
 // Team is a set of principals of an org.

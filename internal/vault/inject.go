@@ -74,23 +74,39 @@ func (v *Vault) Inject(ctx context.Context, actor Actor, org string, ref authz.R
 		if !ok {
 			return errorf(ErrConflict, o.name, "%s version %d: its credential secret may not be referenced by its author %s", store.RefKey(ref), res.Version, res.UpdatedBy)
 		}
-		cur := found[0].Current
-		value, err := v.keys.open(Row{Org: org, Namespace: cur.Namespace, Name: cur.Name, Version: cur.Version},
-			Sealed{KeyID: cur.KeyID, WrappedKey: cur.WrappedKey, Ciphertext: cur.Ciphertext})
+		value, err := v.release(ctx, o, org, found[0], map[string]any{"resource_version": res.Version})
 		if err != nil {
-			return &Error{Pkg: pkg, Op: o.name, Msg: fmt.Sprintf("version %d of secret %q in namespace %q", cur.Version, cur.Name, cur.Namespace), Kind: kindOf(err), Cause: err}
-		}
-		out = Injected{Name: cur.Name, Version: cur.Version, Value: string(value)}
-		clear(value)
-		if err := o.tx.TouchSecrets(ctx, org, ref.Namespace, []string{name}); err != nil {
 			return err
 		}
-		return o.record(o.target, nil, nil, map[string]any{
-			"resource_version": res.Version, "secrets": []map[string]any{{"name": cur.Name, "version": cur.Version}},
-		})
+		out = Injected{Name: found[0].Current.Name, Version: found[0].Current.Version, Value: string(value)}
+		clear(value)
+		return nil
 	})
 	if err != nil {
 		return Injected{}, err
 	}
 	return out, nil
+}
+
+// release opens the current version of secret s for use without reveal
+// inside operation o (of org), marks the secret used, and records the
+// operation's audit entry: details plus the secret's name and version,
+// never the value. The caller clears the value after use.
+func (v *Vault) release(ctx context.Context, o *op, org string, s store.SealedSecret, details map[string]any) ([]byte, error) {
+	cur := s.Current
+	value, err := v.keys.open(Row{Org: org, Namespace: cur.Namespace, Name: cur.Name, Version: cur.Version},
+		Sealed{KeyID: cur.KeyID, WrappedKey: cur.WrappedKey, Ciphertext: cur.Ciphertext})
+	if err != nil {
+		return nil, &Error{Pkg: pkg, Op: o.name, Msg: fmt.Sprintf("version %d of secret %q in namespace %q", cur.Version, cur.Name, cur.Namespace), Kind: kindOf(err), Cause: err}
+	}
+	if err := o.tx.TouchSecrets(ctx, org, cur.Namespace, []string{cur.Name}); err != nil {
+		clear(value)
+		return nil, err
+	}
+	details["secrets"] = []map[string]any{{"name": cur.Name, "version": cur.Version}}
+	if err := o.record(o.target, nil, nil, details); err != nil {
+		clear(value)
+		return nil, err
+	}
+	return value, nil
 }

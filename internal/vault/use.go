@@ -2,7 +2,6 @@ package vault
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -39,19 +38,8 @@ func (v *Vault) OpenForUse(ctx context.Context, actor Actor, org string, ref aut
 		if !s.Secret.ExpiresAt.IsZero() && !v.now().Before(s.Secret.ExpiresAt) {
 			return errorf(ErrConflict, o.name, "secret %q in namespace %q has expired; rotate it or change its expiry", name, ref.Namespace)
 		}
-		cur := s.Current
-		value, err := v.keys.open(Row{Org: org, Namespace: cur.Namespace, Name: cur.Name, Version: cur.Version},
-			Sealed{KeyID: cur.KeyID, WrappedKey: cur.WrappedKey, Ciphertext: cur.Ciphertext})
-		if err != nil {
-			return &Error{Pkg: pkg, Op: o.name, Msg: fmt.Sprintf("secret %q in namespace %q", name, ref.Namespace), Kind: kindOf(err), Cause: err}
-		}
-		out = value
-		if err := o.tx.TouchSecrets(ctx, org, ref.Namespace, []string{name}); err != nil {
-			return err
-		}
-		return o.record(o.target, nil, nil, map[string]any{
-			"purpose": "mcp import", "secrets": []map[string]any{{"name": cur.Name, "version": cur.Version}},
-		})
+		out, err = v.release(ctx, o, org, s, map[string]any{"purpose": "mcp import"})
+		return err
 	})
 	if err != nil {
 		clear(out)

@@ -28,7 +28,7 @@ const (
 	userCols      = `id, email, display_name, created_at`
 	memberCols    = `org, user_id, attributes, created_at`
 	agentCols     = `org, name, role, sponsor, expires_at, attributes, created_at, sponsors, suspended, attested_at, last_used_at`
-	serviceCols   = `org, name, attributes, created_at, suspended`
+	serviceCols   = `org, name, attributes, created_at, suspended, sponsors, require_sponsor, lifecycle, attested_at, last_used_at`
 	teamCols      = `org, slug, name, created_at`
 	bindingCols   = `org, id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name, created_by, created_at, expires_at`
 	resourceCols  = `org, namespace, type, id, labels, attributes, version, updated_by, created_at, updated_at`
@@ -83,11 +83,16 @@ func scanAgent(r Rows) (a store.Agent, err error) {
 
 func scanService(r Rows) (s store.Service, err error) {
 	var attrs []byte
-	var suspended int64
-	if err = r.Scan(&s.Org, &s.Name, &attrs, scanTime(&s.CreatedAt), &suspended); err != nil {
+	var sponsors []byte
+	var suspended, require, life int64
+	if err = r.Scan(&s.Org, &s.Name, &attrs, scanTime(&s.CreatedAt), &suspended, &sponsors, &require, &life,
+		scanTime(&s.AttestedAt), scanTime(&s.LastUsedAt)); err != nil {
 		return s, err
 	}
-	s.Suspended = suspended != 0
+	s.Suspended, s.RequireSponsor, s.Lifecycle = suspended != 0, require != 0, life != 0
+	if s.Sponsors, err = decodeStrings(sponsors); err != nil {
+		return s, err
+	}
 	s.Attributes, err = decodeObject[any](attrs)
 	return s, err
 }

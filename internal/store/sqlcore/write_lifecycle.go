@@ -23,47 +23,66 @@ func (t *txn) checkSponsors(ctx context.Context, op string, a *store.Agent) erro
 	if len(a.Sponsors) == 0 && a.Sponsor != "" {
 		a.Sponsors = []string{authz.KindUser + ":" + a.Sponsor}
 	}
-	ss := slices.Clone(a.Sponsors)
+	ss, err := t.normSponsors(ctx, op, a.Org, a.Sponsors)
+	if err != nil {
+		return err
+	}
+	a.Sponsors, a.Sponsor = ss, firstUser(ss)
+	a.AttestedAt, a.LastUsedAt = microUTC(a.AttestedAt), microUTC(a.LastUsedAt)
+	return nil
+}
+
+// normSponsors checks a sponsor list of org — each "user:<member>" or
+// "team:<existing team>", at most maxSponsors — and returns it sorted,
+// without duplicates (nil when empty).
+func (t *txn) normSponsors(ctx context.Context, op, org string, in []string) ([]string, error) {
+	ss := slices.Clone(in)
 	slices.Sort(ss)
 	ss = slices.Compact(ss)
 	c := checks{op: op}
 	c.need(len(ss) <= maxSponsors, "more than %d sponsors", maxSponsors)
 	for _, s := range ss {
-		kind, id, ok := splitPrincipal(s)
+		kind, _, ok := splitPrincipal(s)
 		c.need(ok && (kind == authz.KindUser || kind == authz.KindTeam), "sponsor %q is not user:<id> or team:<slug>", s)
-		_ = id
 	}
 	if c.err != nil {
-		return c.err
+		return nil, c.err
 	}
-	a.Sponsor = ""
 	for _, s := range ss {
 		kind, id, _ := splitPrincipal(s)
 		switch kind {
 		case authz.KindUser:
-			if _, err := t.GetMember(ctx, a.Org, id); err != nil {
-				return err
-			}
-			if a.Sponsor == "" {
-				a.Sponsor = id
+			if _, err := t.GetMember(ctx, org, id); err != nil {
+				return nil, err
 			}
 		case authz.KindTeam:
-			if _, err := t.GetTeam(ctx, a.Org, id); err != nil {
-				return err
+			if _, err := t.GetTeam(ctx, org, id); err != nil {
+				return nil, err
 			}
 		}
 	}
 	if len(ss) == 0 {
-		ss = nil
+		return nil, nil
 	}
-	a.Sponsors = ss
-	if !a.AttestedAt.IsZero() {
-		a.AttestedAt = a.AttestedAt.UTC().Truncate(time.Microsecond)
+	return ss, nil
+}
+
+// firstUser is the id of the first "user:" sponsor ("" if none).
+func firstUser(ss []string) string {
+	for _, s := range ss {
+		if id, ok := strings.CutPrefix(s, authz.KindUser+":"); ok {
+			return id
+		}
 	}
-	if !a.LastUsedAt.IsZero() {
-		a.LastUsedAt = a.LastUsedAt.UTC().Truncate(time.Microsecond)
+	return ""
+}
+
+// microUTC is t in UTC at the stores' precision (zero stays zero).
+func microUTC(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
 	}
-	return nil
+	return t.UTC().Truncate(time.Microsecond)
 }
 
 func sponsorsArg(ss []string) any {
@@ -82,7 +101,8 @@ func boolInt(b bool) int64 {
 }
 
 // dropSponsor removes sponsor (a member leaving, a team deleted) from
-// every agent of org it sponsors, recording agent.put for each.
+// every agent and service of org it sponsors, recording agent.put or
+// service.put for each.
 func (t *txn) dropSponsor(ctx context.Context, op, org, sponsor string) error {
 	pattern := `%"` + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(sponsor) + `"%`
 	as, err := all(ctx, t.reader, op, "agents sponsored by "+q(sponsor), scanAgent,
@@ -98,18 +118,35 @@ func (t *txn) dropSponsor(ctx context.Context, op, org, sponsor string) error {
 		if len(a.Sponsors) == 0 {
 			a.Sponsors = nil
 		}
-		a.Sponsor = ""
-		for _, s := range a.Sponsors {
-			if id, ok := strings.CutPrefix(s, authz.KindUser+":"); ok {
-				a.Sponsor = id
-				break
-			}
-		}
+		a.Sponsor = firstUser(a.Sponsors)
 		if _, err := t.exec(ctx, op, "agent "+q(a.Name), `UPDATE agents SET sponsor = $3, sponsors = $4 WHERE org = $1 AND name = $2`,
 			org, a.Name, a.Sponsor, sponsorsArg(a.Sponsors)); err != nil {
 			return err
 		}
 		if err := t.record(ctx, op, store.KindAgentPut, org, a.PrincipalID(), a); err != nil {
+			return err
+		}
+	}
+	svcs, err := all(ctx, t.reader, op, "services sponsored by "+q(sponsor), scanService,
+		`SELECT `+serviceCols+` FROM services WHERE org = $1 AND sponsors LIKE $2 ESCAPE '\' ORDER BY name`, org, pattern)
+	if err != nil {
+		return err
+	}
+	for _, sv := range svcs {
+		if !slices.Contains(sv.Sponsors, sponsor) {
+			continue
+		}
+		// RequireSponsor stays: a service whose last sponsor is gone is
+		// sponsor_gone until an admin assigns new ones.
+		sv.Sponsors = slices.DeleteFunc(sv.Sponsors, func(s string) bool { return s == sponsor })
+		if len(sv.Sponsors) == 0 {
+			sv.Sponsors = nil
+		}
+		if _, err := t.exec(ctx, op, "service "+q(sv.Name), `UPDATE services SET sponsors = $3 WHERE org = $1 AND name = $2`,
+			org, sv.Name, sponsorsArg(sv.Sponsors)); err != nil {
+			return err
+		}
+		if err := t.record(ctx, op, store.KindServicePut, org, sv.PrincipalID(), sv); err != nil {
 			return err
 		}
 	}
@@ -135,6 +172,27 @@ func (t *txn) RecordAgentUse(ctx context.Context, org, name string, at time.Time
 		return false, err
 	}
 	return true, t.record(ctx, op, store.KindAgentPut, org, a.PrincipalID(), a)
+}
+
+func (t *txn) RecordServiceUse(ctx context.Context, org, name string, at time.Time) (bool, error) {
+	const op = "record service use"
+	if err := t.begin(op); err != nil {
+		return false, err
+	}
+	sv, err := t.GetService(ctx, org, name)
+	if err != nil {
+		return false, err
+	}
+	at = microUTC(at)
+	if at.IsZero() || !at.After(sv.LastUsedAt) {
+		return false, nil
+	}
+	sv.LastUsedAt = at
+	if _, err := t.exec(ctx, op, "service "+q(name), `UPDATE services SET last_used_at = $3 WHERE org = $1 AND name = $2`,
+		org, name, t.s.b.TimeArg(at)); err != nil {
+		return false, err
+	}
+	return true, t.record(ctx, op, store.KindServicePut, org, sv.PrincipalID(), sv)
 }
 
 func (t *txn) SetOrgLifecycle(ctx context.Context, org string, s authz.LifecycleSettings) (store.Org, error) {

@@ -318,6 +318,15 @@ func (t *txn) checkService(ctx context.Context, op string, s *store.Service) (st
 	if err := t.requireOrg(ctx, op, s.Org); err != nil {
 		return "", err
 	}
+	ss, err := t.normSponsors(ctx, op, s.Org, s.Sponsors)
+	if err != nil {
+		return "", err
+	}
+	s.Sponsors = ss
+	if len(ss) > 0 {
+		s.RequireSponsor = true
+	}
+	s.AttestedAt, s.LastUsedAt = microUTC(s.AttestedAt), microUTC(s.LastUsedAt)
 	s.Attributes = normAttrs(s.Attributes)
 	return attrs, nil
 }
@@ -338,8 +347,9 @@ func (t *txn) CreateService(ctx context.Context, s store.Service) (store.Service
 		return store.Service{}, conflict(op, detail+" already exists")
 	}
 	s.CreatedAt = t.now
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO services (`+serviceCols+`) VALUES ($1, $2, $3, $4, $5)`,
-		s.Org, s.Name, attrs, t.s.b.TimeArg(t.now), boolInt(s.Suspended)); err != nil {
+	if _, err := t.exec(ctx, op, detail, `INSERT INTO services (`+serviceCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		s.Org, s.Name, attrs, t.s.b.TimeArg(t.now), boolInt(s.Suspended), sponsorsArg(s.Sponsors), boolInt(s.RequireSponsor),
+		boolInt(s.Lifecycle), t.s.nullTime(s.AttestedAt), t.s.nullTime(s.LastUsedAt)); err != nil {
 		return store.Service{}, err
 	}
 	return s, t.record(ctx, op, store.KindServicePut, s.Org, s.PrincipalID(), s)
@@ -360,7 +370,10 @@ func (t *txn) UpdateService(ctx context.Context, s store.Service) (store.Service
 	}
 	s.CreatedAt = cur.CreatedAt
 	if _, err := t.exec(ctx, op, fmt.Sprintf("service %q in org %q", s.Name, s.Org),
-		`UPDATE services SET attributes = $3, suspended = $4 WHERE org = $1 AND name = $2`, s.Org, s.Name, attrs, boolInt(s.Suspended)); err != nil {
+		`UPDATE services SET attributes = $3, suspended = $4, sponsors = $5, require_sponsor = $6, lifecycle = $7, attested_at = $8, last_used_at = $9
+		WHERE org = $1 AND name = $2`,
+		s.Org, s.Name, attrs, boolInt(s.Suspended), sponsorsArg(s.Sponsors), boolInt(s.RequireSponsor), boolInt(s.Lifecycle),
+		t.s.nullTime(s.AttestedAt), t.s.nullTime(s.LastUsedAt)); err != nil {
 		return store.Service{}, err
 	}
 	return s, t.record(ctx, op, store.KindServicePut, s.Org, s.PrincipalID(), s)

@@ -286,8 +286,17 @@ func testServiceSuspension(t *testing.T, s store.Store) {
 		}
 		return out
 	}
-	diff(t, "LoadOrg lifecycles", map[string]*authz.Lifecycle{
-		"service:paused": {Suspended: true}, "service:runner": {Suspended: true}, "service:ci": nil}, lifeOf())
+	type shape struct{ Suspended, RequireSponsor, NoOrgRules bool }
+	shapes := map[string]*shape{}
+	for id, l := range lifeOf() {
+		if l != nil {
+			shapes[id] = &shape{l.Suspended, l.RequireSponsor, l.NoOrgRules}
+		} else {
+			shapes[id] = nil
+		}
+	}
+	diff(t, "LoadOrg lifecycles", map[string]*shape{
+		"service:paused": {Suspended: true, NoOrgRules: true}, "service:runner": {Suspended: true, NoOrgRules: true}, "service:ci": nil}, shapes)
 	write(t, s, func(ctx context.Context, tx store.Tx) error {
 		_, err := tx.UpdateService(ctx, store.Service{Org: f.org, Name: "runner", Attributes: map[string]any{"x": "y"}})
 		return err
@@ -297,5 +306,139 @@ func testServiceSuspension(t *testing.T, s store.Store) {
 	}
 	if l := lifeOf()["service:runner"]; l != nil {
 		t.Errorf("a resumed service has lifecycle %+v, want none", l)
+	}
+}
+
+// testServiceLifecycle: a service's optional sponsors (users and teams),
+// its opt-in to the org's rules, attestation and last use round-trip
+// through reads, LoadOrg and the changelog; a sponsor leaving or a
+// sponsoring team deleted is removed from every service it sponsored
+// (service.put each) while RequireSponsor stays, so the service becomes
+// sponsor_gone; RecordServiceUse only moves forward; a service without
+// sponsors never requires one.
+func testServiceLifecycle(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	f := seed(t, s, "a")
+	var now time.Time
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		now = tx.Now()
+		if _, err := tx.CreateService(ctx, store.Service{Org: f.org, Name: "deploy",
+			Sponsors: []string{"user:bob", "team:support", "user:alice", "user:bob"}, Lifecycle: true, AttestedAt: now.Add(-time.Hour)}); err != nil {
+			return err
+		}
+		_, err := tx.CreateService(ctx, store.Service{Org: f.org, Name: "solo", Sponsors: []string{"user:alice"}})
+		return err
+	})
+	dep := must(s.GetService(ctx, f.org, "deploy")).get(t)
+	diff(t, "sponsors, sorted and deduplicated", []string{"team:support", "user:alice", "user:bob"}, dep.Sponsors)
+	if !dep.RequireSponsor || !dep.Lifecycle || !dep.AttestedAt.Equal(now.Add(-time.Hour).Truncate(time.Microsecond)) || !dep.LastUsedAt.IsZero() {
+		t.Errorf("service deploy = %+v", dep)
+	}
+	if ci := must(s.GetService(ctx, f.org, "ci")).get(t); ci.RequireSponsor || ci.Lifecycle || len(ci.Sponsors) != 0 {
+		t.Errorf("a service created without sponsors = %+v, want none required", ci)
+	}
+	for _, tc := range []struct {
+		name     string
+		sponsors []string
+		want     error
+	}{
+		{"a user who is not a member", []string{"user:carol"}, store.ErrNotFound},
+		{"a team that does not exist", []string{"team:nope"}, store.ErrNotFound},
+		{"an agent", []string{"agent:Triage"}, store.ErrInvalid},
+		{"not a principal", []string{"bob"}, store.ErrInvalid},
+		{"seventeen", func() []string {
+			var ss []string
+			for i := range 17 {
+				ss = append(ss, fmt.Sprintf("user:u%d", i))
+			}
+			return ss
+		}(), store.ErrInvalid},
+	} {
+		wantErr(t, "service sponsor "+tc.name, writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.CreateService(ctx, store.Service{Org: f.org, Name: "x", Sponsors: tc.sponsors})
+			return err
+		}), tc.want)
+		wantErr(t, "service sponsor update "+tc.name, writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.UpdateService(ctx, store.Service{Org: f.org, Name: "ci", Sponsors: tc.sponsors})
+			return err
+		}), tc.want)
+	}
+
+	// Uses move forward only.
+	used := now.Add(time.Minute)
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		if moved, err := tx.RecordServiceUse(ctx, f.org, "deploy", used); err != nil || !moved {
+			return fmt.Errorf("first use: %v, %v", moved, err)
+		}
+		if moved, err := tx.RecordServiceUse(ctx, f.org, "deploy", used.Add(-time.Second)); err != nil || moved {
+			return fmt.Errorf("an older use: %v, %v", moved, err)
+		}
+		return nil
+	})
+	if got := must(s.GetService(ctx, f.org, "deploy")).get(t); !got.LastUsedAt.Equal(used.Truncate(time.Microsecond)) {
+		t.Errorf("last use %v, want %v", got.LastUsedAt, used)
+	}
+	wantErr(t, "use of an unknown service", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.RecordServiceUse(ctx, f.org, "nope", used)
+		return err
+	}), store.ErrNotFound)
+
+	// LoadOrg gives the engine the lifecycle: sponsors required, the
+	// org's rules opted in, the creation counting as a use.
+	lifeOf := func(id string) *authz.Lifecycle {
+		for _, p := range must(s.LoadOrg(ctx, f.org)).get(t).Principals {
+			if p.ID == id {
+				return p.Lifecycle
+			}
+		}
+		t.Fatalf("LoadOrg has no %s", id)
+		return nil
+	}
+	if l := lifeOf("service:deploy"); l == nil || !l.RequireSponsor || l.NoOrgRules || len(l.Sponsors) != 3 || !l.LastUsedAt.Equal(used.Truncate(time.Microsecond)) {
+		t.Errorf("LoadOrg lifecycle of deploy = %+v", l)
+	}
+	if l := lifeOf("service:solo"); l == nil || !l.RequireSponsor || !l.NoOrgRules {
+		t.Errorf("LoadOrg lifecycle of solo (sponsored, not opted in) = %+v", l)
+	}
+
+	// Sponsors leaving: removed, recorded, RequireSponsor kept.
+	rev := write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.RemoveMember(ctx, f.org, "alice") })
+	diff(t, "sponsors after alice left", []string{"team:support", "user:bob"}, must(s.GetService(ctx, f.org, "deploy")).get(t).Sponsors)
+	var puts []string
+	var soloPut *store.Service
+	for _, c := range changes(t, s, rev-1) {
+		if c.Kind == store.KindServicePut {
+			puts = append(puts, c.Key)
+			if c.Key == "service:solo" {
+				v, err := c.Decode()
+				if err != nil {
+					t.Fatal(err)
+				}
+				sv := v.(store.Service)
+				soloPut = &sv
+			}
+		}
+	}
+	diff(t, "services put when alice left", []string{"service:deploy", "service:solo"}, puts)
+	if soloPut == nil || len(soloPut.Sponsors) != 0 || !soloPut.RequireSponsor {
+		t.Errorf("service.put of solo after its only sponsor left = %+v, want no sponsors, still required", soloPut)
+	}
+	if got := must(s.GetService(ctx, f.org, "solo")).get(t); len(got.Sponsors) != 0 || !got.RequireSponsor {
+		t.Errorf("solo after its only sponsor left: %+v", got)
+	}
+	write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteTeam(ctx, f.org, "support") })
+	diff(t, "sponsors after team support was deleted", []string{"user:bob"}, must(s.GetService(ctx, f.org, "deploy")).get(t).Sponsors)
+
+	// An admin clearing the sponsors (RequireSponsor false) makes it a
+	// plain service again.
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.UpdateService(ctx, store.Service{Org: f.org, Name: "solo"})
+		return err
+	})
+	if got := must(s.GetService(ctx, f.org, "solo")).get(t); got.RequireSponsor || got.Lifecycle {
+		t.Errorf("solo after clearing: %+v", got)
+	}
+	if l := lifeOf("service:solo"); l != nil {
+		t.Errorf("a plain service has lifecycle %+v, want none", l)
 	}
 }

@@ -17,7 +17,7 @@ var Schema = map[string][]string{
 	"users":             {"id", "email", "display_name", "created_at"},
 	"members":           {"org", "user_id", "attributes", "created_at"},
 	"agents":            {"org", "name", "role", "sponsor", "expires_at", "attributes", "created_at", "sponsors", "suspended", "attested_at", "last_used_at"}, // 00008
-	"services":          {"org", "name", "attributes", "created_at", "suspended"},
+	"services":          {"org", "name", "attributes", "created_at", "suspended", "sponsors", "require_sponsor", "lifecycle", "attested_at", "last_used_at"},  // 00012, 00015
 	"teams":             {"org", "slug", "name", "created_at"},
 	"team_members":      {"org", "team", "principal", "created_at"},
 	"bindings":          {"org", "id", "principal", "role", "actions", "scope_namespace", "scope_type", "scope_id", "condition_name", "created_by", "created_at", "expires_at"}, // expires_at: 00008

@@ -50,6 +50,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"BindingExpiry", testBindingExpiry},
 		{"AgentLifecycle", testAgentLifecycle},
 		{"ServiceSuspension", testServiceSuspension},
+		{"ServiceLifecycle", testServiceLifecycle},
 		{"Resources", testResources},
 		{"ResourceVersionsAndDiff", testResourceVersions},
 		{"Policies", testPolicies},

@@ -89,6 +89,13 @@ def run_op(c: gatehouse.Client, op: str, args: Dict[str, Any]) -> Any:
         "get_resource": lambda: c.get_resource(a["org"], a["namespace"], a["type"], a["id"]),
         "share": lambda: c.share(*_pop(a, "org", "namespace", "type", "id"), **a),
         "create_agent": lambda: c.create_agent(*_pop(a, "org", "name", "role"), **a),
+        "get_agent": lambda: c.get_agent(a["org"], a["name"]),
+        "update_agent": lambda: c.update_agent(*_pop(a, "org", "name"), **a),
+        "attest_agent": lambda: c.attest_agent(a["org"], a["name"]),
+        "list_agents": lambda: c.list_agents(a.pop("org"), **a),
+        "set_lifecycle": lambda: c.set_org_lifecycle(a.pop("org"), **a),
+        "reach": lambda: c.reach(a["org"], a["principal"]),
+        "mint_agent_token": lambda: c.mint_agent_token(*_pop(a, "org", "name"), **a),
     }
     if op not in ops:
         raise KeyError(f"unknown op {op!r} (sdk/contract/README.md lists them)")

@@ -89,7 +89,9 @@ class OpenAPIDriftTest(unittest.TestCase):
         not silently drop: every member the API documents has a field."""
         for t in [_types.Decision, _types.Explanation, _types.Batch, _types.BatchResult, _types.Me,
                   _types.Permissions, _types.Subjects, _types.ResourcePage, _types.Binding, _types.Resource,
-                  _types.Approval, _types.ApprovalVote, _types.Run, _types.RunStarted]:
+                  _types.Approval, _types.ApprovalVote, _types.Run, _types.RunStarted, _types.Agent,
+                  _types.OrgLifecycle, _types.AgentToken, _types.Reach, _types.NamespaceReach, _types.ReachEntry,
+                  _types.ReachApproval, _types.SecretReach, _types.ToolReach]:
             names = {f.metadata.get("name", f.name) for f in dataclasses.fields(t)}
             for sname, schema in self.schemas_of(t):
                 for p in schema.get("properties", {}):

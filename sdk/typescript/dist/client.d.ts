@@ -15,7 +15,7 @@
  * @module
  */
 import { type CallOptions, type TransportOptions } from "./transport.js";
-import type { AcceptRequest, AcceptResponse, Agent, AgentPatch, AgentSpec, APIKey, BatchCheckResponse, BatchItem, Binding, BindingSpec, CheckResponse, CreateOrgRequest, ExplainResponse, Health, Invitation, InvitationCreated, InviteRequest, KeyCreated, KeySpec, LookupResourcesResponse, LookupSubjectsResponse, Me, Member, Namespace, Org, Page, PermissionsResponse, Policy, Release, Resource, ResourcePatch, ResourceRef, ResourceSpec, ResourceVersion, Revision, Role, RoleBody, RoleSpec, RunGrant, RunRequest, Approval, CheckRequest, Run, RunFinishRequest, RunStartRequest, RunStartResponse, Secret, SecretCreate, Service, ServiceSpec, SessionResponse, Team, TeamRequest, JsonObject, ValidateResponse, Written } from "./types.js";
+import type { AcceptRequest, AcceptResponse, Agent, AgentPatch, AgentSpec, AgentToken, AgentTokenRequest, OrgLifecycle, Reach, APIKey, BatchCheckResponse, BatchItem, Binding, BindingSpec, CheckResponse, CreateOrgRequest, ExplainResponse, Health, Invitation, InvitationCreated, InviteRequest, KeyCreated, KeySpec, LookupResourcesResponse, LookupSubjectsResponse, Me, Member, Namespace, Org, Page, PermissionsResponse, Policy, Release, Resource, ResourcePatch, ResourceRef, ResourceSpec, ResourceVersion, Revision, Role, RoleBody, RoleSpec, RunGrant, RunRequest, Approval, CheckRequest, Run, RunFinishRequest, RunStartRequest, RunStartResponse, Secret, SecretCreate, Service, ServicePatch, ServiceSpec, SessionResponse, Team, TeamRequest, JsonObject, ValidateResponse, Written } from "./types.js";
 /** How to reach the server; see {@link TransportOptions}. */
 export interface GatehouseOptions extends TransportOptions {
     /**
@@ -29,8 +29,32 @@ export interface DecisionOptions extends CallOptions {
     /** Decide at a revision at least this fresh (a revision some write returned). */
     atLeast?: number;
 }
+/**
+ * A point in the past to ask about (check, explain, the lookups): the
+ * answer as it would have been then, rebuilt from the changelog. At most
+ * one of the two; a point in the future, before the org existed or outside
+ * the retention window is an {@link InvalidRequestError} naming the field.
+ */
+export interface PointInTime {
+    /** An instant: a `Date`, or an RFC 3339 string. */
+    atTime?: string | Date;
+    /** A revision (as a write answered it). */
+    atRevision?: number;
+}
 /** A check: the question and its call options. */
-export type CheckOptions = BatchItem & Pick<CheckRequest, "arguments" | "approvalId"> & DecisionOptions;
+export type CheckOptions = BatchItem & Pick<CheckRequest, "arguments" | "approvalId"> & PointInTime & DecisionOptions;
+/** A share's lifetime: when it stops granting ({@link OrgClient.share}). */
+export interface ShareOptions extends CallOptions {
+    /** The instant it stops granting (a `Date` or RFC 3339, in the future). */
+    expiresAt?: string | Date;
+    /** How long it grants: a Go duration ("30m", "2h") from the server's clock. */
+    expiresIn?: string;
+}
+/** Listing agents. */
+export interface ListAgentsOptions extends ListOptions {
+    /** Only agents in this status: "active", "suspended" (any reason), or one reason ("sponsor_gone", "inactive", "attestation_due", "expired"). */
+    status?: string;
+}
 /** Reading one approval. */
 export interface GetApprovalOptions extends CallOptions {
     /** Long-poll while it is pending: seconds (at most 60), or a Go duration ("30s"). */
@@ -63,7 +87,7 @@ export interface ListOptions extends CallOptions {
     cursor?: string;
 }
 /** A resource lookup: which resources may `principal` do `action` on? */
-export interface LookupResourcesOptions extends DecisionOptions {
+export interface LookupResourcesOptions extends DecisionOptions, PointInTime {
     /** The principal; the caller when omitted. */
     principal?: string;
     /** The action ("chains:run"). */
@@ -80,7 +104,7 @@ export interface LookupResourcesOptions extends DecisionOptions {
     cursor?: string;
 }
 /** A subject lookup: who may do `action` on `resource`? */
-export interface LookupSubjectsOptions extends DecisionOptions {
+export interface LookupSubjectsOptions extends DecisionOptions, PointInTime {
     /** The action. */
     action: string;
     /** "<type>/<id>"; the type in the namespace when omitted. */
@@ -246,22 +270,52 @@ export declare class OrgClient {
     getBinding(id: string, options?: CallOptions): Promise<Binding>;
     /** Deletes a binding. */
     deleteBinding(id: string, options?: CallOptions): Promise<Revision>;
-    /** Shares one resource with a principal, or with every holder of a role ("role:operator"), for actions. */
-    share(ref: ResourceRef, principal: string, actions: string[], options?: CallOptions): Promise<Written<Binding>>;
+    /**
+     * Shares one resource with a principal, or with every holder of a role
+     * ("role:operator"), for actions; with `expiresAt` or `expiresIn` only
+     * until then ("run on chains/x for the next 30 minutes": `{ expiresIn: "30m" }`).
+     */
+    share(ref: ResourceRef, principal: string, actions: string[], options?: ShareOptions): Promise<Written<Binding>>;
     /** Creates an agent bound to its role. */
     createAgent(spec: AgentSpec, options?: CallOptions): Promise<Written<Agent>>;
-    /** The org's agents. */
-    listAgents(options?: ListOptions): Paginated<Agent>;
+    /** The org's agents, optionally only those in one status. */
+    listAgents(options?: ListAgentsOptions): Paginated<Agent>;
     /** One agent. */
     getAgent(name: string, options?: CallOptions): Promise<Agent>;
     /** Changes an agent. */
     updateAgent(name: string, patch: AgentPatch, options?: CallOptions): Promise<Written<Agent>>;
     /** Deletes an agent. */
     deleteAgent(name: string, options?: CallOptions): Promise<Revision>;
+    /**
+     * Vouches for an agent now, as one of its sponsors (a sponsoring user or
+     * a member of a sponsoring team; anyone else gets a ForbiddenError):
+     * lifts `attestation_due` and `inactive`.
+     */
+    attestAgent(name: string, options?: CallOptions): Promise<Written<Agent>>;
+    /**
+     * Mints a short-lived token for an agent, accepted only at `audience`
+     * and refused by every API route; shown this once.
+     */
+    mintAgentToken(name: string, req: AgentTokenRequest, options?: CallOptions): Promise<AgentToken>;
+    /** The org's suspension rules for agents (`{}`: none). */
+    getLifecycle(options?: CallOptions): Promise<OrgLifecycle>;
+    /** Replaces the org's suspension rules for agents (0 or absent: off; needs org:update). */
+    setLifecycle(rules: OrgLifecycle, options?: CallOptions): Promise<Written<Org>>;
+    /**
+     * A principal's blast radius ("agent:Triage", "user:bob", "service:ci"):
+     * everything it could do if hijacked (yourself, or bindings:read).
+     */
+    reach(principal: string, options?: CallOptions): Promise<Reach>;
     /** Creates a service account. */
     createService(spec: ServiceSpec, options?: CallOptions): Promise<Written<Service>>;
-    /** The org's services. */
-    listServices(options?: ListOptions): Paginated<Service>;
+    /** The org's services; `status` keeps those in one status ("active", "suspended" for any reason, "sponsor_gone", "inactive", "attestation_due"). */
+    listServices(options?: ListOptions & {
+        status?: string;
+    }): Paginated<Service>;
+    /** Changes a service's attributes, sponsors or lifecycle opt-in. */
+    updateService(name: string, patch: ServicePatch, options?: CallOptions): Promise<Written<Service>>;
+    /** Vouches, as a sponsor, for a service under the org's rules (lifts attestation_due and inactive). */
+    attestService(name: string, options?: CallOptions): Promise<Written<Service>>;
     /** One service. */
     getService(name: string, options?: CallOptions): Promise<Service>;
     /** Deletes a service. */

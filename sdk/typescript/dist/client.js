@@ -29,7 +29,18 @@ class RevisionTracker {
 }
 const seg = encodeURIComponent;
 /** The members of CheckOptions that checkBody maps itself. */
-const checkMembers = new Set(["principal", "action", "resource", "namespace", "context", "onBehalfOf", "arguments", "approvalId", "atLeast", "signal", "timeoutMs"]);
+const checkMembers = new Set([
+    "principal", "action", "resource", "namespace", "context", "onBehalfOf", "arguments", "approvalId", "atTime", "atRevision", "atLeast", "signal", "timeoutMs",
+]);
+/** The wire form of an instant: a Date as RFC 3339, a string as it is. */
+function instant(v) {
+    if (v instanceof Date) {
+        if (Number.isNaN(v.getTime()))
+            throw new TypeError("gatehouse: an invalid Date");
+        return v.toISOString();
+    }
+    return v === "" ? undefined : v;
+}
 /**
  * A Gatehouse client. Create one per server and reuse it; it is safe to
  * share between concurrent requests.
@@ -175,6 +186,8 @@ export class OrgClient {
             on_behalf_of: q.onBehalfOf,
             arguments: q.arguments,
             approval_id: q.approvalId,
+            at_time: instant(q.atTime),
+            at_revision: q.atRevision || undefined,
             consistency: c ? { at_least: c.atLeast } : undefined,
         };
         // Members this SDK does not know yet (an approval's presentation) cross in wire form.
@@ -208,8 +221,9 @@ export class OrgClient {
     }
     /** One page of a resource lookup. */
     lookupResourcesPage(q) {
-        const { signal, timeoutMs, atLeast, ...body } = q;
-        return this.t.do({ method: "POST", path: this.base + "/lookup/resources", body: { ...body, consistency: this.client.atLeast(atLeast) }, idem: "safe" }, { signal, timeoutMs });
+        const { signal, timeoutMs, atLeast, atTime, atRevision, ...body } = q;
+        const point = { atTime: instant(atTime), atRevision: atRevision || undefined };
+        return this.t.do({ method: "POST", path: this.base + "/lookup/resources", body: { ...body, ...point, consistency: this.client.atLeast(atLeast) }, idem: "safe" }, { signal, timeoutMs });
     }
     /**
      * Every resource the principal may do the action on, page by page, in
@@ -231,8 +245,9 @@ export class OrgClient {
     }
     /** Who may do the action on the resource (teams expanded). */
     lookupSubjects(q) {
-        const { signal, timeoutMs, atLeast, ...body } = q;
-        return this.t.do({ method: "POST", path: this.base + "/lookup/subjects", body: { ...body, consistency: this.client.atLeast(atLeast) }, idem: "safe" }, { signal, timeoutMs });
+        const { signal, timeoutMs, atLeast, atTime, atRevision, ...body } = q;
+        const point = { atTime: instant(atTime), atRevision: atRevision || undefined };
+        return this.t.do({ method: "POST", path: this.base + "/lookup/subjects", body: { ...body, ...point, consistency: this.client.atLeast(atLeast) }, idem: "safe" }, { signal, timeoutMs });
     }
     /** What a principal holds in a namespace. */
     permissions(principal, options) {
@@ -373,18 +388,23 @@ export class OrgClient {
     deleteBinding(id, options) {
         return this.w(this.t.do({ method: "DELETE", path: `${this.base}/bindings/${seg(id)}` }, options));
     }
-    /** Shares one resource with a principal, or with every holder of a role ("role:operator"), for actions. */
+    /**
+     * Shares one resource with a principal, or with every holder of a role
+     * ("role:operator"), for actions; with `expiresAt` or `expiresIn` only
+     * until then ("run on chains/x for the next 30 minutes": `{ expiresIn: "30m" }`).
+     */
     share(ref, principal, actions, options) {
-        return this.w(this.t.do({ method: "POST", path: this.resPath(ref) + "/shares", body: { principal, actions } }, options));
+        const body = { principal, actions, expiresAt: instant(options?.expiresAt), expiresIn: options?.expiresIn || undefined };
+        return this.w(this.t.do({ method: "POST", path: this.resPath(ref) + "/shares", body }, options));
     }
     // Agents and services.
     /** Creates an agent bound to its role. */
     createAgent(spec, options) {
         return this.w(this.t.do({ method: "POST", path: this.base + "/agents", body: spec }, options));
     }
-    /** The org's agents. */
+    /** The org's agents, optionally only those in one status. */
     listAgents(options) {
-        return this.client.pages(this.base + "/agents", {}, options);
+        return this.client.pages(this.base + "/agents", { status: options?.status }, options);
     }
     /** One agent. */
     getAgent(name, options) {
@@ -398,13 +418,51 @@ export class OrgClient {
     deleteAgent(name, options) {
         return this.w(this.t.do({ method: "DELETE", path: `${this.base}/agents/${seg(name)}` }, options));
     }
+    /**
+     * Vouches for an agent now, as one of its sponsors (a sponsoring user or
+     * a member of a sponsoring team; anyone else gets a ForbiddenError):
+     * lifts `attestation_due` and `inactive`.
+     */
+    attestAgent(name, options) {
+        return this.w(this.t.do({ method: "POST", path: `${this.base}/agents/${seg(name)}/attest` }, options));
+    }
+    /**
+     * Mints a short-lived token for an agent, accepted only at `audience`
+     * and refused by every API route; shown this once.
+     */
+    mintAgentToken(name, req, options) {
+        return this.w(this.t.do({ method: "POST", path: `${this.base}/agents/${seg(name)}/tokens`, body: req }, options));
+    }
+    /** The org's suspension rules for agents (`{}`: none). */
+    async getLifecycle(options) {
+        return (await this.get(options)).lifecycle ?? {};
+    }
+    /** Replaces the org's suspension rules for agents (0 or absent: off; needs org:update). */
+    setLifecycle(rules, options) {
+        return this.w(this.t.do({ method: "PUT", path: this.base + "/lifecycle", body: rules }, options));
+    }
+    /**
+     * A principal's blast radius ("agent:Triage", "user:bob", "service:ci"):
+     * everything it could do if hijacked (yourself, or bindings:read).
+     */
+    reach(principal, options) {
+        return this.t.do({ method: "GET", path: `${this.base}/principals/${seg(principal)}/reach` }, options);
+    }
     /** Creates a service account. */
     createService(spec, options) {
         return this.w(this.t.do({ method: "POST", path: this.base + "/services", body: spec }, options));
     }
-    /** The org's services. */
+    /** The org's services; `status` keeps those in one status ("active", "suspended" for any reason, "sponsor_gone", "inactive", "attestation_due"). */
     listServices(options) {
-        return this.client.pages(this.base + "/services", {}, options);
+        return this.client.pages(this.base + "/services", options?.status ? { status: options.status } : {}, options);
+    }
+    /** Changes a service's attributes, sponsors or lifecycle opt-in. */
+    updateService(name, patch, options) {
+        return this.w(this.t.do({ method: "PATCH", path: `${this.base}/services/${seg(name)}`, body: patch }, options));
+    }
+    /** Vouches, as a sponsor, for a service under the org's rules (lifts attestation_due and inactive). */
+    attestService(name, options) {
+        return this.w(this.t.do({ method: "POST", path: `${this.base}/services/${seg(name)}/attest` }, options));
     }
     /** One service. */
     getService(name, options) {

@@ -14,7 +14,7 @@
 export * from "./types.js";
 export * from "./errors.js";
 export { Gatehouse, OrgClient, Paginated, collect, MAX_BATCH } from "./client.js";
-export type { GatehouseOptions, DecisionOptions, CheckOptions, ListOptions, LookupResourcesOptions, LookupSubjectsOptions, GetApprovalOptions, WaitForApprovalOptions, ListApprovalsOptions, ListRunsOptions } from "./client.js";
+export type { GatehouseOptions, DecisionOptions, CheckOptions, ListOptions, LookupResourcesOptions, LookupSubjectsOptions, GetApprovalOptions, WaitForApprovalOptions, ListApprovalsOptions, ListRunsOptions, PointInTime, ShareOptions, ListAgentsOptions } from "./client.js";
 export type { CallOptions, RetryPolicy, FetchLike, TransportOptions } from "./transport.js";
 export { requirePermission, guardTool, authorizeToolCall, approvalOf, ApprovalRequiredError } from "./guard.js";
 export type { ApprovalOutcome, ApprovalWaitOptions, ToolGuardOptions, FromArgs, FromRuntime, ToolLike } from "./guard.js";

@@ -24,6 +24,10 @@ import type {
   Agent,
   AgentPatch,
   AgentSpec,
+  AgentToken,
+  AgentTokenRequest,
+  OrgLifecycle,
+  Reach,
   APIKey,
   BatchCheckResponse,
   BatchItem,
@@ -68,6 +72,7 @@ import type {
   Secret,
   SecretCreate,
   Service,
+  ServicePatch,
   ServiceSpec,
   SessionResponse,
   Team,
@@ -92,8 +97,35 @@ export interface DecisionOptions extends CallOptions {
   atLeast?: number;
 }
 
+/**
+ * A point in the past to ask about (check, explain, the lookups): the
+ * answer as it would have been then, rebuilt from the changelog. At most
+ * one of the two; a point in the future, before the org existed or outside
+ * the retention window is an {@link InvalidRequestError} naming the field.
+ */
+export interface PointInTime {
+  /** An instant: a `Date`, or an RFC 3339 string. */
+  atTime?: string | Date;
+  /** A revision (as a write answered it). */
+  atRevision?: number;
+}
+
 /** A check: the question and its call options. */
-export type CheckOptions = BatchItem & Pick<CheckRequest, "arguments" | "approvalId"> & DecisionOptions;
+export type CheckOptions = BatchItem & Pick<CheckRequest, "arguments" | "approvalId"> & PointInTime & DecisionOptions;
+
+/** A share's lifetime: when it stops granting ({@link OrgClient.share}). */
+export interface ShareOptions extends CallOptions {
+  /** The instant it stops granting (a `Date` or RFC 3339, in the future). */
+  expiresAt?: string | Date;
+  /** How long it grants: a Go duration ("30m", "2h") from the server's clock. */
+  expiresIn?: string;
+}
+
+/** Listing agents. */
+export interface ListAgentsOptions extends ListOptions {
+  /** Only agents in this status: "active", "suspended" (any reason), or one reason ("sponsor_gone", "inactive", "attestation_due", "expired"). */
+  status?: string;
+}
 
 /** Reading one approval. */
 export interface GetApprovalOptions extends CallOptions {
@@ -132,7 +164,7 @@ export interface ListOptions extends CallOptions {
 }
 
 /** A resource lookup: which resources may `principal` do `action` on? */
-export interface LookupResourcesOptions extends DecisionOptions {
+export interface LookupResourcesOptions extends DecisionOptions, PointInTime {
   /** The principal; the caller when omitted. */
   principal?: string;
   /** The action ("chains:run"). */
@@ -150,7 +182,7 @@ export interface LookupResourcesOptions extends DecisionOptions {
 }
 
 /** A subject lookup: who may do `action` on `resource`? */
-export interface LookupSubjectsOptions extends DecisionOptions {
+export interface LookupSubjectsOptions extends DecisionOptions, PointInTime {
   /** The action. */
   action: string;
   /** "<type>/<id>"; the type in the namespace when omitted. */
@@ -175,7 +207,18 @@ class RevisionTracker {
 const seg = encodeURIComponent;
 
 /** The members of CheckOptions that checkBody maps itself. */
-const checkMembers = new Set(["principal", "action", "resource", "namespace", "context", "onBehalfOf", "arguments", "approvalId", "atLeast", "signal", "timeoutMs"]);
+const checkMembers = new Set([
+  "principal", "action", "resource", "namespace", "context", "onBehalfOf", "arguments", "approvalId", "atTime", "atRevision", "atLeast", "signal", "timeoutMs",
+]);
+
+/** The wire form of an instant: a Date as RFC 3339, a string as it is. */
+function instant(v: string | Date | undefined): string | undefined {
+  if (v instanceof Date) {
+    if (Number.isNaN(v.getTime())) throw new TypeError("gatehouse: an invalid Date");
+    return v.toISOString();
+  }
+  return v === "" ? undefined : v;
+}
 
 /**
  * A Gatehouse client. Create one per server and reuse it; it is safe to
@@ -361,6 +404,8 @@ export class OrgClient {
       on_behalf_of: q.onBehalfOf,
       arguments: q.arguments,
       approval_id: q.approvalId,
+      at_time: instant(q.atTime),
+      at_revision: q.atRevision || undefined,
       consistency: c ? { at_least: c.atLeast } : undefined,
     };
     // Members this SDK does not know yet (an approval's presentation) cross in wire form.
@@ -405,9 +450,10 @@ export class OrgClient {
 
   /** One page of a resource lookup. */
   lookupResourcesPage(q: LookupResourcesOptions): Promise<LookupResourcesResponse> {
-    const { signal, timeoutMs, atLeast, ...body } = q;
+    const { signal, timeoutMs, atLeast, atTime, atRevision, ...body } = q;
+    const point = { atTime: instant(atTime), atRevision: atRevision || undefined };
     return this.t.do(
-      { method: "POST", path: this.base + "/lookup/resources", body: { ...body, consistency: this.client.atLeast(atLeast) }, idem: "safe" },
+      { method: "POST", path: this.base + "/lookup/resources", body: { ...body, ...point, consistency: this.client.atLeast(atLeast) }, idem: "safe" },
       { signal, timeoutMs },
     );
   }
@@ -431,9 +477,10 @@ export class OrgClient {
 
   /** Who may do the action on the resource (teams expanded). */
   lookupSubjects(q: LookupSubjectsOptions): Promise<LookupSubjectsResponse> {
-    const { signal, timeoutMs, atLeast, ...body } = q;
+    const { signal, timeoutMs, atLeast, atTime, atRevision, ...body } = q;
+    const point = { atTime: instant(atTime), atRevision: atRevision || undefined };
     return this.t.do(
-      { method: "POST", path: this.base + "/lookup/subjects", body: { ...body, consistency: this.client.atLeast(atLeast) }, idem: "safe" },
+      { method: "POST", path: this.base + "/lookup/subjects", body: { ...body, ...point, consistency: this.client.atLeast(atLeast) }, idem: "safe" },
       { signal, timeoutMs },
     );
   }
@@ -620,9 +667,14 @@ export class OrgClient {
     return this.w(this.t.do({ method: "DELETE", path: `${this.base}/bindings/${seg(id)}` }, options));
   }
 
-  /** Shares one resource with a principal, or with every holder of a role ("role:operator"), for actions. */
-  share(ref: ResourceRef, principal: string, actions: string[], options?: CallOptions): Promise<Written<Binding>> {
-    return this.w(this.t.do({ method: "POST", path: this.resPath(ref) + "/shares", body: { principal, actions } }, options));
+  /**
+   * Shares one resource with a principal, or with every holder of a role
+   * ("role:operator"), for actions; with `expiresAt` or `expiresIn` only
+   * until then ("run on chains/x for the next 30 minutes": `{ expiresIn: "30m" }`).
+   */
+  share(ref: ResourceRef, principal: string, actions: string[], options?: ShareOptions): Promise<Written<Binding>> {
+    const body = { principal, actions, expiresAt: instant(options?.expiresAt), expiresIn: options?.expiresIn || undefined };
+    return this.w(this.t.do({ method: "POST", path: this.resPath(ref) + "/shares", body }, options));
   }
 
   // Agents and services.
@@ -632,9 +684,9 @@ export class OrgClient {
     return this.w(this.t.do({ method: "POST", path: this.base + "/agents", body: spec }, options));
   }
 
-  /** The org's agents. */
-  listAgents(options?: ListOptions): Paginated<Agent> {
-    return this.client.pages(this.base + "/agents", {}, options);
+  /** The org's agents, optionally only those in one status. */
+  listAgents(options?: ListAgentsOptions): Paginated<Agent> {
+    return this.client.pages(this.base + "/agents", { status: options?.status }, options);
   }
 
   /** One agent. */
@@ -652,14 +704,59 @@ export class OrgClient {
     return this.w(this.t.do({ method: "DELETE", path: `${this.base}/agents/${seg(name)}` }, options));
   }
 
+  /**
+   * Vouches for an agent now, as one of its sponsors (a sponsoring user or
+   * a member of a sponsoring team; anyone else gets a ForbiddenError):
+   * lifts `attestation_due` and `inactive`.
+   */
+  attestAgent(name: string, options?: CallOptions): Promise<Written<Agent>> {
+    return this.w(this.t.do({ method: "POST", path: `${this.base}/agents/${seg(name)}/attest` }, options));
+  }
+
+  /**
+   * Mints a short-lived token for an agent, accepted only at `audience`
+   * and refused by every API route; shown this once.
+   */
+  mintAgentToken(name: string, req: AgentTokenRequest, options?: CallOptions): Promise<AgentToken> {
+    return this.w(this.t.do({ method: "POST", path: `${this.base}/agents/${seg(name)}/tokens`, body: req }, options));
+  }
+
+  /** The org's suspension rules for agents (`{}`: none). */
+  async getLifecycle(options?: CallOptions): Promise<OrgLifecycle> {
+    return (await this.get(options)).lifecycle ?? {};
+  }
+
+  /** Replaces the org's suspension rules for agents (0 or absent: off; needs org:update). */
+  setLifecycle(rules: OrgLifecycle, options?: CallOptions): Promise<Written<Org>> {
+    return this.w(this.t.do({ method: "PUT", path: this.base + "/lifecycle", body: rules }, options));
+  }
+
+  /**
+   * A principal's blast radius ("agent:Triage", "user:bob", "service:ci"):
+   * everything it could do if hijacked (yourself, or bindings:read).
+   */
+  reach(principal: string, options?: CallOptions): Promise<Reach> {
+    return this.t.do({ method: "GET", path: `${this.base}/principals/${seg(principal)}/reach` }, options);
+  }
+
   /** Creates a service account. */
   createService(spec: ServiceSpec, options?: CallOptions): Promise<Written<Service>> {
     return this.w(this.t.do({ method: "POST", path: this.base + "/services", body: spec }, options));
   }
 
-  /** The org's services. */
-  listServices(options?: ListOptions): Paginated<Service> {
-    return this.client.pages(this.base + "/services", {}, options);
+  /** The org's services; `status` keeps those in one status ("active", "suspended" for any reason, "sponsor_gone", "inactive", "attestation_due"). */
+  listServices(options?: ListOptions & { status?: string }): Paginated<Service> {
+    return this.client.pages(this.base + "/services", options?.status ? { status: options.status } : {}, options);
+  }
+
+  /** Changes a service's attributes, sponsors or lifecycle opt-in. */
+  updateService(name: string, patch: ServicePatch, options?: CallOptions): Promise<Written<Service>> {
+    return this.w(this.t.do({ method: "PATCH", path: `${this.base}/services/${seg(name)}`, body: patch }, options));
+  }
+
+  /** Vouches, as a sponsor, for a service under the org's rules (lifts attestation_due and inactive). */
+  attestService(name: string, options?: CallOptions): Promise<Written<Service>> {
+    return this.w(this.t.do({ method: "POST", path: `${this.base}/services/${seg(name)}/attest` }, options));
   }
 
   /** One service. */

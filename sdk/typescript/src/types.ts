@@ -43,6 +43,21 @@ export interface Org {
   template?: string;
   /** When it was created. */
   createdAt: string;
+  /** Its suspension rules for agents; absent: none. */
+  lifecycle?: OrgLifecycle;
+}
+
+/**
+ * An org's suspension rules for agents (docs/agents.md): agents unused for
+ * `inactiveDays` are `inactive`, those no sponsor attested for
+ * `attestationDays` are `attestation_due`; 0 or absent: the rule is off.
+ * @schema OrgLifecycle
+ */
+export interface OrgLifecycle {
+  /** Days without a use after which an agent is suspended (`inactive`). */
+  inactiveDays?: number;
+  /** Days without a sponsor's attestation after which an agent is suspended (`attestation_due`). */
+  attestationDays?: number;
 }
 
 /** Creates an org from a template; the caller becomes its owner. @schema CreateOrgRequest */
@@ -239,6 +254,8 @@ export interface BindingCore {
   scope: Scope;
   /** A named condition that must hold. */
   condition?: string;
+  /** When it stops granting anything (RFC 3339); absent: never. */
+  expiresAt?: string;
 }
 
 /** A role (or, on one resource, an action list) granted to a principal at a scope. @schema Binding */
@@ -261,6 +278,10 @@ export interface BindingSpec {
   scope: Scope;
   /** A named condition that must hold. */
   condition?: string;
+  /** When it stops granting (RFC 3339, in the future); at most one of this and `expiresIn`. */
+  expiresAt?: string;
+  /** How long it grants: a Go duration ("30m", "2h") from the server's clock. */
+  expiresIn?: string;
 }
 
 /** Shares one resource with a principal (or every holder of a role) for actions. @schema ShareRequest */
@@ -269,6 +290,10 @@ export interface ShareRequest {
   principal: string;
   /** The actions ("run", "read", "*"). */
   actions: string[];
+  /** When the share stops granting (RFC 3339, in the future). */
+  expiresAt?: string;
+  /** How long it grants: a Go duration ("30m") from the server's clock. */
+  expiresIn?: string;
 }
 
 /** An AI agent identity of an org. @schema Agent */
@@ -287,7 +312,20 @@ export interface Agent {
   attributes?: JsonObject;
   /** When it was created. */
   createdAt: string;
+  /** The "user:<id>" members and "team:<slug>" teams answerable for it; when none is left it is suspended (`sponsor_gone`). */
+  sponsors?: string[];
+  /** Suspended by hand. */
+  suspended?: boolean;
+  /** When a sponsor last attested it. */
+  attestedAt?: string;
+  /** When it last acted (recorded at most hourly). */
+  lastUsedAt?: string;
+  /** "active", or why every decision for it is a deny now. */
+  status?: AgentStatus;
 }
+
+/** An agent's status: active, or the first reason it can do nothing ({@link Agent.status}). */
+export type AgentStatus = "active" | "expired" | "suspended" | "sponsor_gone" | "inactive" | "attestation_due";
 
 /** Creates an agent bound to its role at a namespace (or the org). @schema AgentSpec */
 export interface AgentSpec {
@@ -303,6 +341,8 @@ export interface AgentSpec {
   expiresAt?: string;
   /** Attributes conditions can read. */
   attributes?: JsonObject;
+  /** Its sponsors ("user:<id>", "team:<slug>", at most 16); default `sponsor`, else the creating user. */
+  sponsors?: string[];
 }
 
 /** Changes an agent; omitted members keep their value. @schema AgentPatch */
@@ -315,6 +355,128 @@ export interface AgentPatch {
   expiresAt?: string;
   /** New attributes (replacing the old). */
   attributes?: JsonObject;
+  /** New sponsors, replacing the old (assigning one lifts `sponsor_gone`). */
+  sponsors?: string[];
+  /** Suspend it by hand (true) or lift that (false). */
+  suspended?: boolean;
+}
+
+/** Asks for an agent token. @schema AgentTokenRequest */
+export interface AgentTokenRequest {
+  /** The absolute URL of the one endpoint that will accept it (an MCP gateway endpoint). */
+  audience: string;
+  /** A member user the agent acts for; a user may name only itself. */
+  onBehalfOf?: string;
+  /** Its lifetime, a Go duration ("10m"): default 5m, at most 1h. */
+  ttl?: string;
+}
+
+/** A minted agent token, shown this once; every API route refuses it. @schema AgentToken */
+export interface AgentToken {
+  /** The revision of the audit entry. */
+  revision: number;
+  /** The token ("gha_…"): a credential, keep it secret. */
+  token: string;
+  /** "Bearer". */
+  tokenType: string;
+  /** Its id (in the audit log). */
+  tokenId: string;
+  /** "agent:<name>". */
+  agent: string;
+  /** The user it acts for. */
+  onBehalfOf?: string;
+  /** Where it is accepted. */
+  audience: string;
+  /** When it stops working. */
+  expiresAt: string;
+}
+
+/** An `ask before` rule that applies to a principal. @schema ReachApproval */
+export interface ReachApproval {
+  /** The "<type>:<action>" that needs approval. */
+  permission: string;
+  /** The rule as written. */
+  rule: string;
+  /** Where it is written ("role operator"). */
+  owner: string;
+  /** The file and position ("policy:58:5"). */
+  source?: string;
+  /** How many distinct people must approve. */
+  quorum: number;
+  /** Roles of which an approver must hold one (absent: anyone with decisions:approve). */
+  from?: string[];
+  /** It applies only when all of these hold; absent: always. */
+  conditions?: string[];
+}
+
+/** One permission pattern a principal holds: on every resource it covers, or on one `resource`. @schema ReachEntry */
+export interface ReachEntry {
+  /** The permission pattern ("chains:run", "chains:*"). */
+  permission: string;
+  /** The one resource of a grant on a single resource. */
+  resource?: ResourceRef;
+  /** How many existing resources it covers. */
+  resources: number;
+  /** It holds only when one of these does. */
+  conditions?: string[];
+  /** "all", "destructive", "change" or "read". */
+  severity: "all" | "destructive" | "change" | "read";
+  /** The approvals its actions need. */
+  approvals?: ReachApproval[];
+}
+
+/** What a principal reaches in one namespace, most destructive first. @schema NamespaceReach */
+export interface NamespaceReach {
+  /** The namespace. */
+  namespace: string;
+  /** Its entries. */
+  entries: ReachEntry[];
+}
+
+/** A secret the principal could cause to be injected. @schema SecretReach */
+export interface SecretReach {
+  /** The secret's namespace. */
+  namespace: string;
+  /** Its name. */
+  name: string;
+  /** Resources it may run whose specs reference it. */
+  via: ResourceRef[];
+  /** Those it may run only with a person's approval. */
+  viaApproval?: ResourceRef[];
+}
+
+/** An MCP tool the principal may call. @schema ToolReach */
+export interface ToolReach {
+  /** The namespace. */
+  namespace: string;
+  /** "tools". */
+  type: string;
+  /** The tool's id. */
+  id: string;
+  /** Set when each call needs approval. */
+  approvals?: ReachApproval[];
+}
+
+/** A principal's blast radius: everything it could do if hijacked. @schema Reach */
+export interface Reach {
+  /** The principal. */
+  principal: string;
+  /** The revision it was computed at. */
+  revision: number;
+  /** "active", or why it can do nothing now. */
+  status: string;
+  /** Per namespace, ranked most destructive first. */
+  namespaces: NamespaceReach[];
+  /** Secrets it could cause to be injected (where the caller may list secrets). */
+  secrets?: SecretReach[];
+  /** References to secrets the caller may not list. */
+  hiddenSecrets?: number;
+  /** MCP tools it may call. */
+  tools?: ToolReach[];
+  /** Only the first 2,000 resources in reach were scanned for secrets and tools. */
+  truncated?: boolean;
+  /** A few sentences for a person. */
+  summary: string;
 }
 
 /** A runtime or CI account of an org. @schema Service */
@@ -327,6 +489,18 @@ export interface Service {
   attributes?: JsonObject;
   /** When it was created. */
   createdAt: string;
+  /** "active", or why every decision for it is denied now: "suspended", "sponsor_gone", "inactive", "attestation_due". */
+  status?: string;
+  /** Suspended by hand. */
+  suspended?: boolean;
+  /** Its sponsors ("user:<id>", "team:<slug>"); none by default. */
+  sponsors?: string[];
+  /** Opted in to the org's inactivity and attestation rules. */
+  lifecycle?: boolean;
+  /** The last attestation. */
+  attestedAt?: string;
+  /** The last recorded use. */
+  lastUsedAt?: string;
 }
 
 /** Creates a service, optionally bound to a role. @schema ServiceSpec */
@@ -339,6 +513,20 @@ export interface ServiceSpec {
   role?: string;
   /** Where the role applies; the whole org when omitted. */
   namespace?: string;
+  /** Optional sponsors ("user:<id>", "team:<slug>"; at most 16). */
+  sponsors?: string[];
+  /** Opt in to the org's inactivity and attestation rules (needs sponsors). */
+  lifecycle?: boolean;
+}
+
+/** Changes a service; omitted members keep their value. @schema ServicePatch */
+export interface ServicePatch {
+  /** New attributes (replacing the old). */
+  attributes?: JsonObject;
+  /** New sponsors (lifting sponsor_gone); [] for none. */
+  sponsors?: string[];
+  /** Opt in to (true) or out of (false) the org's inactivity and attestation rules. */
+  lifecycle?: boolean;
 }
 
 /** A resource with its current spec. @schema Resource */
@@ -619,6 +807,10 @@ export interface BatchItem {
 export interface CheckRequest extends BatchItem {
   /** The revision the answer must reflect. */
   consistency?: Consistency;
+  /** Ask about the past: the decision as it would have been at this instant (RFC 3339). */
+  atTime?: string;
+  /** Ask about the past: the decision as it would have been at this revision. */
+  atRevision?: number;
 }
 
 /** An agent's obligation (must) or advice (should). @schema RuleOut */
@@ -745,6 +937,10 @@ export interface LookupResourcesRequest {
   cursor?: string;
   /** The revision the answer must reflect. */
   consistency?: Consistency;
+  /** The lookup as it would have been at this instant (a cursor is for the same point only). */
+  atTime?: string;
+  /** The lookup as it would have been at this revision. */
+  atRevision?: number;
 }
 
 /** One page of a resource lookup, in (namespace, type, id) order. @schema LookupResourcesResponse */
@@ -769,6 +965,10 @@ export interface LookupSubjectsRequest {
   context?: JsonObject;
   /** The revision the answer must reflect. */
   consistency?: Consistency;
+  /** Who could have, at this instant. */
+  atTime?: string;
+  /** Who could have, at this revision. */
+  atRevision?: number;
 }
 
 /** A principal that may do something, with the teams or roles it came through. @schema Subject */

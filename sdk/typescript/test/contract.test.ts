@@ -115,11 +115,37 @@ async function run(gh: Gatehouse, op: string, args: Record<string, unknown>): Pr
     case "get_resource":
       return wire(await org.getResource(a as never));
     case "share": {
-      const { principal, actions, ...ref } = a as { principal: string; actions: string[]; namespace: string; type: string; id: string };
-      return wire(await org.share(ref, principal, actions));
+      const { principal, actions, expiresAt, expiresIn, ...ref } = a as {
+        principal: string;
+        actions: string[];
+        namespace: string;
+        type: string;
+        id: string;
+        expiresAt?: string;
+        expiresIn?: string;
+      };
+      return wire(await org.share(ref, principal, actions, { expiresAt, expiresIn }));
     }
     case "create_agent":
       return wire(await org.createAgent(a as never));
+    case "get_agent":
+      return wire(await org.getAgent(String(a.name)));
+    case "update_agent": {
+      const { name, ...patch } = a;
+      return wire(await org.updateAgent(String(name), patch));
+    }
+    case "attest_agent":
+      return wire(await org.attestAgent(String(a.name)));
+    case "list_agents":
+      return wire(await org.listAgents(a as never).page());
+    case "set_lifecycle":
+      return wire(await org.setLifecycle(a));
+    case "reach":
+      return wire(await org.reach(String(a.principal)));
+    case "mint_agent_token": {
+      const { name, ...req } = a;
+      return wire(await org.mintAgentToken(String(name), req as never));
+    }
     default:
       throw new Error(`the TypeScript runner does not know op ${JSON.stringify(op)} (add it to test/contract.test.ts)`);
   }

@@ -274,6 +274,7 @@ describe("the SDK's types against /v1/openapi.json", () => {
       "CreateOrgRequest.name (CreateOrgRequest.name): the server requires it, the SDK makes it optional",
       "Org.createdAt (Org.created_at): required in the SDK, but the server may omit it",
       "Org.createdAt (Org.created_at): the SDK says string, the schema number",
+      "Org.lifecycle (Org.lifecycle): the schema has no such property",
       "Org.name (Org.name): the schema has no such property",
       "Org.template (Org.template): the schema has no such property",
     ]);

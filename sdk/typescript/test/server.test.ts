@@ -143,6 +143,21 @@ describe("what a platform automates", () => {
     await assert.rejects(runner.exchangeRunToken(grant.token), ForbiddenError);
   });
 
+  it("keeps a service under sponsors: attest by a sponsor only, sponsor_gone when the last one leaves", async () => {
+    const demo = alice.org("demo");
+    await assert.rejects(demo.createService({ name: "lonely", lifecycle: true }), InvalidRequestError);
+    const svc = (await demo.createService({ name: "nightly", role: "viewer", sponsors: ["user:carol"], lifecycle: true })).item;
+    assert.deepEqual([svc.sponsors, svc.lifecycle, svc.status], [["user:carol"], true, "active"]);
+    await assert.rejects(demo.attestService("nightly"), ForbiddenError); // alice is no sponsor
+    const att = (await carol.org("demo").attestService("nightly")).item;
+    assert.ok(att.attestedAt);
+    const moved = (await demo.updateService("nightly", { sponsors: ["team:nobody-here"] }).catch((e: unknown) => e)) as Error;
+    assert.ok(moved instanceof InvalidRequestError, String(moved));
+    assert.deepEqual((await collect(demo.listServices({ status: "sponsor_gone" }))).map((s) => s.name), []);
+    const out = (await demo.updateService("nightly", { sponsors: [], lifecycle: false })).item;
+    assert.deepEqual([out.sponsors, out.lifecycle, out.status], [undefined, undefined, "active"]);
+  });
+
   it("guards a tool with a real decision, explaining a deny", async () => {
     const demo = alice.org("demo");
     const run = requirePermission(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import datetime
 import threading
 import time
 import urllib.parse
@@ -11,7 +12,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Type
 
 from . import _errors
 from ._transport import RetryPolicy, Transport
-from ._types import (Accepted, Agent, Approval, Run, RunStarted, APIKey, KeyCreated, Secret, Batch, Binding, Decision, Explanation, Health, Invitation,
+from ._types import (Accepted, Agent, AgentToken, OrgLifecycle, Reach, Approval, Run, RunStarted, APIKey, KeyCreated, Secret, Batch, Binding, Decision, Explanation, Health, Invitation,
                      InvitationCreated, Me, Member, Namespace, Org, Page, Permissions, Policy, Release, Resource,
                      ResourcePage, ResourceRef, Role, RunGrant, Scope, Service, Session, Subjects, Team, Validation,
                      Wire, Written, _encode)
@@ -77,6 +78,44 @@ def _res(org: str, namespace: str, type: str, id: str) -> str:
 def _body(**kw: Any) -> Dict[str, Any]:
     """A request body without its unset (None or "") members."""
     return {k: _encode(v) for k, v in kw.items() if v is not None and v != ""}
+
+
+#: An instant: an RFC 3339 string as the server writes them, or an aware
+#: datetime (a naive one is refused: its zone would be a guess).
+Instant = Union[str, datetime.datetime, None]
+
+
+def _instant(name: str, v: Instant) -> Optional[str]:
+    """The wire form of an instant argument (None or "": unset)."""
+    if v is None or v == "":
+        return None
+    if isinstance(v, datetime.datetime):
+        if v.tzinfo is None or v.utcoffset() is None:
+            raise ValueError(f"gatehouse: {name} needs a timezone (a naive datetime is ambiguous)")
+        return v.isoformat()
+    if isinstance(v, str):
+        return v
+    raise TypeError(f"gatehouse: {name} takes an RFC 3339 string or a datetime, not {type(v).__name__}")
+
+
+def _point(body: Dict[str, Any], at_time: Instant, at_revision: Optional[int]) -> Dict[str, Any]:
+    """Adds a point in time (at_time or at_revision) to a decision body."""
+    t = _instant("at_time", at_time)
+    if t is not None:
+        body["at_time"] = t
+    if at_revision:
+        body["at_revision"] = at_revision
+    return body
+
+
+def _lifetime(body: Dict[str, Any], expires_at: Instant, expires_in: str) -> Dict[str, Any]:
+    """Adds a grant's lifetime (expires_at or expires_in) to a body."""
+    t = _instant("expires_at", expires_at)
+    if t is not None:
+        body["expires_at"] = t
+    if expires_in:
+        body["expires_in"] = expires_in
+    return body
 
 
 class Client:
@@ -213,7 +252,8 @@ class Client:
 
     def check(self, org: str, action: str, resource: str = "", *, namespace: str = "", principal: str = "",
               context: Optional[Dict[str, Any]] = None, on_behalf_of: str = "",
-              at_least: Optional[int] = None, arguments: Any = _UNSET, approval_id: str = "") -> Decision:
+              at_least: Optional[int] = None, arguments: Any = _UNSET, approval_id: str = "",
+              at_time: Instant = None, at_revision: Optional[int] = None) -> Decision:
         """May ``principal`` (default: the caller) do ``action``
         ("chains:run") on ``resource`` ("chains/<id>"; "" asks about the
         type, as for "chains:create") in ``namespace`` ("" = "default")?
@@ -226,9 +266,16 @@ class Client:
         bound to; a Decision with ``approval_required`` carries the
         ``approval`` to wait for (:meth:`wait_for_approval`). Asking again
         with ``approval_id`` of a granted approval of exactly this question
-        is allowed once."""
-        body = _body(principal=principal, action=action, resource=resource, namespace=namespace,
-                     context=context, on_behalf_of=on_behalf_of, approval_id=approval_id)
+        is allowed once.
+
+        ``at_time`` (RFC 3339 or an aware datetime) or ``at_revision`` asks
+        about the past: the decision as it would have been then, rebuilt
+        from the changelog. A point in the future, before the org existed
+        or outside the retention window raises :class:`InvalidRequest`
+        (``field`` names it)."""
+        body = _point(_body(principal=principal, action=action, resource=resource, namespace=namespace,
+                            context=context, on_behalf_of=on_behalf_of, approval_id=approval_id),
+                      at_time, at_revision)
         if arguments is not _UNSET:
             body["arguments"] = _encode(arguments)
         path = _org(org) + "/check"
@@ -262,29 +309,37 @@ class Client:
 
     def explain(self, org: str, action: str, resource: str = "", *, namespace: str = "", principal: str = "",
                 context: Optional[Dict[str, Any]] = None, on_behalf_of: str = "",
-                at_least: Optional[int] = None) -> Explanation:
+                at_least: Optional[int] = None, at_time: Instant = None,
+                at_revision: Optional[int] = None) -> Explanation:
         """A check with the reasons: the bindings, roles, patterns and
-        conditions that decided it, or what came closest."""
-        body = _body(principal=principal, action=action, resource=resource, namespace=namespace,
-                     context=context, on_behalf_of=on_behalf_of)
+        conditions that decided it, or what came closest (an expired grant
+        is a near miss "expired at …"). ``at_time`` / ``at_revision`` as
+        for :meth:`check` (the summary starts "At revision N")."""
+        body = _point(_body(principal=principal, action=action, resource=resource, namespace=namespace,
+                            context=context, on_behalf_of=on_behalf_of), at_time, at_revision)
         path = _org(org) + "/explain"
         return _decode(Explanation, self._decide(path, body, at_least), "POST", path)
 
     def lookup_resources(self, org: str, action: str, *, principal: str = "", namespace: str = "",
                          context: Optional[Dict[str, Any]] = None, on_behalf_of: str = "", page_size: int = 0,
-                         cursor: str = "", at_least: Optional[int] = None) -> ResourcePage:
+                         cursor: str = "", at_least: Optional[int] = None, at_time: Instant = None,
+                         at_revision: Optional[int] = None) -> ResourcePage:
         """One page of the resources ``principal`` (default: the caller)
         may do ``action`` on ("what can Alice run?"); see
-        :meth:`iter_resources` for all of them."""
-        body = _body(principal=principal, action=action, namespace=namespace, context=context,
-                     on_behalf_of=on_behalf_of, page_size=page_size or None, cursor=cursor)
+        :meth:`iter_resources` for all of them. ``at_time`` /
+        ``at_revision`` as for :meth:`check` (a cursor is for the same
+        point only: pass the same one with it)."""
+        body = _point(_body(principal=principal, action=action, namespace=namespace, context=context,
+                            on_behalf_of=on_behalf_of, page_size=page_size or None, cursor=cursor),
+                      at_time, at_revision)
         path = _org(org) + "/lookup/resources"
         return _decode(ResourcePage, self._decide(path, body, at_least), "POST", path)
 
     def iter_resources(self, org: str, action: str, **kwargs: Any) -> Iterator[ResourceRef]:
         """Every resource :meth:`lookup_resources` finds, page by page.
         Every page is asked at the revision of the first (or fresher), so
-        the walk is consistent."""
+        the walk is consistent; with ``at_time`` / ``at_revision`` every
+        page is asked about that same point."""
         kwargs.pop("cursor", None)
         cursor, at_least = "", kwargs.pop("at_least", None)
         while True:
@@ -295,10 +350,13 @@ class Client:
                 return
 
     def lookup_subjects(self, org: str, action: str, resource: str = "", *, namespace: str = "",
-                        context: Optional[Dict[str, Any]] = None, at_least: Optional[int] = None) -> Subjects:
+                        context: Optional[Dict[str, Any]] = None, at_least: Optional[int] = None,
+                        at_time: Instant = None, at_revision: Optional[int] = None) -> Subjects:
         """Who may do ``action`` on ``resource`` ("who can run this
-        chain?"), teams expanded; needs bindings:read."""
-        body = _body(action=action, resource=resource, namespace=namespace, context=context)
+        chain?"), teams expanded; needs bindings:read. ``at_time`` /
+        ``at_revision``: who could have, then (as for :meth:`check`)."""
+        body = _point(_body(action=action, resource=resource, namespace=namespace, context=context),
+                      at_time, at_revision)
         path = _org(org) + "/lookup/subjects"
         return _decode(Subjects, self._decide(path, body, at_least), "POST", path)
 
@@ -578,12 +636,16 @@ class Client:
     # --- bindings and sharing
 
     def create_binding(self, org: str, principal: str, role: str, *,
-                       scope: Union[Scope, Dict[str, str], None] = None, condition: str = "") -> "Written[Binding]":
+                       scope: Union[Scope, Dict[str, str], None] = None, condition: str = "",
+                       expires_at: Instant = None, expires_in: str = "") -> "Written[Binding]":
         """Bind ``principal`` to ``role`` at ``scope`` (None or {} = the
-        org; {"namespace": "prod"}; or one resource)."""
+        org; {"namespace": "prod"}; or one resource). A grant that ends by
+        itself: ``expires_at`` (RFC 3339 or an aware datetime, in the
+        future) or ``expires_in`` (a Go duration, "30m", "2h", resolved on
+        the server's clock); the answer's ``expires_at`` says when."""
         sc = _encode(scope) if scope is not None else {}
-        return self._written(Binding, "POST", _org(org) + "/bindings",
-                             _body(principal=principal, role=role, condition=condition) | {"scope": sc})
+        body = _body(principal=principal, role=role, condition=condition) | {"scope": sc}
+        return self._written(Binding, "POST", _org(org) + "/bindings", _lifetime(body, expires_at, expires_in))
 
     def list_bindings(self, org: str, *, principal: str = "", role: str = "", namespace: str = "",
                       page_size: int = 0, cursor: str = "") -> "Page[Binding]":
@@ -600,53 +662,135 @@ class Client:
         return self._rev("DELETE", f"{_org(org)}/bindings/{_q(id)}")
 
     def share(self, org: str, namespace: str, type: str, id: str, *, principal: str,
-              actions: List[str]) -> "Written[Binding]":
+              actions: List[str], expires_at: Instant = None, expires_in: str = "") -> "Written[Binding]":
         """Share one resource with a principal (or "role:<name>") for an
-        action list (you must hold each action on it)."""
+        action list (you must hold each action on it); ``expires_at`` /
+        ``expires_in`` as for :meth:`create_binding` ("run on chains/x for
+        the next 30 minutes": ``expires_in="30m"``)."""
+        body = {"principal": principal, "actions": list(actions)}
         return self._written(Binding, "POST", _res(org, namespace, type, id) + "/shares",
-                             {"principal": principal, "actions": list(actions)})
+                             _lifetime(body, expires_at, expires_in))
 
     # --- agents and services
 
     def create_agent(self, org: str, name: str, role: str, *, namespace: str = "", sponsor: str = "",
-                     expires_at: str = "", attributes: Optional[Dict[str, Any]] = None) -> "Written[Agent]":
+                     expires_at: Instant = None, attributes: Optional[Dict[str, Any]] = None,
+                     sponsors: Optional[List[str]] = None) -> "Written[Agent]":
         """Create an agent bound to its role (its ceiling) at ``namespace``
-        ("" = the org)."""
+        ("" = the org). ``sponsors`` ("user:<id>", "team:<slug>"; at most
+        16) are answerable for it; default: ``sponsor`` (a user id), else
+        the creating user."""
         return self._written(Agent, "POST", _org(org) + "/agents",
                              _body(name=name, role=role, namespace=namespace, sponsor=sponsor,
-                                   expires_at=expires_at, attributes=attributes))
+                                   expires_at=_instant("expires_at", expires_at), attributes=attributes,
+                                   sponsors=list(sponsors) if sponsors else None))
 
-    def list_agents(self, org: str, *, page_size: int = 0, cursor: str = "") -> "Page[Agent]":
-        """One page of agents."""
-        return self._page(Agent, _org(org) + "/agents", None, page_size, cursor)
+    def list_agents(self, org: str, *, status: str = "", page_size: int = 0, cursor: str = "") -> "Page[Agent]":
+        """One page of agents; ``status`` keeps those in it: "active",
+        "suspended" (any reason) or one reason ("sponsor_gone",
+        "inactive", "attestation_due", "expired")."""
+        return self._page(Agent, _org(org) + "/agents", {"status": status or None}, page_size, cursor)
 
     def get_agent(self, org: str, name: str) -> Agent:
         """An agent."""
         return self._get(Agent, f"{_org(org)}/agents/{_q(name)}")
 
     def update_agent(self, org: str, name: str, *, role: Optional[str] = None, sponsor: Optional[str] = None,
-                     expires_at: Optional[str] = None, attributes: Optional[Dict[str, Any]] = None
+                     expires_at: Instant = None, attributes: Optional[Dict[str, Any]] = None,
+                     sponsors: Optional[List[str]] = None, suspended: Optional[bool] = None
                      ) -> "Written[Agent]":
         """Change an agent; arguments left None keep their value
-        (``expires_at=""`` means never)."""
-        body = {k: v for k, v in dict(role=role, sponsor=sponsor, expires_at=expires_at,
-                                      attributes=attributes).items() if v is not None}
+        (``expires_at=""`` means never). ``sponsors`` replaces the sponsors
+        (assigning one lifts ``sponsor_gone``); ``suspended=True`` suspends
+        it by hand, ``False`` lifts that."""
+        exp = expires_at if expires_at == "" else _instant("expires_at", expires_at)
+        body = {k: v for k, v in dict(role=role, sponsor=sponsor, expires_at=exp, attributes=attributes,
+                                      sponsors=list(sponsors) if sponsors is not None else None,
+                                      suspended=suspended).items() if v is not None}
         return self._written(Agent, "PATCH", f"{_org(org)}/agents/{_q(name)}", body)
+
+    def attest_agent(self, org: str, name: str) -> "Written[Agent]":
+        """Vouch for an agent now, as one of its sponsors (a sponsoring
+        user, or a member of a sponsoring team; anyone else gets
+        :class:`Forbidden`): lifts ``attestation_due`` and ``inactive``."""
+        return self._written(Agent, "POST", f"{_org(org)}/agents/{_q(name)}/attest")
+
+    def mint_agent_token(self, org: str, name: str, *, audience: str, on_behalf_of: str = "",
+                         ttl: str = "") -> AgentToken:
+        """A short-lived token for agent ``name``, accepted only at
+        ``audience`` (the absolute URL of one endpoint, e.g. an MCP gateway
+        endpoint) and refused by every API route; optionally on behalf of a
+        member user (a user may name only itself). ``ttl``: a Go duration,
+        default 5m, at most 1h. Shown this once."""
+        path = f"{_org(org)}/agents/{_q(name)}/tokens"
+        out = self._call("POST", path, body=_body(audience=audience, on_behalf_of=on_behalf_of, ttl=ttl),
+                         idempotent=False)
+        _need(out, "POST", path)
+        self._mark.note(out.get("revision"))
+        return _decode(AgentToken, out, "POST", path)
+
+    def get_org_lifecycle(self, org: str) -> OrgLifecycle:
+        """The org's suspension rules for agents (all 0: none)."""
+        return self.get_org(org).lifecycle or OrgLifecycle()
+
+    def set_org_lifecycle(self, org: str, *, inactive_days: int = 0, attestation_days: int = 0) -> "Written[Org]":
+        """Replace the org's suspension rules for agents: those unused for
+        ``inactive_days`` become ``inactive``, those no sponsor attested
+        for ``attestation_days`` ``attestation_due`` (0: off; needs
+        org:update)."""
+        return self._written(Org, "PUT", _org(org) + "/lifecycle",
+                             {"inactive_days": inactive_days, "attestation_days": attestation_days})
+
+    def reach(self, org: str, principal: str) -> Reach:
+        """A principal's blast radius ("agent:Triage", "user:bob",
+        "service:ci"): everything it could do if hijacked, per namespace
+        and most destructive first, with the approvals it would need, the
+        secrets it could cause to be injected and the MCP tools it may call
+        (yourself, or bindings:read)."""
+        return self._get(Reach, f"{_org(org)}/principals/{_q(principal)}/reach")
 
     def delete_agent(self, org: str, name: str) -> int:
         """Delete an agent with its bindings."""
         return self._rev("DELETE", f"{_org(org)}/agents/{_q(name)}")
 
     def create_service(self, org: str, name: str, *, role: str = "", namespace: str = "",
-                       attributes: Optional[Dict[str, Any]] = None) -> "Written[Service]":
+                       attributes: Optional[Dict[str, Any]] = None, sponsors: Optional[List[str]] = None,
+                       lifecycle: bool = False) -> "Written[Service]":
         """Create a service (a runtime or CI account), optionally bound to
-        a role."""
+        a role, with optional sponsors ("user:<id>", "team:<slug>");
+        ``lifecycle=True`` puts it under the org's inactivity and
+        attestation rules (it needs sponsors)."""
         return self._written(Service, "POST", _org(org) + "/services",
-                             _body(name=name, role=role, namespace=namespace, attributes=attributes))
+                             _body(name=name, role=role, namespace=namespace, attributes=attributes,
+                                   sponsors=list(sponsors) if sponsors else None, lifecycle=lifecycle or None))
 
-    def list_services(self, org: str, *, page_size: int = 0, cursor: str = "") -> "Page[Service]":
-        """One page of services."""
-        return self._page(Service, _org(org) + "/services", None, page_size, cursor)
+    def list_services(self, org: str, *, status: str = "", page_size: int = 0, cursor: str = "") -> "Page[Service]":
+        """One page of services; ``status`` keeps those in one status
+        ("active", "suspended" for any reason, "sponsor_gone", "inactive",
+        "attestation_due")."""
+        return self._page(Service, _org(org) + "/services", {"status": status} if status else None, page_size, cursor)
+
+    def get_service(self, org: str, name: str) -> Service:
+        """A service."""
+        return self._get(Service, f"{_org(org)}/services/{_q(name)}")
+
+    def update_service(self, org: str, name: str, *, attributes: Optional[Dict[str, Any]] = None,
+                       sponsors: Optional[List[str]] = None, lifecycle: Optional[bool] = None) -> "Written[Service]":
+        """Change a service; arguments left None keep their value. New
+        sponsors lift sponsor_gone; ``sponsors=[]`` makes it need none."""
+        body: Dict[str, Any] = {}
+        if attributes is not None:
+            body["attributes"] = attributes
+        if sponsors is not None:
+            body["sponsors"] = list(sponsors)
+        if lifecycle is not None:
+            body["lifecycle"] = lifecycle
+        return self._written(Service, "PATCH", f"{_org(org)}/services/{_q(name)}", body)
+
+    def attest_service(self, org: str, name: str) -> "Written[Service]":
+        """Vouch, as a sponsor, for a service under the org's rules (lifts
+        attestation_due and inactive)."""
+        return self._written(Service, "POST", f"{_org(org)}/services/{_q(name)}/attest", None)
 
     def delete_service(self, org: str, name: str) -> int:
         """Delete a service with its bindings."""

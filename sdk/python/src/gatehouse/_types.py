@@ -154,14 +154,28 @@ class Written(Wire, Generic[T]):
 
 
 @dataclass
+class OrgLifecycle(Wire):
+    """An org's suspension rules for agents (docs/agents.md): agents
+    unused for ``inactive_days`` are ``inactive``, those no sponsor attested
+    for ``attestation_days`` are ``attestation_due`` (0: the rule is off)."""
+
+    __schema__ = "OrgLifecycle"
+    inactive_days: int = 0
+    attestation_days: int = 0
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
 class Org(Wire):
-    """A tenant."""
+    """A tenant; ``lifecycle`` is its suspension rules for agents (None:
+    none)."""
 
     __schema__ = "Org"
     id: str = ""
     name: str = ""
     template: str = ""
     created_at: str = ""
+    lifecycle: Optional[OrgLifecycle] = None
     extra: Dict[str, Any] = _extra()
 
 
@@ -343,6 +357,17 @@ class Agent(Wire):
     expires_at: str = ""
     attributes: Optional[Dict[str, Any]] = None
     created_at: str = ""
+    #: The "user:<id>" members and "team:<slug>" teams answerable for it;
+    #: when none is left the agent is suspended (status "sponsor_gone").
+    sponsors: Optional[List[str]] = None
+    #: Suspended by hand (update_agent(suspended=True)).
+    suspended: bool = False
+    #: When a sponsor last attested it, and when it last acted (RFC 3339).
+    attested_at: str = ""
+    last_used_at: str = ""
+    #: "active", or why every decision for it is a deny now: "expired",
+    #: "suspended", "sponsor_gone", "inactive", "attestation_due".
+    status: str = ""
     extra: Dict[str, Any] = _extra()
 
 
@@ -355,6 +380,16 @@ class Service(Wire):
     name: str = ""
     attributes: Optional[Dict[str, Any]] = None
     created_at: str = ""
+    #: "active" or why every decision for it is denied now ("suspended",
+    #: "sponsor_gone", "inactive", "attestation_due").
+    status: str = ""
+    suspended: bool = False
+    #: "user:<id>" and "team:<slug>" sponsors; none by default.
+    sponsors: Optional[List[str]] = None
+    #: Opted in to the org's inactivity and attestation rules.
+    lifecycle: bool = False
+    attested_at: str = ""
+    last_used_at: str = ""
     extra: Dict[str, Any] = _extra()
 
 
@@ -855,11 +890,121 @@ class RunStarted(Wire):
         return self.result == "approval_required"
 
 
+# --- agents: tokens and blast radius
+
+
+@dataclass
+class AgentToken(Wire):
+    """A minted agent token, shown this once: it works only at
+    ``audience`` (every API route refuses it) until ``expires_at``."""
+
+    __schema__ = "AgentToken"
+    revision: int = 0
+    token: str = field(default="", repr=False)
+    token_type: str = ""
+    token_id: str = ""
+    agent: str = ""
+    on_behalf_of: str = ""
+    audience: str = ""
+    expires_at: str = ""
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
+class ReachApproval(Wire):
+    """An ``ask before`` rule that applies to a principal: ``permission``
+    needs ``quorum`` approvals (from a holder of a role in ``from``) when
+    all ``conditions`` hold. ``from`` is ``from_`` in Python."""
+
+    __schema__ = "ReachApproval"
+    permission: str = ""
+    rule: str = ""
+    owner: str = ""
+    source: str = ""
+    quorum: int = 0
+    from_: Optional[List[str]] = field(default=None, metadata={"name": "from"})
+    conditions: Optional[List[str]] = None
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
+class ReachEntry(Wire):
+    """One permission pattern a principal holds: on every resource it
+    covers (``resources`` exist now), or on one ``resource``;
+    ``severity`` is "all", "destructive", "change" or "read"."""
+
+    __schema__ = "ReachEntry"
+    permission: str = ""
+    resource: Optional[ResourceRef] = None
+    resources: int = 0
+    conditions: Optional[List[str]] = None
+    severity: str = ""
+    approvals: Optional[List[ReachApproval]] = None
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
+class NamespaceReach(Wire):
+    """What a principal reaches in one namespace, most destructive first."""
+
+    __schema__ = "NamespaceReach"
+    namespace: str = ""
+    entries: List[ReachEntry] = field(default_factory=list)
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
+class SecretReach(Wire):
+    """A secret the principal could cause to be injected, through the
+    runnable resources whose specs reference it (``via_approval``: those it
+    may run only with a person's approval)."""
+
+    __schema__ = "SecretReach"
+    namespace: str = ""
+    name: str = ""
+    via: List[ResourceRef] = field(default_factory=list)
+    via_approval: Optional[List[ResourceRef]] = None
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
+class ToolReach(Wire):
+    """An MCP tool the principal may call (``approvals`` set: each call
+    needs approval first)."""
+
+    __schema__ = "ToolReach"
+    namespace: str = ""
+    type: str = ""
+    id: str = ""
+    approvals: Optional[List[ReachApproval]] = None
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
+class Reach(Wire):
+    """A principal's blast radius: everything it could do if its
+    credentials were stolen. ``status`` is "active" or why it can do
+    nothing now; ``summary`` says it in a few sentences."""
+
+    __schema__ = "Reach"
+    principal: str = ""
+    revision: int = 0
+    status: str = ""
+    namespaces: List[NamespaceReach] = field(default_factory=list)
+    secrets: Optional[List[SecretReach]] = None
+    hidden_secrets: int = 0
+    tools: Optional[List[ToolReach]] = None
+    truncated: bool = False
+    summary: str = ""
+    extra: Dict[str, Any] = _extra()
+
+
 #: Every wire type of the SDK (the drift test walks this list).
 WIRE_TYPES: List[type] = [
     Page, Written, Org, Namespace, User, Member, Team, Role, Pos, Diagnostic, Policy, Validation, Scope,
     ResourceRef, BindingCore, Binding, Agent, Service, Resource, Invitation, InvitationCreated, Session,
     Accepted, Health, Grant, MeOrg, Me, Rule, Decision, BatchResult, Batch, Trace, Explanation,
     ResourcePage, Subject, Subjects, Permissions, APIKey, KeyCreated, Secret, RunGrant, Released, Release,
-    ApprovalVote, Approval, Run, RunStarted,
+    ApprovalVote, Approval, Run, RunStarted, OrgLifecycle, AgentToken, ReachApproval, ReachEntry, NamespaceReach,
+    SecretReach, ToolReach, Reach,
 ]

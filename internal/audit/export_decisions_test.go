@@ -1,0 +1,4 @@
+package audit
+
+// QueuedDecisions is how many Records wait for the group-commit writer.
+func QueuedDecisions(d *DecisionLog) int { return len(d.queue) }
