@@ -261,7 +261,7 @@ func (t *txn) prefetchUsers(ctx context.Context, ids []string) error {
 func (t *txn) prefetchEmails(ctx context.Context, users []store.User) error {
 	keys := make([][]any, 0, len(users))
 	for _, u := range users {
-		if err := checkUser("prefetch", &u); err != nil { // normalizes the email as CreateUser does
+		if err := checkUser("prefetch", &u); err != nil || u.Email == "" { // normalizes the email as CreateUser does; "" is never checked
 			continue
 		}
 		keys = append(keys, []any{u.Email, u.ID})

@@ -278,20 +278,3 @@ var prefetchMembersSQL = func() string {
 	b.WriteString(")")
 	return b.String()
 }()
-
-// PrefetchMembers asks, in one statement per 100 ids, which of userIDs
-// are members of org, and remembers those that are, as their existence
-// checks (the principal check of a binding) would have: a batch binding
-// many users checks them in a few statements instead of one each. It
-// changes no answer: ids that are not members are not remembered, and are
-// checked (and refused) as before. Not part of store.Tx: the directory
-// calls it through an optional interface.
-func (t *txn) PrefetchMembers(ctx context.Context, org string, userIDs []string) error {
-	if err := t.begin("prefetch members"); err != nil {
-		return err
-	}
-	if unstorable([]any{org}) {
-		return nil
-	}
-	return t.prefetchMembers(ctx, org, userIDs, false)
-}
