@@ -188,7 +188,7 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 		if bw, ok := o.tx.(bulkWriter); ok {
 			bw.BulkWrite()
 		}
-		if err := prefetchMembers(o, cs); err != nil {
+		if err := prefetch(o, cs); err != nil {
 			return err
 		}
 		o.unrecorded = true // each change is recorded below
@@ -234,35 +234,55 @@ type changeCounter interface {
 // INSERTs of a batch (sqlcore's on PostgreSQL: sqlcore.txn.BulkWrite).
 type bulkWriter interface{ BulkWrite() }
 
-// memberPrefetcher is implemented by a store transaction that can learn
-// in a few statements which of many users are members of an org, so that
-// their bindings' principal checks need no statement each (sqlcore's).
-type memberPrefetcher interface {
-	PrefetchMembers(ctx context.Context, org string, userIDs []string) error
+// prefetcher is implemented by a store transaction that can read, in a
+// few statements per kind, the facts a batch's changes will check, and
+// answer those checks from memory (sqlcore's Prefetch).
+type prefetcher interface {
+	Prefetch(ctx context.Context, org string, f store.BatchFacts) error
 }
 
-// prefetchMembers tells the transaction about the users the batch's
-// bindings and shares name. It changes no answer, only how many
-// statements the answers take.
-func prefetchMembers(o *op, cs []WriteChange) error {
-	mp, ok := o.tx.(memberPrefetcher)
+// bindingsAtReader is implemented by a store transaction that may know
+// every binding of a principal at a scope without a statement (after
+// Prefetch; sqlcore's BindingsAt).
+type bindingsAtReader interface {
+	BindingsAt(org, principal string, sc authz.Scope) ([]store.Binding, bool)
+}
+
+// prefetch tells the transaction which facts the batch's changes will
+// check: the users they create (ids and emails) and make members, the
+// memberships, the principals' bindings at the scopes they bind and
+// share at (the duplicate check), the resources they share. It changes no
+// answer, only how many statements the answers take.
+func prefetch(o *op, cs []WriteChange) error {
+	p, ok := o.tx.(prefetcher)
 	if !ok {
 		return nil
 	}
-	var ids []string
+	var f store.BatchFacts
+	user := func(principal string) {
+		if id, isUser := strings.CutPrefix(principal, authz.KindUser+":"); isUser {
+			f.Members = append(f.Members, id)
+		}
+	}
 	for _, c := range cs {
-		p := c.Principal
-		if c.Op == OpBindingCreate {
-			p = c.Binding.Principal
-		}
-		if id, isUser := strings.CutPrefix(p, authz.KindUser+":"); isUser && (c.Op == OpBindingCreate || c.Op == OpShareCreate) {
-			ids = append(ids, id)
+		switch c.Op {
+		case OpUserCreate:
+			f.UserIDs = append(f.UserIDs, c.User.ID)
+			f.NewUsers = append(f.NewUsers, store.User{ID: c.User.ID, Email: c.User.Email, DisplayName: c.User.DisplayName})
+			f.Members = append(f.Members, c.User.ID)
+		case OpMemberAdd:
+			f.UserIDs = append(f.UserIDs, c.User.ID)
+			f.Members = append(f.Members, c.User.ID)
+		case OpBindingCreate:
+			user(c.Binding.Principal)
+			f.Bindings = append(f.Bindings, store.BindingAt{Principal: c.Binding.Principal, Scope: c.Binding.Scope})
+		case OpShareCreate:
+			user(c.Principal)
+			f.Bindings = append(f.Bindings, store.BindingAt{Principal: c.Principal, Scope: resourceScope(c.Ref)})
+			f.Resources = append(f.Resources, c.Ref)
 		}
 	}
-	if len(ids) == 0 {
-		return nil
-	}
-	return mp.PrefetchMembers(o.ctx, o.org, ids)
+	return p.Prefetch(o.ctx, o.org, f)
 }
 
 // resourceRequirer is implemented by a store transaction that can check

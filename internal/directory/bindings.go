@@ -102,10 +102,7 @@ func (o *op) bind(principal, roleName string, sc authz.Scope, cond string, life 
 // createBinding creates b unless an identical binding (expiry included)
 // exists and has not expired.
 func (o *op) createBinding(b authz.Binding) (store.Binding, error) {
-	sc := b.Scope
-	existing, err := allPages(func(p store.Page) ([]store.Binding, string, error) {
-		return o.tx.ListBindings(o.ctx, o.org, store.BindingFilter{Principal: b.Principal, Scope: &sc}, p)
-	})
+	existing, err := o.bindingsAt(b.Principal, b.Scope)
 	if err != nil {
 		return store.Binding{}, err
 	}
@@ -116,6 +113,20 @@ func (o *op) createBinding(b authz.Binding) (store.Binding, error) {
 		}
 	}
 	return o.insertBinding(b)
+}
+
+// bindingsAt returns every binding of principal at exactly sc: from the
+// transaction's memory when it knows them (a batch's Prefetch), else
+// listed.
+func (o *op) bindingsAt(principal string, sc authz.Scope) ([]store.Binding, error) {
+	if br, ok := o.tx.(bindingsAtReader); ok {
+		if bs, known := br.BindingsAt(o.org, principal, sc); known {
+			return bs, nil
+		}
+	}
+	return allPages(func(p store.Page) ([]store.Binding, string, error) {
+		return o.tx.ListBindings(o.ctx, o.org, store.BindingFilter{Principal: principal, Scope: &sc}, p)
+	})
 }
 
 // insertBinding creates b with no duplicate check: for a principal that

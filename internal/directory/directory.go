@@ -381,6 +381,8 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 		return 0, orgNotFound(name, org)
 	}
 	var about string // what a refused write was about (its AuditNote.Target)
+	var own ownWrite
+	defer own.release()
 	rev, err := d.st.Write(ctx, func(tx store.Tx) error {
 		if err := d.CatchUp(ctx, tx); err != nil {
 			return err
@@ -394,14 +396,19 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 		if err != nil {
 			return err
 		}
-		if o.unrecorded {
-			return nil
+		if !o.unrecorded {
+			if err := d.recordSuccess(ctx, tx, name, org, actor, o.note); err != nil {
+				return err
+			}
 		}
-		return d.recordSuccess(ctx, tx, name, org, actor, o.note)
+		own.hold(d.fol, tx)
+		return nil
 	})
 	if err != nil {
+		own.release()
 		return 0, mapErr(name, d.recordDenied(ctx, name, org, actor, about, err))
 	}
+	own.apply(rev)
 	d.settle(ctx, rev)
 	return rev, nil
 }

@@ -636,3 +636,67 @@ func engineBinding(b authz.Binding) bool {
 		return policy.IsIdent(sc.Namespace) && sc.Type == "" && len(b.Actions) == 0
 	}
 }
+
+// ownWrite hands a write's committed changes to the engine from memory
+// (issue 19): without it the follower reads them back from the changelog
+// after the commit (a batch of 1,000 changes is some 3,000 rows) and
+// decodes them, as it does for other processes' writes. At the end of the
+// write's callback (hold) the writer takes the follower's mu and copies the
+// transaction's changes; once the store has committed them at rev, apply
+// applies them as the batch of revision rev — exactly what the follower
+// would read from the changelog, which the store still writes for other
+// processes — if the engine is at rev-1, and releases mu. Holding mu over
+// the commit keeps the follower's loop, which the commit wakes, from
+// reading the same changes back meanwhile: it then finds the engine at
+// rev. mu is held only over the commit of the writer's own transaction,
+// on its own connection (no pooled connection is waited for). If the
+// commit fails, or the engine is anywhere else, nothing is applied here
+// and the follower catches up from the changelog as before.
+type ownWrite struct {
+	f       *follower
+	changes []store.Change
+}
+
+// hold takes f.mu and keeps tx's changes (once: a callback run again
+// keeps the last run's).
+func (w *ownWrite) hold(f *follower, tx store.Tx) {
+	if w.f == nil {
+		f.mu.Lock()
+		w.f = f
+	}
+	w.changes = changeList(tx)
+}
+
+// apply applies the changes committed at rev and releases mu.
+func (w *ownWrite) apply(rev uint64) {
+	if w.f == nil {
+		return
+	}
+	f := w.f
+	defer w.release()
+	if len(w.changes) == 0 || rev == 0 || f.cursor != rev-1 || f.eng.Revision() != rev-1 || len(f.reload) > 0 {
+		return
+	}
+	for _, c := range w.changes {
+		if c.Revision != rev {
+			return // not this commit's changes: leave them to the follower
+		}
+	}
+	b := &batch{cursor: rev - 1, n: rev, pending: map[string]pendingOrg{}, changes: w.changes}
+	if _, _, err := f.applyLocked(b, 0); err != nil {
+		f.log.Warn("directory: applying a write's own changes failed; the follower reads them back", "revision", rev, "err", err)
+	}
+}
+
+// release releases mu if held.
+func (w *ownWrite) release() {
+	if w.f != nil {
+		w.f.mu.Unlock()
+		w.f = nil
+	}
+}
+
+// changeList returns all of tx's changes.
+func changeList(tx store.Tx) []store.Change {
+	return changesFrom(tx, 0)
+}

@@ -458,3 +458,21 @@ func (c Change) Decode() (any, error) {
 		return *(v.(*Policy)), nil
 	}
 }
+
+// BatchFacts names the rows a batch of changes in one org will check, so
+// that a store transaction can read them up front in a few statements
+// (sqlcore's Prefetch, through an optional interface of the directory);
+// reading them changes no answer.
+type BatchFacts struct {
+	UserIDs   []string            // users whose existence the batch checks
+	NewUsers  []User              // users it creates: their emails must be free
+	Members   []string            // user ids whose membership in the org it checks
+	Bindings  []BindingAt         // principals' bindings at a scope (the duplicate check)
+	Resources []authz.ResourceRef // resources it checks exist
+}
+
+// BindingAt is a principal at one exact scope.
+type BindingAt struct {
+	Principal string
+	Scope     authz.Scope
+}

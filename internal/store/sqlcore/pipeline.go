@@ -3,6 +3,10 @@ package sqlcore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 )
 
 // Pipelining a bulk write's INSERTs (PostgreSQL; issue 19).
@@ -68,15 +72,80 @@ func (t *txn) execLater(ctx context.Context, op, detail, sql string, args ...any
 	return nil
 }
 
-// takeQueue returns the queued statements and empties the queue.
+// takeQueue returns the queued statements as they are to be sent, and
+// empties the queue: runs of the same single-row INSERT become multi-row
+// INSERTs (mergeRows), one statement for up to 100 rows instead of one per
+// row. q[i] is the queued statement that the i-th sent statement begins
+// with (a failure names its operation).
 func (t *txn) takeQueue() ([]queued, []Stmt) {
-	q := t.queue
+	in := t.queue
 	t.queue = nil
-	stmts := make([]Stmt, len(q))
-	for i, s := range q {
-		stmts[i] = s.Stmt
+	var q []queued
+	var stmts []Stmt
+	for i := 0; i < len(in); {
+		j := i + 1
+		for j < len(in) && in[j].SQL == in[i].SQL {
+			j++
+		}
+		for i < j {
+			n := mergeRows(in[i].SQL, len(in[i].Args), j-i)
+			st := in[i].Stmt
+			if n > 1 {
+				st = Stmt{SQL: multiRowSQL(in[i].SQL, len(in[i].Args), n), Args: make([]any, 0, n*len(in[i].Args))}
+				for _, x := range in[i : i+n] {
+					st.Args = append(st.Args, x.Args...)
+				}
+			}
+			group := in[i]
+			if n > 1 {
+				group.detail = fmt.Sprintf("%d rows from %s", n, in[i].detail)
+			}
+			q = append(q, group)
+			stmts = append(stmts, st)
+			i += n
+		}
 	}
 	return q, stmts
+}
+
+// mergeRows is how many of a run of n identical queued statements of k
+// parameters to send as one: 100, 10 or 1 (a few statement texts, each
+// cached by pgx), and 1 for a statement that is not exactly
+// "INSERT … VALUES ($1, …, $k)".
+func mergeRows(sql string, k, n int) int {
+	if n < 2 || !isInsert(sql) || !strings.HasSuffix(sql, " VALUES "+valuesRow(0, k)) || strings.Count(sql, " VALUES ") != 1 {
+		return 1
+	}
+	for _, k := range auditFlushRows {
+		if n >= k {
+			return k
+		}
+	}
+	return 1
+}
+
+var multiRowCache sync.Map // "sql\x00args\x00n" → the n-row statement
+
+// multiRowSQL turns "INSERT … VALUES ($1, …, $k)" of k parameters into the
+// INSERT of n rows, its parameters numbered on.
+func multiRowSQL(sql string, k, n int) string {
+	key := sql + "\x00" + strconv.Itoa(k) + "\x00" + strconv.Itoa(n)
+	if v, ok := multiRowCache.Load(key); ok {
+		return v.(string)
+	}
+	head, _, _ := strings.Cut(sql, " VALUES ")
+	var b strings.Builder
+	b.WriteString(head)
+	b.WriteString(" VALUES ")
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(valuesRow(r, k))
+	}
+	out := b.String()
+	multiRowCache.Store(key, out)
+	return out
 }
 
 // pendingErr turns a queued statement's failure into its operation's
@@ -126,4 +195,19 @@ func (t *txn) flushQueue(ctx context.Context) error {
 		return t.poison
 	}
 	return nil
+}
+
+// valuesRow is the r-th row of k parameters of a VALUES list:
+// "($rk+1, …, $rk+k)".
+func valuesRow(r, k int) string {
+	var b strings.Builder
+	b.WriteString("(")
+	for c := 1; c <= k; c++ {
+		if c > 1 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(r*k+c))
+	}
+	b.WriteString(")")
+	return b.String()
 }

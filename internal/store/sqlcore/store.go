@@ -329,6 +329,9 @@ type txn struct {
 	auditSeq map[string]uint64
 	// What the transaction remembers and buffers (txcache.go).
 	found        map[string]struct{}        // existence checks that found their row
+	absent       map[string]struct{}        // existence checks Prefetch found no row for (prefetch.go)
+	absentEmails map[string][]string        // email → its absent keys
+	bindingsAt   map[string][]store.Binding // all bindings of a principal at a scope (BindingsAt)
 	heads        map[string]store.AuditHead // audit heads, kept up to date
 	auditPending []store.AuditRecord        // audit rows not yet written
 	headPending  map[string]pendingHead     // audit_heads rows not yet written

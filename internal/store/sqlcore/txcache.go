@@ -73,6 +73,9 @@ func (t *txn) exists(ctx context.Context, op, detail, sql string, args ...any) (
 		if _, ok := t.found[key]; ok {
 			return true, nil
 		}
+		if _, ok := t.absent[key]; ok {
+			return false, nil
+		}
 	}
 	ok, err := t.reader.exists(ctx, op, detail, sql, args...)
 	if ok && err == nil && cacheable {
@@ -140,8 +143,8 @@ func (t *txn) before(ctx context.Context, sql string, write bool) error {
 			return err
 		}
 	}
-	if write && len(t.found) > 0 && !isInsert(sql) {
-		clear(t.found)
+	if write && !isInsert(sql) && len(t.found)+len(t.absent)+len(t.bindingsAt) > 0 {
+		t.forgetFacts()
 	}
 	return nil
 }
@@ -275,54 +278,3 @@ var prefetchMembersSQL = func() string {
 	b.WriteString(")")
 	return b.String()
 }()
-
-// PrefetchMembers asks, in one statement per 100 ids, which of userIDs
-// are members of org, and remembers those that are, as their existence
-// checks (the principal check of a binding) would have: a batch binding
-// many users checks them in a few statements instead of one each. It
-// changes no answer: ids that are not members are not remembered, and are
-// checked (and refused) as before. Not part of store.Tx: the directory
-// calls it through an optional interface.
-func (t *txn) PrefetchMembers(ctx context.Context, org string, userIDs []string) error {
-	const op = "prefetch members"
-	if err := t.begin(op); err != nil {
-		return err
-	}
-	var ids []string
-	seen := map[string]bool{}
-	for _, id := range userIDs {
-		if seen[id] || !validKey(id) {
-			continue
-		}
-		seen[id] = true
-		if key, ok := existsKey(memberExistsSQL, []any{org, id}); ok {
-			if _, found := t.found[key]; found {
-				continue
-			}
-		}
-		ids = append(ids, id)
-	}
-	if len(ids) == 0 || unstorable([]any{org}) {
-		return nil
-	}
-	for start := 0; start < len(ids); start += prefetchChunk {
-		chunk := ids[start:min(start+prefetchChunk, len(ids))]
-		args := make([]any, 0, prefetchChunk+1)
-		args = append(args, org)
-		for i := range prefetchChunk {
-			args = append(args, chunk[min(i, len(chunk)-1)])
-		}
-		found, err := all(ctx, t.reader, op, "org "+q(org), func(r Rows) (string, error) {
-			var id string
-			err := r.Scan(&id)
-			return id, err
-		}, prefetchMembersSQL, args...)
-		if err != nil {
-			return err
-		}
-		for _, id := range found {
-			t.noteFound(memberExistsSQL, org, id)
-		}
-	}
-	return nil
-}

@@ -118,6 +118,7 @@ func (t *txn) CreateBinding(ctx context.Context, b store.Binding) (store.Binding
 		t.s.b.TimeArg(t.now), t.s.nullTime(b.ExpiresAt)); err != nil {
 		return store.Binding{}, err
 	}
+	t.noteBinding(b)
 	return b, t.record(ctx, op, store.KindBindingPut, b.Org, b.ID, b)
 }
 

@@ -58,6 +58,7 @@ func (t *txn) CreateUser(ctx context.Context, u store.User) (store.User, error) 
 		return store.User{}, err
 	}
 	t.noteFound(userExistsSQL, u.ID)
+	t.forgetEmail(u.Email)
 	return u, t.record(ctx, op, store.KindUserPut, "", u.ID, u)
 }
 

@@ -1,0 +1,402 @@
+package sqlcore
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// Reading a batch's facts up front (issue 19, third pass).
+//
+// A batch (directory.Write) of 1,000 changes used to check each change's
+// facts with statements of its own: the user's id and email for a user it
+// creates, the membership for a member it adds, the principal's bindings
+// at the scope for a binding or share it creates (an identical one is a
+// conflict), the resource a share names. Prefetch asks for all of them in
+// a few statements per kind (a fixed statement text of a fixed number of
+// keys, the last key repeated to fill it) and remembers the answers:
+//
+//   - present rows in found (exists), as before;
+//   - absent rows in absent: an existence check the prefetch asked about
+//     and found no row for answers false without a statement;
+//   - the complete list of a principal's bindings at a scope in
+//     bindingsAt (BindingsAt), kept up to date by CreateBinding.
+//
+// An answer "absent" becomes false only when a row is inserted. The
+// transaction is the only writer (the store's write lock), and the only
+// INSERTs of users, members and bindings are CreateUser, AddMember and
+// CreateBinding, which record their row (noteFound, which exists consults
+// before absent; forgetEmail; bindingsAt) as they insert it. Every other
+// write statement that is not an INSERT (an UPDATE or DELETE could move an
+// email, remove a membership or a binding) forgets all three, as it
+// forgets found (before).
+
+// prefetchPairs is how many bindings (principal and scope) one prefetch
+// statement asks about: 4 parameters each, 1 for the org.
+const prefetchPairs = 50
+
+// prefetchRefs is how many resources one prefetch statement asks about.
+const prefetchRefs = 100
+
+// repeatSQL builds a statement of n OR-ed terms; term(i) is the i-th term
+// given the number of its first parameter.
+func repeatSQL(head string, n, first, per int, term func(p int) string) string {
+	var b strings.Builder
+	b.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString(term(first + i*per))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+func ph(n int) string { return "$" + strconv.Itoa(n) }
+
+var (
+	prefetchUsersSQL = inList(`SELECT id FROM users WHERE id IN (`, 1)
+	// An email is taken by a user with another id: the statement returns
+	// every user holding one of the emails, and the caller compares ids.
+	prefetchEmailsSQL = inList(`SELECT email, id FROM users WHERE email IN (`, 1)
+	// One search of bindings_principal_scope per term (SQLite: a
+	// MULTI-INDEX OR); the parameters in order, so SQLite binds them
+	// anonymously.
+	prefetchBindingsSQL = repeatSQL(`SELECT `+bindingCols+` FROM bindings WHERE org = $1 AND (`, prefetchPairs, 2, 4, func(p int) string {
+		return "(principal = " + ph(p) + " AND scope_namespace = " + ph(p+1) + " AND scope_type = " + ph(p+2) + " AND scope_id = " + ph(p+3) + ")"
+	})
+	// The keys as a VALUES list joined to the resources' primary key:
+	// with OR-ed terms and no statistics for resources, SQLite walked the
+	// org's range of the key instead. The org comes last so that the
+	// parameters are in order.
+	prefetchResourcesSQL = func() string {
+		var b strings.Builder
+		b.WriteString(`SELECT r.namespace, r.type, r.id FROM (VALUES `)
+		for i := range prefetchRefs {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + ph(3*i+1) + ", " + ph(3*i+2) + ", " + ph(3*i+3) + ")")
+		}
+		org := ph(3*prefetchRefs + 1)
+		b.WriteString(`) AS v JOIN resources r ON r.org = ` + org + ` AND r.namespace = v.column1 AND r.type = v.column2 AND r.id = v.column3`)
+		return b.String()
+	}()
+)
+
+// inList is head followed by prefetchChunk parameters from first on.
+func inList(head string, first int) string {
+	var b strings.Builder
+	b.WriteString(head)
+	for i := range prefetchChunk {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(ph(first + i))
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// emailTakenSQL is emailTaken's existence check.
+const emailTakenSQL = `SELECT 1 FROM users WHERE email = $1 AND id <> $2`
+
+func (t *txn) markAbsent(key string) {
+	if t.absent == nil {
+		t.absent = map[string]struct{}{}
+	}
+	t.absent[key] = struct{}{}
+}
+
+// forgetEmail drops the absent answers of email's checks (a user with it
+// was just inserted).
+func (t *txn) forgetEmail(email string) {
+	for _, key := range t.absentEmails[email] {
+		delete(t.absent, key)
+	}
+	delete(t.absentEmails, email)
+}
+
+// forgetFacts forgets every remembered answer (a statement that may have
+// removed or changed rows).
+func (t *txn) forgetFacts() {
+	clear(t.found)
+	clear(t.absent)
+	clear(t.absentEmails)
+	clear(t.bindingsAt)
+}
+
+// bindingAtKey is the key of a principal's bindings at a scope.
+func bindingAtKey(org, principal string, sc authz.Scope) string {
+	return org + "\x00" + principal + "\x00" + sc.Namespace + "\x00" + sc.Type + "\x00" + sc.ID
+}
+
+// BindingsAt returns every binding of principal at exactly scope in org
+// (ListBindings with Principal and Scope, all pages), if the transaction
+// knows them (Prefetch asked, and nothing since could have removed one).
+// Not part of store.Tx: the directory calls it through an optional
+// interface.
+func (t *txn) BindingsAt(org, principal string, sc authz.Scope) ([]store.Binding, bool) {
+	bs, ok := t.bindingsAt[bindingAtKey(org, principal, sc)]
+	if !ok {
+		return nil, false
+	}
+	out := make([]store.Binding, len(bs))
+	copy(out, bs)
+	return out, true
+}
+
+// noteBinding adds a binding the transaction inserted to the known lists.
+func (t *txn) noteBinding(b store.Binding) {
+	key := bindingAtKey(b.Org, b.Principal, b.Scope)
+	if bs, ok := t.bindingsAt[key]; ok {
+		t.bindingsAt[key] = append(bs, b)
+	}
+}
+
+// Prefetch reads, in a few statements per kind, the facts that a batch's
+// changes in org will check (store.BatchFacts), and remembers them for the
+// rest of the transaction (see above). It changes no answer, only how many
+// statements the answers take. Not part of store.Tx: the directory calls
+// it through an optional interface.
+func (t *txn) Prefetch(ctx context.Context, org string, f store.BatchFacts) error {
+	const op = "prefetch"
+	if err := t.begin(op); err != nil {
+		return err
+	}
+	if unstorable([]any{org}) {
+		return nil
+	}
+	if err := t.prefetchUsers(ctx, f.UserIDs); err != nil {
+		return err
+	}
+	if err := t.prefetchEmails(ctx, f.NewUsers); err != nil {
+		return err
+	}
+	if err := t.prefetchMembers(ctx, org, f.Members, true); err != nil {
+		return err
+	}
+	if err := t.prefetchBindings(ctx, org, f.Bindings); err != nil {
+		return err
+	}
+	return t.prefetchResources(ctx, org, f.Resources)
+}
+
+// fresh returns the keys (deduplicated, storable, in order) whose check
+// sql(key…) the transaction does not already answer.
+func (t *txn) fresh(keys [][]any, sql string) [][]any {
+	var out [][]any
+	seen := map[string]bool{}
+	for _, args := range keys {
+		if unstorable(args) {
+			continue
+		}
+		key, ok := existsKey(sql, args)
+		if !ok || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if _, found := t.found[key]; found {
+			continue
+		}
+		if _, gone := t.absent[key]; gone {
+			continue
+		}
+		out = append(out, args)
+	}
+	return out
+}
+
+// chunks runs query for each chunk of n keys, the last one padded with its
+// last key.
+func chunks(keys [][]any, n int, query func(args []any) error) error {
+	for start := 0; start < len(keys); start += n {
+		chunk := keys[start:min(start+n, len(keys))]
+		var args []any
+		for i := range n {
+			args = append(args, chunk[min(i, len(chunk)-1)]...)
+		}
+		if err := query(args); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *txn) prefetchUsers(ctx context.Context, ids []string) error {
+	keys := make([][]any, 0, len(ids))
+	for _, id := range ids {
+		if validKey(id) {
+			keys = append(keys, []any{id})
+		}
+	}
+	keys = t.fresh(keys, userExistsSQL)
+	present := map[string]bool{}
+	err := chunks(keys, prefetchChunk, func(args []any) error {
+		found, err := all(ctx, t.reader, "prefetch users", "", scanString, prefetchUsersSQL, args...)
+		for _, id := range found {
+			present[id] = true
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		key, _ := existsKey(userExistsSQL, k)
+		if present[k[0].(string)] {
+			t.markFound(key)
+		} else {
+			t.markAbsent(key)
+		}
+	}
+	return nil
+}
+
+// prefetchEmails answers emailTaken(email, id) for each new user.
+func (t *txn) prefetchEmails(ctx context.Context, users []store.User) error {
+	keys := make([][]any, 0, len(users))
+	for _, u := range users {
+		if err := checkUser("prefetch", &u); err != nil || u.Email == "" { // normalizes the email as CreateUser does; "" is never checked
+			continue
+		}
+		keys = append(keys, []any{u.Email, u.ID})
+	}
+	keys = t.fresh(keys, emailTakenSQL)
+	holders := map[string][]string{} // email → ids holding it
+	err := chunks(keys, prefetchChunk, func(args []any) error {
+		emails := make([]any, len(args)/2)
+		for i := range emails {
+			emails[i] = args[2*i]
+		}
+		rows, err := all(ctx, t.reader, "prefetch emails", "", func(r Rows) ([2]string, error) {
+			var x [2]string
+			err := r.Scan(&x[0], &x[1])
+			return x, err
+		}, prefetchEmailsSQL, emails...)
+		for _, x := range rows {
+			holders[x[0]] = append(holders[x[0]], x[1])
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		email, id := k[0].(string), k[1].(string)
+		key, _ := existsKey(emailTakenSQL, k)
+		taken := false
+		for _, h := range holders[email] {
+			taken = taken || h != id
+		}
+		if taken {
+			t.markFound(key)
+			continue
+		}
+		t.markAbsent(key)
+		if t.absentEmails == nil {
+			t.absentEmails = map[string][]string{}
+		}
+		t.absentEmails[email] = append(t.absentEmails[email], key)
+	}
+	return nil
+}
+
+// prefetchMembers remembers which of userIDs are members of org and, with
+// absent, which are not.
+func (t *txn) prefetchMembers(ctx context.Context, org string, userIDs []string, absent bool) error {
+	keys := make([][]any, 0, len(userIDs))
+	for _, id := range userIDs {
+		if validKey(id) {
+			keys = append(keys, []any{org, id})
+		}
+	}
+	keys = t.fresh(keys, memberExistsSQL)
+	present := map[string]bool{}
+	err := chunks(keys, prefetchChunk, func(args []any) error {
+		ids := make([]any, 0, prefetchChunk+1)
+		ids = append(ids, org)
+		for i := 1; i < len(args); i += 2 {
+			ids = append(ids, args[i])
+		}
+		found, err := all(ctx, t.reader, "prefetch members", "org "+q(org), scanString, prefetchMembersSQL, ids...)
+		for _, id := range found {
+			present[id] = true
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		key, _ := existsKey(memberExistsSQL, k)
+		if present[k[1].(string)] {
+			t.markFound(key)
+		} else if absent {
+			t.markAbsent(key)
+		}
+	}
+	return nil
+}
+
+func (t *txn) prefetchBindings(ctx context.Context, org string, at []store.BindingAt) error {
+	var keys [][]any
+	seen := map[string]bool{}
+	for _, a := range at {
+		k := bindingAtKey(org, a.Principal, a.Scope)
+		args := []any{a.Principal, a.Scope.Namespace, a.Scope.Type, a.Scope.ID}
+		if seen[k] || unstorable(args) {
+			continue
+		}
+		seen[k] = true
+		if _, known := t.bindingsAt[k]; !known {
+			keys = append(keys, args)
+		}
+	}
+	got := map[string][]store.Binding{}
+	err := chunks(keys, prefetchPairs, func(args []any) error {
+		bs, err := all(ctx, t.reader, "prefetch bindings", "org "+q(org), scanBinding, prefetchBindingsSQL, append([]any{org}, args...)...)
+		for _, b := range bs {
+			k := bindingAtKey(b.Org, b.Principal, b.Scope)
+			got[k] = append(got[k], b)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if t.bindingsAt == nil {
+		t.bindingsAt = map[string][]store.Binding{}
+	}
+	for _, args := range keys {
+		k := bindingAtKey(org, args[0].(string), authz.Scope{Namespace: args[1].(string), Type: args[2].(string), ID: args[3].(string)})
+		t.bindingsAt[k] = got[k]
+	}
+	return nil
+}
+
+func (t *txn) prefetchResources(ctx context.Context, org string, refs []authz.ResourceRef) error {
+	keys := make([][]any, 0, len(refs))
+	for _, r := range refs {
+		keys = append(keys, []any{org, r.Namespace, r.Type, r.ID})
+	}
+	keys = t.fresh(keys, resourceExistsSQL)
+	for i, k := range keys {
+		keys[i] = k[1:]
+	}
+	return chunks(keys, prefetchRefs, func(args []any) error {
+		found, err := all(ctx, t.reader, "prefetch resources", "org "+q(org), func(r Rows) (authz.ResourceRef, error) {
+			var x authz.ResourceRef
+			err := r.Scan(&x.Namespace, &x.Type, &x.ID)
+			return x, err
+		}, prefetchResourcesSQL, append(args, org)...)
+		for _, x := range found {
+			t.noteFound(resourceExistsSQL, org, x.Namespace, x.Type, x.ID)
+		}
+		return err
+	})
+}
