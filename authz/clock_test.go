@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -10,9 +11,9 @@ import (
 func countClock(t *testing.T, now time.Time) *int {
 	t.Helper()
 	n := new(int)
-	old := wallClock
-	wallClock = func() time.Time { *n++; return now }
-	t.Cleanup(func() { wallClock = old })
+	old := readClock
+	readClock = func() int64 { *n++; return now.UnixNano() }
+	t.Cleanup(func() { readClock = old })
 	return n
 }
 
@@ -96,7 +97,7 @@ func TestFastNowFollowsTheWallClock(t *testing.T) {
 	}
 	// An anchor from long ago (as after a step of the system clock, or a
 	// process idle for a while) is replaced at the next read.
-	stale := &clockAnchor{wall: time.Now().Add(-time.Hour).Round(0), mono: nanotime() - 2*anchorEvery}
+	stale := &clockAnchor{wall: time.Now().Add(-time.Hour).UnixNano(), mono: nanotime() - 2*anchorEvery}
 	anchor.Store(stale)
 	if got := fastNow(); got.Before(time.Now().Add(-time.Millisecond)) {
 		t.Fatalf("fastNow() = %v after a stale anchor, want about %v", got, time.Now())
@@ -104,7 +105,26 @@ func TestFastNowFollowsTheWallClock(t *testing.T) {
 	if anchor.Load() == stale {
 		t.Fatal("the stale anchor was kept")
 	}
-	if n := testing.AllocsPerRun(1000, func() { _ = fastNow() }); n > 0.01 {
+	if n := testing.AllocsPerRun(1000, func() { _ = fastNowNs() }); n > 0.01 {
 		t.Fatalf("fastNow allocates %v times per call", n)
+	}
+}
+
+// TestUnixNsSaturates: instants outside int64 nanoseconds compare as the
+// extremes, so an expiry in the year 9999 is "never" for a check, and a
+// Request.Now that far out sees every expiring grant expired.
+func TestUnixNsSaturates(t *testing.T) {
+	for _, tc := range []struct {
+		t    time.Time
+		want int64
+	}{
+		{time.Time{}, 0},
+		{time.Unix(1_800_000_000, 5), 1_800_000_000_000_000_005},
+		{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), math.MaxInt64},
+		{time.Date(1000, 1, 1, 0, 0, 0, 0, time.UTC), math.MinInt64},
+	} {
+		if got := unixNs(tc.t); got != tc.want {
+			t.Errorf("unixNs(%v) = %d, want %d", tc.t, got, tc.want)
+		}
 	}
 }

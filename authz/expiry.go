@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 	_ "unsafe" // go:linkname of runtime.nanotime, below
@@ -38,9 +39,12 @@ func (g *grant) liveAt(now time.Time) bool {
 	return g.x == nil || g.x.expires.IsZero() || now.Before(g.x.expires)
 }
 
-// wallClock reads the current time when a request has no Now. Tests
-// replace it to count reads (never concurrently with checks).
-var wallClock = fastNow
+// readClock reads the current time (Unix nanoseconds) when a request has
+// no Now. Tests replace it to count reads (never concurrently with checks).
+var readClock = fastNowNs
+
+// wallClock is readClock as a time.Time.
+func wallClock() time.Time { return time.Unix(0, readClock()) }
 
 // The decision clock. time.Now reads two clocks (the wall clock and the
 // monotonic one, one vDSO call each); a check that meets an expiring grant
@@ -56,8 +60,8 @@ var wallClock = fastNow
 const anchorEvery = int64(time.Second)
 
 type clockAnchor struct {
-	wall time.Time // the wall clock, without a monotonic reading
-	mono int64     // nanotime() at the same instant
+	wall int64 // the wall clock, Unix nanoseconds
+	mono int64 // nanotime() at the same instant
 }
 
 var anchor atomic.Pointer[clockAnchor]
@@ -69,49 +73,84 @@ var anchor atomic.Pointer[clockAnchor]
 //go:linkname nanotime runtime.nanotime
 func nanotime() int64
 
-// fastNow is the current wall-clock time as described above.
-func fastNow() time.Time {
+// fastNowNs is the current wall-clock time, in Unix nanoseconds, as
+// described above.
+func fastNowNs() int64 {
 	m := nanotime()
 	a := anchor.Load()
 	if a == nil || m-a.mono >= anchorEvery || m < a.mono {
 		a = newAnchor()
 		anchor.Store(a)
 	}
-	return a.wall.Add(time.Duration(m - a.mono))
+	return a.wall + (m - a.mono)
 }
+
+// fastNow is fastNowNs as a time.Time.
+func fastNow() time.Time { return time.Unix(0, fastNowNs()) }
 
 // newAnchor pairs a wall-clock reading with the monotonic clock, taking
 // the midpoint of two monotonic reads around it.
 func newAnchor() *clockAnchor {
 	m1 := nanotime()
-	w := time.Now().Round(0)
+	w := time.Now().UnixNano()
 	m2 := nanotime()
 	return &clockAnchor{wall: w, mono: m1 + (m2-m1)/2}
 }
 
+// unixNs is t in Unix nanoseconds, saturated to the int64 range (an
+// instant after 2262 compares as the largest one): 0 for the zero time.
+func unixNs(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return 0
+	case t.After(maxNsTime):
+		return math.MaxInt64
+	case t.Before(minNsTime):
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+var (
+	maxNsTime = time.Unix(0, math.MaxInt64)
+	minNsTime = time.Unix(0, math.MinInt64)
+)
+
 // reqClock is a request's time, read at most once: Request.Now, else the
-// wall clock on first use.
+// wall clock on first use; kept as Unix nanoseconds, what expiring grants
+// are compared with.
 type reqClock struct {
-	now time.Time
+	ns  int64
 	set bool
 }
 
-func (c *reqClock) at(req *Request) time.Time {
+func (c *reqClock) at(req *Request) int64 {
 	if !c.set {
-		c.now, c.set = req.Now, true
-		if c.now.IsZero() {
-			c.now = wallClock()
+		c.set = true
+		if req.Now.IsZero() {
+			c.ns = readClock()
+		} else {
+			c.ns = unixNs(req.Now)
 		}
 	}
-	return c.now
+	return c.ns
 }
 
-// clock is the request's time, read on first use.
-func (e *eval) clock() time.Time { return e.clk.at(e.req) }
+// clockNs is the request's time in Unix nanoseconds, read on first use.
+func (e *eval) clockNs() int64 { return e.clk.at(e.req) }
+
+// clock is the request's time: Request.Now exactly, else the wall clock
+// read on first use (the same reading as clockNs).
+func (e *eval) clock() time.Time {
+	if !e.req.Now.IsZero() {
+		return e.req.Now
+	}
+	return time.Unix(0, e.clockNs())
+}
 
 // live reports whether grant g has not expired at the request's time.
 func (e *eval) live(g *grant) bool {
-	return g.x == nil || g.x.expires.IsZero() || e.clock().Before(g.x.expires)
+	return g.x == nil || g.x.expNs == 0 || e.clockNs() < g.x.expNs
 }
 
 // nowOr is now, or the current time when now is zero.

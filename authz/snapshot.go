@@ -343,6 +343,7 @@ type grantX struct {
 	cond    string    // gating condition
 	scope   *Scope    // the scope of an inert binding, as given
 	expires time.Time // when the binding stops granting (zero: never)
+	expNs   int64     // expires in Unix nanoseconds (saturated; 0: never), what a check compares
 }
 
 // resGrant is a resource-scoped grant. h is resHash of its key, so that
@@ -427,7 +428,7 @@ func compileGrant(b *Binding, p *cpolicy, ns int32) grant {
 		if g.x == nil {
 			g.x = &grantX{role: b.Role}
 		}
-		g.x.expires = b.ExpiresAt
+		g.x.expires, g.x.expNs = b.ExpiresAt, unixNs(b.ExpiresAt)
 	}
 	return g
 }
