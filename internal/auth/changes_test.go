@@ -208,19 +208,9 @@ func (c *countingStore) GetAPIKey(ctx context.Context, id string) (store.APIKey,
 func TestCachedSessionsStayInMemory(t *testing.T) {
 	ctx := context.Background()
 	now := time.Unix(1_800_000_000, 0)
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	cs := &countingStore{Store: st}
-	dir, err := directory.Open(ctx, cs, authz.New(), directory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = dir.Close() })
-	as := auth.New(cs, dir, auth.NewKeySet(), auth.Options{Now: func() time.Time { return now }, FailureBurst: 3})
-	t.Cleanup(func() { _ = as.Close() })
+	cs := &countingStore{}
+	_, as := openAuth(t, func(st store.Store) store.Store { cs.Store = st; return cs },
+		auth.Options{Now: func() time.Time { return now }, FailureBurst: 3})
 
 	session := func(user string) string {
 		t.Helper()

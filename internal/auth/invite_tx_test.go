@@ -15,6 +15,27 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
 )
 
+// openAuth opens a fresh SQLite store, wraps it (wrap may return it as
+// it is), and starts a directory and an auth service over the wrapper.
+func openAuth(t *testing.T, wrap func(store.Store) store.Store, opts auth.Options) (*directory.Directory, *auth.Service) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	ws := wrap(st)
+	dir, err := directory.Open(ctx, ws, authz.New(), directory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dir.Close() })
+	as := auth.New(ws, dir, auth.NewKeySet(), opts)
+	t.Cleanup(func() { _ = as.Close() })
+	return dir, as
+}
+
 // writeCountingStore counts store transactions.
 type writeCountingStore struct {
 	store.Store
@@ -34,19 +55,9 @@ func (c *writeCountingStore) Write(ctx context.Context, fn func(tx store.Tx) err
 // nothing.
 func TestInviteAuthorizesInTheWritingTransaction(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	cs := &writeCountingStore{Store: st}
-	dir, err := directory.Open(ctx, cs, authz.New(), directory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = dir.Close() })
-	as := auth.New(cs, dir, auth.NewKeySet(), auth.Options{Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
-	t.Cleanup(func() { _ = as.Close() })
+	cs := &writeCountingStore{}
+	dir, as := openAuth(t, func(st store.Store) store.Store { cs.Store = st; return cs },
+		auth.Options{Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
 
 	ann, _, err := as.Bootstrap(ctx, store.User{ID: "ann"}, "laptop")
 	if err != nil {
@@ -133,19 +144,9 @@ func (h *hookStore) Write(ctx context.Context, fn func(tx store.Tx) error) (uint
 // some earlier moment.
 func TestRevokedPermissionCannotBeUsedByTheNextWrite(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), sqlite.Options{Synchronous: "NORMAL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	hs := &hookStore{Store: st}
-	dir, err := directory.Open(ctx, hs, authz.New(), directory.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = dir.Close() })
-	as := auth.New(hs, dir, auth.NewKeySet(), auth.Options{Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
-	t.Cleanup(func() { _ = as.Close() })
+	hs := &hookStore{}
+	dir, as := openAuth(t, func(st store.Store) store.Store { hs.Store = st; return hs },
+		auth.Options{Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
 	owner := directory.Actor{Principal: "user:ann"}
 	for _, u := range []string{"ann", "bo", "cy"} {
 		if _, _, err := as.Bootstrap(ctx, store.User{ID: u}, "laptop"); err != nil {
