@@ -368,6 +368,18 @@ func BenchmarkReplicaColdStart(b *testing.B) {
 		}
 		return time.Duration(ns)
 	}
+	coldStarts(b, url, key, n, serverCPU)
+}
+
+// coldStarts times b.N cold starts of a replica of org acme (n bindings)
+// from the server at url and reports the replica's heap per binding and
+// the CPU time: the process's own, and the server's as serverCPU reads it
+// (nil: the server is in this process, its CPU is in the process's).
+func coldStarts(b *testing.B, url, key string, n int, serverCPU func() time.Duration) {
+	b.Helper()
+	if serverCPU == nil {
+		serverCPU = func() time.Duration { return 0 }
+	}
 	var heap float64
 	var cpu, scpu time.Duration
 	b.ResetTimer()
@@ -404,8 +416,11 @@ func BenchmarkReplicaColdStart(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(heap/float64(n), "bytes/binding")
-	b.ReportMetric(cpu.Seconds()/float64(b.N), "replica-cpu-s/op")
-	b.ReportMetric(scpu.Seconds()/float64(b.N), "server-cpu-s/op")
+	// Wall time depends on what else the machine runs; CPU time does less.
+	if scpu > 0 {
+		b.ReportMetric(cpu.Seconds()/float64(b.N), "replica-cpu-s/op")
+		b.ReportMetric(scpu.Seconds()/float64(b.N), "server-cpu-s/op")
+	}
 	b.ReportMetric((cpu+scpu).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(n), "bindings")
 }
@@ -416,45 +431,7 @@ func BenchmarkReplicaColdStart(b *testing.B) {
 func BenchmarkReplicaColdStartInProcess(b *testing.B) {
 	n := benchBindings(b)
 	url, key := coldServer(b, n)
-	var heap float64
-	var cpu time.Duration
-	b.ResetTimer()
-	for b.Loop() {
-		b.StopTimer()
-		runtime.GC()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		c0 := cpuTime()
-		b.StartTimer()
-		r, err := replica.New(replica.Config{BaseURL: url, Token: key, Org: "acme"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		err = r.WaitReady(ctx)
-		cancel()
-		if err != nil {
-			b.Fatalf("%v (%v)", err, r.LastError())
-		}
-		b.StopTimer()
-		cpu += cpuTime() - c0
-		if lvl := r.Engine().HighestLevel("acme", "user:u0000003", authz.Scope{}); lvl != 80 {
-			b.Fatalf("u0000003's level in the replica = %d, want 80", lvl)
-		}
-		runtime.GC()
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		heap = float64(after.HeapAlloc) - float64(before.HeapAlloc)
-		runtime.KeepAlive(r)
-		_ = r.Close()
-		b.StartTimer()
-	}
-	b.ReportMetric(heap/float64(n), "bytes/binding")
-	// Wall time depends on what else the machine runs; the process's CPU
-	// time (server and replica together: both are in this process) does
-	// less.
-	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
-	b.ReportMetric(float64(n), "bindings")
+	coldStarts(b, url, key, n, nil)
 }
 
 func BenchmarkEngineCheckDemo(b *testing.B) {
