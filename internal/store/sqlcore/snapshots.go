@@ -110,15 +110,9 @@ func (s *Store) DeleteEngineSnapshots(ctx context.Context, org string, below uin
 // OrgChangesSince implements store.SnapshotStore (the changelog_org index
 // on (org, revision, seq) answers it in order).
 func (s *Store) OrgChangesSince(ctx context.Context, org string, after uint64, limit int) ([]store.Change, error) {
-	const op = "org changes since"
-	switch {
-	case limit == 0:
-		limit = store.DefaultChangesLimit
-	case limit < 0 || limit > store.MaxChangesLimit:
-		return nil, invalid(op, "limit %d is outside 1..%d", limit, store.MaxChangesLimit)
-	}
-	if after > math.MaxInt64 {
-		return nil, invalid(op, "revision %d is out of range", after)
+	limit, err := changesLimit("org changes since", after, limit)
+	if err != nil {
+		return nil, err
 	}
 	out, err := s.readChanges(ctx, s.b, `SELECT `+changeCols+` FROM changelog WHERE org = $1 AND revision > $2 ORDER BY org, revision, seq LIMIT $3`, org, int64(after), limit)
 	if err != nil {

@@ -133,16 +133,26 @@ func (t *txn) ChangesSince(ctx context.Context, after uint64, limit int) ([]stor
 	return t.s.changesSince(ctx, txQuerier{t}, after, limit)
 }
 
-func (s *Store) changesSince(ctx context.Context, q Querier, after uint64, limit int) ([]store.Change, error) {
-	const op = "changes since"
+// changesLimit checks a changelog read's arguments for op: the limit
+// (0: the default) within 1..MaxChangesLimit and after within the
+// revisions' int64 range. It returns the limit to use.
+func changesLimit(op string, after uint64, limit int) (int, error) {
 	switch {
 	case limit == 0:
 		limit = store.DefaultChangesLimit
 	case limit < 0 || limit > store.MaxChangesLimit:
-		return nil, invalid(op, "limit %d is outside 1..%d", limit, store.MaxChangesLimit)
+		return 0, invalid(op, "limit %d is outside 1..%d", limit, store.MaxChangesLimit)
 	}
 	if after > math.MaxInt64 {
-		return nil, invalid(op, "revision %d is out of range", after)
+		return 0, invalid(op, "revision %d is out of range", after)
+	}
+	return limit, nil
+}
+
+func (s *Store) changesSince(ctx context.Context, q Querier, after uint64, limit int) ([]store.Change, error) {
+	limit, err := changesLimit("changes since", after, limit)
+	if err != nil {
+		return nil, err
 	}
 	out, err := s.readChanges(ctx, q, `SELECT `+changeCols+` FROM changelog WHERE revision > $1 ORDER BY revision, seq LIMIT $2`, int64(after), limit)
 	if err != nil {
