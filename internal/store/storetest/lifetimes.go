@@ -161,24 +161,9 @@ func testAgentLifecycle(t *testing.T, s store.Store) {
 		}), tc.want)
 	}
 
-	// Uses move forward only.
 	used := now.Add(time.Minute)
-	write(t, s, func(ctx context.Context, tx store.Tx) error {
-		if moved, err := tx.RecordAgentUse(ctx, f.org, "Bot", used); err != nil || !moved {
-			return fmt.Errorf("first use: %v, %v", moved, err)
-		}
-		if moved, err := tx.RecordAgentUse(ctx, f.org, "Bot", used.Add(-time.Second)); err != nil || moved {
-			return fmt.Errorf("an older use: %v, %v", moved, err)
-		}
-		return nil
-	})
-	if got := must(s.GetAgent(ctx, f.org, "Bot")).get(t); !got.LastUsedAt.Equal(used.Truncate(time.Microsecond)) {
-		t.Errorf("last use %v, want %v", got.LastUsedAt, used)
-	}
-	wantErr(t, "use of an unknown agent", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
-		_, err := tx.RecordAgentUse(ctx, f.org, "Nope", used)
-		return err
-	}), store.ErrNotFound)
+	usesMoveForward(t, s, f.org, "agent", "Bot", "Nope", used, store.Tx.RecordAgentUse,
+		func() time.Time { return must(s.GetAgent(ctx, f.org, "Bot")).get(t).LastUsedAt })
 
 	// Sponsors leaving.
 	rev := write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.RemoveMember(ctx, f.org, "alice") })
@@ -364,24 +349,9 @@ func testServiceLifecycle(t *testing.T, s store.Store) {
 		}), tc.want)
 	}
 
-	// Uses move forward only.
 	used := now.Add(time.Minute)
-	write(t, s, func(ctx context.Context, tx store.Tx) error {
-		if moved, err := tx.RecordServiceUse(ctx, f.org, "deploy", used); err != nil || !moved {
-			return fmt.Errorf("first use: %v, %v", moved, err)
-		}
-		if moved, err := tx.RecordServiceUse(ctx, f.org, "deploy", used.Add(-time.Second)); err != nil || moved {
-			return fmt.Errorf("an older use: %v, %v", moved, err)
-		}
-		return nil
-	})
-	if got := must(s.GetService(ctx, f.org, "deploy")).get(t); !got.LastUsedAt.Equal(used.Truncate(time.Microsecond)) {
-		t.Errorf("last use %v, want %v", got.LastUsedAt, used)
-	}
-	wantErr(t, "use of an unknown service", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
-		_, err := tx.RecordServiceUse(ctx, f.org, "nope", used)
-		return err
-	}), store.ErrNotFound)
+	usesMoveForward(t, s, f.org, "service", "deploy", "nope", used, store.Tx.RecordServiceUse,
+		func() time.Time { return must(s.GetService(ctx, f.org, "deploy")).get(t).LastUsedAt })
 
 	// LoadOrg gives the engine the lifecycle: sponsors required, the
 	// org's rules opted in, the creation counting as a use.
@@ -441,4 +411,29 @@ func testServiceLifecycle(t *testing.T, s store.Store) {
 	if l := lifeOf("service:solo"); l != nil {
 		t.Errorf("a plain service has lifecycle %+v, want none", l)
 	}
+}
+
+// usesMoveForward: recording a use of the principal name (an agent or a
+// service of org, recorded by record) at used moves its last use
+// there; an older use does not move it back; a use of unknown is
+// ErrNotFound. last reads the stored last use.
+func usesMoveForward(t *testing.T, s store.Store, org, kind, name, unknown string, used time.Time,
+	record func(store.Tx, context.Context, string, string, time.Time) (bool, error), last func() time.Time) {
+	t.Helper()
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		if moved, err := record(tx, ctx, org, name, used); err != nil || !moved {
+			return fmt.Errorf("first use: %v, %v", moved, err)
+		}
+		if moved, err := record(tx, ctx, org, name, used.Add(-time.Second)); err != nil || moved {
+			return fmt.Errorf("an older use: %v, %v", moved, err)
+		}
+		return nil
+	})
+	if got := last(); !got.Equal(used.Truncate(time.Microsecond)) {
+		t.Errorf("%s's last use %v, want %v", kind, got, used)
+	}
+	wantErr(t, "use of an unknown "+kind, writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := record(tx, ctx, org, unknown, used)
+		return err
+	}), store.ErrNotFound)
 }
