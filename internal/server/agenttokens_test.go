@@ -42,6 +42,25 @@ func (w *tokWorld) serviceKey(name, role string) string {
 	return kc.Token
 }
 
+// jobWithSecret creates the secret K (value "v-canary") in namespace
+// default and the resource chains/job whose spec references it.
+func (w *tokWorld) jobWithSecret() {
+	w.e.t.Helper()
+	org := "/v1/orgs/" + w.org
+	w.e.must(201, "POST", org+"/namespaces/default/secrets", w.owner, map[string]any{"name": "K", "value": "v-canary"}, nil)
+	w.e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "default", "type": "chains", "id": "job",
+		"spec": map[string]any{"secrets": []string{"K"}}}, nil)
+}
+
+// runToken starts a run of chains/job as issuer and returns the run
+// token it issues for runtime (a principal).
+func (w *tokWorld) runToken(issuer, runtime string) string {
+	w.e.t.Helper()
+	var st api.RunStartResponse
+	w.e.must(201, "POST", "/v1/orgs/"+w.org+"/runs", issuer, map[string]any{"resource": "chains/job", "issue_token": true, "runtime": runtime}, &st)
+	return st.RunToken.Token
+}
+
 func (w *tokWorld) mint(token, agent string, body map[string]any) resp {
 	w.e.t.Helper()
 	return w.e.do("POST", "/v1/orgs/"+w.org+"/agents/"+agent+"/tokens", token, body)
@@ -262,15 +281,8 @@ func TestSuspendedServiceStops(t *testing.T) {
 			org := "/v1/orgs/" + w.org
 			issuer := w.serviceKey("issuer", "operator")
 			runner := w.serviceKey("runner", "operator")
-			e.must(201, "POST", org+"/namespaces/default/secrets", w.owner, map[string]any{"name": "K", "value": "v-canary"}, nil)
-			e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "default", "type": "chains", "id": "job",
-				"spec": map[string]any{"secrets": []string{"K"}}}, nil)
-			runToken := func() string {
-				t.Helper()
-				var st api.RunStartResponse
-				e.must(201, "POST", org+"/runs", issuer, map[string]any{"resource": "chains/job", "issue_token": true, "runtime": "service:runner"}, &st)
-				return st.RunToken.Token
-			}
+			w.jobWithSecret()
+			runToken := func() string { t.Helper(); return w.runToken(issuer, "service:runner") }
 			decide := func(p string) api.CheckResponse {
 				t.Helper()
 				var out api.CheckResponse

@@ -91,16 +91,8 @@ func TestServiceLifecycleHTTP(t *testing.T) {
 			}
 
 			// A run token the service issues, for the platform to exchange.
-			e.must(201, "POST", org+"/namespaces/default/secrets", w.owner, map[string]any{"name": "K", "value": "v-canary"}, nil)
-			e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "default", "type": "chains", "id": "job",
-				"spec": map[string]any{"secrets": []string{"K"}}}, nil)
-			runToken := func() string {
-				t.Helper()
-				var st api.RunStartResponse
-				e.must(201, "POST", org+"/runs", deploy, map[string]any{"resource": "chains/job", "issue_token": true, "runtime": "service:platform"}, &st)
-				return st.RunToken.Token
-			}
-			pending, later := runToken(), runToken()
+			w.jobWithSecret()
+			pending, later := w.runToken(deploy, "service:platform"), w.runToken(deploy, "service:platform")
 
 			// The last sponsor leaves: sponsor_gone everywhere.
 			e.must(200, "DELETE", org+"/members/apvop", w.owner, nil, nil)
