@@ -48,7 +48,7 @@ func wallClock() time.Time { return time.Unix(0, readClock()) }
 
 // The decision clock. time.Now reads two clocks (the wall clock and the
 // monotonic one, one vDSO call each); a check that meets an expiring grant
-// needs only "now" on the wall clock's scale, so fastNow reads the
+// needs only "now" on the wall clock's scale, so fastNowNs reads the
 // monotonic clock once and adds it to a wall-clock anchor taken at most
 // anchorEvery ago. The two clocks advance at the same rate (NTP slews
 // both), so the answer differs from time.Now only after a step of the
@@ -84,9 +84,6 @@ func fastNowNs() int64 {
 	}
 	return a.wall + (m - a.mono)
 }
-
-// fastNow is fastNowNs as a time.Time.
-func fastNow() time.Time { return time.Unix(0, fastNowNs()) }
 
 // newAnchor pairs a wall-clock reading with the monotonic clock, taking
 // the midpoint of two monotonic reads around it.
