@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -103,12 +104,23 @@ child; the exit status is the child's (128+n if signal n killed it).`,
 					}
 					rt = c.WithToken(tok)
 				}
+				// Only a service exchanges a run token (the runtime is the
+				// trust boundary: docs/secrets.md). Refuse before the run
+				// is started, so a caller without a runtime credential
+				// neither records a failed run nor uses up its approval.
+				// (Outside its orgs the server's own answer, 404, stands.)
+				me, err := rt.Me(cl.ctx, "")
+				if err != nil {
+					return err
+				}
+				if !strings.HasPrefix(me.Principal, "service:") && slices.ContainsFunc(me.Orgs, func(o client.MeOrg) bool { return o.ID == org }) {
+					return badInput("the run's secrets are released only to a runtime service, and %s is not one: set GATEHOUSE_RUNTIME_TOKEN to the API key of the service that runs %s (docs/secrets.md, \"gatehouse run\")", me.Principal, resource)
+				}
 				runOrg, finisher = org, c
 				if runtime != "" {
 					finisher = rt
 				}
 				start := client.RunStart{Resource: resource, Namespace: ns, Input: in, ApprovalID: approval, IssueToken: true, Runtime: runtime}
-				var err error
 				st, err = c.StartRun(cl.ctx, org, start)
 				if err == nil && st.Run == nil && st.Approval != nil && wait {
 					fmt.Fprintf(e.stderr, "gatehouse: %s/%s needs approval %s; waiting (gatehouse approval approve %s)\n", typ, id, st.Approval.ID, st.Approval.ID)

@@ -269,16 +269,26 @@ func TestRunInjectsSecrets(t *testing.T) {
 	if r := run(t, "", "run", "-q", "--resource", "chains/triage", "-n", "prod", "--", "sh", "-c", "exit 7"); r.code != 7 || r.stderr != "" {
 		t.Errorf("exit status: %d %q", r.code, r.stderr)
 	}
-	// The operator alone (no runtime credential) cannot exchange: the
-	// command does not run.
-	t.Setenv("GATEHOUSE_RUNTIME_TOKEN", "")
+	// The operator alone (no runtime credential, or a person's key as the
+	// runtime's) cannot exchange: refused before the run starts, so the
+	// command does not run and no failed run is recorded.
+	var before struct{ Items []json.RawMessage }
+	vs.call(t, 200, "GET", "/v1/orgs/acme/runs?resource=chains/triage&namespace=prod", vs.admin, nil, &before)
 	marker := filepath.Join(t.TempDir(), "ran")
-	r = run(t, "", "run", "--resource", "chains/triage", "-n", "prod", "--", "touch", marker)
-	if r.code != ExitNotAllowed || !strings.Contains(r.stderr, "403") {
-		t.Errorf("run without a runtime: %d %q", r.code, r.stderr)
+	for _, runtime := range []string{"", vs.operator} {
+		t.Setenv("GATEHOUSE_RUNTIME_TOKEN", runtime)
+		r = run(t, "", "run", "--resource", "chains/triage", "-n", "prod", "--", "touch", marker)
+		if r.code != ExitBadInput || !strings.Contains(r.stderr, "user:operator is not one") || !strings.Contains(r.stderr, "GATEHOUSE_RUNTIME_TOKEN") {
+			t.Errorf("run with runtime %q: %d %q", runtime, r.code, r.stderr)
+		}
 	}
 	if _, err := os.Stat(marker); err == nil {
-		t.Error("the command ran although the exchange was refused")
+		t.Error("the command ran without a runtime service")
+	}
+	var after struct{ Items []json.RawMessage }
+	vs.call(t, 200, "GET", "/v1/orgs/acme/runs?resource=chains/triage&namespace=prod", vs.admin, nil, &after)
+	if len(after.Items) != len(before.Items) {
+		t.Errorf("a refused run was recorded: %d runs before, %d after", len(before.Items), len(after.Items))
 	}
 	// Usage errors.
 	t.Setenv("GATEHOUSE_RUNTIME_TOKEN", vs.runner)
