@@ -90,6 +90,26 @@ func TestRunsOverHTTP(t *testing.T) {
 			if ap.Result != api.ResultApprovalRequired || ap.Approval == nil || ap.Run != nil {
 				t.Errorf("prod run: %+v", ap)
 			}
+			// Approved, the run starts and the runtime — an operator, whose
+			// own prod runs need approval too — carries it out: the
+			// approval covers the run, not only its issuer. A run nobody
+			// approved (the owner's, which needs none) is not the
+			// runtime's to exchange while its own would need approval.
+			e.must(200, "POST", org+"/approvals/"+ap.Approval.ID+"/approve", w.ann, nil, nil)
+			e.must(200, "POST", org+"/approvals/"+ap.Approval.ID+"/approve", w.amy, nil, nil)
+			var approved api.RunStartResponse
+			e.must(201, "POST", org+"/runs", w.op, map[string]any{"resource": "chains/deploy", "namespace": "prod",
+				"approval_id": ap.Approval.ID, "issue_token": true, "runtime": "service:runner"}, &approved)
+			if approved.RunToken == nil {
+				t.Fatalf("approved start: %+v", approved)
+			}
+			e.must(200, "POST", org+"/runs/exchange", runner, map[string]any{"token": approved.RunToken.Token}, nil)
+			var owners api.RunStartResponse
+			e.must(201, "POST", org+"/runs", w.owner, map[string]any{"resource": "chains/deploy", "namespace": "prod",
+				"issue_token": true, "runtime": "service:runner"}, &owners)
+			if r := e.do("POST", org+"/runs/exchange", runner, map[string]any{"token": owners.RunToken.Token}); r.Status != 403 {
+				t.Errorf("the runtime exchanging an unapproved prod run its own run would need approval for: %d %s", r.Status, r.Body)
+			}
 			stranger := e.user("runstranger")
 			if r := e.do("GET", base, stranger, nil); r.Status != 404 {
 				t.Errorf("a stranger reading the run: %d", r.Status)

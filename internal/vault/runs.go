@@ -347,7 +347,10 @@ func (v *Vault) Exchange(ctx context.Context, actor Actor, org, token string) (R
 		if !v.mayRun(org, rt.IssuedBy, rt.Resource, now, rt.ApprovalID != "") {
 			return refused(o.name, fmt.Sprintf("token %s: its issuer %s may no longer run the resource", id[:16], rt.IssuedBy))
 		}
-		if !v.mayRun(org, actor.Principal, rt.Resource, now, false) {
+		// A run a person approved is approved for the runtime that
+		// carries it out too: the runtime's own ask rules gate the runs it
+		// starts itself (at issue), not the approved run it executes.
+		if !v.mayRun(org, actor.Principal, rt.Resource, now, rt.ApprovalID != "") {
 			return errorf(ErrForbidden, o.name, "the runtime needs %s:run on %s", rt.Resource.Type, store.RefKey(rt.Resource))
 		}
 		found, err := o.tx.GetSealedSecrets(ctx, org, rt.Resource.Namespace, rt.Secrets)
