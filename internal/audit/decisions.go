@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -80,7 +81,9 @@ const DecisionAction = "decision"
 
 // DecisionLog records decisions by each org's settings. Concurrent
 // decisions are written together (group commit: one transaction for all
-// the entries that arrive while the previous one commits), and Record
+// the entries that arrive while the previous one commits, and, while
+// entries arrive often, within a short window after the first — see
+// DecisionLogOptions.Window), and Record
 // returns only when its entry is durable — or the error, which the caller
 // must treat as a failed decision (answer 503, never the decision). Each
 // org's settings are cached for SettingsTTL; Invalidate drops one at once.
@@ -92,6 +95,13 @@ type DecisionLog struct {
 	stop  chan struct{}
 	done  chan struct{}
 	once  sync.Once
+
+	// The writer's commit window (DecisionLogOptions.Window) and its
+	// clock: time.Now and time.After except in tests.
+	window time.Duration
+	now    func() time.Time
+	after  func(time.Duration) <-chan time.Time
+	taken  atomic.Int64 // entries the writer has taken from the queue
 
 	// cache: org → settings. Read on every decision, from every request
 	// goroutine, written ≈ once per org per TTL: a read lock, so readers
@@ -111,6 +121,7 @@ type cachedSettings struct {
 
 type decisionReq struct {
 	e    Entry
+	at   time.Time // when it was queued
 	done chan error
 }
 
@@ -122,14 +133,43 @@ const StoreTimeout = 10 * time.Second
 // through another replica applies within it.
 const SettingsTTL = 2 * time.Second
 
+// DecisionLogOptions tune a DecisionLog. The zero value is the default.
+type DecisionLogOptions struct {
+	// Window is how long the writer may hold a batch open for more
+	// entries, counted from when the batch's first entry was queued, while
+	// entries arrive often enough that another is expected within it (a
+	// group commit over a short window: one transaction and one fsync for
+	// several entries). No Record returns before its entry is committed,
+	// window or not: it adds at most Window to a Record's wait, and only
+	// under a steady stream of entries; serial callers (whose next entry
+	// cannot come while they wait) stop it after a few fruitless waits.
+	// 0 means DefaultCommitWindow; negative, no window (commit as soon as
+	// the writer is free).
+	Window time.Duration
+}
+
+// DefaultCommitWindow is DecisionLogOptions.Window's default.
+const DefaultCommitWindow = time.Millisecond
+
 // NewDecisionLog starts a decision log over st, recording through rec
 // (nil: Append). Close stops it.
-func NewDecisionLog(st store.Store, rec Recorder) *DecisionLog {
+func NewDecisionLog(st store.Store, rec Recorder, opts DecisionLogOptions) *DecisionLog {
+	return newDecisionLog(st, rec, opts, time.Now, time.After)
+}
+
+func newDecisionLog(st store.Store, rec Recorder, opts DecisionLogOptions, now func() time.Time, after func(time.Duration) <-chan time.Time) *DecisionLog {
 	if rec == nil {
 		rec = Append
 	}
+	switch {
+	case opts.Window == 0:
+		opts.Window = DefaultCommitWindow
+	case opts.Window < 0:
+		opts.Window = 0
+	}
 	d := &DecisionLog{st: st, rec: rec, ttl: SettingsTTL, queue: make(chan decisionReq, 1024),
-		stop: make(chan struct{}), done: make(chan struct{}), cache: map[string]cachedSettings{}}
+		stop: make(chan struct{}), done: make(chan struct{}), cache: map[string]cachedSettings{},
+		window: opts.Window, now: now, after: after}
 	go d.run()
 	return d
 }
@@ -199,7 +239,7 @@ func (d *DecisionLog) Record(ctx context.Context, e Entry) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
-	r := decisionReq{e: e, done: make(chan error, 1)}
+	r := decisionReq{e: e, at: d.now(), done: make(chan error, 1)}
 	select {
 	case d.queue <- r:
 	case <-d.stop:
@@ -223,9 +263,15 @@ func (d *DecisionLog) Record(ctx context.Context, e Entry) error {
 	}
 }
 
-// run is the group-commit writer.
+// maxBatch bounds the entries of one transaction.
+const maxBatch = 512
+
+// run is the group-commit writer: each transaction holds every entry
+// queued while the previous one committed, and, while entries arrive
+// often, those arriving within the window (gatherer) after its first.
 func (d *DecisionLog) run() {
 	defer close(d.done)
+	g := gatherer{window: d.window}
 	for {
 		var batch []decisionReq
 		select {
@@ -233,15 +279,22 @@ func (d *DecisionLog) run() {
 			d.fail(ErrClosed)
 			return
 		case r := <-d.queue:
-			batch = append(batch, r)
+			batch = d.take(batch, r, &g)
 		}
 	more:
-		for len(batch) < 512 {
+		for len(batch) < maxBatch {
 			select {
 			case r := <-d.queue:
-				batch = append(batch, r)
+				batch = d.take(batch, r, &g)
 			default:
 				break more
+			}
+		}
+		if len(batch) < maxBatch {
+			if w := g.hold(batch[0].at, d.now()); w > 0 {
+				n := len(batch)
+				batch = d.gather(batch, w, &g)
+				g.waited(len(batch)-n, d.now())
 			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -258,6 +311,87 @@ func (d *DecisionLog) run() {
 			r.done <- err
 		}
 	}
+}
+
+func (d *DecisionLog) take(batch []decisionReq, r decisionReq, g *gatherer) []decisionReq {
+	d.taken.Add(1)
+	g.saw(r.at)
+	return append(batch, r)
+}
+
+// gather adds to batch the entries queued within w (or until the batch is
+// full, or the log closes: what it holds is still committed).
+func (d *DecisionLog) gather(batch []decisionReq, w time.Duration, g *gatherer) []decisionReq {
+	timer := d.after(w)
+	for len(batch) < maxBatch {
+		select {
+		case r := <-d.queue:
+			batch = d.take(batch, r, g)
+		case <-timer:
+			return batch
+		case <-d.stop:
+			return batch
+		}
+	}
+	return batch
+}
+
+// A gatherer decides the writer's commit window: whether to hold a batch
+// open for more entries, and how long. It holds one only while entries
+// arrive at least every two windows on average (so that another is
+// expected within it), and not after fruitlessLimit holds in a row
+// gathered nothing (a serial caller, whose next entry cannot come while
+// it waits for this one) until probeEvery has passed. Only the writer
+// goroutine uses it.
+type gatherer struct {
+	window    time.Duration
+	gap       time.Duration // moving average of the time between arrivals
+	known     bool          // gap has a sample
+	last      time.Time     // the newest arrival seen
+	fruitless int           // holds in a row that gathered nothing
+	pausedAt  time.Time     // when the last fruitless hold ended
+}
+
+const (
+	fruitlessLimit = 3
+	probeEvery     = time.Second
+)
+
+// saw notes an entry queued at at.
+func (g *gatherer) saw(at time.Time) {
+	if !g.last.IsZero() {
+		gap := max(0, min(at.Sub(g.last), time.Second))
+		if g.known {
+			g.gap += (gap - g.gap) / 8
+		} else {
+			g.gap, g.known = gap, true
+		}
+	}
+	if at.After(g.last) {
+		g.last = at
+	}
+}
+
+// hold is how long to hold a batch whose first entry was queued at first
+// (≤ 0: commit now).
+func (g *gatherer) hold(first, now time.Time) time.Duration {
+	if g.window <= 0 || !g.known || g.gap >= 2*g.window {
+		return 0
+	}
+	if g.fruitless >= fruitlessLimit && now.Sub(g.pausedAt) < probeEvery {
+		return 0
+	}
+	return first.Add(g.window).Sub(now)
+}
+
+// waited notes a hold that gathered n more entries.
+func (g *gatherer) waited(n int, now time.Time) {
+	if n > 0 {
+		g.fruitless = 0
+		return
+	}
+	g.fruitless++
+	g.pausedAt = now
 }
 
 // fail answers every queued request with err.
