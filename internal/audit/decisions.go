@@ -81,8 +81,8 @@ const DecisionAction = "decision"
 
 // DecisionLog records decisions by each org's settings. Concurrent
 // decisions are written together (group commit: one transaction for all
-// the entries that arrive while the previous one commits, and, while
-// entries arrive often, within a short window after the first — see
+// the entries that arrive while the previous one commits; while entries
+// arrive often, a lone entry waits a short window for the next — see
 // DecisionLogOptions.Window), and Record
 // returns only when its entry is durable — or the error, which the caller
 // must treat as a failed decision (answer 503, never the decision). Each
@@ -102,6 +102,7 @@ type DecisionLog struct {
 	now    func() time.Time
 	after  func(time.Duration) <-chan time.Time
 	taken  atomic.Int64 // entries the writer has taken from the queue
+	txs    atomic.Int64 // transactions it has run (committed or not)
 
 	// cache: org → settings. Read on every decision, from every request
 	// goroutine, written ≈ once per org per TTL: a read lock, so readers
@@ -135,21 +136,25 @@ const SettingsTTL = 2 * time.Second
 
 // DecisionLogOptions tune a DecisionLog. The zero value is the default.
 type DecisionLogOptions struct {
-	// Window is how long the writer may hold a batch open for more
-	// entries, counted from when the batch's first entry was queued, while
-	// entries arrive often enough that another is expected within it (a
-	// group commit over a short window: one transaction and one fsync for
-	// several entries). No Record returns before its entry is committed,
-	// window or not: it adds at most Window to a Record's wait, and only
-	// under a steady stream of entries; serial callers (whose next entry
-	// cannot come while they wait) stop it after a few fruitless waits.
-	// 0 means DefaultCommitWindow; negative, no window (commit as soon as
-	// the writer is free).
+	// Window bounds the writer's commit window: when it would commit a
+	// lone entry while entries arrive often (on average less than Window
+	// apart), it holds the transaction open until the next entry arrives,
+	// or until Window has passed since the lone entry was queued, so that
+	// one transaction and one fsync serve two or more entries (a batch of
+	// several needs no window: the entries queued while the previous
+	// transaction committed are written together anyway). No Record
+	// returns before its entry is committed, window or not: the window
+	// adds at most Window to a Record's wait, and under a steady stream
+	// about the time between two entries to one of them. Holds that
+	// gather nothing — a serial caller, whose next entry cannot come while
+	// it waits for this one — stop it for a while (doubling up to
+	// maxPause). 0 means DefaultCommitWindow; negative, no window (commit
+	// as soon as the writer is free).
 	Window time.Duration
 }
 
 // DefaultCommitWindow is DecisionLogOptions.Window's default.
-const DefaultCommitWindow = time.Millisecond
+const DefaultCommitWindow = 2 * time.Millisecond
 
 // NewDecisionLog starts a decision log over st, recording through rec
 // (nil: Append). Close stops it.
@@ -263,12 +268,23 @@ func (d *DecisionLog) Record(ctx context.Context, e Entry) error {
 	}
 }
 
+// DecisionLogStats count the writer's work since the log started.
+type DecisionLogStats struct {
+	Entries      int64 // entries taken from the queue
+	Transactions int64 // transactions run for them (Entries/Transactions: the group commit's mean batch)
+}
+
+// Stats reports the writer's work so far.
+func (d *DecisionLog) Stats() DecisionLogStats {
+	return DecisionLogStats{Entries: d.taken.Load(), Transactions: d.txs.Load()}
+}
+
 // maxBatch bounds the entries of one transaction.
 const maxBatch = 512
 
 // run is the group-commit writer: each transaction holds every entry
 // queued while the previous one committed, and, while entries arrive
-// often, those arriving within the window (gatherer) after its first.
+// often, a lone entry waits for the next (gatherer).
 func (d *DecisionLog) run() {
 	defer close(d.done)
 	g := gatherer{window: d.window}
@@ -290,13 +306,13 @@ func (d *DecisionLog) run() {
 				break more
 			}
 		}
-		if len(batch) < maxBatch {
+		if len(batch) == 1 {
 			if w := g.hold(batch[0].at, d.now()); w > 0 {
-				n := len(batch)
 				batch = d.gather(batch, w, &g)
-				g.waited(len(batch)-n, d.now())
+				g.waited(len(batch)-1, d.now())
 			}
 		}
+		d.txs.Add(1)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		_, err := d.st.Write(ctx, func(tx store.Tx) error {
 			for _, r := range batch {
@@ -319,42 +335,52 @@ func (d *DecisionLog) take(batch []decisionReq, r decisionReq, g *gatherer) []de
 	return append(batch, r)
 }
 
-// gather adds to batch the entries queued within w (or until the batch is
-// full, or the log closes: what it holds is still committed).
+// gather adds to batch the next entry queued within w, with any queued
+// at the same time (it returns early if the log closes: what it holds is
+// still committed).
 func (d *DecisionLog) gather(batch []decisionReq, w time.Duration, g *gatherer) []decisionReq {
 	timer := d.after(w)
+	select {
+	case r := <-d.queue:
+		batch = d.take(batch, r, g)
+	case <-timer:
+		return batch
+	case <-d.stop:
+		return batch
+	}
 	for len(batch) < maxBatch {
 		select {
 		case r := <-d.queue:
 			batch = d.take(batch, r, g)
-		case <-timer:
-			return batch
-		case <-d.stop:
+		default:
 			return batch
 		}
 	}
 	return batch
 }
 
-// A gatherer decides the writer's commit window: whether to hold a batch
-// open for more entries, and how long. It holds one only while entries
-// arrive at least every two windows on average (so that another is
-// expected within it), and not after fruitlessLimit holds in a row
-// gathered nothing (a serial caller, whose next entry cannot come while
-// it waits for this one) until probeEvery has passed. Only the writer
+// A gatherer decides the writer's commit window: whether to hold a lone
+// entry's transaction open for the next entry, and how long. It holds
+// one only while entries arrive on average less than a window apart, and
+// not after fruitlessLimit holds in a row gathered nothing (a serial
+// caller, whose next entry cannot come while it waits for this one):
+// then it pauses, for minPause, doubled after each further fruitless
+// hold up to maxPause, and reset by a hold that gathers. Only the writer
 // goroutine uses it.
 type gatherer struct {
-	window    time.Duration
-	gap       time.Duration // moving average of the time between arrivals
-	known     bool          // gap has a sample
-	last      time.Time     // the newest arrival seen
-	fruitless int           // holds in a row that gathered nothing
-	pausedAt  time.Time     // when the last fruitless hold ended
+	window      time.Duration
+	gap         time.Duration // moving average of the time between arrivals
+	known       bool          // gap has a sample
+	last        time.Time     // the newest arrival seen
+	fruitless   int           // holds in a row that gathered nothing
+	pause       time.Duration // the current pause
+	pausedUntil time.Time
 }
 
 const (
 	fruitlessLimit = 3
-	probeEvery     = time.Second
+	minPause       = 100 * time.Millisecond
+	maxPause       = 10 * time.Second
 )
 
 // saw notes an entry queued at at.
@@ -372,13 +398,10 @@ func (g *gatherer) saw(at time.Time) {
 	}
 }
 
-// hold is how long to hold a batch whose first entry was queued at first
-// (≤ 0: commit now).
+// hold is how long to hold a lone entry queued at first (≤ 0: commit
+// now).
 func (g *gatherer) hold(first, now time.Time) time.Duration {
-	if g.window <= 0 || !g.known || g.gap >= 2*g.window {
-		return 0
-	}
-	if g.fruitless >= fruitlessLimit && now.Sub(g.pausedAt) < probeEvery {
+	if g.window <= 0 || !g.known || g.gap >= g.window || now.Before(g.pausedUntil) {
 		return 0
 	}
 	return first.Add(g.window).Sub(now)
@@ -387,11 +410,14 @@ func (g *gatherer) hold(first, now time.Time) time.Duration {
 // waited notes a hold that gathered n more entries.
 func (g *gatherer) waited(n int, now time.Time) {
 	if n > 0 {
-		g.fruitless = 0
+		g.fruitless, g.pause = 0, 0
 		return
 	}
 	g.fruitless++
-	g.pausedAt = now
+	if g.fruitless >= fruitlessLimit {
+		g.pause = min(max(2*g.pause, minPause), maxPause)
+		g.pausedUntil = now.Add(g.pause)
+	}
 }
 
 // fail answers every queued request with err.

@@ -15,6 +15,3 @@ func QueuedDecisions(d *DecisionLog) int { return len(d.queue) }
 func NewDecisionLogClock(st store.Store, rec Recorder, opts DecisionLogOptions, now func() time.Time, after func(time.Duration) <-chan time.Time) *DecisionLog {
 	return newDecisionLog(st, rec, opts, now, after)
 }
-
-// TakenDecisions is how many entries the writer has taken from the queue.
-func TakenDecisions(d *DecisionLog) int64 { return d.taken.Load() }

@@ -2,8 +2,8 @@ package audit_test
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -37,23 +37,24 @@ func (f *fakeWindows) after(d time.Duration) <-chan time.Time {
 }
 
 // TestDecisionLogWindow: while entries arrive often, the writer holds a
-// transaction open for the window after its first entry; the entries
-// arriving within it share the transaction, and none is answered before
-// it commits (or fails: then all of them fail). Closing the log during a
-// window commits what it holds.
+// lone entry's transaction open for the next entry (up to the window
+// after the lone one arrived); the two share the transaction, and
+// neither is answered before it commits (or fails: then both fail). A
+// window that ends with no other entry, or the log's closing during one,
+// commits the lone entry.
 func TestDecisionLogWindow(t *testing.T) {
 	const window = 3 * time.Millisecond
 	for _, tc := range []struct {
 		name    string
+		end     string // how the hold ends: "next" (entry 2 arrives), "timer", "close"
 		fail    string // target the recorder refuses
-		close   bool   // end the window by closing the log
 		wantErr bool
 		sizes   []int // entries per transaction the recorder saw
 	}{
-		{name: "entries within the window share one commit", sizes: []int{1, 3}},
-		// The batch's first entry is refused: the recorder sees no other.
-		{name: "a failed commit fails every entry of the window", fail: "tools/t1", wantErr: true, sizes: []int{1, 1}},
-		{name: "closing during a window commits what it holds", close: true, sizes: []int{1, 3}},
+		{name: "the next entry shares the held transaction", end: "next", sizes: []int{1, 2}},
+		{name: "a failed commit fails both", end: "next", fail: "tools/t1", wantErr: true, sizes: []int{1, 1}},
+		{name: "a window with no other entry commits the lone one", end: "timer", sizes: []int{1, 1}},
+		{name: "closing during a window commits the lone entry", end: "close", sizes: []int{1, 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := ctxT(t)
@@ -67,47 +68,58 @@ func TestDecisionLogWindow(t *testing.T) {
 			if err := d.Record(ctx, callEntry(0)); err != nil {
 				t.Fatalf("Record 0: %v", err)
 			}
-			errs := make(chan error, 3)
-			record := func(i int) { errs <- d.Record(ctx, callEntry(i)) }
-			go record(1)
-			ask := <-clk.asks // entries now arrive often: the writer opens a window
-			if ask.d != window {
-				t.Errorf("window opened for %v, want %v (from the first entry's arrival)", ask.d, window)
-			}
+			errs := make(chan error, 2)
 			var wg sync.WaitGroup
-			for i := 2; i <= 3; i++ {
+			record := func(i int) {
 				wg.Add(1)
-				go func() { defer wg.Done(); record(i) }()
+				go func() {
+					defer wg.Done()
+					err := d.Record(ctx, callEntry(i))
+					if err == nil && !isCommitted(t, s, callEntry(i).Target) {
+						err = fmt.Errorf("Record %d returned before its entry was committed", i)
+					}
+					errs <- err
+				}()
 			}
-			for audit.TakenDecisions(d) < 4 { // entries 2 and 3 are in the held batch
-				runtime.Gosched()
+			record(1)
+			var ask windowAsk
+			select { // entries now arrive often: the writer holds entry 1
+			case ask = <-clk.asks:
+			case err := <-errs:
+				t.Fatalf("Record 1 returned (%v) without the writer holding its transaction open", err)
+			}
+			if ask.d != window {
+				t.Errorf("window opened for %v, want %v (from the lone entry's arrival)", ask.d, window)
 			}
 			select {
 			case err := <-errs:
-				t.Fatalf("a Record returned while its window was open: %v", err)
+				t.Fatalf("Record 1 returned while its window was open: %v", err)
 			default:
 			}
-			for i := 1; i <= 3; i++ {
-				if isCommitted(t, s, callEntry(i).Target) {
-					t.Errorf("entry %d committed while the window was open", i)
-				}
+			if isCommitted(t, s, callEntry(1).Target) {
+				t.Error("entry 1 committed while its window was open")
 			}
-			if tc.close {
-				go d.Close()
-			} else {
+			n := 1
+			switch tc.end {
+			case "next":
+				record(2)
+				n = 2
+			case "timer":
 				close(ask.end)
+			case "close":
+				go d.Close()
 			}
 			wg.Wait()
-			for range 3 {
+			for range n {
 				err := <-errs
 				switch {
 				case tc.wantErr && !errors.Is(err, errRefused):
-					t.Errorf("Record = %v, want the refusal of the batch it shared", err)
+					t.Errorf("Record = %v, want the refusal of the transaction it shared", err)
 				case !tc.wantErr && err != nil:
 					t.Errorf("Record: %v", err)
 				}
 			}
-			for i := 1; i <= 3; i++ {
+			for i := 1; i <= n; i++ {
 				if got := isCommitted(t, s, callEntry(i).Target); got == tc.wantErr {
 					t.Errorf("entry %d committed = %v, want %v", i, got, !tc.wantErr)
 				}
