@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -80,7 +81,9 @@ const DecisionAction = "decision"
 
 // DecisionLog records decisions by each org's settings. Concurrent
 // decisions are written together (group commit: one transaction for all
-// the entries that arrive while the previous one commits), and Record
+// the entries that arrive while the previous one commits; while entries
+// arrive often, a lone entry waits a short window for the next — see
+// DecisionLogOptions.Window), and Record
 // returns only when its entry is durable — or the error, which the caller
 // must treat as a failed decision (answer 503, never the decision). Each
 // org's settings are cached for SettingsTTL; Invalidate drops one at once.
@@ -92,6 +95,14 @@ type DecisionLog struct {
 	stop  chan struct{}
 	done  chan struct{}
 	once  sync.Once
+
+	// The writer's commit window (DecisionLogOptions.Window) and its
+	// clock: time.Now and time.After except in tests.
+	window time.Duration
+	now    func() time.Time
+	after  func(time.Duration) <-chan time.Time
+	taken  atomic.Int64 // entries the writer has taken from the queue
+	txs    atomic.Int64 // transactions it has run (committed or not)
 
 	// cache: org → settings. Read on every decision, from every request
 	// goroutine, written ≈ once per org per TTL: a read lock, so readers
@@ -111,6 +122,7 @@ type cachedSettings struct {
 
 type decisionReq struct {
 	e    Entry
+	at   time.Time // when it was queued
 	done chan error
 }
 
@@ -122,14 +134,47 @@ const StoreTimeout = 10 * time.Second
 // through another replica applies within it.
 const SettingsTTL = 2 * time.Second
 
+// DecisionLogOptions tune a DecisionLog. The zero value is the default.
+type DecisionLogOptions struct {
+	// Window bounds the writer's commit window: when it would commit a
+	// lone entry while entries arrive often (on average less than Window
+	// apart), it holds the transaction open until the next entry arrives,
+	// or until Window has passed since the lone entry was queued, so that
+	// one transaction and one fsync serve two or more entries (a batch of
+	// several needs no window: the entries queued while the previous
+	// transaction committed are written together anyway). No Record
+	// returns before its entry is committed, window or not: the window
+	// adds at most Window to a Record's wait, and under a steady stream
+	// about the time between two entries to one of them. Holds that
+	// gather nothing — a serial caller, whose next entry cannot come while
+	// it waits for this one — stop it for a while (doubling up to
+	// maxPause). 0 means DefaultCommitWindow; negative, no window (commit
+	// as soon as the writer is free).
+	Window time.Duration
+}
+
+// DefaultCommitWindow is DecisionLogOptions.Window's default.
+const DefaultCommitWindow = 2 * time.Millisecond
+
 // NewDecisionLog starts a decision log over st, recording through rec
 // (nil: Append). Close stops it.
-func NewDecisionLog(st store.Store, rec Recorder) *DecisionLog {
+func NewDecisionLog(st store.Store, rec Recorder, opts DecisionLogOptions) *DecisionLog {
+	return newDecisionLog(st, rec, opts, time.Now, time.After)
+}
+
+func newDecisionLog(st store.Store, rec Recorder, opts DecisionLogOptions, now func() time.Time, after func(time.Duration) <-chan time.Time) *DecisionLog {
 	if rec == nil {
 		rec = Append
 	}
+	switch {
+	case opts.Window == 0:
+		opts.Window = DefaultCommitWindow
+	case opts.Window < 0:
+		opts.Window = 0
+	}
 	d := &DecisionLog{st: st, rec: rec, ttl: SettingsTTL, queue: make(chan decisionReq, 1024),
-		stop: make(chan struct{}), done: make(chan struct{}), cache: map[string]cachedSettings{}}
+		stop: make(chan struct{}), done: make(chan struct{}), cache: map[string]cachedSettings{},
+		window: opts.Window, now: now, after: after}
 	go d.run()
 	return d
 }
@@ -199,7 +244,7 @@ func (d *DecisionLog) Record(ctx context.Context, e Entry) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
-	r := decisionReq{e: e, done: make(chan error, 1)}
+	r := decisionReq{e: e, at: d.now(), done: make(chan error, 1)}
 	select {
 	case d.queue <- r:
 	case <-d.stop:
@@ -223,9 +268,26 @@ func (d *DecisionLog) Record(ctx context.Context, e Entry) error {
 	}
 }
 
-// run is the group-commit writer.
+// DecisionLogStats count the writer's work since the log started.
+type DecisionLogStats struct {
+	Entries      int64 // entries taken from the queue
+	Transactions int64 // transactions run for them (Entries/Transactions: the group commit's mean batch)
+}
+
+// Stats reports the writer's work so far.
+func (d *DecisionLog) Stats() DecisionLogStats {
+	return DecisionLogStats{Entries: d.taken.Load(), Transactions: d.txs.Load()}
+}
+
+// maxBatch bounds the entries of one transaction.
+const maxBatch = 512
+
+// run is the group-commit writer: each transaction holds every entry
+// queued while the previous one committed, and, while entries arrive
+// often, a lone entry waits for the next (gatherer).
 func (d *DecisionLog) run() {
 	defer close(d.done)
+	g := gatherer{window: d.window}
 	for {
 		var batch []decisionReq
 		select {
@@ -233,17 +295,24 @@ func (d *DecisionLog) run() {
 			d.fail(ErrClosed)
 			return
 		case r := <-d.queue:
-			batch = append(batch, r)
+			batch = d.take(batch, r, &g)
 		}
 	more:
-		for len(batch) < 512 {
+		for len(batch) < maxBatch {
 			select {
 			case r := <-d.queue:
-				batch = append(batch, r)
+				batch = d.take(batch, r, &g)
 			default:
 				break more
 			}
 		}
+		if len(batch) == 1 {
+			if w := g.hold(batch[0].at, d.now()); w > 0 {
+				batch = d.gather(batch, w, &g)
+				g.waited(len(batch)-1, d.now())
+			}
+		}
+		d.txs.Add(1)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		_, err := d.st.Write(ctx, func(tx store.Tx) error {
 			for _, r := range batch {
@@ -257,6 +326,97 @@ func (d *DecisionLog) run() {
 		for _, r := range batch {
 			r.done <- err
 		}
+	}
+}
+
+func (d *DecisionLog) take(batch []decisionReq, r decisionReq, g *gatherer) []decisionReq {
+	d.taken.Add(1)
+	g.saw(r.at)
+	return append(batch, r)
+}
+
+// gather adds to batch the next entry queued within w, with any queued
+// at the same time (it returns early if the log closes: what it holds is
+// still committed).
+func (d *DecisionLog) gather(batch []decisionReq, w time.Duration, g *gatherer) []decisionReq {
+	timer := d.after(w)
+	select {
+	case r := <-d.queue:
+		batch = d.take(batch, r, g)
+	case <-timer:
+		return batch
+	case <-d.stop:
+		return batch
+	}
+	for len(batch) < maxBatch {
+		select {
+		case r := <-d.queue:
+			batch = d.take(batch, r, g)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// A gatherer decides the writer's commit window: whether to hold a lone
+// entry's transaction open for the next entry, and how long. It holds
+// one only while entries arrive on average less than a window apart, and
+// not after fruitlessLimit holds in a row gathered nothing (a serial
+// caller, whose next entry cannot come while it waits for this one):
+// then it pauses, for minPause, doubled after each further fruitless
+// hold up to maxPause, and reset by a hold that gathers. Only the writer
+// goroutine uses it.
+type gatherer struct {
+	window      time.Duration
+	gap         time.Duration // moving average of the time between arrivals
+	known       bool          // gap has a sample
+	last        time.Time     // the newest arrival seen
+	fruitless   int           // holds in a row that gathered nothing
+	pause       time.Duration // the current pause
+	pausedUntil time.Time
+}
+
+const (
+	fruitlessLimit = 3
+	minPause       = 100 * time.Millisecond
+	maxPause       = 10 * time.Second
+)
+
+// saw notes an entry queued at at.
+func (g *gatherer) saw(at time.Time) {
+	if !g.last.IsZero() {
+		gap := max(0, min(at.Sub(g.last), time.Second))
+		if g.known {
+			g.gap += (gap - g.gap) / 8
+		} else {
+			g.gap, g.known = gap, true
+		}
+	}
+	if at.After(g.last) {
+		g.last = at
+	}
+}
+
+// hold is how long to hold a lone entry queued at first (≤ 0: commit
+// now).
+func (g *gatherer) hold(first, now time.Time) time.Duration {
+	if g.window <= 0 || !g.known || g.gap >= g.window || now.Before(g.pausedUntil) {
+		return 0
+	}
+	return first.Add(g.window).Sub(now)
+}
+
+// waited notes a hold that gathered n more entries.
+func (g *gatherer) waited(n int, now time.Time) {
+	if n > 0 {
+		g.fruitless, g.pause = 0, 0
+		return
+	}
+	g.fruitless++
+	if g.fruitless >= fruitlessLimit {
+		g.pause = min(max(2*g.pause, minPause), maxPause)
+		g.pausedUntil = now.Add(g.pause)
 	}
 }
 

@@ -2,9 +2,11 @@ package audit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 
@@ -15,9 +17,11 @@ import (
 )
 
 // holdingRecorder appends entries (audit.Append) and remembers how many
-// each transaction held; the first transaction waits for release.
+// each transaction held; with entered set, the first transaction waits
+// for release. An entry whose target is fail is refused (errRefused).
 type holdingRecorder struct {
 	entered, release chan struct{}
+	fail             string
 
 	mu    sync.Mutex
 	txs   []store.Tx
@@ -29,7 +33,7 @@ func (h *holdingRecorder) Record(ctx context.Context, tx store.Tx, e audit.Entry
 	if len(h.txs) == 0 || h.txs[len(h.txs)-1] != tx {
 		h.txs = append(h.txs, tx)
 		h.sizes = append(h.sizes, 0)
-		if len(h.txs) == 1 {
+		if len(h.txs) == 1 && h.entered != nil {
 			h.mu.Unlock()
 			close(h.entered)
 			<-h.release
@@ -38,7 +42,38 @@ func (h *holdingRecorder) Record(ctx context.Context, tx store.Tx, e audit.Entry
 	}
 	h.sizes[len(h.sizes)-1]++
 	h.mu.Unlock()
+	if h.fail != "" && e.Target == h.fail {
+		return errRefused
+	}
 	return audit.Append.Record(ctx, tx, e)
+}
+
+var errRefused = errors.New("refused by the test recorder")
+
+func (h *holdingRecorder) txSizes() []int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.sizes)
+}
+
+// callEntry is the i-th tool call entry of org acme (target tools/t<i>).
+func callEntry(i int) audit.Entry {
+	return audit.Entry{Org: "acme", Actor: audit.Actor{Principal: "user:alice"}, Action: "mcp.call", Target: fmt.Sprint("tools/t", i), Result: audit.Success}
+}
+
+// isCommitted reports whether an entry of org acme with target is in s.
+func isCommitted(t *testing.T, s store.Store, target string) bool {
+	t.Helper()
+	recs, err := s.ReadAudit(ctxT(t), "acme", 0, 1000)
+	if err != nil {
+		t.Fatalf("ReadAudit: %v", err)
+	}
+	for _, r := range recs {
+		if r.Target == target {
+			return true
+		}
+	}
+	return false
 }
 
 // TestDecisionLogGroupCommit: entries recorded concurrently while a
@@ -50,27 +85,12 @@ func TestDecisionLogGroupCommit(t *testing.T) {
 	ctx := ctxT(t)
 	s := openStore(t, filepath.Join(t.TempDir(), "audit.db"))
 	rec := &holdingRecorder{entered: make(chan struct{}), release: make(chan struct{})}
-	d := audit.NewDecisionLog(s, rec)
+	d := audit.NewDecisionLog(s, rec, audit.DecisionLogOptions{})
 	defer d.Close()
-	entry := func(i int) audit.Entry {
-		return audit.Entry{Org: "acme", Actor: audit.Actor{Principal: "user:alice"}, Action: "mcp.call", Target: fmt.Sprint("tools/t", i), Result: audit.Success}
-	}
-	committed := func(target string) bool {
-		t.Helper()
-		recs, err := s.ReadAudit(ctx, "acme", 0, 100)
-		if err != nil {
-			t.Fatalf("ReadAudit: %v", err)
-		}
-		for _, r := range recs {
-			if r.Target == target {
-				return true
-			}
-		}
-		return false
-	}
+	committed := func(target string) bool { return isCommitted(t, s, target) }
 
 	errs := make(chan error, n+1)
-	go func() { errs <- d.Record(ctx, entry(0)) }()
+	go func() { errs <- d.Record(ctx, callEntry(0)) }()
 	<-rec.entered // the first transaction is open and held
 	var wg sync.WaitGroup
 	notYet := make(chan string, n+1)
@@ -78,9 +98,9 @@ func TestDecisionLogGroupCommit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := d.Record(ctx, entry(i))
-			if err == nil && !committed(entry(i).Target) {
-				notYet <- entry(i).Target
+			err := d.Record(ctx, callEntry(i))
+			if err == nil && !committed(callEntry(i).Target) {
+				notYet <- callEntry(i).Target
 			}
 			errs <- err
 		}()

@@ -571,6 +571,10 @@ func (d *Directory) ResourceHistory(ctx context.Context, actor Actor, org string
 	return out, err
 }
 
+// DecisionLogStats reports the work of the decision log's writer (the
+// group commit of decision and tool-call entries) since Open.
+func (d *Directory) DecisionLogStats() audit.DecisionLogStats { return d.dlog.Stats() }
+
 // RecordCall records e, an event of the data plane the directory does not
 // decide itself (a tool call through the MCP gateway), with actor as
 // decision entries name it (roles included), through the decision log's

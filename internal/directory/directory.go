@@ -101,6 +101,11 @@ type Options struct {
 	// decisions (pointintime.go); 0 means DefaultSnapshotEvery, negative
 	// writes none (existing snapshots are still read).
 	SnapshotEvery int
+	// AuditCommitWindow is the decision log's commit window
+	// (audit.DecisionLogOptions.Window: entries of decisions and tool
+	// calls arriving within it share a transaction while they arrive
+	// often); 0 means audit.DefaultCommitWindow, negative none.
+	AuditCommitWindow time.Duration
 	// ChangeRetention is how old the changes after a revision may be for
 	// the change feed to serve them (changefeed.go); 0 means
 	// DefaultChangeRetention (24h).
@@ -179,7 +184,7 @@ func Open(ctx context.Context, st store.Store, eng *authz.Engine, opts Options) 
 		opts.Audit = audit.Append
 	}
 	d := &Directory{st: st, eng: eng, comp: &compiler{}, opts: opts, rec: opts.Audit, done: make(chan struct{})}
-	d.dlog = audit.NewDecisionLog(st, opts.Audit)
+	d.dlog = audit.NewDecisionLog(st, opts.Audit, audit.DecisionLogOptions{Window: opts.AuditCommitWindow})
 	d.fol = newFollower(st, eng, d.comp, opts.Logger)
 	runCtx, cancel := context.WithCancel(context.Background())
 	// Watch before the initial load so that nothing committed during it

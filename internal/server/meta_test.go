@@ -63,6 +63,8 @@ func TestMeta(t *testing.T) {
 		`gatehouse_http_request_duration_seconds_bucket{route="POST /v1/orgs/{org}/check"`,
 		"gatehouse_engine_revision ",
 		"gatehouse_engine_revision_lag 0",
+		"gatehouse_audit_group_commit_entries_total ",
+		"gatehouse_audit_group_commit_transactions_total ",
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)

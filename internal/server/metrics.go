@@ -43,6 +43,14 @@ func newMetrics(s *Server) *metrics {
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.authFails,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_audit_group_commit_entries_total",
+			Help: "Decision and MCP tool-call audit entries written by the group commit.",
+		}, func() float64 { return float64(s.dir.DecisionLogStats().Entries) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_audit_group_commit_transactions_total",
+			Help: "Transactions the group commit ran for them (entries / transactions: its mean batch; --audit-commit-window raises it under a steady stream).",
+		}, func() float64 { return float64(s.dir.DecisionLogStats().Transactions) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gatehouse_engine_revision",
 			Help: "The revision the decision engine is at.",

@@ -24,7 +24,8 @@
 # $WORK/gateway.pprof, starting PROFILE_DELAY seconds (default 3) after the
 # generator starts: round 1 is direct first, so wait a window). GW_GOGC sets
 # gatehouse's GOGC alone (unset: serve's own --gc-headroom-mib tuning;
-# GW_HEADROOM sets that), docs/mcp-gateway.md, "Performance".
+# GW_HEADROOM sets that), docs/mcp-gateway.md, "Performance". GW_ARGS adds
+# arguments to `gatehouse serve` (e.g. GW_ARGS='--audit-commit-window 0').
 set -eu
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 : "${WORK:=$(mktemp -d /tmp/mcpload.XXXXXX)}" "${GW_PORT:=18780}" "${UP_PORT:=18790}" "${DEBUG_PORT:=18781}"
@@ -54,7 +55,7 @@ for port in "$GW_PORT" "$UP_PORT" "$DEBUG_PORT"; do
 done
 rm -rf "$WORK/data"
 spawn "$GW_CPUS" env -u GOGC ${GW_GOGC:+GOGC=$GW_GOGC} ${GW_HEADROOM:+GATEHOUSE_GC_HEADROOM_MIB=$GW_HEADROOM} "$GATEHOUSE_BIN" serve --dev --data "$WORK/data" --addr "127.0.0.1:$GW_PORT" \
-	--debug-addr "127.0.0.1:$DEBUG_PORT" --log-level warn >"$WORK/gatehouse.log" 2>&1 &
+	--debug-addr "127.0.0.1:$DEBUG_PORT" --log-level warn ${GW_ARGS:-} >"$WORK/gatehouse.log" 2>&1 &
 gw_pid=$!
 spawn "$UP_CPUS" "$WORK/mcp-sample" -addr "127.0.0.1:$UP_PORT" -token "$token" >"$WORK/sample.log" 2>&1 &
 up_pid=$!
