@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/cputime"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
@@ -133,6 +134,7 @@ func BenchmarkCheckServeHTTP(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	defer cputime.PerOp(b)()
 	for b.Loop() {
 		serve()
 	}
