@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/cputime"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
@@ -190,22 +191,9 @@ func benchCheck(b *testing.B, s synth) {
 	e, reqs := w.e, w.reqs
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for i := 0; b.Loop(); i++ {
 		e.Check(&reqs[i%len(reqs)])
-	}
-}
-
-// cpuPerOp starts measuring the process's CPU time; the function it
-// returns reports it per operation (cpu-ns/op) beside the wall time. On a
-// machine shared with other work the CPU time is the steadier figure:
-// time spent waiting for a core is not in it.
-func cpuPerOp(b *testing.B) func() {
-	c0 := processCPU()
-	return func() {
-		if c := processCPU() - c0; c > 0 && b.N > 0 {
-			b.ReportMetric(float64(c.Nanoseconds())/float64(b.N), "cpu-ns/op")
-		}
 	}
 }
 
@@ -226,7 +214,7 @@ func BenchmarkCheckAgentLifecycle(b *testing.B) {
 	e := newLifecycleFixtureWith(b, LifecycleSettings{})
 	req := mkReq("agent:Ok", "chains:run", "prod/chains/x")
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for b.Loop() {
 		e.Check(&req)
 	}
@@ -277,7 +265,7 @@ func benchCasbinShape(b *testing.B, roles, resources, users int) {
 	e, reqs := casbinShape(b, roles, resources, users)
 	b.ReportAllocs()
 	b.ResetTimer()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for i := 0; b.Loop(); i++ {
 		e.Check(&reqs[i%len(reqs)])
 	}
@@ -294,7 +282,7 @@ func BenchmarkCheckFixture(b *testing.B) {
 	e, _ := newFixture(b)
 	req := mkReq("user:bob", "chains:run", "prod/chains/x")
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer cputime.PerOp(b)()
 	for b.Loop() {
 		e.Check(&req)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/cputime"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/google/go-cmp/cmp"
 )
@@ -236,11 +237,8 @@ func BenchmarkPolicyImpact100k(b *testing.B) {
 	}
 	next := policy.MustLoad("new.policy", replaceOnce(&testing.T{}, impactPolicy, "permission chains { create, update }", "permission chains { create, update, delete }"))
 	b.ResetTimer()
-	cpu0 := processCPU()
-	defer func() {
-		// Includes the GC's work on other cores, so it can exceed wall time.
-		b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
-	}()
+	// Includes the GC's work on other cores, so it can exceed wall time.
+	defer cputime.PerOp(b)()
 	for b.Loop() {
 		imp, err := PolicyImpact(d, next)
 		if err != nil {

@@ -86,7 +86,10 @@ const DecisionAction = "decision"
 // DecisionLogOptions.Window), and Record
 // returns only when its entry is durable — or the error, which the caller
 // must treat as a failed decision (answer 503, never the decision). Each
-// org's settings are cached for SettingsTTL; Invalidate drops one at once.
+// org's settings are cached for SettingsTTL and never used past it;
+// Invalidate drops one at once. An org in use has its settings re-read in
+// the background during the last quarter of their TTL (refresh ahead), so
+// a check does not wait for the store to re-read them.
 type DecisionLog struct {
 	st    store.Store
 	rec   Recorder
@@ -96,8 +99,9 @@ type DecisionLog struct {
 	done  chan struct{}
 	once  sync.Once
 
-	// The writer's commit window (DecisionLogOptions.Window) and its
-	// clock: time.Now and time.After except in tests.
+	// The writer's commit window (DecisionLogOptions.Window) and the
+	// clock of the window and of the settings cache: time.Now and
+	// time.After except in tests.
 	window time.Duration
 	now    func() time.Time
 	after  func(time.Duration) <-chan time.Time
@@ -112,12 +116,22 @@ type DecisionLog struct {
 	// holder lost its CPU; a sync.Map cost 2.5× the CPU per lookup.)
 	mu    sync.RWMutex
 	cache map[string]cachedSettings
+	// gen counts Invalidate calls (under mu): a read that began before
+	// one does not store what it read, which may predate the change.
+	gen uint64
+	// refreshing: the orgs whose settings are being re-read ahead (under
+	// mu); refreshes counts those goroutines, for Close.
+	refreshing map[string]bool
+	refreshes  sync.WaitGroup
+	refreshCtx context.Context // cancelled by Close
+	cancel     context.CancelFunc
 }
 
 type cachedSettings struct {
 	s       Settings
 	err     error
 	expires time.Time
+	refresh time.Time // from here on a lookup starts a re-read ahead
 }
 
 type decisionReq struct {
@@ -174,7 +188,8 @@ func newDecisionLog(st store.Store, rec Recorder, opts DecisionLogOptions, now f
 	}
 	d := &DecisionLog{st: st, rec: rec, ttl: SettingsTTL, queue: make(chan decisionReq, 1024),
 		stop: make(chan struct{}), done: make(chan struct{}), cache: map[string]cachedSettings{},
-		window: opts.Window, now: now, after: after}
+		window: opts.Window, now: now, after: after, refreshing: map[string]bool{}}
+	d.refreshCtx, d.cancel = context.WithCancel(context.Background())
 	go d.run()
 	return d
 }
@@ -185,8 +200,12 @@ var ErrClosed = errors.New("audit decision log is closed")
 // Close stops the writer; pending and later Records fail with ErrClosed.
 func (d *DecisionLog) Close() {
 	d.once.Do(func() {
-		close(d.stop)
+		d.mu.Lock()
+		close(d.stop) // under mu: no refresh ahead starts after this
+		d.mu.Unlock()
+		d.cancel()
 		<-d.done
+		d.refreshes.Wait()
 	})
 }
 
@@ -194,27 +213,77 @@ func (d *DecisionLog) Close() {
 func (d *DecisionLog) Invalidate(org string) {
 	d.mu.Lock()
 	delete(d.cache, org)
+	d.gen++
 	d.mu.Unlock()
 }
 
 func (d *DecisionLog) settings(ctx context.Context, org string) (Settings, error) {
-	now := time.Now()
+	now := d.now()
 	d.mu.RLock()
 	c, ok := d.cache[org]
 	d.mu.RUnlock()
 	if ok && now.Before(c.expires) {
+		if !now.Before(c.refresh) {
+			d.refreshAhead(org)
+		}
 		return c.s, c.err
 	}
 	// Bounded here: the check path that asks carries no deadline of its own.
+	return d.load(ctx, org)
+}
+
+// load reads org's settings from the store and caches them for the TTL
+// from the moment the read began — unless the read was cancelled or timed
+// out, or an Invalidate came while it ran.
+func (d *DecisionLog) load(ctx context.Context, org string) (Settings, error) {
+	start := d.now()
+	d.mu.RLock()
+	gen := d.gen
+	d.mu.RUnlock()
 	rctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
 	s, err := LoadSettings(rctx, d.st, org)
-	if rctx.Err() == nil { // do not cache a cancelled or timed-out read
+	if rctx.Err() == nil {
 		d.mu.Lock()
-		d.cache[org] = cachedSettings{s: s, err: err, expires: now.Add(d.ttl)}
+		if d.gen == gen {
+			d.cache[org] = cachedSettings{s: s, err: err, expires: start.Add(d.ttl), refresh: start.Add(d.ttl - d.ttl/4)}
+		}
 		d.mu.Unlock()
 	}
 	return s, err
+}
+
+// refreshAhead re-reads org's settings in the background, once at a time
+// per org; until it lands, lookups use the cached settings, which are
+// still within their TTL (past it, a lookup reads the store itself).
+func (d *DecisionLog) refreshAhead(org string) {
+	d.mu.RLock() // lookups while a refresh is under way take no write lock
+	busy := d.refreshing[org]
+	d.mu.RUnlock()
+	if busy {
+		return
+	}
+	d.mu.Lock()
+	if d.refreshing[org] {
+		d.mu.Unlock()
+		return
+	}
+	select {
+	case <-d.stop:
+		d.mu.Unlock()
+		return
+	default:
+	}
+	d.refreshing[org] = true
+	d.refreshes.Add(1)
+	d.mu.Unlock()
+	go func() {
+		defer d.refreshes.Done()
+		_, _ = d.load(d.refreshCtx, org) // an error is cached as a read on the check path would cache it
+		d.mu.Lock()
+		delete(d.refreshing, org)
+		d.mu.Unlock()
+	}()
 }
 
 // Wanted reports whether org's settings record a decision with this

@@ -104,11 +104,12 @@ func approvalOut(ap *store.Approval) *api.Approval {
 
 // checkApproval decides a check that may involve approvals.
 func (s *Server) checkApproval(c *call, in *CheckRequest, a *directory.Asker) (CheckResponse, bool, error) {
-	req, err := c.request(&BatchItem{Principal: in.Principal, Action: in.Action, Resource: in.Resource, Namespace: in.Namespace, Context: in.Context, OnBehalfOf: in.OnBehalfOf})
-	if err != nil {
+	req := &c.areq // its pointer escapes into the engine: the call's, not an allocation
+	var err error
+	if *req, err = c.request(&BatchItem{Principal: in.Principal, Action: in.Action, Resource: in.Resource, Namespace: in.Namespace, Context: in.Context, OnBehalfOf: in.OnBehalfOf}); err != nil {
 		return CheckResponse{}, false, err
 	}
-	d, ap, err := a.CheckApproval(c.ctx, &req, directory.ApprovalInput{Arguments: in.Arguments, ApprovalID: strings.TrimSpace(in.ApprovalID)})
+	d, ap, err := a.CheckApproval(c.ctx, req, directory.ApprovalInput{Arguments: in.Arguments, ApprovalID: strings.TrimSpace(in.ApprovalID)})
 	if err != nil {
 		return CheckResponse{}, false, err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/cputime"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
@@ -76,4 +77,69 @@ func BenchmarkChecksBatchHTTP(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N*server.MaxBatch)/b.Elapsed().Seconds(), "decisions/s")
+}
+
+// nullWriter is a ResponseWriter that keeps only the status and a small
+// body, reused across iterations: what BenchmarkCheckServeHTTP measures is
+// the server's own work per /check, not net/http's or a client's.
+type nullWriter struct {
+	h      http.Header
+	status int
+	body   []byte
+}
+
+func (w *nullWriter) Header() http.Header { return w.h }
+func (w *nullWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+}
+func (w *nullWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.body = append(w.body, b...)
+	return len(b), nil
+}
+
+// BenchmarkCheckServeHTTP is one POST /v1/orgs/{org}/check through the
+// server's handler in-process (authentication, the org gate, decoding,
+// the asker's right to ask, the decision and its log, metrics, encoding),
+// without sockets: its allocs/op and B/op are the server's per request.
+//
+//	go test ./internal/server -run '^$' -bench CheckServeHTTP -benchmem -cpuprofile cpu.out -memprofile mem.out
+func BenchmarkCheckServeHTTP(b *testing.B) {
+	e := newEnv(b, "sqlite", envOpts{})
+	w := buildWorldTB(b, e, "")
+	body := []byte(`{"principal":"user:member","action":"chains:run","resource":"chains/triage","namespace":"prod"}`)
+	rd := bytes.NewReader(body)
+	req, err := http.NewRequest("POST", "/v1/orgs/acme/check", io.NopCloser(rd))
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.RemoteAddr = "127.0.0.1:40000"
+	req.ContentLength = int64(len(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+w.owner)
+	rw := &nullWriter{h: http.Header{}}
+	serve := func() {
+		rd.Reset(body)
+		clear(rw.h)
+		rw.status, rw.body = 0, rw.body[:0]
+		e.srv.ServeHTTP(rw, req)
+	}
+	serve()
+	if rw.status != 200 || !bytes.Contains(rw.body, []byte(`"allowed":true`)) {
+		b.Fatalf("%d %s", rw.status, rw.body)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cputime.PerOp(b)()
+	for b.Loop() {
+		serve()
+	}
+	b.StopTimer()
+	if rw.status != 200 || !bytes.Contains(rw.body, []byte(`"allowed":true`)) {
+		b.Fatalf("%d %s", rw.status, rw.body)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -128,23 +129,34 @@ func route[Req, Resp any](method, path, tag, summary string, fn func(c *call, re
 	}
 	rt.hasBody = rt.reqType != reflect.TypeFor[noBody]() && (method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch)
 	rt.run = func(c *call) (any, error) {
-		var req Req
+		// The request and the answer share one allocation, and the
+		// answer is returned by pointer (an interface holding a pointer
+		// allocates nothing; writeJSON encodes *Resp as Resp).
+		x := new(struct {
+			req  Req
+			resp Resp
+		})
+		req := &x.req
 		if rt.hasBody {
 			var err error
-			if br, ok := any(&req).(*BatchCheckRequest); ok {
+			if br, ok := any(req).(*BatchCheckRequest); ok {
 				c.batch = getBatchScratch()
 				br.Checks = c.batch.items[:0]
 			}
-			if fd, ok := fastDecoderOf(&req); ok {
+			if fd, ok := fastDecoderOf(req); ok {
 				err = c.decodeWith(fd)
 			} else {
-				err = c.decode(&req)
+				err = c.decode(req)
 			}
 			if err != nil {
 				return nil, err
 			}
 		}
-		return fn(c, &req)
+		var err error
+		if x.resp, err = fn(c, req); err != nil {
+			return nil, err
+		}
+		return &x.resp, nil
 	}
 	return rt
 }
@@ -184,6 +196,11 @@ type call struct {
 	// streamed: the route's function wrote the answer itself (an event
 	// stream, a snapshot); its return value is not written.
 	streamed bool
+	// reqIDHdr backs the X-Request-Id header value and areq the engine
+	// request of /check: parts of the call's one allocation instead of
+	// one each per request (areq's pointer escapes into the engine).
+	reqIDHdr [1]string
+	areq     authz.Request
 }
 
 // actor is the directory's view of the caller.
@@ -312,12 +329,12 @@ func (c *call) decodeWith(fd fastDecoder) error {
 	if limit <= 0 {
 		limit = c.s.maxBody
 	}
-	b, release, err := c.readBody(limit)
+	buf, err := c.readBody(limit)
 	if err != nil {
 		return err
 	}
-	defer release()
-	return fd.decodeFast(b)
+	defer putBody(buf)
+	return fd.decodeFast(buf.Bytes())
 }
 
 // decodeProblem turns a JSON decoding error into a 400 (naming the field
@@ -388,13 +405,20 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) err
 			bufPool.Put(buf)
 		}
 	}()
-	if r, ok := v.(CheckResponse); ok {
+	// Routes answer by pointer (route); the decisions' answers have
+	// hand-written encoders.
+	switch r := v.(type) {
+	case *CheckResponse:
+		buf.Write(appendCheckResponse(buf.AvailableBuffer(), *r))
+	case CheckResponse:
 		buf.Write(appendCheckResponse(buf.AvailableBuffer(), r))
-	} else if r, ok := v.(BatchCheckResponse); ok {
+	case *BatchCheckResponse:
+		buf.Write(batchEncoder(*r).appendJSON(buf.AvailableBuffer()))
+	case BatchCheckResponse:
 		buf.Write(batchEncoder(r).appendJSON(buf.AvailableBuffer()))
-	} else if fe, ok := v.(fastEncoder); ok {
-		buf.Write(fe.appendJSON(buf.AvailableBuffer()))
-	} else {
+	case fastEncoder:
+		buf.Write(r.appendJSON(buf.AvailableBuffer()))
+	default:
 		enc := json.NewEncoder(buf)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(v); err != nil {
@@ -412,12 +436,21 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) err
 	default:
 		h["Content-Type"] = []string{contentType}
 	}
-	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	if buf.Len() > smallBody {
+		h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
+	}
 	h["Cache-Control"] = hdrNoStore
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 	return nil
 }
+
+// smallBody: an answer up to this size is written in one Write that
+// net/http buffers whole (its buffer before chunking is 2 KiB), and when
+// the handler returns net/http sets Content-Length itself, without
+// allocating; only larger answers set it here (else they would be sent
+// chunked). Every answer therefore carries a Content-Length.
+const smallBody = 1 << 10
 
 // Shared header values of writeJSON: read-only.
 var (
@@ -465,7 +498,8 @@ func (s *Server) handler(rt *Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		c := &call{s: s, w: w, r: r, rt: rt, reqID: s.requestID(r), addr: s.clientAddr(r)}
-		w.Header()["X-Request-Id"] = []string{c.reqID}
+		c.reqIDHdr[0] = c.reqID
+		w.Header()["X-Request-Id"] = c.reqIDHdr[:]
 		if rt.bounded {
 			c.ctx = r.Context()
 		} else {
@@ -636,7 +670,8 @@ func (s *Server) requestID(r *http.Request) string {
 		return id
 	}
 	n := s.reqSeq.Add(1)
-	return s.reqPrefix + strconv.FormatUint(n, 36)
+	var b [32]byte // prefix (9 bytes) and a base-36 uint64 (≤ 13): one allocation, the string
+	return string(strconv.AppendUint(append(b[:0], s.reqPrefix...), n, 36))
 }
 
 func plainID(s string) bool {

@@ -1,0 +1,211 @@
+package audit
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// settingsStore serves AuditSettings from a map it counts reads of; a
+// read may be held (gate) until the test releases it.
+type settingsStore struct {
+	store.Store // nil: only AuditSettings is called
+
+	mu    sync.Mutex
+	raw   map[string]string
+	reads int
+	gate  chan struct{} // non-nil: the next read signals entered, then waits for gate
+	enter chan struct{}
+}
+
+func (s *settingsStore) AuditSettings(ctx context.Context, org string) ([]byte, error) {
+	s.mu.Lock()
+	s.reads++
+	gate, enter := s.gate, s.enter
+	s.gate = nil
+	s.mu.Unlock()
+	if gate != nil {
+		close(enter)
+		<-gate
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.raw[org]; ok {
+		return []byte(r), nil
+	}
+	return nil, nil
+}
+
+func (s *settingsStore) set(org, raw string) {
+	s.mu.Lock()
+	s.raw[org] = raw
+	s.mu.Unlock()
+}
+
+func (s *settingsStore) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads
+}
+
+// hold makes the next read wait; it returns a channel closed when that
+// read has begun and the function that lets it finish.
+func (s *settingsStore) hold() (entered <-chan struct{}, release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gate, enter := make(chan struct{}), make(chan struct{})
+	s.gate, s.enter = gate, enter
+	return enter, func() { close(gate) }
+}
+
+// settingsLog is a decision log over a settingsStore with a clock the
+// test moves.
+func settingsLog(t *testing.T) (*DecisionLog, *settingsStore, *time.Time) {
+	t.Helper()
+	st := &settingsStore{raw: map[string]string{}}
+	d := NewDecisionLog(st, nil, DecisionLogOptions{})
+	t.Cleanup(d.Close)
+	now := new(time.Time)
+	*now = time.Unix(1_000_000, 0)
+	d.now = func() time.Time { return *now } // moved only between lookups, never during a refresh
+	return d, st, now
+}
+
+const (
+	settingsAll    = `{"decisions":"all"}`
+	settingsDenies = `{"decisions":"denies"}`
+)
+
+func mode(t *testing.T, d *DecisionLog, org string) DecisionMode {
+	t.Helper()
+	s, err := d.settings(context.Background(), org)
+	if err != nil {
+		t.Fatalf("settings(%s): %v", org, err)
+	}
+	return s.Decisions
+}
+
+// Within the TTL, settings come from the cache; in its last quarter a
+// lookup still answers from the cache at once and re-reads them in the
+// background (refresh ahead), so the next lookups get the new ones without
+// waiting for the store; past the TTL a lookup never uses the cached ones.
+func TestSettingsRefreshAhead(t *testing.T) {
+	d, st, now := settingsLog(t)
+	st.set("acme", settingsDenies)
+	type step struct {
+		name  string
+		at    time.Duration // since the first read
+		store string        // set in the store before the lookup ("" leaves it)
+		want  DecisionMode
+		reads int // store reads so far, after any refresh has landed
+	}
+	start := *now
+	for _, s := range []step{
+		{"first lookup reads", 0, "", DecisionsDenies, 1},
+		{"cached", time.Second, settingsAll, DecisionsDenies, 1},
+		{"refresh window: cached answer, read behind", SettingsTTL - SettingsTTL/4, "", DecisionsDenies, 2},
+		{"refreshed without waiting", SettingsTTL - SettingsTTL/8, "", DecisionsAll, 2},
+		{"the refresh restarted the TTL", SettingsTTL + SettingsTTL/4, "", DecisionsAll, 2},
+		// The refresh read began at TTL×3/4: its window opens at TTL×3/2.
+		{"next refresh window", 2*(SettingsTTL-SettingsTTL/4) + SettingsTTL/8, settingsDenies, DecisionsAll, 3},
+		{"refreshed again", 2*(SettingsTTL-SettingsTTL/4) + SettingsTTL/5, "", DecisionsDenies, 3},
+		{"idle past the TTL: read on the lookup", 10 * SettingsTTL, settingsAll, DecisionsAll, 4},
+	} {
+		*now = start.Add(s.at)
+		if s.store != "" {
+			st.set("acme", s.store)
+		}
+		if got := mode(t, d, "acme"); got != s.want {
+			t.Errorf("%s: decisions %q, want %q", s.name, got, s.want)
+		}
+		d.refreshes.Wait()
+		if got := st.count(); got != s.reads {
+			t.Errorf("%s: %d store reads, want %d", s.name, got, s.reads)
+		}
+	}
+}
+
+// An org's settings are re-read ahead once however many lookups see the
+// refresh window while the read is under way, and the cached settings
+// answer them all.
+func TestSettingsRefreshAheadOnce(t *testing.T) {
+	d, st, now := settingsLog(t)
+	st.set("acme", settingsDenies)
+	start := *now
+	mode(t, d, "acme")
+	*now = start.Add(SettingsTTL - SettingsTTL/8)
+	st.set("acme", settingsAll)
+	entered, release := st.hold()
+	var wg sync.WaitGroup
+	got := make([]DecisionMode, 50)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := d.settings(context.Background(), "acme")
+			if err != nil {
+				t.Errorf("settings: %v", err)
+			}
+			got[i] = s.Decisions
+		}()
+	}
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second): // a hang guard, not a timing assertion
+		release()
+		t.Fatal("no refresh ahead began")
+	}
+	wg.Wait() // every lookup answered while the refresh is held
+	release()
+	d.refreshes.Wait()
+	want := make([]DecisionMode, len(got))
+	for i := range want {
+		want[i] = DecisionsDenies
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lookups during the refresh (-want +got):\n%s", diff)
+	}
+	if n := st.count(); n != 2 {
+		t.Errorf("%d store reads, want 2 (the first, one refresh)", n)
+	}
+	if m := mode(t, d, "acme"); m != DecisionsAll {
+		t.Errorf("after the refresh: %q, want all", m)
+	}
+}
+
+// A read that began before an Invalidate does not store what it read (it
+// may predate the change Invalidate announces): the next lookup reads
+// again, for a refresh ahead and for a read on the check path alike.
+func TestSettingsReadRacingInvalidate(t *testing.T) {
+	for _, ahead := range []bool{true, false} {
+		d, st, now := settingsLog(t)
+		st.set("acme", settingsDenies)
+		start := *now
+		if !ahead {
+			*now = start.Add(10 * SettingsTTL) // nothing cached: the lookup reads
+		} else {
+			mode(t, d, "acme")
+			*now = start.Add(SettingsTTL - SettingsTTL/8)
+		}
+		entered, release := st.hold()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _ = d.settings(context.Background(), "acme")
+		}()
+		<-entered // the read has the old settings' row in hand (served after release)
+		d.Invalidate("acme")
+		release()
+		<-done
+		d.refreshes.Wait()
+		st.set("acme", settingsAll)
+		if m := mode(t, d, "acme"); m != DecisionsAll {
+			t.Errorf("ahead=%v: after Invalidate: %q, want all (a read from before it was kept)", ahead, m)
+		}
+	}
+}
