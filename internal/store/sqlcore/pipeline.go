@@ -68,8 +68,31 @@ func (t *txn) execLater(ctx context.Context, op, detail, sql string, args ...any
 	if err := t.before(ctx, sql, true); err != nil {
 		return err
 	}
-	t.queue = append(t.queue, queued{Stmt: Stmt{SQL: sql, Args: args}, op: op, detail: detail})
+	t.enqueue(op, detail, sql, args...)
 	return nil
+}
+
+// enqueue queues a statement of a bulk write as it is, for the caller that
+// has done what t.before would (flushAudit, which empties the audit
+// buffers it queues; Write's commit).
+func (t *txn) enqueue(op, detail, sql string, args ...any) {
+	t.queue = append(t.queue, queued{Stmt: Stmt{SQL: sql, Args: args}, op: op, detail: detail})
+}
+
+// queueQuerier queues the statements it is given (NotifyInTx in a bulk
+// write's commit); it runs no query.
+type queueQuerier struct {
+	t          *txn
+	op, detail string
+}
+
+func (q queueQuerier) Exec(_ context.Context, sql string, args ...any) (int64, error) {
+	q.t.enqueue(q.op, q.detail, sql, args...)
+	return 0, nil
+}
+
+func (q queueQuerier) Query(context.Context, string, ...any) (Rows, error) {
+	return nil, errors.New("sqlcore: a queued statement returns no rows")
 }
 
 // takeQueue returns the queued statements as they are to be sent, and
