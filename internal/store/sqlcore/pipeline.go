@@ -133,7 +133,7 @@ func (t *txn) takeQueue() ([]queued, []Stmt) {
 
 // mergeRows is how many of a run of n identical queued statements of k
 // parameters to send as one: 100, 10 or 1 (a few statement texts, each
-// cached by pgx), and 1 for a statement that is not exactly
+// kept prepared: by pgx, by the SQLite writer's statement cache), and 1 for a statement that is not exactly
 // "INSERT … VALUES ($1, …, $k)".
 func mergeRows(sql string, k, n int) int {
 	if n < 2 || !isInsert(sql) || !strings.HasSuffix(sql, " VALUES "+valuesRow(0, k)) || strings.Count(sql, " VALUES ") != 1 {
