@@ -40,6 +40,15 @@ type Pipeliner interface {
 	QueryAfter(ctx context.Context, pending []Stmt, sql string, args ...any) (Rows, error)
 }
 
+// MultiQuerier is optionally implemented by a write transaction's Conn: it
+// runs pending, in order, then queries, in one round trip, and hands each
+// query's rows to each, in order (rows are closed after each returns). If
+// a pending statement fails it returns a *PendingError and runs nothing
+// after it; the first error of a query or of each ends the call.
+type MultiQuerier interface {
+	QueryMany(ctx context.Context, pending []Stmt, queries []Stmt, each func(i int, rows Rows) error) error
+}
+
 // PendingError is the failure of a Pipeliner's pending statement Index.
 type PendingError struct {
 	Index int
@@ -210,6 +219,49 @@ func (t *txn) connQuery(ctx context.Context, c Querier, sql string, args ...any)
 		}
 	}
 	return c.Query(ctx, sql, args...)
+}
+
+// queryMany runs the transaction's reads queries after the queued
+// statements, in one round trip on a MultiQuerier, and hands each one's
+// rows to each. Any failure poisons the transaction, as a failed read
+// does (txQuerier).
+func (t *txn) queryMany(ctx context.Context, queries []Stmt, each func(i int, rows Rows) error) error {
+	if t.done {
+		return errFinished
+	}
+	for _, st := range queries {
+		if err := t.before(ctx, st.SQL, false); err != nil {
+			return err
+		}
+	}
+	m, ok := t.c.(MultiQuerier)
+	if !ok {
+		for i, st := range queries {
+			rows, err := txQuerier{t}.Query(ctx, st.SQL, st.Args...)
+			if err != nil {
+				return err
+			}
+			err = each(i, rows)
+			rows.Close()
+			if err != nil {
+				return txQuerier{t}.poison(ctx, err)
+			}
+		}
+		return nil
+	}
+	var q []queued
+	var pending []Stmt
+	if len(t.queue) > 0 {
+		q, pending = t.takeQueue()
+	}
+	if err := m.QueryMany(ctx, pending, queries, each); err != nil {
+		var pe *PendingError
+		if errors.As(err, &pe) {
+			return t.pendingErr(ctx, q, err)
+		}
+		return txQuerier{t}.poison(ctx, err)
+	}
+	return nil
 }
 
 // execQueued runs the statements takeQueue returned one by one on a Conn
