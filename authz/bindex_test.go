@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestBindex exercises the binding index through growth, shard splits,
@@ -192,5 +194,82 @@ func TestNewBindex(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSmallOrgBatchFindsBindings: an Apply of many changes to a small org
+// (no bindex) finds bindings by id from a map it builds after a few
+// scans (scanMapAfter); replacing, moving and deleting bindings by id in
+// one batch — a namespace deleted in between, dropping its bindings —
+// leaves exactly the bindings a change-by-change Apply leaves.
+func TestSmallOrgBatchFindsBindings(t *testing.T) {
+	m := mustPolicy(t, testPolicy)
+	user := func(i int) string { return "user:u" + strconv.Itoa(i%7) }
+	bid := func(i int) string { return "b" + strconv.Itoa(i) }
+	var cs []Change
+	for i := range 40 {
+		cs = append(cs, Change{Org: "small", Op: OpPutBinding, Binding: roleB(bid(i), user(i), "viewer", nsScope([]string{"prod", "dev"}[i%2]))})
+	}
+	cs = append(cs,
+		Change{Org: "small", Op: OpPutBinding, Binding: roleB(bid(3), "user:u9", "operator", nsScope("prod"))}, // moved to a new holder
+		Change{Org: "small", Op: OpPutBinding, Binding: roleB(bid(4), user(4), "operator", nsScope("prod"))},   // replaced in place
+		Change{Org: "small", Op: OpDeleteBinding, ID: bid(6)},                                                  // deleted
+		Change{Org: "small", Op: OpDeleteNamespace, ID: "dev"},                                                 // drops the odd ones
+		Change{Org: "small", Op: OpPutBinding, Binding: roleB(bid(5), "user:u9", "viewer", nsScope("prod"))},   // dropped, made again
+		Change{Org: "small", Op: OpDeleteBinding, ID: bid(7)},                                                  // already dropped
+		Change{Org: "small", Op: OpPutBinding, Binding: roleB(bid(3), user(3), "viewer", nsScope("prod"))},     // moved back
+		Change{Org: "small", Op: OpDeleteBinding, ID: bid(8)},                                                  // deleted
+		Change{Org: "small", Op: OpPutNamespace, ID: "dev"},
+	)
+	load := func() *Engine {
+		t.Helper()
+		d := OrgData{Org: "small", Policy: m, Namespaces: []string{"prod", "dev"}}
+		for i := range 10 {
+			d.Principals = append(d.Principals, Principal{ID: "user:u" + strconv.Itoa(i)})
+		}
+		e := New()
+		if err := e.LoadOrg(1, d); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	batch, one := load(), load()
+	if err := batch.Apply(2, cs...); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cs {
+		if err := one.Apply(uint64(2+i), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holders := func(e *Engine) map[string]string {
+		o, _ := e.cur.Load().orgs.get("small")
+		if o.scan != nil {
+			t.Error("a published snapshot keeps its writer's map")
+		}
+		got := map[string]string{}
+		for hid, h := range o.holders.all() {
+			for i := range h.grants {
+				got[h.grants[i].id] = string(hid) + "@" + o.nsNames[h.grants[i].ns]
+			}
+		}
+		if len(got) != o.nBindings {
+			t.Errorf("%d bindings held, nBindings %d", len(got), o.nBindings)
+		}
+		return got
+	}
+	want := holders(one)
+	if diff := cmp.Diff(want, holders(batch)); diff != "" {
+		t.Errorf("bindings after one batch (-change by change +batch):\n%s", diff)
+	}
+	for id, w := range map[string]string{bid(3): "user:u3@prod", bid(5): "user:u9@prod", bid(4): "user:u4@prod"} {
+		if want[id] != w {
+			t.Errorf("binding %s held as %q, want %q", id, want[id], w)
+		}
+	}
+	for _, id := range []string{bid(6), bid(7), bid(8)} {
+		if _, ok := want[id]; ok {
+			t.Errorf("binding %s survived", id)
+		}
 	}
 }

@@ -222,8 +222,12 @@ func (o *orgSnap) putBinding(b *Binding) {
 	o.addGrant(h, b, nil, true)
 	o.nBindings++
 	o.bindings.add(b.ID, b.Principal)
+	if o.scan != nil {
+		o.scan[b.ID] = b.Principal
+	}
 	if !o.bindings.enabled && o.nBindings >= 2*bindexMin {
 		o.indexBindings()
+		o.scan = nil
 	}
 }
 
@@ -271,6 +275,44 @@ func (o *orgSnap) bindingHolder(id string) (string, bool) {
 		}
 		return "", false // (other candidates: hash collisions)
 	}
+	if o.scan == nil {
+		if o.scans++; o.scans <= scanMapAfter {
+			return o.scanHolders(id)
+		}
+		o.scan = map[string]string{}
+		for hid, h := range o.holders.all() {
+			for i := range h.grants {
+				o.scan[h.grants[i].id] = string(hid)
+			}
+			for i := range h.res {
+				o.scan[h.res[i].id] = string(hid)
+			}
+		}
+	}
+	// Every binding the org held when scan was built is in it, and every
+	// one added since came through putBinding, which records it: an id
+	// scan lacks is no binding. An entry may be stale (a namespace's
+	// deletion drops its bindings without deleteBinding): it is checked,
+	// and a stale one means no binding either — scanned to be sure.
+	hid, ok := o.scan[id]
+	if !ok {
+		return "", false
+	}
+	if h, ok := o.holders.get(skey(hid)); ok && h.hasBinding(id) {
+		return hid, true
+	}
+	delete(o.scan, id)
+	return o.scanHolders(id)
+}
+
+// scanMapAfter is how many times one writer scans a small org's holders
+// for a binding (bindingHolder) before it builds a map of them instead: a
+// single change scans once, as cheap as building the map; a batch of a
+// thousand would scan a thousand times (issue 19).
+const scanMapAfter = 4
+
+// scanHolders finds the holder of binding id by looking at every holder.
+func (o *orgSnap) scanHolders(id string) (string, bool) {
 	for hid, h := range o.holders.all() {
 		if h.hasBinding(id) {
 			return string(hid), true
@@ -284,6 +326,7 @@ func (o *orgSnap) deleteBinding(id string) {
 	if !ok {
 		return
 	}
+	delete(o.scan, id)
 	o.bindings.remove(id, hid)
 	o.nBindings--
 	h := o.holderW(hid)

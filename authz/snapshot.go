@@ -79,6 +79,12 @@ type orgSnap struct {
 	// writer only
 	nsOwned bool         // nsIDs / nsNames are private copies
 	priv    []privHolder // holders created or copied by this writer
+	// scan is a small org's (no bindex) binding id → holder id, built by
+	// bindingHolder once this writer has scanned the holders scanMapAfter
+	// times (a batch replacing or adding many bindings), kept by
+	// putBinding and deleteBinding; scans counts those scans.
+	scan  map[string]string
+	scans int
 }
 
 // roleShare is the holder of the resource-scoped bindings naming

@@ -262,6 +262,7 @@ func (o *orgSnap) freeze() {
 	}
 	o.priv = nil
 	o.nsOwned = false
+	o.scan, o.scans = nil, 0
 	o.holders.freeze()
 	o.resources.freeze()
 	o.index.freeze()

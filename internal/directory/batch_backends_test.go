@@ -1,8 +1,10 @@
 package directory_test
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,6 +15,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+
+	_ "modernc.org/sqlite"
 )
 
 // fullBatch is MaxBatch changes by an admin of acme: a namespace, n
@@ -178,48 +182,78 @@ func TestWriteBatchOnBothBackends(t *testing.T) {
 	}
 }
 
-// TestWriteBatchQueuedInsertFails: on PostgreSQL a batch's INSERTs are
-// pipelined, so an INSERT's own failure is seen with a later statement.
-// The batch still fails whole and names the INSERT's operation: no row,
-// no revision, no entry of its changes. (The failure is forced by a
-// trigger: every INSERT the directory makes is checked beforehand.)
+// TestWriteBatchQueuedInsertFails: in a batch, the INSERTs are queued
+// (pipelined on PostgreSQL, merged into multi-row INSERTs on both), so an
+// INSERT's own failure is seen with a later statement. The batch still
+// fails whole and names the INSERT's operation: no row, no revision, no
+// entry of its changes. (The failure is forced by a trigger: every INSERT
+// the directory makes is checked beforehand.)
 func TestWriteBatchQueuedInsertFails(t *testing.T) {
 	t.Parallel()
-	ctx := ctxT(t)
-	dsn := pgSchemaDSN(t)
-	st := openPostgresAt(t, dsn)
-	d := openDir(t, st, directory.Options{CatchUpTimeout: guard})
-	mustUsers(t, d, "alice", "boom", "erin")
-	ok(t, "create acme", third(d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"})))
-	conn, err := pgx.Connect(ctx, dsn)
-	ok(t, "connect", err)
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `CREATE FUNCTION no_boom() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN IF NEW.user_id = 'boom' THEN RAISE EXCEPTION 'boom refused'; END IF; RETURN NEW; END $$;
-		CREATE TRIGGER no_boom BEFORE INSERT ON members FOR EACH ROW EXECUTE FUNCTION no_boom();`)
-	ok(t, "create trigger", err)
-	_, seq0 := auditSeqOf(t, st, "acme")
-	rev0 := d.Revision()
-	_, _, err = d.Write(ctx, alice, "acme", []directory.WriteChange{
-		{Op: directory.OpMemberAdd, User: directory.UserSpec{ID: "erin", Role: "viewer"}},
-		{Op: directory.OpMemberAdd, User: directory.UserSpec{ID: "boom", Role: "viewer"}},
-		{Op: directory.OpNamespaceCreate, Namespace: "later"},
-		{Op: directory.OpBindingCreate, Binding: directory.BindingSpec{Principal: "user:erin", Role: "builder", Scope: authz.Scope{Namespace: "later"}}},
-	})
-	if err == nil {
-		t.Fatal("a batch whose INSERT failed was committed")
-	}
-	if !strings.Contains(err.Error(), "add member") {
-		t.Errorf("error %q does not name the failed INSERT's operation (add member)", err)
-	}
-	if d.Revision() != rev0 {
-		t.Errorf("revision moved from %d to %d", rev0, d.Revision())
-	}
-	if _, err := st.GetMember(ctx, "acme", "erin"); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("erin's membership from the failed batch: %v", err)
-	}
-	if n, seq := auditSeqOf(t, st, "acme"); seq != seq0 {
-		t.Errorf("audit log moved from %d to %d (%d entries) after a failed batch", seq0, seq, n)
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T) store.Store // a store whose members refuse user "boom"
+	}{
+		{"sqlite", func(t *testing.T) store.Store {
+			path := filepath.Join(t.TempDir(), "gatehouse.db")
+			st := openSQLiteAt(t, path)
+			db, err := sql.Open("sqlite", path)
+			ok(t, "open", err)
+			defer db.Close()
+			_, err = db.ExecContext(ctxT(t), `CREATE TRIGGER no_boom BEFORE INSERT ON members WHEN NEW.user_id = 'boom'
+				BEGIN SELECT RAISE(ABORT, 'boom refused'); END`)
+			ok(t, "create trigger", err)
+			return st
+		}},
+		{"postgres", func(t *testing.T) store.Store {
+			ctx := ctxT(t)
+			dsn := pgSchemaDSN(t)
+			st := openPostgresAt(t, dsn)
+			conn, err := pgx.Connect(ctx, dsn)
+			ok(t, "connect", err)
+			defer conn.Close(ctx)
+			_, err = conn.Exec(ctx, `CREATE FUNCTION no_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN IF NEW.user_id = 'boom' THEN RAISE EXCEPTION 'boom refused'; END IF; RETURN NEW; END $$;
+				CREATE TRIGGER no_boom BEFORE INSERT ON members FOR EACH ROW EXECUTE FUNCTION no_boom();`)
+			ok(t, "create trigger", err)
+			return st
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := ctxT(t)
+			st := tc.open(t)
+			d := openDir(t, st, directory.Options{CatchUpTimeout: guard})
+			mustUsers(t, d, "alice", "boom", "erin", "fay", "gus")
+			ok(t, "create acme", third(d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"})))
+			_, seq0 := auditSeqOf(t, st, "acme")
+			rev0 := d.Revision()
+			_, _, err := d.Write(ctx, alice, "acme", []directory.WriteChange{
+				{Op: directory.OpMemberAdd, User: directory.UserSpec{ID: "erin", Role: "viewer"}},
+				{Op: directory.OpMemberAdd, User: directory.UserSpec{ID: "fay", Role: "viewer"}},
+				{Op: directory.OpMemberAdd, User: directory.UserSpec{ID: "boom", Role: "viewer"}},
+				{Op: directory.OpMemberAdd, User: directory.UserSpec{ID: "gus", Role: "viewer"}},
+				{Op: directory.OpNamespaceCreate, Namespace: "later"},
+				{Op: directory.OpBindingCreate, Binding: directory.BindingSpec{Principal: "user:erin", Role: "builder", Scope: authz.Scope{Namespace: "later"}}},
+			})
+			if err == nil {
+				t.Fatal("a batch whose INSERT failed was committed")
+			}
+			if !strings.Contains(err.Error(), "add member") {
+				t.Errorf("error %q does not name the failed INSERT's operation (add member)", err)
+			}
+			if d.Revision() != rev0 {
+				t.Errorf("revision moved from %d to %d", rev0, d.Revision())
+			}
+			for _, u := range []string{"erin", "fay", "gus"} {
+				if _, err := st.GetMember(ctx, "acme", u); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("%s's membership from the failed batch: %v", u, err)
+				}
+			}
+			if n, seq := auditSeqOf(t, st, "acme"); seq != seq0 {
+				t.Errorf("audit log moved from %d to %d (%d entries) after a failed batch", seq0, seq, n)
+			}
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -39,6 +40,27 @@ func TestWriteBatchFacts(t *testing.T) {
 		return directory.WriteChange{Op: directory.OpUserCreate, User: directory.UserSpec{ID: id, Email: email, Role: "viewer"}}
 	}
 	const daveBuilder = "bdavebuilder" // dave's builder binding on ops, made before each batch
+	// many: n new resources shared with dave, or n new users, then last:
+	// the prefetch of such a batch takes several statements per kind (one
+	// round trip on PostgreSQL), and the fact last depends on is in the
+	// last of them.
+	many := func(n int, users bool, last directory.WriteChange) []directory.WriteChange {
+		var cs []directory.WriteChange
+		for i := range n {
+			id := fmt.Sprintf("m%d", i)
+			if users {
+				cs = append(cs, newUser(id, id+"@example.com"))
+				continue
+			}
+			cs = append(cs, directory.WriteChange{Op: directory.OpResourceCreate, Resource: directory.ResourceSpec{Namespace: ops, Type: "chains", ID: id}})
+		}
+		if !users {
+			for i := range n {
+				cs = append(cs, share("user:dave", fmt.Sprintf("m%d", i)))
+			}
+		}
+		return append(cs, last)
+	}
 	cases := []struct {
 		name    string
 		changes []directory.WriteChange
@@ -67,6 +89,10 @@ func TestWriteBatchFacts(t *testing.T) {
 			{Op: directory.OpBindingDelete, BindingID: daveBuilder}, bind("user:dave", "builder"), share("user:carol", "c1")}, directory.ErrNotFound, 2},
 		{"share of a missing resource", []directory.WriteChange{share("user:dave", "c2"), share("user:dave", "nope")}, directory.ErrNotFound, 1},
 		{"member of a user who does not exist", []directory.WriteChange{member("carol"), member("nobody")}, directory.ErrNotFound, 1},
+		{"many shares, then one held before the batch", many(150, false, share("user:dave", "c1")), directory.ErrConflict, 300},
+		{"many shares, then a new one", many(150, false, share("user:dave", "c2")), nil, 0},
+		{"many users, then a member already", many(150, true, member("dave")), directory.ErrConflict, 150},
+		{"many users, then an email taken before the batch", many(150, true, newUser("erin", "carol@example.com")), directory.ErrConflict, 150},
 		{"escalation in the last change", []directory.WriteChange{member("carol"), bind("user:carol", "builder"), bind("user:carol", "owner")}, directory.ErrEscalation, 2},
 	}
 	for _, be := range backends {

@@ -380,6 +380,40 @@ func (t pgTx) sendAfter(ctx context.Context, pending []sqlcore.Stmt, sql string,
 	return br, nil
 }
 
+// QueryMany implements sqlcore.MultiQuerier: pending and then queries in
+// one round trip (a pgx batch).
+func (t pgTx) QueryMany(ctx context.Context, pending []sqlcore.Stmt, queries []sqlcore.Stmt, each func(i int, rows sqlcore.Rows) error) error {
+	b := &pgx.Batch{}
+	for _, s := range pending {
+		b.Queue(s.SQL, s.Args...)
+	}
+	for _, s := range queries {
+		b.Queue(s.SQL, s.Args...)
+	}
+	br := t.tx.SendBatch(ctx, b)
+	defer func() { _ = br.Close() }()
+	for i := range pending {
+		if _, err := br.Exec(); err != nil {
+			return &sqlcore.PendingError{Index: i, Err: err}
+		}
+	}
+	for i := range queries {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		err = each(i, rows)
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return br.Close()
+}
+
 // batchRows are a batch's last result; closing them closes the batch.
 type batchRows struct {
 	pgx.Rows

@@ -9,18 +9,22 @@ import (
 	"sync"
 )
 
-// Pipelining a bulk write's INSERTs (PostgreSQL; issue 19).
+// Queuing a bulk write's INSERTs (issue 19).
 //
 // In a transaction marked BulkWrite (directory.Write), the INSERTs of
 // bindings, members and users whose result nothing reads are not sent at
 // once: they are queued (execLater) and sent ahead of the transaction's
-// next statement, in the same round trip (Pipeliner), or before its
-// commit. Every statement still sees them, since they go first. What
-// changes is when an INSERT's own error is seen: with the next statement,
-// not with the call that queued it; the transaction fails either way, and
-// the error names the INSERT that failed. Outside a bulk write, and with a
-// Conn that is not a Pipeliner (SQLite, where a statement is no round
-// trip), every statement is sent when it is run, as before.
+// next statement, or before its commit, runs of the same single-row INSERT
+// merged into 100- and 10-row INSERTs. With a Conn that is a Pipeliner
+// (PostgreSQL) they go in the same round trip as that next statement; with
+// one that is not (SQLite, where a statement is no round trip) they run
+// one after the other right before it, where the merge saves the per
+// statement cost (binding, stepping, resetting a prepared statement) of
+// all but one row in a hundred. Every statement still sees them, since
+// they go first. What changes is when an INSERT's own error is seen: with
+// the next statement, not with the call that queued it; the transaction
+// fails either way, and the error names the INSERT that failed. Outside a
+// bulk write every statement is sent when it is run, as before.
 
 // Stmt is one statement queued for a Pipeliner.
 type Stmt struct {
@@ -34,6 +38,15 @@ type Stmt struct {
 type Pipeliner interface {
 	ExecAfter(ctx context.Context, pending []Stmt, sql string, args ...any) (int64, error)
 	QueryAfter(ctx context.Context, pending []Stmt, sql string, args ...any) (Rows, error)
+}
+
+// MultiQuerier is optionally implemented by a write transaction's Conn: it
+// runs pending, in order, then queries, in one round trip, and hands each
+// query's rows to each, in order (rows are closed after each returns). If
+// a pending statement fails it returns a *PendingError and runs nothing
+// after it; the first error of a query or of each ends the call.
+type MultiQuerier interface {
+	QueryMany(ctx context.Context, pending []Stmt, queries []Stmt, each func(i int, rows Rows) error) error
 }
 
 // PendingError is the failure of a Pipeliner's pending statement Index.
@@ -51,13 +64,9 @@ type queued struct {
 }
 
 // BulkWrite marks the transaction as a batch of many changes: its
-// INSERTs may be pipelined (see above). directory.Write calls it through
-// an optional interface; it is not part of store.Tx.
-func (t *txn) BulkWrite() {
-	if _, ok := t.c.(Pipeliner); ok {
-		t.bulk = true
-	}
-}
+// INSERTs may be queued (see above). directory.Write calls it through an
+// optional interface; it is not part of store.Tx.
+func (t *txn) BulkWrite() { t.bulk = true }
 
 // execLater runs an INSERT now, or queues it in a bulk write.
 func (t *txn) execLater(ctx context.Context, op, detail, sql string, args ...any) error {
@@ -68,8 +77,31 @@ func (t *txn) execLater(ctx context.Context, op, detail, sql string, args ...any
 	if err := t.before(ctx, sql, true); err != nil {
 		return err
 	}
-	t.queue = append(t.queue, queued{Stmt: Stmt{SQL: sql, Args: args}, op: op, detail: detail})
+	t.enqueue(op, detail, sql, args...)
 	return nil
+}
+
+// enqueue queues a statement of a bulk write as it is, for the caller that
+// has done what t.before would (flushAudit, which empties the audit
+// buffers it queues; Write's commit).
+func (t *txn) enqueue(op, detail, sql string, args ...any) {
+	t.queue = append(t.queue, queued{Stmt: Stmt{SQL: sql, Args: args}, op: op, detail: detail})
+}
+
+// queueQuerier queues the statements it is given (NotifyInTx in a bulk
+// write's commit); it runs no query.
+type queueQuerier struct {
+	t          *txn
+	op, detail string
+}
+
+func (q queueQuerier) Exec(_ context.Context, sql string, args ...any) (int64, error) {
+	q.t.enqueue(q.op, q.detail, sql, args...)
+	return 0, nil
+}
+
+func (q queueQuerier) Query(context.Context, string, ...any) (Rows, error) {
+	return nil, errors.New("sqlcore: a queued statement returns no rows")
 }
 
 // takeQueue returns the queued statements as they are to be sent, and
@@ -110,7 +142,7 @@ func (t *txn) takeQueue() ([]queued, []Stmt) {
 
 // mergeRows is how many of a run of n identical queued statements of k
 // parameters to send as one: 100, 10 or 1 (a few statement texts, each
-// cached by pgx), and 1 for a statement that is not exactly
+// kept prepared: by pgx, by the SQLite writer's statement cache), and 1 for a statement that is not exactly
 // "INSERT … VALUES ($1, …, $k)".
 func mergeRows(sql string, k, n int) int {
 	if n < 2 || !isInsert(sql) || !strings.HasSuffix(sql, " VALUES "+valuesRow(0, k)) || strings.Count(sql, " VALUES ") != 1 {
@@ -162,10 +194,13 @@ func (t *txn) pendingErr(ctx context.Context, q []queued, err error) error {
 // of it), after the queued statements.
 func (t *txn) connExec(ctx context.Context, c Querier, sql string, args ...any) (int64, error) {
 	if len(t.queue) > 0 {
+		q, stmts := t.takeQueue()
 		if p, ok := t.c.(Pipeliner); ok {
-			q, stmts := t.takeQueue()
 			n, err := p.ExecAfter(ctx, stmts, sql, args...)
 			return n, t.pendingErr(ctx, q, err)
+		}
+		if err := t.execQueued(ctx, q, stmts); err != nil {
+			return 0, err
 		}
 	}
 	return c.Exec(ctx, sql, args...)
@@ -174,19 +209,81 @@ func (t *txn) connExec(ctx context.Context, c Querier, sql string, args ...any) 
 // connQuery is connExec for a query.
 func (t *txn) connQuery(ctx context.Context, c Querier, sql string, args ...any) (Rows, error) {
 	if len(t.queue) > 0 {
+		q, stmts := t.takeQueue()
 		if p, ok := t.c.(Pipeliner); ok {
-			q, stmts := t.takeQueue()
 			rows, err := p.QueryAfter(ctx, stmts, sql, args...)
 			return rows, t.pendingErr(ctx, q, err)
 		}
+		if err := t.execQueued(ctx, q, stmts); err != nil {
+			return nil, err
+		}
 	}
 	return c.Query(ctx, sql, args...)
+}
+
+// queryMany runs the transaction's reads queries after the queued
+// statements, in one round trip on a MultiQuerier, and hands each one's
+// rows to each. Any failure poisons the transaction, as a failed read
+// does (txQuerier).
+func (t *txn) queryMany(ctx context.Context, queries []Stmt, each func(i int, rows Rows) error) error {
+	if t.done {
+		return errFinished
+	}
+	for _, st := range queries {
+		if err := t.before(ctx, st.SQL, false); err != nil {
+			return err
+		}
+	}
+	m, ok := t.c.(MultiQuerier)
+	if !ok {
+		for i, st := range queries {
+			rows, err := txQuerier{t}.Query(ctx, st.SQL, st.Args...)
+			if err != nil {
+				return err
+			}
+			err = each(i, rows)
+			rows.Close()
+			if err != nil {
+				return txQuerier{t}.poison(ctx, err)
+			}
+		}
+		return nil
+	}
+	var q []queued
+	var pending []Stmt
+	if len(t.queue) > 0 {
+		q, pending = t.takeQueue()
+	}
+	if err := m.QueryMany(ctx, pending, queries, each); err != nil {
+		var pe *PendingError
+		if errors.As(err, &pe) {
+			return t.pendingErr(ctx, q, err)
+		}
+		return txQuerier{t}.poison(ctx, err)
+	}
+	return nil
+}
+
+// execQueued runs the statements takeQueue returned one by one on a Conn
+// that is not a Pipeliner; the first failure poisons the transaction and
+// names its operation, as a Pipeliner's PendingError would.
+func (t *txn) execQueued(ctx context.Context, q []queued, stmts []Stmt) error {
+	for i, st := range stmts {
+		if _, err := t.c.Exec(ctx, st.SQL, st.Args...); err != nil {
+			return t.pendingErr(ctx, q, &PendingError{Index: i, Err: err})
+		}
+	}
+	return nil
 }
 
 // flushQueue sends the queued statements (before the commit).
 func (t *txn) flushQueue(ctx context.Context) error {
 	if len(t.queue) == 0 {
 		return nil
+	}
+	if _, ok := t.c.(Pipeliner); !ok {
+		q, stmts := t.takeQueue()
+		return t.execQueued(ctx, q, stmts)
 	}
 	if _, err := t.connExec(ctx, t.c, `SELECT 1`); err != nil {
 		if t.poison == nil {

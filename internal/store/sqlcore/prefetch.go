@@ -211,21 +211,62 @@ func (t *txn) fresh(keys [][]any, sql string) [][]any {
 	return out
 }
 
-// chunks runs query for each chunk of n keys, the last one padded with its
-// last key.
-func chunks(keys [][]any, n int, query func(args []any) error) error {
+// chunkArgs splits keys into chunks of n keys, the last one padded with
+// its last key, and returns each chunk's keys' arguments in order.
+func chunkArgs(keys [][]any, n int) [][]any {
+	var out [][]any
 	for start := 0; start < len(keys); start += n {
 		chunk := keys[start:min(start+n, len(keys))]
 		var args []any
 		for i := range n {
 			args = append(args, chunk[min(i, len(chunk)-1)]...)
 		}
-		if err := query(args); err != nil {
-			return err
+		out = append(out, args)
+	}
+	return out
+}
+
+// allChunks runs sql once per chunk of n keys (chunkArgs; args turns a
+// chunk's keys' arguments into the statement's) and returns every row,
+// scanned. On a Conn that is a MultiQuerier (PostgreSQL) the statements go
+// in one round trip; otherwise one after the other, as all would run them.
+func allChunks[T any](ctx context.Context, t *txn, op, detail string, keys [][]any, n int, sql string, args func(chunk []any) []any, scan func(Rows) (T, error)) ([]T, error) {
+	var stmts []Stmt
+	for _, a := range chunkArgs(keys, n) {
+		if a = args(a); !unstorable(a) {
+			stmts = append(stmts, Stmt{SQL: sql, Args: a})
 		}
 	}
-	return nil
+	var out []T
+	if len(stmts) > 1 {
+		if _, ok := t.c.(MultiQuerier); ok {
+			err := t.queryMany(ctx, stmts, func(_ int, rows Rows) error {
+				for rows.Next() {
+					v, err := scan(rows)
+					if err != nil {
+						return err
+					}
+					out = append(out, v)
+				}
+				return rows.Err()
+			})
+			if err != nil {
+				return nil, t.s.dbErr(ctx, op, detail, err)
+			}
+			return out, nil
+		}
+	}
+	for _, st := range stmts {
+		vs, err := all(ctx, t.reader, op, detail, scan, st.SQL, st.Args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vs...)
+	}
+	return out, nil
 }
+
+func same(args []any) []any { return args }
 
 func (t *txn) prefetchUsers(ctx context.Context, ids []string) error {
 	keys := make([][]any, 0, len(ids))
@@ -235,16 +276,13 @@ func (t *txn) prefetchUsers(ctx context.Context, ids []string) error {
 		}
 	}
 	keys = t.fresh(keys, userExistsSQL)
-	present := map[string]bool{}
-	err := chunks(keys, prefetchChunk, func(args []any) error {
-		found, err := all(ctx, t.reader, "prefetch users", "", scanString, prefetchUsersSQL, args...)
-		for _, id := range found {
-			present[id] = true
-		}
-		return err
-	})
+	found, err := allChunks(ctx, t, "prefetch users", "", keys, prefetchChunk, prefetchUsersSQL, same, scanString)
 	if err != nil {
 		return err
+	}
+	present := map[string]bool{}
+	for _, id := range found {
+		present[id] = true
 	}
 	for _, k := range keys {
 		key, _ := existsKey(userExistsSQL, k)
@@ -267,24 +305,23 @@ func (t *txn) prefetchEmails(ctx context.Context, users []store.User) error {
 		keys = append(keys, []any{u.Email, u.ID})
 	}
 	keys = t.fresh(keys, emailTakenSQL)
-	holders := map[string][]string{} // email → ids holding it
-	err := chunks(keys, prefetchChunk, func(args []any) error {
+	rows, err := allChunks(ctx, t, "prefetch emails", "", keys, prefetchChunk, prefetchEmailsSQL, func(args []any) []any {
 		emails := make([]any, len(args)/2)
 		for i := range emails {
 			emails[i] = args[2*i]
 		}
-		rows, err := all(ctx, t.reader, "prefetch emails", "", func(r Rows) ([2]string, error) {
-			var x [2]string
-			err := r.Scan(&x[0], &x[1])
-			return x, err
-		}, prefetchEmailsSQL, emails...)
-		for _, x := range rows {
-			holders[x[0]] = append(holders[x[0]], x[1])
-		}
-		return err
+		return emails
+	}, func(r Rows) ([2]string, error) {
+		var x [2]string
+		err := r.Scan(&x[0], &x[1])
+		return x, err
 	})
 	if err != nil {
 		return err
+	}
+	holders := map[string][]string{} // email → ids holding it
+	for _, x := range rows {
+		holders[x[0]] = append(holders[x[0]], x[1])
 	}
 	for _, k := range keys {
 		email, id := k[0].(string), k[1].(string)
@@ -316,21 +353,20 @@ func (t *txn) prefetchMembers(ctx context.Context, org string, userIDs []string,
 		}
 	}
 	keys = t.fresh(keys, memberExistsSQL)
-	present := map[string]bool{}
-	err := chunks(keys, prefetchChunk, func(args []any) error {
+	found, err := allChunks(ctx, t, "prefetch members", "org "+q(org), keys, prefetchChunk, prefetchMembersSQL, func(args []any) []any {
 		ids := make([]any, 0, prefetchChunk+1)
 		ids = append(ids, org)
 		for i := 1; i < len(args); i += 2 {
 			ids = append(ids, args[i])
 		}
-		found, err := all(ctx, t.reader, "prefetch members", "org "+q(org), scanString, prefetchMembersSQL, ids...)
-		for _, id := range found {
-			present[id] = true
-		}
-		return err
-	})
+		return ids
+	}, scanString)
 	if err != nil {
 		return err
+	}
+	present := map[string]bool{}
+	for _, id := range found {
+		present[id] = true
 	}
 	for _, k := range keys {
 		key, _ := existsKey(memberExistsSQL, k)
@@ -357,17 +393,16 @@ func (t *txn) prefetchBindings(ctx context.Context, org string, at []store.Bindi
 			keys = append(keys, args)
 		}
 	}
-	got := map[string][]store.Binding{}
-	err := chunks(keys, prefetchPairs, func(args []any) error {
-		bs, err := all(ctx, t.reader, "prefetch bindings", "org "+q(org), scanBinding, prefetchBindingsSQL, append([]any{org}, args...)...)
-		for _, b := range bs {
-			k := bindingAtKey(b.Org, b.Principal, b.Scope)
-			got[k] = append(got[k], b)
-		}
-		return err
-	})
+	bs, err := allChunks(ctx, t, "prefetch bindings", "org "+q(org), keys, prefetchPairs, prefetchBindingsSQL, func(args []any) []any {
+		return append([]any{org}, args...)
+	}, scanBinding)
 	if err != nil {
 		return err
+	}
+	got := map[string][]store.Binding{}
+	for _, b := range bs {
+		k := bindingAtKey(b.Org, b.Principal, b.Scope)
+		got[k] = append(got[k], b)
 	}
 	if t.bindingsAt == nil {
 		t.bindingsAt = map[string][]store.Binding{}
@@ -388,15 +423,18 @@ func (t *txn) prefetchResources(ctx context.Context, org string, refs []authz.Re
 	for i, k := range keys {
 		keys[i] = k[1:]
 	}
-	return chunks(keys, prefetchRefs, func(args []any) error {
-		found, err := all(ctx, t.reader, "prefetch resources", "org "+q(org), func(r Rows) (authz.ResourceRef, error) {
-			var x authz.ResourceRef
-			err := r.Scan(&x.Namespace, &x.Type, &x.ID)
-			return x, err
-		}, prefetchResourcesSQL, append(args, org)...)
-		for _, x := range found {
-			t.noteFound(resourceExistsSQL, org, x.Namespace, x.Type, x.ID)
-		}
-		return err
+	found, err := allChunks(ctx, t, "prefetch resources", "org "+q(org), keys, prefetchRefs, prefetchResourcesSQL, func(args []any) []any {
+		return append(args, org)
+	}, func(r Rows) (authz.ResourceRef, error) {
+		var x authz.ResourceRef
+		err := r.Scan(&x.Namespace, &x.Type, &x.ID)
+		return x, err
 	})
+	if err != nil {
+		return err
+	}
+	for _, x := range found {
+		t.noteFound(resourceExistsSQL, org, x.Namespace, x.Type, x.ID)
+	}
+	return nil
 }

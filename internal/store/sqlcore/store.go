@@ -226,7 +226,7 @@ func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, 
 	if ferr == nil && t.poison == nil && t.hasPendingAudit() {
 		ferr = t.flushAudit(ctx)
 	}
-	if ferr == nil && t.poison == nil {
+	if ferr == nil && t.poison == nil && (len(t.changes) == 0 || !t.bulk) {
 		ferr = t.flushQueue(ctx)
 	}
 	t.done = true
@@ -248,18 +248,35 @@ func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, 
 		}
 		return uint64(cur), nil
 	}
-	n, err := c.Exec(ctx, `UPDATE store_revision SET revision = $1 WHERE id = 1 AND revision = $2`, int64(t.rev), cur)
+	if t.bulk {
+		// A bulk write's queued INSERTs, its changelog and its notification
+		// go with the revision's UPDATE: one round trip on PostgreSQL.
+		for _, st := range s.changelogStmts(t.changes) {
+			t.enqueue(op, "append changelog", st.SQL, st.Args...)
+		}
+		if err := s.b.NotifyInTx(ctx, queueQuerier{t: t, op: op, detail: "notify"}, t.rev); err != nil {
+			return 0, s.dbErr(ctx, op, "notify", err)
+		}
+	}
+	n, err := t.connExec(ctx, c, `UPDATE store_revision SET revision = $1 WHERE id = 1 AND revision = $2`, int64(t.rev), cur)
 	if err != nil {
+		if t.poison != nil {
+			return 0, t.poison // a queued statement failed
+		}
 		return 0, s.dbErr(ctx, op, "bump revision", err)
 	}
 	if n != 1 {
 		return 0, store.Errorf(store.ErrBackend, op, "revision moved while the write lock was held", nil)
 	}
-	if err := s.insertChanges(ctx, c, t.changes); err != nil {
-		return 0, err
-	}
-	if err := s.b.NotifyInTx(ctx, c, t.rev); err != nil {
-		return 0, s.dbErr(ctx, op, "notify", err)
+	if !t.bulk {
+		for _, st := range s.changelogStmts(t.changes) {
+			if _, err := c.Exec(ctx, st.SQL, st.Args...); err != nil {
+				return 0, s.dbErr(ctx, op, "append changelog", err)
+			}
+		}
+		if err := s.b.NotifyInTx(ctx, c, t.rev); err != nil {
+			return 0, s.dbErr(ctx, op, "notify", err)
+		}
 	}
 	finished = true // a failed COMMIT rolls back by itself
 	if err := c.Commit(ctx); err != nil {
@@ -271,7 +288,10 @@ func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, 
 
 const changeBatch = 100
 
-func (s *Store) insertChanges(ctx context.Context, c Conn, changes []store.Change) error {
+// changelogStmts are the INSERTs of changes into the changelog, 100 rows
+// a statement.
+func (s *Store) changelogStmts(changes []store.Change) []Stmt {
+	var out []Stmt
 	for start := 0; start < len(changes); start += changeBatch {
 		batch := changes[start:min(start+changeBatch, len(changes))]
 		var b strings.Builder
@@ -292,11 +312,9 @@ func (s *Store) insertChanges(ctx context.Context, c Conn, changes []store.Chang
 			b.WriteString(")")
 			args = append(args, int64(ch.Revision), ch.Seq, ch.Org, string(ch.Kind), ch.Key, string(ch.Payload), s.b.TimeArg(ch.CreatedAt))
 		}
-		if _, err := c.Exec(ctx, b.String(), args...); err != nil {
-			return s.dbErr(ctx, "write", "append changelog", err)
-		}
+		out = append(out, Stmt{SQL: b.String(), Args: args})
 	}
-	return nil
+	return out
 }
 
 // dbErr wraps a database error: context errors stay context errors,

@@ -210,11 +210,14 @@ func (t *txn) flushAudit(ctx context.Context) error {
 		for _, a := range rows[:n] {
 			args = append(args, a.Org, int64(a.Seq), a.At, a.Actor, a.Action, a.Target, a.Result, string(a.Body), a.Hash, nilBytes(a.MAC))
 		}
-		if _, err := t.connExec(ctx, t.conn(sql), sql, args...); err != nil {
+		detail := "entries " + u64s(rows[0].Seq) + " to " + u64s(rows[n-1].Seq) + " of org " + q(rows[0].Org)
+		if t.bulk {
+			t.enqueue(op, detail, sql, args...)
+		} else if _, err := t.connExec(ctx, t.conn(sql), sql, args...); err != nil {
 			if t.poison != nil {
 				return t.poison
 			}
-			return t.fail(ctx, op, "entries "+u64s(rows[0].Seq)+" to "+u64s(rows[n-1].Seq)+" of org "+q(rows[0].Org), err)
+			return t.fail(ctx, op, detail, err)
 		}
 		rows = rows[n:]
 	}
@@ -227,7 +230,9 @@ func (t *txn) flushAudit(ctx context.Context) error {
 	slices.Sort(orgs) // a deterministic order of statements
 	for _, org := range orgs {
 		h := heads[org]
-		if _, err := t.conn(upsertAuditHeadSQL).Exec(ctx, upsertAuditHeadSQL, org, int64(h.seq), h.hash, nilBytes(h.mac)); err != nil {
+		if t.bulk {
+			t.enqueue(op, "head of org "+q(org), upsertAuditHeadSQL, org, int64(h.seq), h.hash, nilBytes(h.mac))
+		} else if _, err := t.conn(upsertAuditHeadSQL).Exec(ctx, upsertAuditHeadSQL, org, int64(h.seq), h.hash, nilBytes(h.mac)); err != nil {
 			return t.fail(ctx, op, "head of org "+q(org), err)
 		}
 	}
