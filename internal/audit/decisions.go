@@ -167,8 +167,14 @@ type DecisionLogOptions struct {
 	Window time.Duration
 }
 
-// DefaultCommitWindow is DecisionLogOptions.Window's default.
-const DefaultCommitWindow = 2 * time.Millisecond
+// DefaultCommitWindow is DecisionLogOptions.Window's default: none. A
+// window trades each held call's latency for CPU per entry; through the
+// MCP gateway it saved ~10 % of gatehouse's CPU per call at 700 calls/s
+// on a loaded machine, nothing consistent at 1,000 calls/s on a quiet
+// one, where it added ~0.5 ms to the median (docs/benchmarks.md, "The
+// audit commit window"), so it is the operator's choice (serve
+// --audit-commit-window), not the default.
+const DefaultCommitWindow = 0
 
 // NewDecisionLog starts a decision log over st, recording through rec
 // (nil: Append). Close stops it.
