@@ -145,13 +145,17 @@ func (e *BatchError) Error() string { return fmt.Sprintf("change %d: %v", e.Inde
 // Unwrap returns the change's error.
 func (e *BatchError) Unwrap() error { return e.Err }
 
+// ChangeField is field of change i of a batch, as errors name it:
+// "changes[i].field" (the request's JSON path).
+func ChangeField(i int, field string) string { return fmt.Sprintf("changes[%d].%s", i, field) }
+
 // batchErr locates err at change i: an invalid field becomes
-// "changes[i].field", anything else a *BatchError.
+// ChangeField(i, field), anything else a *BatchError.
 func batchErr(i int, err error) error {
 	var ie *InvalidError
 	if errors.As(err, &ie) {
 		located := *ie
-		located.Field = fmt.Sprintf("changes[%d].%s", i, ie.Field)
+		located.Field = ChangeField(i, ie.Field)
 		return &located
 	}
 	return &BatchError{Index: i, Err: err}

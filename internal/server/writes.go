@@ -44,7 +44,7 @@ func (s *Server) writeRoutes() []*Route {
 					if changes[i], err = writeChange(w); err != nil {
 						var p *Problem
 						if errors.As(err, &p) && p.Field != "" {
-							p.Field = fmt.Sprintf("changes[%d].%s", i, p.Field)
+							p.Field = directory.ChangeField(i, p.Field)
 						}
 						return api.WriteResult{}, err
 					}
