@@ -275,20 +275,28 @@ func (t *txn) prefetchUsers(ctx context.Context, ids []string) error {
 			keys = append(keys, []any{id})
 		}
 	}
-	keys = t.fresh(keys, userExistsSQL)
-	found, err := allChunks(ctx, t, "prefetch users", "", keys, prefetchChunk, prefetchUsersSQL, same, scanString)
+	return t.prefetchExisting(ctx, "prefetch users", "", keys, userExistsSQL, prefetchUsersSQL, same, 0, true)
+}
+
+// prefetchExisting asks which of keys (existsSQL's, the single-row
+// question a batch would otherwise ask per key) exist, listSQL answering
+// with the ids found among a chunk's args; a key's id is its element idAt.
+// It remembers the keys found and, with absent, the others as absent.
+func (t *txn) prefetchExisting(ctx context.Context, op, detail string, keys [][]any, existsSQL, listSQL string, args func([]any) []any, idAt int, absent bool) error {
+	keys = t.fresh(keys, existsSQL)
+	found, err := allChunks(ctx, t, op, detail, keys, prefetchChunk, listSQL, args, scanString)
 	if err != nil {
 		return err
 	}
-	present := map[string]bool{}
+	present := make(map[string]bool, len(found))
 	for _, id := range found {
 		present[id] = true
 	}
 	for _, k := range keys {
-		key, _ := existsKey(userExistsSQL, k)
-		if present[k[0].(string)] {
+		key, _ := existsKey(existsSQL, k)
+		if present[k[idAt].(string)] {
 			t.markFound(key)
-		} else {
+		} else if absent {
 			t.markAbsent(key)
 		}
 	}
@@ -352,31 +360,14 @@ func (t *txn) prefetchMembers(ctx context.Context, org string, userIDs []string,
 			keys = append(keys, []any{org, id})
 		}
 	}
-	keys = t.fresh(keys, memberExistsSQL)
-	found, err := allChunks(ctx, t, "prefetch members", "org "+q(org), keys, prefetchChunk, prefetchMembersSQL, func(args []any) []any {
+	return t.prefetchExisting(ctx, "prefetch members", "org "+q(org), keys, memberExistsSQL, prefetchMembersSQL, func(args []any) []any {
 		ids := make([]any, 0, prefetchChunk+1)
 		ids = append(ids, org)
 		for i := 1; i < len(args); i += 2 {
 			ids = append(ids, args[i])
 		}
 		return ids
-	}, scanString)
-	if err != nil {
-		return err
-	}
-	present := map[string]bool{}
-	for _, id := range found {
-		present[id] = true
-	}
-	for _, k := range keys {
-		key, _ := existsKey(memberExistsSQL, k)
-		if present[k[1].(string)] {
-			t.markFound(key)
-		} else if absent {
-			t.markAbsent(key)
-		}
-	}
-	return nil
+	}, 1, absent)
 }
 
 func (t *txn) prefetchBindings(ctx context.Context, org string, at []store.BindingAt) error {
