@@ -104,6 +104,24 @@ func TestRunsOverHTTP(t *testing.T) {
 				t.Fatalf("approved start: %+v", approved)
 			}
 			e.must(200, "POST", org+"/runs/exchange", runner, map[string]any{"token": approved.RunToken.Token}, nil)
+			// Who else could exchange an approved run's token that names no
+			// runtime: a service without chains:run (a viewer) cannot —
+			// the approval waives ask rules, never a missing grant.
+			e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": "lowrunner", "role": "viewer"}, nil)
+			var lk struct {
+				Token string `json:"token"`
+			}
+			e.must(201, "POST", org+"/apikeys", w.owner, map[string]any{"principal": "service:lowrunner"}, &lk)
+			var open api.RunStartResponse
+			e.must(202, "POST", org+"/runs", w.op, map[string]any{"resource": "chains/deploy", "namespace": "prod", "input": map[string]any{"n": 2}}, &open)
+			e.must(200, "POST", org+"/approvals/"+open.Approval.ID+"/approve", w.ann, nil, nil)
+			e.must(200, "POST", org+"/approvals/"+open.Approval.ID+"/approve", w.amy, nil, nil)
+			e.must(201, "POST", org+"/runs", w.op, map[string]any{"resource": "chains/deploy", "namespace": "prod", "input": map[string]any{"n": 2},
+				"approval_id": open.Approval.ID, "issue_token": true}, &open)
+			if r := e.do("POST", org+"/runs/exchange", lk.Token, map[string]any{"token": open.RunToken.Token}); r.Status != 403 {
+				t.Errorf("a viewer service exchanging an approved run's token: %d %s", r.Status, r.Body)
+			}
+			e.must(200, "POST", org+"/runs/exchange", runner, map[string]any{"token": open.RunToken.Token}, nil)
 			var owners api.RunStartResponse
 			e.must(201, "POST", org+"/runs", w.owner, map[string]any{"resource": "chains/deploy", "namespace": "prod",
 				"issue_token": true, "runtime": "service:runner"}, &owners)
