@@ -145,16 +145,7 @@ func testAgentLifecycle(t *testing.T, s store.Store) {
 	if got := must(s.GetAgent(ctx, f.org, "Triage")).get(t); len(got.Sponsors) != 1 || got.Sponsors[0] != "user:alice" {
 		t.Errorf("a legacy Sponsor gives Sponsors %v, want [user:alice]", got.Sponsors)
 	}
-	for _, tc := range []struct {
-		name     string
-		sponsors []string
-		want     error
-	}{
-		{"a user who is not a member", []string{"user:carol"}, store.ErrNotFound},
-		{"a team that does not exist", []string{"team:nope"}, store.ErrNotFound},
-		{"an agent", []string{"agent:Triage"}, store.ErrInvalid},
-		{"not a principal", []string{"bob"}, store.ErrInvalid},
-	} {
+	for _, tc := range badSponsors() {
 		wantErr(t, "sponsor "+tc.name, writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
 			_, err := tx.CreateAgent(ctx, store.Agent{Org: f.org, Name: "X", Role: "viewer", Sponsors: tc.sponsors})
 			return err
@@ -322,23 +313,7 @@ func testServiceLifecycle(t *testing.T, s store.Store) {
 	if ci := must(s.GetService(ctx, f.org, "ci")).get(t); ci.RequireSponsor || ci.Lifecycle || len(ci.Sponsors) != 0 {
 		t.Errorf("a service created without sponsors = %+v, want none required", ci)
 	}
-	for _, tc := range []struct {
-		name     string
-		sponsors []string
-		want     error
-	}{
-		{"a user who is not a member", []string{"user:carol"}, store.ErrNotFound},
-		{"a team that does not exist", []string{"team:nope"}, store.ErrNotFound},
-		{"an agent", []string{"agent:Triage"}, store.ErrInvalid},
-		{"not a principal", []string{"bob"}, store.ErrInvalid},
-		{"seventeen", func() []string {
-			var ss []string
-			for i := range 17 {
-				ss = append(ss, fmt.Sprintf("user:u%d", i))
-			}
-			return ss
-		}(), store.ErrInvalid},
-	} {
+	for _, tc := range badSponsors() {
 		wantErr(t, "service sponsor "+tc.name, writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
 			_, err := tx.CreateService(ctx, store.Service{Org: f.org, Name: "x", Sponsors: tc.sponsors})
 			return err
@@ -436,4 +411,29 @@ func usesMoveForward(t *testing.T, s store.Store, org, kind, name, unknown strin
 		_, err := record(tx, ctx, org, unknown, used)
 		return err
 	}), store.ErrNotFound)
+}
+
+// badSponsors are sponsor lists every store refuses, for an agent and a
+// service alike (in the fixture's org, where carol is no member and
+// Triage is an agent).
+func badSponsors() []struct {
+	name     string
+	sponsors []string
+	want     error
+} {
+	var seventeen []string
+	for i := range 17 {
+		seventeen = append(seventeen, fmt.Sprintf("user:u%d", i))
+	}
+	return []struct {
+		name     string
+		sponsors []string
+		want     error
+	}{
+		{"a user who is not a member", []string{"user:carol"}, store.ErrNotFound},
+		{"a team that does not exist", []string{"team:nope"}, store.ErrNotFound},
+		{"an agent", []string{"agent:Triage"}, store.ErrInvalid},
+		{"not a principal", []string{"bob"}, store.ErrInvalid},
+		{"seventeen", seventeen, store.ErrInvalid},
+	}
 }
