@@ -36,17 +36,6 @@ func openAuth(t *testing.T, wrap func(store.Store) store.Store, opts auth.Option
 	return dir, as
 }
 
-// writeCountingStore counts store transactions.
-type writeCountingStore struct {
-	store.Store
-	writes atomic.Int64
-}
-
-func (c *writeCountingStore) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, error) {
-	c.writes.Add(1)
-	return c.Store.Write(ctx, fn)
-}
-
 // TestInviteAuthorizesInTheWritingTransaction: an invitation is
 // authorized, created and audited in one store transaction, so that a
 // permission revoked by a write committed between an authorization and a
@@ -55,7 +44,7 @@ func (c *writeCountingStore) Write(ctx context.Context, fn func(tx store.Tx) err
 // nothing.
 func TestInviteAuthorizesInTheWritingTransaction(t *testing.T) {
 	ctx := context.Background()
-	cs := &writeCountingStore{}
+	cs := &hookStore{}
 	dir, as := openAuth(t, func(st store.Store) store.Store { cs.Store = st; return cs },
 		auth.Options{Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
 
@@ -123,14 +112,16 @@ func TestInviteAuthorizesInTheWritingTransaction(t *testing.T) {
 	}
 }
 
-// hookStore runs before, once, ahead of the next store transaction —
-// as another writer committing just before it.
+// hookStore counts store transactions (writes) and runs before, once,
+// ahead of the next one — as another writer committing just before it.
 type hookStore struct {
 	store.Store
+	writes atomic.Int64
 	before atomic.Pointer[func()]
 }
 
 func (h *hookStore) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, error) {
+	h.writes.Add(1)
 	if f := h.before.Swap(nil); f != nil {
 		(*f)()
 	}
