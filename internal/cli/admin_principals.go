@@ -15,7 +15,7 @@ import (
 // Admin verbs for agents, services and API keys.
 
 func (a *adm) agentCmd() *cobra.Command {
-	var role, ns, sponsor, expires, attrs, status string
+	var role, ns, sponsor, expires, attrs string
 	var sponsors []string
 	var suspend, resume bool
 	header := []string{"AGENT", "ROLE", "SPONSORS", "STATUS", "EXPIRES", "CREATED"}
@@ -49,14 +49,8 @@ func (a *adm) agentCmd() *cobra.Command {
 	create.Flags().StringVar(&sponsor, "sponsor", "", "user id of the responsible member (default: you)")
 	create.Flags().StringVar(&expires, "expires", "", "RFC 3339 expiry (default: never)")
 	create.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
-	list := listCmd(a, "List agents with their sponsors and status", header, rows,
-		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.Agent], error) {
-			if status != "" {
-				return c.ListAgentsByStatus(ctx, org, status, o)
-			}
-			return c.ListAgents(ctx, org, o)
-		})
-	list.Flags().StringVar(&status, "status", "", "only agents in this status: active, suspended, sponsor_gone, inactive, attestation_due, expired")
+	list := statusListCmd(a, "List agents with their sponsors and status", header, rows, (*client.Client).ListAgents, (*client.Client).ListAgentsByStatus,
+		"only agents in this status: active, suspended, sponsor_gone, inactive, attestation_due, expired")
 	get := getCmd(a, "get NAME", "Show an agent", header, rows, (*client.Client).GetAgent)
 	var p client.AgentPatch
 	update := writeCmd(a, "update NAME [--role R] [--sponsor U] [--expires T|never] [--attributes JSON]", "Change an agent", 1, func(cl *call, org string, args []string) (wrote, error) {
@@ -140,7 +134,7 @@ func parseAttrs(s string) (map[string]any, error) {
 }
 
 func (a *adm) serviceCmd() *cobra.Command {
-	var role, ns, attrs, status string
+	var role, ns, attrs string
 	var sponsors []string
 	var lifecycle bool
 	header := []string{"SERVICE", "STATUS", "SPONSORS", "LIFECYCLE", "ATTRIBUTES", "CREATED"}
@@ -184,14 +178,8 @@ func (a *adm) serviceCmd() *cobra.Command {
 	create.Flags().StringVar(&attrs, "attributes", "", "attributes as a JSON object")
 	create.Flags().StringSliceVar(&sponsors, "sponsors", nil, "sponsors, user:ID or team:SLUG, repeatable (default: none)")
 	create.Flags().BoolVar(&lifecycle, "lifecycle", false, "put the service under the org's inactivity and attestation rules (needs --sponsors)")
-	list := listCmd(a, "List services with their sponsors and status", header, rows,
-		func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[client.Service], error) {
-			if status != "" {
-				return c.ListServicesByStatus(ctx, org, status, o)
-			}
-			return c.ListServices(ctx, org, o)
-		})
-	list.Flags().StringVar(&status, "status", "", "only services in this status: active, suspended, sponsor_gone, inactive, attestation_due")
+	list := statusListCmd(a, "List services with their sponsors and status", header, rows, (*client.Client).ListServices, (*client.Client).ListServicesByStatus,
+		"only services in this status: active, suspended, sponsor_gone, inactive, attestation_due")
 	get := getCmd(a, "get NAME", "Show a service", header, rows, (*client.Client).GetService)
 	var p client.ServicePatch
 	update := writeCmd(a, "update NAME [--attributes JSON] [--sponsors S,...] [--lifecycle=true|false]", "Change a service's attributes, sponsors or lifecycle opt-in", 1,
@@ -336,4 +324,20 @@ func readAllLimited(r io.Reader, n int64) ([]byte, error) {
 		return nil, badInput("input larger than %d bytes", n)
 	}
 	return b, nil
+}
+
+// statusListCmd is listCmd with --status (usage: its help): byStatus
+// lists the principals in that status, all (without it) every one.
+func statusListCmd[T any](a *adm, short string, header []string, rows func([]T) [][]string,
+	all func(*client.Client, context.Context, string, *client.ListOptions) (client.List[T], error),
+	byStatus func(*client.Client, context.Context, string, string, *client.ListOptions) (client.List[T], error), usage string) *cobra.Command {
+	var status string
+	list := listCmd(a, short, header, rows, func(c *client.Client, ctx context.Context, org string, o *client.ListOptions) (client.List[T], error) {
+		if status != "" {
+			return byStatus(c, ctx, org, status, o)
+		}
+		return all(c, ctx, org, o)
+	})
+	list.Flags().StringVar(&status, "status", "", usage)
+	return list
 }
