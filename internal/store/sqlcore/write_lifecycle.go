@@ -100,6 +100,20 @@ func boolInt(b bool) int64 {
 	return 0
 }
 
+// withoutSponsor is sponsors without sponsor (nil when none is left), and
+// whether sponsor was one of them (the LIKE that found the row may
+// match more than the list holds).
+func withoutSponsor(sponsors []string, sponsor string) ([]string, bool) {
+	if !slices.Contains(sponsors, sponsor) {
+		return sponsors, false
+	}
+	sponsors = slices.DeleteFunc(sponsors, func(s string) bool { return s == sponsor })
+	if len(sponsors) == 0 {
+		sponsors = nil
+	}
+	return sponsors, true
+}
+
 // dropSponsor removes sponsor (a member leaving, a team deleted) from
 // every agent and service of org it sponsors, recording agent.put or
 // service.put for each.
@@ -111,12 +125,9 @@ func (t *txn) dropSponsor(ctx context.Context, op, org, sponsor string) error {
 		return err
 	}
 	for _, a := range as {
-		if !slices.Contains(a.Sponsors, sponsor) {
+		var ok bool
+		if a.Sponsors, ok = withoutSponsor(a.Sponsors, sponsor); !ok {
 			continue
-		}
-		a.Sponsors = slices.DeleteFunc(a.Sponsors, func(s string) bool { return s == sponsor })
-		if len(a.Sponsors) == 0 {
-			a.Sponsors = nil
 		}
 		a.Sponsor = firstUser(a.Sponsors)
 		if _, err := t.exec(ctx, op, "agent "+q(a.Name), `UPDATE agents SET sponsor = $3, sponsors = $4 WHERE org = $1 AND name = $2`,
@@ -133,14 +144,11 @@ func (t *txn) dropSponsor(ctx context.Context, op, org, sponsor string) error {
 		return err
 	}
 	for _, sv := range svcs {
-		if !slices.Contains(sv.Sponsors, sponsor) {
-			continue
-		}
 		// RequireSponsor stays: a service whose last sponsor is gone is
 		// sponsor_gone until an admin assigns new ones.
-		sv.Sponsors = slices.DeleteFunc(sv.Sponsors, func(s string) bool { return s == sponsor })
-		if len(sv.Sponsors) == 0 {
-			sv.Sponsors = nil
+		var ok bool
+		if sv.Sponsors, ok = withoutSponsor(sv.Sponsors, sponsor); !ok {
+			continue
 		}
 		if _, err := t.exec(ctx, op, "service "+q(sv.Name), `UPDATE services SET sponsors = $3 WHERE org = $1 AND name = $2`,
 			org, sv.Name, sponsorsArg(sv.Sponsors)); err != nil {
