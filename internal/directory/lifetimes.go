@@ -186,13 +186,8 @@ func (d *Directory) AttestAgent(ctx context.Context, actor Actor, org, name stri
 		if err != nil {
 			return err
 		}
-		ok, err := o.sponsors(a)
-		if err != nil {
+		if err := o.mustSponsor("agent", name, a.Lifecycle().Sponsors); err != nil {
 			return err
-		}
-		if !ok {
-			return errorf(ErrForbidden, o.name, "%s is not a sponsor of agent %s (its sponsors: %s); only a sponsor may attest it",
-				actor.Principal, name, strings.Join(a.Lifecycle().Sponsors, ", "))
 		}
 		now := o.tx.Now()
 		a.AttestedAt, a.LastUsedAt = now, now
@@ -224,17 +219,8 @@ func (d *Directory) AttestService(ctx context.Context, actor Actor, org, name st
 		if err != nil {
 			return err
 		}
-		ok, err := o.sponsorsOf(sv.Sponsors)
-		if err != nil {
+		if err := o.mustSponsor("service", name, sv.Sponsors); err != nil {
 			return err
-		}
-		if !ok {
-			who := strings.Join(sv.Sponsors, ", ")
-			if who == "" {
-				who = "none"
-			}
-			return errorf(ErrForbidden, o.name, "%s is not a sponsor of service %s (its sponsors: %s); only a sponsor may attest it",
-				actor.Principal, name, who)
 		}
 		now := o.tx.Now()
 		sv.AttestedAt, sv.LastUsedAt = now, now
@@ -244,9 +230,21 @@ func (d *Directory) AttestService(ctx context.Context, actor Actor, org, name st
 	return out, rev, err
 }
 
-// sponsors reports whether the actor sponsors agent a, directly or
-// through a team.
-func (o *op) sponsors(a store.Agent) (bool, error) { return o.sponsorsOf(a.Lifecycle().Sponsors) }
+// mustSponsor refuses (ErrForbidden) an actor that is not one of ss, the
+// sponsors of the agent or service (kind) name, which only a sponsor may
+// attest.
+func (o *op) mustSponsor(kind, name string, ss []string) error {
+	ok, err := o.sponsorsOf(ss)
+	if err != nil || ok {
+		return err
+	}
+	who := strings.Join(ss, ", ")
+	if who == "" {
+		who = "none"
+	}
+	return errorf(ErrForbidden, o.name, "%s is not a sponsor of %s %s (its sponsors: %s); only a sponsor may attest it",
+		o.actor.Principal, kind, name, who)
+}
 
 // sponsorsOf reports whether the actor is one of the sponsors ss, directly
 // or as a member of a sponsoring team. Only a user vouches: an agent or a
