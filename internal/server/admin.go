@@ -258,16 +258,10 @@ func (s *Server) principalRoutes() []*Route {
 			}).perm("agents:create").created(),
 		route("GET", "/v1/orgs/{org}/agents", "agents", "List agents.",
 			func(c *call, _ *noBody) (List[api.Agent], error) {
-				p, err := c.page()
-				if err != nil {
-					return List[api.Agent]{}, err
-				}
-				as, next, err := s.dir.ListAgents(c.ctx, c.actor(), c.org(), p)
-				out := each(as, s.agentOut(c.org()))
-				if st := c.r.URL.Query().Get("status"); st != "" {
-					out = filterStatus(out, st, func(a api.Agent) string { return a.Status })
-				}
-				return listOf(out, next), err
+				return listByStatus(c, func(p store.Page) ([]store.Agent, string, error) {
+					return s.dir.ListAgents(c.ctx, c.actor(), c.org(), p)
+				},
+					s.agentOut(c.org()), func(a api.Agent) string { return a.Status })
 			}).perm("agents:list").query(append([]Param{
 			{"status", "string", "only agents in this status: active, suspended (any reason), or one reason (sponsor_gone, inactive, attestation_due, expired)"},
 		}, pageParams...)...),
@@ -304,16 +298,10 @@ func (s *Server) principalRoutes() []*Route {
 			}).perm("services:create").created(),
 		route("GET", "/v1/orgs/{org}/services", "services", "List services.",
 			func(c *call, _ *noBody) (List[api.Service], error) {
-				p, err := c.page()
-				if err != nil {
-					return List[api.Service]{}, err
-				}
-				ss, next, err := s.dir.ListServices(c.ctx, c.actor(), c.org(), p)
-				out := each(ss, s.serviceOut(c.org()))
-				if st := c.r.URL.Query().Get("status"); st != "" {
-					out = filterStatus(out, st, func(sv api.Service) string { return sv.Status })
-				}
-				return listOf(out, next), err
+				return listByStatus(c, func(p store.Page) ([]store.Service, string, error) {
+					return s.dir.ListServices(c.ctx, c.actor(), c.org(), p)
+				},
+					s.serviceOut(c.org()), func(sv api.Service) string { return sv.Status })
 			}).perm("services:list").query(append([]Param{
 			{"status", "string", "only services in this status: active, suspended (any reason), or one reason (sponsor_gone, inactive, attestation_due)"},
 		}, pageParams...)...),

@@ -96,6 +96,21 @@ func (s *Server) lifecycleRoutes() []*Route {
 
 func durationDays(n int) time.Duration { return time.Duration(n) }
 
+// listByStatus is a page of agents or services (list) as out, keeping,
+// when the query has ?status=, only those in that status (filterStatus).
+func listByStatus[S, T any](c *call, list func(store.Page) ([]S, string, error), out func(S) T, status func(T) string) (List[T], error) {
+	p, err := c.page()
+	if err != nil {
+		return List[T]{}, err
+	}
+	xs, next, err := list(p)
+	items := each(xs, out)
+	if st := c.r.URL.Query().Get("status"); st != "" {
+		items = filterStatus(items, st, status)
+	}
+	return listOf(items, next), err
+}
+
 // filterStatus keeps the agents or services in status st ("suspended":
 // any status but active).
 func filterStatus[T any](as []T, st string, status func(T) string) []T {
