@@ -31,7 +31,8 @@
 # with the Go SDK the way the gateway uses it (no authentication, decision
 # or audit), runs on PROXY_PORT on gatehouse's CPUs (PROXY_CPUS) and is
 # measured as a third side: direct / proxy / gateway windows, the order
-# rotated each round. PROXY=0 measures direct and gateway only.
+# rotated each round. PROXY=0 measures direct and gateway only;
+# PROXY_BIN=... runs another build of it.
 # TRACE=SECONDS writes an execution trace of gatehouse to $WORK/gateway.trace
 # (TRACE_DELAY seconds after the generator starts, default 3), and
 # PROXY_PROFILE=SECONDS a CPU profile of the proxy to $WORK/proxy.pprof
@@ -56,7 +57,11 @@ if [ -z "${GATEHOUSE_BIN:-}" ]; then
 	GATEHOUSE_BIN=$WORK/gatehouse
 fi
 (cd "$root" && go build -o "$WORK/mcp-sample" ./examples/mcp-sample)
-(cd "$root/bench" && go build -o "$WORK/mcpload" ./cmd/mcpload && go build -o "$WORK/mcpproxy" ./cmd/mcpproxy)
+(cd "$root/bench" && go build -o "$WORK/mcpload" ./cmd/mcpload)
+if [ -z "${PROXY_BIN:-}" ]; then
+	(cd "$root/bench" && go build -o "$WORK/mcpproxy" ./cmd/mcpproxy)
+	PROXY_BIN=$WORK/mcpproxy
+fi
 
 token=sample-secret-token
 for port in "$GW_PORT" "$UP_PORT" "$DEBUG_PORT" "$PROXY_PORT" "$PROXY_DEBUG_PORT"; do
@@ -91,7 +96,7 @@ gh bind user:carol sample_tool_caller -n prod --resource tools/sample.search
 
 proxy_args=
 if [ "$PROXY" = 1 ]; then
-	spawn "$PROXY_CPUS" "$WORK/mcpproxy" -addr "127.0.0.1:$PROXY_PORT" -debug-addr "127.0.0.1:$PROXY_DEBUG_PORT" \
+	spawn "$PROXY_CPUS" "$PROXY_BIN" -addr "127.0.0.1:$PROXY_PORT" -debug-addr "127.0.0.1:$PROXY_DEBUG_PORT" \
 		-upstream "http://127.0.0.1:$UP_PORT/mcp" -upstream-token "$token" >"$WORK/proxy.log" 2>&1 &
 	px_pid=$!
 	i=0

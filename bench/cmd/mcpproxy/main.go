@@ -7,7 +7,9 @@
 // upstream, opened at start and reused for every call (the gateway reuses
 // one per caller the same way), the upstream's bearer token put on every
 // upstream request by a RoundTripper (as the gateway injects the vault's).
-// No authentication, no decision, no audit entry, no redaction:
+// Its collector is tuned as gatehouse serve's is (internal/gctune, the
+// same default headroom). No authentication, no decision, no audit entry,
+// no redaction:
 //
 //	mcpproxy -addr 127.0.0.1:8092 -upstream http://127.0.0.1:8090/mcp -upstream-token T
 //
@@ -37,6 +39,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/gctune"
 )
 
 // errNotLoopback: an address or URL off the loopback interface.
@@ -47,7 +51,9 @@ func main() {
 	upstream := flag.String("upstream", "", "the upstream MCP endpoint, e.g. http://127.0.0.1:8090/mcp (loopback)")
 	token := flag.String("upstream-token", "", "bearer token put on every upstream request")
 	debug := flag.String("debug-addr", "", "serve net/http/pprof here (loopback; empty: off)")
+	headroom := flag.Uint("gc-headroom-mib", 128, "as gatehouse serve's --gc-headroom-mib (the same tuner, the same default), so that the floor collects garbage as the gateway does")
 	flag.Parse()
+	defer gctune.Start(uint64(*headroom)<<20, os.Getenv).Stop()
 	if err := run(*addr, *upstream, *token, *debug); err != nil {
 		fmt.Fprintln(os.Stderr, "mcpproxy:", err)
 		os.Exit(1)
