@@ -105,7 +105,8 @@ func run(addr, upstream, token, debug string) error {
 // does (internal/mcpgw/upstream.go: connect).
 func connect(ctx context.Context, upstream, token string) (*mcp.ClientSession, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 64 // as mcpgw.New
+	// As internal/mcpgw's default upstream client (defaultUpstreamClient).
+	tr.MaxIdleConnsPerHost, tr.MaxIdleConns, tr.IdleConnTimeout = 1024, 4096, 90*time.Second
 	var rt http.RoundTripper = tr
 	if token != "" {
 		rt = &injector{next: tr, value: "Bearer " + token}
