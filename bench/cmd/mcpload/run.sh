@@ -32,7 +32,8 @@
 # or audit), runs on PROXY_PORT on gatehouse's CPUs (PROXY_CPUS) and is
 # measured as a third side: direct / proxy / gateway windows, the order
 # rotated each round. PROXY=0 measures direct and gateway only;
-# PROXY_BIN=... runs another build of it.
+# PROXY_BIN=... runs another build of it, PROXY_ARGS adds arguments to it
+# (e.g. PROXY_ARGS=-stateless).
 # TRACE=SECONDS writes an execution trace of gatehouse to $WORK/gateway.trace
 # (TRACE_DELAY seconds after the generator starts, default 3), and
 # PROXY_PROFILE=SECONDS a CPU profile of the proxy to $WORK/proxy.pprof
@@ -97,7 +98,7 @@ gh bind user:carol sample_tool_caller -n prod --resource tools/sample.search
 proxy_args=
 if [ "$PROXY" = 1 ]; then
 	spawn "$PROXY_CPUS" "$PROXY_BIN" -addr "127.0.0.1:$PROXY_PORT" -debug-addr "127.0.0.1:$PROXY_DEBUG_PORT" \
-		-upstream "http://127.0.0.1:$UP_PORT/mcp" -upstream-token "$token" >"$WORK/proxy.log" 2>&1 &
+		-upstream "http://127.0.0.1:$UP_PORT/mcp" -upstream-token "$token" ${PROXY_ARGS:-} >"$WORK/proxy.log" 2>&1 &
 	px_pid=$!
 	i=0
 	until grep -q 'mcpproxy:' "$WORK/proxy.log" 2>/dev/null; do

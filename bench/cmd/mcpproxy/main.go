@@ -51,16 +51,17 @@ func main() {
 	upstream := flag.String("upstream", "", "the upstream MCP endpoint, e.g. http://127.0.0.1:8090/mcp (loopback)")
 	token := flag.String("upstream-token", "", "bearer token put on every upstream request")
 	debug := flag.String("debug-addr", "", "serve net/http/pprof here (loopback; empty: off)")
+	stateless := flag.Bool("stateless", false, "serve the SDK's stateless mode (StreamableHTTPOptions.Stateless: no Mcp-Session-Id, a temporary session per request), to measure what it costs or saves")
 	headroom := flag.Uint("gc-headroom-mib", 128, "as gatehouse serve's --gc-headroom-mib (the same tuner, the same default), so that the floor collects garbage as the gateway does")
 	flag.Parse()
 	defer gctune.Start(uint64(*headroom)<<20, os.Getenv).Stop()
-	if err := run(*addr, *upstream, *token, *debug); err != nil {
+	if err := run(*addr, *upstream, *token, *debug, *stateless); err != nil {
 		fmt.Fprintln(os.Stderr, "mcpproxy:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, upstream, token, debug string) error {
+func run(addr, upstream, token, debug string, stateless bool) error {
 	if err := loopbackAddr(addr); err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func run(addr, upstream, token, debug string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: newHandler(cs), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: newHandler(cs, stateless), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Printf("mcpproxy: %s → %s", addr, upstream) // run.sh waits for this line: the listener is open
@@ -118,14 +119,16 @@ func connect(ctx context.Context, upstream, token string) (*mcp.ClientSession, e
 	return cl.Connect(cctx, &mcp.StreamableClientTransport{Endpoint: upstream, HTTPClient: hc, DisableStandaloneSSE: true, MaxRetries: -1}, nil)
 }
 
-// newHandler is the proxy's MCP endpoint (every path), forwarding to cs.
-func newHandler(cs *mcp.ClientSession) http.Handler {
+// newHandler is the proxy's MCP endpoint (every path), forwarding to cs;
+// stateless: the SDK's stateless mode (the gateway serves stateful).
+func newHandler(cs *mcp.ClientSession, stateless bool) http.Handler {
 	s := mcp.NewServer(&mcp.Implementation{Name: "mcpproxy", Version: "1"}, &mcp.ServerOptions{
 		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
 	})
 	s.AddReceivingMiddleware(forward(cs))
 	return mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s }, &mcp.StreamableHTTPOptions{
 		JSONResponse:               true,
+		Stateless:                  stateless,
 		SessionTimeout:             10 * time.Minute,
 		DisableLocalhostProtection: true,
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -40,13 +41,20 @@ func upstream(t *testing.T, token string) string {
 }
 
 func TestProxyForwards(t *testing.T) {
+	for _, stateless := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stateless=%v", stateless), func(t *testing.T) { testProxyForwards(t, stateless) })
+	}
+}
+
+func testProxyForwards(t *testing.T, stateless bool) {
+	t.Helper()
 	ctx := context.Background()
 	up, err := connect(ctx, upstream(t, "tok"), "tok")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer up.Close()
-	px := httptest.NewServer(newHandler(up))
+	px := httptest.NewServer(newHandler(up, stateless))
 	defer px.Close()
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "agent", Version: "1"}, nil).
 		Connect(ctx, &mcp.StreamableClientTransport{Endpoint: px.URL, MaxRetries: -1}, nil)
