@@ -87,8 +87,9 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 		o.bindings = newBindex(entries)
 	}
 	for _, h := range o.holders.all() {
-		slices.SortFunc(h.grants, cmpNS)
-		slices.SortFunc(h.res, cmpRes)
+		bc.finish(h)
+		slices.SortFunc(h.grants, h.cmpNS)
+		slices.SortFunc(h.res, h.cmpRes)
 		h.grants = shrink(h.grants)
 		h.res = shrink(h.res)
 	}
@@ -138,26 +139,136 @@ func (o *orgSnap) addGrant(h *holder, b *Binding, bc *buildCache, sorted bool) {
 	}
 	if bc != nil {
 		g.x = bc.grantX(g.x)
-		g.id = bc.arena.put(g.id)
 	}
+	// The grant's strings go to h's strs: appended to a pending buffer
+	// while bc builds h (finish makes it h's strs), else to a new strs.
+	var buf []byte
+	if !sorted {
+		var ok bool
+		if buf, ok = bc.pend[h]; !ok {
+			buf = append(buf, h.strs...)
+			h.gx = slices.Clip(h.gx) // may be shared: appending copies
+		}
+	} else {
+		buf = make([]byte, 0, len(h.strs)+len(b.ID)+len(b.Scope.Type)+len(b.Scope.ID))
+		buf = append(buf, h.strs...)
+	}
+	s := sgrant{role: g.role, ns: g.ns, xi: h.putX(g.x, bc)}
+	buf, s.id = appendStr(buf, b.ID)
 	if kind != scopeRes {
 		if sorted {
-			h.grants = insertSorted(h.grants, g, cmpNS)
+			h.strs = string(buf)
+			h.grants = insertSorted(h.grants, s, h.cmpNS)
 		} else {
-			h.grants = append(h.grants, g)
+			bc.pend[h] = buf
+			h.grants = append(h.grants, s)
 		}
 		return
 	}
-	typ, rid := b.Scope.Type, b.Scope.ID
-	if bc != nil {
-		typ, rid = bc.str(typ), bc.str(rid)
-	}
-	rg := resGrant{h: resHash(g.ns, typ, rid), typ: typ, rid: rid, grant: g}
+	rg := resGrant{h: resHash(g.ns, b.Scope.Type, b.Scope.ID), sgrant: s}
+	buf, rg.typ = appendStr(buf, b.Scope.Type)
+	buf, rg.rid = appendStr(buf, b.Scope.ID)
 	if sorted {
-		h.res = insertSorted(h.res, rg, cmpRes)
+		h.strs = string(buf)
+		h.res = insertSorted(h.res, rg, h.cmpRes)
 	} else {
+		bc.pend[h] = buf
 		h.res = append(h.res, rg)
 	}
+}
+
+// putX returns the sgrant.xi of x in h's gx, adding it if h has no such
+// pointer yet (h writable; bc, when building, remembers where they are).
+func (h *holder) putX(x *grantX, bc *buildCache) uint32 {
+	if x == nil {
+		return 0
+	}
+	if bc != nil {
+		k := holderX2{h, x}
+		if i, ok := bc.xi[k]; ok {
+			return i
+		}
+		h.gx = append(h.gx, x)
+		bc.xi[k] = uint32(len(h.gx))
+		return uint32(len(h.gx))
+	}
+	if i := slices.Index(h.gx, x); i >= 0 {
+		return uint32(i + 1)
+	}
+	h.gx = append(slices.Clip(h.gx), x) // a copy: gx may be shared
+	return uint32(len(h.gx))
+}
+
+type holderX2 struct {
+	h *holder
+	x *grantX
+}
+
+// appendStr appends s to a holder's strs being built and returns its ref.
+func appendStr(buf []byte, s string) ([]byte, sref) {
+	r := sref{uint32(len(buf)), uint32(len(s))}
+	return append(buf, s...), r
+}
+
+// finish makes the strings bc gathered for h (addGrant, unsorted) h's
+// strs: one contiguous piece of bc's arena.
+func (bc *buildCache) finish(h *holder) {
+	buf, ok := bc.pend[h]
+	if !ok {
+		return
+	}
+	delete(bc.pend, h)
+	h.strs = bc.arena.putBytes(buf)
+	h.gx = shrink(h.gx)
+}
+
+// compactStrs drops the strings and grantX no grant of h refers to any
+// more, once they are most of strs or gx (h writable; grants were
+// removed). It copies h's grant lists, which may be shared with a
+// published snapshot.
+func (h *holder) compactStrs() {
+	live, xs := 0, 0
+	for i := range h.grants {
+		live += int(h.grants[i].id.n)
+		xs += min(int(h.grants[i].xi), 1)
+	}
+	for i := range h.res {
+		r := &h.res[i]
+		live += int(r.id.n + r.typ.n + r.rid.n)
+		xs += min(int(r.xi), 1)
+	}
+	if len(h.strs) <= 2*live+64 && len(h.gx) <= 2*xs+4 {
+		return
+	}
+	buf := make([]byte, 0, live)
+	var gx []*grantX
+	xi := func(i uint32) uint32 {
+		if i == 0 {
+			return 0
+		}
+		x := h.gx[i-1]
+		if len(gx) <= 64 { // (beyond, a duplicate costs less than the search)
+			if j := slices.Index(gx, x); j >= 0 {
+				return uint32(j + 1)
+			}
+		}
+		gx = append(gx, x)
+		return uint32(len(gx))
+	}
+	grants, res := slices.Clone(h.grants), slices.Clone(h.res)
+	for i := range grants {
+		g := &grants[i]
+		buf, g.id = appendStr(buf, h.str(g.id))
+		g.xi = xi(g.xi)
+	}
+	for i := range res {
+		r := &res[i]
+		buf, r.id = appendStr(buf, h.str(r.id))
+		buf, r.typ = appendStr(buf, h.str(r.typ))
+		buf, r.rid = appendStr(buf, h.str(r.rid))
+		r.xi = xi(r.xi)
+	}
+	h.grants, h.res, h.strs, h.gx = grants, res, string(buf), shrink(gx)
 }
 
 // buildCache shares equal strings and equal grantX values while an org is
@@ -172,10 +283,14 @@ type buildCache struct {
 	strs  map[string]string
 	xs    map[string]*grantX
 	arena strArena // nil arena: strings are kept as given
+	// pend holds the strings of the holders being built (see addGrant);
+	// xi where their gx holds each grantX.
+	pend map[*holder][]byte
+	xi   map[holderX2]uint32
 }
 
 func newBuildCache() *buildCache {
-	return &buildCache{strs: map[string]string{}, xs: map[string]*grantX{}}
+	return &buildCache{strs: map[string]string{}, xs: map[string]*grantX{}, pend: map[*holder][]byte{}, xi: map[holderX2]uint32{}}
 }
 
 // str returns s's canonical copy: one per distinct string, in the arena.
@@ -204,6 +319,14 @@ const arenaBlockMax = 1 << 20
 
 func newStrArena(n int) strArena {
 	return strArena{next: min(max(n, 64), arenaBlockMax)}
+}
+
+// putBytes returns a string holding b's bytes, in the arena if it has one.
+func (a *strArena) putBytes(b []byte) string {
+	if a.next == 0 {
+		return string(b)
+	}
+	return a.put(unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
 // put returns a copy of s in the arena (s itself for the zero arena or an
@@ -373,7 +496,7 @@ func packHolder(h *holder) *holder {
 	case len(h.grants) == 1 && len(h.res) == 0:
 		p := &struct {
 			h holder
-			g [1]grant
+			g [1]sgrant
 		}{h: *h}
 		p.g[0] = h.grants[0]
 		p.h.grants = p.g[:]
@@ -389,7 +512,7 @@ func packHolder(h *holder) *holder {
 	case len(h.grants) == 2 && len(h.res) == 0:
 		p := &struct {
 			h holder
-			g [2]grant
+			g [2]sgrant
 		}{h: *h}
 		copy(p.g[:], h.grants)
 		p.h.grants = p.g[:]
