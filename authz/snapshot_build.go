@@ -219,8 +219,28 @@ func (bc *buildCache) finish(h *holder) {
 	}
 	delete(bc.pend, h)
 	h.strs = bc.arena.putBytes(buf)
-	h.gx = shrink(h.gx)
+	h.gx = bc.shareGX(h.gx)
 }
+
+// shareGX returns a slice equal to gx that holders built by bc share:
+// most holders of an org point to the same one to three grantX (shares
+// "run", "read"), so they get the same slice instead of one allocation
+// each. Writers never append to a shared gx in place (see putX).
+func (bc *buildCache) shareGX(gx []*grantX) []*grantX {
+	if len(gx) == 0 || len(gx) > len(gxKey{}) {
+		return shrink(gx)
+	}
+	var k gxKey
+	copy(k[:], gx)
+	if s, ok := bc.gx[k]; ok {
+		return s
+	}
+	s := slices.Clip(slices.Clone(gx))
+	bc.gx[k] = s
+	return s
+}
+
+type gxKey [4]*grantX
 
 // compactStrs drops the strings and grantX no grant of h refers to any
 // more, once they are most of strs or gx (h writable; grants were
@@ -287,10 +307,11 @@ type buildCache struct {
 	// xi where their gx holds each grantX.
 	pend map[*holder][]byte
 	xi   map[holderX2]uint32
+	gx   map[gxKey][]*grantX // see shareGX
 }
 
 func newBuildCache() *buildCache {
-	return &buildCache{strs: map[string]string{}, xs: map[string]*grantX{}, pend: map[*holder][]byte{}, xi: map[holderX2]uint32{}}
+	return &buildCache{strs: map[string]string{}, xs: map[string]*grantX{}, pend: map[*holder][]byte{}, xi: map[holderX2]uint32{}, gx: map[gxKey][]*grantX{}}
 }
 
 // str returns s's canonical copy: one per distinct string, in the arena.
@@ -339,6 +360,11 @@ func (a *strArena) put(s string) string {
 		if len(s) >= a.next/4 {
 			return strings.Clone(s) // a big string: its own allocation
 		}
+		if a.buf != nil {
+			// The first block was sized for everything (buildStrBytes):
+			// what did not fit is a remainder.
+			a.next = max(a.next/8, 4096)
+		}
 		a.buf = make([]byte, 0, a.next)
 	}
 	off := len(a.buf)
@@ -346,7 +372,9 @@ func (a *strArena) put(s string) string {
 	return unsafe.String(&a.buf[off], len(s))
 }
 
-// buildStrBytes is about how many bytes of strings buildOrg keeps of d.
+// buildStrBytes is about how many bytes of strings buildOrg keeps of d:
+// the holders' ids, the bindings' ids and resource scopes (the holders'
+// strs) and the resources' ids.
 func buildStrBytes(d *OrgData) int {
 	n := 0
 	for i := range d.Principals {
@@ -354,7 +382,10 @@ func buildStrBytes(d *OrgData) int {
 	}
 	for i := range d.Bindings {
 		b := &d.Bindings[i]
-		n += len(b.ID) + len(b.Scope.ID)
+		n += len(b.ID)
+		if scopeKind(b.Scope) == scopeRes {
+			n += len(b.Scope.Type) + len(b.Scope.ID)
+		}
 	}
 	for i := range d.Resources {
 		n += len(d.Resources[i].ID)
