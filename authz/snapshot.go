@@ -191,7 +191,9 @@ type holder struct {
 	grants []sgrant
 	// res are the resource-scoped bindings, sorted by (key hash, binding
 	// id).
-	res []resGrant
+	res   []resGrant
+	x     *holderX // nil: no attributes, role, expiry, team relations
+	flags uint8    // hMember, hTeam, hPrivate
 	// strs holds the strings of this holder's grants (binding ids,
 	// resource types and ids), which grants refer to by offset (sref):
 	// a grant holds no pointer to a string, so the collector finds no
@@ -199,10 +201,9 @@ type holder struct {
 	// strs from one arena (snapshot_build.go).
 	strs string
 	// gx holds the rarer parts of the grants (sgrant.xi); like strs, it
-	// keeps pointers out of the grant lists.
-	gx    []*grantX
-	x     *holderX // nil: no attributes, role, expiry, team relations
-	flags uint8    // hMember, hTeam, hPrivate
+	// keeps pointers out of the grant lists. (strs and gx come last:
+	// every check reads grants, res, x and flags, fewer read these.)
+	gx []*grantX
 }
 
 // sref is a string in a holder's strs.
