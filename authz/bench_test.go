@@ -326,13 +326,27 @@ func BenchmarkBuild1M(b *testing.B) {
 // on a big heap: objects per binding, bytes the collector must scan for
 // pointers (runtime/metrics "/gc/scan/heap:bytes"), and the CPU time of
 // one full collection.
+//
+// Two shapes: orgs1m (100 members an org) and members400 (400 members
+// an org, as loadgen's orgs1m: 0.4 holders a binding).
 func BenchmarkRetained1M(b *testing.B) {
+	m400 := orgs1m
+	m400.users = 400
+	for _, s := range []struct {
+		name string
+		s    synth
+	}{{"orgs1m", orgs1m}, {"members400", m400}} {
+		b.Run(s.name, func(b *testing.B) { benchRetained(b, s.s) })
+	}
+}
+
+func benchRetained(b *testing.B, s synth) {
 	for b.Loop() {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		scanBefore := scanHeapBytes()
-		data := buildSynth(b, orgs1m)
+		data := buildSynth(b, s)
 		e := loadSynth(b, data)
 		data = nil
 		runtime.GC()
