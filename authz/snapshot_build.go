@@ -147,7 +147,7 @@ func (o *orgSnap) addGrant(h *holder, b *Binding, bc *buildCache, sorted bool) {
 		var ok bool
 		if buf, ok = bc.pend[h]; !ok {
 			buf = append(buf, h.strs...)
-			h.gx = slices.Clip(h.gx) // may be shared: appending copies
+			bc.pendX[h] = slices.Clip(h.gxs()) // may be shared: appending copies
 		}
 	} else {
 		buf = make([]byte, 0, len(h.strs)+len(b.ID)+len(b.Scope.Type)+len(b.Scope.ID))
@@ -188,15 +188,17 @@ func (h *holder) putX(x *grantX, bc *buildCache) uint32 {
 		if i, ok := bc.xi[k]; ok {
 			return i
 		}
-		h.gx = append(h.gx, x)
-		bc.xi[k] = uint32(len(h.gx))
-		return uint32(len(h.gx))
+		gx := append(bc.pendX[h], x)
+		bc.pendX[h] = gx
+		bc.xi[k] = uint32(len(gx))
+		return uint32(len(gx))
 	}
-	if i := slices.Index(h.gx, x); i >= 0 {
+	if i := slices.Index(h.gxs(), x); i >= 0 {
 		return uint32(i + 1)
 	}
-	h.gx = append(slices.Clip(h.gx), x) // a copy: gx may be shared
-	return uint32(len(h.gx))
+	gx := append(slices.Clip(h.gxs()), x) // a copy: gx may be shared
+	h.setGX(gx)
+	return uint32(len(gx))
 }
 
 type holderX2 struct {
@@ -219,25 +221,30 @@ func (bc *buildCache) finish(h *holder) {
 	}
 	delete(bc.pend, h)
 	h.strs = bc.arena.putBytes(buf)
-	h.gx = bc.shareGX(h.gx)
+	h.gx = bc.shareGX(bc.pendX[h])
+	delete(bc.pendX, h)
 }
 
 // shareGX returns a slice equal to gx that holders built by bc share:
 // most holders of an org point to the same one to three grantX (shares
 // "run", "read"), so they get the same slice instead of one allocation
 // each. Writers never append to a shared gx in place (see putX).
-func (bc *buildCache) shareGX(gx []*grantX) []*grantX {
-	if len(gx) == 0 || len(gx) > len(gxKey{}) {
-		return shrink(gx)
+func (bc *buildCache) shareGX(gx []*grantX) *[]*grantX {
+	if len(gx) == 0 {
+		return nil
+	}
+	if len(gx) > len(gxKey{}) {
+		s := shrink(gx)
+		return &s
 	}
 	var k gxKey
 	copy(k[:], gx)
-	if s, ok := bc.gx[k]; ok {
-		return s
+	if p, ok := bc.gx[k]; ok {
+		return p
 	}
 	s := slices.Clip(slices.Clone(gx))
-	bc.gx[k] = s
-	return s
+	bc.gx[k] = &s
+	return &s
 }
 
 type gxKey [4]*grantX
@@ -257,7 +264,7 @@ func (h *holder) compactStrs() {
 		live += int(r.id.n + r.typ.n + r.rid.n)
 		xs += min(int(r.xi), 1)
 	}
-	if len(h.strs) <= 2*live+64 && len(h.gx) <= 2*xs+4 {
+	if len(h.strs) <= 2*live+64 && len(h.gxs()) <= 2*xs+4 {
 		return
 	}
 	buf := make([]byte, 0, live)
@@ -266,7 +273,7 @@ func (h *holder) compactStrs() {
 		if i == 0 {
 			return 0
 		}
-		x := h.gx[i-1]
+		x := (*h.gx)[i-1]
 		if len(gx) <= 64 { // (beyond, a duplicate costs less than the search)
 			if j := slices.Index(gx, x); j >= 0 {
 				return uint32(j + 1)
@@ -288,41 +295,36 @@ func (h *holder) compactStrs() {
 		buf, r.rid = appendStr(buf, h.str(r.rid))
 		r.xi = xi(r.xi)
 	}
-	h.grants, h.res, h.strs, h.gx = grants, res, string(buf), shrink(gx)
+	h.grants, h.res, h.strs = grants, res, string(buf)
+	h.setGX(shrink(gx))
 }
 
 // buildCache shares equal strings and equal grantX values while an org is
 // built: grantX is immutable, so the thousands of shares "run, read" of an
-// org can all point to one. The strings the org keeps (holder ids, binding
-// ids, resource keys) are copied into arena, so that they are a handful of
-// large allocations instead of one small one each: the collector then
-// marks a few objects per org where it marked one per string (issue 19:
-// 1.7 of the 2.75 million objects of a server holding orgs1m were such
-// strings, most of them the store's row values the engine kept alive).
+// org can all point to one. The holders' strs (binding ids and resource
+// keys of their grants) are cut from arena, a few large blocks an org
+// instead of one allocation a holder. (Holder and resource ids stay the
+// caller's strings: copying them too saved the collector nothing
+// measurable — it marks a pointer-free string cheaply — and cost their
+// bytes again while the caller keeps its data; issue 19.)
 type buildCache struct {
 	strs  map[string]string
 	xs    map[string]*grantX
 	arena strArena // nil arena: strings are kept as given
 	// pend holds the strings of the holders being built (see addGrant);
 	// xi where their gx holds each grantX.
-	pend map[*holder][]byte
-	xi   map[holderX2]uint32
-	gx   map[gxKey][]*grantX // see shareGX
+	pend  map[*holder][]byte
+	xi    map[holderX2]uint32
+	pendX map[*holder][]*grantX
+	gx    map[gxKey]*[]*grantX // see shareGX
 }
 
 func newBuildCache() *buildCache {
-	return &buildCache{strs: map[string]string{}, xs: map[string]*grantX{}, pend: map[*holder][]byte{}, xi: map[holderX2]uint32{}, gx: map[gxKey][]*grantX{}}
+	return &buildCache{strs: map[string]string{}, xs: map[string]*grantX{}, pend: map[*holder][]byte{}, xi: map[holderX2]uint32{}, pendX: map[*holder][]*grantX{}, gx: map[gxKey]*[]*grantX{}}
 }
 
-// str returns s's canonical copy: one per distinct string, in the arena.
-func (bc *buildCache) str(s string) string {
-	if c, ok := bc.strs[s]; ok {
-		return c
-	}
-	c := bc.arena.put(s)
-	bc.strs[c] = c
-	return c
-}
+// str returns s's canonical copy: one per distinct string.
+func (bc *buildCache) str(s string) string { return canonStr(bc.strs, s) }
 
 // strArena copies strings into large byte blocks. A block is never
 // written again where a string was put, and never reallocated (put starts
@@ -372,14 +374,10 @@ func (a *strArena) put(s string) string {
 	return unsafe.String(&a.buf[off], len(s))
 }
 
-// buildStrBytes is about how many bytes of strings buildOrg keeps of d:
-// the holders' ids, the bindings' ids and resource scopes (the holders'
-// strs) and the resources' ids.
+// buildStrBytes is how many bytes the holders' strs of d take: the
+// bindings' ids and resource scopes.
 func buildStrBytes(d *OrgData) int {
 	n := 0
-	for i := range d.Principals {
-		n += len(d.Principals[i].ID)
-	}
 	for i := range d.Bindings {
 		b := &d.Bindings[i]
 		n += len(b.ID)
@@ -387,10 +385,7 @@ func buildStrBytes(d *OrgData) int {
 			n += len(b.Scope.Type) + len(b.Scope.ID)
 		}
 	}
-	for i := range d.Resources {
-		n += len(d.Resources[i].ID)
-	}
-	return n + 64*len(d.Teams)
+	return n
 }
 
 func (bc *buildCache) grantX(x *grantX) *grantX {
