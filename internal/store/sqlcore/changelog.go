@@ -1,6 +1,7 @@
 package sqlcore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -166,8 +167,8 @@ func (s *Store) readChanges(ctx context.Context, q Querier, sql string, args ...
 			out = append(out, c)
 			continue
 		}
-		var run []runChange
-		if err := json.Unmarshal(payload, &run); err != nil || len(run) == 0 {
+		run, err := decodeRun(bytes.Clone(payload)) // the payloads alias it: one copy, whatever the driver's buffers
+		if err != nil || len(run) == 0 {
 			return nil, 0, store.Errorf(store.ErrBackend, op, "changelog row "+strconv.FormatInt(rev, 10)+"/"+strconv.FormatInt(seq, 10)+" holds a malformed run of changes", err)
 		}
 		for i, r := range run {
@@ -180,6 +181,101 @@ func (s *Store) readChanges(ctx context.Context, q Querier, sql string, args ...
 		return nil, 0, s.dbErr(ctx, op, "", err)
 	}
 	return out, n, nil
+}
+
+// decodeRun decodes a run row's payload. encodeRun's own shape is read
+// by a scanner that slices the payloads out of b (each is checked when
+// the change is decoded, as any change's payload); anything else is
+// left to encoding/json. Either way the result is the same.
+func decodeRun(b []byte) ([]runChange, error) {
+	if run, ok := scanRun(b); ok {
+		return run, nil
+	}
+	var run []runChange
+	err := json.Unmarshal(b, &run)
+	return run, err
+}
+
+// scanRun reads `[{"k":"…","key":"…","p":VALUE},…]` with strings free of
+// escapes and VALUE an object, as encodeRun writes them; ok is false for
+// anything else.
+func scanRun(b []byte) (run []runChange, ok bool) {
+	i := 0
+	lit := func(s string) bool {
+		if len(b)-i < len(s) || string(b[i:i+len(s)]) != s {
+			return false
+		}
+		i += len(s)
+		return true
+	}
+	str := func() (string, bool) {
+		if i >= len(b) || b[i] != '"' {
+			return "", false
+		}
+		for j := i + 1; j < len(b); j++ {
+			switch c := b[j]; {
+			case c == '"':
+				s := string(b[i+1 : j])
+				i = j + 1
+				return s, true
+			case c == '\\' || c < 0x20:
+				return "", false
+			}
+		}
+		return "", false
+	}
+	// object skips one JSON object, strings with escapes included.
+	object := func() ([]byte, bool) {
+		if i >= len(b) || b[i] != '{' {
+			return nil, false
+		}
+		start, depth, inStr := i, 0, false
+		for ; i < len(b); i++ {
+			c := b[i]
+			switch {
+			case inStr && c == '\\':
+				i++
+			case c == '"':
+				inStr = !inStr
+			case inStr:
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				depth--
+				if depth == 0 {
+					i++
+					return b[start:i:i], true
+				}
+			}
+		}
+		return nil, false
+	}
+	if !lit("[") {
+		return nil, false
+	}
+	for {
+		var r runChange
+		var ok bool
+		if !lit(`{"k":`) {
+			return nil, false
+		}
+		if r.Kind, ok = str(); !ok || !lit(`,"key":`) {
+			return nil, false
+		}
+		if r.Key, ok = str(); !ok || !lit(`,"p":`) {
+			return nil, false
+		}
+		if r.Payload, ok = object(); !ok || !lit("}") {
+			return nil, false
+		}
+		run = append(run, r)
+		if lit("]") {
+			return run, i == len(b)
+		}
+		if !lit(",") {
+			return nil, false
+		}
+	}
 }
 
 // changesPage reads about limit changes in (revision, seq) order, never
