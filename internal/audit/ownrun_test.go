@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +108,40 @@ func TestCheckpointReadsOnlyEarlierEntries(t *testing.T) {
 			}
 			if d := cmp.Diff(tc.wantCP, got); d != "" {
 				t.Errorf("checkpoints (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestRecordRefusesMalformedObjects: an entry whose before, after or
+// details is not JSON is refused, names the field, and writes nothing —
+// checked once, by the body's encoding (Log and plain Record) or before
+// the decision log's group commit.
+func TestRecordRefusesMalformedObjects(t *testing.T) {
+	tests := []struct {
+		name string
+		set  func(*audit.Entry)
+		want string
+	}{
+		{"before", func(e *audit.Entry) { e.Before = []byte(`{"v":`) }, "entry before is not JSON"},
+		{"after", func(e *audit.Entry) { e.After = []byte(`[1,`) }, "entry after is not JSON"},
+		{"details", func(e *audit.Entry) { e.Details = []byte(`{]`) }, "entry details is not JSON"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := ctxT(t)
+			s := openStore(t, fixturePath(t))
+			l := newTestLog(t, s, audit.Options{Signer: testSigner(t)})
+			e := fixtureEntry("acme", 0)
+			tc.set(&e)
+			for _, r := range []audit.Recorder{l, audit.Append} {
+				_, err := s.Write(ctx, func(tx store.Tx) error { return r.Record(ctx, tx, e) })
+				if !errors.Is(err, audit.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("Record(%T) = %v, want ErrInvalid naming %q", r, err, tc.want)
+				}
+			}
+			if h, err := s.AuditHead(ctx, "acme"); err != nil || h.Seq != 0 {
+				t.Errorf("after the refusals the log is at %d (%v), want empty", h.Seq, err)
 			}
 		})
 	}
