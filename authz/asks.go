@@ -47,17 +47,19 @@ func (e *eval) appendAsks(out []*policy.AskRule) []*policy.AskRule {
 // appendHeld adds the applicable ask rules of the roles h's bindings give
 // in the request's scope.
 func (e *eval) appendHeld(out []*policy.AskRule, h *holder) []*policy.AskRule {
-	for _, gs := range [2][]grant{h.orgGrants(), h.nsRange(e.nsID)} {
+	for _, gs := range [2][]sgrant{h.orgGrants(), h.nsRange(e.nsID)} {
 		for i := range gs {
-			out = e.appendGrant(out, &gs[i])
+			g := h.view(&gs[i])
+			out = e.appendGrant(out, &g)
 		}
 	}
 	if e.req.ResourceID == "" || len(h.res) == 0 {
 		return out
 	}
 	for _, rg := range e.requestedResGrants(h) {
-		if e.onRequested(&rg) && e.resource() {
-			out = e.appendGrant(out, &rg.grant)
+		if e.onRequested(h, &rg) && e.resource() {
+			g := h.view(&rg.sgrant)
+			out = e.appendGrant(out, &g)
 		}
 	}
 	return out
@@ -72,10 +74,10 @@ func (e *eval) requestedResGrants(h *holder) []resGrant {
 	return h.resRange(e.hk)
 }
 
-// onRequested reports whether rg is on the requested resource (not a hash
-// collision).
-func (e *eval) onRequested(rg *resGrant) bool {
-	return rg.ns == e.nsID && rg.typ == e.req.ResourceType && rg.rid == e.req.ResourceID
+// onRequested reports whether rg, one of h's resource grants, is on the
+// requested resource (not a hash collision).
+func (e *eval) onRequested(h *holder, rg *resGrant) bool {
+	return h.isRes(rg, e.nsID, e.req.ResourceType, e.req.ResourceID)
 }
 
 // appendGrant adds the applicable ask rules of the role g binds, when its

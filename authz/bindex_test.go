@@ -250,7 +250,7 @@ func TestSmallOrgBatchFindsBindings(t *testing.T) {
 		got := map[string]string{}
 		for hid, h := range o.holders.all() {
 			for i := range h.grants {
-				got[h.grants[i].id] = string(hid) + "@" + o.nsNames[h.grants[i].ns]
+				got[h.str(h.grants[i].id)] = string(hid) + "@" + o.nsNames[h.grants[i].ns]
 			}
 		}
 		if len(got) != o.nBindings {

@@ -164,9 +164,9 @@ func (e *eval) matches(g *grant, typ string) bool {
 func (e *eval) scan(h *holder, conds bool) (allowed, pending bool) {
 	org := h.orgGrants()
 	for i := range org {
-		g := &org[i]
-		if e.matches(g, "") {
-			if a, p := e.gate(g, conds); a {
+		g := h.view(&org[i])
+		if e.matches(&g, "") {
+			if a, p := e.gate(&g, conds); a {
 				return true, false
 			} else if p {
 				pending = true
@@ -175,9 +175,9 @@ func (e *eval) scan(h *holder, conds bool) (allowed, pending bool) {
 	}
 	nsr := h.nsRange(e.nsID)
 	for i := range nsr {
-		g := &nsr[i]
-		if e.matches(g, "") {
-			if a, p := e.gate(g, conds); a {
+		g := h.view(&nsr[i])
+		if e.matches(&g, "") {
+			if a, p := e.gate(&g, conds); a {
 				return true, false
 			} else if p {
 				pending = true
@@ -191,14 +191,14 @@ func (e *eval) scan(h *holder, conds bool) (allowed, pending bool) {
 		rr := h.resRange(e.hk)
 		for i := range rr {
 			rg := &rr[i]
-			g := &rg.grant
-			if rg.ns != e.nsID || rg.typ != e.req.ResourceType || rg.rid != e.req.ResourceID {
+			if !e.onRequested(h, rg) {
 				continue // a hash collision
 			}
-			if !e.matches(g, rg.typ) || !e.resource() {
+			g := h.view(&rg.sgrant)
+			if !e.matches(&g, e.req.ResourceType) || !e.resource() {
 				continue
 			}
-			if a, p := e.gate(g, conds); a {
+			if a, p := e.gate(&g, conds); a {
 				return true, false
 			} else if p {
 				pending = true
@@ -288,15 +288,16 @@ func (e *eval) roleShareGrants(rs *roleShare) bool {
 	rr := rs.h.resRange(e.hk)
 	for i := range rr {
 		rg := &rr[i]
-		if rg.ns != e.nsID || rg.typ != e.req.ResourceType || rg.rid != e.req.ResourceID {
+		if !e.onRequested(rs.h, rg) {
 			continue // a hash collision
 		}
 		// Cheap tests first: conditions (which build the condition
 		// variables) only for a share the subject may hold the role for.
-		if !e.matches(&rg.grant, rg.typ) || !e.live(&rg.grant) || !e.resource() || !e.holdsRole(rs.role, false) {
+		g := rs.h.view(&rg.sgrant)
+		if !e.matches(&g, e.req.ResourceType) || !e.live(&g) || !e.resource() || !e.holdsRole(rs.role, false) {
 			continue
 		}
-		if c := rg.cond(); c != "" {
+		if c := g.cond(); c != "" {
 			if ok, _ := e.evalCond(c); !ok {
 				continue
 			}
@@ -325,13 +326,16 @@ func (e *eval) holdsRole(ri int32, conds bool) bool {
 	return false
 }
 
-// holdingBinding returns the grant of h (org or namespace scope) that
-// makes its holder hold role ri, or nil.
-func (e *eval) holdingBinding(h *holder, ri int32, conds bool) *grant {
-	for _, gs := range [2][]grant{h.orgGrants(), h.nsRange(e.nsID)} {
+// holderHolds reports whether a grant of h (org or namespace scope) makes
+// its holder hold role ri.
+func (e *eval) holderHolds(h *holder, ri int32, conds bool) bool {
+	for _, gs := range [2][]sgrant{h.orgGrants(), h.nsRange(e.nsID)} {
 		for i := range gs {
-			g := &gs[i]
-			if g.role < 0 || !e.p.role[g.role].holdsRole(ri) || !e.live(g) {
+			if gs[i].role < 0 || !e.p.role[gs[i].role].holdsRole(ri) {
+				continue
+			}
+			g := h.view(&gs[i])
+			if !e.live(&g) {
 				continue
 			}
 			if c := g.cond(); c != "" && conds {
@@ -339,14 +343,10 @@ func (e *eval) holdingBinding(h *holder, ri int32, conds bool) *grant {
 					continue
 				}
 			}
-			return g
+			return true
 		}
 	}
-	return nil
-}
-
-func (e *eval) holderHolds(h *holder, ri int32, conds bool) bool {
-	return e.holdingBinding(h, ri, conds) != nil
+	return false
 }
 
 // allowsThrough reports whether the grants of h alone (a team of the bound

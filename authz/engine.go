@@ -256,10 +256,10 @@ func (o *orgSnap) indexBindings() {
 	es := make([]bentry, 0, o.nBindings)
 	for hid, h := range o.holders.all() {
 		for i := range h.grants {
-			es = append(es, bentry{bindingHash(h.grants[i].id), string(hid)})
+			es = append(es, bentry{bindingHash(h.str(h.grants[i].id)), string(hid)})
 		}
 		for i := range h.res {
-			es = append(es, bentry{bindingHash(h.res[i].id), string(hid)})
+			es = append(es, bentry{bindingHash(h.str(h.res[i].id)), string(hid)})
 		}
 	}
 	o.bindings = newBindex(es)
@@ -282,10 +282,10 @@ func (o *orgSnap) bindingHolder(id string) (string, bool) {
 		o.scan = map[string]string{}
 		for hid, h := range o.holders.all() {
 			for i := range h.grants {
-				o.scan[h.grants[i].id] = string(hid)
+				o.scan[h.str(h.grants[i].id)] = string(hid)
 			}
 			for i := range h.res {
-				o.scan[h.res[i].id] = string(hid)
+				o.scan[h.str(h.res[i].id)] = string(hid)
 			}
 		}
 	}
@@ -331,11 +331,12 @@ func (o *orgSnap) deleteBinding(id string) {
 	o.nBindings--
 	h := o.holderW(hid)
 	defer o.dropIfEmpty(hid, h)
-	if i := slices.IndexFunc(h.grants, func(g grant) bool { return g.id == id }); i >= 0 {
+	if i := slices.IndexFunc(h.grants, func(g sgrant) bool { return h.str(g.id) == id }); i >= 0 {
 		h.grants = removeAt(h.grants, i)
-	} else if i := slices.IndexFunc(h.res, func(g resGrant) bool { return g.id == id }); i >= 0 {
+	} else if i := slices.IndexFunc(h.res, func(g resGrant) bool { return h.str(g.id) == id }); i >= 0 {
 		h.res = removeAt(h.res, i)
 	}
+	h.compactStrs()
 }
 
 func (o *orgSnap) putTeam(t Team) {
@@ -448,10 +449,10 @@ func (o *orgSnap) deleteNamespace(ns string) {
 	}
 	for _, hid := range affected {
 		h := o.holderW(hid)
-		var keepNS []grant
+		var keepNS []sgrant
 		for _, g := range h.grants {
 			if g.ns == id {
-				o.bindings.remove(g.id, hid)
+				o.bindings.remove(h.str(g.id), hid)
 				o.nBindings--
 			} else {
 				keepNS = append(keepNS, g)
@@ -460,13 +461,14 @@ func (o *orgSnap) deleteNamespace(ns string) {
 		var keepRes []resGrant
 		for _, g := range h.res {
 			if g.ns == id {
-				o.bindings.remove(g.id, hid)
+				o.bindings.remove(h.str(g.id), hid)
 				o.nBindings--
 			} else {
 				keepRes = append(keepRes, g)
 			}
 		}
 		h.grants, h.res = keepNS, keepRes
+		h.compactStrs()
 		o.dropIfEmpty(hid, h)
 	}
 }
@@ -489,10 +491,13 @@ func (o *orgSnap) setPolicy(p *cpolicy) {
 		h := o.holderW(id)
 		var bs []Binding
 		for i := range h.grants {
-			bs = append(bs, o.binding(id, &h.grants[i], "", ""))
+			g := h.view(&h.grants[i])
+			bs = append(bs, o.binding(id, h, &g, "", ""))
 		}
 		for i := range h.res {
-			bs = append(bs, o.binding(id, &h.res[i].grant, h.res[i].typ, h.res[i].rid))
+			rg := &h.res[i]
+			g := h.view(&rg.sgrant)
+			bs = append(bs, o.binding(id, h, &g, h.str(rg.typ), h.str(rg.rid)))
 		}
 		all = append(all, rebound{h, bs})
 	}
@@ -500,12 +505,13 @@ func (o *orgSnap) setPolicy(p *cpolicy) {
 	bc := newBuildCache()
 	for _, rb := range all {
 		h := rb.h
-		h.grants, h.res = nil, nil
+		h.grants, h.res, h.strs, h.gx = nil, nil, "", nil
 		for i := range rb.b {
 			o.addGrant(h, &rb.b[i], bc, false)
 		}
-		slices.SortFunc(h.grants, cmpNS)
-		slices.SortFunc(h.res, cmpRes)
+		bc.finish(h)
+		slices.SortFunc(h.grants, h.cmpNS)
+		slices.SortFunc(h.res, h.cmpRes)
 		h.grants, h.res = shrink(h.grants), shrink(h.res)
 	}
 }

@@ -226,23 +226,25 @@ func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExpl
 			via = fromID
 		}
 		for i := range from.grants {
-			g := &from.grants[i]
-			explainGrant(&se, &e, g, o.binding(fromID, g, "", ""), via, "", g.ns < 0 || g.ns == e.nsID, ceil, ceilingOK, agentCondOK, agentConds)
+			g := from.view(&from.grants[i])
+			explainGrant(&se, &e, &g, o.binding(fromID, from, &g, "", ""), via, "", g.ns < 0 || g.ns == e.nsID, ceil, ceilingOK, agentCondOK, agentConds)
 		}
 		for i := range from.res {
 			rg := &from.res[i]
-			b := o.binding(fromID, &rg.grant, rg.typ, rg.rid)
-			inScope := req.ResourceID != "" && rg.ns == e.nsID && rg.typ == req.ResourceType && rg.rid == req.ResourceID
+			typ, rid := from.str(rg.typ), from.str(rg.rid)
+			g := from.view(&rg.sgrant)
+			b := o.binding(fromID, from, &g, typ, rid)
+			inScope := req.ResourceID != "" && rg.ns == e.nsID && typ == req.ResourceType && rid == req.ResourceID
 			if inScope {
-				if _, exists := o.resources.get(resKey{ns, rg.typ, rg.rid}); !exists {
-					if e.matches(&rg.grant, rg.typ) {
+				if _, exists := o.resources.get(resKey{ns, typ, rid}); !exists {
+					if e.matches(&g, typ) {
 						se.near = append(se.near, nearTrace{nearNoResource, Trace{Binding: b, Via: via, Role: b.Role,
 							Note: "resource " + b.Scope.String() + " does not exist; a binding on a resource applies only while it exists"}})
 					}
 					continue
 				}
 			}
-			explainGrant(&se, &e, &rg.grant, b, via, rg.typ, inScope, ceil, ceilingOK, agentCondOK, agentConds)
+			explainGrant(&se, &e, &g, b, via, typ, inScope, ceil, ceilingOK, agentCondOK, agentConds)
 		}
 	}
 	visit(h, pid)
@@ -268,19 +270,21 @@ func explainRoleShares(se *subjectExplanation, e *eval, o *orgSnap, ns, pid stri
 		rs := &o.roleShares[i]
 		for j := range rs.h.res {
 			rg := &rs.h.res[j]
-			if rg.ns != e.nsID || rg.typ != req.ResourceType || rg.rid != req.ResourceID {
+			if !rs.h.isRes(rg, e.nsID, req.ResourceType, req.ResourceID) {
 				continue
 			}
-			b := o.binding(rs.id, &rg.grant, rg.typ, rg.rid)
-			if _, exists := o.resources.get(resKey{ns, rg.typ, rg.rid}); !exists {
+			typ, rid := req.ResourceType, req.ResourceID
+			g := rs.h.view(&rg.sgrant)
+			b := o.binding(rs.id, rs.h, &g, typ, rid)
+			if _, exists := o.resources.get(resKey{ns, typ, rid}); !exists {
 				continue // as for the subject's own shares, reported there
 			}
 			if rs.role < 0 || !e.holdsRole(rs.role, true) {
-				if !e.matches(&rg.grant, rg.typ) {
+				if !e.matches(&g, typ) {
 					continue
 				}
-				t := Trace{Binding: b, Role: b.Role, Condition: rg.cond(),
-					Pattern: matchedPattern(&rg.grant, e.p, rg.typ, req)}
+				t := Trace{Binding: b, Role: b.Role, Condition: g.cond(),
+					Pattern: matchedPattern(&g, e.p, typ, req)}
 				if rs.role < 0 {
 					t.Note = "shared with " + rs.id + ", which is not a role of the policy"
 				} else {
@@ -290,7 +294,7 @@ func explainRoleShares(se *subjectExplanation, e *eval, o *orgSnap, ns, pid stri
 				se.near = append(se.near, nearTrace{nearNotInRole, t})
 				continue
 			}
-			explainGrant(se, e, &rg.grant, b, rs.id, rg.typ, true, ceil, ceilingOK, agentCondOK, agentConds)
+			explainGrant(se, e, &g, b, rs.id, typ, true, ceil, ceilingOK, agentCondOK, agentConds)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 // heldGrant is one grant a principal holds at a scope.
 type heldGrant struct {
 	from     *holder // the principal itself or one of its teams
-	g        *grant
+	g        grant
 	shareTyp string // pattern type of a share
 }
 
@@ -91,8 +91,8 @@ func (o *orgSnap) grantsAt(h *holder, isTeam bool, sc Scope, withResources bool,
 	add := func(from *holder) {
 		org := from.orgGrants()
 		for i := range org {
-			if org[i].liveAt(now) {
-				out = append(out, heldGrant{from, &org[i], ""})
+			if g := from.view(&org[i]); g.liveAt(now) {
+				out = append(out, heldGrant{from, g, ""})
 			}
 		}
 		if sc.IsOrg() {
@@ -104,8 +104,8 @@ func (o *orgSnap) grantsAt(h *holder, isTeam bool, sc Scope, withResources bool,
 		}
 		nsr := from.nsRange(nsID)
 		for i := range nsr {
-			if nsr[i].liveAt(now) {
-				out = append(out, heldGrant{from, &nsr[i], ""})
+			if g := from.view(&nsr[i]); g.liveAt(now) {
+				out = append(out, heldGrant{from, g, ""})
 			}
 		}
 		if !withResources || !sc.IsResource() {
@@ -116,8 +116,8 @@ func (o *orgSnap) grantsAt(h *holder, isTeam bool, sc Scope, withResources bool,
 		}
 		rr := from.resRange(resHash(nsID, sc.Type, sc.ID))
 		for i := range rr {
-			if rr[i].ns == nsID && rr[i].typ == sc.Type && rr[i].rid == sc.ID && rr[i].liveAt(now) {
-				out = append(out, heldGrant{from, &rr[i].grant, rr[i].typ})
+			if g := from.view(&rr[i].sgrant); from.isRes(&rr[i], nsID, sc.Type, sc.ID) && g.liveAt(now) {
+				out = append(out, heldGrant{from, g, sc.Type})
 			}
 		}
 	}

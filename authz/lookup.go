@@ -77,15 +77,15 @@ func (ls *lookupSubject) mode(ns string) (nsMode, []string) {
 	var ids []string
 	typ := e.req.ResourceType
 	for _, g := range e.h.res {
-		if g.ns == e.nsID && g.typ == typ {
-			ids = append(ids, g.rid)
+		if g.ns == e.nsID && e.h.str(g.typ) == typ {
+			ids = append(ids, e.h.str(g.rid))
 		}
 	}
 	for _, tid := range e.h.teams() {
 		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() {
 			for _, g := range th.res {
-				if g.ns == e.nsID && g.typ == typ {
-					ids = append(ids, g.rid)
+				if g.ns == e.nsID && th.str(g.typ) == typ {
+					ids = append(ids, th.str(g.rid))
 				}
 			}
 		}
@@ -98,8 +98,8 @@ func (ls *lookupSubject) mode(ns string) (nsMode, []string) {
 			continue
 		}
 		for _, g := range rs.h.res {
-			if g.ns == e.nsID && g.typ == typ {
-				ids = append(ids, g.rid)
+			if g.ns == e.nsID && rs.h.str(g.typ) == typ {
+				ids = append(ids, rs.h.str(g.rid))
 			}
 		}
 	}

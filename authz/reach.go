@@ -185,9 +185,9 @@ func (e *eval) reachAsks() []ReachAsk {
 		}
 	}
 	for _, h := range e.subjectHolders() {
-		for _, gs := range [2][]grant{h.orgGrants(), h.nsRange(e.nsID)} {
+		for _, gs := range [2][]sgrant{h.orgGrants(), h.nsRange(e.nsID)} {
 			for i := range gs {
-				if g := &gs[i]; g.role >= 0 && e.live(g) {
+				if g := h.view(&gs[i]); g.role >= 0 && e.live(&g) {
 					out = addReachAsks(out, e.p.role[g.role].r.Asks, g.cond())
 				}
 			}
@@ -247,14 +247,15 @@ func (e *eval) shares(ceil *crole, asks []ReachAsk) []ReachEntry {
 	if e.p.hasAsk {
 		for _, x := range from {
 			for i := range x.res {
-				g := &x.res[i]
-				if g.role < 0 || g.ns != e.nsID || len(e.p.role[g.role].r.Asks) == 0 || !e.live(&g.grant) {
+				rg := &x.res[i]
+				g := x.view(&rg.sgrant)
+				if g.role < 0 || g.ns != e.nsID || len(e.p.role[g.role].r.Asks) == 0 || !e.live(&g) {
 					continue
 				}
 				if byRes == nil {
 					byRes = map[[2]string][]ReachAsk{}
 				}
-				k := [2]string{g.typ, g.rid}
+				k := [2]string{x.str(rg.typ), x.str(rg.rid)}
 				byRes[k] = addReachAsks(byRes[k], e.p.role[g.role].r.Asks, g.cond())
 			}
 		}
@@ -275,24 +276,26 @@ func (e *eval) shares(ceil *crole, asks []ReachAsk) []ReachEntry {
 		}
 		return all
 	}
-	add := func(g *resGrant, cond string) {
-		if g.ns != e.nsID || !e.live(&g.grant) {
+	add := func(h *holder, rg *resGrant, cond string) {
+		g := h.view(&rg.sgrant)
+		if g.ns != e.nsID || !e.live(&g) {
 			return
 		}
-		if _, ok := e.o.resources.get(resKey{e.ns, g.typ, g.rid}); !ok {
+		typ, rid := h.str(rg.typ), h.str(rg.rid)
+		if _, ok := e.o.resources.get(resKey{e.ns, typ, rid}); !ok {
 			return
 		}
 		var pats []policy.Permission
 		switch {
 		case g.role >= 0:
 			for _, p := range e.p.role[g.role].r.Permissions {
-				if p.Resource == policy.Wildcard || p.Resource == g.typ {
-					pats = append(pats, policy.Permission{Resource: g.typ, Action: p.Action})
+				if p.Resource == policy.Wildcard || p.Resource == typ {
+					pats = append(pats, policy.Permission{Resource: typ, Action: p.Action})
 				}
 			}
 		case g.x != nil && g.x.share:
 			for _, a := range g.x.actions {
-				pats = append(pats, policy.Permission{Resource: g.typ, Action: a})
+				pats = append(pats, policy.Permission{Resource: typ, Action: a})
 			}
 		}
 		var conds []string
@@ -301,15 +304,15 @@ func (e *eval) shares(ceil *crole, asks []ReachAsk) []ReachEntry {
 				conds = append(conds, c)
 			}
 		}
-		ra := resAsks(g.typ, g.rid)
+		ra := resAsks(typ, rid)
 		for _, p := range capped(pats, ceil) {
-			out = append(out, ReachEntry{Permission: p, Resource: ResourceRef{Namespace: e.ns, Type: g.typ, ID: g.rid},
+			out = append(out, ReachEntry{Permission: p, Resource: ResourceRef{Namespace: e.ns, Type: typ, ID: rid},
 				Resources: 1, Conditions: conds, Rank: actionRank(p.Action), Asks: covering(ra, p)})
 		}
 	}
 	for _, x := range from {
 		for i := range x.res {
-			add(&x.res[i], "")
+			add(x, &x.res[i], "")
 		}
 	}
 	for i := range e.o.roleShares {
@@ -322,7 +325,7 @@ func (e *eval) shares(ceil *crole, asks []ReachAsk) []ReachEntry {
 			cond = "(while holding " + rs.id + ")"
 		}
 		for j := range rs.h.res {
-			add(&rs.h.res[j], cond)
+			add(rs.h, &rs.h.res[j], cond)
 		}
 	}
 	return out

@@ -210,19 +210,22 @@ func (e *eval) tallyConds(h *holder, c *condTally) {
 	}
 	org := h.orgGrants()
 	for i := range org {
-		visit(&org[i], "")
+		g := h.view(&org[i])
+		visit(&g, "")
 	}
 	nsr := h.nsRange(e.nsID)
 	for i := range nsr {
-		visit(&nsr[i], "")
+		g := h.view(&nsr[i])
+		visit(&g, "")
 	}
 	if e.req.ResourceID == "" || len(h.res) == 0 {
 		return
 	}
 	for i := range h.res {
 		rg := &h.res[i]
-		if rg.ns == e.nsID && rg.typ == e.req.ResourceType && rg.rid == e.req.ResourceID && e.resource() {
-			visit(&rg.grant, rg.typ)
+		if e.onRequested(h, rg) && e.resource() {
+			g := h.view(&rg.sgrant)
+			visit(&g, e.req.ResourceType)
 		}
 	}
 }

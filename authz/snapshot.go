@@ -173,8 +173,14 @@ func (o *orgSnap) setNSExists(name string, exists bool) {
 
 // holder is everything keyed by one principal id ("user:alice") or team id
 // ("team:support"): membership, team relations and the bindings naming it.
-// Immutable once published. It is kept small (64 bytes) because an org has
-// a holder per member: the rarer parts live in x.
+// Immutable once published. It is kept small (88 bytes) because an org
+// has a holder per member: the rarer parts live in x.
+//
+// Its grant lists hold no pointers (strings are offsets in strs, rarer
+// parts indexes in gx), so the collector marks a holder's few pointers and
+// never scans its grants: on a million bindings that is most of the heap
+// (issue 19). Writers replace grants, res, strs and gx together, never
+// modify them in place.
 type holder struct {
 	// (Its id is its key in orgSnap.holders; not repeating it here saves
 	// 16 bytes a member.)
@@ -182,12 +188,60 @@ type holder struct {
 	// grants are the org-scoped (ns -1) and namespace-scoped bindings
 	// naming this id, sorted by (namespace id, binding id): org grants
 	// first.
-	grants []grant
+	grants []sgrant
 	// res are the resource-scoped bindings, sorted by (key hash, binding
 	// id).
 	res   []resGrant
 	x     *holderX // nil: no attributes, role, expiry, team relations
 	flags uint8    // hMember, hTeam, hPrivate
+	// strs holds the strings of this holder's grants (binding ids,
+	// resource types and ids), which grants refer to by offset (sref):
+	// a grant holds no pointer to a string, so the collector finds no
+	// pointer to follow in it (issue 19). Built orgs cut every holder's
+	// strs from one arena (snapshot_build.go).
+	strs string
+	// gx holds the rarer parts of the grants (sgrant.xi); like strs, it
+	// keeps pointers out of the grant lists. It is a pointer to the list
+	// (8 bytes, where a slice is 24: orgs1m has 0.42 holders a binding),
+	// nil when empty, often shared by many holders. (strs and gx come
+	// last: every check reads grants, res, x and flags, fewer read these.)
+	gx *[]*grantX
+}
+
+// gxs returns h's grantX list.
+func (h *holder) gxs() []*grantX {
+	if h.gx == nil {
+		return nil
+	}
+	return *h.gx
+}
+
+// setGX makes s h's grantX list (h writable; s is never modified
+// afterwards).
+func (h *holder) setGX(s []*grantX) {
+	if len(s) == 0 {
+		h.gx = nil
+		return
+	}
+	h.gx = &s
+}
+
+// sref is a string in a holder's strs.
+type sref struct{ off, n uint32 }
+
+// str returns the string r refers to (a substring: no copy).
+func (h *holder) str(r sref) string { return h.strs[r.off : r.off+r.n] }
+
+// gid returns grant g's binding id (g is one of h's grants).
+func (h *holder) gid(g *grant) string { return h.str(g.id) }
+
+// view returns stored grant s of h with its rarer part.
+func (h *holder) view(s *sgrant) grant {
+	g := grant{id: s.id, role: s.role, ns: s.ns}
+	if s.xi != 0 {
+		g.x = (*h.gx)[s.xi-1]
+	}
+	return g
 }
 
 const (
@@ -308,7 +362,7 @@ func (h *holder) empty() bool {
 func (h *holder) nGrants() int { return len(h.grants) + len(h.res) }
 
 // orgGrants returns the org-scoped grants (a prefix of grants).
-func (h *holder) orgGrants() []grant {
+func (h *holder) orgGrants() []sgrant {
 	n := 0
 	for n < len(h.grants) && h.grants[n].ns < 0 {
 		n++
@@ -319,12 +373,12 @@ func (h *holder) orgGrants() []grant {
 // hasBinding reports whether the binding with this id names h.
 func (h *holder) hasBinding(id string) bool {
 	for i := range h.grants {
-		if h.grants[i].id == id {
+		if h.str(h.grants[i].id) == id {
 			return true
 		}
 	}
 	for i := range h.res {
-		if h.res[i].id == id {
+		if h.str(h.res[i].id) == id {
 			return true
 		}
 	}
@@ -332,12 +386,23 @@ func (h *holder) hasBinding(id string) bool {
 }
 
 // grant is a compiled binding. The common case (a role binding, no
-// condition) is 32 bytes; everything else hangs off x.
+// condition) is 24 bytes with no non-nil pointer; everything else hangs
+// off x.
 type grant struct {
-	id   string // binding id
-	role int32  // index of the bound role in the org's cpolicy, -1 if none
-	ns   int32  // namespace id (namespace and resource scopes), -1 for org scope
+	id   sref  // binding id, in the holder's strs
+	role int32 // index of the bound role in the org's cpolicy, -1 if none
+	ns   int32 // namespace id (namespace and resource scopes), -1 for org scope
 	x    *grantX
+}
+
+// sgrant is a grant as a holder stores it: its rarer part is an index in
+// the holder's gx, so that a list of grants holds no pointer at all and
+// the collector never scans it (issue 19). holder.view makes it a grant.
+type sgrant struct {
+	id   sref
+	role int32
+	ns   int32
+	xi   uint32 // 1 + index of the grant's grantX in its holder's gx; 0: none
 }
 
 // grantX holds the rarer parts of a binding.
@@ -356,9 +421,9 @@ type grantX struct {
 // finding the grants of a resource is a binary search over integers.
 type resGrant struct {
 	h   uint64
-	typ string
-	rid string
-	grant
+	typ sref // in the holder's strs, like id
+	rid sref
+	sgrant
 }
 
 // resHash hashes a resource key (namespace id, type, id).
@@ -409,7 +474,7 @@ func scopeKind(s Scope) int {
 // compileGrant turns a binding into a grant under policy p; ns is the
 // namespace id of its scope (-1 for org scope).
 func compileGrant(b *Binding, p *cpolicy, ns int32) grant {
-	g := grant{id: b.ID, role: -1, ns: ns}
+	g := grant{role: -1, ns: ns}
 	hasRole, hasActions := b.Role != "", len(b.Actions) > 0
 	kind := scopeKind(b.Scope)
 	switch {
@@ -439,14 +504,14 @@ func compileGrant(b *Binding, p *cpolicy, ns int32) grant {
 	return g
 }
 
-// binding reconstructs the Binding a grant came from; typ and rid are set
-// for resource grants.
-func (o *orgSnap) binding(holderID string, g *grant, typ, rid string) Binding {
+// binding reconstructs the Binding a grant of holder h came from; typ and
+// rid are set for resource grants.
+func (o *orgSnap) binding(holderID string, h *holder, g *grant, typ, rid string) Binding {
 	var sc Scope
 	if g.ns >= 0 {
 		sc = Scope{Namespace: o.nsName(g.ns), Type: typ, ID: rid}
 	}
-	b := Binding{ID: g.id, Principal: holderID, Scope: sc, Role: g.roleName(o.pol)}
+	b := Binding{ID: h.gid(g), Principal: holderID, Scope: sc, Role: g.roleName(o.pol)}
 	if g.x != nil {
 		b.Condition = g.x.cond
 		if g.x.share || g.x.inert {
@@ -460,28 +525,30 @@ func (o *orgSnap) binding(holderID string, g *grant, typ, rid string) Binding {
 	return b
 }
 
-func cmpNS(a, b grant) int {
+// cmpNS orders h's grants (the order of holder.grants).
+func (h *holder) cmpNS(a, b sgrant) int {
 	if a.ns != b.ns {
 		if a.ns < b.ns {
 			return -1
 		}
 		return 1
 	}
-	return strings.Compare(a.id, b.id)
+	return strings.Compare(h.str(a.id), h.str(b.id))
 }
 
-func cmpRes(a, b resGrant) int {
+// cmpRes orders h's resource grants (the order of holder.res).
+func (h *holder) cmpRes(a, b resGrant) int {
 	if a.h != b.h {
 		if a.h < b.h {
 			return -1
 		}
 		return 1
 	}
-	return strings.Compare(a.id, b.id)
+	return strings.Compare(h.str(a.id), h.str(b.id))
 }
 
 // nsRange returns the grants of namespace id ns (-1: the org grants).
-func (h *holder) nsRange(ns int32) []grant {
+func (h *holder) nsRange(ns int32) []sgrant {
 	s := h.grants
 	if len(s) == 0 {
 		return nil
@@ -524,10 +591,16 @@ func (h *holder) resRange(hk uint64) []resGrant {
 
 // hasRes reports whether h has a grant on exactly (ns, typ, rid).
 func (h *holder) hasRes(hk uint64, ns int32, typ, rid string) bool {
-	for _, g := range h.resRange(hk) {
-		if g.ns == ns && g.typ == typ && g.rid == rid {
+	for i, rr := 0, h.resRange(hk); i < len(rr); i++ {
+		if h.isRes(&rr[i], ns, typ, rid) {
 			return true
 		}
 	}
 	return false
+}
+
+// isRes reports whether rg (one of h's resource grants) is on exactly
+// (ns, typ, rid).
+func (h *holder) isRes(rg *resGrant, ns int32, typ, rid string) bool {
+	return rg.ns == ns && h.str(rg.typ) == typ && h.str(rg.rid) == rid
 }

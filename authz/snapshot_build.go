@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // ---- building an org from OrgData ----
@@ -27,9 +28,11 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 	}
 	slices.Sort(o.nsSorted)
 
+	bc := newBuildCache()
+	bc.arena = newStrArena(buildStrBytes(d))
 	o.holders = newCowMap[skey, *holder](len(d.Principals)+len(d.Teams), holdersShardTarget)
 	for i := range d.Principals {
-		o.holderW(d.Principals[i].ID).setMember(&d.Principals[i])
+		o.holderW(bc.str(d.Principals[i].ID)).setMember(&d.Principals[i])
 	}
 	// Teams: duplicates of a slug are merged (a principal is in a team if
 	// any entry lists it).
@@ -47,14 +50,14 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 		ms := teamMembers[tid]
 		slices.Sort(ms)
 		ms = shrink(slices.Compact(ms))
-		o.holderW(tid).setTeam(true, ms)
+		o.holderW(bc.str(tid)).setTeam(true, ms)
 		for _, m := range ms {
 			memberTeams[m] = append(memberTeams[m], tid)
 		}
 	}
 	for m, ts := range memberTeams {
 		slices.Sort(ts)
-		o.holderW(m).setTeams(shrink(slices.Compact(ts)))
+		o.holderW(bc.str(m)).setTeams(shrink(slices.Compact(ts)))
 	}
 
 	// Bindings: the last of duplicate ids wins. Bindings in increasing id
@@ -68,24 +71,25 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 			last[d.Bindings[i].ID] = i
 		}
 	}
-	bc := newBuildCache()
 	canon := bc.strs
 	for i := range d.Bindings {
 		b := &d.Bindings[i]
 		if last != nil && last[b.ID] != i {
 			continue
 		}
-		h := o.holderW(b.Principal)
+		hid := bc.str(b.Principal)
+		h := o.holderW(hid)
 		o.addGrant(h, b, bc, false)
-		entries = append(entries, bentry{bindingHash(b.ID), b.Principal})
+		entries = append(entries, bentry{bindingHash(b.ID), hid})
 	}
 	o.nBindings = len(entries)
 	if len(entries) >= bindexMin {
 		o.bindings = newBindex(entries)
 	}
 	for _, h := range o.holders.all() {
-		slices.SortFunc(h.grants, cmpNS)
-		slices.SortFunc(h.res, cmpRes)
+		bc.finish(h)
+		slices.SortFunc(h.grants, h.cmpNS)
+		slices.SortFunc(h.res, h.cmpRes)
 		h.grants = shrink(h.grants)
 		h.res = shrink(h.res)
 	}
@@ -97,7 +101,7 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 		if r.ID == "" {
 			continue // not addressable; a request with no id is type-level
 		}
-		k := resKey{canonStr(canon, r.Namespace), canonStr(canon, r.Type), r.ID}
+		k := resKey{canonStr(canon, r.Namespace), canonStr(canon, r.Type), bc.str(r.ID)}
 		if _, dup := o.resources.get(k); !dup {
 			bk := nsType{k.ns, k.typ}
 			byBucket[bk] = append(byBucket[bk], k.id)
@@ -136,39 +140,253 @@ func (o *orgSnap) addGrant(h *holder, b *Binding, bc *buildCache, sorted bool) {
 	if bc != nil {
 		g.x = bc.grantX(g.x)
 	}
+	// The grant's strings go to h's strs: appended to a pending buffer
+	// while bc builds h (finish makes it h's strs), else to a new strs.
+	var buf []byte
+	if !sorted {
+		var ok bool
+		if buf, ok = bc.pend[h]; !ok {
+			buf = append(buf, h.strs...)
+			bc.pendX[h] = slices.Clip(h.gxs()) // may be shared: appending copies
+		}
+	} else {
+		buf = make([]byte, 0, len(h.strs)+len(b.ID)+len(b.Scope.Type)+len(b.Scope.ID))
+		buf = append(buf, h.strs...)
+	}
+	s := sgrant{role: g.role, ns: g.ns, xi: h.putX(g.x, bc)}
+	buf, s.id = appendStr(buf, b.ID)
 	if kind != scopeRes {
 		if sorted {
-			h.grants = insertSorted(h.grants, g, cmpNS)
+			h.strs = string(buf)
+			h.grants = insertSorted(h.grants, s, h.cmpNS)
 		} else {
-			h.grants = append(h.grants, g)
+			bc.pend[h] = buf
+			h.grants = append(h.grants, s)
 		}
 		return
 	}
-	typ := b.Scope.Type
-	if bc != nil {
-		typ = bc.str(typ)
-	}
-	rg := resGrant{h: resHash(g.ns, typ, b.Scope.ID), typ: typ, rid: b.Scope.ID, grant: g}
+	rg := resGrant{h: resHash(g.ns, b.Scope.Type, b.Scope.ID), sgrant: s}
+	buf, rg.typ = appendStr(buf, b.Scope.Type)
+	buf, rg.rid = appendStr(buf, b.Scope.ID)
 	if sorted {
-		h.res = insertSorted(h.res, rg, cmpRes)
+		h.strs = string(buf)
+		h.res = insertSorted(h.res, rg, h.cmpRes)
 	} else {
+		bc.pend[h] = buf
 		h.res = append(h.res, rg)
 	}
 }
 
+// putX returns the sgrant.xi of x in h's gx, adding it if h has no such
+// pointer yet (h writable; bc, when building, remembers where they are).
+func (h *holder) putX(x *grantX, bc *buildCache) uint32 {
+	if x == nil {
+		return 0
+	}
+	if bc != nil {
+		k := holderX2{h, x}
+		if i, ok := bc.xi[k]; ok {
+			return i
+		}
+		gx := append(bc.pendX[h], x)
+		bc.pendX[h] = gx
+		bc.xi[k] = uint32(len(gx))
+		return uint32(len(gx))
+	}
+	if i := slices.Index(h.gxs(), x); i >= 0 {
+		return uint32(i + 1)
+	}
+	gx := append(slices.Clip(h.gxs()), x) // a copy: gx may be shared
+	h.setGX(gx)
+	return uint32(len(gx))
+}
+
+type holderX2 struct {
+	h *holder
+	x *grantX
+}
+
+// appendStr appends s to a holder's strs being built and returns its ref.
+func appendStr(buf []byte, s string) ([]byte, sref) {
+	r := sref{uint32(len(buf)), uint32(len(s))}
+	return append(buf, s...), r
+}
+
+// finish makes the strings bc gathered for h (addGrant, unsorted) h's
+// strs: one contiguous piece of bc's arena.
+func (bc *buildCache) finish(h *holder) {
+	buf, ok := bc.pend[h]
+	if !ok {
+		return
+	}
+	delete(bc.pend, h)
+	h.strs = bc.arena.putBytes(buf)
+	h.gx = bc.shareGX(bc.pendX[h])
+	delete(bc.pendX, h)
+}
+
+// shareGX returns a slice equal to gx that holders built by bc share:
+// most holders of an org point to the same one to three grantX (shares
+// "run", "read"), so they get the same slice instead of one allocation
+// each. Writers never append to a shared gx in place (see putX).
+func (bc *buildCache) shareGX(gx []*grantX) *[]*grantX {
+	if len(gx) == 0 {
+		return nil
+	}
+	if len(gx) > len(gxKey{}) {
+		s := shrink(gx)
+		return &s
+	}
+	var k gxKey
+	copy(k[:], gx)
+	if p, ok := bc.gx[k]; ok {
+		return p
+	}
+	s := slices.Clip(slices.Clone(gx))
+	bc.gx[k] = &s
+	return &s
+}
+
+type gxKey [4]*grantX
+
+// compactStrs drops the strings and grantX no grant of h refers to any
+// more, once they are most of strs or gx (h writable; grants were
+// removed). It copies h's grant lists, which may be shared with a
+// published snapshot.
+func (h *holder) compactStrs() {
+	live, xs := 0, 0
+	for i := range h.grants {
+		live += int(h.grants[i].id.n)
+		xs += min(int(h.grants[i].xi), 1)
+	}
+	for i := range h.res {
+		r := &h.res[i]
+		live += int(r.id.n + r.typ.n + r.rid.n)
+		xs += min(int(r.xi), 1)
+	}
+	if len(h.strs) <= 2*live+64 && len(h.gxs()) <= 2*xs+4 {
+		return
+	}
+	buf := make([]byte, 0, live)
+	var gx []*grantX
+	xi := func(i uint32) uint32 {
+		if i == 0 {
+			return 0
+		}
+		x := (*h.gx)[i-1]
+		if len(gx) <= 64 { // (beyond, a duplicate costs less than the search)
+			if j := slices.Index(gx, x); j >= 0 {
+				return uint32(j + 1)
+			}
+		}
+		gx = append(gx, x)
+		return uint32(len(gx))
+	}
+	grants, res := slices.Clone(h.grants), slices.Clone(h.res)
+	for i := range grants {
+		g := &grants[i]
+		buf, g.id = appendStr(buf, h.str(g.id))
+		g.xi = xi(g.xi)
+	}
+	for i := range res {
+		r := &res[i]
+		buf, r.id = appendStr(buf, h.str(r.id))
+		buf, r.typ = appendStr(buf, h.str(r.typ))
+		buf, r.rid = appendStr(buf, h.str(r.rid))
+		r.xi = xi(r.xi)
+	}
+	h.grants, h.res, h.strs = grants, res, string(buf)
+	h.setGX(shrink(gx))
+}
+
 // buildCache shares equal strings and equal grantX values while an org is
 // built: grantX is immutable, so the thousands of shares "run, read" of an
-// org can all point to one.
+// org can all point to one. The holders' strs (binding ids and resource
+// keys of their grants) are cut from arena, a few large blocks an org
+// instead of one allocation a holder. (Holder and resource ids stay the
+// caller's strings: copying them too saved the collector nothing
+// measurable — it marks a pointer-free string cheaply — and cost their
+// bytes again while the caller keeps its data; issue 19.)
 type buildCache struct {
-	strs map[string]string
-	xs   map[string]*grantX
+	strs  map[string]string
+	xs    map[string]*grantX
+	arena strArena // nil arena: strings are kept as given
+	// pend holds the strings of the holders being built (see addGrant);
+	// xi where their gx holds each grantX.
+	pend  map[*holder][]byte
+	xi    map[holderX2]uint32
+	pendX map[*holder][]*grantX
+	gx    map[gxKey]*[]*grantX // see shareGX
 }
 
 func newBuildCache() *buildCache {
-	return &buildCache{strs: map[string]string{}, xs: map[string]*grantX{}}
+	return &buildCache{strs: map[string]string{}, xs: map[string]*grantX{}, pend: map[*holder][]byte{}, xi: map[holderX2]uint32{}, pendX: map[*holder][]*grantX{}, gx: map[gxKey]*[]*grantX{}}
 }
 
+// str returns s's canonical copy: one per distinct string.
 func (bc *buildCache) str(s string) string { return canonStr(bc.strs, s) }
+
+// strArena copies strings into large byte blocks. A block is never
+// written again where a string was put, and never reallocated (put starts
+// a new block when one is full), so the strings it returns stay valid and
+// immutable for as long as they are referenced. The zero value keeps
+// strings as given.
+type strArena struct {
+	buf  []byte
+	next int // size of the next block
+}
+
+// arenaBlockMax bounds a block, so that an org whose strings are mostly
+// deleted keeps at most this much dead memory per block still referenced.
+const arenaBlockMax = 1 << 20
+
+func newStrArena(n int) strArena {
+	return strArena{next: min(max(n, 64), arenaBlockMax)}
+}
+
+// putBytes returns a string holding b's bytes, in the arena if it has one.
+func (a *strArena) putBytes(b []byte) string {
+	if a.next == 0 {
+		return string(b)
+	}
+	return a.put(unsafe.String(unsafe.SliceData(b), len(b)))
+}
+
+// put returns a copy of s in the arena (s itself for the zero arena or an
+// empty string).
+func (a *strArena) put(s string) string {
+	if a.next == 0 || len(s) == 0 {
+		return s
+	}
+	if len(s) > cap(a.buf)-len(a.buf) {
+		if len(s) >= a.next/4 {
+			return strings.Clone(s) // a big string: its own allocation
+		}
+		if a.buf != nil {
+			// The first block was sized for everything (buildStrBytes):
+			// what did not fit is a remainder.
+			a.next = max(a.next/8, 4096)
+		}
+		a.buf = make([]byte, 0, a.next)
+	}
+	off := len(a.buf)
+	a.buf = append(a.buf, s...)
+	return unsafe.String(&a.buf[off], len(s))
+}
+
+// buildStrBytes is how many bytes the holders' strs of d take: the
+// bindings' ids and resource scopes.
+func buildStrBytes(d *OrgData) int {
+	n := 0
+	for i := range d.Bindings {
+		b := &d.Bindings[i]
+		n += len(b.ID)
+		if scopeKind(b.Scope) == scopeRes {
+			n += len(b.Scope.Type) + len(b.Scope.ID)
+		}
+	}
+	return n
+}
 
 func (bc *buildCache) grantX(x *grantX) *grantX {
 	if x == nil || x.scope != nil {
@@ -304,7 +522,7 @@ func packHolder(h *holder) *holder {
 	case len(h.grants) == 1 && len(h.res) == 0:
 		p := &struct {
 			h holder
-			g [1]grant
+			g [1]sgrant
 		}{h: *h}
 		p.g[0] = h.grants[0]
 		p.h.grants = p.g[:]
@@ -320,7 +538,7 @@ func packHolder(h *holder) *holder {
 	case len(h.grants) == 2 && len(h.res) == 0:
 		p := &struct {
 			h holder
-			g [2]grant
+			g [2]sgrant
 		}{h: *h}
 		copy(p.g[:], h.grants)
 		p.h.grants = p.g[:]

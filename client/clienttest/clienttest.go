@@ -159,7 +159,12 @@ func Start(t testing.TB, o Options) *Server {
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// net/http's Shutdown treats a connection that has not sent its
+		// first request as busy until it is 5 seconds old (Go issue
+		// 22682): a client transport that dialed a spare connection just
+		// before the test ended holds Shutdown that long. The deadline
+		// leaves room for it, so a slow machine is not a failed test.
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err := hs.Shutdown(ctx); err != nil {
 			t.Errorf("clienttest: shutdown: %v", err)

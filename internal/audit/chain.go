@@ -125,6 +125,15 @@ func checkEntry(e *Entry) error {
 	case !utf8.ValidString(e.Message):
 		return fmt.Errorf("%w: entry message is not UTF-8", ErrInvalid)
 	}
+	// Before, after and details are checked by encodeBody's json.Marshal,
+	// which validates (and compacts) raw JSON anyway: parsing them here
+	// too was a second pass over every change's payload.
+	return nil
+}
+
+// checkObjects names the first of e's raw JSON fields that is not JSON
+// (encodeBody's error, when json.Marshal refused one).
+func checkObjects(e *Entry) error {
 	for _, f := range [...]struct {
 		name string
 		raw  json.RawMessage
@@ -144,6 +153,9 @@ func encodeBody(e *Entry) ([]byte, error) {
 		RequestID: e.Actor.RequestID, Message: e.Message, Before: e.Before, After: e.After, Details: e.Details,
 	})
 	if err != nil {
+		if cerr := checkObjects(e); cerr != nil {
+			return nil, cerr
+		}
 		return nil, fmt.Errorf("%w: entry: %v", ErrInvalid, err)
 	}
 	if len(b) > MaxBodyBytes {

@@ -329,7 +329,12 @@ func (d *DecisionLog) Wanted(ctx context.Context, org string, allowed bool) (boo
 
 // Record writes e (a decision entry) and waits until it is durable.
 func (d *DecisionLog) Record(ctx context.Context, e Entry) error {
+	// Checked whole before it joins a group commit, where a body that
+	// fails to encode would fail the others' entries too.
 	if err := checkEntry(&e); err != nil {
+		return err
+	}
+	if err := checkObjects(&e); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)

@@ -55,6 +55,54 @@ type Log struct {
 	// authentication: Append does not try to checkpoint them again (Run
 	// and Checkpoint do, and clear the mark when they succeed).
 	refused map[string]bool
+	// run is the newest run of entries Append wrote in one transaction
+	// to one org, one after the other (see ownRun).
+	run ownRun
+}
+
+// ownRun is a run of consecutive entries this Log appended to org in
+// one transaction: first..seq, chained from prev (the org's head before
+// first) to head. sign does not read them back to authenticate them:
+// Append computed their hashes and MACs itself a moment ago, in the same
+// transaction, which the store does not let anyone else write in. Only
+// the entries before first (written by earlier transactions, or by
+// anything but this Log) are read and checked. A transaction is told
+// apart by the Tx value, its revision and its time; an entry appended to
+// the org by anything else in between (tx.AppendAudit directly) breaks
+// the run, since the head it then chains from is not the run's.
+type ownRun struct {
+	tx         store.Tx
+	rev        uint64
+	now        int64
+	org        string
+	first, seq uint64
+	prev, head Hash
+}
+
+// noteOwn records that Append wrote out (chained from the org's head
+// before, whose hash is prev) in tx.
+func (l *Log) noteOwn(tx store.Tx, out Entry, prev []byte) {
+	rev, now := tx.Revision(), tx.Now().UnixNano()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := &l.run
+	if r.tx == tx && r.rev == rev && r.now == now && r.org == out.Org && r.seq+1 == out.Seq && bytes.Equal(r.head[:], prev) {
+		r.seq, r.head = out.Seq, out.Hash
+		return
+	}
+	*r = ownRun{tx: tx, rev: rev, now: now, org: out.Org, first: out.Seq, seq: out.Seq, head: out.Hash}
+	copy(r.prev[:], prev)
+}
+
+// ownSince reports the run of entries this Log appended in tx that ends
+// at org's entry seq with hash head, if there is one.
+func (l *Log) ownSince(tx store.Tx, org string, seq uint64, head Hash) (ownRun, bool) {
+	rev, now := tx.Revision(), tx.Now().UnixNano()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.run
+	ok := r.tx == tx && r.rev == rev && r.now == now && r.org == org && r.seq == seq && r.head == head
+	return r, ok
 }
 
 // New returns a Log over st.
@@ -130,6 +178,7 @@ func (l *Log) Append(ctx context.Context, tx store.Tx, e Entry) (Entry, error) {
 	if l.opts.Signer == nil {
 		return out, nil
 	}
+	l.noteOwn(tx, out, head.Hash)
 	cp := head.Checkpoint
 	due := cp.Seq == 0 || out.Seq-cp.Seq >= l.opts.CheckpointEvery ||
 		tx.Now().UnixMicro()-cp.At >= l.opts.CheckpointInterval.Microseconds()
@@ -304,8 +353,16 @@ func (l *Log) authenticate(ctx context.Context, tx store.Tx, org string, seq uin
 		enc             encoder
 		unauthenticated uint64
 	)
-	for after < seq {
-		recs, err := tx.ReadAudit(ctx, org, after, int(min(seq-after, store.MaxAuditBatch)))
+	// Entries this Log appended in tx are not read back (ownRun): the
+	// entries before them are, and must chain to the head they were
+	// appended to.
+	until := seq
+	own, isOwn := l.ownSince(tx, org, seq, head)
+	if isOwn {
+		until = max(after, own.first-1)
+	}
+	for after < until {
+		recs, err := tx.ReadAudit(ctx, org, after, int(min(until-after, store.MaxAuditBatch)))
 		if err != nil {
 			return 0, err
 		}
@@ -326,10 +383,16 @@ func (l *Log) authenticate(ctx context.Context, tx store.Tx, org string, seq uin
 				return 0, refuse(r.Seq, ProblemForged, "entry %d has no valid MAC: this deployment did not write it", r.Seq)
 			}
 			after = r.Seq
-			if after == seq {
+			if after == until {
 				break
 			}
 		}
+	}
+	if isOwn {
+		if own.first > after+1 || (own.first == after+1 && h != own.prev) {
+			return 0, refuse(after+1, ProblemHash, "the entries before this transaction's do not chain to the head they were appended to")
+		}
+		h = head // first..seq: appended and hashed by this Log in tx
 	}
 	if h != head {
 		return 0, refuse(seq, ProblemHash, "the chain's hash at %d is not the head to sign", seq)

@@ -59,6 +59,7 @@ func appendEntry(ctx context.Context, tx store.Tx, e Entry, mk *MACKey) (Entry, 
 	rec := store.AuditRecord{
 		Org: e.Org, Seq: e.Seq, At: e.Time.UnixMicro(), Actor: e.Actor.Principal, Action: e.Action,
 		Target: e.Target, Result: string(e.Result), Body: body,
+		BodyEncoded: true, // encodeBody's json.Marshal: the store need not parse it again
 	}
 	var prev Hash
 	copy(prev[:], head.Hash)

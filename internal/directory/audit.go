@@ -74,6 +74,17 @@ func auditObject(v any) json.RawMessage {
 	return out
 }
 
+// auditPayload is auditObject for a change's changelog payload, which is
+// already encoding/json's compact output of a store type (sqlcore's
+// record): kept as it is instead of being compacted into a copy. The
+// entry's body encoding still validates it.
+func auditPayload(p json.RawMessage) json.RawMessage {
+	if len(p) <= maxAuditObject {
+		return p
+	}
+	return auditObject(p)
+}
+
 // committed returns what a put replaced, from the committed state
 // (tx.Committed: writers are serialized, so that is the state before the
 // transaction; it never waits for a pooled connection, which the writers
@@ -273,7 +284,7 @@ func (d *Directory) recordChanges(ctx context.Context, tx store.Tx, name, org st
 		e.Target = auditTarget(first)
 		switch {
 		case strings.HasSuffix(string(first.Kind), ".delete"):
-			e.Before = auditObject(first.Payload)
+			e.Before = auditPayload(first.Payload)
 		case first.Kind == store.KindInvitationPut:
 			if before, ok := d.committed(ctx, tx, first).(store.Invitation); ok {
 				e.Before = auditObject(invitationObject(before))
@@ -287,7 +298,7 @@ func (d *Directory) recordChanges(ctx context.Context, tx store.Tx, name, org st
 					e.Before = auditObject(before)
 				}
 			}
-			e.After = auditObject(first.Payload)
+			e.After = auditPayload(first.Payload)
 		}
 	}
 	details := map[string]any{}

@@ -138,11 +138,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	base := cfg.Upstream
 	if base == nil {
-		// Calls of many agents to one upstream run concurrently: keep
-		// their connections (the default keeps 2 idle per host).
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 64
-		base = &http.Client{Timeout: 60 * time.Second, Transport: tr}
+		base = defaultUpstreamClient()
 	}
 	g.cats = newCatalogs(cfg.Store, cfg.Directory)
 	g.pool = newPool(g, base)
@@ -172,6 +168,32 @@ func New(cfg Config) (*Gateway, error) {
 	}, &mcpauth.RequireBearerTokenOptions{AllowMissingExpiration: true})(sh)
 	go g.pool.janitor(g.stop)
 	return g, nil
+}
+
+// Upstream connection reuse. Calls of many agents to one upstream run
+// concurrently, each on a connection of its own; a connection that finds
+// no room among the idle ones when its call ends is closed, and the next
+// call over that many dials again. The transport therefore keeps as many
+// idle as calls were recently in flight, up to upstreamIdlePerHost (and
+// upstreamIdleTotal over all upstreams; idle ones close after
+// upstreamIdleTimeout). With Go's defaults (2 per host, 100 in all) or
+// the 64 this replaced, a burst above that — exactly when the gateway is
+// behind — turned into a dial per call: 11 % of gatehouse's CPU in a
+// profile of a gateway overloaded at 700 calls/s (docs/benchmarks.md,
+// "MCP gateway: the SDK's floor"), which kept it behind longer.
+const (
+	upstreamIdlePerHost = 1024
+	upstreamIdleTotal   = 4096
+	upstreamIdleTimeout = 90 * time.Second
+)
+
+// defaultUpstreamClient is the client of Config.Upstream's nil default.
+func defaultUpstreamClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = upstreamIdlePerHost
+	tr.MaxIdleConns = upstreamIdleTotal
+	tr.IdleConnTimeout = upstreamIdleTimeout
+	return &http.Client{Timeout: 60 * time.Second, Transport: tr}
 }
 
 // Close closes every upstream connection.

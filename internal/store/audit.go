@@ -43,7 +43,13 @@ type AuditRecord struct {
 	Target string
 	Result string
 	Body   []byte // a JSON object: everything else about the entry
-	Hash   []byte // the chain hash after this entry (32 bytes)
+	// BodyEncoded says Body is encoding/json's output for a Go value the
+	// caller built (internal/audit's own encoding): a JSON object in
+	// valid UTF-8 without NUL, so AppendAudit does not parse it again.
+	// Callers passing a body from outside (an import, a test) leave it
+	// false and AppendAudit checks the body.
+	BodyEncoded bool
+	Hash        []byte // the chain hash after this entry (32 bytes)
 	// MAC authenticates Hash with a key the database does not hold (32
 	// bytes; nil when written without the key, or before migration 00006).
 	MAC []byte

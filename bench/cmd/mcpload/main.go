@@ -1,9 +1,13 @@
 // Command mcpload measures what the MCP gateway adds to a tool call: it
-// sends the same JSON-RPC tools/call request to an MCP server directly and
-// to the same server through `gatehouse serve`'s gateway, in alternating
-// windows, and reports each side's latency quantiles and the difference
-// (docs/benchmarks.md, "MCP gateway (issue 16)"; run.sh beside this file
-// starts the three processes and runs it).
+// sends the same JSON-RPC tools/call request to an MCP server directly,
+// to the same server through `gatehouse serve`'s gateway, and (-proxy)
+// through a bare proxy built with the same SDK (bench/cmd/mcpproxy: the
+// floor), in windows whose order rotates round by round, and reports each
+// side's latency quantiles, what the proxy adds over direct and the
+// gateway over the proxy, and each server's CPU per call
+// (docs/benchmarks.md, "MCP gateway (issue 16)" and "MCP gateway: the
+// SDK's floor"; run.sh beside this file starts the processes and runs
+// it).
 //
 //	mcpload -direct http://127.0.0.1:8090/mcp -direct-token T \
 //	        -gateway http://127.0.0.1:8080/mcp/demo/prod/sample -gateway-token K \

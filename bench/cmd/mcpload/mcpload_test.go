@@ -105,6 +105,8 @@ func TestParseFlags(t *testing.T) {
 		{"too many rounds", []string{"-rounds", "21"}, false},
 		{"args not an object", []string{"-args", `[1]`}, false},
 		{"not loopback", []string{"-gateway", "http://192.0.2.1/mcp"}, false},
+		{"with the proxy", []string{"-proxy", "http://127.0.0.1:3/mcp"}, true},
+		{"proxy not loopback", []string{"-proxy", "http://192.0.2.1/mcp"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseFlags(append(append([]string{}, base...), tc.args...))
@@ -115,5 +117,27 @@ func TestParseFlags(t *testing.T) {
 	}
 	if _, err := parseFlags(nil); !errors.Is(err, errUsage) {
 		t.Errorf("no flags: %v, want errUsage", err)
+	}
+}
+
+func TestRoundOrder(t *testing.T) {
+	d, p, g := &side{name: "direct"}, &side{name: "proxy"}, &side{name: "gateway"}
+	names := func(ss []*side) []string {
+		var out []string
+		for _, s := range ss {
+			out = append(out, s.name)
+		}
+		return out
+	}
+	var got [][]string
+	for r := range 3 {
+		got = append(got, names(roundOrder([]*side{d, p, g}, r)))
+	}
+	want := [][]string{{"direct", "proxy", "gateway"}, {"proxy", "gateway", "direct"}, {"gateway", "direct", "proxy"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("three sides (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"gateway", "direct"}, names(roundOrder([]*side{d, g}, 1))); diff != "" {
+		t.Errorf("two sides, round 2 (-want +got):\n%s", diff)
 	}
 }

@@ -27,6 +27,7 @@ const (
 
 type config struct {
 	direct, directToken   string
+	proxy, proxyToken     string // optional: the bare SDK proxy (bench/cmd/mcpproxy)
 	gateway, gatewayToken string
 	tool                  string
 	args                  json.RawMessage
@@ -37,6 +38,7 @@ type config struct {
 	warmup                int
 	conns                 int
 	gatewayPID, upPID     int
+	proxyPID              int
 	cpuProfile            string
 }
 
@@ -49,6 +51,8 @@ func parseFlags(argv []string) (config, error) {
 	fs := flag.NewFlagSet("mcpload", flag.ContinueOnError)
 	fs.StringVar(&c.direct, "direct", "", "the upstream MCP endpoint, e.g. http://127.0.0.1:8090/mcp (loopback only)")
 	fs.StringVar(&c.directToken, "direct-token", "", "bearer token for the upstream (what the gateway injects)")
+	fs.StringVar(&c.proxy, "proxy", "", "optional: the same server through a bare SDK proxy (bench/cmd/mcpproxy), measured as a third side (loopback only)")
+	fs.StringVar(&c.proxyToken, "proxy-token", "", "bearer credential for the proxy (mcpproxy needs none)")
 	fs.StringVar(&c.gateway, "gateway", "", "the same server through the gateway, e.g. http://127.0.0.1:8080/mcp/demo/prod/sample (loopback only)")
 	fs.StringVar(&c.gatewayToken, "gateway-token", "", "bearer credential for the gateway (an API key or agent token)")
 	fs.StringVar(&c.tool, "tool", "search", "tool to call (its name upstream, which the gateway serves under the same name)")
@@ -61,6 +65,7 @@ func parseFlags(argv []string) (config, error) {
 	fs.IntVar(&c.conns, "conns", 256, "idle keep-alive connections kept per side")
 	fs.IntVar(&c.gatewayPID, "gateway-pid", 0, "PID of gatehouse serve: report its CPU time per call")
 	fs.IntVar(&c.upPID, "upstream-pid", 0, "PID of the upstream server: report its CPU time per call")
+	fs.IntVar(&c.proxyPID, "proxy-pid", 0, "PID of the proxy: report its CPU time per call")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the generator's own CPU profile to this file")
 	if err := fs.Parse(argv); err != nil {
 		return c, err
@@ -84,7 +89,10 @@ func parseFlags(argv []string) (config, error) {
 	case c.conns < 1 || c.conns > 10_000:
 		return c, fmt.Errorf("%w: -conns %d is not in [1, 10000]", errUsage, c.conns)
 	}
-	for _, u := range []string{c.direct, c.gateway} {
+	for _, u := range []string{c.direct, c.gateway, c.proxy} {
+		if u == "" {
+			continue // -proxy is optional
+		}
 		if err := loopbackURL(u); err != nil {
 			return c, fmt.Errorf("%w: %w", errUsage, err)
 		}
@@ -92,20 +100,59 @@ func parseFlags(argv []string) (config, error) {
 	return c, nil
 }
 
-// side is one of the two paths to the tool.
+// side is one of the paths to the tool: direct, through the bare SDK
+// proxy (when -proxy is given), through the gateway.
 type side struct {
 	name string
 	s    *session
 	lat  []time.Duration // every measured call, all rounds
 	fail atomic.Int64
-	cpu  [2]time.Duration // gateway and upstream CPU during its windows
-	n    int              // calls measured
-	err  atomic.Value     // first error
+	cpu  procs        // the servers' CPU during its windows
+	n    int          // calls measured
+	err  atomic.Value // first error
+}
+
+// procs is a CPU time per server process: gateway, upstream, proxy.
+type procs [3]time.Duration
+
+func (c config) pids() [3]int { return [3]int{c.gatewayPID, c.upPID, c.proxyPID} }
+
+// cpuNow reads the servers' CPU time so far.
+func cpuNow(c config) procs {
+	var p procs
+	for i, pid := range c.pids() {
+		p[i] = procCPU(pid)
+	}
+	return p
+}
+
+func (p procs) sub(o procs) procs {
+	for i := range p {
+		p[i] -= o[i]
+	}
+	return p
+}
+
+func (p procs) add(o procs) procs {
+	for i := range p {
+		p[i] += o[i]
+	}
+	return p
 }
 
 func (sd *side) failed(err error) {
 	sd.fail.Add(1)
 	sd.err.CompareAndSwap(nil, err)
+}
+
+// roundOrder is the sides' order in round r: rotated by one each round,
+// so that each side follows each other side equally often.
+func roundOrder(sides []*side, r int) []*side {
+	out := make([]*side, len(sides))
+	for i := range sides {
+		out[i] = sides[(i+r)%len(sides)]
+	}
+	return out
 }
 
 func run(c config, out io.Writer) error {
@@ -127,13 +174,24 @@ func run(c config, out io.Writer) error {
 	}
 	var ids atomic.Int64
 	body := func(dst []byte) []byte { return tmpl.body(dst, ids.Add(1)) }
-	sides := [2]*side{{name: "direct"}, {name: "gateway"}}
-	for i, t := range []struct{ url, token string }{{c.direct, c.directToken}, {c.gateway, c.gatewayToken}} {
+	type target struct{ name, url, token string }
+	targets := []target{{"direct", c.direct, c.directToken}}
+	if c.proxy != "" {
+		targets = append(targets, target{"proxy", c.proxy, c.proxyToken})
+	}
+	targets = append(targets, target{"gateway", c.gateway, c.gatewayToken})
+	var sides []*side
+	for _, t := range targets {
 		s, err := open(ctx, newHTTPClient(c.conns), t.url, t.token)
 		if err != nil {
 			return err
 		}
-		sides[i].s = s
+		sides = append(sides, &side{name: t.name, s: s})
+	}
+	direct, gateway := sides[0], sides[len(sides)-1]
+	var proxy *side
+	if len(sides) == 3 {
+		proxy = sides[1]
 	}
 	for _, sd := range sides { // warm connections, caches, upstream sessions
 		var buf bytes.Buffer
@@ -150,20 +208,21 @@ func run(c config, out io.Writer) error {
 		mode = fmt.Sprintf("open loop %.0f calls/s, %v windows", c.rate, c.window)
 	}
 	fmt.Fprintf(out, "mcpload: %s, %d rounds, tool %s | load average %s\n", mode, c.rounds, c.tool, loadavg())
-	fmt.Fprintf(out, "%-5s %-7s %7s %6s %9s %9s %9s %9s %11s %11s\n", "round", "side", "calls", "fails", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "gw cpu µs", "up cpu µs")
+	fmt.Fprintf(out, "%-5s %-7s %7s %6s %9s %9s %9s %9s %11s %11s %11s\n", "round", "side", "calls", "fails", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "gw cpu µs", "up cpu µs", "px cpu µs")
 	self0 := selfCPU()
 	for r := range c.rounds {
-		order := sides
-		if r%2 == 1 {
-			order = [2]*side{sides[1], sides[0]}
-		}
+		order := roundOrder(sides, r)
 		if c.rate == 0 {
-			// Serial: pairs, so that the machine's moments hit both alike.
-			var lat [2][]time.Duration
-			g0, u0 := procCPU(c.gatewayPID), procCPU(c.upPID)
+			// Serial: one call of each side in turn, so that the machine's
+			// moments hit all alike.
+			lat := make([][]time.Duration, len(order))
+			p0 := cpuNow(c)
 			var buf bytes.Buffer
 			var b []byte
-			f0 := [2]int64{order[0].fail.Load(), order[1].fail.Load()}
+			f0 := make([]int64, len(order))
+			for i, sd := range order {
+				f0[i] = sd.fail.Load()
+			}
 			for range c.serial {
 				for i, sd := range order {
 					b = body(b)
@@ -175,43 +234,54 @@ func run(c config, out io.Writer) error {
 					lat[i] = append(lat[i], time.Since(t0))
 				}
 			}
-			// Both sides ran in the same minutes: the CPU is shared out by
-			// nothing finer, so it is reported for the pair (on the gateway
-			// row) — the direct calls cost the gateway nothing.
-			g, u := procCPU(c.gatewayPID)-g0, procCPU(c.upPID)-u0
+			// All sides ran in the same minutes: the CPU is shared out by
+			// nothing finer, so each process's is reported on the row of
+			// the side it serves (gateway, proxy), the upstream's on the
+			// direct row, per call of every side (it serves them all).
+			p := cpuNow(c).sub(p0)
 			for i, sd := range order {
 				sd.lat = append(sd.lat, lat[i]...)
 				sd.n += c.serial
-				var cpu [2]time.Duration
-				if sd == sides[1] {
-					cpu = [2]time.Duration{g, u}
+				var cpu procs
+				switch sd {
+				case gateway:
+					cpu[0] = p[0]
+				case proxy:
+					cpu[2] = p[2]
+				case direct:
+					cpu[1] = p[1] / time.Duration(len(order))
 				}
-				sd.cpu[0] += cpu[0]
-				sd.cpu[1] += cpu[1]
+				sd.cpu = sd.cpu.add(cpu)
 				report(out, r+1, sd.name, lat[i], c.serial, sd.fail.Load()-f0[i], cpu, c)
 			}
 			continue
 		}
 		for _, sd := range order {
-			g0, u0, f0 := procCPU(c.gatewayPID), procCPU(c.upPID), sd.fail.Load()
+			p0, f0 := cpuNow(c), sd.fail.Load()
 			lat, n := openLoop(ctx, sd, body, c.rate, c.window)
-			cpu := [2]time.Duration{procCPU(c.gatewayPID) - g0, procCPU(c.upPID) - u0}
+			cpu := cpuNow(c).sub(p0)
 			sd.lat = append(sd.lat, lat...)
 			sd.n += n
-			sd.cpu[0] += cpu[0]
-			sd.cpu[1] += cpu[1]
+			sd.cpu = sd.cpu.add(cpu)
 			report(out, r+1, sd.name, lat, n, sd.fail.Load()-f0, cpu, c)
 		}
 	}
-	fmt.Fprintf(out, "all   %-7s %7d %6d %9.3f %9.3f %9.3f %9.3f\n", "direct", sides[0].n, sides[0].fail.Load(),
-		ms(q(sides[0].lat, .50)), ms(q(sides[0].lat, .99)), ms(q(sides[0].lat, .999)), ms(q(sides[0].lat, 1)))
-	fmt.Fprintf(out, "all   %-7s %7d %6d %9.3f %9.3f %9.3f %9.3f", "gateway", sides[1].n, sides[1].fail.Load(),
-		ms(q(sides[1].lat, .50)), ms(q(sides[1].lat, .99)), ms(q(sides[1].lat, .999)), ms(q(sides[1].lat, 1)))
-	fmt.Fprintf(out, " %11s %11s\n", perCall(sides[1].cpu[0], sides[1].n, c.gatewayPID), perCall(sides[1].cpu[1], sides[1].n, c.upPID))
-	fmt.Fprintf(out, "added by the gateway: p50 %+.3f ms, p99 %+.3f ms, p99.9 %+.3f ms | generator CPU %.1f µs/call | load average %s\n",
-		ms(q(sides[1].lat, .50)-q(sides[0].lat, .50)), ms(q(sides[1].lat, .99)-q(sides[0].lat, .99)),
-		ms(q(sides[1].lat, .999)-q(sides[0].lat, .999)),
-		float64((selfCPU()-self0).Microseconds())/float64(max(1, sides[0].n+sides[1].n)), loadavg())
+	total := 0
+	for _, sd := range sides {
+		report(out, 0, sd.name, sd.lat, sd.n, sd.fail.Load(), sd.cpu, c)
+		total += sd.n
+	}
+	added := func(what string, a, b *side) {
+		fmt.Fprintf(out, "added by %s: p50 %+.3f ms, p99 %+.3f ms, p99.9 %+.3f ms\n", what,
+			ms(q(b.lat, .50)-q(a.lat, .50)), ms(q(b.lat, .99)-q(a.lat, .99)), ms(q(b.lat, .999)-q(a.lat, .999)))
+	}
+	if proxy != nil {
+		added("the bare SDK proxy (proxy - direct)", direct, proxy)
+		added("gatehouse over the SDK proxy (gateway - proxy)", proxy, gateway)
+	}
+	added("the gateway", direct, gateway)
+	fmt.Fprintf(out, "generator CPU %.1f µs/call | load average %s\n",
+		float64((selfCPU()-self0).Microseconds())/float64(max(1, total)), loadavg())
 	var errs []error
 	for _, sd := range sides {
 		if n := sd.fail.Load(); n > 0 {
@@ -266,10 +336,17 @@ func openLoop(ctx context.Context, sd *side, body func([]byte) []byte, rate floa
 	return out, n
 }
 
-func report(out io.Writer, round int, name string, lat []time.Duration, n int, fails int64, cpu [2]time.Duration, c config) {
-	fmt.Fprintf(out, "%-5d %-7s %7d %6d %9.3f %9.3f %9.3f %9.3f %11s %11s\n", round, name, n, fails,
+// report prints one row: a round's window of a side (round 0: all of
+// them, "all").
+func report(out io.Writer, round int, name string, lat []time.Duration, n int, fails int64, cpu procs, c config) {
+	r := "all"
+	if round > 0 {
+		r = fmt.Sprint(round)
+	}
+	pids := c.pids()
+	fmt.Fprintf(out, "%-5s %-7s %7d %6d %9.3f %9.3f %9.3f %9.3f %11s %11s %11s\n", r, name, n, fails,
 		ms(q(lat, .50)), ms(q(lat, .99)), ms(q(lat, .999)), ms(q(lat, 1)),
-		perCall(cpu[0], n, c.gatewayPID), perCall(cpu[1], n, c.upPID))
+		perCall(cpu[0], n, pids[0]), perCall(cpu[1], n, pids[1]), perCall(cpu[2], n, pids[2]))
 }
 
 func perCall(cpu time.Duration, n, pid int) string {

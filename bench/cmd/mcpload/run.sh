@@ -26,10 +26,23 @@
 # gatehouse's GOGC alone (unset: serve's own --gc-headroom-mib tuning;
 # GW_HEADROOM sets that), docs/mcp-gateway.md, "Performance". GW_ARGS adds
 # arguments to `gatehouse serve` (e.g. GW_ARGS='--audit-commit-window 0').
+#
+# The floor (PROXY=1, the default): bench/cmd/mcpproxy, a bare proxy built
+# with the Go SDK the way the gateway uses it (no authentication, decision
+# or audit), runs on PROXY_PORT on gatehouse's CPUs (PROXY_CPUS) and is
+# measured as a third side: direct / proxy / gateway windows, the order
+# rotated each round. PROXY=0 measures direct and gateway only;
+# PROXY_BIN=... runs another build of it, PROXY_ARGS adds arguments to it
+# (e.g. PROXY_ARGS=-stateless).
+# TRACE=SECONDS writes an execution trace of gatehouse to $WORK/gateway.trace
+# (TRACE_DELAY seconds after the generator starts, default 3), and
+# PROXY_PROFILE=SECONDS a CPU profile of the proxy to $WORK/proxy.pprof
+# (PROXY_PROFILE_DELAY; its pprof is on PROXY_DEBUG_PORT).
 set -eu
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 : "${WORK:=$(mktemp -d /tmp/mcpload.XXXXXX)}" "${GW_PORT:=18780}" "${UP_PORT:=18790}" "${DEBUG_PORT:=18781}"
 : "${PIN:=1}" "${GW_CPUS:=0}" "${UP_CPUS:=1}" "${GEN_CPUS:=1}" "${PROFILE:=0}"
+: "${PROXY:=1}" "${PROXY_PORT:=18792}" "${PROXY_DEBUG_PORT:=18793}" "${PROXY_CPUS:=$GW_CPUS}" "${TRACE:=0}" "${PROXY_PROFILE:=0}"
 mkdir -p "$WORK"
 pin() { # pin CPUS CMD...: run CMD on CPUS when pinning is on
 	cpus=$1; shift
@@ -46,11 +59,15 @@ if [ -z "${GATEHOUSE_BIN:-}" ]; then
 fi
 (cd "$root" && go build -o "$WORK/mcp-sample" ./examples/mcp-sample)
 (cd "$root/bench" && go build -o "$WORK/mcpload" ./cmd/mcpload)
+if [ -z "${PROXY_BIN:-}" ]; then
+	(cd "$root/bench" && go build -o "$WORK/mcpproxy" ./cmd/mcpproxy)
+	PROXY_BIN=$WORK/mcpproxy
+fi
 
 token=sample-secret-token
-for port in "$GW_PORT" "$UP_PORT" "$DEBUG_PORT"; do
+for port in "$GW_PORT" "$UP_PORT" "$DEBUG_PORT" "$PROXY_PORT" "$PROXY_DEBUG_PORT"; do
 	if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
-		echo "port $port is in use (GW_PORT, UP_PORT, DEBUG_PORT choose others)" >&2; exit 1
+		echo "port $port is in use (GW_PORT, UP_PORT, DEBUG_PORT, PROXY_PORT, PROXY_DEBUG_PORT choose others)" >&2; exit 1
 	fi
 done
 rm -rf "$WORK/data"
@@ -59,7 +76,8 @@ spawn "$GW_CPUS" env -u GOGC ${GW_GOGC:+GOGC=$GW_GOGC} ${GW_HEADROOM:+GATEHOUSE_
 gw_pid=$!
 spawn "$UP_CPUS" "$WORK/mcp-sample" -addr "127.0.0.1:$UP_PORT" -token "$token" >"$WORK/sample.log" 2>&1 &
 up_pid=$!
-trap 'kill "$gw_pid" "$up_pid" 2>/dev/null || true; wait "$gw_pid" "$up_pid" 2>/dev/null || true' EXIT INT TERM
+px_pid=
+trap 'kill "$gw_pid" "$up_pid" $px_pid 2>/dev/null || true; wait "$gw_pid" "$up_pid" $px_pid 2>/dev/null || true' EXIT INT TERM
 
 i=0
 until [ -s "$WORK/data/demo-keys.env" ] && curl -fsS "http://127.0.0.1:$GW_PORT/healthz" >/dev/null 2>&1; do
@@ -77,14 +95,36 @@ cat "$WORK/sample-tools.policy" >>"$WORK/org.policy"
 gh policy put "$WORK/org.policy"
 gh bind user:carol sample_tool_caller -n prod --resource tools/sample.search
 
-prof_pid=
+proxy_args=
+if [ "$PROXY" = 1 ]; then
+	spawn "$PROXY_CPUS" "$PROXY_BIN" -addr "127.0.0.1:$PROXY_PORT" -debug-addr "127.0.0.1:$PROXY_DEBUG_PORT" \
+		-upstream "http://127.0.0.1:$UP_PORT/mcp" -upstream-token "$token" ${PROXY_ARGS:-} >"$WORK/proxy.log" 2>&1 &
+	px_pid=$!
+	i=0
+	until grep -q 'mcpproxy:' "$WORK/proxy.log" 2>/dev/null; do
+		i=$((i + 1)); [ "$i" -lt 50 ] || { echo "mcpproxy did not start:" >&2; cat "$WORK/proxy.log" >&2; exit 1; }
+		sleep 0.2
+	done
+	proxy_args="-proxy http://127.0.0.1:$PROXY_PORT/mcp -proxy-pid $px_pid"
+fi
+
+bg_pids=
 if [ "$PROFILE" != 0 ]; then
 	(sleep "${PROFILE_DELAY:-3}"; curl -fsS -o "$WORK/gateway.pprof" "http://127.0.0.1:$DEBUG_PORT/debug/pprof/profile?seconds=$PROFILE") &
-	prof_pid=$!
+	bg_pids="$bg_pids $!"
 fi
-echo "gatehouse $GATEHOUSE_BIN (pid $gw_pid, CPUs ${GW_CPUS}), sample (pid $up_pid, CPUs ${UP_CPUS}), generator CPUs ${GEN_CPUS}, pinning $PIN; work dir $WORK"
+if [ "$TRACE" != 0 ]; then
+	(sleep "${TRACE_DELAY:-3}"; curl -fsS -o "$WORK/gateway.trace" "http://127.0.0.1:$DEBUG_PORT/debug/pprof/trace?seconds=$TRACE") &
+	bg_pids="$bg_pids $!"
+fi
+if [ "$PROXY_PROFILE" != 0 ] && [ -n "$px_pid" ]; then
+	(sleep "${PROXY_PROFILE_DELAY:-3}"; curl -fsS -o "$WORK/proxy.pprof" "http://127.0.0.1:$PROXY_DEBUG_PORT/debug/pprof/profile?seconds=$PROXY_PROFILE") &
+	bg_pids="$bg_pids $!"
+fi
+echo "gatehouse $GATEHOUSE_BIN (pid $gw_pid, CPUs ${GW_CPUS}), sample (pid $up_pid, CPUs ${UP_CPUS}), proxy ${px_pid:-off} (CPUs ${PROXY_CPUS}), generator CPUs ${GEN_CPUS}, pinning $PIN; work dir $WORK"
+# shellcheck disable=SC2086 # proxy_args is words
 pin "$GEN_CPUS" "$WORK/mcpload" \
-	-direct "http://127.0.0.1:$UP_PORT/mcp" -direct-token "$token" \
+	-direct "http://127.0.0.1:$UP_PORT/mcp" -direct-token "$token" $proxy_args \
 	-gateway "http://127.0.0.1:$GW_PORT/mcp/demo/prod/sample" -gateway-token "$CAROL_KEY" \
 	-gateway-pid "$gw_pid" -upstream-pid "$up_pid" "$@"
-[ -z "$prof_pid" ] || wait "$prof_pid"
+for p in $bg_pids; do wait "$p"; done

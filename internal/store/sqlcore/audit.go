@@ -403,7 +403,7 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	c.need(a.Target != "", "target is empty: every entry names what it touched")
 	c.need(len(a.Hash) == 32, "hash is %d bytes, want 32", len(a.Hash))
 	c.need(macOK(a.MAC) && macOK(a.HeadMAC), "MAC is neither absent nor 32 bytes")
-	c.need(len(a.Body) <= store.MaxAuditBody && isJSONObject(a.Body), "body is not a JSON object of at most %d bytes", store.MaxAuditBody)
+	c.need(len(a.Body) <= store.MaxAuditBody && (a.BodyEncoded && isObjectStart(a.Body) || isJSONObject(a.Body)), "body is not a JSON object of at most %d bytes", store.MaxAuditBody)
 	if c.err != nil {
 		return c.err
 	}
@@ -462,6 +462,11 @@ func (t *txn) RecordAuditHead(ctx context.Context, h store.AuditHeadRow) error {
 	t.unlogged = true
 	return nil
 }
+
+// isObjectStart is isJSONObject's cheap half, for bodies the caller
+// encoded with encoding/json (AuditRecord.BodyEncoded): an object, not
+// re-parsed.
+func isObjectStart(b []byte) bool { return len(b) >= 2 && b[0] == '{' && b[len(b)-1] == '}' }
 
 func isJSONObject(b []byte) bool {
 	b = bytes.TrimLeft(b, " \t\r\n")

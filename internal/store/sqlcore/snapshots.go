@@ -114,19 +114,9 @@ func (s *Store) OrgChangesSince(ctx context.Context, org string, after uint64, l
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.readChanges(ctx, s.b, `SELECT `+changeCols+` FROM changelog WHERE org = $1 AND revision > $2 ORDER BY org, revision, seq LIMIT $3`, org, int64(after), limit)
-	if err != nil {
-		return nil, err
-	}
-	if len(out) == limit {
-		last := out[len(out)-1]
-		rest, err := s.readChanges(ctx, s.b, `SELECT `+changeCols+` FROM changelog WHERE org = $1 AND revision = $2 AND seq > $3 ORDER BY org, revision, seq`, org, int64(last.Revision), last.Seq)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rest...)
-	}
-	return out, nil
+	return s.changesPage(ctx, s.b, limit,
+		`SELECT `+changeCols+` FROM changelog WHERE org = $1 AND revision > $2 ORDER BY org, revision, seq LIMIT $3`, []any{org, int64(after)},
+		`SELECT `+changeCols+` FROM changelog WHERE org = $1 AND revision = $2 AND seq > $3 ORDER BY org, revision, seq`, []any{org})
 }
 
 // RevisionTime implements store.SnapshotStore.

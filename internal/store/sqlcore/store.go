@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -154,47 +152,9 @@ func (s *Store) changesSince(ctx context.Context, q Querier, after uint64, limit
 	if err != nil {
 		return nil, err
 	}
-	out, err := s.readChanges(ctx, q, `SELECT `+changeCols+` FROM changelog WHERE revision > $1 ORDER BY revision, seq LIMIT $2`, int64(after), limit)
-	if err != nil {
-		return nil, err
-	}
-	if len(out) == limit {
-		// Never split a revision: finish the last one.
-		last := out[len(out)-1]
-		rest, err := s.readChanges(ctx, q, `SELECT `+changeCols+` FROM changelog WHERE revision = $1 AND seq > $2 ORDER BY seq`, int64(last.Revision), last.Seq)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rest...)
-	}
-	return out, nil
-}
-
-func (s *Store) readChanges(ctx context.Context, q Querier, sql string, args ...any) ([]store.Change, error) {
-	const op = "changes since"
-	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, s.dbErr(ctx, op, "", err)
-	}
-	defer rows.Close()
-	var out []store.Change
-	for rows.Next() {
-		var (
-			c        store.Change
-			rev, seq int64
-			kind     string
-			payload  []byte
-		)
-		if err := rows.Scan(&rev, &seq, &c.Org, &kind, &c.Key, &payload, scanTime(&c.CreatedAt)); err != nil {
-			return nil, s.dbErr(ctx, op, "", err)
-		}
-		c.Revision, c.Seq, c.Kind, c.Payload = uint64(rev), int(seq), store.Kind(kind), rawJSON(payload)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.dbErr(ctx, op, "", err)
-	}
-	return out, nil
+	return s.changesPage(ctx, q, limit,
+		`SELECT `+changeCols+` FROM changelog WHERE revision > $1 ORDER BY revision, seq LIMIT $2`, []any{int64(after)},
+		`SELECT `+changeCols+` FROM changelog WHERE revision = $1 AND seq > $2 ORDER BY seq`, nil)
 }
 
 // Write implements store.Store.
@@ -284,37 +244,6 @@ func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, 
 	}
 	s.bc.publish(t.rev)
 	return t.rev, nil
-}
-
-const changeBatch = 100
-
-// changelogStmts are the INSERTs of changes into the changelog, 100 rows
-// a statement.
-func (s *Store) changelogStmts(changes []store.Change) []Stmt {
-	var out []Stmt
-	for start := 0; start < len(changes); start += changeBatch {
-		batch := changes[start:min(start+changeBatch, len(changes))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO changelog (` + changeCols + `) VALUES `)
-		args := make([]any, 0, len(batch)*7)
-		for i, ch := range batch {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			n := len(args)
-			b.WriteString("(")
-			for j := 1; j <= 7; j++ {
-				if j > 1 {
-					b.WriteString(", ")
-				}
-				b.WriteString("$" + strconv.Itoa(n+j))
-			}
-			b.WriteString(")")
-			args = append(args, int64(ch.Revision), ch.Seq, ch.Org, string(ch.Kind), ch.Key, string(ch.Payload), s.b.TimeArg(ch.CreatedAt))
-		}
-		out = append(out, Stmt{SQL: b.String(), Args: args})
-	}
-	return out
 }
 
 // dbErr wraps a database error: context errors stay context errors,

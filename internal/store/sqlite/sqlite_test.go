@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -127,5 +128,68 @@ func TestOpenErrors(t *testing.T) {
 				t.Errorf("Open(%q) = %v, want %v", tc.path, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestChangelogRunRows: a transaction's consecutive changes to one org
+// are stored as one changelog row (a run), not a row each: a bulk write
+// of a thousand changes inserted a thousand rows and their three B-trees.
+// Changes of another org, or deployment-wide ones, break the run. (What
+// readers see is storetest's ChangelogRuns.)
+func TestChangelogRunRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "runs.db")
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Write(ctx, func(tx store.Tx) error {
+		if _, err := tx.CreateOrg(ctx, store.Org{ID: "a"}); err != nil { // org.put, namespace.put default
+			return err
+		}
+		for i := range 50 {
+			if _, err := tx.CreateNamespace(ctx, "a", fmt.Sprintf("n%d", i)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.CreateUser(ctx, store.User{ID: "u1"}); err != nil { // org "": its own row
+			return err
+		}
+		_, err := tx.CreateNamespace(ctx, "a", "last") // a run of one: its own row
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	type row struct {
+		Seq  int
+		Org  string
+		Kind string
+	}
+	var got []row
+	rows, err := db.Query(`SELECT seq, org, kind FROM changelog ORDER BY revision, seq`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.Seq, &r.Org, &r.Kind); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []row{{0, "a", "changes"}, {52, "", "user.put"}, {53, "a", "namespace.put"}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("changelog rows (-want +got):\n%s", d)
 	}
 }

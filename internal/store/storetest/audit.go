@@ -73,6 +73,13 @@ func testAudit(t *testing.T, s store.Store) {
 		{"short hash", func() store.AuditRecord { r := rec("acme", 3, "a", "b", "c", "d"); r.Hash = r.Hash[:31]; return r }(), store.ErrInvalid},
 		{"body not an object", func() store.AuditRecord { r := rec("acme", 3, "a", "b", "c", "d"); r.Body = []byte(`[1]`); return r }(), store.ErrInvalid},
 		{"body not JSON", func() store.AuditRecord { r := rec("acme", 3, "a", "b", "c", "d"); r.Body = []byte(`{`); return r }(), store.ErrInvalid},
+		// A body the caller says it encoded itself is not parsed again,
+		// but it must still be an object.
+		{"encoded body not an object", func() store.AuditRecord {
+			r := rec("acme", 3, "a", "b", "c", "d")
+			r.Body, r.BodyEncoded = []byte(`[1]`), true
+			return r
+		}(), store.ErrInvalid},
 		{"actor not UTF-8", rec("acme", 3, "\xff", "b", "c", "d"), store.ErrInvalid},
 		{"NUL in action", rec("acme", 3, "a", "b\x00", "c", "d"), store.ErrInvalid},
 		// Every entry names what it touched (DESIGN §7: "target").

@@ -426,3 +426,84 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testChangelogRuns: a revision whose changes alternate between orgs and
+// deployment-wide users (the shape of a bulk write that provisions users:
+// a backend may store runs of one org's changes together) reads back
+// exactly as Tx.Changes recorded it, in order, whole revisions, whatever
+// the page size, through ChangesSince and OrgChangesSince.
+func testChangelogRuns(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	var recorded []store.Change
+	steps := [][]string{ // one revision each: "org/namespace" or "user"
+		{"a/n0"},
+		{"a/n1", "a/n2", "a/n3", "user", "a/n4", "a/n5", "b/n0", "b/n1", "user", "a/n6", "user", "user"},
+		{"b/n2", "b/n3", "b/n4"},
+		{"user", "a/n7"},
+	}
+	users := 0
+	for _, step := range steps {
+		write(t, s, func(ctx context.Context, tx store.Tx) error {
+			for _, st := range step {
+				if st == "user" {
+					users++
+					if _, err := tx.CreateUser(ctx, store.User{ID: fmt.Sprintf("u%d", users)}); err != nil {
+						return err
+					}
+					continue
+				}
+				org, ns := st[:1], st[2:]
+				if ns == "n0" {
+					if _, err := tx.CreateOrg(ctx, store.Org{ID: org}); err != nil {
+						return err
+					}
+				}
+				if _, err := tx.CreateNamespace(ctx, org, ns); err != nil {
+					return err
+				}
+			}
+			recorded = append(recorded, tx.Changes()...)
+			return nil
+		})
+	}
+	revOf := func(cs []store.Change) []uint64 {
+		var out []uint64
+		for _, c := range cs {
+			out = append(out, c.Revision)
+		}
+		return out
+	}
+	for limit := 1; limit <= len(recorded)+1; limit++ {
+		var got []store.Change
+		for after := uint64(0); ; {
+			cs := must(s.ChangesSince(ctx, after, limit)).get(t)
+			if len(cs) == 0 {
+				break
+			}
+			// Whole revisions: the next page starts at a new one.
+			if len(got) > 0 && got[len(got)-1].Revision == cs[0].Revision {
+				t.Errorf("ChangesSince(limit %d) split revision %d: %v then %v", limit, cs[0].Revision, revOf(got), revOf(cs))
+			}
+			got = append(got, cs...)
+			after = cs[len(cs)-1].Revision
+		}
+		diff(t, fmt.Sprintf("ChangesSince paged by %d vs Tx.Changes", limit), recorded, got)
+		for _, org := range []string{"a", "b"} {
+			var want, got []store.Change
+			for _, c := range recorded {
+				if c.Org == org {
+					want = append(want, c)
+				}
+			}
+			for after := uint64(0); ; {
+				cs := must(s.OrgChangesSince(ctx, org, after, limit)).get(t)
+				if len(cs) == 0 {
+					break
+				}
+				got = append(got, cs...)
+				after = cs[len(cs)-1].Revision
+			}
+			diff(t, fmt.Sprintf("OrgChangesSince(%s) paged by %d", org, limit), want, got)
+		}
+	}
+}

@@ -64,6 +64,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PaginationErrors", testPaginationErrors},
 		{"Changelog", testChangelog},
 		{"ChangelogWholeRevisions", testChangelogWholeRevisions},
+		{"ChangelogRuns", testChangelogRuns},
 		{"Rollback", testRollback},
 		{"TxLifetime", testTxLifetime},
 		{"TxReads", testTxReads},

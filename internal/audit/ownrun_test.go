@@ -1,0 +1,148 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// readCounter counts the audit rows its transactions read back.
+type readCounter struct {
+	store.Store
+	rows *int
+}
+
+func (s readCounter) Write(ctx context.Context, fn func(store.Tx) error) (uint64, error) {
+	return s.Store.Write(ctx, func(tx store.Tx) error { return fn(countingTx{tx, s.rows}) })
+}
+
+type countingTx struct {
+	store.Tx
+	rows *int
+}
+
+func (t countingTx) ReadAudit(ctx context.Context, org string, after uint64, limit int) ([]store.AuditRecord, error) {
+	recs, err := t.Tx.ReadAudit(ctx, org, after, limit)
+	*t.rows += len(recs)
+	return recs, err
+}
+
+// TestCheckpointReadsOnlyEarlierEntries: signing a checkpoint inside a
+// transaction reads back and authenticates the entries written before
+// that transaction, not the ones this Log appended in it (a bulk write's
+// thousand entries were each read back and hashed again). An entry
+// appended in the transaction by anything but the Log is still read and
+// refused.
+func TestCheckpointReadsOnlyEarlierEntries(t *testing.T) {
+	tests := []struct {
+		name     string
+		forge    bool // the second write appends a foreign entry after its second own one
+		wantRows int  // audit rows the second write reads back
+		wantCP   []uint64
+	}{
+		// Entry 1 is checkpointed at once (no checkpoint yet); the second
+		// write's entry 11 is due (10 after it) and reads 2..4 only,
+		// entry 21 is due and reads nothing (11..21 are its own).
+		{"own entries", false, 3, []uint64{1, 11, 21}},
+		// The foreign entry 7 breaks the run: the checkpoint due at 11
+		// reads 2..7 and refuses to sign over 7 (and, refused, the org
+		// is not tried again in the write).
+		{"foreign entry", true, 6, []uint64{1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := ctxT(t)
+			rows := 0
+			s := readCounter{Store: openStore(t, fixturePath(t)), rows: &rows}
+			l := newTestLog(t, s, audit.Options{Signer: testSigner(t), CheckpointEvery: 10, CheckpointInterval: time.Hour})
+			write := func(n int, forgeAfter int) {
+				t.Helper()
+				if _, err := s.Write(ctx, func(tx store.Tx) error {
+					for i := range n {
+						if err := l.Record(ctx, tx, fixtureEntry("acme", i)); err != nil {
+							return err
+						}
+						if i+1 == forgeAfter {
+							h, err := tx.AuditHead(ctx, "acme")
+							if err != nil {
+								return err
+							}
+							sum := sha256.Sum256([]byte("forged"))
+							if err := tx.AppendAudit(ctx, store.AuditRecord{Org: "acme", Seq: h.Seq + 1, At: h.At, Actor: "user:mallory",
+								Action: "x.y", Target: "x/1", Result: "success", Body: []byte(`{}`), Hash: sum[:], MAC: bytes.Repeat([]byte{1}, 32)}); err != nil {
+								return err
+							}
+						}
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write(4, 0)
+			rows = 0
+			forgeAfter := 0
+			if tc.forge {
+				forgeAfter = 2
+			}
+			write(17, forgeAfter)
+			if rows != tc.wantRows {
+				t.Errorf("the second write read back %d audit rows, want %d", rows, tc.wantRows)
+			}
+			cps, err := s.ListAuditCheckpoints(ctx, "acme", 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []uint64
+			for _, c := range cps {
+				got = append(got, c.Seq)
+			}
+			if d := cmp.Diff(tc.wantCP, got); d != "" {
+				t.Errorf("checkpoints (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestRecordRefusesMalformedObjects: an entry whose before, after or
+// details is not JSON is refused, names the field, and writes nothing —
+// checked once, by the body's encoding (Log and plain Record) or before
+// the decision log's group commit.
+func TestRecordRefusesMalformedObjects(t *testing.T) {
+	tests := []struct {
+		name string
+		set  func(*audit.Entry)
+		want string
+	}{
+		{"before", func(e *audit.Entry) { e.Before = []byte(`{"v":`) }, "entry before is not JSON"},
+		{"after", func(e *audit.Entry) { e.After = []byte(`[1,`) }, "entry after is not JSON"},
+		{"details", func(e *audit.Entry) { e.Details = []byte(`{]`) }, "entry details is not JSON"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := ctxT(t)
+			s := openStore(t, fixturePath(t))
+			l := newTestLog(t, s, audit.Options{Signer: testSigner(t)})
+			e := fixtureEntry("acme", 0)
+			tc.set(&e)
+			for _, r := range []audit.Recorder{l, audit.Append} {
+				_, err := s.Write(ctx, func(tx store.Tx) error { return r.Record(ctx, tx, e) })
+				if !errors.Is(err, audit.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("Record(%T) = %v, want ErrInvalid naming %q", r, err, tc.want)
+				}
+			}
+			if h, err := s.AuditHead(ctx, "acme"); err != nil || h.Seq != 0 {
+				t.Errorf("after the refusals the log is at %d (%v), want empty", h.Seq, err)
+			}
+		})
+	}
+}
