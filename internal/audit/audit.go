@@ -30,7 +30,11 @@
 //     ends before its recorded head (truncated) and an org that exists
 //     without a log. The checkpointer never signs over an entry it cannot
 //     authenticate: it re-verifies every entry since the previous
-//     checkpoint (signed by its own or a trusted key) first. What stays
+//     checkpoint (signed by its own or a trusted key) first — in the
+//     transaction of the entry that made it due, or, for a DecisionLog's
+//     entries, just after that transaction commits, signing only if the
+//     newest checkpoint and the entry's stored hash are still those it
+//     checked (checkpointer.go). What stays
 //     undetectable without exported checkpoints: a rollback of an org's
 //     rows to a state saved earlier, and the removal of a deleted org's
 //     whole log (docs/audit.md, "Guarantees").

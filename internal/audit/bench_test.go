@@ -128,7 +128,10 @@ func buildBig(b *testing.B, path string, n int) {
 // checkpoints. Sub-benchmarks: without a commit window, and with one.
 // It reports the process's CPU per entry (cpu-ns/op: the figure a loaded
 // machine distorts least), entries per transaction, and the median and
-// 99th percentile wait from an entry's due time until Record returned.
+// 99th and 99.9th percentile and the longest wait from an entry's due
+// time until Record returned, and the longest wait of an entry that made
+// a checkpoint due (due-max-ms; 0 below 1,001 entries) and of the 50
+// entries from it on (near-max-ms).
 func BenchmarkDecisionLogPaced(b *testing.B) {
 	rate := 1000
 	if v, err := strconv.Atoi(os.Getenv("GATEHOUSE_BENCH_RATE")); err == nil && v > 0 {
@@ -167,11 +170,75 @@ func BenchmarkDecisionLogPaced(b *testing.B) {
 			wg.Wait()
 			b.StopTimer()
 			st := d.Stats()
+			// The entries that made a checkpoint due (entry 1001, 2001, …:
+			// index 1000, 2000, …; the default CheckpointEvery), and the
+			// longest wait among them.
+			var dueMax, nearMax time.Duration
+			for i := audit.DefaultCheckpointEvery; i < len(waits); i += audit.DefaultCheckpointEvery {
+				dueMax = max(dueMax, waits[i])
+				for _, w := range waits[i:min(i+50, len(waits))] {
+					nearMax = max(nearMax, w) // it and the 49 entries after it
+				}
+			}
 			slices.Sort(waits)
 			b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 			b.ReportMetric(float64(st.Entries)/float64(max(st.Transactions, 1)), "entries/tx")
 			b.ReportMetric(float64(waits[len(waits)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(waits[len(waits)*99/100].Microseconds())/1000, "p99-ms")
+			b.ReportMetric(float64(waits[len(waits)*999/1000].Microseconds())/1000, "p999-ms")
+			b.ReportMetric(float64(waits[len(waits)-1].Microseconds())/1000, "max-ms")
+			b.ReportMetric(float64(dueMax.Microseconds())/1000, "due-max-ms")
+			b.ReportMetric(float64(nearMax.Microseconds())/1000, "near-max-ms")
 		})
 	}
+}
+
+// BenchmarkDecisionLogSerial records tool-call entries through the
+// decision log one after the other (one caller: each Record waits for its
+// entry to be durable before the next is queued), on SQLite with
+// synchronous=FULL and a MAC-keyed log checkpointing every 1,000 entries,
+// so that every transaction holds one entry and the one that made a
+// checkpoint due can be told apart. It reports the median Record latency
+// (p50-ms), the median latency of the entries that made a checkpoint due
+// (due-ms: entries 1001, 2001, …), of the entry right after each of them
+// (next-ms), and the longest (max-ms). Run it with -benchtime=Nx, N a few
+// thousand.
+func BenchmarkDecisionLogSerial(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "serial.db"), sqlite.Options{Synchronous: "FULL"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	d := audit.NewDecisionLog(s, newTestLog(b, s, audit.Options{Signer: testSigner(b)}), audit.DecisionLogOptions{Window: -1})
+	defer d.Close()
+	ctx := context.Background()
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		t0 := time.Now()
+		if err := d.Record(ctx, callEntry(i)); err != nil {
+			b.Fatal(err)
+		}
+		lat[i] = time.Since(t0)
+	}
+	b.StopTimer()
+	median := func(ds []time.Duration) float64 {
+		if len(ds) == 0 {
+			return 0
+		}
+		ds = slices.Clone(ds)
+		slices.Sort(ds)
+		return float64(ds[len(ds)/2].Microseconds()) / 1000
+	}
+	var due, next []time.Duration
+	for i := audit.DefaultCheckpointEvery; i < len(lat); i += audit.DefaultCheckpointEvery {
+		due = append(due, lat[i])
+		if i+1 < len(lat) {
+			next = append(next, lat[i+1])
+		}
+	}
+	b.ReportMetric(median(lat), "p50-ms")
+	b.ReportMetric(median(due), "due-ms")
+	b.ReportMetric(median(next), "next-ms")
+	b.ReportMetric(float64(slices.Max(lat).Microseconds())/1000, "max-ms")
 }

@@ -85,7 +85,10 @@ const DecisionAction = "decision"
 // arrive often, a lone entry waits a short window for the next — see
 // DecisionLogOptions.Window), and Record
 // returns only when its entry is durable — or the error, which the caller
-// must treat as a failed decision (answer 503, never the decision). Each
+// must treat as a failed decision (answer 503, never the decision). Over
+// a *Log with a Signer, a checkpoint an entry makes due is not signed in
+// the entry's transaction but just after it commits, in the background
+// (checkpointer.go): no Record waits for one. Each
 // org's settings are cached for SettingsTTL and never used past it;
 // Invalidate drops one at once. An org in use has its settings re-read in
 // the background during the last quarter of their TTL (refresh ahead), so
@@ -125,6 +128,11 @@ type DecisionLog struct {
 	refreshes  sync.WaitGroup
 	refreshCtx context.Context // cancelled by Close
 	cancel     context.CancelFunc
+
+	// ckpt signs the checkpoints the entries make due after their
+	// transaction commits, off the writer (checkpointer.go); nil unless
+	// rec is a *Log with a Signer.
+	ckpt *checkpointer
 }
 
 type cachedSettings struct {
@@ -196,6 +204,9 @@ func newDecisionLog(st store.Store, rec Recorder, opts DecisionLogOptions, now f
 		stop: make(chan struct{}), done: make(chan struct{}), cache: map[string]cachedSettings{},
 		window: opts.Window, now: now, after: after, refreshing: map[string]bool{}}
 	d.refreshCtx, d.cancel = context.WithCancel(context.Background())
+	if l, ok := rec.(*Log); ok && l.opts.Signer != nil {
+		d.ckpt = newCheckpointer(l)
+	}
 	go d.run()
 	return d
 }
@@ -204,6 +215,7 @@ func newDecisionLog(st store.Store, rec Recorder, opts DecisionLogOptions, now f
 var ErrClosed = errors.New("audit decision log is closed")
 
 // Close stops the writer; pending and later Records fail with ErrClosed.
+// It waits for the checkpoints under way (checkpointer.go).
 func (d *DecisionLog) Close() {
 	d.once.Do(func() {
 		d.mu.Lock()
@@ -212,6 +224,9 @@ func (d *DecisionLog) Close() {
 		d.cancel()
 		<-d.done
 		d.refreshes.Wait()
+		if d.ckpt != nil {
+			d.ckpt.close() // after the writer, which starts them
+		}
 	})
 }
 
@@ -394,7 +409,18 @@ func (d *DecisionLog) run() {
 		}
 		d.txs.Add(1)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// With a checkpointer, a checkpoint an entry makes due is not
+		// signed in this transaction but after it commits (Append defers
+		// it into due): no Record waits for one.
+		var due *deferred
+		if d.ckpt != nil {
+			due = &deferred{}
+			ctx = withDeferred(ctx, due)
+		}
 		_, err := d.st.Write(ctx, func(tx store.Tx) error {
+			if due != nil {
+				due.due = due.due[:0]
+			}
 			for _, r := range batch {
 				if err := d.rec.Record(ctx, tx, r.e); err != nil {
 					return err
@@ -405,6 +431,11 @@ func (d *DecisionLog) run() {
 		cancel()
 		for _, r := range batch {
 			r.done <- err
+		}
+		if err == nil && due != nil {
+			for _, c := range due.due {
+				d.ckpt.start(c)
+			}
 		}
 	}
 }

@@ -159,7 +159,8 @@ func (l *Log) MACKey() (MACKey, bool) {
 }
 
 // Record appends e in tx (see the package-level Record) and, when one is
-// due, a checkpoint of the new head in the same transaction.
+// due, a checkpoint of the new head in the same transaction (except in a
+// DecisionLog's transactions: checkpointer.go).
 func (l *Log) Record(ctx context.Context, tx store.Tx, e Entry) error {
 	_, err := l.Append(ctx, tx, e)
 	return err
@@ -182,6 +183,9 @@ func (l *Log) Append(ctx context.Context, tx store.Tx, e Entry) (Entry, error) {
 	due := cp.Seq == 0 || out.Seq-cp.Seq >= l.opts.CheckpointEvery ||
 		tx.Now().UnixMicro()-cp.At >= l.opts.CheckpointInterval.Microseconds()
 	if due && !l.isRefused(out.Org) {
+		if deferCheckpoint(ctx, out) {
+			return out, nil // signed after commit, off this transaction (checkpointer.go)
+		}
 		var ve *VerifyError
 		if err := l.sign(ctx, tx, out.Org, out.Seq, out.Hash, cp); errors.As(err, &ve) {
 			return out, nil // refused and logged; the entry stands
