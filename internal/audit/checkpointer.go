@@ -3,7 +3,6 @@ package audit
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"errors"
 	"fmt"
 	"sync"
@@ -249,53 +248,20 @@ func (l *Log) refusedBehind(org string, err error) error {
 	return err
 }
 
-// authenticateCommitted is authenticate (without legacy) over plain reads
-// of committed rows instead of a write transaction: it proves the org's
-// entries after prev through seq, whose chain hash must be head, with the
-// same checks in the same order. Keep the two in step.
+// authenticateCommitted is authenticate (without legacy, and without a
+// transaction of this Log's own) over plain reads of committed rows: it
+// proves the org's entries after prev through seq, whose chain hash must
+// be head, with the same checks (fromCheckpoint, verifyEntries).
 func (l *Log) authenticateCommitted(ctx context.Context, r store.AuditReader, org string, seq uint64, head Hash, prev store.AuditCheckpoint) error {
-	refuse := func(at uint64, p Problem, format string, args ...any) error {
-		return &VerifyError{Org: org, Seq: at, Problem: p, Detail: fmt.Sprintf(format, args...)}
+	after, h, err := l.fromCheckpoint(org, prev)
+	if err != nil {
+		return err
 	}
-	var (
-		after uint64
-		h     Hash
-	)
-	if prev.Seq > 0 {
-		if len(prev.Head) != len(h) || !l.trusted(CheckpointFromStore(prev)) {
-			return refuse(prev.Seq, ProblemSignature, "the newest checkpoint (at %d, key id %q) is not signed by this deployment's key", prev.Seq, prev.KeyID)
-		}
-		after = prev.Seq
-		copy(h[:], prev.Head)
-	}
-	var enc encoder
-	for after < seq {
-		recs, err := r.ReadAudit(ctx, org, after, int(min(seq-after, store.MaxAuditBatch)))
-		if err != nil {
-			return err
-		}
-		if len(recs) == 0 {
-			return refuse(after+1, ProblemGap, "entries %d to %d are missing", after+1, seq)
-		}
-		for i := range recs {
-			rec := &recs[i]
-			if rec.Seq != after+1 {
-				return refuse(after+1, ProblemGap, "entry %d is stored where %d belongs", rec.Seq, after+1)
-			}
-			if h = enc.entryHash(h, rec); !bytes.Equal(h[:], rec.Hash) {
-				return refuse(rec.Seq, ProblemHash, "entry %d's content or stored hash was changed", rec.Seq)
-			}
-			if !hmac.Equal(rec.MAC, l.mac.EntryMAC(h)) {
-				return refuse(rec.Seq, ProblemForged, "entry %d has no valid MAC: this deployment did not write it", rec.Seq)
-			}
-			after = rec.Seq
-			if after == seq {
-				break
-			}
-		}
+	if _, h, _, err = l.verifyEntries(ctx, r, org, after, h, seq, seq, false); err != nil {
+		return err
 	}
 	if h != head {
-		return refuse(seq, ProblemHash, "the chain's hash at %d is not the head to sign", seq)
+		return refuseAt(org, seq, ProblemHash, "the chain's hash at %d is not the head to sign", seq)
 	}
 	return nil
 }

@@ -335,24 +335,10 @@ func (l *Log) Adopt(ctx context.Context, org string) (seq, adopted uint64, err e
 // authenticate proves the org's entries after prev through seq (see sign);
 // with legacy, entries without a MAC pass, and are counted.
 func (l *Log) authenticate(ctx context.Context, tx store.Tx, org string, seq uint64, head Hash, prev store.AuditCheckpoint, legacy bool) (uint64, error) {
-	refuse := func(at uint64, p Problem, format string, args ...any) error {
-		return &VerifyError{Org: org, Seq: at, Problem: p, Detail: fmt.Sprintf(format, args...)}
+	after, h, err := l.fromCheckpoint(org, prev)
+	if err != nil {
+		return 0, err
 	}
-	var (
-		after uint64
-		h     Hash
-	)
-	if prev.Seq > 0 {
-		if len(prev.Head) != len(h) || !l.trusted(CheckpointFromStore(prev)) {
-			return 0, refuse(prev.Seq, ProblemSignature, "the newest checkpoint (at %d, key id %q) is not signed by this deployment's key", prev.Seq, prev.KeyID)
-		}
-		after = prev.Seq
-		copy(h[:], prev.Head)
-	}
-	var (
-		enc             encoder
-		unauthenticated uint64
-	)
 	// Entries this Log appended in tx are not read back (ownRun): the
 	// entries before them are, and must chain to the head they were
 	// appended to.
@@ -361,43 +347,85 @@ func (l *Log) authenticate(ctx context.Context, tx store.Tx, org string, seq uin
 	if isOwn {
 		until = max(after, own.first-1)
 	}
+	after, h, unauthenticated, err := l.verifyEntries(ctx, tx, org, after, h, until, seq, legacy)
+	if err != nil {
+		return 0, err
+	}
+	if isOwn {
+		if own.first > after+1 || (own.first == after+1 && h != own.prev) {
+			return 0, refuseAt(org, after+1, ProblemHash, "the entries before this transaction's do not chain to the head they were appended to")
+		}
+		h = head // first..seq: appended and hashed by this Log in tx
+	}
+	if h != head {
+		return 0, refuseAt(org, seq, ProblemHash, "the chain's hash at %d is not the head to sign", seq)
+	}
+	return unauthenticated, nil
+}
+
+func refuseAt(org string, at uint64, p Problem, format string, args ...any) error {
+	return &VerifyError{Org: org, Seq: at, Problem: p, Detail: fmt.Sprintf(format, args...)}
+}
+
+// fromCheckpoint is where proving the org's entries after prev starts:
+// prev's sequence number and head, once prev is shown to be signed by the
+// Signer or a TrustedKey (zero values when the org has no checkpoint).
+func (l *Log) fromCheckpoint(org string, prev store.AuditCheckpoint) (uint64, Hash, error) {
+	var h Hash
+	if prev.Seq == 0 {
+		return 0, h, nil
+	}
+	if len(prev.Head) != len(h) || !l.trusted(CheckpointFromStore(prev)) {
+		return 0, h, refuseAt(org, prev.Seq, ProblemSignature, "the newest checkpoint (at %d, key id %q) is not signed by this deployment's key", prev.Seq, prev.KeyID)
+	}
+	copy(h[:], prev.Head)
+	return prev.Seq, h, nil
+}
+
+// auditRange reads stored entries: a write transaction (store.Tx) or
+// plain reads of committed rows (store.AuditReader).
+type auditRange interface {
+	ReadAudit(ctx context.Context, org string, after uint64, limit int) ([]store.AuditRecord, error)
+}
+
+// verifyEntries reads the org's entries after through until from r and
+// checks that each is stored in its place, chains from h and carries this
+// deployment's MAC (with legacy, a missing MAC passes and is counted). It
+// returns the last entry checked and its chain hash. seq names the end of
+// the whole range in the gap refusal.
+func (l *Log) verifyEntries(ctx context.Context, r auditRange, org string, after uint64, h Hash, until, seq uint64, legacy bool) (uint64, Hash, uint64, error) {
+	var (
+		enc             encoder
+		unauthenticated uint64
+	)
 	for after < until {
-		recs, err := tx.ReadAudit(ctx, org, after, int(min(until-after, store.MaxAuditBatch)))
+		recs, err := r.ReadAudit(ctx, org, after, int(min(until-after, store.MaxAuditBatch)))
 		if err != nil {
-			return 0, err
+			return 0, h, 0, err
 		}
 		if len(recs) == 0 {
-			return 0, refuse(after+1, ProblemGap, "entries %d to %d are missing", after+1, seq)
+			return 0, h, 0, refuseAt(org, after+1, ProblemGap, "entries %d to %d are missing", after+1, seq)
 		}
 		for i := range recs {
-			r := &recs[i]
-			if r.Seq != after+1 {
-				return 0, refuse(after+1, ProblemGap, "entry %d is stored where %d belongs", r.Seq, after+1)
+			rec := &recs[i]
+			if rec.Seq != after+1 {
+				return 0, h, 0, refuseAt(org, after+1, ProblemGap, "entry %d is stored where %d belongs", rec.Seq, after+1)
 			}
-			if h = enc.entryHash(h, r); !bytes.Equal(h[:], r.Hash) {
-				return 0, refuse(r.Seq, ProblemHash, "entry %d's content or stored hash was changed", r.Seq)
+			if h = enc.entryHash(h, rec); !bytes.Equal(h[:], rec.Hash) {
+				return 0, h, 0, refuseAt(org, rec.Seq, ProblemHash, "entry %d's content or stored hash was changed", rec.Seq)
 			}
-			if legacy && r.MAC == nil {
+			if legacy && rec.MAC == nil {
 				unauthenticated++
-			} else if !hmac.Equal(r.MAC, l.mac.EntryMAC(h)) {
-				return 0, refuse(r.Seq, ProblemForged, "entry %d has no valid MAC: this deployment did not write it", r.Seq)
+			} else if !hmac.Equal(rec.MAC, l.mac.EntryMAC(h)) {
+				return 0, h, 0, refuseAt(org, rec.Seq, ProblemForged, "entry %d has no valid MAC: this deployment did not write it", rec.Seq)
 			}
-			after = r.Seq
+			after = rec.Seq
 			if after == until {
 				break
 			}
 		}
 	}
-	if isOwn {
-		if own.first > after+1 || (own.first == after+1 && h != own.prev) {
-			return 0, refuse(after+1, ProblemHash, "the entries before this transaction's do not chain to the head they were appended to")
-		}
-		h = head // first..seq: appended and hashed by this Log in tx
-	}
-	if h != head {
-		return 0, refuse(seq, ProblemHash, "the chain's hash at %d is not the head to sign", seq)
-	}
-	return unauthenticated, nil
+	return after, h, unauthenticated, nil
 }
 
 // trusted reports whether c is validly signed by the Signer or a

@@ -41,14 +41,7 @@ func TestSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := closeAndOpenRaw(t, s, path)
 
 	want := storetest.Schema
 	got := map[string][]string{}
@@ -160,14 +153,7 @@ func TestChangelogRunRows(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := closeAndOpenRaw(t, s, path)
 	type row struct {
 		Seq  int
 		Org  string
@@ -192,4 +178,19 @@ func TestChangelogRunRows(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("changelog rows (-want +got):\n%s", d)
 	}
+}
+
+// closeAndOpenRaw closes the store and opens its file with database/sql,
+// to read what the store wrote as SQLite stores it.
+func closeAndOpenRaw(t *testing.T, s *sqlite.Store, path string) *sql.DB {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
