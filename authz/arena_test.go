@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestStrArenaKeepsStrings: every string put into an arena reads back
+// TestStrArenaKeepsStrings: every string put into an arena (putBytes) reads back
 // unchanged after many more puts (across blocks, big and empty strings),
 // and the zero arena keeps strings as given.
 func TestStrArenaKeepsStrings(t *testing.T) {
@@ -35,7 +35,7 @@ func TestStrArenaKeepsStrings(t *testing.T) {
 					s = strings.Repeat("x", 100+i) // bigger than a quarter block
 				}
 				want = append(want, strings.Clone(s))
-				got = append(got, a.put(s))
+				got = append(got, a.putBytes([]byte(s)))
 			}
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("strings changed (-want +got):\n%s", d)

@@ -344,23 +344,15 @@ func newStrArena(n int) strArena {
 	return strArena{next: min(max(n, 64), arenaBlockMax)}
 }
 
-// putBytes returns a string holding b's bytes, in the arena if it has one.
+// putBytes returns a string holding b's bytes: a copy in the arena, or
+// one of its own for the zero arena and for a string too big for a block.
 func (a *strArena) putBytes(b []byte) string {
-	if a.next == 0 {
+	if a.next == 0 || len(b) == 0 {
 		return string(b)
 	}
-	return a.put(unsafe.String(unsafe.SliceData(b), len(b)))
-}
-
-// put returns a copy of s in the arena (s itself for the zero arena or an
-// empty string).
-func (a *strArena) put(s string) string {
-	if a.next == 0 || len(s) == 0 {
-		return s
-	}
-	if len(s) > cap(a.buf)-len(a.buf) {
-		if len(s) >= a.next/4 {
-			return strings.Clone(s) // a big string: its own allocation
+	if len(b) > cap(a.buf)-len(a.buf) {
+		if len(b) >= a.next/4 {
+			return string(b) // a big string: its own allocation
 		}
 		if a.buf != nil {
 			// The first block was sized for everything (buildStrBytes):
@@ -370,8 +362,8 @@ func (a *strArena) put(s string) string {
 		a.buf = make([]byte, 0, a.next)
 	}
 	off := len(a.buf)
-	a.buf = append(a.buf, s...)
-	return unsafe.String(&a.buf[off], len(s))
+	a.buf = append(a.buf, b...)
+	return unsafe.String(&a.buf[off], len(b))
 }
 
 // buildStrBytes is how many bytes the holders' strs of d take: the

@@ -187,7 +187,7 @@ func (l *Log) signBehind(ctx context.Context, c dueCheckpoint, authenticated fun
 			return false, nil
 		}
 		if err := l.authenticateCommitted(ctx, l.st, c.org, c.seq, c.hash, prev); err != nil {
-			return false, l.refusedBehind(c.org, err)
+			return false, l.refusal(c.org, err)
 		}
 		if authenticated != nil {
 			authenticated(c.org, c.seq)
@@ -214,18 +214,15 @@ func (l *Log) signBehind(ctx context.Context, c dueCheckpoint, authenticated fun
 				return &VerifyError{Org: c.org, Seq: c.seq, Problem: ProblemHash,
 					Detail: fmt.Sprintf("entry %d's stored hash changed after it was authenticated", c.seq)}
 			}
-			sc := l.opts.Signer.SignCheckpoint(c.org, c.seq, c.hash, tx.Now().UnixMicro())
-			if err := tx.AppendAuditCheckpoint(ctx, store.AuditCheckpoint{
-				Org: c.org, Seq: c.seq, Head: c.hash[:], At: sc.At, KeyID: sc.KeyID, Signature: sc.Signature,
-			}); err != nil {
-				return fmt.Errorf("audit: checkpoint %d of org %q: %w", c.seq, c.org, err)
+			if err := l.writeCheckpoint(ctx, tx, c.org, c.seq, c.hash); err != nil {
+				return err
 			}
 			wrote = true
 			return nil
 		})
 		switch {
 		case err != nil:
-			return false, l.refusedBehind(c.org, err)
+			return false, l.refusal(c.org, err)
 		case moved:
 			continue
 		case wrote:
@@ -234,18 +231,6 @@ func (l *Log) signBehind(ctx context.Context, c dueCheckpoint, authenticated fun
 		return wrote, nil
 	}
 	return false, fmt.Errorf("%w: checkpoint %d of org %q", errCheckpointMoved, c.seq, c.org)
-}
-
-// refusedBehind is signChecked's handling of a refusal, for signBehind:
-// a *VerifyError marks the org refused and is logged; err is returned.
-func (l *Log) refusedBehind(org string, err error) error {
-	var ve *VerifyError
-	if errors.As(err, &ve) {
-		l.setRefused(org, true)
-		l.opts.Logger.Error("audit: refusing to sign a checkpoint over entries this deployment did not write",
-			"org", org, "entry", ve.Seq, "problem", string(ve.Problem), "detail", ve.Detail)
-	}
-	return err
 }
 
 // authenticateCommitted is authenticate (without legacy, and without a

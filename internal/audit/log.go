@@ -243,23 +243,39 @@ func (l *Log) sign(ctx context.Context, tx store.Tx, org string, seq uint64, hea
 func (l *Log) signChecked(ctx context.Context, tx store.Tx, org string, seq uint64, head Hash, prev store.AuditCheckpoint, legacy bool) (uint64, error) {
 	unauthenticated, err := l.authenticate(ctx, tx, org, seq, head, prev, legacy)
 	if err != nil {
-		var ve *VerifyError
-		if errors.As(err, &ve) {
-			l.setRefused(org, true)
-			l.opts.Logger.Error("audit: refusing to sign a checkpoint over entries this deployment did not write",
-				"org", org, "entry", ve.Seq, "problem", string(ve.Problem), "detail", ve.Detail)
-		}
-		return 0, err
+		return 0, l.refusal(org, err)
 	}
-	cp := l.opts.Signer.SignCheckpoint(org, seq, head, tx.Now().UnixMicro())
-	err = tx.AppendAuditCheckpoint(ctx, store.AuditCheckpoint{
-		Org: org, Seq: seq, Head: head[:], At: cp.At, KeyID: cp.KeyID, Signature: cp.Signature,
-	})
-	if err != nil {
-		return 0, fmt.Errorf("audit: checkpoint %d of org %q: %w", seq, org, err)
+	if err := l.writeCheckpoint(ctx, tx, org, seq, head); err != nil {
+		return 0, err
 	}
 	l.setRefused(org, false)
 	return unauthenticated, nil
+}
+
+// refusal handles an error of authenticating entries before signing: a
+// *VerifyError marks the org refused and is logged; err is returned.
+func (l *Log) refusal(org string, err error) error {
+	var ve *VerifyError
+	if errors.As(err, &ve) {
+		l.setRefused(org, true)
+		l.opts.Logger.Error("audit: refusing to sign a checkpoint over entries this deployment did not write",
+			"org", org, "entry", ve.Seq, "problem", string(ve.Problem), "detail", ve.Detail)
+	}
+	return err
+}
+
+// writeCheckpoint signs the org's entry seq, whose chain hash is head, at
+// tx's time and stores the checkpoint in tx (the entries it covers must
+// have been authenticated).
+func (l *Log) writeCheckpoint(ctx context.Context, tx store.Tx, org string, seq uint64, head Hash) error {
+	cp := l.opts.Signer.SignCheckpoint(org, seq, head, tx.Now().UnixMicro())
+	err := tx.AppendAuditCheckpoint(ctx, store.AuditCheckpoint{
+		Org: org, Seq: seq, Head: head[:], At: cp.At, KeyID: cp.KeyID, Signature: cp.Signature,
+	})
+	if err != nil {
+		return fmt.Errorf("audit: checkpoint %d of org %q: %w", seq, org, err)
+	}
+	return nil
 }
 
 // Adopt checkpoints the org's head like Checkpoint(force), but accepts

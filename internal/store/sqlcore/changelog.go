@@ -81,15 +81,7 @@ func (s *Store) changelogStmts(changes []store.Change) []Stmt {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			n := len(args)
-			b.WriteString("(")
-			for j := 1; j <= 7; j++ {
-				if j > 1 {
-					b.WriteString(", ")
-				}
-				b.WriteString("$" + strconv.Itoa(n+j))
-			}
-			b.WriteString(")")
+			b.WriteString(valuesRow(i, 7))
 			ch := r.first
 			args = append(args, int64(ch.Revision), ch.Seq, ch.Org, r.kind, r.key, r.payload, s.b.TimeArg(ch.CreatedAt))
 		}
