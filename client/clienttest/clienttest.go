@@ -135,6 +135,9 @@ func Start(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatalf("clienttest: server: %v", err)
 	}
+	// Close stops the MCP gateway's janitor and its upstream connections;
+	// cleanups run last-registered first, so this runs after Shutdown.
+	t.Cleanup(func() { _ = srv.Close() })
 	s.srv = srv
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

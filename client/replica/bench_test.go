@@ -298,7 +298,7 @@ func serveCold(dir string, n int) (url, key string, closeAll func(), err error) 
 		return "", "", nil, err
 	}
 	hs := httptest.NewServer(srv)
-	closers = append(closers, hs.Close)
+	closers = append(closers, hs.Close, func() { _ = srv.Close() })
 	return hs.URL, key, closeAll, nil
 }
 

@@ -83,6 +83,7 @@ func startVaultServer(t *testing.T) *vaultServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = srv.Close() })
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	vs.url, vs.st, vs.dir = hs.URL, st, dir

@@ -106,6 +106,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
+	t.Cleanup(func() { _ = srv.Close() })
 	// The server's own handler (API and console), as `gatehouse serve`
 	// runs it, on a loopback port.
 	ts := httptest.NewServer(srv)

@@ -533,6 +533,7 @@ func TestVaultNotConfigured(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer srv.Close()
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	for _, rt := range srv.Routes() {
@@ -589,6 +590,7 @@ func TestMasterKeyRotationOverHTTP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer srv.Close()
 			hs := httptest.NewServer(srv)
 			defer hs.Close()
 			names := make([]string, 0, len(want))
