@@ -18,7 +18,6 @@ import (
 // fewer and more audit entries than a COPY takes (sqlcore.copyMinRows):
 // every entry must be stored as appended — one per change, in order, the
 // chain and every MAC verifying — whichever way it was sent.
-// TestBulkWriteRows does the same for the rows of bindings and shares.
 func TestBulkWriteAuditEntries(t *testing.T) {
 	ctx := context.Background()
 	st := open(t)
@@ -85,9 +84,9 @@ func TestBulkWriteAuditEntries(t *testing.T) {
 }
 
 // TestBulkWriteRows writes batches of users, bindings and shares on
-// PostgreSQL, runs of identical INSERTs that go by COPY
-// (sqlcore.copyLeading) and others that do not, and reads every row back
-// as the single-change methods would have written it.
+// PostgreSQL and reads every row back as the single-change methods would
+// have written it (it guarded a COPY of a batch's runs of identical
+// INSERTs, evaluated and not kept: docs/benchmarks.md, branch writes6).
 func TestBulkWriteRows(t *testing.T) {
 	ctx := context.Background()
 	st := open(t)

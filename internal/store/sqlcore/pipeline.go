@@ -193,9 +193,6 @@ func (t *txn) pendingErr(ctx context.Context, q []queued, err error) error {
 // connExec runs sql on c (the transaction's Conn, or a prepared statement
 // of it), after the queued statements.
 func (t *txn) connExec(ctx context.Context, c Querier, sql string, args ...any) (int64, error) {
-	if err := t.copyLeading(ctx); err != nil {
-		return 0, err
-	}
 	if len(t.queue) > 0 {
 		q, stmts := t.takeQueue()
 		if p, ok := t.c.(Pipeliner); ok {
@@ -211,9 +208,6 @@ func (t *txn) connExec(ctx context.Context, c Querier, sql string, args ...any) 
 
 // connQuery is connExec for a query.
 func (t *txn) connQuery(ctx context.Context, c Querier, sql string, args ...any) (Rows, error) {
-	if err := t.copyLeading(ctx); err != nil {
-		return nil, err
-	}
 	if len(t.queue) > 0 {
 		q, stmts := t.takeQueue()
 		if p, ok := t.c.(Pipeliner); ok {
@@ -254,9 +248,6 @@ func (t *txn) queryMany(ctx context.Context, queries []Stmt, each func(i int, ro
 			}
 		}
 		return nil
-	}
-	if err := t.copyLeading(ctx); err != nil {
-		return err
 	}
 	var q []queued
 	var pending []Stmt
@@ -316,62 +307,4 @@ func valuesRow(r, k int) string {
 	}
 	b.WriteString(")")
 	return b.String()
-}
-
-// copyLeading sends, with a Copier's COPY, the runs of at least
-// copyMinRows identical single-row INSERTs ("INSERT INTO t (cols) VALUES
-// ($1, …, $k)", nothing after) at the head of a bulk write's queue, and
-// leaves the rest queued: statements keep their order, so a row is still
-// written after every row queued before it (a membership after its
-// user). A failure poisons the transaction and names the run's first
-// operation.
-func (t *txn) copyLeading(ctx context.Context) error {
-	cp, ok := t.c.(Copier)
-	if !ok || !t.bulk {
-		return nil
-	}
-	for len(t.queue) > 0 {
-		first := t.queue[0]
-		j := 1
-		for j < len(t.queue) && t.queue[j].SQL == first.SQL {
-			j++
-		}
-		if j < copyMinRows || mergeRows(first.SQL, len(first.Args), j) == 1 {
-			return nil
-		}
-		table, cols, ok := insertTarget(first.SQL)
-		if !ok || len(cols) != len(first.Args) {
-			return nil
-		}
-		rows := make([][]any, j)
-		for i := range rows {
-			rows[i] = t.queue[i].Args
-		}
-		if _, err := cp.CopyRows(ctx, table, cols, rows); err != nil {
-			return t.fail(ctx, first.op, fmt.Sprintf("%d rows from %s", j, first.detail), err)
-		}
-		t.queue = t.queue[j:]
-	}
-	return nil
-}
-
-// insertTarget returns the table and columns of "INSERT INTO t (a, b) VALUES …".
-func insertTarget(sql string) (string, []string, bool) {
-	rest, ok := strings.CutPrefix(strings.TrimLeft(sql, " \t\r\n"), "INSERT INTO ")
-	if !ok {
-		return "", nil, false
-	}
-	table, rest, ok := strings.Cut(rest, " (")
-	if !ok || strings.ContainsAny(table, " ()") {
-		return "", nil, false
-	}
-	list, _, ok := strings.Cut(rest, ") VALUES ")
-	if !ok || strings.ContainsAny(list, "()") {
-		return "", nil, false
-	}
-	cols := strings.Split(list, ",")
-	for i, c := range cols {
-		cols[i] = strings.TrimSpace(c)
-	}
-	return table, cols, true
 }

@@ -1,7 +1,6 @@
 package sqlcore
 
 import (
-	"slices"
 	"strings"
 	"testing"
 
@@ -52,28 +51,5 @@ func TestTakeQueueMergesRows(t *testing.T) {
 	}
 	if stmts[5].SQL != upd || stmts[6].SQL != upd {
 		t.Errorf("an UPDATE was merged: %q", stmts[5].SQL)
-	}
-}
-
-// TestInsertTarget: only a plain single-table INSERT with a column list
-// names a COPY's table and columns.
-func TestInsertTarget(t *testing.T) {
-	for _, tc := range []struct {
-		sql   string
-		table string
-		cols  []string
-		ok    bool
-	}{
-		{`INSERT INTO bindings (org, id, actions) VALUES ($1, $2, $3)`, "bindings", []string{"org", "id", "actions"}, true},
-		{`  INSERT INTO users (id,email) VALUES ($1, $2)`, "users", []string{"id", "email"}, true},
-		{`INSERT INTO users VALUES ($1, $2)`, "", nil, false},
-		{`INSERT INTO t (a) SELECT a FROM u`, "", nil, false},
-		{`UPDATE t SET a = $1`, "", nil, false},
-		{`INSERT INTO t (a, f(b)) VALUES ($1, $2)`, "", nil, false},
-	} {
-		table, cols, ok := insertTarget(tc.sql)
-		if table != tc.table || ok != tc.ok || !slices.Equal(cols, tc.cols) {
-			t.Errorf("insertTarget(%q) = %q, %q, %v; want %q, %q, %v", tc.sql, table, cols, ok, tc.table, tc.cols, tc.ok)
-		}
 	}
 }
