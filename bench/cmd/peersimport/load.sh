@@ -41,10 +41,19 @@ export GATEHOUSE_SERVER="http://127.0.0.1:$port"
 for _ in $(seq 100); do curl -sf "$GATEHOUSE_SERVER/readyz" >/dev/null && break; sleep 0.1; done
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # utime + stime, clock ticks
 # pgcpu: the CPU of every process named postgres (its backends persist in
-# the server's pool), clock ticks; 0 on SQLite.
+# the server's pool), clock ticks; 0 on SQLite. pgdbcpu: only the backends
+# connected to this load's database (on a machine where others use the
+# same PostgreSQL, the figure that is this load's own; it leaves out the
+# WAL writer and checkpointer, which serve every database).
 pgcpu() {
 	if [[ -z "${DATABASE:-}" ]]; then echo 0; return; fi
 	for p in $(pgrep -x postgres); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'
+}
+pgdbcpu() { # "pid ticks" a line
+	if [[ -z "${DATABASE:-}" ]]; then return; fi
+	for p in $(psql "$DATABASE" -Atc "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"); do
+		awk -v p="$p" '{print p, $14 + $15}' "/proc/$p/stat" 2>/dev/null
+	done
 }
 hz=$(getconf CLK_TCK)
 now() { date +%s.%N; }
@@ -55,13 +64,15 @@ while read -r org; do
 	curl -sf -o /dev/null -H "Authorization: Bearer $GATEHOUSE_TOKEN" -H "Content-Type: application/json" -d '{"name":"member","level":0,"permissions":[]}' "$GATEHOUSE_SERVER/v1/orgs/$org/roles"
 done <"$W/orgs.txt"
 "$GATEHOUSE_BIN" import "$W/structure.jsonl" --timeout 30m
-t1=$(now); c1=$(cpu); p1=$(pgcpu)
+t1=$(now); c1=$(cpu); p1=$(pgcpu); pgdbcpu >"$W/pgdb1"
 "$GATEHOUSE_BIN" import "$W/facts.jsonl" --timeout 60m
-t2=$(now); c2=$(cpu); p2=$(pgcpu)
+t2=$(now); c2=$(cpu); p2=$(pgcpu); pgdbcpu >"$W/pgdb2"
+# per backend: its ticks since t1 (all of them if it connected later)
+d=$(awk 'NR == FNR {t[$1] = $2; next} {s += $2 - ($1 in t ? t[$1] : 0)} END {print s + 0}' "$W/pgdb1" "$W/pgdb2")
 facts=$(wc -l <"$W/facts.jsonl")
-awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c0="$c0" -v c1="$c1" -v c2="$c2" -v p1="$p1" -v p2="$p2" -v hz="$hz" -v n="$facts" 'BEGIN {
+awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c0="$c0" -v c1="$c1" -v c2="$c2" -v p1="$p1" -v p2="$p2" -v d="$d" -v hz="$hz" -v n="$facts" 'BEGIN {
 	printf "structure load s %.2f\nfacts load s %.2f (%d facts, %.0f facts/s)\n", t1 - t0, t2 - t1, n, n / (t2 - t1)
 	printf "server CPU µs/fact, facts phase %.1f; structure phase included %.1f\n", (c2 - c1) / hz / n * 1e6, (c2 - c0) / hz / n * 1e6
-	if (p2 > 0) printf "PostgreSQL CPU µs/fact, facts phase %.1f\n", (p2 - p1) / hz / n * 1e6
+	if (p2 > 0) printf "PostgreSQL CPU µs/fact, facts phase %.1f (backends of its database %.1f)\n", (p2 - p1) / hz / n * 1e6, d / hz / n * 1e6
 }'
 printf 'RSS after load MiB %.0f\n' "$(awk '/VmRSS/ {print $2 / 1024}' "/proc/$pid/status")"

@@ -429,5 +429,10 @@ func (r *batchRows) Close() {
 	}
 }
 
+// CopyRows implements sqlcore.Copier with COPY FROM STDIN (pgx CopyFrom).
+func (t pgTx) CopyRows(ctx context.Context, table string, cols []string, rows [][]any) (int64, error) {
+	return t.tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+}
+
 func (t pgTx) Commit(ctx context.Context) error   { return t.tx.Commit(ctx) }
 func (t pgTx) Rollback(ctx context.Context) error { return t.tx.Rollback(ctx) }
