@@ -10,7 +10,10 @@
 //     OpenAPI document and the route-driven tests; every route goes through
 //     one generic handler (request id → authentication → org confinement →
 //     bounded, strict JSON decoding → the route's function under a
-//     deadline → JSON or a problem document).
+//     deadline → JSON or a problem document). The mux routes every
+//     request except a plain POST /v1/orgs/{org}/check, which ServeHTTP
+//     hands to that route's same handler itself, and only when the mux
+//     would route it there unchanged (checkPathOrg).
 //   - Domain operations go through internal/directory only; the server adds
 //     authentication (internal/auth) and wire shapes, never authorization
 //     rules of its own, except for the API-key and invitation operations it
