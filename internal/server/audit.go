@@ -159,7 +159,7 @@ func (s *Server) recordAuthFailure(c *call, err error) {
 		Action: "auth.failure", Target: "route/" + c.rt.Pattern(), Result: audit.Denied,
 		Message: "invalid, expired or revoked credential",
 	}
-	if org := c.r.PathValue("org"); org != "" {
+	if org := c.org(); org != "" {
 		e.Details = []byte(`{"org":` + strconv.Quote(org) + `}`)
 		if !validJSONString(org) {
 			e.Details = nil

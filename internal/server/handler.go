@@ -201,6 +201,9 @@ type call struct {
 	// one each per request (areq's pointer escapes into the engine).
 	reqIDHdr [1]string
 	areq     authz.Request
+	// orgName is the {org} path value ("" for routes without one): read
+	// once, by the mux's match or by the /check fast path.
+	orgName string
 }
 
 // actor is the directory's view of the caller.
@@ -209,7 +212,7 @@ func (c *call) actor() directory.Actor {
 }
 
 // org is the {org} path value.
-func (c *call) org() string { return c.r.PathValue("org") }
+func (c *call) org() string { return c.orgName }
 
 // path is a path value.
 func (c *call) path(name string) string { return c.r.PathValue(name) }
@@ -495,49 +498,67 @@ func (s *Server) handler(rt *Route) http.Handler {
 			m.observe(sw.status, time.Since(start))
 		})
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		c := &call{s: s, w: w, r: r, rt: rt, reqID: s.requestID(r), addr: s.clientAddr(r)}
-		c.reqIDHdr[0] = c.reqID
-		w.Header()["X-Request-Id"] = c.reqIDHdr[:]
-		if rt.bounded {
-			c.ctx = r.Context()
-		} else {
-			ctx, cancel := context.WithTimeout(r.Context(), s.requestTimeout)
-			defer cancel()
-			c.ctx = ctx
-		}
+	return &routeHandler{s: s, rt: rt, m: m}
+}
 
-		resp, err := s.runCall(c)
-		if c.batch != nil {
-			defer putBatchScratch(c.batch) // after the answer is written: it holds the results
+// routeHandler serves one JSON route. Its ServeHTTP is what the mux
+// dispatches to; serve is also called directly by Server.ServeHTTP's fast
+// path for /check (checkPathOrg), with the {org} value it parsed.
+type routeHandler struct {
+	s  *Server
+	rt *Route
+	m  *routeMetrics
+}
+
+func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.serve(w, r, r.PathValue("org"))
+}
+
+// serve is the generic JSON handler of the route for a request whose {org}
+// path value is org ("" for routes without one).
+func (h *routeHandler) serve(w http.ResponseWriter, r *http.Request, org string) {
+	s, rt, m := h.s, h.rt, h.m
+	start := time.Now()
+	c := &call{s: s, w: w, r: r, rt: rt, reqID: s.requestID(r), addr: s.clientAddr(r), orgName: org}
+	c.reqIDHdr[0] = c.reqID
+	w.Header()["X-Request-Id"] = c.reqIDHdr[:]
+	if rt.bounded {
+		c.ctx = r.Context()
+	} else {
+		ctx, cancel := context.WithTimeout(r.Context(), s.requestTimeout)
+		defer cancel()
+		c.ctx = ctx
+	}
+
+	resp, err := s.runCall(c)
+	if c.batch != nil {
+		defer putBatchScratch(c.batch) // after the answer is written: it holds the results
+	}
+	status := c.status
+	if status == 0 {
+		status = rt.Status
+	}
+	var p *Problem
+	switch {
+	case c.streamed:
+		// The function wrote the answer itself (status 200).
+	case err != nil:
+		p = toProblem(err)
+		status = p.Status
+		s.writeProblem(w, r, c.reqID, p)
+	default:
+		for k, vs := range c.hdr {
+			w.Header()[k] = vs
 		}
-		status := c.status
-		if status == 0 {
-			status = rt.Status
-		}
-		var p *Problem
-		switch {
-		case c.streamed:
-			// The function wrote the answer itself (status 200).
-		case err != nil:
-			p = toProblem(err)
+		if werr := writeJSON(w, status, "application/json", resp); werr != nil {
+			p = toProblem(werr)
 			status = p.Status
 			s.writeProblem(w, r, c.reqID, p)
-		default:
-			for k, vs := range c.hdr {
-				w.Header()[k] = vs
-			}
-			if werr := writeJSON(w, status, "application/json", resp); werr != nil {
-				p = toProblem(werr)
-				status = p.Status
-				s.writeProblem(w, r, c.reqID, p)
-			}
 		}
-		d := time.Since(start)
-		m.observe(status, d)
-		s.logCall(c, status, d, p)
-	})
+	}
+	d := time.Since(start)
+	m.observe(status, d)
+	s.logCall(c, status, d, p)
 }
 
 // runCall authenticates and runs the route's function.

@@ -10,7 +10,10 @@
 //     OpenAPI document and the route-driven tests; every route goes through
 //     one generic handler (request id → authentication → org confinement →
 //     bounded, strict JSON decoding → the route's function under a
-//     deadline → JSON or a problem document).
+//     deadline → JSON or a problem document). The mux routes every
+//     request except a plain POST /v1/orgs/{org}/check, which ServeHTTP
+//     hands to that route's same handler itself, and only when the mux
+//     would route it there unchanged (checkPathOrg).
 //   - Domain operations go through internal/directory only; the server adds
 //     authentication (internal/auth) and wire shapes, never authorization
 //     rules of its own, except for the API-key and invitation operations it
@@ -126,8 +129,11 @@ type Server struct {
 	publicURL      string
 	mcp            *mcpgw.Gateway
 
-	mux     *http.ServeMux
-	top     *http.ServeMux
+	mux *http.ServeMux
+	top *http.ServeMux
+	// checkH is /check's handler, which ServeHTTP calls without the mux
+	// (never nil once New returns).
+	checkH  *routeHandler
 	routes  []*Route
 	metrics *metrics
 	dm      map[string]decisionMetrics
@@ -188,6 +194,12 @@ func New(cfg Config) (*Server, error) {
 		h := s.handler(rt)
 		s.mux.Handle(rt.Pattern(), h)
 		s.top.Handle(rt.Pattern(), h)
+		if rh, ok := h.(*routeHandler); ok && rt.Pattern() == checkRoutePattern {
+			s.checkH = rh
+		}
+	}
+	if s.checkH == nil {
+		return nil, fmt.Errorf("server: the route table has no JSON route %q for the fast path", checkRoutePattern)
 	}
 	if cfg.Console != nil {
 		s.top.Handle("/console/", s.mounted(cfg.Console))
@@ -215,8 +227,39 @@ func (s *Server) Match(r *http.Request) string {
 }
 
 // ServeHTTP dispatches to the route table; unknown paths and methods are
-// answered with problem documents (404, 405).
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.top.ServeHTTP(w, r) }
+// answered with problem documents (404, 405). POST /v1/orgs/{org}/check,
+// the hot path, goes to its route's handler without the mux's match when
+// its path is one the mux would route there unchanged (checkPathOrg); every
+// other request, and every doubtful /check, goes through the mux.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if org, ok := checkPathOrg(r); ok && s.checkH != nil {
+		s.checkH.serve(w, r, org)
+		return
+	}
+	s.top.ServeHTTP(w, r)
+}
+
+// checkRoutePattern is the route the fast path of ServeHTTP serves.
+const checkRoutePattern = "POST /v1/orgs/{org}/check"
+
+// checkPathOrg reports whether r is a POST to /v1/orgs/{org}/check that the
+// mux would route to that pattern as it is (no redirect, no cleaning, no
+// escapes to undo), and its {org}. Anything else is false and left to the
+// mux: an empty org, "." or "..", a '/' or '%' in it, a raw (escaped) path,
+// another method.
+func checkPathOrg(r *http.Request) (string, bool) {
+	const prefix, suffix = "/v1/orgs/", "/check"
+	p := r.URL.Path
+	if r.Method != http.MethodPost || r.URL.RawPath != "" || len(p) <= len(prefix)+len(suffix) ||
+		p[:len(prefix)] != prefix || p[len(p)-len(suffix):] != suffix {
+		return "", false
+	}
+	org := p[len(prefix) : len(p)-len(suffix)]
+	if org == "." || org == ".." || strings.ContainsAny(org, "/%") {
+		return "", false
+	}
+	return org, true
+}
 
 // noRoute answers what no route matches: the routes-only mux decides
 // between 404 and 405 (and its Allow header), then a problem is written.

@@ -1,0 +1,110 @@
+package server_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+)
+
+// TestCheckFastPathAnswersAsTheMux: POST /v1/orgs/{org}/check answered by
+// ServeHTTP's fast path (a plain path) and by the mux (the same org with a
+// letter percent-escaped, which the fast path leaves to the mux) carry the
+// same status, body, problem type and headers — Cache-Control: no-store,
+// the client's X-Request-Id, Content-Type, Content-Length, and
+// WWW-Authenticate on a 401 — and both count in the route's metrics.
+func TestCheckFastPathAnswersAsTheMux(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{cfg: func(c *server.Config) { c.MetricsToken = testMetricsToken }})
+	w := buildWorld(t, e, "")
+	escaped := fmt.Sprintf("%%%02X", w.org[0]) + w.org[1:] // "acme" → "%61cme"
+	allowed := `{"action":"chains:run","resource":"chains/triage","namespace":"prod"}`
+	denied := `{"action":"chains:delete","resource":"chains/triage","namespace":"prod"}`
+	type answer struct {
+		Status                                                         int
+		Body                                                           string
+		CacheControl, RequestID, ContentType, ContentLength, Challenge string
+	}
+	send := func(t *testing.T, org, token, body string) answer {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctxT(t), "POST", e.URL+"/v1/orgs/"+org+"/check", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Request-Id", "fast-path-test")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := e.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return answer{
+			Status: res.StatusCode, Body: string(b),
+			CacheControl: res.Header.Get("Cache-Control"), RequestID: res.Header.Get("X-Request-Id"),
+			ContentType: res.Header.Get("Content-Type"), ContentLength: res.Header.Get("Content-Length"),
+			Challenge: res.Header.Get("WWW-Authenticate"),
+		}
+	}
+	tests := []struct {
+		name, token, body string
+		org               func(plain bool) string
+		wantStatus        int
+	}{
+		{"allowed", w.mkey, allowed, func(plain bool) string { return pick(plain, w.org, escaped) }, 200},
+		{"denied", w.mkey, denied, func(plain bool) string { return pick(plain, w.org, escaped) }, 200},
+		{"no credential", "", allowed, func(plain bool) string { return pick(plain, w.org, escaped) }, 401},
+		{"a bad credential", "gth_nope", allowed, func(plain bool) string { return pick(plain, w.org, escaped) }, 401},
+		{"an org the caller is not in", w.mkey, allowed, func(plain bool) string { return pick(plain, "nowhere", "%6Eowhere") }, 404},
+		{"a malformed body", w.mkey, `{"action":`, func(plain bool) string { return pick(plain, w.org, escaped) }, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fast := send(t, tt.org(true), tt.token, tt.body)
+			viaMux := send(t, tt.org(false), tt.token, tt.body)
+			if fast.Status != tt.wantStatus {
+				t.Fatalf("fast path: status %d, want %d; body %s", fast.Status, tt.wantStatus, fast.Body)
+			}
+			if fast.CacheControl != "no-store" || fast.RequestID != "fast-path-test" || fast.ContentLength == "" {
+				t.Errorf("fast path headers: %+v", fast)
+			}
+			if tt.wantStatus == 401 && fast.Challenge == "" {
+				t.Errorf("fast path 401 without WWW-Authenticate: %+v", fast)
+			}
+			if diff := cmp.Diff(viaMux, fast); diff != "" {
+				t.Errorf("the fast path answers unlike the mux (-mux +fast):\n%s", diff)
+			}
+		})
+	}
+	m := string(e.must(200, "GET", "/metrics", testMetricsToken, nil, nil).Body)
+	for _, want := range []string{
+		`gatehouse_http_requests_total{code="200",route="POST /v1/orgs/{org}/check"} 4`,
+		`gatehouse_http_requests_total{code="401",route="POST /v1/orgs/{org}/check"} 4`,
+		`gatehouse_http_requests_total{code="404",route="POST /v1/orgs/{org}/check"} 2`,
+		`gatehouse_http_requests_total{code="400",route="POST /v1/orgs/{org}/check"} 2`,
+		`gatehouse_decisions_total{endpoint="check",result="allow"} 2`,
+		`gatehouse_decisions_total{endpoint="check",result="deny"} 2`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func pick(plain bool, a, b string) string {
+	if plain {
+		return a
+	}
+	return b
+}
