@@ -351,28 +351,6 @@ func newStrArena(n int) strArena {
 	return strArena{next: min(max(n, 64), arenaBlockMax)}
 }
 
-// putBytes returns a string holding b's bytes: a copy in the arena, or
-// one of its own for the zero arena and for a string too big for a block.
-func (a *strArena) putBytes(b []byte) string {
-	if a.next == 0 || len(b) == 0 {
-		return string(b)
-	}
-	if len(b) > cap(a.buf)-len(a.buf) {
-		if len(b) >= a.next/4 {
-			return string(b) // a big string: its own allocation
-		}
-		if a.buf != nil {
-			// The first block was sized for everything (buildStrBytes):
-			// what did not fit is a remainder.
-			a.next = max(a.next/8, 4096)
-		}
-		a.buf = make([]byte, 0, a.next)
-	}
-	off := len(a.buf)
-	a.buf = append(a.buf, b...)
-	return unsafe.String(&a.buf[off], len(b))
-}
-
 // alloc returns n zeroed bytes, 8-aligned, for a holder's block (see
 // holder.pack): from the arena, or an allocation of their own for the zero
 // arena and a block too big for an arena block. The memory holds no
