@@ -4,14 +4,16 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestStrArenaKeepsStrings: every string put into an arena (putBytes) reads back
-// unchanged after many more puts (across blocks, big and empty strings),
-// and the zero arena keeps strings as given.
-func TestStrArenaKeepsStrings(t *testing.T) {
+// TestStrArenaBlocks: every block alloc returns (holder.pack's) is
+// 8-aligned (a resGrant holds a uint64), zeroed, and keeps what was
+// written into it after many more allocations (across arena blocks, big
+// and odd sizes), for the zero arena too.
+func TestStrArenaBlocks(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		size int
@@ -26,19 +28,30 @@ func TestStrArenaKeepsStrings(t *testing.T) {
 				a = newStrArena(tc.size)
 			}
 			var want, got []string
+			var blocks [][]byte
 			for i := range 2000 {
 				s := "user:u" + strconv.Itoa(i)
-				switch i % 97 {
-				case 0:
-					s = ""
-				case 1:
+				if i%97 == 1 {
 					s = strings.Repeat("x", 100+i) // bigger than a quarter block
 				}
-				want = append(want, strings.Clone(s))
-				got = append(got, a.putBytes([]byte(s)))
+				b := a.alloc(len(s))
+				if p := uintptr(unsafe.Pointer(&b[0])); p%8 != 0 {
+					t.Fatalf("block %d at %#x: not 8-aligned", i, p)
+				}
+				if len(b) != len(s) || cap(b) != len(s) {
+					t.Fatalf("block %d: len %d cap %d, want %d", i, len(b), cap(b), len(s))
+				}
+				if strings.Trim(string(b), "\x00") != "" {
+					t.Fatalf("block %d not zeroed: %q", i, b)
+				}
+				copy(b, s)
+				want, blocks = append(want, s), append(blocks, b)
+			}
+			for _, b := range blocks {
+				got = append(got, string(b))
 			}
 			if d := cmp.Diff(want, got); d != "" {
-				t.Errorf("strings changed (-want +got):\n%s", d)
+				t.Errorf("blocks changed (-want +got):\n%s", d)
 			}
 		})
 	}

@@ -53,7 +53,7 @@ func (e *eval) appendHeld(out []*policy.AskRule, h *holder) []*policy.AskRule {
 			out = e.appendGrant(out, &g)
 		}
 	}
-	if e.req.ResourceID == "" || len(h.res) == 0 {
+	if e.req.ResourceID == "" || len(h.rs()) == 0 {
 		return out
 	}
 	for _, rg := range e.requestedResGrants(h) {

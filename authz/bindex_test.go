@@ -249,8 +249,8 @@ func TestSmallOrgBatchFindsBindings(t *testing.T) {
 		}
 		got := map[string]string{}
 		for hid, h := range o.holders.all() {
-			for i := range h.grants {
-				got[h.str(h.grants[i].id)] = string(hid) + "@" + o.nsNames[h.grants[i].ns]
+			for i := range h.gs() {
+				got[h.str(h.gs()[i].id)] = string(hid) + "@" + o.nsNames[h.gs()[i].ns]
 			}
 		}
 		if len(got) != o.nBindings {

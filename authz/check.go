@@ -184,7 +184,7 @@ func (e *eval) scan(h *holder, conds bool) (allowed, pending bool) {
 			}
 		}
 	}
-	if e.req.ResourceID != "" && len(h.res) > 0 {
+	if e.req.ResourceID != "" && len(h.rs()) > 0 {
 		if !e.hkSet {
 			e.hk, e.hkSet = resHash(e.nsID, e.req.ResourceType, e.req.ResourceID), true
 		}

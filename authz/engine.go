@@ -255,11 +255,11 @@ func removeAt[T any](s []T, i int) []T {
 func (o *orgSnap) indexBindings() {
 	es := make([]bentry, 0, o.nBindings)
 	for hid, h := range o.holders.all() {
-		for i := range h.grants {
-			es = append(es, bentry{bindingHash(h.str(h.grants[i].id)), string(hid)})
+		for i := range h.gs() {
+			es = append(es, bentry{bindingHash(h.str(h.gs()[i].id)), string(hid)})
 		}
-		for i := range h.res {
-			es = append(es, bentry{bindingHash(h.str(h.res[i].id)), string(hid)})
+		for i := range h.rs() {
+			es = append(es, bentry{bindingHash(h.str(h.rs()[i].id)), string(hid)})
 		}
 	}
 	o.bindings = newBindex(es)
@@ -281,11 +281,11 @@ func (o *orgSnap) bindingHolder(id string) (string, bool) {
 		}
 		o.scan = map[string]string{}
 		for hid, h := range o.holders.all() {
-			for i := range h.grants {
-				o.scan[h.str(h.grants[i].id)] = string(hid)
+			for i := range h.gs() {
+				o.scan[h.str(h.gs()[i].id)] = string(hid)
 			}
-			for i := range h.res {
-				o.scan[h.str(h.res[i].id)] = string(hid)
+			for i := range h.rs() {
+				o.scan[h.str(h.rs()[i].id)] = string(hid)
 			}
 		}
 	}
@@ -331,10 +331,12 @@ func (o *orgSnap) deleteBinding(id string) {
 	o.nBindings--
 	h := o.holderW(hid)
 	defer o.dropIfEmpty(hid, h)
-	if i := slices.IndexFunc(h.grants, func(g sgrant) bool { return h.str(g.id) == id }); i >= 0 {
-		h.grants = removeAt(h.grants, i)
-	} else if i := slices.IndexFunc(h.res, func(g resGrant) bool { return h.str(g.id) == id }); i >= 0 {
-		h.res = removeAt(h.res, i)
+	if i := slices.IndexFunc(h.gs(), func(g sgrant) bool { return h.str(g.id) == id }); i >= 0 {
+		w := h.edit()
+		w.grants = removeAt(w.grants, i)
+	} else if i := slices.IndexFunc(h.rs(), func(g resGrant) bool { return h.str(g.id) == id }); i >= 0 {
+		w := h.edit()
+		w.res = removeAt(w.res, i)
 	}
 	h.compactStrs()
 }
@@ -443,14 +445,14 @@ func (o *orgSnap) deleteNamespace(ns string) {
 	}
 	var affected []string
 	for hid, h := range o.holders.all() {
-		if len(h.nsRange(id)) > 0 || slices.ContainsFunc(h.res, func(g resGrant) bool { return g.ns == id }) {
+		if len(h.nsRange(id)) > 0 || slices.ContainsFunc(h.rs(), func(g resGrant) bool { return g.ns == id }) {
 			affected = append(affected, string(hid))
 		}
 	}
 	for _, hid := range affected {
 		h := o.holderW(hid)
 		var keepNS []sgrant
-		for _, g := range h.grants {
+		for _, g := range h.gs() {
 			if g.ns == id {
 				o.bindings.remove(h.str(g.id), hid)
 				o.nBindings--
@@ -459,7 +461,7 @@ func (o *orgSnap) deleteNamespace(ns string) {
 			}
 		}
 		var keepRes []resGrant
-		for _, g := range h.res {
+		for _, g := range h.rs() {
 			if g.ns == id {
 				o.bindings.remove(h.str(g.id), hid)
 				o.nBindings--
@@ -467,7 +469,8 @@ func (o *orgSnap) deleteNamespace(ns string) {
 				keepRes = append(keepRes, g)
 			}
 		}
-		h.grants, h.res = keepNS, keepRes
+		w := h.edit()
+		w.grants, w.res = keepNS, keepRes
 		h.compactStrs()
 		o.dropIfEmpty(hid, h)
 	}
@@ -490,12 +493,12 @@ func (o *orgSnap) setPolicy(p *cpolicy) {
 	for _, id := range ids {
 		h := o.holderW(id)
 		var bs []Binding
-		for i := range h.grants {
-			g := h.view(&h.grants[i])
+		for i := range h.gs() {
+			g := h.view(&h.gs()[i])
 			bs = append(bs, o.binding(id, h, &g, "", ""))
 		}
-		for i := range h.res {
-			rg := &h.res[i]
+		for i := range h.rs() {
+			rg := &h.rs()[i]
 			g := h.view(&rg.sgrant)
 			bs = append(bs, o.binding(id, h, &g, h.str(rg.typ), h.str(rg.rid)))
 		}
@@ -505,14 +508,14 @@ func (o *orgSnap) setPolicy(p *cpolicy) {
 	bc := newBuildCache()
 	for _, rb := range all {
 		h := rb.h
-		h.grants, h.res, h.strs, h.gx = nil, nil, "", nil
+		w := h.edit()
+		w.grants, w.res, w.strs, h.gx = nil, nil, "", nil
 		for i := range rb.b {
 			o.addGrant(h, &rb.b[i], bc, false)
 		}
 		bc.finish(h)
-		slices.SortFunc(h.grants, h.cmpNS)
-		slices.SortFunc(h.res, h.cmpRes)
-		h.grants, h.res = shrink(h.grants), shrink(h.res)
+		slices.SortFunc(w.grants, h.cmpNS)
+		slices.SortFunc(w.res, h.cmpRes)
 	}
 }
 

@@ -225,12 +225,12 @@ func explainSubject(o *orgSnap, ns string, req *Request, pid string) subjectExpl
 		if from != h {
 			via = fromID
 		}
-		for i := range from.grants {
-			g := from.view(&from.grants[i])
+		for i := range from.gs() {
+			g := from.view(&from.gs()[i])
 			explainGrant(&se, &e, &g, o.binding(fromID, from, &g, "", ""), via, "", g.ns < 0 || g.ns == e.nsID, ceil, ceilingOK, agentCondOK, agentConds)
 		}
-		for i := range from.res {
-			rg := &from.res[i]
+		for i := range from.rs() {
+			rg := &from.rs()[i]
 			typ, rid := from.str(rg.typ), from.str(rg.rid)
 			g := from.view(&rg.sgrant)
 			b := o.binding(fromID, from, &g, typ, rid)
@@ -268,8 +268,8 @@ func explainRoleShares(se *subjectExplanation, e *eval, o *orgSnap, ns, pid stri
 	req := e.req
 	for i := range o.roleShares {
 		rs := &o.roleShares[i]
-		for j := range rs.h.res {
-			rg := &rs.h.res[j]
+		for j := range rs.h.rs() {
+			rg := &rs.h.rs()[j]
 			if !rs.h.isRes(rg, e.nsID, req.ResourceType, req.ResourceID) {
 				continue
 			}

@@ -76,14 +76,14 @@ func (ls *lookupSubject) mode(ns string) (nsMode, []string) {
 	}
 	var ids []string
 	typ := e.req.ResourceType
-	for _, g := range e.h.res {
+	for _, g := range e.h.rs() {
 		if g.ns == e.nsID && e.h.str(g.typ) == typ {
 			ids = append(ids, e.h.str(g.rid))
 		}
 	}
 	for _, tid := range e.h.teams() {
 		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() {
-			for _, g := range th.res {
+			for _, g := range th.rs() {
 				if g.ns == e.nsID && th.str(g.typ) == typ {
 					ids = append(ids, th.str(g.rid))
 				}
@@ -97,7 +97,7 @@ func (ls *lookupSubject) mode(ns string) (nsMode, []string) {
 		if rs.role < 0 || !e.holdsRole(rs.role, false) {
 			continue
 		}
-		for _, g := range rs.h.res {
+		for _, g := range rs.h.rs() {
 			if g.ns == e.nsID && rs.h.str(g.typ) == typ {
 				ids = append(ids, rs.h.str(g.rid))
 			}

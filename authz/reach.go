@@ -246,8 +246,8 @@ func (e *eval) shares(ceil *crole, asks []ReachAsk) []ReachEntry {
 	var byRes map[[2]string][]ReachAsk
 	if e.p.hasAsk {
 		for _, x := range from {
-			for i := range x.res {
-				rg := &x.res[i]
+			for i := range x.rs() {
+				rg := &x.rs()[i]
 				g := x.view(&rg.sgrant)
 				if g.role < 0 || g.ns != e.nsID || len(e.p.role[g.role].r.Asks) == 0 || !e.live(&g) {
 					continue
@@ -311,8 +311,8 @@ func (e *eval) shares(ceil *crole, asks []ReachAsk) []ReachEntry {
 		}
 	}
 	for _, x := range from {
-		for i := range x.res {
-			add(x, &x.res[i], "")
+		for i := range x.rs() {
+			add(x, &x.rs()[i], "")
 		}
 	}
 	for i := range e.o.roleShares {
@@ -324,8 +324,8 @@ func (e *eval) shares(ceil *crole, asks []ReachAsk) []ReachEntry {
 		if !e.holdsRole(rs.role, true) {
 			cond = "(while holding " + rs.id + ")"
 		}
-		for j := range rs.h.res {
-			add(rs.h, &rs.h.res[j], cond)
+		for j := range rs.h.rs() {
+			add(rs.h, &rs.h.rs()[j], cond)
 		}
 	}
 	return out

@@ -218,11 +218,11 @@ func (e *eval) tallyConds(h *holder, c *condTally) {
 		g := h.view(&nsr[i])
 		visit(&g, "")
 	}
-	if e.req.ResourceID == "" || len(h.res) == 0 {
+	if e.req.ResourceID == "" || len(h.rs()) == 0 {
 		return
 	}
-	for i := range h.res {
-		rg := &h.res[i]
+	for i := range h.rs() {
+		rg := &h.rs()[i]
 		if e.onRequested(h, rg) && e.resource() {
 			g := h.view(&rg.sgrant)
 			visit(&g, e.req.ResourceType)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -173,39 +174,131 @@ func (o *orgSnap) setNSExists(name string, exists bool) {
 
 // holder is everything keyed by one principal id ("user:alice") or team id
 // ("team:support"): membership, team relations and the bindings naming it.
-// Immutable once published. It is kept small (88 bytes) because an org
-// has a holder per member: the rarer parts live in x.
+// Immutable once published. It is kept small (48 bytes, three pointers)
+// because an org has a holder per member: the rarer parts live in x.
 //
-// Its grant lists hold no pointers (strings are offsets in strs, rarer
-// parts indexes in gx), so the collector marks a holder's few pointers and
-// never scans its grants: on a million bindings that is most of the heap
-// (issue 19). Writers replace grants, res, strs and gx together, never
-// modify them in place.
+// Its grant lists and their strings live in one pointer-free block (blk):
+// the resource grants, then the org and namespace grants, then the
+// strings they refer to by offset (sref). Built orgs cut every holder's
+// block from a few arena blocks per org (snapshot_build.go); writers make
+// a new block for each holder they change. The collector marks a holder's
+// three pointers and never scans its grants: on a million bindings that
+// is most of the heap (issue 19). Writers edit a private holder's lists
+// through w (edit) and freeze packs them into a new block; a published
+// block is never modified.
 type holder struct {
 	// (Its id is its key in orgSnap.holders; not repeating it here saves
 	// 16 bytes a member.)
 	//
-	// grants are the org-scoped (ns -1) and namespace-scoped bindings
-	// naming this id, sorted by (namespace id, binding id): org grants
-	// first.
-	grants []sgrant
-	// res are the resource-scoped bindings, sorted by (key hash, binding
-	// id).
-	res   []resGrant
-	x     *holderX // nil: no attributes, role, expiry, team relations
-	flags uint8    // hMember, hTeam, hPrivate
-	// strs holds the strings of this holder's grants (binding ids,
-	// resource types and ids), which grants refer to by offset (sref):
-	// a grant holds no pointer to a string, so the collector finds no
-	// pointer to follow in it (issue 19). Built orgs cut every holder's
-	// strs from one arena (snapshot_build.go).
-	strs string
+	// blk holds nr resGrant (the resource-scoped bindings, sorted by (key
+	// hash, binding id)), then ng sgrant (the org-scoped (ns -1) and
+	// namespace-scoped bindings naming this id, sorted by (namespace id,
+	// binding id): org grants first), then nstr bytes of strings (binding
+	// ids, resource types and ids). nil when all three are empty. See gs,
+	// rs and strs.
+	blk    unsafe.Pointer
+	ng, nr uint32
+	nstr   uint32
+	flags  uint8    // hMember, hTeam, hPrivate
+	x      *holderX // nil: no attributes, role, expiry, team relations
 	// gx holds the rarer parts of the grants (sgrant.xi); like strs, it
 	// keeps pointers out of the grant lists. It is a pointer to the list
-	// (8 bytes, where a slice is 24: orgs1m has 0.42 holders a binding),
-	// nil when empty, often shared by many holders. (strs and gx come
-	// last: every check reads grants, res, x and flags, fewer read these.)
+	// (8 bytes, where a slice is 24), nil when empty, often shared by many
+	// holders.
 	gx *[]*grantX
+	// w is the writer's view of the lists while it changes them (edit);
+	// nil in every published holder.
+	w *holderEdit
+}
+
+// holderEdit is a private holder's grant lists while a writer changes
+// them. The slices may share memory with a published block: writers
+// replace them (removeAt, insertSorted, append to a clipped slice), never
+// write into them, except for lists they built themselves.
+type holderEdit struct {
+	grants []sgrant
+	res    []resGrant
+	strs   string
+}
+
+const (
+	resGrantSize = unsafe.Sizeof(resGrant{})
+	sgrantSize   = unsafe.Sizeof(sgrant{})
+)
+
+// gs returns the org and namespace grants (sorted by (namespace id,
+// binding id)).
+func (h *holder) gs() []sgrant {
+	if h.w != nil {
+		return h.w.grants
+	}
+	if h.ng == 0 {
+		return nil
+	}
+	return unsafe.Slice((*sgrant)(unsafe.Add(h.blk, uintptr(h.nr)*resGrantSize)), h.ng)
+}
+
+// rs returns the resource grants (sorted by (key hash, binding id)).
+func (h *holder) rs() []resGrant {
+	if h.w != nil {
+		return h.w.res
+	}
+	if h.nr == 0 {
+		return nil
+	}
+	return unsafe.Slice((*resGrant)(h.blk), h.nr)
+}
+
+// strs returns the strings h's grants refer to.
+func (h *holder) strs() string {
+	if h.w != nil {
+		return h.w.strs
+	}
+	if h.nstr == 0 {
+		return ""
+	}
+	return unsafe.String((*byte)(unsafe.Add(h.blk, uintptr(h.nr)*resGrantSize+uintptr(h.ng)*sgrantSize)), h.nstr)
+}
+
+// edit returns h's lists for the writer to replace (h writable). They
+// stay in w until pack.
+func (h *holder) edit() *holderEdit {
+	if h.w == nil {
+		h.w = &holderEdit{grants: h.gs(), res: h.rs(), strs: h.strs()}
+	}
+	return h.w
+}
+
+// pack moves the lists of w into a new block (cut from a when a is not
+// nil) and drops w.
+func (h *holder) pack(a *strArena) {
+	w := h.w
+	if w == nil {
+		return
+	}
+	h.w = nil
+	h.blk, h.nr, h.ng, h.nstr = nil, uint32(len(w.res)), uint32(len(w.grants)), uint32(len(w.strs))
+	n := uintptr(len(w.res))*resGrantSize + uintptr(len(w.grants))*sgrantSize + uintptr(len(w.strs))
+	if n == 0 {
+		return
+	}
+	var b []byte
+	if a != nil {
+		b = a.alloc(int(n))
+	} else {
+		words := make([]uint64, (n+7)/8) // pointer-free, 8-aligned
+		b = unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), n)
+	}
+	h.blk = unsafe.Pointer(&b[0])
+	// (Each list converted only when not empty: an empty one may start at
+	// the block's end.)
+	if len(w.res) > 0 {
+		copy(unsafe.Slice((*resGrant)(h.blk), len(w.res)), w.res)
+	}
+	if len(w.grants) > 0 {
+		copy(unsafe.Slice((*sgrant)(unsafe.Add(h.blk, uintptr(len(w.res))*resGrantSize)), len(w.grants)), w.grants)
+	}
+	copy(b[n-uintptr(len(w.strs)):], w.strs)
 }
 
 // gxs returns h's grantX list.
@@ -230,7 +323,7 @@ func (h *holder) setGX(s []*grantX) {
 type sref struct{ off, n uint32 }
 
 // str returns the string r refers to (a substring: no copy).
-func (h *holder) str(r sref) string { return h.strs[r.off : r.off+r.n] }
+func (h *holder) str(r sref) string { return h.strs()[r.off : r.off+r.n] }
 
 // gid returns grant g's binding id (g is one of h's grants).
 func (h *holder) gid(g *grant) string { return h.str(g.id) }
@@ -356,29 +449,35 @@ func (h *holder) setTeams(teams []string) {
 }
 
 func (h *holder) empty() bool {
-	return h.flags&(hMember|hTeam) == 0 && len(h.teams()) == 0 && len(h.grants) == 0 && len(h.res) == 0
+	return h.flags&(hMember|hTeam) == 0 && len(h.teams()) == 0 && h.nGrants() == 0
 }
 
-func (h *holder) nGrants() int { return len(h.grants) + len(h.res) }
+func (h *holder) nGrants() int {
+	if h.w != nil {
+		return len(h.w.grants) + len(h.w.res)
+	}
+	return int(h.ng + h.nr)
+}
 
 // orgGrants returns the org-scoped grants (a prefix of grants).
 func (h *holder) orgGrants() []sgrant {
-	n := 0
-	for n < len(h.grants) && h.grants[n].ns < 0 {
+	gs, n := h.gs(), 0
+	for n < len(gs) && gs[n].ns < 0 {
 		n++
 	}
-	return h.grants[:n]
+	return gs[:n]
 }
 
 // hasBinding reports whether the binding with this id names h.
 func (h *holder) hasBinding(id string) bool {
-	for i := range h.grants {
-		if h.str(h.grants[i].id) == id {
+	gs, rs := h.gs(), h.rs()
+	for i := range gs {
+		if h.str(gs[i].id) == id {
 			return true
 		}
 	}
-	for i := range h.res {
-		if h.str(h.res[i].id) == id {
+	for i := range rs {
+		if h.str(rs[i].id) == id {
 			return true
 		}
 	}
@@ -549,7 +648,7 @@ func (h *holder) cmpRes(a, b resGrant) int {
 
 // nsRange returns the grants of namespace id ns (-1: the org grants).
 func (h *holder) nsRange(ns int32) []sgrant {
-	s := h.grants
+	s := h.gs()
 	if len(s) == 0 {
 		return nil
 	}
@@ -572,7 +671,7 @@ func (h *holder) nsRange(ns int32) []sgrant {
 // resRange returns the resource grants whose key hash is hk; callers
 // compare the key itself (ns, typ, rid).
 func (h *holder) resRange(hk uint64) []resGrant {
-	s := h.res
+	s := h.rs()
 	lo, hi := 0, len(s)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)

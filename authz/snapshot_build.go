@@ -88,10 +88,11 @@ func buildOrg(name string, d *OrgData, p *cpolicy) *orgSnap {
 	}
 	for _, h := range o.holders.all() {
 		bc.finish(h)
-		slices.SortFunc(h.grants, h.cmpNS)
-		slices.SortFunc(h.res, h.cmpRes)
-		h.grants = shrink(h.grants)
-		h.res = shrink(h.res)
+		if w := h.w; w != nil {
+			slices.SortFunc(w.grants, h.cmpNS)
+			slices.SortFunc(w.res, h.cmpRes)
+		}
+		h.pack(&bc.arena)
 	}
 
 	o.resources = newCowMap[resKey, resVal](len(d.Resources), resourcesShardTarget)
@@ -146,22 +147,23 @@ func (o *orgSnap) addGrant(h *holder, b *Binding, bc *buildCache, sorted bool) {
 	if !sorted {
 		var ok bool
 		if buf, ok = bc.pend[h]; !ok {
-			buf = append(buf, h.strs...)
+			buf = append(buf, h.strs()...)
 			bc.pendX[h] = slices.Clip(h.gxs()) // may be shared: appending copies
 		}
 	} else {
-		buf = make([]byte, 0, len(h.strs)+len(b.ID)+len(b.Scope.Type)+len(b.Scope.ID))
-		buf = append(buf, h.strs...)
+		buf = make([]byte, 0, len(h.strs())+len(b.ID)+len(b.Scope.Type)+len(b.Scope.ID))
+		buf = append(buf, h.strs()...)
 	}
 	s := sgrant{role: g.role, ns: g.ns, xi: h.putX(g.x, bc)}
 	buf, s.id = appendStr(buf, b.ID)
+	w := h.edit()
 	if kind != scopeRes {
 		if sorted {
-			h.strs = string(buf)
-			h.grants = insertSorted(h.grants, s, h.cmpNS)
+			w.strs = string(buf)
+			w.grants = insertSorted(w.grants, s, h.cmpNS)
 		} else {
 			bc.pend[h] = buf
-			h.grants = append(h.grants, s)
+			w.grants = append(w.grants, s)
 		}
 		return
 	}
@@ -169,11 +171,11 @@ func (o *orgSnap) addGrant(h *holder, b *Binding, bc *buildCache, sorted bool) {
 	buf, rg.typ = appendStr(buf, b.Scope.Type)
 	buf, rg.rid = appendStr(buf, b.Scope.ID)
 	if sorted {
-		h.strs = string(buf)
-		h.res = insertSorted(h.res, rg, h.cmpRes)
+		w.strs = string(buf)
+		w.res = insertSorted(w.res, rg, h.cmpRes)
 	} else {
 		bc.pend[h] = buf
-		h.res = append(h.res, rg)
+		w.res = append(w.res, rg)
 	}
 }
 
@@ -213,14 +215,17 @@ func appendStr(buf []byte, s string) ([]byte, sref) {
 }
 
 // finish makes the strings bc gathered for h (addGrant, unsorted) h's
-// strs: one contiguous piece of bc's arena.
+// strs (h.w's, until pack copies them into h's block).
 func (bc *buildCache) finish(h *holder) {
 	buf, ok := bc.pend[h]
 	if !ok {
 		return
 	}
 	delete(bc.pend, h)
-	h.strs = bc.arena.putBytes(buf)
+	if len(buf) > 0 {
+		// buf is h's alone and never written again.
+		h.edit().strs = unsafe.String(&buf[0], len(buf))
+	}
 	h.gx = bc.shareGX(bc.pendX[h])
 	delete(bc.pendX, h)
 }
@@ -254,17 +259,18 @@ type gxKey [4]*grantX
 // removed). It copies h's grant lists, which may be shared with a
 // published snapshot.
 func (h *holder) compactStrs() {
+	gs, rs, strs := h.gs(), h.rs(), h.strs()
 	live, xs := 0, 0
-	for i := range h.grants {
-		live += int(h.grants[i].id.n)
-		xs += min(int(h.grants[i].xi), 1)
+	for i := range gs {
+		live += int(gs[i].id.n)
+		xs += min(int(gs[i].xi), 1)
 	}
-	for i := range h.res {
-		r := &h.res[i]
+	for i := range rs {
+		r := &rs[i]
 		live += int(r.id.n + r.typ.n + r.rid.n)
 		xs += min(int(r.xi), 1)
 	}
-	if len(h.strs) <= 2*live+64 && len(h.gxs()) <= 2*xs+4 {
+	if len(strs) <= 2*live+64 && len(h.gxs()) <= 2*xs+4 {
 		return
 	}
 	buf := make([]byte, 0, live)
@@ -282,7 +288,7 @@ func (h *holder) compactStrs() {
 		gx = append(gx, x)
 		return uint32(len(gx))
 	}
-	grants, res := slices.Clone(h.grants), slices.Clone(h.res)
+	grants, res := slices.Clone(gs), slices.Clone(rs)
 	for i := range grants {
 		g := &grants[i]
 		buf, g.id = appendStr(buf, h.str(g.id))
@@ -295,15 +301,16 @@ func (h *holder) compactStrs() {
 		buf, r.rid = appendStr(buf, h.str(r.rid))
 		r.xi = xi(r.xi)
 	}
-	h.grants, h.res, h.strs = grants, res, string(buf)
+	w := h.edit()
+	w.grants, w.res, w.strs = grants, res, string(buf)
 	h.setGX(shrink(gx))
 }
 
 // buildCache shares equal strings and equal grantX values while an org is
 // built: grantX is immutable, so the thousands of shares "run, read" of an
-// org can all point to one. The holders' strs (binding ids and resource
-// keys of their grants) are cut from arena, a few large blocks an org
-// instead of one allocation a holder. (Holder and resource ids stay the
+// org can all point to one. The holders' blocks (grant lists, binding
+// ids and resource keys of their grants) are cut from arena, a few large
+// blocks an org instead of one allocation a holder. (Holder and resource ids stay the
 // caller's strings: copying them too saved the collector nothing
 // measurable — it marks a pointer-free string cheaply — and cost their
 // bytes again while the caller keeps its data; issue 19.)
@@ -344,40 +351,40 @@ func newStrArena(n int) strArena {
 	return strArena{next: min(max(n, 64), arenaBlockMax)}
 }
 
-// putBytes returns a string holding b's bytes: a copy in the arena, or
-// one of its own for the zero arena and for a string too big for a block.
-func (a *strArena) putBytes(b []byte) string {
-	if a.next == 0 || len(b) == 0 {
-		return string(b)
-	}
-	if len(b) > cap(a.buf)-len(a.buf) {
-		if len(b) >= a.next/4 {
-			return string(b) // a big string: its own allocation
+// alloc returns n zeroed bytes, 8-aligned, for a holder's block (see
+// holder.pack): from the arena, or an allocation of their own for the zero
+// arena and a block too big for an arena block. The memory holds no
+// pointers.
+func (a *strArena) alloc(n int) []byte {
+	pad := -len(a.buf) & 7
+	if a.next == 0 || n+pad > cap(a.buf)-len(a.buf) {
+		if a.next == 0 || n >= a.next/4 {
+			words := make([]uint64, (n+7)/8)
+			return unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), n)
 		}
 		if a.buf != nil {
-			// The first block was sized for everything (buildStrBytes):
-			// what did not fit is a remainder.
 			a.next = max(a.next/8, 4096)
 		}
-		a.buf = make([]byte, 0, a.next)
+		a.buf, pad = make([]byte, 0, a.next), 0 // (8-aligned: a block is at least 64 bytes)
 	}
-	off := len(a.buf)
-	a.buf = append(a.buf, b...)
-	return unsafe.String(&a.buf[off], len(b))
+	off := len(a.buf) + pad
+	a.buf = a.buf[:off+n]
+	return a.buf[off : off+n : off+n]
 }
 
-// buildStrBytes is how many bytes the holders' strs of d take: the
-// bindings' ids and resource scopes.
+// buildStrBytes is how many bytes the holders' blocks of d take: the
+// grants, the bindings' ids and resource scopes, and alignment.
 func buildStrBytes(d *OrgData) int {
 	n := 0
 	for i := range d.Bindings {
 		b := &d.Bindings[i]
-		n += len(b.ID)
+		n += len(b.ID) + int(sgrantSize)
 		if scopeKind(b.Scope) == scopeRes {
-			n += len(b.Scope.Type) + len(b.Scope.ID)
+			n += len(b.Scope.Type) + len(b.Scope.ID) + int(resGrantSize-sgrantSize)
 		}
 	}
-	return n
+	// Each holder's block starts 8-aligned.
+	return n + 8*(len(d.Principals)+len(d.Teams))
 }
 
 func (bc *buildCache) grantX(x *grantX) *grantX {
@@ -451,18 +458,15 @@ func (o *orgSnap) holderW(id string) *holder {
 }
 
 // freeze ends writing o: every map is frozen and every holder this writer
-// touched becomes shared (packed, see packHolder). o must not be modified
+// touched becomes shared (its lists packed into a block, see holder.pack).
+// o must not be modified
 // afterwards.
 func (o *orgSnap) freeze() {
 	var roles []string
 	for _, ph := range o.priv {
 		h := ph.h
 		h.flags &^= hPrivate
-		if p := packHolder(h); p != h {
-			if cur, ok := o.holders.get(skey(ph.id)); ok && cur == h {
-				o.holders.set(skey(ph.id), p)
-			}
-		}
+		h.pack(nil)
 		if strings.HasPrefix(ph.id, KindRole+":") {
 			roles = append(roles, ph.id)
 		}
@@ -489,7 +493,7 @@ func (o *orgSnap) updateRoleShares(ids []string) {
 		i, found := slices.BinarySearchFunc(rs, id, func(r roleShare, id string) int { return strings.Compare(r.id, id) })
 		h, ok := o.holders.get(skey(id))
 		switch {
-		case ok && len(h.res) > 0:
+		case ok && len(h.rs()) > 0:
 			r := roleShare{id: id, role: o.pol.roleIdx(strings.TrimPrefix(id, KindRole+":")), h: h}
 			if found {
 				rs[i] = r
@@ -504,37 +508,4 @@ func (o *orgSnap) updateRoleShares(ids []string) {
 		rs = nil
 	}
 	o.roleShares = slices.Clip(rs)
-}
-
-// packHolder returns h with its only grant in the same allocation (the
-// common case: a member with one binding), so a check reads one block of
-// memory instead of two; h itself if it has more or none.
-func packHolder(h *holder) *holder {
-	switch {
-	case len(h.grants) == 1 && len(h.res) == 0:
-		p := &struct {
-			h holder
-			g [1]sgrant
-		}{h: *h}
-		p.g[0] = h.grants[0]
-		p.h.grants = p.g[:]
-		return &p.h
-	case len(h.grants) == 0 && len(h.res) == 1:
-		p := &struct {
-			h holder
-			r [1]resGrant
-		}{h: *h}
-		p.r[0] = h.res[0]
-		p.h.res = p.r[:]
-		return &p.h
-	case len(h.grants) == 2 && len(h.res) == 0:
-		p := &struct {
-			h holder
-			g [2]sgrant
-		}{h: *h}
-		copy(p.g[:], h.grants)
-		p.h.grants = p.g[:]
-		return &p.h
-	}
-	return h
 }

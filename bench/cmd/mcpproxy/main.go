@@ -52,7 +52,7 @@ func main() {
 	token := flag.String("upstream-token", "", "bearer token put on every upstream request")
 	debug := flag.String("debug-addr", "", "serve net/http/pprof here (loopback; empty: off)")
 	stateless := flag.Bool("stateless", false, "serve the SDK's stateless mode (StreamableHTTPOptions.Stateless: no Mcp-Session-Id, a temporary session per request), to measure what it costs or saves")
-	headroom := flag.Uint("gc-headroom-mib", 128, "as gatehouse serve's --gc-headroom-mib (the same tuner, the same default), so that the floor collects garbage as the gateway does")
+	headroom := flag.Uint("gc-headroom-mib", 1024, "as gatehouse serve's --gc-headroom-mib (the same tuner, the same default), so that the floor collects garbage as the gateway does")
 	flag.Parse()
 	defer gctune.Start(uint64(*headroom)<<20, os.Getenv).Stop()
 	if err := run(*addr, *upstream, *token, *debug, *stateless); err != nil {
