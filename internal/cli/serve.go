@@ -185,7 +185,13 @@ The command line wins over the variable, which wins over the file.`,
 			}
 			// The collector's headroom (internal/gctune); GOGC in the
 			// environment wins.
-			defer gctune.Start(uint64(gcHeadroom)<<20, os.Getenv).Stop()
+			// Unset, it is 1 GiB bounded by a quarter of the memory the
+			// process may use (its cgroup's limit or the host's).
+			headroom := uint64(gcHeadroom) << 20
+			if !cmd.Flags().Changed("gc-headroom-mib") {
+				headroom = gctune.DefaultHeadroom(gctune.MemoryLimit(os.ReadFile))
+			}
+			defer gctune.Start(headroom, os.Getenv).Stop()
 			// The master key first: a production start without one is
 			// refused before anything is created.
 			vkeys, err := loadServeKeyring(dev, sf.data, e.stderr)
@@ -324,7 +330,7 @@ The command line wins over the variable, which wins over the file.`,
 	cmd.Flags().StringVar(&oidcConfig, "oidc-config", "", "YAML file of the orgs whose people sign in with an OpenID Connect identity provider (docs/oidc.md)")
 	cmd.Flags().DurationVar(&apvPending, "approval-pending-ttl", 24*time.Hour, "how long a pending approval waits for approvers, for orgs that set nothing (1m to 720h; gatehouse approval settings)")
 	cmd.Flags().DurationVar(&apvWindow, "approval-use-window", 15*time.Minute, "how long a granted approval may wait to be used, for orgs that set nothing (1m to 24h)")
-	cmd.Flags().UintVar(&gcHeadroom, "gc-headroom-mib", 1024, "let the heap grow at least this many MiB between garbage collections (GOGC raised above 100 while the live heap is smaller; 0: Go's default; ignored when GOGC is set)")
+	cmd.Flags().UintVar(&gcHeadroom, "gc-headroom-mib", gctune.DefaultHeadroomMiB, "let the heap grow at least this many MiB between garbage collections (GOGC raised above 100 while the live heap is smaller; unset: 1024, at most a quarter of the memory limit; 0: Go's default; ignored when GOGC is set)")
 	cmd.Flags().DurationVar(&auditWindow, "audit-commit-window", audit.DefaultCommitWindow, "off by default; while decision and MCP tool-call audit entries arrive often, hold each group commit open this long after its first entry so that one transaction and one fsync serve several (every call still waits for its entry to be durable; 0: commit as soon as the writer is free)")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy or host platform whose X-Forwarded-For is believed (repeatable); the client address rate limiting uses is then the nearest untrusted one")
 	return withSettings(cmd)
