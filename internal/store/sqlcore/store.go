@@ -286,6 +286,7 @@ type txn struct {
 	auditSeq map[string]uint64
 	// What the transaction remembers and buffers (txcache.go).
 	found        map[string]struct{}        // existence checks that found their row
+	keyBuf       []byte                     // existsStrings' scratch key
 	absent       map[string]struct{}        // existence checks Prefetch found no row for (prefetch.go)
 	absentEmails map[string][]string        // email → its absent keys
 	bindingsAt   map[string][]store.Binding // all bindings of a principal at a scope (BindingsAt)
