@@ -359,7 +359,15 @@ func (t *txn) exec(ctx context.Context, op, detail, sql string, args ...any) (in
 
 // record appends a changelog entry.
 func (t *txn) record(ctx context.Context, op string, kind store.Kind, org, key string, payload any) error {
-	b, err := json.Marshal(payload)
+	var (
+		b   []byte
+		err error
+	)
+	if x, ok := payload.(store.Binding); ok {
+		b, err = appendBindingPayload(make([]byte, 0, bindingPayloadSize(x)), x)
+	} else {
+		b, err = json.Marshal(payload)
+	}
 	if err != nil {
 		return t.fail(ctx, op, "encode changelog payload", err)
 	}
