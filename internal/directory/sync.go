@@ -104,6 +104,9 @@ type batch struct {
 	n       uint64
 	pending map[string]pendingOrg
 	changes []store.Change
+	// values, when set, are changes' decoded payloads as the writing
+	// transaction had them (nil where it had none): see ownWrite.
+	values []any
 }
 
 func newFollower(st store.Store, eng *authz.Engine, comp *compiler, log *slog.Logger) *follower {
@@ -422,14 +425,18 @@ func (f *follower) build(b *batch) (out []authz.Change, known map[string]bool, b
 		known[org] = true
 	}
 	badSet := map[string]bool{}
-	for _, c := range b.changes {
+	for i, c := range b.changes {
 		if p, ok := b.pending[c.Org]; ok && c.Revision <= p.rev {
 			continue // already in the snapshot
 		}
 		if badSet[c.Org] {
 			continue
 		}
-		chs, err := f.translate(c, isKnown, known)
+		var pre any
+		if len(b.values) == len(b.changes) {
+			pre = b.values[i]
+		}
+		chs, err := f.translateValue(c, pre, isKnown, known)
 		if err != nil {
 			badSet[c.Org] = true
 			bad = append(bad, c.Org)
@@ -471,13 +478,22 @@ func touched(out []authz.Change, changes []store.Change) []string {
 // directory never writes) is dropped too, so that one odd row cannot make
 // the engine refuse a whole batch.
 func (f *follower) translate(c store.Change, isKnown func(string) bool, known map[string]bool) ([]authz.Change, error) {
+	return f.translateValue(c, nil, isKnown, known)
+}
+
+// translateValue is translate with c's payload already decoded as pre
+// (what c.Decode returns), or nil to decode it.
+func (f *follower) translateValue(c store.Change, pre any, isKnown func(string) bool, known map[string]bool) ([]authz.Change, error) {
 	org := c.Org
 	if org == "" {
 		return nil, nil // users are deployment-wide; memberships carry them into orgs
 	}
-	v, err := c.Decode()
-	if err != nil {
-		return nil, err
+	v := pre
+	if v == nil {
+		var err error
+		if v, err = c.Decode(); err != nil {
+			return nil, err
+		}
 	}
 	if po, ok := payloadOrg(v); ok && po != org {
 		return nil, fmt.Errorf("changelog entry %d/%d of org %q carries a payload of org %q", c.Revision, c.Seq, org, po)
@@ -655,6 +671,7 @@ func engineBinding(b authz.Binding) bool {
 type ownWrite struct {
 	f       *follower
 	changes []store.Change
+	values  []any // changes' decoded payloads, when the store keeps them (changeValues)
 }
 
 // hold takes f.mu and keeps tx's changes (once: a callback run again
@@ -665,6 +682,7 @@ func (w *ownWrite) hold(f *follower, tx store.Tx) {
 		w.f = f
 	}
 	w.changes = changeList(tx)
+	w.values = changeValues(tx, len(w.changes))
 }
 
 // apply applies the changes committed at rev and releases mu.
@@ -682,7 +700,7 @@ func (w *ownWrite) apply(rev uint64) {
 			return // not this commit's changes: leave them to the follower
 		}
 	}
-	b := &batch{cursor: rev - 1, n: rev, pending: map[string]pendingOrg{}, changes: w.changes}
+	b := &batch{cursor: rev - 1, n: rev, pending: map[string]pendingOrg{}, changes: w.changes, values: w.values}
 	if _, _, err := f.applyLocked(b, 0); err != nil {
 		f.log.Warn("directory: applying a write's own changes failed; the follower reads them back", "revision", rev, "err", err)
 	}
@@ -699,4 +717,23 @@ func (w *ownWrite) release() {
 // changeList returns all of tx's changes.
 func changeList(tx store.Tx) []store.Change {
 	return changesFrom(tx, 0)
+}
+
+// changeValuer is implemented by a store transaction that keeps its
+// changes' decoded payloads (sqlcore's: a binding.put's store.Binding).
+type changeValuer interface {
+	ChangeValuesFrom(i int) []any
+}
+
+// changeValues returns tx's changes' decoded payloads (nil where tx has
+// none), or nil unless there is one per change of the n changeList gave.
+func changeValues(tx store.Tx, n int) []any {
+	cv, ok := tx.(changeValuer)
+	if !ok {
+		return nil
+	}
+	if vs := cv.ChangeValuesFrom(0); len(vs) == n {
+		return vs
+	}
+	return nil
 }

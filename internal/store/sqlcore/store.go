@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -286,6 +287,8 @@ type txn struct {
 	auditSeq map[string]uint64
 	// What the transaction remembers and buffers (txcache.go).
 	found        map[string]struct{}        // existence checks that found their row
+	keyBuf       []byte                     // existsStrings' scratch key
+	values       []any                      // per change: its decoded payload or nil (ChangeValuesFrom)
 	absent       map[string]struct{}        // existence checks Prefetch found no row for (prefetch.go)
 	absentEmails map[string][]string        // email → its absent keys
 	bindingsAt   map[string][]store.Binding // all bindings of a principal at a scope (BindingsAt)
@@ -356,14 +359,41 @@ func (t *txn) exec(ctx context.Context, op, detail, sql string, args ...any) (in
 
 // record appends a changelog entry.
 func (t *txn) record(ctx context.Context, op string, kind store.Kind, org, key string, payload any) error {
-	b, err := json.Marshal(payload)
+	var (
+		b   []byte
+		err error
+	)
+	if x, ok := payload.(store.Binding); ok {
+		b, err = appendBindingPayload(make([]byte, 0, bindingPayloadSize(x)), x)
+	} else {
+		b, err = json.Marshal(payload)
+	}
 	if err != nil {
 		return t.fail(ctx, op, "encode changelog payload", err)
 	}
 	t.changes = append(t.changes, store.Change{
 		Revision: t.rev, Seq: len(t.changes), Org: org, Kind: kind, Key: key, Payload: b, CreatedAt: t.now,
 	})
+	var v any
+	if x, ok := payload.(store.Binding); ok && kind == store.KindBindingPut {
+		x.Actions = slices.Clone(x.Actions) // the engine's own copy: nothing the caller holds
+		v = x
+	}
+	t.values = append(t.values, v)
 	return nil
+}
+
+// ChangeValuesFrom returns, for each change from the i-th on, the value its
+// payload decodes to (store.Change.Decode) when the transaction still has
+// it (a binding.put's store.Binding), else nil: a reader of the
+// transaction's own changes (the directory applying its write to the
+// engine) need not decode the JSON it has just encoded. The i-th value is
+// ChangesFrom(i)'s first change's.
+func (t *txn) ChangeValuesFrom(i int) []any {
+	if i < 0 || i > len(t.values) {
+		i = len(t.values)
+	}
+	return append([]any(nil), t.values[i:]...)
 }
 
 // txQuerier runs the transaction's reads: it refuses statements once the

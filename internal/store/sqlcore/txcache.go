@@ -59,26 +59,66 @@ type pendingHead struct {
 // arguments; ok is false when an argument is of a type it does not encode
 // (the check is then not cached).
 func existsKey(sql string, args []any) (string, bool) {
-	var b strings.Builder
-	b.Grow(len(sql) + 16*len(args))
-	b.WriteString(sql)
+	b, ok := appendExistsKey(make([]byte, 0, len(sql)+16*len(args)), sql, args)
+	return string(b), ok
+}
+
+// appendExistsKey appends existsKey(sql, args) to dst.
+func appendExistsKey(dst []byte, sql string, args []any) ([]byte, bool) {
+	dst = append(dst, sql...)
 	for _, a := range args {
-		b.WriteByte(0)
+		dst = append(dst, 0)
 		switch v := a.(type) {
 		case string:
-			b.WriteByte('s')
-			b.WriteString(v)
+			dst = append(dst, 's')
+			dst = append(dst, v...)
 		case int64:
-			b.WriteByte('i')
-			b.WriteString(strconv.FormatInt(v, 10))
+			dst = append(dst, 'i')
+			dst = strconv.AppendInt(dst, v, 10)
 		case int:
-			b.WriteByte('i')
-			b.WriteString(strconv.Itoa(v))
+			dst = append(dst, 'i')
+			dst = strconv.AppendInt(dst, int64(v), 10)
 		default:
-			return "", false
+			return dst, false
 		}
 	}
-	return b.String(), true
+	return dst, true
+}
+
+// appendStringsKey is appendExistsKey for arguments that are all strings
+// (the same key), without boxing them.
+func appendStringsKey(dst []byte, sql string, args []string) []byte {
+	dst = append(dst, sql...)
+	for _, v := range args {
+		dst = append(dst, 0, 's')
+		dst = append(dst, v...)
+	}
+	return dst
+}
+
+// existsStrings is exists for string arguments, the write path's common
+// case (an org, a namespace, a principal, a resource a binding names): a
+// check the transaction already answers costs no allocation (the key is
+// built in the transaction's scratch buffer, the detail only when a
+// statement runs).
+func (t *txn) existsStrings(ctx context.Context, op string, detail func() string, sql string, args ...string) (bool, error) {
+	t.keyBuf = appendStringsKey(t.keyBuf[:0], sql, args)
+	if _, ok := t.found[string(t.keyBuf)]; ok {
+		return true, nil
+	}
+	if _, ok := t.absent[string(t.keyBuf)]; ok {
+		return false, nil
+	}
+	boxed := make([]any, len(args))
+	for i, a := range args {
+		boxed[i] = a
+	}
+	ok, err := t.reader.exists(ctx, op, detail(), sql, boxed...)
+	if ok && err == nil {
+		// keyBuf is still the key: reader.exists does not touch it.
+		t.markFound(string(t.keyBuf))
+	}
+	return ok, err
 }
 
 // exists is reader.exists, remembering the rows found.
@@ -139,7 +179,7 @@ func (t *txn) GetResource(ctx context.Context, org string, ref authz.ResourceRef
 // through an optional interface: it is not part of store.Tx.
 func (t *txn) RequireResource(ctx context.Context, org string, ref authz.ResourceRef) error {
 	const op = "get resource"
-	ok, err := t.exists(ctx, op, refDetail(org, ref), resourceExistsSQL, org, ref.Namespace, ref.Type, ref.ID)
+	ok, err := t.existsStrings(ctx, op, func() string { return refDetail(org, ref) }, resourceExistsSQL, org, ref.Namespace, ref.Type, ref.ID)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func conflict(op, detail string) error { return store.Errorf(store.ErrConflict, 
 func refused(op, detail string) error  { return store.Errorf(store.ErrRefused, op, detail, nil) }
 
 func (t *txn) requireOrg(ctx context.Context, op, org string) error {
-	ok, err := t.exists(ctx, op, "org "+q(org), `SELECT 1 FROM orgs WHERE id = $1`, org)
+	ok, err := t.existsStrings(ctx, op, func() string { return "org " + q(org) }, `SELECT 1 FROM orgs WHERE id = $1`, org)
 	if err != nil {
 		return err
 	}
@@ -29,13 +29,13 @@ func (t *txn) requireOrg(ctx context.Context, op, org string) error {
 }
 
 func (t *txn) requireNamespace(ctx context.Context, op, org, ns string) error {
-	detail := fmt.Sprintf("namespace %q in org %q", ns, org)
-	ok, err := t.exists(ctx, op, detail, namespaceExistsSQL, org, ns)
+	detail := func() string { return fmt.Sprintf("namespace %q in org %q", ns, org) }
+	ok, err := t.existsStrings(ctx, op, detail, namespaceExistsSQL, org, ns)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return notFound(op, detail)
+		return notFound(op, detail())
 	}
 	return nil
 }
@@ -58,13 +58,13 @@ func (t *txn) requirePrincipal(ctx context.Context, op, org, p string) error {
 	default:
 		sql = `SELECT 1 FROM services WHERE org = $1 AND name = $2`
 	}
-	detail := fmt.Sprintf("principal %q in org %q", p, org)
-	found, err := t.exists(ctx, op, detail, sql, org, name)
+	detail := func() string { return fmt.Sprintf("principal %q in org %q", p, org) }
+	found, err := t.existsStrings(ctx, op, detail, sql, org, name)
 	if err != nil {
 		return err
 	}
 	if !found {
-		return notFound(op, detail)
+		return notFound(op, detail())
 	}
 	return nil
 }

@@ -26,33 +26,47 @@ func newBindingID() string {
 	return "b" + idEncoding.EncodeToString(b[:])
 }
 
+// checkBinding validates b; a check's message arguments are boxed only when
+// it fails (a bulk write runs it per change).
 func checkBinding(op string, b *store.Binding) error {
 	c := checks{op: op}
 	c.org(b.Org)
-	c.need(validKey(b.ID), "binding id %q is malformed", b.ID)
+	if !validKey(b.ID) {
+		c.need(false, "binding id %q is malformed", b.ID)
+	}
 	_, _, ok := splitPrincipal(b.Principal)
 	if role, isRole := strings.CutPrefix(b.Principal, authz.KindRole+":"); isRole {
 		ok = validName(role) && b.Scope.IsResource() // a share made to a role
 	}
-	c.need(ok, "principal %q is not user:<id>, team:<slug>, agent:<name>, service:<name> or, on one resource, role:<name>", b.Principal)
+	if !ok {
+		c.need(false, "principal %q is not user:<id>, team:<slug>, agent:<name>, service:<name> or, on one resource, role:<name>", b.Principal)
+	}
 	s := b.Scope
 	switch {
 	case s.IsOrg():
 	case s.Type == "" && s.ID == "":
-		c.need(validSlug(s.Namespace), "scope namespace %q is not a slug", s.Namespace)
+		if !validSlug(s.Namespace) {
+			c.need(false, "scope namespace %q is not a slug", s.Namespace)
+		}
 	case s.Type != "" && s.ID != "":
 		c.ref(authz.ResourceRef(s))
 	default:
 		c.need(false, "scope %q names a type without an id or an id without a type", s.String())
 	}
 	c.need((b.Role == "") != (len(b.Actions) == 0), "a binding grants either a role or an action list, not both or neither")
-	c.need(b.Role == "" || validName(b.Role), "role %q is not a name", b.Role)
+	if !(b.Role == "" || validName(b.Role)) {
+		c.need(false, "role %q is not a name", b.Role)
+	}
 	c.need(len(b.Actions) == 0 || s.IsResource(), "an action list is only allowed at resource scope")
 	c.need(len(b.Actions) <= 64, "more than 64 actions")
 	for _, a := range b.Actions {
-		c.need(a == "*" || validName(a), "action %q is not a name or *", a)
+		if !(a == "*" || validName(a)) {
+			c.need(false, "action %q is not a name or *", a)
+		}
 	}
-	c.need(b.Condition == "" || validName(b.Condition), "condition %q is not a name", b.Condition)
+	if !(b.Condition == "" || validName(b.Condition)) {
+		c.need(false, "condition %q is not a name", b.Condition)
+	}
 	c.need(validText(b.CreatedBy, 256), "created_by is not printable text of at most 256 bytes")
 	return c.err
 }
@@ -91,7 +105,7 @@ func (t *txn) CreateBinding(ctx context.Context, b store.Binding) (store.Binding
 	}
 	if b.Scope.IsResource() {
 		ref := authz.ResourceRef{Namespace: b.Scope.Namespace, Type: b.Scope.Type, ID: b.Scope.ID}
-		ok, err := t.exists(ctx, op, refDetail(b.Org, ref), resourceExistsSQL, b.Org, ref.Namespace, ref.Type, ref.ID)
+		ok, err := t.existsStrings(ctx, op, func() string { return refDetail(b.Org, ref) }, resourceExistsSQL, b.Org, ref.Namespace, ref.Type, ref.ID)
 		if err != nil {
 			return store.Binding{}, err
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -699,5 +701,64 @@ func testPolicies(t *testing.T, s store.Store) {
 			_, err := tx.SetPolicy(ctx, tc.org, tc.text, "user:alice")
 			return err
 		}), tc.want)
+	}
+}
+
+// testChangeValues: a transaction that keeps its changes' decoded payloads
+// (ChangeValuesFrom, which the directory applies to its engine instead of
+// decoding the changelog payloads it has just encoded) keeps exactly what
+// Change.Decode returns for each of them, whatever the binding's shape.
+func testChangeValues(t *testing.T, s store.Store) {
+	f := seed(t, s, "a")
+	res := authz.Scope{Namespace: "prod", Type: "chains", ID: "triage"}
+	soon := time.Now().Add(time.Hour)
+	bindings := []authz.Binding{
+		{Principal: "user:bob", Role: "viewer"},
+		{Principal: "user:bob", Role: "viewer", Scope: authz.Scope{Namespace: "prod"}, Condition: "business_hours"},
+		{ID: "given-id", Principal: "team:support", Actions: []string{"run", "read"}, Scope: res, ExpiresAt: soon},
+		{Principal: "role:operator", Actions: []string{"*"}, Scope: res},
+		{Principal: "agent:Triage", Role: "viewer", Scope: res, ExpiresAt: soon},
+	}
+	kept := -1
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		cv, ok := tx.(interface{ ChangeValuesFrom(i int) []any })
+		if !ok {
+			return nil
+		}
+		from := len(tx.Changes())
+		for _, b := range bindings {
+			if _, err := tx.CreateBinding(ctx, store.Binding{Org: f.org, Binding: b, CreatedBy: "user:alice"}); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.CreateTeam(ctx, store.Team{Org: f.org, Slug: "values"}); err != nil {
+			return err
+		}
+		changes, values := tx.Changes()[from:], cv.ChangeValuesFrom(from)
+		if len(values) != len(changes) {
+			t.Fatalf("%d values for %d changes", len(values), len(changes))
+		}
+		kept = 0
+		for i, c := range changes {
+			if values[i] == nil {
+				continue
+			}
+			kept++
+			want, err := c.Decode()
+			if err != nil {
+				t.Fatalf("change %d: Decode: %v", i, err)
+			}
+			if diff := cmp.Diff(want, values[i]); diff != "" {
+				t.Errorf("change %d (%s): kept value differs from the decoded payload (-Decode +kept):\n%s", i, c.Kind, diff)
+			}
+		}
+		return nil
+	})
+	switch kept {
+	case -1:
+		t.Skip("the store keeps no decoded change values")
+	case len(bindings):
+	default:
+		t.Errorf("kept %d values, want one per binding (%d)", kept, len(bindings))
 	}
 }

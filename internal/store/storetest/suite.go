@@ -47,6 +47,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Teams", testTeams},
 		{"Bindings", testBindings},
 		{"BindingShapes", testBindingShapes},
+		{"ChangeValues", testChangeValues},
 		{"BindingExpiry", testBindingExpiry},
 		{"AgentLifecycle", testAgentLifecycle},
 		{"ServiceSuspension", testServiceSuspension},
