@@ -197,24 +197,16 @@ func read(src string) ([]*table, int, error) {
 				stamp = i
 			}
 		}
-		for rows.Next() {
-			v := make([]any, len(t.cols))
-			p := make([]any, len(v))
-			for i := range v {
-				p[i] = &v[i]
-			}
-			if err := rows.Scan(p...); err != nil {
-				rows.Close()
-				return nil, 0, err
-			}
+		all, err := scanAll(rows, len(t.cols))
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, v := range all {
 			if v[stamp].(int64) >= start {
 				t.rows = append(t.rows, v)
 			} else {
 				t.early = append(t.early, v)
 			}
-		}
-		if err := rows.Close(); err != nil {
-			return nil, 0, err
 		}
 		if d.name == "audit_entries" {
 			facts = len(t.rows)
@@ -232,20 +224,28 @@ func read(src string) ([]*table, int, error) {
 		return nil, 0, err
 	}
 	orgs.cols, _ = rows.Columns()
+	if orgs.early, err = scanAll(rows, len(orgs.cols)); err != nil {
+		return nil, 0, err
+	}
+	return append([]*table{orgs}, ts...), facts, nil
+}
+
+// scanAll reads every row of rows (n columns each) and closes it.
+func scanAll(rows *sql.Rows, n int) ([][]any, error) {
+	defer rows.Close()
+	var all [][]any
 	for rows.Next() {
-		v := make([]any, len(orgs.cols))
-		p := make([]any, len(v))
+		v := make([]any, n)
+		p := make([]any, n)
 		for i := range v {
 			p[i] = &v[i]
 		}
 		if err := rows.Scan(p...); err != nil {
-			rows.Close()
-			return nil, 0, err
+			return nil, err
 		}
-		orgs.early = append(orgs.early, v)
+		all = append(all, v)
 	}
-	rows.Close()
-	return append([]*table{orgs}, ts...), facts, nil
+	return all, rows.Close()
 }
 
 type part struct {

@@ -29,18 +29,7 @@ func TestBulkWriteAuditEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := directory.Open(ctx, st, authz.New(), directory.Options{Audit: l, CatchUpTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	alice := directory.Actor{Principal: "user:alice"}
-	if _, _, err := d.CreateUser(ctx, store.User{ID: "alice"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"}); err != nil {
-		t.Fatal(err)
-	}
+	d, alice := bulkOrg(t, st, directory.Options{Audit: l}, "")
 	head, err := st.AuditHead(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
@@ -90,18 +79,7 @@ func TestBulkWriteAuditEntries(t *testing.T) {
 func TestBulkWriteRows(t *testing.T) {
 	ctx := context.Background()
 	st := open(t)
-	d, err := directory.Open(ctx, st, authz.New(), directory.Options{CatchUpTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	alice := directory.Actor{Principal: "user:alice"}
-	if _, _, err := d.CreateUser(ctx, store.User{ID: "alice"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme", Template: "agent-platform"}); err != nil {
-		t.Fatal(err)
-	}
+	d, alice := bulkOrg(t, st, directory.Options{}, "agent-platform")
 	const n = 40
 	var users, binds, res, shares []directory.WriteChange
 	for i := range n {
@@ -145,4 +123,25 @@ func TestBulkWriteRows(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("bindings of the batches (-want +got):\n%s", diff)
 	}
+}
+
+// bulkOrg opens a directory on st (with o) and makes the org acme, from
+// template when not "", owned by alice.
+func bulkOrg(t *testing.T, st store.Store, o directory.Options, template string) (*directory.Directory, directory.Actor) {
+	t.Helper()
+	ctx := context.Background()
+	o.CatchUpTimeout = 10 * time.Second
+	d, err := directory.Open(ctx, st, authz.New(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	alice := directory.Actor{Principal: "user:alice"}
+	if _, _, err := d.CreateUser(ctx, store.User{ID: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme", Template: template}); err != nil {
+		t.Fatal(err)
+	}
+	return d, alice
 }
