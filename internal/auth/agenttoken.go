@@ -278,16 +278,9 @@ func (s *Service) MintAgentToken(ctx context.Context, c Caller, org, name string
 		if !s.member(org, c.Principal) {
 			return notFound(op, "org %q", org)
 		}
-		a, err := tx.GetAgent(ctx, org, name)
-		if errors.Is(err, store.ErrNotFound) {
-			return notFound(op, "agent %q", name)
-		} else if err != nil {
-			return err
-		}
-		ttl, err := spec.check()
-		if err != nil {
-			return err
-		}
+		// Who may mint at all is settled before the agent is looked up,
+		// so that a member who may not mint cannot learn from 404 versus
+		// 403 which agents exist.
 		if kind, _, _ := cutPrincipal(c.Principal); kind != authz.KindUser && kind != authz.KindService {
 			return refuse("only users and services mint agent tokens")
 		}
@@ -296,6 +289,16 @@ func (s *Service) MintAgentToken(ctx context.Context, c Caller, org, name string
 				" or none); tokens on behalf of others come from the host platform's service")
 		}
 		if err := s.need(org, c.Principal, "apikeys:create"); err != nil {
+			return err
+		}
+		a, err := tx.GetAgent(ctx, org, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound(op, "agent %q", name)
+		} else if err != nil {
+			return err
+		}
+		ttl, err := spec.check()
+		if err != nil {
 			return err
 		}
 		if err := s.mayActAs(ctx, tx, org, c.Principal, agent); err != nil {

@@ -592,10 +592,15 @@ func (e *escRun) step() {
 
 	case op < 93: // remove a member
 		target := e.someone()
-		if member {
+		// Removing another needs members:delete, checked before the
+		// target is looked up (no oracle on who is a member).
+		mayDelete := target == actor || e.o.holds(actor, org, policy.MustPermission("members:delete"))
+		if member && !mayDelete {
+			why.add(true, directory.ErrForbidden)
+		}
+		if member && mayDelete {
 			why.add(!e.o.members[target], directory.ErrNotFound)
 			if target != actor && e.o.members[target] {
-				why.add(!e.o.holds(actor, org, policy.MustPermission("members:delete")), directory.ErrForbidden)
 				why.add(e.o.level(target, org) > e.o.level(actor, org), directory.ErrEscalation)
 				for _, b := range e.o.bindings {
 					if b.principal == target {

@@ -184,7 +184,7 @@ func (d *Directory) AttestAgent(ctx context.Context, actor Actor, org, name stri
 	rev, err := d.write(ctx, "attest agent", org, actor, func(o *op) error {
 		a, err := o.tx.GetAgent(ctx, org, name)
 		if err != nil {
-			return err
+			return o.hiddenFromNonReader("agent", name, err)
 		}
 		if err := o.mustSponsor("agent", name, a.Lifecycle().Sponsors); err != nil {
 			return err
@@ -217,7 +217,7 @@ func (d *Directory) AttestService(ctx context.Context, actor Actor, org, name st
 		o.note.Target = "service/" + authz.KindService + ":" + name
 		sv, err := o.tx.GetService(ctx, org, name)
 		if err != nil {
-			return err
+			return o.hiddenFromNonReader("service", name, err)
 		}
 		if err := o.mustSponsor("service", name, sv.Sponsors); err != nil {
 			return err
@@ -232,11 +232,15 @@ func (d *Directory) AttestService(ctx context.Context, actor Actor, org, name st
 
 // mustSponsor refuses (ErrForbidden) an actor that is not one of ss, the
 // sponsors of the agent or service (kind) name, which only a sponsor may
-// attest.
+// attest. The refusal names the sponsors only to an actor that may read
+// the agent or service (agents:read, services:read at org scope).
 func (o *op) mustSponsor(kind, name string, ss []string) error {
 	ok, err := o.sponsorsOf(ss)
 	if err != nil || ok {
 		return err
+	}
+	if !o.mayRead(kind) {
+		return o.notASponsor(kind, name)
 	}
 	who := strings.Join(ss, ", ")
 	if who == "" {
@@ -337,4 +341,29 @@ func (u *useRecorder) note(d *Directory, org, principal string) {
 			d.opts.Logger.Warn("recording a use failed", "org", org, "principal", principal, "err", err)
 		}
 	}()
+}
+
+// mayRead reports whether the actor may read the org's agents or services
+// (kind "agent" or "service"): agents:read or services:read at org scope.
+func (o *op) mayRead(kind string) bool {
+	return o.need(kind+"s:read", authz.Scope{}) == nil
+}
+
+// notASponsor is the refusal to attest of an actor that may not read the
+// agent or service (kind) name: the same whether it exists or not, and
+// naming no sponsor.
+func (o *op) notASponsor(kind, name string) error {
+	return errorf(ErrForbidden, o.name, "%s is not a sponsor of %s %s; only a sponsor may attest it", o.actor.Principal, kind, name)
+}
+
+// hiddenFromNonReader is err, the failure to read the agent or service
+// (kind) name to attest it; a missing one is, to an actor that may not
+// read the org's agents or services, the refusal of a non-sponsor, so
+// that attesting is no oracle on which exist (a sponsor without read
+// access learns nothing either: it is told it is no sponsor).
+func (o *op) hiddenFromNonReader(kind, name string, err error) error {
+	if errors.Is(err, store.ErrNotFound) && !o.mayRead(kind) {
+		return o.notASponsor(kind, name)
+	}
+	return err
 }

@@ -107,13 +107,18 @@ func (d *Directory) RemoveMember(ctx context.Context, actor Actor, org, userID s
 	return d.write(ctx, "remove member", org, actor, func(o *op) error {
 		target := authz.KindUser + ":" + userID
 		o.note.Target = "member/" + target
-		if _, err := o.tx.GetMember(ctx, org, userID); err != nil {
-			return err
-		}
+		// members:delete is checked before the member is looked up, so
+		// that a caller who may not remove others cannot learn who is a
+		// member from 404 versus 403.
 		if !o.self(target) {
 			if err := o.need("members:delete", authz.Scope{}); err != nil {
 				return err
 			}
+		}
+		if _, err := o.tx.GetMember(ctx, org, userID); err != nil {
+			return err
+		}
+		if !o.self(target) {
 			if err := o.mayChange(grant{}, authz.Scope{}, target); err != nil {
 				return err
 			}

@@ -323,3 +323,47 @@ func TestAttackKeyCreationBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestAttackNoExistenceOracleForTheUnderprivileged: a member holding
+// nothing useful (world.nobody) calls the identity routes that take a
+// name — a member to remove, an agent to mint a token for, an agent or a
+// service to attest — once with a name that exists and once with one that
+// does not. Both answers must be the same refusal (403, same problem
+// type), or the member learns who is in the org and which agents and
+// services exist (threat model row 25); the refusal to attest names no
+// sponsor.
+func TestAttackNoExistenceOracleForTheUnderprivileged(t *testing.T) {
+	t.Parallel()
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			e := newEnv(t, backend, envOpts{})
+			w := buildWorld(t, e, "o")
+			A := "/v1/orgs/" + w.org
+			e.must(200, "PATCH", A+"/services/"+w.params["service"], w.owner, map[string]any{"sponsors": []string{"user:" + w.ownerID}}, nil)
+			cases := []struct {
+				name, method, real, ghost string
+				body                      any
+			}{
+				{"remove a member", "DELETE", A + "/members/" + w.viewerID, A + "/members/ghost", nil},
+				{"mint an agent token", "POST", A + "/agents/" + w.params["agent"] + "/tokens", A + "/agents/Ghost/tokens", map[string]any{"audience": "https://mcp.example.com/x"}},
+				{"attest an agent", "POST", A + "/agents/" + w.params["agent"] + "/attest", A + "/agents/Ghost/attest", nil},
+				{"attest a service", "POST", A + "/services/" + w.params["service"] + "/attest", A + "/services/ghost/attest", nil},
+			}
+			for _, c := range cases {
+				real, ghost := e.do(c.method, c.real, w.nobody, c.body), e.do(c.method, c.ghost, w.nobody, c.body)
+				if real.Status != http.StatusForbidden || ghost.Status != real.Status {
+					t.Errorf("%s: %d for one that exists, %d for one that does not; want 403 for both\nexists: %s\nmissing: %s", c.name, real.Status, ghost.Status, real.Body, ghost.Body)
+					continue
+				}
+				if rp, gp := real.problem(t), ghost.problem(t); rp.Type != gp.Type {
+					t.Errorf("%s: problem %s for one that exists, %s for one that does not", c.name, rp.Type, gp.Type)
+				}
+				if strings.Contains(string(real.Body), w.ownerID) {
+					t.Errorf("%s: the refusal names the sponsor to a member who may not read it: %s", c.name, real.Body)
+				}
+			}
+			// The viewer is still a member; nothing was attested.
+			e.must(200, "GET", A+"/members/"+w.viewerID, w.owner, nil, nil)
+		})
+	}
+}
