@@ -154,10 +154,11 @@ func (d *Directory) ChangeMemberRole(ctx context.Context, actor Actor, org, user
 	rev, err := d.write(ctx, "change member role", org, actor, func(o *op) error {
 		target := authz.KindUser + ":" + userID
 		o.note.Target = "member/" + target
-		if _, err := o.tx.GetMember(ctx, org, userID); err != nil {
+		// members:update before the lookup: no oracle on who is a member.
+		if err := o.need("members:update", authz.Scope{}); err != nil {
 			return err
 		}
-		if err := o.need("members:update", authz.Scope{}); err != nil {
+		if _, err := o.tx.GetMember(ctx, org, userID); err != nil {
 			return err
 		}
 		r, err := o.role("role", role)

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -163,6 +164,13 @@ func (d *Directory) GetTeam(ctx context.Context, actor Actor, org, slug string) 
 	var out store.Team
 	err := d.read(ctx, "get team", org, actor, func(o *op) error {
 		t, err := o.r.GetTeam(ctx, org, slug)
+		if errors.Is(err, store.ErrNotFound) {
+			// A missing team is, to a caller without teams:read, the
+			// same refusal as another's team: no oracle on which exist.
+			if nerr := o.need("teams:read", authz.Scope{}); nerr != nil {
+				return nerr
+			}
+		}
 		if err != nil {
 			return err
 		}

@@ -326,8 +326,8 @@ func TestAttackKeyCreationBadInput(t *testing.T) {
 
 // TestAttackNoExistenceOracleForTheUnderprivileged: a member holding
 // nothing useful (world.nobody) calls the identity routes that take a
-// name — a member to remove, an agent to mint a token for, an agent or a
-// service to attest — once with a name that exists and once with one that
+// name — a member to remove or whose role to change, a team to read, an
+// agent to mint a token for, an agent or a service to attest — once with a name that exists and once with one that
 // does not. Both answers must be the same refusal (403, same problem
 // type), or the member learns who is in the org and which agents and
 // services exist (threat model row 25); the refusal to attest names no
@@ -345,6 +345,8 @@ func TestAttackNoExistenceOracleForTheUnderprivileged(t *testing.T) {
 				body                      any
 			}{
 				{"remove a member", "DELETE", A + "/members/" + w.viewerID, A + "/members/ghost", nil},
+				{"change a member's role", "PATCH", A + "/members/" + w.viewerID, A + "/members/ghost", map[string]any{"role": "viewer"}},
+				{"read a team and its members", "GET", A + "/teams/" + w.params["team"], A + "/teams/ghost", nil},
 				{"mint an agent token", "POST", A + "/agents/" + w.params["agent"] + "/tokens", A + "/agents/Ghost/tokens", map[string]any{"audience": "https://mcp.example.com/x"}},
 				{"attest an agent", "POST", A + "/agents/" + w.params["agent"] + "/attest", A + "/agents/Ghost/attest", nil},
 				{"attest a service", "POST", A + "/services/" + w.params["service"] + "/attest", A + "/services/ghost/attest", nil},
