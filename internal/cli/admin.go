@@ -309,7 +309,7 @@ func oneLine(s string) string {
 		return "-"
 	}
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) { // C0, DEL, C1 (CSI is 0x9b)
 			return ' '
 		}
 		return r

@@ -216,7 +216,9 @@ func printApproval(e *env, ac *approvalCall, a client.Approval) error {
 		if !v.Approve {
 			verb = "denied"
 		}
-		fmt.Fprintf(w, "vote       %s %s at %s %s\n", v.By, verb, admTime(v.At), v.Comment)
+		// The comment is the voter's free text: one line, no terminal
+		// control sequences (it could rewrite what the reader sees).
+		fmt.Fprintf(w, "vote       %s %s at %s %s\n", v.By, verb, admTime(v.At), oneLine(v.Comment))
 	}
 	return nil
 }

@@ -56,8 +56,14 @@ func TestApprovalCommands(t *testing.T) {
 	if r := run(t, "", "approval", "show", id); r.code != 0 || !strings.Contains(r.stdout, "approvers") || !strings.Contains(r.stdout, "ask before run chains") {
 		t.Errorf("show: %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	if r := run(t, "", "approval", "approve", id, "-m", "go ahead"); r.code != 0 || !strings.Contains(r.stdout, "granted") {
+	// The comment is free text shown to every reader of the approval: a
+	// hostile approver's escape sequences and forged lines stay inert.
+	hostile := "go ahead\x1b[2J\x9b31m\nstatus     denied"
+	if r := run(t, "", "approval", "approve", id, "-m", hostile); r.code != 0 || !strings.Contains(r.stdout, "granted") {
 		t.Fatalf("approve: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, "", "approval", "show", id); r.code != 0 || strings.ContainsAny(r.stdout, "\x1b\u009b") || strings.Contains(r.stdout, "\nstatus     denied") || !strings.Contains(r.stdout, "go ahead") {
+		t.Errorf("show of an approval with a hostile comment: %d %q", r.code, r.stdout)
 	}
 	vs.as(t, vs.operator)
 	if r := run(t, "", "approval", "wait", id, "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, `"granted"`) {
