@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -366,6 +368,38 @@ func TestAttackNoExistenceOracleForTheUnderprivileged(t *testing.T) {
 			}
 			// The viewer is still a member; nothing was attested.
 			e.must(200, "GET", A+"/members/"+w.viewerID, w.owner, nil, nil)
+		})
+	}
+}
+
+// TestAttackInvitationCannotRaiseAMember: an invitation with a higher
+// role, addressed to someone who is already a member, is no back door to
+// a promotion: accepting it is 409 (already a member), the member's role
+// is unchanged and the token is spent.
+func TestAttackInvitationCannotRaiseAMember(t *testing.T) {
+	t.Parallel()
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			e := newEnv(t, backend, envOpts{})
+			w := buildWorld(t, e, "m")
+			A := "/v1/orgs/" + w.org
+			yan := e.userWithEmail("myan")
+			e.must(201, "POST", A+"/members", w.owner, map[string]any{"user_id": "myan", "role": "viewer"}, nil)
+			var inv server.InvitationCreated
+			e.must(201, "POST", A+"/invitations", w.owner, map[string]any{"email": "myan@example.com", "role": "admin"}, &inv)
+			e.must(409, "POST", "/v1/invitations/accept", yan, map[string]any{"token": inv.Token}, nil)
+			var m store.Member
+			e.must(200, "GET", A+"/members/myan", w.owner, nil, &m)
+			var bs server.List[store.Binding]
+			e.must(200, "GET", A+"/bindings?principal=user:myan", w.owner, nil, &bs)
+			var roles []string
+			for _, b := range bs.Items {
+				roles = append(roles, b.Role)
+			}
+			if diff := cmp.Diff([]string{"viewer"}, roles); diff != "" {
+				t.Errorf("the member's roles after accepting an admin invitation (-want +got):\n%s", diff)
+			}
+			e.must(410, "POST", "/v1/invitations/accept", yan, map[string]any{"token": inv.Token}, nil)
 		})
 	}
 }
