@@ -302,6 +302,11 @@ func checkShare(ref authz.ResourceRef, principal string, actions []string) ([]st
 // inside a write.
 func (o *op) share(ref authz.ResourceRef, principal string, acts []string, life Lifetime) (store.Binding, error) {
 	sc := resourceScope(ref)
+	// The permission before the lookup: no existence oracle for a caller
+	// who may not share.
+	if err := o.need("bindings:create", sc); err != nil {
+		return store.Binding{}, err
+	}
 	if err := o.requireResource(ref); err != nil {
 		return store.Binding{}, err
 	}
@@ -311,9 +316,6 @@ func (o *op) share(ref authz.ResourceRef, principal string, acts []string, life 
 				return store.Binding{}, invalid("actions", "%s has no action %q (declared: %v)", ref.Type, a, rt.Actions)
 			}
 		}
-	}
-	if err := o.need("bindings:create", sc); err != nil {
-		return store.Binding{}, err
 	}
 	if roleName, toRole := strings.CutPrefix(principal, authz.KindRole+":"); toRole {
 		if _, err := o.role("principal", roleName); err != nil {

@@ -67,11 +67,13 @@ func (o *op) applyResource(w ResourceWrite) (store.Resource, error) {
 	}
 	ref := w.ref()
 	o.note.Target = "resource/" + store.RefKey(ref)
-	cur, err := o.tx.GetResource(o.ctx, o.org, ref)
-	if err != nil {
+	// The permission before the lookup: no existence oracle for a caller
+	// who may not change it.
+	if err := o.needResource(ref.Type, w.Kind, resourceScope(ref)); err != nil {
 		return store.Resource{}, err
 	}
-	if err := o.needResource(ref.Type, w.Kind, resourceScope(ref)); err != nil {
+	cur, err := o.tx.GetResource(o.ctx, o.org, ref)
+	if err != nil {
 		return store.Resource{}, err
 	}
 	if w.IfVersion != 0 && cur.Version != w.IfVersion {

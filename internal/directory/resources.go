@@ -180,10 +180,11 @@ func (d *Directory) UpdateResource(ctx context.Context, actor Actor, org string,
 	var out store.Resource
 	rev, err := d.write(ctx, "update resource", org, actor, func(o *op) error {
 		o.note.Target = "resource/" + store.RefKey(ref)
-		if _, err := o.tx.GetResource(ctx, org, ref); err != nil {
+		// The permission before the lookup: no existence oracle.
+		if err := o.needResource(ref.Type, "update", resourceScope(ref)); err != nil {
 			return err
 		}
-		if err := o.needResource(ref.Type, "update", resourceScope(ref)); err != nil {
+		if _, err := o.tx.GetResource(ctx, org, ref); err != nil {
 			return err
 		}
 		if err := o.checkSpec(ref, c.Spec); err != nil {
@@ -207,10 +208,11 @@ func (d *Directory) DeleteResource(ctx context.Context, actor Actor, org string,
 	}
 	return d.write(ctx, "delete resource", org, actor, func(o *op) error {
 		o.note.Target = "resource/" + store.RefKey(ref)
-		if _, err := o.tx.GetResource(ctx, org, ref); err != nil {
+		// The permission before the lookup: no existence oracle.
+		if err := o.needResource(ref.Type, "delete", resourceScope(ref)); err != nil {
 			return err
 		}
-		if err := o.needResource(ref.Type, "delete", resourceScope(ref)); err != nil {
+		if _, err := o.tx.GetResource(ctx, org, ref); err != nil {
 			return err
 		}
 		return o.tx.DeleteResource(ctx, org, ref)
@@ -222,14 +224,12 @@ func (o *op) readable(ref authz.ResourceRef) (store.Resource, error) {
 	if err := checkRef(ref); err != nil {
 		return store.Resource{}, err
 	}
-	r, err := o.r.GetResource(o.ctx, o.org, ref)
-	if err != nil {
-		return store.Resource{}, err
-	}
+	// The permission first: a caller who may not read it gets the same
+	// refusal whether or not it exists (no existence oracle).
 	if err := o.needResource(ref.Type, "read", resourceScope(ref)); err != nil {
 		return store.Resource{}, err
 	}
-	return r, nil
+	return o.r.GetResource(o.ctx, o.org, ref)
 }
 
 // GetResource returns a resource with its current spec. Needs <type>:read

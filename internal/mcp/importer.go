@@ -125,9 +125,12 @@ func (im *Importer) Import(ctx context.Context, actor directory.Actor, org strin
 	}
 
 	// The server as stored, and the write of its spec.
+	// A caller who may not read it is refused the read whether or not it
+	// exists (no existence oracle); the write below then asks for
+	// create, as it does for a server that is not there.
 	cur, err := im.Dir.GetResource(ctx, actor, org, ref)
 	exists := err == nil
-	if err != nil && !errors.Is(err, directory.ErrNotFound) {
+	if err != nil && !errors.Is(err, directory.ErrNotFound) && !errors.Is(err, directory.ErrForbidden) {
 		return Result{}, err
 	}
 	serverWrite := directory.ResourceWrite{Kind: directory.ResourceCreate,

@@ -342,6 +342,8 @@ func TestAttackNoExistenceOracleForTheUnderprivileged(t *testing.T) {
 			w := buildWorld(t, e, "o")
 			A := "/v1/orgs/" + w.org
 			e.must(200, "PATCH", A+"/services/"+w.params["service"], w.owner, map[string]any{"sponsors": []string{"user:" + w.ownerID}}, nil)
+			R := A + "/namespaces/" + w.params["namespace"] + "/resources/chains/" + w.params["id"]
+			ghostR := A + "/namespaces/" + w.params["namespace"] + "/resources/chains/ghost"
 			cases := []struct {
 				name, method, real, ghost string
 				body                      any
@@ -352,6 +354,15 @@ func TestAttackNoExistenceOracleForTheUnderprivileged(t *testing.T) {
 				{"mint an agent token", "POST", A + "/agents/" + w.params["agent"] + "/tokens", A + "/agents/Ghost/tokens", map[string]any{"audience": "https://mcp.example.com/x"}},
 				{"attest an agent", "POST", A + "/agents/" + w.params["agent"] + "/attest", A + "/agents/Ghost/attest", nil},
 				{"attest a service", "POST", A + "/services/" + w.params["service"] + "/attest", A + "/services/ghost/attest", nil},
+				{"read a resource", "GET", R, ghostR, nil},
+				{"change a resource", "PATCH", R, ghostR, map[string]any{"labels": map[string]string{"k": "v"}}},
+				{"delete a resource", "DELETE", R, ghostR, nil},
+				{"list a resource's versions", "GET", R + "/versions", ghostR + "/versions", nil},
+				{"read a resource's version", "GET", R + "/versions/1", ghostR + "/versions/1", nil},
+				{"diff a resource's versions", "GET", R + "/diff?from=1&to=1", ghostR + "/diff?from=1&to=1", nil},
+				{"read a resource's history", "GET", R + "/history", ghostR + "/history", nil},
+				{"share a resource", "POST", R + "/shares", ghostR + "/shares", map[string]any{"principal": "user:" + w.viewerID, "actions": []string{"read"}}},
+				{"get a run token", "POST", R + "/runs", ghostR + "/runs", map[string]any{}},
 			}
 			for _, c := range cases {
 				real, ghost := e.do(c.method, c.real, w.nobody, c.body), e.do(c.method, c.ghost, w.nobody, c.body)

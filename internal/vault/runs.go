@@ -197,8 +197,9 @@ func (v *Vault) issueRunToken(o *op, ref authz.ResourceRef, opts RunOptions) (Ru
 		if err := checkNamespace(ref.Namespace); err != nil {
 			return err
 		}
-		res, err := o.tx.GetResource(ctx, org, ref)
-		if err != nil {
+		// An unknown namespace is 404 (namespaces are no secret from
+		// members; another org's are none of the caller's business).
+		if _, err := o.tx.GetNamespace(ctx, org, ref.Namespace); err != nil {
 			return err
 		}
 		if ref.Type == GatewayOnlyType {
@@ -211,6 +212,12 @@ func (v *Vault) issueRunToken(o *op, ref authz.ResourceRef, opts RunOptions) (Ru
 		if !v.mayRun(org, actor.Principal, ref, now, opts.ApprovalID != "") {
 			return &Error{Pkg: pkg, Op: o.name, Msg: fmt.Sprintf("requires %s:run on %s", ref.Type, store.RefKey(ref)), Kind: ErrForbidden,
 				Permission: ref.Type + ":run", Scope: authz.Scope{Namespace: ref.Namespace}.String()}
+		}
+		// Looked up after the permission: a caller who may not run it gets
+		// the same refusal whether or not it exists.
+		res, err := o.tx.GetResource(ctx, org, ref)
+		if err != nil {
+			return err
 		}
 		if opts.Runtime != "" {
 			kind, name, ok := strings.Cut(opts.Runtime, ":")
