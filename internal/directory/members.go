@@ -110,7 +110,8 @@ func (d *Directory) RemoveMember(ctx context.Context, actor Actor, org, userID s
 		// members:delete is checked before the member is looked up, so
 		// that a caller who may not remove others cannot learn who is a
 		// member from 404 versus 403.
-		if !o.self(target) {
+		self := o.self(target)
+		if !self {
 			if err := o.need("members:delete", authz.Scope{}); err != nil {
 				return err
 			}
@@ -118,7 +119,7 @@ func (d *Directory) RemoveMember(ctx context.Context, actor Actor, org, userID s
 		if _, err := o.tx.GetMember(ctx, org, userID); err != nil {
 			return err
 		}
-		if !o.self(target) {
+		if !self {
 			if err := o.mayChange(grant{}, authz.Scope{}, target); err != nil {
 				return err
 			}

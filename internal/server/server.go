@@ -232,7 +232,7 @@ func (s *Server) Match(r *http.Request) string {
 // its path is one the mux would route there unchanged (checkPathOrg); every
 // other request, and every doubtful /check, goes through the mux.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if org, ok := checkPathOrg(r); ok && s.checkH != nil {
+	if org, ok := checkPathOrg(r); ok {
 		s.checkH.serve(w, r, org)
 		return
 	}
@@ -248,14 +248,15 @@ const checkRoutePattern = "POST /v1/orgs/{org}/check"
 // mux: an empty org, "." or "..", a '/' or '%' in it, a raw (escaped) path,
 // another method.
 func checkPathOrg(r *http.Request) (string, bool) {
-	const prefix, suffix = "/v1/orgs/", "/check"
-	p := r.URL.Path
-	if r.Method != http.MethodPost || r.URL.RawPath != "" || len(p) <= len(prefix)+len(suffix) ||
-		p[:len(prefix)] != prefix || p[len(p)-len(suffix):] != suffix {
+	if r.Method != http.MethodPost || r.URL.RawPath != "" {
 		return "", false
 	}
-	org := p[len(prefix) : len(p)-len(suffix)]
-	if org == "." || org == ".." || strings.ContainsAny(org, "/%") {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/orgs/")
+	if !ok {
+		return "", false
+	}
+	org, ok := strings.CutSuffix(rest, "/check")
+	if !ok || org == "" || org == "." || org == ".." || strings.ContainsAny(org, "/%") {
 		return "", false
 	}
 	return org, true

@@ -52,7 +52,7 @@ func scanBody[T any](r Rows) (T, error) {
 func encodeRecord(c *checks, v any) string {
 	b, err := json.Marshal(v)
 	if err != nil {
-		c.need(false, "record is not JSON: %v", err)
+		c.fail("record is not JSON: %v", err)
 		return ""
 	}
 	c.need(len(b) <= store.MaxRecordBytes, "record is larger than %d bytes", store.MaxRecordBytes)

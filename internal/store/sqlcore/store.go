@@ -361,10 +361,15 @@ func (t *txn) exec(ctx context.Context, op, detail, sql string, args ...any) (in
 func (t *txn) record(ctx context.Context, op string, kind store.Kind, org, key string, payload any) error {
 	var (
 		b   []byte
+		v   any // the value ChangeValuesFrom hands on, nil for none
 		err error
 	)
 	if x, ok := payload.(store.Binding); ok {
 		b, err = appendBindingPayload(make([]byte, 0, bindingPayloadSize(x)), x)
+		if kind == store.KindBindingPut {
+			x.Actions = slices.Clone(x.Actions) // the engine's own copy: nothing the caller holds
+			v = x
+		}
 	} else {
 		b, err = json.Marshal(payload)
 	}
@@ -374,11 +379,6 @@ func (t *txn) record(ctx context.Context, op string, kind store.Kind, org, key s
 	t.changes = append(t.changes, store.Change{
 		Revision: t.rev, Seq: len(t.changes), Org: org, Kind: kind, Key: key, Payload: b, CreatedAt: t.now,
 	})
-	var v any
-	if x, ok := payload.(store.Binding); ok && kind == store.KindBindingPut {
-		x.Actions = slices.Clone(x.Actions) // the engine's own copy: nothing the caller holds
-		v = x
-	}
 	t.values = append(t.values, v)
 	return nil
 }

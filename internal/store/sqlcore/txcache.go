@@ -103,11 +103,8 @@ func appendStringsKey(dst []byte, sql string, args []string) []byte {
 // statement runs).
 func (t *txn) existsStrings(ctx context.Context, op string, detail func() string, sql string, args ...string) (bool, error) {
 	t.keyBuf = appendStringsKey(t.keyBuf[:0], sql, args)
-	if _, ok := t.found[string(t.keyBuf)]; ok {
-		return true, nil
-	}
-	if _, ok := t.absent[string(t.keyBuf)]; ok {
-		return false, nil
+	if found, known := t.known(string(t.keyBuf)); known {
+		return found, nil
 	}
 	boxed := make([]any, len(args))
 	for i, a := range args {
@@ -125,11 +122,8 @@ func (t *txn) existsStrings(ctx context.Context, op string, detail func() string
 func (t *txn) exists(ctx context.Context, op, detail, sql string, args ...any) (bool, error) {
 	key, cacheable := existsKey(sql, args)
 	if cacheable {
-		if _, ok := t.found[key]; ok {
-			return true, nil
-		}
-		if _, ok := t.absent[key]; ok {
-			return false, nil
+		if found, known := t.known(key); known {
+			return found, nil
 		}
 	}
 	ok, err := t.reader.exists(ctx, op, detail, sql, args...)
@@ -137,6 +131,19 @@ func (t *txn) exists(ctx context.Context, op, detail, sql string, args ...any) (
 		t.markFound(key)
 	}
 	return ok, err
+}
+
+// known answers the existence check of key from what the transaction
+// remembers: found (a row it saw or inserted) or absent (Prefetch found
+// none); known is false when it must ask the database.
+func (t *txn) known(key string) (found, known bool) {
+	if _, ok := t.found[key]; ok {
+		return true, true
+	}
+	if _, ok := t.absent[key]; ok {
+		return false, true
+	}
+	return false, false
 }
 
 func (t *txn) markFound(key string) {

@@ -136,24 +136,28 @@ func (c *checks) need(ok bool, format string, args ...any) {
 	}
 }
 
+// fail is need(false, …): for a check whose message arguments are boxed
+// only once it has failed.
+func (c *checks) fail(format string, args ...any) { c.need(false, format, args...) }
+
 // The checks below box their arguments for the message only when the check
 // fails: a batch of 1,000 changes runs them per change (issue 19).
 
 func (c *checks) org(org string) {
 	if !validSlug(org) {
-		c.need(false, "org id %q is not a slug (a-z, 0-9, '-', '_'; at most 63 bytes)", org)
+		c.fail("org id %q is not a slug (a-z, 0-9, '-', '_'; at most 63 bytes)", org)
 	}
 }
 
 func (c *checks) ref(r authz.ResourceRef) {
 	if !validSlug(r.Namespace) {
-		c.need(false, "namespace %q is not a slug", r.Namespace)
+		c.fail("namespace %q is not a slug", r.Namespace)
 	}
 	if !validName(r.Type) {
-		c.need(false, "resource type %q is not a name", r.Type)
+		c.fail("resource type %q is not a name", r.Type)
 	}
 	if !validResourceID(r.ID) {
-		c.need(false, "resource id %q is malformed (1-256 printable bytes, no '/')", r.ID)
+		c.fail("resource id %q is malformed (1-256 printable bytes, no '/')", r.ID)
 	}
 }
 
@@ -164,7 +168,7 @@ func encodeObject[M ~map[string]V, V any](c *checks, field string, m M) string {
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
-		c.need(false, "%s are not JSON: %v", field, err)
+		c.fail("%s are not JSON: %v", field, err)
 		return ""
 	}
 	c.need(len(b) <= store.MaxJSONBytes, "%s are larger than %d bytes", field, store.MaxJSONBytes)
@@ -197,12 +201,12 @@ func (c *checks) spec(raw json.RawMessage) (s string, null bool) {
 	}
 	c.need(len(raw) <= store.MaxSpecBytes, "spec is larger than %d bytes", store.MaxSpecBytes)
 	if !utf8.Valid(trimmed) || !json.Valid(trimmed) {
-		c.need(false, "spec is not valid JSON")
+		c.fail("spec is not valid JSON")
 		return "", true
 	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, trimmed); err != nil {
-		c.need(false, "spec is not valid JSON")
+		c.fail("spec is not valid JSON")
 		return "", true
 	}
 	return b.String(), false

@@ -32,40 +32,40 @@ func checkBinding(op string, b *store.Binding) error {
 	c := checks{op: op}
 	c.org(b.Org)
 	if !validKey(b.ID) {
-		c.need(false, "binding id %q is malformed", b.ID)
+		c.fail("binding id %q is malformed", b.ID)
 	}
 	_, _, ok := splitPrincipal(b.Principal)
 	if role, isRole := strings.CutPrefix(b.Principal, authz.KindRole+":"); isRole {
 		ok = validName(role) && b.Scope.IsResource() // a share made to a role
 	}
 	if !ok {
-		c.need(false, "principal %q is not user:<id>, team:<slug>, agent:<name>, service:<name> or, on one resource, role:<name>", b.Principal)
+		c.fail("principal %q is not user:<id>, team:<slug>, agent:<name>, service:<name> or, on one resource, role:<name>", b.Principal)
 	}
 	s := b.Scope
 	switch {
 	case s.IsOrg():
 	case s.Type == "" && s.ID == "":
 		if !validSlug(s.Namespace) {
-			c.need(false, "scope namespace %q is not a slug", s.Namespace)
+			c.fail("scope namespace %q is not a slug", s.Namespace)
 		}
 	case s.Type != "" && s.ID != "":
 		c.ref(authz.ResourceRef(s))
 	default:
-		c.need(false, "scope %q names a type without an id or an id without a type", s.String())
+		c.fail("scope %q names a type without an id or an id without a type", s.String())
 	}
 	c.need((b.Role == "") != (len(b.Actions) == 0), "a binding grants either a role or an action list, not both or neither")
 	if !(b.Role == "" || validName(b.Role)) {
-		c.need(false, "role %q is not a name", b.Role)
+		c.fail("role %q is not a name", b.Role)
 	}
 	c.need(len(b.Actions) == 0 || s.IsResource(), "an action list is only allowed at resource scope")
 	c.need(len(b.Actions) <= 64, "more than 64 actions")
 	for _, a := range b.Actions {
 		if !(a == "*" || validName(a)) {
-			c.need(false, "action %q is not a name or *", a)
+			c.fail("action %q is not a name or *", a)
 		}
 	}
 	if !(b.Condition == "" || validName(b.Condition)) {
-		c.need(false, "condition %q is not a name", b.Condition)
+		c.fail("condition %q is not a name", b.Condition)
 	}
 	c.need(validText(b.CreatedBy, 256), "created_by is not printable text of at most 256 bytes")
 	return c.err
