@@ -68,8 +68,7 @@ func TestAttackCredentialRoutesAcrossOrgsAndLevels(t *testing.T) {
 			e := newEnv(t, backend, envOpts{})
 			a := buildWorld(t, e, "a")
 			b := buildWorld(t, e, "b")
-			var inv server.InvitationCreated
-			e.must(201, "POST", "/v1/orgs/"+a.org+"/invitations", a.owner, map[string]any{"email": "victim@example.com", "role": "viewer"}, &inv)
+			inv := e.invite("/v1/orgs/"+a.org, a.owner, "victim@example.com", "viewer")
 			var sess server.SessionResponse
 			e.must(201, "POST", "/v1/sessions", a.owner, nil, &sess)
 			ownerPersonal := personalKeyID(t, e, a.owner)
@@ -172,8 +171,7 @@ func TestAttackInvitationRace(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			e := newEnv(t, backend, envOpts{})
 			w := buildWorld(t, e, "r")
-			var inv server.InvitationCreated
-			e.must(201, "POST", "/v1/orgs/"+w.org+"/invitations", w.owner, map[string]any{"email": "racer@example.com", "role": "viewer"}, &inv)
+			inv := e.invite("/v1/orgs/"+w.org, w.owner, "racer@example.com", "viewer")
 			const n = 8
 			ids := make([]string, n)
 			status := make([]int, n)
@@ -233,8 +231,7 @@ func TestAttackAcceptBadInput(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			e := newEnv(t, backend, envOpts{})
 			w := buildWorld(t, e, "i")
-			var inv server.InvitationCreated
-			e.must(201, "POST", "/v1/orgs/"+w.org+"/invitations", w.owner, map[string]any{"email": "odd@example.com", "role": "viewer"}, &inv)
+			inv := e.invite("/v1/orgs/"+w.org, w.owner, "odd@example.com", "viewer")
 			tok := inv.Token
 			huge := `{"token":"` + tok + `","display_name":"` + strings.Repeat("x", server.DefaultMaxBody) + `"}`
 			e.runAttacks(t, []attack{
@@ -396,8 +393,7 @@ func TestAttackInvitationCannotRaiseAMember(t *testing.T) {
 			A := "/v1/orgs/" + w.org
 			yan := e.userWithEmail("myan")
 			e.must(201, "POST", A+"/members", w.owner, map[string]any{"user_id": "myan", "role": "viewer"}, nil)
-			var inv server.InvitationCreated
-			e.must(201, "POST", A+"/invitations", w.owner, map[string]any{"email": "myan@example.com", "role": "admin"}, &inv)
+			inv := e.invite(A, w.owner, "myan@example.com", "admin")
 			e.must(409, "POST", "/v1/invitations/accept", yan, map[string]any{"token": inv.Token}, nil)
 			var m store.Member
 			e.must(200, "GET", A+"/members/myan", w.owner, nil, &m)
@@ -413,4 +409,13 @@ func TestAttackInvitationCannotRaiseAMember(t *testing.T) {
 			e.must(410, "POST", "/v1/invitations/accept", yan, map[string]any{"token": inv.Token}, nil)
 		})
 	}
+}
+
+// invite has owner invite email into the org at path orgPath
+// ("/v1/orgs/<org>") with role, and returns the invitation with its token.
+func (e *env) invite(orgPath, owner, email, role string) server.InvitationCreated {
+	e.t.Helper()
+	var inv server.InvitationCreated
+	e.must(201, "POST", orgPath+"/invitations", owner, map[string]any{"email": email, "role": role}, &inv)
+	return inv
 }
