@@ -351,7 +351,18 @@ type Grant struct {
 // A "team:" id stands for the team's own bindings (the target of a team
 // binding). Non-members, the expired and unknown orgs give -1.
 func (e *Engine) HighestLevel(org, principal string, scope Scope) int {
-	return e.highestLevel(org, principal, scope)
+	return e.highestLevel(org, principal, scope, false)
+}
+
+// HighestLevelHeld is HighestLevel for a principal whatever its state: a
+// member that is suspended, expired, sponsor_gone, inactive or due for
+// attestation — for which HighestLevel is -1 — counts the unconditional
+// role grants it holds as if it were active (an agent still capped at its
+// ceiling). It is the level that resuming or re-enabling the principal
+// would give back, which DESIGN §1.2's target rule compares before anyone
+// may do that. Non-members and unknown orgs give -1. No decision uses it.
+func (e *Engine) HighestLevelHeld(org, principal string, scope Scope) int {
+	return e.highestLevel(org, principal, scope, true)
 }
 
 // Missing returns the patterns of want that the principal's grants at scope

@@ -1717,6 +1717,9 @@ func (h *harness) compareAdmin(req *authz.Request) {
 		if want, got := h.ref.HighestLevel(w, org, subject, s), sut.HighestLevel(org, subject, s); got != want {
 			return fmt.Sprintf("HighestLevel(%q, %q, %s) = %d, the reference says %d", org, subject, s, got, want)
 		}
+		if want, got := h.ref.HighestLevelHeld(w, org, subject, s), sut.HighestLevelHeld(org, subject, s); got != want {
+			return fmt.Sprintf("HighestLevelHeld(%q, %q, %s) = %d, the reference says %d", org, subject, s, got, want)
+		}
 		return ""
 	}) {
 		return

@@ -44,14 +44,11 @@ type actor struct {
 }
 
 func (o *orgSnap) actor(principal string, now time.Time) (actor, bool) {
-	kind, name, ok := parsePrincipal(principal)
-	if !ok || kind == KindTeam {
+	a, ok := o.dormantActor(principal)
+	if !ok {
 		return actor{}, false
 	}
-	h, ok := o.holders.get(skey(principal))
-	if !ok || !h.isMember() {
-		return actor{}, false
-	}
+	h := a.h
 	if exp := h.expires(); !exp.IsZero() {
 		if now.IsZero() {
 			now = time.Now()
@@ -61,6 +58,22 @@ func (o *orgSnap) actor(principal string, now time.Time) (actor, bool) {
 		}
 	}
 	if h.x != nil && h.x.life != nil && o.suspension(h.x.life, nowOr(now)) != "" {
+		return actor{}, false
+	}
+	return a, true
+}
+
+// dormantActor is actor whatever the principal's state: an expired,
+// suspended or otherwise inactive member resolves as if it were active
+// (its holder and, for an agent, its ceiling). Only HighestLevelHeld uses
+// it; no decision does.
+func (o *orgSnap) dormantActor(principal string) (actor, bool) {
+	kind, name, ok := parsePrincipal(principal)
+	if !ok || kind == KindTeam {
+		return actor{}, false
+	}
+	h, ok := o.holders.get(skey(principal))
+	if !ok || !h.isMember() {
 		return actor{}, false
 	}
 	a := actor{h: h, kind: kind}
@@ -288,9 +301,10 @@ func (s *state) permissions(org, principal, namespace string) ([]Grant, uint64, 
 	return out, snap.rev, nil
 }
 
-// levelHolder resolves the principal for HighestLevel and Missing. A team
+// levelHolder resolves the principal for HighestLevel and Missing (and,
+// with dormant, HighestLevelHeld: whatever the principal's state). A team
 // id stands for the team's own bindings (the target of a team binding).
-func (o *orgSnap) levelHolder(principal string) (actor, bool) {
+func (o *orgSnap) levelHolder(principal string, dormant bool) (actor, bool) {
 	kind, _, ok := parsePrincipal(principal)
 	if !ok {
 		return actor{}, false
@@ -302,16 +316,19 @@ func (o *orgSnap) levelHolder(principal string) (actor, bool) {
 		}
 		return actor{h: h, kind: kind}, true
 	}
+	if dormant {
+		return o.dormantActor(principal)
+	}
 	return o.actor(principal, time.Time{})
 }
 
-func (s *state) highestLevel(org, principal string, scope Scope) int {
+func (s *state) highestLevel(org, principal string, scope Scope, dormant bool) int {
 	snap := s.cur.Load()
 	o, ok := snap.orgs.get(skey(org))
 	if !ok || o.pol.none {
 		return -1
 	}
-	a, ok := o.levelHolder(principal)
+	a, ok := o.levelHolder(principal, dormant)
 	if !ok {
 		return -1
 	}
@@ -336,7 +353,7 @@ func (s *state) missing(org, principal string, scope Scope, want []policy.Permis
 	if !ok || o.pol.none {
 		return slices.Clone(want)
 	}
-	a, ok := o.levelHolder(principal)
+	a, ok := o.levelHolder(principal, false)
 	if !ok || a.kind == KindTeam {
 		return slices.Clone(want)
 	}

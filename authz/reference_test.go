@@ -606,6 +606,17 @@ func adminActor(d *authz.OrgData, principal string) (ceiling string, agent *poli
 	return ceilingOf(d, p, kind, name)
 }
 
+// dormantActor is adminActor whatever the member's state: its ceiling
+// role (an agent's) and whether it is a member at all.
+func dormantActor(d *authz.OrgData, principal string) (ceiling string, ok bool) {
+	p, kind, name, ok := member(d, principal)
+	if !ok {
+		return "", false
+	}
+	ceiling, _, ok = ceilingOf(d, p, kind, name)
+	return ceiling, ok
+}
+
 // Permissions is the reference for Engine.Permissions: the patterns of
 // every role bound to the principal or its teams at org scope or in the
 // namespace (shares excluded), an agent's patterns intersected pairwise
@@ -712,6 +723,17 @@ func (ref reference) adminBindings(d *authz.OrgData, principal string, s authz.S
 // team binding), whether or not the team currently exists. Conditional bindings do not count: a level held only
 // under a condition is not a level to administer with (as Missing).
 func (ref reference) HighestLevel(w world, org, principal string, s authz.Scope) int {
+	return ref.highestLevel(w, org, principal, s, false)
+}
+
+// HighestLevelHeld is the reference for Engine.HighestLevelHeld:
+// HighestLevel for a member whatever its state (expired, suspended,
+// sponsor_gone, inactive, attestation due), as if it were active.
+func (ref reference) HighestLevelHeld(w world, org, principal string, s authz.Scope) int {
+	return ref.highestLevel(w, org, principal, s, true)
+}
+
+func (ref reference) highestLevel(w world, org, principal string, s authz.Scope, dormant bool) int {
 	d := w[org]
 	if d == nil || d.Policy == nil {
 		return -1
@@ -723,6 +745,9 @@ func (ref reference) HighestLevel(w world, org, principal string, s authz.Scope)
 		}
 	} else {
 		c, _, ok := adminActor(d, principal)
+		if dormant {
+			c, ok = dormantActor(d, principal)
+		}
 		if !ok {
 			return -1
 		}

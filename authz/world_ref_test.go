@@ -235,6 +235,7 @@ type decider interface {
 	LookupSubjects(q authz.LookupSubjectsRequest) ([]authz.Subject, uint64, error)
 	Permissions(org, principal, namespace string) ([]authz.Grant, uint64, error)
 	HighestLevel(org, principal string, scope authz.Scope) int
+	HighestLevelHeld(org, principal string, scope authz.Scope) int
 	Missing(org, principal string, scope authz.Scope, want []policy.Permission) []policy.Permission
 }
 
@@ -395,6 +396,10 @@ func comparePerms(a, b policy.Permission) int {
 
 func (e *refDecider) HighestLevel(org, principal string, scope authz.Scope) int {
 	return e.ref.HighestLevel(e.w, org, principal, scope)
+}
+
+func (e *refDecider) HighestLevelHeld(org, principal string, scope authz.Scope) int {
+	return e.ref.HighestLevelHeld(e.w, org, principal, scope)
 }
 
 func (e *refDecider) Missing(org, principal string, scope authz.Scope, want []policy.Permission) []policy.Permission {

@@ -110,8 +110,8 @@ type AgentUpdate struct {
 	Suspended *bool
 }
 
-// UpdateAgent changes an agent. Needs agents:update, the agent's org level
-// ≤ the actor's, and — since any update may re-enable it (a new expiry) or
+// UpdateAgent changes an agent. Needs agents:update, the agent's level ≤
+// the actor's at every scope (mayManage), and — since any update may re-enable it (a new expiry) or
 // change what it can do — DESIGN §1.2 for its (new) role at org scope. A
 // new role also moves the agent's bindings of the old role to the new one,
 // each under DESIGN §1.2 at its scope.
@@ -126,7 +126,7 @@ func (d *Directory) UpdateAgent(ctx context.Context, actor Actor, org, name stri
 			return err
 		}
 		target := cur.PrincipalID()
-		if err := o.mayChange(grant{}, authz.Scope{}, target); err != nil {
+		if err := o.mayManage(target); err != nil {
 			return err
 		}
 		next := cur
@@ -216,6 +216,50 @@ func (d *Directory) DeleteAgent(ctx context.Context, actor Actor, org, name stri
 		}
 		return o.tx.DeleteAgent(ctx, org, name)
 	})
+}
+
+// mayManage checks DESIGN §1.2's target rule for changing a principal
+// itself rather than one of its bindings — suspending, resuming or
+// updating an agent or service — at every scope where its level could
+// exceed the actor's: the org, every namespace of the org, and the scope
+// of each of its own bindings (a resource). The target's level is the one
+// it holds whatever its state (Engine.HighestLevelHeld): resuming restores
+// what every one of its grants gives, and suspending takes it away, so an
+// actor who does not outrank the target everywhere — even while it is
+// suspended — may do neither (as minting the target a key requires:
+// auth.mayActAs).
+func (o *op) mayManage(target string) error {
+	scopes := []authz.Scope{{}}
+	nss, err := allPages(func(p store.Page) ([]store.Namespace, string, error) { return o.r.ListNamespaces(o.ctx, o.org, p) })
+	if err != nil {
+		return err
+	}
+	for _, n := range nss {
+		scopes = append(scopes, authz.Scope{Namespace: n.Name})
+	}
+	bs, err := o.bindingsOf(target)
+	if err != nil {
+		return err
+	}
+	for _, b := range bs {
+		if b.Scope.ID != "" {
+			scopes = append(scopes, b.Scope)
+		}
+	}
+	if o.off(ruleTarget) {
+		return nil
+	}
+	eng := o.d.eng
+	for _, sc := range scopes {
+		// The target's level as if active: for a suspended or expired
+		// target HighestLevel is -1, yet resuming it gives back every
+		// grant it holds.
+		al, tl := eng.HighestLevel(o.org, o.actor.Principal, sc), eng.HighestLevelHeld(o.org, target, sc)
+		if tl > al {
+			return &EscalationError{Reason: ReasonTarget, Scope: sc, ActorLevel: al, Target: target, TargetLevel: tl}
+		}
+	}
+	return nil
 }
 
 // mayRemovePrincipal checks the target rule for a principal being deleted
@@ -343,8 +387,8 @@ func errLifecycleNeedsSponsors() error {
 }
 
 // UpdateService changes a service's attributes, sponsors or lifecycle
-// opt-in. Needs services:update and the service's org level ≤ the
-// actor's (attributes feed conditions; new sponsors or leaving the org's
+// opt-in. Needs services:update and the service's level ≤ the actor's at
+// every scope (mayManage) (attributes feed conditions; new sponsors or leaving the org's
 // rules can lift a suspension and restore what its grants give).
 func (d *Directory) UpdateService(ctx context.Context, actor Actor, org, name string, u ServiceUpdate) (store.Service, uint64, error) {
 	if u.Sponsors != nil {
@@ -361,7 +405,7 @@ func (d *Directory) UpdateService(ctx context.Context, actor Actor, org, name st
 		if err != nil {
 			return err
 		}
-		if err := o.mayChange(grant{}, authz.Scope{}, cur.PrincipalID()); err != nil {
+		if err := o.mayManage(cur.PrincipalID()); err != nil {
 			return err
 		}
 		if u.Attributes != nil {
@@ -392,8 +436,9 @@ func (d *Directory) UpdateService(ctx context.Context, actor Actor, org, name st
 // can neither act nor administer — and the credentials that name it (its
 // API keys, run-token exchanges) are refused at their next use, as soon
 // as a process's engine follows the change. Needs services:update and the
-// service's org level ≤ the actor's (DESIGN §1.2: resuming restores what
-// its grants give, so nobody below it may do it). Audited as
+// service's level ≤ the actor's at every scope (mayManage; DESIGN §1.2:
+// resuming restores what its grants give, so nobody below it anywhere may
+// do it). Audited as
 // service.suspend / service.resume, also when it changes nothing.
 func (d *Directory) SuspendService(ctx context.Context, actor Actor, org, name string, suspend bool) (store.Service, uint64, error) {
 	if err := checkName("name", name); err != nil {
@@ -413,7 +458,7 @@ func (d *Directory) SuspendService(ctx context.Context, actor Actor, org, name s
 		if err != nil {
 			return err
 		}
-		if err := o.mayChange(grant{}, authz.Scope{}, cur.PrincipalID()); err != nil {
+		if err := o.mayManage(cur.PrincipalID()); err != nil {
 			return err
 		}
 		if cur.Suspended == suspend {

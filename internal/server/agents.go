@@ -67,7 +67,7 @@ func (s *Server) lifecycleRoutes() []*Route {
 				return Written[api.Service]{Revision: rev, Item: s.serviceOut(c.org())(sv)}, err
 			}).perm("services:update"),
 		route("POST", "/v1/orgs/{org}/services/{service}/resume", "services",
-			"Lift a service's suspension: it can act again as its grants allow.",
+			"Lift a service's suspension: it can act again as its grants allow. Needs services:update and the service's level, counting the grants it holds while suspended, not above yours at any scope.",
 			func(c *call, _ *noBody) (Written[api.Service], error) {
 				sv, rev, err := s.dir.SuspendService(c.ctx, c.actor(), c.org(), c.path("service"), false)
 				return Written[api.Service]{Revision: rev, Item: s.serviceOut(c.org())(sv)}, err
