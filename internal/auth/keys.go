@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -35,7 +36,10 @@ import (
 //     scope and in every namespace — and every permission the service
 //     holds in any namespace must be held by the caller there too. Checked
 //     inside the write, against an engine caught up to it, like the
-//     directory's own writes.
+//     directory's own writes. No key is minted for a service that cannot
+//     act now (suspended for any reason): its levels and permissions
+//     read as none while it is, yet come back when that is lifted
+//     (Conflict, as for an agent token).
 //   - Reading others' keys needs apikeys:read; revoking them apikeys:delete.
 //   - The secret is returned once, at creation; only its hash is stored.
 
@@ -116,6 +120,14 @@ func (s *Service) createKey(ctx context.Context, c Caller, org string, spec KeyS
 			if spec.Principal != c.Principal {
 				if err := s.mayActAs(ctx, tx, org, c.Principal, spec.Principal); err != nil {
 					return err
+				}
+				// A suspended or expired service holds no level while it
+				// is so, but its grants come back when that is lifted:
+				// a key minted now would then carry them (as agent
+				// tokens, no key is minted until it can act).
+				if _, why := s.dir.Standing(org, spec.Principal, s.opts.Now()); why != "" {
+					return &errs.Error{Pkg: pkg, Op: op, Kind: errs.Conflict,
+						Msg: fmt.Sprintf("%s cannot act now (%s): no key is minted for it until that is resolved", spec.Principal, why)}
 				}
 			}
 		}

@@ -443,3 +443,39 @@ func BenchmarkAuthenticateAgentToken(b *testing.B) {
 		})
 	}
 }
+
+// TestSuspendedOwnerServiceStaysOutOfReach: while a service is
+// suspended the engine gives it no level, yet lifting the suspension
+// gives back every grant it has. So an admin may neither resume an
+// owner-level service an owner suspended, nor mint it a key meanwhile (a
+// key that would carry owner's grants once it is resumed); no key is
+// minted for a suspended service at all (409, as for an agent token), and
+// the owner's resume restores it.
+func TestSuspendedOwnerServiceStaysOutOfReach(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newTokWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": "boss", "role": "owner"}, nil)
+			if r := e.do("POST", org+"/apikeys", w.platform, map[string]any{"principal": "service:boss"}); r.Status != 403 {
+				t.Errorf("an admin minting a key for an active owner service: %d %s", r.Status, r.Body)
+			}
+			e.must(200, "POST", org+"/services/boss/suspend", w.owner, nil, nil)
+			if r := e.do("POST", org+"/services/boss/resume", w.platform, nil); r.Status != 403 {
+				t.Errorf("an admin resuming a suspended owner service: %d %s", r.Status, r.Body)
+			}
+			if r := e.do("PATCH", org+"/services/boss", w.platform, map[string]any{"attributes": map[string]any{"tier": "x"}}); r.Status != 403 {
+				t.Errorf("an admin changing a suspended owner service: %d %s", r.Status, r.Body)
+			}
+			if r := e.do("POST", org+"/apikeys", w.platform, map[string]any{"principal": "service:boss"}); r.Status != 403 && r.Status != 409 {
+				t.Errorf("an admin minting a key for a suspended owner service: %d %s", r.Status, r.Body)
+			}
+			if r := e.do("POST", org+"/apikeys", w.owner, map[string]any{"principal": "service:boss"}); r.Status != 409 {
+				t.Errorf("the owner minting a key for a suspended service: %d %s, want 409", r.Status, r.Body)
+			}
+			e.must(200, "POST", org+"/services/boss/resume", w.owner, nil, nil)
+			e.must(201, "POST", org+"/apikeys", w.owner, map[string]any{"principal": "service:boss"}, nil)
+		})
+	}
+}
