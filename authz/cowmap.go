@@ -3,7 +3,7 @@ package authz
 import (
 	"hash/maphash"
 	"iter"
-	"maps"
+	"slices"
 )
 
 // hashKey is a map key that can pick its shard.
@@ -40,18 +40,128 @@ const (
 )
 
 // cowMap is a persistent (copy-on-write) hash map: a power-of-two number of
-// ordinary Go maps, each shared between snapshots until a writer touches it.
+// shards, each an open-addressing table (cowTable) shared between
+// snapshots until a writer touches it.
 //
 // Invariant: a frozen cowMap (own == nil) is never modified; every snapshot
-// a reader can reach holds only frozen maps. A writer calls thaw on its own
-// copy of the header, mutates it (cloning each shard the first time it
+// a reader can reach holds only frozen tables. A writer calls thaw on its
+// own copy of the header, mutates it (cloning each shard the first time it
 // touches it, so a change costs O(n / shards) plus the shard table), then
-// freeze. Readers need no locks: they only ever see frozen maps.
+// freeze. Readers need no locks: they only ever see frozen tables.
+//
+// The shards are tables rather than Go maps for the check's cold path
+// (issue 19): a lookup in a Go map of a few hundred entries follows the
+// map header, its directory, the table and the group before it reaches
+// the key, each a likely cache miss on orgs1m; a cowTable lookup reads the
+// shard's slot array (its header is in the shard slice) and the key, and
+// the key's hash — computed once, for the shard and the slot — is stored
+// in the slot, so other keys are rarely compared.
 type cowMap[K hashKey, V any] struct {
-	shards []map[K]V
+	shards []cowTable[K, V]
 	n      int
 	target int    // entries per shard to aim for (the cost of one write)
 	own    []bool // writer only: shards already cloned by this writer
+}
+
+// cowTable is one shard: linear probing over a power-of-two slot array,
+// at most 7/8 full (so a probe always ends at an empty slot; the tags make
+// a longer probe cheap, and the bytes a binding costs stay within issue
+// 19's bound), deletion by
+// backward shift (no tombstones). A slot's tag is its key's hash with the
+// top bit set; 0 marks an empty slot. The shard is chosen by the tag's low
+// bits (the hash's) and the home slot by bits 32 and up, so the two do not
+// correlate.
+type cowTable[K hashKey, V any] struct {
+	slots []cowSlot[K, V]
+	n     int
+}
+
+type cowSlot[K hashKey, V any] struct {
+	tag uint64
+	k   K
+	v   V
+}
+
+func tagOf(h uint64) uint64 { return h | 1<<63 }
+
+func (t *cowTable[K, V]) home(tag uint64) int { return int(tag>>32) & (len(t.slots) - 1) }
+
+// find returns the slot holding k (true), or the empty slot where k would
+// go (false; -1 when the table has no slots).
+func (t *cowTable[K, V]) find(tag uint64, k K) (int, bool) {
+	if len(t.slots) == 0 {
+		return -1, false
+	}
+	mask := len(t.slots) - 1
+	for i := t.home(tag); ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.tag == 0 {
+			return i, false
+		}
+		if s.tag == tag && s.k == k {
+			return i, true
+		}
+	}
+}
+
+// slotsFor is the slot count for n entries: a power of two, at most 7/8
+// full, at least 8 (0 for none).
+func slotsFor(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	c := 8
+	for c*7 < n*8 {
+		c *= 2
+	}
+	return c
+}
+
+func newCowTable[K hashKey, V any](n int) cowTable[K, V] {
+	return cowTable[K, V]{slots: make([]cowSlot[K, V], slotsFor(n))}
+}
+
+// put stores v under k, whose tag is tag; it reports whether k was new.
+func (t *cowTable[K, V]) put(tag uint64, k K, v V) bool {
+	i, ok := t.find(tag, k)
+	if ok {
+		t.slots[i].v = v
+		return false
+	}
+	if (t.n+1)*8 > len(t.slots)*7 {
+		t.resize(slotsFor(t.n + 1))
+		i, _ = t.find(tag, k)
+	}
+	t.slots[i] = cowSlot[K, V]{tag: tag, k: k, v: v}
+	t.n++
+	return true
+}
+
+func (t *cowTable[K, V]) resize(c int) {
+	old := t.slots
+	t.slots = make([]cowSlot[K, V], c)
+	for j := range old {
+		if old[j].tag != 0 {
+			i, _ := t.find(old[j].tag, old[j].k)
+			t.slots[i] = old[j]
+		}
+	}
+}
+
+// del removes the entry in slot i and shifts back the entries after it
+// that would no longer be found from their home slot.
+func (t *cowTable[K, V]) del(i int) {
+	mask := len(t.slots) - 1
+	for j := (i + 1) & mask; t.slots[j].tag != 0; j = (j + 1) & mask {
+		h := t.home(t.slots[j].tag)
+		// The entry at j may move to i when i lies cyclically in [h, j).
+		if (i <= j && (h <= i || h > j)) || (i > j && h <= i && h > j) {
+			t.slots[i] = t.slots[j]
+			i = j
+		}
+	}
+	t.slots[i] = cowSlot[K, V]{}
+	t.n--
 }
 
 // newCowMap returns an empty, thawed map sized for about n entries, with
@@ -66,19 +176,12 @@ func newCowMap[K hashKey, V any](n, target int) cowMap[K, V] {
 	for s*target < n && s < cowShardMax {
 		s *= 2
 	}
-	m := cowMap[K, V]{shards: make([]map[K]V, s), own: make([]bool, s), target: target}
+	m := cowMap[K, V]{shards: make([]cowTable[K, V], s), own: make([]bool, s), target: target}
 	for i := range m.shards {
-		m.shards[i] = make(map[K]V, n/s)
+		m.shards[i] = newCowTable[K, V](n / s)
 		m.own[i] = true
 	}
 	return m
-}
-
-func (m *cowMap[K, V]) shard(k K) int {
-	if len(m.shards) == 1 {
-		return 0
-	}
-	return int(k.shardHash() & uint64(len(m.shards)-1))
 }
 
 // get returns the value for k. It never allocates.
@@ -87,8 +190,13 @@ func (m *cowMap[K, V]) get(k K) (V, bool) {
 		var zero V
 		return zero, false
 	}
-	v, ok := m.shards[m.shard(k)][k]
-	return v, ok
+	h := k.shardHash()
+	t := &m.shards[int(h&uint64(len(m.shards)-1))]
+	if i, ok := t.find(tagOf(h), k); ok {
+		return t.slots[i].v, true
+	}
+	var zero V
+	return zero, false
 }
 
 // thaw makes m a private, writable copy of the header; shards stay shared
@@ -101,48 +209,56 @@ func (m *cowMap[K, V]) thaw() {
 		*m = newCowMap[K, V](0, m.target)
 		return
 	}
-	m.shards = append([]map[K]V(nil), m.shards...)
+	m.shards = append([]cowTable[K, V](nil), m.shards...)
 	m.own = make([]bool, len(m.shards))
 }
 
 // freeze ends writing; m must not be modified afterwards.
 func (m *cowMap[K, V]) freeze() { m.own = nil }
 
-func (m *cowMap[K, V]) writable(i int) map[K]V {
+func (m *cowMap[K, V]) writable(i int) *cowTable[K, V] {
 	if m.own == nil {
 		// Defensive: writing a frozen map first takes a private header,
 		// so a shared snapshot is never modified.
 		m.thaw()
 	}
 	if !m.own[i] {
-		m.shards[i] = maps.Clone(m.shards[i])
-		if m.shards[i] == nil {
-			m.shards[i] = map[K]V{}
-		}
+		m.shards[i].slots = slices.Clone(m.shards[i].slots)
 		m.own[i] = true
 	}
-	return m.shards[i]
+	return &m.shards[i]
 }
 
 // set stores v under k (m must be thawed).
 func (m *cowMap[K, V]) set(k K, v V) {
-	sh := m.writable(m.shard(k))
-	if _, ok := sh[k]; !ok {
+	h := k.shardHash()
+	i := int(h & uint64(len(m.shards)-1))
+	if len(m.shards) == 0 {
+		m.thaw()
+		i = 0
+	}
+	sh := m.writable(i)
+	if sh.put(tagOf(h), k, v) {
 		m.n++
 	}
-	sh[k] = v
-	if len(sh) > 2*m.target && len(m.shards) < cowShardMax {
+	if sh.n > 2*m.target && len(m.shards) < cowShardMax {
 		m.grow()
 	}
 }
 
 // del removes k (m must be thawed). Absent keys are ignored.
 func (m *cowMap[K, V]) del(k K) {
-	i := m.shard(k)
-	if _, ok := m.shards[i][k]; !ok {
+	if len(m.shards) == 0 {
 		return
 	}
-	delete(m.writable(i), k)
+	h := k.shardHash()
+	i := int(h & uint64(len(m.shards)-1))
+	if _, ok := m.shards[i].find(tagOf(h), k); !ok {
+		return
+	}
+	sh := m.writable(i)
+	j, _ := sh.find(tagOf(h), k)
+	sh.del(j)
 	m.n--
 }
 
@@ -151,13 +267,15 @@ func (m *cowMap[K, V]) del(k K) {
 // inserts that led to it.
 func (m *cowMap[K, V]) grow() {
 	s := len(m.shards) * 2
-	shards := make([]map[K]V, s)
+	shards := make([]cowTable[K, V], s)
 	for i := range shards {
-		shards[i] = make(map[K]V, m.n/s+1)
+		shards[i] = newCowTable[K, V](m.n/s + 1)
 	}
 	for _, sh := range m.shards {
-		for k, v := range sh {
-			shards[int(k.shardHash()&uint64(s-1))][k] = v
+		for j := range sh.slots {
+			if e := &sh.slots[j]; e.tag != 0 {
+				shards[int(e.tag&uint64(s-1))].put(e.tag, e.k, e.v)
+			}
 		}
 	}
 	m.shards = shards
@@ -167,12 +285,14 @@ func (m *cowMap[K, V]) grow() {
 	}
 }
 
-// all iterates over every entry, in no particular order.
+// all iterates over every entry, in no particular order. The map must not
+// be modified during the iteration.
 func (m *cowMap[K, V]) all() iter.Seq2[K, V] {
 	return func(yield func(K, V) bool) {
-		for _, sh := range m.shards {
-			for k, v := range sh {
-				if !yield(k, v) {
+		for i := range m.shards {
+			sl := m.shards[i].slots
+			for j := range sl {
+				if sl[j].tag != 0 && !yield(sl[j].k, sl[j].v) {
 					return
 				}
 			}

@@ -56,6 +56,16 @@ type snapshot struct {
 type orgSnap struct {
 	name string
 	pol  *cpolicy
+	// nsFast is nsIDs again, for the check's cold path (issue 19): up to
+	// nsFastMax names of up to nsFastLen bytes, inline, so that finding a
+	// request's namespace reads only this struct (a map lookup follows its
+	// header, its group and the key: three cache misses on orgs1m). nsFastN
+	// is the entries in use; nsFastOK is false when the org has more or
+	// longer names (then, and while a writer owns the namespaces, nsID
+	// asks nsIDs). Rebuilt by freeze; never modified in a published org.
+	nsFast   [nsFastMax]nsEntry
+	nsFastN  uint8
+	nsFastOK bool
 	// Namespaces are interned to small ints per org: nsIDs holds every
 	// namespace name the org has or a binding names (exists tells which),
 	// nsNames maps ids back. Ids are never reused while the org lives.
@@ -113,9 +123,55 @@ type nsInfo struct {
 	exists bool
 }
 
+// nsEntry is a namespace of nsFast: its name's bytes and length, its id
+// and whether it exists.
+type nsEntry struct {
+	name   [nsFastLen]byte
+	n      uint8
+	exists bool
+	id     int32
+}
+
+const (
+	nsFastMax = 8
+	nsFastLen = 16
+)
+
+// indexNS rebuilds nsFast from nsIDs (writer only, at freeze).
+func (o *orgSnap) indexNS() {
+	o.nsFast, o.nsFastN, o.nsFastOK = [nsFastMax]nsEntry{}, 0, false
+	if len(o.nsIDs) > nsFastMax {
+		return
+	}
+	n := 0
+	for name, i := range o.nsIDs {
+		if len(name) > nsFastLen {
+			o.nsFast = [nsFastMax]nsEntry{}
+			return
+		}
+		e := &o.nsFast[n]
+		copy(e.name[:], name)
+		e.n, e.exists, e.id = uint8(len(name)), i.exists, i.id
+		n++
+	}
+	o.nsFastN, o.nsFastOK = uint8(n), true
+}
+
 // nsID returns the id of namespace name (-1 if no namespace or binding
 // names it) and whether the namespace exists.
 func (o *orgSnap) nsID(name string) (int32, bool) {
+	if o.nsFastOK && !o.nsOwned {
+		if len(name) > nsFastLen {
+			return -1, false // every name of the org is in nsFast
+		}
+		for i := range o.nsFast[:o.nsFastN] {
+			e := &o.nsFast[i]
+			if int(e.n) == len(name) && string(e.name[:e.n]) == name {
+				return e.id, e.exists
+			}
+		}
+		return -1, false
+	}
 	if i, ok := o.nsIDs[name]; ok {
 		return i.id, i.exists
 	}

@@ -475,6 +475,9 @@ func (o *orgSnap) freeze() {
 		o.updateRoleShares(roles)
 	}
 	o.priv = nil
+	if o.nsOwned {
+		o.indexNS()
+	}
 	o.nsOwned = false
 	o.scan, o.scans = nil, 0
 	o.holders.freeze()

@@ -19,7 +19,9 @@ import (
 // has) that looks each request body up in the mix and answers the label.
 // Pointed at it, `loadgen run -mode check` measures what HTTP on this
 // machine costs with this generator — the ceiling of any Go HTTP server
-// here — so that the server's own figures can be read against it.
+// here — so that the server's own figures can be read against it. With
+// -engine each check is decided by Gatehouse's engine instead
+// (floorengine.go): the ceiling of a server that only decides.
 //
 //	loadgen floor -data DIR -addr 127.0.0.1:18081 &
 //	loadgen run -data DIR -url http://127.0.0.1:18081 -mode check
@@ -27,6 +29,7 @@ func cmdFloor(args []string) error {
 	fs := flag.NewFlagSet("floor", flag.ContinueOnError)
 	data := fs.String("data", "", "data directory written by `loadgen load`")
 	addr := fs.String("addr", "127.0.0.1:18081", "listen address (loopback only)")
+	withEngine := fs.Bool("engine", false, "decide each check with Gatehouse's engine loaded from -data's store (floor + engine: no auth, no logging; floorengine.go)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -71,6 +74,14 @@ func cmdFloor(args []string) error {
 			_, _ = w.Write(no)
 		}
 	})
+	if *withEngine {
+		eh, stop, err := engineHandler(*data)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		h = eh.ServeHTTP
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@
 //	loadgen wrk -data DIR > checks.lua            # the single-check mix as a wrk script
 //	loadgen mix -data DIR -checks 200000 -name wide # another mix; run it with -mix wide
 //	loadgen floor -data DIR -addr 127.0.0.1:18081 # the mix answered by a bare net/http server (the ceiling)
+//	loadgen floor -engine -data DIR -addr …       # the same server deciding with Gatehouse's engine (floor + engine)
 //
 // Invariants: it only connects to 127.0.0.1 (or ::1); every run is bounded
 // by -duration (at most 10 minutes) and -max-requests; every answer is
