@@ -3,6 +3,7 @@ package authz
 import (
 	"hash/maphash"
 	"iter"
+	"math/bits"
 	"slices"
 )
 
@@ -23,15 +24,20 @@ func (k skey) shardHash() uint64 { return maphash.String(shardSeed, string(k)) }
 type resKey struct{ ns, typ, id string }
 
 func (k resKey) shardHash() uint64 {
-	// Resources of one (namespace, type) spread over all shards by id.
-	return maphash.String(shardSeed, k.id) ^ maphash.String(shardSeed, k.typ)
+	// Every field counts, each rotated apart so that equal fields do not
+	// cancel: the hash picks the slot as well as the shard (cowTable), so
+	// resources with one type and id in many namespaces — a chain "main"
+	// in every tenant's namespace — must not share a hash and make one
+	// long probe.
+	return maphash.String(shardSeed, k.id) ^ bits.RotateLeft64(maphash.String(shardSeed, k.typ), 21) ^
+		bits.RotateLeft64(maphash.String(shardSeed, k.ns), 42)
 }
 
 // nsType is a (namespace, type) bucket of the resource index.
 type nsType struct{ ns, typ string }
 
 func (k nsType) shardHash() uint64 {
-	return maphash.String(shardSeed, k.ns) ^ maphash.String(shardSeed, k.typ)*31
+	return maphash.String(shardSeed, k.ns) ^ bits.RotateLeft64(maphash.String(shardSeed, k.typ), 21)
 }
 
 const (

@@ -102,3 +102,29 @@ func contents[K hashKey](t *testing.T, m *cowMap[K, int]) map[K]int {
 	}
 	return got
 }
+
+// TestKeyHashesCoverEveryField: a composite key's hash changes with each
+// of its fields, and equal fields do not cancel out. The hash picks a
+// cowTable slot as well as a shard, so a field left out (resources with
+// one type and id in many namespaces) would put every such key in one
+// probe chain.
+func TestKeyHashesCoverEveryField(t *testing.T) {
+	res := resKey{"prod", "chains", "main"}
+	for _, other := range []resKey{{"dev", "chains", "main"}, {"prod", "tools", "main"}, {"prod", "chains", "other"}, {"main", "chains", "prod"}} {
+		if res.shardHash() == other.shardHash() {
+			t.Errorf("%+v and %+v hash alike", res, other)
+		}
+	}
+	if same := (resKey{"x", "x", "x"}); same.shardHash() == (resKey{"y", "y", "y"}).shardHash() {
+		t.Errorf("keys of three equal fields hash alike (the fields cancel)")
+	}
+	nt := nsType{"prod", "chains"}
+	for _, other := range []nsType{{"dev", "chains"}, {"prod", "tools"}, {"chains", "prod"}} {
+		if nt.shardHash() == other.shardHash() {
+			t.Errorf("%+v and %+v hash alike", nt, other)
+		}
+	}
+	if (nsType{"a", "a"}).shardHash() == (nsType{"b", "b"}).shardHash() {
+		t.Errorf("namespace and type equal: the fields cancel")
+	}
+}
