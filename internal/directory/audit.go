@@ -44,6 +44,24 @@ import (
 // auditAction turns an operation name into an action: the first word is
 // the verb, the rest the noun ("add team member" → "team_member.add").
 func auditAction(name string) string {
+	if a, ok := batchActions[name]; ok {
+		return a
+	}
+	return actionOf(name)
+}
+
+// batchActions holds the actions of a batch's operations (WriteChange's
+// names), made once: a bulk write records up to MaxBatch entries.
+var batchActions = func() map[string]string {
+	m := map[string]string{}
+	for _, op := range []string{OpNamespaceCreate, OpResourceCreate, OpUserCreate, OpMemberAdd, OpBindingCreate, OpBindingDelete, OpShareCreate} {
+		name := WriteChange{Op: op}.name()
+		m[name] = actionOf(name)
+	}
+	return m
+}()
+
+func actionOf(name string) string {
 	words := strings.Fields(name)
 	if len(words) < 2 {
 		return strings.Join(words, "")
