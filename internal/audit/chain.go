@@ -48,6 +48,9 @@ func (e *encoder) bytes(b []byte) {
 
 // entryHash is the chain hash of r given its predecessor's hash.
 func (e *encoder) entryHash(prev Hash, r *store.AuditRecord) Hash {
+	if n := len(entryDomain) + len(prev) + 16 + 6*4 + len(r.Org) + len(r.Actor) + len(r.Action) + len(r.Target) + len(r.Result) + len(r.Body); cap(e.buf) < n {
+		e.buf = make([]byte, 0, n) // once, not regrown field by field
+	}
 	e.buf = append(e.buf[:0], entryDomain...)
 	e.buf = append(e.buf, prev[:]...)
 	e.u64(r.Seq)
