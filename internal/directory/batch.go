@@ -368,8 +368,20 @@ func (o *op) provisionUser(spec UserSpec) (store.User, error) {
 	if _, err := o.addMember(u.ID, spec.Role); err != nil {
 		return store.User{}, err
 	}
-	o.note = AuditNote{Target: "user/" + u.ID, After: map[string]any{
-		"id": u.ID, "email_sha256": EmailDigest(u.Email), "display_name": u.DisplayName, "org": o.org, "role": spec.Role,
+	o.note = AuditNote{Target: "user/" + u.ID, After: provisioned{
+		ID: u.ID, EmailSHA256: EmailDigest(u.Email), DisplayName: u.DisplayName, Org: o.org, Role: spec.Role,
 	}}
 	return u, nil
+}
+
+// provisioned is a provisioned user's audit "after": its fields in the
+// order of their names, so it encodes as the map[string]any it replaced
+// did (json.Marshal sorts a map's keys), without the map (a bulk write
+// records up to MaxBatch).
+type provisioned struct {
+	DisplayName string `json:"display_name"`
+	EmailSHA256 string `json:"email_sha256"`
+	ID          string `json:"id"`
+	Org         string `json:"org"`
+	Role        string `json:"role"`
 }
