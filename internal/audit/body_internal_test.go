@@ -115,3 +115,26 @@ func FuzzCompactJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkEncodeBody: a bulk share's entry body by json.Marshal (before)
+// and by encodeBody (appendBody's path).
+func BenchmarkEncodeBody(b *testing.B) {
+	e := Entry{Actor: Actor{Principal: "user:loader", Roles: []string{"owner"}, KeyID: "k_0123456789", RequestID: "req-0123456789"},
+		After: json.RawMessage(`{"id":"b_4k2n5x7q9z3m","principal":"user:u12345","actions":["run"],"scope":{"namespace":"ns-17","type":"chains","id":"chain-12345"},"org":"org-42","created_by":"user:loader","created_at":"2026-12-06T14:00:00.123456789Z"}`)}
+	b.Run("json.Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := marshalBody(&e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encodeBody", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := encodeBody(&e); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
