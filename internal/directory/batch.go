@@ -215,7 +215,14 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 			}
 		}
 		if deleted {
-			return o.keepsOwner(o.pol())
+			if err := o.keepsOwner(o.pol()); err != nil {
+				return err
+			}
+		}
+		// The batch's entries, checkpointed while the audit log still
+		// knows it wrote them: the next batch need not read them back.
+		if s, ok := d.rec.(runSealer); ok {
+			return s.SealRun(ctx, o.tx, org)
 		}
 		return nil
 	})
@@ -223,6 +230,12 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 		return nil, 0, err
 	}
 	return keys, rev, nil
+}
+
+// runSealer is implemented by an audit recorder that can checkpoint the
+// run of entries a transaction appended (audit.Log's SealRun).
+type runSealer interface {
+	SealRun(ctx context.Context, tx store.Tx, org string) error
 }
 
 // changeCounter is implemented by a store transaction that can say how
