@@ -48,6 +48,9 @@ func (e *encoder) bytes(b []byte) {
 
 // entryHash is the chain hash of r given its predecessor's hash.
 func (e *encoder) entryHash(prev Hash, r *store.AuditRecord) Hash {
+	if n := len(entryDomain) + len(prev) + 16 + 6*4 + len(r.Org) + len(r.Actor) + len(r.Action) + len(r.Target) + len(r.Result) + len(r.Body); cap(e.buf) < n {
+		e.buf = make([]byte, 0, n) // once, not regrown field by field
+	}
 	e.buf = append(e.buf[:0], entryDomain...)
 	e.buf = append(e.buf, prev[:]...)
 	e.u64(r.Seq)
@@ -146,8 +149,15 @@ func checkObjects(e *Entry) error {
 }
 
 // encodeBody encodes the stored body of e (everything that is not a
-// column of its own).
+// column of its own): json.Marshal's bytes, by appendBody where it can
+// vouch for them (body.go).
 func encodeBody(e *Entry) ([]byte, error) {
+	if b, ok := appendBody(make([]byte, 0, bodySize(e)), e); ok {
+		if len(b) > MaxBodyBytes {
+			return nil, fmt.Errorf("%w: entry is larger than %d bytes", ErrInvalid, MaxBodyBytes)
+		}
+		return b, nil
+	}
 	b, err := json.Marshal(body{
 		Roles: e.Actor.Roles, KeyID: e.Actor.KeyID, SessionID: e.Actor.SessionID, ClientAddr: e.Actor.ClientAddr,
 		RequestID: e.Actor.RequestID, Message: e.Message, Before: e.Before, After: e.After, Details: e.Details,
@@ -181,4 +191,15 @@ func FromRecord(r store.AuditRecord) (Entry, error) {
 	copy(e.Hash[:], r.Hash)
 	e.body = r.Body
 	return e, nil
+}
+
+// bodySize is room for e's body without escapes: one allocation in the
+// common case.
+func bodySize(e *Entry) int {
+	n := 128 + len(e.Actor.KeyID) + len(e.Actor.SessionID) + len(e.Actor.ClientAddr) + len(e.Actor.RequestID) +
+		len(e.Message) + len(e.Before) + len(e.After) + len(e.Details)
+	for _, r := range e.Actor.Roles {
+		n += len(r) + 3
+	}
+	return n
 }

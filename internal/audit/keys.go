@@ -92,7 +92,7 @@ func (k MACKey) EntryMAC(h Hash) []byte {
 // string(org) ‖ seq ‖ hash), with another label than EntryMAC, so that no
 // entry's MAC is a valid head.
 func (k MACKey) HeadMAC(org string, seq uint64, h Hash) []byte {
-	var e encoder
+	e := encoder{buf: make([]byte, 0, len(headMACLabel)+4+len(org)+8+len(h))}
 	e.buf = append(e.buf, headMACLabel...)
 	e.str(org)
 	e.u64(seq)

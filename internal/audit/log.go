@@ -196,6 +196,47 @@ func (l *Log) Append(ctx context.Context, tx store.Tx, e Entry) (Entry, error) {
 	return out, nil
 }
 
+// MinSealRun is the fewest entries of one org a transaction must have
+// appended for SealRun to checkpoint them.
+const MinSealRun = 64
+
+// SealRun checkpoints org's head in tx if the newest entries of org are a
+// run of at least MinSealRun that this Log appended in tx, one after the
+// other (a bulk write's: directory.Write calls it after its changes).
+// Signing such a run reads none of it back (ownRun); what it saves is
+// the next transaction's work: the checkpoint that becomes due during it
+// would otherwise read back and re-verify every entry of this one, since
+// they were written by an earlier transaction. Entries before the run
+// not yet covered by a checkpoint are read back and verified as sign
+// always does, and a refusal (a *VerifyError) is logged and leaves the
+// entries as they are, as in Append. Without a Signer, or for a refused
+// org, it does nothing.
+func (l *Log) SealRun(ctx context.Context, tx store.Tx, org string) error {
+	if l.opts.Signer == nil || l.isRefused(org) {
+		return nil
+	}
+	head, err := tx.AuditHead(ctx, org)
+	if err != nil {
+		return fmt.Errorf("audit: seal org %q: %w", org, err)
+	}
+	if head.Seq == 0 || head.Seq == head.Checkpoint.Seq || len(head.Hash) != len(Hash{}) {
+		return nil
+	}
+	var h Hash
+	copy(h[:], head.Hash)
+	own, ok := l.ownSince(tx, org, head.Seq, h)
+	if !ok || own.seq-own.first+1 < MinSealRun {
+		return nil
+	}
+	var ve *VerifyError
+	if err := l.sign(ctx, tx, org, head.Seq, h, head.Checkpoint); errors.As(err, &ve) {
+		return nil // refused and logged; the entries stand
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
 func (l *Log) isRefused(org string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -146,3 +146,103 @@ func TestRecordRefusesMalformedObjects(t *testing.T) {
 		})
 	}
 }
+
+// TestSealRun: a transaction's run of at least MinSealRun entries of an
+// org, appended by the Log, is checkpointed at its end without reading it
+// back; entries of earlier transactions not yet covered are read back and
+// verified first, and a foreign one among them is refused (no checkpoint,
+// no error). A shorter run, a run that a foreign entry ends, and a Log
+// without a signer checkpoint nothing.
+func TestSealRun(t *testing.T) {
+	n := audit.MinSealRun
+	tests := []struct {
+		name      string
+		noSigner  bool
+		earlier   int  // entries of a first, unsealed transaction after entry 1
+		forgeEarl bool // the first transaction ends with a foreign entry
+		run       int  // entries the sealed transaction appends
+		forgeLast bool // the sealed transaction ends with a foreign entry
+		wantRows  int  // audit rows the sealed transaction reads back
+		wantCP    []uint64
+		wantAnch  uint64 // audit.Verify's Anchored afterwards
+	}{
+		{name: "a run", run: n, wantCP: []uint64{1, uint64(1 + n)}, wantAnch: uint64(1 + n)},
+		{name: "a short run", run: n - 1, wantCP: []uint64{1}, wantAnch: 1},
+		{name: "earlier entries", earlier: 5, run: n, wantRows: 5, wantCP: []uint64{1, uint64(6 + n)}, wantAnch: uint64(6 + n)},
+		{name: "a foreign earlier entry", earlier: 5, forgeEarl: true, run: n, wantRows: 6, wantCP: []uint64{1}, wantAnch: 1},
+		{name: "a run a foreign entry ends", run: n, forgeLast: true, wantCP: []uint64{1}, wantAnch: 1},
+		{name: "no signer", noSigner: true, run: n, wantAnch: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := ctxT(t)
+			rows := 0
+			s := readCounter{Store: openStore(t, fixturePath(t)), rows: &rows}
+			opts := audit.Options{Signer: testSigner(t), CheckpointEvery: 1000, CheckpointInterval: time.Hour}
+			if tc.noSigner {
+				opts.Signer = nil
+			}
+			l := newTestLog(t, s, opts)
+			forge := func(tx store.Tx) error {
+				h, err := tx.AuditHead(ctx, "acme")
+				if err != nil {
+					return err
+				}
+				sum := sha256.Sum256([]byte("forged"))
+				return tx.AppendAudit(ctx, store.AuditRecord{Org: "acme", Seq: h.Seq + 1, At: h.At, Actor: "user:mallory",
+					Action: "x.y", Target: "x/1", Result: "success", Body: []byte(`{}`), Hash: sum[:], MAC: bytes.Repeat([]byte{1}, 32)})
+			}
+			write := func(entries int, forged, seal bool) {
+				t.Helper()
+				if _, err := s.Write(ctx, func(tx store.Tx) error {
+					for i := range entries {
+						if err := l.Record(ctx, tx, fixtureEntry("acme", i)); err != nil {
+							return err
+						}
+					}
+					if forged {
+						if err := forge(tx); err != nil {
+							return err
+						}
+					}
+					if seal {
+						return l.SealRun(ctx, tx, "acme")
+					}
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			write(1, false, false) // entry 1: checkpointed at once (the org had none)
+			if tc.earlier > 0 {
+				write(tc.earlier, tc.forgeEarl, false)
+			}
+			rows = 0
+			write(tc.run, tc.forgeLast, true)
+			if rows != tc.wantRows {
+				t.Errorf("the sealed write read back %d audit rows, want %d", rows, tc.wantRows)
+			}
+			cps, err := s.ListAuditCheckpoints(ctx, "acme", 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []uint64
+			for _, c := range cps {
+				got = append(got, c.Seq)
+			}
+			if d := cmp.Diff(tc.wantCP, got); d != "" {
+				t.Errorf("checkpoints (-want +got):\n%s", d)
+			}
+			if tc.forgeEarl || tc.forgeLast {
+				return // Verify names the forged entry; the checkpoints above are the point
+			}
+			rep, err := audit.Verify(ctx, s, "acme", audit.VerifyOptions{Keys: []audit.PublicKey{testSigner(t).Public()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Anchored != tc.wantAnch {
+				t.Errorf("Verify: anchored through %d, want %d (%+v)", rep.Anchored, tc.wantAnch, rep)
+			}
+		})
+	}
+}

@@ -44,6 +44,24 @@ import (
 // auditAction turns an operation name into an action: the first word is
 // the verb, the rest the noun ("add team member" → "team_member.add").
 func auditAction(name string) string {
+	if a, ok := batchActions[name]; ok {
+		return a
+	}
+	return actionOf(name)
+}
+
+// batchActions holds the actions of a batch's operations (WriteChange's
+// names), made once: a bulk write records up to MaxBatch entries.
+var batchActions = func() map[string]string {
+	m := map[string]string{}
+	for _, op := range []string{OpNamespaceCreate, OpResourceCreate, OpUserCreate, OpMemberAdd, OpBindingCreate, OpBindingDelete, OpShareCreate} {
+		name := WriteChange{Op: op}.name()
+		m[name] = actionOf(name)
+	}
+	return m
+}()
+
+func actionOf(name string) string {
 	words := strings.Fields(name)
 	if len(words) < 2 {
 		return strings.Join(words, "")
@@ -301,22 +319,25 @@ func (d *Directory) recordChanges(ctx context.Context, tx store.Tx, name, org st
 			e.After = auditPayload(first.Payload)
 		}
 	}
-	details := map[string]any{}
-	for k, v := range n.Details {
-		details[k] = v
-	}
+	var list []changeRef
 	if len(changes) > 1 {
-		type ch struct {
-			Kind string `json:"kind"`
-			Key  string `json:"key"`
-		}
-		list := make([]ch, 0, len(changes))
+		list = make([]changeRef, 0, len(changes))
 		for _, c := range changes {
-			list = append(list, ch{Kind: string(c.Kind), Key: c.Key})
+			list = append(list, changeRef{Kind: string(c.Kind), Key: c.Key})
 		}
-		details["changes"] = list
 	}
-	if len(details) > 0 {
+	switch {
+	case len(n.Details) == 0 && list != nil:
+		// The map below with one key, without the map: the same bytes.
+		e.Details = auditObject(changesDetail{Changes: list})
+	case len(n.Details) > 0:
+		details := make(map[string]any, len(n.Details)+1)
+		for k, v := range n.Details {
+			details[k] = v
+		}
+		if list != nil {
+			details["changes"] = list
+		}
 		e.Details = auditObject(details)
 	}
 	if n.Target != "" {
@@ -332,6 +353,18 @@ func (d *Directory) recordChanges(ctx context.Context, tx store.Tx, name, org st
 		e.Target = orgTarget(e.Org)
 	}
 	return d.rec.Record(ctx, tx, e)
+}
+
+// changeRef names one of an entry's changes in its details.
+type changeRef struct {
+	Kind string `json:"kind"`
+	Key  string `json:"key"`
+}
+
+// changesDetail is the details of an entry of several changes and no other
+// details: {"changes": [...]}, as a map with that one key encodes.
+type changesDetail struct {
+	Changes []changeRef `json:"changes"`
 }
 
 // RecordWrite records a successful write by actor in tx, the write's own

@@ -215,7 +215,14 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 			}
 		}
 		if deleted {
-			return o.keepsOwner(o.pol())
+			if err := o.keepsOwner(o.pol()); err != nil {
+				return err
+			}
+		}
+		// The batch's entries, checkpointed while the audit log still
+		// knows it wrote them: the next batch need not read them back.
+		if s, ok := d.rec.(runSealer); ok {
+			return s.SealRun(ctx, o.tx, org)
 		}
 		return nil
 	})
@@ -223,6 +230,12 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 		return nil, 0, err
 	}
 	return keys, rev, nil
+}
+
+// runSealer is implemented by an audit recorder that can checkpoint the
+// run of entries a transaction appended (audit.Log's SealRun).
+type runSealer interface {
+	SealRun(ctx context.Context, tx store.Tx, org string) error
 }
 
 // changeCounter is implemented by a store transaction that can say how
@@ -368,8 +381,20 @@ func (o *op) provisionUser(spec UserSpec) (store.User, error) {
 	if _, err := o.addMember(u.ID, spec.Role); err != nil {
 		return store.User{}, err
 	}
-	o.note = AuditNote{Target: "user/" + u.ID, After: map[string]any{
-		"id": u.ID, "email_sha256": EmailDigest(u.Email), "display_name": u.DisplayName, "org": o.org, "role": spec.Role,
+	o.note = AuditNote{Target: "user/" + u.ID, After: provisioned{
+		ID: u.ID, EmailSHA256: EmailDigest(u.Email), DisplayName: u.DisplayName, Org: o.org, Role: spec.Role,
 	}}
 	return u, nil
+}
+
+// provisioned is a provisioned user's audit "after": its fields in the
+// order of their names, so it encodes as the map[string]any it replaced
+// did (json.Marshal sorts a map's keys), without the map (a bulk write
+// records up to MaxBatch).
+type provisioned struct {
+	DisplayName string `json:"display_name"`
+	EmailSHA256 string `json:"email_sha256"`
+	ID          string `json:"id"`
+	Org         string `json:"org"`
+	Role        string `json:"role"`
 }

@@ -48,7 +48,8 @@ func fullBatch(n int) []directory.WriteChange {
 // TestWriteBatchOnBothBackends: a batch of MaxBatch changes makes exactly
 // its rows, one revision and one audit entry per change, and the org's log
 // verifies afterwards (MACs, chain, signed checkpoints: one is due inside
-// the batch, which reads the batch's own entries back). A batch whose last
+// the batch, which reads the batch's own entries back, and one at its
+// end, SealRun's, which reads nothing). A batch whose last
 // change escalates leaves nothing: no row, no revision, no entry of its
 // changes (only the refusal's).
 func TestWriteBatchOnBothBackends(t *testing.T) {
@@ -127,6 +128,9 @@ func TestWriteBatchOnBothBackends(t *testing.T) {
 			rep, err := d.VerifyAudit(ctx, alice, "acme", nil)
 			if err != nil || !rep.MACsChecked || rep.Last != seq1 || rep.RecordedHead != seq1 || rep.Checkpoints == 0 {
 				t.Fatalf("verify after the batch = %+v, %v; want MACs checked, the log and its recorded head at %d, checkpoints", rep, err, seq1)
+			}
+			if rep.Anchored != seq1 {
+				t.Errorf("the batch's entries are anchored through %d, want %d (the batch checkpoints its own run: SealRun)", rep.Anchored, seq1)
 			}
 			dec, err := d.Check(ctx, user("u7"), authz.Request{Org: "acme", Principal: "user:u7", Namespace: "bulk", ResourceType: "chains", ResourceID: "c0", Action: "run"}, rev)
 			ok(t, "Check", err)

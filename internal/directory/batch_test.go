@@ -1,6 +1,7 @@
 package directory_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -94,6 +95,20 @@ func TestWriteBatch(t *testing.T) {
 	ok(t, "ListAudit", err)
 	if len(es) != 1 || strings.Contains(string(es[0].After)+string(es[0].Before)+string(es[0].Details), "@") {
 		t.Errorf("the provisioning entry shows the email: %+v", es)
+	}
+	// A change that made several store changes lists them in its details.
+	var details struct {
+		Changes []struct{ Kind, Key string } `json:"changes"`
+	}
+	if len(es) == 1 {
+		ok(t, "the provisioning entry's details", json.Unmarshal(es[0].Details, &details))
+	}
+	var kinds []string
+	for _, c := range details.Changes {
+		kinds = append(kinds, c.Kind)
+	}
+	if want := []string{"user.put", "member.put", "binding.put"}; !cmp.Equal(kinds, want) {
+		t.Errorf("the provisioning entry's details list the changes %q, want %q", kinds, want)
 	}
 }
 

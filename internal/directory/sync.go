@@ -407,6 +407,9 @@ func (f *follower) build(b *batch) (out []authz.Change, known map[string]bool, b
 		orgs = append(orgs, org)
 	}
 	slices.Sort(orgs)
+	// Most changes translate to one engine change: room for them up
+	// front, not a slice regrown (and copied) ~10 times for a bulk write.
+	out = make([]authz.Change, 0, len(orgs)+len(b.changes))
 	for _, org := range orgs {
 		p := b.pending[org]
 		if p.snap == nil {

@@ -407,18 +407,18 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	if c.err != nil {
 		return c.err
 	}
-	detail := "entry " + u64s(a.Seq) + " of org " + q(a.Org)
+	detail := func() string { return "entry " + u64s(a.Seq) + " of org " + q(a.Org) } // for errors only
 	last, ok := t.auditSeq[a.Org]
 	if !ok {
 		var n int64
 		if err := queryRow(ctx, t.q, `SELECT COALESCE(MAX(seq), 0) FROM audit_entries WHERE org = $1`, []any{a.Org}, &n); err != nil {
-			return t.s.dbErr(ctx, op, detail, err)
+			return t.s.dbErr(ctx, op, detail(), err)
 		}
 		last = uint64(n)
 		t.rememberAuditSeq(a.Org, last)
 	}
 	if last+1 != a.Seq {
-		return store.Errorf(store.ErrConflict, op, detail+": the org's log ends at "+u64s(last), nil)
+		return store.Errorf(store.ErrConflict, op, detail()+": the org's log ends at "+u64s(last), nil)
 	}
 	// Written with the transaction's next statement that names an audit
 	// table, or before its commit (txcache.go).

@@ -81,3 +81,23 @@ func BenchmarkBindingPayload(b *testing.B) {
 		}
 	})
 }
+
+// TestActionsJSONIsJSONMarshal: a binding's actions column holds the bytes
+// json.Marshal made before actionsJSON (reads decode it; existing rows
+// were written by json.Marshal).
+func TestActionsJSONIsJSONMarshal(t *testing.T) {
+	for _, actions := range [][]string{
+		{"run"},
+		{"run", "*", "read"},
+		{""},
+		{"a<b>&c", "x\"y\\z\n\u2028é\xff", "\x00"},
+	} {
+		want, err := json.Marshal(actions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), actionsJSON(actions)); diff != "" {
+			t.Errorf("actionsJSON(%q) differs from json.Marshal (-want +got):\n%s", actions, diff)
+		}
+	}
+}
