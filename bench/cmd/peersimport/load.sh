@@ -47,12 +47,12 @@ cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # utime + stime, clock tick
 # WAL writer and checkpointer, which serve every database).
 pgcpu() {
 	if [[ -z "${DATABASE:-}" ]]; then echo 0; return; fi
-	for p in $(pgrep -x postgres); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'
+	for p in $(pgrep -x postgres); do awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || true; done | awk '{s += $1} END {print s + 0}'
 }
 pgdbcpu() { # "pid ticks" a line
 	if [[ -z "${DATABASE:-}" ]]; then return; fi
 	for p in $(psql "$DATABASE" -Atc "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"); do
-		awk -v p="$p" '{print p, $14 + $15}' "/proc/$p/stat" 2>/dev/null
+		awk -v p="$p" '{print p, $14 + $15}' "/proc/$p/stat" 2>/dev/null || true # it may have exited: set -e must not stop the load
 	done
 }
 hz=$(getconf CLK_TCK)
