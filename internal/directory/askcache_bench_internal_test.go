@@ -11,7 +11,7 @@ import (
 //
 //	go test ./internal/directory -run '^$' -bench AskCacheAllowed -benchmem
 func BenchmarkAskCacheAllowed(b *testing.B) {
-	var c askCache
+	var c gateCache
 	var keys []askKey
 	for o := range 1000 {
 		for _, ns := range []string{"prod", "dev", "research", "staging"} {
@@ -29,5 +29,39 @@ func BenchmarkAskCacheAllowed(b *testing.B) {
 			b.Fatal("not found")
 		}
 		i = (i + 997) % len(keys)
+	}
+}
+
+// BenchmarkGateThenAsk: /check's org gate and right to ask over the keys of
+// BenchmarkAskCacheAllowed. "two" looks both up in the shared cache, as
+// before Asker.Gated; "one" finds the right to ask in the entry the gate
+// found.
+//
+//	go test ./internal/directory -run '^$' -bench GateThenAsk -benchmem
+func BenchmarkGateThenAsk(b *testing.B) {
+	var c gateCache
+	var keys []askKey
+	for o := range 1000 {
+		for _, ns := range []string{"prod", "dev", "research", "staging"} {
+			c.remember(askKey{org: fmt.Sprintf("org-%04d", o), actor: "user:loadgen-admin", namespace: ns}, 1)
+			keys = append(keys, askKey{org: fmt.Sprintf("org-%04d", o), actor: fmt.Sprint("user:loadgen-", "admin"), namespace: ns})
+		}
+	}
+	for _, mode := range []string{"two", "one"} {
+		b.Run(mode, func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				k := keys[i]
+				e := c.entry(k.org, k.actor, 1)
+				if e == nil {
+					b.Fatal("not a member")
+				}
+				if mode == "two" && !c.allowed(k, 1) || mode == "one" && !e.allows(k, 1) {
+					b.Fatal("not allowed")
+				}
+				i = (i + 997) % len(keys)
+			}
+		})
 	}
 }

@@ -1,8 +1,11 @@
 package directory
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestAskCacheKeys: the right-to-ask cache answers "allowed" only for the
@@ -30,7 +33,7 @@ func TestAskCacheKeys(t *testing.T) {
 		{"empty key", askKey{}, 7, false},
 		{"a long key not remembered", askKey{org: long, actor: "user:ann", namespace: "prod"}, 7, false},
 	}
-	var c askCache
+	var c gateCache
 	c.remember(remembered, 7)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,4 +65,72 @@ func TestAskCacheKeys(t *testing.T) {
 			t.Errorf("remembering at an older revision than the cache's replaced it")
 		}
 	})
+}
+
+// TestGateEntryAllows: what the org gate hands an Asker (Asker.Gated)
+// answers "may ask" only for its own org, actor and revision and for a
+// question it holds; an entry already handed out is not changed when the
+// cache later remembers more, and a membership alone allows no question.
+func TestGateEntryAllows(t *testing.T) {
+	var c gateCache
+	c.remember(askKey{org: "acme", actor: "user:ann"}, 7) // the gate: membership only
+	member := c.entry("acme", "user:ann", 7)
+	if member == nil {
+		t.Fatal("a remembered member has no entry")
+	}
+	c.remember(askKey{org: "acme", actor: "user:ann", namespace: "prod"}, 7)
+	e := c.entry("acme", "user:ann", 7)
+	k := askKey{org: "acme", actor: "user:ann", namespace: "prod"}
+	tests := []struct {
+		name string
+		e    *gateEntry
+		k    askKey
+		rev  uint64
+		want bool
+	}{
+		{"its question", e, k, 7, true},
+		{"another revision", e, k, 8, false},
+		{"another actor", e, askKey{org: "acme", actor: "user:bob", namespace: "prod"}, 7, false},
+		{"another org", e, askKey{org: "acme2", actor: "user:ann", namespace: "prod"}, 7, false},
+		{"another namespace", e, askKey{org: "acme", actor: "user:ann", namespace: "dev"}, 7, false},
+		{"self differs", e, askKey{org: "acme", actor: "user:ann", namespace: "prod", self: true}, 7, false},
+		{"membership alone", member, k, 7, false},
+		{"no entry", nil, k, 7, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.e.allows(tt.k, tt.rev); got != tt.want {
+				t.Errorf("allows(%+v, %d) = %v, want %v", tt.k, tt.rev, got, tt.want)
+			}
+		})
+	}
+	if c.entry("acme", "user:ann", 8) != nil {
+		t.Errorf("an entry is found at another revision")
+	}
+	c.remember(askKey{org: "acme", actor: "user:bob", namespace: "prod"}, 8)
+	if c.entry("acme", "user:ann", 8) != nil || c.entry("acme", "user:ann", 7) != nil {
+		t.Errorf("a new revision did not forget the entries of the old one")
+	}
+}
+
+// TestGateEntryManyQuestions: an entry holding more questions than it
+// keeps inline still answers for every one, and for no other.
+func TestGateEntryManyQuestions(t *testing.T) {
+	var c gateCache
+	var asked []string
+	for i := range 2*gateInline + 1 {
+		ns := fmt.Sprint("ns", i)
+		c.remember(askKey{org: "acme", actor: "user:ann", namespace: ns}, 3)
+		asked = append(asked, ns)
+		e := c.entry("acme", "user:ann", 3)
+		var got []string
+		for j := range 2*gateInline + 2 {
+			if ns := fmt.Sprint("ns", j); e.allows(askKey{org: "acme", actor: "user:ann", namespace: ns}, 3) {
+				got = append(got, ns)
+			}
+		}
+		if d := cmp.Diff(asked, got); d != "" {
+			t.Fatalf("after %d questions, allowed (-want +got):\n%s", i+1, d)
+		}
+	}
 }

@@ -89,7 +89,16 @@ type Asker struct {
 	rev   uint64 // the engine revision keys[:n] were found allowed at
 	n     int
 	keys  [askMemoMax]askKey // no lock, no shared map, no allocation
+	// gate: what the org gate found for the actor (Gated), read before
+	// the shared cache; it counts only for its org, actor and revision.
+	gate *gateEntry
 }
+
+// Gated gives a the org gate's finding (Directory.Member) for its actor,
+// so that a check in that org at the same engine revision finds the
+// right to ask there instead of in the shared cache. A Gate of another
+// actor, org or revision is never used.
+func (a *Asker) Gated(g Gate) { a.gate = g.e }
 
 // askMemoMax bounds an Asker's memo (a batch asks about a few
 // namespaces; beyond that the shared cache answers).
@@ -121,13 +130,13 @@ func (a *Asker) Check(ctx context.Context, req *authz.Request) (authz.Decision, 
 	rev := d.eng.Revision()
 	switch {
 	case a.has(k, rev):
-	case d.asks.allowed(k, rev):
+	case a.gate.allows(k, rev), d.gates.allowed(k, rev):
 		a.add(k, rev)
 	default:
 		if err := d.decide(ctx, "check", req.Org, a.actor, req.Principal, req.Namespace, 0); err != nil {
 			return authz.Decision{}, err
 		}
-		d.asks.remember(k, rev)
+		d.gates.remember(k, rev)
 		a.add(k, rev)
 	}
 	dec := d.eng.CheckWithReason(req)
@@ -173,43 +182,125 @@ type askKey struct {
 	self                  bool
 }
 
-// askCache remembers the keys found allowed at one engine revision (only
-// allowed ones: a refusal is decided again, so it says why every time).
-// It is the directory's, shared by every caller, and bounded: when full
-// it starts again empty.
-type askCache struct {
+// gateCache remembers, at one engine revision, the members found and the
+// keys they were found allowed to ask (only allowed ones: a refusal is
+// decided again, so it says why every time). It is the directory's,
+// shared by every caller, and bounded: when full it starts again empty.
+// One entry per (org, actor): the org gate (IsMember, Member) and the
+// right to ask (Asker.Check) read the same entry, and a caller that passed
+// the gate hands it to its Asker (Asker.Gated), which then finds the
+// right to ask in it without a second lookup.
+type gateCache struct {
 	mu  sync.RWMutex
 	rev uint64
-	ok  map[askKey]struct{}
+	m   map[orgActor]*gateEntry
+	n   int // entries plus remembered questions, bounded by askCacheMax
 }
 
 const askCacheMax = 1 << 16
 
-func (c *askCache) allowed(k askKey, rev uint64) bool {
+// orgActor keys the gate cache.
+type orgActor struct{ org, actor string }
+
+// gateEntry: actor is a member of org at rev and was found allowed to ask
+// the questions in asks at rev. Immutable once in the cache: remembering a
+// question replaces the entry.
+type gateEntry struct {
+	org, actor string
+	rev        uint64
+	// The questions: the first gateInline in the entry itself (a check
+	// reads no further memory for them), the rest in more.
+	n      int
+	inline [gateInline]askQ
+	more   []askQ
+}
+
+// gateInline: questions kept in a gateEntry itself (orgs1m's actors ask
+// about 4 namespaces).
+const gateInline = 4
+
+// asks returns e's questions.
+func (e *gateEntry) asks() []askQ {
+	if e.n <= gateInline {
+		return e.inline[:e.n]
+	}
+	return e.more
+}
+
+// askQ is an askKey without its org and actor.
+type askQ struct {
+	namespace string
+	self      bool
+}
+
+// allows reports whether e, at rev, says k may be asked.
+func (e *gateEntry) allows(k askKey, rev uint64) bool {
+	if e == nil || e.rev != rev || e.org != k.org || e.actor != k.actor {
+		return false
+	}
+	for _, q := range e.asks() {
+		if q.namespace == k.namespace && q.self == k.self {
+			return true
+		}
+	}
+	return false
+}
+
+// entry returns the entry of (org, actor) at rev, or nil.
+func (c *gateCache) entry(org, actor string, rev uint64) *gateEntry {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.rev != rev {
-		return false
+		return nil
 	}
-	_, ok := c.ok[k]
-	return ok
+	return c.m[orgActor{org, actor}]
 }
 
-func (c *askCache) remember(k askKey, rev uint64) {
+// allowed reports whether k was remembered as allowed at rev.
+func (c *gateCache) allowed(k askKey, rev uint64) bool {
+	return c.entry(k.org, k.actor, rev).allows(k, rev)
+}
+
+// remember records that k.actor is a member of k.org at rev and, unless
+// k.namespace is "" (a membership alone), that it may ask k.
+func (c *gateCache) remember(k askKey, rev uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.rev != rev || c.ok == nil || len(c.ok) >= askCacheMax {
+	if c.rev != rev || c.m == nil || c.n >= askCacheMax {
 		if rev < c.rev {
 			return
 		}
-		c.rev, c.ok = rev, map[askKey]struct{}{}
+		c.rev, c.m, c.n = rev, map[orgActor]*gateEntry{}, 0
 	}
-	// The key's strings may be substrings of a request body (the server
-	// decodes without copying): copy them so that the cache does not keep
-	// bodies alive.
-	k.org, k.actor, k.namespace = strings.Clone(k.org), strings.Clone(k.actor), strings.Clone(k.namespace)
-	c.ok[k] = struct{}{}
+	old := c.m[orgActor{k.org, k.actor}]
+	if old == nil {
+		// The key's strings may be substrings of a request body (the
+		// server decodes without copying): copy them so that the cache
+		// does not keep bodies alive.
+		org, actor := strings.Clone(k.org), strings.Clone(k.actor)
+		old = &gateEntry{org: org, actor: actor, rev: rev}
+		c.m[orgActor{org, actor}] = old
+		c.n++
+	}
+	if k.namespace == "" || old.allows(k, rev) {
+		return
+	}
+	q := askQ{namespace: strings.Clone(k.namespace), self: k.self}
+	e := &gateEntry{org: old.org, actor: old.actor, rev: rev, n: old.n + 1}
+	if e.n <= gateInline {
+		e.inline = old.inline
+		e.inline[old.n] = q
+	} else {
+		e.more = append(append(make([]askQ, 0, e.n), old.asks()...), q)
+	}
+	c.m[orgActor{e.org, e.actor}] = e
+	c.n++
 }
+
+// Gate is what the org gate found: principal's membership of org at one
+// engine revision, with the questions it was then known to be allowed to
+// ask (Asker.Gated). Its zero value is "nothing found".
+type Gate struct{ e *gateEntry }
 
 // IsMember reports whether the engine holds principal (a user, agent or
 // service) as a member of org at its current revision — what decide and
@@ -217,16 +308,22 @@ func (c *askCache) remember(k askKey, rev uint64) {
 // by the credential that names it, not here). Positive answers are
 // remembered for the revision.
 func (d *Directory) IsMember(org, principal string) bool {
-	k := askKey{org: org, actor: principal}
+	_, ok := d.Member(org, principal)
+	return ok
+}
+
+// Member is IsMember that also returns what it found, for the caller's
+// Asker (Asker.Gated).
+func (d *Directory) Member(org, principal string) (Gate, bool) {
 	rev := d.eng.Revision()
-	if d.members.allowed(k, rev) {
-		return true
+	if e := d.gates.entry(org, principal, rev); e != nil {
+		return Gate{e}, true
 	}
 	if _, _, err := d.eng.Permissions(org, principal, authz.DefaultNamespace); err != nil {
-		return false
+		return Gate{}, false
 	}
-	d.members.remember(k, rev)
-	return true
+	d.gates.remember(askKey{org: org, actor: principal}, rev)
+	return Gate{}, true
 }
 
 // Standing says whether the engine holds principal as a member of org

@@ -124,9 +124,9 @@ type Directory struct {
 	// droles remembers, per engine revision, the roles decision entries
 	// name for an actor (audit.go).
 	droles rolesCache
-	// asks and members remember, per engine revision, the questions an
-	// actor was found allowed to ask and the members found (decisions.go).
-	asks, members askCache
+	// gates remembers, per engine revision, the members found and the
+	// questions each was found allowed to ask (decisions.go).
+	gates gateCache
 	// audited wakes FollowAudit when this process commits audit entries
 	// without a new revision (audit.go).
 	audited signal

@@ -148,6 +148,7 @@ func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
 		}
 	} else {
 		a := s.dir.Asker(c.actor())
+		a.Gated(c.gate)
 		out, allowed, err = s.checkApproval(c, in, &a) // approvals.go
 	}
 	if err != nil {
@@ -169,6 +170,7 @@ func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, err
 	out := BatchCheckResponse{Results: c.batchResults(len(in.Checks)), Revision: s.dir.Revision()}
 	var nAllow, nDeny float64
 	a := s.dir.Asker(c.actor())
+	a.Gated(c.gate)
 	// One request for the whole batch: a.Check's pointer escapes, so a
 	// request per item was an allocation per item; nothing keeps it after
 	// the call returns (the engine's eval lives on the stack, the audit

@@ -204,6 +204,9 @@ type call struct {
 	// orgName is the {org} path value ("" for routes without one): read
 	// once, by the mux's match or by the /check fast path.
 	orgName string
+	// gate is what the org gate found (OrgMember routes): the decisions'
+	// Askers start from it (directory.Asker.Gated).
+	gate directory.Gate
 }
 
 // actor is the directory's view of the caller.
@@ -569,10 +572,17 @@ func (s *Server) runCall(c *call) (any, error) {
 			return nil, err
 		}
 		c.id = id
-		if c.rt.Access == OrgMember && (!id.AllowsOrg(c.org()) || !s.dir.IsMember(c.org(), id.Principal)) {
-			// A non-member, or a credential confined to another org: as for
-			// an org that does not exist, before the body is even read.
-			return nil, problem(ProblemNotFound, "org %q: not found", c.org())
+		if c.rt.Access == OrgMember {
+			member := false
+			if id.AllowsOrg(c.org()) {
+				c.gate, member = s.dir.Member(c.org(), id.Principal)
+			}
+			if !member {
+				// A non-member, or a credential confined to another org: as
+				// for an org that does not exist, before the body is even
+				// read.
+				return nil, problem(ProblemNotFound, "org %q: not found", c.org())
+			}
 		}
 	}
 	return c.rt.run(c)

@@ -586,11 +586,22 @@ func (t *txn) SetAuditCursor(ctx context.Context, org, name string, seq uint64) 
 	return nil
 }
 
+// auditSettingsSQL reads an org's audit settings: a read the decision
+// log repeats for every org in use about once a second (audit.SettingsTTL,
+// re-read ahead), so it is one of PreparedReads.
+const auditSettingsSQL = `SELECT settings FROM audit_settings WHERE org = $1`
+
+// PreparedReads lists the reads a backend should keep prepared on its
+// reader connections, if it parses each plain statement again (SQLite):
+// constant texts run outside transactions often enough, whatever the load,
+// that parsing them is most of their cost.
+func PreparedReads() []string { return []string{auditSettingsSQL} }
+
 // AuditSettings implements store.AuditReader.
 func (r reader) AuditSettings(ctx context.Context, org string) ([]byte, error) {
 	const op = "audit settings"
 	var raw []byte
-	err := queryRow(ctx, r.q, `SELECT settings FROM audit_settings WHERE org = $1`, []any{org}, &raw)
+	err := queryRow(ctx, r.q, auditSettingsSQL, []any{org}, &raw)
 	switch {
 	case errors.Is(err, errNoRows):
 		return nil, nil

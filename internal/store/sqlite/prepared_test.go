@@ -128,3 +128,106 @@ func TestPreparedStatementsSurviveSchemaChanges(t *testing.T) {
 		t.Errorf("ReadAudit: %d entries, %v", len(recs), err)
 	}
 }
+
+// TestPreparedReads checks that the reads sqlcore lists are kept prepared
+// on the reader pool, and that a kept read sees every committed change —
+// another handle's (another process's) included, and across a schema
+// change made by a third connection — rather than a value from when it
+// was prepared.
+func TestPreparedReads(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "r.db")
+	b, err := openBackend(ctx, path, Options{BusyTimeout: time.Second, Synchronous: "NORMAL", Readers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	want := sqlcore.PreparedReads()
+	if len(want) == 0 {
+		t.Fatal("sqlcore lists no read to keep prepared")
+	}
+	for _, q := range want {
+		if b.reads[q] == nil {
+			t.Errorf("read %.40q… is not kept prepared", q)
+		}
+	}
+
+	s, err := Open(ctx, path, Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := s.Reopen(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	set := func(v string) {
+		t.Helper()
+		if _, err := other.Write(ctx, func(tx store.Tx) error {
+			return tx.SetAuditSettings(ctx, "acme", []byte(v))
+		}); err != nil {
+			t.Fatalf("set %s: %v", v, err)
+		}
+	}
+	read := func() string {
+		t.Helper()
+		raw, err := s.AuditSettings(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(raw)
+	}
+	var got []string
+	got = append(got, read())
+	set(`{"decisions":"denies"}`)
+	got = append(got, read(), read())
+	if _, err := raw.ExecContext(ctx, `CREATE INDEX zz_settings ON audit_settings (updated_at)`); err != nil {
+		t.Fatal(err)
+	}
+	set(`{"decisions":"all"}`)
+	got = append(got, read())
+	if _, err := raw.ExecContext(ctx, `DROP INDEX zz_settings`); err != nil {
+		t.Fatal(err)
+	}
+	set(`{"decisions":"off"}`)
+	got = append(got, read(), read())
+	wantGot := []string{"", `{"decisions":"denies"}`, `{"decisions":"denies"}`, `{"decisions":"all"}`, `{"decisions":"off"}`, `{"decisions":"off"}`}
+	if d := cmp.Diff(wantGot, got); d != "" {
+		t.Errorf("settings read through the kept statement (-want +got):\n%s", d)
+	}
+}
+
+// BenchmarkSettingsRead is the decision log's settings read on the reader
+// pool, parsed each time (plain, as before PreparedReads) and through its
+// kept statement (kept).
+func BenchmarkSettingsRead(b *testing.B) {
+	ctx := context.Background()
+	be, err := openBackend(ctx, filepath.Join(b.TempDir(), "b.db"), Options{BusyTimeout: time.Second, Synchronous: "NORMAL", Readers: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer be.Close()
+	q := sqlcore.PreparedReads()[0]
+	for _, c := range []struct {
+		name string
+		q    sqlcore.Querier
+	}{{"plain", be.sqlQ}, {"kept", be}} {
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				rows, err := c.q.Query(ctx, q, fmt.Sprint("org", i%1000))
+				if err != nil {
+					b.Fatal(err)
+				}
+				for rows.Next() {
+				}
+				rows.Close()
+			}
+		})
+	}
+}

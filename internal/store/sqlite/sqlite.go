@@ -20,7 +20,10 @@
 //     maxKeptStatements of at most maxKeptStatementBytes each (enough for
 //     the changelog's 100-row INSERT, whose text repeats; longer texts
 //     stay plain).
-//     Reads on the reader pool are parsed on each call.
+//     Reads on the reader pool are parsed on each call, except the few
+//     that sqlcore lists (sqlcore.PreparedReads: the decision log's
+//     settings read), prepared on the pool at Open (database/sql prepares
+//     one again on each reader connection the first time it runs there).
 //   - Another process's writes are seen by polling (Options.PollInterval);
 //     this handle's own writes wake its watchers at once.
 package sqlite
@@ -152,7 +155,30 @@ func openBackend(ctx context.Context, path string, opts Options) (*backend, erro
 		_ = r.Close()
 		return nil, err
 	}
-	return &backend{sqlQ: sqlQ{r}, w: w, r: r, stmts: stmts}, nil
+	reads, err := prepareReads(ctx, r)
+	if err != nil {
+		_ = stmts.close()
+		_ = w.Close()
+		_ = r.Close()
+		return nil, err
+	}
+	return &backend{sqlQ: sqlQ{r}, w: w, r: r, stmts: stmts, reads: reads}, nil
+}
+
+// prepareReads prepares sqlcore.PreparedReads on the reader pool.
+func prepareReads(ctx context.Context, r *sql.DB) (map[string]*sql.Stmt, error) {
+	m := map[string]*sql.Stmt{}
+	for _, q := range sqlcore.PreparedReads() {
+		st, err := r.PrepareContext(ctx, positional(q))
+		if err != nil {
+			for _, st := range m {
+				_ = st.Close()
+			}
+			return nil, err
+		}
+		m[q] = st
+	}
+	return m, nil
 }
 
 // migrate applies the embedded migrations. Two processes opening a new
@@ -182,6 +208,22 @@ type backend struct {
 	w     *sql.DB // the single writer connection
 	r     *sql.DB
 	stmts *stmtCache // statements kept prepared on w (sqlcore.Preparer)
+	// reads: sqlcore.PreparedReads, prepared on r at Open; read-only
+	// after Open (no lock).
+	reads map[string]*sql.Stmt
+}
+
+// Query runs a read on the reader pool, through its kept statement when
+// sqlcore listed it (PreparedReads).
+func (b *backend) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	if st := b.reads[query]; st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return nil, err
+		}
+		return sqlRows{rows}, nil
+	}
+	return b.sqlQ.Query(ctx, query, args...)
 }
 
 func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
@@ -229,7 +271,11 @@ func (b *backend) Classify(err error) error {
 }
 
 func (b *backend) Close() error {
-	return errors.Join(b.stmts.close(), b.w.Close(), b.r.Close())
+	errs := []error{b.stmts.close()}
+	for _, st := range b.reads {
+		errs = append(errs, st.Close())
+	}
+	return errors.Join(append(errs, b.w.Close(), b.r.Close())...)
 }
 
 type execQuerier interface {
