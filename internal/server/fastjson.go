@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/gatehouse-dev/gatehouse/api"
 )
 
 // A strict, allocation-light JSON decoder for the decision hot path
@@ -35,6 +37,8 @@ func fastDecoderOf(req any) (fastDecoder, bool) {
 		return (*checkDecoder)(r), true
 	case *BatchCheckRequest:
 		return (*batchDecoder)(r), true
+	case *api.WriteRequest:
+		return (*writesDecoder)(r), true
 	}
 	fd, ok := req.(fastDecoder)
 	return fd, ok

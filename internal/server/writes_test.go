@@ -132,6 +132,20 @@ func TestWrites(t *testing.T) {
 			map[string]any{"op": "namespace.create", "namespace": "staging"},
 		}}, http.StatusConflict, "", "change 1: "},
 		{"empty", w.owner, map[string]any{"changes": []any{}}, http.StatusUnprocessableEntity, "changes", ""},
+		// The body's decode errors, as encoding/json's decoder words them
+		// (the fast decoder leaves anything it does not take to it).
+		{"wrong type", w.owner, map[string]any{"changes": []any{
+			map[string]any{"op": "namespace.create", "namespace": "other"},
+			map[string]any{"op": "member.add", "role": 5},
+		}}, http.StatusBadRequest, "changes.role", `field "changes.role" must be a string`},
+		{"unknown field", w.owner, map[string]any{"changes": []any{
+			map[string]any{"op": "namespace.create", "namespace": "other", "colour": "red"},
+		}}, http.StatusBadRequest, "colour", `unknown field "colour"`},
+		{"other casing", w.owner, map[string]any{"changes": []any{
+			map[string]any{"OP": "namespace.create", "Namespace": "other"},
+			map[string]any{"op": "namespace.create", "namespace": "staging"},
+		}}, http.StatusConflict, "", "change 1: "},
+		{"null body", w.owner, json.RawMessage(`null`), http.StatusBadRequest, "", "the request body is null"},
 	}
 	for _, tc := range tests {
 		r := e.do("POST", "/v1/orgs/"+w.org+"/writes", tc.key, tc.body)
