@@ -30,7 +30,9 @@
 //     ends before its recorded head (truncated) and an org that exists
 //     without a log. The checkpointer never signs over an entry it cannot
 //     authenticate: it re-verifies every entry since the previous
-//     checkpoint (signed by its own or a trusted key) first — in the
+//     checkpoint (signed by its own or a trusted key; a previous
+//     checkpoint byte for byte the one this Log signed last is not
+//     verified again, signedHere) first — in the
 //     transaction of the entry that made it due, or, for a DecisionLog's
 //     entries, just after that transaction commits, signing only if the
 //     newest checkpoint and the entry's stored hash are still those it
