@@ -98,17 +98,7 @@ func TestCheckpointReadsOnlyEarlierEntries(t *testing.T) {
 			if rows != tc.wantRows {
 				t.Errorf("the second write read back %d audit rows, want %d", rows, tc.wantRows)
 			}
-			cps, err := s.ListAuditCheckpoints(ctx, "acme", 0, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []uint64
-			for _, c := range cps {
-				got = append(got, c.Seq)
-			}
-			if d := cmp.Diff(tc.wantCP, got); d != "" {
-				t.Errorf("checkpoints (-want +got):\n%s", d)
-			}
+			wantCheckpoints(t, s, tc.wantCP)
 		})
 	}
 }
@@ -117,6 +107,22 @@ func TestCheckpointReadsOnlyEarlierEntries(t *testing.T) {
 // details is not JSON is refused, names the field, and writes nothing —
 // checked once, by the body's encoding (Log and plain Record) or before
 // the decision log's group commit.
+// wantCheckpoints fails t unless acme's checkpoints in st are at want.
+func wantCheckpoints(t *testing.T, st store.Store, want []uint64) {
+	t.Helper()
+	cps, err := st.ListAuditCheckpoints(ctxT(t), "acme", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for _, c := range cps {
+		got = append(got, c.Seq)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("checkpoints (-want +got):\n%s", d)
+	}
+}
+
 func TestRecordRefusesMalformedObjects(t *testing.T) {
 	tests := []struct {
 		name string
@@ -222,17 +228,7 @@ func TestSealRun(t *testing.T) {
 			if rows != tc.wantRows {
 				t.Errorf("the sealed write read back %d audit rows, want %d", rows, tc.wantRows)
 			}
-			cps, err := s.ListAuditCheckpoints(ctx, "acme", 0, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []uint64
-			for _, c := range cps {
-				got = append(got, c.Seq)
-			}
-			if d := cmp.Diff(tc.wantCP, got); d != "" {
-				t.Errorf("checkpoints (-want +got):\n%s", d)
-			}
+			wantCheckpoints(t, s, tc.wantCP)
 			if tc.forgeEarl || tc.forgeLast {
 				return // Verify names the forged entry; the checkpoints above are the point
 			}
