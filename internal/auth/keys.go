@@ -181,20 +181,9 @@ func (s *Service) mayHavePersonalKey(ctx context.Context, tx store.Tx, principal
 // mayActAs enforces the escalation rules for minting a key for target
 // (the caller has checked apikeys:create).
 func (s *Service) mayActAs(ctx context.Context, tx store.Tx, org, actor, target string) error {
-	scopes := []authz.Scope{{}}
-	cursor := ""
-	for {
-		ns, next, err := tx.ListNamespaces(ctx, org, store.Page{Size: store.MaxPageSize, Cursor: cursor})
-		if err != nil {
-			return err
-		}
-		for _, n := range ns {
-			scopes = append(scopes, authz.Scope{Namespace: n.Name})
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
+	scopes, err := directory.OrgScopes(ctx, tx, org)
+	if err != nil {
+		return err
 	}
 	for _, sc := range scopes {
 		al, tl := s.dir.HighestLevel(org, actor, sc), s.dir.HighestLevel(org, target, sc)

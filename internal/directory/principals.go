@@ -229,13 +229,9 @@ func (d *Directory) DeleteAgent(ctx context.Context, actor Actor, org, name stri
 // suspended — may do neither (as minting the target a key requires:
 // auth.mayActAs).
 func (o *op) mayManage(target string) error {
-	scopes := []authz.Scope{{}}
-	nss, err := allPages(func(p store.Page) ([]store.Namespace, string, error) { return o.r.ListNamespaces(o.ctx, o.org, p) })
+	scopes, err := OrgScopes(o.ctx, o.r, o.org)
 	if err != nil {
 		return err
-	}
-	for _, n := range nss {
-		scopes = append(scopes, authz.Scope{Namespace: n.Name})
 	}
 	bs, err := o.bindingsOf(target)
 	if err != nil {
@@ -260,6 +256,22 @@ func (o *op) mayManage(target string) error {
 		}
 	}
 	return nil
+}
+
+// OrgScopes is the org's scope followed by each of its namespaces', as
+// r lists them: where a principal's level and permissions are compared
+// with another's when one may act as, or manage, the other (mayManage,
+// auth's key minting).
+func OrgScopes(ctx context.Context, r store.Reader, org string) ([]authz.Scope, error) {
+	nss, err := allPages(func(p store.Page) ([]store.Namespace, string, error) { return r.ListNamespaces(ctx, org, p) })
+	if err != nil {
+		return nil, err
+	}
+	scopes := make([]authz.Scope, 1, 1+len(nss))
+	for _, n := range nss {
+		scopes = append(scopes, authz.Scope{Namespace: n.Name})
+	}
+	return scopes, nil
 }
 
 // mayRemovePrincipal checks the target rule for a principal being deleted
