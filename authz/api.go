@@ -365,6 +365,32 @@ func (e *Engine) HighestLevelHeld(org, principal string, scope Scope) int {
 	return e.highestLevel(org, principal, scope, true)
 }
 
+// ResourceScopesHeld lists the resource scopes at which the principal, or
+// a team it is in, holds a grant (a role binding or a share), whatever the
+// principal's state and whatever the grant's expiry or condition, sorted
+// (namespace, type, id) and each once; a "team:" id lists the team's own.
+// With the org and its namespaces (where every principal's level is
+// defined) they are every scope at which what the principal holds can
+// exceed what it holds at the enclosing scope: DESIGN §1.2's target rule
+// compares an actor with a principal at all of them before the actor may
+// manage the principal or act as it. Unknown orgs, non-members and
+// malformed ids have none.
+func (e *Engine) ResourceScopesHeld(org, principal string) []Scope {
+	return e.resourceScopesHeld(org, principal)
+}
+
+// PatternsHeld lists the permission patterns that the principal's grants
+// at scope, at its enclosing scopes and through its teams confer — role
+// bindings and shares, conditional or not, that have not expired; an
+// agent's capped by its ceiling role — whatever the principal's state,
+// sorted and each once. It is what acting as the principal could use
+// there (conditions aside), which DESIGN §1.2 requires an actor to hold
+// (Missing) before it may mint the principal a credential. Unknown orgs,
+// non-members and malformed ids hold none.
+func (e *Engine) PatternsHeld(org, principal string, scope Scope) []policy.Permission {
+	return e.patternsHeld(org, principal, scope)
+}
+
 // Missing returns the patterns of want that the principal's grants at scope
 // (including enclosing scopes and teams; unconditional grants only) do not
 // cover, in the order given. Empty means the principal could grant all of

@@ -1720,6 +1720,9 @@ func (h *harness) compareAdmin(req *authz.Request) {
 		if want, got := h.ref.HighestLevelHeld(w, org, subject, s), sut.HighestLevelHeld(org, subject, s); got != want {
 			return fmt.Sprintf("HighestLevelHeld(%q, %q, %s) = %d, the reference says %d", org, subject, s, got, want)
 		}
+		if want, got := h.ref.ResourceScopesHeld(w, org, subject), sut.ResourceScopesHeld(org, subject); !slices.Equal(got, want) {
+			return fmt.Sprintf("ResourceScopesHeld(%q, %q) = %v, the reference says %v", org, subject, got, want)
+		}
 		return ""
 	}) {
 		return

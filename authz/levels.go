@@ -395,3 +395,64 @@ func agentConditional(ag *cagent, w policy.Permission) bool {
 	}
 	return false
 }
+
+// resourceScopesHeld lists, sorted and each once, the resource scopes of
+// the grants the principal and the teams it is in hold, whatever the
+// principal's state or the grants' expiry, condition or kind.
+func (s *state) resourceScopesHeld(org, principal string) []Scope {
+	snap := s.cur.Load()
+	o, ok := snap.orgs.get(skey(org))
+	if !ok {
+		return nil
+	}
+	a, ok := o.levelHolder(principal, true)
+	if !ok {
+		return nil
+	}
+	var out []Scope
+	add := func(h *holder) {
+		rs := h.rs()
+		for i := range rs {
+			out = append(out, Scope{Namespace: o.nsName(rs[i].ns), Type: h.str(rs[i].typ), ID: h.str(rs[i].rid)})
+		}
+	}
+	add(a.h)
+	if a.kind != KindTeam {
+		for _, tid := range a.h.teams() {
+			if th, ok := o.holders.get(skey(tid)); ok && th.isTeam() {
+				add(th)
+			}
+		}
+	}
+	slices.SortFunc(out, cmpScope)
+	return slices.Compact(out)
+}
+
+func cmpScope(a, b Scope) int {
+	if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Type, b.Type); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// patternsHeld is PatternsHeld.
+func (s *state) patternsHeld(org, principal string, sc Scope) []policy.Permission {
+	snap := s.cur.Load()
+	o, ok := snap.orgs.get(skey(org))
+	if !ok || o.pol.none {
+		return nil
+	}
+	a, ok := o.levelHolder(principal, true)
+	if !ok {
+		return nil
+	}
+	var out []policy.Permission
+	for _, hg := range o.grantsAt(a.h, a.kind == KindTeam, sc, true, time.Time{}) {
+		out = append(out, capped(hg.patterns(o.pol), a.ceil)...)
+	}
+	slices.SortFunc(out, cmpPerm)
+	return slices.Compact(out)
+}

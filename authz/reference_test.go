@@ -768,6 +768,38 @@ func (ref reference) highestLevel(w world, org, principal string, s authz.Scope,
 	return best
 }
 
+// ResourceScopesHeld is the reference for Engine.ResourceScopesHeld: the
+// resource scopes of every binding naming the principal or a team it is
+// in (a team id: the team's own), whatever the binding's expiry,
+// condition or kind, for a member in any state; sorted, each once.
+func (ref reference) ResourceScopesHeld(w world, org, principal string) []authz.Scope {
+	d := w[org]
+	if d == nil {
+		return nil
+	}
+	subjects := []string{principal}
+	if slug, isTeam := strings.CutPrefix(principal, authz.KindTeam+":"); isTeam {
+		if !isIdent(slug) {
+			return nil
+		}
+	} else {
+		if _, ok := dormantActor(d, principal); !ok {
+			return nil
+		}
+		subjects = subjectsOf(d, principal)
+	}
+	var out []authz.Scope
+	for _, b := range d.Bindings {
+		if b.Scope.ID != "" && slices.Contains(subjects, b.Principal) {
+			out = append(out, b.Scope)
+		}
+	}
+	slices.SortFunc(out, func(a, b authz.Scope) int {
+		return stdcmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Type, b.Type), strings.Compare(a.ID, b.ID))
+	})
+	return slices.Compact(out)
+}
+
 // Missing is the reference for Engine.Missing: the wanted patterns not
 // covered (policy.Permission.Covers) by an unconditional grant at s or an
 // enclosing scope. For an agent a wanted pattern must also be covered by

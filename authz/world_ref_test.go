@@ -236,6 +236,7 @@ type decider interface {
 	Permissions(org, principal, namespace string) ([]authz.Grant, uint64, error)
 	HighestLevel(org, principal string, scope authz.Scope) int
 	HighestLevelHeld(org, principal string, scope authz.Scope) int
+	ResourceScopesHeld(org, principal string) []authz.Scope
 	Missing(org, principal string, scope authz.Scope, want []policy.Permission) []policy.Permission
 }
 
@@ -400,6 +401,10 @@ func (e *refDecider) HighestLevel(org, principal string, scope authz.Scope) int 
 
 func (e *refDecider) HighestLevelHeld(org, principal string, scope authz.Scope) int {
 	return e.ref.HighestLevelHeld(e.w, org, principal, scope)
+}
+
+func (e *refDecider) ResourceScopesHeld(org, principal string) []authz.Scope {
+	return e.ref.ResourceScopesHeld(e.w, org, principal)
 }
 
 func (e *refDecider) Missing(org, principal string, scope authz.Scope, want []policy.Permission) []policy.Permission {

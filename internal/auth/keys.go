@@ -181,7 +181,7 @@ func (s *Service) mayHavePersonalKey(ctx context.Context, tx store.Tx, principal
 // mayActAs enforces the escalation rules for minting a key for target
 // (the caller has checked apikeys:create).
 func (s *Service) mayActAs(ctx context.Context, tx store.Tx, org, actor, target string) error {
-	scopes, err := directory.OrgScopes(ctx, tx, org)
+	scopes, err := s.dir.TargetScopes(ctx, tx, org, target)
 	if err != nil {
 		return err
 	}
@@ -190,16 +190,23 @@ func (s *Service) mayActAs(ctx context.Context, tx store.Tx, org, actor, target 
 		if tl > al {
 			return &directory.EscalationError{Reason: directory.ReasonTarget, Scope: sc, ActorLevel: al, Target: target, TargetLevel: tl}
 		}
-		if sc.IsOrg() {
+		var want []policy.Permission
+		switch {
+		case sc.IsOrg():
 			continue
-		}
-		gs, err := s.dir.Grants(org, target, sc.Namespace)
-		if err != nil {
-			continue
-		}
-		want := make([]policy.Permission, 0, len(gs))
-		for _, g := range gs {
-			want = append(want, g.Permission)
+		case sc.IsResource():
+			// What the target holds on this one resource (a share, a
+			// role bound there, directly or through a team) and above it.
+			want = s.dir.PatternsHeld(org, target, sc)
+		default:
+			gs, err := s.dir.Grants(org, target, sc.Namespace)
+			if err != nil {
+				continue
+			}
+			want = make([]policy.Permission, 0, len(gs))
+			for _, g := range gs {
+				want = append(want, g.Permission)
+			}
 		}
 		if missing := s.dir.Missing(org, actor, sc, want); len(missing) > 0 {
 			return &directory.EscalationError{Reason: directory.ReasonPermissions, Scope: sc, ActorLevel: al, Missing: missing, Target: target}

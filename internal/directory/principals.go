@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 // AgentSpec describes a new agent.
@@ -221,26 +222,17 @@ func (d *Directory) DeleteAgent(ctx context.Context, actor Actor, org, name stri
 // mayManage checks DESIGN §1.2's target rule for changing a principal
 // itself rather than one of its bindings — suspending, resuming or
 // updating an agent or service — at every scope where its level could
-// exceed the actor's: the org, every namespace of the org, and the scope
-// of each of its own bindings (a resource). The target's level is the one
-// it holds whatever its state (Engine.HighestLevelHeld): resuming restores
-// what every one of its grants gives, and suspending takes it away, so an
-// actor who does not outrank the target everywhere — even while it is
-// suspended — may do neither (as minting the target a key requires:
-// auth.mayActAs).
+// exceed the actor's (TargetScopes): the org, every namespace of the org,
+// and every resource the target or one of its teams is bound to. The
+// target's level is the one it holds whatever its state
+// (Engine.HighestLevelHeld): resuming restores what every one of its
+// grants gives, and suspending takes it away, so an actor who does not
+// outrank the target everywhere — even while it is suspended — may do
+// neither (as minting the target a key requires: auth.mayActAs).
 func (o *op) mayManage(target string) error {
-	scopes, err := OrgScopes(o.ctx, o.r, o.org)
+	scopes, err := o.d.TargetScopes(o.ctx, o.r, o.org, target)
 	if err != nil {
 		return err
-	}
-	bs, err := o.bindingsOf(target)
-	if err != nil {
-		return err
-	}
-	for _, b := range bs {
-		if b.Scope.ID != "" {
-			scopes = append(scopes, b.Scope)
-		}
 	}
 	if o.off(ruleTarget) {
 		return nil
@@ -258,11 +250,9 @@ func (o *op) mayManage(target string) error {
 	return nil
 }
 
-// OrgScopes is the org's scope followed by each of its namespaces', as
-// r lists them: where a principal's level and permissions are compared
-// with another's when one may act as, or manage, the other (mayManage,
-// auth's key minting).
-func OrgScopes(ctx context.Context, r store.Reader, org string) ([]authz.Scope, error) {
+// orgScopes is the org's scope followed by each of its namespaces', as
+// r lists them.
+func orgScopes(ctx context.Context, r store.Reader, org string) ([]authz.Scope, error) {
 	nss, err := allPages(func(p store.Page) ([]store.Namespace, string, error) { return r.ListNamespaces(ctx, org, p) })
 	if err != nil {
 		return nil, err
@@ -272,6 +262,29 @@ func OrgScopes(ctx context.Context, r store.Reader, org string) ([]authz.Scope, 
 		scopes = append(scopes, authz.Scope{Namespace: n.Name})
 	}
 	return scopes, nil
+}
+
+// TargetScopes lists every scope at which what target holds could exceed
+// what another principal holds: the org, each of its namespaces (orgScopes)
+// and each resource that target or one of its teams holds a grant on
+// (Engine.ResourceScopesHeld, whatever target's state). DESIGN §1.2's
+// target rule compares an actor with target at each of them before the
+// actor may manage target (mayManage) or act as it (auth's key minting):
+// a level or permission held only on one resource, or only through a
+// team, counts as much as one held org-wide.
+func (d *Directory) TargetScopes(ctx context.Context, r store.Reader, org, target string) ([]authz.Scope, error) {
+	scopes, err := orgScopes(ctx, r, org)
+	if err != nil {
+		return nil, err
+	}
+	return append(scopes, d.eng.ResourceScopesHeld(org, target)...), nil
+}
+
+// PatternsHeld is Engine.PatternsHeld: what acting as principal could use
+// at sc (grants at sc, enclosing scopes and through teams; shares
+// included), whatever principal's state.
+func (d *Directory) PatternsHeld(org, principal string, sc authz.Scope) []policy.Permission {
+	return d.eng.PatternsHeld(org, principal, sc)
 }
 
 // mayRemovePrincipal checks the target rule for a principal being deleted

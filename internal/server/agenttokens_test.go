@@ -479,3 +479,41 @@ func TestSuspendedOwnerServiceStaysOutOfReach(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyMintingComparesEveryResourceAndTeam: minting a key for a service
+// lets the minter act as it, so DESIGN §1.2 compares the minter with the
+// service wherever the service holds more — not only at org and namespace
+// scope but on each resource it, or a team it is in, is bound to or
+// shared. The admin service may mint keys for a viewer service, but not
+// for one whose team owns a chain, nor for one a chain is shared with for
+// an action the admin's role lacks; the owner may mint both. The same
+// comparison guards suspending the service.
+func TestKeyMintingComparesEveryResourceAndTeam(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newTokWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			for _, name := range []string{"relay", "courier", "plain"} {
+				e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": name, "role": "viewer"}, nil)
+			}
+			e.must(201, "POST", org+"/teams", w.owner, map[string]any{"slug": "keepers", "members": []string{"service:relay"}}, nil)
+			e.must(201, "POST", org+"/bindings", w.owner, map[string]any{"principal": "team:keepers", "role": "owner",
+				"scope": map[string]any{"namespace": "prod", "type": "chains", "id": "deploy"}}, nil)
+			e.must(201, "POST", org+"/namespaces/prod/resources/chains/deploy/shares", w.owner,
+				map[string]any{"principal": "service:courier", "actions": []string{"publish"}}, nil)
+
+			e.must(201, "POST", org+"/apikeys", w.platform, map[string]any{"principal": "service:plain"}, nil)
+			for _, target := range []string{"relay", "courier"} {
+				if r := e.do("POST", org+"/apikeys", w.platform, map[string]any{"principal": "service:" + target}); r.Status != 403 {
+					t.Errorf("the admin minting a key for service %s: %d %s, want 403", target, r.Status, r.Body)
+				}
+				e.must(201, "POST", org+"/apikeys", w.owner, map[string]any{"principal": "service:" + target}, nil)
+			}
+			if r := e.do("POST", org+"/services/relay/suspend", w.platform, nil); r.Status != 403 {
+				t.Errorf("the admin suspending a service whose team owns a chain: %d %s, want 403", r.Status, r.Body)
+			}
+			e.must(200, "POST", org+"/services/plain/suspend", w.platform, nil, nil)
+		})
+	}
+}
