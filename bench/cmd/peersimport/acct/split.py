@@ -4,13 +4,13 @@ with acct.patch and run with GATEHOUSE_ACCT=1) into the facts phase's users
 batches, the rest, and the whole facts phase: µs of wall time per fact in
 each phase of directory.Write (see README.md).
 
-usage: split.py WORKDIR/serve.log [STRUCTURE_BATCHES]   (101 for the peers' load)
+usage: split.py WORKDIR/serve.log [STRUCTURE_BATCHES]   (100 for the peers' load: its structure file is 100 requests)
 """
 import re
 import sys
 
 lines = [l for l in open(sys.argv[1]) if l.startswith('acct')]
-k = int(sys.argv[2]) if len(sys.argv) > 2 else 101
+k = int(sys.argv[2]) if len(sys.argv) > 2 else 100
 
 
 def parse(l):
