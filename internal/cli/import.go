@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,7 +52,7 @@ func (b importBatch) failed(err error, done int) error {
 }
 
 func (a *adm) importCmd() *cobra.Command {
-	var batch, from int
+	var batch, from, parallel int
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Make the changes of a JSON Lines file (- for stdin), up to 1,000 per request",
@@ -66,11 +67,26 @@ the org it is made in ("org"; default --org, else your only org):
 Consecutive lines of one org go in one request of up to --batch changes,
 which the server makes all or none; requests are sent in file order. On a
 failure it says which line failed and how many lines were imported before
-its request; resume with --from. --timeout bounds the whole import.`,
+its request; resume with --from. --timeout bounds the whole import.
+
+--parallel N keeps up to N requests in flight, so that the client and the
+server encode and decode one request while the server writes another (the
+server still makes one request at a time, each under its own revision).
+The file's order still holds where it can matter: a request waits for
+every earlier request of its org, and a request that creates users,
+namespaces or resources, or deletes a binding, waits for every earlier
+request and holds back every later one (users are shared by all orgs).
+Requests of different orgs may be made in any order. On a failure no
+further request is sent; requests already in flight finish, and the
+error lists those after the failed one that were made (resuming with
+--from would repeat them).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if batch < 1 || batch > client.MaxWrites {
 				return badInput("--batch %d: want 1 to %d", batch, client.MaxWrites)
+			}
+			if parallel < 1 || parallel > maxImportParallel {
+				return badInput("--parallel %d: want 1 to %d", parallel, maxImportParallel)
 			}
 			if from < 1 {
 				return badInput("--from %d: lines are numbered from 1", from)
@@ -107,15 +123,12 @@ its request; resume with --from. --timeout bounds the whole import.`,
 					break
 				}
 				start := time.Now()
-				var n int
-				var rev uint64
-				for _, b := range batches {
+				n, rev, err := sendImport(batches, parallel, func(b importBatch) (uint64, error) {
 					res, err := cl.c.Write(cl.ctx, b.org, b.changes)
-					if err != nil {
-						return b.failed(err, n)
-					}
-					n += len(b.changes)
-					rev = res.Revision
+					return res.Revision, err
+				})
+				if err != nil {
+					return err
 				}
 				d := time.Since(start)
 				sum := map[string]any{"changes": n, "requests": len(batches), "revision": rev, "seconds": d.Seconds()}
@@ -126,7 +139,130 @@ its request; resume with --from. --timeout bounds the whole import.`,
 	}
 	cmd.Flags().IntVar(&batch, "batch", client.MaxWrites, "changes per request (1 to 1,000)")
 	cmd.Flags().IntVar(&from, "from", 1, "first line to import (to resume)")
+	cmd.Flags().IntVar(&parallel, "parallel", 1, "requests in flight at once (1 to 16; see above for the order kept)")
 	return a.leaf(cmd)
+}
+
+// maxImportParallel bounds --parallel: the server makes one write at a
+// time, so more requests in flight only queue there.
+const maxImportParallel = 16
+
+// barrier reports whether b must be made alone in file order: every
+// earlier request made before it is sent, every later one sent after it is
+// made. It creates what other orgs' changes may name (users: their ids
+// and emails are global) or what later changes of any kind may rely on
+// (namespaces, resources), or it deletes.
+func (b importBatch) barrier() bool {
+	for _, c := range b.changes {
+		switch c.Op {
+		case "user.create", "namespace.create", "resource.create", "binding.delete":
+			return true
+		}
+	}
+	return false
+}
+
+// sendImport sends batches with send, up to parallel at once (see the
+// command's help for the order kept), and returns how many changes were
+// made and the highest revision. On a failure it sends nothing more, waits
+// for the requests in flight, and returns the failure of the earliest
+// batch that failed: every batch before it was made (none before it
+// failed), and the error names the later ones that were made too.
+func sendImport(batches []importBatch, parallel int, send func(importBatch) (uint64, error)) (int, uint64, error) {
+	type result struct {
+		done chan struct{}
+		rev  uint64
+		err  error
+	}
+	res := make([]*result, len(batches))
+	slots := make(chan struct{}, parallel)
+	lastOfOrg := map[string]*result{}
+	var inflight []*result // since the last barrier
+	wait := func(rs []*result) {
+		for _, r := range rs {
+			<-r.done
+		}
+	}
+	failed := func() bool {
+		for _, r := range inflight {
+			select {
+			case <-r.done:
+				if r.err != nil {
+					return true
+				}
+			default:
+			}
+		}
+		return false
+	}
+	sent := 0
+	for i, b := range batches {
+		if b.barrier() {
+			wait(inflight)
+			if failed() {
+				break
+			}
+			inflight = inflight[:0]
+		} else if r := lastOfOrg[b.org]; r != nil {
+			<-r.done
+		}
+		slots <- struct{}{} // a request's slot is freed after its result is in
+		if failed() {
+			break
+		}
+		r := &result{done: make(chan struct{})}
+		res[i], lastOfOrg[b.org] = r, r
+		inflight = append(inflight, r)
+		sent = i + 1
+		go func() {
+			r.rev, r.err = send(b)
+			close(r.done)
+			<-slots
+		}()
+		if b.barrier() {
+			<-r.done
+			if r.err != nil {
+				break
+			}
+		}
+	}
+	var n int
+	var rev uint64
+	first := -1
+	for i := range sent {
+		<-res[i].done
+		if res[i].err != nil && first < 0 {
+			first = i
+		}
+	}
+	for i := range sent {
+		r := res[i]
+		if first >= 0 && i > first {
+			continue
+		}
+		if r.err == nil {
+			n += len(batches[i].changes)
+			rev = max(rev, r.rev)
+		}
+	}
+	if first < 0 {
+		return n, rev, nil
+	}
+	var also []string
+	for i := first + 1; i < sent; i++ {
+		if res[i].err == nil {
+			b := batches[i]
+			also = append(also, fmt.Sprintf("%d-%d", b.lines[0], b.lines[len(b.lines)-1]))
+		}
+	}
+	err := batches[first].failed(res[first].err, n)
+	if len(also) > 0 {
+		var ex *exitError
+		if errors.As(err, &ex) {
+			ex.err = fmt.Errorf("%v; lines %s, sent alongside, were made too (resuming with --from would repeat them)", ex.err, strings.Join(also, ", "))
+		}
+	}
+	return n, rev, err
 }
 
 // maxImportLine bounds one line (a resource with a large spec).

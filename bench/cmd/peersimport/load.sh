@@ -4,8 +4,9 @@
 # per fact, as the peers harness reports them for its `load` test.
 #
 #   GATEHOUSE_BIN=/path/to/gatehouse PEERS_JSONL=/path/to/peers.jsonl \
-#     [DATABASE=postgres://…] [FACTS=N] bench/cmd/peersimport/load.sh WORKDIR
+#     [DATABASE=postgres://…] [FACTS=N] [IMPORT_FLAGS='--parallel 2'] bench/cmd/peersimport/load.sh WORKDIR
 #
+# IMPORT_FLAGS are added to both `gatehouse import` commands.
 # FACTS=N loads only the first N facts (users first: see peersimport).
 # PEERS_JSONL comes from `cd ../shared/peers && go run . gen -jsonl FILE`.
 # Without DATABASE the store is SQLite in WORKDIR (the peers' setup for
@@ -63,16 +64,19 @@ while read -r org; do
 	curl -sf -o /dev/null -H "Authorization: Bearer $GATEHOUSE_TOKEN" -H "Content-Type: application/json" -d "{\"id\":\"$org\",\"template\":\"agent-platform\"}" "$GATEHOUSE_SERVER/v1/orgs"
 	curl -sf -o /dev/null -H "Authorization: Bearer $GATEHOUSE_TOKEN" -H "Content-Type: application/json" -d '{"name":"member","level":0,"permissions":[]}' "$GATEHOUSE_SERVER/v1/orgs/$org/roles"
 done <"$W/orgs.txt"
-"$GATEHOUSE_BIN" import "$W/structure.jsonl" --timeout 30m
+"$GATEHOUSE_BIN" import "$W/structure.jsonl" --timeout 30m ${IMPORT_FLAGS:-}
 t1=$(now); c1=$(cpu); p1=$(pgcpu); pgdbcpu >"$W/pgdb1"
-"$GATEHOUSE_BIN" import "$W/facts.jsonl" --timeout 60m
+TIMEFORMAT='%U %S' # the import's own CPU (user, system), for the client's CPU per fact
+{ time "$GATEHOUSE_BIN" import "$W/facts.jsonl" --timeout 60m ${IMPORT_FLAGS:-} 2>&3; } 3>&2 2>"$W/client.time"
 t2=$(now); c2=$(cpu); p2=$(pgcpu); pgdbcpu >"$W/pgdb2"
 # per backend: its ticks since t1 (all of them if it connected later)
 d=$(awk 'NR == FNR {t[$1] = $2; next} {s += $2 - ($1 in t ? t[$1] : 0)} END {print s + 0}' "$W/pgdb1" "$W/pgdb2")
 facts=$(wc -l <"$W/facts.jsonl")
-awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c0="$c0" -v c1="$c1" -v c2="$c2" -v p1="$p1" -v p2="$p2" -v d="$d" -v hz="$hz" -v n="$facts" 'BEGIN {
+awk -v W="$W" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c0="$c0" -v c1="$c1" -v c2="$c2" -v p1="$p1" -v p2="$p2" -v d="$d" -v hz="$hz" -v n="$facts" 'BEGIN {
 	printf "structure load s %.2f\nfacts load s %.2f (%d facts, %.0f facts/s)\n", t1 - t0, t2 - t1, n, n / (t2 - t1)
 	printf "server CPU µs/fact, facts phase %.1f; structure phase included %.1f\n", (c2 - c1) / hz / n * 1e6, (c2 - c0) / hz / n * 1e6
+	getline ct <(W "/client.time"); split(ct, c, " ")
+	printf "client (gatehouse import) CPU µs/fact, facts phase %.1f\n", (c[1] + c[2]) / n * 1e6
 	if (p2 > 0) printf "PostgreSQL CPU µs/fact, facts phase %.1f (backends of its database %.1f)\n", (p2 - p1) / hz / n * 1e6, d / hz / n * 1e6
 }'
 printf 'RSS after load MiB %.0f\n' "$(awk '/VmRSS/ {print $2 / 1024}' "/proc/$pid/status")"
