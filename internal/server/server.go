@@ -140,6 +140,8 @@ type Server struct {
 
 	reqPrefix string
 	reqSeq    atomic.Uint64
+	// date is the Date header of the JSON routes' answers (datehdr.go).
+	date dateHeader
 
 	openapi []byte
 
