@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -120,56 +119,4 @@ func pick(plain bool, a, b string) string {
 		return a
 	}
 	return b
-}
-
-// TestAnswersCarryTheirDate: a JSON route's answer — a decision, a
-// problem from the route, a 401 — carries a Date header in net/http's
-// format, of the second the request was served in.
-func TestAnswersCarryTheirDate(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, "sqlite", envOpts{})
-	w := buildWorld(t, e, "")
-	tests := []struct {
-		name, path, token, body string
-		wantStatus              int
-	}{
-		{"a decision", "/v1/orgs/" + w.org + "/check", w.mkey, `{"action":"chains:run","resource":"chains/triage","namespace":"prod"}`, 200},
-		{"a malformed body", "/v1/orgs/" + w.org + "/check", w.mkey, `{"action":`, 400},
-		{"no credential", "/v1/orgs/" + w.org + "/check", "", `{}`, 401},
-		{"through the mux", "/v1/orgs/" + w.org + "/checks", w.mkey, `{"checks":[]}`, 200},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := time.Now().Truncate(time.Second)
-			req, err := http.NewRequestWithContext(ctxT(t), "POST", e.URL+tt.path, strings.NewReader(tt.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Header.Set("Content-Type", "application/json")
-			if tt.token != "" {
-				req.Header.Set("Authorization", "Bearer "+tt.token)
-			}
-			res, err := e.hc.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _ = io.Copy(io.Discard, res.Body)
-			res.Body.Close()
-			after := time.Now()
-			if res.StatusCode != tt.wantStatus {
-				t.Fatalf("status %d, want %d", res.StatusCode, tt.wantStatus)
-			}
-			dates := res.Header.Values("Date")
-			if len(dates) != 1 {
-				t.Fatalf("Date headers %q, want one", dates)
-			}
-			got, err := time.Parse(http.TimeFormat, dates[0])
-			if err != nil {
-				t.Fatalf("Date %q is not in http.TimeFormat: %v", dates[0], err)
-			}
-			if got.Before(before) || got.After(after) {
-				t.Errorf("Date %v, want within [%v, %v]", got, before, after)
-			}
-		})
-	}
 }

@@ -548,13 +548,11 @@ func (h *routeHandler) serve(w http.ResponseWriter, r *http.Request, org string)
 	case err != nil:
 		p = toProblem(err)
 		status = p.Status
-		w.Header()["Date"] = s.date.at(start)
 		s.writeProblem(w, r, c.reqID, p)
 	default:
 		for k, vs := range c.hdr {
 			w.Header()[k] = vs
 		}
-		w.Header()["Date"] = s.date.at(start)
 		if werr := writeJSON(w, status, "application/json", resp); werr != nil {
 			p = toProblem(werr)
 			status = p.Status

@@ -146,8 +146,6 @@ type Server struct {
 	_      [64]byte
 	reqSeq atomic.Uint64
 	_      [56]byte
-	// date is the Date header of the JSON routes' answers (datehdr.go).
-	date dateHeader
 
 	openapi []byte
 
