@@ -229,9 +229,19 @@ func (s *Service) authKey(ctx context.Context, token string, lookup bool) (Ident
 	if !ck.expires.IsZero() && !now.Before(ck.expires) {
 		return Identity{}, ErrUnauthenticated
 	}
-	ck.lastUsed.Store(now.UnixMicro())
+	if u := now.UnixMicro(); u-ck.lastUsed.Load() >= usageGranularity.Microseconds() {
+		ck.lastUsed.Store(u)
+	}
 	return ck.identity, nil
 }
+
+// usageGranularity: a key's last use is recorded to within this much (and
+// reaches the store every UsageFlush, 30 s by default). A request writes
+// the shared cache entry only when its time has moved on by at least this
+// since the use recorded: every request with one key writing it took the
+// entry's cache line from the other cores, which read it on every
+// request too (its hash, identity and expiry).
+const usageGranularity = time.Second
 
 // loadKey reads a key and checks that it still stands for a live
 // principal of a live org (same incarnation); it caches good keys, and

@@ -437,3 +437,41 @@ func TestConfinedKeysStayInTheirOrg(t *testing.T) {
 		t.Errorf("orgs seen through an acme key: %+v", orgs.Items)
 	}
 }
+
+// TestKeyLastUseWithinASecond: an API key's recorded last use is never
+// later than its real last use nor more than a second earlier, however
+// often it is used — the key's cache entry is written at most once a
+// second (auth's usageGranularity), not on every request.
+func TestKeyLastUseWithinASecond(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	e := newEnv(t, "sqlite", envOpts{authOpts: auth.Options{Now: clk.Now}})
+	w := buildWorld(t, e, "")
+	steps := []struct {
+		name    string
+		advance time.Duration
+	}{
+		{"first use", 0},
+		{"a moment later", 300 * time.Millisecond},
+		{"a second after the first", 800 * time.Millisecond},
+		{"uses close together", 10 * time.Millisecond},
+		{"past the key cache's TTL", 7 * time.Second},
+		{"just under a second later", 999 * time.Millisecond},
+		{"a second and a half later", 1500 * time.Millisecond},
+	}
+	for _, st := range steps {
+		clk.Advance(st.advance)
+		used := clk.Now()
+		e.must(200, "GET", "/v1/me", w.mkey, nil, nil)
+		e.auth.FlushUsage()
+		var keys server.List[store.APIKey]
+		e.must(200, "GET", "/v1/apikeys", w.mkey, nil, &keys)
+		if len(keys.Items) != 1 {
+			t.Fatalf("%s: keys %+v", st.name, keys.Items)
+		}
+		got := keys.Items[0].LastUsedAt
+		if got.After(used) || got.Before(used.Add(-time.Second)) {
+			t.Errorf("%s: last use recorded %v, want within a second before %v", st.name, got, used)
+		}
+	}
+}

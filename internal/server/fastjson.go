@@ -74,15 +74,19 @@ func newScanner(b []byte, intern map[string]string) *scanner {
 	return s
 }
 
+// ws skips whitespace. (The scanning loops here and in str keep their
+// index in a local: a loop over s.i stores it to memory at every byte.)
 func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
+	i, b := s.i, s.b
+	for i < len(b) {
+		switch b[i] {
 		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
+			i++
+			continue
 		}
+		break
 	}
+	s.i = i
 }
 
 func (s *scanner) syntax() error {
@@ -134,29 +138,30 @@ func (s *scanner) str() (string, error) {
 	if s.peek() != '"' {
 		return "", s.syntax()
 	}
-	s.i++
-	start := s.i
+	start := s.i + 1
 	// Fast path: no escapes, ASCII or valid UTF-8.
-	for s.i < len(s.b) {
-		c := s.b[s.i]
+	for i, c := range s.b[start:] {
 		switch {
 		case c == '"':
-			raw := s.b[start:s.i]
-			s.i++
+			end := start + i
+			s.i = end + 1
 			if s.src != "" {
-				return s.src[start : s.i-1], nil
+				return s.src[start:end], nil
 			}
+			raw := s.b[start:end]
 			if !utf8.Valid(raw) {
 				return "", invalidField("", "invalid UTF-8 in a string at byte %d", start)
 			}
 			return string(raw), nil
 		case c == '\\':
+			s.i = start + i
 			return s.strSlow(start)
 		case c < 0x20:
+			s.i = start + i
 			return "", s.syntax()
 		}
-		s.i++
 	}
+	s.i = len(s.b)
 	return "", s.syntax()
 }
 
