@@ -110,6 +110,7 @@ type DecisionLog struct {
 	after  func(time.Duration) <-chan time.Time
 	taken  atomic.Int64 // entries the writer has taken from the queue
 	txs    atomic.Int64 // transactions it has run (committed or not)
+	reads  atomic.Int64 // store reads of settings (on a lookup or ahead)
 
 	// cache: org → settings. Read on every decision, from every request
 	// goroutine, written ≈ once per org per TTL: a read lock, so readers
@@ -263,6 +264,7 @@ func (d *DecisionLog) load(ctx context.Context, org string) (Settings, error) {
 	d.mu.RUnlock()
 	rctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
+	d.reads.Add(1)
 	s, err := LoadSettings(rctx, d.st, org)
 	if rctx.Err() == nil {
 		d.mu.Lock()
@@ -363,15 +365,18 @@ func (d *DecisionLog) Record(ctx context.Context, e Entry) error {
 	}
 }
 
-// DecisionLogStats count the writer's work since the log started.
+// DecisionLogStats count the log's work since it started.
 type DecisionLogStats struct {
 	Entries      int64 // entries taken from the queue
 	Transactions int64 // transactions run for them (Entries/Transactions: the group commit's mean batch)
+	// SettingsReads counts the store reads of orgs' settings (a lookup
+	// that found nothing usable cached, or a refresh ahead).
+	SettingsReads int64
 }
 
-// Stats reports the writer's work so far.
+// Stats reports the log's work so far.
 func (d *DecisionLog) Stats() DecisionLogStats {
-	return DecisionLogStats{Entries: d.taken.Load(), Transactions: d.txs.Load()}
+	return DecisionLogStats{Entries: d.taken.Load(), Transactions: d.txs.Load(), SettingsReads: d.reads.Load()}
 }
 
 // maxBatch bounds the entries of one transaction.

@@ -127,6 +127,9 @@ func TestSettingsRefreshAhead(t *testing.T) {
 		if got := st.count(); got != s.reads {
 			t.Errorf("%s: %d store reads, want %d", s.name, got, s.reads)
 		}
+		if got := d.Stats().SettingsReads; got != int64(s.reads) {
+			t.Errorf("%s: Stats counts %d settings reads, want %d", s.name, got, s.reads)
+		}
 	}
 }
 

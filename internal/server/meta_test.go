@@ -65,6 +65,7 @@ func TestMeta(t *testing.T) {
 		"gatehouse_engine_revision_lag 0",
 		"gatehouse_audit_group_commit_entries_total ",
 		"gatehouse_audit_group_commit_transactions_total ",
+		"gatehouse_audit_settings_reads_total ",
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %s", want)

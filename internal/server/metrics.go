@@ -52,6 +52,10 @@ func newMetrics(s *Server) *metrics {
 			Name: "gatehouse_audit_group_commit_transactions_total",
 			Help: "Transactions the group commit ran for them (entries / transactions: its mean batch; --audit-commit-window raises it under a steady stream).",
 		}, func() float64 { return float64(s.dir.DecisionLogStats().Transactions) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_audit_settings_reads_total",
+			Help: "Store reads of orgs' audit settings by the decision log (a lookup with nothing usable cached, or a refresh ahead).",
+		}, func() float64 { return float64(s.dir.DecisionLogStats().SettingsReads) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gatehouse_engine_revision",
 			Help: "The revision the decision engine is at.",
