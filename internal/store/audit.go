@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -28,6 +29,11 @@ import (
 //     only audit rows (a denied attempt, an authentication failure, an
 //     exporter cursor) commits them without a new revision or changelog
 //     entry, and returns the current revision.
+//   - Settings are in the changelog. SetAuditSettings, unlike the audit
+//     rows, is a change like any other: a new revision with one
+//     KindAuditSettingsPut entry carrying the settings as stored, so every
+//     process following the changelog learns of it at that revision
+//     (the decision log's cache; docs/audit.md, "Decisions").
 //
 // Audit rows are kept per org and have no foreign key to orgs: deleting an
 // org keeps its audit log, and an org created again with the same id goes
@@ -170,9 +176,22 @@ type AuditWriter interface {
 	// SetAuditCursor stores exporter name's position in the org's log.
 	// ErrInvalid for malformed names.
 	SetAuditCursor(ctx context.Context, org, name string, seq uint64) error
-	// SetAuditSettings replaces the org's audit settings. ErrInvalid
-	// unless settings is a JSON object of at most MaxJSONBytes.
+	// SetAuditSettings replaces the org's audit settings and records a
+	// KindAuditSettingsPut change (the Write makes a new revision).
+	// ErrInvalid unless settings is a JSON object of at most MaxJSONBytes.
 	SetAuditSettings(ctx context.Context, org string, settings []byte) error
+}
+
+// KindAuditSettingsPut is the changelog kind of SetAuditSettings; its
+// Org and Key are the org, its payload an AuditSettingsChange. It is not
+// decision state: the engine and the public change feed skip it.
+const KindAuditSettingsPut Kind = "audit_settings.put"
+
+// AuditSettingsChange is a KindAuditSettingsPut payload: the org's
+// settings as SetAuditSettings stored them.
+type AuditSettingsChange struct {
+	Org      string          `json:"org"`
+	Settings json.RawMessage `json:"settings"`
 }
 
 // Audit limits.

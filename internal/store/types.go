@@ -423,6 +423,8 @@ func (c Change) Decode() (any, error) {
 		v = &Invitation{}
 	case KindSecretPut, KindSecretDelete:
 		v = &Secret{}
+	case KindAuditSettingsPut:
+		v = &AuditSettingsChange{}
 	default:
 		return nil, Errorf(ErrInvalid, "decode change", fmt.Sprintf("unknown kind %q", c.Kind), nil)
 	}
@@ -453,6 +455,8 @@ func (c Change) Decode() (any, error) {
 	case *Invitation:
 		return *x, nil
 	case *Secret:
+		return *x, nil
+	case *AuditSettingsChange:
 		return *x, nil
 	default:
 		return *(v.(*Policy)), nil

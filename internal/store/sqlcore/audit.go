@@ -632,6 +632,7 @@ func (t *txn) SetAuditSettings(ctx context.Context, org string, settings []byte)
 		org, string(settings), t.now.UnixMicro()); err != nil {
 		return err
 	}
-	t.unlogged = true
-	return nil
+	// In the changelog (a new revision), unlike the audit rows: other
+	// processes' decision logs learn of it from their followers.
+	return t.record(ctx, op, store.KindAuditSettingsPut, org, org, store.AuditSettingsChange{Org: org, Settings: settings})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -338,11 +339,27 @@ func testAudit(t *testing.T, s store.Store) {
 	if b := must(s.AuditSettings(ctx, "acme")).get(t); b != nil {
 		t.Errorf("settings before any = %s", b)
 	}
-	write(t, s, func(ctx context.Context, tx store.Tx) error {
+	// A settings change is a revision with one changelog entry carrying
+	// the settings (other processes' decision logs follow it), not an
+	// unlogged audit row.
+	base := must(s.CurrentRevision(ctx)).get(t)
+	srev := write(t, s, func(ctx context.Context, tx store.Tx) error {
 		return tx.SetAuditSettings(ctx, "acme", []byte(`{"decisions":"denies"}`))
 	})
+	if srev != base+1 {
+		t.Errorf("settings write: revision %d, want %d (a new revision)", srev, base+1)
+	}
 	if b := must(s.AuditSettings(ctx, "acme")).get(t); string(b) != `{"decisions":"denies"}` {
 		t.Errorf("settings = %s", b)
+	}
+	cs := must(s.ChangesSince(ctx, base, 10)).get(t)
+	if len(cs) != 1 {
+		t.Fatalf("changes after the settings write: %d, want 1", len(cs))
+	}
+	diff(t, "settings change", []string{"audit_settings.put acme acme"}, []string{string(cs[0].Kind) + " " + cs[0].Org + " " + cs[0].Key})
+	diff(t, "settings change payload", store.AuditSettingsChange{Org: "acme", Settings: json.RawMessage(`{"decisions":"denies"}`)}, must(cs[0].Decode()).get(t))
+	if got := must(s.OrgChangesSince(ctx, "acme", base, 10)).get(t); len(got) != 1 || got[0].Kind != store.KindAuditSettingsPut {
+		t.Errorf("the org's changes after the settings write: %v, want its audit_settings.put", got)
 	}
 	wantErr(t, "settings not an object", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
 		return tx.SetAuditSettings(ctx, "acme", []byte(`"all"`))
