@@ -51,6 +51,11 @@ func LoadSettings(ctx context.Context, r store.AuditReader, org string) (Setting
 	if err != nil || raw == nil {
 		return Settings{Decisions: DecisionsOff}, err
 	}
+	return parseSettings(org, raw)
+}
+
+// parseSettings parses org's stored settings (not nil).
+func parseSettings(org string, raw []byte) (Settings, error) {
 	var s Settings
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return Settings{}, fmt.Errorf("%w: org %q's audit settings do not parse", ErrInvalid, org)
@@ -88,19 +93,30 @@ const DecisionAction = "decision"
 // must treat as a failed decision (answer 503, never the decision). Over
 // a *Log with a Signer, a checkpoint an entry makes due is not signed in
 // the entry's transaction but just after it commits, in the background
-// (checkpointer.go): no Record waits for one. Each
-// org's settings are cached for SettingsTTL and never used past it;
-// Invalidate drops one at once. An org in use has its settings re-read in
-// the background during the last quarter of their TTL (refresh ahead), so
-// a check does not wait for the store to re-read them.
+// (checkpointer.go): no Record waits for one.
+//
+// Each org's settings are cached for SettingsTTL and never used past it.
+// A change reaches the cache from the changelog, not from the TTL:
+// settings changes are changelog entries (store.KindAuditSettingsPut),
+// and the directory's change follower hands each one it follows —
+// whichever process made it — to Changed before its engine shows that
+// revision, so a check answered at or after the change's revision (at
+// least R) records by the new settings. Invalidate drops an org's
+// settings at once. The TTL only bounds a change that reached the
+// store without a changelog entry (written by an older version, or by
+// hand); a failed read is cached for settingsErrorTTL only. An org in use
+// has its settings re-read in the background during the last quarter of
+// their TTL (refresh ahead), so a check does not wait for the store to
+// re-read them.
 type DecisionLog struct {
-	st    store.Store
-	rec   Recorder
-	ttl   time.Duration
-	queue chan decisionReq
-	stop  chan struct{}
-	done  chan struct{}
-	once  sync.Once
+	st     store.Store
+	rec    Recorder
+	ttl    time.Duration
+	errTTL time.Duration // how long a failed read is cached
+	queue  chan decisionReq
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
 
 	// The writer's commit window (DecisionLogOptions.Window) and the
 	// clock of the window and of the settings cache: time.Now and
@@ -153,9 +169,21 @@ type decisionReq struct {
 // org's settings, and recording its entry.
 const StoreTimeout = 10 * time.Second
 
-// SettingsTTL is how long an org's settings are cached: a change made
-// through another replica applies within it.
-const SettingsTTL = 2 * time.Second
+// SettingsTTL is how long an org's settings read from the store (or
+// handed to Changed) are cached. Changes made through any process apply
+// when the directory follows them (Changed); the TTL bounds only changes
+// that bypass the changelog: an older server version writing settings
+// without a revision during a rolling upgrade, or a hand edit of the
+// table. It was 2 s when the TTL was the only way another process's change
+// arrived (≈ 650 store reads a second over 1,000 orgs in use); at a
+// minute, ≈ 22 (docs/benchmarks.md, "Branch feed").
+const SettingsTTL = time.Minute
+
+// settingsErrorTTL is how long a failed settings read is cached (the
+// decisions of the org fail meanwhile, closed): short, so that a passing
+// store error does not stop an org's decisions for the whole SettingsTTL,
+// and not zero, so that a failing store is not read on every check.
+const settingsErrorTTL = 2 * time.Second
 
 // DecisionLogOptions tune a DecisionLog. The zero value is the default.
 type DecisionLogOptions struct {
@@ -201,7 +229,7 @@ func newDecisionLog(st store.Store, rec Recorder, opts DecisionLogOptions, now f
 	case opts.Window < 0:
 		opts.Window = 0
 	}
-	d := &DecisionLog{st: st, rec: rec, ttl: SettingsTTL, queue: make(chan decisionReq, 1024),
+	d := &DecisionLog{st: st, rec: rec, ttl: SettingsTTL, errTTL: settingsErrorTTL, queue: make(chan decisionReq, 1024),
 		stop: make(chan struct{}), done: make(chan struct{}), cache: map[string]cachedSettings{},
 		window: opts.Window, now: now, after: after, refreshing: map[string]bool{}}
 	d.refreshCtx, d.cancel = context.WithCancel(context.Background())
@@ -239,6 +267,35 @@ func (d *DecisionLog) Invalidate(org string) {
 	d.mu.Unlock()
 }
 
+// Changed caches raw as org's settings, without reading the store: raw
+// is what a committed change stored (the payload of a changelog entry
+// store.KindAuditSettingsPut, which the directory's follower hands on).
+// They are cached for the TTL as a read would be, and a read under way
+// does not store what it read (it may predate the change). Settings that
+// do not parse (or nil) are forgotten instead, as by Invalidate: the next
+// lookup reads the store and fails closed as LoadSettings does. The
+// caller hands an org's changes in revision order.
+func (d *DecisionLog) Changed(org string, raw []byte) {
+	var (
+		s   Settings
+		err = errNoSettings
+	)
+	if raw != nil {
+		s, err = parseSettings(org, raw)
+	}
+	now := d.now()
+	d.mu.Lock()
+	d.gen++
+	if err != nil {
+		delete(d.cache, org)
+	} else {
+		d.cache[org] = cachedSettings{s: s, expires: now.Add(d.ttl), refresh: now.Add(d.ttl - d.ttl/4)}
+	}
+	d.mu.Unlock()
+}
+
+var errNoSettings = errors.New("no settings")
+
 func (d *DecisionLog) settings(ctx context.Context, org string) (Settings, error) {
 	now := d.now()
 	d.mu.RLock()
@@ -267,9 +324,13 @@ func (d *DecisionLog) load(ctx context.Context, org string) (Settings, error) {
 	d.reads.Add(1)
 	s, err := LoadSettings(rctx, d.st, org)
 	if rctx.Err() == nil {
+		ttl := d.ttl
+		if err != nil {
+			ttl = min(ttl, d.errTTL)
+		}
 		d.mu.Lock()
 		if d.gen == gen {
-			d.cache[org] = cachedSettings{s: s, err: err, expires: start.Add(d.ttl), refresh: start.Add(d.ttl - d.ttl/4)}
+			d.cache[org] = cachedSettings{s: s, err: err, expires: start.Add(ttl), refresh: start.Add(ttl - ttl/4)}
 		}
 		d.mu.Unlock()
 	}

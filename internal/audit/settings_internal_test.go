@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ type settingsStore struct {
 
 	mu    sync.Mutex
 	raw   map[string]string
+	err   error // non-nil: reads fail with it
 	reads int
 	gate  chan struct{} // non-nil: the next read signals entered, then waits for gate
 	enter chan struct{}
@@ -35,6 +37,9 @@ func (s *settingsStore) AuditSettings(ctx context.Context, org string) ([]byte, 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.err != nil {
+		return nil, s.err
+	}
 	if r, ok := s.raw[org]; ok {
 		return []byte(r), nil
 	}
@@ -44,6 +49,12 @@ func (s *settingsStore) AuditSettings(ctx context.Context, org string) ([]byte, 
 func (s *settingsStore) set(org, raw string) {
 	s.mu.Lock()
 	s.raw[org] = raw
+	s.mu.Unlock()
+}
+
+func (s *settingsStore) fail(err error) {
+	s.mu.Lock()
+	s.err = err
 	s.mu.Unlock()
 }
 
@@ -209,6 +220,132 @@ func TestSettingsReadRacingInvalidate(t *testing.T) {
 		st.set("acme", settingsAll)
 		if m := mode(t, d, "acme"); m != DecisionsAll {
 			t.Errorf("ahead=%v: after Invalidate: %q, want all (a read from before it was kept)", ahead, m)
+		}
+	}
+}
+
+// Changed caches the settings a followed change carries without reading
+// the store, and wins over a read that was under way (which may have
+// read the row before the change); settings that do not parse, or none,
+// are forgotten, so the next lookup reads the store.
+func TestSettingsChanged(t *testing.T) {
+	type step struct {
+		name    string
+		changed string // handed to Changed ("-": nil)
+		store   string // set in the store before the lookup ("" leaves it)
+		want    DecisionMode
+		reads   int // store reads so far
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"the change is cached, no read", []step{
+			{"first lookup reads", "", "", DecisionsDenies, 1},
+			{"changed to all", settingsAll, settingsAll, DecisionsAll, 1},
+			{"changed back to denies", settingsDenies, settingsDenies, DecisionsDenies, 1},
+		}},
+		{"nothing cached before", []step{
+			{"changed before any lookup", settingsAll, settingsAll, DecisionsAll, 0},
+		}},
+		{"unparsable: forgotten", []step{
+			{"first lookup reads", "", "", DecisionsDenies, 1},
+			{"a change that does not parse", `{"decisions":"some"}`, settingsAll, DecisionsAll, 2},
+			{"nil", "-", settingsDenies, DecisionsDenies, 3},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, st, _ := settingsLog(t)
+			st.set("acme", settingsDenies)
+			for _, s := range tc.steps {
+				if s.store != "" {
+					st.set("acme", s.store)
+				}
+				switch s.changed {
+				case "":
+				case "-":
+					d.Changed("acme", nil)
+				default:
+					d.Changed("acme", []byte(s.changed))
+				}
+				if got := mode(t, d, "acme"); got != s.want {
+					t.Errorf("%s: decisions %q, want %q", s.name, got, s.want)
+				}
+				d.refreshes.Wait()
+				if got := st.count(); got != s.reads {
+					t.Errorf("%s: %d store reads, want %d", s.name, got, s.reads)
+				}
+			}
+		})
+	}
+
+	// A read that began before the change does not overwrite it.
+	for _, ahead := range []bool{true, false} {
+		d, st, now := settingsLog(t)
+		st.set("acme", settingsDenies)
+		start := *now
+		if !ahead {
+			*now = start.Add(10 * SettingsTTL) // nothing cached: the lookup reads
+		} else {
+			mode(t, d, "acme")
+			*now = start.Add(SettingsTTL - SettingsTTL/8)
+		}
+		entered, release := st.hold()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _ = d.settings(context.Background(), "acme")
+		}()
+		<-entered // the read has the old settings' row in hand (served after release)
+		d.Changed("acme", []byte(settingsAll))
+		release()
+		<-done
+		d.refreshes.Wait()
+		reads := st.count()
+		if m := mode(t, d, "acme"); m != DecisionsAll {
+			t.Errorf("ahead=%v: after Changed: %q, want all (the read from before it was kept)", ahead, m)
+		}
+		if n := st.count(); n != reads {
+			t.Errorf("ahead=%v: the lookup after Changed read the store (%d reads, was %d)", ahead, n, reads)
+		}
+	}
+}
+
+// A failed read is cached for settingsErrorTTL, not for the TTL: the
+// org's decisions fail closed meanwhile, and a lookup after it reads the
+// store again; settings read successfully are then kept for the TTL.
+func TestSettingsErrorTTL(t *testing.T) {
+	d, st, now := settingsLog(t)
+	st.set("acme", settingsDenies)
+	st.fail(errors.New("store down"))
+	start := *now
+	type step struct {
+		name    string
+		at      time.Duration
+		fixed   bool // the store answers again before the lookup
+		wantErr bool
+		reads   int
+	}
+	for _, s := range []step{
+		{"the read fails", 0, false, true, 1},
+		{"the failure is cached", settingsErrorTTL / 2, false, true, 1},
+		{"past the error TTL: read again", settingsErrorTTL + time.Millisecond, true, false, 2},
+		{"the settings are kept for the TTL", settingsErrorTTL + SettingsTTL/2, false, false, 2},
+	} {
+		*now = start.Add(s.at)
+		if s.fixed {
+			st.fail(nil)
+		}
+		got, err := d.settings(context.Background(), "acme")
+		if (err != nil) != s.wantErr {
+			t.Errorf("%s: error %v, want error %v", s.name, err, s.wantErr)
+		}
+		if err == nil && got.Decisions != DecisionsDenies {
+			t.Errorf("%s: decisions %q, want denies", s.name, got.Decisions)
+		}
+		d.refreshes.Wait()
+		if n := st.count(); n != s.reads {
+			t.Errorf("%s: %d store reads, want %d", s.name, n, s.reads)
 		}
 	}
 }

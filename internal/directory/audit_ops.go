@@ -476,8 +476,8 @@ func (d *Directory) SetAuditSettings(ctx context.Context, actor Actor, org strin
 		if err := o.need("audit:update", authz.Scope{}); err != nil {
 			return err
 		}
-		// The entry has the settings before and after (they are not in the
-		// changelog): the stored object, or the default (off).
+		// The entry has the settings before and after (the changelog
+		// has only after): the stored object, or the default (off).
 		before, err := o.tx.AuditSettings(ctx, org)
 		if err != nil {
 			return err
@@ -497,6 +497,24 @@ func (d *Directory) SetAuditSettings(ctx context.Context, actor Actor, org strin
 	})
 	d.dlog.Invalidate(org)
 	return rev, err
+}
+
+// followSettings hands the decision log each audit-settings change of a
+// batch the follower is applying (an OnChanges hook: quick, no store). The
+// payload carries the settings as stored; one that does not decode makes
+// the log forget the org's settings, so that its next lookup reads them.
+func (d *Directory) followSettings(changes []store.Change) {
+	for _, c := range changes {
+		if c.Kind != store.KindAuditSettingsPut {
+			continue
+		}
+		v, err := c.Decode()
+		if x, ok := v.(store.AuditSettingsChange); err == nil && ok && x.Org == c.Org && x.Settings != nil {
+			d.dlog.Changed(c.Org, x.Settings)
+			continue
+		}
+		d.dlog.Invalidate(c.Org)
+	}
 }
 
 // VersionHistory is one version of a resource's spec: who changed it,

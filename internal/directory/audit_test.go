@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,6 +262,84 @@ func TestDecisionSettingsUnderConcurrentChecks(t *testing.T) {
 	}
 	if after != before+1 {
 		t.Errorf("a denial after the change to \"denies\" recorded %d entries, want 1", after-before)
+	}
+}
+
+// settingsReads counts a store's reads of audit settings.
+type settingsReads struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (s *settingsReads) AuditSettings(ctx context.Context, org string) ([]byte, error) {
+	s.n.Add(1)
+	return s.Store.AuditSettings(ctx, org)
+}
+
+// TestAuditSettingsAcrossProcesses: a settings change made through one
+// process applies in another as soon as that one has followed to the
+// change's revision — a check there asking for at least that revision
+// records by the new settings — with no TTL to wait for, and without a
+// store read of the settings (the follower hands over what the changelog
+// entry carries).
+func TestAuditSettingsAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := ctxT(t)
+			s1, s2 := be.open(t)
+			d1 := openDir(t, s1, directory.Options{CatchUpTimeout: guard})
+			mustUsers(t, d1, "alice", "bob")
+			ok(t, "create org", third(d1.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"})))
+			ok(t, "add bob", third(d1.AddMember(ctx, alice, "acme", "bob", "viewer")))
+			counted := &settingsReads{Store: s2}
+			d2 := openDir(t, counted, directory.Options{CatchUpTimeout: guard})
+
+			run := authz.Request{Org: "acme", Principal: "user:bob", ResourceType: "chains", ResourceID: "triage", Action: "run"}
+			check := func(atLeast uint64) {
+				t.Helper()
+				dec, err := d2.Check(ctx, bob, run, atLeast)
+				ok(t, "check in process 2", err)
+				if dec.Allowed || dec.Revision < atLeast {
+					t.Fatalf("bob (viewer) runs: allowed=%v at revision %d (asked for at least %d), want a deny", dec.Allowed, dec.Revision, atLeast)
+				}
+			}
+			decisions := func() int {
+				t.Helper()
+				n := 0
+				for _, e := range auditLog(t, s1, "acme", 0) {
+					if e.Action == audit.DecisionAction {
+						n++
+					}
+				}
+				return n
+			}
+			check(d1.Revision()) // off (the default): process 2 caches that
+			reads := counted.n.Load()
+			if reads == 0 {
+				t.Fatal("process 2's first check read no settings: the test would pass vacuously")
+			}
+			for _, step := range []struct {
+				set      audit.DecisionMode
+				recorded int // decisions a deny records under it
+			}{
+				{audit.DecisionsDenies, 1},
+				{audit.DecisionsOff, 0},
+				{audit.DecisionsAll, 1},
+			} {
+				before := decisions()
+				rev, err := d1.SetAuditSettings(ctx, alice, "acme", audit.Settings{Decisions: step.set})
+				ok(t, "set audit settings through process 1", err)
+				check(rev)
+				if got := decisions() - before; got != step.recorded {
+					t.Errorf("a deny in process 2 at least at the change to %q (revision %d) recorded %d decisions, want %d", step.set, rev, got, step.recorded)
+				}
+			}
+			if n := counted.n.Load() - reads; n != 0 {
+				t.Errorf("process 2 read the settings from the store %d times after its first check, want 0 (its follower hands them over)", n)
+			}
+		})
 	}
 }
 

@@ -186,6 +186,10 @@ func Open(ctx context.Context, st store.Store, eng *authz.Engine, opts Options) 
 	d := &Directory{st: st, eng: eng, comp: &compiler{}, opts: opts, rec: opts.Audit, done: make(chan struct{})}
 	d.dlog = audit.NewDecisionLog(st, opts.Audit, audit.DecisionLogOptions{Window: opts.AuditCommitWindow})
 	d.fol = newFollower(st, eng, d.comp, opts.Logger)
+	// Audit settings changes, whichever process made them, reach the
+	// decision log as the follower sees them (before the engine shows
+	// their revision): no store re-read on a TTL while nothing changes.
+	d.fol.hooks = append(d.fol.hooks, d.followSettings)
 	runCtx, cancel := context.WithCancel(context.Background())
 	// Watch before the initial load so that nothing committed during it
 	// goes unnoticed.

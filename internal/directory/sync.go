@@ -579,6 +579,11 @@ func (f *follower) translateValue(c store.Change, pre any, isKnown func(string) 
 		return one(authz.Change{Op: authz.OpPutResource, Resource: r})
 	case store.Policy:
 		return one(authz.Change{Op: authz.OpSetPolicy, Policy: f.comp.engineModel(x.Text)})
+	case store.AuditSettingsChange:
+		// Not decision state: nothing for the engine, nor for the public
+		// change feed, which carries what the engine applies (its revision
+		// still moves on). The decision log follows it (followSettings).
+		return nil, nil
 	}
 	return nil, nil
 }
@@ -613,6 +618,8 @@ func payloadOrg(v any) (string, bool) {
 	case store.Resource:
 		return x.Org, true
 	case store.Policy:
+		return x.Org, true
+	case store.AuditSettingsChange:
 		return x.Org, true
 	}
 	return "", false

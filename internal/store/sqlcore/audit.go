@@ -587,8 +587,9 @@ func (t *txn) SetAuditCursor(ctx context.Context, org, name string, seq uint64) 
 }
 
 // auditSettingsSQL reads an org's audit settings: a read the decision
-// log repeats for every org in use about once a second (audit.SettingsTTL,
-// re-read ahead), so it is one of PreparedReads.
+// log makes for every org in use when it starts and then once per
+// audit.SettingsTTL (re-read ahead; a change reaches it through the
+// changelog instead), so it is one of PreparedReads.
 const auditSettingsSQL = `SELECT settings FROM audit_settings WHERE org = $1`
 
 // PreparedReads lists the reads a backend should keep prepared on its
