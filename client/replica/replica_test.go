@@ -723,6 +723,60 @@ func TestFeedNoOtherOrg(t *testing.T) {
 	}
 }
 
+// TestFeedSkipsAuditSettings: an audit-settings change is a revision of
+// the changelog (audit_settings.put) but not decision state: the feed
+// carries no event for it, and no trace of the settings, yet its revision
+// moves past it, and a replica following by events or by long polls
+// reaches that revision (an at-least check there answers) and goes on
+// with the next write without loading a new snapshot.
+func TestFeedSkipsAuditSettings(t *testing.T) {
+	for _, mode := range []struct {
+		name     string
+		longPoll bool
+	}{{"events", false}, {"longpoll", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			t.Parallel()
+			srv, alice := start(t, clienttest.Options{})
+			ctx := context.Background()
+			key := serviceKey(t, alice)
+			r := newReplica(t, srv, key, mode.longPoll)
+			head := srv.Engine().Revision()
+			rev, err := alice.SetAuditSettings(ctx, org, client.AuditSettings{Decisions: "all", SampleRate: 0.125})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rev != head+1 {
+				t.Fatalf("the settings change is at revision %d, want %d (a revision of its own)", rev, head+1)
+			}
+			st, body := get(t, srv.URL, "/v1/orgs/demo/changes?after="+strconv.FormatUint(head, 10), key, "")
+			p, err := feed.DecodePage([]byte(body))
+			if st != 200 || err != nil {
+				t.Fatalf("changes after the settings change = %d %v %s", st, err, body)
+			}
+			if len(p.Events) != 0 || p.Revision != rev {
+				t.Errorf("changes after %d = %d events up to %d, want none up to %d: %s", head, len(p.Events), p.Revision, rev, body)
+			}
+			for _, canary := range []string{"audit_settings", "0.125", "decisions"} {
+				if strings.Contains(body, canary) {
+					t.Errorf("the feed carries %q: %s", canary, body)
+				}
+			}
+			same(t, r, srv.Engine(), rev)
+			_, next, err := alice.CreateBinding(ctx, org, client.BindingSpec{Principal: "user:carol", Role: "operator", Scope: client.Scope{Namespace: "prod"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			same(t, r, srv.Engine(), next)
+			if n := r.Snapshots(); n != 1 {
+				t.Errorf("replica loaded %d snapshots, want 1 (it should follow past the settings change, not reload)", n)
+			}
+			if err := r.LastError(); err != nil {
+				t.Errorf("replica's last error: %v", err)
+			}
+		})
+	}
+}
+
 // TestReplicaDropsSilentStream: an event stream that goes silent (a
 // half-open connection: no keep-alive) is dropped after StreamIdle and
 // the replica reconnects, resuming from its revision.
