@@ -3,6 +3,8 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -83,7 +85,8 @@ func settingsLog(t *testing.T) (*DecisionLog, *settingsStore, *time.Time) {
 	t.Cleanup(d.Close)
 	now := new(time.Time)
 	*now = time.Unix(1_000_000, 0)
-	d.now = func() time.Time { return *now } // moved only between lookups, never during a refresh
+	d.now = func() time.Time { return *now }                  // moved only between lookups, never during a refresh
+	d.jitter = func(time.Duration) time.Duration { return 0 } // refresh ahead from exactly 3/4 TTL
 	return d, st, now
 }
 
@@ -347,5 +350,46 @@ func TestSettingsErrorTTL(t *testing.T) {
 		if n := st.count(); n != s.reads {
 			t.Errorf("%s: %d store reads, want %d", s.name, n, s.reads)
 		}
+	}
+}
+
+// Orgs whose settings were read together are not re-read together: each
+// entry's refresh ahead starts at a moment drawn in the third quarter of
+// the TTL (never before half of it, always by three quarters).
+func TestSettingsRefreshSpread(t *testing.T) {
+	d, st, now := settingsLog(t)
+	d.jitter = rand.N[time.Duration] // the log's own draw
+	orgs := make([]string, 100)
+	for i := range orgs {
+		orgs[i] = fmt.Sprintf("org%d", i)
+		st.set(orgs[i], settingsDenies)
+	}
+	start := *now
+	lookAll := func(at time.Duration) int {
+		t.Helper()
+		*now = start.Add(at)
+		before := st.count()
+		for _, org := range orgs {
+			mode(t, d, org)
+		}
+		d.refreshes.Wait()
+		return st.count() - before
+	}
+	if n := lookAll(0); n != len(orgs) {
+		t.Fatalf("first lookups read %d, want %d", n, len(orgs))
+	}
+	if n := lookAll(SettingsTTL / 2); n != 0 {
+		t.Errorf("at half the TTL, %d orgs were re-read, want none", n)
+	}
+	// The chance that a fair draw puts all 100 on one side is 2^-99.
+	if n := lookAll(SettingsTTL/2 + SettingsTTL/8); n == 0 || n == len(orgs) {
+		t.Errorf("at 5/8 of the TTL, %d of %d orgs were re-read: the refreshes are not spread", n, len(orgs))
+	}
+	if n := st.count(); n > 2*len(orgs) {
+		t.Fatalf("%d reads: an org was re-read twice", n)
+	}
+	lookAll(SettingsTTL - SettingsTTL/4)
+	if n := st.count(); n != 2*len(orgs) {
+		t.Errorf("by 3/4 of the TTL, %d reads, want %d (every org re-read once)", n, 2*len(orgs))
 	}
 }
