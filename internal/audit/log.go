@@ -535,10 +535,7 @@ func (l *Log) Checkpoint(ctx context.Context, org string, force bool) (bool, err
 			return err
 		}
 		cp := head.Checkpoint
-		if head.Seq == 0 || head.Seq == cp.Seq {
-			return nil
-		}
-		if !force && tx.Now().UnixMicro()-cp.At < l.opts.CheckpointInterval.Microseconds() {
+		if head.Seq == 0 || head.Seq == cp.Seq || !force && !l.due(head, tx.Now()) {
 			return nil
 		}
 		var h Hash
@@ -554,6 +551,15 @@ func (l *Log) Checkpoint(ctx context.Context, org string, force bool) (bool, err
 
 // CheckpointDue checkpoints every org whose last checkpoint is older than
 // the interval and has entries after it.
+//
+// It first reads each org's head outside the write lock and takes the
+// lock (Checkpoint, which decides again on the head it locked) only for
+// the orgs that look due. Every org used to cost a write transaction per
+// Run tick, each queued behind, and holding up, the writers: a bulk
+// load on PostgreSQL waited 10–80 ms at a time for a tick's hundred
+// transactions. Skipping an org the committed head shows not due loses
+// nothing: only a later entry can make it due, and the next tick (or
+// that entry's own transaction) sees it.
 func (l *Log) CheckpointDue(ctx context.Context) error {
 	orgs, err := l.st.AuditOrgs(ctx)
 	if err != nil {
@@ -561,11 +567,29 @@ func (l *Log) CheckpointDue(ctx context.Context) error {
 	}
 	var errs []error
 	for _, org := range orgs {
+		head, err := l.st.AuditHead(ctx, org)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !l.due(head, time.Now()) {
+			continue
+		}
 		if _, err := l.Checkpoint(ctx, org, false); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// due reports whether Checkpoint (not forced) would sign head at now:
+// entries follow the last checkpoint, which is at least the interval old.
+func (l *Log) due(head store.AuditHead, now time.Time) bool {
+	cp := head.Checkpoint
+	if head.Seq == 0 || head.Seq == cp.Seq {
+		return false
+	}
+	return now.UnixMicro()-cp.At >= l.opts.CheckpointInterval.Microseconds()
 }
 
 // Run checkpoints idle orgs (CheckpointDue) every quarter interval until
