@@ -100,8 +100,10 @@ func (d *Directory) Invite(ctx context.Context, actor Actor, org, email, role st
 
 // RemoveMember removes a user from the org with every binding and team
 // membership it has there. A member may always leave; removing another
-// needs members:delete, the target's org level ≤ the actor's, and DESIGN
-// §1.2 for each binding the removal takes away. The org must keep a holder
+// needs members:delete and DESIGN §1.2 for everything the removal takes
+// away (mayRemovePrincipal: the target's level at every scope, teams
+// included, ≤ the actor's, what it holds there held by the actor, and each
+// of its own bindings). The org must keep a holder
 // of its top-level role.
 func (d *Directory) RemoveMember(ctx context.Context, actor Actor, org, userID string) (uint64, error) {
 	return d.write(ctx, "remove member", org, actor, func(o *op) error {
@@ -120,14 +122,9 @@ func (d *Directory) RemoveMember(ctx context.Context, actor Actor, org, userID s
 			return err
 		}
 		if !self {
-			if err := o.mayChange(grant{}, authz.Scope{}, target); err != nil {
-				return err
-			}
-			bs, err := o.bindingsOf(target)
-			if err != nil {
-				return err
-			}
-			if err := o.mayRemoveBindings(bs); err != nil {
+			// Its teams' grants go with its team memberships: compared
+			// at every scope, as RemoveTeamMember would.
+			if err := o.mayRemovePrincipal(target); err != nil {
 				return err
 			}
 		}

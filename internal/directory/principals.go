@@ -200,8 +200,9 @@ func (d *Directory) UpdateAgent(ctx context.Context, actor Actor, org, name stri
 }
 
 // DeleteAgent deletes an agent with its bindings and team memberships.
-// Needs agents:delete, the agent's org level ≤ the actor's, and DESIGN §1.2
-// for each binding it loses.
+// Needs agents:delete and DESIGN §1.2 for everything it loses
+// (mayRemovePrincipal: its level at every scope, teams included, ≤ the
+// actor's, and each of its own bindings).
 func (d *Directory) DeleteAgent(ctx context.Context, actor Actor, org, name string) (uint64, error) {
 	return d.write(ctx, "delete agent", org, actor, func(o *op) error {
 		o.note.Target = "agent/" + authz.KindAgent + ":" + name
@@ -287,10 +288,19 @@ func (d *Directory) PatternsHeld(org, principal string, sc authz.Scope) []policy
 	return d.eng.PatternsHeld(org, principal, sc)
 }
 
-// mayRemovePrincipal checks the target rule for a principal being deleted
-// and DESIGN §1.2 for each binding it loses.
+// mayRemovePrincipal checks DESIGN §1.2 for a principal being deleted or
+// removed from the org by another: it loses every grant it holds, its own
+// bindings' and, with its team memberships, its teams'. So the target
+// rule holds at every scope where it could outrank the actor, teams
+// included (mayManage), the actor holds every pattern the target holds at
+// each of those scopes (as RemoveTeamMember requires for a team's
+// bindings, and minting a key for it requires: auth.mayActAs), and §1.2
+// allows removing each of its own bindings.
 func (o *op) mayRemovePrincipal(p string) error {
-	if err := o.mayChange(grant{}, authz.Scope{}, p); err != nil {
+	if err := o.mayManage(p); err != nil {
+		return err
+	}
+	if err := o.mayTakeAll(p); err != nil {
 		return err
 	}
 	bs, err := o.bindingsOf(p)
@@ -298,6 +308,28 @@ func (o *op) mayRemovePrincipal(p string) error {
 		return err
 	}
 	return o.mayRemoveBindings(bs)
+}
+
+// mayTakeAll checks the subset rule for taking away everything target
+// holds: at the org, in each namespace and on each resource it or one of
+// its teams holds a grant on (TargetScopes), the actor holds every
+// pattern target holds there (Engine.PatternsHeld, whatever its state).
+func (o *op) mayTakeAll(target string) error {
+	if o.off(ruleSubset) {
+		return nil
+	}
+	scopes, err := o.d.TargetScopes(o.ctx, o.r, o.org, target)
+	if err != nil {
+		return err
+	}
+	eng := o.d.eng
+	for _, sc := range scopes {
+		want := eng.PatternsHeld(o.org, target, sc)
+		if missing := eng.Missing(o.org, o.actor.Principal, sc, want); len(missing) > 0 {
+			return &EscalationError{Reason: ReasonPermissions, Scope: sc, ActorLevel: eng.HighestLevel(o.org, o.actor.Principal, sc), Missing: missing, Target: target}
+		}
+	}
+	return nil
 }
 
 // GetAgent returns an agent: to itself, or with agents:read.
@@ -498,8 +530,9 @@ func (d *Directory) SuspendService(ctx context.Context, actor Actor, org, name s
 }
 
 // DeleteService deletes a service with its bindings and team memberships.
-// Needs services:delete, the service's org level ≤ the actor's, and DESIGN
-// §1.2 for each binding it loses.
+// Needs services:delete and DESIGN §1.2 for everything it loses
+// (mayRemovePrincipal: its level at every scope, teams included, ≤ the
+// actor's, and each of its own bindings).
 func (d *Directory) DeleteService(ctx context.Context, actor Actor, org, name string) (uint64, error) {
 	return d.write(ctx, "delete service", org, actor, func(o *op) error {
 		o.note.Target = "service/" + authz.KindService + ":" + name

@@ -1,0 +1,55 @@
+package server_test
+
+import (
+	"testing"
+)
+
+// TestRemovingAPrincipalComparesEveryScopeAndTeam: deleting a service or
+// an agent, or removing a member from the org, takes away every grant it
+// holds — its own bindings and, with its team memberships, its teams'.
+// An admin who outranks the target at org scope but not where one of its
+// teams makes it an owner (a namespace, one resource) may not do it, as
+// it may neither suspend it nor mint it a key (rows 36, 37), nor take it
+// out of that team (RemoveTeamMember). The owner may.
+func TestRemovingAPrincipalComparesEveryScopeAndTeam(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newTokWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			for _, name := range []string{"nsheld", "resheld", "plain"} {
+				e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": name, "role": "viewer"}, nil)
+			}
+			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Steward", "role": "viewer", "sponsors": []string{"user:apvann"}}, nil)
+			// stewards own namespace prod; keepers own one chain there.
+			e.must(201, "POST", org+"/teams", w.owner, map[string]any{"slug": "stewards",
+				"members": []string{"service:nsheld", "user:apvop", "agent:Steward"}}, nil)
+			e.must(201, "POST", org+"/teams", w.owner, map[string]any{"slug": "keepers", "members": []string{"service:resheld", "user:apvviewer"}}, nil)
+			e.must(201, "POST", org+"/bindings", w.owner, map[string]any{"principal": "team:stewards", "role": "owner",
+				"scope": map[string]any{"namespace": "prod"}}, nil)
+			e.must(201, "POST", org+"/bindings", w.owner, map[string]any{"principal": "team:keepers", "role": "owner",
+				"scope": map[string]any{"namespace": "prod", "type": "chains", "id": "deploy"}}, nil)
+
+			for _, tc := range []struct {
+				name, method, path, by string
+				want                   int
+			}{
+				{"admin service deletes a service whose team owns a namespace", "DELETE", org + "/services/nsheld", w.platform, 403},
+				{"admin service deletes a service whose team owns a chain", "DELETE", org + "/services/resheld", w.platform, 403},
+				{"admin user removes a member whose team owns a namespace", "DELETE", org + "/members/apvop", w.ann, 403},
+				{"admin user removes a member whose team owns a chain", "DELETE", org + "/members/apvviewer", w.ann, 403},
+				// An agent's role is its ceiling: its team's owner binding
+				// gives it nothing above viewer, so the admin outranks it.
+				{"admin user deletes an agent capped below its team's role", "DELETE", org + "/agents/Steward", w.ann, 200},
+				{"admin service deletes a service holding nothing more", "DELETE", org + "/services/plain", w.platform, 200},
+				{"owner deletes a service whose team owns a namespace", "DELETE", org + "/services/nsheld", w.owner, 200},
+				{"owner removes a member whose team owns a chain", "DELETE", org + "/members/apvviewer", w.owner, 200},
+				{"a member whose team owns a namespace leaves", "DELETE", org + "/members/apvop", w.op, 200},
+			} {
+				if r := e.do(tc.method, tc.path, tc.by, nil); r.Status != tc.want {
+					t.Errorf("%s: %s %s = %d %s, want %d", tc.name, tc.method, tc.path, r.Status, r.Body, tc.want)
+				}
+			}
+		})
+	}
+}
