@@ -93,11 +93,45 @@ func topRole(m *policy.Model) (*policy.Role, bool) {
 	return m.Role(names[0])
 }
 
-// roleChanged reports whether a role's effect differs: its level or its
-// flattened permissions (a change of parents that keeps both is not a
-// change of what anyone holds).
+// roleChanged reports whether a role's effect differs: its level, its
+// flattened permissions or its `ask before` rules (a change of parents
+// that keeps all three is not a change of what anyone holds). An approval
+// rule is part of what a role's holders may do: dropping one lets them do
+// alone what needed a person's approval, adding one takes that away.
 func roleChanged(a, b *policy.Role) bool {
-	return a.Level != b.Level || !slices.Equal(a.Permissions, b.Permissions)
+	return a.Level != b.Level || !slices.Equal(a.Permissions, b.Permissions) ||
+		!slices.Equal(asksText(a.OwnAsks), asksText(b.OwnAsks))
+}
+
+// agentChanged reports whether an agent declaration's effect differs: its
+// ceiling role, its rules (can, must, should, with their conditions) or
+// its `ask before` rules.
+func agentChanged(a, b *policy.Agent) bool {
+	return a.Role != b.Role || !slices.Equal(rulesText(a.Rules), rulesText(b.Rules)) ||
+		!slices.Equal(rulesText(a.Obligations), rulesText(b.Obligations)) ||
+		!slices.Equal(rulesText(a.Advice), rulesText(b.Advice)) ||
+		!slices.Equal(asksText(a.Asks), asksText(b.Asks))
+}
+
+// asksText renders ask rules as written, conditions included.
+func asksText(as []*policy.AskRule) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.Text()
+	}
+	return out
+}
+
+// rulesText renders agent rules as written, conditions included.
+func rulesText(rs []*policy.Rule) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Text()
+		if r.Condition != "" {
+			out[i] += " " + r.Keyword + " " + r.Condition
+		}
+	}
+	return out
 }
 
 // RoleSpec describes a custom role. It becomes the role declaration

@@ -208,7 +208,10 @@ func (d *Directory) DeleteRole(ctx context.Context, actor Actor, org, name strin
 // ReplacePolicy replaces the org's policy text. Needs policy:update. The
 // text must compile (*PolicyError with positioned diagnostics otherwise).
 // The actor must be at or above the level of, and hold every permission
-// of, every role the new text adds, removes or changes (before and after).
+// of, every role the new text adds, removes or changes (before and after;
+// its level, permissions or approval rules), and of the ceiling role of
+// every agent declaration it adds, removes or changes (its role, rules,
+// conditions or approval rules).
 // Dropping a role that is still bound, or that an agent has, is refused
 // (*InUseError) unless force, which deletes those bindings — each under
 // the target rule of DESIGN §1.2. The org must keep a user holding its
@@ -223,6 +226,18 @@ func (d *Directory) ReplacePolicy(ctx context.Context, actor Actor, org, text st
 		}
 		return o.changePolicy(text, force)
 	})
+}
+
+// mayAgentChange enforces the role rules for declaring, changing or
+// dropping agent declaration a of model m: its ceiling role's level ≤ the
+// actor's org level and the role's permissions held at org scope (an
+// agent declared with the owner's role is changed only by an owner).
+func (o *op) mayAgentChange(m *policy.Model, a *policy.Agent) error {
+	r, ok := m.Role(a.Role)
+	if !ok { // a compiled agent always names a role of its model
+		return errorf(ErrInvalid, o.name, "agent %s names no role of the policy", a.Name)
+	}
+	return o.mayRoleChange(r)
 }
 
 // changePolicy validates and stores a new policy text inside a write.
@@ -243,6 +258,30 @@ func (o *op) changePolicy(text string, force bool) error {
 		}
 		if existed {
 			if err := o.mayRoleChange(r0); err != nil {
+				return err
+			}
+		}
+	}
+	// Every agent declaration whose effect changes, before and after, and
+	// every one dropped: its conditions, obligations and approval rules
+	// are what its ceiling role lets it do (mayAgentChange).
+	for _, a1 := range m1.Agents {
+		a0, existed := m0.Agent(a1.Name)
+		if existed && !agentChanged(a0, a1) {
+			continue
+		}
+		if err := o.mayAgentChange(m1, a1); err != nil {
+			return err
+		}
+		if existed {
+			if err := o.mayAgentChange(m0, a0); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a0 := range m0.Agents {
+		if _, kept := m1.Agent(a0.Name); !kept {
+			if err := o.mayAgentChange(m0, a0); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -48,6 +49,52 @@ func TestRemovingAPrincipalComparesEveryScopeAndTeam(t *testing.T) {
 			} {
 				if r := e.do(tc.method, tc.path, tc.by, nil); r.Status != tc.want {
 					t.Errorf("%s: %s %s = %d %s, want %d", tc.name, tc.method, tc.path, r.Status, r.Body, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestPolicyChangesComparePermissionsAndApprovals: replacing the policy
+// text is a change of every role and agent whose effect it changes — the
+// `ask before` rules a role or an agent carries included (an approval
+// that owners or an owner-level agent need is part of what they may do).
+// An admin (policy:update, level 80) may not drop or add an approval
+// rule on the owner's role, nor change an agent declared with the owner's
+// role (its conditions, approvals, obligations); it may change those of
+// roles and agents at or below its level. The owner may do both.
+func TestPolicyChangesComparePermissionsAndApprovals(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newApvWorld(t, backend)
+			e := w.e
+			path := "/v1/orgs/" + w.org + "/policy"
+			base := withAsk(t)
+			ownerAsk := strings.Replace(base, "role owner level 100 {\n", "role owner level 100 {\n    ask before delete chains\n", 1)
+			deployer := "\nagent Deployer: owner {\n    can delete chains when in_prod\n    ask before update chains\n}\n"
+			helper := "\nagent Helper: viewer {\n    can read chains when in_prod\n}\n"
+			start := ownerAsk + deployer + helper
+			e.must(200, "PUT", path, w.owner, map[string]any{"text": start}, nil)
+
+			for _, tc := range []struct {
+				name, by, text string
+				want           int
+			}{
+				{"admin drops the owner role's approval rule", w.ann, base + deployer + helper, 403},
+				{"admin adds an approval rule to the owner role", w.ann, strings.Replace(start, "ask before delete chains\n", "ask before delete chains\n    ask before run chains\n", 1), 403},
+				{"admin drops an owner-level agent's condition", w.ann, strings.Replace(start, "can delete chains when in_prod", "can delete chains", 1), 403},
+				{"admin drops an owner-level agent's approval rule", w.ann, strings.Replace(start, "    ask before update chains\n", "", 1), 403},
+				{"admin drops an owner-level agent", w.ann, ownerAsk + helper, 403},
+				{"admin declares a new owner-level agent", w.ann, start + "\nagent Rogue: owner {\n    can delete chains\n}\n", 403},
+				{"admin drops the operator role's approval rule", w.ann, strings.Replace(start, "    ask before run chains when in_prod from admin quorum 2\n", "", 1), 200},
+				{"admin changes a viewer-level agent", w.ann, strings.Replace(start, "can read chains when in_prod", "can read chains", 1), 200},
+				{"owner drops the owner role's approval rule", w.owner, base + deployer + helper, 200},
+			} {
+				if r := e.do("PUT", path, tc.by, map[string]any{"text": tc.text}); r.Status != tc.want {
+					t.Errorf("%s: PUT policy = %d %s, want %d", tc.name, r.Status, r.Body, tc.want)
+				}
+				if tc.want == 200 { // back to the start for the next case
+					e.must(200, "PUT", path, w.owner, map[string]any{"text": start}, nil)
 				}
 			}
 		})
