@@ -367,3 +367,98 @@ func (o *op) hiddenFromNonReader(kind, name string, err error) error {
 	}
 	return err
 }
+
+// sponsorLoss is what a change takes away from sponsors: a principal
+// leaving the org (and so every team), a principal leaving one team, or a
+// team going.
+type sponsorLoss struct {
+	principal  string // leaving the org: a user, agent or service
+	team       string // the team's slug that loses teamMember, or goes
+	teamMember string // the principal leaving team
+	teamGone   bool
+}
+
+// mayOrphan checks that the actor may suspend (mayManage) every agent and
+// service that loss leaves without a present sponsor while it had one: an
+// agent or service whose last sponsor goes is suspended (sponsor_gone),
+// which is as much as suspending it by hand. Sponsors count as the engine
+// counts them (authz: a member user, a team with members).
+func (o *op) mayOrphan(loss sponsorLoss) error {
+	teams := map[string][]string{} // slug → members; nil: no such team
+	present := func(s string, after bool) (bool, error) {
+		kind, name, _ := splitPrincipal(s)
+		switch kind {
+		case authz.KindUser:
+			if after && s == loss.principal {
+				return false, nil
+			}
+			return o.isMember(s), nil
+		case authz.KindTeam:
+			if after && loss.teamGone && name == loss.team {
+				return false, nil
+			}
+			ms, seen := teams[name]
+			if !seen {
+				var err error
+				ms, err = allPages(func(p store.Page) ([]string, string, error) { return o.tx.ListTeamMembers(o.ctx, o.org, name, p) })
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return false, err
+				}
+				teams[name] = ms
+			}
+			for _, m := range ms {
+				if after && (m == loss.principal || (name == loss.team && m == loss.teamMember)) {
+					continue
+				}
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	orphaned := func(sponsors []string) (bool, error) {
+		var before, after bool
+		for _, s := range sponsors {
+			b, err := present(s, false)
+			if err != nil {
+				return false, err
+			}
+			a, err := present(s, true)
+			if err != nil {
+				return false, err
+			}
+			before, after = before || b, after || a
+		}
+		return before && !after, nil
+	}
+	agents, err := allPages(func(p store.Page) ([]store.Agent, string, error) { return o.tx.ListAgents(o.ctx, o.org, p) })
+	if err != nil {
+		return err
+	}
+	for _, a := range agents {
+		if gone, err := orphaned(a.Lifecycle().Sponsors); err != nil {
+			return err
+		} else if gone {
+			if err := o.mayManage(a.PrincipalID()); err != nil {
+				return err
+			}
+		}
+	}
+	services, err := allPages(func(p store.Page) ([]store.Service, string, error) { return o.tx.ListServices(o.ctx, o.org, p) })
+	if err != nil {
+		return err
+	}
+	for _, sv := range services {
+		l := sv.LifecycleOf()
+		if l == nil || !l.RequireSponsor {
+			continue
+		}
+		if gone, err := orphaned(l.Sponsors); err != nil {
+			return err
+		} else if gone {
+			if err := o.mayManage(sv.PrincipalID()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

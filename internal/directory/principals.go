@@ -294,8 +294,9 @@ func (d *Directory) PatternsHeld(org, principal string, sc authz.Scope) []policy
 // rule holds at every scope where it could outrank the actor, teams
 // included (mayManage), the actor holds every pattern the target holds at
 // each of those scopes (as RemoveTeamMember requires for a team's
-// bindings, and minting a key for it requires: auth.mayActAs), and §1.2
-// allows removing each of its own bindings.
+// bindings, and minting a key for it requires: auth.mayActAs), §1.2
+// allows removing each of its own bindings, and the actor may suspend
+// whatever its going leaves without a sponsor (mayOrphan).
 func (o *op) mayRemovePrincipal(p string) error {
 	if err := o.mayManage(p); err != nil {
 		return err
@@ -307,7 +308,12 @@ func (o *op) mayRemovePrincipal(p string) error {
 	if err != nil {
 		return err
 	}
-	return o.mayRemoveBindings(bs)
+	if err := o.mayRemoveBindings(bs); err != nil {
+		return err
+	}
+	// Whom it sponsors (itself, or as the last member of a sponsoring
+	// team) would be suspended, sponsor_gone.
+	return o.mayOrphan(sponsorLoss{principal: p})
 }
 
 // mayTakeAll checks the subset rule for taking away everything target

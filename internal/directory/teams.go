@@ -55,8 +55,10 @@ func (o *op) teamBindings(slug string) ([]store.Binding, error) {
 }
 
 // DeleteTeam deletes a team and every binding naming it. Needs
-// teams:delete and DESIGN §1.2 for each of those bindings; the org must
-// keep a holder of its top-level role.
+// teams:delete, DESIGN §1.2 for each of those bindings, and that the actor
+// may suspend every agent and service the team is the last present
+// sponsor of (mayOrphan); the org must keep a holder of its top-level
+// role.
 func (d *Directory) DeleteTeam(ctx context.Context, actor Actor, org, slug string) (uint64, error) {
 	return d.write(ctx, "delete team", org, actor, func(o *op) error {
 		o.note.Target = "team/" + authz.KindTeam + ":" + slug
@@ -84,6 +86,11 @@ func (d *Directory) DeleteTeam(ctx context.Context, actor Actor, org, slug strin
 			if err := o.mayMembership(bs, m); err != nil {
 				return err
 			}
+		}
+		// Whom the team sponsors goes without a sponsor if it was the
+		// last: as much as suspending them.
+		if err := o.mayOrphan(sponsorLoss{team: slug, teamGone: true}); err != nil {
+			return err
 		}
 		if err := o.tx.DeleteTeam(ctx, org, slug); err != nil {
 			return err
@@ -138,8 +145,10 @@ func (o *op) mayChangeTeamMembership(slug, principal string) error {
 }
 
 // RemoveTeamMember removes a principal from a team. A principal may always
-// leave a team; removing another needs teams:update and DESIGN §1.2 for
-// each binding of the team it loses. The org must keep a holder of its
+// leave a team; removing another needs teams:update, DESIGN §1.2 for each
+// binding of the team it loses, and that the actor may suspend every
+// agent and service the change leaves without a present sponsor
+// (mayOrphan). The org must keep a holder of its
 // top-level role.
 func (d *Directory) RemoveTeamMember(ctx context.Context, actor Actor, org, slug, principal string) (uint64, error) {
 	if err := checkPrincipal("principal", principal, false); err != nil {
@@ -148,6 +157,11 @@ func (d *Directory) RemoveTeamMember(ctx context.Context, actor Actor, org, slug
 	return d.write(ctx, "remove team member", org, actor, func(o *op) error {
 		if !o.self(principal) {
 			if err := o.mayChangeTeamMembership(slug, principal); err != nil {
+				return err
+			}
+			// The last member of a sponsoring team leaving it leaves
+			// whom the team sponsors without a sponsor.
+			if err := o.mayOrphan(sponsorLoss{team: slug, teamMember: principal}); err != nil {
 				return err
 			}
 		}

@@ -100,3 +100,43 @@ func TestPolicyChangesComparePermissionsAndApprovals(t *testing.T) {
 		})
 	}
 }
+
+// TestTakingAwayASponsorIsManagingTheSponsored: an agent whose last
+// sponsor leaves the org (or its sponsoring team empties or goes) is
+// suspended, sponsor_gone. An admin who may not suspend an owner-level
+// agent (mayManage) may then not get the same by removing its sole
+// sponsoring member, emptying its sponsoring team or deleting that team;
+// it may for an agent it outranks, the owner may always, and a sponsor
+// may always leave by itself.
+func TestTakingAwayASponsorIsManagingTheSponsored(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newApvWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			e.must(201, "POST", org+"/teams", w.owner, map[string]any{"slug": "pilots", "members": []string{"user:apvop"}}, nil)
+			e.must(201, "POST", org+"/teams", w.owner, map[string]any{"slug": "crew", "members": []string{"user:apvamy"}}, nil)
+			for name, sponsor := range map[string]string{"Chief": "user:apvviewer", "Pilot": "team:pilots", "Mate": "team:crew"} {
+				e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": name, "role": "owner", "sponsors": []string{sponsor}}, nil)
+			}
+			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Cabin", "role": "viewer", "sponsors": []string{"user:apvamy"}}, nil)
+
+			for _, tc := range []struct {
+				name, method, path, by string
+				want                   int
+			}{
+				{"admin removes the sole sponsor of an owner-level agent", "DELETE", org + "/members/apvviewer", w.ann, 403},
+				{"admin empties the sponsoring team of an owner-level agent", "DELETE", org + "/teams/pilots/members/user:apvop", w.ann, 403},
+				{"admin deletes the sponsoring team of an owner-level agent", "DELETE", org + "/teams/pilots", w.ann, 403},
+				{"admin removes the last member of an owner-level agent's sponsoring team", "DELETE", org + "/members/apvop", w.ann, 403},
+				{"a sponsoring team's last member leaves it by itself", "DELETE", org + "/teams/crew/members/user:apvamy", w.amy, 200},
+				{"admin removes the sole sponsor of a viewer-level agent", "DELETE", org + "/members/apvamy", w.ann, 200},
+				{"owner removes the sole sponsor of an owner-level agent", "DELETE", org + "/members/apvviewer", w.owner, 200},
+			} {
+				if r := e.do(tc.method, tc.path, tc.by, nil); r.Status != tc.want {
+					t.Errorf("%s: %s %s = %d %s, want %d", tc.name, tc.method, tc.path, r.Status, r.Body, tc.want)
+				}
+			}
+		})
+	}
+}
