@@ -235,6 +235,14 @@ func (o *oracle) rules(r reasons, actor string, role *orole, perms []policy.Perm
 
 func (o *oracle) removeBinding(id string) { delete(o.bindings, id) }
 
+// everyScope is every scope of the run's org: the org, its namespaces and
+// its resources (Directory.TargetScopes lists those a principal holds a
+// grant on; comparing at the others changes nothing, a principal's level
+// and grants there being those of the namespace).
+func (o *oracle) everyScope() []authz.Scope {
+	return append([]authz.Scope{{}, {Namespace: "default"}, {Namespace: "prod"}}, o.resources...)
+}
+
 // --- the run
 
 type escRun struct {
@@ -601,7 +609,23 @@ func (e *escRun) step() {
 		if member && mayDelete {
 			why.add(!e.o.members[target], directory.ErrNotFound)
 			if target != actor && e.o.members[target] {
-				why.add(e.o.level(target, org) > e.o.level(actor, org), directory.ErrEscalation)
+				// It loses everything it holds, its teams' grants too:
+				// at every scope its level is not above the actor's and
+				// what it holds there the actor holds.
+				for _, sc := range e.o.everyScope() {
+					why.add(e.o.level(target, sc) > e.o.level(actor, sc), directory.ErrEscalation)
+					why.add(!e.o.holdsAll(actor, sc, e.o.held(target, sc)), directory.ErrEscalation)
+				}
+				// An agent it is the sponsor of is suspended
+				// (sponsor_gone): as if the actor suspended it.
+				for ag, s := range e.o.sponsor {
+					if s != target {
+						continue
+					}
+					for _, sc := range e.o.everyScope() {
+						why.add(e.o.level(ag, sc) > e.o.level(actor, sc), directory.ErrEscalation)
+					}
+				}
 				for _, b := range e.o.bindings {
 					if b.principal == target {
 						var rp *orole
