@@ -60,7 +60,9 @@ func (d *Directory) ListNamespaces(ctx context.Context, actor Actor, org string,
 // (ErrConflict, *InUseError) unless cascade, and a cascade needs the
 // permissions for what it deletes: <type>:delete or resources:delete on
 // each resource, and bindings:delete in the namespace if it holds any
-// binding. "default" cannot be deleted.
+// binding, with DESIGN §1.2 for each binding it removes (mayRemoveBindings:
+// an admin does not take away an owner's grants there). "default" cannot
+// be deleted.
 func (d *Directory) DeleteNamespace(ctx context.Context, actor Actor, org, ns string, cascade bool) (uint64, error) {
 	if ns == authz.DefaultNamespace {
 		return 0, invalid("namespace", "the default namespace cannot be deleted")
@@ -94,6 +96,18 @@ func (d *Directory) DeleteNamespace(ctx context.Context, actor Actor, org, ns st
 		if cascade {
 			if len(bs) > 0 {
 				if err := o.need("bindings:delete", authz.Scope{Namespace: ns}); err != nil {
+					return err
+				}
+				// Each binding the cascade removes is a removal under
+				// DESIGN §1.2: what it grants and its principal's level
+				// at its scope (as DeleteBinding).
+				all, err := allPages(func(p store.Page) ([]store.Binding, string, error) {
+					return o.tx.ListBindings(ctx, org, store.BindingFilter{Namespace: ns}, p)
+				})
+				if err != nil {
+					return err
+				}
+				if err := o.mayRemoveBindings(all); err != nil {
 					return err
 				}
 			}

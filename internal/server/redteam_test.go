@@ -140,3 +140,41 @@ func TestTakingAwayASponsorIsManagingTheSponsored(t *testing.T) {
 		})
 	}
 }
+
+// TestCascadeDeleteOfANamespaceComparesItsBindings: deleting a namespace
+// with cascade removes every binding in it. Each removal is a binding
+// removal under DESIGN §1.2: an admin may not so take away what an owner
+// (or a team) holds there at a level above its own; it may when it
+// outranks every holder, and the owner may.
+func TestCascadeDeleteOfANamespaceComparesItsBindings(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newApvWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			for _, ns := range []string{"ops", "lab", "yard"} {
+				e.must(201, "POST", org+"/namespaces", w.owner, map[string]any{"name": ns}, nil)
+			}
+			e.must(201, "POST", org+"/bindings", w.owner, map[string]any{"principal": "user:apvop", "role": "owner", "scope": map[string]any{"namespace": "ops"}}, nil)
+			e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "lab", "type": "chains", "id": "probe"}, nil)
+			e.must(201, "POST", org+"/teams", w.owner, map[string]any{"slug": "labrats", "members": []string{"user:apvviewer"}}, nil)
+			e.must(201, "POST", org+"/bindings", w.owner, map[string]any{"principal": "team:labrats", "role": "owner",
+				"scope": map[string]any{"namespace": "lab", "type": "chains", "id": "probe"}}, nil)
+			e.must(201, "POST", org+"/bindings", w.owner, map[string]any{"principal": "user:apvviewer", "role": "operator", "scope": map[string]any{"namespace": "yard"}}, nil)
+
+			for _, tc := range []struct {
+				name, ns, by string
+				want         int
+			}{
+				{"admin cascades a namespace where a user is owner", "ops", w.ann, 403},
+				{"admin cascades a namespace where a team owns a chain", "lab", w.ann, 403},
+				{"admin cascades a namespace where it outranks every holder", "yard", w.ann, 200},
+				{"owner cascades a namespace where a user is owner", "ops", w.owner, 200},
+			} {
+				if r := e.do("DELETE", org+"/namespaces/"+tc.ns+"?cascade=true", tc.by, nil); r.Status != tc.want {
+					t.Errorf("%s: DELETE namespace %s = %d %s, want %d", tc.name, tc.ns, r.Status, r.Body, tc.want)
+				}
+			}
+		})
+	}
+}
