@@ -113,6 +113,39 @@ func agentChanged(a, b *policy.Agent) bool {
 		!slices.Equal(asksText(a.Asks), asksText(b.Asks))
 }
 
+// changedConditions lists the names of the conditions m0 and m1 define
+// differently: added, dropped, or with another expression. A binding, an
+// ask rule or an agent rule naming one changes effect with it (a name
+// not defined is read from the request context: defining it changes
+// that too).
+func changedConditions(m0, m1 *policy.Model) map[string]bool {
+	out := map[string]bool{}
+	for _, c1 := range m1.Conditions {
+		if c0, ok := m0.Condition(c1.Name); !ok || c0.Expr != c1.Expr {
+			out[c1.Name] = true
+		}
+	}
+	for _, c0 := range m0.Conditions {
+		if _, ok := m1.Condition(c0.Name); !ok {
+			out[c0.Name] = true
+		}
+	}
+	return out
+}
+
+// roleUses reports whether one of r's own ask rules names a condition
+// of conds.
+func roleUses(r *policy.Role, conds map[string]bool) bool {
+	return slices.ContainsFunc(r.OwnAsks, func(a *policy.AskRule) bool { return conds[a.Condition] })
+}
+
+// agentUses reports whether one of a's rules names a condition of conds.
+func agentUses(a *policy.Agent, conds map[string]bool) bool {
+	uses := func(r *policy.Rule) bool { return conds[r.Condition] }
+	return slices.ContainsFunc(a.Rules, uses) || slices.ContainsFunc(a.Obligations, uses) ||
+		slices.ContainsFunc(a.Advice, uses) || slices.ContainsFunc(a.Asks, func(r *policy.AskRule) bool { return conds[r.Condition] })
+}
+
 // asksText renders ask rules as written, conditions included.
 func asksText(as []*policy.AskRule) []string {
 	out := make([]string, len(as))

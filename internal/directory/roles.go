@@ -247,10 +247,11 @@ func (o *op) changePolicy(text string, force bool) error {
 		return &PolicyError{Diagnostics: diags}
 	}
 	m0 := o.pol()
+	conds := changedConditions(m0, m1)
 	// Every role whose effect changes, before and after.
 	for _, r1 := range m1.Roles {
 		r0, existed := m0.Role(r1.Name)
-		if existed && !roleChanged(r0, r1) {
+		if existed && !roleChanged(r0, r1) && !roleUses(r1, conds) {
 			continue
 		}
 		if err := o.mayRoleChange(r1); err != nil {
@@ -267,7 +268,7 @@ func (o *op) changePolicy(text string, force bool) error {
 	// are what its ceiling role lets it do (mayAgentChange).
 	for _, a1 := range m1.Agents {
 		a0, existed := m0.Agent(a1.Name)
-		if existed && !agentChanged(a0, a1) {
+		if existed && !agentChanged(a0, a1) && !agentUses(a1, conds) {
 			continue
 		}
 		if err := o.mayAgentChange(m1, a1); err != nil {
@@ -283,6 +284,24 @@ func (o *op) changePolicy(text string, force bool) error {
 		if _, kept := m1.Agent(a0.Name); !kept {
 			if err := o.mayAgentChange(m0, a0); err != nil {
 				return err
+			}
+		}
+	}
+	// Every binding naming a condition whose definition changes grants
+	// something else from now on: as if it were removed and created again
+	// (DESIGN §1.2 for its grant and its principal, at its scope).
+	if len(conds) > 0 {
+		all, err := allPages(func(p store.Page) ([]store.Binding, string, error) {
+			return o.tx.ListBindings(o.ctx, o.org, store.BindingFilter{}, p)
+		})
+		if err != nil {
+			return err
+		}
+		for _, b := range all {
+			if conds[b.Condition] {
+				if err := o.mayChange(o.bindingGrant(b.Binding), b.Scope, b.Principal); err != nil {
+					return err
+				}
 			}
 		}
 	}

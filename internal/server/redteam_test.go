@@ -178,3 +178,43 @@ func TestCascadeDeleteOfANamespaceComparesItsBindings(t *testing.T) {
 		})
 	}
 }
+
+// TestRedefiningAConditionComparesWhatItGates: a binding, an approval rule
+// or an agent rule that names a condition grants (or asks) something else
+// once the condition is redefined. An admin may not redefine (or drop) a
+// condition that gates an owner-level binding — `condition on_call =
+// "true"` would make it unconditional — and may redefine one that gates
+// only what it outranks; the owner may.
+func TestRedefiningAConditionComparesWhatItGates(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newApvWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			start := withAsk(t) + "condition on_call = \"context.on_call == true\"\ncondition in_lab = \"resource.namespace == 'lab'\"\n" +
+				"condition in_window = \"context.window == true\"\nagent Deployer: owner {\n    can delete chains when in_window\n}\n"
+			e.must(200, "PUT", org+"/policy", w.owner, map[string]any{"text": start}, nil)
+			e.must(201, "POST", org+"/bindings", w.owner, map[string]any{"principal": "user:apvviewer", "role": "owner", "condition": "on_call"}, nil)
+			e.must(201, "POST", org+"/bindings", w.owner, map[string]any{"principal": "user:apvop", "role": "builder", "condition": "in_lab"}, nil)
+
+			for _, tc := range []struct {
+				name, by, text string
+				want           int
+			}{
+				{"admin makes an owner binding's condition always true", w.ann, strings.Replace(start, `"context.on_call == true"`, `"true"`, 1), 403},
+				{"admin drops an owner binding's condition", w.ann, strings.Replace(start, "condition on_call = \"context.on_call == true\"\n", "", 1), 403},
+				{"admin redefines the condition of an owner-level agent's rule", w.ann, strings.Replace(start, `"context.window == true"`, `"true"`, 1), 403},
+				{"admin redefines the condition of a builder binding", w.ann, strings.Replace(start, `"resource.namespace == 'lab'"`, `"true"`, 1), 200},
+				{"admin redefines the condition of an operator approval rule", w.ann, strings.Replace(start, `"resource.namespace == 'prod'"`, `"true"`, 1), 200},
+				{"owner makes an owner binding's condition always true", w.owner, strings.Replace(start, `"context.on_call == true"`, `"true"`, 1), 200},
+			} {
+				if r := e.do("PUT", org+"/policy", tc.by, map[string]any{"text": tc.text}); r.Status != tc.want {
+					t.Errorf("%s: PUT policy = %d %s, want %d", tc.name, r.Status, r.Body, tc.want)
+				}
+				if tc.want == 200 {
+					e.must(200, "PUT", org+"/policy", w.owner, map[string]any{"text": start}, nil)
+				}
+			}
+		})
+	}
+}
