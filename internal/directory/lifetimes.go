@@ -378,6 +378,38 @@ type sponsorLoss struct {
 	teamGone   bool
 }
 
+// mayLendSponsorship checks that the actor may manage (mayManage) every
+// agent and service that sponsor (a "team:" id) sponsors, before a
+// principal joins that team: the newcomer becomes a present sponsor of
+// each — it may attest it, lifting attestation_due and inactive, and a
+// team with no members comes back as a sponsor, lifting sponsor_gone —
+// which is as much as resuming it by hand (the converse of mayOrphan).
+func (o *op) mayLendSponsorship(sponsor string) error {
+	agents, err := allPages(func(p store.Page) ([]store.Agent, string, error) { return o.tx.ListAgents(o.ctx, o.org, p) })
+	if err != nil {
+		return err
+	}
+	for _, a := range agents {
+		if slices.Contains(a.Lifecycle().Sponsors, sponsor) {
+			if err := o.mayManage(a.PrincipalID()); err != nil {
+				return err
+			}
+		}
+	}
+	services, err := allPages(func(p store.Page) ([]store.Service, string, error) { return o.tx.ListServices(o.ctx, o.org, p) })
+	if err != nil {
+		return err
+	}
+	for _, sv := range services {
+		if l := sv.LifecycleOf(); l != nil && slices.Contains(l.Sponsors, sponsor) {
+			if err := o.mayManage(sv.PrincipalID()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // mayOrphan checks that the actor may suspend (mayManage) every agent and
 // service that loss leaves without a present sponsor while it had one: an
 // agent or service whose last sponsor goes is suspended (sponsor_gone),

@@ -11,7 +11,11 @@ import (
 
 // CreateTeam creates a team with initial members (users, agents or
 // services of the org). Needs teams:create. A new team has no bindings,
-// so its members gain nothing by joining it.
+// so its members gain nothing by joining it; they do become sponsors of
+// any agent or service that names the team as a sponsor (deleting a team
+// drops it from every sponsor list, but a list may name a team before it
+// exists), so creating it with members needs the right to manage each of
+// those (mayLendSponsorship).
 func (d *Directory) CreateTeam(ctx context.Context, actor Actor, org, slug, name string, members []string) (store.Team, uint64, error) {
 	if err := checkSlugIdent("slug", slug); err != nil {
 		return store.Team{}, 0, err
@@ -25,6 +29,11 @@ func (d *Directory) CreateTeam(ctx context.Context, actor Actor, org, slug, name
 	rev, err := d.write(ctx, "create team", org, actor, func(o *op) error {
 		if err := o.need("teams:create", authz.Scope{}); err != nil {
 			return err
+		}
+		if len(members) > 0 {
+			if err := o.mayLendSponsorship(authz.KindTeam + ":" + slug); err != nil {
+				return err
+			}
 		}
 		var err error
 		out, err = o.tx.CreateTeam(ctx, store.Team{Org: org, Slug: slug, Name: name, Members: slices.Clone(members)})
@@ -113,13 +122,18 @@ func (o *op) mayMembership(bs []store.Binding, principal string) error {
 
 // AddTeamMember adds a user, agent or service to a team. Needs
 // teams:update and, since the principal gains every binding of the team,
-// DESIGN §1.2 for each of them with the principal as target.
+// DESIGN §1.2 for each of them with the principal as target; and, since it
+// becomes a sponsor of whatever the team sponsors, the right to manage
+// each of those (mayLendSponsorship).
 func (d *Directory) AddTeamMember(ctx context.Context, actor Actor, org, slug, principal string) (uint64, error) {
 	if err := checkPrincipal("principal", principal, false); err != nil {
 		return 0, err
 	}
 	return d.write(ctx, "add team member", org, actor, func(o *op) error {
 		if err := o.mayChangeTeamMembership(slug, principal); err != nil {
+			return err
+		}
+		if err := o.mayLendSponsorship(authz.KindTeam + ":" + slug); err != nil {
 			return err
 		}
 		_, err := o.tx.AddTeamMember(ctx, org, slug, principal)

@@ -218,3 +218,46 @@ func TestRedefiningAConditionComparesWhatItGates(t *testing.T) {
 		})
 	}
 }
+
+// TestLendingSponsorshipIsManagingTheSponsored: joining a team makes the
+// newcomer a sponsor of whatever the team sponsors — it may attest an
+// agent, lifting attestation_due and inactive, and an emptied sponsoring
+// team that gets a member back lifts sponsor_gone — which is as much as
+// resuming the agent by hand. So an admin may not add anyone, itself
+// included, to a team that sponsors an owner-level agent; the owner may,
+// and the admin may for a team that sponsors only what it outranks.
+// (Re-creating a deleted sponsoring team lends nothing: deleting it
+// dropped it from every sponsor list.)
+func TestLendingSponsorshipIsManagingTheSponsored(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newApvWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			for _, slug := range []string{"pilots", "deck", "ghosts"} {
+				e.must(201, "POST", org+"/teams", w.owner, map[string]any{"slug": slug, "members": []string{"user:apvop"}}, nil)
+			}
+			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Pilot", "role": "owner", "sponsors": []string{"team:pilots"}}, nil)
+			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Ghost", "role": "owner", "sponsors": []string{"team:ghosts", "user:apvowner"}}, nil)
+			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Deckhand", "role": "viewer", "sponsors": []string{"team:deck"}}, nil)
+			e.must(200, "DELETE", org+"/teams/ghosts", w.owner, nil, nil)
+
+			for _, tc := range []struct {
+				name, method, path, by string
+				body                   map[string]any
+				want                   int
+			}{
+				{"admin adds itself to the sponsoring team of an owner-level agent", "POST", org + "/teams/pilots/members", w.ann, map[string]any{"principal": "user:apvann"}, 403},
+				{"admin adds another to the sponsoring team of an owner-level agent", "POST", org + "/teams/pilots/members", w.ann, map[string]any{"principal": "user:apvviewer"}, 403},
+				{"admin re-creates a deleted sponsoring team with members (deleting it dropped it as a sponsor)", "POST", org + "/teams", w.ann, map[string]any{"slug": "ghosts", "members": []string{"user:apvann"}}, 201},
+				{"admin adds itself to the sponsoring team of a viewer-level agent", "POST", org + "/teams/deck/members", w.ann, map[string]any{"principal": "user:apvann"}, 201},
+				{"owner adds the admin to the sponsoring team of an owner-level agent", "POST", org + "/teams/pilots/members", w.owner, map[string]any{"principal": "user:apvann"}, 201},
+				{"admin creates an unrelated team with members", "POST", org + "/teams", w.ann, map[string]any{"slug": "fresh", "members": []string{"user:apvann"}}, 201},
+			} {
+				if r := e.do(tc.method, tc.path, tc.by, tc.body); r.Status != tc.want {
+					t.Errorf("%s: %s %s = %d %s, want %d", tc.name, tc.method, tc.path, r.Status, r.Body, tc.want)
+				}
+			}
+		})
+	}
+}
