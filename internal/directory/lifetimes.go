@@ -385,15 +385,25 @@ type sponsorLoss struct {
 // team with no members comes back as a sponsor, lifting sponsor_gone —
 // which is as much as resuming it by hand (the converse of mayOrphan).
 func (o *op) mayLendSponsorship(sponsor string) error {
+	return o.eachSponsored(func(principal string, l *authz.Lifecycle) error {
+		if slices.Contains(l.Sponsors, sponsor) {
+			return o.mayManage(principal)
+		}
+		return nil
+	})
+}
+
+// eachSponsored calls fn with every agent of the org and every service
+// that has a lifecycle, with its lifecycle (sponsors as the engine counts
+// them), until fn fails.
+func (o *op) eachSponsored(fn func(principal string, l *authz.Lifecycle) error) error {
 	agents, err := allPages(func(p store.Page) ([]store.Agent, string, error) { return o.tx.ListAgents(o.ctx, o.org, p) })
 	if err != nil {
 		return err
 	}
 	for _, a := range agents {
-		if slices.Contains(a.Lifecycle().Sponsors, sponsor) {
-			if err := o.mayManage(a.PrincipalID()); err != nil {
-				return err
-			}
+		if err := fn(a.PrincipalID(), a.Lifecycle()); err != nil {
+			return err
 		}
 	}
 	services, err := allPages(func(p store.Page) ([]store.Service, string, error) { return o.tx.ListServices(o.ctx, o.org, p) })
@@ -401,8 +411,8 @@ func (o *op) mayLendSponsorship(sponsor string) error {
 		return err
 	}
 	for _, sv := range services {
-		if l := sv.LifecycleOf(); l != nil && slices.Contains(l.Sponsors, sponsor) {
-			if err := o.mayManage(sv.PrincipalID()); err != nil {
+		if l := sv.LifecycleOf(); l != nil {
+			if err := fn(sv.PrincipalID(), l); err != nil {
 				return err
 			}
 		}
@@ -462,35 +472,14 @@ func (o *op) mayOrphan(loss sponsorLoss) error {
 		}
 		return before && !after, nil
 	}
-	agents, err := allPages(func(p store.Page) ([]store.Agent, string, error) { return o.tx.ListAgents(o.ctx, o.org, p) })
-	if err != nil {
-		return err
-	}
-	for _, a := range agents {
-		if gone, err := orphaned(a.Lifecycle().Sponsors); err != nil {
+	return o.eachSponsored(func(principal string, l *authz.Lifecycle) error {
+		if !l.RequireSponsor { // an agent's always is
+			return nil
+		}
+		gone, err := orphaned(l.Sponsors)
+		if err != nil || !gone {
 			return err
-		} else if gone {
-			if err := o.mayManage(a.PrincipalID()); err != nil {
-				return err
-			}
 		}
-	}
-	services, err := allPages(func(p store.Page) ([]store.Service, string, error) { return o.tx.ListServices(o.ctx, o.org, p) })
-	if err != nil {
-		return err
-	}
-	for _, sv := range services {
-		l := sv.LifecycleOf()
-		if l == nil || !l.RequireSponsor {
-			continue
-		}
-		if gone, err := orphaned(l.Sponsors); err != nil {
-			return err
-		} else if gone {
-			if err := o.mayManage(sv.PrincipalID()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return o.mayManage(principal)
+	})
 }
