@@ -195,31 +195,41 @@ func TestSettingsRefreshAheadOnce(t *testing.T) {
 	}
 }
 
+// readAcross makes acme's settings "denies" and starts a store read of
+// them — a refresh ahead of a cached entry (ahead) or a read on the check
+// path with nothing cached — then runs during while that read holds the
+// old row, lets the read finish and waits for any refresh.
+func readAcross(t *testing.T, ahead bool, during func(d *DecisionLog)) (*DecisionLog, *settingsStore) {
+	t.Helper()
+	d, st, now := settingsLog(t)
+	st.set("acme", settingsDenies)
+	start := *now
+	if !ahead {
+		*now = start.Add(10 * SettingsTTL) // nothing cached: the lookup reads
+	} else {
+		mode(t, d, "acme")
+		*now = start.Add(SettingsTTL - SettingsTTL/8)
+	}
+	entered, release := st.hold()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = d.settings(context.Background(), "acme")
+	}()
+	<-entered // the read has the old settings' row in hand (served after release)
+	during(d)
+	release()
+	<-done
+	d.refreshes.Wait()
+	return d, st
+}
+
 // A read that began before an Invalidate does not store what it read (it
 // may predate the change Invalidate announces): the next lookup reads
 // again, for a refresh ahead and for a read on the check path alike.
 func TestSettingsReadRacingInvalidate(t *testing.T) {
 	for _, ahead := range []bool{true, false} {
-		d, st, now := settingsLog(t)
-		st.set("acme", settingsDenies)
-		start := *now
-		if !ahead {
-			*now = start.Add(10 * SettingsTTL) // nothing cached: the lookup reads
-		} else {
-			mode(t, d, "acme")
-			*now = start.Add(SettingsTTL - SettingsTTL/8)
-		}
-		entered, release := st.hold()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_, _ = d.settings(context.Background(), "acme")
-		}()
-		<-entered // the read has the old settings' row in hand (served after release)
-		d.Invalidate("acme")
-		release()
-		<-done
-		d.refreshes.Wait()
+		d, st := readAcross(t, ahead, func(d *DecisionLog) { d.Invalidate("acme") })
 		st.set("acme", settingsAll)
 		if m := mode(t, d, "acme"); m != DecisionsAll {
 			t.Errorf("ahead=%v: after Invalidate: %q, want all (a read from before it was kept)", ahead, m)
@@ -284,26 +294,7 @@ func TestSettingsChanged(t *testing.T) {
 
 	// A read that began before the change does not overwrite it.
 	for _, ahead := range []bool{true, false} {
-		d, st, now := settingsLog(t)
-		st.set("acme", settingsDenies)
-		start := *now
-		if !ahead {
-			*now = start.Add(10 * SettingsTTL) // nothing cached: the lookup reads
-		} else {
-			mode(t, d, "acme")
-			*now = start.Add(SettingsTTL - SettingsTTL/8)
-		}
-		entered, release := st.hold()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_, _ = d.settings(context.Background(), "acme")
-		}()
-		<-entered // the read has the old settings' row in hand (served after release)
-		d.Changed("acme", []byte(settingsAll))
-		release()
-		<-done
-		d.refreshes.Wait()
+		d, st := readAcross(t, ahead, func(d *DecisionLog) { d.Changed("acme", []byte(settingsAll)) })
 		reads := st.count()
 		if m := mode(t, d, "acme"); m != DecisionsAll {
 			t.Errorf("ahead=%v: after Changed: %q, want all (the read from before it was kept)", ahead, m)
