@@ -279,7 +279,8 @@ func (o *op) sponsorsOf(ss []string) (bool, error) {
 }
 
 // SetOrgLifecycle replaces the org's suspension rules for agents. Needs
-// org:update.
+// org:update, and the right to manage (mayManage) every agent and service
+// whose standing the new rules change at the write's time (mayRestate).
 func (d *Directory) SetOrgLifecycle(ctx context.Context, actor Actor, org string, s authz.LifecycleSettings) (store.Org, uint64, error) {
 	if s.InactiveAfter < 0 || s.AttestEvery < 0 {
 		return store.Org{}, 0, invalid("lifecycle", "durations must not be negative")
@@ -289,11 +290,45 @@ func (d *Directory) SetOrgLifecycle(ctx context.Context, actor Actor, org string
 		if err := o.need("org:update", authz.Scope{}); err != nil {
 			return err
 		}
+		if err := o.mayRestate(s); err != nil {
+			return err
+		}
 		var err error
 		out, err = o.tx.SetOrgLifecycle(ctx, org, s)
 		return err
 	})
 	return out, rev, err
+}
+
+// mayRestate checks that the actor may manage (mayManage) every agent and
+// service under the org's rules whose standing the rules s would change
+// at the write's time (tx.Now): tightening them suspends (inactive,
+// attestation_due) one that can act now, loosening or switching them off
+// lifts such a suspension — as much as suspending or resuming it by hand
+// (row 36), so an admin may not do it to an owner-level principal. Only
+// the timed rules change with s: a principal suspended by hand, without a
+// sponsor (sponsor_gone) or expired stays so whatever s says, and is not
+// compared. The engine holds the org's current rules (the write caught it
+// up), so its Standing is the standing before.
+func (o *op) mayRestate(s authz.LifecycleSettings) error {
+	now := o.tx.Now()
+	present := func(string) bool { return true } // untimed is "" here (below)
+	return o.eachSponsored(func(principal string, l *authz.Lifecycle) error {
+		if l.NoOrgRules {
+			return nil
+		}
+		member, r0 := o.d.eng.Standing(o.org, principal, now)
+		switch {
+		case !member, r0 == authz.ReasonExpired, r0 == authz.ReasonSuspended, r0 == authz.ReasonSponsorGone:
+			return nil
+		}
+		// r0 is "" or a timed reason, so nothing untimed holds: s decides
+		// alone.
+		if (r0 != "") == (s.Suspension(l, present, now) != "") {
+			return nil
+		}
+		return o.mayManage(principal)
+	})
 }
 
 // useEvery is how often an agent's last use is written at most: inactivity

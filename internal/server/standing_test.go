@@ -1,0 +1,94 @@
+package server_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// shiftedClock is a store whose writes' clock, as the directory reads it
+// (Tx.Now: the instant of an attestation or an opt-in, the instant a write
+// judges standings at), runs ahead of the wall clock by a settable offset.
+// The store's own stamps (created_at) stay real. Tests use it to age
+// agents and services by days.
+type shiftedClock struct {
+	store.Store
+	offset *atomic.Int64 // nanoseconds
+}
+
+func (s shiftedClock) Write(ctx context.Context, fn func(store.Tx) error) (uint64, error) {
+	return s.Store.Write(ctx, func(tx store.Tx) error { return fn(shiftedTx{tx, time.Duration(s.offset.Load())}) })
+}
+
+type shiftedTx struct {
+	store.Tx
+	by time.Duration
+}
+
+func (t shiftedTx) Now() time.Time { return t.Tx.Now().Add(t.by) }
+
+// TestSettingOrgRulesIsManagingWhatTheyChange: the org's lifecycle rules
+// (PUT /lifecycle, org:update, which the admin role holds) suspend an
+// agent — and a service that opted in — unused or unattested for longer
+// than they allow, and switching them off or loosening them lifts that.
+// A change that suspends or revives, at the time of the write, an agent
+// or service the actor may not manage (row 36: an owner-level one, for an
+// admin) is refused (403); one that changes only what the actor outranks
+// is not, and the owner may always.
+//
+// Ages at the time of the table (day 25): Cabin (viewer agent, created
+// day 0) 25 days, vault (owner-level service, opted in day 10) 15 days,
+// Chief (owner agent, attested day 20) 5 days; none used since.
+func TestSettingOrgRulesIsManagingWhatTheyChange(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			offset := &atomic.Int64{}
+			day := func(n int) { offset.Store(int64(time.Duration(n) * 24 * time.Hour)) }
+			w := newApvWorldOpts(t, backend, envOpts{wrap: func(st store.Store) store.Store { return shiftedClock{st, offset} }})
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Cabin", "role": "viewer", "sponsors": []string{"user:apvamy"}}, nil)
+			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Chief", "role": "owner", "sponsors": []string{"user:apvowner"}}, nil)
+			e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": "vault", "role": "owner", "sponsors": []string{"user:apvowner"}}, nil)
+			day(10)
+			e.must(200, "PATCH", org+"/services/vault", w.owner, map[string]any{"lifecycle": true}, nil)
+			day(20)
+			e.must(200, "POST", org+"/agents/Chief/attest", w.owner, nil, nil)
+			// Not compared: suspended by hand, or without a sponsor,
+			// whatever the rules say.
+			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Gone", "role": "owner", "sponsors": []string{"user:apvviewer"}}, nil)
+			e.must(200, "DELETE", org+"/members/apvviewer", w.owner, nil, nil)
+			e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": "held", "role": "owner", "sponsors": []string{"user:apvowner"}, "lifecycle": true}, nil)
+			e.must(200, "POST", org+"/services/held/suspend", w.owner, nil, nil)
+			day(25)
+
+			for _, tc := range []struct {
+				name, by         string
+				inactive, attest int
+				want             int
+			}{
+				{"admin's rules suspend only a viewer agent", w.ann, 0, 20, 200},
+				{"admin lifts only a viewer agent's suspension", w.ann, 0, 0, 200},
+				{"admin's rules would suspend an owner-level service", w.ann, 0, 12, 403},
+				{"admin's rules would suspend an owner agent (attestation)", w.ann, 0, 3, 403},
+				{"admin's rules would suspend an owner agent (inactivity)", w.ann, 3, 0, 403},
+				{"owner's rules suspend all three", w.owner, 0, 3, 200},
+				{"admin switching the rules off would lift all three", w.ann, 0, 0, 403},
+				{"admin's looser rules would lift an owner agent and service", w.ann, 0, 20, 403},
+				{"admin's other rule still suspends all three (no change)", w.ann, 1, 0, 200},
+				{"owner loosens the rules for an owner agent and service", w.owner, 0, 20, 200},
+				{"admin lifts only a viewer agent's suspension again", w.ann, 0, 0, 200},
+				{"owner switches inactivity on for all", w.owner, 4, 0, 200},
+				{"admin switching inactivity off would lift an owner agent", w.ann, 0, 0, 403},
+			} {
+				body := map[string]any{"inactive_days": tc.inactive, "attestation_days": tc.attest}
+				if r := e.do("PUT", org+"/lifecycle", tc.by, body); r.Status != tc.want {
+					t.Errorf("%s: PUT lifecycle %v = %d %s, want %d", tc.name, body, r.Status, r.Body, tc.want)
+				}
+			}
+		})
+	}
+}
