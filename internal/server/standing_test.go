@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -87,6 +88,69 @@ func TestSettingOrgRulesIsManagingWhatTheyChange(t *testing.T) {
 				body := map[string]any{"inactive_days": tc.inactive, "attestation_days": tc.attest}
 				if r := e.do("PUT", org+"/lifecycle", tc.by, body); r.Status != tc.want {
 					t.Errorf("%s: PUT lifecycle %v = %d %s, want %d", tc.name, body, r.Status, r.Body, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestComingBackSponsorsNothing: a member who leaves the org is dropped
+// from the sponsors of every agent and service it sponsored, so an
+// owner-level agent whose sole sponsor it was stays sponsor_gone when the
+// same user becomes a member again — by whatever way and whoever adds it
+// (an admin who may not resume that agent included): adding the member,
+// a bulk member.add, an invitation the user accepts with its own
+// credential, or provisioning a user of the same id after the first one
+// deleted itself. The returning user is no sponsor: it may not attest
+// the agent. Only new sponsors (PATCH, which needs the right to manage
+// the agent) lift sponsor_gone.
+func TestComingBackSponsorsNothing(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newApvWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			tokens := map[string]string{"apvviewer": w.v}
+			for _, u := range []string{"rtbulk", "rtinvited", "rtreborn"} {
+				tokens[u] = e.userWithEmail(u)
+				e.must(201, "POST", org+"/members", w.owner, map[string]any{"user_id": u, "role": "viewer"}, nil)
+			}
+			byWay := map[string]string{"Added": "apvviewer", "Bulk": "rtbulk", "Invited": "rtinvited", "Reborn": "rtreborn"}
+			for agent, u := range byWay {
+				e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": agent, "role": "owner", "sponsors": []string{"user:" + u}}, nil)
+			}
+			for _, u := range []string{"apvviewer", "rtbulk", "rtinvited"} {
+				e.must(200, "DELETE", org+"/members/"+u, w.owner, nil, nil)
+			}
+			e.must(200, "DELETE", "/v1/me", tokens["rtreborn"], nil, nil)
+			status := func(agent string) string {
+				t.Helper()
+				var a api.Agent
+				e.must(200, "GET", org+"/agents/"+agent, w.owner, nil, &a)
+				return a.Status
+			}
+			for agent := range byWay {
+				if got := status(agent); got != "sponsor_gone" {
+					t.Fatalf("%s after its sponsor left: %s, want sponsor_gone", agent, got)
+				}
+			}
+
+			// Back, each its own way, by the admin (or the user).
+			e.must(201, "POST", org+"/members", w.ann, map[string]any{"user_id": "apvviewer", "role": "viewer"}, nil)
+			e.must(200, "POST", org+"/writes", w.ann, map[string]any{"changes": []any{
+				map[string]any{"op": "member.add", "user": "rtbulk", "role": "viewer"}}}, nil)
+			inv := e.invite(org, w.ann, "rtinvited@example.com", "viewer")
+			e.must(201, "POST", "/v1/invitations/accept", tokens["rtinvited"], map[string]any{"token": inv.Token}, nil)
+			e.must(201, "POST", "/v1/users", w.ann, map[string]any{"org": w.org, "id": "rtreborn", "email": "rtreborn@example.com", "role": "viewer"}, nil)
+
+			for agent, u := range byWay {
+				if got := status(agent); got != "sponsor_gone" {
+					t.Errorf("%s once %s is a member again: %s, want sponsor_gone", agent, u, got)
+				}
+				if tok, ok := tokens[u]; ok && u != "rtreborn" { // the deleted user's key died with it
+					if r := e.do("POST", org+"/agents/"+agent+"/attest", tok, nil); r.Status != 403 {
+						t.Errorf("%s, back, attests %s: %d %s, want 403", u, agent, r.Status, r.Body)
+					}
 				}
 			}
 		})
