@@ -246,7 +246,9 @@ func (s *Service) GetKey(ctx context.Context, c Caller, org, kid string) (store.
 }
 
 // RevokeKey revokes a key of org ("" for a personal key of the caller).
-// The key stops working at once in this process.
+// Another principal's key needs apikeys:delete and that principal not
+// above the caller at any scope (Directory.MayManage). The key stops
+// working at once in this process.
 func (s *Service) RevokeKey(ctx context.Context, c Caller, org, kid string) (uint64, error) {
 	const op = "revoke api key"
 	rev, err := s.st.Write(ctx, func(tx store.Tx) error {
@@ -255,8 +257,17 @@ func (s *Service) RevokeKey(ctx context.Context, c Caller, org, kid string) (uin
 		if err := s.dir.CatchUp(ctx, tx); err != nil {
 			return err
 		}
-		if _, err := s.visibleKey(ctx, tx, c, op, org, kid, "apikeys:delete"); err != nil {
+		k, err := s.visibleKey(ctx, tx, c, op, org, kid, "apikeys:delete")
+		if err != nil {
 			return err
+		}
+		// Another's key: taking away its principal's means to act is
+		// managing that principal (DESIGN §1.2's target rule, at every
+		// scope, as suspending a service or minting its key needs).
+		if k.Principal != c.Principal {
+			if err := s.dir.MayManage(ctx, tx, org, c.Principal, k.Principal); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.RevokeAPIKey(ctx, kid); err != nil {
 			return err

@@ -231,19 +231,26 @@ func (d *Directory) DeleteAgent(ctx context.Context, actor Actor, org, name stri
 // outrank the target everywhere — even while it is suspended — may do
 // neither (as minting the target a key requires: auth.mayActAs).
 func (o *op) mayManage(target string) error {
-	scopes, err := o.d.TargetScopes(o.ctx, o.r, o.org, target)
+	return o.d.MayManage(o.ctx, o.r, o.org, o.actor.Principal, target)
+}
+
+// MayManage is mayManage for actor outside a directory write (auth's key
+// revocation), reading the org's namespaces through r and the levels from
+// the engine, which the caller has caught up (CatchUp) in its write.
+func (d *Directory) MayManage(ctx context.Context, r store.Reader, org, actor, target string) error {
+	scopes, err := d.TargetScopes(ctx, r, org, target)
 	if err != nil {
 		return err
 	}
-	if o.off(ruleTarget) {
+	if d.disabled[ruleTarget] {
 		return nil
 	}
-	eng := o.d.eng
+	eng := d.eng
 	for _, sc := range scopes {
 		// The target's level as if active: for a suspended or expired
 		// target HighestLevel is -1, yet resuming it gives back every
 		// grant it holds.
-		al, tl := eng.HighestLevel(o.org, o.actor.Principal, sc), eng.HighestLevelHeld(o.org, target, sc)
+		al, tl := eng.HighestLevel(org, actor, sc), eng.HighestLevelHeld(org, target, sc)
 		if tl > al {
 			return &EscalationError{Reason: ReasonTarget, Scope: sc, ActorLevel: al, Target: target, TargetLevel: tl}
 		}

@@ -83,7 +83,7 @@ func (s *Server) authRoutes() []*Route {
 			func(c *call, _ *noBody) (api.APIKey, error) {
 				return one(apiAPIKey)(s.auth.GetKey(c.ctx, c.caller(), c.org(), c.path("key")))
 			}),
-		route("DELETE", "/v1/orgs/{org}/apikeys/{key}", "apikeys", "Revoke an API key of the org (your own, or with apikeys:delete); it stops working at once.",
+		route("DELETE", "/v1/orgs/{org}/apikeys/{key}", "apikeys", "Revoke an API key of the org (your own, or with apikeys:delete and its principal's level not above yours at any scope); it stops working at once.",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.auth.RevokeKey(c.ctx, c.caller(), c.org(), c.path("key"))
 				return Revision{Revision: rev}, err

@@ -156,3 +156,48 @@ func TestComingBackSponsorsNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestRevokingAKeyIsManagingItsPrincipal: revoking another principal's API
+// key (apikeys:delete, which the admin role holds) takes away that
+// principal's means to act — for a service, as much as suspending it. So
+// it needs the key's principal not above the actor at any scope
+// (mayManage, as suspending or minting for it does): an admin may not
+// revoke the owner's org key or an owner-level service's key; it may a
+// viewer service's and its own, and the owner may revoke any.
+func TestRevokingAKeyIsManagingItsPrincipal(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newTokWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			key := func(by string, body map[string]any) string {
+				t.Helper()
+				var kc api.KeyCreated
+				e.must(201, "POST", org+"/apikeys", by, body, &kc)
+				return kc.Item.ID
+			}
+			e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": "root", "role": "owner"}, nil)
+			rootKey := key(w.owner, map[string]any{"principal": "service:root"})
+			lowlyKey := key(w.owner, map[string]any{"principal": "service:lowly"})
+			ownerKey := key(w.owner, map[string]any{})
+			annKey, annKey2 := key(w.ann, map[string]any{}), key(w.ann, map[string]any{})
+
+			for _, tc := range []struct {
+				name, key, by string
+				want          int
+			}{
+				{"admin revokes an owner-level service's key", rootKey, w.ann, 403},
+				{"admin service revokes an owner-level service's key", rootKey, w.platform, 403},
+				{"admin revokes the owner's org key", ownerKey, w.ann, 403},
+				{"admin revokes a viewer service's key", lowlyKey, w.ann, 200},
+				{"admin revokes its own key", annKey, w.ann, 200},
+				{"owner revokes an admin's key", annKey2, w.owner, 200},
+				{"owner revokes an owner-level service's key", rootKey, w.owner, 200},
+			} {
+				if r := e.do("DELETE", org+"/apikeys/"+tc.key, tc.by, nil); r.Status != tc.want {
+					t.Errorf("%s: DELETE apikey = %d %s, want %d", tc.name, r.Status, r.Body, tc.want)
+				}
+			}
+		})
+	}
+}
