@@ -420,17 +420,75 @@ type sponsorLoss struct {
 // team with no members comes back as a sponsor, lifting sponsor_gone —
 // which is as much as resuming it by hand (the converse of mayOrphan).
 func (o *op) mayLendSponsorship(sponsor string) error {
-	return o.eachSponsored(func(principal string, l *authz.Lifecycle) error {
-		if slices.Contains(l.Sponsors, sponsor) {
-			return o.mayManage(principal)
-		}
-		return nil
+	return o.eachSponsoredBy([]string{sponsor}, func(principal string, _ *authz.Lifecycle) error {
+		return o.mayManage(principal)
 	})
+}
+
+// eachSponsoredBy calls fn, until it fails, with every agent of the org,
+// and every service that has a lifecycle, whose sponsors include one of
+// sponsors ("user:<id>", "team:<slug>") — each once, with its lifecycle —
+// reading only those (the store's query by sponsor), not the whole org.
+func (o *op) eachSponsoredBy(sponsors []string, fn func(principal string, l *authz.Lifecycle) error) error {
+	seen := map[string]bool{}
+	once := func(p string) bool {
+		if seen[p] {
+			return false
+		}
+		seen[p] = true
+		return true
+	}
+	for _, s := range sponsors {
+		agents, err := o.tx.ListAgentsSponsoredBy(o.ctx, o.org, s)
+		if err != nil {
+			return err
+		}
+		for _, a := range agents {
+			if once(a.PrincipalID()) {
+				if err := fn(a.PrincipalID(), a.Lifecycle()); err != nil {
+					return err
+				}
+			}
+		}
+		services, err := o.tx.ListServicesSponsoredBy(o.ctx, o.org, s)
+		if err != nil {
+			return err
+		}
+		for _, sv := range services {
+			if l := sv.LifecycleOf(); l != nil && once(sv.PrincipalID()) {
+				if err := fn(sv.PrincipalID(), l); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// lostSponsors is every sponsor id whose presence loss can change: the
+// principal leaving the org (as a "user:" sponsor) and each team it is a
+// member of (it may be the last), or the one team losing a member or
+// going.
+func (o *op) lostSponsors(loss sponsorLoss) ([]string, error) {
+	if loss.principal == "" {
+		return []string{authz.KindTeam + ":" + loss.team}, nil
+	}
+	teams, err := o.tx.ListTeamsOf(o.ctx, o.org, loss.principal)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, 1+len(teams))
+	out = append(out, loss.principal)
+	for _, slug := range teams {
+		out = append(out, authz.KindTeam+":"+slug)
+	}
+	return out, nil
 }
 
 // eachSponsored calls fn with every agent of the org and every service
 // that has a lifecycle, with its lifecycle (sponsors as the engine counts
-// them), until fn fails.
+// them), until fn fails. It reads the whole org: for the org's rules
+// (mayRestate), which concern every one of them.
 func (o *op) eachSponsored(fn func(principal string, l *authz.Lifecycle) error) error {
 	agents, err := allPages(func(p store.Page) ([]store.Agent, string, error) { return o.tx.ListAgents(o.ctx, o.org, p) })
 	if err != nil {
@@ -459,7 +517,8 @@ func (o *op) eachSponsored(fn func(principal string, l *authz.Lifecycle) error) 
 // service that loss leaves without a present sponsor while it had one: an
 // agent or service whose last sponsor goes is suspended (sponsor_gone),
 // which is as much as suspending it by hand. Sponsors count as the engine
-// counts them (authz: a member user, a team with members).
+// counts them (authz: a member user, a team with members). Only those
+// sponsored by a sponsor the loss can take away (lostSponsors) are read.
 func (o *op) mayOrphan(loss sponsorLoss) error {
 	teams := map[string][]string{} // slug → members; nil: no such team
 	present := func(s string, after bool) (bool, error) {
@@ -507,7 +566,11 @@ func (o *op) mayOrphan(loss sponsorLoss) error {
 		}
 		return before && !after, nil
 	}
-	return o.eachSponsored(func(principal string, l *authz.Lifecycle) error {
+	lost, err := o.lostSponsors(loss)
+	if err != nil {
+		return err
+	}
+	return o.eachSponsoredBy(lost, func(principal string, l *authz.Lifecycle) error {
 		if !l.RequireSponsor { // an agent's always is
 			return nil
 		}

@@ -293,6 +293,9 @@ type AgentReader interface {
 	GetAgent(ctx context.Context, org, name string) (Agent, error)
 	// ListAgents lists the org's agents ordered by name.
 	ListAgents(ctx context.Context, org string, p Page) ([]Agent, string, error)
+	// ListAgentsSponsoredBy lists the org's agents whose sponsors include
+	// sponsor ("user:<id>" or "team:<slug>"), ordered by name.
+	ListAgentsSponsoredBy(ctx context.Context, org, sponsor string) ([]Agent, error)
 }
 
 // AgentWriter changes agents.
@@ -320,6 +323,9 @@ type ServiceReader interface {
 	GetService(ctx context.Context, org, name string) (Service, error)
 	// ListServices lists the org's services ordered by name.
 	ListServices(ctx context.Context, org string, p Page) ([]Service, string, error)
+	// ListServicesSponsoredBy lists the org's services whose sponsors
+	// include sponsor ("user:<id>" or "team:<slug>"), ordered by name.
+	ListServicesSponsoredBy(ctx context.Context, org, sponsor string) ([]Service, error)
 }
 
 // ServiceWriter changes services.
@@ -350,6 +356,9 @@ type TeamReader interface {
 	// ListTeamMembers lists a team's member principal ids, sorted.
 	// ErrNotFound if the team does not exist.
 	ListTeamMembers(ctx context.Context, org, slug string, p Page) ([]string, string, error)
+	// ListTeamsOf lists the slugs of the org's teams principal is a
+	// member of, sorted.
+	ListTeamsOf(ctx context.Context, org, principal string) ([]string, error)
 }
 
 // TeamWriter changes teams. Every change to a team's membership is one

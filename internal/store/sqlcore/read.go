@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -383,6 +384,20 @@ func (r reader) ListAgents(ctx context.Context, org string, p store.Page) ([]sto
 	}, p)
 }
 
+// sponsorPattern is the LIKE pattern that finds sponsor in a JSON array
+// of sponsors (a superset: callers keep the rows whose decoded list holds
+// it).
+func sponsorPattern(sponsor string) string {
+	return `%"` + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(sponsor) + `"%`
+}
+
+func (r reader) ListAgentsSponsoredBy(ctx context.Context, org, sponsor string) ([]store.Agent, error) {
+	const op = "list agents sponsored by"
+	as, err := all(ctx, r, op, "agents sponsored by "+q(sponsor), scanAgent,
+		`SELECT `+agentCols+` FROM agents WHERE org = $1 AND sponsors LIKE $2 ESCAPE '\' ORDER BY name`, org, sponsorPattern(sponsor))
+	return slices.DeleteFunc(as, func(a store.Agent) bool { return !slices.Contains(a.Sponsors, sponsor) }), err
+}
+
 // --- services
 
 func (r reader) GetService(ctx context.Context, org, name string) (store.Service, error) {
@@ -396,6 +411,13 @@ func (r reader) ListServices(ctx context.Context, org string, p store.Page) ([]s
 		sql: `SELECT ` + serviceCols + ` FROM services WHERE org = $1`, args: []any{org}, keyCols: []string{"name"},
 		keys: func(s store.Service) []string { return []string{s.Name} }, scan: scanService,
 	}, p)
+}
+
+func (r reader) ListServicesSponsoredBy(ctx context.Context, org, sponsor string) ([]store.Service, error) {
+	const op = "list services sponsored by"
+	svcs, err := all(ctx, r, op, "services sponsored by "+q(sponsor), scanService,
+		`SELECT `+serviceCols+` FROM services WHERE org = $1 AND sponsors LIKE $2 ESCAPE '\' ORDER BY name`, org, sponsorPattern(sponsor))
+	return slices.DeleteFunc(svcs, func(sv store.Service) bool { return !slices.Contains(sv.Sponsors, sponsor) }), err
 }
 
 // --- teams
@@ -426,6 +448,11 @@ func (r reader) ListTeams(ctx context.Context, org string, p store.Page) ([]stor
 		sql: `SELECT ` + teamCols + ` FROM teams WHERE org = $1`, args: []any{org}, keyCols: []string{"slug"},
 		keys: func(t store.Team) []string { return []string{t.Slug} }, scan: scanTeam,
 	}, p)
+}
+
+func (r reader) ListTeamsOf(ctx context.Context, org, principal string) ([]string, error) {
+	return all(ctx, r, "list teams of", "teams of "+q(principal), scanString,
+		`SELECT team FROM team_members WHERE org = $1 AND principal = $2 ORDER BY team`, org, principal)
 }
 
 func (r reader) ListTeamMembers(ctx context.Context, org, slug string, p store.Page) ([]string, string, error) {

@@ -118,17 +118,12 @@ func withoutSponsor(sponsors []string, sponsor string) ([]string, bool) {
 // every agent and service of org it sponsors, recording agent.put or
 // service.put for each.
 func (t *txn) dropSponsor(ctx context.Context, op, org, sponsor string) error {
-	pattern := `%"` + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(sponsor) + `"%`
-	as, err := all(ctx, t.reader, op, "agents sponsored by "+q(sponsor), scanAgent,
-		`SELECT `+agentCols+` FROM agents WHERE org = $1 AND sponsors LIKE $2 ESCAPE '\' ORDER BY name`, org, pattern)
+	as, err := t.reader.ListAgentsSponsoredBy(ctx, org, sponsor)
 	if err != nil {
 		return err
 	}
 	for _, a := range as {
-		var ok bool
-		if a.Sponsors, ok = withoutSponsor(a.Sponsors, sponsor); !ok {
-			continue
-		}
+		a.Sponsors, _ = withoutSponsor(a.Sponsors, sponsor)
 		a.Sponsor = firstUser(a.Sponsors)
 		if _, err := t.exec(ctx, op, "agent "+q(a.Name), `UPDATE agents SET sponsor = $3, sponsors = $4 WHERE org = $1 AND name = $2`,
 			org, a.Name, a.Sponsor, sponsorsArg(a.Sponsors)); err != nil {
@@ -138,18 +133,14 @@ func (t *txn) dropSponsor(ctx context.Context, op, org, sponsor string) error {
 			return err
 		}
 	}
-	svcs, err := all(ctx, t.reader, op, "services sponsored by "+q(sponsor), scanService,
-		`SELECT `+serviceCols+` FROM services WHERE org = $1 AND sponsors LIKE $2 ESCAPE '\' ORDER BY name`, org, pattern)
+	svcs, err := t.reader.ListServicesSponsoredBy(ctx, org, sponsor)
 	if err != nil {
 		return err
 	}
 	for _, sv := range svcs {
 		// RequireSponsor stays: a service whose last sponsor is gone is
 		// sponsor_gone until an admin assigns new ones.
-		var ok bool
-		if sv.Sponsors, ok = withoutSponsor(sv.Sponsors, sponsor); !ok {
-			continue
-		}
+		sv.Sponsors, _ = withoutSponsor(sv.Sponsors, sponsor)
 		if _, err := t.exec(ctx, op, "service "+q(sv.Name), `UPDATE services SET sponsors = $3 WHERE org = $1 AND name = $2`,
 			org, sv.Name, sponsorsArg(sv.Sponsors)); err != nil {
 			return err

@@ -152,6 +152,36 @@ func testAgentLifecycle(t *testing.T, s store.Store) {
 		}), tc.want)
 	}
 
+	// Reads by sponsor: exact ids only (no prefix, no LIKE wildcard),
+	// services with agents, and the teams a principal is in.
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		_, err := tx.CreateService(ctx, store.Service{Org: f.org, Name: "keeper", Sponsors: []string{"team:support"}, RequireSponsor: true})
+		return err
+	})
+	names := func(as []store.Agent, svcs []store.Service) []string {
+		out := []string{}
+		for _, a := range as {
+			out = append(out, a.PrincipalID())
+		}
+		for _, sv := range svcs {
+			out = append(out, sv.PrincipalID())
+		}
+		return out
+	}
+	for sponsor, want := range map[string][]string{
+		"user:alice": {"agent:Bot", "agent:Triage"}, "team:support": {"agent:Bot", "service:keeper"},
+		"user:bob": {"agent:Bot"}, "user:ali": {}, "user:_lice": {}, "team:%": {}, "user:nobody": {},
+	} {
+		as := must(s.ListAgentsSponsoredBy(ctx, f.org, sponsor)).get(t)
+		svcs := must(s.ListServicesSponsoredBy(ctx, f.org, sponsor)).get(t)
+		diff(t, "sponsored by "+sponsor, want, names(as, svcs))
+		if got := must(s.ListAgentsSponsoredBy(ctx, "nope", sponsor)).get(t); len(got) != 0 {
+			t.Errorf("agents of an unknown org sponsored by %s: %v", sponsor, got)
+		}
+	}
+	diff(t, "teams of alice", []string{"support"}, must(s.ListTeamsOf(ctx, f.org, "user:alice")).get(t))
+	diff(t, "teams of bob", []string(nil), must(s.ListTeamsOf(ctx, f.org, "user:bob")).get(t))
+
 	used := now.Add(time.Minute)
 	usesMoveForward(t, s, f.org, "agent", "Bot", "Nope", used, store.Tx.RecordAgentUse,
 		func() time.Time { return must(s.GetAgent(ctx, f.org, "Bot")).get(t).LastUsedAt })
