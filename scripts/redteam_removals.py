@@ -6,9 +6,9 @@
 # namespace), then removes 120 members as the owner in blocks of 10,
 # alternating which binary goes first, and prints per removal: wall time
 # (client side), curl's time_total, and the server's CPU (utime+stime from
-# /proc/PID/stat). Usage: NA=300 OLD=... NEW=... WORK=dir python3 redteam_removals.py
+# /proc/PID/stat). Usage: NA=300 OLD=... NEW=... WORK=dir [PORT_OLD=19520 PORT_NEW=19521] python3 redteam_removals.py
 import json, os, re, subprocess, sys, time, urllib.request
-BINS = {"old": (os.environ.get("OLD", "/tmp/redteam/gh-old"), 19520), "new": (os.environ.get("NEW", "/tmp/redteam/gh"), 19521)}
+BINS = {"old": (os.environ.get("OLD", "/tmp/redteam/gh-old"), int(os.environ.get("PORT_OLD", "19520"))), "new": (os.environ.get("NEW", "/tmp/redteam/gh"), int(os.environ.get("PORT_NEW", "19521")))}
 TCK = os.sysconf("SC_CLK_TCK")
 def req(port, key, method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
