@@ -162,19 +162,26 @@ func (o *op) mayChangeTeamMembership(slug, principal string) error {
 // leave a team; removing another needs teams:update, DESIGN §1.2 for each
 // binding of the team it loses, and that the actor may suspend every
 // agent and service the change leaves without a present sponsor
-// (mayOrphan). The org must keep a holder of its
+// (mayOrphan) — which a service or agent leaving by itself needs too
+// (only a person leaves a sponsoring team regardless). The org must keep a holder of its
 // top-level role.
 func (d *Directory) RemoveTeamMember(ctx context.Context, actor Actor, org, slug, principal string) (uint64, error) {
 	if err := checkPrincipal("principal", principal, false); err != nil {
 		return 0, err
 	}
 	return d.write(ctx, "remove team member", org, actor, func(o *op) error {
-		if !o.self(principal) {
+		self := o.self(principal)
+		if !self {
 			if err := o.mayChangeTeamMembership(slug, principal); err != nil {
 				return err
 			}
-			// The last member of a sponsoring team leaving it leaves
-			// whom the team sponsors without a sponsor.
+		}
+		// The last member of a sponsoring team leaving it leaves whom the
+		// team sponsors without a sponsor. A person may leave anyway; a
+		// service or agent leaving "by itself" is whoever holds its
+		// credential — an admin may mint one for a service it outranks —
+		// so it needs what removing it would.
+		if kind, _, _ := splitPrincipal(principal); !self || kind != authz.KindUser {
 			if err := o.mayOrphan(sponsorLoss{team: slug, teamMember: principal}); err != nil {
 				return err
 			}

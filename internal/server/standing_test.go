@@ -201,3 +201,49 @@ func TestRevokingAKeyIsManagingItsPrincipal(t *testing.T) {
 		})
 	}
 }
+
+// TestAServiceLeavingATeamIsNoPersonLeaving: a member may always leave a
+// team — a person cannot be held in one — even when that leaves an agent
+// the team sponsors without a sponsor. A service's "by itself" is
+// whoever holds its key, and an admin may mint a key for any service it
+// outranks: leaving as such a service, the last member of the team that
+// sponsors an owner-level agent, would get that agent suspended
+// (sponsor_gone), which the admin may not do directly (row 40). So a
+// service (or an agent) leaving a team needs what removing it would
+// (mayOrphan); a person still leaves freely.
+func TestAServiceLeavingATeamIsNoPersonLeaving(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newTokWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": "bot", "role": "viewer"}, nil)
+			e.must(201, "POST", org+"/teams", w.owner, map[string]any{"slug": "pilots", "members": []string{"service:bot"}}, nil)
+			e.must(201, "POST", org+"/teams", w.owner, map[string]any{"slug": "crew", "members": []string{"service:bot"}}, nil)
+			e.must(201, "POST", org+"/teams", w.owner, map[string]any{"slug": "mates", "members": []string{"user:apvop"}}, nil)
+			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Pilot", "role": "owner", "sponsors": []string{"team:pilots"}}, nil)
+			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Deckhand", "role": "viewer", "sponsors": []string{"team:crew"}}, nil)
+			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Mate", "role": "owner", "sponsors": []string{"team:mates"}}, nil)
+			var kc api.KeyCreated
+			e.must(201, "POST", org+"/apikeys", w.ann, map[string]any{"principal": "service:bot"}, &kc) // the admin outranks bot
+			bot := kc.Token
+
+			for _, tc := range []struct {
+				name, path, by string
+				want           int
+			}{
+				{"a service, its key minted by an admin, leaves the sole team sponsoring an owner-level agent", org + "/teams/pilots/members/service:bot", bot, 403},
+				{"a service leaves the sole team sponsoring a viewer-level agent", org + "/teams/crew/members/service:bot", bot, 200},
+				{"a person leaves the sole team sponsoring an owner-level agent", org + "/teams/mates/members/user:apvop", w.op, 200},
+			} {
+				if r := e.do("DELETE", tc.path, tc.by, nil); r.Status != tc.want {
+					t.Errorf("%s: DELETE %s = %d %s, want %d", tc.name, tc.path, r.Status, r.Body, tc.want)
+				}
+			}
+			var a api.Agent
+			if e.must(200, "GET", org+"/agents/Pilot", w.owner, nil, &a); a.Status != "active" {
+				t.Errorf("Pilot after the refused leave: %s, want active", a.Status)
+			}
+		})
+	}
+}
