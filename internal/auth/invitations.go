@@ -83,7 +83,8 @@ func (s *Service) ListInvitations(ctx context.Context, c Caller, org string, p s
 	return vs, next, storeErr(op, err)
 }
 
-// RevokeInvitation revokes a pending invitation (members:create).
+// RevokeInvitation revokes a pending invitation (members:create; another's
+// invitation also needs DESIGN §1.2 for its role, as inviting does).
 func (s *Service) RevokeInvitation(ctx context.Context, c Caller, org, id string) (uint64, error) {
 	const op = "revoke invitation"
 	if err := s.enter(c, op, org); err != nil {
@@ -107,6 +108,13 @@ func (s *Service) RevokeInvitation(ctx context.Context, c Caller, org, id string
 		}
 		if err != nil {
 			return err
+		}
+		// Another's invitation is a pending grant of its role: taking
+		// it back needs what making it needs (§1.2 for the role).
+		if v.InvitedBy != c.Principal {
+			if err := s.dir.MayGrantRole(ctx, tx, org, c.Actor(), v.Role); err != nil {
+				return err
+			}
 		}
 		if _, err = tx.RevokeInvitation(ctx, id); err != nil {
 			return err

@@ -98,6 +98,21 @@ func (d *Directory) Invite(ctx context.Context, actor Actor, org, email, role st
 	return out, rev, nil
 }
 
+// MayGrantRole checks DESIGN §1.2 for actor handing out role at org scope
+// (its level and permissions), as Invite does, for a write of another
+// package (auth's invitation revocation: taking back a pending grant is
+// allowed to those who may make it). r is the write's transaction; the
+// caller has caught the engine up (CatchUp). A role the policy no longer
+// has grants nothing: no check.
+func (d *Directory) MayGrantRole(ctx context.Context, r store.Reader, org string, actor Actor, role string) error {
+	o := &op{d: d, ctx: ctx, name: "grant role", r: r, org: org, actor: actor}
+	rl, ok := o.pol().Role(role)
+	if !ok {
+		return o.finish(nil)
+	}
+	return o.finish(o.mayChange(roleGrant(rl), authz.Scope{}, ""))
+}
+
 // RemoveMember removes a user from the org with every binding and team
 // membership it has there. A member may always leave; removing another
 // needs members:delete and DESIGN §1.2 for everything the removal takes

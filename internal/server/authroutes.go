@@ -103,7 +103,7 @@ func (s *Server) authRoutes() []*Route {
 				vs, next, err := s.auth.ListInvitations(c.ctx, c.caller(), c.org(), p)
 				return listOf(each(vs, apiInvitation), next), err
 			}).perm("members:list").query(pageParams...),
-		route("DELETE", "/v1/orgs/{org}/invitations/{invitation}", "invitations", "Revoke a pending invitation.",
+		route("DELETE", "/v1/orgs/{org}/invitations/{invitation}", "invitations", "Revoke a pending invitation (members:create; another's also needs the escalation rules for its role, as inviting does).",
 			func(c *call, _ *noBody) (Revision, error) {
 				rev, err := s.auth.RevokeInvitation(c.ctx, c.caller(), c.org(), c.path("invitation"))
 				return Revision{Revision: rev}, err

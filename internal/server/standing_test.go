@@ -247,3 +247,38 @@ func TestAServiceLeavingATeamIsNoPersonLeaving(t *testing.T) {
 		})
 	}
 }
+
+// TestRevokingAnInvitationIsTakingBackItsRole: a pending invitation is a
+// grant of its role waiting for its invitee. Revoking another's invitation
+// (members:create, which the admin role holds) takes that grant back, so
+// it needs what making it needs (DESIGN §1.2 for the role at org scope):
+// an admin may not revoke the owner's invitation to become an owner; it
+// may revoke one to a role at or below its own, and its own; the owner
+// may revoke any.
+func TestRevokingAnInvitationIsTakingBackItsRole(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newApvWorld(t, backend)
+			e := w.e
+			org := "/v1/orgs/" + w.org
+			toOwner := e.invite(org, w.owner, "heir@example.com", "owner")
+			toOwner2 := e.invite(org, w.owner, "heir2@example.com", "owner")
+			toViewer := e.invite(org, w.owner, "guest@example.com", "viewer")
+			byAdmin := e.invite(org, w.ann, "helper@example.com", "admin")
+			for _, tc := range []struct {
+				name, id, by string
+				want         int
+			}{
+				{"admin revokes the owner's invitation to the owner role", toOwner.Item.ID, w.ann, 403},
+				{"admin revokes the owner's invitation to the viewer role", toViewer.Item.ID, w.amy, 200},
+				{"admin revokes its own invitation", byAdmin.Item.ID, w.ann, 200},
+				{"owner revokes its invitation to the owner role", toOwner.Item.ID, w.owner, 200},
+				{"admin revokes the owner's other invitation to the owner role", toOwner2.Item.ID, w.amy, 403},
+			} {
+				if r := e.do("DELETE", org+"/invitations/"+tc.id, tc.by, nil); r.Status != tc.want {
+					t.Errorf("%s: DELETE invitation = %d %s, want %d", tc.name, r.Status, r.Body, tc.want)
+				}
+			}
+		})
+	}
+}
