@@ -140,8 +140,9 @@ type DecisionLog struct {
 	// contended lock, and a sync.Map cost 2.5× the CPU per lookup) and
 	// only grows: a slot, once made, is the org's for the log's lifetime,
 	// so a caller may keep it (Slot) and read the settings through it
-	// with no map lookup (SettingsOf, WantedBy). Slots are written under
-	// mu, read without it.
+	// with no map lookup (WantedBy). Slots are written under
+	// mu, read without it. A slot is never removed (Invalidate empties
+	// it): there is one per org id the process has decided for.
 	mu    sync.RWMutex
 	cache map[string]*OrgSettings
 	// gen counts Invalidate calls (under mu): a read that began before
