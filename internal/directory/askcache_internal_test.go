@@ -134,3 +134,39 @@ func TestGateEntryManyQuestions(t *testing.T) {
 		}
 	}
 }
+
+// TestGateAllows: a Gate (what Member hands an Asker) compares a check's
+// org and actor with the strings its entry was found under, not the
+// entry's own copies; it must still answer only for its own org, actor
+// and revision. Fails when Gate.allows skips either comparison.
+func TestGateAllows(t *testing.T) {
+	var c gateCache
+	c.remember(askKey{org: "acme", actor: "user:ann", namespace: "prod"}, 7)
+	e := c.entry("acme", "user:ann", 7)
+	if e == nil {
+		t.Fatal("a remembered member has no entry")
+	}
+	g := Gate{e: e, org: "acme", actor: "user:ann"}
+	k := askKey{org: "acme", actor: "user:ann", namespace: "prod"}
+	for _, tt := range []struct {
+		name string
+		g    Gate
+		k    askKey
+		rev  uint64
+		want bool
+	}{
+		{"its question", g, k, 7, true},
+		{"another revision", g, k, 8, false},
+		{"another actor", g, askKey{org: "acme", actor: "user:bob", namespace: "prod"}, 7, false},
+		{"another org", g, askKey{org: "acme2", actor: "user:ann", namespace: "prod"}, 7, false},
+		{"another namespace", g, askKey{org: "acme", actor: "user:ann", namespace: "dev"}, 7, false},
+		{"the zero gate", Gate{}, k, 7, false},
+	} {
+		if got := tt.g.allows(tt.k, tt.rev); got != tt.want {
+			t.Errorf("%s: allows(%+v, %d) = %v, want %v", tt.name, tt.k, tt.rev, got, tt.want)
+		}
+	}
+	if g.settings("acme") != e.settings || g.settings("acme2") != nil || (Gate{}).settings("acme") != nil {
+		t.Errorf("a gate hands a settings slot for an org other than its own")
+	}
+}

@@ -412,9 +412,14 @@ func (d *Directory) RecordEvent(ctx context.Context, e audit.Entry) error {
 // logDecision records a decision when the org's settings ask for it, and
 // waits until it is durable; if that fails the decision fails
 // (ErrUnavailable), as any action whose audit entry cannot be written. The
-// request's context values are not recorded.
-func (d *Directory) logDecision(ctx context.Context, actor Actor, req *authz.Request, dec authz.Decision) error {
-	want, err := d.dlog.Wanted(ctx, req.Org, dec.Allowed)
+// request's context values are not recorded. slot, when not nil, is
+// req.Org's settings slot (the org gate's, Gate.settings), read without
+// finding it again.
+func (d *Directory) logDecision(ctx context.Context, actor Actor, req *authz.Request, dec authz.Decision, slot *audit.OrgSettings) error {
+	if slot == nil {
+		slot = d.dlog.Slot(req.Org)
+	}
+	want, err := d.dlog.WantedBy(ctx, slot, dec.Allowed)
 	if err != nil {
 		return &Error{Pkg: pkg, Op: "check", Msg: "reading the org's audit settings failed", Kind: ErrUnavailable, Cause: err}
 	}

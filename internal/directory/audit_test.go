@@ -432,3 +432,89 @@ func TestRecordEventWithoutATargetNamesItsOrg(t *testing.T) {
 		}
 	}
 }
+
+// TestGatedCheckRecordsBySettingsChanges: a check the org gate let in
+// reads its org's decision-log settings through the slot the gate's entry
+// carries (Gate.settings), not through the settings cache's map. Each
+// settings change made in process 1 must reach process 2's gated checks
+// at least at its revision — through a gate taken at that revision, and
+// through one taken before every change (its entry is of an older
+// revision, its slot still the org's). Fails when a write of the settings
+// replaces the org's slot instead of writing it (gates then read settings
+// nothing updates any more).
+func TestGatedCheckRecordsBySettingsChanges(t *testing.T) {
+	t.Parallel()
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := ctxT(t)
+			s1, s2 := be.open(t)
+			d1 := openDir(t, s1, directory.Options{CatchUpTimeout: guard})
+			mustUsers(t, d1, "alice", "bob")
+			ok(t, "create org", third(d1.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"})))
+			ok(t, "add bob", third(d1.AddMember(ctx, alice, "acme", "bob", "viewer")))
+			d2 := openDir(t, s2, directory.Options{CatchUpTimeout: guard})
+			ok(t, "process 2 catches up", d2.WaitFor(ctx, d1.Revision()))
+
+			gate := func() directory.Gate {
+				t.Helper()
+				d2.Member("acme", "user:bob") // the first finding is remembered; the second hands the entry
+				g, member := d2.Member("acme", "user:bob")
+				if !member || g == (directory.Gate{}) {
+					t.Fatalf("the gate found nothing for bob in acme (member %v)", member)
+				}
+				return g
+			}
+			decisions := func() int {
+				t.Helper()
+				n := 0
+				for _, e := range auditLog(t, s1, "acme", 0) {
+					if e.Action == audit.DecisionAction {
+						n++
+					}
+				}
+				return n
+			}
+			run := authz.Request{Org: "acme", Principal: "user:bob", ResourceType: "chains", ResourceID: "triage", Action: "run"}
+			check := func(g directory.Gate) {
+				t.Helper()
+				a := d2.Asker(bob)
+				a.Gated(g)
+				req := run
+				dec, err := a.Check(ctx, &req)
+				ok(t, "gated check in process 2", err)
+				if dec.Allowed {
+					t.Fatalf("bob (viewer) runs: allowed, want a deny")
+				}
+			}
+			early := gate()
+			check(early) // off (the default): process 2 caches that
+			if got := decisions(); got != 0 {
+				t.Fatalf("a deny with decisions off recorded %d decisions", got)
+			}
+			for _, step := range []struct {
+				set      audit.DecisionMode
+				recorded int // decisions a deny records under it
+			}{
+				{audit.DecisionsDenies, 1},
+				{audit.DecisionsOff, 0},
+				{audit.DecisionsAll, 1},
+				{audit.DecisionsOff, 0},
+			} {
+				rev, err := d1.SetAuditSettings(ctx, alice, "acme", audit.Settings{Decisions: step.set})
+				ok(t, "set audit settings through process 1", err)
+				ok(t, "process 2 follows", d2.WaitFor(ctx, rev))
+				for _, g := range []struct {
+					name string
+					g    directory.Gate
+				}{{"a gate of this revision", gate()}, {"a gate of before every change", early}} {
+					before := decisions()
+					check(g.g)
+					if got := decisions() - before; got != step.recorded {
+						t.Errorf("decisions %q (revision %d), %s: a deny recorded %d decisions, want %d", step.set, rev, g.name, got, step.recorded)
+					}
+				}
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/ident"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -91,14 +92,14 @@ type Asker struct {
 	keys  [askMemoMax]askKey // no lock, no shared map, no allocation
 	// gate: what the org gate found for the actor (Gated), read before
 	// the shared cache; it counts only for its org, actor and revision.
-	gate *gateEntry
+	gate Gate
 }
 
 // Gated gives a the org gate's finding (Directory.Member) for its actor,
 // so that a check in that org at the same engine revision finds the
 // right to ask there instead of in the shared cache. A Gate of another
 // actor, org or revision is never used.
-func (a *Asker) Gated(g Gate) { a.gate = g.e }
+func (a *Asker) Gated(g Gate) { a.gate = g }
 
 // askMemoMax bounds an Asker's memo (a batch asks about a few
 // namespaces; beyond that the shared cache answers).
@@ -143,7 +144,7 @@ func (a *Asker) Check(ctx context.Context, req *authz.Request) (authz.Decision, 
 	if dec.Allowed && req.Now.IsZero() {
 		d.uses.note(d, req.Org, req.Principal) // lifetimes.go: an agent's last use
 	}
-	if err := d.logDecision(ctx, a.actor, req, dec); err != nil { // audit.go
+	if err := d.logDecision(ctx, a.actor, req, dec, a.gate.settings(req.Org)); err != nil { // audit.go
 		return authz.Decision{}, err
 	}
 	return dec, nil
@@ -191,6 +192,10 @@ type askKey struct {
 // the gate hands it to its Asker (Asker.Gated), which then finds the
 // right to ask in it without a second lookup.
 type gateCache struct {
+	// slot finds an org's decision-log settings slot for a new entry
+	// (set by Open; nil: entries carry none).
+	slot func(org string) *audit.OrgSettings
+
 	mu  sync.RWMutex
 	rev uint64
 	m   map[orgActor]*gateEntry
@@ -208,6 +213,12 @@ type orgActor struct{ org, actor string }
 type gateEntry struct {
 	org, actor string
 	rev        uint64
+	// settings is the org's slot in the decision log's settings cache
+	// (stable for the directory's lifetime, whatever the revision), so
+	// that a check the gate let in reads the settings without a second
+	// per-org lookup (Gate.settings); nil in caches without a decision
+	// log (tests).
+	settings *audit.OrgSettings
 	// The questions: the first gateInline in the entry itself (a check
 	// reads no further memory for them), the rest in more.
 	n      int
@@ -235,7 +246,13 @@ type askQ struct {
 
 // allows reports whether e, at rev, says k may be asked.
 func (e *gateEntry) allows(k askKey, rev uint64) bool {
-	if e == nil || e.rev != rev || e.org != k.org || e.actor != k.actor {
+	return e != nil && e.org == k.org && e.actor == k.actor && e.holds(k, rev)
+}
+
+// holds reports whether e, at rev, holds k's question (k's org and actor
+// are the caller's to compare).
+func (e *gateEntry) holds(k askKey, rev uint64) bool {
+	if e.rev != rev {
 		return false
 	}
 	for _, q := range e.asks() {
@@ -264,6 +281,10 @@ func (c *gateCache) allowed(k askKey, rev uint64) bool {
 // remember records that k.actor is a member of k.org at rev and, unless
 // k.namespace is "" (a membership alone), that it may ask k.
 func (c *gateCache) remember(k askKey, rev uint64) {
+	var slot *audit.OrgSettings
+	if c.slot != nil {
+		slot = c.slot(k.org) // before c.mu: the decision log's lock is never taken under it
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.rev != rev || c.m == nil || c.n >= askCacheMax {
@@ -278,7 +299,7 @@ func (c *gateCache) remember(k askKey, rev uint64) {
 		// server decodes without copying): copy them so that the cache
 		// does not keep bodies alive.
 		org, actor := strings.Clone(k.org), strings.Clone(k.actor)
-		old = &gateEntry{org: org, actor: actor, rev: rev}
+		old = &gateEntry{org: org, actor: actor, rev: rev, settings: slot}
 		c.m[orgActor{org, actor}] = old
 		c.n++
 	}
@@ -286,7 +307,7 @@ func (c *gateCache) remember(k askKey, rev uint64) {
 		return
 	}
 	q := askQ{namespace: strings.Clone(k.namespace), self: k.self}
-	e := &gateEntry{org: old.org, actor: old.actor, rev: rev, n: old.n + 1}
+	e := &gateEntry{org: old.org, actor: old.actor, rev: rev, settings: old.settings, n: old.n + 1}
 	if e.n <= gateInline {
 		e.inline = old.inline
 		e.inline[old.n] = q
@@ -300,7 +321,30 @@ func (c *gateCache) remember(k askKey, rev uint64) {
 // Gate is what the org gate found: principal's membership of org at one
 // engine revision, with the questions it was then known to be allowed to
 // ask (Asker.Gated). Its zero value is "nothing found".
-type Gate struct{ e *gateEntry }
+type Gate struct {
+	e *gateEntry
+	// org and actor: the strings e was found under (equal to e.org and
+	// e.actor, the cache's copies). A check compares its own org and
+	// actor with these, which are usually the very same strings (the
+	// server passes the path's org and the credential's principal to
+	// both), so the comparison reads no memory of the entry's.
+	org, actor string
+}
+
+// allows reports whether g, at rev, says k may be asked.
+func (g Gate) allows(k askKey, rev uint64) bool {
+	return g.e != nil && g.org == k.org && g.actor == k.actor && g.e.holds(k, rev)
+}
+
+// settings is the decision-log settings slot of org when g is a gate of
+// org, else nil. The slot is the org's whatever the revision: an entry of
+// an older revision still names the right one.
+func (g Gate) settings(org string) *audit.OrgSettings {
+	if g.e == nil || g.org != org {
+		return nil
+	}
+	return g.e.settings
+}
 
 // IsMember reports whether the engine holds principal (a user, agent or
 // service) as a member of org at its current revision — what decide and
@@ -317,7 +361,7 @@ func (d *Directory) IsMember(org, principal string) bool {
 func (d *Directory) Member(org, principal string) (Gate, bool) {
 	rev := d.eng.Revision()
 	if e := d.gates.entry(org, principal, rev); e != nil {
-		return Gate{e}, true
+		return Gate{e: e, org: org, actor: principal}, true
 	}
 	if _, _, err := d.eng.Permissions(org, principal, authz.DefaultNamespace); err != nil {
 		return Gate{}, false

@@ -185,6 +185,7 @@ func Open(ctx context.Context, st store.Store, eng *authz.Engine, opts Options) 
 	}
 	d := &Directory{st: st, eng: eng, comp: &compiler{}, opts: opts, rec: opts.Audit, done: make(chan struct{})}
 	d.dlog = audit.NewDecisionLog(st, opts.Audit, audit.DecisionLogOptions{Window: opts.AuditCommitWindow})
+	d.gates.slot = d.dlog.Slot // a gate entry carries its org's settings slot (Gate.settings)
 	d.fol = newFollower(st, eng, d.comp, opts.Logger)
 	// Audit settings changes, whichever process made them, reach the
 	// decision log as the follower sees them (before the engine shows

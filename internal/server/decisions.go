@@ -127,7 +127,7 @@ func checkOut(d authz.Decision) CheckResponse {
 }
 
 func (s *Server) check(c *call, in *CheckRequest) (CheckResponse, error) {
-	dm := s.dm["check"]
+	dm := s.dmCheck
 	if err := s.waitFor(c, atLeastOf(in.Consistency)); err != nil {
 		return CheckResponse{}, err
 	}
