@@ -59,7 +59,12 @@ func (d *Directory) engineAt(ctx context.Context, org string, at At) (*authz.Eng
 		return nil, 0, time.Time{}, err
 	}
 	if !h.born {
-		return nil, 0, time.Time{}, invalid("at", "org %s did not exist yet at that point", org)
+		// Name the member the caller sent, and the point, so that the
+		// answer says which of at_time / at_revision to move.
+		if at.Revision > 0 {
+			return nil, 0, time.Time{}, invalid("at_revision", "org %s did not exist yet at revision %d", org, at.Revision)
+		}
+		return nil, 0, time.Time{}, invalid("at_time", "org %s did not exist yet at %s", org, at.Time.Format(time.RFC3339))
 	}
 	rev, when := h.rev, at.Time
 	settled := true // a committed revision's past cannot change

@@ -100,6 +100,20 @@ func TestPointInTime(t *testing.T) {
 	} {
 		wantErr(t, tc.name, second(f.d.CheckAt(f.ctx, alice, questions[0], tc.at)), directory.ErrInvalid)
 	}
+	// The refusal names the member the caller sent (the API's "field"),
+	// not an internal name.
+	for _, tc := range []struct {
+		at    directory.At
+		field string
+	}{
+		{directory.At{Revision: 1}, "at_revision"},
+		{directory.At{Time: history[0].when.Add(-time.Hour)}, "at_time"},
+	} {
+		var ie *directory.InvalidError
+		if _, err := f.d.CheckAt(f.ctx, alice, questions[0], tc.at); !errors.As(err, &ie) || ie.Field != tc.field {
+			t.Errorf("before the org existed, %+v: %v, want field %q", tc.at, err, tc.field)
+		}
+	}
 	// Asking about the past needs what asking now needs.
 	wantErr(t, "a viewer asks about dave", second(f.d.CheckAt(f.ctx, dave, questions[2], directory.At{Revision: history[1].rev})), directory.ErrForbidden)
 }
