@@ -12,7 +12,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,6 +139,11 @@ func route[Req, Resp any](method, path, tag, summary string, fn func(c *call, re
 			resp Resp
 		})
 		req := &x.req
+		if c.r.URL.RawQuery != "" {
+			if err := rt.knownQuery(c.r.URL.Query()); err != nil {
+				return nil, err
+			}
+		}
 		if rt.hasBody {
 			var err error
 			if br, ok := any(req).(*BatchCheckRequest); ok {
@@ -169,6 +176,25 @@ func (rt *Route) maxBody(n int64) *Route   { rt.MaxBody = n; return rt }
 func (rt *Route) optionalBody() *Route     { rt.OptionalBody = true; return rt }
 func (rt *Route) selfBounded() *Route      { rt.bounded = true; return rt }
 func (rt *Route) query(ps ...Param) *Route { rt.Query = append(rt.Query, ps...); return rt }
+
+// knownQuery refuses a query parameter the route does not take: a typo
+// such as ?princpal=user:bob would otherwise be ignored and the answer
+// (every binding) read as the filtered one.
+func (rt *Route) knownQuery(q url.Values) error {
+	for name := range q {
+		if !slices.ContainsFunc(rt.Query, func(p Param) bool { return p.Name == name }) {
+			if len(rt.Query) == 0 {
+				return invalidField(name, "unknown query parameter %q: %s %s takes none", name, rt.Method, rt.Path)
+			}
+			names := make([]string, len(rt.Query))
+			for i, p := range rt.Query {
+				names[i] = p.Name
+			}
+			return invalidField(name, "unknown query parameter %q: %s %s takes %s", name, rt.Method, rt.Path, strings.Join(names, ", "))
+		}
+	}
+	return nil
+}
 
 // pageParams are the query parameters of every list.
 var pageParams = []Param{

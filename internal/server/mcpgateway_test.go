@@ -513,7 +513,7 @@ func TestMCPGatewayCredential(t *testing.T) {
 			_ = callTool(t, viewer, "pay", map[string]any{"amount": 3})               // deny
 			_ = callTool(t, caller, "delete_account", map[string]any{"account": "z"}) // approval_required
 
-			r := w.e.must(200, "GET", "/v1/orgs/"+w.org+"/audit?limit=500", w.owner, nil, nil)
+			r := w.e.must(200, "GET", "/v1/orgs/"+w.org+"/audit?page_size=500", w.owner, nil, nil)
 			if strings.Contains(string(r.Body), gwCanary) {
 				t.Fatalf("the credential is in the audit log")
 			}
