@@ -180,7 +180,7 @@ class AgentsTest(unittest.TestCase):
     def test_point_in_time_refused(self) -> None:
         future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
         cases = [
-            ("before the org existed (outside what the changelog holds)", dict(at_time="2001-01-01T00:00:00Z"), "at"),
+            ("before the org existed (outside what the changelog holds)", dict(at_time="2001-01-01T00:00:00Z"), "at_time"),
             ("in the future", dict(at_time=future), "at_time"),
             ("a revision not yet written", dict(at_revision=1 << 40), "at_revision"),
             ("both", dict(at_time="2001-01-01T00:00:00Z", at_revision=1), "at_revision"),

@@ -179,7 +179,7 @@ describe("point in time", () => {
   it("refuses a point it cannot answer with InvalidRequestError naming the field", async () => {
     const future = new Date(Date.now() + 86_400_000);
     const cases: [string, PointInTime, string][] = [
-      ["before the org existed (outside what the changelog holds)", { atTime: "2001-01-01T00:00:00Z" }, "at"],
+      ["before the org existed (outside what the changelog holds)", { atTime: "2001-01-01T00:00:00Z" }, "at_time"],
       ["in the future", { atTime: future }, "at_time"],
       ["a revision not yet written", { atRevision: 2 ** 40 }, "at_revision"],
       ["both", { atTime: "2001-01-01T00:00:00Z", atRevision: 1 }, "at_revision"],
