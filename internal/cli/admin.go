@@ -286,6 +286,11 @@ func (cl *call) report(w wrote) error {
 	if w.item != nil {
 		v = api.Written[any]{Revision: w.rev, Item: w.item}
 	}
+	if w.rev == 0 {
+		// A write command that only showed (approval settings without
+		// flags): nothing was written, so no revision to report.
+		return cl.say(v, "%s", w.line)
+	}
 	return cl.say(v, "%s %s", w.line, revText(w.rev))
 }
 

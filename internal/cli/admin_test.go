@@ -91,6 +91,9 @@ func TestAdminVerbs(t *testing.T) {
 		{name: "org get as json", as: "bob", args: []string{"org", "get", "-o", "json"}, code: 0, out: []string{`"id": "demo"`}},
 		{name: "org get as yaml", as: "bob", args: []string{"org", "get", "-o", "yaml"}, code: 0, out: []string{"id: demo"}},
 		{name: "a bad --output", as: "bob", args: []string{"org", "get", "-o", "xml"}, code: ExitBadInput, err: []string{"--output"}},
+		// A write command run only to show writes nothing: no "(revision 0)".
+		{name: "approval settings, shown", as: "alice", args: []string{"approval", "settings"}, code: 0, out: []string{"pending approvals expire after"}, notOut: []string{"revision"}},
+		{name: "approval settings, set", as: "alice", args: []string{"approval", "settings", "--use-window", "5m"}, code: 0, out: []string{"used within 5m", "(revision "}},
 
 		// Decisions: the quickstart's questions.
 		{name: "bob may run a prod chain", as: "alice", args: []string{"check", "user:bob", "chains:run", "chains/database-migration", "--ns", "prod"}, code: 0, out: []string{"allow"}},
