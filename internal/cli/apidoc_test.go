@@ -13,7 +13,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/client/clienttest"
 )
 
-// TestAPIDocExamples runs every curl example of docs/api.md, as written
+// TestAPIDocExamples runs every curl example of docs/api.md (after the
+// README's "Who can run what, in five commands"), as written
 // and in order, in one bash shell against a fresh demo server (what a
 // newcomer gets from `serve --dev`): the page's own variables, with GH
 // pointed at the test server. Every request must succeed (status below
@@ -31,10 +32,25 @@ func TestAPIDocExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmds := docCommands(string(b))
+	cmds := docCommands("docs/api.md", string(b))
 	if len(cmds) < 20 {
 		t.Fatalf("found %d commands in docs/api.md", len(cmds))
 	}
+	// The README's curl tour too, first (it expects the demo untouched).
+	if b, err = os.ReadFile("../../README.md"); err != nil {
+		t.Fatal(err)
+	}
+	_, tour, _ := strings.Cut(string(b), "## Who can run what, in five commands")
+	tour, _, _ = strings.Cut(tour, "\n## ")
+	readme := docCommands("README.md", tour)
+	before := strings.Count(string(b[:strings.Index(string(b), tour)]), "\n")
+	for i := range readme { // lines of the file, not of the section
+		readme[i].line += before
+	}
+	if len(readme) != 6 {
+		t.Fatalf("found %d commands in the README's curl tour, want 6", len(readme))
+	}
+	cmds = append(readme, cmds...)
 	srv := clienttest.Start(t, clienttest.Options{Demo: true})
 	status := filepath.Join(t.TempDir(), "status")
 	var script strings.Builder
@@ -70,23 +86,24 @@ func TestAPIDocExamples(t *testing.T) {
 		c := cmds[n]
 		switch {
 		case code == 0:
-			t.Errorf("docs/api.md:%d: no answer (curl failed)\n%s\n%s", c.line, c.text, sc.Text())
+			t.Errorf("%s:%d: no answer (curl failed)\n%s\n%s", c.file, c.line, c.text, sc.Text())
 		case c.wantProblem != "" && code < 400:
-			t.Errorf("docs/api.md:%d: status %d, the doc shows problem %s\n%s\n%s", c.line, code, c.wantProblem, c.text, sc.Text())
+			t.Errorf("%s:%d: status %d, the doc shows problem %s\n%s\n%s", c.file, c.line, code, c.wantProblem, c.text, sc.Text())
 		case c.wantProblem == "" && code >= 400:
-			t.Errorf("docs/api.md:%d: status %d\n%s\n%s", c.line, code, c.text, sc.Text())
+			t.Errorf("%s:%d: status %d\n%s\n%s", c.file, c.line, code, c.text, sc.Text())
 		case c.wantProblem != "" && !strings.Contains(sc.Text(), "/problems/"+c.wantProblem+`"`):
-			t.Errorf("docs/api.md:%d: want problem %s\n%s\n%s", c.line, c.wantProblem, c.text, sc.Text())
+			t.Errorf("%s:%d: want problem %s\n%s\n%s", c.file, c.line, c.wantProblem, c.text, sc.Text())
 		}
 	}
 	for i, c := range cmds {
 		if !ran[i] && strings.Contains(c.text, "curl ") {
-			t.Errorf("docs/api.md:%d: no request made\n%s", c.line, c.text)
+			t.Errorf("%s:%d: no request made\n%s", c.file, c.line, c.text)
 		}
 	}
 }
 
 type docCommand struct {
+	file        string
 	line        int
 	text        string
 	wantProblem string // the problem type the following comment shows, if any
@@ -98,7 +115,7 @@ var problemComment = regexp.MustCompile(`^# \{"type":"\.\.\./([a-z-]+)"`)
 // a line with its continuations (a trailing backslash, or an open single
 // quote). Commands that start or set up a server (go run, gatehouse,
 // GATEHOUSE_*=) and `source` are left out: the test provides those.
-func docCommands(doc string) []docCommand {
+func docCommands(file, doc string) []docCommand {
 	var out []docCommand
 	lines := strings.Split(doc, "\n")
 	in := false
@@ -117,7 +134,7 @@ func docCommands(doc string) []docCommand {
 			}
 			continue
 		}
-		c := docCommand{line: i + 1, text: l}
+		c := docCommand{file: file, line: i + 1, text: l}
 		for (strings.HasSuffix(c.text, "\\") || strings.Count(c.text, "'")%2 == 1) && i+1 < len(lines) {
 			i++
 			c.text += "\n" + lines[i]
