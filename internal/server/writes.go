@@ -56,6 +56,11 @@ func (s *Server) writeRoutes() []*Route {
 					// details are that change's error's.
 					p := toProblem(err)
 					p.Detail = fmt.Sprintf("change %d: %s", be.Index, p.Detail)
+					if p.Field == "" {
+						// Located even when the change's error names no
+						// member (a 403, 404 or 409): the change itself.
+						p.Field = fmt.Sprintf("changes[%d]", be.Index)
+					}
 					return api.WriteResult{}, p
 				}
 				if err != nil {

@@ -122,7 +122,7 @@ func TestWrites(t *testing.T) {
 	}{
 		{"forbidden in change 0", w.mkey, map[string]any{"changes": []any{
 			map[string]any{"op": "namespace.create", "namespace": "other"},
-		}}, http.StatusForbidden, "", "change 0: "},
+		}}, http.StatusForbidden, "changes[0]", "change 0: "},
 		{"unknown op", w.owner, map[string]any{"changes": []any{
 			map[string]any{"op": "namespace.create", "namespace": "other"},
 			map[string]any{"op": "user.delete", "user": "gina"},
@@ -130,7 +130,11 @@ func TestWrites(t *testing.T) {
 		{"conflict", w.owner, map[string]any{"changes": []any{
 			map[string]any{"op": "namespace.create", "namespace": "other"},
 			map[string]any{"op": "namespace.create", "namespace": "staging"},
-		}}, http.StatusConflict, "", "change 1: "},
+		}}, http.StatusConflict, "changes[1]", "change 1: "},
+		{"a resource that does not exist", w.owner, map[string]any{"changes": []any{
+			map[string]any{"op": "namespace.create", "namespace": "other"},
+			map[string]any{"op": "share.create", "namespace": ns, "type": "chains", "id": "ghost", "principal": "user:gina", "actions": []string{"run"}},
+		}}, http.StatusNotFound, "changes[1]", "change 1: "},
 		{"empty", w.owner, map[string]any{"changes": []any{}}, http.StatusUnprocessableEntity, "changes", ""},
 		// The body's decode errors, as encoding/json's decoder words them
 		// (the fast decoder leaves anything it does not take to it).
@@ -144,7 +148,7 @@ func TestWrites(t *testing.T) {
 		{"other casing", w.owner, map[string]any{"changes": []any{
 			map[string]any{"OP": "namespace.create", "Namespace": "other"},
 			map[string]any{"op": "namespace.create", "namespace": "staging"},
-		}}, http.StatusConflict, "", "change 1: "},
+		}}, http.StatusConflict, "changes[1]", "change 1: "},
 		{"null body", w.owner, json.RawMessage(`null`), http.StatusBadRequest, "", "the request body is null"},
 	}
 	for _, tc := range tests {
