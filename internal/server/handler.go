@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
@@ -181,7 +182,7 @@ func (rt *Route) query(ps ...Param) *Route { rt.Query = append(rt.Query, ps...);
 // such as ?princpal=user:bob would otherwise be ignored and the answer
 // (every binding) read as the filtered one.
 func (rt *Route) knownQuery(q url.Values) error {
-	for name := range q {
+	for _, name := range slices.Sorted(maps.Keys(q)) { // the same answer every time
 		if !slices.ContainsFunc(rt.Query, func(p Param) bool { return p.Name == name }) {
 			if len(rt.Query) == 0 {
 				return invalidField(name, "unknown query parameter %q: %s %s takes none", name, rt.Method, rt.Path)
