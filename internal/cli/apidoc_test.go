@@ -25,6 +25,11 @@ import (
 func TestAPIDocExamples(t *testing.T) {
 	for _, tool := range []string{"bash", "curl", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
+			// CI installs them and sets GATEHOUSE_REQUIRE_DOC_TOOLS=1: there
+			// a missing tool is a failure, not a skip counted as a pass.
+			if os.Getenv("GATEHOUSE_REQUIRE_DOC_TOOLS") == "1" {
+				t.Fatalf("%s not installed (GATEHOUSE_REQUIRE_DOC_TOOLS=1)", tool)
+			}
 			t.Skipf("%s not installed", tool)
 		}
 	}
