@@ -524,6 +524,8 @@ func (d *Directory) mayApprove(ap store.Approval, principal string) string {
 		return "only a person (a user) approves; agents and services cannot"
 	case principal == ap.Principal:
 		return "the requesting principal cannot approve its own request"
+	case principal == ap.OnBehalfOf && d.ownAsks(ap, principal):
+		return "the user acted for cannot approve a request its own roles ask approval for"
 	}
 	if len(d.eng.Missing(ap.Org, principal, authz.Scope{Namespace: ap.Namespace}, []policy.Permission{permApprove})) > 0 {
 		return fmt.Sprintf("approving needs %s in namespace %s", permApprove, ap.Namespace)
@@ -534,6 +536,38 @@ func (d *Directory) mayApprove(ap store.Approval, principal string) string {
 		}
 	}
 	return ""
+}
+
+// ownAsks reports whether an `ask before` rule of user's own roles (at
+// org scope, in ap's namespace or on ap's resource, directly or through a
+// team) covers ap's action: the engine applies such a rule to a request
+// made on the user's behalf so that a deputy cannot launder it, and the
+// user approving it would lift it all the same (threat-model row 50).
+// The rules' and bindings' conditions are not evaluated (the request's
+// context is not kept): a rule that may apply counts, and an error counts
+// as one — fail closed.
+func (d *Directory) ownAsks(ap store.Approval, user string) bool {
+	r, err := d.eng.Reach(ap.Org, user, time.Time{})
+	if err != nil {
+		return true
+	}
+	for _, nr := range r.Namespaces {
+		if nr.Namespace != ap.Namespace {
+			continue
+		}
+		for _, e := range nr.Entries {
+			if e.Resource.ID != "" && (e.Resource.Type != ap.ResourceType || e.Resource.ID != ap.ResourceID) {
+				continue
+			}
+			for _, a := range e.Asks {
+				p := a.Rule.Permission
+				if (p.Resource == policy.Wildcard || p.Resource == ap.ResourceType) && (p.Action == policy.Wildcard || p.Action == ap.Action) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // Approvers lists who may approve ap now (people holding decisions:approve

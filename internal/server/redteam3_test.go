@@ -79,3 +79,61 @@ func (w *apvWorld) setPolicy(text string) {
 	w.e.t.Helper()
 	w.e.must(200, "PUT", "/v1/orgs/"+w.org+"/policy", w.owner, map[string]any{"text": text}, nil)
 }
+
+// TestNoApprovingOnesOwnRequestThroughADeputy (threat-model row 50): the
+// admin role asks before deleting chains. An admin cannot approve its own
+// request; acting through a service it holds a key for, `on_behalf_of`
+// itself, it is the user acted for — who may approve an agent's request
+// in general, but not one its own roles ask approval for: that would lift
+// the rule the engine applies to it precisely so that a deputy cannot
+// launder it. Another admin still approves, and an on-behalf user whose
+// own roles ask nothing still approves its deputy's request.
+func TestNoApprovingOnesOwnRequestThroughADeputy(t *testing.T) {
+	w := newApvWorld(t, "sqlite")
+	e := w.e
+	org := "/v1/orgs/" + w.org
+	text := strings.Replace(withAsk(t), "role admin: builder level 80 {\n",
+		"role admin: builder level 80 {\n    ask before delete chains\n", 1)
+	// The builder-level bot asks before running chains: its rule, not its user's.
+	text = strings.Replace(text, "role builder: operator level 50 {\n",
+		"role builder: operator level 50 {\n    ask before update chains\n", 1)
+	w.setPolicy(text)
+	e.must(201, "POST", org+"/services", w.ann, map[string]any{"name": "annbot", "role": "admin"}, nil)
+	e.must(201, "POST", org+"/services", w.ann, map[string]any{"name": "buildbot", "role": "builder"}, nil)
+	var k1, k2 struct {
+		Token string `json:"token"`
+	}
+	e.must(201, "POST", org+"/apikeys", w.ann, map[string]any{"principal": "service:annbot"}, &k1)
+	e.must(201, "POST", org+"/apikeys", w.ann, map[string]any{"principal": "service:buildbot"}, &k2)
+	n := 0
+	ask := func(token, action, behalf string) *api.Approval {
+		t.Helper()
+		n++ // each row its own question
+		body := map[string]any{"action": action, "resource": "chains/deploy", "namespace": "prod", "arguments": map[string]any{"n": n}}
+		if behalf != "" {
+			body["on_behalf_of"] = behalf
+		}
+		var out api.CheckResponse
+		e.must(200, "POST", org+"/check", token, body, &out)
+		if out.Result != api.ResultApprovalRequired || out.Approval == nil {
+			t.Fatalf("%s on behalf of %q: %+v, want approval_required", action, behalf, out)
+		}
+		return out.Approval
+	}
+	for _, row := range []struct {
+		name, approver string
+		ap             *api.Approval
+		want           int
+	}{
+		{"ann approves her own delete", w.ann, ask(w.ann, "chains:delete", ""), 403},
+		{"ann approves her own delete through annbot on her behalf", w.ann, ask(k1.Token, "chains:delete", "user:apvann"), 403},
+		{"ann approves her own delete through buildbot on her behalf", w.ann, ask(k2.Token, "chains:update", "user:apvann"), 200},
+		{"amy approves ann's delete through annbot", w.amy, ask(k1.Token, "chains:delete", "user:apvann"), 200},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			if r := e.do("POST", org+"/approvals/"+row.ap.ID+"/approve", row.approver, map[string]any{}); r.Status != row.want {
+				t.Errorf("approve: %d, want %d (%s)", r.Status, row.want, r.Body)
+			}
+		})
+	}
+}
