@@ -39,6 +39,17 @@ var celEnv = func() *cel.Env {
 	return env
 }()
 
+// ConditionCostLimit bounds one evaluation of a condition, in cel-go's
+// cost units (about one per comparison, field access or comprehension
+// step): a condition that reaches it stops with an error and fails closed
+// (false for a grant; an `ask before` rule or an obligation then applies).
+// Anyone may write an org's policy, and a condition runs on the server's
+// CPU at each check that reaches it: without a bound, seven nested
+// comprehensions over a ten-element list cost 10^7 steps, and three over a
+// context list sent with the check far more (threat-model row 51). The
+// bound leaves room for a scan of a list of tens of thousands of elements.
+const ConditionCostLimit = 100_000
+
 // compileCEL compiles expr and requires a bool result. The error text is a
 // one-line message fit for a diagnostic.
 func compileCEL(expr string) (cel.Program, error) {
@@ -49,7 +60,7 @@ func compileCEL(expr string) (cel.Program, error) {
 	if !ast.OutputType().IsExactType(cel.BoolType) && !ast.OutputType().IsExactType(cel.DynType) {
 		return nil, fmt.Errorf("expression has type %s, want bool", ast.OutputType())
 	}
-	prg, err := celEnv.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	prg, err := celEnv.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(ConditionCostLimit))
 	if err != nil {
 		return nil, fmt.Errorf("%s", oneLine(err.Error()))
 	}

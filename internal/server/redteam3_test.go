@@ -137,3 +137,43 @@ func TestNoApprovingOnesOwnRequestThroughADeputy(t *testing.T) {
 		})
 	}
 }
+
+// TestAnAskRuleWhoseConditionBreaksApplies (threat-model row 51): an `ask
+// before` rule whose condition fails to evaluate — a key the caller left
+// out of the context, a value of another type, or the CEL cost limit
+// reached with a long context list — applies: the caller does not get
+// past an approval by breaking its condition.
+func TestAnAskRuleWhoseConditionBreaksApplies(t *testing.T) {
+	w := newApvWorld(t, "sqlite")
+	text := strings.Replace(withAsk(t), "ask before run chains when in_prod from admin quorum 2", "ask before run chains when risky", 1)
+	text += "\ncondition risky = \"context.amount > 1000 || context.tags.exists(a, context.tags.exists(b, a + b == 'xy'))\"\n"
+	w.setPolicy(text)
+	long := make([]string, 1000)
+	for i := range long {
+		long[i] = "t"
+	}
+	for _, row := range []struct {
+		name    string
+		context map[string]any
+		want    string // allowed or approval_required
+	}{
+		{"a small amount and a short list: no approval", map[string]any{"amount": 5, "tags": []string{"a"}}, "allowed"},
+		{"a large amount: approval", map[string]any{"amount": 5000, "tags": []string{}}, "approval_required"},
+		{"the amount left out: approval", map[string]any{"tags": []string{"a"}}, "approval_required"},
+		{"the amount as a string: approval", map[string]any{"amount": "5000", "tags": []string{"a"}}, "approval_required"},
+		{"a list long enough to reach the cost limit: approval", map[string]any{"amount": 5, "tags": long}, "approval_required"},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			var out api.CheckResponse
+			w.e.must(200, "POST", "/v1/orgs/"+w.org+"/check", w.op, map[string]any{
+				"action": "chains:run", "resource": "chains/deploy", "namespace": "prod", "context": row.context}, &out)
+			got := "allowed"
+			if !out.Allowed {
+				got = out.Result
+			}
+			if got != row.want {
+				t.Errorf("%s, want %s (%+v)", got, row.want, out)
+			}
+		})
+	}
+}
