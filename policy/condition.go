@@ -5,6 +5,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/policy/token"
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
 )
 
 // Condition is a named CEL expression, compiled once.
@@ -60,11 +61,43 @@ func compileCEL(expr string) (cel.Program, error) {
 	if !ast.OutputType().IsExactType(cel.BoolType) && !ast.OutputType().IsExactType(cel.DynType) {
 		return nil, fmt.Errorf("expression has type %s, want bool", ast.OutputType())
 	}
-	prg, err := celEnv.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(ConditionCostLimit))
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if !boundedCost(ast) {
+		opts = append(opts, cel.CostLimit(ConditionCostLimit))
+	}
+	prg, err := celEnv.Program(ast, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s", oneLine(err.Error()))
 	}
 	return prg, nil
+}
+
+// maxInputSize is more than the size (string length, list or map entries)
+// of any value a condition can see: requests, resource specs and
+// attributes are all far smaller (the largest request body is 4 MiB).
+const maxInputSize = 1 << 26
+
+// sizeBound tells cel-go's cost estimator that no input exceeds
+// maxInputSize.
+type sizeBound struct{}
+
+func (sizeBound) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+	return &checker.SizeEstimate{Min: 0, Max: maxInputSize}
+}
+
+func (sizeBound) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
+}
+
+// boundedCost reports whether ast's worst-case cost, over inputs of any
+// size up to maxInputSize, is within ConditionCostLimit: such a condition
+// (comparisons, field accesses, tests against literals) needs no cost
+// tracking, which costs each evaluation about a microsecond; any other
+// (comprehensions, string functions over inputs) is tracked and stopped
+// at the limit.
+func boundedCost(ast *cel.Ast) bool {
+	est, err := celEnv.EstimateCost(ast, sizeBound{})
+	return err == nil && est.Max <= ConditionCostLimit
 }
 
 func oneLine(s string) string {

@@ -29,14 +29,21 @@ func TestConditionCostIsBounded(t *testing.T) {
 		name, expr string
 		want       bool
 		costly     bool // must stop at the cost limit
+		tracked    bool // evaluated with cost tracking (its cost grows with its input)
 	}{
-		{"a comparison", "context.n == 3", true, false},
-		{"membership in a 1,000-element list", "context.tags.exists(t, t == 'wanted')", true, false},
-		{"'in' over a 1,000-element list", "'wanted' in context.tags", true, false},
-		{"seven nested comprehensions over ten elements (10^7 steps)", nested, false, true},
-		{"a comprehension over the context, nested twice", "context.tags.all(a, context.tags.all(b, a != 'x'))", false, true},
+		{"a comparison", "context.n == 3", true, false, false},
+		{"a comparison with a string literal", "context.tags[999] == 'wanted' && context.n > 2", true, false, false},
+		{"membership in a 1,000-element list", "context.tags.exists(t, t == 'wanted')", true, false, true},
+		{"'in' over a 1,000-element list", "'wanted' in context.tags", true, false, true},
+		{"seven nested comprehensions over ten elements (10^7 steps)", nested, false, true, true},
+		{"a comprehension over the context, nested twice", "context.tags.all(a, context.tags.all(b, a != 'x'))", false, true, true},
 	} {
 		t.Run(row.name, func(t *testing.T) {
+			if ast, iss := celEnv.Compile(row.expr); iss.Err() != nil {
+				t.Fatal(iss.Err())
+			} else if got := boundedCost(ast); got == row.tracked {
+				t.Errorf("boundedCost = %v, want %v: a condition whose cost grows with its input must be tracked", got, !row.tracked)
+			}
 			prg, err := compileCEL(row.expr)
 			if err != nil {
 				t.Fatal(err)
