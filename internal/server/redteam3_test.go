@@ -177,3 +177,39 @@ func TestAnAskRuleWhoseConditionBreaksApplies(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckedResourceIDsAreThoseAResourceCanHave (threat-model row 52): a
+// resource id in a check is what the store would accept for a resource —
+// printable Unicode — so a check cannot carry C1 controls (U+009B is a
+// terminal's CSI), bidirectional overrides (U+202E shows "yolpedrp" as
+// "prdeploy"), zero-width or line-separator characters into the answers,
+// the decision log and the audit exports (CEF, syslog) where a reader sees
+// them. Ids that a resource can have, non-ASCII letters included, are
+// still checked.
+func TestCheckedResourceIDsAreThoseAResourceCanHave(t *testing.T) {
+	w := newApvWorld(t, "sqlite")
+	for _, row := range []struct {
+		id   string
+		want int
+	}{
+		{"deploy", 200},
+		{"déploy-ü-日本", 200},
+		{"a b", 200},
+		{"x\u009b31mred", 400},    // C1 CSI
+		{"x\u0085y", 400},         // C1 NEL, a line break to some readers
+		{"prod\u202eyolped", 400}, // right-to-left override
+		{"dep\u200bloy", 400},     // zero-width space: looks like "deploy"
+		{"line\u2028break", 400},  // line separator
+		{"para\u2029break", 400},  // paragraph separator
+		{"tag\U000E0041", 400},    // a tag character (format)
+		{"x\x1b[2Jy", 400},        // C0 ESC, refused before too
+		{"nul\x00byte", 400},      // NUL
+		{"no\u00a0break", 400},    // a no-break space: the store refuses it too
+	} {
+		r := w.e.do("POST", "/v1/orgs/"+w.org+"/check", w.op, map[string]any{
+			"action": "chains:read", "resource": "chains/" + row.id, "namespace": "prod"})
+		if r.Status != row.want {
+			t.Errorf("check of chains/%q: %d, want %d (%s)", row.id, r.Status, row.want, r.Body)
+		}
+	}
+}
