@@ -213,3 +213,43 @@ func TestCheckedResourceIDsAreThoseAResourceCanHave(t *testing.T) {
 		}
 	}
 }
+
+// TestARunTokenDiesWithTheUserItsRunActedFor (threat-model row 54): a
+// platform service starts a run of chains/job on behalf of the operator
+// and has a run token issued for the runtime. If the operator loses the
+// right to run the job (demoted, removed) before the runtime exchanges
+// the token, no secret is released: the exchange checks the issuer on the
+// user's behalf, as the run was authorized, not the issuer alone.
+func TestARunTokenDiesWithTheUserItsRunActedFor(t *testing.T) {
+	for _, row := range []struct {
+		name    string
+		between func(w *tokWorld)
+		want    int
+	}{
+		{"nothing changes: released", nil, 200},
+		{"the user is demoted to viewer", func(w *tokWorld) { w.demote("apvop") }, 403},
+		{"the user is removed from the org", func(w *tokWorld) {
+			w.e.must(200, "DELETE", "/v1/orgs/"+w.org+"/members/apvop", w.owner, nil, nil)
+		}, 403},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			w := newTokWorld(t, "sqlite")
+			w.jobWithSecret()
+			runner := w.serviceKey("runner", "operator")
+			org := "/v1/orgs/" + w.org
+			var st api.RunStartResponse
+			w.e.must(201, "POST", org+"/runs", w.platform, map[string]any{"resource": "chains/job", "issue_token": true,
+				"runtime": "service:runner", "on_behalf_of": "user:apvop"}, &st)
+			if row.between != nil {
+				row.between(w)
+			}
+			r := w.e.do("POST", org+"/runs/exchange", runner, map[string]any{"token": st.RunToken.Token})
+			if r.Status != row.want {
+				t.Fatalf("exchange: %d, want %d (%s)", r.Status, row.want, r.Body)
+			}
+			if row.want != 200 && (strings.Contains(string(r.Body), "v-canary") || !strings.Contains(string(r.Body), "no longer valid")) {
+				t.Fatalf("the refusal: %s", r.Body)
+			}
+		})
+	}
+}
