@@ -120,7 +120,11 @@ func (e *eval) appendMatching(out, asks []*policy.AskRule) []*policy.AskRule {
 			continue
 		}
 		if a.Condition != "" {
-			if ok, _ := e.evalCond(a.Condition); !ok {
+			// A condition that fails to evaluate (an error, the CEL cost
+			// limit) makes the rule apply: an approval rule fails closed,
+			// or a caller could lift it by sending a context that breaks
+			// its condition (threat-model row 51).
+			if ok, err := e.evalCond(a.Condition); !ok && err == nil {
 				continue
 			}
 		}

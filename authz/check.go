@@ -426,7 +426,8 @@ func (e *eval) buildVars() policy.Vars {
 	return policy.Vars{Principal: pv, Resource: rv, Context: e.req.Context}
 }
 
-// rulesHolding returns the rules whose condition is empty or holds.
+// rulesHolding returns the rules whose condition is empty or holds, or
+// fails to evaluate: an obligation fails closed.
 func (e *eval) rulesHolding(rs []*policy.Rule) []*policy.Rule {
 	var out []*policy.Rule
 	for _, r := range rs {
@@ -435,8 +436,8 @@ func (e *eval) rulesHolding(rs []*policy.Rule) []*policy.Rule {
 		}
 		if r.Condition == "" {
 			out = append(out, r)
-		} else if ok, _ := e.evalCond(r.Condition); ok {
-			out = append(out, r)
+		} else if ok, err := e.evalCond(r.Condition); ok || err != nil {
+			out = append(out, r) // an obligation whose condition fails to evaluate applies (row 51)
 		}
 	}
 	return out

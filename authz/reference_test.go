@@ -275,12 +275,12 @@ func (ref reference) decide(w world, d *authz.OrgData, principal string, req *au
 	// 8. Obligations and advice of a declared agent, on allow only.
 	if dec.Allowed && agent != nil {
 		for _, r := range rulesOf(agent, ast.Must) {
-			if r.Condition == "" || holds(d.Policy, r.Condition, vars) {
+			if r.Condition == "" || holdsOrFails(d.Policy, r.Condition, vars) {
 				dec.Obligations = append(dec.Obligations, ruleKey(r))
 			}
 		}
 		for _, r := range rulesOf(agent, ast.Should) {
-			if r.Condition == "" || holds(d.Policy, r.Condition, vars) {
+			if r.Condition == "" || holdsOrFails(d.Policy, r.Condition, vars) {
 				dec.Advice = append(dec.Advice, ruleKey(r))
 			}
 		}
@@ -445,6 +445,13 @@ func (ref reference) bindingGrants(pol *policy.Model, b authz.Binding, typ, acti
 func holds(pol *policy.Model, cond string, vars policy.Vars) bool {
 	ok, _ := pol.EvalCondition(cond, vars)
 	return ok
+}
+
+// holdsOrFails: an ask rule's or an obligation's condition applies when it
+// holds or fails to evaluate (they fail closed: threat-model row 51).
+func holdsOrFails(pol *policy.Model, cond string, vars policy.Vars) bool {
+	ok, err := pol.EvalCondition(cond, vars)
+	return ok || err != nil
 }
 
 func anyHolds(pol *policy.Model, conds []string, vars policy.Vars) bool {
@@ -1108,7 +1115,7 @@ func (ref reference) asksOf(d *authz.OrgData, p authz.Principal, kind, name stri
 		if a.Permission != (policy.Permission{Resource: req.ResourceType, Action: req.Action}) {
 			continue
 		}
-		if a.Condition != "" && !holds(d.Policy, a.Condition, vars) {
+		if a.Condition != "" && !holdsOrFails(d.Policy, a.Condition, vars) {
 			continue
 		}
 		out = append(out, askKey(a))

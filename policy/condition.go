@@ -5,6 +5,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/policy/token"
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
 )
 
 // Condition is a named CEL expression, compiled once.
@@ -39,6 +40,17 @@ var celEnv = func() *cel.Env {
 	return env
 }()
 
+// ConditionCostLimit bounds one evaluation of a condition, in cel-go's
+// cost units (about one per comparison, field access or comprehension
+// step): a condition that reaches it stops with an error and fails closed
+// (false for a grant; an `ask before` rule or an obligation then applies).
+// Anyone may write an org's policy, and a condition runs on the server's
+// CPU at each check that reaches it: without a bound, seven nested
+// comprehensions over a ten-element list cost 10^7 steps, and three over a
+// context list sent with the check far more (threat-model row 51). The
+// bound leaves room for a scan of a list of tens of thousands of elements.
+const ConditionCostLimit = 100_000
+
 // compileCEL compiles expr and requires a bool result. The error text is a
 // one-line message fit for a diagnostic.
 func compileCEL(expr string) (cel.Program, error) {
@@ -49,11 +61,43 @@ func compileCEL(expr string) (cel.Program, error) {
 	if !ast.OutputType().IsExactType(cel.BoolType) && !ast.OutputType().IsExactType(cel.DynType) {
 		return nil, fmt.Errorf("expression has type %s, want bool", ast.OutputType())
 	}
-	prg, err := celEnv.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if !boundedCost(ast) {
+		opts = append(opts, cel.CostLimit(ConditionCostLimit))
+	}
+	prg, err := celEnv.Program(ast, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%s", oneLine(err.Error()))
 	}
 	return prg, nil
+}
+
+// maxInputSize is more than the size (string length, list or map entries)
+// of any value a condition can see: requests, resource specs and
+// attributes are all far smaller (the largest request body is 4 MiB).
+const maxInputSize = 1 << 26
+
+// sizeBound tells cel-go's cost estimator that no input exceeds
+// maxInputSize.
+type sizeBound struct{}
+
+func (sizeBound) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+	return &checker.SizeEstimate{Min: 0, Max: maxInputSize}
+}
+
+func (sizeBound) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
+}
+
+// boundedCost reports whether ast's worst-case cost, over inputs of any
+// size up to maxInputSize, is within ConditionCostLimit: such a condition
+// (comparisons, field accesses, tests against literals) needs no cost
+// tracking, which costs each evaluation about a microsecond; any other
+// (comprehensions, string functions over inputs) is tracked and stopped
+// at the limit.
+func boundedCost(ast *cel.Ast) bool {
+	est, err := celEnv.EstimateCost(ast, sizeBound{})
+	return err == nil && est.Max <= ConditionCostLimit
 }
 
 func oneLine(s string) string {

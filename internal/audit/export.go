@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -245,8 +246,33 @@ var (
 	cefValueEsc  = strings.NewReplacer(`\`, `\\`, `=`, `\=`, "\n", `\n`, "\r", `\r`)
 )
 
-func cefHeader(s string) string { return cefHeaderEsc.Replace(s) }
-func cefValue(s string) string  { return cefValueEsc.Replace(s) }
+func cefHeader(s string) string { return cefHeaderEsc.Replace(printable(s)) }
+func cefValue(s string) string  { return cefValueEsc.Replace(printable(s)) }
+
+// printable replaces with a space every character that does not print
+// (unicode.IsPrint) but the newlines CEF escapes: control characters (C0,
+// DEL, C1: ESC and CSI sequences that repaint a reader's terminal, NEL,
+// vertical tab, form feed), format characters (bidirectional overrides,
+// zero-width characters) and line and paragraph separators, so that an
+// entry is one line that reads as it is (threat-model row 53).
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r != '\n' && r != '\r' && !unicode.IsPrint(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || unicode.IsPrint(r) {
+			return r
+		}
+		return ' '
+	}, s)
+}
 
 // --- syslog (RFC 5424 over TCP or TLS, octet-counting framing, RFC 6587)
 

@@ -600,3 +600,30 @@ func TestSyslogOverTLS(t *testing.T) {
 		t.Error("an exporter delivered to an untrusted TLS receiver")
 	}
 }
+
+// TestCEFKeepsEveryEntryOnItsLine (threat-model row 53): whatever text an
+// entry carries, its CEF line is one line whose fields a reader splits
+// where the format says: no raw control character (ESC sequences that
+// repaint a terminal, C1 CSI, NEL, vertical tab, form feed), no line or
+// paragraph separator and no bidirectional override reaches the line;
+// `\`, `=`, `|` and newlines keep their CEF escapes.
+func TestCEFKeepsEveryEntryOnItsLine(t *testing.T) {
+	for _, row := range []struct{ name, msg, want string }{
+		{"escaped by CEF", "a=b\\c\nd\re", `msg=a\=b\\c\nd\re`},
+		{"ESC sequence", "x\x1b[2Jy", "msg=x [2Jy"},
+		{"NUL, tab, vertical tab, form feed, DEL", "a\x00b\tc\vd\fe\x7ff", "msg=a b c d e f"},
+		{"C1 CSI and NEL", "a\u009b31mb\u0085c", "msg=a 31mb c"},
+		{"line and paragraph separators", "a\u2028b\u2029c", "msg=a b c"},
+		{"bidirectional override and zero-width space", "a\u202eb\u200bc", "msg=a b c"},
+		{"printable Unicode stays", "déploy 日本 ✓", "msg=déploy 日本 ✓"},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			e := audit.Entry{Org: "acme", Seq: 1, Time: time.Unix(0, 0), Actor: audit.Actor{Principal: "user:alice"},
+				Action: "x.y", Target: "t", Result: audit.Success, Message: row.msg}
+			got := audit.FormatCEF(&e)
+			if !strings.Contains(got, " "+row.want+" cs1Label=") {
+				t.Errorf("CEF line %q, want it to carry %q", got, row.want)
+			}
+		})
+	}
+}

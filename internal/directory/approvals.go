@@ -196,7 +196,7 @@ func (a *Asker) CheckApproval(ctx context.Context, req *authz.Request, in Approv
 		if !self {
 			return authz.Decision{}, nil, invalid("approval_id", "an approval is presented by the principal it is for (%s), not by %s", req.Principal, a.actor.Principal)
 		}
-		ap, ok, err := d.consume(ctx, a.actor, q, in.ApprovalID, in.Then)
+		ap, ok, err := d.consume(ctx, a.actor, q, in.ApprovalID, dec, in.Then)
 		if err != nil {
 			return authz.Decision{}, nil, err
 		}
@@ -332,8 +332,11 @@ func (d *Directory) recordApproval(ctx context.Context, tx store.Tx, actor Actor
 
 // consume uses the granted approval id for q, once. ok is false (and the
 // approval untouched) unless it is granted, unexpired, unconsumed and of
-// exactly this question.
-func (d *Directory) consume(ctx context.Context, actor Actor, q question, id string, then func(context.Context, store.Tx, store.Approval) error) (store.Approval, bool, error) {
+// exactly this question. A granted approval whose votes no longer meet
+// what dec's rules ask now (an approver lost decisions:approve or its
+// `from` role, the policy raised the quorum or named other roles) is
+// expired instead: a stale grant is no allow (threat-model row 49).
+func (d *Directory) consume(ctx context.Context, actor Actor, q question, id string, dec authz.Decision, then func(context.Context, store.Tx, store.Approval) error) (store.Approval, bool, error) {
 	var out store.Approval
 	ok := false
 	var thenErr error
@@ -351,6 +354,14 @@ func (d *Directory) consume(ctx context.Context, actor Actor, q question, id str
 		}
 		if !tx.Now().Before(ap.UseBy) {
 			return d.expire(ctx, tx, actor, ap, store.ApprovalGranted)
+		}
+		if n, quorum := d.votesNow(ap, dec); n < quorum {
+			ap.Status, ap.DecidedAt = store.ApprovalExpired, tx.Now()
+			if _, err := tx.UpdateApproval(ctx, ap, store.ApprovalGranted); err != nil {
+				return err
+			}
+			return d.recordApproval(ctx, tx, actor, "approval.expire", ap, audit.Success, "", map[string]any{
+				"was": store.ApprovalGranted, "why": "votes no longer meet the rules", "approvals": n, "quorum": quorum})
 		}
 		ap.Status, ap.ConsumedAt, ap.ConsumedBy = store.ApprovalConsumed, tx.Now(), actor.Principal
 		if ap, err = tx.UpdateApproval(ctx, ap, store.ApprovalGranted); err != nil {
@@ -376,6 +387,34 @@ func (d *Directory) consume(ctx context.Context, actor Actor, q question, id str
 		d.audited.fire()
 	}
 	return out, ok, nil
+}
+
+// votesNow counts the approving votes of ap cast by people who may
+// approve it now, under the rules of dec (the decision that asks for it
+// now), and returns the quorum those rules ask for.
+func (d *Directory) votesNow(ap store.Approval, dec authz.Decision) (n, quorum int) {
+	cur := ap
+	cur.Quorum, cur.From = 1, nil
+	if need := authz.ApprovalOf(dec.Asks); need != nil {
+		cur.Quorum, cur.From = need.Quorum, need.From
+	}
+	return d.validVotes(cur), cur.Quorum
+}
+
+// validVotes counts ap's approving votes by distinct people who may
+// approve ap now (mayApprove, by the engine's current state): a vote
+// whose voter has since lost decisions:approve, its `from` role or its
+// membership counts for nothing.
+func (d *Directory) validVotes(ap store.Approval) int {
+	n := 0
+	seen := map[string]bool{}
+	for _, v := range ap.Votes {
+		if v.Approve && !seen[v.By] && d.mayApprove(ap, v.By) == "" {
+			seen[v.By] = true
+			n++
+		}
+	}
+	return n
 }
 
 // expire marks ap (whose status is from) expired, with its audit entry.
@@ -485,6 +524,8 @@ func (d *Directory) mayApprove(ap store.Approval, principal string) string {
 		return "only a person (a user) approves; agents and services cannot"
 	case principal == ap.Principal:
 		return "the requesting principal cannot approve its own request"
+	case principal == ap.OnBehalfOf && d.ownAsks(ap, principal):
+		return "the user acted for cannot approve a request its own roles ask approval for"
 	}
 	if len(d.eng.Missing(ap.Org, principal, authz.Scope{Namespace: ap.Namespace}, []policy.Permission{permApprove})) > 0 {
 		return fmt.Sprintf("approving needs %s in namespace %s", permApprove, ap.Namespace)
@@ -495,6 +536,38 @@ func (d *Directory) mayApprove(ap store.Approval, principal string) string {
 		}
 	}
 	return ""
+}
+
+// ownAsks reports whether an `ask before` rule of user's own roles (at
+// org scope, in ap's namespace or on ap's resource, directly or through a
+// team) covers ap's action: the engine applies such a rule to a request
+// made on the user's behalf so that a deputy cannot launder it, and the
+// user approving it would lift it all the same (threat-model row 50).
+// The rules' and bindings' conditions are not evaluated (the request's
+// context is not kept): a rule that may apply counts, and an error counts
+// as one — fail closed.
+func (d *Directory) ownAsks(ap store.Approval, user string) bool {
+	r, err := d.eng.Reach(ap.Org, user, time.Time{})
+	if err != nil {
+		return true
+	}
+	for _, nr := range r.Namespaces {
+		if nr.Namespace != ap.Namespace {
+			continue
+		}
+		for _, e := range nr.Entries {
+			if e.Resource.ID != "" && (e.Resource.Type != ap.ResourceType || e.Resource.ID != ap.ResourceID) {
+				continue
+			}
+			for _, a := range e.Asks {
+				p := a.Rule.Permission
+				if (p.Resource == policy.Wildcard || p.Resource == ap.ResourceType) && (p.Action == policy.Wildcard || p.Action == ap.Action) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // Approvers lists who may approve ap now (people holding decisions:approve
@@ -651,12 +724,7 @@ func (d *Directory) DecideApproval(ctx context.Context, actor Actor, org, id str
 			}
 		}
 		ap.Votes = append(ap.Votes, store.ApprovalVote{By: actor.Principal, Approve: approve, Comment: comment, At: now})
-		n := 0
-		for _, v := range ap.Votes {
-			if v.Approve {
-				n++
-			}
-		}
+		n := d.validVotes(ap) // earlier voters who lost the right count for nothing (row 49)
 		switch {
 		case !approve:
 			ap.Status, ap.DecidedAt = store.ApprovalDenied, now

@@ -142,7 +142,7 @@ func (s *Service) Start(ctx context.Context, actor directory.Actor, org string, 
 			run.ApprovalID = ap.ID
 		}
 		if in.IssueToken {
-			g, names, err := s.vault.IssueRunTokenIn(ctx, tx, actor, org, ref, vault.RunOptions{Runtime: in.Runtime, ApprovalID: run.ApprovalID})
+			g, names, err := s.vault.IssueRunTokenIn(ctx, tx, actor, org, ref, vault.RunOptions{Runtime: in.Runtime, ApprovalID: run.ApprovalID, OnBehalfOf: in.OnBehalfOf})
 			if err != nil {
 				tokErr = err
 				return err

@@ -2,6 +2,7 @@ package server
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -81,8 +82,10 @@ func validName(s string) bool { return len(s) <= 128 && ident.IsIdent(s) }
 func validSlug(s string) bool { return ident.IsSlug(s) }
 
 // validResourceID is a resource id as the directory creates them: 1 to
-// 256 bytes of valid UTF-8 without '/' or control characters, not starting
-// or ending with a space.
+// 256 bytes of printable UTF-8 (unicode.IsPrint, as the store requires:
+// no control, format — bidirectional overrides, zero-width characters —
+// or separator characters but the ASCII space) without '/', not starting
+// or ending with a space (threat-model row 52).
 func validResourceID(id string) bool {
 	if id == "" || len(id) > 256 || id[0] == ' ' || id[len(id)-1] == ' ' {
 		return false
@@ -95,5 +98,13 @@ func validResourceID(id string) bool {
 		}
 		ascii = ascii && c < utf8.RuneSelf
 	}
-	return ascii || utf8.ValidString(id) && !strings.ContainsRune(id, utf8.RuneError)
+	if ascii {
+		return true
+	}
+	for _, r := range id {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return false // also invalid UTF-8
+		}
+	}
+	return true
 }

@@ -81,7 +81,7 @@ func parseResource(field, s, wantType string) (string, error) {
 		return "", invalidField(field, "%s must be <type>/<id>, e.g. \"chains/escalation-triage\" (got %q)", field, s)
 	}
 	if !validResourceID(id) {
-		return "", invalidField(field, "%s: %q is not a resource id (1 to 256 bytes, no '/' or control characters, no surrounding spaces)", field, id)
+		return "", invalidField(field, "%s: %q is not a resource id (1 to 256 bytes of printable characters, no '/', no surrounding spaces)", field, id)
 	}
 	if typ != wantType {
 		return "", invalidField(field, "%s is of type %q but the action is about %q", field, typ, wantType)

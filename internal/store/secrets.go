@@ -127,6 +127,9 @@ type RunToken struct {
 	// the issuer's right to run is then the policy's allow but for an
 	// `ask before` rule (the approval lifted it), at exchange as at issue.
 	ApprovalID string `json:"approval_id,omitempty"`
+	// OnBehalfOf is the user the issuer acted for ("" for none): an
+	// exchange checks the issuer's right to run on that user's behalf.
+	OnBehalfOf string `json:"on_behalf_of,omitempty"`
 }
 
 // VaultKey records a master key id the deployment has used, with a key

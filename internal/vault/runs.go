@@ -46,6 +46,11 @@ type RunOptions struct {
 	// rule, then counts as allowed — at issue and at exchange (the token
 	// keeps it). It lifts nothing else.
 	ApprovalID string
+	// OnBehalfOf is the user the issuer acts for (an agent's or a
+	// service's run, "" for none): the token keeps it, and an exchange
+	// checks that the issuer may still run the resource on that user's
+	// behalf (threat-model row 54).
+	OnBehalfOf string
 }
 
 // RunGrant is an issued run token. Token is shown once; the vault keeps
@@ -113,13 +118,14 @@ func wellFormedToken(s string) bool {
 	return err == nil
 }
 
-// mayRun is the engine's decision on p doing <type>:run on ref (every
-// grant counts, shares included, conditions evaluated without context).
-func (v *Vault) mayRun(org, p string, ref authz.ResourceRef, now time.Time, approved bool) bool {
+// mayRun is the engine's decision on p doing <type>:run on ref, on behalf
+// of user onBehalf when set (every grant counts, shares included,
+// conditions evaluated without context).
+func (v *Vault) mayRun(org, p, onBehalf string, ref authz.ResourceRef, now time.Time, approved bool) bool {
 	if v.eng == nil {
 		return false
 	}
-	req := &authz.Request{Org: org, Principal: p, Namespace: ref.Namespace, ResourceType: ref.Type, ResourceID: ref.ID, Action: "run", Now: now}
+	req := &authz.Request{Org: org, Principal: p, OnBehalfOf: onBehalf, Namespace: ref.Namespace, ResourceType: ref.Type, ResourceID: ref.ID, Action: "run", Now: now}
 	if approved {
 		return v.eng.AllowsApproved(req)
 	}
@@ -209,7 +215,7 @@ func (v *Vault) issueRunToken(o *op, ref authz.ResourceRef, opts RunOptions) (Ru
 			return errorf(ErrInvalid, o.name, "no run token for %s: an MCP server's credential is only injected by the gateway", ref.Type)
 		}
 		now := v.now()
-		if !v.mayRun(org, actor.Principal, ref, now, opts.ApprovalID != "") {
+		if !v.mayRun(org, actor.Principal, opts.OnBehalfOf, ref, now, opts.ApprovalID != "") {
 			return &Error{Pkg: pkg, Op: o.name, Msg: fmt.Sprintf("requires %s:run on %s", ref.Type, store.RefKey(ref)), Kind: ErrForbidden,
 				Permission: ref.Type + ":run", Scope: authz.Scope{Namespace: ref.Namespace}.String()}
 		}
@@ -279,7 +285,7 @@ func (v *Vault) issueRunToken(o *op, ref authz.ResourceRef, opts RunOptions) (Ru
 		id := tokenID(token)
 		rt, err := o.tx.CreateRunToken(ctx, store.RunToken{
 			Org: org, ID: id, Resource: ref, ResourceVersion: res.Version, Secrets: names,
-			IssuedBy: actor.Principal, Runtime: opts.Runtime, ExpiresAt: now.Add(ttl), ApprovalID: opts.ApprovalID,
+			IssuedBy: actor.Principal, Runtime: opts.Runtime, ExpiresAt: now.Add(ttl), ApprovalID: opts.ApprovalID, OnBehalfOf: opts.OnBehalfOf,
 		})
 		if err != nil {
 			return err
@@ -351,13 +357,13 @@ func (v *Vault) Exchange(ctx context.Context, actor Actor, org, token string) (R
 		if res.Version != rt.ResourceVersion {
 			return refused(o.name, fmt.Sprintf("token %s: the resource changed from version %d to %d", id[:16], rt.ResourceVersion, res.Version))
 		}
-		if !v.mayRun(org, rt.IssuedBy, rt.Resource, now, rt.ApprovalID != "") {
-			return refused(o.name, fmt.Sprintf("token %s: its issuer %s may no longer run the resource", id[:16], rt.IssuedBy))
+		if !v.mayRun(org, rt.IssuedBy, rt.OnBehalfOf, rt.Resource, now, rt.ApprovalID != "") {
+			return refused(o.name, fmt.Sprintf("token %s: its issuer %s may no longer run the resource (on behalf of %q)", id[:16], rt.IssuedBy, rt.OnBehalfOf))
 		}
 		// A run a person approved is approved for the runtime that
 		// carries it out too: the runtime's own ask rules gate the runs it
 		// starts itself (at issue), not the approved run it executes.
-		if !v.mayRun(org, actor.Principal, rt.Resource, now, rt.ApprovalID != "") {
+		if !v.mayRun(org, actor.Principal, "", rt.Resource, now, rt.ApprovalID != "") {
 			return errorf(ErrForbidden, o.name, "the runtime needs %s:run on %s", rt.Resource.Type, store.RefKey(rt.Resource))
 		}
 		found, err := o.tx.GetSealedSecrets(ctx, org, rt.Resource.Namespace, rt.Secrets)

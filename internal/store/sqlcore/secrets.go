@@ -25,7 +25,7 @@ const (
 	secretVersionCols = `org, namespace, name, version, key_id, wrapped_key, ciphertext, created_by, created_at`
 	// secretVersionMetaCols reads a version without its sealed bytes.
 	secretVersionMetaCols = `org, namespace, name, version, key_id, NULL, NULL, created_by, created_at`
-	runTokenCols          = `org, id, namespace, type, resource_id, resource_version, secrets, issued_by, runtime, created_at, expires_at, used_at, used_by, approval_id`
+	runTokenCols          = `org, id, namespace, type, resource_id, resource_version, secrets, issued_by, runtime, created_at, expires_at, used_at, used_by, approval_id, on_behalf_of`
 	vaultKeyCols          = `id, key_check, created_at, retired_at`
 )
 
@@ -60,7 +60,7 @@ func scanRunToken(r Rows) (t store.RunToken, err error) {
 	var version int64
 	var secrets []byte
 	if err = r.Scan(&t.Org, &t.ID, &t.Resource.Namespace, &t.Resource.Type, &t.Resource.ID, &version, &secrets,
-		&t.IssuedBy, &t.Runtime, scanTime(&t.CreatedAt), scanTime(&t.ExpiresAt), scanTime(&t.UsedAt), &t.UsedBy, &t.ApprovalID); err != nil {
+		&t.IssuedBy, &t.Runtime, scanTime(&t.CreatedAt), scanTime(&t.ExpiresAt), scanTime(&t.UsedAt), &t.UsedBy, &t.ApprovalID, &t.OnBehalfOf); err != nil {
 		return t, err
 	}
 	t.ResourceVersion = uint64(version)
@@ -520,9 +520,9 @@ func (t *txn) CreateRunToken(ctx context.Context, rt store.RunToken) (store.RunT
 		return store.RunToken{}, err
 	}
 	secretsJSON, _ := json.Marshal(names) // strings only: cannot fail
-	if _, err := t.exec(ctx, op, detail, `INSERT INTO run_tokens (`+runTokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+	if _, err := t.exec(ctx, op, detail, `INSERT INTO run_tokens (`+runTokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		out.Org, out.ID, out.Resource.Namespace, out.Resource.Type, out.Resource.ID, int64(out.ResourceVersion), string(secretsJSON),
-		out.IssuedBy, out.Runtime, t.s.b.TimeArg(t.now), t.s.b.TimeArg(out.ExpiresAt), nil, "", out.ApprovalID); err != nil {
+		out.IssuedBy, out.Runtime, t.s.b.TimeArg(t.now), t.s.b.TimeArg(out.ExpiresAt), nil, "", out.ApprovalID, out.OnBehalfOf); err != nil {
 		return store.RunToken{}, err
 	}
 	t.unlogged = true

@@ -31,7 +31,7 @@ var Schema = map[string][]string{
 	// 00003_secrets.sql
 	"secrets":         {"org", "namespace", "name", "description", "version", "expires_at", "referable_by", "created_by", "created_at", "updated_by", "updated_at", "rotated_at", "last_used_at"},
 	"secret_versions": {"org", "namespace", "name", "version", "key_id", "wrapped_key", "ciphertext", "created_by", "created_at"},
-	"run_tokens":      {"org", "id", "namespace", "type", "resource_id", "resource_version", "secrets", "issued_by", "runtime", "created_at", "expires_at", "used_at", "used_by", "approval_id"}, // 00011
+	"run_tokens":      {"org", "id", "namespace", "type", "resource_id", "resource_version", "secrets", "issued_by", "runtime", "created_at", "expires_at", "used_at", "used_by", "approval_id", "on_behalf_of"}, // 00011, 00016
 	"vault_keys":      {"id", "key_check", "created_at", "retired_at"},
 	// 00004_audit.sql
 	"audit_entries":        {"org", "seq", "at", "actor", "action", "target", "result", "body", "hash", "mac"}, // mac: 00006
