@@ -277,10 +277,10 @@ type outsidePrefetcher interface {
 }
 
 // prefetchInstaller is implemented by a write transaction that can take
-// the facts PrefetchOutside read if, and only if, they were read at its
-// base revision (sqlcore's InstallPrefetched).
+// the facts PrefetchOutside read if, and only if, nothing that can change
+// them committed since they were read (sqlcore's InstallPrefetched).
 type prefetchInstaller interface {
-	InstallPrefetched(org string, p store.PrefetchedFacts) bool
+	InstallPrefetched(ctx context.Context, org string, p store.PrefetchedFacts) bool
 }
 
 // prefetchOutside reads the batch's facts before the write lock, so that
@@ -289,7 +289,8 @@ type prefetchInstaller interface {
 // transaction reads them itself), or when the actor is not a member of
 // the org now (the transaction refuses it anyway; no reads on its behalf
 // before that). Nothing is decided here: the transaction uses the answers
-// only if no write committed since they were read (installPrefetched).
+// only if nothing that can change them committed since they were read
+// (installPrefetched).
 func (d *Directory) prefetchOutside(ctx context.Context, name, org string, actor Actor, f store.BatchFacts) store.PrefetchedFacts {
 	pre, ok := d.st.(outsidePrefetcher)
 	if !ok || checkOrgID(org) != nil {
@@ -309,14 +310,15 @@ func (d *Directory) prefetchOutside(ctx context.Context, name, org string, actor
 }
 
 // installPrefetched hands the transaction the facts read before its lock
-// and reports whether it took them (only at the revision they were read
-// at; else the caller prefetches, as if none had been read).
+// and reports whether it took them (only if no write of the org, or
+// global, committed since they were read; else the caller prefetches, as
+// if none had been read).
 func installPrefetched(o *op, p store.PrefetchedFacts) bool {
 	if p == nil {
 		return false
 	}
 	in, ok := o.tx.(prefetchInstaller)
-	return ok && in.InstallPrefetched(o.org, p)
+	return ok && in.InstallPrefetched(o.ctx, o.org, p)
 }
 
 // prefetch tells the transaction which facts the batch's changes will

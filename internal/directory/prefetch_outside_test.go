@@ -13,8 +13,9 @@ import (
 // TestWriteSeesWritesAfterItsEarlyPrefetch: a batch reads its facts
 // before the write lock (PrefetchOutside); a write committed after that
 // read and before the batch's transaction — here by another process on the
-// same database — must be what the batch decides on: the member it adds,
-// the binding it duplicates, the resource it deletes, the email it takes.
+// same database — must be what the batch decides on: the member it binds,
+// the user it adds, the binding it duplicates, the resource it deletes, the email it takes
+// (the last in another org: users are global).
 // The first three fail if the transaction takes the early answers without
 // checking the revision they were read at; the email's is also caught by
 // the users_email unique index at the INSERT (kept: the answer must not
@@ -37,6 +38,13 @@ func TestWriteSeesWritesAfterItsEarlyPrefetch(t *testing.T) {
 			},
 		},
 		{
+			name:  "a user created in between can be added",
+			batch: []directory.WriteChange{{Op: directory.OpMemberAdd, User: directory.UserSpec{ID: "gus", Role: "viewer"}}},
+			between: func(ctx context.Context, d2 *directory.Directory) error {
+				return third(d2.CreateUser(ctx, store.User{ID: "gus"}))
+			},
+		},
+		{
 			name:  "a binding made in between is a duplicate",
 			batch: []directory.WriteChange{{Op: directory.OpBindingCreate, Binding: directory.BindingSpec{Principal: "user:bob", Role: "builder", Scope: ns}}},
 			between: func(ctx context.Context, d2 *directory.Directory) error {
@@ -56,7 +64,10 @@ func TestWriteSeesWritesAfterItsEarlyPrefetch(t *testing.T) {
 			name:  "an email taken in between is taken",
 			batch: []directory.WriteChange{{Op: directory.OpUserCreate, User: directory.UserSpec{ID: "dave", Email: "dave@example.com", Role: "viewer"}}},
 			between: func(ctx context.Context, d2 *directory.Directory) error {
-				return third(d2.ProvisionUser(ctx, alice, "acme", directory.UserSpec{ID: "erin", Email: "dave@example.com", Role: "viewer"}))
+				if err := third(d2.CreateOrg(ctx, alice, directory.OrgSpec{ID: "beta"})); err != nil {
+					return err
+				}
+				return third(d2.ProvisionUser(ctx, alice, "beta", directory.UserSpec{ID: "erin", Email: "dave@example.com", Role: "viewer"}))
 			},
 			want: directory.ErrConflict,
 		},
@@ -96,18 +107,19 @@ func TestWriteSeesWritesAfterItsEarlyPrefetch(t *testing.T) {
 	}
 }
 
-// TestInstallPrefetchedOnlyAtItsRevision: the store hands a write
-// transaction the facts read before it only at the revision they were read
-// at, only for their org, only once, and only to a transaction that has
-// written nothing; and the batch path does use them when nothing was
-// written in between (else the early read is waste).
-func TestInstallPrefetchedOnlyAtItsRevision(t *testing.T) {
+// TestInstallPrefetchedOnlyIfUntouched: the store hands a write
+// transaction the facts read before it only if nothing of their org and
+// nothing global (users) committed since they were read, only for their
+// org, only once, and only to a transaction that has written nothing; and
+// it does hand them over when nothing, or only another org, was written
+// in between (else the early read is waste).
+func TestInstallPrefetchedOnlyIfUntouched(t *testing.T) {
 	t.Parallel()
 	type early interface {
 		PrefetchOutside(ctx context.Context, org string, f store.BatchFacts) (store.PrefetchedFacts, error)
 	}
 	type installer interface {
-		InstallPrefetched(org string, p store.PrefetchedFacts) bool
+		InstallPrefetched(ctx context.Context, org string, p store.PrefetchedFacts) bool
 	}
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
@@ -141,7 +153,7 @@ func TestInstallPrefetchedOnlyAtItsRevision(t *testing.T) {
 					if !isIn {
 						t.Fatalf("%T has no InstallPrefetched", tx)
 					}
-					got = in.InstallPrefetched(org, p)
+					got = in.InstallPrefetched(ctx, org, p)
 					return errors.New("roll back")
 				})
 				if err == nil {
@@ -174,6 +186,24 @@ func TestInstallPrefetchedOnlyAtItsRevision(t *testing.T) {
 			ok(t, "create ns", third(d2.CreateNamespace(ctx, alice, "acme", "prod")))
 			if install(st, "acme", p, false) {
 				t.Error("facts read before another process's committed write were installed")
+			}
+			// Other orgs' writes leave acme's facts as they were read.
+			p = read()
+			ok(t, "create beta", third(d2.CreateOrg(ctx, alice, directory.OrgSpec{ID: "beta"})))
+			ok(t, "add bob to beta", third(d2.AddMember(ctx, alice, "beta", "bob", "viewer")))
+			if !install(st, "acme", p, false) {
+				t.Error("facts read before writes of another org only were not installed")
+			}
+			// A user is global: its change is every org's.
+			p = read()
+			ok(t, "provision erin in beta", third(d2.ProvisionUser(ctx, alice, "beta", directory.UserSpec{ID: "erin", Email: "erin@example.com", Role: "viewer"})))
+			if install(st, "acme", p, false) {
+				t.Error("facts read before a user was created (in another org) were installed")
+			}
+			p = read()
+			ok(t, "create user", third(d2.CreateUser(ctx, store.User{ID: "fred"})))
+			if install(st, "acme", p, false) {
+				t.Error("facts read before a user was created were installed")
 			}
 		})
 	}

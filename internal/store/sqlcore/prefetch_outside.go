@@ -20,9 +20,18 @@ import (
 // appends a changelog entry and so moves the revision (the writes that do
 // not, Write's unlogged ones, touch only audit rows, secrets and
 // approvals), and a snapshot at the revision the transaction starts from
-// is the state the transaction would have read itself. Otherwise the
-// caller prefetches inside the lock, as before: the answers are the same
-// either way.
+// is the state the transaction would have read itself.
+//
+// When writes did commit in between (with `gatehouse import --parallel`,
+// the batch ahead of this one, usually of another org), the answers still
+// hold if none of those writes was in this org or global: the facts are
+// the org's members, bindings and resources, whose every change is
+// logged under the org (the engine's follower relies on the same), and
+// users (ids, emails), whose changes are logged under org "". One
+// statement under the lock asks the changelog (changelog_org) for such a
+// change after the snapshot's revision; if there is one, or the question
+// fails, the caller prefetches inside the lock, as before. The answers
+// are the same either way.
 
 // prefetchReader is implemented by a Backend whose write transactions plan
 // differently from its reads (PostgreSQL: no sequential scans, see its
@@ -94,19 +103,23 @@ func (s *Store) PrefetchOutside(ctx context.Context, org string, f store.BatchFa
 
 // InstallPrefetched makes p (PrefetchOutside's, for org) the transaction's
 // prefetched answers, as if Prefetch had read them, and reports whether it
-// did: only when p was read from this store at the transaction's base
-// revision (the revision read under the write lock; a write committed
-// since, by this process or another, moved it) and the transaction has
-// written nothing yet. When it reports false the caller must Prefetch.
+// did: only when p was read from this store, the transaction has written
+// nothing yet, and p was read at the transaction's base revision (the
+// revision read under the write lock; a write committed since, by this
+// process or another, moved it) or every write committed since p was read
+// was in another org and not global (touchedSince). When it reports false the caller must Prefetch.
 // p is used once. Not part of store.Tx: the directory calls it through an
 // optional interface.
-func (t *txn) InstallPrefetched(org string, p store.PrefetchedFacts) bool {
+func (t *txn) InstallPrefetched(ctx context.Context, org string, p store.PrefetchedFacts) bool {
 	x, ok := p.(*prefetched)
 	if !ok || x == nil || x.s != t.s || x.org != org || t.done || t.poison != nil || t.wrote || len(t.changes) > 0 ||
 		len(t.queue) > 0 || t.unlogged || t.hasPendingAudit() {
 		return false
 	}
-	if x.rev+1 != t.rev { // t.rev is the base revision + 1
+	if x.rev+1 > t.rev { // t.rev is the base revision + 1
+		return false
+	}
+	if x.rev+1 < t.rev && t.touchedSince(ctx, org, x.rev) {
 		return false
 	}
 	x.s = nil // used once: the maps are the transaction's now
@@ -143,4 +156,18 @@ func (t *txn) InstallPrefetched(org string, p store.PrefetchedFacts) bool {
 		}
 	}
 	return true
+}
+
+// touchedSinceSQL finds a change after a revision in an org or global (org
+// ""): two ranges of changelog_org. The parameters in order (SQLite binds
+// them anonymously).
+const touchedSinceSQL = `SELECT 1 FROM changelog WHERE (org = $1 AND revision > $2) OR (org = '' AND revision > $3) LIMIT 1`
+
+// touchedSince reports whether a change committed after revision rev was
+// in org or global — or whether it could not tell (an error poisons the
+// transaction as any failed statement does, and the Write fails).
+func (t *txn) touchedSince(ctx context.Context, org string, rev uint64) bool {
+	var one int
+	err := queryRow(ctx, txQuerier{t}, touchedSinceSQL, []any{org, int64(rev), int64(rev)}, &one)
+	return !errors.Is(err, errNoRows)
 }
