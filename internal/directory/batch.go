@@ -188,12 +188,16 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 		}
 	}
 	keys := make([]string, len(cs))
+	facts := batchFacts(cs)
+	early := d.prefetchOutside(ctx, name, org, actor, facts)
 	rev, err := d.write(ctx, name, org, actor, func(o *op) error {
 		if bw, ok := o.tx.(bulkWriter); ok {
 			bw.BulkWrite()
 		}
-		if err := prefetch(o, cs); err != nil {
-			return err
+		if !installPrefetched(o, early) {
+			if err := prefetch(o, facts); err != nil {
+				return err
+			}
 		}
 		o.unrecorded = true // each change is recorded below
 		who := d.auditActor(ctx, o.tx, org, actor)
@@ -265,16 +269,74 @@ type bindingsAtReader interface {
 	BindingsAt(org, principal string, sc authz.Scope) ([]store.Binding, bool)
 }
 
+// outsidePrefetcher is implemented by a store that can read a batch's
+// facts before the write transaction, in a snapshot, and say at which
+// revision (sqlcore's PrefetchOutside).
+type outsidePrefetcher interface {
+	PrefetchOutside(ctx context.Context, org string, f store.BatchFacts) (store.PrefetchedFacts, error)
+}
+
+// prefetchInstaller is implemented by a write transaction that can take
+// the facts PrefetchOutside read if, and only if, nothing that can change
+// them committed since they were read (sqlcore's InstallPrefetched).
+type prefetchInstaller interface {
+	InstallPrefetched(ctx context.Context, org string, p store.PrefetchedFacts) bool
+}
+
+// prefetchOutside reads the batch's facts before the write lock, so that
+// the transaction need not read them while holding it (issue 19, branch
+// lockout): nil when the store cannot, when the read fails (the
+// transaction reads them itself), or when the actor is not a member of
+// the org now (the transaction refuses it anyway; no reads on its behalf
+// before that). Nothing is decided here: the transaction uses the answers
+// only if nothing that can change them committed since they were read
+// (installPrefetched).
+func (d *Directory) prefetchOutside(ctx context.Context, name, org string, actor Actor, f store.BatchFacts) store.PrefetchedFacts {
+	pre, ok := d.st.(outsidePrefetcher)
+	if !ok || checkOrgID(org) != nil {
+		return nil
+	}
+	if (&op{d: d, ctx: ctx, name: name, r: d.st, org: org, actor: actor}).enter() != nil {
+		return nil
+	}
+	p, err := pre.PrefetchOutside(ctx, org, f)
+	if err != nil {
+		return nil
+	}
+	if d.afterPrefetchOutside != nil {
+		d.afterPrefetchOutside()
+	}
+	return p
+}
+
+// installPrefetched hands the transaction the facts read before its lock
+// and reports whether it took them (only if no write of the org, or
+// global, committed since they were read; else the caller prefetches, as
+// if none had been read).
+func installPrefetched(o *op, p store.PrefetchedFacts) bool {
+	if p == nil {
+		return false
+	}
+	in, ok := o.tx.(prefetchInstaller)
+	return ok && in.InstallPrefetched(o.ctx, o.org, p)
+}
+
 // prefetch tells the transaction which facts the batch's changes will
-// check: the users they create (ids and emails) and make members, the
-// memberships, the principals' bindings at the scopes they bind and
-// share at (the duplicate check), the resources they share. It changes no
-// answer, only how many statements the answers take.
-func prefetch(o *op, cs []WriteChange) error {
+// check (batchFacts). It changes no answer, only how many statements the
+// answers take.
+func prefetch(o *op, f store.BatchFacts) error {
 	p, ok := o.tx.(prefetcher)
 	if !ok {
 		return nil
 	}
+	return p.Prefetch(o.ctx, o.org, f)
+}
+
+// batchFacts are the facts the batch's changes will check: the users they
+// create (ids and emails) and make members, the memberships, the
+// principals' bindings at the scopes they bind and share at (the
+// duplicate check), the resources they share.
+func batchFacts(cs []WriteChange) store.BatchFacts {
 	var f store.BatchFacts
 	user := func(principal string) {
 		if id, isUser := strings.CutPrefix(principal, authz.KindUser+":"); isUser {
@@ -299,7 +361,7 @@ func prefetch(o *op, cs []WriteChange) error {
 			f.Resources = append(f.Resources, c.Ref)
 		}
 	}
-	return p.Prefetch(o.ctx, o.org, f)
+	return f
 }
 
 // resourceRequirer is implemented by a store transaction that can check

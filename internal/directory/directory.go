@@ -114,6 +114,11 @@ type Options struct {
 
 // Directory is the domain layer. All methods are safe for concurrent use.
 type Directory struct {
+	// afterPrefetchOutside, set by tests only, runs between a batch's read
+	// of its facts before the write lock and the write (to commit another
+	// write in between).
+	afterPrefetchOutside func()
+
 	st   store.Store
 	eng  *authz.Engine
 	comp *compiler

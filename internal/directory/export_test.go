@@ -19,6 +19,11 @@ type Clock = clock
 // concurrently.
 func SetClockForTest(d *Directory, c Clock) { d.clk = c }
 
+// SetAfterPrefetchOutsideForTest makes d run fn between a batch's read of
+// its facts before the write lock and its write transaction. Call it
+// before using d concurrently.
+func SetAfterPrefetchOutsideForTest(d *Directory, fn func()) { d.afterPrefetchOutside = fn }
+
 // AuditRecheck is how often FollowAudit reads again unprompted.
 const AuditRecheck = auditRecheck
 

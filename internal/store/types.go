@@ -475,6 +475,13 @@ type BatchFacts struct {
 	Resources []authz.ResourceRef // resources it checks exist
 }
 
+// PrefetchedFacts is a batch's facts read before its write transaction
+// (sqlcore's PrefetchOutside), at a revision; a write transaction takes
+// them only if it starts from that revision (sqlcore's InstallPrefetched).
+type PrefetchedFacts interface {
+	Revision() uint64
+}
+
 // BindingAt is a principal at one exact scope.
 type BindingAt struct {
 	Principal string

@@ -263,6 +263,22 @@ func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
 	return pgTx{tx}, nil
 }
 
+// BeginPrefetchRead is BeginRead planned as a write transaction is (no
+// sequential scans, writeSettings): the store's prefetch of a batch's
+// facts before the write lock runs the statements the write transaction
+// would run (sqlcore's PrefetchOutside).
+func (b *backend) BeginPrefetchRead(ctx context.Context) (sqlcore.Conn, error) {
+	tx, err := b.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, `SELECT `+writeSettings); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return pgTx{tx}, nil
+}
+
 func (b *backend) NotifyInTx(ctx context.Context, q sqlcore.Querier, rev uint64) error {
 	_, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, b.channel, fmt.Sprint(rev))
 	return err

@@ -594,9 +594,13 @@ const auditSettingsSQL = `SELECT settings FROM audit_settings WHERE org = $1`
 
 // PreparedReads lists the reads a backend should keep prepared on its
 // reader connections, if it parses each plain statement again (SQLite):
-// constant texts run outside transactions often enough, whatever the load,
-// that parsing them is most of their cost.
-func PreparedReads() []string { return []string{auditSettingsSQL} }
+// constant texts run outside write transactions often enough, whatever the
+// load, that parsing them is most of their cost — the audit settings, and
+// a bulk write's prefetch before the write lock (PrefetchOutside, in a
+// read transaction; its statements have 50 to 100 terms).
+func PreparedReads() []string {
+	return []string{auditSettingsSQL, prefetchUsersSQL, prefetchEmailsSQL, prefetchMembersSQL, prefetchBindingsSQL, prefetchResourcesSQL}
+}
 
 // AuditSettings implements store.AuditReader.
 func (r reader) AuditSettings(ctx context.Context, org string) ([]byte, error) {

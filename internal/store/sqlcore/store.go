@@ -282,6 +282,9 @@ type txn struct {
 	// unlogged: the transaction wrote rows that have no changelog entry
 	// (audit rows), so it commits even if changes is empty.
 	unlogged bool
+	// wrote: the transaction has run or queued a mutation (txn.before):
+	// InstallPrefetched refuses answers read before it.
+	wrote bool
 	// auditSeq caches, per org, the newest audit sequence number this
 	// transaction has read or written (authoritative under the write lock).
 	auditSeq map[string]uint64

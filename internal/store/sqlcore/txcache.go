@@ -200,6 +200,7 @@ func (t *txn) RequireResource(ctx context.Context, org string, ref authz.Resourc
 // buffered audit rows first if sql names an audit table, and forgets the
 // remembered existence checks if sql may remove or change rows.
 func (t *txn) before(ctx context.Context, sql string, write bool) error {
+	t.wrote = t.wrote || write
 	if t.hasPendingAudit() && strings.Contains(sql, "audit_") {
 		if err := t.flushAudit(ctx); err != nil {
 			return err

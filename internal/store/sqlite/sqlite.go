@@ -234,7 +234,7 @@ func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sqlTx{sqlQ{tx}, tx, b.stmts}, nil
+	return sqlTx{sqlQ{tx}, tx, b.stmts, nil}, nil
 }
 
 func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
@@ -242,7 +242,7 @@ func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sqlTx{sqlQ{tx}, tx, nil}, nil
+	return sqlTx{sqlQ{tx}, tx, nil, b.reads}, nil
 }
 
 func (b *backend) NotifyInTx(context.Context, sqlcore.Querier, uint64) error { return nil }
@@ -309,7 +309,8 @@ func (r sqlRows) Close() { _ = r.Rows.Close() }
 type sqlTx struct {
 	sqlQ
 	tx    *sql.Tx
-	stmts *stmtCache // nil in read transactions
+	stmts *stmtCache           // nil in read transactions
+	reads map[string]*sql.Stmt // read transactions: the reader pool's kept statements
 }
 
 // Prepared implements sqlcore.Preparer: query (one of sqlcore's list)
@@ -338,8 +339,20 @@ func (t sqlTx) Exec(ctx context.Context, query string, args ...any) (int64, erro
 }
 
 // Query runs query in the transaction, through its kept statement when a
-// write transaction has one.
+// write transaction has one, or when a read transaction's is one of the
+// reader pool's (sqlcore.PreparedReads: a batch's prefetch before the
+// write lock, whose statements of 50-100 terms would otherwise be parsed
+// and planned every time).
 func (t sqlTx) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	if t.stmts == nil {
+		if st := t.reads[query]; st != nil {
+			rows, err := t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+			if err != nil {
+				return nil, err
+			}
+			return sqlRows{rows}, nil
+		}
+	}
 	if t.stmts != nil {
 		if st := t.stmts.get(query); st != nil {
 			rows, err := t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)

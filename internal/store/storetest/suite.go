@@ -69,6 +69,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Rollback", testRollback},
 		{"TxLifetime", testTxLifetime},
 		{"TxReads", testTxReads},
+		{"EarlyPrefetch", testEarlyPrefetch},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"LoadOrg", testLoadOrg},
 		{"StreamOrg", testStreamOrg},

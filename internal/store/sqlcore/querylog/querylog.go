@@ -113,6 +113,22 @@ func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
 	return b.l.conn(c, false), nil
 }
 
+// BeginPrefetchRead is the wrapped backend's (a read planned as its
+// write transactions are), or BeginRead where it has none.
+func (b *backend) BeginPrefetchRead(ctx context.Context) (sqlcore.Conn, error) {
+	pr, ok := b.b.(interface {
+		BeginPrefetchRead(ctx context.Context) (sqlcore.Conn, error)
+	})
+	if !ok {
+		return b.BeginRead(ctx)
+	}
+	c, err := pr.BeginPrefetchRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return b.l.conn(c, false), nil
+}
+
 func (b *backend) NotifyInTx(ctx context.Context, q sqlcore.Querier, rev uint64) error {
 	return b.b.NotifyInTx(ctx, q, rev)
 }
