@@ -109,14 +109,18 @@ func same(t *testing.T, r *replica.Replica, server *authz.Engine, rev uint64) {
 	}
 }
 
+// followModes are the two ways a replica follows the feed: server-sent
+// events and long polls.
+var followModes = []struct {
+	name     string
+	longPoll bool
+}{{"events", false}, {"longpoll", true}}
+
 // TestReplicaDifferential applies random writes on the server and compares
 // the replica's answers with the server engine's at each write's revision,
 // following by events and by long polls.
 func TestReplicaDifferential(t *testing.T) {
-	for _, mode := range []struct {
-		name     string
-		longPoll bool
-	}{{"events", false}, {"longpoll", true}} {
+	for _, mode := range followModes {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
 			srv, alice := start(t, clienttest.Options{})
@@ -730,10 +734,7 @@ func TestFeedNoOtherOrg(t *testing.T) {
 // reaches that revision (an at-least check there answers) and goes on
 // with the next write without loading a new snapshot.
 func TestFeedSkipsAuditSettings(t *testing.T) {
-	for _, mode := range []struct {
-		name     string
-		longPoll bool
-	}{{"events", false}, {"longpoll", true}} {
+	for _, mode := range followModes {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
 			srv, alice := start(t, clienttest.Options{})

@@ -289,10 +289,7 @@ func TestAuditSettingsAcrossProcesses(t *testing.T) {
 			t.Parallel()
 			ctx := ctxT(t)
 			s1, s2 := be.open(t)
-			d1 := openDir(t, s1, directory.Options{CatchUpTimeout: guard})
-			mustUsers(t, d1, "alice", "bob")
-			ok(t, "create org", third(d1.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"})))
-			ok(t, "add bob", third(d1.AddMember(ctx, alice, "acme", "bob", "viewer")))
+			d1 := acmeWithBob(t, s1)
 			counted := &settingsReads{Store: s2}
 			d2 := openDir(t, counted, directory.Options{CatchUpTimeout: guard})
 
@@ -449,10 +446,7 @@ func TestGatedCheckRecordsBySettingsChanges(t *testing.T) {
 			t.Parallel()
 			ctx := ctxT(t)
 			s1, s2 := be.open(t)
-			d1 := openDir(t, s1, directory.Options{CatchUpTimeout: guard})
-			mustUsers(t, d1, "alice", "bob")
-			ok(t, "create org", third(d1.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"})))
-			ok(t, "add bob", third(d1.AddMember(ctx, alice, "acme", "bob", "viewer")))
+			d1 := acmeWithBob(t, s1)
 			d2 := openDir(t, s2, directory.Options{CatchUpTimeout: guard})
 			ok(t, "process 2 catches up", d2.WaitFor(ctx, d1.Revision()))
 

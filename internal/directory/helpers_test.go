@@ -65,6 +65,18 @@ func mustUsers(t testing.TB, d *directory.Directory, ids ...string) {
 	}
 }
 
+// acmeWithBob opens "process 1" of a two-process test over s1: users
+// alice and bob (and more), the org acme made by alice, bob a viewer there.
+func acmeWithBob(t testing.TB, s1 store.Store, more ...string) *directory.Directory {
+	t.Helper()
+	ctx := ctxT(t)
+	d1 := openDir(t, s1, directory.Options{CatchUpTimeout: guard})
+	mustUsers(t, d1, append([]string{"alice", "bob"}, more...)...)
+	ok(t, "create org", third(d1.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"})))
+	ok(t, "add bob", third(d1.AddMember(ctx, alice, "acme", "bob", "viewer")))
+	return d1
+}
+
 // ok fails the test on err.
 func ok(t testing.TB, what string, err error) {
 	t.Helper()

@@ -79,10 +79,7 @@ func TestWriteSeesWritesAfterItsEarlyPrefetch(t *testing.T) {
 				t.Run(tt.name, func(t *testing.T) {
 					ctx := ctxT(t)
 					s1, s2 := be.open(t)
-					d1 := openDir(t, s1, directory.Options{CatchUpTimeout: guard})
-					mustUsers(t, d1, "alice", "bob", "carol")
-					ok(t, "create acme", third(d1.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"})))
-					ok(t, "add bob", third(d1.AddMember(ctx, alice, "acme", "bob", "viewer")))
+					d1 := acmeWithBob(t, s1, "carol")
 					ok(t, "create prod", third(d1.CreateNamespace(ctx, alice, "acme", "prod")))
 					ok(t, "create chain", third(d1.CreateResource(ctx, alice, "acme", directory.ResourceSpec{Namespace: "prod", Type: "chains", ID: "triage"})))
 					d2 := openDir(t, s2, directory.Options{CatchUpTimeout: guard})

@@ -66,10 +66,7 @@ func TestTwoProcesses(t *testing.T) {
 			t.Parallel()
 			ctx := ctxT(t)
 			s1, s2 := be.open(t)
-			d1 := openDir(t, s1, directory.Options{CatchUpTimeout: guard})
-			mustUsers(t, d1, "alice", "bob")
-			ok(t, "create org", third(d1.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"})))
-			ok(t, "add bob", third(d1.AddMember(ctx, alice, "acme", "bob", "viewer")))
+			d1 := acmeWithBob(t, s1)
 			// The second process starts after those writes: it loads them.
 			d2 := openDir(t, s2, directory.Options{CatchUpTimeout: guard})
 

@@ -239,3 +239,22 @@ func must[T any](v T, err error) func(testing.TB) T {
 		return v
 	}
 }
+
+// call is one row of an allow/deny table: who makes which request, and
+// the status it must get.
+type call struct {
+	name, method, path, by string
+	body                   any
+	want                   int
+}
+
+// expect makes each call in order and reports every one whose status is
+// not its want.
+func (e *env) expect(t *testing.T, calls []call) {
+	t.Helper()
+	for _, c := range calls {
+		if r := e.do(c.method, c.path, c.by, c.body); r.Status != c.want {
+			t.Errorf("%s: %s %s = %d %s, want %d", c.name, c.method, c.path, r.Status, r.Body, c.want)
+		}
+	}
+}

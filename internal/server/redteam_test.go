@@ -31,26 +31,19 @@ func TestRemovingAPrincipalComparesEveryScopeAndTeam(t *testing.T) {
 			e.must(201, "POST", org+"/bindings", w.owner, map[string]any{"principal": "team:keepers", "role": "owner",
 				"scope": map[string]any{"namespace": "prod", "type": "chains", "id": "deploy"}}, nil)
 
-			for _, tc := range []struct {
-				name, method, path, by string
-				want                   int
-			}{
-				{"admin service deletes a service whose team owns a namespace", "DELETE", org + "/services/nsheld", w.platform, 403},
-				{"admin service deletes a service whose team owns a chain", "DELETE", org + "/services/resheld", w.platform, 403},
-				{"admin user removes a member whose team owns a namespace", "DELETE", org + "/members/apvop", w.ann, 403},
-				{"admin user removes a member whose team owns a chain", "DELETE", org + "/members/apvviewer", w.ann, 403},
+			e.expect(t, []call{
+				{"admin service deletes a service whose team owns a namespace", "DELETE", org + "/services/nsheld", w.platform, nil, 403},
+				{"admin service deletes a service whose team owns a chain", "DELETE", org + "/services/resheld", w.platform, nil, 403},
+				{"admin user removes a member whose team owns a namespace", "DELETE", org + "/members/apvop", w.ann, nil, 403},
+				{"admin user removes a member whose team owns a chain", "DELETE", org + "/members/apvviewer", w.ann, nil, 403},
 				// An agent's role is its ceiling: its team's owner binding
 				// gives it nothing above viewer, so the admin outranks it.
-				{"admin user deletes an agent capped below its team's role", "DELETE", org + "/agents/Steward", w.ann, 200},
-				{"admin service deletes a service holding nothing more", "DELETE", org + "/services/plain", w.platform, 200},
-				{"owner deletes a service whose team owns a namespace", "DELETE", org + "/services/nsheld", w.owner, 200},
-				{"owner removes a member whose team owns a chain", "DELETE", org + "/members/apvviewer", w.owner, 200},
-				{"a member whose team owns a namespace leaves", "DELETE", org + "/members/apvop", w.op, 200},
-			} {
-				if r := e.do(tc.method, tc.path, tc.by, nil); r.Status != tc.want {
-					t.Errorf("%s: %s %s = %d %s, want %d", tc.name, tc.method, tc.path, r.Status, r.Body, tc.want)
-				}
-			}
+				{"admin user deletes an agent capped below its team's role", "DELETE", org + "/agents/Steward", w.ann, nil, 200},
+				{"admin service deletes a service holding nothing more", "DELETE", org + "/services/plain", w.platform, nil, 200},
+				{"owner deletes a service whose team owns a namespace", "DELETE", org + "/services/nsheld", w.owner, nil, 200},
+				{"owner removes a member whose team owns a chain", "DELETE", org + "/members/apvviewer", w.owner, nil, 200},
+				{"a member whose team owns a namespace leaves", "DELETE", org + "/members/apvop", w.op, nil, 200},
+			})
 		})
 	}
 }
@@ -121,22 +114,15 @@ func TestTakingAwayASponsorIsManagingTheSponsored(t *testing.T) {
 			}
 			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Cabin", "role": "viewer", "sponsors": []string{"user:apvamy"}}, nil)
 
-			for _, tc := range []struct {
-				name, method, path, by string
-				want                   int
-			}{
-				{"admin removes the sole sponsor of an owner-level agent", "DELETE", org + "/members/apvviewer", w.ann, 403},
-				{"admin empties the sponsoring team of an owner-level agent", "DELETE", org + "/teams/pilots/members/user:apvop", w.ann, 403},
-				{"admin deletes the sponsoring team of an owner-level agent", "DELETE", org + "/teams/pilots", w.ann, 403},
-				{"admin removes the last member of an owner-level agent's sponsoring team", "DELETE", org + "/members/apvop", w.ann, 403},
-				{"a sponsoring team's last member leaves it by itself", "DELETE", org + "/teams/crew/members/user:apvamy", w.amy, 200},
-				{"admin removes the sole sponsor of a viewer-level agent", "DELETE", org + "/members/apvamy", w.ann, 200},
-				{"owner removes the sole sponsor of an owner-level agent", "DELETE", org + "/members/apvviewer", w.owner, 200},
-			} {
-				if r := e.do(tc.method, tc.path, tc.by, nil); r.Status != tc.want {
-					t.Errorf("%s: %s %s = %d %s, want %d", tc.name, tc.method, tc.path, r.Status, r.Body, tc.want)
-				}
-			}
+			e.expect(t, []call{
+				{"admin removes the sole sponsor of an owner-level agent", "DELETE", org + "/members/apvviewer", w.ann, nil, 403},
+				{"admin empties the sponsoring team of an owner-level agent", "DELETE", org + "/teams/pilots/members/user:apvop", w.ann, nil, 403},
+				{"admin deletes the sponsoring team of an owner-level agent", "DELETE", org + "/teams/pilots", w.ann, nil, 403},
+				{"admin removes the last member of an owner-level agent's sponsoring team", "DELETE", org + "/members/apvop", w.ann, nil, 403},
+				{"a sponsoring team's last member leaves it by itself", "DELETE", org + "/teams/crew/members/user:apvamy", w.amy, nil, 200},
+				{"admin removes the sole sponsor of a viewer-level agent", "DELETE", org + "/members/apvamy", w.ann, nil, 200},
+				{"owner removes the sole sponsor of an owner-level agent", "DELETE", org + "/members/apvviewer", w.owner, nil, 200},
+			})
 		})
 	}
 }
@@ -242,22 +228,14 @@ func TestLendingSponsorshipIsManagingTheSponsored(t *testing.T) {
 			e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": "Deckhand", "role": "viewer", "sponsors": []string{"team:deck"}}, nil)
 			e.must(200, "DELETE", org+"/teams/ghosts", w.owner, nil, nil)
 
-			for _, tc := range []struct {
-				name, method, path, by string
-				body                   map[string]any
-				want                   int
-			}{
+			e.expect(t, []call{
 				{"admin adds itself to the sponsoring team of an owner-level agent", "POST", org + "/teams/pilots/members", w.ann, map[string]any{"principal": "user:apvann"}, 403},
 				{"admin adds another to the sponsoring team of an owner-level agent", "POST", org + "/teams/pilots/members", w.ann, map[string]any{"principal": "user:apvviewer"}, 403},
 				{"admin re-creates a deleted sponsoring team with members (deleting it dropped it as a sponsor)", "POST", org + "/teams", w.ann, map[string]any{"slug": "ghosts", "members": []string{"user:apvann"}}, 201},
 				{"admin adds itself to the sponsoring team of a viewer-level agent", "POST", org + "/teams/deck/members", w.ann, map[string]any{"principal": "user:apvann"}, 201},
 				{"owner adds the admin to the sponsoring team of an owner-level agent", "POST", org + "/teams/pilots/members", w.owner, map[string]any{"principal": "user:apvann"}, 201},
 				{"admin creates an unrelated team with members", "POST", org + "/teams", w.ann, map[string]any{"slug": "fresh", "members": []string{"user:apvann"}}, 201},
-			} {
-				if r := e.do(tc.method, tc.path, tc.by, tc.body); r.Status != tc.want {
-					t.Errorf("%s: %s %s = %d %s, want %d", tc.name, tc.method, tc.path, r.Status, r.Body, tc.want)
-				}
-			}
+			})
 		})
 	}
 }
