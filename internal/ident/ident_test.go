@@ -1,6 +1,9 @@
 package ident
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestIdentifiers(t *testing.T) {
 	long := "a"
@@ -34,9 +37,46 @@ func TestIdentifiers(t *testing.T) {
 	}
 }
 
+// TestResourceIDs: what a resource id may be, on the check path and in
+// the store alike.
+func TestResourceIDs(t *testing.T) {
+	long := string(make([]byte, 256))
+	for _, tt := range []struct {
+		s    string
+		want bool
+	}{
+		{"deploy", true},
+		{"déploy-ü-日本", true},
+		{"a b", true},
+		{"v1.2@main+x", true},
+		{"", false},
+		{" deploy", false},
+		{"deploy ", false},
+		{"a/b", false},
+		{"tab\there", false},
+		{"del\x7f", false},
+		{"x\u009b31m", false},     // C1 CSI
+		{"prod\u202eyolp", false}, // right-to-left override
+		{"dep\u200bloy", false},   // zero-width space
+		{"nb\u00a0sp", false},     // a separator other than the ASCII space
+		{"line\u2028break", false},
+		{"bad\xffutf8", false},
+		{"\uFFFD", false}, // the replacement character reads as invalid UTF-8
+		{strings.Repeat("x", 256), true},
+		{strings.Repeat("x", 257), false},
+		{long, false}, // 256 NULs
+	} {
+		if got := IsResourceID(tt.s); got != tt.want {
+			t.Errorf("IsResourceID(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}
+
 func TestIdentifiersDoNotAllocate(t *testing.T) {
 	var ok bool
-	if n := testing.AllocsPerRun(100, func() { ok = IsIdent("chains-run_1") && IsSlug("prod") }); n != 0 || !ok {
+	if n := testing.AllocsPerRun(100, func() {
+		ok = IsIdent("chains-run_1") && IsSlug("prod") && IsResourceID("deploy") && IsResourceID("déploy")
+	}); n != 0 || !ok {
 		t.Errorf("%v allocations per run (ok %v), want 0 and true", n, ok)
 	}
 }

@@ -2,8 +2,6 @@ package server
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/ident"
@@ -80,31 +78,3 @@ func validName(s string) bool { return len(s) <= 128 && ident.IsIdent(s) }
 // validSlug is a namespace name as the directory creates them: a
 // lower-case letter, then a-z, 0-9, '-' or '_', at most 63 bytes.
 func validSlug(s string) bool { return ident.IsSlug(s) }
-
-// validResourceID is a resource id as the directory creates them: 1 to
-// 256 bytes of printable UTF-8 (unicode.IsPrint, as the store requires:
-// no control, format — bidirectional overrides, zero-width characters —
-// or separator characters but the ASCII space) without '/', not starting
-// or ending with a space (threat-model row 52).
-func validResourceID(id string) bool {
-	if id == "" || len(id) > 256 || id[0] == ' ' || id[len(id)-1] == ' ' {
-		return false
-	}
-	ascii := true
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if c == '/' || c < 0x20 || c == 0x7f {
-			return false
-		}
-		ascii = ascii && c < utf8.RuneSelf
-	}
-	if ascii {
-		return true
-	}
-	for _, r := range id {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
-			return false // also invalid UTF-8
-		}
-	}
-	return true
-}

@@ -8,6 +8,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/templates"
@@ -80,7 +81,7 @@ func parseResource(field, s, wantType string) (string, error) {
 	if !ok || id == "" || strings.Contains(id, "/") {
 		return "", invalidField(field, "%s must be <type>/<id>, e.g. \"chains/escalation-triage\" (got %q)", field, s)
 	}
-	if !validResourceID(id) {
+	if !ident.IsResourceID(id) {
 		return "", invalidField(field, "%s: %q is not a resource id (1 to 256 bytes of printable characters, no '/', no surrounding spaces)", field, id)
 	}
 	if typ != wantType {

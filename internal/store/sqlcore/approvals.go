@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -74,7 +75,7 @@ func (c *checks) approval(a store.Approval) {
 	}
 	c.need(validSlug(a.Namespace), "namespace %q is not a slug", a.Namespace)
 	c.need(validName(a.ResourceType), "resource type %q is not a name", a.ResourceType)
-	c.need(a.ResourceID == "" || validResourceID(a.ResourceID), "resource id %q is malformed", a.ResourceID)
+	c.need(a.ResourceID == "" || ident.IsResourceID(a.ResourceID), "resource id %q is malformed", a.ResourceID)
 	c.need(validName(a.Action), "action %q is not a name", a.Action)
 	c.need(slices.Contains(approvalStatuses, a.Status), "status %q is not one of %v", a.Status, approvalStatuses)
 	c.need(a.Quorum >= 1 && a.Quorum <= 100, "quorum %d is not 1 to 100", a.Quorum)

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -62,20 +63,6 @@ func validKey(s string) bool {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
 		case (c == '.' || c == '_' || c == '@' || c == '+' || c == '-') && i > 0:
 		default:
-			return false
-		}
-	}
-	return true
-}
-
-// resource ids: 1–256 bytes of printable UTF-8 without '/' (the changelog
-// key joins namespace/type/id with '/') and without surrounding spaces.
-func validResourceID(s string) bool {
-	if len(s) == 0 || len(s) > 256 || !utf8.ValidString(s) || strings.TrimSpace(s) != s {
-		return false
-	}
-	for _, r := range s {
-		if r == '/' || !unicode.IsPrint(r) {
 			return false
 		}
 	}
@@ -156,7 +143,7 @@ func (c *checks) ref(r authz.ResourceRef) {
 	if !validName(r.Type) {
 		c.fail("resource type %q is not a name", r.Type)
 	}
-	if !validResourceID(r.ID) {
+	if !ident.IsResourceID(r.ID) {
 		c.fail("resource id %q is malformed (1-256 printable bytes, no '/')", r.ID)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -23,7 +24,7 @@ func TestIdentifierShapes(t *testing.T) {
 		{"key", validKey,
 			[]string{"alice", "alice@example.com", "0f8c-22", "a+b", "A_1"},
 			[]string{"", "@a", "a b", "a/b", "a:b", "ä"}},
-		{"resource id", validResourceID,
+		{"resource id", ident.IsResourceID,
 			[]string{"escalation-triage", "web search", "ｃｈａｉｎ", "a'b", "%"},
 			[]string{"", " a", "a ", "a/b", "a\nb", "a\x00", "\xff", "\u202e"}},
 	}
