@@ -39,4 +39,17 @@ func TestUnknownQueryParameter(t *testing.T) {
 			t.Errorf("GET %s: field %q detail %q, want field %q and %q", tc.path, p.Field, p.Detail, tc.field, tc.says)
 		}
 	}
+	// /check, which ServeHTTP routes past the mux, refuses one the same
+	// way; a caller who is no member of the org gets the 404 every org
+	// route gives it, before anything is judged on its behalf.
+	other := buildWorld(t, e, "q") // its owner is no member of w.org
+	for _, tc := range []struct {
+		by, field string
+		want      int
+	}{{w.owner, "verbose", http.StatusBadRequest}, {other.owner, "", http.StatusNotFound}} {
+		r := e.do("POST", A+"/check?verbose=1", tc.by, map[string]any{"principal": "user:" + w.ownerID, "action": "chains:run", "resource": "chains/x"})
+		if p := r.problem(t); r.Status != tc.want || p.Field != tc.field {
+			t.Errorf("POST /check?verbose=1: status %d field %q, want %d %q; body %s", r.Status, p.Field, tc.want, tc.field, r.Body)
+		}
+	}
 }
