@@ -88,7 +88,11 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.fn(t, open(t))
+			s := open(t)
+			tc.fn(t, s)
+			if tc.name != "Watch" && !t.Failed() { // Watch closes its store
+				checkChangeOrgs(t, s)
+			}
 		})
 	}
 }
