@@ -65,3 +65,31 @@ func BenchmarkGateThenAsk(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGateEntryParallel: the org gate's lookup (gateCache.entry) of
+// BenchmarkGateThenAsk from every P at once (-cpu 2 on this machine), as
+// a loaded server's cores make it: what the lookup's shared writes (a
+// read lock's, before the cache took none) cost when the cores contend.
+//
+//	go test ./internal/directory -run '^$' -bench GateEntryParallel -benchmem -cpu 2
+func BenchmarkGateEntryParallel(b *testing.B) {
+	var c gateCache
+	var keys []askKey
+	for o := range 1000 {
+		c.remember(askKey{org: fmt.Sprintf("org-%04d", o), actor: "user:loadgen-admin", namespace: "prod"}, 1)
+		keys = append(keys, askKey{org: fmt.Sprintf("org-%04d", o), actor: fmt.Sprint("user:loadgen-", "admin"), namespace: "prod"})
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			k := keys[i]
+			if c.entry(k.org, k.actor, 1) == nil {
+				b.Error("not a member")
+				return
+			}
+			i = (i + 997) % len(keys)
+		}
+	})
+}

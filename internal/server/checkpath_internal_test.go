@@ -86,3 +86,19 @@ func TestCheckPathOrgAgreesWithMux(t *testing.T) {
 		})
 	}
 }
+
+// TestHeaderValue: headerValue answers as http.Header.Get for the
+// canonical keys the check path reads — the first value, "" when absent
+// or empty — so reading them without canonicalizing changes nothing.
+func TestHeaderValue(t *testing.T) {
+	h := http.Header{}
+	h.Add("Authorization", "Bearer a")
+	h.Add("Authorization", "Bearer b")
+	h["X-Request-Id"] = []string{}
+	h.Set("content-type", "application/json") // Set canonicalizes too
+	for _, key := range []string{"Authorization", "X-Request-Id", "Content-Type", "Accept"} {
+		if got, want := headerValue(h, key), h.Get(key); got != want {
+			t.Errorf("headerValue(%q) = %q, Get = %q", key, got, want)
+		}
+	}
+}

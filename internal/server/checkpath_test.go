@@ -1,13 +1,16 @@
 package server_test
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -119,4 +122,90 @@ func pick(plain bool, a, b string) string {
 		return a
 	}
 	return b
+}
+
+// TestCheckAnswerBytes: the bytes of a /check answer on the wire — status
+// line, every header in its order, and the body — are the same from the
+// fast path and from the mux, and are exactly the documented answer: no
+// header more or less (Cache-Control, Content-Type, X-Request-Id, Date,
+// Content-Length), the body on one line and exactly Content-Length long.
+// Date, the revision's digits and so the length are blanked (they move
+// between two requests).
+func TestCheckAnswerBytes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	escaped := fmt.Sprintf("%%%02X", w.org[0]) + w.org[1:]
+	host := strings.TrimPrefix(e.URL, "http://")
+	send := func(t *testing.T, org, body string) string {
+		t.Helper()
+		conn, err := net.DialTimeout("tcp", host, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+		req := "POST /v1/orgs/" + org + "/check HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + w.mkey +
+			"\r\nContent-Type: application/json\r\nX-Request-Id: answer-bytes\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+		if _, err := io.WriteString(conn, req); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(conn)
+		var head strings.Builder
+		n := -1
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading the answer's head: %v (so far %q)", err, head.String())
+			}
+			if v, ok := strings.CutPrefix(line, "Content-Length: "); ok {
+				if n, err = strconv.Atoi(strings.TrimSpace(v)); err != nil {
+					t.Fatalf("Content-Length %q", v)
+				}
+				line = "Content-Length: L\r\n" // the body's length, which ReadFull holds
+			}
+			if strings.HasPrefix(line, "Date: ") {
+				line = "Date: D\r\n"
+			}
+			head.WriteString(line)
+			if line == "\r\n" {
+				break
+			}
+		}
+		if n < 0 {
+			t.Fatalf("no Content-Length in %q", head.String())
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(br, b); err != nil {
+			t.Fatal(err)
+		}
+		if rest := br.Buffered(); rest != 0 {
+			t.Fatalf("%d bytes after the body's Content-Length", rest)
+		}
+		return head.String() + revisionDigits.ReplaceAllString(string(b), `"revision":N`)
+	}
+	answer := func(body string) string {
+		return "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Type: application/json\r\nX-Request-Id: answer-bytes\r\n" +
+			"Date: D\r\nContent-Length: L\r\n\r\n" + body
+	}
+	tests := []struct {
+		name, body, want string
+	}{
+		{"allowed", `{"action":"chains:run","resource":"chains/triage","namespace":"prod"}`,
+			answer(`{"allowed":true,"revision":N}` + "\n")},
+		{"denied", `{"action":"chains:delete","resource":"chains/triage","namespace":"prod"}`,
+			answer(`{"allowed":false,"revision":N,"reason":"no_grant"}` + "\n")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fast := send(t, w.org, tt.body)
+			viaMux := send(t, escaped, tt.body)
+			if diff := cmp.Diff(tt.want, fast); diff != "" {
+				t.Errorf("the fast path's answer (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(viaMux, fast); diff != "" {
+				t.Errorf("the fast path answers unlike the mux (-mux +fast):\n%s", diff)
+			}
+		})
+	}
 }

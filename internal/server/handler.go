@@ -352,7 +352,7 @@ func errNullBody() *Problem {
 // decodeWith is decode for request types with a hand-written decoder.
 func (c *call) decodeWith(fd fastDecoder) error {
 	r := c.r
-	ct := r.Header.Get("Content-Type")
+	ct := headerValue(r.Header, "Content-Type")
 	if ct != "application/json" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 			return problem(ProblemMediaType, "the request body must be application/json (got %q)", ct)
@@ -478,6 +478,23 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) err
 	return nil
 }
 
+// writeCheck writes a /check answer as writeJSON would, byte for byte
+// (TestCheckAnswerBytes): no type switch, no deferred closure.
+func (c *call) writeCheck(status int, r *CheckResponse) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	b := appendCheckResponse(buf.AvailableBuffer(), *r) // in buf's array unless it outgrew it
+	h := c.w.Header()
+	h["Content-Type"] = hdrJSON
+	if len(b) > smallBody {
+		h["Content-Length"] = []string{strconv.Itoa(len(b))}
+	}
+	h["Cache-Control"] = hdrNoStore
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(b)
+	bufPool.Put(buf)
+}
+
 // smallBody: an answer up to this size is written in one Write that
 // net/http buffers whole (its buffer before chunking is 2 KiB), and when
 // the handler returns net/http sets Content-Length itself, without
@@ -577,6 +594,10 @@ func (h *routeHandler) serve(w http.ResponseWriter, r *http.Request, org string)
 		status = p.Status
 		s.writeProblem(w, r, c.reqID, p)
 	default:
+		if cr, ok := resp.(*CheckResponse); ok && c.hdr == nil {
+			c.writeCheck(status, cr)
+			break
+		}
 		for k, vs := range c.hdr {
 			w.Header()[k] = vs
 		}
@@ -619,7 +640,7 @@ func (s *Server) runCall(c *call) (any, error) {
 // header: the scheme in any case (RFC 9110 §11.1), the token trimmed;
 // false when there is none.
 func bearerToken(r *http.Request) (string, bool) {
-	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	scheme, cred, ok := strings.Cut(headerValue(r.Header, "Authorization"), " ")
 	cred = strings.TrimSpace(cred)
 	return cred, ok && strings.EqualFold(scheme, "Bearer") && cred != ""
 }
@@ -724,12 +745,23 @@ func (s *Server) isTrusted(addr string) bool {
 // requestID is the client's X-Request-Id when it is short and plain, else
 // a fresh one.
 func (s *Server) requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); id != "" && len(id) <= 64 && plainID(id) {
+	if id := headerValue(r.Header, "X-Request-Id"); id != "" && len(id) <= 64 && plainID(id) {
 		return id
 	}
 	n := s.reqSeq.Add(1)
 	var b [32]byte // prefix (9 bytes) and a base-36 uint64 (≤ 13): one allocation, the string
 	return string(strconv.AppendUint(append(b[:0], s.reqPrefix...), n, 36))
+}
+
+// headerValue is h.Get(key) for a key already in canonical form, found
+// without canonicalizing it again on every request (Get would; the keys
+// of a request's header are canonical as net/http parses them, and Get
+// finds no other either).
+func headerValue(h http.Header, key string) string {
+	if vs := h[key]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }
 
 func plainID(s string) bool {
