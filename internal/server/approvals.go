@@ -44,7 +44,7 @@ func (s *Server) approvalRoutes() []*Route {
 				}
 				out := apiApproval(ap)
 				if ap.Status == store.ApprovalPending {
-					out.Approvers = s.dir.Approvers(ap)
+					out.Approvers = s.dir.Approvers(c.ctx, ap)
 				}
 				return out, nil
 			}).query(Param{"wait", "string", "how long to wait while pending: seconds (\"30\") or a duration (\"30s\"), at most 60s"}).selfBounded(),
