@@ -510,7 +510,7 @@ func (d *Directory) newApproval(actor Actor, q question, dec authz.Decision, now
 		ID: NewRecordID(), Org: q.req.Org, Key: q.key, Principal: q.req.Principal, OnBehalfOf: q.req.OnBehalfOf,
 		Namespace: q.ns, ResourceType: q.req.ResourceType, ResourceID: q.req.ResourceID, Action: q.req.Action,
 		SpecVersion: q.specVersion, ArgsDigest: q.argsDigest, Status: store.ApprovalPending, Quorum: 1,
-		RequestedBy: actor.Principal, ExpiresAt: now.Add(pendingTTL),
+		RequestedBy: actor.Principal, RequestedVia: actor.MintedBy, ExpiresAt: now.Add(pendingTTL),
 	}
 	if need != nil {
 		ap.Quorum, ap.From = need.Quorum, need.From
@@ -584,8 +584,9 @@ func (d *Directory) ownAsks(ap store.Approval, user string) bool {
 }
 
 // standsBehind is who stands behind ap's requesting principal and so may
-// not approve its requests (threat-model row 55): the principal itself
-// and via (the minter of the credential at hand, if any); for a service,
+// not approve its requests (threat-model row 55): the principal itself,
+// the minter of the credential it was asked with (ap.RequestedVia) and
+// via (the minter of the credential at hand, if any); for a service,
 // its sponsors and the creators of its live (unrevoked, unexpired) API
 // keys; for an agent, its sponsors; for a team among those, its members;
 // and so on for every service, agent and team reached. A user's keys are
@@ -594,16 +595,12 @@ func (d *Directory) ownAsks(ap store.Approval, user string) bool {
 // brings in nobody.
 //
 // Agent tokens are not stored (they live at most an hour), so an agent
-// token's minter counts through via: when it presents the approval (the
-// votes are counted again then) — a minter who approved before minting,
-// or who approved a request its own token opened, has its vote counted
-// for nothing at use.
+// token's minter counts when its token asked (RequestedVia) or presents
+// the approval (via; the votes are counted again then): a minter who
+// approved before minting has its vote counted for nothing at use.
 func (d *Directory) standsBehind(ctx context.Context, r store.Reader, ap store.Approval, via string) (map[string]bool, error) {
 	behind := map[string]bool{}
-	queue := []string{ap.Principal}
-	if via != "" {
-		queue = append(queue, via)
-	}
+	queue := []string{ap.Principal, ap.RequestedVia, via}
 	now := time.Now()
 	for len(queue) > 0 {
 		p := queue[0]

@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
 )
 
 // deputyWorld is newApvWorld with an `ask before delete chains` rule on
@@ -140,6 +142,76 @@ func TestAVoteCountsForNothingOnceItsVoterStandsBehind(t *testing.T) {
 					}
 					if got != row.want {
 						t.Errorf("%s, want %s (%+v)", got, row.want, out)
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestAnAgentTokensMinterDoesNotApproveItsRequests (threat-model row 55):
+// agent tokens are not stored, so their minter is recorded on the
+// approval their call opens, and counted again when a token presents a
+// granted approval. The admin who minted the token an agent's call came
+// with may not approve the call; an approval the admin granted for a call
+// made with the platform's token is not used by a token the admin mints
+// afterwards, and is used by the platform's.
+func TestAnAgentTokensMinterDoesNotApproveItsRequests(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newMCPWorld(t, backend)
+			org := "/v1/orgs/" + w.org
+			// The admin holds what the agent holds, so it may mint its tokens.
+			w.e.must(201, "POST", org+"/bindings", w.owner, map[string]any{"principal": "user:mcpadmin", "role": "toolcaller"}, nil)
+			var tok struct {
+				Token string `json:"token"`
+			}
+			mint := func(minter string) string {
+				t.Helper()
+				w.e.must(201, "POST", org+"/agents/Helper/tokens", minter, map[string]any{"audience": w.endpoint("pay"), "ttl": "1h"}, &tok)
+				return tok.Token
+			}
+			platformTok := mint(w.platform)
+			ask := func(token, account string) string {
+				t.Helper()
+				res := callTool(t, w.agent(t, token), "delete_account", map[string]any{"account": account})
+				id, _ := approvalOf(t, res)["id"].(string)
+				if !res.IsError || id == "" {
+					t.Fatalf("delete_account %s: isError %v, %q, want an approval", account, res.IsError, resultText(res))
+				}
+				return id
+			}
+			present := func(token, account, id string) string {
+				t.Helper()
+				res, err := w.agent(t, token).CallTool(ctxT(t), &mcp.CallToolParams{Name: "delete_account",
+					Arguments: map[string]any{"account": account}, Meta: mcp.Meta{mcpgw.MetaApprovalID: id}})
+				if err != nil {
+					t.Fatalf("tools/call: %v", err)
+				}
+				if res.IsError {
+					return "refused"
+				}
+				return "called"
+			}
+			t.Run("the minter of the token the call came with", func(t *testing.T) {
+				id := ask(mint(w.admin), "d-1")
+				if r := w.e.do("POST", org+"/approvals/"+id+"/approve", w.admin, map[string]any{}); r.Status != 403 {
+					t.Errorf("approve: %d, want 403 (%s)", r.Status, r.Body)
+				}
+			})
+			for _, row := range []struct {
+				name, account string
+				presenter     func() string
+				want          string
+			}{
+				{"granted by the admin, presented with the platform's token", "d-2", func() string { return platformTok }, "called"},
+				{"granted by the admin, presented with a token the admin minted after", "d-3", func() string { return mint(w.admin) }, "refused"},
+			} {
+				t.Run(row.name, func(t *testing.T) {
+					id := ask(platformTok, row.account)
+					w.e.must(200, "POST", org+"/approvals/"+id+"/approve", w.admin, map[string]any{}, nil)
+					if got := present(row.presenter(), row.account, id); got != row.want {
+						t.Errorf("%s, want %s", got, row.want)
 					}
 				})
 			}
