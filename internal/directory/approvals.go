@@ -842,7 +842,8 @@ func (d *Directory) DecideApproval(ctx context.Context, actor Actor, org, id str
 const CodeQuorumUnreachable = "quorum-unreachable"
 
 // ApprovalWarnings checks the org's current policy against its members
-// (the server side of the linter's quorum check, which cannot see them):
+// (the server side of the linter's quorum check, which cannot see them),
+// after the linter's ask-approver-below warnings (policy.ApproverLevelWarnings):
 // an `ask before` rule whose quorum is larger than the number of people
 // who could approve it — users holding decisions:approve in a namespace
 // (and one of the rule's `from` roles there), never agents or services —
@@ -872,7 +873,9 @@ func (d *Directory) ApprovalWarnings(ctx context.Context, org string) (token.Lis
 			cands[ns.Name] = append(cands[ns.Name], s.Principal)
 		}
 	}
-	var out token.List
+	// Rules an approver below their role's level may lift (the linter's
+	// ask-approver-below, also said where the policy is applied).
+	out := policy.ApproverLevelWarnings(m)
 	check := func(a *policy.AskRule) {
 		most, where := 0, ""
 		for _, ns := range nss {
@@ -912,6 +915,7 @@ func (d *Directory) ApprovalWarnings(ctx context.Context, org string) (token.Lis
 			check(a)
 		}
 	}
+	out.Sort()
 	return out, nil
 }
 

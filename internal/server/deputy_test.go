@@ -218,3 +218,35 @@ func TestAnAgentTokensMinterDoesNotApproveItsRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestPolicyApplyWarnsOfAnAskALowerApproverLifts (threat-model row 56):
+// applying a policy whose owner role asks before an action without
+// `from` answers an ask-approver-below warning telling the author to
+// write `from owner` (an operator, who approves decisions, would approve
+// it otherwise); with `from owner` there is none. The policy is applied
+// either way.
+func TestPolicyApplyWarnsOfAnAskALowerApproverLifts(t *testing.T) {
+	w := newApvWorld(t, "sqlite")
+	for _, row := range []struct {
+		name, rule string
+		want       []string // hints of the ask-approver-below warnings
+	}{
+		{"no from", "ask before delete chains", []string{"write `ask before delete chains from owner` if only approvers at role owner's level should approve it"}},
+		{"from owner", "ask before delete chains from owner", nil},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			text := strings.Replace(withAsk(t), "role owner level 100 {\n", "role owner level 100 {\n    "+row.rule+"\n", 1)
+			var out api.PolicyApplied
+			w.e.must(200, "PUT", "/v1/orgs/"+w.org+"/policy", w.owner, map[string]any{"text": text}, &out)
+			var got []string
+			for _, d := range out.Warnings {
+				if d.Code == "ask-approver-below" {
+					got = append(got, d.Hint)
+				}
+			}
+			if d := cmp.Diff(row.want, got); d != "" {
+				t.Errorf("hints (-want +got):\n%s\nall warnings: %+v", d, out.Warnings)
+			}
+		})
+	}
+}
