@@ -84,10 +84,14 @@ func (d *Directory) ApprovalLifetimes(s store.ApprovalSettings) store.ApprovalSe
 }
 
 // SetOrgApprovalSettings replaces the org's approval lifetimes (zero: the
-// server's default). Needs org:update; audited (org_approval_settings.set).
-// Bounds: pending 1m to 30d, use window 1m to 24h, whole seconds. It
-// applies to approvals asked for (pending) or granted (window) afterwards;
-// existing ones keep their times.
+// server's default). Needs org:update and the actor's org-scope level at
+// the policy's top level (threat-model row 58): the two lifetimes govern
+// every approval of the org, those of owner-level ask rules (and `from
+// owner` ones) included, so lengthening how long a granted approval
+// stays usable is the owners' to decide — as DeleteOrg is. Audited
+// (org_approval_settings.set). Bounds: pending 1m to 30d, use window 1m
+// to 24h, whole seconds. It applies to approvals asked for (pending) or
+// granted (window) afterwards; existing ones keep the times they got.
 func (d *Directory) SetOrgApprovalSettings(ctx context.Context, actor Actor, org string, s store.ApprovalSettings) (store.Org, uint64, error) {
 	if err := checkApprovalLifetime("pending_ttl", s.PendingTTL, MaxPendingTTL); err != nil {
 		return store.Org{}, 0, err
@@ -99,6 +103,9 @@ func (d *Directory) SetOrgApprovalSettings(ctx context.Context, actor Actor, org
 	rev, err := d.write(ctx, "set org approval settings", org, actor, func(o *op) error {
 		if err := o.need("org:update", authz.Scope{}); err != nil {
 			return err
+		}
+		if lvl, top := d.eng.HighestLevel(org, actor.Principal, authz.Scope{}), o.pol().TopLevel(); lvl < top && !o.off(ruleTarget) {
+			return &EscalationError{Reason: ReasonTarget, Scope: authz.Scope{}, ActorLevel: lvl, Target: "the approvals of the org's owners", TargetLevel: top}
 		}
 		var err error
 		out, err = o.tx.SetOrgApprovalSettings(ctx, org, s)

@@ -53,7 +53,7 @@ func (s *Server) approvalRoutes() []*Route {
 				ap, err := s.dir.DecideApproval(c.ctx, c.actor(), c.org(), c.path("id"), true, in.Comment)
 				return apiApproval(ap), err
 			}).optionalBody(),
-		route("PUT", "/v1/orgs/{org}/approval-settings", "approvals", "Set how long the org's approvals live: pending_ttl (1m to 30d) and use_window (1m to 24h), Go durations or days (\"7d\"); \"\" or \"0\" is the server's default. New approvals get the new times; GET /v1/orgs/{org} shows them.",
+		route("PUT", "/v1/orgs/{org}/approval-settings", "approvals", "Set how long the org's approvals live: pending_ttl (1m to 30d) and use_window (1m to 24h), Go durations or days (\"7d\"); \"\" or \"0\" is the server's default. Needs org:update and the policy's top level (owner): the lifetimes govern owner-level approvals too. New approvals get the new times; GET /v1/orgs/{org} shows them.",
 			func(c *call, in *api.OrgApprovalSettings) (Written[api.Org], error) {
 				if in.PendingTTLDefault || in.UseWindowDefault {
 					return Written[api.Org]{}, invalidField("pending_ttl_default", "pending_ttl_default and use_window_default are answers; send \"0\" for the server's default")

@@ -250,3 +250,48 @@ func TestPolicyApplyWarnsOfAnAskALowerApproverLifts(t *testing.T) {
 		})
 	}
 }
+
+// TestApprovalLifetimesAreTheOwnersToChange (threat-model row 58): the
+// org's approval lifetimes govern every approval, owner-level ones
+// included, so changing them — lengthening the use window above all —
+// needs the policy's top level besides org:update: an admin (who holds
+// org:update) is refused with an escalation problem and the settings stay
+// as they were; the owner may.
+func TestApprovalLifetimesAreTheOwnersToChange(t *testing.T) {
+	for _, backend := range backends(t) {
+		t.Run(backend, func(t *testing.T) {
+			w := newApvWorld(t, backend)
+			org := "/v1/orgs/" + w.org
+			defaults := &api.OrgApprovalSettings{PendingTTL: "24h", PendingTTLDefault: true, UseWindow: "15m", UseWindowDefault: true}
+			for _, row := range []struct {
+				name, who string
+				body      map[string]any
+				want      int
+				wantType  string
+				after     *api.OrgApprovalSettings // the settings then
+			}{
+				{"an admin lengthens the use window", w.ann, map[string]any{"use_window": "24h"}, 403, "escalation", defaults},
+				{"an admin shortens the pending time", w.ann, map[string]any{"pending_ttl": "1h"}, 403, "escalation", defaults},
+				{"the owner lengthens the use window", w.owner, map[string]any{"use_window": "1h"}, 200, "", &api.OrgApprovalSettings{PendingTTL: "24h", PendingTTLDefault: true, UseWindow: "1h"}},
+				{"an admin puts back the default", w.ann, map[string]any{"use_window": "0"}, 403, "escalation", &api.OrgApprovalSettings{PendingTTL: "24h", PendingTTLDefault: true, UseWindow: "1h"}},
+			} {
+				t.Run(row.name, func(t *testing.T) {
+					r := w.e.do("PUT", org+"/approval-settings", row.who, row.body)
+					if r.Status != row.want {
+						t.Fatalf("PUT: %d, want %d (%s)", r.Status, row.want, r.Body)
+					}
+					if row.wantType != "" {
+						if p := r.problem(t); !strings.HasSuffix(p.Type, "/"+row.wantType) {
+							t.Errorf("problem type %q, want …/%s", p.Type, row.wantType)
+						}
+					}
+					var o api.Org
+					w.e.must(200, "GET", org, w.owner, nil, &o)
+					if d := cmp.Diff(row.after, o.Approvals); d != "" {
+						t.Errorf("settings (-want +got):\n%s", d)
+					}
+				})
+			}
+		})
+	}
+}
