@@ -236,3 +236,52 @@ func TestApproverLevelHint(t *testing.T) {
 		})
 	}
 }
+
+// TestActionsNamed: the actions a policy names for a type — in roles'
+// permissions (the type's and `*`'s), agents' rules, ask rules and the
+// type's resource declaration — and never `*`.
+func TestActionsNamed(t *testing.T) {
+	src := `resource docs {
+    actions read, write, publish
+}
+role viewer level 10 { permission chains { read } permission * { list } }
+role owner level 100 { permission * { * } permission tools { * } }
+role runner: viewer level 20 { permission chains { run } ask before run chains }
+agent Bot: runner {
+    can run chains
+    must escalate ticket
+}
+`
+	m, diags := Load("t.policy", []byte(src), LintOptions{})
+	if m == nil {
+		t.Fatalf("does not compile: %v", diags)
+	}
+	tests := []struct {
+		typ    string
+		want   []string
+		absent []string
+	}{
+		{"chains", []string{"list", "read", "run"}, []string{"rnu", "*", "write"}},
+		{"docs", []string{"list", "publish", "read", "write"}, []string{"delete"}},
+		{"tools", []string{"list"}, []string{"call", "*"}},
+		{"ticket", []string{"escalate", "list"}, nil},
+		{"*", nil, []string{"list", "*"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, m.ActionsNamed(tt.typ)); diff != "" {
+				t.Errorf("ActionsNamed (-want +got):\n%s", diff)
+			}
+			for _, a := range tt.want {
+				if !m.NamesAction(tt.typ, a) {
+					t.Errorf("NamesAction(%s, %s) = false", tt.typ, a)
+				}
+			}
+			for _, a := range tt.absent {
+				if m.NamesAction(tt.typ, a) {
+					t.Errorf("NamesAction(%s, %s) = true", tt.typ, a)
+				}
+			}
+		})
+	}
+}

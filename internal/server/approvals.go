@@ -118,6 +118,8 @@ func (s *Server) checkApproval(c *call, in *CheckRequest, a *directory.Asker) (C
 		out.Approval = approvalOut(ap)
 	} else if d.Allowed && ap != nil {
 		out.Approval = approvalOut(ap) // the approval this allow consumed
+	} else if !d.Allowed {
+		out.Warnings = warningsOut(s.dir.DecisionWarnings(c.actor(), req, d))
 	}
 	return out, d.Allowed, nil
 }

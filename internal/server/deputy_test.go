@@ -295,3 +295,56 @@ func TestApprovalLifetimesAreTheOwnersToChange(t *testing.T) {
 		})
 	}
 }
+
+// TestAMisspeltActionWarnsAPolicyReader (threat-model row 57): a check
+// for an action the org's policy never names fails closed as before, and
+// a caller who may read the policy (policy:read at org scope) is told so
+// in the answer's warnings, with the closest action the policy names; a
+// caller who may not read it gets the bare deny (whether the policy names
+// an action is the policy's text). Allowed answers carry no warning, and
+// neither do denies of named actions. /checks answers the same per item.
+func TestAMisspeltActionWarnsAPolicyReader(t *testing.T) {
+	w := newApvWorld(t, "sqlite")
+	org := "/v1/orgs/" + w.org
+	warn := func(msg string) []api.CheckWarning { return []api.CheckWarning{{Code: "unknown_action", Message: msg}} }
+	const none = "(no role, agent rule, ask rule or resource declaration; only a wildcard or a share can grant it)"
+	rows := []struct {
+		name, caller, principal, action string
+		allowed                         bool
+		want                            []api.CheckWarning
+	}{
+		{"an admin misspells run", w.ann, "", "chains:rnu", false, warn("the org's policy names no action rnu for chains " + none + ": did you mean chains:run?")},
+		{"an admin asks about an operator", w.ann, "user:apvop", "chains:rnu", false, warn("the org's policy names no action rnu for chains " + none + ": did you mean chains:run?")},
+		{"nothing near", w.ann, "", "chains:export", false, warn("the org's policy names no action export for chains " + none)},
+		{"an unknown type", w.ann, "", "frobs:read", false, warn("the org's policy names no action read for frobs " + none)},
+		{"an operator cannot read the policy", w.op, "", "chains:rnu", false, nil},
+		{"a named action denied", w.v, "", "chains:run", false, nil},
+		{"allowed through a wildcard", w.owner, "", "chains:rnu", true, nil},
+		{"allowed", w.ann, "", "chains:run", true, nil},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			typ, _, _ := strings.Cut(row.action, ":")
+			body := map[string]any{"action": row.action, "resource": typ + "/deploy"}
+			if row.principal != "" {
+				body["principal"] = row.principal
+			}
+			var out api.CheckResponse
+			w.e.must(200, "POST", org+"/check", row.caller, body, &out)
+			if out.Allowed != row.allowed {
+				t.Errorf("allowed %v, want %v (%+v)", out.Allowed, row.allowed, out)
+			}
+			if d := cmp.Diff(row.want, out.Warnings); d != "" {
+				t.Errorf("warnings (-want +got):\n%s", d)
+			}
+			var batch api.BatchCheckResponse
+			w.e.must(200, "POST", org+"/checks", row.caller, map[string]any{"checks": []any{body}}, &batch)
+			if len(batch.Results) != 1 || batch.Results[0].Allowed != row.allowed {
+				t.Fatalf("batch: %+v", batch)
+			}
+			if d := cmp.Diff(row.want, batch.Results[0].Warnings); d != "" {
+				t.Errorf("batch warnings (-want +got):\n%s", d)
+			}
+		})
+	}
+}
