@@ -324,7 +324,7 @@ func (g *Gateway) callTool(ctx context.Context, in *request, p *mcp.CallToolPara
 	switch {
 	case dec.ApprovalRequired:
 		cl.decision, cl.reason = DecisionApprovalRequired, "approval_required"
-		return g.answer(ctx, cl, g.approvalResult(in, p.Name, ap))
+		return g.answer(ctx, cl, g.approvalResult(ctx, in, p.Name, ap))
 	case !dec.Allowed:
 		cl.decision, cl.reason = DecisionDeny, string(dec.Reason)
 		res := errorResult(g.explain(ctx, in, req, p.Name))
@@ -383,7 +383,7 @@ func (g *Gateway) explain(ctx context.Context, in *request, req authz.Request, n
 	return msg + " " + ex.Summary
 }
 
-func (g *Gateway) approvalResult(in *request, name string, ap *store.Approval) *mcp.CallToolResult {
+func (g *Gateway) approvalResult(ctx context.Context, in *request, name string, ap *store.Approval) *mcp.CallToolResult {
 	if ap == nil {
 		return errorResult(fmt.Sprintf("Gatehouse: calling %q needs a person's approval, and none could be requested for this call.", name))
 	}
@@ -392,7 +392,7 @@ func (g *Gateway) approvalResult(in *request, name string, ap *store.Approval) *
 	switch ap.Status {
 	case store.ApprovalPending:
 		fmt.Fprintf(&b, " until %s.", ap.ExpiresAt.UTC().Format(time.RFC3339))
-		if who := g.cfg.Directory.Approvers(*ap); len(who) > 0 {
+		if who := g.cfg.Directory.Approvers(ctx, *ap); len(who) > 0 {
 			fmt.Fprintf(&b, " It may be approved by %s", strings.Join(who, ", "))
 		} else {
 			fmt.Fprintf(&b, " It may be approved by a person holding decisions:approve in namespace %s", ap.Namespace)

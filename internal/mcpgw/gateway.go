@@ -53,7 +53,12 @@ import (
 
 // Caller is who calls through the gateway: a principal of Org (empty:
 // any org its credential may act in), acting for OnBehalfOf when set.
-type Caller struct{ Principal, Org, OnBehalfOf string }
+type Caller struct {
+	Principal, Org, OnBehalfOf string
+	// MintedBy is who minted the caller's credential for it (an agent
+	// token's minter): it may not approve what the caller asks.
+	MintedBy string
+}
 
 // Authenticator resolves a request's credential for the endpoint whose
 // absolute URL is audience. An error wrapping ErrUnauthenticated is a
@@ -307,7 +312,7 @@ func (in *request) binding() string {
 }
 
 func (in *request) actor() directory.Actor {
-	return directory.Actor{Principal: in.caller.Principal, ClientAddr: in.clientAddr, RequestID: in.requestID}
+	return directory.Actor{Principal: in.caller.Principal, ClientAddr: in.clientAddr, RequestID: in.requestID, MintedBy: in.caller.MintedBy}
 }
 
 type reqKey struct{}

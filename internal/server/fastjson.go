@@ -806,6 +806,10 @@ func appendCheckResponse(b []byte, r CheckResponse) []byte {
 		ab, _ := json.Marshal(r.Approval)
 		b = append(append(b, `,"approval":`...), ab...)
 	}
+	if len(r.Warnings) > 0 { // a deny's hint to a policy reader: off the hot path
+		wb, _ := marshal(r.Warnings)
+		b = append(append(b, `,"warnings":`...), wb...)
+	}
 	return append(b, "}\n"...)
 }
 
@@ -830,7 +834,7 @@ func (r batchEncoder) appendJSON(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if it.Error == nil && len(it.Obligations) == 0 && len(it.Advice) == 0 && it.Result == "" && it.Approval == nil {
+		if it.Error == nil && len(it.Obligations) == 0 && len(it.Advice) == 0 && it.Result == "" && it.Approval == nil && len(it.Warnings) == 0 {
 			if it.Allowed {
 				b = append(b, `{"allowed":true}`...)
 			} else {

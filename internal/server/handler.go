@@ -238,7 +238,7 @@ type call struct {
 
 // actor is the directory's view of the caller.
 func (c *call) actor() directory.Actor {
-	return directory.Actor{Principal: c.id.Principal, KeyID: c.id.KeyID, SessionID: c.id.SessionID, ClientAddr: c.addr, RequestID: c.reqID}
+	return directory.Actor{Principal: c.id.Principal, KeyID: c.id.KeyID, SessionID: c.id.SessionID, ClientAddr: c.addr, RequestID: c.reqID, MintedBy: c.id.MintedBy}
 }
 
 // org is the {org} path value.
