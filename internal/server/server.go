@@ -48,6 +48,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -131,6 +132,8 @@ type Server struct {
 
 	mux *http.ServeMux
 	top *http.ServeMux
+	// patterns are top's, in registration order (Patterns).
+	patterns []string
 	// checkH is /check's handler, which ServeHTTP calls without the mux
 	// (never nil once New returns).
 	checkH  *routeHandler
@@ -203,7 +206,7 @@ func New(cfg Config) (*Server, error) {
 	for _, rt := range s.routes {
 		h := s.handler(rt)
 		s.mux.Handle(rt.Pattern(), h)
-		s.top.Handle(rt.Pattern(), h)
+		s.handle(rt.Pattern(), h)
 		if rh, ok := h.(*routeHandler); ok && rt.Pattern() == checkRoutePattern {
 			s.checkH = rh
 		}
@@ -212,13 +215,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: the route table has no JSON route %q for the fast path", checkRoutePattern)
 	}
 	if cfg.Console != nil {
-		s.top.Handle("/console/", s.mounted(cfg.Console))
-		s.top.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
+		s.handle("/console/", s.mounted(cfg.Console))
+		s.handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	}
 	if err := s.mountMCP(cfg); err != nil {
 		return nil, err
 	}
-	s.top.HandleFunc("/", s.noRoute)
+	s.handle("/", http.HandlerFunc(s.noRoute))
 	doc, err := s.buildOpenAPI()
 	if err != nil {
 		return nil, fmt.Errorf("server: openapi: %w", err)
@@ -229,6 +232,19 @@ func New(cfg Config) (*Server, error) {
 
 // Routes returns the route table (for documentation and tests).
 func (s *Server) Routes() []*Route { return s.routes }
+
+// handle registers h for pattern on the mux every request goes through,
+// and remembers the pattern (Patterns).
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.top.Handle(pattern, h)
+	s.patterns = append(s.patterns, pattern)
+}
+
+// Patterns returns every pattern the server's mux serves, in the order
+// they were registered: the route table's, then what is mounted beside it
+// (the console, the MCP gateway, the catch-all). Tests walk it so that a
+// mount added later is covered or named.
+func (s *Server) Patterns() []string { return slices.Clone(s.patterns) }
 
 // Match is the mux pattern a request would be routed to ("" for none).
 func (s *Server) Match(r *http.Request) string {

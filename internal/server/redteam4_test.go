@@ -1,0 +1,164 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+)
+
+// The attacks of branch redteam4 (docs/threat-model.md rows 55–): bodies
+// on every route, long polls per caller, the MCP gateway's arguments and
+// the cross-org lookup.
+
+// mountedBesideTheTable are the mux patterns that are not routes of the
+// table, each with the test that covers its bodies. A pattern registered
+// later must be added here (with its test) or to the table.
+var mountedBesideTheTable = map[string]string{
+	mcpgw.Prefix:         "TestMCPGatewayBodies",
+	mcpgw.MetadataPrefix: "TestMCPGatewayBodies",
+	"/":                  "TestEveryRouteRefusesHostileBodies (the catch-all answers 404 without reading a body)",
+	"/console/":          "internal/console (forms, not JSON)",
+	"GET /console":       "a redirect; reads no body",
+}
+
+// deepJSON is a value nested n objects deep.
+func deepJSON(n int) string {
+	return strings.Repeat(`{"a":`, n) + `1` + strings.Repeat(`}`, n)
+}
+
+// TestEveryRouteRefusesHostileBodies walks every pattern the server's mux
+// serves (Server.Patterns: a route added later is covered, a mount added
+// beside the table must be named in mountedBesideTheTable) and sends each
+// route, with a credential that may call it: a body over the route's
+// limit (413, a problem naming the limit); JSON nested 10,000 deep, as the
+// whole body and as the value of each field of a valid body (400); a
+// field given twice with the same value, a field given again in another
+// case, and a valid body followed by garbage (400). A route that takes no
+// body refuses any (400). Never a 500, and nothing is written.
+func TestEveryRouteRefusesHostileBodies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	before := dump(t, e, w)
+	rev := must(e.st.CurrentRevision(ctxT(t)))(t)
+
+	table := map[string]*server.Route{}
+	for _, rt := range e.srv.Routes() {
+		table[rt.Pattern()] = rt
+	}
+	var routes []*server.Route
+	for _, p := range e.srv.Patterns() {
+		if rt, ok := table[p]; ok {
+			routes = append(routes, rt)
+			continue
+		}
+		if _, ok := mountedBesideTheTable[p]; !ok {
+			t.Errorf("the mux serves %q, which is neither a route of the table nor in mountedBesideTheTable: say which test sends it hostile bodies", p)
+		}
+	}
+	if len(routes) != len(e.srv.Routes()) {
+		t.Errorf("the mux serves %d of the table's %d routes", len(routes), len(e.srv.Routes()))
+	}
+
+	deep := deepJSON(10_000)
+	type tc struct {
+		name, body string
+		status     int
+	}
+	n := 0
+	for _, rt := range routes {
+		key := w.owner
+		if rt.Access == server.Public {
+			key = ""
+		}
+		path := fill(t, rt.Path, w.params) + query(rt)
+		limit := rt.MaxBody
+		if limit <= 0 {
+			limit = server.DefaultMaxBody
+		}
+		oversized := `{"x":"` + strings.Repeat("a", int(limit)) + `"}`
+		cases := []tc{
+			{"a body over the limit", oversized, http.StatusRequestEntityTooLarge},
+			{"a body nested 10,000 deep", deep, http.StatusBadRequest},
+			{"an array nested 10,000 deep", strings.Repeat("[", 10_000) + strings.Repeat("]", 10_000), http.StatusBadRequest},
+		}
+		valid := map[string]any{}
+		switch ex := example(w, rt).(type) {
+		case map[string]any:
+			valid = ex
+		case string:
+			_ = json.Unmarshal([]byte(ex), &valid)
+		}
+		raw, _ := json.Marshal(valid)
+		cases = append(cases, tc{"a valid body and garbage after it", string(raw) + ` x`, http.StatusBadRequest},
+			tc{"two JSON values", string(raw) + string(raw), http.StatusBadRequest})
+		for k, v := range valid {
+			vj, _ := json.Marshal(v)
+			rest := strings.TrimPrefix(string(raw), "{")
+			cases = append(cases,
+				tc{"field " + k + " nested 10,000 deep", withField(valid, k, deep), http.StatusBadRequest},
+				tc{"field " + k + " twice, same value", `{"` + k + `":` + string(vj) + `,` + rest, http.StatusBadRequest},
+				tc{"field " + k + " again as " + strings.ToUpper(k), `{"` + strings.ToUpper(k) + `":` + string(vj) + `,` + rest, http.StatusBadRequest},
+			)
+		}
+		if len(valid) == 0 {
+			cases = append(cases, tc{"a field twice", `{"a":1,"a":1}`, http.StatusBadRequest})
+		}
+		for _, c := range cases {
+			n++
+			r := e.doCT(rt.Method, path, key, "application/json", c.body)
+			if r.Status != c.status {
+				t.Errorf("%s with %s: status %d, want %d; body %.300s", rt.Pattern(), c.name, r.Status, c.status, r.Body)
+				continue
+			}
+			p := r.problem(t)
+			if c.status == http.StatusRequestEntityTooLarge && !strings.Contains(p.Detail, strconv.FormatInt(limit, 10)) {
+				t.Errorf("%s with %s: problem %q does not name the limit, %d bytes", rt.Pattern(), c.name, p.Detail, limit)
+			}
+		}
+		e.auth.ResetLimits()
+	}
+	// The catch-all: no route, whatever the body.
+	r := e.doCT("POST", "/v1/nowhere", w.owner, "application/json", deep)
+	if r.Status != http.StatusNotFound {
+		t.Errorf("POST /v1/nowhere: status %d, want 404", r.Status)
+	}
+	if n < 500 {
+		t.Errorf("only %d hostile bodies sent; the route table looks too small", n)
+	}
+	if got := must(e.st.CurrentRevision(ctxT(t)))(t); got != rev {
+		t.Errorf("hostile bodies moved the revision %d → %d", rev, got)
+	}
+	if after := dump(t, e, w); after != before {
+		t.Errorf("hostile bodies changed the org:\n%s", diffLines(before, after))
+	}
+}
+
+// withField is body with field k's value replaced by the JSON text v.
+func withField(body map[string]any, k, v string) string {
+	var b strings.Builder
+	b.WriteString("{")
+	first := true
+	for k2, v2 := range body {
+		if !first {
+			b.WriteString(",")
+		}
+		first = false
+		kj, _ := json.Marshal(k2)
+		b.Write(kj)
+		b.WriteString(":")
+		if k2 == k {
+			b.WriteString(v)
+			continue
+		}
+		vj, _ := json.Marshal(v2)
+		b.Write(vj)
+	}
+	b.WriteString("}")
+	return b.String()
+}
