@@ -1,11 +1,13 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
@@ -161,4 +163,76 @@ func withField(body map[string]any, k, v string) string {
 	}
 	b.WriteString("}")
 	return b.String()
+}
+
+// TestLongPollsPerCallerAreBounded: a principal holding its limit of long
+// polls and event streams (here 2 change-feed streams) is answered 429
+// with Retry-After on every route that would wait — the change feed's
+// wait and stream, the audit follow, an approval's wait — while calls
+// that do not wait, and other principals, go on; ending a stream (the
+// client going away) gives its slot back.
+func TestLongPollsPerCallerAreBounded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{cfg: func(c *server.Config) { c.MaxLongPolls = 2 }})
+	w := buildWorld(t, e, "")
+	org := "/v1/orgs/" + w.org
+	stream := func() (stop func()) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(ctxT(t))
+		req, _ := http.NewRequestWithContext(ctx, "GET", e.URL+org+"/changes?after="+strconv.FormatUint(w.rev, 10), nil)
+		req.Header.Set("Authorization", "Bearer "+w.owner)
+		req.Header.Set("Accept", server.MediaTypeEventStream)
+		res, err := e.hc.Do(req)
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("opening a stream: %v %v", res, err)
+		}
+		return func() { cancel(); res.Body.Close() }
+	}
+	stop1, stop2 := stream(), stream()
+	defer stop2()
+
+	full := []call{
+		{"a third stream's long poll", "GET", org + "/changes?wait=1", w.owner, nil, http.StatusTooManyRequests},
+		{"following the audit log", "GET", org + "/audit?wait=1", w.owner, nil, http.StatusTooManyRequests},
+		{"waiting for an approval", "GET", org + "/approvals/nosuch?wait=1", w.owner, nil, http.StatusTooManyRequests},
+		{"the change feed without waiting", "GET", org + "/changes", w.owner, nil, http.StatusOK},
+		{"the audit log without waiting", "GET", org + "/audit?wait=0", w.owner, nil, http.StatusOK},
+		{"another principal's long poll", "GET", org + "/audit?wait=1", w.viewer, nil, http.StatusOK},
+	}
+	e.expect(t, full)
+	req, _ := http.NewRequestWithContext(ctxT(t), "GET", e.URL+org+"/changes", nil)
+	req.Header.Set("Authorization", "Bearer "+w.owner)
+	req.Header.Set("Accept", server.MediaTypeEventStream)
+	res, err := e.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+		t.Errorf("a third stream: status %d Retry-After %q, want 429 with Retry-After", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	if r := e.do("GET", org+"/audit?wait=1", w.owner, nil); r.Header.Get("Retry-After") == "" || !strings.Contains(r.problem(t).Detail, "2 long polls") {
+		t.Errorf("a refused long poll: Retry-After %q, problem %s; want Retry-After and the limit named", r.Header.Get("Retry-After"), r.Body)
+	}
+
+	// The client goes away: its slot comes back (the server notices the
+	// closed connection at once, or at its next keep-alive).
+	stop1()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := e.do("GET", org+"/audit?wait=10ms", w.owner, nil)
+		if r.Status == http.StatusOK {
+			break
+		}
+		if r.Status != http.StatusTooManyRequests || time.Now().After(deadline) {
+			t.Fatalf("after a stream ended: status %d %s, want 200 within 10s", r.Status, r.Body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// And a finished long poll gives its slot back: many in a row pass.
+	for i := range 5 {
+		if r := e.do("GET", org+"/changes?wait=10ms", w.owner, nil); r.Status != http.StatusOK {
+			t.Fatalf("long poll %d after another ended: status %d %s", i, r.Status, r.Body)
+		}
+	}
 }

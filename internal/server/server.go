@@ -107,6 +107,12 @@ type Config struct {
 	// MCPAuthenticate, when set, replaces the MCP gateway's authenticator
 	// (tests; see mcpAuthenticate).
 	MCPAuthenticate mcpgw.Authenticator
+	// MaxLongPolls bounds the long polls and event streams (?wait= on the
+	// change feed, the audit log and approvals; the change feed's
+	// server-sent events) one principal holds open on this server at once:
+	// one more is 429 with Retry-After (longpoll.go). 0 means
+	// DefaultMaxLongPolls (64); negative, no bound.
+	MaxLongPolls int
 	// Console, when set, serves /console/ (the web console, package
 	// internal/console): it is handed each request with RemoteAddr set to
 	// the resolved client address (trusted proxies applied).
@@ -158,6 +164,8 @@ type Server struct {
 	// snapshots bounds the org snapshots being read and sent at once
 	// (each holds its whole org in memory; changes.go).
 	snapshots chan struct{}
+	// longPolls bounds each principal's long polls and streams.
+	longPolls *longPolls
 }
 
 // New builds a server from cfg.
@@ -170,7 +178,7 @@ func New(cfg Config) (*Server, error) {
 		consistency: cfg.ConsistencyTimeout, requestTimeout: cfg.RequestTimeout,
 		maxBody: cfg.MaxBodyBytes, version: cfg.Version, trusted: cfg.TrustedProxies,
 		metricsToken: cfg.MetricsToken, mux: http.NewServeMux(), publicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		snapshots: make(chan struct{}, maxSnapshots),
+		snapshots: make(chan struct{}, maxSnapshots), longPolls: newLongPolls(cfg.MaxLongPolls),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
