@@ -28,6 +28,11 @@
 //     before the agent sees it. It is never in an audit entry or a log.
 //   - Every call is an audit entry (mcp.call), written durably before the
 //     answer: denials and approval_required included.
+//   - A request body is one JSON value that every parser reads alike (no
+//     member named twice or twice but for case, nothing after it, at
+//     most maxNesting deep, at most maxBody bytes), or it is refused
+//     before the SDK reads it (args.go): the arguments decided are the
+//     arguments forwarded.
 package mcpgw
 
 import (
@@ -278,6 +283,9 @@ func (g *Gateway) serveMetadata(w http.ResponseWriter, r *http.Request, rest str
 		notFound(w)
 		return
 	}
+	if !strictBody(w, r) {
+		return
+	}
 	base := strings.TrimRight(g.cfg.BaseURL(r), "/")
 	doc := oauthex.ProtectedResourceMetadata{
 		Resource:               base + e.path(),
@@ -356,6 +364,9 @@ func (g *Gateway) serveEndpoint(w http.ResponseWriter, r *http.Request, rest str
 		// A call may wait for an approval longer than the API's write
 		// timeout allows an answer.
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(cat.srv.wait + 30*time.Second))
+	}
+	if !strictBody(w, r) {
+		return
 	}
 	in := &request{ep: e, caller: c}
 	if g.cfg.ClientAddr != nil {

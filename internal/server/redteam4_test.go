@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -234,5 +235,137 @@ func TestLongPollsPerCallerAreBounded(t *testing.T) {
 		if r := e.do("GET", org+"/changes?wait=10ms", w.owner, nil); r.Status != http.StatusOK {
 			t.Fatalf("long poll %d after another ended: status %d %s", i, r.Status, r.Body)
 		}
+	}
+}
+
+// mcpRaw opens an MCP session at the gateway's pay endpoint as token,
+// without the SDK's client (which sends only well-formed messages), and
+// returns a function that posts a raw body in that session.
+func mcpRaw(t *testing.T, w *mcpWorld, token string) func(method, body string) resp {
+	t.Helper()
+	const proto = "2025-06-18"
+	sid := ""
+	post := func(method, body string) resp {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctxT(t), method, w.endpoint("pay"), strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Protocol-Version", proto)
+		if sid != "" {
+			req.Header.Set("Mcp-Session-Id", sid)
+		}
+		res, err := w.e.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return resp{Status: res.StatusCode, Header: res.Header, Body: b}
+	}
+	r := post("POST", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"`+proto+`","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	if r.Status != http.StatusOK || r.Header.Get("Mcp-Session-Id") == "" {
+		t.Fatalf("initialize: %d %s", r.Status, r.Body)
+	}
+	sid = r.Header.Get("Mcp-Session-Id")
+	if r := post("POST", `{"jsonrpc":"2.0","method":"notifications/initialized"}`); r.Status != http.StatusAccepted {
+		t.Fatalf("initialized: %d %s", r.Status, r.Body)
+	}
+	return post
+}
+
+// toolCall is a tools/call message with raw arguments.
+func toolCall(id int, name, args string) string {
+	nj, _ := json.Marshal(name)
+	return `{"jsonrpc":"2.0","id":` + strconv.Itoa(id) + `,"method":"tools/call","params":{"name":` + string(nj) + `,"arguments":` + args + `}}`
+}
+
+// TestMCPGatewayArgumentsAreReadOnce: the gateway decides a tools/call on
+// its arguments and forwards their bytes; arguments that another parser
+// could read otherwise — a name given twice, two names equal but for
+// case, at any depth — are refused before anything is decided or reaches
+// the upstream. mcpsmall may pay only amounts under 500 (condition small):
+// {"amount": 100, "Amount": 900} was allowed, and an upstream decoding
+// into a struct (encoding/json matches names in any case, the last wins)
+// paid 900. Tool names are matched exactly: no case, Unicode or path
+// variant reaches a tool, and neither a notification nor a batch carries
+// a call past the decision.
+func TestMCPGatewayArgumentsAreReadOnce(t *testing.T) {
+	t.Parallel()
+	w := newMCPWorld(t, "sqlite")
+	small, viewer := mcpRaw(t, w, w.small), mcpRaw(t, w, w.viewer)
+	type tc struct {
+		name string
+		post func(method, body string) resp
+		body string
+		// status is the HTTP status; allowed, for a 200, whether the call
+		// ran (else a refusal saying why, in the result).
+		status  int
+		allowed bool
+		says    string
+	}
+	cases := []tc{
+		{"an amount under 500 (control)", small, toolCall(2, "pay", `{"amount":100}`), 200, true, "paid 100"},
+		{"an amount over 500 (control)", small, toolCall(3, "pay", `{"amount":900}`), 200, false, "denied"},
+		{"amount twice, the allowed value last", small, toolCall(4, "pay", `{"amount":900,"amount":100}`), 400, false, "twice"},
+		{"amount twice, the allowed value first", small, toolCall(5, "pay", `{"amount":100,"amount":900}`), 400, false, "twice"},
+		{"amount and Amount", small, toolCall(6, "pay", `{"amount":100,"Amount":900}`), 400, false, "twice"},
+		{"AMOUNT and amount", small, toolCall(7, "pay", `{"AMOUNT":900,"amount":100}`), 400, false, "twice"},
+		{"a nested name twice", small, toolCall(8, "pay", `{"amount":100,"memo":{"to":"a","To":"b"}}`), 400, false, "twice"},
+		{"in an array", small, toolCall(9, "pay", `{"amount":100,"lines":[{"x":1,"x":2}]}`), 400, false, "twice"},
+		{"the tool's name twice", viewer, `{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"echo","name":"pay","arguments":{"amount":1}}}`, 400, false, "twice"},
+		{"the method twice", viewer, `{"jsonrpc":"2.0","id":11,"method":"tools/list","method":"tools/call","params":{"name":"pay","arguments":{"amount":1}}}`, 400, false, "twice"},
+		{"a call and data after it", viewer, toolCall(12, "echo", `{"text":"x"}`) + ` x`, 400, false, "after"},
+		{"two calls in one body", viewer, toolCall(13, "echo", `{"text":"x"}`) + toolCall(14, "pay", `{"amount":1}`), 400, false, "after"},
+		{"a batch", viewer, `[` + toolCall(15, "pay", `{"amount":1}`) + `]`, 400, false, "batch"},
+		{"a call as a notification", viewer, `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"pay","arguments":{"amount":1}}}`, 400, false, "id"},
+		{"arguments nested 10,000 deep", viewer, toolCall(16, "echo", deepJSON(10_000)), 400, false, "nested"},
+		{"a body over 4 MiB", viewer, toolCall(17, "echo", `{"text":"`+strings.Repeat("a", 4<<20)+`"}`), 413, false, "4194304"},
+	}
+	for i, name := range []string{"Pay", "PAY", "pay ", " pay", "ｐａｙ", "pay\u200b", "pay\x00", "pay.pay", "tools/pay.pay", "prod/pay", "../pay", "pay/"} {
+		cases = append(cases, tc{"the tool name " + strconv.Quote(name), viewer, toolCall(100+i, name, `{"amount":1}`), 200, false, "not available"})
+	}
+	for _, c := range cases {
+		before := w.up.count("pay") + w.up.count("echo")
+		r := c.post("POST", c.body)
+		ran := w.up.count("pay")+w.up.count("echo") > before
+		if r.Status != c.status || ran != c.allowed || !strings.Contains(string(r.Body), c.says) {
+			t.Errorf("%s: status %d, reached the upstream %v, %.300s; want %d, %v, saying %q", c.name, r.Status, ran, r.Body, c.status, c.allowed, c.says)
+		}
+	}
+}
+
+// TestMCPGatewayBodies: what TestEveryRouteRefusesHostileBodies sends the
+// API's routes, the gateway's two mounts get — an endpoint (a body over
+// 4 MiB, nested 10,000 deep, a member named twice, data after it; a body
+// on GET or DELETE) and the metadata document (a body on GET) — each
+// refused, never a 500.
+func TestMCPGatewayBodies(t *testing.T) {
+	t.Parallel()
+	w := newMCPWorld(t, "sqlite")
+	post := mcpRaw(t, w, w.caller)
+	for _, c := range []struct {
+		name, method, body string
+		status             int
+	}{
+		{"over the limit", "POST", `{"x":"` + strings.Repeat("a", 4<<20) + `"}`, 413},
+		{"nested 10,000 deep", "POST", deepJSON(10_000), 400},
+		{"a member twice", "POST", `{"jsonrpc":"2.0","jsonrpc":"2.0","id":2,"method":"tools/list"}`, 400},
+		{"data after the message", "POST", `{"jsonrpc":"2.0","id":3,"method":"tools/list"} x`, 400},
+		{"a body on GET", "GET", `{"jsonrpc":"2.0","id":4,"method":"tools/list"}`, 400},
+		{"a body on DELETE", "DELETE", `{"a":1}`, 400},
+	} {
+		if r := post(c.method, c.body); r.Status != c.status {
+			t.Errorf("endpoint, %s: status %d, want %d; %.200s", c.name, r.Status, c.status, r.Body)
+		}
+	}
+	req, _ := http.NewRequestWithContext(ctxT(t), "GET", w.e.URL+mcpgw.MetadataPrefix+w.org+"/prod/pay", strings.NewReader(`{"a":1}`))
+	res, err := w.e.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("metadata with a body: status %d, want 400", res.StatusCode)
 	}
 }
