@@ -2,16 +2,22 @@ package server_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
 // The attacks of branch redteam4 (docs/threat-model.md rows 55–): bodies
@@ -368,4 +374,77 @@ func TestMCPGatewayBodies(t *testing.T) {
 	if res.StatusCode != http.StatusBadRequest {
 		t.Errorf("metadata with a body: status %d, want 400", res.StatusCode)
 	}
+}
+
+// TestMeLookupCrossOrgAttacks: GET /v1/me/lookup/resources lists only
+// what the caller may do in the orgs it is a member of now: not another
+// org's resources through a cursor naming that org (or carrying its page
+// token), nor a namespace that exists only elsewhere; an invited user who
+// has not accepted sees nothing of the inviting org; an org-confined key
+// its org alone; a viewer only what was shared with it; an agent token
+// authenticates nowhere here.
+func TestMeLookupCrossOrgAttacks(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	gina, hank, vic := e.user("gina"), e.user("hank"), e.user("vic")
+	_, ivy, err := e.auth.Bootstrap(ctxT(t), store.User{ID: "ivy", Email: "ivy@example.com"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, org := range []string{"alpha", "mid"} {
+		e.must(201, "POST", "/v1/orgs", gina, map[string]any{"id": org}, nil)
+		e.must(201, "POST", "/v1/orgs/"+org+"/resources", gina, map[string]any{"namespace": "default", "type": "chains", "id": "c1"}, nil)
+	}
+	e.must(201, "POST", "/v1/orgs/alpha/resources", gina, map[string]any{"namespace": "default", "type": "chains", "id": "shared"}, nil)
+	e.must(201, "POST", "/v1/orgs/alpha/members", gina, map[string]any{"user_id": "vic", "role": "viewer"}, nil)
+	e.must(201, "POST", "/v1/orgs/alpha/namespaces/default/resources/chains/shared/shares", gina, map[string]any{"principal": "user:vic", "actions": []string{"run"}}, nil)
+	e.invite("/v1/orgs/alpha", gina, "ivy@example.com", "owner")
+	e.must(201, "POST", "/v1/orgs", hank, map[string]any{"id": "hanks"}, nil)
+	e.must(201, "POST", "/v1/orgs/hanks/namespaces", hank, map[string]any{"name": "vault"}, nil)
+	for _, ns := range []string{"default", "vault"} {
+		e.must(201, "POST", "/v1/orgs/hanks/resources", hank, map[string]any{"namespace": ns, "type": "chains", "id": "secret"}, nil)
+	}
+	var kc server.KeyCreated
+	e.must(201, "POST", "/v1/orgs/mid/apikeys", gina, map[string]any{}, &kc)
+	var hanksPage api.MeLookupResourcesResponse
+	e.must(200, "GET", "/v1/me/lookup/resources?action=chains:run&page_size=1", hank, nil, &hanksPage)
+	hanksCursor := base64.RawURLEncoding.EncodeToString([]byte("hanks\x00"))
+
+	list := func(key, query string) []string {
+		t.Helper()
+		var page api.MeLookupResourcesResponse
+		e.must(200, "GET", "/v1/me/lookup/resources?action=chains:run&page_size=100"+query, key, nil, &page)
+		out := []string{}
+		for _, r := range page.Items {
+			out = append(out, r.Org+"/"+r.Namespace+"/"+r.Type+"/"+r.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name, key, query string
+		want             []string
+	}{
+		{"the owner of two orgs", gina, "", []string{"alpha/default/chains/c1", "alpha/default/chains/shared", "mid/default/chains/c1"}},
+		{"a cursor naming an org of another", gina, "&cursor=" + hanksCursor, []string{"mid/default/chains/c1"}},
+		{"another's cursor, its page token", gina, "&cursor=" + url.QueryEscape(hanksPage.NextCursor), []string{"mid/default/chains/c1"}},
+		{"a namespace only another org has", gina, "&namespace=vault", []string{}},
+		{"a viewer with one share", vic, "", []string{"alpha/default/chains/shared"}},
+		{"a viewer, a cursor naming another org", vic, "&cursor=" + hanksCursor, []string{}},
+		{"invited as owner, not accepted", ivy, "", []string{}},
+		{"a key confined to mid", kc.Token, "", []string{"mid/default/chains/c1"}},
+		{"a key confined to mid, a cursor naming alpha", kc.Token, "&cursor=" + base64.RawURLEncoding.EncodeToString([]byte("alpha\x00")), []string{"mid/default/chains/c1"}},
+	} {
+		if d := cmp.Diff(tc.want, list(tc.key, tc.query)); d != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, d)
+		}
+	}
+	e.must(201, "POST", "/v1/orgs/alpha/agents", gina, map[string]any{"name": "Bot", "role": "owner"}, nil)
+	var tok struct {
+		Token string `json:"token"`
+	}
+	e.must(201, "POST", "/v1/orgs/alpha/agents/Bot/tokens", gina, map[string]any{"audience": e.URL + "/v1/me/lookup/resources", "on_behalf_of": "user:gina"}, &tok)
+	e.expect(t, []call{
+		{"an agent token at its audience", "GET", "/v1/me/lookup/resources?action=chains:run", tok.Token, nil, http.StatusUnauthorized},
+		{"no credential", "GET", "/v1/me/lookup/resources?action=chains:run", "", nil, http.StatusUnauthorized},
+	})
 }
