@@ -448,3 +448,33 @@ func TestMeLookupCrossOrgAttacks(t *testing.T) {
 		{"no credential", "GET", "/v1/me/lookup/resources?action=chains:run", "", nil, http.StatusUnauthorized},
 	})
 }
+
+// TestMCPGatewayUnknownToolNamesAreClipped: the name of a tool that is not
+// imported is the caller's; it was recorded whole in the mcp.call entry,
+// so one call of a 60 KB name (up to the 4 MiB body) wrote that much into
+// the append-only audit log, every time. It is recorded (and echoed) cut
+// to 128 bytes, with its length.
+func TestMCPGatewayUnknownToolNamesAreClipped(t *testing.T) {
+	t.Parallel()
+	w := newMCPWorld(t, "sqlite")
+	post := mcpRaw(t, w, w.viewer)
+	long := strings.Repeat("é", 30<<10) // 60 KiB, two bytes a character
+	if r := post("POST", toolCall(2, long, `{}`)); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "not available") || len(r.Body) > 4<<10 {
+		t.Errorf("a 60 KiB tool name: status %d, %d bytes: %.200s", r.Status, len(r.Body), r.Body)
+	}
+	var entries struct {
+		Items []struct {
+			Details map[string]any `json:"details"`
+		} `json:"items"`
+	}
+	w.e.must(200, "GET", "/v1/orgs/"+w.org+"/audit?action=mcp.call", w.owner, nil, &entries)
+	if len(entries.Items) != 1 {
+		t.Fatalf("%d mcp.call entries, want 1", len(entries.Items))
+	}
+	d := entries.Items[0].Details
+	got := map[string]any{"tool": d["tool"], "tool_bytes": d["tool_bytes"], "reason": d["reason"]}
+	want := map[string]any{"tool": strings.Repeat("é", 64), "tool_bytes": float64(len(long)), "reason": "unknown_tool"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the entry of a call of an unknown 60 KiB name (-want +got):\n%.2000s", diff)
+	}
+}
