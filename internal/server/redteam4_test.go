@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -476,5 +477,38 @@ func TestMCPGatewayUnknownToolNamesAreClipped(t *testing.T) {
 	want := map[string]any{"tool": strings.Repeat("é", 64), "tool_bytes": float64(len(long)), "reason": "unknown_tool"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("the entry of a call of an unknown 60 KiB name (-want +got):\n%.2000s", diff)
+	}
+}
+
+// TestAuthFailuresRecordOnlyAnOrgName: a refused credential is recorded
+// in the deployment's audit log with the org its path named. Anyone may
+// send one, and the path's {org} was recorded whatever it was: each
+// anonymous request could add up to the 64 KiB request line to the
+// append-only log. Only an org name (a slug of at most 63 bytes) is
+// recorded now.
+func TestAuthFailuresRecordOnlyAnOrgName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	bogus := "gth_0123456789abcdef_" + strings.Repeat("a", 52)
+	for _, tc := range []struct {
+		name, org string
+		recorded  bool
+	}{
+		{"an org name", "acme", true},
+		{"60 KiB of path", strings.Repeat("x", 60<<10), false},
+		{"not a name", "Acme%20Corp", false},
+	} {
+		if r := e.do("POST", "/v1/orgs/"+tc.org+"/check", bogus, `{}`); r.Status != http.StatusUnauthorized {
+			t.Fatalf("%s: status %d, want 401", tc.name, r.Status)
+		}
+		recs, _, err := e.st.ListAudit(ctxT(t), audit.SystemOrg, store.AuditFilter{Action: "auth.failure"}, store.Page{})
+		if err != nil || len(recs) == 0 {
+			t.Fatalf("%s: no auth.failure entry (%v)", tc.name, err)
+		}
+		body := string(recs[len(recs)-1].Body)
+		if got := strings.Contains(body, `"org":"`+tc.org+`"`); got != tc.recorded || len(body) > 2<<10 {
+			t.Errorf("%s: org recorded %v (want %v), entry of %d bytes: %.300s", tc.name, got, tc.recorded, len(body), body)
+		}
+		e.auth.ResetLimits()
 	}
 }
