@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 )
 
 // Strict reading of what callers send. The SDK decodes a JSON-RPC message
@@ -79,7 +81,7 @@ func checkJSON(b []byte) error {
 			}
 		case string:
 			if top != nil && top.object && top.wantKey {
-				folded := strings.ToLower(v)
+				folded := ident.Fold(v) // equal exactly when strings.EqualFold
 				if _, dup := top.names[folded]; dup {
 					return fmt.Errorf("%w: an object names %q twice (or twice but for case)", errAmbiguous, v)
 				}

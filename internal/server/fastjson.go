@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 )
 
 // A strict, allocation-light JSON decoder for the decision hot path
@@ -492,9 +493,11 @@ func (s *scanner) object(field string, fn func(key string) error) error {
 
 // memberNames tracks the member names of one object that skip reads: a
 // name given twice, or two names equal but for case (encoding/json puts
-// "role" and "Role" in the same field, and another parser may keep either)
-// is refused. Up to len(few) names are compared in place, without
-// allocating; more go to a map, so a large object costs linear time.
+// "role", "Role" and "ROLE" — and "ſ" with "s" — in the same field, and
+// another parser may keep either), is refused. Up to len(few) names are
+// compared in place (strings.EqualFold, without allocating); more go to a
+// map by their folded form (ident.Fold, the same equality), so a large
+// object costs linear time.
 type memberNames struct {
 	few  [8]string
 	n    int
@@ -502,8 +505,8 @@ type memberNames struct {
 }
 
 func (m *memberNames) add(key string) error {
-	folded := strings.ToLower(key) // key itself unless it has upper case
 	if m.many != nil {
+		folded := ident.Fold(key)
 		if _, dup := m.many[folded]; dup {
 			return duplicateField(key)
 		}
@@ -511,20 +514,20 @@ func (m *memberNames) add(key string) error {
 		return nil
 	}
 	for _, k := range m.few[:m.n] {
-		if k == folded {
+		if strings.EqualFold(k, key) {
 			return duplicateField(key)
 		}
 	}
 	if m.n < len(m.few) {
-		m.few[m.n] = folded
+		m.few[m.n] = key
 		m.n++
 		return nil
 	}
 	m.many = make(map[string]struct{}, 2*len(m.few))
 	for _, k := range m.few {
-		m.many[k] = struct{}{}
+		m.many[ident.Fold(k)] = struct{}{}
 	}
-	m.many[folded] = struct{}{}
+	m.many[ident.Fold(key)] = struct{}{}
 	return nil
 }
 

@@ -115,6 +115,10 @@ func TestEveryRouteRefusesHostileBodies(t *testing.T) {
 				tc{"field " + k + " twice, same value", `{"` + k + `":` + string(vj) + `,` + rest, http.StatusBadRequest},
 				tc{"field " + k + " again as " + strings.ToUpper(k), `{"` + strings.ToUpper(k) + `":` + string(vj) + `,` + rest, http.StatusBadRequest},
 			)
+			if longS := strings.Replace(k, "s", "\u017f", 1); longS != k {
+				// "ſ" (long s) is "s" to encoding/json's matching.
+				cases = append(cases, tc{"field " + k + " again with a long s", `{"` + longS + `":` + string(vj) + `,` + rest, http.StatusBadRequest})
+			}
 		}
 		if len(valid) == 0 {
 			cases = append(cases, tc{"a field twice", `{"a":1,"a":1}`, http.StatusBadRequest})
@@ -320,6 +324,7 @@ func TestMCPGatewayArgumentsAreReadOnce(t *testing.T) {
 		{"AMOUNT and amount", small, toolCall(7, "pay", `{"AMOUNT":900,"amount":100}`), 400, false, "twice"},
 		{"a nested name twice", small, toolCall(8, "pay", `{"amount":100,"memo":{"to":"a","To":"b"}}`), 400, false, "twice"},
 		{"in an array", small, toolCall(9, "pay", `{"amount":100,"lines":[{"x":1,"x":2}]}`), 400, false, "twice"},
+		{"sign and ſign (long s)", small, toolCall(18, "pay", `{"amount":100,"memo":{"sign":"a","ſign":"b"}}`), 400, false, "twice"},
 		{"the tool's name twice", viewer, `{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"echo","name":"pay","arguments":{"amount":1}}}`, 400, false, "twice"},
 		{"the method twice", viewer, `{"jsonrpc":"2.0","id":11,"method":"tools/list","method":"tools/call","params":{"name":"pay","arguments":{"amount":1}}}`, 400, false, "twice"},
 		{"a call and data after it", viewer, toolCall(12, "echo", `{"text":"x"}`) + ` x`, 400, false, "after"},
