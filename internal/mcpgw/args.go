@@ -35,69 +35,92 @@ const maxNesting = 100
 var errAmbiguous = errors.New("mcpgw: ambiguous JSON")
 
 // checkJSON reports why b is not one JSON value that every parser reads
-// alike (nil when it is).
+// alike (nil when it is). json.Valid checks the syntax (one value, nothing
+// after it); one pass over the bytes then follows the nesting and compares
+// each object's member names (bytes.EqualFold, which is how encoding/json
+// matches names to fields; a map by ident.Fold past a few names).
 func checkJSON(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	type frame struct {
-		object, wantKey bool
-		names           map[string]struct{}
+	if !json.Valid(b) {
+		return fmt.Errorf("%w: not one JSON value (malformed, data after the value, or nested too deep)", errAmbiguous)
 	}
-	var stack []*frame
-	// done ends a value inside the enclosing object: its next token is a
-	// key.
-	done := func() {
-		if n := len(stack); n > 0 && stack[n-1].object {
-			stack[n-1].wantKey = true
-		}
-	}
-	for first := true; first || len(stack) > 0; first = false {
-		tok, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("%w: not one JSON value", errAmbiguous)
-		}
-		var top *frame
-		if n := len(stack); n > 0 {
-			top = stack[n-1]
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			switch v {
-			case '{', '[':
-				if len(stack) >= maxNesting {
-					return fmt.Errorf("%w: nested more than %d deep", errAmbiguous, maxNesting)
-				}
-				if top != nil && top.object {
-					top.wantKey = false
-				}
-				f := &frame{}
-				if v == '{' {
-					f = &frame{object: true, wantKey: true, names: map[string]struct{}{}}
-				}
-				stack = append(stack, f)
-			default: // '}' or ']'
-				stack = stack[:len(stack)-1]
-				done()
+	var stack []members
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; c {
+		case '{', '[':
+			if len(stack) >= maxNesting {
+				return fmt.Errorf("%w: nested more than %d deep", errAmbiguous, maxNesting)
 			}
-		case string:
-			if top != nil && top.object && top.wantKey {
-				folded := ident.Fold(v) // equal exactly when strings.EqualFold
-				if _, dup := top.names[folded]; dup {
-					return fmt.Errorf("%w: an object names %q twice (or twice but for case)", errAmbiguous, v)
+			stack = append(stack, members{object: c == '{', wantKey: c == '{'})
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].wantKey = true
+			}
+		case '"':
+			end := i + 1
+			escaped := false
+			for ; b[end] != '"'; end++ {
+				if b[end] == '\\' {
+					escaped = true
+					end++ // json.Valid: an escape is complete
 				}
-				top.names[folded] = struct{}{}
+			}
+			if n := len(stack); n > 0 && stack[n-1].wantKey {
+				top := &stack[n-1]
 				top.wantKey = false
-				continue
+				name := b[i+1 : end]
+				if escaped {
+					var u string
+					if err := json.Unmarshal(b[i:end+1], &u); err != nil {
+						return fmt.Errorf("%w: not one JSON value", errAmbiguous)
+					}
+					name = []byte(u)
+				}
+				if top.seen(name) {
+					return fmt.Errorf("%w: an object names %q twice (or twice but for case)", errAmbiguous, name)
+				}
 			}
-			done()
-		default:
-			done()
+			i = end
 		}
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: data after the JSON value", errAmbiguous)
 	}
 	return nil
+}
+
+// members are the member names of one object (or nothing, for an array)
+// as checkJSON reads them.
+type members struct {
+	object, wantKey bool
+	few             [8][]byte
+	n               int
+	many            map[string]struct{}
+}
+
+// seen records name and reports whether the object had it already, or
+// one equal but for case.
+func (m *members) seen(name []byte) bool {
+	if m.many != nil {
+		f := ident.Fold(string(name))
+		_, dup := m.many[f]
+		m.many[f] = struct{}{}
+		return dup
+	}
+	for _, k := range m.few[:m.n] {
+		if bytes.EqualFold(k, name) {
+			return true
+		}
+	}
+	if m.n < len(m.few) {
+		m.few[m.n] = name
+		m.n++
+		return false
+	}
+	m.many = make(map[string]struct{}, 2*len(m.few))
+	for _, k := range m.few {
+		m.many[ident.Fold(string(k))] = struct{}{}
+	}
+	m.many[ident.Fold(string(name))] = struct{}{}
+	return false
 }
 
 // strictBody reads r's body (at most maxBody bytes) and checks it

@@ -327,11 +327,12 @@ func TestMCPGatewayArgumentsAreReadOnce(t *testing.T) {
 		{"sign and ſign (long s)", small, toolCall(18, "pay", `{"amount":100,"memo":{"sign":"a","ſign":"b"}}`), 400, false, "twice"},
 		{"the tool's name twice", viewer, `{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"echo","name":"pay","arguments":{"amount":1}}}`, 400, false, "twice"},
 		{"the method twice", viewer, `{"jsonrpc":"2.0","id":11,"method":"tools/list","method":"tools/call","params":{"name":"pay","arguments":{"amount":1}}}`, 400, false, "twice"},
-		{"a call and data after it", viewer, toolCall(12, "echo", `{"text":"x"}`) + ` x`, 400, false, "after"},
-		{"two calls in one body", viewer, toolCall(13, "echo", `{"text":"x"}`) + toolCall(14, "pay", `{"amount":1}`), 400, false, "after"},
+		{"a call and data after it", viewer, toolCall(12, "echo", `{"text":"x"}`) + ` x`, 400, false, "not one JSON value"},
+		{"two calls in one body", viewer, toolCall(13, "echo", `{"text":"x"}`) + toolCall(14, "pay", `{"amount":1}`), 400, false, "not one JSON value"},
 		{"a batch", viewer, `[` + toolCall(15, "pay", `{"amount":1}`) + `]`, 400, false, "batch"},
 		{"a call as a notification", viewer, `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"pay","arguments":{"amount":1}}}`, 400, false, "id"},
 		{"arguments nested 10,000 deep", viewer, toolCall(16, "echo", deepJSON(10_000)), 400, false, "nested"},
+		{"arguments nested 101 deep", viewer, toolCall(19, "echo", deepJSON(101)), 400, false, "nested more than 100"},
 		{"a body over 4 MiB", viewer, toolCall(17, "echo", `{"text":"`+strings.Repeat("a", 4<<20)+`"}`), 413, false, "4194304"},
 	}
 	for i, name := range []string{"Pay", "PAY", "pay ", " pay", "ｐａｙ", "pay\u200b", "pay\x00", "pay.pay", "tools/pay.pay", "prod/pay", "../pay", "pay/"} {
