@@ -52,6 +52,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	mcpspec "github.com/gatehouse-dev/gatehouse/internal/mcp"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
@@ -194,7 +195,7 @@ const (
 
 // defaultUpstreamClient is the client of Config.Upstream's nil default.
 func defaultUpstreamClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := mcpspec.UpstreamTransport() // refuses link-local and metadata addresses
 	tr.MaxIdleConnsPerHost = upstreamIdlePerHost
 	tr.MaxIdleConns = upstreamIdleTotal
 	tr.IdleConnTimeout = upstreamIdleTimeout

@@ -518,3 +518,22 @@ func TestAuthFailuresRecordOnlyAnOrgName(t *testing.T) {
 		e.auth.ResetLimits()
 	}
 }
+
+// TestMCPImportReachesNoMetadataService: anyone may create an org and, as
+// its owner, import an MCP server naming any URL; the import's 502 said
+// what answered there — "Forbidden" from 169.254.169.254, the cloud
+// metadata service that hands out the host's credentials. Link-local,
+// metadata, unspecified and multicast addresses are refused before they
+// are dialed.
+func TestMCPImportReachesNoMetadataService(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	eve := e.user("eve")
+	e.must(201, "POST", "/v1/orgs", eve, map[string]any{"id": "eves"}, nil)
+	for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]:8080/mcp", "http://[fd00:ec2::254]/", "http://0.0.0.0:8080/mcp", "http://224.0.0.1/mcp"} {
+		r := e.do("POST", "/v1/orgs/eves/namespaces/default/mcp/servers", eve, map[string]any{"name": "x", "url": u, "dry_run": true})
+		if r.Status != http.StatusBadGateway || !strings.Contains(r.problem(t).Detail, "not one an MCP server is reached at") {
+			t.Errorf("importing %s: status %d, %.300s; want 502 refusing the address", u, r.Status, r.Body)
+		}
+	}
+}
