@@ -36,8 +36,11 @@ func (s *Server) approvalRoutes() []*Route {
 				if err != nil {
 					return api.Approval{}, err
 				}
-				ctx, cancel := s.followBudget(c, wait)
-				defer cancel()
+				ctx, done, err := s.followBudget(c, wait)
+				if err != nil {
+					return api.Approval{}, err
+				}
+				defer done()
 				ap, err := s.dir.WaitApproval(ctx, c.actor(), c.org(), c.path("id"), time.Now().Add(wait))
 				if err != nil {
 					return api.Approval{}, err

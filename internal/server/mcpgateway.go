@@ -32,8 +32,8 @@ func (s *Server) mountMCP(cfg Config) error {
 		return err
 	}
 	s.mcp = gw
-	s.top.Handle(mcpgw.Prefix, gw)
-	s.top.Handle(mcpgw.MetadataPrefix, gw)
+	s.handle(mcpgw.Prefix, gw)
+	s.handle(mcpgw.MetadataPrefix, gw)
 	return nil
 }
 
