@@ -76,6 +76,7 @@ type (
 	CheckRequest           = api.BatchItem
 	Decision               = api.CheckResponse
 	Rule                   = api.RuleOut
+	CheckWarning           = api.CheckWarning
 	Explanation            = api.ExplainResponse
 	Trace                  = api.TraceOut
 	LookupResourcesRequest = api.LookupResourcesQuery

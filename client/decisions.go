@@ -42,7 +42,9 @@ type BatchResult struct {
 	Obligations []Rule
 	Advice      []Rule
 	Reason      string // as Decision.Reason
-	Err         *Error
+	// Warnings never change the decision (as Decision.Warnings).
+	Warnings []CheckWarning
+	Err      *Error
 }
 
 // Batch is the answer to Checks, in request order.
@@ -77,7 +79,7 @@ func (c *Client) Checks(ctx context.Context, org string, reqs []CheckRequest, op
 	}
 	out := Batch{Results: make([]BatchResult, len(wire.Results)), Revision: wire.Revision}
 	for i, w := range wire.Results {
-		out.Results[i] = BatchResult{Allowed: w.Allowed, Obligations: w.Obligations, Advice: w.Advice, Reason: w.Reason}
+		out.Results[i] = BatchResult{Allowed: w.Allowed, Obligations: w.Obligations, Advice: w.Advice, Reason: w.Reason, Warnings: w.Warnings}
 		if w.Error != nil {
 			e := errorOf(w.Error)
 			e.Method, e.Path = r.method, r.path

@@ -128,6 +128,17 @@ class ClientTest(unittest.TestCase):
         self.assertTrue(d.allowed)
         self.assertEqual(d.extra, {"new_member": {"x": 1}})
 
+    def test_warnings_are_read(self) -> None:
+        w = {"code": "unknown_action", "message": "did you mean chains:run?"}
+        c = self.client(self.fake([ok({"allowed": False, "revision": 2, "reason": "no_grant", "warnings": [w]}),
+                                   ok({"results": [{"allowed": False, "reason": "no_grant", "warnings": [w]}],
+                                       "revision": 2})]))
+        d = c.check("o", "a:b")
+        self.assertFalse(d.allowed)
+        self.assertEqual([(x.code, x.message) for x in d.warnings or []], [(w["code"], w["message"])])
+        b = c.check_batch("o", [gatehouse.CheckItem(action="a:b")])
+        self.assertEqual([x.code for x in b.results[0].warnings or []], ["unknown_action"])
+
     def test_pages_walks_every_page(self) -> None:
         pages = {"": ok({"items": [{"name": "a"}], "next_cursor": "n1"}),
                  "n1": ok({"items": [{"name": "b"}, {"name": "c"}], "next_cursor": ""})}

@@ -757,6 +757,13 @@ export interface RuleOut {
     /** Its condition. */
     condition?: string;
 }
+/** A note on a decision for the integrator; it never changes the decision. @schema CheckWarning */
+export interface CheckWarning {
+    /** Machine-readable: "unknown_action" (the org's policy names no such action; given to callers holding policy:read only). */
+    code: string;
+    /** For people. */
+    message: string;
+}
 /** The answer to a check. @schema CheckResponse */
 export interface CheckResponse {
     /** The decision: branch on this and nothing else. */
@@ -773,6 +780,8 @@ export interface CheckResponse {
     result?: string;
     /** The approval a request that needs one waits for. */
     approval?: Approval;
+    /** Notes that never change the decision (unknown_action). */
+    warnings?: CheckWarning[];
 }
 /** A batch of checks. @schema BatchCheckRequest */
 export interface BatchCheckRequest {
@@ -795,6 +804,8 @@ export interface BatchResult {
     result?: string;
     /** The approval the item waits for, or the one its allow consumed. */
     approval?: Approval;
+    /** Notes that never change the decision, as CheckResponse's. */
+    warnings?: CheckWarning[];
     /** Why the item could not be decided. */
     error?: Problem;
 }

@@ -37,6 +37,10 @@ describe("decisions", () => {
     assert.equal(await demo.allowed({ principal: "user:bob", action: "chains:run", resource: "chains/database-migration", namespace: "prod" }), true);
     const d = await carol.org("demo").check({ action: "chains:run", resource: "chains/database-migration", namespace: "prod" });
     assert.deepEqual([d.allowed, d.reason], [false, "no_grant"]);
+    // A misspelt action is still a deny; a policy reader is told why.
+    const typo = await alice.org("demo").check({ principal: "user:bob", action: "chains:rnu", resource: "chains/database-migration", namespace: "prod" });
+    assert.equal(typo.allowed, false);
+    assert.deepEqual(typo.warnings?.map((w) => w.code), ["unknown_action"], JSON.stringify(typo));
     const x = await demo.explain({ principal: "user:carol", action: "chains:run", resource: "chains/escalation-triage", namespace: "prod" });
     assert.equal(x.allowed, true);
     assert.ok(x.grants!.some((g) => g.via === "team:support"), JSON.stringify(x.grants));

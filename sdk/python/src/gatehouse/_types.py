@@ -542,6 +542,19 @@ class Rule(Wire):
 
 
 @dataclass
+class CheckWarning(Wire):
+    """A note on a decision for the integrator; it never changes the
+    decision. ``code`` is machine-readable: today ``unknown_action`` (the
+    org's policy names no such action), given only to callers holding
+    ``policy:read``."""
+
+    __schema__ = "CheckWarning"
+    code: str = ""
+    message: str = ""
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
 class Decision(Wire):
     """The answer to a check. Branch on ``allowed``; ``reason`` says why a
     deny is a deny (never turns it into anything else)."""
@@ -557,6 +570,8 @@ class Decision(Wire):
     #: The approval record of an approval_required answer (or the one an
     #: allow consumed).
     approval: Optional[Dict[str, Any]] = None
+    #: Notes that never change the decision (``unknown_action``).
+    warnings: Optional[List[CheckWarning]] = None
     extra: Dict[str, Any] = _extra()
 
     def __bool__(self) -> bool:
@@ -583,6 +598,8 @@ class BatchResult(Wire):
     result: str = ""
     #: The approval the item waits for (or the one its allow consumed).
     approval: Optional[Dict[str, Any]] = None
+    #: Notes that never change the decision, as Decision's.
+    warnings: Optional[List[CheckWarning]] = None
     error: Optional[Dict[str, Any]] = None
     extra: Dict[str, Any] = _extra()
 
