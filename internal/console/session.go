@@ -150,8 +150,15 @@ func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 	http.SetCookie(w, ck)
 }
 
-// startSession signs the browser in with an auth session token.
+// startSession signs the browser in with an auth session token, under a
+// new id: a session the browser already held (another user's, or an id
+// planted before sign-in) is forgotten on the server, not merely
+// overwritten in the browser, so that a copy of its cookie signs nothing
+// in.
 func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token string, id auth.Identity) error {
+	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		c.sessions.drop(ck.Value)
+	}
 	exp := id.Expires
 	if exp.IsZero() {
 		exp = c.now().Add(c.auth.SessionTTL())
