@@ -6,8 +6,12 @@ package console_test
 // hold; docs/threat-model.md rows 70+ point here.
 
 import (
+	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -299,6 +303,120 @@ func TestOpenRedirect(t *testing.T) {
 			loc, err := url.Parse(p.loc)
 			if err != nil || loc.Host != "" || loc.Scheme != "" || strings.HasPrefix(p.loc, "//") || strings.ContainsAny(p.loc, "\\\t\r\n") {
 				t.Errorf("next %q redirects to %q", next, p.loc)
+			}
+		})
+	}
+}
+
+// TestAuditHidesSecretNames: a reader of the audit log without
+// secrets:list (the viewer, the operator) learns no secret name from the
+// console's audit page or its export, and filtering by a name that exists
+// answers exactly as filtering by one that does not.
+func TestAuditHidesSecretNames(t *testing.T) {
+	e := newEnv(t)
+	for _, user := range []string{"val", "oli"} {
+		t.Run(user, func(t *testing.T) {
+			c := e.client()
+			c.signIn(user)
+			for _, path := range []string{"/console/orgs/acme/audit", "/console/orgs/acme/audit/export", "/console/orgs/acme/audit?action=secrets.*"} {
+				p := c.get(path)
+				if p.status != http.StatusOK {
+					t.Fatalf("GET %s: status %d", path, p.status)
+				}
+				if strings.Contains(p.body, secretName) || strings.Contains(p.body, "the model provider") {
+					t.Errorf("GET %s names the secret", path)
+				}
+			}
+			// The entries table (the filter form echoes the name asked).
+			probe := func(name string) string {
+				body := c.get("/console/orgs/acme/audit?target=" + url.QueryEscape("default/secrets/"+name)).body
+				i, j := strings.Index(body, `<table id="audit">`), strings.Index(body, "</table>")
+				if i < 0 || j < i {
+					t.Fatalf("no audit table:\n%s", body)
+				}
+				return body[i:j]
+			}
+			exists, absent := probe(secretName), probe("NEVER_CREATED_XX")
+			if d := cmp.Diff(absent, exists); d != "" {
+				t.Errorf("filtering by an existing secret's name differs from a missing one (-absent +exists):\n%s", d)
+			}
+		})
+	}
+}
+
+// TestAuditLinksKeepFilter: the audit page's Export link and its next
+// page link carry the filter the reader set, so that an export handed on
+// as "the denied entries" or "what bob did" holds only those, and the
+// second page continues the same filter.
+func TestAuditLinksKeepFilter(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	for i := range 55 {
+		if _, _, err := e.dir.CreateTeam(ctx, e.owner, e.org, "t"+strconv.Itoa(i), "T", nil); err != nil {
+			t.Fatalf("CreateTeam: %v", err)
+		}
+	}
+	es, _, err := e.dir.ListAudit(ctx, e.owner, e.org, store.AuditFilter{Newest: true}, store.Page{Size: 1})
+	if err != nil || len(es) != 1 {
+		t.Fatalf("ListAudit: %v %v", es, err)
+	}
+	action := es[0].Action
+	c := e.client()
+	c.signIn("ada")
+	p := c.get("/console/orgs/acme/audit?action=" + url.QueryEscape(action))
+	hrefOf := func(body, marker string) string {
+		t.Helper()
+		m := regexp.MustCompile(`<a href="([^"]*)"[^>]*` + marker).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no link %s in\n%s", marker, body)
+		}
+		// Resolved against the page's URL, as a browser does.
+		base, _ := url.Parse("/console/orgs/acme/audit")
+		ref, err := url.Parse(html.UnescapeString(m[1]))
+		if err != nil {
+			t.Fatalf("link %q: %v", m[1], err)
+		}
+		return base.ResolveReference(ref).String()
+	}
+	// Every entry of a page of the filter has the filter's action.
+	actions := func(body string) []string {
+		var out []string
+		for _, m := range regexp.MustCompile(`(?s)<tr data-seq="\d+"[^>]*>\s*<td>\d+</td><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>`).FindAllStringSubmatch(body, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	tests := []struct {
+		name, link string
+		want       int // entries
+	}{
+		{"export", hrefOf(p.body, `id="export"`), 55},
+		{"next page", hrefOf(p.body, `rel="next"`), 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := c.get(tt.link)
+			if got.status != http.StatusOK {
+				t.Fatalf("GET %s: %d", tt.link, got.status)
+			}
+			var as []string
+			if tt.name == "export" {
+				for _, line := range strings.Split(strings.TrimSpace(got.body), "\n") {
+					var en struct{ Action string }
+					if err := json.Unmarshal([]byte(line), &en); err != nil {
+						t.Fatalf("export line %q: %v", line, err)
+					}
+					as = append(as, en.Action)
+				}
+			} else {
+				as = actions(got.body)
+			}
+			want := make([]string, tt.want)
+			for i := range want {
+				want[i] = action
+			}
+			if d := cmp.Diff(want, as); d != "" {
+				t.Errorf("GET %s: actions (-want +got):\n%s", tt.link, d)
 			}
 		})
 	}
