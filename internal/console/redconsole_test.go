@@ -8,6 +8,7 @@ package console_test
 import (
 	"encoding/json"
 	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -130,7 +131,7 @@ func TestCrossSitePostsRefused(t *testing.T) {
 		name, path, ctype, body, origin string
 		want                            int
 	}{
-		{"text/plain with the token, no Origin", "/console/orgs/acme/teams", "text/plain", "csrf=" + c.csrf + "&slug=pwn&name=pwn", "", http.StatusForbidden},
+		{"text/plain with the token, no Origin", "/console/orgs/acme/teams", "text/plain", "csrf=" + c.csrf + "&slug=pwn&name=pwn", "", http.StatusUnsupportedMediaType},
 		{"form from another origin, right token", "/console/orgs/acme/teams", "application/x-www-form-urlencoded", "csrf=" + c.csrf + "&slug=pwn&name=pwn", "https://evil.example", http.StatusForbidden},
 		{"form from a sandboxed frame", "/console/orgs/acme/teams", "application/x-www-form-urlencoded", "csrf=" + c.csrf + "&slug=pwn&name=pwn", "null", http.StatusForbidden},
 		{"form without the token", "/console/orgs/acme/teams", "application/x-www-form-urlencoded", "slug=pwn&name=pwn", "", http.StatusForbidden},
@@ -417,6 +418,68 @@ func TestAuditLinksKeepFilter(t *testing.T) {
 			}
 			if d := cmp.Diff(want, as); d != "" {
 				t.Errorf("GET %s: actions (-want +got):\n%s", tt.link, d)
+			}
+		})
+	}
+}
+
+// countingReader counts what the server read of a request body.
+type countingReader struct {
+	n, limit int64
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.n >= r.limit {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.limit-r.n {
+		p = p[:r.limit-r.n]
+	}
+	for i := range p {
+		p[i] = 'a'
+	}
+	r.n += int64(len(p))
+	return len(p), nil
+}
+
+// TestFormBodyBounded: nobody, signed in or not, makes the console read
+// (into memory, or into temporary files on disk for a multipart file
+// part) more than one form's worth of body: a body over the bound is
+// refused 413 and a multipart or text body 415, before any form parsing,
+// and the console stops reading.
+func TestFormBodyBounded(t *testing.T) {
+	e := newEnv(t)
+	const big = 64 << 20
+	tests := []struct {
+		name, ctype, prefix string
+		length              bool // send Content-Length
+		want                int
+	}{
+		{"multipart file part, chunked", "multipart/form-data; boundary=xx", "--xx\r\nContent-Disposition: form-data; name=\"f\"; filename=\"f\"\r\n\r\n", false, http.StatusUnsupportedMediaType},
+		{"urlencoded, chunked", "application/x-www-form-urlencoded", "csrf=", false, http.StatusRequestEntityTooLarge},
+		{"urlencoded, declared length", "application/x-www-form-urlencoded", "csrf=", true, http.StatusRequestEntityTooLarge},
+		{"text/plain", "text/plain", "csrf=", false, http.StatusUnsupportedMediaType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cr := &countingReader{limit: big}
+			body := io.MultiReader(strings.NewReader(tt.prefix), cr)
+			req, _ := http.NewRequest("POST", e.URL+"/console/signin", body)
+			req.Header.Set("Content-Type", tt.ctype)
+			if tt.length {
+				req.ContentLength = int64(len(tt.prefix)) + big
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("POST: %v", err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+			if cr.n > 8<<20 {
+				t.Errorf("the client could send %d bytes: the console kept reading", cr.n)
 			}
 		})
 	}
