@@ -14,7 +14,9 @@
 //     HttpOnly, SameSite=Strict, Path=/console/, Secure under TLS or a
 //     configured https URL). The session token it maps to never leaves the
 //     server, is re-authenticated on every request (a revoked key or a
-//     deleted user ends it at once) and is forgotten on sign-out.
+//     deleted user ends it at once) and is forgotten on sign-out and when
+//     the browser signs in again. A principal holds at most
+//     maxPerPrincipal sessions: its oldest ends first.
 //   - A POST body is application/x-www-form-urlencoded and at most
 //     maxFormBytes, parsed before any handler runs (413, 415 otherwise):
 //     nobody, signed in or not, makes the console buffer more.

@@ -484,3 +484,28 @@ func TestFormBodyBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionsPerPrincipalBounded: one user signing in again and again
+// with its own key (the console keeps sessions in a table everyone
+// shares) ends its own oldest sessions rather than filling the table; the
+// newest sessions and everyone else's keep working.
+func TestSessionsPerPrincipalBounded(t *testing.T) {
+	e := newEnv(t)
+	other := e.client()
+	other.signIn("ada")
+	const n = 51 // one past the per-principal bound
+	bobs := make([]*client, n)
+	for i := range bobs {
+		bobs[i] = e.client()
+		bobs[i].signIn("bob")
+	}
+	signedIn := func(c *client) bool {
+		t.Helper()
+		return c.get("/console/orgs/acme/").status == http.StatusOK
+	}
+	got := []bool{signedIn(bobs[0]), signedIn(bobs[1]), signedIn(bobs[n-1]), signedIn(other)}
+	want := []bool{false, true, true, true}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("signed in: bob's first, second, last session, ada's (-want +got):\n%s", d)
+	}
+}
