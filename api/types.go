@@ -471,6 +471,17 @@ type CheckResponse struct {
 	// which); absent otherwise.
 	Result   string    `json:"result,omitempty"`
 	Approval *Approval `json:"approval,omitempty"`
+	// Warnings are notes on the decision that never change it: today
+	// unknown_action, to a caller holding policy:read (docs/api.md).
+	Warnings []CheckWarning `json:"warnings,omitempty"`
+}
+
+// CheckWarning is a note on a decision for the integrator; it never
+// changes the decision.
+type CheckWarning struct {
+	// Code is machine-readable: "unknown_action".
+	Code    string `json:"code"`
+	Message string `json:"message"`
 }
 
 // RuleOut is an agent's obligation (must) or advice (should).
@@ -493,7 +504,9 @@ type BatchResult struct {
 	// approval it needs or the one this allow consumed).
 	Result   string    `json:"result,omitempty"`
 	Approval *Approval `json:"approval,omitempty"`
-	Error    *Problem  `json:"error,omitempty"`
+	// Warnings: as CheckResponse's.
+	Warnings []CheckWarning `json:"warnings,omitempty"`
+	Error    *Problem       `json:"error,omitempty"`
 }
 
 // BatchCheckResponse is the answer to a batch of checks, in request order.

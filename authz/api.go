@@ -342,6 +342,17 @@ type Grant struct {
 	Conditions []string          `json:"conditions,omitempty"` // any one must hold; empty = unconditional
 }
 
+// Policy is the org's compiled policy at the current revision; nil for an
+// unknown org or one without a policy. It decides nothing: the server
+// reads it for hints that never change a decision (unknown_action).
+func (e *Engine) Policy(org string) *policy.Model {
+	o, ok := e.cur.Load().orgs.get(skey(org))
+	if !ok || o == nil || o.pol.none {
+		return nil
+	}
+	return o.pol.m
+}
+
 // HighestLevel is the highest role level the principal holds at scope,
 // counting grants at the scope and every enclosing scope (org ⊃ namespace ⊃
 // resource), directly or through teams; -1 when it holds no role there.

@@ -10,6 +10,10 @@ import (
 const (
 	CodeAskNotGranted = "ask-not-granted" // an ask rule for a permission its role (agent: ceiling role) never grants
 	CodeAskNoApprover = "ask-no-approver" // no role that may approve grants decisions:approve
+	// CodeAskApproverBelow: an ask rule without `from` on a role (an
+	// agent: its ceiling role) above the lowest level that grants
+	// decisions:approve, so that a lower approver lifts it.
+	CodeAskApproverBelow = "ask-approver-below"
 )
 
 // ApprovePermission is the permission an approver of an `ask before` rule
@@ -63,6 +67,57 @@ func (l *linter) asks() {
 			check(a, ag.Role)
 		}
 	}
+	l.diags = append(l.diags, ApproverLevelWarnings(l.m)...)
+}
+
+// ApproverLevelWarnings warns about each `ask before` rule without `from`
+// on a role — for an agent, its ceiling role — whose level is above that
+// of a role granting decisions:approve: anyone holding decisions:approve
+// approves such a rule (DESIGN §1.1 item 8), so an admin lifts what an
+// owner put on the owner role. The hint names the lowest approving role
+// at the rule's level or above, for `from`. Lint reports them, and so
+// does applying a policy to an org (the server's approval warnings).
+func ApproverLevelWarnings(m *Model) token.List {
+	var low *Role // the lowest-level role granting decisions:approve
+	for _, r := range m.Roles {
+		if r.Grants(ApprovePermission.Resource, ApprovePermission.Action) && (low == nil || r.Level < low.Level) {
+			low = r
+		}
+	}
+	if low == nil {
+		return nil // ask-no-approver says so
+	}
+	var out token.List
+	check := func(a *AskRule, role string) {
+		r, ok := m.Role(role)
+		if !ok || len(a.From) > 0 || r.Level <= low.Level {
+			return
+		}
+		var peer *Role // the lowest approving role at r's level or above
+		for _, p := range m.Roles {
+			if p.Level >= r.Level && p.Grants(ApprovePermission.Resource, ApprovePermission.Action) && (peer == nil || p.Level < peer.Level) {
+				peer = p
+			}
+		}
+		hint := fmt.Sprintf("grant %s to a role at level %d or above and name it with `from`", ApprovePermission, r.Level)
+		if peer != nil {
+			hint = fmt.Sprintf("write `%s from %s` if only approvers at role %s's level should approve it", a.Text(), peer.Name, r.Name)
+		}
+		out.Warnf(a.Pos, CodeAskApproverBelow, hint,
+			"%s: `%s` has no `from`, so role %s (level %d) approves what binds role %s (level %d)",
+			a.Owner, a.Text(), low.Name, low.Level, r.Name, r.Level)
+	}
+	for _, r := range m.Roles {
+		for _, a := range r.OwnAsks {
+			check(a, r.Name)
+		}
+	}
+	for _, ag := range m.Agents {
+		for _, a := range ag.Asks {
+			check(a, ag.Role)
+		}
+	}
+	return out
 }
 
 // conditionTypo warns about a rule's condition (of owner: "agent X",

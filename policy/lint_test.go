@@ -199,3 +199,89 @@ func TestLintSeed003NamingAuto(t *testing.T) {
 		}
 	}
 }
+
+// TestApproverLevelHint: the ask-approver-below warning tells the author
+// which `from` keeps the rule among approvers at its role's level — the
+// lowest role granting decisions:approve at that level or above — and
+// what to do when no role there approves.
+func TestApproverLevelHint(t *testing.T) {
+	const base = "role approver level 40 { permission decisions { approve } permission chains { read } }\n"
+	tests := []struct {
+		name, src string
+		want      []string // hints, in order
+	}{
+		{"the owner approves", base + "role owner: approver level 100 { permission * { * } ask before delete chains }\n",
+			[]string{"write `ask before delete chains from owner` if only approvers at role owner's level should approve it"}},
+		{"a higher approving role than the rule's", base + "role admin level 80 { permission chains { delete } ask before delete chains }\n" +
+			"role owner: approver level 100 { permission * { * } }\n",
+			[]string{"write `ask before delete chains from owner` if only approvers at role admin's level should approve it"}},
+		{"no approver at the rule's level", base + "role admin level 80 { permission chains { delete } ask before delete chains }\n",
+			[]string{"grant decisions:approve to a role at level 80 or above and name it with `from`"}},
+		{"from given", base + "role owner: approver level 100 { permission * { * } ask before delete chains from owner }\n", nil},
+		{"at the lowest approver's level", base + "role clerk level 40 { permission chains { run } ask before run chains }\n", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, diags := Load("t.policy", []byte(tt.src), LintOptions{})
+			if m == nil {
+				t.Fatalf("does not compile: %v", diags)
+			}
+			var got []string
+			for _, d := range ApproverLevelWarnings(m) {
+				got = append(got, d.Hint)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("hints (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestActionsNamed: the actions a policy names for a type — in roles'
+// permissions (the type's and `*`'s), agents' rules, ask rules and the
+// type's resource declaration — and never `*`.
+func TestActionsNamed(t *testing.T) {
+	src := `resource docs {
+    actions read, write, publish
+}
+role viewer level 10 { permission chains { read } permission * { list } }
+role owner level 100 { permission * { * } permission tools { * } }
+role runner: viewer level 20 { permission chains { run } ask before run chains }
+agent Bot: runner {
+    can run chains
+    must escalate ticket
+}
+`
+	m, diags := Load("t.policy", []byte(src), LintOptions{})
+	if m == nil {
+		t.Fatalf("does not compile: %v", diags)
+	}
+	tests := []struct {
+		typ    string
+		want   []string
+		absent []string
+	}{
+		{"chains", []string{"list", "read", "run"}, []string{"rnu", "*", "write"}},
+		{"docs", []string{"list", "publish", "read", "write"}, []string{"delete"}},
+		{"tools", []string{"list"}, []string{"call", "*"}},
+		{"ticket", []string{"escalate", "list"}, nil},
+		{"*", nil, []string{"list", "*"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, m.ActionsNamed(tt.typ)); diff != "" {
+				t.Errorf("ActionsNamed (-want +got):\n%s", diff)
+			}
+			for _, a := range tt.want {
+				if !m.NamesAction(tt.typ, a) {
+					t.Errorf("NamesAction(%s, %s) = false", tt.typ, a)
+				}
+			}
+			for _, a := range tt.absent {
+				if m.NamesAction(tt.typ, a) {
+					t.Errorf("NamesAction(%s, %s) = true", tt.typ, a)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,10 @@
 package policy
 
 import (
+	"maps"
+	"slices"
+	"sync"
+
 	"github.com/gatehouse-dev/gatehouse/policy/ast"
 	"github.com/gatehouse-dev/gatehouse/policy/token"
 )
@@ -22,6 +26,85 @@ type Model struct {
 	agents     map[string]*Agent
 	conditions map[string]*Condition
 	resources  map[string]*ResourceType
+
+	// named is ActionsNamed's index, built on first use.
+	namedOnce sync.Once
+	named     map[string][]string
+}
+
+// ActionsNamed lists, sorted and each once, the actions the policy names
+// for resource type typ: in a role's permissions (for typ, or for `*`), an
+// agent's rules, an `ask before` rule, or typ's `resource` declaration.
+// A `*` action names none. A check for an action outside it can be
+// allowed only by a share naming it; the server uses it for the
+// unknown_action warning (docs/api.md).
+func (m *Model) ActionsNamed(typ string) []string {
+	m.index()
+	if typ == Wildcard {
+		return nil
+	}
+	if m.named[Wildcard] == nil {
+		return m.named[typ]
+	}
+	return slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(m.named[typ]), m.named[Wildcard]...))))
+}
+
+// NamesAction reports whether action is in ActionsNamed(typ), without
+// allocating (a check's deny path asks it).
+func (m *Model) NamesAction(typ, action string) bool {
+	m.index()
+	if typ == Wildcard {
+		return false
+	}
+	_, inTyp := slices.BinarySearch(m.named[typ], action)
+	_, inAny := slices.BinarySearch(m.named[Wildcard], action)
+	return inTyp || inAny
+}
+
+func (m *Model) index() {
+	m.namedOnce.Do(func() {
+		sets := map[string]map[string]bool{}
+		add := func(t, a string) {
+			if t == "" || a == "" || a == Wildcard {
+				return
+			}
+			if sets[t] == nil {
+				sets[t] = map[string]bool{}
+			}
+			sets[t][a] = true
+		}
+		for _, r := range m.Roles {
+			for _, p := range r.Own {
+				add(p.Resource, p.Action)
+			}
+			for _, a := range r.OwnAsks {
+				add(a.Permission.Resource, a.Permission.Action)
+			}
+		}
+		for _, ag := range m.Agents {
+			for _, r := range ag.Rules {
+				add(r.Resource, r.Action)
+			}
+			for _, r := range ag.Obligations {
+				add(r.Resource, r.Action)
+			}
+			for _, r := range ag.Advice {
+				add(r.Resource, r.Action)
+			}
+			for _, a := range ag.Asks {
+				add(a.Permission.Resource, a.Permission.Action)
+			}
+		}
+		for _, rt := range m.Resources {
+			for _, a := range rt.Actions {
+				add(rt.Name, a)
+			}
+		}
+		m.named = map[string][]string{}
+		for t, set := range sets {
+			m.named[t] = slices.Sorted(maps.Keys(set))
+		}
+	})
 }
 
 // Role returns the named role.

@@ -410,7 +410,7 @@ func (s *Service) authAgent(ctx context.Context, token, audience string) (Identi
 			return Identity{}, errCannotAct
 		}
 	}
-	return Identity{Principal: c.Subject, Org: c.Org, OnBehalfOf: c.OnBehalfOf, SessionID: c.ID, Expires: c.ExpiresAt.Time}, nil
+	return Identity{Principal: c.Subject, Org: c.Org, OnBehalfOf: c.OnBehalfOf, SessionID: c.ID, Expires: c.ExpiresAt.Time, MintedBy: mintedBy(c.Subject, c.MintedBy)}, nil
 }
 
 // agentIncarnation is the agent's created_at (zero when there is no such

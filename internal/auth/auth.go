@@ -110,7 +110,21 @@ type Identity struct {
 	SessionID string
 	// Expires is when the credential stops working (zero: never).
 	Expires time.Time
+	// MintedBy is who minted the credential for a principal other than
+	// itself: the creator of a service's API key, the minter of an agent
+	// token ("" for a user's own credentials). Approvals keep it from
+	// approving what the principal asks (directory.Actor.MintedBy).
+	MintedBy string
 }
 
 // AllowsOrg reports whether the identity may act in org.
 func (id Identity) AllowsOrg(org string) bool { return id.Org == "" || id.Org == org }
+
+// mintedBy is the minter of a credential of principal when it is someone
+// else ("" when the principal minted it itself).
+func mintedBy(principal, minter string) string {
+	if minter == principal {
+		return ""
+	}
+	return minter
+}

@@ -142,7 +142,7 @@ type Caller struct {
 
 // Actor is the directory's view of the caller.
 func (c Caller) Actor() directory.Actor {
-	return directory.Actor{Principal: c.Principal, KeyID: c.KeyID, SessionID: c.SessionID, ClientAddr: c.ClientAddr, RequestID: c.RequestID}
+	return directory.Actor{Principal: c.Principal, KeyID: c.KeyID, SessionID: c.SessionID, ClientAddr: c.ClientAddr, RequestID: c.RequestID, MintedBy: c.MintedBy}
 }
 
 // --- authentication
@@ -284,7 +284,7 @@ func (s *Service) loadKey(ctx context.Context, kid string, now time.Time, cacheM
 	}
 	ck := &cachedKey{
 		hash:               k.Hash,
-		identity:           Identity{Principal: k.Principal, Org: k.Org, KeyID: k.ID, Expires: k.ExpiresAt},
+		identity:           Identity{Principal: k.Principal, Org: k.Org, KeyID: k.ID, Expires: k.ExpiresAt, MintedBy: mintedBy(k.Principal, k.CreatedBy)},
 		principalCreatedAt: k.PrincipalCreatedAt,
 		expires:            k.ExpiresAt,
 		fetched:            now,

@@ -282,6 +282,8 @@ func (a *adm) whatCanCmd() *cobra.Command {
 			})
 		},
 	}, &df)
+	// Unlike the other decision verbs, no -n asks about every namespace.
+	cmd.Flags().Lookup("namespace").Usage = "namespace (default: every namespace)"
 	cmd.Flags().IntVar(&limit, "limit", 1000, "print at most this many resources")
 	cmd.Flags().BoolVar(&conditional, "conditional", true, "also list resources allowed only when a condition holds (WHEN names it); --conditional=false lists only those allowed now")
 	df.asOf.register(cmd)

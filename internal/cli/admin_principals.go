@@ -29,7 +29,11 @@ func (a *adm) agentCmd() *cobra.Command {
 	var spec client.AgentSpec
 	create := writeCmd(a, "create NAME --role ROLE [-n NS]", "Create an agent bound to its role (its ceiling)", 1, func(cl *call, org string, args []string) (wrote, error) {
 		g, rev, err := cl.c.CreateAgent(cl.ctx, org, spec)
-		return wrote{g, rev, fmt.Sprintf("created agent %s (%s, sponsor %s)", g.Name, g.Role, g.Sponsor)}, err
+		who := "sponsor " + g.Sponsor
+		if len(g.Sponsors) > 1 { // every sponsor given, not only the first user
+			who = "sponsors " + strings.Join(g.Sponsors, ", ")
+		}
+		return wrote{g, rev, fmt.Sprintf("created agent %s (%s, %s)", g.Name, g.Role, who)}, err
 	})
 	create.PreRunE = func(_ *cobra.Command, args []string) error {
 		exp, err := parseTime("expires", expires)

@@ -150,6 +150,8 @@ func TestAdminVerbs(t *testing.T) {
 
 		// Agents, services, keys.
 		{name: "agent create", as: "alice", args: []string{"agent", "create", "Summarizer", "--role", "operator", "--ns", "prod"}, code: 0, out: []string{"created agent Summarizer (operator, sponsor alice)"}},
+		{name: "agent create with sponsors", as: "alice", args: []string{"agent", "create", "Helper", "--role", "operator", "--sponsors", "user:bob,team:support"}, code: 0,
+			out: []string{"created agent Helper (operator, sponsors team:support, user:bob)"}},
 		{name: "agent update", as: "alice", args: []string{"agent", "update", "Summarizer", "--attributes", `{"model":"small"}`, "-o", "json"}, code: 0, out: []string{`"model": "small"`}},
 		{name: "agent update needs a change", as: "alice", args: []string{"agent", "update", "Summarizer"}, code: ExitBadInput},
 		{name: "agent list", as: "alice", args: []string{"agent", "list"}, code: 0, out: []string{"Summarizer", "Triage"}},

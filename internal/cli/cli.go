@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -88,7 +89,25 @@ func newRoot(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	root.Version = versionLine()
 	root.SetVersionTemplate("{{.Version}}\n")
 	registerCompletions(root)
+	showUsageOnArgErrors(root)
 	return root
+}
+
+// showUsageOnArgErrors makes a wrong number of arguments say how the
+// command is called: cobra's own "accepts 1 arg(s), received 2" names
+// neither the command nor its arguments.
+func showUsageOnArgErrors(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return badInput("%v; usage: %s", err, strings.TrimSuffix(cmd.UseLine(), " [flags]"))
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		showUsageOnArgErrors(sub)
+	}
 }
 
 // unknownSubcommand is the RunE of command groups: cobra would otherwise

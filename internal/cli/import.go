@@ -41,14 +41,38 @@ var changeIndex = regexp.MustCompile(`\bchanges?(?: |\[)(\d+)`)
 func (b importBatch) failed(err error, done int) error {
 	ex := &exitError{code: ExitInternal, err: err}
 	errors.As(admExit(err), &ex)
-	where := fmt.Sprintf("lines %d-%d (org %s)", b.lines[0], b.lines[len(b.lines)-1], b.org)
+	lines := lineRange(b.lines[0], b.lines[len(b.lines)-1])
+	where := fmt.Sprintf("%s (org %s)", lines, b.org)
 	if m := changeIndex.FindStringSubmatch(ex.err.Error()); m != nil {
 		if i, perr := strconv.Atoi(m[1]); perr == nil && i < len(b.lines) {
 			where = fmt.Sprintf("line %d (org %s)", b.lines[i], b.org)
 		}
 	}
-	return &exitError{code: ex.code, err: fmt.Errorf("%s: %v; nothing of lines %d-%d was made, %d changes before them were; resume with --from %d",
-		where, ex.err, b.lines[0], b.lines[len(b.lines)-1], done, b.lines[0])}
+	it, were := "them", "were"
+	if len(b.lines) == 1 {
+		it = "it"
+	}
+	if done == 1 {
+		were = "was"
+	}
+	return &exitError{code: ex.code, err: fmt.Errorf("%s: %v; nothing of %s was made, %s before %s %s; resume with --from %d",
+		where, ex.err, lines, counted(done, "change", "changes"), it, were, b.lines[0])}
+}
+
+// lineRange is "line 3" or "lines 3-7".
+func lineRange(first, last int) string {
+	if first == last {
+		return fmt.Sprintf("line %d", first)
+	}
+	return fmt.Sprintf("lines %d-%d", first, last)
+}
+
+// counted is "1 change", "2 changes".
+func counted(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func (a *adm) importCmd() *cobra.Command {
@@ -132,8 +156,8 @@ error lists those after the failed one that were made (resuming with
 				}
 				d := time.Since(start)
 				sum := map[string]any{"changes": n, "requests": len(batches), "revision": rev, "seconds": d.Seconds()}
-				return cl.say(sum, "imported %d changes in %d requests in %.1fs (%.0f changes/s), revision %d",
-					n, len(batches), d.Seconds(), float64(n)/max(d.Seconds(), 1e-9), rev)
+				return cl.say(sum, "imported %s in %s in %.1fs (%.0f changes/s), revision %d",
+					counted(n, "change", "changes"), counted(len(batches), "request", "requests"), d.Seconds(), float64(n)/max(d.Seconds(), 1e-9), rev)
 			})
 		},
 	}

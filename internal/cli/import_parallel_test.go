@@ -161,7 +161,7 @@ func TestSendImportFailure(t *testing.T) {
 		maxSent  int // how many batches may have been sent at most
 	}{
 		{name: "serial", specs: []string{"a:share", "b:share", "c:share", "d:share"}, fail: []int{1}, parallel: 1,
-			wantN: 1, wantErr: []string{"line 2 (org b)", "1 changes before them were", "--from 2"}, maxSent: 2},
+			wantN: 1, wantErr: []string{"line 2 (org b)", "nothing of line 2 was made, 1 change before it was", "--from 2"}, maxSent: 2},
 		{name: "serial, two failures", specs: []string{"a:share", "b:share", "c:share"}, fail: []int{1, 2}, parallel: 1,
 			wantN: 1, wantErr: []string{"line 2 (org b)"}, maxSent: 2},
 		{name: "a barrier fails", specs: []string{"a:share", "b:user", "c:share", "d:share"}, fail: []int{1}, parallel: 4,

@@ -37,6 +37,7 @@ func TestImport(t *testing.T) {
 		`{"org":"`+org+`","op":"namespace.create","namespace":"fine"}`,
 		`{"org":"`+org+`","op":"namespace.create","namespace":"staging"}`,
 	)
+	one := file("one.jsonl", `{"op":"namespace.create","namespace":"single"}`)
 	malformed := file("malformed.jsonl",
 		`{"org":"`+org+`","op":"namespace.create","namespace":"x"}`,
 		`{"org":"`+org+`","op":"namespace.create","nmespace":"x"}`,
@@ -47,13 +48,17 @@ func TestImport(t *testing.T) {
 		{name: "imported", as: "alice", args: []string{"bind", "list", "--org", org, "--principal", "user:gina"}, code: 0,
 			out: []string{"builder"}},
 		{name: "failing batch", as: "alice", args: []string{"import", failing, "--batch", "2"}, code: ExitConflict,
-			err: []string{"line 3 (org " + org + ")", "nothing of lines 3-3 was made, 2 changes before them were", "--from 3"}},
+			err: []string{"line 3 (org " + org + ")", "nothing of line 3 was made, 2 changes before it were", "--from 3"}},
 		{name: "resume", as: "alice", args: []string{"import", failing, "--from", "4", "--org", org}, code: ExitBadInput,
 			err: []string{"no changes to import"}},
 		{name: "malformed", as: "alice", args: []string{"import", malformed}, code: ExitBadInput,
 			err: []string{"line 2:", "nmespace"}},
 		{name: "forbidden", as: "carol", args: []string{"import", good, "--org", org}, code: ExitNotAllowed,
-			err: []string{"line 1 (org " + org + ")", "namespaces:create"}},
+			err: []string{"line 1 (org " + org + ")", "namespaces:create", "nothing of lines 1-6 was made, 0 changes before them were"}},
+		{name: "one change in one request", as: "alice", args: []string{"import", one, "--org", org}, code: 0,
+			out: []string{"imported 1 change in 1 request in"}},
+		{name: "the only line refused", as: "alice", args: []string{"import", one, "--org", org}, code: ExitConflict,
+			err: []string{"line 1 (org " + org + "): ", "nothing of line 1 was made, 0 changes before it were; resume with --from 1"}},
 	})
 }
 

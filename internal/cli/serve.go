@@ -141,6 +141,7 @@ func newServeCmd(e *env) *cobra.Command {
 		apvWindow   time.Duration
 		gcHeadroom  uint
 		auditWindow time.Duration
+		longPolls   int
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -268,7 +269,8 @@ The command line wins over the variable, which wins over the file.`,
 				return &exitError{code: ExitInternal, err: err}
 			}
 			srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: vlt, Logger: log, Version: Version,
-				TrustedProxies: trusted, MetricsToken: apiMetricsToken, OIDC: oidcProviders, Console: con, PublicURL: publicURL})
+				TrustedProxies: trusted, MetricsToken: apiMetricsToken, OIDC: oidcProviders, Console: con, PublicURL: publicURL,
+				MaxLongPolls: maxLongPolls(longPolls)})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
@@ -332,8 +334,18 @@ The command line wins over the variable, which wins over the file.`,
 	cmd.Flags().DurationVar(&apvWindow, "approval-use-window", 15*time.Minute, "how long a granted approval may wait to be used, for orgs that set nothing (1m to 24h)")
 	cmd.Flags().UintVar(&gcHeadroom, "gc-headroom-mib", gctune.DefaultHeadroomMiB, "let the heap grow at least this many MiB between garbage collections (GOGC raised above 100 while the live heap is smaller; unset: 1024, at most a quarter of the memory limit; 0: Go's default; ignored when GOGC is set)")
 	cmd.Flags().DurationVar(&auditWindow, "audit-commit-window", audit.DefaultCommitWindow, "off by default; while decision and MCP tool-call audit entries arrive often, hold each group commit open this long after its first entry so that one transaction and one fsync serve several (every call still waits for its entry to be durable; 0: commit as soon as the writer is free)")
+	cmd.Flags().IntVar(&longPolls, "max-long-polls", server.DefaultMaxLongPolls, "how many long polls and event streams (change feed, audit follow, approval waits) one principal may hold open on this server at once; one more is 429 with Retry-After (0: no bound). Raise it when many replicas or followers share one key")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy or host platform whose X-Forwarded-For is believed (repeatable); the client address rate limiting uses is then the nearest untrusted one")
 	return withSettings(cmd)
+}
+
+// maxLongPolls is --max-long-polls as server.Config takes it (0 there
+// means the default; here, no bound).
+func maxLongPolls(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 // commitWindow is --audit-commit-window as directory.Options takes it (0

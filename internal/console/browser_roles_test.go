@@ -159,3 +159,41 @@ func TestBrowserSignInAndOut(t *testing.T) {
 		t.Errorf("after sign-out, an org page did not ask to sign in")
 	}
 }
+
+// TestBrowserNarrow: on a phone-sized screen (390 CSS pixels) no page is
+// wider than the screen — the header wraps, and a wide table scrolls in
+// its own box instead of dragging the whole page sideways.
+func TestBrowserNarrow(t *testing.T) {
+	e := newEnv(t)
+	if _, _, err := e.dir.CreateTeam(ctxT(t), e.owner, e.org, "support", "Customer support", []string{"user:bob"}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.tab(t)
+	b.signIn("ada")
+	b.do(chromedp.EmulateViewport(390, 800))
+	paths := []string{""}
+	for _, pg := range pages {
+		paths = append(paths, pg.path)
+	}
+	paths = append(paths, "resources/prod/chains/escalation-triage")
+	for _, path := range paths {
+		b.open("/console/orgs/acme/" + path)
+		// The widest element that sticks out, for the message.
+		over := evalT[string](b, `(() => {
+			const w = document.documentElement.clientWidth;
+			if (document.documentElement.scrollWidth <= w) return "";
+			let worst = null, right = w;
+			for (const el of document.querySelectorAll("body *")) {
+				const r = el.getBoundingClientRect().right;
+				if (r >= right && !el.closest(".scroll")) { right = r; worst = el; }
+			}
+			const id = worst ? worst.tagName.toLowerCase() + (worst.id ? "#" + worst.id : "") + (worst.className ? "." + worst.className : "") : "?";
+			return id + " reaches " + Math.round(right) + "px of " + w + "px";
+		})()`)
+		if over != "" {
+			t.Errorf("/console/orgs/acme/%s is wider than a 390px screen: %s", path, over)
+		}
+		b.screenshot("narrow-" + strings.ReplaceAll(strings.TrimSuffix(path, "/"), "/", "-"))
+		b.axe("narrow/" + path)
+	}
+}

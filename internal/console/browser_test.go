@@ -207,7 +207,10 @@ func (b *tab) keyboard(page string) {
 	const controls = `Array.from(document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')).filter(e => !e.disabled && e.offsetParent !== null)`
 	n := evalT[int](b, controls+`.map((e, i) => { e.dataset.kbd = i; return i }).length`)
 	b.eval(`window.__kbd = new Set(); document.addEventListener('focusin', ev => { if (ev.target.dataset && ev.target.dataset.kbd !== undefined) window.__kbd.add(ev.target.dataset.kbd) }); if (document.activeElement) document.activeElement.blur(); true`)
-	for i := 0; i < n+3; i++ {
+	// Focusable boxes that are not controls (a table's .scroll box) are
+	// Tab stops too.
+	boxes := evalT[int](b, `document.querySelectorAll('[tabindex="0"]').length`)
+	for i := 0; i < n+boxes+3; i++ {
 		b.do(chromedp.KeyEvent(kb.Tab))
 	}
 	missed := evalT[[]string](b, controls+`.filter(e => !window.__kbd.has(e.dataset.kbd)).map(e => e.outerHTML.slice(0, 80))`)

@@ -3,8 +3,11 @@ package console_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/console"
@@ -303,5 +306,28 @@ func TestAuditExport(t *testing.T) {
 	}
 	if p := c.get("/console/orgs/acme/audit/export?since=yesterday"); p.status != http.StatusBadRequest || !strings.Contains(p.body, "since time must look like") {
 		t.Errorf("export with a bad time: %d", p.status)
+	}
+}
+
+// TestOverviewCounts: the overview counts the org's members, teams and
+// agents in words that agree with the number ("1 team", not "1 teams").
+func TestOverviewCounts(t *testing.T) {
+	e := newEnv(t)
+	if _, _, err := e.dir.CreateTeam(ctxT(t), e.owner, e.org, "support", "Support", []string{"user:bob"}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	c.signIn("ada")
+	p := c.get("/console/orgs/acme/")
+	m := regexp.MustCompile(`(?s)<ul id="counts">(.*?)</ul>`).FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no counts on the overview:\n%s", p.body)
+	}
+	var got []string
+	for _, a := range regexp.MustCompile(`>([^<>]+)</a>`).FindAllStringSubmatch(m[1], -1) {
+		got = append(got, a[1])
+	}
+	if diff := cmp.Diff([]string{"4 members", "1 team", "0 agents"}, got); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
 	}
 }

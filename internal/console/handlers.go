@@ -414,15 +414,19 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, q *req) {
 	d.Permissions = gs
 	pg := store.Page{Size: pageSize}
 	for _, cn := range []struct {
-		name, path string
-		n          string
+		one, many, path string
+		n               string
 	}{
-		{"members", "members", countOf(c.dir.ListMembers(ctx, q.actor, q.org.ID, pg))},
-		{"teams", "teams", countOf(c.dir.ListTeams(ctx, q.actor, q.org.ID, pg))},
-		{"agents", "agents", countOf(c.dir.ListAgents(ctx, q.actor, q.org.ID, pg))},
+		{"member", "members", "members", countOf(c.dir.ListMembers(ctx, q.actor, q.org.ID, pg))},
+		{"team", "teams", "teams", countOf(c.dir.ListTeams(ctx, q.actor, q.org.ID, pg))},
+		{"agent", "agents", "agents", countOf(c.dir.ListAgents(ctx, q.actor, q.org.ID, pg))},
 	} {
 		if cn.n != "" {
-			d.Counts = append(d.Counts, count{Name: cn.name, N: cn.n, Path: orgPath(q.org.ID) + cn.path})
+			name := cn.many
+			if cn.n == "1" {
+				name = cn.one
+			}
+			d.Counts = append(d.Counts, count{Name: name, N: cn.n, Path: orgPath(q.org.ID) + cn.path})
 		}
 	}
 	if es, _, err := c.dir.ListAudit(ctx, q.actor, q.org.ID, store.AuditFilter{Newest: true}, store.Page{Size: 1}); err == nil {

@@ -46,6 +46,11 @@ import (
 //     approval's namespace (and one role of each `from` list), never the
 //     requesting principal, never an agent or a service; each approver
 //     counts once; one deny ends the request.
+//   - Nobody approves a request they stand behind (standsBehind): the
+//     sponsors of a requesting service or agent (members of a sponsoring
+//     team included), the creators of its live keys and the minter of the
+//     credential that presents the approval, transitively. Judged when a
+//     vote is cast and again when the votes are counted at use.
 //   - Every state change is an audit entry in the transaction that makes
 //     it: approval.request, approval.approve, approval.deny (with the
 //     comment), approval.expire, approval.consume.
@@ -79,10 +84,14 @@ func (d *Directory) ApprovalLifetimes(s store.ApprovalSettings) store.ApprovalSe
 }
 
 // SetOrgApprovalSettings replaces the org's approval lifetimes (zero: the
-// server's default). Needs org:update; audited (org_approval_settings.set).
-// Bounds: pending 1m to 30d, use window 1m to 24h, whole seconds. It
-// applies to approvals asked for (pending) or granted (window) afterwards;
-// existing ones keep their times.
+// server's default). Needs org:update and the actor's org-scope level at
+// the policy's top level (threat-model row 58): the two lifetimes govern
+// every approval of the org, those of owner-level ask rules (and `from
+// owner` ones) included, so lengthening how long a granted approval
+// stays usable is the owners' to decide — as DeleteOrg is. Audited
+// (org_approval_settings.set). Bounds: pending 1m to 30d, use window 1m
+// to 24h, whole seconds. It applies to approvals asked for (pending) or
+// granted (window) afterwards; existing ones keep the times they got.
 func (d *Directory) SetOrgApprovalSettings(ctx context.Context, actor Actor, org string, s store.ApprovalSettings) (store.Org, uint64, error) {
 	if err := checkApprovalLifetime("pending_ttl", s.PendingTTL, MaxPendingTTL); err != nil {
 		return store.Org{}, 0, err
@@ -94,6 +103,9 @@ func (d *Directory) SetOrgApprovalSettings(ctx context.Context, actor Actor, org
 	rev, err := d.write(ctx, "set org approval settings", org, actor, func(o *op) error {
 		if err := o.need("org:update", authz.Scope{}); err != nil {
 			return err
+		}
+		if lvl, top := d.eng.HighestLevel(org, actor.Principal, authz.Scope{}), o.pol().TopLevel(); lvl < top && !o.off(ruleTarget) {
+			return &EscalationError{Reason: ReasonTarget, Scope: authz.Scope{}, ActorLevel: lvl, Target: "the approvals of the org's owners", TargetLevel: top}
 		}
 		var err error
 		out, err = o.tx.SetOrgApprovalSettings(ctx, org, s)
@@ -355,7 +367,11 @@ func (d *Directory) consume(ctx context.Context, actor Actor, q question, id str
 		if !tx.Now().Before(ap.UseBy) {
 			return d.expire(ctx, tx, actor, ap, store.ApprovalGranted)
 		}
-		if n, quorum := d.votesNow(ap, dec); n < quorum {
+		behind, err := d.standsBehind(ctx, tx, ap, actor.MintedBy)
+		if err != nil {
+			return err
+		}
+		if n, quorum := d.votesNow(ap, behind, dec); n < quorum {
 			ap.Status, ap.DecidedAt = store.ApprovalExpired, tx.Now()
 			if _, err := tx.UpdateApproval(ctx, ap, store.ApprovalGranted); err != nil {
 				return err
@@ -392,24 +408,25 @@ func (d *Directory) consume(ctx context.Context, actor Actor, q question, id str
 // votesNow counts the approving votes of ap cast by people who may
 // approve it now, under the rules of dec (the decision that asks for it
 // now), and returns the quorum those rules ask for.
-func (d *Directory) votesNow(ap store.Approval, dec authz.Decision) (n, quorum int) {
+func (d *Directory) votesNow(ap store.Approval, behind map[string]bool, dec authz.Decision) (n, quorum int) {
 	cur := ap
 	cur.Quorum, cur.From = 1, nil
 	if need := authz.ApprovalOf(dec.Asks); need != nil {
 		cur.Quorum, cur.From = need.Quorum, need.From
 	}
-	return d.validVotes(cur), cur.Quorum
+	return d.validVotes(cur, behind), cur.Quorum
 }
 
 // validVotes counts ap's approving votes by distinct people who may
-// approve ap now (mayApprove, by the engine's current state): a vote
-// whose voter has since lost decisions:approve, its `from` role or its
-// membership counts for nothing.
-func (d *Directory) validVotes(ap store.Approval) int {
+// approve ap now (mayApprove, by the engine's current state; behind is
+// standsBehind's set): a vote whose voter has since lost
+// decisions:approve, its `from` role or its membership, or who now stands
+// behind the requesting principal, counts for nothing.
+func (d *Directory) validVotes(ap store.Approval, behind map[string]bool) int {
 	n := 0
 	seen := map[string]bool{}
 	for _, v := range ap.Votes {
-		if v.Approve && !seen[v.By] && d.mayApprove(ap, v.By) == "" {
+		if v.Approve && !seen[v.By] && d.mayApprove(ap, behind, v.By) == "" {
 			seen[v.By] = true
 			n++
 		}
@@ -500,7 +517,7 @@ func (d *Directory) newApproval(actor Actor, q question, dec authz.Decision, now
 		ID: NewRecordID(), Org: q.req.Org, Key: q.key, Principal: q.req.Principal, OnBehalfOf: q.req.OnBehalfOf,
 		Namespace: q.ns, ResourceType: q.req.ResourceType, ResourceID: q.req.ResourceID, Action: q.req.Action,
 		SpecVersion: q.specVersion, ArgsDigest: q.argsDigest, Status: store.ApprovalPending, Quorum: 1,
-		RequestedBy: actor.Principal, ExpiresAt: now.Add(pendingTTL),
+		RequestedBy: actor.Principal, RequestedVia: actor.MintedBy, ExpiresAt: now.Add(pendingTTL),
 	}
 	if need != nil {
 		ap.Quorum, ap.From = need.Quorum, need.From
@@ -514,16 +531,19 @@ func (d *Directory) newApproval(actor Actor, q question, dec authz.Decision, now
 // --- approvers
 
 // mayApprove says why principal may not approve ap ("" when it may), by
-// the engine's current state: a user, not the requesting principal,
-// holding decisions:approve in the approval's namespace and one role of
-// each `from` list.
-func (d *Directory) mayApprove(ap store.Approval, principal string) string {
+// the engine's current state: a user, not the requesting principal nor
+// anyone in behind (standsBehind's set; nil for none), holding
+// decisions:approve in the approval's namespace and one role of each
+// `from` list.
+func (d *Directory) mayApprove(ap store.Approval, behind map[string]bool, principal string) string {
 	kind, _, ok := splitPrincipal(principal)
 	switch {
 	case !ok || kind != authz.KindUser:
 		return "only a person (a user) approves; agents and services cannot"
 	case principal == ap.Principal:
 		return "the requesting principal cannot approve its own request"
+	case behind[principal]:
+		return "a sponsor of the requesting principal, or who minted a credential of it, cannot approve its requests"
 	case principal == ap.OnBehalfOf && d.ownAsks(ap, principal):
 		return "the user acted for cannot approve a request its own roles ask approval for"
 	}
@@ -570,16 +590,85 @@ func (d *Directory) ownAsks(ap store.Approval, user string) bool {
 	return false
 }
 
+// standsBehind is who stands behind ap's requesting principal and so may
+// not approve its requests (threat-model row 55): the principal itself,
+// the minter of the credential it was asked with (ap.RequestedVia) and
+// via (the minter of the credential at hand, if any); for a service,
+// its sponsors and the creators of its live (unrevoked, unexpired) API
+// keys; for an agent, its sponsors; for a team among those, its members;
+// and so on for every service, agent and team reached. A user's keys are
+// its own, so a user brings in nobody else. The set is read from r (the
+// write's transaction, or the store); a principal that no longer exists
+// brings in nobody.
+//
+// Agent tokens are not stored (they live at most an hour), so an agent
+// token's minter counts when its token asked (RequestedVia) or presents
+// the approval (via; the votes are counted again then): a minter who
+// approved before minting has its vote counted for nothing at use.
+func (d *Directory) standsBehind(ctx context.Context, r store.Reader, ap store.Approval, via string) (map[string]bool, error) {
+	behind := map[string]bool{}
+	queue := []string{ap.Principal, ap.RequestedVia, via}
+	now := time.Now()
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if p == "" || behind[p] {
+			continue
+		}
+		behind[p] = true
+		kind, name, ok := splitPrincipal(p)
+		if !ok {
+			continue
+		}
+		var err error
+		switch kind {
+		case authz.KindTeam:
+			var t store.Team
+			if t, err = r.GetTeam(ctx, ap.Org, name); err == nil {
+				queue = append(queue, t.Members...)
+			}
+		case authz.KindAgent:
+			var a store.Agent
+			if a, err = r.GetAgent(ctx, ap.Org, name); err == nil {
+				queue = append(queue, a.Lifecycle().Sponsors...)
+			}
+		case authz.KindService:
+			var s store.Service
+			if s, err = r.GetService(ctx, ap.Org, name); err == nil {
+				queue = append(queue, s.Sponsors...)
+				var keys []store.APIKey
+				keys, err = allPages(func(pg store.Page) ([]store.APIKey, string, error) {
+					return r.ListAPIKeys(ctx, store.APIKeyFilter{Org: ap.Org, Principal: p}, pg)
+				})
+				for _, k := range keys {
+					if k.RevokedAt.IsZero() && (k.ExpiresAt.IsZero() || now.Before(k.ExpiresAt)) {
+						queue = append(queue, k.CreatedBy)
+					}
+				}
+			}
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return behind, nil
+}
+
 // Approvers lists who may approve ap now (people holding decisions:approve
-// in its namespace, minus the requester, filtered by `from`), sorted.
-func (d *Directory) Approvers(ap store.Approval) []string {
+// in its namespace, minus the requester and who stands behind it,
+// filtered by `from`), sorted. nil when that cannot be read.
+func (d *Directory) Approvers(ctx context.Context, ap store.Approval) []string {
 	subs, _, err := d.eng.LookupSubjects(authz.LookupSubjectsRequest{Org: ap.Org, Namespace: ap.Namespace, Type: permApprove.Resource, Action: permApprove.Action})
+	if err != nil {
+		return nil
+	}
+	behind, err := d.standsBehind(ctx, d.st, ap, "")
 	if err != nil {
 		return nil
 	}
 	var out []string
 	for _, s := range subs {
-		if d.mayApprove(ap, s.Principal) == "" {
+		if d.mayApprove(ap, behind, s.Principal) == "" {
 			out = append(out, s.Principal)
 		}
 	}
@@ -711,7 +800,11 @@ func (d *Directory) DecideApproval(ctx context.Context, actor Actor, org, id str
 		if !d.sees(ap, actor.Principal) {
 			return errorf(ErrNotFound, name, "approval %q", id)
 		}
-		if why := d.mayApprove(ap, actor.Principal); why != "" {
+		behind, err := d.standsBehind(ctx, o.tx, ap, "")
+		if err != nil {
+			return err
+		}
+		if why := d.mayApprove(ap, behind, actor.Principal); why != "" {
 			return &ForbiddenError{Permission: permApprove.String() + " (" + why + ")", Scope: authz.Scope{Namespace: ap.Namespace}}
 		}
 		now := o.tx.Now()
@@ -724,7 +817,7 @@ func (d *Directory) DecideApproval(ctx context.Context, actor Actor, org, id str
 			}
 		}
 		ap.Votes = append(ap.Votes, store.ApprovalVote{By: actor.Principal, Approve: approve, Comment: comment, At: now})
-		n := d.validVotes(ap) // earlier voters who lost the right count for nothing (row 49)
+		n := d.validVotes(ap, behind) // earlier voters who lost the right count for nothing (rows 49, 55)
 		switch {
 		case !approve:
 			ap.Status, ap.DecidedAt = store.ApprovalDenied, now
@@ -756,7 +849,8 @@ func (d *Directory) DecideApproval(ctx context.Context, actor Actor, org, id str
 const CodeQuorumUnreachable = "quorum-unreachable"
 
 // ApprovalWarnings checks the org's current policy against its members
-// (the server side of the linter's quorum check, which cannot see them):
+// (the server side of the linter's quorum check, which cannot see them),
+// after the linter's ask-approver-below warnings (policy.ApproverLevelWarnings):
 // an `ask before` rule whose quorum is larger than the number of people
 // who could approve it — users holding decisions:approve in a namespace
 // (and one of the rule's `from` roles there), never agents or services —
@@ -786,7 +880,9 @@ func (d *Directory) ApprovalWarnings(ctx context.Context, org string) (token.Lis
 			cands[ns.Name] = append(cands[ns.Name], s.Principal)
 		}
 	}
-	var out token.List
+	// Rules an approver below their role's level may lift (the linter's
+	// ask-approver-below, also said where the policy is applied).
+	out := policy.ApproverLevelWarnings(m)
 	check := func(a *policy.AskRule) {
 		most, where := 0, ""
 		for _, ns := range nss {
@@ -796,7 +892,7 @@ func (d *Directory) ApprovalWarnings(ctx context.Context, org string) (token.Lis
 			}
 			n := 0
 			for _, p := range cands[ns.Name] {
-				if d.mayApprove(ap, p) == "" {
+				if d.mayApprove(ap, nil, p) == "" {
 					n++
 				}
 			}
@@ -826,6 +922,7 @@ func (d *Directory) ApprovalWarnings(ctx context.Context, org string) (token.Lis
 			check(a)
 		}
 	}
+	out.Sort()
 	return out, nil
 }
 

@@ -63,6 +63,17 @@ func engineErr(name string, err error) error {
 	return &Error{Pkg: pkg, Op: name, Kind: ErrUnavailable, Cause: err}
 }
 
+// principalErr is engineErr for a question about principal's own
+// permissions: the engine's ErrNotFound there is a principal that is not
+// a member (the org was found when the question was authorized), said as
+// reach says it, naming the principal and the org the caller gave.
+func principalErr(name, org, principal string, err error) error {
+	if errors.Is(err, authz.ErrNotFound) {
+		return &Error{Pkg: pkg, Op: name, Msg: fmt.Sprintf("%s is not a member of org %s", principal, org), Kind: ErrNotFound, Cause: err}
+	}
+	return engineErr(name, err)
+}
+
 // Check decides req (req.Org is the org asked about): it authorizes the
 // question (decide, remembered per engine revision: see askCache), asks
 // the engine and records the decision when the org's audit settings want
@@ -433,7 +444,7 @@ func (d *Directory) LookupResources(ctx context.Context, actor Actor, q authz.Lo
 		return authz.LookupResourcesPage{}, err
 	}
 	page, err := d.eng.LookupResources(q)
-	return page, engineErr("lookup resources", err)
+	return page, principalErr("lookup resources", q.Org, q.Principal, err)
 }
 
 func (d *Directory) mayLookupResources(ctx context.Context, actor Actor, q authz.LookupResourcesRequest, atLeast uint64) error {
@@ -465,7 +476,7 @@ func (d *Directory) Permissions(ctx context.Context, actor Actor, org, principal
 		return nil, 0, err
 	}
 	gs, rev, err := d.eng.Permissions(org, principal, namespace)
-	return gs, rev, engineErr("permissions", err)
+	return gs, rev, principalErr("permissions", org, principal, err)
 }
 
 // checkRequest validates a question's shape: an acting principal (user,

@@ -81,6 +81,11 @@ type Actor struct {
 	SessionID  string // console session, if any
 	ClientAddr string
 	RequestID  string
+	// MintedBy is who minted the credential used, when it is not the
+	// principal's own: a service key's creator, an agent token's minter.
+	// Such a minter stands behind the principal and may not approve its
+	// requests (approvals.go, standsBehind).
+	MintedBy string
 }
 
 // Options tune a Directory. The zero value is fine.

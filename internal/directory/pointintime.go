@@ -468,7 +468,7 @@ func (d *Directory) LookupResourcesAt(ctx context.Context, actor Actor, q authz.
 	q.Now = when
 	page, err := eng.LookupResources(q)
 	page.Revision = rev
-	return page, engineErr("lookup resources", err)
+	return page, principalErr("lookup resources", q.Org, q.Principal, err)
 }
 
 // LookupSubjectsAt is LookupSubjects as it would have been at the point

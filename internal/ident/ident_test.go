@@ -80,3 +80,17 @@ func TestIdentifiersDoNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per run (ok %v), want 0 and true", n, ok)
 	}
 }
+
+// TestFoldIsEqualFold: two names have one Fold exactly when
+// strings.EqualFold says they are equal (encoding/json's matching).
+func TestFoldIsEqualFold(t *testing.T) {
+	names := []string{"role", "Role", "ROLE", "rolE", "status", "ſtatus", "STATUS", "kind", "\u212Aind", "KIND",
+		"straße", "STRASSE", "strasse", "ẞ", "ß", "σ", "ς", "Σ", "", "a-b_c", "A-B_C", "ﬀ", "ff", "é", "É", "e"}
+	for _, a := range names {
+		for _, b := range names {
+			if got, want := Fold(a) == Fold(b), strings.EqualFold(a, b); got != want {
+				t.Errorf("Fold(%q) == Fold(%q) is %v; strings.EqualFold says %v", a, b, got, want)
+			}
+		}
+	}
+}

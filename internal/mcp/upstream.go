@@ -41,7 +41,8 @@ type Upstream struct {
 	// Redact lists more values that never appear in an error (the
 	// credential's secret as stored, without its format).
 	Redact []string
-	// Client is the HTTP client (nil: a client with Timeout).
+	// Client is the HTTP client (nil: a client with Timeout over
+	// UpstreamTransport, which refuses link-local and metadata addresses).
 	Client *http.Client
 	// Timeout bounds the whole listing (default 15s).
 	Timeout time.Duration
@@ -86,7 +87,7 @@ func (u Upstream) ListTools(ctx context.Context) ([]*sdk.Tool, error) {
 	defer cancel()
 	hc := u.Client
 	if hc == nil {
-		hc = &http.Client{}
+		hc = &http.Client{Transport: UpstreamTransport()}
 	}
 	c := *hc
 	// A redirect is not followed: the credential goes to the URL the

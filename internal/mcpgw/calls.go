@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -263,10 +264,27 @@ func unavailable(err error) string {
 	return "the upstream MCP server is unavailable; retry later"
 }
 
+// maxUnknownName bounds how much of a tool name that is not imported is
+// recorded and echoed (the MCP specification's names are at most 128
+// bytes).
+const maxUnknownName = 128
+
+// clipName is s cut to at most n bytes on a character boundary.
+func clipName(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // call is one tools/call as its audit entry records it.
 type call struct {
 	in         *request
-	tool       string // upstream name
+	tool       string // upstream name (an unknown one clipped: toolBytes is its length)
+	toolBytes  int
 	id         string // resource id ("" for an unknown tool)
 	argsDigest string
 	decision   string
@@ -292,7 +310,12 @@ func (g *Gateway) callTool(ctx context.Context, in *request, p *mcp.CallToolPara
 	t := cat.byUpstream[p.Name]
 	if t == nil {
 		cl.decision, cl.reason = DecisionDeny, "unknown_tool"
-		return g.answer(ctx, cl, errorResult(fmt.Sprintf("Gatehouse: the tool %q is not available through this gateway (it is not imported as a tool of server %s in namespace %s).", p.Name, in.ep.server, in.ep.ns)))
+		if len(p.Name) > maxUnknownName {
+			// The name is the caller's: its entry in the append-only audit
+			// log must not grow with it (a body may carry 4 MiB of it).
+			cl.tool, cl.toolBytes = clipName(p.Name, maxUnknownName), len(p.Name)
+		}
+		return g.answer(ctx, cl, errorResult(fmt.Sprintf("Gatehouse: the tool %q is not available through this gateway (it is not imported as a tool of server %s in namespace %s).", cl.tool, in.ep.server, in.ep.ns)))
 	}
 	cl.id = t.id
 	var input any
@@ -324,7 +347,7 @@ func (g *Gateway) callTool(ctx context.Context, in *request, p *mcp.CallToolPara
 	switch {
 	case dec.ApprovalRequired:
 		cl.decision, cl.reason = DecisionApprovalRequired, "approval_required"
-		return g.answer(ctx, cl, g.approvalResult(in, p.Name, ap))
+		return g.answer(ctx, cl, g.approvalResult(ctx, in, p.Name, ap))
 	case !dec.Allowed:
 		cl.decision, cl.reason = DecisionDeny, string(dec.Reason)
 		res := errorResult(g.explain(ctx, in, req, p.Name))
@@ -383,7 +406,7 @@ func (g *Gateway) explain(ctx context.Context, in *request, req authz.Request, n
 	return msg + " " + ex.Summary
 }
 
-func (g *Gateway) approvalResult(in *request, name string, ap *store.Approval) *mcp.CallToolResult {
+func (g *Gateway) approvalResult(ctx context.Context, in *request, name string, ap *store.Approval) *mcp.CallToolResult {
 	if ap == nil {
 		return errorResult(fmt.Sprintf("Gatehouse: calling %q needs a person's approval, and none could be requested for this call.", name))
 	}
@@ -392,7 +415,7 @@ func (g *Gateway) approvalResult(in *request, name string, ap *store.Approval) *
 	switch ap.Status {
 	case store.ApprovalPending:
 		fmt.Fprintf(&b, " until %s.", ap.ExpiresAt.UTC().Format(time.RFC3339))
-		if who := g.cfg.Directory.Approvers(*ap); len(who) > 0 {
+		if who := g.cfg.Directory.Approvers(ctx, *ap); len(who) > 0 {
 			fmt.Fprintf(&b, " It may be approved by %s", strings.Join(who, ", "))
 		} else {
 			fmt.Fprintf(&b, " It may be approved by a person holding decisions:approve in namespace %s", ap.Namespace)
@@ -484,6 +507,9 @@ func (g *Gateway) answer(ctx context.Context, cl *call, res *mcp.CallToolResult)
 	}
 	if cl.reason != "" {
 		d["reason"] = cl.reason
+	}
+	if cl.toolBytes > 0 {
+		d["tool_bytes"] = cl.toolBytes
 	}
 	if cl.approval != "" {
 		d["approval"] = cl.approval

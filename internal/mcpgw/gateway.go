@@ -28,6 +28,11 @@
 //     before the agent sees it. It is never in an audit entry or a log.
 //   - Every call is an audit entry (mcp.call), written durably before the
 //     answer: denials and approval_required included.
+//   - A request body is one JSON value that every parser reads alike (no
+//     member named twice or twice but for case, nothing after it, at
+//     most maxNesting deep, at most maxBody bytes), or it is refused
+//     before the SDK reads it (args.go): the arguments decided are the
+//     arguments forwarded.
 package mcpgw
 
 import (
@@ -47,13 +52,19 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	mcpspec "github.com/gatehouse-dev/gatehouse/internal/mcp"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
 // Caller is who calls through the gateway: a principal of Org (empty:
 // any org its credential may act in), acting for OnBehalfOf when set.
-type Caller struct{ Principal, Org, OnBehalfOf string }
+type Caller struct {
+	Principal, Org, OnBehalfOf string
+	// MintedBy is who minted the caller's credential for it (an agent
+	// token's minter): it may not approve what the caller asks.
+	MintedBy string
+}
 
 // Authenticator resolves a request's credential for the endpoint whose
 // absolute URL is audience. An error wrapping ErrUnauthenticated is a
@@ -189,7 +200,7 @@ const (
 
 // defaultUpstreamClient is the client of Config.Upstream's nil default.
 func defaultUpstreamClient() *http.Client {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := mcpspec.UpstreamTransport() // refuses link-local and metadata addresses
 	tr.MaxIdleConnsPerHost = upstreamIdlePerHost
 	tr.MaxIdleConns = upstreamIdleTotal
 	tr.IdleConnTimeout = upstreamIdleTimeout
@@ -278,6 +289,9 @@ func (g *Gateway) serveMetadata(w http.ResponseWriter, r *http.Request, rest str
 		notFound(w)
 		return
 	}
+	if !strictBody(w, r) {
+		return
+	}
 	base := strings.TrimRight(g.cfg.BaseURL(r), "/")
 	doc := oauthex.ProtectedResourceMetadata{
 		Resource:               base + e.path(),
@@ -307,7 +321,7 @@ func (in *request) binding() string {
 }
 
 func (in *request) actor() directory.Actor {
-	return directory.Actor{Principal: in.caller.Principal, ClientAddr: in.clientAddr, RequestID: in.requestID}
+	return directory.Actor{Principal: in.caller.Principal, ClientAddr: in.clientAddr, RequestID: in.requestID, MintedBy: in.caller.MintedBy}
 }
 
 type reqKey struct{}
@@ -356,6 +370,9 @@ func (g *Gateway) serveEndpoint(w http.ResponseWriter, r *http.Request, rest str
 		// A call may wait for an approval longer than the API's write
 		// timeout allows an answer.
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(cat.srv.wait + 30*time.Second))
+	}
+	if !strictBody(w, r) {
+		return
 	}
 	in := &request{ep: e, caller: c}
 	if g.cfg.ClientAddr != nil {

@@ -36,15 +36,18 @@ func (s *Server) approvalRoutes() []*Route {
 				if err != nil {
 					return api.Approval{}, err
 				}
-				ctx, cancel := s.followBudget(c, wait)
-				defer cancel()
+				ctx, done, err := s.followBudget(c, wait)
+				if err != nil {
+					return api.Approval{}, err
+				}
+				defer done()
 				ap, err := s.dir.WaitApproval(ctx, c.actor(), c.org(), c.path("id"), time.Now().Add(wait))
 				if err != nil {
 					return api.Approval{}, err
 				}
 				out := apiApproval(ap)
 				if ap.Status == store.ApprovalPending {
-					out.Approvers = s.dir.Approvers(ap)
+					out.Approvers = s.dir.Approvers(c.ctx, ap)
 				}
 				return out, nil
 			}).query(Param{"wait", "string", "how long to wait while pending: seconds (\"30\") or a duration (\"30s\"), at most 60s"}).selfBounded(),
@@ -53,7 +56,7 @@ func (s *Server) approvalRoutes() []*Route {
 				ap, err := s.dir.DecideApproval(c.ctx, c.actor(), c.org(), c.path("id"), true, in.Comment)
 				return apiApproval(ap), err
 			}).optionalBody(),
-		route("PUT", "/v1/orgs/{org}/approval-settings", "approvals", "Set how long the org's approvals live: pending_ttl (1m to 30d) and use_window (1m to 24h), Go durations or days (\"7d\"); \"\" or \"0\" is the server's default. New approvals get the new times; GET /v1/orgs/{org} shows them.",
+		route("PUT", "/v1/orgs/{org}/approval-settings", "approvals", "Set how long the org's approvals live: pending_ttl (1m to 30d) and use_window (1m to 24h), Go durations or days (\"7d\"); \"\" or \"0\" is the server's default. Needs org:update and the policy's top level (owner): the lifetimes govern owner-level approvals too. New approvals get the new times; GET /v1/orgs/{org} shows them.",
 			func(c *call, in *api.OrgApprovalSettings) (Written[api.Org], error) {
 				if in.PendingTTLDefault || in.UseWindowDefault {
 					return Written[api.Org]{}, invalidField("pending_ttl_default", "pending_ttl_default and use_window_default are answers; send \"0\" for the server's default")
@@ -118,6 +121,8 @@ func (s *Server) checkApproval(c *call, in *CheckRequest, a *directory.Asker) (C
 		out.Approval = approvalOut(ap)
 	} else if d.Allowed && ap != nil {
 		out.Approval = approvalOut(ap) // the approval this allow consumed
+	} else if !d.Allowed {
+		out.Warnings = warningsOut(s.dir.DecisionWarnings(c.actor(), req, d))
 	}
 	return out, d.Allowed, nil
 }

@@ -61,8 +61,11 @@ func (s *Server) auditRoutes() []*Route {
 				if err != nil {
 					return List[api.AuditEntry]{}, err
 				}
-				ctx, cancel := s.followBudget(c, wait)
-				defer cancel()
+				ctx, done, err := s.followBudget(c, wait)
+				if err != nil {
+					return List[api.AuditEntry]{}, err
+				}
+				defer done()
 				es, next, err := s.dir.FollowAudit(ctx, c.actor(), c.org(), f, p, time.Now().Add(wait))
 				return listOf(each(es, apiAuditEntry), next), err
 			}).query(append(auditQuery, pageParams...)...).selfBounded(),
@@ -106,14 +109,24 @@ func (s *Server) auditRoutes() []*Route {
 // on top of the wait, so that a wait up to 30 s is not cut at 15 s. The
 // connection's write deadline (HTTPServer: the request timeout and a
 // margin) is pushed back by the wait too.
-func (s *Server) followBudget(c *call, wait time.Duration) (context.Context, context.CancelFunc) {
+//
+// A wait holds one of the caller's long-poll slots (longpoll.go) until
+// the returned function is called: when the caller holds them all, the
+// answer is the 429 problem, before anything waits.
+func (s *Server) followBudget(c *call, wait time.Duration) (context.Context, context.CancelFunc, error) {
 	budget := s.requestTimeout + wait
+	release := func() {}
 	if wait > 0 {
+		var err error
+		if release, err = s.longPolls.hold(c.id.Principal); err != nil {
+			return nil, nil, err
+		}
 		// Not every ResponseWriter can (a test recorder): then the
 		// server's own WriteTimeout stands.
 		_ = http.NewResponseController(c.w).SetWriteDeadline(time.Now().Add(budget + writeMargin))
 	}
-	return context.WithTimeout(c.ctx, budget)
+	ctx, cancel := context.WithTimeout(c.ctx, budget)
+	return ctx, func() { cancel(); release() }, nil
 }
 
 // auditFilter reads the filters of an audit list.
@@ -159,24 +172,12 @@ func (s *Server) recordAuthFailure(c *call, err error) {
 		Action: "auth.failure", Target: "route/" + c.rt.Pattern(), Result: audit.Denied,
 		Message: "invalid, expired or revoked credential",
 	}
-	if org := c.org(); org != "" {
+	// Only an org name: the path is anyone's, and a long one would grow
+	// the append-only log by up to the request line (64 KiB) a request.
+	if org := c.org(); validSlug(org) {
 		e.Details = []byte(`{"org":` + strconv.Quote(org) + `}`)
-		if !validJSONString(org) {
-			e.Details = nil
-		}
 	}
 	if rerr := s.dir.RecordEvent(c.ctx, e); rerr != nil {
 		s.log.Error("audit: recording an authentication failure failed", "request_id", c.reqID, "error", rerr)
 	}
-}
-
-// validJSONString reports whether strconv.Quote(s) is also valid JSON
-// (printable ASCII without backslash escapes beyond \" and \\).
-func validJSONString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
 }

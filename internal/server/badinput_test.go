@@ -245,3 +245,43 @@ func TestOpenAPIDocumentsDenyReasons(t *testing.T) {
 		}
 	}
 }
+
+// TestLookupsNameTheNonMember: asking what a principal that is not a
+// member of the org may do is a 404 that says so — the principal and the
+// org — on every route that lists a principal's permissions, now and in
+// the past (it used to say only "lookup resources: not found").
+func TestLookupsNameTheNonMember(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	org := "/v1/orgs/" + w.org
+	var rev struct {
+		Revision uint64 `json:"revision"`
+	}
+	e.must(200, "POST", org+"/check", w.owner, map[string]any{"action": "chains:read"}, &rev)
+	want := `agent:Nobody is not a member of org ` + w.org
+	tests := []struct {
+		name, method, path string
+		body               map[string]any
+	}{
+		{"lookup resources, every namespace", "POST", "/lookup/resources", map[string]any{"principal": "agent:Nobody", "action": "chains:read"}},
+		{"lookup resources, one namespace", "POST", "/lookup/resources", map[string]any{"principal": "agent:Nobody", "action": "chains:read", "namespace": "default"}},
+		{"lookup resources, in the past", "POST", "/lookup/resources", map[string]any{"principal": "agent:Nobody", "action": "chains:read", "at_revision": rev.Revision}},
+		{"permissions", "GET", "/principals/agent:Nobody/permissions", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var body any
+			if tt.body != nil {
+				body = tt.body
+			}
+			r := e.do(tt.method, org+tt.path, w.owner, body)
+			if r.Status != 404 {
+				t.Fatalf("%d %s, want 404", r.Status, r.Body)
+			}
+			if p := r.problem(t); !strings.Contains(p.Detail, want) {
+				t.Errorf("detail %q does not say %q", p.Detail, want)
+			}
+		})
+	}
+}

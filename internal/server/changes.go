@@ -80,8 +80,11 @@ func (s *Server) changes(c *call, _ *noBody) (feed.Page, error) {
 	if wantsEvents(c.r) {
 		return feed.Page{}, s.streamChanges(c, after)
 	}
-	ctx, cancel := s.followBudget(c, wait)
-	defer cancel()
+	ctx, done, err := s.followBudget(c, wait)
+	if err != nil {
+		return feed.Page{}, err
+	}
+	defer done()
 	var deadline time.Time
 	if wait > 0 {
 		deadline = time.Now().Add(wait)
@@ -99,7 +102,15 @@ func (s *Server) changes(c *call, _ *noBody) (feed.Page, error) {
 // at the page's revision — so a revoked key or permission ends the
 // stream with an "error" event (data: a problem document). An error before
 // the first event is an ordinary problem answer.
+//
+// The stream holds one of the caller's long-poll slots (longpoll.go) from
+// before its first page until it ends.
 func (s *Server) streamChanges(c *call, after uint64) error {
+	release, err := s.longPolls.hold(c.id.Principal)
+	if err != nil {
+		return err
+	}
+	defer release()
 	rc := http.NewResponseController(c.w)
 	started := false
 	cursor := after

@@ -117,6 +117,19 @@ func (c *call) request(it *BatchItem) (authz.Request, error) {
 	return req, nil
 }
 
+// warningsOut is a decision's warnings as the API answers them (nil for
+// none).
+func warningsOut(ws []directory.Warning) []api.CheckWarning {
+	if len(ws) == 0 {
+		return nil
+	}
+	out := make([]api.CheckWarning, len(ws))
+	for i, w := range ws {
+		out[i] = api.CheckWarning{Code: w.Code, Message: w.Message}
+	}
+	return out
+}
+
 // checkOut is a decision as /check answers it (the approval object, when
 // there is one, is the caller's to add).
 func checkOut(d authz.Decision) CheckResponse {
@@ -192,6 +205,8 @@ func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, err
 				if d.ApprovalRequired || d.Allowed && ap != nil {
 					co := checkOut(d)
 					out.Results[i].Result, out.Results[i].Approval = co.Result, approvalOut(ap)
+				} else if !d.Allowed {
+					out.Results[i].Warnings = warningsOut(s.dir.DecisionWarnings(c.actor(), &req, d))
 				}
 				if d.Allowed {
 					nAllow++

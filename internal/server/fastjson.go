@@ -6,19 +6,23 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/internal/ident"
 )
 
 // A strict, allocation-light JSON decoder for the decision hot path
 // (/check and /checks), where profiling showed encoding/json's reflection
 // dominating the server's CPU. It accepts exactly the documents
 // encoding/json with DisallowUnknownFields would decode into the same
-// values, with two deliberate differences, both stricter: field names
-// match exactly (encoding/json also accepts other casings), and strings
-// must be valid UTF-8 (encoding/json replaces invalid bytes). Every error
+// values, with deliberate differences, all stricter: field names match
+// exactly (encoding/json also accepts other casings), strings must be
+// valid UTF-8 (encoding/json replaces invalid bytes), and — as on every
+// route (strictJSON) — no object names a member twice or two members
+// equal but for case, and nothing nests deeper than maxDepth. Every error
 // is a 400 problem naming the field where there is one. Context objects
 // are located by the scanner and decoded by encoding/json.
 //
@@ -51,8 +55,11 @@ type checkDecoder CheckRequest
 // decoder.
 type batchDecoder BatchCheckRequest
 
-// maxDepth bounds nesting like encoding/json does.
-const maxDepth = 10000
+// maxDepth bounds the nesting of a request body (objects and arrays):
+// no request needs more, and a bound far below encoding/json's 10,000
+// keeps every route's decoding, and whatever later walks a decoded value
+// (conditions, the decision log), shallow.
+const maxDepth = 100
 
 type scanner struct {
 	b      []byte
@@ -266,8 +273,13 @@ func (s *scanner) skip(depth int) error {
 			s.i++
 			return nil
 		}
+		var names memberNames
 		for {
-			if _, err := s.str(); err != nil {
+			key, err := s.str()
+			if err != nil {
+				return err
+			}
+			if err := names.add(key); err != nil {
 				return err
 			}
 			if s.peek() != ':' {
@@ -477,6 +489,61 @@ func (s *scanner) object(field string, fn func(key string) error) error {
 			return err
 		}
 	}
+}
+
+// memberNames tracks the member names of one object that skip reads: a
+// name given twice, or two names equal but for case (encoding/json puts
+// "role", "Role" and "ROLE" — and "ſ" with "s" — in the same field, and
+// another parser may keep either), is refused. Up to len(few) names are
+// compared in place (strings.EqualFold, without allocating); more go to a
+// map by their folded form (ident.Fold, the same equality), so a large
+// object costs linear time.
+type memberNames struct {
+	few  [8]string
+	n    int
+	many map[string]struct{}
+}
+
+func (m *memberNames) add(key string) error {
+	if m.many != nil {
+		folded := ident.Fold(key)
+		if _, dup := m.many[folded]; dup {
+			return duplicateField(key)
+		}
+		m.many[folded] = struct{}{}
+		return nil
+	}
+	for _, k := range m.few[:m.n] {
+		if strings.EqualFold(k, key) {
+			return duplicateField(key)
+		}
+	}
+	if m.n < len(m.few) {
+		m.few[m.n] = key
+		m.n++
+		return nil
+	}
+	m.many = make(map[string]struct{}, 2*len(m.few))
+	for _, k := range m.few {
+		m.many[ident.Fold(k)] = struct{}{}
+	}
+	m.many[ident.Fold(key)] = struct{}{}
+	return nil
+}
+
+// strictJSON checks that b is one JSON value with nothing after it, no
+// object holding a member name twice (or two equal but for case), nested
+// at most maxDepth deep — what encoding/json alone lets through (it keeps
+// the last of duplicated names and nests 10,000 deep).
+func strictJSON(b []byte) error {
+	s := newScanner(b, nil)
+	if err := s.start(); err != nil {
+		return err
+	}
+	if err := s.skip(0); err != nil {
+		return err
+	}
+	return s.end()
 }
 
 func duplicateField(key string) error {
@@ -806,6 +873,10 @@ func appendCheckResponse(b []byte, r CheckResponse) []byte {
 		ab, _ := json.Marshal(r.Approval)
 		b = append(append(b, `,"approval":`...), ab...)
 	}
+	if len(r.Warnings) > 0 { // a deny's hint to a policy reader: off the hot path
+		wb, _ := marshal(r.Warnings)
+		b = append(append(b, `,"warnings":`...), wb...)
+	}
 	return append(b, "}\n"...)
 }
 
@@ -830,7 +901,7 @@ func (r batchEncoder) appendJSON(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if it.Error == nil && len(it.Obligations) == 0 && len(it.Advice) == 0 && it.Result == "" && it.Approval == nil {
+		if it.Error == nil && len(it.Obligations) == 0 && len(it.Advice) == 0 && it.Result == "" && it.Approval == nil && len(it.Warnings) == 0 {
 			if it.Allowed {
 				b = append(b, `{"allowed":true}`...)
 			} else {

@@ -14,7 +14,7 @@ import (
 // deadline computed, not by waiting.)
 func TestAuditFollowIsNotCutAtTheRequestTimeout(t *testing.T) {
 	t.Parallel()
-	s := &Server{requestTimeout: 15 * time.Second}
+	s := &Server{requestTimeout: 15 * time.Second, longPolls: newLongPolls(0)}
 	var follow *Route
 	for _, rt := range s.auditRoutes() {
 		if rt.Method == "GET" && rt.Path == "/v1/orgs/{org}/audit" {
@@ -36,7 +36,10 @@ func TestAuditFollowIsNotCutAtTheRequestTimeout(t *testing.T) {
 	} {
 		c := &call{ctx: context.Background(), w: httptest.NewRecorder()}
 		before := time.Now()
-		ctx, cancel := s.followBudget(c, tc.wait)
+		ctx, cancel, err := s.followBudget(c, tc.wait)
+		if err != nil {
+			t.Fatal(err)
+		}
 		after := time.Now()
 		dl, ok := ctx.Deadline()
 		cancel()

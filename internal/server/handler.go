@@ -145,7 +145,11 @@ func route[Req, Resp any](method, path, tag, summary string, fn func(c *call, re
 				return nil, err
 			}
 		}
-		if rt.hasBody {
+		if !rt.hasBody {
+			if err := c.refuseBody(); err != nil {
+				return nil, err
+			}
+		} else {
 			var err error
 			if br, ok := any(req).(*BatchCheckRequest); ok {
 				c.batch = getBatchScratch()
@@ -238,7 +242,7 @@ type call struct {
 
 // actor is the directory's view of the caller.
 func (c *call) actor() directory.Actor {
-	return directory.Actor{Principal: c.id.Principal, KeyID: c.id.KeyID, SessionID: c.id.SessionID, ClientAddr: c.addr, RequestID: c.reqID}
+	return directory.Actor{Principal: c.id.Principal, KeyID: c.id.KeyID, SessionID: c.id.SessionID, ClientAddr: c.addr, RequestID: c.reqID, MintedBy: c.id.MintedBy}
 }
 
 // org is the {org} path value.
@@ -290,7 +294,9 @@ func (c *call) queryBool(name string) (bool, error) {
 const DefaultMaxBody = 1 << 20
 
 // decode reads the JSON body into v: Content-Type application/json, at most
-// the route's limit, no unknown fields, nothing after the value.
+// the route's limit, one JSON value (strictJSON: no member named twice, or
+// twice but for case, at most maxDepth deep, nothing after it), no unknown
+// fields.
 func (c *call) decode(v any) error {
 	r := c.r
 	if c.rt.OptionalBody && r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
@@ -301,28 +307,45 @@ func (c *call) decode(v any) error {
 	if err != nil || mt != "application/json" {
 		return problem(ProblemMediaType, "the request body must be application/json (got %q)", ct)
 	}
-	limit := c.rt.MaxBody
-	if limit <= 0 {
-		limit = c.s.maxBody
+	buf, err := c.readBody(c.bodyLimit())
+	if err != nil {
+		return err
 	}
-	body := bufio.NewReader(http.MaxBytesReader(c.w, r.Body, limit))
-	if isNull(body) {
-		return errNullBody()
+	defer putBody(buf)
+	return decodeStd(buf.Bytes(), v)
+}
+
+// bodyLimit is the route's request body limit.
+func (c *call) bodyLimit() int64 {
+	if c.rt.MaxBody > 0 {
+		return c.rt.MaxBody
 	}
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeProblem(err, limit)
+	return c.s.maxBody
+}
+
+// refuseBody checks the body of a route that takes none: it may be absent
+// or an empty JSON object (what clients send to a POST without fields);
+// beyond the limit every route has it is 413, anything else 400 — a
+// member named (unknown field), or a body that is not one strict JSON
+// value (strictJSON). Ignoring it would let a client believe that a
+// DELETE or a GET did what its body asked.
+func (c *call) refuseBody() error {
+	if c.r.Body == nil || c.r.Body == http.NoBody {
+		return nil
 	}
-	// Exactly one JSON value: anything but whitespace after it is an error.
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return decodeProblem(err, limit)
-		}
-		return invalidField("", "the request body has data after the JSON value")
+	limit := c.bodyLimit()
+	if c.r.ContentLength > limit {
+		return problem(ProblemTooLarge, "the request body is larger than %d bytes", limit)
 	}
-	return nil
+	buf, err := c.readBody(limit)
+	if err != nil {
+		return err
+	}
+	defer putBody(buf)
+	if buf.Len() == 0 {
+		return nil
+	}
+	return decodeStd(buf.Bytes(), &noBody{})
 }
 
 // isNull reports whether the JSON text br starts with (after whitespace) is
@@ -358,11 +381,7 @@ func (c *call) decodeWith(fd fastDecoder) error {
 			return problem(ProblemMediaType, "the request body must be application/json (got %q)", ct)
 		}
 	}
-	limit := c.rt.MaxBody
-	if limit <= 0 {
-		limit = c.s.maxBody
-	}
-	buf, err := c.readBody(limit)
+	buf, err := c.readBody(c.bodyLimit())
 	if err != nil {
 		return err
 	}
@@ -536,7 +555,14 @@ func (s *Server) handler(rt *Route) http.Handler {
 	if rt.raw != nil {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			w.Header().Set("X-Request-Id", s.requestID(r))
+			reqID := s.requestID(r)
+			w.Header().Set("X-Request-Id", reqID)
+			if err := (&call{s: s, w: w, r: r, rt: rt}).refuseBody(); err != nil {
+				p := toProblem(err)
+				s.writeProblem(w, r, reqID, p)
+				m.observe(p.Status, time.Since(start))
+				return
+			}
 			sw := &statusWriter{ResponseWriter: w}
 			rt.raw.ServeHTTP(sw, r)
 			if sw.status == 0 {

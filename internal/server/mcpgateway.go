@@ -32,8 +32,8 @@ func (s *Server) mountMCP(cfg Config) error {
 		return err
 	}
 	s.mcp = gw
-	s.top.Handle(mcpgw.Prefix, gw)
-	s.top.Handle(mcpgw.MetadataPrefix, gw)
+	s.handle(mcpgw.Prefix, gw)
+	s.handle(mcpgw.MetadataPrefix, gw)
 	return nil
 }
 
@@ -61,7 +61,7 @@ func (s *Server) mcpAuthenticate(ctx context.Context, r *http.Request, audience 
 	case err != nil:
 		return mcpgw.Caller{}, err
 	}
-	return mcpgw.Caller{Principal: id.Principal, Org: id.Org, OnBehalfOf: id.OnBehalfOf}, nil
+	return mcpgw.Caller{Principal: id.Principal, Org: id.Org, OnBehalfOf: id.OnBehalfOf, MintedBy: id.MintedBy}, nil
 }
 
 // recordMCPAuthFailure records a refused credential, as the API does for

@@ -104,7 +104,9 @@ func TestNoApprovingOnesOwnRequestThroughADeputy(t *testing.T) {
 		Token string `json:"token"`
 	}
 	e.must(201, "POST", org+"/apikeys", w.ann, map[string]any{"principal": "service:annbot"}, &k1)
-	e.must(201, "POST", org+"/apikeys", w.ann, map[string]any{"principal": "service:buildbot"}, &k2)
+	// The owner holds buildbot's key: ann, who stands behind annbot
+	// (she minted its key), stands behind nothing of buildbot's (row 55).
+	e.must(201, "POST", org+"/apikeys", w.owner, map[string]any{"principal": "service:buildbot"}, &k2)
 	n := 0
 	ask := func(token, action, behalf string) *api.Approval {
 		t.Helper()

@@ -48,6 +48,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -106,6 +107,12 @@ type Config struct {
 	// MCPAuthenticate, when set, replaces the MCP gateway's authenticator
 	// (tests; see mcpAuthenticate).
 	MCPAuthenticate mcpgw.Authenticator
+	// MaxLongPolls bounds the long polls and event streams (?wait= on the
+	// change feed, the audit log and approvals; the change feed's
+	// server-sent events) one principal holds open on this server at once:
+	// one more is 429 with Retry-After (longpoll.go). 0 means
+	// DefaultMaxLongPolls (64); negative, no bound.
+	MaxLongPolls int
 	// Console, when set, serves /console/ (the web console, package
 	// internal/console): it is handed each request with RemoteAddr set to
 	// the resolved client address (trusted proxies applied).
@@ -131,6 +138,8 @@ type Server struct {
 
 	mux *http.ServeMux
 	top *http.ServeMux
+	// patterns are top's, in registration order (Patterns).
+	patterns []string
 	// checkH is /check's handler, which ServeHTTP calls without the mux
 	// (never nil once New returns).
 	checkH  *routeHandler
@@ -155,6 +164,8 @@ type Server struct {
 	// snapshots bounds the org snapshots being read and sent at once
 	// (each holds its whole org in memory; changes.go).
 	snapshots chan struct{}
+	// longPolls bounds each principal's long polls and streams.
+	longPolls *longPolls
 }
 
 // New builds a server from cfg.
@@ -167,7 +178,7 @@ func New(cfg Config) (*Server, error) {
 		consistency: cfg.ConsistencyTimeout, requestTimeout: cfg.RequestTimeout,
 		maxBody: cfg.MaxBodyBytes, version: cfg.Version, trusted: cfg.TrustedProxies,
 		metricsToken: cfg.MetricsToken, mux: http.NewServeMux(), publicURL: strings.TrimRight(cfg.PublicURL, "/"),
-		snapshots: make(chan struct{}, maxSnapshots),
+		snapshots: make(chan struct{}, maxSnapshots), longPolls: newLongPolls(cfg.MaxLongPolls),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -203,7 +214,7 @@ func New(cfg Config) (*Server, error) {
 	for _, rt := range s.routes {
 		h := s.handler(rt)
 		s.mux.Handle(rt.Pattern(), h)
-		s.top.Handle(rt.Pattern(), h)
+		s.handle(rt.Pattern(), h)
 		if rh, ok := h.(*routeHandler); ok && rt.Pattern() == checkRoutePattern {
 			s.checkH = rh
 		}
@@ -212,13 +223,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: the route table has no JSON route %q for the fast path", checkRoutePattern)
 	}
 	if cfg.Console != nil {
-		s.top.Handle("/console/", s.mounted(cfg.Console))
-		s.top.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
+		s.handle("/console/", s.mounted(cfg.Console))
+		s.handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	}
 	if err := s.mountMCP(cfg); err != nil {
 		return nil, err
 	}
-	s.top.HandleFunc("/", s.noRoute)
+	s.handle("/", http.HandlerFunc(s.noRoute))
 	doc, err := s.buildOpenAPI()
 	if err != nil {
 		return nil, fmt.Errorf("server: openapi: %w", err)
@@ -229,6 +240,19 @@ func New(cfg Config) (*Server, error) {
 
 // Routes returns the route table (for documentation and tests).
 func (s *Server) Routes() []*Route { return s.routes }
+
+// handle registers h for pattern on the mux every request goes through,
+// and remembers the pattern (Patterns).
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.top.Handle(pattern, h)
+	s.patterns = append(s.patterns, pattern)
+}
+
+// Patterns returns every pattern the server's mux serves, in the order
+// they were registered: the route table's, then what is mounted beside it
+// (the console, the MCP gateway, the catch-all). Tests walk it so that a
+// mount added later is covered or named.
+func (s *Server) Patterns() []string { return slices.Clone(s.patterns) }
 
 // Match is the mux pattern a request would be routed to ("" for none).
 func (s *Server) Match(r *http.Request) string {

@@ -50,6 +50,9 @@ func decodeStd(b []byte, v any) error {
 	if isNull(br) {
 		return errNullBody()
 	}
+	if err := strictJSON(b); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

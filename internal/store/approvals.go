@@ -57,13 +57,18 @@ type Approval struct {
 	Rules       []string       `json:"rules"` // the ask rules, as written, with file:line
 	Votes       []ApprovalVote `json:"votes,omitempty"`
 	RequestedBy string         `json:"requested_by"` // the caller that asked
-	CreatedAt   time.Time      `json:"created_at"`
-	ExpiresAt   time.Time      `json:"expires_at"` // pending until then
-	GrantedAt   time.Time      `json:"granted_at,omitzero"`
-	UseBy       time.Time      `json:"use_by,omitzero"` // a granted approval must be used before
-	DecidedAt   time.Time      `json:"decided_at,omitzero"`
-	ConsumedAt  time.Time      `json:"consumed_at,omitzero"`
-	ConsumedBy  string         `json:"consumed_by,omitempty"`
+	// RequestedVia is who minted the credential the approval was asked
+	// with, when not the caller itself (a service key's creator, an agent
+	// token's minter; "" otherwise): it stands behind the request and may
+	// not approve it. Set at creation, never changed.
+	RequestedVia string    `json:"requested_via,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	ExpiresAt    time.Time `json:"expires_at"` // pending until then
+	GrantedAt    time.Time `json:"granted_at,omitzero"`
+	UseBy        time.Time `json:"use_by,omitzero"` // a granted approval must be used before
+	DecidedAt    time.Time `json:"decided_at,omitzero"`
+	ConsumedAt   time.Time `json:"consumed_at,omitzero"`
+	ConsumedBy   string    `json:"consumed_by,omitempty"`
 }
 
 // ApprovalVote is one person's answer.

@@ -80,6 +80,9 @@ func (c *checks) approval(a store.Approval) {
 	c.need(slices.Contains(approvalStatuses, a.Status), "status %q is not one of %v", a.Status, approvalStatuses)
 	c.need(a.Quorum >= 1 && a.Quorum <= 100, "quorum %d is not 1 to 100", a.Quorum)
 	c.principalText("requested_by", a.RequestedBy)
+	if a.RequestedVia != "" {
+		c.principalText("requested_via", a.RequestedVia)
+	}
 	c.need(!a.ExpiresAt.IsZero(), "expires_at is required")
 }
 
@@ -157,6 +160,7 @@ func (t *txn) UpdateApproval(ctx context.Context, a store.Approval, from string)
 	// What identifies the question never changes.
 	a.Key, a.Principal, a.OnBehalfOf, a.Namespace, a.ResourceType, a.ResourceID = cur.Key, cur.Principal, cur.OnBehalfOf, cur.Namespace, cur.ResourceType, cur.ResourceID
 	a.Action, a.SpecVersion, a.ArgsDigest, a.RequestedBy, a.CreatedAt, a.ExpiresAt = cur.Action, cur.SpecVersion, cur.ArgsDigest, cur.RequestedBy, cur.CreatedAt, cur.ExpiresAt
+	a.RequestedVia = cur.RequestedVia
 	c := checks{op: op}
 	c.approval(a)
 	body := encodeRecord(&c, a)

@@ -27,7 +27,7 @@ func newApproval(org string, n int, key string) store.Approval {
 		ID: recID(n), Org: org, Key: hexSum(key), Principal: "user:bea", Namespace: "default",
 		ResourceType: "chains", ResourceID: "x", Action: "update", SpecVersion: 1, ArgsDigest: hexSum("{}"),
 		Status: store.ApprovalPending, Quorum: 2, From: [][]string{{"admin"}}, Rules: []string{"ask before update chains"},
-		RequestedBy: "user:bea", ExpiresAt: time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond),
+		RequestedBy: "user:bea", RequestedVia: "user:cid", ExpiresAt: time.Now().Add(time.Hour).UTC().Truncate(time.Microsecond),
 	}
 }
 
@@ -61,13 +61,14 @@ func testApprovals(t *testing.T, s store.Store) {
 		mut  func(a *store.Approval)
 		want error
 	}{
-		"bad id":        {func(a *store.Approval) { a.ID = "nope" }, store.ErrInvalid},
-		"bad key":       {func(a *store.Approval) { a.Key = "abc" }, store.ErrInvalid},
-		"bad status":    {func(a *store.Approval) { a.Status = "maybe" }, store.ErrInvalid},
-		"quorum 0":      {func(a *store.Approval) { a.Quorum = 0 }, store.ErrInvalid},
-		"bad principal": {func(a *store.Approval) { a.Principal = "bea" }, store.ErrInvalid},
-		"no org":        {func(a *store.Approval) { a.Org = "zz" }, store.ErrNotFound},
-		"taken id":      {func(a *store.Approval) {}, store.ErrConflict},
+		"bad id":            {func(a *store.Approval) { a.ID = "nope" }, store.ErrInvalid},
+		"bad key":           {func(a *store.Approval) { a.Key = "abc" }, store.ErrInvalid},
+		"bad status":        {func(a *store.Approval) { a.Status = "maybe" }, store.ErrInvalid},
+		"quorum 0":          {func(a *store.Approval) { a.Quorum = 0 }, store.ErrInvalid},
+		"bad principal":     {func(a *store.Approval) { a.Principal = "bea" }, store.ErrInvalid},
+		"bad requested_via": {func(a *store.Approval) { a.RequestedVia = "user:\x1b[2J" }, store.ErrInvalid},
+		"no org":            {func(a *store.Approval) { a.Org = "zz" }, store.ErrNotFound},
+		"taken id":          {func(a *store.Approval) {}, store.ErrConflict},
 	} {
 		a := newApproval("a", 1, "q-err")
 		tc.mut(&a)
@@ -100,7 +101,8 @@ func testApprovals(t *testing.T, s store.Store) {
 	a := got
 	a.Status, a.GrantedAt = store.ApprovalGranted, time.Now().UTC().Truncate(time.Microsecond)
 	a.Votes = []store.ApprovalVote{{By: "user:ann", Approve: true, Comment: "ok", At: a.GrantedAt}}
-	a.Principal = "user:evil" // identity fields are not changed by an update
+	a.Principal = "user:evil"    // identity fields are not changed by an update
+	a.RequestedVia = "user:evil" // nor who stood behind the request
 	wantErr(t, "update from the wrong status", writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
 		return second(tx.UpdateApproval(ctx, a, store.ApprovalGranted))
 	}), store.ErrConflict)
@@ -108,8 +110,8 @@ func testApprovals(t *testing.T, s store.Store) {
 		return second(tx.UpdateApproval(ctx, a, store.ApprovalPending))
 	})
 	upd := must(s.GetApproval(ctx, "a", recID(1))).get(t)
-	if upd.Status != store.ApprovalGranted || upd.Principal != "user:bea" || len(upd.Votes) != 1 {
-		t.Errorf("after update: status %q principal %q votes %v", upd.Status, upd.Principal, upd.Votes)
+	if upd.Status != store.ApprovalGranted || upd.Principal != "user:bea" || upd.RequestedVia != "user:cid" || len(upd.Votes) != 1 {
+		t.Errorf("after update: status %q principal %q requested via %q votes %v", upd.Status, upd.Principal, upd.RequestedVia, upd.Votes)
 	}
 	// A rolled back consume changes nothing.
 	boom := errors.New("boom")

@@ -1,0 +1,60 @@
+package directory
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// Decision warnings: notes on a decision for the integrator that asked.
+//
+// Invariants:
+//   - A warning never changes a decision: it is computed after the engine
+//     decided, from the same request, and only for a deny (an allow or
+//     approval_required needs no hint).
+//   - It tells nothing the caller could not read otherwise: whether the
+//     org's policy names an action is the policy's text, so only a caller
+//     holding policy:read at org scope gets it (threat-model row 57).
+
+// CodeUnknownAction is the warning of a denied check whose type:action
+// the org's policy never names (policy.Model.ActionsNamed): a misspelt
+// action fails closed, and says so.
+const CodeUnknownAction = "unknown_action"
+
+// Warning is a note on a decision; it never changes the decision.
+type Warning struct {
+	Code    string
+	Message string
+}
+
+var permPolicyRead = []policy.Permission{{Resource: "policy", Action: "read"}}
+
+// DecisionWarnings returns the warnings of dec, the engine's decision of
+// req, for actor (nil for none): unknown_action when dec is a deny, the
+// org's policy names no action req.Action for req.ResourceType (no role,
+// agent rule, ask rule or resource declaration; `*` names none) and actor
+// holds policy:read at org scope. The message names the closest action
+// the policy does name, if one is near. Such an action can still be
+// granted by a share naming it, which the message says.
+func (d *Directory) DecisionWarnings(actor Actor, req *authz.Request, dec authz.Decision) []Warning {
+	if dec.Allowed || dec.ApprovalRequired || req == nil {
+		return nil
+	}
+	m := d.eng.Policy(req.Org)
+	if m == nil {
+		return nil
+	}
+	if m.NamesAction(req.ResourceType, req.Action) || len(d.eng.Missing(req.Org, actor.Principal, authz.Scope{}, permPolicyRead)) > 0 {
+		return nil
+	}
+	named := m.ActionsNamed(req.ResourceType)
+	var b strings.Builder
+	fmt.Fprintf(&b, "the org's policy names no action %s for %s (no role, agent rule, ask rule or resource declaration; only a wildcard or a share can grant it)",
+		req.Action, req.ResourceType)
+	if s := policy.Closest(req.Action, named); s != "" {
+		fmt.Fprintf(&b, ": did you mean %s:%s?", req.ResourceType, s)
+	}
+	return []Warning{{Code: CodeUnknownAction, Message: b.String()}}
+}
