@@ -14,7 +14,12 @@
 //     HttpOnly, SameSite=Strict, Path=/console/, Secure under TLS or a
 //     configured https URL). The session token it maps to never leaves the
 //     server, is re-authenticated on every request (a revoked key or a
-//     deleted user ends it at once) and is forgotten on sign-out.
+//     deleted user ends it at once) and is forgotten on sign-out and when
+//     the browser signs in again. A principal holds at most
+//     maxPerPrincipal sessions: its oldest ends first.
+//   - A POST body is application/x-www-form-urlencoded and at most
+//     maxFormBytes, parsed before any handler runs (413, 415 otherwise):
+//     nobody, signed in or not, makes the console buffer more.
 //   - Every state-changing request (POST) carries a CSRF token: the
 //     session's own (synchronizer) once signed in, a double-submit cookie
 //     before; without it, or from another Origin, it is refused 403 before
@@ -33,14 +38,17 @@ package console
 import (
 	"context"
 	"embed"
+	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
 )
 
@@ -118,11 +126,47 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	if r.Method == http.MethodPost && !c.sameOrigin(r) {
-		c.forbidden(w, r, "This request came from another site and was refused.")
-		return
+	if r.Method == http.MethodPost {
+		if !c.sameOrigin(r) {
+			c.forbidden(w, r, "This request came from another site and was refused.")
+			return
+		}
+		if !c.boundedForm(w, r) {
+			return
+		}
 	}
 	c.mux.ServeHTTP(w, r)
+}
+
+// maxFormBytes bounds a console POST's body: the largest form is the
+// policy editor's, a policy text (store.MaxPolicyBytes) and a few fields.
+const maxFormBytes = store.MaxPolicyBytes + 64<<10
+
+// boundedForm parses a POST's form before any handler runs, or answers
+// 415 or 413: every console form is application/x-www-form-urlencoded
+// (multipart would spill file parts to disk, 32 MiB in memory first), and
+// no body is read past maxFormBytes, signed in or not.
+func (c *Console) boundedForm(w http.ResponseWriter, r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" {
+		c.refuse(w, r, http.StatusUnsupportedMediaType, "The console takes forms only as application/x-www-form-urlencoded; nothing was changed.")
+		return false
+	}
+	if r.ContentLength > maxFormBytes {
+		c.refuse(w, r, http.StatusRequestEntityTooLarge, "The form is too large; nothing was changed.")
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			c.refuse(w, r, http.StatusRequestEntityTooLarge, "The form is too large; nothing was changed.")
+		} else {
+			c.refuse(w, r, http.StatusBadRequest, "The form could not be read; nothing was changed.")
+		}
+		return false
+	}
+	return true
 }
 
 // sameOrigin refuses a POST whose Origin names another site (or is

@@ -32,8 +32,14 @@ type auditData struct {
 	Filter  auditFilterForm
 	Entries []auditRow
 	Next    string
-	Query   string // the filter as a query string (export, next page)
-	Verify  *verifyResult
+	// ExportURL and NextURL carry the filter on: whole URLs built here,
+	// because html/template escapes a pre-encoded query placed after a
+	// "?" in an attribute once more ("=" → "%3d"), and the links then
+	// dropped the filter (an export handed on as "the denied entries"
+	// held the whole log).
+	ExportURL string
+	NextURL   string
+	Verify    *verifyResult
 }
 
 type auditFilterForm struct {
@@ -84,7 +90,12 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, q *req) {
 
 func (c *Console) showAudit(w http.ResponseWriter, r *http.Request, q *req, v *verifyResult) {
 	f, sf, msg := auditFilter(r)
-	d := auditData{Filter: f, Verify: v, Query: filterQuery(r)}
+	d := auditData{Filter: f, Verify: v}
+	fq := filterQuery(r)
+	d.ExportURL = orgPath(q.org.ID) + "audit/export"
+	if fq != "" {
+		d.ExportURL += "?" + fq
+	}
 	status := http.StatusOK
 	if msg == "" {
 		es, next, err := c.dir.ListAudit(r.Context(), q.actor, q.org.ID, sf, store.Page{Size: pageSize, Cursor: r.URL.Query().Get("cursor")})
@@ -93,6 +104,12 @@ func (c *Console) showAudit(w http.ResponseWriter, r *http.Request, q *req, v *v
 			return
 		}
 		d.Next = next
+		if next != "" {
+			d.NextURL = orgPath(q.org.ID) + "audit?cursor=" + urlQueryEscape(next)
+			if fq != "" {
+				d.NextURL += "&" + fq
+			}
+		}
 		for _, e := range es {
 			row := auditRow{Entry: e}
 			if len(e.Before) > 0 && len(e.After) > 0 {

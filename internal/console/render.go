@@ -143,7 +143,12 @@ func (c *Console) execute(w http.ResponseWriter, status int, page, name string, 
 
 // forbidden answers a refused POST before anything ran.
 func (c *Console) forbidden(w http.ResponseWriter, r *http.Request, msg string) {
-	c.render(w, r, http.StatusForbidden, "error", &page{Title: "Refused", Error: msg})
+	c.refuse(w, r, http.StatusForbidden, msg)
+}
+
+// refuse answers a POST refused with status before anything ran.
+func (c *Console) refuse(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	c.render(w, r, status, "error", &page{Title: "Refused", Error: msg})
 }
 
 // fail answers a domain error as a page with its sentence.

@@ -18,19 +18,23 @@ const (
 	anonCSRFCookie = "gatehouse_console_csrf"
 )
 
-// Limits of the in-memory session tables.
+// Limits of the in-memory session tables. maxPerPrincipal keeps one
+// principal, signing in again and again with its own key, from filling
+// the table that everyone shares: its oldest session ends instead.
 const (
-	maxSessions = 100_000
-	linkTTL     = 15 * time.Minute
-	maxLinks    = 1_000
+	maxSessions     = 100_000
+	maxPerPrincipal = 50
+	linkTTL         = 15 * time.Minute
+	maxLinks        = 1_000
 )
 
 // session is a signed-in browser: the auth session token stays here.
 type session struct {
-	id      string
-	token   string // the auth session (JWT): never sent to the browser
-	csrf    string
-	expires time.Time
+	id        string
+	principal string
+	token     string // the auth session (JWT): never sent to the browser
+	csrf      string
+	expires   time.Time
 }
 
 // link is a one-time sign-in link: its token yields one session.
@@ -46,11 +50,30 @@ type sessionStore struct {
 	now      func() time.Time
 	mu       sync.Mutex
 	sessions map[string]*session
-	links    map[string]link
+	// byPrincipal is each principal's live session ids, oldest first.
+	byPrincipal map[string][]string
+	links       map[string]link
 }
 
 func newSessionStore(now func() time.Time) *sessionStore {
-	return &sessionStore{now: now, sessions: map[string]*session{}, links: map[string]link{}}
+	return &sessionStore{now: now, sessions: map[string]*session{}, byPrincipal: map[string][]string{}, links: map[string]link{}}
+}
+
+// forget removes a session from both tables; s.mu is held.
+func (s *sessionStore) forget(x *session) {
+	delete(s.sessions, x.id)
+	ids := s.byPrincipal[x.principal]
+	for i, id := range ids {
+		if id == x.id {
+			ids = append(ids[:i:i], ids[i+1:]...)
+			break
+		}
+	}
+	if len(ids) == 0 {
+		delete(s.byPrincipal, x.principal)
+	} else {
+		s.byPrincipal[x.principal] = ids
+	}
 }
 
 var errFull = errors.New("console: too many sessions; try again later")
@@ -62,23 +85,29 @@ func randomID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// create stores a session for an auth session token valid until expires.
-func (s *sessionStore) create(token string, expires time.Time) (*session, error) {
+// create stores a session of principal for an auth session token valid
+// until expires; the principal's oldest session ends if it holds
+// maxPerPrincipal already.
+func (s *sessionStore) create(token, principal string, expires time.Time) (*session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
+	if ids := s.byPrincipal[principal]; len(ids) >= maxPerPrincipal {
+		s.forget(s.sessions[ids[0]])
+	}
 	if len(s.sessions) >= maxSessions {
-		for id, x := range s.sessions {
+		for _, x := range s.sessions {
 			if !now.Before(x.expires) {
-				delete(s.sessions, id)
+				s.forget(x)
 			}
 		}
 		if len(s.sessions) >= maxSessions {
 			return nil, errFull
 		}
 	}
-	x := &session{id: randomID(), token: token, csrf: randomID(), expires: expires}
+	x := &session{id: randomID(), principal: principal, token: token, csrf: randomID(), expires: expires}
 	s.sessions[x.id] = x
+	s.byPrincipal[principal] = append(s.byPrincipal[principal], x.id)
 	return x, nil
 }
 
@@ -91,7 +120,7 @@ func (s *sessionStore) get(id string) *session {
 		return nil
 	}
 	if !s.now().Before(x.expires) {
-		delete(s.sessions, id)
+		s.forget(x)
 		return nil
 	}
 	return x
@@ -101,7 +130,9 @@ func (s *sessionStore) get(id string) *session {
 func (s *sessionStore) drop(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.sessions, id)
+	if x := s.sessions[id]; x != nil {
+		s.forget(x)
+	}
 }
 
 // addLink stores a one-time link for an auth session token and returns
@@ -150,13 +181,20 @@ func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 	http.SetCookie(w, ck)
 }
 
-// startSession signs the browser in with an auth session token.
+// startSession signs the browser in with an auth session token, under a
+// new id: a session the browser already held (another user's, or an id
+// planted before sign-in) is forgotten on the server, not merely
+// overwritten in the browser, so that a copy of its cookie signs nothing
+// in.
 func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token string, id auth.Identity) error {
+	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		c.sessions.drop(ck.Value)
+	}
 	exp := id.Expires
 	if exp.IsZero() {
 		exp = c.now().Add(c.auth.SessionTTL())
 	}
-	x, err := c.sessions.create(token, exp)
+	x, err := c.sessions.create(token, id.Principal, exp)
 	if err != nil {
 		return err
 	}
