@@ -3,7 +3,7 @@ package console_test
 // An attacker's review of the console (branch redconsole): stored and
 // reflected markup, cross-site requests, framing, the session cookie and
 // the secrets page. Each test states what an attacker tries and what must
-// hold; docs/threat-model.md rows 70+ point here.
+// hold; docs/threat-model.md rows 66+ point here.
 
 import (
 	"encoding/json"
