@@ -81,11 +81,28 @@ type LockHolderReader interface {
 	LockHolderQuerier() Querier
 }
 
+// OrgLocker is implemented by a Backend whose write transactions of
+// different orgs can run concurrently (PostgreSQL; see orgwrite.go for the
+// locks and why revisions still commit in order).
+type OrgLocker interface {
+	// BeginOrgWrite starts a transaction that holds the structure lock
+	// shared (BeginWrite takes it exclusive) and then org's lock
+	// exclusive, both until Commit or Rollback.
+	BeginOrgWrite(ctx context.Context, org string) (Conn, error)
+	// LockRevision takes the revision lock in c's transaction (held to
+	// its end) and then reads the committed revision, in a statement
+	// that starts after the lock is granted.
+	LockRevision(ctx context.Context, c Conn) (int64, error)
+}
+
 // Options tune the core.
 type Options struct {
 	// PollInterval is how often Watch polls the revision as a safety net
 	// (and, on SQLite, to see other processes' writes). 0 means 1s.
 	PollInterval time.Duration
+	// OrgWrites makes Store.WriteOrg run concurrently with other orgs'
+	// where the Backend is an OrgLocker; off, WriteOrg is Write.
+	OrgWrites bool
 }
 
 var errNoRows = errors.New("no rows")
