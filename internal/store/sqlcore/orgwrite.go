@@ -50,6 +50,7 @@ import (
 // resource's update (an org's read-modify-write; the conformance suite's
 // counter).
 var orgWriteOps = map[string]bool{
+	"prefetch":                true, // reads only
 	"create namespace":        true,
 	"create resource":         true,
 	"update resource":         true,
