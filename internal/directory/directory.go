@@ -403,6 +403,11 @@ type orgWriter interface {
 	WriteOrg(ctx context.Context, org string, fn func(tx store.Tx) error) (uint64, error)
 }
 
+// beforeTailer is a store transaction that can run a function after the
+// callback's rows are sent and before the revision is taken and committed
+// (sqlcore's BeforeTail).
+type beforeTailer interface{ BeforeTail(func()) }
+
 // writeIn is write; with orgOnly, fn changes org only (nothing global, no
 // other org) and the store may run it beside other orgs' writes.
 // CatchUp's argument still holds: the transaction's base revision is read
@@ -440,7 +445,13 @@ func (d *Directory) writeIn(ctx context.Context, name, org string, actor Actor, 
 				return err
 			}
 		}
-		own.hold(d.fol, tx)
+		if bt, ok := tx.(beforeTailer); ok && orgOnly {
+			// Hold the follower only once the rows are sent: the next
+			// write of this process may send its own meanwhile.
+			bt.BeforeTail(func() { own.hold(d.fol, tx) })
+		} else {
+			own.hold(d.fol, tx)
+		}
 		return nil
 	})
 	if err != nil {

@@ -102,3 +102,10 @@ func (t *txn) setRevision(rev uint64) {
 		t.changes[i].Revision = rev
 	}
 }
+
+// BeforeTail makes fn run, if the transaction commits changes, after the
+// callback has returned and its rows are sent, before the revision is
+// taken: the directory holds its follower from then to the commit
+// (ownWrite), so that in a WriteOrg only the tail, not the sending of the
+// rows, is serialized in the process.
+func (t *txn) BeforeTail(fn func()) { t.beforeTail = fn }

@@ -242,6 +242,9 @@ func (s *Store) write(ctx context.Context, scope string, fn func(tx store.Tx) er
 		}
 		return uint64(cur), nil
 	}
+	if t.beforeTail != nil {
+		t.beforeTail()
+	}
 	if concurrent {
 		// The tail (orgwrite.go): the revision is taken only now, under
 		// the revision lock, and the changes are numbered with it.
@@ -319,10 +322,13 @@ type txn struct {
 	now time.Time
 	// scope is the org of a WriteOrg ("" for Write): record and
 	// AppendAudit refuse anything of another org (orgwrite.go).
-	scope   string
-	changes []store.Change
-	done    bool
-	poison  error
+	scope string
+	// beforeTail, if set, runs once the transaction's rows are sent,
+	// before its revision is taken (BeforeTail).
+	beforeTail func()
+	changes    []store.Change
+	done       bool
+	poison     error
 	// unlogged: the transaction wrote rows that have no changelog entry
 	// (audit rows), so it commits even if changes is empty.
 	unlogged bool
