@@ -7,7 +7,11 @@
 //     fixed per schema, before it reads anything; so write transactions
 //     commit one at a time across every process, and the revision counter
 //     (bumped under that lock) commits in order: a reader that sees
-//     revision R has seen every revision below it.
+//     revision R has seen every revision below it. With Options.OrgWrites,
+//     a one-org write (sqlcore's WriteOrg) takes that key shared and its
+//     org's key instead, and bumps the revision only under a third key,
+//     the revision lock, held to its commit and taken last: still in
+//     order (sqlcore/orgwrite.go).
 //   - The write transaction calls pg_notify(channel, revision); PostgreSQL
 //     delivers it only if and when the transaction commits. A dedicated
 //     listening connection (reconnecting with backoff, and catching up by
