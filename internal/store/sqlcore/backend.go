@@ -8,7 +8,10 @@
 //     inserts the org the call named); org comes from the call, never from a
 //     cursor or a stored row.
 //   - Writes run only inside Store.Write, under Backend.BeginWrite's
-//     deployment-wide write lock. Each Tx write method validates its input
+//     deployment-wide write lock, or inside Store.WriteOrg, which may
+//     change one org only and, on an OrgLocker with Options.OrgWrites,
+//     holds that lock shared plus its org's, and takes its revision last
+//     under the revision lock (orgwrite.go). Each Tx write method validates its input
 //     and checks existence and uniqueness with reads first (race-free under
 //     the lock), and only then mutates; so the expected errors
 //     (ErrInvalid, ErrNotFound, ErrConflict, ErrRefused) leave the
