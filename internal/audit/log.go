@@ -56,9 +56,11 @@ type Log struct {
 	// authentication: Append does not try to checkpoint them again (Run
 	// and Checkpoint do, and clear the mark when they succeed).
 	refused map[string]bool
-	// run is the newest run of entries Append wrote in one transaction
-	// to one org, one after the other (see ownRun).
-	run ownRun
+	// runs holds, per org, the newest run of entries Append wrote in one
+	// transaction to that org, one after the other (see ownRun). Per org:
+	// transactions of different orgs may append at the same time
+	// (store WriteOrg), and one must not end the other's run.
+	runs map[string]ownRun
 	// signed is the checkpoint this Log signed last (see fromCheckpoint).
 	signed store.AuditCheckpoint
 }
@@ -88,14 +90,24 @@ func (l *Log) noteOwn(tx store.Tx, out Entry, prev []byte) {
 	rev, now := tx.Revision(), tx.Now().UnixNano()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := &l.run
-	if r.tx == tx && r.rev == rev && r.now == now && r.org == out.Org && r.seq+1 == out.Seq && bytes.Equal(r.head[:], prev) {
+	r, ok := l.runs[out.Org]
+	if ok && r.tx == tx && r.rev == rev && r.now == now && r.org == out.Org && r.seq+1 == out.Seq && bytes.Equal(r.head[:], prev) {
 		r.seq, r.head = out.Seq, out.Hash
+		l.runs[out.Org] = r
 		return
 	}
-	*r = ownRun{tx: tx, rev: rev, now: now, org: out.Org, first: out.Seq, seq: out.Seq, head: out.Hash}
+	if l.runs == nil || len(l.runs) >= maxRuns {
+		l.runs = map[string]ownRun{} // forgetting a run costs a read-back, never a wrong checkpoint
+	}
+	r = ownRun{tx: tx, rev: rev, now: now, org: out.Org, first: out.Seq, seq: out.Seq, head: out.Hash}
 	copy(r.prev[:], prev)
+	l.runs[out.Org] = r
 }
+
+// maxRuns bounds Log.runs: the orgs with a run remembered (each keeps its
+// transaction alive until replaced; transactions of different orgs at the
+// same time are a handful).
+const maxRuns = 64
 
 // ownSince reports the run of entries this Log appended in tx that ends
 // at org's entry seq with hash head, if there is one.
@@ -103,8 +115,8 @@ func (l *Log) ownSince(tx store.Tx, org string, seq uint64, head Hash) (ownRun, 
 	rev, now := tx.Revision(), tx.Now().UnixNano()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	r := l.run
-	ok := r.tx == tx && r.rev == rev && r.now == now && r.org == org && r.seq == seq && r.head == head
+	r, ok := l.runs[org]
+	ok = ok && r.tx == tx && r.rev == rev && r.now == now && r.org == org && r.seq == seq && r.head == head
 	return r, ok
 }
 

@@ -38,6 +38,8 @@ import (
 type storeFlags struct {
 	data     string
 	database string
+	// orgWrites is serve's --postgres-org-writes (postgres.Options.OrgWrites).
+	orgWrites bool
 }
 
 func (f *storeFlags) register(cmd *cobra.Command) {
@@ -67,7 +69,7 @@ func (f *storeFlags) openStore(ctx context.Context) (store.Store, string, error)
 		return nil, "", fmt.Errorf("data directory: %w", err)
 	}
 	if url := f.postgresURL(); url != "" {
-		st, err := postgres.Open(ctx, url, postgres.Options{})
+		st, err := postgres.Open(ctx, url, postgres.Options{OrgWrites: f.orgWrites})
 		return st, "postgres", err
 	}
 	path := filepath.Join(f.data, "gatehouse.db")
@@ -335,6 +337,7 @@ The command line wins over the variable, which wins over the file.`,
 	cmd.Flags().UintVar(&gcHeadroom, "gc-headroom-mib", gctune.DefaultHeadroomMiB, "let the heap grow at least this many MiB between garbage collections (GOGC raised above 100 while the live heap is smaller; unset: 1024, at most a quarter of the memory limit; 0: Go's default; ignored when GOGC is set)")
 	cmd.Flags().DurationVar(&auditWindow, "audit-commit-window", audit.DefaultCommitWindow, "off by default; while decision and MCP tool-call audit entries arrive often, hold each group commit open this long after its first entry so that one transaction and one fsync serve several (every call still waits for its entry to be durable; 0: commit as soon as the writer is free)")
 	cmd.Flags().IntVar(&longPolls, "max-long-polls", server.DefaultMaxLongPolls, "how many long polls and event streams (change feed, audit follow, approval waits) one principal may hold open on this server at once; one more is 429 with Retry-After (0: no bound). Raise it when many replicas or followers share one key")
+	cmd.Flags().BoolVar(&sf.orgWrites, "postgres-org-writes", false, "on PostgreSQL, let bulk writes (POST /v1/orgs/{org}/writes) that create no user run concurrently with other orgs' (docs/storage.md; off: every write runs alone)")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy or host platform whose X-Forwarded-For is believed (repeatable); the client address rate limiting uses is then the nearest untrusted one")
 	return withSettings(cmd)
 }

@@ -44,6 +44,15 @@ var poolBackends = []struct {
 		t.Cleanup(func() { _ = st.Close() })
 		return st
 	}},
+	// Batches of one org run beside other orgs' (postgres.Options.OrgWrites).
+	{"postgres-orgwrites", func(t testing.TB, poolConns int32) store.Store {
+		st, err := postgres.Open(context.Background(), pgSchemaDSN(t), postgres.Options{PollInterval: 200 * time.Millisecond, MaxConns: poolConns, OrgWrites: true})
+		if err != nil {
+			t.Fatalf("postgres.Open: %v", err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}},
 }
 
 // propStore is the store of the property tests (TestNoEscalation,

@@ -397,13 +397,42 @@ type op struct {
 // (bounded, best effort) for the engine to apply the new revision, so the
 // caller reads its own write.
 func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn func(o *op) error) (uint64, error) {
+	return d.writeIn(ctx, name, org, actor, false, fn)
+}
+
+// orgWriter is implemented by a store whose writes that change one org
+// only may run concurrently with other orgs' (sqlcore's WriteOrg, on
+// PostgreSQL with postgres.Options.OrgWrites; anywhere else it is Write).
+// A WriteOrg fails if fn changes anything of another org or global data.
+type orgWriter interface {
+	WriteOrg(ctx context.Context, org string, fn func(tx store.Tx) error) (uint64, error)
+}
+
+// beforeTailer is a store transaction that can run a function after the
+// callback's rows are sent and before the revision is taken and committed
+// (sqlcore's BeforeTail).
+type beforeTailer interface{ BeforeTail(func()) }
+
+// writeIn is write; with orgOnly, fn changes org only (nothing global, no
+// other org) and the store may run it beside other orgs' writes.
+// CatchUp's argument still holds: the transaction's base revision is read
+// under org's lock and the shared structure lock, so every change of org
+// and every global change committed before it is applied to the engine
+// before fn authorizes, and none can commit until it ends.
+func (d *Directory) writeIn(ctx context.Context, name, org string, actor Actor, orgOnly bool, fn func(o *op) error) (uint64, error) {
 	if err := checkOrgID(org); err != nil {
 		return 0, orgNotFound(name, org)
 	}
 	var about string // what a refused write was about (its AuditNote.Target)
 	var own ownWrite
 	defer own.release()
-	rev, err := d.st.Write(ctx, func(tx store.Tx) error {
+	stWrite := d.st.Write
+	if ow, ok := d.st.(orgWriter); ok && orgOnly {
+		stWrite = func(ctx context.Context, fn func(tx store.Tx) error) (uint64, error) {
+			return ow.WriteOrg(ctx, org, fn)
+		}
+	}
+	rev, err := stWrite(ctx, func(tx store.Tx) error {
 		if err := d.CatchUp(ctx, tx); err != nil {
 			return err
 		}
@@ -421,7 +450,13 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 				return err
 			}
 		}
-		own.hold(d.fol, tx)
+		if bt, ok := tx.(beforeTailer); ok && orgOnly {
+			// Hold the follower only once the rows are sent: the next
+			// write of this process may send its own meanwhile.
+			bt.BeforeTail(func() { own.hold(d.fol, tx) })
+		} else {
+			own.hold(d.fol, tx)
+		}
 		return nil
 	})
 	if err != nil {

@@ -680,6 +680,7 @@ func engineBinding(b authz.Binding) bool {
 // and the follower catches up from the changelog as before.
 type ownWrite struct {
 	f       *follower
+	tx      store.Tx
 	changes []store.Change
 	values  []any // changes' decoded payloads, when the store keeps them (changeValues)
 }
@@ -691,6 +692,7 @@ func (w *ownWrite) hold(f *follower, tx store.Tx) {
 		f.mu.Lock()
 		w.f = f
 	}
+	w.tx = tx
 	w.changes = changeList(tx)
 	w.values = changeValues(tx, len(w.changes))
 }
@@ -704,6 +706,14 @@ func (w *ownWrite) apply(rev uint64) {
 	defer w.release()
 	if len(w.changes) == 0 || rev == 0 || f.cursor != rev-1 || f.eng.Revision() != rev-1 || len(f.reload) > 0 {
 		return
+	}
+	if w.changes[0].Revision != rev && w.tx != nil {
+		// An org-scoped write is numbered at its commit (sqlcore's
+		// WriteOrg: a later revision than fn saw when other orgs' writes
+		// committed meanwhile): its changes as committed.
+		if cs := changeList(w.tx); len(cs) == len(w.changes) {
+			w.changes = cs
+		}
 	}
 	for _, c := range w.changes {
 		if c.Revision != rev {
@@ -722,6 +732,7 @@ func (w *ownWrite) release() {
 		w.f.mu.Unlock()
 		w.f = nil
 	}
+	w.tx = nil
 }
 
 // changeList returns all of tx's changes.

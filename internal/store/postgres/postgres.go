@@ -7,7 +7,11 @@
 //     fixed per schema, before it reads anything; so write transactions
 //     commit one at a time across every process, and the revision counter
 //     (bumped under that lock) commits in order: a reader that sees
-//     revision R has seen every revision below it.
+//     revision R has seen every revision below it. With Options.OrgWrites,
+//     a one-org write (sqlcore's WriteOrg) takes that key shared and its
+//     org's key instead, and bumps the revision only under a third key,
+//     the revision lock, held to its commit and taken last: still in
+//     order (sqlcore/orgwrite.go).
 //   - The write transaction calls pg_notify(channel, revision); PostgreSQL
 //     delivers it only if and when the transaction commits. A dedicated
 //     listening connection (reconnecting with backoff, and catching up by
@@ -58,6 +62,11 @@ type Options struct {
 	// MaxConns bounds the pool; 0 keeps pgx's default (or the DSN's
 	// pool_max_conns).
 	MaxConns int32
+	// OrgWrites lets the write transactions of one org each
+	// (sqlcore.Store.WriteOrg: a bulk write without user.create) run
+	// concurrently with other orgs' (orgLockClass, revLockClass). Off
+	// by default: every write runs alone.
+	OrgWrites bool
 }
 
 // DefaultChannel is the notification channel unless Options.Channel is set.
@@ -67,6 +76,17 @@ const DefaultChannel = "gatehouse_changes"
 // second is a hash of the schema, so deployments in different schemas of
 // one database do not serialize on each other.
 const lockClass = 0x4748
+
+// orgLockClass and revLockClass key the locks of concurrent org writes
+// (sqlcore/orgwrite.go): an org's (second key: a hash of schema and org;
+// two orgs that collide only wait for each other) and the revision's
+// (second key: a hash of the schema). Lock order: lockClass (shared) →
+// orgLockClass → revLockClass; a write of global data takes lockClass
+// exclusive and nothing else.
+const (
+	orgLockClass = 0x4749
+	revLockClass = 0x474a
+)
 
 // Store is a store.Store on PostgreSQL.
 type Store struct {
@@ -133,7 +153,7 @@ func open(ctx context.Context, dsn string, opts Options, wrap func(sqlcore.Backe
 	if wrap != nil {
 		cb = wrap(b)
 	}
-	core, err := sqlcore.New(ctx, cb, sqlcore.Options{PollInterval: opts.PollInterval})
+	core, err := sqlcore.New(ctx, cb, sqlcore.Options{PollInterval: opts.PollInterval, OrgWrites: opts.OrgWrites})
 	if err != nil {
 		cancel()
 		holder.Close()
@@ -253,6 +273,57 @@ func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
 		return nil, err
 	}
 	return pgTx{tx}, nil
+}
+
+// BeginOrgWrite implements sqlcore.OrgLocker: the structure lock shared,
+// then org's lock, both before anything is read (as BeginWrite), in two
+// statements of one round trip (a pgx batch runs them in order, so the
+// locks are always taken in that order).
+func (b *backend) BeginOrgWrite(ctx context.Context, org string) (sqlcore.Conn, error) {
+	tx, err := b.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return nil, err
+	}
+	bt := &pgx.Batch{}
+	bt.Queue(`SELECT pg_advisory_xact_lock_shared($1, hashtext(current_schema()))`, lockClass)
+	bt.Queue(`SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || ':' || $2::text)), `+writeSettings, orgLockClass, org)
+	br := tx.SendBatch(ctx, bt)
+	_, err = br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return pgTx{tx}, nil
+}
+
+// LockRevision implements sqlcore.OrgLocker: the lock, then the revision
+// in a second statement of the same round trip (a pgx batch). Under READ
+// COMMITTED that statement's snapshot is taken when it starts, after the
+// lock is granted, so it sees the previous holder's commit.
+func (b *backend) LockRevision(ctx context.Context, c sqlcore.Conn) (int64, error) {
+	t, ok := c.(pgTx)
+	if !ok {
+		return 0, errors.New("not a postgres transaction")
+	}
+	bt := &pgx.Batch{}
+	bt.Queue(`SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, revLockClass)
+	bt.Queue(`SELECT revision FROM store_revision WHERE id = 1`)
+	br := t.tx.SendBatch(ctx, bt)
+	defer func() { _ = br.Close() }()
+	if _, err := br.Exec(); err != nil {
+		return 0, err
+	}
+	var rev int64
+	if err := br.QueryRow().Scan(&rev); err != nil {
+		return 0, err
+	}
+	return rev, br.Close()
 }
 
 func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {

@@ -3,7 +3,10 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"github.com/gatehouse-dev/gatehouse/internal/store/postgres/pgtest"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -287,5 +290,123 @@ func TestTxReadsNeedNoPooledConnection(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Fatalf("write: %v", err)
+	}
+}
+
+func openOrgWrites(t *testing.T) *postgres.Store {
+	t.Helper()
+	return openOpts(t, postgres.Options{PollInterval: 50 * time.Millisecond, MaxConns: 8, OrgWrites: true})
+}
+
+// TestOrgWritesConcurrent runs the conformance suite's concurrent org
+// writes with postgres.Options.OrgWrites on: writes of different orgs then
+// really overlap (TestOrgWriteLocks), and must keep every invariant they
+// keep one at a time.
+func TestOrgWritesConcurrent(t *testing.T) {
+	for i := range 3 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) { storetest.OrgWrites(t, openOrgWrites(t)) })
+	}
+}
+
+// TestOrgWriteLocks: with OrgWrites, while a write of org a is in its
+// callback (holding its locks), a write of org b runs and commits; another
+// write of a and a global write (a user) wait for it. The write of a is
+// numbered when it commits, after b's: its callback saw the revision
+// before b's as its base.
+func TestOrgWriteLocks(t *testing.T) {
+	s := openOrgWrites(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, org := range []string{"a", "b"} {
+		if _, err := s.Write(ctx, func(tx store.Tx) error {
+			_, err := tx.CreateOrg(ctx, store.Org{ID: org, Name: org, Template: "agent-platform"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base, err := s.CurrentRevision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsWrite := func(st *postgres.Store, org, name string) func() (uint64, error) {
+		return func() (uint64, error) {
+			return st.WriteOrg(ctx, org, func(tx store.Tx) error {
+				_, err := tx.CreateNamespace(ctx, org, name)
+				return err
+			})
+		}
+	}
+	type result struct {
+		rev uint64
+		err error
+	}
+	start := func(fn func() (uint64, error)) chan result {
+		ch := make(chan result, 1)
+		go func() {
+			rev, err := fn()
+			ch <- result{rev, err}
+		}()
+		return ch
+	}
+	inside, release := make(chan uint64, 1), make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock() // a failing test must not leave the write of a open
+	first := start(func() (uint64, error) {
+		return s.WriteOrg(ctx, "a", func(tx store.Tx) error {
+			if _, err := tx.CreateNamespace(ctx, "a", "first"); err != nil {
+				return err
+			}
+			inside <- tx.Revision()
+			<-release
+			return nil
+		})
+	})
+	if got := <-inside; got != base+1 {
+		t.Errorf("Tx.Revision in the callback = %d, want base+1 = %d", got, base+1)
+	}
+	s2, err := s.Reopen(ctx) // another process
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	other := s2.(*postgres.Store)
+
+	// b is not held up by a.
+	select {
+	case r := <-start(nsWrite(other, "b", "beside")):
+		if r.err != nil || r.rev != base+1 {
+			t.Errorf("write of b while a's is open: revision %d, error %v; want %d, nil", r.rev, r.err, base+1)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write of org b waited for an open write of org a")
+	}
+	// Another write of a, and a global write, wait.
+	sameOrg := start(nsWrite(other, "a", "second"))
+	global := start(func() (uint64, error) {
+		return other.Write(ctx, func(tx store.Tx) error {
+			_, err := tx.CreateUser(ctx, store.User{ID: "zed", Email: "zed@example.com"})
+			return err
+		})
+	})
+	select {
+	case r := <-sameOrg:
+		t.Errorf("a second write of org a did not wait for the open one: %+v", r)
+		sameOrg <- r
+	case r := <-global:
+		t.Errorf("a global write did not wait for the open write of a: %+v", r)
+		global <- r
+	case <-time.After(300 * time.Millisecond):
+	}
+	unblock()
+	got := []result{<-first, <-sameOrg, <-global}
+	if got[0].err != nil || got[0].rev != base+2 {
+		t.Errorf("the held write of a: revision %d, error %v; want %d (numbered at its commit, after b's)", got[0].rev, got[0].err, base+2)
+	}
+	revs := []uint64{got[1].rev, got[2].rev}
+	slices.Sort(revs)
+	if got[1].err != nil || got[2].err != nil || !slices.Equal(revs, []uint64{base + 3, base + 4}) {
+		t.Errorf("the waiting writes: %+v, want revisions %d and %d", got[1:], base+3, base+4)
 	}
 }

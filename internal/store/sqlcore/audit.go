@@ -394,6 +394,9 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	if err := t.begin(op); err != nil {
 		return err
 	}
+	if err := t.inScope(op, a.Org); err != nil {
+		return err
+	}
 	c := checks{op: op}
 	c.need(auditField(a.Org, false), "org is not UTF-8 text of 1 to %d bytes", store.MaxAuditField)
 	c.need(a.Seq >= 1 && a.Seq < math.MaxInt64, "sequence number %d is out of range", a.Seq)
@@ -433,6 +436,9 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 func (t *txn) RecordAuditHead(ctx context.Context, h store.AuditHeadRow) error {
 	const op = "record audit head"
 	if err := t.begin(op); err != nil {
+		return err
+	}
+	if err := t.inScope(op, h.Org); err != nil {
 		return err
 	}
 	t.forgetHead(h.Org) // it changes what AuditHead answers
@@ -477,6 +483,9 @@ func isJSONObject(b []byte) bool {
 func (t *txn) AppendAuditCheckpoint(ctx context.Context, cp store.AuditCheckpoint) error {
 	const op = "append audit checkpoint"
 	if err := t.begin(op); err != nil {
+		return err
+	}
+	if err := t.inScope(op, cp.Org); err != nil {
 		return err
 	}
 	t.forgetHead(cp.Org) // it changes what AuditHead answers

@@ -8,7 +8,10 @@
 //     inserts the org the call named); org comes from the call, never from a
 //     cursor or a stored row.
 //   - Writes run only inside Store.Write, under Backend.BeginWrite's
-//     deployment-wide write lock. Each Tx write method validates its input
+//     deployment-wide write lock, or inside Store.WriteOrg, which may
+//     change one org only and, on an OrgLocker with Options.OrgWrites,
+//     holds that lock shared plus its org's, and takes its revision last
+//     under the revision lock (orgwrite.go). Each Tx write method validates its input
 //     and checks existence and uniqueness with reads first (race-free under
 //     the lock), and only then mutates; so the expected errors
 //     (ErrInvalid, ErrNotFound, ErrConflict, ErrRefused) leave the
@@ -81,11 +84,28 @@ type LockHolderReader interface {
 	LockHolderQuerier() Querier
 }
 
+// OrgLocker is implemented by a Backend whose write transactions of
+// different orgs can run concurrently (PostgreSQL; see orgwrite.go for the
+// locks and why revisions still commit in order).
+type OrgLocker interface {
+	// BeginOrgWrite starts a transaction that holds the structure lock
+	// shared (BeginWrite takes it exclusive) and then org's lock
+	// exclusive, both until Commit or Rollback.
+	BeginOrgWrite(ctx context.Context, org string) (Conn, error)
+	// LockRevision takes the revision lock in c's transaction (held to
+	// its end) and then reads the committed revision, in a statement
+	// that starts after the lock is granted.
+	LockRevision(ctx context.Context, c Conn) (int64, error)
+}
+
 // Options tune the core.
 type Options struct {
 	// PollInterval is how often Watch polls the revision as a safety net
 	// (and, on SQLite, to see other processes' writes). 0 means 1s.
 	PollInterval time.Duration
+	// OrgWrites makes Store.WriteOrg run concurrently with other orgs'
+	// where the Backend is an OrgLocker; off, WriteOrg is Write.
+	OrgWrites bool
 }
 
 var errNoRows = errors.New("no rows")

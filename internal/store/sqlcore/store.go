@@ -160,6 +160,27 @@ func (s *Store) changesSince(ctx context.Context, q Querier, after uint64, limit
 
 // Write implements store.Store.
 func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, error) {
+	return s.write(ctx, "", fn)
+}
+
+// WriteOrg is Write for a transaction that changes org only: every change
+// it records and every audit row it appends must be org's (anything else
+// fails the transaction). Where the backend supports it and
+// Options.OrgWrites is set (PostgreSQL, off by default), such
+// transactions of different orgs run concurrently (orgwrite.go); else it
+// is Write. Inside fn, Tx.Revision is the base revision + 1, as in Write;
+// the revision it commits as, which Write returns, may be higher (other
+// orgs' writes committed meanwhile), and Tx.Changes read after it returns
+// carry that revision.
+func (s *Store) WriteOrg(ctx context.Context, org string, fn func(tx store.Tx) error) (uint64, error) {
+	if org == "" {
+		return 0, invalid("write", "an org-scoped write needs an org")
+	}
+	return s.write(ctx, org, fn)
+}
+
+// write is Write, or WriteOrg of scope when scope is not "".
+func (s *Store) write(ctx context.Context, scope string, fn func(tx store.Tx) error) (uint64, error) {
 	const op = "write"
 	if fn == nil {
 		return 0, invalid(op, "nil callback")
@@ -167,7 +188,17 @@ func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, 
 	if s.closed.Load() {
 		return 0, store.Errorf(store.ErrBackend, op, "store is closed", nil)
 	}
-	c, err := s.b.BeginWrite(ctx)
+	ol, concurrent := s.b.(OrgLocker)
+	concurrent = concurrent && s.opts.OrgWrites && scope != ""
+	var (
+		c   Conn
+		err error
+	)
+	if concurrent {
+		c, err = ol.BeginOrgWrite(ctx, scope)
+	} else {
+		c, err = s.b.BeginWrite(ctx)
+	}
 	if err != nil {
 		return 0, s.dbErr(ctx, op, "begin", err)
 	}
@@ -181,13 +212,15 @@ func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, 
 	if err := queryRow(ctx, c, `SELECT revision FROM store_revision WHERE id = 1`, nil, &cur); err != nil {
 		return 0, s.dbErr(ctx, op, "read revision", err)
 	}
-	t := &txn{s: s, c: c, rev: uint64(cur) + 1, now: time.Now().UTC().Truncate(time.Microsecond)}
+	t := &txn{s: s, c: c, rev: uint64(cur) + 1, now: time.Now().UTC().Truncate(time.Microsecond), scope: scope}
 	t.reader = reader{q: txQuerier{t}, s: s}
 	ferr := fn(t)
 	if ferr == nil && t.poison == nil && t.hasPendingAudit() {
 		ferr = t.flushAudit(ctx)
 	}
-	if ferr == nil && t.poison == nil && (len(t.changes) == 0 || !t.bulk) {
+	if ferr == nil && t.poison == nil && (len(t.changes) == 0 || !t.bulk || concurrent) {
+		// A concurrent org write sends its rows before it queues for the
+		// revision lock: only the tail below is serialized.
 		ferr = t.flushQueue(ctx)
 	}
 	t.done = true
@@ -208,6 +241,17 @@ func (s *Store) Write(ctx context.Context, fn func(tx store.Tx) error) (uint64, 
 			return 0, s.dbErr(ctx, op, "commit audit rows", err)
 		}
 		return uint64(cur), nil
+	}
+	if t.beforeTail != nil {
+		t.beforeTail()
+	}
+	if concurrent {
+		// The tail (orgwrite.go): the revision is taken only now, under
+		// the revision lock, and the changes are numbered with it.
+		if cur, err = ol.LockRevision(ctx, c); err != nil {
+			return 0, s.dbErr(ctx, op, "lock revision", err)
+		}
+		t.setRevision(uint64(cur) + 1)
 	}
 	if t.bulk {
 		// A bulk write's queued INSERTs, its changelog and its notification
@@ -272,13 +316,19 @@ func (s *Store) dbErr(ctx context.Context, op, detail string, err error) error {
 // txn is the store.Tx of one Write.
 type txn struct {
 	reader
-	s       *Store
-	c       Conn
-	rev     uint64
-	now     time.Time
-	changes []store.Change
-	done    bool
-	poison  error
+	s   *Store
+	c   Conn
+	rev uint64
+	now time.Time
+	// scope is the org of a WriteOrg ("" for Write): record and
+	// AppendAudit refuse anything of another org (orgwrite.go).
+	scope string
+	// beforeTail, if set, runs once the transaction's rows are sent,
+	// before its revision is taken (BeforeTail).
+	beforeTail func()
+	changes    []store.Change
+	done       bool
+	poison     error
 	// unlogged: the transaction wrote rows that have no changelog entry
 	// (audit rows), so it commits even if changes is empty.
 	unlogged bool
@@ -333,7 +383,10 @@ func (t *txn) begin(op string) error {
 	if t.done {
 		return invalid(op, "the transaction is finished (a Tx must not outlive its Write callback)")
 	}
-	return t.poison
+	if t.poison != nil {
+		return t.poison
+	}
+	return t.scopeOp(op)
 }
 
 // fail poisons the transaction after an error during a mutation.
@@ -362,6 +415,9 @@ func (t *txn) exec(ctx context.Context, op, detail, sql string, args ...any) (in
 
 // record appends a changelog entry.
 func (t *txn) record(ctx context.Context, op string, kind store.Kind, org, key string, payload any) error {
+	if err := t.inScope(op, org); err != nil {
+		return err
+	}
 	var (
 		b   []byte
 		v   any // the value ChangeValuesFrom hands on, nil for none

@@ -71,6 +71,8 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"TxReads", testTxReads},
 		{"EarlyPrefetch", testEarlyPrefetch},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"OrgWrites", OrgWrites},
+		{"OrgWriteScope", testOrgWriteScope},
 		{"LoadOrg", testLoadOrg},
 		{"StreamOrg", testStreamOrg},
 		{"Watch", testWatch},

@@ -1,0 +1,111 @@
+package sqlcore
+
+// Concurrent writes of different orgs (issue 19, branch pgpar; PostgreSQL
+// only, off unless Options.OrgWrites).
+//
+// A Write holds the deployment-wide write lock from its first statement to
+// its commit, so every write runs alone. A WriteOrg of org X instead:
+//
+//  1. takes the structure lock SHARED (Write takes the same lock
+//     exclusive, so a Write still runs alone: no WriteOrg is in progress
+//     while it runs, and it waits for every one in progress), then X's
+//     lock exclusive (WriteOrgs of one org run one at a time);
+//  2. reads the committed revision cur (as Write does): the base. Every
+//     change of X and every global change committed before is visible,
+//     and none can commit until this transaction ends (X's writers wait on
+//     X's lock, global writers on the structure lock); the changes other
+//     orgs commit meanwhile are not X's. So whatever fn reads of X or of
+//     global data is what a Write at the end of the queue would read, and
+//     a read-modify-write of X cannot lose an update;
+//  3. runs fn, whose Tx.Revision is cur+1 (so Directory.CatchUp brings
+//     the engine to cur), and sends every row it wrote;
+//  4. only then, the tail: takes the revision lock, reads the revision
+//     again (R ≥ cur), numbers its changes R+1, writes the changelog rows,
+//     UPDATE store_revision (guarded by "WHERE revision = R"), pg_notify,
+//     COMMIT. The revision lock is held to the commit, and the next holder
+//     reads the revision in a statement that starts after the lock is
+//     granted, so it sees R+1 committed: revisions are dense, unique and
+//     committed in order, as with Write (docs/storage.md, "Why a follower
+//     can never skip a revision").
+//
+// Lock order is always structure → org → revision, and a Write takes only
+// the structure lock; nobody waits for a lock while holding a later one,
+// so there is no deadlock. A process running a binary without WriteOrg
+// takes the structure lock exclusive for every write: mixed deployments
+// stay serialized, never unsafe.
+//
+// Fail closed: a WriteOrg may do only what a batch of one org does (the
+// operations in orgWriteOps), and every change it records and every audit
+// row it appends must be X's; anything else fails the transaction, which
+// then rolls back. Global changes (users, orgs, API keys, invitations) and
+// every other write go through Write.
+
+import (
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// orgWriteOps are the operations a WriteOrg may run: those of a batch of
+// one org's namespaces, resources, members and bindings
+// (directory.Write without user.create), its audit entries, and a
+// resource's update (an org's read-modify-write; the conformance suite's
+// counter).
+var orgWriteOps = map[string]bool{
+	"prefetch":                true, // reads only
+	"create namespace":        true,
+	"create resource":         true,
+	"update resource":         true,
+	"add member":              true,
+	"create binding":          true,
+	"delete binding":          true,
+	"append audit entry":      true,
+	"append audit checkpoint": true,
+	"record audit head":       true,
+}
+
+// errOutOfScope is the error of anything a WriteOrg may not do.
+func errOutOfScope(op, what string) error {
+	return store.Errorf(store.ErrInvalid, op, "an org-scoped write may change only its own org ("+what+")", nil)
+}
+
+// scopeOp refuses, in a WriteOrg, an operation not in orgWriteOps; it
+// poisons the transaction, so that the Write fails whatever fn does with
+// the error.
+func (t *txn) scopeOp(op string) error {
+	if t.scope == "" || orgWriteOps[op] {
+		return nil
+	}
+	err := errOutOfScope(op, "operation not allowed")
+	if t.poison == nil {
+		t.poison = err
+	}
+	return err
+}
+
+// inScope refuses, in a WriteOrg, a change or audit row of another org
+// than the scope's, poisoning the transaction.
+func (t *txn) inScope(op, org string) error {
+	if t.scope == "" || org == t.scope {
+		return nil
+	}
+	err := errOutOfScope(op, "org "+q(org))
+	if t.poison == nil {
+		t.poison = err
+	}
+	return err
+}
+
+// setRevision numbers the transaction's changes rev (the tail of a
+// WriteOrg, under the revision lock).
+func (t *txn) setRevision(rev uint64) {
+	t.rev = rev
+	for i := range t.changes {
+		t.changes[i].Revision = rev
+	}
+}
+
+// BeforeTail makes fn run, if the transaction commits changes, after the
+// callback has returned and its rows are sent, before the revision is
+// taken: the directory holds its follower from then to the commit
+// (ownWrite), so that in a WriteOrg only the tail, not the sending of the
+// rows, is serialized in the process.
+func (t *txn) BeforeTail(fn func()) { t.beforeTail = fn }
