@@ -64,10 +64,3 @@ func (l *longPolls) hold(principal string) (release func(), err error) {
 		}
 	}), nil
 }
-
-// held is how many long polls principal holds (tests, metrics).
-func (l *longPolls) held(principal string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.n[principal]
-}
