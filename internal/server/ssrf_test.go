@@ -162,3 +162,45 @@ func loggedCause(log, url, cause string) bool {
 	}
 	return false
 }
+
+// TestMCPGatewayUpstreamPolicy: the gateway connects to upstreams under
+// the same policy as the import: the world's upstream, on loopback, is
+// called when loopback is listed and never reached otherwise (the call's
+// answer names no cause; the server's log does).
+func TestMCPGatewayUpstreamPolicy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		allow   []netip.Prefix
+		reached bool
+	}{
+		{"no allow list", nil, false},
+		{"a private network listed", []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, false},
+		{"loopback listed", mcpspec.LoopbackPrefixes, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var logs syncBuffer
+			w := newMCPWorldWith(t, "sqlite", envOpts{cfg: func(c *server.Config) {
+				c.MCPUpstreamAllow = tc.allow
+				c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			}})
+			res := callTool(t, w.agent(t, w.caller), "pay", map[string]any{"amount": 1})
+			type outcome struct {
+				IsError bool
+				Text    string
+				Calls   int64
+			}
+			want := outcome{false, "paid 1", 1}
+			if !tc.reached {
+				want = outcome{true, "Gatehouse allowed the call, but the upstream MCP server is unavailable; retry later.", 0}
+			}
+			if diff := cmp.Diff(want, outcome{res.IsError, resultText(res), w.up.count("pay")}); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			if refused := strings.Contains(logs.String(), "MCP upstream policy allows"); refused == tc.reached {
+				t.Errorf("the log says the address was refused: %v, want %v:\n%s", refused, !tc.reached, logs.String())
+			}
+		})
+	}
+}
