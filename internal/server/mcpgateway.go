@@ -104,8 +104,10 @@ func (s *Server) fromTrustedProxy(r *http.Request) bool {
 }
 
 // Close releases what the server holds beyond its listener (the MCP
-// gateway's upstream connections). Serve calls it when it returns.
+// gateway's and the imports' upstream connections). Serve calls it when
+// it returns.
 func (s *Server) Close() error {
+	s.mcpClient.CloseIdleConnections() // the imports' upstream connections
 	if s.mcp != nil {
 		return s.mcp.Close()
 	}
