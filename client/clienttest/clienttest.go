@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/client"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/mcp"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
@@ -131,7 +132,11 @@ func Start(t testing.TB, o Options) *Server {
 		}
 		s.Demo = Demo{Org: d.Org, Keys: d.Keys, Revision: d.Revision}
 	}
-	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: v, ConsistencyTimeout: o.ConsistencyTimeout, Version: "clienttest", TrustedProxies: o.TrustedProxies, MetricsToken: o.MetricsToken})
+	// Tests' MCP servers are httptest servers on loopback, which the
+	// server refuses unless its upstream policy lists loopback (as
+	// `gatehouse serve --dev` does).
+	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: v, ConsistencyTimeout: o.ConsistencyTimeout, Version: "clienttest", TrustedProxies: o.TrustedProxies, MetricsToken: o.MetricsToken,
+		MCPUpstreamAllow: mcp.LoopbackPrefixes})
 	if err != nil {
 		t.Fatalf("clienttest: server: %v", err)
 	}

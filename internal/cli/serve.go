@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/console"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/gctune"
+	"github.com/gatehouse-dev/gatehouse/internal/mcp"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/postgres"
@@ -144,6 +145,7 @@ func newServeCmd(e *env) *cobra.Command {
 		gcHeadroom  uint
 		auditWindow time.Duration
 		longPolls   int
+		mcpAllow    []string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -158,7 +160,11 @@ head -c 32 /dev/urandom | base64) and refuses to start without it.
 --dev is for trying Gatehouse out: it generates a master key beside the
 database (with a loud warning), and on a fresh store creates the demo org
 of the quickstart, prints the owner's API key and writes every demo user's
-key to <data>/demo-keys.env. Only --dev creates demo data.
+key to <data>/demo-keys.env. Only --dev creates demo data. --dev also
+lets MCP servers on this machine (127.0.0.0/8, ::1) be imported, unless
+--mcp-upstream-allow says otherwise; without --dev, MCP servers on
+loopback and private networks are refused unless --mcp-upstream-allow
+lists them.
 
 For PostgreSQL pass --database (or GATEHOUSE_DATABASE_URL); replicas share
 the database and the session key file (--session-keys or
@@ -254,7 +260,11 @@ The command line wins over the variable, which wins over the file.`,
 					}
 				}
 			}
-			trusted, err := parsePrefixes(proxies)
+			trusted, err := parsePrefixes("--trusted-proxy", proxies)
+			if err != nil {
+				return err
+			}
+			mcpAllowed, err := mcpUpstreamAllow(dev, cmd.Flags().Changed("mcp-upstream-allow"), mcpAllow)
 			if err != nil {
 				return err
 			}
@@ -272,7 +282,7 @@ The command line wins over the variable, which wins over the file.`,
 			}
 			srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: vlt, Logger: log, Version: Version,
 				TrustedProxies: trusted, MetricsToken: apiMetricsToken, OIDC: oidcProviders, Console: con, PublicURL: publicURL,
-				MaxLongPolls: maxLongPolls(longPolls)})
+				MaxLongPolls: maxLongPolls(longPolls), MCPUpstreamAllow: mcpAllowed})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
@@ -320,7 +330,7 @@ The command line wins over the variable, which wins over the file.`,
 	}
 	sf.register(cmd)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "listen address")
-	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: generate a master key beside the database, create the demo org (on a fresh store) and its keys file; create a session key if missing")
+	cmd.Flags().BoolVar(&dev, "dev", false, "development mode: generate a master key beside the database, create the demo org (on a fresh store) and its keys file; create a session key if missing; allow MCP servers on loopback unless --mcp-upstream-allow is set")
 	cmd.Flags().BoolVar(&noDemo, "no-demo", false, "with --dev, do not create the demo org")
 	cmd.Flags().StringVar(&keyFile, "session-keys", "", "session signing key file (default <data>/session-keys.json)")
 	cmd.Flags().StringVar(&logLevel, "log-level", "info", "debug (every request), info, warn or error")
@@ -338,8 +348,29 @@ The command line wins over the variable, which wins over the file.`,
 	cmd.Flags().DurationVar(&auditWindow, "audit-commit-window", audit.DefaultCommitWindow, "off by default; while decision and MCP tool-call audit entries arrive often, hold each group commit open this long after its first entry so that one transaction and one fsync serve several (every call still waits for its entry to be durable; 0: commit as soon as the writer is free)")
 	cmd.Flags().IntVar(&longPolls, "max-long-polls", server.DefaultMaxLongPolls, "how many long polls and event streams (change feed, audit follow, approval waits) one principal may hold open on this server at once; one more is 429 with Retry-After (0: no bound). Raise it when many replicas or followers share one key")
 	cmd.Flags().BoolVar(&sf.orgWrites, "postgres-org-writes", false, "on PostgreSQL, let bulk writes (POST /v1/orgs/{org}/writes) that create no user run concurrently with other orgs' (docs/storage.md; off: every write runs alone)")
+	cmd.Flags().StringSliceVar(&mcpAllow, "mcp-upstream-allow", nil, "CIDRs (or addresses) of the loopback, private (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7) and link-local networks MCP servers may be at (repeatable or comma-separated); the import and the gateway refuse every other address inside them, and cloud metadata addresses always (default: none; with --dev: 127.0.0.0/8,::1)")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy or host platform whose X-Forwarded-For is believed (repeatable); the client address rate limiting uses is then the nearest untrusted one")
 	return withSettings(cmd)
+}
+
+// mcpUpstreamAllow is --mcp-upstream-allow as server.Config takes it:
+// unset with --dev, loopback (so that the walkthroughs' MCP servers on
+// this machine can be imported); otherwise what it lists, nothing by
+// default (mcp.UpstreamPolicy).
+func mcpUpstreamAllow(dev, set bool, vals []string) ([]netip.Prefix, error) {
+	if dev && !set {
+		return mcp.LoopbackPrefixes, nil
+	}
+	out, err := parsePrefixes("--mcp-upstream-allow", vals)
+	if err != nil {
+		return nil, err
+	}
+	for i, p := range out {
+		if p.Addr().Is4In6() { // ::ffff:10.0.0.0/104 names what 10.0.0.0/8 does
+			out[i] = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
+		}
+	}
+	return out, nil
 }
 
 // maxLongPolls is --max-long-polls as server.Config takes it (0 there
@@ -405,7 +436,7 @@ func serveMetrics(ctx context.Context, ln net.Listener, h http.Handler, log *slo
 }
 
 // parsePrefixes reads --trusted-proxy values: CIDRs or single addresses.
-func parsePrefixes(vals []string) ([]netip.Prefix, error) {
+func parsePrefixes(flag string, vals []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, v := range vals {
 		v = strings.TrimSpace(v)
@@ -415,7 +446,7 @@ func parsePrefixes(vals []string) ([]netip.Prefix, error) {
 		}
 		a, err := netip.ParseAddr(v)
 		if err != nil {
-			return nil, badInput("--trusted-proxy %q: want an IP address or a CIDR such as 10.0.0.0/8", v)
+			return nil, badInput("%s %q: want an IP address or a CIDR such as 10.0.0.0/8", flag, v)
 		}
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}

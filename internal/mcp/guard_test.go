@@ -7,27 +7,77 @@ import (
 	"testing"
 )
 
-// TestUpstreamAddresses: link-local, metadata, unspecified, multicast and
-// broadcast addresses are refused; loopback, private and public ones are
-// not (docs/threat-model.md row 65).
+// TestUpstreamAddresses: metadata, unspecified, multicast and broadcast
+// addresses are refused whatever the allow list says; loopback, private,
+// shared (CGNAT) and link-local ones unless it lists them; public ones
+// never (docs/threat-model.md row 65).
 func TestUpstreamAddresses(t *testing.T) {
+	all := []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
+	lan := []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("169.254.7.0/24")}
 	for _, tc := range []struct {
-		addr    string
-		refused bool
+		addr                      string
+		byDefault, loopback, lan  bool // refused with no allow list, LoopbackPrefixes, lan
+		evenWithEverythingAllowed bool
 	}{
-		{"169.254.169.254", true}, {"169.254.0.1", true}, {"fe80::1", true}, {"fd00:ec2::254", true},
-		{"::ffff:169.254.169.254", true}, {"0.0.0.0", true}, {"::", true}, {"224.0.0.1", true},
-		{"ff02::1", true}, {"255.255.255.255", true},
-		{"127.0.0.1", false}, {"::1", false}, {"10.0.0.5", false}, {"192.168.1.2", false}, {"fd00::1", false}, {"93.184.216.34", false},
+		{"169.254.169.254", true, true, true, true},
+		{"::ffff:169.254.169.254", true, true, true, true},
+		{"169.254.170.2", true, true, true, true},
+		{"169.254.170.23", true, true, true, true},
+		{"fd00:ec2::254", true, true, true, true},
+		{"100.100.100.200", true, true, true, true},
+		{"0.0.0.0", true, true, true, true},
+		{"0.1.2.3", true, true, true, true},
+		{"::", true, true, true, true},
+		{"224.0.0.1", true, true, true, true},
+		{"ff02::1", true, true, true, true},
+		{"255.255.255.255", true, true, true, true},
+		{"127.0.0.1", true, false, true, false},
+		{"127.8.9.10", true, false, true, false},
+		{"::ffff:127.0.0.1", true, false, true, false},
+		{"::1", true, false, true, false},
+		{"10.0.0.5", true, true, true, false},
+		{"10.1.2.3", true, true, false, false},
+		{"172.16.0.1", true, true, true, false},
+		{"192.168.1.2", true, true, true, false},
+		{"100.64.0.1", true, true, true, false},
+		{"fd00::1", true, true, true, false},
+		{"169.254.0.1", true, true, true, false},
+		{"169.254.7.8", true, true, false, false},
+		{"fe80::1", true, true, true, false},
+		{"93.184.216.34", false, false, false, false},
+		{"2606:2800:220:1::1", false, false, false, false},
 	} {
-		if got := RefusedAddress(netip.MustParseAddr(tc.addr)); got != tc.refused {
-			t.Errorf("RefusedAddress(%s) = %v, want %v", tc.addr, got, tc.refused)
+		a := netip.MustParseAddr(tc.addr)
+		for _, p := range []struct {
+			name    string
+			allow   []netip.Prefix
+			refused bool
+		}{{"no allow list", nil, tc.byDefault}, {"loopback", LoopbackPrefixes, tc.loopback}, {"lan", lan, tc.lan}, {"everything", all, tc.evenWithEverythingAllowed}} {
+			if got := (UpstreamPolicy{Allow: p.allow}).Refuses(a); got != p.refused {
+				t.Errorf("%s allowing %s: Refuses = %v, want %v", tc.addr, p.name, got, p.refused)
+			}
 		}
 	}
-	for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]:8080/", "http://0.0.0.0:1/"} {
-		_, err := (&http.Client{Transport: UpstreamTransport()}).Get(u)
+}
+
+// TestUpstreamTransportRefuses: the transport refuses when it dials, so a
+// name resolving to a refused address ("localhost") is refused too.
+func TestUpstreamTransportRefuses(t *testing.T) {
+	for _, tc := range []struct {
+		url   string
+		allow []netip.Prefix
+	}{
+		{"http://169.254.169.254/latest/meta-data/", nil},
+		{"http://169.254.169.254/latest/meta-data/", []netip.Prefix{netip.MustParsePrefix("169.254.0.0/16")}},
+		{"http://[fe80::1]:8080/", nil},
+		{"http://0.0.0.0:1/", nil},
+		{"http://127.0.0.1:1/", nil},
+		{"http://localhost:1/", nil},
+		{"http://[::1]:1/", nil},
+	} {
+		_, err := (&http.Client{Transport: UpstreamTransport(UpstreamPolicy{Allow: tc.allow})}).Get(tc.url)
 		if !errors.Is(err, ErrAddressRefused) {
-			t.Errorf("GET %s through UpstreamTransport: %v, want ErrAddressRefused", u, err)
+			t.Errorf("GET %s through UpstreamTransport (allowing %v): %v, want ErrAddressRefused", tc.url, tc.allow, err)
 		}
 	}
 }

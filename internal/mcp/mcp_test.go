@@ -232,6 +232,11 @@ func fakeUpstream(t *testing.T, tools ...*sdk.Tool) (*httptest.Server, *[]string
 	return hs, &seen
 }
 
+// loopbackClient reaches the tests' MCP servers, on loopback.
+func loopbackClient() *http.Client {
+	return &http.Client{Transport: UpstreamTransport(UpstreamPolicy{Allow: LoopbackPrefixes})}
+}
+
 // TestListTools: every page, translated; the credential sent on every
 // request; failures are upstream errors without the credential.
 func TestListTools(t *testing.T) {
@@ -243,7 +248,8 @@ func TestListTools(t *testing.T) {
 	}
 	hs, seen := fakeUpstream(t, tools...)
 	ctx := context.Background()
-	got, err := Upstream{URL: hs.URL, Header: "Authorization", Value: "Bearer sekrit"}.ListTools(ctx)
+	lo := loopbackClient()
+	got, err := Upstream{URL: hs.URL, Header: "Authorization", Value: "Bearer sekrit", Client: lo}.ListTools(ctx)
 	if err != nil {
 		t.Fatalf("ListTools: %v", err)
 	}
@@ -266,13 +272,14 @@ func TestListTools(t *testing.T) {
 		}
 	}
 
-	_, err = Upstream{URL: hs.URL, Header: "Authorization", Value: "Bearer wrong"}.ListTools(ctx)
-	if !errors.Is(err, ErrUpstream) || strings.Contains(err.Error(), "wrong") {
+	_, err = Upstream{URL: hs.URL, Header: "Authorization", Value: "Bearer wrong", Client: lo}.ListTools(ctx)
+	var ue *UpstreamError
+	if !errors.As(err, &ue) || strings.Contains(err.Error(), "wrong") || strings.Contains(ue.Cause, "wrong") {
 		t.Errorf("refused credential: %v, want an upstream error without the credential", err)
 	}
 	// The error of an upstream that echoes the raw value, redacted.
 	echo := Upstream{URL: "http://127.0.0.1:1/mcp", Value: "Bearer raw-sekrit", Redact: []string{"raw-sekrit"}}
-	if err := echo.fail("connecting failed", errors.New("token raw-sekrit refused")); strings.Contains(err.Error(), "sekrit") || !errors.Is(err, ErrUpstream) {
+	if err := echo.unreachable(errors.New("token raw-sekrit refused")); strings.Contains(err.Error(), "sekrit") || strings.Contains(err.(*UpstreamError).Cause, "sekrit") || !errors.Is(err, ErrUpstream) {
 		t.Errorf("fail = %v, want the raw value redacted", err)
 	}
 	// A redirect is not followed, so the credential goes nowhere else.
@@ -283,12 +290,12 @@ func TestListTools(t *testing.T) {
 	defer other.Close()
 	redirect := httptest.NewServer(http.RedirectHandler(other.URL, http.StatusTemporaryRedirect))
 	defer redirect.Close()
-	if _, err := (Upstream{URL: redirect.URL, Header: "Authorization", Value: "Bearer sekrit"}).ListTools(ctx); !errors.Is(err, ErrUpstream) || len(elsewhere) != 0 {
+	if _, err := (Upstream{URL: redirect.URL, Header: "Authorization", Value: "Bearer sekrit", Client: lo}).ListTools(ctx); !errors.Is(err, ErrUpstream) || len(elsewhere) != 0 {
 		t.Errorf("redirect: %v, %d requests elsewhere (%q); want an upstream error and none", err, len(elsewhere), elsewhere)
 	}
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
-	if _, err := (Upstream{URL: closed.URL}).ListTools(ctx); !errors.Is(err, ErrUpstream) {
+	if _, err := (Upstream{URL: closed.URL, Client: lo}).ListTools(ctx); !errors.Is(err, ErrUpstream) {
 		t.Errorf("unreachable: %v, want an upstream error", err)
 	}
 	if _, err := Translate("s", []*sdk.Tool{{Name: "a b"}, {Name: "a b"}}); !errors.Is(err, ErrUpstream) {

@@ -23,11 +23,21 @@ const MaxTools = 999
 var ErrUpstream = errors.New("mcp: upstream")
 
 // UpstreamError is a failure of the MCP server at URL. Its message is safe
-// to answer: it is built from the URL, what failed and the cause's text
-// with the injected credential's value redacted.
+// to answer: it is built from the URL and what failed. A failure to
+// connect (an address the policy refuses, a closed port, a timeout, a
+// reset, TLS, an HTTP server that is not an MCP server, a refused
+// credential) is one fixed message, Unreachable, whatever the cause:
+// answering the cause would tell an open port from a closed one inside
+// the server's network (docs/threat-model.md row 65). Cause is the
+// cause's text, the injected credential's value redacted, for the
+// server's log only.
 type UpstreamError struct {
 	URL, Msg string
+	Cause    string
 }
+
+// Unreachable is the message of every failure to connect to an MCP server.
+const Unreachable = "the MCP server could not be reached (or it is not an MCP server, or it refused the credential); the server's log names the cause"
 
 func (e *UpstreamError) Error() string   { return fmt.Sprintf("MCP server %s: %s", e.URL, e.Msg) }
 func (e *UpstreamError) Is(t error) bool { return t == ErrUpstream }
@@ -41,8 +51,9 @@ type Upstream struct {
 	// Redact lists more values that never appear in an error (the
 	// credential's secret as stored, without its format).
 	Redact []string
-	// Client is the HTTP client (nil: a client with Timeout over
-	// UpstreamTransport, which refuses link-local and metadata addresses).
+	// Client is the HTTP client (nil: a client over the zero
+	// UpstreamPolicy's UpstreamTransport, which refuses every address
+	// inside the server's networks).
 	Client *http.Client
 	// Timeout bounds the whole listing (default 15s).
 	Timeout time.Duration
@@ -60,6 +71,8 @@ func (t *headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r)
 }
 
+// fail is the failure what, caused by err: answered with the cause's
+// (redacted) text, or — for a failure to connect — as Unreachable only.
 func (u Upstream) fail(what string, err error) error {
 	msg := what
 	if err != nil {
@@ -73,7 +86,15 @@ func (u Upstream) fail(what string, err error) error {
 	if len(msg) > 400 {
 		msg = msg[:400] + "…"
 	}
-	return &UpstreamError{URL: u.URL, Msg: msg}
+	return &UpstreamError{URL: u.URL, Msg: msg, Cause: msg}
+}
+
+// unreachable is a failure to connect: answered as Unreachable, its cause
+// kept for the log.
+func (u Upstream) unreachable(err error) error {
+	ue := u.fail("connecting failed", err).(*UpstreamError)
+	ue.Msg = Unreachable
+	return ue
 }
 
 // ListTools connects to the server, lists all its tools (every page) and
@@ -87,7 +108,7 @@ func (u Upstream) ListTools(ctx context.Context) ([]*sdk.Tool, error) {
 	defer cancel()
 	hc := u.Client
 	if hc == nil {
-		hc = &http.Client{Transport: UpstreamTransport()}
+		hc = &http.Client{Transport: UpstreamTransport(UpstreamPolicy{})}
 	}
 	c := *hc
 	// A redirect is not followed: the credential goes to the URL the
@@ -104,7 +125,7 @@ func (u Upstream) ListTools(ctx context.Context) ([]*sdk.Tool, error) {
 	client := sdk.NewClient(&sdk.Implementation{Name: "gatehouse-import", Version: "1"}, nil)
 	cs, err := client.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: u.URL, HTTPClient: hc, MaxRetries: -1, DisableStandaloneSSE: true}, nil)
 	if err != nil {
-		return nil, u.fail("connecting failed", err)
+		return nil, u.unreachable(err)
 	}
 	defer cs.Close()
 	var tools []*sdk.Tool

@@ -108,8 +108,12 @@ type Config struct {
 	// RequestID names a request in audit entries (nil: none).
 	RequestID func(r *http.Request) string
 	// Upstream makes the requests to MCP servers (its Transport is
-	// wrapped to inject credentials); nil: a client with a 60s timeout.
+	// wrapped to inject credentials); nil: a client with a 60s timeout
+	// over mcp.UpstreamTransport(UpstreamPolicy).
 	Upstream *http.Client
+	// UpstreamPolicy says which addresses inside the server's networks
+	// MCP servers may be at when Upstream is nil (the zero policy: none).
+	UpstreamPolicy mcpspec.UpstreamPolicy
 	// IdleTimeout closes an upstream connection (and an MCP session)
 	// unused this long; 0 means 10 minutes.
 	IdleTimeout time.Duration
@@ -149,7 +153,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	base := cfg.Upstream
 	if base == nil {
-		base = defaultUpstreamClient()
+		base = defaultUpstreamClient(cfg.UpstreamPolicy)
 	}
 	g.cats = newCatalogs(cfg.Store, cfg.Directory)
 	g.pool = newPool(g, base)
@@ -199,8 +203,8 @@ const (
 )
 
 // defaultUpstreamClient is the client of Config.Upstream's nil default.
-func defaultUpstreamClient() *http.Client {
-	tr := mcpspec.UpstreamTransport() // refuses link-local and metadata addresses
+func defaultUpstreamClient(p mcpspec.UpstreamPolicy) *http.Client {
+	tr := mcpspec.UpstreamTransport(p) // refuses what p does not allow
 	tr.MaxIdleConnsPerHost = upstreamIdlePerHost
 	tr.MaxIdleConns = upstreamIdleTotal
 	tr.IdleConnTimeout = upstreamIdleTimeout

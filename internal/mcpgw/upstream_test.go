@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	mcpspec "github.com/gatehouse-dev/gatehouse/internal/mcp"
 )
 
 // TestUpstreamConnectionsKept: after a burst of concurrent calls, the
@@ -31,7 +33,7 @@ func TestUpstreamConnectionsKept(t *testing.T) {
 	}
 	srv.Start()
 	defer srv.Close()
-	hc := defaultUpstreamClient()
+	hc := defaultUpstreamClient(mcpspec.UpstreamPolicy{Allow: mcpspec.LoopbackPrefixes})
 	defer hc.CloseIdleConnections()
 	wave := func() {
 		t.Helper()

@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	mcpspec "github.com/gatehouse-dev/gatehouse/internal/mcp"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/store/postgres"
@@ -106,7 +107,9 @@ func newEnv(t testing.TB, backend string, o envOpts) *env {
 	t.Cleanup(func() { _ = dir.Close() })
 	as := auth.New(st, dir, auth.NewKeySet(), o.authOpts)
 	t.Cleanup(func() { _ = as.Close() })
-	cfg := server.Config{Directory: dir, Store: st, Auth: as}
+	// Test MCP servers are httptest servers on loopback, which the
+	// server's upstream policy refuses unless it lists them.
+	cfg := server.Config{Directory: dir, Store: st, Auth: as, MCPUpstreamAllow: mcpspec.LoopbackPrefixes}
 	for _, h := range envHooks {
 		h(t, &cfg)
 	}

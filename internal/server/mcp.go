@@ -23,7 +23,7 @@ const mcpServersPath = "/v1/orgs/{org}/namespaces/{namespace}/mcp/servers"
 
 // mcpImporter is the importer over the server's directory and vault.
 func (s *Server) mcpImporter() *mcp.Importer {
-	im := &mcp.Importer{Dir: s.dir, Timeout: mcpUpstreamTimeout}
+	im := &mcp.Importer{Dir: s.dir, Client: s.mcpClient, Timeout: mcpUpstreamTimeout}
 	if s.vault != nil {
 		im.Open = func(ctx context.Context, actor directory.Actor, org string, server authz.ResourceRef, name string) ([]byte, error) {
 			return s.vault.OpenForUse(ctx, vault.Actor(actor), org, server, name)
@@ -38,14 +38,19 @@ func (s *Server) mcpImporter() *mcp.Importer {
 const mcpUpstreamTimeout = 10 * time.Second
 
 // mcpErr maps the mcp package's errors to problems: a bad field is 400
-// naming it, an upstream failure 502 with the (redacted) reason.
-func mcpErr(err error) error {
+// naming it, an upstream failure 502 with its answerable message (for a
+// failure to connect, one fixed text: mcp.Unreachable); the upstream's
+// cause goes to the server's log only.
+func (c *call) mcpErr(err error) error {
 	var ie *mcp.InvalidError
 	if errors.As(err, &ie) {
 		return invalidField(ie.Field, "%s", ie.Reason)
 	}
 	var ue *mcp.UpstreamError
 	if errors.As(err, &ue) {
+		if ue.Cause != "" {
+			c.s.log.Warn("mcp: upstream failed", "org", c.org(), "url", ue.URL, "request_id", c.reqID, "cause", ue.Cause)
+		}
 		return problem(ProblemUpstream, "%s", ue.Error())
 	}
 	return err
@@ -77,7 +82,7 @@ func (s *Server) mcpRoutes() []*Route {
 					WaitForApproval: req.WaitForApproval, DryRun: req.DryRun,
 				})
 				if err != nil {
-					return api.MCPImportResult{}, mcpErr(err)
+					return api.MCPImportResult{}, c.mcpErr(err)
 				}
 				d := api.MCPToolDiff{Added: res.Diff.Added, Removed: res.Diff.Removed, Changed: make([]api.MCPToolChange, len(res.Diff.Changed))}
 				for i, ch := range res.Diff.Changed {
@@ -95,7 +100,7 @@ func (s *Server) mcpRoutes() []*Route {
 			func(c *call, _ *noBody) (List[api.MCPServer], error) {
 				infos, err := s.mcpImporter().List(c.ctx, c.actor(), c.org(), c.path("namespace"))
 				if err != nil {
-					return List[api.MCPServer]{}, mcpErr(err)
+					return List[api.MCPServer]{}, c.mcpErr(err)
 				}
 				return listOf(each(infos, apiMCPServer), ""), nil
 			}),

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/mcp"
 	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
 )
 
@@ -27,6 +28,7 @@ func (s *Server) mountMCP(cfg Config) error {
 	gw, err := mcpgw.New(mcpgw.Config{
 		Directory: s.dir, Store: s.store, Vault: s.vault, Authenticate: authn,
 		BaseURL: s.publicBase, ClientAddr: s.clientAddr, RequestID: s.requestID, Logger: s.log,
+		UpstreamPolicy: mcp.UpstreamPolicy{Allow: cfg.MCPUpstreamAllow},
 	})
 	if err != nil {
 		return err
@@ -102,8 +104,10 @@ func (s *Server) fromTrustedProxy(r *http.Request) bool {
 }
 
 // Close releases what the server holds beyond its listener (the MCP
-// gateway's upstream connections). Serve calls it when it returns.
+// gateway's and the imports' upstream connections). Serve calls it when
+// it returns.
 func (s *Server) Close() error {
+	s.mcpClient.CloseIdleConnections() // the imports' upstream connections
 	if s.mcp != nil {
 		return s.mcp.Close()
 	}

@@ -126,8 +126,14 @@ type mcpWorld struct {
 
 func newMCPWorld(t testing.TB, backend string) *mcpWorld {
 	t.Helper()
+	return newMCPWorldWith(t, backend, envOpts{})
+}
+
+// newMCPWorldWith builds the world on a server configured by o.
+func newMCPWorldWith(t testing.TB, backend string, o envOpts) *mcpWorld {
+	t.Helper()
 	w := &mcpWorld{org: "mcporg", up: newFakeUpstream(t)}
-	w.e = newEnv(t, backend, envOpts{})
+	w.e = newEnv(t, backend, o)
 	e := w.e
 	w.owner = e.user("mcpowner")
 	w.caller, w.viewer, w.small, w.admin = e.user("mcpcaller"), e.user("mcpviewer"), e.user("mcpsmall"), e.user("mcpadmin")

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	mcpspec "github.com/gatehouse-dev/gatehouse/internal/mcp"
 	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -524,16 +526,21 @@ func TestAuthFailuresRecordOnlyAnOrgName(t *testing.T) {
 // what answered there — "Forbidden" from 169.254.169.254, the cloud
 // metadata service that hands out the host's credentials. Link-local,
 // metadata, unspecified and multicast addresses are refused before they
-// are dialed.
+// are dialed (the server's log says so; the answer is branch ssrf's one
+// fixed text).
 func TestMCPImportReachesNoMetadataService(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, "sqlite", envOpts{})
+	var logs syncBuffer
+	e := newEnv(t, "sqlite", envOpts{cfg: func(c *server.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) }})
 	eve := e.user("eve")
 	e.must(201, "POST", "/v1/orgs", eve, map[string]any{"id": "eves"}, nil)
-	for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]:8080/mcp", "http://[fd00:ec2::254]/", "http://0.0.0.0:8080/mcp", "http://224.0.0.1/mcp"} {
+	for i, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]:8080/mcp", "http://[fd00:ec2::254]/", "http://0.0.0.0:8080/mcp", "http://224.0.0.1/mcp"} {
 		r := e.do("POST", "/v1/orgs/eves/namespaces/default/mcp/servers", eve, map[string]any{"name": "x", "url": u, "dry_run": true})
-		if r.Status != http.StatusBadGateway || !strings.Contains(r.problem(t).Detail, "not one an MCP server is reached at") {
-			t.Errorf("importing %s: status %d, %.300s; want 502 refusing the address", u, r.Status, r.Body)
+		if r.Status != http.StatusBadGateway || r.problem(t).Detail != "MCP server "+u+": "+mcpspec.Unreachable {
+			t.Errorf("importing %s: status %d, %.300s; want 502, unreachable", u, r.Status, r.Body)
+		}
+		if got := strings.Count(logs.String(), "MCP upstream policy allows"); got != i+1 {
+			t.Errorf("importing %s: the log says %d times that an address was refused, want %d:\n%s", u, got, i+1, logs.String())
 		}
 	}
 }

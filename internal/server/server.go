@@ -57,6 +57,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/mcp"
 	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
@@ -113,6 +114,12 @@ type Config struct {
 	// one more is 429 with Retry-After (longpoll.go). 0 means
 	// DefaultMaxLongPolls (64); negative, no bound.
 	MaxLongPolls int
+	// MCPUpstreamAllow lists the loopback, private and link-local networks
+	// MCP servers may be at (gatehouse serve --mcp-upstream-allow): the
+	// import and the gateway dial nothing else inside the server's
+	// networks, and never a metadata address (mcp.UpstreamPolicy;
+	// docs/threat-model.md row 65). Empty: none.
+	MCPUpstreamAllow []netip.Prefix
 	// Console, when set, serves /console/ (the web console, package
 	// internal/console): it is handed each request with RemoteAddr set to
 	// the resolved client address (trusted proxies applied).
@@ -135,6 +142,9 @@ type Server struct {
 	oidc           *oidcSignIn
 	publicURL      string
 	mcp            *mcpgw.Gateway
+	// mcpClient is the imports' client to MCP servers (over
+	// mcp.UpstreamTransport with Config.MCPUpstreamAllow).
+	mcpClient *http.Client
 
 	mux *http.ServeMux
 	top *http.ServeMux
@@ -179,6 +189,7 @@ func New(cfg Config) (*Server, error) {
 		maxBody: cfg.MaxBodyBytes, version: cfg.Version, trusted: cfg.TrustedProxies,
 		metricsToken: cfg.MetricsToken, mux: http.NewServeMux(), publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		snapshots: make(chan struct{}, maxSnapshots), longPolls: newLongPolls(cfg.MaxLongPolls),
+		mcpClient: &http.Client{Transport: mcp.UpstreamTransport(mcp.UpstreamPolicy{Allow: cfg.MCPUpstreamAllow})},
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
