@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/policy/parser"
@@ -283,5 +285,35 @@ agent Bot: runner {
 				}
 			}
 		})
+	}
+}
+
+// TestUnknownActionHint: the deny path's hint names the closest action the
+// model names, is the same text however often it is asked (memoized), and
+// stays right past the memo's bound.
+func TestUnknownActionHint(t *testing.T) {
+	m, diags := Load("t.policy", []byte("role viewer level 10 { permission chains { read, run } }\n"), LintOptions{})
+	if m == nil {
+		t.Fatalf("does not compile: %v", diags)
+	}
+	const prefix = "the org's policy names no action rnu for chains ("
+	h := m.UnknownActionHint("chains", "rnu")
+	if !strings.HasPrefix(h, prefix) || !strings.HasSuffix(h, ": did you mean chains:run?") {
+		t.Fatalf("hint = %q", h)
+	}
+	if again := m.UnknownActionHint("chains", "rnu"); again != h {
+		t.Errorf("second hint = %q, first %q", again, h)
+	}
+	if far := m.UnknownActionHint("chains", "zzzzzzzz"); strings.Contains(far, "did you mean") {
+		t.Errorf("hint for a far action suggests one: %q", far)
+	}
+	for i := range maxHints + 10 {
+		m.UnknownActionHint("chains", fmt.Sprintf("x%d", i))
+	}
+	if n := len(m.hints); n > maxHints {
+		t.Errorf("memo holds %d hints, bound %d", n, maxHints)
+	}
+	if late := m.UnknownActionHint("chains", "rdea"); !strings.HasSuffix(late, ": did you mean chains:read?") {
+		t.Errorf("hint past the bound = %q", late)
 	}
 }

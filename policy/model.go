@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/gatehouse-dev/gatehouse/policy/ast"
@@ -30,6 +32,9 @@ type Model struct {
 	// named is ActionsNamed's index, built on first use.
 	namedOnce sync.Once
 	named     map[string][]string
+	// hints memoizes UnknownActionHint (at most maxHints entries).
+	hintMu sync.Mutex
+	hints  map[string]string
 }
 
 // ActionsNamed lists, sorted and each once, the actions the policy names
@@ -47,6 +52,42 @@ func (m *Model) ActionsNamed(typ string) []string {
 		return m.named[typ]
 	}
 	return slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(m.named[typ]), m.named[Wildcard]...))))
+}
+
+// maxHints bounds UnknownActionHint's memo per model: callers choose the
+// actions they ask about, so past this many the text is built each time
+// rather than kept.
+const maxHints = 1024
+
+// UnknownActionHint is the text that explains a deny of typ:action when the
+// model names no such action (NamesAction false): what names actions, and
+// the closest action it does name if one is near. The text depends only on
+// the model, typ and action, so it is built once per model for the first
+// maxHints pairs asked about (a check's deny path asks it).
+func (m *Model) UnknownActionHint(typ, action string) string {
+	key := typ + ":" + action
+	m.hintMu.Lock()
+	h, ok := m.hints[key]
+	m.hintMu.Unlock()
+	if ok {
+		return h
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "the org's policy names no action %s for %s (no role, agent rule, ask rule or resource declaration; only a wildcard or a share can grant it)",
+		action, typ)
+	if c := Closest(action, m.ActionsNamed(typ)); c != "" {
+		fmt.Fprintf(&b, ": did you mean %s:%s?", typ, c)
+	}
+	h = b.String()
+	m.hintMu.Lock()
+	if m.hints == nil {
+		m.hints = map[string]string{}
+	}
+	if len(m.hints) < maxHints {
+		m.hints[key] = h
+	}
+	m.hintMu.Unlock()
+	return h
 }
 
 // NamesAction reports whether action is in ActionsNamed(typ), without

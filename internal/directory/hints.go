@@ -1,9 +1,6 @@
 package directory
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -49,12 +46,5 @@ func (d *Directory) DecisionWarnings(actor Actor, req *authz.Request, dec authz.
 	if m.NamesAction(req.ResourceType, req.Action) || len(d.eng.Missing(req.Org, actor.Principal, authz.Scope{}, permPolicyRead)) > 0 {
 		return nil
 	}
-	named := m.ActionsNamed(req.ResourceType)
-	var b strings.Builder
-	fmt.Fprintf(&b, "the org's policy names no action %s for %s (no role, agent rule, ask rule or resource declaration; only a wildcard or a share can grant it)",
-		req.Action, req.ResourceType)
-	if s := policy.Closest(req.Action, named); s != "" {
-		fmt.Fprintf(&b, ": did you mean %s:%s?", req.ResourceType, s)
-	}
-	return []Warning{{Code: CodeUnknownAction, Message: b.String()}}
+	return []Warning{{Code: CodeUnknownAction, Message: m.UnknownActionHint(req.ResourceType, req.Action)}}
 }
