@@ -202,7 +202,9 @@ func (c *e2eClient) do(method, url, token string, body any) (int, []byte, error)
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
+	if token != "" { // "": no credential (accepting an invitation)
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -297,6 +299,22 @@ func approvalOnceE2E(t *testing.T, d *e2eDeployment, urls []string) {
 	c.must(201, "POST", a+org+"/apikeys", d.owner, map[string]any{"principal": "service:runner", "name": "runner"}, &key)
 	rev = max(rev, key.Revision)
 	svc := key.Token
+	// The owner minted the service's key, so it stands behind the service
+	// and may not approve its requests (docs/approvals.md): a second
+	// owner, invited and accepted, approves below.
+	var inv struct {
+		Token string `json:"token"`
+	}
+	c.must(201, "POST", a+org+"/invitations", d.owner, map[string]any{"email": "approver@example.com", "role": "owner"}, &inv)
+	var acc struct {
+		Revision uint64 `json:"revision"`
+		Session  struct {
+			Token string `json:"token"`
+		} `json:"session"`
+	}
+	c.must(201, "POST", a+"/v1/invitations/accept", "", map[string]any{"token": inv.Token, "user_id": "approver"}, &acc)
+	rev = max(rev, acc.Revision)
+	approver := acc.Session.Token
 
 	args := map[string]any{"ticket": 42, "target": "prod-eu"}
 	check := func(url, approvalID string) (api.CheckResponse, error) {
@@ -339,9 +357,9 @@ func approvalOnceE2E(t *testing.T, d *e2eDeployment, urls []string) {
 	if r, err := check(urls[len(urls)-1], id); err != nil || r.Allowed {
 		t.Fatalf("presenting a pending approval: %+v %v", r, err)
 	}
-	// The owner approves (quorum 1): granted.
+	// The second owner approves (quorum 1): granted.
 	var ap api.Approval
-	c.must(200, "POST", a+org+"/approvals/"+id+"/approve", d.owner, map[string]any{"comment": "ticket 42 checked"}, &ap)
+	c.must(200, "POST", a+org+"/approvals/"+id+"/approve", approver, map[string]any{"comment": "ticket 42 checked"}, &ap)
 	if ap.Status != "granted" {
 		t.Fatalf("after the owner's approval: %+v", ap)
 	}
