@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -424,22 +425,26 @@ func TestAuditLinksKeepFilter(t *testing.T) {
 	}
 }
 
-// countingReader counts what the server read of a request body.
+// countingReader counts what the server read of a request body. The
+// transport's writer may still be reading it after the answer arrived, so
+// the count is atomic.
 type countingReader struct {
-	n, limit int64
+	n     atomic.Int64
+	limit int64
 }
 
 func (r *countingReader) Read(p []byte) (int, error) {
-	if r.n >= r.limit {
+	n := r.n.Load()
+	if n >= r.limit {
 		return 0, io.EOF
 	}
-	if int64(len(p)) > r.limit-r.n {
-		p = p[:r.limit-r.n]
+	if int64(len(p)) > r.limit-n {
+		p = p[:r.limit-n]
 	}
 	for i := range p {
 		p[i] = 'a'
 	}
-	r.n += int64(len(p))
+	r.n.Add(int64(len(p)))
 	return len(p), nil
 }
 
@@ -479,8 +484,8 @@ func TestFormBodyBounded(t *testing.T) {
 			if resp.StatusCode != tt.want {
 				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
 			}
-			if cr.n > 8<<20 {
-				t.Errorf("the client could send %d bytes: the console kept reading", cr.n)
+			if n := cr.n.Load(); n > 8<<20 {
+				t.Errorf("the client could send %d bytes: the console kept reading", n)
 			}
 		})
 	}
