@@ -136,10 +136,7 @@ func TestAVoteCountsForNothingOnceItsVoterStandsBehind(t *testing.T) {
 					w.e.must(200, "POST", "/v1/orgs/"+w.org+"/check", row.presenter(), map[string]any{
 						"action": "chains:delete", "resource": "chains/deploy", "namespace": "prod",
 						"arguments": map[string]any{"n": 100 + i}, "approval_id": ap.ID}, &out)
-					got := "allowed"
-					if !out.Allowed {
-						got = out.Result
-					}
+					got := outcome(out)
 					if got != row.want {
 						t.Errorf("%s, want %s (%+v)", got, row.want, out)
 					}

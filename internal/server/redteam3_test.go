@@ -169,10 +169,7 @@ func TestAnAskRuleWhoseConditionBreaksApplies(t *testing.T) {
 			var out api.CheckResponse
 			w.e.must(200, "POST", "/v1/orgs/"+w.org+"/check", w.op, map[string]any{
 				"action": "chains:run", "resource": "chains/deploy", "namespace": "prod", "context": row.context}, &out)
-			got := "allowed"
-			if !out.Allowed {
-				got = out.Result
-			}
+			got := outcome(out)
 			if got != row.want {
 				t.Errorf("%s, want %s (%+v)", got, row.want, out)
 			}
@@ -254,4 +251,13 @@ func TestARunTokenDiesWithTheUserItsRunActedFor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// outcome names a check's answer for an allow/deny table: "allowed", or
+// its result ("approval_required"; "" for a plain deny).
+func outcome(out api.CheckResponse) string {
+	if out.Allowed {
+		return "allowed"
+	}
+	return out.Result
 }
