@@ -530,7 +530,7 @@ func TestAuthFailuresRecordOnlyAnOrgName(t *testing.T) {
 // fixed text).
 func TestMCPImportReachesNoMetadataService(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs lockedBuffer
 	e := newEnv(t, "sqlite", envOpts{cfg: func(c *server.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) }})
 	eve := e.user("eve")
 	e.must(201, "POST", "/v1/orgs", eve, map[string]any{"id": "eves"}, nil)

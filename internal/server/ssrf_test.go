@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -10,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -36,24 +34,6 @@ func plainMCPServer(t *testing.T) string {
 	ts := httptest.NewServer(sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, nil))
 	t.Cleanup(ts.Close)
 	return ts.URL + "/mcp"
-}
-
-// syncBuffer is a log sink tests read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestMCPImportUpstreamPolicy: with no allow list an MCP server on
@@ -124,7 +104,7 @@ func TestMCPImportUnreachableSaysNoMore(t *testing.T) {
 	}()
 	web := httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(web.Close)
-	var logs syncBuffer
+	var logs lockedBuffer
 	e := newEnv(t, "sqlite", envOpts{cfg: func(c *server.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	}})
@@ -180,7 +160,7 @@ func TestMCPGatewayUpstreamPolicy(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var logs syncBuffer
+			var logs lockedBuffer
 			w := newMCPWorldWith(t, "sqlite", envOpts{cfg: func(c *server.Config) {
 				c.MCPUpstreamAllow = tc.allow
 				c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
