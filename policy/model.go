@@ -34,7 +34,7 @@ type Model struct {
 	named     map[string][]string
 	// hints memoizes UnknownActionHint (at most maxHints entries).
 	hintMu sync.Mutex
-	hints  map[string]string
+	hints  map[[2]string]string // by (type, action)
 }
 
 // ActionsNamed lists, sorted and each once, the actions the policy names
@@ -65,7 +65,7 @@ const maxHints = 1024
 // the model, typ and action, so it is built once per model for the first
 // maxHints pairs asked about (a check's deny path asks it).
 func (m *Model) UnknownActionHint(typ, action string) string {
-	key := typ + ":" + action
+	key := [2]string{typ, action} // no concatenation on the deny path
 	m.hintMu.Lock()
 	h, ok := m.hints[key]
 	m.hintMu.Unlock()
@@ -81,7 +81,7 @@ func (m *Model) UnknownActionHint(typ, action string) string {
 	h = b.String()
 	m.hintMu.Lock()
 	if m.hints == nil {
-		m.hints = map[string]string{}
+		m.hints = map[[2]string]string{}
 	}
 	if len(m.hints) < maxHints {
 		m.hints[key] = h
