@@ -185,7 +185,7 @@ func TestCheckAnswerBytes(t *testing.T) {
 		return head.String() + revisionDigits.ReplaceAllString(string(b), `"revision":N`)
 	}
 	answer := func(body string) string {
-		return "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Type: application/json\r\nX-Request-Id: answer-bytes\r\n" +
+		return "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nX-Request-Id: answer-bytes\r\n" +
 			"Date: D\r\nContent-Length: L\r\n\r\n" + body
 	}
 	tests := []struct {
