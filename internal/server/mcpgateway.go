@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
@@ -29,6 +30,7 @@ func (s *Server) mountMCP(cfg Config) error {
 		Directory: s.dir, Store: s.store, Vault: s.vault, Authenticate: authn,
 		BaseURL: s.publicBase, ClientAddr: s.clientAddr, RequestID: s.requestID, Logger: s.log,
 		UpstreamPolicy: mcp.UpstreamPolicy{Allow: cfg.MCPUpstreamAllow},
+		HoldWait:       s.holdMCPWait,
 	})
 	if err != nil {
 		return err
@@ -37,6 +39,18 @@ func (s *Server) mountMCP(cfg Config) error {
 	s.handle(mcpgw.Prefix, gw)
 	s.handle(mcpgw.MetadataPrefix, gw)
 	return nil
+}
+
+// holdMCPWait takes one of principal's long-poll slots for a gateway
+// call that waits for an approval (wait_for_approval): those waits hold a
+// goroutine and a connection as the API's long polls do, and count toward
+// the same --max-long-polls (docs/threat-model.md row 76).
+func (s *Server) holdMCPWait(principal string) (func(), error) {
+	release, err := s.longPolls.hold(principal)
+	if p, ok := errors.AsType[*Problem](err); ok {
+		return nil, &mcpgw.BusyError{Type: p.Type, Detail: p.Detail, RetryAfter: time.Duration(p.RetryAfter) * time.Second}
+	}
+	return release, err
 }
 
 // mcpAuthenticate authenticates a gateway caller: an agent token minted

@@ -2,12 +2,19 @@ package server_test
 
 import (
 	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
@@ -145,5 +152,152 @@ func TestEveryAnswerCarriesSecurityHeaders(t *testing.T) {
 		if diff := cmp.Diff(want, securityHeadersOf(rec.Header())); diff != "" {
 			t.Errorf("POST %s over TLS: status %d, security headers (-want +got):\n%s", path, rec.Code, diff)
 		}
+	}
+}
+
+// longPollsHeld reads the gatehouse_long_polls_held gauge.
+func longPollsHeld(t *testing.T, e *env) string {
+	t.Helper()
+	for _, line := range strings.Split(string(e.must(200, "GET", "/metrics", testMetricsToken, nil, nil).Body), "\n") {
+		if v, ok := strings.CutPrefix(line, "gatehouse_long_polls_held "); ok {
+			return v
+		}
+	}
+	t.Fatal("no gatehouse_long_polls_held in the metrics")
+	return ""
+}
+
+// waitHeld waits until the gauge reads want (a wait under way in another
+// goroutine has taken its slot).
+func waitHeld(t *testing.T, e *env, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for longPollsHeld(t, e) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("gatehouse_long_polls_held = %s, want %s within 20s", longPollsHeld(t, e), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestMCPGatewayWaitsCountAsLongPolls: a tools/call that waits for an
+// approval (wait_for_approval) holds one of its principal's
+// --max-long-polls slots (here 1): while it waits, the principal's next
+// waiting call is refused with the gateway's CodeBusy error (status 429,
+// the API's rate_limited type, Retry-After seconds and the approval to
+// come back for), without waiting and without reaching the upstream, and
+// its API long polls are 429; another principal is not affected. When the
+// wait ends (the approval granted) the slot is given back: the refused
+// call, made again, waits and proceeds.
+func TestMCPGatewayWaitsCountAsLongPolls(t *testing.T) {
+	t.Parallel()
+	w := newMCPWorldWith(t, "sqlite", envOpts{cfg: func(c *server.Config) {
+		c.MaxLongPolls = 1
+		c.MetricsToken = testMetricsToken
+	}})
+	e := w.e
+	org := "/v1/orgs/" + w.org
+	e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "mcp_servers", "id": "paywait",
+		"spec": map[string]any{"url": w.up.URL, "secrets": []string{"UPSTREAM_TOKEN"}, "credential": map[string]any{"secret": "UPSTREAM_TOKEN"}, "wait_for_approval": "30s"}}, nil)
+	e.must(201, "POST", org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "tools", "id": "paywait.delete_account",
+		"spec": map[string]any{"server": "paywait", "tool": "delete_account"}}, nil)
+	caller := w.agentAt(t, "paywait", w.caller)
+	call := func(cs *mcp.ClientSession, account string) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			res, err := cs.CallTool(ctxT(t), &mcp.CallToolParams{Name: "delete_account", Arguments: map[string]any{"account": account}})
+			if err == nil && (res.IsError || resultText(res) != "deleted "+account) {
+				err = fmt.Errorf("result isError %v: %q", res.IsError, resultText(res))
+			}
+			done <- err
+		}()
+		return done
+	}
+	// pendingBut is the one pending approval that is none of known.
+	pendingBut := func(known ...string) string {
+		t.Helper()
+		var list struct {
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		}
+		e.must(200, "GET", org+"/approvals?status=pending", w.admin, nil, &list)
+		var ids []string
+		for _, it := range list.Items {
+			if !slices.Contains(known, it.ID) {
+				ids = append(ids, it.ID)
+			}
+		}
+		if len(ids) != 1 {
+			t.Fatalf("pending approvals besides %q: %q, want one", known, ids)
+		}
+		return ids[0]
+	}
+
+	waitHeld(t, e, "0")
+	first := call(caller, "a-1")
+	waitHeld(t, e, "1")
+	a1 := pendingBut()
+
+	// The second waiting call: refused at once, in MCP's error form.
+	_, err := caller.CallTool(ctxT(t), &mcp.CallToolParams{Name: "delete_account", Arguments: map[string]any{"account": "a-2"}})
+	var werr *jsonrpc.Error
+	if !errors.As(err, &werr) {
+		t.Fatalf("a second waiting call: error %v, want a JSON-RPC error", err)
+	}
+	var data struct {
+		Status     int            `json:"status"`
+		Type       string         `json:"type"`
+		RetryAfter int            `json:"retry_after"`
+		Approval   map[string]any `json:"approval"`
+	}
+	if err := json.Unmarshal(werr.Data, &data); err != nil {
+		t.Fatalf("error %+v data %s: %v", werr, werr.Data, err)
+	}
+	a2 := pendingBut(a1)
+	got := struct {
+		Code                   int64
+		Status, RetryAfter     int
+		Type, ApprovalStatus   string
+		NamesLimit, NamesAppro bool
+	}{werr.Code, data.Status, data.RetryAfter, data.Type, fmt.Sprint(data.Approval["status"]),
+		strings.Contains(werr.Message, "1 long polls"), data.Approval["id"] == a2 && strings.Contains(werr.Message, a2)}
+	want := got
+	want.Code, want.Status, want.RetryAfter, want.Type, want.ApprovalStatus = mcpgw.CodeBusy, 429, 5, server.ProblemBase+server.ProblemRateLimited, "pending"
+	want.NamesLimit, want.NamesAppro = true, true
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the refused call (-want +got):\n%s\nmessage %q", diff, werr.Message)
+	}
+	if n := w.up.count("delete_account"); n != 0 {
+		t.Errorf("upstream delete_account calls = %d while waiting, want 0", n)
+	}
+	// The API's long polls of the same principal are full too.
+	if r := e.do("GET", org+"/approvals/"+a2+"?wait=1s", w.caller, nil); r.Status != http.StatusTooManyRequests {
+		t.Errorf("the caller's long poll while its gateway call waits: %d %s, want 429", r.Status, r.Body)
+	}
+	// Another principal's waiting call is not refused.
+	other := call(w.agentAt(t, "paywait", w.caller2), "b-1")
+	waitHeld(t, e, "2")
+	b1 := pendingBut(a1, a2)
+
+	// The first wait ends: its slot is back.
+	e.must(200, "POST", org+"/approvals/"+a1+"/approve", w.admin, nil, nil)
+	if err := <-first; err != nil {
+		t.Fatalf("the first call after its approval: %v", err)
+	}
+	waitHeld(t, e, "1")
+	again := call(caller, "a-2")
+	waitHeld(t, e, "2")
+	e.must(200, "POST", org+"/approvals/"+a2+"/approve", w.admin, nil, nil)
+	if err := <-again; err != nil {
+		t.Errorf("the refused call made again after the first wait ended: %v", err)
+	}
+	e.must(200, "POST", org+"/approvals/"+b1+"/approve", w.admin, nil, nil)
+	if err := <-other; err != nil {
+		t.Errorf("the other principal's call: %v", err)
+	}
+	waitHeld(t, e, "0")
+	if n := w.up.count("delete_account"); n != 3 {
+		t.Errorf("upstream delete_account calls = %d, want 3 (a-1, a-2 again, b-1)", n)
 	}
 }
