@@ -301,3 +301,85 @@ func TestMCPGatewayWaitsCountAsLongPolls(t *testing.T) {
 		t.Errorf("upstream delete_account calls = %d, want 3 (a-1, a-2 again, b-1)", n)
 	}
 }
+
+// TestLookupInAnUnknownNamespace: a resource lookup naming a namespace the
+// org does not have answers what a check of the same question does —
+// reason unknown_namespace (status 200, no items) — instead of an empty
+// list that looks like "nothing allowed"; a namespace of another org is as
+// unknown as a made-up one. A caller that may not ask (a non-member of
+// the org, a member asking about another principal without
+// bindings:read) gets the same refusal whether the namespace exists or
+// not: no existence leaks.
+func TestLookupInAnUnknownNamespace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	other := buildWorld(t, e, "b") // org bacme, namespace bprod
+	type answer struct {
+		Status        int
+		Items         int
+		Reason        string
+		Problem       string
+		Detail        string
+		CheckReason   string
+		CheckStatus   int
+		CheckProblemT string
+	}
+	ask := func(key, principal, ns string) answer {
+		t.Helper()
+		body := map[string]any{"principal": principal, "action": "chains:run", "namespace": ns}
+		r := e.do("POST", "/v1/orgs/"+w.org+"/lookup/resources", key, body)
+		c := e.do("POST", "/v1/orgs/"+w.org+"/check", key, map[string]any{"principal": principal, "action": "chains:run", "resource": "chains/triage", "namespace": ns})
+		var a answer
+		a.Status, a.CheckStatus = r.Status, c.Status
+		if r.Status == 200 {
+			var out server.LookupResourcesResponse
+			r.json(t, &out)
+			a.Items, a.Reason = len(out.Items), out.Reason
+		} else {
+			p := r.problem(t)
+			a.Problem, a.Detail = p.Type, strings.ReplaceAll(p.Detail, ns, "{ns}") // the detail may name what was asked
+		}
+		if c.Status == 200 {
+			var out server.CheckResponse
+			c.json(t, &out)
+			a.CheckReason = out.Reason
+		} else {
+			a.CheckProblemT = c.problem(t).Type
+		}
+		return a
+	}
+	member := "user:" + w.memberID
+	unknown := answer{Status: 200, Reason: "unknown_namespace", CheckStatus: 200, CheckReason: "unknown_namespace"}
+	tests := []struct {
+		name      string
+		key       string
+		principal string
+		ns        string
+		want      answer
+		sameAs    string // or: the same answer as in this namespace
+	}{
+		{"the owner, an existing namespace", w.owner, member, "prod", answer{Status: 200, Items: 1, CheckStatus: 200}, ""},
+		{"the owner, no such namespace", w.owner, member, "staging", unknown, ""},
+		{"the owner, another org's namespace", w.owner, member, "bprod", unknown, ""},
+		{"the member about itself, no such namespace", w.mkey, member, "staging", unknown, ""},
+		{"a member who may not ask about another, no such namespace", w.nobody, member, "staging", answer{}, "prod"},
+		{"a non-member of the org, no such namespace", other.owner, member, "staging", answer{}, "prod"},
+		{"a non-member of the org, its own org's namespace", other.owner, member, "bprod", answer{}, "prod"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ask(tt.key, tt.principal, tt.ns)
+			want := tt.want
+			if tt.sameAs != "" {
+				want = ask(tt.key, tt.principal, tt.sameAs)
+				if want.Status == 200 {
+					t.Fatalf("the comparison in %s is not a refusal: %+v", tt.sameAs, want)
+				}
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("lookup and check in namespace %q (-want +got):\n%s", tt.ns, d)
+			}
+		})
+	}
+}
