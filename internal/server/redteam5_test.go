@@ -383,3 +383,109 @@ func TestLookupInAnUnknownNamespace(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestIDsAreTheServers: a request id is the server's own, after the
+// client's X-Request-Id and a '~' when it sent a plain one; the answer's
+// header, problems and the audit entry carry that one id. Two requests
+// never share one — the same client id twice, another request's whole id
+// sent as the client's, an id with the separator in it — so a caller
+// cannot file its audit entries under another request's id.
+func TestRequestIDsAreTheServers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	org := "/v1/orgs/" + w.org
+	create := func(slug, clientID string) string {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctxT(t), "POST", e.URL+org+"/teams", strings.NewReader(`{"slug":"`+slug+`"}`))
+		req.Header.Set("Authorization", "Bearer "+w.owner)
+		req.Header.Set("Content-Type", "application/json")
+		if clientID != "" {
+			req.Header.Set("X-Request-Id", clientID)
+		}
+		res, err := e.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusCreated {
+			t.Fatalf("creating team %s: %d", slug, res.StatusCode)
+		}
+		return res.Header.Get("X-Request-Id")
+	}
+	first := create("t-first", "")
+	ids := map[string]string{
+		"t-first":    first,
+		"t-replay":   create("t-replay", first),
+		"t-mine-1":   create("t-mine-1", "mine"),
+		"t-mine-2":   create("t-mine-2", "mine"),
+		"t-tilde":    create("t-tilde", first+"~x"),
+		"t-long":     create("t-long", strings.Repeat("a", 65)),
+		"t-nonplain": create("t-nonplain", "a b"),
+	}
+	// What the client sees: its value first when it sent a plain one.
+	clientPart := map[string]string{}
+	for slug, id := range ids {
+		c, _, ok := strings.Cut(id, "~")
+		if !ok {
+			c = ""
+		}
+		clientPart[slug] = c
+	}
+	wantClient := map[string]string{"t-first": "", "t-replay": first, "t-mine-1": "mine", "t-mine-2": "mine", "t-tilde": "", "t-long": "", "t-nonplain": ""}
+	if d := cmp.Diff(wantClient, clientPart); d != "" {
+		t.Errorf("the client's part of each answer's X-Request-Id (-want +got):\n%s", d)
+	}
+	// Every answer's id is its own.
+	seen := map[string]string{}
+	for slug, id := range ids {
+		if other, dup := seen[id]; dup {
+			t.Errorf("teams %s and %s were answered with the same request id %q", slug, other, id)
+		}
+		seen[id] = slug
+	}
+	// The audit entries carry the answers' ids, one request each.
+	var list struct {
+		Items []struct {
+			Action string `json:"action"`
+			Target string `json:"target"`
+			Actor  struct {
+				RequestID string `json:"request_id"`
+			} `json:"actor"`
+		} `json:"items"`
+	}
+	e.must(200, "GET", org+"/audit?page_size=1000", w.owner, nil, &list)
+	got := map[string]string{}
+	byID := map[string][]string{}
+	for _, en := range list.Items {
+		for slug := range ids {
+			if (strings.HasSuffix(en.Target, "/"+slug) || strings.HasSuffix(en.Target, ":"+slug)) && en.Action == "team.create" {
+				got[slug] = en.Actor.RequestID
+			}
+		}
+		byID[en.Actor.RequestID] = append(byID[en.Actor.RequestID], en.Action+" "+en.Target)
+	}
+	if d := cmp.Diff(ids, got); d != "" {
+		t.Errorf("the audit entries' request ids, by team (-answers' X-Request-Id +entries'):\n%s", d)
+	}
+	if n := len(byID[first]); n != 1 {
+		t.Errorf("%d audit entries carry the first request's id %q, want 1: %q", n, first, byID[first])
+	}
+	// A problem names the same id as the header.
+	req, _ := http.NewRequestWithContext(ctxT(t), "GET", e.URL+org+"/nowhere", nil)
+	req.Header.Set("X-Request-Id", first)
+	res, err := e.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var p struct {
+		RequestID string `json:"request_id"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	if h := res.Header.Get("X-Request-Id"); p.RequestID != h || h == first || !strings.HasPrefix(h, first+"~") {
+		t.Errorf("a 404 sent the id %q: header %q, problem %q; want both %q~<the server's>", first, h, p.RequestID, first)
+	}
+}
