@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -16,8 +17,10 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
 // The attacks of branch redteam5 (docs/threat-model.md rows 75–): the
@@ -487,5 +490,107 @@ func TestRequestIDsAreTheServers(t *testing.T) {
 	}
 	if h := res.Header.Get("X-Request-Id"); p.RequestID != h || h == first || !strings.HasPrefix(h, first+"~") {
 		t.Errorf("a 404 sent the id %q: header %q, problem %q; want both %q~<the server's>", first, h, p.RequestID, first)
+	}
+}
+
+// TestConfusableResourceIDsAreRefused: the writes that name a new
+// resource id — creating a resource (alone or in a batch), a binding
+// scoped to one, a share — refuse an id that is not NFC or that mixes
+// Latin, Cyrillic and Greek letters, with a 400 naming the field, the id
+// and why; one-script ids in any of them, and ASCII, pass. Ids already
+// stored (written before the check) still load, decide, read and delete.
+func TestConfusableResourceIDsAreRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	org := "/v1/orgs/" + w.org
+	const (
+		cyrillicA = "p\u0430yroll"                         // Latin p, y, r, o, l + Cyrillic а
+		greekO    = "r\u03bfot"                            // Greek omicron among Latin
+		decomp    = "cafe\u0301"                           // e + combining acute: not NFC
+		nfc       = "caf\u00e9"                            // the same in NFC
+		cyrillic  = "\u043f\u0430\u0440\u043e\u043b\u044c" // all Cyrillic
+		greek     = "\u03b1\u03b2\u03b3-1"                 // Greek and ASCII digits
+	)
+	type refusal struct {
+		Status  int
+		Field   string
+		Why     string // a phrase of the detail
+		NamesID bool
+	}
+	why := func(id string) string {
+		switch id {
+		case cyrillicA:
+			return "mixes Latin and Cyrillic"
+		case greekO:
+			return "mixes Latin and Greek"
+		case decomp:
+			return "not in Unicode normal form C"
+		}
+		return ""
+	}
+	answer := func(r resp, id string) refusal {
+		t.Helper()
+		if r.Status < 400 {
+			return refusal{Status: r.Status}
+		}
+		p := r.problem(t)
+		idJSON, _ := json.Marshal(id)
+		return refusal{Status: r.Status, Field: p.Field, Why: why(id),
+			NamesID: strings.Contains(p.Detail, why(id)) && strings.Contains(p.Detail, strings.Trim(string(idJSON), `"`))}
+	}
+	writes := []struct {
+		name, field string
+		do          func(id string) resp
+	}{
+		{"create a resource", "id", func(id string) resp {
+			return e.do("POST", org+"/resources", w.owner, map[string]any{"namespace": "prod", "type": "chains", "id": id})
+		}},
+		{"a binding scoped to a resource", "scope.id", func(id string) resp {
+			return e.do("POST", org+"/bindings", w.owner, map[string]any{"principal": "user:" + w.viewerID, "role": "viewer",
+				"scope": map[string]any{"namespace": "prod", "type": "chains", "id": id}})
+		}},
+		{"a share", "id", func(id string) resp {
+			return e.do("POST", org+"/namespaces/prod/resources/chains/"+url.PathEscape(id)+"/shares", w.owner,
+				map[string]any{"principal": "user:" + w.viewerID, "actions": []string{"run"}})
+		}},
+	}
+	for _, wr := range writes {
+		for _, id := range []string{cyrillicA, greekO, decomp} {
+			t.Run(wr.name+" "+id, func(t *testing.T) {
+				want := refusal{Status: 400, Field: wr.field, Why: why(id), NamesID: true}
+				if d := cmp.Diff(want, answer(wr.do(id), id)); d != "" {
+					t.Errorf("(-want +got):\n%s", d)
+				}
+			})
+		}
+	}
+	// One script, or NFC, passes (the share after the resource exists).
+	for _, id := range []string{"payroll", nfc, cyrillic, greek} {
+		for _, wr := range writes {
+			if r := wr.do(id); r.Status >= 300 {
+				t.Errorf("%s %q: %d %s, want it accepted", wr.name, id, r.Status, r.Body)
+			}
+		}
+	}
+
+	// An id stored before the check: it loads, decides, reads, deletes.
+	rev, err := e.st.Write(ctxT(t), func(tx store.Tx) error {
+		_, err := tx.CreateResource(ctxT(t), store.Resource{Org: w.org, Resource: authz.Resource{Namespace: "prod", Type: "chains", ID: cyrillicA}}, "user:"+w.ownerID)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := org + "/namespaces/prod/resources/chains/" + url.PathEscape(cyrillicA)
+	var ck server.CheckResponse
+	e.must(200, "POST", org+"/check", w.owner, map[string]any{"action": "chains:read", "resource": "chains/" + cyrillicA, "namespace": "prod",
+		"consistency": map[string]any{"at_least": rev}}, &ck)
+	if !ck.Allowed {
+		t.Errorf("the owner's check on a stored confusable id: %+v", ck)
+	}
+	e.must(200, "GET", path, w.owner, nil, nil)
+	if r := e.do("DELETE", path, w.owner, nil); r.Status >= 300 {
+		t.Errorf("deleting a stored confusable id: %d %s", r.Status, r.Body)
 	}
 }
