@@ -594,3 +594,23 @@ func TestConfusableResourceIDsAreRefused(t *testing.T) {
 		t.Errorf("deleting a stored confusable id: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestMCPGatewayAnswersCarryTheRequestID: the MCP gateway's answers carry
+// X-Request-Id as the routes' do — the server's id after a plain client
+// one — the id its audit entries are filed under.
+func TestMCPGatewayAnswersCarryTheRequestID(t *testing.T) {
+	t.Parallel()
+	w := newMCPWorld(t, "sqlite")
+	for _, path := range []string{mcpgw.Prefix + w.org + "/prod/pay", mcpgw.MetadataPrefix + w.org + "/prod/pay"} {
+		req, _ := http.NewRequestWithContext(ctxT(t), "POST", w.e.URL+path, strings.NewReader(`{}`))
+		req.Header.Set("X-Request-Id", "mine")
+		res, err := w.e.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("X-Request-Id"); !strings.HasPrefix(got, "mine~") || len(got) <= len("mine~") {
+			t.Errorf("POST %s: status %d, X-Request-Id %q, want mine~<the server's>", path, res.StatusCode, got)
+		}
+	}
+}
