@@ -33,7 +33,7 @@ func (c *sweepClock) add(d time.Duration) {
 
 // sweepActors are the "who else could make this happen?" callers.
 var sweepCallers = []string{"anonymous", "other-org member", "org-B-confined key", "viewer below", "admin below owner",
-	"own service", "own agent token", "expired key", "revoked key", "deleted user's session", "forged session", "replayed session"}
+	"own service", "own agent token", "expired key", "session of an expired key", "revoked key", "deleted user's session", "forged session", "replayed session"}
 
 type sweepWorld struct {
 	*world
@@ -92,6 +92,8 @@ func buildSweepWorld(t *testing.T) *sweepWorld {
 	// after its key was revoked.
 	var ek, rk, sk api.KeyCreated
 	e.must(201, "POST", org+"/apikeys", w.owner, map[string]any{"name": "short", "expires_at": clk.now().Add(time.Minute)}, &ek)
+	var eks api.SessionResponse
+	e.must(201, "POST", "/v1/sessions", ek.Token, nil, &eks)
 	e.must(201, "POST", "/v1/apikeys", w.owner, map[string]any{"name": "revoked"}, &rk)
 	e.must(200, "DELETE", "/v1/apikeys/"+rk.Item.ID, w.owner, nil, nil)
 	e.must(201, "POST", "/v1/apikeys", w.owner, map[string]any{"name": "sess"}, &sk)
@@ -113,7 +115,7 @@ func buildSweepWorld(t *testing.T) *sweepWorld {
 	sw.creds = map[string]string{
 		"anonymous": "", "other-org member": b.owner, "org-B-confined key": dk.Token, "viewer below": w.viewer,
 		"admin below owner": adm, "own service": w.serviceKey, "own agent token": at.Token,
-		"expired key": ek.Token, "revoked key": rk.Token, "deleted user's session": gs.Token,
+		"expired key": ek.Token, "session of an expired key": eks.Token, "revoked key": rk.Token, "deleted user's session": gs.Token,
 		"forged session": forged, "replayed session": replay.Token,
 	}
 	_ = own2
@@ -139,7 +141,7 @@ type sweepCase struct {
 // level (every target of the sweep is owner-level) is 403.
 var sweepDefault = map[string]string{
 	"anonymous": "401", "other-org member": "404", "org-B-confined key": "404", "viewer below": "403",
-	"admin below owner": "403", "own service": "403", "own agent token": "401", "expired key": "401",
+	"admin below owner": "403", "own service": "403", "own agent token": "401", "expired key": "401", "session of an expired key": "401",
 	"revoked key": "401", "deleted user's session": "401", "forged session": "401", "replayed session": "401",
 }
 
@@ -180,7 +182,7 @@ var sweepCases = map[string]sweepCase{
 	"DELETE /v1/orgs/{org}/invitations/{invitation}": {why: "revoking an owner-role invitation needs the escalation rules for its role"},
 	"GET /v1/auth/oidc/{org}/start": {why: "no provider configured: 404 to everyone, credential or not",
 		want: map[string]string{"anonymous": "404", "viewer below": "404", "admin below owner": "404", "own service": "404",
-			"own agent token": "404", "expired key": "404", "revoked key": "404", "deleted user's session": "404", "forged session": "404", "replayed session": "404"}},
+			"own agent token": "404", "expired key": "404", "session of an expired key": "404", "revoked key": "404", "deleted user's session": "404", "forged session": "404", "replayed session": "404"}},
 	"GET /v1/auth/oidc/{org}/callback": {why: "no pending sign-in: 401 to everyone; a bearer credential is no sign-in",
 		want: map[string]string{"other-org member": "401", "org-B-confined key": "401", "viewer below": "401", "admin below owner": "401", "own service": "401"}},
 	"POST /v1/orgs": {why: "any user may create an org and own it; not a confined key or a service",
