@@ -18,7 +18,8 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 )
 
-// clock is a settable test clock for the auth service.
+// sweepClock is a settable clock for the auth service (expiring a key
+// without waiting).
 type sweepClock struct {
 	mu sync.Mutex
 	t  time.Time
@@ -31,15 +32,16 @@ func (c *sweepClock) add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// sweepActors are the "who else could make this happen?" callers.
+// sweepCallers are the "who else could make this happen?" callers.
 var sweepCallers = []string{"anonymous", "other-org member", "org-B-confined key", "viewer below", "admin below owner",
 	"own service", "own agent token", "expired key", "session of an expired key", "revoked key", "deleted user's session", "forged session", "replayed session"}
 
+// sweepWorld is world "" with owner-level targets in its params, world
+// "b" beside it, and a credential for each of sweepCallers.
 type sweepWorld struct {
 	*world
 	e     *env
 	creds map[string]string
-	body  func(rt *server.Route) any
 }
 
 func buildSweepWorld(t *testing.T) *sweepWorld {
@@ -57,7 +59,7 @@ func buildSweepWorld(t *testing.T) *sweepWorld {
 		return tok
 	}
 	adm := member("adm", "admin")
-	own2 := member("own2", "owner")
+	own2 := member("own2", "owner") // a second owner: the target of member, key and binding routes
 	gone := member("gone", "admin")
 	dual := member("dual", "admin")
 	e.must(201, "POST", "/v1/orgs/"+b.org+"/members", b.owner, map[string]any{"user_id": "dual", "role": "owner"}, nil)
@@ -86,7 +88,7 @@ func buildSweepWorld(t *testing.T) *sweepWorld {
 
 	// The org's own agent's token (it authenticates only at its audience).
 	var at api.AgentToken
-	e.must(201, "POST", org+"/agents/"+"Agent"+"/tokens", w.owner,
+	e.must(201, "POST", org+"/agents/Agent/tokens", w.owner,
 		map[string]any{"audience": "https://gw.example/mcp/" + w.org + "/default/x"}, &at)
 	// An expired key of the owner, a revoked one, and a session replayed
 	// after its key was revoked.
@@ -118,7 +120,6 @@ func buildSweepWorld(t *testing.T) *sweepWorld {
 		"expired key": ek.Token, "session of an expired key": eks.Token, "revoked key": rk.Token, "deleted user's session": gs.Token,
 		"forged session": forged, "replayed session": replay.Token,
 	}
-	_ = own2
 	return sw
 }
 
