@@ -534,6 +534,8 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, reqID stri
 	out.RequestID = reqID
 	if out.Status == http.StatusInternalServerError {
 		out.Detail = "internal error (request " + reqID + ")"
+	} else if creds := pathCredentials(r.URL.Path); creds != nil {
+		out.Detail = redactCredentials(out.Detail, creds)
 	}
 	h := w.Header()
 	if ra := retryAfterHeader(&out); ra != "" {
@@ -700,10 +702,14 @@ func (s *Server) logCall(c *call, status int, d time.Duration, p *Problem) {
 	if !s.log.Enabled(c.r.Context(), level) {
 		return
 	}
+	path, creds := c.r.URL.Path, pathCredentials(c.r.URL.Path)
+	if creds != nil {
+		path = redactCredentials(path, creds)
+	}
 	attrs := []slog.Attr{
 		slog.String("request_id", c.reqID),
 		slog.String("route", c.rt.Pattern()),
-		slog.String("path", c.r.URL.Path),
+		slog.String("path", path),
 		slog.Int("status", status),
 		slog.Duration("duration", d),
 		slog.String("client", c.addr),
@@ -714,7 +720,7 @@ func (s *Server) logCall(c *call, status int, d time.Duration, p *Problem) {
 	if p != nil {
 		attrs = append(attrs, slog.String("problem", p.Type))
 		if p.cause != nil {
-			attrs = append(attrs, slog.String("error", p.cause.Error()))
+			attrs = append(attrs, slog.String("error", redactCredentials(p.cause.Error(), creds)))
 		}
 	}
 	s.log.LogAttrs(c.r.Context(), level, "request", attrs...)
