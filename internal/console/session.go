@@ -119,7 +119,7 @@ func randomID() string {
 // if several hold as many): whoever fills the table with many principals
 // loses their own sessions first, as the sign-ins go on, and a person
 // with a few is reached only once no one holds more — never a refused
-// sign-in (docs/threat-model.md row 77).
+// sign-in (docs/threat-model.md row 79).
 func (s *sessionStore) create(token, principal string, expires time.Time) (*session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

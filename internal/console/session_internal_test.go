@@ -13,7 +13,7 @@ import (
 // principal already there — is never refused; it ends the oldest session
 // of a principal holding the most, so the principals that filled the
 // table lose their own sessions first and a person with one session keeps
-// it as long as anyone holds more. docs/threat-model.md row 77.
+// it as long as anyone holds more. docs/threat-model.md row 79.
 func TestFullSessionTableEvictsTheLargest(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)

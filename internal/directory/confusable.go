@@ -7,7 +7,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Confusable resource ids (docs/threat-model.md row 80). Two ids that
+// Confusable resource ids (docs/threat-model.md row 82). Two ids that
 // render alike but differ in bytes are two resources to the engine: a
 // share or a binding on "pаyroll" (with a Cyrillic а) grants nothing on
 // "payroll", and a reviewer reading the policy, a binding list or an

@@ -479,6 +479,11 @@ func (d *Directory) Permissions(ctx context.Context, actor Actor, org, principal
 	return gs, rev, principalErr("permissions", org, principal, err)
 }
 
+// CheckRequest is checkRequest, for a caller that must judge a request's
+// shape before it reads anything the answer could reveal (starting a run
+// of a resource that may not exist).
+func CheckRequest(req *authz.Request) error { return checkRequest(req) }
+
 // checkRequest validates a question's shape: an acting principal (user,
 // agent or service), a namespace name, an action and resource type
 // without wildcards, a resource id, and on_behalf_of a user for an agent

@@ -403,7 +403,7 @@ func (g *Gateway) decide(ctx context.Context, in *request, cat *catalog, req *au
 // holding one of the caller's long-poll slots (Config.HoldWait) while it
 // does: a caller at its bound is refused with CodeBusy, naming the
 // approval, instead of holding one more goroutine and connection
-// (docs/threat-model.md row 76).
+// (docs/threat-model.md row 78).
 func (g *Gateway) waitApproval(ctx context.Context, in *request, ap *store.Approval, wait time.Duration) (store.Approval, error) {
 	if g.cfg.HoldWait != nil {
 		release, err := g.cfg.HoldWait(in.caller.Principal)

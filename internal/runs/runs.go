@@ -114,14 +114,26 @@ func (s *Service) Start(ctx context.Context, actor directory.Actor, org string, 
 	case in.IssueToken && s.vault == nil:
 		return Started{}, &directory.Error{Pkg: "runs", Op: op, Msg: "the secrets vault is not configured on this server", Kind: errs.Unavailable}
 	}
+	req := authz.Request{Org: org, Principal: actor.Principal, OnBehalfOf: in.OnBehalfOf, Namespace: ref.Namespace,
+		ResourceType: ref.Type, ResourceID: ref.ID, Action: "run"}
+	if err := directory.CheckRequest(&req); err != nil {
+		return Started{}, err
+	}
 	res, err := s.st.GetResource(ctx, org, ref)
 	if errors.Is(err, store.ErrNotFound) {
+		// The permission first, as reading a resource or issuing its run
+		// token does: a caller who may not run it gets the refusal it
+		// gets for one that exists (no existence oracle); only a caller
+		// who could run it (with an approval, if one is asked for)
+		// learns that it does not exist.
+		if !s.dir.AllowsApproved(&req) {
+			err := &directory.ForbiddenError{Permission: ref.Type + ":run", Scope: authz.Scope(ref)}
+			return Started{}, s.dir.RecordDenied(ctx, op, org, actor, target(ref.Namespace, ref.Type, ref.ID), err)
+		}
 		return Started{}, notFound(op, "resource "+store.RefKey(ref))
 	} else if err != nil {
 		return Started{}, &directory.Error{Pkg: "runs", Op: op, Kind: errs.Unavailable, Cause: err}
 	}
-	req := authz.Request{Org: org, Principal: actor.Principal, OnBehalfOf: in.OnBehalfOf, Namespace: ref.Namespace,
-		ResourceType: ref.Type, ResourceID: ref.ID, Action: "run"}
 	base := store.Run{
 		ID: directory.NewRecordID(), Org: org, Namespace: ref.Namespace, ResourceType: ref.Type, ResourceID: ref.ID, SpecVersion: res.Version,
 		Principal: actor.Principal, OnBehalfOf: in.OnBehalfOf, TriggeredBy: actor.Principal, Runtime: in.Runtime,

@@ -534,6 +534,8 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, reqID stri
 	out.RequestID = reqID
 	if out.Status == http.StatusInternalServerError {
 		out.Detail = "internal error (request " + reqID + ")"
+	} else if creds := pathCredentials(r.URL.Path); creds != nil {
+		out.Detail = redactCredentials(out.Detail, creds)
 	}
 	h := w.Header()
 	if ra := retryAfterHeader(&out); ra != "" {
@@ -700,10 +702,14 @@ func (s *Server) logCall(c *call, status int, d time.Duration, p *Problem) {
 	if !s.log.Enabled(c.r.Context(), level) {
 		return
 	}
+	path, creds := c.r.URL.Path, pathCredentials(c.r.URL.Path)
+	if creds != nil {
+		path = redactCredentials(path, creds)
+	}
 	attrs := []slog.Attr{
 		slog.String("request_id", c.reqID),
 		slog.String("route", c.rt.Pattern()),
-		slog.String("path", c.r.URL.Path),
+		slog.String("path", path),
 		slog.Int("status", status),
 		slog.Duration("duration", d),
 		slog.String("client", c.addr),
@@ -714,7 +720,7 @@ func (s *Server) logCall(c *call, status int, d time.Duration, p *Problem) {
 	if p != nil {
 		attrs = append(attrs, slog.String("problem", p.Type))
 		if p.cause != nil {
-			attrs = append(attrs, slog.String("error", p.cause.Error()))
+			attrs = append(attrs, slog.String("error", redactCredentials(p.cause.Error(), creds)))
 		}
 	}
 	s.log.LogAttrs(c.r.Context(), level, "request", attrs...)
@@ -775,7 +781,7 @@ func (s *Server) isTrusted(addr string) bool {
 // problems and audit entries), but two requests never share an id: the
 // server's part, after the last '~' (which a plain id cannot hold), is
 // its alone, so a caller cannot give its audit entries another request's
-// id (docs/threat-model.md row 79).
+// id (docs/threat-model.md row 81).
 func (s *Server) requestID(r *http.Request) string {
 	// Client (≤ 64 bytes), '~', prefix (9) and a base-36 uint64 (≤ 13): in
 	// b, and one allocation, the string.

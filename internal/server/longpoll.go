@@ -10,8 +10,9 @@ import (
 // change feed's server-sent events) each hold a goroutine, a timer and a
 // connection for up to a minute — a stream for as long as its client
 // stays — and re-read the store as they go. The MCP gateway's waits for
-// an approval (a server's wait_for_approval) count here too (row 76). Each principal may hold at
-// most Config.MaxLongPolls of them on this server at once (every
+// an approval (a server's wait_for_approval) count here too
+// (docs/threat-model.md row 78). Each principal may hold at most
+// Config.MaxLongPolls of them on this server at once (every
 // credential of the principal counts: its keys, its sessions); one more
 // is answered 429 with Retry-After before it waits, and a slot is given
 // back when its request ends, the client going away included. A request

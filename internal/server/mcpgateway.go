@@ -65,7 +65,7 @@ func (s *Server) mountedRequestID(r *http.Request) string {
 // holdMCPWait takes one of principal's long-poll slots for a gateway
 // call that waits for an approval (wait_for_approval): those waits hold a
 // goroutine and a connection as the API's long polls do, and count toward
-// the same --max-long-polls (docs/threat-model.md row 76).
+// the same --max-long-polls (docs/threat-model.md row 78).
 func (s *Server) holdMCPWait(principal string) (func(), error) {
 	release, err := s.longPolls.hold(principal)
 	if p, ok := errors.AsType[*Problem](err); ok {

@@ -23,7 +23,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
-// The attacks of branch redteam5 (docs/threat-model.md rows 75–): the
+// The attacks of branch redteam5 (docs/threat-model.md rows 77–82): the
 // open items of the earlier reviews.
 
 // securityHeaders is what TestEveryAnswerCarriesSecurityHeaders reads of

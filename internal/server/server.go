@@ -305,7 +305,7 @@ var (
 // test that makes the console's cookies Secure. A browser ignores HSTS on
 // a plain-HTTP answer (RFC 6797 §8.1), so sending it behind a proxy is
 // right. Not includeSubDomains: sibling hosts are not ours to pin.
-// docs/threat-model.md row 75.
+// docs/threat-model.md row 77.
 func (s *Server) securityHeaders(h http.Header, r *http.Request) {
 	h["X-Content-Type-Options"] = hdrNosniff
 	if s.https || r.TLS != nil {

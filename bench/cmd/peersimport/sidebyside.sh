@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Issue 19 goal 4, side by side on this machine: the peers' 121,306 facts
+# loaded into Gatehouse through its bulk importer (load.sh: SQLite, then
+# PostgreSQL) and into SpiceDB on PostgreSQL through the peers' own loader
+# (`peers load`, 4 writers, 100 tuples a request: what ../shared/peers/run.sh
+# does), in the same minutes, the order rotating every round. A figure from
+# another day or another host is not a ratio: this machine's speed moves by
+# 2× between sessions.
+#
+#   GATEHOUSE_BIN=/path/to/gatehouse SPICEDB_BIN=/path/to/spicedb \
+#     [ROUNDS=2] [IMPORT_FLAGS='--parallel 2'] [SYSTEMS='gh-sqlite gh-pg spicedb-pg'] \
+# (SYSTEMS may also name gh-pg-orgwrites: PostgreSQL with concurrent org
+# writes, `serve --postgres-org-writes`, and `import --parallel 4`)
+#     bench/cmd/peersimport/sidebyside.sh WORKDIR
+#
+# SpiceDB builds from the module proxy (≈ 10 min on 2 cores):
+#   GOBIN=$BIN go install github.com/authzed/spicedb/cmd/spicedb@v1.56.2
+# PostgreSQL at 127.0.0.1:5432 (user postgres, trust); the databases
+# sxs_gatehouse and sxs_spicedb are dropped and created every round.
+# Ports: Gatehouse 18290–18292, SpiceDB 18240–18242.
+#
+# Prints one line per load and, at the end, each system's facts seconds
+# and SpiceDB's time over Gatehouse's (≥ 1.0 means Gatehouse is at least
+# as fast).
+set -euo pipefail
+W=${1:?usage: sidebyside.sh WORKDIR}
+: "${GATEHOUSE_BIN:?set GATEHOUSE_BIN}" "${SPICEDB_BIN:?set SPICEDB_BIN}"
+here=$(cd "$(dirname "$0")" && pwd)
+peers_src=$(cd "$here/../../.." && pwd)/../shared/peers
+ROUNDS=${ROUNDS:-2}
+SYSTEMS=(${SYSTEMS:-gh-sqlite gh-pg spicedb-pg})
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+mkdir -p "$W"
+W=$(cd "$W" && pwd)
+(cd "$peers_src" && go build -o "$W/peers" .)
+[[ -s "$W/peers.jsonl" ]] || "$W/peers" gen -jsonl "$W/peers.jsonl" >/dev/null
+reset_db() { psql "$PG/postgres" -q -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" 2>/dev/null; }
+la() { cut -d' ' -f1 /proc/loadavg; }
+RES="$W/sidebyside.tsv"
+: >"$RES"
+
+gatehouse() { # label [database [env...]]
+	local label=$1 out="$W/$1.out"
+	local db=(IMPORT_FLAGS="${IMPORT_FLAGS:---parallel 2}")
+	if [[ -n "${2:-}" ]]; then reset_db "$2"; db+=(DATABASE="$PG/$2?sslmode=disable" "${@:3}"); fi
+	local l0; l0=$(la)
+	env GATEHOUSE_BIN="$GATEHOUSE_BIN" PEERS_JSONL="$W/peers.jsonl" PORT=18290 "${db[@]}" \
+		bash "$here/load.sh" "$W/$label" >"$out" 2>&1
+	awk -v r="$round" -v l="$label" -v l0="$l0" -v l1="$(la)" '
+		/^facts load s/ {s = $4}
+		/^server CPU/ {c = $6; sub(";", "", c); ca = $10}
+		/^PostgreSQL CPU/ {p = $6}
+		END {printf "%s\t%s\t%s\t%s (%s)\t%s\t%s-%s\n", r, l, s, c, ca, (p == "" ? "-" : p), l0, l1}' "$out" | tee -a "$RES"
+}
+spicedb() {
+	local uri="$PG/sxs_spicedb?sslmode=disable" log="$W/spicedb.log"
+	reset_db sxs_spicedb
+	"$SPICEDB_BIN" datastore migrate head --datastore-engine postgres --datastore-conn-uri "$uri" \
+		--skip-release-check --log-level error >>"$log" 2>&1
+	export PEERS_SDB_TOKEN=sxs-$RANDOM$RANDOM
+	"$SPICEDB_BIN" serve --datastore-engine postgres --datastore-conn-uri "$uri" \
+		--grpc-preshared-key "$PEERS_SDB_TOKEN" --grpc-addr 127.0.0.1:18241 \
+		--http-enabled --http-addr 127.0.0.1:18240 --metrics-enabled --metrics-addr 127.0.0.1:18242 \
+		--telemetry-endpoint "" --skip-release-check --log-level warn >>"$log" 2>&1 &
+	local pid=$!
+	for _ in $(seq 600); do curl -fsS -o /dev/null http://127.0.0.1:18240/healthz 2>/dev/null && break; sleep 0.1; done
+	local pgpid l0; l0=$(la)
+	pgpid=$(ps -eo pid=,ppid=,comm= | awk '$3=="postgres" && $2==1 {print $1; exit}')
+	"$W/peers" load -system spicedb -label spicedb-pg -sdb-url http://127.0.0.1:18240 \
+		-sdb-schema "$peers_src/models/spicedb.zed" -pid "$pid" -pg-pid "$pgpid" -workers 4 -rep "$round" >"$W/spicedb.json"
+	kill "$pid"; wait "$pid" 2>/dev/null || true
+	# peers reports PostgreSQL's CPU over its whole load (structure included)
+	sed 's/.*"server_cpu_us_per_req":\([0-9.]*\).*"pg_cpu_us_per_req":\([0-9.]*\).*"facts_s":\([0-9.]*\).*/\1 \2 \3/' "$W/spicedb.json" |
+		awk -v r="$round" -v l0="$l0" -v l1="$(la)" '{printf "%s\tspicedb-pg\t%.2f\t(%.1f)\t(%.1f)\t%s-%s\n", r, $3, $1, $2, l0, l1}' | tee -a "$RES"
+}
+
+# CPU per fact: Gatehouse's over the facts phase, and in parentheses over the
+# whole load (its structure phase included: orgs, namespaces, 30,000
+# resources); peers reports SpiceDB's only over the whole load (its
+# structure's 30,300 parent tuples included), both divided by the facts.
+# Gatehouse's PostgreSQL figure is the facts phase, SpiceDB's the whole load.
+printf 'round\tsystem\tfacts s\tserver CPU µs/fact (whole load)\tPostgreSQL CPU µs/fact\tload average\n'
+n=${#SYSTEMS[@]}
+for round in $(seq "$ROUNDS"); do
+	k=$(((round - 1) % n))
+	for s in "${SYSTEMS[@]:$k}" "${SYSTEMS[@]:0:$k}"; do
+		case $s in
+		gh-sqlite) gatehouse gh-sqlite ;;
+		gh-pg) gatehouse gh-pg sxs_gatehouse ;;
+		gh-pg-orgwrites) gatehouse gh-pg-orgwrites sxs_gatehouse GATEHOUSE_POSTGRES_ORG_WRITES=true IMPORT_FLAGS='--parallel 4' ;;
+		spicedb-pg) spicedb ;;
+		esac
+	done
+done
+echo
+awk -F'\t' '{t[$2] = t[$2] " " $3; if ($2 == "spicedb-pg") {sdb += $3; ns++} else {gh[$2] += $3; ng[$2]++}}
+	END {
+		for (s in t) printf "%s facts s:%s\n", s, t[s]
+		if (ns) for (s in gh) printf "SpiceDB mean / %s mean = %.2f\n", s, (sdb / ns) / (gh[s] / ng[s])
+	}' "$RES"
