@@ -560,6 +560,10 @@ type LookupResourcesResponse struct {
 	Items      []ResourceRef `json:"items"`
 	NextCursor string        `json:"next_cursor"`
 	Revision   uint64        `json:"revision"`
+	// Reason is "unknown_namespace" when the lookup names a namespace the
+	// org does not have (items is then empty): what a check of the same
+	// question answers. Absent otherwise.
+	Reason string `json:"reason,omitempty" openapi:"reason"`
 	// ApprovalRequired lists the items that need a person's approval first.
 	ApprovalRequired []ResourceRef `json:"approval_required,omitempty"`
 	// Conditional (only with include_conditional) marks the items of this

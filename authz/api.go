@@ -184,6 +184,10 @@ type LookupResourcesPage struct {
 	// set of conditions, false now, that together would allow. The other
 	// resources are allowed now.
 	Conditional []ConditionalResource
+	// Reason is ReasonUnknownNamespace when the lookup names a namespace
+	// the org does not have (the page is then empty), the reason Check
+	// gives the same question; "" otherwise.
+	Reason Reason
 }
 
 // ConditionalResource is a resource allowed only under conditions.
@@ -306,7 +310,8 @@ func (e *Engine) Explain(req *Request) Explanation { return e.explain(req) }
 // ErrInvalid for a malformed principal id (or a team), type, action,
 // namespace, page size or page token (a token is bound to its query). An
 // expired principal, an unknown namespace or an on-behalf-of pair Check
-// would refuse yield an empty page, not an error.
+// would refuse yield an empty page, not an error; an unknown namespace's
+// page says so in Reason (ReasonUnknownNamespace), as Check would.
 func (e *Engine) LookupResources(q LookupResourcesRequest) (LookupResourcesPage, error) {
 	return e.lookupResources(q)
 }

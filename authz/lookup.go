@@ -216,10 +216,11 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 
 	namespaces := o.nsSorted
 	if q.Namespace != "" {
-		namespaces = nil
-		if _, exists := o.nsID(q.Namespace); exists {
-			namespaces = []string{q.Namespace}
+		if _, exists := o.nsID(q.Namespace); !exists {
+			page.Reason = ReasonUnknownNamespace
+			return page, nil
 		}
+		namespaces = []string{q.Namespace}
 	}
 	var last pageToken
 	full := false // the page is full; looking for one more to decide on a token

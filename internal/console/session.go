@@ -20,7 +20,11 @@ const (
 
 // Limits of the in-memory session tables. maxPerPrincipal keeps one
 // principal, signing in again and again with its own key, from filling
-// the table that everyone shares: its oldest session ends instead.
+// the table that everyone shares: its oldest session ends instead. Many
+// principals together can still fill maxSessions (anyone may create users
+// through invitations to an org of its own); then a sign-in ends the
+// oldest session of a principal holding the most (create), never
+// refusing the sign-in.
 const (
 	maxSessions     = 100_000
 	maxPerPrincipal = 50
@@ -52,11 +56,33 @@ type sessionStore struct {
 	sessions map[string]*session
 	// byPrincipal is each principal's live session ids, oldest first.
 	byPrincipal map[string][]string
-	links       map[string]link
+	// byCount[n] is the set of principals holding exactly n sessions
+	// (1 ≤ n ≤ maxPerPrincipal): a principal holding the most is found
+	// in at most maxPerPrincipal steps when the table is full.
+	byCount []map[string]struct{}
+	// max bounds len(sessions): maxSessions (tests lower it).
+	max   int
+	links map[string]link
 }
 
 func newSessionStore(now func() time.Time) *sessionStore {
-	return &sessionStore{now: now, sessions: map[string]*session{}, byPrincipal: map[string][]string{}, links: map[string]link{}}
+	s := &sessionStore{now: now, sessions: map[string]*session{}, byPrincipal: map[string][]string{}, links: map[string]link{},
+		byCount: make([]map[string]struct{}, maxPerPrincipal+1), max: maxSessions}
+	for n := range s.byCount {
+		s.byCount[n] = map[string]struct{}{}
+	}
+	return s
+}
+
+// counted moves principal from the set of those holding from sessions to
+// those holding to; s.mu is held.
+func (s *sessionStore) counted(principal string, from, to int) {
+	if from > 0 {
+		delete(s.byCount[from], principal)
+	}
+	if to > 0 {
+		s.byCount[to][principal] = struct{}{}
+	}
 }
 
 // forget removes a session from both tables; s.mu is held.
@@ -66,6 +92,7 @@ func (s *sessionStore) forget(x *session) {
 	for i, id := range ids {
 		if id == x.id {
 			ids = append(ids[:i:i], ids[i+1:]...)
+			s.counted(x.principal, len(ids)+1, len(ids))
 			break
 		}
 	}
@@ -87,7 +114,12 @@ func randomID() string {
 
 // create stores a session of principal for an auth session token valid
 // until expires; the principal's oldest session ends if it holds
-// maxPerPrincipal already.
+// maxPerPrincipal already. When the table is full of live sessions, the
+// oldest session of a principal holding the most ends (any one of them
+// if several hold as many): whoever fills the table with many principals
+// loses their own sessions first, as the sign-ins go on, and a person
+// with a few is reached only once no one holds more — never a refused
+// sign-in (docs/threat-model.md row 79).
 func (s *sessionStore) create(token, principal string, expires time.Time) (*session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -95,20 +127,32 @@ func (s *sessionStore) create(token, principal string, expires time.Time) (*sess
 	if ids := s.byPrincipal[principal]; len(ids) >= maxPerPrincipal {
 		s.forget(s.sessions[ids[0]])
 	}
-	if len(s.sessions) >= maxSessions {
+	if len(s.sessions) >= s.max {
 		for _, x := range s.sessions {
 			if !now.Before(x.expires) {
 				s.forget(x)
 			}
 		}
-		if len(s.sessions) >= maxSessions {
-			return nil, errFull
+		if len(s.sessions) >= s.max {
+			s.evictFromLargest()
 		}
 	}
 	x := &session{id: randomID(), principal: principal, token: token, csrf: randomID(), expires: expires}
 	s.sessions[x.id] = x
 	s.byPrincipal[principal] = append(s.byPrincipal[principal], x.id)
+	s.counted(principal, len(s.byPrincipal[principal])-1, len(s.byPrincipal[principal]))
 	return x, nil
+}
+
+// evictFromLargest ends the oldest session of a principal holding the
+// most sessions; s.mu is held.
+func (s *sessionStore) evictFromLargest() {
+	for n := len(s.byCount) - 1; n > 0; n-- {
+		for p := range s.byCount[n] {
+			s.forget(s.sessions[s.byPrincipal[p][0]])
+			return
+		}
+	}
 }
 
 // get returns the live session with id, or nil.

@@ -69,6 +69,11 @@ func (spec BindingSpec) check() error {
 	if err := checkScope(spec.Scope); err != nil {
 		return err
 	}
+	if spec.Scope.ID != "" {
+		if err := checkNewResourceID("scope.id", spec.Scope.ID); err != nil {
+			return err
+		}
+	}
 	if spec.Condition != "" {
 		if err := checkName("condition", spec.Condition); err != nil {
 			return err
@@ -282,6 +287,9 @@ func checkShare(ref authz.ResourceRef, principal string, actions []string) ([]st
 		return nil, err
 	}
 	if err := checkScope(resourceScope(ref)); err != nil {
+		return nil, err
+	}
+	if err := checkNewResourceID("id", ref.ID); err != nil {
 		return nil, err
 	}
 	if len(actions) == 0 || len(actions) > 64 {

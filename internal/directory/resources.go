@@ -141,7 +141,7 @@ func (spec ResourceSpec) check() error {
 	if systemTypes[spec.Type] {
 		return invalid("type", "%q is one of Gatehouse's own types", spec.Type)
 	}
-	return nil
+	return checkNewResourceID("id", spec.ID)
 }
 
 // createResource authorizes and creates a resource (spec checked) inside a

@@ -338,6 +338,9 @@ func (g *Gateway) callTool(ctx context.Context, in *request, p *mcp.CallToolPara
 			cl.decision, cl.reason = DecisionDeny, "invalid"
 			return g.answer(ctx, cl, errorResult("Gatehouse refused the call: "+err.Error()))
 		}
+		if werr, ok := errors.AsType[*jsonrpc.Error](err); ok && werr.Code == CodeBusy {
+			return nil, werr // the caller's waits are full (waitApproval)
+		}
 		g.log.Warn("mcpgw: decision failed", "endpoint", in.ep.key(), "tool", t.id, "err", err)
 		return nil, internalErr("the gateway cannot decide this call now; retry")
 	}
@@ -384,7 +387,7 @@ func (g *Gateway) decide(ctx context.Context, in *request, cat *catalog, req *au
 		return dec, ap, err
 	}
 	if ap.Status == store.ApprovalPending && cat.srv.wait > 0 {
-		got, err := g.cfg.Directory.WaitApproval(ctx, in.actor(), in.ep.org, ap.ID, time.Now().Add(cat.srv.wait))
+		got, err := g.waitApproval(ctx, in, ap, cat.srv.wait)
 		if err != nil {
 			return authz.Decision{}, nil, err
 		}
@@ -394,6 +397,31 @@ func (g *Gateway) decide(ctx context.Context, in *request, cat *catalog, req *au
 		return a.CheckApproval(ctx, req, directory.ApprovalInput{Arguments: args, ApprovalID: ap.ID})
 	}
 	return dec, ap, nil
+}
+
+// waitApproval waits up to wait for the pending approval ap's answer,
+// holding one of the caller's long-poll slots (Config.HoldWait) while it
+// does: a caller at its bound is refused with CodeBusy, naming the
+// approval, instead of holding one more goroutine and connection
+// (docs/threat-model.md row 78).
+func (g *Gateway) waitApproval(ctx context.Context, in *request, ap *store.Approval, wait time.Duration) (store.Approval, error) {
+	if g.cfg.HoldWait != nil {
+		release, err := g.cfg.HoldWait(in.caller.Principal)
+		if err != nil {
+			var busy *BusyError
+			if !errors.As(err, &busy) {
+				g.log.Warn("mcpgw: holding a wait failed", "endpoint", in.ep.key(), "err", err)
+				return store.Approval{}, internalErr("the gateway cannot wait for the approval now; retry")
+			}
+			data, _ := json.Marshal(map[string]any{
+				"status": 429, "type": busy.Type, "retry_after": int(busy.RetryAfter / time.Second),
+				"approval": approvalMeta(ap),
+			})
+			return store.Approval{}, &jsonrpc.Error{Code: CodeBusy, Message: busy.Detail + "; approval " + ap.ID + " is pending: call again once it is granted", Data: data}
+		}
+		defer release()
+	}
+	return g.cfg.Directory.WaitApproval(ctx, in.actor(), in.ep.org, ap.ID, time.Now().Add(wait))
 }
 
 // explain is the human explanation of a denial.

@@ -119,7 +119,32 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Logger receives warnings; nil discards.
 	Logger *slog.Logger
+	// HoldWait, when set, takes one of principal's long-poll slots before
+	// a tools/call waits for a pending approval (a server's
+	// wait_for_approval), and its release gives the slot back when the
+	// wait ends, however it ends. An error refuses the wait: a *BusyError
+	// is answered as such (CodeBusy), anything else as an internal error.
+	// nil: waits are not bounded by the gateway.
+	HoldWait func(principal string) (release func(), err error)
 }
+
+// CodeBusy is the JSON-RPC error code of a tools/call refused because its
+// caller already holds as many waits (and long polls) as it may: the
+// MCP form of the API's 429 (JSON-RPC leaves -32000 to -32099 to
+// servers). Its data is {"status": 429, "type", "retry_after" (seconds)}
+// and, when the call created or found one, "approval": the pending
+// approval to come back for.
+const CodeBusy = -32029
+
+// BusyError refuses a wait (Config.HoldWait): Detail is said to the
+// caller, Type is the API's problem type for the same refusal, and
+// RetryAfter when to try again.
+type BusyError struct {
+	Type, Detail string
+	RetryAfter   time.Duration
+}
+
+func (e *BusyError) Error() string { return "mcpgw: busy: " + e.Detail }
 
 // Gateway serves the MCP endpoints. It is an http.Handler for the paths
 // under Prefix and MetadataPrefix. Close releases its upstream

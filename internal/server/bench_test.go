@@ -117,6 +117,20 @@ func BenchmarkCheckServeHTTP(b *testing.B) {
 // and the first answer must contain want.
 func benchCheckServe(b *testing.B, action, want string) {
 	b.Helper()
+	benchCheckServeWith(b, action, want, "")
+}
+
+// BenchmarkCheckServeHTTPClientRequestID is BenchmarkCheckServeHTTP with
+// the client's own X-Request-Id, which the request's id then starts with
+// (requestID: the client's, '~', the server's).
+func BenchmarkCheckServeHTTPClientRequestID(b *testing.B) {
+	benchCheckServeWith(b, "chains:run", `"allowed":true`, "loadgen-1234")
+}
+
+// benchCheckServeWith is benchCheckServe with the client's X-Request-Id
+// reqID ("" for none).
+func benchCheckServeWith(b *testing.B, action, want, reqID string) {
+	b.Helper()
 	e := newEnv(b, "sqlite", envOpts{})
 	w := buildWorldTB(b, e, "")
 	body := []byte(`{"principal":"user:member","action":"` + action + `","resource":"chains/triage","namespace":"prod"}`)
@@ -129,6 +143,9 @@ func benchCheckServe(b *testing.B, action, want string) {
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+w.owner)
+	if reqID != "" {
+		req.Header.Set("X-Request-Id", reqID)
+	}
 	rw := &nullWriter{h: http.Header{}}
 	serve := func() {
 		rd.Reset(body)

@@ -306,7 +306,7 @@ func (s *Server) lookupResources(c *call, in *LookupResourcesRequest) (LookupRes
 		items = []authz.ResourceRef{}
 	}
 	out := LookupResourcesResponse{Items: each(items, apiRef), NextCursor: page.NextPageToken, Revision: page.Revision,
-		ApprovalRequired: each(page.ApprovalRequired, apiRef)}
+		ApprovalRequired: each(page.ApprovalRequired, apiRef), Reason: string(page.Reason)}
 	for _, c := range page.Conditional {
 		out.Conditional = append(out.Conditional, api.ConditionalRef{ResourceRef: apiRef(c.ResourceRef), Conditions: c.Conditions})
 	}

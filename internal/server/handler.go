@@ -774,15 +774,24 @@ func (s *Server) isTrusted(addr string) bool {
 	return false
 }
 
-// requestID is the client's X-Request-Id when it is short and plain, else
-// a fresh one.
+// requestID is the request's id: the server's own (a random prefix of
+// the process and a sequence number), after the client's X-Request-Id and
+// a '~' when the client sent a short, plain one ("mine~3fa2b1c0-1k").
+// The client's value stays visible (in the answer's X-Request-Id, the log,
+// problems and audit entries), but two requests never share an id: the
+// server's part, after the last '~' (which a plain id cannot hold), is
+// its alone, so a caller cannot give its audit entries another request's
+// id (docs/threat-model.md row 81).
 func (s *Server) requestID(r *http.Request) string {
+	// Client (≤ 64 bytes), '~', prefix (9) and a base-36 uint64 (≤ 13): in
+	// b, and one allocation, the string.
+	var b [96]byte
+	buf := b[:0]
 	if id := headerValue(r.Header, "X-Request-Id"); id != "" && len(id) <= 64 && plainID(id) {
-		return id
+		buf = append(append(buf, id...), '~')
 	}
 	n := s.reqSeq.Add(1)
-	var b [32]byte // prefix (9 bytes) and a base-36 uint64 (≤ 13): one allocation, the string
-	return string(strconv.AppendUint(append(b[:0], s.reqPrefix...), n, 36))
+	return string(strconv.AppendUint(append(buf, s.reqPrefix...), n, 36))
 }
 
 // headerValue is h.Get(key) for a key already in canonical form, found

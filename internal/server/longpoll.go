@@ -9,8 +9,10 @@ import (
 // change feed, the audit log and an approval) and an event stream (the
 // change feed's server-sent events) each hold a goroutine, a timer and a
 // connection for up to a minute — a stream for as long as its client
-// stays — and re-read the store as they go. Each principal may hold at
-// most Config.MaxLongPolls of them on this server at once (every
+// stays — and re-read the store as they go. The MCP gateway's waits for
+// an approval (a server's wait_for_approval) count here too
+// (docs/threat-model.md row 78). Each principal may hold at most
+// Config.MaxLongPolls of them on this server at once (every
 // credential of the principal counts: its keys, its sessions); one more
 // is answered 429 with Retry-After before it waits, and a slot is given
 // back when its request ends, the client going away included. A request
@@ -33,6 +35,16 @@ type longPolls struct {
 	max int // < 0: no bound
 	mu  sync.Mutex
 	n   map[string]int
+	// total is the sum of n (the gatehouse_long_polls_held gauge).
+	total int
+}
+
+// held is how many long polls, streams and gateway waits are held on
+// this server now, by everyone.
+func (l *longPolls) held() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total
 }
 
 func newLongPolls(max int) *longPolls {
@@ -56,9 +68,11 @@ func (l *longPolls) hold(principal string) (release func(), err error) {
 		return nil, p
 	}
 	l.n[principal]++
+	l.total++
 	return sync.OnceFunc(func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
+		l.total--
 		if l.n[principal]--; l.n[principal] <= 0 {
 			delete(l.n, principal)
 		}

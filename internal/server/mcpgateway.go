@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
@@ -27,16 +28,50 @@ func (s *Server) mountMCP(cfg Config) error {
 	}
 	gw, err := mcpgw.New(mcpgw.Config{
 		Directory: s.dir, Store: s.store, Vault: s.vault, Authenticate: authn,
-		BaseURL: s.publicBase, ClientAddr: s.clientAddr, RequestID: s.requestID, Logger: s.log,
+		BaseURL: s.publicBase, ClientAddr: s.clientAddr, RequestID: s.mountedRequestID, Logger: s.log,
 		UpstreamPolicy: mcp.UpstreamPolicy{Allow: cfg.MCPUpstreamAllow},
+		HoldWait:       s.holdMCPWait,
 	})
 	if err != nil {
 		return err
 	}
 	s.mcp = gw
-	s.handle(mcpgw.Prefix, gw)
-	s.handle(mcpgw.MetadataPrefix, gw)
+	s.handle(mcpgw.Prefix, s.withRequestID(gw))
+	s.handle(mcpgw.MetadataPrefix, s.withRequestID(gw))
 	return nil
+}
+
+type requestIDKey struct{}
+
+// withRequestID gives a request to a handler mounted beside the route
+// table an id, as the routes do: in its answer's X-Request-Id, and in its
+// context for mountedRequestID (its audit entries).
+func (s *Server) withRequestID(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := s.requestID(r)
+		w.Header().Set("X-Request-Id", id)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+	})
+}
+
+// mountedRequestID is the id withRequestID gave r (a new one if none).
+func (s *Server) mountedRequestID(r *http.Request) string {
+	if id, ok := r.Context().Value(requestIDKey{}).(string); ok {
+		return id
+	}
+	return s.requestID(r)
+}
+
+// holdMCPWait takes one of principal's long-poll slots for a gateway
+// call that waits for an approval (wait_for_approval): those waits hold a
+// goroutine and a connection as the API's long polls do, and count toward
+// the same --max-long-polls (docs/threat-model.md row 78).
+func (s *Server) holdMCPWait(principal string) (func(), error) {
+	release, err := s.longPolls.hold(principal)
+	if p, ok := errors.AsType[*Problem](err); ok {
+		return nil, &mcpgw.BusyError{Type: p.Type, Detail: p.Detail, RetryAfter: time.Duration(p.RetryAfter) * time.Second}
+	}
+	return release, err
 }
 
 // mcpAuthenticate authenticates a gateway caller: an agent token minted
@@ -70,7 +105,7 @@ func (s *Server) mcpAuthenticate(ctx context.Context, r *http.Request, audience 
 // its routes.
 func (s *Server) recordMCPAuthFailure(ctx context.Context, r *http.Request, addr string) {
 	e := audit.Entry{
-		Actor:  audit.Actor{ClientAddr: addr, RequestID: s.requestID(r)},
+		Actor:  audit.Actor{ClientAddr: addr, RequestID: s.mountedRequestID(r)},
 		Action: "auth.failure", Target: "route/mcp", Result: audit.Denied,
 		Message: "invalid, expired or revoked credential",
 	}

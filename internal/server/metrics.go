@@ -57,6 +57,10 @@ func newMetrics(s *Server) *metrics {
 			Help: "Store reads of orgs' audit settings by the decision log (a lookup with nothing usable cached, or a refresh ahead).",
 		}, func() float64 { return float64(s.dir.DecisionLogStats().SettingsReads) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatehouse_long_polls_held",
+			Help: "Long polls, event streams and MCP gateway approval waits held open now (each principal at most --max-long-polls).",
+		}, func() float64 { return float64(s.longPolls.held()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "gatehouse_engine_revision",
 			Help: "The revision the decision engine is at.",
 		}, func() float64 { return float64(s.dir.Revision()) }),

@@ -141,7 +141,9 @@ type Server struct {
 	metricsToken   string
 	oidc           *oidcSignIn
 	publicURL      string
-	mcp            *mcpgw.Gateway
+	// https: the public URL is https (securityHeaders).
+	https bool
+	mcp   *mcpgw.Gateway
 	// mcpClient is the imports' client to MCP servers (over
 	// mcp.UpstreamTransport with Config.MCPUpstreamAllow).
 	mcpClient *http.Client
@@ -191,6 +193,7 @@ func New(cfg Config) (*Server, error) {
 		snapshots: make(chan struct{}, maxSnapshots), longPolls: newLongPolls(cfg.MaxLongPolls),
 		mcpClient: &http.Client{Transport: mcp.UpstreamTransport(mcp.UpstreamPolicy{Allow: cfg.MCPUpstreamAllow})},
 	}
+	s.https = strings.HasPrefix(strings.ToLower(s.publicURL), "https://")
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -277,11 +280,37 @@ func (s *Server) Match(r *http.Request) string {
 // its path is one the mux would route there unchanged (checkPathOrg); every
 // other request, and every doubtful /check, goes through the mux.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.securityHeaders(w.Header(), r)
 	if org, ok := checkPathOrg(r); ok {
 		s.checkH.serve(w, r, org)
 		return
 	}
 	s.top.ServeHTTP(w, r)
+}
+
+// Shared values of the security headers: read-only (their capacity is
+// their length, so an Add elsewhere copies instead of writing into them).
+var (
+	hdrNosniff = []string{"nosniff"}[:1:1]
+	hdrHSTS    = []string{"max-age=31536000"}[:1:1]
+)
+
+// securityHeaders sets the headers every answer carries, whatever answers
+// it (a route, a problem, the health probes, the metrics, the MCP
+// gateway, the console, the catch-all): X-Content-Type-Options: nosniff,
+// so that no browser renders a JSON or problem document (which may quote
+// what a caller sent) as anything else; and Strict-Transport-Security
+// when the server is reached over HTTPS — the request came over TLS, or
+// the public URL is https (a TLS-terminating proxy in front), the same
+// test that makes the console's cookies Secure. A browser ignores HSTS on
+// a plain-HTTP answer (RFC 6797 §8.1), so sending it behind a proxy is
+// right. Not includeSubDomains: sibling hosts are not ours to pin.
+// docs/threat-model.md row 77.
+func (s *Server) securityHeaders(h http.Header, r *http.Request) {
+	h["X-Content-Type-Options"] = hdrNosniff
+	if s.https || r.TLS != nil {
+		h["Strict-Transport-Security"] = hdrHSTS
+	}
 }
 
 // checkRoutePattern is the route the fast path of ServeHTTP serves.
@@ -421,10 +450,14 @@ func (s *Server) metricsHandler() http.Handler {
 func (s *Server) MetricsHandler(token string) http.Handler {
 	h := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
 	if token == "" {
-		return h
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.securityHeaders(w.Header(), r)
+			h.ServeHTTP(w, r)
+		})
 	}
 	want := sha256.Sum256([]byte(token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.securityHeaders(w.Header(), r)
 		got, ok := bearerToken(r)
 		gotSum := sha256.Sum256([]byte(got))
 		if !ok || subtle.ConstantTimeCompare(gotSum[:], want[:]) != 1 {
