@@ -176,6 +176,11 @@ class AgentsTest(unittest.TestCase):
         self.assertNotIn("pit", ids(at_revision=rev_before))
         page = self.alice.lookup_resources(ORG, "chains:run", principal="user:bob", at_revision=rev_before)
         self.assertEqual(page.revision, rev_before)
+        self.assertEqual(page.reason, "")
+        # A namespace the org does not have: no items, and the reason a
+        # check of the same question gives.
+        page = self.alice.lookup_resources(ORG, "chains:run", principal="user:bob", namespace="no-such-namespace")
+        self.assertEqual((page.items, page.reason), ([], "unknown_namespace"))
 
     def test_point_in_time_refused(self) -> None:
         future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)

@@ -963,6 +963,8 @@ export interface LookupResourcesResponse {
   nextCursor: string;
   /** The revision the answer was made at. */
   revision: number;
+  /** "unknown_namespace" when the lookup names a namespace the org does not have (items is then empty), as a check answers; absent otherwise. */
+  reason?: string;
 }
 
 /** Asks who may do an action on a resource. @schema LookupSubjectsRequest */

@@ -174,6 +174,9 @@ describe("point in time", () => {
     assert.ok((await ids({})).has("pit"));
     assert.ok(!(await ids({ atRevision: revBefore })).has("pit"));
     assert.equal((await alice.lookupResourcesPage({ principal: "user:bob", action: "chains:run", atRevision: revBefore })).revision, revBefore);
+    // A namespace the org does not have: no items, and the reason a check of the same question gives.
+    const unknown = await alice.lookupResourcesPage({ principal: "user:bob", action: "chains:run", namespace: "no-such-namespace" });
+    assert.deepEqual([unknown.items ?? [], unknown.reason], [[], "unknown_namespace"]);
   });
 
   it("refuses a point it cannot answer with InvalidRequestError naming the field", async () => {

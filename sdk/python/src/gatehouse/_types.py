@@ -668,6 +668,10 @@ class ResourcePage(Wire):
     conditional: Optional[List[Dict[str, Any]]] = None
     #: The items that need a person's approval first.
     approval_required: Optional[List[ResourceRef]] = None
+    #: "unknown_namespace" when the lookup names a namespace the org does
+    #: not have (items is then empty), as a check of the same question
+    #: answers; "" otherwise.
+    reason: str = ""
     extra: Dict[str, Any] = _extra()
 
 
