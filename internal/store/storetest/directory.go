@@ -719,6 +719,7 @@ func testChangeValues(t *testing.T, s store.Store) {
 		{Principal: "role:operator", Actions: []string{"*"}, Scope: res},
 		{Principal: "agent:Triage", Role: "viewer", Scope: res, ExpiresAt: soon},
 	}
+	const keptMembers = 2 // carol's member.put, bob's update
 	kept := -1
 	write(t, s, func(ctx context.Context, tx store.Tx) error {
 		cv, ok := tx.(interface{ ChangeValuesFrom(i int) []any })
@@ -732,6 +733,20 @@ func testChangeValues(t *testing.T, s store.Store) {
 			}
 		}
 		if _, err := tx.CreateTeam(ctx, store.Team{Org: f.org, Slug: "values"}); err != nil {
+			return err
+		}
+		// Members: kept without attributes (carol, bob's update to none),
+		// decoded by the reader with them (dave: a map of any).
+		if err := ensureUsers(ctx, tx, "carol", "dave"); err != nil {
+			return err
+		}
+		if _, err := tx.AddMember(ctx, store.Member{Org: f.org, UserID: "carol"}); err != nil {
+			return err
+		}
+		if _, err := tx.AddMember(ctx, store.Member{Org: f.org, UserID: "dave", Attributes: map[string]any{"dept": "ops", "level": 3}}); err != nil {
+			return err
+		}
+		if _, err := tx.UpdateMember(ctx, store.Member{Org: f.org, UserID: "bob", Attributes: map[string]any{}}); err != nil {
 			return err
 		}
 		changes, values := tx.Changes()[from:], cv.ChangeValuesFrom(from)
@@ -757,8 +772,8 @@ func testChangeValues(t *testing.T, s store.Store) {
 	switch kept {
 	case -1:
 		t.Skip("the store keeps no decoded change values")
-	case len(bindings):
+	case len(bindings) + keptMembers:
 	default:
-		t.Errorf("kept %d values, want one per binding (%d)", kept, len(bindings))
+		t.Errorf("kept %d values, want one per binding (%d) and per member without attributes (%d)", kept, len(bindings), keptMembers)
 	}
 }
