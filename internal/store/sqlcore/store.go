@@ -346,7 +346,7 @@ type txn struct {
 	absentEmails map[string][]string        // email → its absent keys
 	bindingsAt   map[string][]store.Binding // all bindings of a principal at a scope (BindingsAt)
 	heads        map[string]store.AuditHead // audit heads, kept up to date
-	auditPending []store.AuditRecord        // audit rows not yet written
+	auditPending []pendingAudit             // audit rows not yet written
 	headPending  map[string]pendingHead     // audit_heads rows not yet written
 	bulk         bool                       // BulkWrite: INSERTs may be queued (pipeline.go)
 	queue        []queued                   // queued INSERTs

@@ -1,9 +1,12 @@
 package sqlcore
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
 // TestStringsKeyIsExistsKey: existsStrings must find what Prefetch and
@@ -37,5 +40,47 @@ func TestStringsKeyIsExistsKey(t *testing.T) {
 				t.Errorf("appendStringsKey differs from existsKey (-existsKey +appendStringsKey):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestAuditBoxesRows: the arguments of buffered audit rows are each row's
+// own values in auditCols' order, whether a repeated string reuses the
+// box of the row before or a changed one is boxed anew, and the body is
+// the bytes AppendAudit was given.
+func TestAuditBoxesRows(t *testing.T) {
+	mac := make([]byte, 32)
+	rec := func(org, actor, action, target, result, body string, seq uint64, withMAC bool) pendingAudit {
+		p := pendingAudit{AuditRecord: store.AuditRecord{Org: org, Seq: seq, At: int64(seq) * 10, Actor: actor, Action: action,
+			Target: target, Result: result, Hash: []byte{byte(seq)}}, body: body}
+		if withMAC {
+			p.MAC = mac
+		}
+		return p
+	}
+	rows := []pendingAudit{
+		rec("acme", "user:alice", "binding.create", "binding/1", "ok", `{"a":1}`, 1, true),
+		rec("acme", "user:alice", "binding.create", "binding/2", "ok", `{"a":2}`, 2, true),
+		rec("acme", "user:bob", "member.add", "user/u1", "ok", `{"a":3}`, 3, false),
+		rec("beta", "user:bob", "member.add", "user/u2", "denied", `{"a":4}`, 4, true),
+		rec("acme", "user:alice", "binding.create", "binding/3", "ok", `{"a":5}`, 5, true),
+	}
+	var want []any
+	for _, a := range rows {
+		var m any
+		if a.MAC != nil {
+			m = a.MAC
+		}
+		want = append(want, a.Org, int64(a.Seq), a.At, a.Actor, a.Action, a.Target, a.Result, a.body, a.Hash, m)
+	}
+	var bx auditBoxes
+	var got []any
+	for i := range rows {
+		got = bx.row(got, &rows[i])
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("audit row arguments (-want +got):\n%s", diff)
+	}
+	if n := len(strings.Split(auditCols, ",")); len(got) != n*len(rows) {
+		t.Errorf("%d arguments for %d rows, want %d a row (auditCols)", len(got), len(rows), n)
 	}
 }
