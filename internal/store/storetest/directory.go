@@ -275,18 +275,23 @@ func testMembers(t *testing.T, s store.Store) {
 		name string
 		m    store.Member
 		want error
+		msg  string // what the error says (its detail names the member)
 	}{
-		{"already a member", store.Member{Org: "a", UserID: "alice"}, store.ErrConflict},
-		{"user does not exist", store.Member{Org: "a", UserID: "nobody"}, store.ErrNotFound},
-		{"org does not exist", store.Member{Org: "nope", UserID: "bob"}, store.ErrNotFound},
-		{"malformed user id", store.Member{Org: "a", UserID: "b b"}, store.ErrInvalid},
-		{"attributes that are not JSON", store.Member{Org: "a", UserID: "bob", Attributes: map[string]any{"f": func() {}}}, store.ErrInvalid},
+		{"already a member", store.Member{Org: "a", UserID: "alice"}, store.ErrConflict, `member "alice" of org "a" already exists`},
+		{"user does not exist", store.Member{Org: "a", UserID: "nobody"}, store.ErrNotFound, `user "nobody"`},
+		{"org does not exist", store.Member{Org: "nope", UserID: "bob"}, store.ErrNotFound, `org "nope"`},
+		{"malformed user id", store.Member{Org: "a", UserID: "b b"}, store.ErrInvalid, `user id "b b" is malformed`},
+		{"attributes that are not JSON", store.Member{Org: "a", UserID: "bob", Attributes: map[string]any{"f": func() {}}}, store.ErrInvalid, ""},
 	}
 	for _, tc := range tests {
-		wantErr(t, "AddMember: "+tc.name, writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+		err := writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
 			_, err := tx.AddMember(ctx, tc.m)
 			return err
-		}), tc.want)
+		})
+		wantErr(t, "AddMember: "+tc.name, err, tc.want)
+		if err != nil && !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("AddMember: %s: error %q does not say %q", tc.name, err, tc.msg)
+		}
 	}
 	write(t, s, func(ctx context.Context, tx store.Tx) error {
 		_, err := tx.UpdateMember(ctx, store.Member{Org: "a", UserID: "alice", Attributes: map[string]any{"dept": "sales"}})
