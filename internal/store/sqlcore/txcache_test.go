@@ -1,6 +1,7 @@
 package sqlcore
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -82,5 +83,45 @@ func TestAuditBoxesRows(t *testing.T) {
 	}
 	if n := len(strings.Split(auditCols, ",")); len(got) != n*len(rows) {
 		t.Errorf("%d arguments for %d rows, want %d a row (auditCols)", len(got), len(rows), n)
+	}
+}
+
+// TestExistsStringsKnownAllocates: an existence check the transaction
+// already answers (a row it found or inserted, a row its prefetch found
+// absent) allocates nothing: a bulk write makes several per change.
+func TestExistsStringsKnownAllocates(t *testing.T) {
+	tests := []struct {
+		name      string
+		sql       string
+		args      []string
+		wantFound bool
+	}{
+		{"found org", `SELECT 1 FROM orgs WHERE id = $1`, []string{"acme"}, true},
+		{"found resource", resourceExistsSQL, []string{"acme", "bulk", "chains", "c1"}, true},
+		{"absent member", memberExistsSQL, []string{"acme", "u1"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tx := &txn{found: map[string]struct{}{}, absent: map[string]struct{}{}}
+			key := string(appendStringsKey(nil, tt.sql, tt.args))
+			if tt.wantFound {
+				tx.found[key] = struct{}{}
+			} else {
+				tx.absent[key] = struct{}{}
+			}
+			ctx := context.Background()
+			detail := func() string { return "unused" }
+			var found bool
+			var err error
+			allocs := testing.AllocsPerRun(100, func() {
+				found, err = tx.existsStrings(ctx, "op", detail, tt.sql, tt.args...)
+			})
+			if err != nil || found != tt.wantFound {
+				t.Fatalf("existsStrings = %v, %v; want %v, nil", found, err, tt.wantFound)
+			}
+			if allocs != 0 {
+				t.Errorf("existsStrings of a known key: %v allocations, want 0", allocs)
+			}
+		})
 	}
 }
