@@ -76,3 +76,39 @@ func processCPU(b *testing.B) int64 {
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// BenchmarkWriteBatchUsers is one bulk write of MaxBatch user.create
+// changes on SQLite, audited and signed as in production: each makes a
+// user, its membership and its org role (a binding), as the first 100 of
+// the peers' 260 fact batches do (issue 19, goal 4). Every iteration
+// creates new users. cpu-ns/fact is the process's CPU per change
+// (getrusage).
+func BenchmarkWriteBatchUsers(b *testing.B) {
+	ctx := ctxT(b)
+	st := openSQLiteAt(b, filepath.Join(b.TempDir(), "bench.db"))
+	signer, err := audit.GenerateSigner()
+	ok(b, "GenerateSigner", err)
+	l, err := audit.New(st, audit.Options{Signer: signer})
+	ok(b, "audit.New", err)
+	d := openDir(b, st, directory.Options{Audit: l, CatchUpTimeout: guard})
+	mustUsers(b, d, "alice")
+	ok(b, "create acme", third(d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"})))
+	batches := make([][]directory.WriteChange, b.N)
+	for k := range batches {
+		for i := range directory.MaxBatch {
+			id := fmt.Sprintf("u%d-%d", k, i)
+			batches[k] = append(batches[k], directory.WriteChange{Op: directory.OpUserCreate,
+				User: directory.UserSpec{ID: id, Email: id + "@example.com", Role: "viewer"}})
+		}
+	}
+	cpu0 := processCPU(b)
+	b.ResetTimer()
+	for k := range b.N {
+		if _, _, err := d.Write(ctx, alice, "acme", batches[k]); err != nil {
+			b.Fatalf("batch %d: %v", k, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*directory.MaxBatch), "ns/fact")
+	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N*directory.MaxBatch), "cpu-ns/fact")
+}

@@ -425,8 +425,11 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	}
 	// Written with the transaction's next statement that names an audit
 	// table, or before its commit (txcache.go).
-	a.Body, a.Hash, a.MAC, a.HeadMAC = slices.Clone(a.Body), slices.Clone(a.Hash), slices.Clone(a.MAC), slices.Clone(a.HeadMAC)
-	t.bufferAudit(a)
+	// The body is kept as the string its INSERT or COPY sends: one copy
+	// of the caller's bytes, not a clone and then a string of the clone.
+	body := string(a.Body)
+	a.Body, a.Hash, a.MAC, a.HeadMAC = nil, slices.Clone(a.Hash), slices.Clone(a.MAC), slices.Clone(a.HeadMAC)
+	t.bufferAudit(a, body)
 	t.rememberAuditSeq(a.Org, a.Seq)
 	t.unlogged = true
 	return nil

@@ -187,10 +187,12 @@ func (t *txn) Prefetch(ctx context.Context, org string, f store.BatchFacts) erro
 }
 
 // fresh returns the keys (deduplicated, storable, in order) whose check
-// sql(key…) the transaction does not already answer.
-func (t *txn) fresh(keys [][]any, sql string) [][]any {
+// sql(key…) the transaction does not already answer, and each one's
+// existsKey, which the caller remembers its answer under (not built twice).
+func (t *txn) fresh(keys [][]any, sql string) ([][]any, []string) {
 	var out [][]any
-	seen := map[string]bool{}
+	var outKeys []string
+	seen := make(map[string]bool, len(keys))
 	for _, args := range keys {
 		if unstorable(args) {
 			continue
@@ -207,8 +209,9 @@ func (t *txn) fresh(keys [][]any, sql string) [][]any {
 			continue
 		}
 		out = append(out, args)
+		outKeys = append(outKeys, key)
 	}
-	return out
+	return out, outKeys
 }
 
 // chunkArgs splits keys into chunks of n keys, the last one padded with
@@ -283,7 +286,7 @@ func (t *txn) prefetchUsers(ctx context.Context, ids []string) error {
 // with the ids found among a chunk's args; a key's id is its element idAt.
 // It remembers the keys found and, with absent, the others as absent.
 func (t *txn) prefetchExisting(ctx context.Context, op, detail string, keys [][]any, existsSQL, listSQL string, args func([]any) []any, idAt int, absent bool) error {
-	keys = t.fresh(keys, existsSQL)
+	keys, existsKeys := t.fresh(keys, existsSQL)
 	found, err := allChunks(ctx, t, op, detail, keys, prefetchChunk, listSQL, args, scanString)
 	if err != nil {
 		return err
@@ -292,8 +295,8 @@ func (t *txn) prefetchExisting(ctx context.Context, op, detail string, keys [][]
 	for _, id := range found {
 		present[id] = true
 	}
-	for _, k := range keys {
-		key, _ := existsKey(existsSQL, k)
+	for i, k := range keys {
+		key := existsKeys[i] // fresh's existsKey(existsSQL, k)
 		if present[k[idAt].(string)] {
 			t.markFound(key)
 		} else if absent {
@@ -312,7 +315,7 @@ func (t *txn) prefetchEmails(ctx context.Context, users []store.User) error {
 		}
 		keys = append(keys, []any{u.Email, u.ID})
 	}
-	keys = t.fresh(keys, emailTakenSQL)
+	keys, existsKeys := t.fresh(keys, emailTakenSQL)
 	rows, err := allChunks(ctx, t, "prefetch emails", "", keys, prefetchChunk, prefetchEmailsSQL, func(args []any) []any {
 		emails := make([]any, len(args)/2)
 		for i := range emails {
@@ -331,9 +334,9 @@ func (t *txn) prefetchEmails(ctx context.Context, users []store.User) error {
 	for _, x := range rows {
 		holders[x[0]] = append(holders[x[0]], x[1])
 	}
-	for _, k := range keys {
+	for i, k := range keys {
 		email, id := k[0].(string), k[1].(string)
-		key, _ := existsKey(emailTakenSQL, k)
+		key := existsKeys[i] // fresh's existsKey(emailTakenSQL, k)
 		taken := false
 		for _, h := range holders[email] {
 			taken = taken || h != id
@@ -410,7 +413,7 @@ func (t *txn) prefetchResources(ctx context.Context, org string, refs []authz.Re
 	for _, r := range refs {
 		keys = append(keys, []any{org, r.Namespace, r.Type, r.ID})
 	}
-	keys = t.fresh(keys, resourceExistsSQL)
+	keys, _ = t.fresh(keys, resourceExistsSQL)
 	for i, k := range keys {
 		keys[i] = k[1:]
 	}

@@ -346,7 +346,7 @@ type txn struct {
 	absentEmails map[string][]string        // email → its absent keys
 	bindingsAt   map[string][]store.Binding // all bindings of a principal at a scope (BindingsAt)
 	heads        map[string]store.AuditHead // audit heads, kept up to date
-	auditPending []store.AuditRecord        // audit rows not yet written
+	auditPending []pendingAudit             // audit rows not yet written
 	headPending  map[string]pendingHead     // audit_heads rows not yet written
 	bulk         bool                       // BulkWrite: INSERTs may be queued (pipeline.go)
 	queue        []queued                   // queued INSERTs
@@ -423,13 +423,23 @@ func (t *txn) record(ctx context.Context, op string, kind store.Kind, org, key s
 		v   any // the value ChangeValuesFrom hands on, nil for none
 		err error
 	)
-	if x, ok := payload.(store.Binding); ok {
+	switch x := payload.(type) {
+	case store.Binding:
 		b, err = appendBindingPayload(make([]byte, 0, bindingPayloadSize(x)), x)
 		if kind == store.KindBindingPut {
 			x.Actions = slices.Clone(x.Actions) // the engine's own copy: nothing the caller holds
 			v = x
 		}
-	} else {
+	case store.Member:
+		b, err = json.Marshal(payload)
+		if kind == store.KindMemberPut && len(x.Attributes) == 0 {
+			// Without attributes a member holds only strings and a time:
+			// nothing the caller could change under the engine. (With
+			// attributes, a map of any, the engine decodes its own copy.)
+			x.Attributes = nil
+			v = x
+		}
+	default:
 		b, err = json.Marshal(payload)
 	}
 	if err != nil {
@@ -444,7 +454,8 @@ func (t *txn) record(ctx context.Context, op string, kind store.Kind, org, key s
 
 // ChangeValuesFrom returns, for each change from the i-th on, the value its
 // payload decodes to (store.Change.Decode) when the transaction still has
-// it (a binding.put's store.Binding), else nil: a reader of the
+// it (a binding.put's store.Binding, a member.put's store.Member without
+// attributes), else nil: a reader of the
 // transaction's own changes (the directory applying its write to the
 // engine) need not decode the JSON it has just encoded. The i-th value is
 // ChangesFrom(i)'s first change's.

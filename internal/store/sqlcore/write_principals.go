@@ -15,8 +15,12 @@ import (
 func checkUser(op string, u *store.User) error {
 	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
 	c := checks{op: op}
-	c.need(validKey(u.ID), "user id %q is malformed", u.ID)
-	c.need(validEmail(u.Email), "email %q is malformed", u.Email)
+	if !validKey(u.ID) { // the message's arguments boxed only on failure (a bulk write creates up to 1,000 users)
+		c.fail("user id %q is malformed", u.ID)
+	}
+	if !validEmail(u.Email) {
+		c.fail("email %q is malformed", u.Email)
+	}
 	c.need(validText(u.DisplayName, 256), "display name is not printable text of at most 256 bytes")
 	return c.err
 }
@@ -25,7 +29,7 @@ func (t *txn) emailTaken(ctx context.Context, op, email, except string) error {
 	if email == "" {
 		return nil
 	}
-	ok, err := t.exists(ctx, op, "email "+q(email), `SELECT 1 FROM users WHERE email = $1 AND id <> $2`, email, except)
+	ok, err := t.existsStrings(ctx, op, func() string { return "email " + q(email) }, `SELECT 1 FROM users WHERE email = $1 AND id <> $2`, email, except)
 	if err != nil {
 		return err
 	}
@@ -119,7 +123,9 @@ func (t *txn) AddMember(ctx context.Context, m store.Member) (store.Member, erro
 	}
 	c := checks{op: op}
 	c.org(m.Org)
-	c.need(validKey(m.UserID), "user id %q is malformed", m.UserID)
+	if !validKey(m.UserID) { // boxed only on failure, as above
+		c.fail("user id %q is malformed", m.UserID)
+	}
 	attrs := c.attributes(m.Attributes)
 	if c.err != nil {
 		return store.Member{}, c.err
@@ -127,13 +133,13 @@ func (t *txn) AddMember(ctx context.Context, m store.Member) (store.Member, erro
 	if err := t.requireOrg(ctx, op, m.Org); err != nil {
 		return store.Member{}, err
 	}
-	if ok, err := t.exists(ctx, op, "user "+q(m.UserID), userExistsSQL, m.UserID); err != nil {
+	if ok, err := t.existsStrings(ctx, op, func() string { return "user " + q(m.UserID) }, userExistsSQL, m.UserID); err != nil {
 		return store.Member{}, err
 	} else if !ok {
 		return store.Member{}, notFound(op, "user "+q(m.UserID))
 	}
-	detail := fmt.Sprintf("member %q of org %q", m.UserID, m.Org)
-	if ok, err := t.exists(ctx, op, detail, memberExistsSQL, m.Org, m.UserID); err != nil {
+	detail := "member " + q(m.UserID) + " of org " + q(m.Org) // fmt's %q, without fmt
+	if ok, err := t.existsStrings(ctx, op, func() string { return detail }, memberExistsSQL, m.Org, m.UserID); err != nil {
 		return store.Member{}, err
 	} else if ok {
 		return store.Member{}, conflict(op, detail+" already exists")

@@ -275,18 +275,23 @@ func testMembers(t *testing.T, s store.Store) {
 		name string
 		m    store.Member
 		want error
+		msg  string // what the error says (its detail names the member)
 	}{
-		{"already a member", store.Member{Org: "a", UserID: "alice"}, store.ErrConflict},
-		{"user does not exist", store.Member{Org: "a", UserID: "nobody"}, store.ErrNotFound},
-		{"org does not exist", store.Member{Org: "nope", UserID: "bob"}, store.ErrNotFound},
-		{"malformed user id", store.Member{Org: "a", UserID: "b b"}, store.ErrInvalid},
-		{"attributes that are not JSON", store.Member{Org: "a", UserID: "bob", Attributes: map[string]any{"f": func() {}}}, store.ErrInvalid},
+		{"already a member", store.Member{Org: "a", UserID: "alice"}, store.ErrConflict, `member "alice" of org "a" already exists`},
+		{"user does not exist", store.Member{Org: "a", UserID: "nobody"}, store.ErrNotFound, `user "nobody"`},
+		{"org does not exist", store.Member{Org: "nope", UserID: "bob"}, store.ErrNotFound, `org "nope"`},
+		{"malformed user id", store.Member{Org: "a", UserID: "b b"}, store.ErrInvalid, `user id "b b" is malformed`},
+		{"attributes that are not JSON", store.Member{Org: "a", UserID: "bob", Attributes: map[string]any{"f": func() {}}}, store.ErrInvalid, ""},
 	}
 	for _, tc := range tests {
-		wantErr(t, "AddMember: "+tc.name, writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+		err := writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
 			_, err := tx.AddMember(ctx, tc.m)
 			return err
-		}), tc.want)
+		})
+		wantErr(t, "AddMember: "+tc.name, err, tc.want)
+		if err != nil && !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("AddMember: %s: error %q does not say %q", tc.name, err, tc.msg)
+		}
 	}
 	write(t, s, func(ctx context.Context, tx store.Tx) error {
 		_, err := tx.UpdateMember(ctx, store.Member{Org: "a", UserID: "alice", Attributes: map[string]any{"dept": "sales"}})
@@ -719,6 +724,7 @@ func testChangeValues(t *testing.T, s store.Store) {
 		{Principal: "role:operator", Actions: []string{"*"}, Scope: res},
 		{Principal: "agent:Triage", Role: "viewer", Scope: res, ExpiresAt: soon},
 	}
+	const keptMembers = 2 // carol's member.put, bob's update
 	kept := -1
 	write(t, s, func(ctx context.Context, tx store.Tx) error {
 		cv, ok := tx.(interface{ ChangeValuesFrom(i int) []any })
@@ -732,6 +738,20 @@ func testChangeValues(t *testing.T, s store.Store) {
 			}
 		}
 		if _, err := tx.CreateTeam(ctx, store.Team{Org: f.org, Slug: "values"}); err != nil {
+			return err
+		}
+		// Members: kept without attributes (carol, bob's update to none),
+		// decoded by the reader with them (dave: a map of any).
+		if err := ensureUsers(ctx, tx, "carol", "dave"); err != nil {
+			return err
+		}
+		if _, err := tx.AddMember(ctx, store.Member{Org: f.org, UserID: "carol"}); err != nil {
+			return err
+		}
+		if _, err := tx.AddMember(ctx, store.Member{Org: f.org, UserID: "dave", Attributes: map[string]any{"dept": "ops", "level": 3}}); err != nil {
+			return err
+		}
+		if _, err := tx.UpdateMember(ctx, store.Member{Org: f.org, UserID: "bob", Attributes: map[string]any{}}); err != nil {
 			return err
 		}
 		changes, values := tx.Changes()[from:], cv.ChangeValuesFrom(from)
@@ -757,8 +777,8 @@ func testChangeValues(t *testing.T, s store.Store) {
 	switch kept {
 	case -1:
 		t.Skip("the store keeps no decoded change values")
-	case len(bindings):
+	case len(bindings) + keptMembers:
 	default:
-		t.Errorf("kept %d values, want one per binding (%d)", kept, len(bindings))
+		t.Errorf("kept %d values, want one per binding (%d) and per member without attributes (%d)", kept, len(bindings), keptMembers)
 	}
 }
