@@ -249,3 +249,42 @@ func TestBatchDecoderTakesApprovalFields(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendWarningsAsEncodingJSON: a /check answer's warnings are the
+// bytes encoding/json (HTML not escaped) writes for them, whatever the
+// text holds.
+func TestAppendWarningsAsEncodingJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		ws   []api.CheckWarning
+	}{
+		{"plain", []api.CheckWarning{{Code: "unknown_action", Message: "the org's policy names no action rnu for chains: did you mean chains:run?"}}},
+		{"empty", []api.CheckWarning{{}}},
+		{"two", []api.CheckWarning{{Code: "a", Message: "x"}, {Code: "b", Message: "y"}}},
+		{"quote and backslash", []api.CheckWarning{{Code: `c"`, Message: `say "hi" \ bye`}}},
+		{"control bytes", []api.CheckWarning{{Code: "c", Message: "tab\tnew\nline\x00\x1f\x7f"}}},
+		{"html kept", []api.CheckWarning{{Code: "c", Message: "<a> & <b>"}}},
+		{"non-ASCII", []api.CheckWarning{{Code: "c", Message: "déjà vu \u2028 \u2029 ☃"}}},
+		{"invalid UTF-8", []api.CheckWarning{{Code: "c", Message: "bad \xff\xfe end"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := marshal(tt.ws)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := appendWarnings(nil, tt.ws)
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("appendWarnings (-encoding/json +got):\n%s", diff)
+			}
+			r := CheckResponse{Allowed: false, Revision: 7, Reason: "no_grant", Warnings: tt.ws}
+			full, err := marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(full)+"\n", string(appendCheckResponse(nil, r))); diff != "" {
+				t.Errorf("appendCheckResponse (-encoding/json +got):\n%s", diff)
+			}
+		})
+	}
+}
