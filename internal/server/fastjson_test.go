@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/gatehouse-dev/gatehouse/api"
+	"reflect"
 	"testing"
 	"time"
 
@@ -266,6 +267,11 @@ func TestAppendWarningsAsEncodingJSON(t *testing.T) {
 		{"html kept", []api.CheckWarning{{Code: "c", Message: "<a> & <b>"}}},
 		{"non-ASCII", []api.CheckWarning{{Code: "c", Message: "déjà vu \u2028 \u2029 ☃"}}},
 		{"invalid UTF-8", []api.CheckWarning{{Code: "c", Message: "bad \xff\xfe end"}}},
+	}
+	// appendWarnings writes a warning's code and message only: a field
+	// added to api.CheckWarning must be added there too.
+	if n := reflect.TypeFor[api.CheckWarning]().NumField(); n != 2 {
+		t.Fatalf("api.CheckWarning has %d fields; appendWarnings writes 2 (code, message)", n)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
