@@ -935,10 +935,17 @@ func (r batchEncoder) appendJSON(b []byte) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if it.Error == nil && len(it.Obligations) == 0 && len(it.Advice) == 0 && it.Result == "" && it.Approval == nil && len(it.Warnings) == 0 {
-			if it.Allowed {
+		if it.Error == nil && len(it.Obligations) == 0 && len(it.Advice) == 0 && it.Result == "" && it.Approval == nil {
+			switch {
+			case len(it.Warnings) > 0: // a deny's unknown_action hint to a policy reader
+				b = append(b, `{"allowed":`...)
+				b = strconv.AppendBool(b, it.Allowed)
+				b = appendReason(b, it.Reason)
+				b = appendWarnings(append(b, `,"warnings":`...), it.Warnings)
+				b = append(b, '}')
+			case it.Allowed:
 				b = append(b, `{"allowed":true}`...)
-			} else {
+			default:
 				b = append(b, `{"allowed":false`...)
 				b = appendReason(b, it.Reason)
 				b = append(b, '}')

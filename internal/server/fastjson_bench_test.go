@@ -118,3 +118,29 @@ func BenchmarkAppendCheckResponse(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAppendBatchWarned is a 100-item /checks answer as orgs1m's
+// batches get it with the owner's key: 38 of the items denies carrying the
+// unknown_action warning, the rest allows and plain denies.
+//
+//	go test -run '^$' -bench AppendBatchWarned -benchmem ./internal/server
+func BenchmarkAppendBatchWarned(b *testing.B) {
+	ws := []api.CheckWarning{{Code: "unknown_action",
+		Message: "the org's policy names no action approve for chains (no role, agent rule, ask rule or resource declaration; only a wildcard or a share can grant it)"}}
+	r := batchEncoder{Revision: 1002, Results: make([]BatchResult, 100)}
+	for i := range r.Results {
+		switch {
+		case i%8 < 3:
+			r.Results[i] = BatchResult{Reason: "no_grant", Warnings: ws}
+		case i%2 == 0:
+			r.Results[i] = BatchResult{Allowed: true}
+		default:
+			r.Results[i] = BatchResult{Reason: "no_grant"}
+		}
+	}
+	b.ReportAllocs()
+	buf := make([]byte, 0, 32<<10)
+	for b.Loop() {
+		buf = r.appendJSON(buf[:0])
+	}
+}

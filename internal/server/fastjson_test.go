@@ -291,6 +291,16 @@ func TestAppendWarningsAsEncodingJSON(t *testing.T) {
 			if diff := cmp.Diff(string(full)+"\n", string(appendCheckResponse(nil, r))); diff != "" {
 				t.Errorf("appendCheckResponse (-encoding/json +got):\n%s", diff)
 			}
+			item := BatchResult{Reason: "no_grant", Warnings: tt.ws}
+			raw, err := marshal(item)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantBatch := `{"results":[{"allowed":true},` + string(raw) + `],"revision":7}` + "\n"
+			gotBatch := batchEncoder{Revision: 7, Results: []BatchResult{{Allowed: true}, item}}.appendJSON(nil)
+			if diff := cmp.Diff(wantBatch, string(gotBatch)); diff != "" {
+				t.Errorf("a batch item with warnings (-encoding/json +got):\n%s", diff)
+			}
 		})
 	}
 }
