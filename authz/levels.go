@@ -357,20 +357,29 @@ func (s *state) missing(org, principal string, scope Scope, want []policy.Permis
 	if !ok || a.kind == KindTeam {
 		return slices.Clone(want)
 	}
-	var held []policy.Permission
-	for _, hg := range o.grantsAt(a.h, a.kind == KindTeam, scope, true, time.Time{}) {
-		if hg.g.cond() != "" {
-			continue
-		}
-		held = append(held, capped(hg.patterns(o.pol), a.ceil)...)
-	}
+	grants := o.grantsAt(a.h, a.kind == KindTeam, scope, true, time.Time{})
 	var out []policy.Permission
 	for _, w := range want {
-		if !coveredBy(w, held) || agentConditional(a.agent, w) {
+		if !heldBy(w, grants, o.pol, a.ceil) || agentConditional(a.agent, w) {
 			out = append(out, w)
 		}
 	}
 	return out
+}
+
+// heldBy reports whether an unconditional grant of grants covers w, its
+// patterns capped by ceil (an agent's ceiling; nil for none). It walks the
+// grants in place rather than collecting every held pattern first: a role
+// grant's patterns are its role's slice, so for a user or a team nothing
+// is allocated (the server asks it on every deny of an unnamed action,
+// directory.DecisionWarnings).
+func heldBy(w policy.Permission, grants []heldGrant, p *cpolicy, ceil *crole) bool {
+	for _, hg := range grants {
+		if hg.g.cond() == "" && coveredBy(w, capped(hg.patterns(p), ceil)) {
+			return true
+		}
+	}
+	return false
 }
 
 func coveredBy(w policy.Permission, held []policy.Permission) bool {

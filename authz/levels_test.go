@@ -3,6 +3,7 @@ package authz
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/google/go-cmp/cmp"
@@ -161,6 +162,38 @@ func TestMissing(t *testing.T) {
 		got := e.Missing("acme", tt.principal, tt.scope, tt.want)
 		if diff := cmp.Diff(tt.missing, got); diff != "" {
 			t.Errorf("Missing(%s, %s, %v) (-want +got):\n%s", tt.principal, tt.scope, tt.want, diff)
+		}
+	}
+}
+
+// TestMissingAllocations: asking whether a user or a team holds a
+// permission allocates nothing beyond the list of its grants at the scope
+// (the server asks it on every deny of an action the policy does not
+// name).
+func TestMissingAllocations(t *testing.T) {
+	e, _ := newFixture(t)
+	o, ok := e.cur.Load().orgs.get(skey("acme"))
+	if !ok {
+		t.Fatal("no acme")
+	}
+	tests := []struct {
+		principal string
+		scope     Scope
+		want      []policy.Permission
+	}{
+		{"user:root", orgScope(), perms("policy:read")},
+		{"user:bob", nsScope("prod"), perms("chains:run")},
+		{"user:alice", nsScope("dev"), perms("chains:create")},
+		{"user:alice", nsScope("dev"), perms("chains:delete")}, // missing
+	}
+	for _, tt := range tests {
+		a, ok := o.levelHolder(tt.principal, false)
+		if !ok {
+			t.Fatalf("%s: not a holder", tt.principal)
+		}
+		grants := testing.AllocsPerRun(100, func() { o.grantsAt(a.h, a.kind == KindTeam, tt.scope, true, time.Time{}) })
+		if n := testing.AllocsPerRun(100, func() { e.Missing("acme", tt.principal, tt.scope, tt.want) }); n > grants+float64(len(e.Missing("acme", tt.principal, tt.scope, tt.want))) {
+			t.Errorf("Missing(%s, %s, %v): %v allocations, want at most the grants' %v (and the answer's)", tt.principal, tt.scope, tt.want, n, grants)
 		}
 	}
 }

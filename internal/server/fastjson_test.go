@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/gatehouse-dev/gatehouse/api"
+	"reflect"
 	"testing"
 	"time"
 
@@ -247,5 +248,59 @@ func TestBatchDecoderTakesApprovalFields(t *testing.T) {
 		if err := (*batchDecoder)(&fast).decodeFast([]byte(bad)); err == nil {
 			t.Errorf("%s: accepted", bad)
 		}
+	}
+}
+
+// TestAppendWarningsAsEncodingJSON: a /check answer's warnings are the
+// bytes encoding/json (HTML not escaped) writes for them, whatever the
+// text holds.
+func TestAppendWarningsAsEncodingJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		ws   []api.CheckWarning
+	}{
+		{"plain", []api.CheckWarning{{Code: "unknown_action", Message: "the org's policy names no action rnu for chains: did you mean chains:run?"}}},
+		{"empty", []api.CheckWarning{{}}},
+		{"two", []api.CheckWarning{{Code: "a", Message: "x"}, {Code: "b", Message: "y"}}},
+		{"quote and backslash", []api.CheckWarning{{Code: `c"`, Message: `say "hi" \ bye`}}},
+		{"control bytes", []api.CheckWarning{{Code: "c", Message: "tab\tnew\nline\x00\x1f\x7f"}}},
+		{"html kept", []api.CheckWarning{{Code: "c", Message: "<a> & <b>"}}},
+		{"non-ASCII", []api.CheckWarning{{Code: "c", Message: "déjà vu \u2028 \u2029 ☃"}}},
+		{"invalid UTF-8", []api.CheckWarning{{Code: "c", Message: "bad \xff\xfe end"}}},
+	}
+	// appendWarnings writes a warning's code and message only: a field
+	// added to api.CheckWarning must be added there too.
+	if n := reflect.TypeFor[api.CheckWarning]().NumField(); n != 2 {
+		t.Fatalf("api.CheckWarning has %d fields; appendWarnings writes 2 (code, message)", n)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := marshal(tt.ws)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := appendWarnings(nil, tt.ws)
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("appendWarnings (-encoding/json +got):\n%s", diff)
+			}
+			r := CheckResponse{Allowed: false, Revision: 7, Reason: "no_grant", Warnings: tt.ws}
+			full, err := marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(full)+"\n", string(appendCheckResponse(nil, r))); diff != "" {
+				t.Errorf("appendCheckResponse (-encoding/json +got):\n%s", diff)
+			}
+			item := BatchResult{Reason: "no_grant", Warnings: tt.ws}
+			raw, err := marshal(item)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantBatch := `{"results":[{"allowed":true},` + string(raw) + `],"revision":7}` + "\n"
+			gotBatch := batchEncoder{Revision: 7, Results: []BatchResult{{Allowed: true}, item}}.appendJSON(nil)
+			if diff := cmp.Diff(wantBatch, string(gotBatch)); diff != "" {
+				t.Errorf("a batch item with warnings (-encoding/json +got):\n%s", diff)
+			}
+		})
 	}
 }
