@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"net/http"
 	"testing"
-
-	"github.com/gatehouse-dev/gatehouse/internal/cputime"
 )
 
 // BenchmarkProblemServeHTTP is one refused request through the server's
@@ -29,21 +27,12 @@ func BenchmarkProblemServeHTTP(b *testing.B) {
 			req.RemoteAddr = "127.0.0.1:40000"
 			req.Header.Set("Authorization", "Bearer "+w.owner)
 			rw := &nullWriter{h: http.Header{}}
-			serve := func() {
-				clear(rw.h)
-				rw.status, rw.body = 0, rw.body[:0]
-				e.srv.ServeHTTP(rw, req)
-			}
+			serve := func() { rw.serve(e.srv, req) }
 			serve()
 			if rw.status != 404 {
 				b.Fatalf("%d %s", rw.status, rw.body)
 			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			defer cputime.PerOp(b)()
-			for b.Loop() {
-				serve()
-			}
+			benchServe(b, serve)
 		})
 	}
 }

@@ -102,6 +102,25 @@ func (w *nullWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// serve runs req through h into w, emptied first.
+func (w *nullWriter) serve(h http.Handler, req *http.Request) {
+	clear(w.h)
+	w.status, w.body = 0, w.body[:0]
+	h.ServeHTTP(w, req)
+}
+
+// benchServe times serve (whose first answer the caller has checked),
+// reporting allocations and CPU per request.
+func benchServe(b *testing.B, serve func()) {
+	b.Helper()
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cputime.PerOp(b)()
+	for b.Loop() {
+		serve()
+	}
+}
+
 // BenchmarkCheckServeHTTP is one POST /v1/orgs/{org}/check through the
 // server's handler in-process (authentication, the org gate, decoding,
 // the asker's right to ask, the decision and its log, metrics, encoding),
@@ -149,20 +168,13 @@ func benchCheckServeWith(b *testing.B, action, want, reqID string) {
 	rw := &nullWriter{h: http.Header{}}
 	serve := func() {
 		rd.Reset(body)
-		clear(rw.h)
-		rw.status, rw.body = 0, rw.body[:0]
-		e.srv.ServeHTTP(rw, req)
+		rw.serve(e.srv, req)
 	}
 	serve()
 	if rw.status != 200 || !bytes.Contains(rw.body, []byte(want)) {
 		b.Fatalf("%d %s", rw.status, rw.body)
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	defer cputime.PerOp(b)()
-	for b.Loop() {
-		serve()
-	}
+	benchServe(b, serve)
 }
 
 // BenchmarkCheckServeHTTPParallel is BenchmarkCheckServeHTTP from every
@@ -190,9 +202,7 @@ func BenchmarkCheckServeHTTPParallel(b *testing.B) {
 		rw := &nullWriter{h: http.Header{}}
 		for pb.Next() {
 			rd.Reset(body)
-			clear(rw.h)
-			rw.status, rw.body = 0, rw.body[:0]
-			e.srv.ServeHTTP(rw, req)
+			rw.serve(e.srv, req)
 			if rw.status != 200 {
 				b.Errorf("%d %s", rw.status, rw.body)
 				return
