@@ -117,8 +117,31 @@ func BenchmarkCheckServeHTTP(b *testing.B) {
 // and the first answer must contain want.
 func benchCheckServe(b *testing.B, action, want string) {
 	b.Helper()
+	benchCheckServeAs(b, action, want, func(_ *env, w *world) string { return w.owner })
+}
+
+// BenchmarkCheckServeHTTPMintedKey is BenchmarkCheckServeHTTP asked with
+// a service's API key that the owner minted (Identity.MintedBy set): the
+// key's every use also asks whether its minter still outranks it
+// (auth.minterStands, remembered per engine revision).
+//
+//	go test ./internal/server -run '^$' -bench CheckServeHTTPMintedKey -benchmem
+func BenchmarkCheckServeHTTPMintedKey(b *testing.B) {
+	benchCheckServeAs(b, "chains:run", `"allowed":true`, func(e *env, w *world) string {
+		org := "/v1/orgs/" + w.org
+		e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": "deploy", "role": "admin"}, nil)
+		var kc server.KeyCreated
+		e.must(201, "POST", org+"/apikeys", w.owner, map[string]any{"principal": "service:deploy"}, &kc)
+		return kc.Token
+	})
+}
+
+// benchCheckServeAs is benchCheckServe asked with the key token returns.
+func benchCheckServeAs(b *testing.B, action, want string, token func(*env, *world) string) {
+	b.Helper()
 	e := newEnv(b, "sqlite", envOpts{})
 	w := buildWorldTB(b, e, "")
+	tok := token(e, w)
 	body := []byte(`{"principal":"user:member","action":"` + action + `","resource":"chains/triage","namespace":"prod"}`)
 	rd := bytes.NewReader(body)
 	req, err := http.NewRequest("POST", "/v1/orgs/acme/check", io.NopCloser(rd))
@@ -128,7 +151,7 @@ func benchCheckServe(b *testing.B, action, want string) {
 	req.RemoteAddr = "127.0.0.1:40000"
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+w.owner)
+	req.Header.Set("Authorization", "Bearer "+tok)
 	rw := &nullWriter{h: http.Header{}}
 	serve := func() {
 		rd.Reset(body)
