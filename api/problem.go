@@ -10,22 +10,27 @@ const ProblemBase = "https://gatehouse.dev/problems/"
 // Problem types: the RFC 9457 "type" member of each problem, without
 // ProblemBase. Clients branch on these, never on title or detail.
 const (
-	ProblemUnauthenticated  = "unauthenticated"        // 401
-	ProblemForbidden        = "forbidden"              // 403, missing_permission
-	ProblemEscalation       = "escalation"             // 403, reason and what is missing
-	ProblemNotFound         = "not-found"              // 404
-	ProblemMethodNotAllowed = "method-not-allowed"     // 405
-	ProblemConflict         = "conflict"               // 409
-	ProblemLastOwner        = "last-owner"             // 409
-	ProblemGone             = "gone"                   // 410
-	ProblemInvalid          = "invalid-request"        // 400, field
-	ProblemTooLarge         = "payload-too-large"      // 413
-	ProblemMediaType        = "unsupported-media-type" // 415
-	ProblemInvalidPolicy    = "invalid-policy"         // 422, errors
-	ProblemRateLimited      = "rate-limited"           // 429
-	ProblemInternal         = "internal"               // 500
-	ProblemNotCaughtUp      = "not-caught-up"          // 503, Retry-After
-	ProblemUnavailable      = "unavailable"            // 503, Retry-After
+	ProblemUnauthenticated = "unauthenticated" // 401
+	ProblemForbidden       = "forbidden"       // 403, missing_permission
+	ProblemEscalation      = "escalation"      // 403, reason and what is missing
+	// ProblemOutranksMinter: a credential minted for another principal (a
+	// service's API key, an agent token) whose principal now outranks the
+	// member that minted it, or whose minter can no longer act in the org:
+	// revoke it and have someone who outranks the principal mint another.
+	ProblemOutranksMinter   = "credential-outranks-minter" // 403, scope
+	ProblemNotFound         = "not-found"                  // 404
+	ProblemMethodNotAllowed = "method-not-allowed"         // 405
+	ProblemConflict         = "conflict"                   // 409
+	ProblemLastOwner        = "last-owner"                 // 409
+	ProblemGone             = "gone"                       // 410
+	ProblemInvalid          = "invalid-request"            // 400, field
+	ProblemTooLarge         = "payload-too-large"          // 413
+	ProblemMediaType        = "unsupported-media-type"     // 415
+	ProblemInvalidPolicy    = "invalid-policy"             // 422, errors
+	ProblemRateLimited      = "rate-limited"               // 429
+	ProblemInternal         = "internal"                   // 500
+	ProblemNotCaughtUp      = "not-caught-up"              // 503, Retry-After
+	ProblemUnavailable      = "unavailable"                // 503, Retry-After
 )
 
 // Problem is an error answer: an RFC 9457 problem document

@@ -55,6 +55,7 @@ package authz
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -393,6 +394,19 @@ func (e *Engine) HighestLevelHeld(org, principal string, scope Scope) int {
 // malformed ids have none.
 func (e *Engine) ResourceScopesHeld(org, principal string) []Scope {
 	return e.resourceScopesHeld(org, principal)
+}
+
+// Namespaces lists the org's namespaces ("default" among them), sorted;
+// nil for an unknown org. It is the engine's view of what the store's
+// ListNamespaces returns, for callers that must decide from the engine
+// alone (DESIGN §1.2's rules compared at a credential's use: the org,
+// each namespace and ResourceScopesHeld are every scope to compare).
+func (e *Engine) Namespaces(org string) []string {
+	o, ok := e.cur.Load().orgs.get(skey(org))
+	if !ok || o == nil {
+		return nil
+	}
+	return slices.Clone(o.nsSorted)
 }
 
 // PatternsHeld lists the permission patterns that the principal's grants

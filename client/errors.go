@@ -19,9 +19,13 @@ const ProblemBase = api.ProblemBase
 // Problem kinds: the stable last segment of a problem's type URI. Branch
 // on these (Error.Kind), never on title or detail text.
 const (
-	KindUnauthenticated  = api.ProblemUnauthenticated  // 401
-	KindForbidden        = api.ProblemForbidden        // 403, MissingPermission
-	KindEscalation       = api.ProblemEscalation       // 403, Reason, MissingPermissions
+	KindUnauthenticated = api.ProblemUnauthenticated // 401
+	KindForbidden       = api.ProblemForbidden       // 403, MissingPermission
+	KindEscalation      = api.ProblemEscalation      // 403, Reason, MissingPermissions
+	// KindOutranksMinter: the API key or agent token was minted by a
+	// member who no longer outranks its principal; revoke it and have
+	// someone who does mint another (a 403: ErrForbidden).
+	KindOutranksMinter   = api.ProblemOutranksMinter   // 403, Scope
 	KindNotFound         = api.ProblemNotFound         // 404 (absent, or another org's)
 	KindMethodNotAllowed = api.ProblemMethodNotAllowed // 405
 	KindConflict         = api.ProblemConflict         // 409

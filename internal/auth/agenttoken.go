@@ -361,6 +361,13 @@ func (s *Service) AuthenticateAudience(ctx context.Context, credential, audience
 	}
 	wait, allowed := s.limiter.Allow(clientAddr)
 	id, err := s.authAgent(ctx, credential, audience)
+	if err == nil {
+		// Its minter must still outrank the agent (minter.go); a real
+		// token, so not counted as a failure.
+		if err := s.minterStands(id, "agent token", "agent/"+id.SessionID, s.opts.Now()); err != nil {
+			return Identity{}, err
+		}
+	}
 	switch {
 	case err == nil:
 		return id, nil

@@ -49,6 +49,11 @@
 //     expired, deleted) or their on_behalf_of user left the org.
 //   - A suspended service's API keys are refused (401) at their next use,
 //     as soon as this process's engine follows the suspension.
+//   - A credential minted for another principal (a service's key, an
+//     agent token) works only while its minter outranks its principal by
+//     the rule that minted it (minter.go): otherwise ErrOutranksMinter
+//     (403) at its next use after this process's engine follows the
+//     change.
 //   - Error messages never contain secrets or the presented token.
 //   - Nothing panics on any input.
 package auth

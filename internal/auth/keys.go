@@ -39,7 +39,10 @@ import (
 //     directory's own writes. No key is minted for a service that cannot
 //     act now (suspended for any reason): its levels and permissions
 //     read as none while it is, yet come back when that is lifted
-//     (Conflict, as for an agent token).
+//     (Conflict, as for an agent token). The same comparison (outranks)
+//     is made again at each use of the key (minter.go): a key whose
+//     service came to outrank its minter, or whose minter left, is
+//     refused (ErrOutranksMinter) until the minter outranks it again.
 //   - Reading others' keys needs apikeys:read; revoking them apikeys:delete.
 //   - The secret is returned once, at creation; only its hash is stored.
 
@@ -178,13 +181,24 @@ func (s *Service) mayHavePersonalKey(ctx context.Context, tx store.Tx, principal
 	return nil
 }
 
-// mayActAs enforces the escalation rules for minting a key for target
-// (the caller has checked apikeys:create).
+// mayActAs enforces the escalation rules for minting a credential for
+// target (the caller has checked apikeys:create): outranks, at the
+// scopes read in the minting transaction.
 func (s *Service) mayActAs(ctx context.Context, tx store.Tx, org, actor, target string) error {
 	scopes, err := s.dir.TargetScopes(ctx, tx, org, target)
 	if err != nil {
 		return err
 	}
+	return s.outranks(org, actor, target, scopes)
+}
+
+// outranks is the one comparison of DESIGN §1.2 between a credential's
+// minter (actor) and its principal (target), made at mint (mayActAs) and
+// again at every use (minterStands): at each scope, actor's highest
+// level is not below target's, and at each namespace and resource scope
+// actor holds every permission target holds there. Against the engine's
+// current state; scopes are target's (Directory.TargetScopes).
+func (s *Service) outranks(org, actor, target string, scopes []authz.Scope) error {
 	for _, sc := range scopes {
 		al, tl := s.dir.HighestLevel(org, actor, sc), s.dir.HighestLevel(org, target, sc)
 		if tl > al {

@@ -58,6 +58,10 @@ type Service struct {
 	// verified: SHA-256 of an agent token → *verifiedAgent (agenttoken.go).
 	verified  sync.Map
 	nVerified atomic.Int64
+	// verdicts: credential id → *minterVerdict (minter.go), nVerdicts
+	// how many were stored since the last clearing.
+	verdicts  sync.Map
+	nVerdicts atomic.Int64
 	// forgets counts invalidations (of keys or users): a lookup that
 	// raced with one does not cache what it read.
 	forgets atomic.Uint64
@@ -182,6 +186,16 @@ func (s *Service) Authenticate(ctx context.Context, credential, clientAddr strin
 		// so this is no guess and is not counted as a failure.
 		if member, why := s.dir.Standing(id.Org, id.Principal, s.opts.Now()); !member || why != "" {
 			return Identity{}, ErrUnauthenticated
+		}
+	}
+	if err == nil && id.MintedBy != "" {
+		// A key minted by someone else (a service's): its minter must
+		// still outrank its principal (minter.go). Not a guess either.
+		if id.KeyID == "" {
+			return Identity{}, ErrUnauthenticated // only keys are minted for others here
+		}
+		if err := s.minterStands(id, "API key", id.KeyID, s.opts.Now()); err != nil {
+			return Identity{}, err
 		}
 	}
 	switch {

@@ -288,6 +288,19 @@ func (d *Directory) TargetScopes(ctx context.Context, r store.Reader, org, targe
 	return append(scopes, d.eng.ResourceScopesHeld(org, target)...), nil
 }
 
+// EngineTargetScopes is TargetScopes read from the engine alone (its
+// namespaces, not the store's): what a credential's use compares, against
+// the same state every other authorization of the request reads.
+func (d *Directory) EngineTargetScopes(org, target string) []authz.Scope {
+	nss := d.eng.Namespaces(org)
+	held := d.eng.ResourceScopesHeld(org, target)
+	scopes := make([]authz.Scope, 1, 1+len(nss)+len(held))
+	for _, n := range nss {
+		scopes = append(scopes, authz.Scope{Namespace: n})
+	}
+	return append(scopes, held...)
+}
+
 // PatternsHeld is Engine.PatternsHeld: what acting as principal could use
 // at sc (grants at sc, enclosing scopes and through teams; shares
 // included), whatever principal's state.

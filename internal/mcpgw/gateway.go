@@ -68,7 +68,8 @@ type Caller struct {
 
 // Authenticator resolves a request's credential for the endpoint whose
 // absolute URL is audience. An error wrapping ErrUnauthenticated is a
-// 401; any other error is a 503 (fail closed, no detail).
+// 401, a *RefusedError a 403; any other error is a 503 (fail closed,
+// no detail).
 type Authenticator func(ctx context.Context, r *http.Request, audience string) (Caller, error)
 
 // ErrUnauthenticated: the request carries no credential the gateway
@@ -77,6 +78,13 @@ var ErrUnauthenticated = errors.New("mcpgw: unauthenticated")
 
 // ErrRateLimited: too many failed attempts from the client (429).
 var ErrRateLimited = errors.New("mcpgw: rate limited")
+
+// RefusedError: the credential verified but may not be used (403, with
+// Code and Detail, which the Authenticator vouches are safe to show the
+// credential's holder).
+type RefusedError struct{ Code, Detail string }
+
+func (e *RefusedError) Error() string { return "mcpgw: refused: " + e.Detail }
 
 // Paths.
 const (
@@ -372,6 +380,10 @@ func (g *Gateway) serveEndpoint(w http.ResponseWriter, r *http.Request, rest str
 	if errors.Is(err, ErrRateLimited) {
 		w.Header().Set("Retry-After", "60")
 		writeError(w, http.StatusTooManyRequests, "rate_limited", "too many failed authentication attempts; retry later")
+		return
+	}
+	if re := (*RefusedError)(nil); errors.As(err, &re) {
+		writeError(w, http.StatusForbidden, re.Code, re.Detail)
 		return
 	}
 	if err != nil {

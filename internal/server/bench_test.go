@@ -136,22 +136,42 @@ func BenchmarkCheckServeHTTP(b *testing.B) {
 // and the first answer must contain want.
 func benchCheckServe(b *testing.B, action, want string) {
 	b.Helper()
-	benchCheckServeWith(b, action, want, "")
+	benchCheckServeWith(b, action, want, "", ownerKey)
 }
+
+// ownerKey is the world's owner's own key.
+func ownerKey(_ *env, w *world) string { return w.owner }
 
 // BenchmarkCheckServeHTTPClientRequestID is BenchmarkCheckServeHTTP with
 // the client's own X-Request-Id, which the request's id then starts with
 // (requestID: the client's, '~', the server's).
 func BenchmarkCheckServeHTTPClientRequestID(b *testing.B) {
-	benchCheckServeWith(b, "chains:run", `"allowed":true`, "loadgen-1234")
+	benchCheckServeWith(b, "chains:run", `"allowed":true`, "loadgen-1234", ownerKey)
+}
+
+// BenchmarkCheckServeHTTPMintedKey is BenchmarkCheckServeHTTP asked with
+// a service's API key that the owner minted (Identity.MintedBy set): the
+// key's every use also asks whether its minter still outranks it
+// (auth.minterStands, remembered per engine revision).
+//
+//	go test ./internal/server -run '^$' -bench CheckServeHTTPMintedKey -benchmem
+func BenchmarkCheckServeHTTPMintedKey(b *testing.B) {
+	benchCheckServeWith(b, "chains:run", `"allowed":true`, "", func(e *env, w *world) string {
+		org := "/v1/orgs/" + w.org
+		e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": "deploy", "role": "admin"}, nil)
+		var kc server.KeyCreated
+		e.must(201, "POST", org+"/apikeys", w.owner, map[string]any{"principal": "service:deploy"}, &kc)
+		return kc.Token
+	})
 }
 
 // benchCheckServeWith is benchCheckServe with the client's X-Request-Id
-// reqID ("" for none).
-func benchCheckServeWith(b *testing.B, action, want, reqID string) {
+// reqID ("" for none), asked with the key token returns.
+func benchCheckServeWith(b *testing.B, action, want, reqID string, token func(*env, *world) string) {
 	b.Helper()
 	e := newEnv(b, "sqlite", envOpts{})
 	w := buildWorldTB(b, e, "")
+	tok := token(e, w)
 	body := []byte(`{"principal":"user:member","action":"` + action + `","resource":"chains/triage","namespace":"prod"}`)
 	rd := bytes.NewReader(body)
 	req, err := http.NewRequest("POST", "/v1/orgs/acme/check", io.NopCloser(rd))
@@ -161,7 +181,7 @@ func benchCheckServeWith(b *testing.B, action, want, reqID string) {
 	req.RemoteAddr = "127.0.0.1:40000"
 	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+w.owner)
+	req.Header.Set("Authorization", "Bearer "+tok)
 	if reqID != "" {
 		req.Header.Set("X-Request-Id", reqID)
 	}

@@ -46,6 +46,8 @@ func TestEveryKindHasItsStatus(t *testing.T) {
 		{"directory.ErrForbidden", directory.ErrForbidden, http.StatusForbidden, ProblemForbidden},
 		{"directory.ErrEscalation", directory.ErrEscalation, http.StatusForbidden, ProblemEscalation},
 		{"directory.ErrLastOwner", directory.ErrLastOwner, http.StatusConflict, ProblemLastOwner},
+		{"auth.ErrOutranksMinter", auth.ErrOutranksMinter, http.StatusForbidden, ProblemOutranksMinter},
+		{"auth.OutrankedError", &auth.OutrankedError{Credential: "API key", Minter: "user:a", Principal: "service:s", Org: "o"}, http.StatusForbidden, ProblemOutranksMinter},
 		{"directory.ErrConflict", directory.ErrConflict, http.StatusConflict, ProblemConflict},
 		{"directory.ErrInvalid", directory.ErrInvalid, http.StatusBadRequest, ProblemInvalid},
 		{"directory.ErrNotCaughtUp", directory.ErrNotCaughtUp, http.StatusServiceUnavailable, ProblemNotCaughtUp},

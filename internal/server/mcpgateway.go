@@ -95,6 +95,8 @@ func (s *Server) mcpAuthenticate(ctx context.Context, r *http.Request, audience 
 		s.metrics.authFails.WithLabelValues("unauthenticated").Inc()
 		s.recordMCPAuthFailure(ctx, r, addr)
 		return mcpgw.Caller{}, fmt.Errorf("%w: %w", mcpgw.ErrUnauthenticated, err)
+	case errors.Is(err, auth.ErrOutranksMinter):
+		return mcpgw.Caller{}, &mcpgw.RefusedError{Code: "credential_outranks_minter", Detail: err.Error()}
 	case err != nil:
 		return mcpgw.Caller{}, err
 	}

@@ -24,6 +24,7 @@ const (
 	ProblemUnauthenticated  = api.ProblemUnauthenticated
 	ProblemForbidden        = api.ProblemForbidden
 	ProblemEscalation       = api.ProblemEscalation
+	ProblemOutranksMinter   = api.ProblemOutranksMinter
 	ProblemNotFound         = api.ProblemNotFound
 	ProblemMethodNotAllowed = api.ProblemMethodNotAllowed
 	ProblemConflict         = api.ProblemConflict
@@ -48,6 +49,7 @@ var problemStatus = map[string]struct {
 	ProblemUnauthenticated:  {http.StatusUnauthorized, "Authentication required"},
 	ProblemForbidden:        {http.StatusForbidden, "Permission denied"},
 	ProblemEscalation:       {http.StatusForbidden, "Privilege escalation refused"},
+	ProblemOutranksMinter:   {http.StatusForbidden, "Credential outranks its minter"},
 	ProblemNotFound:         {http.StatusNotFound, "Not found"},
 	ProblemMethodNotAllowed: {http.StatusMethodNotAllowed, "Method not allowed"},
 	ProblemConflict:         {http.StatusConflict, "Conflict"},
@@ -119,6 +121,7 @@ var kindProblems = map[*errs.Kind]string{
 	errs.InvalidPolicy:         ProblemInvalidPolicy,
 	errs.Forbidden:             ProblemForbidden,
 	errs.Escalation:            ProblemEscalation,
+	auth.ErrOutranksMinter:     ProblemOutranksMinter,
 	errs.TokenRefused:          ProblemForbidden,
 	errs.Unauthenticated:       ProblemUnauthenticated,
 	auth.ErrCredentialRequired: ProblemUnauthenticated,
@@ -199,6 +202,7 @@ func details(p *Problem, err error, k *errs.Kind) {
 		ie *directory.InvalidError
 		pe *directory.PolicyError
 		ue *directory.InUseError
+		oe *auth.OutrankedError
 		e  *errs.Error
 	)
 	switch {
@@ -226,6 +230,8 @@ func details(p *Problem, err error, k *errs.Kind) {
 		if len(p.MissingPermissions) > 0 {
 			p.MissingPermission = p.MissingPermissions[0]
 		}
+	case k == auth.ErrOutranksMinter && errors.As(err, &oe):
+		p.Detail, p.Scope = oe.Error(), oe.Scope.String()
 	case k == errs.Invalid && errors.As(err, &ie):
 		p.Field, p.Detail = ie.Field, ie.Error()
 	case k == errs.Conflict && errors.As(err, &ue):

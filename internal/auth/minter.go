@@ -1,0 +1,133 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/errs"
+)
+
+// A credential minted for someone else — a service's API key created by
+// a member, an agent token — must not outgrow its minter (DESIGN §1.2: a
+// key for P lets its holder act as P). Minting checks it once (mayActAs);
+// since the principal may be raised, or the minter demoted, removed or
+// deleted, afterwards, every use checks it again (minterStands) with the
+// same comparison (outranks) against the engine's current state, which
+// every other authorization of the request reads. A credential that
+// fails is refused, 403 credential-outranks-minter, until the minter
+// stands behind it again (re-promoted): nothing is revoked.
+//
+// The verdict is remembered per credential and engine revision: a new
+// revision always recomputes it (a stale allow is the hole this closes),
+// and so does a verdict older than verdictTTL, because a grant's expiry
+// or a time-based suspension (DESIGN §1.1.9, lifecycle) changes levels
+// without a new revision.
+
+// ErrOutranksMinter: the credential's principal now outranks the member
+// that minted the credential for it, or that member can no longer act in
+// the org (left, deleted, suspended). A kind of errs.Forbidden; the error
+// is an *OutrankedError.
+var ErrOutranksMinter = errs.NewKind("the credential's principal outranks its minter", errs.Forbidden)
+
+// OutrankedError says which credential may not be used and what to do.
+// Its text names only what the credential's holder can read anyway: the
+// minter (a principal may list its own keys, with their creator), the
+// principal, the org, the scope and the principal's own level there.
+type OutrankedError struct {
+	Credential string // "API key" or "agent token"
+	Minter     string
+	Principal  string
+	Org        string
+	// MinterGone: the minter is no longer a member of Org that can act.
+	MinterGone bool
+	// Permissions: the levels compare, but the principal holds
+	// permissions at Scope that the minter does not.
+	Permissions bool
+	Scope       authz.Scope
+	// Level is the principal's highest level at Scope (-1: none).
+	Level int
+}
+
+func (e *OutrankedError) Error() string {
+	why := fmt.Sprintf("%s outranks it at %s (level %d there)", e.Principal, e.Scope, e.Level)
+	switch {
+	case e.MinterGone:
+		why = "who can no longer act in the org"
+	case e.Permissions:
+		why = fmt.Sprintf("who lacks permissions %s holds at %s", e.Principal, e.Scope)
+	}
+	what := "revoke this API key and have"
+	if e.Credential == "agent token" {
+		what = "stop using this agent token and have"
+	}
+	return fmt.Sprintf("this %s of %s in org %q was minted by %s, %s: %s someone at level %d or above at %s, holding every permission %s holds, mint a new one",
+		e.Credential, e.Principal, e.Org, e.Minter, why, what, max(e.Level, 0), e.Scope, e.Principal)
+}
+
+// Unwrap returns ErrOutranksMinter.
+func (e *OutrankedError) Unwrap() error { return ErrOutranksMinter }
+
+// verdictTTL bounds how long a remembered verdict holds at one revision:
+// the delay after which a minter's expiring grant is seen to have ended.
+const verdictTTL = time.Second
+
+// maxVerdicts bounds the remembered verdicts; past it they are forgotten
+// all at once (each is then computed again).
+const maxVerdicts = 10000
+
+// minterVerdict is minterStands' answer for one credential at one engine
+// revision, computed at at.
+type minterVerdict struct {
+	rev uint64
+	at  time.Time
+	err error
+}
+
+// minterStands refuses the use of a credential (id, whose id is cred)
+// whose minter no longer outranks its principal (*OutrankedError). A
+// credential its principal minted (MintedBy "") is not affected.
+func (s *Service) minterStands(id Identity, kind, cred string, now time.Time) error {
+	if id.MintedBy == "" {
+		return nil
+	}
+	if id.Org == "" {
+		// Only org credentials are minted for others: fail closed.
+		return ErrUnauthenticated
+	}
+	rev := s.dir.Revision()
+	if v, ok := s.verdicts.Load(cred); ok {
+		if mv := v.(*minterVerdict); mv.rev == rev && !now.Before(mv.at) && now.Sub(mv.at) < verdictTTL {
+			return mv.err
+		}
+	}
+	err := s.standsBehind(id.Org, id.MintedBy, id.Principal, kind, now)
+	if s.dir.Revision() == rev { // else the engine moved while reading: do not remember it
+		if s.nVerdicts.Add(1) > maxVerdicts {
+			s.verdicts.Clear()
+			s.nVerdicts.Store(1)
+		}
+		s.verdicts.Store(cred, &minterVerdict{rev: rev, at: now, err: err})
+	}
+	return err
+}
+
+// standsBehind is minterStands' computation: the minter can act in org,
+// and outranks the principal at every scope the engine knows for it.
+func (s *Service) standsBehind(org, minter, principal, kind string, now time.Time) error {
+	oe := &OutrankedError{Credential: kind, Minter: minter, Principal: principal, Org: org}
+	if member, why := s.dir.Standing(org, minter, now); !member || why != "" {
+		oe.MinterGone, oe.Level = true, s.dir.HighestLevel(org, principal, authz.Scope{})
+		return oe
+	}
+	err := s.outranks(org, minter, principal, s.dir.EngineTargetScopes(org, principal))
+	var ee *directory.EscalationError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	oe.Scope, oe.Permissions = ee.Scope, ee.Reason == directory.ReasonPermissions
+	oe.Level = s.dir.HighestLevel(org, principal, ee.Scope)
+	return oe
+}

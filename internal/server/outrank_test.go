@@ -1,0 +1,353 @@
+package server_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/api"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
+)
+
+// outrankWorld is a world with an admin (adm), a second owner (own2) and
+// helpers to use a credential on a write, a check (the fast path and the
+// mux) and a read, each answered "ok" or by the refusal's problem type.
+type outrankWorld struct {
+	*world
+	e        *env
+	org      string // "/v1/orgs/<org>"
+	adm      string // admin's key
+	own2     string // second owner's key
+	escaped  string // the org with its first letter percent-escaped: the mux, not the fast path
+	gwAud    string
+	nameSeed int
+}
+
+func newOutrankWorld(t *testing.T) *outrankWorld {
+	t.Helper()
+	e := newEnv(t, "sqlite", envOpts{authOpts: auth.Options{FailureBurst: 1e12, FailureRate: 1e12}})
+	w := buildWorld(t, e, "")
+	ow := &outrankWorld{world: w, e: e, org: "/v1/orgs/" + w.org, escaped: fmt.Sprintf("%%%02X", w.org[0]) + w.org[1:],
+		gwAud: "https://gw.example/mcp/" + w.org + "/default/x"}
+	member := func(id, role string) string {
+		t.Helper()
+		tok := e.userWithEmail(id)
+		e.must(201, "POST", ow.org+"/members", w.owner, map[string]any{"user_id": id, "role": role}, nil)
+		return tok
+	}
+	ow.adm = member("adm", "admin")
+	ow.own2 = member("own2", "owner")
+	return ow
+}
+
+// service creates service name (role) as creator and mints it a key as
+// minter.
+func (ow *outrankWorld) service(t *testing.T, creator, minter, name, role string) string {
+	t.Helper()
+	ow.e.must(201, "POST", ow.org+"/services", creator, map[string]any{"name": name, "role": role}, nil)
+	return ow.key(t, minter, name)
+}
+
+func (ow *outrankWorld) key(t *testing.T, minter, name string) string {
+	t.Helper()
+	var kc api.KeyCreated
+	ow.e.must(201, "POST", ow.org+"/apikeys", minter, map[string]any{"principal": "service:" + name}, &kc)
+	return kc.Token
+}
+
+// as is the owner's write that changes the state under test.
+func (ow *outrankWorld) as(t *testing.T, want int, method, path string, body any) {
+	t.Helper()
+	ow.e.must(want, method, ow.org+path, ow.owner, body, nil)
+}
+
+// use answers how cred fares on: "write" (binding a new team to viewer:
+// any member with bindings:create may), "check" (the /check fast path),
+// "check-mux" (/check through the mux), "read" (GET services).
+func (ow *outrankWorld) use(t *testing.T, cred, how string) string {
+	t.Helper()
+	var r resp
+	switch how {
+	case "write":
+		ow.nameSeed++
+		r = ow.e.do("POST", ow.org+"/teams", cred, map[string]any{"slug": fmt.Sprintf("t%d", ow.nameSeed)})
+	case "check", "check-mux":
+		org := ow.world.org
+		if how == "check-mux" {
+			org = ow.escaped
+		}
+		r = ow.e.do("POST", "/v1/orgs/"+org+"/check", cred, map[string]any{"action": "chains:read", "resource": "chains/triage", "namespace": "prod"})
+	case "read":
+		r = ow.e.do("GET", ow.org+"/services", cred, nil)
+	default:
+		t.Fatalf("use %q", how)
+	}
+	if r.Status < 300 {
+		return "ok"
+	}
+	p := r.problem(t)
+	if p.Type == server.ProblemBase+server.ProblemOutranksMinter && !strings.Contains(p.Detail, "mint a new one") {
+		t.Errorf("%s: the refusal does not say what to do: %q", how, p.Detail)
+	}
+	return fmt.Sprintf("%d %s", r.Status, strings.TrimPrefix(p.Type, server.ProblemBase))
+}
+
+// uses is cred's answer to each of hows.
+func (ow *outrankWorld) uses(t *testing.T, cred string, hows ...string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, h := range hows {
+		out[h] = ow.use(t, cred, h)
+	}
+	return out
+}
+
+const refused = "403 " + server.ProblemOutranksMinter
+
+// every lists the ways a credential is used.
+var every = []string{"write", "check", "check-mux", "read"}
+
+// all is want for every use.
+func all(want string) map[string]string {
+	out := map[string]string{}
+	for _, h := range every {
+		out[h] = want
+	}
+	return out
+}
+
+// TestCredentialOutranksMinter: a service's key or an agent's token minted
+// by someone else works only while its minter still outranks its
+// principal (DESIGN §1.2 applied at each use, not only at mint): raised
+// principals, demoted, removed and re-promoted minters, namespace raises
+// and permission subsets; each state change seen by the very next use.
+// A key its principal's minter still outranks, and the owner's own key,
+// keep working.
+func TestCredentialOutranksMinter(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		name   string
+		change func(t *testing.T, ow *outrankWorld)
+		want   map[string]string // credential → answer for every use
+	}
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, ow *outrankWorld) map[string]string // credential name → token
+		steps []step
+	}{
+		{
+			name: "the reproduction: admin-minted key of a service raised to owner",
+			setup: func(t *testing.T, ow *outrankWorld) map[string]string {
+				return map[string]string{
+					"admin-minted": ow.service(t, ow.adm, ow.adm, "deploy", "admin"),
+					"owner-minted": ow.key(t, ow.owner, "deploy"),
+					"owner's own":  ow.owner,
+				}
+			},
+			steps: []step{
+				{"before", nil, map[string]string{"admin-minted": "ok", "owner-minted": "ok", "owner's own": "ok"}},
+				{"raised to owner", func(t *testing.T, ow *outrankWorld) {
+					ow.as(t, 201, "POST", "/bindings", map[string]any{"principal": "service:deploy", "role": "owner"})
+				}, map[string]string{"admin-minted": refused, "owner-minted": "ok", "owner's own": "ok"}},
+			},
+		},
+		{
+			name: "minter demoted, re-promoted, removed",
+			setup: func(t *testing.T, ow *outrankWorld) map[string]string {
+				return map[string]string{"own2-minted": ow.service(t, ow.owner, ow.own2, "root", "owner")}
+			},
+			steps: []step{
+				{"before", nil, map[string]string{"own2-minted": "ok"}},
+				{"minter demoted to admin", func(t *testing.T, ow *outrankWorld) {
+					ow.as(t, 200, "PATCH", "/members/own2", map[string]any{"role": "admin"})
+				}, map[string]string{"own2-minted": refused}},
+				{"minter re-promoted to owner", func(t *testing.T, ow *outrankWorld) {
+					ow.as(t, 200, "PATCH", "/members/own2", map[string]any{"role": "owner"})
+				}, map[string]string{"own2-minted": "ok"}},
+				{"minter removed from the org", func(t *testing.T, ow *outrankWorld) {
+					ow.as(t, 200, "DELETE", "/members/own2", nil)
+				}, map[string]string{"own2-minted": refused}},
+			},
+		},
+		{
+			name: "raised in one namespace only",
+			setup: func(t *testing.T, ow *outrankWorld) map[string]string {
+				return map[string]string{"admin-minted": ow.service(t, ow.adm, ow.adm, "nsdeploy", "admin")}
+			},
+			steps: []step{
+				{"before", nil, map[string]string{"admin-minted": "ok"}},
+				{"owner in prod", func(t *testing.T, ow *outrankWorld) {
+					ow.as(t, 201, "POST", "/bindings", map[string]any{"principal": "service:nsdeploy", "role": "owner", "scope": map[string]any{"namespace": "prod"}})
+				}, map[string]string{"admin-minted": refused}},
+			},
+		},
+		{
+			name: "granted in a namespace a permission the minter lacks",
+			setup: func(t *testing.T, ow *outrankWorld) map[string]string {
+				ow.as(t, 201, "POST", "/roles", map[string]any{"name": "zapper", "level": 5, "permissions": []string{"widgets:zap"}})
+				return map[string]string{"admin-minted": ow.service(t, ow.adm, ow.adm, "zap", "admin")}
+			},
+			steps: []step{
+				{"before", nil, map[string]string{"admin-minted": "ok"}},
+				{"widgets:zap in prod", func(t *testing.T, ow *outrankWorld) {
+					ow.as(t, 201, "POST", "/bindings", map[string]any{"principal": "service:zap", "role": "zapper", "scope": map[string]any{"namespace": "prod"}})
+				}, map[string]string{"admin-minted": refused}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ow := newOutrankWorld(t)
+			creds := tt.setup(t, ow)
+			for _, st := range tt.steps {
+				if st.change != nil {
+					st.change(t, ow)
+				}
+				// Every use right after the change: a remembered verdict
+				// of the previous revision must not answer.
+				got, want := map[string]map[string]string{}, map[string]map[string]string{}
+				for name, w := range st.want {
+					got[name], want[name] = ow.uses(t, creds[name], every...), all(w)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s (-want +got):\n%s", st.name, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestOutrankedKeyCannotEscalate is the reproduction of the hole as it
+// was found (threat-model row 83): the admin's key of a service raised to
+// owner after minting cannot bind the admin to owner nor change the audit
+// settings; the refusal names the minter, the principal, the org and the
+// scope, and says what to do.
+func TestOutrankedKeyCannotEscalate(t *testing.T) {
+	t.Parallel()
+	ow := newOutrankWorld(t)
+	key := ow.service(t, ow.adm, ow.adm, "deploy", "viewer")
+	ow.as(t, 201, "POST", "/bindings", map[string]any{"principal": "service:deploy", "role": "owner"})
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/bindings", map[string]any{"principal": "user:adm", "role": "owner"}},
+		{"PUT", "/audit/settings", map[string]any{}},
+	} {
+		r := ow.e.do(c.method, ow.org+c.path, key, c.body)
+		if r.Status != 403 {
+			t.Fatalf("%s %s with the outranked key: %d %s", c.method, c.path, r.Status, r.Body)
+		}
+		p := r.problem(t)
+		if p.Type != server.ProblemBase+server.ProblemOutranksMinter || p.Scope != "org" {
+			t.Errorf("%s %s: %+v", c.method, c.path, p)
+		}
+		for _, s := range []string{"user:adm", "service:deploy", `"` + ow.world.org + `"`, "revoke this API key", "level 100"} {
+			if !strings.Contains(p.Detail, s) {
+				t.Errorf("%s %s: detail %q does not name %s", c.method, c.path, p.Detail, s)
+			}
+		}
+	}
+	// Nothing was written: the admin is still not an owner.
+	if r := ow.e.do("PUT", ow.org+"/audit/settings", ow.adm, map[string]any{}); r.Status != 403 {
+		t.Errorf("the admin itself changed the audit settings: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestAgentTokenOutranksMinter: an agent token minted by the admin stops
+// at its next use once the agent is raised above the admin within the
+// token's life (ErrOutranksMinter, and 403 at the gateway), and works
+// again once the agent is lowered; the owner's token keeps working.
+func TestAgentTokenOutranksMinter(t *testing.T) {
+	t.Parallel()
+	ow := newOutrankWorld(t)
+	ctx := ctxT(t)
+	ow.as(t, 201, "POST", "/agents", map[string]any{"name": "Runner", "role": "viewer"})
+	mint := func(minter string) string {
+		t.Helper()
+		var at api.AgentToken
+		ow.e.must(201, "POST", ow.org+"/agents/Runner/tokens", minter, map[string]any{"audience": ow.gwAud, "ttl": "1h"}, &at)
+		return at.Token
+	}
+	admTok, ownTok := mint(ow.adm), mint(ow.owner)
+	use := func(tok string) string {
+		t.Helper()
+		_, err := ow.e.auth.AuthenticateAudience(ctx, tok, ow.gwAud, "192.0.2.9")
+		switch {
+		case err == nil:
+			return "ok"
+		case errors.Is(err, auth.ErrOutranksMinter):
+			return "outranks"
+		}
+		return err.Error()
+	}
+	steps := []struct {
+		name   string
+		change func()
+		want   map[string]string
+	}{
+		{"before", func() {}, map[string]string{"admin's": "ok", "owner's": "ok"}},
+		{"agent raised to owner", func() {
+			ow.as(t, 200, "PATCH", "/agents/Runner", map[string]any{"role": "owner"})
+		}, map[string]string{"admin's": "outranks", "owner's": "ok"}},
+		{"raise undone", func() {
+			ow.as(t, 200, "PATCH", "/agents/Runner", map[string]any{"role": "viewer"})
+		}, map[string]string{"admin's": "ok", "owner's": "ok"}},
+	}
+	for _, st := range steps {
+		st.change()
+		got := map[string]string{"admin's": use(admTok), "owner's": use(ownTok)}
+		if diff := cmp.Diff(st.want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", st.name, diff)
+		}
+	}
+}
+
+// TestMCPGatewayOutrankedAgentToken: at the gateway, an agent token whose
+// minter (a second owner) was demoted to admin, which lacks the agent's
+// tools:call, is refused 403 credential_outranks_minter with what to do —
+// not 503, not 401 — and works again once the minter is an owner again.
+func TestMCPGatewayOutrankedAgentToken(t *testing.T) {
+	t.Parallel()
+	w := newMCPWorld(t, "sqlite")
+	e := w.e
+	org := "/v1/orgs/" + w.org
+	own2 := e.user("mcpown2")
+	e.must(201, "POST", org+"/members", w.owner, map[string]any{"user_id": "mcpown2", "role": "owner"}, nil)
+	var at api.AgentToken
+	e.must(201, "POST", org+"/agents/Helper/tokens", own2, map[string]any{"audience": w.endpoint("pay"), "ttl": "1h"}, &at)
+	initBody := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
+	send := func() (int, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctxT(t), "POST", w.endpoint("pay"), strings.NewReader(initBody))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+at.Token)
+		res, err := e.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if st, body := send(); st != 200 {
+		t.Fatalf("before: %d %s", st, body)
+	}
+	e.must(200, "PATCH", org+"/members/mcpown2", w.owner, map[string]any{"role": "admin"}, nil)
+	st, body := send()
+	if st != 403 || !strings.Contains(body, `"credential_outranks_minter"`) || !strings.Contains(body, "user:mcpown2") || strings.Contains(body, at.Token) {
+		t.Errorf("minter demoted: %d %s", st, body)
+	}
+	e.must(200, "PATCH", org+"/members/mcpown2", w.owner, map[string]any{"role": "owner"}, nil)
+	if st, body := send(); st != 200 {
+		t.Errorf("minter an owner again: %d %s", st, body)
+	}
+}
