@@ -207,10 +207,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusForbidden, "Only a user's own API key signs in to the console (not a service key).")
 		return
 	}
-	if err := c.startSession(w, r, tok, sid); err != nil {
-		again(http.StatusServiceUnavailable, err.Error())
-		return
-	}
+	c.startSession(w, r, tok, sid)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
@@ -271,13 +268,11 @@ func (c *Console) linkSignin(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := reqCtx(r)
 	defer cancel()
 	id, err := c.auth.Authenticate(ctx, l.token, clientAddr(r))
-	if err == nil {
-		err = c.startSession(w, r, l.token, id)
-	}
 	if err != nil {
 		c.render(w, r, http.StatusUnauthorized, "error", &page{Title: "Sign in", Error: "This sign-in link no longer works. Sign in with an API key instead."})
 		return
 	}
+	c.startSession(w, r, l.token, id)
 	http.Redirect(w, r, Prefix, http.StatusSeeOther)
 }
 
@@ -354,10 +349,7 @@ func (c *Console) acceptInvitation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if acc.Session != "" {
-		if err := c.startSession(w, r, acc.Session, acc.Identity); err != nil {
-			again(http.StatusServiceUnavailable, err.Error())
-			return
-		}
+		c.startSession(w, r, acc.Session, acc.Identity)
 	}
 	http.Redirect(w, r, orgPath(acc.Invitation.Org), http.StatusSeeOther)
 }

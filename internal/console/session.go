@@ -120,7 +120,7 @@ func randomID() string {
 // loses their own sessions first, as the sign-ins go on, and a person
 // with a few is reached only once no one holds more — never a refused
 // sign-in (docs/threat-model.md row 79).
-func (s *sessionStore) create(token, principal string, expires time.Time) (*session, error) {
+func (s *sessionStore) create(token, principal string, expires time.Time) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -141,7 +141,7 @@ func (s *sessionStore) create(token, principal string, expires time.Time) (*sess
 	s.sessions[x.id] = x
 	s.byPrincipal[principal] = append(s.byPrincipal[principal], x.id)
 	s.counted(principal, len(s.byPrincipal[principal])-1, len(s.byPrincipal[principal]))
-	return x, nil
+	return x
 }
 
 // evictFromLargest ends the oldest session of a principal holding the
@@ -230,7 +230,7 @@ func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, name, value 
 // planted before sign-in) is forgotten on the server, not merely
 // overwritten in the browser, so that a copy of its cookie signs nothing
 // in.
-func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token string, id auth.Identity) error {
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token string, id auth.Identity) {
 	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
 		c.sessions.drop(ck.Value)
 	}
@@ -238,13 +238,9 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, token str
 	if exp.IsZero() {
 		exp = c.now().Add(c.auth.SessionTTL())
 	}
-	x, err := c.sessions.create(token, id.Principal, exp)
-	if err != nil {
-		return err
-	}
+	x := c.sessions.create(token, id.Principal, exp)
 	c.setCookie(w, r, sessionCookie, x.id, exp)
 	c.setCookie(w, r, anonCSRFCookie, "", time.Time{})
-	return nil
 }
 
 // lookupSession is the browser's live console session, or nil.
