@@ -103,7 +103,9 @@ func (s *sessionStore) forget(x *session) {
 	}
 }
 
-var errFull = errors.New("console: too many sessions; try again later")
+// errLinksFull: maxLinks sign-in links are outstanding (sessions are
+// never refused: a full table evicts, see create).
+var errLinksFull = errors.New("console: too many sign-in links outstanding; try again later")
 
 // randomID is 256 bits from crypto/rand, base64url.
 func randomID() string {
@@ -191,7 +193,7 @@ func (s *sessionStore) addLink(token string, expires time.Time) (string, error) 
 		}
 	}
 	if len(s.links) >= maxLinks {
-		return "", errFull
+		return "", errLinksFull
 	}
 	t := randomID()
 	exp := now.Add(linkTTL)
