@@ -408,8 +408,8 @@ func (g *Gateway) waitApproval(ctx context.Context, in *request, ap *store.Appro
 	if g.cfg.HoldWait != nil {
 		release, err := g.cfg.HoldWait(in.caller.Principal)
 		if err != nil {
-			var busy *BusyError
-			if !errors.As(err, &busy) {
+			busy, ok := errors.AsType[*BusyError](err)
+			if !ok {
 				g.log.Warn("mcpgw: holding a wait failed", "endpoint", in.ep.key(), "err", err)
 				return store.Approval{}, internalErr("the gateway cannot wait for the approval now; retry")
 			}
