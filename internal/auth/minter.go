@@ -74,7 +74,9 @@ func (e *OutrankedError) Unwrap() error { return ErrOutranksMinter }
 // the delay after which a minter's expiring grant is seen to have ended.
 const verdictTTL = time.Second
 
-// maxVerdicts bounds the remembered verdicts; past it they are forgotten
+// maxVerdicts bounds the remembered verdicts: past maxVerdicts stores
+// since the last clearing (a credential's verdict stored again at a new
+// revision counts again, so this over-counts entries) they are forgotten
 // all at once (each is then computed again).
 const maxVerdicts = 10000
 
