@@ -14,6 +14,9 @@
 //	loadgen mix -data DIR -checks 200000 -name wide # another mix; run it with -mix wide
 //	loadgen floor -data DIR -addr 127.0.0.1:18081 # the mix answered by a bare net/http server (the ceiling)
 //	loadgen floor -engine -data DIR -addr …       # the same server deciding with Gatehouse's engine (floor + engine)
+//	loadgen floor -mimic URL -data DIR -addr …    # the floor sending that Gatehouse's answers (bytes and headers)
+//	loadgen floor -spin 7us -data DIR -addr …     # the floor's answers, 7 µs of CPU later (a slower server)
+//	loadgen floor -debug-addr 127.0.0.1:18091 …   # any floor, with /debug/pprof/ there
 //
 // Invariants: it only connects to 127.0.0.1 (or ::1); every run is bounded
 // by -duration (at most 10 minutes) and -max-requests; every answer is
