@@ -396,6 +396,18 @@ func (e *Engine) ResourceScopesHeld(org, principal string) []Scope {
 	return e.resourceScopesHeld(org, principal)
 }
 
+// NextExpiry is the earliest instant after `after` at which something the
+// principal holds in org ends by the clock alone, with no new revision:
+// one of its grants or one of its teams' grants (role bindings and
+// shares, at any scope, conditional or not) expires, or its membership
+// does. Zero when nothing it holds expires after `after`. A verdict that
+// compared the principal's levels or permissions (DESIGN §1.2, at a
+// credential's use) holds at most until then. Lifecycle suspensions that
+// depend on time (inactive, attestation due) are not counted.
+func (e *Engine) NextExpiry(org, principal string, after time.Time) time.Time {
+	return e.nextExpiry(org, principal, after)
+}
+
 // Namespaces lists the org's namespaces ("default" among them), sorted;
 // nil for an unknown org. It is the engine's view of what the store's
 // ListNamespaces returns, for callers that must decide from the engine

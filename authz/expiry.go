@@ -157,3 +157,41 @@ func nowOr(now time.Time) time.Time {
 	}
 	return now
 }
+
+// nextExpiry is NextExpiry.
+func (s *state) nextExpiry(org, principal string, after time.Time) time.Time {
+	o, ok := s.cur.Load().orgs.get(skey(org))
+	if !ok {
+		return time.Time{}
+	}
+	h, ok := o.holders.get(skey(principal))
+	if !ok {
+		return time.Time{}
+	}
+	var next time.Time
+	note := func(t time.Time) {
+		if !t.IsZero() && t.After(after) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	add := func(h *holder) {
+		gs := h.gs()
+		for i := range gs {
+			g := h.view(&gs[i])
+			note(g.expires())
+		}
+		rs := h.rs()
+		for i := range rs {
+			g := h.view(&rs[i].sgrant)
+			note(g.expires())
+		}
+	}
+	note(h.expires())
+	add(h)
+	for _, tid := range h.teams() {
+		if th, ok := o.holders.get(skey(tid)); ok && th.isTeam() {
+			add(th)
+		}
+	}
+	return next
+}

@@ -167,3 +167,48 @@ func TestCheckWithExpiringGrantAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestNextExpiry: the earliest expiry after an instant among what a
+// principal holds — its grants at every scope, its teams' grants and its
+// membership — and zero when nothing it holds ends later.
+func TestNextExpiry(t *testing.T) {
+	e := newExpiryFixture(t)
+	early := expiryT.Add(-time.Hour)
+	d := OrgData{
+		Org: "mortal", Policy: mustPolicy(t, testPolicy), Namespaces: []string{"prod"},
+		Principals: []Principal{{ID: "user:temp", ExpiresAt: early}, {ID: "user:res"}},
+		Resources:  []Resource{{Namespace: "prod", Type: "chains", ID: "x"}},
+		Bindings: []Binding{
+			until(roleB("b-temp", "user:temp", "viewer", orgScope()), expiryT),
+			until(shareB("b-res", "user:res", resScope("prod", "chains", "x"), "run"), early),
+			until(roleB("b-res2", "user:res", "viewer", nsScope("prod")), expiryT),
+		},
+	}
+	if err := e.LoadOrg(2, d); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, org, principal string
+		after                time.Time
+		want                 time.Time
+	}{
+		{"org binding and share", "acme", "user:alice", time.Time{}, expiryT},
+		{"through a team", "acme", "user:bob", time.Time{}, expiryT},
+		{"an agent's binding", "acme", "agent:Auditor", time.Time{}, expiryT},
+		{"nothing expires", "acme", "user:perm", time.Time{}, time.Time{}},
+		{"already expired", "acme", "user:alice", expiryT, time.Time{}},
+		{"the membership first", "mortal", "user:temp", time.Time{}, early},
+		{"then the binding", "mortal", "user:temp", early, expiryT},
+		{"a resource share first", "mortal", "user:res", time.Time{}, early},
+		{"not a member", "acme", "user:nobody", time.Time{}, time.Time{}},
+		{"no such org", "nope", "user:alice", time.Time{}, time.Time{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Helper()
+			if got := e.NextExpiry(tt.org, tt.principal, tt.after); !got.Equal(tt.want) {
+				t.Errorf("NextExpiry(%s, %s, %v) = %v, want %v", tt.org, tt.principal, tt.after, got, tt.want)
+			}
+		})
+	}
+}

@@ -22,9 +22,13 @@ import (
 //
 // The verdict is remembered per credential and engine revision: a new
 // revision always recomputes it (a stale allow is the hole this closes),
-// and so does a verdict older than verdictTTL, because a grant's expiry
-// or a time-based suspension (DESIGN §1.1.9, lifecycle) changes levels
-// without a new revision.
+// and so does a verdict past its lifetime, because a grant's expiry or a
+// time-based suspension (DESIGN §1.1.9, lifecycle) changes levels without
+// a new revision. The lifetime ends at the first expiry, after the
+// verdict was computed, of a grant the comparison read (the minter's and
+// the principal's own, their teams', their memberships: verdictUntil),
+// and never later than verdictTTL: an expiring grant of the minter is
+// seen at its expiry, a time-based suspension within verdictTTL.
 
 // ErrOutranksMinter: the credential's principal now outranks the member
 // that minted the credential for it, or that member can no longer act in
@@ -71,7 +75,8 @@ func (e *OutrankedError) Error() string {
 func (e *OutrankedError) Unwrap() error { return ErrOutranksMinter }
 
 // verdictTTL bounds how long a remembered verdict holds at one revision:
-// the delay after which a minter's expiring grant is seen to have ended.
+// the delay after which a change by the clock alone that verdictUntil
+// does not foresee (a time-based suspension) is seen.
 const verdictTTL = time.Second
 
 // maxVerdicts bounds the remembered verdicts: past maxVerdicts stores
@@ -81,11 +86,11 @@ const verdictTTL = time.Second
 const maxVerdicts = 10000
 
 // minterVerdict is minterStands' answer for one credential at one engine
-// revision, computed at at.
+// revision, computed at at, which holds until until (verdictUntil).
 type minterVerdict struct {
-	rev uint64
-	at  time.Time
-	err error
+	rev       uint64
+	at, until time.Time
+	err       error
 }
 
 // minterStands refuses the use of a credential (id, whose id is cred)
@@ -101,7 +106,7 @@ func (s *Service) minterStands(id Identity, kind, cred string, now time.Time) er
 	}
 	rev := s.dir.Revision()
 	if v, ok := s.verdicts.Load(cred); ok {
-		if mv := v.(*minterVerdict); mv.rev == rev && !now.Before(mv.at) && now.Sub(mv.at) < verdictTTL {
+		if mv := v.(*minterVerdict); mv.rev == rev && !now.Before(mv.at) && now.Before(mv.until) {
 			return mv.err
 		}
 	}
@@ -111,9 +116,25 @@ func (s *Service) minterStands(id Identity, kind, cred string, now time.Time) er
 			s.verdicts.Clear()
 			s.nVerdicts.Store(1)
 		}
-		s.verdicts.Store(cred, &minterVerdict{rev: rev, at: now, err: err})
+		s.verdicts.Store(cred, &minterVerdict{rev: rev, at: now, until: s.verdictUntil(id, now), err: err})
 	}
 	return err
+}
+
+// verdictUntil is when a verdict on id computed at now stops holding: the
+// first expiry after now of what the minter or the principal holds in the
+// org (a grant of its own or of one of its teams, at any scope, or its
+// membership) — the comparison read their levels and permissions with
+// those grants live — and at the latest now+verdictTTL. A minter whose
+// grant expires at T is refused from T on, not up to verdictTTL later.
+func (s *Service) verdictUntil(id Identity, now time.Time) time.Time {
+	until := now.Add(verdictTTL)
+	for _, p := range [...]string{id.MintedBy, id.Principal} {
+		if x := s.dir.NextExpiry(id.Org, p, now); !x.IsZero() && x.Before(until) {
+			until = x
+		}
+	}
+	return until
 }
 
 // standsBehind is minterStands' computation: the minter can act in org,

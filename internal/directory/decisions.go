@@ -403,6 +403,13 @@ func (d *Directory) HighestLevel(org, principal string, sc authz.Scope) int {
 	return d.eng.HighestLevel(org, principal, sc)
 }
 
+// NextExpiry is the earliest instant after `after` at which a grant of
+// principal in org (its own or its teams') or its membership expires
+// (Engine.NextExpiry); zero for none.
+func (d *Directory) NextExpiry(org, principal string, after time.Time) time.Time {
+	return d.eng.NextExpiry(org, principal, after)
+}
+
 // Grants lists what principal holds in namespace of org, without
 // authorizing anyone to ask (the caller authorizes: Permissions is the
 // authorized form). authz.ErrNotFound (wrapped) when principal is not a

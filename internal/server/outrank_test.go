@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -31,7 +32,14 @@ type outrankWorld struct {
 
 func newOutrankWorld(t *testing.T) *outrankWorld {
 	t.Helper()
-	e := newEnv(t, "sqlite", envOpts{authOpts: auth.Options{FailureBurst: 1e12, FailureRate: 1e12}})
+	return newOutrankWorldOpts(t, auth.Options{FailureBurst: 1e12, FailureRate: 1e12})
+}
+
+// newOutrankWorldOpts is newOutrankWorld with the auth service's options
+// (a clock the test moves).
+func newOutrankWorldOpts(t *testing.T, o auth.Options) *outrankWorld {
+	t.Helper()
+	e := newEnv(t, "sqlite", envOpts{authOpts: o})
 	w := buildWorld(t, e, "")
 	ow := &outrankWorld{world: w, e: e, org: "/v1/orgs/" + w.org, escaped: fmt.Sprintf("%%%02X", w.org[0]) + w.org[1:],
 		gwAud: "https://gw.example/mcp/" + w.org + "/default/x"}
@@ -349,5 +357,37 @@ func TestMCPGatewayOutrankedAgentToken(t *testing.T) {
 	e.must(200, "PATCH", org+"/members/mcpown2", w.owner, map[string]any{"role": "owner"}, nil)
 	if st, body := send(); st != 200 {
 		t.Errorf("minter an owner again: %d %s", st, body)
+	}
+}
+
+// TestMinterGrantExpiryIsSeenAtOnce: a key minted by a member whose admin
+// grant expires at T is refused from T on, not up to the remembered
+// verdict's 1 s later (the verdict's lifetime ends at the first expiry
+// among the grants it read). The auth clock is the test's, so the use
+// after T is 510 ms after the verdict was remembered, inside the 1 s
+// bound; the engine, which reads the wall clock, sees the grant expired
+// because the test waits past T.
+func TestMinterGrantExpiryIsSeenAtOnce(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	ow := newOutrankWorldOpts(t, auth.Options{FailureBurst: 1e12, FailureRate: 1e12, Now: clk.Now})
+	tok := ow.e.userWithEmail("temp")
+	ow.as(t, 201, "POST", "/members", map[string]any{"user_id": "temp", "role": "viewer"})
+	var b api.Written[api.Binding]
+	ow.e.must(201, "POST", ow.org+"/bindings", ow.owner, map[string]any{"principal": "user:temp", "role": "admin", "expires_in": "2s"}, &b)
+	expiry := b.Item.ExpiresAt
+	key := ow.service(t, tok, tok, "shortlived", "operator")
+
+	clk.Advance(expiry.Add(-500 * time.Millisecond).Sub(clk.Now()))
+	if time.Until(expiry) < 100*time.Millisecond {
+		t.Skip("the machine took the grant's 2 s to set up: nothing to observe")
+	}
+	got := map[string]string{"before the expiry": ow.use(t, key, "check")}
+	time.Sleep(time.Until(expiry) + 50*time.Millisecond)
+	clk.Advance(510 * time.Millisecond)
+	got["10 ms after it"] = ow.use(t, key, "check")
+	want := map[string]string{"before the expiry": "ok", "10 ms after it": refused}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("the minter's expiring admin grant (-want +got):\n%s", diff)
 	}
 }
