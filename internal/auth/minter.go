@@ -3,6 +3,8 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -53,6 +55,18 @@ type OutrankedError struct {
 	Scope       authz.Scope
 	// Level is the principal's highest level at Scope (-1: none).
 	Level int
+
+	// For the audit log, never in the text (the holder knows its
+	// credential; the log's readers need its id, never its secret):
+	// ID is the refused credential's id (an API key's id, an agent
+	// token's id). Record is set on the first refusal of the credential
+	// at an engine revision: the caller records that one in the org's
+	// audit log, and the others of that revision only count, in the
+	// next recorded one's Unrecorded — so a holder replaying a refused
+	// credential adds at most one entry per revision (row 85).
+	ID         string
+	Record     bool
+	Unrecorded int64
 }
 
 func (e *OutrankedError) Error() string {
@@ -107,7 +121,10 @@ func (s *Service) minterStands(id Identity, kind, cred string, now time.Time) er
 	rev := s.dir.Revision()
 	if v, ok := s.verdicts.Load(cred); ok {
 		if mv := v.(*minterVerdict); mv.rev == rev && !now.Before(mv.at) && now.Before(mv.until) {
-			return mv.err
+			if mv.err != nil {
+				return s.refused(mv.err, cred, rev)
+			}
+			return nil
 		}
 	}
 	err := s.standsBehind(id.Org, id.MintedBy, id.Principal, kind, now)
@@ -118,7 +135,58 @@ func (s *Service) minterStands(id Identity, kind, cred string, now time.Time) er
 		}
 		s.verdicts.Store(cred, &minterVerdict{rev: rev, at: now, until: s.verdictUntil(id, now), err: err})
 	}
-	return err
+	if err != nil {
+		return s.refused(err, cred, rev)
+	}
+	return nil
+}
+
+// refusalNote is what minterStands remembers of one credential's
+// refusals: the engine revision of the last one Record was set on, and
+// how many were refused since without it.
+type refusalNote struct {
+	rev     uint64
+	skipped atomic.Int64
+}
+
+// refused is err, a refusal of credential cred at engine revision rev,
+// as this use's own *OutrankedError: with the credential's id (cred
+// without its "agent/" prefix) and Record set on the first refusal of
+// cred at rev (with Unrecorded, the refusals counted since the previous
+// one). The notes are bounded as the verdicts are (maxVerdicts), so a
+// clearing may record a credential's refusal once more at a revision.
+func (s *Service) refused(err error, cred string, rev uint64) error {
+	oe, ok := err.(*OutrankedError)
+	if !ok {
+		return err
+	}
+	c := *oe
+	c.ID = strings.TrimPrefix(cred, "agent/")
+	n := &refusalNote{rev: rev}
+	for {
+		v, ok := s.refusals.Load(cred)
+		if !ok {
+			if _, loaded := s.refusals.LoadOrStore(cred, n); loaded {
+				continue
+			}
+			if s.nRefusals.Add(1) > maxVerdicts {
+				s.refusals.Clear()
+				s.refusals.Store(cred, n)
+				s.nRefusals.Store(1)
+			}
+			c.Record = true
+			return &c
+		}
+		old := v.(*refusalNote)
+		if old.rev == rev {
+			old.skipped.Add(1)
+			return &c
+		}
+		if s.refusals.CompareAndSwap(cred, v, n) {
+			c.Record, c.Unrecorded = true, old.skipped.Load()
+			return &c
+		}
+	}
 }
 
 // verdictUntil is when a verdict on id computed at now stops holding: the

@@ -62,6 +62,10 @@ type Service struct {
 	// how many were stored since the last clearing.
 	verdicts  sync.Map
 	nVerdicts atomic.Int64
+	// refusals: credential id → *refusalNote (minter.go), nRefusals
+	// how many were stored since the last clearing.
+	refusals  sync.Map
+	nRefusals atomic.Int64
 	// forgets counts invalidations (of keys or users): a lookup that
 	// raced with one does not cache what it read.
 	forgets atomic.Uint64

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"github.com/gatehouse-dev/gatehouse/api"
 	"net/http"
@@ -180,4 +181,50 @@ func (s *Server) recordAuthFailure(c *call, err error) {
 	if rerr := s.dir.RecordEvent(c.ctx, e); rerr != nil {
 		s.log.Error("audit: recording an authentication failure failed", "request_id", c.reqID, "error", rerr)
 	}
+}
+
+// recordOutranked records, in the credential's org's audit log, a use
+// refused because the credential's principal outranks its minter (403
+// credential-outranks-minter, row 85): who (the principal, and the API
+// key's id), which credential (its kind and id, never its secret), which
+// minter, the scope and the route. Only the refusals auth marks Record
+// are recorded — the first of the credential at an engine revision — and
+// each says how many were refused, unrecorded, since the previous one:
+// a holder replaying a refused credential cannot flood the log.
+func (s *Server) recordOutranked(ctx context.Context, err error, route, addr, reqID string) {
+	oe, ok := errors.AsType[*auth.OutrankedError](err)
+	if !ok || !oe.Record {
+		return
+	}
+	actor := audit.Actor{Principal: oe.Principal, ClientAddr: addr, RequestID: reqID}
+	if oe.Credential == "API key" {
+		actor.KeyID = oe.ID
+	}
+	details, jerr := json.Marshal(struct {
+		Credential   string `json:"credential"`
+		CredentialID string `json:"credential_id"`
+		Minter       string `json:"minter"`
+		MinterGone   bool   `json:"minter_gone,omitempty"`
+		Scope        string `json:"scope,omitempty"`
+		Unrecorded   int64  `json:"unrecorded_refusals,omitempty"`
+	}{oe.Credential, oe.ID, oe.Minter, oe.MinterGone, scopeText(oe), oe.Unrecorded})
+	if jerr != nil {
+		details = nil
+	}
+	e := audit.Entry{
+		Org: oe.Org, Actor: actor, Action: "auth.outranks_minter", Target: "route/" + route,
+		Result: audit.Denied, Message: oe.Error(), Details: details,
+	}
+	if rerr := s.dir.RecordEvent(context.WithoutCancel(ctx), e); rerr != nil {
+		s.log.Error("audit: recording a refused minted credential failed", "request_id", reqID, "error", rerr)
+	}
+}
+
+// scopeText is the scope an outranked credential was compared at ("" when
+// its minter is gone: no scope was compared).
+func scopeText(oe *auth.OutrankedError) string {
+	if oe.MinterGone {
+		return ""
+	}
+	return oe.Scope.String()
 }

@@ -687,6 +687,8 @@ func (s *Server) authenticate(c *call) (auth.Identity, error) {
 	case errors.Is(err, auth.ErrUnauthenticated):
 		s.metrics.authFails.WithLabelValues("unauthenticated").Inc()
 		s.recordAuthFailure(c, err)
+	case errors.Is(err, auth.ErrOutranksMinter):
+		s.recordOutranked(c.ctx, err, c.rt.Pattern(), c.addr, c.reqID)
 	}
 	return id, err
 }

@@ -96,6 +96,7 @@ func (s *Server) mcpAuthenticate(ctx context.Context, r *http.Request, audience 
 		s.recordMCPAuthFailure(ctx, r, addr)
 		return mcpgw.Caller{}, fmt.Errorf("%w: %w", mcpgw.ErrUnauthenticated, err)
 	case errors.Is(err, auth.ErrOutranksMinter):
+		s.recordOutranked(ctx, err, "mcp", addr, s.mountedRequestID(r))
 		return mcpgw.Caller{}, &mcpgw.RefusedError{Code: "credential_outranks_minter", Detail: err.Error()}
 	case err != nil:
 		return mcpgw.Caller{}, err

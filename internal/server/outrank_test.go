@@ -391,3 +391,73 @@ func TestMinterGrantExpiryIsSeenAtOnce(t *testing.T) {
 		t.Errorf("the minter's expiring admin grant (-want +got):\n%s", diff)
 	}
 }
+
+// TestOutrankedUsesAreAudited: a use refused 403 credential-outranks-minter
+// leaves an entry in the org's audit log naming the principal, the key's
+// id (never its secret), the minter, the scope and the route — once per
+// credential and engine revision: replaying the refused key adds nothing
+// until the next revision, whose first refusal counts those unrecorded.
+func TestOutrankedUsesAreAudited(t *testing.T) {
+	t.Parallel()
+	ow := newOutrankWorld(t)
+	ow.e.must(201, "POST", ow.org+"/services", ow.adm, map[string]any{"name": "deploy", "role": "viewer"}, nil)
+	var kc api.KeyCreated
+	ow.e.must(201, "POST", ow.org+"/apikeys", ow.adm, map[string]any{"principal": "service:deploy"}, &kc)
+	ow.as(t, 201, "POST", "/bindings", map[string]any{"principal": "service:deploy", "role": "owner"})
+	type entry struct {
+		Principal, KeyID, Target, Message string
+		Details                           map[string]any
+	}
+	entries := func() []entry {
+		t.Helper()
+		var l struct {
+			Items []struct {
+				Actor struct {
+					Principal string `json:"principal"`
+					KeyID     string `json:"key_id"`
+				} `json:"actor"`
+				Target  string         `json:"target"`
+				Result  string         `json:"result"`
+				Message string         `json:"message"`
+				Details map[string]any `json:"details"`
+			} `json:"items"`
+		}
+		r := ow.e.must(200, "GET", ow.org+"/audit?action=auth.outranks_minter&page_size=1000", ow.owner, nil, &l)
+		if strings.Contains(string(r.Body), kc.Token[len(kc.Token)-20:]) {
+			t.Errorf("the audit log holds the key's secret: %s", r.Body)
+		}
+		var out []entry
+		for _, it := range l.Items {
+			if it.Result != "denied" || !strings.Contains(it.Message, "user:adm") {
+				t.Errorf("entry result %q, message %q", it.Result, it.Message)
+			}
+			out = append(out, entry{it.Actor.Principal, it.Actor.KeyID, it.Target, "", it.Details})
+		}
+		return out
+	}
+	first := entry{"service:deploy", kc.Item.ID, "route/POST /v1/orgs/{org}/check", "", map[string]any{
+		"credential": "API key", "credential_id": kc.Item.ID, "minter": "user:adm", "scope": "org"}}
+
+	for range 5 {
+		if got := ow.use(t, kc.Token, "check"); got != refused {
+			t.Fatalf("use of the outranked key: %s", got)
+		}
+	}
+	if diff := cmp.Diff([]entry{first}, entries()); diff != "" {
+		t.Errorf("five refused uses at one revision (-want +got):\n%s", diff)
+	}
+
+	// A new revision: its first refusal is recorded, with the four
+	// refusals of the previous revision that were not.
+	ow.as(t, 201, "POST", "/teams", map[string]any{"slug": "bump"})
+	for range 3 {
+		if got := ow.use(t, kc.Token, "read"); got != refused {
+			t.Fatalf("use of the outranked key: %s", got)
+		}
+	}
+	second := entry{"service:deploy", kc.Item.ID, "route/GET /v1/orgs/{org}/services", "", map[string]any{
+		"credential": "API key", "credential_id": kc.Item.ID, "minter": "user:adm", "scope": "org", "unrecorded_refusals": float64(4)}}
+	if diff := cmp.Diff([]entry{first, second}, entries()); diff != "" {
+		t.Errorf("then three at the next revision (-want +got):\n%s", diff)
+	}
+}
