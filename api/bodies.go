@@ -11,6 +11,44 @@ type Written[T any] struct {
 	Item     T      `json:"item"`
 }
 
+// BindingWritten is the answer to POST .../bindings: Written's fields,
+// and what the binding stops (a minted credential of its principal that
+// now outranks its minter).
+type BindingWritten struct {
+	Revision uint64         `json:"revision"`
+	Item     Binding        `json:"item"`
+	Warnings []WriteWarning `json:"warnings,omitempty"`
+}
+
+// WarningCredentialsOutranked is WriteWarning.Code for a write after
+// which some principal outranks the minter of API keys it holds: every
+// use of them is refused 403 credential-outranks-minter.
+const WarningCredentialsOutranked = "credentials-outrank-minter"
+
+// WriteWarning says what a write that succeeded will stop. Credentials
+// lists them when the caller may read their metadata (apikeys:read, or
+// they are its own); otherwise only Count says how many (never an id the
+// caller could not read).
+type WriteWarning struct {
+	Code        string                `json:"code"`
+	Message     string                `json:"message"`
+	Count       int                   `json:"count"`
+	Truncated   bool                  `json:"truncated,omitempty"` // Count is a lower bound
+	Credentials []OutrankedCredential `json:"credentials,omitempty"`
+}
+
+// OutrankedCredential is an API key that its minter no longer stands
+// behind: its id (the token starts "gth_<id>_"; never the secret), its
+// principal and minter, the scope where the principal outranks the
+// minter, and the refusal its next use will get.
+type OutrankedCredential struct {
+	ID        string `json:"id"`
+	Principal string `json:"principal"`
+	Minter    string `json:"minter"`
+	Scope     string `json:"scope,omitempty"`
+	Reason    string `json:"reason"`
+}
+
 // Revision is the answer to a write that returns nothing else.
 type Revision struct {
 	Revision uint64 `json:"revision"`

@@ -71,6 +71,9 @@ type WriteRequest struct {
 type WriteResult struct {
 	Revision uint64   `json:"revision"`
 	Keys     []string `json:"keys"`
+	// Warnings: what the batch's bindings and shares stop (as
+	// BindingWritten's).
+	Warnings []WriteWarning `json:"warnings,omitempty"`
 }
 
 // OrgResourceRef is a resource with the org it is in.

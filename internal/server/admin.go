@@ -213,13 +213,17 @@ func (s *Server) roleRoutes() []*Route {
 func (s *Server) bindingRoutes() []*Route {
 	return []*Route{
 		route("POST", "/v1/orgs/{org}/bindings", "bindings", "Bind a principal to a role at the org, a namespace or a resource (escalation rules apply).",
-			func(c *call, req *api.BindingSpec) (Written[api.Binding], error) {
+			func(c *call, req *api.BindingSpec) (api.BindingWritten, error) {
 				spec, err := bindingSpec(*req)
 				if err != nil {
-					return Written[api.Binding]{}, err
+					return api.BindingWritten{}, err
 				}
 				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), spec)
-				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
+				if err != nil {
+					return api.BindingWritten{}, err
+				}
+				return api.BindingWritten{Revision: rev, Item: apiBinding(b),
+					Warnings: s.outrankWarnings(c, "binding.create", []string{b.Principal})}, nil
 			}).perm("bindings:create").created(),
 		route("GET", "/v1/orgs/{org}/bindings", "bindings", "List bindings (your own with principal=<you>, else bindings:list).",
 			func(c *call, _ *noBody) (List[api.Binding], error) {

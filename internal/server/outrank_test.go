@@ -461,3 +461,113 @@ func TestOutrankedUsesAreAudited(t *testing.T) {
 		t.Errorf("then three at the next revision (-want +got):\n%s", diff)
 	}
 }
+
+// TestRaiseWarnsOfOutrankedKeys: a binding (alone or in a batch of
+// writes) that makes a service outrank the member that minted one of its
+// keys succeeds with a warning naming that key — id, principal, minter,
+// scope, never the secret — to a caller that may read keys, and only how
+// many to one that may not (no oracle); the org's audit log records which
+// keys stopped. A binding that stops no key warns of nothing.
+func TestRaiseWarnsOfOutrankedKeys(t *testing.T) {
+	t.Parallel()
+	ow := newOutrankWorld(t)
+	mint := func(minter, svc string) api.KeyCreated {
+		t.Helper()
+		ow.e.must(201, "POST", ow.org+"/services", ow.owner, map[string]any{"name": svc, "role": "viewer"}, nil)
+		var kc api.KeyCreated
+		ow.e.must(201, "POST", ow.org+"/apikeys", minter, map[string]any{"principal": "service:" + svc}, &kc)
+		return kc
+	}
+	single, batch, hidden := mint(ow.adm, "single"), mint(ow.adm, "batch"), mint(ow.adm, "hidden")
+	ownerMinted := mint(ow.owner, "single2")
+	ow.as(t, 201, "POST", "/roles", map[string]any{"name": "raiser", "level": 90, "permissions": []string{"bindings:create", "bindings:read"}})
+	raiser := ow.e.userWithEmail("raiser")
+	ow.as(t, 201, "POST", "/members", map[string]any{"user_id": "raiser", "role": "raiser"})
+
+	stopped := func(kc api.KeyCreated, svc, scope string) api.OutrankedCredential {
+		return api.OutrankedCredential{ID: kc.Item.ID, Principal: "service:" + svc, Minter: "user:adm", Scope: scope}
+	}
+	// warnings is the answer's warnings without the texts (checked apart).
+	warnings := func(ws []api.WriteWarning) []api.WriteWarning {
+		t.Helper()
+		for i := range ws {
+			if !strings.Contains(ws[i].Message, "refused") {
+				t.Errorf("warning %+v", ws[i])
+			}
+			ws[i].Message = ""
+			for j := range ws[i].Credentials {
+				if !strings.Contains(ws[i].Credentials[j].Reason, "mint a new one") {
+					t.Errorf("credential %+v: the reason does not say what to do", ws[i].Credentials[j])
+				}
+				ws[i].Credentials[j].Reason = ""
+			}
+		}
+		return ws
+	}
+	var got, want []api.WriteWarning
+
+	var bw0, bw api.BindingWritten
+	ow.e.must(201, "POST", ow.org+"/bindings", ow.owner, map[string]any{"principal": "service:single2", "role": "admin"}, &bw0)
+	if len(bw0.Warnings) != 0 {
+		t.Errorf("a raise that stops no key warned: %+v", bw0.Warnings)
+	}
+	r := ow.e.must(201, "POST", ow.org+"/bindings", ow.owner, map[string]any{"principal": "service:single", "role": "owner"}, &bw)
+	got = append(got, warnings(bw.Warnings)...)
+	want = append(want, api.WriteWarning{Code: api.WarningCredentialsOutranked, Count: 1, Credentials: []api.OutrankedCredential{stopped(single, "single", "org")}})
+
+	var wr api.WriteResult
+	ow.e.must(200, "POST", ow.org+"/writes", ow.owner, map[string]any{"changes": []any{
+		map[string]any{"op": "binding.create", "principal": "service:batch", "role": "owner", "scope": map[string]any{"namespace": "prod"}},
+		map[string]any{"op": "binding.create", "principal": "service:single2", "role": "operator", "scope": map[string]any{"namespace": "prod"}},
+	}}, &wr)
+	got = append(got, warnings(wr.Warnings)...)
+	want = append(want, api.WriteWarning{Code: api.WarningCredentialsOutranked, Count: 1, Credentials: []api.OutrankedCredential{stopped(batch, "batch", "ns/prod")}})
+
+	// raiser may bind, not read keys: a count, no id.
+	var bw2 api.BindingWritten
+	r2 := ow.e.must(201, "POST", ow.org+"/bindings", raiser, map[string]any{"principal": "service:hidden", "role": "raiser"}, &bw2)
+	got = append(got, warnings(bw2.Warnings)...)
+	want = append(want, api.WriteWarning{Code: api.WarningCredentialsOutranked, Count: 1})
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	for _, b := range [][]byte{r.Body, r2.Body} {
+		for _, tok := range []string{single.Token, batch.Token, hidden.Token, ownerMinted.Token} {
+			if strings.Contains(string(b), tok[len(tok)-20:]) {
+				t.Errorf("an answer holds a key's secret: %s", b)
+			}
+		}
+	}
+	if strings.Contains(string(r2.Body), hidden.Item.ID) {
+		t.Errorf("a caller without apikeys:read was told the key's id: %s", r2.Body)
+	}
+
+	// The audit log: one entry per raising write, naming the keys.
+	var l struct {
+		Items []struct {
+			Details struct {
+				Cause string                    `json:"cause"`
+				Keys  []api.OutrankedCredential `json:"keys"`
+			} `json:"details"`
+		} `json:"items"`
+	}
+	ow.e.must(200, "GET", ow.org+"/audit?action=apikey.outranked", ow.owner, nil, &l)
+	gotLog := map[string][]api.OutrankedCredential{}
+	for _, it := range l.Items {
+		gotLog[it.Details.Cause] = append(gotLog[it.Details.Cause], it.Details.Keys...)
+	}
+	wantLog := map[string][]api.OutrankedCredential{
+		"binding.create": {stopped(single, "single", "org"), stopped(hidden, "hidden", "org")},
+		"writes":         {stopped(batch, "batch", "ns/prod")},
+	}
+	if diff := cmp.Diff(wantLog, gotLog); diff != "" {
+		t.Errorf("audit entries (-want +got):\n%s", diff)
+	}
+	// The keys are refused indeed; the owner's key of single2 is not.
+	gotUse := map[string]string{"single": ow.use(t, single.Token, "read"), "batch": ow.use(t, batch.Token, "read"),
+		"hidden": ow.use(t, hidden.Token, "read"), "owner-minted": ow.use(t, ownerMinted.Token, "read")}
+	wantUse := map[string]string{"single": refused, "batch": refused, "hidden": refused, "owner-minted": "ok"}
+	if diff := cmp.Diff(wantUse, gotUse); diff != "" {
+		t.Errorf("uses (-want +got):\n%s", diff)
+	}
+}

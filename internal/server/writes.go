@@ -66,7 +66,13 @@ func (s *Server) writeRoutes() []*Route {
 				if err != nil {
 					return api.WriteResult{}, err
 				}
-				return api.WriteResult{Revision: rev, Keys: keys}, nil
+				var raised []string
+				for _, ch := range req.Changes {
+					if ch.Op == api.WriteBindingCreate || ch.Op == api.WriteShareCreate {
+						raised = append(raised, ch.Principal)
+					}
+				}
+				return api.WriteResult{Revision: rev, Keys: keys, Warnings: s.outrankWarnings(c, "writes", raised)}, nil
 			}).maxBody(maxWritesBody),
 	}
 }
