@@ -152,8 +152,11 @@ func (a *Asker) Check(ctx context.Context, req *authz.Request) (authz.Decision, 
 		a.add(k, rev)
 	}
 	dec := d.eng.CheckWithReason(req)
-	if dec.Allowed && req.Now.IsZero() {
-		d.uses.note(d, req.Org, req.Principal) // lifetimes.go: an agent's last use
+	if dec.Allowed && req.Now.IsZero() && req.Principal == a.actor.Principal {
+		// lifetimes.go: an agent's last use — its own authenticated
+		// question only: someone asking about it is not its use, and would
+		// keep an idle agent from ever becoming inactive (row 87).
+		d.uses.note(d, req.Org, req.Principal)
 	}
 	if err := d.logDecision(ctx, a.actor, req, dec, a.gate.settings(req.Org)); err != nil { // audit.go
 		return authz.Decision{}, err

@@ -315,9 +315,10 @@ func TestServiceLifecycle(t *testing.T) {
 	}
 }
 
-// TestServiceUseRecorded: an allowed decision for a service under the
-// org's rules records its last use (in the background; Close waits for
-// it); one for a service that did not opt in records nothing.
+// TestServiceUseRecorded: an allowed decision of a service under the
+// org's rules, asked by the service itself, records its last use (in the
+// background; Close waits for it); one for a service that did not opt in
+// records nothing.
 func TestServiceUseRecorded(t *testing.T) {
 	f := newFixture(t)
 	for _, spec := range []directory.ServiceSpec{
@@ -325,7 +326,8 @@ func TestServiceUseRecorded(t *testing.T) {
 		{Name: "plain", Role: "operator", Namespace: "prod", Sponsors: []string{"user:frank"}},
 	} {
 		ok(t, "create "+spec.Name, third(f.d.CreateService(f.ctx, alice, "acme", spec)))
-		d, err := f.d.Check(f.ctx, alice, authz.Request{Org: "acme", Principal: "service:" + spec.Name, Namespace: "prod", ResourceType: "chains",
+		self := directory.Actor{Principal: "service:" + spec.Name}
+		d, err := f.d.Check(f.ctx, self, authz.Request{Org: "acme", Principal: "service:" + spec.Name, Namespace: "prod", ResourceType: "chains",
 			ResourceID: "x", Action: "run"}, 0)
 		ok(t, "check", err)
 		if !d.Allowed {
@@ -342,5 +344,46 @@ func TestServiceUseRecorded(t *testing.T) {
 	ok(t, "get plain", err)
 	if !plain.LastUsedAt.IsZero() {
 		t.Errorf("a service outside the org's rules had its use recorded: %v", plain.LastUsedAt)
+	}
+}
+
+// TestOnlyOwnChecksCountAsUse: an agent's (or an opted-in service's) last
+// use is recorded by its own allowed questions only; an admin asking
+// whether it may do something, allowed or not, is no use of it and
+// records nothing — else anyone with bindings:read could keep an idle
+// agent from ever becoming inactive (threat-model row 87).
+func TestOnlyOwnChecksCountAsUse(t *testing.T) {
+	tests := []struct {
+		name  string
+		asker func(p string) directory.Actor
+		want  bool // a use recorded
+	}{
+		{"an admin asks about it", func(string) directory.Actor { return alice }, false},
+		{"it asks about itself", func(p string) directory.Actor { return directory.Actor{Principal: p} }, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Helper()
+			f := newFixture(t)
+			ok(t, "create agent", third(f.d.CreateAgent(f.ctx, alice, "acme", directory.AgentSpec{Name: "Idle", Role: "operator", Namespace: "prod", Sponsor: "frank"})))
+			ok(t, "create service", third(f.d.CreateService(f.ctx, alice, "acme", directory.ServiceSpec{Name: "idle", Role: "operator", Namespace: "prod", Sponsors: []string{"user:frank"}, Lifecycle: true})))
+			for _, p := range []string{"agent:Idle", "service:idle"} {
+				d, err := f.d.Check(f.ctx, tt.asker(p), authz.Request{Org: "acme", Principal: p, Namespace: "prod", ResourceType: "chains", ResourceID: "x", Action: "run"}, 0)
+				ok(t, "check "+p, err)
+				if !d.Allowed {
+					t.Fatalf("%s denied: %+v", p, d)
+				}
+			}
+			ok(t, "close", f.d.Close())
+			a, err := f.st.GetAgent(f.ctx, "acme", "Idle")
+			ok(t, "get agent", err)
+			s, err := f.st.GetService(f.ctx, "acme", "idle")
+			ok(t, "get service", err)
+			got := map[string]bool{"agent": !a.LastUsedAt.IsZero(), "service": !s.LastUsedAt.IsZero()}
+			want := map[string]bool{"agent": tt.want, "service": tt.want}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("uses recorded (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
