@@ -71,6 +71,11 @@ const (
 	// ReasonTarget: the target principal's level at the scope is above the
 	// actor's (an admin cannot demote or remove an owner).
 	ReasonTarget = "target"
+	// ReasonApprovals: the change drops or alters `ask before` rules of
+	// a role at (or above) the actor's own level, below the top: approval
+	// rules bind their role's holders, so lifting them is for a level
+	// above (row 88).
+	ReasonApprovals = "approvals"
 )
 
 // EscalationError says what the actor lacks for a change to a binding or
@@ -96,6 +101,8 @@ func (e *EscalationError) Error() string {
 		return fmt.Sprintf("escalation: role %s has level %d, above your level %d at %s", e.Role, e.RoleLevel, e.ActorLevel, e.Scope)
 	case ReasonTarget:
 		return fmt.Sprintf("escalation: %s has level %d at %s, above your level %d", e.Target, e.TargetLevel, e.Scope, e.ActorLevel)
+	case ReasonApprovals:
+		return fmt.Sprintf("escalation: this change lifts `ask before` rules of role %s (level %d), which bind its holders; only a member above level %d may (your level is %d at %s)", e.Role, e.RoleLevel, e.RoleLevel, e.ActorLevel, e.Scope)
 	default:
 		ps := make([]string, len(e.Missing))
 		for i, p := range e.Missing {

@@ -3,6 +3,7 @@ package directory
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -263,6 +264,14 @@ func (o *op) changePolicy(text string, force bool) error {
 			}
 		}
 	}
+	// Every role whose approval rules the change lifts: a level above it.
+	for _, r0 := range m0.Roles {
+		if r1, kept := m1.Role(r0.Name); kept {
+			if err := o.mayRelaxAsks(m0, r0, r1, conds); err != nil {
+				return err
+			}
+		}
+	}
 	// Every agent declaration whose effect changes, before and after, and
 	// every one dropped: its conditions, obligations and approval rules
 	// are what its ceiling role lets it do (mayAgentChange).
@@ -371,4 +380,37 @@ func (o *op) changePolicy(text string, force bool) error {
 		return err
 	}
 	return o.keepsOwner(m1)
+}
+
+// mayRelaxAsks checks a change of role r0 (in m0) into r1 that drops or
+// alters one of its `ask before` rules — or changes the definition of a
+// condition one names (conds) — needs the actor above r0's level at org
+// scope. DESIGN §1.2 lets an actor change a role at its own level, but an
+// approval rule is a control on the role's holders: at its level they
+// are the actor itself and its peers (a peer role it could then bind
+// itself to), so lifting it is for the level above, as granting above
+// one's level is. Adding a rule needs nothing more (it constrains). The
+// top level's rules are its own (nobody is above to ask): an owner may
+// lift them (row 88).
+func (o *op) mayRelaxAsks(m0 *policy.Model, r0, r1 *policy.Role, conds map[string]bool) error {
+	if o.off(ruleLevel) || r0.Level >= m0.TopLevel() || !asksRelaxed(r0, r1, conds) {
+		return nil
+	}
+	lvl := o.d.eng.HighestLevel(o.org, o.actor.Principal, authz.Scope{})
+	if lvl > r0.Level {
+		return nil
+	}
+	return &EscalationError{Reason: ReasonApprovals, Scope: authz.Scope{}, Role: r0.Name, RoleLevel: r0.Level, ActorLevel: lvl}
+}
+
+// asksRelaxed reports whether r1 lacks one of r0's ask rules as written,
+// or one of r0's rules names a condition whose definition changes.
+func asksRelaxed(r0, r1 *policy.Role, conds map[string]bool) bool {
+	now := asksText(r1.OwnAsks)
+	for i, a := range asksText(r0.OwnAsks) {
+		if conds[r0.OwnAsks[i].Condition] || !slices.Contains(now, a) {
+			return true
+		}
+	}
+	return false
 }
