@@ -146,6 +146,7 @@ func newServeCmd(e *env) *cobra.Command {
 		auditWindow time.Duration
 		longPolls   int
 		mcpAllow    []string
+		mcpPorts    []uint
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -268,6 +269,10 @@ The command line wins over the variable, which wins over the file.`,
 			if err != nil {
 				return err
 			}
+			mcpPorts16, err := mcpUpstreamPorts(mcpPorts)
+			if err != nil {
+				return err
+			}
 			apiMetricsToken := metricsToken // /metrics on the API listener: only without --metrics-addr
 			if metricsAddr != "" {
 				apiMetricsToken = ""
@@ -282,7 +287,7 @@ The command line wins over the variable, which wins over the file.`,
 			}
 			srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Vault: vlt, Logger: log, Version: Version,
 				TrustedProxies: trusted, MetricsToken: apiMetricsToken, OIDC: oidcProviders, Console: con, PublicURL: publicURL,
-				MaxLongPolls: maxLongPolls(longPolls), MCPUpstreamAllow: mcpAllowed})
+				MaxLongPolls: maxLongPolls(longPolls), MCPUpstreamAllow: mcpAllowed, MCPUpstreamPorts: mcpPorts16})
 			if err != nil {
 				return &exitError{code: ExitInternal, err: err}
 			}
@@ -348,9 +353,22 @@ The command line wins over the variable, which wins over the file.`,
 	cmd.Flags().DurationVar(&auditWindow, "audit-commit-window", audit.DefaultCommitWindow, "off by default; while decision and MCP tool-call audit entries arrive often, hold each group commit open this long after its first entry so that one transaction and one fsync serve several (every call still waits for its entry to be durable; 0: commit as soon as the writer is free)")
 	cmd.Flags().IntVar(&longPolls, "max-long-polls", server.DefaultMaxLongPolls, "how many long polls and event streams (change feed, audit follow, approval waits) one principal may hold open on this server at once; one more is 429 with Retry-After (0: no bound). Raise it when many replicas or followers share one key")
 	cmd.Flags().BoolVar(&sf.orgWrites, "postgres-org-writes", false, "on PostgreSQL, let bulk writes (POST /v1/orgs/{org}/writes) that create no user run concurrently with other orgs' (docs/storage.md; off: every write runs alone)")
+	cmd.Flags().UintSliceVar(&mcpPorts, "mcp-upstream-ports", nil, "the only ports MCP servers may be at inside the --mcp-upstream-allow networks (repeatable or comma-separated, e.g. 443,8443), so an MCP server registered or called there cannot be used to probe the hosts' other ports (default: any)")
 	cmd.Flags().StringSliceVar(&mcpAllow, "mcp-upstream-allow", nil, "CIDRs (or addresses) of the loopback, private (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7) and link-local networks MCP servers may be at (repeatable or comma-separated); the import and the gateway refuse every other address inside them, and cloud metadata addresses always (default: none; with --dev: 127.0.0.0/8,::1)")
 	cmd.Flags().StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy or host platform whose X-Forwarded-For is believed (repeatable); the client address rate limiting uses is then the nearest untrusted one")
 	return withSettings(cmd)
+}
+
+// mcpUpstreamPorts is --mcp-upstream-ports as server.Config takes it.
+func mcpUpstreamPorts(ps []uint) ([]uint16, error) {
+	out := make([]uint16, len(ps))
+	for i, p := range ps {
+		if p == 0 || p > 65535 {
+			return nil, badInput("--mcp-upstream-ports %d: want a port, 1 to 65535", p)
+		}
+		out[i] = uint16(p)
+	}
+	return out, nil
 }
 
 // mcpUpstreamAllow is --mcp-upstream-allow as server.Config takes it:

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -36,7 +37,7 @@ import (
 // ErrAddressRefused is the cause of a dial to a refused address. Its
 // text is for the server's log: answering it would tell callers which
 // addresses a name resolves to.
-var ErrAddressRefused = errors.New("the address is not one the server's MCP upstream policy allows (metadata, unspecified, multicast or broadcast; or loopback, private or link-local and not in --mcp-upstream-allow)")
+var ErrAddressRefused = errors.New("the address is not one the server's MCP upstream policy allows (metadata, unspecified, multicast or broadcast; or loopback, private or link-local and not in --mcp-upstream-allow, or at a port --mcp-upstream-ports does not list)")
 
 // metadata are cloud metadata service addresses, refused even when an
 // allow list names them: AWS, GCP, Azure and Oracle's 169.254.169.254,
@@ -65,6 +66,31 @@ type UpstreamPolicy struct {
 	// servers may be at (gatehouse serve --mcp-upstream-allow). It never
 	// allows a metadata, unspecified, multicast or broadcast address.
 	Allow []netip.Prefix
+	// Ports, when not empty, are the only ports an MCP server may be at
+	// inside the networks Allow lets in (gatehouse serve
+	// --mcp-upstream-ports): whoever may import or call an MCP server
+	// there cannot make the gateway connect to the hosts' other services
+	// and learn from the answer's timing which ports are open
+	// (threat-model row 89). Public addresses are not limited, even when
+	// Allow lists them.
+	Ports []uint16
+}
+
+// RefusesAddrPort reports whether an MCP server is never dialed at ap:
+// Refuses for its address, and, inside Allow's networks, a port that
+// Ports (when set) does not list.
+func (p UpstreamPolicy) RefusesAddrPort(ap netip.AddrPort) bool {
+	a := ap.Addr().Unmap()
+	if p.Refuses(a) {
+		return true
+	}
+	return len(p.Ports) > 0 && internal(a) && !slices.Contains(p.Ports, ap.Port())
+}
+
+// internal reports whether a is in the networks only Allow lets in:
+// loopback, private, shared (CGNAT) and link-local.
+func internal(a netip.Addr) bool {
+	return a.IsLoopback() || a.IsPrivate() || sharedSpace.Contains(a) || a.IsLinkLocalUnicast()
 }
 
 // Refuses reports whether an MCP server is never dialed at a.
@@ -78,7 +104,7 @@ func (p UpstreamPolicy) Refuses(a netip.Addr) bool {
 			return false
 		}
 	}
-	return a.IsLoopback() || a.IsPrivate() || sharedSpace.Contains(a) || a.IsLinkLocalUnicast()
+	return internal(a)
 }
 
 func alwaysRefused(a netip.Addr) bool {
@@ -99,7 +125,7 @@ func UpstreamTransport(p UpstreamPolicy) *http.Transport {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second,
 		Control: func(_, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
-			if err != nil || p.Refuses(ap.Addr()) {
+			if err != nil || p.RefusesAddrPort(ap) {
 				return fmt.Errorf("dial %s: %w", address, ErrAddressRefused)
 			}
 			return nil

@@ -3,8 +3,11 @@ package mcp
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestUpstreamAddresses: metadata, unspecified, multicast and broadcast
@@ -78,6 +81,61 @@ func TestUpstreamTransportRefuses(t *testing.T) {
 		_, err := (&http.Client{Transport: UpstreamTransport(UpstreamPolicy{Allow: tc.allow})}).Get(tc.url)
 		if !errors.Is(err, ErrAddressRefused) {
 			t.Errorf("GET %s through UpstreamTransport (allowing %v): %v, want ErrAddressRefused", tc.url, tc.allow, err)
+		}
+	}
+}
+
+// TestUpstreamPorts (threat-model row 89): with Ports set, an address
+// inside the allowed internal networks is dialed only at a listed port —
+// an MCP server registered or called there cannot probe the host's other
+// ports — while public addresses keep every port, even when Allow lists
+// them; without Ports every port is dialed as before. Through the
+// transport: a loopback listener at an unlisted port is refused before
+// any connection, at a listed one it answers.
+func TestUpstreamPorts(t *testing.T) {
+	all := []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}
+	lan := []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16")}
+	ports := []uint16{443, 8443}
+	tests := []struct {
+		name    string
+		p       UpstreamPolicy
+		addr    string
+		refused bool
+	}{
+		{"listed port inside", UpstreamPolicy{Allow: lan, Ports: ports}, "10.1.2.3:8443", false},
+		{"unlisted port inside", UpstreamPolicy{Allow: lan, Ports: ports}, "10.1.2.3:22", true},
+		{"unlisted port inside, v4-mapped", UpstreamPolicy{Allow: lan, Ports: ports}, "[::ffff:10.1.2.3]:5432", true},
+		{"any port inside without Ports", UpstreamPolicy{Allow: lan}, "10.1.2.3:22", false},
+		{"public address, unlisted port", UpstreamPolicy{Allow: lan, Ports: ports}, "93.184.216.34:22", false},
+		{"public address allowed by Allow, unlisted port", UpstreamPolicy{Allow: all, Ports: ports}, "93.184.216.34:22", false},
+		{"outside Allow, listed port", UpstreamPolicy{Allow: lan, Ports: ports}, "10.2.0.1:443", true},
+		{"metadata, listed port", UpstreamPolicy{Allow: all, Ports: []uint16{80}}, "169.254.169.254:80", true},
+	}
+	got, want := map[string]bool{}, map[string]bool{}
+	for _, tc := range tests {
+		got[tc.name], want[tc.name] = tc.p.RefusesAddrPort(netip.MustParseAddrPort(tc.addr)), tc.refused
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("RefusesAddrPort (-want +got):\n%s", diff)
+	}
+
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	port := netip.MustParseAddrPort(srv.Listener.Addr().String()).Port()
+	for _, tc := range []struct {
+		name  string
+		ports []uint16
+		want  error
+	}{
+		{"its port listed", []uint16{port}, nil},
+		{"another port listed", []uint16{port + 1}, ErrAddressRefused},
+	} {
+		res, err := (&http.Client{Transport: UpstreamTransport(UpstreamPolicy{Allow: LoopbackPrefixes, Ports: tc.ports})}).Get(srv.URL)
+		if err == nil {
+			res.Body.Close()
+		}
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: GET %s: %v, want %v", tc.name, srv.URL, err, tc.want)
 		}
 	}
 }

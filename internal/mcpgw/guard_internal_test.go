@@ -2,9 +2,11 @@ package mcpgw
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 
 	mcpspec "github.com/gatehouse-dev/gatehouse/internal/mcp"
@@ -43,5 +45,32 @@ func TestGatewayUpstreamsAreGuarded(t *testing.T) {
 				t.Errorf("GET %s: %v", tc.url, err)
 			}
 		})
+	}
+}
+
+// TestUpstreamFailuresLookAlike (threat-model row 89): whatever made the
+// connection to an upstream fail — a closed port, a filtered one, a
+// service that is not an MCP server, an address or port the policy
+// refuses — the agent is told one text; the cause goes to the server's
+// log only, so error texts tell an agent nothing about a host's ports.
+func TestUpstreamFailuresLookAlike(t *testing.T) {
+	causes := []error{
+		errors.New("dial tcp 10.1.2.3:22: connect: connection refused"),
+		errors.New("dial tcp 10.1.2.3:23: i/o timeout"),
+		errors.New("calling \"initialize\": broken session: 404 Not Found"),
+		mcpspec.ErrAddressRefused,
+	}
+	texts := map[string]bool{}
+	for _, c := range causes {
+		msg := unavailable(fmt.Errorf("%w: connect: %s", errUpstream, c.Error()))
+		texts[msg] = true
+		for _, leak := range []string{"refused", "timeout", "404", "10.1.2.3", "policy"} {
+			if strings.Contains(msg, leak) {
+				t.Errorf("the answer for %q names %q: %q", c, leak, msg)
+			}
+		}
+	}
+	if len(texts) != 1 {
+		t.Errorf("%d different answers for %d causes: %v", len(texts), len(causes), texts)
 	}
 }

@@ -29,7 +29,7 @@ func (s *Server) mountMCP(cfg Config) error {
 	gw, err := mcpgw.New(mcpgw.Config{
 		Directory: s.dir, Store: s.store, Vault: s.vault, Authenticate: authn,
 		BaseURL: s.publicBase, ClientAddr: s.clientAddr, RequestID: s.mountedRequestID, Logger: s.log,
-		UpstreamPolicy: mcp.UpstreamPolicy{Allow: cfg.MCPUpstreamAllow},
+		UpstreamPolicy: mcp.UpstreamPolicy{Allow: cfg.MCPUpstreamAllow, Ports: cfg.MCPUpstreamPorts},
 		HoldWait:       s.holdMCPWait,
 	})
 	if err != nil {

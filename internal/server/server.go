@@ -120,6 +120,10 @@ type Config struct {
 	// networks, and never a metadata address (mcp.UpstreamPolicy;
 	// docs/threat-model.md row 65). Empty: none.
 	MCPUpstreamAllow []netip.Prefix
+	// MCPUpstreamPorts, when not empty, are the only ports MCP servers
+	// may be at inside MCPUpstreamAllow's networks (gatehouse serve
+	// --mcp-upstream-ports; mcp.UpstreamPolicy.Ports).
+	MCPUpstreamPorts []uint16
 	// Console, when set, serves /console/ (the web console, package
 	// internal/console): it is handed each request with RemoteAddr set to
 	// the resolved client address (trusted proxies applied).
@@ -191,7 +195,7 @@ func New(cfg Config) (*Server, error) {
 		maxBody: cfg.MaxBodyBytes, version: cfg.Version, trusted: cfg.TrustedProxies,
 		metricsToken: cfg.MetricsToken, mux: http.NewServeMux(), publicURL: strings.TrimRight(cfg.PublicURL, "/"),
 		snapshots: make(chan struct{}, maxSnapshots), longPolls: newLongPolls(cfg.MaxLongPolls),
-		mcpClient: &http.Client{Transport: mcp.UpstreamTransport(mcp.UpstreamPolicy{Allow: cfg.MCPUpstreamAllow})},
+		mcpClient: &http.Client{Transport: mcp.UpstreamTransport(mcp.UpstreamPolicy{Allow: cfg.MCPUpstreamAllow, Ports: cfg.MCPUpstreamPorts})},
 	}
 	s.https = strings.HasPrefix(strings.ToLower(s.publicURL), "https://")
 	if s.log == nil {
