@@ -162,11 +162,10 @@ func redactText(s string) string {
 
 // mayHoldCredential is a quick test of a body: false (nearly every body)
 // when no byte sequence could start a credential. Every prefix ends in
-// "_" (so each "_" is looked behind), a JWT starts "eyJ".
+// "_" (so each "_" is looked behind), a JWT starts "eyJ" (so each "J",
+// rare in JSON, is looked behind): two IndexByte scans, not a substring
+// search, which costs several times more on a /check body.
 func mayHoldCredential(b []byte) bool {
-	if bytes.Contains(b, []byte("eyJ")) {
-		return true
-	}
 	for i := bytes.IndexByte(b, '_'); i >= 0; {
 		for _, p := range credentialPrefixes {
 			if n := len(p) - 1; i >= n && string(b[i-n:i+1]) == p {
@@ -174,6 +173,16 @@ func mayHoldCredential(b []byte) bool {
 			}
 		}
 		j := bytes.IndexByte(b[i+1:], '_')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	for i := bytes.IndexByte(b, 'J'); i >= 0; {
+		if i >= 2 && b[i-2] == 'e' && b[i-1] == 'y' {
+			return true
+		}
+		j := bytes.IndexByte(b[i+1:], 'J')
 		if j < 0 {
 			break
 		}

@@ -79,6 +79,7 @@ func TestBodyCredentials(t *testing.T) {
 		{"a nested token is no credential member", `{"spec":{"token":"` + key + `"}}`, "spec.token", true},
 		{"a prefix glued to a word", `{"id":"xgth_` + strings.Repeat("a", 40) + `"}`, "", false},
 		{"too short to be minted", `{"id":"gth_0123"}`, "", false},
+		{"a J that starts no JWT", `{"id":"Jay-J","labels":{"k":"eyJ"}}`, "", false},
 		{"not JSON", `{"id":"` + key, "", false},
 	}
 	for _, tc := range tests {
@@ -91,5 +92,18 @@ func TestBodyCredentials(t *testing.T) {
 	}
 	if got, want := redactText(`bad id "`+key+`" and "`+jwt+`".`), `bad id "[credential redacted]" and "[credential redacted]".`; got != want {
 		t.Errorf("redactText = %s, want %s", got, want)
+	}
+}
+
+// BenchmarkMayHoldCredential is the quick test every JSON body now takes
+// (row 85), on a /check body: compare it with BenchmarkCheckServeHTTP.
+//
+//	go test ./internal/server -run '^$' -bench 'MayHoldCredential|CheckServeHTTP$'
+func BenchmarkMayHoldCredential(b *testing.B) {
+	body := []byte(`{"principal":"user:member","action":"chains:run","resource":"chains/triage","namespace":"prod"}`)
+	for b.Loop() {
+		if mayHoldCredential(body) {
+			b.Fatal("a check body holds no credential")
+		}
 	}
 }
