@@ -95,6 +95,7 @@ func TestCredentialsReachNoSink(t *testing.T) {
 	if pasted < 50 {
 		t.Fatalf("pasted into %d fields only: the sweep found no bodies", pasted)
 	}
+	t.Logf("a key pasted into %d body fields", pasted)
 	var sinks = map[string]string{"answers": bodies.String()}
 	sinks["metrics"] = string(e.must(200, "GET", "/metrics", testMetricsToken, nil, nil).Body)
 	var auditAll strings.Builder
