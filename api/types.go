@@ -594,6 +594,10 @@ type LookupSubjectsQuery struct {
 type LookupSubjectsResponse struct {
 	Items    []Subject `json:"items"`
 	Revision uint64    `json:"revision"`
+	// Reason is "unknown_namespace" when the lookup names a namespace the
+	// org does not have (items is then empty): what a check of the same
+	// question answers. Absent otherwise.
+	Reason string `json:"reason,omitempty" openapi:"reason"`
 }
 
 // PermissionsResponse lists what a principal holds in a namespace.
@@ -602,6 +606,9 @@ type PermissionsResponse struct {
 	Namespace string     `json:"namespace"`
 	Items     []GrantOut `json:"items"`
 	Revision  uint64     `json:"revision"`
+	// Reason is "unknown_namespace" when the namespace is not the org's
+	// (items is then empty). Absent otherwise.
+	Reason string `json:"reason,omitempty" openapi:"reason"`
 }
 
 // GrantOut is one effective permission pattern.

@@ -89,4 +89,8 @@ type MeLookupResourcesResponse struct {
 	Items      []OrgResourceRef `json:"items"`
 	NextCursor string           `json:"next_cursor"`
 	Revision   uint64           `json:"revision"`
+	// Reason is "unknown_namespace" when ?namespace= names a namespace
+	// that none of the caller's orgs has (items is then empty). Absent
+	// otherwise.
+	Reason string `json:"reason,omitempty" openapi:"reason"`
 }

@@ -324,8 +324,25 @@ func (e *Engine) LookupResources(q LookupResourcesRequest) (LookupResourcesPage,
 // Check). Errors: ErrNotFound for an unknown org, ErrInvalid for a
 // malformed type, action or namespace; an unknown namespace yields none.
 func (e *Engine) LookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, error) {
-	return e.lookupSubjects(q)
+	subs, _, rev, err := e.LookupSubjectsWithReason(q)
+	return subs, rev, err
 }
+
+// LookupSubjectsWithReason is LookupSubjects that also says why no one is
+// listed when the namespace is unknown (ReasonUnknownNamespace, as Check
+// and LookupResources say; "" otherwise), read on the same snapshot.
+func (e *Engine) LookupSubjectsWithReason(q LookupSubjectsRequest) ([]Subject, Reason, uint64, error) {
+	subs, rev, err := e.lookupSubjects(q)
+	if errors.Is(err, errUnknownNamespace) {
+		return nil, ReasonUnknownNamespace, rev, nil
+	}
+	return subs, "", rev, err
+}
+
+// errUnknownNamespace is what the lookups of subjects and permissions say,
+// inside the package, for a namespace the org does not have; the exported
+// methods turn it into no items (and, WithReason, ReasonUnknownNamespace).
+var errUnknownNamespace = errors.New("authz: unknown namespace")
 
 // Permissions lists the concrete and wildcard patterns a principal holds
 // in a namespace through org- and namespace-scoped grants (not per-resource
@@ -339,7 +356,19 @@ func (e *Engine) LookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, err
 // malformed principal or namespace; an expired principal or an unknown
 // namespace yields none.
 func (e *Engine) Permissions(org, principal, namespace string) ([]Grant, uint64, error) {
-	return e.permissions(org, principal, namespace)
+	gs, _, rev, err := e.PermissionsWithReason(org, principal, namespace)
+	return gs, rev, err
+}
+
+// PermissionsWithReason is Permissions that also says why nothing is
+// listed when the namespace is unknown (ReasonUnknownNamespace; ""
+// otherwise). A non-member is still ErrNotFound first.
+func (e *Engine) PermissionsWithReason(org, principal, namespace string) ([]Grant, Reason, uint64, error) {
+	gs, rev, err := e.permissions(org, principal, namespace)
+	if errors.Is(err, errUnknownNamespace) {
+		return nil, ReasonUnknownNamespace, rev, nil
+	}
+	return gs, "", rev, err
 }
 
 // Grant is one effective permission pattern of a principal.

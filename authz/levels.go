@@ -204,8 +204,11 @@ func (s *state) permissions(org, principal, namespace string) ([]Grant, uint64, 
 	if h, ok := o.holders.get(skey(principal)); !ok || !h.isMember() {
 		return nil, snap.rev, fmt.Errorf("principal %q: %w", principal, ErrNotFound)
 	}
-	if _, exists := o.nsID(namespace); !exists || o.pol.none {
-		return nil, snap.rev, nil
+	if o.pol.none {
+		return nil, snap.rev, nil // an org without a policy grants nothing
+	}
+	if _, exists := o.nsID(namespace); !exists {
+		return nil, snap.rev, errUnknownNamespace
 	}
 	a, ok := o.actor(principal, time.Time{})
 	if !ok {

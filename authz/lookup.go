@@ -344,8 +344,11 @@ func (s *state) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, erro
 		return nil, snap.rev, fmt.Errorf("%w: lookup needs identifier type, action and namespace (got %q, %q, %q)", ErrInvalid, q.Type, q.Action, q.Namespace)
 	}
 	nsID, exists := o.nsID(ns)
-	if !exists || o.pol.none {
-		return nil, snap.rev, nil
+	if o.pol.none {
+		return nil, snap.rev, nil // an org without a policy allows nothing
+	}
+	if !exists {
+		return nil, snap.rev, errUnknownNamespace
 	}
 	req := Request{Org: q.Org, Namespace: ns, ResourceType: q.Type, ResourceID: q.ID, Action: q.Action, Context: q.Context, Now: q.Now}
 	hk := resHash(nsID, q.Type, q.ID)

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -138,6 +139,9 @@ func (e *Engine) Reach(org, principal string, now time.Time) (Reach, error) {
 		ev.setNS(ns)
 		asks := ev.reachAsks()
 		gs, _, err := e.permissions(org, principal, ns)
+		if errors.Is(err, errUnknownNamespace) {
+			err = nil // deleted since o was read: nothing held there
+		}
 		if err != nil {
 			return out, err
 		}

@@ -92,6 +92,10 @@ Consecutive lines of one org go in one request of up to --batch changes,
 which the server makes all or none; requests are sent in file order. On a
 failure it says which line failed and how many lines were imported before
 its request; resume with --from. --timeout bounds the whole import.
+A user.create whose id is taken fails its request (409); one whose email
+another user has is imported without the email, and the summary cannot
+say so (the server does not tell: docs/api.md, "Bulk writes and
+provisioning").
 
 --parallel N keeps up to N requests in flight, so that the client and the
 server encode and decode one request while the server writes another (the

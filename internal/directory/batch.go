@@ -443,15 +443,46 @@ func (o *op) provisionUser(spec UserSpec) (store.User, error) {
 		return store.User{}, err
 	}
 	u, err := o.tx.CreateUser(o.ctx, store.User{ID: spec.ID, Email: spec.Email, DisplayName: spec.DisplayName})
+	if errors.Is(err, ErrConflict) {
+		u, err = o.createWithoutTakenEmail(spec)
+	}
 	if err != nil {
 		return store.User{}, err
 	}
 	if _, err := o.addMember(u.ID, spec.Role); err != nil {
 		return store.User{}, err
 	}
+	// The digest of the address asked for, attached or not: the entry is
+	// read by the org's auditors, who must not learn from it that the
+	// address belongs to someone (createWithoutTakenEmail).
 	o.note = AuditNote{Target: "user/" + u.ID, After: provisioned{
-		ID: u.ID, EmailSHA256: EmailDigest(u.Email), DisplayName: u.DisplayName, Org: o.org, Role: spec.Role,
+		ID: u.ID, EmailSHA256: EmailDigest(spec.Email), DisplayName: u.DisplayName, Org: o.org, Role: spec.Role,
 	}}
+	return u, nil
+}
+
+// createWithoutTakenEmail is provisionUser's answer to a conflict. An id
+// taken is the conflict it was (ids are handles: POST .../members names
+// existing users by id, and answers whether one exists, to the same
+// permission). An email taken — by anyone, a user the caller cannot see
+// included — must not be observable (docs/threat-model.md row 90): the
+// user is created as asked but without the address, which stays its
+// owner's (never attached to a second user, never handing out the
+// existing one), and the answer, audit entry and membership are those of
+// a fresh address. Only the server's log, the operator's, says so.
+func (o *op) createWithoutTakenEmail(spec UserSpec) (store.User, error) {
+	if _, err := o.tx.GetUser(o.ctx, spec.ID); !errors.Is(err, ErrNotFound) {
+		if err == nil {
+			err = fmt.Errorf("%w: user %q already exists", ErrConflict, spec.ID)
+		}
+		return store.User{}, err
+	}
+	u, err := o.tx.CreateUser(o.ctx, store.User{ID: spec.ID, DisplayName: spec.DisplayName})
+	if err != nil {
+		return store.User{}, err
+	}
+	o.d.fol.log.Info("provision user: the email belongs to another user; the new user was created without it",
+		"org", o.org, "user", u.ID, "email_sha256", EmailDigest(spec.Email))
 	return u, nil
 }
 

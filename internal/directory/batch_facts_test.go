@@ -19,8 +19,9 @@ import (
 // end as the same changes sent one at a time would: a change that relies
 // on an earlier one of the batch (a member added, then bound) succeeds; a
 // duplicate (of a row from before the batch or of an earlier change), an
-// id or email taken, a principal or resource that is not there fails the
-// batch at that change, leaving nothing.
+// id taken, a principal or resource that is not there fails the batch at
+// that change, leaving nothing; a user whose email is taken is made
+// without it (row 90).
 func TestWriteBatchFacts(t *testing.T) {
 	t.Parallel()
 	const (
@@ -64,36 +65,37 @@ func TestWriteBatchFacts(t *testing.T) {
 	cases := []struct {
 		name    string
 		changes []directory.WriteChange
-		kind    error // nil: the batch succeeds
-		index   int   // the change the batch fails at
+		kind    error  // nil: the batch succeeds
+		index   int    // the change the batch fails at
+		noEmail string // a user the batch creates without the email it asked for (taken: row 90)
 	}{
-		{"member added then bound", []directory.WriteChange{member("carol"), bind("user:carol", "builder")}, nil, 0},
-		{"member added then shared", []directory.WriteChange{member("carol"), share("user:carol", "c1")}, nil, 0},
-		{"user created then bound and shared", []directory.WriteChange{newUser("erin", "erin@example.com"), bind("user:erin", "operator"), share("user:erin", "c1")}, nil, 0},
+		{"member added then bound", []directory.WriteChange{member("carol"), bind("user:carol", "builder")}, nil, 0, ""},
+		{"member added then shared", []directory.WriteChange{member("carol"), share("user:carol", "c1")}, nil, 0, ""},
+		{"user created then bound and shared", []directory.WriteChange{newUser("erin", "erin@example.com"), bind("user:erin", "operator"), share("user:erin", "c1")}, nil, 0, ""},
 		{"resource created then shared", []directory.WriteChange{
-			{Op: directory.OpResourceCreate, Resource: directory.ResourceSpec{Namespace: ops, Type: "chains", ID: "c9"}}, share("user:dave", "c9")}, nil, 0},
+			{Op: directory.OpResourceCreate, Resource: directory.ResourceSpec{Namespace: ops, Type: "chains", ID: "c9"}}, share("user:dave", "c9")}, nil, 0, ""},
 		{"binding deleted then made again", []directory.WriteChange{
-			{Op: directory.OpBindingDelete, BindingID: daveBuilder}, bind("user:dave", "builder")}, nil, 0},
-		{"binding made twice", []directory.WriteChange{bind("user:dave", "viewer"), bind("user:dave", "viewer")}, directory.ErrConflict, 1},
-		{"share made twice", []directory.WriteChange{share("user:dave", "c2"), share("user:dave", "c2")}, directory.ErrConflict, 1},
-		{"binding held before the batch", []directory.WriteChange{bind("user:dave", "viewer"), bind("user:dave", "builder")}, directory.ErrConflict, 1},
-		{"share held before the batch", []directory.WriteChange{share("user:dave", "c2"), share("user:dave", "c1")}, directory.ErrConflict, 1},
-		{"member added twice", []directory.WriteChange{member("carol"), member("carol")}, directory.ErrConflict, 1},
-		{"member already", []directory.WriteChange{member("carol"), member("dave")}, directory.ErrConflict, 1},
-		{"user id twice", []directory.WriteChange{newUser("erin", "erin@example.com"), newUser("erin", "erin2@example.com")}, directory.ErrConflict, 1},
-		{"email twice", []directory.WriteChange{newUser("erin", "same@example.com"), newUser("frank", "SAME@example.com")}, directory.ErrConflict, 1},
-		{"email taken before the batch", []directory.WriteChange{newUser("erin", "erin@example.com"), newUser("frank", "dave@example.com")}, directory.ErrConflict, 1},
-		{"user id taken before the batch", []directory.WriteChange{newUser("erin", "erin@example.com"), newUser("carol", "carol2@example.com")}, directory.ErrConflict, 1},
-		{"binding of a user who is no member", []directory.WriteChange{bind("user:dave", "viewer"), bind("user:carol", "builder")}, directory.ErrNotFound, 1},
+			{Op: directory.OpBindingDelete, BindingID: daveBuilder}, bind("user:dave", "builder")}, nil, 0, ""},
+		{"binding made twice", []directory.WriteChange{bind("user:dave", "viewer"), bind("user:dave", "viewer")}, directory.ErrConflict, 1, ""},
+		{"share made twice", []directory.WriteChange{share("user:dave", "c2"), share("user:dave", "c2")}, directory.ErrConflict, 1, ""},
+		{"binding held before the batch", []directory.WriteChange{bind("user:dave", "viewer"), bind("user:dave", "builder")}, directory.ErrConflict, 1, ""},
+		{"share held before the batch", []directory.WriteChange{share("user:dave", "c2"), share("user:dave", "c1")}, directory.ErrConflict, 1, ""},
+		{"member added twice", []directory.WriteChange{member("carol"), member("carol")}, directory.ErrConflict, 1, ""},
+		{"member already", []directory.WriteChange{member("carol"), member("dave")}, directory.ErrConflict, 1, ""},
+		{"user id twice", []directory.WriteChange{newUser("erin", "erin@example.com"), newUser("erin", "erin2@example.com")}, directory.ErrConflict, 1, ""},
+		{"email twice", []directory.WriteChange{newUser("erin", "same@example.com"), newUser("frank", "SAME@example.com")}, nil, 0, "frank"},
+		{"email taken before the batch", []directory.WriteChange{newUser("erin", "erin@example.com"), newUser("frank", "dave@example.com")}, nil, 0, "frank"},
+		{"user id taken before the batch", []directory.WriteChange{newUser("erin", "erin@example.com"), newUser("carol", "carol2@example.com")}, directory.ErrConflict, 1, ""},
+		{"binding of a user who is no member", []directory.WriteChange{bind("user:dave", "viewer"), bind("user:carol", "builder")}, directory.ErrNotFound, 1, ""},
 		{"a non-member refused after a delete", []directory.WriteChange{
-			{Op: directory.OpBindingDelete, BindingID: daveBuilder}, bind("user:dave", "builder"), share("user:carol", "c1")}, directory.ErrNotFound, 2},
-		{"share of a missing resource", []directory.WriteChange{share("user:dave", "c2"), share("user:dave", "nope")}, directory.ErrNotFound, 1},
-		{"member of a user who does not exist", []directory.WriteChange{member("carol"), member("nobody")}, directory.ErrNotFound, 1},
-		{"many shares, then one held before the batch", many(150, false, share("user:dave", "c1")), directory.ErrConflict, 300},
-		{"many shares, then a new one", many(150, false, share("user:dave", "c2")), nil, 0},
-		{"many users, then a member already", many(150, true, member("dave")), directory.ErrConflict, 150},
-		{"many users, then an email taken before the batch", many(150, true, newUser("erin", "carol@example.com")), directory.ErrConflict, 150},
-		{"escalation in the last change", []directory.WriteChange{member("carol"), bind("user:carol", "builder"), bind("user:carol", "owner")}, directory.ErrEscalation, 2},
+			{Op: directory.OpBindingDelete, BindingID: daveBuilder}, bind("user:dave", "builder"), share("user:carol", "c1")}, directory.ErrNotFound, 2, ""},
+		{"share of a missing resource", []directory.WriteChange{share("user:dave", "c2"), share("user:dave", "nope")}, directory.ErrNotFound, 1, ""},
+		{"member of a user who does not exist", []directory.WriteChange{member("carol"), member("nobody")}, directory.ErrNotFound, 1, ""},
+		{"many shares, then one held before the batch", many(150, false, share("user:dave", "c1")), directory.ErrConflict, 300, ""},
+		{"many shares, then a new one", many(150, false, share("user:dave", "c2")), nil, 0, ""},
+		{"many users, then a member already", many(150, true, member("dave")), directory.ErrConflict, 150, ""},
+		{"many users, then an email taken before the batch", many(150, true, newUser("erin", "carol@example.com")), nil, 0, "erin"},
+		{"escalation in the last change", []directory.WriteChange{member("carol"), bind("user:carol", "builder"), bind("user:carol", "owner")}, directory.ErrEscalation, 2, ""},
 	}
 	for _, be := range backends {
 		t.Run(be.name, func(t *testing.T) {
@@ -132,6 +134,11 @@ func TestWriteBatchFacts(t *testing.T) {
 						ok(t, "Write", err)
 						if rev != rev0+1 || len(keys) != len(tc.changes) {
 							t.Errorf("Write = %d keys at revision %d, want %d at %d", len(keys), rev, len(tc.changes), rev0+1)
+						}
+						if tc.noEmail != "" {
+							if u, err := st.GetUser(ctx, tc.noEmail); err != nil || u.Email != "" {
+								t.Errorf("%s, whose email was taken: %+v, %v", tc.noEmail, u, err)
+							}
 						}
 						rep, err := d.VerifyAudit(ctx, alice, "acme", nil)
 						if err != nil || !rep.MACsChecked {

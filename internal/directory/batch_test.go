@@ -185,7 +185,8 @@ func TestWriteBatchAllOrNothing(t *testing.T) {
 }
 
 // TestProvisionUser: members:create provisions a new user as a member; it
-// never reaches an existing user (id or email) and follows §1.2.
+// never reaches an existing user (an id taken is a conflict, an email taken
+// is not attached) and follows §1.2.
 func TestProvisionUser(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -204,7 +205,6 @@ func TestProvisionUser(t *testing.T) {
 		want  error
 	}{
 		{"existing id", bob, directory.UserSpec{ID: "alice", Email: "x@example.com", Role: "viewer"}, directory.ErrConflict},
-		{"existing email", bob, directory.UserSpec{ID: "hank", Email: "GINA@example.com", Role: "viewer"}, directory.ErrConflict},
 		{"above the actor", bob, directory.UserSpec{ID: "hank", Email: "hank@example.com", Role: "owner"}, directory.ErrEscalation},
 		{"without members:create", dave, directory.UserSpec{ID: "hank", Email: "hank@example.com", Role: "viewer"}, directory.ErrForbidden},
 		{"without members:create, taken email", dave, directory.UserSpec{ID: "hank", Email: "gina@example.com", Role: "viewer"}, directory.ErrForbidden},
@@ -221,5 +221,15 @@ func TestProvisionUser(t *testing.T) {
 	}
 	if a, err := f.st.GetUser(f.ctx, "alice"); err != nil || a.Email != "" {
 		t.Errorf("alice after the refused provisioning: %+v, %v", a, err)
+	}
+	// An email taken is not a refusal (it would tell who has it): the new
+	// user is made without it, and gina keeps hers.
+	ivy, _, err := f.d.ProvisionUser(f.ctx, bob, "acme", directory.UserSpec{ID: "ivy", Email: "GINA@example.com", Role: "viewer"})
+	ok(t, "ProvisionUser with gina's email", err)
+	if ivy.Email != "" {
+		t.Errorf("ivy got gina's address: %+v", ivy)
+	}
+	if g, err := f.st.GetUser(f.ctx, "gina"); err != nil || g.Email != "gina@example.com" {
+		t.Errorf("gina after ivy: %+v, %v", g, err)
 	}
 }

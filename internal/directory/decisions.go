@@ -472,21 +472,39 @@ func (d *Directory) mayLookupResources(ctx context.Context, actor Actor, q authz
 // LookupSubjects lists who may do q.Action on a resource (or its type in
 // the namespace). Needs bindings:read in q.Namespace.
 func (d *Directory) LookupSubjects(ctx context.Context, actor Actor, q authz.LookupSubjectsRequest, atLeast uint64) ([]authz.Subject, uint64, error) {
+	subs, _, rev, err := d.lookupSubjects(ctx, actor, q, atLeast)
+	return subs, rev, err
+}
+
+// lookupSubjects is LookupSubjects with the reason for an unknown
+// namespace, given only once the caller may ask (decide): a non-member has
+// the org gate's ErrNotFound, a member without bindings:read the same
+// ErrForbidden whether the namespace exists or not (row 80's order).
+func (d *Directory) lookupSubjects(ctx context.Context, actor Actor, q authz.LookupSubjectsRequest, atLeast uint64) ([]authz.Subject, authz.Reason, uint64, error) {
 	if err := d.decide(ctx, "lookup subjects", q.Org, actor, "", q.Namespace, atLeast); err != nil {
-		return nil, 0, err
+		return nil, "", 0, err
 	}
-	subs, rev, err := d.eng.LookupSubjects(q)
-	return subs, rev, engineErr("lookup subjects", err)
+	subs, reason, rev, err := d.eng.LookupSubjectsWithReason(q)
+	return subs, reason, rev, engineErr("lookup subjects", err)
 }
 
 // Permissions lists what principal holds in namespace (for UIs that hide
 // what a user cannot do).
 func (d *Directory) Permissions(ctx context.Context, actor Actor, org, principal, namespace string, atLeast uint64) ([]authz.Grant, uint64, error) {
+	gs, _, rev, err := d.PermissionsWithReason(ctx, actor, org, principal, namespace, atLeast)
+	return gs, rev, err
+}
+
+// PermissionsWithReason is Permissions that also says, once the caller
+// may ask (decide: a non-member ErrNotFound, a member asking about another
+// without bindings:read ErrForbidden, whether the namespace exists or
+// not), that the namespace is unknown (authz.ReasonUnknownNamespace).
+func (d *Directory) PermissionsWithReason(ctx context.Context, actor Actor, org, principal, namespace string, atLeast uint64) ([]authz.Grant, authz.Reason, uint64, error) {
 	if err := d.decide(ctx, "permissions", org, actor, principal, namespace, atLeast); err != nil {
-		return nil, 0, err
+		return nil, "", 0, err
 	}
-	gs, rev, err := d.eng.Permissions(org, principal, namespace)
-	return gs, rev, principalErr("permissions", org, principal, err)
+	gs, reason, rev, err := d.eng.PermissionsWithReason(org, principal, namespace)
+	return gs, reason, rev, principalErr("permissions", org, principal, err)
 }
 
 // CheckRequest is checkRequest, for a caller that must judge a request's

@@ -114,3 +114,6 @@ func DropPastEnginesForTest(d *Directory) {
 	defer d.pit.mu.Unlock()
 	d.pit.entries, d.pit.size = nil, 0
 }
+
+// CheckNewResourceIDForTest is checkNewResourceID.
+func CheckNewResourceIDForTest(id string) error { return checkNewResourceID("id", id) }

@@ -472,19 +472,20 @@ func (d *Directory) LookupResourcesAt(ctx context.Context, actor Actor, q authz.
 }
 
 // LookupSubjectsAt is LookupSubjects as it would have been at the point
-// at; the revision returned is the one answered at.
-func (d *Directory) LookupSubjectsAt(ctx context.Context, actor Actor, q authz.LookupSubjectsRequest, at At) ([]authz.Subject, uint64, error) {
+// at, with the reason for an unknown namespace (authz.ReasonUnknownNamespace,
+// after the caller may ask); the revision returned is the one answered at.
+func (d *Directory) LookupSubjectsAt(ctx context.Context, actor Actor, q authz.LookupSubjectsRequest, at At) ([]authz.Subject, authz.Reason, uint64, error) {
 	if at.isZero() {
-		return d.LookupSubjects(ctx, actor, q, 0)
+		return d.lookupSubjects(ctx, actor, q, 0)
 	}
 	if err := d.decide(ctx, "lookup subjects", q.Org, actor, "", q.Namespace, 0); err != nil {
-		return nil, 0, err
+		return nil, "", 0, err
 	}
 	eng, rev, when, err := d.engineAt(ctx, q.Org, at)
 	if err != nil {
-		return nil, 0, err
+		return nil, "", 0, err
 	}
 	q.Now = when
-	subs, _, err := eng.LookupSubjects(q)
-	return subs, rev, engineErr("lookup subjects", err)
+	subs, reason, _, err := eng.LookupSubjectsWithReason(q)
+	return subs, reason, rev, engineErr("lookup subjects", err)
 }

@@ -157,7 +157,7 @@ func TestPointInTimeSnapshots(t *testing.T) {
 			out = append(out, fmt.Sprintf("dave %s: %v", action, page.Resources))
 		}
 		for _, action := range []string{"read", "run"} {
-			subs, _, err := d.LookupSubjectsAt(ctx, alice, authz.LookupSubjectsRequest{Org: "acme", Namespace: "default", Type: "chains", ID: "triage", Action: action}, at)
+			subs, _, _, err := d.LookupSubjectsAt(ctx, alice, authz.LookupSubjectsRequest{Org: "acme", Namespace: "default", Type: "chains", ID: "triage", Action: action}, at)
 			ok(t, "lookup subjects", err)
 			var ids []string
 			for _, s := range subs {

@@ -76,6 +76,26 @@ func TestCredentialsReachNoSink(t *testing.T) {
 			call("DELETE", org+"/invitations/"+tok, by, nil)
 		}
 	}
+	// Pasted into every string field (and array element) of every JSON
+	// body the routes take, one field at a time, by the owner: refusals
+	// name the field, never the value, and nothing pasted is stored
+	// (answered back, audited).
+	pasted := 0
+	for _, rt := range e.srv.Routes() {
+		ex := example(w, rt)
+		if _, isMap := ex.(map[string]any); !isMap {
+			continue
+		}
+		path := fill(t, rt.Path, w.params)
+		for _, body := range pastedInto(t, ex, ok.Token) {
+			call(rt.Method, path+query(rt), w.owner, body)
+			pasted++
+		}
+	}
+	if pasted < 50 {
+		t.Fatalf("pasted into %d fields only: the sweep found no bodies", pasted)
+	}
+	t.Logf("a key pasted into %d body fields", pasted)
 	var sinks = map[string]string{"answers": bodies.String()}
 	sinks["metrics"] = string(e.must(200, "GET", "/metrics", testMetricsToken, nil, nil).Body)
 	var auditAll strings.Builder
@@ -110,7 +130,7 @@ func TestCredentialsReachNoSink(t *testing.T) {
 		for name, tok := range creds {
 			if secret := credentialSecret(tok); strings.Contains(text, secret) {
 				i := strings.Index(text, secret)
-				leaks = append(leaks, fmt.Sprintf("%s in the %s: …%s…", name, sink, text[max(0, i-120):min(len(text), i+len(secret)+40)]))
+				leaks = append(leaks, fmt.Sprintf("%s in the %s (%d times), first: …%s…", name, sink, strings.Count(text, secret), text[max(0, i-120):min(len(text), i+len(secret)+40)]))
 			}
 		}
 	}
@@ -130,4 +150,58 @@ func credentialSecret(tok string) string {
 		return tok[strings.LastIndexByte(tok, '.')+1:]
 	}
 	return tok
+}
+
+// pastedInto is body once per string in it (a member's value or an array
+// element, at any depth), that string replaced by tok.
+func pastedInto(t *testing.T, body any, tok string) []any {
+	t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []any
+	for i := 0; ; i++ {
+		var doc any
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			t.Fatal(err)
+		}
+		n := i
+		if !replaceNth(&doc, &n, tok) {
+			return out
+		}
+		out = append(out, doc)
+	}
+}
+
+// replaceNth replaces the n-th string of *v (counting down n) by tok.
+func replaceNth(v *any, n *int, tok string) bool {
+	switch x := (*v).(type) {
+	case string:
+		if *n == 0 {
+			*v = tok
+			return true
+		}
+		*n--
+	case []any:
+		for i := range x {
+			if replaceNth(&x[i], n, tok) {
+				return true
+			}
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			e := x[k]
+			if replaceNth(&e, n, tok) {
+				x[k] = e
+				return true
+			}
+		}
+	}
+	return false
 }

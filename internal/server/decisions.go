@@ -332,7 +332,7 @@ func (s *Server) lookupSubjects(c *call, in *LookupSubjectsRequest) (LookupSubje
 	if ns == "" {
 		ns = authz.DefaultNamespace
 	}
-	subs, rev, err := s.dir.LookupSubjectsAt(c.ctx, c.actor(), authz.LookupSubjectsRequest{
+	subs, reason, rev, err := s.dir.LookupSubjectsAt(c.ctx, c.actor(), authz.LookupSubjectsRequest{
 		Org: c.org(), Namespace: ns, Type: perm.Resource, ID: id, Action: perm.Action, Context: in.Context,
 		IncludeConditional: in.IncludeConditional,
 	}, directory.At{Revision: in.AtRevision, Time: in.AtTime})
@@ -342,7 +342,7 @@ func (s *Server) lookupSubjects(c *call, in *LookupSubjectsRequest) (LookupSubje
 	if subs == nil {
 		subs = []authz.Subject{}
 	}
-	return LookupSubjectsResponse{Items: each(subs, apiSubject), Revision: rev}, nil
+	return LookupSubjectsResponse{Items: each(subs, apiSubject), Revision: rev, Reason: string(reason)}, nil
 }
 
 func (s *Server) permissions(c *call, _ *noBody) (PermissionsResponse, error) {
@@ -363,11 +363,11 @@ func (s *Server) permissions(c *call, _ *noBody) (PermissionsResponse, error) {
 	if err := checkSubject("principal", principal); err != nil {
 		return PermissionsResponse{}, err
 	}
-	gs, at, err := s.dir.Permissions(c.ctx, c.actor(), c.org(), principal, ns, 0)
+	gs, reason, at, err := s.dir.PermissionsWithReason(c.ctx, c.actor(), c.org(), principal, ns, 0)
 	if err != nil {
 		return PermissionsResponse{}, err
 	}
-	return PermissionsResponse{Principal: principal, Namespace: ns, Items: grantsOut(gs), Revision: at}, nil
+	return PermissionsResponse{Principal: principal, Namespace: ns, Items: grantsOut(gs), Revision: at, Reason: string(reason)}, nil
 }
 
 // validatePolicy compiles and lints a text as the directory would store

@@ -312,6 +312,9 @@ func (c *call) decode(v any) error {
 		return err
 	}
 	defer putBody(buf)
+	if field, ok := bodyCredential(buf.Bytes()); ok {
+		return errBodyCredential(field)
+	}
 	return decodeStd(buf.Bytes(), v)
 }
 
@@ -344,6 +347,9 @@ func (c *call) refuseBody() error {
 	defer putBody(buf)
 	if buf.Len() == 0 {
 		return nil
+	}
+	if field, ok := bodyCredential(buf.Bytes()); ok {
+		return errBodyCredential(field)
 	}
 	return decodeStd(buf.Bytes(), &noBody{})
 }
@@ -386,6 +392,9 @@ func (c *call) decodeWith(fd fastDecoder) error {
 		return err
 	}
 	defer putBody(buf)
+	if field, ok := bodyCredential(buf.Bytes()); ok {
+		return errBodyCredential(field)
+	}
 	return fd.decodeFast(buf.Bytes())
 }
 
@@ -534,8 +543,13 @@ func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, reqID stri
 	out.RequestID = reqID
 	if out.Status == http.StatusInternalServerError {
 		out.Detail = "internal error (request " + reqID + ")"
-	} else if creds := pathCredentials(r.URL.Path); creds != nil {
-		out.Detail = redactCredentials(out.Detail, creds)
+	} else {
+		if creds := pathCredentials(r.URL.Path); creds != nil {
+			out.Detail = redactCredentials(out.Detail, creds)
+		}
+		// Wherever else a credential in the detail came from (a query
+		// parameter, a body the decoder quotes): row 91.
+		out.Detail = redactText(out.Detail)
 	}
 	h := w.Header()
 	if ra := retryAfterHeader(&out); ra != "" {
@@ -722,7 +736,7 @@ func (s *Server) logCall(c *call, status int, d time.Duration, p *Problem) {
 	if p != nil {
 		attrs = append(attrs, slog.String("problem", p.Type))
 		if p.cause != nil {
-			attrs = append(attrs, slog.String("error", redactCredentials(p.cause.Error(), creds)))
+			attrs = append(attrs, slog.String("error", redactText(redactCredentials(p.cause.Error(), creds))))
 		}
 	}
 	s.log.LogAttrs(c.r.Context(), level, "request", attrs...)

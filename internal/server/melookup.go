@@ -85,6 +85,12 @@ func (s *Server) meLookupResources(c *call, _ *noBody) (api.MeLookupResourcesRes
 		slices.Sort(orgs)
 	}
 	out := api.MeLookupResourcesResponse{Items: []api.OrgResourceRef{}}
+	// known: some org of the caller has the namespace asked for. When none
+	// has, the answer says so (row 92), as each org's lookup does; a
+	// namespace of an org the caller is not in is as unknown as a made-up
+	// one. (A cursor is only handed out after an item, so a lookup whose
+	// namespace no org has is always answered from its first org.)
+	known := ns == ""
 	for _, org := range orgs {
 		if org < startOrg {
 			continue
@@ -107,6 +113,7 @@ func (s *Server) meLookupResources(c *call, _ *noBody) (api.MeLookupResourcesRes
 			if out.Revision == 0 || page.Revision < out.Revision {
 				out.Revision = page.Revision
 			}
+			known = known || page.Reason != authz.ReasonUnknownNamespace
 			for _, r := range page.Resources {
 				out.Items = append(out.Items, api.OrgResourceRef{Org: org, ResourceRef: apiRef(r)})
 			}
@@ -126,6 +133,9 @@ func (s *Server) meLookupResources(c *call, _ *noBody) (api.MeLookupResourcesRes
 	}
 	if out.Revision == 0 {
 		out.Revision = s.dir.Revision()
+	}
+	if !known && startOrg == "" {
+		out.Reason = string(authz.ReasonUnknownNamespace)
 	}
 	return out, nil
 }

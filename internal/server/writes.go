@@ -18,7 +18,7 @@ const maxWritesBody = 8 << 20
 
 func (s *Server) writeRoutes() []*Route {
 	return []*Route{
-		route("POST", "/v1/users", "members", "Provision a new user as a member of an org with a role, without an invitation (members:create in that org; escalation rules apply). Never an existing user (409 when the id or email is taken); no credential is returned.",
+		route("POST", "/v1/users", "members", "Provision a new user as a member of an org with a role, without an invitation (members:create in that org; escalation rules apply). Never an existing user: an id taken is 409; an email that another user has is not attached to the new user, and the answer (which never carries the email) does not say so. No credential is returned.",
 			func(c *call, req *api.ProvisionUserRequest) (Written[api.User], error) {
 				if req.Org == "" {
 					return Written[api.User]{}, invalidField("org", "org is required: the org the user joins")
@@ -34,7 +34,13 @@ func (s *Server) writeRoutes() []*Route {
 				if err != nil {
 					return Written[api.User]{}, err
 				}
-				return Written[api.User]{Revision: rev, Item: apiUser(u)}, nil
+				// Never the email: a user provisioned with an address that
+				// another user has is created without it, and the answer
+				// must not say so (docs/threat-model.md row 90). The caller
+				// sent the address; it learns nothing from its echo.
+				item := apiUser(u)
+				item.Email = ""
+				return Written[api.User]{Revision: rev, Item: item}, nil
 			}).perm("members:create").created(),
 		route("POST", "/v1/orgs/{org}/writes", "writes", "Make up to 1,000 changes (namespaces, resources, users, members, bindings, shares) in one transaction under one revision, all or none; each is authorized and audited as if sent alone, against the org as it was before the batch.",
 			func(c *call, req *api.WriteRequest) (api.WriteResult, error) {

@@ -181,6 +181,13 @@ class AgentsTest(unittest.TestCase):
         # check of the same question gives.
         page = self.alice.lookup_resources(ORG, "chains:run", principal="user:bob", namespace="no-such-namespace")
         self.assertEqual((page.items, page.reason), ([], "unknown_namespace"))
+        # The other lookups say the same (row 92), and nothing where it exists.
+        subs = self.alice.lookup_subjects(ORG, "chains:run", "chains/pit", namespace="no-such-namespace")
+        self.assertEqual((subs.items, subs.reason), ([], "unknown_namespace"))
+        self.assertEqual(self.alice.lookup_subjects(ORG, "chains:run", "chains/pit", namespace=NS).reason, "")
+        perms = self.alice.permissions(ORG, "user:bob", namespace="no-such-namespace")
+        self.assertEqual((perms.items, perms.reason), ([], "unknown_namespace"))
+        self.assertEqual(self.alice.permissions(ORG, "user:bob", namespace=NS).reason, "")
 
     def test_point_in_time_refused(self) -> None:
         future = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)

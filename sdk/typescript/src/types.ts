@@ -999,6 +999,8 @@ export interface LookupSubjectsResponse {
   items: Subject[] | null;
   /** The revision the answer was made at. */
   revision: number;
+  /** "unknown_namespace" when the lookup names a namespace the org does not have (items is then empty), as a check answers; absent otherwise. */
+  reason?: string;
 }
 
 /** What a principal holds in a namespace. @schema PermissionsResponse */
@@ -1011,6 +1013,8 @@ export interface PermissionsResponse {
   items: GrantOut[] | null;
   /** The revision the answer was made at. */
   revision: number;
+  /** "unknown_namespace" when the namespace is not the org's (items is then empty); absent otherwise. */
+  reason?: string;
 }
 
 /** Replaces the org's policy text. @schema PolicyRequest */

@@ -177,6 +177,13 @@ describe("point in time", () => {
     // A namespace the org does not have: no items, and the reason a check of the same question gives.
     const unknown = await alice.lookupResourcesPage({ principal: "user:bob", action: "chains:run", namespace: "no-such-namespace" });
     assert.deepEqual([unknown.items ?? [], unknown.reason], [[], "unknown_namespace"]);
+    // The other lookups say the same (row 92), and nothing where it exists.
+    const subs = await alice.lookupSubjects({ action: "chains:run", resource: "chains/pit", namespace: "no-such-namespace" });
+    assert.deepEqual([subs.items ?? [], subs.reason], [[], "unknown_namespace"]);
+    assert.equal((await alice.lookupSubjects({ action: "chains:run", resource: "chains/pit", namespace: NS })).reason, undefined);
+    const perms = await alice.permissions("user:bob", { namespace: "no-such-namespace" });
+    assert.deepEqual([perms.items ?? [], perms.reason], [[], "unknown_namespace"]);
+    assert.equal((await alice.permissions("user:bob", { namespace: NS })).reason, undefined);
   });
 
   it("refuses a point it cannot answer with InvalidRequestError naming the field", async () => {

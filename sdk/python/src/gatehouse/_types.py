@@ -693,6 +693,9 @@ class Subjects(Wire):
     __schema__ = "LookupSubjectsResponse"
     items: List[Subject] = field(default_factory=list)
     revision: int = 0
+    #: "unknown_namespace" when the lookup names a namespace the org does
+    #: not have (items is then empty), as a check answers; "" otherwise.
+    reason: str = ""
     extra: Dict[str, Any] = _extra()
 
 
@@ -705,6 +708,9 @@ class Permissions(Wire):
     namespace: str = ""
     items: List[Grant] = field(default_factory=list)
     revision: int = 0
+    #: "unknown_namespace" when the namespace is not the org's (items is
+    #: then empty); "" otherwise.
+    reason: str = ""
     extra: Dict[str, Any] = _extra()
 
 
