@@ -169,8 +169,9 @@ failed one that were made (resuming with --from would repeat them).`,
 	return a.leaf(cmd)
 }
 
-// maxImportParallel bounds --parallel: the server has two cores' worth of
-// work to overlap at most, so more requests in flight only queue there.
+// maxImportParallel bounds --parallel: the server overlaps only writes of
+// different orgs (on PostgreSQL), and more requests in flight than it can
+// overlap only queue there.
 const maxImportParallel = 16
 
 // userKeys says which users b names across orgs, the only things one
