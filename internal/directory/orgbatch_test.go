@@ -15,9 +15,9 @@ import (
 
 // TestConcurrentOrgBatches: two directories (two processes) send batches
 // of four orgs at once — with postgres.Options.OrgWrites they are made
-// side by side, those that create users too. Every batch succeeds, each org holds exactly what its
-// batches wrote, revisions are dense (one per batch) and both engines
-// follow to the end and answer from it.
+// side by side, and each creates a user too. Every batch succeeds, each
+// org holds exactly what its batches wrote, revisions are dense (one per
+// batch) and both engines follow to the end and answer from it.
 func TestConcurrentOrgBatches(t *testing.T) {
 	const orgs, perWriter, users = 4, 5, 20
 	for _, be := range poolBackends {
