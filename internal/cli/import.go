@@ -9,8 +9,10 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -98,16 +100,16 @@ say so (the server does not tell: docs/api.md, "Bulk writes and
 provisioning").
 
 --parallel N keeps up to N requests in flight, so that the client and the
-server encode and decode one request while the server writes another (the
-server still makes one request at a time, each under its own revision).
-The file's order still holds where it can matter: a request waits for
-every earlier request of its org, and a request that creates users,
-namespaces or resources, or deletes a binding, waits for every earlier
-request and holds back every later one (users are shared by all orgs).
-Requests of different orgs may be made in any order. On a failure no
-further request is sent; requests already in flight finish, and the
-error lists those after the failed one that were made (resuming with
---from would repeat them).`,
+server encode and decode one request while the server writes another (on
+PostgreSQL the server makes requests of different orgs concurrently, each
+under its own revision). The result is the file order's: a request waits
+for every earlier request of its org, and for the earlier requests that
+create a user it names (member.add, a "user:" principal) or that name or
+create a user or email it creates (users are shared by all orgs);
+requests that share nothing may be made in any order. On a failure no
+further request is sent (nor any that depends on the failed one);
+requests already in flight finish, and the error lists those after the
+failed one that were made (resuming with --from would repeat them).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if batch < 1 || batch > client.MaxWrites {
@@ -171,31 +173,88 @@ error lists those after the failed one that were made (resuming with
 	return a.leaf(cmd)
 }
 
-// maxImportParallel bounds --parallel: the server makes one write at a
-// time, so more requests in flight only queue there.
+// maxImportParallel bounds --parallel: the server overlaps only writes of
+// different orgs (on PostgreSQL), and more requests in flight than it can
+// overlap only queue there.
 const maxImportParallel = 16
 
-// barrier reports whether b must be made alone in file order: every
-// earlier request made before it is sent, every later one sent after it is
-// made. It creates what other orgs' changes may name (users: their ids
-// and emails are global) or what later changes of any kind may rely on
-// (namespaces, resources), or it deletes.
-func (b importBatch) barrier() bool {
+// userKeys says which users b names across orgs, the only things one
+// org's batch can share with another's: every other thing a change names
+// (namespaces, resources, bindings, roles, teams) is its org's, and a
+// batch already follows every earlier batch of its org. creates are the
+// user ids and emails its user.create changes make (ids and emails are
+// unique in the deployment); reads the user ids its other changes name
+// (member.add's user, a binding's or share's "user:" principal).
+func (b importBatch) userKeys() (creates, reads []string) {
 	for _, c := range b.changes {
 		switch c.Op {
-		case "user.create", "namespace.create", "resource.create", "binding.delete":
-			return true
+		case "user.create":
+			creates = append(creates, "user "+c.User)
+			if c.Email != "" {
+				creates = append(creates, "email "+strings.ToLower(c.Email))
+			}
+		case "member.add":
+			reads = append(reads, "user "+c.User)
+		case "binding.create", "share.create":
+			if id, ok := strings.CutPrefix(c.Principal, "user:"); ok {
+				reads = append(reads, "user "+id)
+			}
 		}
 	}
-	return false
+	return creates, reads
 }
 
-// sendImport sends batches with send, up to parallel at once (see the
-// command's help for the order kept), and returns how many changes were
-// made and the highest revision. On a failure it sends nothing more, waits
-// for the requests in flight, and returns the failure of the earliest
-// batch that failed: every batch before it was made (none before it
-// failed), and the error names the later ones that were made too.
+// importDeps gives, for each batch, the earlier batches it must wait for:
+// the last earlier batch of its org (so an org's batches are made in file
+// order), and for each user key (userKeys) the last earlier batch that
+// created it and, if it creates the key, every earlier batch that named
+// it since. Two batches that depend on neither chain touch nothing in
+// common, so making them in either order, or at once, gives what the file
+// order gives (the server may make batches of different orgs concurrently).
+func importDeps(batches []importBatch) [][]int {
+	deps := make([][]int, len(batches))
+	lastOfOrg := map[string]int{}
+	lastCreate := map[string]int{}
+	readers := map[string][]int{} // since the key's last create
+	for i, b := range batches {
+		var ds []int
+		if j, ok := lastOfOrg[b.org]; ok {
+			ds = append(ds, j)
+		}
+		creates, reads := b.userKeys()
+		for _, k := range reads {
+			if j, ok := lastCreate[k]; ok {
+				ds = append(ds, j)
+			}
+		}
+		for _, k := range creates {
+			if j, ok := lastCreate[k]; ok {
+				ds = append(ds, j)
+			}
+			ds = append(ds, readers[k]...)
+		}
+		for _, k := range reads {
+			readers[k] = append(readers[k], i)
+		}
+		for _, k := range creates {
+			lastCreate[k] = i
+			delete(readers, k)
+		}
+		lastOfOrg[b.org] = i
+		slices.Sort(ds)
+		deps[i] = slices.Compact(ds)
+	}
+	return deps
+}
+
+// sendImport sends batches with send, up to parallel at once, in file
+// order, each only once every batch it depends on (importDeps) is made;
+// it returns how many changes were made and the highest revision. On a
+// failure it sends nothing more (a batch that depends on the failed one
+// is never sent), waits for the requests in flight, and returns the
+// failure of the earliest batch that failed: every batch before it was
+// made (none before it failed), and the error names the later ones that
+// were made too.
 func sendImport(batches []importBatch, parallel int, send func(importBatch) (uint64, error)) (int, uint64, error) {
 	type result struct {
 		done chan struct{}
@@ -204,55 +263,42 @@ func sendImport(batches []importBatch, parallel int, send func(importBatch) (uin
 	}
 	res := make([]*result, len(batches))
 	slots := make(chan struct{}, parallel)
-	lastOfOrg := map[string]*result{}
-	var inflight []*result // since the last barrier
-	wait := func(rs []*result) {
-		for _, r := range rs {
-			<-r.done
-		}
-	}
+	var (
+		mu   sync.Mutex
+		fail bool // a sent batch failed: send nothing more
+	)
 	failed := func() bool {
-		for _, r := range inflight {
-			select {
-			case <-r.done:
-				if r.err != nil {
-					return true
-				}
-			default:
-			}
-		}
-		return false
+		mu.Lock()
+		defer mu.Unlock()
+		return fail
 	}
+	deps := importDeps(batches)
 	sent := 0
+send:
 	for i, b := range batches {
-		if b.barrier() {
-			wait(inflight)
-			if failed() {
-				break
+		for _, j := range deps[i] {
+			if <-res[j].done; res[j].err != nil {
+				break send
 			}
-			inflight = inflight[:0]
-		} else if r := lastOfOrg[b.org]; r != nil {
-			<-r.done
 		}
 		slots <- struct{}{} // a request's slot is freed after its result is in
 		if failed() {
+			<-slots
 			break
 		}
 		r := &result{done: make(chan struct{})}
-		res[i], lastOfOrg[b.org] = r, r
-		inflight = append(inflight, r)
+		res[i] = r
 		sent = i + 1
 		go func() {
 			r.rev, r.err = send(b)
+			if r.err != nil {
+				mu.Lock()
+				fail = true
+				mu.Unlock()
+			}
 			close(r.done)
 			<-slots
 		}()
-		if b.barrier() {
-			<-r.done
-			if r.err != nil {
-				break
-			}
-		}
 	}
 	var n int
 	var rev uint64

@@ -190,13 +190,11 @@ func (d *Directory) Write(ctx context.Context, actor Actor, org string, changes 
 	keys := make([]string, len(cs))
 	facts := batchFacts(cs)
 	early := d.prefetchOutside(ctx, name, org, actor, facts)
-	// A batch that creates no user changes only org (users are global):
-	// the store may make it beside other orgs' batches (writeIn).
-	orgOnly := true
-	for _, c := range cs {
-		orgOnly = orgOnly && c.Op != OpUserCreate
-	}
-	rev, err := d.writeIn(ctx, name, org, actor, orgOnly, func(o *op) error {
+	// A batch changes only org, but for the users it creates (new rows,
+	// whose ids and emails the store's unique indexes keep unique: see
+	// sqlcore/orgwrite.go): the store may make it beside other orgs'
+	// batches (writeIn).
+	rev, err := d.writeIn(ctx, name, org, actor, true, func(o *op) error {
 		if bw, ok := o.tx.(bulkWriter); ok {
 			bw.BulkWrite()
 		}

@@ -403,7 +403,8 @@ func (d *Directory) write(ctx context.Context, name, org string, actor Actor, fn
 // orgWriter is implemented by a store whose writes that change one org
 // only may run concurrently with other orgs' (sqlcore's WriteOrg, on
 // PostgreSQL with postgres.Options.OrgWrites; anywhere else it is Write).
-// A WriteOrg fails if fn changes anything of another org or global data.
+// A WriteOrg fails if fn changes anything of another org or global data
+// other than a new user.
 type orgWriter interface {
 	WriteOrg(ctx context.Context, org string, fn func(tx store.Tx) error) (uint64, error)
 }
@@ -413,12 +414,14 @@ type orgWriter interface {
 // (sqlcore's BeforeTail).
 type beforeTailer interface{ BeforeTail(func()) }
 
-// writeIn is write; with orgOnly, fn changes org only (nothing global, no
-// other org) and the store may run it beside other orgs' writes.
+// writeIn is write; with orgOnly, fn changes org only (no other org, and
+// nothing global but new users) and the store may run it beside other
+// orgs' writes.
 // CatchUp's argument still holds: the transaction's base revision is read
 // under org's lock and the shared structure lock, so every change of org
 // and every global change committed before it is applied to the engine
-// before fn authorizes, and none can commit until it ends.
+// before fn authorizes, and none can commit until it ends but other orgs'
+// new users, on which no decision of org rests (sqlcore/orgwrite.go).
 func (d *Directory) writeIn(ctx context.Context, name, org string, actor Actor, orgOnly bool, fn func(o *op) error) (uint64, error) {
 	if err := checkOrgID(org); err != nil {
 		return 0, orgNotFound(name, org)

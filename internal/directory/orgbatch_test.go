@@ -15,9 +15,9 @@ import (
 
 // TestConcurrentOrgBatches: two directories (two processes) send batches
 // of four orgs at once — with postgres.Options.OrgWrites they are made
-// side by side. Every batch succeeds, each org holds exactly what its
-// batches wrote, revisions are dense (one per batch) and both engines
-// follow to the end and answer from it.
+// side by side, and each creates a user too. Every batch succeeds, each
+// org holds exactly what its batches wrote, revisions are dense (one per
+// batch) and both engines follow to the end and answer from it.
 func TestConcurrentOrgBatches(t *testing.T) {
 	const orgs, perWriter, users = 4, 5, 20
 	for _, be := range poolBackends {
@@ -60,7 +60,11 @@ func TestConcurrentOrgBatches(t *testing.T) {
 					wg.Go(func() {
 						for j := range perWriter {
 							ns := fmt.Sprintf("h%db%d", h, j)
-							cs := []directory.WriteChange{{Op: directory.OpNamespaceCreate, Namespace: ns}}
+							// Each batch also creates a user (since branch
+							// writes8 an org write, beside other orgs').
+							nu := fmt.Sprintf("n%d-%s-%d", h, org, j)
+							cs := []directory.WriteChange{{Op: directory.OpNamespaceCreate, Namespace: ns},
+								{Op: directory.OpUserCreate, User: directory.UserSpec{ID: nu, Email: nu + "@example.com", Role: "viewer"}}}
 							for _, id := range ids[1:] {
 								cs = append(cs, directory.WriteChange{Op: directory.OpBindingCreate,
 									Binding: directory.BindingSpec{Principal: "user:" + id, Role: "builder", Scope: authz.Scope{Namespace: ns}}})
@@ -104,6 +108,16 @@ func TestConcurrentOrgBatches(t *testing.T) {
 			}
 			if !slices.Equal(revs, want) {
 				t.Errorf("changelog revisions %v, want %d..%d", revs, start+1, end)
+			}
+			for h := range 2 { // the users the batches created, each a member of its org
+				for o := range orgs {
+					for j := range perWriter {
+						org, nu := fmt.Sprintf("o%d", o), fmt.Sprintf("n%d-o%d-%d", h, o, j)
+						if _, err := st.GetMember(ctx, org, nu); err != nil {
+							t.Errorf("member %s of %s: %v", nu, org, err)
+						}
+					}
+				}
 			}
 			for o := range orgs { // each org's audit chain, written by both processes at once
 				org := fmt.Sprintf("o%d", o)

@@ -9,15 +9,20 @@
 #
 #   GATEHOUSE_BIN=/path/to/gatehouse SPICEDB_BIN=/path/to/spicedb \
 #     [ROUNDS=2] [IMPORT_FLAGS='--parallel 2'] [SYSTEMS='gh-sqlite gh-pg spicedb-pg'] \
-# (SYSTEMS may also name gh-pg-orgwrites: PostgreSQL with concurrent org
-# writes, `serve --postgres-org-writes`, and `import --parallel 4`)
+#     [OLD_GATEHOUSE_BIN=/path/to/another/gatehouse] [GH_PORT=18290] [SDB_PORT=18240] [DB_PREFIX=sxs] \
 #     bench/cmd/peersimport/sidebyside.sh WORKDIR
+# (SYSTEMS may also name gh-pg-orgwrites: PostgreSQL with concurrent org
+# writes, `serve --postgres-org-writes` (the default since branch
+# writes8), and `import --parallel 4`; gh-pg-serial: `serve
+# --postgres-org-writes=false`, `import --parallel 2`. A system prefixed
+# old- (old-gh-pg, old-gh-pg-orgwrites, ...) runs OLD_GATEHOUSE_BIN.)
 #
 # SpiceDB builds from the module proxy (≈ 10 min on 2 cores):
 #   GOBIN=$BIN go install github.com/authzed/spicedb/cmd/spicedb@v1.56.2
 # PostgreSQL at 127.0.0.1:5432 (user postgres, trust); the databases
-# sxs_gatehouse and sxs_spicedb are dropped and created every round.
-# Ports: Gatehouse 18290–18292, SpiceDB 18240–18242.
+# ${DB_PREFIX}_gatehouse and ${DB_PREFIX}_spicedb are dropped and created
+# every round. Ports: Gatehouse GH_PORT to GH_PORT+2, SpiceDB SDB_PORT to
+# SDB_PORT+2.
 #
 # Prints one line per load and, at the end, each system's facts seconds
 # and SpiceDB's time over Gatehouse's (≥ 1.0 means Gatehouse is at least
@@ -30,6 +35,9 @@ peers_src=$(cd "$here/../../.." && pwd)/../shared/peers
 ROUNDS=${ROUNDS:-2}
 SYSTEMS=(${SYSTEMS:-gh-sqlite gh-pg spicedb-pg})
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
+GH_PORT=${GH_PORT:-18290}
+SDB_PORT=${SDB_PORT:-18240}
+DB_PREFIX=${DB_PREFIX:-sxs}
 mkdir -p "$W"
 W=$(cd "$W" && pwd)
 (cd "$peers_src" && go build -o "$W/peers" .)
@@ -40,11 +48,12 @@ RES="$W/sidebyside.tsv"
 : >"$RES"
 
 gatehouse() { # label [database [env...]]
-	local label=$1 out="$W/$1.out"
+	local label=$1 out="$W/$1.out" bin=$GATEHOUSE_BIN
+	if [[ $label == old-* ]]; then bin=${OLD_GATEHOUSE_BIN:?set OLD_GATEHOUSE_BIN for $label}; fi
 	local db=(IMPORT_FLAGS="${IMPORT_FLAGS:---parallel 2}")
 	if [[ -n "${2:-}" ]]; then reset_db "$2"; db+=(DATABASE="$PG/$2?sslmode=disable" "${@:3}"); fi
 	local l0; l0=$(la)
-	env GATEHOUSE_BIN="$GATEHOUSE_BIN" PEERS_JSONL="$W/peers.jsonl" PORT=18290 "${db[@]}" \
+	env GATEHOUSE_BIN="$bin" PEERS_JSONL="$W/peers.jsonl" PORT="$GH_PORT" "${db[@]}" \
 		bash "$here/load.sh" "$W/$label" >"$out" 2>&1
 	awk -v r="$round" -v l="$label" -v l0="$l0" -v l1="$(la)" '
 		/^facts load s/ {s = $4}
@@ -53,20 +62,20 @@ gatehouse() { # label [database [env...]]
 		END {printf "%s\t%s\t%s\t%s (%s)\t%s\t%s-%s\n", r, l, s, c, ca, (p == "" ? "-" : p), l0, l1}' "$out" | tee -a "$RES"
 }
 spicedb() {
-	local uri="$PG/sxs_spicedb?sslmode=disable" log="$W/spicedb.log"
-	reset_db sxs_spicedb
+	local uri="$PG/${DB_PREFIX}_spicedb?sslmode=disable" log="$W/spicedb.log"
+	reset_db "${DB_PREFIX}_spicedb"
 	"$SPICEDB_BIN" datastore migrate head --datastore-engine postgres --datastore-conn-uri "$uri" \
 		--skip-release-check --log-level error >>"$log" 2>&1
 	export PEERS_SDB_TOKEN=sxs-$RANDOM$RANDOM
 	"$SPICEDB_BIN" serve --datastore-engine postgres --datastore-conn-uri "$uri" \
-		--grpc-preshared-key "$PEERS_SDB_TOKEN" --grpc-addr 127.0.0.1:18241 \
-		--http-enabled --http-addr 127.0.0.1:18240 --metrics-enabled --metrics-addr 127.0.0.1:18242 \
+		--grpc-preshared-key "$PEERS_SDB_TOKEN" --grpc-addr "127.0.0.1:$((SDB_PORT + 1))" \
+		--http-enabled --http-addr "127.0.0.1:$SDB_PORT" --metrics-enabled --metrics-addr "127.0.0.1:$((SDB_PORT + 2))" \
 		--telemetry-endpoint "" --skip-release-check --log-level warn >>"$log" 2>&1 &
 	local pid=$!
-	for _ in $(seq 600); do curl -fsS -o /dev/null http://127.0.0.1:18240/healthz 2>/dev/null && break; sleep 0.1; done
+	for _ in $(seq 600); do curl -fsS -o /dev/null "http://127.0.0.1:$SDB_PORT/healthz" 2>/dev/null && break; sleep 0.1; done
 	local pgpid l0; l0=$(la)
 	pgpid=$(ps -eo pid=,ppid=,comm= | awk '$3=="postgres" && $2==1 {print $1; exit}')
-	"$W/peers" load -system spicedb -label spicedb-pg -sdb-url http://127.0.0.1:18240 \
+	"$W/peers" load -system spicedb -label spicedb-pg -sdb-url "http://127.0.0.1:$SDB_PORT" \
 		-sdb-schema "$peers_src/models/spicedb.zed" -pid "$pid" -pg-pid "$pgpid" -workers 4 -rep "$round" >"$W/spicedb.json"
 	kill "$pid"; wait "$pid" 2>/dev/null || true
 	# peers reports PostgreSQL's CPU over its whole load (structure included)
@@ -85,9 +94,10 @@ for round in $(seq "$ROUNDS"); do
 	k=$(((round - 1) % n))
 	for s in "${SYSTEMS[@]:$k}" "${SYSTEMS[@]:0:$k}"; do
 		case $s in
-		gh-sqlite) gatehouse gh-sqlite ;;
-		gh-pg) gatehouse gh-pg sxs_gatehouse ;;
-		gh-pg-orgwrites) gatehouse gh-pg-orgwrites sxs_gatehouse GATEHOUSE_POSTGRES_ORG_WRITES=true IMPORT_FLAGS='--parallel 4' ;;
+		gh-sqlite | old-gh-sqlite) gatehouse "$s" ;;
+		gh-pg | old-gh-pg) gatehouse "$s" "${DB_PREFIX}_gatehouse" ;;
+		gh-pg-orgwrites | old-gh-pg-orgwrites) gatehouse "$s" "${DB_PREFIX}_gatehouse" GATEHOUSE_POSTGRES_ORG_WRITES=true IMPORT_FLAGS='--parallel 4' ;;
+		gh-pg-serial | old-gh-pg-serial) gatehouse "$s" "${DB_PREFIX}_gatehouse" GATEHOUSE_POSTGRES_ORG_WRITES=false IMPORT_FLAGS='--parallel 2' ;;
 		spicedb-pg) spicedb ;;
 		esac
 	done

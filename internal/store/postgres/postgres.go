@@ -367,6 +367,11 @@ func (b *backend) Classify(err error) error {
 		return store.ErrConflict
 	case "23503": // foreign_key_violation
 		return store.ErrRefused
+	case "40P01": // deadlock_detected: rolled back, the other went on
+		// Concurrent org writes that create each other's users (a
+		// unique index wait each way; sqlcore/orgwrite.go): the same
+		// conflict as a duplicate, retried as one.
+		return store.ErrConflict
 	}
 	return nil
 }

@@ -410,3 +410,112 @@ func TestOrgWriteLocks(t *testing.T) {
 		t.Errorf("the waiting writes: %+v, want revisions %d and %d", got[1:], base+3, base+4)
 	}
 }
+
+// TestOrgWriteNewUsers: with OrgWrites, org writes that create users run
+// beside each other (a write of b creating a user commits while one of a,
+// which created another, is open); one creating the user an open write
+// created waits for it and, once that commits, fails as a conflict; two
+// creating each other's users in opposite orders end with one made and
+// the other a conflict (PostgreSQL's deadlock detection), never both.
+func TestOrgWriteNewUsers(t *testing.T) {
+	s := openOrgWrites(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, org := range []string{"a", "b"} {
+		if _, err := s.Write(ctx, func(tx store.Tx) error {
+			_, err := tx.CreateOrg(ctx, store.Org{ID: org, Name: org, Template: "agent-platform"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// createUsers makes users ids in org, calling between(i) after the
+	// i-th.
+	createUsers := func(org string, between func(i int), ids ...string) func() error {
+		return func() error {
+			_, err := s.WriteOrg(ctx, org, func(tx store.Tx) error {
+				for i, id := range ids {
+					if _, err := tx.CreateUser(ctx, store.User{ID: id, Email: id + "@example.com"}); err != nil {
+						return err
+					}
+					if _, err := tx.AddMember(ctx, store.Member{Org: org, UserID: id}); err != nil {
+						return err
+					}
+					if between != nil {
+						between(i)
+					}
+				}
+				return nil
+			})
+			return err
+		}
+	}
+	start := func(fn func() error) chan error {
+		ch := make(chan error, 1)
+		go func() { ch <- fn() }()
+		return ch
+	}
+	inside, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock()
+	first := start(createUsers("a", func(int) { close(inside); <-release }, "ua"))
+	select {
+	case <-inside:
+	case err := <-first:
+		t.Fatalf("a's write creating ua: %v", err)
+	}
+	select {
+	case err := <-start(createUsers("b", nil, "ub")):
+		if err != nil {
+			t.Errorf("b creating ub while a's write (ua) is open: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write of org b creating a user waited for an open write of org a")
+	}
+	dup := start(createUsers("b", nil, "ua"))
+	select {
+	case err := <-dup:
+		t.Errorf("b creating ua did not wait for a's open write that created it: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	unblock()
+	if err := <-first; err != nil {
+		t.Fatalf("a's write: %v", err)
+	}
+	if err := <-dup; !errors.Is(err, store.ErrConflict) {
+		t.Errorf("b creating ua after a made it: %v, want ErrConflict", err)
+	}
+
+	// Each creates x1/x2 then waits for the other to have created its
+	// first, then creates the other's: a cycle of unique-index waits.
+	aFirst, bFirst := make(chan struct{}), make(chan struct{})
+	wait := func(mine, theirs chan struct{}) func(int) {
+		return func(i int) {
+			if i == 0 {
+				close(mine)
+				<-theirs
+			}
+		}
+	}
+	ra := start(createUsers("a", wait(aFirst, bFirst), "x1", "x2"))
+	rb := start(createUsers("b", wait(bFirst, aFirst), "x2", "x1"))
+	errs := []error{<-ra, <-rb}
+	conflicts := 0
+	for _, err := range errs {
+		switch {
+		case errors.Is(err, store.ErrConflict):
+			conflicts++
+		case err != nil:
+			t.Errorf("crossed user creations: %v, want nil or ErrConflict", err)
+		}
+	}
+	if conflicts != 1 {
+		t.Errorf("crossed user creations: %v, want one made and one ErrConflict", errs)
+	}
+	for _, id := range []string{"x1", "x2"} {
+		if _, err := s.GetUser(ctx, id); err != nil {
+			t.Errorf("user %s: %v", id, err)
+		}
+	}
+}

@@ -36,9 +36,27 @@ package sqlcore
 //
 // Fail closed: a WriteOrg may do only what a batch of one org does (the
 // operations in orgWriteOps), and every change it records and every audit
-// row it appends must be X's; anything else fails the transaction, which
-// then rolls back. Global changes (users, orgs, API keys, invitations) and
-// every other write go through Write.
+// row it appends must be X's, but for one global change: a new user
+// (CreateUser, a batch's user.create). Anything else fails the
+// transaction, which then rolls back. Other global changes (a user's
+// update or deletion, orgs, API keys, invitations) and every other write
+// go through Write.
+//
+// Why a new user may be created beside other orgs' writes (issue 19,
+// branch writes8): the only global write a WriteOrg makes is the INSERT of
+// a users row that did not exist at its base revision. Nothing another
+// writer decides rests on a user being absent, except creating the same
+// id or email, and the database decides that: users' primary key and its
+// unique email index make the second INSERT wait for the first
+// transaction and fail (unique_violation, ErrConflict: 409) if it
+// commits; two creating each other's users in opposite orders deadlock,
+// and PostgreSQL aborts one (deadlock_detected, ErrConflict too). A
+// user's update and deletion still run alone, so a user a WriteOrg reads
+// as present stays so to its commit (members.user_id's foreign key backs
+// this up). A WriteOrg may read a user created by a concurrent one after
+// that one commits, or not (READ COMMITTED); either way it decides as a
+// write placed after or before it would, and a write that needs the user
+// and misses it fails (not found) rather than making anything.
 
 import (
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -51,6 +69,7 @@ import (
 // counter).
 var orgWriteOps = map[string]bool{
 	"prefetch":                true, // reads only
+	"create user":             true, // global: see above
 	"create namespace":        true,
 	"create resource":         true,
 	"update resource":         true,
@@ -82,9 +101,10 @@ func (t *txn) scopeOp(op string) error {
 }
 
 // inScope refuses, in a WriteOrg, a change or audit row of another org
-// than the scope's, poisoning the transaction.
+// than the scope's, or a global one other than a new user's, poisoning
+// the transaction.
 func (t *txn) inScope(op, org string) error {
-	if t.scope == "" || org == t.scope {
+	if t.scope == "" || org == t.scope || (org == "" && op == "create user") {
 		return nil
 	}
 	err := errOutOfScope(op, "org "+q(org))

@@ -220,9 +220,12 @@ func testOrgWriteScope(t *testing.T, s store.Store) {
 		name string
 		fn   func(ctx context.Context, tx store.Tx) error
 	}{
-		{"a user (global)", func(ctx context.Context, tx store.Tx) error {
-			_, err := tx.CreateUser(ctx, store.User{ID: "zed", Email: "zed@example.com"})
+		{"a user's update (global)", func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.UpdateUser(ctx, store.User{ID: "alice", Email: "alice-new@example.com"})
 			return err
+		}},
+		{"a user's deletion (global)", func(ctx context.Context, tx store.Tx) error {
+			return tx.DeleteUser(ctx, "bob")
 		}},
 		{"another org's namespace", func(ctx context.Context, tx store.Tx) error {
 			_, err := tx.CreateNamespace(ctx, "b", "elsewhere")
@@ -260,4 +263,44 @@ func testOrgWriteScope(t *testing.T, s store.Store) {
 			wantErr(t, "namespace of the refused write", second(s.GetNamespace(ctx, "a", "mine")), store.ErrNotFound)
 		})
 	}
+}
+
+// testOrgWriteNewUser: a WriteOrg may create a new user (the one global
+// change it may make, a batch's user.create) and make it a member of its
+// org; a second WriteOrg, of another org, creating the same id or the same
+// email is a conflict and commits nothing.
+func testOrgWriteNewUser(t *testing.T, s store.Store) {
+	ow, ok := s.(OrgWriter)
+	if !ok {
+		t.Fatalf("%T has no WriteOrg", s)
+	}
+	seed(t, s, "a")
+	seed(t, s, "b")
+	ctx := ctxT(t)
+	create := func(org string, u store.User) func(tx store.Tx) error {
+		return func(tx store.Tx) error {
+			if _, err := tx.CreateUser(ctx, u); err != nil {
+				return err
+			}
+			_, err := tx.AddMember(ctx, store.Member{Org: org, UserID: u.ID})
+			return err
+		}
+	}
+	if _, err := ow.WriteOrg(ctx, "a", create("a", store.User{ID: "zed", Email: "zed@example.com"})); err != nil {
+		t.Fatalf("WriteOrg(a) creating user zed: %v", err)
+	}
+	diff(t, "user zed", "zed@example.com", must(s.GetUser(ctx, "zed")).get(t).Email)
+	if _, err := s.GetMember(ctx, "a", "zed"); err != nil {
+		t.Errorf("zed's membership of a: %v", err)
+	}
+	for _, u := range []store.User{{ID: "zed", Email: "zed2@example.com"}, {ID: "zoe", Email: "zed@example.com"}} {
+		before := must(s.CurrentRevision(ctx)).get(t)
+		_, err := ow.WriteOrg(ctx, "b", create("b", u))
+		wantErr(t, fmt.Sprintf("WriteOrg(b) creating %s <%s>", u.ID, u.Email), err, store.ErrConflict)
+		if after := must(s.CurrentRevision(ctx)).get(t); after != before {
+			t.Errorf("revision moved from %d to %d: the refused write committed", before, after)
+		}
+	}
+	wantErr(t, "user zoe", second(s.GetUser(ctx, "zoe")), store.ErrNotFound)
+	wantErr(t, "zed's membership of b", second(s.GetMember(ctx, "b", "zed")), store.ErrNotFound)
 }

@@ -73,6 +73,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"OrgWrites", OrgWrites},
 		{"OrgWriteScope", testOrgWriteScope},
+		{"OrgWriteNewUser", testOrgWriteNewUser},
 		{"LoadOrg", testLoadOrg},
 		{"StreamOrg", testStreamOrg},
 		{"Watch", testWatch},
