@@ -119,10 +119,24 @@ func dsn(path string, opts Options, reader bool) string {
 		// spills it to a temporary file, a write system call per page
 		// (6% of a bulk load's CPU, issue 19). In memory it is a copy.
 		v.Add("_pragma", "temp_store(MEMORY)")
+		// The writer's page cache holds a bulk write's dirty pages until
+		// its commit. At SQLite's default (2 MiB, ~500 pages) a batch of
+		// 1,000 changes overflows it: pages are spilled into the WAL in
+		// the middle of the transaction, and a spilled page written again
+		// makes SQLite recompute the checksum of every frame after it
+		// (walRewriteChecksums), then re-read from disk (issue 19). With
+		// writerCacheKiB every page is written to the WAL once, at the
+		// commit, and the pages a write reads stay cached across writes.
+		// It is memory in use only as pages are read (a cap, not an
+		// allocation); readers keep the default.
+		v.Add("_pragma", fmt.Sprintf("cache_size(-%d)", writerCacheKiB))
 		v.Set("_txlock", "immediate")
 	}
 	return path + "?" + v.Encode()
 }
+
+// writerCacheKiB is the writer connection's page cache, in KiB.
+const writerCacheKiB = 64 << 10
 
 func openBackend(ctx context.Context, path string, opts Options) (*backend, error) {
 	w, err := sql.Open("sqlite", dsn(path, opts, false))
