@@ -17,12 +17,12 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlcore"
 )
 
-// TestBulkWriteKeepsPagesInCache writes a full batch of shares, audited
+// TestBulkWriteKeepsPagesInCache writes full batches of shares, audited
 // and signed as in production, and fails if the writer's page cache
-// spilled dirty pages into the WAL before the commit: a spilled page that
+// spilled dirty pages into the WAL before a commit: a spilled page that
 // the batch writes again is written twice, and SQLite recomputes the
 // checksum of every WAL frame after it (issue 19: 15 % of a bulk write's
-// CPU at the default 2 MiB cache).
+// CPU at SQLite's defaults).
 func TestBulkWriteKeepsPagesInCache(t *testing.T) {
 	ctx := context.Background()
 	opts := Options{PollInterval: 20 * time.Millisecond, Synchronous: "NORMAL", BusyTimeout: 10 * time.Second, Readers: 4}
@@ -73,9 +73,9 @@ func TestBulkWriteKeepsPagesInCache(t *testing.T) {
 	}
 
 	// Batches of new shares: each touches pages all over the bindings'
-	// indexes, the audit log's and the changelog's. At the default cache
-	// size the fourth batch or so spills (48 pages when this test was
-	// written); the whole database then fits in the writer's cache.
+	// indexes, the audit log's and the changelog's. At SQLite's default
+	// cache_spill the six spill 326 pages (when this test was written);
+	// with writerSpillPages none does.
 	const batches = 6
 	spills(ctx, t, b.w, true)
 	for k := range batches {
