@@ -26,6 +26,12 @@
 //     one again on each reader connection the first time it runs there).
 //   - Another process's writes are seen by polling (Options.PollInterval);
 //     this handle's own writes wake its watchers at once.
+//   - WAL checkpoints run on a connection of their own, within
+//     checkpointEvery of a commit, not inside the commit under the write
+//     lock (checkpoint.go); the writer checkpoints by itself only if the
+//     WAL reaches writerAutoCheckpoint pages. The writer keeps up to
+//     writerSpillPages dirty pages in its cache before spilling any
+//     (cache_spill), enough for a bulk write's.
 package sqlite
 
 import (
@@ -105,27 +111,61 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 // process would.
 func (s *Store) Reopen(ctx context.Context) (store.Store, error) { return Open(ctx, s.path, s.opts) }
 
-func dsn(path string, opts Options, reader bool) string {
+// The connections of a store, as dsn configures them.
+type connRole int
+
+const (
+	roleWriter       connRole = iota
+	roleReader                // the read pool
+	roleCheckpointer          // checkpoint.go
+)
+
+func dsn(path string, opts Options, role connRole) string {
 	v := url.Values{}
 	v.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
 	v.Add("_pragma", "foreign_keys(1)")
+	// The checkpointer's synchronous decides whether its checkpoints sync
+	// the database file (both FULL and NORMAL do).
 	v.Add("_pragma", "synchronous("+opts.Synchronous+")")
-	if reader {
+	switch role {
+	case roleReader:
 		v.Add("_pragma", "query_only(1)")
-	} else {
+	case roleCheckpointer:
+	default:
 		v.Add("_pragma", "journal_mode(WAL)")
 		// A multi-row INSERT keeps a statement journal (the pages it
 		// changed, to undo it alone if it fails); beyond 64 KiB SQLite
 		// spills it to a temporary file, a write system call per page
 		// (6% of a bulk load's CPU, issue 19). In memory it is a copy.
 		v.Add("_pragma", "temp_store(MEMORY)")
+		// A bulk write's dirty pages stay in the writer's page cache until
+		// its commit. At SQLite's defaults a batch of 1,000 changes into a
+		// large org overflows the 2 MiB cache (~500 pages): pages are
+		// spilled into the WAL in the middle of the transaction, and a
+		// spilled page written again makes SQLite recompute the checksum
+		// of every frame after it (walRewriteChecksums), then re-read it
+		// (issue 19). cache_spill lets the dirty pages grow past
+		// cache_size up to writerSpillPages before any is spilled; clean
+		// pages are still recycled at cache_size, so the cache holds no
+		// more memory than before between writes. (A 64 MiB cache_size
+		// did the same and kept ~120 MiB more resident, for no gain on a
+		// load that never spilled.)
+		v.Add("_pragma", fmt.Sprintf("cache_spill(%d)", writerSpillPages))
+		v.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerAutoCheckpoint))
 		v.Set("_txlock", "immediate")
 	}
 	return path + "?" + v.Encode()
 }
 
+// writerSpillPages is the writer's cache_spill: the dirty pages a write
+// transaction may hold before SQLite spills some into the WAL. A batch of
+// 1,000 changes inserts into ~11 B-trees a change (the binding's three,
+// the audit entry's five, the changelog's three): at most ~11,000 leaf
+// pages and their parents, 64 MiB at 4 KiB a page.
+const writerSpillPages = 16384
+
 func openBackend(ctx context.Context, path string, opts Options) (*backend, error) {
-	w, err := sql.Open("sqlite", dsn(path, opts, false))
+	w, err := sql.Open("sqlite", dsn(path, opts, roleWriter))
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +177,7 @@ func openBackend(ctx context.Context, path string, opts Options) (*backend, erro
 		_ = w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn(path, opts, true))
+	r, err := sql.Open("sqlite", dsn(path, opts, roleReader))
 	if err != nil {
 		_ = w.Close()
 		return nil, err
@@ -162,7 +202,17 @@ func openBackend(ctx context.Context, path string, opts Options) (*backend, erro
 		_ = r.Close()
 		return nil, err
 	}
-	return &backend{sqlQ: sqlQ{r}, w: w, r: r, stmts: stmts, reads: reads}, nil
+	cp, err := sql.Open("sqlite", dsn(path, opts, roleCheckpointer))
+	if err != nil {
+		_ = stmts.close()
+		for _, st := range reads {
+			_ = st.Close()
+		}
+		_ = w.Close()
+		_ = r.Close()
+		return nil, err
+	}
+	return &backend{sqlQ: sqlQ{r}, w: w, r: r, stmts: stmts, reads: reads, ckpt: startCheckpointer(cp)}, nil
 }
 
 // prepareReads prepares sqlcore.PreparedReads on the reader pool.
@@ -211,6 +261,7 @@ type backend struct {
 	// reads: sqlcore.PreparedReads, prepared on r at Open; read-only
 	// after Open (no lock).
 	reads map[string]*sql.Stmt
+	ckpt  *checkpointer // the WAL's checkpoints, after commits
 }
 
 // Query runs a read on the reader pool, through its kept statement when
@@ -234,7 +285,7 @@ func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sqlTx{sqlQ{tx}, tx, b.stmts, nil}, nil
+	return sqlTx{sqlQ{tx}, tx, b.stmts, nil, b.ckpt}, nil
 }
 
 func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
@@ -242,7 +293,7 @@ func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sqlTx{sqlQ{tx}, tx, nil, b.reads}, nil
+	return sqlTx{sqlQ{tx}, tx, nil, b.reads, nil}, nil
 }
 
 func (b *backend) NotifyInTx(context.Context, sqlcore.Querier, uint64) error { return nil }
@@ -271,7 +322,7 @@ func (b *backend) Classify(err error) error {
 }
 
 func (b *backend) Close() error {
-	errs := []error{b.stmts.close()}
+	errs := []error{b.ckpt.close(), b.stmts.close()}
 	for _, st := range b.reads {
 		errs = append(errs, st.Close())
 	}
@@ -311,6 +362,7 @@ type sqlTx struct {
 	tx    *sql.Tx
 	stmts *stmtCache           // nil in read transactions
 	reads map[string]*sql.Stmt // read transactions: the reader pool's kept statements
+	ckpt  *checkpointer        // write transactions: told of the commit
 }
 
 // Prepared implements sqlcore.Preparer: query (one of sqlcore's list)
@@ -486,5 +538,14 @@ func (p preparedQ) Query(ctx context.Context, query string, args ...any) (sqlcor
 	return sqlRows{rows}, nil
 }
 
-func (t sqlTx) Commit(context.Context) error   { return t.tx.Commit() }
+func (t sqlTx) Commit(context.Context) error {
+	if err := t.tx.Commit(); err != nil {
+		return err
+	}
+	if t.ckpt != nil {
+		t.ckpt.committed()
+	}
+	return nil
+}
+
 func (t sqlTx) Rollback(context.Context) error { return t.tx.Rollback() }
