@@ -204,49 +204,35 @@ func TestImportDeps(t *testing.T) {
 	}
 }
 
-// TestSendImportUsersOverlap: batches that create users in different orgs
-// (the first 100 requests of the peers' load) are in flight at once.
-func TestSendImportUsersOverlap(t *testing.T) {
-	bs := batchesOf(t, "a:user:u1", "b:user:u2")
-	var started sync.WaitGroup
-	started.Add(2)
-	both := make(chan struct{})
-	go func() { started.Wait(); close(both) }()
-	_, _, err := sendImport(bs, 2, func(b importBatch) (uint64, error) {
-		started.Done()
-		select {
-		case <-both:
-			return 1, nil
-		case <-time.After(30 * time.Second):
-			return 0, errors.New("the other batch was not sent alongside")
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestSendImportOverlaps: with --parallel 2, two batches of different orgs
-// are in flight at once (each waits for the other to start: sent one after
-// the other, the first would wait forever, and the test fails after its
-// bound instead).
+// are in flight at once — shares, and batches that create users (the first
+// 100 requests of the peers' load). Each send waits for the other to start:
+// sent one after the other, the first would wait forever, and the test
+// fails after its bound instead.
 func TestSendImportOverlaps(t *testing.T) {
-	bs := batchesOf(t, "a:share", "b:share")
-	var started sync.WaitGroup
-	started.Add(2)
-	both := make(chan struct{})
-	go func() { started.Wait(); close(both) }()
-	_, _, err := sendImport(bs, 2, func(b importBatch) (uint64, error) {
-		started.Done()
-		select {
-		case <-both:
-			return 1, nil
-		case <-time.After(30 * time.Second):
-			return 0, errors.New("the other batch was not sent alongside")
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
+	for _, specs := range [][]string{
+		{"a:share", "b:share"},
+		{"a:user:u1", "b:user:u2"},
+	} {
+		t.Run(strings.Join(specs, ","), func(t *testing.T) {
+			bs := batchesOf(t, specs...)
+			var started sync.WaitGroup
+			started.Add(2)
+			both := make(chan struct{})
+			go func() { started.Wait(); close(both) }()
+			_, _, err := sendImport(bs, 2, func(b importBatch) (uint64, error) {
+				started.Done()
+				select {
+				case <-both:
+					return 1, nil
+				case <-time.After(30 * time.Second):
+					return 0, errors.New("the other batch was not sent alongside")
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

@@ -4,17 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
-	"time"
 
 	sqlite "modernc.org/sqlite"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
-	"github.com/gatehouse-dev/gatehouse/internal/store"
-	"github.com/gatehouse-dev/gatehouse/internal/store/sqlcore"
 )
 
 // TestBulkWriteKeepsPagesInCache writes full batches of shares, audited
@@ -25,38 +21,8 @@ import (
 // CPU at SQLite's defaults).
 func TestBulkWriteKeepsPagesInCache(t *testing.T) {
 	ctx := context.Background()
-	opts := Options{PollInterval: 20 * time.Millisecond, Synchronous: "NORMAL", BusyTimeout: 10 * time.Second, Readers: 4}
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	b, err := openBackend(ctx, path, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	core, err := sqlcore.New(ctx, b, sqlcore.Options{PollInterval: opts.PollInterval})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := &Store{Store: core, path: path, opts: opts}
-	t.Cleanup(func() { _ = st.Close() })
-	signer, err := audit.GenerateSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := audit.New(st, audit.Options{Signer: signer})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := directory.Open(ctx, st, authz.New(), directory.Options{Audit: l, CatchUpTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	alice := directory.Actor{Principal: "user:alice"}
-	if _, _, err := d.CreateUser(ctx, store.User{ID: "alice"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"}); err != nil {
-		t.Fatal(err)
-	}
+	st, b := openTestStore(t, 4, nil)
+	d, alice := openAuditedOrg(t, st, audit.Options{})
 	const n = directory.MaxBatch
 	setup := []directory.WriteChange{{Op: directory.OpNamespaceCreate, Namespace: "bulk"}}
 	for i := range n {

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store"
-	"github.com/gatehouse-dev/gatehouse/internal/store/sqlcore"
 )
 
 // TestCheckpointAfterCommit checks that a write's pages reach the
@@ -19,18 +17,8 @@ import (
 // pages instead of SQLite's 1,000.
 func TestCheckpointAfterCommit(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	opts := Options{PollInterval: 20 * time.Millisecond, Synchronous: "NORMAL", BusyTimeout: 10 * time.Second, Readers: 2}
-	b, err := openBackend(ctx, path, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	core, err := sqlcore.New(ctx, b, sqlcore.Options{PollInterval: opts.PollInterval})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := &Store{Store: core, path: path, opts: opts}
-	t.Cleanup(func() { _ = st.Close() })
+	st, b := openTestStore(t, 2, nil)
+	path := st.path
 
 	var auto int
 	if err := b.w.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil {

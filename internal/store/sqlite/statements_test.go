@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +11,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
-	"github.com/gatehouse-dev/gatehouse/internal/store"
-	"github.com/gatehouse-dev/gatehouse/internal/store/sqlcore"
 	"github.com/gatehouse-dev/gatehouse/internal/store/sqlcore/querylog"
 	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
@@ -28,38 +25,8 @@ import (
 func TestBulkWriteStatements(t *testing.T) {
 	ctx := context.Background()
 	var log querylog.Log
-	opts := Options{PollInterval: 20 * time.Millisecond, Synchronous: "NORMAL", BusyTimeout: 10 * time.Second, Readers: 4}
-	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	b, err := openBackend(ctx, path, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	core, err := sqlcore.New(ctx, log.Wrap(b), sqlcore.Options{PollInterval: opts.PollInterval})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := &Store{Store: core, path: path, opts: opts}
-	t.Cleanup(func() { _ = st.Close() })
-	signer, err := audit.GenerateSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := audit.New(st, audit.Options{Signer: signer, CheckpointInterval: 24 * time.Hour}) // checkpoints by count only: the same statements however slow the run
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := directory.Open(ctx, st, authz.New(), directory.Options{Audit: l, CatchUpTimeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
-	alice := directory.Actor{Principal: "user:alice"}
-	if _, _, err := d.CreateUser(ctx, store.User{ID: "alice"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := d.CreateOrg(ctx, alice, directory.OrgSpec{ID: "acme"}); err != nil {
-		t.Fatal(err)
-	}
+	st, b := openTestStore(t, 4, log.Wrap)
+	d, alice := openAuditedOrg(t, st, audit.Options{CheckpointInterval: 24 * time.Hour}) // checkpoints by count only: the same statements however slow the run
 	const n = 500
 	var ns, res, users, members, binds, shares []directory.WriteChange
 	for i := range n {
