@@ -317,14 +317,7 @@ func TestOrgWriteLocks(t *testing.T) {
 	s := openOrgWrites(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, org := range []string{"a", "b"} {
-		if _, err := s.Write(ctx, func(tx store.Tx) error {
-			_, err := tx.CreateOrg(ctx, store.Org{ID: org, Name: org, Template: "agent-platform"})
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createOrgs(ctx, t, s, "a", "b")
 	base, err := s.CurrentRevision(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -421,14 +414,7 @@ func TestOrgWriteNewUsers(t *testing.T) {
 	s := openOrgWrites(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, org := range []string{"a", "b"} {
-		if _, err := s.Write(ctx, func(tx store.Tx) error {
-			_, err := tx.CreateOrg(ctx, store.Org{ID: org, Name: org, Template: "agent-platform"})
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	createOrgs(ctx, t, s, "a", "b")
 	// createUsers makes users ids in org, calling between(i) after the
 	// i-th.
 	createUsers := func(org string, between func(i int), ids ...string) func() error {
@@ -516,6 +502,19 @@ func TestOrgWriteNewUsers(t *testing.T) {
 	for _, id := range []string{"x1", "x2"} {
 		if _, err := s.GetUser(ctx, id); err != nil {
 			t.Errorf("user %s: %v", id, err)
+		}
+	}
+}
+
+// createOrgs makes the orgs ids on s, one write each.
+func createOrgs(ctx context.Context, t *testing.T, s store.Store, ids ...string) {
+	t.Helper()
+	for _, org := range ids {
+		if _, err := s.Write(ctx, func(tx store.Tx) error {
+			_, err := tx.CreateOrg(ctx, store.Org{ID: org, Name: org, Template: "agent-platform"})
+			return err
+		}); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
