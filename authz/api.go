@@ -437,6 +437,15 @@ func (e *Engine) NextExpiry(org, principal string, after time.Time) time.Time {
 	return e.nextExpiry(org, principal, after)
 }
 
+// ClockSuspends reports whether a lifecycle rule that depends on the
+// clock (inactive, attestation due; DESIGN §1.1.9) applies to principal
+// in org, so that its standing can change by the clock alone at an
+// instant NextExpiry does not give. A verdict on its permissions is then
+// not one to remember past the instant it was made.
+func (e *Engine) ClockSuspends(org, principal string) bool {
+	return e.clockSuspends(org, principal)
+}
+
 // Namespaces lists the org's namespaces ("default" among them), sorted;
 // nil for an unknown org. It is the engine's view of what the store's
 // ListNamespaces returns, for callers that must decide from the engine

@@ -195,3 +195,16 @@ func (s *state) nextExpiry(org, principal string, after time.Time) time.Time {
 	}
 	return next
 }
+
+// clockSuspends is ClockSuspends.
+func (s *state) clockSuspends(org, principal string) bool {
+	o, ok := s.cur.Load().orgs.get(skey(org))
+	if !ok {
+		return false
+	}
+	h, ok := o.holders.get(skey(principal))
+	if !ok || h.x == nil || h.x.life == nil {
+		return false
+	}
+	return !h.x.life.NoOrgRules && !o.life.timeless()
+}

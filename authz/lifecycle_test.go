@@ -167,3 +167,29 @@ func TestStanding(t *testing.T) {
 		t.Errorf("at expiry: %v %q, want expired", member, r)
 	}
 }
+
+// TestClockSuspends: only a principal under a lifecycle, in an org whose
+// rules read the clock, and not exempt from them, can be suspended by the
+// clock alone.
+func TestClockSuspends(t *testing.T) {
+	timed := newLifecycleFixture(t)
+	timeless := newLifecycleFixtureWith(t, LifecycleSettings{})
+	tests := []struct {
+		e         *Engine
+		org, name string
+		want      bool
+	}{
+		{timed, "acme", "agent:Ok", true},
+		{timed, "acme", "service:ci", true},
+		{timed, "acme", "service:web", false}, // NoOrgRules
+		{timed, "acme", "user:alice", false},  // no lifecycle
+		{timed, "acme", "user:nobody", false},
+		{timed, "other", "agent:Ok", false},
+		{timeless, "acme", "agent:Ok", false},
+	}
+	for _, tt := range tests {
+		if got := tt.e.ClockSuspends(tt.org, tt.name); got != tt.want {
+			t.Errorf("ClockSuspends(%s, %s) = %v, want %v", tt.org, tt.name, got, tt.want)
+		}
+	}
+}
