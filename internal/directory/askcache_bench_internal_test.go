@@ -3,6 +3,7 @@ package directory
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // BenchmarkAskCacheAllowed: a right-to-ask lookup in a cache holding the
@@ -16,7 +17,7 @@ func BenchmarkAskCacheAllowed(b *testing.B) {
 	for o := range 1000 {
 		for _, ns := range []string{"prod", "dev", "research", "staging"} {
 			k := askKey{org: fmt.Sprintf("org-%04d", o), actor: "user:loadgen-admin", namespace: ns}
-			c.remember(k, 1)
+			c.remember(k, 1, time.Time{})
 			// The lookup's strings are not the cache's (a request's body).
 			keys = append(keys, askKey{org: fmt.Sprintf("org-%04d", o), actor: fmt.Sprint("user:loadgen-", "admin"), namespace: ns})
 		}
@@ -43,7 +44,7 @@ func BenchmarkGateThenAsk(b *testing.B) {
 	var keys []askKey
 	for o := range 1000 {
 		for _, ns := range []string{"prod", "dev", "research", "staging"} {
-			c.remember(askKey{org: fmt.Sprintf("org-%04d", o), actor: "user:loadgen-admin", namespace: ns}, 1)
+			c.remember(askKey{org: fmt.Sprintf("org-%04d", o), actor: "user:loadgen-admin", namespace: ns}, 1, time.Time{})
 			keys = append(keys, askKey{org: fmt.Sprintf("org-%04d", o), actor: fmt.Sprint("user:loadgen-", "admin"), namespace: ns})
 		}
 	}
@@ -76,7 +77,7 @@ func BenchmarkGateEntryParallel(b *testing.B) {
 	var c gateCache
 	var keys []askKey
 	for o := range 1000 {
-		c.remember(askKey{org: fmt.Sprintf("org-%04d", o), actor: "user:loadgen-admin", namespace: "prod"}, 1)
+		c.remember(askKey{org: fmt.Sprintf("org-%04d", o), actor: "user:loadgen-admin", namespace: "prod"}, 1, time.Time{})
 		keys = append(keys, askKey{org: fmt.Sprintf("org-%04d", o), actor: fmt.Sprint("user:loadgen-", "admin"), namespace: "prod"})
 	}
 	b.ReportAllocs()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -34,7 +35,7 @@ func TestAskCacheKeys(t *testing.T) {
 		{"a long key not remembered", askKey{org: long, actor: "user:ann", namespace: "prod"}, 7, false},
 	}
 	var c gateCache
-	c.remember(remembered, 7)
+	c.remember(remembered, 7, time.Time{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := c.allowed(tt.k, tt.rev); got != tt.want {
@@ -45,7 +46,7 @@ func TestAskCacheKeys(t *testing.T) {
 
 	t.Run("a long key remembered", func(t *testing.T) {
 		k := askKey{org: long, actor: "user:" + long, namespace: "prod"}
-		c.remember(k, 7)
+		c.remember(k, 7, time.Time{})
 		if !c.allowed(k, 7) {
 			t.Errorf("a remembered key longer than the stack buffer is not found")
 		}
@@ -54,13 +55,13 @@ func TestAskCacheKeys(t *testing.T) {
 		}
 	})
 	t.Run("a new revision forgets", func(t *testing.T) {
-		c.remember(askKey{org: "other", actor: "user:bob", namespace: "prod"}, 9)
+		c.remember(askKey{org: "other", actor: "user:bob", namespace: "prod"}, 9, time.Time{})
 		if c.allowed(remembered, 9) || c.allowed(remembered, 7) {
 			t.Errorf("a key remembered at revision 7 is still allowed after revision 9 was remembered")
 		}
 	})
 	t.Run("an older revision is not remembered", func(t *testing.T) {
-		c.remember(remembered, 8)
+		c.remember(remembered, 8, time.Time{})
 		if c.allowed(remembered, 8) {
 			t.Errorf("remembering at an older revision than the cache's replaced it")
 		}
@@ -73,12 +74,12 @@ func TestAskCacheKeys(t *testing.T) {
 // cache later remembers more, and a membership alone allows no question.
 func TestGateEntryAllows(t *testing.T) {
 	var c gateCache
-	c.remember(askKey{org: "acme", actor: "user:ann"}, 7) // the gate: membership only
+	c.remember(askKey{org: "acme", actor: "user:ann"}, 7, time.Time{}) // the gate: membership only
 	member := c.entry("acme", "user:ann", 7)
 	if member == nil {
 		t.Fatal("a remembered member has no entry")
 	}
-	c.remember(askKey{org: "acme", actor: "user:ann", namespace: "prod"}, 7)
+	c.remember(askKey{org: "acme", actor: "user:ann", namespace: "prod"}, 7, time.Time{})
 	e := c.entry("acme", "user:ann", 7)
 	k := askKey{org: "acme", actor: "user:ann", namespace: "prod"}
 	tests := []struct {
@@ -107,7 +108,7 @@ func TestGateEntryAllows(t *testing.T) {
 	if c.entry("acme", "user:ann", 8) != nil {
 		t.Errorf("an entry is found at another revision")
 	}
-	c.remember(askKey{org: "acme", actor: "user:bob", namespace: "prod"}, 8)
+	c.remember(askKey{org: "acme", actor: "user:bob", namespace: "prod"}, 8, time.Time{})
 	if c.entry("acme", "user:ann", 8) != nil || c.entry("acme", "user:ann", 7) != nil {
 		t.Errorf("a new revision did not forget the entries of the old one")
 	}
@@ -120,7 +121,7 @@ func TestGateEntryManyQuestions(t *testing.T) {
 	var asked []string
 	for i := range 2*gateInline + 1 {
 		ns := fmt.Sprint("ns", i)
-		c.remember(askKey{org: "acme", actor: "user:ann", namespace: ns}, 3)
+		c.remember(askKey{org: "acme", actor: "user:ann", namespace: ns}, 3, time.Time{})
 		asked = append(asked, ns)
 		e := c.entry("acme", "user:ann", 3)
 		var got []string
@@ -141,7 +142,7 @@ func TestGateEntryManyQuestions(t *testing.T) {
 // and revision. Fails when Gate.allows skips either comparison.
 func TestGateAllows(t *testing.T) {
 	var c gateCache
-	c.remember(askKey{org: "acme", actor: "user:ann", namespace: "prod"}, 7)
+	c.remember(askKey{org: "acme", actor: "user:ann", namespace: "prod"}, 7, time.Time{})
 	e := c.entry("acme", "user:ann", 7)
 	if e == nil {
 		t.Fatal("a remembered member has no entry")
@@ -168,5 +169,38 @@ func TestGateAllows(t *testing.T) {
 	}
 	if g.settings("acme") != e.settings || g.settings("acme2") != nil || (Gate{}).settings("acme") != nil {
 		t.Errorf("a gate hands a settings slot for an org other than its own")
+	}
+}
+
+// TestGateClockBound: an entry's questions about others hold only while
+// the clock is before its until; questions about the actor itself and
+// membership do not depend on the clock. An until at the instant the
+// findings were made (an actor under a clock-based lifecycle rule,
+// gateFacts) remembers no question about others at all.
+func TestGateClockBound(t *testing.T) {
+	var until int64
+	c := gateCache{facts: func(_, _ string, _ time.Time) gateFacts { return gateFacts{until: until, policyRead: true} }}
+	other := askKey{org: "acme", actor: "user:ann", namespace: "prod"}
+	self := askKey{org: "acme", actor: "user:ann", namespace: "prod", self: true}
+
+	until = time.Now().Add(time.Hour).UnixNano()
+	c.remember(other, 1, time.Now())
+	c.remember(self, 1, time.Now())
+	if !c.allowed(other, 1) || !c.allowed(self, 1) {
+		t.Fatalf("before until: other %v, self %v; want both", c.allowed(other, 1), c.allowed(self, 1))
+	}
+	if held, known := (Gate{e: c.entry("acme", "user:ann", 1), org: "acme", actor: "user:ann"}).policyRead("acme", "user:ann", 1); !held || !known {
+		t.Errorf("before until: policyRead (%v, %v), want (true, true)", held, known)
+	}
+
+	var d gateCache
+	d.facts = func(_, _ string, at time.Time) gateFacts { return gateFacts{until: at.UnixNano(), policyRead: true} }
+	d.remember(other, 1, time.Now())
+	d.remember(self, 1, time.Now())
+	if d.allowed(other, 1) || !d.allowed(self, 1) {
+		t.Errorf("until at the finding: other %v (want false), self %v (want true)", d.allowed(other, 1), d.allowed(self, 1))
+	}
+	if _, known := (Gate{e: d.entry("acme", "user:ann", 1), org: "acme", actor: "user:ann"}).policyRead("acme", "user:ann", 1); known {
+		t.Errorf("until at the finding: policyRead known")
 	}
 }

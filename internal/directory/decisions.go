@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"time"
@@ -99,6 +100,9 @@ type Asker struct {
 	d     *Directory
 	actor Actor
 	rev   uint64 // the engine revision keys[:n] were found allowed at
+	// until: the questions about others in keys[:n] hold while the clock
+	// is before it (the least of their gateEntry.until).
+	until int64
 	n     int
 	keys  [askMemoMax]askKey // no lock, no shared map, no allocation
 	// gate: what the org gate found for the actor (Gated), read before
@@ -140,16 +144,20 @@ func (a *Asker) Check(ctx context.Context, req *authz.Request) (authz.Decision, 
 	}
 	k := askKey{org: req.Org, actor: a.actor.Principal, namespace: ns, self: req.Principal != "" && req.Principal == a.actor.Principal}
 	rev := d.eng.Revision()
-	switch {
-	case a.has(k, rev):
-	case a.gate.allows(k, rev), d.gates.allowed(k, rev):
-		a.add(k, rev)
-	default:
-		if err := d.decide(ctx, "check", req.Org, a.actor, req.Principal, req.Namespace, 0); err != nil {
-			return authz.Decision{}, err
+	if !a.has(k, rev) {
+		e := a.gate.of(k)
+		if !e.holds(k, rev) {
+			e = d.gates.entry(k.org, k.actor, rev)
 		}
-		d.gates.remember(k, rev)
-		a.add(k, rev)
+		if e.holds(k, rev) {
+			a.add(k, rev, e.until)
+		} else {
+			at := time.Now() // before decide: what it reads holds from then on (gateCache.remember)
+			if err := d.decide(ctx, "check", req.Org, a.actor, req.Principal, req.Namespace, 0); err != nil {
+				return authz.Decision{}, err
+			}
+			a.add(k, rev, d.gates.remember(k, rev, at))
+		}
 	}
 	dec := d.eng.CheckWithReason(req)
 	if dec.Allowed && req.Now.IsZero() && req.Principal == a.actor.Principal {
@@ -165,7 +173,7 @@ func (a *Asker) Check(ctx context.Context, req *authz.Request) (authz.Decision, 
 }
 
 func (a *Asker) has(k askKey, rev uint64) bool {
-	if a.rev != rev {
+	if a.rev != rev || !k.self && !liveAt(a.until) {
 		return false
 	}
 	for i := range a.n {
@@ -176,15 +184,29 @@ func (a *Asker) has(k askKey, rev uint64) bool {
 	return false
 }
 
-// add remembers k, which the memo does not hold.
-func (a *Asker) add(k askKey, rev uint64) {
-	if a.rev != rev {
-		a.rev, a.n = rev, 0
+// add remembers k, which the memo does not hold, found allowed at rev
+// until until (gateEntry.until; a question about the actor itself holds
+// whatever the clock).
+func (a *Asker) add(k askKey, rev uint64, until int64) {
+	if a.rev != rev || !liveAt(a.until) {
+		a.rev, a.n, a.until = rev, 0, forever
 	}
 	if a.n < askMemoMax {
 		a.keys[a.n] = k
 		a.n++
+		if !k.self {
+			a.until = min(a.until, until)
+		}
 	}
+}
+
+// forever is an until that no clock reaches: nothing read expires.
+const forever = math.MaxInt64
+
+// liveAt reports whether the wall clock is before until (Unix
+// nanoseconds); it reads the clock only for an until that is not forever.
+func liveAt(until int64) bool {
+	return until == forever || time.Now().UnixNano() < until
 }
 
 // askKey is what decides whether an actor may ask a question (decide):
@@ -209,6 +231,13 @@ type gateCache struct {
 	// slot finds an org's decision-log settings slot for a new entry
 	// (set by Open; nil: entries carry none).
 	slot func(org string) *audit.OrgSettings
+	// facts finds what a new entry knows by the clock (gateEntry.until,
+	// policyRead) from the instant at on (set by Open; nil: entries know
+	// no policyRead and hold forever).
+	facts func(org, actor string, at time.Time) gateFacts
+	// off: nothing is remembered (tests compare answers with and without
+	// the cache; set before use).
+	off bool
 
 	mu  sync.RWMutex
 	rev uint64
@@ -227,6 +256,19 @@ type orgActor struct{ org, actor string }
 type gateEntry struct {
 	org, actor string
 	rev        uint64
+	// until (Unix nanoseconds) bounds what the entry knows by the clock:
+	// the questions about others (bindings:read) and policyRead hold while
+	// the wall clock is before it; membership and questions about the
+	// actor itself do not depend on the clock. It is the first expiry,
+	// after the findings were made, of anything they read (the actor's
+	// grants, its teams', its membership: authz.Engine.NextExpiry), or
+	// the instant they were made for an actor a clock-based lifecycle
+	// rule applies to (authz.Engine.ClockSuspends: nothing bounds it), or
+	// forever.
+	until int64
+	// policyRead: the actor holds policy:read unconditionally at org
+	// scope (what DecisionWarnings asks), known when known is set.
+	policyRead, known bool
 	// settings is the org's slot in the decision log's settings cache
 	// (stable for the directory's lifetime, whatever the revision), so
 	// that a check the gate let in reads the settings without a second
@@ -264,9 +306,9 @@ func (e *gateEntry) allows(k askKey, rev uint64) bool {
 }
 
 // holds reports whether e, at rev, holds k's question (k's org and actor
-// are the caller's to compare).
+// are the caller's to compare). A nil e holds nothing.
 func (e *gateEntry) holds(k askKey, rev uint64) bool {
-	if e.rev != rev {
+	if e == nil || e.rev != rev || !k.self && !liveAt(e.until) {
 		return false
 	}
 	for _, q := range e.asks() {
@@ -277,8 +319,31 @@ func (e *gateEntry) holds(k askKey, rev uint64) bool {
 	return false
 }
 
+// gateFacts: what a gate entry knows that the clock can end.
+type gateFacts struct {
+	until      int64
+	policyRead bool
+}
+
+// gateFacts is gateCache.facts: the findings on actor in org made from
+// at on hold until the first expiry after at of anything they read, or
+// not past at when a clock-based lifecycle rule applies to the actor.
+func (d *Directory) gateFacts(org, actor string, at time.Time) gateFacts {
+	f := gateFacts{until: forever}
+	if d.eng.ClockSuspends(org, actor) {
+		f.until = at.UnixNano()
+	} else if x := d.eng.NextExpiry(org, actor, at); !x.IsZero() {
+		f.until = x.UnixNano()
+	}
+	f.policyRead = len(d.eng.Missing(org, actor, authz.Scope{}, permPolicyRead)) == 0
+	return f
+}
+
 // entry returns the entry of (org, actor) at rev, or nil.
 func (c *gateCache) entry(org, actor string, rev uint64) *gateEntry {
+	if c.off {
+		return nil
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.rev != rev {
@@ -293,17 +358,27 @@ func (c *gateCache) allowed(k askKey, rev uint64) bool {
 }
 
 // remember records that k.actor is a member of k.org at rev and, unless
-// k.namespace is "" (a membership alone), that it may ask k.
-func (c *gateCache) remember(k askKey, rev uint64) {
+// k.namespace is "" (a membership alone), that it may ask k — found so
+// by reading the engine from the instant at on (taken before the
+// reading, so that an expiry during it ends what it found). It returns
+// the entry's until (0 when nothing was remembered).
+func (c *gateCache) remember(k askKey, rev uint64, at time.Time) int64 {
+	if c.off {
+		return 0
+	}
 	var slot *audit.OrgSettings
 	if c.slot != nil {
 		slot = c.slot(k.org) // before c.mu: the decision log's lock is never taken under it
+	}
+	f, known := gateFacts{until: forever}, false
+	if c.facts != nil {
+		f, known = c.facts(k.org, k.actor, at), true // before c.mu, as slot
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.rev != rev || c.m == nil || c.n >= askCacheMax {
 		if rev < c.rev {
-			return
+			return 0
 		}
 		c.rev, c.m, c.n = rev, map[orgActor]*gateEntry{}, 0
 	}
@@ -313,23 +388,37 @@ func (c *gateCache) remember(k askKey, rev uint64) {
 		// server decodes without copying): copy them so that the cache
 		// does not keep bodies alive.
 		org, actor := strings.Clone(k.org), strings.Clone(k.actor)
-		old = &gateEntry{org: org, actor: actor, rev: rev, settings: slot}
+		old = &gateEntry{org: org, actor: actor, rev: rev, settings: slot, until: f.until, policyRead: f.policyRead, known: known}
 		c.m[orgActor{org, actor}] = old
 		c.n++
 	}
 	if k.namespace == "" || old.allows(k, rev) {
-		return
+		return old.until
 	}
-	q := askQ{namespace: strings.Clone(k.namespace), self: k.self}
-	e := &gateEntry{org: old.org, actor: old.actor, rev: rev, settings: old.settings, n: old.n + 1}
+	// A new question: the entry is made again with the facts just found,
+	// and, when the old one's clock has run out, without its questions
+	// about others (found before an expiry the new facts no longer see).
+	stale := !liveAt(old.until)
+	e := &gateEntry{org: old.org, actor: old.actor, rev: rev, settings: old.settings, until: old.until, policyRead: old.policyRead, known: old.known}
+	if stale {
+		e.until, e.policyRead, e.known = f.until, f.policyRead, known
+	}
+	var qs []askQ
+	for _, q := range old.asks() {
+		if q.self || !stale {
+			qs = append(qs, q)
+		}
+	}
+	qs = append(qs, askQ{namespace: strings.Clone(k.namespace), self: k.self})
+	e.n = len(qs)
 	if e.n <= gateInline {
-		e.inline = old.inline
-		e.inline[old.n] = q
+		copy(e.inline[:], qs)
 	} else {
-		e.more = append(append(make([]askQ, 0, e.n), old.asks()...), q)
+		e.more = qs
 	}
 	c.m[orgActor{e.org, e.actor}] = e
 	c.n++
+	return e.until
 }
 
 // Gate is what the org gate found: principal's membership of org at one
@@ -347,7 +436,26 @@ type Gate struct {
 
 // allows reports whether g, at rev, says k may be asked.
 func (g Gate) allows(k askKey, rev uint64) bool {
-	return g.e != nil && g.org == k.org && g.actor == k.actor && g.e.holds(k, rev)
+	return g.of(k).holds(k, rev)
+}
+
+// of is g's entry when g is of k's org and actor, else nil.
+func (g Gate) of(k askKey) *gateEntry {
+	if g.e == nil || g.org != k.org || g.actor != k.actor {
+		return nil
+	}
+	return g.e
+}
+
+// policyRead reports what g knows of whether actor holds policy:read at
+// org scope in org at rev: known is false when g is not of org and actor
+// at rev or its clock has run out (gateEntry.until).
+func (g Gate) policyRead(org, actor string, rev uint64) (held, known bool) {
+	e := g.of(askKey{org: org, actor: actor})
+	if e == nil || !e.known || e.rev != rev || !liveAt(e.until) {
+		return false, false
+	}
+	return e.policyRead, true
 }
 
 // settings is the decision-log settings slot of org when g is a gate of
@@ -377,10 +485,11 @@ func (d *Directory) Member(org, principal string) (Gate, bool) {
 	if e := d.gates.entry(org, principal, rev); e != nil {
 		return Gate{e: e, org: org, actor: principal}, true
 	}
+	at := time.Now()
 	if _, _, err := d.eng.Permissions(org, principal, authz.DefaultNamespace); err != nil {
 		return Gate{}, false
 	}
-	d.gates.remember(askKey{org: org, actor: principal}, rev)
+	d.gates.remember(askKey{org: org, actor: principal}, rev, at)
 	return Gate{}, true
 }
 

@@ -115,6 +115,11 @@ type Options struct {
 	// the change feed to serve them (changefeed.go); 0 means
 	// DefaultChangeRetention (24h).
 	ChangeRetention time.Duration
+	// NoGateMemo turns off the memo of each caller's org gate, right to
+	// ask and policy:read per engine revision (gateCache): every check
+	// finds them again. The answers are the same either way; tests and
+	// measurements compare the two.
+	NoGateMemo bool
 }
 
 // Directory is the domain layer. All methods are safe for concurrent use.
@@ -195,7 +200,9 @@ func Open(ctx context.Context, st store.Store, eng *authz.Engine, opts Options) 
 	}
 	d := &Directory{st: st, eng: eng, comp: &compiler{}, opts: opts, rec: opts.Audit, done: make(chan struct{})}
 	d.dlog = audit.NewDecisionLog(st, opts.Audit, audit.DecisionLogOptions{Window: opts.AuditCommitWindow})
-	d.gates.slot = d.dlog.Slot // a gate entry carries its org's settings slot (Gate.settings)
+	d.gates.slot = d.dlog.Slot  // a gate entry carries its org's settings slot (Gate.settings)
+	d.gates.facts = d.gateFacts // and what it knows by the clock (gateEntry.until)
+	d.gates.off = opts.NoGateMemo
 	d.fol = newFollower(st, eng, d.comp, opts.Logger)
 	// Audit settings changes, whichever process made them, reach the
 	// decision log as the follower sees them (before the engine shows

@@ -36,6 +36,17 @@ var permPolicyRead = []policy.Permission{{Resource: "policy", Action: "read"}}
 // the policy does name, if one is near. Such an action can still be
 // granted by a share naming it, which the message says.
 func (d *Directory) DecisionWarnings(actor Actor, req *authz.Request, dec authz.Decision) []Warning {
+	return d.decisionWarnings(actor, req, dec, Gate{})
+}
+
+// DecisionWarnings is Directory.DecisionWarnings for a's actor, reading
+// whether it holds policy:read from the org gate's finding (Asker.Gated)
+// while that holds (the same revision, before its clock runs out).
+func (a *Asker) DecisionWarnings(req *authz.Request, dec authz.Decision) []Warning {
+	return a.d.decisionWarnings(a.actor, req, dec, a.gate)
+}
+
+func (d *Directory) decisionWarnings(actor Actor, req *authz.Request, dec authz.Decision, g Gate) []Warning {
 	if dec.Allowed || dec.ApprovalRequired || req == nil {
 		return nil
 	}
@@ -43,8 +54,17 @@ func (d *Directory) DecisionWarnings(actor Actor, req *authz.Request, dec authz.
 	if m == nil {
 		return nil
 	}
-	if m.NamesAction(req.ResourceType, req.Action) || len(d.eng.Missing(req.Org, actor.Principal, authz.Scope{}, permPolicyRead)) > 0 {
+	if m.NamesAction(req.ResourceType, req.Action) || !d.holdsPolicyRead(req.Org, actor.Principal, g) {
 		return nil
 	}
 	return []Warning{{Code: CodeUnknownAction, Message: m.UnknownActionHint(req.ResourceType, req.Action)}}
+}
+
+// holdsPolicyRead reports whether principal holds policy:read at org
+// scope in org: g's finding when it has one, else the engine's.
+func (d *Directory) holdsPolicyRead(org, principal string, g Gate) bool {
+	if held, known := g.policyRead(org, principal, d.eng.Revision()); known {
+		return held
+	}
+	return len(d.eng.Missing(org, principal, authz.Scope{}, permPolicyRead)) == 0
 }

@@ -122,7 +122,7 @@ func (s *Server) checkApproval(c *call, in *CheckRequest, a *directory.Asker) (C
 	} else if d.Allowed && ap != nil {
 		out.Approval = approvalOut(ap) // the approval this allow consumed
 	} else if !d.Allowed {
-		out.Warnings = warningsOut(s.dir.DecisionWarnings(c.actor(), req, d))
+		out.Warnings = warningsOut(a.DecisionWarnings(req, d))
 	}
 	return out, d.Allowed, nil
 }

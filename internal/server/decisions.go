@@ -206,7 +206,7 @@ func (s *Server) checks(c *call, in *BatchCheckRequest) (BatchCheckResponse, err
 					co := checkOut(d)
 					out.Results[i].Result, out.Results[i].Approval = co.Result, approvalOut(ap)
 				} else if !d.Allowed {
-					out.Results[i].Warnings = warningsOut(s.dir.DecisionWarnings(c.actor(), &req, d))
+					out.Results[i].Warnings = warningsOut(a.DecisionWarnings(&req, d))
 				}
 				if d.Allowed {
 					nAllow++

@@ -92,6 +92,7 @@ type envOpts struct {
 	authOpts auth.Options
 	cfg      func(*server.Config)
 	wrap     func(store.Store) store.Store // wraps the store everything runs on (to observe it)
+	dirOpts  directory.Options
 }
 
 func newEnv(t testing.TB, backend string, o envOpts) *env {
@@ -100,7 +101,7 @@ func newEnv(t testing.TB, backend string, o envOpts) *env {
 	if o.wrap != nil {
 		st = o.wrap(st)
 	}
-	dir, err := directory.Open(ctxT(t), st, authz.New(), directory.Options{})
+	dir, err := directory.Open(ctxT(t), st, authz.New(), o.dirOpts)
 	if err != nil {
 		t.Fatalf("directory.Open: %v", err)
 	}
