@@ -142,6 +142,16 @@ func benchCheckServe(b *testing.B, action, want string) {
 // ownerKey is the world's owner's own key.
 func ownerKey(_ *env, w *world) string { return w.owner }
 
+// BenchmarkCheckServeHTTPUnknownAction is BenchmarkCheckServeHTTP for
+// a deny of an action the org's policy does not name: the owner holds
+// policy:read, so the answer carries the unknown_action warning
+// (directory.DecisionWarnings), as 38 % of loadgen's mix does.
+//
+//	go test ./internal/server -run '^$' -bench CheckServeHTTPUnknownAction -benchmem
+func BenchmarkCheckServeHTTPUnknownAction(b *testing.B) {
+	benchCheckServe(b, "chains:frobnicate", `"unknown_action"`)
+}
+
 // BenchmarkCheckServeHTTPClientRequestID is BenchmarkCheckServeHTTP with
 // the client's own X-Request-Id, which the request's id then starts with
 // (requestID: the client's, '~', the server's).
