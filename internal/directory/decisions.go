@@ -129,7 +129,9 @@ func (d *Directory) Asker(actor Actor) Asker {
 // revision). The right to ask is decided by decide the first time a kind
 // of question (askKey) is asked at an engine revision and then remembered
 // until the revision moves — any write, a revocation included, moves it
-// and so forgets every remembered answer.
+// and so forgets every remembered answer — and, for a question about
+// another principal, no later than the first expiry of what it read
+// (gateEntry.until).
 func (a *Asker) Check(ctx context.Context, req *authz.Request) (authz.Decision, error) {
 	d := a.d
 	// A malformed question is refused before anything is recorded (no
