@@ -307,15 +307,28 @@ func (c *call) decode(v any) error {
 	if err != nil || mt != "application/json" {
 		return problem(ProblemMediaType, "the request body must be application/json (got %q)", ct)
 	}
-	buf, err := c.readBody(c.bodyLimit())
+	buf, err := c.readJSONBody(c.bodyLimit())
 	if err != nil {
 		return err
 	}
 	defer putBody(buf)
-	if field, ok := bodyCredential(buf.Bytes()); ok {
-		return errBodyCredential(field)
-	}
 	return decodeStd(buf.Bytes(), v)
+}
+
+// readJSONBody is readBody for a body that is decoded as JSON: one
+// holding a credential-shaped value outside the members that take one is
+// refused, naming the member, before any decoder can quote it
+// (bodyCredential, threat-model row 91).
+func (c *call) readJSONBody(limit int64) (*bytes.Buffer, error) {
+	buf, err := c.readBody(limit)
+	if err != nil {
+		return nil, err
+	}
+	if field, ok := bodyCredential(buf.Bytes()); ok {
+		putBody(buf)
+		return nil, errBodyCredential(field)
+	}
+	return buf, nil
 }
 
 // bodyLimit is the route's request body limit.
@@ -340,16 +353,13 @@ func (c *call) refuseBody() error {
 	if c.r.ContentLength > limit {
 		return problem(ProblemTooLarge, "the request body is larger than %d bytes", limit)
 	}
-	buf, err := c.readBody(limit)
+	buf, err := c.readJSONBody(limit)
 	if err != nil {
 		return err
 	}
 	defer putBody(buf)
 	if buf.Len() == 0 {
 		return nil
-	}
-	if field, ok := bodyCredential(buf.Bytes()); ok {
-		return errBodyCredential(field)
 	}
 	return decodeStd(buf.Bytes(), &noBody{})
 }
@@ -387,14 +397,11 @@ func (c *call) decodeWith(fd fastDecoder) error {
 			return problem(ProblemMediaType, "the request body must be application/json (got %q)", ct)
 		}
 	}
-	buf, err := c.readBody(c.bodyLimit())
+	buf, err := c.readJSONBody(c.bodyLimit())
 	if err != nil {
 		return err
 	}
 	defer putBody(buf)
-	if field, ok := bodyCredential(buf.Bytes()); ok {
-		return errBodyCredential(field)
-	}
 	return fd.decodeFast(buf.Bytes())
 }
 
