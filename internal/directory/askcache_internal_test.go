@@ -204,3 +204,15 @@ func TestGateClockBound(t *testing.T) {
 		t.Errorf("until at the finding: policyRead known")
 	}
 }
+
+// allowed reports whether c remembers k as allowed at rev, as Asker.Check
+// reads it (entry, then holds).
+func (c *gateCache) allowed(k askKey, rev uint64) bool {
+	return c.entry(k.org, k.actor, rev).allows(k, rev)
+}
+
+// allows reports whether g, at rev, says k may be asked, as Asker.Check
+// reads it (of, then holds).
+func (g Gate) allows(k askKey, rev uint64) bool {
+	return g.of(k).holds(k, rev)
+}

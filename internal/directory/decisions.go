@@ -354,11 +354,6 @@ func (c *gateCache) entry(org, actor string, rev uint64) *gateEntry {
 	return c.m[orgActor{org, actor}]
 }
 
-// allowed reports whether k was remembered as allowed at rev.
-func (c *gateCache) allowed(k askKey, rev uint64) bool {
-	return c.entry(k.org, k.actor, rev).allows(k, rev)
-}
-
 // remember records that k.actor is a member of k.org at rev and, unless
 // k.namespace is "" (a membership alone), that it may ask k — found so
 // by reading the engine from the instant at on (taken before the
@@ -434,11 +429,6 @@ type Gate struct {
 	// server passes the path's org and the credential's principal to
 	// both), so the comparison reads no memory of the entry's.
 	org, actor string
-}
-
-// allows reports whether g, at rev, says k may be asked.
-func (g Gate) allows(k askKey, rev uint64) bool {
-	return g.of(k).holds(k, rev)
 }
 
 // of is g's entry when g is of k's org and actor, else nil.
