@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -263,15 +263,7 @@ func sendImport(batches []importBatch, parallel int, send func(importBatch) (uin
 	}
 	res := make([]*result, len(batches))
 	slots := make(chan struct{}, parallel)
-	var (
-		mu   sync.Mutex
-		fail bool // a sent batch failed: send nothing more
-	)
-	failed := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return fail
-	}
+	var fail atomic.Bool // a sent batch failed: send nothing more
 	deps := importDeps(batches)
 	sent := 0
 send:
@@ -282,7 +274,7 @@ send:
 			}
 		}
 		slots <- struct{}{} // a request's slot is freed after its result is in
-		if failed() {
+		if fail.Load() {
 			<-slots
 			break
 		}
@@ -292,9 +284,7 @@ send:
 		go func() {
 			r.rev, r.err = send(b)
 			if r.err != nil {
-				mu.Lock()
-				fail = true
-				mu.Unlock()
+				fail.Store(true)
 			}
 			close(r.done)
 			<-slots
