@@ -35,11 +35,7 @@ func (s *Server) outrankWarnings(c *call, cause string, principals []string) []a
 		Message: fmt.Sprintf("this write makes principals outrank the members that minted %d of their API keys: every use of those keys is now refused (credential-outranks-minter) until revoked and minted again by someone who outranks them", len(keys))}
 	listed := make([]api.OutrankedCredential, 0, len(keys))
 	for _, k := range keys {
-		oc := api.OutrankedCredential{ID: k.ID, Principal: k.Principal, Minter: k.Minter, Reason: k.Err.Error()}
-		if !k.Err.MinterGone {
-			oc.Scope = k.Err.Scope.String()
-		}
-		listed = append(listed, oc)
+		listed = append(listed, api.OutrankedCredential{ID: k.ID, Principal: k.Principal, Minter: k.Minter, Scope: scopeText(k.Err), Reason: k.Err.Error()})
 	}
 	if visible {
 		w.Credentials = listed
