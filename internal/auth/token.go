@@ -97,3 +97,20 @@ func sum(token string) [sha256.Size]byte {
 	}
 	return sha256.Sum256([]byte(token))
 }
+
+// KeyIDDigest is what the audit entry of a refused credential records of
+// the account it asked for (docs/threat-model.md row 100): for a string
+// in the form of an API key, the SHA-256 (hex) of its key id — never the
+// id itself, which may be one nobody has (as an unknown email is recorded
+// by its digest, row 90), and never anything of the secret; "" for
+// anything else, which may be a password or a secret pasted by mistake
+// and is recorded not at all. An investigator confirms a suspected key
+// by its id's digest.
+func KeyIDDigest(credential string) string {
+	id, ok := ParseToken(APIKeyPrefix, credential)
+	if !ok {
+		return ""
+	}
+	d := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(d[:])
+}

@@ -46,6 +46,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -90,6 +91,8 @@ type Console struct {
 	now    func() time.Time
 
 	sessions *sessionStore
+	// refusals is the flood control of refused sign-ins' audit entries.
+	refusals audit.Throttle
 	tmpl     map[string]*template.Template
 	mux      *http.ServeMux
 	static   http.Handler
@@ -105,6 +108,7 @@ func New(cfg Config) (*Console, error) {
 		c.now = time.Now
 	}
 	c.sessions = newSessionStore(c.now)
+	c.refusals.Now = c.now
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -128,6 +132,9 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	if r.Method == http.MethodPost {
 		if !c.sameOrigin(r) {
+			if r.URL.Path == Prefix+"signin" {
+				c.recordSigninRefusal(r, refusedOrigin, "", auth.Identity{})
+			}
 			c.forbidden(w, r, "This request came from another site and was refused.")
 			return
 		}

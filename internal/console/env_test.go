@@ -67,6 +67,13 @@ func ctxT(t testing.TB) context.Context {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvAt(t, nil)
+}
+
+// newEnvAt is newEnv with the clock of auth (its rate limiter) and of the
+// console: now, or time.Now when nil.
+func newEnvAt(t testing.TB, now func() time.Time) *env {
+	t.Helper()
 	dbPath := filepath.Join(t.TempDir(), "gatehouse.db")
 	st, err := sqlite.Open(context.Background(), dbPath, sqlite.Options{PollInterval: 20 * time.Millisecond, Synchronous: "NORMAL"})
 	if err != nil {
@@ -86,7 +93,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatalf("directory.Open: %v", err)
 	}
 	t.Cleanup(func() { _ = dir.Close() })
-	as := auth.New(st, dir, auth.NewKeySet(), auth.Options{})
+	as := auth.New(st, dir, auth.NewKeySet(), auth.Options{Now: now})
 	t.Cleanup(func() { _ = as.Close() })
 	mk := make([]byte, 32)
 	_, _ = rand.Read(mk)
@@ -98,7 +105,7 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatalf("vault.Open: %v", err)
 	}
-	con, err := console.New(console.Config{Directory: dir, Auth: as, Vault: vlt})
+	con, err := console.New(console.Config{Directory: dir, Auth: as, Vault: vlt, Now: now})
 	if err != nil {
 		t.Fatalf("console.New: %v", err)
 	}
@@ -166,6 +173,7 @@ type page struct {
 	status int
 	loc    string
 	body   string
+	header http.Header
 }
 
 func (c *client) get(path string) page {
@@ -202,7 +210,7 @@ func (c *client) read(resp *http.Response) page {
 			break
 		}
 	}
-	p := page{status: resp.StatusCode, loc: resp.Header.Get("Location"), body: b.String()}
+	p := page{status: resp.StatusCode, loc: resp.Header.Get("Location"), body: b.String(), header: resp.Header}
 	if m := csrfRE.FindStringSubmatch(p.body); m != nil {
 		c.csrf = m[1]
 	}

@@ -176,11 +176,12 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	again := func(status int, msg string) {
 		c.render(w, r, status, "signin", &page{Title: "Sign in", CSRF: c.anonCSRF(w, r), Error: msg, Data: signinData{Next: next}})
 	}
+	key := strings.TrimSpace(r.PostFormValue("api_key"))
 	if !c.checkCSRF(r, nil) {
+		c.recordSigninRefusal(r, refusedCSRF, key, auth.Identity{})
 		again(http.StatusForbidden, "The sign-in form was stale (CSRF check failed). Try again.")
 		return
 	}
-	key := strings.TrimSpace(r.PostFormValue("api_key"))
 	if key == "" {
 		again(http.StatusBadRequest, "Enter an API key.")
 		return
@@ -190,13 +191,17 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	caller := auth.Caller{ClientAddr: clientAddr(r)}
 	id, err := c.auth.Authenticate(ctx, key, caller.ClientAddr)
 	if err == nil && id.KeyID == "" {
-		err = errors.New("not a key")
+		err = auth.ErrUnauthenticated // a session token: only an API key signs in here
 	}
 	if err != nil {
-		var rl *auth.RateLimitError
-		if errors.As(err, &rl) {
+		if rl, ok := errors.AsType[*auth.RateLimitError](err); ok {
+			c.recordSigninRefusal(r, refusedRateLimited, key, auth.Identity{})
+			retryAfter(w, rl.RetryAfter)
 			again(http.StatusTooManyRequests, "Too many failed attempts from this address; wait a little and try again.")
 			return
+		}
+		if errors.Is(err, auth.ErrUnauthenticated) || errors.Is(err, auth.ErrOutranksMinter) {
+			c.recordSigninRefusal(r, refusedCredential, key, auth.Identity{})
 		}
 		again(http.StatusUnauthorized, "That API key was not accepted (unknown, revoked or expired).")
 		return
@@ -204,6 +209,7 @@ func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	caller.Identity = id
 	tok, sid, err := c.auth.Session(ctx, caller)
 	if err != nil {
+		c.recordSigninRefusal(r, refusedNotUserKey, key, id)
 		again(http.StatusForbidden, "Only a user's own API key signs in to the console (not a service key).")
 		return
 	}
