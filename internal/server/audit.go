@@ -6,7 +6,6 @@ import (
 	"errors"
 	"github.com/gatehouse-dev/gatehouse/api"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
@@ -161,25 +160,63 @@ func (c *call) auditFilter() (store.AuditFilter, time.Duration, error) {
 	return f, wait, err
 }
 
-// recordAuthFailure records a failed authentication in the deployment's
-// audit log (rate-limited attempts are not recorded one by one). The
-// credential itself is never recorded.
-func (s *Server) recordAuthFailure(c *call, err error) {
-	if err == nil || !errors.Is(err, auth.ErrUnauthenticated) || errors.Is(err, auth.ErrRateLimited) {
+// recordAuthFailure records a refused bearer credential in the
+// deployment's audit log (auth.failure), as the console records a refused
+// sign-in (docs/threat-model.md rows 100): recordRefusedCredential.
+func (s *Server) recordAuthFailure(c *call, cred string, err error) {
+	org := ""
+	if o := c.org(); validSlug(o) {
+		org = o
+	}
+	s.recordRefusedCredential(c.ctx, "route/"+c.rt.Pattern(), c.addr, c.reqID, org, cred, err)
+}
+
+// recordRefusedCredential records, in the deployment's audit log, a
+// credential refused 401 (invalid, expired or revoked) or 429 (the
+// address is rate limited) at target: the client address, the org the
+// path named (only a valid org name: the path is anyone's, and a long one
+// would grow the append-only log by up to the request line a request),
+// and of the credential only the digest of an API key's id
+// (auth.KeyIDDigest; never the credential, never text that is not a
+// key). Flood control (audit.Throttle, shared with the console's
+// sign-in): one entry per reason, key and address a minute, the next one
+// saying how many were left out (unrecorded_refusals); a rate-limited
+// address is one key whatever it sends.
+func (s *Server) recordRefusedCredential(ctx context.Context, target, addr, reqID, org, cred string, err error) {
+	reason, digest := "unauthenticated", ""
+	switch {
+	case errors.Is(err, auth.ErrRateLimited):
+		reason = "rate_limited"
+	case errors.Is(err, auth.ErrUnauthenticated):
+		digest = auth.KeyIDDigest(cred)
+	default:
 		return
 	}
+	n := s.authRefusals.Note(reason + "|" + target + "|" + digest + "|" + addr)
+	if !n.Record {
+		return
+	}
+	details, jerr := json.Marshal(struct {
+		Reason     string `json:"reason"`
+		Org        string `json:"org,omitempty"`
+		KeyDigest  string `json:"key_id_sha256,omitempty"`
+		Unrecorded int64  `json:"unrecorded_refusals,omitempty"`
+		Overflow   bool   `json:"overflow,omitempty"`
+	}{reason, org, digest, n.Unrecorded, n.Overflow})
+	if jerr != nil {
+		details = nil
+	}
+	msg := "invalid, expired or revoked credential"
+	if reason == "rate_limited" {
+		msg = "too many failed authentications from this address"
+	}
 	e := audit.Entry{
-		Actor:  audit.Actor{ClientAddr: c.addr, RequestID: c.reqID},
-		Action: "auth.failure", Target: "route/" + c.rt.Pattern(), Result: audit.Denied,
-		Message: "invalid, expired or revoked credential",
+		Actor:  audit.Actor{ClientAddr: addr, RequestID: reqID},
+		Action: "auth.failure", Target: target, Result: audit.Denied,
+		Message: msg, Details: details,
 	}
-	// Only an org name: the path is anyone's, and a long one would grow
-	// the append-only log by up to the request line (64 KiB) a request.
-	if org := c.org(); validSlug(org) {
-		e.Details = []byte(`{"org":` + strconv.Quote(org) + `}`)
-	}
-	if rerr := s.dir.RecordEvent(c.ctx, e); rerr != nil {
-		s.log.Error("audit: recording an authentication failure failed", "request_id", c.reqID, "error", rerr)
+	if rerr := s.dir.RecordEvent(context.WithoutCancel(ctx), e); rerr != nil {
+		s.log.Error("audit: recording an authentication failure failed", "request_id", reqID, "error", rerr)
 	}
 }
 

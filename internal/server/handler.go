@@ -705,9 +705,10 @@ func (s *Server) authenticate(c *call) (auth.Identity, error) {
 	switch {
 	case errors.Is(err, auth.ErrRateLimited):
 		s.metrics.authFails.WithLabelValues("rate_limited").Inc()
+		s.recordAuthFailure(c, cred, err)
 	case errors.Is(err, auth.ErrUnauthenticated):
 		s.metrics.authFails.WithLabelValues("unauthenticated").Inc()
-		s.recordAuthFailure(c, err)
+		s.recordAuthFailure(c, cred, err)
 	case errors.Is(err, auth.ErrOutranksMinter):
 		s.recordOutranked(c.ctx, err, c.rt.Pattern(), c.addr, c.reqID)
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/mcp"
 	"github.com/gatehouse-dev/gatehouse/internal/mcpgw"
@@ -90,10 +89,11 @@ func (s *Server) mcpAuthenticate(ctx context.Context, r *http.Request, audience 
 	switch {
 	case errors.Is(err, auth.ErrRateLimited):
 		s.metrics.authFails.WithLabelValues("rate_limited").Inc()
+		s.recordRefusedCredential(ctx, "route/mcp", addr, s.mountedRequestID(r), "", cred, err)
 		return mcpgw.Caller{}, fmt.Errorf("%w: %w", mcpgw.ErrRateLimited, err)
 	case errors.Is(err, auth.ErrUnauthenticated):
 		s.metrics.authFails.WithLabelValues("unauthenticated").Inc()
-		s.recordMCPAuthFailure(ctx, r, addr)
+		s.recordRefusedCredential(ctx, "route/mcp", addr, s.mountedRequestID(r), "", cred, err)
 		return mcpgw.Caller{}, fmt.Errorf("%w: %w", mcpgw.ErrUnauthenticated, err)
 	case errors.Is(err, auth.ErrOutranksMinter):
 		s.recordOutranked(ctx, err, "mcp", addr, s.mountedRequestID(r))
@@ -102,19 +102,6 @@ func (s *Server) mcpAuthenticate(ctx context.Context, r *http.Request, audience 
 		return mcpgw.Caller{}, err
 	}
 	return mcpgw.Caller{Principal: id.Principal, Org: id.Org, OnBehalfOf: id.OnBehalfOf, MintedBy: id.MintedBy}, nil
-}
-
-// recordMCPAuthFailure records a refused credential, as the API does for
-// its routes.
-func (s *Server) recordMCPAuthFailure(ctx context.Context, r *http.Request, addr string) {
-	e := audit.Entry{
-		Actor:  audit.Actor{ClientAddr: addr, RequestID: s.mountedRequestID(r)},
-		Action: "auth.failure", Target: "route/mcp", Result: audit.Denied,
-		Message: "invalid, expired or revoked credential",
-	}
-	if err := s.dir.RecordEvent(context.WithoutCancel(ctx), e); err != nil {
-		s.log.Error("audit: recording an authentication failure failed", "error", err)
-	}
 }
 
 // publicBase is the URL clients reach the server at: Config.PublicURL, or

@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -497,8 +499,7 @@ func TestMCPGatewayUnknownToolNamesAreClipped(t *testing.T) {
 func TestAuthFailuresRecordOnlyAnOrgName(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "sqlite", envOpts{})
-	bogus := "gth_0123456789abcdef_" + strings.Repeat("a", 52)
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		name, org string
 		recorded  bool
 	}{
@@ -506,6 +507,9 @@ func TestAuthFailuresRecordOnlyAnOrgName(t *testing.T) {
 		{"60 KiB of path", strings.Repeat("x", 60<<10), false},
 		{"not a name", "Acme%20Corp", false},
 	} {
+		// A key of its own each: one key's refusals from one address are
+		// recorded once a minute (row 100).
+		bogus := "gth_012345678" + strconv.Itoa(i) + "abcdef_" + strings.Repeat("a", 52)
 		if r := e.do("POST", "/v1/orgs/"+tc.org+"/check", bogus, `{}`); r.Status != http.StatusUnauthorized {
 			t.Fatalf("%s: status %d, want 401", tc.name, r.Status)
 		}
@@ -542,5 +546,62 @@ func TestMCPImportReachesNoMetadataService(t *testing.T) {
 		if got := strings.Count(logs.String(), "MCP upstream policy allows"); got != i+1 {
 			t.Errorf("importing %s: the log says %d times that an address was refused, want %d:\n%s", u, got, i+1, logs.String())
 		}
+	}
+}
+
+// TestAuthFailuresAreThrottled (docs/threat-model.md row 100): a refused
+// bearer credential was recorded one entry a refusal (up to the
+// limiter's 10 and then 1 every 2 s per address), and a rate-limited
+// refusal not at all, so a guesser's persistence past the limit left no
+// trace. Now, on the API and at the MCP gateway alike: one entry per
+// reason, key and address a minute, with the digest of the key's id
+// (never the key), and the rate-limited refusals recorded the same way.
+func TestAuthFailuresAreThrottled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	bogus := "gth_00112233445566ff_" + strings.Repeat("c", 52)
+	sum := sha256.Sum256([]byte("00112233445566ff"))
+	digest := hex.EncodeToString(sum[:])
+	for _, path := range []string{"/v1/orgs/acme/check", "/mcp/acme/prod/pay"} {
+		e.auth.ResetLimits()
+		for i := range 15 {
+			want := http.StatusUnauthorized
+			if i >= 10 {
+				want = http.StatusTooManyRequests
+			}
+			if r := e.do("POST", path, bogus, `{}`); r.Status != want {
+				t.Fatalf("%s, attempt %d: status %d, want %d", path, i, r.Status, want)
+			}
+		}
+	}
+	e.auth.ResetLimits()
+	recs, _, err := e.st.ListAudit(ctxT(t), audit.SystemOrg, store.AuditFilter{Action: "auth.failure"}, store.Page{Size: store.MaxPageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, rec := range recs {
+		ent, err := audit.FromRecord(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			Reason    string `json:"reason"`
+			KeyDigest string `json:"key_id_sha256"`
+		}
+		_ = json.Unmarshal(ent.Details, &d)
+		got = append(got, ent.Target+" "+d.Reason+" "+d.KeyDigest)
+		if strings.Contains(string(rec.Body), bogus[4:20]) || strings.Contains(string(rec.Body), bogus[21:41]) {
+			t.Errorf("the entry quotes the key: %s", rec.Body)
+		}
+	}
+	want := []string{
+		"route/POST /v1/orgs/{org}/check unauthenticated " + digest,
+		"route/POST /v1/orgs/{org}/check rate_limited ",
+		"route/mcp unauthenticated " + digest,
+		"route/mcp rate_limited ",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("auth.failure entries for 2 × (10 refused + 5 rate limited) (-want +got):\n%s", diff)
 	}
 }

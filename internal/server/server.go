@@ -55,6 +55,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/mcp"
@@ -148,6 +149,9 @@ type Server struct {
 	// https: the public URL is https (securityHeaders).
 	https bool
 	mcp   *mcpgw.Gateway
+	// authRefusals is the flood control of auth.failure entries (API
+	// routes and the MCP gateway).
+	authRefusals audit.Throttle
 	// mcpClient is the imports' client to MCP servers (over
 	// mcp.UpstreamTransport with Config.MCPUpstreamAllow).
 	mcpClient *http.Client
