@@ -1,15 +1,10 @@
 package server
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/gatehouse-dev/gatehouse/internal/auth"
-	"github.com/gatehouse-dev/gatehouse/internal/vault"
+	"github.com/gatehouse-dev/gatehouse/internal/credscan"
 )
 
 // A credential pasted where an id belongs (`gatehouse apikey revoke
@@ -20,25 +15,12 @@ import (
 // request log and in the problem's detail.
 
 // redactedCredential stands for a credential in logs and error texts.
-const redactedCredential = "[credential redacted]"
-
-// credentialPrefixes are the prefixes of the credentials Gatehouse mints
-// (API keys, invitations, agent tokens, run tokens). Sessions are bare
-// JWTs (looksLikeJWT).
-var credentialPrefixes = [...]string{auth.APIKeyPrefix, auth.InvitationPrefix, auth.AgentTokenPrefix, vault.RunTokenPrefix}
-
-func init() {
-	for _, p := range credentialPrefixes {
-		if !strings.HasPrefix(p, "g") {
-			panic("server: credential prefix " + p + " does not start with g: pathCredentials' quick test would miss it")
-		}
-	}
-}
+const redactedCredential = credscan.Redacted
 
 // looksLikeCredential reports whether a path segment has the form of a
-// credential: one of credentialPrefixes, or a JWT (a session).
+// credential: one of credscan.Prefixes, or a JWT (a session).
 func looksLikeCredential(seg string) bool {
-	for _, p := range credentialPrefixes {
+	for _, p := range credscan.Prefixes {
 		if strings.HasPrefix(seg, p) {
 			return true
 		}
@@ -81,171 +63,23 @@ func redactCredentials(s string, creds []string) string {
 // problem's detail and every logged error is scanned for credentials
 // wherever they came from (redactText).
 
-// minCredentialTail is the fewest characters after a prefix for a token
-// to count as a credential: the shortest Gatehouse mints has 69 (an API
-// key's 16-digit id, "_", 52 characters), so nothing real is missed,
-// while an id such as "gth_v2" is left alone.
-const minCredentialTail = 16
-
 // credentialMembers are the top-level body members whose value may be a
 // credential: an invitation's or run token's "token" (redeemed), a
 // secret's "value" (stored encrypted, never answered but to a reader of
 // the secret). No route echoes them.
 var credentialMembers = map[string]bool{"token": true, "value": true}
 
-func tokenByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
-}
+// redactText is s with every credential-shaped token redacted
+// (credscan.Redact: shared with the console and the MCP gateway).
+func redactText(s string) string { return credscan.Redact(s) }
 
-func alnum(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-}
-
-// nextCredential returns the bounds of the first credential-shaped token
-// of s at or after from (start -1 when there is none): one of
-// credentialPrefixes, or a JWT ("eyJ…", two dots), not preceded by a
-// letter or digit (so "length_limit" is not "gth_"), followed by at least
-// minCredentialTail token characters.
-func nextCredential(s string, from int) (start, end int) {
-	for i := from; i < len(s); i++ {
-		if s[i] != 'g' && s[i] != 'e' || i > 0 && alnum(s[i-1]) {
-			continue
-		}
-		rest := s[i:]
-		head := 0
-		if strings.HasPrefix(rest, "eyJ") {
-			head = 3
-		} else {
-			for _, p := range credentialPrefixes {
-				if strings.HasPrefix(rest, p) {
-					head = len(p)
-					break
-				}
-			}
-		}
-		if head == 0 {
-			continue
-		}
-		j := i + head
-		for j < len(s) && tokenByte(s[j]) {
-			j++
-		}
-		if j-i-head < minCredentialTail {
-			continue
-		}
-		if head == 3 && strings.Count(s[i:j], ".") != 2 {
-			continue
-		}
-		return i, j
-	}
-	return -1, -1
-}
-
-// redactText is s with every credential-shaped token replaced by
-// redactedCredential (s itself, without allocating, when it has none).
-func redactText(s string) string {
-	start, end := nextCredential(s, 0)
-	if start < 0 {
-		return s
-	}
-	var b strings.Builder
-	last := 0
-	for start >= 0 {
-		b.WriteString(s[last:start])
-		b.WriteString(redactedCredential)
-		last = end
-		start, end = nextCredential(s, end)
-	}
-	b.WriteString(s[last:])
-	return b.String()
-}
-
-// mayHoldCredential is a quick test of a body: false (nearly every body)
-// when no byte sequence could start a credential. Every prefix ends in
-// "_" (so each "_" is looked behind), a JWT starts "eyJ" (so each "J",
-// rare in JSON, is looked behind): two IndexByte scans, not a substring
-// search, which costs several times more on a /check body.
-func mayHoldCredential(b []byte) bool {
-	for i := bytes.IndexByte(b, '_'); i >= 0; {
-		for _, p := range credentialPrefixes {
-			if n := len(p) - 1; i >= n && string(b[i-n:i+1]) == p {
-				return true
-			}
-		}
-		j := bytes.IndexByte(b[i+1:], '_')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	for i := bytes.IndexByte(b, 'J'); i >= 0; {
-		if i >= 2 && b[i-2] == 'e' && b[i-1] == 'y' {
-			return true
-		}
-		j := bytes.IndexByte(b[i+1:], 'J')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return false
-}
+// mayHoldCredential is credscan's quick test of a body.
+func mayHoldCredential(b []byte) bool { return credscan.MayHold(b) }
 
 // bodyCredential returns the member of a JSON body that holds a
-// credential-shaped string — a value or a member name, at any depth but
-// the top-level credentialMembers — named as problems name fields
-// ("changes[3].email", "labels.tier"), and whether there is one. A body
-// that is not JSON has none (its decoder refuses it, and its problem's
-// detail is redacted).
-func bodyCredential(b []byte) (string, bool) {
-	if !mayHoldCredential(b) {
-		return "", false
-	}
-	var doc any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if dec.Decode(&doc) != nil {
-		return "", false
-	}
-	return credentialIn(doc, "")
-}
-
-func credentialIn(v any, path string) (string, bool) {
-	switch v := v.(type) {
-	case string:
-		if s, _ := nextCredential(v, 0); s >= 0 {
-			return path, true
-		}
-	case []any:
-		for i, x := range v {
-			if f, ok := credentialIn(x, fmt.Sprintf("%s[%d]", path, i)); ok {
-				return f, true
-			}
-		}
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys) // the same member named for the same body
-		for _, k := range keys {
-			sub := k
-			if path != "" {
-				sub = path + "." + k
-			}
-			if s, _ := nextCredential(k, 0); s >= 0 {
-				return path, true // the member's name is the credential: name its parent
-			}
-			if path == "" && credentialMembers[k] {
-				continue
-			}
-			if f, ok := credentialIn(v[k], sub); ok {
-				return f, true
-			}
-		}
-	}
-	return "", false
-}
+// credential-shaped string but for the top-level credentialMembers
+// (credscan.JSON), and whether there is one.
+func bodyCredential(b []byte) (string, bool) { return credscan.JSON(b, credentialMembers) }
 
 // errBodyCredential is the refusal of a body holding a credential in
 // field: the member, never the value.

@@ -1,0 +1,66 @@
+package credscan_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/credscan"
+)
+
+var (
+	key = "gth_0123456789abcdef_" + strings.Repeat("a", 52)
+	jwt = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c2VyOm93bmVyIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
+)
+
+// TestForm: a credential in any field of a form post — its value, one of
+// its values, its name — is found and named by its field; exempt fields
+// and look-alikes are left alone.
+func TestForm(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		form  url.Values
+		field string
+		found bool
+	}{
+		{"nothing", url.Values{"id": {"triage"}, "label": {"length_limit=gth_v2"}}, "", false},
+		{"a name", url.Values{"csrf": {"x"}, "display_name": {key}}, "display_name", true},
+		{"quoted in a policy", url.Values{"policy": {"role r { # " + jwt + " }"}}, "policy", true},
+		{"the second value", url.Values{"action": {"read", "my key " + key}}, "action", true},
+		{"as a field's name", url.Values{key: {"1"}}, "", true},
+		{"an exempt field", url.Values{"api_key": {key}}, "", false},
+		{"glued to a word", url.Values{"id": {"xgth_" + strings.Repeat("a", 40)}}, "", false},
+	} {
+		field, found := credscan.Form(tc.form, map[string]bool{"api_key": true})
+		if field != tc.field || found != tc.found {
+			t.Errorf("%s: Form = %q, %v; want %q, %v", tc.name, field, found, tc.field, tc.found)
+		}
+	}
+}
+
+// TestJSONExempt: the exempt members are exempt at the top level only.
+func TestJSONExempt(t *testing.T) {
+	exempt := map[string]bool{"token": true}
+	for _, tc := range []struct {
+		body, field string
+		found       bool
+	}{
+		{`{"token":"` + key + `"}`, "", false},
+		{`{"params":{"token":"` + key + `"}}`, "params.token", true},
+		{`{"params":{"arguments":{"to":["x","` + jwt + `"]}}}`, "params.arguments.to[1]", true},
+	} {
+		field, found := credscan.JSON([]byte(tc.body), exempt)
+		if field != tc.field || found != tc.found {
+			t.Errorf("JSON(%s) = %q, %v; want %q, %v", tc.body, field, found, tc.field, tc.found)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	if got, want := credscan.Redact(`bad id "`+key+`" and `+jwt), `bad id "[credential redacted]" and [credential redacted]`; got != want {
+		t.Errorf("Redact = %s, want %s", got, want)
+	}
+	if credscan.In("gth_v2 length_limit") {
+		t.Error("look-alikes taken for credentials")
+	}
+}
