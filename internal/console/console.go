@@ -44,10 +44,12 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
+	"github.com/gatehouse-dev/gatehouse/internal/credscan"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/gatehouse-dev/gatehouse/internal/vault"
@@ -142,7 +144,44 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if !c.noCredentials(w, r) {
+		return
+	}
 	c.mux.ServeHTTP(w, r)
+}
+
+// credentialFields are the form fields that take a credential, and echo
+// it nowhere: the sign-in's API key, an invitation's token, a one-time
+// link's token, a secret's value (stored encrypted, never rendered), and
+// the form's own CSRF token (random, which could in principle spell one).
+var credentialFields = map[string]bool{"api_key": true, "token": true, "t": true, "value": true, "csrf": true}
+
+// noCredentials refuses (400) a request whose address or form — a POST's
+// fields, a GET's query — holds a value in the form of a Gatehouse
+// credential outside credentialFields (credscan, the API's rule of
+// docs/threat-model.md rows 91 and 102): a key pasted into a name, a
+// description, a policy or a filter would otherwise be quoted by the page
+// that refuses it, stored and shown to every reader, or logged. The
+// refusal names the field, never the value; nothing ran.
+func (c *Console) noCredentials(w http.ResponseWriter, r *http.Request) bool {
+	form := r.Form
+	if r.Method != http.MethodPost {
+		form = r.URL.Query()
+	}
+	var msg string
+	if credscan.In(r.URL.Path) {
+		msg = "The page address holds a value in the form of a Gatehouse credential (an API key, invitation, session, agent or run token); nothing was done."
+	} else if field, found := credscan.Form(form, credentialFields); found {
+		where := "A field's name"
+		if field != "" {
+			where = "The field " + strconv.Quote(field)
+		}
+		msg = where + " holds a value in the form of a Gatehouse credential (an API key, invitation, session, agent or run token); nothing was changed."
+	} else {
+		return true
+	}
+	c.refuse(w, r, http.StatusBadRequest, msg+" Credentials are never ids, names or data: revoke it if it was pasted by mistake, and keep secrets in the vault.")
+	return false
 }
 
 // maxFormBytes bounds a console POST's body: the largest form is the

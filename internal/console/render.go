@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/internal/credscan"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/errs"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -155,7 +156,7 @@ func (c *Console) refuse(w http.ResponseWriter, r *http.Request, status int, msg
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, q *req, err error) {
 	status, msg := sentence(err)
 	if status == http.StatusInternalServerError {
-		c.log.Error("console", "path", r.URL.Path, "err", err)
+		c.log.Error("console", "path", credscan.Redact(r.URL.Path), "err", credscan.Redact(err.Error()))
 	}
 	c.render(w, r, status, "error", c.basePage(r, q, "Refused", msg))
 }
