@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/internal/credscan"
 	"github.com/gatehouse-dev/gatehouse/internal/ident"
 )
 
@@ -123,8 +125,21 @@ func (m *members) seen(name []byte) bool {
 	return false
 }
 
+// credentialRefusal is the refusal of a message holding a value in the
+// form of a Gatehouse credential (credscan: the API's rule, threat-model
+// rows 91 and 102) in field: a tool argument would be forwarded upstream,
+// stored with an approval request and shown to its approvers, or quoted
+// by an upstream's error. It names the member, never the value.
+func credentialRefusal(field string) string {
+	where := "a member name"
+	if field != "" {
+		where = "member " + strconv.Quote(field)
+	}
+	return where + " holds a value in the form of a Gatehouse credential (an API key, invitation, session, agent or run token); a credential goes in the Authorization header only, never in a message (revoke it if it was pasted by mistake; give a tool a secret through the vault)"
+}
+
 // strictBody reads r's body (at most maxBody bytes) and checks it
-// (checkJSON); on success r.Body reads the same bytes again. false: the
+// (checkJSON, and no credential in it: credentialRefusal); on success r.Body reads the same bytes again. false: the
 // answer (413 or 400) is written.
 func strictBody(w http.ResponseWriter, r *http.Request) bool {
 	if r.Body == nil || r.Body == http.NoBody {
@@ -143,6 +158,10 @@ func strictBody(w http.ResponseWriter, r *http.Request) bool {
 	if len(b) > 0 && r.Method == http.MethodPost {
 		if err := checkJSON(b); err != nil {
 			writeError(w, http.StatusBadRequest, "invalid_request", strings.TrimPrefix(err.Error(), "mcpgw: ")+"; send one JSON-RPC message, each member named once")
+			return false
+		}
+		if field, found := credscan.JSON(b, nil); found {
+			writeError(w, http.StatusBadRequest, "invalid_request", credentialRefusal(field))
 			return false
 		}
 	} else if len(b) > 0 {

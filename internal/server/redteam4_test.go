@@ -605,3 +605,54 @@ func TestAuthFailuresAreThrottled(t *testing.T) {
 		t.Errorf("auth.failure entries for 2 × (10 refused + 5 rate limited) (-want +got):\n%s", diff)
 	}
 }
+
+// TestMCPGatewayRefusesPastedCredentials (docs/threat-model.md row 102):
+// a Gatehouse credential in a JSON-RPC message — a tool argument at any
+// depth, a member's name, the tool's name, any other param — was
+// forwarded to the upstream (echo answered it back), and in a call that
+// needs approval stored with the request and shown to its approvers. It
+// is refused 400 naming the member, never the value, before anything is
+// decided, recorded or forwarded, as the API refuses one in a body.
+func TestMCPGatewayRefusesPastedCredentials(t *testing.T) {
+	t.Parallel()
+	w := newMCPWorld(t, "sqlite")
+	viewer := mcpRaw(t, w, w.viewer)
+	pasted := w.owner // a real API key
+	jwt := "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c2VyOm93bmVyIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
+	for _, c := range []struct {
+		name, body, member string
+	}{
+		{"an argument", toolCall(2, "echo", `{"text":"my key is `+pasted+`"}`), `params.arguments.text`},
+		{"a nested argument", toolCall(3, "echo", `{"text":"x","meta":{"to":["a","`+jwt+`"]}}`), `params.arguments.meta.to[1]`},
+		{"an argument's name", toolCall(4, "echo", `{"`+pasted+`":"x"}`), `params.arguments`},
+		{"the tool's name", toolCall(5, pasted, `{}`), `params.name`},
+		{"the request id", `{"jsonrpc":"2.0","id":"` + pasted + `","method":"tools/list"}`, `id`},
+	} {
+		before := w.up.count("echo")
+		r := viewer("POST", c.body)
+		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), c.member) {
+			t.Errorf("%s: status %d, %.300s; want 400 naming %s", c.name, r.Status, r.Body, c.member)
+		}
+		if w.up.count("echo") != before {
+			t.Errorf("%s: the call reached the upstream", c.name)
+		}
+		for _, leak := range []string{pasted, pasted[4:20], pasted[21:41], jwt} {
+			if strings.Contains(string(r.Body), leak) {
+				t.Errorf("%s: the refusal quotes the credential: %.300s", c.name, r.Body)
+			}
+		}
+	}
+	// The same call without the credential goes through.
+	if r := viewer("POST", toolCall(9, "echo", `{"text":"hello"}`)); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "echo: hello") {
+		t.Errorf("a plain echo: %d %.300s", r.Status, r.Body)
+	}
+	recs, _, err := w.e.st.ListAudit(ctxT(t), w.org, store.AuditFilter{}, store.Page{Size: store.MaxPageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		if strings.Contains(string(rec.Body), pasted[21:41]) {
+			t.Errorf("audit entry %d quotes the credential: %.300s", rec.Seq, rec.Body)
+		}
+	}
+}
