@@ -1,7 +1,7 @@
 // Package credscan finds Gatehouse credentials where none belongs: in a
 // JSON body (the API's, the MCP gateway's JSON-RPC messages), in a form
 // post (the console's), and in any text about to be shown or logged
-// (docs/threat-model.md rows 91 and 102). A credential pasted into a
+// (docs/threat-model.md rows 91, 102 and 103). A credential pasted into a
 // field is refused, naming the field and never the value, so no refusal
 // quotes it, no store keeps it, no upstream receives it and no log or
 // audit entry records it.

@@ -127,7 +127,7 @@ func (m *members) seen(name []byte) bool {
 
 // credentialRefusal is the refusal of a message holding a value in the
 // form of a Gatehouse credential (credscan: the API's rule, threat-model
-// rows 91 and 102) in field: a tool argument would be forwarded upstream,
+// rows 91 and 103) in field: a tool argument would be forwarded upstream,
 // stored with an approval request and shown to its approvers, or quoted
 // by an upstream's error. It names the member, never the value.
 func credentialRefusal(field string) string {
