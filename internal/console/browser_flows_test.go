@@ -297,3 +297,26 @@ func TestBrowserApprovals(t *testing.T) {
 		t.Errorf("after approving in the browser: %s", got.Status)
 	}
 }
+
+// TestBrowserPastedCredentialRefused: a key pasted into a form field (a
+// new team's name) is refused with a sentence naming the field, on a
+// page that does not show the key (row 102); the refusal page is
+// accessible.
+func TestBrowserPastedCredentialRefused(t *testing.T) {
+	e := newEnv(t)
+	b := e.tab(t)
+	b.signIn("ada")
+	b.open("/console/orgs/acme/teams")
+	b.do(chromedp.SendKeys(chromedp.CSS("#team-slug"), "ops"),
+		chromedp.SendKeys(chromedp.CSS("#team-name"), e.keys["bob"]),
+		chromedp.Submit(chromedp.CSS("#new-team")),
+		chromedp.WaitVisible(chromedp.CSS("#error")))
+	if got := b.text("#error"); !strings.Contains(got, `The field "name" holds a value in the form of a Gatehouse credential`) {
+		t.Errorf("refusal: %q", got)
+	}
+	if html := evalT[string](b, "document.documentElement.outerHTML"); strings.Contains(html, e.keys["bob"][21:41]) {
+		t.Error("the refusal page shows the key")
+	}
+	b.screenshot("credential-refused")
+	b.axe("credential-refused")
+}
