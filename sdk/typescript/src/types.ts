@@ -1179,11 +1179,15 @@ export interface Revision {
  * may read them (apikeys:read); `count` always says how many. @schema WriteWarning
  */
 export interface WriteWarning {
+  /** Machine-readable: "credentials-outrank-minter". */
   code: string;
+  /** For people: what the write stopped and what to do. */
   message: string;
+  /** How many keys it stopped. */
   count: number;
   /** `count` is a lower bound. */
   truncated?: boolean;
+  /** The keys, to a caller that may read them (apikeys:read); absent otherwise. */
   credentials?: OutrankedCredential[];
 }
 
@@ -1191,7 +1195,9 @@ export interface WriteWarning {
 export interface OutrankedCredential {
   /** The key's id (the token starts "gth_<id>_"). */
   id: string;
+  /** The key's principal ("service:deploy"). */
   principal: string;
+  /** Who minted it ("user:adm"). */
   minter: string;
   /** Where the principal outranks the minter ("org", "ns/prod", ...). */
   scope?: string;
