@@ -5,10 +5,13 @@ import (
 	"time"
 )
 
-// Written is the answer to a write that returns what it wrote.
+// Written is the answer to a write that returns what it wrote, and what
+// the write stops (Warnings: a minted credential whose principal now
+// outranks its minter; omitted when none).
 type Written[T any] struct {
-	Revision uint64 `json:"revision"`
-	Item     T      `json:"item"`
+	Revision uint64         `json:"revision"`
+	Item     T              `json:"item"`
+	Warnings []WriteWarning `json:"warnings,omitempty"`
 }
 
 // BindingWritten is the answer to POST .../bindings: Written's fields,
@@ -21,8 +24,9 @@ type BindingWritten struct {
 }
 
 // WarningCredentialsOutranked is WriteWarning.Code for a write after
-// which some principal outranks the minter of API keys it holds: every
-// use of them is refused 403 credential-outranks-minter.
+// which some principal outranks the minter of API keys it holds — it was
+// raised, its minter lowered, or a role or the policy changed: every use
+// of them is refused 403 credential-outranks-minter.
 const WarningCredentialsOutranked = "credentials-outrank-minter"
 
 // WriteWarning says what a write that succeeded will stop. Credentials
@@ -49,9 +53,11 @@ type OutrankedCredential struct {
 	Reason    string `json:"reason"`
 }
 
-// Revision is the answer to a write that returns nothing else.
+// Revision is the answer to a write that returns nothing else but what
+// it stops (Warnings, as Written's).
 type Revision struct {
-	Revision uint64 `json:"revision"`
+	Revision uint64         `json:"revision"`
+	Warnings []WriteWarning `json:"warnings,omitempty"`
 }
 
 // PolicyApplied is the answer to PUT .../policy: the revision, and
@@ -61,6 +67,9 @@ type Revision struct {
 type PolicyApplied struct {
 	Revision uint64       `json:"revision"`
 	Warnings []Diagnostic `json:"warnings,omitempty"`
+	// WriteWarnings: what the new policy stops (a minted credential whose
+	// principal now outranks its minter), as other writes' Warnings.
+	WriteWarnings []WriteWarning `json:"write_warnings,omitempty"`
 }
 
 // CheckRequest is the body of POST .../check and .../explain: a BatchItem

@@ -431,17 +431,38 @@ func (e *Engine) ResourceScopesHeld(org, principal string) []Scope {
 // shares, at any scope, conditional or not) expires, or its membership
 // does. Zero when nothing it holds expires after `after`. A verdict that
 // compared the principal's levels or permissions (DESIGN §1.2, at a
-// credential's use) holds at most until then. Lifecycle suspensions that
-// depend on time (inactive, attestation due) are not counted.
+// credential's use) holds at most until then; lifecycle suspensions that
+// depend on time (inactive, attestation due) are not counted here:
+// NextClockChange counts both.
 func (e *Engine) NextExpiry(org, principal string, after time.Time) time.Time {
 	return e.nextExpiry(org, principal, after)
+}
+
+// NextClockChange is the earliest instant after `after` at which the
+// principal's standing or what it holds in org can change by the clock
+// alone, with no new revision: NextExpiry's instants (its grants', its
+// teams' grants', its membership's expiry) and the instants at which a
+// lifecycle rule of the org that depends on the clock (DESIGN §1.1.9)
+// suspends it — last recorded use + the org's InactiveAfter, last
+// attestation + its AttestEvery, for a principal under the org's rules.
+// Zero when nothing changes by the clock after `after`.
+//
+// Contract: at one revision, what the engine answers about the
+// principal's standing and holdings — Standing, Suspension, HighestLevel,
+// Missing, PatternsHeld, and whether it may act at all in a Check — is
+// the same at every instant of [after, NextClockChange); it may also be
+// the same past it (an instant is counted even when the principal is
+// already suspended for another reason). A recorded use or
+// an attestation is a new revision and only moves its deadline later. A
+// verdict on the principal computed at `after` holds until then.
+func (e *Engine) NextClockChange(org, principal string, after time.Time) time.Time {
+	return e.nextClockChange(org, principal, after)
 }
 
 // ClockSuspends reports whether a lifecycle rule that depends on the
 // clock (inactive, attestation due; DESIGN §1.1.9) applies to principal
 // in org, so that its standing can change by the clock alone at an
-// instant NextExpiry does not give. A verdict on its permissions is then
-// not one to remember past the instant it was made.
+// instant NextExpiry does not give (NextClockChange gives it).
 func (e *Engine) ClockSuspends(org, principal string) bool {
 	return e.clockSuspends(org, principal)
 }

@@ -1712,6 +1712,10 @@ func (h *harness) compareAdmin(req *authz.Request) {
 	if d != nil && len(d.Teams) > 0 && h.chance(0.15) {
 		subject = "team:" + pick(r, d.Teams).Slug // the target of a team binding
 	}
+	// An instant before, at and after each kind of instant the harness
+	// makes (genExpiry, genLifecycle and its settings).
+	after := pick(r, []time.Time{{}, t0.Add(-200 * 24 * time.Hour), t0.Add(-80 * 24 * time.Hour), t0.Add(-time.Hour),
+		t0, t0.Add(-time.Nanosecond), t0.Add(time.Hour), t0.Add(40 * 24 * time.Hour)})
 	h.stats.levels++
 	if !h.try("HighestLevel", req, func(w world, sut decider) string {
 		if want, got := h.ref.HighestLevel(w, org, subject, s), sut.HighestLevel(org, subject, s); got != want {
@@ -1722,6 +1726,9 @@ func (h *harness) compareAdmin(req *authz.Request) {
 		}
 		if want, got := h.ref.ResourceScopesHeld(w, org, subject), sut.ResourceScopesHeld(org, subject); !slices.Equal(got, want) {
 			return fmt.Sprintf("ResourceScopesHeld(%q, %q) = %v, the reference says %v", org, subject, got, want)
+		}
+		if want, got := h.ref.NextClockChange(w, org, subject, after), sut.NextClockChange(org, subject, after); !got.Equal(want) {
+			return fmt.Sprintf("NextClockChange(%q, %q, %s) = %s, the reference says %s", org, subject, after, got, want)
 		}
 		return ""
 	}) {

@@ -160,6 +160,18 @@ func nowOr(now time.Time) time.Time {
 
 // nextExpiry is NextExpiry.
 func (s *state) nextExpiry(org, principal string, after time.Time) time.Time {
+	return s.nextChange(org, principal, after, false)
+}
+
+// nextClockChange is NextClockChange.
+func (s *state) nextClockChange(org, principal string, after time.Time) time.Time {
+	return s.nextChange(org, principal, after, true)
+}
+
+// nextChange is the earliest instant after `after` at which something
+// the principal holds expires — with life, also at which a clock-based
+// lifecycle rule of the org suspends it (lifeDeadlines) — zero for none.
+func (s *state) nextChange(org, principal string, after time.Time, life bool) time.Time {
 	o, ok := s.cur.Load().orgs.get(skey(org))
 	if !ok {
 		return time.Time{}
@@ -187,6 +199,11 @@ func (s *state) nextExpiry(org, principal string, after time.Time) time.Time {
 		}
 	}
 	note(h.expires())
+	if life && h.x != nil && h.x.life != nil {
+		inactive, unattested := o.life.deadlines(h.x.life)
+		note(inactive)
+		note(unattested)
+	}
 	add(h)
 	for _, tid := range h.teams() {
 		if th, ok := o.holders.get(skey(tid)); ok && th.isTeam() {

@@ -110,6 +110,26 @@ func (s LifecycleSettings) timed(l *Lifecycle, now time.Time) Reason {
 	return ""
 }
 
+// deadlines are the instants at which the org's clock-based rules
+// suspend a principal with lifecycle l (timed's comparisons): inactive
+// from LastUsedAt+InactiveAfter on, attestation due from
+// AttestedAt+AttestEvery on; zero for a rule that is off or does not
+// apply to l (NoOrgRules). Each is a flip from standing to suspended
+// only: nothing but a new revision (a recorded use, an attestation, new
+// settings) moves it, and a recorded use or an attestation only later.
+func (s LifecycleSettings) deadlines(l *Lifecycle) (inactive, unattested time.Time) {
+	if l.NoOrgRules {
+		return time.Time{}, time.Time{}
+	}
+	if s.InactiveAfter > 0 {
+		inactive = l.LastUsedAt.Add(s.InactiveAfter)
+	}
+	if s.AttestEvery > 0 {
+		unattested = l.AttestedAt.Add(s.AttestEvery)
+	}
+	return inactive, unattested
+}
+
 // timeless reports whether no suspension rule of s depends on the time.
 func (s LifecycleSettings) timeless() bool { return s.InactiveAfter <= 0 && s.AttestEvery <= 0 }
 

@@ -193,3 +193,51 @@ func TestClockSuspends(t *testing.T) {
 		}
 	}
 }
+
+// TestNextClockChange: the instants at which the org's clock-based rules
+// suspend a principal under them — last use + InactiveAfter, then last
+// attestation + AttestEvery — and none for a principal outside them;
+// the principal's standing flips exactly there, not a nanosecond before.
+func TestNextClockChange(t *testing.T) {
+	timed := newLifecycleFixture(t)
+	timeless := newLifecycleFixtureWith(t, LifecycleSettings{})
+	day := 24 * time.Hour
+	tests := []struct {
+		name      string
+		e         *Engine
+		org, p    string
+		after     time.Time
+		want      time.Time
+		wantAfter Reason // Standing's reason at want (when want is set)
+	}{
+		{"inactive first", timed, "acme", "agent:Ok", lifeT, lifeT.Add(30 * day), ReasonInactive},
+		{"then attestation due", timed, "acme", "agent:Ok", lifeT.Add(30 * day), lifeT.Add(90 * day), ReasonInactive},
+		{"nothing after both", timed, "acme", "agent:Ok", lifeT.Add(90 * day), time.Time{}, ""},
+		{"an opted-in service", timed, "acme", "service:ci", lifeT, lifeT.Add(30 * day), ReasonInactive},
+		{"a service outside the rules", timed, "acme", "service:web", lifeT, time.Time{}, ""},
+		{"no lifecycle", timed, "acme", "user:alice", lifeT, time.Time{}, ""},
+		{"not a member", timed, "acme", "user:nobody", lifeT, time.Time{}, ""},
+		{"no such org", timed, "other", "agent:Ok", lifeT, time.Time{}, ""},
+		{"rules off", timeless, "acme", "agent:Ok", lifeT, time.Time{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tt.e.NextClockChange(tt.org, tt.p, tt.after)
+			if !got.Equal(tt.want) {
+				t.Fatalf("NextClockChange(%s, %s, %s) = %s, want %s", tt.org, tt.p, tt.after, got, tt.want)
+			}
+			if got.IsZero() {
+				return
+			}
+			if _, r := tt.e.Standing(tt.org, tt.p, got.Add(-time.Nanosecond)); r != "" && tt.after.Before(lifeT.Add(30*day)) {
+				t.Errorf("a nanosecond before %s: %q, want standing", got, r)
+			}
+			if _, r := tt.e.Standing(tt.org, tt.p, got); r != tt.wantAfter {
+				t.Errorf("at %s: %q, want %q", got, r, tt.wantAfter)
+			}
+			if x := tt.e.NextExpiry(tt.org, tt.p, tt.after); !x.IsZero() {
+				t.Errorf("NextExpiry = %s: the fixture's grants do not expire", x)
+			}
+		})
+	}
+}

@@ -364,6 +364,44 @@ func (ref reference) suspended(d *authz.OrgData, p authz.Principal, now time.Tim
 	return l.Suspended || l.RequireSponsor && !sponsored || inactive || unattested
 }
 
+// NextClockChange is the naive computation of Engine.NextClockChange:
+// every instant the data gives at which something principal holds ends —
+// its membership's expiry, the expiry of each binding or share naming it
+// or a team it is in — or at which a clock-based lifecycle rule of the
+// org suspends it (last use + InactiveAfter, last attestation +
+// AttestEvery, when the rules apply to it); the earliest after `after`.
+func (ref reference) NextClockChange(w world, org, principal string, after time.Time) time.Time {
+	d := w[org]
+	if d == nil {
+		return time.Time{}
+	}
+	var at []time.Time
+	if p, _, _, ok := member(d, principal); ok {
+		at = append(at, p.ExpiresAt)
+		if l := p.Lifecycle; l != nil && (!l.NoOrgRules || ref.mut == mutOrgRulesForAll) {
+			if d.Lifecycle.InactiveAfter > 0 {
+				at = append(at, l.LastUsedAt.Add(d.Lifecycle.InactiveAfter))
+			}
+			if d.Lifecycle.AttestEvery > 0 {
+				at = append(at, l.AttestedAt.Add(d.Lifecycle.AttestEvery))
+			}
+		}
+	}
+	subjects := subjectsOf(d, principal)
+	for _, b := range d.Bindings {
+		if slices.Contains(subjects, b.Principal) {
+			at = append(at, b.ExpiresAt)
+		}
+	}
+	var next time.Time
+	for _, t := range at {
+		if !t.IsZero() && t.After(after) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
+}
+
 // expired reports whether binding b has expired at now: from its
 // ExpiresAt on, a binding grants nothing (DESIGN §1.1.9).
 func (ref reference) expired(b authz.Binding, now time.Time) bool {

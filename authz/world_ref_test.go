@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -238,6 +239,7 @@ type decider interface {
 	HighestLevelHeld(org, principal string, scope authz.Scope) int
 	ResourceScopesHeld(org, principal string) []authz.Scope
 	Missing(org, principal string, scope authz.Scope, want []policy.Permission) []policy.Permission
+	NextClockChange(org, principal string, after time.Time) time.Time
 }
 
 var _ decider = (*authz.Engine)(nil)
@@ -409,6 +411,10 @@ func (e *refDecider) ResourceScopesHeld(org, principal string) []authz.Scope {
 
 func (e *refDecider) Missing(org, principal string, scope authz.Scope, want []policy.Permission) []policy.Permission {
 	return e.ref.Missing(e.w, org, principal, scope, want)
+}
+
+func (e *refDecider) NextClockChange(org, principal string, after time.Time) time.Time {
+	return e.ref.NextClockChange(e.w, org, principal, after)
 }
 
 // allAsks lists every ask rule of a policy: the roles' own, then the

@@ -25,12 +25,16 @@ import (
 // The verdict is remembered per credential and engine revision: a new
 // revision always recomputes it (a stale allow is the hole this closes),
 // and so does a verdict past its lifetime, because a grant's expiry or a
-// time-based suspension (DESIGN §1.1.9, lifecycle) changes levels without
-// a new revision. The lifetime ends at the first expiry, after the
-// verdict was computed, of a grant the comparison read (the minter's and
-// the principal's own, their teams', their memberships: verdictUntil),
-// and never later than verdictTTL: an expiring grant of the minter is
-// seen at its expiry, a time-based suspension within verdictTTL.
+// time-based suspension (DESIGN §1.1.9, lifecycle: inactive, attestation
+// due) changes standing and levels without a new revision. The lifetime
+// ends at the first instant, after the verdict was computed, at which
+// anything the comparison read changes by the clock — a grant of the
+// minter's or the principal's own or of their teams expires, their
+// membership does, or a clock-based lifecycle rule suspends one of them
+// (authz.Engine.NextClockChange: verdictUntil) — and never later than
+// verdictTTL, which only what the engine cannot foresee still needs
+// (a step of the system clock): a minter whose grant expires, or who
+// becomes inactive, at T is refused from T on.
 
 // ErrOutranksMinter: the credential's principal now outranks the member
 // that minted the credential for it, or that member can no longer act in
@@ -88,9 +92,15 @@ func (e *OutrankedError) Error() string {
 // Unwrap returns ErrOutranksMinter.
 func (e *OutrankedError) Unwrap() error { return ErrOutranksMinter }
 
-// verdictTTL bounds how long a remembered verdict holds at one revision:
-// the delay after which a change by the clock alone that verdictUntil
-// does not foresee (a time-based suspension) is seen.
+// verdictTTL bounds how long a remembered verdict holds at one revision.
+// Every change by the clock alone that the engine knows of ends the
+// verdict at its instant (verdictUntil); the bound remains for what it
+// cannot foresee: the comparison reads levels at the engine's own clock
+// (authz's fast clock), which lags a forward step of the system clock
+// for up to a second, so a change stepped over in that second is not one
+// NextClockChange(now) gives. A verdict made then is corrected within
+// verdictTTL, as the engine's own decisions are (authz/expiry.go). Its
+// cost is one recomputation per credential per second of use.
 const verdictTTL = time.Second
 
 // maxVerdicts bounds the remembered verdicts: past maxVerdicts stores
@@ -190,15 +200,19 @@ func (s *Service) refused(err error, cred string, rev uint64) error {
 }
 
 // verdictUntil is when a verdict on id computed at now stops holding: the
-// first expiry after now of what the minter or the principal holds in the
-// org (a grant of its own or of one of its teams, at any scope, or its
-// membership) — the comparison read their levels and permissions with
-// those grants live — and at the latest now+verdictTTL. A minter whose
-// grant expires at T is refused from T on, not up to verdictTTL later.
+// first instant after now at which the standing or holdings of the minter
+// or the principal in the org change by the clock alone (a grant of its
+// own or of one of its teams expires, at any scope, or its membership
+// does, or a clock-based lifecycle rule suspends it:
+// Directory.NextClockChange) — the comparison read their standing,
+// levels and permissions as they were — and at the latest
+// now+verdictTTL. A minter whose grant expires, or who becomes inactive
+// or due for attestation, at T is refused from T on, not up to
+// verdictTTL later.
 func (s *Service) verdictUntil(id Identity, now time.Time) time.Time {
 	until := now.Add(verdictTTL)
 	for _, p := range [...]string{id.MintedBy, id.Principal} {
-		if x := s.dir.NextExpiry(id.Org, p, now); !x.IsZero() && x.Before(until) {
+		if x := s.dir.NextClockChange(id.Org, p, now); !x.IsZero() && x.Before(until) {
 			until = x
 		}
 	}

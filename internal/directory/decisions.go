@@ -261,12 +261,11 @@ type gateEntry struct {
 	// until (Unix nanoseconds) bounds what the entry knows by the clock:
 	// the questions about others (bindings:read) and policyRead hold while
 	// the wall clock is before it; membership and questions about the
-	// actor itself do not depend on the clock. It is the first expiry,
-	// after the findings were made, of anything they read (the actor's
-	// grants, its teams', its membership: authz.Engine.NextExpiry), or
-	// the instant they were made for an actor a clock-based lifecycle
-	// rule applies to (authz.Engine.ClockSuspends: nothing bounds it), or
-	// forever.
+	// actor itself do not depend on the clock. It is the first instant,
+	// after the findings were made, at which anything they read changes
+	// by the clock (the actor's grants, its teams', its membership
+	// expire, or a clock-based lifecycle rule — inactive, attestation
+	// due — suspends it: authz.Engine.NextClockChange), or forever.
 	until int64
 	// policyRead: the actor holds policy:read unconditionally at org
 	// scope (what DecisionWarnings asks), known when known is set.
@@ -328,13 +327,12 @@ type gateFacts struct {
 }
 
 // gateFacts is gateCache.facts: the findings on actor in org made from
-// at on hold until the first expiry after at of anything they read, or
-// not past at when a clock-based lifecycle rule applies to the actor.
+// at on hold until the first instant after at at which anything they
+// read changes by the clock: an expiry, or a clock-based lifecycle rule
+// suspending the actor (authz.Engine.NextClockChange).
 func (d *Directory) gateFacts(org, actor string, at time.Time) gateFacts {
 	f := gateFacts{until: forever}
-	if d.eng.ClockSuspends(org, actor) {
-		f.until = at.UnixNano()
-	} else if x := d.eng.NextExpiry(org, actor, at); !x.IsZero() {
+	if x := d.eng.NextClockChange(org, actor, at); !x.IsZero() {
 		f.until = x.UnixNano()
 	}
 	f.policyRead = len(d.eng.Missing(org, actor, authz.Scope{}, permPolicyRead)) == 0
@@ -507,11 +505,13 @@ func (d *Directory) HighestLevel(org, principal string, sc authz.Scope) int {
 	return d.eng.HighestLevel(org, principal, sc)
 }
 
-// NextExpiry is the earliest instant after `after` at which a grant of
-// principal in org (its own or its teams') or its membership expires
-// (Engine.NextExpiry); zero for none.
-func (d *Directory) NextExpiry(org, principal string, after time.Time) time.Time {
-	return d.eng.NextExpiry(org, principal, after)
+// NextClockChange is the earliest instant after `after` at which
+// principal's standing or holdings in org change by the clock alone — a
+// grant of its own or of one of its teams expires, its membership does,
+// or a clock-based lifecycle rule suspends it (Engine.NextClockChange);
+// zero for none.
+func (d *Directory) NextClockChange(org, principal string, after time.Time) time.Time {
+	return d.eng.NextClockChange(org, principal, after)
 }
 
 // Grants lists what principal holds in namespace of org, without

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -73,8 +74,11 @@ func (s *Server) orgRoutes() []*Route {
 				if err != nil {
 					return Revision{}, err
 				}
+				touched := auth.Touched{All: cascade}
+				before := s.refusedBefore(c, touched)
 				rev, err := s.dir.DeleteNamespace(c.ctx, c.actor(), c.org(), c.path("namespace"), cascade)
-				return Revision{Revision: rev}, err
+				// A cascade deletes the namespace's bindings: of minters too.
+				return s.warnedRevision(c, "namespace.delete", touched, before, rev, err)
 			}).perm("namespaces:delete").query(Param{"cascade", "boolean", "also delete what the namespace holds"}),
 	}
 }
@@ -101,13 +105,17 @@ func (s *Server) memberRoutes() []*Route {
 			}),
 		route("PATCH", "/v1/orgs/{org}/members/{user}", "members", "Replace a member's org-scope role (escalation rules apply; an admin cannot demote an owner).",
 			func(c *call, req *RoleRequest) (Written[api.Binding], error) {
+				touched := auth.Touched{Lowered: []string{authz.KindUser + ":" + c.path("user")}}
+				before := s.refusedBefore(c, touched)
 				b, rev, err := s.dir.ChangeMemberRole(c.ctx, c.actor(), c.org(), c.path("user"), req.Role)
-				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
+				return warnedWritten(s, c, "member.update", touched, before, apiBinding(b), rev, err)
 			}).perm("members:update"),
 		route("DELETE", "/v1/orgs/{org}/members/{user}", "members", "Remove a member with its bindings (anyone may leave; removing another needs members:delete).",
 			func(c *call, _ *noBody) (Revision, error) {
+				touched := auth.Touched{Lowered: []string{authz.KindUser + ":" + c.path("user")}}
+				before := s.refusedBefore(c, touched)
 				rev, err := s.dir.RemoveMember(c.ctx, c.actor(), c.org(), c.path("user"))
-				return Revision{Revision: rev}, err
+				return s.warnedRevision(c, "member.delete", touched, before, rev, err)
 			}),
 	}
 }
@@ -139,18 +147,25 @@ func (s *Server) teamRoutes() []*Route {
 			}).perm("teams:update"),
 		route("DELETE", "/v1/orgs/{org}/teams/{team}", "teams", "Delete a team and every binding naming it.",
 			func(c *call, _ *noBody) (Revision, error) {
+				touched := auth.Touched{All: true}
+				before := s.refusedBefore(c, touched)
 				rev, err := s.dir.DeleteTeam(c.ctx, c.actor(), c.org(), c.path("team"))
-				return Revision{Revision: rev}, err
+				// Its members, whoever minted, are gone with it: every minted key.
+				return s.warnedRevision(c, "team.delete", touched, before, rev, err)
 			}).perm("teams:delete"),
 		route("POST", "/v1/orgs/{org}/teams/{team}/members", "teams", "Add a user, agent or service to a team (escalation rules apply to what the team grants).",
 			func(c *call, req *PrincipalRequest) (Revision, error) {
+				touched := auth.Touched{Raised: []string{req.Principal}}
+				before := s.refusedBefore(c, touched)
 				rev, err := s.dir.AddTeamMember(c.ctx, c.actor(), c.org(), c.path("team"), req.Principal)
-				return Revision{Revision: rev}, err
+				return s.warnedRevision(c, "team.member.add", touched, before, rev, err)
 			}).perm("teams:update").created(),
 		route("DELETE", "/v1/orgs/{org}/teams/{team}/members/{principal}", "teams", "Remove a principal from a team (anyone may leave).",
 			func(c *call, _ *noBody) (Revision, error) {
+				touched := auth.Touched{Lowered: []string{c.path("principal")}}
+				before := s.refusedBefore(c, touched)
 				rev, err := s.dir.RemoveTeamMember(c.ctx, c.actor(), c.org(), c.path("team"), c.path("principal"))
-				return Revision{Revision: rev}, err
+				return s.warnedRevision(c, "team.member.delete", touched, before, rev, err)
 			}),
 	}
 }
@@ -182,10 +197,14 @@ func (s *Server) roleRoutes() []*Route {
 			}).perm("roles:create").created(),
 		route("PUT", "/v1/orgs/{org}/roles/{role}", "roles", "Redefine a custom role.",
 			func(c *call, req *RoleBody) (Revision, error) {
+				touched := auth.Touched{All: true}
+				before := s.refusedBefore(c, touched)
 				rev, err := s.dir.UpdateRole(c.ctx, c.actor(), c.org(), directory.RoleSpec{
 					Name: c.path("role"), Level: req.Level, Parents: req.Parents, Permissions: req.Permissions,
 				})
-				return Revision{Revision: rev}, err
+				// Every holder of the role (and of roles inheriting it) is
+				// raised or lowered: every minted key.
+				return s.warnedRevision(c, "role.update", touched, before, rev, err)
 			}).perm("roles:update"),
 		route("DELETE", "/v1/orgs/{org}/roles/{role}", "roles", "Delete a custom role (409 while it is bound).",
 			func(c *call, _ *noBody) (Revision, error) {
@@ -199,11 +218,14 @@ func (s *Server) roleRoutes() []*Route {
 			}).perm("policy:read"),
 		route("PUT", "/v1/orgs/{org}/policy", "policy", "Replace the org's policy text (422 with positioned errors when it does not compile).",
 			func(c *call, req *PolicyRequest) (api.PolicyApplied, error) {
+				touched := auth.Touched{All: true} // what every role means may change
+				before := s.refusedBefore(c, touched)
 				rev, err := s.dir.ReplacePolicy(c.ctx, c.actor(), c.org(), req.Text, req.Force)
 				if err != nil {
 					return api.PolicyApplied{}, err
 				}
-				return api.PolicyApplied{Revision: rev, Warnings: s.approvalWarnings(c, rev)}, nil
+				return api.PolicyApplied{Revision: rev, Warnings: s.approvalWarnings(c, rev),
+					WriteWarnings: s.outrankWarnings(c, "policy.update", touched, before)}, nil
 			}).perm("policy:update").maxBody(store.MaxPolicyBytes + 64<<10),
 		route("POST", "/v1/orgs/{org}/policy/validate", "policy", "Compile and lint a policy text without storing it.",
 			s.validatePolicy).perm("policy:read").maxBody(store.MaxPolicyBytes + 64<<10),
@@ -218,12 +240,14 @@ func (s *Server) bindingRoutes() []*Route {
 				if err != nil {
 					return api.BindingWritten{}, err
 				}
+				touched := auth.Touched{Raised: []string{spec.Principal}}
+				before := s.refusedBefore(c, touched)
 				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), spec)
 				if err != nil {
 					return api.BindingWritten{}, err
 				}
 				return api.BindingWritten{Revision: rev, Item: apiBinding(b),
-					Warnings: s.outrankWarnings(c, "binding.create", []string{b.Principal})}, nil
+					Warnings: s.outrankWarnings(c, "binding.create", touched, before)}, nil
 			}).perm("bindings:create").created(),
 		route("GET", "/v1/orgs/{org}/bindings", "bindings", "List bindings (your own with principal=<you>, else bindings:list).",
 			func(c *call, _ *noBody) (List[api.Binding], error) {
@@ -247,8 +271,12 @@ func (s *Server) bindingRoutes() []*Route {
 			}),
 		route("DELETE", "/v1/orgs/{org}/bindings/{binding}", "bindings", "Delete a binding (escalation rules apply to what it grants and to its principal).",
 			func(c *call, _ *noBody) (Revision, error) {
+				touched := auth.Touched{All: true}
+				before := s.refusedBefore(c, touched)
 				rev, err := s.dir.DeleteBinding(c.ctx, c.actor(), c.org(), c.path("binding"))
-				return Revision{Revision: rev}, err
+				// Its principal (a minter, or a team of minters) is gone from
+				// the answer: every minted key.
+				return s.warnedRevision(c, "binding.delete", touched, before, rev, err)
 			}).perm("bindings:delete"),
 	}
 }
@@ -315,14 +343,21 @@ func (s *Server) principalRoutes() []*Route {
 			}).perm("services:read"),
 		route("PATCH", "/v1/orgs/{org}/services/{service}", "services", "Change a service's attributes, sponsors or lifecycle opt-in (new sponsors lift sponsor_gone).",
 			func(c *call, req *ServicePatch) (Written[api.Service], error) {
+				// New sponsors lift sponsor_gone (a raise of its keys), the
+				// rules opted in to may suspend it (a minter lowered).
+				svc := []string{authz.KindService + ":" + c.path("service")}
+				touched := auth.Touched{Raised: svc, Lowered: svc}
+				before := s.refusedBefore(c, touched)
 				sv, rev, err := s.dir.UpdateService(c.ctx, c.actor(), c.org(), c.path("service"),
 					directory.ServiceUpdate{Attributes: req.Attributes, Sponsors: req.Sponsors, Lifecycle: req.Lifecycle})
-				return Written[api.Service]{Revision: rev, Item: s.serviceOut(c.org())(sv)}, err
+				return warnedWritten(s, c, "service.update", touched, before, s.serviceOut(c.org())(sv), rev, err)
 			}).perm("services:update"),
 		route("DELETE", "/v1/orgs/{org}/services/{service}", "services", "Delete a service with its bindings.",
 			func(c *call, _ *noBody) (Revision, error) {
+				touched := auth.Touched{Lowered: []string{authz.KindService + ":" + c.path("service")}}
+				before := s.refusedBefore(c, touched)
 				rev, err := s.dir.DeleteService(c.ctx, c.actor(), c.org(), c.path("service"))
-				return Revision{Revision: rev}, err
+				return s.warnedRevision(c, "service.delete", touched, before, rev, err)
 			}).perm("services:delete"),
 	}
 }
@@ -409,8 +444,10 @@ func (s *Server) resourceRoutes() []*Route {
 				if err != nil {
 					return Written[api.Binding]{}, err
 				}
+				touched := auth.Touched{Raised: []string{req.Principal}}
+				before := s.refusedBefore(c, touched)
 				b, rev, err := s.dir.ShareFor(c.ctx, c.actor(), c.org(), c.ref(), req.Principal, req.Actions, life)
-				return Written[api.Binding]{Revision: rev, Item: apiBinding(b)}, err
+				return warnedWritten(s, c, "share.create", touched, before, apiBinding(b), rev, err)
 			}).perm("bindings:create").created(),
 	}
 }

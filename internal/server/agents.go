@@ -57,20 +57,27 @@ func (s *Server) lifecycleRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/services/{service}/attest", "services",
 			"Attest a service under the org's rules: a sponsor (a sponsoring user, or a member of a sponsoring team) vouches for it now, which lifts attestation_due and inactive.",
 			func(c *call, _ *noBody) (Written[api.Service], error) {
+				touched := auth.Touched{Raised: []string{authz.KindService + ":" + c.path("service")}}
+				before := s.refusedBefore(c, touched)
 				sv, rev, err := s.dir.AttestService(c.ctx, c.actor(), c.org(), c.path("service"))
-				return Written[api.Service]{Revision: rev, Item: s.serviceOut(c.org())(sv)}, err
+				// Lifting inactive or attestation_due raises its keys' principal.
+				return warnedWritten(s, c, "service.attest", touched, before, s.serviceOut(c.org())(sv), rev, err)
 			}),
 		route("POST", "/v1/orgs/{org}/services/{service}/suspend", "services",
 			"Suspend a service by hand: every decision for it is deny with reason suspended, and its API keys and run-token exchanges are refused, until it is resumed. Needs services:update and the service's level not above yours.",
 			func(c *call, _ *noBody) (Written[api.Service], error) {
+				touched := auth.Touched{Lowered: []string{authz.KindService + ":" + c.path("service")}}
+				before := s.refusedBefore(c, touched)
 				sv, rev, err := s.dir.SuspendService(c.ctx, c.actor(), c.org(), c.path("service"), true)
-				return Written[api.Service]{Revision: rev, Item: s.serviceOut(c.org())(sv)}, err
+				return warnedWritten(s, c, "service.suspend", touched, before, s.serviceOut(c.org())(sv), rev, err)
 			}).perm("services:update"),
 		route("POST", "/v1/orgs/{org}/services/{service}/resume", "services",
 			"Lift a service's suspension: it can act again as its grants allow. Needs services:update and the service's level, counting the grants it holds while suspended, not above yours at any scope.",
 			func(c *call, _ *noBody) (Written[api.Service], error) {
+				touched := auth.Touched{Raised: []string{authz.KindService + ":" + c.path("service")}}
+				before := s.refusedBefore(c, touched)
 				sv, rev, err := s.dir.SuspendService(c.ctx, c.actor(), c.org(), c.path("service"), false)
-				return Written[api.Service]{Revision: rev, Item: s.serviceOut(c.org())(sv)}, err
+				return warnedWritten(s, c, "service.resume", touched, before, s.serviceOut(c.org())(sv), rev, err)
 			}).perm("services:update"),
 		route("GET", "/v1/orgs/{org}/principals/{principal}/reach", "decisions",
 			"Blast radius: everything the principal could do if hijacked — per namespace, resources × actions ranked most destructive first, the conditions they hold under, the secrets it could cause to be injected and the MCP tools it may call (yourself, or bindings:read).",
@@ -87,9 +94,12 @@ func (s *Server) lifecycleRoutes() []*Route {
 				if req.AttestationDays < 0 || req.AttestationDays > 3650 {
 					return Written[api.Org]{}, invalidField("attestation_days", "attestation_days must be 0 (off) to 3650")
 				}
+				touched := auth.Touched{All: true}
+				before := s.refusedBefore(c, touched)
 				o, rev, err := s.dir.SetOrgLifecycle(c.ctx, c.actor(), c.org(), authz.LifecycleSettings{
 					InactiveAfter: day * durationDays(req.InactiveDays), AttestEvery: day * durationDays(req.AttestationDays)})
-				return Written[api.Org]{Revision: rev, Item: s.apiOrg(o)}, err
+				// New rules suspend or lift services, minters and principals.
+				return warnedWritten(s, c, "org.lifecycle", touched, before, s.apiOrg(o), rev, err)
 			}).perm("org:update"),
 	}
 }

@@ -175,6 +175,26 @@ func BenchmarkCheckServeHTTPMintedKey(b *testing.B) {
 	})
 }
 
+// BenchmarkCheckServeHTTPLifecycleKey is BenchmarkCheckServeHTTPMintedKey
+// asked by a service under the org's clock-based lifecycle rules
+// (inactive after 30 days, opted in, sponsored by the owner): its right
+// to ask about others and its minter's verdict are remembered until the
+// instant those rules would suspend it (authz.Engine.NextClockChange),
+// where before branch clockflip the gate decided again on every request.
+//
+//	go test ./internal/server -run '^$' -bench CheckServeHTTPLifecycleKey -benchmem
+func BenchmarkCheckServeHTTPLifecycleKey(b *testing.B) {
+	benchCheckServeWith(b, "chains:run", `"allowed":true`, "", func(e *env, w *world) string {
+		org := "/v1/orgs/" + w.org
+		e.must(200, "PUT", org+"/lifecycle", w.owner, map[string]any{"inactive_days": 30}, nil)
+		e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": "deploy", "role": "admin",
+			"sponsors": []string{"user:" + w.ownerID}, "lifecycle": true}, nil)
+		var kc server.KeyCreated
+		e.must(201, "POST", org+"/apikeys", w.owner, map[string]any{"principal": "service:deploy"}, &kc)
+		return kc.Token
+	})
+}
+
 // benchCheckServeWith is benchCheckServe with the client's X-Request-Id
 // reqID ("" for none), asked with the key token returns.
 func benchCheckServeWith(b *testing.B, action, want, reqID string, token func(*env, *world) string) {

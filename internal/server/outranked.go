@@ -7,23 +7,36 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 )
 
-// outrankWarnings is the warning of a write that succeeded and raised
-// principals (a binding, a share; a team standing for its members): the
-// API keys of theirs whose principal now outranks their minter, which
-// every use will refuse 403 credential-outranks-minter (threat-model row
-// 86). The keys are named only to a caller that may read them (else a
-// count). It also records them in the org's audit log, as
+// keysBefore is the ids of the keys a write's touched keys that were
+// refused before it (refusedBefore): its warning leaves them out.
+type keysBefore = map[string]bool
+
+// refusedBefore is, before a write that touches t, the keys it touches
+// that are already refused (auth.RefusedKeys): the write will not have
+// stopped them. Read only when t touches something.
+func (s *Server) refusedBefore(c *call, t auth.Touched) keysBefore {
+	return s.auth.RefusedKeys(c.ctx, c.org(), t)
+}
+
+// outrankWarnings is the warning of a write that succeeded and touched
+// minted keys (t: it raised their principals, lowered their minters, or
+// changed what a role means): the API keys it stopped — whose principal
+// now outranks their minter, and did not before (before) — which every
+// use will refuse 403 credential-outranks-minter (threat-model rows 86
+// and 97). The keys are named only to a caller that may read them (else
+// a count). It also records them in the org's audit log, as
 // "apikey.outranked" beside the write's own entry (same request id):
 // an entry of the log is written in the write's transaction, before the
 // engine holds the state the keys are judged against. nil when no key
 // stops; a failure to read them is logged, never the write's failure.
-func (s *Server) outrankWarnings(c *call, cause string, principals []string) []api.WriteWarning {
-	if len(principals) == 0 {
+func (s *Server) outrankWarnings(c *call, cause string, t auth.Touched, before keysBefore) []api.WriteWarning {
+	if !t.Any() {
 		return nil
 	}
-	keys, visible, truncated, err := s.auth.OutrankedKeys(c.ctx, c.caller(), c.org(), principals)
+	keys, visible, truncated, err := s.auth.OutrankedKeys(c.ctx, c.caller(), c.org(), t, before)
 	if err != nil {
 		s.log.Warn("listing the keys a write outranks failed", "request_id", c.reqID, "error", err)
 		return nil
@@ -32,7 +45,7 @@ func (s *Server) outrankWarnings(c *call, cause string, principals []string) []a
 		return nil
 	}
 	w := api.WriteWarning{Code: api.WarningCredentialsOutranked, Count: len(keys), Truncated: truncated,
-		Message: fmt.Sprintf("this write makes principals outrank the members that minted %d of their API keys: every use of those keys is now refused (credential-outranks-minter) until revoked and minted again by someone who outranks them", len(keys))}
+		Message: fmt.Sprintf("after this write principals outrank the members that minted %d of their API keys: every use of those keys is now refused (credential-outranks-minter) until revoked and minted again by someone who outranks them", len(keys))}
 	listed := make([]api.OutrankedCredential, 0, len(keys))
 	for _, k := range keys {
 		listed = append(listed, api.OutrankedCredential{ID: k.ID, Principal: k.Principal, Minter: k.Minter, Scope: scopeText(k.Err), Reason: k.Err.Error()})
@@ -42,6 +55,23 @@ func (s *Server) outrankWarnings(c *call, cause string, principals []string) []a
 	}
 	s.recordOutrankedKeys(c, cause, listed, truncated)
 	return []api.WriteWarning{w}
+}
+
+// warnedRevision is a Revision answer of a write (rev, err) with the
+// warning of the keys it stopped (outrankWarnings), once it succeeded.
+func (s *Server) warnedRevision(c *call, cause string, t auth.Touched, before keysBefore, rev uint64, err error) (Revision, error) {
+	if err != nil {
+		return Revision{Revision: rev}, err
+	}
+	return Revision{Revision: rev, Warnings: s.outrankWarnings(c, cause, t, before)}, nil
+}
+
+// warnedWritten is warnedRevision for a write that answers what it wrote.
+func warnedWritten[T any](s *Server, c *call, cause string, t auth.Touched, before keysBefore, item T, rev uint64, err error) (Written[T], error) {
+	if err != nil {
+		return Written[T]{Revision: rev, Item: item}, err
+	}
+	return Written[T]{Revision: rev, Item: item, Warnings: s.outrankWarnings(c, cause, t, before)}, nil
 }
 
 // recordOutrankedKeys writes the keys a write stopped to the org's audit

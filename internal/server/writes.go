@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 )
 
@@ -55,6 +56,20 @@ func (s *Server) writeRoutes() []*Route {
 						return api.WriteResult{}, err
 					}
 				}
+				// Only what the batch touches is judged: the keys of the
+				// principals it bound or shared to, and, when it deleted a
+				// binding (whose principal the change does not name), every
+				// minted key — once for the batch, not per change.
+				var touched auth.Touched
+				for _, ch := range req.Changes {
+					switch ch.Op {
+					case api.WriteBindingCreate, api.WriteShareCreate:
+						touched.Raised = append(touched.Raised, ch.Principal)
+					case api.WriteBindingDelete:
+						touched.All = true
+					}
+				}
+				before := s.refusedBefore(c, touched)
 				keys, rev, err := s.dir.Write(c.ctx, c.actor(), c.org(), changes)
 				var be *directory.BatchError
 				if errors.As(err, &be) {
@@ -72,13 +87,7 @@ func (s *Server) writeRoutes() []*Route {
 				if err != nil {
 					return api.WriteResult{}, err
 				}
-				var raised []string
-				for _, ch := range req.Changes {
-					if ch.Op == api.WriteBindingCreate || ch.Op == api.WriteShareCreate {
-						raised = append(raised, ch.Principal)
-					}
-				}
-				return api.WriteResult{Revision: rev, Keys: keys, Warnings: s.outrankWarnings(c, "writes", raised)}, nil
+				return api.WriteResult{Revision: rev, Keys: keys, Warnings: s.outrankWarnings(c, "writes", touched, before)}, nil
 			}).maxBody(maxWritesBody),
 	}
 }

@@ -49,6 +49,12 @@ type APIKey struct {
 type APIKeyFilter struct {
 	Org       string
 	Principal string // exact principal; "" matches every principal
+	// Minted: only keys minted for their principal by someone else
+	// (CreatedBy set and not the principal: a service's key created by a
+	// member), whose use depends on their minter (DESIGN §1.2).
+	Minted bool
+	// CreatedBy: only keys created by this principal; "" matches any.
+	CreatedBy string
 }
 
 // Invitation is an invitation to join an org with a role. The token's

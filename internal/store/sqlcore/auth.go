@@ -53,11 +53,23 @@ func (r reader) ListAPIKeys(ctx context.Context, f store.APIKeyFilter, p store.P
 	sql := `SELECT ` + apiKeyCols + ` FROM api_keys WHERE org = $1`
 	args := []any{f.Org}
 	if f.Principal != "" {
-		sql += ` AND principal = $2`
 		args = append(args, f.Principal)
+		sql += fmt.Sprintf(` AND principal = $%d`, len(args))
+	}
+	if f.CreatedBy != "" {
+		args = append(args, f.CreatedBy)
+		sql += fmt.Sprintf(` AND created_by = $%d`, len(args))
+	}
+	scope := f.Org + "/" + f.Principal // a cursor is valid only for its filter
+	if f.Minted {
+		sql += ` AND created_by <> '' AND created_by <> principal`
+		scope += "/minted"
+	}
+	if f.CreatedBy != "" {
+		scope += "/by/" + f.CreatedBy
 	}
 	ks, next, err := list(ctx, r, listSpec[store.APIKey]{
-		op: "list api keys", list: "apikeys", scope: f.Org + "/" + f.Principal,
+		op: "list api keys", list: "apikeys", scope: scope,
 		sql: sql, args: args, keyCols: []string{"id"},
 		keys: func(k store.APIKey) []string { return []string{k.ID} }, scan: scanAPIKey,
 	}, p)

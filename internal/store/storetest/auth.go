@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -57,6 +58,28 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	}, ctx, "")
 	if len(ks) != 0 {
 		t.Errorf("org keys of alice = %+v, want none", ks)
+	}
+	// Minted keys (created by someone else than their principal), and
+	// keys by creator.
+	for _, tc := range []struct {
+		f    store.APIKeyFilter
+		want []string
+	}{
+		{store.APIKeyFilter{Org: f.org, Minted: true}, []string{orgKey.ID}},
+		{store.APIKeyFilter{Org: f.org, Minted: true, CreatedBy: "user:alice"}, []string{orgKey.ID}},
+		{store.APIKeyFilter{Org: f.org, Minted: true, CreatedBy: "user:bob"}, nil},
+		{store.APIKeyFilter{Org: f.org, Principal: "service:ci", CreatedBy: "user:alice"}, []string{orgKey.ID}},
+		{store.APIKeyFilter{Minted: true}, nil}, // alice's personal key is her own
+		{store.APIKeyFilter{CreatedBy: "user:alice"}, []string{personal.ID}},
+	} {
+		ks := must3(t, func(ctx context.Context, _ string, p store.Page) ([]store.APIKey, string, error) {
+			return s.ListAPIKeys(ctx, tc.f, p)
+		}, ctx, "")
+		var ids []string
+		for _, k := range ks {
+			ids = append(ids, k.ID)
+		}
+		diff(t, fmt.Sprintf("ListAPIKeys(%+v)", tc.f), tc.want, ids)
 	}
 	// The changelog carries deployment-wide entries without the hash.
 	cs := changes(t, s, before)

@@ -139,6 +139,17 @@ class ClientTest(unittest.TestCase):
         b = c.check_batch("o", [gatehouse.CheckItem(action="a:b")])
         self.assertEqual([x.code for x in b.results[0].warnings or []], ["unknown_action"])
 
+    def test_write_warnings_are_read(self) -> None:
+        cred = {"id": "k1", "principal": "service:ci", "minter": "user:adm", "scope": "org", "reason": "mint a new one"}
+        w = {"code": "credentials-outrank-minter", "message": "stopped", "count": 1, "credentials": [cred]}
+        c = self.client(self.fake([ok({"revision": 3, "item": {"id": "b1", "principal": "user:adm", "role": "viewer"},
+                                       "warnings": [w]}),
+                                   ok({"revision": 4, "item": {"id": "b2", "principal": "user:bob", "role": "viewer"}})]))
+        got = c.set_member_role("o", "adm", "viewer")
+        self.assertEqual([(x.code, x.count, [k.id for k in x.credentials or []]) for x in got.warnings or []],
+                         [("credentials-outrank-minter", 1, ["k1"])])
+        self.assertIsNone(c.set_member_role("o", "bob", "viewer").warnings)
+
     def test_pages_walks_every_page(self) -> None:
         pages = {"": ok({"items": [{"name": "a"}], "next_cursor": "n1"}),
                  "n1": ok({"items": [{"name": "b"}, {"name": "c"}], "next_cursor": ""})}

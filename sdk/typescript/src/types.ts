@@ -1159,12 +1159,50 @@ export interface Written<T> {
   revision: number;
   /** What it wrote. */
   item: T;
+  /** What the write stopped (absent when nothing): API keys whose service now outranks their minter. */
+  warnings?: WriteWarning[];
 }
 
 /** The answer to a write that returns nothing else. @schema Revision */
 export interface Revision {
   /** The revision the write committed. */
   revision: number;
+  /** What the write stopped (absent when nothing), as Written's. */
+  warnings?: WriteWarning[];
+}
+
+/**
+ * What a write that succeeded stops: code "credentials-outrank-minter" —
+ * API keys whose service now outranks the member that minted them (it was
+ * raised, or the minter lowered), every use of which is refused 403
+ * credential-outranks-minter. `credentials` lists them only to a caller that
+ * may read them (apikeys:read); `count` always says how many. @schema WriteWarning
+ */
+export interface WriteWarning {
+  /** Machine-readable: "credentials-outrank-minter". */
+  code: string;
+  /** For people: what the write stopped and what to do. */
+  message: string;
+  /** How many keys it stopped. */
+  count: number;
+  /** `count` is a lower bound. */
+  truncated?: boolean;
+  /** The keys, to a caller that may read them (apikeys:read); absent otherwise. */
+  credentials?: OutrankedCredential[];
+}
+
+/** An API key its minter no longer stands behind (never its secret). @schema OutrankedCredential */
+export interface OutrankedCredential {
+  /** The key's id (the token starts "gth_<id>_"). */
+  id: string;
+  /** The key's principal ("service:deploy"). */
+  principal: string;
+  /** Who minted it ("user:adm"). */
+  minter: string;
+  /** Where the principal outranks the minter ("org", "ns/prod", ...). */
+  scope?: string;
+  /** The refusal its next use will get. */
+  reason: string;
 }
 
 /** One approver's answer to an approval. @schema ApprovalVote */

@@ -120,6 +120,19 @@ describe("errors", () => {
       assert.ok(!String((err as Error).message).includes("gth_secret"), "the token is in the message");
     });
   }
+  it("reads the keys a write stopped from its warnings", async () => {
+    const cred = { id: "k1", principal: "service:ci", minter: "user:adm", scope: "org", reason: "mint a new one" };
+    const { fetch } = scripted([
+      { status: 200, body: { revision: 3, item: { id: "b1", principal: "user:adm", role: "viewer" }, warnings: [{ code: "credentials-outrank-minter", message: "m", count: 1, credentials: [cred] }] } },
+      { status: 200, body: { revision: 4, warnings: [{ code: "credentials-outrank-minter", message: "m", count: 2 }] } },
+    ]);
+    const demo = client(fetch).org("demo");
+    const w = await demo.setMemberRole("adm", "viewer");
+    assert.deepEqual(w.warnings?.map((x) => [x.code, x.count, x.credentials?.map((c) => c.id)]), [["credentials-outrank-minter", 1, ["k1"]]]);
+    const r = await demo.removeMember("adm");
+    assert.deepEqual(r.warnings?.map((x) => [x.count, x.credentials]), [[2, undefined]]);
+  });
+
   it("carries the problem document in camelCase", async () => {
     const { fetch } = scripted([{ status: 403, body: problem("forbidden", 403, { missing_permission: "bindings:read", request_id: "r1" }) }]);
     const err = (await client(fetch).org("demo").check({ action: "chains:run" }).catch((e: unknown) => e)) as ForbiddenError;

@@ -27,7 +27,7 @@ from ._errors import (APIError, ApprovalRequired, Conflict, DecodeError, Denied,
 from ._guard import ASGIMiddleware, Guard, Rule as GuardRule, WSGIMiddleware, acting_as, configure, require
 from ._transport import RetryPolicy
 from ._types import (AgentToken, NamespaceReach, OrgLifecycle, Reach, ReachApproval, ReachEntry, SecretReach,
-                     ToolReach, Approval, ApprovalVote, Run, RunStarted, APIKey, KeyCreated, Secret, Accepted, Agent, Batch, BatchResult, Binding, BindingCore, CheckWarning, Decision, Diagnostic, Explanation,
+                     ToolReach, Approval, ApprovalVote, Run, RunStarted, APIKey, KeyCreated, Secret, Accepted, Agent, Batch, BatchResult, Binding, BindingCore, CheckWarning, OutrankedCredential, WriteWarning, Decision, Diagnostic, Explanation,
                      Grant, Health, Invitation, InvitationCreated, Me, MeOrg, Member, Namespace, Org, Page,
                      Permissions, Policy, Pos, Release, Released, Resource, ResourcePage, ResourceRef, Role, Rule,
                      RunGrant, Scope, Service, Session, Subject, Subjects, Team, Trace, User, Validation, Wire,
@@ -41,7 +41,7 @@ __all__ = [
     "GatehouseError", "TransportError", "Timeout", "DecodeError", "APIError", "Unauthenticated", "Forbidden",
     "Escalation", "NotFound", "Conflict", "Gone", "InvalidRequest", "InvalidPolicy", "RateLimited", "Unavailable",
     "NotCaughtUp", "ServerError", "Denied", "ApprovalRequired",
-    "APIKey", "KeyCreated", "Secret", "Accepted", "Agent", "Batch", "BatchResult", "Binding", "BindingCore", "CheckWarning", "Decision", "Diagnostic", "Explanation",
+    "APIKey", "KeyCreated", "Secret", "Accepted", "Agent", "Batch", "BatchResult", "Binding", "BindingCore", "CheckWarning", "OutrankedCredential", "WriteWarning", "Decision", "Diagnostic", "Explanation",
     "Grant", "Health", "Invitation", "InvitationCreated", "Me", "MeOrg", "Member", "Namespace", "Org", "Page",
     "Permissions", "Policy", "Pos", "Release", "Released", "Resource", "ResourcePage", "ResourceRef", "Role", "Rule",
     "RunGrant", "Scope", "Service", "Session", "Subject", "Subjects", "Team", "Trace", "User", "Validation", "Wire",

@@ -140,13 +140,49 @@ class Page(Wire, Generic[T]):
 
 
 @dataclass
+class OutrankedCredential(Wire):
+    """An API key its minter no longer stands behind: its ``id`` (the token
+    starts ``gth_<id>_``; never the secret), ``principal``, ``minter``, the
+    ``scope`` where the principal outranks the minter, and the ``reason``
+    its next use will be refused with."""
+
+    __schema__ = "OutrankedCredential"
+    id: str = ""
+    principal: str = ""
+    minter: str = ""
+    scope: str = ""
+    reason: str = ""
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
+class WriteWarning(Wire):
+    """What a write that succeeded stops: ``code``
+    ``credentials-outrank-minter`` — API keys whose service now outranks the
+    member that minted them (it was raised, or the minter lowered), every
+    use of which is refused. ``credentials`` lists them only to a caller
+    that may read them (``apikeys:read``); ``count`` always says how many
+    (a lower bound when ``truncated``)."""
+
+    __schema__ = "WriteWarning"
+    code: str = ""
+    message: str = ""
+    count: int = 0
+    truncated: bool = False
+    credentials: Optional[List[OutrankedCredential]] = None
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
 class Written(Wire, Generic[T]):
     """The answer to a write: what it wrote and the revision it committed
-    (the client carries it into later decisions by itself)."""
+    (the client carries it into later decisions by itself), and what the
+    write stopped (``warnings``, None when nothing)."""
 
     __schema__ = "Written_*"
     revision: int = 0
     item: Optional[T] = None
+    warnings: Optional[List[WriteWarning]] = None
     extra: Dict[str, Any] = _extra()
 
 
