@@ -67,7 +67,12 @@ func appendEntry(ctx context.Context, tx store.Tx, e Entry, mk *MACKey) (Entry, 
 	e.Hash = enc.entryHash(prev, &rec)
 	rec.Hash = e.Hash[:]
 	if mk != nil {
-		rec.MAC, rec.HeadMAC = mk.EntryMAC(e.Hash), mk.HeadMAC(e.Org, e.Seq, e.Hash)
+		rec.MAC = mk.EntryMAC(e.Hash)
+		// The head's MAC only if this entry is still the org's head when
+		// the store writes the head row: once per run of entries in a
+		// transaction, not once per entry.
+		k, org, seq, h := *mk, e.Org, e.Seq, e.Hash
+		rec.HeadMACOf = func() []byte { return k.HeadMAC(org, seq, h) }
 	}
 	if err := tx.AppendAudit(ctx, rec); err != nil {
 		return Entry{}, store.AuditHead{}, fmt.Errorf("audit: record %s: %w", e.Action, err)

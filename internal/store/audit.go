@@ -63,6 +63,12 @@ type AuditRecord struct {
 	// Written to the org's AuditHeadRow by AppendAudit; never read back
 	// into a record.
 	HeadMAC []byte
+	// HeadMACOf, when HeadMAC is nil, returns what HeadMAC would be (32
+	// bytes or nil): the store calls it only if the entry is still its
+	// org's newest when the head row is written, so a transaction that
+	// appends a run of entries computes one head MAC, not one per entry
+	// (a bulk write's 1,000; issue 19). It must not call the store.
+	HeadMACOf func() []byte
 }
 
 // AuditHeadRow is an org's head as AppendAudit recorded it with its newest
@@ -149,7 +155,9 @@ type AuditReader interface {
 // AuditWriter appends to the audit log.
 type AuditWriter interface {
 	// AppendAudit appends r to its org's log and records it as the org's
-	// head (AuditHeadRow, with r.HeadMAC). ErrInvalid for a malformed
+	// head (AuditHeadRow, with r.HeadMAC, or what r.HeadMACOf returns if
+	// r is still the org's newest entry when the head row is written;
+	// within a transaction, before any statement that reads it). ErrInvalid for a malformed
 	// record (empty or unstorable org or strings, an empty Target, Seq 0, a Hash that is
 	// not 32 bytes, a MAC or HeadMAC that is neither nil nor 32 bytes, a
 	// Body that is not a JSON object of at most MaxAuditBody bytes);

@@ -60,6 +60,7 @@ type pendingAudit struct {
 type pendingHead struct {
 	seq       uint64
 	hash, mac []byte
+	macOf     func() []byte // the entry's HeadMACOf, when mac is nil
 }
 
 // existsKey is the cache key of an existence check: the statement and its
@@ -261,7 +262,7 @@ func (t *txn) bufferAudit(a store.AuditRecord, body string) {
 	if t.headPending == nil {
 		t.headPending = map[string]pendingHead{}
 	}
-	t.headPending[a.Org] = pendingHead{seq: a.Seq, hash: a.Hash, mac: a.HeadMAC}
+	t.headPending[a.Org] = pendingHead{seq: a.Seq, hash: a.Hash, mac: a.HeadMAC, macOf: a.HeadMACOf}
 	if h, ok := t.heads[a.Org]; ok {
 		h.Seq, h.Hash, h.At = a.Seq, slices.Clone(a.Hash), a.At
 		t.heads[a.Org] = h
@@ -322,6 +323,13 @@ func (t *txn) flushAudit(ctx context.Context) error {
 	slices.Sort(orgs) // a deterministic order of statements
 	for _, org := range orgs {
 		h := heads[org]
+		if h.mac == nil && h.macOf != nil {
+			// Only the org's newest entry of the run is its head: its MAC
+			// is computed once, here (store.AuditRecord.HeadMACOf).
+			if h.mac = h.macOf(); !macOK(h.mac) {
+				return t.fail(ctx, op, "head of org "+q(org), store.Errorf(store.ErrInvalid, op, "head MAC is neither absent nor 32 bytes", nil))
+			}
+		}
 		if t.bulk {
 			t.enqueue(op, "head of org "+q(org), upsertAuditHeadSQL, org, int64(h.seq), h.hash, nilBytes(h.mac))
 		} else if _, err := t.conn(upsertAuditHeadSQL).Exec(ctx, upsertAuditHeadSQL, org, int64(h.seq), h.hash, nilBytes(h.mac)); err != nil {

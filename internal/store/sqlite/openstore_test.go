@@ -17,7 +17,7 @@ import (
 // with readers reader connections, and with every statement passed through
 // wrap when it is not nil (a querylog.Log's Wrap, to count them). It
 // returns the store and its backend, whose connections tests query.
-func openTestStore(t *testing.T, readers int, wrap func(sqlcore.Backend) sqlcore.Backend) (*Store, *backend) {
+func openTestStore(t testing.TB, readers int, wrap func(sqlcore.Backend) sqlcore.Backend) (*Store, *backend) {
 	t.Helper()
 	ctx := context.Background()
 	opts := Options{PollInterval: 20 * time.Millisecond, Synchronous: "NORMAL", BusyTimeout: 10 * time.Second, Readers: readers}
@@ -42,7 +42,7 @@ func openTestStore(t *testing.T, readers int, wrap func(sqlcore.Backend) sqlcore
 // openAuditedOrg opens a directory on st, audited and signed as in
 // production with ao (its Signer set here), and makes user alice and her
 // org acme, returning the directory and alice.
-func openAuditedOrg(t *testing.T, st *Store, ao audit.Options) (*directory.Directory, directory.Actor) {
+func openAuditedOrg(t testing.TB, st *Store, ao audit.Options) (*directory.Directory, directory.Actor) {
 	t.Helper()
 	ctx := context.Background()
 	signer, err := audit.GenerateSigner()

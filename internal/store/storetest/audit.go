@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -126,6 +128,48 @@ func testAudit(t *testing.T, s store.Store) {
 	})
 	if hr, ok := headRow("macs"); !ok || hr.Seq != 1 || !bytes.Equal(hr.MAC, headMAC) {
 		t.Errorf("recorded head of macs = %+v, %v; want entry 1 with its head MAC", hr, ok)
+	}
+	// HeadMACOf: a run of entries in one transaction computes the head
+	// MAC of its newest only, once; an explicit HeadMAC wins over it; a
+	// malformed one fails the write.
+	calls := map[uint64]int{}
+	macOf := func(seq uint64, m []byte) func() []byte {
+		return func() []byte { calls[seq]++; return m }
+	}
+	lastMAC := bytes.Repeat([]byte{3}, 32)
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		for seq := uint64(1); seq <= 3; seq++ {
+			r := rec("runs", seq, "user:alice", "x.y", "x/1", "success")
+			r.HeadMACOf = macOf(seq, bytes.Repeat([]byte{byte(seq)}, 32))
+			if err := tx.AppendAudit(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if hr, ok := headRow("runs"); !ok || hr.Seq != 3 || !bytes.Equal(hr.MAC, lastMAC) {
+		t.Errorf("recorded head of runs = %+v, %v; want entry 3 with the MAC its HeadMACOf returned", hr, ok)
+	}
+	if diff := cmp.Diff(map[uint64]int{3: 1}, calls); diff != "" {
+		t.Errorf("HeadMACOf calls by seq (-want +got):\n%s", diff)
+	}
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		r := rec("runs", 4, "user:alice", "x.y", "x/1", "success")
+		r.HeadMAC, r.HeadMACOf = headMAC, macOf(4, lastMAC)
+		return tx.AppendAudit(ctx, r)
+	})
+	if hr, ok := headRow("runs"); !ok || hr.Seq != 4 || !bytes.Equal(hr.MAC, headMAC) || calls[4] != 0 {
+		t.Errorf("recorded head of runs = %+v, %v (HeadMACOf called %d times); want entry 4 with its HeadMAC", hr, ok, calls[4])
+	}
+	if err := writeErr(t, s, func(ctx context.Context, tx store.Tx) error {
+		r := rec("runs", 5, "user:alice", "x.y", "x/1", "success")
+		r.HeadMACOf = func() []byte { return []byte("short") }
+		return tx.AppendAudit(ctx, r)
+	}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("a HeadMACOf of 5 bytes: Write = %v, want ErrInvalid", err)
+	}
+	if hr, ok := headRow("runs"); !ok || hr.Seq != 4 {
+		t.Errorf("recorded head of runs after a failed write = %+v, %v; want entry 4", hr, ok)
 	}
 	// RecordAuditHead records only the newest entry as the head.
 	acme2 := rec("acme", 2, "", "", "", "").Hash
@@ -321,7 +365,7 @@ func testAudit(t *testing.T, s store.Store) {
 		return tx.AppendAudit(ctx, rec("acme", 33, "user:alice", "audit.prune", "audit/acme", "success"))
 	})
 
-	diff(t, "audit orgs", []string{"acme", "beta", "macs"}, must(s.AuditOrgs(ctx)).get(t))
+	diff(t, "audit orgs", []string{"acme", "beta", "macs", "runs"}, must(s.AuditOrgs(ctx)).get(t))
 
 	// Exporter cursors and settings.
 	if c := must(s.AuditCursor(ctx, "acme", "siem")).get(t); c != 0 {

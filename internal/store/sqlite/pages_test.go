@@ -1,0 +1,103 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"syscall"
+	"testing"
+
+	sqlite "modernc.org/sqlite"
+
+	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
+	"github.com/gatehouse-dev/gatehouse/internal/directory"
+)
+
+// BenchmarkBulkWritePages writes b.N batches of 1,000 new shares into one
+// org (1,000 users, 1,000 resources), audited and signed as in
+// production, and reports the writer's page-cache counters per share:
+// pages fetched (SQLite's B-tree descents and walks: hits and misses) and
+// pages written at commits. Unlike time on a shared machine these do not
+// depend on the load, so they compare schemas (issue 19, branch
+// writes10: the audit log and the changelog WITHOUT ROWID).
+func BenchmarkBulkWritePages(b *testing.B) {
+	ctx := context.Background()
+	st, be := openTestStore(b, 4, nil)
+	d, alice := openAuditedOrg(b, st, audit.Options{})
+	const n = directory.MaxBatch
+	if b.N >= n {
+		b.Fatalf("b.N = %d: at most %d batches of new shares", b.N, n-1)
+	}
+	setup := []directory.WriteChange{{Op: directory.OpNamespaceCreate, Namespace: "bulk"}}
+	for i := range n {
+		setup = append(setup,
+			directory.WriteChange{Op: directory.OpResourceCreate, Resource: directory.ResourceSpec{Namespace: "bulk", Type: "chains", ID: fmt.Sprintf("c%d", i)}},
+			directory.WriteChange{Op: directory.OpUserCreate, User: directory.UserSpec{ID: fmt.Sprintf("u%d", i), Email: fmt.Sprintf("u%d@example.com", i), Role: "viewer"}})
+	}
+	for len(setup) > 0 {
+		k := min(len(setup), directory.MaxBatch)
+		if _, _, err := d.Write(ctx, alice, "acme", setup[:k]); err != nil {
+			b.Fatal(err)
+		}
+		setup = setup[k:]
+	}
+	batches := make([][]directory.WriteChange, b.N)
+	for k := range batches {
+		for i := range n {
+			batches[k] = append(batches[k], directory.WriteChange{Op: directory.OpShareCreate, Principal: fmt.Sprintf("user:u%d", i), Actions: []string{"run"},
+				Ref: authz.ResourceRef{Namespace: "bulk", Type: "chains", ID: fmt.Sprintf("c%d", (i+1+k)%n)}})
+		}
+	}
+	ops := []sqlite.DBStatusOp{sqlite.DBStatusCacheHit, sqlite.DBStatusCacheMiss, sqlite.DBStatusCacheWrite}
+	cacheStatus(ctx, b, be.w, ops) // reset
+	cpu0 := processCPU(b)
+	b.ResetTimer()
+	for k := range b.N {
+		if _, _, err := d.Write(ctx, alice, "acme", batches[k]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	cpu := processCPU(b) - cpu0
+	got := cacheStatus(ctx, b, be.w, ops)
+	facts := float64(b.N * n)
+	b.ReportMetric(float64(cpu)/facts, "cpu-ns/fact")
+	b.ReportMetric(float64(got[0]+got[1])/facts, "pages-read/fact")
+	b.ReportMetric(float64(got[2])/facts, "pages-written/fact")
+}
+
+// cacheStatus returns the writer connection's counters ops and resets
+// them.
+func cacheStatus(ctx context.Context, tb testing.TB, w *sql.DB, ops []sqlite.DBStatusOp) []int {
+	tb.Helper()
+	c, err := w.Conn(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	out := make([]int, len(ops))
+	if err := c.Raw(func(dc any) error {
+		for i, op := range ops {
+			cur, _, err := dc.(sqlite.DBStatus).Status(op, true)
+			if err != nil {
+				return err
+			}
+			out[i] = cur
+		}
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// processCPU is the process's user and system CPU time so far, in ns.
+func processCPU(tb testing.TB) int64 {
+	tb.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
