@@ -302,18 +302,23 @@ func (b *backend) BeginOrgWrite(ctx context.Context, org string) (sqlcore.Conn, 
 	return pgTx{tx}, nil
 }
 
-// LockRevision implements sqlcore.OrgLocker: the lock, then the revision
-// in a second statement of the same round trip (a pgx batch). Under READ
-// COMMITTED that statement's snapshot is taken when it starts, after the
-// lock is granted, so it sees the previous holder's commit.
-func (b *backend) LockRevision(ctx context.Context, c sqlcore.Conn) (int64, error) {
+// CommitRevision implements sqlcore.OrgLocker: the revision lock, the
+// revision's UPDATE, the renumbering and the notification in one round
+// trip (a pgx batch: the server runs them one after the other, so the
+// statements after the lock start after it is granted and, under READ
+// COMMITTED, see the previous holder's commit; the UPDATE would anyway,
+// as an UPDATE of a row another transaction changed and committed reads
+// its newest version), then COMMIT.
+func (b *backend) CommitRevision(ctx context.Context, c sqlcore.Conn, renumber sqlcore.Stmt, want int64) (int64, error) {
 	t, ok := c.(pgTx)
 	if !ok {
 		return 0, errors.New("not a postgres transaction")
 	}
 	bt := &pgx.Batch{}
 	bt.Queue(`SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, revLockClass)
-	bt.Queue(`SELECT revision FROM store_revision WHERE id = 1`)
+	bt.Queue(`UPDATE store_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision`)
+	bt.Queue(renumber.SQL, renumber.Args...)
+	bt.Queue(`SELECT pg_notify($1, revision::text) FROM store_revision WHERE id = 1`, b.channel)
 	br := t.tx.SendBatch(ctx, bt)
 	defer func() { _ = br.Close() }()
 	if _, err := br.Exec(); err != nil {
@@ -323,7 +328,20 @@ func (b *backend) LockRevision(ctx context.Context, c sqlcore.Conn) (int64, erro
 	if err := br.QueryRow().Scan(&rev); err != nil {
 		return 0, err
 	}
-	return rev, br.Close()
+	tag, err := br.Exec()
+	if err != nil {
+		return 0, err
+	}
+	if tag.RowsAffected() != want {
+		return 0, fmt.Errorf("renumbered %d changelog rows, want %d", tag.RowsAffected(), want)
+	}
+	if _, err := br.Exec(); err != nil {
+		return 0, err
+	}
+	if err := br.Close(); err != nil {
+		return 0, err
+	}
+	return rev, t.tx.Commit(ctx)
 }
 
 func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
