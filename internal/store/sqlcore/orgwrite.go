@@ -23,11 +23,11 @@ package sqlcore
 //     negative, so no reader asks for it, and invisible to every other
 //     transaction until the commit anyway);
 //  4. only then, the tail (Backend CommitRevision, one round trip on
-//     PostgreSQL): takes the revision lock; then, in statements that
-//     start after it is granted, UPDATE store_revision to R+1 (R the
-//     committed revision, R ≥ cur), renumber the changelog rows from the
-//     placeholder to R+1 (refusing to commit unless every row sent
-//     moved), pg_notify; COMMIT. The revision lock is held to the commit,
+//     PostgreSQL, COMMIT included): takes the revision lock; then, in
+//     statements that start after it is granted, UPDATE store_revision
+//     to R+1 (R the committed revision, R ≥ cur), renumber the changelog
+//     rows from the placeholder to R+1 (refusing to commit unless every
+//     row sent moved), pg_notify; COMMIT. The revision lock is held to the commit,
 //     and the next holder's UPDATE starts after the lock is granted, so
 //     it sees R+1 committed: revisions are dense, unique and committed in
 //     order, and a revision's changelog rows commit with it, as with
