@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -106,10 +105,12 @@ under its own revision). The result is the file order's: a request waits
 for every earlier request of its org, and for the earlier requests that
 create a user it names (member.add, a "user:" principal) or that name or
 create a user or email it creates (users are shared by all orgs);
-requests that share nothing may be made in any order. On a failure no
-further request is sent (nor any that depends on the failed one);
-requests already in flight finish, and the error lists those after the
-failed one that were made (resuming with --from would repeat them).`,
+requests that share nothing may be made in any order, and one that waits
+does not hold back the requests after it. On a failure nothing after the
+failed request is sent (nor anything that depends on it) and the waiting
+requests before it still are; requests already in flight finish, and the
+error lists those after the failed one that were made (resuming with
+--from would repeat them).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if batch < 1 || batch > client.MaxWrites {
@@ -177,6 +178,12 @@ failed one that were made (resuming with --from would repeat them).`,
 // different orgs (on PostgreSQL), and more requests in flight than it can
 // overlap only queue there.
 const maxImportParallel = 16
+
+// importLookahead is how far past the first unsent batch sendImport looks
+// for one that is ready: far enough to pass the short batches that wait
+// for the one before them, near enough that the scan stays cheap in a
+// long import of one org (where no batch is ready but the next).
+const importLookahead = 64
 
 // userKeys says which users b names across orgs, the only things one
 // org's batch can share with another's: every other thing a change names
@@ -247,54 +254,86 @@ func importDeps(batches []importBatch) [][]int {
 	return deps
 }
 
-// sendImport sends batches with send, up to parallel at once, in file
-// order, each only once every batch it depends on (importDeps) is made;
-// it returns how many changes were made and the highest revision. On a
-// failure it sends nothing more (a batch that depends on the failed one
-// is never sent), waits for the requests in flight, and returns the
-// failure of the earliest batch that failed: every batch before it was
-// made (none before it failed), and the error names the later ones that
-// were made too.
+// sendImport sends batches with send, up to parallel at once, each only
+// once every batch it depends on (importDeps) is made: when a slot is
+// free, the first batch in file order that is ready, looking up to
+// importLookahead batches past the first unsent one (a batch waiting for
+// the one just before it, an org's last few lines after its thousand,
+// does not hold back the independent batches after it). It returns how
+// many changes were made and the highest revision. On a failure it sends
+// nothing after the failed batch (so nothing that depends on it) but
+// still sends the waiting batches before it, so that, as in file order,
+// every batch before the earliest failed one is made; it waits for the
+// requests in flight and returns the failure of the earliest batch that
+// failed, and the error names the later ones that were made too.
 func sendImport(batches []importBatch, parallel int, send func(importBatch) (uint64, error)) (int, uint64, error) {
 	type result struct {
-		done chan struct{}
 		rev  uint64
 		err  error
+		sent bool
+		done bool
 	}
-	res := make([]*result, len(batches))
-	slots := make(chan struct{}, parallel)
-	var fail atomic.Bool // a sent batch failed: send nothing more
+	res := make([]result, len(batches))
 	deps := importDeps(batches)
-	sent := 0
-send:
-	for i, b := range batches {
+	completed := make(chan int, len(batches))
+	var (
+		lo       int            // the first batch not sent
+		stop     = len(batches) // send nothing from here on: the earliest failed batch
+		inFlight int
+	)
+	ready := func(i int) bool {
 		for _, j := range deps[i] {
-			if <-res[j].done; res[j].err != nil {
-				break send
+			if !res[j].done || res[j].err != nil {
+				return false
 			}
 		}
-		slots <- struct{}{} // a request's slot is freed after its result is in
-		if fail.Load() {
-			<-slots
-			break
+		return true
+	}
+	next := func() int {
+		for lo < stop && res[lo].sent {
+			lo++
 		}
-		r := &result{done: make(chan struct{})}
-		res[i] = r
-		sent = i + 1
-		go func() {
-			r.rev, r.err = send(b)
-			if r.err != nil {
-				fail.Store(true)
+		for i := lo; i < min(stop, lo+importLookahead); i++ {
+			if !res[i].sent && ready(i) {
+				return i
 			}
-			close(r.done)
-			<-slots
-		}()
+		}
+		return -1
+	}
+	for {
+		for inFlight < parallel {
+			i := next()
+			if i < 0 {
+				break
+			}
+			res[i].sent = true
+			inFlight++
+			go func() {
+				rev, err := send(batches[i])
+				res[i].rev, res[i].err = rev, err // read after completed hands i back
+				completed <- i
+			}()
+		}
+		if inFlight == 0 {
+			break // nothing in flight, nothing ready: every batch before stop is made
+		}
+		i := <-completed
+		inFlight--
+		res[i].done = true
+		if res[i].err != nil {
+			stop = min(stop, i)
+		}
+	}
+	sent := 0
+	for i := range res {
+		if res[i].sent {
+			sent = i + 1
+		}
 	}
 	var n int
 	var rev uint64
 	first := -1
 	for i := range sent {
-		<-res[i].done
 		if res[i].err != nil && first < 0 {
 			first = i
 		}
@@ -304,7 +343,7 @@ send:
 		if first >= 0 && i > first {
 			continue
 		}
-		if r.err == nil {
+		if r.sent && r.err == nil {
 			n += len(batches[i].changes)
 			rev = max(rev, r.rev)
 		}
@@ -314,7 +353,7 @@ send:
 	}
 	var also []string
 	for i := first + 1; i < sent; i++ {
-		if res[i].err == nil {
+		if res[i].sent && res[i].err == nil {
 			b := batches[i]
 			also = append(also, fmt.Sprintf("%d-%d", b.lines[0], b.lines[len(b.lines)-1]))
 		}

@@ -275,22 +275,28 @@ func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
 	return pgTx{tx}, nil
 }
 
-// BeginOrgWrite implements sqlcore.OrgLocker: the structure lock shared,
-// then org's lock, both before anything is read (as BeginWrite), in two
-// statements of one round trip (a pgx batch runs them in order, so the
-// locks are always taken in that order).
+// BeginOrgWrite implements sqlcore.OrgLocker: BEGIN, the structure lock
+// shared, then org's lock, both before anything is read (as BeginWrite),
+// in three statements of one round trip (a pgx batch runs them in order,
+// so the locks are always taken in that order). The transaction is run
+// on a pooled connection of its own (orgTx), not a pgx.Tx, because its
+// tail commits it in the same round trip as its last statements
+// (CommitRevision).
 func (b *backend) BeginOrgWrite(ctx context.Context, org string) (sqlcore.Conn, error) {
-	tx, err := b.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	c, err := b.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
+	tx := &orgTx{c: c}
 	bt := &pgx.Batch{}
+	bt.Queue(`BEGIN ISOLATION LEVEL READ COMMITTED`)
 	bt.Queue(`SELECT pg_advisory_xact_lock_shared($1, hashtext(current_schema()))`, lockClass)
 	bt.Queue(`SELECT pg_advisory_xact_lock($1, hashtext(current_schema() || ':' || $2::text)), `+writeSettings, orgLockClass, org)
-	br := tx.SendBatch(ctx, bt)
-	_, err = br.Exec()
-	if err == nil {
-		_, err = br.Exec()
+	br := c.SendBatch(ctx, bt)
+	for range bt.Len() {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
 	}
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -302,19 +308,33 @@ func (b *backend) BeginOrgWrite(ctx context.Context, org string) (sqlcore.Conn, 
 	return pgTx{tx}, nil
 }
 
-// LockRevision implements sqlcore.OrgLocker: the lock, then the revision
-// in a second statement of the same round trip (a pgx batch). Under READ
-// COMMITTED that statement's snapshot is taken when it starts, after the
-// lock is granted, so it sees the previous holder's commit.
-func (b *backend) LockRevision(ctx context.Context, c sqlcore.Conn) (int64, error) {
+// CommitRevision implements sqlcore.OrgLocker: the revision lock, the
+// revision's UPDATE, the renumbering, the notification and COMMIT in one
+// round trip (a pgx batch: the server runs them one after the other, so
+// the statements after the lock start after it is granted and, under READ
+// COMMITTED, see the previous holder's commit; the UPDATE would anyway,
+// as an UPDATE of a row another transaction changed and committed reads
+// its newest version). The server checks the renumbered rows' count
+// itself (renumberChecked), before the COMMIT: a statement that fails
+// makes the server skip the rest of the batch, COMMIT included, and the
+// caller rolls back. So the revision lock is held over no round trip of
+// the client's, only the server's work and the commit's WAL flush.
+func (b *backend) CommitRevision(ctx context.Context, c sqlcore.Conn, renumber sqlcore.Stmt, want int64) (int64, error) {
 	t, ok := c.(pgTx)
 	if !ok {
 		return 0, errors.New("not a postgres transaction")
 	}
+	ot, ok := t.tx.(*orgTx)
+	if !ok {
+		return 0, errors.New("not an org write's transaction")
+	}
 	bt := &pgx.Batch{}
 	bt.Queue(`SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, revLockClass)
-	bt.Queue(`SELECT revision FROM store_revision WHERE id = 1`)
-	br := t.tx.SendBatch(ctx, bt)
+	bt.Queue(`UPDATE store_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision`)
+	bt.Queue(renumberChecked(renumber.SQL, len(renumber.Args)), append(renumber.Args, want)...)
+	bt.Queue(`SELECT pg_notify($1, revision::text) FROM store_revision WHERE id = 1`, b.channel)
+	bt.Queue(`COMMIT`)
+	br := ot.c.SendBatch(ctx, bt)
 	defer func() { _ = br.Close() }()
 	if _, err := br.Exec(); err != nil {
 		return 0, err
@@ -323,7 +343,31 @@ func (b *backend) LockRevision(ctx context.Context, c sqlcore.Conn) (int64, erro
 	if err := br.QueryRow().Scan(&rev); err != nil {
 		return 0, err
 	}
-	return rev, br.Close()
+	for range 2 {
+		if _, err := br.Exec(); err != nil {
+			return 0, err
+		}
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		return 0, err
+	}
+	if err := br.Close(); err != nil {
+		return 0, err
+	}
+	if tag.String() != "COMMIT" {
+		return 0, fmt.Errorf("the tail's COMMIT ended in %q", tag.String())
+	}
+	return rev, ot.Commit(ctx) // committed: this only returns the connection
+}
+
+// renumberChecked wraps renumber (an UPDATE of n arguments) in a
+// statement that fails unless it changed as many rows as its argument
+// n+1: a cast of a text that is no number (its message names the check
+// in the server's log).
+func renumberChecked(renumber string, n int) string {
+	return `WITH moved AS (` + renumber + ` RETURNING 1) SELECT (CASE WHEN count(*) = $` + fmt.Sprint(n+1) +
+		` THEN '0' ELSE 'gatehouse: the tail renumbered another count of changelog rows than it sent' END)::int FROM moved`
 }
 
 func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
@@ -430,8 +474,89 @@ func (b *backend) listenOnce(ctx context.Context, wake, connected func()) error 
 	}
 }
 
-// pgTx adapts pgx.Tx to sqlcore.Conn.
-type pgTx struct{ tx pgx.Tx }
+// pgTx adapts a transaction (pgx.Tx, or an org write's orgTx) to
+// sqlcore.Conn.
+type pgTx struct{ tx pgxTx }
+
+// pgxTx is what pgTx needs of a transaction: pgx.Tx's methods it uses.
+type pgxTx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+	CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error)
+	Commit(ctx context.Context) error
+	Rollback(ctx context.Context) error
+}
+
+// orgTx is an org write's transaction on a pooled connection it holds
+// from BeginOrgWrite to its end. Its tail commits it in a batch
+// (CommitRevision); Commit then only returns the connection, as does
+// Rollback once the transaction is over (a failed COMMIT rolls back by
+// itself). The server's transaction status, not a flag of the client's,
+// says whether it is over, so a COMMIT or ROLLBACK is sent only inside a
+// transaction; a connection returned inside one (an error mid-way) is
+// closed by the pool, never reused.
+type orgTx struct {
+	c    *pgxpool.Conn
+	done bool
+}
+
+var _ pgxTx = (*orgTx)(nil)
+
+func (t *orgTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	return t.c.Exec(ctx, sql, args...)
+}
+
+func (t *orgTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	return t.c.Query(ctx, sql, args...)
+}
+
+func (t *orgTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return t.c.SendBatch(ctx, b)
+}
+
+func (t *orgTx) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	return t.c.CopyFrom(ctx, table, cols, src)
+}
+
+// inTx reports whether the connection is inside a transaction (open or
+// failed).
+func (t *orgTx) inTx() bool {
+	pc := t.c.Conn().PgConn()
+	return !pc.IsClosed() && pc.TxStatus() != 'I'
+}
+
+func (t *orgTx) Commit(ctx context.Context) error {
+	if t.done {
+		return pgx.ErrTxClosed
+	}
+	defer t.release()
+	if !t.inTx() {
+		return nil // the tail's batch committed it
+	}
+	tag, err := t.c.Exec(ctx, "COMMIT")
+	if err == nil && tag.String() != "COMMIT" {
+		err = pgx.ErrTxCommitRollback
+	}
+	return err
+}
+
+func (t *orgTx) Rollback(ctx context.Context) error {
+	if t.done {
+		return pgx.ErrTxClosed
+	}
+	defer t.release()
+	if !t.inTx() {
+		return nil
+	}
+	_, err := t.c.Exec(ctx, "ROLLBACK")
+	return err
+}
+
+func (t *orgTx) release() {
+	t.done = true
+	t.c.Release()
+}
 
 func (t pgTx) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
 	tag, err := t.tx.Exec(ctx, sql, args...)

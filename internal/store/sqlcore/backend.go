@@ -92,11 +92,20 @@ type OrgLocker interface {
 	// shared (BeginWrite takes it exclusive) and then org's lock
 	// exclusive, both until Commit or Rollback.
 	BeginOrgWrite(ctx context.Context, org string) (Conn, error)
-	// LockRevision takes the revision lock in c's transaction (held to
-	// its end) and then reads the committed revision, in a statement
-	// that starts after the lock is granted.
-	LockRevision(ctx context.Context, c Conn) (int64, error)
+	// CommitRevision ends c's transaction (orgwrite.go, the tail): it
+	// takes the revision lock (held to the commit), then, in statements
+	// that start after the lock is granted, sets the revision to the
+	// committed one + 1, runs renumber (which names that new revision as
+	// RevisionSQL), refusing to commit unless it changed want rows,
+	// notifies other processes, and commits. It returns the new
+	// revision. On an error the caller rolls c back (a no-op if the
+	// COMMIT itself failed).
+	CommitRevision(ctx context.Context, c Conn, renumber Stmt, want int64) (int64, error)
 }
+
+// RevisionSQL is the store's revision as an SQL expression, for a
+// statement of CommitRevision's renumber: after its UPDATE, its own.
+const RevisionSQL = `(SELECT revision FROM store_revision WHERE id = 1)`
 
 // Options tune the core.
 type Options struct {

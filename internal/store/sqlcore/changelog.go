@@ -48,8 +48,11 @@ const changeBatch = 100
 
 // changelogStmts are the INSERTs of changes (one revision's, in seq order)
 // into the changelog: runs of at least minRun consecutive changes to one
-// org are one row, and the rows go 100 a statement.
-func (s *Store) changelogStmts(changes []store.Change) []Stmt {
+// org are one row, and the rows go 100 a statement. With placeholder not
+// 0 the rows are numbered with it instead of the changes' revision (a
+// concurrent org write's rows, sent before its revision is known:
+// orgwrite.go).
+func (s *Store) changelogStmts(changes []store.Change, placeholder int64) []Stmt {
 	type row struct {
 		first   store.Change
 		kind    string
@@ -76,14 +79,18 @@ func (s *Store) changelogStmts(changes []store.Change) []Stmt {
 		batch := rows[start:min(start+changeBatch, len(rows))]
 		var b strings.Builder
 		b.WriteString(`INSERT INTO changelog (` + changeCols + `) VALUES `)
-		args := make([]any, 0, len(batch)*7)
+		args := make([]any, 0, len(batch)*changelogArgs)
 		for i, r := range batch {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(valuesRow(i, 7))
+			b.WriteString(valuesRow(i, changelogArgs))
 			ch := r.first
-			args = append(args, int64(ch.Revision), ch.Seq, ch.Org, r.kind, r.key, r.payload, s.b.TimeArg(ch.CreatedAt))
+			rev := int64(ch.Revision)
+			if placeholder != 0 {
+				rev = placeholder
+			}
+			args = append(args, rev, ch.Seq, ch.Org, r.kind, r.key, r.payload, s.b.TimeArg(ch.CreatedAt))
 		}
 		out = append(out, Stmt{SQL: b.String(), Args: args})
 	}

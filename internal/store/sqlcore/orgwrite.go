@@ -18,15 +18,24 @@ package sqlcore
 //     global data is what a Write at the end of the queue would read, and
 //     a read-modify-write of X cannot lose an update;
 //  3. runs fn, whose Tx.Revision is cur+1 (so Directory.CatchUp brings
-//     the engine to cur), and sends every row it wrote;
-//  4. only then, the tail: takes the revision lock, reads the revision
-//     again (R ≥ cur), numbers its changes R+1, writes the changelog rows,
-//     UPDATE store_revision (guarded by "WHERE revision = R"), pg_notify,
-//     COMMIT. The revision lock is held to the commit, and the next holder
-//     reads the revision in a statement that starts after the lock is
-//     granted, so it sees R+1 committed: revisions are dense, unique and
-//     committed in order, as with Write (docs/storage.md, "Why a follower
-//     can never skip a revision").
+//     the engine to cur), and sends every row it wrote, its changelog
+//     rows too, these under a placeholder revision (placeholderRevision:
+//     negative, so no reader asks for it, and invisible to every other
+//     transaction until the commit anyway);
+//  4. only then, the tail (Backend CommitRevision, one round trip on
+//     PostgreSQL, COMMIT included): takes the revision lock; then, in
+//     statements that start after it is granted, UPDATE store_revision
+//     to R+1 (R the committed revision, R ≥ cur), renumber the changelog
+//     rows from the placeholder to R+1 (refusing to commit unless every
+//     row sent moved), pg_notify; COMMIT. The revision lock is held to the commit,
+//     and the next holder's UPDATE starts after the lock is granted, so
+//     it sees R+1 committed: revisions are dense, unique and committed in
+//     order, and a revision's changelog rows commit with it, as with
+//     Write (docs/storage.md, "Why a follower can never skip a
+//     revision"). What the lock serializes is the three small statements
+//     and the commit, not the changelog's payloads (a bulk write's
+//     thousand changes are ≈ 250 kB of JSON that PostgreSQL parses,
+//     compresses and logs: issue 19, branch writes11).
 //
 // Lock order is always structure → org → revision, and a Write takes only
 // the structure lock; nobody waits for a lock while holding a later one,
@@ -59,6 +68,9 @@ package sqlcore
 // and misses it fails (not found) rather than making anything.
 
 import (
+	"math"
+	"math/rand/v2"
+
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -113,6 +125,25 @@ func (t *txn) inScope(op, org string) error {
 	}
 	return err
 }
+
+// renumberSQL gives a concurrent org write's changelog rows, sent under
+// a placeholder revision ($1), the revision CommitRevision has just set.
+const renumberSQL = `UPDATE changelog SET revision = ` + RevisionSQL + ` WHERE revision = $1`
+
+// changelogArgs is how many arguments a changelog row takes
+// (changeCols).
+const changelogArgs = 7
+
+// placeholderRevision is a concurrent org write's changelog rows'
+// revision until its tail renumbers them: negative, so no reader ever
+// asks for it (readers ask for revisions above one they have, ≥ 0), and
+// random, so that two concurrent writes rarely share one. If they do,
+// nothing goes wrong: the second INSERT of a (revision, seq) key waits
+// for the first transaction, which renumbers its rows before it commits,
+// and each renumbering UPDATE sees only its own transaction's rows with
+// the placeholder (the other's are uncommitted or renumbered), which
+// CommitRevision counts.
+func placeholderRevision() int64 { return -1 - rand.Int64N(math.MaxInt64-1) }
 
 // setRevision numbers the transaction's changes rev (the tail of a
 // WriteOrg, under the revision lock).

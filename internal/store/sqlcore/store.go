@@ -218,6 +218,17 @@ func (s *Store) write(ctx context.Context, scope string, fn func(tx store.Tx) er
 	if ferr == nil && t.poison == nil && t.hasPendingAudit() {
 		ferr = t.flushAudit(ctx)
 	}
+	var placeholder, logRows int64
+	if ferr == nil && t.poison == nil && concurrent && len(t.changes) > 0 {
+		// A concurrent org write sends its changelog rows with the rest,
+		// under a placeholder revision, before it queues for the revision
+		// lock: the tail renumbers them (orgwrite.go).
+		placeholder = placeholderRevision()
+		for _, st := range s.changelogStmts(t.changes, placeholder) {
+			t.enqueue(op, "append changelog", st.SQL, st.Args...)
+			logRows += int64(len(st.Args) / changelogArgs)
+		}
+	}
 	if ferr == nil && t.poison == nil && (len(t.changes) == 0 || !t.bulk || concurrent) {
 		// A concurrent org write sends its rows before it queues for the
 		// revision lock: only the tail below is serialized.
@@ -247,16 +258,21 @@ func (s *Store) write(ctx context.Context, scope string, fn func(tx store.Tx) er
 	}
 	if concurrent {
 		// The tail (orgwrite.go): the revision is taken only now, under
-		// the revision lock, and the changes are numbered with it.
-		if cur, err = ol.LockRevision(ctx, c); err != nil {
-			return 0, s.dbErr(ctx, op, "lock revision", err)
+		// the revision lock, the changelog rows are numbered with it, and
+		// the transaction commits, in one call.
+		rev, err := ol.CommitRevision(ctx, c, Stmt{SQL: renumberSQL, Args: []any{placeholder}}, logRows)
+		if err != nil {
+			return 0, s.dbErr(ctx, op, "commit the next revision", err)
 		}
-		t.setRevision(uint64(cur) + 1)
+		finished = true
+		t.setRevision(uint64(rev))
+		s.bc.publish(t.rev)
+		return t.rev, nil
 	}
 	if t.bulk {
 		// A bulk write's queued INSERTs, its changelog and its notification
 		// go with the revision's UPDATE: one round trip on PostgreSQL.
-		for _, st := range s.changelogStmts(t.changes) {
+		for _, st := range s.changelogStmts(t.changes, 0) {
 			t.enqueue(op, "append changelog", st.SQL, st.Args...)
 		}
 		if err := s.b.NotifyInTx(ctx, queueQuerier{t: t, op: op, detail: "notify"}, t.rev); err != nil {
@@ -274,7 +290,7 @@ func (s *Store) write(ctx context.Context, scope string, fn func(tx store.Tx) er
 		return 0, store.Errorf(store.ErrBackend, op, "revision moved while the write lock was held", nil)
 	}
 	if !t.bulk {
-		for _, st := range s.changelogStmts(t.changes) {
+		for _, st := range s.changelogStmts(t.changes, 0) {
 			if _, err := c.Exec(ctx, st.SQL, st.Args...); err != nil {
 				return 0, s.dbErr(ctx, op, "append changelog", err)
 			}

@@ -93,6 +93,56 @@ func OrgWrites(t *testing.T, s store.Store) {
 		followed <- seen
 	}()
 
+	// The revision reader: a revision the store reports as current has
+	// its changes, and every earlier revision's, in the changelog (they
+	// commit with it, and revisions commit in order); so reading "after
+	// the last revision I have" up to it finds each revision in between,
+	// one after the other. It would not if a write's revision committed
+	// before its changelog rows, or after a later revision's.
+	checked := make(chan int, 1)
+	go func() {
+		last, reads := start, 0
+		defer func() { checked <- reads }()
+		for {
+			stopping := false
+			select {
+			case <-stop:
+				stopping = true
+			default:
+			}
+			cur, err := s2.CurrentRevision(ctx)
+			if err != nil {
+				t.Errorf("revision reader: CurrentRevision: %v", err)
+				return
+			}
+			for last < cur {
+				cs, err := s2.ChangesSince(ctx, last, 0)
+				if err != nil {
+					t.Errorf("revision reader: ChangesSince(%d): %v", last, err)
+					return
+				}
+				if len(cs) == 0 {
+					t.Errorf("revision reader: revision %d is current, but the changelog has nothing after %d", cur, last)
+					return
+				}
+				for _, c := range cs {
+					if c.Revision == last {
+						continue
+					}
+					if c.Revision != last+1 {
+						t.Errorf("revision reader: revision %d is current, but after revision %d the changelog has %d", cur, last, c.Revision)
+						return
+					}
+					last = c.Revision
+				}
+				reads++
+			}
+			if stopping {
+				return
+			}
+		}
+	}()
+
 	const perWriter, writersPerHandle = 10, 4
 	var (
 		mu   sync.Mutex
@@ -143,6 +193,9 @@ func OrgWrites(t *testing.T, s store.Store) {
 	wg.Wait()
 	close(stop)
 	seen := <-followed
+	if reads := <-checked; reads == 0 {
+		t.Errorf("revision reader: never saw a new revision")
+	}
 	close(errs)
 	for err := range errs {
 		t.Errorf("concurrent write: %v", err)
