@@ -856,7 +856,26 @@ func (s *Server) requestID(r *http.Request) string {
 		buf = append(append(buf, id...), '~')
 	}
 	n := s.reqSeq.Add(1)
-	return string(strconv.AppendUint(append(buf, s.reqPrefix...), n, 36))
+	return string(appendBase36(append(buf, s.reqPrefix...), n))
+}
+
+// appendBase36 is strconv.AppendUint(b, n, 36), byte for byte
+// (TestAppendBase36), with the base a constant: the compiler divides by
+// 36 with a multiplication, where strconv's variable base takes a
+// hardware division per digit (≈ 80 ns a request id in the profile).
+func appendBase36(b []byte, n uint64) []byte {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	var a [13]byte // 36^13 > 2^64
+	i := len(a)
+	for n >= 36 {
+		i--
+		q := n / 36
+		a[i] = digits[n-q*36]
+		n = q
+	}
+	i--
+	a[i] = digits[n]
+	return append(b, a[i:]...)
 }
 
 // headerValue is h.Get(key) for a key already in canonical form, found
