@@ -46,18 +46,34 @@ func (a *Asker) DecisionWarnings(req *authz.Request, dec authz.Decision) []Warni
 	return a.d.decisionWarnings(a.actor, req, dec, a.gate)
 }
 
+// DecisionWarning is DecisionWarnings for a caller that takes at most
+// one warning (there is one code today) without a slice: the warning and
+// true, or false for none. The /check path answers it from storage of its
+// own instead of allocating a slice per warned deny.
+func (a *Asker) DecisionWarning(req *authz.Request, dec authz.Decision) (Warning, bool) {
+	return a.d.decisionWarning(a.actor, req, dec, a.gate)
+}
+
 func (d *Directory) decisionWarnings(actor Actor, req *authz.Request, dec authz.Decision, g Gate) []Warning {
-	if dec.Allowed || dec.ApprovalRequired || req == nil {
+	w, ok := d.decisionWarning(actor, req, dec, g)
+	if !ok {
 		return nil
+	}
+	return []Warning{w}
+}
+
+func (d *Directory) decisionWarning(actor Actor, req *authz.Request, dec authz.Decision, g Gate) (Warning, bool) {
+	if dec.Allowed || dec.ApprovalRequired || req == nil {
+		return Warning{}, false
 	}
 	m := d.eng.Policy(req.Org)
 	if m == nil {
-		return nil
+		return Warning{}, false
 	}
 	if m.NamesAction(req.ResourceType, req.Action) || !d.holdsPolicyRead(req.Org, actor.Principal, g) {
-		return nil
+		return Warning{}, false
 	}
-	return []Warning{{Code: CodeUnknownAction, Message: m.UnknownActionHint(req.ResourceType, req.Action)}}
+	return Warning{Code: CodeUnknownAction, Message: m.UnknownActionHint(req.ResourceType, req.Action)}, true
 }
 
 // holdsPolicyRead reports whether principal holds policy:read at org

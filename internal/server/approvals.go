@@ -122,7 +122,10 @@ func (s *Server) checkApproval(c *call, in *CheckRequest, a *directory.Asker) (C
 	} else if d.Allowed && ap != nil {
 		out.Approval = approvalOut(ap) // the approval this allow consumed
 	} else if !d.Allowed {
-		out.Warnings = warningsOut(a.DecisionWarnings(req, d))
+		// At most one warning, converted without the directory's slice.
+		if w, ok := a.DecisionWarning(req, d); ok {
+			out.Warnings = []api.CheckWarning{{Code: w.Code, Message: w.Message}}
+		}
 	}
 	return out, d.Allowed, nil
 }

@@ -134,14 +134,19 @@ func pick(plain bool, a, b string) string {
 // header more or less (Cache-Control, Content-Type, X-Request-Id, Date,
 // Content-Length), the body on one line and exactly Content-Length long.
 // Date, the revision's digits and so the length are blanked (they move
-// between two requests).
+// between two requests). The table covers every kind of answer the /check
+// path writes (an allow, a deny, the unknown_action warning, the problems
+// of a bad or missing credential, a malformed body, an unknown field, a
+// missing action), so that a change to how the answer is built (its
+// storage, its headers) shows as a changed byte here; the table passes
+// unchanged on the code before branch checkcpu5's.
 func TestCheckAnswerBytes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, "sqlite", envOpts{})
 	w := buildWorld(t, e, "")
 	escaped := fmt.Sprintf("%%%02X", w.org[0]) + w.org[1:]
 	host := strings.TrimPrefix(e.URL, "http://")
-	send := func(t *testing.T, org, body string) string {
+	send := func(t *testing.T, org, token, body string) string {
 		t.Helper()
 		conn, err := net.DialTimeout("tcp", host, 10*time.Second)
 		if err != nil {
@@ -149,7 +154,7 @@ func TestCheckAnswerBytes(t *testing.T) {
 		}
 		defer conn.Close()
 		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-		req := "POST /v1/orgs/" + org + "/check HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + w.mkey +
+		req := "POST /v1/orgs/" + org + "/check HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + token +
 			"\r\nContent-Type: application/json\r\nX-Request-Id: answer-bytes\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
 		if _, err := io.WriteString(conn, req); err != nil {
 			t.Fatal(err)
@@ -189,24 +194,45 @@ func TestCheckAnswerBytes(t *testing.T) {
 		if rest := br.Buffered(); rest != 0 {
 			t.Fatalf("%d bytes after the body's Content-Length", rest)
 		}
-		return head.String() + revisionDigits.ReplaceAllString(string(b), `"revision":N`)
+		return head.String() + serverPart.ReplaceAllString(revisionDigits.ReplaceAllString(string(b), `"revision":N`), "~S")
 	}
 	answer := func(body string) string {
 		return "HTTP/1.1 200 OK\r\nCache-Control: no-store\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nX-Request-Id: answer-bytes~S\r\n" +
 			"Date: D\r\nContent-Length: L\r\n\r\n" + body
 	}
+	problem := func(status, extra, body string) string {
+		return "HTTP/1.1 " + status + "\r\nCache-Control: no-store\r\nContent-Type: application/problem+json\r\n" + extra +
+			"X-Content-Type-Options: nosniff\r\nX-Request-Id: answer-bytes~S\r\nDate: D\r\nContent-Length: L\r\n\r\n" + body + "\n"
+	}
+	const challenge = "Www-Authenticate: Bearer realm=\"gatehouse\"\r\n"
 	tests := []struct {
-		name, body, want string
+		name, token, body, want string
 	}{
-		{"allowed", `{"action":"chains:run","resource":"chains/triage","namespace":"prod"}`,
+		{"allowed", w.mkey, `{"action":"chains:run","resource":"chains/triage","namespace":"prod"}`,
 			answer(`{"allowed":true,"revision":N}` + "\n")},
-		{"denied", `{"action":"chains:delete","resource":"chains/triage","namespace":"prod"}`,
+		{"denied", w.mkey, `{"action":"chains:delete","resource":"chains/triage","namespace":"prod"}`,
 			answer(`{"allowed":false,"revision":N,"reason":"no_grant"}` + "\n")},
+		{"asked about another", w.owner, `{"principal":"user:member","action":"chains:run","resource":"chains/triage","namespace":"prod"}`,
+			answer(`{"allowed":true,"revision":N}` + "\n")},
+		{"unknown action, no policy:read", w.mkey, `{"action":"chains:frobnicate","resource":"chains/triage","namespace":"prod"}`,
+			answer(`{"allowed":false,"revision":N,"reason":"no_grant"}` + "\n")},
+		{"unknown action, warned", w.owner, `{"principal":"user:member","action":"chains:frobnicate","resource":"chains/triage","namespace":"prod"}`,
+			answer(`{"allowed":false,"revision":N,"reason":"no_grant","warnings":[{"code":"unknown_action","message":"the org's policy names no action frobnicate for chains (no role, agent rule, ask rule or resource declaration; only a wildcard or a share can grant it)"}]}` + "\n")},
+		{"a bad credential", "gth_nope", `{"action":"chains:run"}`, problem("401 Unauthorized", challenge,
+			`{"type":"https://gatehouse.dev/problems/unauthenticated","title":"Authentication required","status":401,"detail":"missing, invalid or expired credentials","request_id":"answer-bytes~S"}`)},
+		{"no credential", "", `{"action":"chains:run"}`, problem("401 Unauthorized", challenge,
+			`{"type":"https://gatehouse.dev/problems/unauthenticated","title":"Authentication required","status":401,"detail":"an Authorization: Bearer <API key or session token> header is required","request_id":"answer-bytes~S"}`)},
+		{"malformed", w.mkey, `{"action":`, problem("400 Bad Request", "",
+			`{"type":"https://gatehouse.dev/problems/invalid-request","title":"Invalid request","status":400,"detail":"the request body is truncated JSON","request_id":"answer-bytes~S"}`)},
+		{"unknown field", w.mkey, `{"action":"chains:run","princpal":"user:x"}`, problem("400 Bad Request", "",
+			`{"type":"https://gatehouse.dev/problems/invalid-request","title":"Invalid request","status":400,"detail":"unknown field \"princpal\"","request_id":"answer-bytes~S","field":"princpal"}`)},
+		{"no action", w.mkey, `{}`, problem("400 Bad Request", "",
+			`{"type":"https://gatehouse.dev/problems/invalid-request","title":"Invalid request","status":400,"detail":"action must be <type>:<action> without wildcards, e.g. \"chains:run\" (got \"\")","request_id":"answer-bytes~S","field":"action"}`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fast := send(t, w.org, tt.body)
-			viaMux := send(t, escaped, tt.body)
+			fast := send(t, w.org, tt.token, tt.body)
+			viaMux := send(t, escaped, tt.token, tt.body)
 			if diff := cmp.Diff(tt.want, fast); diff != "" {
 				t.Errorf("the fast path's answer (-want +got):\n%s", diff)
 			}

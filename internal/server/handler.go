@@ -132,13 +132,11 @@ func route[Req, Resp any](method, path, tag, summary string, fn func(c *call, re
 	}
 	rt.hasBody = rt.reqType != reflect.TypeFor[noBody]() && (method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch)
 	rt.run = func(c *call) (any, error) {
-		// The request and the answer share one allocation, and the
-		// answer is returned by pointer (an interface holding a pointer
-		// allocates nothing; writeJSON encodes *Resp as Resp).
-		x := new(struct {
-			req  Req
-			resp Resp
-		})
+		// The request and the answer share one allocation (the call's
+		// own for /check: reqRespOf), and the answer is returned by
+		// pointer (an interface holding a pointer allocates nothing;
+		// writeJSON encodes *Resp as Resp).
+		x := reqRespOf[Req, Resp](c)
 		req := &x.req
 		if c.r.URL.RawQuery != "" {
 			if err := rt.knownQuery(c.r.URL.Query()); err != nil {
@@ -171,6 +169,36 @@ func route[Req, Resp any](method, path, tag, summary string, fn func(c *call, re
 		return &x.resp, nil
 	}
 	return rt
+}
+
+// reqResp is a JSON route's decoded request and its answer, allocated
+// together.
+type reqResp[Req, Resp any] struct {
+	req  Req
+	resp Resp
+}
+
+// checkReqResp is /check's request and answer.
+type checkReqResp = reqResp[CheckRequest, CheckResponse]
+
+// reqRespOf is the storage of c's request and answer: the call's own when
+// it was allocated with it (checkCall: /check, the hot route), else a new
+// one.
+func reqRespOf[Req, Resp any](c *call) *reqResp[Req, Resp] {
+	if x, ok := any(c.check).(*reqResp[Req, Resp]); ok && x != nil {
+		return x
+	}
+	return new(reqResp[Req, Resp])
+}
+
+// checkCall is a /check call and its request and answer in one
+// allocation: call.check points into it, so nothing of it outlives the
+// others (no pool: a request's values are never seen by another). It fits
+// the 768-byte size class (TestCheckCallSize): a field more in call would
+// make every /check allocate the next class, 896 bytes.
+type checkCall struct {
+	call
+	rr checkReqResp
 }
 
 func (rt *Route) perm(p string) *Route     { rt.Perm = p; return rt }
@@ -232,6 +260,9 @@ type call struct {
 	// one each per request (areq's pointer escapes into the engine).
 	reqIDHdr [1]string
 	areq     authz.Request
+	// check is the request and answer of a call allocated as a checkCall
+	// (nil otherwise): reqRespOf.
+	check *checkReqResp
 	// orgName is the {org} path value ("" for routes without one): read
 	// once, by the mux's match or by the /check fast path.
 	orgName string
@@ -594,7 +625,8 @@ func (s *Server) handler(rt *Route) http.Handler {
 			m.observe(sw.status, time.Since(start))
 		})
 	}
-	return &routeHandler{s: s, rt: rt, m: m}
+	return &routeHandler{s: s, rt: rt, m: m,
+		check: rt.reqType == reflect.TypeFor[CheckRequest]() && rt.respType == reflect.TypeFor[CheckResponse]()}
 }
 
 // routeHandler serves one JSON route. Its ServeHTTP is what the mux
@@ -604,6 +636,9 @@ type routeHandler struct {
 	s  *Server
 	rt *Route
 	m  *routeMetrics
+	// check: the route takes a CheckRequest and answers a CheckResponse
+	// (/check), whose calls are allocated as checkCall.
+	check bool
 }
 
 func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -615,7 +650,14 @@ func (h *routeHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *routeHandler) serve(w http.ResponseWriter, r *http.Request, org string) {
 	s, rt, m := h.s, h.rt, h.m
 	start := time.Now()
-	c := &call{s: s, w: w, r: r, rt: rt, reqID: s.requestID(r), addr: s.clientAddr(r), orgName: org}
+	var c *call
+	if h.check {
+		cc := &checkCall{call: call{s: s, w: w, r: r, rt: rt, reqID: s.requestID(r), addr: s.clientAddr(r), orgName: org}}
+		cc.check = &cc.rr
+		c = &cc.call
+	} else {
+		c = &call{s: s, w: w, r: r, rt: rt, reqID: s.requestID(r), addr: s.clientAddr(r), orgName: org}
+	}
 	c.reqIDHdr[0] = c.reqID
 	w.Header()["X-Request-Id"] = c.reqIDHdr[:]
 	if rt.bounded {
@@ -815,7 +857,26 @@ func (s *Server) requestID(r *http.Request) string {
 		buf = append(append(buf, id...), '~')
 	}
 	n := s.reqSeq.Add(1)
-	return string(strconv.AppendUint(append(buf, s.reqPrefix...), n, 36))
+	return string(appendBase36(append(buf, s.reqPrefix...), n))
+}
+
+// appendBase36 is strconv.AppendUint(b, n, 36), byte for byte
+// (TestAppendBase36), with the base a constant: the compiler divides by
+// 36 with a multiplication, where strconv's variable base takes a
+// hardware division per digit (≈ 80 ns a request id in the profile).
+func appendBase36(b []byte, n uint64) []byte {
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+	var a [13]byte // 36^13 > 2^64
+	i := len(a)
+	for n >= 36 {
+		i--
+		q := n / 36
+		a[i] = digits[n-q*36]
+		n = q
+	}
+	i--
+	a[i] = digits[n]
+	return append(b, a[i:]...)
 }
 
 // headerValue is h.Get(key) for a key already in canonical form, found
