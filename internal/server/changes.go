@@ -232,14 +232,20 @@ func (s *Server) snapshot(c *call, _ *noBody) (feed.Header, error) {
 	if err := s.dir.MayFollow(ctx, c.actor(), c.org()); err != nil {
 		return feed.Header{}, err
 	}
+	// A free slot is taken whatever the deadline (a select between a free
+	// slot and an expired context picks either); only a full server waits.
 	select {
 	case s.snapshots <- struct{}{}:
-		defer func() { <-s.snapshots }()
-	case <-ctx.Done():
-		p := problem(ProblemUnavailable, "too many snapshots are being sent at once; retry")
-		p.RetryAfter = 1
-		return feed.Header{}, p
+	default:
+		select {
+		case s.snapshots <- struct{}{}:
+		case <-ctx.Done():
+			p := problem(ProblemUnavailable, "too many snapshots are being sent at once; retry")
+			p.RetryAfter = 1
+			return feed.Header{}, p
+		}
 	}
+	defer func() { <-s.snapshots }()
 	rc := http.NewResponseController(c.w)
 	var sw *feed.SnapshotWriter
 	n := 0

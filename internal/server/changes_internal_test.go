@@ -52,7 +52,7 @@ func TestSnapshotsAreBounded(t *testing.T) {
 	if _, _, err := d.CreateOrg(ctx, directory.Actor{Principal: "user:alice"}, directory.OrgSpec{ID: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Directory: d, Store: st, Auth: as, RequestTimeout: 200 * time.Millisecond})
+	s, err := New(Config{Directory: d, Store: st, Auth: as, RequestTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
