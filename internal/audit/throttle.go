@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"encoding/json"
 	"sync"
 	"time"
 )
@@ -108,4 +109,25 @@ func (n *throttleNote) note(at time.Time, window time.Duration, overflow bool) N
 	out := Noted{Record: true, Unrecorded: n.skipped, Overflow: overflow}
 	n.since, n.skipped = at, 0
 	return out
+}
+
+// AuthFailure is the "auth.failure" entry of a refused credential or
+// sign-in that a Throttle let through (n.Record): why (reason: the
+// rate-limited, unauthenticated, … kinds the caller names), the org the
+// request was for if any, the SHA-256 of the key id sent (keyDigest;
+// never the key, never text that is not a key) and what n says was left
+// out since the key's previous entry. The console and the API build their
+// entries here so that one reader filter serves both.
+func AuthFailure(actor Actor, target, reason, org, keyDigest, message string, n Noted) Entry {
+	details, err := json.Marshal(struct {
+		Reason     string `json:"reason"`
+		Org        string `json:"org,omitempty"`
+		KeyDigest  string `json:"key_id_sha256,omitempty"`
+		Unrecorded int64  `json:"unrecorded_refusals,omitempty"`
+		Overflow   bool   `json:"overflow,omitempty"`
+	}{reason, org, keyDigest, n.Unrecorded, n.Overflow})
+	if err != nil {
+		details = nil
+	}
+	return Entry{Actor: actor, Action: "auth.failure", Target: target, Result: Denied, Message: message, Details: details}
 }

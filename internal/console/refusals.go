@@ -2,7 +2,6 @@ package console
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -52,20 +51,8 @@ func (c *Console) recordSigninRefusal(r *http.Request, reason, credential string
 	if !n.Record {
 		return
 	}
-	details, err := json.Marshal(struct {
-		Reason     string `json:"reason"`
-		KeyDigest  string `json:"key_id_sha256,omitempty"`
-		Unrecorded int64  `json:"unrecorded_refusals,omitempty"`
-		Overflow   bool   `json:"overflow,omitempty"`
-	}{reason, digest, n.Unrecorded, n.Overflow})
-	if err != nil {
-		details = nil
-	}
-	e := audit.Entry{
-		Actor:  audit.Actor{Principal: id.Principal, KeyID: id.KeyID, ClientAddr: addr, RequestID: "console-" + randomID()[:12]},
-		Action: "auth.failure", Target: "route/POST " + Prefix + "signin", Result: audit.Denied,
-		Message: refusalMessages[reason], Details: details,
-	}
+	e := audit.AuthFailure(audit.Actor{Principal: id.Principal, KeyID: id.KeyID, ClientAddr: addr, RequestID: "console-" + randomID()[:12]},
+		"route/POST "+Prefix+"signin", reason, "", digest, refusalMessages[reason], n)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 	defer cancel()
 	if err := c.dir.RecordEvent(ctx, e); err != nil {

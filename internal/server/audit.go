@@ -4,9 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/gatehouse-dev/gatehouse/api"
 	"net/http"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/api"
 
 	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
@@ -196,25 +197,11 @@ func (s *Server) recordRefusedCredential(ctx context.Context, target, addr, reqI
 	if !n.Record {
 		return
 	}
-	details, jerr := json.Marshal(struct {
-		Reason     string `json:"reason"`
-		Org        string `json:"org,omitempty"`
-		KeyDigest  string `json:"key_id_sha256,omitempty"`
-		Unrecorded int64  `json:"unrecorded_refusals,omitempty"`
-		Overflow   bool   `json:"overflow,omitempty"`
-	}{reason, org, digest, n.Unrecorded, n.Overflow})
-	if jerr != nil {
-		details = nil
-	}
 	msg := "invalid, expired or revoked credential"
 	if reason == "rate_limited" {
 		msg = "too many failed authentications from this address"
 	}
-	e := audit.Entry{
-		Actor:  audit.Actor{ClientAddr: addr, RequestID: reqID},
-		Action: "auth.failure", Target: target, Result: audit.Denied,
-		Message: msg, Details: details,
-	}
+	e := audit.AuthFailure(audit.Actor{ClientAddr: addr, RequestID: reqID}, target, reason, org, digest, msg, n)
 	if rerr := s.dir.RecordEvent(context.WithoutCancel(ctx), e); rerr != nil {
 		s.log.Error("audit: recording an authentication failure failed", "request_id", reqID, "error", rerr)
 	}
