@@ -15,10 +15,11 @@ package credscan
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
@@ -54,12 +55,21 @@ func alnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
+// jwts says which JWTs a scan counts as credentials.
+type jwts bool
+
+const (
+	anyJWT jwts = false // every JWT: where none belongs (the API's and the console's fields, logs)
+	ownJWT jwts = true  // only Gatehouse's sessions (iss "gatehouse"): bodies bound for third parties
+)
+
 // nextCredential returns the bounds of the first credential-shaped token
 // of s at or after from (start -1 when there is none): one of
-// Prefixes, or a JWT ("eyJ…", two dots), not preceded by a
-// letter or digit (so "length_limit" is not "gth_"), followed by at least
+// Prefixes, or a JWT ("eyJ…", two dots; with ownJWT only one whose
+// payload's iss is auth.SessionIssuer), not preceded by a letter or digit
+// (so "length_limit" is not "gth_"), followed by at least
 // minCredentialTail token characters.
-func nextCredential(s string, from int) (start, end int) {
+func nextCredential(s string, from int, which jwts) (start, end int) {
 	for i := from; i < len(s); i++ {
 		if s[i] != 'g' && s[i] != 'e' || i > 0 && alnum(s[i-1]) {
 			continue
@@ -86,7 +96,7 @@ func nextCredential(s string, from int) (start, end int) {
 		if j-i-head < minCredentialTail {
 			continue
 		}
-		if head == 3 && strings.Count(s[i:j], ".") != 2 {
+		if head == 3 && (strings.Count(s[i:j], ".") != 2 || which == ownJWT && !sessionJWT(s[i:j])) {
 			continue
 		}
 		return i, j
@@ -94,16 +104,32 @@ func nextCredential(s string, from int) (start, end int) {
 	return -1, -1
 }
 
+// sessionJWT reports whether the JWT t (three dot-separated parts) was
+// issued by Gatehouse: its payload decodes to a JSON object whose iss is
+// auth.SessionIssuer, as every session's is (a forged one that would not
+// verify is still one to keep out of a third party's hands).
+func sessionJWT(t string) bool {
+	payload := t[strings.IndexByte(t, '.')+1 : strings.LastIndexByte(t, '.')]
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(payload, "="))
+	if err != nil {
+		return false
+	}
+	var claims struct {
+		Iss string `json:"iss"`
+	}
+	return json.Unmarshal(b, &claims) == nil && claims.Iss == auth.SessionIssuer
+}
+
 // In reports whether s holds a credential-shaped token.
 func In(s string) bool {
-	start, _ := nextCredential(s, 0)
+	start, _ := nextCredential(s, 0, anyJWT)
 	return start >= 0
 }
 
 // Redact is s with every credential-shaped token replaced by Redacted (s
 // itself, without allocating, when it has none).
 func Redact(s string) string {
-	start, end := nextCredential(s, 0)
+	start, end := nextCredential(s, 0, anyJWT)
 	if start < 0 {
 		return s
 	}
@@ -113,7 +139,7 @@ func Redact(s string) string {
 		b.WriteString(s[last:start])
 		b.WriteString(Redacted)
 		last = end
-		start, end = nextCredential(s, end)
+		start, end = nextCredential(s, end, anyJWT)
 	}
 	b.WriteString(s[last:])
 	return b.String()
@@ -157,6 +183,18 @@ func MayHold(b []byte) bool {
 // there is one. A body that is not JSON has none (its decoder refuses
 // it, and the refusal's text is to be redacted).
 func JSON(b []byte, exempt map[string]bool) (string, bool) {
+	return jsonScan(b, exempt, anyJWT)
+}
+
+// JSONForThirdParty is JSON for a body that Gatehouse forwards to
+// someone else (an MCP gateway's upstream), where a JWT may be the third
+// party's own business: a JWT counts only when Gatehouse issued it (a
+// session); Gatehouse's prefixed credentials count as in JSON.
+func JSONForThirdParty(b []byte) (string, bool) {
+	return jsonScan(b, nil, ownJWT)
+}
+
+func jsonScan(b []byte, exempt map[string]bool, which jwts) (string, bool) {
 	if !MayHold(b) {
 		return "", false
 	}
@@ -166,7 +204,8 @@ func JSON(b []byte, exempt map[string]bool) (string, bool) {
 	if dec.Decode(&doc) != nil {
 		return "", false
 	}
-	return credentialIn(doc, "", exempt)
+	rel, found := credentialIn(doc, true, exempt, which)
+	return strings.TrimPrefix(rel, "."), found
 }
 
 // Form returns the first field (in name order) of a form post whose name
@@ -195,16 +234,21 @@ func Form(v url.Values, exempt map[string]bool) (string, bool) {
 	return "", false
 }
 
-func credentialIn(v any, path string, exempt map[string]bool) (string, bool) {
+// credentialIn returns where under v a credential-shaped string is, as a
+// path relative to v (".name", "[3]", ".name[3].inner"; "" for v itself or
+// for a member of v whose name is the credential), and whether there is
+// one. The path is built only on the way back from a find, not for every
+// member and element walked. exempt names members of the top level (top).
+func credentialIn(v any, top bool, exempt map[string]bool, which jwts) (string, bool) {
 	switch v := v.(type) {
 	case string:
-		if s, _ := nextCredential(v, 0); s >= 0 {
-			return path, true
+		if s, _ := nextCredential(v, 0, which); s >= 0 {
+			return "", true
 		}
 	case []any:
 		for i, x := range v {
-			if f, ok := credentialIn(x, fmt.Sprintf("%s[%d]", path, i), exempt); ok {
-				return f, true
+			if f, ok := credentialIn(x, false, exempt, which); ok {
+				return "[" + strconv.Itoa(i) + "]" + f, true
 			}
 		}
 	case map[string]any:
@@ -214,18 +258,14 @@ func credentialIn(v any, path string, exempt map[string]bool) (string, bool) {
 		}
 		slices.Sort(keys) // the same member named for the same body
 		for _, k := range keys {
-			sub := k
-			if path != "" {
-				sub = path + "." + k
+			if s, _ := nextCredential(k, 0, which); s >= 0 {
+				return "", true // the member's name is the credential: name its parent
 			}
-			if s, _ := nextCredential(k, 0); s >= 0 {
-				return path, true // the member's name is the credential: name its parent
-			}
-			if path == "" && exempt[k] {
+			if top && exempt[k] {
 				continue
 			}
-			if f, ok := credentialIn(v[k], sub, exempt); ok {
-				return f, true
+			if f, ok := credentialIn(v[k], false, exempt, which); ok {
+				return "." + k + f, true
 			}
 		}
 	}

@@ -56,6 +56,37 @@ func TestJSONExempt(t *testing.T) {
 	}
 }
 
+// TestJSONForThirdParty: in a body bound for a third party, Gatehouse's
+// prefixed credentials and its sessions (a JWT whose iss is "gatehouse")
+// are found as in JSON; another issuer's JWT, or one without an iss, is
+// the third party's business and is left alone.
+func TestJSONForThirdParty(t *testing.T) {
+	const (
+		session = "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJpc3MiOiJnYXRlaG91c2UiLCJzdWIiOiJ1c2VyOm93bmVyIn0.c2lnbmF0dXJlc2lnbmF0dXJl"       // iss "gatehouse"
+		theirs  = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2FjY291bnRzLmV4YW1wbGUuY29tIiwic3ViIjoib2N0b2NhdCJ9.c2lnbmF0dXJlc2lnbmF0dXJl" // iss https://accounts.example.com
+	)
+	for _, tc := range []struct {
+		name, body, field string
+		found             bool
+	}{
+		{"an API key", `{"params":{"arguments":{"k":"` + key + `"}}}`, "params.arguments.k", true},
+		{"a session", `{"params":{"arguments":{"to":["x","` + session + `"]}}}`, "params.arguments.to[1]", true},
+		{"a session as a member's name", `{"params":{"arguments":{"` + session + `":1}}}`, "params.arguments", true},
+		{"another issuer's JWT", `{"params":{"arguments":{"token":"` + theirs + `"}}}`, "", false},
+		{"a JWT without an iss", `{"params":{"arguments":{"token":"` + jwt + `"}}}`, "", false},
+		{"a JWT whose payload is not JSON", `{"params":{"arguments":{"token":"eyJhbGciOiJub25lIn0.eyJub3QganNvbg.c2lnbmF0dXJl"}}}`, "", false},
+	} {
+		field, found := credscan.JSONForThirdParty([]byte(tc.body))
+		if field != tc.field || found != tc.found {
+			t.Errorf("%s: JSONForThirdParty = %q, %v; want %q, %v", tc.name, field, found, tc.field, tc.found)
+		}
+		// The API's scan counts every JWT.
+		if _, found := credscan.JSON([]byte(tc.body), nil); !found && strings.Contains(tc.body, "eyJ") {
+			t.Errorf("%s: JSON found nothing, want every JWT found", tc.name)
+		}
+	}
+}
+
 func TestRedact(t *testing.T) {
 	if got, want := credscan.Redact(`bad id "`+key+`" and `+jwt), `bad id "[credential redacted]" and [credential redacted]`; got != want {
 		t.Errorf("Redact = %s, want %s", got, want)

@@ -160,7 +160,7 @@ func strictBody(w http.ResponseWriter, r *http.Request) bool {
 			writeError(w, http.StatusBadRequest, "invalid_request", strings.TrimPrefix(err.Error(), "mcpgw: ")+"; send one JSON-RPC message, each member named once")
 			return false
 		}
-		if field, found := credscan.JSON(b, nil); found {
+		if field, found := credscan.JSONForThirdParty(b); found {
 			writeError(w, http.StatusBadRequest, "invalid_request", credentialRefusal(field))
 			return false
 		}

@@ -618,7 +618,9 @@ func TestMCPGatewayRefusesPastedCredentials(t *testing.T) {
 	w := newMCPWorld(t, "sqlite")
 	viewer := mcpRaw(t, w, w.viewer)
 	pasted := w.owner // a real API key
-	jwt := "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c2VyOm93bmVyIn0.c2lnbmF0dXJlc2lnbmF0dXJl"
+	var sess server.SessionResponse
+	w.e.must(201, "POST", "/v1/sessions", w.owner, nil, &sess)
+	jwt := sess.Token // a real session: a JWT Gatehouse issued
 	for _, c := range []struct {
 		name, body, member string
 	}{
@@ -642,9 +644,15 @@ func TestMCPGatewayRefusesPastedCredentials(t *testing.T) {
 			}
 		}
 	}
-	// The same call without the credential goes through.
+	// The same call without the credential goes through, and so does a
+	// JWT that another issuer signed (an argument the upstream may need:
+	// only Gatehouse's own sessions are kept from it).
 	if r := viewer("POST", toolCall(9, "echo", `{"text":"hello"}`)); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "echo: hello") {
 		t.Errorf("a plain echo: %d %.300s", r.Status, r.Body)
+	}
+	const theirs = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2FjY291bnRzLmV4YW1wbGUuY29tIiwic3ViIjoib2N0b2NhdCJ9.c2lnbmF0dXJlc2lnbmF0dXJl"
+	if r := viewer("POST", toolCall(10, "echo", `{"text":"`+theirs+`"}`)); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "echo: "+theirs) {
+		t.Errorf("an echo of another issuer's JWT: %d %.300s, want it forwarded", r.Status, r.Body)
 	}
 	recs, _, err := w.e.st.ListAudit(ctxT(t), w.org, store.AuditFilter{}, store.Page{Size: store.MaxPageSize})
 	if err != nil {
