@@ -24,19 +24,7 @@ func TestBulkWriteKeepsPagesInCache(t *testing.T) {
 	st, b := openTestStore(t, 4, nil)
 	d, alice := openAuditedOrg(t, st, audit.Options{})
 	const n = directory.MaxBatch
-	setup := []directory.WriteChange{{Op: directory.OpNamespaceCreate, Namespace: "bulk"}}
-	for i := range n {
-		setup = append(setup,
-			directory.WriteChange{Op: directory.OpResourceCreate, Resource: directory.ResourceSpec{Namespace: "bulk", Type: "chains", ID: fmt.Sprintf("c%d", i)}},
-			directory.WriteChange{Op: directory.OpUserCreate, User: directory.UserSpec{ID: fmt.Sprintf("u%d", i), Email: fmt.Sprintf("u%d@example.com", i), Role: "viewer"}})
-	}
-	for len(setup) > 0 {
-		k := min(len(setup), directory.MaxBatch)
-		if _, _, err := d.Write(ctx, alice, "acme", setup[:k]); err != nil {
-			t.Fatal(err)
-		}
-		setup = setup[k:]
-	}
+	seedBulkOrg(ctx, t, d, alice, n)
 
 	// Batches of new shares: each touches pages all over the bindings'
 	// indexes, the audit log's and the changelog's. At SQLite's default
@@ -77,4 +65,24 @@ func spills(ctx context.Context, t *testing.T, w *sql.DB, reset bool) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// seedBulkOrg gives org acme of d a namespace "bulk" holding n chains
+// (c0…) and n viewer users (u0…), written by alice in full batches: the
+// ground that the bulk-write test and benchmark write new shares on.
+func seedBulkOrg(ctx context.Context, tb testing.TB, d *directory.Directory, alice directory.Actor, n int) {
+	tb.Helper()
+	setup := []directory.WriteChange{{Op: directory.OpNamespaceCreate, Namespace: "bulk"}}
+	for i := range n {
+		setup = append(setup,
+			directory.WriteChange{Op: directory.OpResourceCreate, Resource: directory.ResourceSpec{Namespace: "bulk", Type: "chains", ID: fmt.Sprintf("c%d", i)}},
+			directory.WriteChange{Op: directory.OpUserCreate, User: directory.UserSpec{ID: fmt.Sprintf("u%d", i), Email: fmt.Sprintf("u%d@example.com", i), Role: "viewer"}})
+	}
+	for len(setup) > 0 {
+		k := min(len(setup), directory.MaxBatch)
+		if _, _, err := d.Write(ctx, alice, "acme", setup[:k]); err != nil {
+			tb.Fatal(err)
+		}
+		setup = setup[k:]
+	}
 }

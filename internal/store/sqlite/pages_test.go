@@ -29,19 +29,7 @@ func BenchmarkBulkWritePages(b *testing.B) {
 	if b.N >= n {
 		b.Fatalf("b.N = %d: at most %d batches of new shares", b.N, n-1)
 	}
-	setup := []directory.WriteChange{{Op: directory.OpNamespaceCreate, Namespace: "bulk"}}
-	for i := range n {
-		setup = append(setup,
-			directory.WriteChange{Op: directory.OpResourceCreate, Resource: directory.ResourceSpec{Namespace: "bulk", Type: "chains", ID: fmt.Sprintf("c%d", i)}},
-			directory.WriteChange{Op: directory.OpUserCreate, User: directory.UserSpec{ID: fmt.Sprintf("u%d", i), Email: fmt.Sprintf("u%d@example.com", i), Role: "viewer"}})
-	}
-	for len(setup) > 0 {
-		k := min(len(setup), directory.MaxBatch)
-		if _, _, err := d.Write(ctx, alice, "acme", setup[:k]); err != nil {
-			b.Fatal(err)
-		}
-		setup = setup[k:]
-	}
+	seedBulkOrg(ctx, b, d, alice, n)
 	batches := make([][]directory.WriteChange, b.N)
 	for k := range batches {
 		for i := range n {
