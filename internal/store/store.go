@@ -128,6 +128,7 @@ type Tx interface {
 	AuditWriter
 	SecretWriter
 	APIKeyWriter
+	AgentTokenWriter
 	InvitationWriter
 	ApprovalWriter
 	CatchUpReader
@@ -181,6 +182,7 @@ type Reader interface {
 	AuditReader
 	SecretReader
 	APIKeyReader
+	AgentTokenReader
 	InvitationReader
 	ApprovalReader
 }

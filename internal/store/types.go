@@ -421,6 +421,8 @@ func (c Change) Decode() (any, error) {
 		v = &APIKey{}
 	case KindInvitationPut:
 		v = &Invitation{}
+	case KindAgentTokenPut:
+		v = &AgentToken{}
 	case KindSecretPut, KindSecretDelete:
 		v = &Secret{}
 	case KindAuditSettingsPut:
@@ -453,6 +455,8 @@ func (c Change) Decode() (any, error) {
 	case *APIKey:
 		return *x, nil
 	case *Invitation:
+		return *x, nil
+	case *AgentToken:
 		return *x, nil
 	case *Secret:
 		return *x, nil

@@ -81,7 +81,7 @@ func (t *txn) UpdateOrg(ctx context.Context, o store.Org) (store.Org, error) {
 // orgTables are deleted in this order when an org is deleted (children
 // before parents). A migration that adds an org-scoped table adds it here.
 var orgTables = []string{
-	"secret_versions", "secrets", "run_tokens",
+	"secret_versions", "secrets", "run_tokens", "agent_tokens",
 	"resource_versions", "resources", "bindings", "team_members", "teams",
 	"agents", "services", "members", "policies", "namespaces",
 }

@@ -74,6 +74,8 @@ func changeOwner(c store.Change) (string, error) {
 		return x.Org, nil
 	case store.Secret:
 		return x.Org, nil
+	case store.AgentToken:
+		return x.Org, nil
 	case store.AuditSettingsChange:
 		return x.Org, nil
 	}

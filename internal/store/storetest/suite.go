@@ -81,6 +81,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"HostileInput", testHostileInput},
 		{"Audit", testAudit},
 		{"APIKeys", testAPIKeys},
+		{"AgentTokens", testAgentTokens},
 		{"Invitations", testInvitations},
 		{"Secrets", testSecrets},
 		{"Approvals", testApprovals},
