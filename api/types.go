@@ -356,6 +356,20 @@ type AgentToken struct {
 	ExpiresAt  time.Time `json:"expires_at"`
 }
 
+// AgentTokenInfo is a minted agent token's metadata, as listed
+// (GET /v1/orgs/{org}/agents/{agent}/tokens): never the token.
+type AgentTokenInfo struct {
+	ID         string    `json:"id"` // the token_id minting returned
+	Agent      string    `json:"agent"`
+	OnBehalfOf string    `json:"on_behalf_of,omitempty"`
+	Audience   string    `json:"audience"`
+	CreatedBy  string    `json:"created_by"`
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+	RevokedBy  string    `json:"revoked_by,omitempty"`
+}
+
 // Invitation invites an email address to an org with a role.
 type Invitation struct {
 	ID         string    `json:"id"`

@@ -2,9 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -220,12 +218,15 @@ const maxVerified = 10000
 // verifyAgentCached is verifyAgent through the remembered verifications.
 // A remembered one holds only for the same audience, before the token's
 // expiry, and while its signing key is still in the key set.
-func (s *Service) verifyAgentCached(token, audience string, now time.Time) (agentClaims, error) {
+func (s *Service) verifyAgentCached(ctx context.Context, token, audience string, now time.Time) (agentClaims, error) {
 	key := sha256.Sum256([]byte(token))
 	if v, ok := s.verified.Load(key); ok {
 		va := v.(*verifiedAgent)
 		exp := va.claims.ExpiresAt.Time
 		if va.audience == audience && now.Before(exp) && (va.claims.NotBefore == nil || !now.Before(va.claims.NotBefore.Time)) && s.keys.hasKey(va.kid) {
+			if s.revoked.has(va.claims.ID) {
+				return agentClaims{}, errRevoked
+			}
 			return va.claims, nil
 		}
 		if !now.Before(exp) {
@@ -237,12 +238,22 @@ func (s *Service) verifyAgentCached(token, audience string, now time.Time) (agen
 	if err != nil {
 		return c, err
 	}
+	// First verification here: a revocation committed before this
+	// process followed the change feed is in the store.
+	// The verification is remembered even for a revoked token, so that
+	// its holder's retries cost a lookup in memory, not the store.
+	if err := s.checkStoredRevocation(ctx, c, now); err != nil {
+		return agentClaims{}, err
+	}
 	if s.nVerified.Add(1) > maxVerified {
 		s.verified.Range(func(k, _ any) bool { s.verified.Delete(k); return true })
 		s.nVerified.Store(1)
 	}
 	if _, loaded := s.verified.Swap(key, &verifiedAgent{claims: c, kid: kid, audience: audience}); loaded {
 		s.nVerified.Add(-1)
+	}
+	if s.revoked.has(c.ID) {
+		return agentClaims{}, errRevoked
 	}
 	return c, nil
 }
@@ -262,9 +273,7 @@ func (s *Service) MintAgentToken(ctx context.Context, c Caller, org, name string
 		return AgentToken{}, 0, notFound(op, "agent %q", name)
 	}
 	agent := authz.KindAgent + ":" + name
-	var rnd [16]byte
-	_, _ = rand.Read(rnd[:])
-	jti := hex.EncodeToString(rnd[:])
+	jti := newAgentTokenID(s.opts.Now())
 	target := "agent/" + agent
 	refuse := func(msg string) error {
 		return &errs.Error{Pkg: pkg, Op: op, Kind: errs.Forbidden, Msg: msg}
@@ -338,6 +347,12 @@ func (s *Service) MintAgentToken(ctx context.Context, c Caller, org, name string
 			return err
 		}
 		out = AgentToken{Token: tok, ID: jti, Agent: agent, OnBehalfOf: claims.OnBehalfOf, Audience: spec.Audience, ExpiresAt: claims.ExpiresAt.Time}
+		// Its metadata, never the token, in the same Write as its audit
+		// entry (agenttokenrevoke.go): listed and revocable by id.
+		if _, err := tx.CreateAgentToken(ctx, store.AgentToken{Org: org, ID: jti, Agent: agent, OnBehalfOf: claims.OnBehalfOf,
+			Audience: spec.Audience, CreatedBy: c.Principal, ExpiresAt: out.ExpiresAt}); err != nil {
+			return err
+		}
 		return s.dir.RecordWrite(ctx, tx, op, org, c.Actor(), directory.AuditNote{Target: target, Details: map[string]any{
 			"token_id": jti, "on_behalf_of": claims.OnBehalfOf, "audience": spec.Audience, "expires_at": out.ExpiresAt,
 		}})
@@ -385,11 +400,15 @@ func (s *Service) AuthenticateAudience(ctx context.Context, credential, audience
 // errCannotAct: the token verified but its agent or user cannot act now.
 var errCannotAct = fmt.Errorf("%w: the principal cannot act now", ErrUnauthenticated)
 
+// errRevoked: the token verified but was revoked (agenttokenrevoke.go); a
+// real token, so not counted as a guess.
+var errRevoked = fmt.Errorf("%w: the agent token was revoked", errCannotAct)
+
 // authAgent verifies an agent token for audience and that its agent and
 // user can act now.
 func (s *Service) authAgent(ctx context.Context, token, audience string) (Identity, error) {
 	now := s.opts.Now()
-	c, err := s.verifyAgentCached(token, audience, now)
+	c, err := s.verifyAgentCached(ctx, token, audience, now)
 	if err != nil {
 		return Identity{}, err
 	}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -153,16 +155,16 @@ func FuzzVerifyAgentToken(f *testing.F) {
 // is in the key set; the cache keeps no token.
 func TestAgentTokenVerifiedCache(t *testing.T) {
 	ks := NewKeySet()
-	s := &Service{keys: ks}
+	s := &Service{keys: ks, st: noAgentTokens{}}
 	now := time.Unix(1_900_000_000, 0)
 	tok, err := ks.issueAgent(testAgentClaims(now))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.verifyAgentCached(tok, testAudience, now); err != nil {
+	if _, err := s.verifyAgentCached(context.Background(), tok, testAudience, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.verifyAgentCached(tok, testAudience, now.Add(time.Minute)); err != nil {
+	if _, err := s.verifyAgentCached(context.Background(), tok, testAudience, now.Add(time.Minute)); err != nil {
 		t.Errorf("remembered: %v", err)
 	}
 	s.verified.Range(func(k, _ any) bool {
@@ -171,20 +173,28 @@ func TestAgentTokenVerifiedCache(t *testing.T) {
 		}
 		return true
 	})
-	if _, err := s.verifyAgentCached(tok, testAudience+"/", now); !errors.Is(err, ErrUnauthenticated) {
+	if _, err := s.verifyAgentCached(context.Background(), tok, testAudience+"/", now); !errors.Is(err, ErrUnauthenticated) {
 		t.Errorf("remembered for another audience: %v", err)
 	}
-	if _, err := s.verifyAgentCached(tok, testAudience, now.Add(5*time.Minute)); !errors.Is(err, ErrUnauthenticated) {
+	if _, err := s.verifyAgentCached(context.Background(), tok, testAudience, now.Add(5*time.Minute)); !errors.Is(err, ErrUnauthenticated) {
 		t.Errorf("remembered past its expiry: %v", err)
 	}
-	if _, err := s.verifyAgentCached(tok, testAudience, now.Add(time.Minute)); err != nil {
+	if _, err := s.verifyAgentCached(context.Background(), tok, testAudience, now.Add(time.Minute)); err != nil {
 		t.Errorf("verified again: %v", err)
 	}
 	ks.Rotate()
 	ks.Drop(time.Now().Add(time.Hour)) // drops every key but the newest
-	if _, err := s.verifyAgentCached(tok, testAudience, now.Add(time.Minute)); !errors.Is(err, ErrUnauthenticated) {
+	if _, err := s.verifyAgentCached(context.Background(), tok, testAudience, now.Add(time.Minute)); !errors.Is(err, ErrUnauthenticated) {
 		t.Errorf("remembered after its key was dropped: %v", err)
 	}
+}
+
+// noAgentTokens is a store with no agent token rows (the rest is not
+// implemented: the tests using it read nothing else).
+type noAgentTokens struct{ store.Store }
+
+func (noAgentTokens) GetAgentToken(context.Context, string, string) (store.AgentToken, error) {
+	return store.AgentToken{}, store.ErrNotFound
 }
 
 // TestSessionRefusesOtherTokenTypes: a token with a session's claims,

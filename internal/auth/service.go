@@ -58,6 +58,9 @@ type Service struct {
 	// verified: SHA-256 of an agent token → *verifiedAgent (agenttoken.go).
 	verified  sync.Map
 	nVerified atomic.Int64
+	// revoked: the ids of revoked, unexpired agent tokens
+	// (agenttokenrevoke.go).
+	revoked revokedSet
 	// verdicts: credential id → *minterVerdict (minter.go), nVerdicts
 	// how many were stored since the last clearing.
 	verdicts  sync.Map
@@ -470,6 +473,9 @@ func (s *Service) forgetChanged(changes []store.Change) {
 			})
 		case store.KindAPIKeyPut:
 			s.Forget(strings.TrimPrefix(c.Key, "apikey:"))
+			continue
+		case store.KindAgentTokenPut:
+			s.noteAgentTokenChange(c)
 			continue
 		default:
 			continue

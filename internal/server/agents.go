@@ -54,6 +54,32 @@ func (s *Server) lifecycleRoutes() []*Route {
 				return api.AgentToken{Revision: rev, Token: t.Token, TokenType: "Bearer", TokenID: t.ID, Agent: t.Agent,
 					OnBehalfOf: t.OnBehalfOf, Audience: t.Audience, ExpiresAt: t.ExpiresAt}, nil
 			}).created(),
+		route("GET", "/v1/orgs/{org}/agents/{agent}/tokens", "agents",
+			"List the agent's unexpired agent tokens, newest first, with who minted each and, once revoked, when and by whom; never a token itself. Needs apikeys:read. Tokens minted before this list existed are not in it (they expire within an hour).",
+			func(c *call, _ *noBody) (List[api.AgentTokenInfo], error) {
+				p, err := c.page()
+				if err != nil {
+					return List[api.AgentTokenInfo]{}, err
+				}
+				ts, next, err := s.auth.ListAgentTokens(c.ctx, c.caller(), c.org(), c.path("agent"), p)
+				return listOf(each(ts, apiAgentToken), next), err
+			}).perm("apikeys:read").query(pageParams...),
+		route("GET", "/v1/orgs/{org}/agent-tokens", "agents",
+			"List the org's unexpired agent tokens of every agent, newest first (as the per-agent list). Needs apikeys:read.",
+			func(c *call, _ *noBody) (List[api.AgentTokenInfo], error) {
+				p, err := c.page()
+				if err != nil {
+					return List[api.AgentTokenInfo]{}, err
+				}
+				ts, next, err := s.auth.ListAgentTokens(c.ctx, c.caller(), c.org(), c.r.URL.Query().Get("agent"), p)
+				return listOf(each(ts, apiAgentToken), next), err
+			}).perm("apikeys:read").query(append([]Param{{"agent", "string", "only this agent's tokens (its name)"}}, pageParams...)...),
+		route("DELETE", "/v1/orgs/{org}/agents/{agent}/tokens/{token}", "agents",
+			"Revoke one agent token by its id: it is refused at its next use (in every server process once the change reaches it). Needs apikeys:delete and the agent's level not above yours at any scope, as revoking a service's API key; revoking it again is 409.",
+			func(c *call, _ *noBody) (Revision, error) {
+				rev, err := s.auth.RevokeAgentToken(c.ctx, c.caller(), c.org(), c.path("agent"), c.path("token"))
+				return Revision{Revision: rev}, err
+			}).perm("apikeys:delete"),
 		route("POST", "/v1/orgs/{org}/services/{service}/attest", "services",
 			"Attest a service under the org's rules: a sponsor (a sponsoring user, or a member of a sponsoring team) vouches for it now, which lifts attestation_due and inactive.",
 			func(c *call, _ *noBody) (Written[api.Service], error) {

@@ -118,6 +118,12 @@ func apiAPIKey(k store.APIKey) api.APIKey {
 		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt}
 }
 
+// apiAgentToken is an agent token's metadata (the token is never stored).
+func apiAgentToken(t store.AgentToken) api.AgentTokenInfo {
+	return api.AgentTokenInfo{ID: t.ID, Agent: t.Agent, OnBehalfOf: t.OnBehalfOf, Audience: t.Audience, CreatedBy: t.CreatedBy,
+		CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt, RevokedBy: t.RevokedBy}
+}
+
 // apiInvitation is an invitation: never its token's hash.
 func apiInvitation(i store.Invitation) api.Invitation {
 	return api.Invitation{ID: i.ID, Org: i.Org, Email: i.Email, Role: i.Role, InvitedBy: i.InvitedBy, CreatedAt: i.CreatedAt,
