@@ -50,7 +50,7 @@ import (
 
 // revokedSet is the set of revoked, unexpired agent token ids.
 type revokedSet struct {
-	mu  sync.Mutex                          // serializes writers
+	mu  sync.Mutex                           // serializes writers
 	cur atomic.Pointer[map[string]time.Time] // id → the token's expiry; never modified once stored
 }
 
