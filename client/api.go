@@ -48,6 +48,7 @@ type (
 	OrgApprovalSettings    = api.OrgApprovalSettings
 	AgentTokenRequest      = api.AgentTokenRequest
 	AgentToken             = api.AgentToken
+	AgentTokenInfo         = api.AgentTokenInfo
 	Reach                  = api.Reach
 	ReachApproval          = api.ReachApproval
 	ToolReach              = api.ToolReach

@@ -26,6 +26,23 @@ func (c *Client) MintAgentToken(ctx context.Context, org, name string, req Agent
 	return out, err
 }
 
+// ListAgentTokens lists agent name's unexpired tokens, newest first, with
+// their revocation if any; never a token itself (apikeys:read). name ""
+// lists every agent's tokens in the org.
+func (c *Client) ListAgentTokens(ctx context.Context, org, name string, o *ListOptions) (List[AgentTokenInfo], error) {
+	if name == "" {
+		return list[AgentTokenInfo](ctx, c, orgPath(org)+"/agent-tokens", nil, o)
+	}
+	return list[AgentTokenInfo](ctx, c, orgPath(org)+"/agents/"+seg(name)+"/tokens", nil, o)
+}
+
+// RevokeAgentToken revokes agent name's token id (the token_id minting
+// returned): it is refused at its next use. Revoking it again is a
+// conflict (apikeys:delete, and the agent not above the caller).
+func (c *Client) RevokeAgentToken(ctx context.Context, org, name, id string) (uint64, error) {
+	return writeRev(ctx, c, http.MethodDelete, orgPath(org)+"/agents/"+seg(name)+"/tokens/"+seg(id), nil, nil)
+}
+
 // PatchService changes a service's attributes, sponsors or lifecycle
 // opt-in (nil fields keep their value).
 func (c *Client) PatchService(ctx context.Context, org, name string, p ServicePatch) (Service, uint64, error) {

@@ -105,7 +105,7 @@ func (a *adm) agentCmd() *cobra.Command {
 	update.Flags().BoolVar(&suspend, "suspend", false, "suspend the agent by hand")
 	update.Flags().BoolVar(&resume, "resume", false, "lift a suspension by hand")
 	del := deleteCmd(a, "delete NAME", "Delete an agent with its bindings", "deleted agent", (*client.Client).DeleteAgent)
-	return a.group("agent", "Manage AI agent identities", create, list, get, update, del, a.attestCmd(), a.lifecycleCmd(), a.blastRadiusCmd(), a.agentTokenCmd())
+	return a.group("agent", "Manage AI agent identities", create, list, get, update, del, a.attestCmd(), a.lifecycleCmd(), a.blastRadiusCmd(), a.agentTokenCmd(), a.agentTokensCmd())
 }
 
 // patchMap reads a patch's map flag: nil when the flag was not given (the

@@ -184,6 +184,11 @@ func TestAdminVerbs(t *testing.T) {
 		{name: "agent token needs an audience", as: "alice", args: []string{"agent", "token", "Triage"}, code: ExitBadInput},
 		{name: "agent token for another user", as: "alice", args: []string{"agent", "token", "Triage", "--audience", "https://gw.example/x", "--on-behalf-of", "user:bob"}, code: ExitNotAllowed, err: []string{"403"}},
 		{name: "agent token ttl over an hour", as: "alice", args: []string{"agent", "token", "Triage", "--audience", "https://gw.example/x", "--ttl", "2h"}, code: ExitBadInput, err: []string{"ttl"}},
+		{name: "agent tokens list", as: "alice", args: []string{"agent", "tokens", "list", "Triage"}, code: 0, out: []string{"ON BEHALF OF", "agent:Triage", "user:alice", "https://gw.example/mcp/demo/prod/github", "active"}, notOut: []string{"gha_"}},
+		{name: "agent tokens list as json", as: "alice", args: []string{"agent", "tokens", "list", "Triage", "-o", "json"}, code: 0, out: []string{`"created_by": "user:alice"`}, notOut: []string{"gha_"}},
+		{name: "a viewer may not list agent tokens", as: "carol", args: []string{"agent", "tokens", "list", "Triage"}, code: ExitNotAllowed, err: []string{"403"}},
+		{name: "a viewer may not revoke an agent token", as: "carol", args: []string{"agent", "tokens", "revoke", "Triage", "00000000000000000000000000000000"}, code: ExitNotAllowed, err: []string{"403"}},
+		{name: "revoking an unknown agent token", as: "alice", args: []string{"agent", "tokens", "revoke", "Triage", "00000000000000000000000000000000"}, code: ExitNotAllowed, err: []string{"404"}},
 		{name: "service delete", as: "alice", args: []string{"service", "delete", "ci"}, code: 0},
 
 		// Resources with versions and diffs.

@@ -120,6 +120,51 @@ func (a *adm) agentTokenCmd() *cobra.Command {
 	return cmd
 }
 
+// agentTokensCmd: `agent tokens list NAME` lists the agent's unexpired
+// tokens (never a token itself); `agent tokens revoke NAME ID` revokes one
+// by the id minting printed (-o json's token_id).
+func (a *adm) agentTokensCmd() *cobra.Command {
+	var lo listOpts
+	header := []string{"ID", "AGENT", "ON BEHALF OF", "AUDIENCE", "MINTED BY", "CREATED", "EXPIRES", "STATE"}
+	rows := func(ts []client.AgentTokenInfo) [][]string {
+		var out [][]string
+		for _, t := range ts {
+			state := "active"
+			if !t.RevokedAt.IsZero() {
+				state = "revoked by " + t.RevokedBy
+			}
+			out = append(out, []string{t.ID, t.Agent, t.OnBehalfOf, t.Audience, t.CreatedBy, admTime(t.CreatedAt), admTime(t.ExpiresAt), state})
+		}
+		return out
+	}
+	list := &cobra.Command{
+		Use:     "list NAME",
+		Short:   "List the agent's unexpired tokens, newest first (apikeys:read); never a token itself",
+		Example: `  gatehouse agent tokens list Helper`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.inOrg(cmd, func(cl *call, org string) error {
+				l, err := cl.c.ListAgentTokens(cl.ctx, org, args[0], lo.opts())
+				if err != nil {
+					return err
+				}
+				defer cl.more(l.NextCursor)
+				return cl.out(l, header, rows(l.Items))
+			})
+		},
+	}
+	lo.register(list)
+	revoke := writeCmd(a, "revoke NAME ID", "Revoke one of the agent's tokens by its id: refused at its next use (apikeys:delete)", 2,
+		func(cl *call, org string, args []string) (wrote, error) {
+			rev, err := cl.c.RevokeAgentToken(cl.ctx, org, args[0], args[1])
+			return wrote{rev: rev, line: "revoked agent token " + args[1] + " of " + args[0]}, err
+		})
+	revoke.Example = `  gatehouse agent tokens revoke Helper 0006620b2b2c4604e7765c72d1b1e205`
+	cmd := &cobra.Command{Use: "tokens", Short: "List and revoke the agent's minted tokens", Args: cobra.ArbitraryArgs, RunE: unknownSubcommand}
+	cmd.AddCommand(list, revoke)
+	return cmd
+}
+
 // blastRadiusCmd: `agent blast-radius NAME|PRINCIPAL` — what the agent (or
 // any user or service, by full id) could do if hijacked.
 func (a *adm) blastRadiusCmd() *cobra.Command {
