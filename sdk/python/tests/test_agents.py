@@ -257,6 +257,30 @@ class AgentsTest(unittest.TestCase):
                 with self.assertRaises(err):
                     c.mint_agent_token(ORG, agent, **args)
 
+    def test_agent_tokens_listed_and_revoked(self) -> None:
+        first = self.alice.mint_agent_token(ORG, "Helper", audience=AUDIENCE, on_behalf_of="user:alice")
+        second = self.alice.mint_agent_token(ORG, "Helper", audience=AUDIENCE)
+        page = self.alice.list_agent_tokens(ORG, "Helper")
+        ids = [t.id for t in page.items]
+        self.assertLess(ids.index(second.token_id), ids.index(first.token_id), "newest first")
+        listed = next(t for t in page.items if t.id == first.token_id)
+        self.assertEqual((listed.agent, listed.on_behalf_of, listed.audience, listed.created_by, listed.revoked_at),
+                         ("agent:Helper", "user:alice", AUDIENCE, "user:alice", ""))
+        self.assertNotIn(first.token, repr(page))
+        self.assertIn(first.token_id, [t.id for t in self.alice.list_agent_tokens(ORG).items])
+        with self.assertRaises(gatehouse.Forbidden):
+            self.bob.list_agent_tokens(ORG, "Helper")
+        with self.assertRaises(gatehouse.Forbidden):
+            self.bob.revoke_agent_token(ORG, "Helper", first.token_id)
+        with self.assertRaises(gatehouse.NotFound):
+            self.alice.revoke_agent_token(ORG, "Helper", "0" * 32)
+        self.assertGreater(self.alice.revoke_agent_token(ORG, "Helper", first.token_id), 0)
+        with self.assertRaises(gatehouse.Conflict):
+            self.alice.revoke_agent_token(ORG, "Helper", first.token_id)
+        listed = next(t for t in self.alice.list_agent_tokens(ORG, "Helper").items if t.id == first.token_id)
+        self.assertNotEqual(listed.revoked_at, "")
+        self.assertEqual(listed.revoked_by, "user:alice")
+
 
 if __name__ == "__main__":
     unittest.main()

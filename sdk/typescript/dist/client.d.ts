@@ -15,7 +15,7 @@
  * @module
  */
 import { type CallOptions, type TransportOptions } from "./transport.js";
-import type { AcceptRequest, AcceptResponse, Agent, AgentPatch, AgentSpec, AgentToken, AgentTokenRequest, OrgLifecycle, Reach, APIKey, BatchCheckResponse, BatchItem, Binding, BindingSpec, CheckResponse, CreateOrgRequest, ExplainResponse, Health, Invitation, InvitationCreated, InviteRequest, KeyCreated, KeySpec, LookupResourcesResponse, LookupSubjectsResponse, Me, Member, Namespace, Org, Page, PermissionsResponse, Policy, Release, Resource, ResourcePatch, ResourceRef, ResourceSpec, ResourceVersion, Revision, Role, RoleBody, RoleSpec, RunGrant, RunRequest, Approval, CheckRequest, Run, RunFinishRequest, RunStartRequest, RunStartResponse, Secret, SecretCreate, Service, ServicePatch, ServiceSpec, SessionResponse, Team, TeamRequest, JsonObject, ValidateResponse, Written } from "./types.js";
+import type { AcceptRequest, AcceptResponse, Agent, AgentPatch, AgentSpec, AgentToken, AgentTokenInfo, AgentTokenRequest, OrgLifecycle, Reach, APIKey, BatchCheckResponse, BatchItem, Binding, BindingSpec, CheckResponse, CreateOrgRequest, ExplainResponse, Health, Invitation, InvitationCreated, InviteRequest, KeyCreated, KeySpec, LookupResourcesResponse, LookupSubjectsResponse, Me, Member, Namespace, Org, Page, PermissionsResponse, Policy, Release, Resource, ResourcePatch, ResourceRef, ResourceSpec, ResourceVersion, Revision, Role, RoleBody, RoleSpec, RunGrant, RunRequest, Approval, CheckRequest, Run, RunFinishRequest, RunStartRequest, RunStartResponse, Secret, SecretCreate, Service, ServicePatch, ServiceSpec, SessionResponse, Team, TeamRequest, JsonObject, ValidateResponse, Written } from "./types.js";
 /** How to reach the server; see {@link TransportOptions}. */
 export interface GatehouseOptions extends TransportOptions {
     /**
@@ -297,6 +297,18 @@ export declare class OrgClient {
      * and refused by every API route; shown this once.
      */
     mintAgentToken(name: string, req: AgentTokenRequest, options?: CallOptions): Promise<AgentToken>;
+    /**
+     * The agent's unexpired tokens (every agent's when `name` is ""), newest
+     * first, with their revocation if any; never a token itself. Needs
+     * apikeys:read.
+     */
+    listAgentTokens(name: string, options?: ListOptions): Paginated<AgentTokenInfo>;
+    /**
+     * Revokes one of the agent's tokens by its id (the `tokenId` minting
+     * answered): it is refused at its next use. Needs apikeys:delete and the
+     * agent not above you; revoking it again is a ConflictError.
+     */
+    revokeAgentToken(name: string, id: string, options?: CallOptions): Promise<Revision>;
     /** The org's suspension rules for agents (`{}`: none). */
     getLifecycle(options?: CallOptions): Promise<OrgLifecycle>;
     /** Replaces the org's suspension rules for agents (0 or absent: off; needs org:update). */

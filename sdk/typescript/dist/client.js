@@ -433,6 +433,23 @@ export class OrgClient {
     mintAgentToken(name, req, options) {
         return this.w(this.t.do({ method: "POST", path: `${this.base}/agents/${seg(name)}/tokens`, body: req }, options));
     }
+    /**
+     * The agent's unexpired tokens (every agent's when `name` is ""), newest
+     * first, with their revocation if any; never a token itself. Needs
+     * apikeys:read.
+     */
+    listAgentTokens(name, options) {
+        const path = name ? `${this.base}/agents/${seg(name)}/tokens` : `${this.base}/agent-tokens`;
+        return this.client.pages(path, {}, options);
+    }
+    /**
+     * Revokes one of the agent's tokens by its id (the `tokenId` minting
+     * answered): it is refused at its next use. Needs apikeys:delete and the
+     * agent not above you; revoking it again is a ConflictError.
+     */
+    revokeAgentToken(name, id, options) {
+        return this.w(this.t.do({ method: "DELETE", path: `${this.base}/agents/${seg(name)}/tokens/${seg(id)}` }, options));
+    }
     /** The org's suspension rules for agents (`{}`: none). */
     async getLifecycle(options) {
         return (await this.get(options)).lifecycle ?? {};

@@ -391,6 +391,28 @@ export interface AgentToken {
   expiresAt: string;
 }
 
+/** A minted agent token's metadata, as listed: never the token. @schema AgentTokenInfo */
+export interface AgentTokenInfo {
+  /** Its id: the `tokenId` minting answered. */
+  id: string;
+  /** "agent:<name>". */
+  agent: string;
+  /** The user it acts for. */
+  onBehalfOf?: string;
+  /** Where it is accepted. */
+  audience: string;
+  /** Who minted it. */
+  createdBy: string;
+  /** When it was minted. */
+  createdAt: string;
+  /** When it stops working. */
+  expiresAt: string;
+  /** When it was revoked, once revoked. */
+  revokedAt?: string;
+  /** Who revoked it, once revoked. */
+  revokedBy?: string;
+}
+
 /** An `ask before` rule that applies to a principal. @schema ReachApproval */
 export interface ReachApproval {
   /** The "<type>:<action>" that needs approval. */

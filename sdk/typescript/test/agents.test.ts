@@ -249,4 +249,25 @@ describe("agent tokens", () => {
       await rejects(c.mintAgentToken(agent, { audience: AUDIENCE, ...req }), cls).catch((e: Error) => assert.fail(`${name}: ${e.message}`));
     }
   });
+
+  it("lists them newest first, never the token, and revokes one by its id", async () => {
+    const first = await alice.mintAgentToken("Helper", { audience: AUDIENCE, onBehalfOf: "user:alice" });
+    const second = await alice.mintAgentToken("Helper", { audience: AUDIENCE });
+    const page = await alice.listAgentTokens("Helper").page();
+    const ids = page.items.map((t) => t.id);
+    assert.ok(ids.indexOf(second.tokenId) < ids.indexOf(first.tokenId) && ids.includes(first.tokenId), "newest first");
+    const listed = page.items.find((t) => t.id === first.tokenId)!;
+    assert.deepEqual([listed.agent, listed.onBehalfOf, listed.audience, listed.createdBy, listed.revokedAt],
+      ["agent:Helper", "user:alice", AUDIENCE, "user:alice", undefined]);
+    assert.ok(!JSON.stringify(page).includes(first.token), "the list shows a token");
+    assert.ok((await alice.listAgentTokens("").page()).items.some((t) => t.id === first.tokenId));
+    await rejects(bob.listAgentTokens("Helper").page(), ForbiddenError);
+    await rejects(bob.revokeAgentToken("Helper", first.tokenId), ForbiddenError);
+    await rejects(alice.revokeAgentToken("Helper", "0".repeat(32)), NotFoundError);
+    assert.ok((await alice.revokeAgentToken("Helper", first.tokenId)).revision > 0);
+    await rejects(alice.revokeAgentToken("Helper", first.tokenId), ConflictError);
+    const after = (await alice.listAgentTokens("Helper").page()).items.find((t) => t.id === first.tokenId)!;
+    assert.ok(after.revokedAt);
+    assert.equal(after.revokedBy, "user:alice");
+  });
 });

@@ -26,7 +26,7 @@ from ._errors import (APIError, ApprovalRequired, Conflict, DecodeError, Denied,
                       ServerError, Timeout, TransportError, Unauthenticated, Unavailable)
 from ._guard import ASGIMiddleware, Guard, Rule as GuardRule, WSGIMiddleware, acting_as, configure, require
 from ._transport import RetryPolicy
-from ._types import (AgentToken, NamespaceReach, OrgLifecycle, Reach, ReachApproval, ReachEntry, SecretReach,
+from ._types import (AgentToken, AgentTokenInfo, NamespaceReach, OrgLifecycle, Reach, ReachApproval, ReachEntry, SecretReach,
                      ToolReach, Approval, ApprovalVote, Run, RunStarted, APIKey, KeyCreated, Secret, Accepted, Agent, Batch, BatchResult, Binding, BindingCore, CheckWarning, OutrankedCredential, WriteWarning, Decision, Diagnostic, Explanation,
                      Grant, Health, Invitation, InvitationCreated, Me, MeOrg, Member, Namespace, Org, Page,
                      Permissions, Policy, Pos, Release, Released, Resource, ResourcePage, ResourceRef, Role, Rule,
@@ -46,5 +46,5 @@ __all__ = [
     "Permissions", "Policy", "Pos", "Release", "Released", "Resource", "ResourcePage", "ResourceRef", "Role", "Rule",
     "RunGrant", "Scope", "Service", "Session", "Subject", "Subjects", "Team", "Trace", "User", "Validation", "Wire",
     "Written", "Approval", "ApprovalVote", "Run", "RunStarted",
-    "AgentToken", "NamespaceReach", "OrgLifecycle", "Reach", "ReachApproval", "ReachEntry", "SecretReach", "ToolReach",
+    "AgentToken", "AgentTokenInfo", "NamespaceReach", "OrgLifecycle", "Reach", "ReachApproval", "ReachEntry", "SecretReach", "ToolReach",
 ]

@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Type
 
 from . import _errors
 from ._transport import RetryPolicy, Transport
-from ._types import (Accepted, Agent, AgentToken, OrgLifecycle, Reach, Approval, Run, RunStarted, APIKey, KeyCreated, Secret, Batch, Binding, Decision, Explanation, Health, Invitation,
+from ._types import (Accepted, Agent, AgentToken, AgentTokenInfo, OrgLifecycle, Reach, Approval, Run, RunStarted, APIKey, KeyCreated, Secret, Batch, Binding, Decision, Explanation, Health, Invitation,
                      InvitationCreated, Me, Member, Namespace, Org, Page, Permissions, Policy, Release, Resource,
                      ResourcePage, ResourceRef, Role, RunGrant, Scope, Service, Session, Subjects, Team, Validation,
                      Wire, Written, _encode)
@@ -728,6 +728,21 @@ class Client:
         _need(out, "POST", path)
         self._mark.note(out.get("revision"))
         return _decode(AgentToken, out, "POST", path)
+
+    def list_agent_tokens(self, org: str, name: str = "", *, page_size: int = 0,
+                          cursor: str = "") -> "Page[AgentTokenInfo]":
+        """One page of agent ``name``'s unexpired tokens (every agent's when
+        ``name`` is ""), newest first, with their revocation if any; never
+        a token itself. Needs apikeys:read."""
+        if not name:
+            return self._page(AgentTokenInfo, f"{_org(org)}/agent-tokens", None, page_size, cursor)
+        return self._page(AgentTokenInfo, f"{_org(org)}/agents/{_q(name)}/tokens", None, page_size, cursor)
+
+    def revoke_agent_token(self, org: str, name: str, id: str) -> int:
+        """Revoke agent ``name``'s token ``id`` (the ``token_id`` minting
+        answered): it is refused at its next use. Needs apikeys:delete and
+        the agent not above you; revoking it again is :class:`Conflict`."""
+        return self._rev("DELETE", f"{_org(org)}/agents/{_q(name)}/tokens/{_q(id)}")
 
     def get_org_lifecycle(self, org: str) -> OrgLifecycle:
         """The org's suspension rules for agents (all 0: none)."""

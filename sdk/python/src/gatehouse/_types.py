@@ -974,6 +974,25 @@ class AgentToken(Wire):
 
 
 @dataclass
+class AgentTokenInfo(Wire):
+    """A minted agent token's metadata, as listed: never the token.
+    ``id`` is the ``token_id`` minting answered; ``revoked_at`` and
+    ``revoked_by`` are set once it is revoked."""
+
+    __schema__ = "AgentTokenInfo"
+    id: str = ""
+    agent: str = ""
+    on_behalf_of: str = ""
+    audience: str = ""
+    created_by: str = ""
+    created_at: str = ""
+    expires_at: str = ""
+    revoked_at: str = ""
+    revoked_by: str = ""
+    extra: Dict[str, Any] = _extra()
+
+
+@dataclass
 class ReachApproval(Wire):
     """An ``ask before`` rule that applies to a principal: ``permission``
     needs ``quorum`` approvals (from a holder of a role in ``from``) when
@@ -1068,6 +1087,6 @@ WIRE_TYPES: List[type] = [
     ResourceRef, BindingCore, Binding, Agent, Service, Resource, Invitation, InvitationCreated, Session,
     Accepted, Health, Grant, MeOrg, Me, Rule, Decision, BatchResult, Batch, Trace, Explanation,
     ResourcePage, Subject, Subjects, Permissions, APIKey, KeyCreated, Secret, RunGrant, Released, Release,
-    ApprovalVote, Approval, Run, RunStarted, OrgLifecycle, AgentToken, ReachApproval, ReachEntry, NamespaceReach,
+    ApprovalVote, Approval, Run, RunStarted, OrgLifecycle, AgentToken, AgentTokenInfo, ReachApproval, ReachEntry, NamespaceReach,
     SecretReach, ToolReach, Reach,
 ]
