@@ -2,10 +2,12 @@ package console_test
 
 import (
 	"database/sql"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -319,4 +321,43 @@ func TestBrowserPastedCredentialRefused(t *testing.T) {
 	}
 	b.screenshot("credential-refused")
 	b.axe("credential-refused")
+}
+
+// TestBrowserAgentTokenRevoke: an admin sees the org's agent tokens on
+// the agents page (never a token's text) and revokes one with its
+// button; the token is refused at its next use and the row says who
+// revoked it.
+func TestBrowserAgentTokenRevoke(t *testing.T) {
+	e := newEnv(t)
+	ctx := ctxT(t)
+	if _, _, err := e.dir.CreateAgent(ctx, e.owner, e.org, directory.AgentSpec{Name: "Helper", Role: "viewer"}); err != nil {
+		t.Fatal(err)
+	}
+	const aud = "https://gw.example/mcp/acme/default/github"
+	tok, _, err := e.auth.MintAgentToken(ctx, auth.Caller{Identity: auth.Identity{Principal: "user:ada"}}, e.org, "Helper", auth.AgentTokenSpec{Audience: aud})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.auth.AuthenticateAudience(ctx, tok.Token, aud, "192.0.2.30"); err != nil {
+		t.Fatalf("before revocation: %v", err)
+	}
+	b := e.tab(t)
+	b.signIn("ada")
+	b.open("/console/orgs/acme/agents")
+	row := `#agent-tokens tr[data-token="` + tok.ID + `"]`
+	if got := b.text(row); !strings.Contains(got, "agent:Helper") || !strings.Contains(got, "user:ada") {
+		t.Errorf("token row %q", got)
+	}
+	if strings.Contains(evalT[string](b, "document.documentElement.outerHTML"), strings.TrimPrefix(tok.Token, auth.AgentTokenPrefix)[:40]) {
+		t.Error("the agents page shows a token's text")
+	}
+	b.do(chromedp.Click(chromedp.CSS(row+" button")), chromedp.WaitVisible(chromedp.CSS("#agent-tokens")))
+	b.open("/console/orgs/acme/agents")
+	if got := b.text(row); !strings.Contains(got, "revoked by user:ada") {
+		t.Errorf("after revoking, row %q", got)
+	}
+	b.screenshot("agent-token-revoked")
+	if _, err := e.auth.AuthenticateAudience(ctx, tok.Token, aud, "192.0.2.30"); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Errorf("the token revoked in the console at its next use: %v", err)
+	}
 }

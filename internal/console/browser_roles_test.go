@@ -53,6 +53,7 @@ var pageChecks = []struct {
 	{"Agents and keys", "#my-keys", "admin builder operator viewer"},
 	{"Agents and keys", "#new-key-form", "admin builder operator viewer"},
 	{"Agents and keys", "#org-keys", "admin"},
+	{"Agents and keys", "#agent-tokens", "admin"},
 	{"Approvals", "#pending-approvals", "admin builder operator"},
 	{"Approvals", "#my-approvals", "admin builder operator"},
 	{"Secrets", "#secrets", "admin builder"},

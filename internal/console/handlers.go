@@ -448,6 +448,8 @@ var funcs = template.FuncMap{
 	"orgPath": orgPath,
 	"dec":     func(n uint64) uint64 { return n - 1 },
 	"list":    func(s ...string) []string { return s },
+	// agentName is "Helper" of "agent:Helper" (a path segment).
+	"agentName": func(p string) string { return strings.TrimPrefix(p, "agent:") },
 	"offers": func(rs []directory.RoleInfo, name string) bool {
 		for _, r := range rs {
 			if r.Name == name {

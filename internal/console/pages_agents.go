@@ -18,6 +18,7 @@ func (c *Console) agentRoutes() {
 	m.HandleFunc("GET "+org+"agents", c.inOrg(c.agentsPage))
 	m.HandleFunc("POST "+org+"keys", c.inOrg(c.createKey))
 	m.HandleFunc("POST "+org+"keys/{kid}/revoke", c.inOrg(c.revokeKey))
+	m.HandleFunc("POST "+org+"agents/{agent}/tokens/{tid}/revoke", c.inOrg(c.revokeAgentToken))
 }
 
 type agentRow struct {
@@ -31,6 +32,10 @@ type agentsData struct {
 	MyKeys    []store.APIKey
 	OrgKeys   []store.APIKey
 	CanOrg    bool
+	// Tokens are the org's unexpired agent tokens (never a token itself),
+	// shown with apikeys:read.
+	Tokens    []store.AgentToken
+	CanTokens bool
 	NewKey    string // the token of a key just created: shown once
 	NewName   string
 }
@@ -41,7 +46,7 @@ func (c *Console) agentsPage(w http.ResponseWriter, r *http.Request, q *req) {
 
 func (c *Console) showAgents(w http.ResponseWriter, r *http.Request, q *req, status int, msg string, adjust func(*agentsData)) {
 	ctx := r.Context()
-	d := agentsData{CanAgents: c.may(q, "agents:list"), CanOrg: c.may(q, "apikeys:list")}
+	d := agentsData{CanAgents: c.may(q, "agents:list"), CanOrg: c.may(q, "apikeys:list"), CanTokens: c.may(q, "apikeys:read")}
 	if d.CanAgents {
 		as, _, err := c.dir.ListAgents(ctx, q.actor, q.org.ID, store.Page{Size: pageSize, Cursor: r.URL.Query().Get("cursor")})
 		if err != nil {
@@ -74,6 +79,11 @@ func (c *Console) showAgents(w http.ResponseWriter, r *http.Request, q *req, sta
 	if d.CanOrg {
 		if ks, _, err := c.auth.ListKeys(ctx, q.caller, q.org.ID, "", store.Page{Size: pageSize}); err == nil {
 			d.OrgKeys = live(ks, c.now())
+		}
+	}
+	if d.CanTokens {
+		if ts, _, err := c.auth.ListAgentTokens(ctx, q.caller, q.org.ID, "", store.Page{Size: pageSize}); err == nil {
+			d.Tokens = ts
 		}
 	}
 	if adjust != nil {
@@ -117,5 +127,12 @@ func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, q *req) {
 		org = q.org.ID
 	}
 	_, err := c.auth.RevokeKey(r.Context(), q.caller, org, r.PathValue("kid"))
+	c.finish(w, r, q, err, func(status int, msg string) { c.showAgents(w, r, q, status, msg, nil) }, "agents", "deleted")
+}
+
+// revokeAgentToken revokes one agent token of the org by its id; auth
+// decides who may (apikeys:delete and managing the agent).
+func (c *Console) revokeAgentToken(w http.ResponseWriter, r *http.Request, q *req) {
+	_, err := c.auth.RevokeAgentToken(r.Context(), q.caller, q.org.ID, r.PathValue("agent"), r.PathValue("tid"))
 	c.finish(w, r, q, err, func(status int, msg string) { c.showAgents(w, r, q, status, msg, nil) }, "agents", "deleted")
 }
