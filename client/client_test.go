@@ -254,10 +254,22 @@ func TestEveryEndpoint(t *testing.T) {
 		t.Errorf("suspended services: %+v", ss)
 	}
 	aud := "https://gw.example/mcp/acme/prod/github"
-	if tok := must[client.AgentToken](t, "mint agent token")(alice.MintAgentToken(ctx, "acme", "Triage",
-		client.AgentTokenRequest{Audience: aud, OnBehalfOf: "user:alice", TTL: "2m"})); !strings.HasPrefix(tok.Token, "gha_") ||
-		tok.Agent != "agent:Triage" || tok.OnBehalfOf != "user:alice" || tok.Audience != aud {
+	tok := must[client.AgentToken](t, "mint agent token")(alice.MintAgentToken(ctx, "acme", "Triage",
+		client.AgentTokenRequest{Audience: aud, OnBehalfOf: "user:alice", TTL: "2m"}))
+	if !strings.HasPrefix(tok.Token, "gha_") || tok.Agent != "agent:Triage" || tok.OnBehalfOf != "user:alice" || tok.Audience != aud {
 		t.Errorf("mint agent token: %+v", tok)
+	}
+	// Listed (never the token) and revoked by its id, once.
+	if ts := must[client.List[client.AgentTokenInfo]](t, "list agent tokens")(alice.ListAgentTokens(ctx, "acme", "Triage", nil)); len(ts.Items) != 1 ||
+		ts.Items[0].ID != tok.TokenID || ts.Items[0].CreatedBy != "user:alice" {
+		t.Errorf("list agent tokens: %+v", ts)
+	}
+	if ts := must[client.List[client.AgentTokenInfo]](t, "list the org's agent tokens")(alice.ListAgentTokens(ctx, "acme", "", nil)); len(ts.Items) != 1 {
+		t.Errorf("list the org's agent tokens: %+v", ts)
+	}
+	must[uint64](t, "revoke agent token")(alice.RevokeAgentToken(ctx, "acme", "Triage", tok.TokenID))
+	if _, err := alice.RevokeAgentToken(ctx, "acme", "Triage", tok.TokenID); !client.IsConflict(err) {
+		t.Errorf("revoking an agent token again: %v, want 409", err)
 	}
 	if _, err := alice.MintAgentToken(ctx, "acme", "Triage", client.AgentTokenRequest{Audience: "not a url"}); !client.IsInvalid(err) {
 		t.Errorf("an agent token for a bad audience: %v, want 400", err)

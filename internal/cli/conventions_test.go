@@ -54,6 +54,8 @@ func conventionCases(tmp string) map[string]conventionCase {
 		"agent list":          srv(true, "agent", "list"),
 		"agent update":        srv(true, "agent", "update", "Triage", "--role", "viewer"),
 		"agent token":         srv(true, "agent", "token", "Triage", "--audience", "https://gw.example/mcp/acme/default/demo"),
+		"agent tokens list":   srv(true, "agent", "tokens", "list", "Triage"),
+		"agent tokens revoke": srv(true, "agent", "tokens", "revoke", "Triage", "00000000000000000000000000000000"),
 		"audit export":        srv(true, "audit", "export", "--to", out),
 		"audit query":         srv(true, "audit", "query"),
 		"audit tail":          srv(true, "audit", "tail"),

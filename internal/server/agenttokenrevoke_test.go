@@ -18,6 +18,18 @@ import (
 
 // Agent tokens listed and revoked one by one (threat-model row 101).
 
+func init() {
+	// The route-driven tests' {token}: a token of the world's agent.
+	worldHooks = append(worldHooks, func(t testing.TB, e *env, w *world) {
+		t.Helper()
+		var tok api.AgentToken
+		e.must(201, "POST", "/v1/orgs/"+w.org+"/agents/"+w.params["agent"]+"/tokens", w.owner,
+			map[string]any{"audience": "https://gw.example/mcp/" + w.org + "/default/x"}, &tok)
+		w.params["token"] = tok.TokenID
+		w.markers = append(w.markers, tok.TokenID)
+	})
+}
+
 func (w *tokWorld) mintOK(token, agent string, body map[string]any) api.AgentToken {
 	w.e.t.Helper()
 	var tok api.AgentToken

@@ -85,6 +85,9 @@ func buildSweepWorld(t *testing.T) *sweepWorld {
 	w.params["team"] = "owners"
 	w.params["binding"] = ob.Item.ID
 	w.params["invitation"] = inv.Item.ID
+	var bt api.AgentToken // the owner-level agent's token: revoking it is managing Boss
+	e.must(201, "POST", org+"/agents/Boss/tokens", w.owner, map[string]any{"audience": "https://gw.example/mcp/" + w.org + "/default/x"}, &bt)
+	w.params["token"] = bt.TokenID
 
 	// The org's own agent's token (it authenticates only at its audience).
 	var at api.AgentToken
@@ -227,6 +230,7 @@ var sweepCases = map[string]sweepCase{
 	"POST /v1/orgs/{org}/agents/{agent}/attest": {why: "only a sponsor attests"},
 	"POST /v1/orgs/{org}/agents/{agent}/tokens": {why: "a token for an owner-level agent is above an admin",
 		body: fixed(map[string]any{"audience": "https://gw.example/mcp/acme/default/x"})},
+	"DELETE /v1/orgs/{org}/agents/{agent}/tokens/{token}": {why: "revoking an owner-level agent's token is managing the agent (threat-model row 104)"},
 	"POST /v1/orgs/{org}/services": {why: "a service with the owner role exceeds its creator",
 		body: fixed(map[string]any{"name": "root2", "role": "owner"})},
 	"PATCH /v1/orgs/{org}/services/{service}": {why: "sponsoring an owner-level service",
@@ -435,6 +439,9 @@ var sweepClass = map[string]string{
 	"DELETE /v1/orgs/{org}/services/{service}":                                 "identity",
 	"POST /v1/orgs/{org}/agents/{agent}/attest":                                "identity",
 	"POST /v1/orgs/{org}/agents/{agent}/tokens":                                "credential",
+	"GET /v1/orgs/{org}/agents/{agent}/tokens":                                 "none",
+	"GET /v1/orgs/{org}/agent-tokens":                                          "none",
+	"DELETE /v1/orgs/{org}/agents/{agent}/tokens/{token}":                      "identity",
 	"POST /v1/orgs/{org}/services/{service}/attest":                            "identity",
 	"POST /v1/orgs/{org}/services/{service}/suspend":                           "identity",
 	"POST /v1/orgs/{org}/services/{service}/resume":                            "identity",
