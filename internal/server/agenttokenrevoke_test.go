@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +265,47 @@ func TestAgentTokenRevokedInAnotherProcess(t *testing.T) {
 				t.Errorf("a restarted process: %v, want ErrUnauthenticated", err)
 			}
 		})
+	}
+}
+
+// TestMCPGatewayRefusesRevokedAgentToken: end to end at the MCP gateway,
+// a token that initializes a session is 401 at its very next request once
+// revoked, while another token of the same agent still works.
+func TestMCPGatewayRefusesRevokedAgentToken(t *testing.T) {
+	w := newMCPWorld(t, "sqlite")
+	e := w.e
+	initBody := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"x","version":"1"}}}`
+	status := func(token string) int {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctxT(t), "POST", w.endpoint("pay"), strings.NewReader(initBody))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", "Bearer "+token)
+		res, err := e.hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	mint := func() api.AgentToken {
+		t.Helper()
+		var tok api.AgentToken
+		e.must(201, "POST", "/v1/orgs/"+w.org+"/agents/Helper/tokens", w.platform,
+			map[string]any{"audience": w.endpoint("pay"), "on_behalf_of": "user:mcpviewer", "ttl": "1h"}, &tok)
+		return tok
+	}
+	leaked, kept := mint(), mint()
+	for _, tok := range []api.AgentToken{leaked, kept} {
+		if got := status(tok.Token); got != 200 {
+			t.Fatalf("before revocation: %d", got)
+		}
+	}
+	e.must(200, "DELETE", "/v1/orgs/"+w.org+"/agents/Helper/tokens/"+leaked.TokenID, w.platform, nil, nil)
+	if got := status(leaked.Token); got != 401 {
+		t.Errorf("the revoked token at the gateway: %d, want 401", got)
+	}
+	if got := status(kept.Token); got != 200 {
+		t.Errorf("the agent's other token at the gateway: %d, want 200", got)
 	}
 }
