@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -325,7 +327,8 @@ func TestBrowserPastedCredentialRefused(t *testing.T) {
 // editor (a comment of a long text) is refused, and the editor shows the
 // text again — every line the user typed, the key cut out — marked
 // invalid with an inline error and focused; the page never shows the key
-// and is accessible; the policy is not saved.
+// and is accessible; the policy is not saved. A key pasted into one field
+// of the role form leaves the other fields as typed.
 func TestBrowserRefusedPolicyKeepsTheText(t *testing.T) {
 	e := newEnv(t)
 	b := e.tab(t)
@@ -355,4 +358,19 @@ func TestBrowserRefusedPolicyKeepsTheText(t *testing.T) {
 	if s := e.state(t); s.policyVer != 1 {
 		t.Errorf("the policy was saved: version %d", s.policyVer)
 	}
+
+	// A key in another field of a form: the other fields keep their text.
+	b.open("/console/orgs/acme/roles")
+	b.do(chromedp.SendKeys(chromedp.CSS("#role-name"), "deployer"),
+		chromedp.SendKeys(chromedp.CSS("#role-level"), "20"),
+		chromedp.SendKeys(chromedp.CSS("#role-parents"), e.keys["bob"]),
+		chromedp.SendKeys(chromedp.CSS("#role-perms"), "chains:run, chains:read"),
+		chromedp.Click(chromedp.CSS("#role-save")),
+		chromedp.WaitVisible(chromedp.CSS("#error")))
+	got := evalT[[]string](b, `['role-name', 'role-level', 'role-parents', 'role-perms'].map(id => document.getElementById(id).value).concat([document.activeElement.id])`)
+	if diff := cmp.Diff([]string{"deployer", "20", "", "chains:run, chains:read", "role-parents"}, got); diff != "" {
+		t.Errorf("the role form after the refusal (-want +got):\n%s", diff)
+	}
+	b.screenshot("role-credential-refused")
+	b.axe("role-credential-refused")
 }
