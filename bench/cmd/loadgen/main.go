@@ -31,7 +31,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen load|mix|run|serve|wrk|floor [flags] (see -h of each)")
+		fmt.Fprintln(os.Stderr, "usage: loadgen load|mix|run|serve|wrk|floor|inproc [flags] (see -h of each)")
 		os.Exit(2)
 	}
 	var err error
@@ -48,8 +48,10 @@ func main() {
 		err = cmdMix(os.Args[2:])
 	case "floor":
 		err = cmdFloor(os.Args[2:])
+	case "inproc":
+		err = cmdInproc(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: want load, mix, run, serve, wrk or floor", os.Args[1])
+		err = fmt.Errorf("unknown command %q: want load, mix, run, serve, wrk, floor or inproc", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
