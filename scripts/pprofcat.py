@@ -7,7 +7,8 @@
 # prints one column per profile. The rules are checked in this order:
 #   GC: background mark / assist / sweep and the rest (gcBgMarkWorker,
 #     gcAssistAlloc, bgsweep, sweepone, bgscavenge, gcStart, gcMark*);
-#   handler: (under net/http.serverHandler.ServeHTTP) engine (authz.),
+#   handler: (under net/http.serverHandler.ServeHTTP, or Gatehouse's ServeHTTP
+#     called without net/http as by `loadgen inproc`) engine (authz.),
 #     authentication, body read + decode, decision log settings, org gate /
 #     right to ask / warning (the directory's Asker and gate), answer
 #     (writeCheck, WriteHeader, the body's write into net/http's buffer),
@@ -42,7 +43,7 @@ def category(st):
     if has("gcBgMarkWorker"): return "GC: background mark"
     if has("gcAssistAlloc"): return "GC: assist"
     if has("bgsweep", "sweepone", "bgscavenge", "gcStart", "gcMarkDone", "gcMarkTermination"): return "GC: sweep and the rest"
-    if has("net/http.serverHandler.ServeHTTP"):
+    if has("net/http.serverHandler.ServeHTTP", "server.(*Server).ServeHTTP"):
         if has("authz."): return "handler: engine"
         if has("Authenticate"): return "handler: authentication"
         if has("decodeWith", "readBody", "body).Read", "io.Copy"): return "handler: body read + decode"

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -39,6 +40,7 @@ func cmdInproc(args []string) error {
 	data := fs.String("data", "", "data directory written by `loadgen load`")
 	n := fs.Int("n", 200000, "requests a measurement")
 	rounds := fs.Int("rounds", 3, "rounds of cold then hot")
+	cpuprofile := fs.String("cpuprofile", "", "write each measurement's CPU profile to PREFIX-cold-ROUND.pprof or PREFIX-hot-ROUND.pprof")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -112,7 +114,18 @@ func cmdInproc(args []string) error {
 			return err
 		}
 	}
-	measure := func(name string, pick func(i int) *question) error {
+	measure := func(name string, round int, pick func(i int) *question) error {
+		if *cpuprofile != "" {
+			f, err := os.Create(fmt.Sprintf("%s-%s-%d.pprof", *cpuprofile, name, round))
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
 		c0, t0 := cputime.Process(), time.Now()
 		for i := 0; i < *n; i++ {
 			if err := ask(pick(i)); err != nil {
@@ -125,10 +138,10 @@ func cmdInproc(args []string) error {
 		return nil
 	}
 	for r := 0; r < *rounds; r++ {
-		if err := measure("cold", func(i int) *question { return &qs[i%len(qs)] }); err != nil {
+		if err := measure("cold", r, func(i int) *question { return &qs[i%len(qs)] }); err != nil {
 			return err
 		}
-		if err := measure("hot", func(i int) *question { return &qs[(i/hotRepeat)%len(qs)] }); err != nil {
+		if err := measure("hot", r, func(i int) *question { return &qs[(i/hotRepeat)%len(qs)] }); err != nil {
 			return err
 		}
 	}

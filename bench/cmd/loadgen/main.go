@@ -17,6 +17,7 @@
 //	loadgen floor -mimic URL -data DIR -addr …    # the floor sending that Gatehouse's answers (bytes and headers)
 //	loadgen floor -spin 7us -data DIR -addr …     # the floor's answers, 7 µs of CPU later (a slower server)
 //	loadgen floor -debug-addr 127.0.0.1:18091 …   # any floor, with /debug/pprof/ there
+//	loadgen inproc -data DIR -cpuprofile P        # the handler alone on DIR's data, no sockets: cold against hot
 //
 // Invariants: it only connects to 127.0.0.1 (or ::1); every run is bounded
 // by -duration (at most 10 minutes) and -max-requests; every answer is
