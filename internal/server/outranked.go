@@ -10,15 +10,17 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 )
 
-// keysBefore is the ids of the keys a write's touched keys that were
-// refused before it (refusedBefore): its warning leaves them out.
-type keysBefore = map[string]bool
+// keysBefore is the engine's state pinned before a write (refusedBefore):
+// its warning leaves out the keys already refused in it.
+type keysBefore = auth.Before
 
-// refusedBefore is, before a write that touches t, the keys it touches
-// that are already refused (auth.RefusedKeys): the write will not have
-// stopped them. Read only when t touches something.
-func (s *Server) refusedBefore(c *call, t auth.Touched) keysBefore {
-	return s.auth.RefusedKeys(c.ctx, c.org(), t)
+// refusedBefore is, before a write that touches t, the engine's state
+// the keys it touches will be judged against once it committed (a key
+// refused then is not the write's doing). It reads and judges nothing —
+// the write may yet be refused, and then no key is read (threat-model
+// row 99) — and pins nothing when t touches nothing.
+func (s *Server) refusedBefore(t auth.Touched) keysBefore {
+	return s.auth.Before(t)
 }
 
 // outrankWarnings is the warning of a write that succeeded and touched
