@@ -35,10 +35,16 @@ func (s *Server) refusedBefore(t auth.Touched) keysBefore {
 // engine holds the state the keys are judged against. nil when no key
 // stops; a failure to read them is logged, never the write's failure.
 func (s *Server) outrankWarnings(c *call, cause string, t auth.Touched, before keysBefore) []api.WriteWarning {
+	return s.outrankWarningsIn(c, c.org(), cause, t, before)
+}
+
+// outrankWarningsIn is outrankWarnings for the keys of org, which a route
+// with no org in its path names (DELETE /v1/me: each org the user left).
+func (s *Server) outrankWarningsIn(c *call, org, cause string, t auth.Touched, before keysBefore) []api.WriteWarning {
 	if !t.Any() {
 		return nil
 	}
-	keys, visible, truncated, err := s.auth.OutrankedKeys(c.ctx, c.caller(), c.org(), t, before)
+	keys, visible, truncated, err := s.auth.OutrankedKeys(c.ctx, c.caller(), org, t, before)
 	if err != nil {
 		s.log.Warn("listing the keys a write outranks failed", "request_id", c.reqID, "error", err)
 		return nil
@@ -55,7 +61,7 @@ func (s *Server) outrankWarnings(c *call, cause string, t auth.Touched, before k
 	if visible {
 		w.Credentials = listed
 	}
-	s.recordOutrankedKeys(c, cause, listed, truncated)
+	s.recordOutrankedKeys(c, org, cause, listed, truncated)
 	return []api.WriteWarning{w}
 }
 
@@ -78,7 +84,7 @@ func warnedWritten[T any](s *Server, c *call, cause string, t auth.Touched, befo
 
 // recordOutrankedKeys writes the keys a write stopped to the org's audit
 // log: their ids, principals and minters, never a secret.
-func (s *Server) recordOutrankedKeys(c *call, cause string, keys []api.OutrankedCredential, truncated bool) {
+func (s *Server) recordOutrankedKeys(c *call, org, cause string, keys []api.OutrankedCredential, truncated bool) {
 	type key struct {
 		ID        string `json:"id"`
 		Principal string `json:"principal"`
@@ -99,7 +105,7 @@ func (s *Server) recordOutrankedKeys(c *call, cause string, keys []api.Outranked
 		return
 	}
 	e := audit.Entry{
-		Org:    c.org(),
+		Org:    org,
 		Actor:  audit.Actor{Principal: c.id.Principal, KeyID: c.id.KeyID, SessionID: c.id.SessionID, ClientAddr: c.addr, RequestID: c.reqID},
 		Action: "apikey.outranked", Result: audit.Success, Details: details,
 		Message: fmt.Sprintf("%d API keys now outrank their minters (by %s)", len(ks), cause),

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -83,12 +85,21 @@ func TestRefusedWritesJudgeNoKeys(t *testing.T) {
 		{"team.member.delete by another org's member", stranger, "DELETE", "/teams/support/members/user:" + w.memberID, nil, 404},
 		{"member.update of the owner by an admin", adm, "PATCH", "/members/" + w.ownerID, map[string]any{"role": "viewer"}, 403},
 		{"binding.delete of an owner's by an admin", adm, "DELETE", "/bindings/" + ownerBinding, nil, 403},
+		{"user.delete by the org's last owner", w.owner, "DELETE", "/v1/me", nil, 409},
+		{"user.delete by a service key", w.serviceKey, "DELETE", "/v1/me", nil, 403},
+	}
+	// url is a row's path, under the org unless it names its own.
+	url := func(path string) string {
+		if strings.HasPrefix(path, "/v1/") {
+			return path
+		}
+		return org + path
 	}
 	got := map[string]int64{}
 	want := map[string]int64{}
 	for _, r := range refused {
 		reads.Store(0)
-		if res := e.do(r.method, org+r.path, r.caller, r.body); res.Status != r.status {
+		if res := e.do(r.method, url(r.path), r.caller, r.body); res.Status != r.status {
 			t.Fatalf("%s: %s %s: status %d, want %d; body %s", r.name, r.method, r.path, res.Status, r.status, res.Body)
 		}
 		got[r.name], want[r.name] = reads.Load(), 0
@@ -102,14 +113,99 @@ func TestRefusedWritesJudgeNoKeys(t *testing.T) {
 		{"team.member.delete by the owner", w.owner, "DELETE", "/teams/support/members/user:" + w.memberID, nil, 200},
 		{"writes binding.delete by the owner", w.owner, "POST", "/writes", deleteBinding(memberBinding), 200},
 		{"member.delete by the owner", w.owner, "DELETE", "/members/" + w.memberID, nil, 200},
+		{"user.delete by the viewer", w.viewer, "DELETE", "/v1/me", nil, 200},
 	}
 	for _, r := range allowed {
 		reads.Store(0)
-		if res := e.do(r.method, org+r.path, r.caller, r.body); res.Status != r.status {
+		if res := e.do(r.method, url(r.path), r.caller, r.body); res.Status != r.status {
 			t.Fatalf("%s: %s %s: status %d, want %d; body %s", r.name, r.method, r.path, res.Status, r.status, res.Body)
 		}
 		if reads.Load() == 0 {
 			t.Errorf("%s: no minted key read: the count does not see the judging", r.name)
 		}
+	}
+}
+
+// TestDeleteMeWarnsOfOutrankedKeys: a member deleting its own user
+// (DELETE /v1/me) stops every API key it minted, in every org it leaves:
+// the answer warns of them, one warning per org naming the org, and each
+// org's audit log records them (apikey.outranked, cause user.delete). A
+// key already refused before is not the deletion's doing; the user, a
+// member of no org any more, is told how many, not which (it may read
+// no org's keys now).
+func TestDeleteMeWarnsOfOutrankedKeys(t *testing.T) {
+	t.Parallel()
+	ow := newOutrankWorld(t)
+	e := ow.e
+	second := "/v1/orgs/second"
+	e.must(201, "POST", "/v1/orgs", ow.owner, map[string]any{"id": "second", "name": "Second"}, nil)
+	e.must(201, "POST", second+"/members", ow.owner, map[string]any{"user_id": "adm", "role": "admin"}, nil)
+	mint := func(org, svc string) string {
+		t.Helper()
+		e.must(201, "POST", org+"/services", ow.owner, map[string]any{"name": svc, "role": "viewer"}, nil)
+		var kc api.KeyCreated
+		e.must(201, "POST", org+"/apikeys", ow.adm, map[string]any{"principal": "service:" + svc}, &kc)
+		return kc.Item.ID
+	}
+	k1, k2, k3 := mint(ow.org, "one"), mint(ow.org, "two"), mint(second, "three")
+	mint(second, "refused")
+	e.must(201, "POST", second+"/bindings", ow.owner, map[string]any{"principal": "service:refused", "role": "owner"}, nil)
+
+	var rev api.Revision
+	r := e.must(200, "DELETE", "/v1/me", ow.adm, nil, &rev)
+	for i := range rev.Warnings {
+		if !strings.Contains(rev.Warnings[i].Message, "refused") {
+			t.Errorf("warning %+v", rev.Warnings[i])
+		}
+		rev.Warnings[i].Message = ""
+	}
+	want := []api.WriteWarning{
+		{Code: api.WarningCredentialsOutranked, Org: ow.world.org, Count: 2},
+		{Code: api.WarningCredentialsOutranked, Org: "second", Count: 1},
+	}
+	if diff := cmp.Diff(want, rev.Warnings); diff != "" {
+		t.Errorf("warnings (-want +got):\n%s", diff)
+	}
+	for _, id := range []string{k1, k2, k3} {
+		if strings.Contains(string(r.Body), id) {
+			t.Errorf("the answer names key %s to a user that may read no org's keys: %s", id, r.Body)
+		}
+	}
+
+	type entry struct {
+		Details struct {
+			Cause string `json:"cause"`
+			Keys  []struct {
+				ID     string `json:"id"`
+				Minter string `json:"minter"`
+			} `json:"keys"`
+		} `json:"details"`
+	}
+	logged := func(org string) []string {
+		t.Helper()
+		var l struct{ Items []entry }
+		e.must(200, "GET", org+"/audit?action=apikey.outranked", ow.owner, nil, &l)
+		var ids []string
+		for _, it := range l.Items {
+			if it.Details.Cause != "user.delete" {
+				continue // the binding that refused a key before
+			}
+			for _, k := range it.Details.Keys {
+				if k.Minter != "user:adm" {
+					t.Errorf("%s: entry %+v", org, it.Details)
+				}
+				ids = append(ids, k.ID)
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	want1 := []string{k1, k2}
+	slices.Sort(want1)
+	if diff := cmp.Diff(want1, logged(ow.org)); diff != "" {
+		t.Errorf("%s's log (-want +got):\n%s", ow.org, diff)
+	}
+	if diff := cmp.Diff([]string{k3}, logged(second)); diff != "" {
+		t.Errorf("second's log (-want +got):\n%s", diff)
 	}
 }
