@@ -34,8 +34,9 @@ func (s mintedKeyReads) ListAPIKeys(ctx context.Context, f store.APIKeyFilter, p
 // binding.delete, DELETE …/members/{user}, DELETE
 // …/teams/{team}/members/{p}), which any member may call, nor on routes
 // whose permission the caller holds but whose escalation rules refuse
-// it, nor for a caller of another org. The same writes, allowed, read
-// the keys (the count sees them).
+// it, nor for a service key, nor for a caller of another org, nor for a
+// refused DELETE /v1/me. The same writes, allowed, read the keys (the
+// count sees them).
 func TestRefusedWritesJudgeNoKeys(t *testing.T) {
 	t.Parallel()
 	var reads atomic.Int64
@@ -77,11 +78,14 @@ func TestRefusedWritesJudgeNoKeys(t *testing.T) {
 		{"writes binding.delete by a viewer", w.viewer, "POST", "/writes", deleteBinding(ownerBinding), 403},
 		{"writes binding.delete by a member holding nothing", w.nobody, "POST", "/writes", deleteBinding(memberBinding), 403},
 		{"writes binding.delete of an owner's by an admin", adm, "POST", "/writes", deleteBinding(ownerBinding), 403},
+		{"writes binding.delete by a service key", w.serviceKey, "POST", "/writes", deleteBinding(memberBinding), 403},
 		{"writes binding.delete by another org's member", stranger, "POST", "/writes", deleteBinding(memberBinding), 404},
 		{"member.delete of the owner by a viewer", w.viewer, "DELETE", "/members/" + w.ownerID, nil, 403},
 		{"member.delete of the owner by an admin", adm, "DELETE", "/members/" + w.ownerID, nil, 403},
 		{"member.delete by another org's member", stranger, "DELETE", "/members/" + w.memberID, nil, 404},
 		{"team.member.delete by a viewer", w.viewer, "DELETE", "/teams/support/members/user:" + w.memberID, nil, 403},
+		{"team.member.delete by a service key", w.serviceKey, "DELETE", "/teams/support/members/user:" + w.memberID, nil, 403},
+		{"member.delete by a service key", w.serviceKey, "DELETE", "/members/" + w.memberID, nil, 403},
 		{"team.member.delete by another org's member", stranger, "DELETE", "/teams/support/members/user:" + w.memberID, nil, 404},
 		{"member.update of the owner by an admin", adm, "PATCH", "/members/" + w.ownerID, map[string]any{"role": "viewer"}, 403},
 		{"binding.delete of an owner's by an admin", adm, "DELETE", "/bindings/" + ownerBinding, nil, 403},
