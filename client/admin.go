@@ -8,8 +8,9 @@ import (
 )
 
 // Administrative endpoints. Writes return the revision they committed
-// (pass it to AtLeast to read your own write in a decision); lists return
-// one page (List.NextCursor → ListOptions.Cursor).
+// (pass it to AtLeast to read your own write in a decision), and record
+// what they stopped in the context's collector (CollectWarnings); lists
+// return one page (List.NextCursor → ListOptions.Cursor).
 
 func orgPath(org string) string { return "/v1/orgs/" + seg(org) }
 
@@ -37,6 +38,9 @@ func list[T any](ctx context.Context, c *Client, path string, q url.Values, o *L
 func writeItem[T any](ctx context.Context, c *Client, method, path string, body any) (T, uint64, error) {
 	var out written[T]
 	err := c.do(ctx, request{method: method, path: path, body: body, idem: idemOf(method)}, &out)
+	if err == nil {
+		noteWarnings(ctx, out.Warnings)
+	}
 	return out.Item, out.Revision, err
 }
 
@@ -44,6 +48,9 @@ func writeItem[T any](ctx context.Context, c *Client, method, path string, body 
 func writeRev(ctx context.Context, c *Client, method, path string, q url.Values, body any) (uint64, error) {
 	var out revision
 	err := c.do(ctx, request{method: method, path: path, query: q, body: body, idem: idemOf(method)}, &out)
+	if err == nil {
+		noteWarnings(ctx, out.Warnings)
+	}
 	return out.Revision, err
 }
 
@@ -210,7 +217,8 @@ func (c *Client) GetPolicy(ctx context.Context, org string) (Policy, error) {
 	return get[Policy](ctx, c, orgPath(org)+"/policy", nil)
 }
 
-// PutPolicy replaces the org's policy text. A text that does not compile
+// PutPolicy replaces the org's policy text (the keys it stopped: ApplyPolicy,
+// or CollectWarnings). A text that does not compile
 // is a 422 whose *Error.Diagnostics say where (IsInvalidPolicy); with
 // force, bindings and agents of roles the text removes are dropped instead
 // of refusing with 409.
@@ -225,6 +233,9 @@ func (c *Client) PutPolicy(ctx context.Context, org, text string, force bool) (u
 func (c *Client) ApplyPolicy(ctx context.Context, org, text string, force bool) (PolicyApplied, error) {
 	var out PolicyApplied
 	err := c.do(ctx, request{method: http.MethodPut, path: orgPath(org) + "/policy", body: map[string]any{"text": text, "force": force}, idem: idemOf(http.MethodPut)}, &out)
+	if err == nil {
+		noteWarnings(ctx, out.WriteWarnings)
+	}
 	return out, err
 }
 

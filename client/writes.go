@@ -34,6 +34,9 @@ func (c *Client) ProvisionUser(ctx context.Context, req ProvisionUserRequest) (U
 func (c *Client) Write(ctx context.Context, org string, changes []WriteChange) (WriteResult, error) {
 	var out WriteResult
 	err := c.do(ctx, request{method: http.MethodPost, path: orgPath(org) + "/writes", body: api.WriteRequest{Changes: changes}, idem: write}, &out)
+	if err == nil {
+		noteWarnings(ctx, out.Warnings)
+	}
 	return out, err
 }
 

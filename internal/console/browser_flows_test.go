@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
@@ -319,4 +321,56 @@ func TestBrowserPastedCredentialRefused(t *testing.T) {
 	}
 	b.screenshot("credential-refused")
 	b.axe("credential-refused")
+}
+
+// TestBrowserRefusedPolicyKeepsTheText: a key pasted into the policy
+// editor (a comment of a long text) is refused, and the editor shows the
+// text again — every line the user typed, the key cut out — marked
+// invalid with an inline error and focused; the page never shows the key
+// and is accessible; the policy is not saved. A key pasted into one field
+// of the role form leaves the other fields as typed.
+func TestBrowserRefusedPolicyKeepsTheText(t *testing.T) {
+	e := newEnv(t)
+	b := e.tab(t)
+	b.signIn("ada")
+	b.open("/console/orgs/acme/policy")
+	typed := "role reviewer level 20 {\n  permission chains { read }\n}\n"
+	b.do(chromedp.Click(chromedp.CSS("#policy-text")),
+		chromedp.Evaluate[chromedp.Void](`(() => { const t = document.getElementById('policy-text'); t.selectionStart = t.selectionEnd = t.value.length; })()`),
+		chromedp.SendKeys(chromedp.CSS("#policy-text"), typed+"# the CI key: "+e.keys["bob"]+"\n"),
+		chromedp.Click(chromedp.CSS("#policy-save")),
+		chromedp.WaitVisible(chromedp.CSS("#error")))
+	text := evalT[string](b, `document.getElementById('policy-text').value`)
+	if !strings.Contains(text, typed+"# the CI key: [credential redacted]\n") || !strings.Contains(text, "role viewer") {
+		t.Errorf("the editor lost the text:\n%s", text)
+	}
+	if html := evalT[string](b, "document.documentElement.outerHTML"); strings.Contains(html, e.keys["bob"][21:41]) {
+		t.Error("the page shows the key")
+	}
+	if got := evalT[string](b, `document.getElementById('policy-text').getAttribute('aria-invalid') + ' ' + document.activeElement.id`); got != "true policy-text" {
+		t.Errorf("the editor is not marked and focused: %q", got)
+	}
+	if got := b.text("#refill-error-text"); !strings.Contains(got, "credential was cut out") {
+		t.Errorf("inline error %q", got)
+	}
+	b.screenshot("policy-credential-refused")
+	b.axe("policy-credential-refused")
+	if s := e.state(t); s.policyVer != 1 {
+		t.Errorf("the policy was saved: version %d", s.policyVer)
+	}
+
+	// A key in another field of a form: the other fields keep their text.
+	b.open("/console/orgs/acme/roles")
+	b.do(chromedp.SendKeys(chromedp.CSS("#role-name"), "deployer"),
+		chromedp.SendKeys(chromedp.CSS("#role-level"), "20"),
+		chromedp.SendKeys(chromedp.CSS("#role-parents"), e.keys["bob"]),
+		chromedp.SendKeys(chromedp.CSS("#role-perms"), "chains:run, chains:read"),
+		chromedp.Click(chromedp.CSS("#role-save")),
+		chromedp.WaitVisible(chromedp.CSS("#error")))
+	got := evalT[[]string](b, `['role-name', 'role-level', 'role-parents', 'role-perms'].map(id => document.getElementById(id).value).concat([document.activeElement.id])`)
+	if diff := cmp.Diff([]string{"deployer", "20", "", "chains:run, chains:read", "role-parents"}, got); diff != "" {
+		t.Errorf("the role form after the refusal (-want +got):\n%s", diff)
+	}
+	b.screenshot("role-credential-refused")
+	b.axe("role-credential-refused")
 }

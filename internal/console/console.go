@@ -162,7 +162,8 @@ var credentialFields = map[string]bool{"api_key": true, "token": true, "t": true
 // docs/threat-model.md rows 91 and 102): a key pasted into a name, a
 // description, a policy or a filter would otherwise be quoted by the page
 // that refuses it, stored and shown to every reader, or logged. The
-// refusal names the field, never the value; nothing ran.
+// refusal names the field, never the value; nothing ran. An org form is
+// shown again with everything else the user typed (reshowForm).
 func (c *Console) noCredentials(w http.ResponseWriter, r *http.Request) bool {
 	form := r.Form
 	if r.Method != http.MethodPost {
@@ -180,7 +181,11 @@ func (c *Console) noCredentials(w http.ResponseWriter, r *http.Request) bool {
 	} else {
 		return true
 	}
-	c.refuse(w, r, http.StatusBadRequest, msg+" Credentials are never ids, names or data: revoke it if it was pasted by mistake, and keep secrets in the vault.")
+	msg += " Credentials are never ids, names or data: revoke it if it was pasted by mistake, and keep secrets in the vault."
+	if !credscan.In(r.URL.Path) && c.reshowForm(w, r, msg) {
+		return false
+	}
+	c.refuse(w, r, http.StatusBadRequest, msg)
 	return false
 }
 

@@ -3,6 +3,7 @@ package console_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -67,5 +68,96 @@ func TestCredentialsInFormsAreRefused(t *testing.T) {
 	// A secret's value takes one.
 	if p := c.post(org+"secrets", url.Values{"csrf": {c.csrf}, "namespace": {"default"}, "name": {"BOB_KEY"}, "value": {pasted}, "description": {"bob's key, for a test"}}); p.status != http.StatusSeeOther {
 		t.Errorf("a secret whose value is a key: status %d, want 303\n%.600s", p.status, p.body)
+	}
+}
+
+// TestRefusedFormKeepsTheRest: a form refused because a field holds a
+// credential is shown again (400) on its page with every other field as
+// the user typed it, the offending field emptied — a policy text keeps
+// its lines with the credential cut out — and marked (aria-invalid, an
+// inline error, autofocus); the credential is never on the page, a
+// secret's value is never shown back, and nothing ran.
+func TestRefusedFormKeepsTheRest(t *testing.T) {
+	e := newEnv(t)
+	pasted := e.keys["bob"]
+	if _, _, err := e.dir.CreateTeam(ctxT(t), e.owner, e.org, "oncall", "On call", nil); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	c.signIn("ada")
+	org := "/console/orgs/" + e.org + "/"
+	policy := "# The acme policy, long and carefully typed.\nrole r1 level 5 {}\n# bob's key: " + pasted + "\nrole r2 level 6 {}\n"
+	for _, tc := range []struct {
+		name, path string
+		form       url.Values
+		kept       []string // on the page, as attribute or text content
+		invalid    string   // the marked field's id
+		absent     []string
+	}{
+		{"a team's name", org + "teams", url.Values{"slug": {"ops-team"}, "name": {"Ops " + pasted}},
+			[]string{`id="team-slug" name="slug" value="ops-team"`, `id="team-name" name="name" value=""`}, "team-name", nil},
+		{"a team member", org + "teams/oncall/members", url.Values{"principal": {pasted}},
+			[]string{`id="add-oncall" name="principal" value=""`}, "add-oncall", nil},
+		{"a secret's description", org + "secrets", url.Values{"namespace": {"prod"}, "name": {"CI_TOKEN"}, "value": {"the-typed-secret-value"}, "description": {"for CI: " + pasted}},
+			[]string{`New secret in prod`, `id="secret-name" name="name" value="CI_TOKEN"`, `id="secret-desc" name="description" value=""`}, "secret-desc", []string{"the-typed-secret-value"}},
+		{"a role's parents", org + "roles", url.Values{"name": {"deployer"}, "level": {"20"}, "parents": {pasted}, "permissions": {"chains:run, chains:read"}},
+			[]string{`value="deployer"`, `value="20"`, `id="role-parents" name="parents" value=""`, `value="chains:run, chains:read"`}, "role-parents", nil},
+		{"an agent key's name", org + "keys", url.Values{"name": {pasted}}, []string{`id="key-name" name="name" value=""`}, "key-name", nil},
+		{"an invitation's email", org + "members/invite", url.Values{"email": {pasted + "@x.example"}, "role": {"viewer"}},
+			[]string{`id="invite-email" name="email" type="email" value=""`, `<option value="viewer" selected>`}, "invite-email", nil},
+		{"a policy's text", org + "policy", url.Values{"text": {policy}, "version": {"1"}, "action": {"save"}},
+			[]string{"# The acme policy, long and carefully typed.\nrole r1 level 5 {}\n# bob&#39;s key: [credential redacted]\nrole r2 level 6 {}\n</textarea>"}, "policy-text", nil},
+	} {
+		tc.form.Set("csrf", c.csrf)
+		p := c.post(tc.path, tc.form)
+		if p.status != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400\n%.600s", tc.name, p.status, p.body)
+			continue
+		}
+		for _, k := range tc.kept {
+			if !strings.Contains(p.body, k) {
+				t.Errorf("%s: the page lacks %q", tc.name, k)
+			}
+		}
+		marked := regexp.MustCompile(`id="` + tc.invalid + `"[^>]* aria-invalid="true" aria-describedby="refill-error-[a-z]+" autofocus`)
+		if !marked.MatchString(p.body) || !strings.Contains(p.body, `class="error field-error" id="refill-error-`) {
+			t.Errorf("%s: #%s is not marked invalid with an inline error", tc.name, tc.invalid)
+		}
+		if !strings.Contains(p.body, `id="error">`) || !strings.Contains(p.body, "holds a value in the form of a Gatehouse credential") {
+			t.Errorf("%s: no refusal sentence on top", tc.name)
+		}
+		for _, leak := range append([]string{pasted, pasted[4:20], pasted[21:41]}, tc.absent...) {
+			if strings.Contains(p.body, leak) {
+				t.Errorf("%s: the page shows %.12q…", tc.name, leak)
+			}
+		}
+	}
+	s := e.state(t)
+	if s.policyVer != 1 {
+		t.Errorf("the policy was saved: version %d", s.policyVer)
+	}
+	for _, path := range []string{"teams", "roles", "secrets?namespace=prod"} {
+		if p := c.get(org + path); strings.Contains(p.body, ">ops-team<") || strings.Contains(p.body, ">deployer<") || strings.Contains(p.body, ">CI_TOKEN<") {
+			t.Errorf("%s: something was created", path)
+		}
+	}
+}
+
+// TestRefusedFormIsNotReshownWithoutItsToken (docs/threat-model.md row
+// 108): a form holding a credential but not the session's CSRF token — a
+// form another site made the browser post — is refused with the bare
+// refusal page, never shown again pre-filled on the console's page, where
+// the user's own token would let one click submit what the other site
+// typed (a policy, a role).
+func TestRefusedFormIsNotReshownWithoutItsToken(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	c.signIn("ada")
+	org := "/console/orgs/" + e.org + "/"
+	for _, csrf := range []string{"", "forged-token"} {
+		p := c.post(org+"roles", url.Values{"csrf": {csrf}, "name": {"planted"}, "level": {"90"}, "permissions": {"policy:update"}, "parents": {e.keys["bob"]}})
+		if p.status != http.StatusBadRequest || strings.Contains(p.body, "planted") || strings.Contains(p.body, "policy:update") || strings.Contains(p.body, `id="role-form"`) {
+			t.Errorf("csrf %q: status %d, the planted form is shown again:\n%.800s", csrf, p.status, p.body)
+		}
 	}
 }

@@ -28,6 +28,9 @@ type page struct {
 	Error   string // a sentence shown at the top
 	Notice  string
 	Data    any
+	// Refill is what the user typed in a form refused before it ran
+	// (reshowForm), for the form's fields (Kept, Invalid, FieldError).
+	Refill *refill
 }
 
 type navItem struct {
@@ -117,6 +120,12 @@ func (c *Console) nav(r *http.Request, q *req) []navItem {
 // says nothing more.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	p.Page = name
+	if rf := refillOf(r.Context()); rf != nil {
+		p.Refill = rf
+		if p.Error == "" {
+			p.Error = rf.Msg
+		}
+	}
 	c.execute(w, status, name, "layout.html", p)
 }
 

@@ -17,6 +17,7 @@
 //	loadgen floor -mimic URL -data DIR -addr …    # the floor sending that Gatehouse's answers (bytes and headers)
 //	loadgen floor -spin 7us -data DIR -addr …     # the floor's answers, 7 µs of CPU later (a slower server)
 //	loadgen floor -debug-addr 127.0.0.1:18091 …   # any floor, with /debug/pprof/ there
+//	loadgen inproc -data DIR -cpuprofile P        # the handler alone on DIR's data, no sockets: cold against hot
 //
 // Invariants: it only connects to 127.0.0.1 (or ::1); every run is bounded
 // by -duration (at most 10 minutes) and -max-requests; every answer is
@@ -31,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen load|mix|run|serve|wrk|floor [flags] (see -h of each)")
+		fmt.Fprintln(os.Stderr, "usage: loadgen load|mix|run|serve|wrk|floor|inproc [flags] (see -h of each)")
 		os.Exit(2)
 	}
 	var err error
@@ -48,8 +49,10 @@ func main() {
 		err = cmdMix(os.Args[2:])
 	case "floor":
 		err = cmdFloor(os.Args[2:])
+	case "inproc":
+		err = cmdInproc(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: want load, mix, run, serve, wrk or floor", os.Args[1])
+		err = fmt.Errorf("unknown command %q: want load, mix, run, serve, wrk, floor or inproc", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)

@@ -150,6 +150,40 @@ class ClientTest(unittest.TestCase):
                          [("credentials-outrank-minter", 1, ["k1"])])
         self.assertIsNone(c.set_member_role("o", "bob", "viewer").warnings)
 
+    def test_revision_writes_return_their_warnings(self) -> None:
+        cred = {"id": "k1", "principal": "service:ci", "minter": "user:adm", "scope": "org", "reason": "mint a new one"}
+        w = {"code": "credentials-outrank-minter", "message": "stopped", "count": 1, "credentials": [cred]}
+        d = {"code": "quorum-unreachable", "severity": "warning", "message": "m"}
+        c = self.client(self.fake([ok({"revision": 7, "warnings": [w]}), ok({"revision": 8}),
+                                   ok({"revision": 9, "warnings": [d], "write_warnings": [w]}),
+                                   ok({"revision": 10, "warnings": "no"})]))
+        got = c.delete_binding("o", "b1")
+        self.assertEqual((got, [(x.code, [k.id for k in x.credentials or []]) for x in got.warnings]),
+                         (7, [("credentials-outrank-minter", ["k1"])]))
+        self.assertEqual(c.remove_member("o", "bob").warnings, ())
+        pol = c.put_policy("o", "role r level 1 {}")
+        self.assertEqual((pol, [x.code for x in pol.warnings], [x.code for x in pol.policy_warnings]),
+                         (9, ["credentials-outrank-minter"], ["quorum-unreachable"]))
+        with self.assertRaises(gatehouse.DecodeError):
+            c.delete_team("o", "t")
+
+    def test_a_revision_is_still_an_int(self) -> None:
+        import copy
+        import json
+        import pickle
+        w = gatehouse.WriteWarning(code="credentials-outrank-minter", message="m", count=1)
+        for r in (gatehouse.Revision(42, [w]), gatehouse.PolicyRevision(42, [w], [gatehouse.Diagnostic(code="c")])):
+            with self.subTest(type(r).__name__):
+                self.assertTrue(isinstance(r, int) and r == 42 and hash(r) == hash(42) and r < 43 and r + 1 == 43)
+                self.assertEqual((str(r), repr(r), f"{r:05d}", "%d" % r, json.dumps({"rev": r})),
+                                 ("42", "42", "00042", "42", '{"rev": 42}'))
+                self.assertEqual({42: "x"}[r], "x")
+                for back in (pickle.loads(pickle.dumps(r)), copy.copy(r), copy.deepcopy(r)):
+                    self.assertEqual((type(back), back, back.warnings), (type(r), 42, (w,)))
+                self.assertIs(type(pickle.loads(pickle.dumps(int(r)))), int)
+        self.assertEqual(pickle.loads(pickle.dumps(gatehouse.PolicyRevision(1, (), [gatehouse.Diagnostic(code="c")]))).policy_warnings,
+                         (gatehouse.Diagnostic(code="c"),))
+
     def test_pages_walks_every_page(self) -> None:
         pages = {"": ok({"items": [{"name": "a"}], "next_cursor": "n1"}),
                  "n1": ok({"items": [{"name": "b"}, {"name": "c"}], "next_cursor": ""})}

@@ -15,7 +15,7 @@
  * @module
  */
 import { type CallOptions, type TransportOptions } from "./transport.js";
-import type { AcceptRequest, AcceptResponse, Agent, AgentPatch, AgentSpec, AgentToken, AgentTokenRequest, OrgLifecycle, Reach, APIKey, BatchCheckResponse, BatchItem, Binding, BindingSpec, CheckResponse, CreateOrgRequest, ExplainResponse, Health, Invitation, InvitationCreated, InviteRequest, KeyCreated, KeySpec, LookupResourcesResponse, LookupSubjectsResponse, Me, Member, Namespace, Org, Page, PermissionsResponse, Policy, Release, Resource, ResourcePatch, ResourceRef, ResourceSpec, ResourceVersion, Revision, Role, RoleBody, RoleSpec, RunGrant, RunRequest, Approval, CheckRequest, Run, RunFinishRequest, RunStartRequest, RunStartResponse, Secret, SecretCreate, Service, ServicePatch, ServiceSpec, SessionResponse, Team, TeamRequest, JsonObject, ValidateResponse, Written } from "./types.js";
+import type { AcceptRequest, AcceptResponse, Agent, AgentPatch, AgentSpec, AgentToken, AgentTokenRequest, OrgLifecycle, Reach, APIKey, BatchCheckResponse, BatchItem, Binding, BindingSpec, CheckResponse, CreateOrgRequest, ExplainResponse, Health, Invitation, InvitationCreated, InviteRequest, KeyCreated, KeySpec, LookupResourcesResponse, LookupSubjectsResponse, Me, Member, Namespace, Org, Page, PermissionsResponse, Policy, PolicyApplied, Release, Resource, ResourcePatch, ResourceRef, ResourceSpec, ResourceVersion, Revision, Role, RoleBody, RoleSpec, RunGrant, RunRequest, Approval, CheckRequest, Run, RunFinishRequest, RunStartRequest, RunStartResponse, Secret, SecretCreate, Service, ServicePatch, ServiceSpec, SessionResponse, Team, TeamRequest, JsonObject, ValidateResponse, Written } from "./types.js";
 /** How to reach the server; see {@link TransportOptions}. */
 export interface GatehouseOptions extends TransportOptions {
     /**
@@ -341,10 +341,14 @@ export declare class OrgClient {
     getPolicy(options?: CallOptions): Promise<Policy>;
     /** Compiles and lints a policy text without storing it. */
     validatePolicy(text: string, options?: CallOptions): Promise<ValidateResponse>;
-    /** Replaces the org's policy text (an InvalidPolicyError carries the diagnostics). */
+    /**
+     * Replaces the org's policy text (an InvalidPolicyError carries the
+     * diagnostics). The answer's `writeWarnings` name the API keys the new
+     * policy stopped; its `warnings` are the policy's member-aware diagnostics.
+     */
     putPolicy(text: string, options?: CallOptions & {
         force?: boolean;
-    }): Promise<Revision>;
+    }): Promise<PolicyApplied>;
     /** Creates a secret in a namespace. */
     createSecret(namespace: string, spec: SecretCreate, options?: CallOptions): Promise<Written<Secret>>;
     /** The secrets of a namespace (metadata only). */

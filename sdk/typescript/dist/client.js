@@ -510,7 +510,11 @@ export class OrgClient {
     validatePolicy(text, options) {
         return this.t.do({ method: "POST", path: this.base + "/policy/validate", body: { text }, idem: "safe" }, options);
     }
-    /** Replaces the org's policy text (an InvalidPolicyError carries the diagnostics). */
+    /**
+     * Replaces the org's policy text (an InvalidPolicyError carries the
+     * diagnostics). The answer's `writeWarnings` name the API keys the new
+     * policy stopped; its `warnings` are the policy's member-aware diagnostics.
+     */
     putPolicy(text, options) {
         return this.w(this.t.do({ method: "PUT", path: this.base + "/policy", body: { text, force: options?.force || undefined } }, options));
     }

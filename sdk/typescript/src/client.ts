@@ -51,6 +51,7 @@ import type {
   Page,
   PermissionsResponse,
   Policy,
+  PolicyApplied,
   Release,
   Resource,
   ResourcePatch,
@@ -818,8 +819,12 @@ export class OrgClient {
     return this.t.do({ method: "POST", path: this.base + "/policy/validate", body: { text }, idem: "safe" }, options);
   }
 
-  /** Replaces the org's policy text (an InvalidPolicyError carries the diagnostics). */
-  putPolicy(text: string, options?: CallOptions & { force?: boolean }): Promise<Revision> {
+  /**
+   * Replaces the org's policy text (an InvalidPolicyError carries the
+   * diagnostics). The answer's `writeWarnings` name the API keys the new
+   * policy stopped; its `warnings` are the policy's member-aware diagnostics.
+   */
+  putPolicy(text: string, options?: CallOptions & { force?: boolean }): Promise<PolicyApplied> {
     return this.w(this.t.do({ method: "PUT", path: this.base + "/policy", body: { text, force: options?.force || undefined } }, options));
   }
 

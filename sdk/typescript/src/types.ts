@@ -1172,6 +1172,22 @@ export interface Revision {
 }
 
 /**
+ * The answer to a policy write (`putPolicy`): its revision, what the
+ * server found about the applied policy that needs the org's members
+ * (`warnings`: quorum-unreachable, an ask rule whose quorum is more than the
+ * people who could approve it) and what the new policy stopped
+ * (`writeWarnings`, as a {@link Revision}'s `warnings`). @schema PolicyApplied
+ */
+export interface PolicyApplied {
+  /** The revision the write committed. */
+  revision: number;
+  /** The policy's member-aware warnings (absent when none). */
+  warnings?: Diagnostic[];
+  /** What the write stopped (absent when nothing): API keys whose service now outranks their minter. */
+  writeWarnings?: WriteWarning[];
+}
+
+/**
  * What a write that succeeded stops: code "credentials-outrank-minter" —
  * API keys whose service now outranks the member that minted them (it was
  * raised, or the minter lowered), every use of which is refused 403

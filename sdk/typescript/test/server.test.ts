@@ -175,3 +175,39 @@ describe("what a platform automates", () => {
     assert.ok(err.explanation && err.explanation.summary.length > 0);
   });
 });
+
+describe("write warnings", () => {
+  // minted is a new org where bob, a builder, minted an API key of service
+  // ci (role svcrole: level 10, chains:read), which bob outranks.
+  async function minted(): Promise<{ org: string; keyId: string }> {
+    const org = "warn-" + Math.random().toString(36).slice(2, 10);
+    await alice.createOrg({ id: org });
+    const o = alice.org(org);
+    await o.addMember("bob", "builder");
+    await o.createRole({ name: "svcrole", level: 10, permissions: ["chains:read"] });
+    await o.createService({ name: "ci", role: "svcrole" });
+    const key = await bob.org(org).createKey({ principal: "service:ci" });
+    return { org, keyId: key.item.id };
+  }
+  const stopped = (ws: { code: string; count: number; credentials?: { id: string }[] }[] | undefined) =>
+    (ws ?? []).map((w) => [w.code, w.count, (w.credentials ?? []).map((c) => c.id)]);
+
+  it("a revision-only write answers the keys it stopped", async () => {
+    const { org, keyId } = await minted();
+    const rev = await alice.org(org).removeMember("bob");
+    assert.equal(rev.revision, alice.revision);
+    assert.deepEqual(stopped(rev.warnings), [["credentials-outrank-minter", 1, [keyId]]]);
+  });
+
+  it("a policy write answers the keys it stopped in writeWarnings", async () => {
+    const { org, keyId } = await minted();
+    const o = alice.org(org);
+    const text = (await o.getPolicy()).text;
+    const raised = text.replace("role svcrole level 10", "role svcrole level 60");
+    assert.notEqual(raised, text);
+    const applied = await o.putPolicy(raised);
+    assert.equal(applied.revision, alice.revision);
+    assert.deepEqual(stopped(applied.writeWarnings), [["credentials-outrank-minter", 1, [keyId]]]);
+    assert.equal(applied.warnings, undefined); // no member-aware policy diagnostics here
+  });
+});

@@ -31,7 +31,7 @@ from ._types import (AgentToken, NamespaceReach, OrgLifecycle, Reach, ReachAppro
                      Grant, Health, Invitation, InvitationCreated, Me, MeOrg, Member, Namespace, Org, Page,
                      Permissions, Policy, Pos, Release, Released, Resource, ResourcePage, ResourceRef, Role, Rule,
                      RunGrant, Scope, Service, Session, Subject, Subjects, Team, Trace, User, Validation, Wire,
-                     Written)
+                     Written, Revision, PolicyRevision)
 
 __version__ = "0.1.0"
 
@@ -45,6 +45,6 @@ __all__ = [
     "Grant", "Health", "Invitation", "InvitationCreated", "Me", "MeOrg", "Member", "Namespace", "Org", "Page",
     "Permissions", "Policy", "Pos", "Release", "Released", "Resource", "ResourcePage", "ResourceRef", "Role", "Rule",
     "RunGrant", "Scope", "Service", "Session", "Subject", "Subjects", "Team", "Trace", "User", "Validation", "Wire",
-    "Written", "Approval", "ApprovalVote", "Run", "RunStarted",
+    "Written", "Revision", "PolicyRevision", "Approval", "ApprovalVote", "Run", "RunStarted",
     "AgentToken", "NamespaceReach", "OrgLifecycle", "Reach", "ReachApproval", "ReachEntry", "SecretReach", "ToolReach",
 ]

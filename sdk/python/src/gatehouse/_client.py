@@ -8,14 +8,14 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Type, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Type, TypeVar, Union
 
 from . import _errors
 from ._transport import RetryPolicy, Transport
 from ._types import (Accepted, Agent, AgentToken, OrgLifecycle, Reach, Approval, Run, RunStarted, APIKey, KeyCreated, Secret, Batch, Binding, Decision, Explanation, Health, Invitation,
                      InvitationCreated, Me, Member, Namespace, Org, Page, Permissions, Policy, Release, Resource,
                      ResourcePage, ResourceRef, Role, RunGrant, Scope, Service, Session, Subjects, Team, Validation,
-                     Wire, Written, _encode)
+                     Wire, Written, _encode, Revision, PolicyRevision, WriteWarning, Diagnostic)
 
 __all__ = ["Client", "CheckItem", "MAX_BATCH"]
 
@@ -211,14 +211,20 @@ class Client:
         self._mark.note(out.get("revision"))
         return _decode(Written, out, method, path, (item,))
 
-    def _rev(self, method: str, path: str, body: Any = None, query: Optional[Dict[str, Any]] = None) -> int:
+    def _rev(self, method: str, path: str, body: Any = None, query: Optional[Dict[str, Any]] = None) -> Revision:
+        """A write that answers ``{"revision", "warnings"?}``: its revision,
+        carrying the warnings (what the write stopped)."""
+        out, rev = self._revision_of(method, path, body, query)
+        return Revision(rev, _decode_list(WriteWarning, out.get("warnings"), method, path))
+
+    def _revision_of(self, method: str, path: str, body: Any, query: Optional[Dict[str, Any]]) -> Tuple[Any, int]:
         out = self._call(method, path, body=body, query=query)
         _need(out, method, path)
         rev = out.get("revision")
-        if not isinstance(rev, int):
+        if not isinstance(rev, int) or isinstance(rev, bool):
             raise _errors.DecodeError(f"gatehouse: {method} {path}: the answer has no revision")
         self._mark.note(rev)
-        return rev
+        return out, rev
 
     def _get(self, cls: Type[Any], path: str, query: Optional[Dict[str, Any]] = None, args: tuple = ()) -> Any:
         out = self._call("GET", path, query=query)
@@ -490,11 +496,11 @@ class Client:
         """An org (any member)."""
         return self._get(Org, _org(org))
 
-    def rename_org(self, org: str, name: str) -> int:
+    def rename_org(self, org: str, name: str) -> Revision:
         """Change an org's display name; returns the revision."""
         return self._rev("PATCH", _org(org), {"name": name})
 
-    def delete_org(self, org: str) -> int:
+    def delete_org(self, org: str) -> Revision:
         """Delete an org and everything in it (an owner only)."""
         return self._rev("DELETE", _org(org))
 
@@ -510,7 +516,7 @@ class Client:
         """A namespace."""
         return self._get(Namespace, f"{_org(org)}/namespaces/{_q(name)}")
 
-    def delete_namespace(self, org: str, name: str, *, cascade: bool = False) -> int:
+    def delete_namespace(self, org: str, name: str, *, cascade: bool = False) -> Revision:
         """Delete a namespace; with ``cascade`` also its resources and
         bindings (409 otherwise when it holds any)."""
         return self._rev("DELETE", f"{_org(org)}/namespaces/{_q(name)}", query={"cascade": "true" if cascade else None})
@@ -534,7 +540,7 @@ class Client:
         """Replace a member's org-scope role; returns the new binding."""
         return self._written(Binding, "PATCH", f"{_org(org)}/members/{_q(user_id)}", {"role": role})
 
-    def remove_member(self, org: str, user_id: str) -> int:
+    def remove_member(self, org: str, user_id: str) -> Revision:
         """Remove a member with its bindings."""
         return self._rev("DELETE", f"{_org(org)}/members/{_q(user_id)}")
 
@@ -547,7 +553,7 @@ class Client:
         """One page of the org's invitations."""
         return self._page(Invitation, _org(org) + "/invitations", None, page_size, cursor)
 
-    def revoke_invitation(self, org: str, id: str) -> int:
+    def revoke_invitation(self, org: str, id: str) -> Revision:
         """Revoke a pending invitation."""
         return self._rev("DELETE", f"{_org(org)}/invitations/{_q(id)}")
 
@@ -579,15 +585,15 @@ class Client:
         """A team with its members."""
         return self._get(Team, f"{_org(org)}/teams/{_q(slug)}")
 
-    def add_team_member(self, org: str, slug: str, principal: str) -> int:
+    def add_team_member(self, org: str, slug: str, principal: str) -> Revision:
         """Add a user, agent or service to a team."""
         return self._rev("POST", f"{_org(org)}/teams/{_q(slug)}/members", {"principal": principal})
 
-    def remove_team_member(self, org: str, slug: str, principal: str) -> int:
+    def remove_team_member(self, org: str, slug: str, principal: str) -> Revision:
         """Remove a principal from a team."""
         return self._rev("DELETE", f"{_org(org)}/teams/{_q(slug)}/members/{_q(principal)}")
 
-    def delete_team(self, org: str, slug: str) -> int:
+    def delete_team(self, org: str, slug: str) -> Revision:
         """Delete a team and every binding naming it."""
         return self._rev("DELETE", f"{_org(org)}/teams/{_q(slug)}")
 
@@ -602,17 +608,17 @@ class Client:
         return self._get(Role, f"{_org(org)}/roles/{_q(name)}")
 
     def create_role(self, org: str, name: str, *, level: int, permissions: List[str],
-                    parents: Optional[List[str]] = None) -> int:
+                    parents: Optional[List[str]] = None) -> Revision:
         """Create a custom role (level and permissions at most yours)."""
         return self._rev("POST", _org(org) + "/roles",
                          _body(name=name, level=level, parents=parents, permissions=permissions))
 
     def update_role(self, org: str, name: str, *, level: int, permissions: List[str],
-                    parents: Optional[List[str]] = None) -> int:
+                    parents: Optional[List[str]] = None) -> Revision:
         """Redefine a custom role."""
         return self._rev("PUT", f"{_org(org)}/roles/{_q(name)}", _body(level=level, parents=parents, permissions=permissions))
 
-    def delete_role(self, org: str, name: str) -> int:
+    def delete_role(self, org: str, name: str) -> Revision:
         """Delete a custom role (409 while it is bound)."""
         return self._rev("DELETE", f"{_org(org)}/roles/{_q(name)}")
 
@@ -627,11 +633,17 @@ class Client:
         _need(out, "POST", path)
         return _decode(Validation, out, "POST", path)
 
-    def put_policy(self, org: str, text: str, *, force: bool = False) -> int:
+    def put_policy(self, org: str, text: str, *, force: bool = False) -> PolicyRevision:
         """Replace the org's policy text. One that does not compile raises
         :class:`InvalidPolicy` (``diagnostics`` say where); with ``force``,
-        bindings and agents of removed roles are dropped instead of a 409."""
-        return self._rev("PUT", _org(org) + "/policy", {"text": text, "force": force})
+        bindings and agents of removed roles are dropped instead of a 409.
+        Returns the revision (an ``int``) carrying ``warnings``, the API
+        keys the new policy stopped, and ``policy_warnings``, what the
+        server found about it that needs the org's members."""
+        method, path = "PUT", _org(org) + "/policy"
+        out, rev = self._revision_of(method, path, {"text": text, "force": force}, None)
+        return PolicyRevision(rev, _decode_list(WriteWarning, out.get("write_warnings"), method, path),
+                              _decode_list(Diagnostic, out.get("warnings"), method, path))
 
     # --- bindings and sharing
 
@@ -657,7 +669,7 @@ class Client:
         """A binding."""
         return self._get(Binding, f"{_org(org)}/bindings/{_q(id)}")
 
-    def delete_binding(self, org: str, id: str) -> int:
+    def delete_binding(self, org: str, id: str) -> Revision:
         """Delete a binding."""
         return self._rev("DELETE", f"{_org(org)}/bindings/{_q(id)}")
 
@@ -749,7 +761,7 @@ class Client:
         (yourself, or bindings:read)."""
         return self._get(Reach, f"{_org(org)}/principals/{_q(principal)}/reach")
 
-    def delete_agent(self, org: str, name: str) -> int:
+    def delete_agent(self, org: str, name: str) -> Revision:
         """Delete an agent with its bindings."""
         return self._rev("DELETE", f"{_org(org)}/agents/{_q(name)}")
 
@@ -792,7 +804,7 @@ class Client:
         attestation_due and inactive)."""
         return self._written(Service, "POST", f"{_org(org)}/services/{_q(name)}/attest", None)
 
-    def delete_service(self, org: str, name: str) -> int:
+    def delete_service(self, org: str, name: str) -> Revision:
         """Delete a service with its bindings."""
         return self._rev("DELETE", f"{_org(org)}/services/{_q(name)}")
 
@@ -828,7 +840,7 @@ class Client:
             body["spec"] = spec
         return self._written(Resource, "PATCH", _res(org, namespace, type, id), body)
 
-    def delete_resource(self, org: str, namespace: str, type: str, id: str) -> int:
+    def delete_resource(self, org: str, namespace: str, type: str, id: str) -> Revision:
         """Delete a resource with its versions and the bindings scoped to
         it."""
         return self._rev("DELETE", _res(org, namespace, type, id))
@@ -850,7 +862,7 @@ class Client:
         path = "/v1/apikeys" if not org else _org(org) + "/apikeys"
         return self._page(APIKey, path, {"principal": principal or None} if org else None, page_size, cursor)
 
-    def revoke_key(self, org: str, id: str) -> int:
+    def revoke_key(self, org: str, id: str) -> Revision:
         """Revoke an API key (org "" for a personal key); it stops working
         at once."""
         path = "/v1/apikeys" if not org else _org(org) + "/apikeys"
@@ -875,7 +887,7 @@ class Client:
         return self._written(Secret, "POST", f"{_org(org)}/namespaces/{_q(namespace)}/secrets/{_q(name)}/rotate",
                              _body(value=value, if_version=if_version or None))
 
-    def delete_secret(self, org: str, namespace: str, name: str, *, force: bool = False) -> int:
+    def delete_secret(self, org: str, namespace: str, name: str, *, force: bool = False) -> Revision:
         """Delete a secret and every version (a :class:`Conflict` while a
         resource spec references it, unless ``force``)."""
         return self._rev("DELETE", f"{_org(org)}/namespaces/{_q(namespace)}/secrets/{_q(name)}",
@@ -924,6 +936,15 @@ def _decode(cls: Any, out: Any, method: str, path: str, args: tuple = ()) -> Any
         return cls.from_wire(out, args)
     except (TypeError, ValueError) as e:
         raise _errors.DecodeError(f"gatehouse: {method} {path}: malformed answer: {e}") from e
+
+
+def _decode_list(cls: Any, items: Any, method: str, path: str) -> List[Any]:
+    """A list member of an answer (absent or null: empty), each item decoded as cls."""
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise _errors.DecodeError(f"gatehouse: {method} {path}: malformed answer: want an array of {cls.__name__}")
+    return [_decode(cls, x, method, path) for x in items]
 
 
 def _problem(method: str, path: str, status: int, headers: Dict[str, str], data: bytes) -> _errors.APIError:

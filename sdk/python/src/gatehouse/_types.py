@@ -14,7 +14,7 @@ import dataclasses
 import sys
 import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Dict, Generic, List, Optional, TypeVar
+from typing import Any, ClassVar, Dict, Generic, Iterable, List, Optional, Tuple, TypeVar
 
 T = TypeVar("T")
 
@@ -185,6 +185,45 @@ class Written(Wire, Generic[T]):
     item: Optional[T] = None
     warnings: Optional[List[WriteWarning]] = None
     extra: Dict[str, Any] = _extra()
+
+
+class Revision(int):
+    """The answer to a write that returns nothing but its revision: an
+    ``int`` (it compares, hashes, formats, JSON-encodes and pickles as the
+    revision number, so code written when these methods returned ``int``
+    works unchanged) that also carries what the write stopped:
+    ``warnings``, a tuple of :class:`WriteWarning` (empty when nothing),
+    as :attr:`Written.warnings` does for writes that answer an item."""
+
+    warnings: Tuple[WriteWarning, ...]
+
+    def __new__(cls, revision: int, warnings: Iterable[WriteWarning] = ()) -> "Revision":
+        r = super().__new__(cls, revision)
+        r.warnings = tuple(warnings)
+        return r
+
+    def __reduce__(self) -> Any:
+        return (type(self), (int(self), self.warnings))
+
+
+class PolicyRevision(Revision):
+    """The answer to :meth:`Client.put_policy`: a :class:`Revision` whose
+    ``warnings`` are the keys the new policy stopped (the API's
+    ``write_warnings``), with ``policy_warnings``, a tuple of
+    :class:`Diagnostic`: what the server found about the applied policy
+    that needs the org's members (``quorum-unreachable``: an ask rule
+    whose quorum is more than the people who could approve it)."""
+
+    policy_warnings: Tuple[Diagnostic, ...]
+
+    def __new__(cls, revision: int, warnings: Iterable[WriteWarning] = (),
+                policy_warnings: Iterable[Diagnostic] = ()) -> "PolicyRevision":
+        r = super().__new__(cls, revision, warnings)
+        r.policy_warnings = tuple(policy_warnings)
+        return r
+
+    def __reduce__(self) -> Any:
+        return (type(self), (int(self), self.warnings, self.policy_warnings))
 
 
 # --- directory
