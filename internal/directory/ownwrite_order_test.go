@@ -1,15 +1,20 @@
 package directory_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
+	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
 // applyLog records the batches an engine applies, in order.
@@ -168,6 +173,126 @@ func TestOwnWritesApplyInOrder(t *testing.T) {
 				ok(t, fmt.Sprintf("directory %d follows to %d", i+1, end), d.WaitFor(ctx, end))
 				logs[i].checkApplied(t, fmt.Sprintf("directory %d", i+1), start, end, want)
 			}
+		})
+	}
+}
+
+// lostReplyStore runs org writes in rounds: each write of a round sends
+// its rows and then waits until every write of the round has (so all
+// took their base revision before any commits, and their commits return
+// in any order); and it loses the reply to the commit of revision lose:
+// the write commits but its caller is told it failed, as when the
+// connection drops after the database received COMMIT. That writer hands
+// nothing over; its revision is committed all the same.
+type lostReplyStore struct {
+	store.Store
+	round sync.WaitGroup
+	lose  atomic.Uint64
+}
+
+func (s *lostReplyStore) WriteOrg(ctx context.Context, org string, fn func(tx store.Tx) error) (uint64, error) {
+	ow, isOW := s.Store.(interface {
+		WriteOrg(context.Context, string, func(store.Tx) error) (uint64, error)
+	})
+	if !isOW {
+		return 0, errors.New("the store has no org writes")
+	}
+	rev, err := ow.WriteOrg(ctx, org, func(tx store.Tx) error {
+		err := fn(tx)
+		s.round.Done()
+		s.round.Wait()
+		return err
+	})
+	if err == nil && rev == s.lose.Load() {
+		return 0, errors.New("read tcp: connection reset by peer")
+	}
+	return rev, err
+}
+
+// TestOwnWritesLostCommitReply: of concurrent org writes in one process,
+// the first to commit never learns its revision, so it cannot hand it
+// over, and the others commit after it. They must not wait for it
+// forever: each is still visible when it returns, and the engine applies
+// every revision, the lost one's from the changelog, once and in order.
+func TestOwnWritesLostCommitReply(t *testing.T) {
+	const orgs, rounds, lostRound = 4, 3, 1
+	for _, be := range poolBackends {
+		if be.name != "postgres-orgwrites" {
+			continue // only there do org writes commit side by side
+		}
+		t.Run(be.name, func(t *testing.T) {
+			ctx := ctxT(t)
+			st := &lostReplyStore{Store: be.open(t, 8)}
+			// A stalled hand-over would end in settle's timeout: keep it short.
+			d := openDir(t, st, directory.Options{CatchUpTimeout: 10 * time.Second})
+			mustUsers(t, d, "alice", "bob")
+			for o := range orgs {
+				org := fmt.Sprintf("o%d", o)
+				ok(t, "create "+org, third(d.CreateOrg(ctx, alice, directory.OrgSpec{ID: org})))
+				st.round.Add(1)
+				ok(t, "bob in "+org, third(d.Write(ctx, alice, org, []directory.WriteChange{{Op: directory.OpMemberAdd, User: directory.UserSpec{ID: "bob", Role: "viewer"}}})))
+			}
+			start, err := st.CurrentRevision(ctx)
+			ok(t, "CurrentRevision", err)
+			ok(t, "at the start", d.WaitFor(ctx, start))
+			var log applyLog
+			directory.SetOnApplyForTest(d, log.add)
+
+			var (
+				mu     sync.Mutex
+				errs   []string
+				failed int
+			)
+			for r := range rounds {
+				base, err := st.CurrentRevision(ctx)
+				ok(t, "CurrentRevision", err)
+				if r == lostRound {
+					st.lose.Store(base + 1)
+				}
+				st.round.Add(orgs)
+				var wg sync.WaitGroup
+				for o := range orgs {
+					org, ns := fmt.Sprintf("o%d", o), fmt.Sprintf("n%d", r)
+					wg.Go(func() {
+						_, rev, err := d.Write(ctx, alice, org, []directory.WriteChange{{Op: directory.OpNamespaceCreate, Namespace: ns},
+							{Op: directory.OpBindingCreate, Binding: directory.BindingSpec{Principal: "user:bob", Role: "builder", Scope: authz.Scope{Namespace: ns}}}})
+						mu.Lock()
+						defer mu.Unlock()
+						switch {
+						case err != nil:
+							failed++
+						case d.Revision() < rev:
+							errs = append(errs, fmt.Sprintf("%s %s: the write of revision %d returned with its engine at %d", org, ns, rev, d.Revision()))
+						}
+					})
+				}
+				wg.Wait()
+			}
+			if len(errs) > 0 {
+				t.Errorf("%d writes were not visible when they returned:\n%s", len(errs), strings.Join(errs, "\n"))
+			}
+			if failed != 1 {
+				t.Errorf("%d writes failed, want the one whose reply was lost", failed)
+			}
+			end, err := st.CurrentRevision(ctx)
+			ok(t, "CurrentRevision", err)
+			if want := start + orgs*rounds; end != want {
+				t.Errorf("revision went from %d to %d, want %d (the lost reply's write committed too)", start, end, want)
+			}
+			var want []changeKey
+			for after := start; ; {
+				cs, err := st.ChangesSince(ctx, after, 0)
+				ok(t, "ChangesSince", err)
+				if len(cs) == 0 {
+					break
+				}
+				for _, c := range cs {
+					want = append(want, changeKey{c.Revision, c.Seq})
+				}
+				after = cs[len(cs)-1].Revision
+			}
+			ok(t, "follows to the end", d.WaitFor(ctx, end))
+			log.checkApplied(t, "directory", start, end, want)
 		})
 	}
 }
