@@ -45,6 +45,10 @@ import (
 //     authorize, reads over the transaction's own connection WHILE
 //     holding mu.
 //
+// A third party only applies: a writer handing over the changes it
+// committed (ownWrite), in revision order through the ready slots, with no
+// lock held over its commit.
+//
 // So mu is never held while waiting for a pooled connection: a writer that
 // waits for mu waits only for CPU work or for reads over a connection that
 // is already in use (and those reads take no locks). On PostgreSQL the
