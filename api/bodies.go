@@ -34,7 +34,10 @@ const WarningCredentialsOutranked = "credentials-outrank-minter"
 // they are its own); otherwise only Count says how many (never an id the
 // caller could not read).
 type WriteWarning struct {
-	Code        string                `json:"code"`
+	Code string `json:"code"`
+	// Org is the org of the keys, on a route whose path names none
+	// (DELETE /v1/me: one warning per org the user left).
+	Org         string                `json:"org,omitempty"`
 	Message     string                `json:"message"`
 	Count       int                   `json:"count"`
 	Truncated   bool                  `json:"truncated,omitempty"` // Count is a lower bound

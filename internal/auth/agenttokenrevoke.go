@@ -41,7 +41,7 @@ import (
 //     after a restart, or after the verification cache was cleared) is
 //     read from the store once, when its signature is verified: a
 //     revocation committed before this process started is found there.
-//     A token with no row (minted before migration 00017) is accepted
+//     A token with no row (minted before migration 00018) is accepted
 //     until it expires, at most an hour; a store failure refuses it
 //     (fail closed).
 //

@@ -189,7 +189,7 @@ func (s *Service) mayActAs(ctx context.Context, tx store.Tx, org, actor, target 
 	if err != nil {
 		return err
 	}
-	return s.outranks(org, actor, target, scopes)
+	return outranks(s.dir, org, actor, target, scopes)
 }
 
 // outranks is the one comparison of DESIGN §1.2 between a credential's
@@ -197,10 +197,11 @@ func (s *Service) mayActAs(ctx context.Context, tx store.Tx, org, actor, target 
 // again at every use (minterStands): at each scope, actor's highest
 // level is not below target's, and at each namespace and resource scope
 // actor holds every permission target holds there. Against the engine's
-// current state; scopes are target's (Directory.TargetScopes).
-func (s *Service) outranks(org, actor, target string, scopes []authz.Scope) error {
+// state e (the live one but for OutrankedKeys' look before a write);
+// scopes are target's (Directory.TargetScopes).
+func outranks(e engineState, org, actor, target string, scopes []authz.Scope) error {
 	for _, sc := range scopes {
-		al, tl := s.dir.HighestLevel(org, actor, sc), s.dir.HighestLevel(org, target, sc)
+		al, tl := e.HighestLevel(org, actor, sc), e.HighestLevel(org, target, sc)
 		if tl > al {
 			return &directory.EscalationError{Reason: directory.ReasonTarget, Scope: sc, ActorLevel: al, Target: target, TargetLevel: tl}
 		}
@@ -211,9 +212,9 @@ func (s *Service) outranks(org, actor, target string, scopes []authz.Scope) erro
 		case sc.IsResource():
 			// What the target holds on this one resource (a share, a
 			// role bound there, directly or through a team) and above it.
-			want = s.dir.PatternsHeld(org, target, sc)
+			want = e.PatternsHeld(org, target, sc)
 		default:
-			gs, err := s.dir.Grants(org, target, sc.Namespace)
+			gs, err := e.Grants(org, target, sc.Namespace)
 			if err != nil {
 				continue
 			}
@@ -222,7 +223,7 @@ func (s *Service) outranks(org, actor, target string, scopes []authz.Scope) erro
 				want = append(want, g.Permission)
 			}
 		}
-		if missing := s.dir.Missing(org, actor, sc, want); len(missing) > 0 {
+		if missing := e.Missing(org, actor, sc, want); len(missing) > 0 {
 			return &directory.EscalationError{Reason: directory.ReasonPermissions, Scope: sc, ActorLevel: al, Missing: missing, Target: target}
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/errs"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 // A credential minted for someone else — a service's API key created by
@@ -137,7 +138,7 @@ func (s *Service) minterStands(id Identity, kind, cred string, now time.Time) er
 			return nil
 		}
 	}
-	err := s.standsBehind(id.Org, id.MintedBy, id.Principal, kind, now)
+	err := s.standsBehind(s.dir, id.Org, id.MintedBy, id.Principal, kind, now)
 	if s.dir.Revision() == rev { // else the engine moved while reading: do not remember it
 		if s.nVerdicts.Add(1) > maxVerdicts {
 			s.verdicts.Clear()
@@ -199,6 +200,18 @@ func (s *Service) refused(err error, cred string, rev uint64) error {
 	}
 }
 
+// engineState is the state of the engine a comparison of minter and
+// principal reads: the directory's live engine (s.dir) or a state pinned
+// before a write (directory.View).
+type engineState interface {
+	Standing(org, principal string, now time.Time) (member bool, why authz.Reason)
+	HighestLevel(org, principal string, sc authz.Scope) int
+	Missing(org, principal string, sc authz.Scope, perms []policy.Permission) []policy.Permission
+	Grants(org, principal, namespace string) ([]authz.Grant, error)
+	PatternsHeld(org, principal string, sc authz.Scope) []policy.Permission
+	EngineTargetScopes(org, target string) []authz.Scope
+}
+
 // verdictUntil is when a verdict on id computed at now stops holding: the
 // first instant after now at which the standing or holdings of the minter
 // or the principal in the org change by the clock alone (a grant of its
@@ -220,19 +233,21 @@ func (s *Service) verdictUntil(id Identity, now time.Time) time.Time {
 }
 
 // standsBehind is minterStands' computation: the minter can act in org,
-// and outranks the principal at every scope the engine knows for it.
-func (s *Service) standsBehind(org, minter, principal, kind string, now time.Time) error {
+// and outranks the principal at every scope the engine knows for it —
+// in the engine's state e (the live one, s.dir, or one pinned before a
+// write: Before).
+func (s *Service) standsBehind(e engineState, org, minter, principal, kind string, now time.Time) error {
 	oe := &OutrankedError{Credential: kind, Minter: minter, Principal: principal, Org: org}
-	if member, why := s.dir.Standing(org, minter, now); !member || why != "" {
-		oe.MinterGone, oe.Level = true, s.dir.HighestLevel(org, principal, authz.Scope{})
+	if member, why := e.Standing(org, minter, now); !member || why != "" {
+		oe.MinterGone, oe.Level = true, e.HighestLevel(org, principal, authz.Scope{})
 		return oe
 	}
-	err := s.outranks(org, minter, principal, s.dir.EngineTargetScopes(org, principal))
+	err := outranks(e, org, minter, principal, e.EngineTargetScopes(org, principal))
 	var ee *directory.EscalationError
 	if !errors.As(err, &ee) {
 		return err
 	}
 	oe.Scope, oe.Permissions = ee.Scope, ee.Reason == directory.ReasonPermissions
-	oe.Level = s.dir.HighestLevel(org, principal, ee.Scope)
+	oe.Level = e.HighestLevel(org, principal, ee.Scope)
 	return oe
 }

@@ -56,50 +56,49 @@ type Touched struct {
 // Any reports whether t names anything to judge.
 func (t Touched) Any() bool { return t.All || len(t.Raised) > 0 || len(t.Lowered) > 0 }
 
+// Before is the engine's state before a write (Service.Before): what
+// OutrankedKeys judges a key's standing against to leave out the keys
+// already refused then, which the write did not stop. The zero Before
+// leaves out nothing.
+type Before struct {
+	state engineState // nil: nothing pinned
+}
+
+// Before pins the engine's state before a write that touches t, for
+// OutrankedKeys to compare against once the write committed. It reads no
+// key and judges none (directory.Directory.Pin copies nothing): a write
+// that is refused — its authorization is made inside the write — makes
+// the server do no judging (threat-model row 99). The zero Before when t
+// touches nothing.
+func (s *Service) Before(t Touched) Before {
+	if !t.Any() {
+		return Before{}
+	}
+	return Before{s.dir.Pin()}
+}
+
 // OutrankedKeys lists the live API keys of org touched by a write (t)
 // whose use would now be refused 403 credential-outranks-minter —
 // minterStands' comparison against the engine's current state, so call
-// it once the write has settled — each once, but those in before (the
-// ids RefusedKeys found refused before the write: the write did not
-// stop them). visible says whether c may read those keys' metadata
-// (apikeys:read at org scope, or every key is c's own): a caller that may
-// not is told only how many there are. truncated: more keys than
-// maxOutrankedKeys were read.
-func (s *Service) OutrankedKeys(ctx context.Context, c Caller, org string, t Touched, before map[string]bool) (keys []OutrankedKey, visible, truncated bool, err error) {
-	all, truncated, err := s.outranked(ctx, org, t)
+// it once the write has settled — each once, but those that were already
+// refused in before (the state pinned before the write: the write did
+// not stop them). Only the keys refused now are judged against before,
+// at the same instant. visible says whether c may read those keys'
+// metadata (apikeys:read at org scope, or every key is c's own): a
+// caller that may not is told only how many there are. truncated: more
+// keys than maxOutrankedKeys were read.
+func (s *Service) OutrankedKeys(ctx context.Context, c Caller, org string, t Touched, before Before) (keys []OutrankedKey, visible, truncated bool, err error) {
+	keys, truncated, err = s.outranked(ctx, org, t, before)
 	if err != nil {
 		return nil, false, false, err
-	}
-	for _, k := range all {
-		if !before[k.ID] {
-			keys = append(keys, k)
-		}
 	}
 	return keys, s.keysVisible(c, org, keys), truncated, nil
 }
 
-// RefusedKeys is the ids of the keys OutrankedKeys would list now: those
-// a write about to be made (t) finds already refused, which it does not
-// stop. Nil when t touches nothing or the keys cannot be read (then
-// every key refused after the write is listed).
-func (s *Service) RefusedKeys(ctx context.Context, org string, t Touched) map[string]bool {
-	if !t.Any() {
-		return nil
-	}
-	keys, _, err := s.outranked(ctx, org, t)
-	if err != nil || len(keys) == 0 {
-		return nil
-	}
-	ids := make(map[string]bool, len(keys))
-	for _, k := range keys {
-		ids[k.ID] = true
-	}
-	return ids
-}
-
 // outranked is the live minted API keys of org touched by t (read at
-// most maxOutrankedKeys: truncated) that minterStands would now refuse.
-func (s *Service) outranked(ctx context.Context, org string, t Touched) (keys []OutrankedKey, truncated bool, err error) {
+// most maxOutrankedKeys: truncated) that minterStands would now refuse
+// and, when before pinned a state, would not have refused in it.
+func (s *Service) outranked(ctx context.Context, org string, t Touched, before Before) (keys []OutrankedKey, truncated bool, err error) {
 	var filters []store.APIKeyFilter
 	if t.All {
 		filters = append(filters, store.APIKeyFilter{Org: org, Minted: true})
@@ -142,9 +141,13 @@ func (s *Service) outranked(ctx context.Context, org string, t Touched) (keys []
 					continue
 				}
 				var oe *OutrankedError
-				if errors.As(s.standsBehind(org, minter, k.Principal, "API key", now), &oe) {
-					keys = append(keys, OutrankedKey{ID: k.ID, Principal: k.Principal, Minter: minter, Err: oe})
+				if !errors.As(s.standsBehind(s.dir, org, minter, k.Principal, "API key", now), &oe) {
+					continue
 				}
+				if before.state != nil && s.standsBehind(before.state, org, minter, k.Principal, "API key", now) != nil {
+					continue // refused before the write too: not its doing
+				}
+				keys = append(keys, OutrankedKey{ID: k.ID, Principal: k.Principal, Minter: minter, Err: oe})
 			}
 			if next == "" {
 				break

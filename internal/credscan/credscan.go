@@ -74,18 +74,7 @@ func nextCredential(s string, from int, which jwts) (start, end int) {
 		if s[i] != 'g' && s[i] != 'e' || i > 0 && alnum(s[i-1]) {
 			continue
 		}
-		rest := s[i:]
-		head := 0
-		if strings.HasPrefix(rest, "eyJ") {
-			head = 3
-		} else {
-			for _, p := range Prefixes {
-				if strings.HasPrefix(rest, p) {
-					head = len(p)
-					break
-				}
-			}
-		}
+		head := headLen(s[i:])
 		if head == 0 {
 			continue
 		}
@@ -96,12 +85,48 @@ func nextCredential(s string, from int, which jwts) (start, end int) {
 		if j-i-head < minCredentialTail {
 			continue
 		}
-		if head == 3 && (strings.Count(s[i:j], ".") != 2 || which == ownJWT && !sessionJWT(s[i:j])) {
+		if s[i] == 'e' && (strings.Count(s[i:j], ".") != 2 || which == ownJWT && !sessionJWT(s[i:j])) { // a JWT
 			continue
 		}
 		return i, j
 	}
 	return -1, -1
+}
+
+// jwtHead is how every JWT starts (a JSON header, base64url-encoded).
+const jwtHead = "eyJ"
+
+// headLen is the length of the credential head s starts with — one of
+// Prefixes, or jwtHead — or 0 when it starts with none.
+func headLen(s string) int {
+	if strings.HasPrefix(s, jwtHead) {
+		return len(jwtHead)
+	}
+	for _, p := range Prefixes {
+		if strings.HasPrefix(s, p) {
+			return len(p)
+		}
+	}
+	return 0
+}
+
+// Segment reports whether a segment of a request's path is, or holds, a
+// credential: the whole segment is then redacted where the path is
+// logged or quoted (an id pasted as the token: `gatehouse apikey revoke
+// <the token>`). It is stricter than In, since no id starts like a
+// credential: a segment that starts with one of Prefixes counts however
+// short what follows ("gti_01_x"), and one that starts with jwtHead
+// counts when the segment has two dots, whatever its other characters;
+// anywhere else in the segment In's rule holds ("key=gth_…").
+func Segment(seg string) bool {
+	if strings.HasPrefix(seg, jwtHead) {
+		if strings.Count(seg, ".") == 2 {
+			return true
+		}
+	} else if headLen(seg) > 0 {
+		return true
+	}
+	return In(seg)
 }
 
 // sessionJWT reports whether the JWT t (three dot-separated parts) was

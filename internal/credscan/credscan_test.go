@@ -95,3 +95,37 @@ func TestRedact(t *testing.T) {
 		t.Error("look-alikes taken for credentials")
 	}
 }
+
+// TestSegment: a path segment that is a credential, starts like one
+// (however short), or holds one where In finds it is redacted whole; ids
+// and look-alikes are not.
+func TestSegment(t *testing.T) {
+	for _, tc := range []struct {
+		name, seg string
+		want      bool
+	}{
+		{"an id", "0123456789abcdef", false},
+		{"an API key", key, true},
+		{"a session", jwt, true},
+		{"a short session", "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ1c2VyOm93bmVyIn0.c2ln", true},
+		{"a JWT with other characters", "eyJ~a.b.c", true},
+		{"an invitation, short", "gti_01_x", true},
+		{"an agent token, short", "gha_x.y.z", true},
+		{"a run token, short", "ghrun_abc", true},
+		{"an API key's head alone", "gth_", true},
+		// Stricter than the server's own recogniser was: a credential
+		// after another character of the segment.
+		{"a key after an equals sign", "key=" + key, true},
+		{"a session after a dash", "x-" + jwt, true},
+		{"a name that merely starts like a JWT", "eyJteam", false},
+		{"a JWT head with three dots", "eyJa.b.c.d", false},
+		{"a resource id with dots", "a.b.c", false},
+		{"a prefix glued to a word", "xgth_" + strings.Repeat("a", 40), false},
+		{"a short prefix inside a word", "length_limit=gth_v2", false},
+		{"empty", "", false},
+	} {
+		if got := credscan.Segment(tc.seg); got != tc.want {
+			t.Errorf("%s: Segment(%q) = %v, want %v", tc.name, tc.seg, got, tc.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -130,7 +131,51 @@ const auditScanBatch = store.MaxPageSize
 // not read (whether some match its filter, or where they are). A read
 // that fills the page inside a batch reads that batch again, up to the
 // last entry answered, for that cursor.
+//
+// The entries answered were committed no later than the engine state the
+// reader was judged by: the store may hold a commit the engine has not
+// applied yet (this process's follower, or another process's write), and
+// an entry written in the same transaction as the reader's removal — its
+// own removal among them — must not be answered to it on the strength of
+// the membership the transaction ended. So the read is judged at an engine
+// revision no older than the store's newest revision read after it; when
+// the engine was behind, the engine catches up and the read is made again
+// (ErrNotCaughtUp, as for at_least, if it cannot). A refusal judged while
+// the engine moved is judged again, so that the reader gets the answer of
+// one state (removed: not found, as for an org that does not exist).
 func (d *Directory) ListAudit(ctx context.Context, actor Actor, org string, f store.AuditFilter, p store.Page) ([]audit.Entry, string, error) {
+	for attempt := 0; ; attempt++ {
+		judged := d.eng.Revision()
+		out, next, err := d.listAudit(ctx, actor, org, f, p)
+		if err != nil {
+			if d.eng.Revision() != judged && attempt < auditCatchUpAttempts && ctx.Err() == nil {
+				// Judged across a change (a member at the door, no
+				// longer a reader inside): judge again at one state.
+				continue
+			}
+			return nil, "", err
+		}
+		head, err := d.st.CurrentRevision(ctx)
+		if err != nil {
+			return nil, "", mapErr("list audit", err)
+		}
+		if judged >= head {
+			return out, next, nil
+		}
+		if attempt == auditCatchUpAttempts {
+			return nil, "", &Error{Pkg: pkg, Op: "list audit", Msg: fmt.Sprintf("the log moved past the engine %d times (engine at %d, store at %d)", attempt+1, d.eng.Revision(), head), Kind: ErrNotCaughtUp}
+		}
+		if err := d.WaitFor(ctx, head); err != nil {
+			return nil, "", err
+		}
+	}
+}
+
+// auditCatchUpAttempts bounds how many times ListAudit reads again after
+// the engine caught up with a store that kept moving.
+const auditCatchUpAttempts = 3
+
+func (d *Directory) listAudit(ctx context.Context, actor Actor, org string, f store.AuditFilter, p store.Page) ([]audit.Entry, string, error) {
 	var (
 		out  []audit.Entry
 		next string

@@ -488,7 +488,7 @@ func (d *Directory) Member(org, principal string) (Gate, bool) {
 // or suspended — or "" when it can (authz.Engine.Standing). Credentials
 // that name a principal ask it at each use.
 func (d *Directory) Standing(org, principal string, now time.Time) (member bool, why authz.Reason) {
-	return d.eng.Standing(org, principal, now)
+	return d.live().Standing(org, principal, now)
 }
 
 // Missing lists the permissions of perms that principal does not hold
@@ -496,13 +496,13 @@ func (d *Directory) Standing(org, principal string, now time.Time) (member bool,
 // namespace) — the test the directory's own administrative checks make.
 // Nothing is missing only for a member holding them all.
 func (d *Directory) Missing(org, principal string, sc authz.Scope, perms []policy.Permission) []policy.Permission {
-	return d.eng.Missing(org, principal, sc, perms)
+	return d.live().Missing(org, principal, sc, perms)
 }
 
 // HighestLevel is the highest role level principal holds at sc in org
 // (0 for none): what the escalation rules compare.
 func (d *Directory) HighestLevel(org, principal string, sc authz.Scope) int {
-	return d.eng.HighestLevel(org, principal, sc)
+	return d.live().HighestLevel(org, principal, sc)
 }
 
 // NextClockChange is the earliest instant after `after` at which
@@ -519,8 +519,7 @@ func (d *Directory) NextClockChange(org, principal string, after time.Time) time
 // authorized form). authz.ErrNotFound (wrapped) when principal is not a
 // member.
 func (d *Directory) Grants(org, principal, namespace string) ([]authz.Grant, error) {
-	gs, _, err := d.eng.Permissions(org, principal, namespace)
-	return gs, err
+	return d.live().Grants(org, principal, namespace)
 }
 
 // Allows is the engine's decision on req, unrecorded and without

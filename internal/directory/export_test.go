@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -74,9 +75,27 @@ func CatchUpForTest(st store.Store, snap *store.OrgSnapshot) (*authz.Engine, fun
 	f.cursor = snap.Revision
 	f.known[snap.Org.ID] = true
 	return eng, func(ctx context.Context) (uint64, error) {
-		err := f.catchUp(ctx)
+		err := f.catchUp(ctx, 0)
 		return eng.Revision(), err
 	}, nil
+}
+
+// AppliedBatch is one batch the engine applied: the revisions after
+// Cursor up to N, and the changes applied with them.
+type AppliedBatch struct {
+	Cursor, N uint64
+	Changes   []store.Change
+}
+
+// SetOnApplyForTest makes d call fn with every batch its engine applies,
+// in the order applied (under the follower's lock: fn must be quick and
+// must not call d). Call it before using d concurrently.
+func SetOnApplyForTest(d *Directory, fn func(AppliedBatch)) {
+	d.fol.mu.Lock()
+	defer d.fol.mu.Unlock()
+	d.fol.onApply = func(b *batch) {
+		fn(AppliedBatch{Cursor: b.cursor, N: b.n, Changes: slices.Clone(b.changes)})
+	}
 }
 
 // AllPages collects every row of a paged store list, as the directory does.

@@ -36,11 +36,20 @@ func (d *Directory) CreateUser(ctx context.Context, u store.User) (store.User, u
 // is ErrLastOwner if the user is the last holder of the top-level role of
 // any org (hand the org over, or delete it, first).
 func (d *Directory) DeleteUser(ctx context.Context, actor Actor, userID string) (uint64, error) {
+	_, rev, err := d.DeleteUserOrgs(ctx, actor, userID)
+	return rev, err
+}
+
+// DeleteUserOrgs is DeleteUser answering also the orgs the user was a
+// member of, read in the deleting transaction: those where the keys it
+// minted stop (threat-model row 99).
+func (d *Directory) DeleteUserOrgs(ctx context.Context, actor Actor, userID string) (orgs []string, rev uint64, err error) {
 	const name = "delete user"
 	if actor.Principal != authz.KindUser+":"+userID {
-		return 0, errorf(ErrNotFound, name, "user %q", userID)
+		return nil, 0, errorf(ErrNotFound, name, "user %q", userID)
 	}
-	rev, err := d.st.Write(ctx, func(tx store.Tx) error {
+	rev, err = d.st.Write(ctx, func(tx store.Tx) error {
+		orgs = orgs[:0]
 		if err := d.CatchUp(ctx, tx); err != nil {
 			return err
 		}
@@ -54,6 +63,7 @@ func (d *Directory) DeleteUser(ctx context.Context, actor Actor, userID string) 
 			return err
 		}
 		for _, m := range memberships {
+			orgs = append(orgs, m.Org)
 			o := &op{d: d, ctx: ctx, name: name, r: tx, tx: tx, org: m.Org, actor: actor}
 			pol, err := tx.GetPolicy(ctx, m.Org)
 			if err != nil {
@@ -72,10 +82,10 @@ func (d *Directory) DeleteUser(ctx context.Context, actor Actor, userID string) 
 		return d.recordSuccess(ctx, tx, name, "", actor, AuditNote{Target: "user/" + userID})
 	})
 	if err != nil {
-		return 0, mapErr(name, err)
+		return nil, 0, mapErr(name, err)
 	}
 	d.settle(ctx, rev)
-	return rev, nil
+	return orgs, rev, nil
 }
 
 // OrgSpec describes a new org.

@@ -292,20 +292,14 @@ func (d *Directory) TargetScopes(ctx context.Context, r store.Reader, org, targe
 // namespaces, not the store's): what a credential's use compares, against
 // the same state every other authorization of the request reads.
 func (d *Directory) EngineTargetScopes(org, target string) []authz.Scope {
-	nss := d.eng.Namespaces(org)
-	held := d.eng.ResourceScopesHeld(org, target)
-	scopes := make([]authz.Scope, 1, 1+len(nss)+len(held))
-	for _, n := range nss {
-		scopes = append(scopes, authz.Scope{Namespace: n})
-	}
-	return append(scopes, held...)
+	return d.live().EngineTargetScopes(org, target)
 }
 
 // PatternsHeld is Engine.PatternsHeld: what acting as principal could use
 // at sc (grants at sc, enclosing scopes and through teams; shares
 // included), whatever principal's state.
 func (d *Directory) PatternsHeld(org, principal string, sc authz.Scope) []policy.Permission {
-	return d.eng.PatternsHeld(org, principal, sc)
+	return d.live().PatternsHeld(org, principal, sc)
 }
 
 // mayRemovePrincipal checks DESIGN §1.2 for a principal being deleted or

@@ -45,6 +45,10 @@ import (
 //     authorize, reads over the transaction's own connection WHILE
 //     holding mu.
 //
+// A third party only applies: a writer handing over the changes it
+// committed (ownWrite), in revision order through the ready slots, with no
+// lock held over its commit.
+//
 // So mu is never held while waiting for a pooled connection: a writer that
 // waits for mu waits only for CPU work or for reads over a connection that
 // is already in use (and those reads take no locks). On PostgreSQL the
@@ -64,6 +68,26 @@ type follower struct {
 	reload map[string]bool // orgs to (re)load whole in the next batch
 
 	hooks []func([]store.Change) // OnChanges; guarded by mu
+
+	// ready holds own writes' batches (ownWrite) committed at a revision
+	// the engine cannot show yet, because an earlier one is not applied:
+	// whoever applies revision r-1 applies ready[r] next (drainLocked).
+	// Guarded by mu.
+	ready map[uint64]*batch
+	// onApply, when set (tests), sees every batch the engine applied,
+	// under mu, in the order applied.
+	onApply func(b *batch)
+
+	// The tails of this process's writes (ownWrite): a write takes a
+	// ticket before its store commit and ends it after its hand-over.
+	// Whoever would read the changelog for revisions such a write may
+	// hold waits for the tails started before it (waitTails), so that
+	// the writer hands them over rather than the follower reading them
+	// back. Guarded by tmu, never held with mu.
+	tmu       sync.Mutex
+	tickets   uint64              // tickets handed out
+	open      map[uint64]struct{} // tickets not yet ended
+	tailEnded chan struct{}       // closed (and replaced) when a ticket ends
 
 	kick    chan struct{}
 	lastErr atomic.Pointer[syncError]
@@ -112,9 +136,12 @@ type batch struct {
 func newFollower(st store.Store, eng *authz.Engine, comp *compiler, log *slog.Logger) *follower {
 	return &follower{
 		st: st, eng: eng, comp: comp, log: log,
-		known:  map[string]bool{},
-		reload: map[string]bool{},
-		kick:   make(chan struct{}, 1),
+		known:     map[string]bool{},
+		reload:    map[string]bool{},
+		ready:     map[uint64]*batch{},
+		open:      map[uint64]struct{}{},
+		tailEnded: make(chan struct{}),
+		kick:      make(chan struct{}, 1),
 	}
 }
 
@@ -145,7 +172,7 @@ func (f *follower) bootstrap(ctx context.Context) error {
 		}
 		cursor = next
 	}
-	return f.catchUp(ctx)
+	return f.catchUp(ctx, 0)
 }
 
 // read fetches a batch from src: snapshots of the reload orgs, then the
@@ -221,17 +248,19 @@ func (f *follower) run(ctx context.Context, watch <-chan uint64) {
 		if retry > 0 {
 			timer = time.After(retry)
 		}
+		var target uint64 // the revision the store announced; 0: read in any case
 		select {
 		case <-ctx.Done():
 			return
-		case _, ok := <-watch:
+		case rev, ok := <-watch:
 			if !ok {
 				return // the store was closed
 			}
+			target = rev
 		case <-f.kick:
 		case <-timer:
 		}
-		if err := f.catchUp(ctx); err != nil {
+		if err := f.catchUp(ctx, target); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -256,7 +285,21 @@ func (f *follower) poke() {
 // catchUp applies batches read from the store until the changelog has
 // nothing newer. It reads without holding mu (a read may wait for a pooled
 // connection) and drops a batch if another party applied one meanwhile.
-func (f *follower) catchUp(ctx context.Context) error {
+//
+// It first lets this process's writes that are committing hand their
+// revisions over (waitTails); then, if the engine has reached target (the
+// revision the store announced, when it did: a later commit announces
+// itself again) and no org awaits a reload, there is nothing to read.
+func (f *follower) catchUp(ctx context.Context, target uint64) error {
+	f.waitTails(ctx, f.tailsStarted(), target)
+	if target > 0 {
+		f.mu.Lock()
+		done := f.eng.Revision() >= target && len(f.reload) == 0
+		f.mu.Unlock()
+		if done {
+			return nil
+		}
+	}
 	attempt := 0
 	for {
 		f.mu.Lock()
@@ -272,6 +315,9 @@ func (f *follower) catchUp(ctx context.Context) error {
 			continue // a writer caught the engine up meanwhile: read from where it is now
 		}
 		progressed, retry, err := f.applyLocked(b, attempt)
+		if progressed {
+			f.drainLocked()
+		}
 		f.mu.Unlock()
 		switch {
 		case err != nil:
@@ -291,8 +337,15 @@ func (f *follower) catchUp(ctx context.Context) error {
 // store's write lock, so every revision up to the base is committed and
 // nothing newer can commit. mu is held throughout, so the follower's loop
 // cannot apply anything in between (its reads do not hold mu).
+//
+// Revisions up to the base that this process's writes committed are
+// handed over by those writes: it waits for the tails started before it
+// first (waitTails; bounded), and reads only what is still missing.
 func (f *follower) catchUpTx(ctx context.Context, tx store.Tx) error {
 	base := tx.Revision() - 1
+	if f.eng.Revision() < base {
+		f.waitTails(ctx, f.tailsStarted(), base)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	attempt := 0
@@ -302,6 +355,9 @@ func (f *follower) catchUpTx(ctx context.Context, tx store.Tx) error {
 			return err
 		}
 		progressed, retry, err := f.applyLocked(b, attempt)
+		if progressed {
+			f.drainLocked()
+		}
 		switch {
 		case err != nil:
 			return err
@@ -386,6 +442,9 @@ func (f *follower) applyLocked(b *batch, attempt int) (progressed, retry bool, e
 	}
 	f.cursor = n
 	f.gen++
+	if f.onApply != nil {
+		f.onApply(b)
+	}
 	return true, false, nil
 }
 
@@ -667,29 +726,46 @@ func engineBinding(b authz.Binding) bool {
 // (issue 19): without it the follower reads them back from the changelog
 // after the commit (a batch of 1,000 changes is some 3,000 rows) and
 // decodes them, as it does for other processes' writes. At the end of the
-// write's callback (hold) the writer takes the follower's mu and copies the
-// transaction's changes; once the store has committed them at rev, apply
-// applies them as the batch of revision rev — exactly what the follower
-// would read from the changelog, which the store still writes for other
-// processes — if the engine is at rev-1, and releases mu. Holding mu over
-// the commit keeps the follower's loop, which the commit wakes, from
-// reading the same changes back meanwhile: it then finds the engine at
-// rev. mu is held only over the commit of the writer's own transaction,
-// on its own connection (no pooled connection is waited for). If the
-// commit fails, or the engine is anywhere else, nothing is applied here
-// and the follower catches up from the changelog as before.
+// write's callback, or once its rows are sent (hold), the writer takes a
+// tail ticket and copies the transaction's changes; once the store has
+// committed them at rev, apply hands them over as the batch of revision
+// rev — exactly what the follower would read from the changelog, which
+// the store still writes for other processes — and ends the ticket.
+//
+// No lock is held over the commit (issue 19, branch writes12): the tails
+// of concurrent org writes (sqlcore's WriteOrg), each a round trip to the
+// database, overlap, and their commits return in any order. The engine
+// still applies revisions strictly in order, each once: a batch whose
+// revision rev is next (the engine at rev-1) is applied at once, and then
+// any ready one after it; one that is not is kept in ready until whoever
+// applies rev-1 — another writer's hand-over, the follower, or a writer
+// catching up inside its transaction — applies it next (drainLocked). A
+// ready batch at or below what the engine has applied (the follower read
+// its revision back) is dropped. A write returns once the engine shows
+// its revision (settle), so read-your-writes holds as before.
+//
+// A revision is taken and committed in one transaction (the store's
+// UPDATE of its revision row, which a failed commit rolls back with the
+// rest), so no revision is ever skipped: a tail that fails leaves no gap
+// and hands nothing over; the ready batches after it are applied once the
+// revision the failed write did not take is committed by someone else
+// and applied. If the store's reply is lost after a commit (the outcome
+// unknown to the writer), the follower reads that revision from the
+// changelog: it waits for the tails started before it to end, so it never
+// waits on one forever, and reads whatever they did not hand over.
 type ownWrite struct {
 	f       *follower
+	ticket  uint64
 	tx      store.Tx
 	changes []store.Change
 	values  []any // changes' decoded payloads, when the store keeps them (changeValues)
 }
 
-// hold takes f.mu and keeps tx's changes (once: a callback run again
-// keeps the last run's).
+// hold takes a tail ticket and keeps tx's changes (once: a callback run
+// again keeps the last run's).
 func (w *ownWrite) hold(f *follower, tx store.Tx) {
 	if w.f == nil {
-		f.mu.Lock()
+		w.ticket = f.startTail()
 		w.f = f
 	}
 	w.tx = tx
@@ -697,14 +773,14 @@ func (w *ownWrite) hold(f *follower, tx store.Tx) {
 	w.values = changeValues(tx, len(w.changes))
 }
 
-// apply applies the changes committed at rev and releases mu.
+// apply hands over the changes committed at rev and ends the ticket.
 func (w *ownWrite) apply(rev uint64) {
 	if w.f == nil {
 		return
 	}
 	f := w.f
 	defer w.release()
-	if len(w.changes) == 0 || rev == 0 || f.cursor != rev-1 || f.eng.Revision() != rev-1 || len(f.reload) > 0 {
+	if len(w.changes) == 0 || rev == 0 {
 		return
 	}
 	if w.changes[0].Revision != rev && w.tx != nil {
@@ -721,18 +797,117 @@ func (w *ownWrite) apply(rev uint64) {
 		}
 	}
 	b := &batch{cursor: rev - 1, n: rev, pending: map[string]pendingOrg{}, changes: w.changes, values: w.values}
-	if _, _, err := f.applyLocked(b, 0); err != nil {
-		f.log.Warn("directory: applying a write's own changes failed; the follower reads them back", "revision", rev, "err", err)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if rev > f.cursor {
+		f.ready[rev] = b
 	}
+	f.drainLocked()
 }
 
-// release releases mu if held.
+// release ends the ticket if taken.
 func (w *ownWrite) release() {
 	if w.f != nil {
-		w.f.mu.Unlock()
+		w.f.endTail(w.ticket)
 		w.f = nil
 	}
 	w.tx = nil
+}
+
+// drainLocked applies the ready batches that are next in revision order,
+// one revision at a time, and drops those the engine already has. f.mu
+// is held.
+func (f *follower) drainLocked() {
+	for r := range f.ready {
+		if r <= f.cursor {
+			delete(f.ready, r)
+		}
+	}
+	for {
+		r := f.cursor + 1
+		b, ok := f.ready[r]
+		if !ok || f.eng.Revision() != r-1 || len(f.reload) > 0 {
+			return
+		}
+		delete(f.ready, r)
+		progressed, _, err := f.applyLocked(b, 0)
+		if err != nil {
+			f.log.Warn("directory: applying a write's own changes failed; the follower reads them back", "revision", r, "err", err)
+			return
+		}
+		if !progressed {
+			return // marked orgs for reload: the follower reads from here
+		}
+	}
+}
+
+// tailWait bounds how long a reader of the changelog waits for this
+// process's committing writes to hand their revisions over (waitTails):
+// about a round trip to the database; past it, reading them back is
+// correct, only slower.
+const tailWait = 100 * time.Millisecond
+
+// startTail hands out a tail ticket.
+func (f *follower) startTail() uint64 {
+	f.tmu.Lock()
+	defer f.tmu.Unlock()
+	t := f.tickets
+	f.tickets++
+	f.open[t] = struct{}{}
+	return t
+}
+
+// endTail ends ticket t.
+func (f *follower) endTail(t uint64) {
+	f.tmu.Lock()
+	defer f.tmu.Unlock()
+	delete(f.open, t)
+	close(f.tailEnded)
+	f.tailEnded = make(chan struct{})
+}
+
+// tailsStarted is the next ticket: every tail started so far has a lower
+// one.
+func (f *follower) tailsStarted() uint64 {
+	f.tmu.Lock()
+	defer f.tmu.Unlock()
+	return f.tickets
+}
+
+// waitTails waits until every tail with a ticket below before has ended
+// or the engine has reached revision until (when > 0), at most tailWait
+// (or until ctx ends). It holds no lock while waiting.
+func (f *follower) waitTails(ctx context.Context, before, until uint64) {
+	var timer *time.Timer
+	for {
+		if until > 0 && f.eng.Revision() >= until {
+			return
+		}
+		f.tmu.Lock()
+		waiting := false
+		for t := range f.open {
+			if t < before {
+				waiting = true
+				break
+			}
+		}
+		ended := f.tailEnded
+		f.tmu.Unlock()
+		if !waiting {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(tailWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-ended:
+		case <-timer.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // changeList returns all of tx's changes.

@@ -75,7 +75,7 @@ func (s *Server) orgRoutes() []*Route {
 					return Revision{}, err
 				}
 				touched := auth.Touched{All: cascade}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				rev, err := s.dir.DeleteNamespace(c.ctx, c.actor(), c.org(), c.path("namespace"), cascade)
 				// A cascade deletes the namespace's bindings: of minters too.
 				return s.warnedRevision(c, "namespace.delete", touched, before, rev, err)
@@ -106,14 +106,14 @@ func (s *Server) memberRoutes() []*Route {
 		route("PATCH", "/v1/orgs/{org}/members/{user}", "members", "Replace a member's org-scope role (escalation rules apply; an admin cannot demote an owner).",
 			func(c *call, req *RoleRequest) (Written[api.Binding], error) {
 				touched := auth.Touched{Lowered: []string{authz.KindUser + ":" + c.path("user")}}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				b, rev, err := s.dir.ChangeMemberRole(c.ctx, c.actor(), c.org(), c.path("user"), req.Role)
 				return warnedWritten(s, c, "member.update", touched, before, apiBinding(b), rev, err)
 			}).perm("members:update"),
 		route("DELETE", "/v1/orgs/{org}/members/{user}", "members", "Remove a member with its bindings (anyone may leave; removing another needs members:delete).",
 			func(c *call, _ *noBody) (Revision, error) {
 				touched := auth.Touched{Lowered: []string{authz.KindUser + ":" + c.path("user")}}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				rev, err := s.dir.RemoveMember(c.ctx, c.actor(), c.org(), c.path("user"))
 				return s.warnedRevision(c, "member.delete", touched, before, rev, err)
 			}),
@@ -148,7 +148,7 @@ func (s *Server) teamRoutes() []*Route {
 		route("DELETE", "/v1/orgs/{org}/teams/{team}", "teams", "Delete a team and every binding naming it.",
 			func(c *call, _ *noBody) (Revision, error) {
 				touched := auth.Touched{All: true}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				rev, err := s.dir.DeleteTeam(c.ctx, c.actor(), c.org(), c.path("team"))
 				// Its members, whoever minted, are gone with it: every minted key.
 				return s.warnedRevision(c, "team.delete", touched, before, rev, err)
@@ -156,14 +156,14 @@ func (s *Server) teamRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/teams/{team}/members", "teams", "Add a user, agent or service to a team (escalation rules apply to what the team grants).",
 			func(c *call, req *PrincipalRequest) (Revision, error) {
 				touched := auth.Touched{Raised: []string{req.Principal}}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				rev, err := s.dir.AddTeamMember(c.ctx, c.actor(), c.org(), c.path("team"), req.Principal)
 				return s.warnedRevision(c, "team.member.add", touched, before, rev, err)
 			}).perm("teams:update").created(),
 		route("DELETE", "/v1/orgs/{org}/teams/{team}/members/{principal}", "teams", "Remove a principal from a team (anyone may leave).",
 			func(c *call, _ *noBody) (Revision, error) {
 				touched := auth.Touched{Lowered: []string{c.path("principal")}}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				rev, err := s.dir.RemoveTeamMember(c.ctx, c.actor(), c.org(), c.path("team"), c.path("principal"))
 				return s.warnedRevision(c, "team.member.delete", touched, before, rev, err)
 			}),
@@ -198,7 +198,7 @@ func (s *Server) roleRoutes() []*Route {
 		route("PUT", "/v1/orgs/{org}/roles/{role}", "roles", "Redefine a custom role.",
 			func(c *call, req *RoleBody) (Revision, error) {
 				touched := auth.Touched{All: true}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				rev, err := s.dir.UpdateRole(c.ctx, c.actor(), c.org(), directory.RoleSpec{
 					Name: c.path("role"), Level: req.Level, Parents: req.Parents, Permissions: req.Permissions,
 				})
@@ -219,7 +219,7 @@ func (s *Server) roleRoutes() []*Route {
 		route("PUT", "/v1/orgs/{org}/policy", "policy", "Replace the org's policy text (422 with positioned errors when it does not compile).",
 			func(c *call, req *PolicyRequest) (api.PolicyApplied, error) {
 				touched := auth.Touched{All: true} // what every role means may change
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				rev, err := s.dir.ReplacePolicy(c.ctx, c.actor(), c.org(), req.Text, req.Force)
 				if err != nil {
 					return api.PolicyApplied{}, err
@@ -241,7 +241,7 @@ func (s *Server) bindingRoutes() []*Route {
 					return api.BindingWritten{}, err
 				}
 				touched := auth.Touched{Raised: []string{spec.Principal}}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				b, rev, err := s.dir.CreateBinding(c.ctx, c.actor(), c.org(), spec)
 				if err != nil {
 					return api.BindingWritten{}, err
@@ -272,7 +272,7 @@ func (s *Server) bindingRoutes() []*Route {
 		route("DELETE", "/v1/orgs/{org}/bindings/{binding}", "bindings", "Delete a binding (escalation rules apply to what it grants and to its principal).",
 			func(c *call, _ *noBody) (Revision, error) {
 				touched := auth.Touched{All: true}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				rev, err := s.dir.DeleteBinding(c.ctx, c.actor(), c.org(), c.path("binding"))
 				// Its principal (a minter, or a team of minters) is gone from
 				// the answer: every minted key.
@@ -347,7 +347,7 @@ func (s *Server) principalRoutes() []*Route {
 				// rules opted in to may suspend it (a minter lowered).
 				svc := []string{authz.KindService + ":" + c.path("service")}
 				touched := auth.Touched{Raised: svc, Lowered: svc}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				sv, rev, err := s.dir.UpdateService(c.ctx, c.actor(), c.org(), c.path("service"),
 					directory.ServiceUpdate{Attributes: req.Attributes, Sponsors: req.Sponsors, Lifecycle: req.Lifecycle})
 				return warnedWritten(s, c, "service.update", touched, before, s.serviceOut(c.org())(sv), rev, err)
@@ -355,7 +355,7 @@ func (s *Server) principalRoutes() []*Route {
 		route("DELETE", "/v1/orgs/{org}/services/{service}", "services", "Delete a service with its bindings.",
 			func(c *call, _ *noBody) (Revision, error) {
 				touched := auth.Touched{Lowered: []string{authz.KindService + ":" + c.path("service")}}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				rev, err := s.dir.DeleteService(c.ctx, c.actor(), c.org(), c.path("service"))
 				return s.warnedRevision(c, "service.delete", touched, before, rev, err)
 			}).perm("services:delete"),
@@ -445,7 +445,7 @@ func (s *Server) resourceRoutes() []*Route {
 					return Written[api.Binding]{}, err
 				}
 				touched := auth.Touched{Raised: []string{req.Principal}}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				b, rev, err := s.dir.ShareFor(c.ctx, c.actor(), c.org(), c.ref(), req.Principal, req.Actions, life)
 				return warnedWritten(s, c, "share.create", touched, before, apiBinding(b), rev, err)
 			}).perm("bindings:create").created(),

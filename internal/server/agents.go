@@ -84,7 +84,7 @@ func (s *Server) lifecycleRoutes() []*Route {
 			"Attest a service under the org's rules: a sponsor (a sponsoring user, or a member of a sponsoring team) vouches for it now, which lifts attestation_due and inactive.",
 			func(c *call, _ *noBody) (Written[api.Service], error) {
 				touched := auth.Touched{Raised: []string{authz.KindService + ":" + c.path("service")}}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				sv, rev, err := s.dir.AttestService(c.ctx, c.actor(), c.org(), c.path("service"))
 				// Lifting inactive or attestation_due raises its keys' principal.
 				return warnedWritten(s, c, "service.attest", touched, before, s.serviceOut(c.org())(sv), rev, err)
@@ -93,7 +93,7 @@ func (s *Server) lifecycleRoutes() []*Route {
 			"Suspend a service by hand: every decision for it is deny with reason suspended, and its API keys and run-token exchanges are refused, until it is resumed. Needs services:update and the service's level not above yours.",
 			func(c *call, _ *noBody) (Written[api.Service], error) {
 				touched := auth.Touched{Lowered: []string{authz.KindService + ":" + c.path("service")}}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				sv, rev, err := s.dir.SuspendService(c.ctx, c.actor(), c.org(), c.path("service"), true)
 				return warnedWritten(s, c, "service.suspend", touched, before, s.serviceOut(c.org())(sv), rev, err)
 			}).perm("services:update"),
@@ -101,7 +101,7 @@ func (s *Server) lifecycleRoutes() []*Route {
 			"Lift a service's suspension: it can act again as its grants allow. Needs services:update and the service's level, counting the grants it holds while suspended, not above yours at any scope.",
 			func(c *call, _ *noBody) (Written[api.Service], error) {
 				touched := auth.Touched{Raised: []string{authz.KindService + ":" + c.path("service")}}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				sv, rev, err := s.dir.SuspendService(c.ctx, c.actor(), c.org(), c.path("service"), false)
 				return warnedWritten(s, c, "service.resume", touched, before, s.serviceOut(c.org())(sv), rev, err)
 			}).perm("services:update"),
@@ -121,7 +121,7 @@ func (s *Server) lifecycleRoutes() []*Route {
 					return Written[api.Org]{}, invalidField("attestation_days", "attestation_days must be 0 (off) to 3650")
 				}
 				touched := auth.Touched{All: true}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				o, rev, err := s.dir.SetOrgLifecycle(c.ctx, c.actor(), c.org(), authz.LifecycleSettings{
 					InactiveAfter: day * durationDays(req.InactiveDays), AttestEvery: day * durationDays(req.AttestationDays)})
 				// New rules suspend or lift services, minters and principals.

@@ -2,12 +2,13 @@ package server
 
 import (
 	"context"
-	"github.com/gatehouse-dev/gatehouse/api"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/authz"
+	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -51,8 +52,22 @@ func (s *Server) identityRoutes() []*Route {
 				if kind != authz.KindUser || c.id.Org != "" {
 					return Revision{}, problem(ProblemForbidden, "only a user's personal key or session may delete the user")
 				}
-				rev, err := s.dir.DeleteUser(c.ctx, c.actor(), id)
-				return Revision{Revision: rev}, err
+				// The keys it minted stop in every org it leaves: judged
+				// once it is gone, against the engine as it was (row 99).
+				touched := auth.Touched{Lowered: []string{c.id.Principal}}
+				before := s.refusedBefore(touched)
+				orgs, rev, err := s.dir.DeleteUserOrgs(c.ctx, c.actor(), id)
+				if err != nil {
+					return Revision{Revision: rev}, err
+				}
+				out := Revision{Revision: rev}
+				for _, org := range orgs {
+					for _, w := range s.outrankWarningsIn(c, org, "user.delete", touched, before) {
+						w.Org = org
+						out.Warnings = append(out.Warnings, w)
+					}
+				}
+				return out, nil
 			}),
 	}
 }

@@ -10,15 +10,17 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 )
 
-// keysBefore is the ids of the keys a write's touched keys that were
-// refused before it (refusedBefore): its warning leaves them out.
-type keysBefore = map[string]bool
+// keysBefore is the engine's state pinned before a write (refusedBefore):
+// its warning leaves out the keys already refused in it.
+type keysBefore = auth.Before
 
-// refusedBefore is, before a write that touches t, the keys it touches
-// that are already refused (auth.RefusedKeys): the write will not have
-// stopped them. Read only when t touches something.
-func (s *Server) refusedBefore(c *call, t auth.Touched) keysBefore {
-	return s.auth.RefusedKeys(c.ctx, c.org(), t)
+// refusedBefore is, before a write that touches t, the engine's state
+// the keys it touches will be judged against once it committed (a key
+// refused then is not the write's doing). It reads and judges nothing —
+// the write may yet be refused, and then no key is read (threat-model
+// row 99) — and pins nothing when t touches nothing.
+func (s *Server) refusedBefore(t auth.Touched) keysBefore {
+	return s.auth.Before(t)
 }
 
 // outrankWarnings is the warning of a write that succeeded and touched
@@ -33,10 +35,16 @@ func (s *Server) refusedBefore(c *call, t auth.Touched) keysBefore {
 // engine holds the state the keys are judged against. nil when no key
 // stops; a failure to read them is logged, never the write's failure.
 func (s *Server) outrankWarnings(c *call, cause string, t auth.Touched, before keysBefore) []api.WriteWarning {
+	return s.outrankWarningsIn(c, c.org(), cause, t, before)
+}
+
+// outrankWarningsIn is outrankWarnings for the keys of org, which a route
+// with no org in its path names (DELETE /v1/me: each org the user left).
+func (s *Server) outrankWarningsIn(c *call, org, cause string, t auth.Touched, before keysBefore) []api.WriteWarning {
 	if !t.Any() {
 		return nil
 	}
-	keys, visible, truncated, err := s.auth.OutrankedKeys(c.ctx, c.caller(), c.org(), t, before)
+	keys, visible, truncated, err := s.auth.OutrankedKeys(c.ctx, c.caller(), org, t, before)
 	if err != nil {
 		s.log.Warn("listing the keys a write outranks failed", "request_id", c.reqID, "error", err)
 		return nil
@@ -53,7 +61,7 @@ func (s *Server) outrankWarnings(c *call, cause string, t auth.Touched, before k
 	if visible {
 		w.Credentials = listed
 	}
-	s.recordOutrankedKeys(c, cause, listed, truncated)
+	s.recordOutrankedKeys(c, org, cause, listed, truncated)
 	return []api.WriteWarning{w}
 }
 
@@ -76,7 +84,7 @@ func warnedWritten[T any](s *Server, c *call, cause string, t auth.Touched, befo
 
 // recordOutrankedKeys writes the keys a write stopped to the org's audit
 // log: their ids, principals and minters, never a secret.
-func (s *Server) recordOutrankedKeys(c *call, cause string, keys []api.OutrankedCredential, truncated bool) {
+func (s *Server) recordOutrankedKeys(c *call, org, cause string, keys []api.OutrankedCredential, truncated bool) {
 	type key struct {
 		ID        string `json:"id"`
 		Principal string `json:"principal"`
@@ -97,7 +105,7 @@ func (s *Server) recordOutrankedKeys(c *call, cause string, keys []api.Outranked
 		return
 	}
 	e := audit.Entry{
-		Org:    c.org(),
+		Org:    org,
 		Actor:  audit.Actor{Principal: c.id.Principal, KeyID: c.id.KeyID, SessionID: c.id.SessionID, ClientAddr: c.addr, RequestID: c.reqID},
 		Action: "apikey.outranked", Result: audit.Success, Details: details,
 		Message: fmt.Sprintf("%d API keys now outrank their minters (by %s)", len(ks), cause),

@@ -17,28 +17,18 @@ import (
 // redactedCredential stands for a credential in logs and error texts.
 const redactedCredential = credscan.Redacted
 
-// looksLikeCredential reports whether a path segment has the form of a
-// credential: one of credscan.Prefixes, or a JWT (a session).
-func looksLikeCredential(seg string) bool {
-	for _, p := range credscan.Prefixes {
-		if strings.HasPrefix(seg, p) {
-			return true
-		}
-	}
-	return strings.HasPrefix(seg, "eyJ") && strings.Count(seg, ".") == 2
-}
-
-// pathCredentials returns the segments of path that look like
-// credentials (nil, without allocating, when there are none).
+// pathCredentials returns the segments of path that are or hold
+// credentials (credscan.Segment), nil without allocating when there are
+// none.
 func pathCredentials(path string) []string {
-	// Every credential prefix starts with "g", a JWT with "eyJ": a path
-	// with no segment starting so (nearly every one) is not split.
-	if !strings.Contains(path, "/g") && !strings.Contains(path, "/eyJ") {
+	// Every credential prefix ends with "_", a JWT starts "eyJ": a path
+	// with neither (nearly every one) is not split.
+	if strings.IndexByte(path, '_') < 0 && !strings.Contains(path, "eyJ") {
 		return nil
 	}
 	var out []string
 	for seg := range strings.SplitSeq(path, "/") {
-		if looksLikeCredential(seg) {
+		if credscan.Segment(seg) {
 			out = append(out, seg)
 		}
 	}

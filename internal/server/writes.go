@@ -69,7 +69,7 @@ func (s *Server) writeRoutes() []*Route {
 						touched.All = true
 					}
 				}
-				before := s.refusedBefore(c, touched)
+				before := s.refusedBefore(touched)
 				keys, rev, err := s.dir.Write(c.ctx, c.actor(), c.org(), changes)
 				var be *directory.BatchError
 				if errors.As(err, &be) {

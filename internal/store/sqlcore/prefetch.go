@@ -62,7 +62,9 @@ var (
 	prefetchUsersSQL = inList(`SELECT id FROM users WHERE id IN (`, 1)
 	// An email is taken by a user with another id: the statement returns
 	// every user holding one of the emails, and the caller compares ids.
-	prefetchEmailsSQL = inList(`SELECT email, id FROM users WHERE email IN (`, 1)
+	// The "email is not empty" term (see emailTakenSQL) lets both
+	// backends search the partial unique index users_email.
+	prefetchEmailsSQL = inList(`SELECT email, id FROM users WHERE email <> '' AND email IN (`, 1)
 	// One search of bindings_principal_scope per term (SQLite: a
 	// MULTI-INDEX OR); the parameters in order, so SQLite binds them
 	// anonymously.
@@ -102,8 +104,14 @@ func inList(head string, first int) string {
 	return b.String()
 }
 
-// emailTakenSQL is emailTaken's existence check.
-const emailTakenSQL = `SELECT 1 FROM users WHERE email = $1 AND id <> $2`
+// emailTakenSQL is emailTaken's existence check. The empty email is
+// never checked (any number of users have none), and the statement says
+// so: with its "email is not empty" term both planners search the partial
+// unique index users_email, whose WHERE is that term (SQLite uses a
+// partial index only for a query whose WHERE has the index's terms, and a
+// PostgreSQL generic plan cannot prove it of $1). Migration 00017 dropped
+// the plain index that served these lookups before.
+const emailTakenSQL = `SELECT 1 FROM users WHERE email = $1 AND email <> '' AND id <> $2`
 
 func (t *txn) markAbsent(key string) {
 	if t.absent == nil {

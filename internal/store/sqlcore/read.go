@@ -335,7 +335,7 @@ func (r reader) GetUserByEmail(ctx context.Context, email string) (store.User, e
 	if email == "" {
 		return store.User{}, store.Errorf(store.ErrNotFound, "get user by email", "empty email", nil)
 	}
-	return get(ctx, r, "get user by email", "email "+q(email), scanUser, `SELECT `+userCols+` FROM users WHERE email = $1`, email)
+	return get(ctx, r, "get user by email", "email "+q(email), scanUser, `SELECT `+userCols+` FROM users WHERE email = $1 AND email <> ''`, email) // users_email: see emailTakenSQL
 }
 
 func (r reader) ListUsers(ctx context.Context, p store.Page) ([]store.User, string, error) {

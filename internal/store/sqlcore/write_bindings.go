@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
@@ -16,13 +17,62 @@ import (
 
 // --- bindings
 
-var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+// idEncoding is base32 in the ASCII order of its digits ('2' to '7', then
+// 'a' to 'z'), so that ids of one length sort as the numbers they encode.
+var idEncoding = base32.NewEncoding("234567abcdefghijklmnopqrstuvwxyz").WithPadding(base32.NoPadding)
 
-// newBindingID returns "b" and 16 random base32 characters (80 bits).
+// bindingIDs hands out binding ids in increasing order (newBindingID).
+var bindingIDs struct {
+	sync.Mutex
+	last [10]byte
+}
+
+// newBindingID returns "b" and 16 base32 characters (80 bits): the
+// milliseconds since 1970 in the first 44 bits, then 36 bits that start
+// at a random value in each new millisecond and count up within it, so a
+// process's ids increase (ULID's monotonic form) and ids from processes
+// writing in the same millisecond differ by their random start.
+//
+// Increasing ids append at the right edge of the bindings B-trees (the
+// table's (org, id) key and the two indexes that end with it) instead of
+// inserting at random leaves: a bulk write of 1,000 shares dirties a few
+// pages per tree, not one page per share (issue 19 goal 4, branch
+// writes13, docs/benchmarks.md). An id names a binding and grants
+// nothing, so that it tells its creation time (already its created_at)
+// does not matter; uniqueness is the property kept, and the primary key
+// still refuses a taken id.
 func newBindingID() string {
 	var b [10]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	ms := uint64(time.Now().UnixMilli()) & (1<<44 - 1)
+	bindingIDs.Lock()
+	prev := bindingIDs.last
+	prevMS := uint64(prev[0])<<36 | uint64(prev[1])<<28 | uint64(prev[2])<<20 | uint64(prev[3])<<12 | uint64(prev[4])<<4 | uint64(prev[5])>>4
+	if ms > prevMS {
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+		b[4] = 0
+		b[5] &= 0x0f
+		putMS(&b, ms)
+		b[5] &= 0xf7 // the counter starts in the lower half of its range: 2^35 ids before it carries into the time
+	} else {
+		// The same millisecond (or the clock went back): one more than
+		// the last id, the time carried forward if the counter overflows.
+		b = prev
+		for i := 9; i >= 0; i-- {
+			b[i]++
+			if b[i] != 0 {
+				break
+			}
+		}
+	}
+	bindingIDs.last = b
+	bindingIDs.Unlock()
 	return "b" + idEncoding.EncodeToString(b[:])
+}
+
+// putMS writes ms's 44 bits into the first 44 bits of b.
+func putMS(b *[10]byte, ms uint64) {
+	b[0], b[1], b[2], b[3], b[4] = byte(ms>>36), byte(ms>>28), byte(ms>>20), byte(ms>>12), byte(ms>>4)
+	b[5] = byte(ms<<4) | b[5]&0x0f
 }
 
 // checkBinding validates b; a check's message arguments are boxed only when
@@ -77,7 +127,7 @@ func (t *txn) CreateBinding(ctx context.Context, b store.Binding) (store.Binding
 	}
 	generated := b.ID == ""
 	if generated {
-		b.ID = newBindingID() // 80 random bits: no check for a taken id (the primary key still refuses one)
+		b.ID = newBindingID() // unique (newBindingID): no check for a taken id (the primary key still refuses one)
 	}
 	b.Actions = slices.Clone(b.Actions)
 	if err := checkBinding(op, &b); err != nil {

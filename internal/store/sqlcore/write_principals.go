@@ -29,7 +29,7 @@ func (t *txn) emailTaken(ctx context.Context, op, email, except string) error {
 	if email == "" {
 		return nil
 	}
-	ok, err := t.existsStrings(ctx, op, func() string { return "email " + q(email) }, `SELECT 1 FROM users WHERE email = $1 AND id <> $2`, email, except)
+	ok, err := t.existsStrings(ctx, op, func() string { return "email " + q(email) }, emailTakenSQL, email, except)
 	if err != nil {
 		return err
 	}

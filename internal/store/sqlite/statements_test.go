@@ -114,7 +114,7 @@ func TestBulkWriteStatements(t *testing.T) {
 	}{
 		{"membership", "SELECT user_id FROM members WHERE org = $1 AND user_id IN (", "SEARCH members USING COVERING INDEX sqlite_autoindex_members_1 (org=? AND user_id=?)"},
 		{"user", "SELECT id FROM users WHERE id IN (", "SEARCH users USING COVERING INDEX sqlite_autoindex_users_1 (id=?)"},
-		{"email", "SELECT email, id FROM users WHERE email IN (", "SEARCH users USING INDEX users_email_lookup (email=?)"},
+		{"email", "SELECT email, id FROM users WHERE email <> '' AND email IN (", "SEARCH users USING INDEX users_email (email=?)"},
 		{"binding", "SELECT org, id, principal, role, actions, scope_namespace, scope_type, scope_id, condition_name, created_by, created_at, expires_at FROM bindings WHERE org = $1 AND ((principal",
 			"SEARCH bindings USING INDEX bindings_principal_scope (org=? AND principal=? AND scope_namespace=? AND scope_type=? AND scope_id=?)"},
 		{"resource", "SELECT r.namespace, r.type, r.id FROM (VALUES ", "SEARCH r USING COVERING INDEX sqlite_autoindex_resources_1 (org=? AND namespace=? AND type=? AND id=?)"},

@@ -46,7 +46,7 @@ var Schema = map[string][]string{
 	"runs":      {"org", "id", "namespace", "type", "resource_id", "status", "started_at", "body"},
 	// 00014_engine_snapshots.sql
 	"engine_snapshots": {"org", "revision", "created_at", "payload"},
-	// 00017_agent_tokens.sql
+	// 00018_agent_tokens.sql
 	"agent_tokens": {"org", "id", "agent", "on_behalf_of", "audience", "created_by", "created_at", "expires_at", "revoked_at", "revoked_by"},
 }
 

@@ -1124,6 +1124,8 @@ export interface PolicyApplied {
 export interface WriteWarning {
     /** Machine-readable: "credentials-outrank-minter". */
     code: string;
+    /** The org of the keys, on a route whose path names none (DELETE /v1/me: a warning per org left). */
+    org?: string;
     /** For people: what the write stopped and what to do. */
     message: string;
     /** How many keys it stopped. */

@@ -166,6 +166,7 @@ class WriteWarning(Wire):
 
     __schema__ = "WriteWarning"
     code: str = ""
+    org: str = ""  # the keys' org, on a route naming none (DELETE /v1/me)
     message: str = ""
     count: int = 0
     truncated: bool = False

@@ -1,0 +1,45 @@
+package server_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/api"
+)
+
+// BenchmarkWarnedWrite is one write that stops minted keys and warns of
+// them — PUT …/roles/{role} giving the role a permission the keys'
+// minter lacks — and one that takes it back (no key stops: judged, no
+// warning), in an org whose 100 services bound to the role each hold a
+// key minted by a builder. A role's change judges every minted key of
+// the org (threat-model rows 98 and 99): the cost of the warning on the
+// write path, over HTTP on SQLite.
+func BenchmarkWarnedWrite(b *testing.B) {
+	const keys = 100
+	e := newEnv(b, "sqlite", envOpts{})
+	w := buildWorldTB(b, e, "")
+	org := "/v1/orgs/" + w.org
+	builder := e.userWithEmail("bld")
+	e.must(201, "POST", org+"/members", w.owner, map[string]any{"user_id": "bld", "role": "builder"}, nil)
+	e.must(201, "POST", org+"/roles", w.owner, map[string]any{"name": "svcrole", "level": 10, "permissions": []string{"chains:read"}}, nil)
+	for i := range keys {
+		name := fmt.Sprintf("s%d", i)
+		e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": name, "role": "svcrole"}, nil)
+		e.must(201, "POST", org+"/apikeys", builder, map[string]any{"principal": "service:" + name}, nil)
+	}
+	raise := map[string]any{"level": 10, "permissions": []string{"chains:read", "chains:delete"}}
+	restore := map[string]any{"level": 10, "permissions": []string{"chains:read"}}
+	var warned, quiet struct {
+		Warnings []api.WriteWarning `json:"warnings"`
+	}
+	for b.Loop() {
+		e.must(200, "PUT", org+"/roles/svcrole", w.owner, raise, &warned)
+		if len(warned.Warnings) != 1 || warned.Warnings[0].Count != keys {
+			b.Fatalf("the raise warned %+v, want %d keys", warned.Warnings, keys)
+		}
+		e.must(200, "PUT", org+"/roles/svcrole", w.owner, restore, &quiet)
+		if len(quiet.Warnings) != 0 {
+			b.Fatalf("the restore warned %+v", quiet.Warnings)
+		}
+	}
+}
