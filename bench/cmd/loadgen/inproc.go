@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,12 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/authz"
-	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/cputime"
-	"github.com/gatehouse-dev/gatehouse/internal/directory"
-	"github.com/gatehouse-dev/gatehouse/internal/server"
-	"github.com/gatehouse-dev/gatehouse/internal/store/sqlite"
 )
 
 // cmdInproc is BenchmarkCheckServeHTTP on a `loadgen load` data directory:
@@ -48,27 +42,11 @@ func cmdInproc(args []string) error {
 		return errors.New("inproc: -data is required")
 	}
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlite.Open(ctx, filepath.Join(*data, "gatehouse.db"), sqlite.Options{})
+	srv, closeTwin, err := openTwin(ctx, *data, "loadgen-inproc")
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	keys, err := auth.LoadKeyFile(filepath.Join(*data, "session-keys.json"))
-	if err != nil {
-		return err
-	}
-	dir, err := directory.Open(ctx, st, authz.New(), directory.Options{Logger: log})
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
-	as := auth.New(st, dir, keys, auth.Options{Logger: log})
-	defer as.Close()
-	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Logger: log, Version: "loadgen-inproc"})
-	if err != nil {
-		return err
-	}
+	defer closeTwin()
 	tok, err := os.ReadFile(filepath.Join(*data, "loadgen.token"))
 	if err != nil {
 		return err

@@ -44,28 +44,12 @@ func cmdServe(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := sqlite.Open(ctx, filepath.Join(*data, "gatehouse.db"), sqlite.Options{})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	keys, err := auth.LoadKeyFile(filepath.Join(*data, "session-keys.json"))
-	if err != nil {
-		return err
-	}
 	t0 := time.Now()
-	dir, err := directory.Open(ctx, st, authz.New(), directory.Options{Logger: log})
+	srv, closeTwin, err := openTwin(ctx, *data, "loadgen-twin")
 	if err != nil {
 		return err
 	}
-	defer dir.Close()
-	as := auth.New(st, dir, keys, auth.Options{Logger: log})
-	defer as.Close()
-	srv, err := server.New(server.Config{Directory: dir, Store: st, Auth: as, Logger: log, Version: "loadgen-twin"})
-	if err != nil {
-		return err
-	}
+	defer closeTwin()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -88,4 +72,44 @@ func cmdServe(args []string) error {
 	err = srv.Serve(ctx, ln, server.ServeOptions{ShutdownTimeout: 5 * time.Second})
 	fmt.Fprintln(os.Stderr, "loadgen: serve stopped")
 	return err
+}
+
+// openTwin opens a `loadgen load` data directory the way gatehouse serve
+// does (the same store, directory, authentication and server packages,
+// with their defaults, logging discarded) for serve and inproc; release
+// closes them in reverse order.
+func openTwin(ctx context.Context, data, version string) (srv *server.Server, release func(), err error) {
+	var closers []func()
+	release = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := sqlite.Open(ctx, filepath.Join(data, "gatehouse.db"), sqlite.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	closers = append(closers, func() { st.Close() })
+	keys, err := auth.LoadKeyFile(filepath.Join(data, "session-keys.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := directory.Open(ctx, st, authz.New(), directory.Options{Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	closers = append(closers, func() { dir.Close() })
+	as := auth.New(st, dir, keys, auth.Options{Logger: log})
+	closers = append(closers, func() { as.Close() })
+	srv, err = server.New(server.Config{Directory: dir, Store: st, Auth: as, Logger: log, Version: version})
+	if err != nil {
+		return nil, nil, err
+	}
+	return srv, release, nil
 }
