@@ -20,18 +20,7 @@ func scanAgentToken(r Rows) (t store.AgentToken, err error) {
 }
 
 // validAgentTokenID: 32 lower-case hex digits.
-func validAgentTokenID(s string) bool {
-	if len(s) != 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
-}
+func validAgentTokenID(s string) bool { return lowerHex(s, 32) }
 
 // maxAgentTokenAudience bounds a stored audience (auth checks 2,048).
 const maxAgentTokenAudience = 2048

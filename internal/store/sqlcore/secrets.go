@@ -98,8 +98,11 @@ func validSecretName(s string) bool {
 }
 
 // validRunTokenID: 64 lower-case hex digits.
-func validRunTokenID(s string) bool {
-	if len(s) != 64 {
+func validRunTokenID(s string) bool { return lowerHex(s, 64) }
+
+// lowerHex reports whether s is n lower-case hex digits.
+func lowerHex(s string, n int) bool {
+	if len(s) != n {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
