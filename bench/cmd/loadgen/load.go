@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/bench"
+	"github.com/gatehouse-dev/gatehouse/internal/audit"
 	"github.com/gatehouse-dev/gatehouse/internal/auth"
 	"github.com/gatehouse-dev/gatehouse/internal/directory"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -116,8 +117,19 @@ func cmdLoad(args []string) error {
 	}
 	defer st2.Close()
 	t1 := time.Now()
+	// The audit key serve reads from the data directory, created first
+	// as gatehouse init does: the bootstrap's entry below then carries a
+	// MAC, and serve's checkpointer can authenticate (and sign) it.
+	signer, err := audit.WriteNewKey(filepath.Join(*data, "audit-key.pem"))
+	if err != nil {
+		return err
+	}
+	alog, err := audit.New(st2, audit.Options{Signer: signer})
+	if err != nil {
+		return err
+	}
 	eng := authz.New() // the engine the server will decide with (dir feeds it)
-	dir, err := directory.Open(ctx, st2, eng, directory.Options{})
+	dir, err := directory.Open(ctx, st2, eng, directory.Options{Audit: alog})
 	if err != nil {
 		return fmt.Errorf("load: directory: %w", err)
 	}
