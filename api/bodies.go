@@ -24,9 +24,9 @@ type BindingWritten struct {
 }
 
 // WarningCredentialsOutranked is WriteWarning.Code for a write after
-// which some principal outranks the minter of API keys it holds — it was
-// raised, its minter lowered, or a role or the policy changed: every use
-// of them is refused 403 credential-outranks-minter.
+// which some principal outranks the minter of API keys or agent tokens it
+// holds — it was raised, its minter lowered, or a role or the policy
+// changed: every use of them is refused 403 credential-outranks-minter.
 const WarningCredentialsOutranked = "credentials-outrank-minter"
 
 // WriteWarning says what a write that succeeded will stop. Credentials
@@ -44,17 +44,26 @@ type WriteWarning struct {
 	Credentials []OutrankedCredential `json:"credentials,omitempty"`
 }
 
-// OutrankedCredential is an API key that its minter no longer stands
-// behind: its id (the token starts "gth_<id>_"; never the secret), its
-// principal and minter, the scope where the principal outranks the
+// OutrankedCredential is an API key or an agent token (Kind) that its
+// minter no longer stands behind: its id (an API key's token starts
+// "gth_<id>_"; an agent token's id is its token_id, as GET
+// …/agent-tokens lists it; never the secret), its principal (a service,
+// or the agent) and minter, the scope where the principal outranks the
 // minter, and the refusal its next use will get.
 type OutrankedCredential struct {
+	Kind      string `json:"kind"` // CredentialAPIKey or CredentialAgentToken
 	ID        string `json:"id"`
 	Principal string `json:"principal"`
 	Minter    string `json:"minter"`
 	Scope     string `json:"scope,omitempty"`
 	Reason    string `json:"reason"`
 }
+
+// Kinds of OutrankedCredential.
+const (
+	CredentialAPIKey     = "api_key"
+	CredentialAgentToken = "agent_token"
+)
 
 // Revision is the answer to a write that returns nothing else but what
 // it stops (Warnings, as Written's).

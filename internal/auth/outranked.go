@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/authz"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
@@ -17,20 +18,32 @@ import (
 // minter: from then on every use of the key is refused (minter.go). The
 // write is not refused (DESIGN §1.2 lets whoever may grant the role
 // grant it); its answer warns instead, naming the keys that stop
-// (threat-model rows 86 and 97). Agent tokens are not
-// stored (they live an hour at most), so they cannot be listed.
+// (threat-model rows 86 and 97). Minted agent tokens are judged the same
+// way at every use (agenttoken.go) and, since their metadata is stored
+// until they expire (store/agenttokens.go), are named beside the keys
+// (threat-model row 107).
 
-// OutrankedKey is a live API key that a use would now refuse: its
-// principal outranks its minter (Err says where and why).
+// Kinds of OutrankedKey: an API key, or an agent token (the values of
+// api.OutrankedCredential.Kind).
+const (
+	KindAPIKey     = "api_key"
+	KindAgentToken = "agent_token"
+)
+
+// OutrankedKey is a live minted credential — an API key or an agent token
+// (Kind) — that a use would now refuse: its principal outranks its minter
+// (Err says where and why).
 type OutrankedKey struct {
+	Kind      string
 	ID        string
 	Principal string
 	Minter    string
 	Err       *OutrankedError
 }
 
-// maxOutrankedKeys bounds the keys OutrankedKeys reads: a warning names
-// the first ones; past it the count is a lower bound (Truncated).
+// maxOutrankedKeys bounds the credentials (API keys and agent tokens
+// together) OutrankedKeys reads: a warning names the first ones; past it
+// the count is a lower bound (Truncated).
 const maxOutrankedKeys = 1000
 
 // Touched says whose minted keys a write may have stopped: the keys of
@@ -41,15 +54,16 @@ const maxOutrankedKeys = 1000
 // that touches no minted key costs one indexed read at most.
 type Touched struct {
 	// Raised: principals that may now hold more (a binding, a share, a
-	// team joined, a suspension lifted); their API keys are judged. A
-	// "team:" id stands for the services among its members; only
-	// services' keys are minted by someone else.
+	// team joined, a suspension lifted); their API keys and agent tokens
+	// are judged. A "team:" id stands for the services and agents among
+	// its members; only services' keys and agents' tokens are minted by
+	// someone else.
 	Raised []string
 	// Lowered: principals that may now stand lower (demoted, removed,
-	// suspended, a binding or team lost); the keys they minted are
-	// judged. A "team:" id stands for its members.
+	// suspended, a binding or team lost); the keys and agent tokens they
+	// minted are judged. A "team:" id stands for its members.
 	Lowered []string
-	// All: every minted key of the org is judged.
+	// All: every minted key and agent token of the org is judged.
 	All bool
 }
 
@@ -77,16 +91,18 @@ func (s *Service) Before(t Touched) Before {
 	return Before{s.dir.Pin()}
 }
 
-// OutrankedKeys lists the live API keys of org touched by a write (t)
+// OutrankedKeys lists the live API keys and agent tokens of org touched
+// by a write (t)
 // whose use would now be refused 403 credential-outranks-minter —
 // minterStands' comparison against the engine's current state, so call
 // it once the write has settled — each once, but those that were already
 // refused in before (the state pinned before the write: the write did
 // not stop them). Only the keys refused now are judged against before,
 // at the same instant. visible says whether c may read those keys'
-// metadata (apikeys:read at org scope, or every key is c's own): a
-// caller that may not is told only how many there are. truncated: more
-// keys than maxOutrankedKeys were read.
+// metadata (apikeys:read at org scope, or every one is an API key of c's
+// own; an agent token's list needs apikeys:read): a caller that may not
+// is told only how many there are. truncated: more credentials than
+// maxOutrankedKeys were read.
 func (s *Service) OutrankedKeys(ctx context.Context, c Caller, org string, t Touched, before Before) (keys []OutrankedKey, visible, truncated bool, err error) {
 	keys, truncated, err = s.outranked(ctx, org, t, before)
 	if err != nil {
@@ -95,23 +111,30 @@ func (s *Service) OutrankedKeys(ctx context.Context, c Caller, org string, t Tou
 	return keys, s.keysVisible(c, org, keys), truncated, nil
 }
 
-// outranked is the live minted API keys of org touched by t (read at
-// most maxOutrankedKeys: truncated) that minterStands would now refuse
-// and, when before pinned a state, would not have refused in it.
+// outranked is the live minted API keys, then agent tokens, of org
+// touched by t (read at most maxOutrankedKeys together: truncated) that
+// minterStands would now refuse and, when before pinned a state, would
+// not have refused in it.
 func (s *Service) outranked(ctx context.Context, org string, t Touched, before Before) (keys []OutrankedKey, truncated bool, err error) {
 	var filters []store.APIKeyFilter
+	var agents []string  // t.Raised's agents, whose tokens are judged
+	var minters []string // t.Lowered's members, whose tokens are judged
 	if t.All {
 		filters = append(filters, store.APIKeyFilter{Org: org, Minted: true})
 	} else {
-		svcs, err := s.servicesOf(ctx, org, t.Raised)
+		raised, err := s.membersOf(ctx, org, t.Raised)
 		if err != nil {
 			return nil, false, err
 		}
-		for _, p := range svcs {
-			filters = append(filters, store.APIKeyFilter{Org: org, Principal: p, Minted: true})
+		for _, p := range raised {
+			switch {
+			case strings.HasPrefix(p, authz.KindService+":"):
+				filters = append(filters, store.APIKeyFilter{Org: org, Principal: p, Minted: true})
+			case strings.HasPrefix(p, authz.KindAgent+":"):
+				agents = append(agents, p)
+			}
 		}
-		minters, err := s.membersOf(ctx, org, t.Lowered)
-		if err != nil {
+		if minters, err = s.membersOf(ctx, org, t.Lowered); err != nil {
 			return nil, false, err
 		}
 		for _, m := range minters {
@@ -119,8 +142,7 @@ func (s *Service) outranked(ctx context.Context, org string, t Touched, before B
 		}
 	}
 	now := s.opts.Now()
-	read := 0
-	seen := map[string]bool{}
+	j := judge{s: s, org: org, before: before, now: now, seen: map[string]bool{}}
 	for _, f := range filters {
 		page := store.Page{Size: 200}
 		for {
@@ -129,25 +151,9 @@ func (s *Service) outranked(ctx context.Context, org string, t Touched, before B
 				return nil, false, storeErr("list outranked keys", err)
 			}
 			for _, k := range ks {
-				if seen[k.ID] {
-					continue
+				if j.add(KindAPIKey, k.ID, k.Principal, k.CreatedBy, k.RevokedAt, k.ExpiresAt) {
+					return j.keys, true, nil
 				}
-				seen[k.ID] = true
-				if read++; read > maxOutrankedKeys {
-					return keys, true, nil
-				}
-				minter := mintedBy(k.Principal, k.CreatedBy)
-				if minter == "" || !k.RevokedAt.IsZero() || (!k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt)) {
-					continue
-				}
-				var oe *OutrankedError
-				if !errors.As(s.standsBehind(s.dir, org, minter, k.Principal, "API key", now), &oe) {
-					continue
-				}
-				if before.state != nil && s.standsBehind(before.state, org, minter, k.Principal, "API key", now) != nil {
-					continue // refused before the write too: not its doing
-				}
-				keys = append(keys, OutrankedKey{ID: k.ID, Principal: k.Principal, Minter: minter, Err: oe})
 			}
 			if next == "" {
 				break
@@ -155,31 +161,97 @@ func (s *Service) outranked(ctx context.Context, org string, t Touched, before B
 			page.Cursor = next
 		}
 	}
-	return keys, false, nil
+	// Agent tokens: those of the agents raised, and those minted by the
+	// members lowered (their rows are the org's last hour of tokens at
+	// most: read them all and keep those minters' own).
+	var tfilters []store.AgentTokenFilter
+	switch {
+	case t.All || len(minters) > 0:
+		tfilters = append(tfilters, store.AgentTokenFilter{ExpiresAfter: now})
+	default:
+		for _, a := range agents {
+			tfilters = append(tfilters, store.AgentTokenFilter{Agent: a, ExpiresAfter: now})
+		}
+	}
+	for _, f := range tfilters {
+		page := store.Page{Size: 200}
+		for {
+			ts, next, err := s.st.ListAgentTokens(ctx, org, f, page)
+			if err != nil {
+				return nil, false, storeErr("list outranked agent tokens", err)
+			}
+			for _, tk := range ts {
+				if !t.All && !slices.Contains(agents, tk.Agent) && !slices.Contains(minters, tk.CreatedBy) {
+					continue
+				}
+				if j.add(KindAgentToken, tk.ID, tk.Agent, tk.CreatedBy, tk.RevokedAt, tk.ExpiresAt) {
+					return j.keys, true, nil
+				}
+			}
+			if next == "" {
+				break
+			}
+			page.Cursor = next
+		}
+	}
+	return j.keys, false, nil
 }
 
-// keysVisible: c may read the metadata of every key of keys in org (as
-// GetKey decides: its own, or apikeys:read).
+// judge collects the outranked credentials of one OutrankedKeys call.
+type judge struct {
+	s      *Service
+	org    string
+	before Before
+	now    time.Time
+	seen   map[string]bool // kind/id
+	read   int
+	keys   []OutrankedKey
+}
+
+// add judges one credential (kind, id) of principal minted by createdBy,
+// keeping it when it is live and now refused but was not in j.before;
+// true once more than maxOutrankedKeys were read (the credential is not
+// judged).
+func (j *judge) add(kind, id, principal, createdBy string, revokedAt, expiresAt time.Time) (truncated bool) {
+	if j.seen[kind+"/"+id] {
+		return false
+	}
+	j.seen[kind+"/"+id] = true
+	if j.read++; j.read > maxOutrankedKeys {
+		return true
+	}
+	minter := mintedBy(principal, createdBy)
+	if minter == "" || !revokedAt.IsZero() || (!expiresAt.IsZero() && !j.now.Before(expiresAt)) {
+		return false
+	}
+	what := "API key"
+	if kind == KindAgentToken {
+		what = "agent token"
+	}
+	var oe *OutrankedError
+	if !errors.As(j.s.standsBehind(j.s.dir, j.org, minter, principal, what, j.now), &oe) {
+		return false
+	}
+	if j.before.state != nil && j.s.standsBehind(j.before.state, j.org, minter, principal, what, j.now) != nil {
+		return false // refused before the write too: not its doing
+	}
+	j.keys = append(j.keys, OutrankedKey{Kind: kind, ID: id, Principal: principal, Minter: minter, Err: oe})
+	return false
+}
+
+// keysVisible: c may read the metadata of every credential of keys in
+// org: apikeys:read, as ListAgentTokens needs for a token, or every one
+// is an API key of c's own (as GetKey decides).
 func (s *Service) keysVisible(c Caller, org string, keys []OutrankedKey) bool {
 	if s.need(org, c.Principal, "apikeys:read") == nil {
 		return true
 	}
 	for _, k := range keys {
-		if k.Principal != c.Principal {
+		if k.Kind != KindAPIKey || k.Principal != c.Principal {
 			return false
 		}
 	}
 	return true
-}
-
-// servicesOf is the services among principals, a team standing for its
-// members, sorted and each once.
-func (s *Service) servicesOf(ctx context.Context, org string, principals []string) ([]string, error) {
-	ps, err := s.membersOf(ctx, org, principals)
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(ps, func(p string) bool { return !strings.HasPrefix(p, authz.KindService+":") }), nil
 }
 
 // membersOf is principals with each "team:" id replaced by the team's

@@ -314,8 +314,12 @@ func (s *Server) principalRoutes() []*Route {
 					}
 					u.ExpiresAt = &t
 				}
+				// A new role, expiry or sponsors, or a suspension lifted,
+				// may raise the agent above its tokens' minters.
+				touched := auth.Touched{Raised: []string{authz.KindAgent + ":" + c.path("agent")}}
+				before := s.refusedBefore(touched)
 				a, rev, err := s.dir.UpdateAgent(c.ctx, c.actor(), c.org(), c.path("agent"), u)
-				return Written[api.Agent]{Revision: rev, Item: s.agentOut(c.org())(a)}, err
+				return warnedWritten(s, c, "agent.update", touched, before, s.agentOut(c.org())(a), rev, err)
 			}).perm("agents:update"),
 		route("DELETE", "/v1/orgs/{org}/agents/{agent}", "agents", "Delete an agent with its bindings.",
 			func(c *call, _ *noBody) (Revision, error) {

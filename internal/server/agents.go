@@ -40,8 +40,11 @@ func (s *Server) lifecycleRoutes() []*Route {
 		route("POST", "/v1/orgs/{org}/agents/{agent}/attest", "agents",
 			"Attest an agent: a sponsor (a sponsoring user, or a member of a sponsoring team) vouches for it now, which lifts attestation_due and inactive.",
 			func(c *call, _ *noBody) (Written[api.Agent], error) {
+				touched := auth.Touched{Raised: []string{authz.KindAgent + ":" + c.path("agent")}}
+				before := s.refusedBefore(touched)
 				a, rev, err := s.dir.AttestAgent(c.ctx, c.actor(), c.org(), c.path("agent"))
-				return Written[api.Agent]{Revision: rev, Item: s.agentOut(c.org())(a)}, err
+				// Lifting inactive or attestation_due raises its tokens' principal.
+				return warnedWritten(s, c, "agent.attest", touched, before, s.agentOut(c.org())(a), rev, err)
 			}),
 		route("POST", "/v1/orgs/{org}/agents/{agent}/tokens", "agents",
 			"Mint a short-lived agent token for the agent, optionally on behalf of a member user, bound to one audience (the absolute URL of the endpoint that will accept it, e.g. an MCP gateway endpoint). Needs apikeys:create and the escalation rules for acting as the agent; a user may name only itself as on_behalf_of. The token is shown once, lives ttl (default 5m, at most 1h), is refused by every other route, and stops at once when the agent is suspended, expires or is deleted, or the user leaves the org.",

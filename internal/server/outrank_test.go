@@ -485,7 +485,7 @@ func TestRaiseWarnsOfOutrankedKeys(t *testing.T) {
 	ow.as(t, 201, "POST", "/members", map[string]any{"user_id": "raiser", "role": "raiser"})
 
 	stopped := func(kc api.KeyCreated, svc, scope string) api.OutrankedCredential {
-		return api.OutrankedCredential{ID: kc.Item.ID, Principal: "service:" + svc, Minter: "user:adm", Scope: scope}
+		return api.OutrankedCredential{Kind: api.CredentialAPIKey, ID: kc.Item.ID, Principal: "service:" + svc, Minter: "user:adm", Scope: scope}
 	}
 	// warnings is the answer's warnings without the texts (checked apart).
 	warnings := func(ws []api.WriteWarning) []api.WriteWarning {
@@ -567,6 +567,169 @@ func TestRaiseWarnsOfOutrankedKeys(t *testing.T) {
 	gotUse := map[string]string{"single": ow.use(t, single.Token, "read"), "batch": ow.use(t, batch.Token, "read"),
 		"hidden": ow.use(t, hidden.Token, "read"), "owner-minted": ow.use(t, ownerMinted.Token, "read")}
 	wantUse := map[string]string{"single": refused, "batch": refused, "hidden": refused, "owner-minted": "ok"}
+	if diff := cmp.Diff(wantUse, gotUse); diff != "" {
+		t.Errorf("uses (-want +got):\n%s", diff)
+	}
+}
+
+// TestWarnsOfOutrankedAgentTokens: agent tokens are refused at use once
+// their agent outranks their minter (TestAgentTokenOutranksMinter), so a
+// write that stops them names them beside the API keys (threat-model row
+// 107): raising the agent (its role: its ceiling, which bindings cannot
+// pass), lowering the minter (its role changed, or a binding of its
+// deleted in a batch). Each is named with kind agent_token, its id (the
+// token_id, never the token), agent and minter, to a caller with
+// apikeys:read, and only counted for one without; the org's audit log
+// names them with their kind. Tokens that a write leaves standing (the
+// owner's), revoked ones, and other agents' are not named.
+func TestWarnsOfOutrankedAgentTokens(t *testing.T) {
+	t.Parallel()
+	ow := newOutrankWorld(t)
+	agent := func(name, role string) {
+		t.Helper()
+		ow.as(t, 201, "POST", "/agents", map[string]any{"name": name, "role": role})
+	}
+	mint := func(minter, name string) api.AgentToken {
+		t.Helper()
+		var at api.AgentToken
+		ow.e.must(201, "POST", ow.org+"/agents/"+name+"/tokens", minter, map[string]any{"audience": ow.gwAud, "ttl": "1h"}, &at)
+		return at
+	}
+	agent("Raised", "viewer")
+	agent("Batch", "operator")
+	agent("Hidden", "viewer")
+	agent("Bystander", "viewer")
+	agent("Demoted", "operator")
+	raised, raisedOwn, raisedRevoked := mint(ow.adm, "Raised"), mint(ow.owner, "Raised"), mint(ow.adm, "Raised")
+	ow.e.must(200, "DELETE", ow.org+"/agents/Raised/tokens/"+raisedRevoked.TokenID, ow.owner, nil, nil)
+	hidden, bystander := mint(ow.adm, "Hidden"), mint(ow.adm, "Bystander")
+	own2Tok := mint(ow.own2, "Demoted")
+	ow.e.must(201, "POST", ow.org+"/services", ow.owner, map[string]any{"name": "deploy", "role": "operator"}, nil)
+	var own2Key api.KeyCreated
+	ow.e.must(201, "POST", ow.org+"/apikeys", ow.own2, map[string]any{"principal": "service:deploy"}, &own2Key)
+	ow.as(t, 201, "POST", "/roles", map[string]any{"name": "raiser", "level": 90, "parents": []string{"viewer"}, "permissions": []string{"agents:update", "agents:read"}})
+	raiser := ow.e.userWithEmail("raiser")
+	ow.as(t, 201, "POST", "/members", map[string]any{"user_id": "raiser", "role": "raiser"})
+	// ops is a viewer with an admin binding, which the batch deletes.
+	ops := ow.e.userWithEmail("ops")
+	ow.as(t, 201, "POST", "/members", map[string]any{"user_id": "ops", "role": "viewer"})
+	var opsAdmin api.BindingWritten
+	ow.e.must(201, "POST", ow.org+"/bindings", ow.owner, map[string]any{"principal": "user:ops", "role": "admin"}, &opsAdmin)
+	batch := mint(ops, "Batch")
+
+	token := func(at api.AgentToken, minter string) api.OutrankedCredential {
+		return api.OutrankedCredential{Kind: api.CredentialAgentToken, ID: at.TokenID, Principal: at.Agent, Minter: minter, Scope: "org"}
+	}
+	warnings := func(ws []api.WriteWarning) []api.WriteWarning {
+		t.Helper()
+		for i := range ws {
+			if !strings.Contains(ws[i].Message, "refused") {
+				t.Errorf("warning %+v", ws[i])
+			}
+			ws[i].Message = ""
+			for j := range ws[i].Credentials {
+				if !strings.Contains(ws[i].Credentials[j].Reason, "agent token") && ws[i].Credentials[j].Kind == api.CredentialAgentToken {
+					t.Errorf("credential %+v: the reason does not say it is an agent token", ws[i].Credentials[j])
+				}
+				ws[i].Credentials[j].Reason = ""
+			}
+		}
+		return ws
+	}
+	var bodies []string
+	type step struct {
+		name  string
+		write func() []api.WriteWarning
+		want  []api.WriteWarning
+	}
+	steps := []step{
+		{"the agent's role raised above its minter", func() []api.WriteWarning {
+			var w api.Written[api.Agent]
+			r := ow.e.must(200, "PATCH", ow.org+"/agents/Raised", ow.owner, map[string]any{"role": "owner"}, &w)
+			bodies = append(bodies, string(r.Body))
+			return w.Warnings
+		}, []api.WriteWarning{{Code: api.WarningCredentialsOutranked, Count: 1,
+			Credentials: []api.OutrankedCredential{token(raised, "user:adm")}}}},
+		{"the minter's binding deleted in a batch", func() []api.WriteWarning {
+			var w api.WriteResult
+			r := ow.e.must(200, "POST", ow.org+"/writes", ow.owner, map[string]any{"changes": []any{
+				map[string]any{"op": "binding.delete", "binding": opsAdmin.Item.ID},
+			}}, &w)
+			bodies = append(bodies, string(r.Body))
+			return w.Warnings
+		}, []api.WriteWarning{{Code: api.WarningCredentialsOutranked, Count: 1,
+			Credentials: []api.OutrankedCredential{token(batch, "user:ops")}}}},
+		{"the agent raised by a caller without apikeys:read: a count", func() []api.WriteWarning {
+			var w api.Written[api.Agent]
+			r := ow.e.must(200, "PATCH", ow.org+"/agents/Hidden", raiser, map[string]any{"role": "raiser"}, &w)
+			if strings.Contains(string(r.Body), hidden.TokenID) {
+				t.Errorf("a caller without apikeys:read was told the token's id: %s", r.Body)
+			}
+			bodies = append(bodies, string(r.Body))
+			return w.Warnings
+		}, []api.WriteWarning{{Code: api.WarningCredentialsOutranked, Count: 1}}},
+		{"the minter demoted: its API key and its agent token", func() []api.WriteWarning {
+			var w api.Written[api.Binding]
+			r := ow.e.must(200, "PATCH", ow.org+"/members/own2", ow.owner, map[string]any{"role": "viewer"}, &w)
+			bodies = append(bodies, string(r.Body))
+			return w.Warnings
+		}, []api.WriteWarning{{Code: api.WarningCredentialsOutranked, Count: 2, Credentials: []api.OutrankedCredential{
+			{Kind: api.CredentialAPIKey, ID: own2Key.Item.ID, Principal: "service:deploy", Minter: "user:own2", Scope: "org"},
+			token(own2Tok, "user:own2")}}}},
+	}
+	for _, st := range steps {
+		if diff := cmp.Diff(st.want, warnings(st.write())); diff != "" {
+			t.Errorf("%s: warnings (-want +got):\n%s", st.name, diff)
+		}
+	}
+	for _, b := range bodies {
+		for _, at := range []api.AgentToken{raised, raisedOwn, raisedRevoked, batch, hidden, bystander, own2Tok} {
+			if strings.Contains(b, at.Token[len(at.Token)-20:]) {
+				t.Errorf("an answer holds an agent token: %s", b)
+			}
+		}
+	}
+
+	// The audit log names them, with their kind.
+	var l struct {
+		Items []struct {
+			Details struct {
+				Cause string                    `json:"cause"`
+				Keys  []api.OutrankedCredential `json:"keys"`
+			} `json:"details"`
+		} `json:"items"`
+	}
+	ow.e.must(200, "GET", ow.org+"/audit?action=apikey.outranked", ow.owner, nil, &l)
+	gotLog := map[string][]api.OutrankedCredential{}
+	for _, it := range l.Items {
+		gotLog[it.Details.Cause] = append(gotLog[it.Details.Cause], it.Details.Keys...)
+	}
+	wantLog := map[string][]api.OutrankedCredential{
+		"agent.update": {token(raised, "user:adm"), token(hidden, "user:adm")},
+		"writes":       {token(batch, "user:ops")},
+		"member.update": {{Kind: api.CredentialAPIKey, ID: own2Key.Item.ID, Principal: "service:deploy", Minter: "user:own2", Scope: "org"},
+			token(own2Tok, "user:own2")},
+	}
+	if diff := cmp.Diff(wantLog, gotLog); diff != "" {
+		t.Errorf("audit entries (-want +got):\n%s", diff)
+	}
+
+	// The tokens named are refused indeed; the others are not.
+	use := func(at api.AgentToken) string {
+		t.Helper()
+		_, err := ow.e.auth.AuthenticateAudience(ctxT(t), at.Token, ow.gwAud, "192.0.2.9")
+		switch {
+		case err == nil:
+			return "ok"
+		case errors.Is(err, auth.ErrOutranksMinter):
+			return "outranks"
+		}
+		return "refused: " + err.Error()
+	}
+	gotUse := map[string]string{"raised": use(raised), "raised, owner's": use(raisedOwn), "batch": use(batch),
+		"hidden": use(hidden), "bystander": use(bystander), "demoted minter's": use(own2Tok)}
+	wantUse := map[string]string{"raised": "outranks", "raised, owner's": "ok", "batch": "outranks",
+		"hidden": "outranks", "bystander": "ok", "demoted minter's": "outranks"}
 	if diff := cmp.Diff(wantUse, gotUse); diff != "" {
 		t.Errorf("uses (-want +got):\n%s", diff)
 	}

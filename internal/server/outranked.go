@@ -24,11 +24,11 @@ func (s *Server) refusedBefore(t auth.Touched) keysBefore {
 }
 
 // outrankWarnings is the warning of a write that succeeded and touched
-// minted keys (t: it raised their principals, lowered their minters, or
-// changed what a role means): the API keys it stopped — whose principal
-// now outranks their minter, and did not before (before) — which every
-// use will refuse 403 credential-outranks-minter (threat-model rows 86
-// and 97). The keys are named only to a caller that may read them (else
+// minted credentials (t: it raised their principals, lowered their
+// minters, or changed what a role means): the API keys and agent tokens
+// it stopped — whose principal now outranks their minter, and did not
+// before (before) — which every use will refuse 403
+// credential-outranks-minter (threat-model rows 86, 97 and 107). The keys are named only to a caller that may read them (else
 // a count). It also records them in the org's audit log, as
 // "apikey.outranked" beside the write's own entry (same request id):
 // an entry of the log is written in the write's transaction, before the
@@ -53,16 +53,36 @@ func (s *Server) outrankWarningsIn(c *call, org, cause string, t auth.Touched, b
 		return nil
 	}
 	w := api.WriteWarning{Code: api.WarningCredentialsOutranked, Count: len(keys), Truncated: truncated,
-		Message: fmt.Sprintf("after this write principals outrank the members that minted %d of their API keys: every use of those keys is now refused (credential-outranks-minter) until revoked and minted again by someone who outranks them", len(keys))}
+		Message: fmt.Sprintf("after this write principals outrank the members that minted %s: every use of them is now refused (credential-outranks-minter) until revoked and minted again by someone who outranks them", credentialsText(keys))}
 	listed := make([]api.OutrankedCredential, 0, len(keys))
 	for _, k := range keys {
-		listed = append(listed, api.OutrankedCredential{ID: k.ID, Principal: k.Principal, Minter: k.Minter, Scope: scopeText(k.Err), Reason: k.Err.Error()})
+		listed = append(listed, api.OutrankedCredential{Kind: k.Kind, ID: k.ID, Principal: k.Principal, Minter: k.Minter, Scope: scopeText(k.Err), Reason: k.Err.Error()})
 	}
 	if visible {
 		w.Credentials = listed
 	}
 	s.recordOutrankedKeys(c, org, cause, listed, truncated)
 	return []api.WriteWarning{w}
+}
+
+// credentialsText counts keys by kind: "2 of their API keys", "1 of
+// their agent tokens", "2 of their API keys and 1 of their agent tokens".
+func credentialsText(keys []auth.OutrankedKey) string {
+	var nKeys, nTokens int
+	for _, k := range keys {
+		if k.Kind == auth.KindAgentToken {
+			nTokens++
+		} else {
+			nKeys++
+		}
+	}
+	switch {
+	case nTokens == 0:
+		return fmt.Sprintf("%d of their API keys", nKeys)
+	case nKeys == 0:
+		return fmt.Sprintf("%d of their agent tokens", nTokens)
+	}
+	return fmt.Sprintf("%d of their API keys and %d of their agent tokens", nKeys, nTokens)
 }
 
 // warnedRevision is a Revision answer of a write (rev, err) with the
@@ -82,10 +102,13 @@ func warnedWritten[T any](s *Server, c *call, cause string, t auth.Touched, befo
 	return Written[T]{Revision: rev, Item: item, Warnings: s.outrankWarnings(c, cause, t, before)}, nil
 }
 
-// recordOutrankedKeys writes the keys a write stopped to the org's audit
-// log: their ids, principals and minters, never a secret.
+// recordOutrankedKeys writes the credentials a write stopped to the
+// org's audit log: their kinds (API key, agent token), ids, principals
+// and minters, never a secret. The action stays "apikey.outranked" (what
+// filters on it keeps working); "keys" lists agent tokens too.
 func (s *Server) recordOutrankedKeys(c *call, org, cause string, keys []api.OutrankedCredential, truncated bool) {
 	type key struct {
+		Kind      string `json:"kind"`
 		ID        string `json:"id"`
 		Principal string `json:"principal"`
 		Minter    string `json:"minter"`
@@ -93,7 +116,7 @@ func (s *Server) recordOutrankedKeys(c *call, org, cause string, keys []api.Outr
 	}
 	ks := make([]key, len(keys))
 	for i, k := range keys {
-		ks[i] = key{k.ID, k.Principal, k.Minter, k.Scope}
+		ks[i] = key{k.Kind, k.ID, k.Principal, k.Minter, k.Scope}
 	}
 	details, err := json.Marshal(struct {
 		Cause     string `json:"cause"`
@@ -108,7 +131,7 @@ func (s *Server) recordOutrankedKeys(c *call, org, cause string, keys []api.Outr
 		Org:    org,
 		Actor:  audit.Actor{Principal: c.id.Principal, KeyID: c.id.KeyID, SessionID: c.id.SessionID, ClientAddr: c.addr, RequestID: c.reqID},
 		Action: "apikey.outranked", Result: audit.Success, Details: details,
-		Message: fmt.Sprintf("%d API keys now outrank their minters (by %s)", len(ks), cause),
+		Message: fmt.Sprintf("%d minted credentials (API keys, agent tokens) now outrank their minters (by %s)", len(ks), cause),
 	}
 	if err := s.dir.RecordEvent(context.WithoutCancel(c.ctx), e); err != nil {
 		s.log.Error("audit: recording the keys a write outranks failed", "request_id", c.reqID, "error", err)
