@@ -8,12 +8,19 @@ import (
 )
 
 // WriteWarning is what a write that succeeded stopped: code
-// "credentials-outrank-minter", the API keys whose service now outranks
-// the member that minted them (docs/api.md). OutrankedCredential is one
-// of them (never its secret).
+// "credentials-outrank-minter", the API keys and agent tokens whose
+// principal (a service, an agent) now outranks the member that minted
+// them (docs/api.md). OutrankedCredential is one of them (never its
+// secret); its Kind is CredentialAPIKey or CredentialAgentToken.
 type (
 	WriteWarning        = api.WriteWarning
 	OutrankedCredential = api.OutrankedCredential
+)
+
+// Kinds of OutrankedCredential.
+const (
+	CredentialAPIKey     = api.CredentialAPIKey
+	CredentialAgentToken = api.CredentialAgentToken
 )
 
 // WriteWarnings collects what the writes made with a context from

@@ -75,7 +75,7 @@ func TestWritesReportWhatTheyStopped(t *testing.T) {
 				}
 			}
 			want := []client.WriteWarning{{Code: "credentials-outrank-minter", Count: 1,
-				Credentials: []client.OutrankedCredential{{ID: keyID, Principal: "service:ci", Minter: "user:bob"}}}}
+				Credentials: []client.OutrankedCredential{{Kind: client.CredentialAPIKey, ID: keyID, Principal: "service:ci", Minter: "user:bob"}}}}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("warnings (-want +got):\n%s", diff)
 			}

@@ -140,14 +140,15 @@ class ClientTest(unittest.TestCase):
         self.assertEqual([x.code for x in b.results[0].warnings or []], ["unknown_action"])
 
     def test_write_warnings_are_read(self) -> None:
-        cred = {"id": "k1", "principal": "service:ci", "minter": "user:adm", "scope": "org", "reason": "mint a new one"}
-        w = {"code": "credentials-outrank-minter", "message": "stopped", "count": 1, "credentials": [cred]}
+        cred = {"kind": "api_key", "id": "k1", "principal": "service:ci", "minter": "user:adm", "scope": "org", "reason": "mint a new one"}
+        tok = {"kind": "agent_token", "id": "t1", "principal": "agent:Helper", "minter": "user:adm", "scope": "org", "reason": "r"}
+        w = {"code": "credentials-outrank-minter", "message": "stopped", "count": 2, "credentials": [cred, tok]}
         c = self.client(self.fake([ok({"revision": 3, "item": {"id": "b1", "principal": "user:adm", "role": "viewer"},
                                        "warnings": [w]}),
                                    ok({"revision": 4, "item": {"id": "b2", "principal": "user:bob", "role": "viewer"}})]))
         got = c.set_member_role("o", "adm", "viewer")
-        self.assertEqual([(x.code, x.count, [k.id for k in x.credentials or []]) for x in got.warnings or []],
-                         [("credentials-outrank-minter", 1, ["k1"])])
+        self.assertEqual([(x.code, x.count, [(k.kind, k.id) for k in x.credentials or []]) for x in got.warnings or []],
+                         [("credentials-outrank-minter", 2, [("api_key", "k1"), ("agent_token", "t1")])])
         self.assertIsNone(c.set_member_role("o", "bob", "viewer").warnings)
 
     def test_revision_writes_return_their_warnings(self) -> None:

@@ -69,10 +69,23 @@ class RevisionWarningsTest(unittest.TestCase):
                 self.assertIsInstance(rev, gatehouse.Revision)
                 self.assertIsInstance(rev, int)
                 self.assertEqual(rev, a.revision)
-                got = [(w.code, w.count, [k.id for k in w.credentials or []]) for w in rev.warnings]
-                self.assertEqual(got, [("credentials-outrank-minter", 1, [key_id])])
+                got = [(w.code, w.count, [(k.kind, k.id) for k in w.credentials or []]) for w in rev.warnings]
+                self.assertEqual(got, [("credentials-outrank-minter", 1, [("api_key", key_id)])])
                 self.assertTrue(all(k.minter == "user:bob" and k.principal == "service:ci"
                                     for w in rev.warnings for k in w.credentials or []))
+
+    def test_agent_tokens_are_named(self) -> None:
+        """bob's agent token of agent helper (role svcrole) is named beside
+        his API key, each with its kind, when bob leaves the org."""
+        org, key_id = self.minted()
+        self.alice.create_agent(org, "helper", "svcrole")
+        tok = self.bob.mint_agent_token(org, "helper", audience="https://gw.example/mcp/" + org + "/default/x", ttl="10m")
+        rev = self.alice.remove_member(org, "bob")
+        got = [(w.code, w.count, sorted((k.kind, k.id, k.principal, k.minter) for k in w.credentials or []))
+               for w in rev.warnings]
+        self.assertEqual(got, [("credentials-outrank-minter", 2, sorted([
+            ("api_key", key_id, "service:ci", "user:bob"),
+            ("agent_token", tok.token_id, "agent:helper", "user:bob")]))])
 
     def test_a_write_that_stops_nothing_has_no_warnings(self) -> None:
         org, _ = self.minted()

@@ -1135,11 +1135,13 @@ export interface WriteWarning {
     /** The keys, to a caller that may read them (apikeys:read); absent otherwise. */
     credentials?: OutrankedCredential[];
 }
-/** An API key its minter no longer stands behind (never its secret). @schema OutrankedCredential */
+/** A minted API key or agent token its minter no longer stands behind (never its secret). @schema OutrankedCredential */
 export interface OutrankedCredential {
-    /** The key's id (the token starts "gth_<id>_"). */
+    /** "api_key" or "agent_token"; absent from a server older than agent tokens' naming, which names API keys only. */
+    kind?: "api_key" | "agent_token";
+    /** The key's id (an API key's token starts "gth_<id>_"), or the agent token's token_id. */
     id: string;
-    /** The key's principal ("service:deploy"). */
+    /** The credential's principal ("service:deploy", "agent:Helper"). */
     principal: string;
     /** Who minted it ("user:adm"). */
     minter: string;

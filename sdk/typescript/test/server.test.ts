@@ -199,6 +199,17 @@ describe("write warnings", () => {
     assert.deepEqual(stopped(rev.warnings), [["credentials-outrank-minter", 1, [keyId]]]);
   });
 
+  it("names bob's agent token beside his API key, each with its kind", async () => {
+    const { org, keyId } = await minted();
+    await alice.org(org).createAgent({ name: "helper", role: "svcrole" });
+    const tok = await bob.org(org).mintAgentToken("helper", { audience: `https://gw.example/mcp/${org}/default/x`, ttl: "10m" });
+    const rev = await alice.org(org).removeMember("bob");
+    const got = (rev.warnings ?? []).map((w) => [w.code, w.count, (w.credentials ?? []).map((c) => [c.kind, c.id, c.principal, c.minter]).sort()]);
+    assert.deepEqual(got, [
+      ["credentials-outrank-minter", 2, [["agent_token", tok.tokenId, "agent:helper", "user:bob"], ["api_key", keyId, "service:ci", "user:bob"]]],
+    ]);
+  });
+
   it("a policy write answers the keys it stopped in writeWarnings", async () => {
     const { org, keyId } = await minted();
     const o = alice.org(org);

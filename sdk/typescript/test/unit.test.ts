@@ -121,14 +121,17 @@ describe("errors", () => {
     });
   }
   it("reads the keys a write stopped from its warnings", async () => {
-    const cred = { id: "k1", principal: "service:ci", minter: "user:adm", scope: "org", reason: "mint a new one" };
+    const cred = { kind: "api_key", id: "k1", principal: "service:ci", minter: "user:adm", scope: "org", reason: "mint a new one" };
+    const tok = { kind: "agent_token", id: "t1", principal: "agent:Helper", minter: "user:adm", scope: "org", reason: "r" };
     const { fetch } = scripted([
-      { status: 200, body: { revision: 3, item: { id: "b1", principal: "user:adm", role: "viewer" }, warnings: [{ code: "credentials-outrank-minter", message: "m", count: 1, credentials: [cred] }] } },
+      { status: 200, body: { revision: 3, item: { id: "b1", principal: "user:adm", role: "viewer" }, warnings: [{ code: "credentials-outrank-minter", message: "m", count: 2, credentials: [cred, tok] }] } },
       { status: 200, body: { revision: 4, warnings: [{ code: "credentials-outrank-minter", message: "m", count: 2 }] } },
     ]);
     const demo = client(fetch).org("demo");
     const w = await demo.setMemberRole("adm", "viewer");
-    assert.deepEqual(w.warnings?.map((x) => [x.code, x.count, x.credentials?.map((c) => c.id)]), [["credentials-outrank-minter", 1, ["k1"]]]);
+    assert.deepEqual(w.warnings?.map((x) => [x.code, x.count, x.credentials?.map((c) => [c.kind, c.id])]), [
+      ["credentials-outrank-minter", 2, [["api_key", "k1"], ["agent_token", "t1"]]],
+    ]);
     const r = await demo.removeMember("adm");
     assert.deepEqual(r.warnings?.map((x) => [x.count, x.credentials]), [[2, undefined]]);
   });

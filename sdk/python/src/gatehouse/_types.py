@@ -141,12 +141,16 @@ class Page(Wire, Generic[T]):
 
 @dataclass
 class OutrankedCredential(Wire):
-    """An API key its minter no longer stands behind: its ``id`` (the token
-    starts ``gth_<id>_``; never the secret), ``principal``, ``minter``, the
-    ``scope`` where the principal outranks the minter, and the ``reason``
-    its next use will be refused with."""
+    """A minted credential its minter no longer stands behind: ``kind``
+    (``"api_key"``, or ``"agent_token"``; empty from a server older than
+    agent tokens' naming, which names API keys only), its ``id`` (an API
+    key's token starts ``gth_<id>_``; an agent token's id is its
+    ``token_id``; never the secret), ``principal`` (a service, or the
+    agent), ``minter``, the ``scope`` where the principal outranks the
+    minter, and the ``reason`` its next use will be refused with."""
 
     __schema__ = "OutrankedCredential"
+    kind: str = ""
     id: str = ""
     principal: str = ""
     minter: str = ""
@@ -158,9 +162,10 @@ class OutrankedCredential(Wire):
 @dataclass
 class WriteWarning(Wire):
     """What a write that succeeded stops: ``code``
-    ``credentials-outrank-minter`` — API keys whose service now outranks the
-    member that minted them (it was raised, or the minter lowered), every
-    use of which is refused. ``credentials`` lists them only to a caller
+    ``credentials-outrank-minter`` — API keys and agent tokens whose
+    principal (a service, an agent) now outranks the member that minted
+    them (it was raised, or the minter lowered), every use of which is
+    refused. ``credentials`` lists them only to a caller
     that may read them (``apikeys:read``); ``count`` always says how many
     (a lower bound when ``truncated``)."""
 
