@@ -19,11 +19,13 @@ import (
 // Permission: changes:read at org scope, held unconditionally. The feed is
 // the whole of the org's decision state — every binding, member (with the
 // attributes conditions read), team, resource's labels and attributes and
-// the policy text — so it is an org-wide read; owners and admins hold it
-// through *:*, and a host platform's service is granted it with a custom
-// role (`role replica { level 1; permissions changes:read }`). A reader
-// that is not a member gets ErrNotFound (as for an org that does not
-// exist), a member without the permission ErrForbidden.
+// the policy text — so it is an org-wide read; a template's top role holds
+// it through *:* (the default template's owner, not its admin; mentiko
+// grants it to admin: docs/replicas.md), and a host platform's service is
+// granted it with a custom role (`role replica { level 1; permissions
+// changes:read }`). A reader that is not a member gets ErrNotFound (as
+// for an org that does not exist), a member without the permission
+// ErrForbidden.
 //
 // Redaction: the feed carries decision state only (package feed): no
 // secrets, no resource specs (where secret names are referenced), no API
