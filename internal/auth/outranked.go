@@ -161,17 +161,17 @@ func (s *Service) outranked(ctx context.Context, org string, t Touched, before B
 			page.Cursor = next
 		}
 	}
-	// Agent tokens: those of the agents raised, and those minted by the
-	// members lowered (their rows are the org's last hour of tokens at
-	// most: read them all and keep those minters' own).
+	// Agent tokens: the unexpired ones of the agents raised, and those
+	// minted by the members lowered (or all of the org's).
 	var tfilters []store.AgentTokenFilter
-	switch {
-	case t.All || len(minters) > 0:
+	if t.All {
 		tfilters = append(tfilters, store.AgentTokenFilter{ExpiresAfter: now})
-	default:
-		for _, a := range agents {
-			tfilters = append(tfilters, store.AgentTokenFilter{Agent: a, ExpiresAfter: now})
-		}
+	}
+	for _, a := range agents {
+		tfilters = append(tfilters, store.AgentTokenFilter{Agent: a, ExpiresAfter: now})
+	}
+	for _, m := range minters {
+		tfilters = append(tfilters, store.AgentTokenFilter{CreatedBy: m, ExpiresAfter: now})
 	}
 	for _, f := range tfilters {
 		page := store.Page{Size: 200}
@@ -181,9 +181,6 @@ func (s *Service) outranked(ctx context.Context, org string, t Touched, before B
 				return nil, false, storeErr("list outranked agent tokens", err)
 			}
 			for _, tk := range ts {
-				if !t.All && !slices.Contains(agents, tk.Agent) && !slices.Contains(minters, tk.CreatedBy) {
-					continue
-				}
 				if j.add(KindAgentToken, tk.ID, tk.Agent, tk.CreatedBy, tk.RevokedAt, tk.ExpiresAt) {
 					return j.keys, true, nil
 				}

@@ -42,6 +42,9 @@ type AgentToken struct {
 // AgentTokenFilter narrows ListAgentTokens.
 type AgentTokenFilter struct {
 	Agent string // exact "agent:<name>"; "" matches every agent of the org
+	// CreatedBy: only the tokens this principal minted (exact; "" matches
+	// every minter).
+	CreatedBy string
 	// ExpiresAfter: only tokens that expire after this instant (zero: all
 	// rows still stored).
 	ExpiresAfter time.Time

@@ -38,6 +38,11 @@ func (r reader) ListAgentTokens(ctx context.Context, org string, f store.AgentTo
 		args = append(args, f.Agent)
 		sql += fmt.Sprintf(` AND agent = $%d`, len(args))
 	}
+	if f.CreatedBy != "" {
+		scope += "/by/" + f.CreatedBy
+		args = append(args, f.CreatedBy)
+		sql += fmt.Sprintf(` AND created_by = $%d`, len(args))
+	}
 	if !f.ExpiresAfter.IsZero() {
 		args = append(args, r.s.b.TimeArg(f.ExpiresAfter.UTC().Truncate(time.Microsecond)))
 		sql += fmt.Sprintf(` AND expires_at > $%d`, len(args))

@@ -32,7 +32,9 @@ func testAgentTokens(t *testing.T, s store.Store) {
 		if first, err = tx.CreateAgentToken(ctx, t1); err != nil {
 			return err
 		}
-		for _, x := range []store.AgentToken{tok(a.org, 2, "agent:Triage"), tok(a.org, 3, "agent:Other"), tok(b.org, 4, "agent:Triage")} {
+		t3 := tok(a.org, 3, "agent:Other")
+		t3.CreatedBy = "user:bob"
+		for _, x := range []store.AgentToken{tok(a.org, 2, "agent:Triage"), t3, tok(b.org, 4, "agent:Triage")} {
 			if _, err := tx.CreateAgentToken(ctx, x); err != nil {
 				return err
 			}
@@ -73,6 +75,10 @@ func testAgentTokens(t *testing.T, s store.Store) {
 		{"other org", b.org, store.AgentTokenFilter{}, []string{agentTokenID(4)}},
 		{"unexpired", a.org, store.AgentTokenFilter{ExpiresAfter: exp.Add(-time.Second)}, []string{agentTokenID(3), agentTokenID(2), agentTokenID(1)}},
 		{"expired by then", a.org, store.AgentTokenFilter{ExpiresAfter: exp}, nil},
+		{"one minter", a.org, store.AgentTokenFilter{CreatedBy: "user:bob"}, []string{agentTokenID(3)}},
+		{"another minter", a.org, store.AgentTokenFilter{CreatedBy: "user:alice"}, []string{agentTokenID(2), agentTokenID(1)}},
+		{"one minter and agent", a.org, store.AgentTokenFilter{Agent: "agent:Triage", CreatedBy: "user:bob"}, nil},
+		{"one minter, other org", b.org, store.AgentTokenFilter{CreatedBy: "user:bob"}, nil},
 	} {
 		diff(t, "ListAgentTokens "+tc.name, tc.want, ids(tc.f, tc.org))
 	}
