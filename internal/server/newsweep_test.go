@@ -180,3 +180,51 @@ func manyChanges(n int) []any {
 	}
 	return out
 }
+
+// TestChangeFeedNeedsAnOrgWideUnconditionalGrant: the feed and the
+// snapshot are the whole org's decision state, so changes:read must be
+// held at org scope and without a condition (docs/replicas.md): a
+// service granted it in one namespace, or at org scope under a condition,
+// reads neither; through a team bound at org scope it does; a suspended
+// holder does not.
+func TestChangeFeedNeedsAnOrgWideUnconditionalGrant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "sqlite", envOpts{})
+	w := buildWorld(t, e, "")
+	org := "/v1/orgs/" + w.org
+	var pol api.Policy
+	e.must(200, "GET", org+"/policy", w.owner, nil, &pol)
+	e.must(200, "PUT", org+"/policy", w.owner, map[string]any{"text": pol.Text + "\ncondition on_call = \"context.on_call == true\"\n"}, nil)
+	e.must(201, "POST", org+"/roles", w.owner, map[string]any{"name": "replica", "level": 1, "permissions": []string{"changes:read"}}, nil)
+	e.must(201, "POST", org+"/teams", w.owner, map[string]any{"slug": "replicas"}, nil)
+	e.must(201, "POST", org+"/bindings", w.owner, map[string]any{"principal": "team:replicas", "role": "replica"}, nil)
+	svc := func(name string, binding map[string]any) string {
+		t.Helper()
+		e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": name}, nil)
+		if binding != nil {
+			binding["principal"], binding["role"] = "service:"+name, "replica"
+			e.must(201, "POST", org+"/bindings", w.owner, binding, nil)
+		}
+		var kc api.KeyCreated
+		e.must(201, "POST", org+"/apikeys", w.owner, map[string]any{"principal": "service:" + name}, &kc)
+		return kc.Token
+	}
+	keys := map[string]string{
+		"org scope":                   svc("orgwide", map[string]any{}),
+		"one namespace":               svc("nsonly", map[string]any{"scope": map[string]any{"namespace": w.params["namespace"]}}),
+		"org scope under a condition": svc("oncall", map[string]any{"condition": "on_call"}),
+		"through a team":              svc("teamed", nil),
+		"suspended":                   svc("halted", map[string]any{}),
+	}
+	e.must(201, "POST", org+"/teams/replicas/members", w.owner, map[string]any{"principal": "service:teamed"}, nil)
+	e.must(200, "POST", org+"/services/halted/suspend", w.owner, nil, nil)
+	want := map[string]string{"org scope": "200 200", "one namespace": "403 403", "org scope under a condition": "403 403",
+		"through a team": "200 200", "suspended": "401 401"}
+	got := map[string]string{}
+	for name, key := range keys {
+		got[name] = fmt.Sprintf("%d %d", e.do("GET", org+"/changes?after=0", key, nil).Status, e.do("GET", org+"/snapshot", key, nil).Status)
+	}
+	if d := gocmp.Diff(want, got); d != "" {
+		t.Errorf("GET changes, snapshot by a holder of changes:read (-want +got):\n%s", d)
+	}
+}
