@@ -43,3 +43,37 @@ func BenchmarkWarnedWrite(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWarnedWriteAgentTokens is BenchmarkWarnedWrite with agent
+// tokens in place of API keys: 100 agents whose role (their ceiling) is
+// the one redefined, each with one unexpired token minted by the
+// builder (threat-model row 107: agent tokens are judged and named too).
+func BenchmarkWarnedWriteAgentTokens(b *testing.B) {
+	const tokens = 100
+	e := newEnv(b, "sqlite", envOpts{})
+	w := buildWorldTB(b, e, "")
+	org := "/v1/orgs/" + w.org
+	builder := e.userWithEmail("bld")
+	e.must(201, "POST", org+"/members", w.owner, map[string]any{"user_id": "bld", "role": "builder"}, nil)
+	e.must(201, "POST", org+"/roles", w.owner, map[string]any{"name": "svcrole", "level": 10, "permissions": []string{"chains:read"}}, nil)
+	for i := range tokens {
+		name := fmt.Sprintf("A%d", i)
+		e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": name, "role": "svcrole"}, nil)
+		e.must(201, "POST", org+"/agents/"+name+"/tokens", builder, map[string]any{"audience": "https://gw.example/mcp/" + w.org + "/default/x", "ttl": "1h"}, nil)
+	}
+	raise := map[string]any{"level": 10, "permissions": []string{"chains:read", "chains:delete"}}
+	restore := map[string]any{"level": 10, "permissions": []string{"chains:read"}}
+	var warned, quiet struct {
+		Warnings []api.WriteWarning `json:"warnings"`
+	}
+	for b.Loop() {
+		e.must(200, "PUT", org+"/roles/svcrole", w.owner, raise, &warned)
+		if len(warned.Warnings) != 1 || warned.Warnings[0].Count != tokens {
+			b.Fatalf("the raise warned %+v, want %d tokens", warned.Warnings, tokens)
+		}
+		e.must(200, "PUT", org+"/roles/svcrole", w.owner, restore, &quiet)
+		if len(quiet.Warnings) != 0 {
+			b.Fatalf("the restore warned %+v", quiet.Warnings)
+		}
+	}
+}
