@@ -120,6 +120,11 @@ func tenantScanAllowed(sql string) bool {
 		// stops), over the org's keys, which are minted one by one by
 		// hand; an index would cost every key's creation.
 		"FROM api_keys WHERE org = $1 AND created_by = $2",
+		// The agent tokens a member minted (ListAgentTokens with
+		// CreatedBy), for the same warning: over the org's tokens of the
+		// last hour at most (each mint prunes the expired ones); an index
+		// would cost every mint.
+		"FROM agent_tokens WHERE org = $1 AND created_by = $2",
 	} {
 		if strings.Contains(sql, frag) {
 			return true
