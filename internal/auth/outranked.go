@@ -181,6 +181,14 @@ func (s *Service) outranked(ctx context.Context, org string, t Touched, before B
 				return nil, false, storeErr("list outranked agent tokens", err)
 			}
 			for _, tk := range ts {
+				_, name, _ := cutPrincipal(tk.Agent)
+				created, err := s.agentIncarnation(ctx, org, name, now)
+				if err != nil {
+					return nil, false, err
+				}
+				if created.IsZero() || tk.CreatedAt.Before(created) {
+					continue // its agent was deleted (and perhaps made again): refused as another's, not by this write
+				}
 				if j.add(KindAgentToken, tk.ID, tk.Agent, tk.CreatedBy, tk.RevokedAt, tk.ExpiresAt) {
 					return j.keys, true, nil
 				}

@@ -581,7 +581,8 @@ func TestRaiseWarnsOfOutrankedKeys(t *testing.T) {
 // token_id, never the token), agent and minter, to a caller with
 // apikeys:read, and only counted for one without; the org's audit log
 // names them with their kind. Tokens that a write leaves standing (the
-// owner's), revoked ones, and other agents' are not named.
+// owner's), revoked ones, other agents', and those of an agent deleted and
+// made again (refused as the old incarnation's) are not named.
 func TestWarnsOfOutrankedAgentTokens(t *testing.T) {
 	t.Parallel()
 	ow := newOutrankWorld(t)
@@ -600,6 +601,8 @@ func TestWarnsOfOutrankedAgentTokens(t *testing.T) {
 	agent("Hidden", "viewer")
 	agent("Bystander", "viewer")
 	agent("Demoted", "operator")
+	agent("Reborn", "viewer")
+	reborn := mint(ow.adm, "Reborn")
 	raised, raisedOwn, raisedRevoked := mint(ow.adm, "Raised"), mint(ow.owner, "Raised"), mint(ow.adm, "Raised")
 	ow.e.must(200, "DELETE", ow.org+"/agents/Raised/tokens/"+raisedRevoked.TokenID, ow.owner, nil, nil)
 	hidden, bystander := mint(ow.adm, "Hidden"), mint(ow.adm, "Bystander")
@@ -668,6 +671,14 @@ func TestWarnsOfOutrankedAgentTokens(t *testing.T) {
 			bodies = append(bodies, string(r.Body))
 			return w.Warnings
 		}, []api.WriteWarning{{Code: api.WarningCredentialsOutranked, Count: 1}}},
+		{"an agent made again: its old incarnation's token is dead, not stopped", func() []api.WriteWarning {
+			ow.e.must(200, "DELETE", ow.org+"/agents/Reborn", ow.owner, nil, nil)
+			agent("Reborn", "viewer")
+			var w api.Written[api.Agent]
+			r := ow.e.must(200, "PATCH", ow.org+"/agents/Reborn", ow.owner, map[string]any{"role": "owner"}, &w)
+			bodies = append(bodies, string(r.Body))
+			return w.Warnings
+		}, nil},
 		{"the minter demoted: its API key and its agent token", func() []api.WriteWarning {
 			var w api.Written[api.Binding]
 			r := ow.e.must(200, "PATCH", ow.org+"/members/own2", ow.owner, map[string]any{"role": "viewer"}, &w)
@@ -683,7 +694,7 @@ func TestWarnsOfOutrankedAgentTokens(t *testing.T) {
 		}
 	}
 	for _, b := range bodies {
-		for _, at := range []api.AgentToken{raised, raisedOwn, raisedRevoked, batch, hidden, bystander, own2Tok} {
+		for _, at := range []api.AgentToken{raised, raisedOwn, raisedRevoked, batch, hidden, bystander, own2Tok, reborn} {
 			if strings.Contains(b, at.Token[len(at.Token)-20:]) {
 				t.Errorf("an answer holds an agent token: %s", b)
 			}
@@ -723,13 +734,15 @@ func TestWarnsOfOutrankedAgentTokens(t *testing.T) {
 			return "ok"
 		case errors.Is(err, auth.ErrOutranksMinter):
 			return "outranks"
+		case errors.Is(err, auth.ErrUnauthenticated):
+			return "unauthenticated"
 		}
 		return "refused: " + err.Error()
 	}
 	gotUse := map[string]string{"raised": use(raised), "raised, owner's": use(raisedOwn), "batch": use(batch),
-		"hidden": use(hidden), "bystander": use(bystander), "demoted minter's": use(own2Tok)}
+		"hidden": use(hidden), "bystander": use(bystander), "demoted minter's": use(own2Tok), "old incarnation's": use(reborn)}
 	wantUse := map[string]string{"raised": "outranks", "raised, owner's": "ok", "batch": "outranks",
-		"hidden": "outranks", "bystander": "ok", "demoted minter's": "outranks"}
+		"hidden": "outranks", "bystander": "ok", "demoted minter's": "outranks", "old incarnation's": "unauthenticated"}
 	if diff := cmp.Diff(wantUse, gotUse); diff != "" {
 		t.Errorf("uses (-want +got):\n%s", diff)
 	}
