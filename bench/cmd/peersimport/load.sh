@@ -8,8 +8,9 @@
 #
 # IMPORT_FLAGS are added to both `gatehouse import` commands.
 # AFTER_INIT, if set, is run by bash after `gatehouse init` and before
-# `serve`, with DATABASE in its environment (e.g. to alter the schema for
-# an experiment).
+# `serve`, with DATABASE and DATA (the data directory, where SQLite's
+# gatehouse.db is) in its environment (e.g. to alter the schema for an
+# experiment: ablate/README.md).
 # FACTS=N loads only the first N facts (users first: see peersimport).
 # PEERS_JSONL comes from `cd ../shared/peers && go run . gen -jsonl FILE`.
 # Without DATABASE the store is SQLite in WORKDIR (the peers' setup for
@@ -33,7 +34,7 @@ if [[ -n "${DATABASE:-}" ]]; then
 	"$GATEHOUSE_BIN" audit keygen --out "$W/data/audit-key.pem" >/dev/null
 fi
 "$GATEHOUSE_BIN" init --data "$W/data" "${db[@]}" --user loader >"$W/init.out" 2>&1
-if [[ -n "${AFTER_INIT:-}" ]]; then DATABASE=${DATABASE:-} bash -c "$AFTER_INIT"; fi
+if [[ -n "${AFTER_INIT:-}" ]]; then DATABASE=${DATABASE:-} DATA="$W/data" bash -c "$AFTER_INIT"; fi
 GATEHOUSE_TOKEN=$(grep -o 'gth_[A-Za-z0-9_]*' "$W/init.out")
 export GATEHOUSE_TOKEN
 (umask 077 && head -c 32 /dev/urandom | base64 >"$W/master.key")

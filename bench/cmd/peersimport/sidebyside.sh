@@ -15,7 +15,14 @@
 # writes, `serve --postgres-org-writes` (the default since branch
 # writes8), and `import --parallel 4`; gh-pg-serial: `serve
 # --postgres-org-writes=false`, `import --parallel 2`. A system prefixed
-# old- (old-gh-pg, old-gh-pg-orgwrites, ...) runs OLD_GATEHOUSE_BIN.)
+# old- (old-gh-pg, old-gh-pg-orgwrites, ...) runs OLD_GATEHOUSE_BIN.
+# A system suffixed @V (gh-sqlite@b, gh-pg-orgwrites@b, ...) is variant V:
+# it runs GH_BIN_V (default GATEHOUSE_BIN) with the space-separated
+# VAR=value words of GH_ENV_V in the server's environment and GH_AFTER_INIT_V
+# as load.sh's AFTER_INIT; V is letters, digits and _. With COUNTS=1 each
+# Gatehouse load is followed by its row counts (users, members, bindings,
+# audit_entries, changelog) in WORKDIR/LABEL.counts and the results' last
+# column, so that a variant is seen to load every fact: ablate/run.sh.)
 #
 # SpiceDB builds from the module proxy (≈ 10 min on 2 cores):
 #   GOBIN=$BIN go install github.com/authzed/spicedb/cmd/spicedb@v1.56.2
@@ -48,18 +55,35 @@ RES="$W/sidebyside.tsv"
 : >"$RES"
 
 gatehouse() { # label [database [env...]]
-	local label=$1 out="$W/$1.out" bin=$GATEHOUSE_BIN
+	local label=$1 out="$W/$1.r$round.out" bin=$GATEHOUSE_BIN v="" extra=() after=${AFTER_INIT:-}
 	if [[ $label == old-* ]]; then bin=${OLD_GATEHOUSE_BIN:?set OLD_GATEHOUSE_BIN for $label}; fi
-	local db=(IMPORT_FLAGS="${IMPORT_FLAGS:---parallel 2}")
+	if [[ $label == *@* ]]; then
+		v=${label#*@}
+		local bv=GH_BIN_$v ev=GH_ENV_$v av=GH_AFTER_INIT_$v
+		bin=${!bv:-$bin}
+		read -r -a extra <<<"${!ev:-}"
+		after=${!av:-$after}
+	fi
+	local db=(IMPORT_FLAGS="${IMPORT_FLAGS:---parallel 2}" AFTER_INIT="$after" "${extra[@]}")
 	if [[ -n "${2:-}" ]]; then reset_db "$2"; db+=(DATABASE="$PG/$2?sslmode=disable" "${@:3}"); fi
 	local l0; l0=$(la)
 	env GATEHOUSE_BIN="$bin" PEERS_JSONL="$W/peers.jsonl" PORT="$GH_PORT" "${db[@]}" \
 		bash "$here/load.sh" "$W/$label" >"$out" 2>&1
-	awk -v r="$round" -v l="$label" -v l0="$l0" -v l1="$(la)" '
+	local counts="-"
+	if [[ ${COUNTS:-} == 1 ]]; then
+		local q="SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM members), (SELECT count(*) FROM bindings), (SELECT count(*) FROM audit_entries), (SELECT count(*) FROM changelog)"
+		if [[ -n "${2:-}" ]]; then
+			psql "$PG/$2" -Atc "$q" | tr '|' ' ' >"$W/$label.counts"
+		else
+			sqlite3 "$W/$label/data/gatehouse.db" ".timeout 30000" "$q" | tr '|' ' ' >"$W/$label.counts"
+		fi
+		counts=$(tr ' ' / <"$W/$label.counts")
+	fi
+	awk -v r="$round" -v l="$label" -v l0="$l0" -v l1="$(la)" -v n="$counts" '
 		/^facts load s/ {s = $4}
 		/^server CPU/ {c = $6; sub(";", "", c); ca = $10}
-		/^PostgreSQL CPU/ {p = $6}
-		END {printf "%s\t%s\t%s\t%s (%s)\t%s\t%s-%s\n", r, l, s, c, ca, (p == "" ? "-" : p), l0, l1}' "$out" | tee -a "$RES"
+		/^PostgreSQL CPU/ {p = $6; d = $11; sub("\\)", "", d); p = p " (" d ")"}
+		END {printf "%s\t%s\t%s\t%s (%s)\t%s\t%s-%s\t%s\n", r, l, s, c, ca, (p == "" ? "-" : p), l0, l1, n}' "$out" | tee -a "$RES"
 }
 spicedb() {
 	local uri="$PG/${DB_PREFIX}_spicedb?sslmode=disable" log="$W/spicedb.log"
@@ -87,13 +111,16 @@ spicedb() {
 # whole load (its structure phase included: orgs, namespaces, 30,000
 # resources); peers reports SpiceDB's only over the whole load (its
 # structure's 30,300 parent tuples included), both divided by the facts.
-# Gatehouse's PostgreSQL figure is the facts phase, SpiceDB's the whole load.
-printf 'round\tsystem\tfacts s\tserver CPU µs/fact (whole load)\tPostgreSQL CPU µs/fact\tload average\n'
+# Gatehouse's PostgreSQL figure is the facts phase, SpiceDB's the whole load;
+# Gatehouse's is every postgres process's and, in parentheses, only its
+# database's backends' (the figure that is this load's own when others use
+# the same PostgreSQL). Each load's output is WORKDIR/LABEL.rROUND.out.
+printf 'round\tsystem\tfacts s\tserver CPU µs/fact (whole load)\tPostgreSQL CPU µs/fact\tload average\tusers/members/bindings/audit/changelog\n'
 n=${#SYSTEMS[@]}
 for round in $(seq "$ROUNDS"); do
 	k=$(((round - 1) % n))
 	for s in "${SYSTEMS[@]:$k}" "${SYSTEMS[@]:0:$k}"; do
-		case $s in
+		case ${s%@*} in
 		gh-sqlite | old-gh-sqlite) gatehouse "$s" ;;
 		gh-pg | old-gh-pg) gatehouse "$s" "${DB_PREFIX}_gatehouse" ;;
 		gh-pg-orgwrites | old-gh-pg-orgwrites) gatehouse "$s" "${DB_PREFIX}_gatehouse" GATEHOUSE_POSTGRES_ORG_WRITES=true IMPORT_FLAGS='--parallel 4' ;;
