@@ -119,7 +119,7 @@ type Preparer interface {
 // PreparedStatements lists the statements a Preparer is asked for, so that
 // a backend can prepare them up front.
 func PreparedStatements() []string {
-	out := []string{auditHeadSQL, upsertAuditHeadSQL}
+	out := []string{auditHeadSQL, upsertAuditHeadSQL, insertAuditRunSQL}
 	for _, n := range auditFlushRows {
 		out = append(out, insertAuditRowsSQL(n))
 	}
@@ -202,54 +202,93 @@ func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, 
 			return nil, "", invalid(op, "filter value is not UTF-8 text of at most %d bytes", store.MaxAuditField)
 		}
 	}
+	// The actor and time filters are served by the runs (audit_runs):
+	// the org's runs of that actor or time, in sequence order, and each
+	// run's entries by the entries' key. Each entry is in exactly one run
+	// and has its run's actor and time, so the answer is the entries' own
+	// filter's; the entry conditions are repeated all the same.
+	runs := f.Actor != "" || !f.Since.IsZero() || !f.Until.IsZero()
 	var b strings.Builder
-	b.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1`)
+	e, seq := "", "seq"
+	if runs {
+		e, seq = "e.", "e.seq"
+		b.WriteString(`SELECT ` + auditColsOf("e.") + ` FROM audit_runs r JOIN audit_entries e
+			ON e.org = r.org AND e.seq >= r.first_seq AND e.seq <= r.last_seq WHERE r.org = $1`)
+	} else {
+		b.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1`)
+	}
 	args := []any{org}
-	cond := func(sql string, v any) {
+	cond := func(sql string, v any) string {
 		args = append(args, v)
-		b.WriteString(" AND " + sql + " $" + strconv.Itoa(len(args)))
+		ph := "$" + strconv.Itoa(len(args))
+		b.WriteString(" AND " + sql + " " + ph)
+		return ph
 	}
 	if f.Actor != "" {
-		cond("actor =", f.Actor)
+		cond("r.actor =", f.Actor)
 	}
 	if f.Target != "" {
-		cond("target =", f.Target)
+		cond(e+"target =", f.Target)
 	}
 	if f.Result != "" {
-		cond("result =", f.Result)
+		cond(e+"result =", f.Result)
 	}
 	if prefix, ok := strings.CutSuffix(f.Action, "*"); ok {
 		if prefix != "" {
-			cond("action >=", prefix)
+			cond(e+"action >=", prefix)
 			if upper, ok := prefixUpper(prefix); ok {
-				cond("action <", upper)
+				cond(e+"action <", upper)
 			}
 		}
 	} else if f.Action != "" {
-		cond("action =", f.Action)
+		cond(e+"action =", f.Action)
 	}
 	if !f.Since.IsZero() {
-		cond("at >=", f.Since.UnixMicro())
+		ph := cond("r.at >=", f.Since.UnixMicro())
+		b.WriteString(" AND e.at >= " + ph)
 	}
 	if !f.Until.IsZero() {
-		cond("at <", f.Until.UnixMicro())
+		ph := cond("r.at <", f.Until.UnixMicro())
+		b.WriteString(" AND e.at < " + ph)
 	}
 	if f.After > 0 {
 		if f.After >= math.MaxInt64 {
 			return nil, "", nil
 		}
-		cond("seq >", int64(f.After))
+		ph := cond(seq+" >", int64(f.After))
+		if runs {
+			b.WriteString(" AND r.last_seq > " + ph)
+		}
 	}
 	name := "audit"
 	if f.Newest {
 		name = "audit-newest"
 	}
-	return list(ctx, r, listSpec[store.AuditRecord]{
+	ls := listSpec[store.AuditRecord]{
 		op: op, list: name, scope: org, sql: b.String(), args: args,
-		keyCols: []string{"seq"}, intKeys: true, desc: f.Newest,
+		keyCols: []string{seq}, intKeys: true, desc: f.Newest,
 		keys: func(a store.AuditRecord) []string { return []string{u64s(a.Seq)} },
 		scan: scanAudit,
-	}, p)
+	}
+	if runs {
+		// Runs in last_seq order and each run's entries in seq order are
+		// the entries in seq order (runs do not overlap): no sort.
+		ls.order = []string{"r.last_seq", "e.seq"}
+		ls.bound = func(ph string) string {
+			if f.Newest {
+				// Runs with an entry before the cursor: those that end
+				// before it, and the one that holds it.
+				return "r.last_seq <= COALESCE((SELECT MIN(x.last_seq) FROM audit_runs x WHERE x.org = $1 AND x.last_seq >= " + ph + "), " + ph + ")"
+			}
+			return "r.last_seq > " + ph
+		}
+	}
+	return list(ctx, r, ls, p)
+}
+
+// auditColsOf is auditCols, each qualified by prefix ("e.").
+func auditColsOf(prefix string) string {
+	return prefix + strings.ReplaceAll(auditCols, ", ", ", "+prefix)
 }
 
 // prefixUpper is the smallest string greater than every string with the
@@ -569,6 +608,11 @@ func (t *txn) PruneAudit(ctx context.Context, org string, through uint64) (int64
 	}
 	n, err := t.exec(ctx, op, detail, `DELETE FROM audit_entries WHERE org = $1 AND seq <= $2`, org, int64(through))
 	if err != nil {
+		return 0, err
+	}
+	// The runs that end in the pruned segment; one that goes on past it
+	// stays (the queries join its remaining entries).
+	if _, err := t.exec(ctx, op, detail, `DELETE FROM audit_runs WHERE org = $1 AND last_seq <= $2`, org, int64(through)); err != nil {
 		return 0, err
 	}
 	t.unlogged = true
