@@ -224,8 +224,9 @@ func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, 
 		b.WriteString(" AND " + sql + " " + ph)
 		return ph
 	}
+	actorOfX := "" // the actor condition of a subquery on runs x
 	if f.Actor != "" {
-		cond("r.actor =", f.Actor)
+		actorOfX = " AND x.actor = " + cond("r.actor =", f.Actor)
 	}
 	if f.Target != "" {
 		cond(e+"target =", f.Target)
@@ -243,12 +244,19 @@ func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, 
 	} else if f.Action != "" {
 		cond(e+"action =", f.Action)
 	}
+	// With an actor, its runs are found by the actor index and their
+	// time is a filter ("+r.at": not a range on the time index, which
+	// would read every actor's runs of the time and sort them).
+	at := "r.at"
+	if f.Actor != "" {
+		at = "+r.at"
+	}
 	if !f.Since.IsZero() {
-		ph := cond("r.at >=", f.Since.UnixMicro())
+		ph := cond(at+" >=", f.Since.UnixMicro())
 		b.WriteString(" AND e.at >= " + ph)
 	}
 	if !f.Until.IsZero() {
-		ph := cond("r.at <", f.Until.UnixMicro())
+		ph := cond(at+" <", f.Until.UnixMicro())
 		b.WriteString(" AND e.at < " + ph)
 	}
 	if f.After > 0 {
@@ -278,7 +286,9 @@ func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, 
 			if f.Newest {
 				// Runs with an entry before the cursor: those that end
 				// before it, and the one that holds it.
-				return "r.last_seq <= COALESCE((SELECT MIN(x.last_seq) FROM audit_runs x WHERE x.org = $1 AND x.last_seq >= " + ph + "), " + ph + ")"
+				// (Of the actor's runs, if the filter names one: the
+				// actor index finds it.)
+				return "r.last_seq <= COALESCE((SELECT MIN(x.last_seq) FROM audit_runs x WHERE x.org = $1" + actorOfX + " AND x.last_seq >= " + ph + "), " + ph + ")"
 			}
 			return "r.last_seq > " + ph
 		}

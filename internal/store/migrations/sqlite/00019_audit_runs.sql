@@ -25,7 +25,10 @@ CREATE TABLE audit_runs (
     actor     TEXT    NOT NULL,
     at        INTEGER NOT NULL,
     PRIMARY KEY (org, last_seq)
-) STRICT, WITHOUT ROWID;
+) STRICT;
+-- A rowid table, not WITHOUT ROWID: SQLite's planner, without statistics,
+-- walks a WITHOUT ROWID table's key (every run of the org) in a join
+-- rather than the actor index; with a rowid table it takes the index.
 -- UNIQUE (implied by the key): with org and actor fixed, runs come out in
 -- last_seq order one per value, so a page walks runs and their entries in
 -- sequence order without sorting.
