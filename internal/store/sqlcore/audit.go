@@ -283,14 +283,18 @@ func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, 
 		// the entries in seq order (runs do not overlap): no sort.
 		ls.order = []string{"r.last_seq", "e.seq"}
 		ls.bound = func(ph string) string {
-			if f.Newest {
-				// Runs with an entry before the cursor: those that end
-				// before it, and the one that holds it.
-				// (Of the actor's runs, if the filter names one: the
-				// actor index finds it.)
+			switch {
+			case !f.Newest:
+				return "r.last_seq > " + ph
+			case f.Actor != "":
+				// The actor's runs with an entry before the cursor: those
+				// that end before it, and the one that holds it.
 				return "r.last_seq <= COALESCE((SELECT MIN(x.last_seq) FROM audit_runs x WHERE x.org = $1" + actorOfX + " AND x.last_seq >= " + ph + "), " + ph + ")"
+			default:
+				// Runs by time: the time index finds them; e.seq bounds
+				// the page.
+				return ""
 			}
-			return "r.last_seq > " + ph
 		}
 	}
 	return list(ctx, r, ls, p)

@@ -240,7 +240,8 @@ type listSpec[T any] struct {
 	scan            func(Rows) (T, error)
 	// order, if set, is the ORDER BY columns (without DESC) instead of
 	// keyCols; bound, if set, is one more condition on a page after the
-	// first, given the cursor's placeholder (one key column): a query
+	// first, given the cursor's placeholder (one key column; "" for
+	// none): a query
 	// that walks a second table in key order (the audit log's runs)
 	// bounds it too.
 	order []string
@@ -275,7 +276,9 @@ func list[T any](ctx context.Context, r reader, ls listSpec[T], p store.Page) ([
 		}
 		b.WriteString(" AND (" + strings.Join(ls.keyCols, ", ") + ")" + cmp + "(" + strings.Join(ph, ", ") + ")")
 		if ls.bound != nil {
-			b.WriteString(" AND " + ls.bound(ph[0]))
+			if c := ls.bound(ph[0]); c != "" {
+				b.WriteString(" AND " + c)
+			}
 		}
 	}
 	b.WriteString(" ORDER BY ")

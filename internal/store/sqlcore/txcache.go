@@ -318,8 +318,8 @@ func (t *txn) flushAudit(ctx context.Context) error {
 	for _, r := range runs {
 		detail := "run " + u64s(r.first) + " to " + u64s(r.last) + " of org " + q(r.org)
 		if t.bulk {
-			t.enqueue(op, detail, insertAuditRunSQL, r.org, int64(r.last), int64(r.first), r.actor, r.at)
-		} else if _, err := t.connExec(ctx, t.conn(insertAuditRunSQL), insertAuditRunSQL, r.org, int64(r.last), int64(r.first), r.actor, r.at); err != nil {
+			t.enqueue(op, detail, insertAuditRunSQL, r.org, r.actor, int64(r.last), int64(r.first), r.at)
+		} else if _, err := t.connExec(ctx, t.conn(insertAuditRunSQL), insertAuditRunSQL, r.org, r.actor, int64(r.last), int64(r.first), r.at); err != nil {
 			if t.poison != nil {
 				return t.poison
 			}
@@ -359,7 +359,7 @@ type auditRun struct {
 	at          int64
 }
 
-const insertAuditRunSQL = `INSERT INTO audit_runs (org, last_seq, first_seq, actor, at) VALUES ($1, $2, $3, $4, $5)`
+const insertAuditRunSQL = `INSERT INTO audit_runs (org, actor, last_seq, first_seq, at) VALUES ($1, $2, $3, $4, $5)`
 
 // auditRunsOf groups rows into runs: a row starts a new run unless it is
 // the next entry of the previous row's org, with its actor and time. A

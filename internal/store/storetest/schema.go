@@ -49,7 +49,7 @@ var Schema = map[string][]string{
 	// 00018_agent_tokens.sql
 	"agent_tokens": {"org", "id", "agent", "on_behalf_of", "audience", "created_by", "created_at", "expires_at", "revoked_at", "revoked_by"},
 	// 00019_audit_runs.sql
-	"audit_runs": {"org", "last_seq", "first_seq", "actor", "at"},
+	"audit_runs": {"org", "actor", "last_seq", "first_seq", "at"},
 }
 
 // LatestMigration is the highest migration number in a dialect's

@@ -7,17 +7,16 @@
 
 CREATE TABLE audit_runs (
     org       text COLLATE "C" NOT NULL,
+    actor     text COLLATE "C" NOT NULL,
     last_seq  bigint NOT NULL CHECK (last_seq >= 1),
     first_seq bigint NOT NULL CHECK (first_seq >= 1 AND first_seq <= last_seq),
-    actor     text COLLATE "C" NOT NULL,
     at        bigint NOT NULL,
-    PRIMARY KEY (org, last_seq)
+    PRIMARY KEY (org, actor, last_seq)
 );
-CREATE UNIQUE INDEX audit_runs_actor ON audit_runs (org, actor, last_seq);
 CREATE INDEX audit_runs_at ON audit_runs (org, at);
 
-INSERT INTO audit_runs (org, last_seq, first_seq, actor, at)
-    SELECT org, seq, seq, actor, at FROM audit_entries;
+INSERT INTO audit_runs (org, actor, last_seq, first_seq, at)
+    SELECT org, actor, seq, seq, at FROM audit_entries;
 
 DROP INDEX audit_entries_actor;
 DROP INDEX audit_entries_at;

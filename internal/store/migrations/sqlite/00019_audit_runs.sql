@@ -20,24 +20,24 @@
 
 CREATE TABLE audit_runs (
     org       TEXT    NOT NULL,
+    actor     TEXT    NOT NULL,
     last_seq  INTEGER NOT NULL CHECK (last_seq >= 1),
     first_seq INTEGER NOT NULL CHECK (first_seq >= 1 AND first_seq <= last_seq),
-    actor     TEXT    NOT NULL,
     at        INTEGER NOT NULL,
-    PRIMARY KEY (org, last_seq)
-) STRICT;
--- A rowid table, not WITHOUT ROWID: SQLite's planner, without statistics,
--- walks a WITHOUT ROWID table's key (every run of the org) in a join
--- rather than the actor index; with a rowid table it takes the index.
--- UNIQUE (implied by the key): with org and actor fixed, runs come out in
--- last_seq order one per value, so a page walks runs and their entries in
--- sequence order without sorting.
-CREATE UNIQUE INDEX audit_runs_actor ON audit_runs (org, actor, last_seq);
+    PRIMARY KEY (org, actor, last_seq)
+) STRICT, WITHOUT ROWID;
+-- Keyed by the actor filter itself (a WITHOUT ROWID table is its key's
+-- B-tree): a run is two B-tree entries, this and the time index, as many
+-- as the two entry indexes this migration drops, so a transaction of one
+-- entry writes no more than before and a bulk write of 1,000 writes two
+-- instead of 2,000. With org and actor fixed the key gives the actor's
+-- runs in last_seq order, one per value, so a page walks runs and their
+-- entries in sequence order without sorting.
 CREATE INDEX audit_runs_at ON audit_runs (org, at);
 
 -- One run per existing entry (correct, if not as small as new runs).
-INSERT INTO audit_runs (org, last_seq, first_seq, actor, at)
-    SELECT org, seq, seq, actor, at FROM audit_entries;
+INSERT INTO audit_runs (org, actor, last_seq, first_seq, at)
+    SELECT org, actor, seq, seq, at FROM audit_entries;
 
 DROP INDEX audit_entries_actor;
 DROP INDEX audit_entries_at;
