@@ -202,107 +202,200 @@ func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, 
 			return nil, "", invalid(op, "filter value is not UTF-8 text of at most %d bytes", store.MaxAuditField)
 		}
 	}
-	// The actor and time filters are served by the runs (audit_runs):
-	// the org's runs of that actor or time, in sequence order, and each
-	// run's entries by the entries' key. Each entry is in exactly one run
-	// and has its run's actor and time, so the answer is the entries' own
-	// filter's; the entry conditions are repeated all the same.
-	runs := f.Actor != "" || !f.Since.IsZero() || !f.Until.IsZero()
-	var b strings.Builder
-	e, seq := "", "seq"
-	if runs {
-		e, seq = "e.", "e.seq"
-		b.WriteString(`SELECT ` + auditColsOf("e.") + ` FROM audit_runs r JOIN audit_entries e
-			ON e.org = r.org AND e.seq >= r.first_seq AND e.seq <= r.last_seq WHERE r.org = $1`)
-	} else {
-		b.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1`)
-	}
-	args := []any{org}
-	cond := func(sql string, v any) string {
-		args = append(args, v)
-		ph := "$" + strconv.Itoa(len(args))
-		b.WriteString(" AND " + sql + " " + ph)
-		return ph
-	}
-	actorOfX := "" // the actor condition of a subquery on runs x
-	if f.Actor != "" {
-		actorOfX = " AND x.actor = " + cond("r.actor =", f.Actor)
-	}
-	if f.Target != "" {
-		cond(e+"target =", f.Target)
-	}
-	if f.Result != "" {
-		cond(e+"result =", f.Result)
-	}
-	if prefix, ok := strings.CutSuffix(f.Action, "*"); ok {
-		if prefix != "" {
-			cond(e+"action >=", prefix)
-			if upper, ok := prefixUpper(prefix); ok {
-				cond(e+"action <", upper)
-			}
-		}
-	} else if f.Action != "" {
-		cond(e+"action =", f.Action)
-	}
-	// With an actor, its runs are found by the actor index and their
-	// time is a filter ("+r.at": not a range on the time index, which
-	// would read every actor's runs of the time and sort them).
-	at := "r.at"
-	if f.Actor != "" {
-		at = "+r.at"
-	}
-	if !f.Since.IsZero() {
-		ph := cond(at+" >=", f.Since.UnixMicro())
-		b.WriteString(" AND e.at >= " + ph)
-	}
-	if !f.Until.IsZero() {
-		ph := cond(at+" <", f.Until.UnixMicro())
-		b.WriteString(" AND e.at < " + ph)
-	}
-	if f.After > 0 {
-		if f.After >= math.MaxInt64 {
-			return nil, "", nil
-		}
-		ph := cond(seq+" >", int64(f.After))
-		if runs {
-			b.WriteString(" AND r.last_seq > " + ph)
-		}
-	}
 	name := "audit"
 	if f.Newest {
 		name = "audit-newest"
 	}
-	ls := listSpec[store.AuditRecord]{
+	if f.After >= math.MaxInt64 {
+		return nil, "", nil
+	}
+	if f.Actor != "" || !f.Since.IsZero() || !f.Until.IsZero() {
+		return r.listAuditRuns(ctx, op, name, org, f, p)
+	}
+	var b strings.Builder
+	b.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1`)
+	args := auditEntryConds(&b, []any{org}, f)
+	if f.After > 0 {
+		args = append(args, int64(f.After))
+		b.WriteString(" AND seq > $" + strconv.Itoa(len(args)))
+	}
+	return list(ctx, r, listSpec[store.AuditRecord]{
 		op: op, list: name, scope: org, sql: b.String(), args: args,
-		keyCols: []string{seq}, intKeys: true, desc: f.Newest,
+		keyCols: []string{"seq"}, intKeys: true, desc: f.Newest,
 		keys: func(a store.AuditRecord) []string { return []string{u64s(a.Seq)} },
 		scan: scanAudit,
-	}
-	if runs {
-		// Runs in last_seq order and each run's entries in seq order are
-		// the entries in seq order (runs do not overlap): no sort.
-		ls.order = []string{"r.last_seq", "e.seq"}
-		ls.bound = func(ph string) string {
-			switch {
-			case !f.Newest:
-				return "r.last_seq > " + ph
-			case f.Actor != "":
-				// The actor's runs with an entry before the cursor: those
-				// that end before it, and the one that holds it.
-				return "r.last_seq <= COALESCE((SELECT MIN(x.last_seq) FROM audit_runs x WHERE x.org = $1" + actorOfX + " AND x.last_seq >= " + ph + "), " + ph + ")"
-			default:
-				// Runs by time: the time index finds them; e.seq bounds
-				// the page.
-				return ""
-			}
-		}
-	}
-	return list(ctx, r, ls, p)
+	}, p)
 }
 
-// auditColsOf is auditCols, each qualified by prefix ("e.").
-func auditColsOf(prefix string) string {
-	return prefix + strings.ReplaceAll(auditCols, ", ", ", "+prefix)
+// auditEntryConds appends the filter's conditions on an entry's own
+// columns (target, result, action, and time) to b, their values to args.
+func auditEntryConds(b *strings.Builder, args []any, f store.AuditFilter) []any {
+	cond := func(sql string, v any) {
+		args = append(args, v)
+		b.WriteString(" AND " + sql + " $" + strconv.Itoa(len(args)))
+	}
+	if f.Target != "" {
+		cond("target =", f.Target)
+	}
+	if f.Result != "" {
+		cond("result =", f.Result)
+	}
+	if prefix, ok := strings.CutSuffix(f.Action, "*"); ok {
+		if prefix != "" {
+			cond("action >=", prefix)
+			if upper, ok := prefixUpper(prefix); ok {
+				cond("action <", upper)
+			}
+		}
+	} else if f.Action != "" {
+		cond("action =", f.Action)
+	}
+	if !f.Since.IsZero() {
+		cond("at >=", f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		cond("at <", f.Until.UnixMicro())
+	}
+	return args
+}
+
+// auditRunBatch is how many runs listAuditRuns reads a statement.
+const auditRunBatch = 64
+
+// listAuditRuns is ListAudit with an actor or time filter, served by the
+// runs (audit_runs, migration 00019): the org's runs of that actor or
+// time in sequence order, a batch at a time, and each run's entries by
+// the entries' key (a range of it, in order, up to what the page still
+// needs), until the page is full or the runs end. Every entry is in
+// exactly one run and has its run's actor and time; the entries' own
+// time condition is applied all the same.
+//
+// Two statements, not a join: PostgreSQL's generic plan of the join read
+// the org's entries whole and filtered them by each run's range (it
+// cannot estimate a range join's rows); each statement here is one index
+// range. The statements need no common snapshot: a run and its entries
+// commit together and neither changes afterwards (a prune only deletes
+// from the front), so a run read first has all its entries when they are
+// read, and a run committed in between is after every run read.
+func (r reader) listAuditRuns(ctx context.Context, op, name, org string, f store.AuditFilter, p store.Page) ([]store.AuditRecord, string, error) {
+	size, after, err := pageArgs(op, name, org, p, 1)
+	if err != nil {
+		return nil, "", err
+	}
+	// The page's sequence bounds, both exclusive: above lo, below hi (0:
+	// none).
+	lo, hi := int64(f.After), int64(0)
+	if after != nil {
+		n, err := strconv.ParseInt(after[0], 10, 64)
+		if err != nil || n < 0 {
+			return nil, "", invalid(op, "cursor is malformed")
+		}
+		if f.Newest {
+			hi = n
+		} else {
+			lo = max(lo, n)
+		}
+	}
+	if unstorable([]any{org}) {
+		return nil, "", nil
+	}
+	var rb strings.Builder
+	rb.WriteString(`SELECT first_seq, last_seq FROM audit_runs WHERE org = $1`)
+	rargs := []any{org}
+	rcond := func(sql string, v any) {
+		rargs = append(rargs, v)
+		rb.WriteString(" AND " + sql + " $" + strconv.Itoa(len(rargs)))
+	}
+	// With an actor the key (org, actor, last_seq) gives its runs in
+	// order and their time is a filter ("+at": not a range on the time
+	// index, which would read every actor's runs of the time and sort
+	// them); without one the time index finds the runs.
+	at := "at"
+	if f.Actor != "" {
+		rcond("actor =", f.Actor)
+		at = "+at"
+	}
+	if !f.Since.IsZero() {
+		rcond(at+" >=", f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		rcond(at+" <", f.Until.UnixMicro())
+	}
+	rcond("last_seq >", lo) // runs with an entry above lo
+	order := " ORDER BY last_seq"
+	if f.Newest {
+		order += " DESC"
+	}
+	runsSQL := rb.String() // + the batch's bound, order and limit
+
+	var eb strings.Builder
+	eb.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1 AND seq >= $2 AND seq <= $3`)
+	eargs := auditEntryConds(&eb, []any{org, nil, nil}, f)
+	eargs = append(eargs, nil)
+	eb.WriteString(" ORDER BY seq")
+	if f.Newest {
+		eb.WriteString(" DESC")
+	}
+	eb.WriteString(" LIMIT $" + strconv.Itoa(len(eargs)))
+	entriesSQL := eb.String()
+
+	need := size + 1 // one more than the page: is there a next page?
+	var out []store.AuditRecord
+	// next is the bound of the next batch of runs: above it (oldest
+	// first) or below it (newest first; 0: from the newest).
+	next := int64(0)
+	for len(out) < need {
+		sql, args := runsSQL, append([]any(nil), rargs...)
+		switch {
+		case !f.Newest && next > 0:
+			args = append(args, next)
+			sql += " AND last_seq > $" + strconv.Itoa(len(args))
+		case f.Newest && next > 0:
+			args = append(args, next)
+			sql += " AND last_seq < $" + strconv.Itoa(len(args))
+		case f.Newest && hi > 0 && f.Actor != "":
+			// The actor's runs with an entry below hi: those that end
+			// below it, and the one that holds it.
+			args = append(args, hi)
+			ph := "$" + strconv.Itoa(len(args))
+			sql += " AND last_seq <= COALESCE((SELECT MIN(x.last_seq) FROM audit_runs x WHERE x.org = $1 AND x.actor = $2 AND x.last_seq >= " + ph + "), " + ph + ")"
+		}
+		args = append(args, auditRunBatch)
+		sql += order + " LIMIT $" + strconv.Itoa(len(args))
+		runs, err := all(ctx, r, op, "org "+q(org), func(rs Rows) (run [2]int64, err error) {
+			err = rs.Scan(&run[0], &run[1])
+			return run, err
+		}, sql, args...)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, run := range runs {
+			first, last := max(run[0], lo+1), run[1]
+			if hi > 0 {
+				last = min(last, hi-1)
+			}
+			if first > last {
+				continue
+			}
+			eargs[1], eargs[2], eargs[len(eargs)-1] = first, last, need-len(out)
+			rs, err := all(ctx, r, op, "org "+q(org), scanAudit, entriesSQL, eargs...)
+			if err != nil {
+				return nil, "", err
+			}
+			if out = append(out, rs...); len(out) >= need {
+				break
+			}
+		}
+		if len(runs) < auditRunBatch {
+			break
+		}
+		next = runs[len(runs)-1][1]
+	}
+	if len(out) <= size {
+		return out, "", nil
+	}
+	out = out[:size]
+	return out, encodeCursor(name, org, []string{u64s(out[size-1].Seq)}), nil
 }
 
 // prefixUpper is the smallest string greater than every string with the

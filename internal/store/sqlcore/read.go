@@ -238,14 +238,6 @@ type listSpec[T any] struct {
 	intKeys         bool // key columns are integers
 	keys            func(T) []string
 	scan            func(Rows) (T, error)
-	// order, if set, is the ORDER BY columns (without DESC) instead of
-	// keyCols; bound, if set, is one more condition on a page after the
-	// first, given the cursor's placeholder (one key column; "" for
-	// none): a query
-	// that walks a second table in key order (the audit log's runs)
-	// bounds it too.
-	order []string
-	bound func(ph string) string
 }
 
 func list[T any](ctx context.Context, r reader, ls listSpec[T], p store.Page) ([]T, string, error) {
@@ -275,18 +267,9 @@ func list[T any](ctx context.Context, r reader, ls listSpec[T], p store.Page) ([
 			cmp = " < "
 		}
 		b.WriteString(" AND (" + strings.Join(ls.keyCols, ", ") + ")" + cmp + "(" + strings.Join(ph, ", ") + ")")
-		if ls.bound != nil {
-			if c := ls.bound(ph[0]); c != "" {
-				b.WriteString(" AND " + c)
-			}
-		}
 	}
 	b.WriteString(" ORDER BY ")
-	order := ls.keyCols
-	if ls.order != nil {
-		order = ls.order
-	}
-	for i, c := range order {
+	for i, c := range ls.keyCols {
 		if i > 0 {
 			b.WriteString(", ")
 		}

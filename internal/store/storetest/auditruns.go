@@ -87,6 +87,14 @@ func testAuditRuns(t *testing.T, s store.Store) {
 	tx("beta", "user:alice", t0+500, 25, true)
 	tx("acme", "user:carol", t0+600, 1, false)
 	tx("acme", "user:alice", t0+700, 3, false)
+	// More runs of one actor than a store may read at once (sqlcore
+	// reads 64), interleaved with another's.
+	for i := range 70 {
+		tx("acme", "user:dave", t0+800+int64(i), 1, false)
+		if i%10 == 0 {
+			tx("acme", "user:erin", t0+800+int64(i), 2, false)
+		}
+	}
 
 	check := func(stage string) {
 		t.Helper()
@@ -155,6 +163,11 @@ func testAuditRuns(t *testing.T, s store.Store) {
 			{Actor: "user:alice", After: 60},
 			{Since: micro(t0 + 300), After: 100},
 			{Actor: "user:bob", After: 1000},
+			{Actor: "user:dave"},
+			{Actor: "user:dave", After: 200},
+			{Since: micro(t0 + 800)},
+			{Since: micro(t0 + 700), Until: micro(t0 + 869)},
+			{Actor: "user:erin", Since: micro(t0 + 830)},
 		}
 		for _, org := range []string{"acme", "beta"} {
 			for _, f := range filters {
@@ -181,7 +194,7 @@ func testAuditRuns(t *testing.T, s store.Store) {
 			if err := tx.AppendAuditCheckpoint(ctx, cp("acme", through)); err != nil {
 				return err
 			}
-			if err := appendOne(ctx, tx, "acme", "user:alice", t0+800, "audit.prune", "audit/acme"); err != nil {
+			if err := appendOne(ctx, tx, "acme", "user:alice", t0+900, "audit.prune", "audit/acme"); err != nil {
 				return err
 			}
 			n, err := tx.PruneAudit(ctx, "acme", through)
