@@ -119,7 +119,7 @@ type Preparer interface {
 // PreparedStatements lists the statements a Preparer is asked for, so that
 // a backend can prepare them up front.
 func PreparedStatements() []string {
-	out := []string{auditHeadSQL, upsertAuditHeadSQL}
+	out := []string{auditHeadSQL, upsertAuditHeadSQL, insertAuditRunSQL}
 	for _, n := range auditFlushRows {
 		out = append(out, insertAuditRowsSQL(n))
 	}
@@ -202,15 +202,37 @@ func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, 
 			return nil, "", invalid(op, "filter value is not UTF-8 text of at most %d bytes", store.MaxAuditField)
 		}
 	}
+	name := "audit"
+	if f.Newest {
+		name = "audit-newest"
+	}
+	if f.After >= math.MaxInt64 {
+		return nil, "", nil
+	}
+	if f.Actor != "" || !f.Since.IsZero() || !f.Until.IsZero() {
+		return r.listAuditRuns(ctx, op, name, org, f, p)
+	}
 	var b strings.Builder
 	b.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1`)
-	args := []any{org}
+	args := auditEntryConds(&b, []any{org}, f)
+	if f.After > 0 {
+		args = append(args, int64(f.After))
+		b.WriteString(" AND seq > $" + strconv.Itoa(len(args)))
+	}
+	return list(ctx, r, listSpec[store.AuditRecord]{
+		op: op, list: name, scope: org, sql: b.String(), args: args,
+		keyCols: []string{"seq"}, intKeys: true, desc: f.Newest,
+		keys: func(a store.AuditRecord) []string { return []string{u64s(a.Seq)} },
+		scan: scanAudit,
+	}, p)
+}
+
+// auditEntryConds appends the filter's conditions on an entry's own
+// columns (target, result, action, and time) to b, their values to args.
+func auditEntryConds(b *strings.Builder, args []any, f store.AuditFilter) []any {
 	cond := func(sql string, v any) {
 		args = append(args, v)
 		b.WriteString(" AND " + sql + " $" + strconv.Itoa(len(args)))
-	}
-	if f.Actor != "" {
-		cond("actor =", f.Actor)
 	}
 	if f.Target != "" {
 		cond("target =", f.Target)
@@ -234,22 +256,146 @@ func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, 
 	if !f.Until.IsZero() {
 		cond("at <", f.Until.UnixMicro())
 	}
-	if f.After > 0 {
-		if f.After >= math.MaxInt64 {
-			return nil, "", nil
+	return args
+}
+
+// auditRunBatch is how many runs listAuditRuns reads a statement.
+const auditRunBatch = 64
+
+// listAuditRuns is ListAudit with an actor or time filter, served by the
+// runs (audit_runs, migration 00019): the org's runs of that actor or
+// time in sequence order, a batch at a time, and each run's entries by
+// the entries' key (a range of it, in order, up to what the page still
+// needs), until the page is full or the runs end. Every entry is in
+// exactly one run and has its run's actor and time; the entries' own
+// time condition is applied all the same.
+//
+// Two statements, not a join: PostgreSQL's generic plan of the join read
+// the org's entries whole and filtered them by each run's range (it
+// cannot estimate a range join's rows); each statement here is one index
+// range. The statements need no common snapshot: a run and its entries
+// commit together and neither changes afterwards (a prune only deletes
+// from the front), so a run read first has all its entries when they are
+// read, and a run committed in between is after every run read.
+func (r reader) listAuditRuns(ctx context.Context, op, name, org string, f store.AuditFilter, p store.Page) ([]store.AuditRecord, string, error) {
+	size, after, err := pageArgs(op, name, org, p, 1)
+	if err != nil {
+		return nil, "", err
+	}
+	// The page's sequence bounds, both exclusive: above lo, below hi (0:
+	// none).
+	lo, hi := int64(f.After), int64(0)
+	if after != nil {
+		n, err := strconv.ParseInt(after[0], 10, 64)
+		if err != nil || n < 0 {
+			return nil, "", invalid(op, "cursor is malformed")
 		}
-		cond("seq >", int64(f.After))
+		if f.Newest {
+			hi = n
+		} else {
+			lo = max(lo, n)
+		}
 	}
-	name := "audit"
+	if unstorable([]any{org}) {
+		return nil, "", nil
+	}
+	var rb strings.Builder
+	rb.WriteString(`SELECT first_seq, last_seq FROM audit_runs WHERE org = $1`)
+	rargs := []any{org}
+	rcond := func(sql string, v any) {
+		rargs = append(rargs, v)
+		rb.WriteString(" AND " + sql + " $" + strconv.Itoa(len(rargs)))
+	}
+	// With an actor the key (org, actor, last_seq) gives its runs in
+	// order and their time is a filter ("+at": not a range on the time
+	// index, which would read every actor's runs of the time and sort
+	// them); without one the time index finds the runs.
+	at := "at"
+	if f.Actor != "" {
+		rcond("actor =", f.Actor)
+		at = "+at"
+	}
+	if !f.Since.IsZero() {
+		rcond(at+" >=", f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		rcond(at+" <", f.Until.UnixMicro())
+	}
+	rcond("last_seq >", lo) // runs with an entry above lo
+	order := " ORDER BY last_seq"
 	if f.Newest {
-		name = "audit-newest"
+		order += " DESC"
 	}
-	return list(ctx, r, listSpec[store.AuditRecord]{
-		op: op, list: name, scope: org, sql: b.String(), args: args,
-		keyCols: []string{"seq"}, intKeys: true, desc: f.Newest,
-		keys: func(a store.AuditRecord) []string { return []string{u64s(a.Seq)} },
-		scan: scanAudit,
-	}, p)
+	runsSQL := rb.String() // + the batch's bound, order and limit
+
+	var eb strings.Builder
+	eb.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1 AND seq >= $2 AND seq <= $3`)
+	eargs := auditEntryConds(&eb, []any{org, nil, nil}, f)
+	eargs = append(eargs, nil)
+	eb.WriteString(" ORDER BY seq")
+	if f.Newest {
+		eb.WriteString(" DESC")
+	}
+	eb.WriteString(" LIMIT $" + strconv.Itoa(len(eargs)))
+	entriesSQL := eb.String()
+
+	need := size + 1 // one more than the page: is there a next page?
+	var out []store.AuditRecord
+	// next is the bound of the next batch of runs: above it (oldest
+	// first) or below it (newest first; 0: from the newest).
+	next := int64(0)
+	for len(out) < need {
+		sql, args := runsSQL, append([]any(nil), rargs...)
+		switch {
+		case !f.Newest && next > 0:
+			args = append(args, next)
+			sql += " AND last_seq > $" + strconv.Itoa(len(args))
+		case f.Newest && next > 0:
+			args = append(args, next)
+			sql += " AND last_seq < $" + strconv.Itoa(len(args))
+		case f.Newest && hi > 0 && f.Actor != "":
+			// The actor's runs with an entry below hi: those that end
+			// below it, and the one that holds it.
+			args = append(args, hi)
+			ph := "$" + strconv.Itoa(len(args))
+			sql += " AND last_seq <= COALESCE((SELECT MIN(x.last_seq) FROM audit_runs x WHERE x.org = $1 AND x.actor = $2 AND x.last_seq >= " + ph + "), " + ph + ")"
+		}
+		args = append(args, auditRunBatch)
+		sql += order + " LIMIT $" + strconv.Itoa(len(args))
+		runs, err := all(ctx, r, op, "org "+q(org), func(rs Rows) (run [2]int64, err error) {
+			err = rs.Scan(&run[0], &run[1])
+			return run, err
+		}, sql, args...)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, run := range runs {
+			first, last := max(run[0], lo+1), run[1]
+			if hi > 0 {
+				last = min(last, hi-1)
+			}
+			if first > last {
+				continue
+			}
+			eargs[1], eargs[2], eargs[len(eargs)-1] = first, last, need-len(out)
+			rs, err := all(ctx, r, op, "org "+q(org), scanAudit, entriesSQL, eargs...)
+			if err != nil {
+				return nil, "", err
+			}
+			if out = append(out, rs...); len(out) >= need {
+				break
+			}
+		}
+		if len(runs) < auditRunBatch {
+			break
+		}
+		next = runs[len(runs)-1][1]
+	}
+	if len(out) <= size {
+		return out, "", nil
+	}
+	out = out[:size]
+	return out, encodeCursor(name, org, []string{u64s(out[size-1].Seq)}), nil
 }
 
 // prefixUpper is the smallest string greater than every string with the
@@ -569,6 +715,11 @@ func (t *txn) PruneAudit(ctx context.Context, org string, through uint64) (int64
 	}
 	n, err := t.exec(ctx, op, detail, `DELETE FROM audit_entries WHERE org = $1 AND seq <= $2`, org, int64(through))
 	if err != nil {
+		return 0, err
+	}
+	// The runs that end in the pruned segment; one that goes on past it
+	// stays (the queries join its remaining entries).
+	if _, err := t.exec(ctx, op, detail, `DELETE FROM audit_runs WHERE org = $1 AND last_seq <= $2`, org, int64(through)); err != nil {
 		return 0, err
 	}
 	t.unlogged = true

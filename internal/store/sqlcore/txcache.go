@@ -275,6 +275,7 @@ func (t *txn) flushAudit(ctx context.Context) error {
 	const op = "append audit entry"
 	rows := t.auditPending
 	t.auditPending = nil
+	runs := auditRunsOf(rows)
 	if cp, ok := t.c.(Copier); ok && t.bulk && len(rows) >= copyMinRows {
 		// A bulk write's entries in one COPY: the executor's cheapest
 		// path for many rows (issue 19). Nothing in the queue is needed
@@ -314,6 +315,17 @@ func (t *txn) flushAudit(ctx context.Context) error {
 		}
 		rows = rows[n:]
 	}
+	for _, r := range runs {
+		detail := "run " + u64s(r.first) + " to " + u64s(r.last) + " of org " + q(r.org)
+		if t.bulk {
+			t.enqueue(op, detail, insertAuditRunSQL, r.org, r.actor, int64(r.last), int64(r.first), r.at)
+		} else if _, err := t.connExec(ctx, t.conn(insertAuditRunSQL), insertAuditRunSQL, r.org, r.actor, int64(r.last), int64(r.first), r.at); err != nil {
+			if t.poison != nil {
+				return t.poison
+			}
+			return t.fail(ctx, op, detail, err)
+		}
+	}
 	heads := t.headPending
 	t.headPending = nil
 	orgs := make([]string, 0, len(heads))
@@ -337,6 +349,36 @@ func (t *txn) flushAudit(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// auditRun is one row of audit_runs: entries first to last of org, all of
+// actor and at time (the actor and time filters find entries through them).
+type auditRun struct {
+	org, actor  string
+	first, last uint64
+	at          int64
+}
+
+const insertAuditRunSQL = `INSERT INTO audit_runs (org, actor, last_seq, first_seq, at) VALUES ($1, $2, $3, $4, $5)`
+
+// auditRunsOf groups rows into runs: a row starts a new run unless it is
+// the next entry of the previous row's org, with its actor and time. A
+// transaction's entries share its time, and a bulk write's its actor, so
+// a bulk write of an org's facts is one run.
+func auditRunsOf(rows []pendingAudit) []auditRun {
+	var runs []auditRun
+	for i := range rows {
+		a := &rows[i]
+		if n := len(runs); n > 0 {
+			r := &runs[n-1]
+			if r.org == a.Org && r.actor == a.Actor && r.at == a.At && r.last+1 == a.Seq {
+				r.last = a.Seq
+				continue
+			}
+		}
+		runs = append(runs, auditRun{org: a.Org, actor: a.Actor, first: a.Seq, last: a.Seq, at: a.At})
+	}
+	return runs
 }
 
 // auditBoxes appends audit rows' arguments (auditCols' order), boxing

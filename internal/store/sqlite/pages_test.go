@@ -55,6 +55,38 @@ func BenchmarkBulkWritePages(b *testing.B) {
 	b.ReportMetric(float64(got[2])/facts, "pages-written/fact")
 }
 
+// BenchmarkSingleWritePages is BenchmarkBulkWritePages with one share a
+// write, as the API writes them: each write is a transaction of one
+// change and one audit entry (one run of the audit log, migration
+// 00019), so it shows what the audit log's trees cost a single write.
+func BenchmarkSingleWritePages(b *testing.B) {
+	ctx := context.Background()
+	st, be := openTestStore(b, 4, nil)
+	d, alice := openAuditedOrg(b, st, audit.Options{})
+	const n = directory.MaxBatch
+	if b.N >= n*(n-1) {
+		b.Fatalf("b.N = %d: at most %d new shares", b.N, n*(n-1)-1)
+	}
+	seedBulkOrg(ctx, b, d, alice, n)
+	ops := []sqlite.DBStatusOp{sqlite.DBStatusCacheHit, sqlite.DBStatusCacheMiss, sqlite.DBStatusCacheWrite}
+	cacheStatus(ctx, b, be.w, ops) // reset
+	cpu0 := processCPU(b)
+	b.ResetTimer()
+	for k := range b.N {
+		c := []directory.WriteChange{{Op: directory.OpShareCreate, Principal: fmt.Sprintf("user:u%d", k%n), Actions: []string{"run"},
+			Ref: authz.ResourceRef{Namespace: "bulk", Type: "chains", ID: fmt.Sprintf("c%d", (k%n+1+k/n)%n)}}}
+		if _, _, err := d.Write(ctx, alice, "acme", c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	cpu := processCPU(b) - cpu0
+	got := cacheStatus(ctx, b, be.w, ops)
+	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/write")
+	b.ReportMetric(float64(got[0]+got[1])/float64(b.N), "pages-read/write")
+	b.ReportMetric(float64(got[2])/float64(b.N), "pages-written/write")
+}
+
 // cacheStatus returns the writer connection's counters ops and resets
 // them.
 func cacheStatus(ctx context.Context, tb testing.TB, w *sql.DB, ops []sqlite.DBStatusOp) []int {

@@ -80,6 +80,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SecondInstance", testSecondInstance},
 		{"HostileInput", testHostileInput},
 		{"Audit", testAudit},
+		{"AuditRuns", testAuditRuns},
 		{"APIKeys", testAPIKeys},
 		{"AgentTokens", testAgentTokens},
 		{"Invitations", testInvitations},

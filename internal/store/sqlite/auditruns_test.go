@@ -1,0 +1,88 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// TestAuditRunRows checks the rows behind the audit log's actor and time
+// filters (migration 00019): a transaction's entries of one actor and time
+// are one run, a change of actor or time starts another, and a prune
+// deletes the runs it covers whole and keeps one it ends inside — which
+// no UPDATE or DELETE outside a prune can touch.
+func TestAuditRunRows(t *testing.T) {
+	ctx := context.Background()
+	st, b := openTestStore(t, 2, nil)
+	hash := func(n uint64) []byte { h := sha256.Sum256([]byte(fmt.Sprint(n))); return h[:] }
+	var seq uint64
+	write := func(actors ...string) {
+		t.Helper()
+		if _, err := st.Write(ctx, func(tx store.Tx) error {
+			for _, a := range actors {
+				seq++
+				if err := tx.AppendAudit(ctx, store.AuditRecord{Org: "acme", Seq: seq, At: 1000, Actor: a, Action: "x", Target: "t/1",
+					Result: "success", Body: []byte(`{}`), Hash: hash(seq)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs := func() [][2]int64 {
+		t.Helper()
+		rows, err := b.w.QueryContext(ctx, `SELECT first_seq, last_seq FROM audit_runs WHERE org = 'acme' ORDER BY last_seq`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out [][2]int64
+		for rows.Next() {
+			var r [2]int64
+			if err := rows.Scan(&r[0], &r[1]); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	many := make([]string, 100)
+	for i := range many {
+		many[i] = "user:alice"
+	}
+	write(many...)                              // 1-100
+	write("user:bob", "user:bob", "user:alice") // 101-103
+	write("user:alice")                         // 104
+	if d := cmp.Diff([][2]int64{{1, 100}, {101, 102}, {103, 103}, {104, 104}}, runs()); d != "" {
+		t.Errorf("runs (-want +got):\n%s", d)
+	}
+	for _, sql := range []string{`UPDATE audit_runs SET actor = 'user:mallory'`, `DELETE FROM audit_runs WHERE last_seq = 104`} {
+		if _, err := b.w.ExecContext(ctx, sql); err == nil {
+			t.Errorf("%s: no error, want the append-only trigger's", sql)
+		}
+	}
+	// Prune through 101: run 1-100 goes, 101-102 stays (102 remains).
+	if _, err := st.Write(ctx, func(tx store.Tx) error {
+		if err := tx.AppendAuditCheckpoint(ctx, store.AuditCheckpoint{Org: "acme", Seq: 101, Head: hash(101), At: 1, KeyID: "k", Signature: []byte("s")}); err != nil {
+			return err
+		}
+		_, err := tx.PruneAudit(ctx, "acme", 101)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([][2]int64{{101, 102}, {103, 103}, {104, 104}}, runs()); d != "" {
+		t.Errorf("runs after pruning through 101 (-want +got):\n%s", d)
+	}
+	rs, _, err := st.ListAudit(ctx, "acme", store.AuditFilter{Actor: "user:bob"}, store.Page{})
+	if err != nil || len(rs) != 1 || rs[0].Seq != 102 {
+		t.Errorf("bob's entries after the prune: %v, %v; want 102 only", rs, err)
+	}
+}

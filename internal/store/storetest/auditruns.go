@@ -1,0 +1,208 @@
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/store"
+)
+
+// testAuditRuns checks the audit log's actor and time filters over logs
+// written the ways a deployment writes them (migration 00019 serves them
+// from runs of entries rather than indexes of every entry): transactions
+// of many entries of one actor and time, several transactions of the same
+// actor, transactions whose entries change actor or time midway, whose
+// orgs interleave, that read the log midway, bulk writes, a clock that
+// goes back, and prunes that end inside a transaction's entries. Every
+// answer, in both orders and at every page size, must be what filtering
+// the org's entries one by one gives.
+func testAuditRuns(t *testing.T, s store.Store) {
+	ctx := ctxT(t)
+	seq := map[string]uint64{}
+	var entries []store.AuditRecord // every entry written, in order
+	appendOne := func(ctx context.Context, tx store.Tx, org, actor string, at int64, action, target string) error {
+		seq[org]++
+		h := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", org, seq[org])))
+		r := store.AuditRecord{Org: org, Seq: seq[org], At: at, Actor: actor, Action: action, Target: target,
+			Result: "success", Body: []byte(fmt.Sprintf(`{"n":%d}`, seq[org])), Hash: h[:]}
+		if err := tx.AppendAudit(ctx, r); err != nil {
+			return err
+		}
+		entries = append(entries, r)
+		return nil
+	}
+	// tx writes n entries of org by actor at time at in one transaction
+	// (a bulk write if bulk).
+	tx := func(org, actor string, at int64, n int, bulk bool) {
+		t.Helper()
+		base := seq[org]
+		added := len(entries)
+		_, err := s.Write(ctx, func(tx store.Tx) error {
+			if bw, ok := tx.(interface{ BulkWrite() }); ok && bulk {
+				bw.BulkWrite()
+			}
+			for i := range n {
+				if err := appendOne(ctx, tx, org, actor, at, "bindings.create", fmt.Sprintf("bindings/b%d", i%7)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			seq[org], entries = base, entries[:added]
+			t.Fatalf("Write: %v", err)
+		}
+	}
+	const t0 = int64(1_700_000_000_000_000)
+	tx("acme", "user:alice", t0+100, 50, false)
+	tx("acme", "user:bob", t0+200, 30, true)
+	tx("acme", "user:alice", t0+300, 40, true) // the same actor again
+	tx("acme", "user:alice", t0+300, 1, false) // and at the same time
+	tx("acme", "user:bob", t0+50, 5, false)    // the clock went back
+	// One transaction whose entries change actor, time and org midway,
+	// and which reads the log midway.
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		for i := range 24 {
+			actor := []string{"user:alice", "user:bob", "user:carol"}[i/4%3]
+			at := t0 + 400 + int64(i/6)
+			org := "acme"
+			if i%8 == 7 {
+				org = "beta"
+			}
+			if err := appendOne(ctx, tx, org, actor, at, "secrets.read", "secrets/s1"); err != nil {
+				return err
+			}
+			if i == 10 {
+				if _, err := tx.ReadAudit(ctx, "acme", 0, 1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	tx("beta", "user:alice", t0+500, 25, true)
+	tx("acme", "user:carol", t0+600, 1, false)
+	tx("acme", "user:alice", t0+700, 3, false)
+	// More runs of one actor than a store may read at once (sqlcore
+	// reads 64), interleaved with another's.
+	for i := range 70 {
+		tx("acme", "user:dave", t0+800+int64(i), 1, false)
+		if i%10 == 0 {
+			tx("acme", "user:erin", t0+800+int64(i), 2, false)
+		}
+	}
+
+	check := func(stage string) {
+		t.Helper()
+		// What the log holds now: the entries ReadAudit returns.
+		var have []store.AuditRecord
+		for _, org := range []string{"acme", "beta"} {
+			rs := must(s.ReadAudit(ctx, org, 0, store.MaxAuditBatch)).get(t)
+			have = append(have, rs...)
+		}
+		want := func(org string, f store.AuditFilter) []uint64 {
+			var out []uint64
+			for _, r := range have {
+				if r.Org != org || f.Actor != "" && r.Actor != f.Actor || f.Target != "" && r.Target != f.Target ||
+					f.Action != "" && !(strings.HasSuffix(f.Action, "*") && strings.HasPrefix(r.Action, strings.TrimSuffix(f.Action, "*")) || r.Action == f.Action) ||
+					!f.Since.IsZero() && r.At < f.Since.UnixMicro() || !f.Until.IsZero() && r.At >= f.Until.UnixMicro() || r.Seq <= f.After {
+					continue
+				}
+				out = append(out, r.Seq)
+			}
+			if f.Newest {
+				for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+					out[i], out[j] = out[j], out[i]
+				}
+			}
+			return out
+		}
+		got := func(org string, f store.AuditFilter, size int) []uint64 {
+			t.Helper()
+			var out []uint64
+			cursor := ""
+			for pages := 0; pages < 1000; pages++ {
+				rs, next, err := s.ListAudit(ctx, org, f, store.Page{Size: size, Cursor: cursor})
+				if err != nil {
+					t.Fatalf("%s: ListAudit(%s, %+v): %v", stage, org, f, err)
+				}
+				for _, r := range rs {
+					if r.Org != org {
+						t.Fatalf("%s: ListAudit(%s) returned a %q row", stage, org, r.Org)
+					}
+					out = append(out, r.Seq)
+				}
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			return out
+		}
+		micro := func(at int64) time.Time { return time.UnixMicro(at) }
+		filters := []store.AuditFilter{
+			{},
+			{Actor: "user:alice"},
+			{Actor: "user:bob"},
+			{Actor: "user:carol"},
+			{Actor: "user:nobody"},
+			{Since: micro(t0 + 300)},
+			{Since: micro(t0 + 301)},
+			{Until: micro(t0 + 200)},
+			{Until: micro(t0 + 402)},
+			{Since: micro(t0 + 100), Until: micro(t0 + 300)},
+			{Since: micro(t0 + 401), Until: micro(t0 + 403)},
+			{Actor: "user:alice", Since: micro(t0 + 300)},
+			{Actor: "user:bob", Until: micro(t0 + 201)},
+			{Actor: "user:alice", Target: "bindings/b3"},
+			{Actor: "user:alice", Action: "secrets.*"},
+			{Actor: "user:alice", After: 60},
+			{Since: micro(t0 + 300), After: 100},
+			{Actor: "user:bob", After: 1000},
+			{Actor: "user:dave"},
+			{Actor: "user:dave", After: 200},
+			{Since: micro(t0 + 800)},
+			{Since: micro(t0 + 700), Until: micro(t0 + 869)},
+			{Actor: "user:erin", Since: micro(t0 + 830)},
+		}
+		for _, org := range []string{"acme", "beta"} {
+			for _, f := range filters {
+				for _, newest := range []bool{false, true} {
+					f.Newest = newest
+					w := want(org, f)
+					for _, size := range []int{1, 7, 50, store.MaxPageSize} {
+						diff(t, fmt.Sprintf("%s: %s %+v, pages of %d", stage, org, f, size), w, got(org, f, size))
+					}
+				}
+			}
+		}
+	}
+	check("before pruning")
+
+	// A prune that ends inside a transaction's entries (acme 60 is the
+	// 10th of bob's 30), and one that ends where a transaction's do.
+	cp := func(org string, n uint64) store.AuditCheckpoint {
+		h := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", org, n)))
+		return store.AuditCheckpoint{Org: org, Seq: n, Head: h[:], At: t0, KeyID: "k1", Signature: []byte("sig")}
+	}
+	for _, through := range []uint64{60, 120} {
+		write(t, s, func(ctx context.Context, tx store.Tx) error {
+			if err := tx.AppendAuditCheckpoint(ctx, cp("acme", through)); err != nil {
+				return err
+			}
+			if err := appendOne(ctx, tx, "acme", "user:alice", t0+900, "audit.prune", "audit/acme"); err != nil {
+				return err
+			}
+			n, err := tx.PruneAudit(ctx, "acme", through)
+			if err == nil && n == 0 {
+				err = fmt.Errorf("prune through %d deleted nothing", through)
+			}
+			return err
+		})
+		check(fmt.Sprintf("after pruning through %d", through))
+	}
+}
