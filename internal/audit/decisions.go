@@ -123,8 +123,8 @@ type DecisionLog struct {
 	once   sync.Once
 
 	// The writer's commit window (DecisionLogOptions.Window) and the
-	// clock of the window and of the settings cache: time.Now and
-	// time.After except in tests.
+	// clock of the window and of the settings cache: time.Now (now nil:
+	// clock) and time.After except in tests.
 	window time.Duration
 	now    func() time.Time
 	after  func(time.Duration) <-chan time.Time
@@ -174,11 +174,41 @@ type OrgSettings struct {
 	cur atomic.Pointer[cachedSettings] // nil: nothing cached
 }
 
+// cachedSettings is an org's settings as cached. What a lookup reads
+// (WantedBy: expires, ahead, err, s.Decisions) is in its first 64 bytes,
+// and it is padded to 128 bytes, a size class whose objects start at a
+// cache line (TestCachedSettingsLayout): on a server deciding for 1,000
+// orgs it is not in the processor's caches, and it was two lines
+// (docs/benchmarks.md, checkcpu7).
 type cachedSettings struct {
-	s       Settings
-	err     error
 	expires time.Time
-	refresh time.Time // from here on a lookup starts a re-read ahead
+	// ahead: from expires-ahead on, a lookup starts a re-read ahead.
+	ahead time.Duration
+	err   error
+	s     Settings
+	_     [128 - 72]byte
+}
+
+// clock is the log's clock: time.Now unless a test set now.
+func (d *DecisionLog) clock() time.Time {
+	if d.now == nil {
+		return time.Now()
+	}
+	return d.now()
+}
+
+// fresh reports whether c is within its TTL, and whether a re-read ahead
+// is due. With the real clock (now nil) it reads only the monotonic clock
+// (time.Now reads the wall clock too): c's instants were taken by
+// time.Now, so time.Since compares their monotonic readings.
+func (d *DecisionLog) fresh(c *cachedSettings) (ok, due bool) {
+	var late time.Duration // now - c.expires
+	if d.now == nil {
+		late = time.Since(c.expires)
+	} else {
+		late = d.now().Sub(c.expires)
+	}
+	return late < 0, late+c.ahead >= 0
 }
 
 type decisionReq struct {
@@ -238,7 +268,7 @@ const DefaultCommitWindow = 0
 // NewDecisionLog starts a decision log over st, recording through rec
 // (nil: Append). Close stops it.
 func NewDecisionLog(st store.Store, rec Recorder, opts DecisionLogOptions) *DecisionLog {
-	return newDecisionLog(st, rec, opts, time.Now, time.After)
+	return newDecisionLog(st, rec, opts, nil, time.After)
 }
 
 func newDecisionLog(st store.Store, rec Recorder, opts DecisionLogOptions, now func() time.Time, after func(time.Duration) <-chan time.Time) *DecisionLog {
@@ -333,7 +363,7 @@ func (d *DecisionLog) Changed(org string, raw []byte) {
 	if raw != nil {
 		s, err = parseSettings(org, raw)
 	}
-	now := d.now()
+	now := d.clock()
 	d.mu.Lock()
 	d.gen++
 	if err != nil {
@@ -355,22 +385,35 @@ func (d *DecisionLog) settings(ctx context.Context, org string) (Settings, error
 
 // settingsOf is settings through org's slot.
 func (d *DecisionLog) settingsOf(ctx context.Context, o *OrgSettings) (Settings, error) {
-	now := d.now()
-	if c := o.cur.Load(); c != nil && now.Before(c.expires) {
-		if !now.Before(c.refresh) {
-			d.refreshAhead(o.org)
-		}
+	if c := d.lookup(o); c != nil {
 		return c.s, c.err
 	}
 	// Bounded here: the check path that asks carries no deadline of its own.
 	return d.load(ctx, o.org)
 }
 
+// lookup is o's cached settings while within their TTL (starting a re-read
+// ahead when one is due), else nil.
+func (d *DecisionLog) lookup(o *OrgSettings) *cachedSettings {
+	c := o.cur.Load()
+	if c == nil {
+		return nil
+	}
+	ok, due := d.fresh(c)
+	if !ok {
+		return nil
+	}
+	if due {
+		d.refreshAhead(o.org)
+	}
+	return c
+}
+
 // load reads org's settings from the store and caches them for the TTL
 // from the moment the read began — unless the read was cancelled or timed
 // out, or an Invalidate came while it ran.
 func (d *DecisionLog) load(ctx context.Context, org string) (Settings, error) {
-	start := d.now()
+	start := d.clock()
 	d.mu.RLock()
 	gen := d.gen
 	d.mu.RUnlock()
@@ -401,7 +444,7 @@ func (d *DecisionLog) load(ctx context.Context, org string) (Settings, error) {
 // the same instant every 45 s. The draw spreads the first round over a
 // quarter ttl and later rounds further.
 func (d *DecisionLog) cached(s Settings, err error, start time.Time, ttl time.Duration) cachedSettings {
-	return cachedSettings{s: s, err: err, expires: start.Add(ttl), refresh: start.Add(ttl - ttl/4 - d.jitter(ttl/4))}
+	return cachedSettings{s: s, err: err, expires: start.Add(ttl), ahead: ttl/4 + d.jitter(ttl/4)}
 }
 
 // refreshAhead re-reads org's settings in the background, once at a time
@@ -447,20 +490,33 @@ func (d *DecisionLog) Wanted(ctx context.Context, org string, allowed bool) (boo
 // WantedBy is Wanted for the org of slot o (Slot), without finding the
 // slot again. o must be a slot of d.
 func (d *DecisionLog) WantedBy(ctx context.Context, o *OrgSettings, allowed bool) (bool, error) {
-	s, err := d.settingsOf(ctx, o)
+	if c := d.lookup(o); c != nil {
+		// From the cache: the settings are read in place (c.s.SampleRate
+		// only when sampling), not copied out.
+		if c.err != nil {
+			return false, c.err
+		}
+		return wanted(&c.s, allowed), nil
+	}
+	s, err := d.load(ctx, o.org)
 	if err != nil {
 		return false, err
 	}
+	return wanted(&s, allowed), nil
+}
+
+// wanted reports whether settings s record a decision with this outcome.
+func wanted(s *Settings, allowed bool) bool {
 	switch s.Decisions {
 	case DecisionsDenies:
-		return !allowed, nil
+		return !allowed
 	case DecisionsAll:
 		if allowed && s.SampleRate > 0 && s.SampleRate < 1 {
-			return rand.Float64() < s.SampleRate, nil
+			return rand.Float64() < s.SampleRate
 		}
-		return true, nil
+		return true
 	}
-	return false, nil
+	return false
 }
 
 // Record writes e (a decision entry) and waits until it is durable.
@@ -475,7 +531,7 @@ func (d *DecisionLog) Record(ctx context.Context, e Entry) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, StoreTimeout)
 	defer cancel()
-	r := decisionReq{e: e, at: d.now(), done: make(chan error, 1)}
+	r := decisionReq{e: e, at: d.clock(), done: make(chan error, 1)}
 	select {
 	case d.queue <- r:
 	case <-d.stop:
@@ -541,9 +597,9 @@ func (d *DecisionLog) run() {
 			}
 		}
 		if len(batch) == 1 {
-			if w := g.hold(batch[0].at, d.now()); w > 0 {
+			if w := g.hold(batch[0].at, d.clock()); w > 0 {
 				batch = d.gather(batch, w, &g)
-				g.waited(len(batch)-1, d.now())
+				g.waited(len(batch)-1, d.clock())
 			}
 		}
 		d.txs.Add(1)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -382,5 +383,30 @@ func TestSettingsRefreshSpread(t *testing.T) {
 	lookAll(SettingsTTL - SettingsTTL/4)
 	if n := st.count(); n != 2*len(orgs) {
 		t.Errorf("by 3/4 of the TTL, %d reads, want %d (every org re-read once)", n, 2*len(orgs))
+	}
+}
+
+// TestCachedSettingsLayout: what a lookup reads of an org's cached
+// settings (WantedBy: expires, ahead, err, the decisions mode) is in the
+// first 64 bytes, and the entry is 128 bytes, a size class whose objects
+// start at a cache line (docs/benchmarks.md, checkcpu7).
+func TestCachedSettingsLayout(t *testing.T) {
+	var c cachedSettings
+	if got := unsafe.Sizeof(c); got != 128 {
+		t.Errorf("cachedSettings is %d bytes, want 128 (adjust its padding)", got)
+	}
+	hot := []struct {
+		name      string
+		off, size uintptr
+	}{
+		{"expires", unsafe.Offsetof(c.expires), unsafe.Sizeof(c.expires)},
+		{"ahead", unsafe.Offsetof(c.ahead), unsafe.Sizeof(c.ahead)},
+		{"err", unsafe.Offsetof(c.err), unsafe.Sizeof(c.err)},
+		{"s.Decisions", unsafe.Offsetof(c.s) + unsafe.Offsetof(c.s.Decisions), unsafe.Sizeof(c.s.Decisions)},
+	}
+	for _, f := range hot {
+		if f.off+f.size > 64 {
+			t.Errorf("cachedSettings.%s ends at byte %d, past the first 64", f.name, f.off+f.size)
+		}
 	}
 }

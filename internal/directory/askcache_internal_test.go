@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -215,4 +216,103 @@ func (c *gateCache) allowed(k askKey, rev uint64) bool {
 // reads it (of, then holds).
 func (g Gate) allows(k askKey, rev uint64) bool {
 	return g.of(k).holds(k, rev)
+}
+
+// TestGateEntryLayout: what a check reads of a gate entry (Asker.Check:
+// holds, then Gate.settings) is in its first 64 bytes, and the entry is
+// 128 bytes, a size class whose objects start at a cache line, so that a
+// check on a directory too large for the processor's caches reads one
+// line of it (docs/benchmarks.md, checkcpu7).
+func TestGateEntryLayout(t *testing.T) {
+	var e gateEntry
+	if got := unsafe.Sizeof(e); got != 128 {
+		t.Errorf("gateEntry is %d bytes, want 128 (adjust its padding)", got)
+	}
+	hot := []struct {
+		name      string
+		off, size uintptr
+	}{
+		{"rev", unsafe.Offsetof(e.rev), unsafe.Sizeof(e.rev)},
+		{"until", unsafe.Offsetof(e.until), unsafe.Sizeof(e.until)},
+		{"settings", unsafe.Offsetof(e.settings), unsafe.Sizeof(e.settings)},
+		{"names", unsafe.Offsetof(e.names), unsafe.Sizeof(e.names)},
+		{"orgEnd", unsafe.Offsetof(e.orgEnd), unsafe.Sizeof(e.orgEnd)},
+		{"actorEnd", unsafe.Offsetof(e.actorEnd), unsafe.Sizeof(e.actorEnd)},
+		{"ns", unsafe.Offsetof(e.ns), unsafe.Sizeof(e.ns)},
+		{"n", unsafe.Offsetof(e.n), unsafe.Sizeof(e.n)},
+		{"self", unsafe.Offsetof(e.self), unsafe.Sizeof(e.self)},
+	}
+	for _, f := range hot {
+		if f.off+f.size > 64 {
+			t.Errorf("gateEntry.%s ends at byte %d, past the first 64", f.name, f.off+f.size)
+		}
+	}
+}
+
+// TestGateEntryNamespaces: an entry answers for exactly the questions it
+// was given, whether their namespaces are kept inline (in names) or in
+// more (too long, or past what fits): not for the same namespace about
+// the other subject (self), nor for a prefix or an extension of one; and
+// its org and actor are the ones it was made for, held in its own copy.
+func TestGateEntryNamespaces(t *testing.T) {
+	long := strings.Repeat("n", maxInlineNS)
+	tests := []struct {
+		name string
+		qs   []askQ
+	}{
+		{"none", nil},
+		{"one", []askQ{{namespace: "prod"}}},
+		{"self and not, one namespace", []askQ{{namespace: "prod", self: true}, {namespace: "dev"}}},
+		{"the longest inline", []askQ{{namespace: long}, {namespace: long + "x", self: true}}},
+		{"past 255 bytes", []askQ{{namespace: long}, {namespace: long + "a"[:0]}, {namespace: strings.Repeat("m", 63)}, {namespace: strings.Repeat("o", 63)}, {namespace: "p"}}},
+		{"four inline, more after", []askQ{{namespace: "a"}, {namespace: "b", self: true}, {namespace: "c"}, {namespace: "d"}, {namespace: "e", self: true}, {namespace: strings.Repeat("f", 300)}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := []byte("acme" + "user:ann")
+			org, actor := string(body[:4]), string(body[4:])
+			e, ok := newGateEntry(org, actor, tt.qs)
+			if !ok {
+				t.Fatal("newGateEntry refused a short key")
+			}
+			e.rev, e.until = 5, forever
+			if e.org() != "acme" || e.actor() != "user:ann" {
+				t.Errorf("org, actor = %q, %q; want acme, user:ann", e.org(), e.actor())
+			}
+			if d := cmp.Diff(tt.qs, e.asks(), cmp.AllowUnexported(askQ{})); d != "" && len(tt.qs) > 0 {
+				t.Errorf("asks (-want +got):\n%s", d)
+			}
+			for _, q := range tt.qs {
+				k := askKey{org: "acme", actor: "user:ann", namespace: q.namespace, self: q.self}
+				if !e.allows(k, 5) {
+					t.Errorf("its question %+v is not allowed", q)
+				}
+				held := func(ns string, self bool) bool {
+					for _, p := range tt.qs {
+						if p.namespace == ns && p.self == self {
+							return true
+						}
+					}
+					return false
+				}
+				for _, other := range []askKey{
+					{org: "acme", actor: "user:ann", namespace: q.namespace, self: !q.self},
+					{org: "acme", actor: "user:ann", namespace: q.namespace + "x", self: q.self},
+					{org: "acme", actor: "user:ann", namespace: q.namespace[:len(q.namespace)-1], self: q.self},
+				} {
+					if e.allows(other, 5) != held(other.namespace, other.self) {
+						t.Errorf("allows(%+v) = %v, want %v", other, !held(other.namespace, other.self), held(other.namespace, other.self))
+					}
+				}
+			}
+			if e.allows(askKey{org: "acme", actor: "user:ann", namespace: "zzz"}, 5) {
+				t.Errorf("a namespace never given is allowed")
+			}
+		})
+	}
+	t.Run("too long a key", func(t *testing.T) {
+		if _, ok := newGateEntry(strings.Repeat("o", 1<<24), "user:x", nil); ok {
+			t.Errorf("newGateEntry kept a key longer than 16 MiB")
+		}
+	})
 }

@@ -253,11 +253,19 @@ const askCacheMax = 1 << 16
 type orgActor struct{ org, actor string }
 
 // gateEntry: actor is a member of org at rev and was found allowed to ask
-// the questions in asks at rev. Immutable once in the cache: remembering a
-// question replaces the entry.
+// the questions it holds at rev. Immutable once in the cache: remembering
+// a question replaces the entry.
+//
+// Its layout is for a check on a large directory, where the entry and
+// its strings are not in the processor's caches: what a check reads (the
+// revision, until, the settings slot, the inline questions) is in the
+// entry's first 64 bytes, and the entry is padded to 128 bytes so that
+// the allocator puts it at a 64-byte boundary (TestGateEntryLayout);
+// org, actor and the inline questions' namespaces are one string (names),
+// so that the map's key comparison and the namespace comparisons read one
+// more line, not one for each string (checkcpu7 in docs/benchmarks.md).
 type gateEntry struct {
-	org, actor string
-	rev        uint64
+	rev uint64
 	// until (Unix nanoseconds) bounds what the entry knows by the clock:
 	// the questions about others (bindings:read) and policyRead hold while
 	// the wall clock is before it; membership and questions about the
@@ -267,32 +275,56 @@ type gateEntry struct {
 	// expire, or a clock-based lifecycle rule — inactive, attestation
 	// due — suspends it: authz.Engine.NextClockChange), or forever.
 	until int64
-	// policyRead: the actor holds policy:read unconditionally at org
-	// scope (what DecisionWarnings asks), known when known is set.
-	policyRead, known bool
 	// settings is the org's slot in the decision log's settings cache
 	// (stable for the directory's lifetime, whatever the revision), so
 	// that a check the gate let in reads the settings without a second
 	// per-org lookup (Gate.settings); nil in caches without a decision
 	// log (tests).
 	settings *audit.OrgSettings
-	// The questions: the first gateInline in the entry itself (a check
-	// reads no further memory for them), the rest in more.
-	n      int
-	inline [gateInline]askQ
-	more   []askQ
+	// names is org, then actor, then the namespaces of the inline
+	// questions, one after another (the cache's own copy: the request's
+	// strings may be substrings of its body); orgEnd and actorEnd end
+	// the first two.
+	names            string
+	orgEnd, actorEnd uint32
+	// The questions: the first n inline, as the offset (after actorEnd)
+	// and length in names of their namespace, and whether each is about
+	// the actor itself (bit i of self); the rest in more.
+	ns   [gateInline]nsRef
+	n    uint8
+	self uint8
+	// policyRead: the actor holds policy:read unconditionally at org
+	// scope (what DecisionWarnings asks), known when known is set.
+	policyRead, known bool
+	more              []askQ
+	_                 [128 - 88]byte // to the 128-byte size class
 }
 
 // gateInline: questions kept in a gateEntry itself (orgs1m's actors ask
 // about 4 namespaces).
 const gateInline = 4
 
-// asks returns e's questions.
+// nsRef is where in a gateEntry's names an inline question's namespace
+// is: offset after actorEnd, and length. A namespace that does not fit
+// (longer than maxInlineNS, or past the 255th byte) is kept in more.
+type nsRef struct{ off, len uint8 }
+
+// maxInlineNS: the longest namespace kept inline (a namespace name is at
+// most 63 bytes; four of them fit in 255).
+const maxInlineNS = 63
+
+// org and actor are the entry's org and actor.
+func (e *gateEntry) org() string   { return e.names[:e.orgEnd] }
+func (e *gateEntry) actor() string { return e.names[e.orgEnd:e.actorEnd] }
+
+// asks returns e's questions (a copy: for remember, not for a check).
 func (e *gateEntry) asks() []askQ {
-	if e.n <= gateInline {
-		return e.inline[:e.n]
+	qs := make([]askQ, 0, int(e.n)+len(e.more))
+	for i := range int(e.n) {
+		r := e.ns[i]
+		qs = append(qs, askQ{namespace: e.names[int(e.actorEnd)+int(r.off):][:r.len], self: e.self&(1<<i) != 0})
 	}
-	return e.more
+	return append(qs, e.more...)
 }
 
 // askQ is an askKey without its org and actor.
@@ -303,7 +335,7 @@ type askQ struct {
 
 // allows reports whether e, at rev, says k may be asked.
 func (e *gateEntry) allows(k askKey, rev uint64) bool {
-	return e != nil && e.org == k.org && e.actor == k.actor && e.holds(k, rev)
+	return e != nil && e.org() == k.org && e.actor() == k.actor && e.holds(k, rev)
 }
 
 // holds reports whether e, at rev, holds k's question (k's org and actor
@@ -312,12 +344,53 @@ func (e *gateEntry) holds(k askKey, rev uint64) bool {
 	if e == nil || e.rev != rev || !k.self && !liveAt(e.until) {
 		return false
 	}
-	for _, q := range e.asks() {
+	var self uint8
+	if k.self {
+		self = 1
+	}
+	base := e.names[e.actorEnd:]
+	for i := range int(e.n) {
+		r := e.ns[i]
+		if (e.self>>i)&1 == self && int(r.len) == len(k.namespace) && base[r.off:][:r.len] == k.namespace {
+			return true
+		}
+	}
+	for _, q := range e.more {
 		if q.namespace == k.namespace && q.self == k.self {
 			return true
 		}
 	}
 	return false
+}
+
+// newGateEntry makes the entry of org and actor holding qs, copying every
+// string (they may be substrings of a request body, which the cache must
+// not keep alive): org, actor and the namespaces that fit inline in one
+// string of at least 64 bytes (one size class aligned to a cache line),
+// the rest in more. ok is false when org and actor are too long to keep
+// (beyond any request body the server takes).
+func newGateEntry(org, actor string, qs []askQ) (e *gateEntry, ok bool) {
+	if len(org)+len(actor) > 1<<24 {
+		return nil, false
+	}
+	e = &gateEntry{orgEnd: uint32(len(org)), actorEnd: uint32(len(org) + len(actor))}
+	b := make([]byte, 0, 64)
+	b = append(append(b, org...), actor...)
+	for _, q := range qs {
+		off := len(b) - int(e.actorEnd)
+		if int(e.n) < gateInline && len(q.namespace) <= maxInlineNS && off+len(q.namespace) <= 255 {
+			e.ns[e.n] = nsRef{off: uint8(off), len: uint8(len(q.namespace))}
+			if q.self {
+				e.self |= 1 << e.n
+			}
+			e.n++
+			b = append(b, q.namespace...)
+			continue
+		}
+		e.more = append(e.more, askQ{namespace: strings.Clone(q.namespace), self: q.self})
+	}
+	e.names = string(b[:max(len(b), 64)])[:len(b)]
+	return e, true
 }
 
 // gateFacts: what a gate entry knows that the clock can end.
@@ -379,12 +452,16 @@ func (c *gateCache) remember(k askKey, rev uint64, at time.Time) int64 {
 	}
 	old := c.m[orgActor{k.org, k.actor}]
 	if old == nil {
-		// The key's strings may be substrings of a request body (the
-		// server decodes without copying): copy them so that the cache
-		// does not keep bodies alive.
-		org, actor := strings.Clone(k.org), strings.Clone(k.actor)
-		old = &gateEntry{org: org, actor: actor, rev: rev, settings: slot, until: f.until, policyRead: f.policyRead, known: known}
-		c.m[orgActor{org, actor}] = old
+		// newGateEntry copies the key's strings: they may be substrings of
+		// a request body (the server decodes without copying), which the
+		// cache must not keep alive.
+		e, ok := newGateEntry(k.org, k.actor, nil)
+		if !ok {
+			return 0
+		}
+		e.rev, e.settings, e.until, e.policyRead, e.known = rev, slot, f.until, f.policyRead, known
+		old = e
+		c.m[orgActor{e.org(), e.actor()}] = e
 		c.n++
 	}
 	if k.namespace == "" || old.allows(k, rev) {
@@ -394,24 +471,21 @@ func (c *gateCache) remember(k askKey, rev uint64, at time.Time) int64 {
 	// and, when the old one's clock has run out, without its questions
 	// about others (found before an expiry the new facts no longer see).
 	stale := !liveAt(old.until)
-	e := &gateEntry{org: old.org, actor: old.actor, rev: rev, settings: old.settings, until: old.until, policyRead: old.policyRead, known: old.known}
-	if stale {
-		e.until, e.policyRead, e.known = f.until, f.policyRead, known
-	}
 	var qs []askQ
 	for _, q := range old.asks() {
 		if q.self || !stale {
 			qs = append(qs, q)
 		}
 	}
-	qs = append(qs, askQ{namespace: strings.Clone(k.namespace), self: k.self})
-	e.n = len(qs)
-	if e.n <= gateInline {
-		copy(e.inline[:], qs)
-	} else {
-		e.more = qs
+	qs = append(qs, askQ{namespace: k.namespace, self: k.self})
+	e, _ := newGateEntry(old.org(), old.actor(), qs) // old's were kept
+	e.rev, e.settings, e.until, e.policyRead, e.known = rev, old.settings, old.until, old.policyRead, old.known
+	if stale {
+		e.until, e.policyRead, e.known = f.until, f.policyRead, known
 	}
-	c.m[orgActor{e.org, e.actor}] = e
+	// The map's key is replaced with the new entry's strings (a string
+	// key is rewritten on assignment), so the old names are not kept.
+	c.m[orgActor{e.org(), e.actor()}] = e
 	c.n++
 	return e.until
 }
