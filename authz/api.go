@@ -381,7 +381,7 @@ type Grant struct {
 // unknown org or one without a policy. It decides nothing: the server
 // reads it for hints that never change a decision (unknown_action).
 func (e *Engine) Policy(org string) *policy.Model {
-	o, ok := e.cur.Load().orgs.get(skey(org))
+	o, ok := e.cur.Load().org(org)
 	if !ok || o == nil || o.pol.none {
 		return nil
 	}
@@ -473,7 +473,7 @@ func (e *Engine) ClockSuspends(org, principal string) bool {
 // alone (DESIGN §1.2's rules compared at a credential's use: the org,
 // each namespace and ResourceScopesHeld are every scope to compare).
 func (e *Engine) Namespaces(org string) []string {
-	o, ok := e.cur.Load().orgs.get(skey(org))
+	o, ok := e.cur.Load().org(org)
 	if !ok || o == nil {
 		return nil
 	}
