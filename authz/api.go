@@ -45,7 +45,10 @@
 // array (shared by every check), the org's slot, the org and the
 // principal's slot (together), the holder, its grant block (and, for a
 // role grant, the compiled role, shared by the org's checks). Larger
-// orgs add the holders' shard array after the org.
+// orgs add the holders' shard array after the org. Beside it the org's
+// compiled policy interns the request's type and action from two inline
+// tables (cpolicy.typesFast, actionsFast), read at once where a map
+// lookup is three misses in a row.
 //
 // Role shares: a resource-scoped binding may name "role:<name>" as its
 // subject; it reaches every principal holding that role (or a role
