@@ -35,6 +35,21 @@
 // with a few map lookups, then scans the principal's and its teams' grants
 // for that scope; without conditions it allocates nothing.
 //
+// The check's cold path (issue 19): on a big engine every line a check
+// reads is a cache miss, and what costs is the chain of misses that each
+// wait for the one before. The snapshot's entry for an org (orgEntry)
+// holds, beside the org, its holders' slot array when the holders map has
+// one shard (up to 2·256 holders), and a check looks the principal up in
+// it before reading the org, using the answer only when that array is the
+// org's own. The dependent chain of a check is then: the orgs' shard
+// array (shared by every check), the org's slot, the org and the
+// principal's slot (together), the holder, its grant block (and, for a
+// role grant, the compiled role, shared by the org's checks). Larger
+// orgs add the holders' shard array after the org. Beside it the org's
+// compiled policy interns the request's type and action from two inline
+// tables (cpolicy.typesFast, actionsFast), read at once where a map
+// lookup is three misses in a row.
+//
 // Role shares: a resource-scoped binding may name "role:<name>" as its
 // subject; it reaches every principal holding that role (or a role
 // inheriting it) at org scope or in the resource's namespace, directly or
@@ -381,7 +396,7 @@ type Grant struct {
 // unknown org or one without a policy. It decides nothing: the server
 // reads it for hints that never change a decision (unknown_action).
 func (e *Engine) Policy(org string) *policy.Model {
-	o, ok := e.cur.Load().orgs.get(skey(org))
+	o, ok := e.cur.Load().org(org)
 	if !ok || o == nil || o.pol.none {
 		return nil
 	}
@@ -473,7 +488,7 @@ func (e *Engine) ClockSuspends(org, principal string) bool {
 // alone (DESIGN §1.2's rules compared at a credential's use: the org,
 // each namespace and ResourceScopesHeld are every scope to compare).
 func (e *Engine) Namespaces(org string) []string {
-	o, ok := e.cur.Load().orgs.get(skey(org))
+	o, ok := e.cur.Load().org(org)
 	if !ok || o == nil {
 		return nil
 	}

@@ -37,7 +37,7 @@ func (e *eval) appendAsks(out []*policy.AskRule) []*policy.AskRule {
 	}
 	out = e.appendHeld(out, e.h)
 	for _, tid := range e.h.teams() {
-		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() {
+		if th, ok := e.holder(tid); ok && th.isTeam() {
 			out = e.appendHeld(out, th)
 		}
 	}

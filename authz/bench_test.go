@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -430,5 +431,72 @@ func BenchmarkBindingPutDelete1M(b *testing.B) {
 		if e.Check(&req).Allowed {
 			b.Fatal("delete not visible")
 		}
+	}
+}
+
+// members400 is orgs1m with loadgen's 400 members an org (0.4 holders a
+// binding).
+var members400 = synth{orgs: 1000, namespaces: 5, users: 400, roles: 20, types: 10, resources: 50, bindingsPerOrg: 1000}
+
+// evictBuf is walked between the checks of BenchmarkCheckCold.
+var (
+	evictBuf  []uint64
+	evictSink uint64
+)
+
+// evictCaches reads one word of every 64-byte line of the first n bytes
+// of evictBuf.
+func evictCaches(n int) {
+	if len(evictBuf) < n/8 {
+		evictBuf = make([]uint64, n/8)
+		for i := range evictBuf {
+			evictBuf[i] = uint64(i)
+		}
+	}
+	var s uint64
+	for i := 0; i < n/8; i += 8 {
+		s += evictBuf[i]
+	}
+	evictSink += s
+}
+
+// BenchmarkCheckCold is the engine's part of a check as the server sees
+// it on orgs1m (issue 19 goal 1): random questions across 1,000 orgs of
+// 1,000 bindings (400 members an org, as loadgen's orgs1m), and between
+// two checks a walk over a buffer (untimed) that evicts what the check
+// read, as net/http, the kernel and the generator do between two
+// requests of the server. Two sizes: 8 MiB (above the 2 MiB L2 a core of
+// the reference host has; its L3 is 480 MiB and keeps the engine) and
+// 64 MiB (also most second-level TLB entries, and the L3 of a smaller
+// host); 0 MiB is the same loop without the walk, cold only because
+// each question is in another org (run it with -benchtime 2000x: past
+// the 4,096 questions they repeat and warm up). ns/op includes the
+// walk; check-p50-ns is the median of the check alone (timed with
+// time.Now around it, not StopTimer, whose ReadMemStats stops the world
+// and disturbs the caches itself; the median, because on a shared
+// machine a check the scheduler preempts costs milliseconds and moves a
+// mean by more than any layout change). Compare builds with benchstat,
+// never with the hot benchmarks.
+func BenchmarkCheckCold(b *testing.B) {
+	w := world(b, members400)
+	e, reqs := w.e, w.reqs
+	for _, mib := range []int{0, 8, 64} {
+		b.Run(strconv.Itoa(mib)+"MiB", func(b *testing.B) {
+			n := mib << 20
+			evictCaches(n)
+			ds := make([]time.Duration, 0, 1<<16)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				evictCaches(n)
+				t0 := time.Now()
+				e.Check(&reqs[i%len(reqs)])
+				if d := time.Since(t0); len(ds) < cap(ds) {
+					ds = append(ds, d)
+				}
+			}
+			slices.Sort(ds)
+			b.ReportMetric(float64(ds[len(ds)/2].Nanoseconds()), "check-p50-ns")
+		})
 	}
 }

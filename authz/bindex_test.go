@@ -95,7 +95,7 @@ func TestBigOrgIndexesBindings(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		o, _ := e.cur.Load().orgs.get("big")
+		o, _ := e.cur.Load().org("big")
 		if !o.bindings.enabled || o.nBindings != total {
 			t.Fatalf("start %d: indexed %v, %d bindings, want true, %d", start, o.bindings.enabled, o.nBindings, total)
 		}
@@ -147,7 +147,7 @@ func TestBigOrgIndexesBindings(t *testing.T) {
 				t.Errorf("start %d: %+v: allowed %v, want %v", start, c.req, got, c.want)
 			}
 		}
-		o, _ = e.cur.Load().orgs.get("big")
+		o, _ = e.cur.Load().org("big")
 		if o.nBindings != total-1 {
 			t.Errorf("start %d: %d bindings, want %d", start, o.nBindings, total-1)
 		}
@@ -243,7 +243,7 @@ func TestSmallOrgBatchFindsBindings(t *testing.T) {
 		}
 	}
 	holders := func(e *Engine) map[string]string {
-		o, _ := e.cur.Load().orgs.get("small")
+		o, _ := e.cur.Load().org("small")
 		if o.scan != nil {
 			t.Error("a published snapshot keeps its writer's map")
 		}

@@ -21,6 +21,14 @@ type eval struct {
 	kind, name string
 	h          *holder
 
+	// hs is the org's holders' slot array when the org's entry in the
+	// snapshot held it (orgEntry.sameHolders), nil otherwise; pre is the
+	// request's principal's holder found in it (preOK) by resolveHinted.
+	hs    []cowSlot[skey, *holder]
+	pre   *holder
+	preOK bool
+	flags uint8 // pre's flags, read early (see resolveHinted)
+
 	resOK     bool // the resource is known (see resource); res is it
 	resLooked bool
 	res       resVal
@@ -44,34 +52,81 @@ func (s *snapshot) resolve(req *Request) (o *orgSnap, ns string, ok bool) {
 	if req == nil {
 		return nil, "", false
 	}
-	o, ok = s.orgs.get(skey(req.Org))
-	if !ok || o == nil || o.pol.none {
+	o, ok = s.org(req.Org)
+	if !ok || o.pol.none {
 		return nil, "", false
 	}
+	ns, ok = resolveNS(o, req)
+	return o, ns, ok
+}
+
+// resolveNS is the rest of resolve once the org is known.
+func resolveNS(o *orgSnap, req *Request) (ns string, ok bool) {
 	ns = req.Namespace
 	if ns == "" {
 		ns = DefaultNamespace
 	}
 	if !isIdent(ns) || !isIdent(req.ResourceType) || !isIdent(req.Action) {
-		return nil, "", false
+		return "", false
 	}
 	if _, exists := o.nsID(ns); !exists {
+		return "", false
+	}
+	return ns, true
+}
+
+// resolveHinted is resolve for a check: it also fills e's hs, pre and
+// preOK (e must be zero). On orgs1m every line a check reads is a cache
+// miss and each waits for the one before it (issue 19): org slot, org,
+// holders' shard array, holder slot, holder, grants. Here the request's
+// principal is looked up in the org entry's copy of the holders' slot
+// array, and its holder's first line read, before anything reads the
+// org, so those loads are in flight with the org's; the copy is used
+// only once sameHolders has found it to be the org's own array.
+func (s *snapshot) resolveHinted(req *Request, e *eval) (o *orgSnap, ns string, ok bool) {
+	if req == nil {
 		return nil, "", false
 	}
-	return o, ns, true
+	ent, ok := s.orgs.get(skey(req.Org))
+	if len(ent.hs) > 0 {
+		if h, found := lookupSlots(ent.hs, skey(req.Principal)); found && h != nil {
+			e.pre, e.preOK, e.flags = h, true, h.flags
+		}
+	}
+	o = ent.o
+	if !ok || o == nil || o.pol.none {
+		return nil, "", false
+	}
+	if e.hs = ent.sameHolders(); e.hs == nil {
+		e.pre, e.preOK = nil, false
+	}
+	ns, ok = resolveNS(o, req)
+	return o, ns, ok
+}
+
+// holder returns the holder of principal or team id in e's org.
+func (e *eval) holder(id string) (*holder, bool) {
+	if e.hs == nil {
+		return e.o.holders.get(skey(id))
+	}
+	if e.preOK && id == e.req.Principal {
+		return e.pre, true
+	}
+	return lookupSlots(e.hs, skey(id))
 }
 
 func newEval(o *orgSnap, ns string, req *Request) eval {
-	nsID, _ := o.nsID(ns)
-	return eval{
-		o:    o,
-		p:    o.pol,
-		req:  req,
-		ns:   ns,
-		nsID: nsID,
-		tid:  o.pol.typeID(req.ResourceType),
-		aid:  o.pol.actionID(req.Action),
-	}
+	var e eval
+	e.init(o, ns, req)
+	return e
+}
+
+// init sets e's request fields (and leaves the hint fields of
+// resolveHinted).
+func (e *eval) init(o *orgSnap, ns string, req *Request) {
+	e.o, e.p, e.req, e.ns = o, o.pol, req, ns
+	e.nsID, _ = o.nsID(ns)
+	e.tid, e.aid = o.pol.typeID(req.ResourceType), o.pol.actionID(req.Action)
 }
 
 // setNS points e at another namespace of the same org (lookups).
@@ -88,7 +143,7 @@ func (e *eval) subject(pid string) bool {
 	if !ok || kind == KindTeam {
 		return false
 	}
-	h, ok := e.o.holders.get(skey(pid))
+	h, ok := e.holder(pid)
 	if !ok || !h.isMember() {
 		return false
 	}
@@ -236,7 +291,7 @@ func (e *eval) granted() bool {
 		return true
 	}
 	for _, tid := range h.teams() {
-		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() {
+		if th, ok := e.holder(tid); ok && th.isTeam() {
 			a, p := e.scan(th, false)
 			if a {
 				return true
@@ -254,7 +309,7 @@ func (e *eval) granted() bool {
 		return true
 	}
 	for _, tid := range h.teams() {
-		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() {
+		if th, ok := e.holder(tid); ok && th.isTeam() {
 			if a, _ := e.scan(th, true); a {
 				return true
 			}
@@ -319,7 +374,7 @@ func (e *eval) holdsRole(ri int32, conds bool) bool {
 		return true
 	}
 	for _, tid := range e.h.teams() {
-		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() && e.holderHolds(th, ri, conds) {
+		if th, ok := e.holder(tid); ok && th.isTeam() && e.holderHolds(th, ri, conds) {
 			return true
 		}
 	}
@@ -490,11 +545,12 @@ func (snap *snapshot) decideAssuming(req *Request, a *condAssume) (d Decision, o
 // the org (nil if the request did not resolve).
 func (snap *snapshot) decideInto(d *Decision, req *Request, a *condAssume, skipAsks bool) *orgSnap {
 	d.Revision = snap.rev
-	o, ns, ok := snap.resolve(req)
+	var e eval
+	o, ns, ok := snap.resolveHinted(req, &e)
 	if !ok {
 		return nil
 	}
-	e := newEval(o, ns, req)
+	e.init(o, ns, req)
 	e.assume = a
 	var userAsks []*policy.AskRule
 	if req.OnBehalfOf != "" {
@@ -504,7 +560,7 @@ func (snap *snapshot) decideInto(d *Decision, req *Request, a *condAssume, skipA
 			return o
 		}
 		u := newEval(o, ns, req)
-		u.assume = a
+		u.hs, u.assume = e.hs, a
 		if ok, _ := u.decide(req.OnBehalfOf); !ok {
 			return o
 		}

@@ -24,6 +24,63 @@ type cpolicy struct {
 	roles   map[string]int32 // role name → index in role
 	role    []crole
 	agents  map[string]*cagent
+	// typesFast and actionsFast are types and actions again, inline, for
+	// the check's cold path (issue 19): a map lookup reads the map's
+	// header, then its group, then the key's bytes, each a cache miss
+	// waiting for the one before; these are read at once.
+	typesFast, actionsFast nameTable
+}
+
+// nameTable is a string → id table of up to nameFastMax names of up to
+// nameFastLen bytes, inline; ok is false when the names did not fit (then
+// the map is asked).
+type nameTable struct {
+	e  [nameFastMax]nameEntry
+	n  uint8
+	ok bool
+}
+
+type nameEntry struct {
+	name [nameFastLen]byte
+	n    uint8
+	id   int32
+}
+
+const (
+	nameFastMax = 16
+	nameFastLen = 16
+)
+
+func newNameTable(m map[string]int32) nameTable {
+	var t nameTable
+	if len(m) > nameFastMax {
+		return t
+	}
+	for name, id := range m {
+		if len(name) > nameFastLen {
+			return nameTable{}
+		}
+		e := &t.e[t.n]
+		copy(e.name[:], name)
+		e.n, e.id = uint8(len(name)), id
+		t.n++
+	}
+	t.ok = true
+	return t
+}
+
+// get returns the id of name (t.ok), -1 if t has no such name.
+func (t *nameTable) get(name string) int32 {
+	if len(name) > nameFastLen {
+		return -1
+	}
+	for i := range t.e[:t.n] {
+		e := &t.e[i]
+		if int(e.n) == len(name) && string(e.name[:e.n]) == name {
+			return e.id
+		}
+	}
+	return -1
 }
 
 // crole is a role's flattened permissions in matching form.
@@ -174,6 +231,7 @@ func compilePolicy(m *policy.Model) *cpolicy {
 		}
 		c.agents[a.Name] = ca
 	}
+	c.typesFast, c.actionsFast = newNameTable(c.types), newNameTable(c.actions)
 	return c
 }
 
@@ -199,6 +257,9 @@ func intern(m map[string]int32, s string) int32 {
 // typeID and actionID intern request strings; -1 when the policy never
 // names them.
 func (c *cpolicy) typeID(s string) int32 {
+	if c.typesFast.ok {
+		return c.typesFast.get(s)
+	}
 	if i, ok := c.types[s]; ok {
 		return i
 	}
@@ -206,6 +267,9 @@ func (c *cpolicy) typeID(s string) int32 {
 }
 
 func (c *cpolicy) actionID(s string) int32 {
+	if c.actionsFast.ok {
+		return c.actionsFast.get(s)
+	}
 	if i, ok := c.actions[s]; ok {
 		return i
 	}

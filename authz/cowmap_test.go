@@ -128,3 +128,46 @@ func TestKeyHashesCoverEveryField(t *testing.T) {
 		t.Errorf("namespace and type equal: the fields cancel")
 	}
 }
+
+// TestCowMapOneShard: a frozen map of one shard is read through its
+// inline slot array (cowMap.one); a writer's thawed copy must not read
+// that array once it has changed the map, and the frozen copy must not
+// see the writer's changes.
+func TestCowMapOneShard(t *testing.T) {
+	m := newCowMap[skey, int](0, 0)
+	for i := range 5 {
+		m.set(skey("user:u"+strconv.Itoa(i)), i)
+	}
+	m.freeze()
+	if m.one == nil {
+		t.Fatal("a frozen one-shard map has no inline slot array: the test tests nothing")
+	}
+	old := m
+	m.thaw()
+	m.set("user:new", 10)
+	m.del("user:u0")
+	steps := []struct {
+		name string
+		m    *cowMap[skey, int]
+		want map[skey]int
+	}{
+		{"thawed", &m, map[skey]int{"user:u1": 1, "user:u2": 2, "user:u3": 3, "user:u4": 4, "user:new": 10}},
+		{"old frozen", &old, map[skey]int{"user:u0": 0, "user:u1": 1, "user:u2": 2, "user:u3": 3, "user:u4": 4}},
+	}
+	for _, s := range steps {
+		for _, k := range []skey{"user:u0", "user:u1", "user:u4", "user:new"} {
+			v, ok := s.m.get(k)
+			w, wok := s.want[k]
+			if v != w || ok != wok {
+				t.Errorf("%s: get(%s) = %d, %v; want %d, %v", s.name, k, v, ok, w, wok)
+			}
+		}
+	}
+	m.freeze()
+	if v, ok := m.get("user:new"); !ok || v != 10 {
+		t.Errorf("refrozen: get(user:new) = %d, %v; want 10, true", v, ok)
+	}
+	if diff := cmp.Diff(steps[0].want, contents(t, &m)); diff != "" {
+		t.Errorf("refrozen map (-want +got):\n%s", diff)
+	}
+}

@@ -88,7 +88,7 @@ func (s *state) apply(rev uint64, changes []Change) error {
 			o := buildOrg(org, ch.Data, s.compiled(ch.Data.Policy))
 			o.thaw()
 			working[org] = o
-			orgs.set(skey(org), o)
+			orgs.set(skey(org), orgEntry{o: o})
 			continue
 		case OpDeleteOrg:
 			orgs.del(skey(org))
@@ -98,20 +98,21 @@ func (s *state) apply(rev uint64, changes []Change) error {
 		w := working[org]
 		if w == nil {
 			old, ok := orgs.get(skey(org))
-			if !ok {
+			if !ok || old.o == nil {
 				if isDelete(ch.Op) {
 					continue // deleting from an absent org: nothing to do
 				}
 				return fmt.Errorf("change %d (%s): %w: org %q: %w", i, ch.Op, ErrInvalid, org, ErrNotFound)
 			}
-			w = old.writable()
+			w = old.o.writable()
 			working[org] = w
-			orgs.set(skey(org), w)
+			orgs.set(skey(org), orgEntry{o: w})
 		}
 		s.applyOne(w, ch)
 	}
-	for _, w := range working {
+	for org, w := range working {
 		w.freeze()
+		orgs.set(skey(org), entryOf(w)) // now with the frozen holders' slots
 	}
 	orgs.freeze()
 	next := &snapshot{rev: rev, orgs: orgs, done: make(chan struct{})}

@@ -172,7 +172,7 @@ func (s *state) nextClockChange(org, principal string, after time.Time) time.Tim
 // the principal holds expires — with life, also at which a clock-based
 // lifecycle rule of the org suspends it (lifeDeadlines) — zero for none.
 func (s *state) nextChange(org, principal string, after time.Time, life bool) time.Time {
-	o, ok := s.cur.Load().orgs.get(skey(org))
+	o, ok := s.cur.Load().org(org)
 	if !ok {
 		return time.Time{}
 	}
@@ -215,7 +215,7 @@ func (s *state) nextChange(org, principal string, after time.Time, life bool) ti
 
 // clockSuspends is ClockSuspends.
 func (s *state) clockSuspends(org, principal string) bool {
-	o, ok := s.cur.Load().orgs.get(skey(org))
+	o, ok := s.cur.Load().org(org)
 	if !ok {
 		return false
 	}

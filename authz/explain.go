@@ -124,7 +124,7 @@ func describeAsks(asks []*policy.AskRule) string {
 
 // unresolved says why a request did not reach any principal's grants.
 func unresolved(snap *snapshot, req *Request) string {
-	o, ok := snap.orgs.get(skey(req.Org))
+	o, ok := snap.org(req.Org)
 	if !ok || o == nil {
 		return "org " + quote(req.Org) + " is unknown."
 	}

@@ -16,7 +16,7 @@ import (
 // id.
 func orgBindings(t *testing.T, e *Engine, org string) []Binding {
 	t.Helper()
-	o, ok := e.cur.Load().orgs.get(skey(org))
+	o, ok := e.cur.Load().org(org)
 	if !ok {
 		t.Fatalf("org %q missing", org)
 	}
@@ -138,7 +138,7 @@ func TestStoredGrantsSurviveWriters(t *testing.T) {
 // to mark again (issue 19).
 func assertPacked(t *testing.T, e *Engine, org string) {
 	t.Helper()
-	o, ok := e.cur.Load().orgs.get(skey(org))
+	o, ok := e.cur.Load().org(org)
 	if !ok {
 		t.Fatalf("org %q missing", org)
 	}

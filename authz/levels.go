@@ -188,7 +188,7 @@ func capped(ps []policy.Permission, ceil *crole) []policy.Permission {
 
 func (s *state) permissions(org, principal, namespace string) ([]Grant, uint64, error) {
 	snap := s.cur.Load()
-	o, ok := snap.orgs.get(skey(org))
+	o, ok := snap.org(org)
 	if !ok {
 		return nil, snap.rev, fmt.Errorf("org %q: %w", org, ErrNotFound)
 	}
@@ -327,7 +327,7 @@ func (o *orgSnap) levelHolder(principal string, dormant bool) (actor, bool) {
 
 func (s *state) highestLevel(org, principal string, scope Scope, dormant bool) int {
 	snap := s.cur.Load()
-	o, ok := snap.orgs.get(skey(org))
+	o, ok := snap.org(org)
 	if !ok || o.pol.none {
 		return -1
 	}
@@ -352,7 +352,7 @@ func (s *state) highestLevel(org, principal string, scope Scope, dormant bool) i
 
 func (s *state) missing(org, principal string, scope Scope, want []policy.Permission) []policy.Permission {
 	snap := s.cur.Load()
-	o, ok := snap.orgs.get(skey(org))
+	o, ok := snap.org(org)
 	if !ok || o.pol.none {
 		return slices.Clone(want)
 	}
@@ -413,7 +413,7 @@ func agentConditional(ag *cagent, w policy.Permission) bool {
 // principal's state or the grants' expiry, condition or kind.
 func (s *state) resourceScopesHeld(org, principal string) []Scope {
 	snap := s.cur.Load()
-	o, ok := snap.orgs.get(skey(org))
+	o, ok := snap.org(org)
 	if !ok {
 		return nil
 	}
@@ -453,7 +453,7 @@ func cmpScope(a, b Scope) int {
 // patternsHeld is PatternsHeld.
 func (s *state) patternsHeld(org, principal string, sc Scope) []policy.Permission {
 	snap := s.cur.Load()
-	o, ok := snap.orgs.get(skey(org))
+	o, ok := snap.org(org)
 	if !ok || o.pol.none {
 		return nil
 	}

@@ -172,7 +172,7 @@ func TestMissing(t *testing.T) {
 // name).
 func TestMissingAllocations(t *testing.T) {
 	e, _ := newFixture(t)
-	o, ok := e.cur.Load().orgs.get(skey("acme"))
+	o, ok := e.cur.Load().org("acme")
 	if !ok {
 		t.Fatal("no acme")
 	}

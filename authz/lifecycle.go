@@ -212,7 +212,7 @@ func joinComma(s []string) string { return strings.Join(s, ", ") }
 // in org, "" when it is not or has no lifecycle. Unknown orgs and
 // non-members give "".
 func (e *Engine) Suspension(org, principal string, now time.Time) Reason {
-	o, ok := e.cur.Load().orgs.get(skey(org))
+	o, ok := e.cur.Load().org(org)
 	if !ok || o == nil {
 		return ""
 	}
@@ -227,7 +227,7 @@ func (e *Engine) Suspension(org, principal string, now time.Time) Reason {
 // org's inactivity and attestation rules (every agent; a service that
 // opted in), so that its uses are worth recording.
 func (e *Engine) UnderOrgRules(org, principal string) bool {
-	o, ok := e.cur.Load().orgs.get(skey(org))
+	o, ok := e.cur.Load().org(org)
 	if !ok || o == nil {
 		return false
 	}
@@ -243,7 +243,7 @@ func (e *Engine) UnderOrgRules(org, principal string) bool {
 // (agent tokens, a service's API keys) ask it at each use, so that they
 // stop as soon as this engine follows the change that ends the principal.
 func (e *Engine) Standing(org, principal string, now time.Time) (member bool, r Reason) {
-	o, ok := e.cur.Load().orgs.get(skey(org))
+	o, ok := e.cur.Load().org(org)
 	if !ok || o == nil {
 		return false, ""
 	}

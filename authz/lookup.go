@@ -63,7 +63,7 @@ func (ls *lookupSubject) mode(ns string) (nsMode, []string) {
 		if allowed {
 			break
 		}
-		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() {
+		if th, ok := e.holder(tid); ok && th.isTeam() {
 			a, p := e.scan(th, false)
 			allowed, pending = allowed || a, pending || p
 		}
@@ -82,7 +82,7 @@ func (ls *lookupSubject) mode(ns string) (nsMode, []string) {
 		}
 	}
 	for _, tid := range e.h.teams() {
-		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() {
+		if th, ok := e.holder(tid); ok && th.isTeam() {
 			for _, g := range th.rs() {
 				if g.ns == e.nsID && th.str(g.typ) == typ {
 					ids = append(ids, th.str(g.rid))
@@ -166,7 +166,7 @@ func decodeToken(q *LookupResourcesRequest, s string) (pageToken, error) {
 func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, error) {
 	snap := s.cur.Load()
 	page := LookupResourcesPage{Revision: snap.rev}
-	o, ok := snap.orgs.get(skey(q.Org))
+	o, ok := snap.org(q.Org)
 	if !ok {
 		return page, fmt.Errorf("org %q: %w", q.Org, ErrNotFound)
 	}
@@ -332,7 +332,7 @@ func (s *state) lookupResources(q LookupResourcesRequest) (LookupResourcesPage, 
 
 func (s *state) lookupSubjects(q LookupSubjectsRequest) ([]Subject, uint64, error) {
 	snap := s.cur.Load()
-	o, ok := snap.orgs.get(skey(q.Org))
+	o, ok := snap.org(q.Org)
 	if !ok {
 		return nil, snap.rev, fmt.Errorf("org %q: %w", q.Org, ErrNotFound)
 	}

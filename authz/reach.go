@@ -108,7 +108,7 @@ func (e *Engine) Reach(org, principal string, now time.Time) (Reach, error) {
 	if !ok || kind == KindTeam {
 		return out, fmt.Errorf("%w: principal %q is not a user, agent or service id", ErrInvalid, principal)
 	}
-	o, ok := snap.orgs.get(skey(org))
+	o, ok := snap.org(org)
 	if !ok || o == nil {
 		return out, fmt.Errorf("org %q: %w", org, ErrNotFound)
 	}
@@ -204,7 +204,7 @@ func (e *eval) reachAsks() []ReachAsk {
 func (e *eval) subjectHolders() []*holder {
 	from := []*holder{e.h}
 	for _, tid := range e.h.teams() {
-		if th, ok := e.o.holders.get(skey(tid)); ok && th.isTeam() {
+		if th, ok := e.holder(tid); ok && th.isTeam() {
 			from = append(from, th)
 		}
 	}

@@ -90,7 +90,7 @@ func (snap *snapshot) denyReason(req *Request) Reason {
 			return ReasonInvalidRequest
 		}
 	}
-	o, ok := snap.orgs.get(skey(req.Org))
+	o, ok := snap.org(req.Org)
 	if !ok || o == nil || o.pol.none {
 		return ReasonNoPolicy
 	}

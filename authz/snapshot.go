@@ -28,7 +28,7 @@ type state struct {
 
 func newImpl() impl {
 	s := &state{polCache: map[*policy.Model]*cpolicy{}}
-	orgs := newCowMap[skey, *orgSnap](0, orgsShardTarget)
+	orgs := newCowMap[skey, orgEntry](0, orgsShardTarget)
 	orgs.freeze()
 	s.cur.Store(&snapshot{orgs: orgs, done: make(chan struct{})})
 	return impl{s}
@@ -46,8 +46,41 @@ const (
 // snapshot is one immutable revision of everything the engine knows.
 type snapshot struct {
 	rev  uint64
-	orgs cowMap[skey, *orgSnap]
+	orgs cowMap[skey, orgEntry]
 	done chan struct{} // closed when a newer snapshot replaces this one
+}
+
+// orgEntry is an org as the snapshot's map holds it: the org, and a copy
+// of its holders' slot array (o.holders.one; nil when the map has more
+// than one shard). The copy is there for the check's cold path (issue
+// 19): with it, the slot of the request's principal is read at the same
+// time as the org, not after it; the check uses it only when it is the
+// very array the org holds (sameHolders), so a copy the writer did not
+// refresh is never read.
+type orgEntry struct {
+	o  *orgSnap
+	hs []cowSlot[skey, *holder]
+}
+
+// entryOf is o's entry (o frozen).
+func entryOf(o *orgSnap) orgEntry { return orgEntry{o: o, hs: o.holders.one} }
+
+// org returns the named org.
+func (s *snapshot) org(name string) (*orgSnap, bool) {
+	e, ok := s.orgs.get(skey(name))
+	return e.o, ok && e.o != nil
+}
+
+// sameHolders returns e.hs if it is e.o's holders' slot array, else nil.
+// Both are read at once (the org's line and the slot's, which e.hs
+// names) and only then compared, so a check does not wait for the org
+// before it reads the holder's slot.
+func (e *orgEntry) sameHolders() []cowSlot[skey, *holder] {
+	one := e.o.holders.one
+	if len(e.hs) != len(one) || unsafe.SliceData(e.hs) != unsafe.SliceData(one) {
+		return nil
+	}
+	return e.hs
 }
 
 // orgSnap is one org at one revision. It is immutable once published; a
