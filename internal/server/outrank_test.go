@@ -39,7 +39,14 @@ func newOutrankWorld(t *testing.T) *outrankWorld {
 // (a clock the test moves).
 func newOutrankWorldOpts(t *testing.T, o auth.Options) *outrankWorld {
 	t.Helper()
-	e := newEnv(t, "sqlite", envOpts{authOpts: o})
+	return newOutrankWorldEnv(t, envOpts{authOpts: o})
+}
+
+// newOutrankWorldEnv is newOutrankWorld on an env made with o (a store
+// whose clock the test moves).
+func newOutrankWorldEnv(t *testing.T, o envOpts) *outrankWorld {
+	t.Helper()
+	e := newEnv(t, "sqlite", o)
 	w := buildWorld(t, e, "")
 	ow := &outrankWorld{world: w, e: e, org: "/v1/orgs/" + w.org, escaped: fmt.Sprintf("%%%02X", w.org[0]) + w.org[1:],
 		gwAud: "https://gw.example/mcp/" + w.org + "/default/x"}
