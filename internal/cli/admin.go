@@ -125,6 +125,10 @@ type call struct {
 	a   *adm
 	ctx context.Context
 	c   *client.Client
+	// ws collects what the command's writes stopped (the answers'
+	// warnings, client.CollectWarnings); shown counts those printed.
+	ws    *client.WriteWarnings
+	shown int
 }
 
 // run validates the output flag, builds the client and runs fn, mapping
@@ -139,7 +143,13 @@ func (a *adm) run(cmd *cobra.Command, fn func(cl *call) error) error {
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), a.f.timeout)
 	defer cancel()
-	err = admExit(fn(&call{a: a, ctx: ctx, c: c}))
+	ctx, ws := client.CollectWarnings(ctx)
+	cl := &call{a: a, ctx: ctx, c: c, ws: ws}
+	err = fn(cl)
+	// What a write stopped is never lost: a command that did not print it
+	// (it failed after the write) prints it here.
+	printWriteWarnings(a.e.stderr, cl.warnings())
+	err = admExit(err)
 	if exitCodeOf(err) == ExitUnauthenticated && !a.hasToken {
 		err = &exitError{code: ExitUnauthenticated, err: fmt.Errorf("%w\nno credential: set GATEHOUSE_TOKEN, pass --token-file, or run gatehouse login", errors.Unwrap(err))}
 	}
@@ -280,18 +290,67 @@ type wrote struct {
 	line string
 }
 
-// report prints a write's answer.
+// report prints a write's answer, and what it stopped (warnings): with
+// -o json or yaml in the document, as the API answers them; in a table on
+// stderr, after the line (printWriteWarnings).
 func (cl *call) report(w wrote) error {
-	var v any = map[string]uint64{"revision": w.rev}
+	ws := cl.warnings()
+	var v any = api.Revision{Revision: w.rev, Warnings: ws}
 	if w.item != nil {
-		v = api.Written[any]{Revision: w.rev, Item: w.item}
+		v = api.Written[any]{Revision: w.rev, Item: w.item, Warnings: ws}
 	}
 	if w.rev == 0 {
 		// A write command that only showed (approval settings without
 		// flags): nothing was written, so no revision to report.
 		return cl.say(v, "%s", w.line)
 	}
-	return cl.say(v, "%s %s", w.line, revText(w.rev))
+	if err := cl.say(v, "%s %s", w.line, revText(w.rev)); err != nil {
+		return err
+	}
+	if !cl.machine() {
+		printWriteWarnings(cl.a.e.stderr, ws)
+	}
+	return nil
+}
+
+// warnings is what the command's writes stopped and it has not printed
+// yet; the caller prints them.
+func (cl *call) warnings() []client.WriteWarning {
+	ws := cl.ws.List()
+	if cl.shown >= len(ws) {
+		return nil
+	}
+	out := ws[cl.shown:]
+	cl.shown = len(ws)
+	return out
+}
+
+// printWriteWarnings prints a write's warnings for a reader: a line per
+// warning (its code, the org when the answer names one, its message),
+// then a line per credential it lists (kind, id, principal, minter, the
+// refusal its next use gets), then "and N more" for those it only counts
+// (a caller who may not read them, or a list cut short). The server's
+// text is printed on one line with no control characters.
+func printWriteWarnings(w io.Writer, ws []client.WriteWarning) {
+	for _, x := range ws {
+		org := ""
+		if x.Org != "" {
+			org = " (org " + oneLine(x.Org) + ")"
+		}
+		fmt.Fprintf(w, "warning: %s%s: %s\n", oneLine(x.Code), org, oneLine(x.Message))
+		for _, c := range x.Credentials {
+			fmt.Fprintf(w, "  %s %s of %s, minted by %s: %s\n", oneLine(c.Kind), oneLine(c.ID), oneLine(c.Principal), oneLine(c.Minter), oneLine(c.Reason))
+		}
+		more := x.Count - len(x.Credentials)
+		switch {
+		case x.Truncated: // Count is a lower bound
+			fmt.Fprintf(w, "  and at least %d more\n", max(more, 1))
+		case more > 0 && len(x.Credentials) == 0:
+			fmt.Fprintf(w, "  and %d more, not listed (reading them needs apikeys:read)\n", more)
+		case more > 0:
+			fmt.Fprintf(w, "  and %d more\n", more)
+		}
+	}
 }
 
 func printTable(w io.Writer, header []string, rows [][]string) {

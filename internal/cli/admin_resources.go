@@ -299,6 +299,9 @@ func (a *adm) policyCmds() []*cobra.Command {
 		}
 		w := wrote{rev: ap.Revision, line: "replaced the policy of " + org}
 		if len(ap.Warnings) > 0 {
+			// What the policy stopped (ap.WriteWarnings, recorded by
+			// ApplyPolicy) is the document's "warnings", as every write's.
+			ap.WriteWarnings = nil
 			w.item = ap
 		}
 		return w, nil

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -154,17 +155,46 @@ error lists those after the failed one that were made (resuming with
 					break
 				}
 				start := time.Now()
+				var mu sync.Mutex
+				warned := map[int][]client.WriteWarning{} // by the batch's first line
 				n, rev, err := sendImport(batches, parallel, func(b importBatch) (uint64, error) {
 					res, err := cl.c.Write(cl.ctx, b.org, b.changes)
+					if len(res.Warnings) > 0 {
+						mu.Lock()
+						warned[b.lines[0]] = res.Warnings
+						mu.Unlock()
+					}
 					return res.Revision, err
 				})
+				// What the requests made stopped, in file order, each
+				// naming its org (an import may span several); printed here,
+				// not again by run. On a failure, what was made before it
+				// still warns.
+				cl.warnings()
+				var ws []client.WriteWarning
+				for _, b := range batches {
+					for _, w := range warned[b.lines[0]] {
+						w.Org = firstNonEmpty(w.Org, b.org)
+						ws = append(ws, w)
+					}
+				}
 				if err != nil {
+					printWriteWarnings(a.e.stderr, ws)
 					return err
 				}
 				d := time.Since(start)
 				sum := map[string]any{"changes": n, "requests": len(batches), "revision": rev, "seconds": d.Seconds()}
-				return cl.say(sum, "imported %s in %s in %.1fs (%.0f changes/s), revision %d",
-					counted(n, "change", "changes"), counted(len(batches), "request", "requests"), d.Seconds(), float64(n)/max(d.Seconds(), 1e-9), rev)
+				if len(ws) > 0 {
+					sum["warnings"] = ws
+				}
+				if err := cl.say(sum, "imported %s in %s in %.1fs (%.0f changes/s), revision %d",
+					counted(n, "change", "changes"), counted(len(batches), "request", "requests"), d.Seconds(), float64(n)/max(d.Seconds(), 1e-9), rev); err != nil {
+					return err
+				}
+				if !cl.machine() {
+					printWriteWarnings(a.e.stderr, ws)
+				}
+				return nil
 			})
 		},
 	}

@@ -27,21 +27,7 @@ func BenchmarkWarnedWrite(b *testing.B) {
 		e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": name, "role": "svcrole"}, nil)
 		e.must(201, "POST", org+"/apikeys", builder, map[string]any{"principal": "service:" + name}, nil)
 	}
-	raise := map[string]any{"level": 10, "permissions": []string{"chains:read", "chains:delete"}}
-	restore := map[string]any{"level": 10, "permissions": []string{"chains:read"}}
-	var warned, quiet struct {
-		Warnings []api.WriteWarning `json:"warnings"`
-	}
-	for b.Loop() {
-		e.must(200, "PUT", org+"/roles/svcrole", w.owner, raise, &warned)
-		if len(warned.Warnings) != 1 || warned.Warnings[0].Count != keys {
-			b.Fatalf("the raise warned %+v, want %d keys", warned.Warnings, keys)
-		}
-		e.must(200, "PUT", org+"/roles/svcrole", w.owner, restore, &quiet)
-		if len(quiet.Warnings) != 0 {
-			b.Fatalf("the restore warned %+v", quiet.Warnings)
-		}
-	}
+	raiseAndRestore(b, e, org, w.owner, keys)
 }
 
 // BenchmarkWarnedWriteAgentTokens is BenchmarkWarnedWrite with agent
@@ -61,17 +47,25 @@ func BenchmarkWarnedWriteAgentTokens(b *testing.B) {
 		e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": name, "role": "svcrole"}, nil)
 		e.must(201, "POST", org+"/agents/"+name+"/tokens", builder, map[string]any{"audience": "https://gw.example/mcp/" + w.org + "/default/x", "ttl": "1h"}, nil)
 	}
+	raiseAndRestore(b, e, org, w.owner, tokens)
+}
+
+// raiseAndRestore is the benchmarks' loop: PUT …/roles/svcrole giving
+// the role chains:delete, which must warn of stopped credentials, then
+// taking it back, which must warn of none.
+func raiseAndRestore(b *testing.B, e *env, org, owner string, stopped int) {
+	b.Helper()
 	raise := map[string]any{"level": 10, "permissions": []string{"chains:read", "chains:delete"}}
 	restore := map[string]any{"level": 10, "permissions": []string{"chains:read"}}
 	var warned, quiet struct {
 		Warnings []api.WriteWarning `json:"warnings"`
 	}
 	for b.Loop() {
-		e.must(200, "PUT", org+"/roles/svcrole", w.owner, raise, &warned)
-		if len(warned.Warnings) != 1 || warned.Warnings[0].Count != tokens {
-			b.Fatalf("the raise warned %+v, want %d tokens", warned.Warnings, tokens)
+		e.must(200, "PUT", org+"/roles/svcrole", owner, raise, &warned)
+		if len(warned.Warnings) != 1 || warned.Warnings[0].Count != stopped {
+			b.Fatalf("the raise warned %+v, want %d credentials", warned.Warnings, stopped)
 		}
-		e.must(200, "PUT", org+"/roles/svcrole", w.owner, restore, &quiet)
+		e.must(200, "PUT", org+"/roles/svcrole", owner, restore, &quiet)
 		if len(quiet.Warnings) != 0 {
 			b.Fatalf("the restore warned %+v", quiet.Warnings)
 		}

@@ -69,6 +69,26 @@ func (ow *outrankWorld) service(t *testing.T, creator, minter, name, role string
 	return ow.key(t, minter, name)
 }
 
+// outrankedLog is the org's apikey.outranked entries as the owner reads
+// them: the credentials each names, by the write (cause) that stopped them.
+func (ow *outrankWorld) outrankedLog(t *testing.T) map[string][]api.OutrankedCredential {
+	t.Helper()
+	var l struct {
+		Items []struct {
+			Details struct {
+				Cause string                    `json:"cause"`
+				Keys  []api.OutrankedCredential `json:"keys"`
+			} `json:"details"`
+		} `json:"items"`
+	}
+	ow.e.must(200, "GET", ow.org+"/audit?action=apikey.outranked", ow.owner, nil, &l)
+	got := map[string][]api.OutrankedCredential{}
+	for _, it := range l.Items {
+		got[it.Details.Cause] = append(got[it.Details.Cause], it.Details.Keys...)
+	}
+	return got
+}
+
 func (ow *outrankWorld) key(t *testing.T, minter, name string) string {
 	t.Helper()
 	var kc api.KeyCreated
@@ -550,19 +570,7 @@ func TestRaiseWarnsOfOutrankedKeys(t *testing.T) {
 	}
 
 	// The audit log: one entry per raising write, naming the keys.
-	var l struct {
-		Items []struct {
-			Details struct {
-				Cause string                    `json:"cause"`
-				Keys  []api.OutrankedCredential `json:"keys"`
-			} `json:"details"`
-		} `json:"items"`
-	}
-	ow.e.must(200, "GET", ow.org+"/audit?action=apikey.outranked", ow.owner, nil, &l)
-	gotLog := map[string][]api.OutrankedCredential{}
-	for _, it := range l.Items {
-		gotLog[it.Details.Cause] = append(gotLog[it.Details.Cause], it.Details.Keys...)
-	}
+	gotLog := ow.outrankedLog(t)
 	wantLog := map[string][]api.OutrankedCredential{
 		"binding.create": {stopped(single, "single", "org"), stopped(hidden, "hidden", "org")},
 		"writes":         {stopped(batch, "batch", "ns/prod")},
@@ -709,19 +717,7 @@ func TestWarnsOfOutrankedAgentTokens(t *testing.T) {
 	}
 
 	// The audit log names them, with their kind.
-	var l struct {
-		Items []struct {
-			Details struct {
-				Cause string                    `json:"cause"`
-				Keys  []api.OutrankedCredential `json:"keys"`
-			} `json:"details"`
-		} `json:"items"`
-	}
-	ow.e.must(200, "GET", ow.org+"/audit?action=apikey.outranked", ow.owner, nil, &l)
-	gotLog := map[string][]api.OutrankedCredential{}
-	for _, it := range l.Items {
-		gotLog[it.Details.Cause] = append(gotLog[it.Details.Cause], it.Details.Keys...)
-	}
+	gotLog := ow.outrankedLog(t)
 	wantLog := map[string][]api.OutrankedCredential{
 		"agent.update": {token(raised, "user:adm"), token(hidden, "user:adm")},
 		"writes":       {token(batch, "user:ops")},
