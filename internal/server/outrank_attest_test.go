@@ -125,20 +125,7 @@ func TestAttestWarnsOfOutrankedCredentials(t *testing.T) {
 				}
 			}
 
-			var l struct {
-				Items []struct {
-					Details struct {
-						Cause string                    `json:"cause"`
-						Keys  []api.OutrankedCredential `json:"keys"`
-					} `json:"details"`
-				} `json:"items"`
-			}
-			ow.e.must(200, "GET", ow.org+"/audit?action=apikey.outranked", ow.owner, nil, &l)
-			got := map[string][]api.OutrankedCredential{}
-			for _, it := range l.Items {
-				got[it.Details.Cause] = append(got[it.Details.Cause], it.Details.Keys...)
-			}
-			if diff := cmp.Diff(map[string][]api.OutrankedCredential{kind + ".attest": {stopped}}, got); diff != "" {
+			if diff := cmp.Diff(map[string][]api.OutrankedCredential{kind + ".attest": {stopped}}, ow.outrankedLog(t)); diff != "" {
 				t.Errorf("audit entries (-want +got):\n%s", diff)
 			}
 			if got := use(); got != refused {
