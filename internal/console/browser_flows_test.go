@@ -353,7 +353,9 @@ func TestBrowserAgentTokenRevoke(t *testing.T) {
 	if strings.Contains(evalT[string](b, "document.documentElement.outerHTML"), strings.TrimPrefix(tok.Token, auth.AgentTokenPrefix)[:40]) {
 		t.Error("the agents page shows a token's text")
 	}
-	b.do(chromedp.Click(chromedp.CSS(row+" button")), chromedp.WaitVisible(chromedp.CSS("#agent-tokens")))
+	// The post navigates; wait for the page it lands on (the row without
+	// its button), not the one still showing, before opening another.
+	b.do(chromedp.Click(chromedp.CSS(row+" button")), chromedp.WaitNotPresent(chromedp.CSS(row+" button")), chromedp.WaitVisible(chromedp.CSS("#agent-tokens")))
 	b.open("/console/orgs/acme/agents")
 	if got := b.text(row); !strings.Contains(got, "revoked by user:ada") {
 		t.Errorf("after revoking, row %q", got)
