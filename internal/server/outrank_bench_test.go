@@ -16,12 +16,7 @@ import (
 // write path, over HTTP on SQLite.
 func BenchmarkWarnedWrite(b *testing.B) {
 	const keys = 100
-	e := newEnv(b, "sqlite", envOpts{})
-	w := buildWorldTB(b, e, "")
-	org := "/v1/orgs/" + w.org
-	builder := e.userWithEmail("bld")
-	e.must(201, "POST", org+"/members", w.owner, map[string]any{"user_id": "bld", "role": "builder"}, nil)
-	e.must(201, "POST", org+"/roles", w.owner, map[string]any{"name": "svcrole", "level": 10, "permissions": []string{"chains:read"}}, nil)
+	e, w, org, builder := warnedWorld(b)
 	for i := range keys {
 		name := fmt.Sprintf("s%d", i)
 		e.must(201, "POST", org+"/services", w.owner, map[string]any{"name": name, "role": "svcrole"}, nil)
@@ -36,12 +31,7 @@ func BenchmarkWarnedWrite(b *testing.B) {
 // builder (threat-model row 107: agent tokens are judged and named too).
 func BenchmarkWarnedWriteAgentTokens(b *testing.B) {
 	const tokens = 100
-	e := newEnv(b, "sqlite", envOpts{})
-	w := buildWorldTB(b, e, "")
-	org := "/v1/orgs/" + w.org
-	builder := e.userWithEmail("bld")
-	e.must(201, "POST", org+"/members", w.owner, map[string]any{"user_id": "bld", "role": "builder"}, nil)
-	e.must(201, "POST", org+"/roles", w.owner, map[string]any{"name": "svcrole", "level": 10, "permissions": []string{"chains:read"}}, nil)
+	e, w, org, builder := warnedWorld(b)
 	for i := range tokens {
 		name := fmt.Sprintf("A%d", i)
 		e.must(201, "POST", org+"/agents", w.owner, map[string]any{"name": name, "role": "svcrole"}, nil)
@@ -70,4 +60,18 @@ func raiseAndRestore(b *testing.B, e *env, org, owner string, stopped int) {
 			b.Fatalf("the restore warned %+v", quiet.Warnings)
 		}
 	}
+}
+
+// warnedWorld is the benchmarks' org: the fixture world, a builder (the
+// credentials' minter, returned as its key) and the role svcrole that
+// raiseAndRestore redefines.
+func warnedWorld(b *testing.B) (e *env, w *world, org, builder string) {
+	b.Helper()
+	e = newEnv(b, "sqlite", envOpts{})
+	w = buildWorldTB(b, e, "")
+	org = "/v1/orgs/" + w.org
+	builder = e.userWithEmail("bld")
+	e.must(201, "POST", org+"/members", w.owner, map[string]any{"user_id": "bld", "role": "builder"}, nil)
+	e.must(201, "POST", org+"/roles", w.owner, map[string]any{"name": "svcrole", "level": 10, "permissions": []string{"chains:read"}}, nil)
+	return e, w, org, builder
 }
