@@ -92,7 +92,7 @@ func addAdminCommands(root *cobra.Command, e *env) {
 	root.AddCommand(
 		a.orgCmd(), a.nsCmd(), a.memberCmd(), a.inviteCmd(), a.teamCmd(), a.roleCmd(),
 		a.bindCmd(), a.shareCmd(), a.agentCmd(), a.serviceCmd(), a.keyCmd(), a.resourceCmd(),
-		a.checkCmd(), a.explainCmd(), a.whoCanCmd(), a.whatCanCmd(), a.whoamiCmd(),
+		a.checkCmd(), a.explainCmd(), a.whoCanCmd(), a.whatCanCmd(), a.whoamiCmd(), a.accountCmd(),
 	)
 	root.AddCommand(a.importCmd(), a.mcpCmd(), a.changesCmd())
 	for _, c := range root.Commands() {

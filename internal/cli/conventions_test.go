@@ -45,6 +45,7 @@ func conventionCases(tmp string) map[string]conventionCase {
 		panic(err)
 	}
 	return map[string]conventionCase{
+		"account delete":      srv(false, "account", "delete", "--yes"),
 		"agent attest":        srv(true, "agent", "attest", "Triage"),
 		"agent blast-radius":  srv(true, "agent", "blast-radius", "Triage"),
 		"agent create":        srv(true, "agent", "create", "A1", "--role", "viewer"),
