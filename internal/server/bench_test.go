@@ -1,9 +1,13 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -259,4 +263,68 @@ func BenchmarkCheckServeHTTPParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkCheckHTTPConn is one POST /v1/orgs/{org}/check after another
+// on one keep-alive loopback connection, from a client that writes the
+// request's bytes and reads the answer's without net/http's client: its
+// allocs/op and B/op are the server's per request with net/http's
+// connection loop around the handler (BenchmarkCheckServeHTTP has only
+// the handler), and cpu-ns/op is the process's (server and this small
+// client).
+//
+//	go test ./internal/server -run '^$' -bench CheckHTTPConn -benchmem -count 6
+func BenchmarkCheckHTTPConn(b *testing.B) {
+	e := newEnv(b, "sqlite", envOpts{})
+	w := buildWorldTB(b, e, "")
+	body := `{"principal":"user:member","action":"chains:run","resource":"chains/triage","namespace":"prod"}`
+	host := strings.TrimPrefix(e.URL, "http://")
+	req := []byte("POST /v1/orgs/acme/check HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: application/json\r\nAuthorization: Bearer " + w.owner +
+		"\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	var out []byte
+	ask := func() {
+		if _, err := conn.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		n := -1
+		status, err := br.ReadSlice('\n')
+		if err != nil || !bytes.HasPrefix(status, []byte("HTTP/1.1 200 ")) {
+			b.Fatalf("status line %q: %v", status, err)
+		}
+		for {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(line) == 2 {
+				break
+			}
+			if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+				n, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+			}
+		}
+		if n < 0 {
+			b.Fatal("no Content-Length")
+		}
+		out = slices.Grow(out[:0], n)[:n]
+		if _, err := io.ReadFull(br, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ask()
+	if !bytes.Contains(out, []byte(`"allowed":true`)) {
+		b.Fatalf("answer %s", out)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	defer cputime.PerOp(b)()
+	for b.Loop() {
+		ask()
+	}
 }
