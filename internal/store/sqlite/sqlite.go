@@ -396,10 +396,10 @@ type sqlTx struct {
 }
 
 // run is the context a write transaction's statement runs under, given
-// the caller's: quiet (quietCtx) once neither
-// the caller's context nor the transaction's is done; else their error,
-// and the statement is not run. A read transaction's statements run
-// under ctx itself.
+// the caller's ctx: quietCtx(ctx) while neither ctx nor the context the
+// transaction began with is done; else the error of the one that is, and
+// the statement must not run. A read transaction's statements run under
+// ctx itself.
 func (t sqlTx) run(ctx context.Context) (context.Context, error) {
 	if t.conn == nil {
 		return ctx, nil
