@@ -281,19 +281,44 @@ func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
 	if err := b.stmts.prepareWanted(ctx, b.w); err != nil {
 		return nil, err
 	}
-	tx, err := b.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
+	// The writer connection is waited for under ctx; the transaction on
+	// it runs under a context that is never done (quietCtx), so that
+	// neither the driver nor database/sql starts a goroutine to watch
+	// each statement: ctx is checked before every statement and the
+	// commit instead (sqlTx.run, sqlTx.Commit).
+	conn, err := b.w.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return sqlTx{sqlQ{tx}, tx, b.stmts, nil, b.ckpt}, nil
+	tx, err := conn.BeginTx(quietCtx(ctx), nil) // BEGIN IMMEDIATE (_txlock)
+	if err != nil {
+		return nil, errors.Join(err, conn.Close())
+	}
+	return sqlTx{sqlQ: sqlQ{tx}, tx: tx, stmts: b.stmts, ckpt: b.ckpt, ctx: ctx, conn: conn}, nil
 }
+
+// quietCtx is ctx without its cancellation, for the statements of a
+// write transaction (BeginWrite).
+//
+// The driver (modernc.org/sqlite) starts a goroutine for every statement
+// run under a context that can be done, to interrupt the statement if it
+// is, and database/sql one for every query's rows and one for the
+// transaction. A bulk write runs a few statements a change while it
+// holds the deployment's single write lock: those goroutines were ≈ 600
+// a batch of ≈ 370 facts, their creation, wake-ups and exits on the
+// lock holder's thread and the other core (branch writes16's trace,
+// docs/benchmarks.md). Under quietCtx none is started. What changes is
+// only how soon a cancelled write stops: before its next statement or
+// its commit (sqlTx.run), not in the middle of one; it still rolls back
+// and never commits.
+func quietCtx(ctx context.Context) context.Context { return context.WithoutCancel(ctx) }
 
 func (b *backend) BeginRead(ctx context.Context) (sqlcore.Conn, error) {
 	tx, err := b.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}
-	return sqlTx{sqlQ{tx}, tx, nil, b.reads, nil}, nil
+	return sqlTx{sqlQ: sqlQ{tx}, tx: tx, reads: b.reads}, nil
 }
 
 func (b *backend) NotifyInTx(context.Context, sqlcore.Querier, uint64) error { return nil }
@@ -363,6 +388,29 @@ type sqlTx struct {
 	stmts *stmtCache           // nil in read transactions
 	reads map[string]*sql.Stmt // read transactions: the reader pool's kept statements
 	ckpt  *checkpointer        // write transactions: told of the commit
+	// Write transactions: the context BeginWrite was given (checked
+	// before each statement and the commit: run) and the writer
+	// connection, released after the commit or rollback.
+	ctx  context.Context
+	conn *sql.Conn
+}
+
+// run is the context a write transaction's statement runs under, given
+// the caller's ctx: quietCtx(ctx) while neither ctx nor the context the
+// transaction began with is done; else the error of the one that is, and
+// the statement must not run. A read transaction's statements run under
+// ctx itself.
+func (t sqlTx) run(ctx context.Context) (context.Context, error) {
+	if t.conn == nil {
+		return ctx, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := t.ctx.Err(); err != nil {
+		return nil, err
+	}
+	return quietCtx(ctx), nil
 }
 
 // Prepared implements sqlcore.Preparer: query (one of sqlcore's list)
@@ -378,6 +426,10 @@ func (t sqlTx) Prepared(query string) sqlcore.Querier {
 // Exec runs query in the transaction, through its kept statement when a
 // write transaction has one.
 func (t sqlTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	ctx, err := t.run(ctx)
+	if err != nil {
+		return 0, err
+	}
 	if t.stmts != nil {
 		if st := t.stmts.get(query); st != nil {
 			res, err := t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
@@ -396,6 +448,10 @@ func (t sqlTx) Exec(ctx context.Context, query string, args ...any) (int64, erro
 // write lock, whose statements of 50-100 terms would otherwise be parsed
 // and planned every time).
 func (t sqlTx) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	ctx, err := t.run(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if t.stmts == nil {
 		if st := t.reads[query]; st != nil {
 			rows, err := t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
@@ -520,6 +576,10 @@ func (p preparedQ) Exec(ctx context.Context, query string, args ...any) (int64, 
 	if query != p.query {
 		return p.t.Exec(ctx, query, args...)
 	}
+	ctx, err := p.t.run(ctx)
+	if err != nil {
+		return 0, err
+	}
 	res, err := p.stmt(ctx).ExecContext(ctx, args...)
 	if err != nil {
 		return 0, err
@@ -531,6 +591,10 @@ func (p preparedQ) Query(ctx context.Context, query string, args ...any) (sqlcor
 	if query != p.query {
 		return p.t.Query(ctx, query, args...)
 	}
+	ctx, err := p.t.run(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := p.stmt(ctx).QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
@@ -538,7 +602,16 @@ func (p preparedQ) Query(ctx context.Context, query string, args ...any) (sqlcor
 	return sqlRows{rows}, nil
 }
 
-func (t sqlTx) Commit(context.Context) error {
+// Commit commits t; a write transaction whose context is done rolls
+// back instead (as database/sql does for a transaction begun under that
+// context) and returns the context's error.
+func (t sqlTx) Commit(ctx context.Context) error {
+	if t.conn != nil {
+		defer t.conn.Close()
+		if _, err := t.run(ctx); err != nil {
+			return errors.Join(err, t.tx.Rollback())
+		}
+	}
 	if err := t.tx.Commit(); err != nil {
 		return err
 	}
@@ -548,4 +621,10 @@ func (t sqlTx) Commit(context.Context) error {
 	return nil
 }
 
-func (t sqlTx) Rollback(context.Context) error { return t.tx.Rollback() }
+func (t sqlTx) Rollback(context.Context) error {
+	err := t.tx.Rollback()
+	if t.conn != nil {
+		err = errors.Join(err, t.conn.Close())
+	}
+	return err
+}
