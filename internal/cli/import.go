@@ -497,6 +497,14 @@ func (c *importChunk) decode() {
 	for i, n := range c.nums {
 		line := c.buf[start:c.ends[i]]
 		start = c.ends[i]
+		if decodeFast(line, &c.out[i]) {
+			if c.out[i].Op == "" {
+				c.err = badInput("line %d: \"op\" is required", n)
+				return
+			}
+			continue
+		}
+		c.out[i] = importLine{}
 		rd.Reset(line)
 		dec := json.NewDecoder(&rd)
 		dec.DisallowUnknownFields()
