@@ -9,10 +9,12 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -402,38 +404,56 @@ func sendImport(batches []importBatch, parallel int, send func(importBatch) (uin
 const maxImportLine = 8 << 20
 
 // readImport parses the whole file first, so that a malformed line is
-// reported before anything is sent.
+// reported before anything is sent. The server and the database wait for
+// it (issue 19, branch writes17), so the lines are decoded on every core,
+// importChunkLines at a time, while the next ones are read; the answer is
+// the serial parse's: the first malformed line in file order, or a line
+// too long or a read error only if every line before it is well formed.
+// Reading stops once a line is known to be malformed.
 func readImport(r io.Reader, defaultOrg string, size, from int) ([]importBatch, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxImportLine)
-	var out []importBatch
-	for n := 1; sc.Scan(); n++ {
+	work := make(chan *importChunk)
+	var wg sync.WaitGroup
+	var bad atomic.Bool // a chunk sent has a malformed line
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for c := range work {
+				if c.decode(); c.err != nil {
+					bad.Store(true)
+				}
+			}
+		})
+	}
+	var chunks []*importChunk
+	c := &importChunk{}
+	for n := 1; !bad.Load() && sc.Scan(); n++ {
 		line := bytes.TrimSpace(sc.Bytes())
 		if n < from || len(line) == 0 {
 			continue
 		}
-		var l importLine
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&l); err != nil {
-			return nil, badInput("line %d: %v", n, err)
+		c.add(n, line)
+		if len(c.nums) == importChunkLines {
+			chunks = append(chunks, c)
+			work <- c
+			c = &importChunk{}
 		}
-		if dec.More() {
-			return nil, badInput("line %d: more than one JSON value", n)
+	}
+	if len(c.nums) > 0 {
+		chunks = append(chunks, c)
+		work <- c
+	}
+	close(work)
+	wg.Wait()
+	// Chunks are in file order and each stops at its first malformed
+	// line: the first chunk with one has the file's first (every line
+	// before it was sent in a chunk, whenever reading stopped).
+	lines := 0
+	for _, c := range chunks {
+		if c.err != nil {
+			return nil, c.err
 		}
-		if l.Op == "" {
-			return nil, badInput("line %d: \"op\" is required", n)
-		}
-		org := l.Org
-		if org == "" {
-			org = defaultOrg // "" when not given: the caller's org, resolved before sending
-		}
-		if k := len(out) - 1; k >= 0 && out[k].org == org && len(out[k].changes) < size {
-			out[k].changes = append(out[k].changes, l.WriteChange)
-			out[k].lines = append(out[k].lines, n)
-			continue
-		}
-		out = append(out, importBatch{org: org, lines: []int{n}, changes: []client.WriteChange{l.WriteChange}})
+		lines += len(c.out)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -441,8 +461,105 @@ func readImport(r io.Reader, defaultOrg string, size, from int) ([]importBatch, 
 		}
 		return nil, badInput("reading: %v", err)
 	}
-	if len(out) == 0 {
+	if lines == 0 {
 		return nil, badInput("no changes to import")
 	}
-	return out, nil
+	return importBatches(chunks, defaultOrg, size), nil
+}
+
+// importChunkLines is how many lines one goroutine of readImport decodes
+// at a time.
+const importChunkLines = 1024
+
+// importChunk holds consecutive lines of an import (their numbers, and
+// their bytes end to end in buf) and, once decoded, their changes or the
+// first malformed line's error.
+type importChunk struct {
+	nums []int
+	ends []int // line i is buf[ends[i-1]:ends[i]]
+	buf  []byte
+	out  []importLine
+	err  error
+}
+
+func (c *importChunk) add(n int, line []byte) {
+	c.nums = append(c.nums, n)
+	c.buf = append(c.buf, line...)
+	c.ends = append(c.ends, len(c.buf))
+}
+
+// decode decodes the chunk's lines as the serial parse did, stopping at
+// the first malformed one.
+func (c *importChunk) decode() {
+	c.out = make([]importLine, len(c.nums))
+	var rd bytes.Reader
+	start := 0
+	for i, n := range c.nums {
+		line := c.buf[start:c.ends[i]]
+		start = c.ends[i]
+		if decodeFast(line, &c.out[i]) {
+			if c.out[i].Op == "" {
+				c.err = badInput("line %d: \"op\" is required", n)
+				return
+			}
+			continue
+		}
+		c.out[i] = importLine{}
+		rd.Reset(line)
+		dec := json.NewDecoder(&rd)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c.out[i]); err != nil {
+			c.err = badInput("line %d: %v", n, err)
+			return
+		}
+		if dec.More() {
+			c.err = badInput("line %d: more than one JSON value", n)
+			return
+		}
+		if c.out[i].Op == "" {
+			c.err = badInput("line %d: \"op\" is required", n)
+			return
+		}
+	}
+	c.buf = nil
+}
+
+// importBatches groups the decoded lines into batches: consecutive lines
+// of one org, up to size a batch, each batch's slices allocated once.
+func importBatches(chunks []*importChunk, defaultOrg string, size int) []importBatch {
+	orgOf := func(l *importLine) string {
+		if l.Org == "" {
+			return defaultOrg // "" when not given: the caller's org, resolved before sending
+		}
+		return l.Org
+	}
+	// First the batches' lengths, then their contents.
+	var lens []int
+	var last string
+	for _, c := range chunks {
+		for i := range c.out {
+			org := orgOf(&c.out[i])
+			if k := len(lens) - 1; k >= 0 && last == org && lens[k] < size {
+				lens[k]++
+				continue
+			}
+			lens = append(lens, 1)
+			last = org
+		}
+	}
+	out := make([]importBatch, 0, len(lens))
+	for _, c := range chunks {
+		for i := range c.out {
+			l := &c.out[i]
+			if k := len(out) - 1; k < 0 || len(out[k].changes) == cap(out[k].changes) {
+				n := lens[len(out)]
+				out = append(out, importBatch{org: orgOf(l), lines: make([]int, 0, n), changes: make([]client.WriteChange, 0, n)})
+			}
+			k := len(out) - 1
+			out[k].changes = append(out[k].changes, l.WriteChange)
+			out[k].lines = append(out[k].lines, c.nums[i])
+		}
+		c.out = nil
+	}
+	return out
 }

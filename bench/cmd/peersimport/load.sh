@@ -11,6 +11,8 @@
 # `serve`, with DATABASE and DATA (the data directory, where SQLite's
 # gatehouse.db is) in its environment (e.g. to alter the schema for an
 # experiment: ablate/README.md).
+# TRACE=FILE takes a runtime/trace of the server TRACE_SECONDS (3) long,
+# TRACE_AFTER (1) seconds into the facts phase.
 # FACTS=N loads only the first N facts (users first: see peersimport).
 # PEERS_JSONL comes from `cd ../shared/peers && go run . gen -jsonl FILE`.
 # Without DATABASE the store is SQLite in WORKDIR (the peers' setup for
@@ -63,6 +65,11 @@ pgdbcpu() { # "pid ticks" a line
 }
 hz=$(getconf CLK_TCK)
 now() { date +%s.%N; }
+# mstat: the machine's "busy idle" ticks from /proc/stat (idle = idle +
+# iowait; busy = the rest but guest time, which user already counts), for
+# the share of the machine's cores busy during the facts phase (every
+# process's, this load's and anyone else's).
+mstat() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
 
 c0=$(cpu); t0=$(now)
 while read -r org; do
@@ -70,18 +77,26 @@ while read -r org; do
 	curl -sf -o /dev/null -H "Authorization: Bearer $GATEHOUSE_TOKEN" -H "Content-Type: application/json" -d '{"name":"member","level":0,"permissions":[]}' "$GATEHOUSE_SERVER/v1/orgs/$org/roles"
 done <"$W/orgs.txt"
 "$GATEHOUSE_BIN" import "$W/structure.jsonl" --timeout 30m ${IMPORT_FLAGS:-}
-t1=$(now); c1=$(cpu); p1=$(pgcpu); pgdbcpu >"$W/pgdb1"
+t1=$(now); c1=$(cpu); p1=$(pgcpu); pgdbcpu >"$W/pgdb1"; m1=$(mstat)
+if [[ -n "${TRACE:-}" ]]; then # an execution trace of the server during the facts phase
+	(sleep "${TRACE_AFTER:-1}" && curl -sf -o "$TRACE" "http://127.0.0.1:$((port + 2))/debug/pprof/trace?seconds=${TRACE_SECONDS:-3}") &
+fi
 TIMEFORMAT='%U %S' # the import's own CPU (user, system), for the client's CPU per fact
 { time "$GATEHOUSE_BIN" import "$W/facts.jsonl" --timeout 60m ${IMPORT_FLAGS:-} 2>&3; } 3>&2 2>"$W/client.time"
-t2=$(now); c2=$(cpu); p2=$(pgcpu); pgdbcpu >"$W/pgdb2"
+t2=$(now); c2=$(cpu); p2=$(pgcpu); pgdbcpu >"$W/pgdb2"; m2=$(mstat)
 # per backend: its ticks since t1 (all of them if it connected later)
 d=$(awk 'NR == FNR {t[$1] = $2; next} {s += $2 - ($1 in t ? t[$1] : 0)} END {print s + 0}' "$W/pgdb1" "$W/pgdb2")
 facts=$(wc -l <"$W/facts.jsonl")
-awk -v W="$W" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c0="$c0" -v c1="$c1" -v c2="$c2" -v p1="$p1" -v p2="$p2" -v d="$d" -v hz="$hz" -v n="$facts" 'BEGIN {
+awk -v W="$W" -v t0="$t0" -v t1="$t1" -v t2="$t2" -v c0="$c0" -v c1="$c1" -v c2="$c2" -v p1="$p1" -v p2="$p2" -v d="$d" -v hz="$hz" -v n="$facts" -v m1="$m1" -v m2="$m2" -v ncpu="$(nproc)" 'BEGIN {
 	printf "structure load s %.2f\nfacts load s %.2f (%d facts, %.0f facts/s)\n", t1 - t0, t2 - t1, n, n / (t2 - t1)
 	printf "server CPU µs/fact, facts phase %.1f; structure phase included %.1f\n", (c2 - c1) / hz / n * 1e6, (c2 - c0) / hz / n * 1e6
 	getline ct <(W "/client.time"); split(ct, c, " ")
 	printf "client (gatehouse import) CPU µs/fact, facts phase %.1f\n", (c[1] + c[2]) / n * 1e6
 	if (p2 > 0) printf "PostgreSQL CPU µs/fact, facts phase %.1f (backends of its database %.1f)\n", (p2 - p1) / hz / n * 1e6, d / hz / n * 1e6
+	# cores busy: the whole machine (/proc/stat), and this load alone (server,
+	# the backends of its database, the import client) over the phase
+	split(m1, a, " "); split(m2, b, " ")
+	own = (c2 - c1 + d) / hz + c[1] + c[2]
+	printf "cores busy, facts phase (of %d): machine %.2f (idle %.0f %%); this load (server + PostgreSQL + client) %.2f\n", ncpu, (b[1] - a[1]) / hz / (t2 - t1), 100 * (b[2] - a[2]) / ((b[1] - a[1]) + (b[2] - a[2])), own / (t2 - t1)
 }'
 printf 'RSS after load MiB %.0f\n' "$(awk '/VmRSS/ {print $2 / 1024}' "/proc/$pid/status")"

@@ -51,6 +51,7 @@ W=$(cd "$W" && pwd)
 [[ -s "$W/peers.jsonl" ]] || "$W/peers" gen -jsonl "$W/peers.jsonl" >/dev/null
 reset_db() { psql "$PG/postgres" -q -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" 2>/dev/null; }
 la() { cut -d' ' -f1 /proc/loadavg; }
+mstat() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; } # busy, idle ticks
 RES="$W/sidebyside.tsv"
 : >"$RES"
 
@@ -99,9 +100,16 @@ spicedb() {
 	for _ in $(seq 600); do curl -fsS -o /dev/null "http://127.0.0.1:$SDB_PORT/healthz" 2>/dev/null && break; sleep 0.1; done
 	local pgpid l0; l0=$(la)
 	pgpid=$(ps -eo pid=,ppid=,comm= | awk '$3=="postgres" && $2==1 {print $1; exit}')
+	local m0 w0; m0=$(mstat); w0=$(date +%s.%N)
 	"$W/peers" load -system spicedb -label spicedb-pg -sdb-url "http://127.0.0.1:$SDB_PORT" \
 		-sdb-schema "$peers_src/models/spicedb.zed" -pid "$pid" -pg-pid "$pgpid" -workers 4 -rep "$round" >"$W/spicedb.json"
+	local m1 w1; m1=$(mstat); w1=$(date +%s.%N)
 	kill "$pid"; wait "$pid" 2>/dev/null || true
+	# the machine's cores busy over the whole load (/proc/stat: load.sh's mstat)
+	awk -v a="$m0" -v b="$m1" -v hz="$(getconf CLK_TCK)" -v s="$(echo "$w1 - $w0" | bc)" -v r="$round" 'BEGIN {
+		split(a, x, " "); split(b, y, " ")
+		printf "spicedb-pg round %s: cores busy over the whole load, machine %.2f (idle %.0f %%)\n", r, (y[1] - x[1]) / hz / s, 100 * (y[2] - x[2]) / ((y[1] - x[1]) + (y[2] - x[2]))
+	}' >>"$W/spicedb.busy"
 	# peers reports PostgreSQL's CPU over its whole load (structure included)
 	sed 's/.*"server_cpu_us_per_req":\([0-9.]*\).*"pg_cpu_us_per_req":\([0-9.]*\).*"facts_s":\([0-9.]*\).*/\1 \2 \3/' "$W/spicedb.json" |
 		awk -v r="$round" -v l0="$l0" -v l1="$(la)" '{printf "%s\tspicedb-pg\t%.2f\t(%.1f)\t(%.1f)\t%s-%s\n", r, $3, $1, $2, l0, l1}' | tee -a "$RES"
