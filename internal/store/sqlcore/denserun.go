@@ -3,7 +3,6 @@ package sqlcore
 import (
 	"errors"
 	"strconv"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -54,13 +53,11 @@ func encodeDenseRun(changes []store.Change) string {
 	for _, ch := range changes {
 		n += len(ch.Payload)
 	}
-	var b strings.Builder
-	b.Grow(n/3 + 32*len(changes))
-	var num [20]byte
-	b.WriteByte('[')
+	b := make([]byte, 0, n/3+32*len(changes))
+	b = append(b, '[')
 	for i, ch := range changes {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
 		k := -1
 		for j, kd := range kinds {
@@ -73,36 +70,35 @@ func encodeDenseRun(changes []store.Change) string {
 		if k < 0 {
 			kinds = append(kinds, ch.Kind)
 			last = append(last, i)
-			appendDenseString(&b, string(ch.Kind))
+			b = appendDenseString(b, string(ch.Kind))
 		} else {
 			prev := changes[last[k]]
 			last[k] = i
-			b.Write(strconv.AppendInt(num[:0], int64(k), 10))
-			kp = commonPrefix(ch.Key, string(prev.Key))
-			pp = commonPrefix(string(ch.Payload), string(prev.Payload))
-			ps = commonSuffix(string(ch.Payload[pp:]), string(prev.Payload[pp:]))
+			b = strconv.AppendInt(b, int64(k), 10)
+			kp = commonPrefix(ch.Key, prev.Key)
+			pp = commonPrefix(ch.Payload, prev.Payload)
+			ps = commonSuffix(ch.Payload[pp:], prev.Payload[pp:])
 		}
-		b.WriteByte(',')
-		b.Write(strconv.AppendInt(num[:0], int64(kp), 10))
-		b.WriteByte(',')
-		appendDenseString(&b, ch.Key[kp:])
-		b.WriteByte(',')
-		b.Write(strconv.AppendInt(num[:0], int64(pp), 10))
-		b.WriteByte(',')
-		b.Write(strconv.AppendInt(num[:0], int64(ps), 10))
-		b.WriteByte(',')
-		appendDenseString(&b, string(ch.Payload[pp:len(ch.Payload)-ps]))
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(kp), 10)
+		b = append(b, ',')
+		b = appendDenseString(b, ch.Key[kp:])
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(pp), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(ps), 10)
+		b = append(b, ',')
+		b = appendDenseString(b, ch.Payload[pp:len(ch.Payload)-ps])
 	}
-	b.WriteByte(']')
-	return b.String()
+	return string(append(b, ']'))
 }
 
 // commonPrefix is how many leading bytes a and b share, cut back to the
 // start of a character of a (not inside a UTF-8 sequence).
-func commonPrefix(a, b string) int {
+func commonPrefix[T ~string | ~[]byte](a, b T) int {
 	n := min(len(a), len(b))
 	i := 0
-	for i+8 <= n && a[i:i+8] == b[i:i+8] {
+	for i+8 <= n && load64(a, i) == load64(b, i) {
 		i += 8
 	}
 	for i < n && a[i] == b[i] {
@@ -116,10 +112,10 @@ func commonPrefix(a, b string) int {
 
 // commonSuffix is how many trailing bytes a and b share, cut back so that
 // the suffix starts a character of a.
-func commonSuffix(a, b string) int {
+func commonSuffix[T ~string | ~[]byte](a, b T) int {
 	n := min(len(a), len(b))
 	i := 0
-	for i+8 <= n && a[len(a)-i-8:len(a)-i] == b[len(b)-i-8:len(b)-i] {
+	for i+8 <= n && load64(a, len(a)-i-8) == load64(b, len(b)-i-8) {
 		i += 8
 	}
 	for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
@@ -131,32 +127,37 @@ func commonSuffix(a, b string) int {
 	return i
 }
 
+// load64 is the 8 bytes of s at i as a number (the compiler makes it one
+// load).
+func load64[T ~string | ~[]byte](s T, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 const hexDigits = "0123456789abcdef"
 
-// appendDenseString writes s as a JSON string escaping only '"', '\' and
+// appendDenseString appends s as a JSON string escaping only '"', '\' and
 // bytes below 0x20: every other byte is copied.
-func appendDenseString(b *strings.Builder, s string) {
-	b.WriteByte('"')
+func appendDenseString[T ~string | ~[]byte](b []byte, s T) []byte {
+	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' {
 			continue
 		}
-		b.WriteString(s[start:i])
+		b = append(b, s[start:i]...)
 		switch c {
 		case '"', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			b = append(b, '\\', c)
 		default:
-			b.WriteString(`\u00`)
-			b.WriteByte(hexDigits[c>>4])
-			b.WriteByte(hexDigits[c&0xf])
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 		}
 		start = i + 1
 	}
-	b.WriteString(s[start:])
-	b.WriteByte('"')
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // decodeDenseRun decodes a dense run row's payload. The changes' keys
