@@ -308,6 +308,11 @@ func TestOrgWritesConcurrent(t *testing.T) {
 	}
 }
 
+// TestOrgWritesDenseRuns: with OrgWrites, the org writes' runs are sent
+// under a placeholder revision and renumbered at commit; every reader
+// still returns exactly the changes recorded.
+func TestOrgWritesDenseRuns(t *testing.T) { storetest.ChangelogDenseRuns(t, openOrgWrites(t)) }
+
 // TestOrgWriteLocks: with OrgWrites, while a write of org a is in its
 // callback (holding its locks), a write of org b runs and commits; another
 // write of a and a global write (a user) wait for it. The write of a is

@@ -12,11 +12,14 @@ import (
 
 // The changelog's rows. A row is one change (kind, change_key, payload),
 // or a run: consecutive changes of one revision and one org stored in one
-// row whose kind is runKind, whose seq is the run's first change's, and
-// whose payload is a JSON array of the changes' kinds, keys and payloads
-// (runChange). A bulk write's thousand changes to one org are one row
-// instead of a thousand, each of which cost the changelog's three B-trees
-// (SQLite) or heap and two indexes (PostgreSQL).
+// row whose kind is denseRunKind (denserun.go: each change front/back-
+// coded against the run's previous change of its kind) or, written by
+// versions before it and still read, runKind (a JSON array of the
+// changes' kinds, keys and payloads, runChange); whose seq is the run's
+// first change's and whose change_key is its count. A bulk write's
+// thousand changes to one org are one row instead of a thousand, each of
+// which cost the changelog's three B-trees (SQLite) or heap and two
+// indexes (PostgreSQL).
 //
 // Invariants every reader relies on, kept by changelogStmts:
 //   - A run never spans two revisions or two orgs, so the (revision, seq)
@@ -26,11 +29,11 @@ import (
 //     of the revision starts after them: "seq > s", for s the last change
 //     a reader returned, skips exactly the rows it has read.
 //   - Readers (readChanges) expand a run into its changes, so no caller
-//     ever sees runKind; store.Change is the same whichever way its row
-//     was written.
+//     ever sees runKind or denseRunKind; store.Change is the same
+//     whichever way its row was written, payload bytes included.
 
-// runKind is the kind of a run row. It is not a store.Kind (those are
-// "noun.verb").
+// runKind is the kind of a run row before denseRunKind (still read,
+// no longer written). Neither is a store.Kind (those are "noun.verb").
 const runKind = "changes"
 
 // runChange is one change inside a run row's payload.
@@ -70,7 +73,7 @@ func (s *Store) changelogStmts(changes []store.Change, placeholder int64) []Stmt
 				rows = append(rows, row{first: ch, kind: string(ch.Kind), key: ch.Key, payload: string(ch.Payload)})
 			}
 		} else {
-			rows = append(rows, row{first: changes[i], kind: runKind, key: strconv.Itoa(j - i), payload: encodeRun(changes[i:j])})
+			rows = append(rows, row{first: changes[i], kind: denseRunKind, key: strconv.Itoa(j - i), payload: encodeDenseRun(changes[i:j])})
 		}
 		i = j
 	}
@@ -97,8 +100,9 @@ func (s *Store) changelogStmts(changes []store.Change, placeholder int64) []Stmt
 	return out
 }
 
-// encodeRun is a run row's payload: the changes' payloads are already
-// JSON (record's encoding), copied in as they are.
+// encodeRun is a runKind row's payload: the changes' payloads are
+// already JSON (record's encoding), copied in as they are. Only tests and
+// benchmarks write it now (the rows of earlier versions).
 func encodeRun(changes []store.Change) string {
 	n := 2
 	for _, ch := range changes {
@@ -161,12 +165,20 @@ func (s *Store) readChanges(ctx context.Context, q Querier, sql string, args ...
 		}
 		n++
 		c.Revision, c.Seq = uint64(rev), int(seq)
-		if kind != runKind {
+		var run []runChange
+		switch kind {
+		case denseRunKind:
+			run, err = decodeDenseRun(payload) // the payloads are its own buffer
+			if err == nil && strconv.Itoa(len(run)) != c.Key {
+				err = errDenseRun // change_key is the run's count
+			}
+		case runKind:
+			run, err = decodeRun(bytes.Clone(payload)) // the payloads alias it: one copy, whatever the driver's buffers
+		default:
 			c.Kind, c.Payload = store.Kind(kind), rawJSON(payload)
 			out = append(out, c)
 			continue
 		}
-		run, err := decodeRun(bytes.Clone(payload)) // the payloads alias it: one copy, whatever the driver's buffers
 		if err != nil || len(run) == 0 {
 			return nil, 0, store.Errorf(store.ErrBackend, op, "changelog row "+strconv.FormatInt(rev, 10)+"/"+strconv.FormatInt(seq, 10)+" holds a malformed run of changes", err)
 		}

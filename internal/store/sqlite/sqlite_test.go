@@ -174,9 +174,88 @@ func TestChangelogRunRows(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	want := []row{{0, "a", "changes"}, {52, "", "user.put"}, {53, "a", "namespace.put"}}
+	want := []row{{0, "a", "changes2"}, {52, "", "user.put"}, {53, "a", "namespace.put"}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("changelog rows (-want +got):\n%s", d)
+	}
+}
+
+// TestChangelogOldRunRows: a run row of kind "changes", as versions
+// before dense runs (branch clog) wrote them, still reads as its changes
+// beside the rows written now: a database written by an older binary
+// keeps its changelog.
+func TestChangelogOldRunRows(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path, sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recorded []store.Change
+	if _, err := s.Write(ctx, func(tx store.Tx) error {
+		if _, err := tx.CreateOrg(ctx, store.Org{ID: "a"}); err != nil {
+			return err
+		}
+		_, err := tx.CreateNamespace(ctx, "a", "n1")
+		recorded = append(recorded, tx.Changes()...)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db := closeAndOpenRaw(t, s, path)
+	// Revision 2 as the older binary wrote it: one run row of kind changes.
+	at := recorded[0].CreatedAt
+	old := []store.Change{
+		{Revision: 2, Seq: 0, Org: "a", Kind: store.KindNamespacePut, Key: "n2", Payload: []byte(`{"org":"a","name":"n2"}`), CreatedAt: at},
+		{Revision: 2, Seq: 1, Org: "a", Kind: store.KindNamespacePut, Key: "n\"3", Payload: []byte(`{"org":"a","name":"é\"}"}`), CreatedAt: at},
+	}
+	if _, err := db.Exec(`INSERT INTO changelog (revision, seq, org, kind, change_key, payload, created_at) VALUES (2, 0, 'a', 'changes', '2', ?, ?)`,
+		`[{"k":"namespace.put","key":"n2","p":{"org":"a","name":"n2"}},{"k":"namespace.put","key":"n\"3","p":{"org":"a","name":"é\"}"}}]`, at.UnixMicro()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE store_revision SET revision = 2 WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = sqlite.Open(ctx, path, sqlite.Options{Synchronous: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Write(ctx, func(tx store.Tx) error { // a dense run at revision 3
+		for _, ns := range []string{"n4", "n5"} {
+			if _, err := tx.CreateNamespace(ctx, "a", ns); err != nil {
+				return err
+			}
+		}
+		recorded = append(recorded, tx.Changes()...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := append(append(recorded[:len(recorded)-2:len(recorded)-2], old...), recorded[len(recorded)-2:]...)
+	for _, read := range []struct {
+		name string
+		fn   func() ([]store.Change, error)
+	}{
+		{"ChangesSince", func() ([]store.Change, error) { return s.ChangesSince(ctx, 0, 0) }},
+		{"OrgChangesSince", func() ([]store.Change, error) { return s.OrgChangesSince(ctx, "a", 0, 0) }},
+	} {
+		got, err := read.fn()
+		if err != nil {
+			t.Fatalf("%s: %v", read.name, err)
+		}
+		var wantOrg []store.Change
+		for _, c := range want {
+			if read.name == "ChangesSince" || c.Org == "a" {
+				wantOrg = append(wantOrg, c)
+			}
+		}
+		if d := cmp.Diff(wantOrg, got); d != "" {
+			t.Errorf("%s (-want +got):\n%s", read.name, d)
+		}
 	}
 }
 

@@ -66,6 +66,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Changelog", testChangelog},
 		{"ChangelogWholeRevisions", testChangelogWholeRevisions},
 		{"ChangelogRuns", testChangelogRuns},
+		{"ChangelogDenseRuns", ChangelogDenseRuns},
 		{"Rollback", testRollback},
 		{"TxLifetime", testTxLifetime},
 		{"TxReads", testTxReads},
