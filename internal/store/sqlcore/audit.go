@@ -24,11 +24,28 @@ const (
 	checkpointCols = `org, seq, head, at, key_id, signature`
 )
 
+// auditSelect is what every read of audit_entries selects (scanAudit):
+// auditCols and the context of the entry's run (migration 00020). An
+// entry of a run that stores its entries' shared request context
+// (audit_runs.ctx) stores only the rest of its body, which starts with
+// '"' (the next member's name); a body stored whole starts with '{'. So
+// the run is looked up (its key: org, actor, the first last_seq at or
+// after the entry) only for an entry stored without its context, in the
+// same statement as the entry (one snapshot: a prune cannot remove the
+// run between the two). The body read is ctx || body, byte for byte the
+// body written and hashed: a run's ctx is evidence like the entries.
+const auditSelect = auditCols + `, CASE WHEN substr(body, 1, 1) = '{' THEN NULL ELSE
+		(SELECT r.ctx FROM audit_runs r WHERE r.org = audit_entries.org AND r.actor = audit_entries.actor
+			AND r.last_seq >= audit_entries.seq ORDER BY r.last_seq LIMIT 1) END`
+
 func scanAudit(r Rows) (a store.AuditRecord, err error) {
 	var seq int64
-	var body []byte
-	if err = r.Scan(&a.Org, &seq, &a.At, &a.Actor, &a.Action, &a.Target, &a.Result, &body, &a.Hash, &a.MAC); err != nil {
+	var body, ctx []byte
+	if err = r.Scan(&a.Org, &seq, &a.At, &a.Actor, &a.Action, &a.Target, &a.Result, &body, &a.Hash, &a.MAC, &ctx); err != nil {
 		return a, err
+	}
+	if len(ctx) > 0 {
+		body = append(ctx[:len(ctx):len(ctx)], body...)
 	}
 	a.Seq, a.Body = uint64(seq), body
 	return a, nil
@@ -213,7 +230,7 @@ func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, 
 		return r.listAuditRuns(ctx, op, name, org, f, p)
 	}
 	var b strings.Builder
-	b.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1`)
+	b.WriteString(`SELECT ` + auditSelect + ` FROM audit_entries WHERE org = $1`)
 	args := auditEntryConds(&b, []any{org}, f)
 	if f.After > 0 {
 		args = append(args, int64(f.After))
@@ -329,7 +346,7 @@ func (r reader) listAuditRuns(ctx context.Context, op, name, org string, f store
 	runsSQL := rb.String() // + the batch's bound, order and limit
 
 	var eb strings.Builder
-	eb.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1 AND seq >= $2 AND seq <= $3`)
+	eb.WriteString(`SELECT ` + auditSelect + ` FROM audit_entries WHERE org = $1 AND seq >= $2 AND seq <= $3`)
 	eargs := auditEntryConds(&eb, []any{org, nil, nil}, f)
 	eargs = append(eargs, nil)
 	eb.WriteString(" ORDER BY seq")
@@ -423,7 +440,7 @@ func (r reader) ReadAudit(ctx context.Context, org string, after uint64, limit i
 	if unstorable([]any{org}) {
 		return nil, nil
 	}
-	rows, err := r.q.Query(ctx, `SELECT `+auditCols+` FROM audit_entries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3`, org, int64(after), limit)
+	rows, err := r.q.Query(ctx, `SELECT `+auditSelect+` FROM audit_entries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3`, org, int64(after), limit)
 	if err != nil {
 		return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
 	}
@@ -553,6 +570,7 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	c.need(len(a.Hash) == 32, "hash is %d bytes, want 32", len(a.Hash))
 	c.need(macOK(a.MAC) && macOK(a.HeadMAC), "MAC is neither absent nor 32 bytes")
 	c.need(len(a.Body) <= store.MaxAuditBody && (a.BodyEncoded && isObjectStart(a.Body) || isJSONObject(a.Body)), "body is not a JSON object of at most %d bytes", store.MaxAuditBody)
+	c.need(a.ContextLen == 0 || contextPrefix(a.Body, a.ContextLen), "context length %d does not end the body's leading members", a.ContextLen)
 	if c.err != nil {
 		return c.err
 	}
@@ -575,7 +593,7 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	// of the caller's bytes, not a clone and then a string of the clone.
 	body := string(a.Body)
 	a.Body, a.Hash, a.MAC, a.HeadMAC = nil, slices.Clone(a.Hash), slices.Clone(a.MAC), slices.Clone(a.HeadMAC)
-	t.bufferAudit(a, body)
+	t.bufferAudit(a, body, a.ContextLen)
 	t.rememberAuditSeq(a.Org, a.Seq)
 	t.unlogged = true
 	return nil
@@ -616,6 +634,16 @@ func (t *txn) RecordAuditHead(ctx context.Context, h store.AuditHeadRow) error {
 	}
 	t.unlogged = true
 	return nil
+}
+
+// contextPrefix reports whether body[:n] can be stored apart as a run's
+// context (store.AuditRecord.ContextLen): '{', then at least one byte,
+// then the ',' that ends the context's last member, and the rest of the
+// body starting with the next member's '"'. The split is of bytes: the
+// context and the rest put together again are the body, whatever they
+// hold.
+func contextPrefix(body []byte, n int) bool {
+	return n >= 3 && n < len(body) && body[0] == '{' && body[n-1] == ',' && body[n] == '"'
 }
 
 // isObjectStart is isJSONObject's cheap half, for bodies the caller
