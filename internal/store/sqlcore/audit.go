@@ -2,6 +2,7 @@ package sqlcore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -440,23 +441,93 @@ func (r reader) ReadAudit(ctx context.Context, org string, after uint64, limit i
 	if unstorable([]any{org}) {
 		return nil, nil
 	}
-	rows, err := r.q.Query(ctx, `SELECT `+auditSelect+` FROM audit_entries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3`, org, int64(after), limit)
+	rows, err := r.q.Query(ctx, readAuditSQL, org, int64(after), limit)
 	if err != nil {
 		return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
 	}
 	defer rows.Close()
 	out := make([]store.AuditRecord, 0, min(limit, 1024))
+	var runs []ctxRun
 	for rows.Next() {
-		a, err := scanAudit(rows)
-		if err != nil {
+		var (
+			kind, seq, at int64
+			a             store.AuditRecord
+			body          []byte
+		)
+		if err := rows.Scan(&kind, &a.Org, &seq, &at, &a.Actor, &a.Action, &a.Target, &a.Result, &body, &a.Hash, &a.MAC); err != nil {
 			return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
 		}
+		if kind == 1 { // a run: last_seq, first_seq, actor, ctx
+			runs = append(runs, ctxRun{actor: a.Actor, first: uint64(at), last: uint64(seq), ctx: body})
+			continue
+		}
+		a.Seq, a.At, a.Body = uint64(seq), at, body
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
 	}
+	spliceContexts(out, runs)
 	return out, nil
+}
+
+// readAuditSQL is ReadAudit's statement: the page of entries (kind 0),
+// then the runs that store a context for the page's entries stored
+// without theirs (kind 1: last_seq, first_seq, actor and ctx in the
+// entry's seq, at, actor and body columns), in one statement — one
+// snapshot, so a prune cannot remove a run between its entries' read and
+// its own. The runs are found per actor of such entries: the actor's
+// runs from the one holding its first such entry of the page to the one
+// holding its last, or to that entry if no run holds it (a range of the
+// runs' key bounded at both ends), not
+// a lookup per entry: a verification or export reads a bulk write's
+// 1,000 entries with one run's row. (ListAudit's pages are served by
+// auditSelect's lookup per entry.)
+const readAuditSQL = `WITH e AS (SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3),
+	b AS (SELECT actor, MIN(seq) AS lo, MAX(seq) AS hi FROM e WHERE substr(body, 1, 1) <> '{' GROUP BY actor)
+	SELECT 0 AS kind, org, seq, at, actor, action, target, result, body, hash, mac FROM e
+	UNION ALL
+	SELECT 1, r.org, r.last_seq, r.first_seq, r.actor, '', '', '', r.ctx, NULL, NULL FROM b JOIN audit_runs r
+		ON r.org = $1 AND r.actor = b.actor AND r.last_seq >= b.lo
+		AND r.last_seq <= COALESCE((SELECT MIN(x.last_seq) FROM audit_runs x WHERE x.org = $1 AND x.actor = b.actor AND x.last_seq >= b.hi), b.hi)
+		WHERE r.ctx <> ''
+	ORDER BY 1, 3`
+
+// ctxRun is a run that stores its entries' request context.
+type ctxRun struct {
+	actor       string
+	first, last uint64
+	ctx         []byte
+}
+
+// spliceContexts puts each entry of recs stored without its context (a
+// body not starting with '{') back together with its run's: the run of
+// its actor that holds its sequence number. recs and runs are in
+// sequence order. An entry whose run is missing keeps the bytes stored
+// (verification then reports it: a run's context is evidence).
+func spliceContexts(recs []store.AuditRecord, runs []ctxRun) {
+	if len(runs) == 0 {
+		return
+	}
+	last := -1 // the run the previous such entry was in
+	for i := range recs {
+		a := &recs[i]
+		if len(a.Body) > 0 && a.Body[0] == '{' {
+			continue
+		}
+		if last < 0 || runs[last].actor != a.Actor || a.Seq < runs[last].first || a.Seq > runs[last].last {
+			// An org's runs do not overlap: the first ending at or after
+			// the entry is the only one that can hold it.
+			k, _ := slices.BinarySearchFunc(runs, a.Seq, func(r ctxRun, seq uint64) int { return cmp.Compare(r.last, seq) })
+			if k == len(runs) || runs[k].actor != a.Actor || runs[k].first > a.Seq {
+				last = -1
+				continue
+			}
+			last = k
+		}
+		c := runs[last].ctx
+		a.Body = append(c[:len(c):len(c)], a.Body...)
+	}
 }
 
 // ListAuditCheckpoints implements store.AuditReader.
