@@ -479,10 +479,9 @@ func (r reader) ReadAudit(ctx context.Context, org string, after uint64, limit i
 // its own. The runs are found per actor of such entries: the actor's
 // runs from the one holding its first such entry of the page to the one
 // holding its last, or to that entry if no run holds it (a range of the
-// runs' key bounded at both ends), not
-// a lookup per entry: a verification or export reads a bulk write's
-// 1,000 entries with one run's row. (ListAudit's pages are served by
-// auditSelect's lookup per entry.)
+// runs' key bounded at both ends), not a lookup per entry: verification,
+// export and the checkpointer read a bulk write's 1,000 entries with one
+// run's row. (ListAudit's pages keep auditSelect's lookup per entry.)
 const readAuditSQL = `WITH e AS (SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3),
 	b AS (SELECT actor, MIN(seq) AS lo, MAX(seq) AS hi FROM e WHERE substr(body, 1, 1) <> '{' GROUP BY actor)
 	SELECT 0 AS kind, org, seq, at, actor, action, target, result, body, hash, mac FROM e
