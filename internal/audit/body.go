@@ -25,8 +25,19 @@ package audit
 
 // appendBody appends e's stored body to dst if it can vouch for it.
 func appendBody(dst []byte, e *Entry) ([]byte, bool) {
+	dst, _, ok := appendBodyContext(dst, e)
+	return dst, ok
+}
+
+// appendBodyContext is appendBody, and also says how many of the bytes it
+// appended are the body's request context (store.AuditRecord.ContextLen):
+// '{', the members roles to request_id, and the ',' before the member
+// that follows them; 0 when there is no context or nothing follows it.
+func appendBodyContext(dst []byte, e *Entry) ([]byte, int, bool) {
+	start := len(dst)
 	dst = append(dst, '{')
 	sep := false
+	ctxEnd := 0 // the context's length, once known
 	field := func(name string) {
 		if sep {
 			dst = append(dst, ',')
@@ -44,7 +55,7 @@ func appendBody(dst []byte, e *Entry) ([]byte, bool) {
 				dst = append(dst, ',')
 			}
 			if !plainString(r) {
-				return dst, false
+				return dst, 0, false
 			}
 			dst = appendQuoted(dst, r)
 		}
@@ -54,11 +65,14 @@ func appendBody(dst []byte, e *Entry) ([]byte, bool) {
 		{"key_id", e.Actor.KeyID}, {"session_id", e.Actor.SessionID}, {"client_addr", e.Actor.ClientAddr},
 		{"request_id", e.Actor.RequestID}, {"message", e.Message},
 	} {
+		if f.name == "message" && sep {
+			ctxEnd = len(dst) - start + 1 // the ',' the next member writes
+		}
 		if f.v == "" {
 			continue
 		}
 		if !plainString(f.v) {
-			return dst, false
+			return dst, 0, false
 		}
 		field(f.name)
 		dst = appendQuoted(dst, f.v)
@@ -71,12 +85,15 @@ func appendBody(dst []byte, e *Entry) ([]byte, bool) {
 			continue
 		}
 		if !compactJSON(f.raw) {
-			return dst, false
+			return dst, 0, false
 		}
 		field(f.name)
 		dst = append(dst, f.raw...)
 	}
-	return append(dst, '}'), true
+	if start+ctxEnd >= len(dst) {
+		ctxEnd = 0 // the context is the whole body: nothing to share it with
+	}
+	return append(dst, '}'), ctxEnd, true
 }
 
 func appendQuoted(dst []byte, s string) []byte {

@@ -138,3 +138,47 @@ func BenchmarkEncodeBody(b *testing.B) {
 		}
 	})
 }
+
+// TestBodyContextLen checks the request context length encodeBodyContext
+// reports (store.AuditRecord.ContextLen: what a run of entries stores
+// once): the body's leading members roles to request_id and the ',' after
+// them, when another member follows; 0 otherwise, and on the json.Marshal
+// path.
+func TestBodyContextLen(t *testing.T) {
+	ctxActor := Actor{Principal: "user:loader", Roles: []string{"owner", "admin"}, KeyID: "k1", SessionID: "s1", ClientAddr: "127.0.0.1", RequestID: "r1"}
+	tests := []struct {
+		name string
+		e    Entry
+		ctx  string // the body's context prefix; "" for none
+	}{
+		{"context and after", Entry{Actor: ctxActor, After: json.RawMessage(`{"id":"b1"}`)},
+			`{"roles":["owner","admin"],"key_id":"k1","session_id":"s1","client_addr":"127.0.0.1","request_id":"r1",`},
+		{"context and message", Entry{Actor: Actor{RequestID: "r2"}, Message: "m"}, `{"request_id":"r2",`},
+		{"one context member and details", Entry{Actor: Actor{ClientAddr: "::1"}, Details: json.RawMessage(`{"a":1}`)}, `{"client_addr":"::1",`},
+		{"context only", Entry{Actor: ctxActor}, ""},
+		{"no context", Entry{Message: "m", After: json.RawMessage(`{}`)}, ""},
+		{"empty", Entry{}, ""},
+		{"json.Marshal path", Entry{Actor: Actor{RequestID: "r<1>"}, Message: "m"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, n, err := encodeBodyContext(&tc.e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := marshalBody(&tc.e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b, want) {
+				t.Fatalf("body %s, want %s", b, want)
+			}
+			if d := cmp.Diff(tc.ctx, string(b[:n])); d != "" {
+				t.Errorf("context of %s (-want +got):\n%s", b, d)
+			}
+			if n > 0 && b[n] != '"' {
+				t.Errorf("the body's rest after its context starts with %q, want '\"'", b[n])
+			}
+		})
+	}
+}

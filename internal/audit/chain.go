@@ -152,11 +152,19 @@ func checkObjects(e *Entry) error {
 // column of its own): json.Marshal's bytes, by appendBody where it can
 // vouch for them (body.go).
 func encodeBody(e *Entry) ([]byte, error) {
-	if b, ok := appendBody(make([]byte, 0, bodySize(e)), e); ok {
+	b, _, err := encodeBodyContext(e)
+	return b, err
+}
+
+// encodeBodyContext is encodeBody, and the length of the body's leading
+// request context (store.AuditRecord.ContextLen; 0 when the body took the
+// json.Marshal path: it is then stored whole).
+func encodeBodyContext(e *Entry) ([]byte, int, error) {
+	if b, n, ok := appendBodyContext(make([]byte, 0, bodySize(e)), e); ok {
 		if len(b) > MaxBodyBytes {
-			return nil, fmt.Errorf("%w: entry is larger than %d bytes", ErrInvalid, MaxBodyBytes)
+			return nil, 0, fmt.Errorf("%w: entry is larger than %d bytes", ErrInvalid, MaxBodyBytes)
 		}
-		return b, nil
+		return b, n, nil
 	}
 	b, err := json.Marshal(body{
 		Roles: e.Actor.Roles, KeyID: e.Actor.KeyID, SessionID: e.Actor.SessionID, ClientAddr: e.Actor.ClientAddr,
@@ -164,14 +172,14 @@ func encodeBody(e *Entry) ([]byte, error) {
 	})
 	if err != nil {
 		if cerr := checkObjects(e); cerr != nil {
-			return nil, cerr
+			return nil, 0, cerr
 		}
-		return nil, fmt.Errorf("%w: entry: %v", ErrInvalid, err)
+		return nil, 0, fmt.Errorf("%w: entry: %v", ErrInvalid, err)
 	}
 	if len(b) > MaxBodyBytes {
-		return nil, fmt.Errorf("%w: entry is larger than %d bytes", ErrInvalid, MaxBodyBytes)
+		return nil, 0, fmt.Errorf("%w: entry is larger than %d bytes", ErrInvalid, MaxBodyBytes)
 	}
-	return b, nil
+	return b, 0, nil
 }
 
 // FromRecord decodes a stored record. It does not verify anything; a body

@@ -46,7 +46,7 @@ func appendEntry(ctx context.Context, tx store.Tx, e Entry, mk *MACKey) (Entry, 
 	if err := checkEntry(&e); err != nil {
 		return Entry{}, store.AuditHead{}, err
 	}
-	body, err := encodeBody(&e)
+	body, ctxLen, err := encodeBodyContext(&e)
 	if err != nil {
 		return Entry{}, store.AuditHead{}, err
 	}
@@ -59,7 +59,8 @@ func appendEntry(ctx context.Context, tx store.Tx, e Entry, mk *MACKey) (Entry, 
 	rec := store.AuditRecord{
 		Org: e.Org, Seq: e.Seq, At: e.Time.UnixMicro(), Actor: e.Actor.Principal, Action: e.Action,
 		Target: e.Target, Result: string(e.Result), Body: body,
-		BodyEncoded: true, // encodeBody's json.Marshal: the store need not parse it again
+		BodyEncoded: true,   // encodeBody's json.Marshal: the store need not parse it again
+		ContextLen:  ctxLen, // a run of entries with this context stores it once
 	}
 	var prev Hash
 	copy(prev[:], head.Hash)

@@ -55,7 +55,17 @@ type AuditRecord struct {
 	// Callers passing a body from outside (an import, a test) leave it
 	// false and AppendAudit checks the body.
 	BodyEncoded bool
-	Hash        []byte // the chain hash after this entry (32 bytes)
+	// ContextLen, when not 0, says Body[:ContextLen] is the request
+	// context Body begins with: '{', its leading members (roles, key_id,
+	// session_id, client_addr, request_id) and the ',' before the next
+	// member, which starts at Body[ContextLen] with '"'. A transaction's
+	// run of entries (one org, actor and time) with the same context
+	// bytes stores them once, in the run's row (audit_runs.ctx, migration
+	// 00020), and every reader puts them back: the body read is byte for
+	// byte the body written. 0: no shared context (the body is stored
+	// whole).
+	ContextLen int
+	Hash       []byte // the chain hash after this entry (32 bytes)
 	// MAC authenticates Hash with a key the database does not hold (32
 	// bytes; nil when written without the key, or before migration 00006).
 	MAC []byte

@@ -2,6 +2,7 @@ package sqlcore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,11 +25,28 @@ const (
 	checkpointCols = `org, seq, head, at, key_id, signature`
 )
 
+// auditSelect is what every read of audit_entries selects (scanAudit):
+// auditCols and the context of the entry's run (migration 00020). An
+// entry of a run that stores its entries' shared request context
+// (audit_runs.ctx) stores only the rest of its body, which starts with
+// '"' (the next member's name); a body stored whole starts with '{'. So
+// the run is looked up (its key: org, actor, the first last_seq at or
+// after the entry) only for an entry stored without its context, in the
+// same statement as the entry (one snapshot: a prune cannot remove the
+// run between the two). The body read is ctx || body, byte for byte the
+// body written and hashed: a run's ctx is evidence like the entries.
+const auditSelect = auditCols + `, CASE WHEN substr(body, 1, 1) = '{' THEN NULL ELSE
+		(SELECT r.ctx FROM audit_runs r WHERE r.org = audit_entries.org AND r.actor = audit_entries.actor
+			AND r.last_seq >= audit_entries.seq ORDER BY r.last_seq LIMIT 1) END`
+
 func scanAudit(r Rows) (a store.AuditRecord, err error) {
 	var seq int64
-	var body []byte
-	if err = r.Scan(&a.Org, &seq, &a.At, &a.Actor, &a.Action, &a.Target, &a.Result, &body, &a.Hash, &a.MAC); err != nil {
+	var body, ctx []byte
+	if err = r.Scan(&a.Org, &seq, &a.At, &a.Actor, &a.Action, &a.Target, &a.Result, &body, &a.Hash, &a.MAC, &ctx); err != nil {
 		return a, err
+	}
+	if len(ctx) > 0 {
+		body = append(ctx[:len(ctx):len(ctx)], body...)
 	}
 	a.Seq, a.Body = uint64(seq), body
 	return a, nil
@@ -213,7 +231,7 @@ func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, 
 		return r.listAuditRuns(ctx, op, name, org, f, p)
 	}
 	var b strings.Builder
-	b.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1`)
+	b.WriteString(`SELECT ` + auditSelect + ` FROM audit_entries WHERE org = $1`)
 	args := auditEntryConds(&b, []any{org}, f)
 	if f.After > 0 {
 		args = append(args, int64(f.After))
@@ -329,7 +347,7 @@ func (r reader) listAuditRuns(ctx context.Context, op, name, org string, f store
 	runsSQL := rb.String() // + the batch's bound, order and limit
 
 	var eb strings.Builder
-	eb.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1 AND seq >= $2 AND seq <= $3`)
+	eb.WriteString(`SELECT ` + auditSelect + ` FROM audit_entries WHERE org = $1 AND seq >= $2 AND seq <= $3`)
 	eargs := auditEntryConds(&eb, []any{org, nil, nil}, f)
 	eargs = append(eargs, nil)
 	eb.WriteString(" ORDER BY seq")
@@ -423,23 +441,92 @@ func (r reader) ReadAudit(ctx context.Context, org string, after uint64, limit i
 	if unstorable([]any{org}) {
 		return nil, nil
 	}
-	rows, err := r.q.Query(ctx, `SELECT `+auditCols+` FROM audit_entries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3`, org, int64(after), limit)
+	rows, err := r.q.Query(ctx, readAuditSQL, org, int64(after), limit)
 	if err != nil {
 		return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
 	}
 	defer rows.Close()
 	out := make([]store.AuditRecord, 0, min(limit, 1024))
+	var runs []ctxRun
 	for rows.Next() {
-		a, err := scanAudit(rows)
-		if err != nil {
+		var (
+			kind, seq, at int64
+			a             store.AuditRecord
+			body          []byte
+		)
+		if err := rows.Scan(&kind, &a.Org, &seq, &at, &a.Actor, &a.Action, &a.Target, &a.Result, &body, &a.Hash, &a.MAC); err != nil {
 			return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
 		}
+		if kind == 1 { // a run: last_seq, first_seq, actor, ctx
+			runs = append(runs, ctxRun{actor: a.Actor, first: uint64(at), last: uint64(seq), ctx: body})
+			continue
+		}
+		a.Seq, a.At, a.Body = uint64(seq), at, body
 		out = append(out, a)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
 	}
+	spliceContexts(out, runs)
 	return out, nil
+}
+
+// readAuditSQL is ReadAudit's statement: the page of entries (kind 0),
+// then the runs that store a context for the page's entries stored
+// without theirs (kind 1: last_seq, first_seq, actor and ctx in the
+// entry's seq, at, actor and body columns), in one statement — one
+// snapshot, so a prune cannot remove a run between its entries' read and
+// its own. The runs are found per actor of such entries: the actor's
+// runs from the one holding its first such entry of the page to the one
+// holding its last, or to that entry if no run holds it (a range of the
+// runs' key bounded at both ends), not a lookup per entry: verification,
+// export and the checkpointer read a bulk write's 1,000 entries with one
+// run's row. (ListAudit's pages keep auditSelect's lookup per entry.)
+const readAuditSQL = `WITH e AS (SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3),
+	b AS (SELECT actor, MIN(seq) AS lo, MAX(seq) AS hi FROM e WHERE substr(body, 1, 1) <> '{' GROUP BY actor)
+	SELECT 0 AS kind, org, seq, at, actor, action, target, result, body, hash, mac FROM e
+	UNION ALL
+	SELECT 1, r.org, r.last_seq, r.first_seq, r.actor, '', '', '', r.ctx, NULL, NULL FROM b JOIN audit_runs r
+		ON r.org = $1 AND r.actor = b.actor AND r.last_seq >= b.lo
+		AND r.last_seq <= COALESCE((SELECT MIN(x.last_seq) FROM audit_runs x WHERE x.org = $1 AND x.actor = b.actor AND x.last_seq >= b.hi), b.hi)
+		WHERE r.ctx <> ''
+	ORDER BY 1, 3`
+
+// ctxRun is a run that stores its entries' request context.
+type ctxRun struct {
+	actor       string
+	first, last uint64
+	ctx         []byte
+}
+
+// spliceContexts puts each entry of recs stored without its context (a
+// body not starting with '{') back together with its run's: the run of
+// its actor that holds its sequence number. recs and runs are in
+// sequence order. An entry whose run is missing keeps the bytes stored
+// (verification then reports it: a run's context is evidence).
+func spliceContexts(recs []store.AuditRecord, runs []ctxRun) {
+	if len(runs) == 0 {
+		return
+	}
+	last := -1 // the run the previous such entry was in
+	for i := range recs {
+		a := &recs[i]
+		if len(a.Body) > 0 && a.Body[0] == '{' {
+			continue
+		}
+		if last < 0 || runs[last].actor != a.Actor || a.Seq < runs[last].first || a.Seq > runs[last].last {
+			// An org's runs do not overlap: the first ending at or after
+			// the entry is the only one that can hold it.
+			k, _ := slices.BinarySearchFunc(runs, a.Seq, func(r ctxRun, seq uint64) int { return cmp.Compare(r.last, seq) })
+			if k == len(runs) || runs[k].actor != a.Actor || runs[k].first > a.Seq {
+				last = -1
+				continue
+			}
+			last = k
+		}
+		c := runs[last].ctx
+		a.Body = append(c[:len(c):len(c)], a.Body...)
+	}
 }
 
 // ListAuditCheckpoints implements store.AuditReader.
@@ -553,6 +640,7 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	c.need(len(a.Hash) == 32, "hash is %d bytes, want 32", len(a.Hash))
 	c.need(macOK(a.MAC) && macOK(a.HeadMAC), "MAC is neither absent nor 32 bytes")
 	c.need(len(a.Body) <= store.MaxAuditBody && (a.BodyEncoded && isObjectStart(a.Body) || isJSONObject(a.Body)), "body is not a JSON object of at most %d bytes", store.MaxAuditBody)
+	c.need(a.ContextLen == 0 || contextPrefix(a.Body, a.ContextLen), "context length %d does not end the body's leading members", a.ContextLen)
 	if c.err != nil {
 		return c.err
 	}
@@ -575,7 +663,7 @@ func (t *txn) AppendAudit(ctx context.Context, a store.AuditRecord) error {
 	// of the caller's bytes, not a clone and then a string of the clone.
 	body := string(a.Body)
 	a.Body, a.Hash, a.MAC, a.HeadMAC = nil, slices.Clone(a.Hash), slices.Clone(a.MAC), slices.Clone(a.HeadMAC)
-	t.bufferAudit(a, body)
+	t.bufferAudit(a, body, a.ContextLen)
 	t.rememberAuditSeq(a.Org, a.Seq)
 	t.unlogged = true
 	return nil
@@ -616,6 +704,16 @@ func (t *txn) RecordAuditHead(ctx context.Context, h store.AuditHeadRow) error {
 	}
 	t.unlogged = true
 	return nil
+}
+
+// contextPrefix reports whether body[:n] can be stored apart as a run's
+// context (store.AuditRecord.ContextLen): '{', then at least one byte,
+// then the ',' that ends the context's last member, and the rest of the
+// body starting with the next member's '"'. The split is of bytes: the
+// context and the rest put together again are the body, whatever they
+// hold.
+func contextPrefix(body []byte, n int) bool {
+	return n >= 3 && n < len(body) && body[0] == '{' && body[n-1] == ',' && body[n] == '"'
 }
 
 // isObjectStart is isJSONObject's cheap half, for bodies the caller

@@ -54,7 +54,8 @@ type Copier interface {
 // its Body, which body holds as the string its statement sends.
 type pendingAudit struct {
 	store.AuditRecord
-	body string
+	body   string
+	ctxLen int // body[:ctxLen] is the entry's request context (AuditRecord.ContextLen)
 }
 
 type pendingHead struct {
@@ -257,8 +258,8 @@ func (t *txn) rememberHead(org string, h store.AuditHead) {
 func (t *txn) forgetHead(org string) { delete(t.heads, org) }
 
 // bufferAudit queues a checked audit row and the org's new head row.
-func (t *txn) bufferAudit(a store.AuditRecord, body string) {
-	t.auditPending = append(t.auditPending, pendingAudit{AuditRecord: a, body: body})
+func (t *txn) bufferAudit(a store.AuditRecord, body string, ctxLen int) {
+	t.auditPending = append(t.auditPending, pendingAudit{AuditRecord: a, body: body, ctxLen: ctxLen})
 	if t.headPending == nil {
 		t.headPending = map[string]pendingHead{}
 	}
@@ -318,8 +319,8 @@ func (t *txn) flushAudit(ctx context.Context) error {
 	for _, r := range runs {
 		detail := "run " + u64s(r.first) + " to " + u64s(r.last) + " of org " + q(r.org)
 		if t.bulk {
-			t.enqueue(op, detail, insertAuditRunSQL, r.org, r.actor, int64(r.last), int64(r.first), r.at)
-		} else if _, err := t.connExec(ctx, t.conn(insertAuditRunSQL), insertAuditRunSQL, r.org, r.actor, int64(r.last), int64(r.first), r.at); err != nil {
+			t.enqueue(op, detail, insertAuditRunSQL, r.org, r.actor, int64(r.last), int64(r.first), r.at, r.ctx)
+		} else if _, err := t.connExec(ctx, t.conn(insertAuditRunSQL), insertAuditRunSQL, r.org, r.actor, int64(r.last), int64(r.first), r.at, r.ctx); err != nil {
 			if t.poison != nil {
 				return t.poison
 			}
@@ -352,31 +353,54 @@ func (t *txn) flushAudit(ctx context.Context) error {
 }
 
 // auditRun is one row of audit_runs: entries first to last of org, all of
-// actor and at time (the actor and time filters find entries through them).
+// actor and at time (the actor and time filters find entries through them)
+// and of one request context; ctx is that context when the run stores it
+// (its entries then store only the rest of their bodies), else "".
 type auditRun struct {
 	org, actor  string
 	first, last uint64
 	at          int64
+	ctx         string
+	start       int // the run's first row in the rows auditRunsOf grouped
 }
 
-const insertAuditRunSQL = `INSERT INTO audit_runs (org, actor, last_seq, first_seq, at) VALUES ($1, $2, $3, $4, $5)`
+const insertAuditRunSQL = `INSERT INTO audit_runs (org, actor, last_seq, first_seq, at, ctx) VALUES ($1, $2, $3, $4, $5, $6)`
 
 // auditRunsOf groups rows into runs: a row starts a new run unless it is
-// the next entry of the previous row's org, with its actor and time. A
-// transaction's entries share its time, and a bulk write's its actor, so
-// a bulk write of an org's facts is one run.
+// the next entry of the previous row's org, with its actor, time and
+// request context (the bytes body[:ctxLen]; none when ctxLen is 0). A
+// transaction's entries share its time, and a bulk write's its actor and
+// context, so a bulk write of an org's facts is one run. A run of two or
+// more entries with a context stores it once (migration 00020): its rows'
+// bodies are cut to what follows the context (a substring: no copy). A
+// run of one entry keeps its body whole (nothing to share, and its
+// readers then need no lookup).
 func auditRunsOf(rows []pendingAudit) []auditRun {
 	var runs []auditRun
 	for i := range rows {
 		a := &rows[i]
+		ctx := a.body[:a.ctxLen]
 		if n := len(runs); n > 0 {
 			r := &runs[n-1]
-			if r.org == a.Org && r.actor == a.Actor && r.at == a.At && r.last+1 == a.Seq {
+			if r.org == a.Org && r.actor == a.Actor && r.at == a.At && r.last+1 == a.Seq && r.ctx == ctx {
 				r.last = a.Seq
 				continue
 			}
 		}
-		runs = append(runs, auditRun{org: a.Org, actor: a.Actor, first: a.Seq, last: a.Seq, at: a.At})
+		runs = append(runs, auditRun{org: a.Org, actor: a.Actor, first: a.Seq, last: a.Seq, at: a.At, ctx: ctx, start: i})
+	}
+	for k := range runs {
+		r := &runs[k]
+		if r.ctx == "" {
+			continue
+		}
+		if r.first == r.last {
+			r.ctx = ""
+			continue
+		}
+		for i := r.start; i <= r.start+int(r.last-r.first); i++ {
+			rows[i].body = rows[i].body[len(r.ctx):]
+		}
 	}
 	return runs
 }

@@ -27,11 +27,19 @@ func testAuditRuns(t *testing.T, s store.Store) {
 	t.Cleanup(cancel)
 	seq := map[string]uint64{}
 	var entries []store.AuditRecord // every entry written, in order
+	// reqID is the request context of the entries appended next: their
+	// bodies begin with it (AuditRecord.ContextLen; migration 00020 stores
+	// a run's once); "" writes bodies without one.
+	reqID := ""
 	appendOne := func(ctx context.Context, tx store.Tx, org, actor string, at int64, action, target string) error {
 		seq[org]++
 		h := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", org, seq[org])))
 		r := store.AuditRecord{Org: org, Seq: seq[org], At: at, Actor: actor, Action: action, Target: target,
 			Result: "success", Body: []byte(fmt.Sprintf(`{"n":%d}`, seq[org])), Hash: h[:]}
+		if reqID != "" {
+			c := `{"roles":["owner"],"key_id":"k-` + actor + `","request_id":"` + reqID + `",`
+			r.Body, r.ContextLen = []byte(fmt.Sprintf(`%s"n":%d,"after":{"id":"b%d"}}`, c, seq[org], seq[org])), len(c)
+		}
 		if err := tx.AppendAudit(ctx, r); err != nil {
 			return err
 		}
@@ -39,16 +47,22 @@ func testAuditRuns(t *testing.T, s store.Store) {
 		return nil
 	}
 	// tx writes n entries of org by actor at time at in one transaction
-	// (a bulk write if bulk).
+	// (a bulk write if bulk), all of one request context, except that a
+	// transaction of 20 or more changes it halfway (a run's end: the
+	// entries on either side keep their own context).
 	tx := func(org, actor string, at int64, n int, bulk bool) {
 		t.Helper()
 		base := seq[org]
 		added := len(entries)
+		reqID = fmt.Sprintf("req-%s-%d", org, base)
 		_, err := s.Write(ctx, func(tx store.Tx) error {
 			if bw, ok := tx.(interface{ BulkWrite() }); ok && bulk {
 				bw.BulkWrite()
 			}
 			for i := range n {
+				if i == n/2 && n >= 20 {
+					reqID += "-b"
+				}
 				if err := appendOne(ctx, tx, org, actor, at, "bindings.create", fmt.Sprintf("bindings/b%d", i%7)); err != nil {
 					return err
 				}
@@ -66,10 +80,12 @@ func testAuditRuns(t *testing.T, s store.Store) {
 	tx("acme", "user:alice", t0+300, 40, true) // the same actor again
 	tx("acme", "user:alice", t0+300, 1, false) // and at the same time
 	tx("acme", "user:bob", t0+50, 5, false)    // the clock went back
-	// One transaction whose entries change actor, time and org midway,
-	// and which reads the log midway.
+	// One transaction whose entries change actor, time, org and context
+	// midway (the context every 3 entries, sometimes without one), and
+	// which reads the log midway.
 	write(t, s, func(ctx context.Context, tx store.Tx) error {
 		for i := range 24 {
+			reqID = []string{"mixed-1", "mixed-2", "", "mixed-2"}[i/3%4]
 			actor := []string{"user:alice", "user:bob", "user:carol"}[i/4%3]
 			at := t0 + 400 + int64(i/6)
 			org := "acme"
@@ -95,6 +111,7 @@ func testAuditRuns(t *testing.T, s store.Store) {
 	// entries change time or actor at each run's start (a transaction a
 	// run cost 77 commits, and this test its 60 s guard on a CI host
 	// whose disk other packages' tests kept busy).
+	reqID = "runs-70"
 	write(t, s, func(ctx context.Context, tx store.Tx) error {
 		for i := range 70 {
 			at := t0 + 800 + int64(i)
@@ -113,12 +130,34 @@ func testAuditRuns(t *testing.T, s store.Store) {
 		return nil
 	})
 
+	// Every read path must return each entry's body byte for byte as it
+	// was written, whether its run stores the context or not.
+	written := map[string][]byte{}
+	body := func(stage, how string, r store.AuditRecord) {
+		t.Helper()
+		k := fmt.Sprintf("%s/%d", r.Org, r.Seq)
+		if w, ok := written[k]; !ok || string(w) != string(r.Body) {
+			t.Fatalf("%s: %s: entry %s has body %q, want %q", stage, how, k, r.Body, w)
+		}
+	}
 	check := func(stage string) {
 		t.Helper()
+		for _, r := range entries {
+			written[fmt.Sprintf("%s/%d", r.Org, r.Seq)] = r.Body
+		}
 		// What the log holds now: the entries ReadAudit returns.
 		var have []store.AuditRecord
 		for _, org := range []string{"acme", "beta"} {
 			rs := must(s.ReadAudit(ctx, org, 0, store.MaxAuditBatch)).get(t)
+			for _, r := range rs {
+				body(stage, "ReadAudit", r)
+			}
+			// In pages that start inside runs too.
+			for after := uint64(0); after < 400; after += 37 {
+				for _, r := range must(s.ReadAudit(ctx, org, after, 3)).get(t) {
+					body(stage, fmt.Sprintf("ReadAudit after %d", after), r)
+				}
+			}
 			have = append(have, rs...)
 		}
 		want := func(org string, f store.AuditFilter) []uint64 {
@@ -151,6 +190,7 @@ func testAuditRuns(t *testing.T, s store.Store) {
 					if r.Org != org {
 						t.Fatalf("%s: ListAudit(%s) returned a %q row", stage, org, r.Org)
 					}
+					body(stage, fmt.Sprintf("ListAudit(%s, %+v)", org, f), r)
 					out = append(out, r.Seq)
 				}
 				if next == "" {

@@ -48,8 +48,8 @@ var Schema = map[string][]string{
 	"engine_snapshots": {"org", "revision", "created_at", "payload"},
 	// 00018_agent_tokens.sql
 	"agent_tokens": {"org", "id", "agent", "on_behalf_of", "audience", "created_by", "created_at", "expires_at", "revoked_at", "revoked_by"},
-	// 00019_audit_runs.sql
-	"audit_runs": {"org", "actor", "last_seq", "first_seq", "at"},
+	// 00019_audit_runs.sql; ctx: 00020_audit_run_context.sql
+	"audit_runs": {"org", "actor", "last_seq", "first_seq", "at", "ctx"},
 }
 
 // LatestMigration is the highest migration number in a dialect's
