@@ -126,3 +126,34 @@ func newTestLog(t testing.TB, s store.Store, opts audit.Options) *audit.Log {
 }
 
 func fixturePath(t testing.TB) string { return filepath.Join(t.TempDir(), "fixture.db") }
+
+// listAllAudit is every entry of org that f selects, read from s a page of
+// size at a time (at most 1,000 pages).
+func listAllAudit(t testing.TB, ctx context.Context, s store.Store, org string, f store.AuditFilter, size int) []store.AuditRecord {
+	t.Helper()
+	var out []store.AuditRecord
+	cursor := ""
+	for range 1000 {
+		rs, next, err := s.ListAudit(ctx, org, f, store.Page{Size: size, Cursor: cursor})
+		if err != nil {
+			t.Fatalf("ListAudit(%s, %+v): %v", org, f, err)
+		}
+		out = append(out, rs...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	return out
+}
+
+// verifyOrgs verifies each org's log in s with signer's keys and MAC key;
+// when says at which point of the test.
+func verifyOrgs(t testing.TB, ctx context.Context, s store.Store, signer *audit.Signer, orgs []string, when string) {
+	t.Helper()
+	for _, org := range orgs {
+		if _, err := audit.Verify(ctx, s, org, audit.VerifyOptions{Keys: []audit.PublicKey{signer.Public()}, MACKeys: []audit.MACKey{signer.MACKey()}}); err != nil {
+			t.Errorf("Verify(%s) %s: %v", org, when, err)
+		}
+	}
+}

@@ -70,20 +70,7 @@ func TestUpgradeToAuditRuns(t *testing.T) {
 
 	list := func(s store.Store, f store.AuditFilter, size int) []store.AuditRecord {
 		t.Helper()
-		var out []store.AuditRecord
-		cursor := ""
-		for range 1000 {
-			rs, next, err := s.ListAudit(ctx, "acme", f, store.Page{Size: size, Cursor: cursor})
-			if err != nil {
-				t.Fatalf("ListAudit(%+v): %v", f, err)
-			}
-			out = append(out, rs...)
-			if next == "" {
-				break
-			}
-			cursor = next
-		}
-		return out
+		return listAllAudit(t, ctx, s, "acme", f, size)
 	}
 	all := list(want, store.AuditFilter{}, store.MaxPageSize)
 	if len(all) != 230 {

@@ -117,28 +117,11 @@ func checkCtxUpgrade(t *testing.T, want, got store.Store, orgs []string, ctxRuns
 	}
 	list := func(s store.Store, org string, f store.AuditFilter, size int) []store.AuditRecord {
 		t.Helper()
-		var out []store.AuditRecord
-		cursor := ""
-		for range 1000 {
-			rs, next, err := s.ListAudit(ctx, org, f, store.Page{Size: size, Cursor: cursor})
-			if err != nil {
-				t.Fatalf("ListAudit(%s, %+v): %v", org, f, err)
-			}
-			out = append(out, rs...)
-			if next == "" {
-				break
-			}
-			cursor = next
-		}
-		return out
+		return listAllAudit(t, ctx, s, org, f, size)
 	}
 	verify := func(when string) {
 		t.Helper()
-		for _, org := range orgs {
-			if _, err := audit.Verify(ctx, got, org, audit.VerifyOptions{Keys: []audit.PublicKey{signer.Public()}, MACKeys: []audit.MACKey{signer.MACKey()}}); err != nil {
-				t.Errorf("Verify(%s) %s: %v", org, when, err)
-			}
-		}
+		verifyOrgs(t, ctx, got, signer, orgs, when)
 	}
 	for _, org := range orgs {
 		all := list(want, org, store.AuditFilter{}, store.MaxPageSize)
