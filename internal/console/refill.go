@@ -273,12 +273,28 @@ func (p *page) FormError(form string, match ...string) template.HTML {
 	return template.HTML(`<p class="error form-error" id="form-error" tabindex="-1" autofocus>` + template.HTMLEscapeString(rf.Msg) + `</p>`)
 }
 
+// secretDropped reports whether form was refused with field, one that
+// takes a secret, filled in; match as for FormError.
+func (p *page) secretDropped(form, field string, match []string) bool {
+	rf := p.refillFor(form)
+	return rf != nil && slices.Contains(rf.Dropped, field) && rf.matches(match)
+}
+
+// SecretDescribed ties field to its SecretNote (aria-describedby) when
+// the note is shown. Templates: <input name="value"{{$.SecretDescribed
+// "secrets" "value"}}>{{$.SecretNote "secrets" "value"}}.
+func (p *page) SecretDescribed(form, field string, match ...string) template.HTMLAttr {
+	if !p.secretDropped(form, field, match) {
+		return ""
+	}
+	return template.HTMLAttr(` aria-describedby="secret-note-` + template.HTMLEscapeString(field) + `"`)
+}
+
 // SecretNote says, after a field that takes a secret (credentialFields),
 // that what the user typed there was not shown again, when form was
 // refused with that field filled in; match as for FormError.
 func (p *page) SecretNote(form, field string, match ...string) template.HTML {
-	rf := p.refillFor(form)
-	if rf == nil || !slices.Contains(rf.Dropped, field) || !rf.matches(match) {
+	if !p.secretDropped(form, field, match) {
 		return ""
 	}
 	return template.HTML(`<p class="hint secret-note" id="secret-note-` + template.HTMLEscapeString(field) + `">What you typed here is a secret and is never shown again: type it again.</p>`)

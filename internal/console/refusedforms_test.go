@@ -204,6 +204,11 @@ func TestRefusedFormsKeepTheInput(t *testing.T) {
 			if c.note != "" && !strings.Contains(p.body, `id="`+c.note+`"`) {
 				t.Errorf("no note #%s that the secret was not kept", c.note)
 			}
+			for _, id := range c.secret {
+				if tag := regexp.MustCompile(`<input[^>]*\sid="` + regexp.QuoteMeta(id) + `"[^>]*>`).FindString(p.body); !strings.Contains(tag, `aria-describedby="`+c.note+`"`) {
+					t.Errorf("secret control #%s is not described by its note: %s", id, tag)
+				}
+			}
 		})
 	}
 	// Nothing ran.
