@@ -434,7 +434,12 @@ func TestBrowserRefusedFormKeepsTheInput(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#team-name"), name),
 		chromedp.Click(chromedp.CSS("#create-team")),
 		chromedp.WaitVisible(chromedp.CSS("#error")))
-	got := evalT[[]string](b, `['team-slug', 'team-name'].map(id => document.getElementById(id).value).concat([document.activeElement.id, document.title])`)
+	// Autofocus lands when the browser next renders: wait for it (at
+	// most 5 s), then read the form.
+	got := run(b, chromedp.Evaluate[[]string](`new Promise(done => { const t0 = Date.now(); (function read() {
+		if (document.activeElement.id !== 'form-error' && Date.now() - t0 < 5000) { setTimeout(read, 50); return; }
+		done(['team-slug', 'team-name'].map(id => document.getElementById(id).value).concat([document.activeElement.id, document.title]));
+	})(); })`, chromedp.EvalAwaitPromise))
 	if diff := cmp.Diff([]string{"Ops Team!", name, "form-error", "Teams · Acme · Gatehouse"}, got); diff != "" {
 		t.Errorf("the team form after the refusal (-want +got):\n%s", diff)
 	}
