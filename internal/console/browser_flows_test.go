@@ -417,3 +417,56 @@ func TestBrowserRefusedPolicyKeepsTheText(t *testing.T) {
 	b.screenshot("role-credential-refused")
 	b.axe("role-credential-refused")
 }
+
+// TestBrowserRefusedFormKeepsTheInput: what a user types into a form the
+// server refuses is still in the form's inputs afterwards — a new team
+// whose slug is not one keeps its slug and its name (markup shown as
+// text, never run), with the refusal next to the form, focused; a secret
+// refused for its name keeps its name and description but not its value,
+// and says so. The refused pages are accessible.
+func TestBrowserRefusedFormKeepsTheInput(t *testing.T) {
+	e := newEnv(t)
+	b := e.tab(t)
+	b.signIn("ada")
+	b.open("/console/orgs/acme/teams")
+	name := `Operations "><script>document.title="pwned"</script>`
+	b.do(chromedp.SendKeys(chromedp.CSS("#team-slug"), "Ops Team!"),
+		chromedp.SendKeys(chromedp.CSS("#team-name"), name),
+		chromedp.Click(chromedp.CSS("#create-team")),
+		chromedp.WaitVisible(chromedp.CSS("#error")))
+	// Autofocus lands when the browser next renders: wait for it (at
+	// most 5 s), then read the form.
+	got := run(b, chromedp.Evaluate[[]string](`new Promise(done => { const t0 = Date.now(); (function read() {
+		if (document.activeElement.id !== 'form-error' && Date.now() - t0 < 5000) { setTimeout(read, 50); return; }
+		done(['team-slug', 'team-name'].map(id => document.getElementById(id).value).concat([document.activeElement.id, document.title]));
+	})(); })`, chromedp.EvalAwaitPromise))
+	if diff := cmp.Diff([]string{"Ops Team!", name, "form-error", "Teams · Acme · Gatehouse"}, got); diff != "" {
+		t.Errorf("the team form after the refusal (-want +got):\n%s", diff)
+	}
+	if !b.has("#new-team #form-error") {
+		t.Error("no sentence next to the team form")
+	} else if got := b.text("#new-team #form-error"); !strings.Contains(got, `Invalid slug: "Ops Team!" must be a lower-case identifier`) {
+		t.Errorf("the sentence next to the form: %q", got)
+	}
+	b.screenshot("teams-refused")
+	b.axe("teams/refused")
+
+	b.open("/console/orgs/acme/secrets")
+	b.do(chromedp.SendKeys(chromedp.CSS("#secret-name"), "slack token"),
+		chromedp.SendKeys(chromedp.CSS("#secret-value-in"), "xoxb-typed-value"),
+		chromedp.SendKeys(chromedp.CSS("#secret-desc"), "the bot's token"),
+		chromedp.Click(chromedp.CSS("#create-secret")),
+		chromedp.WaitVisible(chromedp.CSS("#error")))
+	got = evalT[[]string](b, `['secret-name', 'secret-value-in', 'secret-desc'].map(id => document.getElementById(id).value)`)
+	if diff := cmp.Diff([]string{"slack token", "", "the bot's token"}, got); diff != "" {
+		t.Errorf("the secret form after the refusal (-want +got):\n%s", diff)
+	}
+	if !b.has("#new-secret #secret-note-value") {
+		t.Error("no note that the value was not kept")
+	}
+	if strings.Contains(evalT[string](b, "document.documentElement.outerHTML"), "xoxb-typed-value") {
+		t.Error("the refused page shows the secret's value")
+	}
+	b.screenshot("secrets-refused")
+	b.axe("secrets/refused")
+}

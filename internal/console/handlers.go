@@ -76,6 +76,9 @@ func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *req)) htt
 		}
 		ctx, cancel := reqCtx(r)
 		defer cancel()
+		if r.Method == http.MethodPost {
+			ctx = withPosted(ctx) // its CSRF token checked: a refusal may show it again
+		}
 		id, err := c.auth.Authenticate(ctx, x.token, clientAddr(r))
 		if err != nil {
 			c.sessions.drop(x.id)
@@ -151,6 +154,9 @@ func (c *Console) switchOrg(w http.ResponseWriter, r *http.Request, q *req) {
 
 type signinData struct {
 	Next string
+	// KeyDropped: a refused sign-in had a key typed, which the form does
+	// not show again (a note says so).
+	KeyDropped bool
 }
 
 func (c *Console) signinForm(w http.ResponseWriter, r *http.Request) {
@@ -173,10 +179,10 @@ func safeNext(n string) string {
 // /v1/sessions (auth.Service.Session), a user's own key only.
 func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.PostFormValue("next"))
-	again := func(status int, msg string) {
-		c.render(w, r, status, "signin", &page{Title: "Sign in", CSRF: c.anonCSRF(w, r), Error: msg, Data: signinData{Next: next}})
-	}
 	key := strings.TrimSpace(r.PostFormValue("api_key"))
+	again := func(status int, msg string) {
+		c.render(w, r, status, "signin", &page{Title: "Sign in", CSRF: c.anonCSRF(w, r), Error: msg, Data: signinData{Next: next, KeyDropped: key != ""}})
+	}
 	if !c.checkCSRF(r, nil) {
 		c.recordSigninRefusal(r, refusedCSRF, key, auth.Identity{})
 		again(http.StatusForbidden, "The sign-in form was stale (CSRF check failed). Try again.")

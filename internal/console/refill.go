@@ -11,24 +11,60 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/credscan"
 )
 
-// A form refused because a field holds a credential (noCredentials) is
-// shown again, not replaced by a bare refusal: the page the form lives on
-// is rendered as its GET would render it, with every other field's value
-// as the user typed it, the offending fields emptied (a long text keeps
-// its lines, the credential cut out) and marked, and the refusal's
-// sentence on top. Nothing ran: the re-shown page is a read, and the form
-// is submitted again only by the user. A credential is never echoed, nor
-// a value of a field that takes one (credentialFields).
+// A refused form is shown again, never replaced by a bare refusal or a
+// redirect that loses what the user typed:
+//
+//   - refused because a field holds a credential (noCredentials), before
+//     any handler ran: the page the form lives on is rendered as its GET
+//     would render it (reshowForm), with every other field's value as the
+//     user typed it, the offending fields emptied (a long text keeps its
+//     lines, the credential cut out) and marked;
+//   - refused by its handler (the domain's refusal: invalid, forbidden,
+//     a conflict): the handler renders its page with the refusal's status
+//     and sentence, and render attaches what the user posted (postedForm),
+//     so that the refused form's fields show it again and the sentence
+//     stands next to the form (FormError) as well as on top.
+//
+// Nothing ran, and the form is submitted again only by the user. A
+// credential is never echoed, nor a value of a field that takes one
+// (credentialFields: a secret's value, a key, a token): such a field is
+// left empty, with a note saying so (SecretNote). Only a signed-in
+// session's post whose CSRF token checked is shown again (threat-model
+// row 108): a post another site made the browser send gets the bare
+// refusal page.
 
 // refill is what a refused form's page shows again.
 type refill struct {
 	Action  string     // the path the form posted to
 	Values  url.Values // the values to show again: no credential, no credential field
 	Invalid []string   // the fields that held a credential (sorted)
+	Dropped []string   // the credentialFields posted non-empty, not shown again (sorted; never csrf)
 	Msg     string     // the refusal's sentence
 }
 
 type refillKey struct{}
+
+// postedKey marks the context of a signed-in session's form post whose
+// CSRF token checked (signedIn): the only posts whose values a refusal
+// shows again.
+type postedKey struct{}
+
+// withPosted marks ctx as that of a checked form post.
+func withPosted(ctx context.Context) context.Context {
+	return context.WithValue(ctx, postedKey{}, true)
+}
+
+// postedForm is the refill of a handler's refusal (status ≥ 400) of a
+// checked form post r, with its sentence msg; nil when r is not one.
+func postedForm(r *http.Request, status int, msg string) *refill {
+	if status < http.StatusBadRequest || r.Method != http.MethodPost {
+		return nil
+	}
+	if ok, _ := r.Context().Value(postedKey{}).(bool); !ok {
+		return nil
+	}
+	return newRefill(r, msg)
+}
 
 // refillOf is the refill a re-shown page carries (nil: none).
 func refillOf(ctx context.Context) *refill {
@@ -98,6 +134,9 @@ func newRefill(r *http.Request, msg string) *refill {
 	rf := &refill{Action: r.URL.Path, Values: url.Values{}, Msg: msg}
 	for k, vs := range r.PostForm {
 		if credentialFields[k] || credscan.In(k) {
+			if k != "csrf" && !credscan.In(k) && slices.ContainsFunc(vs, func(v string) bool { return v != "" }) {
+				rf.Dropped = append(rf.Dropped, k)
+			}
 			continue
 		}
 		bad := false
@@ -118,6 +157,7 @@ func newRefill(r *http.Request, msg string) *refill {
 		rf.Values[k] = kept
 	}
 	slices.Sort(rf.Invalid)
+	slices.Sort(rf.Dropped)
 	return rf
 }
 
@@ -205,6 +245,59 @@ func (p *page) Kept(form, field, def string) string {
 		return rf.Values.Get(field)
 	}
 	return def
+}
+
+// matches reports whether the refill's values hold each field, value
+// pair of match: which of a list's forms posting to one path was refused
+// ("secrets/rotate" of the row whose name is X).
+func (rf *refill) matches(match []string) bool {
+	for i := 0; i+1 < len(match); i += 2 {
+		if rf.Values.Get(match[i]) != match[i+1] {
+			return false
+		}
+	}
+	return true
+}
+
+// FormError is the refusal's sentence next to the refused form (the
+// top of the page says it too, far from a form at its foot), focused so
+// that the browser scrolls to it; match narrows a path that several
+// forms of a list post to (matches). A form refused for a credential has
+// its inline error at the field instead (FieldError). Templates: inside
+// the form, {{$.FormError "teams"}}.
+func (p *page) FormError(form string, match ...string) template.HTML {
+	rf := p.refillFor(form)
+	if rf == nil || len(rf.Invalid) > 0 || rf.Msg == "" || !rf.matches(match) {
+		return ""
+	}
+	return template.HTML(`<p class="error form-error" id="form-error" tabindex="-1" autofocus>` + template.HTMLEscapeString(rf.Msg) + `</p>`)
+}
+
+// secretDropped reports whether form was refused with field, one that
+// takes a secret, filled in; match as for FormError.
+func (p *page) secretDropped(form, field string, match []string) bool {
+	rf := p.refillFor(form)
+	return rf != nil && slices.Contains(rf.Dropped, field) && rf.matches(match)
+}
+
+// SecretDescribed ties field to its SecretNote (aria-describedby) when
+// the note is shown. Templates: <input name="value"{{$.SecretDescribed
+// "secrets" "value"}}>{{$.SecretNote "secrets" "value"}}.
+func (p *page) SecretDescribed(form, field string, match ...string) template.HTMLAttr {
+	if !p.secretDropped(form, field, match) {
+		return ""
+	}
+	return template.HTMLAttr(` aria-describedby="secret-note-` + template.HTMLEscapeString(field) + `"`)
+}
+
+// SecretNote says, after a field that takes a secret (credentialFields),
+// that what the user typed there was not shown again, when form was
+// refused with that field filled in; match as for FormError.
+func (p *page) SecretNote(form, field string, match ...string) template.HTML {
+	if !p.secretDropped(form, field, match) {
+		return ""
+	}
+	return template.HTML(`<p class="hint secret-note" id="secret-note-` + template.HTMLEscapeString(field) + `">What you typed here is a secret and is never shown again: type it again.</p>`)
 }
 
 // Invalid marks field of form when it held the credential that refused

@@ -28,8 +28,9 @@ type page struct {
 	Error   string // a sentence shown at the top
 	Notice  string
 	Data    any
-	// Refill is what the user typed in a form refused before it ran
-	// (reshowForm), for the form's fields (Kept, Invalid, FieldError).
+	// Refill is what the user typed in a refused form (reshowForm, or a
+	// handler's refusal: postedForm), for the form's fields (Kept,
+	// Invalid, FieldError, FormError, SecretNote).
 	Refill *refill
 }
 
@@ -120,7 +121,11 @@ func (c *Console) nav(r *http.Request, q *req) []navItem {
 // says nothing more.
 func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
 	p.Page = name
-	if rf := refillOf(r.Context()); rf != nil {
+	rf := refillOf(r.Context())
+	if rf == nil && name != "error" {
+		rf = postedForm(r, status, p.Error)
+	}
+	if rf != nil {
 		p.Refill = rf
 		if p.Error == "" {
 			p.Error = rf.Msg
