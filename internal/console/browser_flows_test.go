@@ -390,7 +390,12 @@ func TestBrowserRefusedPolicyKeepsTheText(t *testing.T) {
 	if html := evalT[string](b, "document.documentElement.outerHTML"); strings.Contains(html, e.keys["bob"][21:41]) {
 		t.Error("the page shows the key")
 	}
-	if got := evalT[string](b, `document.getElementById('policy-text').getAttribute('aria-invalid') + ' ' + document.activeElement.id`); got != "true policy-text" {
+	// Autofocus lands when the browser next renders: wait for it (at most
+	// 5 s) before reading which element has it.
+	if got := run(b, chromedp.Evaluate[string](`new Promise(done => { const t0 = Date.now(); (function read() {
+		if (document.activeElement.id !== 'policy-text' && Date.now() - t0 < 5000) { setTimeout(read, 50); return; }
+		done(document.getElementById('policy-text').getAttribute('aria-invalid') + ' ' + document.activeElement.id);
+	})(); })`, chromedp.EvalAwaitPromise)); got != "true policy-text" {
 		t.Errorf("the editor is not marked and focused: %q", got)
 	}
 	if got := b.text("#refill-error-text"); !strings.Contains(got, "credential was cut out") {
