@@ -84,6 +84,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditRuns", testAuditRuns},
 		{"APIKeys", testAPIKeys},
 		{"AgentTokens", testAgentTokens},
+		{"ListsByCreator", testListsByCreator},
 		{"Invitations", testInvitations},
 		{"Secrets", testSecrets},
 		{"Approvals", testApprovals},
