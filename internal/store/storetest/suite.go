@@ -82,6 +82,7 @@ func RunConformance(t *testing.T, open func(t *testing.T) store.Store) {
 		{"HostileInput", testHostileInput},
 		{"Audit", testAudit},
 		{"AuditRuns", testAuditRuns},
+		{"AuditPagesRandom", testAuditPagesRandom},
 		{"APIKeys", testAPIKeys},
 		{"AgentTokens", testAgentTokens},
 		{"ListsByCreator", testListsByCreator},
