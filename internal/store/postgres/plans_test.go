@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +106,12 @@ func TestQueryPlans(t *testing.T) {
 	for table := range storetest.Schema {
 		tables = append(tables, table)
 	}
-	querylog.CheckPlans(t, tables, log.Statements(), explain, scanned)
+	stmts := log.Statements()
+	querylog.CheckPlans(t, tables, stmts, explain, scanned)
+	// A Sort node; an index searched on the org alone, or the org and a
+	// range ("Index Cond: (org = $1)", "Index Cond: ((org = $1) AND (id
+	// < $3))"): the org's rows as a whole.
+	sorts := regexp.MustCompile(`^(?:->\s+)?(?:Incremental )?Sort\b`)
+	tenantWide := regexp.MustCompile(`^Index Cond: (?:\((?:\w+\.)?org = \$1\)|\(\((?:\w+\.)?org = \$1\) AND \((?:\w+\.)?\w+ [<>]=? \$\d+\)\))$`)
+	querylog.CheckIndexedLists(t, stmts, explain, sorts.MatchString, tenantWide.MatchString)
 }

@@ -92,3 +92,60 @@ func resolve(sql, name string, tables []string) string {
 	}
 	return ""
 }
+
+// IndexedList is a list statement (by a fragment of its SQL) that an
+// index serves in the list's order.
+type IndexedList struct {
+	Fragment string
+	// OrgWide: the statement may walk the org's rows (its filter matches
+	// most of them); otherwise the index search must use more than the
+	// org.
+	OrgWide bool
+	Why     string
+}
+
+// IndexedLists are the lists whose every filter combination an index
+// serves, with and without a cursor: CheckIndexedLists fails on a plan
+// that sorts or (unless OrgWide) searches the org's rows as a whole.
+var IndexedLists = []IndexedList{
+	{"FROM agent_tokens WHERE org = $1 AND agent = $", false, "an agent's tokens: agent_tokens_agent (org, agent, id)"},
+	{"FROM agent_tokens WHERE org = $1 AND created_by = $", false, "the tokens a principal minted: agent_tokens_creator (org, created_by, id), migration 00021"},
+	{"FROM agent_tokens WHERE org = $1 AND NOT (expires_at <= $", true, "the org's unexpired tokens, nearly all of its rows (each mint prunes the expired): the key in order"},
+	{"FROM agent_tokens WHERE org = $1 ORDER BY", true, "the org's tokens: the key in order"},
+	{"FROM api_keys WHERE org = $1 AND principal = $", false, "a principal's keys: api_keys_org (org, principal, id)"},
+	{"FROM api_keys WHERE org = $1 AND created_by = $", false, "the keys a principal minted: api_keys_creator (org, created_by, id), migration 00021"},
+}
+
+// CheckIndexedLists checks the plan of every statement in IndexedLists:
+// sorts reports a plan line that sorts, tenantWide one that searches an
+// index on the org alone (or the org and a range).
+func CheckIndexedLists(t *testing.T, stmts []Statement, explain func(Statement) ([]string, error), sorts, tenantWide func(line string) bool) {
+	t.Helper()
+	seen := make([]bool, len(IndexedLists))
+	for _, st := range stmts {
+		for i, l := range IndexedLists {
+			if !strings.Contains(st.SQL, l.Fragment) || !strings.Contains(st.SQL, "ORDER BY") {
+				continue
+			}
+			seen[i] = true
+			lines, err := explain(st)
+			if err != nil {
+				t.Errorf("explain %s: %v", st.SQL, err)
+				continue
+			}
+			for _, line := range lines {
+				if sorts(line) {
+					t.Errorf("sort (%q) of a list an index serves in order (%s) in:\n\t%s\nplan:\n\t%s", line, l.Why, st.SQL, strings.Join(lines, "\n\t"))
+				}
+				if !l.OrgWide && tenantWide(line) {
+					t.Errorf("search of the org's rows as a whole (%q) where an index serves the filter (%s) in:\n\t%s\nplan:\n\t%s", line, l.Why, st.SQL, strings.Join(lines, "\n\t"))
+				}
+			}
+		}
+	}
+	for i, ok := range seen {
+		if !ok {
+			t.Errorf("no statement with %q recorded: the conformance suite no longer lists it", IndexedLists[i].Fragment)
+		}
+	}
+}
