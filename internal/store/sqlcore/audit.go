@@ -31,13 +31,16 @@ const (
 // (audit_runs.ctx) stores only the rest of its body, which starts with
 // '"' (the next member's name); a body stored whole starts with '{'. So
 // the run is looked up (its key: org, actor, the first last_seq at or
-// after the entry) only for an entry stored without its context, in the
+// after the entry, which must also begin at or before it: an entry whose
+// own run is missing keeps the bytes stored, as in spliceContexts, and
+// never borrows a later run's context) only for an entry stored without
+// its context, in the
 // same statement as the entry (one snapshot: a prune cannot remove the
 // run between the two). The body read is ctx || body, byte for byte the
 // body written and hashed: a run's ctx is evidence like the entries.
 const auditSelect = auditCols + `, CASE WHEN substr(body, 1, 1) = '{' THEN NULL ELSE
 		(SELECT r.ctx FROM audit_runs r WHERE r.org = audit_entries.org AND r.actor = audit_entries.actor
-			AND r.last_seq >= audit_entries.seq ORDER BY r.last_seq LIMIT 1) END`
+			AND r.last_seq >= audit_entries.seq AND r.first_seq <= audit_entries.seq ORDER BY r.last_seq LIMIT 1) END`
 
 func scanAudit(r Rows) (a store.AuditRecord, err error) {
 	var seq int64
