@@ -42,15 +42,18 @@ const (
 // it (a range of the runs' key bounded at both ends), not a lookup per
 // entry: verification, export and the checkpointer read a bulk write's
 // 1,000 entries with one run's row, and so does a page of ListAudit.
+// CROSS JOIN keeps b the outer loop on SQLite, whose planner (without
+// statistics) otherwise read all the org's runs (SEARCH r USING PRIMARY
+// KEY (org=?)) and probed b for each, ReadAudit's too before branch mend.
 func auditPageSQL(entries string) string {
 	return `WITH e AS (` + entries + `),
 	b AS (SELECT actor, MIN(seq) AS lo, MAX(seq) AS hi FROM e WHERE substr(body, 1, 1) <> '{' GROUP BY actor)
 	SELECT 0 AS kind, org, seq, at, actor, action, target, result, body, hash, mac FROM e
 	UNION ALL
-	SELECT 1, r.org, r.last_seq, r.first_seq, r.actor, '', '', '', r.ctx, NULL, NULL FROM b JOIN audit_runs r
-		ON r.org = $1 AND r.actor = b.actor AND r.last_seq >= b.lo
+	SELECT 1, r.org, r.last_seq, r.first_seq, r.actor, '', '', '', r.ctx, NULL, NULL FROM b CROSS JOIN audit_runs r
+		WHERE r.org = $1 AND r.actor = b.actor AND r.last_seq >= b.lo
 		AND r.last_seq <= COALESCE((SELECT MIN(x.last_seq) FROM audit_runs x WHERE x.org = $1 AND x.actor = b.actor AND x.last_seq >= b.hi), b.hi)
-		WHERE r.ctx <> ''
+		AND r.ctx <> ''
 	ORDER BY 1, 3`
 }
 
