@@ -7,11 +7,11 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/api"
 	"github.com/gatehouse-dev/gatehouse/internal/ident"
+	"github.com/gatehouse-dev/gatehouse/internal/jsonstr"
 )
 
 // A strict, allocation-light JSON decoder for the decision hot path
@@ -172,90 +172,18 @@ func (s *scanner) str() (string, error) {
 	return "", s.syntax()
 }
 
+// strSlow is str for a string with an escape (at s.i): jsonstr reads it
+// from its opening quote, and its value must be valid UTF-8.
 func (s *scanner) strSlow(start int) (string, error) {
-	out := append([]byte(nil), s.b[start:s.i]...)
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			if !utf8.Valid(out) {
-				return "", invalidField("", "invalid UTF-8 in a string at byte %d", start)
-			}
-			return string(out), nil
-		case c < 0x20:
-			return "", s.syntax()
-		case c != '\\':
-			out = append(out, c)
-			s.i++
-			continue
-		}
-		s.i++
-		if s.i >= len(s.b) {
-			return "", s.syntax()
-		}
-		e := s.b[s.i]
-		s.i++
-		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := s.hex4()
-			if !ok {
-				return "", s.syntax()
-			}
-			if utf16.IsSurrogate(r) {
-				// A pair, or U+FFFD as encoding/json does.
-				save := s.i
-				if s.lit(`\u`) {
-					if r2, ok := s.hex4(); ok {
-						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-							out = utf8.AppendRune(out, d)
-							continue
-						}
-					}
-				}
-				s.i = save
-				r = utf8.RuneError
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			s.i--
-			return "", s.syntax()
-		}
+	out, n, err := jsonstr.Append(nil, s.b[start-1:])
+	s.i = start - 1 + n
+	if err != nil {
+		return "", s.syntax()
 	}
-	return "", s.syntax()
-}
-
-func (s *scanner) hex4() (rune, bool) {
-	if len(s.b)-s.i < 4 {
-		return 0, false
+	if !utf8.Valid(out) {
+		return "", invalidField("", "invalid UTF-8 in a string at byte %d", start)
 	}
-	var r rune
-	for _, c := range s.b[s.i : s.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	s.i += 4
-	return r, true
+	return string(out), nil
 }
 
 // skip consumes one JSON value of any kind, validating its syntax.

@@ -523,3 +523,23 @@ func createOrgs(ctx context.Context, t *testing.T, s store.Store, ids ...string)
 		}
 	}
 }
+
+// TestAuditRunLookup runs storetest.RunAuditRunLookup: an entry whose run
+// is missing never borrows a later run's context.
+func TestAuditRunLookup(t *testing.T) {
+	dsn := freshSchema(t)
+	s, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	conn, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	storetest.RunAuditRunLookup(t, s, func(ctx context.Context, sql string, args ...any) error {
+		_, err := conn.Exec(ctx, sql, args...)
+		return err
+	})
+}

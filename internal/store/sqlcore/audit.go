@@ -25,30 +25,85 @@ const (
 	checkpointCols = `org, seq, head, at, key_id, signature`
 )
 
-// auditSelect is what every read of audit_entries selects (scanAudit):
-// auditCols and the context of the entry's run (migration 00020). An
-// entry of a run that stores its entries' shared request context
-// (audit_runs.ctx) stores only the rest of its body, which starts with
-// '"' (the next member's name); a body stored whole starts with '{'. So
-// the run is looked up (its key: org, actor, the first last_seq at or
-// after the entry) only for an entry stored without its context, in the
-// same statement as the entry (one snapshot: a prune cannot remove the
-// run between the two). The body read is ctx || body, byte for byte the
-// body written and hashed: a run's ctx is evidence like the entries.
-const auditSelect = auditCols + `, CASE WHEN substr(body, 1, 1) = '{' THEN NULL ELSE
-		(SELECT r.ctx FROM audit_runs r WHERE r.org = audit_entries.org AND r.actor = audit_entries.actor
-			AND r.last_seq >= audit_entries.seq ORDER BY r.last_seq LIMIT 1) END`
+// auditPageSQL is a page of audit entries with the contexts of their
+// runs (migration 00020), in one statement: entries is a statement that
+// selects auditCols of org $1's entries in sequence order (either way)
+// with a LIMIT. An entry of a run that stores its entries' shared request
+// context (audit_runs.ctx) stores only the rest of its body, which starts
+// with '"' (the next member's name); a body stored whole starts with '{'.
+// The page's entries come first (kind 0), then the runs that store a
+// context for those stored without theirs (kind 1: last_seq, first_seq,
+// actor and ctx in the entry's seq, at, actor and body columns), in
+// sequence order; auditPage puts them together (spliceContexts). One
+// statement is one snapshot, so a prune cannot remove a run between its
+// entries' read and its own. The runs are found per actor of such
+// entries: the actor's runs from the one holding its first such entry of
+// the page to the one holding its last, or to that entry if no run holds
+// it (a range of the runs' key bounded at both ends), not a lookup per
+// entry: verification, export and the checkpointer read a bulk write's
+// 1,000 entries with one run's row, and so does a page of ListAudit.
+// CROSS JOIN keeps b the outer loop on SQLite, whose planner (without
+// statistics) otherwise read all the org's runs (SEARCH r USING PRIMARY
+// KEY (org=?)) and probed b for each, ReadAudit's too before branch mend.
+func auditPageSQL(entries string) string {
+	return `WITH e AS (` + entries + `),
+	b AS (SELECT actor, MIN(seq) AS lo, MAX(seq) AS hi FROM e WHERE substr(body, 1, 1) <> '{' GROUP BY actor)
+	SELECT 0 AS kind, org, seq, at, actor, action, target, result, body, hash, mac FROM e
+	UNION ALL
+	SELECT 1, r.org, r.last_seq, r.first_seq, r.actor, '', '', '', r.ctx, NULL, NULL FROM b CROSS JOIN audit_runs r
+		WHERE r.org = $1 AND r.actor = b.actor AND r.last_seq >= b.lo
+		AND r.last_seq <= COALESCE((SELECT MIN(x.last_seq) FROM audit_runs x WHERE x.org = $1 AND x.actor = b.actor AND x.last_seq >= b.hi), b.hi)
+		AND r.ctx <> ''
+	ORDER BY 1, 3`
+}
 
-func scanAudit(r Rows) (a store.AuditRecord, err error) {
+// auditPage runs auditPageSQL(entries) with args ($1: org) and returns
+// the page's entries in the order entries selects them (newest first if
+// desc), each body byte for byte the body written: its run's context put
+// back where it was stored apart. limit is the page's size at most (the
+// capacity to allocate).
+func (r reader) auditPage(ctx context.Context, op, org, entries string, desc bool, limit int, args ...any) ([]store.AuditRecord, error) {
+	rows, err := r.q.Query(ctx, auditPageSQL(entries), args...)
+	if err != nil {
+		return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
+	}
+	defer rows.Close()
+	out := make([]store.AuditRecord, 0, min(limit, 1024))
+	var runs []ctxRun
+	for rows.Next() {
+		var (
+			kind, seq, at int64
+			a             store.AuditRecord
+			body          []byte
+		)
+		if err := rows.Scan(&kind, &a.Org, &seq, &at, &a.Actor, &a.Action, &a.Target, &a.Result, &body, &a.Hash, &a.MAC); err != nil {
+			return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
+		}
+		if kind == 1 { // a run: last_seq, first_seq, actor, ctx
+			runs = append(runs, ctxRun{actor: a.Actor, first: uint64(at), last: uint64(seq), ctx: body})
+			continue
+		}
+		a.Seq, a.At, a.Body = uint64(seq), at, body
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
+	}
+	if desc {
+		slices.Reverse(out) // ORDER BY 1, 3: oldest first
+	}
+	spliceContexts(out, runs)
+	return out, nil
+}
+
+// scanAuditEntry scans auditCols: an entry as stored (spliceContexts
+// puts a run's context back).
+func scanAuditEntry(r Rows) (a store.AuditRecord, err error) {
 	var seq int64
-	var body, ctx []byte
-	if err = r.Scan(&a.Org, &seq, &a.At, &a.Actor, &a.Action, &a.Target, &a.Result, &body, &a.Hash, &a.MAC, &ctx); err != nil {
+	if err = r.Scan(&a.Org, &seq, &a.At, &a.Actor, &a.Action, &a.Target, &a.Result, &a.Body, &a.Hash, &a.MAC); err != nil {
 		return a, err
 	}
-	if len(ctx) > 0 {
-		body = append(ctx[:len(ctx):len(ctx)], body...)
-	}
-	a.Seq, a.Body = uint64(seq), body
+	a.Seq = uint64(seq)
 	return a, nil
 }
 
@@ -230,19 +285,67 @@ func (r reader) ListAudit(ctx context.Context, org string, f store.AuditFilter, 
 	if f.Actor != "" || !f.Since.IsZero() || !f.Until.IsZero() {
 		return r.listAuditRuns(ctx, op, name, org, f, p)
 	}
+	size, lo, hi, err := auditPageBounds(op, name, org, f, p)
+	if err != nil || unstorable([]any{org}) {
+		return nil, "", err
+	}
+	// One statement (auditPageSQL): the page's entries, one more than
+	// its size (is there a next page?), and their runs' contexts.
 	var b strings.Builder
-	b.WriteString(`SELECT ` + auditSelect + ` FROM audit_entries WHERE org = $1`)
+	b.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1`)
 	args := auditEntryConds(&b, []any{org}, f)
-	if f.After > 0 {
-		args = append(args, int64(f.After))
+	if lo > 0 {
+		args = append(args, lo)
 		b.WriteString(" AND seq > $" + strconv.Itoa(len(args)))
 	}
-	return list(ctx, r, listSpec[store.AuditRecord]{
-		op: op, list: name, scope: org, sql: b.String(), args: args,
-		keyCols: []string{"seq"}, intKeys: true, desc: f.Newest,
-		keys: func(a store.AuditRecord) []string { return []string{u64s(a.Seq)} },
-		scan: scanAudit,
-	}, p)
+	if hi > 0 {
+		args = append(args, hi)
+		b.WriteString(" AND seq < $" + strconv.Itoa(len(args)))
+	}
+	b.WriteString(" ORDER BY seq")
+	if f.Newest {
+		b.WriteString(" DESC")
+	}
+	args = append(args, size+1)
+	b.WriteString(" LIMIT $" + strconv.Itoa(len(args)))
+	out, err := r.auditPage(ctx, op, org, b.String(), f.Newest, size+1, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	return auditPageOf(out, size, name, org)
+}
+
+// auditPageBounds reads ListAudit's page size and its sequence bounds,
+// both exclusive: above lo, below hi (0: none), from the filter's After
+// and the cursor.
+func auditPageBounds(op, name, org string, f store.AuditFilter, p store.Page) (size int, lo, hi int64, err error) {
+	size, after, err := pageArgs(op, name, org, p, 1)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	lo = int64(f.After)
+	if after != nil {
+		n, err := strconv.ParseInt(after[0], 10, 64)
+		if err != nil || n < 0 {
+			return 0, 0, 0, invalid(op, "cursor is malformed")
+		}
+		if f.Newest {
+			hi = n
+		} else {
+			lo = max(lo, n)
+		}
+	}
+	return size, lo, hi, nil
+}
+
+// auditPageOf is the page of out (up to size+1 entries) and the cursor
+// of the next page, if there is one.
+func auditPageOf(out []store.AuditRecord, size int, name, org string) ([]store.AuditRecord, string, error) {
+	if len(out) <= size {
+		return out, "", nil
+	}
+	out = out[:size]
+	return out, encodeCursor(name, org, []string{u64s(out[size-1].Seq)}), nil
 }
 
 // auditEntryConds appends the filter's conditions on an entry's own
@@ -294,31 +397,16 @@ const auditRunBatch = 64
 // range. The statements need no common snapshot: a run and its entries
 // commit together and neither changes afterwards (a prune only deletes
 // from the front), so a run read first has all its entries when they are
-// read, and a run committed in between is after every run read.
+// read, and a run committed in between is after every run read. The
+// runs' contexts are read with them (a run's row never changes), so the
+// entries of a run's range, which are the run's, need no lookup.
 func (r reader) listAuditRuns(ctx context.Context, op, name, org string, f store.AuditFilter, p store.Page) ([]store.AuditRecord, string, error) {
-	size, after, err := pageArgs(op, name, org, p, 1)
-	if err != nil {
+	size, lo, hi, err := auditPageBounds(op, name, org, f, p)
+	if err != nil || unstorable([]any{org}) {
 		return nil, "", err
 	}
-	// The page's sequence bounds, both exclusive: above lo, below hi (0:
-	// none).
-	lo, hi := int64(f.After), int64(0)
-	if after != nil {
-		n, err := strconv.ParseInt(after[0], 10, 64)
-		if err != nil || n < 0 {
-			return nil, "", invalid(op, "cursor is malformed")
-		}
-		if f.Newest {
-			hi = n
-		} else {
-			lo = max(lo, n)
-		}
-	}
-	if unstorable([]any{org}) {
-		return nil, "", nil
-	}
 	var rb strings.Builder
-	rb.WriteString(`SELECT first_seq, last_seq FROM audit_runs WHERE org = $1`)
+	rb.WriteString(`SELECT first_seq, last_seq, actor, ctx FROM audit_runs WHERE org = $1`)
 	rargs := []any{org}
 	rcond := func(sql string, v any) {
 		rargs = append(rargs, v)
@@ -347,7 +435,7 @@ func (r reader) listAuditRuns(ctx context.Context, op, name, org string, f store
 	runsSQL := rb.String() // + the batch's bound, order and limit
 
 	var eb strings.Builder
-	eb.WriteString(`SELECT ` + auditSelect + ` FROM audit_entries WHERE org = $1 AND seq >= $2 AND seq <= $3`)
+	eb.WriteString(`SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1 AND seq >= $2 AND seq <= $3`)
 	eargs := auditEntryConds(&eb, []any{org, nil, nil}, f)
 	eargs = append(eargs, nil)
 	eb.WriteString(" ORDER BY seq")
@@ -388,15 +476,17 @@ func (r reader) listAuditRuns(ctx context.Context, op, name, org string, f store
 		}
 		args = append(args, auditRunBatch)
 		sql += order + " LIMIT $" + strconv.Itoa(len(args))
-		runs, err := all(ctx, r, op, "org "+q(org), func(rs Rows) (run [2]int64, err error) {
-			err = rs.Scan(&run[0], &run[1])
+		runs, err := all(ctx, r, op, "org "+q(org), func(rs Rows) (run ctxRun, err error) {
+			var first, last int64
+			err = rs.Scan(&first, &last, &run.actor, &run.ctx)
+			run.first, run.last = uint64(first), uint64(last)
 			return run, err
 		}, sql, args...)
 		if err != nil {
 			return nil, "", err
 		}
 		for _, run := range runs {
-			first, last := max(run[0], lo+1), run[1]
+			first, last := max(int64(run.first), lo+1), int64(run.last)
 			if hi > 0 {
 				last = min(last, hi-1)
 			}
@@ -404,9 +494,14 @@ func (r reader) listAuditRuns(ctx context.Context, op, name, org string, f store
 				continue
 			}
 			eargs[1], eargs[2], eargs[len(eargs)-1] = first, last, need-len(out)
-			rs, err := all(ctx, r, op, "org "+q(org), scanAudit, entriesSQL, eargs...)
+			rs, err := all(ctx, r, op, "org "+q(org), scanAuditEntry, entriesSQL, eargs...)
 			if err != nil {
 				return nil, "", err
+			}
+			// The entries of the run's range are the run's: its context
+			// (read with it) is theirs.
+			if len(run.ctx) > 0 {
+				spliceContexts(rs, []ctxRun{run})
 			}
 			if out = append(out, rs...); len(out) >= need {
 				break
@@ -415,13 +510,9 @@ func (r reader) listAuditRuns(ctx context.Context, op, name, org string, f store
 		if len(runs) < auditRunBatch {
 			break
 		}
-		next = runs[len(runs)-1][1]
+		next = int64(runs[len(runs)-1].last)
 	}
-	if len(out) <= size {
-		return out, "", nil
-	}
-	out = out[:size]
-	return out, encodeCursor(name, org, []string{u64s(out[size-1].Seq)}), nil
+	return auditPageOf(out, size, name, org)
 }
 
 // prefixUpper is the smallest string greater than every string with the
@@ -449,56 +540,11 @@ func (r reader) ReadAudit(ctx context.Context, org string, after uint64, limit i
 	if unstorable([]any{org}) {
 		return nil, nil
 	}
-	rows, err := r.q.Query(ctx, readAuditSQL, org, int64(after), limit)
-	if err != nil {
-		return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
-	}
-	defer rows.Close()
-	out := make([]store.AuditRecord, 0, min(limit, 1024))
-	var runs []ctxRun
-	for rows.Next() {
-		var (
-			kind, seq, at int64
-			a             store.AuditRecord
-			body          []byte
-		)
-		if err := rows.Scan(&kind, &a.Org, &seq, &at, &a.Actor, &a.Action, &a.Target, &a.Result, &body, &a.Hash, &a.MAC); err != nil {
-			return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
-		}
-		if kind == 1 { // a run: last_seq, first_seq, actor, ctx
-			runs = append(runs, ctxRun{actor: a.Actor, first: uint64(at), last: uint64(seq), ctx: body})
-			continue
-		}
-		a.Seq, a.At, a.Body = uint64(seq), at, body
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, r.s.dbErr(ctx, op, "org "+q(org), err)
-	}
-	spliceContexts(out, runs)
-	return out, nil
+	return r.auditPage(ctx, op, org, readAuditEntriesSQL, false, limit, org, int64(after), limit)
 }
 
-// readAuditSQL is ReadAudit's statement: the page of entries (kind 0),
-// then the runs that store a context for the page's entries stored
-// without theirs (kind 1: last_seq, first_seq, actor and ctx in the
-// entry's seq, at, actor and body columns), in one statement — one
-// snapshot, so a prune cannot remove a run between its entries' read and
-// its own. The runs are found per actor of such entries: the actor's
-// runs from the one holding its first such entry of the page to the one
-// holding its last, or to that entry if no run holds it (a range of the
-// runs' key bounded at both ends), not a lookup per entry: verification,
-// export and the checkpointer read a bulk write's 1,000 entries with one
-// run's row. (ListAudit's pages keep auditSelect's lookup per entry.)
-const readAuditSQL = `WITH e AS (SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3),
-	b AS (SELECT actor, MIN(seq) AS lo, MAX(seq) AS hi FROM e WHERE substr(body, 1, 1) <> '{' GROUP BY actor)
-	SELECT 0 AS kind, org, seq, at, actor, action, target, result, body, hash, mac FROM e
-	UNION ALL
-	SELECT 1, r.org, r.last_seq, r.first_seq, r.actor, '', '', '', r.ctx, NULL, NULL FROM b JOIN audit_runs r
-		ON r.org = $1 AND r.actor = b.actor AND r.last_seq >= b.lo
-		AND r.last_seq <= COALESCE((SELECT MIN(x.last_seq) FROM audit_runs x WHERE x.org = $1 AND x.actor = b.actor AND x.last_seq >= b.hi), b.hi)
-		WHERE r.ctx <> ''
-	ORDER BY 1, 3`
+// readAuditEntriesSQL is ReadAudit's page: auditPageSQL's entries.
+const readAuditEntriesSQL = `SELECT ` + auditCols + ` FROM audit_entries WHERE org = $1 AND seq > $2 ORDER BY seq LIMIT $3`
 
 // ctxRun is a run that stores its entries' request context.
 type ctxRun struct {
@@ -509,9 +555,9 @@ type ctxRun struct {
 
 // spliceContexts puts each entry of recs stored without its context (a
 // body not starting with '{') back together with its run's: the run of
-// its actor that holds its sequence number. recs and runs are in
-// sequence order. An entry whose run is missing keeps the bytes stored
-// (verification then reports it: a run's context is evidence).
+// its actor that holds its sequence number. runs are in sequence order,
+// recs too (either way). An entry whose run is missing keeps the bytes
+// stored (verification then reports it: a run's context is evidence).
 func spliceContexts(recs []store.AuditRecord, runs []ctxRun) {
 	if len(runs) == 0 {
 		return

@@ -3,9 +3,9 @@ package sqlcore
 import (
 	"errors"
 	"strconv"
-	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/gatehouse-dev/gatehouse/internal/jsonstr"
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -283,96 +283,13 @@ func (d *denseDecoder) num() (int, bool) {
 	return v, d.i > start && d.i <= len(d.b)
 }
 
-// str reads a JSON string, appending its value to dst.
+// str reads a JSON string, appending its value to dst (jsonstr: raw
+// bytes are kept as they are, so a run gives back the bytes encoded).
 func (d *denseDecoder) str(dst []byte) ([]byte, bool) {
-	if !d.lit('"') {
+	if d.i >= len(d.b) {
 		return dst, false
 	}
-	b := d.b
-	start := d.i
-	for d.i < len(b) {
-		c := b[d.i]
-		switch {
-		case c == '"':
-			dst = append(dst, b[start:d.i]...)
-			d.i++
-			return dst, true
-		case c < 0x20:
-			return dst, false
-		case c != '\\':
-			d.i++
-			continue
-		}
-		dst = append(dst, b[start:d.i]...)
-		if d.i+1 >= len(b) {
-			return dst, false
-		}
-		e := b[d.i+1]
-		d.i += 2
-		switch e {
-		case '"', '\\', '/':
-			dst = append(dst, e)
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, ok := d.hex4()
-			if !ok {
-				return dst, false
-			}
-			switch {
-			case r < 0x20:
-				// What the encoder writes for a control byte: the byte.
-				dst = append(dst, byte(r))
-			case utf16.IsSurrogate(r):
-				r2 := utf8.RuneError
-				if at := d.i; d.i+1 < len(b) && b[d.i] == '\\' && b[d.i+1] == 'u' {
-					d.i += 2
-					lo, ok := d.hex4()
-					if !ok {
-						return dst, false
-					}
-					if r2 = utf16.DecodeRune(r, lo); r2 == utf8.RuneError {
-						d.i = at // not a pair: the second escape is its own
-					}
-				}
-				dst = utf8.AppendRune(dst, r2)
-			default:
-				dst = utf8.AppendRune(dst, r)
-			}
-		default:
-			return dst, false
-		}
-		start = d.i
-	}
-	return dst, false
-}
-
-func (d *denseDecoder) hex4() (rune, bool) {
-	if len(d.b)-d.i < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range d.b[d.i : d.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	d.i += 4
-	return r, true
+	dst, n, err := jsonstr.Append(dst, d.b[d.i:])
+	d.i += n
+	return dst, err == nil
 }

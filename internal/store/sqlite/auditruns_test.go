@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/internal/store"
+	"github.com/gatehouse-dev/gatehouse/internal/store/storetest"
 )
 
 // TestAuditRunRows checks the rows behind the audit log's actor and time
@@ -176,4 +177,14 @@ func TestAuditRunContextRows(t *testing.T) {
 			t.Errorf("ContextLen %d: %v, want ErrInvalid", n, err)
 		}
 	}
+}
+
+// TestAuditRunLookup runs storetest.RunAuditRunLookup: an entry whose run
+// is missing never borrows a later run's context.
+func TestAuditRunLookup(t *testing.T) {
+	st, b := openTestStore(t, 2, nil)
+	storetest.RunAuditRunLookup(t, st, func(ctx context.Context, sql string, args ...any) error {
+		_, err := b.w.ExecContext(ctx, positional(sql), args...)
+		return err
+	})
 }

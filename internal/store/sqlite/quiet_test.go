@@ -159,3 +159,38 @@ func TestWriteTxCancelled(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteTxRunQuietOnce checks that a write transaction's statements
+// run under its own context reuse the quiet context BeginWrite made
+// (context.WithoutCancel allocates: one allocation a statement of a bulk
+// write), and that the checks sqlTx.run makes are still made for them: a
+// statement after the context ends is refused.
+func TestWriteTxRunQuietOnce(t *testing.T) {
+	b := openQuietBackend(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c, err := b.BeginWrite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Rollback(context.Background())
+	tx := c.(sqlTx)
+	if allocs := testing.AllocsPerRun(100, func() {
+		if _, err := tx.run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}); allocs != 0 {
+		t.Errorf("run(the transaction's ctx) allocates %v times, want 0", allocs)
+	}
+	q, err := tx.run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Done() != nil {
+		t.Error("run(the transaction's ctx) returned a context that can be done")
+	}
+	cancel()
+	if _, err := tx.run(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("run after cancel: %v, want context.Canceled", err)
+	}
+}

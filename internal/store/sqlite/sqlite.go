@@ -294,7 +294,7 @@ func (b *backend) BeginWrite(ctx context.Context) (sqlcore.Conn, error) {
 	if err != nil {
 		return nil, errors.Join(err, conn.Close())
 	}
-	return sqlTx{sqlQ: sqlQ{tx}, tx: tx, stmts: b.stmts, ckpt: b.ckpt, ctx: ctx, conn: conn}, nil
+	return sqlTx{sqlQ: sqlQ{tx}, tx: tx, stmts: b.stmts, ckpt: b.ckpt, ctx: ctx, quiet: quietCtx(ctx), conn: conn}, nil
 }
 
 // quietCtx is ctx without its cancellation, for the statements of a
@@ -390,16 +390,21 @@ type sqlTx struct {
 	ckpt  *checkpointer        // write transactions: told of the commit
 	// Write transactions: the context BeginWrite was given (checked
 	// before each statement and the commit: run) and the writer
-	// connection, released after the commit or rollback.
-	ctx  context.Context
-	conn *sql.Conn
+	// connection, released after the commit or rollback. quiet is
+	// quietCtx(ctx), made once: a transaction's statements run under its
+	// own ctx, and context.WithoutCancel allocates (run).
+	ctx   context.Context
+	quiet context.Context
+	conn  *sql.Conn
 }
 
 // run is the context a write transaction's statement runs under, given
 // the caller's ctx: quietCtx(ctx) while neither ctx nor the context the
 // transaction began with is done; else the error of the one that is, and
 // the statement must not run. A read transaction's statements run under
-// ctx itself.
+// ctx itself. For the transaction's own ctx (its statements' usual one)
+// the quiet context is the one BeginWrite made, not a new one a
+// statement.
 func (t sqlTx) run(ctx context.Context) (context.Context, error) {
 	if t.conn == nil {
 		return ctx, nil
@@ -409,6 +414,9 @@ func (t sqlTx) run(ctx context.Context) (context.Context, error) {
 	}
 	if err := t.ctx.Err(); err != nil {
 		return nil, err
+	}
+	if ctx == t.ctx {
+		return t.quiet, nil
 	}
 	return quietCtx(ctx), nil
 }

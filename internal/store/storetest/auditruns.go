@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse-dev/gatehouse/internal/store"
 )
 
@@ -160,6 +162,10 @@ func testAuditRuns(t *testing.T, s store.Store) {
 			}
 			have = append(have, rs...)
 		}
+		byKey := map[string]store.AuditRecord{}
+		for _, r := range have {
+			byKey[fmt.Sprintf("%s/%d", r.Org, r.Seq)] = r
+		}
 		want := func(org string, f store.AuditFilter) []uint64 {
 			var out []uint64
 			for _, r := range have {
@@ -191,6 +197,10 @@ func testAuditRuns(t *testing.T, s store.Store) {
 						t.Fatalf("%s: ListAudit(%s) returned a %q row", stage, org, r.Org)
 					}
 					body(stage, fmt.Sprintf("ListAudit(%s, %+v)", org, f), r)
+					// The whole record, as ReadAudit reads it.
+					if d := cmp.Diff(byKey[fmt.Sprintf("%s/%d", r.Org, r.Seq)], r); d != "" {
+						t.Fatalf("%s: ListAudit(%s, %+v) entry %d differs from ReadAudit's (-ReadAudit +ListAudit):\n%s", stage, org, f, r.Seq, d)
+					}
 					out = append(out, r.Seq)
 				}
 				if next == "" {
@@ -225,6 +235,13 @@ func testAuditRuns(t *testing.T, s store.Store) {
 			{Since: micro(t0 + 800)},
 			{Since: micro(t0 + 700), Until: micro(t0 + 869)},
 			{Actor: "user:erin", Since: micro(t0 + 830)},
+			// Neither actor nor time: every actor's runs in one page.
+			{Target: "bindings/b3"},
+			{Target: "secrets/s1", After: 90},
+			{Action: "bindings.*"},
+			{Action: "secrets.read", Result: "success"},
+			{Result: "success", After: 150},
+			{After: 200},
 		}
 		for _, org := range []string{"acme", "beta"} {
 			for _, f := range filters {
