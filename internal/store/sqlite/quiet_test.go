@@ -194,3 +194,30 @@ func TestWriteTxRunQuietOnce(t *testing.T) {
 		t.Errorf("run after cancel: %v, want context.Canceled", err)
 	}
 }
+
+// mapCtx is a context whose type is not comparable: == on two of them
+// panics.
+type mapCtx struct {
+	context.Context
+	m map[string]int
+}
+
+// TestWriteTxRunNonComparableCtx: a write transaction begun and used with
+// a context of a type == cannot compare runs its statements; it does not
+// panic.
+func TestWriteTxRunNonComparableCtx(t *testing.T) {
+	b := openQuietBackend(t)
+	ctx := mapCtx{context.Background(), map[string]int{}}
+	c, err := b.BeginWrite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Rollback(context.Background())
+	q, err := c.(sqlTx).run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Done() != nil {
+		t.Error("run returned a context that can be done")
+	}
+}

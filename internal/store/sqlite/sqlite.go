@@ -40,6 +40,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -398,6 +399,14 @@ type sqlTx struct {
 	conn  *sql.Conn
 }
 
+// sameCtx reports whether a and b are the same context. A context
+// whose type is not comparable (a struct holding a map, say) is never
+// the same: == on two such interface values would panic.
+func sameCtx(a, b context.Context) bool {
+	ta := reflect.TypeOf(a)
+	return ta == reflect.TypeOf(b) && ta.Comparable() && a == b
+}
+
 // run is the context a write transaction's statement runs under, given
 // the caller's ctx: quietCtx(ctx) while neither ctx nor the context the
 // transaction began with is done; else the error of the one that is, and
@@ -415,7 +424,7 @@ func (t sqlTx) run(ctx context.Context) (context.Context, error) {
 	if err := t.ctx.Err(); err != nil {
 		return nil, err
 	}
-	if ctx == t.ctx {
+	if sameCtx(ctx, t.ctx) {
 		return t.quiet, nil
 	}
 	return quietCtx(ctx), nil
