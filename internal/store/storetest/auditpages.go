@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -80,16 +79,7 @@ func testAuditPagesRandom(t *testing.T, s store.Store) {
 		}
 		f.Newest = rng.IntN(2) == 0
 		size := 2 + rng.IntN(24)
-		var want []uint64
-		for _, r := range entries {
-			if r.Org == org && (f.Actor == "" || r.Actor == f.Actor) && (f.Target == "" || r.Target == f.Target) &&
-				(f.Since.IsZero() || r.At >= f.Since.UnixMicro()) && (f.Until.IsZero() || r.At < f.Until.UnixMicro()) && r.Seq > f.After {
-				want = append(want, r.Seq)
-			}
-		}
-		if f.Newest {
-			slices.Reverse(want)
-		}
+		want := auditReference(entries, org, f)
 		what := fmt.Sprintf("ListAudit(%s, %+v), pages of %d", org, f, size)
 		var got []uint64
 		p := store.Page{Size: size}
